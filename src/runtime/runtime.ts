@@ -1,0 +1,79 @@
+import type { Readable } from 'node:stream';
+import type { AppSpec } from '../spec/types.js';
+
+/**
+ * The seam between berth's core and the engine that runs containers (Docker now,
+ * Swarm later), in the spirit of Traefik's providers and Sablier's drivers: a
+ * handful of verbs on a named workload plus an event stream. A Runtime is dumb;
+ * the activator and reconciler own the policy (when to start, when to stop).
+ *
+ * A Runtime only ever touches objects carrying `berth.managed=true`.
+ */
+export interface Runtime {
+  /** Fails with a RuntimeError saying what to do when the engine does not answer. */
+  ping(): Promise<void>;
+
+  /**
+   * Makes sure the container for instance `index` of `app` exists at this spec:
+   * creates it when missing, recreates it when its spec hash differs, adopts it
+   * when it matches. Never starts it. A same-named container without berth's
+   * label is a ConflictError and is left untouched.
+   */
+  ensure(app: AppSpec, index: number): Promise<Instance>;
+
+  /** Starts (or unpauses) the container and returns it with its published address. */
+  start(id: string): Promise<Instance>;
+
+  /** Stops the container, keeping it and its volume. */
+  stop(id: string, options?: { timeoutS?: number }): Promise<void>;
+
+  /** Removes the container; the app's volume too when `purgeVolumes`. */
+  remove(id: string, options?: { purgeVolumes?: boolean }): Promise<void>;
+
+  /** berth-managed containers, of one app when `app` is given. */
+  list(filter?: { app?: string }): Promise<Instance[]>;
+
+  /** One berth-managed container, or undefined when absent or not berth's. */
+  inspect(id: string): Promise<Instance | undefined>;
+
+  /** The container's stdout and stderr as text lines. */
+  logs(id: string, options?: { tail?: number; follow?: boolean; signal?: AbortSignal }): Promise<Readable>;
+
+  /** Lifecycle events of berth-managed containers until `signal` aborts. */
+  events(signal: AbortSignal): AsyncIterable<RuntimeEvent>;
+}
+
+export type InstanceState = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'dead' | 'removing';
+
+export type InstanceHealth = 'none' | 'starting' | 'healthy' | 'unhealthy';
+
+export interface Instance {
+  id: string;
+  name: string;
+  app: string;
+  index: number;
+  specHash: string;
+  state: InstanceState;
+  health: InstanceHealth;
+  /** Where the proxy dials it: 127.0.0.1 and the ephemeral published port. Set while running. */
+  address?: { host: string; port: number };
+  startedAt?: Date;
+  exitCode?: number;
+}
+
+export type RuntimeEventKind = 'start' | 'die' | 'stop' | 'pause' | 'unpause' | 'destroy' | 'health' | 'oom';
+
+export interface RuntimeEvent {
+  kind: RuntimeEventKind;
+  app: string;
+  instanceId: string;
+  time: Date;
+  exitCode?: number;
+  health?: InstanceHealth;
+}
+
+/** Labels berth puts on every object it creates; the only way it recognizes its own. */
+export const LABEL_MANAGED = 'berth.managed';
+export const LABEL_APP = 'berth.app';
+export const LABEL_INDEX = 'berth.index';
+export const LABEL_SPEC_HASH = 'berth.spec-hash';

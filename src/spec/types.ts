@@ -1,0 +1,69 @@
+/**
+ * The normalized app spec: what every accepted input form (berth/v1, SWS v1,
+ * cntSpawner /v1/) becomes after parsing and validation. Durations are already
+ * milliseconds and sizes bytes; everything downstream reads only this shape.
+ */
+
+/** How a request waiting for a cold start is answered. */
+export type WaitingMode = 'auto' | 'hold' | 'page';
+
+export interface RouteSpec {
+  /** Exact host (`hello.example.com`) or wildcard (`*.apps.example.com`, first label = app name). */
+  host?: string;
+  /** Path prefix matched on whole segments, always starting and ending with `/`. */
+  path?: string;
+  /** Remove the matched path prefix before forwarding. */
+  stripPrefix: boolean;
+}
+
+export interface ReadinessSpec {
+  /** HTTP path probed with GET; a status below 500 means ready. Absent: TCP connect. */
+  path?: string;
+}
+
+export interface ResourcesSpec {
+  memoryBytes?: number;
+  /** Fractional CPUs, e.g. 0.5. */
+  cpus?: number;
+  pids?: number;
+}
+
+/** A bind mount of a host path; only allowed under the policy's bindMountRoots. */
+export interface MountSpec {
+  source: string;
+  target: string;
+  readOnly: boolean;
+}
+
+export interface AppSpec {
+  name: string;
+  image: string;
+  /** The container's port the proxy dials. */
+  port: number;
+  routes: RouteSpec[];
+  env: Record<string, string>;
+  /** Container path where the named volume `berth-<name>-data` is mounted. */
+  volume?: string;
+  /** Container command override. */
+  command?: string[];
+  scale: { min: number; max: number };
+  /** Undefined: the gateway's default applies. */
+  idleTimeoutMs?: number;
+  startTimeoutMs: number;
+  readiness: ReadinessSpec;
+  resources: ResourcesSpec;
+  waiting: WaitingMode;
+  /** Docker network to join besides the default bridge; must be allowed by policy. */
+  network?: string;
+  mounts: MountSpec[];
+  /** Extra container labels (never `berth.*`, which berth owns). */
+  labels: Record<string, string>;
+}
+
+/** What a gateway allows specs to ask of Docker; everything else is denied. */
+export interface DockerPolicy {
+  /** Image patterns (`*` wildcard). Empty: only images already present locally. */
+  images: string[];
+  networks: string[];
+  bindMountRoots: string[];
+}
