@@ -1,0 +1,146 @@
+import type { Logger } from 'pino';
+import { messageOf, NotFoundError } from '../errors.js';
+import type { Instance, Runtime } from '../runtime/runtime.js';
+import type { Upstream, UpstreamSource } from '../proxy/upstream.js';
+import type { AppSpec } from '../spec/types.js';
+import { containerSpecHash } from '../spec/hash.js';
+import { AppController } from './app-controller.js';
+import type { AppStatus } from './app-status.js';
+
+export interface ActivatorOptions {
+  runtime: Runtime;
+  logger: Logger;
+  /** Every state change of every app, for logs, the API's event stream and metrics. */
+  onChange?: (status: AppStatus) => void;
+}
+
+/**
+ * Keeps the running world in line with the desired apps: adopts matching
+ * containers, creates missing ones, starts apps that must always run, restarts
+ * them when they die, and wakes the others on demand for the proxy.
+ */
+export class Activator implements UpstreamSource {
+  private readonly apps = new Map<string, AppController>();
+  private readonly runtime: Runtime;
+  private readonly logger: Logger;
+  private readonly onChange: (status: AppStatus) => void;
+  private readonly events = new AbortController();
+  private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+
+  constructor(options: ActivatorOptions) {
+    this.runtime = options.runtime;
+    this.logger = options.logger;
+    this.onChange = options.onChange ?? (() => undefined);
+  }
+
+  pick(app: string): Upstream | undefined {
+    return this.apps.get(app)?.upstream;
+  }
+
+  acquire(app: string): Promise<Upstream> {
+    const controller = this.apps.get(app);
+    return controller ? controller.acquire() : Promise.reject(new NotFoundError(`app ${app} is not declared`));
+  }
+
+  began(app: string): void {
+    this.apps.get(app)?.began();
+  }
+
+  ended(app: string): void {
+    this.apps.get(app)?.ended();
+  }
+
+  statuses(): AppStatus[] {
+    return [...this.apps.values()].map((c) => c.status()).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  status(app: string): AppStatus | undefined {
+    return this.apps.get(app)?.status();
+  }
+
+  /** Follows the engine's events so exits and crashes are noticed at once. */
+  start(): void {
+    void this.followEvents();
+  }
+
+  close(): void {
+    this.events.abort();
+    for (const timer of this.restartTimers.values()) clearTimeout(timer);
+  }
+
+  /**
+   * Brings the running world in line with `desired`. `removed` names apps that
+   * were deleted: their containers go (volumes stay). Containers of apps berth
+   * knows nothing about are left alone: an empty or wrong desired state must
+   * never wipe out running apps.
+   */
+  async reconcile(desired: readonly AppSpec[], removed: readonly string[] = []): Promise<void> {
+    const existing = await this.runtime.list();
+    for (const name of removed) await this.removeApp(name, existing);
+    const work = desired.map((spec) => this.reconcileApp(spec, existing));
+    await Promise.all(work);
+    const known = new Set([...desired.map((s) => s.name), ...removed]);
+    for (const orphan of new Set(existing.map((i) => i.app).filter((a) => !known.has(a) && !this.apps.has(a)))) {
+      this.logger.warn({ app: orphan }, 'berth-managed container of an undeclared app left as it is');
+    }
+  }
+
+  private async reconcileApp(spec: AppSpec, existing: readonly Instance[]): Promise<void> {
+    let controller = this.apps.get(spec.name);
+    try {
+      if (controller) {
+        await controller.update(spec);
+      } else {
+        controller = new AppController(spec, { runtime: this.runtime, logger: this.logger, onChange: this.onChange });
+        this.apps.set(spec.name, controller);
+        const current = existing.find((i) => i.app === spec.name && i.index === 0);
+        if (current?.state === 'running' && current.specHash === containerSpecHash(spec)) {
+          await controller.adopt(current);
+        } else if (current?.state === 'running') {
+          // A container from an older spec: replace it now rather than serve stale code.
+          await this.runtime.stop(current.id);
+        }
+      }
+      if (!controller.upstream) await this.runtime.ensure(spec, 0);
+      if (spec.scale.min >= 1) await controller.acquire();
+    } catch (err) {
+      controller?.fail(messageOf(err));
+      this.logger.error({ app: spec.name, err: messageOf(err) }, 'app could not be reconciled');
+    }
+  }
+
+  private async removeApp(name: string, existing: readonly Instance[]): Promise<void> {
+    const controller = this.apps.get(name);
+    this.apps.delete(name);
+    if (controller) await controller.stop('deleted');
+    for (const instance of existing.filter((i) => i.app === name)) {
+      await this.runtime.remove(instance.id).catch((err: unknown) => this.logger.warn({ app: name, err: messageOf(err) }, 'remove failed'));
+    }
+  }
+
+  private async followEvents(): Promise<void> {
+    const signal = this.events.signal;
+    try {
+      for await (const event of this.runtime.events(signal)) {
+        if (event.kind !== 'die') continue;
+        const controller = this.apps.get(event.app);
+        if (!controller) continue;
+        controller.instanceExited(event.instanceId, event.exitCode);
+        if (controller.spec.scale.min >= 1) this.scheduleRestart(controller);
+      }
+    } catch (err) {
+      if (!signal.aborted) this.logger.error({ err: messageOf(err) }, 'engine event stream ended');
+    }
+  }
+
+  /** Apps that must always run are restarted, a second later so a crash loop does not hammer the engine. */
+  private scheduleRestart(controller: AppController): void {
+    if (this.restartTimers.has(controller.name)) return;
+    const timer = setTimeout(() => {
+      this.restartTimers.delete(controller.name);
+      if (this.apps.get(controller.name) !== controller || controller.upstream) return;
+      controller.acquire().catch(() => this.scheduleRestart(controller));
+    }, 1_000);
+    this.restartTimers.set(controller.name, timer);
+  }
+}

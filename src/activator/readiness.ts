@@ -1,0 +1,71 @@
+import { request } from 'node:http';
+import type { ReadinessSpec } from '../spec/types.js';
+
+export interface ProbeTarget {
+  host: string;
+  port: number;
+}
+
+export type ProbeResult = { ready: true } | { ready: false; reason: string };
+
+/**
+ * One readiness attempt. With a readiness path, a status below 500 means ready.
+ * Without one, any HTTP answer to `GET /` does: a plain TCP connect would prove
+ * nothing, because docker-proxy accepts connections on the published port
+ * before the app inside listens, and only then resets them.
+ */
+export function probeOnce(target: ProbeTarget, readiness: ReadinessSpec, timeoutMs: number): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    const req = request({ host: target.host, port: target.port, path: readiness.path ?? '/', method: 'GET', agent: false, headers: { 'user-agent': 'berth-readiness' } }, (res) => {
+      res.resume();
+      clearTimeout(timer);
+      const status = res.statusCode ?? 0;
+      if (readiness.path === undefined || status < 500) resolve({ ready: true });
+      else resolve({ ready: false, reason: `readiness check ${readiness.path} answered ${status}` });
+    });
+    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    req.on('error', (err) => {
+      clearTimeout(timer);
+      resolve({ ready: false, reason: err.message });
+    });
+    req.end();
+  });
+}
+
+export interface WaitOptions {
+  deadline: number;
+  /** Checked between attempts; a non-empty answer aborts the wait with that reason. */
+  stillStarting?: () => Promise<string | undefined>;
+  signal?: AbortSignal;
+}
+
+/**
+ * Polls until ready or the deadline (a `performance.now()` time) passes.
+ * Attempts start a couple of milliseconds apart with a 25 ms timeout, so a
+ * fast app is seen within milliseconds, then back off so a slow one is not
+ * hammered. Every few attempts `stillStarting` lets the caller notice a
+ * container that has already exited instead of waiting out the deadline.
+ */
+export async function waitUntilReady(target: ProbeTarget, readiness: ReadinessSpec, options: WaitOptions): Promise<ProbeResult> {
+  let delayMs = 2;
+  let timeoutMs = 25;
+  let last: ProbeResult = { ready: false, reason: 'not probed yet' };
+  for (let attempt = 0; ; attempt++) {
+    if (options.signal?.aborted) return { ready: false, reason: 'start cancelled' };
+    const left = options.deadline - performance.now();
+    if (left <= 0) return { ready: false, reason: `not ready in time: ${last.ready ? '' : last.reason}` };
+    last = await probeOnce(target, readiness, Math.min(timeoutMs, Math.max(left, 1)));
+    if (last.ready) return last;
+    if (attempt % 4 === 3 && options.stillStarting) {
+      const gone = await options.stillStarting();
+      if (gone) return { ready: false, reason: gone };
+    }
+    await sleep(Math.min(delayMs, Math.max(options.deadline - performance.now(), 0)));
+    delayMs = Math.min(delayMs * 2, 100);
+    timeoutMs = Math.min(timeoutMs * 2, 1_000);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

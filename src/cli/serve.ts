@@ -1,0 +1,79 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { Command } from 'commander';
+import { DockerRuntime } from '../runtime/docker/docker-runtime.js';
+import { SqliteStore } from '../store/sqlite-store.js';
+import { Gateway } from '../gateway/gateway.js';
+import { createLogger } from '../log.js';
+import { messageOf } from '../errors.js';
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('run the gateway: proxy, activator and reconciler')
+    .option('-c, --config <file>', 'gateway configuration file', 'berth.yaml')
+    .option('--no-watch', 'do not reload when the config or spec files change (SIGHUP still reloads)')
+    .action(async (opts: { config: string; watch: boolean }) => {
+      const logger = createLogger();
+      const gateway = new Gateway(opts.config, {
+        logger,
+        openStore: async (config) => {
+          const store = new SqliteStore({ path: config.store });
+          await store.open();
+          return store;
+        },
+        runtime: (config) => new DockerRuntime({ docker: config.docker }),
+      });
+      await gateway.start();
+      printUrls(gateway);
+      const watchers = opts.watch ? watchConfig(gateway, () => gateway.reload()) : [];
+      process.on('SIGHUP', () => void gateway.reload());
+      const shutdown = (signal: string) => {
+        logger.info({ signal }, 'draining requests in flight, then exiting; containers are left as they are');
+        for (const w of watchers) w.close();
+        gateway.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            logger.error({ err: messageOf(err) }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+      process.once('SIGINT', () => shutdown('SIGINT'));
+    });
+}
+
+/** Reloads shortly after the config or a spec file changes; editors write in bursts. */
+function watchConfig(gateway: Gateway, reload: () => Promise<void>): FSWatcher[] {
+  const config = gateway.currentConfig;
+  if (!config?.file) return [];
+  let timer: NodeJS.Timeout | undefined;
+  const onChange = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => void reload(), 300);
+  };
+  const watchers: FSWatcher[] = [];
+  for (const path of [config.file, ...config.appSources]) {
+    try {
+      watchers.push(watch(path, { persistent: false }, onChange));
+    } catch {
+      // A path that vanished is reported by the next reload, not here.
+    }
+  }
+  return watchers;
+}
+
+function printUrls(gateway: Gateway): void {
+  const address = gateway.proxyAddress;
+  const config = gateway.currentConfig;
+  if (!address || !config) return;
+  const base = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
+  const lines = [`berth is serving on ${base}`];
+  for (const app of config.apps) {
+    for (const route of app.routes) {
+      if (route.host && !route.host.startsWith('*.')) lines.push(`  ${app.name}: curl -H 'Host: ${route.host}' ${base}${route.path ?? '/'}`);
+      else if (route.host) lines.push(`  ${app.name}: curl -H 'Host: ${app.name}${route.host.slice(1)}' ${base}${route.path ?? '/'}`);
+      else lines.push(`  ${app.name}: ${base}${route.path ?? '/'}`);
+    }
+  }
+  process.stderr.write(lines.join('\n') + '\n');
+}

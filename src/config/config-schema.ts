@@ -1,0 +1,29 @@
+import { z } from 'zod';
+
+/** The config file's input shape; the source of truth for its validation. */
+export const configFileSchema = z.strictObject({
+  listen: z.string().describe('Proxy listener, host:port. Default 127.0.0.1:8080.').default('127.0.0.1:8080'),
+  admin: z.string().describe('Admin API and dashboard listener, host:port. Default 127.0.0.1:8081.').default('127.0.0.1:8081'),
+  store: z.string().describe('SQLite store file, relative to this config file. Default ./data/berth.db.').default('./data/berth.db'),
+  docker: z.string().describe('Docker endpoint: unix:///var/run/docker.sock or tcp://host:port. Default: DOCKER_HOST, else the local socket.').optional(),
+  defaults: z
+    .strictObject({
+      idleTimeout: z.union([z.string(), z.number()]).describe('Idle time after which an app is stopped, e.g. 5m.').default('5m'),
+    })
+    .default({ idleTimeout: '5m' }),
+  policy: z
+    .strictObject({
+      images: z.array(z.string()).describe('Image patterns specs may use (* wildcard). Empty: any image already present locally.').default([]),
+      networks: z.array(z.string()).describe('Docker networks apps may join.').default([]),
+      bindMountRoots: z.array(z.string()).describe('Host paths under which bind mounts are allowed.').default([]),
+    })
+    .default({ images: [], networks: [], bindMountRoots: [] }),
+  trustedProxies: z.array(z.string()).describe('Peer addresses whose X-Forwarded-* headers are trusted.').default([]),
+  drainTimeout: z.union([z.string(), z.number()]).describe('How long shutdown waits for requests in flight. Default 30s.').default('30s'),
+  apps: z
+    .array(z.union([z.string(), z.record(z.string(), z.unknown())]))
+    .describe('Spec files, directories of spec files, or inline app specs.')
+    .default([]),
+});
+
+export type ConfigFileInput = z.infer<typeof configFileSchema>;

@@ -1,0 +1,127 @@
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { dirname, extname, join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, SpecError, type FieldProblem } from '../errors.js';
+import { parseDuration, parseSpecObject, parseSpecText, validateAppSet } from '../spec/index.js';
+import type { AppSpec } from '../spec/types.js';
+import { configFileSchema, type ConfigFileInput } from './config-schema.js';
+import type { GatewayConfig, HostPort } from './config.js';
+
+const SPEC_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+
+/**
+ * Reads and validates the whole configuration, spec files included. Either
+ * everything is valid and a complete GatewayConfig comes back, or it throws
+ * with every problem listed: a reload that fails keeps the old config serving.
+ */
+export async function loadConfig(file: string): Promise<GatewayConfig> {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config ${path}: ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {};
+  } catch (err) {
+    throw new ConfigError(`config ${path}: ${(err as Error).message}`);
+  }
+  return buildConfig(raw, dirname(path), path);
+}
+
+/** Validates a config object; relative paths resolve against `baseDir`. */
+export async function buildConfig(raw: unknown, baseDir: string, file?: string): Promise<GatewayConfig> {
+  const where = file ?? 'config';
+  const parsed = configFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`);
+    throw new ConfigError(`${where}: ${problems.join('; ')}`);
+  }
+  const input: ConfigFileInput = parsed.data;
+  const problems: string[] = [];
+  const field = <T>(name: string, fn: () => T): T | undefined => {
+    try {
+      return fn();
+    } catch (err) {
+      problems.push(`${name}: ${(err as Error).message}`);
+      return undefined;
+    }
+  };
+  const listen = field('listen', () => parseHostPort(input.listen));
+  const admin = field('admin', () => parseHostPort(input.admin));
+  const idleTimeoutMs = field('defaults.idleTimeout', () => parseDuration(input.defaults.idleTimeout));
+  const drainTimeoutMs = field('drainTimeout', () => parseDuration(input.drainTimeout));
+  if (problems.length > 0 || !listen || !admin || idleTimeoutMs === undefined || drainTimeoutMs === undefined) {
+    throw new ConfigError(`${where}: ${problems.join('; ')}`);
+  }
+  const { apps, appSources } = await loadApps(input.apps, baseDir);
+  const policy = {
+    ...input.policy,
+    bindMountRoots: input.policy.bindMountRoots.map((p) => resolve(baseDir, p)),
+  };
+  validateAppSet(apps, policy);
+  return {
+    file,
+    listen,
+    admin,
+    store: resolve(baseDir, input.store),
+    docker: input.docker,
+    defaults: { idleTimeoutMs },
+    policy,
+    trustedProxies: input.trustedProxies,
+    drainTimeoutMs,
+    apps,
+    appSources,
+  };
+}
+
+/** Gathers specs from inline entries, files and directories; every problem in every file is reported together. */
+async function loadApps(entries: ConfigFileInput['apps'], baseDir: string): Promise<{ apps: AppSpec[]; appSources: string[] }> {
+  const apps: AppSpec[] = [];
+  const appSources: string[] = [];
+  const problems: FieldProblem[] = [];
+  const collect = (fn: () => AppSpec[]) => {
+    try {
+      apps.push(...fn());
+    } catch (err) {
+      if (err instanceof SpecError) problems.push(...err.problems);
+      else throw err;
+    }
+  };
+  for (const [index, entry] of entries.entries()) {
+    if (typeof entry !== 'string') {
+      collect(() => [parseSpecObject(entry, `apps[${index}]`)]);
+      continue;
+    }
+    const path = resolve(baseDir, entry);
+    appSources.push(path);
+    for (const file of await specFiles(path, `apps[${index}]`)) {
+      const text = await readFile(file, 'utf8');
+      collect(() => parseSpecText(text, file));
+    }
+  }
+  if (problems.length > 0) throw new SpecError(problems);
+  return { apps, appSources };
+}
+
+async function specFiles(path: string, where: string): Promise<string[]> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info) throw new ConfigError(`${where}: ${path} does not exist`);
+  if (info.isFile()) return [path];
+  const names = await readdir(path);
+  return names.filter((n) => SPEC_EXTENSIONS.has(extname(n)) && !n.startsWith('.')).sort().map((n) => join(path, n));
+}
+
+export function parseHostPort(text: string): HostPort {
+  const colon = text.lastIndexOf(':');
+  const host = colon > 0 ? text.slice(0, colon).replace(/^\[|\]$/g, '') : '127.0.0.1';
+  const port = Number(colon >= 0 ? text.slice(colon + 1) : text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`"${text}" is not host:port`);
+  return { host, port };
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '') || '(root)';
+}

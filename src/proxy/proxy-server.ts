@@ -1,0 +1,163 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { classifyFailure, type ProxyFailure } from './failure.js';
+import { sendFailure } from './error-page.js';
+import { forwardHttp, ClientClosedError } from './forward-http.js';
+import { forwardUpgrade } from './forward-upgrade.js';
+import { upstreamRequestHeaders } from './forwarded-headers.js';
+import type { RouteMatch, RouteTable } from './route-table.js';
+import type { Upstream, UpstreamSource } from './upstream.js';
+import { UpstreamPools } from './upstream-pools.js';
+import { writeRawFailure } from './raw-failure.js';
+
+export interface ProxyServerOptions {
+  routes: RouteTable;
+  upstreams: UpstreamSource;
+  /** Peer addresses whose X-Forwarded-* headers are trusted and extended. */
+  trustedProxies?: readonly string[];
+  logger: Logger;
+}
+
+/**
+ * The proxy listener: routes each request by host and path, asks the upstream
+ * source for a ready instance (which may cold-start the app), and streams the
+ * exchange. The route table is swapped whole on reload; requests in flight keep
+ * the table and upstream they started with.
+ */
+export class ProxyServer {
+  private routes: RouteTable;
+  private readonly upstreams: UpstreamSource;
+  private readonly trusted: ReadonlySet<string>;
+  private readonly logger: Logger;
+  readonly pools = new UpstreamPools();
+  private readonly server: Server;
+  private inFlight = 0;
+  private drained?: () => void;
+
+  constructor(options: ProxyServerOptions) {
+    this.routes = options.routes;
+    this.upstreams = options.upstreams;
+    this.trusted = new Set(options.trustedProxies ?? []);
+    this.logger = options.logger;
+    this.server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 0 }, (req, res) => this.handle(req, res));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
+    this.server.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    });
+  }
+
+  setRoutes(routes: RouteTable): void {
+    this.routes = routes;
+  }
+
+  async listen(host: string, port: number): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    return this.server.address() as AddressInfo;
+  }
+
+  /** Stops accepting, lets requests in flight finish (up to `graceMs`), then closes. */
+  async close(graceMs = 30_000): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    if (this.inFlight > 0) {
+      await Promise.race([
+        new Promise<void>((resolve) => (this.drained = resolve)),
+        new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref()),
+      ]);
+    }
+    this.server.closeAllConnections();
+    await closed;
+    await this.pools.close();
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '/';
+    const match = this.routes.match(req.headers.host, url);
+    if (!match) {
+      sendFailure(req, res, notRouted(req.headers.host, url));
+      return;
+    }
+    const app = match.app;
+    this.begin(app);
+    const ready = this.upstreams.pick(app);
+    if (ready) {
+      this.forward(req, res, match, ready);
+      return;
+    }
+    this.upstreams.acquire(app).then(
+      (upstream) => {
+        if (res.destroyed) return this.end(app);
+        this.forward(req, res, match, upstream);
+      },
+      (err: unknown) => {
+        sendFailure(req, res, classifyFailure(err, res.destroyed), app);
+        this.end(app);
+      },
+    );
+  }
+
+  private forward(req: IncomingMessage, res: ServerResponse, match: RouteMatch, upstream: Upstream): void {
+    const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrusted(req) });
+    forwardHttp(this.pools.get(upstream.origin), req, res, match.upstreamPath, headers, (err) => {
+      if (err) {
+        const failure = classifyFailure(err, err instanceof ClientClosedError || res.destroyed);
+        if (failure.status !== 0) this.logger.warn({ app: match.app, instance: upstream.instanceId, err: failure.reason }, 'upstream failed');
+        sendFailure(req, res, failure, match.app);
+      }
+      this.end(match.app);
+    });
+  }
+
+  private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = req.url ?? '/';
+    const match = this.routes.match(req.headers.host, url);
+    if (!match) return writeRawFailure(socket, notRouted(req.headers.host, url));
+    const app = match.app;
+    this.begin(app);
+    const ready = this.upstreams.pick(app);
+    const go = (upstream: Upstream) => {
+      const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrusted(req), upgrade: true });
+      forwardUpgrade(
+        req,
+        socket,
+        head,
+        { host: upstream.host, port: upstream.port, path: match.upstreamPath, headers },
+        () => undefined,
+        (err) => writeRawFailure(socket, classifyFailure(err, false), app),
+        () => this.end(app),
+      );
+    };
+    if (ready) return go(ready);
+    this.upstreams.acquire(app).then(go, (err: unknown) => {
+      writeRawFailure(socket, classifyFailure(err, socket.destroyed), app);
+      this.end(app);
+    });
+  }
+
+  private isTrusted(req: IncomingMessage): boolean {
+    return this.trusted.size > 0 && this.trusted.has(req.socket.remoteAddress ?? '');
+  }
+
+  private begin(app: string): void {
+    this.inFlight++;
+    this.upstreams.began(app);
+  }
+
+  private end(app: string): void {
+    this.upstreams.ended(app);
+    if (--this.inFlight === 0 && this.drained) this.drained();
+  }
+}
+
+function notRouted(host: string | undefined, url: string): ProxyFailure {
+  const path = url.split('?', 1)[0];
+  return { status: 404, code: 'no_route', reason: `no app is routed at ${host ?? ''}${path}` };
+}

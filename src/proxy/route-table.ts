@@ -1,0 +1,126 @@
+import type { RouteSpec } from '../spec/types.js';
+
+/** The routes of one app as the router needs them. */
+export interface AppRoutes {
+  app: string;
+  routes: RouteSpec[];
+}
+
+export interface RouteMatch {
+  app: string;
+  route: RouteSpec;
+  /** The path to send upstream: the request path, or what is left after stripping. */
+  upstreamPath: string;
+}
+
+interface PathEntry {
+  app: string;
+  route: RouteSpec;
+  /** Normalized prefix ending in `/`; `/` matches everything. */
+  prefix: string;
+}
+
+/**
+ * An immutable routing table: host first (exact, then wildcard), then the longest
+ * path prefix on whole segments. Built as a pure function of the app set and
+ * swapped in whole on reload, so a request never sees a half-built table.
+ */
+export class RouteTable {
+  /** Exact host → its path entries, longest prefix first. */
+  private readonly byHost = new Map<string, PathEntry[]>();
+  /** Wildcard suffix (`.apps.example.com`) → entries of the apps using it, by app name. */
+  private readonly byWildcard = new Map<string, Map<string, PathEntry[]>>();
+  /** Routes without a host, longest prefix first. */
+  private readonly anyHost: PathEntry[] = [];
+
+  constructor(apps: readonly AppRoutes[]) {
+    for (const { app, routes } of apps) {
+      for (const route of routes) this.add(app, route);
+    }
+    const byLength = (a: PathEntry, b: PathEntry) => b.prefix.length - a.prefix.length;
+    this.anyHost.sort(byLength);
+    for (const list of this.byHost.values()) list.sort(byLength);
+    for (const apps of this.byWildcard.values()) for (const list of apps.values()) list.sort(byLength);
+  }
+
+  private add(app: string, route: RouteSpec): void {
+    const entry: PathEntry = { app, route, prefix: normalizePrefix(route.path ?? '/') };
+    if (route.host === undefined) {
+      this.anyHost.push(entry);
+    } else if (route.host.startsWith('*.')) {
+      const suffix = route.host.slice(1).toLowerCase();
+      const apps = this.byWildcard.get(suffix) ?? new Map<string, PathEntry[]>();
+      this.byWildcard.set(suffix, apps);
+      pushTo(apps, app, entry);
+    } else {
+      pushTo(this.byHost, route.host.toLowerCase(), entry);
+    }
+  }
+
+  /** `host` may carry a port and any case; `path` is the raw request target's path part. */
+  match(host: string | undefined, path: string): RouteMatch | undefined {
+    const hostname = host ? stripPort(host).toLowerCase() : '';
+    if (hostname) {
+      const exact = this.byHost.get(hostname);
+      const hit = exact && matchPath(exact, path);
+      if (hit) return hit;
+      const wild = this.matchWildcard(hostname, path);
+      if (wild) return wild;
+    }
+    return matchPath(this.anyHost, path);
+  }
+
+  private matchWildcard(hostname: string, path: string): RouteMatch | undefined {
+    const dot = hostname.indexOf('.');
+    if (dot <= 0) return undefined;
+    const apps = this.byWildcard.get(hostname.slice(dot));
+    const entries = apps?.get(hostname.slice(0, dot));
+    return entries && matchPath(entries, path);
+  }
+}
+
+function pushTo<K>(map: Map<K, PathEntry[]>, key: K, entry: PathEntry): void {
+  const list = map.get(key);
+  if (list) list.push(entry);
+  else map.set(key, [entry]);
+}
+
+function matchPath(entries: readonly PathEntry[], path: string): RouteMatch | undefined {
+  for (const entry of entries) {
+    const rest = remainderAfterPrefix(path, entry.prefix);
+    if (rest === undefined) continue;
+    const upstreamPath = entry.route.stripPrefix ? rest : path;
+    return { app: entry.app, route: entry.route, upstreamPath };
+  }
+  return undefined;
+}
+
+/**
+ * Whole-segment prefix match: `/session/a/` matches `/session/a`, `/session/a/`,
+ * `/session/a/x` and `/session/a?q`, never `/session/ab`. Returns the upstream
+ * path after stripping (always starting with `/`), or undefined.
+ */
+export function remainderAfterPrefix(path: string, prefix: string): string | undefined {
+  if (prefix === '/') return path.startsWith('/') ? path : '/' + path;
+  if (path.startsWith(prefix)) return path.slice(prefix.length - 1);
+  // The prefix without its trailing slash, followed by the end or a query string.
+  const bare = prefix.length - 1;
+  if (path.length >= bare && path.startsWith(prefix.slice(0, bare))) {
+    if (path.length === bare) return '/';
+    if (path.charCodeAt(bare) === 63 /* ? */) return '/' + path.slice(bare);
+  }
+  return undefined;
+}
+
+export function normalizePrefix(path: string): string {
+  return path.endsWith('/') ? path : path + '/';
+}
+
+function stripPort(host: string): string {
+  if (host.startsWith('[')) {
+    const end = host.indexOf(']');
+    return end > 0 ? host.slice(0, end + 1) : host;
+  }
+  const colon = host.indexOf(':');
+  return colon >= 0 ? host.slice(0, colon) : host;
+}

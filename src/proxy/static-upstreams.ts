@@ -1,0 +1,29 @@
+import { NotFoundError } from '../errors.js';
+import type { Upstream, UpstreamSource } from './upstream.js';
+
+/**
+ * A fixed app → address map. Used to benchmark the proxy against a backend on
+ * the host and to test it without an engine; the gateway uses the activator.
+ */
+export class StaticUpstreams implements UpstreamSource {
+  private readonly upstreams = new Map<string, Upstream>();
+
+  constructor(targets: Record<string, { host: string; port: number }>) {
+    for (const [app, { host, port }] of Object.entries(targets)) {
+      this.upstreams.set(app, { app, instanceId: `static-${app}`, origin: `http://${host}:${port}`, host, port });
+    }
+  }
+
+  pick(app: string): Upstream | undefined {
+    return this.upstreams.get(app);
+  }
+
+  acquire(app: string): Promise<Upstream> {
+    const upstream = this.upstreams.get(app);
+    return upstream ? Promise.resolve(upstream) : Promise.reject(new NotFoundError(`app ${app} has no upstream`));
+  }
+
+  began(): void {}
+
+  ended(): void {}
+}

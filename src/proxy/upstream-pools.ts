@@ -1,0 +1,42 @@
+import { Pool } from 'undici';
+
+/**
+ * Keep-alive connection pools, one per upstream origin. They live outside the
+ * routing configuration, so a reload keeps warm connections; pools for origins
+ * that are gone are closed by `retain`.
+ */
+export class UpstreamPools {
+  private readonly pools = new Map<string, Pool>();
+
+  get(origin: string): Pool {
+    let pool = this.pools.get(origin);
+    if (!pool) {
+      pool = new Pool(origin, {
+        // Long-lived streams and slow apps are the upstream's business; berth
+        // only bounds how long it waits for a connection.
+        connectTimeout: 5_000,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+        keepAliveTimeout: 30_000,
+        pipelining: 1,
+      });
+      this.pools.set(origin, pool);
+    }
+    return pool;
+  }
+
+  /** Closes pools whose origin is not in `live` (in-flight requests finish first). */
+  retain(live: ReadonlySet<string>): void {
+    for (const [origin, pool] of this.pools) {
+      if (live.has(origin)) continue;
+      this.pools.delete(origin);
+      void pool.close().catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(all.map((p) => p.close().catch(() => undefined)));
+  }
+}

@@ -1,0 +1,25 @@
+/** One instance the proxy can dial. */
+export interface Upstream {
+  app: string;
+  instanceId: string;
+  /** `http://127.0.0.1:<port>`; the key of the connection pool. */
+  origin: string;
+  host: string;
+  port: number;
+}
+
+/**
+ * What the proxy asks of the rest of berth for each request: the activator
+ * answers with a ready instance, starting the app first when it must. Kept this
+ * narrow so the proxy can be tested and benchmarked with a fixed upstream.
+ */
+export interface UpstreamSource {
+  /** A ready upstream right now, without waiting; undefined when the app must be woken. */
+  pick(app: string): Upstream | undefined;
+  /** Waits until the app has a ready upstream (cold start); rejects with a BerthError saying why not. */
+  acquire(app: string): Promise<Upstream>;
+  /** A request or WebSocket for the app began; activity keeps an app awake. */
+  began(app: string): void;
+  /** The matching end of `began`. */
+  ended(app: string): void;
+}

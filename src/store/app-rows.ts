@@ -1,0 +1,35 @@
+import { StoreError } from '../errors.js';
+import type { AppSpec } from '../spec/types.js';
+import type { AppSource, StoredApp } from './store.js';
+
+/** One row of the `apps` table as better-sqlite3 returns it. */
+export interface AppRow {
+  name: string;
+  spec: string;
+  revision: number;
+  spec_hash: string;
+  source: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export const APP_COLUMNS = 'name, spec, revision, spec_hash, source, created_at, updated_at';
+
+export function rowToApp(row: AppRow): StoredApp {
+  let spec: AppSpec;
+  try {
+    spec = JSON.parse(row.spec) as AppSpec;
+  } catch (err) {
+    throw new StoreError(`stored spec of app "${row.name}" is not valid JSON`, { cause: err });
+  }
+  return {
+    name: row.name,
+    spec,
+    revision: row.revision,
+    specHash: row.spec_hash,
+    // The table's CHECK constraint admits only the two sources.
+    source: row.source as AppSource,
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+  };
+}

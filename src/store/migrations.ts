@@ -1,0 +1,71 @@
+import type BetterSqlite3 from 'better-sqlite3';
+
+/**
+ * The store's schema, as an ordered list of migrations. The schema version is kept in
+ * `PRAGMA user_version` (a field of the database header, so it commits atomically with
+ * the migration that sets it). Migrations are only ever appended: a released one is
+ * never edited, because stores in the field have already run it.
+ */
+export interface Migration {
+  /** 1, 2, 3…; equals the user_version the store has once this migration is applied. */
+  version: number;
+  description: string;
+  up(db: BetterSqlite3.Database): void;
+}
+
+/**
+ * Marks the file as a berth store (`PRAGMA application_id`, "brth"), so that a path
+ * pointing at some other program's SQLite database is refused instead of written to.
+ */
+export const BERTH_APPLICATION_ID = 0x62727468;
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'apps and store metadata',
+    up(db) {
+      db.exec(`
+        CREATE TABLE meta (
+          key   TEXT PRIMARY KEY,
+          value TEXT NOT NULL
+        ) STRICT;
+        CREATE TABLE apps (
+          name       TEXT PRIMARY KEY,
+          spec       TEXT NOT NULL CHECK (json_valid(spec)),
+          revision   INTEGER NOT NULL CHECK (revision >= 1),
+          spec_hash  TEXT NOT NULL,
+          source     TEXT NOT NULL CHECK (source IN ('config', 'api')),
+          created_at INTEGER NOT NULL, -- epoch milliseconds
+          updated_at INTEGER NOT NULL  -- epoch milliseconds
+        ) STRICT;
+      `);
+      const meta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+      meta.run('format', 'berth-store');
+      meta.run('created_at', new Date().toISOString());
+      db.pragma(`application_id = ${BERTH_APPLICATION_ID}`);
+    },
+  },
+  // Later: request history, API tokens. Append here; never renumber.
+];
+
+export const LATEST_SCHEMA_VERSION = migrations.at(-1)?.version ?? 0;
+
+/**
+ * Applies every migration the store has not seen yet, each in its own IMMEDIATE
+ * transaction. IMMEDIATE takes the write lock before reading user_version, so two
+ * gateways opening the same new file at once cannot both run migration 1.
+ */
+export function runMigrations(db: BetterSqlite3.Database): void {
+  for (const migration of migrations) {
+    const apply = db.transaction(() => {
+      if (userVersion(db) >= migration.version) return;
+      migration.up(db);
+      db.pragma(`user_version = ${migration.version}`);
+    });
+    apply.immediate();
+  }
+}
+
+export function userVersion(db: BetterSqlite3.Database): number {
+  return Number(db.pragma('user_version', { simple: true }));
+}

@@ -1,0 +1,96 @@
+import { constants, promises as fs } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { StoreError } from '../errors.js';
+import { BERTH_APPLICATION_ID, LATEST_SCHEMA_VERSION, runMigrations, userVersion } from './migrations.js';
+import { damagedStoreError, storeOpenError } from './sqlite-errors.js';
+
+/** How long a write waits for another connection's lock before failing with SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Opens the store's database file, checks that it is a healthy berth store and brings
+ * its schema up to date. Every failure is a StoreError naming the path; nothing here
+ * ever replaces or truncates an existing file.
+ */
+export async function openSqlite(path: string): Promise<Database.Database> {
+  const inMemory = path === ':memory:';
+  if (!inMemory) await preflight(path);
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+    checkHealthy(db, path);
+    if (!inMemory) {
+      // WAL makes each commit one append to the -wal file: a crash mid-write leaves the
+      // last committed state intact, and readers never block the writer. With WAL,
+      // synchronous=NORMAL is still crash-safe for the database (only the last commits
+      // before a power cut may be lost, never corrupted), and saves an fsync per commit.
+      const mode = db.pragma('journal_mode = WAL', { simple: true });
+      if (mode !== 'wal') throw new StoreError(`store at ${path} cannot use WAL journaling (got "${String(mode)}")`);
+      db.pragma('synchronous = NORMAL');
+    }
+    runMigrations(db);
+    return db;
+  } catch (err) {
+    db?.close();
+    throw storeOpenError(path, err);
+  }
+}
+
+/**
+ * Filesystem checks before SQLite sees the path, for messages SQLite cannot give
+ * ("unable to open database file" says neither which part nor why). The directory is
+ * owner-only because the admin token is written beside the store.
+ */
+async function preflight(path: string): Promise<void> {
+  try {
+    await fs.mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+      // mkdir -p says EEXIST when a component of the path is a regular file.
+      if (err.code !== 'EEXIST') throw err;
+      throw new StoreError(`store at ${path} cannot be opened: ${err.path ?? dirname(path)} is not a directory`);
+    });
+    // The directory must be writable too: WAL keeps its -wal and -shm files there.
+    await fs.access(dirname(path), constants.W_OK | constants.X_OK);
+    const stat = await fs.stat(path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined; // a new store
+      throw err;
+    });
+    if (stat?.isDirectory()) throw new StoreError(`store at ${path} cannot be opened: it is a directory, not a file`);
+    if (stat) await fs.access(path, constants.R_OK | constants.W_OK);
+  } catch (err) {
+    throw storeOpenError(path, err);
+  }
+}
+
+/**
+ * Refuses a file that is not a SQLite database, is damaged, belongs to another
+ * program, or was written by a newer berth. A 0-byte file passes as a new store:
+ * SQLite itself treats it as an empty database.
+ */
+function checkHealthy(db: Database.Database, path: string): void {
+  // The first read of the header is where "file is not a database" surfaces.
+  const version = userVersion(db);
+  // quick_check checks every page and record (not index contents), in time linear in
+  // the file's size: milliseconds for a store of apps. Problems come as rows, or as one
+  // row of newline-separated lines under a "*** in database main ***" heading.
+  const rows = db.pragma('quick_check', { simple: false }) as Array<Record<string, unknown>>;
+  const lines = rows
+    .flatMap((row) => String(Object.values(row)[0]).split('\n'))
+    .filter((line) => line !== '' && !line.startsWith('***'));
+  if (lines.length !== 1 || lines[0] !== 'ok') {
+    throw damagedStoreError(path, `database disk image is malformed (quick_check: ${lines.slice(0, 3).join('; ')})`);
+  }
+  const objects = Number(db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get());
+  const appId = Number(db.pragma('application_id', { simple: true }));
+  if (objects > 0 && appId !== BERTH_APPLICATION_ID) {
+    throw new StoreError(
+      `store at ${path} is a SQLite database of another program (application_id ${appId}), ` +
+        'not a berth store; point "store" at another path.',
+    );
+  }
+  if (version > LATEST_SCHEMA_VERSION) {
+    throw new StoreError(
+      `store at ${path} was written by a newer berth (schema ${version} > ${LATEST_SCHEMA_VERSION}); upgrade berth`,
+    );
+  }
+}

@@ -1,0 +1,134 @@
+import Database from 'better-sqlite3';
+import { StoreError, messageOf } from '../errors.js';
+import { specHash } from '../spec/hash.js';
+import type { AppSpec } from '../spec/types.js';
+import { APP_COLUMNS, rowToApp, type AppRow } from './app-rows.js';
+import { openSqlite } from './open-sqlite.js';
+import type { AppSource, PutResult, Store, StoredApp } from './store.js';
+
+export interface SqliteStoreOptions {
+  /** The database file; its directory is created (owner-only) when missing. `:memory:` for tests. */
+  path: string;
+}
+
+/** The named parameters of an insert or update of one app. */
+interface AppWrite {
+  name: string;
+  spec: string;
+  hash: string;
+  source: AppSource;
+  now: number;
+}
+
+/** Statements prepared once per open; SQLite then only binds and steps them. */
+function prepareApps(db: Database.Database) {
+  return {
+    list: db.prepare<[], AppRow>(`SELECT ${APP_COLUMNS} FROM apps ORDER BY name`),
+    get: db.prepare<[string], AppRow>(`SELECT ${APP_COLUMNS} FROM apps WHERE name = ?`),
+    insert: db.prepare<[AppWrite], AppRow>(
+      `INSERT INTO apps (name, spec, revision, spec_hash, source, created_at, updated_at)
+       VALUES (@name, @spec, 1, @hash, @source, @now, @now) RETURNING ${APP_COLUMNS}`,
+    ),
+    update: db.prepare<[AppWrite], AppRow>(
+      `UPDATE apps SET spec = @spec, revision = revision + 1, spec_hash = @hash, source = @source,
+       updated_at = @now WHERE name = @name RETURNING ${APP_COLUMNS}`,
+    ),
+    // The same spec now declared elsewhere (say, moved from the API into the config
+    // file) changes who owns the app, but not the app: no new revision.
+    setSource: db.prepare<[string, string], AppRow>(
+      `UPDATE apps SET source = ? WHERE name = ? RETURNING ${APP_COLUMNS}`,
+    ),
+    delete: db.prepare<[string]>('DELETE FROM apps WHERE name = ?'),
+  };
+}
+
+type AppStatements = ReturnType<typeof prepareApps>;
+
+function prepare(db: Database.Database) {
+  const s = prepareApps(db);
+  // IMMEDIATE takes the write lock up front, so the reads that decide each revision
+  // cannot be overtaken by another connection's write before this batch commits.
+  const batch = db.transaction((specs: AppSpec[], source: AppSource, removeNames: string[]): PutResult[] => {
+    const now = Date.now();
+    const results = specs.map((spec) => putOne(s, spec, source, now));
+    for (const name of removeNames) s.delete.run(name);
+    return results;
+  });
+  return { ...s, applyBatch: (...args: Parameters<typeof batch>) => batch.immediate(...args) };
+}
+
+type Statements = ReturnType<typeof prepare>;
+
+/**
+ * The embedded store: one SQLite file, nothing to install. better-sqlite3 is
+ * synchronous, which suits a single gateway process: every call is short, and each
+ * write batch is one transaction that commits whole or not at all.
+ */
+export class SqliteStore implements Store {
+  readonly path: string;
+  private db: Database.Database | undefined;
+  private stmts: Statements | undefined;
+
+  constructor(options: SqliteStoreOptions) {
+    this.path = options.path;
+  }
+
+  async open(): Promise<void> {
+    if (this.db) return;
+    const db = await openSqlite(this.path);
+    this.stmts = prepare(db);
+    this.db = db;
+  }
+
+  async close(): Promise<void> {
+    this.db?.close();
+    this.db = undefined;
+    this.stmts = undefined;
+  }
+
+  async listApps(): Promise<StoredApp[]> {
+    return this.run('list apps', (s) => s.list.all().map(rowToApp));
+  }
+
+  async getApp(name: string): Promise<StoredApp | undefined> {
+    return this.run(`read app "${name}"`, (s) => {
+      const row = s.get.get(name);
+      return row && rowToApp(row);
+    });
+  }
+
+  async applyApps(specs: AppSpec[], source: AppSource, removeNames: string[] = []): Promise<PutResult[]> {
+    return this.run('apply apps', (s) => s.applyBatch(specs, source, removeNames));
+  }
+
+  async deleteApp(name: string): Promise<boolean> {
+    return this.run(`delete app "${name}"`, (s) => s.delete.run(name).changes > 0);
+  }
+
+  /** Runs one operation on the open database; SQLite failures become StoreErrors naming the path. */
+  private run<T>(what: string, op: (s: Statements) => T): T {
+    if (!this.stmts) throw new StoreError(`store at ${this.path} is not open (cannot ${what})`);
+    try {
+      return op(this.stmts);
+    } catch (err) {
+      if (err instanceof Database.SqliteError) {
+        throw new StoreError(`store at ${this.path}: cannot ${what}: ${messageOf(err)}`, { cause: err });
+      }
+      throw err;
+    }
+  }
+}
+
+/** Inserts, updates or keeps one app; must run inside the batch's transaction. */
+function putOne(s: AppStatements, spec: AppSpec, source: AppSource, now: number): PutResult {
+  const hash = specHash(spec);
+  const existing = s.get.get(spec.name);
+  if (existing && existing.spec_hash === hash) {
+    const row = existing.source === source ? existing : s.setSource.get(source, spec.name);
+    return { app: rowToApp(row ?? existing), changed: false };
+  }
+  const write: AppWrite = { name: spec.name, spec: JSON.stringify(spec), hash, source, now };
+  const row = existing ? s.update.get(write) : s.insert.get(write);
+  if (!row) throw new StoreError(`app "${spec.name}" vanished while being written`);
+  return { app: rowToApp(row), changed: true };
+}

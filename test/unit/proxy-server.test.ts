@@ -1,0 +1,137 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { WebSocket, WebSocketServer } from 'ws';
+import { ProxyServer } from '../../src/proxy/proxy-server.js';
+import { RouteTable } from '../../src/proxy/route-table.js';
+import { StaticUpstreams } from '../../src/proxy/static-upstreams.js';
+
+let backend: Server;
+let wss: WebSocketServer;
+let proxy: ProxyServer;
+let proxyPort = 0;
+
+before(async () => {
+  backend = createServer((req, res) => {
+    if (req.url?.startsWith('/stream')) {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      let n = 0;
+      const timer = setInterval(() => {
+        res.write(`chunk${n}\n`);
+        if (++n === 3) {
+          clearInterval(timer);
+          res.end();
+        }
+      }, 10);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      res.writeHead(200, { 'content-type': 'application/json', 'set-cookie': ['a=1', 'b=2'] });
+      res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers, bytes: body.length }));
+    });
+  });
+  wss = new WebSocketServer({ server: backend });
+  wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+  await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+  const port = (backend.address() as AddressInfo).port;
+  proxy = new ProxyServer({
+    routes: new RouteTable([
+      { app: 'echo', routes: [{ path: '/session/echo/', stripPrefix: true }] },
+      { app: 'down', routes: [{ path: '/session/down/', stripPrefix: false }] },
+    ]),
+    upstreams: new StaticUpstreams({ echo: { host: '127.0.0.1', port }, down: { host: '127.0.0.1', port: 1 } }),
+    logger: pino({ level: 'silent' }),
+  });
+  proxyPort = (await proxy.listen('127.0.0.1', 0)).port;
+});
+
+after(async () => {
+  await proxy.close(1000);
+  wss.close();
+  await new Promise<void>((r) => backend.close(() => r()));
+});
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+function call(path: string, options: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: proxyPort, path, method: options.method ?? 'GET', headers: options.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+test('proxies with the prefix stripped and forwarded headers set', async () => {
+  const reply = await call('/session/echo/a/b?x=1', { headers: { 'x-forwarded-for': '6.6.6.6' } });
+  assert.equal(reply.status, 200);
+  const body = JSON.parse(reply.body) as { url: string; headers: Record<string, string> };
+  assert.equal(body.url, '/a/b?x=1');
+  assert.equal(body.headers['x-forwarded-for'], '127.0.0.1');
+  assert.equal(body.headers['x-forwarded-proto'], 'http');
+  assert.equal(body.headers['x-forwarded-host'], `127.0.0.1:${proxyPort}`);
+  assert.deepEqual(reply.headers['set-cookie'], ['a=1', 'b=2']);
+});
+
+test('streams a large request body upstream', async () => {
+  const big = Buffer.alloc(5 * 1024 * 1024, 7);
+  const reply = await call('/session/echo/upload', { method: 'POST', body: big, headers: { 'content-type': 'application/octet-stream' } });
+  assert.equal(reply.status, 200);
+  assert.equal((JSON.parse(reply.body) as { bytes: number }).bytes, big.length);
+});
+
+test('streams a chunked response', async () => {
+  const reply = await call('/session/echo/stream');
+  assert.equal(reply.body, 'chunk0\nchunk1\nchunk2\n');
+});
+
+test('unknown route is a 404 problem+json for API clients and HTML for browsers', async () => {
+  const api = await call('/nowhere');
+  assert.equal(api.status, 404);
+  assert.equal(api.headers['content-type'], 'application/problem+json');
+  assert.match(JSON.parse(api.body).detail as string, /no app is routed at .*\/nowhere/);
+  const html = await call('/nowhere', { headers: { accept: 'text/html' } });
+  assert.equal(html.status, 404);
+  assert.match(html.body, /<h1>404/);
+});
+
+test('an upstream refusing connections is a 502 naming the app', async () => {
+  const reply = await call('/session/down/x');
+  assert.equal(reply.status, 502);
+  const body = JSON.parse(reply.body) as { app: string; detail: string };
+  assert.equal(body.app, 'down');
+  assert.match(body.detail, /refused/);
+});
+
+test('WebSocket upgrades are relayed both ways', async () => {
+  const ws = new WebSocket(`ws://127.0.0.1:${proxyPort}/session/echo/ws`);
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  const echoed = new Promise<string>((resolve) => ws.once('message', (data) => resolve(String(data))));
+  ws.send('hello through berth');
+  assert.equal(await echoed, 'hello through berth');
+  ws.close();
+});
+
+test('a WebSocket to a dead upstream gets an HTTP 502', async () => {
+  const ws = new WebSocket(`ws://127.0.0.1:${proxyPort}/session/down/ws`);
+  const status = await new Promise<number>((resolve) => {
+    ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    ws.once('error', () => resolve(-1));
+  });
+  assert.equal(status, 502);
+});

@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RouteTable, remainderAfterPrefix } from '../../src/proxy/route-table.js';
+
+const table = new RouteTable([
+  { app: 'hello', routes: [{ path: '/session/hello/', stripPrefix: false }] },
+  { app: 'strip', routes: [{ path: '/s/strip/', stripPrefix: true }] },
+  { app: 'deep', routes: [{ path: '/session/hello/deep/', stripPrefix: false }] },
+  { app: 'byhost', routes: [{ host: 'alice.example.com', stripPrefix: false }] },
+  { app: 'hostpath', routes: [{ host: 'alice.example.com', path: '/api/', stripPrefix: true }] },
+  { app: 'wild', routes: [{ host: '*.apps.example.com', stripPrefix: false }] },
+  { app: 'other', routes: [{ host: '*.apps.example.com', stripPrefix: false }] },
+  { app: 'root', routes: [{ path: '/', stripPrefix: false }] },
+]);
+
+const cases: Array<[host: string | undefined, path: string, app: string | undefined, upstreamPath?: string]> = [
+  ['localhost:8080', '/session/hello/', 'hello', '/session/hello/'],
+  ['localhost', '/session/hello', 'hello', '/session/hello'],
+  ['localhost', '/session/hello?x=1', 'hello', '/session/hello?x=1'],
+  ['localhost', '/session/hello/a/b?q', 'hello', '/session/hello/a/b?q'],
+  ['localhost', '/session/helloworld', 'root', '/session/helloworld'],
+  ['localhost', '/session/hello/deep/x', 'deep', '/session/hello/deep/x'],
+  ['localhost', '/session/hello/deeper', 'hello', '/session/hello/deeper'],
+  ['localhost', '/s/strip/a?b=c', 'strip', '/a?b=c'],
+  ['localhost', '/s/strip', 'strip', '/'],
+  ['localhost', '/s/strip?x', 'strip', '/?x'],
+  ['ALICE.example.com:80', '/anything', 'byhost', '/anything'],
+  ['alice.example.com', '/api/v1', 'hostpath', '/v1'],
+  ['alice.example.com', '/apix', 'byhost', '/apix'],
+  ['wild.apps.example.com', '/x', 'wild', '/x'],
+  ['other.apps.example.com', '/', 'other', '/'],
+  ['nobody.apps.example.com', '/z', 'root', '/z'],
+  ['a.b.apps.example.com', '/z', 'root', '/z'],
+  [undefined, '/session/hello/', 'hello', '/session/hello/'],
+];
+
+for (const [host, path, app, upstreamPath] of cases) {
+  test(`route ${host ?? '(no host)'} ${path} → ${app ?? 'none'}`, () => {
+    const match = table.match(host, path);
+    assert.equal(match?.app, app);
+    if (upstreamPath !== undefined) assert.equal(match?.upstreamPath, upstreamPath);
+  });
+}
+
+test('no route without a catch-all', () => {
+  const t = new RouteTable([{ app: 'a', routes: [{ path: '/a/', stripPrefix: false }] }]);
+  assert.equal(t.match('x', '/b'), undefined);
+  assert.equal(t.match('x', '/'), undefined);
+  assert.equal(t.match('x', '/ab'), undefined);
+});
+
+test('an exact host without a matching path falls back to host-less routes', () => {
+  const t = new RouteTable([
+    { app: 'h', routes: [{ host: 'h.example.com', path: '/only/', stripPrefix: false }] },
+    { app: 'p', routes: [{ path: '/other/', stripPrefix: false }] },
+  ]);
+  assert.equal(t.match('h.example.com', '/other/x')?.app, 'p');
+  assert.equal(t.match('h.example.com', '/only/x')?.app, 'h');
+});
+
+test('remainderAfterPrefix matches whole segments only', () => {
+  assert.equal(remainderAfterPrefix('/a/b', '/a/'), '/b');
+  assert.equal(remainderAfterPrefix('/a', '/a/'), '/');
+  assert.equal(remainderAfterPrefix('/ab', '/a/'), undefined);
+  assert.equal(remainderAfterPrefix('/', '/'), '/');
+});
