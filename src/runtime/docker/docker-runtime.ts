@@ -1,0 +1,90 @@
+import type { Readable } from 'node:stream';
+import type Docker from 'dockerode';
+import type { AppSpec } from '../../spec/types.js';
+import type { Instance, Runtime, RuntimeEvent } from '../runtime.js';
+import { createDockerClient, resolveDockerEndpoint, type DockerEndpoint } from './client.js';
+import type { DockerContext } from './context.js';
+import { ensureContainer } from './ensure.js';
+import { watchEvents, type EventStreamErrorHandler } from './events.js';
+import { inspectInstance } from './inspect.js';
+import { listInstances } from './list.js';
+import { containerLogs } from './logs.js';
+import { pingEngine } from './ping.js';
+import { removeContainer } from './remove.js';
+import { startContainer } from './start.js';
+import { stopContainer } from './stop.js';
+
+export interface DockerRuntimeOptions {
+  /**
+   * The engine: `unix:///var/run/docker.sock` or `tcp://host:2375` (the gateway
+   * config's `docker`). When absent, DOCKER_HOST is honoured, then the local socket.
+   */
+  docker?: string;
+  /** Environment to read DOCKER_HOST / DOCKER_TLS_VERIFY / DOCKER_CERT_PATH from. Default: process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Labels added to every container and volume berth creates, e.g. `{ 'berth.test': 'true' }` in tests. */
+  extraLabels?: Record<string, string>;
+  /** Pull images missing on the host. Default false: berth runs only images built or loaded locally. */
+  allowPull?: boolean;
+  /** Told when the event stream broke and is being reopened (for logging). */
+  onEventStreamError?: EventStreamErrorHandler;
+}
+
+/**
+ * The Runtime on a Docker engine, over the Engine API. Each verb lives in its own file
+ * (ensure.ts, start.ts, …); this class only wires them to one shared context.
+ * The constructor does no I/O: the connection is opened on first use.
+ */
+export class DockerRuntime implements Runtime {
+  readonly endpoint: DockerEndpoint;
+  private readonly ctx: DockerContext;
+  private client: Docker | undefined;
+  private readonly onEventStreamError: EventStreamErrorHandler | undefined;
+
+  constructor(options: DockerRuntimeOptions = {}) {
+    this.endpoint = resolveDockerEndpoint(options.docker, options.env);
+    this.onEventStreamError = options.onEventStreamError;
+    this.ctx = {
+      endpoint: this.endpoint,
+      docker: () => (this.client ??= createDockerClient(this.endpoint)),
+      extraLabels: { ...options.extraLabels },
+      allowPull: options.allowPull ?? false,
+    };
+  }
+
+  ping(): Promise<void> {
+    return pingEngine(this.ctx);
+  }
+
+  ensure(app: AppSpec, index: number): Promise<Instance> {
+    return ensureContainer(this.ctx, app, index);
+  }
+
+  start(id: string): Promise<Instance> {
+    return startContainer(this.ctx, id);
+  }
+
+  stop(id: string, options: { timeoutS?: number } = {}): Promise<void> {
+    return stopContainer(this.ctx, id, options.timeoutS);
+  }
+
+  remove(id: string, options: { purgeVolumes?: boolean } = {}): Promise<void> {
+    return removeContainer(this.ctx, id, options.purgeVolumes ?? false);
+  }
+
+  list(filter: { app?: string } = {}): Promise<Instance[]> {
+    return listInstances(this.ctx, filter);
+  }
+
+  inspect(id: string): Promise<Instance | undefined> {
+    return inspectInstance(this.ctx, id);
+  }
+
+  logs(id: string, options: { tail?: number; follow?: boolean; signal?: AbortSignal } = {}): Promise<Readable> {
+    return containerLogs(this.ctx, id, options);
+  }
+
+  events(signal: AbortSignal): AsyncIterable<RuntimeEvent> {
+    return watchEvents(this.ctx, signal, this.onEventStreamError);
+  }
+}

@@ -1,0 +1,85 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type Docker from 'dockerode';
+import { ConflictError, NotFoundError, RuntimeError } from '../../errors.js';
+import type { AppSpec } from '../../spec/types.js';
+import { LABEL_SPEC_HASH } from '../runtime.js';
+import type { Instance } from '../runtime.js';
+import { containerCreateOptions } from './container-config.js';
+import type { DockerContext } from './context.js';
+import { engineMessage, mapDockerError, statusOf } from './errors.js';
+import { joinNetwork, requireNetwork } from './network.js';
+import { ensureImage } from './image.js';
+import { toInstance } from './instance.js';
+import { inspectContainer } from './managed.js';
+import { containerName, isManaged } from './names.js';
+import { removeContainer } from './remove.js';
+import { stopContainer } from './stop.js';
+import { ensureVolume } from './volume.js';
+
+/** How often ensure looks again after losing a create race; see ensureContainer. */
+const CREATE_ATTEMPTS = 5;
+
+/**
+ * Brings the container of instance `index` of `app` to the spec: adopts it when its
+ * spec hash matches, recreates it when not (the volume is kept), creates it when
+ * missing. Never starts it. A same-named container without berth's label is refused.
+ */
+export async function ensureContainer(ctx: DockerContext, app: AppSpec, index: number): Promise<Instance> {
+  const name = containerName(app.name, index);
+  const wanted = containerCreateOptions(app, index, { extraLabels: ctx.extraLabels });
+  // Two ensures may race (reconciler and activator): the loser's create fails with a
+  // name conflict, and another look adopts the winner's container instead of failing.
+  // The engine reserves the name before the winner's container can be inspected, so
+  // the loser may need a few short waits to see it.
+  for (let attempt = 1; ; attempt++) {
+    const existing = await inspectContainer(ctx, name);
+    if (existing) {
+      if (!isManaged(existing.Config.Labels)) {
+        throw new ConflictError(
+          `a container named ${name} exists but was not created by berth (no berth.managed=true label); ` +
+            `berth leaves it untouched: remove or rename it, or rename the app`,
+        );
+      }
+      if (existing.Config.Labels[LABEL_SPEC_HASH] === wanted.Labels?.[LABEL_SPEC_HASH]) return toInstance(existing);
+      await retire(ctx, existing.Id);
+    }
+    try {
+      return await createContainer(ctx, app, wanted);
+    } catch (err) {
+      if (!(err instanceof NameTaken) || attempt >= CREATE_ATTEMPTS) throw err;
+      await delay(25 * attempt);
+    }
+  }
+}
+
+/** The engine refused create because the name is taken: another ensure won the race. */
+class NameTaken extends ConflictError {}
+
+/** Stops and removes an outdated container; one that vanished meanwhile (a concurrent ensure) is fine. */
+async function retire(ctx: DockerContext, id: string): Promise<void> {
+  try {
+    await stopContainer(ctx, id);
+    await removeContainer(ctx, id);
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+  }
+}
+
+async function createContainer(ctx: DockerContext, app: AppSpec, wanted: Docker.ContainerCreateOptions): Promise<Instance> {
+  const docker = ctx.docker();
+  const name = wanted.name ?? '';
+  await ensureImage(ctx, app.image);
+  if (app.network) await requireNetwork(ctx, app.network);
+  if (app.volume) await ensureVolume(ctx, app.name);
+  let container: Docker.Container;
+  try {
+    container = await docker.createContainer(wanted);
+  } catch (err) {
+    if (statusOf(err) === 409) throw new NameTaken(`creating container ${name}: ${engineMessage(err)}`);
+    const mapped = mapDockerError(err, `creating container ${name}`, ctx.endpoint.url);
+    // A 404 here is not "no such app" for the caller: the image vanished since ensureImage.
+    throw mapped instanceof NotFoundError ? new RuntimeError(mapped.message, { cause: err }) : mapped;
+  }
+  if (app.network) await joinNetwork(ctx, container, name, app.network);
+  return toInstance(await container.inspect());
+}

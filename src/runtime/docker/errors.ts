@@ -1,0 +1,56 @@
+import { BerthError, ConflictError, NotFoundError, RuntimeError, messageOf } from '../../errors.js';
+
+/** The shape of what dockerode / docker-modem reject with. */
+interface DockerodeError {
+  statusCode?: number;
+  code?: string;
+  json?: { message?: string } | null;
+  reason?: string;
+  message?: string;
+}
+
+/** Socket-level failures that mean "no engine there", as opposed to "the engine said no". */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND']);
+
+/** The user-facing sentence for an engine that does not answer; also used by ping(). */
+export function engineUnreachableMessage(endpointUrl: string, cause?: unknown): string {
+  const detail = cause === undefined ? '' : ` (${(cause as DockerodeError).code ?? messageOf(cause)})`;
+  return `Docker engine at ${endpointUrl} does not answer${detail}: is dockerd running? run scripts/ensure-docker.sh`;
+}
+
+/** The engine's own explanation (it sends `{"message": …}`), else dockerode's. */
+export function engineMessage(err: unknown): string {
+  const e = err as DockerodeError;
+  return e?.json?.message ?? e?.reason ?? messageOf(err);
+}
+
+export function statusOf(err: unknown): number | undefined {
+  return (err as DockerodeError)?.statusCode;
+}
+
+/**
+ * The one place where dockerode's errors become berth's typed errors. `doing` says
+ * what berth was doing ("starting container berth-hello-0"), so every message reads
+ * "<doing>: <why>" and carries the engine's own explanation. BerthErrors pass through.
+ */
+export function mapDockerError(err: unknown, doing: string, endpointUrl: string): BerthError {
+  if (err instanceof BerthError) return err;
+  const e = err as DockerodeError;
+  if (e?.code === 'EACCES') {
+    return new RuntimeError(
+      `${doing}: permission denied on the Docker socket at ${endpointUrl}; run berth as root or as a member of the docker group`,
+      { cause: err },
+    );
+  }
+  if (e?.code && UNREACHABLE.has(e.code)) {
+    return new RuntimeError(`${doing}: ${engineUnreachableMessage(endpointUrl, err)}`, { cause: err });
+  }
+  switch (e?.statusCode) {
+    case 404:
+      return new NotFoundError(`${doing}: ${engineMessage(err)}`);
+    case 409:
+      return new ConflictError(`${doing}: ${engineMessage(err)}`);
+    default:
+      return new RuntimeError(`${doing}: Docker engine at ${endpointUrl} said: ${engineMessage(err)}`, { cause: err });
+  }
+}

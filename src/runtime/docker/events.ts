@@ -1,0 +1,100 @@
+import type { Readable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { RuntimeEvent } from '../runtime.js';
+import type { DockerContext } from './context.js';
+import { mapDockerError } from './errors.js';
+import { toRuntimeEvent, type DockerEventMessage } from './event-mapping.js';
+import { MANAGED_FILTER } from './names.js';
+
+/** Called when the event stream broke and is about to be reopened. */
+export type EventStreamErrorHandler = (err: Error, retryInMs: number) => void;
+
+const FIRST_RETRY_MS = 250;
+const MAX_RETRY_MS = 5_000;
+
+/**
+ * Lifecycle events of berth's containers until `signal` aborts.
+ *
+ * The engine closes /events when it restarts and the connection can break, but the
+ * activator and reconciler must not silently go deaf: the stream is reopened, after
+ * a pause doubling from 250 ms to 5 s so a dead engine is not hammered (reset as soon
+ * as a connection succeeds). It is reopened with `since` set to the last event seen,
+ * so the engine replays what happened while disconnected; events already delivered
+ * are skipped by their nanosecond time.
+ */
+export async function* watchEvents(ctx: DockerContext, signal: AbortSignal, onError?: EventStreamErrorHandler): AsyncGenerator<RuntimeEvent> {
+  const seen = new ReplayGuard();
+  let retryMs = FIRST_RETRY_MS;
+  while (!signal.aborted) {
+    let stream: Readable | undefined;
+    try {
+      stream = (await ctx.docker().getEvents({
+        filters: { type: ['container'], label: [MANAGED_FILTER] },
+        ...(seen.sinceS === undefined ? {} : { since: seen.sinceS }),
+        abortSignal: signal,
+      })) as Readable;
+      retryMs = FIRST_RETRY_MS;
+      for await (const msg of messages(stream)) {
+        if (!seen.isNew(msg)) continue;
+        const event = toRuntimeEvent(msg);
+        if (event) yield event;
+      }
+      if (!signal.aborted) onError?.(new Error(`Docker engine at ${ctx.endpoint.url} closed the event stream`), retryMs);
+    } catch (err) {
+      if (signal.aborted) return;
+      onError?.(mapDockerError(err, 'watching Docker events', ctx.endpoint.url), retryMs);
+    } finally {
+      // Also runs when the consumer stops iterating early: the engine connection must not leak.
+      stream?.destroy();
+    }
+    await delay(retryMs, undefined, { signal }).catch(() => undefined);
+    retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
+  }
+}
+
+/** The engine sends one JSON object per line; a line may span chunks. */
+async function* messages(stream: Readable): AsyncGenerator<DockerEventMessage> {
+  let buffered = '';
+  stream.setEncoding('utf8');
+  for await (const chunk of stream as AsyncIterable<string>) {
+    buffered += chunk;
+    let newline: number;
+    while ((newline = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, newline).trim();
+      buffered = buffered.slice(newline + 1);
+      if (!line) continue;
+      try {
+        yield JSON.parse(line) as DockerEventMessage;
+      } catch {
+        // Not an event (a proxy's error page, say); the next line may be.
+      }
+    }
+  }
+}
+
+/**
+ * Remembers the newest event time seen, to ask the engine for a replay from there
+ * (`since` is whole seconds, so the replay overlaps) and drop what was delivered.
+ * timeNano exceeds 2^53 and loses some nanoseconds in JSON.parse, so events that land
+ * on the same number are told apart by container and action.
+ */
+class ReplayGuard {
+  private lastNano = 0;
+  private atLast = new Set<string>();
+
+  get sinceS(): number | undefined {
+    return this.lastNano === 0 ? undefined : Math.floor(this.lastNano / 1e9);
+  }
+
+  isNew(msg: DockerEventMessage): boolean {
+    const nano = msg.timeNano ?? (msg.time ?? 0) * 1e9;
+    const key = `${msg.Actor?.ID}/${msg.Action}`;
+    if (nano < this.lastNano || (nano === this.lastNano && this.atLast.has(key))) return false;
+    if (nano > this.lastNano) {
+      this.lastNano = nano;
+      this.atLast.clear();
+    }
+    this.atLast.add(key);
+    return true;
+  }
+}

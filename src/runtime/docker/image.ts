@@ -1,0 +1,29 @@
+import { RuntimeError } from '../../errors.js';
+import type { DockerContext } from './context.js';
+import { mapDockerError, statusOf } from './errors.js';
+
+/**
+ * Makes sure `image` is on the Docker host before a container is created from it.
+ * berth never pulls unless the runtime was built with `allowPull`: what runs is what
+ * the operator built or loaded, and an unreachable registry must not stall a cold start.
+ */
+export async function ensureImage(ctx: DockerContext, image: string): Promise<void> {
+  const docker = ctx.docker();
+  try {
+    await docker.getImage(image).inspect();
+    return;
+  } catch (err) {
+    if (statusOf(err) !== 404) throw mapDockerError(err, `inspecting image ${image}`, ctx.endpoint.url);
+  }
+  if (!ctx.allowPull) {
+    throw new RuntimeError(`image ${image} is not present on the Docker host at ${ctx.endpoint.url}; build or load it (berth never pulls)`);
+  }
+  try {
+    const stream = await docker.pull(image);
+    await new Promise<void>((resolve, reject) => {
+      docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve()));
+    });
+  } catch (err) {
+    throw new RuntimeError(`pulling image ${image}: ${mapDockerError(err, 'pull', ctx.endpoint.url).message}`, { cause: err });
+  }
+}

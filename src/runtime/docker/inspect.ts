@@ -1,0 +1,11 @@
+import type { Instance } from '../runtime.js';
+import type { DockerContext } from './context.js';
+import { toInstance } from './instance.js';
+import { inspectContainer } from './managed.js';
+import { isManaged } from './names.js';
+
+/** One berth container by id or name; undefined when absent or not berth's (a foreign one is invisible). */
+export async function inspectInstance(ctx: DockerContext, id: string): Promise<Instance | undefined> {
+  const info = await inspectContainer(ctx, id);
+  return info && isManaged(info.Config.Labels) ? toInstance(info) : undefined;
+}

@@ -1,0 +1,48 @@
+import type Docker from 'dockerode';
+import { LABEL_APP, LABEL_INDEX, LABEL_SPEC_HASH } from '../runtime.js';
+import type { Instance, InstanceHealth, InstanceState } from '../runtime.js';
+
+const STATES: readonly InstanceState[] = ['created', 'running', 'paused', 'restarting', 'exited', 'dead', 'removing'];
+const HEALTHS: readonly InstanceHealth[] = ['none', 'starting', 'healthy', 'unhealthy'];
+
+/** Docker's zero time, which it reports for a container that never started. */
+const NEVER = '0001-01-01T00:00:00Z';
+
+/** A container's inspect document → berth's Instance. Pure. */
+export function toInstance(info: Docker.ContainerInspectInfo): Instance {
+  const labels = info.Config.Labels ?? {};
+  const state = STATES.find((s) => s === info.State.Status) ?? 'dead';
+  const health = HEALTHS.find((h) => h === info.State.Health?.Status) ?? 'none';
+  const instance: Instance = {
+    id: info.Id,
+    name: info.Name.replace(/^\//, ''),
+    app: labels[LABEL_APP] ?? '',
+    index: Number(labels[LABEL_INDEX] ?? 0),
+    specHash: labels[LABEL_SPEC_HASH] ?? '',
+    state,
+    health,
+  };
+  if (state === 'running') {
+    const address = publishedAddress(info);
+    if (address) instance.address = address;
+  }
+  if (info.State.StartedAt && info.State.StartedAt !== NEVER) instance.startedAt = new Date(info.State.StartedAt);
+  if (state === 'exited' || state === 'dead') instance.exitCode = info.State.ExitCode;
+  return instance;
+}
+
+/**
+ * The loopback address the engine published the app's port on. Only the ports berth
+ * bound (HostConfig.PortBindings) count: an image may EXPOSE others. Engine 20.10 may
+ * list an extra `::` binding next to the 127.0.0.1 one; berth dials IPv4 loopback.
+ */
+export function publishedAddress(info: Docker.ContainerInspectInfo): { host: string; port: number } | undefined {
+  const published = info.NetworkSettings?.Ports ?? {};
+  for (const key of Object.keys(info.HostConfig?.PortBindings ?? {})) {
+    const bindings = published[key] ?? [];
+    const loopback = bindings.find((b) => b.HostIp === '127.0.0.1') ?? bindings.find((b) => b.HostIp === '0.0.0.0');
+    const port = Number(loopback?.HostPort);
+    if (port > 0) return { host: '127.0.0.1', port };
+  }
+  return undefined;
+}

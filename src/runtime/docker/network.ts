@@ -1,0 +1,36 @@
+import type Docker from 'dockerode';
+import { RuntimeError } from '../../errors.js';
+import type { DockerContext } from './context.js';
+import { engineMessage, mapDockerError, statusOf } from './errors.js';
+
+/**
+ * Checked before create because the engine lets a created container join a network
+ * that does not exist and only fails at start, far from the cause.
+ */
+export async function requireNetwork(ctx: DockerContext, network: string): Promise<void> {
+  try {
+    await ctx.docker().getNetwork(network).inspect();
+  } catch (err) {
+    if (statusOf(err) === 404) throw new RuntimeError(missingNetwork(network));
+    throw mapDockerError(err, `inspecting network ${network}`, ctx.endpoint.url);
+  }
+}
+
+function missingNetwork(network: string): string {
+  return `network ${network} does not exist on the Docker host; create it (docker network create ${network}) or remove it from the spec`;
+}
+
+/**
+ * Joins the spec's network after create (API 1.41 takes one network at create time),
+ * so the container stays on the default bridge too. On failure the half-made
+ * container is removed: a later ensure would otherwise adopt it without the network.
+ */
+export async function joinNetwork(ctx: DockerContext, container: Docker.Container, name: string, network: string): Promise<void> {
+  try {
+    await ctx.docker().getNetwork(network).connect({ Container: container.id });
+  } catch (err) {
+    await container.remove({ force: true }).catch(() => undefined);
+    const why = statusOf(err) === 404 ? missingNetwork(network) : engineMessage(err);
+    throw new RuntimeError(`joining container ${name} to network ${network}: ${why}`, { cause: err });
+  }
+}

@@ -1,0 +1,35 @@
+import { RuntimeError } from '../../errors.js';
+import type { Instance } from '../runtime.js';
+import type { DockerContext } from './context.js';
+import { mapDockerError, statusOf } from './errors.js';
+import { toInstance } from './instance.js';
+import { inspectContainer, requireManaged } from './managed.js';
+
+/**
+ * Starts a berth container (unpauses a paused one; a running one is left as it is)
+ * and returns it with the address its port was published on, read back from inspect
+ * because the host port is ephemeral and only known once the container runs.
+ */
+export async function startContainer(ctx: DockerContext, id: string): Promise<Instance> {
+  const info = await requireManaged(ctx, id);
+  const name = info.Name.replace(/^\//, '');
+  const container = ctx.docker().getContainer(info.Id);
+  try {
+    if (info.State.Status === 'paused') await container.unpause();
+    else if (info.State.Status !== 'running') await container.start();
+  } catch (err) {
+    // 304: it was started meanwhile by someone else, which is what we wanted.
+    if (statusOf(err) !== 304) throw mapDockerError(err, `starting container ${name}`, ctx.endpoint.url);
+  }
+  const after = await inspectContainer(ctx, info.Id);
+  if (!after) throw new RuntimeError(`container ${name} disappeared while starting`);
+  const instance = toInstance(after);
+  if (instance.state === 'exited' || instance.state === 'dead') {
+    // Failing here gives the caller the reason now rather than a readiness timeout later.
+    throw new RuntimeError(`container ${name} exited with code ${instance.exitCode ?? '?'} right after starting; its logs say why`);
+  }
+  if (instance.state === 'running' && !instance.address) {
+    throw new RuntimeError(`container ${name} runs but has no port published on 127.0.0.1; was it created by an older berth? remove it to recreate`);
+  }
+  return instance;
+}

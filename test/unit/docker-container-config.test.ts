@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { containerSpecHash } from '../../src/spec/hash.js';
+import type { AppSpec } from '../../src/spec/types.js';
+import { containerCreateOptions, volumeCreateOptions } from '../../src/runtime/docker/container-config.js';
+
+function spec(overrides: Partial<AppSpec> = {}): AppSpec {
+  return {
+    name: 'hello',
+    image: 'berth-example/hello:latest',
+    port: 8080,
+    routes: [{ path: '/session/hello/', stripPrefix: false }],
+    env: {},
+    scale: { min: 0, max: 1 },
+    startTimeoutMs: 60_000,
+    readiness: {},
+    resources: {},
+    waiting: 'auto',
+    mounts: [],
+    labels: {},
+    ...overrides,
+  };
+}
+
+describe('containerCreateOptions', () => {
+  it('names the container berth-<app>-<index> and runs the spec image', () => {
+    const o = containerCreateOptions(spec(), 2);
+    assert.equal(o.name, 'berth-hello-2');
+    assert.equal(o.Image, 'berth-example/hello:latest');
+    assert.equal(o.Tty, false);
+    assert.equal(o.Cmd, undefined);
+  });
+
+  it('labels the container as berth-managed with app, index and container spec hash', () => {
+    const s = spec();
+    const o = containerCreateOptions(s, 0);
+    assert.deepEqual(o.Labels, {
+      'berth.managed': 'true',
+      'berth.app': 'hello',
+      'berth.index': '0',
+      'berth.spec-hash': containerSpecHash(s),
+    });
+  });
+
+  it('keeps spec and extra labels but never lets them override berth.*', () => {
+    const s = spec({ labels: { team: 'a', 'berth.managed': 'false', 'berth.app': 'evil' } });
+    const o = containerCreateOptions(s, 1, { extraLabels: { 'berth.test': 'true', 'berth.index': '9' } });
+    assert.equal(o.Labels?.['team'], 'a');
+    assert.equal(o.Labels?.['berth.test'], 'true');
+    assert.equal(o.Labels?.['berth.managed'], 'true');
+    assert.equal(o.Labels?.['berth.app'], 'hello');
+    assert.equal(o.Labels?.['berth.index'], '1');
+  });
+
+  it('runs an init process and restarts nothing by itself', () => {
+    const h = containerCreateOptions(spec(), 0).HostConfig;
+    assert.equal(h?.Init, true);
+    assert.deepEqual(h?.RestartPolicy, { Name: 'no', MaximumRetryCount: 0 });
+  });
+
+  it('publishes only the app port, on 127.0.0.1, with an ephemeral host port', () => {
+    const o = containerCreateOptions(spec({ port: 3000 }), 0);
+    assert.deepEqual(o.ExposedPorts, { '3000/tcp': {} });
+    assert.deepEqual(o.HostConfig?.PortBindings, { '3000/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] });
+  });
+
+  it('passes env as a sorted KEY=value array, values verbatim', () => {
+    const o = containerCreateOptions(spec({ env: { B: '2', A: 'x=y z', EMPTY: '' } }), 0);
+    assert.deepEqual(o.Env, ['A=x=y z', 'B=2', 'EMPTY=']);
+  });
+
+  it('passes a command override', () => {
+    assert.deepEqual(containerCreateOptions(spec({ command: ['node', 'app.js'] }), 0).Cmd, ['node', 'app.js']);
+  });
+
+  it('mounts the named volume berth-<app>-data at spec.volume, and bind mounts', () => {
+    const o = containerCreateOptions(
+      spec({ volume: '/data', mounts: [{ source: '/srv/in', target: '/in', readOnly: true }] }),
+      0,
+    );
+    assert.deepEqual(o.HostConfig?.Mounts, [
+      { Type: 'volume', Source: 'berth-hello-data', Target: '/data', ReadOnly: false },
+      { Type: 'bind', Source: '/srv/in', Target: '/in', ReadOnly: true },
+    ]);
+  });
+
+  it('mounts nothing without volume or mounts', () => {
+    assert.deepEqual(containerCreateOptions(spec(), 0).HostConfig?.Mounts, []);
+  });
+
+  it('maps resources to Memory, NanoCpus and PidsLimit', () => {
+    const h = containerCreateOptions(spec({ resources: { memoryBytes: 256 * 1024 * 1024, cpus: 0.5, pids: 100 } }), 0).HostConfig;
+    assert.equal(h?.Memory, 268435456);
+    assert.equal(h?.NanoCpus, 500_000_000);
+    assert.equal(h?.PidsLimit, 100);
+  });
+
+  it('sets no resource limits the spec does not ask for', () => {
+    const h = containerCreateOptions(spec(), 0).HostConfig;
+    assert.equal(h?.Memory, undefined);
+    assert.equal(h?.NanoCpus, undefined);
+    assert.equal(h?.PidsLimit, undefined);
+  });
+
+  it('keeps the spec hash when only gateway-side fields change, and changes it with env', () => {
+    const hash = (s: AppSpec) => containerCreateOptions(s, 0).Labels?.['berth.spec-hash'];
+    const base = spec();
+    assert.equal(hash(base), hash(spec({ routes: [{ host: 'x.example.com', stripPrefix: true }], idleTimeoutMs: 1, scale: { min: 1, max: 3 } })));
+    assert.notEqual(hash(base), hash(spec({ env: { A: '1' } })));
+  });
+});
+
+describe('volumeCreateOptions', () => {
+  it('names the volume berth-<app>-data and labels it as berth-managed', () => {
+    assert.deepEqual(volumeCreateOptions('hello', { extraLabels: { 'berth.test': 'true' } }), {
+      Name: 'berth-hello-data',
+      Driver: 'local',
+      Labels: { 'berth.test': 'true', 'berth.managed': 'true', 'berth.app': 'hello' },
+    });
+  });
+});
