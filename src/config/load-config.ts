@@ -1,5 +1,5 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
-import { dirname, extname, join, resolve } from 'node:path';
+import { dirname, extname, join, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, SpecError, type FieldProblem } from '../errors.js';
 import { parseDuration, parseSpecObject, parseSpecText, validateAppSet } from '../spec/index.js';
@@ -82,12 +82,14 @@ async function loadApps(entries: ConfigFileInput['apps'], baseDir: string): Prom
   const apps: AppSpec[] = [];
   const appSources: string[] = [];
   const problems: FieldProblem[] = [];
-  const collect = (fn: () => AppSpec[]) => {
+  // Problems keep the file they are in, so one refusal can span several files.
+  const collect = (fn: () => AppSpec[], file?: string) => {
     try {
       apps.push(...fn());
     } catch (err) {
-      if (err instanceof SpecError) problems.push(...err.problems);
-      else throw err;
+      if (!(err instanceof SpecError)) throw err;
+      const where = file ? `${relative(baseDir, file) || file}: ` : '';
+      problems.push(...err.problems.map((p) => ({ path: where + p.path, message: p.message })));
     }
   };
   for (const [index, entry] of entries.entries()) {
@@ -99,7 +101,7 @@ async function loadApps(entries: ConfigFileInput['apps'], baseDir: string): Prom
     appSources.push(path);
     for (const file of await specFiles(path, `apps[${index}]`)) {
       const text = await readFile(file, 'utf8');
-      collect(() => parseSpecText(text, file));
+      collect(() => parseSpecText(text, file), file);
     }
   }
   if (problems.length > 0) throw new SpecError(problems);

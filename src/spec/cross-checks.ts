@@ -1,0 +1,52 @@
+/**
+ * Checks of a berth/v1 document that span several fields. Each runs even when
+ * other, unrelated fields are wrong, so one round of fixes is enough.
+ */
+import type { z } from 'zod';
+import { routeKey } from './route-key.js';
+
+interface CrossFields {
+  routes?: Array<{ host?: string | undefined; path?: string | undefined }> | undefined;
+  volume?: string | undefined;
+  mounts?: Array<{ target: string }> | undefined;
+}
+
+type Payload = { issues: Array<{ path?: PropertyKey[] }> };
+
+/**
+ * A check runs only when the fields it reads are themselves valid. A document that
+ * is not an object never gets this far; root issues (unknown keys) do not matter.
+ */
+function fieldsValid(...fields: string[]): (payload: Payload) => boolean {
+  return (payload) => !payload.issues.some((issue) => fields.includes(String(issue.path?.[0])));
+}
+
+export const routesValid = fieldsValid('routes');
+export const mountsValid = fieldsValid('volume', 'mounts');
+
+/** Two equal routes in one app are a slip (often "/a" beside "/a/"). */
+export function uniqueRoutes(doc: CrossFields, ctx: z.RefinementCtx): void {
+  const seenRoutes = new Map<string, number>();
+  (doc.routes ?? []).forEach((route, i) => {
+    const key = routeKey(route);
+    const first = seenRoutes.get(key);
+    if (first === undefined) seenRoutes.set(key, i);
+    else ctx.addIssue({ code: 'custom', path: ['routes', i], message: `same route as routes[${first}]` });
+  });
+}
+
+/** Docker refuses two mounts at one container path; say which fields clash. */
+export function uniqueMountTargets(doc: CrossFields, ctx: z.RefinementCtx): void {
+  const seenTargets = new Map<string, string>();
+  if (doc.volume !== undefined) seenTargets.set(trimSlash(doc.volume), 'volume');
+  (doc.mounts ?? []).forEach((mount, i) => {
+    const target = trimSlash(mount.target);
+    const first = seenTargets.get(target);
+    if (first === undefined) seenTargets.set(target, `mounts[${i}].target`);
+    else ctx.addIssue({ code: 'custom', path: ['mounts', i, 'target'], message: `already used by ${first}` });
+  });
+}
+
+function trimSlash(path: string): string {
+  return path.length > 1 ? path.replace(/\/+$/, '') : path;
+}

@@ -1,0 +1,57 @@
+/**
+ * Durations as users write them: `"250ms"`, `"90s"`, `"5m"`, `"1h30m"`, `"1d"`, or a
+ * plain number of seconds. Parsed once at the edge; everything inside is milliseconds.
+ */
+
+/** The accepted string form, also published in the JSON Schema for editors. */
+export const DURATION_PATTERN = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$';
+
+/**
+ * The longest duration berth accepts. Node's timers overflow past 2^31-1 ms (about
+ * 24.8 days) and then fire at once, which would stop an idle app immediately.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const WHOLE = new RegExp(DURATION_PATTERN);
+const PART = /([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)/g;
+
+export const DURATION_HINT = 'use a number of seconds or a string like "250ms", "90s", "5m", "1h30m"';
+
+/** Milliseconds of a duration, or an Error whose message says what is wrong. */
+export function parseDuration(input: string | number): number {
+  if (typeof input === 'number') {
+    if (!Number.isFinite(input) || input < 0) {
+      throw new Error(`${input} is not a duration: ${DURATION_HINT}`);
+    }
+    return checkRange(Math.round(input * 1000), String(input));
+  }
+  if (!WHOLE.test(input)) {
+    // A bare number in quotes is the commonest slip; say which unit is missing.
+    const why = /^[0-9.]+$/.test(input) ? ' (a unit is missing)' : '';
+    throw new Error(`${JSON.stringify(input)} is not a duration${why}: ${DURATION_HINT}`);
+  }
+  let ms = 0;
+  for (const [, amount, unit] of input.matchAll(PART)) ms += Number(amount) * UNIT_MS[unit!]!;
+  return checkRange(Math.round(ms), JSON.stringify(input));
+}
+
+function checkRange(ms: number, written: string): number {
+  if (ms > MAX_DURATION_MS) throw new Error(`${written} is too long: at most 24 days`);
+  return ms;
+}
+
+/** `90000` → `"1m30s"`: the short form used in messages and listings. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  let rest = ms;
+  let out = '';
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
+    const size = UNIT_MS[unit]!;
+    if (rest >= size) {
+      out += `${Math.floor(rest / size)}${unit}`;
+      rest %= size;
+    }
+  }
+  return rest ? `${out}${rest}ms` : out;
+}

@@ -1,0 +1,89 @@
+/**
+ * The field rules every spec form shares. berth/v1 documents use them directly; the
+ * SWS and cntSpawner forms are mapped onto berth/v1 and checked by the same rules,
+ * so a name or a route is valid or not the same way whichever form it came in.
+ */
+import { z } from 'zod';
+import { DURATION_HINT, DURATION_PATTERN, parseDuration } from './duration.js';
+import { parseSize, SIZE_HINT, SIZE_PATTERN } from './size.js';
+
+/** RFC 1123 label: it names containers, volumes and the first label of wildcard hosts. */
+export const DNS_LABEL = /^(?=.{1,63}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+
+// One message per field: a check that stops early ("abort") would also stop the
+// document-level checks, and two messages for one slip are noise.
+export const nameField = z
+  .string()
+  .regex(DNS_LABEL, 'must be a DNS label: 1 to 63 lowercase letters, digits and "-", starting and ending with a letter or digit');
+
+const HOST = /^(?=.{1,253}$)(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+export const hostField = z
+  .string()
+  .regex(HOST, 'must be a host name like "app.example.com" or "*.apps.example.com", without scheme, port or path');
+
+/** What is wrong with a path, or undefined. `.` and `..` segments would let one prefix alias another. */
+function pathProblem(path: string, notAbsolute: string): string | undefined {
+  if (!path.startsWith('/')) return notAbsolute;
+  if (/[\s?#\0]/.test(path)) return 'must not contain spaces, "?", "#" or NUL';
+  const segments = path.split('/').slice(1);
+  if (segments.slice(0, -1).includes('') || segments.some((s) => s === '.' || s === '..')) {
+    return 'must not contain empty, "." or ".." segments';
+  }
+  return undefined;
+}
+
+/** A path field: the pattern is published for editors, the check gives one precise message. */
+function pathField(notAbsolute: string) {
+  return z
+    .string()
+    .meta({ pattern: '^/[^\\s?#]*$' })
+    .superRefine((path, ctx) => {
+      const message = pathProblem(path, notAbsolute);
+      if (message) ctx.addIssue({ code: 'custom', message });
+    });
+}
+
+export const pathPrefixField = pathField('must start with "/"');
+export const absolutePathField = pathField('must be an absolute path (start with "/")');
+
+export const portField = z.number().int().min(1).max(65535);
+
+export const imageField = z.string().regex(/^\S+$/, 'must be an image reference like "repo/app:tag": not empty, no spaces');
+
+/** Docker's own rule for network names. */
+export const networkField = z
+  .string()
+  .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must be a Docker network name: letters, digits, "_", "." and "-"');
+
+/** YAML turns `8080` and `true` into numbers and booleans; environment values are text. */
+export const scalarField = z.union([z.string(), z.number(), z.boolean()], {
+  error: 'must be a string, number or boolean',
+});
+
+export const envNameField = z.string().regex(/^[^=\0]+$/, 'variable names must be non-empty and must not contain "="');
+
+export const envMapField = z.record(envNameField, scalarField);
+
+export const durationField = z
+  // The pattern is published for editors; the check itself is parseDuration's, whose messages are clearer.
+  .union([z.string().meta({ pattern: DURATION_PATTERN }), z.number()], {
+    error: `must be a duration: ${DURATION_HINT}`,
+  })
+  .superRefine((value, ctx) => {
+    try {
+      if (parseDuration(value) === 0) ctx.addIssue({ code: 'custom', message: 'must be longer than 0' });
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  });
+
+export const sizeField = z
+  .union([z.string().meta({ pattern: SIZE_PATTERN }), z.number()], { error: `must be a size: ${SIZE_HINT}` })
+  .superRefine((value, ctx) => {
+    try {
+      parseSize(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  });

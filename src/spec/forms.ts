@@ -1,0 +1,55 @@
+/**
+ * Which form a document is written in, decided by its `apiVersion`: "berth/v1",
+ * or "v1" for an SWS service declaration. A cntSpawner `POST /v1/` body has no
+ * apiVersion; it is recognised by having only cntSpawner's keys, including
+ * `labels`, `envs` or `network`, so a berth/v1 document that merely forgot its
+ * apiVersion is told so instead of being read as something else.
+ */
+import { checkBerthApp } from './berth-v1.js';
+import { CNTSPAWNER_KEYS, checkCntSpawnerBody } from './cntspawner.js';
+import type { Checked } from './path.js';
+import { isRecord } from './record.js';
+import { checkSwsApp } from './sws.js';
+import type { AppSpec } from './types.js';
+
+export type SpecForm = 'berth/v1' | 'sws/v1' | 'cntspawner';
+
+const API_VERSIONS = '"berth/v1" (or "v1" for an SWS service declaration)';
+
+export function detectForm(doc: Record<string, unknown>): SpecForm | undefined {
+  if (doc.apiVersion === 'berth/v1') return 'berth/v1';
+  if (doc.apiVersion === 'v1') return 'sws/v1';
+  const keys = Object.keys(doc);
+  const onlyCntSpawnerKeys = keys.every((key) => CNTSPAWNER_KEYS.includes(key));
+  const hasCntSpawnerMark = ['labels', 'envs', 'network'].some((key) => key in doc);
+  if (doc.apiVersion === undefined && onlyCntSpawnerKeys && hasCntSpawnerMark) return 'cntspawner';
+  return undefined;
+}
+
+/** Checks a document of any accepted form and normalizes it into an AppSpec. */
+export function checkDocument(doc: unknown): Checked<AppSpec> {
+  if (!isRecord(doc)) {
+    return { ok: false, issues: [{ path: [], message: 'must be a mapping of fields (an app spec)' }] };
+  }
+  switch (detectForm(doc)) {
+    case 'berth/v1':
+      return checkBerthApp(doc);
+    case 'sws/v1':
+      return checkSwsApp(doc);
+    case 'cntspawner':
+      return checkCntSpawnerBody(doc);
+    default:
+      if (doc.apiVersion !== undefined) {
+        const message = `unsupported apiVersion ${JSON.stringify(doc.apiVersion)}: use ${API_VERSIONS}`;
+        return { ok: false, issues: [{ path: ['apiVersion'], message }] };
+      }
+      return missingApiVersion(doc);
+  }
+}
+
+/** Most likely a berth/v1 document without its first line: report that and everything else wrong. */
+function missingApiVersion(doc: Record<string, unknown>): Checked<AppSpec> {
+  const checked = checkBerthApp(doc);
+  const others = checked.ok ? [] : checked.issues.filter((issue) => issue.path[0] !== 'apiVersion');
+  return { ok: false, issues: [{ path: ['apiVersion'], message: `required: ${API_VERSIONS}` }, ...others] };
+}

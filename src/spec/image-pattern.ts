@@ -1,0 +1,28 @@
+/**
+ * Image patterns of the gateway policy, e.g. `registry.example.com/team/*`. `*`
+ * stays within one path component and `**` crosses them, so `team/*` does not
+ * quietly allow `team/other-team/app`. An image written without tag or digest is
+ * what Docker runs as `:latest`, so it also matches a pattern naming `:latest`.
+ */
+
+function patternToRegExp(pattern: string): RegExp {
+  const source = pattern
+    .split('**')
+    .map((part) => part.split('*').map(escape).join('[^/]*'))
+    .join('.*');
+  return new RegExp(`^${source}$`);
+}
+
+function escape(text: string): string {
+  return text.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function hasTagOrDigest(image: string): boolean {
+  const lastComponent = image.slice(image.lastIndexOf('/') + 1);
+  return lastComponent.includes(':') || lastComponent.includes('@');
+}
+
+export function imageMatches(pattern: string, image: string): boolean {
+  const regexp = patternToRegExp(pattern);
+  return regexp.test(image) || (!hasTagOrDigest(image) && regexp.test(`${image}:latest`));
+}

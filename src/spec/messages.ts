@@ -1,0 +1,52 @@
+/**
+ * Plain-language messages for zod's generic issues. Field schemas carry their own
+ * messages where the rule is specific (a DNS label, a duration); this map covers
+ * the rest (wrong type, out of range, missing) so no message reads like a stack trace.
+ */
+import type { z } from 'zod';
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  return `${typeof value} ${String(value)}`;
+}
+
+const EXPECTED: Record<string, string> = {
+  int: 'a whole number',
+  number: 'a number',
+  string: 'a string',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping',
+  record: 'a mapping',
+};
+
+export const friendlyError: z.core.$ZodErrorMap = (issue) => {
+  switch (issue.code) {
+    case 'invalid_type': {
+      if (issue.input === undefined) return 'required';
+      const expected = EXPECTED[issue.expected] ?? issue.expected;
+      return `must be ${expected}, not ${describe(issue.input)}`;
+    }
+    case 'too_small': {
+      const min = Number(issue.minimum);
+      if (issue.origin === 'string') return min <= 1 ? 'must not be empty' : `must be at least ${min} characters`;
+      if (issue.origin === 'array') return `must list at least ${min} item${min === 1 ? '' : 's'}`;
+      return issue.inclusive === false ? `must be greater than ${min}` : `must be at least ${min}`;
+    }
+    case 'too_big': {
+      const max = Number(issue.maximum);
+      if (issue.origin === 'string') return `must be at most ${max} characters`;
+      if (issue.origin === 'array') return `must list at most ${max} items`;
+      return issue.inclusive === false ? `must be less than ${max}` : `must be at most ${max}`;
+    }
+    case 'invalid_value': {
+      const options = issue.values.map((v) => JSON.stringify(v));
+      return options.length === 1 ? `must be ${options[0]}` : `must be one of ${options.join(', ')}`;
+    }
+    default:
+      return undefined;
+  }
+};

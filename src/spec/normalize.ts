@@ -1,0 +1,58 @@
+/**
+ * A validated berth/v1 document becomes the AppSpec the rest of berth reads:
+ * defaults filled in, durations in milliseconds, sizes in bytes, routes in their
+ * normal form. Validation has already happened, so nothing here can fail.
+ */
+import { parseDuration } from './duration.js';
+import { normalizeHost, normalizePathPrefix } from './route-key.js';
+import type { BerthAppDocument } from './schema.js';
+import { parseSize } from './size.js';
+import type { AppSpec, ResourcesSpec, RouteSpec } from './types.js';
+
+export function defaultRoute(name: string): RouteSpec {
+  return { path: `/session/${name}/`, stripPrefix: false };
+}
+
+function stringMap(map: Record<string, string | number | boolean> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(map ?? {}).map(([key, value]) => [key, String(value)]));
+}
+
+function normalizeRoute(route: NonNullable<BerthAppDocument['routes']>[number]): RouteSpec {
+  const out: RouteSpec = { stripPrefix: route.stripPrefix };
+  if (route.host !== undefined) out.host = normalizeHost(route.host);
+  if (route.path !== undefined) out.path = normalizePathPrefix(route.path);
+  return out;
+}
+
+function normalizeResources(doc: BerthAppDocument): ResourcesSpec {
+  const out: ResourcesSpec = {};
+  if (doc.resources?.memory !== undefined) out.memoryBytes = parseSize(doc.resources.memory);
+  if (doc.resources?.cpus !== undefined) out.cpus = doc.resources.cpus;
+  if (doc.resources?.pids !== undefined) out.pids = doc.resources.pids;
+  return out;
+}
+
+export function normalizeApp(doc: BerthAppDocument): AppSpec {
+  const min = doc.scale?.min ?? 0;
+  const spec: AppSpec = {
+    name: doc.name,
+    image: doc.image,
+    port: doc.port,
+    routes: doc.routes ? doc.routes.map(normalizeRoute) : [defaultRoute(doc.name)],
+    env: stringMap(doc.env),
+    scale: { min, max: doc.scale?.max ?? Math.max(min, 1) },
+    startTimeoutMs: parseDuration(doc.startTimeout),
+    readiness: doc.readiness?.path !== undefined ? { path: doc.readiness.path } : {},
+    resources: normalizeResources(doc),
+    waiting: doc.waiting,
+    mounts: (doc.mounts ?? []).map((m) => ({ source: m.source, target: m.target, readOnly: m.readOnly })),
+    labels: stringMap(doc.labels),
+  };
+  // Optional fields are left out rather than set to undefined, so equal specs compare
+  // equal however they were written, and print without empty keys.
+  if (doc.volume !== undefined) spec.volume = doc.volume;
+  if (doc.command !== undefined) spec.command = doc.command;
+  if (doc.idleTimeout !== undefined) spec.idleTimeoutMs = parseDuration(doc.idleTimeout);
+  if (doc.network !== undefined) spec.network = doc.network;
+  return spec;
+}

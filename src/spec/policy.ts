@@ -1,0 +1,51 @@
+/**
+ * What a gateway allows specs to ask of Docker (deny by default): which images,
+ * which networks, and which host paths may be bind-mounted. A spec is data anyone
+ * with an API token can send, and Docker access is root access to the host.
+ */
+import { posix } from 'node:path';
+import { imageMatches } from './image-pattern.js';
+import type { SpecIssue } from './path.js';
+import type { AppSpec, DockerPolicy } from './types.js';
+
+function list(items: readonly string[]): string {
+  return items.length > 0 ? items.join(', ') : 'none allowed';
+}
+
+/**
+ * Whether `source` lies under `root`. Both are resolved first, so `..` cannot climb
+ * out. Symbolic links are not followed: the path names a place on the Docker host,
+ * which need not be this machine; roots should not contain links to elsewhere.
+ */
+export function isUnder(source: string, root: string): boolean {
+  const relative = posix.relative(posix.resolve(root), posix.resolve(source));
+  return relative === '' || (!relative.startsWith('..') && !posix.isAbsolute(relative));
+}
+
+/** Problems of one app against the policy, at paths inside the app. */
+export function policyIssues(spec: AppSpec, policy: DockerPolicy): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  // An empty list is not checked here: the gateway then runs only images already
+  // present on the engine, which only the runtime can tell.
+  if (policy.images.length > 0 && !policy.images.some((pattern) => imageMatches(pattern, spec.image))) {
+    issues.push({
+      path: ['image'],
+      message: `image "${spec.image}" of app "${spec.name}" is not allowed by policy.images (${list(policy.images)})`,
+    });
+  }
+  if (spec.network !== undefined && !policy.networks.includes(spec.network)) {
+    issues.push({
+      path: ['network'],
+      message: `network "${spec.network}" of app "${spec.name}" is not in policy.networks (${list(policy.networks)})`,
+    });
+  }
+  spec.mounts.forEach((mount, i) => {
+    if (!policy.bindMountRoots.some((root) => isUnder(mount.source, root))) {
+      issues.push({
+        path: ['mounts', i, 'source'],
+        message: `"${mount.source}" of app "${spec.name}" is not under policy.bindMountRoots (${list(policy.bindMountRoots)})`,
+      });
+    }
+  });
+  return issues;
+}

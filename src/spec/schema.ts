@@ -1,0 +1,145 @@
+/**
+ * The berth/v1 app spec as users write it: the single source of truth for what a
+ * document may contain. Validation, the TypeScript input type and the JSON Schema
+ * shipped for editors all come from here. Objects are strict, so a misspelt field
+ * is refused instead of silently ignored.
+ */
+import { z } from 'zod';
+import { mountsValid, routesValid, uniqueMountTargets, uniqueRoutes } from './cross-checks.js';
+import * as f from './fields.js';
+import { parseSize } from './size.js';
+
+export const routeSchema = z
+  .strictObject({
+    host: f.hostField
+      .optional()
+      .describe('Host the route answers for: "app.example.com", or "*.apps.example.com" where the first label is the app name, so this app gets "<name>.apps.example.com". Matched case-insensitively.'),
+    path: f.pathPrefixField
+      .optional()
+      .describe('Path prefix, matched on whole segments ("/app/" matches "/app/x", not "/apple"). A trailing "/" is added when missing.'),
+    stripPrefix: z
+      .boolean()
+      .default(false)
+      .describe('Remove the path prefix before forwarding, so the app sees "/x" for "/app/x". Needs a path.'),
+  })
+  .superRefine((route, ctx) => {
+    if (route.host === undefined && route.path === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'needs a host, a path or both' });
+    }
+    if (route.stripPrefix && route.path === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['stripPrefix'], message: 'needs a path to strip' });
+    }
+  })
+  .describe('Where requests for this app come from: a host, a path prefix, or both (then both must match).');
+
+export const scaleSchema = z
+  .strictObject({
+    min: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('Instances kept running at all times. 0 (the default) scales to zero: started on the first request, stopped when idle.'),
+    max: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe('Most instances ever running. Default: 1, or scale.min when that is larger.'),
+  })
+  .superRefine((scale, ctx) => {
+    if (scale.max !== undefined && scale.min > scale.max) {
+      ctx.addIssue({ code: 'custom', path: ['min'], message: `must not be more than scale.max (${scale.max})` });
+    }
+  })
+  .describe('How many instances of the app run.');
+
+export const mountSchema = z
+  .strictObject({
+    source: f.absolutePathField.describe("Host path to mount. Must lie under one of the gateway policy's bindMountRoots."),
+    target: f.absolutePathField.describe('Absolute path inside the container.'),
+    readOnly: z.boolean().default(false).describe('Mount read-only.'),
+  })
+  .describe('A bind mount of a host directory or file.');
+
+/** Docker refuses memory limits under 6 MiB; say so before Docker does. */
+const MIN_MEMORY = 6 * 2 ** 20;
+
+const resourcesSchema = z
+  .strictObject({
+    memory: f.sizeField
+      .refine((v) => safeSize(v) >= MIN_MEMORY, 'must be at least 6m (Docker refuses less)')
+      .optional()
+      .describe('Memory limit: bytes, or "512k", "256m", "1g" (binary units, as with docker --memory).'),
+    cpus: z.number().positive().optional().describe('CPU limit in (fractional) CPUs, e.g. 0.5.'),
+    pids: z.number().int().positive().optional().describe('Most processes the container may run.'),
+  })
+  .describe('Resource limits of each instance.');
+
+function safeSize(value: string | number): number {
+  try {
+    return parseSize(value);
+  } catch {
+    return Infinity; // the size field reports the malformed value itself
+  }
+}
+
+const labelNameField = z
+  .string()
+  .min(1)
+  .regex(/^(?!berth\.)/, 'labels starting with "berth." are reserved for berth\'s own bookkeeping');
+
+export const berthAppSchema = z
+  .strictObject({
+    apiVersion: z.literal('berth/v1').describe('Always "berth/v1".'),
+    name: f.nameField.describe('Unique name of the app: a DNS label (lowercase letters, digits, "-"; at most 63).'),
+    image: f.imageField.describe('Docker image to run, e.g. "registry.example.com/team/app:1.2".'),
+    port: f.portField.describe('The port the container listens on; the proxy dials it.'),
+    routes: z
+      .array(routeSchema)
+      .min(1, 'must list at least one route; leave routes out for the default /session/<name>/')
+      .optional()
+      .describe('Routes to the app. Default: [{path: "/session/<name>/"}].'),
+    env: f.envMapField.optional().describe('Environment variables. Numbers and booleans are passed as text.'),
+    volume: f.absolutePathField
+      .refine((p) => p !== '/', 'must not be "/"')
+      .optional()
+      .describe('Container path where the app\'s own persistent volume (berth-<name>-data) is mounted.'),
+    command: z.array(z.string()).min(1).optional().describe("Command to run instead of the image's default, as a list."),
+    scale: scaleSchema.optional(),
+    idleTimeout: f.durationField
+      .optional()
+      .describe('Stop the app after this long without requests, e.g. "90s", "5m", or seconds. Default: the gateway\'s defaults.idleTimeout.'),
+    startTimeout: f.durationField
+      .default('60s')
+      .describe('How long a start may take until the app is ready before waiting requests fail.'),
+    readiness: z
+      .strictObject({
+        path: z
+          .string()
+          .regex(/^\/\S*$/, 'must start with "/" and contain no spaces')
+          .optional()
+          .describe('HTTP path probed with GET; any status below 500 means ready. Without it, a TCP connect to the port.'),
+      })
+      .optional()
+      .describe('How berth knows a started instance is ready for requests.'),
+    resources: resourcesSchema.optional(),
+    waiting: z
+      .enum(['auto', 'hold', 'page'])
+      .default('auto')
+      .describe('While the app starts: "hold" requests until it is ready, "page" shows a please-wait page, "auto" shows the page to browsers and holds everything else.'),
+    network: f.networkField.optional().describe("Docker network to join as well; must be allowed by the gateway's policy.networks."),
+    mounts: z.array(mountSchema).optional().describe("Bind mounts of host paths, allowed only under the policy's bindMountRoots."),
+    labels: z
+      .record(labelNameField, f.scalarField)
+      .optional()
+      .describe('Extra container labels. Names starting with "berth." are reserved.'),
+  })
+  .superRefine(uniqueRoutes, { when: routesValid })
+  .superRefine(uniqueMountTargets, { when: mountsValid })
+  .describe('One berth app: a named, routable, container-backed web app.');
+
+/** A berth/v1 document as written (defaults not yet applied). */
+export type BerthAppInput = z.input<typeof berthAppSchema>;
+/** A validated berth/v1 document: defaults applied, durations and sizes not yet converted. */
+export type BerthAppDocument = z.output<typeof berthAppSchema>;

@@ -1,0 +1,71 @@
+/**
+ * Reads a Traefik router rule, as cntSpawner writes them in container labels:
+ * `PathPrefix(\`/session/minion-1/\`)`, `Host(\`a.example.com\`)`, or both joined
+ * with `&&`, alternatives joined with `||`. Only Host and PathPrefix have a berth
+ * equivalent; anything else is refused rather than silently widened to more traffic.
+ */
+
+export interface RuleRoute {
+  host?: string;
+  path?: string;
+  /** The matchers this route came from, for messages. */
+  source: string;
+}
+
+export type RuleResult = { ok: true; routes: RuleRoute[] } | { ok: false; message: string };
+
+const TERM = /^\s*([A-Za-z]+)\s*\((.*)\)\s*$/s;
+// Traefik v2 accepts backticks and double quotes; v3 backticks. Accept both.
+const ARGUMENT = /\s*(?:`([^`]*)`|"((?:[^"\\]|\\.)*)")\s*(,|$)/gy;
+const SUPPORTED = 'berth understands Host(...) and PathPrefix(...) joined by && and ||';
+
+function readArguments(text: string): string[] | undefined {
+  const values: string[] = [];
+  ARGUMENT.lastIndex = 0;
+  while (ARGUMENT.lastIndex < text.length) {
+    const match = ARGUMENT.exec(text);
+    if (!match) return undefined;
+    values.push(match[1] ?? JSON.parse(`"${match[2]}"`));
+    if (match[3] === '') break;
+  }
+  return values.length > 0 ? values : undefined;
+}
+
+/** One `&&` group: every Host × every PathPrefix it names. */
+function readConjunction(text: string): RuleRoute[] | string {
+  let hosts: string[] | undefined;
+  let paths: string[] | undefined;
+  for (const term of text.split('&&')) {
+    const match = TERM.exec(term);
+    const args = match ? readArguments(match[2]!) : undefined;
+    if (!match || !args) return `cannot read ${JSON.stringify(term.trim())}: ${SUPPORTED}`;
+    const matcher = match[1]!;
+    if (matcher === 'Path') return `Path(...) matches one exact path and berth routes by prefix: use PathPrefix(...)`;
+    if (matcher !== 'Host' && matcher !== 'PathPrefix') return `unsupported matcher ${matcher}(...): ${SUPPORTED}`;
+    if ((matcher === 'Host' ? hosts : paths) !== undefined) return `${matcher}(...) appears twice in one && group`;
+    if (matcher === 'Host') hosts = args;
+    else paths = args;
+  }
+  const routes: RuleRoute[] = [];
+  for (const host of hosts ?? [undefined]) {
+    for (const path of paths ?? [undefined]) {
+      const parts = [host !== undefined ? `Host(\`${host}\`)` : '', path !== undefined ? `PathPrefix(\`${path}\`)` : ''];
+      const route: RuleRoute = { source: parts.filter(Boolean).join(' && ') };
+      if (host !== undefined) route.host = host;
+      if (path !== undefined) route.path = path;
+      routes.push(route);
+    }
+  }
+  return routes;
+}
+
+export function parseTraefikRule(rule: string): RuleResult {
+  // Parentheses and `!` are not part of the grammar below, so such rules fail as unreadable terms.
+  const routes: RuleRoute[] = [];
+  for (const alternative of rule.split('||')) {
+    const result = readConjunction(alternative);
+    if (typeof result === 'string') return { ok: false, message: result };
+    routes.push(...result);
+  }
+  return { ok: true, routes };
+}

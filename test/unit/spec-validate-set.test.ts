@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { SpecError } from '../../src/errors.js';
+import { imageMatches } from '../../src/spec/image-pattern.js';
+import { parseSpecObject } from '../../src/spec/parse.js';
+import { isUnder } from '../../src/spec/policy.js';
+import type { AppSpec, DockerPolicy } from '../../src/spec/types.js';
+import { validateAppSet } from '../../src/spec/validate-set.js';
+
+function app(name: string, extra: Record<string, unknown> = {}): AppSpec {
+  return parseSpecObject({ apiVersion: 'berth/v1', name, image: 'berth-example/hello:latest', port: 8080, ...extra });
+}
+
+function problemsOf(specs: AppSpec[], policy?: DockerPolicy): string[] {
+  try {
+    validateAppSet(specs, policy);
+  } catch (err) {
+    assert.ok(err instanceof SpecError, `expected SpecError, got ${String(err)}`);
+    return err.problems.map((p) => `${p.path}: ${p.message}`);
+  }
+  assert.fail('the set was accepted');
+}
+
+const openPolicy: DockerPolicy = { images: [], networks: ['traefiknet'], bindMountRoots: ['/srv/berth'] };
+
+describe('validateAppSet: names', () => {
+  it('accepts distinct apps', () => {
+    assert.doesNotThrow(() => validateAppSet([app('hello'), app('world')], openPolicy));
+    assert.doesNotThrow(() => validateAppSet([]));
+  });
+
+  it('refuses a duplicate name, once per repeat', () => {
+    assert.deepEqual(problemsOf([app('hello'), app('world'), app('hello'), app('hello')]), [
+      'apps[2].name: "hello" is also the name of apps[0]; app names must be unique',
+      'apps[3].name: "hello" is also the name of apps[0]; app names must be unique',
+    ]);
+  });
+
+  for (const name of ['berth', 'api', 'admin', 'health', 'healthz', 'metrics', 'v1']) {
+    it(`refuses the reserved name ${name}`, () => {
+      assert.deepEqual(problemsOf([app('ok'), app(name)]), [
+        `apps[1].name: "${name}" is reserved: berth uses it for its own paths and hosts`,
+      ]);
+    });
+  }
+});
+
+describe('validateAppSet: route collisions', () => {
+  it('refuses two apps with the same path prefix', () => {
+    assert.deepEqual(problemsOf([app('a', { routes: [{ path: '/shared' }] }), app('b', { routes: [{ path: '/shared/' }] })]), [
+      'apps[1].routes[0]: app "b" has the same route (host any, path /shared/) as app "a" (apps[0].routes[0])',
+    ]);
+  });
+
+  it('refuses two apps with the same exact host and no path', () => {
+    const problems = problemsOf([app('a', { routes: [{ host: 'x.example.com' }] }), app('b', { routes: [{ host: 'X.example.com', path: '/' }] })]);
+    assert.deepEqual(problems, ['apps[1].routes[0]: app "b" has the same route (host x.example.com, path /) as app "a" (apps[0].routes[0])']);
+  });
+
+  it('refuses an exact host that another app serves through its wildcard', () => {
+    const problems = problemsOf([app('a', { routes: [{ host: '*.apps.example.com' }] }), app('b', { routes: [{ host: 'a.apps.example.com' }] })]);
+    assert.deepEqual(problems, [
+      'apps[1].routes[0]: app "b" has the same route (host a.apps.example.com, path /) as app "a" (apps[0].routes[0])',
+    ]);
+  });
+
+  it('names the wildcard a colliding route came from', () => {
+    const problems = problemsOf([app('a', { routes: [{ host: 'a.apps.example.com' }] }), app('a2', { routes: [{ host: '*.apps.example.com' }] }), app('x', { routes: [{ host: '*.example.com', path: '/p' }] }), app('y', { routes: [{ host: 'x.example.com', path: '/p/' }] })]);
+    assert.deepEqual(problems, [
+      'apps[3].routes[0]: app "y" has the same route (host x.example.com, path /p/) as app "x" (apps[2].routes[0])',
+    ]);
+    const reverse = problemsOf([app('y', { routes: [{ host: 'x.example.com', path: '/p/' }] }), app('x', { routes: [{ host: '*.example.com', path: '/p' }] })]);
+    assert.deepEqual(reverse, [
+      'apps[1].routes[0]: app "x" has the same route (host x.example.com (from *.example.com), path /p/) as app "y" (apps[0].routes[0])',
+    ]);
+  });
+
+  it('lets many apps share one wildcard, since each serves its own name under it', () => {
+    assert.doesNotThrow(() =>
+      validateAppSet([app('a', { routes: [{ host: '*.apps.example.com' }] }), app('b', { routes: [{ host: '*.apps.example.com' }] })]),
+    );
+  });
+
+  it('allows the same path on different hosts and nested prefixes', () => {
+    assert.doesNotThrow(() =>
+      validateAppSet([
+        app('a', { routes: [{ host: 'a.example.com', path: '/x' }] }),
+        app('b', { routes: [{ host: 'b.example.com', path: '/x' }] }),
+        app('c', { routes: [{ path: '/x' }] }),
+        app('d', { routes: [{ path: '/x/y' }] }),
+      ]),
+    );
+  });
+
+  it('reports a duplicate name without also reporting its default route', () => {
+    assert.equal(problemsOf([app('hello'), app('hello')]).length, 1);
+  });
+});
+
+describe('validateAppSet: Docker policy', () => {
+  const policy: DockerPolicy = {
+    images: ['registry.example.com/team/*', 'berth-example/*', 'busybox:latest'],
+    networks: ['traefiknet'],
+    bindMountRoots: ['/srv/berth', '/var/lib/apps/'],
+  };
+
+  it('accepts what the policy allows', () => {
+    assert.doesNotThrow(() =>
+      validateAppSet(
+        [
+          app('a', { image: 'registry.example.com/team/app:1.2', network: 'traefiknet' }),
+          app('b', { image: 'busybox', mounts: [{ source: '/srv/berth/b', target: '/data' }, { source: '/var/lib/apps', target: '/apps' }] }),
+        ],
+        policy,
+      ),
+    );
+  });
+
+  it('refuses an image no pattern allows', () => {
+    assert.deepEqual(problemsOf([app('a', { image: 'evil/miner:latest' })], policy), [
+      'apps[0].image: image "evil/miner:latest" of app "a" is not allowed by policy.images (registry.example.com/team/*, berth-example/*, busybox:latest)',
+    ]);
+  });
+
+  it('skips the image check when policy.images is empty (the runtime then checks the image is local)', () => {
+    assert.doesNotThrow(() => validateAppSet([app('a', { image: 'anything/at:all' })], { ...policy, images: [] }));
+  });
+
+  it('refuses a network not in policy.networks', () => {
+    assert.deepEqual(problemsOf([app('a', { network: 'host' })], policy), [
+      'apps[0].network: network "host" of app "a" is not in policy.networks (traefiknet)',
+    ]);
+    assert.deepEqual(problemsOf([app('a', { network: 'traefiknet' })], { ...policy, networks: [] }), [
+      'apps[0].network: network "traefiknet" of app "a" is not in policy.networks (none allowed)',
+    ]);
+  });
+
+  it('refuses mounts outside bindMountRoots, including ones that only look inside', () => {
+    const spec = app('a', {
+      mounts: [
+        { source: '/etc', target: '/a' },
+        { source: '/srv/berthday', target: '/b' },
+        { source: '/srv/berth/ok', target: '/c' },
+      ],
+    });
+    // The schema refuses `..` outright; policy checks resolve paths anyway, in case a spec bypassed it.
+    const forged: AppSpec = { ...spec, mounts: [...spec.mounts, { source: '/srv/berth/../../etc', target: '/d', readOnly: false }] };
+    assert.deepEqual(problemsOf([forged], policy), [
+      'apps[0].mounts[0].source: "/etc" of app "a" is not under policy.bindMountRoots (/srv/berth, /var/lib/apps/)',
+      'apps[0].mounts[1].source: "/srv/berthday" of app "a" is not under policy.bindMountRoots (/srv/berth, /var/lib/apps/)',
+      'apps[0].mounts[3].source: "/srv/berth/../../etc" of app "a" is not under policy.bindMountRoots (/srv/berth, /var/lib/apps/)',
+    ]);
+  });
+
+  it('refuses every mount when no roots are configured', () => {
+    assert.deepEqual(problemsOf([app('a', { mounts: [{ source: '/srv/x', target: '/x' }] })], { ...policy, bindMountRoots: [] }), [
+      'apps[0].mounts[0].source: "/srv/x" of app "a" is not under policy.bindMountRoots (none allowed)',
+    ]);
+  });
+
+  it('skips policy checks when no policy is given', () => {
+    assert.doesNotThrow(() => validateAppSet([app('a', { image: 'evil/miner', network: 'host', mounts: [{ source: '/etc', target: '/x' }] })]));
+  });
+
+  it('lists every problem of the set together', () => {
+    const problems = problemsOf([app('api', { image: 'evil/x' }), app('b', { network: 'host' }), app('b')], policy);
+    assert.deepEqual(problems.map((p) => p.slice(0, p.indexOf(':'))), ['apps[0].name', 'apps[2].name', 'apps[0].image', 'apps[1].network']);
+  });
+});
+
+describe('imageMatches', () => {
+  const cases: Array<[string, string, boolean]> = [
+    ['berth-example/*', 'berth-example/hello:latest', true],
+    ['berth-example/*', 'berth-example/hello', true],
+    ['berth-example/*', 'berth-example/sub/hello:1', false],
+    ['berth-example/**', 'berth-example/sub/hello:1', true],
+    ['berth-example/*', 'berth-examples/hello', false],
+    ['busybox:latest', 'busybox', true],
+    ['busybox:latest', 'busybox:1.36', false],
+    ['busybox', 'busybox:latest', false],
+    ['registry.example.com:5000/team/*', 'registry.example.com:5000/team/app@sha256:abc', true],
+    ['registry.example.com/team/*', 'registryXexample.com/team/app', false],
+    ['*', 'busybox', true],
+    ['*', 'library/busybox', false],
+  ];
+  for (const [pattern, image, expected] of cases) {
+    it(`${expected ? 'matches' : 'does not match'} ${image} against ${pattern}`, () => assert.equal(imageMatches(pattern, image), expected));
+  }
+});
+
+describe('isUnder', () => {
+  const cases: Array<[string, string, boolean]> = [
+    ['/srv/berth', '/srv/berth', true],
+    ['/srv/berth/a/b', '/srv/berth', true],
+    ['/srv/berth/a', '/srv/berth/', true],
+    ['/srv/berthday', '/srv/berth', false],
+    ['/srv/berth/../etc', '/srv/berth', false],
+    ['/srv', '/srv/berth', false],
+    ['/anything', '/', true],
+  ];
+  for (const [source, root, expected] of cases) {
+    it(`${source} ${expected ? 'is' : 'is not'} under ${root}`, () => assert.equal(isUnder(source, root), expected));
+  }
+});
