@@ -1,0 +1,92 @@
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'node:http';
+import { pino } from 'pino';
+import { Gateway } from '../../src/gateway/gateway.js';
+import { DockerRuntime } from '../../src/runtime/docker/docker-runtime.js';
+import { SqliteStore } from '../../src/store/sqlite-store.js';
+
+/** A gateway in this process on a temp dir, on the real engine, labelling all it creates. */
+export class GatewayHarness {
+  gateway?: Gateway;
+
+  private constructor(
+    readonly dir: string,
+    readonly labels: Record<string, string>,
+  ) {}
+
+  static async create(labels: Record<string, string>): Promise<GatewayHarness> {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-gw-'));
+    await mkdir(join(dir, 'apps'));
+    return new GatewayHarness(dir, labels);
+  }
+
+  get configFile(): string {
+    return join(this.dir, 'berth.yaml');
+  }
+
+  /** Writes the gateway config: proxy on an ephemeral port, store in the temp dir, apps from ./apps/. */
+  async writeConfig(extra = ''): Promise<void> {
+    const text = `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nstore: ./berth.db\npolicy:\n  images: ["berth-test/*"]\napps:\n  - ./apps/\n${extra}`;
+    await writeFile(this.configFile, text);
+  }
+
+  async writeApp(file: string, yaml: string): Promise<void> {
+    await writeFile(join(this.dir, 'apps', file), yaml);
+  }
+
+  async start(): Promise<Gateway> {
+    const gateway = new Gateway(this.configFile, {
+      logger: pino({ level: process.env.BERTH_TEST_LOG ?? 'silent' }),
+      openStore: async (config) => {
+        const store = new SqliteStore({ path: config.store });
+        await store.open();
+        return store;
+      },
+      runtime: (config) => new DockerRuntime({ docker: config.docker, extraLabels: this.labels }),
+    });
+    this.gateway = gateway;
+    await gateway.start();
+    return gateway;
+  }
+
+  get port(): number {
+    const port = this.gateway?.proxyAddress?.port;
+    if (!port) throw new Error('gateway not listening');
+    return port;
+  }
+
+  async stop(): Promise<void> {
+    await this.gateway?.close();
+    this.gateway = undefined;
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop().catch(() => undefined);
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  get(path: string, headers: Record<string, string> = {}): Promise<Reply> {
+    return httpGet(this.port, path, headers);
+  }
+}
+
+export interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export function httpGet(port: number, path: string, headers: Record<string, string> = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
