@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# `npm test`: the whole suite (unit + integration against a real Docker engine).
+#
+#   scripts/test.sh                  build, then run dist/test/unit/ and dist/test/integration/
+#   scripts/test.sh FILE_OR_DIR...   build, then run only these (compiled .js paths under dist/)
+#
+# Tests label every Docker object they create berth.test=true; whatever a crashed or
+# interrupted run left behind is removed before the run and again after it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { echo "test: $*" >&2; }
+
+# Never fails: it also runs from the EXIT trap, where it must not mask the tests' exit code.
+remove_test_objects() {
+  local ids
+  mapfile -t ids < <(docker ps -aq --filter label=berth.test=true)
+  if ((${#ids[@]})); then
+    say "removing ${#ids[@]} leftover test container(s)"
+    docker rm -f -v "${ids[@]}" >/dev/null || true
+  fi
+  mapfile -t ids < <(docker network ls -q --filter label=berth.test=true)
+  ((${#ids[@]})) && { docker network rm "${ids[@]}" >/dev/null || true; }
+  mapfile -t ids < <(docker volume ls -q --filter label=berth.test=true)
+  ((${#ids[@]})) && { docker volume rm -f "${ids[@]}" >/dev/null || true; }
+  return 0
+}
+
+# The runner's own test files, or the default suites. Node 20's `node --test DIR` finds
+# *.test.js (and test-*.js, *_test.js...) recursively below DIR.
+test_targets() {
+  if (($# > 0)); then
+    printf '%s\n' "$@"
+    return
+  fi
+  local dir
+  for dir in dist/test/unit dist/test/integration; do
+    [[ -d $dir ]] && echo "$dir/"
+  done
+  return 0
+}
+
+main() {
+  bash scripts/ensure-docker.sh
+  bash scripts/build-test-images.sh
+  # tsc never deletes outputs: drop compiled tests so a renamed or deleted test cannot run stale.
+  rm -rf dist/test
+  npm run build --silent
+
+  local targets
+  mapfile -t targets < <(test_targets "$@")
+  ((${#targets[@]})) || { say "no compiled tests under dist/test/"; exit 1; }
+
+  remove_test_objects
+  trap remove_test_objects EXIT
+  trap 'exit 130' INT # make Ctrl-C and a CI timeout go through the EXIT trap too
+  trap 'exit 143' TERM
+  local rc=0
+  node --test --test-concurrency=1 --test-timeout="${BERTH_TEST_TIMEOUT_MS:-300000}" "${targets[@]}" || rc=$?
+  exit "$rc"
+}
+
+main "$@"
