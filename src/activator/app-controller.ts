@@ -85,7 +85,6 @@ export class AppController {
       this.lastStartMs = Math.round(performance.now() - began);
       this.lastError = undefined;
       this.setState('running');
-      this.deps.logger.info({ app: this.name, instance: running.name, startMs: this.lastStartMs }, 'app ready');
       return this.upstream;
     } catch (err) {
       // Whatever went wrong (a name conflict, a missing image, a crash), a
