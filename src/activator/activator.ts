@@ -1,17 +1,25 @@
 import type { Logger } from 'pino';
 import { messageOf, NotFoundError } from '../errors.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
-import type { Upstream, UpstreamSource } from '../proxy/upstream.js';
+import type { PublicStatus, Upstream, UpstreamSource, WaitingInfo } from '../proxy/upstream.js';
 import type { AppSpec } from '../spec/types.js';
 import { containerSpecHash } from '../spec/hash.js';
-import { AppController } from './app-controller.js';
+import { AppController, type AppDefaults } from './app-controller.js';
 import type { AppStatus } from './app-status.js';
+
+/**
+ * A browser reloading the waiting page within this time of a failed start is
+ * shown the failure instead of starting the app again, so a page without
+ * JavaScript (meta refresh) does not loop forever on a broken app.
+ */
+const RECENT_FAILURE_MS = 30_000;
 
 export interface ActivatorOptions {
   runtime: Runtime;
   logger: Logger;
   /** Every state change of every app, for logs, the API's event stream and metrics. */
   onChange?: (status: AppStatus) => void;
+  defaults: AppDefaults;
 }
 
 /**
@@ -26,8 +34,10 @@ export class Activator implements UpstreamSource {
   private readonly onChange: (status: AppStatus) => void;
   private readonly events = new AbortController();
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  private defaults: AppDefaults;
 
   constructor(options: ActivatorOptions) {
+    this.defaults = options.defaults;
     this.runtime = options.runtime;
     this.logger = options.logger;
     this.onChange = options.onChange ?? (() => undefined);
@@ -50,6 +60,28 @@ export class Activator implements UpstreamSource {
     this.apps.get(app)?.ended();
   }
 
+  waiting(app: string): WaitingInfo | undefined {
+    const controller = this.apps.get(app);
+    if (!controller) return undefined;
+    const status = controller.status();
+    const page = { ...this.defaults.waitingPage, ...controller.spec.waitingPage };
+    const failedRecently = status.state === 'failed' && Date.now() - status.since.getTime() < RECENT_FAILURE_MS;
+    const retryMs = controller.retryDelayMs();
+    return {
+      mode: controller.spec.waiting,
+      title: page.title,
+      message: page.message,
+      recentFailure: failedRecently ? status.lastError : undefined,
+      retryAfterS: retryMs > 0 ? Math.ceil(retryMs / 1000) : undefined,
+    };
+  }
+
+  publicStatus(app: string): PublicStatus | undefined {
+    const status = this.apps.get(app)?.status();
+    if (!status) return undefined;
+    return { state: status.state, ready: status.state === 'running', error: status.lastError };
+  }
+
   statuses(): AppStatus[] {
     return [...this.apps.values()].map((c) => c.status()).sort((a, b) => a.name.localeCompare(b.name));
   }
@@ -63,9 +95,20 @@ export class Activator implements UpstreamSource {
     void this.followEvents();
   }
 
+  /** New gateway defaults (on reload); apps read them when they next need them. */
+  setDefaults(defaults: AppDefaults): void {
+    this.defaults = defaults;
+  }
+
+  /** The controller of one app, for the API's start/stop verbs. */
+  controller(app: string): AppController | undefined {
+    return this.apps.get(app);
+  }
+
   close(): void {
     this.events.abort();
     for (const timer of this.restartTimers.values()) clearTimeout(timer);
+    for (const controller of this.apps.values()) controller.close();
   }
 
   /**
@@ -91,17 +134,18 @@ export class Activator implements UpstreamSource {
       if (controller) {
         await controller.update(spec);
       } else {
-        controller = new AppController(spec, { runtime: this.runtime, logger: this.logger, onChange: this.onChange });
+        controller = new AppController(spec, { runtime: this.runtime, logger: this.logger, onChange: this.onChange, defaults: () => this.defaults });
         this.apps.set(spec.name, controller);
         const current = existing.find((i) => i.app === spec.name && i.index === 0);
-        if (current?.state === 'running' && current.specHash === containerSpecHash(spec)) {
+        const matches = current?.specHash === containerSpecHash(spec);
+        if ((current?.state === 'running' || current?.state === 'paused') && matches) {
           await controller.adopt(current);
-        } else if (current?.state === 'running') {
+        } else if (current?.state === 'running' || current?.state === 'paused') {
           // A container from an older spec: replace it now rather than serve stale code.
           await this.runtime.stop(current.id);
         }
       }
-      if (!controller.upstream) await this.runtime.ensure(spec, 0);
+      if (!controller.upstream && controller.currentState !== 'paused') await this.runtime.ensure(spec, 0);
       if (spec.scale.min >= 1) await controller.acquire();
     } catch (err) {
       controller?.fail(messageOf(err));
@@ -112,7 +156,10 @@ export class Activator implements UpstreamSource {
   private async removeApp(name: string, existing: readonly Instance[]): Promise<void> {
     const controller = this.apps.get(name);
     this.apps.delete(name);
-    if (controller) await controller.stop('deleted');
+    if (controller) {
+      await controller.stop('deleted');
+      controller.close();
+    }
     for (const instance of existing.filter((i) => i.app === name)) {
       await this.runtime.remove(instance.id).catch((err: unknown) => this.logger.warn({ app: name, err: messageOf(err) }, 'remove failed'));
     }
@@ -133,14 +180,18 @@ export class Activator implements UpstreamSource {
     }
   }
 
-  /** Apps that must always run are restarted, a second later so a crash loop does not hammer the engine. */
+  /**
+   * Apps that must always run are restarted: after a short pause, or when a
+   * crash loop's backoff allows, so a broken app does not hammer the engine.
+   */
   private scheduleRestart(controller: AppController): void {
     if (this.restartTimers.has(controller.name)) return;
     const timer = setTimeout(() => {
       this.restartTimers.delete(controller.name);
       if (this.apps.get(controller.name) !== controller || controller.upstream) return;
       controller.acquire().catch(() => this.scheduleRestart(controller));
-    }, 1_000);
+    }, Math.max(500, controller.retryDelayMs()));
+    timer.unref();
     this.restartTimers.set(controller.name, timer);
   }
 }

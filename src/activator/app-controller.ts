@@ -1,101 +1,166 @@
 import type { Logger } from 'pino';
-import { BerthError, messageOf, RuntimeError } from '../errors.js';
+import { messageOf, RuntimeError } from '../errors.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
 import type { Upstream } from '../proxy/upstream.js';
-import type { AppSpec } from '../spec/types.js';
+import type { AppSpec, WaitingPageText } from '../spec/types.js';
 import { containerSpecHash } from '../spec/hash.js';
 import type { AppState, AppStatus } from './app-status.js';
-import { waitUntilReady } from './readiness.js';
+import { CrashBackoff } from './crash-backoff.js';
+import { IdleClock } from './idle-clock.js';
+import { waitUntilHealthy, waitUntilReady } from './readiness.js';
+import { CrashLoopError, QueueFullError, StartFailedError } from './start-errors.js';
+
+export { StartFailedError } from './start-errors.js';
+
+/** Gateway-wide defaults an app falls back on; they change on reload. */
+export interface AppDefaults {
+  idleTimeoutMs: number;
+  queueSize: number;
+  waitingPage: WaitingPageText;
+}
 
 export interface AppControllerDeps {
   runtime: Runtime;
   logger: Logger;
+  defaults: () => AppDefaults;
   onChange: (status: AppStatus) => void;
 }
 
-/** A start that did not end with a ready app; carries the reason for every waiter. */
-export class StartFailedError extends BerthError {
-  constructor(app: string, reason: string, timedOut: boolean) {
-    super(timedOut ? 'upstream_timeout' : 'upstream_unavailable', `app ${app} failed to start: ${reason}`);
-  }
-}
+/** An instance that dies sooner than this after becoming ready counts as a crash. */
+const EARLY_EXIT_MS = 30_000;
 
 /**
- * Owns one app's instance: starts it once however many requests want it
- * (single flight), tells when it is ready, and stops or replaces it. All state
- * changes go through `setState`, so watchers see every transition.
+ * Owns one app's instance and its life: starts it once however many requests
+ * want it (single flight), stops or pauses it when idle, notices when it dies,
+ * and backs off when it keeps failing. Lifecycle steps run one at a time
+ * through `serial`, so a request that arrives while the app is being stopped
+ * simply waits for the stop to finish and then wakes it again.
  */
 export class AppController {
   spec: AppSpec;
+  /** Set only while running and ready: the proxy's fast path reads just this. */
+  upstream?: Upstream;
   private state: AppState = 'stopped';
   private since = new Date();
   private lastError?: string;
   private lastStartMs?: number;
+  private readyAtMs = 0;
   private instance?: Instance;
-  /** Set only while running and ready: the proxy's fast path reads just this. */
-  upstream?: Upstream;
   private starting?: Promise<Upstream>;
-  inFlight = 0;
-  private idleWaiters: Array<() => void> = [];
+  private waiting = 0;
+  private lifecycle: Promise<unknown> = Promise.resolve();
+  private readonly backoff = new CrashBackoff();
+  private readonly idle: IdleClock;
+  private removeTimer?: NodeJS.Timeout;
+  private closed = false;
 
-  constructor(spec: AppSpec, private readonly deps: AppControllerDeps) {
+  constructor(
+    spec: AppSpec,
+    private readonly deps: AppControllerDeps,
+  ) {
     this.spec = spec;
+    this.idle = new IdleClock(() => this.onIdle());
   }
 
   get name(): string {
     return this.spec.name;
   }
 
+  get currentState(): AppState {
+    return this.state;
+  }
+
+  get inFlight(): number {
+    return this.idle.inFlight;
+  }
+
   status(): AppStatus {
     const i = this.instance;
+    const retryMs = this.state === 'crashloop' ? this.backoff.waitMs(performance.now()) : 0;
     return {
       name: this.name,
       state: this.state,
       since: this.since,
+      lastActivity: this.idle.lastActivity,
+      idleAt: this.state === 'running' ? this.idle.idleAt : undefined,
+      retryAt: retryMs > 0 ? new Date(Date.now() + retryMs) : undefined,
       lastError: this.lastError,
       lastStartMs: this.lastStartMs,
-      inFlight: this.inFlight,
-      instance: i?.address ? { id: i.id, address: `${i.address.host}:${i.address.port}` } : undefined,
+      inFlight: this.idle.inFlight,
+      waiting: this.waiting,
+      instance: i ? { id: i.id, address: i.address ? `${i.address.host}:${i.address.port}` : undefined } : undefined,
     };
   }
 
-  /** The app's ready upstream, starting it first if needed; concurrent callers share one start. */
+  /**
+   * The app's ready upstream, starting it first if needed. Concurrent callers
+   * share one start; beyond the queue size they are refused at once, and while
+   * the app is crash-looping they are told when to come back.
+   */
   acquire(): Promise<Upstream> {
     if (this.upstream) return Promise.resolve(this.upstream);
-    this.starting ??= this.start().finally(() => (this.starting = undefined));
-    return this.starting;
+    const waitMs = this.backoff.waitMs(performance.now());
+    if (waitMs > 0) return Promise.reject(new CrashLoopError(this.name, this.lastError ?? 'repeated failures', Math.ceil(waitMs / 1000)));
+    const queueSize = this.spec.queueSize ?? this.deps.defaults().queueSize;
+    if (this.waiting >= queueSize) return Promise.reject(new QueueFullError(this.name, queueSize));
+    this.waiting++;
+    this.starting ??= this.serial(() => this.start()).finally(() => (this.starting = undefined));
+    return this.starting.finally(() => this.waiting--);
+  }
+
+  /** Runs lifecycle steps one after another, whatever the outcome of the previous one. */
+  private serial<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.lifecycle.then(step);
+    this.lifecycle = run.catch(() => undefined);
+    return run;
   }
 
   private async start(): Promise<Upstream> {
+    if (this.upstream) return this.upstream;
+    if (this.closed) throw new StartFailedError(this.name, 'the gateway is shutting down', false);
     const began = performance.now();
     const spec = this.spec;
+    const waking = this.state === 'paused';
+    clearTimeout(this.removeTimer);
     this.setState('starting');
     try {
-      const created = await this.deps.runtime.ensure(spec, 0);
-      const running = await this.deps.runtime.start(created.id);
+      const instance = this.instance && waking ? this.instance : await this.deps.runtime.ensure(spec, 0);
+      const running = await this.deps.runtime.start(instance.id);
       if (!running.address) throw new RuntimeError(`container ${running.name} has no published port ${spec.port}`);
       this.instance = running;
-      const result = await waitUntilReady(running.address, spec.readiness, {
-        deadline: began + spec.startTimeoutMs,
-        stillStarting: () => this.exitedReason(running.id),
-      });
+      const deadline = began + spec.startTimeoutMs;
+      const result =
+        running.health !== 'none'
+          ? await waitUntilHealthy(() => this.deps.runtime.inspect(running.id), deadline)
+          : await waitUntilReady(running.address, spec.readiness, { deadline, stillStarting: () => this.exitedReason(running.id) });
       if (!result.ready) throw new StartFailedError(this.name, result.reason, result.reason.startsWith('not ready in time'));
-      const { host, port } = running.address;
-      this.upstream = { app: this.name, instanceId: running.id, origin: `http://${host}:${port}`, host, port };
-      this.lastStartMs = Math.round(performance.now() - began);
-      this.lastError = undefined;
-      this.setState('running');
-      return this.upstream;
+      return this.becomeReady(running, began);
     } catch (err) {
-      // Whatever went wrong (a name conflict, a missing image, a crash), a
-      // waiting client is answered by the gateway: 502, or 504 on a timeout.
-      const failure = err instanceof StartFailedError ? err : new StartFailedError(this.name, messageOf(err), false);
-      this.lastError = failure.message;
-      this.upstream = undefined;
-      this.setState('failed');
-      this.deps.logger.warn({ app: this.name, err: failure.message }, 'app failed to start');
-      throw failure;
+      throw this.startFailed(err);
     }
+  }
+
+  private becomeReady(instance: Instance, began: number): Upstream {
+    const { host, port } = instance.address!;
+    this.instance = instance;
+    this.upstream = { app: this.name, instanceId: instance.id, origin: `http://${host}:${port}`, host, port };
+    this.readyAtMs = performance.now();
+    this.lastStartMs = Math.round(this.readyAtMs - began);
+    this.lastError = undefined;
+    this.setState('running');
+    this.armIdle();
+    return this.upstream;
+  }
+
+  /** Every waiter gets the same answer: 502, or 504 on a timeout; repeated failures become a crash loop. */
+  private startFailed(err: unknown): Error {
+    const failure = err instanceof StartFailedError ? err : new StartFailedError(this.name, messageOf(err), false);
+    this.upstream = undefined;
+    this.lastError = failure.message;
+    const delay = this.backoff.fail(performance.now());
+    this.setState(delay > 0 ? 'crashloop' : 'failed');
+    this.deps.logger.warn({ app: this.name, err: failure.message, retryInMs: delay || undefined }, 'app failed to start');
+    return failure;
   }
 
   private async exitedReason(id: string): Promise<string | undefined> {
@@ -105,52 +170,135 @@ export class AppController {
     return undefined;
   }
 
-  /** Adopts an already running, matching container without restarting it. */
+  /** Takes over a container found at gateway start: running ones are adopted, paused ones stay paused. */
   async adopt(instance: Instance): Promise<void> {
-    if (!instance.address || this.upstream) return;
+    if (this.upstream || !instance.address) return;
+    if (instance.state === 'paused') {
+      this.instance = instance;
+      this.setState('paused');
+      return;
+    }
     const result = await waitUntilReady(instance.address, this.spec.readiness, { deadline: performance.now() + 2_000 });
     if (!result.ready) return;
     const { host, port } = instance.address;
     this.instance = instance;
     this.upstream = { app: this.name, instanceId: instance.id, origin: `http://${host}:${port}`, host, port };
+    this.readyAtMs = performance.now();
     this.setState('running');
-    this.deps.logger.info({ app: this.name, instance: instance.name }, 'adopted running container');
+    this.armIdle();
   }
 
   /** Takes a new spec. A change to the container's shape replaces a running one after draining. */
   async update(spec: AppSpec): Promise<void> {
     const reshaped = containerSpecHash(spec) !== containerSpecHash(this.spec);
     this.spec = spec;
-    if (!reshaped || !this.upstream) return;
+    this.armIdle();
+    if (!reshaped) return;
+    if (this.state === 'crashloop' || this.state === 'failed') this.backoff.reset();
+    if (!this.upstream && this.state !== 'paused') return;
     this.deps.logger.info({ app: this.name }, 'spec changed: replacing the container');
-    await this.stop('replacing');
+    await this.stop('replaced');
     await this.acquire();
   }
 
-  /** Stops the instance after requests in flight finish (bounded by `graceMs`). */
-  async stop(why: string, graceMs = 30_000): Promise<void> {
-    const instance = this.instance;
-    this.upstream = undefined;
-    if (!instance) return;
-    this.setState('stopping');
-    await this.waitIdle(graceMs);
-    try {
-      await this.deps.runtime.stop(instance.id, { timeoutS: 10 });
-    } catch (err) {
-      this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'stop failed');
-    }
-    this.instance = undefined;
-    this.setState('stopped');
-    this.deps.logger.info({ app: this.name, why }, 'app stopped');
+  /** Stops the instance after requests in flight finish (bounded by `graceMs`); the container is kept. */
+  stop(why: string, graceMs = 30_000): Promise<void> {
+    return this.serial(async () => {
+      const instance = this.instance;
+      if (!instance || this.state === 'stopped') return;
+      this.upstream = undefined;
+      this.setState('stopping');
+      await this.idle.drained(graceMs);
+      await this.deps.runtime.stop(instance.id, { timeoutS: 10 }).catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'stop failed'));
+      this.backoff.reset();
+      this.setState('stopped');
+      this.deps.logger.info({ app: this.name, why }, 'app stopped');
+      this.armRemoval();
+    });
   }
 
-  /** The engine reports the instance gone (crash, exit, external stop). */
-  instanceExited(instanceId: string, exitCode: number | undefined): void {
-    if (this.instance?.id !== instanceId || this.state === 'stopping' || this.state === 'starting') return;
+  /** Removes the container now (volume kept unless purged); the next request creates it again. */
+  remove(purgeVolumes = false): Promise<void> {
+    return this.serial(async () => {
+      const instance = this.instance;
+      this.upstream = undefined;
+      this.instance = undefined;
+      clearTimeout(this.removeTimer);
+      if (instance) await this.deps.runtime.remove(instance.id, { purgeVolumes });
+      if (this.state !== 'stopped') this.setState('stopped');
+    });
+  }
+
+  /** The idle clock ran out: stop or pause, unless activity came in meanwhile. */
+  private onIdle(): void {
+    if (this.state !== 'running' || this.spec.scale.min > 0) return;
+    void this.serial(async () => {
+      // Checked inside the step: a request may have arrived since the timer fired.
+      if (this.idle.inFlight > 0 || this.state !== 'running' || !this.instance) return;
+      if (this.spec.idleAction === 'pause') return this.pauseNow(this.instance);
+      this.upstream = undefined;
+      this.setState('stopping');
+      await this.deps.runtime.stop(this.instance.id, { timeoutS: 10 }).catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'idle stop failed'));
+      this.backoff.reset();
+      this.setState('stopped');
+      this.deps.logger.info({ app: this.name }, 'app stopped after being idle');
+      this.armRemoval();
+    });
+  }
+
+  private async pauseNow(instance: Instance): Promise<void> {
     this.upstream = undefined;
-    this.instance = undefined;
-    this.lastError = `the container exited with code ${exitCode ?? '?'}`;
-    this.setState('stopped');
+    this.setState('stopping');
+    try {
+      await this.deps.runtime.pause(instance.id);
+      this.setState('paused');
+      this.deps.logger.info({ app: this.name }, 'app paused after being idle');
+    } catch (err) {
+      this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'pause failed; stopping instead');
+      await this.deps.runtime.stop(instance.id).catch(() => undefined);
+      this.setState('stopped');
+    }
+  }
+
+  private armIdle(): void {
+    const idleMs = this.spec.idleTimeoutMs ?? this.deps.defaults().idleTimeoutMs;
+    if (this.state === 'running' && this.spec.scale.min === 0) this.idle.arm(idleMs);
+    else this.idle.disarm();
+  }
+
+  private armRemoval(): void {
+    clearTimeout(this.removeTimer);
+    const after = this.spec.removeAfterMs;
+    if (after === undefined || this.closed) return;
+    this.removeTimer = setTimeout(() => {
+      if (this.state === 'stopped' && this.instance) {
+        this.deps.logger.info({ app: this.name }, 'removing the container of a long-stopped app (volume kept)');
+        void this.remove().catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'remove failed'));
+      }
+    }, after);
+    this.removeTimer.unref();
+  }
+
+  /**
+   * The engine reports the instance gone: a crash, an app that quits when idle
+   * (like seed 000's minions), or someone's `docker stop`. The app becomes
+   * stopped and the next request wakes it; dying soon after a start counts
+   * towards a crash loop.
+   */
+  instanceExited(instanceId: string, exitCode: number | undefined): void {
+    if (this.instance?.id !== instanceId || this.state !== 'running') return;
+    this.upstream = undefined;
+    const early = performance.now() - this.readyAtMs < EARLY_EXIT_MS;
+    const crashed = exitCode !== 0 && exitCode !== undefined;
+    if (crashed) this.lastError = `the container exited with code ${exitCode}`;
+    if (crashed && early && this.backoff.fail(performance.now()) > 0) {
+      this.setState('crashloop');
+    } else {
+      if (!early) this.backoff.reset();
+      this.setState('stopped');
+    }
+    this.deps.logger.info({ app: this.name, exitCode }, 'app exited by itself');
+    this.armRemoval();
   }
 
   /** Records a failure found outside a start, e.g. a name conflict at reconcile time. */
@@ -159,29 +307,30 @@ export class AppController {
     this.setState('failed');
   }
 
+  /** Milliseconds before a start may be tried again (0: now). */
+  retryDelayMs(): number {
+    return this.backoff.waitMs(performance.now());
+  }
+
   began(): void {
-    this.inFlight++;
+    this.idle.began();
   }
 
   ended(): void {
-    if (--this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    this.idle.ended();
   }
 
-  private waitIdle(graceMs: number): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, graceMs);
-      this.idleWaiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+  close(): void {
+    this.closed = true;
+    this.idle.disarm();
+    clearTimeout(this.removeTimer);
   }
 
   private setState(state: AppState): void {
     if (state === this.state) return;
     this.state = state;
     this.since = new Date();
+    if (state !== 'running') this.idle.disarm();
     this.deps.onChange(this.status());
   }
 }

@@ -1,15 +1,32 @@
-/** Where an app is in its life; the API and dashboard show this. */
-export type AppState = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed';
+/**
+ * Where an app is in its life; the API and dashboard show this.
+ * - stopped: no instance runs; the next request starts one.
+ * - starting: an instance is being started; requests wait for it.
+ * - running: ready and serving.
+ * - stopping: being stopped; requests arriving now wait, then wake it again.
+ * - paused: frozen in memory after idling; the next request unpauses it.
+ * - failed: the last start failed (see lastError); the next request tries again.
+ * - crashloop: it failed repeatedly; requests get 503 until `retryAt`.
+ */
+export type AppState = 'stopped' | 'starting' | 'running' | 'stopping' | 'paused' | 'failed' | 'crashloop';
 
 export interface AppStatus {
   name: string;
   state: AppState;
   /** When the app entered `state`. */
   since: Date;
+  /** When the last request or WebSocket ended (or began, while one is open). */
+  lastActivity?: Date;
+  /** When the app will be stopped or paused for idleness, if nothing happens until then. */
+  idleAt?: Date;
+  /** In crashloop: when the next start will be tried. */
+  retryAt?: Date;
   /** Why the last start or the app itself failed; kept until the next successful start. */
   lastError?: string;
   lastStartMs?: number;
   /** Requests and WebSockets in flight. */
   inFlight: number;
-  instance?: { id: string; address: string };
+  /** Requests waiting for a start. */
+  waiting: number;
+  instance?: { id: string; address?: string };
 }

@@ -69,3 +69,26 @@ export async function waitUntilReady(target: ProbeTarget, readiness: ReadinessSp
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * For images with a Docker HEALTHCHECK, the engine's verdict is the readiness
+ * signal: polled through inspect (a couple of milliseconds each), quickly at
+ * first and backing off, until healthy, the container exits, or the deadline.
+ */
+export async function waitUntilHealthy(
+  inspect: () => Promise<{ state: string; health: string; exitCode?: number } | undefined>,
+  deadline: number,
+): Promise<ProbeResult> {
+  let delayMs = 5;
+  let health = 'starting';
+  while (performance.now() < deadline) {
+    const now = await inspect();
+    if (!now) return { ready: false, reason: 'the container disappeared' };
+    if (now.state === 'exited' || now.state === 'dead') return { ready: false, reason: `the container exited with code ${now.exitCode ?? '?'}` };
+    health = now.health;
+    if (health === 'healthy') return { ready: true };
+    await sleep(Math.min(delayMs, Math.max(deadline - performance.now(), 0)));
+    delayMs = Math.min(delayMs * 2, 200);
+  }
+  return { ready: false, reason: `not ready in time: Docker's health check says ${health}` };
+}

@@ -9,8 +9,16 @@ export const configFileSchema = z.strictObject({
   defaults: z
     .strictObject({
       idleTimeout: z.union([z.string(), z.number()]).describe('Idle time after which an app is stopped, e.g. 5m.').default('5m'),
+      queueSize: z.number().int().min(1).describe('Most requests that may wait for one app to start.').default(1000),
     })
-    .default({ idleTimeout: '5m' }),
+    .default({ idleTimeout: '5m', queueSize: 1000 }),
+  waitingPage: z
+    .strictObject({
+      title: z.string().min(1).max(200).optional(),
+      message: z.string().min(1).max(2000).optional(),
+    })
+    .describe('Default wording of the please-wait page; apps may override it.')
+    .default({}),
   policy: z
     .strictObject({
       images: z.array(z.string()).describe('Image patterns specs may use (* wildcard). Empty: any image already present locally.').default([]),

@@ -1,4 +1,4 @@
-import type { AppSpec, DockerPolicy } from '../spec/types.js';
+import type { AppSpec, DockerPolicy, WaitingPageText } from '../spec/types.js';
 
 /** The gateway's configuration, as `berth serve --config berth.yaml` reads it. */
 export interface GatewayConfig {
@@ -14,7 +14,10 @@ export interface GatewayConfig {
   docker?: string;
   defaults: {
     idleTimeoutMs: number;
+    /** Most requests waiting for one app's start. */
+    queueSize: number;
   };
+  waitingPage: WaitingPageText;
   policy: DockerPolicy;
   /** Peers whose X-Forwarded-* headers berth extends instead of replacing. */
   trustedProxies: string[];

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Activator } from '../activator/activator.js';
 import type { AppStatus } from '../activator/app-status.js';
+import type { AppDefaults } from '../activator/app-controller.js';
 import type { GatewayConfig } from '../config/config.js';
 import { loadConfig } from '../config/load-config.js';
 import { messageOf } from '../errors.js';
@@ -46,7 +47,7 @@ export class Gateway {
     this.store = store;
     this.runtime = runtime;
     const { desired, removed } = await syncConfigApps(store, config);
-    const activator = new Activator({ runtime, logger, onChange: (s) => logStatus(logger, s) });
+    const activator = new Activator({ runtime, logger, onChange: (s) => logStatus(logger, s), defaults: defaultsOf(config) });
     this.activator = activator;
     activator.start();
     this.proxy = new ProxyServer({ routes: routeTableOf(desired), upstreams: activator, trustedProxies: config.trustedProxies, logger });
@@ -75,6 +76,7 @@ export class Gateway {
       return;
     }
     this.config = config;
+    activator.setDefaults(defaultsOf(config));
     const { desired, removed } = await syncConfigApps(store, config);
     proxy.setRoutes(routeTableOf(desired));
     await activator.reconcile(desired.map((a) => a.spec), removed);
@@ -107,6 +109,10 @@ async function syncConfigApps(store: Store, config: GatewayConfig): Promise<{ de
   const removed = before.filter((a) => a.source === 'config' && !declared.has(a.name)).map((a) => a.name);
   await store.applyApps(config.apps, 'config', removed);
   return { desired: await store.listApps(), removed };
+}
+
+function defaultsOf(config: GatewayConfig): AppDefaults {
+  return { ...config.defaults, waitingPage: config.waitingPage };
 }
 
 function routeTableOf(apps: readonly StoredApp[]): RouteTable {

@@ -11,6 +11,8 @@ import type { RouteMatch, RouteTable } from './route-table.js';
 import type { Upstream, UpstreamSource } from './upstream.js';
 import { UpstreamPools } from './upstream-pools.js';
 import { writeRawFailure } from './raw-failure.js';
+import { handleBerthEndpoint } from './berth-endpoints.js';
+import { BERTH_PATH_PREFIX, isBrowserNavigation, sendWaitingPage } from './waiting-page.js';
 
 export interface ProxyServerOptions {
   routes: RouteTable;
@@ -80,6 +82,7 @@ export class ProxyServer {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '/';
+    if (url.startsWith(BERTH_PATH_PREFIX)) return handleBerthEndpoint(req, res, this.upstreams);
     const match = this.routes.match(req.headers.host, url);
     if (!match) {
       sendFailure(req, res, notRouted(req.headers.host, url));
@@ -92,6 +95,7 @@ export class ProxyServer {
       this.forward(req, res, match, ready);
       return;
     }
+    if (this.answeredWithPage(req, res, app)) return this.end(app);
     this.upstreams.acquire(app).then(
       (upstream) => {
         if (res.destroyed) return this.end(app);
@@ -102,6 +106,26 @@ export class ProxyServer {
         this.end(app);
       },
     );
+  }
+
+  /**
+   * While the app is not ready, a browser navigation (or any GET, for apps with
+   * `waiting: page`) gets the please-wait page and the start goes on without it.
+   * A start that failed moments ago is shown as such instead of being retried,
+   * which is what ends a reload loop on a broken app.
+   */
+  private answeredWithPage(req: IncomingMessage, res: ServerResponse, app: string): boolean {
+    const info = this.upstreams.waiting(app);
+    if (!info || info.mode === 'hold') return false;
+    if (info.mode === 'page' ? req.method !== 'GET' : !isBrowserNavigation(req)) return false;
+    if (info.retryAfterS !== undefined) return false; // crash-looping: the hold path answers 503 with Retry-After
+    if (info.recentFailure) {
+      sendFailure(req, res, { status: 502, code: 'start_failed', reason: info.recentFailure }, app);
+      return true;
+    }
+    this.upstreams.acquire(app).catch(() => undefined);
+    sendWaitingPage(res, { app, title: info.title, message: info.message });
+    return true;
   }
 
   private forward(req: IncomingMessage, res: ServerResponse, match: RouteMatch, upstream: Upstream): void {

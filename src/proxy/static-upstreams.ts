@@ -1,5 +1,5 @@
 import { NotFoundError } from '../errors.js';
-import type { Upstream, UpstreamSource } from './upstream.js';
+import type { PublicStatus, Upstream, UpstreamSource, WaitingInfo } from './upstream.js';
 
 /**
  * A fixed app → address map. Used to benchmark the proxy against a backend on
@@ -21,6 +21,14 @@ export class StaticUpstreams implements UpstreamSource {
   acquire(app: string): Promise<Upstream> {
     const upstream = this.upstreams.get(app);
     return upstream ? Promise.resolve(upstream) : Promise.reject(new NotFoundError(`app ${app} has no upstream`));
+  }
+
+  waiting(app: string): WaitingInfo | undefined {
+    return this.upstreams.has(app) ? { mode: 'hold' } : undefined;
+  }
+
+  publicStatus(app: string): PublicStatus | undefined {
+    return this.upstreams.has(app) ? { state: 'running', ready: true } : undefined;
   }
 
   began(): void {}

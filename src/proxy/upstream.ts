@@ -1,3 +1,5 @@
+import type { WaitingMode } from '../spec/types.js';
+
 /** One instance the proxy can dial. */
 export interface Upstream {
   app: string;
@@ -22,4 +24,24 @@ export interface UpstreamSource {
   began(app: string): void;
   /** The matching end of `began`. */
   ended(app: string): void;
+  /** How requests for a not-ready app wait; undefined for an unknown app. */
+  waiting(app: string): WaitingInfo | undefined;
+  /** What the waiting page may learn about the app. */
+  publicStatus(app: string): PublicStatus | undefined;
+}
+
+export interface WaitingInfo {
+  mode: WaitingMode;
+  title?: string;
+  message?: string;
+  /** The last start failed moments ago: show that rather than start again at once. */
+  recentFailure?: string;
+  /** Crash-looping: seconds until the next start may be tried. */
+  retryAfterS?: number;
+}
+
+export interface PublicStatus {
+  state: string;
+  ready: boolean;
+  error?: string;
 }

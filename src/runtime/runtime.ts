@@ -27,6 +27,9 @@ export interface Runtime {
   /** Stops the container, keeping it and its volume. */
   stop(id: string, options?: { timeoutS?: number }): Promise<void>;
 
+  /** Freezes the running container in memory; `start` wakes it. */
+  pause(id: string): Promise<void>;
+
   /** Removes the container; the app's volume too when `purgeVolumes`. */
   remove(id: string, options?: { purgeVolumes?: boolean }): Promise<void>;
 

@@ -45,6 +45,7 @@ export function normalizeApp(doc: BerthAppDocument): AppSpec {
     readiness: doc.readiness?.path !== undefined ? { path: doc.readiness.path } : {},
     resources: normalizeResources(doc),
     waiting: doc.waiting,
+    idleAction: doc.idleAction,
     mounts: (doc.mounts ?? []).map((m) => ({ source: m.source, target: m.target, readOnly: m.readOnly })),
     labels: stringMap(doc.labels),
   };
@@ -54,5 +55,8 @@ export function normalizeApp(doc: BerthAppDocument): AppSpec {
   if (doc.command !== undefined) spec.command = doc.command;
   if (doc.idleTimeout !== undefined) spec.idleTimeoutMs = parseDuration(doc.idleTimeout);
   if (doc.network !== undefined) spec.network = doc.network;
+  if (doc.removeAfter !== undefined) spec.removeAfterMs = parseDuration(doc.removeAfter);
+  if (doc.queueSize !== undefined) spec.queueSize = doc.queueSize;
+  if (doc.waitingPage !== undefined) spec.waitingPage = { ...doc.waitingPage };
   return spec;
 }

@@ -128,6 +128,26 @@ export const berthAppSchema = z
       .enum(['auto', 'hold', 'page'])
       .default('auto')
       .describe('While the app starts: "hold" requests until it is ready, "page" shows a please-wait page, "auto" shows the page to browsers and holds everything else.'),
+    idleAction: z
+      .enum(['stop', 'pause'])
+      .default('stop')
+      .describe('What happens to an idle app: "stop" its container (the default; it is kept, with its filesystem and volume, so the next start is fast) or "pause" it (frozen in memory; wakes faster, but keeps its memory).'),
+    removeAfter: f.durationField
+      .optional()
+      .describe('Remove the container after the app has been stopped this long (e.g. "24h"); its volume is kept. Default: never.'),
+    queueSize: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe("Most requests that may wait for the app to start; more get 503 with Retry-After at once. Default: the gateway's defaults.queueSize."),
+    waitingPage: z
+      .strictObject({
+        title: z.string().min(1).max(200).optional().describe('Title of the please-wait page.'),
+        message: z.string().min(1).max(2000).optional().describe('Text shown on the please-wait page (plain text).'),
+      })
+      .optional()
+      .describe("Wording of the please-wait page browsers see while the app starts. Default: the gateway's waitingPage."),
     network: f.networkField.optional().describe("Docker network to join as well; must be allowed by the gateway's policy.networks."),
     mounts: z.array(mountSchema).optional().describe("Bind mounts of host paths, allowed only under the policy's bindMountRoots."),
     labels: z

@@ -7,6 +7,14 @@
 /** How a request waiting for a cold start is answered. */
 export type WaitingMode = 'auto' | 'hold' | 'page';
 
+/** What an idle app becomes: stopped (container kept) or paused (frozen in memory). */
+export type IdleAction = 'stop' | 'pause';
+
+export interface WaitingPageText {
+  title?: string;
+  message?: string;
+}
+
 export interface RouteSpec {
   /** Exact host (`hello.example.com`) or wildcard (`*.apps.example.com`, first label = app name). */
   host?: string;
@@ -53,6 +61,14 @@ export interface AppSpec {
   readiness: ReadinessSpec;
   resources: ResourcesSpec;
   waiting: WaitingMode;
+  /** What an idle app becomes. */
+  idleAction: IdleAction;
+  /** Remove a stopped app's container after this long (volume kept). Undefined: never. */
+  removeAfterMs?: number;
+  /** Most requests waiting for a start. Undefined: the gateway's default. */
+  queueSize?: number;
+  /** Wording of the please-wait page; unset parts come from the gateway's default. */
+  waitingPage?: WaitingPageText;
   /** Docker network to join besides the default bridge; must be allowed by policy. */
   network?: string;
   mounts: MountSpec[];

@@ -31,6 +31,7 @@ function spec(name: string, overrides: Partial<AppSpec> = {}): AppSpec {
     readiness: {},
     resources: {},
     waiting: 'auto',
+    idleAction: 'stop',
     mounts: [],
     labels: {},
     ...overrides,

@@ -16,6 +16,7 @@ function spec(overrides: Partial<AppSpec> = {}): AppSpec {
     readiness: {},
     resources: {},
     waiting: 'auto',
+    idleAction: 'stop',
     mounts: [],
     labels: {},
     ...overrides,

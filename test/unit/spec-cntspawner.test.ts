@@ -49,6 +49,7 @@ describe('cntSpawner POST /v1/ bodies', () => {
       readiness: {},
       resources: {},
       waiting: 'auto',
+      idleAction: 'stop',
       mounts: [],
       // Every label was traefik.*: they configured Traefik, which berth replaces.
       labels: {},

@@ -31,6 +31,7 @@ describe('berth/v1: defaults and normalization', () => {
       readiness: {},
       resources: {},
       waiting: 'auto',
+      idleAction: 'stop',
       mounts: [],
       labels: {},
     };
@@ -48,6 +49,7 @@ describe('berth/v1: defaults and normalization', () => {
       startTimeout: '60s',
       readiness: { path: '/healthz' },
       waiting: 'auto',
+      idleAction: 'stop',
     });
     assert.deepEqual(spec.routes, [
       { path: '/session/hello/', stripPrefix: false },
@@ -93,6 +95,7 @@ describe('berth/v1: defaults and normalization', () => {
       network: 'traefiknet',
       mounts: [{ source: '/srv/data', target: '/data', readOnly: true }, { source: '/srv/cache', target: '/cache' }],
       waiting: 'page',
+      idleAction: 'stop',
     });
     assert.deepEqual(spec.command, ['node', 'server.js']);
     assert.equal(spec.network, 'traefiknet');

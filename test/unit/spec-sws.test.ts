@@ -57,6 +57,7 @@ describe('SWS v1 service declarations', () => {
       readiness: {},
       resources: {},
       waiting: 'auto',
+      idleAction: 'stop',
       mounts: [],
       labels: {},
     };

@@ -23,6 +23,7 @@ function spec(name: string, extra: Partial<AppSpec> = {}): AppSpec {
     readiness: {},
     resources: {},
     waiting: 'auto',
+    idleAction: 'stop',
     mounts: [],
     labels: {},
     ...extra,

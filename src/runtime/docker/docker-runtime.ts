@@ -9,6 +9,7 @@ import { watchEvents, type EventStreamErrorHandler } from './events.js';
 import { inspectInstance } from './inspect.js';
 import { listInstances } from './list.js';
 import { containerLogs } from './logs.js';
+import { pauseContainer } from './pause.js';
 import { pingEngine } from './ping.js';
 import { removeContainer } from './remove.js';
 import { startContainer } from './start.js';
@@ -66,6 +67,10 @@ export class DockerRuntime implements Runtime {
 
   stop(id: string, options: { timeoutS?: number } = {}): Promise<void> {
     return stopContainer(this.ctx, id, options.timeoutS);
+  }
+
+  pause(id: string): Promise<void> {
+    return pauseContainer(this.ctx, id);
   }
 
   remove(id: string, options: { purgeVolumes?: boolean } = {}): Promise<void> {

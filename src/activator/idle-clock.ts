@@ -1,0 +1,83 @@
+/**
+ * Tracks an app's activity: requests and WebSockets in flight, and when the
+ * last one ended. While anything is in flight the app is never idle; once the
+ * last one ends, `onIdle` fires after the idle timeout unless activity returns.
+ * Timing uses the monotonic clock, so wall-clock jumps neither stop an app
+ * early nor keep it up forever.
+ */
+export class IdleClock {
+  inFlight = 0;
+  private lastActivityMs = performance.now();
+  private idleMs?: number;
+  private timer?: NodeJS.Timeout;
+  private drainWaiters: Array<() => void> = [];
+
+  constructor(private readonly onIdle: () => void) {}
+
+  began(): void {
+    this.inFlight++;
+    this.lastActivityMs = performance.now();
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  ended(): void {
+    this.inFlight = Math.max(0, this.inFlight - 1);
+    this.lastActivityMs = performance.now();
+    if (this.inFlight === 0) {
+      for (const wake of this.drainWaiters.splice(0)) wake();
+      this.schedule();
+    }
+  }
+
+  /** Starts (or restarts) counting down `idleMs` from the last activity. */
+  arm(idleMs: number): void {
+    this.idleMs = idleMs;
+    this.schedule();
+  }
+
+  disarm(): void {
+    this.idleMs = undefined;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  get lastActivity(): Date {
+    return new Date(Date.now() - (performance.now() - this.lastActivityMs));
+  }
+
+  /** When the app goes idle if nothing happens; undefined while busy or disarmed. */
+  get idleAt(): Date | undefined {
+    if (this.idleMs === undefined || this.inFlight > 0) return undefined;
+    return new Date(Date.now() + Math.max(0, this.lastActivityMs + this.idleMs - performance.now()));
+  }
+
+  /** Resolves once nothing is in flight, or after `graceMs` at the latest. */
+  drained(graceMs: number): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, graceMs);
+      this.drainWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private schedule(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.idleMs === undefined || this.inFlight > 0) return;
+    const left = this.lastActivityMs + this.idleMs - performance.now();
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      // Timers may fire a little early or late; re-check against the monotonic clock.
+      if (this.inFlight > 0 || this.idleMs === undefined) return;
+      if (performance.now() - this.lastActivityMs < this.idleMs - 1) return this.schedule();
+      this.onIdle();
+    }, Math.max(0, left));
+    this.timer.unref();
+  }
+}

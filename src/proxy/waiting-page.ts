@@ -1,0 +1,83 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { escapeHtml } from './error-page.js';
+
+/** berth's own paths on the proxy listener, answered before routing. */
+export const BERTH_PATH_PREFIX = '/_berth/';
+
+export interface WaitingPageInput {
+  app: string;
+  title?: string;
+  message?: string;
+}
+
+/**
+ * A browser navigation: a GET for an HTML document, not a fetch or XHR (those
+ * send Sec-Fetch-Mode other than navigate, or X-Requested-With) — only these
+ * may be answered with a page instead of the app's own response.
+ */
+export function isBrowserNavigation(req: IncomingMessage): boolean {
+  if (req.method !== 'GET') return false;
+  const accept = req.headers.accept;
+  if (!accept || !accept.includes('text/html')) return false;
+  const mode = req.headers['sec-fetch-mode'];
+  if (mode !== undefined && mode !== 'navigate') return false;
+  return req.headers['x-requested-with'] === undefined;
+}
+
+/**
+ * The please-wait page: self-contained (no external assets), it polls berth's
+ * status endpoint and reloads the requested URL once the app is ready. If the
+ * start fails it says so and stops polling, so it never spins forever. Without
+ * JavaScript a meta refresh reloads it; the server then shows the failure
+ * instead of this page, which ends that loop too.
+ */
+export function sendWaitingPage(res: ServerResponse, input: WaitingPageInput): void {
+  const app = escapeHtml(input.app);
+  const title = escapeHtml(input.title ?? `Starting ${input.app}…`);
+  const message = escapeHtml(input.message ?? 'This app was asleep and is waking up. This page reloads by itself as soon as it is ready.');
+  const statusUrl = JSON.stringify(`${BERTH_PATH_PREFIX}status/${encodeURIComponent(input.app)}`);
+  const body = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<noscript><meta http-equiv="refresh" content="2"></noscript>
+<title>${title}</title>
+<style>
+body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:12vh auto;padding:0 1rem;color:#1d2733;text-align:center}
+.spin{width:2.5rem;height:2.5rem;margin:2rem auto;border:.3rem solid #d5dde6;border-top-color:#2f6fdb;border-radius:50%;animation:s 1s linear infinite}
+@keyframes s{to{transform:rotate(360deg)}}
+.failed .spin{display:none}#error{display:none;color:#a3261b}.failed #error{display:block}
+button{font:inherit;padding:.4rem 1rem;margin-top:1rem}
+@media (prefers-reduced-motion:reduce){.spin{animation:none}}
+</style></head>
+<body><main>
+<h1>${title}</h1>
+<div class="spin" role="progressbar" aria-label="starting ${app}"></div>
+<p id="message" aria-live="polite">${message}</p>
+<div id="error" role="alert"><p id="reason"></p><button type="button" onclick="location.reload()">Try again</button></div>
+<p><small>app <code>${app}</code> · served by berth</small></p>
+</main>
+<script>
+(function(){
+  var delay=250, url=${statusUrl};
+  function poll(){
+    fetch(url,{cache:'no-store'}).then(function(r){return r.json()}).then(function(s){
+      if(s.ready){location.reload();return}
+      if(s.state==='failed'||s.state==='crashloop'){
+        document.body.className='failed';
+        document.getElementById('reason').textContent=s.error||('The app could not be started ('+s.state+').');
+        return;
+      }
+      delay=Math.min(delay*1.5,2000);setTimeout(poll,delay);
+    }).catch(function(){delay=Math.min(delay*2,5000);setTimeout(poll,delay)});
+  }
+  setTimeout(poll,delay);
+})();
+</script>
+</body></html>`;
+  res.writeHead(503, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    'retry-after': '1',
+  });
+  res.end(body);
+}
