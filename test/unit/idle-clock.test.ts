@@ -1,0 +1,73 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { IdleClock } from '../../src/activator/idle-clock.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('fires once after the idle time with nothing in flight', async () => {
+  let fired = 0;
+  const clock = new IdleClock(() => fired++);
+  clock.arm(40);
+  await sleep(20);
+  assert.equal(fired, 0);
+  await sleep(60);
+  assert.equal(fired, 1);
+  clock.disarm();
+});
+
+test('never fires while something is in flight, and counts from the last end', async () => {
+  let fired = 0;
+  const clock = new IdleClock(() => fired++);
+  clock.arm(30);
+  clock.began();
+  await sleep(80);
+  assert.equal(fired, 0, 'in flight: not idle');
+  assert.equal(clock.idleAt, undefined);
+  clock.ended();
+  assert.ok(clock.idleAt, 'idle deadline known once nothing is in flight');
+  await sleep(10);
+  assert.equal(fired, 0);
+  await sleep(60);
+  assert.equal(fired, 1);
+  clock.disarm();
+});
+
+test('activity pushes the deadline back', async () => {
+  let fired = 0;
+  const clock = new IdleClock(() => fired++);
+  clock.arm(50);
+  for (let i = 0; i < 4; i++) {
+    await sleep(25);
+    clock.began();
+    clock.ended();
+  }
+  assert.equal(fired, 0);
+  await sleep(90);
+  assert.equal(fired, 1);
+  clock.disarm();
+});
+
+test('drained resolves when the last request ends, or after the grace time', async () => {
+  const clock = new IdleClock(() => undefined);
+  clock.began();
+  let done = false;
+  const drained = clock.drained(5_000).then(() => (done = true));
+  await sleep(10);
+  assert.equal(done, false);
+  clock.ended();
+  await drained;
+  assert.equal(done, true);
+  clock.began();
+  const started = performance.now();
+  await clock.drained(30);
+  assert.ok(performance.now() - started >= 25, 'bounded by the grace time');
+});
+
+test('disarm stops a pending idle', async () => {
+  let fired = 0;
+  const clock = new IdleClock(() => fired++);
+  clock.arm(20);
+  clock.disarm();
+  await sleep(50);
+  assert.equal(fired, 0);
+});
