@@ -15,7 +15,8 @@ export type ErrorCode =
   | 'store_error'
   | 'upstream_unavailable'
   | 'upstream_timeout'
-  | 'overloaded';
+  | 'overloaded'
+  | 'bad_request';
 
 /** One problem found in a spec or config, located by its field path. */
 export interface FieldProblem {
@@ -69,6 +70,20 @@ export class PolicyError extends BerthError {
   }
 }
 
+/** Missing or wrong credentials; the body never says which. */
+export class UnauthorizedError extends BerthError {
+  constructor() {
+    super('unauthorized', 'a valid token is required: send Authorization: Bearer <token>');
+  }
+}
+
+/** The request itself is malformed (bad JSON, unknown parameter value). */
+export class BadRequestError extends BerthError {
+  constructor(message: string) {
+    super('bad_request', message);
+  }
+}
+
 export class RuntimeError extends BerthError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('runtime_error', message, options);
@@ -93,6 +108,7 @@ const httpStatusByCode: Record<ErrorCode, number> = {
   upstream_unavailable: 502,
   upstream_timeout: 504,
   overloaded: 503,
+  bad_request: 400,
 };
 
 /** Exit codes of the CLI: 1 generic, 2 usage, 3 not found, 4 conflict, 5 auth, 6 server/runtime. */
@@ -108,6 +124,7 @@ const exitCodeByCode: Record<ErrorCode, number> = {
   upstream_unavailable: 6,
   upstream_timeout: 6,
   overloaded: 6,
+  bad_request: 2,
 };
 
 export function httpStatusOf(err: unknown): number {

@@ -117,9 +117,9 @@ export class Activator implements UpstreamSource {
    * knows nothing about are left alone: an empty or wrong desired state must
    * never wipe out running apps.
    */
-  async reconcile(desired: readonly AppSpec[], removed: readonly string[] = []): Promise<void> {
+  async reconcile(desired: readonly AppSpec[], removed: readonly string[] = [], options: { purgeVolumes?: boolean } = {}): Promise<void> {
     const existing = await this.runtime.list();
-    for (const name of removed) await this.removeApp(name, existing);
+    for (const name of removed) await this.removeApp(name, existing, options.purgeVolumes ?? false);
     const work = desired.map((spec) => this.reconcileApp(spec, existing));
     await Promise.all(work);
     const known = new Set([...desired.map((s) => s.name), ...removed]);
@@ -153,7 +153,7 @@ export class Activator implements UpstreamSource {
     }
   }
 
-  private async removeApp(name: string, existing: readonly Instance[]): Promise<void> {
+  private async removeApp(name: string, existing: readonly Instance[], purgeVolumes: boolean): Promise<void> {
     const controller = this.apps.get(name);
     this.apps.delete(name);
     if (controller) {
@@ -161,7 +161,7 @@ export class Activator implements UpstreamSource {
       controller.close();
     }
     for (const instance of existing.filter((i) => i.app === name)) {
-      await this.runtime.remove(instance.id).catch((err: unknown) => this.logger.warn({ app: name, err: messageOf(err) }, 'remove failed'));
+      await this.runtime.remove(instance.id, { purgeVolumes }).catch((err: unknown) => this.logger.warn({ app: name, err: messageOf(err) }, 'remove failed'));
     }
   }
 
@@ -172,8 +172,8 @@ export class Activator implements UpstreamSource {
         if (event.kind !== 'die') continue;
         const controller = this.apps.get(event.app);
         if (!controller) continue;
-        controller.instanceExited(event.instanceId, event.exitCode);
-        if (controller.spec.scale.min >= 1) this.scheduleRestart(controller);
+        const unexpected = controller.instanceExited(event.instanceId, event.exitCode);
+        if (unexpected && controller.spec.scale.min >= 1) this.scheduleRestart(controller);
       }
     } catch (err) {
       if (!signal.aborted) this.logger.error({ err: messageOf(err) }, 'engine event stream ended');

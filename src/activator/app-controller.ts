@@ -283,10 +283,11 @@ export class AppController {
    * The engine reports the instance gone: a crash, an app that quits when idle
    * (like seed 000's minions), or someone's `docker stop`. The app becomes
    * stopped and the next request wakes it; dying soon after a start counts
-   * towards a crash loop.
+   * towards a crash loop. Returns whether the exit was unexpected (not one
+   * berth caused by stopping or replacing the instance).
    */
-  instanceExited(instanceId: string, exitCode: number | undefined): void {
-    if (this.instance?.id !== instanceId || this.state !== 'running') return;
+  instanceExited(instanceId: string, exitCode: number | undefined): boolean {
+    if (this.instance?.id !== instanceId || this.state !== 'running') return false;
     this.upstream = undefined;
     const early = performance.now() - this.readyAtMs < EARLY_EXIT_MS;
     const crashed = exitCode !== 0 && exitCode !== undefined;
@@ -299,6 +300,7 @@ export class AppController {
     }
     this.deps.logger.info({ app: this.name, exitCode }, 'app exited by itself');
     this.armRemoval();
+    return true;
   }
 
   /** Records a failure found outside a start, e.g. a name conflict at reconcile time. */

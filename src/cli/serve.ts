@@ -1,4 +1,5 @@
 import { watch, type FSWatcher } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { DockerRuntime } from '../runtime/docker/docker-runtime.js';
 import { SqliteStore } from '../store/sqlite-store.js';
@@ -21,6 +22,7 @@ export function serveCommand(): Command {
           return store;
         },
         runtime: (config) => new DockerRuntime({ docker: config.docker }),
+        adminToken: process.env.BERTH_ADMIN_TOKEN || undefined,
       });
       await gateway.start();
       printUrls(gateway);
@@ -68,6 +70,11 @@ function printUrls(gateway: Gateway): void {
   if (!address || !config) return;
   const base = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
   const lines = [`berth is serving on ${base}`];
+  const admin = gateway.adminAddress;
+  if (admin) {
+    const tokenHint = process.env.BERTH_ADMIN_TOKEN ? 'the token in BERTH_ADMIN_TOKEN' : `the token in ${join(dirname(config.store), 'admin-token')}`;
+    lines.push(`admin API on http://${admin.address}:${admin.port}/v1/ (use ${tokenHint})`);
+  }
   for (const app of config.apps) {
     for (const route of app.routes) {
       if (route.host && !route.host.startsWith('*.')) lines.push(`  ${app.name}: curl -H 'Host: ${route.host}' ${base}${route.path ?? '/'}`);

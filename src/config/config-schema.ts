@@ -26,6 +26,12 @@ export const configFileSchema = z.strictObject({
       bindMountRoots: z.array(z.string()).describe('Host paths under which bind mounts are allowed.').default([]),
     })
     .default({ images: [], networks: [], bindMountRoots: [] }),
+  history: z
+    .strictObject({
+      maxRecords: z.number().int().min(0).describe('Most request records kept. Default 100000.').default(100_000),
+      maxAge: z.union([z.string(), z.number()]).describe('Records older than this are dropped. Default 7d.').default('7d'),
+    })
+    .default({ maxRecords: 100_000, maxAge: '7d' }),
   trustedProxies: z.array(z.string()).describe('Peer addresses whose X-Forwarded-* headers are trusted.').default([]),
   drainTimeout: z.union([z.string(), z.number()]).describe('How long shutdown waits for requests in flight. Default 30s.').default('30s'),
   apps: z

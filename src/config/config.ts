@@ -21,6 +21,8 @@ export interface GatewayConfig {
   policy: DockerPolicy;
   /** Peers whose X-Forwarded-* headers berth extends instead of replacing. */
   trustedProxies: string[];
+  /** How much request history is kept. */
+  history: { maxRecords: number; maxAgeMs: number };
   /** How long SIGTERM waits for requests in flight. */
   drainTimeoutMs: number;
   /** Every app the config declares, from inline specs and spec files. */

@@ -53,7 +53,8 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
   const admin = field('admin', () => parseHostPort(input.admin));
   const idleTimeoutMs = field('defaults.idleTimeout', () => parseDuration(input.defaults.idleTimeout));
   const drainTimeoutMs = field('drainTimeout', () => parseDuration(input.drainTimeout));
-  if (problems.length > 0 || !listen || !admin || idleTimeoutMs === undefined || drainTimeoutMs === undefined) {
+  const historyMaxAgeMs = field('history.maxAge', () => parseDuration(input.history.maxAge));
+  if (problems.length > 0 || !listen || !admin || idleTimeoutMs === undefined || drainTimeoutMs === undefined || historyMaxAgeMs === undefined) {
     throw new ConfigError(`${where}: ${problems.join('; ')}`);
   }
   const { apps, appSources } = await loadApps(input.apps, baseDir);
@@ -73,6 +74,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
     policy,
     trustedProxies: input.trustedProxies,
     drainTimeoutMs,
+    history: { maxRecords: input.history.maxRecords, maxAgeMs: historyMaxAgeMs },
     apps,
     appSources,
   };

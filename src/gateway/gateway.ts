@@ -3,34 +3,51 @@ import type { Logger } from 'pino';
 import { Activator } from '../activator/activator.js';
 import type { AppStatus } from '../activator/app-status.js';
 import type { AppDefaults } from '../activator/app-controller.js';
+import { AdminServer } from '../api/admin-server.js';
+import { apiRoutes } from '../api/routes/index.js';
+import { TokenService } from '../api/token-service.js';
 import type { GatewayConfig } from '../config/config.js';
 import { loadConfig } from '../config/load-config.js';
 import { messageOf } from '../errors.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
 import { RouteTable } from '../proxy/route-table.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { HistoryBuffer } from '../store/history-buffer.js';
 import type { Store, StoredApp } from '../store/store.js';
+import { AppService } from './app-service.js';
+import { StateEvents } from './state-events.js';
 
 export interface GatewayParts {
   logger: Logger;
   /** Builds the store for a config; injected so tests can point it at a temp dir. */
   openStore: (config: GatewayConfig) => Promise<Store>;
   runtime: (config: GatewayConfig) => Runtime;
+  /** The admin token from the environment (BERTH_ADMIN_TOKEN), if any. */
+  adminToken?: string;
 }
 
 /**
- * The running gateway: config → store → reconcile with the engine → proxy.
- * Reloads are transactional in Caddy's sense: the new config is loaded and
- * validated completely first; if that fails the old one keeps serving.
+ * The running gateway: config → store → reconcile with the engine → proxy and
+ * admin API. Every change of desired state (a reload, an API apply or delete)
+ * runs one at a time. Reloads are transactional in Caddy's sense: the new
+ * config is loaded and validated completely first; if that fails the old one
+ * keeps serving.
  */
 export class Gateway {
   private config?: GatewayConfig;
   private store?: Store;
-  private runtime?: Runtime;
   private activator?: Activator;
   private proxy?: ProxyServer;
-  private reloading: Promise<void> = Promise.resolve();
+  private admin?: AdminServer;
+  private history?: HistoryBuffer;
+  private changes: Promise<unknown> = Promise.resolve();
+  readonly events = new StateEvents();
+  readonly startedAt = new Date();
+  apps!: AppService;
+  tokens!: TokenService;
+  runtime?: Runtime;
   proxyAddress?: AddressInfo;
+  adminAddress?: AddressInfo;
 
   constructor(
     private readonly configFile: string,
@@ -47,27 +64,60 @@ export class Gateway {
     this.store = store;
     this.runtime = runtime;
     const { desired, removed } = await syncConfigApps(store, config);
-    const activator = new Activator({ runtime, logger, onChange: (s) => logStatus(logger, s), defaults: defaultsOf(config) });
+    const activator = new Activator({
+      runtime,
+      logger,
+      defaults: defaultsOf(config),
+      onChange: (status) => {
+        logStatus(logger, status);
+        this.events.publish({ type: 'state', app: status.name, time: new Date(), status });
+      },
+    });
     this.activator = activator;
     activator.start();
-    this.proxy = new ProxyServer({ routes: routeTableOf(desired), upstreams: activator, trustedProxies: config.trustedProxies, logger });
+    this.history = new HistoryBuffer({ store, retention: config.history, logger });
+    this.history.start();
+    const history = this.history;
+    this.proxy = new ProxyServer({
+      routes: routeTableOf(desired),
+      upstreams: activator,
+      trustedProxies: config.trustedProxies,
+      logger,
+      onRequestDone: (record) => history.record(record),
+    });
+    this.apps = new AppService({
+      store,
+      runtime,
+      activator,
+      events: this.events,
+      config: () => this.config!,
+      serialize: (change) => this.serialize(change),
+      desiredChanged: (names, options) => this.desiredChanged(names, options),
+    });
+    this.tokens = new TokenService(store, this.parts.adminToken, logger);
+    await this.tokens.bootstrap(config.store);
+    this.admin = new AdminServer({ gateway: this, tokens: this.tokens, routes: apiRoutes, logger });
+    this.adminAddress = await this.admin.listen(config.admin.host, config.admin.port);
     this.proxyAddress = await this.proxy.listen(config.listen.host, config.listen.port);
-    logger.info({ listen: `${this.proxyAddress.address}:${this.proxyAddress.port}`, apps: desired.length }, 'proxy listening');
+    logger.info({ listen: `${this.proxyAddress.address}:${this.proxyAddress.port}`, admin: `${this.adminAddress.address}:${this.adminAddress.port}`, apps: desired.length }, 'gateway listening');
     await activator.reconcile(desired.map((a) => a.spec), removed);
   }
 
-  /** Re-reads the config and spec files and applies the difference; serialized with other reloads. */
+  /** Re-reads the config and spec files and applies the difference. */
   reload(): Promise<void> {
-    this.reloading = this.reloading.then(() => this.reloadNow());
-    return this.reloading;
+    return this.serialize(() => this.reloadNow());
+  }
+
+  private serialize<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.changes.then(change);
+    this.changes = run.catch(() => undefined);
+    return run;
   }
 
   private async reloadNow(): Promise<void> {
     const { logger } = this.parts;
     const store = this.store;
-    const proxy = this.proxy;
-    const activator = this.activator;
-    if (!store || !proxy || !activator) return;
+    if (!store || !this.activator) return;
     let config: GatewayConfig;
     try {
       config = await loadConfig(this.configFile);
@@ -76,11 +126,17 @@ export class Gateway {
       return;
     }
     this.config = config;
-    activator.setDefaults(defaultsOf(config));
-    const { desired, removed } = await syncConfigApps(store, config);
-    proxy.setRoutes(routeTableOf(desired));
-    await activator.reconcile(desired.map((a) => a.spec), removed);
-    logger.info({ apps: desired.length, removed }, 'configuration reloaded');
+    this.activator.setDefaults(defaultsOf(config));
+    const { removed } = await syncConfigApps(store, config);
+    await this.desiredChanged(removed);
+    logger.info({ apps: config.apps.length, removed }, 'configuration reloaded');
+  }
+
+  /** After desired state changed: new routes for new requests, then the engine brought in line. */
+  private async desiredChanged(removed: string[], options: { purgeVolumes?: boolean } = {}): Promise<void> {
+    const desired = await this.store!.listApps();
+    this.proxy!.setRoutes(routeTableOf(desired));
+    await this.activator!.reconcile(desired.map((a) => a.spec), removed, options);
   }
 
   statuses(): AppStatus[] {
@@ -93,15 +149,18 @@ export class Gateway {
 
   /** Stops accepting, lets requests in flight finish, and leaves containers as they are. */
   async close(): Promise<void> {
+    await this.admin?.close();
     await this.proxy?.close(this.config?.drainTimeoutMs);
     this.activator?.close();
+    await this.history?.close();
     await this.store?.close();
   }
 }
 
 /**
  * Writes the config's apps to the store in one transaction and returns the
- * desired set; config apps that left the config are deleted.
+ * desired set; config apps that left the config are deleted. Apps created
+ * through the API are left alone.
  */
 async function syncConfigApps(store: Store, config: GatewayConfig): Promise<{ desired: StoredApp[]; removed: string[] }> {
   const declared = new Set(config.apps.map((a) => a.name));

@@ -11,6 +11,7 @@ import type { RouteMatch, RouteTable } from './route-table.js';
 import type { Upstream, UpstreamSource } from './upstream.js';
 import { UpstreamPools } from './upstream-pools.js';
 import { writeRawFailure } from './raw-failure.js';
+import type { RequestRecord } from '../store/store.js';
 import { handleBerthEndpoint } from './berth-endpoints.js';
 import { BERTH_PATH_PREFIX, isBrowserNavigation, sendWaitingPage } from './waiting-page.js';
 
@@ -20,6 +21,8 @@ export interface ProxyServerOptions {
   /** Peer addresses whose X-Forwarded-* headers are trusted and extended. */
   trustedProxies?: readonly string[];
   logger: Logger;
+  /** Told about every finished request, for the history; must be cheap and never throw. */
+  onRequestDone?: (record: RequestRecord) => void;
 }
 
 /**
@@ -33,6 +36,7 @@ export class ProxyServer {
   private readonly upstreams: UpstreamSource;
   private readonly trusted: ReadonlySet<string>;
   private readonly logger: Logger;
+  private readonly onRequestDone?: (record: RequestRecord) => void;
   readonly pools = new UpstreamPools();
   private readonly server: Server;
   private inFlight = 0;
@@ -43,6 +47,7 @@ export class ProxyServer {
     this.upstreams = options.upstreams;
     this.trusted = new Set(options.trustedProxies ?? []);
     this.logger = options.logger;
+    this.onRequestDone = options.onRequestDone;
     this.server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 0 }, (req, res) => this.handle(req, res));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
     this.server.on('clientError', (_err, socket) => {
@@ -90,22 +95,44 @@ export class ProxyServer {
     }
     const app = match.app;
     this.begin(app);
+    const startedMs = performance.now();
     const ready = this.upstreams.pick(app);
     if (ready) {
-      this.forward(req, res, match, ready);
+      this.forward(req, res, match, ready, startedMs, false);
       return;
     }
-    if (this.answeredWithPage(req, res, app)) return this.end(app);
+    if (this.answeredWithPage(req, res, app)) return this.finish(req, res, app, startedMs, true, 0);
     this.upstreams.acquire(app).then(
       (upstream) => {
-        if (res.destroyed) return this.end(app);
-        this.forward(req, res, match, upstream);
+        if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0);
+        this.forward(req, res, match, upstream, startedMs, true);
       },
       (err: unknown) => {
         sendFailure(req, res, classifyFailure(err, res.destroyed), app);
-        this.end(app);
+        this.finish(req, res, app, startedMs, true, 0);
       },
     );
+  }
+
+  /** Ends the exchange: activity accounting, then the history record. */
+  private finish(req: IncomingMessage, res: ServerResponse, app: string, startedMs: number, waited: boolean, bytesOut: number, instance?: string): void {
+    this.end(app);
+    if (!this.onRequestDone) return;
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    this.onRequestDone({
+      time: new Date(),
+      app,
+      method: req.method ?? 'GET',
+      path: q < 0 ? url : url.slice(0, q),
+      status: res.headersSent ? res.statusCode : 0,
+      durationMs: Math.round((performance.now() - startedMs) * 100) / 100,
+      bytesIn: Number(req.headers['content-length'] ?? 0) || 0,
+      bytesOut,
+      client: req.socket.remoteAddress ?? '',
+      waited,
+      instance,
+    });
   }
 
   /**
@@ -128,15 +155,15 @@ export class ProxyServer {
     return true;
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse, match: RouteMatch, upstream: Upstream): void {
+  private forward(req: IncomingMessage, res: ServerResponse, match: RouteMatch, upstream: Upstream, startedMs: number, waited: boolean): void {
     const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrusted(req) });
-    forwardHttp(this.pools.get(upstream.origin), req, res, match.upstreamPath, headers, (err) => {
+    forwardHttp(this.pools.get(upstream.origin), req, res, match.upstreamPath, headers, (err, result) => {
       if (err) {
         const failure = classifyFailure(err, err instanceof ClientClosedError || res.destroyed);
         if (failure.status !== 0) this.logger.warn({ app: match.app, instance: upstream.instanceId, err: failure.reason }, 'upstream failed');
         sendFailure(req, res, failure, match.app);
       }
-      this.end(match.app);
+      this.finish(req, res, match.app, startedMs, waited, result.bytesOut, upstream.instanceId);
     });
   }
 

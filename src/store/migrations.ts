@@ -45,7 +45,50 @@ export const migrations: readonly Migration[] = [
       db.pragma(`application_id = ${BERTH_APPLICATION_ID}`);
     },
   },
-  // Later: request history, API tokens. Append here; never renumber.
+  {
+    version: 2,
+    description: 'API tokens',
+    up(db) {
+      // Only a SHA-256 of each secret is kept. Revoking a token deletes its row, so a
+      // revoked token can never be found again and its name can be given to a new one.
+      db.exec(`
+        CREATE TABLE tokens (
+          id           TEXT PRIMARY KEY,
+          name         TEXT NOT NULL UNIQUE,
+          hash         TEXT NOT NULL UNIQUE,
+          created_at   INTEGER NOT NULL, -- epoch milliseconds
+          last_used_at INTEGER           -- epoch milliseconds
+        ) STRICT;
+      `);
+    },
+  },
+  {
+    version: 3,
+    description: 'request history',
+    up(db) {
+      // id is the rowid: it grows with each insert, which is what keyset paging breaks
+      // ties on and what count-based pruning cuts at.
+      db.exec(`
+        CREATE TABLE requests (
+          id          INTEGER PRIMARY KEY,
+          time        INTEGER NOT NULL, -- epoch milliseconds
+          app         TEXT NOT NULL,
+          method      TEXT,
+          path        TEXT,
+          status      INTEGER,          -- 0: the client went away before an answer
+          duration_ms REAL,
+          bytes_in    INTEGER,
+          bytes_out   INTEGER,
+          client      TEXT,
+          waited      INTEGER,          -- 1: the request waited for a cold start
+          instance    TEXT
+        ) STRICT;
+        CREATE INDEX requests_app_time ON requests (app, time DESC, id DESC);
+        CREATE INDEX requests_time ON requests (time);
+      `);
+    },
+  },
+  // Append here; never renumber, never edit a migration above.
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations.at(-1)?.version ?? 0;

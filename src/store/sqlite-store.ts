@@ -3,8 +3,20 @@ import { StoreError, messageOf } from '../errors.js';
 import { specHash } from '../spec/hash.js';
 import type { AppSpec } from '../spec/types.js';
 import { APP_COLUMNS, rowToApp, type AppRow } from './app-rows.js';
+import { PRUNE_CHUNK, checkRetention, prepareHistory } from './history-rows.js';
 import { openSqlite } from './open-sqlite.js';
-import type { AppSource, PutResult, Store, StoredApp } from './store.js';
+import type {
+  AppSource,
+  HistoryPage,
+  HistoryQuery,
+  HistoryRetention,
+  PutResult,
+  RequestRecord,
+  Store,
+  StoredApp,
+  StoredToken,
+} from './store.js';
+import { prepareTokens, rowToToken } from './token-rows.js';
 
 export interface SqliteStoreOptions {
   /** The database file; its directory is created (owner-only) when missing. `:memory:` for tests. */
@@ -54,7 +66,12 @@ function prepare(db: Database.Database) {
     for (const name of removeNames) s.delete.run(name);
     return results;
   });
-  return { ...s, applyBatch: (...args: Parameters<typeof batch>) => batch.immediate(...args) };
+  return {
+    ...s,
+    applyBatch: (...args: Parameters<typeof batch>) => batch.immediate(...args),
+    tokens: prepareTokens(db),
+    history: prepareHistory(db),
+  };
 }
 
 type Statements = ReturnType<typeof prepare>;
@@ -103,6 +120,76 @@ export class SqliteStore implements Store {
 
   async deleteApp(name: string): Promise<boolean> {
     return this.run(`delete app "${name}"`, (s) => s.delete.run(name).changes > 0);
+  }
+
+  async createToken(token: { id: string; name: string; hash: string }): Promise<StoredToken> {
+    return this.run(`create token "${token.name}"`, (s) => s.tokens.create(token, Date.now()));
+  }
+
+  /** Oldest first. */
+  async listTokens(): Promise<StoredToken[]> {
+    return this.run('list tokens', (s) => s.tokens.list.all().map(rowToToken));
+  }
+
+  async findTokenByHash(hash: string): Promise<StoredToken | undefined> {
+    return this.run('look up a token', (s) => {
+      const row = s.tokens.byHash.get(hash);
+      return row && rowToToken(row);
+    });
+  }
+
+  /** Deletes the token with this id, or else with this name; false when there was none. */
+  async revokeToken(idOrName: string): Promise<boolean> {
+    return this.run(`revoke token "${idOrName}"`, (s) => s.tokens.revoke(idOrName));
+  }
+
+  /** One indexed UPDATE; last_used_at never moves backwards. */
+  async touchToken(id: string, when: Date): Promise<void> {
+    this.run('record token use', (s) => s.tokens.touch.run({ id, when: when.getTime() }));
+  }
+
+  async countTokens(): Promise<number> {
+    return this.run('count tokens', (s) => s.tokens.count.get() ?? 0);
+  }
+
+  /** Inserts the batch in one transaction: all of it or none. */
+  async appendRequests(records: readonly RequestRecord[]): Promise<void> {
+    this.run(`record ${records.length} request(s)`, (s) => s.history.append(records));
+  }
+
+  /**
+   * One page of an app's history, newest first. `since` is inclusive, `until`
+   * exclusive. A malformed cursor, status or date is a SpecError naming the field.
+   */
+  async queryRequests(query: HistoryQuery): Promise<HistoryPage> {
+    return this.run(`read the history of "${query.app}"`, (s) => s.history.query(query));
+  }
+
+  /**
+   * Deletes records older than now - maxAgeMs, then all but the newest maxRecords
+   * (by insertion). Works in chunks and lets the event loop run between them, so a
+   * large prune never stalls the proxy. Infinity turns either bound off.
+   */
+  async pruneRequests(retention: HistoryRetention, now: Date): Promise<number> {
+    checkRetention(retention);
+    let deleted = 0;
+    const drain = async (step: (s: Statements) => number) => {
+      for (;;) {
+        const n = this.run('prune the history', step);
+        deleted += n;
+        if (n < PRUNE_CHUNK) return;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    if (retention.maxAgeMs !== Number.POSITIVE_INFINITY) {
+      const cutoff = now.getTime() - retention.maxAgeMs;
+      await drain((s) => s.history.deleteOlderChunk(cutoff));
+    }
+    if (retention.maxRecords !== Number.POSITIVE_INFINITY) {
+      const threshold = this.run('prune the history', (s) => s.history.countThreshold(retention.maxRecords));
+      if (threshold !== undefined) await drain((s) => s.history.deleteUpToChunk(threshold));
+    }
+    return deleted;
   }
 
   /** Runs one operation on the open database; SQLite failures become StoreErrors naming the path. */

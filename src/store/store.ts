@@ -24,7 +24,7 @@ export interface PutResult {
  * Desired state. SQLite by default; PostgreSQL later, hence the async surface.
  * Every write is atomic: a batch is applied whole or not at all.
  */
-export interface Store {
+export interface Store extends TokenStore, HistoryStore {
   open(): Promise<void>;
   close(): Promise<void>;
   listApps(): Promise<StoredApp[]>;
@@ -32,4 +32,76 @@ export interface Store {
   /** Puts several specs and removes the named apps in one transaction. */
   applyApps(specs: AppSpec[], source: AppSource, removeNames?: string[]): Promise<PutResult[]>;
   deleteApp(name: string): Promise<boolean>;
+}
+
+/** An API token as stored: only a hash of its secret is kept. */
+export interface StoredToken {
+  id: string;
+  name: string;
+  /** SHA-256 of the secret, hex. */
+  hash: string;
+  createdAt: Date;
+  lastUsedAt?: Date;
+}
+
+/** One proxied request, as the history keeps it. */
+export interface RequestRecord {
+  time: Date;
+  app: string;
+  method: string;
+  path: string;
+  /** 0 when the client went away before an answer. */
+  status: number;
+  durationMs: number;
+  bytesIn: number;
+  bytesOut: number;
+  client: string;
+  /** The request waited for a cold start. */
+  waited: boolean;
+  /** The container that served it, when one did. */
+  instance?: string;
+}
+
+export interface HistoryQuery {
+  app: string;
+  since?: Date;
+  until?: Date;
+  /** Exact status (404) or a class (`4xx`). */
+  status?: number | `${1 | 2 | 3 | 4 | 5}xx`;
+  /** Newest first; at most this many (default 100, max 1000). */
+  limit?: number;
+  /** Opaque cursor from a previous page's `next`. */
+  cursor?: string;
+}
+
+export interface HistoryPage {
+  items: RequestRecord[];
+  /** Cursor of the next (older) page, when there is one. */
+  next?: string;
+}
+
+export interface HistoryRetention {
+  /** Most records kept in all. */
+  maxRecords: number;
+  /** Records older than this are dropped. */
+  maxAgeMs: number;
+}
+
+/** API tokens: created, listed, checked and revoked. */
+export interface TokenStore {
+  createToken(token: { id: string; name: string; hash: string }): Promise<StoredToken>;
+  listTokens(): Promise<StoredToken[]>;
+  /** The token whose secret hashes to `hash`, if not revoked. */
+  findTokenByHash(hash: string): Promise<StoredToken | undefined>;
+  revokeToken(idOrName: string): Promise<boolean>;
+  touchToken(id: string, when: Date): Promise<void>;
+  countTokens(): Promise<number>;
+}
+
+/** Request history, written in batches off the hot path. */
+export interface HistoryStore {
+  appendRequests(records: readonly RequestRecord[]): Promise<void>;
+  queryRequests(query: HistoryQuery): Promise<HistoryPage>;
+  /** Drops what the retention no longer allows; returns how many records went. */
+  pruneRequests(retention: HistoryRetention, now: Date): Promise<number>;
 }

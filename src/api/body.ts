@@ -1,0 +1,27 @@
+import type { IncomingMessage } from 'node:http';
+import { BadRequestError } from '../errors.js';
+
+/** Specs are small; a larger body is a mistake or an attack. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Reads the whole request body, refusing more than `limit` bytes. */
+export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new BadRequestError(`request body larger than ${limit} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Parses a JSON body, saying where it is malformed. */
+export function parseJsonBody(body: Buffer): unknown {
+  if (body.length === 0) throw new BadRequestError('the request body is empty; send JSON');
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new BadRequestError(`the request body is not valid JSON: ${(err as Error).message}`);
+  }
+}

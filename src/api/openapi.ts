@@ -1,0 +1,50 @@
+import { VERSION } from '../version.js';
+import type { RouteDef } from './route-def.js';
+
+const problem = { description: 'Problem details (RFC 9457) with berth\'s stable `code`', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+
+/**
+ * The OpenAPI 3.1 document of the admin API, generated from the route table
+ * the server dispatches on, so the two cannot disagree.
+ */
+export function openApiDocument(routes: readonly RouteDef[]): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    const params = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    for (const [name, doc] of Object.entries(route.query ?? {})) params.push({ name, in: 'query', required: false, schema: { type: doc.type }, description: doc.description } as never);
+    const responses: Record<string, unknown> = {};
+    for (const [status, description] of Object.entries(route.responses)) {
+      responses[status] = { description, content: { [route.produces ?? 'application/json']: {} } };
+    }
+    Object.assign(responses, { 400: problem, 401: problem, 404: problem, 409: problem, 422: problem, 503: problem });
+    const operation: Record<string, unknown> = { operationId: route.operationId, summary: route.summary, tags: [route.tag], parameters: params, responses };
+    if (route.requestBody) {
+      operation.requestBody = { required: true, description: route.requestBody.description, content: Object.fromEntries(route.requestBody.contentTypes.map((t) => [t, {}])) };
+    }
+    (paths[route.path] ??= {})[route.method.toLowerCase()] = operation;
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'berth admin API', version: VERSION, description: 'Manage the apps of a berth gateway. Every call needs Authorization: Bearer <token>.' },
+    servers: [{ url: '/' }],
+    security: [{ bearer: [] }],
+    paths,
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      schemas: {
+        Problem: {
+          type: 'object',
+          required: ['type', 'status', 'code', 'detail'],
+          properties: {
+            type: { type: 'string' },
+            title: { type: 'string' },
+            status: { type: 'integer' },
+            code: { type: 'string' },
+            detail: { type: 'string' },
+            problems: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+          },
+        },
+      },
+    },
+  };
+}

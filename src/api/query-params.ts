@@ -1,0 +1,32 @@
+import { BadRequestError } from '../errors.js';
+
+/** Query parameters, parsed once with errors that name the parameter. */
+export function booleanParam(query: URLSearchParams, name: string): boolean {
+  const value = query.get(name);
+  if (value === null) return false;
+  if (value === '' || value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new BadRequestError(`query parameter ${name}: expected true or false, got "${value}"`);
+}
+
+export function integerParam(query: URLSearchParams, name: string, min: number, max: number): number | undefined {
+  const value = query.get(name);
+  if (value === null || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new BadRequestError(`query parameter ${name}: expected an integer from ${min} to ${max}, got "${value}"`);
+  return n;
+}
+
+/** An ISO time, or a duration back from now ("15m", "2h", "1d"). */
+export function timeParam(query: URLSearchParams, name: string, now = Date.now()): Date | undefined {
+  const value = query.get(name);
+  if (value === null || value === '') return undefined;
+  const rel = /^(\d+)(s|m|h|d)$/.exec(value);
+  if (rel) {
+    const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[rel[2] as 's' | 'm' | 'h' | 'd'];
+    return new Date(now - Number(rel[1]) * unit);
+  }
+  const time = new Date(value);
+  if (Number.isNaN(time.getTime())) throw new BadRequestError(`query parameter ${name}: expected an ISO time or a duration like 15m, got "${value}"`);
+  return time;
+}

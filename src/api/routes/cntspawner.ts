@@ -1,0 +1,28 @@
+import { routeUrl } from '../app-view.js';
+import { parseJsonBody } from '../body.js';
+import { parseCntSpawnerBody } from '../../spec/index.js';
+import type { RouteDef } from '../route-def.js';
+
+/**
+ * The cntSpawner API (seed 000): `POST /v1/` with `{name, network, image,
+ * labels, envs}` creates an app routed by the Traefik rule in its labels. It
+ * goes through the same validation and launch policy as any apply, so it can
+ * only ever start a container berth manages.
+ */
+export const cntSpawnerRoutes: RouteDef[] = [
+  {
+    method: 'POST',
+    path: '/v1/',
+    operationId: 'cntSpawnerCreate',
+    summary: 'cntSpawner compatibility: create an app from a {name, network, image, labels, envs} body',
+    tag: 'compat',
+    requestBody: { description: 'The cntSpawner body; the route comes from a Traefik PathPrefix(...) or Host(...) rule label', contentTypes: ['application/json'] },
+    responses: { 201: 'Created (or 200: already there, unchanged), with the app URL' },
+    async handle(ctx) {
+      const spec = parseCntSpawnerBody(parseJsonBody(await ctx.body()), 'body');
+      const [result] = await ctx.gateway.apps.apply([spec]);
+      const url = routeUrl(spec.routes[0]!, spec.name, ctx.gateway.proxyAddress);
+      return { status: result?.action === 'created' ? 201 : 200, body: { name: spec.name, url, action: result?.action, revision: result?.revision } };
+    },
+  },
+];

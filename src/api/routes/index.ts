@@ -1,0 +1,22 @@
+import type { RouteDef } from '../route-def.js';
+import { appActionRoutes } from './app-actions.js';
+import { appRoutes } from './apps.js';
+import { cntSpawnerRoutes } from './cntspawner.js';
+import { eventRoutes } from './events.js';
+import { historyRoutes } from './history.js';
+import { logRoutes } from './logs.js';
+import { systemRoutes } from './system.js';
+import { tokenRoutes } from './tokens.js';
+
+/** Every operation of the admin API; the server dispatches on it and the OpenAPI document is built from it. */
+export const apiRoutes: RouteDef[] = [];
+apiRoutes.push(
+  ...systemRoutes(() => apiRoutes),
+  ...appRoutes,
+  ...appActionRoutes,
+  ...historyRoutes,
+  ...logRoutes,
+  ...eventRoutes,
+  ...tokenRoutes,
+  ...cntSpawnerRoutes,
+);

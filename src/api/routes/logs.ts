@@ -1,0 +1,35 @@
+import { integerParam, booleanParam } from '../query-params.js';
+import type { RouteDef } from '../route-def.js';
+
+export const logRoutes: RouteDef[] = [
+  {
+    method: 'GET',
+    path: '/v1/apps/{name}/logs',
+    operationId: 'appLogs',
+    summary: "The app container's output; ?follow=true keeps streaming new lines",
+    tag: 'apps',
+    query: {
+      tail: { type: 'integer', description: 'Only the last N lines' },
+      follow: { type: 'boolean', description: 'Keep the stream open and send new lines as they come' },
+    },
+    responses: { 200: 'Log lines as text' },
+    produces: 'text/plain',
+    async handle(ctx) {
+      const abort = new AbortController();
+      const stream = await ctx.gateway.apps.logs(ctx.params.name!, {
+        tail: integerParam(ctx.query, 'tail', 0, 1_000_000),
+        follow: booleanParam(ctx.query, 'follow'),
+        signal: abort.signal,
+      });
+      ctx.res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+      ctx.res.flushHeaders();
+      // The client leaving ends the follow, or the engine stream would run forever.
+      ctx.res.on('close', () => {
+        abort.abort();
+        stream.destroy();
+      });
+      stream.on('error', () => ctx.res.end());
+      stream.pipe(ctx.res);
+    },
+  },
+];

@@ -1,0 +1,13 @@
+import { BadRequestError } from '../errors.js';
+import { parseSpecText } from '../spec/index.js';
+import type { AppSpec } from '../spec/types.js';
+import type { ApiContext } from './route-def.js';
+
+/** Specs from a request body: YAML (several documents) or JSON (one object or an array). */
+export async function specsFromBody(ctx: ApiContext): Promise<AppSpec[]> {
+  const text = (await ctx.body()).toString('utf8');
+  if (text.trim() === '') throw new BadRequestError('the request body is empty; send one or more app specs as YAML or JSON');
+  const specs = parseSpecText(text, 'request body');
+  if (specs.length === 0) throw new BadRequestError('the request body holds no app spec');
+  return specs;
+}

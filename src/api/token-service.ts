@@ -1,0 +1,84 @@
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Logger } from 'pino';
+import { NotFoundError, UnauthorizedError } from '../errors.js';
+import type { StoredToken, TokenStore } from '../store/store.js';
+
+/** Who made an API call. */
+export interface Principal {
+  tokenId: string;
+  name: string;
+}
+
+export interface CreatedToken {
+  id: string;
+  name: string;
+  /** The secret: shown once, never stored. */
+  token: string;
+  createdAt: Date;
+}
+
+const ENV_PRINCIPAL: Principal = { tokenId: 'env', name: 'BERTH_ADMIN_TOKEN' };
+
+/**
+ * API tokens: random secrets handed out once and kept only as SHA-256 hashes.
+ * A presented token is hashed and looked up by its hash, so the secret is never
+ * compared byte by byte; the environment's admin token is compared in constant
+ * time.
+ */
+export class TokenService {
+  private readonly envHash?: Buffer;
+
+  constructor(
+    private readonly store: TokenStore,
+    envToken: string | undefined,
+    private readonly logger: Logger,
+  ) {
+    if (envToken) this.envHash = sha256(envToken);
+  }
+
+  /**
+   * With BERTH_ADMIN_TOKEN set, that is the admin token. Otherwise a store with
+   * no tokens gets one, written owner-only beside the store, so a fresh install
+   * is usable without ever being open.
+   */
+  async bootstrap(storePath: string): Promise<void> {
+    if (this.envHash || (await this.store.countTokens()) > 0) return;
+    const created = await this.create('admin');
+    const file = join(dirname(storePath), 'admin-token');
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    await writeFile(file, created.token + '\n', { mode: 0o600 });
+    await chmod(file, 0o600);
+    this.logger.info({ file }, 'created the first admin token; it is in this file (readable by its owner only)');
+  }
+
+  async verify(authorization: string | undefined): Promise<Principal> {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+    if (!match) throw new UnauthorizedError();
+    const hash = sha256(match[1]!);
+    if (this.envHash && timingSafeEqual(hash, this.envHash)) return ENV_PRINCIPAL;
+    const token = await this.store.findTokenByHash(hash.toString('hex'));
+    if (!token) throw new UnauthorizedError();
+    void this.store.touchToken(token.id, new Date()).catch(() => undefined);
+    return { tokenId: token.id, name: token.name };
+  }
+
+  async create(name: string): Promise<CreatedToken> {
+    const secret = `berth_${randomBytes(32).toString('base64url')}`;
+    const stored = await this.store.createToken({ id: randomUUID(), name, hash: sha256(secret).toString('hex') });
+    return { id: stored.id, name: stored.name, token: secret, createdAt: stored.createdAt };
+  }
+
+  list(): Promise<StoredToken[]> {
+    return this.store.listTokens();
+  }
+
+  async revoke(idOrName: string): Promise<void> {
+    if (!(await this.store.revokeToken(idOrName))) throw new NotFoundError(`no token ${idOrName}`);
+  }
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}

@@ -1,0 +1,146 @@
+import type { Readable } from 'node:stream';
+import type { Activator } from '../activator/activator.js';
+import type { AppStatus } from '../activator/app-status.js';
+import type { GatewayConfig } from '../config/config.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import type { Instance, Runtime } from '../runtime/runtime.js';
+import { specHash } from '../spec/hash.js';
+import { validateAppSet } from '../spec/index.js';
+import type { AppSpec } from '../spec/types.js';
+import type { HistoryPage, HistoryQuery, Store, StoredApp } from '../store/store.js';
+import { diffSpecs, type FieldChange } from './spec-diff.js';
+import type { StateEvents } from './state-events.js';
+
+export interface ApplyResult {
+  name: string;
+  action: 'created' | 'updated' | 'unchanged';
+  revision: number;
+  changes: FieldChange[];
+}
+
+export interface AppDetails {
+  app: StoredApp;
+  status?: AppStatus;
+  instances: Instance[];
+}
+
+/** What the service needs from the running gateway. */
+export interface AppServiceDeps {
+  store: Store;
+  runtime: Runtime;
+  activator: Activator;
+  events: StateEvents;
+  config: () => GatewayConfig;
+  /** Runs a change of desired state after any other (reloads included), one at a time. */
+  serialize: <T>(change: () => Promise<T>) => Promise<T>;
+  /** Rebuilds routes and reconciles after desired state changed. */
+  desiredChanged: (removed: string[], options?: { purgeVolumes?: boolean }) => Promise<void>;
+}
+
+/**
+ * The operations on apps that the admin API offers: the one place where the
+ * API changes desired state, so it is validated, stored, routed and reconciled
+ * the same way every time.
+ */
+export class AppService {
+  constructor(private readonly deps: AppServiceDeps) {}
+
+  async list(): Promise<AppDetails[]> {
+    const [apps, instances] = await Promise.all([this.deps.store.listApps(), this.deps.runtime.list()]);
+    return apps.map((app) => ({ app, status: this.deps.activator.status(app.name), instances: instances.filter((i) => i.app === app.name) }));
+  }
+
+  async get(name: string): Promise<AppDetails> {
+    const app = await this.deps.store.getApp(name);
+    if (!app) throw new NotFoundError(`no app named ${name}`);
+    const instances = await this.deps.runtime.list({ app: name });
+    return { app, status: this.deps.activator.status(name), instances };
+  }
+
+  /**
+   * Creates or updates apps from specs. The whole set, with every other app,
+   * is validated first (names, routes, policy); then either all are stored or
+   * none. The same spec twice is reported unchanged and changes nothing.
+   */
+  apply(specs: AppSpec[], options: { dryRun?: boolean } = {}): Promise<ApplyResult[]> {
+    return this.deps.serialize(async () => {
+      const existing = await this.deps.store.listApps();
+      const byName = new Map(existing.map((a) => [a.name, a]));
+      for (const spec of specs) {
+        if (byName.get(spec.name)?.source === 'config') {
+          throw new ConflictError(`app ${spec.name} is declared in the gateway's config file; change it there`);
+        }
+      }
+      const incoming = new Set(specs.map((s) => s.name));
+      validateAppSet([...existing.filter((a) => !incoming.has(a.name)).map((a) => a.spec), ...specs], this.deps.config().policy);
+      const results: ApplyResult[] = specs.map((spec) => {
+        const before = byName.get(spec.name);
+        if (!before) return { name: spec.name, action: 'created', revision: 1, changes: diffSpecs(undefined, spec) };
+        const same = before.specHash === specHash(spec);
+        return { name: spec.name, action: same ? 'unchanged' : 'updated', revision: same ? before.revision : before.revision + 1, changes: same ? [] : diffSpecs(before.spec, spec) };
+      });
+      if (options.dryRun || results.every((r) => r.action === 'unchanged')) return results;
+      const stored = await this.deps.store.applyApps(specs, 'api');
+      await this.deps.desiredChanged([]);
+      for (const [i, put] of stored.entries()) {
+        const action = results[i]!.action;
+        if (action !== 'unchanged') this.deps.events.publish({ type: 'applied', app: put.app.name, time: new Date(), revision: put.app.revision, action });
+        results[i]!.revision = put.app.revision;
+      }
+      return results;
+    });
+  }
+
+  /** Deletes an app: its container goes, its volume stays unless purged. */
+  delete(name: string, options: { purgeVolumes?: boolean } = {}): Promise<void> {
+    return this.deps.serialize(async () => {
+      const app = await this.deps.store.getApp(name);
+      if (!app) throw new NotFoundError(`no app named ${name}`);
+      if (app.source === 'config') throw new ConflictError(`app ${name} is declared in the gateway's config file; remove it there`);
+      await this.deps.store.deleteApp(name);
+      await this.deps.desiredChanged([name], options);
+      this.deps.events.publish({ type: 'deleted', app: name, time: new Date() });
+    });
+  }
+
+  /** Starts the app and resolves once it is ready (or its start failed). */
+  async start(name: string): Promise<AppStatus> {
+    const controller = await this.controller(name);
+    await controller.acquire();
+    return controller.status();
+  }
+
+  async stop(name: string): Promise<AppStatus> {
+    const controller = await this.controller(name);
+    await controller.stop('stopped through the API');
+    return controller.status();
+  }
+
+  async restart(name: string): Promise<AppStatus> {
+    const controller = await this.controller(name);
+    await controller.stop('restarted through the API');
+    await controller.acquire();
+    return controller.status();
+  }
+
+  async logs(name: string, options: { tail?: number; follow?: boolean; signal?: AbortSignal }): Promise<Readable> {
+    const details = await this.get(name);
+    const instance = details.instances[0];
+    if (!instance) throw new NotFoundError(`app ${name} has no container yet; it gets one on its first request`);
+    return this.deps.runtime.logs(instance.id, options);
+  }
+
+  async history(query: HistoryQuery): Promise<HistoryPage> {
+    if (!(await this.deps.store.getApp(query.app))) throw new NotFoundError(`no app named ${query.app}`);
+    return this.deps.store.queryRequests(query);
+  }
+
+  private async controller(name: string) {
+    const controller = this.deps.activator.controller(name);
+    if (!controller) {
+      if (await this.deps.store.getApp(name)) throw new ConflictError(`app ${name} is not reconciled yet; try again`);
+      throw new NotFoundError(`no app named ${name}`);
+    }
+    return controller;
+  }
+}

@@ -1,0 +1,154 @@
+import type { Logger } from 'pino';
+import { messageOf } from '../errors.js';
+import type { HistoryRetention, HistoryStore, RequestRecord } from './store.js';
+
+export interface HistoryBufferOptions {
+  store: HistoryStore;
+  retention: HistoryRetention;
+  /** How often buffered records are written, in one transaction. Default 250 ms. */
+  flushEveryMs?: number;
+  /** Records held between flushes; beyond this they are dropped and counted. Default 10 000. */
+  maxBuffered?: number;
+  logger?: Logger;
+  /** How often the retention is applied. Default 1 minute. */
+  pruneEveryMs?: number;
+}
+
+/**
+ * Keeps request records off the proxy's hot path: record() only appends to an array,
+ * and a timer writes what has gathered as one batch. Memory is bounded: while the
+ * store cannot keep up (or is failing), records beyond maxBuffered are dropped and
+ * counted rather than queued. A batch the store refuses is dropped too (and logged),
+ * so one bad moment of the disk never turns into a backlog.
+ */
+export class HistoryBuffer {
+  private readonly store: HistoryStore;
+  private readonly retention: HistoryRetention;
+  private readonly flushEveryMs: number;
+  private readonly maxBuffered: number;
+  private readonly pruneEveryMs: number;
+  private readonly logger?: Logger;
+  private buffer: RequestRecord[] = [];
+  private droppedCount = 0;
+  private closed = false;
+  private failing = false;
+  private flushTimer?: NodeJS.Timeout;
+  private pruneTimer?: NodeJS.Timeout;
+  /** The latest flush; each flush starts after the one before it. */
+  private flushing: Promise<void> = Promise.resolve();
+  private flushPending = false;
+  private pruning?: Promise<number>;
+
+  constructor(options: HistoryBufferOptions) {
+    this.store = options.store;
+    this.retention = options.retention;
+    this.flushEveryMs = options.flushEveryMs ?? 250;
+    this.maxBuffered = options.maxBuffered ?? 10_000;
+    this.pruneEveryMs = options.pruneEveryMs ?? 60_000;
+    this.logger = options.logger;
+  }
+
+  /** Records dropped so far: over maxBuffered, without an app or a valid time, refused by the store, or after close(). */
+  get dropped(): number {
+    return this.droppedCount;
+  }
+
+  /** Records waiting for the next flush. */
+  get buffered(): number {
+    return this.buffer.length;
+  }
+
+  /** O(1); never throws. */
+  record(record: RequestRecord): void {
+    if (this.closed || this.buffer.length >= this.maxBuffered || !isRecordable(record)) {
+      this.droppedCount += 1;
+      return;
+    }
+    this.buffer.push(record);
+  }
+
+  /** Starts the flush and prune timers (neither keeps the process alive); prunes once right away. */
+  start(): void {
+    if (this.closed || this.flushTimer) return;
+    this.flushTimer = setInterval(() => {
+      // A slow store must not pile up flushes: one at a time, the next picks up the rest.
+      if (!this.flushPending && this.buffer.length > 0) void this.flush();
+    }, this.flushEveryMs);
+    this.flushTimer.unref();
+    this.pruneTimer = setInterval(() => void this.prune(), this.pruneEveryMs);
+    this.pruneTimer.unref();
+    void this.prune();
+  }
+
+  /** Writes everything recorded so far; resolves when written or, on failure, logged and dropped. Never rejects. */
+  flush(): Promise<void> {
+    this.flushPending = true;
+    const run = this.flushing.then(() => this.writeBuffered());
+    this.flushing = run;
+    return run;
+  }
+
+  /** Applies the retention now; returns how many records went (0 when it failed, which is logged). Never rejects. */
+  prune(): Promise<number> {
+    if (this.pruning) return this.pruning;
+    const run = this.store
+      .pruneRequests(this.retention, new Date())
+      .then((deleted) => {
+        if (deleted > 0) this.logger?.debug({ deleted }, 'request history pruned');
+        return deleted;
+      })
+      .catch((err: unknown) => {
+        this.logger?.error({ err: messageOf(err) }, 'cannot prune the request history');
+        return 0;
+      })
+      .finally(() => {
+        this.pruning = undefined;
+      });
+    this.pruning = run;
+    return run;
+  }
+
+  /**
+   * Stops the timers, waits for a prune under way and writes what is left. Later
+   * records are dropped. After it resolves the buffer no longer touches the store,
+   * which can then be closed.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.flushTimer);
+    clearInterval(this.pruneTimer);
+    await this.pruning;
+    await this.flush();
+  }
+
+  private async writeBuffered(): Promise<void> {
+    this.flushPending = false;
+    if (this.buffer.length === 0) return;
+    const batch = this.buffer;
+    this.buffer = [];
+    try {
+      await this.store.appendRequests(batch);
+      if (this.failing) this.logger?.info({ dropped: this.droppedCount }, 'request history is being written again');
+      this.failing = false;
+    } catch (err) {
+      this.droppedCount += batch.length;
+      // Logged once per outage, not every 250 ms while the store stays down.
+      if (!this.failing) {
+        this.logger?.error({ err: messageOf(err), lost: batch.length }, 'cannot write the request history; records are dropped until it recovers');
+      }
+      this.failing = true;
+    }
+  }
+}
+
+/** What the store needs to keep a record at all; checked here so one bad record cannot fail a whole batch. */
+function isRecordable(record: RequestRecord): boolean {
+  return (
+    typeof record === 'object' &&
+    record !== null &&
+    typeof record.app === 'string' &&
+    record.app !== '' &&
+    record.time instanceof Date &&
+    Number.isFinite(record.time.getTime())
+  );
+}

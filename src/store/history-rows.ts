@@ -1,0 +1,137 @@
+import type Database from 'better-sqlite3';
+import { ConfigError, StoreError } from '../errors.js';
+import { HISTORY_QUERY_SQL, encodeCursor, historyParams, type HistoryParams } from './history-query.js';
+import type { HistoryPage, HistoryQuery, HistoryRetention, RequestRecord } from './store.js';
+
+/** One row of the `requests` table as better-sqlite3 returns it. */
+export interface RequestRow {
+  id: number;
+  time: number;
+  app: string;
+  method: string | null;
+  path: string | null;
+  status: number | null;
+  duration_ms: number | null;
+  bytes_in: number | null;
+  bytes_out: number | null;
+  client: string | null;
+  waited: number | null;
+  instance: string | null;
+}
+
+type RequestWrite = Omit<RequestRow, 'id'>;
+
+/**
+ * Longest text kept per field. A request line may be as long as the proxy's header
+ * limit allows (16 KiB by default); keeping that much for every record would let a
+ * client inflate the history by orders of magnitude within its record count.
+ */
+export const MAX_FIELD_LENGTHS = { method: 32, path: 2048, client: 256, instance: 256 } as const;
+
+/** Rows deleted per statement while pruning; the event loop runs between chunks. */
+export const PRUNE_CHUNK = 5000;
+
+export function recordToRow(record: RequestRecord, index: number): RequestWrite {
+  const time = record.time instanceof Date ? record.time.getTime() : Number.NaN;
+  if (!Number.isFinite(time)) throw new StoreError(`request record ${index} has no valid time`);
+  if (typeof record.app !== 'string' || record.app === '') throw new StoreError(`request record ${index} has no app`);
+  return {
+    time,
+    app: record.app,
+    method: text(record.method, MAX_FIELD_LENGTHS.method),
+    path: text(record.path, MAX_FIELD_LENGTHS.path),
+    status: integer(record.status),
+    duration_ms: Number.isFinite(record.durationMs) ? record.durationMs : null,
+    bytes_in: integer(record.bytesIn),
+    bytes_out: integer(record.bytesOut),
+    client: text(record.client, MAX_FIELD_LENGTHS.client),
+    waited: record.waited ? 1 : 0,
+    instance: text(record.instance, MAX_FIELD_LENGTHS.instance),
+  };
+}
+
+export function rowToRecord(row: RequestRow): RequestRecord {
+  const record: RequestRecord = {
+    time: new Date(row.time),
+    app: row.app,
+    method: row.method ?? '',
+    path: row.path ?? '',
+    status: row.status ?? 0,
+    durationMs: row.duration_ms ?? 0,
+    bytesIn: row.bytes_in ?? 0,
+    bytesOut: row.bytes_out ?? 0,
+    client: row.client ?? '',
+    waited: row.waited === 1,
+  };
+  if (row.instance !== null) record.instance = row.instance;
+  return record;
+}
+
+/** The history statements, prepared once per open. */
+export function prepareHistory(db: Database.Database) {
+  const insert = db.prepare<[RequestWrite]>(
+    `INSERT INTO requests (time, app, method, path, status, duration_ms, bytes_in, bytes_out, client, waited, instance)
+     VALUES (@time, @app, @method, @path, @status, @duration_ms, @bytes_in, @bytes_out, @client, @waited, @instance)`,
+  );
+  const append = db.transaction((records: readonly RequestRecord[]) => {
+    records.forEach((record, i) => insert.run(recordToRow(record, i)));
+  });
+  const query = db.prepare<[HistoryParams], RequestRow>(HISTORY_QUERY_SQL);
+  const deleteOlder = db.prepare<[number, number]>(
+    'DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE time < ? LIMIT ?)',
+  );
+  const deleteUpTo = db.prepare<[number, number]>(
+    'DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE id <= ? ORDER BY id LIMIT ?)',
+  );
+  const maxId = db.prepare<[], number | null>('SELECT max(id) FROM requests').pluck();
+  return {
+    /** All records or none, in one IMMEDIATE transaction. */
+    append(records: readonly RequestRecord[]): void {
+      if (records.length > 0) append.immediate(records);
+    },
+    query(q: HistoryQuery): HistoryPage {
+      const { params, limit } = historyParams(q);
+      const rows = query.all(params);
+      const page: HistoryPage = { items: rows.slice(0, limit).map(rowToRecord) };
+      const last = rows[limit - 1];
+      if (rows.length > limit && last) page.next = encodeCursor(last.time, last.id);
+      return page;
+    },
+    /** Deletes up to one chunk of records older than `cutoff` (epoch ms); returns how many. */
+    deleteOlderChunk: (cutoff: number): number => deleteOlder.run(cutoff, PRUNE_CHUNK).changes,
+    /** Deletes up to one chunk of records whose id is at most `id`; returns how many. */
+    deleteUpToChunk: (id: number): number => deleteUpTo.run(id, PRUNE_CHUNK).changes,
+    /**
+     * The id at and below which records exceed `maxRecords`. Ids are handed out in
+     * insert order and only ever removed from the old end, so the newest maxRecords
+     * records are those above max(id) - maxRecords: one index lookup instead of a count.
+     * Where pruning by age left a gap in that range, fewer than maxRecords are kept, never more.
+     */
+    countThreshold(maxRecords: number): number | undefined {
+      const max = maxId.get();
+      if (max === null || max === undefined) return undefined;
+      const threshold = max - maxRecords;
+      return threshold >= 1 ? threshold : undefined;
+    },
+  };
+}
+
+/** Checks a retention; Infinity turns a bound off. */
+export function checkRetention(retention: HistoryRetention): void {
+  const { maxRecords, maxAgeMs } = retention;
+  if (!(maxRecords === Number.POSITIVE_INFINITY || (Number.isSafeInteger(maxRecords) && maxRecords >= 0))) {
+    throw new ConfigError(`history retention: maxRecords must be a whole number ≥ 0, not ${String(maxRecords)}`);
+  }
+  if (!(maxAgeMs === Number.POSITIVE_INFINITY || (Number.isFinite(maxAgeMs) && maxAgeMs >= 0))) {
+    throw new ConfigError(`history retention: maxAgeMs must be ≥ 0, not ${String(maxAgeMs)}`);
+  }
+}
+
+function text(value: unknown, max: number): string | null {
+  if (typeof value !== 'string') return null;
+  return value.length > max ? value.slice(0, max) : value;
+}
+
+function integer(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? Math.round(value) : null;
+}
