@@ -130,7 +130,9 @@ start_dockerd() {
   mkdir -p "$(dirname "$LOG")"
   say "starting dockerd (log: $LOG)"
   # setsid + nohup: the engine must outlive this script, its terminal and its process group.
-  setsid nohup dockerd >>"$LOG" 2>&1 </dev/null &
+  # 9>&-: the lock must not be inherited, or dockerd (and the containerd shims it spawns,
+  # which outlive a killed engine) would hold it forever.
+  setsid nohup dockerd >>"$LOG" 2>&1 </dev/null 9>&- &
 }
 
 wait_for_engine() {

@@ -361,7 +361,8 @@ function listen() {
   server.on('upgrade', acceptUpgrade);
   server.listen(port, () => {
     readyAt = Date.now() + readyDelay;
-    console.log(`test app: listening on :${port} (ready in ${readyDelay} ms) on ${hostname()}`);
+    // The actual port, so PORT=0 works when the app runs on the host (test/unit/test-app.test.ts).
+    console.log(`test app: listening on :${server.address().port} (ready in ${readyDelay} ms) on ${hostname()}`);
   });
 }
 
