@@ -1,4 +1,4 @@
-import { SpecError } from '../errors.js';
+import { BadRequestError } from '../errors.js';
 import type { HistoryQuery } from './store.js';
 
 /**
@@ -13,22 +13,25 @@ import type { HistoryQuery } from './store.js';
 export const DEFAULT_HISTORY_LIMIT = 100;
 export const MAX_HISTORY_LIMIT = 1000;
 
-/** Bounds that no real record reaches, so one prepared statement serves every query. */
+/** Bounds that no real record reaches (a Date is within ±8.64e15 ms), so one prepared statement serves every query. */
 const NO_LOWER_TIME = -Number.MAX_SAFE_INTEGER;
 const NO_UPPER = Number.MAX_SAFE_INTEGER;
 
 /**
  * One statement for every query; unused filters get bounds that match everything.
  * `since` is inclusive and `until` exclusive, so consecutive windows never overlap.
- * The (app, time DESC, id DESC) index answers the app, the time range, the cursor and
- * the order; status is checked on the rows read.
+ * The (app, time DESC, id DESC) index answers the app, the time range and the order,
+ * and a page starts right at its cursor, however deep. `until` and the cursor are
+ * folded into one (time, id) upper bound because SQLite bounds an index range by one
+ * upper constraint only: a separate `time < @until` would make every later page scan
+ * from `until` down to its cursor. Status is checked on the rows read.
  */
 export const HISTORY_QUERY_SQL = `
   SELECT id, time, app, method, path, status, duration_ms, bytes_in, bytes_out, client, waited, instance
   FROM requests
   WHERE app = @app
-    AND time >= @since AND time < @until
-    AND (time, id) < (@afterTime, @afterId)
+    AND time >= @since
+    AND (time, id) < (@beforeTime, @beforeId)
     AND (@statusLow IS NULL OR status BETWEEN @statusLow AND @statusHigh)
   ORDER BY time DESC, id DESC
   LIMIT @fetch`;
@@ -37,28 +40,33 @@ export const HISTORY_QUERY_SQL = `
 export interface HistoryParams {
   app: string;
   since: number;
-  until: number;
-  afterTime: number;
-  afterId: number;
+  /** Records strictly before (beforeTime, beforeId) in (time, id) order. */
+  beforeTime: number;
+  beforeId: number;
   statusLow: number | null;
   statusHigh: number | null;
   /** One more than the page size: the extra row says whether there is a next page. */
   fetch: number;
 }
 
-/** Checks a query and turns it into statement parameters; bad input is a SpecError naming the field. */
+/** Checks a query and turns it into statement parameters; bad input is a BadRequestError naming the field. */
 export function historyParams(query: HistoryQuery): { params: HistoryParams; limit: number } {
   const limit = clampLimit(query.limit);
-  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
   const status = statusRange(query.status);
+  let before = { time: NO_UPPER, id: NO_UPPER };
+  // time < until is (time, id) < (until, 0): ids start at 1.
+  if (query.until !== undefined) before = { time: epochMs(query.until, 'until'), id: 0 };
+  if (query.cursor !== undefined) {
+    const cursor = decodeCursor(query.cursor);
+    if (cursor.time < before.time || (cursor.time === before.time && cursor.id < before.id)) before = cursor;
+  }
   return {
     limit,
     params: {
       app: query.app,
       since: query.since === undefined ? NO_LOWER_TIME : epochMs(query.since, 'since'),
-      until: query.until === undefined ? NO_UPPER : epochMs(query.until, 'until'),
-      afterTime: after?.time ?? NO_UPPER,
-      afterId: after?.id ?? NO_UPPER,
+      beforeTime: before.time,
+      beforeId: before.id,
       statusLow: status?.low ?? null,
       statusHigh: status?.high ?? null,
       fetch: limit + 1,
@@ -84,7 +92,7 @@ export function statusRange(status: HistoryQuery['status']): { low: number; high
       return { low, high: low + 99 };
     }
   }
-  throw invalid('status', `must be an HTTP status (0-999) or a class such as 4xx, not ${JSON.stringify(status)}`);
+  throw invalid('status', `expected a status like 404 or a class like 5xx, got ${JSON.stringify(status)}`);
 }
 
 /** The opaque cursor: base64url of "time:id". */
@@ -98,17 +106,18 @@ export function decodeCursor(cursor: string): { time: number; id: number } {
   // Node's base64url decoder skips characters it does not know; re-encoding catches
   // a cursor that was cut, padded or edited.
   if (!decoded || encodeCursor(decoded.time, decoded.id) !== cursor) {
-    throw invalid('cursor', 'is not a cursor returned by a previous page');
+    throw invalid('cursor', `expected the next cursor of a previous page, got ${JSON.stringify(cursor)}`);
   }
   return decoded;
 }
 
 function epochMs(date: Date, field: string): number {
   const ms = date instanceof Date ? date.getTime() : Number.NaN;
-  if (!Number.isFinite(ms)) throw invalid(field, 'must be a valid date');
+  if (!Number.isFinite(ms)) throw invalid(field, 'expected a valid time');
   return ms;
 }
 
-function invalid(path: string, message: string): SpecError {
-  return new SpecError([{ path, message }], 'history query');
+/** The query's fields are the history endpoint's query parameters: the message says so, as the API's own checks do. */
+function invalid(field: string, message: string): BadRequestError {
+  return new BadRequestError(`query parameter ${field}: ${message}`);
 }

@@ -159,7 +159,7 @@ export class SqliteStore implements Store {
 
   /**
    * One page of an app's history, newest first. `since` is inclusive, `until`
-   * exclusive. A malformed cursor, status or date is a SpecError naming the field.
+   * exclusive. A malformed cursor, status or date is a BadRequestError naming the field.
    */
   async queryRequests(query: HistoryQuery): Promise<HistoryPage> {
     return this.run(`read the history of "${query.app}"`, (s) => s.history.query(query));

@@ -10,6 +10,8 @@ import { SqliteStore } from '../../src/store/sqlite-store.js';
 /** A gateway in this process on a temp dir, on the real engine, labelling all it creates. */
 export class GatewayHarness {
   gateway?: Gateway;
+  /** The admin token the gateway accepts (as BERTH_ADMIN_TOKEN would set it). */
+  readonly adminToken = `test-admin-${Math.random().toString(36).slice(2)}`;
 
   private constructor(
     readonly dir: string,
@@ -45,6 +47,7 @@ export class GatewayHarness {
         return store;
       },
       runtime: (config) => new DockerRuntime({ docker: config.docker, extraLabels: this.labels }),
+      adminToken: this.adminToken,
     });
     this.gateway = gateway;
     await gateway.start();
@@ -65,6 +68,29 @@ export class GatewayHarness {
   async dispose(): Promise<void> {
     await this.stop().catch(() => undefined);
     await rm(this.dir, { recursive: true, force: true });
+  }
+
+  get adminUrl(): string {
+    const port = this.gateway?.adminAddress?.port;
+    if (!port) throw new Error('admin API not listening');
+    return `http://127.0.0.1:${port}`;
+  }
+
+  /** Calls the admin API with the admin token (or `token`, or none when null). */
+  async api(method: string, path: string, options: { body?: string; contentType?: string; token?: string | null } = {}): Promise<{ status: number; headers: Headers; json: any; text: string }> {
+    const headers: Record<string, string> = {};
+    const token = options.token === undefined ? this.adminToken : options.token;
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    if (options.body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
+    const res = await fetch(this.adminUrl + path, { method, headers, body: options.body });
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, headers: res.headers, json, text };
   }
 
   get(path: string, headers: Record<string, string> = {}): Promise<Reply> {

@@ -1,0 +1,148 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { AppSpec } from '../../src/spec/types.js';
+import { BERTH_APPLICATION_ID, LATEST_SCHEMA_VERSION, migrations } from '../../src/store/migrations.js';
+import { SqliteStore } from '../../src/store/sqlite-store.js';
+
+const SPEC: AppSpec = {
+  name: 'old-app',
+  image: 'example/old-app:latest',
+  port: 8080,
+  routes: [{ path: '/session/old-app/', stripPrefix: false }],
+  env: { KEEP: 'me' },
+  scale: { min: 0, max: 1 },
+  startTimeoutMs: 60_000,
+  readiness: {},
+  resources: {},
+  waiting: 'auto',
+  idleAction: 'stop',
+  mounts: [],
+  labels: {},
+};
+
+let root = '';
+let counter = 0;
+before(async () => {
+  root = await fs.mkdtemp(join(tmpdir(), 'berth-migrate-'));
+});
+after(async () => {
+  await fs.rm(root, { recursive: true, force: true });
+});
+
+/**
+ * A store file exactly as an older berth left it: the migrations up to `version` (they
+ * are never edited once released, so running them is that berth's code path), WAL on,
+ * and one app written through SQL the way that berth wrote it.
+ */
+async function storeAtVersion(version: number): Promise<string> {
+  counter += 1;
+  const path = join(root, `case-${counter}`, 'berth.db');
+  await fs.mkdir(join(path, '..'), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  for (const m of migrations.filter((m) => m.version <= version)) {
+    db.transaction(() => {
+      m.up(db);
+      db.pragma(`user_version = ${m.version}`);
+    }).immediate();
+  }
+  db.prepare(
+    `INSERT INTO apps (name, spec, revision, spec_hash, source, created_at, updated_at)
+     VALUES (?, ?, 3, 'abcdef0123456789', 'api', 1700000000000, 1700000001000)`,
+  ).run(SPEC.name, JSON.stringify(SPEC));
+  if (version >= 2) {
+    db.prepare(`INSERT INTO tokens (id, name, hash, created_at) VALUES ('t1', 'ci', 'hash-ci', 1700000002000)`).run();
+  }
+  db.close();
+  return path;
+}
+
+function schemaOf(path: string) {
+  const db = new Database(path, { readonly: true });
+  try {
+    return {
+      version: Number(db.pragma('user_version', { simple: true })),
+      appId: Number(db.pragma('application_id', { simple: true })),
+      objects: db
+        .prepare<[], { name: string }>(`SELECT name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY name`)
+        .all()
+        .map((r) => r.name),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+describe('store migrations', () => {
+  it('lists versions 1, 2, 3 in order, each one higher than the last', () => {
+    assert.deepEqual(migrations.map((m) => m.version), [1, 2, 3]);
+    assert.equal(LATEST_SCHEMA_VERSION, 3);
+  });
+
+  it('brings a version-1 store to the latest schema and keeps its apps', async () => {
+    const path = await storeAtVersion(1);
+    assert.equal(schemaOf(path).version, 1);
+    assert.ok(!schemaOf(path).objects.includes('tokens'));
+
+    const store = new SqliteStore({ path });
+    await store.open();
+    try {
+      const app = await store.getApp('old-app');
+      assert.ok(app, 'the app written by the old berth is still there');
+      assert.deepEqual(app.spec, SPEC);
+      assert.deepEqual([app.revision, app.source, app.specHash], [3, 'api', 'abcdef0123456789']);
+      assert.equal(app.createdAt.getTime(), 1700000000000);
+      // The new tables work.
+      assert.equal(await store.countTokens(), 0);
+      await store.createToken({ id: 'x', name: 'new', hash: 'h' });
+      await store.appendRequests([
+        { time: new Date(5), app: 'old-app', method: 'GET', path: '/', status: 200, durationMs: 1, bytesIn: 0, bytesOut: 2, client: '::1', waited: false },
+      ]);
+      assert.equal((await store.queryRequests({ app: 'old-app' })).items.length, 1);
+    } finally {
+      await store.close();
+    }
+    const after = schemaOf(path);
+    assert.equal(after.version, LATEST_SCHEMA_VERSION);
+    assert.equal(after.appId, BERTH_APPLICATION_ID);
+    for (const name of ['apps', 'meta', 'tokens', 'requests', 'requests_app_time', 'requests_time']) {
+      assert.ok(after.objects.includes(name), `${name} exists after migrating: ${after.objects.join(', ')}`);
+    }
+  });
+
+  it('brings a version-2 store to version 3 and keeps its tokens', async () => {
+    const path = await storeAtVersion(2);
+    const store = new SqliteStore({ path });
+    await store.open();
+    try {
+      const token = await store.findTokenByHash('hash-ci');
+      assert.deepEqual(token, { id: 't1', name: 'ci', hash: 'hash-ci', createdAt: new Date(1700000002000) });
+      assert.ok(await store.getApp('old-app'));
+      assert.deepEqual((await store.queryRequests({ app: 'old-app' })).items, []);
+    } finally {
+      await store.close();
+    }
+    assert.equal(schemaOf(path).version, 3);
+  });
+
+  it('creates tables that enforce their types (STRICT)', async () => {
+    const path = await storeAtVersion(1);
+    const store = new SqliteStore({ path });
+    await store.open();
+    await store.close();
+    const db = new Database(path);
+    try {
+      assert.throws(
+        () => db.prepare(`INSERT INTO requests (time, app) VALUES ('yesterday', 'a')`).run(),
+        /cannot store TEXT value in INTEGER column requests.time/,
+      );
+      assert.throws(() => db.prepare(`INSERT INTO tokens (id, name, hash) VALUES ('i', 'n', 'h')`).run(), /NOT NULL/);
+    } finally {
+      db.close();
+    }
+  });
+});
