@@ -63,10 +63,12 @@ export class ConflictError extends BerthError {
   }
 }
 
-/** A spec asks Docker for something the gateway's policy does not allow. */
+/** A spec asks Docker for something the gateway's policy does not allow; `problems` names each field. */
 export class PolicyError extends BerthError {
-  constructor(message: string) {
-    super('policy_denied', message);
+  readonly problems: FieldProblem[];
+  constructor(problems: FieldProblem[]) {
+    super('policy_denied', problems.map((p) => `${p.path}: ${p.message}`).join('; '));
+    this.problems = problems;
   }
 }
 
@@ -102,7 +104,7 @@ const httpStatusByCode: Record<ErrorCode, number> = {
   not_found: 404,
   conflict: 409,
   unauthorized: 401,
-  policy_denied: 422,
+  policy_denied: 403,
   runtime_error: 502,
   store_error: 500,
   upstream_unavailable: 502,

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { BerthError, httpStatusOf, messageOf, SpecError } from '../errors.js';
+import { BerthError, httpStatusOf, messageOf, PolicyError, SpecError } from '../errors.js';
 
 /**
  * Every API error leaves through here, as `application/problem+json` (RFC 9457)
@@ -15,7 +15,7 @@ export function sendProblem(res: ServerResponse, err: unknown, headers: Record<s
     code,
     detail: status === 500 && !(err instanceof BerthError) ? 'internal error; the gateway log has the details' : messageOf(err),
   };
-  if (err instanceof SpecError) body.problems = err.problems;
+  if (err instanceof SpecError || err instanceof PolicyError) body.problems = err.problems;
   const retryAfterS = (err as { retryAfterS?: number }).retryAfterS;
   if (retryAfterS !== undefined) headers['retry-after'] = String(retryAfterS);
   sendJson(res, status, body, { 'content-type': 'application/problem+json', ...headers });

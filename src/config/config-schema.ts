@@ -24,8 +24,12 @@ export const configFileSchema = z.strictObject({
       images: z.array(z.string()).describe('Image patterns specs may use (* wildcard). Empty: any image already present locally.').default([]),
       networks: z.array(z.string()).describe('Docker networks apps may join.').default([]),
       bindMountRoots: z.array(z.string()).describe('Host paths under which bind mounts are allowed.').default([]),
+      allowPrivileged: z.boolean().describe('Let specs run privileged containers.').default(false),
+      capabilities: z.array(z.string()).describe('Linux capabilities specs may add.').default([]),
+      allowHostNetwork: z.boolean().describe("Let specs use the host's network.").default(false),
+      allowHostPid: z.boolean().describe("Let specs share the host's PID namespace.").default(false),
     })
-    .default({ images: [], networks: [], bindMountRoots: [] }),
+    .default({ images: [], networks: [], bindMountRoots: [], allowPrivileged: false, capabilities: [], allowHostNetwork: false, allowHostPid: false }),
   history: z
     .strictObject({
       maxRecords: z.number().int().min(0).describe('Most request records kept. Default 100000.').default(100_000),

@@ -48,6 +48,12 @@ export function normalizeApp(doc: BerthAppDocument): AppSpec {
     idleAction: doc.idleAction,
     mounts: (doc.mounts ?? []).map((m) => ({ source: m.source, target: m.target, readOnly: m.readOnly })),
     labels: stringMap(doc.labels),
+    security: {
+      privileged: doc.security?.privileged ?? false,
+      capAdd: [...new Set(doc.security?.capAdd ?? [])].sort(),
+      hostNetwork: doc.security?.hostNetwork ?? false,
+      hostPid: doc.security?.hostPid ?? false,
+    },
   };
   // Optional fields are left out rather than set to undefined, so equal specs compare
   // equal however they were written, and print without empty keys.

@@ -39,6 +39,21 @@ export function policyIssues(spec: AppSpec, policy: DockerPolicy): SpecIssue[] {
       message: `network "${spec.network}" of app "${spec.name}" is not in policy.networks (${list(policy.networks)})`,
     });
   }
+  const security = spec.security;
+  if (security.privileged && !policy.allowPrivileged) {
+    issues.push({ path: ['security', 'privileged'], message: `app "${spec.name}" asks to run privileged, which policy.allowPrivileged does not allow` });
+  }
+  security.capAdd.forEach((cap, i) => {
+    if (!policy.capabilities.includes(cap)) {
+      issues.push({ path: ['security', 'capAdd', i], message: `capability ${cap} of app "${spec.name}" is not in policy.capabilities (${list(policy.capabilities)})` });
+    }
+  });
+  if (security.hostNetwork && !policy.allowHostNetwork) {
+    issues.push({ path: ['security', 'hostNetwork'], message: `app "${spec.name}" asks for the host network, which policy.allowHostNetwork does not allow` });
+  }
+  if (security.hostPid && !policy.allowHostPid) {
+    issues.push({ path: ['security', 'hostPid'], message: `app "${spec.name}" asks for the host PID namespace, which policy.allowHostPid does not allow` });
+  }
   spec.mounts.forEach((mount, i) => {
     if (!policy.bindMountRoots.some((root) => isUnder(mount.source, root))) {
       issues.push({

@@ -150,6 +150,18 @@ export const berthAppSchema = z
       .describe("Wording of the please-wait page browsers see while the app starts. Default: the gateway's waitingPage."),
     network: f.networkField.optional().describe("Docker network to join as well; must be allowed by the gateway's policy.networks."),
     mounts: z.array(mountSchema).optional().describe("Bind mounts of host paths, allowed only under the policy's bindMountRoots."),
+    security: z
+      .strictObject({
+        privileged: z.boolean().default(false).describe("Run privileged. Denied unless the gateway's policy.allowPrivileged."),
+        capAdd: z
+          .array(z.string().regex(/^[A-Z_]+$/, 'a capability name like NET_ADMIN'))
+          .default([])
+          .describe("Linux capabilities to add. Each must be in the gateway's policy.capabilities."),
+        hostNetwork: z.boolean().default(false).describe("Use the host's network (the app's port is then dialled on 127.0.0.1 directly). Denied unless policy.allowHostNetwork."),
+        hostPid: z.boolean().default(false).describe("Share the host's PID namespace. Denied unless policy.allowHostPid."),
+      })
+      .optional()
+      .describe('Powers over the host. All denied unless the gateway configuration allows them; containers always run with no-new-privileges.'),
     labels: z
       .record(labelNameField, f.scalarField)
       .optional()

@@ -72,6 +72,7 @@ export interface AppSpec {
   /** Docker network to join besides the default bridge; must be allowed by policy. */
   network?: string;
   mounts: MountSpec[];
+  security: SecuritySpec;
   /** Extra container labels (never `berth.*`, which berth owns). */
   labels: Record<string, string>;
 }
@@ -82,4 +83,17 @@ export interface DockerPolicy {
   images: string[];
   networks: string[];
   bindMountRoots: string[];
+  allowPrivileged: boolean;
+  /** Linux capabilities specs may add (e.g. NET_ADMIN). */
+  capabilities: string[];
+  allowHostNetwork: boolean;
+  allowHostPid: boolean;
+}
+
+/** Powers over the host a spec may ask for; each is denied unless the gateway's policy allows it. */
+export interface SecuritySpec {
+  privileged: boolean;
+  capAdd: string[];
+  hostNetwork: boolean;
+  hostPid: boolean;
 }

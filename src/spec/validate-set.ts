@@ -4,7 +4,7 @@
  * the gateway's Docker policy. Problems are located as `apps[i].<field>`, i being
  * the app's index in the list given, and each message names the app.
  */
-import { SpecError } from '../errors.js';
+import { PolicyError, SpecError } from '../errors.js';
 import { type SpecIssue, toFieldProblems } from './path.js';
 import { policyIssues } from './policy.js';
 import { RESERVED_NAMES } from './reserved-names.js';
@@ -26,13 +26,19 @@ function nameIssues(specs: readonly AppSpec[]): SpecIssue[] {
   return issues;
 }
 
-/** Throws SpecError listing every problem of the set; returns quietly when there is none. */
+/**
+ * Throws SpecError listing every problem of the set; returns quietly when there
+ * is none. A set whose only problems are what the policy denies throws a
+ * PolicyError instead (403 rather than 422: the spec is fine, the gateway says no).
+ */
 export function validateAppSet(specs: readonly AppSpec[], policy?: DockerPolicy): void {
   const issues = [...nameIssues(specs), ...routeCollisions(specs)];
+  const denied: SpecIssue[] = [];
   if (policy) {
     specs.forEach((spec, i) => {
-      for (const issue of policyIssues(spec, policy)) issues.push({ path: ['apps', i, ...issue.path], message: issue.message });
+      for (const issue of policyIssues(spec, policy)) denied.push({ path: ['apps', i, ...issue.path], message: issue.message });
     });
   }
-  if (issues.length > 0) throw new SpecError(toFieldProblems(issues));
+  if (issues.length > 0) throw new SpecError(toFieldProblems([...issues, ...denied]));
+  if (denied.length > 0) throw new PolicyError(toFieldProblems(denied));
 }

@@ -32,6 +32,7 @@ function spec(name: string, overrides: Partial<AppSpec> = {}): AppSpec {
     resources: {},
     waiting: 'auto',
     idleAction: 'stop',
+    security: { privileged: false, capAdd: [], hostNetwork: false, hostPid: false },
     mounts: [],
     labels: {},
     ...overrides,

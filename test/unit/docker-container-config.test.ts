@@ -17,6 +17,7 @@ function spec(overrides: Partial<AppSpec> = {}): AppSpec {
     resources: {},
     waiting: 'auto',
     idleAction: 'stop',
+    security: { privileged: false, capAdd: [], hostNetwork: false, hostPid: false },
     mounts: [],
     labels: {},
     ...overrides,
@@ -118,5 +119,25 @@ describe('volumeCreateOptions', () => {
       Driver: 'local',
       Labels: { 'berth.test': 'true', 'berth.managed': 'true', 'berth.app': 'hello' },
     });
+  });
+});
+
+describe('launch security', () => {
+  it('always sets no-new-privileges and grants nothing by default', () => {
+    const host = containerCreateOptions(spec(), 0).HostConfig!;
+    assert.deepEqual(host.SecurityOpt, ['no-new-privileges']);
+    assert.equal(host.Privileged, undefined);
+    assert.equal(host.CapAdd, undefined);
+    assert.equal(host.NetworkMode, undefined);
+    assert.equal(host.PidMode, undefined);
+  });
+
+  it('maps the powers a spec asks for (once the policy allowed them)', () => {
+    const host = containerCreateOptions(spec({ security: { privileged: true, capAdd: ['NET_ADMIN'], hostNetwork: true, hostPid: true } }), 0).HostConfig!;
+    assert.equal(host.Privileged, true);
+    assert.deepEqual(host.CapAdd, ['NET_ADMIN']);
+    assert.equal(host.NetworkMode, 'host');
+    assert.equal(host.PidMode, 'host');
+    assert.equal(host.PortBindings, undefined, 'nothing to publish on the host network');
   });
 });

@@ -50,6 +50,7 @@ describe('cntSpawner POST /v1/ bodies', () => {
       resources: {},
       waiting: 'auto',
       idleAction: 'stop',
+      security: { privileged: false, capAdd: [], hostNetwork: false, hostPid: false },
       mounts: [],
       // Every label was traefik.*: they configured Traefik, which berth replaces.
       labels: {},

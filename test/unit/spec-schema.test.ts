@@ -32,6 +32,7 @@ describe('berth/v1: defaults and normalization', () => {
       resources: {},
       waiting: 'auto',
       idleAction: 'stop',
+      security: { privileged: false, capAdd: [], hostNetwork: false, hostPid: false },
       mounts: [],
       labels: {},
     };
@@ -50,6 +51,7 @@ describe('berth/v1: defaults and normalization', () => {
       readiness: { path: '/healthz' },
       waiting: 'auto',
       idleAction: 'stop',
+      security: { privileged: false, capAdd: [], hostNetwork: false, hostPid: false },
     });
     assert.deepEqual(spec.routes, [
       { path: '/session/hello/', stripPrefix: false },
@@ -96,6 +98,7 @@ describe('berth/v1: defaults and normalization', () => {
       mounts: [{ source: '/srv/data', target: '/data', readOnly: true }, { source: '/srv/cache', target: '/cache' }],
       waiting: 'page',
       idleAction: 'stop',
+      security: { privileged: false, capAdd: [], hostNetwork: false, hostPid: false },
     });
     assert.deepEqual(spec.command, ['node', 'server.js']);
     assert.equal(spec.network, 'traefiknet');

@@ -58,6 +58,7 @@ describe('SWS v1 service declarations', () => {
       resources: {},
       waiting: 'auto',
       idleAction: 'stop',
+      security: { privileged: false, capAdd: [], hostNetwork: false, hostPid: false },
       mounts: [],
       labels: {},
     };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SpecError } from '../../src/errors.js';
+import { PolicyError, SpecError } from '../../src/errors.js';
 import { imageMatches } from '../../src/spec/image-pattern.js';
 import { parseSpecObject } from '../../src/spec/parse.js';
 import { isUnder } from '../../src/spec/policy.js';
@@ -15,13 +15,13 @@ function problemsOf(specs: AppSpec[], policy?: DockerPolicy): string[] {
   try {
     validateAppSet(specs, policy);
   } catch (err) {
-    assert.ok(err instanceof SpecError, `expected SpecError, got ${String(err)}`);
+    assert.ok(err instanceof SpecError || err instanceof PolicyError, `expected SpecError or PolicyError, got ${String(err)}`);
     return err.problems.map((p) => `${p.path}: ${p.message}`);
   }
   assert.fail('the set was accepted');
 }
 
-const openPolicy: DockerPolicy = { images: [], networks: ['traefiknet'], bindMountRoots: ['/srv/berth'] };
+const openPolicy: DockerPolicy = { images: [], networks: ['traefiknet'], bindMountRoots: ['/srv/berth'], allowPrivileged: false, capabilities: [], allowHostNetwork: false, allowHostPid: false };
 
 describe('validateAppSet: names', () => {
   it('accepts distinct apps', () => {
@@ -102,7 +102,31 @@ describe('validateAppSet: Docker policy', () => {
     images: ['registry.example.com/team/*', 'berth-example/*', 'busybox:latest'],
     networks: ['traefiknet'],
     bindMountRoots: ['/srv/berth', '/var/lib/apps/'],
+    allowPrivileged: false,
+    capabilities: ['NET_BIND_SERVICE'],
+    allowHostNetwork: false,
+    allowHostPid: false,
   };
+
+  it('refuses what only the policy forbids with a PolicyError naming each field', () => {
+    const risky = app('risky', { security: { privileged: true, capAdd: ['NET_BIND_SERVICE', 'SYS_ADMIN'], hostNetwork: true, hostPid: true } });
+    let caught: unknown;
+    try {
+      validateAppSet([risky], policy);
+    } catch (err) {
+      caught = err;
+    }
+    assert.ok(caught instanceof PolicyError, `expected PolicyError, got ${String(caught)}`);
+    assert.deepEqual(
+      caught.problems.map((p) => p.path),
+      ['apps[0].security.privileged', 'apps[0].security.capAdd[1]', 'apps[0].security.hostNetwork', 'apps[0].security.hostPid'],
+    );
+  });
+
+  it('allows what the policy allows', () => {
+    const open: DockerPolicy = { ...policy, allowPrivileged: true, capabilities: ['SYS_ADMIN'], allowHostNetwork: true, allowHostPid: true };
+    assert.doesNotThrow(() => validateAppSet([app('risky', { security: { privileged: true, capAdd: ['SYS_ADMIN'], hostNetwork: true, hostPid: true } })], open));
+  });
 
   it('accepts what the policy allows', () => {
     assert.doesNotThrow(() =>
@@ -153,7 +177,7 @@ describe('validateAppSet: Docker policy', () => {
   });
 
   it('refuses every mount when no roots are configured', () => {
-    assert.deepEqual(problemsOf([app('a', { mounts: [{ source: '/srv/x', target: '/x' }] })], { ...policy, bindMountRoots: [] }), [
+    assert.deepEqual(problemsOf([app('a', { mounts: [{ source: '/srv/x', target: '/x' }] })], { ...policy, bindMountRoots: [], allowPrivileged: false, capabilities: [], allowHostNetwork: false, allowHostPid: false }), [
       'apps[0].mounts[0].source: "/srv/x" of app "a" is not under policy.bindMountRoots (none allowed)',
     ]);
   });

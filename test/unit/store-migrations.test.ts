@@ -20,6 +20,7 @@ const SPEC: AppSpec = {
   resources: {},
   waiting: 'auto',
   idleAction: 'stop',
+  security: { privileged: false, capAdd: [], hostNetwork: false, hostPid: false },
   mounts: [],
   labels: {},
 };

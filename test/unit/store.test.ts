@@ -24,6 +24,7 @@ function spec(name: string, extra: Partial<AppSpec> = {}): AppSpec {
     resources: {},
     waiting: 'auto',
     idleAction: 'stop',
+    security: { privileged: false, capAdd: [], hostNetwork: false, hostPid: false },
     mounts: [],
     labels: {},
     ...extra,

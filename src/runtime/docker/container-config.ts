@@ -54,7 +54,18 @@ function hostConfig(app: AppSpec, key: string): Docker.HostConfig {
     // berth decides when an app runs (scale, idle stop); Docker must not restart it behind its back.
     RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
     Mounts: mounts(app),
+    // setuid binaries in the image cannot gain privileges beyond what the container starts with.
+    SecurityOpt: ['no-new-privileges'],
   };
+  const { privileged, capAdd, hostNetwork, hostPid } = app.security;
+  if (privileged) host.Privileged = true;
+  if (capAdd.length > 0) host.CapAdd = capAdd;
+  if (hostPid) host.PidMode = 'host';
+  if (hostNetwork) {
+    // On the host network nothing is published: the app listens on the host's port itself.
+    host.NetworkMode = 'host';
+    delete host.PortBindings;
+  }
   const { memoryBytes, cpus, pids } = app.resources;
   if (memoryBytes !== undefined) host.Memory = memoryBytes;
   if (cpus !== undefined) host.NanoCpus = Math.round(cpus * 1e9);

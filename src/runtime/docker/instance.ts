@@ -37,6 +37,11 @@ export function toInstance(info: Docker.ContainerInspectInfo): Instance {
  * list an extra `::` binding next to the 127.0.0.1 one; berth dials IPv4 loopback.
  */
 export function publishedAddress(info: Docker.ContainerInspectInfo): { host: string; port: number } | undefined {
+  if (info.HostConfig?.NetworkMode === 'host') {
+    // On the host network the app's own port is the host's: nothing is published.
+    const port = Number(Object.keys(info.Config.ExposedPorts ?? {})[0]?.split('/')[0]);
+    return port > 0 ? { host: '127.0.0.1', port } : undefined;
+  }
   const published = info.NetworkSettings?.Ports ?? {};
   for (const key of Object.keys(info.HostConfig?.PortBindings ?? {})) {
     const bindings = published[key] ?? [];
