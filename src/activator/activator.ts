@@ -76,6 +76,10 @@ export class Activator implements UpstreamSource {
     };
   }
 
+  unreachable(app: string, instanceId: string): Promise<boolean> {
+    return this.apps.get(app)?.unreachable(instanceId) ?? Promise.resolve(false);
+  }
+
   publicStatus(app: string): PublicStatus | undefined {
     const status = this.apps.get(app)?.status();
     if (!status) return undefined;
@@ -172,7 +176,7 @@ export class Activator implements UpstreamSource {
         if (event.kind !== 'die') continue;
         const controller = this.apps.get(event.app);
         if (!controller) continue;
-        const unexpected = controller.instanceExited(event.instanceId, event.exitCode);
+        const unexpected = controller.instanceExited(event.instanceId, event.exitCode, event.time);
         if (unexpected && controller.spec.scale.min >= 1) this.scheduleRestart(controller);
       }
     } catch (err) {

@@ -30,6 +30,12 @@ export interface AppControllerDeps {
 const EARLY_EXIT_MS = 30_000;
 
 /**
+ * How long the engine is asked whether an unreachable instance has exited: the
+ * engine records an exit a few milliseconds after the process is gone.
+ */
+const UNREACHABLE_CHECK_MS = 500;
+
+/**
  * Owns one app's instance and its life: starts it once however many requests
  * want it (single flight), stops or pauses it when idle, notices when it dies,
  * and backs off when it keeps failing. Lifecycle steps run one at a time
@@ -147,6 +153,8 @@ export class AppController {
     this.readyAtMs = performance.now();
     this.lastStartMs = Math.round(this.readyAtMs - began);
     this.lastError = undefined;
+    // The idle timeout counts from readiness, not from a request that ended while it started.
+    this.idle.touch();
     this.setState('running');
     this.armIdle();
     return this.upstream;
@@ -286,8 +294,11 @@ export class AppController {
    * towards a crash loop. Returns whether the exit was unexpected (not one
    * berth caused by stopping or replacing the instance).
    */
-  instanceExited(instanceId: string, exitCode: number | undefined): boolean {
+  instanceExited(instanceId: string, exitCode: number | undefined, at?: Date): boolean {
     if (this.instance?.id !== instanceId || this.state !== 'running') return false;
+    // A late event about the container's previous run (it was started again since) is stale.
+    const startedAt = this.instance.startedAt?.getTime();
+    if (at && startedAt !== undefined && at.getTime() < startedAt) return false;
     this.upstream = undefined;
     const early = performance.now() - this.readyAtMs < EARLY_EXIT_MS;
     const crashed = exitCode !== 0 && exitCode !== undefined;
@@ -301,6 +312,28 @@ export class AppController {
     this.deps.logger.info({ app: this.name, exitCode }, 'app exited by itself');
     this.armRemoval();
     return true;
+  }
+
+  /**
+   * The proxy could not reach `instanceId` (refused, or closed before any
+   * answer). An app that quits by itself (seed 000) races the engine's die
+   * event, so the engine is asked, for a short while, whether the instance is
+   * gone; if it is, the app becomes stopped and the request can wake it.
+   */
+  async unreachable(instanceId: string): Promise<boolean> {
+    const deadline = performance.now() + UNREACHABLE_CHECK_MS;
+    for (;;) {
+      // Already handled: the die event came, or the instance was replaced or stopped.
+      if (this.instance?.id !== instanceId || this.state !== 'running') return true;
+      const now = await this.deps.runtime.inspect(instanceId).catch(() => undefined);
+      if (this.instance?.id !== instanceId || this.state !== 'running') return true;
+      if (!now || now.state === 'exited' || now.state === 'dead') {
+        this.instanceExited(instanceId, now?.exitCode);
+        return true;
+      }
+      if (performance.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
   }
 
   /** Records a failure found outside a start, e.g. a name conflict at reconcile time. */

@@ -32,6 +32,16 @@ export class IdleClock {
     }
   }
 
+  /**
+   * Counts now as activity without anything in flight: an app that just became
+   * ready gets its full idle timeout from that moment, even if the request that
+   * woke it (a waiting page, say) ended long before the start finished.
+   */
+  touch(): void {
+    this.lastActivityMs = performance.now();
+    if (this.idleMs !== undefined) this.schedule();
+  }
+
   /** Starts (or restarts) counting down `idleMs` from the last activity. */
   arm(idleMs: number): void {
     this.idleMs = idleMs;

@@ -155,9 +155,13 @@ export class ProxyServer {
     return true;
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse, match: RouteMatch, upstream: Upstream, startedMs: number, waited: boolean): void {
+  private forward(req: IncomingMessage, res: ServerResponse, match: RouteMatch, upstream: Upstream, startedMs: number, waited: boolean, retried = false): void {
     const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrusted(req) });
     forwardHttp(this.pools.get(upstream.origin), req, res, match.upstreamPath, headers, (err, result) => {
+      if (err && !retried && this.upstreams.unreachable && isReplayable(req, res, err)) {
+        this.retryAfterExit(req, res, match, upstream, startedMs, err);
+        return;
+      }
       if (err) {
         const failure = classifyFailure(err, err instanceof ClientClosedError || res.destroyed);
         if (failure.status !== 0) this.logger.warn({ app: match.app, instance: upstream.instanceId, err: failure.reason }, 'upstream failed');
@@ -165,6 +169,30 @@ export class ProxyServer {
       }
       this.finish(req, res, match.app, startedMs, waited, result.bytesOut, upstream.instanceId);
     });
+  }
+
+  /**
+   * The instance could not be reached and nothing was answered yet: if it has
+   * exited by itself (its die event not seen yet), the app is woken again and
+   * the request is sent once more, instead of answering 502.
+   */
+  private retryAfterExit(req: IncomingMessage, res: ServerResponse, match: RouteMatch, upstream: Upstream, startedMs: number, cause: Error): void {
+    const app = match.app;
+    const fail = (err: unknown) => {
+      sendFailure(req, res, classifyFailure(err, res.destroyed), app);
+      this.finish(req, res, app, startedMs, true, 0, upstream.instanceId);
+    };
+    this.upstreams.unreachable!(app, upstream.instanceId).then(
+      (gone) => {
+        if (!gone) return fail(cause);
+        if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0);
+        this.upstreams.acquire(app).then((next) => {
+          if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0);
+          this.forward(req, res, match, next, startedMs, true, true);
+        }, fail);
+      },
+      fail,
+    );
   }
 
   private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -206,6 +234,21 @@ export class ProxyServer {
     this.upstreams.ended(app);
     if (--this.inFlight === 0 && this.drained) this.drained();
   }
+}
+
+/** Connection-level failures: the upstream was refused, or closed before answering. */
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+
+/**
+ * Whether a failed exchange may be sent again: nothing was answered yet, the
+ * failure was the connection's, and the request is idempotent and bodiless, so
+ * sending it again is safe whatever the app had seen of it.
+ */
+function isReplayable(req: IncomingMessage, res: ServerResponse, err: Error): boolean {
+  if (res.headersSent || res.destroyed || err instanceof ClientClosedError) return false;
+  if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS') return false;
+  if (req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined) return false;
+  return CONNECTION_CODES.has((err as { code?: string }).code ?? '');
 }
 
 function notRouted(host: string | undefined, url: string): ProxyFailure {

@@ -28,6 +28,13 @@ export interface UpstreamSource {
   waiting(app: string): WaitingInfo | undefined;
   /** What the waiting page may learn about the app. */
   publicStatus(app: string): PublicStatus | undefined;
+  /**
+   * A connection to `instanceId` failed before it answered anything. Resolves
+   * true when the instance turned out to be gone (the app is then no longer
+   * ready, and `acquire` wakes it again), false when it still runs. Lets the
+   * proxy serve a request that raced an app's own exit instead of answering 502.
+   */
+  unreachable?(app: string, instanceId: string): Promise<boolean>;
 }
 
 export interface WaitingInfo {

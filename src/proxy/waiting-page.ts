@@ -60,7 +60,9 @@ button{font:inherit;padding:.4rem 1rem;margin-top:1rem}
   var delay=250, url=${statusUrl};
   function poll(){
     fetch(url,{cache:'no-store'}).then(function(r){return r.json()}).then(function(s){
-      if(s.ready){location.reload();return}
+      // stopped or paused: it started and went idle again between two polls; nothing
+      // changes until a request comes, so reload (that request wakes it again).
+      if(s.ready||s.state==='stopped'||s.state==='paused'){location.reload();return}
       if(s.state==='failed'||s.state==='crashloop'){
         document.body.className='failed';
         document.getElementById('reason').textContent=s.error||('The app could not be started ('+s.state+').');
