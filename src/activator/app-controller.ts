@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import { messageOf, RuntimeError } from '../errors.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
 import type { Upstream } from '../proxy/upstream.js';
-import type { AppSpec, WaitingPageText } from '../spec/types.js';
+import type { AppSpec, DockerPolicy, WaitingPageText } from '../spec/types.js';
+import { policyIssues } from '../spec/policy.js';
 import { containerSpecHash } from '../spec/hash.js';
 import type { AppState, AppStatus } from './app-status.js';
 import { CrashBackoff } from './crash-backoff.js';
@@ -17,6 +18,8 @@ export interface AppDefaults {
   idleTimeoutMs: number;
   queueSize: number;
   waitingPage: WaitingPageText;
+  /** The launch policy in force now; re-checked at every start, since it may have narrowed since the app was accepted. */
+  policy: DockerPolicy;
 }
 
 export interface AppControllerDeps {
@@ -130,6 +133,8 @@ export class AppController {
     clearTimeout(this.removeTimer);
     this.setState('starting');
     try {
+      const denied = policyIssues(spec, this.deps.defaults().policy);
+      if (denied.length > 0) throw new Error(`the gateway's policy no longer allows it: ${denied.map((d) => d.message).join('; ')}`);
       const instance = this.instance && waking ? this.instance : await this.deps.runtime.ensure(spec, 0);
       const running = await this.deps.runtime.start(instance.id);
       if (!running.address) throw new RuntimeError(`container ${running.name} has no published port ${spec.port}`);

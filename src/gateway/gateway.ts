@@ -171,7 +171,7 @@ async function syncConfigApps(store: Store, config: GatewayConfig): Promise<{ de
 }
 
 function defaultsOf(config: GatewayConfig): AppDefaults {
-  return { ...config.defaults, waitingPage: config.waitingPage };
+  return { ...config.defaults, waitingPage: config.waitingPage, policy: config.policy };
 }
 
 function routeTableOf(apps: readonly StoredApp[]): RouteTable {
