@@ -7,6 +7,7 @@ import { parseDuration } from './duration.js';
 import { normalizeHost, normalizePathPrefix } from './route-key.js';
 import type { BerthAppDocument } from './schema.js';
 import { parseSize } from './size.js';
+import { canonicalJson } from './hash.js';
 import type { AppSpec, ResourcesSpec, RouteSpec } from './types.js';
 
 export function defaultRoute(name: string): RouteSpec {
@@ -40,7 +41,10 @@ export function normalizeApp(doc: BerthAppDocument): AppSpec {
     port: doc.port,
     routes: doc.routes ? doc.routes.map(normalizeRoute) : [defaultRoute(doc.name)],
     env: stringMap(doc.env),
-    scale: { min, max: doc.scale?.max ?? Math.max(min, 1) },
+    scale: { min, max: doc.scale?.max ?? Math.max(min, doc.scale?.replicas ?? 1, 1), replicas: doc.scale?.replicas ?? Math.max(min, 1) },
+    balance: doc.balance,
+    strategy: { type: doc.strategy?.type ?? 'blue-green', batchSize: doc.strategy?.batchSize ?? 1 },
+    dependsOn: doc.dependsOn ?? [],
     startTimeoutMs: parseDuration(doc.startTimeout),
     readiness: doc.readiness?.path !== undefined ? { path: doc.readiness.path } : {},
     resources: normalizeResources(doc),
@@ -62,6 +66,11 @@ export function normalizeApp(doc: BerthAppDocument): AppSpec {
   if (doc.idleTimeout !== undefined) spec.idleTimeoutMs = parseDuration(doc.idleTimeout);
   if (doc.network !== undefined) spec.network = doc.network;
   if (doc.removeAfter !== undefined) spec.removeAfterMs = parseDuration(doc.removeAfter);
+  if (doc.health !== undefined) {
+    const h = doc.health;
+    spec.health = { path: h.path, intervalMs: parseDuration(h.interval), timeoutMs: parseDuration(h.timeout), unhealthyThreshold: h.unhealthyThreshold, healthyThreshold: h.healthyThreshold };
+  }
+  if (doc.input !== undefined) spec.input = { json: canonicalJson(doc.input.data ?? null), as: doc.input.as, env: doc.input.env, path: doc.input.path };
   if (doc.queueSize !== undefined) spec.queueSize = doc.queueSize;
   if (doc.waitingPage !== undefined) spec.waitingPage = { ...doc.waitingPage };
   return spec;

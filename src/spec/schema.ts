@@ -46,10 +46,22 @@ export const scaleSchema = z
       .min(1)
       .optional()
       .describe('Most instances ever running. Default: 1, or scale.min when that is larger.'),
+    replicas: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe('Instances running while the app is up. Default: scale.min, at least 1. Changed at run time by `berth scale`.'),
   })
   .superRefine((scale, ctx) => {
     if (scale.max !== undefined && scale.min > scale.max) {
       ctx.addIssue({ code: 'custom', path: ['min'], message: `must not be more than scale.max (${scale.max})` });
+    }
+    if (scale.replicas !== undefined && scale.max !== undefined && scale.replicas > scale.max) {
+      ctx.addIssue({ code: 'custom', path: ['replicas'], message: `must not be more than scale.max (${scale.max})` });
+    }
+    if (scale.replicas !== undefined && scale.replicas < scale.min) {
+      ctx.addIssue({ code: 'custom', path: ['replicas'], message: `must not be less than scale.min (${scale.min})` });
     }
   })
   .describe('How many instances of the app run.');
@@ -128,6 +140,40 @@ export const berthAppSchema = z
       .enum(['auto', 'hold', 'page'])
       .default('auto')
       .describe('While the app starts: "hold" requests until it is ready, "page" shows a please-wait page, "auto" shows the page to browsers and holds everything else.'),
+    balance: z
+      .enum(['least-connections', 'round-robin', 'random-two', 'cookie'])
+      .default('least-connections')
+      .describe('How requests are spread over instances: least-connections (default), round-robin, random-two (the less busy of two picked at random), or cookie (a client sticks to its instance while it lives).'),
+    health: z
+      .strictObject({
+        path: z.string().regex(/^\/\S*$/, 'must start with "/" and contain no spaces').describe('HTTP path checked with GET; below 500 is healthy.'),
+        interval: f.durationField.default('10s').describe('Time between checks of each instance.'),
+        timeout: f.durationField.default('2s').describe('How long one check may take.'),
+        unhealthyThreshold: z.number().int().min(1).default(3).describe('Consecutive failures that take an instance out of rotation and restart it.'),
+        healthyThreshold: z.number().int().min(1).default(1).describe('Consecutive successes that bring it back.'),
+      })
+      .optional()
+      .describe('Active health checks of running instances. Connection failures also eject an instance (passively).'),
+    strategy: z
+      .strictObject({
+        type: z.enum(['blue-green', 'rolling']).default('blue-green').describe('blue-green: start all new instances, switch, then stop the old; rolling: replace batchSize at a time.'),
+        batchSize: z.number().int().min(1).default(1).describe('Instances replaced at a time by a rolling update.'),
+      })
+      .optional()
+      .describe('How a changed spec replaces running instances without dropping requests.'),
+    input: z
+      .strictObject({
+        data: z.unknown().describe('Any JSON value given to the app.'),
+        as: z.enum(['env', 'file', 'url']).default('env').describe('env: in a variable; file: a read-only file; url: a URL the app fetches from berth with a per-app secret.'),
+        env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').default('BERTH_INPUT').describe('Variable holding the JSON (env) or its URL (url).'),
+        path: f.absolutePathField.default('/run/berth/input.json').describe('Where the file is mounted (file).'),
+      })
+      .optional()
+      .describe("Input JSON for the app, as django_docker_engine passes it. Size-limited by the gateway's limits.inputBytes."),
+    dependsOn: z
+      .array(f.nameField)
+      .optional()
+      .describe('Apps to wake first, in order, each ready before the next (e.g. a database); they stay up while this app is up.'),
     idleAction: z
       .enum(['stop', 'pause'])
       .default('stop')

@@ -7,6 +7,39 @@
 /** How a request waiting for a cold start is answered. */
 export type WaitingMode = 'auto' | 'hold' | 'page';
 
+/** How requests are spread over an app's instances. */
+export type BalancePolicyName = 'least-connections' | 'round-robin' | 'random-two' | 'cookie';
+
+/** Active health checks of running instances. */
+export interface HealthSpec {
+  path: string;
+  intervalMs: number;
+  timeoutMs: number;
+  /** Consecutive failures that take an instance out of rotation (and restart it). */
+  unhealthyThreshold: number;
+  /** Consecutive successes that bring it back. */
+  healthyThreshold: number;
+}
+
+/** How a changed spec replaces running instances. */
+export interface StrategySpec {
+  type: 'blue-green' | 'rolling';
+  /** Instances replaced at a time by a rolling update. */
+  batchSize: number;
+}
+
+/** JSON handed to the container (django_docker_engine's input). */
+export interface InputSpec {
+  /** The JSON text, canonical. */
+  json: string;
+  /** How the container gets it. */
+  as: 'env' | 'file' | 'url';
+  /** Variable holding the JSON (`env`) or the URL (`url`). */
+  env: string;
+  /** Where the file is mounted read-only (`file`). */
+  path: string;
+}
+
 /** What an idle app becomes: stopped (container kept) or paused (frozen in memory). */
 export type IdleAction = 'stop' | 'pause';
 
@@ -54,7 +87,14 @@ export interface AppSpec {
   volume?: string;
   /** Container command override. */
   command?: string[];
-  scale: { min: number; max: number };
+  /** min 0 scales to zero; `replicas` is how many run while the app is up (min ≤ replicas ≤ max). */
+  scale: { min: number; max: number; replicas: number };
+  balance: BalancePolicyName;
+  health?: HealthSpec;
+  strategy: StrategySpec;
+  input?: InputSpec;
+  /** Apps woken first, in order, each ready before the next; kept up while this one is. */
+  dependsOn: string[];
   /** Undefined: the gateway's default applies. */
   idleTimeoutMs?: number;
   startTimeoutMs: number;

@@ -11,12 +11,15 @@ function spec(overrides: Partial<AppSpec> = {}): AppSpec {
     port: 8080,
     routes: [{ path: '/session/hello/', stripPrefix: false }],
     env: {},
-    scale: { min: 0, max: 1 },
+    scale: { min: 0, max: 1, replicas: 1 },
     startTimeoutMs: 60_000,
     readiness: {},
     resources: {},
     waiting: 'auto',
     idleAction: 'stop',
+    balance: 'least-connections',
+    strategy: { type: 'blue-green', batchSize: 1 },
+    dependsOn: [],
     security: { privileged: false, capAdd: [], hostNetwork: false, hostPid: false },
     mounts: [],
     labels: {},
@@ -107,7 +110,7 @@ describe('containerCreateOptions', () => {
   it('keeps the spec hash when only gateway-side fields change, and changes it with env', () => {
     const hash = (s: AppSpec) => containerCreateOptions(s, 0).Labels?.['berth.spec-hash'];
     const base = spec();
-    assert.equal(hash(base), hash(spec({ routes: [{ host: 'x.example.com', stripPrefix: true }], idleTimeoutMs: 1, scale: { min: 1, max: 3 } })));
+    assert.equal(hash(base), hash(spec({ routes: [{ host: 'x.example.com', stripPrefix: true }], idleTimeoutMs: 1, scale: { min: 1, max: 3, replicas: 1 } })));
     assert.notEqual(hash(base), hash(spec({ env: { A: '1' } })));
   });
 });

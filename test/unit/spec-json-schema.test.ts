@@ -50,7 +50,7 @@ const example = {
   routes: [{ path: '/session/hello/', stripPrefix: false }, { host: 'hello.example.com' }],
   env: { GREETING: 'hi', N: 3 },
   volume: '/data',
-  scale: { min: 0, max: 1 },
+  scale: { min: 0, max: 1, replicas: 1 },
   idleTimeout: '1m',
   startTimeout: '60s',
   readiness: { path: '/healthz' },

@@ -26,12 +26,15 @@ describe('berth/v1: defaults and normalization', () => {
       port: 8080,
       routes: [{ path: '/session/hello/', stripPrefix: false }],
       env: {},
-      scale: { min: 0, max: 1 },
+      scale: { min: 0, max: 1, replicas: 1 },
       startTimeoutMs: 60_000,
       readiness: {},
       resources: {},
       waiting: 'auto',
       idleAction: 'stop',
+      balance: 'least-connections',
+      strategy: { type: 'blue-green', batchSize: 1 },
+      dependsOn: [],
       security: { privileged: false, capAdd: [], hostNetwork: false, hostPid: false },
       mounts: [],
       labels: {},
@@ -45,12 +48,15 @@ describe('berth/v1: defaults and normalization', () => {
       routes: [{ path: '/session/hello/', stripPrefix: false }, { host: 'hello.example.com' }],
       env: { GREETING: 'hi' },
       volume: '/data',
-      scale: { min: 0, max: 1 },
+      scale: { min: 0, max: 1, replicas: 1 },
       idleTimeout: '1m',
       startTimeout: '60s',
       readiness: { path: '/healthz' },
       waiting: 'auto',
       idleAction: 'stop',
+      balance: 'least-connections',
+      strategy: { type: 'blue-green', batchSize: 1 },
+      dependsOn: [],
       security: { privileged: false, capAdd: [], hostNetwork: false, hostPid: false },
     });
     assert.deepEqual(spec.routes, [
@@ -86,8 +92,8 @@ describe('berth/v1: defaults and normalization', () => {
   });
 
   it('defaults scale.max to scale.min when min is above 1', () => {
-    assert.deepEqual(parseSpecObject({ ...minimal, scale: { min: 3 } }).scale, { min: 3, max: 3 });
-    assert.deepEqual(parseSpecObject({ ...minimal, scale: { max: 4 } }).scale, { min: 0, max: 4 });
+    assert.deepEqual(parseSpecObject({ ...minimal, scale: { min: 3 } }).scale, { min: 3, max: 3, replicas: 3 });
+    assert.deepEqual(parseSpecObject({ ...minimal, scale: { max: 4 } }).scale, { min: 0, max: 4, replicas: 1 });
   });
 
   it('keeps command, network and mounts', () => {
@@ -98,6 +104,9 @@ describe('berth/v1: defaults and normalization', () => {
       mounts: [{ source: '/srv/data', target: '/data', readOnly: true }, { source: '/srv/cache', target: '/cache' }],
       waiting: 'page',
       idleAction: 'stop',
+      balance: 'least-connections',
+      strategy: { type: 'blue-green', batchSize: 1 },
+      dependsOn: [],
       security: { privileged: false, capAdd: [], hostNetwork: false, hostPid: false },
     });
     assert.deepEqual(spec.command, ['node', 'server.js']);
@@ -191,7 +200,7 @@ describe('berth/v1: unknown fields', () => {
   });
 
   it('lists the allowed fields when nothing is close', () => {
-    assert.deepEqual(problemsOf({ ...minimal, scale: { min: 0, replicas: 2 } }), ['scale.replicas: unknown field (allowed: min, max)']);
+    assert.deepEqual(problemsOf({ ...minimal, scale: { min: 0, count: 2 } }), ['scale.count: unknown field (allowed: min, max, replicas)']);
   });
 
   it('reports each unknown field of one object separately', () => {

@@ -1,0 +1,82 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exitCodeOf } from '../../src/errors.js';
+import { apiErrorOf, codeForStatus, transportError } from '../../src/cli/api-errors.js';
+import { colourEnabled, paint } from '../../src/cli/colour.js';
+import { byteSize, preciseDuration, relativeTime } from '../../src/cli/format.js';
+import { normalizeUrl, resolveSettings, saveSettings, settingsFile } from '../../src/cli/settings.js';
+import { renderTable } from '../../src/cli/table.js';
+
+test('tables align on visible width, colour or not, with no trailing blanks', () => {
+  const p = paint(true);
+  const text = renderTable(['NAME', 'STATE', 'X'], [['a', p.green('running'), ''], ['longer-name', 'stopped', 'y']], paint(false));
+  assert.equal(text, 'NAME         STATE    X\na            \x1b[32mrunning\x1b[39m\nlonger-name  stopped  y\n');
+});
+
+test('colour only on a terminal, never with NO_COLOR or TERM=dumb', () => {
+  assert.equal(colourEnabled({ isTTY: true }, {}), true);
+  assert.equal(colourEnabled({ isTTY: false }, {}), false);
+  assert.equal(colourEnabled({ isTTY: true }, { NO_COLOR: '1' }), false);
+  assert.equal(colourEnabled({ isTTY: true }, { TERM: 'dumb' }), false);
+});
+
+test('times, durations and sizes read like a terminal tool', () => {
+  const now = Date.parse('2026-01-01T12:00:00Z');
+  assert.equal(relativeTime('2026-01-01T11:59:48Z', now), '12s ago');
+  assert.equal(relativeTime('2026-01-01T12:04:10Z', now), 'in 4m');
+  assert.equal(relativeTime('2025-12-30T13:00:00Z', now), '47h ago');
+  assert.equal(relativeTime('2025-12-20T12:00:00Z', now), '12d ago');
+  assert.equal(relativeTime(undefined, now), '-');
+  assert.equal(relativeTime('2026-01-01T12:00:00.300Z', now), 'now');
+  assert.equal(preciseDuration(612.4), '612 ms');
+  assert.equal(preciseDuration(1234), '1.2 s');
+  assert.equal(preciseDuration(252_000), '4m 12s');
+  assert.equal(byteSize(512), '512 B');
+  assert.equal(byteSize(1536), '1.5 KiB');
+  assert.equal(byteSize(50 * 1024 * 1024), '50 MiB');
+});
+
+test('problem answers map to the exit codes: 2 usage/spec, 3 not found, 4 conflict, 5 auth, 6 server', () => {
+  const exit = (status: number, code?: string) => exitCodeOf(apiErrorOf(status, JSON.stringify({ status, code, detail: 'x' }), 'hint'));
+  assert.equal(exit(400, 'bad_request'), 2);
+  assert.equal(exit(422, 'spec_invalid'), 2);
+  assert.equal(exit(403, 'policy_denied'), 2);
+  assert.equal(exit(401, 'unauthorized'), 5);
+  assert.equal(exit(403), 5);
+  assert.equal(exit(404, 'not_found'), 3);
+  assert.equal(exit(409, 'conflict'), 4);
+  assert.equal(exit(500, 'internal'), 6);
+  assert.equal(exit(502, 'upstream_unavailable'), 6);
+  assert.equal(exit(405, 'method_not_allowed'), 2);
+  assert.equal(codeForStatus(503, 'not_found'), 'runtime_error', 'a 5xx stays a server error whatever its code says');
+  assert.equal(exitCodeOf(apiErrorOf(502, '<html>bad gateway</html>', 'hint')), 6, 'a non-JSON answer from a proxy in front');
+  const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+  const unreachable = transportError(new TypeError('fetch failed', { cause: refused }), 'http://h:1');
+  assert.equal(exitCodeOf(unreachable), 6);
+  assert.match((unreachable as Error).message, /cannot reach the berth API at http:\/\/h:1: connection refused/);
+});
+
+test('URLs: host:port is enough, only http(s)', () => {
+  assert.equal(normalizeUrl('127.0.0.1:8081'), 'http://127.0.0.1:8081');
+  assert.equal(normalizeUrl('https://berth.example.com/admin/'), 'https://berth.example.com/admin');
+  assert.throws(() => normalizeUrl('ftp://x'), /only http/);
+});
+
+test('settings: flags beat BERTH_URL/BERTH_TOKEN, which beat the saved file, which beats the default', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-cli-'));
+  try {
+    const env = { XDG_CONFIG_HOME: dir };
+    assert.equal(settingsFile(env), join(dir, 'berth', 'config.json'));
+    assert.deepEqual(await resolveSettings({}, env), { url: 'http://127.0.0.1:8081', urlSource: 'the default', token: undefined, tokenSource: undefined });
+    await saveSettings({ url: 'http://saved:1', token: 'saved' }, settingsFile(env));
+    assert.deepEqual(await resolveSettings({}, env), { url: 'http://saved:1', urlSource: settingsFile(env), token: 'saved', tokenSource: settingsFile(env) });
+    const withEnv = { ...env, BERTH_URL: 'http://env:2', BERTH_TOKEN: 'env' };
+    assert.deepEqual(await resolveSettings({}, withEnv), { url: 'http://env:2', urlSource: 'BERTH_URL', token: 'env', tokenSource: 'BERTH_TOKEN' });
+    assert.deepEqual(await resolveSettings({ url: 'flag:3', token: 'flag' }, withEnv), { url: 'http://flag:3', urlSource: '--url', token: 'flag', tokenSource: '--token' });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
