@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { messageOf, NotFoundError } from '../errors.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
@@ -43,13 +44,13 @@ export class Activator implements UpstreamSource {
     this.onChange = options.onChange ?? (() => undefined);
   }
 
-  pick(app: string): Upstream | undefined {
-    return this.apps.get(app)?.upstream;
+  pick(app: string, req?: IncomingMessage, exclude?: string): Upstream | undefined {
+    return this.apps.get(app)?.pick(req, exclude);
   }
 
-  acquire(app: string): Promise<Upstream> {
+  acquire(app: string, req?: IncomingMessage): Promise<Upstream> {
     const controller = this.apps.get(app);
-    return controller ? controller.acquire() : Promise.reject(new NotFoundError(`app ${app} is not declared`));
+    return controller ? controller.acquire(req) : Promise.reject(new NotFoundError(`app ${app} is not declared`));
   }
 
   began(app: string): void {
@@ -138,24 +139,82 @@ export class Activator implements UpstreamSource {
       if (controller) {
         await controller.update(spec);
       } else {
-        controller = new AppController(spec, { runtime: this.runtime, logger: this.logger, onChange: this.onChange, defaults: () => this.defaults });
-        this.apps.set(spec.name, controller);
-        const current = existing.find((i) => i.app === spec.name && i.index === 0);
-        const matches = current?.specHash === containerSpecHash(spec);
-        if ((current?.state === 'running' || current?.state === 'paused') && matches) {
-          await controller.adopt(current);
-        } else if (current?.state === 'running' || current?.state === 'paused') {
-          // A container from an older spec: replace it now rather than serve stale code.
-          await this.runtime.stop(current.id);
-        }
+        controller = this.createController(spec);
+        const mine = existing.filter((i) => i.app === spec.name);
+        const hash = containerSpecHash(spec);
+        // Containers of an older spec would only serve stale code: they go (volumes stay), and starts make new ones.
+        for (const stale of mine.filter((i) => i.specHash !== hash)) await this.runtime.remove(stale.id);
+        await controller.adopt(mine.filter((i) => i.specHash === hash));
+        // Creating the container now (not at the first request) makes that start faster and finds name conflicts early.
+        if (controller.containerCount === 0) await controller.adopt([await this.runtime.ensure(spec, 0)]);
       }
-      if (!controller.upstream && controller.currentState !== 'paused') await this.runtime.ensure(spec, 0);
       if (spec.scale.min >= 1) await controller.acquire();
     } catch (err) {
-      controller?.fail(messageOf(err));
+      // A rolled-back update leaves the old revision serving: that is not a failed app.
+      if (controller && controller.currentState !== 'running') controller.fail(messageOf(err));
       this.logger.error({ app: spec.name, err: messageOf(err) }, 'app could not be reconciled');
+      this.lastErrors.set(spec.name, messageOf(err));
     }
   }
+
+  private createController(spec: AppSpec): AppController {
+    const controller = new AppController(spec, {
+      runtime: this.runtime,
+      logger: this.logger,
+      onChange: this.onChange,
+      defaults: () => this.defaults,
+      wakeDependencies: (s) => this.wakeDependencies(s),
+    });
+    this.apps.set(spec.name, controller);
+    return controller;
+  }
+
+  /**
+   * Wakes the apps `spec` depends on, dependencies first, each ready before the
+   * next, and holds each up (as if a request were open) until the returned
+   * release is called when the dependent stops.
+   */
+  private async wakeDependencies(spec: AppSpec): Promise<() => void> {
+    const held: AppController[] = [];
+    const release = () => {
+      for (const c of held.splice(0)) c.ended();
+    };
+    try {
+      for (const name of this.wakeOrderOf(spec)) {
+        const dependency = this.apps.get(name);
+        if (!dependency) throw new NotFoundError(`app ${spec.name} depends on ${name}, which is not declared`);
+        dependency.began();
+        held.push(dependency);
+        await dependency.acquire();
+      }
+    } catch (err) {
+      release();
+      throw new Error(`a dependency could not be woken: ${messageOf(err)}`);
+    }
+    return release;
+  }
+
+  /** Dependencies of `spec` in wake order: depth-first in declared order, each once (cycles were refused at validation). */
+  private wakeOrderOf(spec: AppSpec): string[] {
+    const order: string[] = [];
+    const visit = (name: string, seen: Set<string>) => {
+      const s = this.apps.get(name)?.spec;
+      for (const dep of s?.dependsOn ?? []) {
+        if (seen.has(dep) || order.includes(dep)) continue;
+        visit(dep, new Set([...seen, dep]));
+        order.push(dep);
+      }
+    };
+    for (const dep of spec.dependsOn) {
+      if (order.includes(dep)) continue;
+      visit(dep, new Set([spec.name, dep]));
+      order.push(dep);
+    }
+    return order;
+  }
+
+  /** The last reconcile error of each app (e.g. a rolled-back update), for apply to report. */
+  readonly lastErrors = new Map<string, string>();
 
   private async removeApp(name: string, existing: readonly Instance[], purgeVolumes: boolean): Promise<void> {
     const controller = this.apps.get(name);

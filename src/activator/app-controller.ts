@@ -1,15 +1,20 @@
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
-import { messageOf, RuntimeError } from '../errors.js';
-import type { Instance, Runtime } from '../runtime/runtime.js';
+import { BerthError, messageOf } from '../errors.js';
+import { createBalancerPolicy, type BalancerPolicy } from '../proxy/balancer/balancer-policy.js';
 import type { Upstream } from '../proxy/upstream.js';
-import type { AppSpec, DockerPolicy, WaitingPageText } from '../spec/types.js';
-import { policyIssues } from '../spec/policy.js';
+import type { Instance, Runtime } from '../runtime/runtime.js';
 import { containerSpecHash } from '../spec/hash.js';
+import { policyIssues } from '../spec/policy.js';
+import type { AppSpec, DockerPolicy, WaitingPageText } from '../spec/types.js';
 import type { AppState, AppStatus } from './app-status.js';
 import { CrashBackoff } from './crash-backoff.js';
+import { HealthChecker } from './health-checker.js';
 import { IdleClock } from './idle-clock.js';
-import { waitUntilHealthy, waitUntilReady } from './readiness.js';
-import { CrashLoopError, QueueFullError, StartFailedError } from './start-errors.js';
+import { drainSlot, freeIndexes, Slot, startSlot } from './instance-slot.js';
+import { waitUntilReady } from './readiness.js';
+import { replaceInstances } from './rollout.js';
+import { CrashLoopError, NoInstanceError, QueueFullError, StartFailedError } from './start-errors.js';
 
 export { StartFailedError } from './start-errors.js';
 
@@ -27,39 +32,51 @@ export interface AppControllerDeps {
   logger: Logger;
   defaults: () => AppDefaults;
   onChange: (status: AppStatus) => void;
+  /** Wakes the apps this one depends on, in order, and holds them up until `release` (returned) is called. */
+  wakeDependencies?: (spec: AppSpec) => Promise<() => void>;
 }
 
 /** An instance that dies sooner than this after becoming ready counts as a crash. */
 const EARLY_EXIT_MS = 30_000;
 
-/**
- * How long the engine is asked whether an unreachable instance has exited: the
- * engine records an exit a few milliseconds after the process is gone.
- */
+/** How long the engine is asked whether an unreachable instance has exited: it records an exit a few milliseconds after the fact. */
 const UNREACHABLE_CHECK_MS = 500;
 
+/** Consecutive connection failures that take an instance out of rotation (passive health). */
+const PASSIVE_EJECT_AFTER = 3;
+
+/** How long old instances may finish their requests after an update, a scale-down or a stop. */
+const DRAIN_MS = 30_000;
+
 /**
- * Owns one app's instance and its life: starts it once however many requests
- * want it (single flight), stops or pauses it when idle, notices when it dies,
- * and backs off when it keeps failing. Lifecycle steps run one at a time
- * through `serial`, so a request that arrives while the app is being stopped
- * simply waits for the stop to finish and then wakes it again.
+ * Owns one app's instances and their life: starts them once however many
+ * requests want them (single flight), balances requests over the ready ones,
+ * stops or pauses them when idle, notices when they die, replaces them without
+ * downtime when the spec changes, and backs off when the app keeps failing.
+ * Lifecycle steps run one at a time through `serial`, so a request that
+ * arrives while the app is being stopped waits for the stop, then wakes it.
  */
 export class AppController {
   spec: AppSpec;
-  /** Set only while running and ready: the proxy's fast path reads just this. */
-  upstream?: Upstream;
   private state: AppState = 'stopped';
   private since = new Date();
   private lastError?: string;
   private lastStartMs?: number;
-  private readyAtMs = 0;
-  private instance?: Instance;
-  private starting?: Promise<Upstream>;
+  /** Instances in rotation or draining; the balancer sees `ready`. */
+  private slots: Slot[] = [];
+  private ready: Slot[] = [];
+  /** Containers kept while the app is stopped or paused, for a fast next start. */
+  private parked: Instance[] = [];
+  private replicas: number;
+  private balancer: BalancerPolicy;
+  private starting?: Promise<void>;
   private waiting = 0;
   private lifecycle: Promise<unknown> = Promise.resolve();
   private readonly backoff = new CrashBackoff();
   private readonly idle: IdleClock;
+  private readonly health: HealthChecker;
+  private readyWaiters: Array<() => void> = [];
+  private releaseDependencies?: () => void;
   private removeTimer?: NodeJS.Timeout;
   private closed = false;
 
@@ -68,7 +85,10 @@ export class AppController {
     private readonly deps: AppControllerDeps,
   ) {
     this.spec = spec;
+    this.replicas = spec.scale.replicas;
+    this.balancer = createBalancerPolicy(spec.balance, spec.name);
     this.idle = new IdleClock(() => this.onIdle());
+    this.health = new HealthChecker({ logger: deps.logger, onUnhealthy: (slot) => void this.recover(slot, 'failed its health checks') });
   }
 
   get name(): string {
@@ -83,38 +103,90 @@ export class AppController {
     return this.idle.inFlight;
   }
 
+  /** Containers the controller knows: running, draining, stopped or paused. */
+  get containerCount(): number {
+    return this.slots.length + this.parked.length;
+  }
+
+  /** The first ready instance, for callers that need any one (kept for the fast path's tests). */
+  get upstream(): Upstream | undefined {
+    return this.ready.find((s) => s.available)?.upstream;
+  }
+
   status(): AppStatus {
-    const i = this.instance;
     const retryMs = this.state === 'crashloop' ? this.backoff.waitMs(performance.now()) : 0;
+    const first = this.ready[0]?.instance ?? this.parked[0];
     return {
       name: this.name,
       state: this.state,
       since: this.since,
       lastActivity: this.idle.lastActivity,
-      idleAt: this.state === 'running' ? this.idle.idleAt : undefined,
+      idleAt: this.state === 'running' && this.spec.scale.min === 0 ? this.idle.idleAt : undefined,
       retryAt: retryMs > 0 ? new Date(Date.now() + retryMs) : undefined,
       lastError: this.lastError,
       lastStartMs: this.lastStartMs,
       inFlight: this.idle.inFlight,
       waiting: this.waiting,
-      instance: i ? { id: i.id, address: i.address ? `${i.address.host}:${i.address.port}` : undefined } : undefined,
+      replicas: this.replicas,
+      readyInstances: this.ready.filter((s) => s.available).length,
+      instance: first ? { id: first.id, address: first.address ? `${first.address.host}:${first.address.port}` : undefined } : undefined,
     };
   }
 
+  /** Picks a ready instance with the app's balancer policy; undefined when none is ready. */
+  pick(req?: IncomingMessage, exclude?: string): Upstream | undefined {
+    const ready = this.ready;
+    if (ready.length === 0) return undefined;
+    // One instance and a policy that needs no request: no choice to make (the common, hot case).
+    if (ready.length === 1 && this.balancer.name !== 'cookie') {
+      const only = ready[0]!.upstream;
+      return only.instanceId !== exclude ? only : undefined;
+    }
+    const candidates = exclude === undefined ? ready : ready.filter((s) => s.upstream.instanceId !== exclude);
+    const chosen = this.balancer.select(candidates, req ?? NO_REQUEST);
+    if (!chosen) return undefined;
+    const upstream = (chosen.candidate as Slot).upstream;
+    upstream.setCookie = chosen.setCookie;
+    return upstream;
+  }
+
   /**
-   * The app's ready upstream, starting it first if needed. Concurrent callers
+   * A ready instance, starting the app first if needed. Concurrent callers
    * share one start; beyond the queue size they are refused at once, and while
    * the app is crash-looping they are told when to come back.
    */
-  acquire(): Promise<Upstream> {
-    if (this.upstream) return Promise.resolve(this.upstream);
+  async acquire(req?: IncomingMessage): Promise<Upstream> {
+    const now = this.pick(req);
+    if (now) return now;
     const waitMs = this.backoff.waitMs(performance.now());
-    if (waitMs > 0) return Promise.reject(new CrashLoopError(this.name, this.lastError ?? 'repeated failures', Math.ceil(waitMs / 1000)));
+    if (waitMs > 0) throw new CrashLoopError(this.name, this.lastError ?? 'repeated failures', Math.ceil(waitMs / 1000));
     const queueSize = this.spec.queueSize ?? this.deps.defaults().queueSize;
-    if (this.waiting >= queueSize) return Promise.reject(new QueueFullError(this.name, queueSize));
+    if (this.waiting >= queueSize) throw new QueueFullError(this.name, queueSize);
     this.waiting++;
-    this.starting ??= this.serial(() => this.start()).finally(() => (this.starting = undefined));
-    return this.starting.finally(() => this.waiting--);
+    try {
+      if (this.state === 'running') await this.readySoon();
+      else {
+        this.starting ??= this.serial(() => this.start()).finally(() => (this.starting = undefined));
+        await this.starting;
+      }
+    } finally {
+      this.waiting--;
+    }
+    const picked = this.pick(req);
+    if (!picked) throw new NoInstanceError(this.name);
+    return picked;
+  }
+
+  /** Running but no instance in rotation (all unhealthy or replaced): wait for one, bounded by the start timeout. */
+  private readySoon(): Promise<void> {
+    if (this.pick()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, this.spec.startTimeoutMs);
+      this.readyWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /** Runs lifecycle steps one after another, whatever the outcome of the previous one. */
@@ -124,120 +196,228 @@ export class AppController {
     return run;
   }
 
-  private async start(): Promise<Upstream> {
-    if (this.upstream) return this.upstream;
+  /** Starts the first instance and returns once it is ready; the other replicas follow in the background. */
+  private async start(): Promise<void> {
+    if (this.ready.length > 0 && this.state === 'running') return;
     if (this.closed) throw new StartFailedError(this.name, 'the gateway is shutting down', false);
     const began = performance.now();
     const spec = this.spec;
-    const waking = this.state === 'paused';
     clearTimeout(this.removeTimer);
     this.setState('starting');
     try {
       const denied = policyIssues(spec, this.deps.defaults().policy);
       if (denied.length > 0) throw new Error(`the gateway's policy no longer allows it: ${denied.map((d) => d.message).join('; ')}`);
-      const instance = this.instance && waking ? this.instance : await this.deps.runtime.ensure(spec, 0);
-      const running = await this.deps.runtime.start(instance.id);
-      if (!running.address) throw new RuntimeError(`container ${running.name} has no published port ${spec.port}`);
-      this.instance = running;
-      const deadline = began + spec.startTimeoutMs;
-      const result =
-        running.health !== 'none'
-          ? await waitUntilHealthy(() => this.deps.runtime.inspect(running.id), deadline)
-          : await waitUntilReady(running.address, spec.readiness, { deadline, stillStarting: () => this.exitedReason(running.id) });
-      if (!result.ready) throw new StartFailedError(this.name, result.reason, result.reason.startsWith('not ready in time'));
-      return this.becomeReady(running, began);
+      this.releaseDependencies ??= await this.deps.wakeDependencies?.(spec);
+      const hash = containerSpecHash(spec);
+      const reusable = this.parked.filter((i) => i.specHash === hash);
+      const first = reusable[0];
+      const index = first?.index ?? freeIndexes(this.parked.map((i) => i.index), 1)[0]!;
+      const slot = await startSlot(this.deps.runtime, spec, index, began + spec.startTimeoutMs, first);
+      this.parked = this.parked.filter((i) => i.index !== index);
+      this.addReady(slot);
+      this.lastStartMs = Math.round(performance.now() - began);
+      this.lastError = undefined;
+      // The idle timeout counts from readiness, not from a request that ended while it started.
+      this.idle.touch();
+      this.setState('running');
+      this.armIdle();
+      this.armHealth();
+      void this.fillReplicas();
     } catch (err) {
       throw this.startFailed(err);
     }
   }
 
-  private becomeReady(instance: Instance, began: number): Upstream {
-    const { host, port } = instance.address!;
-    this.instance = instance;
-    this.upstream = { app: this.name, instanceId: instance.id, origin: `http://${host}:${port}`, host, port };
-    this.readyAtMs = performance.now();
-    this.lastStartMs = Math.round(this.readyAtMs - began);
-    this.lastError = undefined;
-    // The idle timeout counts from readiness, not from a request that ended while it started.
-    this.idle.touch();
-    this.setState('running');
-    this.armIdle();
-    return this.upstream;
+  /** Brings the number of instances up to the replica count, in the background; failures are logged, not fatal. */
+  private async fillReplicas(): Promise<void> {
+    const missing = this.replicas - this.slots.filter((s) => !s.draining).length;
+    if (missing <= 0 || this.state !== 'running') return;
+    const hash = containerSpecHash(this.spec);
+    const used = new Set([...this.slots.map((s) => s.index)]);
+    const reuse = this.parked.filter((i) => i.specHash === hash && !used.has(i.index)).slice(0, missing);
+    const fresh = freeIndexes([...used, ...this.parked.map((i) => i.index)], missing - reuse.length);
+    const spec = this.spec;
+    const starts = [...reuse.map((i) => ({ index: i.index, existing: i as Instance | undefined })), ...fresh.map((index) => ({ index, existing: undefined }))];
+    this.parked = this.parked.filter((i) => !reuse.includes(i));
+    await Promise.all(
+      starts.map(async ({ index, existing }) => {
+        try {
+          const slot = await startSlot(this.deps.runtime, spec, index, performance.now() + spec.startTimeoutMs, existing);
+          if (this.state !== 'running' || this.spec !== spec) {
+            await this.deps.runtime.stop(slot.instance.id).catch(() => undefined);
+            return;
+          }
+          this.addReady(slot);
+        } catch (err) {
+          this.deps.logger.warn({ app: this.name, index, err: messageOf(err) }, 'replica failed to start');
+        }
+      }),
+    );
+  }
+
+  private addReady(slot: Slot): void {
+    this.slots = [...this.slots.filter((s) => s.index !== slot.index), slot];
+    this.rebuildReady();
+  }
+
+  /** The balancer's view: swapped whole, so a request never sees a half-updated list. */
+  private rebuildReady(): void {
+    this.ready = this.slots.filter((s) => s.available);
+    if (this.ready.length > 0) for (const wake of this.readyWaiters.splice(0)) wake();
   }
 
   /** Every waiter gets the same answer: 502, or 504 on a timeout; repeated failures become a crash loop. */
   private startFailed(err: unknown): Error {
     const failure = err instanceof StartFailedError ? err : new StartFailedError(this.name, messageOf(err), false);
-    this.upstream = undefined;
     this.lastError = failure.message;
     const delay = this.backoff.fail(performance.now());
     this.setState(delay > 0 ? 'crashloop' : 'failed');
+    this.releaseDeps();
     this.deps.logger.warn({ app: this.name, err: failure.message, retryInMs: delay || undefined }, 'app failed to start');
     return failure;
   }
 
-  private async exitedReason(id: string): Promise<string | undefined> {
-    const now = await this.deps.runtime.inspect(id).catch(() => undefined);
-    if (!now) return 'the container disappeared';
-    if (now.state === 'exited' || now.state === 'dead') return `the container exited with code ${now.exitCode ?? '?'}`;
-    return undefined;
-  }
-
-  /** Takes over a container found at gateway start: running ones are adopted, paused ones stay paused. */
-  async adopt(instance: Instance): Promise<void> {
-    if (this.upstream || !instance.address) return;
-    if (instance.state === 'paused') {
-      this.instance = instance;
-      this.setState('paused');
-      return;
+  /** Takes over the app's containers found at gateway start: running ones serve at once, others are kept for the next start. */
+  async adopt(instances: readonly Instance[]): Promise<void> {
+    const hash = containerSpecHash(this.spec);
+    for (const instance of instances) {
+      if (instance.specHash !== hash) continue;
+      if (instance.state === 'running' && instance.address) {
+        const probe = await waitUntilReady(instance.address, this.spec.readiness, { deadline: performance.now() + 2_000 });
+        if (!probe.ready) continue;
+        const slot = new Slot(instance.index, instance, hash);
+        slot.readyAtMs = performance.now();
+        this.slots.push(slot);
+      } else {
+        this.parked.push(instance);
+      }
     }
-    const result = await waitUntilReady(instance.address, this.spec.readiness, { deadline: performance.now() + 2_000 });
-    if (!result.ready) return;
-    const { host, port } = instance.address;
-    this.instance = instance;
-    this.upstream = { app: this.name, instanceId: instance.id, origin: `http://${host}:${port}`, host, port };
-    this.readyAtMs = performance.now();
-    this.setState('running');
-    this.armIdle();
+    this.rebuildReady();
+    if (this.ready.length > 0) {
+      this.setState('running');
+      this.armIdle();
+      this.armHealth();
+    } else if (this.parked.some((i) => i.state === 'paused')) {
+      this.setState('paused');
+    }
   }
 
-  /** Takes a new spec. A change to the container's shape replaces a running one after draining. */
-  async update(spec: AppSpec): Promise<void> {
+  /**
+   * Takes a new spec. Routes, timeouts and the like apply at once; a change to
+   * the containers themselves replaces running instances without downtime (see
+   * rollout.ts), and a stopped app simply starts on the new spec next time.
+   * Rejects when the new revision could not become ready and was rolled back.
+   */
+  update(spec: AppSpec): Promise<void> {
     const reshaped = containerSpecHash(spec) !== containerSpecHash(this.spec);
+    const old = this.spec;
     this.spec = spec;
+    if (spec.balance !== old.balance) this.balancer = createBalancerPolicy(spec.balance, spec.name);
+    if (spec.scale.replicas !== old.scale.replicas) this.replicas = spec.scale.replicas;
+    this.replicas = Math.min(Math.max(this.replicas, Math.max(spec.scale.min, 1)), spec.scale.max);
     this.armIdle();
-    if (!reshaped) return;
+    this.armHealth();
+    if (!reshaped) return this.state === 'running' ? this.serial(() => this.rescale()) : Promise.resolve();
     if (this.state === 'crashloop' || this.state === 'failed') this.backoff.reset();
-    if (!this.upstream && this.state !== 'paused') return;
-    this.deps.logger.info({ app: this.name }, 'spec changed: replacing the container');
-    await this.stop('replaced');
-    await this.acquire();
-  }
-
-  /** Stops the instance after requests in flight finish (bounded by `graceMs`); the container is kept. */
-  stop(why: string, graceMs = 30_000): Promise<void> {
     return this.serial(async () => {
-      const instance = this.instance;
-      if (!instance || this.state === 'stopped') return;
-      this.upstream = undefined;
-      this.setState('stopping');
-      await this.idle.drained(graceMs);
-      await this.deps.runtime.stop(instance.id, { timeoutS: 10 }).catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'stop failed'));
-      this.backoff.reset();
-      this.setState('stopped');
-      this.deps.logger.info({ app: this.name, why }, 'app stopped');
-      this.armRemoval();
+      if (this.state === 'paused') await this.stopAll('replaced while paused');
+      // Containers of the old spec are useless now; the next start makes new ones.
+      this.parked = this.parked.filter((i) => i.specHash === containerSpecHash(spec));
+      if (this.state !== 'running') return;
+      this.deps.logger.info({ app: this.name, strategy: spec.strategy.type }, 'spec changed: replacing instances');
+      const result = await replaceInstances(
+        {
+          runtime: this.deps.runtime,
+          logger: this.deps.logger,
+          current: () => this.slots,
+          setSlots: (slots) => {
+            this.slots = slots;
+            this.rebuildReady();
+          },
+          drainMs: DRAIN_MS,
+        },
+        spec,
+        old,
+        this.replicas,
+      );
+      if (!result.ok) {
+        this.lastError = `update rolled back: ${result.reason}`;
+        this.onChange();
+        throw new StartFailedError(this.name, this.lastError, false);
+      }
     });
   }
 
-  /** Removes the container now (volume kept unless purged); the next request creates it again. */
+  /** Sets how many instances run while the app is up, within scale.min..max; scaling down drains first. */
+  setReplicas(count: number): Promise<void> {
+    const { min, max } = this.spec.scale;
+    if (!Number.isInteger(count) || count < Math.max(min, 1) || count > max) {
+      return Promise.reject(new BerthError('spec_invalid', `replicas for ${this.name} must be from ${Math.max(min, 1)} to ${max} (scale.min..scale.max), not ${count}`));
+    }
+    this.replicas = count;
+    this.onChange();
+    return this.state === 'running' ? this.serial(() => this.rescale()) : Promise.resolve();
+  }
+
+  private async rescale(): Promise<void> {
+    const live = this.slots.filter((s) => !s.draining);
+    if (live.length < this.replicas) return this.fillReplicas();
+    const extra = live.sort((a, b) => b.index - a.index).slice(0, live.length - this.replicas);
+    await Promise.all(extra.map((slot) => this.retire(slot, 'scaled down')));
+  }
+
+  /** Takes one instance out of rotation, lets its requests finish, then stops and removes its container. */
+  private async retire(slot: Slot, why: string): Promise<void> {
+    slot.draining = true;
+    this.rebuildReady();
+    await drainSlot(slot, DRAIN_MS);
+    this.slots = this.slots.filter((s) => s !== slot);
+    this.rebuildReady();
+    await this.deps.runtime.remove(slot.instance.id).catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'remove failed'));
+    this.deps.logger.info({ app: this.name, instance: slot.instance.name, why }, 'instance retired');
+  }
+
+  /** Stops every instance after requests in flight finish (bounded by `graceMs`); containers are kept. */
+  stop(why: string, graceMs = DRAIN_MS): Promise<void> {
+    return this.serial(async () => {
+      if (this.slots.length === 0 && this.state !== 'paused') {
+        if (this.state !== 'stopped' && this.state !== 'failed' && this.state !== 'crashloop') this.setState('stopped');
+        return;
+      }
+      this.setState('stopping');
+      for (const slot of this.slots) slot.draining = true;
+      this.rebuildReady();
+      await this.idle.drained(graceMs);
+      await this.stopAll(why);
+    });
+  }
+
+  /** Stops all containers (paused ones too) and parks them. */
+  private async stopAll(why: string): Promise<void> {
+    const instances = [...this.slots.map((s) => s.instance), ...this.parked];
+    this.slots = [];
+    this.rebuildReady();
+    await Promise.all(instances.map((i) => this.deps.runtime.stop(i.id, { timeoutS: 10 }).catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'stop failed'))));
+    this.parked = instances.map((i) => ({ ...i, state: 'exited' as const, address: undefined }));
+    this.backoff.reset();
+    this.health.stop();
+    this.releaseDeps();
+    this.setState('stopped');
+    this.deps.logger.info({ app: this.name, why }, 'app stopped');
+    this.armRemoval();
+  }
+
+  /** Removes the containers now (volume kept unless purged); the next request creates them again. */
   remove(purgeVolumes = false): Promise<void> {
     return this.serial(async () => {
-      const instance = this.instance;
-      this.upstream = undefined;
-      this.instance = undefined;
+      const instances = [...this.slots.map((s) => s.instance), ...this.parked];
+      this.slots = [];
+      this.parked = [];
+      this.rebuildReady();
       clearTimeout(this.removeTimer);
-      if (instance) await this.deps.runtime.remove(instance.id, { purgeVolumes });
+      this.health.stop();
+      this.releaseDeps();
+      for (const i of instances) await this.deps.runtime.remove(i.id, { purgeVolumes });
       if (this.state !== 'stopped') this.setState('stopped');
     });
   }
@@ -247,29 +427,29 @@ export class AppController {
     if (this.state !== 'running' || this.spec.scale.min > 0) return;
     void this.serial(async () => {
       // Checked inside the step: a request may have arrived since the timer fired.
-      if (this.idle.inFlight > 0 || this.state !== 'running' || !this.instance) return;
-      if (this.spec.idleAction === 'pause') return this.pauseNow(this.instance);
-      this.upstream = undefined;
+      if (this.idle.inFlight > 0 || this.state !== 'running') return;
+      if (this.spec.idleAction === 'pause') return this.pauseAll();
       this.setState('stopping');
-      await this.deps.runtime.stop(this.instance.id, { timeoutS: 10 }).catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'idle stop failed'));
-      this.backoff.reset();
-      this.setState('stopped');
-      this.deps.logger.info({ app: this.name }, 'app stopped after being idle');
-      this.armRemoval();
+      await this.stopAll('idle');
     });
   }
 
-  private async pauseNow(instance: Instance): Promise<void> {
-    this.upstream = undefined;
+  private async pauseAll(): Promise<void> {
+    const slots = this.slots;
+    this.slots = [];
+    this.rebuildReady();
     this.setState('stopping');
+    this.health.stop();
     try {
-      await this.deps.runtime.pause(instance.id);
+      await Promise.all(slots.map((s) => this.deps.runtime.pause(s.instance.id)));
+      this.parked = [...slots.map((s) => ({ ...s.instance, state: 'paused' as const })), ...this.parked];
+      this.releaseDeps();
       this.setState('paused');
       this.deps.logger.info({ app: this.name }, 'app paused after being idle');
     } catch (err) {
       this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'pause failed; stopping instead');
-      await this.deps.runtime.stop(instance.id).catch(() => undefined);
-      this.setState('stopped');
+      this.slots = slots;
+      await this.stopAll('idle (pause failed)');
     }
   }
 
@@ -279,13 +459,18 @@ export class AppController {
     else this.idle.disarm();
   }
 
+  private armHealth(): void {
+    if (this.state === 'running' && this.spec.health) this.health.start(this.spec.health, () => this.slots);
+    else this.health.stop();
+  }
+
   private armRemoval(): void {
     clearTimeout(this.removeTimer);
     const after = this.spec.removeAfterMs;
     if (after === undefined || this.closed) return;
     this.removeTimer = setTimeout(() => {
-      if (this.state === 'stopped' && this.instance) {
-        this.deps.logger.info({ app: this.name }, 'removing the container of a long-stopped app (volume kept)');
+      if (this.state === 'stopped' && this.parked.length > 0) {
+        this.deps.logger.info({ app: this.name }, 'removing the containers of a long-stopped app (volume kept)');
         void this.remove().catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'remove failed'));
       }
     }, after);
@@ -293,28 +478,72 @@ export class AppController {
   }
 
   /**
-   * The engine reports the instance gone: a crash, an app that quits when idle
-   * (like seed 000's minions), or someone's `docker stop`. The app becomes
-   * stopped and the next request wakes it; dying soon after a start counts
-   * towards a crash loop. Returns whether the exit was unexpected (not one
-   * berth caused by stopping or replacing the instance).
+   * An instance out of rotation (failed health checks, or connection failures)
+   * is restarted in place and rejoins once ready; the others keep serving.
+   */
+  private async recover(slot: Slot, why: string): Promise<void> {
+    if (slot.unhealthy || !this.slots.includes(slot)) return;
+    slot.unhealthy = true;
+    this.rebuildReady();
+    this.deps.logger.warn({ app: this.name, instance: slot.instance.name, why }, 'instance out of rotation; restarting it');
+    try {
+      await this.deps.runtime.stop(slot.instance.id, { timeoutS: 5 });
+      const fresh = await startSlot(this.deps.runtime, this.spec, slot.index, performance.now() + this.spec.startTimeoutMs, slot.instance);
+      if (!this.slots.includes(slot)) return;
+      this.slots = this.slots.map((s) => (s === slot ? fresh : s));
+      this.rebuildReady();
+      this.deps.logger.info({ app: this.name, instance: fresh.instance.name }, 'instance back in rotation');
+    } catch (err) {
+      this.deps.logger.warn({ app: this.name, instance: slot.instance.name, err: messageOf(err) }, 'instance restart failed');
+      this.dropSlot(slot);
+    }
+  }
+
+  /** Forgets a slot whose container is gone; the app stops when it was the last one. */
+  private dropSlot(slot: Slot): void {
+    this.slots = this.slots.filter((s) => s !== slot);
+    this.rebuildReady();
+    if (this.slots.length === 0 && this.state === 'running') {
+      this.health.stop();
+      this.releaseDeps();
+      this.setState('stopped');
+    } else if (this.state === 'running') {
+      void this.fillReplicas();
+    }
+  }
+
+  /**
+   * The engine reports an instance gone: a crash, an app that quits when idle
+   * (like seed 000's minions), or someone's `docker stop`. The instance leaves
+   * the rotation; when it was the last, the app becomes stopped and the next
+   * request wakes it. Dying soon after a start counts towards a crash loop.
+   * Returns whether the exit was unexpected (not one berth caused).
    */
   instanceExited(instanceId: string, exitCode: number | undefined, at?: Date): boolean {
-    if (this.instance?.id !== instanceId || this.state !== 'running') return false;
+    const slot = this.slots.find((s) => s.instance.id === instanceId);
+    if (!slot || slot.draining || this.state !== 'running') return false;
     // A late event about the container's previous run (it was started again since) is stale.
-    const startedAt = this.instance.startedAt?.getTime();
+    const startedAt = slot.instance.startedAt?.getTime();
     if (at && startedAt !== undefined && at.getTime() < startedAt) return false;
-    this.upstream = undefined;
-    const early = performance.now() - this.readyAtMs < EARLY_EXIT_MS;
+    const early = performance.now() - slot.readyAtMs < EARLY_EXIT_MS;
     const crashed = exitCode !== 0 && exitCode !== undefined;
     if (crashed) this.lastError = `the container exited with code ${exitCode}`;
+    this.slots = this.slots.filter((s) => s !== slot);
+    this.parked.push({ ...slot.instance, state: 'exited', address: undefined });
+    this.rebuildReady();
+    this.deps.logger.info({ app: this.name, instance: slot.instance.name, exitCode }, 'instance exited by itself');
+    if (this.slots.length > 0) {
+      void this.serial(() => this.fillReplicas());
+      return true;
+    }
+    this.health.stop();
+    this.releaseDeps();
     if (crashed && early && this.backoff.fail(performance.now()) > 0) {
       this.setState('crashloop');
     } else {
       if (!early) this.backoff.reset();
       this.setState('stopped');
     }
-    this.deps.logger.info({ app: this.name, exitCode }, 'app exited by itself');
     this.armRemoval();
     return true;
   }
@@ -323,20 +552,24 @@ export class AppController {
    * The proxy could not reach `instanceId` (refused, or closed before any
    * answer). An app that quits by itself (seed 000) races the engine's die
    * event, so the engine is asked, for a short while, whether the instance is
-   * gone; if it is, the app becomes stopped and the request can wake it.
+   * gone. A live instance that keeps failing is ejected (passive health).
    */
   async unreachable(instanceId: string): Promise<boolean> {
     const deadline = performance.now() + UNREACHABLE_CHECK_MS;
     for (;;) {
+      const slot = this.slots.find((s) => s.instance.id === instanceId);
       // Already handled: the die event came, or the instance was replaced or stopped.
-      if (this.instance?.id !== instanceId || this.state !== 'running') return true;
+      if (!slot || this.state !== 'running') return true;
       const now = await this.deps.runtime.inspect(instanceId).catch(() => undefined);
-      if (this.instance?.id !== instanceId || this.state !== 'running') return true;
+      if (!this.slots.includes(slot)) return true;
       if (!now || now.state === 'exited' || now.state === 'dead') {
         this.instanceExited(instanceId, now?.exitCode);
         return true;
       }
-      if (performance.now() >= deadline) return false;
+      if (performance.now() >= deadline) {
+        if (slot.upstream.failures >= PASSIVE_EJECT_AFTER) void this.recover(slot, `${slot.upstream.failures} connection failures in a row`);
+        return false;
+      }
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }
@@ -352,6 +585,7 @@ export class AppController {
     return this.backoff.waitMs(performance.now());
   }
 
+  /** Activity that keeps the app up: a request, a WebSocket, or a dependent app holding it. */
   began(): void {
     this.idle.began();
   }
@@ -363,7 +597,18 @@ export class AppController {
   close(): void {
     this.closed = true;
     this.idle.disarm();
+    this.health.stop();
     clearTimeout(this.removeTimer);
+  }
+
+  private releaseDeps(): void {
+    const release = this.releaseDependencies;
+    this.releaseDependencies = undefined;
+    release?.();
+  }
+
+  private onChange(): void {
+    this.deps.onChange(this.status());
   }
 
   private setState(state: AppState): void {
@@ -371,6 +616,9 @@ export class AppController {
     this.state = state;
     this.since = new Date();
     if (state !== 'running') this.idle.disarm();
-    this.deps.onChange(this.status());
+    this.onChange();
   }
 }
+
+/** Policies that look at the request get this when a caller has none (e.g. an API start). */
+const NO_REQUEST = { headers: {} } as IncomingMessage;

@@ -28,5 +28,9 @@ export interface AppStatus {
   inFlight: number;
   /** Requests waiting for a start. */
   waiting: number;
+  /** Instances that run while the app is up. */
+  replicas: number;
+  /** Instances in rotation now. */
+  readyInstances: number;
   instance?: { id: string; address?: string };
 }

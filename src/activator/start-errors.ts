@@ -7,6 +7,14 @@ export class StartFailedError extends BerthError {
   }
 }
 
+/** The app runs but has no instance in rotation (all failing their health checks, say). */
+export class NoInstanceError extends BerthError {
+  readonly retryAfterS = 1;
+  constructor(app: string) {
+    super('overloaded', `app ${app} has no healthy instance right now`);
+  }
+}
+
 /** Too many requests already wait for this app's start. */
 export class QueueFullError extends BerthError {
   readonly retryAfterS = 1;

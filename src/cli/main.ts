@@ -1,24 +1,60 @@
 import { Command, CommanderError } from 'commander';
 import { exitCodeOf, messageOf } from '../errors.js';
 import { VERSION } from '../version.js';
+import { applyCommand } from './commands/apply.js';
+import { configureCommand } from './commands/configure.js';
+import { deleteCommand } from './commands/delete.js';
+import { getCommand } from './commands/get.js';
+import { historyCommand } from './commands/history.js';
+import { lifecycleCommands } from './commands/lifecycle.js';
+import { logsCommand } from './commands/logs.js';
+import { lsCommand } from './commands/ls.js';
+import { tokenCommand } from './commands/token.js';
+import { versionCommand } from './commands/version.js';
 import { serveCommand } from './serve.js';
 
 /**
  * The `berth` command. Every failure ends here: one clear line on stderr and
- * the exit code of the error's catalogue entry.
+ * the exit code of the error's catalogue entry (2 usage or spec, 3 not found,
+ * 4 conflict, 5 auth, 6 server or unreachable).
  */
 const program = new Command()
   .name('berth')
   .description('On-demand container gateway: starts web apps in Docker on their first request and stops them when idle.')
   .version(VERSION, '-v, --version')
-  .showHelpAfterError()
-  .exitOverride();
+  .option('--url <url>', 'admin API URL (default: BERTH_URL, the saved settings, or http://127.0.0.1:8081)')
+  .option('--token <token>', 'API token (default: BERTH_TOKEN or the saved settings)');
 
 program.addCommand(serveCommand());
-program
-  .command('version')
-  .description('print the version')
-  .action(() => console.log(VERSION));
+program.addCommand(applyCommand());
+program.addCommand(lsCommand());
+program.addCommand(getCommand());
+program.addCommand(deleteCommand());
+for (const command of lifecycleCommands()) program.addCommand(command);
+program.addCommand(logsCommand());
+program.addCommand(historyCommand());
+program.addCommand(tokenCommand());
+program.addCommand(configureCommand());
+program.addCommand(versionCommand());
+
+/**
+ * Commands added whole do not inherit these settings, so every one gets them.
+ * A usage error is one line too, with where to read more.
+ */
+function configureAll(command: Command, path: string[] = []): void {
+  const help = `berth ${[...path, '--help'].join(' ')}`;
+  command.exitOverride().configureOutput({
+    outputError: (text, write) => write(`berth: ${text.replace(/^error: /, '').trimEnd()} (see '${help}')\n`),
+  });
+  for (const sub of command.commands) configureAll(sub, [...path, sub.name()]);
+}
+configureAll(program);
+
+// `berth ls | head` closes the pipe early; that is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 
 try {
   await program.parseAsync(process.argv);

@@ -1,10 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command } from 'commander';
-import { DockerRuntime } from '../runtime/docker/docker-runtime.js';
-import { SqliteStore } from '../store/sqlite-store.js';
-import { Gateway } from '../gateway/gateway.js';
-import { createLogger } from '../log.js';
+import type { Gateway } from '../gateway/gateway.js';
 import { messageOf } from '../errors.js';
 
 export function serveCommand(): Command {
@@ -13,6 +10,13 @@ export function serveCommand(): Command {
     .option('-c, --config <file>', 'gateway configuration file', 'berth.yaml')
     .option('--no-watch', 'do not reload when the config or spec files change (SIGHUP still reloads)')
     .action(async (opts: { config: string; watch: boolean }) => {
+      // Loaded here, not at the top: every other berth command is an API client and starts faster without them.
+      const [{ DockerRuntime }, { SqliteStore }, { Gateway }, { createLogger }] = await Promise.all([
+        import('../runtime/docker/docker-runtime.js'),
+        import('../store/sqlite-store.js'),
+        import('../gateway/gateway.js'),
+        import('../log.js'),
+      ]);
       const logger = createLogger();
       const gateway = new Gateway(opts.config, {
         logger,
@@ -21,7 +25,7 @@ export function serveCommand(): Command {
           await store.open();
           return store;
         },
-        runtime: (config) => new DockerRuntime({ docker: config.docker }),
+        runtime: (config, hooks) => new DockerRuntime({ docker: config.docker, defaultResources: hooks.defaultResources, inputUrl: hooks.inputUrl }),
         adminToken: process.env.BERTH_ADMIN_TOKEN || undefined,
       });
       await gateway.start();

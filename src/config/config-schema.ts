@@ -10,6 +10,14 @@ export const configFileSchema = z.strictObject({
     .strictObject({
       idleTimeout: z.union([z.string(), z.number()]).describe('Idle time after which an app is stopped, e.g. 5m.').default('5m'),
       queueSize: z.number().int().min(1).describe('Most requests that may wait for one app to start.').default(1000),
+      resources: z
+        .strictObject({
+          memory: z.union([z.string(), z.number()]).optional().describe('Memory limit of each instance: bytes, or "512k", "256m", "1g".'),
+          cpus: z.number().positive().optional().describe('CPU limit of each instance in (fractional) CPUs, e.g. 0.5.'),
+          pids: z.number().int().positive().optional().describe('Most processes each instance may run.'),
+        })
+        .optional()
+        .describe("Resource limits for apps that do not set them; an app's own resources win field by field."),
     })
     .default({ idleTimeout: '5m', queueSize: 1000 }),
   waitingPage: z
@@ -36,6 +44,18 @@ export const configFileSchema = z.strictObject({
       maxAge: z.union([z.string(), z.number()]).describe('Records older than this are dropped. Default 7d.').default('7d'),
     })
     .default({ maxRecords: 100_000, maxAge: '7d' }),
+  limits: z
+    .strictObject({
+      inputBytes: z.number().int().min(0).describe("Most bytes of an app's input JSON. Default 65536.").default(65_536),
+    })
+    .default({ inputBytes: 65_536 }),
+  inputBaseUrl: z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    .optional()
+    .describe(
+      'Base URL containers fetch input (input.as: url) from: the proxy listener as a container reaches it. ' +
+        'Default http://host.docker.internal:<proxy port>, which works only if the proxy listens on an address containers can reach (not 127.0.0.1).',
+    ),
   trustedProxies: z.array(z.string()).describe('Peer addresses whose X-Forwarded-* headers are trusted.').default([]),
   drainTimeout: z.union([z.string(), z.number()]).describe('How long shutdown waits for requests in flight. Default 30s.').default('30s'),
   apps: z

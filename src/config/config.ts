@@ -1,4 +1,4 @@
-import type { AppSpec, DockerPolicy, WaitingPageText } from '../spec/types.js';
+import type { AppSpec, DockerPolicy, ResourcesSpec, WaitingPageText } from '../spec/types.js';
 
 /** The gateway's configuration, as `berth serve --config berth.yaml` reads it. */
 export interface GatewayConfig {
@@ -16,7 +16,20 @@ export interface GatewayConfig {
     idleTimeoutMs: number;
     /** Most requests waiting for one app's start. */
     queueSize: number;
+    /** Limits for apps that set none; an app's own resources win field by field. */
+    resources: ResourcesSpec;
   };
+  limits: {
+    /** Most bytes of an app's input JSON. */
+    inputBytes: number;
+  };
+  /**
+   * Where containers fetch input delivered `as: url` (no trailing slash). Undefined:
+   * `http://host.docker.internal:<proxy port>`. Either way a container reaches it only
+   * if the proxy listens on an address it can reach (the docker bridge, or 0.0.0.0);
+   * berth's default listener, 127.0.0.1, is not.
+   */
+  inputBaseUrl?: string;
   waitingPage: WaitingPageText;
   policy: DockerPolicy;
   /** Peers whose X-Forwarded-* headers berth extends instead of replacing. */

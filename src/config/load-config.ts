@@ -2,8 +2,8 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, SpecError, type FieldProblem } from '../errors.js';
-import { parseDuration, parseSpecObject, parseSpecText, validateAppSet } from '../spec/index.js';
-import type { AppSpec } from '../spec/types.js';
+import { parseDuration, parseSize, parseSpecObject, parseSpecText, validateAppSet } from '../spec/index.js';
+import type { AppSpec, ResourcesSpec } from '../spec/types.js';
 import { configFileSchema, type ConfigFileInput } from './config-schema.js';
 import type { GatewayConfig, HostPort } from './config.js';
 
@@ -54,7 +54,8 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
   const idleTimeoutMs = field('defaults.idleTimeout', () => parseDuration(input.defaults.idleTimeout));
   const drainTimeoutMs = field('drainTimeout', () => parseDuration(input.drainTimeout));
   const historyMaxAgeMs = field('history.maxAge', () => parseDuration(input.history.maxAge));
-  if (problems.length > 0 || !listen || !admin || idleTimeoutMs === undefined || drainTimeoutMs === undefined || historyMaxAgeMs === undefined) {
+  const resources = field('defaults.resources.memory', () => defaultResources(input.defaults.resources));
+  if (problems.length > 0 || !listen || !admin || idleTimeoutMs === undefined || drainTimeoutMs === undefined || historyMaxAgeMs === undefined || !resources) {
     throw new ConfigError(`${where}: ${problems.join('; ')}`);
   }
   const { apps, appSources } = await loadApps(input.apps, baseDir);
@@ -62,14 +63,17 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
     ...input.policy,
     bindMountRoots: input.policy.bindMountRoots.map((p) => resolve(baseDir, p)),
   };
-  validateAppSet(apps, policy);
+  const limits = { inputBytes: input.limits.inputBytes };
+  validateAppSet(apps, policy, limits);
   return {
     file,
     listen,
     admin,
     store: resolve(baseDir, input.store),
     docker: input.docker,
-    defaults: { idleTimeoutMs, queueSize: input.defaults.queueSize },
+    defaults: { idleTimeoutMs, queueSize: input.defaults.queueSize, resources },
+    limits,
+    inputBaseUrl: input.inputBaseUrl?.replace(/\/+$/, ''),
     waitingPage: input.waitingPage,
     policy,
     trustedProxies: input.trustedProxies,
@@ -78,6 +82,20 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
     apps,
     appSources,
   };
+}
+
+/** Docker refuses memory limits under 6 MiB, as the app spec says too. */
+const MIN_MEMORY = 6 * 2 ** 20;
+
+function defaultResources(raw: ConfigFileInput['defaults']['resources']): ResourcesSpec {
+  const out: ResourcesSpec = {};
+  if (raw?.memory !== undefined) {
+    out.memoryBytes = parseSize(raw.memory);
+    if (out.memoryBytes < MIN_MEMORY) throw new Error('must be at least 6m (Docker refuses less)');
+  }
+  if (raw?.cpus !== undefined) out.cpus = raw.cpus;
+  if (raw?.pids !== undefined) out.pids = raw.pids;
+  return out;
 }
 
 /** Gathers specs from inline entries, files and directories; every problem in every file is reported together. */

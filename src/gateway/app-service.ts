@@ -59,7 +59,7 @@ export class AppService {
 
   /**
    * Creates or updates apps from specs. The whole set, with every other app,
-   * is validated first (names, routes, policy); then either all are stored or
+   * is validated first (names, routes, dependsOn, input size, policy); then either all are stored or
    * none. The same spec twice is reported unchanged and changes nothing.
    */
   apply(specs: AppSpec[], options: { dryRun?: boolean } = {}): Promise<ApplyResult[]> {
@@ -72,7 +72,8 @@ export class AppService {
         }
       }
       const incoming = new Set(specs.map((s) => s.name));
-      validateAppSet([...existing.filter((a) => !incoming.has(a.name)).map((a) => a.spec), ...specs], this.deps.config().policy);
+      const { policy, limits } = this.deps.config();
+      validateAppSet([...existing.filter((a) => !incoming.has(a.name)).map((a) => a.spec), ...specs], policy, limits);
       const results: ApplyResult[] = specs.map((spec) => {
         const before = byName.get(spec.name);
         if (!before) return { name: spec.name, action: 'created', revision: 1, changes: diffSpecs(undefined, spec) };
@@ -97,6 +98,10 @@ export class AppService {
       const app = await this.deps.store.getApp(name);
       if (!app) throw new NotFoundError(`no app named ${name}`);
       if (app.source === 'config') throw new ConflictError(`app ${name} is declared in the gateway's config file; remove it there`);
+      const dependents = (await this.deps.store.listApps()).filter((a) => a.spec.dependsOn.includes(name)).map((a) => a.name);
+      if (dependents.length > 0) {
+        throw new ConflictError(`app ${name} is in the dependsOn of ${dependents.join(', ')}; change or delete ${dependents.length > 1 ? 'those apps' : 'that app'} first`);
+      }
       await this.deps.store.deleteApp(name);
       await this.deps.desiredChanged([name], options);
       this.deps.events.publish({ type: 'deleted', app: name, time: new Date() });

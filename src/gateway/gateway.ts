@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { Activator } from '../activator/activator.js';
 import type { AppStatus } from '../activator/app-status.js';
 import type { AppDefaults } from '../activator/app-controller.js';
+import { InputSource } from '../activator/input-source.js';
 import { AdminServer } from '../api/admin-server.js';
 import { apiRoutes } from '../api/routes/index.js';
 import { TokenService } from '../api/token-service.js';
@@ -11,7 +12,8 @@ import { loadConfig } from '../config/load-config.js';
 import { messageOf } from '../errors.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
 import { RouteTable } from '../proxy/route-table.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Runtime, RuntimeHooks } from '../runtime/runtime.js';
+import type { AppSpec } from '../spec/types.js';
 import { HistoryBuffer } from '../store/history-buffer.js';
 import type { Store, StoredApp } from '../store/store.js';
 import { AppService } from './app-service.js';
@@ -21,7 +23,8 @@ export interface GatewayParts {
   logger: Logger;
   /** Builds the store for a config; injected so tests can point it at a temp dir. */
   openStore: (config: GatewayConfig) => Promise<Store>;
-  runtime: (config: GatewayConfig) => Runtime;
+  /** Builds the runtime; `hooks` give it what only the running gateway knows (input URLs, current defaults). */
+  runtime: (config: GatewayConfig, hooks: RuntimeHooks) => Runtime;
   /** The admin token from the environment (BERTH_ADMIN_TOKEN), if any. */
   adminToken?: string;
 }
@@ -41,6 +44,10 @@ export class Gateway {
   private admin?: AdminServer;
   private history?: HistoryBuffer;
   private changes: Promise<unknown> = Promise.resolve();
+  /** The desired apps by name, as last stored; what the input URL serves from. */
+  private specs = new Map<string, AppSpec>();
+  /** Serves and signs input URLs (`input.as: url`); made once the store is open. */
+  input?: InputSource;
   readonly events = new StateEvents();
   readonly startedAt = new Date();
   apps!: AppService;
@@ -57,13 +64,18 @@ export class Gateway {
   async start(): Promise<void> {
     const { logger } = this.parts;
     const config = await loadConfig(this.configFile);
-    const runtime = this.parts.runtime(config);
+    const runtime = this.parts.runtime(config, {
+      inputUrl: (app) => this.inputUrl(app),
+      defaultResources: () => (this.config ?? config).defaults.resources,
+    });
     await runtime.ping();
     const store = await this.parts.openStore(config);
     this.config = config;
     this.store = store;
     this.runtime = runtime;
+    this.input = new InputSource(await store.getOrCreateSecret('input'), () => this.specs);
     const { desired, removed } = await syncConfigApps(store, config);
+    this.specs = specMap(desired);
     const activator = new Activator({
       runtime,
       logger,
@@ -135,8 +147,22 @@ export class Gateway {
   /** After desired state changed: new routes for new requests, then the engine brought in line. */
   private async desiredChanged(removed: string[], options: { purgeVolumes?: boolean } = {}): Promise<void> {
     const desired = await this.store!.listApps();
+    this.specs = specMap(desired);
     this.proxy!.setRoutes(routeTableOf(desired));
     await this.activator!.reconcile(desired.map((a) => a.spec), removed, options);
+  }
+
+  /**
+   * The URL a container fetches its input from: `inputBaseUrl`, by default the
+   * proxy's port on host.docker.internal (mapped to the docker bridge's gateway).
+   * A container reaches it only when the proxy listens where containers can
+   * connect (the bridge address, or 0.0.0.0), not on berth's default 127.0.0.1.
+   * Asked at container create, which happens only after the proxy listens.
+   */
+  private inputUrl(app: string): string {
+    if (!this.input || !this.config) throw new Error('the gateway has not opened its store yet: no input URL');
+    const base = this.config.inputBaseUrl ?? `http://host.docker.internal:${this.proxyAddress?.port ?? this.config.listen.port}`;
+    return this.input.url(base, app);
   }
 
   statuses(): AppStatus[] {
@@ -168,6 +194,10 @@ async function syncConfigApps(store: Store, config: GatewayConfig): Promise<{ de
   const removed = before.filter((a) => a.source === 'config' && !declared.has(a.name)).map((a) => a.name);
   await store.applyApps(config.apps, 'config', removed);
   return { desired: await store.listApps(), removed };
+}
+
+function specMap(apps: readonly StoredApp[]): Map<string, AppSpec> {
+  return new Map(apps.map((a) => [a.name, a.spec]));
 }
 
 function defaultsOf(config: GatewayConfig): AppDefaults {

@@ -3,20 +3,49 @@ import type { UpstreamSource } from './upstream.js';
 import { BERTH_PATH_PREFIX } from './waiting-page.js';
 
 /**
- * berth's public endpoints on the proxy listener, used by the waiting page:
- * `GET /_berth/status/<app>` tells whether the app is ready or why it failed.
- * It reveals no more than a request to the app would.
+ * berth's public endpoints on the proxy listener:
+ * - `GET /_berth/status/<app>`, used by the waiting page, tells whether the app is
+ *   ready or why it failed. It reveals no more than a request to the app would.
+ * - `GET /_berth/input/<app>?secret=<s>` answers the app's input JSON (an app with
+ *   `input.as: url` is given this URL); a wrong or missing secret gets 403, and so
+ *   does an app that does not exist or takes no input by URL, so the endpoint tells
+ *   nothing to whoever lacks the secret.
  */
 export function handleBerthEndpoint(req: IncomingMessage, res: ServerResponse, upstreams: UpstreamSource): void {
-  const path = (req.url ?? '/').split('?', 1)[0]!.slice(BERTH_PATH_PREFIX.length);
+  const [pathPart, query = ''] = (req.url ?? '/').split('?', 2) as [string, string?];
+  const path = pathPart.slice(BERTH_PATH_PREFIX.length);
   const [verb, rawApp] = path.split('/', 2);
-  const app = rawApp ? decodeURIComponent(rawApp) : '';
-  const status = verb === 'status' && req.method === 'GET' ? upstreams.publicStatus(app) : undefined;
-  const body = status ? JSON.stringify({ app, ...status }) : JSON.stringify({ status: 404, code: 'not_found', detail: `no such berth endpoint or app: ${path}` });
-  res.writeHead(status ? 200 : 404, {
-    'content-type': status ? 'application/json' : 'application/problem+json',
+  const app = decodeName(rawApp);
+  const read = req.method === 'GET' || req.method === 'HEAD';
+  if (verb === 'input' && read && upstreams.inputFor && app !== undefined) {
+    const secret = new URLSearchParams(query).get('secret') ?? '';
+    const json = upstreams.inputFor(app, secret);
+    if (json !== undefined) return send(req, res, 200, 'application/json', json);
+    return problem(req, res, 403, 'forbidden', `wrong or missing secret for the input of ${app}`);
+  }
+  const status = verb === 'status' && req.method === 'GET' && app !== undefined ? upstreams.publicStatus(app) : undefined;
+  if (status) return send(req, res, 200, 'application/json', JSON.stringify({ app, ...status }));
+  problem(req, res, 404, 'not_found', `no such berth endpoint or app: ${path}`);
+}
+
+function decodeName(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return undefined; // malformed %-escape: no app has that name
+  }
+}
+
+function problem(req: IncomingMessage, res: ServerResponse, status: number, code: string, detail: string): void {
+  send(req, res, status, 'application/problem+json', JSON.stringify({ status, code, detail }));
+}
+
+function send(req: IncomingMessage, res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, {
+    'content-type': type,
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
   });
-  res.end(body);
+  res.end(req.method === 'HEAD' ? undefined : body);
 }

@@ -96,13 +96,13 @@ export class ProxyServer {
     const app = match.app;
     this.begin(app);
     const startedMs = performance.now();
-    const ready = this.upstreams.pick(app);
+    const ready = this.upstreams.pick(app, req);
     if (ready) {
       this.forward(req, res, match, ready, startedMs, false);
       return;
     }
     if (this.answeredWithPage(req, res, app)) return this.finish(req, res, app, startedMs, true, 0);
-    this.upstreams.acquire(app).then(
+    this.upstreams.acquire(app, req).then(
       (upstream) => {
         if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0);
         this.forward(req, res, match, upstream, startedMs, true);
@@ -157,10 +157,21 @@ export class ProxyServer {
 
   private forward(req: IncomingMessage, res: ServerResponse, match: RouteMatch, upstream: Upstream, startedMs: number, waited: boolean, retried = false): void {
     const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrusted(req) });
+    // A sticky-session policy pinned this client: tell it which instance.
+    if (upstream.setCookie) res.appendHeader('set-cookie', upstream.setCookie);
+    upstream.inFlight++;
     forwardHttp(this.pools.get(upstream.origin), req, res, match.upstreamPath, headers, (err, result) => {
-      if (err && !retried && this.upstreams.unreachable && isReplayable(req, res, err)) {
-        this.retryAfterExit(req, res, match, upstream, startedMs, err);
-        return;
+      upstream.inFlight--;
+      if (!err) {
+        if (upstream.failures !== 0) upstream.failures = 0;
+      } else if (isConnectionFailure(err)) {
+        upstream.failures++;
+      }
+      if (err && !retried && isReplayable(req, res, err)) {
+        // Nothing reached the client and the request can be sent again: another instance gets it.
+        const other = this.upstreams.pick(match.app, req, upstream.instanceId);
+        if (other) return this.forward(req, res, match, other, startedMs, waited, true);
+        if (this.upstreams.unreachable) return this.retryAfterExit(req, res, match, upstream, startedMs, err);
       }
       if (err) {
         const failure = classifyFailure(err, err instanceof ClientClosedError || res.destroyed);
@@ -186,7 +197,7 @@ export class ProxyServer {
       (gone) => {
         if (!gone) return fail(cause);
         if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0);
-        this.upstreams.acquire(app).then((next) => {
+        this.upstreams.acquire(app, req).then((next) => {
           if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0);
           this.forward(req, res, match, next, startedMs, true, true);
         }, fail);
@@ -201,9 +212,11 @@ export class ProxyServer {
     if (!match) return writeRawFailure(socket, notRouted(req.headers.host, url));
     const app = match.app;
     this.begin(app);
-    const ready = this.upstreams.pick(app);
+    const ready = this.upstreams.pick(app, req);
     const go = (upstream: Upstream) => {
       const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrusted(req), upgrade: true });
+      // An open WebSocket is load on its instance for as long as it lives.
+      upstream.inFlight++;
       forwardUpgrade(
         req,
         socket,
@@ -211,11 +224,14 @@ export class ProxyServer {
         { host: upstream.host, port: upstream.port, path: match.upstreamPath, headers },
         () => undefined,
         (err) => writeRawFailure(socket, classifyFailure(err, false), app),
-        () => this.end(app),
+        () => {
+          upstream.inFlight--;
+          this.end(app);
+        },
       );
     };
     if (ready) return go(ready);
-    this.upstreams.acquire(app).then(go, (err: unknown) => {
+    this.upstreams.acquire(app, req).then(go, (err: unknown) => {
       writeRawFailure(socket, classifyFailure(err, socket.destroyed), app);
       this.end(app);
     });
@@ -243,6 +259,15 @@ const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ER
  * Whether a failed exchange may be sent again: nothing was answered yet, the
  * failure was the connection's, and the request is idempotent and bodiless, so
  * sending it again is safe whatever the app had seen of it.
+ */
+function isConnectionFailure(err: Error): boolean {
+  return CONNECTION_CODES.has((err as { code?: string }).code ?? '');
+}
+
+/**
+ * Only a request that provably did nothing may be sent again: the connection
+ * failed before any answer, nothing went to the client, and the method is
+ * idempotent with no body. A POST is never sent twice.
  */
 function isReplayable(req: IncomingMessage, res: ServerResponse, err: Error): boolean {
   if (res.headersSent || res.destroyed || err instanceof ClientClosedError) return false;

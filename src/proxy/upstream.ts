@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { WaitingMode } from '../spec/types.js';
 
 /** One instance the proxy can dial. */
@@ -8,6 +9,12 @@ export interface Upstream {
   origin: string;
   host: string;
   port: number;
+  /** Requests in flight to this instance; kept by the proxy, read by balancer policies. */
+  inFlight: number;
+  /** Consecutive connection failures; the proxy resets it on success. */
+  failures: number;
+  /** A Set-Cookie value to send with the response (sticky sessions), when the policy pinned this client. */
+  setCookie?: string;
 }
 
 /**
@@ -16,10 +23,14 @@ export interface Upstream {
  * narrow so the proxy can be tested and benchmarked with a fixed upstream.
  */
 export interface UpstreamSource {
-  /** A ready upstream right now, without waiting; undefined when the app must be woken. */
-  pick(app: string): Upstream | undefined;
-  /** Waits until the app has a ready upstream (cold start); rejects with a BerthError saying why not. */
-  acquire(app: string): Promise<Upstream>;
+  /**
+   * A ready instance chosen by the app's balancer policy, right now, without
+   * waiting; undefined when the app must be woken. `exclude` skips an instance
+   * that just failed, for a retry.
+   */
+  pick(app: string, req?: IncomingMessage, exclude?: string): Upstream | undefined;
+  /** Waits until the app has a ready instance (cold start) and picks one; rejects with a BerthError saying why not. */
+  acquire(app: string, req?: IncomingMessage): Promise<Upstream>;
   /** A request or WebSocket for the app began; activity keeps an app awake. */
   began(app: string): void;
   /** The matching end of `began`. */
@@ -35,6 +46,8 @@ export interface UpstreamSource {
    * proxy serve a request that raced an app's own exit instead of answering 502.
    */
   unreachable?(app: string, instanceId: string): Promise<boolean>;
+  /** Serves `GET /_berth/input/<app>`: the app's input JSON when the secret matches. */
+  inputFor?(app: string, secret: string): string | undefined;
 }
 
 export interface WaitingInfo {

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { AppSpec } from '../spec/types.js';
+import type { AppSpec, ResourcesSpec } from '../spec/types.js';
 
 /**
  * The seam between berth's core and the engine that runs containers (Docker now,
@@ -44,6 +44,17 @@ export interface Runtime {
 
   /** Lifecycle events of berth-managed containers until `signal` aborts. */
   events(signal: AbortSignal): AsyncIterable<RuntimeEvent>;
+}
+
+/**
+ * What only the running gateway knows and a runtime needs while it creates
+ * containers; the gateway hands these to the runtime it builds (GatewayParts).
+ */
+export interface RuntimeHooks {
+  /** The signed URL an app with `input.as: url` fetches its input from. */
+  inputUrl(app: string): string;
+  /** The gateway's current defaults.resources, for limits a spec leaves unset. */
+  defaultResources(): ResourcesSpec;
 }
 
 export type InstanceState = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'dead' | 'removing';

@@ -21,10 +21,13 @@ export function specHash(spec: AppSpec): string {
 /**
  * Hash of the parts of a spec that shape the container itself. Routes, scale,
  * timeouts and waiting behaviour live in the gateway, so changing them must not
- * recreate a running container.
+ * recreate a running container. The input is part of the container (its env or a
+ * file put in at create); an absent input adds nothing, so older hashes stand.
+ * Only the spec is covered: gateway defaults (defaults.resources, inputBaseUrl)
+ * applied at create time are not, so changing them does not recreate containers.
  */
 export function containerSpecHash(spec: AppSpec): string {
-  const { name, image, port, env, volume, command, resources, network, mounts, labels } = spec;
-  const shape = { name, image, port, env, volume, command, resources, network, mounts, labels };
+  const { name, image, port, env, volume, command, resources, network, mounts, labels, input } = spec;
+  const shape = { name, image, port, env, volume, command, resources, network, mounts, labels, input };
   return createHash('sha256').update(canonicalJson(shape)).digest('hex').slice(0, 16);
 }

@@ -4,7 +4,8 @@
  * each other and the gateway's Docker policy, and the JSON Schema for editors.
  */
 export { parseCntSpawnerBody, parseSpecObject, parseSpecText } from './parse.js';
-export { validateAppSet } from './validate-set.js';
+export { validateAppSet, type SetLimits } from './validate-set.js';
+export { dependents, wakeOrder } from './depends-on.js';
 export { appSpecJsonSchema, APP_SCHEMA_ID } from './json-schema.js';
 export { berthAppSchema, type BerthAppInput } from './schema.js';
 export { formatDuration, MAX_DURATION_MS, parseDuration } from './duration.js';

@@ -166,7 +166,9 @@ export const berthAppSchema = z
         data: z.unknown().describe('Any JSON value given to the app.'),
         as: z.enum(['env', 'file', 'url']).default('env').describe('env: in a variable; file: a read-only file; url: a URL the app fetches from berth with a per-app secret.'),
         env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').default('BERTH_INPUT').describe('Variable holding the JSON (env) or its URL (url).'),
-        path: f.absolutePathField.default('/run/berth/input.json').describe('Where the file is mounted (file).'),
+        path: f.absolutePathField
+          .refine((p) => !p.endsWith('/'), 'must name a file: not "/" and no trailing "/"')
+          .default('/run/berth/input.json').describe('Where the file is mounted (file).'),
       })
       .optional()
       .describe("Input JSON for the app, as django_docker_engine passes it. Size-limited by the gateway's limits.inputBytes."),

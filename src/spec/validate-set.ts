@@ -1,10 +1,12 @@
 /**
  * Checks a whole set of apps, as the gateway will run them together: unique and
- * unreserved names, no two apps answering the same route, and every app within
- * the gateway's Docker policy. Problems are located as `apps[i].<field>`, i being
+ * unreserved names, no two apps answering the same route, dependsOn naming apps
+ * of the set without cycles, input within the gateway's size limit, and every app
+ * within the gateway's Docker policy. Problems are located as `apps[i].<field>`, i being
  * the app's index in the list given, and each message names the app.
  */
 import { PolicyError, SpecError } from '../errors.js';
+import { dependsOnIssues } from './depends-on.js';
 import { type SpecIssue, toFieldProblems } from './path.js';
 import { policyIssues } from './policy.js';
 import { RESERVED_NAMES } from './reserved-names.js';
@@ -26,13 +28,35 @@ function nameIssues(specs: readonly AppSpec[]): SpecIssue[] {
   return issues;
 }
 
+/** What the gateway's config limits (`limits:`). */
+export interface SetLimits {
+  /** Most bytes of an app's input JSON (UTF-8, as stored). */
+  inputBytes: number;
+}
+
+function inputIssues(specs: readonly AppSpec[], limits: SetLimits): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  specs.forEach((spec, i) => {
+    if (!spec.input) return;
+    const bytes = Buffer.byteLength(spec.input.json);
+    if (bytes > limits.inputBytes) {
+      issues.push({
+        path: ['apps', i, 'input', 'data'],
+        message: `app "${spec.name}": input is ${bytes} bytes of JSON, more than the gateway's limit of ${limits.inputBytes} bytes (limits.inputBytes)`,
+      });
+    }
+  });
+  return issues;
+}
+
 /**
  * Throws SpecError listing every problem of the set; returns quietly when there
  * is none. A set whose only problems are what the policy denies throws a
  * PolicyError instead (403 rather than 422: the spec is fine, the gateway says no).
  */
-export function validateAppSet(specs: readonly AppSpec[], policy?: DockerPolicy): void {
-  const issues = [...nameIssues(specs), ...routeCollisions(specs)];
+export function validateAppSet(specs: readonly AppSpec[], policy?: DockerPolicy, limits?: SetLimits): void {
+  const issues = [...nameIssues(specs), ...routeCollisions(specs), ...dependsOnIssues(specs)];
+  if (limits) issues.push(...inputIssues(specs, limits));
   const denied: SpecIssue[] = [];
   if (policy) {
     specs.forEach((spec, i) => {

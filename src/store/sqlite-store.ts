@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { StoreError, messageOf } from '../errors.js';
 import { specHash } from '../spec/hash.js';
@@ -66,8 +67,15 @@ function prepare(db: Database.Database) {
     for (const name of removeNames) s.delete.run(name);
     return results;
   });
+  const insertMeta = db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING');
+  const getMeta = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
   return {
     ...s,
+    // Insert-if-absent, then read: whoever inserted first (another gateway on the same file too) wins.
+    secret: (key: string): string => {
+      insertMeta.run(key, randomBytes(32).toString('hex'));
+      return getMeta.get(key)!.value;
+    },
     applyBatch: (...args: Parameters<typeof batch>) => batch.immediate(...args),
     tokens: prepareTokens(db),
     history: prepareHistory(db),
@@ -120,6 +128,10 @@ export class SqliteStore implements Store {
 
   async deleteApp(name: string): Promise<boolean> {
     return this.run(`delete app "${name}"`, (s) => s.delete.run(name).changes > 0);
+  }
+
+  async getOrCreateSecret(key: string): Promise<Buffer> {
+    return this.run(`read secret "${key}"`, (s) => Buffer.from(s.secret(`secret.${key}`), 'hex'));
   }
 
   async createToken(token: { id: string; name: string; hash: string }): Promise<StoredToken> {

@@ -32,6 +32,11 @@ export interface Store extends TokenStore, HistoryStore {
   /** Puts several specs and removes the named apps in one transaction. */
   applyApps(specs: AppSpec[], source: AppSource, removeNames?: string[]): Promise<PutResult[]>;
   deleteApp(name: string): Promise<boolean>;
+  /**
+   * A random 32-byte secret kept under `key`: made on first use, the same ever
+   * after (and for every gateway sharing the store). Signs per-app input URLs.
+   */
+  getOrCreateSecret(key: string): Promise<Buffer>;
 }
 
 /** An API token as stored: only a hash of its secret is kept. */

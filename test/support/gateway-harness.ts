@@ -46,7 +46,8 @@ export class GatewayHarness {
         await store.open();
         return store;
       },
-      runtime: (config) => new DockerRuntime({ docker: config.docker, extraLabels: this.labels }),
+      runtime: (config, hooks) =>
+        new DockerRuntime({ docker: config.docker, extraLabels: this.labels, defaultResources: hooks.defaultResources, inputUrl: hooks.inputUrl }),
       adminToken: this.adminToken,
     });
     this.gateway = gateway;

@@ -1,12 +1,34 @@
 import type Docker from 'dockerode';
-import type { AppSpec } from '../../spec/types.js';
+import type { AppSpec, ResourcesSpec } from '../../spec/types.js';
 import { containerSpecHash } from '../../spec/hash.js';
 import { LABEL_SPEC_HASH } from '../runtime.js';
+import { inputEnv } from './input.js';
 import { containerName, ownerLabels, volumeName } from './names.js';
 
 export interface ContainerConfigOptions {
   /** Labels added to every container berth creates (tests add `berth.test=true`). */
   extraLabels?: Record<string, string>;
+  /**
+   * The gateway's defaults.resources, for the limits the spec leaves unset. Not part
+   * of the spec hash label: changing the defaults does not recreate containers that
+   * exist, it applies to containers created from then on.
+   */
+  defaultResources?: ResourcesSpec;
+  /** The signed URL the gateway serves this app's input at; needed when `input.as` is `url`. */
+  inputUrl?: string;
+}
+
+/** Docker's name for the host as seen from a container, mapped by `host-gateway`. */
+const DOCKER_HOST_ALIAS = 'host.docker.internal';
+
+/** The limits a container gets: the spec's own, field by field, else the gateway's defaults. */
+export function effectiveResources(spec: ResourcesSpec, defaults: ResourcesSpec = {}): ResourcesSpec {
+  const out: ResourcesSpec = {};
+  for (const key of ['memoryBytes', 'cpus', 'pids'] as const) {
+    const value = spec[key] ?? defaults[key];
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
 }
 
 /** The engine's key for a TCP container port: `8080/tcp`. */
@@ -28,22 +50,24 @@ export function containerCreateOptions(app: AppSpec, index: number, options: Con
     ...ownerLabels(app.name, options.extraLabels ?? {}, index),
     [LABEL_SPEC_HASH]: containerSpecHash(app),
   };
+  // Input's variables win over a same-named one in the spec's env.
+  const env: Record<string, string> = { ...app.env, ...inputEnv(app.name, app.input, options.inputUrl) };
   const create: Docker.ContainerCreateOptions = {
     name: containerName(app.name, index),
     Image: app.image,
     // Sorted, so equal specs produce identical containers.
-    Env: Object.keys(app.env).sort().map((k) => `${k}=${app.env[k]}`),
+    Env: Object.keys(env).sort().map((k) => `${k}=${env[k]}`),
     Labels: labels,
     ExposedPorts: { [key]: {} },
     // berth demultiplexes logs itself; a TTY would merge stdout and stderr.
     Tty: false,
-    HostConfig: hostConfig(app, key),
+    HostConfig: hostConfig(app, key, options),
   };
   if (app.command && app.command.length > 0) create.Cmd = app.command;
   return create;
 }
 
-function hostConfig(app: AppSpec, key: string): Docker.HostConfig {
+function hostConfig(app: AppSpec, key: string, options: ContainerConfigOptions): Docker.HostConfig {
   const host: Docker.HostConfig = {
     // An init process (tini) reaps children and forwards SIGTERM, so `docker stop`
     // returns as soon as the app exits instead of waiting out the kill timeout.
@@ -66,11 +90,21 @@ function hostConfig(app: AppSpec, key: string): Docker.HostConfig {
     host.NetworkMode = 'host';
     delete host.PortBindings;
   }
-  const { memoryBytes, cpus, pids } = app.resources;
+  // On Linux host.docker.internal resolves only when mapped; the default input URL uses it.
+  if (app.input?.as === 'url' && options.inputUrl && !hostNetwork && urlHost(options.inputUrl) === DOCKER_HOST_ALIAS) host.ExtraHosts = [`${DOCKER_HOST_ALIAS}:host-gateway`];
+  const { memoryBytes, cpus, pids } = effectiveResources(app.resources, options.defaultResources);
   if (memoryBytes !== undefined) host.Memory = memoryBytes;
   if (cpus !== undefined) host.NanoCpus = Math.round(cpus * 1e9);
   if (pids !== undefined) host.PidsLimit = pids;
   return host;
+}
+
+function urlHost(url: string): string | undefined {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return undefined;
+  }
 }
 
 function mounts(app: AppSpec): Docker.MountSettings[] {

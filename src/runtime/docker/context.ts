@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import type { ResourcesSpec } from '../../spec/types.js';
 import type { DockerEndpoint } from './client.js';
 
 /** What every Docker operation needs; built once by DockerRuntime and passed down. */
@@ -10,4 +11,8 @@ export interface DockerContext {
   readonly extraLabels: Record<string, string>;
   /** Pull images missing on the host; off by default (berth never pulls). */
   readonly allowPull: boolean;
+  /** The gateway's current defaults.resources, applied at create to limits a spec leaves unset. */
+  readonly defaultResources?: () => ResourcesSpec | undefined;
+  /** The signed URL an app with `input.as: url` fetches its input from; see RuntimeHooks. */
+  readonly inputUrl?: (app: string) => string;
 }

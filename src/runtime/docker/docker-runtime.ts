@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import type { AppSpec } from '../../spec/types.js';
+import type { AppSpec, ResourcesSpec } from '../../spec/types.js';
 import type { Instance, Runtime, RuntimeEvent } from '../runtime.js';
 import { createDockerClient, resolveDockerEndpoint, type DockerEndpoint } from './client.js';
 import type { DockerContext } from './context.js';
@@ -29,6 +29,14 @@ export interface DockerRuntimeOptions {
   allowPull?: boolean;
   /** Told when the event stream broke and is being reopened (for logging). */
   onEventStreamError?: EventStreamErrorHandler;
+  /**
+   * Limits for containers whose spec leaves them unset (the gateway's
+   * defaults.resources), or a function giving the current ones (so a reload counts).
+   * Applied when a container is created; existing containers keep theirs.
+   */
+  defaultResources?: ResourcesSpec | (() => ResourcesSpec | undefined);
+  /** The signed URL an app with `input.as: url` fetches its input from (RuntimeHooks.inputUrl). */
+  inputUrl?: (app: string) => string;
 }
 
 /**
@@ -45,11 +53,14 @@ export class DockerRuntime implements Runtime {
   constructor(options: DockerRuntimeOptions = {}) {
     this.endpoint = resolveDockerEndpoint(options.docker, options.env);
     this.onEventStreamError = options.onEventStreamError;
+    const defaults = options.defaultResources;
     this.ctx = {
       endpoint: this.endpoint,
       docker: () => (this.client ??= createDockerClient(this.endpoint)),
       extraLabels: { ...options.extraLabels },
       allowPull: options.allowPull ?? false,
+      defaultResources: typeof defaults === 'function' ? defaults : () => defaults,
+      inputUrl: options.inputUrl,
     };
   }
 

@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { ConflictError, NotFoundError, RuntimeError } from '../../errors.js';
-import type { AppSpec } from '../../spec/types.js';
+import type { AppSpec, InputSpec } from '../../spec/types.js';
 import { LABEL_SPEC_HASH } from '../runtime.js';
 import type { Instance } from '../runtime.js';
 import { containerCreateOptions } from './container-config.js';
@@ -10,6 +10,7 @@ import { engineMessage, mapDockerError, statusOf } from './errors.js';
 import { joinNetwork, requireNetwork } from './network.js';
 import { ensureImage } from './image.js';
 import { toInstance } from './instance.js';
+import { putInputFile } from './input.js';
 import { inspectContainer } from './managed.js';
 import { containerName, isManaged } from './names.js';
 import { removeContainer } from './remove.js';
@@ -26,7 +27,11 @@ const CREATE_ATTEMPTS = 5;
  */
 export async function ensureContainer(ctx: DockerContext, app: AppSpec, index: number): Promise<Instance> {
   const name = containerName(app.name, index);
-  const wanted = containerCreateOptions(app, index, { extraLabels: ctx.extraLabels });
+  const wanted = containerCreateOptions(app, index, {
+    extraLabels: ctx.extraLabels,
+    defaultResources: ctx.defaultResources?.(),
+    inputUrl: app.input?.as === 'url' ? ctx.inputUrl?.(app.name) : undefined,
+  });
   // Two ensures may race (reconciler and activator): the loser's create fails with a
   // name conflict, and another look adopts the winner's container instead of failing.
   // The engine reserves the name before the winner's container can be inspected, so
@@ -80,6 +85,21 @@ async function createContainer(ctx: DockerContext, app: AppSpec, wanted: Docker.
     // A 404 here is not "no such app" for the caller: the image vanished since ensureImage.
     throw mapped instanceof NotFoundError ? new RuntimeError(mapped.message, { cause: err }) : mapped;
   }
+  if (app.input?.as === 'file') await putInput(ctx, container, name, app.input);
   if (app.network) await joinNetwork(ctx, container, name, app.network);
   return toInstance(await container.inspect());
+}
+
+/**
+ * Right after create, before the first start: an adopted container already has
+ * its file. On failure the half-made container is removed, or a later ensure
+ * would adopt it (its spec hash matches) without the file.
+ */
+async function putInput(ctx: DockerContext, container: Docker.Container, name: string, input: InputSpec): Promise<void> {
+  try {
+    await putInputFile(ctx, container, name, input);
+  } catch (err) {
+    await container.remove({ force: true }).catch(() => undefined);
+    throw err;
+  }
 }

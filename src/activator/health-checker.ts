@@ -1,0 +1,58 @@
+import type { Logger } from 'pino';
+import type { HealthSpec } from '../spec/types.js';
+import type { Slot } from './instance-slot.js';
+import { probeOnce } from './readiness.js';
+
+export interface HealthCheckerOptions {
+  logger: Logger;
+  /** An instance crossed the unhealthy threshold. */
+  onUnhealthy: (slot: Slot) => void;
+}
+
+/**
+ * Active health checks: every interval, each instance in rotation gets a GET
+ * on the health path; after `unhealthyThreshold` failures in a row it is
+ * reported, after `healthyThreshold` successes its count is cleared. One timer
+ * per app, re-armed on spec changes.
+ */
+export class HealthChecker {
+  private timer?: NodeJS.Timeout;
+  private spec?: HealthSpec;
+
+  constructor(private readonly options: HealthCheckerOptions) {}
+
+  start(spec: HealthSpec, slots: () => readonly Slot[]): void {
+    if (this.timer && this.spec === spec) return;
+    this.stop();
+    this.spec = spec;
+    this.timer = setInterval(() => void this.round(spec, slots()), spec.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.spec = undefined;
+  }
+
+  private async round(spec: HealthSpec, slots: readonly Slot[]): Promise<void> {
+    await Promise.all(
+      slots
+        .filter((s) => !s.draining && !s.unhealthy)
+        .map(async (slot) => {
+          const result = await probeOnce(slot.upstream, { path: spec.path }, spec.timeoutMs);
+          if (result.ready) {
+            slot.healthOks++;
+            if (slot.healthOks >= spec.healthyThreshold) slot.healthFails = 0;
+            return;
+          }
+          slot.healthOks = 0;
+          slot.healthFails++;
+          if (slot.healthFails >= spec.unhealthyThreshold) {
+            this.options.logger.warn({ app: slot.upstream.app, instance: slot.instance.name, reason: result.reason }, 'health check failed');
+            this.options.onUnhealthy(slot);
+          }
+        }),
+    );
+  }
+}

@@ -1,0 +1,89 @@
+import type { Logger } from 'pino';
+import { messageOf } from '../errors.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { AppSpec } from '../spec/types.js';
+import { drainSlot, freeIndexes, Slot, startSlot } from './instance-slot.js';
+
+export interface RolloutContext {
+  runtime: Runtime;
+  logger: Logger;
+  /** The app's instances now (in rotation or draining). */
+  current: () => Slot[];
+  /** Swaps the instance list the balancer sees, atomically. */
+  setSlots: (slots: Slot[]) => void;
+  drainMs: number;
+}
+
+export type RolloutResult = { ok: true } | { ok: false; reason: string };
+
+/**
+ * Replaces the running instances by instances of `spec` without dropping a
+ * request. Blue-green starts every new instance beside the old ones, switches
+ * traffic only once all are ready, then drains and removes the old ones.
+ * Rolling does the same `batchSize` instances at a time. If a new instance
+ * does not become ready, the new ones are removed and the old ones keep
+ * serving: traffic never leaves the old revision until the new one is ready.
+ */
+export async function replaceInstances(ctx: RolloutContext, spec: AppSpec, oldSpec: AppSpec, replicas: number): Promise<RolloutResult> {
+  const batch = spec.strategy.type === 'rolling' ? Math.max(1, spec.strategy.batchSize) : replicas;
+  let remaining = ctx.current().filter((s) => !s.draining);
+  let started = 0;
+  const fresh: Slot[] = [];
+  while (started < replicas) {
+    const count = Math.min(batch, replicas - started);
+    const indexes = freeIndexes(ctx.current().map((s) => s.index), count);
+    const deadline = performance.now() + spec.startTimeoutMs;
+    const results = await Promise.allSettled(indexes.map((index) => startSlot(ctx.runtime, spec, index, deadline)));
+    const ok = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      // Roll back: the new revision never served in this batch; earlier batches did, so put old instances back first.
+      await Promise.all(ok.map((s) => ctx.runtime.remove(s.instance.id).catch(() => undefined)));
+      await rollBack(ctx, fresh, oldSpec);
+      return { ok: false, reason: messageOf(failed.reason) };
+    }
+    fresh.push(...ok);
+    started += ok.length;
+    // Switch: the new instances join, the same number of old ones leave the rotation.
+    const leaving = remaining.slice(0, ok.length);
+    remaining = remaining.slice(ok.length);
+    for (const old of leaving) old.draining = true;
+    ctx.setSlots([...ctx.current().filter((s) => !leaving.includes(s)), ...ok, ...leaving]);
+    await retire(ctx, leaving);
+  }
+  // Fewer replicas than before: the old ones left over go too.
+  for (const old of remaining) old.draining = true;
+  ctx.setSlots(ctx.current());
+  await retire(ctx, remaining);
+  return { ok: true };
+}
+
+async function retire(ctx: RolloutContext, slots: Slot[]): Promise<void> {
+  await Promise.all(
+    slots.map(async (slot) => {
+      await drainSlot(slot, ctx.drainMs);
+      ctx.setSlots(ctx.current().filter((s) => s !== slot));
+      await ctx.runtime.remove(slot.instance.id).catch((err: unknown) => ctx.logger.warn({ instance: slot.instance.name, err: messageOf(err) }, 'remove failed'));
+    }),
+  );
+}
+
+/**
+ * A rolling update failed after some batches had already switched: instances
+ * of the old spec are started again in their place, and only once they are
+ * ready do the new ones leave. If even that fails, the new ones keep serving
+ * rather than leave the app with none.
+ */
+async function rollBack(ctx: RolloutContext, served: Slot[], oldSpec: AppSpec): Promise<void> {
+  if (served.length === 0) return;
+  const indexes = freeIndexes(ctx.current().map((s) => s.index), served.length);
+  const deadline = performance.now() + oldSpec.startTimeoutMs;
+  try {
+    const restored = await Promise.all(indexes.map((index) => startSlot(ctx.runtime, oldSpec, index, deadline)));
+    for (const s of served) s.draining = true;
+    ctx.setSlots([...ctx.current().filter((s) => !served.includes(s)), ...restored, ...served]);
+    await retire(ctx, served);
+  } catch (err) {
+    ctx.logger.warn({ err: messageOf(err) }, 'rolling back failed; the instances already updated keep serving');
+  }
+}

@@ -1,0 +1,105 @@
+import { BerthError, type ErrorCode, type FieldProblem } from '../errors.js';
+
+/** The problem+json body the admin API answers errors with (RFC 9457). */
+export interface ProblemBody {
+  type?: string;
+  title?: string;
+  status?: number;
+  code?: string;
+  detail?: string;
+  problems?: FieldProblem[];
+}
+
+/**
+ * An error answer of the API. Its catalogue code, and so the CLI's exit code,
+ * follows the HTTP status: 400/422 usage or spec (2), 401 auth (5), 404 not
+ * found (3), 409 conflict (4), 5xx server (6).
+ */
+export class ApiError extends BerthError {
+  constructor(
+    readonly status: number,
+    code: ErrorCode,
+    message: string,
+    readonly problems: FieldProblem[] = [],
+  ) {
+    super(code, message);
+  }
+}
+
+/** The API could not be reached at all (refused, unknown host, timeout). */
+export class UnreachableError extends BerthError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('upstream_unavailable', message, options);
+  }
+}
+
+const SERVER_CODES: ReadonlySet<string> = new Set(['runtime_error', 'store_error', 'upstream_unavailable', 'upstream_timeout', 'overloaded']);
+const CLIENT_CODES: ReadonlySet<string> = new Set(['spec_invalid', 'config_invalid', 'not_found', 'conflict', 'unauthorized', 'policy_denied', 'bad_request']);
+
+/**
+ * The catalogue code for an error answer. The server's own code is kept when
+ * it is one of the catalogue's and agrees with the status class; otherwise the
+ * status decides.
+ */
+export function codeForStatus(status: number, serverCode?: string): ErrorCode {
+  if (status >= 500) return serverCode && SERVER_CODES.has(serverCode) ? (serverCode as ErrorCode) : 'runtime_error';
+  if (serverCode && CLIENT_CODES.has(serverCode)) return serverCode as ErrorCode;
+  switch (status) {
+    case 401:
+    case 403:
+      return 'unauthorized';
+    case 404:
+      return 'not_found';
+    case 409:
+      return 'conflict';
+    case 422:
+      return 'spec_invalid';
+    default:
+      return 'bad_request';
+  }
+}
+
+/** Builds the error for an answer with status ≥ 400 from its body, whatever the body is. */
+export function apiErrorOf(status: number, text: string, tokenHint: string, where?: string): ApiError {
+  let problem: ProblemBody | undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed && typeof parsed === 'object') problem = parsed as ProblemBody;
+  } catch {
+    // Not JSON: a proxy in front of berth answered, or something else entirely.
+  }
+  const code = codeForStatus(status, problem?.code);
+  if (code === 'unauthorized') {
+    return new ApiError(status, code, `the server refused the token (${tokenHint}); check --token, BERTH_TOKEN or run 'berth configure'`);
+  }
+  if (typeof problem?.detail !== 'string') {
+    // Not berth's problem+json: something else answered (a proxy in front, or a wrong URL).
+    return new ApiError(status, code, `HTTP ${status} ${problem?.title ?? ''}from ${where ?? 'the server'}, not a berth API answer; check the URL`.replace('  ', ' '));
+  }
+  return new ApiError(status, code, problem.detail, problem.problems ?? []);
+}
+
+/** Error codes of the socket layer that mean "nobody answered there". */
+const UNREACHABLE: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'unknown host',
+  EAI_AGAIN: 'host name lookup failed',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
+  UND_ERR_SOCKET: 'connection closed',
+};
+
+/** Turns a transport failure into one clear line; other errors pass through. */
+export function transportError(err: unknown, url: string): unknown {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: string }).code;
+    const why = code ? UNREACHABLE[code] : undefined;
+    if (why) {
+      return new UnreachableError(`cannot reach the berth API at ${url}: ${why}; is the gateway running? (set --url, BERTH_URL or run 'berth configure')`, { cause: err });
+    }
+  }
+  return err;
+}

@@ -1,0 +1,123 @@
+/**
+ * The admin API's JSON as the CLI reads it. Times arrive as ISO strings; these
+ * types are the CLI's view of the wire format, kept apart from the server's
+ * own types so the CLI only depends on what the API promises.
+ */
+
+export type AppStateName = 'stopped' | 'starting' | 'running' | 'stopping' | 'paused' | 'failed' | 'crashloop';
+
+export interface StatusView {
+  name: string;
+  state: AppStateName;
+  since: string;
+  lastActivity?: string;
+  idleAt?: string;
+  retryAt?: string;
+  lastError?: string;
+  lastStartMs?: number;
+  inFlight: number;
+  waiting: number;
+}
+
+export interface RouteView {
+  host?: string;
+  path?: string;
+  stripPrefix: boolean;
+  url: string;
+}
+
+export interface InstanceView {
+  id: string;
+  name: string;
+  state: string;
+  health: string;
+  address: string | null;
+  startedAt: string | null;
+}
+
+export interface AppView {
+  name: string;
+  revision: number;
+  source: 'config' | 'api';
+  createdAt: string;
+  updatedAt: string;
+  state: AppStateName;
+  status: StatusView | null;
+  routes: RouteView[];
+  instances: InstanceView[];
+  spec: {
+    image: string;
+    port: number;
+    env: Record<string, string>;
+    volume?: string;
+    scale: { min: number; max: number };
+    idleTimeoutMs?: number;
+    network?: string;
+    [key: string]: unknown;
+  };
+}
+
+export interface FieldChange {
+  path: string;
+  from?: unknown;
+  to?: unknown;
+}
+
+export interface ApplyResult {
+  name: string;
+  action: 'created' | 'updated' | 'unchanged';
+  revision: number;
+  changes: FieldChange[];
+}
+
+export interface ApplyAnswer {
+  dryRun: boolean;
+  results: ApplyResult[];
+}
+
+export interface RequestRecordView {
+  time: string;
+  app: string;
+  method: string;
+  path: string;
+  status: number;
+  durationMs: number;
+  bytesIn: number;
+  bytesOut: number;
+  client: string;
+  waited: boolean;
+  instance?: string;
+}
+
+export interface HistoryPageView {
+  items: RequestRecordView[];
+  next?: string;
+}
+
+export interface TokenView {
+  id: string;
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+export interface CreatedTokenView {
+  id: string;
+  name: string;
+  token: string;
+  createdAt: string;
+}
+
+export interface HealthView {
+  status: 'ok' | 'degraded';
+  engine?: string;
+  version: string;
+  uptimeS: number;
+  apps: Record<string, number>;
+}
+
+export interface VersionView {
+  version: string;
+  api: string;
+  node: string;
+}

@@ -1,0 +1,44 @@
+import type { AppStateName, AppView, RouteView } from './api-types.js';
+import type { Paint } from './colour.js';
+import { relativeTime } from './format.js';
+
+/** A route as short as it can be said: `example.com`, `/session/hello/`, `*.apps.test/api/`. */
+export function routeLabel(route: Pick<RouteView, 'host' | 'path'>): string {
+  if (route.host && route.path && route.path !== '/') return route.host + route.path;
+  return route.host ?? route.path ?? '/';
+}
+
+/** Running instances out of the most the app may have, like kubectl's READY: `1/1`, `0/3`. */
+export function instanceCount(app: AppView): string {
+  const running = app.instances.filter((i) => i.state === 'running').length;
+  return `${running}/${app.spec.scale.max}`;
+}
+
+export function stateLabel(state: AppStateName, p: Paint): string {
+  switch (state) {
+    case 'running':
+      return p.green(state);
+    case 'starting':
+    case 'stopping':
+    case 'paused':
+      return p.yellow(state);
+    case 'failed':
+    case 'crashloop':
+      return p.red(state);
+    default:
+      return p.dim(state);
+  }
+}
+
+/**
+ * When the app will be stopped for idleness: `in 4m` while running and idle,
+ * `busy` while requests are in flight (the clock only runs when none are), `-`
+ * when it is not running or never idles.
+ */
+export function idleIn(app: AppView, nowMs = Date.now()): string {
+  const s = app.status;
+  if (!s || (s.state !== 'running' && s.state !== 'starting')) return '-';
+  if (s.inFlight > 0) return 'busy';
+  if (app.spec.scale.min > 0) return 'never';
+  return s.idleAt ? relativeTime(s.idleAt, nowMs) : '-';
+}

@@ -1,0 +1,121 @@
+import type { Readable } from 'node:stream';
+import { Agent, request } from 'undici';
+import { RuntimeError } from '../errors.js';
+import { apiErrorOf, transportError } from './api-errors.js';
+import { DEFAULT_URL } from './settings.js';
+
+export interface ClientOptions {
+  /** Base URL of the admin listener, e.g. `http://127.0.0.1:8081`; may carry a path prefix. */
+  url: string;
+  token?: string;
+  /** Where the token came from, for error messages (never the token itself). */
+  tokenSource?: string;
+}
+
+export interface CallOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  /** A JSON value, or text sent as it is (with `contentType`). */
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+/** Answers to a JSON call that a caller may want to accept instead of failing on, e.g. health's 503. */
+export interface RawAnswer<T> {
+  status: number;
+  body: T;
+}
+
+/** A JSON answer may take as long as an app's start (POST start); a stream never ends by itself. */
+const CALL_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * The admin API as the CLI uses it: one base URL and one token, JSON in and
+ * out, problem answers turned into errors that carry the CLI's exit code, and
+ * streams (logs, events) handed over as they arrive.
+ */
+export class ApiClient {
+  private readonly agent = new Agent({ keepAliveTimeout: 1_000 });
+  readonly baseUrl: string;
+
+  constructor(private readonly options: ClientOptions) {
+    this.baseUrl = options.url.replace(/\/+$/, '');
+  }
+
+  async call<T>(method: string, path: string, options: CallOptions = {}): Promise<T> {
+    const answer = await this.send(method, path, options, CALL_TIMEOUT_MS);
+    const text = await answer.body.text();
+    if (answer.statusCode >= 400) throw apiErrorOf(answer.statusCode, text, this.tokenHint(), this.baseUrl);
+    if (text === '') return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new RuntimeError(`${this.baseUrl} answered ${method} ${path} with something other than JSON; is it a berth admin API (default ${DEFAULT_URL})?`);
+    }
+  }
+
+  /** Like call, but returns the status with the body and fails only on transport errors or 401. */
+  async raw<T>(method: string, path: string, options: CallOptions = {}): Promise<RawAnswer<T | undefined>> {
+    const answer = await this.send(method, path, options, CALL_TIMEOUT_MS);
+    const text = await answer.body.text();
+    if (answer.statusCode === 401) throw apiErrorOf(answer.statusCode, text, this.tokenHint(), this.baseUrl);
+    let body: T | undefined;
+    try {
+      body = JSON.parse(text) as T;
+    } catch {
+      body = undefined;
+    }
+    return { status: answer.statusCode, body };
+  }
+
+  /** A streamed answer (text/plain logs, text/event-stream); ends when the server or `signal` ends it. */
+  async stream(path: string, options: CallOptions = {}): Promise<Readable> {
+    const answer = await this.send('GET', path, options, 0);
+    if (answer.statusCode >= 400) throw apiErrorOf(answer.statusCode, await answer.body.text(), this.tokenHint(), this.baseUrl);
+    return answer.body;
+  }
+
+  close(): Promise<void> {
+    return this.agent.destroy();
+  }
+
+  url(path: string, query: CallOptions['query'] = {}): string {
+    const url = new URL(this.baseUrl + path);
+    for (const [key, value] of Object.entries(query)) {
+      if (value !== undefined && value !== false) url.searchParams.set(key, String(value));
+    }
+    return url.toString();
+  }
+
+  private async send(method: string, path: string, options: CallOptions, bodyTimeout: number) {
+    const headers: Record<string, string> = { accept: 'application/json, application/problem+json, text/plain, text/event-stream' };
+    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+      headers['content-type'] = options.contentType ?? 'application/json';
+    }
+    try {
+      return await request(this.url(path, options.query), {
+        method: method as 'GET',
+        headers,
+        body,
+        signal: options.signal,
+        dispatcher: this.agent,
+        headersTimeout: CALL_TIMEOUT_MS,
+        bodyTimeout,
+      });
+    } catch (err) {
+      throw transportError(err, this.baseUrl);
+    }
+  }
+
+  private tokenHint(): string {
+    return this.options.token ? `token from ${this.options.tokenSource ?? 'the settings'}` : 'no token was given';
+  }
+}
+
+/** An app name as one URL path segment. */
+export function seg(name: string): string {
+  return encodeURIComponent(name);
+}

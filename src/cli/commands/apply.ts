@@ -1,0 +1,99 @@
+import { Command } from 'commander';
+import { BadRequestError, RuntimeError, messageOf } from '../../errors.js';
+import { ApiError } from '../api-errors.js';
+import type { ApplyAnswer } from '../api-types.js';
+import type { ApiClient } from '../client.js';
+import { paint } from '../colour.js';
+import { withClient } from '../context.js';
+import { note, out } from '../output.js';
+import { Progress } from '../progress.js';
+import { combineSources, readSources, type SpecSource } from './apply-sources.js';
+import { resultLines } from './apply-report.js';
+import { runLifecycle } from './lifecycle-run.js';
+
+interface ApplyOptions {
+  file: string[];
+  dryRun?: boolean;
+  wait?: boolean;
+}
+
+export function applyCommand(): Command {
+  return new Command('apply')
+    .description('create or update apps from spec files (berth/v1, SWS v1 or cntSpawner); the same spec twice changes nothing')
+    .requiredOption('-f, --file <path>', "a spec file, a directory of them, or '-' for standard input (repeatable)", collect, [])
+    .option('--dry-run', 'validate and show what would change, change nothing')
+    .option('--wait', 'then start each app and wait until it is ready')
+    .action(async (opts: ApplyOptions, cmd: Command) => {
+      if (opts.file.length === 0) cmd.error("required option '-f, --file <path>' not specified");
+      const sources = await readSources(opts.file);
+      await withClient(cmd, async (client) => {
+        const answer = await applySources(client, sources, Boolean(opts.dryRun));
+        const p = paint();
+        for (const line of resultLines(answer, p)) out(line);
+        if (answer.dryRun) {
+          note('dry run: nothing was changed');
+          return;
+        }
+        if (opts.wait) await waitReady(client, answer.results.map((r) => r.name));
+      });
+    });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/**
+ * Sends every source as one set, so either all apps are applied or none. When
+ * the set is refused, each source is dry-run alone to say which file holds the
+ * problem; if none does on its own, the problem is between files and the
+ * server's message stands.
+ */
+async function applySources(client: ApiClient, sources: SpecSource[], dryRun: boolean): Promise<ApplyAnswer> {
+  const send = (text: string, dry: boolean) =>
+    client.call<ApplyAnswer>('POST', '/v1/apps', { body: text, contentType: 'application/yaml', query: { dryRun: dry } });
+  if (sources.every((s) => s.text.trim() === '')) throw new BadRequestError(`${sources.map((s) => s.name).join(', ')}: no app specs`);
+  try {
+    return await send(combineSources(sources), dryRun);
+  } catch (err) {
+    if (!isSpecRefusal(err)) throw err;
+    if (sources.length === 1) throw locate(err, sources[0]!.name);
+    for (const source of sources) {
+      if (source.text.trim() === '') continue;
+      try {
+        await send(source.text, true);
+      } catch (alone) {
+        if (isSpecRefusal(alone)) throw locate(alone, source.name);
+        throw alone;
+      }
+    }
+    throw err;
+  }
+}
+
+/** Refused for what the specs say (invalid, or denied by the gateway's policy), not for who asked or a server fault. */
+function isSpecRefusal(err: unknown): err is ApiError {
+  return err instanceof ApiError && (err.code === 'spec_invalid' || err.code === 'policy_denied' || err.code === 'bad_request');
+}
+
+/** The server's message, with the file instead of "request body" in front of the field paths. */
+function locate(err: ApiError, source: string): ApiError {
+  const message = err.problems.length > 0 ? err.problems.map((p) => `${p.path}: ${p.message}`).join('; ') : messageOf(err).replace(/^request body: /, '');
+  return new ApiError(err.status, err.code, `${source}: ${message}`, err.problems);
+}
+
+/** Starts the applied apps one after the other, showing each one's progress; fails if any did not become ready. */
+async function waitReady(client: ApiClient, names: string[]): Promise<void> {
+  const progress = new Progress();
+  const failed: string[] = [];
+  for (const name of names) {
+    try {
+      await runLifecycle(client, name, 'start', progress);
+    } catch (err) {
+      if (err instanceof ApiError && err.status < 500) throw err;
+      const why = messageOf(err);
+      failed.push(why.includes(name) ? why : `${name}: ${why}`);
+    }
+  }
+  if (failed.length > 0) throw new RuntimeError(`not ready: ${failed.join('; ')}`);
+}

@@ -1,0 +1,48 @@
+import type { AppView } from '../api-types.js';
+import { idleIn, instanceCount, stateLabel } from '../app-display.js';
+import type { Paint } from '../colour.js';
+import { preciseDuration, relativeTime, shortDuration } from '../format.js';
+import { renderTable } from '../table.js';
+
+/** `berth get NAME` without -o: what a person wants to know about one app, like `kubectl describe`. */
+export function appSummary(app: AppView, p: Paint, nowMs = Date.now()): string {
+  const { spec, status } = app;
+  const fields: Array<[string, string]> = [];
+  fields.push(['Name', p.bold(app.name)]);
+  fields.push(['Revision', `${app.revision} (from ${app.source === 'api' ? 'the API' : 'the config file'}, updated ${relativeTime(app.updatedAt, nowMs)})`]);
+  fields.push(['State', stateLine(app, p, nowMs)]);
+  if (status?.lastError) fields.push(['Last error', p.red(status.lastError)]);
+  fields.push(['Image', spec.image]);
+  fields.push(['Port', String(spec.port)]);
+  fields.push(['Routes', app.routes.map((r) => `${r.url}${r.path && r.stripPrefix ? ' (prefix stripped)' : ''}`).join('\n') || '-']);
+  const env = Object.entries(spec.env).map(([k, v]) => `${k}=${v}`);
+  fields.push(['Env', env.join('\n') || '-']);
+  if (spec.volume) fields.push(['Volume', `berth-${app.name}-data mounted at ${spec.volume}`]);
+  if (spec.network) fields.push(['Network', spec.network]);
+  fields.push(['Scale', `${spec.scale.min}..${spec.scale.max}${spec.scale.min === 0 ? ' (scales to zero)' : ''}`]);
+  fields.push(['Idle timeout', spec.idleTimeoutMs === undefined ? "the gateway's default" : shortDuration(spec.idleTimeoutMs)]);
+  if (status) {
+    fields.push(['Last request', relativeTime(status.lastActivity, nowMs)]);
+    fields.push(['Idle stop', idleIn(app, nowMs)]);
+    fields.push(['In flight', `${status.inFlight} request(s), ${status.waiting} waiting`]);
+  }
+  const width = Math.max(...fields.map(([k]) => k.length)) + 2;
+  const lines = fields.flatMap(([key, value]) => value.split('\n').map((v, i) => (i === 0 ? `${(key + ':').padEnd(width)}${v}` : `${' '.repeat(width)}${v}`)));
+  lines.push(`${'Instances:'.padEnd(width)}${instanceCount(app)} running`);
+  if (app.instances.length > 0) {
+    const rows = app.instances.map((i) => [i.name, i.state, i.health, i.address ?? '-', relativeTime(i.startedAt, nowMs)]);
+    const table = renderTable(['CONTAINER', 'STATE', 'HEALTH', 'ADDRESS', 'STARTED'], rows, p);
+    lines.push(...table.trimEnd().split('\n').map((l) => `  ${l}`));
+  }
+  return lines.join('\n') + '\n';
+}
+
+function stateLine(app: AppView, p: Paint, nowMs: number): string {
+  const s = app.status;
+  const state = stateLabel(app.state, p);
+  if (!s) return state;
+  let line = `${state} since ${relativeTime(s.since, nowMs)}`;
+  if (s.state === 'running' && s.lastStartMs !== undefined) line += `, started in ${preciseDuration(s.lastStartMs)}`;
+  if (s.state === 'crashloop' && s.retryAt) line += `, next try ${relativeTime(s.retryAt, nowMs)}`;
+  return line;
+}

@@ -1,0 +1,69 @@
+import { Command, InvalidArgumentError } from 'commander';
+import type { HistoryPageView } from '../api-types.js';
+import { seg } from '../client.js';
+import { paint, type Paint } from '../colour.js';
+import { withClient } from '../context.js';
+import { byteSize, localTime, preciseDuration } from '../format.js';
+import { note, outputOption, printData, type OutputFormat } from '../output.js';
+import { renderTable } from '../table.js';
+
+interface HistoryOptions {
+  since?: string;
+  until?: string;
+  status?: string;
+  limit?: number;
+  cursor?: string;
+  output: OutputFormat;
+}
+
+export function historyCommand(): Command {
+  return new Command('history')
+    .description("an app's proxied requests, newest first")
+    .argument('<name>', 'app name')
+    .option('--since <when>', 'only requests since this: a duration back from now (15m, 2h, 1d) or an ISO time')
+    .option('--until <when>', 'only requests before this: a duration back from now or an ISO time')
+    .option('--status <status>', 'only this status (404) or class (5xx)')
+    .option('--limit <n>', 'at most this many (1 to 1000, default 100)', pageSize)
+    .option('--cursor <cursor>', 'the next page, from the hint a previous call printed')
+    .addOption(outputOption())
+    .action(async (name: string, opts: HistoryOptions, cmd: Command) => {
+      const { since, until, status, limit, cursor } = opts;
+      const page = await withClient(cmd, (client) =>
+        client.call<HistoryPageView>('GET', `/v1/apps/${seg(name)}/history`, { query: { since, until, status, limit, cursor } }),
+      );
+      if (printData(opts.output, page)) return;
+      if (page.items.length === 0) {
+        note(`no requests recorded for ${name}${since || until || status ? ' with these filters' : ''}`);
+        return;
+      }
+      const p = paint();
+      const rows = page.items.map((r) => [
+        localTime(r.time),
+        r.method,
+        r.path,
+        statusLabel(r.status, p),
+        preciseDuration(r.durationMs),
+        byteSize(r.bytesOut),
+        r.waited ? 'yes' : 'no',
+      ]);
+      process.stdout.write(renderTable(['TIME', 'METHOD', 'PATH', 'STATUS', 'DURATION', 'BYTES', 'WAITED'], rows, p));
+      if (page.next) {
+        const filters = Object.entries({ since, until, status, limit }).flatMap(([k, v]) => (v === undefined ? [] : [`--${k} ${v}`]));
+        note(`more: berth history ${[name, ...filters].join(' ')} --cursor ${page.next}`);
+      }
+    });
+}
+
+function statusLabel(status: number, p: Paint): string {
+  // 0: the client went away before an answer.
+  if (status === 0) return p.dim('-');
+  if (status >= 500) return p.red(String(status));
+  if (status >= 400) return p.yellow(String(status));
+  return String(status);
+}
+
+function pageSize(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 1000) throw new InvalidArgumentError('expected a whole number from 1 to 1000');
+  return n;
+}

@@ -1,0 +1,39 @@
+import { once } from 'node:events';
+import { Command, InvalidArgumentError } from 'commander';
+import { seg } from '../client.js';
+import { withClient } from '../context.js';
+
+export function logsCommand(): Command {
+  return new Command('logs')
+    .description("print an app container's output; with -f keep following it until Ctrl-C")
+    .argument('<name>', 'app name')
+    .option('-f, --follow', 'keep streaming new output')
+    .option('--tail <n>', 'only the last N lines', nonNegativeInteger)
+    .action(async (name: string, opts: { follow?: boolean; tail?: number }, cmd: Command) => {
+      const abort = new AbortController();
+      // Ctrl-C ends a follow: stop reading, leave quietly with the shell's usual 130.
+      const interrupted = () => abort.abort();
+      process.once('SIGINT', interrupted);
+      process.once('SIGTERM', interrupted);
+      try {
+        await withClient(cmd, async (client) => {
+          const stream = await client.stream(`/v1/apps/${seg(name)}/logs`, { query: { tail: opts.tail, follow: opts.follow }, signal: abort.signal });
+          for await (const chunk of stream) {
+            if (!process.stdout.write(chunk as Buffer)) await once(process.stdout, 'drain');
+          }
+        });
+      } catch (err) {
+        if (!abort.signal.aborted) throw err;
+      } finally {
+        process.off('SIGINT', interrupted);
+        process.off('SIGTERM', interrupted);
+      }
+      if (abort.signal.aborted) process.exitCode = 130;
+    });
+}
+
+export function nonNegativeInteger(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a whole number');
+  return n;
+}

@@ -1,0 +1,88 @@
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { BadRequestError, ConfigError } from '../errors.js';
+
+/** Where the CLI finds the admin API when nothing says otherwise: the gateway's default admin listener. */
+export const DEFAULT_URL = 'http://127.0.0.1:8081';
+
+/** What `berth configure` saves. */
+export interface SavedSettings {
+  url?: string;
+  token?: string;
+}
+
+/** The settings a command runs with, and where each came from (for messages). */
+export interface Settings {
+  url: string;
+  token?: string;
+  urlSource: string;
+  tokenSource?: string;
+}
+
+/** `$XDG_CONFIG_HOME/berth/config.json`, or `~/.config/berth/config.json`. */
+export function settingsFile(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.startsWith('/') ? env.XDG_CONFIG_HOME : join(homedir(), '.config');
+  return join(base, 'berth', 'config.json');
+}
+
+export async function loadSaved(file = settingsFile()): Promise<SavedSettings> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new ConfigError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('expected a JSON object');
+    const { url, token } = value as Record<string, unknown>;
+    return { url: typeof url === 'string' ? url : undefined, token: typeof token === 'string' ? token : undefined };
+  } catch (err) {
+    throw new ConfigError(`${file} is not valid settings (${(err as Error).message}); run 'berth configure' again`);
+  }
+}
+
+/** Flags beat the environment, which beats the saved file, which beats the default URL. */
+export async function resolveSettings(flags: { url?: string; token?: string }, env: NodeJS.ProcessEnv = process.env): Promise<Settings> {
+  const file = settingsFile(env);
+  const saved = flags.url && flags.token ? {} : await loadSaved(file);
+  const [url, urlSource] = pick([flags.url, '--url'], [env.BERTH_URL, 'BERTH_URL'], [saved.url, file]) ?? [DEFAULT_URL, 'the default'];
+  const token = pick([flags.token, '--token'], [env.BERTH_TOKEN, 'BERTH_TOKEN'], [saved.token, file]);
+  return { url: normalizeUrl(url), urlSource, token: token?.[0], tokenSource: token?.[1] };
+}
+
+function pick(...candidates: Array<[string | undefined, string]>): [string, string] | undefined {
+  const found = candidates.find(([value]) => value !== undefined && value !== '');
+  return found as [string, string] | undefined;
+}
+
+/** Accepts `host:port` as well as a full URL; the API lives under `<url>/v1/`. */
+export function normalizeUrl(input: string): string {
+  const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(input) ? input : `http://${input}`;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new BadRequestError(`"${input}" is not a URL; expected something like ${DEFAULT_URL}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new BadRequestError(`"${input}": only http:// and https:// URLs are supported`);
+  return url.toString().replace(/\/+$/, '');
+}
+
+/**
+ * Saves the settings readable by their owner only: the token is a secret. The
+ * file is written beside its final name and renamed, so a reader never sees
+ * half a file, and an existing file's looser mode is not kept.
+ */
+export async function saveSettings(settings: SavedSettings, file = settingsFile()): Promise<string> {
+  const dir = dirname(file);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+  const temp = `${file}.${process.pid}.tmp`;
+  await writeFile(temp, JSON.stringify(settings, null, 2) + '\n', { mode: 0o600 });
+  await chmod(temp, 0o600);
+  await rename(temp, file);
+  return file;
+}

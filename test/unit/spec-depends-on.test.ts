@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { SpecError } from '../../src/errors.js';
+import { dependents, dependsOnIssues, wakeOrder } from '../../src/spec/depends-on.js';
+import { parseSpecObject } from '../../src/spec/parse.js';
+import { formatPath } from '../../src/spec/path.js';
+import type { AppSpec } from '../../src/spec/types.js';
+import { validateAppSet } from '../../src/spec/validate-set.js';
+
+function app(name: string, dependsOn: string[] = []): AppSpec {
+  return parseSpecObject({ apiVersion: 'berth/v1', name, image: 'berth-example/hello:latest', port: 8080, dependsOn });
+}
+
+/** `path: message` of every dependsOn problem of the set. */
+function problems(specs: AppSpec[]): string[] {
+  return dependsOnIssues(specs).map((i) => `${formatPath(i.path)}: ${i.message}`);
+}
+
+function byName(specs: AppSpec[]): Map<string, AppSpec> {
+  return new Map(specs.map((s) => [s.name, s]));
+}
+
+describe('dependsOn validation', () => {
+  it('accepts dependencies on apps of the set, in any order of declaration', () => {
+    assert.deepEqual(problems([app('web', ['api', 'db']), app('api', ['db']), app('db')]), []);
+    assert.doesNotThrow(() => validateAppSet([app('web', ['db']), app('db')]));
+  });
+
+  it('names the missing app', () => {
+    assert.deepEqual(problems([app('web', ['db', 'cache']), app('db')]), [
+      'apps[0].dependsOn[1]: app "web" depends on "cache", which is not a declared app',
+    ]);
+  });
+
+  it('refuses an app depending on itself', () => {
+    assert.deepEqual(problems([app('a', ['a'])]), ['apps[0].dependsOn[0]: app "a" cannot depend on itself']);
+  });
+
+  it('refuses a name listed twice', () => {
+    assert.deepEqual(problems([app('a', ['b', 'b']), app('b')]), ['apps[0].dependsOn[1]: app "a" lists "b" twice']);
+  });
+
+  it('refuses a two-app cycle, spelled out, at the entry that closes it', () => {
+    assert.deepEqual(problems([app('a', ['b']), app('b', ['a'])]), [
+      'apps[1].dependsOn[0]: dependsOn forms a cycle: a → b → a; an app cannot be woken before itself',
+    ]);
+  });
+
+  it('refuses a longer cycle reached through an app outside it', () => {
+    const found = problems([app('web', ['x']), app('x', ['y']), app('y', ['z']), app('z', ['x'])]);
+    assert.deepEqual(found, ['apps[3].dependsOn[0]: dependsOn forms a cycle: x → y → z → x; an app cannot be woken before itself']);
+  });
+
+  it('reports each separate cycle', () => {
+    const found = problems([app('a', ['b']), app('b', ['a']), app('c', ['d']), app('d', ['c'])]);
+    assert.equal(found.length, 2);
+    assert.match(found[0]!, /a → b → a/);
+    assert.match(found[1]!, /c → d → c/);
+  });
+
+  it('does not call a shared dependency (a diamond) a cycle', () => {
+    assert.deepEqual(problems([app('web', ['api', 'cache']), app('api', ['db']), app('cache', ['db']), app('db')]), []);
+  });
+
+  it('is part of validateAppSet, with every other problem, as a SpecError', () => {
+    try {
+      validateAppSet([app('a', ['b']), app('b', ['a']), app('c', ['nope'])]);
+      assert.fail('accepted');
+    } catch (err) {
+      assert.ok(err instanceof SpecError);
+      assert.deepEqual(
+        err.problems.map((p) => p.path),
+        ['apps[2].dependsOn[0]', 'apps[1].dependsOn[0]'],
+      );
+      assert.match(err.problems[0]!.message, /"nope"/);
+    }
+  });
+});
+
+describe('wakeOrder', () => {
+  it('is empty for an app without dependencies or an unknown app', () => {
+    assert.deepEqual(wakeOrder('db', byName([app('db')])), []);
+    assert.deepEqual(wakeOrder('nope', byName([app('db')])), []);
+  });
+
+  it('puts dependencies first, transitively, each once, depth-first in declared order', () => {
+    const specs = byName([app('web', ['api', 'cache']), app('api', ['db', 'queue']), app('cache', ['db']), app('db'), app('queue', ['db'])]);
+    assert.deepEqual(wakeOrder('web', specs), ['db', 'queue', 'api', 'cache']);
+    assert.deepEqual(wakeOrder('api', specs), ['db', 'queue']);
+    assert.deepEqual(wakeOrder('cache', specs), ['db']);
+  });
+
+  it('follows declared order, not names', () => {
+    const specs = byName([app('web', ['zeta', 'alpha']), app('zeta'), app('alpha')]);
+    assert.deepEqual(wakeOrder('web', specs), ['zeta', 'alpha']);
+  });
+
+  it('terminates on a cycle or a missing app (validation refuses both) and never lists the app itself', () => {
+    const specs = byName([app('a', ['b', 'gone']), app('b', ['a'])]);
+    assert.deepEqual(wakeOrder('a', specs), ['b']);
+    assert.deepEqual(wakeOrder('b', specs), ['a']);
+  });
+});
+
+describe('dependents', () => {
+  it('lists the apps that need this one up, directly or transitively', () => {
+    const specs = byName([app('web', ['api']), app('api', ['db']), app('db'), app('other')]);
+    assert.deepEqual(dependents('db', specs), ['web', 'api']);
+    assert.deepEqual(dependents('api', specs), ['web']);
+    assert.deepEqual(dependents('web', specs), []);
+  });
+});
