@@ -11,6 +11,7 @@ import { logsCommand } from './commands/logs.js';
 import { lsCommand } from './commands/ls.js';
 import { tokenCommand } from './commands/token.js';
 import { versionCommand } from './commands/version.js';
+import { scaleCommand } from './commands/scale.js';
 import { serveCommand } from './serve.js';
 
 /**
@@ -31,6 +32,7 @@ program.addCommand(lsCommand());
 program.addCommand(getCommand());
 program.addCommand(deleteCommand());
 for (const command of lifecycleCommands()) program.addCommand(command);
+program.addCommand(scaleCommand());
 program.addCommand(logsCommand());
 program.addCommand(historyCommand());
 program.addCommand(tokenCommand());

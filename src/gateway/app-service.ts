@@ -128,6 +128,13 @@ export class AppService {
     return controller.status();
   }
 
+  /** Sets the app's replica count (within scale.min..max) and resolves once instances were added or drained. */
+  async scale(name: string, replicas: number): Promise<AppStatus> {
+    const controller = await this.controller(name);
+    await controller.setReplicas(replicas);
+    return controller.status();
+  }
+
   async logs(name: string, options: { tail?: number; follow?: boolean; signal?: AbortSignal }): Promise<Readable> {
     const details = await this.get(name);
     const instance = details.instances[0];

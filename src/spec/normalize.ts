@@ -75,3 +75,23 @@ export function normalizeApp(doc: BerthAppDocument): AppSpec {
   if (doc.waitingPage !== undefined) spec.waitingPage = { ...doc.waitingPage };
   return spec;
 }
+
+/**
+ * A spec stored by an earlier berth lacks fields added since; they get the
+ * defaults a new spec would get, so an upgrade never breaks stored apps. The
+ * stored spec hash is kept, so nothing is recreated just for reading it.
+ */
+export function withSpecDefaults(stored: AppSpec): AppSpec {
+  const partial = stored as Partial<AppSpec> & Pick<AppSpec, 'name' | 'scale'>;
+  return {
+    ...stored,
+    scale: { ...stored.scale, replicas: partial.scale.replicas ?? Math.max(partial.scale.min, 1) },
+    balance: partial.balance ?? 'least-connections',
+    strategy: partial.strategy ?? { type: 'blue-green', batchSize: 1 },
+    dependsOn: partial.dependsOn ?? [],
+    idleAction: partial.idleAction ?? 'stop',
+    security: partial.security ?? { privileged: false, capAdd: [], hostNetwork: false, hostPid: false },
+    mounts: partial.mounts ?? [],
+    labels: partial.labels ?? {},
+  };
+}

@@ -1,5 +1,6 @@
 import { StoreError } from '../errors.js';
 import type { AppSpec } from '../spec/types.js';
+import { withSpecDefaults } from '../spec/normalize.js';
 import type { AppSource, StoredApp } from './store.js';
 
 /** One row of the `apps` table as better-sqlite3 returns it. */
@@ -18,7 +19,7 @@ export const APP_COLUMNS = 'name, spec, revision, spec_hash, source, created_at,
 export function rowToApp(row: AppRow): StoredApp {
   let spec: AppSpec;
   try {
-    spec = JSON.parse(row.spec) as AppSpec;
+    spec = withSpecDefaults(JSON.parse(row.spec) as AppSpec);
   } catch (err) {
     throw new StoreError(`stored spec of app "${row.name}" is not valid JSON`, { cause: err });
   }

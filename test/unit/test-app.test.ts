@@ -54,6 +54,14 @@ describe('test app', () => {
     assert.equal(env.GREETING, 'hi');
   });
 
+  it('reads a file back with /file, with its mode; 404 when missing', async () => {
+    const reply = await fetch(`${app.base}/file?path=${encodeURIComponent(APP_JS)}`);
+    assert.equal(reply.status, 200);
+    assert.match(reply.headers.get('x-file-mode') ?? '', /^[0-7]{3,4}$/);
+    assert.match(await reply.text(), /berth's test app/);
+    assert.equal((await fetch(`${app.base}/file?path=/no/such/file`)).status, 404);
+  });
+
   it('echoes method, path, query, headers and body; unmatched paths echo too', async () => {
     const reply = await fetch(`${app.base}/echo?a=1&a=2&b=x`, { method: 'POST', body: 'payload', headers: { 'x-test': 'yes' } });
     const echo = (await reply.json()) as Record<string, unknown>;

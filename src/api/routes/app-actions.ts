@@ -1,5 +1,7 @@
 import type { AppStatus } from '../../activator/app-status.js';
 import type { Gateway } from '../../gateway/gateway.js';
+import { BadRequestError } from '../../errors.js';
+import { parseJsonBody } from '../body.js';
 import type { RouteDef } from '../route-def.js';
 
 type Action = 'start' | 'stop' | 'restart';
@@ -14,7 +16,22 @@ function run(gateway: Gateway, action: Action, name: string): Promise<AppStatus>
   return gateway.apps[action](name);
 }
 
-export const appActionRoutes: RouteDef[] = (['start', 'stop', 'restart'] as const).map((action) => ({
+const scaleRoute: RouteDef = {
+  method: 'POST',
+  path: '/v1/apps/{name}/scale',
+  operationId: 'scaleApp',
+  summary: 'Set how many instances run while the app is up, within scale.min..scale.max; scaling down drains first',
+  tag: 'apps',
+  requestBody: { description: '{"replicas": 3}', contentTypes: ['application/json'] },
+  responses: { 200: "The app's state afterwards" },
+  async handle(ctx) {
+    const body = parseJsonBody(await ctx.body()) as { replicas?: unknown };
+    if (typeof body?.replicas !== 'number' || !Number.isInteger(body.replicas)) throw new BadRequestError('replicas: required, a whole number');
+    return { body: await ctx.gateway.apps.scale(ctx.params.name!, body.replicas) };
+  },
+};
+
+const lifecycleRoutes: RouteDef[] = (['start', 'stop', 'restart'] as const).map((action) => ({
   method: 'POST',
   path: `/v1/apps/{name}/${action}`,
   operationId: `${action}App`,
@@ -25,3 +42,5 @@ export const appActionRoutes: RouteDef[] = (['start', 'stop', 'restart'] as cons
     return { body: await run(ctx.gateway, action, ctx.params.name!) };
   },
 }));
+
+export const appActionRoutes: RouteDef[] = [...lifecycleRoutes, scaleRoute];

@@ -6,6 +6,9 @@
 //   GET  /ping                 "pong" (text/plain)
 //   /echo, and any other path  JSON {method, path, url, query, headers, body, hostname}
 //   GET  /env                  JSON of process.env
+//   GET  /file?path=P          the content of file P (application/octet-stream), its permission
+//                              bits in x-file-mode (octal) and owner in x-file-uid; 404 if missing
+//   /write?path=P&data=D       writes D (text) to file P, making its directory; JSON {wrote: bytes}
 //   GET  /slow?ms=N            waits N ms, then 200 JSON {slept: N}
 //   /status/N                  answers with status N (200..599), JSON {status: N}
 //   GET  /healthz              200 "ok" once ready, 503 "starting" before (READY_DELAY_MS)
@@ -24,8 +27,10 @@
 //   LOG_REQUESTS=1     log one line per request to stdout
 // SIGTERM and SIGINT make it exit at once (it runs under docker's --init).
 import { createHash } from 'node:crypto';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { hostname } from 'node:os';
+import { dirname } from 'node:path';
 
 const env = process.env;
 const port = Number(env.PORT || 8080);
@@ -136,6 +141,34 @@ function upload(req, res) {
   req.on('end', () => sendJson(res, 200, { bytes, sha256: hash.digest('hex') }));
 }
 
+async function file(res, url) {
+  const path = url.searchParams.get('path') || '';
+  try {
+    const [content, info] = await Promise.all([readFile(path), stat(path)]);
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-length': content.length,
+      'x-file-mode': (info.mode & 0o7777).toString(8),
+      'x-file-uid': String(info.uid),
+    });
+    res.end(content);
+  } catch (err) {
+    sendText(res, err.code === 'ENOENT' ? 404 : 500, `${err.message}\n`);
+  }
+}
+
+async function write(res, url) {
+  const path = url.searchParams.get('path') || '';
+  const data = url.searchParams.get('data') ?? '';
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, data);
+    sendJson(res, 200, { wrote: Buffer.byteLength(data) });
+  } catch (err) {
+    sendText(res, 500, `${err.message}\n`);
+  }
+}
+
 function exitAfter(res, code) {
   res.on('finish', () => setImmediate(() => process.exit(code)));
 }
@@ -160,6 +193,8 @@ async function handle(req, res) {
 
   if (path === '/ping') return sendText(res, 200, 'pong');
   if (path === '/env') return sendJson(res, 200, env);
+  if (path === '/file') return file(res, url);
+  if (path === '/write') return write(res, url);
   if (path === '/slow') return slow(req, res, url);
   if (path.startsWith('/status/')) return status(res, url);
   if (path === '/stream') return stream(res, url);
