@@ -14,15 +14,35 @@ say() { echo "test: $*" >&2; }
 # Never fails: it also runs from the EXIT trap, where it must not mask the tests' exit code.
 remove_test_objects() {
   local ids
-  mapfile -t ids < <(docker ps -aq --filter label=berth.test=true)
+  mapfile -t ids < <(older_than_limit container "$(docker ps -aq --filter label=berth.test=true)")
   if ((${#ids[@]})); then
     say "removing ${#ids[@]} leftover test container(s)"
     docker rm -f -v "${ids[@]}" >/dev/null || true
   fi
-  mapfile -t ids < <(docker network ls -q --filter label=berth.test=true)
+  mapfile -t ids < <(older_than_limit network "$(docker network ls -q --filter label=berth.test=true)")
   ((${#ids[@]})) && { docker network rm "${ids[@]}" >/dev/null || true; }
-  mapfile -t ids < <(docker volume ls -q --filter label=berth.test=true)
+  mapfile -t ids < <(older_than_limit volume "$(docker volume ls -q --filter label=berth.test=true)")
   ((${#ids[@]})) && { docker volume rm -f "${ids[@]}" >/dev/null || true; }
+  return 0
+}
+
+# Each test file removes what it made, by its own run label, even when it fails. What is
+# left is a crashed run's: only objects older than the longest test file may run are
+# removed, so a second suite running beside this one (a developer's) keeps its objects.
+LEFTOVER_AGE_S=${BERTH_TEST_LEFTOVER_AGE_S:-1200}
+older_than_limit() {
+  local kind=$1 ids=$2 id created now
+  now=$(date +%s)
+  for id in $ids; do
+    if [[ $kind == volume ]]; then
+      created=$(docker volume inspect -f '{{.CreatedAt}}' "$id" 2>/dev/null) || continue
+    else
+      created=$(docker "$kind" inspect -f '{{.Created}}' "$id" 2>/dev/null) || continue
+    fi
+    # Docker prints "2026-11-23 00:39:15.39 +0000 UTC" for networks; date wants it without the zone name.
+    created=$(date -d "${created% UTC}" +%s 2>/dev/null) || continue
+    ((now - created > LEFTOVER_AGE_S)) && echo "$id"
+  done
   return 0
 }
 
