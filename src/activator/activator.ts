@@ -5,6 +5,7 @@ import type { Instance, Runtime } from '../runtime/runtime.js';
 import type { PublicStatus, Upstream, UpstreamSource, WaitingInfo } from '../proxy/upstream.js';
 import type { AppSpec } from '../spec/types.js';
 import { containerSpecHash } from '../spec/hash.js';
+import type { InputSource } from './input-source.js';
 import { AppController, type AppDefaults } from './app-controller.js';
 import type { AppStatus } from './app-status.js';
 
@@ -21,6 +22,8 @@ export interface ActivatorOptions {
   /** Every state change of every app, for logs, the API's event stream and metrics. */
   onChange?: (status: AppStatus) => void;
   defaults: AppDefaults;
+  /** Serves GET /_berth/input/<app> (input.as: url). */
+  input?: Pick<InputSource, 'inputFor'>;
 }
 
 /**
@@ -42,6 +45,13 @@ export class Activator implements UpstreamSource {
     this.runtime = options.runtime;
     this.logger = options.logger;
     this.onChange = options.onChange ?? (() => undefined);
+    this.input = options.input;
+  }
+
+  private readonly input: Pick<InputSource, 'inputFor'> | undefined;
+
+  inputFor(app: string, secret: string): string | undefined {
+    return this.input?.inputFor(app, secret);
   }
 
   pick(app: string, req?: IncomingMessage, exclude?: string): Upstream | undefined {
@@ -135,6 +145,8 @@ export class Activator implements UpstreamSource {
 
   private async reconcileApp(spec: AppSpec, existing: readonly Instance[]): Promise<void> {
     let controller = this.apps.get(spec.name);
+    // Only this reconcile's failure is reported, not one an earlier apply already reported.
+    this.lastErrors.delete(spec.name);
     try {
       if (controller) {
         await controller.update(spec);

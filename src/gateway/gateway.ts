@@ -16,6 +16,7 @@ import type { Runtime, RuntimeHooks } from '../runtime/runtime.js';
 import type { AppSpec } from '../spec/types.js';
 import { HistoryBuffer } from '../store/history-buffer.js';
 import type { Store, StoredApp } from '../store/store.js';
+import { dashboardHandler } from '../ui/serve-ui.js';
 import { AppService } from './app-service.js';
 import { StateEvents } from './state-events.js';
 
@@ -79,6 +80,7 @@ export class Gateway {
     const activator = new Activator({
       runtime,
       logger,
+      input: this.input,
       defaults: defaultsOf(config),
       onChange: (status) => {
         logStatus(logger, status);
@@ -108,7 +110,7 @@ export class Gateway {
     });
     this.tokens = new TokenService(store, this.parts.adminToken, logger);
     await this.tokens.bootstrap(config.store);
-    this.admin = new AdminServer({ gateway: this, tokens: this.tokens, routes: apiRoutes, logger });
+    this.admin = new AdminServer({ gateway: this, tokens: this.tokens, routes: apiRoutes, logger, fallback: dashboardHandler() });
     this.adminAddress = await this.admin.listen(config.admin.host, config.admin.port);
     this.proxyAddress = await this.proxy.listen(config.listen.host, config.listen.port);
     logger.info({ listen: `${this.proxyAddress.address}:${this.proxyAddress.port}`, admin: `${this.adminAddress.address}:${this.adminAddress.port}`, apps: desired.length }, 'gateway listening');

@@ -1,0 +1,83 @@
+// The dashboard's only way to the gateway: the admin API on this same origin, with the
+// token the user signed in with. The token lives in sessionStorage, so it is gone when
+// the tab closes and never leaves for another origin (the CSP allows 'self' only).
+
+const TOKEN_KEY = 'berth.token';
+
+export const session = {
+  get token() {
+    return sessionStorage.getItem(TOKEN_KEY);
+  },
+  set token(value) {
+    if (value) sessionStorage.setItem(TOKEN_KEY, value);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  },
+};
+
+/** A refused call, with the problem+json body the API answered. */
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem?.detail || problem?.title || `the API answered ${status}`);
+    this.status = status;
+    this.code = problem?.code;
+    this.problem = problem;
+  }
+}
+
+/** Fired on `window` when the API refuses the token, so the page can ask to sign in again. */
+export const UNAUTHORIZED_EVENT = 'berth:unauthorized';
+
+/** Calls the API; JSON in, JSON out. Throws ApiError for any status but 2xx. */
+export async function api(path, { method = 'GET', body, signal, token = session.token } = {}) {
+  const res = await send(path, { method, body, signal, token, accept: 'application/json' });
+  const text = await res.text();
+  return text ? JSON.parse(text) : undefined;
+}
+
+/** Opens a streaming response (logs, events); the caller reads `res.body`. */
+export function openStream(path, { signal, accept = '*/*' } = {}) {
+  return send(path, { method: 'GET', signal, token: session.token, accept });
+}
+
+async function send(path, { method, body, signal, token, accept }) {
+  const headers = { accept };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal, cache: 'no-store' });
+  if (res.ok) return res;
+  let problem;
+  try {
+    problem = await res.json();
+  } catch {
+    problem = undefined;
+  }
+  if (res.status === 401 && token === session.token) window.dispatchEvent(new CustomEvent(UNAUTHORIZED_EVENT));
+  throw new ApiError(res.status, problem);
+}
+
+/**
+ * Yields the lines of a streamed body as they arrive (without their line ends). A
+ * last line without a newline is yielded when the stream ends.
+ */
+export async function* readLines(body, signal) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  const stop = () => reader.cancel().catch(() => undefined);
+  signal?.addEventListener('abort', stop, { once: true });
+  let rest = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      rest += value;
+      const lines = rest.split(/\r\n|\r|\n/);
+      rest = lines.pop() ?? '';
+      yield* lines;
+    }
+    if (rest) yield rest;
+  } finally {
+    signal?.removeEventListener('abort', stop);
+    reader.releaseLock();
+  }
+}
+
+export const appPath = (name, rest = '') => `/v1/apps/${encodeURIComponent(name)}${rest}`;
