@@ -4,7 +4,7 @@ import { BerthError, messageOf } from '../errors.js';
 import { createBalancerPolicy, type BalancerPolicy } from '../proxy/balancer/balancer-policy.js';
 import type { Upstream } from '../proxy/upstream.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
-import { containerSpecHash } from '../spec/hash.js';
+import { containerSpecHash, withContainerOf } from '../spec/hash.js';
 import { policyIssues } from '../spec/policy.js';
 import type { AppSpec, DockerPolicy, WaitingPageText } from '../spec/types.js';
 import type { AppState, AppStatus } from './app-status.js';
@@ -62,6 +62,8 @@ export class AppController {
   private since = new Date();
   private lastError?: string;
   private lastStartMs?: number;
+  /** Why berth entered `state`, when it chose to (see AppStatus.reason). */
+  private reason?: string;
   /** Instances in rotation or draining; the balancer sees `ready`. */
   private slots: Slot[] = [];
   private ready: Slot[] = [];
@@ -77,6 +79,8 @@ export class AppController {
   private readonly health: HealthChecker;
   private readyWaiters: Array<() => void> = [];
   private releaseDependencies?: () => void;
+  /** Container hash of the last revision that was rolled back: not tried again until a spec with other containers comes. */
+  private rejectedHash?: string;
   private removeTimer?: NodeJS.Timeout;
   private closed = false;
 
@@ -123,6 +127,7 @@ export class AppController {
       lastActivity: this.idle.lastActivity,
       idleAt: this.state === 'running' && this.spec.scale.min === 0 ? this.idle.idleAt : undefined,
       retryAt: retryMs > 0 ? new Date(Date.now() + retryMs) : undefined,
+      reason: this.reason,
       lastError: this.lastError,
       lastStartMs: this.lastStartMs,
       inFlight: this.idle.inFlight,
@@ -309,6 +314,10 @@ export class AppController {
    * Rejects when the new revision could not become ready and was rolled back.
    */
   update(spec: AppSpec): Promise<void> {
+    // Every reconcile (an apply of any app) brings every spec again: a revision
+    // already rolled back is not retried each time. Its other settings apply;
+    // the instances stay on the revision that works.
+    if (this.rejectedHash !== undefined && containerSpecHash(spec) === this.rejectedHash) spec = withContainerOf(spec, this.spec);
     const reshaped = containerSpecHash(spec) !== containerSpecHash(this.spec);
     const old = this.spec;
     this.spec = spec;
@@ -318,6 +327,7 @@ export class AppController {
     this.armIdle();
     this.armHealth();
     if (!reshaped) return this.state === 'running' ? this.serial(() => this.rescale()) : Promise.resolve();
+    this.rejectedHash = undefined;
     if (this.state === 'crashloop' || this.state === 'failed') this.backoff.reset();
     return this.serial(async () => {
       if (this.state === 'paused') await this.stopAll('replaced while paused');
@@ -341,9 +351,12 @@ export class AppController {
         this.replicas,
       );
       if (!result.ok) {
+        // Rolled back: replacements of lost instances, and the next start, use the revision that works.
+        if (this.spec === spec) this.spec = withContainerOf(spec, old);
+        this.rejectedHash = containerSpecHash(spec);
         this.lastError = `update rolled back: ${result.reason}`;
         this.onChange();
-        throw new StartFailedError(this.name, this.lastError, false);
+        throw new BerthError('upstream_unavailable', this.lastError);
       }
     });
   }
@@ -402,7 +415,7 @@ export class AppController {
     this.backoff.reset();
     this.health.stop();
     this.releaseDeps();
-    this.setState('stopped');
+    this.setState('stopped', why);
     this.deps.logger.info({ app: this.name, why }, 'app stopped');
     this.armRemoval();
   }
@@ -429,7 +442,7 @@ export class AppController {
       // Checked inside the step: a request may have arrived since the timer fired.
       if (this.idle.inFlight > 0 || this.state !== 'running') return;
       if (this.spec.idleAction === 'pause') return this.pauseAll();
-      this.setState('stopping');
+      this.setState('stopping', 'idle');
       await this.stopAll('idle');
     });
   }
@@ -438,13 +451,13 @@ export class AppController {
     const slots = this.slots;
     this.slots = [];
     this.rebuildReady();
-    this.setState('stopping');
+    this.setState('stopping', 'idle');
     this.health.stop();
     try {
       await Promise.all(slots.map((s) => this.deps.runtime.pause(s.instance.id)));
       this.parked = [...slots.map((s) => ({ ...s.instance, state: 'paused' as const })), ...this.parked];
       this.releaseDeps();
-      this.setState('paused');
+      this.setState('paused', 'idle');
       this.deps.logger.info({ app: this.name }, 'app paused after being idle');
     } catch (err) {
       this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'pause failed; stopping instead');
@@ -611,9 +624,11 @@ export class AppController {
     this.deps.onChange(this.status());
   }
 
-  private setState(state: AppState): void {
+  /** `reason`: why, when berth chose it (shown in the status; `idle…` marks an idle stop). */
+  private setState(state: AppState, reason?: string): void {
     if (state === this.state) return;
     this.state = state;
+    this.reason = reason;
     this.since = new Date();
     if (state !== 'running') this.idle.disarm();
     this.onChange();

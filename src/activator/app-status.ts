@@ -21,6 +21,8 @@ export interface AppStatus {
   idleAt?: Date;
   /** In crashloop: when the next start will be tried. */
   retryAt?: Date;
+  /** Why berth put the app in `state`, when it chose to: `idle` (or `idle (pause failed)`) for an idle stop or pause, `stopped through the API`, … */
+  reason?: string;
   /** Why the last start or the app itself failed; kept until the next successful start. */
   lastError?: string;
   lastStartMs?: number;

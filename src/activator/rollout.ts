@@ -33,7 +33,7 @@ export async function replaceInstances(ctx: RolloutContext, spec: AppSpec, oldSp
     const count = Math.min(batch, replicas - started);
     const indexes = freeIndexes(ctx.current().map((s) => s.index), count);
     const deadline = performance.now() + spec.startTimeoutMs;
-    const results = await Promise.allSettled(indexes.map((index) => startSlot(ctx.runtime, spec, index, deadline)));
+    const results = await Promise.allSettled(indexes.map((index) => startNew(ctx, spec, index, deadline)));
     const ok = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
@@ -58,6 +58,22 @@ export async function replaceInstances(ctx: RolloutContext, spec: AppSpec, oldSp
   return { ok: true };
 }
 
+/**
+ * Creates and starts one instance of `spec` and waits until it is ready. One
+ * that fails is removed at once: left behind, a revision that never got ready
+ * would keep running outside the rotation, or lie about as an exited
+ * container holding the index's name.
+ */
+async function startNew(ctx: RolloutContext, spec: AppSpec, index: number, deadline: number): Promise<Slot> {
+  const created = await ctx.runtime.ensure(spec, index);
+  try {
+    return await startSlot(ctx.runtime, spec, index, deadline, created);
+  } catch (err) {
+    await ctx.runtime.remove(created.id).catch((removeErr: unknown) => ctx.logger.warn({ instance: created.name, err: messageOf(removeErr) }, 'remove failed'));
+    throw err;
+  }
+}
+
 async function retire(ctx: RolloutContext, slots: Slot[]): Promise<void> {
   await Promise.all(
     slots.map(async (slot) => {
@@ -79,7 +95,7 @@ async function rollBack(ctx: RolloutContext, served: Slot[], oldSpec: AppSpec): 
   const indexes = freeIndexes(ctx.current().map((s) => s.index), served.length);
   const deadline = performance.now() + oldSpec.startTimeoutMs;
   try {
-    const restored = await Promise.all(indexes.map((index) => startSlot(ctx.runtime, oldSpec, index, deadline)));
+    const restored = await Promise.all(indexes.map((index) => startNew(ctx, oldSpec, index, deadline)));
     for (const s of served) s.draining = true;
     ctx.setSlots([...ctx.current().filter((s) => !served.includes(s)), ...restored, ...served]);
     await retire(ctx, served);

@@ -54,6 +54,8 @@ export class AdminServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://admin.invalid');
+    // Prometheus' default metrics path: the same operation as /v1/metrics, token and all.
+    if (url.pathname === '/metrics') url.pathname = '/v1/metrics';
     if (!url.pathname.startsWith('/v1/') && url.pathname !== '/v1' && this.options.fallback?.(req, res)) return;
     const address = req.socket.remoteAddress ?? '';
     try {

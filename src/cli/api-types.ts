@@ -68,6 +68,8 @@ export interface ApplyResult {
   action: 'created' | 'updated' | 'unchanged';
   revision: number;
   changes: FieldChange[];
+  /** Why the change did not take effect on the running app (e.g. a rolled-back update). */
+  error?: string;
 }
 
 export interface ApplyAnswer {

@@ -57,6 +57,10 @@ export const configFileSchema = z.strictObject({
         'Default http://host.docker.internal:<proxy port>, which works only if the proxy listens on an address containers can reach (not 127.0.0.1).',
     ),
   trustedProxies: z.array(z.string()).describe('Peer addresses whose X-Forwarded-* headers are trusted.').default([]),
+  logLevel: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .optional()
+    .describe('Log level of the JSON log lines on stdout. Default info; BERTH_LOG_LEVEL overrides it.'),
   drainTimeout: z.union([z.string(), z.number()]).describe('How long shutdown waits for requests in flight. Default 30s.').default('30s'),
   apps: z
     .array(z.union([z.string(), z.record(z.string(), z.unknown())]))

@@ -38,6 +38,8 @@ export interface GatewayConfig {
   history: { maxRecords: number; maxAgeMs: number };
   /** How long SIGTERM waits for requests in flight. */
   drainTimeoutMs: number;
+  /** The log level the config file asks for (BERTH_LOG_LEVEL wins over it). */
+  logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Every app the config declares, from inline specs and spec files. */
   apps: AppSpec[];
   /** Spec files and directories named by the config, watched for changes. */

@@ -78,6 +78,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
     policy,
     trustedProxies: input.trustedProxies,
     drainTimeoutMs,
+    logLevel: input.logLevel,
     history: { maxRecords: input.history.maxRecords, maxAgeMs: historyMaxAgeMs },
     apps,
     appSources,

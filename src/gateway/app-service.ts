@@ -16,6 +16,8 @@ export interface ApplyResult {
   action: 'created' | 'updated' | 'unchanged';
   revision: number;
   changes: FieldChange[];
+  /** Why the change did not take effect on the running app, e.g. a new revision that was rolled back; absent when it did. */
+  error?: string;
 }
 
 export interface AppDetails {
@@ -87,6 +89,8 @@ export class AppService {
         const action = results[i]!.action;
         if (action !== 'unchanged') this.deps.events.publish({ type: 'applied', app: put.app.name, time: new Date(), revision: put.app.revision, action });
         results[i]!.revision = put.app.revision;
+        const error = action === 'unchanged' ? undefined : this.deps.activator.lastErrors.get(put.app.name);
+        if (error !== undefined) results[i]!.error = error;
       }
       return results;
     });

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { Accountant } from '../accounting/accountant.js';
 import { Activator } from '../activator/activator.js';
 import type { AppStatus } from '../activator/app-status.js';
 import type { AppDefaults } from '../activator/app-controller.js';
@@ -10,6 +11,7 @@ import { TokenService } from '../api/token-service.js';
 import type { GatewayConfig } from '../config/config.js';
 import { loadConfig } from '../config/load-config.js';
 import { messageOf } from '../errors.js';
+import { Metrics } from '../metrics/metrics.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
 import { RouteTable } from '../proxy/route-table.js';
 import type { Runtime, RuntimeHooks } from '../runtime/runtime.js';
@@ -49,7 +51,11 @@ export class Gateway {
   private specs = new Map<string, AppSpec>();
   /** Serves and signs input URLs (`input.as: url`); made once the store is open. */
   input?: InputSource;
+  /** Usage accounting (container-seconds per app and day); made once the store is open. */
+  accountant?: Accountant;
   readonly events = new StateEvents();
+  /** Prometheus metrics (GET /metrics on the admin listener), fed by the proxy and the state events. */
+  readonly metrics = new Metrics({ statuses: () => this.statuses() });
   readonly startedAt = new Date();
   apps!: AppService;
   tokens!: TokenService;
@@ -72,11 +78,16 @@ export class Gateway {
     await runtime.ping();
     const store = await this.parts.openStore(config);
     this.config = config;
+    applyLogLevel(logger, config);
     this.store = store;
     this.runtime = runtime;
     this.input = new InputSource(await store.getOrCreateSecret('input'), () => this.specs);
     const { desired, removed } = await syncConfigApps(store, config);
     this.specs = specMap(desired);
+    const accountant = new Accountant({ store, logger, statuses: () => this.statuses() });
+    this.accountant = accountant;
+    accountant.start(this.events);
+    this.metrics.follow(this.events);
     const activator = new Activator({
       runtime,
       logger,
@@ -92,12 +103,17 @@ export class Gateway {
     this.history = new HistoryBuffer({ store, retention: config.history, logger });
     this.history.start();
     const history = this.history;
+    const metrics = this.metrics;
     this.proxy = new ProxyServer({
       routes: routeTableOf(desired),
       upstreams: activator,
       trustedProxies: config.trustedProxies,
       logger,
-      onRequestDone: (record) => history.record(record),
+      onRequestDone: (record) => {
+        history.record(record);
+        metrics.requestDone(record);
+        accountant.request(record);
+      },
     });
     this.apps = new AppService({
       store,
@@ -115,6 +131,7 @@ export class Gateway {
     this.proxyAddress = await this.proxy.listen(config.listen.host, config.listen.port);
     logger.info({ listen: `${this.proxyAddress.address}:${this.proxyAddress.port}`, admin: `${this.adminAddress.address}:${this.adminAddress.port}`, apps: desired.length }, 'gateway listening');
     await activator.reconcile(desired.map((a) => a.spec), removed);
+    accountant.settle();
   }
 
   /** Re-reads the config and spec files and applies the difference. */
@@ -140,6 +157,7 @@ export class Gateway {
       return;
     }
     this.config = config;
+    applyLogLevel(logger, config);
     this.activator.setDefaults(defaultsOf(config));
     const { removed } = await syncConfigApps(store, config);
     await this.desiredChanged(removed);
@@ -181,6 +199,7 @@ export class Gateway {
     await this.proxy?.close(this.config?.drainTimeoutMs);
     this.activator?.close();
     await this.history?.close();
+    await this.accountant?.close();
     await this.store?.close();
   }
 }
@@ -212,4 +231,9 @@ function routeTableOf(apps: readonly StoredApp[]): RouteTable {
 
 function logStatus(logger: Logger, s: AppStatus): void {
   logger.info({ app: s.name, state: s.state, lastError: s.lastError, startMs: s.state === 'running' ? s.lastStartMs : undefined }, 'app state');
+}
+
+/** The config file's `logLevel`, unless BERTH_LOG_LEVEL set one (the environment wins). */
+function applyLogLevel(logger: Logger, config: GatewayConfig): void {
+  if (config.logLevel && !process.env.BERTH_LOG_LEVEL) logger.level = config.logLevel;
 }

@@ -14,7 +14,8 @@ export interface ForwardResult {
  *
  * This is the hot path, so it drives undici's dispatcher directly instead of
  * `request`/`stream`, which would add a promise, a body stream and a second
- * copy of the headers per request.
+ * copy of the headers per request. `requestId`, when given, is answered as
+ * `x-request-id` (unless the upstream answered one itself).
  */
 export function forwardHttp(
   dispatcher: Dispatcher,
@@ -23,6 +24,7 @@ export function forwardHttp(
   path: string,
   headers: string[],
   done: (err: Error | undefined, result: ForwardResult) => void,
+  requestId?: string,
 ): void {
   const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
   let status = 0;
@@ -51,7 +53,10 @@ export function forwardHttp(
         // 1xx interim responses (other than a switch) are not relayed.
         if (statusCode < 200) return;
         status = statusCode;
-        res.writeHead(statusCode, statusMessage, downstreamResponseHeaders(upstreamHeaders));
+        const headers = downstreamResponseHeaders(upstreamHeaders);
+        // In the object given to writeHead: a setHeader before it would send every header through the slow merge.
+        if (requestId !== undefined && headers['x-request-id'] === undefined) headers['x-request-id'] = requestId;
+        res.writeHead(statusCode, statusMessage, headers);
         if (req.method === 'HEAD' || statusCode === 204 || statusCode === 304) res.flushHeaders();
       },
       onResponseData(ctl, chunk) {

@@ -23,7 +23,7 @@ const FORWARDED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-
 export interface ForwardOptions {
   /** The peer is a proxy we trust: extend its X-Forwarded-* instead of replacing them. */
   trustedPeer: boolean;
-  /** Extra headers for the upstream (e.g. the request id). */
+  /** Extra headers for the upstream, as [name, value, ...]: the request id (`x-request-id`). */
   extra?: readonly string[];
   /** Keep `connection: upgrade` and `upgrade`, for WebSocket handshakes. */
   upgrade?: boolean;
@@ -34,6 +34,8 @@ export interface ForwardOptions {
  * client's headers minus hop-by-hop ones (and any the Connection header names),
  * with X-Forwarded-For/Proto/Host set by berth. Client-supplied X-Forwarded-*
  * are replaced, unless the peer is a trusted proxy, because anyone can send them.
+ * The client's X-Request-Id is dropped too: the proxy sends the request's id in
+ * `extra` (the client's own when it is sane, see request-id.ts).
  */
 export function upstreamRequestHeaders(req: IncomingMessage, options: ForwardOptions): string[] {
   const raw = req.rawHeaders;
@@ -54,7 +56,7 @@ export function upstreamRequestHeaders(req: IncomingMessage, options: ForwardOpt
       }
       continue;
     }
-    if (HOP_BY_HOP.has(lower) || connectionTokens?.has(lower)) continue;
+    if (HOP_BY_HOP.has(lower) || connectionTokens?.has(lower) || lower === 'x-request-id') continue;
     out.push(name, raw[i + 1]!);
   }
   if (options.upgrade) out.push('connection', 'upgrade', 'upgrade', req.headers.upgrade ?? 'websocket');

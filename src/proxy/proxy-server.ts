@@ -13,6 +13,7 @@ import { UpstreamPools } from './upstream-pools.js';
 import { writeRawFailure } from './raw-failure.js';
 import type { RequestRecord } from '../store/store.js';
 import { handleBerthEndpoint } from './berth-endpoints.js';
+import { requestIdOf } from './request-id.js';
 import { BERTH_PATH_PREFIX, isBrowserNavigation, sendWaitingPage } from './waiting-page.js';
 
 export interface ProxyServerOptions {
@@ -96,26 +97,29 @@ export class ProxyServer {
     const app = match.app;
     this.begin(app);
     const startedMs = performance.now();
+    const requestId = requestIdOf(req);
     const ready = this.upstreams.pick(app, req);
     if (ready) {
-      this.forward(req, res, match, ready, startedMs, false);
+      this.forward(req, res, match, ready, startedMs, false, requestId);
       return;
     }
-    if (this.answeredWithPage(req, res, app)) return this.finish(req, res, app, startedMs, true, 0);
+    // Not the hot path: whatever answers (waiting page, failure, the app) carries the id.
+    res.setHeader('x-request-id', requestId);
+    if (this.answeredWithPage(req, res, app)) return this.finish(req, res, app, startedMs, true, 0, requestId);
     this.upstreams.acquire(app, req).then(
       (upstream) => {
-        if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0);
-        this.forward(req, res, match, upstream, startedMs, true);
+        if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0, requestId);
+        this.forward(req, res, match, upstream, startedMs, true, requestId);
       },
       (err: unknown) => {
         sendFailure(req, res, classifyFailure(err, res.destroyed), app);
-        this.finish(req, res, app, startedMs, true, 0);
+        this.finish(req, res, app, startedMs, true, 0, requestId);
       },
     );
   }
 
   /** Ends the exchange: activity accounting, then the history record. */
-  private finish(req: IncomingMessage, res: ServerResponse, app: string, startedMs: number, waited: boolean, bytesOut: number, instance?: string): void {
+  private finish(req: IncomingMessage, res: ServerResponse, app: string, startedMs: number, waited: boolean, bytesOut: number, requestId: string, instance?: string): void {
     this.end(app);
     if (!this.onRequestDone) return;
     const url = req.url ?? '/';
@@ -132,6 +136,7 @@ export class ProxyServer {
       client: req.socket.remoteAddress ?? '',
       waited,
       instance,
+      requestId,
     });
   }
 
@@ -155,8 +160,8 @@ export class ProxyServer {
     return true;
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse, match: RouteMatch, upstream: Upstream, startedMs: number, waited: boolean, retried = false): void {
-    const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrusted(req) });
+  private forward(req: IncomingMessage, res: ServerResponse, match: RouteMatch, upstream: Upstream, startedMs: number, waited: boolean, requestId: string, retried = false): void {
+    const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrusted(req), extra: ['x-request-id', requestId] });
     // A sticky-session policy pinned this client: tell it which instance.
     if (upstream.setCookie) res.appendHeader('set-cookie', upstream.setCookie);
     upstream.inFlight++;
@@ -170,16 +175,19 @@ export class ProxyServer {
       if (err && !retried && isReplayable(req, res, err)) {
         // Nothing reached the client and the request can be sent again: another instance gets it.
         const other = this.upstreams.pick(match.app, req, upstream.instanceId);
-        if (other) return this.forward(req, res, match, other, startedMs, waited, true);
-        if (this.upstreams.unreachable) return this.retryAfterExit(req, res, match, upstream, startedMs, err);
+        if (other) return this.forward(req, res, match, other, startedMs, waited, requestId, true);
+        if (this.upstreams.unreachable) return this.retryAfterExit(req, res, match, upstream, startedMs, requestId, err);
       }
       if (err) {
         const failure = classifyFailure(err, err instanceof ClientClosedError || res.destroyed);
-        if (failure.status !== 0) this.logger.warn({ app: match.app, instance: upstream.instanceId, err: failure.reason }, 'upstream failed');
+        if (failure.status !== 0) {
+          this.logger.warn({ app: match.app, instance: upstream.instanceId, requestId, err: failure.reason }, 'upstream failed');
+          if (!res.headersSent) res.setHeader('x-request-id', requestId);
+        }
         sendFailure(req, res, failure, match.app);
       }
-      this.finish(req, res, match.app, startedMs, waited, result.bytesOut, upstream.instanceId);
-    });
+      this.finish(req, res, match.app, startedMs, waited, result.bytesOut, requestId, upstream.instanceId);
+    }, requestId);
   }
 
   /**
@@ -187,19 +195,20 @@ export class ProxyServer {
    * exited by itself (its die event not seen yet), the app is woken again and
    * the request is sent once more, instead of answering 502.
    */
-  private retryAfterExit(req: IncomingMessage, res: ServerResponse, match: RouteMatch, upstream: Upstream, startedMs: number, cause: Error): void {
+  private retryAfterExit(req: IncomingMessage, res: ServerResponse, match: RouteMatch, upstream: Upstream, startedMs: number, requestId: string, cause: Error): void {
     const app = match.app;
     const fail = (err: unknown) => {
+      if (!res.headersSent) res.setHeader('x-request-id', requestId);
       sendFailure(req, res, classifyFailure(err, res.destroyed), app);
-      this.finish(req, res, app, startedMs, true, 0, upstream.instanceId);
+      this.finish(req, res, app, startedMs, true, 0, requestId, upstream.instanceId);
     };
     this.upstreams.unreachable!(app, upstream.instanceId).then(
       (gone) => {
         if (!gone) return fail(cause);
-        if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0);
+        if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0, requestId);
         this.upstreams.acquire(app, req).then((next) => {
-          if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0);
-          this.forward(req, res, match, next, startedMs, true, true);
+          if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0, requestId);
+          this.forward(req, res, match, next, startedMs, true, requestId, true);
         }, fail);
       },
       fail,
@@ -213,8 +222,9 @@ export class ProxyServer {
     const app = match.app;
     this.begin(app);
     const ready = this.upstreams.pick(app, req);
+    const requestId = requestIdOf(req);
     const go = (upstream: Upstream) => {
-      const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrusted(req), upgrade: true });
+      const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrusted(req), upgrade: true, extra: ['x-request-id', requestId] });
       // An open WebSocket is load on its instance for as long as it lives.
       upstream.inFlight++;
       forwardUpgrade(

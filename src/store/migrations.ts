@@ -88,6 +88,25 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 4,
+    description: 'usage accounting',
+    up(db) {
+      // Container-seconds per app and UTC day (YYYY-MM-DD), only ever added to. Rows
+      // outlive their app: what a deleted app used stays in the accounts.
+      db.exec(`
+        CREATE TABLE usage (
+          app       TEXT NOT NULL,
+          day       TEXT NOT NULL CHECK (day GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
+          running_s REAL NOT NULL DEFAULT 0 CHECK (running_s >= 0),
+          paused_s  REAL NOT NULL DEFAULT 0 CHECK (paused_s >= 0),
+          idle_s    REAL NOT NULL DEFAULT 0 CHECK (idle_s >= 0),
+          requests  INTEGER NOT NULL DEFAULT 0 CHECK (requests >= 0),
+          PRIMARY KEY (app, day)
+        ) STRICT;
+      `);
+    },
+  },
   // Append here; never renumber, never edit a migration above.
 ];
 

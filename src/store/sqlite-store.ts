@@ -16,8 +16,11 @@ import type {
   Store,
   StoredApp,
   StoredToken,
+  UsageQuery,
+  UsageRow,
 } from './store.js';
 import { prepareTokens, rowToToken } from './token-rows.js';
+import { prepareUsage } from './usage-rows.js';
 
 export interface SqliteStoreOptions {
   /** The database file; its directory is created (owner-only) when missing. `:memory:` for tests. */
@@ -79,6 +82,7 @@ function prepare(db: Database.Database) {
     applyBatch: (...args: Parameters<typeof batch>) => batch.immediate(...args),
     tokens: prepareTokens(db),
     history: prepareHistory(db),
+    usage: prepareUsage(db),
   };
 }
 
@@ -202,6 +206,15 @@ export class SqliteStore implements Store {
       if (threshold !== undefined) await drain((s) => s.history.deleteUpToChunk(threshold));
     }
     return deleted;
+  }
+
+  /** Adds to the stored figures of each row's app and day, in one transaction. */
+  async addUsage(rows: readonly UsageRow[]): Promise<void> {
+    this.run(`record usage of ${rows.length} app-day(s)`, (s) => s.usage.add(rows));
+  }
+
+  async queryUsage(query: UsageQuery): Promise<UsageRow[]> {
+    return this.run('read usage', (s) => s.usage.query(query));
   }
 
   /** Runs one operation on the open database; SQLite failures become StoreErrors naming the path. */

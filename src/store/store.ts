@@ -24,7 +24,7 @@ export interface PutResult {
  * Desired state. SQLite by default; PostgreSQL later, hence the async surface.
  * Every write is atomic: a batch is applied whole or not at all.
  */
-export interface Store extends TokenStore, HistoryStore {
+export interface Store extends TokenStore, HistoryStore, UsageStore {
   open(): Promise<void>;
   close(): Promise<void>;
   listApps(): Promise<StoredApp[]>;
@@ -65,6 +65,8 @@ export interface RequestRecord {
   waited: boolean;
   /** The container that served it, when one did. */
   instance?: string;
+  /** The request's id (X-Request-Id), as sent upstream and answered to the client; the history may leave it out. */
+  requestId?: string;
 }
 
 export interface HistoryQuery {
@@ -109,4 +111,29 @@ export interface HistoryStore {
   queryRequests(query: HistoryQuery): Promise<HistoryPage>;
   /** Drops what the retention no longer allows; returns how many records went. */
   pruneRequests(retention: HistoryRetention, now: Date): Promise<number>;
+}
+
+/** Container-seconds and requests of one app on one UTC day (see src/accounting/). */
+export interface UsageRow {
+  app: string;
+  /** YYYY-MM-DD, UTC. */
+  day: string;
+  runningS: number;
+  pausedS: number;
+  idleS: number;
+  requests: number;
+}
+
+export interface UsageQuery {
+  /** First UTC day included (YYYY-MM-DD); all days when absent. */
+  sinceDay?: string;
+  app?: string;
+}
+
+/** Usage accounting: figures are only ever added to, per app and day. */
+export interface UsageStore {
+  /** Adds each row's figures to what is stored for its app and day (a missing row counts as zero), all in one transaction. */
+  addUsage(rows: readonly UsageRow[]): Promise<void>;
+  /** Stored rows, by app then day. */
+  queryUsage(query: UsageQuery): Promise<UsageRow[]>;
 }

@@ -82,9 +82,9 @@ function schemaOf(path: string) {
 }
 
 describe('store migrations', () => {
-  it('lists versions 1, 2, 3 in order, each one higher than the last', () => {
-    assert.deepEqual(migrations.map((m) => m.version), [1, 2, 3]);
-    assert.equal(LATEST_SCHEMA_VERSION, 3);
+  it('lists versions 1, 2, 3, 4 in order, each one higher than the last', () => {
+    assert.deepEqual(migrations.map((m) => m.version), [1, 2, 3, 4]);
+    assert.equal(LATEST_SCHEMA_VERSION, 4);
   });
 
   it('brings a version-1 store to the latest schema and keeps its apps', async () => {
@@ -118,7 +118,7 @@ describe('store migrations', () => {
     }
   });
 
-  it('brings a version-2 store to version 3 and keeps its tokens', async () => {
+  it('brings a version-2 store to the latest schema and keeps its tokens', async () => {
     const path = await storeAtVersion(2);
     const store = new SqliteStore({ path });
     await store.open();
@@ -130,7 +130,25 @@ describe('store migrations', () => {
     } finally {
       await store.close();
     }
-    assert.equal(schemaOf(path).version, 3);
+    assert.equal(schemaOf(path).version, LATEST_SCHEMA_VERSION);
+  });
+
+  it('brings a version-3 store to version 4: an empty usage table that adds up', async () => {
+    const path = await storeAtVersion(3);
+    assert.ok(!schemaOf(path).objects.includes('usage'));
+    const store = new SqliteStore({ path });
+    await store.open();
+    try {
+      assert.ok(await store.getApp('old-app'));
+      assert.deepEqual(await store.queryUsage({}), []);
+      const row = { app: 'old-app', day: '2026-01-02', runningS: 1.5, pausedS: 0, idleS: 10, requests: 2 };
+      await store.addUsage([row]);
+      await store.addUsage([row]);
+      assert.deepEqual(await store.queryUsage({ app: 'old-app' }), [{ ...row, runningS: 3, idleS: 20, requests: 4 }]);
+    } finally {
+      await store.close();
+    }
+    assert.equal(schemaOf(path).version, 4);
   });
 
   it('creates tables that enforce their types (STRICT)', async () => {
@@ -145,6 +163,8 @@ describe('store migrations', () => {
         /cannot store TEXT value in INTEGER column requests.time/,
       );
       assert.throws(() => db.prepare(`INSERT INTO tokens (id, name, hash) VALUES ('i', 'n', 'h')`).run(), /NOT NULL/);
+      assert.throws(() => db.prepare(`INSERT INTO usage (app, day, requests) VALUES ('a', '2026-01-02', 'many')`).run(), /cannot store TEXT value in INTEGER column usage.requests/);
+      assert.throws(() => db.prepare(`INSERT INTO usage (app, day) VALUES ('a', 'yesterday')`).run(), /CHECK constraint failed/);
     } finally {
       db.close();
     }

@@ -5,8 +5,10 @@ import { cntSpawnerRoutes } from './cntspawner.js';
 import { eventRoutes } from './events.js';
 import { historyRoutes } from './history.js';
 import { logRoutes } from './logs.js';
+import { metricsRoutes } from './metrics.js';
 import { systemRoutes } from './system.js';
 import { tokenRoutes } from './tokens.js';
+import { usageRoutes } from './usage.js';
 
 /** Every operation of the admin API; the server dispatches on it and the OpenAPI document is built from it. */
 export const apiRoutes: RouteDef[] = [];
@@ -16,7 +18,9 @@ apiRoutes.push(
   ...appActionRoutes,
   ...historyRoutes,
   ...logRoutes,
+  ...metricsRoutes,
   ...eventRoutes,
   ...tokenRoutes,
+  ...usageRoutes,
   ...cntSpawnerRoutes,
 );

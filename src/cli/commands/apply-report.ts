@@ -8,13 +8,19 @@ const MAX_VALUE = 100;
 /** One line per app: `hello created (revision 1)`, `hello updated (revision 2): env.KEY_1`, `hello unchanged (revision 2)`. */
 export function resultLines(answer: ApplyAnswer, p: Paint): string[] {
   if (answer.dryRun) return answer.results.flatMap((r) => dryRunLines(r, p));
-  return answer.results.map((r) => {
-    const head = `${p.bold(r.name)} ${actionLabel(r.action, p)} (revision ${r.revision})`;
-    if (r.action !== 'updated') return head;
-    const paths = r.changes.map((c) => c.path);
-    const shown = paths.slice(0, MAX_PATHS).join(', ');
-    return `${head}: ${shown}${paths.length > MAX_PATHS ? ` and ${paths.length - MAX_PATHS} more` : ''}`;
+  return answer.results.flatMap((r) => {
+    const line = resultLine(r, p);
+    // Stored, but not (yet) what runs: a rolled-back update, or a start that failed.
+    return r.error ? [line, `  ${p.red(r.error)}`] : [line];
   });
+}
+
+function resultLine(r: ApplyResult, p: Paint): string {
+  const head = `${p.bold(r.name)} ${actionLabel(r.action, p)} (revision ${r.revision})`;
+  if (r.action !== 'updated') return head;
+  const paths = r.changes.map((c) => c.path);
+  const shown = paths.slice(0, MAX_PATHS).join(', ');
+  return `${head}: ${shown}${paths.length > MAX_PATHS ? ` and ${paths.length - MAX_PATHS} more` : ''}`;
 }
 
 function actionLabel(action: ApplyResult['action'], p: Paint): string {

@@ -1,0 +1,225 @@
+import type { Logger } from 'pino';
+import { messageOf } from '../errors.js';
+import type { GatewayEvent } from '../gateway/state-events.js';
+import type { UsageStore } from '../store/store.js';
+import { splitByDay, utcDay } from './usage-day.js';
+import { UsageLedger, mergeRows } from './usage-ledger.js';
+import { buildReport, type UsageReport } from './usage-report.js';
+import { shareBefore, usageShare, type UsageShare, type UsageStatus } from './usage-kind.js';
+
+export interface AccountantOptions {
+  store: UsageStore;
+  logger?: Logger;
+  /** The clock, in epoch milliseconds; tests drive a fake one. */
+  now?: () => number;
+  /** How often gathered figures are written (one transaction). Default 10 s; 0 turns the timer off. */
+  flushEveryMs?: number;
+  /** The apps declared right now; apps that never change state are only known from here. */
+  statuses?: () => readonly UsageStatus[];
+}
+
+/** Where the gateway's state events come from. */
+export interface EventSource {
+  subscribe(listener: (event: GatewayEvent) => void): () => void;
+}
+
+/** The time an app has spent in its current state since it was last accrued. */
+interface OpenSpan extends UsageShare {
+  fromMs: number;
+}
+
+/**
+ * Counts what each app uses, per UTC day: container-seconds running, paused
+ * and idle, and requests. The source of truth is the app state changes the
+ * activator publishes: each change closes the span of the previous state and
+ * adds it (cut at UTC midnight) to an in-memory ledger, which is written to
+ * the store every `flushEveryMs` and on close, as one transaction that adds
+ * to what is stored.
+ *
+ * Time while the gateway is down is not counted at all: berth cannot know
+ * what the apps did then (an app may have been stopped by hand, or the host
+ * may have been off). Counting starts at `start()`: an app found running
+ * (adopted) accrues running time from there, one found stopped accrues idle
+ * time from there. After `close()` nothing accrues until the next start.
+ */
+export class Accountant {
+  private readonly store: UsageStore;
+  private readonly logger?: Logger;
+  private readonly now: () => number;
+  private readonly flushEveryMs: number;
+  private readonly statuses?: () => readonly UsageStatus[];
+  private readonly open = new Map<string, OpenSpan>();
+  private readonly ledger = new UsageLedger();
+  private startedMs?: number;
+  /** False while the gateway starts up: first events then account from the start (see shareBefore). */
+  private settled = false;
+  private closed = false;
+  private failing = false;
+  private timer?: NodeJS.Timeout;
+  private unsubscribe?: () => void;
+  /** Flushes and reports run one at a time, so a report never sees figures both in the store and in memory. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: AccountantOptions) {
+    this.store = options.store;
+    this.logger = options.logger;
+    this.now = options.now ?? Date.now;
+    this.flushEveryMs = options.flushEveryMs ?? 10_000;
+    this.statuses = options.statuses;
+  }
+
+  /** Starts counting now: listens to `events` (if given) and writes every `flushEveryMs`. */
+  start(events?: EventSource): void {
+    if (this.startedMs !== undefined || this.closed) return;
+    this.startedMs = this.now();
+    this.unsubscribe = events?.subscribe((event) => this.onEvent(event));
+    if (this.flushEveryMs > 0) {
+      this.timer = setInterval(() => {
+        if (this.settled) this.sync();
+        void this.flush();
+      }, this.flushEveryMs);
+      this.timer.unref();
+    }
+  }
+
+  /**
+   * Start-up is over (the first reconcile is done): every declared app the
+   * events have not told about yet has been in its state since start().
+   */
+  settle(): void {
+    if (this.settled) return;
+    this.settled = true;
+    const from = this.startedMs ?? this.now();
+    for (const status of this.statuses?.() ?? []) {
+      if (!this.open.has(status.name)) this.open.set(status.name, { ...usageShare(status), fromMs: from });
+    }
+  }
+
+  /** An app's state (or replica count) changed at `atMs`. */
+  observe(status: UsageStatus, atMs = this.now()): void {
+    if (this.closed) return;
+    const share = usageShare(status);
+    const span = this.open.get(status.name);
+    if (span) {
+      this.accrue(status.name, span, atMs);
+      this.open.set(status.name, { ...share, fromMs: Math.max(atMs, span.fromMs) });
+      return;
+    }
+    if (!this.settled && this.startedMs !== undefined && atMs > this.startedMs) {
+      // The first word of an app during start-up: what it did since the gateway started.
+      this.accrue(status.name, { ...shareBefore(status), fromMs: this.startedMs }, atMs);
+    }
+    this.open.set(status.name, { ...share, fromMs: atMs });
+  }
+
+  /** The app is no longer declared: its time stops counting at `atMs`. */
+  forget(app: string, atMs = this.now()): void {
+    const span = this.open.get(app);
+    if (!span) return;
+    this.accrue(app, span, atMs);
+    this.open.delete(app);
+  }
+
+  /** One proxied request (or WebSocket) of `app`, counted on the UTC day of `time`. */
+  request(record: { app: string; time: Date }): void {
+    if (this.closed || !record.app) return;
+    const ms = record.time.getTime();
+    this.ledger.addRequests(record.app, utcDay(Number.isFinite(ms) ? ms : this.now()));
+  }
+
+  /**
+   * Brings the set of apps in line with `statuses`: apps that appeared (say,
+   * through a config reload, which sends no event) start counting now, apps
+   * that went stop, and a changed replica count takes effect.
+   */
+  sync(atMs = this.now()): void {
+    if (!this.statuses || this.closed) return;
+    const current = this.statuses();
+    const names = new Set(current.map((s) => s.name));
+    for (const app of [...this.open.keys()]) if (!names.has(app)) this.forget(app, atMs);
+    for (const status of current) {
+      const span = this.open.get(status.name);
+      const share = usageShare(status);
+      if (!span || span.kind !== share.kind || span.instances !== share.instances) this.observe(status, atMs);
+    }
+  }
+
+  /** Writes what was gathered up to now, in one transaction. Never rejects; on failure the figures are kept for the next try. */
+  flush(): Promise<void> {
+    return this.serial(async () => {
+      this.checkpoint(this.now());
+      const rows = this.ledger.take();
+      if (rows.length === 0) return;
+      try {
+        await this.store.addUsage(rows);
+        if (this.failing) this.logger?.info('usage figures are being written again');
+        this.failing = false;
+      } catch (err) {
+        this.ledger.addRows(rows);
+        if (!this.failing) this.logger?.error({ err: messageOf(err) }, 'cannot write usage figures; they are kept in memory and retried');
+        this.failing = true;
+      }
+    });
+  }
+
+  /** The figures since the UTC day of `since` (all apps, or one), stored and gathered, up to now. */
+  usage(query: { since: Date; app?: string }): Promise<UsageReport> {
+    return this.serial(async () => {
+      const sinceDay = utcDay(query.since.getTime());
+      const stored = await this.store.queryUsage({ sinceDay, app: query.app });
+      const nowMs = this.now();
+      const live = this.liveLedger(nowMs)
+        .rows()
+        .filter((r) => r.day >= sinceDay && (query.app === undefined || r.app === query.app));
+      return buildReport(mergeRows(stored, live), sinceDay, new Date(nowMs));
+    });
+  }
+
+  /** Stops listening and writes everything up to now; nothing accrues afterwards. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.unsubscribe?.();
+    clearInterval(this.timer);
+    await this.flush();
+    this.closed = true;
+    this.open.clear();
+  }
+
+  private onEvent(event: GatewayEvent): void {
+    const at = event.time.getTime();
+    if (event.type === 'state') this.observe(event.status, at);
+    else if (event.type === 'deleted') this.forget(event.app, at);
+    else if (event.type === 'applied' && this.settled) this.sync(at);
+  }
+
+  /** Accrues every open span up to `atMs`; the spans go on from there. */
+  private checkpoint(atMs: number): void {
+    for (const [app, span] of this.open) {
+      this.accrue(app, span, atMs);
+      span.fromMs = Math.max(span.fromMs, atMs);
+    }
+  }
+
+  /** The ledger as it would be after a checkpoint at `atMs`, leaving this one untouched. */
+  private liveLedger(atMs: number): UsageLedger {
+    const copy = new UsageLedger();
+    copy.addRows(this.ledger.rows());
+    for (const [app, span] of this.open) accrueInto(copy, app, span, atMs);
+    return copy;
+  }
+
+  private accrue(app: string, span: OpenSpan, toMs: number): void {
+    accrueInto(this.ledger, app, span, toMs);
+  }
+
+  private serial<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(step);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** Adds the span [span.fromMs, toMs) to the ledger, cut at UTC midnights. */
+function accrueInto(ledger: UsageLedger, app: string, span: OpenSpan, toMs: number): void {
+  for (const { day, ms } of splitByDay(span.fromMs, toMs)) ledger.addTime(app, day, span.kind, ms * span.instances);
+}

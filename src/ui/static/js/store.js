@@ -1,0 +1,144 @@
+// What the dashboard knows about the gateway: only what the admin API said, kept
+// current by its event stream. There is no other source: state events update an app's
+// status in place; anything an event does not carry (instances, spec, a new app) is
+// fetched again from the API.
+
+import { ApiError, api, appPath } from './api.js';
+import { followEvents } from './sse.js';
+
+/** Between events, lastActivity and idleAt move with every request: re-read this often. */
+const APPS_REFRESH_MS = 10_000;
+const HEALTH_REFRESH_MS = 15_000;
+
+export const state = {
+  /** name → the app as GET /v1/apps/{name} shows it. */
+  apps: new Map(),
+  /** GET /v1/health, and when it was read (uptime ticks from there). */
+  health: undefined,
+  healthReadAt: 0,
+  /** 'off' | 'connecting' | 'live' | 'retrying' | 'unauthorized' */
+  stream: 'off',
+  loaded: false,
+  loadError: undefined,
+};
+
+const listeners = new Set();
+
+/** change: {kind: 'apps'} | {kind: 'app', name, previous?} | {kind: 'deleted', name} | {kind: 'health'} | {kind: 'stream'} */
+export function subscribe(listener) {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+function emit(change) {
+  for (const listener of [...listeners]) listener(change);
+}
+
+export async function loadApps() {
+  try {
+    const { apps } = await api('/v1/apps');
+    const fresh = new Map();
+    for (const app of apps) fresh.set(app.name, keepNewerStatus(app, state.apps.get(app.name)));
+    state.apps = fresh;
+    state.loaded = true;
+    state.loadError = undefined;
+  } catch (err) {
+    state.loadError = err;
+  }
+  emit({ kind: 'apps' });
+}
+
+export async function loadApp(name) {
+  try {
+    const app = await api(appPath(name));
+    const previous = state.apps.get(name)?.state;
+    state.apps.set(name, keepNewerStatus(app, state.apps.get(name)));
+    emit({ kind: 'app', name, previous });
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404 && state.apps.delete(name)) emit({ kind: 'deleted', name });
+  }
+}
+
+export async function loadHealth() {
+  try {
+    state.health = await api('/v1/health');
+  } catch (err) {
+    // 503 is the gateway saying the engine is down; its body is still the health report.
+    state.health = err instanceof ApiError && err.problem?.engine ? err.problem : { status: 'unreachable', engine: err.message };
+  }
+  state.healthReadAt = Date.now();
+  emit({ kind: 'health' });
+}
+
+/**
+ * A fetched app can be older than a state event that arrived while the fetch was under
+ * way; the status that entered its state later wins.
+ */
+function keepNewerStatus(fetched, known) {
+  if (!known?.status || !fetched.status) return fetched;
+  if (Date.parse(known.status.since) > Date.parse(fetched.status.since)) return { ...fetched, status: known.status, state: known.state };
+  return fetched;
+}
+
+const pending = new Map();
+
+/** Re-reads one app soon; several events in a burst cause one fetch. */
+function refreshSoon(name) {
+  if (pending.has(name)) return;
+  pending.set(name, setTimeout(() => {
+    pending.delete(name);
+    void loadApp(name);
+  }, 250));
+}
+
+function onEvent(type, event) {
+  const name = event.app;
+  if (type === 'state') {
+    const app = state.apps.get(name);
+    if (!app) return refreshSoon(name);
+    const previous = app.state;
+    app.status = event.status;
+    app.state = event.status.state;
+    emit({ kind: 'app', name, previous });
+    // Instances come and go with the state; the event does not list them.
+    if (previous !== app.state) refreshSoon(name);
+  } else if (type === 'applied') {
+    refreshSoon(name);
+  } else if (type === 'deleted') {
+    if (state.apps.delete(name)) emit({ kind: 'deleted', name });
+  }
+}
+
+let stream;
+let timers = [];
+
+/** Starts following the gateway (after sign-in). */
+export function start() {
+  stop();
+  stream = followEvents('/v1/events', {
+    onEvent,
+    onStatus: (status) => {
+      state.stream = status;
+      emit({ kind: 'stream' });
+    },
+    // Whatever happened while disconnected (an apply, a delete) is read again in full.
+    onOpen: () => void loadApps(),
+  });
+  void loadHealth();
+  timers = [
+    setInterval(() => document.visibilityState === 'visible' && void loadApps(), APPS_REFRESH_MS),
+    setInterval(() => document.visibilityState === 'visible' && void loadHealth(), HEALTH_REFRESH_MS),
+  ];
+}
+
+export function stop() {
+  stream?.close();
+  stream = undefined;
+  for (const t of timers) clearInterval(t);
+  timers = [];
+  for (const t of pending.values()) clearTimeout(t);
+  pending.clear();
+  state.apps = new Map();
+  state.loaded = false;
+  state.health = undefined;
+}

@@ -1,0 +1,199 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AppState, AppStatus } from '../../src/activator/app-status.js';
+import { StateEvents } from '../../src/gateway/state-events.js';
+import { Metrics } from '../../src/metrics/metrics.js';
+import { codeClassIndex, CODE_CLASSES } from '../../src/metrics/request-tally.js';
+import { classifyTransition } from '../../src/metrics/transitions.js';
+import { newRequestId, requestIdOf } from '../../src/proxy/request-id.js';
+import type { IncomingMessage } from 'node:http';
+import type { RequestRecord } from '../../src/store/store.js';
+import { hasSample, parsePromText, promValue, type PromText } from '../support/prom-text.js';
+
+function record(app: string, status: number, durationMs: number, waited = false): RequestRecord {
+  return { time: new Date(), app, method: 'GET', path: '/', status, durationMs, bytesIn: 0, bytesOut: 0, client: '127.0.0.1', waited };
+}
+
+function status(name: string, state: AppState, extra: Partial<AppStatus> = {}): AppStatus {
+  return { name, state, since: new Date(), inFlight: 0, waiting: 0, replicas: 1, readyInstances: state === 'running' ? 1 : 0, ...extra };
+}
+
+async function scrape(metrics: Metrics): Promise<PromText> {
+  return parsePromText(await metrics.text());
+}
+
+describe('metrics', () => {
+  it('counts requests by app, status class and cold start', async () => {
+    const m = new Metrics({ processMetrics: false });
+    for (let i = 0; i < 5; i++) m.requestDone(record('a', 200, 3));
+    m.requestDone(record('a', 204, 1, true));
+    m.requestDone(record('a', 302, 1));
+    m.requestDone(record('a', 404, 1));
+    m.requestDone(record('a', 503, 1, true));
+    m.requestDone(record('a', 0, 1));
+    m.requestDone(record('b', 500, 1));
+    const t = await scrape(m);
+    assert.equal(t.types.get('berth_requests_total'), 'counter');
+    assert.equal(promValue(t, 'berth_requests_total', { app: 'a', code_class: '2xx', cold_start: 'false' }), 5);
+    assert.equal(promValue(t, 'berth_requests_total', { app: 'a', code_class: '2xx', cold_start: 'true' }), 1);
+    assert.equal(promValue(t, 'berth_requests_total', { app: 'a', code_class: '3xx' }), 1);
+    assert.equal(promValue(t, 'berth_requests_total', { app: 'a', code_class: '4xx' }), 1);
+    assert.equal(promValue(t, 'berth_requests_total', { app: 'a', code_class: '5xx', cold_start: 'true' }), 1);
+    assert.equal(promValue(t, 'berth_requests_total', { app: 'a', code_class: 'aborted' }), 1);
+    assert.equal(promValue(t, 'berth_requests_total', { app: 'a' }), 10);
+    assert.equal(promValue(t, 'berth_requests_total', { app: 'b', code_class: '5xx' }), 1);
+    // Counters keep counting across scrapes.
+    m.requestDone(record('a', 200, 3));
+    assert.equal(promValue(await scrape(m), 'berth_requests_total', { app: 'a' }), 11);
+  });
+
+  it('puts request durations into cumulative histogram buckets, with sum and count', async () => {
+    const m = new Metrics({ processMetrics: false });
+    m.requestDone(record('a', 200, 0.5)); // 0.0005 s
+    m.requestDone(record('a', 200, 7)); // 0.007 s
+    m.requestDone(record('a', 200, 7));
+    m.requestDone(record('a', 200, 2_000)); // 2 s
+    m.requestDone(record('a', 200, 45_000)); // beyond the last bucket
+    const t = await scrape(m);
+    assert.equal(t.types.get('berth_request_duration_seconds'), 'histogram');
+    const bucket = (le: string) => promValue(t, 'berth_request_duration_seconds_bucket', { app: 'a', le });
+    assert.equal(bucket('0.001'), 1);
+    assert.equal(bucket('0.005'), 1);
+    assert.equal(bucket('0.01'), 3);
+    assert.equal(bucket('1'), 3);
+    assert.equal(bucket('2.5'), 4);
+    assert.equal(bucket('30'), 4);
+    assert.equal(bucket('+Inf'), 5);
+    assert.equal(promValue(t, 'berth_request_duration_seconds_count', { app: 'a' }), 5);
+    assert.ok(Math.abs(promValue(t, 'berth_request_duration_seconds_sum', { app: 'a' }) - 47.0145) < 1e-9);
+    // Buckets never decrease along le.
+    const les = t.samples.filter((s) => s.name === 'berth_request_duration_seconds_bucket' && s.labels.app === 'a').map((s) => s.value);
+    assert.deepEqual([...les].sort((x, y) => x - y), les);
+  });
+
+  it('counts cold starts with their duration, failed starts, idle stops and start failures from state changes', async () => {
+    const m = new Metrics({ processMetrics: false });
+    const events = new StateEvents();
+    m.follow(events);
+    const publish = (s: AppStatus) => events.publish({ type: 'state', app: s.name, time: new Date(), status: s });
+    publish(status('a', 'starting'));
+    publish(status('a', 'running', { lastStartMs: 1_800 }));
+    publish(status('a', 'running', { lastStartMs: 1_800, inFlight: 2 })); // not a state change
+    publish(status('a', 'stopping', { reason: 'idle' }));
+    publish(status('a', 'stopped', { reason: 'idle' }));
+    publish(status('a', 'starting'));
+    publish(status('a', 'failed', { lastError: 'boom' }));
+    publish(status('a', 'starting'));
+    publish(status('a', 'crashloop', { lastError: 'boom' }));
+    publish(status('a', 'starting'));
+    publish(status('a', 'running', { lastStartMs: 400 }));
+    publish(status('a', 'stopping'));
+    publish(status('a', 'stopped', { reason: 'stopped through the API' })); // not idle
+    publish(status('b', 'starting'));
+    publish(status('b', 'running', { lastStartMs: 250 }));
+    publish(status('b', 'stopping', { reason: 'idle' }));
+    publish(status('b', 'paused', { reason: 'idle' }));
+    assert.equal(events.size, 1, 'the metrics listener is still subscribed');
+    const t = await scrape(m);
+    assert.equal(promValue(t, 'berth_cold_starts_total', { app: 'a', result: 'ok' }), 2);
+    assert.equal(promValue(t, 'berth_cold_starts_total', { app: 'a', result: 'failed' }), 2);
+    assert.equal(promValue(t, 'berth_cold_start_duration_seconds_count', { app: 'a' }), 2);
+    assert.ok(Math.abs(promValue(t, 'berth_cold_start_duration_seconds_sum', { app: 'a' }) - 2.2) < 1e-9);
+    assert.equal(promValue(t, 'berth_cold_start_duration_seconds_bucket', { app: 'a', le: '0.5' }), 1);
+    assert.equal(promValue(t, 'berth_cold_start_duration_seconds_bucket', { app: 'a', le: '2' }), 2);
+    assert.equal(promValue(t, 'berth_start_failures_total', { app: 'a' }), 2);
+    assert.equal(promValue(t, 'berth_idle_stops_total', { app: 'a' }), 1);
+    assert.equal(promValue(t, 'berth_idle_stops_total', { app: 'b' }), 1, 'an idle pause is an idle stop');
+    assert.equal(promValue(t, 'berth_cold_starts_total', { app: 'b', result: 'ok' }), 1);
+  });
+
+  it('classifies transitions', () => {
+    assert.deepEqual(classifyTransition('starting', status('a', 'running', { lastStartMs: 1500 })), { startFailure: false, idleStop: false, coldStart: { ok: true, seconds: 1.5 } });
+    assert.deepEqual(classifyTransition('starting', status('a', 'crashloop')), { startFailure: true, idleStop: false, coldStart: { ok: false } });
+    assert.deepEqual(classifyTransition('running', status('a', 'crashloop')), { startFailure: true, idleStop: false }, 'an early crash is a failure, not a cold start');
+    assert.deepEqual(classifyTransition('stopping', status('a', 'stopped', { reason: 'idle (pause failed)' })), { startFailure: false, idleStop: true });
+    assert.deepEqual(classifyTransition('stopped', status('a', 'stopped', { reason: 'idle' })), { startFailure: false, idleStop: false }, 'no change, no count');
+    assert.deepEqual(classifyTransition(undefined, status('a', 'running')), { startFailure: false, idleStop: false }, 'adopted at start-up: not a cold start');
+  });
+
+  it('books container-seconds running and paused, times instances, up to the scrape', async () => {
+    let now = 0;
+    const current = new Map<string, AppStatus>();
+    const m = new Metrics({ processMetrics: false, nowMs: () => now, statuses: () => [...current.values()] });
+    const change = (s: AppStatus) => {
+      current.set(s.name, s);
+      m.stateChanged(s);
+    };
+    change(status('a', 'stopped'));
+    now = 10_000; // stopped: nothing booked
+    change(status('a', 'starting'));
+    now = 12_000; // 2 s starting, one container
+    change(status('a', 'running', { replicas: 2, readyInstances: 2, lastStartMs: 2_000 }));
+    now = 22_000; // 10 s × 2 instances
+    let t = await scrape(m);
+    assert.equal(promValue(t, 'berth_container_seconds_total', { app: 'a', state: 'running' }), 22, 'current at scrape time');
+    now = 25_000; // 3 s × 2 more
+    change(status('a', 'stopping', { replicas: 2, reason: 'idle' }));
+    now = 26_000; // 1 s draining × 2
+    change(status('a', 'paused', { replicas: 2, reason: 'idle' }));
+    now = 36_000; // 10 s paused × 2
+    t = await scrape(m);
+    assert.equal(promValue(t, 'berth_container_seconds_total', { app: 'a', state: 'running' }), 30);
+    assert.equal(promValue(t, 'berth_container_seconds_total', { app: 'a', state: 'paused' }), 20);
+    assert.equal(t.types.get('berth_container_seconds_total'), 'counter');
+  });
+
+  it('reads queue, in-flight, state and instance gauges from the statuses at scrape time', async () => {
+    let statuses: AppStatus[] = [status('a', 'starting', { waiting: 7, inFlight: 7 }), status('b', 'running', { inFlight: 3, replicas: 3, readyInstances: 2 })];
+    const m = new Metrics({ processMetrics: false, statuses: () => statuses });
+    let t = await scrape(m);
+    assert.equal(promValue(t, 'berth_queue_waiting', { app: 'a' }), 7);
+    assert.equal(promValue(t, 'berth_requests_in_flight', { app: 'b' }), 3);
+    assert.equal(promValue(t, 'berth_app_state', { app: 'a', state: 'starting' }), 1);
+    assert.equal(promValue(t, 'berth_app_state', { app: 'a' }), 1, 'one-hot');
+    assert.equal(promValue(t, 'berth_app_state', { app: 'b', state: 'running' }), 1);
+    assert.equal(promValue(t, 'berth_instances', { app: 'b', state: 'ready' }), 2);
+    assert.equal(promValue(t, 'berth_instances', { app: 'b', state: 'desired' }), 3);
+    statuses = [status('b', 'stopped')];
+    t = await scrape(m);
+    assert.equal(hasSample(t, 'berth_queue_waiting', { app: 'a' }), false, 'a deleted app leaves the gauges');
+    assert.equal(promValue(t, 'berth_app_state', { app: 'b', state: 'stopped' }), 1);
+  });
+
+  it('exports process metrics with the berth_ prefix and build info', async () => {
+    const m = new Metrics();
+    const t = await scrape(m);
+    assert.ok(hasSample(t, 'berth_process_cpu_user_seconds_total'));
+    assert.ok(hasSample(t, 'berth_nodejs_heap_size_used_bytes'));
+    assert.equal(promValue(t, 'berth_build_info'), 1);
+    assert.match(m.contentType, /^text\/plain; version=0\.0\.4/);
+  });
+
+  it('code classes', () => {
+    assert.equal(CODE_CLASSES[codeClassIndex(0)], 'aborted');
+    assert.equal(CODE_CLASSES[codeClassIndex(101)], '1xx');
+    assert.equal(CODE_CLASSES[codeClassIndex(299)], '2xx');
+    assert.equal(CODE_CLASSES[codeClassIndex(404)], '4xx');
+    assert.equal(CODE_CLASSES[codeClassIndex(599)], '5xx');
+  });
+});
+
+describe('request ids', () => {
+  const req = (id?: string | string[]) => ({ headers: id === undefined ? {} : { 'x-request-id': id } }) as unknown as IncomingMessage;
+
+  it('keeps a sane client id and replaces anything else', () => {
+    assert.equal(requestIdOf(req('abc-123_XYZ.4')), 'abc-123_XYZ.4');
+    assert.equal(requestIdOf(req('a'.repeat(128))), 'a'.repeat(128));
+    for (const bad of ['a'.repeat(129), 'has space', 'quote"', 'a,b', '', 'ünï', 'x\ty']) {
+      const id = requestIdOf(req(bad));
+      assert.notEqual(id, bad);
+      assert.match(id, /^[A-Za-z0-9_-]{8}-[0-9a-z]+$/);
+    }
+    assert.match(requestIdOf(req()), /^[A-Za-z0-9_-]{8}-[0-9a-z]+$/);
+  });
+
+  it('generates distinct ids', () => {
+    const ids = new Set(Array.from({ length: 10_000 }, () => newRequestId()));
+    assert.equal(ids.size, 10_000);
+  });
+});
