@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { listenOn } from '../net/listen.js';
 import type { Logger } from 'pino';
 import { BerthError, NotFoundError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
@@ -34,15 +35,8 @@ export class AdminServer {
     this.server = createServer((req, res) => void this.handle(req, res));
   }
 
-  async listen(host: string, port: number): Promise<AddressInfo> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    return this.server.address() as AddressInfo;
+  listen(host: string, port: number): Promise<AddressInfo> {
+    return listenOn(this.server, host, port);
   }
 
   async close(): Promise<void> {

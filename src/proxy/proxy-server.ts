@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { listenOn } from '../net/listen.js';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { classifyFailure, type ProxyFailure } from './failure.js';
@@ -60,15 +61,8 @@ export class ProxyServer {
     this.routes = routes;
   }
 
-  async listen(host: string, port: number): Promise<AddressInfo> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    return this.server.address() as AddressInfo;
+  listen(host: string, port: number): Promise<AddressInfo> {
+    return listenOn(this.server, host, port);
   }
 
   /** Stops accepting, lets requests in flight finish (up to `graceMs`), then closes. */
