@@ -92,8 +92,30 @@ export class AppService {
         const error = action === 'unchanged' ? undefined : this.deps.activator.lastErrors.get(put.app.name);
         if (error !== undefined) results[i]!.error = error;
       }
+      await this.keepRolledBack(results);
       return results;
     });
+  }
+
+  /**
+   * An update that was rolled back leaves the old containers serving; the
+   * desired state must say so too, or the next gateway start would replace the
+   * working containers by the broken revision. The app's effective spec (the
+   * new settings with the old container fields) is stored as a new revision.
+   */
+  private async keepRolledBack(results: ApplyResult[]): Promise<void> {
+    const reverted = results
+      .filter((r) => r.action === 'updated' && r.error !== undefined)
+      .flatMap((r) => {
+        const effective = this.deps.activator.controller(r.name)?.spec;
+        return effective ? [effective] : [];
+      });
+    if (reverted.length === 0) return;
+    const stored = await this.deps.store.applyApps(reverted, 'api');
+    for (const put of stored) {
+      const result = results.find((r) => r.name === put.app.name);
+      if (result && put.changed) result.revision = put.app.revision;
+    }
   }
 
   /** Deletes an app: its container goes, its volume stays unless purged. */
