@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `npm test`: the whole suite (unit + integration against a real Docker engine).
+# `npm test`: the whole suite (unit + integration against a real Docker engine + the dashboard in Chromium).
 #
-#   scripts/test.sh                  build, then run dist/test/unit/ and dist/test/integration/
+#   scripts/test.sh                  build, then run dist/test/unit/, dist/test/integration/ and dist/test/browser/
 #   scripts/test.sh FILE_OR_DIR...   build, then run only these (compiled .js paths under dist/)
 #
 # Tests label every Docker object they create berth.test=true; whatever a crashed or
@@ -54,7 +54,7 @@ test_targets() {
     return
   fi
   local dir
-  for dir in dist/test/unit dist/test/integration; do
+  for dir in dist/test/unit dist/test/integration dist/test/browser; do
     [[ -d $dir ]] && echo "$dir/"
   done
   return 0
@@ -70,6 +70,14 @@ main() {
   local targets
   mapfile -t targets < <(test_targets "$@")
   ((${#targets[@]})) || { say "no compiled tests under dist/test/"; exit 1; }
+  # The browser tests drive Debian's chromium; installed only when they are going to run.
+  local t
+  for t in "${targets[@]}"; do
+    if [[ $t == *browser* || -d $t/browser ]]; then
+      bash scripts/ensure-chromium.sh
+      break
+    fi
+  done
 
   remove_test_objects
   trap remove_test_objects EXIT

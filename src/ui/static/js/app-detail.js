@@ -19,7 +19,8 @@ const TABS = [
   ['spec', 'Spec'],
 ];
 
-export function mountDetail(root, name, tab = '') {
+export function mountDetail(root, name, requestedTab = '') {
+  const tab = TABS.some(([key]) => key === requestedTab) ? requestedTab : '';
   const base = `#/apps/${encodeURIComponent(name)}`;
   const badgeSlot = h('span', { class: 'badge-slot' });
   const meta = h('p', { class: 'muted' });

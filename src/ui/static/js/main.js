@@ -53,7 +53,12 @@ function showDashboard() {
 function route() {
   if (!signedIn) return;
   unmountView();
-  const parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  let parts;
+  try {
+    parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  } catch {
+    parts = [];
+  }
   const view = $('view');
   if (parts[0] === 'apps' && parts[1]) {
     document.title = `${parts[1]} · berth`;

@@ -23,6 +23,8 @@ export const state = {
 };
 
 const listeners = new Set();
+/** State events that came before the first app list: name → status. */
+const early = new Map();
 
 /** change: {kind: 'apps'} | {kind: 'app', name, previous?} | {kind: 'deleted', name} | {kind: 'health'} | {kind: 'stream'} */
 export function subscribe(listener) {
@@ -38,7 +40,11 @@ export async function loadApps() {
   try {
     const { apps } = await api('/v1/apps');
     const fresh = new Map();
-    for (const app of apps) fresh.set(app.name, keepNewerStatus(app, state.apps.get(app.name)));
+    for (const app of apps) {
+      const known = state.apps.get(app.name) ?? (early.has(app.name) ? { state: early.get(app.name).state, status: early.get(app.name) } : undefined);
+      fresh.set(app.name, keepNewerStatus(app, known));
+    }
+    early.clear();
     state.apps = fresh;
     state.loaded = true;
     state.loadError = undefined;
@@ -95,7 +101,12 @@ function onEvent(type, event) {
   const name = event.app;
   if (type === 'state') {
     const app = state.apps.get(name);
-    if (!app) return refreshSoon(name);
+    if (!app) {
+      // Before the first list arrives: kept, and applied over the list if newer (see loadApps).
+      if (!state.loaded) early.set(name, event.status);
+      else refreshSoon(name);
+      return;
+    }
     const previous = app.state;
     app.status = event.status;
     app.state = event.status.state;
@@ -139,6 +150,7 @@ export function stop() {
   for (const t of pending.values()) clearTimeout(t);
   pending.clear();
   state.apps = new Map();
+  early.clear();
   state.loaded = false;
   state.health = undefined;
 }
