@@ -8,6 +8,8 @@
 export class IdleClock {
   inFlight = 0;
   private lastActivityMs = performance.now();
+  /** When a request or WebSocket last began or ended; undefined until the first one. */
+  private lastRequestMs?: number;
   private idleMs?: number;
   private timer?: NodeJS.Timeout;
   private drainWaiters: Array<() => void> = [];
@@ -17,6 +19,7 @@ export class IdleClock {
   began(): void {
     this.inFlight++;
     this.lastActivityMs = performance.now();
+    this.lastRequestMs = this.lastActivityMs;
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
@@ -26,6 +29,7 @@ export class IdleClock {
   ended(): void {
     this.inFlight = Math.max(0, this.inFlight - 1);
     this.lastActivityMs = performance.now();
+    this.lastRequestMs = this.lastActivityMs;
     if (this.inFlight === 0) {
       for (const wake of this.drainWaiters.splice(0)) wake();
       this.schedule();
@@ -54,8 +58,9 @@ export class IdleClock {
     this.timer = undefined;
   }
 
-  get lastActivity(): Date {
-    return new Date(Date.now() - (performance.now() - this.lastActivityMs));
+  /** The last request or WebSocket activity, as a wall-clock time; undefined when there was none. */
+  get lastActivity(): Date | undefined {
+    return this.lastRequestMs === undefined ? undefined : new Date(Date.now() - (performance.now() - this.lastRequestMs));
   }
 
   /** When the app goes idle if nothing happens; undefined while busy or disarmed. */
