@@ -11,7 +11,9 @@
 //   /write?path=P&data=D       writes D (text) to file P, making its directory; JSON {wrote: bytes}
 //   GET  /slow?ms=N            waits N ms, then 200 JSON {slept: N}
 //   /status/N                  answers with status N (200..599), JSON {status: N}
-//   GET  /healthz              200 "ok" once ready, 503 "starting" before (READY_DELAY_MS)
+//   GET  /healthz              200 "ok" once ready, 503 "starting" before (READY_DELAY_MS),
+//                              500 "sick" after /sick (health-check tests)
+//   GET  /sick                 makes /healthz answer 500 from now on (until the process restarts)
 //   GET  /stream?chunks=N&ms=M N chunks ("chunk i\n"), M ms apart, chunked encoding
 //   POST /upload               counts the body: JSON {bytes, sha256}
 //   GET  /exit?code=N          answers JSON {exiting: N}, then exits with N (default 3)
@@ -38,6 +40,7 @@ const startupDelay = Number(env.STARTUP_DELAY_MS || 0);
 const readyDelay = Number(env.READY_DELAY_MS || 0);
 const exitOnRequest = env.EXIT_ON_REQUEST || '';
 const logRequests = env.LOG_REQUESTS === '1';
+let sick = false;
 const MAX_WS_MESSAGE = 64 * 1024 * 1024;
 
 if (env.EXIT_ON_START !== undefined && env.EXIT_ON_START !== '') {
@@ -179,7 +182,12 @@ async function handle(req, res) {
   if (logRequests) console.log(`${req.method} ${req.url}`);
 
   if (path === '/healthz') {
+    if (sick) return sendText(res, 500, 'sick\n');
     return Date.now() >= readyAt ? sendText(res, 200, 'ok\n') : sendText(res, 503, 'starting\n');
+  }
+  if (path === '/sick') {
+    sick = true;
+    return sendText(res, 200, 'sick from now on\n');
   }
   if (exitArmed) {
     exitArmed = false;
