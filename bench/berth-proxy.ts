@@ -1,7 +1,8 @@
 /**
  * berth's proxy hot path alone, for the benchmark: one app routed by path
  * prefix to a fixed backend on the host (no Docker, no docker-proxy hop, no
- * activator), so the figures are the proxy's own.
+ * activator), so the figures are the proxy's own. Finished requests feed the
+ * Prometheus metrics as in the gateway (onRequestDone → Metrics.requestDone).
  *
  *   node dist/bench/berth-proxy.js --port 18080 --backend 127.0.0.1:18081 [--prefix /session/bench/]
  *
@@ -9,6 +10,7 @@
  * and exit 0 (so `/usr/bin/time -v` reports a normal exit).
  */
 import { pino } from 'pino';
+import { Metrics } from '../src/metrics/metrics.js';
 import { ProxyServer } from '../src/proxy/proxy-server.js';
 import { RouteTable } from '../src/proxy/route-table.js';
 import { StaticUpstreams } from '../src/proxy/static-upstreams.js';
@@ -42,10 +44,12 @@ function parseArgs(argv: readonly string[]): Args {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const app = 'bench';
+  const metrics = new Metrics();
   const proxy = new ProxyServer({
     routes: new RouteTable([{ app, routes: [{ path: args.prefix, stripPrefix: false }] }]),
     upstreams: new StaticUpstreams({ [app]: { host: args.backendHost, port: args.backendPort } }),
     logger: pino({ level: 'silent' }),
+    onRequestDone: (record) => metrics.requestDone(record),
   });
   const address = await proxy.listen(args.host, args.port);
   process.stdout.write(`listening ${address.port}\n`);

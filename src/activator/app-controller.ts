@@ -394,10 +394,10 @@ export class AppController {
   stop(why: string, graceMs = DRAIN_MS): Promise<void> {
     return this.serial(async () => {
       if (this.slots.length === 0 && this.state !== 'paused') {
-        if (this.state !== 'stopped' && this.state !== 'failed' && this.state !== 'crashloop') this.setState('stopped');
+        if (this.state !== 'stopped' && this.state !== 'failed' && this.state !== 'crashloop') this.setState('stopped', why);
         return;
       }
-      this.setState('stopping');
+      this.setState('stopping', why);
       for (const slot of this.slots) slot.draining = true;
       this.rebuildReady();
       await this.idle.drained(graceMs);

@@ -115,10 +115,12 @@ export class ProxyServer {
   /** Ends the exchange: activity accounting, then the history record. */
   private finish(req: IncomingMessage, res: ServerResponse, app: string, startedMs: number, waited: boolean, bytesOut: number, requestId: string, instance?: string): void {
     this.end(app);
-    if (!this.onRequestDone) return;
+    // One `request` line per exchange at debug level (an access log); a number compare when off.
+    const log = this.logger.levelVal <= DEBUG_LEVEL;
+    if (!this.onRequestDone && !log) return;
     const url = req.url ?? '/';
     const q = url.indexOf('?');
-    this.onRequestDone({
+    const record: RequestRecord = {
       time: new Date(),
       app,
       method: req.method ?? 'GET',
@@ -131,7 +133,9 @@ export class ProxyServer {
       waited,
       instance,
       requestId,
-    });
+    };
+    this.onRequestDone?.(record);
+    if (log) this.logger.debug({ requestId, app, method: record.method, path: record.path, status: record.status, durationMs: record.durationMs, waited, instance, client: record.client }, 'request');
   }
 
   /**
@@ -255,6 +259,9 @@ export class ProxyServer {
     if (--this.inFlight === 0 && this.drained) this.drained();
   }
 }
+
+/** pino's numeric level of `debug`. */
+const DEBUG_LEVEL = 20;
 
 /** Connection-level failures: the upstream was refused, or closed before answering. */
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);

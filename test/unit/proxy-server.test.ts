@@ -7,11 +7,13 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { ProxyServer } from '../../src/proxy/proxy-server.js';
 import { RouteTable } from '../../src/proxy/route-table.js';
 import { StaticUpstreams } from '../../src/proxy/static-upstreams.js';
+import type { RequestRecord } from '../../src/store/store.js';
 
 let backend: Server;
 let wss: WebSocketServer;
 let proxy: ProxyServer;
 let proxyPort = 0;
+const records: RequestRecord[] = [];
 
 before(async () => {
   backend = createServer((req, res) => {
@@ -46,6 +48,7 @@ before(async () => {
     ]),
     upstreams: new StaticUpstreams({ echo: { host: '127.0.0.1', port }, down: { host: '127.0.0.1', port: 1 } }),
     logger: pino({ level: 'silent' }),
+    onRequestDone: (record) => records.push(record),
   });
   proxyPort = (await proxy.listen('127.0.0.1', 0)).port;
 });
@@ -134,4 +137,57 @@ test('a WebSocket to a dead upstream gets an HTTP 502', async () => {
     ws.once('error', () => resolve(-1));
   });
   assert.equal(status, 502);
+});
+
+test('every request gets an id: answered as x-request-id, sent upstream once, recorded', async () => {
+  const a = await call('/session/echo/id');
+  const b = await call('/session/echo/id');
+  const id = a.headers['x-request-id'];
+  assert.equal(typeof id, 'string');
+  assert.notEqual(b.headers['x-request-id'], id);
+  assert.equal((JSON.parse(a.body) as { headers: Record<string, string> }).headers['x-request-id'], id);
+  assert.ok(records.some((r) => r.requestId === id && r.app === 'echo' && r.status === 200));
+  // A sane client id is kept, and sent upstream once (not twice, as 'id, id').
+  const kept = await call('/session/echo/id', { headers: { 'X-Request-Id': 'client-id.42' } });
+  assert.equal(kept.headers['x-request-id'], 'client-id.42');
+  assert.equal((JSON.parse(kept.body) as { headers: Record<string, string> }).headers['x-request-id'], 'client-id.42');
+  const replaced = await call('/session/echo/id', { headers: { 'X-Request-Id': 'not, sane' } });
+  assert.notEqual(replaced.headers['x-request-id'], 'not, sane');
+  assert.equal((JSON.parse(replaced.body) as { headers: Record<string, string> }).headers['x-request-id'], replaced.headers['x-request-id']);
+});
+
+test('a failed request carries its id too', async () => {
+  const reply = await call('/session/down/x');
+  assert.equal(reply.status, 502);
+  const id = reply.headers['x-request-id'];
+  assert.equal(typeof id, 'string');
+  assert.ok(records.some((r) => r.requestId === id && r.app === 'down' && r.status === 502));
+});
+
+test('at debug level every exchange is logged once, with its request id', async () => {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const port = (backend.address() as AddressInfo).port;
+  const logged = new ProxyServer({
+    routes: new RouteTable([{ app: 'echo', routes: [{ path: '/session/echo/', stripPrefix: true }] }]),
+    upstreams: new StaticUpstreams({ echo: { host: '127.0.0.1', port } }),
+    logger,
+  });
+  const address = await logged.listen('127.0.0.1', 0);
+  try {
+    const reply = await new Promise<Reply>((resolve, reject) => {
+      request({ host: '127.0.0.1', port: address.port, path: '/session/echo/x?secret=1' }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: '' }));
+      }).on('error', reject).end();
+    });
+    const access = lines.filter((l) => l.msg === 'request');
+    assert.equal(access.length, 1);
+    assert.equal(access[0]!.requestId, reply.headers['x-request-id']);
+    assert.equal(access[0]!.path, '/session/echo/x', 'the query string is left out');
+    assert.equal(access[0]!.status, 200);
+    assert.equal(access[0]!.level, 20);
+  } finally {
+    await logged.close(1000);
+  }
 });
