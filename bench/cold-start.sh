@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# berth cold-start benchmark: `bash bench/cold-start.sh [--runs N] [--burst N]`.
+#
+# Measures, on the real Docker engine and in one run (see bench/cold-start.ts):
+#   - stopped container → first 200 through berth, against the engine's floor
+#     (Engine API start, then polling the published port directly);
+#   - paused container → first 200 through berth, against unpause + poll;
+#   - N (1000) concurrent requests to a stopped app: engine starts, successes,
+#     time until the last is served.
+# Prints a table; writes bench/results/cold-start-latest.json (and a timestamped copy).
+#
+# Knobs (environment; the same as flags of dist/bench/cold-start.js):
+#   BENCH_COLD_RUNS=20        measured runs per series (at least 10)
+#   BENCH_COLD_WARMUP=2       unmeasured runs first
+#   BENCH_COLD_BURST=1000     concurrent cold requests
+#   BENCH_COLD_SETTLE_MS=300  pause before each measured run
+#   BENCH_COLD_BOOT_DELAY_MS=0 the cold-start app (floor and berth) waits this long before
+#                             it listens: shows how readiness polling copes with slower apps
+#   BENCH_QUIET_CORES=0.3     before each run, wait until other work uses less than this...
+#   BENCH_QUIET_BUDGET=120    ...spending at most this many seconds waiting in all
+#   BENCH_COLD_TIMEOUT=900    the whole benchmark is stopped after this many seconds
+#   BERTH_LOG_LEVEL=silent    the in-process gateway's log level (debug shows every step)
+#
+# Everything the benchmark creates carries berth.bench=true and
+# berth.bench.run=<id>; the node process removes it on exit, and this script's
+# trap removes whatever is left by that run label (after a crash or kill -9).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+TIMEOUT_S=${BENCH_COLD_TIMEOUT:-900}
+
+log() { printf '[cold-start] %s\n' "$*" >&2; }
+die() { printf '[cold-start] error: %s\n' "$*" >&2; exit 1; }
+
+[[ $TIMEOUT_S =~ ^[1-9][0-9]*$ ]] || die "BENCH_COLD_TIMEOUT must be a number of seconds, got '$TIMEOUT_S'"
+
+RUN_ID=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
+export BENCH_COLD_RUN_ID=$RUN_ID
+TMP=$(mktemp -d /tmp/berth-cold-bench.XXXXXX)
+export BENCH_COLD_TMPDIR=$TMP
+NODE_PID=
+
+cleanup() {
+  local rc=$? i
+  trap - EXIT INT TERM
+  if [[ -n $NODE_PID ]] && kill -0 "$NODE_PID" 2>/dev/null; then
+    kill -TERM "$NODE_PID" 2>/dev/null || true
+    for ((i = 0; i < 250; i++)); do
+      kill -0 "$NODE_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -0 "$NODE_PID" 2>/dev/null && kill -KILL "$NODE_PID" 2>/dev/null
+    wait "$NODE_PID" 2>/dev/null || true
+  fi
+  # Backstop: whatever this run left behind (normally nothing: the benchmark cleans up itself).
+  if command -v docker >/dev/null 2>&1; then
+    local left
+    left=$(timeout 30 docker ps -aq --filter "label=berth.bench.run=$RUN_ID" 2>/dev/null || true)
+    if [[ -n $left ]]; then
+      log "removing $(wc -w <<<"$left") leftover container(s) of run $RUN_ID"
+      # shellcheck disable=SC2086
+      timeout 60 docker rm -f $left >/dev/null 2>&1 || true
+    fi
+    left=$(timeout 30 docker volume ls -q --filter "label=berth.bench.run=$RUN_ID" 2>/dev/null || true)
+    # shellcheck disable=SC2086
+    [[ -n $left ]] && { timeout 60 docker volume rm $left >/dev/null 2>&1 || true; }
+  fi
+  rm -rf "$TMP"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+bash "$ROOT/scripts/ensure-docker.sh"
+bash "$ROOT/scripts/build-test-images.sh" >&2
+
+if [[ ! -d $ROOT/node_modules ]]; then
+  log "node_modules missing: npm ci"
+  (cd "$ROOT" && timeout 600 npm ci --no-audit --no-fund >&2) || die "npm ci failed"
+fi
+log "compiling (tsc)"
+# tsc emits even when it reports type errors (elsewhere in the tree, perhaps work in
+# progress); errors only warn here, those in bench/cold-start.ts stop the run.
+out=$(cd "$ROOT" && timeout 300 npx tsc -p tsconfig.json 2>&1 | grep 'error TS') || true
+if [[ -n $out ]]; then
+  log "tsc reported errors:"
+  printf '%s\n' "$out" | head -n 20 >&2
+  grep -q '^bench/cold-start' <<<"$out" && die "bench/cold-start.ts does not compile"
+fi
+[[ -f $ROOT/dist/bench/cold-start.js ]] || die "dist/bench/cold-start.js was not built"
+
+cd "$ROOT"
+# In the background and waited for, so that a signal reaches the trap at once;
+# `timeout` bounds the whole run (TERM first: the benchmark then cleans up itself).
+timeout --kill-after=30 "$TIMEOUT_S" node dist/bench/cold-start.js "$@" &
+NODE_PID=$!
+rc=0
+wait "$NODE_PID" || rc=$?
+NODE_PID=
+((rc == 124)) && die "the benchmark took longer than ${TIMEOUT_S}s and was stopped"
+exit "$rc"

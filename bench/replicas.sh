@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# berth replicas benchmark: `bash bench/replicas.sh`.
+#
+# Measures, on the real Docker engine and in one run (see bench/replicas.ts):
+#   - throughput with 1, 2 and 4 replicas of an app behind berth's real gateway,
+#     against nginx balancing the very same replicas (their ports published on
+#     127.0.0.1), with wrk: req/s, p50/p99, the proxy's CPU time per request,
+#     where the rest of the CPU went, and berth/nginx ratios;
+#   - the failed requests (non-2xx and socket errors) during blue/green updates
+#     of 2 replicas under a keep-alive load, and how long the switch took.
+# Prints a table; writes bench/results/replicas-latest.json (and a timestamped copy).
+#
+# Knobs (environment):
+#   BENCH_DURATION=8s          measured wrk run per proxy, replica count, placement and round
+#   BENCH_WARMUP=2s            unmeasured wrk run per proxy and replica count first
+#   BENCH_ROUNDS=3             measured runs per cell (the report gives the median)
+#   BENCH_REPLICAS="1 2 4"     replica counts (at most 4: the app's scale.max)
+#   BENCH_PLACEMENTS="shared pinned"
+#                              shared: no pinning; pinned: proxy alone on CPU 1, the rest on CPU 0
+#   BENCH_PIN=1                0: only the shared placement
+#   BENCH_BALANCE=least-connections   or round-robin (nginx gets least_conn or its default to match)
+#   BENCH_CONNECTIONS=64       wrk connections (BENCH_THREADS=1 wrk threads)
+#   BENCH_UPDATES=3            blue/green updates under load (0: none)
+#   BENCH_UPDATE_CLIENTS=16    keep-alive clients of that load
+#   BENCH_UPDATE_LEAD_MS=2000  load before each apply; BENCH_UPDATE_TAIL_MS=2000 after it
+#   BENCH_QUIET_CORES=0.2      before each run, wait until other work uses less than this...
+#   BENCH_QUIET_BUDGET=180     ...spending at most this many seconds waiting in all
+#   BENCH_RETRIES=1            redo a run during which other work used > 0.3 cores
+#   BENCH_REPLICAS_TIMEOUT=1200  the whole benchmark is stopped after this many seconds
+#   BERTH_LOG_LEVEL=warn       the gateway's log level (its stderr)
+#
+# Everything the benchmark creates carries berth.bench=true and
+# berth.bench.run=<id>; the node process removes it on exit, and this script's
+# trap removes whatever is left by that run label (after a crash or kill -9),
+# and stops the processes the run recorded in its pid file.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+TIMEOUT_S=${BENCH_REPLICAS_TIMEOUT:-1200}
+
+log() { printf '[replicas] %s\n' "$*" >&2; }
+die() { printf '[replicas] error: %s\n' "$*" >&2; exit 1; }
+
+[[ $TIMEOUT_S =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPLICAS_TIMEOUT must be a number of seconds, got '$TIMEOUT_S'"
+[[ $(uname -s) == Linux ]] || die "this benchmark reads /proc: Linux only"
+
+RUN_ID=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
+export BENCH_RUN_ID=$RUN_ID
+TMP=$(mktemp -d "/tmp/berth-replicas-bench-$RUN_ID.XXXXXX")
+export BENCH_TMPDIR=$TMP
+NODE_PID=
+
+# Processes the run recorded (pid name, in $TMP/run-*/pids) that are still ours:
+# alive, and their command line names this run's temp dir or run id.
+stop_recorded() {
+  local f pid cmd
+  for f in "$TMP"/run-*/pids; do
+    [[ -f $f ]] || continue
+    while read -r pid _; do
+      [[ $pid =~ ^[0-9]+$ ]] || continue
+      [[ -r /proc/$pid/cmdline ]] || continue
+      cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || continue
+      [[ $cmd == *"$TMP"* || $cmd == *"$RUN_ID"* ]] || continue
+      kill -TERM "$pid" 2>/dev/null || true
+    done <"$f"
+  done
+}
+
+cleanup() {
+  local rc=$? i
+  trap - EXIT INT TERM
+  if [[ -n $NODE_PID ]] && kill -0 "$NODE_PID" 2>/dev/null; then
+    kill -TERM "$NODE_PID" 2>/dev/null || true
+    for ((i = 0; i < 350; i++)); do
+      kill -0 "$NODE_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -0 "$NODE_PID" 2>/dev/null && kill -KILL "$NODE_PID" 2>/dev/null
+    wait "$NODE_PID" 2>/dev/null || true
+  fi
+  stop_recorded
+  # Backstop: whatever this run left behind (normally nothing: the benchmark cleans up itself).
+  if command -v docker >/dev/null 2>&1; then
+    local left
+    left=$(timeout 30 docker ps -aq --filter "label=berth.bench.run=$RUN_ID" 2>/dev/null || true)
+    if [[ -n $left ]]; then
+      log "removing $(wc -w <<<"$left") leftover container(s) of run $RUN_ID"
+      # shellcheck disable=SC2086
+      timeout 60 docker rm -f $left >/dev/null 2>&1 || true
+    fi
+    left=$(timeout 30 docker volume ls -q --filter "label=berth.bench.run=$RUN_ID" 2>/dev/null || true)
+    # shellcheck disable=SC2086
+    [[ -n $left ]] && { timeout 60 docker volume rm $left >/dev/null 2>&1 || true; }
+  fi
+  rm -rf "$TMP"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- tools
+install_debian_packages() {
+  local need=()
+  command -v wrk >/dev/null 2>&1 || need+=(wrk)
+  command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || need+=(nginx-light)
+  [[ -x /usr/bin/time ]] || need+=(time)
+  command -v taskset >/dev/null 2>&1 || need+=(util-linux)
+  ((${#need[@]} == 0)) && return 0
+  if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+    die "missing ${need[*]}: install them (Debian: sudo apt-get install -y ${need[*]}) and rerun"
+  fi
+  log "installing ${need[*]} (apt)"
+  # Installing nginx must not start the system's nginx service on port 80.
+  local policy=/usr/sbin/policy-rc.d made_policy=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && made_policy=1
+  fi
+  local rc=0
+  { timeout 300 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq --no-install-recommends "${need[@]}"; } >&2 || rc=$?
+  ((made_policy)) && rm -f "$policy"
+  ((rc == 0)) || die "apt-get install ${need[*]} failed"
+}
+install_debian_packages
+command -v nginx >/dev/null 2>&1 || export PATH="$PATH:/usr/sbin"
+
+bash "$ROOT/scripts/ensure-docker.sh"
+bash "$ROOT/scripts/build-test-images.sh" app >&2
+
+if [[ ! -d $ROOT/node_modules ]]; then
+  log "node_modules missing: npm ci"
+  (cd "$ROOT" && timeout 600 npm ci --no-audit --no-fund >&2) || die "npm ci failed"
+fi
+log "compiling (tsc)"
+# tsc emits even when it reports type errors elsewhere in the tree (work in
+# progress); errors only warn here, those in bench/replicas*.ts stop the run.
+out=$(cd "$ROOT" && timeout 300 npx tsc -p tsconfig.json 2>&1 | grep 'error TS') || true
+if [[ -n $out ]]; then
+  log "tsc reported errors:"
+  printf '%s\n' "$out" | head -n 20 >&2
+  grep -q '^bench/replicas' <<<"$out" && die "bench/replicas*.ts does not compile"
+fi
+for f in replicas.js replicas-gateway.js replicas-load.js; do
+  [[ -f $ROOT/dist/bench/$f ]] || die "dist/bench/$f was not built"
+done
+
+cd "$ROOT"
+# In the background and waited for, so that a signal reaches the trap at once;
+# `timeout` bounds the whole run (TERM first: the benchmark then cleans up itself).
+timeout --kill-after=40 "$TIMEOUT_S" node dist/bench/replicas.js "$@" &
+NODE_PID=$!
+rc=0
+wait "$NODE_PID" || rc=$?
+NODE_PID=
+((rc == 124)) && die "the benchmark took longer than ${TIMEOUT_S}s and was stopped"
+exit "$rc"
