@@ -47,24 +47,35 @@ export interface WaitOptions {
  * container that has already exited instead of waiting out the deadline.
  */
 export async function waitUntilReady(target: ProbeTarget, readiness: ReadinessSpec, options: WaitOptions): Promise<ProbeResult> {
+  const began = performance.now();
   let delayMs = 2;
   let timeoutMs = 25;
+  let nextExitCheck = began + EXIT_CHECK_EVERY_MS;
   let last: ProbeResult = { ready: false, reason: 'not probed yet' };
-  for (let attempt = 0; ; attempt++) {
+  for (;;) {
     if (options.signal?.aborted) return { ready: false, reason: 'start cancelled' };
-    const left = options.deadline - performance.now();
+    const now = performance.now();
+    const left = options.deadline - now;
     if (left <= 0) return { ready: false, reason: `not ready in time: ${last.ready ? '' : last.reason}` };
     last = await probeOnce(target, readiness, Math.min(timeoutMs, Math.max(left, 1)));
     if (last.ready) return last;
-    if (attempt % 4 === 3 && options.stillStarting) {
+    // An engine inspect costs a millisecond or so: often enough to fail fast on a crash, not on every probe.
+    if (options.stillStarting && performance.now() >= nextExitCheck) {
+      nextExitCheck = performance.now() + EXIT_CHECK_EVERY_MS;
       const gone = await options.stillStarting();
       if (gone) return { ready: false, reason: gone };
     }
     await sleep(Math.min(delayMs, Math.max(options.deadline - performance.now(), 0)));
-    delayMs = Math.min(delayMs * 2, 100);
+    // Most apps are ready within a few hundred milliseconds: poll tightly until then, then back off.
+    if (performance.now() - began > TIGHT_POLL_MS) delayMs = Math.min(delayMs * 2, 100);
     timeoutMs = Math.min(timeoutMs * 2, 1_000);
   }
 }
+
+/** How long readiness is polled every couple of milliseconds before backing off. */
+const TIGHT_POLL_MS = 500;
+/** How often a start in progress asks the engine whether the container already exited. */
+const EXIT_CHECK_EVERY_MS = 50;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

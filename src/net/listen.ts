@@ -5,7 +5,9 @@ import type { AddressInfo } from 'node:net';
 export async function listenOn(server: Server, host: string, port: number): Promise<AddressInfo> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    // A deep backlog: a burst of clients arriving together (many waiting for one cold start)
+    // must not find the kernel's accept queue full and retry a second later.
+    server.listen({ port, host, backlog: 4096 }, () => {
       server.off('error', reject);
       resolve();
     });

@@ -19,6 +19,12 @@ export class UpstreamPools {
         bodyTimeout: 0,
         keepAliveTimeout: 30_000,
         pipelining: 1,
+        // A burst of requests released at once by a cold start would otherwise open a
+        // connection each and overflow the fresh app's accept queue (clients then resend
+        // after a second); queued in the pool instead, they are served in milliseconds.
+        // The cap also bounds long-lived streams (SSE, long polls) per instance; WebSockets
+        // do not go through the pool.
+        connections: 256,
       });
       this.pools.set(origin, pool);
     }
