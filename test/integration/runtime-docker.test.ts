@@ -8,6 +8,7 @@ import type { Instance, RuntimeEvent } from '../../src/runtime/runtime.js';
 import type { AppSpec } from '../../src/spec/types.js';
 import { cleanupByLabel, testDocker, testRun } from '../support/docker-cleanup.js';
 import { HTTPD_IMAGE } from '../support/images.js';
+import { appSpec } from '../support/spec-fixture.js';
 
 const run = testRun();
 const runtime = new DockerRuntime({ extraLabels: run.labels });
@@ -20,26 +21,7 @@ function appName(): string {
 }
 
 function spec(name: string, overrides: Partial<AppSpec> = {}): AppSpec {
-  return {
-    name,
-    image: HTTPD_IMAGE,
-    port: 8080,
-    routes: [{ path: `/session/${name}/`, stripPrefix: false }],
-    env: {},
-    scale: { min: 0, max: 1, replicas: 1 },
-    startTimeoutMs: 30_000,
-    readiness: {},
-    resources: {},
-    waiting: 'auto',
-    idleAction: 'stop',
-    balance: 'least-connections',
-    strategy: { type: 'blue-green', batchSize: 1 },
-    dependsOn: [],
-    security: { privileged: false, capAdd: [], hostNetwork: false, hostPid: false },
-    mounts: [],
-    labels: {},
-    ...overrides,
-  };
+  return appSpec(name, { startTimeoutMs: 30_000, ...overrides }, HTTPD_IMAGE);
 }
 
 /** GETs until the app answers at all (docker-proxy accepts before the app listens). */

@@ -3,28 +3,10 @@ import { describe, it } from 'node:test';
 import { containerSpecHash } from '../../src/spec/hash.js';
 import type { AppSpec } from '../../src/spec/types.js';
 import { containerCreateOptions, volumeCreateOptions } from '../../src/runtime/docker/container-config.js';
+import { appSpec } from '../support/spec-fixture.js';
 
 function spec(overrides: Partial<AppSpec> = {}): AppSpec {
-  return {
-    name: 'hello',
-    image: 'berth-example/hello:latest',
-    port: 8080,
-    routes: [{ path: '/session/hello/', stripPrefix: false }],
-    env: {},
-    scale: { min: 0, max: 1, replicas: 1 },
-    startTimeoutMs: 60_000,
-    readiness: {},
-    resources: {},
-    waiting: 'auto',
-    idleAction: 'stop',
-    balance: 'least-connections',
-    strategy: { type: 'blue-green', batchSize: 1 },
-    dependsOn: [],
-    security: { privileged: false, capAdd: [], hostNetwork: false, hostPid: false },
-    mounts: [],
-    labels: {},
-    ...overrides,
-  };
+  return appSpec('hello', overrides, 'berth-example/hello:latest');
 }
 
 describe('containerCreateOptions', () => {

@@ -10,28 +10,10 @@ import { StoreError } from '../../src/errors.js';
 import type { AppSpec } from '../../src/spec/types.js';
 import { LATEST_SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { appSpec } from '../support/spec-fixture.js';
 
 function spec(name: string, extra: Partial<AppSpec> = {}): AppSpec {
-  return {
-    name,
-    image: `example/${name}:latest`,
-    port: 8080,
-    routes: [{ path: `/session/${name}/`, stripPrefix: false }],
-    env: {},
-    scale: { min: 0, max: 1, replicas: 1 },
-    startTimeoutMs: 60_000,
-    readiness: {},
-    resources: {},
-    waiting: 'auto',
-    idleAction: 'stop',
-    balance: 'least-connections',
-    strategy: { type: 'blue-green', batchSize: 1 },
-    dependsOn: [],
-    security: { privileged: false, capAdd: [], hostNetwork: false, hostPid: false },
-    mounts: [],
-    labels: {},
-    ...extra,
-  };
+  return appSpec(name, extra);
 }
 
 let root = '';
