@@ -5,6 +5,7 @@ import type { Instance, Runtime } from '../runtime/runtime.js';
 import type { PublicStatus, Upstream, UpstreamSource, WaitingInfo } from '../proxy/upstream.js';
 import type { AppSpec } from '../spec/types.js';
 import { containerSpecHash } from '../spec/hash.js';
+import { wakeOrder } from '../spec/depends-on.js';
 import type { InputSource } from './input-source.js';
 import { AppController, type AppDefaults } from './app-controller.js';
 import type { AppStatus } from './app-status.js';
@@ -193,8 +194,7 @@ export class Activator implements UpstreamSource {
     };
     try {
       for (const name of this.wakeOrderOf(spec)) {
-        const dependency = this.apps.get(name);
-        if (!dependency) throw new NotFoundError(`app ${spec.name} depends on ${name}, which is not declared`);
+        const dependency = this.apps.get(name)!;
         dependency.began();
         held.push(dependency);
         await dependency.acquire();
@@ -206,22 +206,17 @@ export class Activator implements UpstreamSource {
     return release;
   }
 
-  /** Dependencies of `spec` in wake order: depth-first in declared order, each once (cycles were refused at validation). */
+  /**
+   * Dependencies of `spec` in wake order (see `wakeOrder`). A dependency that is
+   * not declared (validation refuses that; a race with a delete could not) is
+   * named rather than silently skipped.
+   */
   private wakeOrderOf(spec: AppSpec): string[] {
-    const order: string[] = [];
-    const visit = (name: string, seen: Set<string>) => {
-      const s = this.apps.get(name)?.spec;
-      for (const dep of s?.dependsOn ?? []) {
-        if (seen.has(dep) || order.includes(dep)) continue;
-        visit(dep, new Set([...seen, dep]));
-        order.push(dep);
-      }
-    };
-    for (const dep of spec.dependsOn) {
-      if (order.includes(dep)) continue;
-      visit(dep, new Set([spec.name, dep]));
-      order.push(dep);
-    }
+    const specs = new Map([...this.apps].map(([name, c]) => [name, c.spec] as const));
+    specs.set(spec.name, spec);
+    const order = wakeOrder(spec.name, specs);
+    const missing = [spec, ...order.map((name) => specs.get(name)!)].flatMap((s) => s.dependsOn).find((dep) => !specs.has(dep));
+    if (missing) throw new NotFoundError(`app ${spec.name} depends on ${missing}, which is not declared`);
     return order;
   }
 

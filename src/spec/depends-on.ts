@@ -84,7 +84,8 @@ export function wakeOrder(app: string, specs: ReadonlyMap<string, AppSpec>): str
 
 /**
  * The apps that depend on `app`, directly or through others, in declared order:
- * while any of them is up, `app` must stay up (the idle reaper asks this).
+ * while any of them is up, `app` must stay up. (The activator keeps a dependency
+ * up by holding it open while a dependent runs; this is for reports and tests.)
  */
 export function dependents(app: string, specs: ReadonlyMap<string, AppSpec>): string[] {
   return [...specs.keys()].filter((name) => name !== app && wakeOrder(name, specs).includes(app));
