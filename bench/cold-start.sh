@@ -32,6 +32,8 @@ TIMEOUT_S=${BENCH_COLD_TIMEOUT:-900}
 
 log() { printf '[cold-start] %s\n' "$*" >&2; }
 die() { printf '[cold-start] error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
 
 [[ $TIMEOUT_S =~ ^[1-9][0-9]*$ ]] || die "BENCH_COLD_TIMEOUT must be a number of seconds, got '$TIMEOUT_S'"
 
@@ -53,19 +55,7 @@ cleanup() {
     kill -0 "$NODE_PID" 2>/dev/null && kill -KILL "$NODE_PID" 2>/dev/null
     wait "$NODE_PID" 2>/dev/null || true
   fi
-  # Backstop: whatever this run left behind (normally nothing: the benchmark cleans up itself).
-  if command -v docker >/dev/null 2>&1; then
-    local left
-    left=$(timeout 30 docker ps -aq --filter "label=berth.bench.run=$RUN_ID" 2>/dev/null || true)
-    if [[ -n $left ]]; then
-      log "removing $(wc -w <<<"$left") leftover container(s) of run $RUN_ID"
-      # shellcheck disable=SC2086
-      timeout 60 docker rm -f $left >/dev/null 2>&1 || true
-    fi
-    left=$(timeout 30 docker volume ls -q --filter "label=berth.bench.run=$RUN_ID" 2>/dev/null || true)
-    # shellcheck disable=SC2086
-    [[ -n $left ]] && { timeout 60 docker volume rm $left >/dev/null 2>&1 || true; }
-  fi
+  remove_run_objects "$RUN_ID"
   rm -rf "$TMP"
   exit "$rc"
 }

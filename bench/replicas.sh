@@ -41,6 +41,8 @@ TIMEOUT_S=${BENCH_REPLICAS_TIMEOUT:-1200}
 
 log() { printf '[replicas] %s\n' "$*" >&2; }
 die() { printf '[replicas] error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
 
 [[ $TIMEOUT_S =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPLICAS_TIMEOUT must be a number of seconds, got '$TIMEOUT_S'"
 [[ $(uname -s) == Linux ]] || die "this benchmark reads /proc: Linux only"
@@ -80,19 +82,7 @@ cleanup() {
     wait "$NODE_PID" 2>/dev/null || true
   fi
   stop_recorded
-  # Backstop: whatever this run left behind (normally nothing: the benchmark cleans up itself).
-  if command -v docker >/dev/null 2>&1; then
-    local left
-    left=$(timeout 30 docker ps -aq --filter "label=berth.bench.run=$RUN_ID" 2>/dev/null || true)
-    if [[ -n $left ]]; then
-      log "removing $(wc -w <<<"$left") leftover container(s) of run $RUN_ID"
-      # shellcheck disable=SC2086
-      timeout 60 docker rm -f $left >/dev/null 2>&1 || true
-    fi
-    left=$(timeout 30 docker volume ls -q --filter "label=berth.bench.run=$RUN_ID" 2>/dev/null || true)
-    # shellcheck disable=SC2086
-    [[ -n $left ]] && { timeout 60 docker volume rm $left >/dev/null 2>&1 || true; }
-  fi
+  remove_run_objects "$RUN_ID"
   rm -rf "$TMP"
   exit "$rc"
 }
@@ -106,20 +96,7 @@ install_debian_packages() {
   command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || need+=(nginx-light)
   [[ -x /usr/bin/time ]] || need+=(time)
   command -v taskset >/dev/null 2>&1 || need+=(util-linux)
-  ((${#need[@]} == 0)) && return 0
-  if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
-    die "missing ${need[*]}: install them (Debian: sudo apt-get install -y ${need[*]}) and rerun"
-  fi
-  log "installing ${need[*]} (apt)"
-  # Installing nginx must not start the system's nginx service on port 80.
-  local policy=/usr/sbin/policy-rc.d made_policy=0
-  if [[ ! -e $policy ]]; then
-    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && made_policy=1
-  fi
-  local rc=0
-  { timeout 300 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq --no-install-recommends "${need[@]}"; } >&2 || rc=$?
-  ((made_policy)) && rm -f "$policy"
-  ((rc == 0)) || die "apt-get install ${need[*]} failed"
+  apt_install "${need[@]}"
 }
 install_debian_packages
 command -v nginx >/dev/null 2>&1 || export PATH="$PATH:/usr/sbin"

@@ -55,6 +55,8 @@ REQUEST_PATH=/session/bench/
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
 
 # wrk durations like 10s / 1m / 500 → whole seconds, for timeouts.
 seconds_of() {
@@ -80,22 +82,7 @@ install_debian_packages() {
   [[ -x /usr/bin/time ]] || need+=(time)
   command -v taskset >/dev/null 2>&1 || need+=(util-linux)
   command -v curl >/dev/null 2>&1 || need+=(curl)
-  ((${#need[@]} == 0)) && return 0
-  if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
-    die "missing ${need[*]}: install them (Debian: sudo apt-get install -y ${need[*]}) and rerun"
-  fi
-  log "installing ${need[*]} (apt)"
-  # Installing nginx must not start the system's nginx service on port 80: a
-  # policy-rc.d that refuses service starts, only for this install, only if
-  # the machine has none of its own.
-  local policy=/usr/sbin/policy-rc.d made_policy=0
-  if [[ ! -e $policy ]]; then
-    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && made_policy=1
-  fi
-  local rc=0
-  { timeout 300 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq --no-install-recommends "${need[@]}"; } >&2 || rc=$?
-  ((made_policy)) && rm -f "$policy"
-  ((rc == 0)) || die "apt-get install ${need[*]} failed"
+  apt_install "${need[@]}"
 }
 
 install_chp() {
