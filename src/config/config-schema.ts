@@ -47,8 +47,9 @@ export const configFileSchema = z.strictObject({
   limits: z
     .strictObject({
       inputBytes: z.number().int().min(0).describe("Most bytes of an app's input JSON. Default 65536.").default(65_536),
+      requestHeaders: z.number().int().min(1).max(10_000).describe('Most header fields a proxied request may have; more gets 431. Default 100.').default(100),
     })
-    .default({ inputBytes: 65_536 }),
+    .default({ inputBytes: 65_536, requestHeaders: 100 }),
   inputBaseUrl: z
     .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
     .optional()

@@ -22,6 +22,8 @@ export interface GatewayConfig {
   limits: {
     /** Most bytes of an app's input JSON. */
     inputBytes: number;
+    /** Most header fields a proxied request may have; more is refused with 431, never truncated. */
+    requestHeaders: number;
   };
   /**
    * Where containers fetch input delivered `as: url` (no trailing slash). Undefined:

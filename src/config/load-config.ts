@@ -63,7 +63,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
     ...input.policy,
     bindMountRoots: input.policy.bindMountRoots.map((p) => resolve(baseDir, p)),
   };
-  const limits = { inputBytes: input.limits.inputBytes };
+  const limits = { inputBytes: input.limits.inputBytes, requestHeaders: input.limits.requestHeaders };
   validateAppSet(apps, policy, limits);
   return {
     file,

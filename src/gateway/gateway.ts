@@ -108,6 +108,7 @@ export class Gateway {
       routes: routeTableOf(desired),
       upstreams: activator,
       trustedProxies: config.trustedProxies,
+      maxRequestHeaders: config.limits.requestHeaders,
       logger,
       onRequestDone: (record) => {
         history.record(record);

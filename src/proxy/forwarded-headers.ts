@@ -18,54 +18,118 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-const FORWARDED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+/** Identity headers berth sets itself; from an untrusted peer every `x-forwarded-*` goes too. */
+const IDENTITY = new Set(['forwarded', 'x-real-ip']);
 
 export interface ForwardOptions {
-  /** The peer is a proxy we trust: extend its X-Forwarded-* instead of replacing them. */
+  /** The peer is a proxy we trust: extend its identity headers instead of replacing them. */
   trustedPeer: boolean;
   /** Extra headers for the upstream, as [name, value, ...]: the request id (`x-request-id`). */
   extra?: readonly string[];
   /** Keep `connection: upgrade` and `upgrade`, for WebSocket handshakes. */
   upgrade?: boolean;
+  /** The client's address, read once when the request arrived; default: the socket's, now. */
+  client?: string;
+  /** The Host to send (the normalised authority the request was routed by); default: the client's own. */
+  host?: string;
 }
 
 /**
- * The request headers to send upstream as a flat [name, value, ...] list: the
- * client's headers minus hop-by-hop ones (and any the Connection header names),
- * with X-Forwarded-For/Proto/Host set by berth. Client-supplied X-Forwarded-*
- * are replaced, unless the peer is a trusted proxy, because anyone can send them.
- * The client's X-Request-Id is dropped too: the proxy sends the request's id in
- * `extra` (the client's own when it is sane, see request-id.ts).
+ * The request headers to send upstream as a flat [name, value, ...] list:
+ *
+ * - hop-by-hop headers, and any the Connection header names, are dropped;
+ * - a header whose name is not letters, digits and `-` is dropped (nginx's
+ *   `ignore_invalid_headers`, Envoy's `headers_with_underscores_action`):
+ *   CGI, WSGI, PHP and Apache turn every other character into `_`, so
+ *   `X_Forwarded_For` or `X.Forwarded.For` would reach the app as the
+ *   trusted `HTTP_X_FORWARDED_FOR`;
+ * - from an untrusted peer, `Forwarded`, `X-Real-IP` and every `X-Forwarded-*`
+ *   are dropped and replaced by berth's own X-Forwarded-For/Proto/Host,
+ *   X-Real-IP and `Forwarded: for=…;proto=…;host=…` (RFC 7239); from a trusted
+ *   proxy, X-Forwarded-For and Forwarded are appended to and the others kept;
+ * - Host is `options.host` when given (the authority berth routed by);
+ * - the client's X-Request-Id is dropped: the proxy sends the request's id in
+ *   `extra` (the client's own when it is sane, see request-id.ts).
+ *
+ * The hot path: one lower-casing and Set lookups per header, no regex.
  */
 export function upstreamRequestHeaders(req: IncomingMessage, options: ForwardOptions): string[] {
   const raw = req.rawHeaders;
   const connectionTokens = connectionHeaderTokens(req.headers.connection);
-  const out: string[] = [];
+  const trusted = options.trustedPeer;
+  const host = options.host ?? req.headers.host ?? '';
+  const out: string[] = options.host !== undefined ? ['host', host] : [];
   let priorFor: string | undefined;
+  let priorForwarded: string | undefined;
   let priorProto: string | undefined;
   let priorHost: string | undefined;
+  let priorRealIp: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
+    if (!isPlainHeaderName(name)) continue;
     const lower = name.toLowerCase();
-    if (FORWARDED.has(lower)) {
-      if (options.trustedPeer) {
-        const value = raw[i + 1]!;
-        if (lower === 'x-forwarded-for') priorFor = priorFor ? `${priorFor}, ${value}` : value;
-        else if (lower === 'x-forwarded-proto') priorProto ??= value;
-        else priorHost ??= value;
-      }
+    if (IDENTITY.has(lower) || lower.startsWith('x-forwarded-')) {
+      if (!trusted) continue;
+      const value = raw[i + 1]!;
+      if (lower === 'x-forwarded-for') priorFor = priorFor ? `${priorFor}, ${value}` : value;
+      else if (lower === 'forwarded') priorForwarded = priorForwarded ? `${priorForwarded}, ${value}` : value;
+      else if (lower === 'x-forwarded-proto') priorProto ??= value;
+      else if (lower === 'x-forwarded-host') priorHost ??= value;
+      else if (lower === 'x-real-ip') priorRealIp ??= value;
+      else out.push(name, value); // X-Forwarded-Port, -Prefix, ... of a trusted proxy: kept as they are
       continue;
     }
     if (HOP_BY_HOP.has(lower) || connectionTokens?.has(lower) || lower === 'x-request-id') continue;
+    if (options.host !== undefined && lower === 'host') continue;
     out.push(name, raw[i + 1]!);
   }
   if (options.upgrade) out.push('connection', 'upgrade', 'upgrade', req.headers.upgrade ?? 'websocket');
-  const client = req.socket.remoteAddress ?? '';
+  const client = options.client ?? req.socket?.remoteAddress ?? '';
+  const proto = isEncrypted(req) ? 'https' : 'http';
   out.push('x-forwarded-for', priorFor ? `${priorFor}, ${client}` : client);
-  out.push('x-forwarded-proto', priorProto ?? (isEncrypted(req) ? 'https' : 'http'));
-  out.push('x-forwarded-host', priorHost ?? req.headers.host ?? '');
+  out.push('x-forwarded-proto', priorProto ?? proto);
+  out.push('x-forwarded-host', priorHost ?? host);
+  out.push('x-real-ip', priorRealIp ?? client);
+  const element = forwardedElement(client, proto, host);
+  out.push('forwarded', priorForwarded ? `${priorForwarded}, ${element}` : element);
   if (options.extra) out.push(...options.extra);
   return out;
+}
+
+/**
+ * One RFC 7239 element for this hop. An IPv6 node is `"[…]"` (§6); a value
+ * that is not a token (a host with a port, an IPv6 literal) is quoted (§4).
+ */
+export function forwardedElement(client: string, proto: string, host: string): string {
+  const node = client === '' ? 'unknown' : client.includes(':') ? `"[${client}]"` : client;
+  let element = `for=${node};proto=${proto}`;
+  if (host !== '') element += `;host=${isToken(host) ? host : `"${host.replace(/["\\]/g, '\\$&')}"`}`;
+  return element;
+}
+
+/** Letters, digits and `-` only: a name no framework folds into another one. */
+export function isPlainHeaderName(name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= 128 || PLAIN_NAME[c] === 0) return false;
+  }
+  return name.length > 0;
+}
+
+function isToken(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 128 || TOKEN[c] === 0) return false;
+  }
+  return true;
+}
+
+const PLAIN_NAME = new Uint8Array(128);
+const TOKEN = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c);
+  if (/[A-Za-z0-9-]/.test(ch)) PLAIN_NAME[c] = 1;
+  if (/[A-Za-z0-9!#$%&'*+.^_`|~-]/.test(ch)) TOKEN[c] = 1;
 }
 
 /** Response headers for the client, minus hop-by-hop ones. */

@@ -16,6 +16,8 @@ import type { RequestRecord } from '../store/store.js';
 import { handleBerthEndpoint } from './berth-endpoints.js';
 import { requestIdOf } from './request-id.js';
 import { BERTH_PATH_PREFIX, isBrowserNavigation, sendWaitingPage } from './waiting-page.js';
+import { normalizeRequest } from './request-target.js';
+import { clientErrorResponse } from './client-error.js';
 
 export interface ProxyServerOptions {
   routes: RouteTable;
@@ -25,7 +27,12 @@ export interface ProxyServerOptions {
   logger: Logger;
   /** Told about every finished request, for the history; must be cheap and never throw. */
   onRequestDone?: (record: RequestRecord) => void;
+  /** Most header lines a request may have; more gets 431 (config `limits.requestHeaders`). Default 100. */
+  maxRequestHeaders?: number;
 }
+
+/** Envoy's default `max_headers_count`. */
+export const DEFAULT_MAX_REQUEST_HEADERS = 100;
 
 /**
  * The proxy listener: routes each request by host and path, asks the upstream
@@ -39,6 +46,7 @@ export class ProxyServer {
   private readonly trusted: ReadonlySet<string>;
   private readonly logger: Logger;
   private readonly onRequestDone?: (record: RequestRecord) => void;
+  private readonly maxRequestHeaders: number;
   readonly pools = new UpstreamPools();
   private readonly server: Server;
   private inFlight = 0;
@@ -50,11 +58,14 @@ export class ProxyServer {
     this.trusted = new Set(options.trustedProxies ?? []);
     this.logger = options.logger;
     this.onRequestDone = options.onRequestDone;
+    this.maxRequestHeaders = options.maxRequestHeaders ?? DEFAULT_MAX_REQUEST_HEADERS;
     this.server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 0 }, (req, res) => this.handle(req, res));
+    // Node silently keeps only maxHeadersCount headers; one more than berth's limit lets route() see the excess and refuse it.
+    this.server.maxHeadersCount = this.maxRequestHeaders + 1;
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
-    this.server.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-    });
+    this.server.on('clientError', (err: Error, socket: Duplex) => answerClientError(err, socket));
+    // CONNECT (authority-form) is never tunnelled; without this listener Node would just drop the connection.
+    this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => answerClientError(CONNECT_REFUSED, socket));
   }
 
   setRoutes(routes: RouteTable): void {
@@ -80,12 +91,38 @@ export class ProxyServer {
     await this.pools.close();
   }
 
+  /**
+   * Checks and normalises the request, then routes it; handle() and
+   * handleUpgrade() both start here. Answers the app's match, null for
+   * berth's own endpoints (`/_berth/`), or the failure to answer (400 for what
+   * cannot be normalised, 431 for too many headers, 404 for no route).
+   * `req.url` is set to the normalised path and query, so everything after
+   * (berth's endpoints, the waiting page, the history) sees what was routed.
+   */
+  private route(req: IncomingMessage): RouteMatch | ProxyFailure | null {
+    const raw = req.rawHeaders;
+    if (raw.length > this.maxRequestHeaders * 2) {
+      return { status: 431, code: 'too_many_headers', reason: `the request has more than ${this.maxRequestHeaders} header fields` };
+    }
+    let hostCount = 0;
+    for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') hostCount++;
+    const target = normalizeRequest(req.url ?? '', { value: req.headers.host, count: hostCount, required: req.httpVersion !== '1.0' });
+    if ('status' in target) return { status: 400, code: 'bad_request', reason: target.reason };
+    const url = target.query === '' ? target.path : target.path + target.query;
+    req.url = url;
+    if (target.path.startsWith(BERTH_PATH_PREFIX)) return null;
+    return this.routes.match(target.host, url, target.authority) ?? notRouted(target.authority, url);
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse): void {
-    const url = req.url ?? '/';
-    if (url.startsWith(BERTH_PATH_PREFIX)) return handleBerthEndpoint(req, res, this.upstreams);
-    const match = this.routes.match(req.headers.host, url);
-    if (!match) {
-      sendFailure(req, res, notRouted(req.headers.host, url));
+    // Read once: the socket may be gone by the time the exchange ends (issue 9, crash 3).
+    const client = req.socket.remoteAddress ?? '';
+    const match = this.route(req);
+    if (match === null) return handleBerthEndpoint(req, res, this.upstreams);
+    if ('status' in match) {
+      // A request berth cannot make sense of ends its connection: what follows on it is suspect too.
+      if (match.status !== 404) res.setHeader('connection', 'close');
+      sendFailure(req, res, match);
       return;
     }
     const app = match.app;
@@ -94,26 +131,30 @@ export class ProxyServer {
     const requestId = requestIdOf(req);
     const ready = this.upstreams.pick(app, req);
     if (ready) {
-      this.forward(req, res, match, ready, startedMs, false, requestId);
+      this.forward(req, res, match, ready, startedMs, false, requestId, client);
       return;
     }
     // Not the hot path: whatever answers (waiting page, failure, the app) carries the id.
     res.setHeader('x-request-id', requestId);
-    if (this.answeredWithPage(req, res, app)) return this.finish(req, res, app, startedMs, true, 0, requestId);
+    if (this.answeredWithPage(req, res, app)) return this.finish(req, res, app, startedMs, true, 0, requestId, client);
     this.upstreams.acquire(app, req).then(
       (upstream) => {
-        if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0, requestId);
-        this.forward(req, res, match, upstream, startedMs, true, requestId);
+        if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0, requestId, client);
+        this.forward(req, res, match, upstream, startedMs, true, requestId, client);
       },
       (err: unknown) => {
         sendFailure(req, res, classifyFailure(err, res.destroyed), app);
-        this.finish(req, res, app, startedMs, true, 0, requestId);
+        this.finish(req, res, app, startedMs, true, 0, requestId, client);
       },
     );
   }
 
-  /** Ends the exchange: activity accounting, then the history record. */
-  private finish(req: IncomingMessage, res: ServerResponse, app: string, startedMs: number, waited: boolean, bytesOut: number, requestId: string, instance?: string): void {
+  /**
+   * Ends the exchange: activity accounting, then the history record. Called
+   * from undici's callbacks too, after the client may have gone: it reads only
+   * what was captured when the request arrived, and never throws.
+   */
+  private finish(req: IncomingMessage, res: ServerResponse, app: string, startedMs: number, waited: boolean, bytesOut: number, requestId: string, client: string, instance?: string): void {
     this.end(app);
     // One `request` line per exchange at debug level (an access log); a number compare when off.
     const log = this.logger.levelVal <= DEBUG_LEVEL;
@@ -129,7 +170,7 @@ export class ProxyServer {
       durationMs: Math.round((performance.now() - startedMs) * 100) / 100,
       bytesIn: Number(req.headers['content-length'] ?? 0) || 0,
       bytesOut,
-      client: req.socket.remoteAddress ?? '',
+      client,
       waited,
       instance,
       requestId,
@@ -158,8 +199,8 @@ export class ProxyServer {
     return true;
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse, match: RouteMatch, upstream: Upstream, startedMs: number, waited: boolean, requestId: string, retried = false): void {
-    const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrusted(req), extra: ['x-request-id', requestId] });
+  private forward(req: IncomingMessage, res: ServerResponse, match: RouteMatch, upstream: Upstream, startedMs: number, waited: boolean, requestId: string, client: string, retried = false): void {
+    const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrustedAddress(client), extra: ['x-request-id', requestId], client, host: match.authority });
     // A sticky-session policy pinned this client: tell it which instance.
     if (upstream.setCookie) res.appendHeader('set-cookie', upstream.setCookie);
     upstream.inFlight++;
@@ -173,8 +214,8 @@ export class ProxyServer {
       if (err && !retried && isReplayable(req, res, err)) {
         // Nothing reached the client and the request can be sent again: another instance gets it.
         const other = this.upstreams.pick(match.app, req, upstream.instanceId);
-        if (other) return this.forward(req, res, match, other, startedMs, waited, requestId, true);
-        if (this.upstreams.unreachable) return this.retryAfterExit(req, res, match, upstream, startedMs, requestId, err);
+        if (other) return this.forward(req, res, match, other, startedMs, waited, requestId, client, true);
+        if (this.upstreams.unreachable) return this.retryAfterExit(req, res, match, upstream, startedMs, requestId, client, err);
       }
       if (err) {
         const failure = classifyFailure(err, err instanceof ClientClosedError || res.destroyed);
@@ -184,7 +225,7 @@ export class ProxyServer {
         }
         sendFailure(req, res, failure, match.app);
       }
-      this.finish(req, res, match.app, startedMs, waited, result.bytesOut, requestId, upstream.instanceId);
+      this.finish(req, res, match.app, startedMs, waited, result.bytesOut, requestId, client, upstream.instanceId);
     }, requestId);
   }
 
@@ -193,20 +234,20 @@ export class ProxyServer {
    * exited by itself (its die event not seen yet), the app is woken again and
    * the request is sent once more, instead of answering 502.
    */
-  private retryAfterExit(req: IncomingMessage, res: ServerResponse, match: RouteMatch, upstream: Upstream, startedMs: number, requestId: string, cause: Error): void {
+  private retryAfterExit(req: IncomingMessage, res: ServerResponse, match: RouteMatch, upstream: Upstream, startedMs: number, requestId: string, client: string, cause: Error): void {
     const app = match.app;
     const fail = (err: unknown) => {
       if (!res.headersSent) res.setHeader('x-request-id', requestId);
       sendFailure(req, res, classifyFailure(err, res.destroyed), app);
-      this.finish(req, res, app, startedMs, true, 0, requestId, upstream.instanceId);
+      this.finish(req, res, app, startedMs, true, 0, requestId, client, upstream.instanceId);
     };
     this.upstreams.unreachable!(app, upstream.instanceId).then(
       (gone) => {
         if (!gone) return fail(cause);
-        if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0, requestId);
+        if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0, requestId, client);
         this.upstreams.acquire(app, req).then((next) => {
-          if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0, requestId);
-          this.forward(req, res, match, next, startedMs, true, requestId, true);
+          if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0, requestId, client);
+          this.forward(req, res, match, next, startedMs, true, requestId, client, true);
         }, fail);
       },
       fail,
@@ -214,15 +255,16 @@ export class ProxyServer {
   }
 
   private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = req.url ?? '/';
-    const match = this.routes.match(req.headers.host, url);
-    if (!match) return writeRawFailure(socket, notRouted(req.headers.host, url));
+    const routed = this.route(req);
+    if (routed === null) return writeRawFailure(socket, notRouted(req.headers.host, req.url ?? '/'));
+    if ('status' in routed) return writeRawFailure(socket, routed);
+    const match = routed;
     const app = match.app;
     this.begin(app);
     const ready = this.upstreams.pick(app, req);
     const requestId = requestIdOf(req);
     const go = (upstream: Upstream) => {
-      const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrusted(req), upgrade: true, extra: ['x-request-id', requestId] });
+      const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrusted(req), upgrade: true, extra: ['x-request-id', requestId], host: match.authority });
       // An open WebSocket is load on its instance for as long as it lives.
       upstream.inFlight++;
       forwardUpgrade(
@@ -246,7 +288,11 @@ export class ProxyServer {
   }
 
   private isTrusted(req: IncomingMessage): boolean {
-    return this.trusted.size > 0 && this.trusted.has(req.socket.remoteAddress ?? '');
+    return this.isTrustedAddress(req.socket?.remoteAddress ?? '');
+  }
+
+  private isTrustedAddress(client: string): boolean {
+    return this.trusted.size > 0 && this.trusted.has(client);
   }
 
   private begin(app: string): void {
@@ -285,6 +331,31 @@ function isReplayable(req: IncomingMessage, res: ServerResponse, err: Error): bo
   if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS') return false;
   if (req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined) return false;
   return CONNECTION_CODES.has((err as { code?: string }).code ?? '');
+}
+
+/** What the `connect` listener answers: berth tunnels nothing. */
+const CONNECT_REFUSED = Object.assign(new Error('CONNECT is not served'), { code: 'BERTH_CONNECT' });
+
+/**
+ * Answers a request Node could not parse (or timed out reading) and closes the
+ * connection. Never throws, and writes only while nothing of a response has
+ * gone out on the socket yet, so a half-sent answer is never corrupted.
+ */
+function answerClientError(err: Error, socket: Duplex): void {
+  try {
+    const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    const response = clientErrorResponse((err as { code?: string }).code);
+    if (response === undefined || !socket.writable || inFlight?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    socket.end(response);
+    // end() flushes the answer first; a peer that never reads must not keep the socket.
+    socket.once('finish', () => socket.destroy());
+    setTimeout(() => socket.destroy(), 1_000).unref();
+  } catch {
+    socket.destroy();
+  }
 }
 
 function notRouted(host: string | undefined, url: string): ProxyFailure {

@@ -11,6 +11,8 @@ export interface RouteMatch {
   route: RouteSpec;
   /** The path to send upstream: the request path, or what is left after stripping. */
   upstreamPath: string;
+  /** The Host to send upstream: the normalised authority the request was routed by. */
+  authority: string;
 }
 
 interface PathEntry {
@@ -48,34 +50,38 @@ export class RouteTable {
     if (route.host === undefined) {
       this.anyHost.push(entry);
     } else if (route.host.startsWith('*.')) {
-      const suffix = route.host.slice(1).toLowerCase();
+      const suffix = withoutRootDot(route.host.slice(1).toLowerCase());
       const apps = this.byWildcard.get(suffix) ?? new Map<string, PathEntry[]>();
       this.byWildcard.set(suffix, apps);
       pushTo(apps, app, entry);
     } else {
-      pushTo(this.byHost, route.host.toLowerCase(), entry);
+      pushTo(this.byHost, withoutRootDot(route.host.toLowerCase()), entry);
     }
   }
 
-  /** `host` may carry a port and any case; `path` is the raw request target's path part. */
-  match(host: string | undefined, path: string): RouteMatch | undefined {
-    const hostname = host ? stripPort(host).toLowerCase() : '';
+  /**
+   * `host` may carry a port and any case; `path` is the path and query, already
+   * normalised by the proxy (request-target.ts). `authority` is the Host the app
+   * is to be sent, carried in the match.
+   */
+  match(host: string | undefined, path: string, authority = host ?? ''): RouteMatch | undefined {
+    const hostname = host ? withoutRootDot(stripPort(host).toLowerCase()) : '';
     if (hostname) {
       const exact = this.byHost.get(hostname);
-      const hit = exact && matchPath(exact, path);
+      const hit = exact && matchPath(exact, path, authority);
       if (hit) return hit;
-      const wild = this.matchWildcard(hostname, path);
+      const wild = this.matchWildcard(hostname, path, authority);
       if (wild) return wild;
     }
-    return matchPath(this.anyHost, path);
+    return matchPath(this.anyHost, path, authority);
   }
 
-  private matchWildcard(hostname: string, path: string): RouteMatch | undefined {
+  private matchWildcard(hostname: string, path: string, authority: string): RouteMatch | undefined {
     const dot = hostname.indexOf('.');
     if (dot <= 0) return undefined;
     const apps = this.byWildcard.get(hostname.slice(dot));
     const entries = apps?.get(hostname.slice(0, dot));
-    return entries && matchPath(entries, path);
+    return entries && matchPath(entries, path, authority);
   }
 }
 
@@ -85,12 +91,12 @@ function pushTo<K>(map: Map<K, PathEntry[]>, key: K, entry: PathEntry): void {
   else map.set(key, [entry]);
 }
 
-function matchPath(entries: readonly PathEntry[], path: string): RouteMatch | undefined {
+function matchPath(entries: readonly PathEntry[], path: string, authority: string): RouteMatch | undefined {
   for (const entry of entries) {
     const rest = remainderAfterPrefix(path, entry.prefix);
     if (rest === undefined) continue;
     const upstreamPath = entry.route.stripPrefix ? rest : path;
-    return { app: entry.app, route: entry.route, upstreamPath };
+    return { app: entry.app, route: entry.route, upstreamPath, authority };
   }
   return undefined;
 }
@@ -114,6 +120,11 @@ export function remainderAfterPrefix(path: string, prefix: string): string | und
 
 export function normalizePrefix(path: string): string {
   return path.endsWith('/') ? path : path + '/';
+}
+
+/** `example.com.` (the DNS root spelled out) is `example.com`. */
+function withoutRootDot(host: string): string {
+  return host.length > 1 && host.endsWith('.') ? host.slice(0, -1) : host;
 }
 
 function stripPort(host: string): string {
