@@ -152,5 +152,5 @@ function connectionHeaderTokens(value: string | string[] | undefined): Set<strin
 }
 
 function isEncrypted(req: IncomingMessage): boolean {
-  return (req.socket as { encrypted?: boolean }).encrypted === true;
+  return (req.socket as { encrypted?: boolean } | null)?.encrypted === true;
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
-import { downstreamResponseHeaders, upstreamRequestHeaders } from '../../src/proxy/forwarded-headers.js';
+import { downstreamResponseHeaders, forwardedElement, isPlainHeaderName, upstreamRequestHeaders } from '../../src/proxy/forwarded-headers.js';
 
 function fakeRequest(rawHeaders: string[], remoteAddress = '10.1.2.3'): IncomingMessage {
   const headers: Record<string, string> = {};
@@ -63,4 +63,100 @@ test("the client's X-Request-Id is replaced by the one passed in extra, never se
   const req = fakeRequest(['Host', 'a.example', 'X-Request-Id', 'from-client']);
   const out = asMap(upstreamRequestHeaders(req, { trustedPeer: false, extra: ['x-request-id', 'berth-1'] }));
   assert.deepEqual(out.get('x-request-id'), ['berth-1']);
+});
+
+test('a name no framework could fold is forwarded; any other is dropped', () => {
+  const req = fakeRequest([
+    'Host', 'a.example',
+    'X_Forwarded_For', '6.6.6.6',
+    'X-Forwarded_Host', 'evil',
+    'X.Real.IP', '6.6.6.6',
+    'Remote_User', 'admin',
+    'X-Ok-1', 'kept',
+    'Accept', '*/*',
+    'X~Tilde', 't',
+  ]);
+  const out = asMap(upstreamRequestHeaders(req, { trustedPeer: false }));
+  for (const name of ['x_forwarded_for', 'x-forwarded_host', 'x.real.ip', 'remote_user', 'x~tilde']) assert.equal(out.has(name), false, name);
+  assert.deepEqual(out.get('x-ok-1'), ['kept']);
+  assert.deepEqual(out.get('x-forwarded-for'), ['10.1.2.3']);
+  assert.deepEqual(out.get('x-forwarded-host'), ['a.example']);
+});
+
+test('isPlainHeaderName: letters, digits and - only', () => {
+  const cases: Array<[string, boolean]> = [
+    ['Content-Type', true], ['x-1', true], ['X_Y', false], ['a.b', false], ['a b', false], ['é', false], ['', false], ['a~', false], ['A!', false],
+  ];
+  for (const [name, plain] of cases) assert.equal(isPlainHeaderName(name), plain, name);
+});
+
+/** [peer trusted?, client headers, expected identity headers upstream]. */
+const identity: Array<[trusted: boolean, headers: string[], expected: Record<string, string[] | undefined>]> = [
+  [false, [], { 'x-forwarded-for': ['10.1.2.3'], 'x-real-ip': ['10.1.2.3'], forwarded: ['for=10.1.2.3;proto=http;host=a.example'], 'x-forwarded-port': undefined }],
+  [
+    false,
+    ['Forwarded', 'for=6.6.6.6', 'X-Real-IP', '6.6.6.6', 'X-Forwarded-Port', '1', 'X-Forwarded-Prefix', '/admin', 'X-Forwarded-Server', 'evil', 'x-forwarded-ssl', 'on', 'X-FORWARDED-FOR', '6.6.6.6'],
+    {
+      forwarded: ['for=10.1.2.3;proto=http;host=a.example'],
+      'x-real-ip': ['10.1.2.3'],
+      'x-forwarded-for': ['10.1.2.3'],
+      'x-forwarded-port': undefined,
+      'x-forwarded-prefix': undefined,
+      'x-forwarded-server': undefined,
+      'x-forwarded-ssl': undefined,
+    },
+  ],
+  [
+    true,
+    ['Forwarded', 'for=1.1.1.1;proto=https', 'Forwarded', 'for=2.2.2.2', 'X-Real-IP', '1.1.1.1', 'X-Forwarded-Port', '443', 'X-Forwarded-Prefix', '/p', 'X-Forwarded-For', '1.1.1.1', 'X-Forwarded-For', '2.2.2.2'],
+    {
+      forwarded: ['for=1.1.1.1;proto=https, for=2.2.2.2, for=10.1.2.3;proto=http;host=a.example'],
+      'x-real-ip': ['1.1.1.1'],
+      'x-forwarded-for': ['1.1.1.1, 2.2.2.2, 10.1.2.3'],
+      'x-forwarded-port': ['443'],
+      'x-forwarded-prefix': ['/p'],
+    },
+  ],
+  [true, [], { forwarded: ['for=10.1.2.3;proto=http;host=a.example'], 'x-real-ip': ['10.1.2.3'], 'x-forwarded-for': ['10.1.2.3'] }],
+];
+
+for (const [trusted, headers, expected] of identity) {
+  test(`identity headers from a ${trusted ? 'trusted' : 'untrusted'} peer: ${headers.filter((_, i) => i % 2 === 0).join(', ') || 'none'}`, () => {
+    const req = fakeRequest(['Host', 'a.example', ...headers]);
+    const out = asMap(upstreamRequestHeaders(req, { trustedPeer: trusted }));
+    for (const [name, values] of Object.entries(expected)) assert.deepEqual(out.get(name), values, name);
+  });
+}
+
+/** [client address, proto, host, Forwarded element]. */
+const elements: Array<[string, string, string, string]> = [
+  ['10.1.2.3', 'http', 'a.example', 'for=10.1.2.3;proto=http;host=a.example'],
+  ['::1', 'http', 'a.example', 'for="[::1]";proto=http;host=a.example'],
+  ['2001:db8::1', 'https', 'a.example:8443', 'for="[2001:db8::1]";proto=https;host="a.example:8443"'],
+  ['::ffff:10.0.0.1', 'http', '[::1]:80', 'for="[::ffff:10.0.0.1]";proto=http;host="[::1]:80"'],
+  ['', 'http', '', 'for=unknown;proto=http'],
+];
+
+for (const [client, proto, host, element] of elements) {
+  test(`Forwarded element for ${client || '(unknown)'} ${host || '(no host)'}`, () => {
+    assert.equal(forwardedElement(client, proto, host), element);
+  });
+}
+
+test('the captured client address and the routed authority are used, not the socket and raw Host', () => {
+  const req = fakeRequest(['Host', 'A.Example.:80', 'host', 'second'], '9.9.9.9');
+  const list = upstreamRequestHeaders(req, { trustedPeer: false, client: '10.0.0.7', host: 'a.example:80' });
+  const out = asMap(list);
+  assert.deepEqual(out.get('host'), ['a.example:80']);
+  assert.equal(list[0], 'host', 'Host goes first');
+  assert.deepEqual(out.get('x-forwarded-for'), ['10.0.0.7']);
+  assert.deepEqual(out.get('x-forwarded-host'), ['a.example:80']);
+  assert.deepEqual(out.get('forwarded'), ['for=10.0.0.7;proto=http;host="a.example:80"']);
+});
+
+test('a request whose socket is gone still gets its headers (no throw)', () => {
+  const req = { rawHeaders: ['Host', 'h'], headers: { host: 'h' }, socket: null } as unknown as IncomingMessage;
+  const out = asMap(upstreamRequestHeaders(req, { trustedPeer: false }));
+  assert.deepEqual(out.get('x-forwarded-for'), ['']);
+  assert.deepEqual(out.get('forwarded'), ['for=unknown;proto=http;host=h']);
 });

@@ -64,3 +64,15 @@ test('remainderAfterPrefix matches whole segments only', () => {
   assert.equal(remainderAfterPrefix('/ab', '/a/'), undefined);
   assert.equal(remainderAfterPrefix('/', '/'), '/');
 });
+
+test('a trailing dot (the DNS root) is ignored on both sides; the match carries the authority', () => {
+  const t = new RouteTable([
+    { app: 'dotted', routes: [{ host: 'dotted.example.', stripPrefix: false }] },
+    { app: 'wild', routes: [{ host: '*.w.example', stripPrefix: false }] },
+  ]);
+  assert.equal(t.match('dotted.example', '/')?.app, 'dotted');
+  assert.equal(t.match('Dotted.Example.:80', '/')?.app, 'dotted');
+  assert.equal(t.match('wild.w.example.', '/x')?.app, 'wild');
+  assert.equal(t.match('dotted.example', '/x', 'dotted.example:8080')?.authority, 'dotted.example:8080');
+  assert.equal(t.match('dotted.example', '/x')?.authority, 'dotted.example');
+});

@@ -1,0 +1,195 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { normalizeRequest, type HostHeaders } from '../../src/proxy/request-target.js';
+import { normalizePath } from '../../src/proxy/request-path.js';
+import { normalizeHost } from '../../src/proxy/request-host.js';
+
+const one = (value: string): HostHeaders => ({ value, count: 1, required: true });
+
+/** [target, expected path+query, or the status of the refusal] with `Host: a.example`. */
+const targets: Array<[target: string, expected: string | 400]> = [
+  // valid, untouched
+  ['/', '/'],
+  ['/a/b/c', '/a/b/c'],
+  ['/a/b/', '/a/b/'],
+  ['/a/file.tar.gz', '/a/file.tar.gz'],
+  ['/a?x=1&y=%zz', '/a?x=1&y=%zz'],
+  ['/a:b@c!$&\'()*+,;=', '/a:b@c!$&\'()*+,;='],
+  ['/~user/-_.', '/~user/-_.'],
+  // dot segments
+  ['/a/./b', '/a/b'],
+  ['/a/../b', '/b'],
+  ['/a/b/..', '/a/'],
+  ['/a/b/.', '/a/b/'],
+  ['/..', '/'],
+  ['/../../etc/passwd', '/etc/passwd'],
+  ['/session/a/../../_berth/status/x', '/_berth/status/x'],
+  ['/a/.hidden/..b', '/a/.hidden/..b'],
+  ['/a/...', '/a/...'],
+  ['/a/..?q=../x', '/?q=../x'],
+  // encoded dots
+  ['/a/%2e%2e/b', '/b'],
+  ['/a/%2E%2E/b', '/b'],
+  ['/a/.%2e/b', '/b'],
+  ['/a/%2e/b', '/a/b'],
+  ['/session/x/%2e%2e/%2e%2e/admin', '/admin'],
+  // merged slashes
+  ['//a//b', '/a/b'],
+  ['/a//../b', '/b'],
+  // unreserved decoded, reserved kept (upper-cased hex)
+  ['/%41%62%2D%5F%7E', '/Ab-_~'],
+  ['/a%2Fb', '/a%2Fb'],
+  ['/a%2fb', '/a%2Fb'],
+  ['/a/..%2F..%2Fetc', '/a/..%2F..%2Fetc'],
+  ['/%2e%2e%2f', '/..%2F'],
+  ['/a%5Cb', '/a%5Cb'],
+  ['/a%3fb', '/a%3Fb'],
+  ['/a%25', '/a%25'],
+  ['/a%0Ab', '/a%0Ab'],
+  ['/%C3%A9t%C3%A9', '/%C3%A9t%C3%A9'],
+  ['/%F0%9F%98%80', '/%F0%9F%98%80'],
+  // characters RFC 3986 does not allow raw are escaped
+  ['/a|b{c}', '/a%7Cb%7Bc%7D'],
+  ['/a"<b>^`', '/a%22%3Cb%3E%5E%60'],
+  // bad escapes
+  ['/a%zz', 400],
+  ['/a%4', 400],
+  ['/a%', 400],
+  ['/a%g0', 400],
+  // bad UTF-8 once decoded
+  ['/%C3', 400],
+  ['/%FF', 400],
+  ['/%C0%AF', 400],
+  ['/%ED%A0%80', 400],
+  ['/%E9t%E9', 400],
+  // NUL, backslash, controls
+  ['/a%00b', 400],
+  ['/a%00', 400],
+  ['/a\\b', 400],
+  ['/a/..\\..\\admin', 400],
+  ['/a\tb', 400],
+  ['/a\u00e9', 400],
+  // fragments are dropped
+  ['/a#frag', '/a'],
+  ['/a?q=1#frag', '/a?q=1'],
+  ['/a/../b#x?y', '/b'],
+  ['/#', '/'],
+  // absolute-form
+  ['http://a.example/x/../y?q', '/y?q'],
+  ['HTTP://a.example', '/'],
+  ['https://a.example?q=1', '/?q=1'],
+  ['http://a.example#f', '/'],
+  ['ftp://a.example/x', 400],
+  ['ws://a.example/x', 400],
+  ['http://user:pw@a.example/', 400],
+  ['http://@a.example/', 400],
+  ['http:///x', 400],
+  ['http://a_b!/x', 400],
+  // asterisk-form, authority-form, relative
+  ['*', 400],
+  ['a.example:443', 400],
+  ['a/b', 400],
+  ['', 400],
+];
+
+for (const [target, expected] of targets) {
+  test(`target ${JSON.stringify(target)} → ${expected}`, () => {
+    const result = normalizeRequest(target, one('a.example'));
+    if (expected === 400) {
+      assert.ok('status' in result, `expected a refusal, got ${JSON.stringify(result)}`);
+      assert.equal(result.status, 400);
+      assert.ok(result.reason.length > 0);
+    } else {
+      assert.ok(!('status' in result), `expected ${expected}, got ${JSON.stringify(result)}`);
+      assert.equal(result.path + result.query, expected);
+    }
+  });
+}
+
+/** [Host value, matching host, upstream authority] or 400. */
+const hosts: Array<[host: string, expected: [host: string, authority: string] | 400]> = [
+  ['a.example', ['a.example', 'a.example']],
+  ['A.Example.COM', ['a.example.com', 'a.example.com']],
+  ['a.example.', ['a.example', 'a.example']],
+  ['A.EXAMPLE.:8080', ['a.example', 'a.example:8080']],
+  ['a.example:80', ['a.example', 'a.example:80']],
+  ['localhost', ['localhost', 'localhost']],
+  ['my_host-1', ['my_host-1', 'my_host-1']],
+  ['127.0.0.1:8080', ['127.0.0.1', '127.0.0.1:8080']],
+  ['[::1]', ['[::1]', '[::1]']],
+  ['[::1]:8080', ['[::1]', '[::1]:8080']],
+  ['[2001:DB8::1]:443', ['[2001:db8::1]', '[2001:db8::1]:443']],
+  ['', 400],
+  ['.', 400],
+  ['a.example..', 400],
+  ['a..example', 400],
+  ['.a.example', 400],
+  ['a example', 400],
+  ['a/b', 400],
+  ['a@b', 400],
+  ['a.example:', 400],
+  ['a.example:80a', 400],
+  ['a.example:123456', 400],
+  ['a.example:65536', 400],
+  ['a.example:8080:1', 400],
+  ['a%2eexample', 400],
+  ['a,b', 400],
+  ['[::1', 400],
+  ['[zz::1]', 400],
+  ['[fe80::1%25eth0]', 400],
+  ['[::1]x', 400],
+  ['::1', 400],
+  ['\u00e9.example', 400],
+  ['a'.repeat(254), 400],
+];
+
+for (const [host, expected] of hosts) {
+  test(`Host ${JSON.stringify(host.length > 40 ? host.slice(0, 20) + '…' : host)} → ${JSON.stringify(expected)}`, () => {
+    const result = normalizeRequest('/p', one(host));
+    if (expected === 400) {
+      assert.ok('status' in result, `expected a refusal, got ${JSON.stringify(result)}`);
+      assert.equal(result.status, 400);
+    } else {
+      assert.ok(!('status' in result), `expected ${JSON.stringify(expected)}, got ${JSON.stringify(result)}`);
+      assert.deepEqual([result.host, result.authority], expected);
+    }
+  });
+}
+
+test('Host must be present on HTTP/1.1 and single; HTTP/1.0 may go without', () => {
+  const missing = normalizeRequest('/', { value: undefined, count: 0, required: true });
+  assert.ok('status' in missing && /no Host/.test(missing.reason));
+  const twice = normalizeRequest('/', { value: 'a.example', count: 2, required: true });
+  assert.ok('status' in twice && /more than one Host/.test(twice.reason));
+  const twiceOld = normalizeRequest('/', { value: 'a.example', count: 2, required: false });
+  assert.ok('status' in twiceOld);
+  const old = normalizeRequest('/x', { value: undefined, count: 0, required: false });
+  assert.deepEqual(old, { host: '', authority: '', path: '/x', query: '' });
+});
+
+test("an absolute-form target's authority wins over Host, which must still be valid", () => {
+  const result = normalizeRequest('http://B.example:81/p', one('a.example'));
+  assert.deepEqual(result, { host: 'b.example', authority: 'b.example:81', path: '/p', query: '' });
+  const badHost = normalizeRequest('http://b.example/p', one('bad host'));
+  assert.ok('status' in badHost);
+  const noHost = normalizeRequest('http://b.example/p', { value: undefined, count: 0, required: true });
+  assert.ok('status' in noHost, 'HTTP/1.1 needs Host even with an absolute-form target');
+});
+
+test('the fast path returns the very string it was given', () => {
+  const raw = '/session/app/static/main.js';
+  assert.equal(normalizePath(raw), raw);
+});
+
+test('normalizeHost and normalizePath refuse with a reason naming the problem', () => {
+  const path = normalizePath('/a%zz');
+  assert.ok(typeof path !== 'string' && /percent-encoding/.test(path.reason));
+  const nul = normalizePath('/a%00');
+  assert.ok(typeof nul !== 'string' && /NUL/.test(nul.reason));
+  const slash = normalizePath('/a\\b');
+  assert.ok(typeof slash !== 'string' && /backslash/.test(slash.reason));
+  const utf = normalizePath('/%FF');
+  assert.ok(typeof utf !== 'string' && /UTF-8/.test(utf.reason));
+  const host = normalizeHost('');
+  assert.ok('status' in host && /empty/.test(host.reason));
+});
