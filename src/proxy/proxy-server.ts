@@ -106,7 +106,7 @@ export class ProxyServer {
     }
     let hostCount = 0;
     for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') hostCount++;
-    const target = normalizeRequest(req.url ?? '', { value: req.headers.host, count: hostCount, required: req.httpVersion !== '1.0' });
+    const target = normalizeRequest(req.url ?? '', req.headers.host, hostCount, req.httpVersion !== '1.0');
     if ('status' in target) return { status: 400, code: 'bad_request', reason: target.reason };
     const url = target.query === '' ? target.path : target.path + target.query;
     req.url = url;

@@ -19,15 +19,6 @@ export interface TargetRefusal {
   reason: string;
 }
 
-export interface HostHeaders {
-  /** The first Host header value, if any. */
-  value: string | undefined;
-  /** How many Host header lines the request had (from rawHeaders: Node keeps only the first). */
-  count: number;
-  /** HTTP/1.1 requires Host (RFC 9112 §3.2); an HTTP/1.0 request may go without. */
-  required: boolean;
-}
-
 /**
  * Normalises a request target (origin- or absolute-form) and its Host header,
  * or says why it is refused. A pure function: the proxy routes only what this
@@ -40,11 +31,15 @@ export interface HostHeaders {
  * - Asterisk-form (`*`) and authority-form (`h:443`) → 400: berth routes no
  *   server-wide OPTIONS and tunnels nothing with CONNECT.
  * - The fragment (`#…`) is dropped, never forwarded.
+ *
+ * `host` is the first Host value, if any; `hostCount` how many Host lines the
+ * request had (from rawHeaders: Node keeps only the first); `hostRequired`
+ * is true for HTTP/1.1, where Host is mandatory (HTTP/1.0 may go without).
  */
-export function normalizeRequest(target: string, hosts: HostHeaders): NormalTarget | TargetRefusal {
-  if (hosts.count > 1) return refuse('more than one Host header');
-  if (hosts.count === 0 && hosts.required) return refuse('no Host header (HTTP/1.1 requires one)');
-  let hostValue = hosts.value;
+export function normalizeRequest(target: string, host: string | undefined, hostCount: number, hostRequired: boolean): NormalTarget | TargetRefusal {
+  if (hostCount > 1) return refuse('more than one Host header');
+  if (hostCount === 0 && hostRequired) return refuse('no Host header (HTTP/1.1 requires one)');
+  let hostValue = host;
   let rest = target;
   if (target.charCodeAt(0) !== 47 /* / */) {
     if (target === '*') return refuse('asterisk-form request target (*) is not served');
@@ -55,20 +50,20 @@ export function normalizeRequest(target: string, hosts: HostHeaders): NormalTarg
     const authority = target.slice(schemeEnd, end);
     if (authority.includes('@')) return refuse('userinfo in the request target is not allowed');
     // The target's authority wins; the Host header, still required and single, is still checked.
-    if (hosts.value !== undefined) {
-      const given = normalizeHost(hosts.value);
+    if (host !== undefined) {
+      const given = normalizeHost(host);
       if ('status' in given) return given;
     }
     hostValue = authority;
     rest = end < target.length ? target.slice(end) : '/';
     if (rest.charCodeAt(0) !== 47) rest = '/' + rest; // `http://h?q` has an empty path
   }
-  let host = '';
+  let hostname = '';
   let authority = '';
   if (hostValue !== undefined) {
     const normal = normalizeHost(hostValue);
     if ('status' in normal) return normal;
-    host = normal.host;
+    hostname = normal.host;
     authority = normal.authority;
   }
   const hash = rest.indexOf('#');
@@ -76,7 +71,7 @@ export function normalizeRequest(target: string, hosts: HostHeaders): NormalTarg
   const q = rest.indexOf('?');
   const path = normalizePath(q < 0 ? rest : rest.slice(0, q));
   if (typeof path !== 'string') return path;
-  return { host, authority, path, query: q < 0 ? '' : rest.slice(q) };
+  return { host: hostname, authority, path, query: q < 0 ? '' : rest.slice(q) };
 }
 
 /** Where the authority starts in `http://` or `https://` (any case), or -1. */

@@ -1,10 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalizeRequest, type HostHeaders } from '../../src/proxy/request-target.js';
+import { normalizeRequest } from '../../src/proxy/request-target.js';
 import { normalizePath } from '../../src/proxy/request-path.js';
 import { normalizeHost } from '../../src/proxy/request-host.js';
 
-const one = (value: string): HostHeaders => ({ value, count: 1, required: true });
 
 /** [target, expected path+query, or the status of the refusal] with `Host: a.example`. */
 const targets: Array<[target: string, expected: string | 400]> = [
@@ -94,7 +93,7 @@ const targets: Array<[target: string, expected: string | 400]> = [
 
 for (const [target, expected] of targets) {
   test(`target ${JSON.stringify(target)} → ${expected}`, () => {
-    const result = normalizeRequest(target, one('a.example'));
+    const result = normalizeRequest(target, 'a.example', 1, true);
     if (expected === 400) {
       assert.ok('status' in result, `expected a refusal, got ${JSON.stringify(result)}`);
       assert.equal(result.status, 400);
@@ -145,7 +144,7 @@ const hosts: Array<[host: string, expected: [host: string, authority: string] | 
 
 for (const [host, expected] of hosts) {
   test(`Host ${JSON.stringify(host.length > 40 ? host.slice(0, 20) + '…' : host)} → ${JSON.stringify(expected)}`, () => {
-    const result = normalizeRequest('/p', one(host));
+    const result = normalizeRequest('/p', host, 1, true);
     if (expected === 400) {
       assert.ok('status' in result, `expected a refusal, got ${JSON.stringify(result)}`);
       assert.equal(result.status, 400);
@@ -157,22 +156,22 @@ for (const [host, expected] of hosts) {
 }
 
 test('Host must be present on HTTP/1.1 and single; HTTP/1.0 may go without', () => {
-  const missing = normalizeRequest('/', { value: undefined, count: 0, required: true });
+  const missing = normalizeRequest('/', undefined, 0, true);
   assert.ok('status' in missing && /no Host/.test(missing.reason));
-  const twice = normalizeRequest('/', { value: 'a.example', count: 2, required: true });
+  const twice = normalizeRequest('/', 'a.example', 2, true);
   assert.ok('status' in twice && /more than one Host/.test(twice.reason));
-  const twiceOld = normalizeRequest('/', { value: 'a.example', count: 2, required: false });
+  const twiceOld = normalizeRequest('/', 'a.example', 2, false);
   assert.ok('status' in twiceOld);
-  const old = normalizeRequest('/x', { value: undefined, count: 0, required: false });
+  const old = normalizeRequest('/x', undefined, 0, false);
   assert.deepEqual(old, { host: '', authority: '', path: '/x', query: '' });
 });
 
 test("an absolute-form target's authority wins over Host, which must still be valid", () => {
-  const result = normalizeRequest('http://B.example:81/p', one('a.example'));
+  const result = normalizeRequest('http://B.example:81/p', 'a.example', 1, true);
   assert.deepEqual(result, { host: 'b.example', authority: 'b.example:81', path: '/p', query: '' });
-  const badHost = normalizeRequest('http://b.example/p', one('bad host'));
+  const badHost = normalizeRequest('http://b.example/p', 'bad host', 1, true);
   assert.ok('status' in badHost);
-  const noHost = normalizeRequest('http://b.example/p', { value: undefined, count: 0, required: true });
+  const noHost = normalizeRequest('http://b.example/p', undefined, 0, true);
   assert.ok('status' in noHost, 'HTTP/1.1 needs Host even with an absolute-form target');
 });
 
