@@ -58,7 +58,8 @@ export function upstreamRequestHeaders(req: IncomingMessage, options: ForwardOpt
   const connectionTokens = connectionHeaderTokens(req.headers.connection);
   const trusted = options.trustedPeer;
   const host = options.host ?? req.headers.host ?? '';
-  const out: string[] = options.host !== undefined ? ['host', host] : [];
+  // No Host at all (HTTP/1.0): none is invented here; undici sends the upstream's own.
+  const out: string[] = options.host ? ['host', host] : [];
   let priorFor: string | undefined;
   let priorForwarded: string | undefined;
   let priorProto: string | undefined;

@@ -186,6 +186,9 @@ test('Host is matched without case, port and trailing dot, and sent normalised',
 test('an HTTP/1.0 request without Host is routed by path', async () => {
   const s = seen(await raw('GET /session/echo/old HTTP/1.0\r\n\r\n'));
   assert.equal(s.url, '/old');
+  const host = headerValues(s, 'host');
+  assert.equal(host.length, 1);
+  assert.notEqual(host[0], '', 'no empty Host is sent upstream');
 });
 
 test('berth endpoints see the normalised path', async () => {

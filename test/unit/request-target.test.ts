@@ -192,3 +192,40 @@ test('normalizeHost and normalizePath refuse with a reason naming the problem', 
   const host = normalizeHost('');
   assert.ok('status' in host && /empty/.test(host.reason));
 });
+
+/** A small seeded generator, so a failure can be replayed. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+const PIECES = ['/', '//', '.', '..', '%2e', '%2E%2e', '%2f', '%5c', '%', '%4', '%zz', '%00', '%C3%A9', '%C3', '%ff', 'a', 'Z', '~', '-', '_', '?', '#', '\\', '|', ':', '@', ';', '%41', '%7e', ' ', '\u00e9'];
+
+test('normalised paths are stable, never throw, and hold no dot segment, empty segment or escaped unreserved character (2000 random paths)', () => {
+  const random = prng(9);
+  let accepted = 0;
+  for (let n = 0; n < 2000; n++) {
+    let target = '/';
+    const length = 1 + Math.floor(random() * 12);
+    for (let i = 0; i < length; i++) target += PIECES[Math.floor(random() * PIECES.length)];
+    const result = normalizeRequest(target, 'a.example', 1, true);
+    if ('status' in result) {
+      assert.equal(result.status, 400, target);
+      continue;
+    }
+    accepted++;
+    const { path } = result;
+    assert.ok(path.startsWith('/'), target);
+    assert.ok(!/\/\.\.?(\/|$)/.test(path), `dot segment left in ${path} from ${target}`);
+    assert.ok(!path.includes('//'), `empty segment left in ${path} from ${target}`);
+    assert.ok(!/%(2[dD]|2[eE]|5[fF]|7[eE]|[46][1-9a-fA-F]|[57][0-9aA]|3[0-9])/.test(path), `escaped unreserved left in ${path} from ${target}`);
+    assert.ok(!/[#\s\\]/.test(path), `fragment, space or backslash left in ${path} from ${target}`);
+    assert.ok(!result.query.includes('#'), `fragment left in ${result.query} from ${target}`);
+    assert.equal(normalizePath(path), path, `not idempotent: ${target} → ${path}`);
+    assert.doesNotThrow(() => decodeURIComponent(path), `${path} from ${target}`);
+  }
+  assert.ok(accepted > 200, `only ${accepted} of the random paths were accepted: the generator tests too little`);
+});
