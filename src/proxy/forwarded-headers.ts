@@ -85,7 +85,7 @@ export function upstreamRequestHeaders(req: IncomingMessage, options: ForwardOpt
     out.push(name, raw[i + 1]!);
   }
   if (options.upgrade) out.push('connection', 'upgrade', 'upgrade', req.headers.upgrade ?? 'websocket');
-  const client = options.client ?? req.socket?.remoteAddress ?? '';
+  const client = options.client ?? clientAddressOf(req);
   const proto = isEncrypted(req) ? 'https' : 'http';
   out.push('x-forwarded-for', priorFor ? `${priorFor}, ${client}` : client);
   out.push('x-forwarded-proto', priorProto ?? proto);
@@ -106,6 +106,17 @@ export function forwardedElement(client: string, proto: string, host: string): s
   let element = `for=${node};proto=${proto}`;
   if (host !== '') element += `;host=${isToken(host) ? host : `"${host.replace(/["\\]/g, '\\$&')}"`}`;
   return element;
+}
+
+/**
+ * The peer's address as berth reports and checks it: an IPv4 client of a
+ * dual-stack listener shows as `::ffff:1.2.3.4`, which is given as `1.2.3.4`
+ * so that `trustedProxies` and X-Forwarded-For mean the same address either way.
+ * Read it once per request: the socket can be gone when the exchange ends.
+ */
+export function clientAddressOf(req: IncomingMessage): string {
+  const address = req.socket?.remoteAddress ?? '';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
 /** Letters, digits and `-` only: a name no framework folds into another one. */

@@ -7,7 +7,7 @@ import { classifyFailure, type ProxyFailure } from './failure.js';
 import { sendFailure } from './error-page.js';
 import { forwardHttp, ClientClosedError } from './forward-http.js';
 import { forwardUpgrade } from './forward-upgrade.js';
-import { upstreamRequestHeaders } from './forwarded-headers.js';
+import { clientAddressOf, upstreamRequestHeaders } from './forwarded-headers.js';
 import type { RouteMatch, RouteTable } from './route-table.js';
 import type { Upstream, UpstreamSource } from './upstream.js';
 import { UpstreamPools } from './upstream-pools.js';
@@ -116,7 +116,7 @@ export class ProxyServer {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     // Read once: the socket may be gone by the time the exchange ends (issue 9, crash 3).
-    const client = req.socket.remoteAddress ?? '';
+    const client = clientAddressOf(req);
     const match = this.route(req);
     if (match === null) return handleBerthEndpoint(req, res, this.upstreams);
     if ('status' in match) {
@@ -288,7 +288,7 @@ export class ProxyServer {
   }
 
   private isTrusted(req: IncomingMessage): boolean {
-    return this.isTrustedAddress(req.socket?.remoteAddress ?? '');
+    return this.isTrustedAddress(clientAddressOf(req));
   }
 
   private isTrustedAddress(client: string): boolean {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
-import { downstreamResponseHeaders, forwardedElement, isPlainHeaderName, upstreamRequestHeaders } from '../../src/proxy/forwarded-headers.js';
+import { clientAddressOf, downstreamResponseHeaders, forwardedElement, isPlainHeaderName, upstreamRequestHeaders } from '../../src/proxy/forwarded-headers.js';
 
 function fakeRequest(rawHeaders: string[], remoteAddress = '10.1.2.3'): IncomingMessage {
   const headers: Record<string, string> = {};
@@ -159,4 +159,16 @@ test('a request whose socket is gone still gets its headers (no throw)', () => {
   const out = asMap(upstreamRequestHeaders(req, { trustedPeer: false }));
   assert.deepEqual(out.get('x-forwarded-for'), ['']);
   assert.deepEqual(out.get('forwarded'), ['for=unknown;proto=http;host=h']);
+});
+
+test('clientAddressOf unmaps IPv4-mapped IPv6 addresses and survives a missing socket', () => {
+  const cases: Array<[string | undefined, string]> = [
+    ['10.1.2.3', '10.1.2.3'],
+    ['::ffff:10.1.2.3', '10.1.2.3'],
+    ['::1', '::1'],
+    ['::ffff:abcd', '::ffff:abcd'],
+    [undefined, ''],
+  ];
+  for (const [remoteAddress, expected] of cases) assert.equal(clientAddressOf({ socket: { remoteAddress } } as unknown as IncomingMessage), expected, String(remoteAddress));
+  assert.equal(clientAddressOf({ socket: null } as unknown as IncomingMessage), '');
 });
