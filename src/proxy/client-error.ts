@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 /**
  * The status for a request Node's parser refused or timed out reading, by the
@@ -25,3 +26,28 @@ export function clientErrorResponse(code: string | undefined): string | undefine
 
 /** The peer went away: there is nobody to answer. */
 const GONE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_DESTROYED']);
+
+/** What the `connect` listener answers: berth tunnels nothing. */
+export const CONNECT_REFUSED = Object.assign(new Error('CONNECT is not served'), { code: 'BERTH_CONNECT' });
+
+/**
+ * Answers a request Node could not parse (or timed out reading) and closes the
+ * connection. Never throws, and writes only while nothing of a response has
+ * gone out on the socket yet, so a half-sent answer is never corrupted.
+ */
+export function answerClientError(err: Error, socket: Duplex): void {
+  try {
+    const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    const response = clientErrorResponse((err as { code?: string }).code);
+    if (response === undefined || !socket.writable || inFlight?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    socket.end(response);
+    // end() flushes the answer first; a peer that never reads must not keep the socket.
+    socket.once('finish', () => socket.destroy());
+    setTimeout(() => socket.destroy(), 1_000).unref();
+  } catch {
+    socket.destroy();
+  }
+}

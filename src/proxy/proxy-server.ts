@@ -17,7 +17,7 @@ import { handleBerthEndpoint } from './berth-endpoints.js';
 import { requestIdOf } from './request-id.js';
 import { BERTH_PATH_PREFIX, isBrowserNavigation, sendWaitingPage } from './waiting-page.js';
 import { normalizeRequest } from './request-target.js';
-import { clientErrorResponse } from './client-error.js';
+import { answerClientError, CONNECT_REFUSED } from './client-error.js';
 
 export interface ProxyServerOptions {
   routes: RouteTable;
@@ -331,31 +331,6 @@ function isReplayable(req: IncomingMessage, res: ServerResponse, err: Error): bo
   if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS') return false;
   if (req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined) return false;
   return CONNECTION_CODES.has((err as { code?: string }).code ?? '');
-}
-
-/** What the `connect` listener answers: berth tunnels nothing. */
-const CONNECT_REFUSED = Object.assign(new Error('CONNECT is not served'), { code: 'BERTH_CONNECT' });
-
-/**
- * Answers a request Node could not parse (or timed out reading) and closes the
- * connection. Never throws, and writes only while nothing of a response has
- * gone out on the socket yet, so a half-sent answer is never corrupted.
- */
-function answerClientError(err: Error, socket: Duplex): void {
-  try {
-    const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-    const response = clientErrorResponse((err as { code?: string }).code);
-    if (response === undefined || !socket.writable || inFlight?.headersSent) {
-      socket.destroy();
-      return;
-    }
-    socket.end(response);
-    // end() flushes the answer first; a peer that never reads must not keep the socket.
-    socket.once('finish', () => socket.destroy());
-    setTimeout(() => socket.destroy(), 1_000).unref();
-  } catch {
-    socket.destroy();
-  }
 }
 
 function notRouted(host: string | undefined, url: string): ProxyFailure {
