@@ -85,6 +85,9 @@ test('proxies with the prefix stripped and forwarded headers set', async () => {
   assert.equal(body.headers['x-forwarded-for'], '127.0.0.1');
   assert.equal(body.headers['x-forwarded-proto'], 'http');
   assert.equal(body.headers['x-forwarded-host'], `127.0.0.1:${proxyPort}`);
+  assert.equal(body.headers['x-real-ip'], '127.0.0.1');
+  assert.equal(body.headers.forwarded, `for=127.0.0.1;proto=http;host="127.0.0.1:${proxyPort}"`);
+  assert.equal(body.headers.host, `127.0.0.1:${proxyPort}`);
   assert.deepEqual(reply.headers['set-cookie'], ['a=1', 'b=2']);
 });
 
