@@ -28,7 +28,11 @@ const plainValue = scalarField.refine(notRedacted, REDACTED_MESSAGE);
 
 const secretObject = z
   .strictObject({
-    secret: plainValue.optional().describe('A secret literal: passed to the container, never shown by the API, CLI or dashboard.'),
+    // One line, as every env value (and as fromFile / fromEnv values are checked at create).
+    secret: plainValue
+      .refine((v) => !/[\r\n\0]/.test(String(v)), 'must not contain CR, LF or NUL: env values are one line')
+      .optional()
+      .describe('A secret literal: passed to the container, never shown by the API, CLI or dashboard.'),
     fromFile: absolutePathField
       .optional()
       .describe("A file on the gateway's host, read when a container is created; must lie under the gateway's policy.secretFiles."),
