@@ -30,6 +30,10 @@ const CREATE_ATTEMPTS = 5;
 export async function ensureContainer(ctx: DockerContext, app: AppSpec, index: number): Promise<Instance> {
   const name = containerName(app.name, index);
   const hash = containerSpecHash(app);
+  // Built once, on first need: secret references are read only when a container is made,
+  // and before an outdated one is retired, so a missing secret leaves the old one in place.
+  let wanted: Promise<Docker.ContainerCreateOptions> | undefined;
+  const want = () => (wanted ??= wantedContainer(ctx, app, index));
   // Two ensures may race (reconciler and activator): the loser's create fails with a
   // name conflict, and another look adopts the winner's container instead of failing.
   // The engine reserves the name before the winner's container can be inspected, so
@@ -44,10 +48,11 @@ export async function ensureContainer(ctx: DockerContext, app: AppSpec, index: n
         );
       }
       if (existing.Config.Labels[LABEL_SPEC_HASH] === hash) return toInstance(existing);
+      await want();
       await retire(ctx, existing.Id);
     }
     try {
-      return await createContainer(ctx, app, await wantedContainer(ctx, app, index));
+      return await createContainer(ctx, app, await want());
     } catch (err) {
       if (!(err instanceof NameTaken) || attempt >= CREATE_ATTEMPTS) throw err;
       await delay(25 * attempt);
