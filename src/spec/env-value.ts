@@ -59,10 +59,6 @@ export const envValueField = z.union([plainValue, secretObject], {
 
 export type EnvValueInput = z.output<typeof envValueField>;
 
-export function isSecretValue(value: EnvValue): value is SecretEnvValue {
-  return typeof value === 'object';
-}
-
 /** A validated env value in its normal form: numbers and booleans become text. */
 export function normalizeEnvValue(value: EnvValueInput): EnvValue {
   if (typeof value !== 'object') return String(value);

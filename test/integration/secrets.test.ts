@@ -127,6 +127,17 @@ describe('secret env values, end to end', () => {
     assert.match(reply.text, /env\.FILE\.fromFile/);
   });
 
+  test('an update to a missing file is rolled back: the running container keeps serving, the reason names the field', async () => {
+    const before = JSON.parse((await h.get(`/session/${app}/env`)).body) as Record<string, string>;
+    const missing = spec(before.LIT!).replace(`{fromFile: ${join(secretsDir, 'db')}}`, `{fromFile: ${join(secretsDir, 'missing')}}`);
+    const reply = await apply(missing);
+    assert.equal(reply.status, 200, reply.text);
+    assert.match(reply.json.results[0].error ?? '', /env\.FILE\.fromFile: cannot read .*missing: no such file/);
+    assertNoSecret(reply.text, 'the rolled-back update', [before.LIT!, fileValue, envValue]);
+    const after = JSON.parse((await h.get(`/session/${app}/env`)).body) as Record<string, string>;
+    assert.equal(after.FILE, fileValue);
+  });
+
   test('a missing file fails the start with the field, not a value', async () => {
     const other = `${app}b`;
     const body = `apiVersion: berth/v1\nname: ${other}\nimage: ${APP_IMAGE}\nport: 8080\nenv:\n  LIT: {secret: ${literal}}\n  GONE: {fromFile: ${join(secretsDir, 'gone')}}\n`;
