@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { AppDetails } from '../gateway/app-service.js';
+import { redactSpec } from '../spec/env-value.js';
 import type { RouteSpec } from '../spec/types.js';
 
 /** An app as the API shows it: desired state, live state, instances, routes with URLs. */
@@ -22,7 +23,8 @@ export function appView(details: AppDetails, proxy: AddressInfo | undefined) {
       address: i.address ? `${i.address.host}:${i.address.port}` : null,
       startedAt: i.startedAt ?? null,
     })),
-    spec: app.spec,
+    // Secret literals never leave the gateway; references (a path, a variable name) are not secret.
+    spec: redactSpec(app.spec),
   };
 }
 

@@ -48,7 +48,8 @@ export interface AppView {
   spec: {
     image: string;
     port: number;
-    env: Record<string, string>;
+    /** Plain text, or a secret as the API shows it: `{secret: "<redacted>"}`, `{fromFile}`, `{fromEnv}`. */
+    env: Record<string, string | { secret?: string; fromFile?: string; fromEnv?: string }>;
     volume?: string;
     scale: { min: number; max: number };
     idleTimeoutMs?: number;

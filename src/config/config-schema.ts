@@ -36,6 +36,8 @@ export const configFileSchema = z.strictObject({
       capabilities: z.array(z.string()).describe('Linux capabilities specs may add.').default([]),
       allowHostNetwork: z.boolean().describe("Let specs use the host's network.").default(false),
       allowHostPid: z.boolean().describe("Let specs share the host's PID namespace.").default(false),
+      secretFiles: z.array(z.string()).optional().describe('Host paths under which env.X.fromFile may read files (symbolic links resolved). Default: none.'),
+      secretEnv: z.array(z.string()).optional().describe("Names (* wildcard) of the gateway's variables env.X.fromEnv may read; BERTH_* never. Default: none."),
     })
     .default({ images: [], networks: [], bindMountRoots: [], allowPrivileged: false, capabilities: [], allowHostNetwork: false, allowHostPid: false }),
   history: z

@@ -62,6 +62,8 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
   const policy = {
     ...input.policy,
     bindMountRoots: input.policy.bindMountRoots.map((p) => resolve(baseDir, p)),
+    secretFiles: (input.policy.secretFiles ?? []).map((p) => resolve(baseDir, p)),
+    secretEnv: input.policy.secretEnv ?? [],
   };
   const limits = { inputBytes: input.limits.inputBytes, requestHeaders: input.limits.requestHeaders };
   validateAppSet(apps, policy, limits);

@@ -8,7 +8,7 @@ import { specHash } from '../spec/hash.js';
 import { validateAppSet } from '../spec/index.js';
 import type { AppSpec } from '../spec/types.js';
 import type { HistoryPage, HistoryQuery, Store, StoredApp } from '../store/store.js';
-import { diffSpecs, type FieldChange } from './spec-diff.js';
+import { diffAppSpecs, type FieldChange } from './spec-diff.js';
 import type { StateEvents } from './state-events.js';
 
 export interface ApplyResult {
@@ -78,9 +78,9 @@ export class AppService {
       validateAppSet([...existing.filter((a) => !incoming.has(a.name)).map((a) => a.spec), ...specs], policy, limits);
       const results: ApplyResult[] = specs.map((spec) => {
         const before = byName.get(spec.name);
-        if (!before) return { name: spec.name, action: 'created', revision: 1, changes: diffSpecs(undefined, spec) };
+        if (!before) return { name: spec.name, action: 'created', revision: 1, changes: diffAppSpecs(undefined, spec) };
         const same = before.specHash === specHash(spec);
-        return { name: spec.name, action: same ? 'unchanged' : 'updated', revision: same ? before.revision : before.revision + 1, changes: same ? [] : diffSpecs(before.spec, spec) };
+        return { name: spec.name, action: same ? 'unchanged' : 'updated', revision: same ? before.revision : before.revision + 1, changes: same ? [] : diffAppSpecs(before.spec, spec) };
       });
       if (options.dryRun || results.every((r) => r.action === 'unchanged')) return results;
       const stored = await this.deps.store.applyApps(specs, 'api');

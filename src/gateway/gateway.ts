@@ -74,6 +74,7 @@ export class Gateway {
     const runtime = this.parts.runtime(config, {
       inputUrl: (app) => this.inputUrl(app),
       defaultResources: () => (this.config ?? config).defaults.resources,
+      secretPolicy: () => (this.config ?? config).policy,
     });
     await runtime.ping();
     const store = await this.parts.openStore(config);

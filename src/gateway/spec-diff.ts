@@ -1,4 +1,6 @@
+import { changedSecretKeys, REDACTED, redactSpec } from '../spec/env-value.js';
 import { canonicalJson } from '../spec/hash.js';
+import type { AppSpec } from '../spec/types.js';
 
 export interface FieldChange {
   /** Dotted path of the field, e.g. `env.GREETING` or `routes`. */
@@ -22,6 +24,18 @@ export function diffSpecs(before: unknown, after: unknown, path = ''): FieldChan
   if (before !== undefined) change.from = before;
   if (after !== undefined) change.to = after;
   return [change];
+}
+
+/**
+ * The changes between two app specs as the API may show them: secret literals
+ * redacted on both sides. A secret that changed still shows, as
+ * `env.KEY.secret: <redacted> → <redacted>`, so an update is never unexplained.
+ */
+export function diffAppSpecs(before: AppSpec | undefined, after: AppSpec): FieldChange[] {
+  const changes = diffSpecs(before && redactSpec(before), redactSpec(after));
+  const hidden = changedSecretKeys(before?.env, after.env).map((key) => ({ path: `env.${key}.secret`, from: REDACTED, to: REDACTED }));
+  if (hidden.length === 0) return changes;
+  return [...changes, ...hidden].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { AppSpec, ResourcesSpec } from '../spec/types.js';
+import type { SecretPolicy } from '../spec/secret-policy.js';
 
 /**
  * The seam between berth's core and the engine that runs containers (Docker now,
@@ -55,6 +56,8 @@ export interface RuntimeHooks {
   inputUrl(app: string): string;
   /** The gateway's current defaults.resources, for limits a spec leaves unset. */
   defaultResources(): ResourcesSpec;
+  /** The gateway's current policy.secretFiles / policy.secretEnv, for secret references read at create. */
+  secretPolicy(): SecretPolicy;
 }
 
 export type InstanceState = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'dead' | 'removing';

@@ -26,6 +26,9 @@ import type { AppSpec } from './types.js';
  */
 export const CNTSPAWNER_DEFAULT_PORT = 80;
 
+// A refinement, not a type: the union above would hide its message behind its own.
+const plainValue = z.unknown().refine((v) => ['string', 'number', 'boolean'].includes(typeof v), 'must be a string, number or boolean');
+
 export const cntSpawnerSchema = z.strictObject({
   name: z.unknown(),
   image: z.unknown(),
@@ -33,7 +36,8 @@ export const cntSpawnerSchema = z.strictObject({
   port: z.unknown().optional(),
   labels: z.record(z.string(), z.unknown()).optional(),
   envs: z
-    .union([z.record(z.string(), z.unknown()), z.array(z.string().regex(/=/, 'must be "NAME=value"'))], {
+    // Plain values only: cntSpawner bodies have no secret form (berth/v1 has).
+    .union([z.record(z.string(), plainValue), z.array(z.string().regex(/=/, 'must be "NAME=value"'))], {
       error: 'must be a mapping of NAME: value or a list of "NAME=value"',
     })
     .optional(),
@@ -83,6 +87,8 @@ function mapEnvs(envs: Record<string, unknown> | unknown[], out: Mapped): void {
       })
     : Object.entries(envs).map(([name, value]): Entry => [name, value, ['envs', name]]);
   for (const [name, value, at] of entries) {
+    // Not a plain value: the shape check reports it; berth/v1 would take an object for a secret.
+    if (typeof value === 'object') continue;
     if (env.has(name)) {
       out.issues.push({ path: at, message: `${name} is set twice` });
       continue;

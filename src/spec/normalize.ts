@@ -4,6 +4,7 @@
  * normal form. Validation has already happened, so nothing here can fail.
  */
 import { parseDuration } from './duration.js';
+import { normalizeEnvValue } from './env-value.js';
 import { normalizeHost, normalizePathPrefix } from './route-key.js';
 import type { BerthAppDocument } from './schema.js';
 import { parseSize } from './size.js';
@@ -40,7 +41,7 @@ export function normalizeApp(doc: BerthAppDocument): AppSpec {
     image: doc.image,
     port: doc.port,
     routes: doc.routes ? doc.routes.map(normalizeRoute) : [defaultRoute(doc.name)],
-    env: stringMap(doc.env),
+    env: Object.fromEntries(Object.entries(doc.env ?? {}).map(([key, value]) => [key, normalizeEnvValue(value)])),
     scale: { min, max: doc.scale?.max ?? Math.max(min, doc.scale?.replicas ?? 1, 1), replicas: doc.scale?.replicas ?? Math.max(min, 1) },
     balance: doc.balance,
     strategy: { type: doc.strategy?.type ?? 'blue-green', batchSize: doc.strategy?.batchSize ?? 1 },

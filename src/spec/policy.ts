@@ -5,6 +5,7 @@
  */
 import { posix } from 'node:path';
 import { imageMatches } from './image-pattern.js';
+import { secretRefIssues } from './secret-policy.js';
 import type { SpecIssue } from './path.js';
 import type { AppSpec, DockerPolicy } from './types.js';
 
@@ -62,5 +63,6 @@ export function policyIssues(spec: AppSpec, policy: DockerPolicy): SpecIssue[] {
       });
     }
   });
+  issues.push(...secretRefIssues(spec.name, spec.env, policy));
   return issues;
 }

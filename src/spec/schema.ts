@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { mountsValid, routesValid, uniqueMountTargets, uniqueRoutes } from './cross-checks.js';
+import { envValueField } from './env-value.js';
 import * as f from './fields.js';
 import { parseSize } from './size.js';
 
@@ -112,7 +113,10 @@ export const berthAppSchema = z
       .min(1, 'must list at least one route; leave routes out for the default /session/<name>/')
       .optional()
       .describe('Routes to the app. Default: [{path: "/session/<name>/"}].'),
-    env: f.envMapField.optional().describe('Environment variables. Numbers and booleans are passed as text.'),
+    env: z
+      .record(f.envNameField, envValueField)
+      .optional()
+      .describe('Environment variables. Numbers and booleans are passed as text. A value may instead be a secret: {secret: "..."} (never shown by the API), {fromFile: "/path"} or {fromEnv: "NAME"} (read by the gateway at container create, if its policy allows).'),
     volume: f.absolutePathField
       .refine((p) => p !== '/', 'must not be "/"')
       .optional()

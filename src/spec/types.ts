@@ -3,6 +3,7 @@
  * cntSpawner /v1/) becomes after parsing and validation. Durations are already
  * milliseconds and sizes bytes; everything downstream reads only this shape.
  */
+import type { EnvValue } from './env-value.js';
 
 /** How a request waiting for a cold start is answered. */
 export type WaitingMode = 'auto' | 'hold' | 'page';
@@ -82,7 +83,8 @@ export interface AppSpec {
   /** The container's port the proxy dials. */
   port: number;
   routes: RouteSpec[];
-  env: Record<string, string>;
+  /** Plain text, or a secret: a literal never shown, or a file / gateway variable read at container create. */
+  env: Record<string, EnvValue>;
   /** Container path where the named volume `berth-<name>-data` is mounted. */
   volume?: string;
   /** Container command override. */
@@ -128,6 +130,10 @@ export interface DockerPolicy {
   capabilities: string[];
   allowHostNetwork: boolean;
   allowHostPid: boolean;
+  /** Roots under which `env.X.fromFile` may name files (realpath'd at every container create). Absent: none. */
+  secretFiles?: string[];
+  /** Gateway variable name patterns (`*` wildcard) `env.X.fromEnv` may name; `BERTH_*` never. Absent: none. */
+  secretEnv?: string[];
 }
 
 /** Powers over the host a spec may ask for; each is denied unless the gateway's policy allows it. */

@@ -57,8 +57,26 @@ async function preflight(path: string): Promise<void> {
     });
     if (stat?.isDirectory()) throw new StoreError(`store at ${path} cannot be opened: it is a directory, not a file`);
     if (stat) await fs.access(path, constants.R_OK | constants.W_OK);
+    await ownerOnly(path, stat !== undefined);
   } catch (err) {
     throw storeOpenError(path, err);
+  }
+}
+
+/**
+ * The store holds the specs' secret literals (and token hashes): its file is
+ * readable by its owner only, whatever the umask or the directory's mode. SQLite
+ * gives the -wal and -shm files the mode of the database file when it creates them;
+ * ones left by an older berth are narrowed too.
+ */
+async function ownerOnly(path: string, exists: boolean): Promise<void> {
+  // A 0-byte file is a new store to SQLite; made here, it is born 0600.
+  if (!exists) await fs.writeFile(path, '', { flag: 'wx', mode: 0o600 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    const info = await fs.stat(file).catch(() => undefined);
+    if (info && (info.mode & 0o077) !== 0) await fs.chmod(file, info.mode & 0o700);
   }
 }
 

@@ -15,7 +15,7 @@ export function appSummary(app: AppView, p: Paint, nowMs = Date.now()): string {
   fields.push(['Image', spec.image]);
   fields.push(['Port', String(spec.port)]);
   fields.push(['Routes', app.routes.map((r) => `${r.url}${r.path && r.stripPrefix ? ' (prefix stripped)' : ''}`).join('\n') || '-']);
-  const env = Object.entries(spec.env).map(([k, v]) => `${k}=${v}`);
+  const env = Object.entries(spec.env).map(([k, v]) => `${k}=${envShown(v)}`);
   fields.push(['Env', env.join('\n') || '-']);
   if (spec.volume) fields.push(['Volume', `berth-${app.name}-data mounted at ${spec.volume}`]);
   if (spec.network) fields.push(['Network', spec.network]);
@@ -35,6 +35,14 @@ export function appSummary(app: AppView, p: Paint, nowMs = Date.now()): string {
     lines.push(...table.trimEnd().split('\n').map((l) => `  ${l}`));
   }
   return lines.join('\n') + '\n';
+}
+
+/** A secret as the API gave it (the literal is already redacted by the gateway). */
+export function envShown(value: AppView['spec']['env'][string]): string {
+  if (typeof value !== 'object' || value === null) return String(value);
+  if (value.fromFile !== undefined) return `(secret from file ${value.fromFile})`;
+  if (value.fromEnv !== undefined) return `(secret from the gateway's variable ${value.fromEnv})`;
+  return '<redacted>';
 }
 
 function stateLine(app: AppView, p: Paint, nowMs: number): string {

@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import type { EnvValue } from '../../spec/env-value.js';
 import type { AppSpec, ResourcesSpec } from '../../spec/types.js';
 import { containerSpecHash } from '../../spec/hash.js';
 import { LABEL_SPEC_HASH } from '../runtime.js';
@@ -16,6 +17,8 @@ export interface ContainerConfigOptions {
   defaultResources?: ResourcesSpec;
   /** The signed URL the gateway serves this app's input at; needed when `input.as` is `url`. */
   inputUrl?: string;
+  /** The values of the spec's secret references (`fromFile`, `fromEnv`), resolved just before create (resolveSecretRefs). */
+  secretValues?: Record<string, string>;
 }
 
 /** Docker's name for the host as seen from a container, mapped by `host-gateway`. */
@@ -27,6 +30,22 @@ export function effectiveResources(spec: ResourcesSpec, defaults: ResourcesSpec 
   for (const key of ['memoryBytes', 'cpus', 'pids'] as const) {
     const value = spec[key] ?? defaults[key];
     if (value !== undefined) out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * The env as the container gets it: plain values and secret literals as they are,
+ * references from their resolved values. A reference left unresolved is a bug, not
+ * a variable to leave out: the app would start without its password.
+ */
+export function envText(env: Readonly<Record<string, EnvValue>>, resolved: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (typeof value === 'string') out[key] = value;
+    else if ('secret' in value) out[key] = value.secret;
+    else if (Object.hasOwn(resolved, key)) out[key] = resolved[key]!;
+    else throw new Error(`env.${key} is a reference that was not resolved before create`);
   }
   return out;
 }
@@ -51,7 +70,7 @@ export function containerCreateOptions(app: AppSpec, index: number, options: Con
     [LABEL_SPEC_HASH]: containerSpecHash(app),
   };
   // Input's variables win over a same-named one in the spec's env.
-  const env: Record<string, string> = { ...app.env, ...inputEnv(app.name, app.input, options.inputUrl) };
+  const env: Record<string, string> = { ...envText(app.env, options.secretValues ?? {}), ...inputEnv(app.name, app.input, options.inputUrl) };
   const create: Docker.ContainerCreateOptions = {
     name: containerName(app.name, index),
     Image: app.image,

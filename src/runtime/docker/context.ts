@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import type { SecretPolicy } from '../../spec/secret-policy.js';
 import type { ResourcesSpec } from '../../spec/types.js';
 import type { DockerEndpoint } from './client.js';
 
@@ -15,4 +16,8 @@ export interface DockerContext {
   readonly defaultResources?: () => ResourcesSpec | undefined;
   /** The signed URL an app with `input.as: url` fetches its input from; see RuntimeHooks. */
   readonly inputUrl?: (app: string) => string;
+  /** The policy's secretFiles and secretEnv in force now; absent: every secret reference is denied. */
+  readonly secretPolicy?: () => SecretPolicy;
+  /** Where `env.X.fromEnv` is read from; default process.env. */
+  readonly processEnv?: NodeJS.ProcessEnv;
 }

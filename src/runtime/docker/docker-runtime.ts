@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
+import type { SecretPolicy } from '../../spec/secret-policy.js';
 import type { AppSpec, ResourcesSpec } from '../../spec/types.js';
 import type { Instance, Runtime, RuntimeEvent } from '../runtime.js';
 import { createDockerClient, resolveDockerEndpoint, type DockerEndpoint } from './client.js';
@@ -37,6 +38,13 @@ export interface DockerRuntimeOptions {
   defaultResources?: ResourcesSpec | (() => ResourcesSpec | undefined);
   /** The signed URL an app with `input.as: url` fetches its input from (RuntimeHooks.inputUrl). */
   inputUrl?: (app: string) => string;
+  /**
+   * The gateway's current policy.secretFiles and policy.secretEnv (RuntimeHooks.secretPolicy),
+   * checked at every create before a secret reference is read. Absent: all denied.
+   */
+  secretPolicy?: () => SecretPolicy;
+  /** Where `env.X.fromEnv` is read from. Default: process.env (the gateway's own environment). */
+  secretEnv?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -61,6 +69,8 @@ export class DockerRuntime implements Runtime {
       allowPull: options.allowPull ?? false,
       defaultResources: typeof defaults === 'function' ? defaults : () => defaults,
       inputUrl: options.inputUrl,
+      secretPolicy: options.secretPolicy,
+      processEnv: options.secretEnv,
     };
   }
 

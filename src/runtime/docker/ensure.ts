@@ -4,6 +4,8 @@ import { ConflictError, NotFoundError, RuntimeError } from '../../errors.js';
 import type { AppSpec, InputSpec } from '../../spec/types.js';
 import { LABEL_SPEC_HASH } from '../runtime.js';
 import type { Instance } from '../runtime.js';
+import { containerSpecHash } from '../../spec/hash.js';
+import { resolveSecretRefs } from '../secret-env.js';
 import { containerCreateOptions } from './container-config.js';
 import type { DockerContext } from './context.js';
 import { engineMessage, mapDockerError, statusOf } from './errors.js';
@@ -27,11 +29,11 @@ const CREATE_ATTEMPTS = 5;
  */
 export async function ensureContainer(ctx: DockerContext, app: AppSpec, index: number): Promise<Instance> {
   const name = containerName(app.name, index);
-  const wanted = containerCreateOptions(app, index, {
-    extraLabels: ctx.extraLabels,
-    defaultResources: ctx.defaultResources?.(),
-    inputUrl: app.input?.as === 'url' ? ctx.inputUrl?.(app.name) : undefined,
-  });
+  const hash = containerSpecHash(app);
+  // Built once, on first need: secret references are read only when a container is made,
+  // and before an outdated one is retired, so a missing secret leaves the old one in place.
+  let wanted: Promise<Docker.ContainerCreateOptions> | undefined;
+  const want = () => (wanted ??= wantedContainer(ctx, app, index));
   // Two ensures may race (reconciler and activator): the loser's create fails with a
   // name conflict, and another look adopts the winner's container instead of failing.
   // The engine reserves the name before the winner's container can be inspected, so
@@ -45,16 +47,31 @@ export async function ensureContainer(ctx: DockerContext, app: AppSpec, index: n
             `berth leaves it untouched: remove or rename it, or rename the app`,
         );
       }
-      if (existing.Config.Labels[LABEL_SPEC_HASH] === wanted.Labels?.[LABEL_SPEC_HASH]) return toInstance(existing);
+      if (existing.Config.Labels[LABEL_SPEC_HASH] === hash) return toInstance(existing);
+      await want();
       await retire(ctx, existing.Id);
     }
     try {
-      return await createContainer(ctx, app, wanted);
+      return await createContainer(ctx, app, await want());
     } catch (err) {
       if (!(err instanceof NameTaken) || attempt >= CREATE_ATTEMPTS) throw err;
       await delay(25 * attempt);
     }
   }
+}
+
+/**
+ * The create options, with the spec's secret references read now: at every create,
+ * never earlier, so their values are held nowhere but in the container.
+ */
+async function wantedContainer(ctx: DockerContext, app: AppSpec, index: number): Promise<Docker.ContainerCreateOptions> {
+  const secretValues = await resolveSecretRefs(app.name, app.env, { policy: ctx.secretPolicy?.() ?? {}, env: ctx.processEnv ?? process.env });
+  return containerCreateOptions(app, index, {
+    extraLabels: ctx.extraLabels,
+    defaultResources: ctx.defaultResources?.(),
+    inputUrl: app.input?.as === 'url' ? ctx.inputUrl?.(app.name) : undefined,
+    secretValues,
+  });
 }
 
 /** The engine refused create because the name is taken: another ensure won the race. */
