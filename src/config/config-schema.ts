@@ -4,6 +4,10 @@ import { z } from 'zod';
 export const configFileSchema = z.strictObject({
   listen: z.string().describe('Proxy listener, host:port. Default 127.0.0.1:8080.').default('127.0.0.1:8080'),
   admin: z.string().describe('Admin API and dashboard listener, host:port. Default 127.0.0.1:8081.').default('127.0.0.1:8081'),
+  adminHosts: z
+    .array(z.string().min(1))
+    .describe('Host names the admin listener answers to besides loopback names and its bind address (DNS-rebinding guard). Needed when admin binds to 0.0.0.0 or ::.')
+    .default([]),
   store: z.string().describe('SQLite store file, relative to this config file. Default ./data/berth.db.').default('./data/berth.db'),
   docker: z.string().describe('Docker endpoint: unix:///var/run/docker.sock or tcp://host:port. Default: DOCKER_HOST, else the local socket.').optional(),
   defaults: z

@@ -69,6 +69,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
     file,
     listen,
     admin,
+    adminHosts: input.adminHosts,
     store: resolve(baseDir, input.store),
     docker: input.docker,
     defaults: { idleTimeoutMs, queueSize: input.defaults.queueSize, resources },

@@ -5,6 +5,7 @@ import { Activator } from '../activator/activator.js';
 import type { AppStatus } from '../activator/app-status.js';
 import type { AppDefaults } from '../activator/app-controller.js';
 import { InputSource } from '../activator/input-source.js';
+import { adminHostNames } from '../api/admin-host.js';
 import { AdminServer } from '../api/admin-server.js';
 import { apiRoutes } from '../api/routes/index.js';
 import { TokenService } from '../api/token-service.js';
@@ -126,7 +127,15 @@ export class Gateway {
     });
     this.tokens = new TokenService(store, this.parts.adminToken, logger);
     await this.tokens.bootstrap(config.store);
-    this.admin = new AdminServer({ gateway: this, tokens: this.tokens, routes: apiRoutes, logger, fallback: dashboardHandler() });
+    this.admin = new AdminServer({
+      gateway: this,
+      tokens: this.tokens,
+      routes: apiRoutes,
+      logger,
+      fallback: dashboardHandler(),
+      bindHost: config.admin.host,
+      allowedHosts: () => adminHostNames(config.admin.host, (this.config ?? config).adminHosts),
+    });
     this.adminAddress = await this.admin.listen(config.admin.host, config.admin.port);
     this.proxyAddress = await this.proxy.listen(config.listen.host, config.listen.port);
     logger.info({ listen: `${this.proxyAddress.address}:${this.proxyAddress.port}`, admin: `${this.adminAddress.address}:${this.adminAddress.port}`, apps: desired.length }, 'gateway listening');
