@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { plainTextField } from '../spec/fields.js';
 
 /** The config file's input shape; the source of truth for its validation. */
 export const configFileSchema = z.strictObject({
@@ -26,8 +27,8 @@ export const configFileSchema = z.strictObject({
     .default({ idleTimeout: '5m', queueSize: 1000 }),
   waitingPage: z
     .strictObject({
-      title: z.string().min(1).max(200).optional(),
-      message: z.string().min(1).max(2000).optional(),
+      title: plainTextField(200).optional(),
+      message: plainTextField(2000).optional(),
     })
     .describe('Default wording of the please-wait page; apps may override it.')
     .default({}),

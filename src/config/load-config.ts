@@ -2,7 +2,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, SpecError, type FieldProblem } from '../errors.js';
-import { parseDuration, parseSize, parseSpecObject, parseSpecText, validateAppSet } from '../spec/index.js';
+import { parseDuration, parseSize, parseSpecObject, parseSpecText, reservedRouteHosts, validateAppSet } from '../spec/index.js';
 import type { AppSpec, ResourcesSpec } from '../spec/types.js';
 import { configFileSchema, type ConfigFileInput } from './config-schema.js';
 import type { GatewayConfig, HostPort } from './config.js';
@@ -64,7 +64,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
     bindMountRoots: input.policy.bindMountRoots.map((p) => resolve(baseDir, p)),
   };
   const limits = { inputBytes: input.limits.inputBytes };
-  validateAppSet(apps, policy, limits);
+  validateAppSet(apps, policy, limits, reservedRouteHosts(admin.host, input.adminHosts));
   return {
     file,
     listen,
