@@ -21,11 +21,19 @@ export interface ContainerConfigOptions {
 /** Docker's name for the host as seen from a container, mapped by `host-gateway`. */
 const DOCKER_HOST_ALIAS = 'host.docker.internal';
 
-/** The limits a container gets: the spec's own, field by field, else the gateway's defaults. */
+/**
+ * Limits every container gets when neither its spec nor the gateway's
+ * defaults.resources sets them, so one runaway app (a leak, a fork bomb) cannot
+ * take the host's memory or PID table. No CPU cap: CPU is shared fairly by the
+ * kernel and taken back at once, and a cap would slow every cold start.
+ */
+export const BUILT_IN_RESOURCES: Readonly<ResourcesSpec> = Object.freeze({ memoryBytes: 512 * 2 ** 20, pids: 512 });
+
+/** The limits a container gets: the spec's own, field by field, else the gateway's defaults, else the built-in ones. */
 export function effectiveResources(spec: ResourcesSpec, defaults: ResourcesSpec = {}): ResourcesSpec {
   const out: ResourcesSpec = {};
   for (const key of ['memoryBytes', 'cpus', 'pids'] as const) {
-    const value = spec[key] ?? defaults[key];
+    const value = spec[key] ?? defaults[key] ?? BUILT_IN_RESOURCES[key];
     if (value !== undefined) out[key] = value;
   }
   return out;
