@@ -25,7 +25,7 @@ export function serveCommand(): Command {
           await store.open();
           return store;
         },
-        runtime: (config, hooks) => new DockerRuntime({ docker: config.docker, defaultResources: hooks.defaultResources, inputUrl: hooks.inputUrl }),
+        runtime: (config, hooks) => new DockerRuntime({ docker: config.docker, defaultResources: hooks.defaultResources, inputUrl: hooks.inputUrl, bindMountRoots: hooks.bindMountRoots }),
         adminToken: process.env.BERTH_ADMIN_TOKEN || undefined,
       });
       await gateway.start();

@@ -3,6 +3,7 @@ import { dirname, extname, join, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, SpecError, type FieldProblem } from '../errors.js';
 import { parseDuration, parseSize, parseSpecObject, parseSpecText, reservedRouteHosts, validateAppSet } from '../spec/index.js';
+import { resolveRoot } from '../spec/mount-paths.js';
 import type { AppSpec, ResourcesSpec } from '../spec/types.js';
 import { configFileSchema, type ConfigFileInput } from './config-schema.js';
 import type { GatewayConfig, HostPort } from './config.js';
@@ -61,7 +62,8 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
   const { apps, appSources } = await loadApps(input.apps, baseDir);
   const policy = {
     ...input.policy,
-    bindMountRoots: input.policy.bindMountRoots.map((p) => resolve(baseDir, p)),
+    // Resolved now, once: see mount-paths.ts for why a start must not resolve them again.
+    bindMountRoots: input.policy.bindMountRoots.map((p) => resolveRoot(resolve(baseDir, p))),
   };
   const limits = { inputBytes: input.limits.inputBytes };
   validateAppSet(apps, policy, limits, reservedRouteHosts(admin.host, input.adminHosts));

@@ -75,6 +75,7 @@ export class Gateway {
     const runtime = this.parts.runtime(config, {
       inputUrl: (app) => this.inputUrl(app),
       defaultResources: () => (this.config ?? config).defaults.resources,
+      bindMountRoots: () => (this.config ?? config).policy.bindMountRoots,
     });
     await runtime.ping();
     const store = await this.parts.openStore(config);

@@ -55,6 +55,8 @@ export interface RuntimeHooks {
   inputUrl(app: string): string;
   /** The gateway's current defaults.resources, for limits a spec leaves unset. */
   defaultResources(): ResourcesSpec;
+  /** The policy's bindMountRoots as resolved when the config was loaded; checked at every create and start. */
+  bindMountRoots(): readonly string[];
 }
 
 export type InstanceState = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'dead' | 'removing';

@@ -118,7 +118,8 @@ function urlHost(url: string): string | undefined {
 function mounts(app: AppSpec): Docker.MountSettings[] {
   const list: Docker.MountSettings[] = [];
   if (app.volume) list.push({ Type: 'volume', Source: volumeName(app.name), Target: app.volume, ReadOnly: false });
-  // Bind mounts were already checked against the policy's bindMountRoots by the spec layer.
+  // Bind mounts were checked against the policy's bindMountRoots at apply, and ensure() hands
+  // in their real paths (bind-mounts.ts), checked again, so the container is made from those.
   for (const m of app.mounts) list.push({ Type: 'bind', Source: m.source, Target: m.target, ReadOnly: m.readOnly });
   return list;
 }

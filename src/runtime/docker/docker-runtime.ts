@@ -37,6 +37,12 @@ export interface DockerRuntimeOptions {
   defaultResources?: ResourcesSpec | (() => ResourcesSpec | undefined);
   /** The signed URL an app with `input.as: url` fetches its input from (RuntimeHooks.inputUrl). */
   inputUrl?: (app: string) => string;
+  /**
+   * The current policy.bindMountRoots (RuntimeHooks.bindMountRoots): bind-mount sources
+   * are resolved and checked against them before every create and start. Leave it out
+   * only where no policy applies (tests of the runtime itself).
+   */
+  bindMountRoots?: () => readonly string[];
 }
 
 /**
@@ -61,6 +67,7 @@ export class DockerRuntime implements Runtime {
       allowPull: options.allowPull ?? false,
       defaultResources: typeof defaults === 'function' ? defaults : () => defaults,
       inputUrl: options.inputUrl,
+      bindMountRoots: options.bindMountRoots,
     };
   }
 

@@ -2,8 +2,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { ConflictError, NotFoundError, RuntimeError } from '../../errors.js';
 import type { AppSpec, InputSpec } from '../../spec/types.js';
+import { containerSpecHash } from '../../spec/hash.js';
 import { LABEL_SPEC_HASH } from '../runtime.js';
 import type { Instance } from '../runtime.js';
+import { resolveBindMounts } from './bind-mounts.js';
 import { containerCreateOptions } from './container-config.js';
 import type { DockerContext } from './context.js';
 import { engineMessage, mapDockerError, statusOf } from './errors.js';
@@ -25,13 +27,19 @@ const CREATE_ATTEMPTS = 5;
  * spec hash matches, recreates it when not (the volume is kept), creates it when
  * missing. Never starts it. A same-named container without berth's label is refused.
  */
-export async function ensureContainer(ctx: DockerContext, app: AppSpec, index: number): Promise<Instance> {
+export async function ensureContainer(ctx: DockerContext, given: AppSpec, index: number): Promise<Instance> {
+  // Made from where the bind-mount sources lead now (checked against the policy again), not from the strings.
+  const roots = ctx.bindMountRoots?.();
+  const app = roots ? resolveBindMounts(given, roots) : given;
   const name = containerName(app.name, index);
   const wanted = containerCreateOptions(app, index, {
     extraLabels: ctx.extraLabels,
     defaultResources: ctx.defaultResources?.(),
     inputUrl: app.input?.as === 'url' ? ctx.inputUrl?.(app.name) : undefined,
   });
+  // The label keeps the hash of the spec as written: the activator compares it with that, and
+  // start() checks an adopted container's resolved sources again anyway.
+  wanted.Labels = { ...wanted.Labels, [LABEL_SPEC_HASH]: containerSpecHash(given) };
   // Two ensures may race (reconciler and activator): the loser's create fails with a
   // name conflict, and another look adopts the winner's container instead of failing.
   // The engine reserves the name before the winner's container can be inspected, so
