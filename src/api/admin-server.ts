@@ -35,7 +35,7 @@ export interface AdminServerOptions {
  * The admin listener: the REST API under /v1/. Every call is authenticated
  * first, before the route is even looked up, so without a token nothing about
  * the API's shape can be learned; past a few failures from one address, its
- * further failures get 429 (a valid token is always answered). Only requests
+ * further failures get 429 (a valid token is always answered, and clears the count). Only requests
  * whose Host names this listener are answered at all (DNS rebinding).
  */
 export class AdminServer {
@@ -106,6 +106,7 @@ export class AdminServer {
         }
         throw err;
       }
+      this.throttle.succeeded(address);
       const found = this.router.lookup(req.method ?? 'GET', path);
       if (found.kind === 'not_found') throw new NotFoundError(`no API operation at ${req.method} ${path}`);
       if (found.kind === 'method_not_allowed') {

@@ -4,7 +4,7 @@
  * with each failure up to a cap. Nothing is ever delayed, and only failures are
  * throttled: the caller checks the token first, so a request carrying a valid
  * token is answered normally whatever its address did before (a shared NAT
- * address must not lock out the operator). Entries expire, and the table is
+ * address must not lock out the operator), and clears the address. Entries expire, and the table is
  * bounded, so a flood of addresses cannot grow it without limit.
  */
 export interface FailureThrottleOptions {
@@ -63,6 +63,15 @@ export class FailureThrottle {
     }
     this.failures.set(address, { count, lastMs: nowMs, blockedUntilMs });
     return over > 0 ? Math.max(1, Math.ceil((blockedUntilMs - nowMs) / 1000)) : 0;
+  }
+
+  /**
+   * A valid token from `address`: its failures are forgotten. Whoever holds a valid
+   * token has nothing to gain from guessing, and an operator who mistyped once must
+   * not stay blocked when trying a wrong token again later.
+   */
+  succeeded(address: string): void {
+    this.failures.delete(address);
   }
 
   /** Seconds `address` is still blocked for (0: not blocked); for tests and status. */

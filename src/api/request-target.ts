@@ -5,6 +5,7 @@
  * §3.2): origin-form (`/path?query`) and absolute-form (`http://host/path?query`),
  * whose authority then stands for the Host header.
  */
+import { hostNameOf } from './admin-host.js';
 
 export type AdminTarget =
   | { ok: true; path: string; query: URLSearchParams; authority?: string }
@@ -26,6 +27,7 @@ export function parseAdminTarget(target: string): AdminTarget {
     if (!m) return { ok: false, message: 'the request target must be a path ("/v1/…") or an absolute http:// URL' };
     authority = m[2]!;
     if (authority === '' || authority.includes('@')) return { ok: false, message: 'the absolute request target needs a host and no user info' };
+    if (hostNameOf(authority) === undefined) return { ok: false, message: 'the absolute request target has a malformed host' };
     rest = m[3] === '' ? '/' : m[3]!;
     if (!rest.startsWith('/')) return { ok: false, message: 'the absolute request target has no path' };
   }

@@ -26,6 +26,15 @@ describe('FailureThrottle', () => {
     });
   }
 
+  it('forgets an address once it shows a valid token', () => {
+    const throttle = new FailureThrottle({ freeFailures: 1, now: () => 0 });
+    throttle.failed('a');
+    assert.ok(throttle.failed('a') > 0);
+    throttle.succeeded('a');
+    assert.equal(throttle.blockedForS('a'), 0);
+    assert.equal(throttle.failed('a'), 0, 'the count starts afresh');
+  });
+
   it('reports how long an address stays blocked, and nothing for others', () => {
     let nowMs = 0;
     const throttle = new FailureThrottle({ freeFailures: 1, baseBlockMs: 3_000, now: () => nowMs });
