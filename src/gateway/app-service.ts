@@ -75,7 +75,7 @@ export class AppService {
       }
       const incoming = new Set(specs.map((s) => s.name));
       const { policy, limits, admin, adminHosts } = this.deps.config();
-      validateAppSet([...existing.filter((a) => !incoming.has(a.name)).map((a) => a.spec), ...specs], policy, limits, reservedRouteHosts(admin.host, adminHosts));
+      validateAppSet([...existing.filter((a) => !incoming.has(a.name)).map((a) => a.spec), ...specs], policy, limits, reservedRouteHosts(admin.host, adminHosts), incoming);
       const results: ApplyResult[] = specs.map((spec) => {
         const before = byName.get(spec.name);
         if (!before) return { name: spec.name, action: 'created', revision: 1, changes: diffSpecs(undefined, spec) };

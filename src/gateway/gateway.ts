@@ -5,7 +5,7 @@ import { Activator } from '../activator/activator.js';
 import type { AppStatus } from '../activator/app-status.js';
 import type { AppDefaults } from '../activator/app-controller.js';
 import { InputSource } from '../activator/input-source.js';
-import { adminHostNames } from '../api/admin-host.js';
+import { adminHostNames, isWildcardAddress } from '../api/admin-host.js';
 import { AdminServer } from '../api/admin-server.js';
 import { apiRoutes } from '../api/routes/index.js';
 import { TokenService } from '../api/token-service.js';
@@ -138,6 +138,9 @@ export class Gateway {
       allowedHosts: () => adminHostNames(config.admin.host, (this.config ?? config).adminHosts),
     });
     this.adminAddress = await this.admin.listen(config.admin.host, config.admin.port);
+    if (isWildcardAddress(config.admin.host) && config.adminHosts.length === 0) {
+      logger.warn({ admin: config.admin.host }, 'the admin listener binds to every address but answers only loopback names (421 otherwise); list the names clients use in adminHosts');
+    }
     this.proxyAddress = await this.proxy.listen(config.listen.host, config.listen.port);
     logger.info({ listen: `${this.proxyAddress.address}:${this.proxyAddress.port}`, admin: `${this.adminAddress.address}:${this.adminAddress.port}`, apps: desired.length }, 'gateway listening');
     await activator.reconcile(desired.map((a) => a.spec), removed);

@@ -68,13 +68,21 @@ function reservedHostIssues(specs: readonly AppSpec[], reserved: ReadonlySet<str
  * is none. A set whose only problems are what the policy denies throws a
  * PolicyError instead (403 rather than 422: the spec is fine, the gateway says no).
  */
-export function validateAppSet(specs: readonly AppSpec[], policy?: DockerPolicy, limits?: SetLimits, reservedHosts?: ReadonlySet<string>): void {
+export function validateAppSet(
+  specs: readonly AppSpec[],
+  policy?: DockerPolicy,
+  limits?: SetLimits,
+  reservedHosts?: ReadonlySet<string>,
+  /** Apps checked against the policy (default: all); an apply checks only the apps it brings, so a stored app whose mount source vanished does not block the others. */
+  policyFor?: ReadonlySet<string>,
+): void {
   const issues = [...nameIssues(specs), ...routeCollisions(specs), ...dependsOnIssues(specs)];
   if (limits) issues.push(...inputIssues(specs, limits));
   if (reservedHosts) issues.push(...reservedHostIssues(specs, reservedHosts));
   const denied: SpecIssue[] = [];
   if (policy) {
     specs.forEach((spec, i) => {
+      if (policyFor && !policyFor.has(spec.name)) return;
       for (const issue of policyIssues(spec, policy)) denied.push({ path: ['apps', i, ...issue.path], message: issue.message });
     });
   }

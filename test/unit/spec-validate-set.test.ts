@@ -212,6 +212,12 @@ describe('validateAppSet: Docker policy', () => {
     ]);
   });
 
+  it('checks the policy only for the apps named in policyFor (an apply\'s own apps)', () => {
+    const stale = app('old', { mounts: [{ source: `${base}/srv/berth/vanished`, target: '/x' }] });
+    assert.doesNotThrow(() => validateAppSet([stale, app('new')], policy, undefined, undefined, new Set(['new'])));
+    assert.throws(() => validateAppSet([stale, app('new')], policy, undefined, undefined, new Set(['old'])), PolicyError);
+  });
+
   it('skips policy checks when no policy is given', () => {
     assert.doesNotThrow(() => validateAppSet([app('a', { image: 'evil/miner', network: 'host', mounts: [{ source: '/etc', target: '/x' }] })]));
   });
