@@ -6,7 +6,7 @@ export const configFileSchema = z.strictObject({
   listen: z.string().describe('Proxy listener, host:port. Default 127.0.0.1:8080.').default('127.0.0.1:8080'),
   admin: z.string().describe('Admin API and dashboard listener, host:port. Default 127.0.0.1:8081.').default('127.0.0.1:8081'),
   adminHosts: z
-    .array(z.string().min(1))
+    .array(z.string().regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.?|\[?[0-9A-Fa-f:.]+\]?)$/, 'must be a host name or address, without scheme, port or path'))
     .describe('Host names the admin listener answers to besides loopback names and its bind address (DNS-rebinding guard). Needed when admin binds to 0.0.0.0 or ::.')
     .default([]),
   store: z.string().describe('SQLite store file, relative to this config file. Default ./data/berth.db.').default('./data/berth.db'),

@@ -91,6 +91,13 @@ describe('the gateway config', () => {
     assert.deepEqual(ok.adminHosts, ['ops.example.com']);
   });
 
+  it('refuses adminHosts entries that are not host names', async () => {
+    for (const bad of ['http://admin.example.com', 'admin.example.com:8081', 'admin.example.com/x', '', 'a b']) {
+      await assert.rejects(buildConfig({ adminHosts: [bad] }, tmpdir()), (err: unknown) => err instanceof ConfigError && /adminHosts\[0\]/.test(err.message), bad);
+    }
+    assert.deepEqual((await buildConfig({ adminHosts: ['admin.example.com', '10.0.0.5', '[fd00::1]'] }, tmpdir())).adminHosts, ['admin.example.com', '10.0.0.5', '[fd00::1]']);
+  });
+
   it('refuses a wildcard route whose host for the app is the admin name', async () => {
     await assert.rejects(buildConfig({ adminHosts: ['a.example.com'], apps: [app({ routes: [{ host: '*.example.com' }] })] }, tmpdir()), SpecError);
   });
