@@ -2,11 +2,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { listenOn } from '../net/listen.js';
 import type { Logger } from 'pino';
-import { BerthError, NotFoundError } from '../errors.js';
+import { BerthError, NotFoundError, UnauthorizedError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { readBody } from './body.js';
+import { adminHostAllowed, isWildcardAddress } from './admin-host.js';
 import { FailureThrottle } from './failure-throttle.js';
 import { sendJson, sendProblem } from './problem.js';
+import { parseAdminTarget } from './request-target.js';
 import type { ApiContext, RouteDef } from './route-def.js';
 import { Router } from './router.js';
 import type { TokenService } from './token-service.js';
@@ -18,21 +20,33 @@ export interface AdminServerOptions {
   logger: Logger;
   /** Answers requests outside /v1/ (the dashboard); undefined: 404. */
   fallback?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /**
+   * The host names this listener answers to (see admin-host.ts); read per request,
+   * so a reload's adminHosts count. Others get 421 before anything else is looked at.
+   */
+  allowedHosts: () => ReadonlySet<string>;
+  /** The bind address, named in the 421 detail when it is a wildcard. */
+  bindHost: string;
+  /** Tests inject a throttle with their own clock. */
+  throttle?: FailureThrottle;
 }
 
 /**
  * The admin listener: the REST API under /v1/. Every call is authenticated
  * first, before the route is even looked up, so without a token nothing about
- * the API's shape can be learned; failures from one address are slowed down.
+ * the API's shape can be learned; past a few failures from one address, its
+ * further failures get 429 (a valid token is always answered, and clears the count). Only requests
+ * whose Host names this listener are answered at all (DNS rebinding).
  */
 export class AdminServer {
   private readonly server: Server;
   private readonly router: Router;
-  private readonly throttle = new FailureThrottle();
+  private readonly throttle: FailureThrottle;
 
   constructor(private readonly options: AdminServerOptions) {
     this.router = new Router(options.routes);
-    this.server = createServer((req, res) => void this.handle(req, res));
+    this.throttle = options.throttle ?? new FailureThrottle();
+    this.server = createServer((req, res) => this.serve(req, res));
   }
 
   listen(host: string, port: number): Promise<AddressInfo> {
@@ -46,24 +60,55 @@ export class AdminServer {
     await closed;
   }
 
+  /**
+   * handle() must never reject: its promise has no other owner. What escapes it is
+   * a bug, logged once and answered 500, or, once the answer has started, ended
+   * by destroying the connection (a half-sent body must not look complete).
+   */
+  private serve(req: IncomingMessage, res: ServerResponse): void {
+    this.handle(req, res).catch((err: unknown) => {
+      this.options.logger.error({ err, method: req.method, url: req.url?.slice(0, 200) }, 'admin request failed unexpectedly');
+      try {
+        if (res.headersSent) res.destroy();
+        else sendProblem(res, err);
+      } catch {
+        res.destroy();
+      }
+    });
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://admin.invalid');
+    const target = parseAdminTarget(req.url ?? '/');
+    if (!target.ok) {
+      sendEdgeProblem(res, 400, 'bad_request', target.message);
+      return;
+    }
+    // An absolute-form target's authority stands for Host (RFC 9112 §3.2.2), so both must pass.
+    const hostHeader = req.headers.host;
+    const allowed = this.options.allowedHosts();
+    if (!adminHostAllowed(hostHeader, allowed) || (target.authority !== undefined && !adminHostAllowed(target.authority, allowed))) {
+      sendEdgeProblem(res, 421, 'misdirected_request', this.misdirectedDetail());
+      return;
+    }
     // Prometheus' default metrics path: the same operation as /v1/metrics, token and all.
-    if (url.pathname === '/metrics') url.pathname = '/v1/metrics';
-    if (!url.pathname.startsWith('/v1/') && url.pathname !== '/v1' && this.options.fallback?.(req, res)) return;
+    const path = target.path === '/metrics' ? '/v1/metrics' : target.path;
+    if (!path.startsWith('/v1/') && path !== '/v1' && this.options.fallback?.(req, res)) return;
     const address = req.socket.remoteAddress ?? '';
     try {
-      const delay = this.throttle.delayMs(address);
-      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
       try {
         await this.options.tokens.verify(req.headers.authorization);
       } catch (err) {
-        this.throttle.failed(address);
+        if (!(err instanceof UnauthorizedError)) throw err;
+        const retryAfterS = this.throttle.failed(address);
+        if (retryAfterS > 0) {
+          sendEdgeProblem(res, 429, 'too_many_requests', `too many failed authentications from this address; retry in ${retryAfterS}s with a valid token`, { 'retry-after': String(retryAfterS) });
+          return;
+        }
         throw err;
       }
       this.throttle.succeeded(address);
-      const found = this.router.lookup(req.method ?? 'GET', url.pathname);
-      if (found.kind === 'not_found') throw new NotFoundError(`no API operation at ${req.method} ${url.pathname}`);
+      const found = this.router.lookup(req.method ?? 'GET', path);
+      if (found.kind === 'not_found') throw new NotFoundError(`no API operation at ${req.method} ${path}`);
       if (found.kind === 'method_not_allowed') {
         sendJson(res, 405, { type: 'urn:berth:method_not_allowed', status: 405, code: 'method_not_allowed', detail: `use ${found.allowed.join(', ')}` }, { allow: found.allowed.join(', '), 'content-type': 'application/problem+json' });
         return;
@@ -73,7 +118,7 @@ export class AdminServer {
         req,
         res,
         params: found.params,
-        query: url.searchParams,
+        query: target.query,
         gateway: this.options.gateway,
         tokens: this.options.tokens,
         body: async () => (body ??= await readBody(req)),
@@ -81,8 +126,21 @@ export class AdminServer {
       const reply = await found.def.handle(ctx);
       if (reply) sendJson(res, reply.status ?? 200, reply.body);
     } catch (err) {
-      if (!(err instanceof BerthError)) this.options.logger.error({ err, method: req.method, path: url.pathname }, 'API call failed');
+      if (!(err instanceof BerthError)) this.options.logger.error({ err, method: req.method, path }, 'API call failed');
       sendProblem(res, err);
     }
   }
+
+  private misdirectedDetail(): string {
+    const base = 'this listener answers only to its own host names (loopback names, its bind address, and the config\'s adminHosts)';
+    return isWildcardAddress(this.options.bindHost)
+      ? `${base}; it binds to ${this.options.bindHost}, so list the names clients use to reach it in adminHosts`
+      : base;
+  }
+}
+
+/** Answers of the listener itself, before any API code runs; problem+json like every API error. */
+function sendEdgeProblem(res: ServerResponse, status: 400 | 421 | 429, code: string, detail: string, headers: Record<string, string> = {}): void {
+  const titles = { 400: 'Bad request', 421: 'Misdirected request', 429: 'Too many requests' } as const;
+  sendJson(res, status, { type: `urn:berth:${code}`, title: titles[status], status, code, detail }, { 'content-type': 'application/problem+json', ...headers });
 }

@@ -1,3 +1,5 @@
+import { BadRequestError } from '../errors.js';
+import { safeDecode } from './request-target.js';
 import type { RouteDef } from './route-def.js';
 
 interface CompiledRoute {
@@ -11,7 +13,10 @@ export type RouteLookup =
   | { kind: 'method_not_allowed'; allowed: string[] }
   | { kind: 'not_found' };
 
-/** Matches a method and path against the route table; `{param}` matches one segment. */
+/**
+ * Matches a method and path against the route table; `{param}` matches one segment.
+ * lookup throws BadRequestError for a parameter that cannot be percent-decoded.
+ */
 export class Router {
   private readonly routes: CompiledRoute[];
 
@@ -36,7 +41,12 @@ export class Router {
         continue;
       }
       const params: Record<string, string> = {};
-      route.names.forEach((name, i) => (params[name] = decodeURIComponent(m[i + 1]!)));
+      for (const [i, name] of route.names.entries()) {
+        const value = safeDecode(m[i + 1]!);
+        // A malformed escape or invalid UTF-8 names nothing: refuse it rather than guess.
+        if (value === undefined) throw new BadRequestError(`the path segment for {${name}} is not valid percent-encoded UTF-8`);
+        params[name] = value;
+      }
       return { kind: 'found', def: route.def, params };
     }
     return allowed.length > 0 ? { kind: 'method_not_allowed', allowed } : { kind: 'not_found' };

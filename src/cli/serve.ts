@@ -25,7 +25,7 @@ export function serveCommand(): Command {
           await store.open();
           return store;
         },
-        runtime: (config, hooks) => new DockerRuntime({ docker: config.docker, defaultResources: hooks.defaultResources, inputUrl: hooks.inputUrl, secretPolicy: hooks.secretPolicy }),
+        runtime: (config, hooks) => new DockerRuntime({ docker: config.docker, defaultResources: hooks.defaultResources, inputUrl: hooks.inputUrl, secretPolicy: hooks.secretPolicy, bindMountRoots: hooks.bindMountRoots }),
         adminToken: process.env.BERTH_ADMIN_TOKEN || undefined,
       });
       await gateway.start();

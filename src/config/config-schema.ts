@@ -1,9 +1,14 @@
 import { z } from 'zod';
+import { plainTextField } from '../spec/fields.js';
 
 /** The config file's input shape; the source of truth for its validation. */
 export const configFileSchema = z.strictObject({
   listen: z.string().describe('Proxy listener, host:port. Default 127.0.0.1:8080.').default('127.0.0.1:8080'),
   admin: z.string().describe('Admin API and dashboard listener, host:port. Default 127.0.0.1:8081.').default('127.0.0.1:8081'),
+  adminHosts: z
+    .array(z.string().regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.?|\[?[0-9A-Fa-f:.]+\]?)$/, 'must be a host name or address, without scheme, port or path'))
+    .describe('Host names the admin listener answers to besides loopback names and its bind address (DNS-rebinding guard). Needed when admin binds to 0.0.0.0 or ::.')
+    .default([]),
   store: z.string().describe('SQLite store file, relative to this config file. Default ./data/berth.db.').default('./data/berth.db'),
   docker: z.string().describe('Docker endpoint: unix:///var/run/docker.sock or tcp://host:port. Default: DOCKER_HOST, else the local socket.').optional(),
   defaults: z
@@ -22,8 +27,8 @@ export const configFileSchema = z.strictObject({
     .default({ idleTimeout: '5m', queueSize: 1000 }),
   waitingPage: z
     .strictObject({
-      title: z.string().min(1).max(200).optional(),
-      message: z.string().min(1).max(2000).optional(),
+      title: plainTextField(200).optional(),
+      message: plainTextField(2000).optional(),
     })
     .describe('Default wording of the please-wait page; apps may override it.')
     .default({}),

@@ -8,6 +8,8 @@ export interface GatewayConfig {
   listen: HostPort;
   /** The admin API and dashboard listener; loopback by default. */
   admin: HostPort;
+  /** Host names the admin listener answers to besides loopback names and its bind address. */
+  adminHosts: string[];
   /** SQLite file path (relative paths are resolved against the config file). */
   store: string;
   /** Docker endpoint: `unix:///var/run/docker.sock` or `tcp://host:2375`; undefined: DOCKER_HOST or the local socket. */

@@ -2,7 +2,8 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, SpecError, type FieldProblem } from '../errors.js';
-import { parseDuration, parseSize, parseSpecObject, parseSpecText, validateAppSet } from '../spec/index.js';
+import { parseDuration, parseSize, parseSpecObject, parseSpecText, reservedRouteHosts, validateAppSet } from '../spec/index.js';
+import { resolveRoot } from '../spec/mount-paths.js';
 import type { AppSpec, ResourcesSpec } from '../spec/types.js';
 import { configFileSchema, type ConfigFileInput } from './config-schema.js';
 import type { GatewayConfig, HostPort } from './config.js';
@@ -61,16 +62,18 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
   const { apps, appSources } = await loadApps(input.apps, baseDir);
   const policy = {
     ...input.policy,
-    bindMountRoots: input.policy.bindMountRoots.map((p) => resolve(baseDir, p)),
+    // Resolved now, once: see mount-paths.ts for why a start must not resolve them again.
+    bindMountRoots: input.policy.bindMountRoots.map((p) => resolveRoot(resolve(baseDir, p))),
     secretFiles: (input.policy.secretFiles ?? []).map((p) => resolve(baseDir, p)),
     secretEnv: input.policy.secretEnv ?? [],
   };
   const limits = { inputBytes: input.limits.inputBytes, requestHeaders: input.limits.requestHeaders };
-  validateAppSet(apps, policy, limits);
+  validateAppSet(apps, policy, limits, reservedRouteHosts(admin.host, input.adminHosts));
   return {
     file,
     listen,
     admin,
+    adminHosts: input.adminHosts,
     store: resolve(baseDir, input.store),
     docker: input.docker,
     defaults: { idleTimeoutMs, queueSize: input.defaults.queueSize, resources },

@@ -5,7 +5,7 @@ import type { GatewayConfig } from '../config/config.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
 import { specHash } from '../spec/hash.js';
-import { validateAppSet } from '../spec/index.js';
+import { reservedRouteHosts, validateAppSet } from '../spec/index.js';
 import type { AppSpec } from '../spec/types.js';
 import type { HistoryPage, HistoryQuery, Store, StoredApp } from '../store/store.js';
 import { diffAppSpecs, type FieldChange } from './spec-diff.js';
@@ -74,8 +74,8 @@ export class AppService {
         }
       }
       const incoming = new Set(specs.map((s) => s.name));
-      const { policy, limits } = this.deps.config();
-      validateAppSet([...existing.filter((a) => !incoming.has(a.name)).map((a) => a.spec), ...specs], policy, limits);
+      const { policy, limits, admin, adminHosts } = this.deps.config();
+      validateAppSet([...existing.filter((a) => !incoming.has(a.name)).map((a) => a.spec), ...specs], policy, limits, reservedRouteHosts(admin.host, adminHosts), incoming);
       const results: ApplyResult[] = specs.map((spec) => {
         const before = byName.get(spec.name);
         if (!before) return { name: spec.name, action: 'created', revision: 1, changes: diffAppSpecs(undefined, spec) };

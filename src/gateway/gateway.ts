@@ -5,6 +5,7 @@ import { Activator } from '../activator/activator.js';
 import type { AppStatus } from '../activator/app-status.js';
 import type { AppDefaults } from '../activator/app-controller.js';
 import { InputSource } from '../activator/input-source.js';
+import { adminHostNames, isWildcardAddress } from '../api/admin-host.js';
 import { AdminServer } from '../api/admin-server.js';
 import { apiRoutes } from '../api/routes/index.js';
 import { TokenService } from '../api/token-service.js';
@@ -75,6 +76,7 @@ export class Gateway {
       inputUrl: (app) => this.inputUrl(app),
       defaultResources: () => (this.config ?? config).defaults.resources,
       secretPolicy: () => (this.config ?? config).policy,
+      bindMountRoots: () => (this.config ?? config).policy.bindMountRoots,
     });
     await runtime.ping();
     const store = await this.parts.openStore(config);
@@ -128,8 +130,19 @@ export class Gateway {
     });
     this.tokens = new TokenService(store, this.parts.adminToken, logger);
     await this.tokens.bootstrap(config.store);
-    this.admin = new AdminServer({ gateway: this, tokens: this.tokens, routes: apiRoutes, logger, fallback: dashboardHandler() });
+    this.admin = new AdminServer({
+      gateway: this,
+      tokens: this.tokens,
+      routes: apiRoutes,
+      logger,
+      fallback: dashboardHandler(),
+      bindHost: config.admin.host,
+      allowedHosts: () => adminHostNames(config.admin.host, (this.config ?? config).adminHosts),
+    });
     this.adminAddress = await this.admin.listen(config.admin.host, config.admin.port);
+    if (isWildcardAddress(config.admin.host) && config.adminHosts.length === 0) {
+      logger.warn({ admin: config.admin.host }, 'the admin listener binds to every address but answers only loopback names (421 otherwise); list the names clients use in adminHosts');
+    }
     this.proxyAddress = await this.proxy.listen(config.listen.host, config.listen.port);
     logger.info({ listen: `${this.proxyAddress.address}:${this.proxyAddress.port}`, admin: `${this.adminAddress.address}:${this.adminAddress.port}`, apps: desired.length }, 'gateway listening');
     await activator.reconcile(desired.map((a) => a.spec), removed);

@@ -58,6 +58,8 @@ export interface RuntimeHooks {
   defaultResources(): ResourcesSpec;
   /** The gateway's current policy.secretFiles / policy.secretEnv, for secret references read at create. */
   secretPolicy(): SecretPolicy;
+  /** The policy's bindMountRoots as resolved when the config was loaded; checked at every create and start. */
+  bindMountRoots(): readonly string[];
 }
 
 export type InstanceState = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'dead' | 'removing';

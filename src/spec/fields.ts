@@ -5,6 +5,9 @@
  */
 import { z } from 'zod';
 import { DURATION_HINT, DURATION_PATTERN, parseDuration } from './duration.js';
+import { imageReferenceProblem } from './image-reference.js';
+import { BERTH_PATH, isIpLiteral, isUnderBerthPath } from './route-rules.js';
+import { controlCharProblem } from './text-rules.js';
 import { parseSize, SIZE_HINT, SIZE_PATTERN } from './size.js';
 
 /** RFC 1123 label: it names containers, volumes and the first label of wildcard hosts. */
@@ -20,7 +23,11 @@ const HOST = /^(?=.{1,253}$)(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\
 
 export const hostField = z
   .string()
-  .regex(HOST, 'must be a host name like "app.example.com" or "*.apps.example.com", without scheme, port or path');
+  .meta({ pattern: HOST.source })
+  .superRefine((host, ctx) => {
+    if (isIpLiteral(host)) ctx.addIssue({ code: 'custom', message: 'must be a host name, not an IP address: routes by address would claim the gateway itself' });
+    else if (!HOST.test(host)) ctx.addIssue({ code: 'custom', message: 'must be a host name like "app.example.com" or "*.apps.example.com", without scheme, port or path' });
+  });
 
 /** What is wrong with a path, or undefined. `.` and `..` segments would let one prefix alias another. */
 function pathProblem(path: string, notAbsolute: string): string | undefined {
@@ -44,12 +51,17 @@ function pathField(notAbsolute: string) {
     });
 }
 
-export const pathPrefixField = pathField('must start with "/"');
+export const pathPrefixField = pathField('must start with "/"').superRefine((path, ctx) => {
+  if (isUnderBerthPath(path)) ctx.addIssue({ code: 'custom', message: `must not be under ${BERTH_PATH}, where berth serves its own endpoints` });
+});
 export const absolutePathField = pathField('must be an absolute path (start with "/")');
 
 export const portField = z.number().int().min(1).max(65535);
 
-export const imageField = z.string().regex(/^\S+$/, 'must be an image reference like "repo/app:tag": not empty, no spaces');
+export const imageField = z.string().superRefine((ref, ctx) => {
+  const reason = imageReferenceProblem(ref);
+  if (reason) ctx.addIssue({ code: 'custom', message: `must be an image reference like "registry.example.com/team/app:1.2": ${reason}` });
+});
 
 /** Docker's own rule for network names. */
 export const networkField = z
@@ -61,9 +73,33 @@ export const scalarField = z.union([z.string(), z.number(), z.boolean()], {
   error: 'must be a string, number or boolean',
 });
 
-export const envNameField = z.string().regex(/^[^=\0]+$/, 'variable names must be non-empty and must not contain "="');
+/** A scalar whose text form is one line: no control characters but tab (env and label values). */
+export const textScalarField = scalarField.superRefine((value, ctx) => {
+  const message = typeof value === 'string' ? controlCharProblem(value, true) : undefined;
+  if (message) ctx.addIssue({ code: 'custom', message });
+});
 
-export const envMapField = z.record(envNameField, scalarField);
+/** Plain text of at most `max` characters shown to users (the waiting page): one line, tabs allowed. */
+export function plainTextField(max: number) {
+  return z
+    .string()
+    .min(1)
+    .max(max)
+    .superRefine((text, ctx) => {
+      const message = controlCharProblem(text, true);
+      if (message) ctx.addIssue({ code: 'custom', message });
+    });
+}
+
+export const envNameField = z
+  .string()
+  .meta({ pattern: '^[^=\\x00-\\x1f\\x7f]+$' })
+  .superRefine((name, ctx) => {
+    const message = name === '' || name.includes('=') ? 'variable names must be non-empty and must not contain "="' : controlCharProblem(name, false);
+    if (message) ctx.addIssue({ code: 'custom', message });
+  });
+
+export const envMapField = z.record(envNameField, textScalarField);
 
 export const durationField = z
   // The pattern is published for editors; the check itself is parseDuration's, whose messages are clearer.

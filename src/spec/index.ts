@@ -12,5 +12,6 @@ export { formatDuration, MAX_DURATION_MS, parseDuration } from './duration.js';
 export { parseSize } from './size.js';
 export { effectiveHost } from './route-collisions.js';
 export { RESERVED_NAMES } from './reserved-names.js';
+export { reservedRouteHosts } from './route-rules.js';
 export { canonicalJson, containerSpecHash, specHash } from './hash.js';
 export type { AppSpec, DockerPolicy, MountSpec, ReadinessSpec, ResourcesSpec, RouteSpec, WaitingMode } from './types.js';

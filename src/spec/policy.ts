@@ -3,28 +3,24 @@
  * which networks, and which host paths may be bind-mounted. A spec is data anyone
  * with an API token can send, and Docker access is root access to the host.
  */
-import { posix } from 'node:path';
 import { imageMatches } from './image-pattern.js';
 import { secretRefIssues } from './secret-policy.js';
+import { checkMountSource, type PathResolver, realPath } from './mount-paths.js';
 import type { SpecIssue } from './path.js';
 import type { AppSpec, DockerPolicy } from './types.js';
+
+/** Kept for callers of the string check; the policy itself now resolves paths (mount-paths.ts). */
+export { isUnderRoot as isUnder } from './mount-paths.js';
 
 function list(items: readonly string[]): string {
   return items.length > 0 ? items.join(', ') : 'none allowed';
 }
 
 /**
- * Whether `source` lies under `root`. Both are resolved first, so `..` cannot climb
- * out. Symbolic links are not followed: the path names a place on the Docker host,
- * which need not be this machine; roots should not contain links to elsewhere.
+ * Problems of one app against the policy, at paths inside the app. Bind-mount
+ * sources are looked up through `resolve` (realpath by default; see mount-paths.ts).
  */
-export function isUnder(source: string, root: string): boolean {
-  const relative = posix.relative(posix.resolve(root), posix.resolve(source));
-  return relative === '' || (!relative.startsWith('..') && !posix.isAbsolute(relative));
-}
-
-/** Problems of one app against the policy, at paths inside the app. */
-export function policyIssues(spec: AppSpec, policy: DockerPolicy): SpecIssue[] {
+export function policyIssues(spec: AppSpec, policy: DockerPolicy, resolve: PathResolver = realPath): SpecIssue[] {
   const issues: SpecIssue[] = [];
   // An empty list is not checked here: the gateway then runs only images already
   // present on the engine, which only the runtime can tell.
@@ -56,12 +52,8 @@ export function policyIssues(spec: AppSpec, policy: DockerPolicy): SpecIssue[] {
     issues.push({ path: ['security', 'hostPid'], message: `app "${spec.name}" asks for the host PID namespace, which policy.allowHostPid does not allow` });
   }
   spec.mounts.forEach((mount, i) => {
-    if (!policy.bindMountRoots.some((root) => isUnder(mount.source, root))) {
-      issues.push({
-        path: ['mounts', i, 'source'],
-        message: `"${mount.source}" of app "${spec.name}" is not under policy.bindMountRoots (${list(policy.bindMountRoots)})`,
-      });
-    }
+    const checked = checkMountSource(mount.source, policy.bindMountRoots, resolve, `"${mount.source}" of app "${spec.name}"`);
+    if (!checked.ok) issues.push({ path: ['mounts', i, 'source'], message: checked.message });
   });
   issues.push(...secretRefIssues(spec.name, spec.env, policy));
   return issues;

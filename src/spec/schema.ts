@@ -9,6 +9,7 @@ import { mountsValid, routesValid, uniqueMountTargets, uniqueRoutes } from './cr
 import { envValueField } from './env-value.js';
 import * as f from './fields.js';
 import { parseSize } from './size.js';
+import { controlCharProblem } from './text-rules.js';
 
 export const routeSchema = z
   .strictObject({
@@ -100,7 +101,11 @@ function safeSize(value: string | number): number {
 const labelNameField = z
   .string()
   .min(1)
-  .regex(/^(?!berth\.)/, 'labels starting with "berth." are reserved for berth\'s own bookkeeping');
+  .regex(/^(?!berth\.)/, 'labels starting with "berth." are reserved for berth\'s own bookkeeping')
+  .superRefine((name, ctx) => {
+    const message = controlCharProblem(name, false);
+    if (message) ctx.addIssue({ code: 'custom', message });
+  });
 
 export const berthAppSchema = z
   .strictObject({
@@ -195,8 +200,8 @@ export const berthAppSchema = z
       .describe("Most requests that may wait for the app to start; more get 503 with Retry-After at once. Default: the gateway's defaults.queueSize."),
     waitingPage: z
       .strictObject({
-        title: z.string().min(1).max(200).optional().describe('Title of the please-wait page.'),
-        message: z.string().min(1).max(2000).optional().describe('Text shown on the please-wait page (plain text).'),
+        title: f.plainTextField(200).optional().describe('Title of the please-wait page.'),
+        message: f.plainTextField(2000).optional().describe('Text shown on the please-wait page (plain text, one line).'),
       })
       .optional()
       .describe("Wording of the please-wait page browsers see while the app starts. Default: the gateway's waitingPage."),
@@ -215,7 +220,7 @@ export const berthAppSchema = z
       .optional()
       .describe('Powers over the host. All denied unless the gateway configuration allows them; containers always run with no-new-privileges.'),
     labels: z
-      .record(labelNameField, f.scalarField)
+      .record(labelNameField, f.textScalarField)
       .optional()
       .describe('Extra container labels. Names starting with "berth." are reserved.'),
   })

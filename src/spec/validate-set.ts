@@ -10,7 +10,7 @@ import { dependsOnIssues } from './depends-on.js';
 import { type SpecIssue, toFieldProblems } from './path.js';
 import { policyIssues } from './policy.js';
 import { RESERVED_NAMES } from './reserved-names.js';
-import { routeCollisions } from './route-collisions.js';
+import { effectiveHost, routeCollisions } from './route-collisions.js';
 import type { AppSpec, DockerPolicy } from './types.js';
 
 function nameIssues(specs: readonly AppSpec[]): SpecIssue[] {
@@ -49,17 +49,40 @@ function inputIssues(specs: readonly AppSpec[], limits: SetLimits): SpecIssue[] 
   return issues;
 }
 
+/** Route hosts that name the admin listener (see reservedRouteHosts), a wildcard by the host it gives this app. */
+function reservedHostIssues(specs: readonly AppSpec[], reserved: ReadonlySet<string>): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  specs.forEach((spec, i) =>
+    spec.routes.forEach((route, j) => {
+      const host = effectiveHost(route, spec.name)?.toLowerCase().replace(/\.$/, '');
+      if (host !== undefined && reserved.has(host)) {
+        issues.push({ path: ['apps', i, 'routes', j, 'host'], message: `app "${spec.name}": "${route.host}" is the admin listener's host name, which no route may claim` });
+      }
+    }),
+  );
+  return issues;
+}
+
 /**
  * Throws SpecError listing every problem of the set; returns quietly when there
  * is none. A set whose only problems are what the policy denies throws a
  * PolicyError instead (403 rather than 422: the spec is fine, the gateway says no).
  */
-export function validateAppSet(specs: readonly AppSpec[], policy?: DockerPolicy, limits?: SetLimits): void {
+export function validateAppSet(
+  specs: readonly AppSpec[],
+  policy?: DockerPolicy,
+  limits?: SetLimits,
+  reservedHosts?: ReadonlySet<string>,
+  /** Apps checked against the policy (default: all); an apply checks only the apps it brings, so a stored app whose mount source vanished does not block the others. */
+  policyFor?: ReadonlySet<string>,
+): void {
   const issues = [...nameIssues(specs), ...routeCollisions(specs), ...dependsOnIssues(specs)];
   if (limits) issues.push(...inputIssues(specs, limits));
+  if (reservedHosts) issues.push(...reservedHostIssues(specs, reservedHosts));
   const denied: SpecIssue[] = [];
   if (policy) {
     specs.forEach((spec, i) => {
+      if (policyFor && !policyFor.has(spec.name)) return;
       for (const issue of policyIssues(spec, policy)) denied.push({ path: ['apps', i, ...issue.path], message: issue.message });
     });
   }

@@ -53,7 +53,8 @@ const SECURITY_HEADERS = {
 export function dashboardHandler(staticDir: string | undefined = findStaticDir()): (req: IncomingMessage, res: ServerResponse) => boolean {
   return (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-    const pathname = new URL(req.url ?? '/', 'http://admin.invalid').pathname;
+    const pathname = pathnameOf(req.url ?? '/');
+    if (pathname === undefined) return false;
     const file = pathname === '/' || pathname === '/ui' || pathname === '/ui/' ? 'index.html' : pathname.startsWith('/ui/') ? pathname.slice(4) : undefined;
     if (file === undefined) return false;
     if (!staticDir) {
@@ -65,9 +66,19 @@ export function dashboardHandler(staticDir: string | undefined = findStaticDir()
       sendText(res, 404, 'not found\n');
       return true;
     }
-    void sendFile(req, res, path, file === 'index.html');
+    // Nothing should escape sendFile; if something does, it ends this exchange only.
+    sendFile(req, res, path, file === 'index.html').catch(() => res.destroy());
     return true;
   };
+}
+
+/** The path of a request target; undefined when it does not parse (the API then answers 400/404). */
+function pathnameOf(target: string): string | undefined {
+  try {
+    return new URL(target, 'http://admin.invalid').pathname;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { containerSpecHash } from '../../src/spec/hash.js';
-import type { AppSpec } from '../../src/spec/types.js';
-import { containerCreateOptions, volumeCreateOptions } from '../../src/runtime/docker/container-config.js';
+import type { AppSpec, ResourcesSpec } from '../../src/spec/types.js';
+import { BUILT_IN_RESOURCES, containerCreateOptions, volumeCreateOptions } from '../../src/runtime/docker/container-config.js';
 import { appSpec } from '../support/spec-fixture.js';
 
 function spec(overrides: Partial<AppSpec> = {}): AppSpec {
@@ -82,11 +82,22 @@ describe('containerCreateOptions', () => {
     assert.equal(h?.PidsLimit, 100);
   });
 
-  it('sets no resource limits the spec does not ask for', () => {
-    const h = containerCreateOptions(spec(), 0).HostConfig;
-    assert.equal(h?.Memory, undefined);
-    assert.equal(h?.NanoCpus, undefined);
-    assert.equal(h?.PidsLimit, undefined);
+  it('gives every container memory and PID limits: the spec\'s, else the config\'s defaults, else the built-in ones (no CPU cap)', () => {
+    const MiB = 2 ** 20;
+    const cases: Array<[string, AppSpec['resources'], ResourcesSpec | undefined, { Memory?: number; NanoCpus?: number; PidsLimit?: number }]> = [
+      ['nothing set anywhere: built-in', {}, undefined, { Memory: 512 * MiB, PidsLimit: 512 }],
+      ['empty config defaults: built-in', {}, {}, { Memory: 512 * MiB, PidsLimit: 512 }],
+      ['config memory only', {}, { memoryBytes: 1024 * MiB }, { Memory: 1024 * MiB, PidsLimit: 512 }],
+      ['config pids and cpus', {}, { pids: 64, cpus: 1.5 }, { Memory: 512 * MiB, NanoCpus: 1_500_000_000, PidsLimit: 64 }],
+      ['spec wins over config', { memoryBytes: 64 * MiB, pids: 10 }, { memoryBytes: 1024 * MiB, pids: 64 }, { Memory: 64 * MiB, PidsLimit: 10 }],
+      ['spec cpus only: limits still default', { cpus: 0.25 }, undefined, { Memory: 512 * MiB, NanoCpus: 250_000_000, PidsLimit: 512 }],
+      ['spec raises above the built-in', { memoryBytes: 4096 * MiB, pids: 4096 }, undefined, { Memory: 4096 * MiB, PidsLimit: 4096 }],
+    ];
+    for (const [what, resources, defaults, want] of cases) {
+      const h = containerCreateOptions(spec({ resources }), 0, defaults ? { defaultResources: defaults } : {}).HostConfig!;
+      assert.deepEqual({ Memory: h.Memory, NanoCpus: h.NanoCpus, PidsLimit: h.PidsLimit }, { Memory: undefined, NanoCpus: undefined, PidsLimit: undefined, ...want }, what);
+    }
+    assert.deepEqual(BUILT_IN_RESOURCES, { memoryBytes: 512 * MiB, pids: 512 });
   });
 
   it('keeps the spec hash when only gateway-side fields change, and changes it with env', () => {
@@ -108,6 +119,16 @@ describe('volumeCreateOptions', () => {
 });
 
 describe('launch security', () => {
+  it('keeps no-new-privileges whatever the spec asks for', () => {
+    for (const security of [
+      { privileged: true, capAdd: ['SYS_ADMIN'], hostNetwork: true, hostPid: true },
+      { privileged: false, capAdd: [], hostNetwork: false, hostPid: false },
+    ]) {
+      const host = containerCreateOptions(spec({ security, labels: { 'com.docker.security': 'x' } }), 0).HostConfig!;
+      assert.deepEqual(host.SecurityOpt, ['no-new-privileges']);
+    }
+  });
+
   it('always sets no-new-privileges and grants nothing by default', () => {
     const host = containerCreateOptions(spec(), 0).HostConfig!;
     assert.deepEqual(host.SecurityOpt, ['no-new-privileges']);

@@ -71,8 +71,9 @@ describe('resource defaults', () => {
     assert.deepEqual(effectiveResources({}, defaults), defaults);
     assert.deepEqual(effectiveResources({ cpus: 2 }, defaults), { ...defaults, cpus: 2 });
     assert.deepEqual(effectiveResources({ memoryBytes: 1, cpus: 1, pids: 1 }, defaults), { memoryBytes: 1, cpus: 1, pids: 1 });
-    assert.deepEqual(effectiveResources({ pids: 7 }), { pids: 7 });
-    assert.deepEqual(effectiveResources({}, {}), {});
+    // What neither sets comes from the built-in limits (memory and PIDs, no CPU cap).
+    assert.deepEqual(effectiveResources({ pids: 7 }), { memoryBytes: 512 * 2 ** 20, pids: 7 });
+    assert.deepEqual(effectiveResources({}, {}), { memoryBytes: 512 * 2 ** 20, pids: 512 });
   });
 
   it('reaches HostConfig as Memory, NanoCpus and PidsLimit', () => {
@@ -82,9 +83,9 @@ describe('resource defaults', () => {
     assert.equal(h.NanoCpus, 250_000_000);
     assert.equal(h.PidsLimit, 50);
     const none = containerCreateOptions(app('a'), 0).HostConfig!;
-    assert.equal(none.Memory, undefined);
-    assert.equal(none.NanoCpus, undefined);
-    assert.equal(none.PidsLimit, undefined);
+    assert.equal(none.Memory, 512 * 2 ** 20, 'built-in memory limit');
+    assert.equal(none.NanoCpus, undefined, 'no built-in CPU cap');
+    assert.equal(none.PidsLimit, 512, 'built-in PID limit');
   });
 
   it('does not change the spec hash label (defaults are the gateway’s, not the spec’s)', () => {

@@ -135,7 +135,7 @@ describe('berth/v1: each problem at its field path', () => {
     ['empty name', { name: '' }, 'name: must be a DNS label'],
     ['name with "_"', { name: 'hello_world' }, 'name: must be a DNS label'],
     ['missing name', { name: undefined }, 'name: required'],
-    ['image with spaces', { image: 'a b' }, 'image: must be an image reference like "repo/app:tag": not empty, no spaces'],
+    ['image with spaces', { image: 'a b' }, 'image: must be an image reference like "registry.example.com/team/app:1.2": must not contain spaces or control characters'],
     ['empty image', { image: '' }, 'image: must be an image reference'],
     ['port 0', { port: 0 }, 'port: must be at least 1'],
     ['port 65536', { port: 65536 }, 'port: must be at most 65535'],

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
 import { PolicyError, SpecError } from '../../src/errors.js';
 import { imageMatches } from '../../src/spec/image-pattern.js';
 import { parseSpecObject } from '../../src/spec/parse.js';
@@ -98,10 +101,14 @@ describe('validateAppSet: route collisions', () => {
 });
 
 describe('validateAppSet: Docker policy', () => {
+  // Bind-mount sources are resolved on the real filesystem, so the roots are real directories.
+  const base = realpathSync(mkdtempSync(join(tmpdir(), 'berth-policy-')));
+  for (const dir of ['srv/berth/b', 'srv/berth/ok', 'srv/berthday', 'var/lib/apps', 'etc']) mkdirSync(join(base, dir), { recursive: true });
+  after(() => rmSync(base, { recursive: true, force: true }));
   const policy: DockerPolicy = {
     images: ['registry.example.com/team/*', 'berth-example/*', 'busybox:latest'],
     networks: ['traefiknet'],
-    bindMountRoots: ['/srv/berth', '/var/lib/apps/'],
+    bindMountRoots: [`${base}/srv/berth`, `${base}/var/lib/apps/`],
     allowPrivileged: false,
     capabilities: ['NET_BIND_SERVICE'],
     allowHostNetwork: false,
@@ -133,7 +140,7 @@ describe('validateAppSet: Docker policy', () => {
       validateAppSet(
         [
           app('a', { image: 'registry.example.com/team/app:1.2', network: 'traefiknet' }),
-          app('b', { image: 'busybox', mounts: [{ source: '/srv/berth/b', target: '/data' }, { source: '/var/lib/apps', target: '/apps' }] }),
+          app('b', { image: 'busybox', mounts: [{ source: `${base}/srv/berth/b`, target: '/data' }, { source: `${base}/var/lib/apps`, target: '/apps' }] }),
         ],
         policy,
       ),
@@ -163,23 +170,52 @@ describe('validateAppSet: Docker policy', () => {
     const spec = app('a', {
       mounts: [
         { source: '/etc', target: '/a' },
-        { source: '/srv/berthday', target: '/b' },
-        { source: '/srv/berth/ok', target: '/c' },
+        { source: `${base}/srv/berthday`, target: '/b' },
+        { source: `${base}/srv/berth/ok`, target: '/c' },
       ],
     });
     // The schema refuses `..` outright; policy checks resolve paths anyway, in case a spec bypassed it.
-    const forged: AppSpec = { ...spec, mounts: [...spec.mounts, { source: '/srv/berth/../../etc', target: '/d', readOnly: false }] };
+    const forged: AppSpec = { ...spec, mounts: [...spec.mounts, { source: `${base}/srv/berth/../../etc`, target: '/d', readOnly: false }] };
+    const roots = `(${base}/srv/berth, ${base}/var/lib/apps/)`;
     assert.deepEqual(problemsOf([forged], policy), [
-      'apps[0].mounts[0].source: "/etc" of app "a" is not under policy.bindMountRoots (/srv/berth, /var/lib/apps/)',
-      'apps[0].mounts[1].source: "/srv/berthday" of app "a" is not under policy.bindMountRoots (/srv/berth, /var/lib/apps/)',
-      'apps[0].mounts[3].source: "/srv/berth/../../etc" of app "a" is not under policy.bindMountRoots (/srv/berth, /var/lib/apps/)',
+      `apps[0].mounts[0].source: "/etc" of app "a" is not under policy.bindMountRoots ${roots}`,
+      `apps[0].mounts[1].source: "${base}/srv/berthday" of app "a" is not under policy.bindMountRoots ${roots}`,
+      `apps[0].mounts[3].source: "${base}/srv/berth/../../etc" of app "a" is not under policy.bindMountRoots ${roots}`,
+    ]);
+  });
+
+  it('follows symbolic links: a link inside a root that leads outside is refused, one that stays inside is allowed', () => {
+    symlinkSync('/', join(base, 'srv/berth/to-root'));
+    symlinkSync(join(base, 'etc'), join(base, 'srv/berth/to-etc'));
+    symlinkSync(join(base, 'srv/berth/ok'), join(base, 'srv/berth/to-ok'));
+    const roots = `(${base}/srv/berth, ${base}/var/lib/apps/)`;
+    assert.deepEqual(
+      problemsOf([app('a', { mounts: [{ source: `${base}/srv/berth/to-root/etc`, target: '/a' }, { source: `${base}/srv/berth/to-etc`, target: '/b' }, { source: `${base}/srv/berth/to-ok`, target: '/c' }] })], policy),
+      [
+        `apps[0].mounts[0].source: "${base}/srv/berth/to-root/etc" of app "a" is not under policy.bindMountRoots ${roots} (it resolves to "/etc")`,
+        `apps[0].mounts[1].source: "${base}/srv/berth/to-etc" of app "a" is not under policy.bindMountRoots ${roots} (it resolves to "${base}/etc")`,
+      ],
+    );
+  });
+
+  it('refuses a source that does not exist (inside a root), without telling about paths outside the roots', () => {
+    const roots = `(${base}/srv/berth, ${base}/var/lib/apps/)`;
+    assert.deepEqual(problemsOf([app('a', { mounts: [{ source: `${base}/srv/berth/missing`, target: '/a' }, { source: '/no/such/dir', target: '/b' }] })], policy), [
+      `apps[0].mounts[0].source: "${base}/srv/berth/missing" of app "a" does not exist on the gateway's host`,
+      `apps[0].mounts[1].source: "/no/such/dir" of app "a" is not under policy.bindMountRoots ${roots}`,
     ]);
   });
 
   it('refuses every mount when no roots are configured', () => {
-    assert.deepEqual(problemsOf([app('a', { mounts: [{ source: '/srv/x', target: '/x' }] })], { ...policy, bindMountRoots: [], allowPrivileged: false, capabilities: [], allowHostNetwork: false, allowHostPid: false }), [
-      'apps[0].mounts[0].source: "/srv/x" of app "a" is not under policy.bindMountRoots (none allowed)',
+    assert.deepEqual(problemsOf([app('a', { mounts: [{ source: `${base}/srv/berth/ok`, target: '/x' }] })], { ...policy, bindMountRoots: [], allowPrivileged: false, capabilities: [], allowHostNetwork: false, allowHostPid: false }), [
+      `apps[0].mounts[0].source: "${base}/srv/berth/ok" of app "a" is not under policy.bindMountRoots (none allowed)`,
     ]);
+  });
+
+  it('checks the policy only for the apps named in policyFor (an apply\'s own apps)', () => {
+    const stale = app('old', { mounts: [{ source: `${base}/srv/berth/vanished`, target: '/x' }] });
+    assert.doesNotThrow(() => validateAppSet([stale, app('new')], policy, undefined, undefined, new Set(['new'])));
+    assert.throws(() => validateAppSet([stale, app('new')], policy, undefined, undefined, new Set(['old'])), PolicyError);
   });
 
   it('skips policy checks when no policy is given', () => {

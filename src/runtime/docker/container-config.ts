@@ -24,11 +24,19 @@ export interface ContainerConfigOptions {
 /** Docker's name for the host as seen from a container, mapped by `host-gateway`. */
 const DOCKER_HOST_ALIAS = 'host.docker.internal';
 
-/** The limits a container gets: the spec's own, field by field, else the gateway's defaults. */
+/**
+ * Limits every container gets when neither its spec nor the gateway's
+ * defaults.resources sets them, so one runaway app (a leak, a fork bomb) cannot
+ * take the host's memory or PID table. No CPU cap: CPU is shared fairly by the
+ * kernel and taken back at once, and a cap would slow every cold start.
+ */
+export const BUILT_IN_RESOURCES: Readonly<ResourcesSpec> = Object.freeze({ memoryBytes: 512 * 2 ** 20, pids: 512 });
+
+/** The limits a container gets: the spec's own, field by field, else the gateway's defaults, else the built-in ones. */
 export function effectiveResources(spec: ResourcesSpec, defaults: ResourcesSpec = {}): ResourcesSpec {
   const out: ResourcesSpec = {};
   for (const key of ['memoryBytes', 'cpus', 'pids'] as const) {
-    const value = spec[key] ?? defaults[key];
+    const value = spec[key] ?? defaults[key] ?? BUILT_IN_RESOURCES[key];
     if (value !== undefined) out[key] = value;
   }
   return out;
@@ -129,7 +137,8 @@ function urlHost(url: string): string | undefined {
 function mounts(app: AppSpec): Docker.MountSettings[] {
   const list: Docker.MountSettings[] = [];
   if (app.volume) list.push({ Type: 'volume', Source: volumeName(app.name), Target: app.volume, ReadOnly: false });
-  // Bind mounts were already checked against the policy's bindMountRoots by the spec layer.
+  // Bind mounts were checked against the policy's bindMountRoots at apply, and ensure() hands
+  // in their real paths (bind-mounts.ts), checked again, so the container is made from those.
   for (const m of app.mounts) list.push({ Type: 'bind', Source: m.source, Target: m.target, ReadOnly: m.readOnly });
   return list;
 }

@@ -14,6 +14,12 @@ export interface DockerContext {
   readonly allowPull: boolean;
   /** The gateway's current defaults.resources, applied at create to limits a spec leaves unset. */
   readonly defaultResources?: () => ResourcesSpec | undefined;
+  /**
+   * The policy's bindMountRoots, resolved when the config was loaded; bind-mount
+   * sources are checked against them at every create and start. Undefined: no
+   * policy is known (the runtime used on its own) and mounts are not checked.
+   */
+  readonly bindMountRoots?: () => readonly string[];
   /** The signed URL an app with `input.as: url` fetches its input from; see RuntimeHooks. */
   readonly inputUrl?: (app: string) => string;
   /** The policy's secretFiles and secretEnv in force now; absent: every secret reference is denied. */

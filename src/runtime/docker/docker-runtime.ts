@@ -45,6 +45,12 @@ export interface DockerRuntimeOptions {
   secretPolicy?: () => SecretPolicy;
   /** Where `env.X.fromEnv` is read from. Default: process.env (the gateway's own environment). */
   secretEnv?: NodeJS.ProcessEnv;
+  /**
+   * The current policy.bindMountRoots (RuntimeHooks.bindMountRoots): bind-mount sources
+   * are resolved and checked against them before every create and start. Leave it out
+   * only where no policy applies (tests of the runtime itself).
+   */
+  bindMountRoots?: () => readonly string[];
 }
 
 /**
@@ -71,6 +77,7 @@ export class DockerRuntime implements Runtime {
       inputUrl: options.inputUrl,
       secretPolicy: options.secretPolicy,
       processEnv: options.secretEnv,
+      bindMountRoots: options.bindMountRoots,
     };
   }
 

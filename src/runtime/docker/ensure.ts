@@ -2,10 +2,11 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { ConflictError, NotFoundError, RuntimeError } from '../../errors.js';
 import type { AppSpec, InputSpec } from '../../spec/types.js';
+import { containerSpecHash } from '../../spec/hash.js';
 import { LABEL_SPEC_HASH } from '../runtime.js';
 import type { Instance } from '../runtime.js';
-import { containerSpecHash } from '../../spec/hash.js';
 import { resolveSecretRefs } from '../secret-env.js';
+import { resolveBindMounts } from './bind-mounts.js';
 import { containerCreateOptions } from './container-config.js';
 import type { DockerContext } from './context.js';
 import { engineMessage, mapDockerError, statusOf } from './errors.js';
@@ -27,13 +28,18 @@ const CREATE_ATTEMPTS = 5;
  * spec hash matches, recreates it when not (the volume is kept), creates it when
  * missing. Never starts it. A same-named container without berth's label is refused.
  */
-export async function ensureContainer(ctx: DockerContext, app: AppSpec, index: number): Promise<Instance> {
+export async function ensureContainer(ctx: DockerContext, given: AppSpec, index: number): Promise<Instance> {
+  // Made from where the bind-mount sources lead now (checked against the policy again), not from the strings.
+  const roots = ctx.bindMountRoots?.();
+  const app = roots ? resolveBindMounts(given, roots) : given;
   const name = containerName(app.name, index);
-  const hash = containerSpecHash(app);
+  // The label keeps the hash of the spec as written: the activator compares it with that, and
+  // start() checks an adopted container's resolved sources again anyway.
+  const hash = containerSpecHash(given);
   // Built once, on first need: secret references are read only when a container is made,
   // and before an outdated one is retired, so a missing secret leaves the old one in place.
   let wanted: Promise<Docker.ContainerCreateOptions> | undefined;
-  const want = () => (wanted ??= wantedContainer(ctx, app, index));
+  const want = () => (wanted ??= wantedContainer(ctx, app, index, hash));
   // Two ensures may race (reconciler and activator): the loser's create fails with a
   // name conflict, and another look adopts the winner's container instead of failing.
   // The engine reserves the name before the winner's container can be inspected, so
@@ -64,14 +70,16 @@ export async function ensureContainer(ctx: DockerContext, app: AppSpec, index: n
  * The create options, with the spec's secret references read now: at every create,
  * never earlier, so their values are held nowhere but in the container.
  */
-async function wantedContainer(ctx: DockerContext, app: AppSpec, index: number): Promise<Docker.ContainerCreateOptions> {
+async function wantedContainer(ctx: DockerContext, app: AppSpec, index: number, hash: string): Promise<Docker.ContainerCreateOptions> {
   const secretValues = await resolveSecretRefs(app.name, app.env, { policy: ctx.secretPolicy?.() ?? {}, env: ctx.processEnv ?? process.env });
-  return containerCreateOptions(app, index, {
+  const wanted = containerCreateOptions(app, index, {
     extraLabels: ctx.extraLabels,
     defaultResources: ctx.defaultResources?.(),
     inputUrl: app.input?.as === 'url' ? ctx.inputUrl?.(app.name) : undefined,
     secretValues,
   });
+  wanted.Labels = { ...wanted.Labels, [LABEL_SPEC_HASH]: hash };
+  return wanted;
 }
 
 /** The engine refused create because the name is taken: another ensure won the race. */

@@ -1,6 +1,7 @@
 import { RuntimeError } from '../../errors.js';
 import type { Instance } from '../runtime.js';
 import type { DockerContext } from './context.js';
+import { checkContainerBindMounts } from './bind-mounts.js';
 import { mapDockerError, statusOf } from './errors.js';
 import { toInstance } from './instance.js';
 import { inspectContainer, requireManaged } from './managed.js';
@@ -14,6 +15,9 @@ export async function startContainer(ctx: DockerContext, id: string): Promise<In
   const info = await requireManaged(ctx, id);
   const name = info.Name.replace(/^\//, '');
   const container = ctx.docker().getContainer(info.Id);
+  const roots = ctx.bindMountRoots?.();
+  // Mounts are made at start, following links as they are now; a paused or running container has its mounts already.
+  if (roots && info.State.Status !== 'paused' && info.State.Status !== 'running') checkContainerBindMounts(name, info.HostConfig.Mounts, roots);
   try {
     if (info.State.Status === 'paused') await container.unpause();
     else if (info.State.Status !== 'running') await container.start();
