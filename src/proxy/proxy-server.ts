@@ -261,7 +261,9 @@ export class ProxyServer {
     };
     const requestId = requestIdOf(req);
     const go = (upstream: Upstream) => {
-      if (socket.destroyed || this.closing) {
+      // The client gave up while the app was woken: the woken app serves the next one.
+      if (socket.destroyed) return end();
+      if (this.closing) {
         // A WebSocket opened while draining would only be closed again moments later.
         writeRawFailure(socket, SHUTTING_DOWN, app);
         return end();
