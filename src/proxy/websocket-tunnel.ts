@@ -9,8 +9,9 @@ import { clientCloseFrame, FrameTracker, serverCloseFrame } from './websocket-fr
  * way RFC 6455 §7.1.2 asks: a close frame with code 1001 (Going Away) to each
  * side, sent between two frames, never inside one.
  *
- * `onClose` fires exactly once, when either socket closes or errs; both are
- * destroyed then.
+ * `onClose` fires exactly once, when both sockets are closed. An error on
+ * either destroys both; when one side closes, the other is ended (so what is
+ * already written to it still goes out) and destroyed after LINGER_MS.
  */
 export class WebSocketTunnel {
   private readonly toClient: FrameRelay;
@@ -27,11 +28,14 @@ export class WebSocketTunnel {
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
     this.toClient = new FrameRelay(app, client, () => serverCloseFrame());
     this.toApp = new FrameRelay(client, app, () => clientCloseFrame(randomBytes(4)));
-    const close = () => this.close();
-    for (const socket of [client, app]) {
-      socket.on('error', close);
-      socket.on('close', close);
-    }
+    const destroyBoth = () => {
+      client.destroy();
+      app.destroy();
+    };
+    client.on('error', destroyBoth);
+    app.on('error', destroyBoth);
+    client.on('close', () => this.sideClosed(app));
+    app.on('close', () => this.sideClosed(client));
   }
 
   /** Relays what each side sent before the tunnel opened, then everything that follows. */
@@ -50,20 +54,28 @@ export class WebSocketTunnel {
     if (!this.closed) {
       this.toClient.stopAtBoundary();
       this.toApp.stopAtBoundary();
-      setTimeout(() => this.close(), graceMs).unref();
+      setTimeout(() => {
+        this.client.destroy();
+        this.app.destroy();
+      }, graceMs).unref();
     }
     return this.ended;
   }
 
-  private close(): void {
-    if (this.closed) return;
+  private sideClosed(other: Duplex): void {
+    if (!other.destroyed) {
+      other.end();
+      setTimeout(() => other.destroy(), LINGER_MS).unref();
+    }
+    if (this.closed || !this.client.destroyed || !this.app.destroyed) return;
     this.closed = true;
-    this.client.destroy();
-    this.app.destroy();
     this.onClose();
     this.resolveEnded();
   }
 }
+
+/** How long one side may take to flush and close once the other side has closed. */
+const LINGER_MS = 2_000;
 
 /** One direction of the tunnel. */
 class FrameRelay {

@@ -7,7 +7,10 @@ import { connect, type Socket } from 'node:net';
  */
 export class RawClient {
   private received = Buffer.alloc(0);
+  /** The socket is closed. */
   closed = false;
+  /** The server ended its side (a FIN); with `halfOpen`, the socket then stays open. */
+  serverEnded = false;
   private readonly waiters = new Set<() => void>();
 
   private constructor(readonly socket: Socket) {
@@ -17,15 +20,20 @@ export class RawClient {
     });
     // A reset by the far end is an outcome the tests look at, not a failure of the test process.
     socket.on('error', () => undefined);
+    socket.on('end', () => {
+      this.serverEnded = true;
+      this.wake();
+    });
     socket.on('close', () => {
       this.closed = true;
       this.wake();
     });
   }
 
-  static open(port: number): Promise<RawClient> {
+  /** With `halfOpen`, the client never closes its side by itself, even after the server's FIN. */
+  static open(port: number, options: { halfOpen?: boolean } = {}): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port }, () => resolve(new RawClient(socket)));
+      const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: options.halfOpen ?? false }, () => resolve(new RawClient(socket)));
       socket.once('error', reject);
     });
   }
@@ -42,11 +50,11 @@ export class RawClient {
     this.socket.write(data);
   }
 
-  /** Waits until `done(text)` holds or the socket closed; fails after `timeoutMs`. */
+  /** Waits until `done(text)` holds or the server closed the connection; fails after `timeoutMs`. */
   async until(done: (text: string) => boolean, timeoutMs = 5_000): Promise<string> {
     const deadline = performance.now() + timeoutMs;
     while (!done(this.text)) {
-      if (this.closed) return this.text;
+      if (this.closed || this.serverEnded) return this.text;
       const left = deadline - performance.now();
       if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms; received so far: ${JSON.stringify(this.text.slice(0, 300))}`);
       await new Promise<void>((resolve) => {
@@ -60,12 +68,12 @@ export class RawClient {
     return this.text;
   }
 
-  /** Waits until the server closed the connection; fails after `timeoutMs`. */
+  /** Waits until the server closed the connection (or its side of it); fails after `timeoutMs`. */
   async untilClosed(timeoutMs = 5_000): Promise<string> {
     await this.until(() => false, timeoutMs).catch((err: Error) => {
-      if (!this.closed) throw err;
+      if (!this.closed && !this.serverEnded) throw err;
     });
-    if (!this.closed) throw new Error('the connection is still open');
+    if (!this.closed && !this.serverEnded) throw new Error('the connection is still open');
     return this.text;
   }
 
