@@ -20,6 +20,10 @@ export interface UpgradeTarget {
   path: string;
   /** The handshake's headers for the app as [name, value, ...], Host included. */
   headers: string[];
+  /** How long the app may take to accept the connection; UPGRADE_CONNECT_TIMEOUT_MS by default. */
+  connectTimeoutMs?: number;
+  /** How long the app may take to answer the handshake once connected; UPGRADE_ANSWER_TIMEOUT_MS by default. */
+  answerTimeoutMs?: number;
 }
 
 /** A WebSocket handshake on its way to the app, or the tunnel it opened. */
@@ -74,11 +78,13 @@ export function forwardUpgrade(
     setHost: false,
     agent: false,
   });
-  let timer = setTimeout(() => upstream.destroy(timeoutError('connect', UPGRADE_CONNECT_TIMEOUT_MS)), UPGRADE_CONNECT_TIMEOUT_MS);
+  const connectMs = target.connectTimeoutMs ?? UPGRADE_CONNECT_TIMEOUT_MS;
+  const answerMs = target.answerTimeoutMs ?? UPGRADE_ANSWER_TIMEOUT_MS;
+  let timer = setTimeout(() => upstream.destroy(timeoutError('connect', connectMs)), connectMs);
   upstream.once('socket', (socket: Socket) => {
     socket.once('connect', () => {
       clearTimeout(timer);
-      timer = setTimeout(() => upstream.destroy(timeoutError('answer', UPGRADE_ANSWER_TIMEOUT_MS)), UPGRADE_ANSWER_TIMEOUT_MS);
+      if (!answered) timer = setTimeout(() => upstream.destroy(timeoutError('answer', answerMs)), answerMs);
     });
   });
 

@@ -235,12 +235,13 @@ export class ProxyServer {
    * exchange only. Each `began` gets exactly one `ended`, whichever way it goes.
    */
   private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Only WebSocket is ever tunnelled; h2c, TLS/1.0 and the like are served as plain HTTP, by a
+    // fresh parser that guards the socket itself (no event can fire before this synchronous hand-over).
+    if (!isWebSocketUpgrade(req.headers)) return replayAsPlainHttp(this.server, req, socket, head);
     socket.on('error', (err: Error) => {
-      this.logger.debug({ err: err.message, url: req.url }, 'client connection failed during an upgrade');
+      this.logger.debug({ err: err.message, url: req.url }, 'client connection failed during a WebSocket exchange');
       socket.destroy();
     });
-    // Only WebSocket is ever tunnelled; h2c, TLS/1.0 and the like are served as plain HTTP.
-    if (!isWebSocketUpgrade(req.headers)) return replayAsPlainHttp(this.server, req, socket, head);
     this.upgradeSockets.set(socket, undefined);
     socket.once('close', () => this.upgradeSockets.delete(socket));
     const url = req.url ?? '/';
