@@ -102,8 +102,12 @@ class FrameRelay {
 
   stopAtBoundary(): void {
     this.stopping = true;
-    if (this.tracker.atBoundary) this.stop();
-    else if (this.tracker.broken) this.from.pause();
+    if (this.tracker.atBoundary) return this.stop();
+    if (this.tracker.broken) {
+      // No boundary will come (a length past 2^53): nothing more is relayed, and the grace timer ends it.
+      this.stopped = true;
+      this.from.pause();
+    }
   }
 
   private relay(chunk: Buffer): void {
