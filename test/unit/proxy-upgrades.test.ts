@@ -294,3 +294,29 @@ test('an app that is not listening gets the client a 502 problem', async () => {
   }
   await assertAliveAndBalanced();
 });
+
+test('large and fragmented messages cross the tunnel intact (16- and 64-bit frame lengths)', async () => {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/echo/ws`);
+  try {
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    for (const size of [125, 126, 65_535, 65_536, 1_000_000]) {
+      const payload = Buffer.alloc(size);
+      for (let i = 0; i < size; i++) payload[i] = (i * 31) & 0xff;
+      const echoed = new Promise<Buffer>((resolve) => ws.once('message', (data) => resolve(data as Buffer)));
+      ws.send(payload, { binary: true });
+      assert.deepEqual(await echoed, payload, `${size} bytes`);
+    }
+    // A message sent in fragments: the app reassembles it, and so does the client.
+    const whole = new Promise<string>((resolve) => ws.once('message', (data) => resolve(String(data))));
+    ws.send('frag', { fin: false, binary: false });
+    ws.send('ment', { fin: false, binary: false });
+    ws.send('ed', { fin: true, binary: false });
+    assert.equal(await whole, 'fragmented');
+  } finally {
+    ws.terminate();
+  }
+  await assertAliveAndBalanced();
+});
