@@ -122,8 +122,12 @@ export function forwardUpgrade(
     }
     client.write(responseHead(res, headerLines(downstreamResponseHeaders(res.headers)) + 'connection: close\r\n'));
     res.pipe(client);
-    // A client that neither reads nor hangs up does not keep its socket for ever.
-    res.once('end', () => setTimeout(() => client.destroy(), LINGER_MS).unref());
+    res.once('close', () => {
+      // Cut short by the app: the client must not take a truncated answer for a whole one.
+      if (!res.complete) return void client.destroy();
+      // A client that neither reads nor hangs up does not keep its socket for ever.
+      setTimeout(() => client.destroy(), LINGER_MS).unref();
+    });
     // Whatever the client sends from now on is read and dropped, so it sees its answer rather than a reset.
     client.resume();
   });

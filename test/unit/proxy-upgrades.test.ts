@@ -320,3 +320,36 @@ test('large and fragmented messages cross the tunnel intact (16- and 64-bit fram
   }
   await assertAliveAndBalanced();
 });
+
+test('an app that cuts its refusal short gets the client a closed connection, not a truncated answer taken as whole', async () => {
+  const sockets = new Set<Socket>();
+  const cutter = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.once('data', () => {
+      socket.write('HTTP/1.1 403 Forbidden\r\ncontent-length: 100\r\n\r\nonly ten b');
+      setTimeout(() => socket.resetAndDestroy(), 50);
+    });
+  });
+  await new Promise<void>((r) => cutter.listen(0, '127.0.0.1', r));
+  upstreams.upstreams.set('cut', { ...upstreams.upstreams.get('echo')!, app: 'cut', port: (cutter.address() as AddressInfo).port });
+  proxy.setRoutes(
+    new RouteTable([
+      { app: 'echo', routes: [{ path: '/echo/', stripPrefix: true }] },
+      { app: 'cut', routes: [{ path: '/cut/', stripPrefix: true }] },
+    ]),
+  );
+  const client = await RawClient.open(port);
+  try {
+    client.write(wsHandshake('/cut/ws'));
+    const text = await client.untilClosed();
+    assert.match(text, /^HTTP\/1\.1 403 /);
+    assert.ok(text.endsWith('only ten b'));
+    assert.equal(hasWholeResponse(text), false);
+  } finally {
+    client.destroy();
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => cutter.close(() => r()));
+  }
+  await assertAliveAndBalanced();
+});
