@@ -35,6 +35,13 @@ export function serveCommand(): Command {
       const shutdown = (signal: string) => {
         logger.info({ signal }, 'draining requests in flight, then exiting; containers are left as they are');
         for (const w of watchers) w.close();
+        // Whatever hangs (a client, an app, the store), the process exits: drainTimeout plus a margin for
+        // closing WebSockets and writing the history. unref: a clean close exits before it, on its own.
+        const deadlineMs = (gateway.currentConfig?.drainTimeoutMs ?? DEFAULT_DRAIN_MS) + SHUTDOWN_MARGIN_MS;
+        setTimeout(() => {
+          logger.error({ deadlineMs }, 'shutdown did not finish in time, exiting anyway');
+          process.exit(1);
+        }, deadlineMs).unref();
         gateway.close().then(
           () => process.exit(0),
           (err: unknown) => {
@@ -47,6 +54,11 @@ export function serveCommand(): Command {
       process.once('SIGINT', () => shutdown('SIGINT'));
     });
 }
+
+/** The config's own default for drainTimeout, for a gateway that never loaded its config. */
+const DEFAULT_DRAIN_MS = 30_000;
+/** What shutdown may take past drainTimeout: WebSocket close frames (1 s of grace) and the last history and usage writes. */
+const SHUTDOWN_MARGIN_MS = 5_000;
 
 /** Reloads shortly after the config or a spec file changes; editors write in bursts. */
 function watchConfig(gateway: Gateway, reload: () => Promise<void>): FSWatcher[] {

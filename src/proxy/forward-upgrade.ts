@@ -1,61 +1,179 @@
-import { connect, type Socket } from 'node:net';
-import type { IncomingMessage } from 'node:http';
+import { request, type ClientRequest, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { downstreamResponseHeaders } from './forwarded-headers.js';
+import { WebSocketTunnel } from './websocket-tunnel.js';
 
 /**
- * Relays an HTTP/1.1 Upgrade (WebSocket) to the upstream over a fresh TCP
- * connection: the handshake is written as-is (minus what the proxy rewrites),
- * then bytes are piped both ways untouched. The upstream's own answer (101 or
- * a refusal) goes back verbatim, so berth never has to speak WebSocket.
- *
- * `onOpen` fires once the upstream connection is established; `onError` when it
- * could not be (the client socket is then left to the caller to answer);
- * `onClose` exactly once at the end, whatever happened, so activity accounting
- * stays exact.
+ * How long the app may take to accept the connection: the same bound as the
+ * connection pools' `connectTimeout` for plain requests (upstream-pools.ts).
  */
-export function forwardUpgrade(
-  req: IncomingMessage,
-  client: Duplex,
-  head: Buffer,
-  target: { host: string; port: number; path: string; headers: string[] },
-  onOpen: () => void,
-  onError: (err: Error) => void,
-  onClose: () => void,
-): void {
-  const upstream: Socket = connect({ host: target.host, port: target.port });
-  let opened = false;
-  let closed = false;
-  const close = () => {
-    if (closed) return;
-    closed = true;
-    client.destroy();
-    upstream.destroy();
-    onClose();
-  };
-  upstream.setNoDelay(true);
-  upstream.once('connect', () => {
-    opened = true;
-    onOpen();
-    upstream.write(handshake(req, target.path, target.headers));
-    if (head.length > 0) upstream.write(head);
-    upstream.pipe(client);
-    client.pipe(upstream);
-  });
-  upstream.on('error', (err) => {
-    if (opened || closed) return close();
-    // Not connected: the client still waits for an HTTP answer, which onError writes.
-    closed = true;
-    upstream.destroy();
-    onError(err);
-    onClose();
-  });
-  upstream.on('close', close);
-  client.on('error', close);
-  client.on('close', close);
+export const UPGRADE_CONNECT_TIMEOUT_MS = 5_000;
+/** How long the app may take to answer the handshake once connected (nginx's proxy_read_timeout is 60 s). */
+export const UPGRADE_ANSWER_TIMEOUT_MS = 60_000;
+/** How long a refused client may take to read its answer and hang up before its socket is destroyed. */
+const LINGER_MS = 5_000;
+
+export interface UpgradeTarget {
+  host: string;
+  port: number;
+  path: string;
+  /** The handshake's headers for the app as [name, value, ...], Host included. */
+  headers: string[];
+  /** How long the app may take to accept the connection; UPGRADE_CONNECT_TIMEOUT_MS by default. */
+  connectTimeoutMs?: number;
+  /** How long the app may take to answer the handshake once connected; UPGRADE_ANSWER_TIMEOUT_MS by default. */
+  answerTimeoutMs?: number;
 }
 
-function handshake(req: IncomingMessage, path: string, headers: string[]): string {
-  let text = `${req.method ?? 'GET'} ${path} HTTP/1.1\r\n`;
-  for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
-  return text + '\r\n';
+/** A WebSocket handshake on its way to the app, or the tunnel it opened. */
+export interface UpgradeExchange {
+  /** Ends the exchange for shutdown: an open tunnel gets close frames (code 1001), anything else is cut. */
+  goAway(graceMs: number): Promise<void>;
+}
+
+/**
+ * Sends a WebSocket handshake to the app over a fresh connection (node:http,
+ * no agent) and acts on its answer:
+ *
+ * - 101: the app's status line and headers go to the client, then a
+ *   WebSocketTunnel relays both ways, starting with what each side sent past
+ *   its head (`clientHead`, and the app's bytes after its 101).
+ * - anything else: relayed to the client as a plain HTTP response with
+ *   `connection: close`, and the client's socket is ended. No tunnel is
+ *   opened, and nothing the client sent after its handshake reaches the app:
+ *   the client socket is only read once the tunnel exists.
+ * - no answer: `onFailure` is told (the app refused, reset or timed out
+ *   before answering: the client still waits for an HTTP answer, which the
+ *   caller writes).
+ *
+ * `onClose` fires exactly once at the end, whatever happened, so activity
+ * accounting stays exact.
+ */
+export function forwardUpgrade(
+  client: Duplex,
+  clientHead: Buffer,
+  target: UpgradeTarget,
+  onFailure: (err: Error) => void,
+  onClose: () => void,
+): UpgradeExchange {
+  let finished = false;
+  let answered = false;
+  let tunnel: WebSocketTunnel | undefined;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    onClose();
+  };
+  // Not read until a tunnel is open: bytes sent early wait in the socket, and are dropped if the app refuses.
+  client.pause();
+
+  const upstream: ClientRequest = request({
+    host: target.host,
+    port: target.port,
+    path: target.path,
+    method: 'GET',
+    headers: target.headers,
+    setHost: false,
+    agent: false,
+  });
+  const connectMs = target.connectTimeoutMs ?? UPGRADE_CONNECT_TIMEOUT_MS;
+  const answerMs = target.answerTimeoutMs ?? UPGRADE_ANSWER_TIMEOUT_MS;
+  let timer = setTimeout(() => upstream.destroy(timeoutError('connect', connectMs)), connectMs);
+  upstream.once('socket', (socket: Socket) => {
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      if (!answered) timer = setTimeout(() => upstream.destroy(timeoutError('answer', answerMs)), answerMs);
+    });
+  });
+
+  upstream.on('error', (err) => {
+    if (finished) return;
+    if (answered) {
+      client.destroy();
+      return finish();
+    }
+    onFailure(err);
+    finish();
+  });
+
+  upstream.on('upgrade', (res: IncomingMessage, socket: Socket, appHead: Buffer) => {
+    answered = true;
+    clearTimeout(timer);
+    socket.on('error', () => socket.destroy());
+    if (finished || client.destroyed || !client.writable) {
+      socket.destroy();
+      return finish();
+    }
+    socket.setNoDelay(true);
+    client.write(responseHead(res, rawHeaderLines(res.rawHeaders)));
+    tunnel = new WebSocketTunnel(client, socket, finish);
+    tunnel.start(clientHead, appHead);
+  });
+
+  upstream.on('response', (res: IncomingMessage) => {
+    answered = true;
+    clearTimeout(timer);
+    res.on('error', () => client.destroy());
+    if (finished || client.destroyed || !client.writable) {
+      res.destroy();
+      return finish();
+    }
+    client.write(responseHead(res, headerLines(downstreamResponseHeaders(res.headers)) + 'connection: close\r\n'));
+    res.pipe(client);
+    res.once('close', () => {
+      // Cut short by the app: the client must not take a truncated answer for a whole one.
+      if (!res.complete) return void client.destroy();
+      // A client that neither reads nor hangs up does not keep its socket for ever.
+      setTimeout(() => client.destroy(), LINGER_MS).unref();
+    });
+    // Whatever the client sends from now on is read and dropped, so it sees its answer rather than a reset.
+    client.resume();
+  });
+
+  const onClientGone = () => {
+    if (tunnel) return; // the tunnel has its own listeners
+    upstream.destroy();
+    finish();
+  };
+  client.once('close', onClientGone);
+  client.on('error', onClientGone);
+  upstream.end();
+
+  return {
+    goAway(graceMs: number): Promise<void> {
+      if (tunnel) return tunnel.goAway(graceMs);
+      upstream.destroy();
+      client.destroy();
+      finish();
+      return Promise.resolve();
+    },
+  };
+}
+
+/** latin1: Node's parser decoded the app's header bytes as latin1, so this writes the very bytes it read. */
+function responseHead(res: IncomingMessage, lines: string): Buffer {
+  return Buffer.from(`HTTP/1.1 ${res.statusCode ?? 502} ${res.statusMessage ?? ''}\r\n${lines}\r\n`, 'latin1');
+}
+
+function rawHeaderLines(raw: readonly string[]): string {
+  let text = '';
+  for (let i = 0; i < raw.length; i += 2) text += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  return text;
+}
+
+function headerLines(headers: Record<string, string | string[]>): string {
+  let text = '';
+  for (const name in headers) {
+    const value = headers[name]!;
+    for (const v of Array.isArray(value) ? value : [value]) text += `${name}: ${v}\r\n`;
+  }
+  return text;
+}
+
+/** A timeout as classifyFailure knows it (ETIMEDOUT: a 504). */
+function timeoutError(phase: 'connect' | 'answer', ms: number): Error {
+  const what = phase === 'connect' ? 'accept the connection' : 'answer the WebSocket handshake';
+  return Object.assign(new Error(`the app did not ${what} within ${ms / 1000} s`), { code: 'ETIMEDOUT' });
 }

@@ -6,7 +6,9 @@ import type { Logger } from 'pino';
 import { classifyFailure, type ProxyFailure } from './failure.js';
 import { sendFailure } from './error-page.js';
 import { forwardHttp, ClientClosedError } from './forward-http.js';
-import { forwardUpgrade } from './forward-upgrade.js';
+import { forwardUpgrade, type UpgradeExchange } from './forward-upgrade.js';
+import { replayAsPlainHttp } from './plain-http-replay.js';
+import { handshakeProblem, isWebSocketUpgrade } from './websocket-handshake.js';
 import { clientAddressOf, upstreamRequestHeaders } from './forwarded-headers.js';
 import type { RouteMatch, RouteTable } from './route-table.js';
 import type { Upstream, UpstreamSource } from './upstream.js';
@@ -51,6 +53,11 @@ export class ProxyServer {
   private readonly server: Server;
   private inFlight = 0;
   private drained?: () => void;
+  /** WebSocket exchanges counted in `inFlight` (held, handshaking or open); shutdown does not wait for them. */
+  private upgradesInFlight = 0;
+  /** Client sockets in a WebSocket exchange, with the exchange once it reached the app; closed at shutdown. */
+  private readonly upgradeSockets = new Map<Duplex, UpgradeExchange | undefined>();
+  private closing = false;
 
   constructor(options: ProxyServerOptions) {
     this.routes = options.routes;
@@ -76,17 +83,26 @@ export class ProxyServer {
     return listenOn(this.server, host, port);
   }
 
-  /** Stops accepting, lets requests in flight finish (up to `graceMs`), then closes. */
+  /**
+   * Stops accepting, lets HTTP requests in flight finish (up to `graceMs`), then
+   * closes the rest: open WebSockets get a close frame with code 1001 (Going
+   * Away) and are cut after WS_CLOSE_GRACE_MS, handshakes still under way are
+   * cut. Resolves in bounded time whatever clients and apps do.
+   */
   async close(graceMs = 30_000): Promise<void> {
+    this.closing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
-    if (this.inFlight > 0) {
+    if (this.inFlight > this.upgradesInFlight) {
       await Promise.race([
         new Promise<void>((resolve) => (this.drained = resolve)),
         new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref()),
       ]);
     }
     this.server.closeAllConnections();
+    const goingAway = [...this.upgradeSockets].map(([socket, exchange]) => (exchange ? exchange.goAway(WS_CLOSE_GRACE_MS) : Promise.resolve(socket.destroy())));
+    await Promise.all(goingAway);
+    for (const socket of this.upgradeSockets.keys()) socket.destroy();
     await closed;
     await this.pools.close();
   }
@@ -254,41 +270,74 @@ export class ProxyServer {
     );
   }
 
+  /**
+   * A WebSocket handshake. Every socket is guarded from the first moment: a
+   * client that resets while its handshake is held for a cold start ends that
+   * exchange only. Each `began` gets exactly one `ended`, whichever way it goes.
+   */
   private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Only WebSocket is ever tunnelled; h2c, TLS/1.0 and the like are served as plain HTTP, by a
+    // fresh parser that guards the socket itself (no event can fire before this synchronous hand-over).
+    if (!isWebSocketUpgrade(req.headers)) return replayAsPlainHttp(this.server, req, socket, head);
+    socket.on('error', (err: Error) => {
+      this.logger.debug({ err: err.message, url: req.url }, 'client connection failed during a WebSocket exchange');
+      socket.destroy();
+    });
+    this.upgradeSockets.set(socket, undefined);
+    socket.once('close', () => this.upgradeSockets.delete(socket));
+    // Read once, now: the socket's address is gone once it closes.
+    const client = clientAddressOf(req);
     const routed = this.route(req);
     if (routed === null) return writeRawFailure(socket, notRouted(req.headers.host, req.url ?? '/'));
     if ('status' in routed) return writeRawFailure(socket, routed);
     const match = routed;
     const app = match.app;
+    // Checked before anything is acquired: a malformed handshake never wakes a stopped app.
+    const problem = handshakeProblem(req);
+    if (problem) return writeRawFailure(socket, { status: 400, code: 'bad_request', reason: problem }, app, ['sec-websocket-version', '13']);
     this.begin(app);
-    const ready = this.upstreams.pick(app, req);
+    this.upgradesInFlight++;
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      this.upgradesInFlight--;
+      this.end(app);
+    };
     const requestId = requestIdOf(req);
     const go = (upstream: Upstream) => {
-      const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrusted(req), upgrade: true, extra: ['x-request-id', requestId], host: match.authority });
+      // The client gave up while the app was woken: the woken app serves the next one.
+      if (socket.destroyed) return end();
+      if (this.closing) {
+        // A WebSocket opened while draining would only be closed again moments later.
+        writeRawFailure(socket, SHUTTING_DOWN, app);
+        return end();
+      }
+      const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrustedAddress(client), upgrade: true, extra: ['x-request-id', requestId], client, host: match.authority });
       // An open WebSocket is load on its instance for as long as it lives.
       upstream.inFlight++;
-      forwardUpgrade(
-        req,
+      const exchange = forwardUpgrade(
         socket,
         head,
         { host: upstream.host, port: upstream.port, path: match.upstreamPath, headers },
-        () => undefined,
-        (err) => writeRawFailure(socket, classifyFailure(err, false), app),
+        (err) => {
+          const failure = classifyFailure(err, socket.destroyed);
+          if (failure.status !== 0) this.logger.warn({ app, instance: upstream.instanceId, requestId, err: failure.reason }, 'upstream failed');
+          writeRawFailure(socket, failure, app);
+        },
         () => {
           upstream.inFlight--;
-          this.end(app);
+          end();
         },
       );
+      if (!ended && this.upgradeSockets.has(socket)) this.upgradeSockets.set(socket, exchange);
     };
+    const ready = this.upstreams.pick(app, req);
     if (ready) return go(ready);
     this.upstreams.acquire(app, req).then(go, (err: unknown) => {
       writeRawFailure(socket, classifyFailure(err, socket.destroyed), app);
-      this.end(app);
+      end();
     });
-  }
-
-  private isTrusted(req: IncomingMessage): boolean {
-    return this.isTrustedAddress(clientAddressOf(req));
   }
 
   private isTrustedAddress(client: string): boolean {
@@ -302,9 +351,15 @@ export class ProxyServer {
 
   private end(app: string): void {
     this.upstreams.ended(app);
-    if (--this.inFlight === 0 && this.drained) this.drained();
+    if (--this.inFlight === this.upgradesInFlight && this.drained) this.drained();
   }
 }
+
+/** How long an open WebSocket has, once sent its close frame at shutdown, to close by itself. */
+const WS_CLOSE_GRACE_MS = 1_000;
+
+/** Why a WebSocket is not opened once shutdown began: a 503. */
+const SHUTTING_DOWN: ProxyFailure = { status: 503, code: 'overloaded', reason: 'the gateway is shutting down' };
 
 /** pino's numeric level of `debug`. */
 const DEBUG_LEVEL = 20;

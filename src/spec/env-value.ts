@@ -6,7 +6,7 @@
  * allowed only by the gateway's policy.secretFiles / policy.secretEnv.
  */
 import { z } from 'zod';
-import { absolutePathField, scalarField } from './fields.js';
+import { absolutePathField, textScalarField } from './fields.js';
 
 /** What the API, the CLI and the dashboard show in place of a secret literal. */
 export const REDACTED = '<redacted>';
@@ -24,13 +24,13 @@ export const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const notRedacted = (value: string | number | boolean) => value !== REDACTED;
 const REDACTED_MESSAGE = `is "${REDACTED}", the marker berth shows in place of a secret; write the real value`;
 
-const plainValue = scalarField.refine(notRedacted, REDACTED_MESSAGE);
+// One line, no control characters but tab: a CR or LF in an env value would forge another variable.
+const plainValue = textScalarField.refine(notRedacted, REDACTED_MESSAGE);
 
 const secretObject = z
   .strictObject({
     // One line, as every env value (and as fromFile / fromEnv values are checked at create).
     secret: plainValue
-      .refine((v) => !/[\r\n\0]/.test(String(v)), 'must not contain CR, LF or NUL: env values are one line')
       .optional()
       .describe('A secret literal: passed to the container, never shown by the API, CLI or dashboard.'),
     fromFile: absolutePathField

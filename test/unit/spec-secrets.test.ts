@@ -59,8 +59,8 @@ describe('secret env values: refused, naming the field', () => {
     ['a list', [1], ['env.DB_PASSWORD: must be a string, number or boolean, or an object with one of secret, fromFile or fromEnv']],
     ['null', null, ['env.DB_PASSWORD: must be a string, number or boolean, or an object with one of secret, fromFile or fromEnv']],
     ['the redaction marker as a secret', { secret: REDACTED }, [`env.DB_PASSWORD.secret: is "${REDACTED}", the marker berth shows in place of a secret; write the real value`]],
-    ['a secret literal of two lines', { secret: 'a\nb' }, ['env.DB_PASSWORD.secret: must not contain CR, LF or NUL: env values are one line']],
-    ['a secret literal with NUL', { secret: 'a\0b' }, ['env.DB_PASSWORD.secret: must not contain CR, LF or NUL: env values are one line']],
+    ['a secret literal of two lines', { secret: 'a\nb' }, ['env.DB_PASSWORD.secret: must not contain control characters: a line feed (LF) at position 1']],
+    ['a secret literal with NUL', { secret: 'a\0b' }, ['env.DB_PASSWORD.secret: must not contain control characters: NUL at position 1']],
     ['the redaction marker as a plain value', REDACTED, [`env.DB_PASSWORD: is "${REDACTED}", the marker berth shows in place of a secret; write the real value`]],
   ];
   for (const [what, value, expected] of cases) {

@@ -1,0 +1,141 @@
+import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import { clientCloseFrame, FrameTracker, serverCloseFrame } from './websocket-frames.js';
+
+/**
+ * An open WebSocket between a client and an app: bytes are relayed both ways
+ * untouched, with backpressure, while each direction's frame boundaries are
+ * followed (see FrameTracker) so that `goAway` can end the conversation the
+ * way RFC 6455 §7.1.2 asks: a close frame with code 1001 (Going Away) to each
+ * side, sent between two frames, never inside one.
+ *
+ * `onClose` fires exactly once, when both sockets are closed. An error on
+ * either destroys both; when one side closes, the other is ended (so what is
+ * already written to it still goes out) and destroyed after LINGER_MS.
+ */
+export class WebSocketTunnel {
+  private readonly toClient: FrameRelay;
+  private readonly toApp: FrameRelay;
+  private closed = false;
+  private readonly ended: Promise<void>;
+  private resolveEnded!: () => void;
+
+  constructor(
+    private readonly client: Duplex,
+    private readonly app: Duplex,
+    private readonly onClose: () => void,
+  ) {
+    this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
+    this.toClient = new FrameRelay(app, client, () => serverCloseFrame());
+    this.toApp = new FrameRelay(client, app, () => clientCloseFrame(randomBytes(4)));
+    const destroyBoth = () => {
+      client.destroy();
+      app.destroy();
+    };
+    client.on('error', destroyBoth);
+    app.on('error', destroyBoth);
+    client.on('close', () => this.sideClosed(app));
+    app.on('close', () => this.sideClosed(client));
+  }
+
+  /** Relays what each side sent before the tunnel opened, then everything that follows. */
+  start(clientHead: Buffer, appHead: Buffer): void {
+    if (this.closed) return;
+    this.toApp.start(clientHead);
+    this.toClient.start(appHead);
+  }
+
+  /**
+   * Sends each side a 1001 close frame at its stream's next frame boundary,
+   * ends both, and destroys them after `graceMs` whatever the peers do.
+   * Resolves once the tunnel is closed.
+   */
+  goAway(graceMs: number): Promise<void> {
+    if (!this.closed) {
+      this.toClient.stopAtBoundary();
+      this.toApp.stopAtBoundary();
+      setTimeout(() => {
+        this.client.destroy();
+        this.app.destroy();
+      }, graceMs).unref();
+    }
+    return this.ended;
+  }
+
+  private sideClosed(other: Duplex): void {
+    if (!other.destroyed) {
+      other.end();
+      setTimeout(() => other.destroy(), LINGER_MS).unref();
+    }
+    if (this.closed || !this.client.destroyed || !this.app.destroyed) return;
+    this.closed = true;
+    this.onClose();
+    this.resolveEnded();
+  }
+}
+
+/** How long one side may take to flush and close once the other side has closed. */
+const LINGER_MS = 2_000;
+
+/** One direction of the tunnel. */
+class FrameRelay {
+  private readonly tracker = new FrameTracker();
+  private stopping = false;
+  private stopped = false;
+
+  constructor(
+    private readonly from: Duplex,
+    private readonly to: Duplex,
+    private readonly closeFrame: () => Buffer,
+  ) {}
+
+  start(head: Buffer): void {
+    if (head.length > 0) this.relay(head);
+    this.from.on('data', (chunk: Buffer) => this.relay(chunk));
+    // A half-close is passed on, as pipe() would.
+    this.from.on('end', () => {
+      if (!this.stopped) this.to.end();
+    });
+    // The client socket was paused until now (see forwardUpgrade); a 'data' listener alone does not resume it.
+    this.from.resume();
+  }
+
+  stopAtBoundary(): void {
+    this.stopping = true;
+    if (this.tracker.atBoundary) return this.stop();
+    if (this.tracker.broken) {
+      // No boundary will come (a length past 2^53): nothing more is relayed, and the grace timer ends it.
+      this.stopped = true;
+      this.from.pause();
+    }
+  }
+
+  private relay(chunk: Buffer): void {
+    if (this.stopped) return;
+    const taken = this.tracker.consume(chunk, this.stopping);
+    if (taken > 0) this.send(taken === chunk.length ? chunk : chunk.subarray(0, taken));
+    if (this.stopping && this.tracker.atBoundary) this.stop();
+  }
+
+  private send(bytes: Buffer): void {
+    if (this.to.destroyed) return;
+    if (!this.to.write(bytes)) {
+      this.from.pause();
+      this.to.once('drain', () => {
+        if (!this.stopped) this.from.resume();
+      });
+    }
+  }
+
+  /**
+   * Nothing more is relayed; the close frame goes out and this side is ended.
+   * What the source still sends (its own close frame, say) is read and dropped,
+   * so its end is seen and the socket can close before the grace runs out.
+   */
+  private stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (!this.to.destroyed && this.to.writable) this.to.end(this.closeFrame());
+    this.from.resume();
+  }
+}

@@ -1,0 +1,82 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { forwardUpgrade } from '../../src/proxy/forward-upgrade.js';
+import { classifyFailure } from '../../src/proxy/failure.js';
+
+/** A connected pair of sockets on 127.0.0.1: `near` stands for the proxy's client socket. */
+async function socketPair(): Promise<{ near: Socket; far: Socket; dispose: () => Promise<void> }> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
+  const far = connect({ host: '127.0.0.1', port: (server.address() as AddressInfo).port });
+  const near = await accepted;
+  for (const s of [near, far]) s.on('error', () => undefined);
+  return {
+    near,
+    far,
+    dispose: async () => {
+      near.destroy();
+      far.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+async function silentApp(): Promise<{ server: Server; port: number; sockets: Set<Socket> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+    s.resume(); // reads (and drops) the handshake, so it sees the proxy hang up
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, port: (server.address() as AddressInfo).port, sockets };
+}
+
+const HEADERS = ['host', '127.0.0.1', 'connection', 'upgrade', 'upgrade', 'websocket', 'sec-websocket-key', 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version', '13'];
+
+test('an app that accepts but never answers the handshake is a 504 once answerTimeoutMs is over, and onClose fires once', async () => {
+  const app = await silentApp();
+  const pair = await socketPair();
+  try {
+    let closes = 0;
+    const failed = new Promise<Error>((resolve) => {
+      forwardUpgrade(pair.near, Buffer.alloc(0), { host: '127.0.0.1', port: app.port, path: '/ws', headers: HEADERS, answerTimeoutMs: 150 }, resolve, () => closes++);
+    });
+    const started = performance.now();
+    const err = await failed;
+    const ms = performance.now() - started;
+    assert.ok(ms >= 100 && ms < 2_000, `failed after ${ms} ms`);
+    const failure = classifyFailure(err, false);
+    assert.equal(failure.status, 504);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(closes, 1);
+  } finally {
+    for (const s of app.sockets) s.destroy();
+    await new Promise<void>((r) => app.server.close(() => r()));
+    await pair.dispose();
+  }
+});
+
+test('a client gone before the app answers ends the exchange once, without a failure to answer', async () => {
+  const app = await silentApp();
+  const pair = await socketPair();
+  try {
+    let closes = 0;
+    let failures = 0;
+    forwardUpgrade(pair.near, Buffer.alloc(0), { host: '127.0.0.1', port: app.port, path: '/ws', headers: HEADERS }, () => failures++, () => closes++);
+    await new Promise((r) => setTimeout(r, 50));
+    pair.far.resetAndDestroy();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(closes, 1);
+    assert.equal(failures, 0);
+    // The app's connection was given up too.
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok([...app.sockets].every((s) => s.destroyed || s.readableEnded));
+  } finally {
+    for (const s of app.sockets) s.destroy();
+    await new Promise<void>((r) => app.server.close(() => r()));
+    await pair.dispose();
+  }
+});
