@@ -182,6 +182,8 @@ export const clientCases: ClientCase[] = [
     expect: { statuses: [200, 200, 200], count: 3 },
     responses: 3,
   },
+  // RFC 9112 §9.6 lets a client half-close after its request; HAProxy and nginx still answer it.
+  { name: 'complete request, then half-close, still gets its answer', on: 'both', send: (c) => [get(c, c.target, 'Connection: close\r\n'), { end: true }], expect: { statuses: [200] } },
   { name: 'GET with a body', on: 'proxy', send: (c) => `GET ${c.base}/echo HTTP/1.1\r\nHost: ${c.host}\r\nContent-Length: 5\r\n\r\nhello`, expect: OK },
   { name: 'HEAD', on: 'both', send: (c) => `HEAD ${c.target} HTTP/1.1\r\nHost: ${c.host}\r\n${c.auth}\r\n`, expect: { statuses: [200, 405] }, headRequests: true },
   { name: 'Expect: 100-continue', on: 'proxy', send: (c) => [`POST ${c.base}/upload HTTP/1.1\r\nHost: ${c.host}\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n`, { pauseMs: 100 }, 'hello'], expect: { statuses: [200, 417] } },
