@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { violation } from '../support/expect-outcome.js';
 import { advAppYaml, GatewayProcess } from '../support/gateway-process.js';
 import { rawExchange } from '../support/raw-http.js';
-import { clientCases, type CaseContext } from './client-request-cases.js';
+import { clientCases, type CaseContext } from '../support/client-request-cases.js';
 
 const runId = randomBytes(3).toString('hex');
 const live = `adv${runId}-live`;

@@ -1,5 +1,5 @@
-import type { Expect } from '../support/expect-outcome.js';
-import type { RawOutcome, Step } from '../support/raw-http.js';
+import type { Expect } from './expect-outcome.js';
+import type { RawOutcome, Step } from './raw-http.js';
 
 /** What a case may use to build its bytes, for the listener it runs against. */
 export interface CaseContext {
