@@ -23,7 +23,7 @@ describe('clients that cut off or reset', () => {
       apps: {
         [live]: advAppYaml(live, runId, 'scale: {min: 1}\n'),
         // Slow to start, so a request to it is held for a while.
-        [cold]: advAppYaml(cold, runId, 'env: {STARTUP_DELAY_MS: "1500"}\n'),
+        [cold]: advAppYaml(cold, runId, 'env: {STARTUP_DELAY_MS: "1000"}\n'),
       },
     });
     const first = await rawExchange(gw.proxyPort, [`GET ${livePing} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`], { timeoutMs: 30_000 });
@@ -91,11 +91,11 @@ describe('clients that cut off or reset', () => {
       name: 'proxy: reset after the first of two pipelined responses began',
       steps: () => [`GET /s/${live}/stream?chunks=10&ms=50 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /s/${live}/slow?ms=300 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, { waitForHead: true, timeoutMs: 5000 }, { reset: true }],
     },
-    { name: 'proxy: reset while an HTTP request is held for a cold start', needsStoppedCold: true, steps: () => [`GET /s/${cold}/ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, { pauseMs: 300 }, { reset: true }] },
-    { name: 'proxy: half-close while an HTTP request is held for a cold start', needsStoppedCold: true, steps: () => [`GET /s/${cold}/ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, { pauseMs: 300 }, { end: true }, { pauseMs: 200 }] },
-    { name: 'proxy: reset while a POST with its body is held for a cold start', needsStoppedCold: true, steps: () => [`POST /s/${cold}/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n01234`, { pauseMs: 300 }, { reset: true }] },
-    { name: 'proxy: reset while a WebSocket handshake is held for a cold start (crash 1)', needsStoppedCold: true, steps: () => [wsHandshake(`/s/${cold}/ws`, '127.0.0.1'), { pauseMs: 300 }, { reset: true }] },
-    { name: 'proxy: half-close while a WebSocket handshake is held for a cold start', needsStoppedCold: true, steps: () => [wsHandshake(`/s/${cold}/ws`, '127.0.0.1'), { pauseMs: 300 }, { end: true }, { pauseMs: 200 }] },
+    { name: 'proxy: reset while an HTTP request is held for a cold start', needsStoppedCold: true, steps: () => [`GET /s/${cold}/ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, { pauseMs: 200 }, { reset: true }] },
+    { name: 'proxy: half-close while an HTTP request is held for a cold start', needsStoppedCold: true, steps: () => [`GET /s/${cold}/ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, { pauseMs: 200 }, { end: true }, { pauseMs: 200 }] },
+    { name: 'proxy: reset while a POST with its body is held for a cold start', needsStoppedCold: true, steps: () => [`POST /s/${cold}/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n01234`, { pauseMs: 200 }, { reset: true }] },
+    { name: 'proxy: reset while a WebSocket handshake is held for a cold start (crash 1)', needsStoppedCold: true, steps: () => [wsHandshake(`/s/${cold}/ws`, '127.0.0.1'), { pauseMs: 200 }, { reset: true }] },
+    { name: 'proxy: half-close while a WebSocket handshake is held for a cold start', needsStoppedCold: true, steps: () => [wsHandshake(`/s/${cold}/ws`, '127.0.0.1'), { pauseMs: 200 }, { end: true }, { pauseMs: 200 }] },
     { name: 'proxy: reset right after sending a WebSocket handshake', steps: () => [wsHandshake(`/s/${live}/ws`, '127.0.0.1'), { reset: true }] },
     {
       name: 'proxy: reset after a 101, mid-frame',

@@ -121,7 +121,7 @@ export class GatewayProcess {
   }
 
   /** Waits up to `ms` for the child to exit (a crash's exit event can trail its last answer). */
-  private async settle(ms: number): Promise<void> {
+  async settle(ms: number): Promise<void> {
     for (let waited = 0; waited < ms && this.alive; waited += 25) await new Promise((r) => setTimeout(r, 25));
   }
 
