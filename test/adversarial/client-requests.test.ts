@@ -37,8 +37,8 @@ describe('adversarial clients on both listeners', () => {
   const context = (listener: 'proxy' | 'admin'): CaseContext => {
     const port = listener === 'proxy' ? gw.proxyPort : gw.adminPort;
     return listener === 'proxy'
-      ? { listener, host: `127.0.0.1:${port}`, target: `/s/${live}/echo`, base: `/s/${live}`, auth: '' }
-      : { listener, host: `127.0.0.1:${port}`, target: '/v1/apps', base: '/v1', auth: `Authorization: Bearer ${gw.adminToken}\r\n` };
+      ? { listener, host: `127.0.0.1:${port}`, target: `/s/${live}/echo`, base: `/s/${live}`, auth: '', app: live }
+      : { listener, host: `127.0.0.1:${port}`, target: '/v1/apps', base: '/v1', auth: `Authorization: Bearer ${gw.adminToken}\r\n`, app: live };
   };
 
   for (const c of clientCases) {

@@ -12,6 +12,8 @@ export interface CaseContext {
   base: string;
   /** `Authorization: Bearer T\r\n` on the admin listener, empty on the proxy. */
   auth: string;
+  /** The running app's name. */
+  app: string;
 }
 
 export interface ClientCase {
@@ -155,6 +157,20 @@ export const clientCases: ClientCase[] = [
   { name: 'backslashes in the target', on: 'both', send: (c) => get(c, `${c.base}\\..\\..\\etc`), expect: ANY },
   { name: 'encoded NUL in the target', on: 'both', send: (c) => get(c, `${c.base}/a%00b`), expect: ANY },
   { name: 'the berth prefix with junk', on: 'proxy', send: (c) => get(c, '/_berth/%zz/../..'), expect: BAD_4XX },
+
+  // --- API and berth endpoint parameters: never a 5xx for what the client got wrong
+  { name: 'API path parameter with invalid percent-encoding', on: 'admin', send: (c) => get(c, '/v1/apps/%zz'), expect: { statuses: [400, 404] } },
+  { name: 'API path parameter with truncated UTF-8', on: 'admin', send: (c) => get(c, '/v1/apps/%E0%A4%A'), expect: { statuses: [400, 404] } },
+  { name: 'API path parameter with encoded slashes and dots', on: 'admin', send: (c) => get(c, '/v1/apps/..%2F..%2Fetc'), expect: { statuses: [400, 404] } },
+  { name: 'API query with invalid values', on: 'admin', send: (c) => get(c, `/v1/apps/${c.app}/history?limit=-1&since=%zz&until=1e309`), expect: { statuses: [200, 400] } },
+  { name: 'API log tail of 1e309 lines', on: 'admin', send: (c) => get(c, `/v1/apps/${c.app}/logs?tail=1e309`), expect: { statuses: [200, 400] } },
+  { name: 'API body that is not JSON', on: 'admin', send: (c) => `POST /v1/apps HTTP/1.1\r\nHost: ${c.host}\r\n${c.auth}Content-Type: application/json\r\nContent-Length: 9\r\n\r\n{"a":1,,}`, expect: { statuses: [400, 415, 422] } },
+  { name: 'API body nested 100000 deep', on: 'admin', send: (c) => `POST /v1/apps HTTP/1.1\r\nHost: ${c.host}\r\n${c.auth}Content-Type: application/json\r\nContent-Length: 200000\r\n\r\n${'['.repeat(100_000)}${']'.repeat(100_000)}`, expect: { statuses: [400, 413, 422] } },
+  { name: 'API body with __proto__ keys', on: 'admin', send: (c) => { const body = '{"__proto__":{"admin":true},"constructor":{"prototype":{"x":1}},"apiVersion":"berth/v1"}'; return `POST /v1/apps HTTP/1.1\r\nHost: ${c.host}\r\n${c.auth}Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`; }, expect: { statuses: [400, 422] } },
+  { name: 'API body of 20 MiB', on: 'admin', send: (c) => [`POST /v1/apps HTTP/1.1\r\nHost: ${c.host}\r\n${c.auth}Content-Type: application/json\r\nContent-Length: 20971520\r\n\r\n`, Buffer.alloc(4 * 1024 * 1024, 0x20)], expect: { statuses: [413, 400], close: 'allowed' }, timeoutMs: 5000 },
+  { name: 'berth status endpoint with invalid percent-encoding', on: 'proxy', send: (c) => get(c, '/_berth/status/%zz'), expect: BAD_4XX },
+  { name: 'berth input endpoint with junk', on: 'proxy', send: (c) => get(c, '/_berth/input/%E0?secret=%zz&secret=x'), expect: BAD_4XX },
+  { name: 'berth prefix alone', on: 'proxy', send: (c) => get(c, '/_berth/'), expect: BAD_4XX },
 
   // --- bodies and framing (request smuggling)
   { name: 'Content-Length and Transfer-Encoding together', on: 'both', send: (c) => `POST ${c.target} HTTP/1.1\r\nHost: ${c.host}\r\n${c.auth}Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n`, expect: FRAMING, responses: 0 },
