@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: the whole suite (unit + integration against a real Docker engine + the dashboard in Chromium).
 #
-#   scripts/test.sh                  build, then run dist/test/unit/, dist/test/integration/ and dist/test/browser/
+#   scripts/test.sh                  build, then run dist/test/unit/, dist/test/integration/, dist/test/adversarial/ and dist/test/browser/
 #   scripts/test.sh FILE_OR_DIR...   build, then run only these (compiled .js paths under dist/)
 #
 # Tests label every Docker object they create berth.test=true; whatever a crashed or
@@ -54,7 +54,7 @@ test_targets() {
     return
   fi
   local dir
-  for dir in dist/test/unit dist/test/integration dist/test/browser; do
+  for dir in dist/test/unit dist/test/integration dist/test/adversarial dist/test/browser; do
     [[ -d $dir ]] && echo "$dir/"
   done
   return 0

@@ -1,0 +1,154 @@
+// Misbehaving apps: raw TCP servers in this process that reset, drop, stall
+// mid-way and send malformed or oversized responses, behind berth's ProxyServer
+// running in a child process (so a crash is seen as an exit). Each case expects
+// a well-formed 502 (or a clean close once a response has begun) and the proxy
+// still serving (issue 9, what must hold 1 and 3).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Socket } from 'node:net';
+import { violation, type Expect } from '../support/expect-outcome.js';
+import { ProxyProcess } from '../support/proxy-process.js';
+import { rawExchange, sleep, wsHandshake, type RawOutcome, type Step } from '../support/raw-http.js';
+import { RawUpstream, type UpstreamBehaviour } from '../support/raw-upstream.js';
+
+interface UpstreamCase {
+  name: string;
+  behaviour: UpstreamBehaviour;
+  /** The client's request; default a GET. */
+  request?: (path: string) => Step[];
+  expect: Expect;
+  check?: (o: RawOutcome, upstream: RawUpstream) => string | undefined;
+  responses?: number;
+}
+
+const ok = (s: Socket, body = 'fine') => s.end(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+const BAD_GATEWAY: Expect = { statuses: [502] };
+/** A body that breaks off: 502 if nothing was sent yet, else the head and a close before the end (or a close alone). */
+const CUT_OFF: Expect = { statuses: [200, 502], close: 'allowed' };
+/** Once a response has begun, a failure can only be told by closing the connection before its end. */
+const cutOff = (o: RawOutcome) => {
+  const r = o.responses[0];
+  if (!r) return undefined;
+  if (r.status === 502) return undefined;
+  if (r.complete) return `a broken upstream response was relayed as complete (${r.status}, ${r.body.length} bytes)`;
+  return o.closed ? undefined : 'the cut-off response was not ended by closing the connection';
+};
+const smallPost = (method: string) => (path: string): Step[] => [`${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"a":"bcd"}`];
+
+const cases: UpstreamCase[] = [
+  { name: 'resets before answering', behaviour: (s) => s.resetAndDestroy(), expect: BAD_GATEWAY },
+  { name: 'closes before answering', behaviour: (s) => s.end(), expect: BAD_GATEWAY },
+  { name: 'closes mid-headers', behaviour: (s) => s.end('HTTP/1.1 200 OK\r\nContent-Ty'), expect: BAD_GATEWAY },
+  { name: 'resets mid-headers', behaviour: (s) => { s.write('HTTP/1.1 200 OK\r\nContent-Ty'); setTimeout(() => s.resetAndDestroy(), 20); }, expect: BAD_GATEWAY },
+  { name: 'malformed status line (4-digit status)', behaviour: (s) => s.end('HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n'), expect: BAD_GATEWAY },
+  { name: 'status line of another protocol', behaviour: (s) => s.end('SSH-2.0-OpenSSH_9.6\r\n\r\n'), expect: BAD_GATEWAY },
+  // RFC 9110 §15: values outside 100..599 are invalid.
+  { name: 'status 600', behaviour: (s) => s.end('HTTP/1.1 600 Weird\r\nContent-Length: 0\r\n\r\n'), expect: BAD_GATEWAY },
+  { name: 'header line without a colon', behaviour: (s) => s.end('HTTP/1.1 200 OK\r\nBad Header\r\nContent-Length: 2\r\n\r\nok'), expect: BAD_GATEWAY },
+  { name: 'NUL in a header value', behaviour: (s) => s.end('HTTP/1.1 200 OK\r\nX-Nul: a\0b\r\nContent-Length: 2\r\n\r\nok'), expect: BAD_GATEWAY },
+  { name: 'bare CR in a header value', behaviour: (s) => s.end('HTTP/1.1 200 OK\r\nX-Cr: a\rb\r\nContent-Length: 2\r\n\r\nok'), expect: BAD_GATEWAY },
+  { name: 'oversized headers (70 KiB)', behaviour: (s) => s.end(`HTTP/1.1 200 OK\r\nX-Big: ${'b'.repeat(70 * 1024)}\r\nContent-Length: 2\r\n\r\nok`), expect: BAD_GATEWAY },
+  { name: '5000 response headers', behaviour: (s) => s.end(`HTTP/1.1 200 OK\r\n${Array.from({ length: 5000 }, (_, i) => `X-H${i}: v\r\n`).join('')}Content-Length: 2\r\n\r\nok`), expect: { statuses: [200, 502] } },
+  { name: 'two different Content-Length values', behaviour: (s) => s.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 5\r\n\r\nokokok'), expect: BAD_GATEWAY },
+  { name: 'Content-Length and Transfer-Encoding together', behaviour: (s) => s.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n'), expect: BAD_GATEWAY },
+  { name: 'Content-Length longer than the body, then close', behaviour: (s) => s.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort'), expect: CUT_OFF, check: (o) => cutOff(o), responses: 0 },
+  { name: 'resets mid-body', behaviour: (s) => { s.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nten bytes!'); setTimeout(() => s.resetAndDestroy(), 50); }, expect: CUT_OFF, check: (o) => cutOff(o), responses: 0 },
+  { name: 'chunked garbage', behaviour: (s) => s.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n'), expect: CUT_OFF, check: (o) => cutOff(o), responses: 0 },
+  { name: 'chunked body cut before the last chunk', behaviour: (s) => s.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n'), expect: CUT_OFF, check: (o) => cutOff(o), responses: 0 },
+  { name: 'answers 101 to a plain request', behaviour: (s) => { s.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\nConnection: Upgrade\r\n\r\n'); setTimeout(() => s.end('raw bytes of another protocol'), 20); }, expect: { statuses: [502], close: 'allowed' } },
+  { name: '100 Continue, then 200', behaviour: (s) => { s.write('HTTP/1.1 100 Continue\r\n\r\n'); setTimeout(() => ok(s), 20); }, expect: { statuses: [200] } },
+  { name: 'answers a body to a 204', behaviour: (s) => s.end('HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello'), expect: { statuses: [204, 502] } },
+  { name: 'answers 413 early and closes during a 1 MiB upload', behaviour: (s) => s.end('HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'), request: (p) => [`POST ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1048576\r\n\r\n`, Buffer.alloc(256 * 1024, 1), { pauseMs: 100 }, Buffer.alloc(256 * 1024, 1)], expect: { statuses: [413, 502], close: 'allowed' } },
+  { name: 'resets while a small POST is handled (crash 3)', behaviour: (s) => s.resetAndDestroy(), request: smallPost('POST'), expect: BAD_GATEWAY },
+  { name: 'closes while a small PUT is handled (crash 3)', behaviour: (s) => s.end(), request: smallPost('PUT'), expect: BAD_GATEWAY },
+  { name: 'resets after a delay while a small POST is handled', behaviour: (s) => setTimeout(() => s.resetAndDestroy(), 50), request: smallPost('POST'), expect: BAD_GATEWAY },
+  { name: 'resets mid-body of a chunked POST', behaviour: (s) => s.resetAndDestroy(), request: (p) => [`POST ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n`, { pauseMs: 100 }, '5\r\nworld\r\n0\r\n\r\n'], expect: { statuses: [502], close: 'allowed' } },
+
+  // --- WebSocket upstreams
+  {
+    name: 'refuses a WebSocket handshake: the refusal is relayed and no tunnel opens',
+    behaviour: (s) => s.write('HTTP/1.1 403 Forbidden\r\nContent-Length: 6\r\n\r\nno ws!'),
+    request: (p) => [wsHandshake(p, '127.0.0.1'), { waitForHead: true, timeoutMs: 3000 }, { pauseMs: 50 }, 'SMUGGLED-AFTER-REFUSAL'],
+    expect: { statuses: [403] },
+    check: (_o, up) => (up.text.includes('SMUGGLED-AFTER-REFUSAL') ? 'bytes sent after a refused handshake reached the app' : undefined),
+    responses: 0,
+  },
+  { name: 'resets during a WebSocket handshake', behaviour: (s) => s.resetAndDestroy(), request: (p) => [wsHandshake(p, '127.0.0.1')], expect: { statuses: [502], close: 'allowed' } },
+  { name: 'answers a WebSocket handshake with garbage', behaviour: (s) => s.end('garbage\r\n\r\n'), request: (p) => [wsHandshake(p, '127.0.0.1')], expect: { statuses: [502], close: 'allowed' } },
+  {
+    name: 'answers 101, then resets',
+    behaviour: (s) => {
+      s.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n');
+      setTimeout(() => s.resetAndDestroy(), 50);
+    },
+    request: (p) => [wsHandshake(p, '127.0.0.1')],
+    expect: { statuses: [101] },
+    check: (o) => (o.closed ? undefined : 'the client connection stayed open after the app reset the tunnel'),
+    responses: 0,
+  },
+];
+
+describe('misbehaving upstreams behind the proxy', () => {
+  let proxy: ProxyProcess;
+  const upstreams = new Map<string, RawUpstream>();
+  let healthy: RawUpstream;
+
+  before(async () => {
+    healthy = await RawUpstream.start((s) => ok(s, 'healthy'));
+    const targets: Record<string, number> = { healthy: healthy.port };
+    for (const [i, c] of cases.entries()) {
+      const up = await RawUpstream.start(c.behaviour);
+      upstreams.set(c.name, up);
+      targets[`c${i}`] = up.port;
+    }
+    proxy = await ProxyProcess.start(targets);
+  });
+
+  after(async () => {
+    await proxy?.stop();
+    await healthy?.close();
+    for (const up of upstreams.values()) await up.close();
+  });
+
+  /** The proxy is alive and a healthy upstream is served through it. */
+  const assertServing = async (context: string) => {
+    await proxy.assertAlive(context);
+    const o = await rawExchange(proxy.port, ['GET /u/healthy/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'], { timeoutMs: 5000 });
+    await proxy.assertAlive(context);
+    assert.equal(o.responses[0]?.status, 200, `after ${context}: the healthy app was not served`);
+  };
+
+  for (const [i, c] of cases.entries()) {
+    test(`upstream ${c.name}`, async () => {
+      proxy = await proxy.respawnIfDead();
+      const path = `/u/c${i}/x`;
+      const steps = c.request?.(path) ?? [`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`];
+      const outcome = await rawExchange(proxy.port, steps, { timeoutMs: 5000, responses: c.responses });
+      await sleep(50);
+      await assertServing(c.name);
+      const why = violation(outcome, c.expect) ?? c.check?.(outcome, upstreams.get(c.name)!);
+      assert.equal(why, undefined, why);
+    });
+  }
+
+  test('a response with trailing garbage does not poison the next request on the pooled connection', async () => {
+    proxy = await proxy.respawnIfDead();
+    // The app answers with a second response's bytes past its Content-Length (and keeps the connection a moment).
+    const up = await RawUpstream.start((s) => {
+      s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled');
+      setTimeout(() => s.end(), 300);
+    });
+    const p2 = await ProxyProcess.start({ poison: up.port });
+    try {
+      const first = await rawExchange(p2.port, ['GET /u/poison/a HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n']);
+      const second = await rawExchange(p2.port, ['GET /u/poison/b HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'], { timeoutMs: 5000 });
+      await p2.assertAlive('trailing garbage');
+      assert.equal(first.responses[0]?.status, 200);
+      assert.notEqual(second.responses[0]?.body.toString(), 'smuggled', 'the next request got the bytes the app sent past its response');
+      assert.equal(violation(second, { statuses: [200, 502], close: 'allowed' }), undefined, violation(second, { statuses: [200, 502], close: 'allowed' }));
+    } finally {
+      await p2.stop();
+      await up.close();
+    }
+  });
+});
