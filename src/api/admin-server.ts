@@ -1,11 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { listenOn } from '../net/listen.js';
+import { answerHalfClosedClients } from '../net/half-open.js';
 import type { Logger } from 'pino';
 import { BerthError, NotFoundError, UnauthorizedError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { readBody } from './body.js';
-import { adminHostAllowed, isWildcardAddress } from './admin-host.js';
+import { adminHostAllowed, hostNameOf, isWildcardAddress } from './admin-host.js';
 import { FailureThrottle } from './failure-throttle.js';
 import { sendJson, sendProblem } from './problem.js';
 import { parseAdminTarget } from './request-target.js';
@@ -47,6 +48,7 @@ export class AdminServer {
     this.router = new Router(options.routes);
     this.throttle = options.throttle ?? new FailureThrottle();
     this.server = createServer((req, res) => this.serve(req, res));
+    answerHalfClosedClients(this.server);
   }
 
   listen(host: string, port: number): Promise<AddressInfo> {
@@ -81,6 +83,12 @@ export class AdminServer {
     const target = parseAdminTarget(req.url ?? '/');
     if (!target.ok) {
       sendEdgeProblem(res, 400, 'bad_request', target.message);
+      return;
+    }
+    // Host must be there once and well formed (RFC 9112 §3.2) before it is compared with the names served.
+    const hostProblem = adminHostHeaderProblem(req);
+    if (hostProblem) {
+      sendEdgeProblem(res, 400, 'bad_request', hostProblem);
       return;
     }
     // An absolute-form target's authority stands for Host (RFC 9112 §3.2.2), so both must pass.
@@ -140,6 +148,16 @@ export class AdminServer {
 }
 
 /** Answers of the listener itself, before any API code runs; problem+json like every API error. */
+/** Why the request's Host header(s) cannot be taken at all, or undefined: one Host, well formed (HTTP/1.0 may omit it). */
+function adminHostHeaderProblem(req: IncomingMessage): string | undefined {
+  let count = 0;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') count++;
+  if (count > 1) return 'more than one Host header';
+  if (count === 0) return req.httpVersion === '1.0' ? undefined : 'no Host header (HTTP/1.1 requires one)';
+  return hostNameOf(req.headers.host ?? '') === undefined ? 'the Host header is malformed' : undefined;
+}
+
 function sendEdgeProblem(res: ServerResponse, status: 400 | 421 | 429, code: string, detail: string, headers: Record<string, string> = {}): void {
   const titles = { 400: 'Bad request', 421: 'Misdirected request', 429: 'Too many requests' } as const;
   sendJson(res, status, { type: `urn:berth:${code}`, title: titles[status], status, code, detail }, { 'content-type': 'application/problem+json', ...headers });

@@ -37,6 +37,7 @@ export function parseAdminTarget(target: string): AdminTarget {
   const path = q < 0 ? rest : rest.slice(0, q);
   const query = q < 0 ? '' : rest.slice(q + 1);
   if (BAD_PERCENT.test(path) || BAD_PERCENT.test(query)) return { ok: false, message: 'the request target has a "%" that does not start a two-digit hex escape' };
+  if (safeDecode(path) === undefined) return { ok: false, message: 'the path has percent-escapes that are not valid UTF-8' };
   return authority === undefined ? { ok: true, path, query: new URLSearchParams(query) } : { ok: true, path, query: new URLSearchParams(query), authority };
 }
 

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { listenOn } from '../net/listen.js';
+import { answerHalfClosedClients } from '../net/half-open.js';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { classifyFailure, type ProxyFailure } from './failure.js';
@@ -67,6 +68,7 @@ export class ProxyServer {
     this.onRequestDone = options.onRequestDone;
     this.maxRequestHeaders = options.maxRequestHeaders ?? DEFAULT_MAX_REQUEST_HEADERS;
     this.server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 0 }, (req, res) => this.handle(req, res));
+    answerHalfClosedClients(this.server);
     // Node silently keeps only maxHeadersCount headers; one more than berth's limit lets route() see the excess and refuse it.
     this.server.maxHeadersCount = this.maxRequestHeaders + 1;
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));

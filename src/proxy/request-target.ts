@@ -25,9 +25,9 @@ export interface TargetRefusal {
  * returns, and sends the app exactly that.
  *
  * - Host: absent on HTTP/1.1, repeated, or invalid → 400 (RFC 9112 §3.2).
- * - Absolute-form (`http://h/p`): the target's authority wins over Host and is
- *   what the app is sent as Host (RFC 9112 §3.2.2); a scheme other than http(s)
- *   or userinfo (`http://u@h/`) → 400.
+ * - Absolute-form (`http://h/p`): the target's authority is what the app is
+ *   sent as Host (RFC 9112 §3.2.2); a Host header naming another host, a scheme
+ *   other than http(s), or userinfo (`http://u@h/`) → 400.
  * - Asterisk-form (`*`) and authority-form (`h:443`) → 400: berth routes no
  *   server-wide OPTIONS and tunnels nothing with CONNECT.
  * - The fragment (`#…`) is dropped, never forwarded.
@@ -49,10 +49,14 @@ export function normalizeRequest(target: string, host: string | undefined, hostC
     while (end < target.length && !AUTHORITY_END.has(target.charCodeAt(end))) end++;
     const authority = target.slice(schemeEnd, end);
     if (authority.includes('@')) return refuse('userinfo in the request target is not allowed');
-    // The target's authority wins; the Host header, still required and single, is still checked.
+    // The target's authority is what the app is sent (RFC 9112 §3.2.2). A Host naming another
+    // host is refused rather than ignored: two names for one request are how routing and
+    // caches behind berth get confused (HAProxy refuses it too).
     if (host !== undefined) {
       const given = normalizeHost(host);
       if ('status' in given) return given;
+      const named = normalizeHost(authority);
+      if (!('status' in named) && named.host !== given.host) return refuse('the Host header names another host than the absolute request target');
     }
     hostValue = authority;
     rest = end < target.length ? target.slice(end) : '/';

@@ -166,7 +166,6 @@ describe('AdminServer at the edge', () => {
     const cases: Array<[string, string]> = [
       ['a rebinding name', get('/v1/echo/x', 'evil.example.com', auth)],
       ['a rebinding name with port', get('/v1/echo/x', `evil.example.com:${port}`, auth)],
-      ['a malformed Host', get('/v1/echo/x', 'local host', auth)],
       ['an absolute form naming another host', get('http://evil.example.com/v1/echo/x', 'localhost', auth)],
       ['the dashboard under a foreign name', get('/', 'evil.example.com')],
       ['no Host at all', `GET /v1/echo/x HTTP/1.0\r\n${auth}\r\n`],
@@ -181,6 +180,20 @@ describe('AdminServer at the edge', () => {
     }
     for (const host of ['localhost', `127.0.0.1:${port}`, `[::1]:${port}`, 'admin.example.com', 'ADMIN.example.com.:8081']) {
       assert.equal((await raw(port, get('/v1/echo/x', host, auth))).status, 200, host);
+    }
+  });
+
+  it('answers 400 to a Host that is malformed, missing on HTTP/1.1, or repeated', async () => {
+    const cases: Array<[string, string]> = [
+      ['a malformed Host', get('/v1/echo/x', 'local host', auth)],
+      ['an empty Host', get('/v1/echo/x', '', auth)],
+      ['no Host on HTTP/1.1', `GET /v1/echo/x HTTP/1.1\r\n${auth}Connection: close\r\n\r\n`],
+      ['two Hosts', `GET /v1/echo/x HTTP/1.1\r\nHost: localhost\r\nHost: localhost\r\n${auth}Connection: close\r\n\r\n`],
+    ];
+    for (const [what, head] of cases) {
+      const reply = await raw(port, head);
+      assert.equal(reply.status, 400, `${what}: ${reply.raw.slice(0, 300)}`);
+      await assertServing(what);
     }
   });
 

@@ -170,8 +170,10 @@ for (const [name, text, status] of refused) {
   });
 }
 
-test('an absolute-form target wins over Host, and the app is sent its authority as Host', async () => {
-  const s = seen(await raw('GET http://Hosted.Example.:81/x/../y?q#f HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n'));
+test('an absolute-form target is sent its authority as Host; a Host naming another host is refused', async () => {
+  const refused = await raw('GET http://hosted.example/y HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n');
+  assert.equal(refused.status, 400);
+  const s = seen(await raw('GET http://Hosted.Example.:81/x/../y?q#f HTTP/1.1\r\nHost: hosted.example\r\nConnection: close\r\n\r\n'));
   assert.equal(s.url, '/y?q');
   assert.deepEqual(headerValues(s, 'host'), ['hosted.example:81']);
   assert.deepEqual(headerValues(s, 'x-forwarded-host'), ['hosted.example:81']);

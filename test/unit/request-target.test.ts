@@ -84,6 +84,7 @@ const targets: Array<[target: string, expected: string | 400]> = [
   ['http://@a.example/', 400],
   ['http:///x', 400],
   ['http://a_b!/x', 400],
+  ['http://b.example/x', 400], // Host (a.example) names another host
   // asterisk-form, authority-form, relative
   ['*', 400],
   ['a.example:443', 400],
@@ -166,9 +167,11 @@ test('Host must be present on HTTP/1.1 and single; HTTP/1.0 may go without', () 
   assert.deepEqual(old, { host: '', authority: '', path: '/x', query: '' });
 });
 
-test("an absolute-form target's authority wins over Host, which must still be valid", () => {
-  const result = normalizeRequest('http://B.example:81/p', 'a.example', 1, true);
+test("an absolute-form target's authority is sent; Host must be valid and name the same host", () => {
+  const result = normalizeRequest('http://B.example:81/p', 'b.example.', 1, true);
   assert.deepEqual(result, { host: 'b.example', authority: 'b.example:81', path: '/p', query: '' });
+  const other = normalizeRequest('http://b.example/p', 'a.example', 1, true);
+  assert.ok('status' in other && other.status === 400, 'a Host naming another host is refused');
   const badHost = normalizeRequest('http://b.example/p', 'bad host', 1, true);
   assert.ok('status' in badHost);
   const noHost = normalizeRequest('http://b.example/p', undefined, 0, true);
