@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
-import { BerthError, messageOf } from '../errors.js';
+import { BerthError, EngineUnavailableError, messageOf } from '../errors.js';
 import { createBalancerPolicy, type BalancerPolicy } from '../proxy/balancer/balancer-policy.js';
 import type { Upstream } from '../proxy/upstream.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
@@ -273,6 +273,14 @@ export class AppController {
 
   /** Every waiter gets the same answer: 502, or 504 on a timeout; repeated failures become a crash loop. */
   private startFailed(err: unknown): Error {
+    if (err instanceof EngineUnavailableError) {
+      // The engine's outage, not the app's: no crash-loop count, and waiters get 503 with Retry-After.
+      this.lastError = err.message;
+      this.setState('failed');
+      this.releaseDeps();
+      this.deps.logger.warn({ app: this.name, err: err.message }, 'app could not start: the Docker engine is unavailable');
+      return err;
+    }
     const failure = err instanceof StartFailedError ? err : new StartFailedError(this.name, messageOf(err), false);
     this.lastError = failure.message;
     const delay = this.backoff.fail(performance.now());

@@ -37,6 +37,11 @@ export interface DockerRuntimeOptions {
   defaultResources?: ResourcesSpec | (() => ResourcesSpec | undefined);
   /** The signed URL an app with `input.as: url` fetches its input from (RuntimeHooks.inputUrl). */
   inputUrl?: (app: string) => string;
+  /**
+   * Bound on each Engine API call (the config's timeouts.engine); a stop call gets its
+   * grace period on top, streams are bounded until they answer. Default 30 s.
+   */
+  engineTimeoutMs?: number;
 }
 
 /**
@@ -52,11 +57,12 @@ export class DockerRuntime implements Runtime {
 
   constructor(options: DockerRuntimeOptions = {}) {
     this.endpoint = resolveDockerEndpoint(options.docker, options.env);
+    const engineTimeoutMs = options.engineTimeoutMs;
     this.onEventStreamError = options.onEventStreamError;
     const defaults = options.defaultResources;
     this.ctx = {
       endpoint: this.endpoint,
-      docker: () => (this.client ??= createDockerClient(this.endpoint)),
+      docker: () => (this.client ??= createDockerClient(this.endpoint, engineTimeoutMs)),
       extraLabels: { ...options.extraLabels },
       allowPull: options.allowPull ?? false,
       defaultResources: typeof defaults === 'function' ? defaults : () => defaults,
