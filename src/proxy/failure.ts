@@ -35,6 +35,7 @@ export function classifyFailure(err: unknown, clientGone: boolean, context: Fail
     return { status: httpStatusOf(err), code: err.code, reason: err.message, retryAfterS };
   }
   const code = (err as { code?: string } | undefined)?.code ?? '';
+  if (code === 'client_body_timeout') return { status: 408, code: 'client_body_timeout', reason: messageOf(err) };
   const app = context.app === undefined ? 'the app' : `app ${context.app}`;
   if (FD_EXHAUSTED.has(code)) {
     return { status: 503, code: 'overloaded', reason: `the gateway is out of file descriptors (${code})`, retryAfterS: OVERLOAD_RETRY_AFTER_S };
