@@ -36,15 +36,23 @@ export function boundEngineCalls(docker: Docker, timeoutMs: number): Docker {
   modem.dial = (options, callback) => {
     const boundMs = timeoutMs + stopGraceMs(options);
     const controller = new AbortController();
-    let timedOut = false;
+    let settled = false;
+    // The caller hears of the timeout at once, whether or not the modem honours the abort.
     const timer = setTimeout(() => {
-      timedOut = true;
+      settled = true;
       controller.abort();
+      callback(engineTimeoutError(boundMs));
     }, boundMs);
     options.abortSignal = options.abortSignal ? AbortSignal.any([options.abortSignal, controller.signal]) : controller.signal;
     dial(options, (err, data) => {
+      if (settled) {
+        // Too late: a stream that arrives after all must not stay open.
+        (data as { destroy?: () => void } | undefined)?.destroy?.();
+        return;
+      }
+      settled = true;
       clearTimeout(timer);
-      callback(timedOut ? engineTimeoutError(boundMs, err) : err, data);
+      callback(err, data);
     });
   };
   return docker;
@@ -57,6 +65,6 @@ function stopGraceMs(options: DialOptions): number {
 }
 
 /** The error a silent engine gives; mapDockerError turns it into engine_unavailable. */
-export function engineTimeoutError(timeoutMs: number, cause?: unknown): Error & { code: string; timeoutMs: number } {
-  return Object.assign(new Error(`no answer within ${timeoutMs} ms`, { cause }), { code: ENGINE_TIMEOUT_CODE, timeoutMs });
+export function engineTimeoutError(timeoutMs: number): Error & { code: string; timeoutMs: number } {
+  return Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: ENGINE_TIMEOUT_CODE, timeoutMs });
 }
