@@ -66,7 +66,7 @@ export const configFileSchema = z.strictObject({
         .int()
         .min(1)
         .optional()
-        .describe('Most client connections open on the proxy listener; past it new ones get 503 and are closed. Default: min(10000, open-file limit - 1000).'),
+        .describe('Most client connections open on the proxy listener; past it new ones get 503 and are closed. Default: min(10000, (open-file limit - a reserve of up to 1000) / 2).'),
     })
     .default({ inputBytes: 65_536 }),
   timeouts: z
