@@ -24,6 +24,7 @@ describe('classifyFailure', () => {
     ['an engine timeout is 503 engine_unavailable with Retry-After', engineDown, { status: 503, code: 'engine_unavailable', retryAfterS: 5, reason: /starting container berth-hello-0: .*does not answer \(no answer within 30000 ms\)/ }],
     ['an engine that refuses', mapDockerError(coded('ECONNREFUSED'), 'listing', 'unix:///x.sock'), { status: 503, code: 'engine_unavailable', retryAfterS: 5 }],
     ['an engine socket that is missing', mapDockerError(coded('ENOENT'), 'listing', 'unix:///x.sock'), { status: 503, code: 'engine_unavailable', retryAfterS: 5 }],
+    ['EMFILE towards the engine is not the app failing either', mapDockerError(coded('EMFILE'), 'listing', 'unix:///x.sock'), { status: 503, code: 'engine_unavailable', retryAfterS: 1, reason: /out of file descriptors \(EMFILE\)/ }],
     ['no response headers in time names the app and the bound', coded('UND_ERR_HEADERS_TIMEOUT'), { status: 504, code: 'upstream_timeout', reason: /^app hello did not answer within 60 s$/ }],
     ['no connection in time names the app and the bound', coded('UND_ERR_CONNECT_TIMEOUT'), { status: 504, code: 'upstream_timeout', reason: /^app hello did not accept a connection within 10 s$/ }],
     ['a refused upstream is 502', coded('ECONNREFUSED'), { status: 502, code: 'upstream_unavailable', reason: /app hello refused/ }],

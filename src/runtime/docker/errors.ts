@@ -56,6 +56,10 @@ export function mapDockerError(err: unknown, doing: string, endpointUrl: string)
       { cause: err },
     );
   }
+  if (e?.code === 'EMFILE' || e?.code === 'ENFILE') {
+    // berth itself is out of file descriptors: not the engine's fault, nor the app's.
+    return new EngineUnavailableError(`${doing}: the gateway is out of file descriptors (${e.code})`, 1, { cause: err });
+  }
   if (isEngineUnreachable(err)) {
     return new EngineUnavailableError(`${doing}: ${engineUnreachableMessage(endpointUrl, err)}`, ENGINE_RETRY_AFTER_S, { cause: err });
   }
