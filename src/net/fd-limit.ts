@@ -46,9 +46,12 @@ export function defaultConnectionCap(softLimit: number | undefined): number {
 
 /**
  * Raises the soft open-file limit to the hard one, as nginx's worker_rlimit_nofile
- * and HAProxy do at start. Node has no setrlimit, so util-linux `prlimit` is run
- * on this process. Returns the limits in force afterwards; a failure (no prlimit,
- * not Linux) is reported through `warn` once and changes nothing.
+ * and HAProxy do at start. Node has no setrlimit in its API, so util-linux
+ * `prlimit` is run on this process. (Node's own start-up already tries the same on
+ * POSIX, so usually there is nothing left to do and no process is run; this makes
+ * sure, and says so when the limit stays low.) Returns the limits in force
+ * afterwards; a failure (no prlimit, not Linux) is reported through `warn` once
+ * and changes nothing.
  */
 export function raiseFdLimit(warn: (message: string) => void): FdLimits | undefined {
   const before = currentFdLimits();

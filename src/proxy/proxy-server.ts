@@ -54,7 +54,7 @@ export class ProxyServer {
   private readonly appTimeouts?: (app: string) => AppTimeouts | undefined;
   /** The bounds of an exchange for an app without its own; shared, so the hot path allocates none. */
   private readonly defaultBounds: ReturnType<typeof exchangeBounds>;
-  private maxConnections: number;
+  private readonly maxConnections: number;
   private readonly connections: { readonly open: number };
   private inFlight = 0;
   private drained?: () => void;
