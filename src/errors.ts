@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'upstream_unavailable'
   | 'upstream_timeout'
   | 'overloaded'
+  | 'engine_unavailable'
   | 'bad_request';
 
 /** One problem found in a spec or config, located by its field path. */
@@ -98,6 +99,21 @@ export class StoreError extends BerthError {
   }
 }
 
+/**
+ * The Docker engine does not answer (refused, no socket, or silent past the engine
+ * timeout): the gateway's trouble, not the app's. Answered 503 with Retry-After, and
+ * not counted as a crash of the app.
+ */
+export class EngineUnavailableError extends BerthError {
+  constructor(
+    message: string,
+    readonly retryAfterS: number,
+    options?: { cause?: unknown },
+  ) {
+    super('engine_unavailable', message, options);
+  }
+}
+
 const httpStatusByCode: Record<ErrorCode, number> = {
   spec_invalid: 422,
   config_invalid: 400,
@@ -110,6 +126,7 @@ const httpStatusByCode: Record<ErrorCode, number> = {
   upstream_unavailable: 502,
   upstream_timeout: 504,
   overloaded: 503,
+  engine_unavailable: 503,
   bad_request: 400,
 };
 
@@ -126,6 +143,7 @@ const exitCodeByCode: Record<ErrorCode, number> = {
   upstream_unavailable: 6,
   upstream_timeout: 6,
   overloaded: 6,
+  engine_unavailable: 6,
   bad_request: 2,
 };
 

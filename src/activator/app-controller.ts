@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
-import { BerthError, messageOf } from '../errors.js';
+import { BerthError, EngineUnavailableError, messageOf } from '../errors.js';
 import { createBalancerPolicy, type BalancerPolicy } from '../proxy/balancer/balancer-policy.js';
 import type { Upstream } from '../proxy/upstream.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
@@ -75,6 +75,11 @@ export class AppController {
   private waiting = 0;
   private lifecycle: Promise<unknown> = Promise.resolve();
   private readonly backoff = new CrashBackoff();
+  /**
+   * The last start found the engine unavailable: until this (monotonic ms) requests
+   * are answered 503 at once instead of each waiting out the engine timeout again.
+   */
+  private engineDownUntilMs = 0;
   private readonly idle: IdleClock;
   private readonly health: HealthChecker;
   private readyWaiters: Array<() => void> = [];
@@ -163,6 +168,8 @@ export class AppController {
   async acquire(req?: IncomingMessage): Promise<Upstream> {
     const now = this.pick(req);
     if (now) return now;
+    const engineWaitMs = this.engineDownUntilMs - performance.now();
+    if (engineWaitMs > 0) throw new EngineUnavailableError(this.lastError ?? 'the Docker engine is unavailable', Math.ceil(engineWaitMs / 1000));
     const waitMs = this.backoff.waitMs(performance.now());
     if (waitMs > 0) throw new CrashLoopError(this.name, this.lastError ?? 'repeated failures', Math.ceil(waitMs / 1000));
     const queueSize = this.spec.queueSize ?? this.deps.defaults().queueSize;
@@ -273,6 +280,15 @@ export class AppController {
 
   /** Every waiter gets the same answer: 502, or 504 on a timeout; repeated failures become a crash loop. */
   private startFailed(err: unknown): Error {
+    if (err instanceof EngineUnavailableError) {
+      // The engine's outage, not the app's: no crash-loop count, and waiters get 503 with Retry-After.
+      this.lastError = err.message;
+      this.engineDownUntilMs = performance.now() + err.retryAfterS * 1000;
+      this.setState('failed');
+      this.releaseDeps();
+      this.deps.logger.warn({ app: this.name, err: err.message }, 'app could not start: the Docker engine is unavailable');
+      return err;
+    }
     const failure = err instanceof StartFailedError ? err : new StartFailedError(this.name, messageOf(err), false);
     this.lastError = failure.message;
     const delay = this.backoff.fail(performance.now());
@@ -595,7 +611,8 @@ export class AppController {
 
   /** Milliseconds before a start may be tried again (0: now). */
   retryDelayMs(): number {
-    return this.backoff.waitMs(performance.now());
+    const now = performance.now();
+    return Math.max(this.backoff.waitMs(now), this.engineDownUntilMs - now, 0);
   }
 
   /** Activity that keeps the app up: a request, a WebSocket, or a dependent app holding it. */

@@ -33,7 +33,7 @@ export class UnreachableError extends BerthError {
   }
 }
 
-const SERVER_CODES: ReadonlySet<string> = new Set(['runtime_error', 'store_error', 'upstream_unavailable', 'upstream_timeout', 'overloaded']);
+const SERVER_CODES: ReadonlySet<string> = new Set(['runtime_error', 'store_error', 'upstream_unavailable', 'upstream_timeout', 'overloaded', 'engine_unavailable']);
 const CLIENT_CODES: ReadonlySet<string> = new Set(['spec_invalid', 'config_invalid', 'not_found', 'conflict', 'unauthorized', 'policy_denied', 'bad_request']);
 
 /**

@@ -18,6 +18,10 @@ export function serveCommand(): Command {
         import('../log.js'),
       ]);
       const logger = createLogger();
+      // Once, before any listener opens: every client connection and upstream costs a descriptor.
+      const { raiseFdLimit } = await import('../net/fd-limit.js');
+      const fds = raiseFdLimit((message) => logger.warn(message));
+      logger.debug({ openFiles: fds?.soft }, 'open-file limit');
       const gateway = new Gateway(opts.config, {
         logger,
         openStore: async (config) => {
@@ -25,7 +29,7 @@ export function serveCommand(): Command {
           await store.open();
           return store;
         },
-        runtime: (config, hooks) => new DockerRuntime({ docker: config.docker, defaultResources: hooks.defaultResources, inputUrl: hooks.inputUrl, secretPolicy: hooks.secretPolicy, bindMountRoots: hooks.bindMountRoots }),
+        runtime: (config, hooks) => new DockerRuntime({ docker: config.docker, defaultResources: hooks.defaultResources, inputUrl: hooks.inputUrl, secretPolicy: hooks.secretPolicy, bindMountRoots: hooks.bindMountRoots, engineTimeoutMs: config.timeouts.engineMs }),
         adminToken: process.env.BERTH_ADMIN_TOKEN || undefined,
       });
       await gateway.start();

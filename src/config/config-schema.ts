@@ -1,6 +1,20 @@
 import { z } from 'zod';
 import { plainTextField } from '../spec/fields.js';
 
+/** The defaults of the `timeouts` block, as written. */
+export const TIMEOUT_DEFAULTS = {
+  clientHeader: '60s',
+  clientBodyIdle: '60s',
+  clientSend: '60s',
+  upstreamConnect: '10s',
+  upstreamResponse: '60s',
+  engine: '30s',
+} as const;
+
+function duration(description: string, fallback: string) {
+  return z.union([z.string(), z.number()]).describe(`${description} Default ${fallback}.`).default(fallback);
+}
+
 /** The config file's input shape; the source of truth for its validation. */
 export const configFileSchema = z.strictObject({
   listen: z.string().describe('Proxy listener, host:port. Default 127.0.0.1:8080.').default('127.0.0.1:8080'),
@@ -55,8 +69,25 @@ export const configFileSchema = z.strictObject({
     .strictObject({
       inputBytes: z.number().int().min(0).describe("Most bytes of an app's input JSON. Default 65536.").default(65_536),
       requestHeaders: z.number().int().min(1).max(10_000).describe('Most header fields a proxied request may have; more gets 431. Default 100.').default(100),
+      connections: z
+        .number()
+        .int()
+        .min(1)
+        .optional()
+        .describe('Most client connections open on the proxy listener; past it new ones get 503 and are closed. Default: min(10000, (open-file limit - a reserve of up to 1000) / 2).'),
     })
     .default({ inputBytes: 65_536, requestHeaders: 100 }),
+  timeouts: z
+    .strictObject({
+      clientHeader: duration('How long a client may take to send its request headers.', '60s'),
+      clientBodyIdle: duration('How long a request body may go without a byte before the client gets 408.', '60s'),
+      clientSend: duration('How long a client may leave a response unread before its connection is closed.', '60s'),
+      upstreamConnect: duration('How long connecting to an app may take (504 past it); an app may set its own.', '10s'),
+      upstreamResponse: duration("How long an app may take to answer a request's headers (504 past it); an app may set its own.", '60s'),
+      engine: duration('How long one Docker Engine API call may take (503 with Retry-After past it); a stop gets its grace period on top.', '30s'),
+    })
+    .describe('Bounds on every wait, in the spirit of nginx. Durations like "60s" or seconds.')
+    .default(TIMEOUT_DEFAULTS),
   inputBaseUrl: z
     .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
     .optional()

@@ -26,7 +26,11 @@ export interface GatewayConfig {
     inputBytes: number;
     /** Most header fields a proxied request may have; more is refused with 431, never truncated. */
     requestHeaders: number;
+    /** Most client connections on the proxy listener; undefined: derived from the open-file limit at start. */
+    connections?: number;
   };
+  /** Bounds on every wait (the `timeouts` block), parsed once. */
+  timeouts: GatewayTimeouts;
   /**
    * Where containers fetch input delivered `as: url` (no trailing slash). Undefined:
    * `http://host.docker.internal:<proxy port>`. Either way a container reaches it only
@@ -53,4 +57,20 @@ export interface GatewayConfig {
 export interface HostPort {
   host: string;
   port: number;
+}
+
+/** The `timeouts` block in milliseconds. */
+export interface GatewayTimeouts {
+  /** A client's request headers must arrive within this (server.headersTimeout). */
+  clientHeaderMs: number;
+  /** A request body going this long without a byte gets 408 and its connection closed. */
+  clientBodyIdleMs: number;
+  /** A client leaving a response unread this long has its connection closed. */
+  clientSendMs: number;
+  /** Connecting to an app (per-app `timeouts.connect` overrides it). */
+  upstreamConnectMs: number;
+  /** An app's response headers (per-app `timeouts.response` overrides it). */
+  upstreamResponseMs: number;
+  /** One Docker Engine API call. */
+  engineMs: number;
 }

@@ -6,7 +6,7 @@ import { parseDuration, parseSize, parseSpecObject, parseSpecText, reservedRoute
 import { resolveRoot } from '../spec/mount-paths.js';
 import type { AppSpec, ResourcesSpec } from '../spec/types.js';
 import { configFileSchema, type ConfigFileInput } from './config-schema.js';
-import type { GatewayConfig, HostPort } from './config.js';
+import type { GatewayConfig, GatewayTimeouts, HostPort } from './config.js';
 
 const SPEC_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
@@ -56,7 +56,8 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
   const drainTimeoutMs = field('drainTimeout', () => parseDuration(input.drainTimeout));
   const historyMaxAgeMs = field('history.maxAge', () => parseDuration(input.history.maxAge));
   const resources = field('defaults.resources.memory', () => defaultResources(input.defaults.resources));
-  if (problems.length > 0 || !listen || !admin || idleTimeoutMs === undefined || drainTimeoutMs === undefined || historyMaxAgeMs === undefined || !resources) {
+  const timeouts = gatewayTimeouts(input.timeouts, field);
+  if (problems.length > 0 || !listen || !admin || idleTimeoutMs === undefined || drainTimeoutMs === undefined || historyMaxAgeMs === undefined || !resources || !timeouts) {
     throw new ConfigError(`${where}: ${problems.join('; ')}`);
   }
   const { apps, appSources } = await loadApps(input.apps, baseDir);
@@ -67,7 +68,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
     secretFiles: (input.policy.secretFiles ?? []).map((p) => resolve(baseDir, p)),
     secretEnv: input.policy.secretEnv ?? [],
   };
-  const limits = { inputBytes: input.limits.inputBytes, requestHeaders: input.limits.requestHeaders };
+  const limits = { inputBytes: input.limits.inputBytes, requestHeaders: input.limits.requestHeaders, ...(input.limits.connections === undefined ? {} : { connections: input.limits.connections }) };
   validateAppSet(apps, policy, limits, reservedRouteHosts(admin.host, input.adminHosts));
   return {
     file,
@@ -78,6 +79,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
     docker: input.docker,
     defaults: { idleTimeoutMs, queueSize: input.defaults.queueSize, resources },
     limits,
+    timeouts,
     inputBaseUrl: input.inputBaseUrl?.replace(/\/+$/, ''),
     waitingPage: input.waitingPage,
     policy,
@@ -88,6 +90,25 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
     apps,
     appSources,
   };
+}
+
+/** Each `timeouts` field in milliseconds; a bound of 0 would be no bound, so it is refused. */
+function gatewayTimeouts(raw: ConfigFileInput['timeouts'], field: <T>(name: string, fn: () => T) => T | undefined): GatewayTimeouts | undefined {
+  const ms = (name: keyof ConfigFileInput['timeouts']) =>
+    field(`timeouts.${name}`, () => {
+      const value = parseDuration(raw[name]);
+      if (value === 0) throw new Error('must be longer than 0');
+      return value;
+    });
+  const out = {
+    clientHeaderMs: ms('clientHeader'),
+    clientBodyIdleMs: ms('clientBodyIdle'),
+    clientSendMs: ms('clientSend'),
+    upstreamConnectMs: ms('upstreamConnect'),
+    upstreamResponseMs: ms('upstreamResponse'),
+    engineMs: ms('engine'),
+  };
+  return Object.values(out).every((v) => v !== undefined) ? (out as GatewayTimeouts) : undefined;
 }
 
 /** Docker refuses memory limits under 6 MiB, as the app spec says too. */

@@ -13,6 +13,7 @@ import type { GatewayConfig } from '../config/config.js';
 import { loadConfig } from '../config/load-config.js';
 import { messageOf } from '../errors.js';
 import { Metrics } from '../metrics/metrics.js';
+import { currentFdLimits, defaultConnectionCap } from '../net/fd-limit.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
 import { RouteTable } from '../proxy/route-table.js';
 import type { Runtime, RuntimeHooks } from '../runtime/runtime.js';
@@ -112,6 +113,9 @@ export class Gateway {
       upstreams: activator,
       trustedProxies: config.trustedProxies,
       maxRequestHeaders: config.limits.requestHeaders,
+      timeouts: config.timeouts,
+      appTimeouts: (app) => this.specs.get(app)?.timeouts,
+      maxConnections: config.limits.connections ?? defaultConnectionCap(currentFdLimits()?.soft),
       logger,
       onRequestDone: (record) => {
         history.record(record);

@@ -9,22 +9,45 @@ export interface ProxyFailure {
   retryAfterS?: number;
 }
 
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+/** What a failure message may name: the app, and the bounds that were waited out. */
+export interface FailureContext {
+  app?: string;
+  connectTimeoutMs?: number;
+  responseTimeoutMs?: number;
+}
+
+/** The process or the host ran out of file descriptors: the gateway's fault, never the app's. */
+const FD_EXHAUSTED = new Set(['EMFILE', 'ENFILE']);
+
+/** Seconds a client is asked to wait when the gateway itself is out of descriptors. */
+export const OVERLOAD_RETRY_AFTER_S = 1;
 
 /**
  * The one function that turns an error into a status: a BerthError keeps its
- * catalogued status, an upstream timeout is a 504, a request the client aborted
+ * catalogued status (and Retry-After), a gateway out of file descriptors is a
+ * 503, an upstream timeout is a 504 naming the app, a request the client aborted
  * gets no answer, and every other upstream failure is a 502.
  */
-export function classifyFailure(err: unknown, clientGone: boolean): ProxyFailure {
+export function classifyFailure(err: unknown, clientGone: boolean, context: FailureContext = {}): ProxyFailure {
   if (clientGone) return { status: 0, code: 'client_closed', reason: 'the client closed the connection' };
   if (err instanceof BerthError) {
     const retryAfterS = (err as { retryAfterS?: number }).retryAfterS;
     return { status: httpStatusOf(err), code: err.code, reason: err.message, retryAfterS };
   }
   const code = (err as { code?: string } | undefined)?.code ?? '';
-  if (TIMEOUT_CODES.has(code)) return { status: 504, code: 'upstream_timeout', reason: `the app did not answer in time (${code})` };
-  if (code === 'ECONNREFUSED') return { status: 502, code: 'upstream_unavailable', reason: 'the app refused the connection' };
-  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return { status: 502, code: 'upstream_unavailable', reason: 'the app closed the connection' };
+  if (code === 'client_body_timeout') return { status: 408, code: 'client_body_timeout', reason: messageOf(err) };
+  const app = context.app === undefined ? 'the app' : `app ${context.app}`;
+  if (FD_EXHAUSTED.has(code)) {
+    return { status: 503, code: 'overloaded', reason: `the gateway is out of file descriptors (${code})`, retryAfterS: OVERLOAD_RETRY_AFTER_S };
+  }
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') return { status: 504, code: 'upstream_timeout', reason: `${app} did not answer${within(context.responseTimeoutMs)}` };
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return { status: 504, code: 'upstream_timeout', reason: `${app} did not accept a connection${within(context.connectTimeoutMs)}` };
+  if (code === 'UND_ERR_BODY_TIMEOUT' || code === 'ETIMEDOUT') return { status: 504, code: 'upstream_timeout', reason: `${app} did not answer in time (${code})` };
+  if (code === 'ECONNREFUSED') return { status: 502, code: 'upstream_unavailable', reason: `${app} refused the connection` };
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return { status: 502, code: 'upstream_unavailable', reason: `${app} closed the connection` };
   return { status: 502, code: 'upstream_unavailable', reason: messageOf(err) };
+}
+
+function within(ms: number | undefined): string {
+  return ms === undefined ? ' in time' : ` within ${ms / 1000} s`;
 }

@@ -21,6 +21,9 @@ import { requestIdOf } from './request-id.js';
 import { BERTH_PATH_PREFIX, isBrowserNavigation, sendWaitingPage } from './waiting-page.js';
 import { normalizeRequest } from './request-target.js';
 import { answerClientError, CONNECT_REFUSED } from './client-error.js';
+import type { AppTimeouts } from '../spec/types.js';
+import { DEFAULT_PROXY_TIMEOUTS, exchangeBounds, type ProxyTimeouts } from './proxy-timeouts.js';
+import { capConnections, throttledCounter } from './connection-cap.js';
 
 export interface ProxyServerOptions {
   routes: RouteTable;
@@ -32,6 +35,12 @@ export interface ProxyServerOptions {
   onRequestDone?: (record: RequestRecord) => void;
   /** Most header lines a request may have; more gets 431 (config `limits.requestHeaders`). Default 100. */
   maxRequestHeaders?: number;
+  /** Bounds on every wait (the config's `timeouts`); unset ones take nginx-like defaults. */
+  timeouts?: Partial<ProxyTimeouts>;
+  /** An app's own upstream bounds (its spec's `timeouts`), asked per request; they win over `timeouts`. */
+  appTimeouts?: (app: string) => AppTimeouts | undefined;
+  /** Most open client connections; past it new ones get a raw 503 and are closed. Undefined: no cap. */
+  maxConnections?: number;
 }
 
 /** Envoy's default `max_headers_count`. */
@@ -50,8 +59,14 @@ export class ProxyServer {
   private readonly logger: Logger;
   private readonly onRequestDone?: (record: RequestRecord) => void;
   private readonly maxRequestHeaders: number;
-  readonly pools = new UpstreamPools();
+  readonly pools: UpstreamPools;
   private readonly server: Server;
+  private readonly timeouts: ProxyTimeouts;
+  private readonly appTimeouts?: (app: string) => AppTimeouts | undefined;
+  /** The bounds of an exchange for an app without its own; shared, so the hot path allocates none. */
+  private readonly defaultBounds: ReturnType<typeof exchangeBounds>;
+  private readonly maxConnections: number;
+  private readonly connections: { readonly open: number };
   private inFlight = 0;
   private drained?: () => void;
   /** WebSocket exchanges counted in `inFlight` (held, handshaking or open); shutdown does not wait for them. */
@@ -67,10 +82,28 @@ export class ProxyServer {
     this.logger = options.logger;
     this.onRequestDone = options.onRequestDone;
     this.maxRequestHeaders = options.maxRequestHeaders ?? DEFAULT_MAX_REQUEST_HEADERS;
-    this.server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 0 }, (req, res) => this.handle(req, res));
+    this.timeouts = { ...DEFAULT_PROXY_TIMEOUTS, ...options.timeouts };
+    this.appTimeouts = options.appTimeouts;
+    this.defaultBounds = exchangeBounds(this.timeouts, undefined);
+    this.pools = new UpstreamPools(this.timeouts.upstreamConnectMs);
+    const headersTimeout = this.timeouts.clientHeaderMs;
+    this.server = createServer(
+      {
+        keepAliveTimeout: 65_000,
+        headersTimeout,
+        // No bound on a whole request: a long upload is fine as long as it moves (the body-idle timeout).
+        requestTimeout: 0,
+        // Node checks the header timeout on this interval; at its default of 30 s a bound of 60 s could take 90.
+        connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.round(headersTimeout / 4))),
+      },
+      (req, res) => this.handle(req, res),
+    );
     answerHalfClosedClients(this.server);
     // Node silently keeps only maxHeadersCount headers; one more than berth's limit lets route() see the excess and refuse it.
     this.server.maxHeadersCount = this.maxRequestHeaders + 1;
+    this.maxConnections = options.maxConnections ?? Infinity;
+    const refused = throttledCounter((count) => this.logger.warn({ refused: count, limit: this.maxConnections }, 'connection limit reached: new connections refused with 503'));
+    this.connections = capConnections(this.server, () => this.maxConnections, refused);
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
     this.server.on('clientError', (err: Error, socket: Duplex) => answerClientError(err, socket));
     // CONNECT (authority-form) is never tunnelled; without this listener Node would just drop the connection.
@@ -81,8 +114,16 @@ export class ProxyServer {
     this.routes = routes;
   }
 
+  /** Open client connections (counted against `maxConnections`). */
+  get openConnections(): number {
+    return this.connections.open;
+  }
+
   listen(host: string, port: number): Promise<AddressInfo> {
-    return listenOn(this.server, host, port);
+    // An accept that fails (EMFILE when out of descriptors) is the listener's 'error':
+    // logged, at most once a second, and the server keeps accepting.
+    const acceptFailed = throttledCounter((count) => this.logger.warn({ failures: count }, 'accepting a connection failed (out of file descriptors?)'));
+    return listenOn(this.server, host, port, acceptFailed);
   }
 
   /**
@@ -222,7 +263,9 @@ export class ProxyServer {
     // A sticky-session policy pinned this client: tell it which instance.
     if (upstream.setCookie) res.appendHeader('set-cookie', upstream.setCookie);
     upstream.inFlight++;
-    forwardHttp(this.pools.get(upstream.origin), req, res, match.upstreamPath, headers, (err, result) => {
+    const own = this.appTimeouts?.(match.app);
+    const bounds = own === undefined ? this.defaultBounds : exchangeBounds(this.timeouts, own);
+    forwardHttp(this.pools.get(upstream.origin, bounds.connectTimeoutMs), req, res, match.upstreamPath, headers, (err, result) => {
       upstream.inFlight--;
       if (!err) {
         if (upstream.failures !== 0) upstream.failures = 0;
@@ -236,15 +279,15 @@ export class ProxyServer {
         if (this.upstreams.unreachable) return this.retryAfterExit(req, res, match, upstream, startedMs, requestId, client, err);
       }
       if (err) {
-        const failure = classifyFailure(err, err instanceof ClientClosedError || res.destroyed);
+        const failure = classifyFailure(err, err instanceof ClientClosedError || res.destroyed, { app: match.app, connectTimeoutMs: bounds.connectTimeoutMs, responseTimeoutMs: bounds.responseTimeoutMs });
         if (failure.status !== 0) {
-          this.logger.warn({ app: match.app, instance: upstream.instanceId, requestId, err: failure.reason }, 'upstream failed');
+          if (failure.status >= 500) this.logger.warn({ app: match.app, instance: upstream.instanceId, requestId, err: failure.reason }, 'upstream failed');
           if (!res.headersSent) res.setHeader('x-request-id', requestId);
         }
         sendFailure(req, res, failure, match.app);
       }
       this.finish(req, res, match.app, startedMs, waited, result.bytesOut, requestId, client, upstream.instanceId);
-    }, requestId);
+    }, requestId, bounds);
   }
 
   /**
@@ -316,14 +359,16 @@ export class ProxyServer {
         return end();
       }
       const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrustedAddress(client), upgrade: true, extra: ['x-request-id', requestId], client, host: match.authority });
+      const own = this.appTimeouts?.(app);
+      const bounds = own === undefined ? this.defaultBounds : exchangeBounds(this.timeouts, own);
       // An open WebSocket is load on its instance for as long as it lives.
       upstream.inFlight++;
       const exchange = forwardUpgrade(
         socket,
         head,
-        { host: upstream.host, port: upstream.port, path: match.upstreamPath, headers },
+        { host: upstream.host, port: upstream.port, path: match.upstreamPath, headers, connectTimeoutMs: bounds.connectTimeoutMs, answerTimeoutMs: bounds.responseTimeoutMs },
         (err) => {
-          const failure = classifyFailure(err, socket.destroyed);
+          const failure = classifyFailure(err, socket.destroyed, { app, connectTimeoutMs: bounds.connectTimeoutMs, responseTimeoutMs: bounds.responseTimeoutMs });
           if (failure.status !== 0) this.logger.warn({ app, instance: upstream.instanceId, requestId, err: failure.reason }, 'upstream failed');
           writeRawFailure(socket, failure, app);
         },

@@ -67,6 +67,11 @@ export function normalizeApp(doc: BerthAppDocument): AppSpec {
   if (doc.idleTimeout !== undefined) spec.idleTimeoutMs = parseDuration(doc.idleTimeout);
   if (doc.network !== undefined) spec.network = doc.network;
   if (doc.removeAfter !== undefined) spec.removeAfterMs = parseDuration(doc.removeAfter);
+  if (doc.timeouts?.connect !== undefined || doc.timeouts?.response !== undefined) {
+    spec.timeouts = {};
+    if (doc.timeouts.connect !== undefined) spec.timeouts.connectMs = parseDuration(doc.timeouts.connect);
+    if (doc.timeouts.response !== undefined) spec.timeouts.responseMs = parseDuration(doc.timeouts.response);
+  }
   if (doc.health !== undefined) {
     const h = doc.health;
     spec.health = { path: h.path, intervalMs: parseDuration(h.interval), timeoutMs: parseDuration(h.timeout), unhealthyThreshold: h.unhealthyThreshold, healthyThreshold: h.healthyThreshold };

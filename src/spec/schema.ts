@@ -134,6 +134,15 @@ export const berthAppSchema = z
     startTimeout: f.durationField
       .default('60s')
       .describe('How long a start may take until the app is ready before waiting requests fail.'),
+    timeouts: z
+      .strictObject({
+        connect: f.durationField.optional().describe("How long connecting to the app may take before the request gets 504. Default: the gateway's timeouts.upstreamConnect."),
+        response: f.durationField
+          .optional()
+          .describe("How long the app may take to answer a request's headers before it gets 504 (a streamed body may take longer). Default: the gateway's timeouts.upstreamResponse."),
+      })
+      .optional()
+      .describe('Bounds on waiting for the app; each unset one is the gateway\'s.'),
     readiness: z
       .strictObject({
         path: z

@@ -100,6 +100,8 @@ export interface AppSpec {
   /** Undefined: the gateway's default applies. */
   idleTimeoutMs?: number;
   startTimeoutMs: number;
+  /** Bounds on waiting for the app; an unset one is the gateway's timeouts.upstream*. Absent when none is set. */
+  timeouts?: AppTimeouts;
   readiness: ReadinessSpec;
   resources: ResourcesSpec;
   waiting: WaitingMode;
@@ -142,4 +144,12 @@ export interface SecuritySpec {
   capAdd: string[];
   hostNetwork: boolean;
   hostPid: boolean;
+}
+
+/** An app's own bounds on the proxy's waits for it, in milliseconds. */
+export interface AppTimeouts {
+  /** Connecting to an instance. */
+  connectMs?: number;
+  /** The response headers of a request. */
+  responseMs?: number;
 }

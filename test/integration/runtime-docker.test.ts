@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ConflictError, NotFoundError, RuntimeError } from '../../src/errors.js';
+import { ConflictError, EngineUnavailableError, NotFoundError, RuntimeError } from '../../src/errors.js';
 import { DockerRuntime } from '../../src/runtime/docker/docker-runtime.js';
 import type { Instance, RuntimeEvent } from '../../src/runtime/runtime.js';
 import type { AppSpec } from '../../src/spec/types.js';
@@ -281,7 +281,7 @@ describe('DockerRuntime on a real engine', () => {
   it('ping names the engine and what to do when it does not answer', T, async () => {
     const down = new DockerRuntime({ docker: `unix:///tmp/berth-no-engine-${run.id}.sock` });
     await assert.rejects(down.ping(), (err: unknown) => {
-      assert.ok(err instanceof RuntimeError);
+      assert.ok(err instanceof EngineUnavailableError);
       assert.match(err.message, /Docker engine at unix:\/\/\/tmp\/berth-no-engine-.*\.sock does not answer.*is dockerd running\? run scripts\/ensure-docker\.sh/);
       return true;
     });

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { ConfigError } from '../../errors.js';
+import { DEFAULT_ENGINE_TIMEOUT_MS, boundEngineCalls } from './engine-timeout.js';
 
 /** Where the Docker engine listens, as the user wrote it and as dockerode needs it. */
 export interface DockerEndpoint {
@@ -56,9 +57,10 @@ export function resolveDockerEndpoint(configured?: string, env: NodeJS.ProcessEn
  * it, so a DOCKER_HOST=tcp://… in the environment would silently override an explicit
  * unix socket. Every connection field is therefore set, to undefined when unused.
  * `timeout` is pinned to undefined too: DOCKER_CLIENT_TIMEOUT would otherwise cut
- * long-lived event and log streams.
+ * long-lived event and log streams; calls are bounded by `engineTimeoutMs` instead
+ * (see boundEngineCalls), streams only until they answer.
  */
-export function createDockerClient(endpoint: DockerEndpoint): Docker {
+export function createDockerClient(endpoint: DockerEndpoint, engineTimeoutMs = DEFAULT_ENGINE_TIMEOUT_MS): Docker {
   const tls = endpoint.tls;
   const read = (file: string): Buffer | undefined => {
     if (!tls) return undefined;
@@ -68,7 +70,7 @@ export function createDockerClient(endpoint: DockerEndpoint): Docker {
       throw new ConfigError(`docker: TLS to ${endpoint.url} needs ${file} in ${tls.certPath} (set DOCKER_CERT_PATH)`, { cause: err });
     }
   };
-  return new Docker({
+  const docker = new Docker({
     socketPath: endpoint.socketPath,
     host: endpoint.host,
     port: endpoint.port,
@@ -78,4 +80,5 @@ export function createDockerClient(endpoint: DockerEndpoint): Docker {
     key: read('key.pem'),
     timeout: undefined,
   });
+  return boundEngineCalls(docker, engineTimeoutMs);
 }

@@ -51,6 +51,11 @@ export interface DockerRuntimeOptions {
    * only where no policy applies (tests of the runtime itself).
    */
   bindMountRoots?: () => readonly string[];
+  /**
+   * Bound on each Engine API call (the config's timeouts.engine); a stop call gets its
+   * grace period on top, streams are bounded until they answer. Default 30 s.
+   */
+  engineTimeoutMs?: number;
 }
 
 /**
@@ -66,11 +71,12 @@ export class DockerRuntime implements Runtime {
 
   constructor(options: DockerRuntimeOptions = {}) {
     this.endpoint = resolveDockerEndpoint(options.docker, options.env);
+    const engineTimeoutMs = options.engineTimeoutMs;
     this.onEventStreamError = options.onEventStreamError;
     const defaults = options.defaultResources;
     this.ctx = {
       endpoint: this.endpoint,
-      docker: () => (this.client ??= createDockerClient(this.endpoint)),
+      docker: () => (this.client ??= createDockerClient(this.endpoint, engineTimeoutMs)),
       extraLabels: { ...options.extraLabels },
       allowPull: options.allowPull ?? false,
       defaultResources: typeof defaults === 'function' ? defaults : () => defaults,

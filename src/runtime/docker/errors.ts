@@ -1,4 +1,5 @@
-import { BerthError, ConflictError, NotFoundError, RuntimeError, messageOf } from '../../errors.js';
+import { BerthError, ConflictError, EngineUnavailableError, NotFoundError, RuntimeError, messageOf } from '../../errors.js';
+import { ENGINE_TIMEOUT_CODE } from './engine-timeout.js';
 
 /** The shape of what dockerode / docker-modem reject with. */
 interface DockerodeError {
@@ -12,9 +13,22 @@ interface DockerodeError {
 /** Socket-level failures that mean "no engine there", as opposed to "the engine said no". */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND']);
 
+/**
+ * What a client told "the engine is unavailable" is asked to wait: long enough
+ * for a restarting dockerd, short enough that a browser retry soon succeeds.
+ */
+export const ENGINE_RETRY_AFTER_S = 5;
+
+/** Whether `err` says no engine answers: refused, no socket, unreachable, or silent past the engine timeout. */
+export function isEngineUnreachable(err: unknown): boolean {
+  const code = (err as DockerodeError)?.code;
+  return code !== undefined && (code === ENGINE_TIMEOUT_CODE || UNREACHABLE.has(code));
+}
+
 /** The user-facing sentence for an engine that does not answer; also used by ping(). */
 export function engineUnreachableMessage(endpointUrl: string, cause?: unknown): string {
-  const detail = cause === undefined ? '' : ` (${(cause as DockerodeError).code ?? messageOf(cause)})`;
+  const code = (cause as DockerodeError | undefined)?.code;
+  const detail = cause === undefined ? '' : ` (${code === ENGINE_TIMEOUT_CODE || code === undefined ? messageOf(cause) : code})`;
   return `Docker engine at ${endpointUrl} does not answer${detail}: is dockerd running? run scripts/ensure-docker.sh`;
 }
 
@@ -42,8 +56,12 @@ export function mapDockerError(err: unknown, doing: string, endpointUrl: string)
       { cause: err },
     );
   }
-  if (e?.code && UNREACHABLE.has(e.code)) {
-    return new RuntimeError(`${doing}: ${engineUnreachableMessage(endpointUrl, err)}`, { cause: err });
+  if (e?.code === 'EMFILE' || e?.code === 'ENFILE') {
+    // berth itself is out of file descriptors: not the engine's fault, nor the app's.
+    return new EngineUnavailableError(`${doing}: the gateway is out of file descriptors (${e.code})`, 1, { cause: err });
+  }
+  if (isEngineUnreachable(err)) {
+    return new EngineUnavailableError(`${doing}: ${engineUnreachableMessage(endpointUrl, err)}`, ENGINE_RETRY_AFTER_S, { cause: err });
   }
   switch (e?.statusCode) {
     case 404:

@@ -1,6 +1,6 @@
-import { RuntimeError } from '../../errors.js';
+import { EngineUnavailableError } from '../../errors.js';
 import type { DockerContext } from './context.js';
-import { engineUnreachableMessage } from './errors.js';
+import { ENGINE_RETRY_AFTER_S, engineUnreachableMessage } from './errors.js';
 
 /** How long an engine may take to answer /_ping before berth calls it unreachable. */
 const PING_TIMEOUT_MS = 5_000;
@@ -15,6 +15,6 @@ export async function pingEngine(ctx: DockerContext, timeoutMs = PING_TIMEOUT_MS
     await docker.ping({ abortSignal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
     const cause = (err as Error)?.name === 'AbortError' || (err as Error)?.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : err;
-    throw new RuntimeError(engineUnreachableMessage(ctx.endpoint.url, cause), { cause: err });
+    throw new EngineUnavailableError(engineUnreachableMessage(ctx.endpoint.url, cause), ENGINE_RETRY_AFTER_S, { cause: err });
   }
 }

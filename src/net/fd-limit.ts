@@ -1,0 +1,67 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/** The process's open-file limits; Infinity for "unlimited". */
+export interface FdLimits {
+  soft: number;
+  hard: number;
+}
+
+/** Descriptors kept for everything but client connections: upstreams, the store, the engine, logs. */
+const MIN_RESERVE = 64;
+const MAX_RESERVE = 1_000;
+/** The connection cap never goes above this by default, however high the limit. */
+const MAX_DEFAULT_CONNECTIONS = 10_000;
+
+/** The "Max open files" line of /proc/<pid>/limits; undefined when absent. */
+export function parseFdLimits(text: string): FdLimits | undefined {
+  const line = text.split('\n').find((l) => l.startsWith('Max open files'));
+  const fields = line?.slice('Max open files'.length).trim().split(/\s+/);
+  if (!fields || fields.length < 2) return undefined;
+  const value = (f: string) => (f === 'unlimited' ? Infinity : Number(f));
+  const soft = value(fields[0]!);
+  const hard = value(fields[1]!);
+  return Number.isNaN(soft) || Number.isNaN(hard) ? undefined : { soft, hard };
+}
+
+/** This process's limits, read from /proc (Linux); undefined elsewhere. */
+export function currentFdLimits(): FdLimits | undefined {
+  try {
+    return parseFdLimits(readFileSync('/proc/self/limits', 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The default `limits.connections` for a soft open-file limit: each proxied
+ * connection holds two descriptors (client and upstream), after a reserve for
+ * the rest of the gateway; at most 10000. Without a known limit: 10000.
+ */
+export function defaultConnectionCap(softLimit: number | undefined): number {
+  if (softLimit === undefined || !Number.isFinite(softLimit)) return MAX_DEFAULT_CONNECTIONS;
+  const reserve = Math.min(MAX_RESERVE, Math.max(MIN_RESERVE, Math.floor(softLimit / 4)));
+  return Math.max(1, Math.min(MAX_DEFAULT_CONNECTIONS, Math.floor((softLimit - reserve) / 2)));
+}
+
+/**
+ * Raises the soft open-file limit to the hard one, as nginx's worker_rlimit_nofile
+ * and HAProxy do at start. Node has no setrlimit in its API, so util-linux
+ * `prlimit` is run on this process. (Node's own start-up already tries the same on
+ * POSIX, so usually there is nothing left to do and no process is run; this makes
+ * sure, and says so when the limit stays low.) Returns the limits in force
+ * afterwards; a failure (no prlimit, not Linux) is reported through `warn` once
+ * and changes nothing.
+ */
+export function raiseFdLimit(warn: (message: string) => void): FdLimits | undefined {
+  const before = currentFdLimits();
+  if (!before || before.soft >= before.hard) return before;
+  const target = Number.isFinite(before.hard) ? String(before.hard) : 'unlimited';
+  try {
+    execFileSync('prlimit', ['--pid', String(process.pid), `--nofile=${target}:${target}`], { stdio: 'ignore', timeout: 5_000 });
+  } catch (err) {
+    warn(`could not raise the open-file limit from ${before.soft} to ${target} (prlimit: ${(err as Error).message}); connections are capped accordingly`);
+    return before;
+  }
+  return currentFdLimits() ?? before;
+}

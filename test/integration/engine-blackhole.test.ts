@@ -1,0 +1,193 @@
+// A Docker engine that accepts connections and never answers (a hung dockerd, a
+// wedged proxy in front of it): every Engine API call fails within the configured
+// engine timeout as engine_unavailable, and a request that needs a cold start gets
+// a fast 503 with Retry-After, not a hang, and no crash-loop count against the app.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import { EngineUnavailableError } from '../../src/errors.js';
+import { DockerRuntime } from '../../src/runtime/docker/docker-runtime.js';
+import { boundEngineCalls } from '../../src/runtime/docker/engine-timeout.js';
+import { appPath, testAppYaml } from '../support/app-spec.js';
+import { cleanupByLabel, testRun } from '../support/docker-cleanup.js';
+import { GatewayHarness } from '../support/gateway-harness.js';
+import { timedGet } from '../support/http-requests.js';
+import { waitFor } from '../support/wait-for.js';
+
+const run = testRun();
+const T = { timeout: 60_000 };
+const QUICK = { timeout: 10_000 };
+const ENGINE_SOCKET = '/var/run/docker.sock';
+
+/**
+ * A unix socket in front of the engine: passes connections through, or, once
+ * `blackHole` is set, accepts new ones and never writes a byte.
+ */
+class EngineProxy {
+  blackHole = false;
+  private readonly sockets = new Set<Socket>();
+  private readonly server: Server;
+
+  constructor(readonly path: string) {
+    this.server = createServer((client) => {
+      this.track(client);
+      if (this.blackHole) return;
+      const engine = connect(ENGINE_SOCKET);
+      this.track(engine);
+      client.pipe(engine).pipe(client);
+    });
+  }
+
+  private track(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => this.sockets.delete(socket));
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve) => this.server.listen(this.path, resolve));
+  }
+
+  close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+async function rejectsWithin(what: string, promise: Promise<unknown>, limitMs: number): Promise<EngineUnavailableError> {
+  const began = performance.now();
+  let caught: unknown;
+  await promise.then(
+    () => assert.fail(`${what} succeeded against a silent engine`),
+    (err: unknown) => (caught = err),
+  );
+  const ms = performance.now() - began;
+  assert.ok(ms < limitMs, `${what} failed after ${Math.round(ms)} ms, more than ${limitMs}`);
+  assert.ok(caught instanceof EngineUnavailableError, `${what}: ${String(caught)}`);
+  return caught;
+}
+
+describe('a black-holed Docker engine', () => {
+  let dir: string;
+  let blackHole: EngineProxy;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-bh-'));
+    blackHole = new EngineProxy(join(dir, 'engine.sock'));
+    blackHole.blackHole = true;
+    await blackHole.listen();
+  });
+
+  after(async () => {
+    await blackHole?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('every runtime call fails within about the engine timeout as engine_unavailable, with a retry hint', T, async () => {
+    const runtime = new DockerRuntime({ docker: `unix://${blackHole.path}`, engineTimeoutMs: 300 });
+    const listed = await rejectsWithin('list', runtime.list(), 2_000);
+    assert.equal(listed.code, 'engine_unavailable');
+    assert.equal(listed.retryAfterS, 5);
+    assert.match(listed.message, /^listing containers: Docker engine at unix:\/\/.*engine\.sock does not answer \(no answer within 300 ms\)/);
+    await rejectsWithin('start', runtime.start('berth-x-0'), 2_000);
+    await rejectsWithin('stop', runtime.stop('berth-x-0', { timeoutS: 0 }), 2_000);
+    await rejectsWithin('ping', runtime.ping(), 2_000);
+  });
+
+  test('an engine socket that is missing is engine_unavailable at once', T, async () => {
+    const runtime = new DockerRuntime({ docker: `unix://${join(dir, 'absent.sock')}`, engineTimeoutMs: 300 });
+    const err = await rejectsWithin('list', runtime.list(), 1_000);
+    assert.match(err.message, /ENOENT/);
+  });
+
+  test('the event stream is bounded until it answers, then reopened', T, async () => {
+    const errors: Error[] = [];
+    const runtime = new DockerRuntime({ docker: `unix://${blackHole.path}`, engineTimeoutMs: 300, onEventStreamError: (err) => errors.push(err) });
+    const abort = new AbortController();
+    const consumed = (async () => {
+      for await (const _ of runtime.events(abort.signal)) void _;
+    })();
+    const deadline = performance.now() + 3_000;
+    while (errors.length === 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    abort.abort();
+    await consumed;
+    assert.ok(errors.length > 0, 'the silent event stream was reported');
+    assert.ok(errors[0] instanceof EngineUnavailableError, String(errors[0]));
+  });
+
+  test('a stop call is given its grace period on top of the engine timeout', QUICK, async () => {
+    const calls: string[] = [];
+    const fake = { modem: { dial: (options: { path: string }, _cb: unknown) => void calls.push(options.path) } } as unknown as Docker;
+    const bounded = boundEngineCalls(fake, 50) as unknown as { modem: { dial(o: object, cb: (err: unknown) => void): void } };
+    const failedAfter = (options: object) =>
+      new Promise<number>((resolve) => {
+        const began = performance.now();
+        bounded.modem.dial(options, () => resolve(performance.now() - began));
+      });
+    const [plain, stop] = await Promise.all([failedAfter({ path: '/containers/x/json' }), failedAfter({ path: '/containers/x/stop?', options: { t: 0.3 } })]);
+    assert.ok(plain >= 45 && plain < 250, `a plain call gave up after ${plain} ms`);
+    assert.ok(stop >= 340, `a stop with t=0.3 s gave up after ${stop} ms`);
+    assert.equal(calls.length, 2);
+  });
+});
+
+describe('a gateway whose engine goes silent', () => {
+  let dir: string;
+  let engine: EngineProxy;
+  let h: GatewayHarness;
+  const app = `bh${run.id}`;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-bh-'));
+    engine = new EngineProxy(join(dir, 'engine.sock'));
+    await engine.listen();
+    h = await GatewayHarness.create(run.labels);
+    await h.writeConfig(`docker: unix://${engine.path}\ntimeouts:\n  engine: 500ms\n`);
+    await h.writeApp('app.yaml', testAppYaml(app));
+    await h.start();
+  });
+
+  after(async () => {
+    await h?.dispose();
+    await engine?.close();
+    await cleanupByLabel(run.label);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a cold start gets a fast 503 with Retry-After and the reason; the app is not counted as crashing; it starts once the engine is back', T, async () => {
+    engine.blackHole = true;
+    for (let i = 0; i < 4; i++) {
+      const reply = await timedGet(h.port, appPath(app, '/ping'), { headers: { accept: 'application/json' }, timeoutMs: 10_000 });
+      assert.equal(reply.status, 503, reply.body);
+      // The first waits out the engine timeout; the next are answered at once until the hint runs out.
+      const retryAfterS = Number(reply.headers['retry-after']);
+      assert.ok(retryAfterS >= 1 && retryAfterS <= 5, `retry-after: ${reply.headers['retry-after']}`);
+      if (i > 0) assert.ok(reply.ms < 200, `a repeated request answered after ${Math.round(reply.ms)} ms`);
+      const problem = JSON.parse(reply.body) as { code: string; app: string; detail: string };
+      assert.equal(problem.code, 'engine_unavailable');
+      assert.equal(problem.app, app);
+      assert.match(problem.detail, /Docker engine at unix:\/\/.*engine\.sock does not answer \(no answer within 500 ms\)/);
+      assert.ok(reply.ms < 3_000, `answered after ${Math.round(reply.ms)} ms`);
+    }
+    const state = h.gateway?.statuses().find((s) => s.name === app)?.state;
+    assert.equal(state, 'failed', 'an engine outage is not a crash loop');
+    // A browser is not shown a 502 "failed to start" page for the engine's outage.
+    const page = await timedGet(h.port, appPath(app, '/'), { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate' }, timeoutMs: 10_000 });
+    assert.equal(page.status, 503);
+    assert.ok(page.headers['retry-after'] !== undefined);
+    engine.blackHole = false;
+    const back = await waitFor(
+      'the app to start once the engine answers again',
+      async () => {
+        const reply = await timedGet(h.port, appPath(app, '/ping'), { headers: { accept: 'application/json' }, timeoutMs: 30_000 });
+        return reply.status === 200 ? reply : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+    assert.equal(back.status, 200);
+  });
+});
