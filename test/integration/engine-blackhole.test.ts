@@ -98,6 +98,13 @@ describe('a black-holed Docker engine', () => {
     await rejectsWithin('ping', runtime.ping(), 2_000);
   });
 
+  test('under the default 30 s bound a hung engine is found out by a ping within seconds', T, async () => {
+    const runtime = new DockerRuntime({ docker: `unix://${blackHole.path}`, engineTimeoutMs: 30_000 });
+    const err = await rejectsWithin('list', runtime.list(), 6_000);
+    assert.match(err.message, /did not answer a ping within 2000 ms/);
+    assert.equal(err.retryAfterS, 5);
+  });
+
   test('an engine socket that is missing is engine_unavailable at once', T, async () => {
     const runtime = new DockerRuntime({ docker: `unix://${join(dir, 'absent.sock')}`, engineTimeoutMs: 300 });
     const err = await rejectsWithin('list', runtime.list(), 1_000);

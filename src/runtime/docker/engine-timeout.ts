@@ -11,6 +11,8 @@ export const ENGINE_TIMEOUT_CODE = 'ENGINE_TIMEOUT';
 
 interface DialOptions {
   path?: string;
+  method?: string;
+  statusCodes?: Record<number, boolean | string>;
   isStream?: boolean;
   hijack?: boolean;
   abortSignal?: AbortSignal;
@@ -29,20 +31,58 @@ type Dial = (options: DialOptions, callback: DialCallback) => void;
  * pull) is bounded only until the engine answers its headers: once streaming, it
  * lives as long as its consumer wants. docker-modem's own `timeout` cannot do
  * this, as it is an idle timeout on every socket, streams included.
+ *
+ * A call still waiting after `probeAfterMs` has the engine pinged (one ping at a
+ * time, bounded): when the ping gets no answer either, the engine is hung or gone
+ * and every waiting call fails at once, so a cold start on a black-holed engine is
+ * answered 503 in seconds; a slow but alive engine keeps the full bound.
  */
-export function boundEngineCalls(docker: Docker, timeoutMs: number): Docker {
+export function boundEngineCalls(docker: Docker, timeoutMs: number, probeAfterMs = DEFAULT_PROBE_AFTER_MS): Docker {
   const modem = docker.modem as unknown as { dial: Dial };
   const dial = modem.dial.bind(modem);
+  /** Calls still waiting for the engine, each with how to fail it at once. */
+  const pending = new Set<(err: Error) => void>();
+  let probing = false;
+  // A call that is slow makes berth ask the engine whether it is there at all: a hung
+  // engine fails every waiting call within a few seconds instead of at timeoutMs.
+  const probe = () => {
+    if (probing || pending.size === 0) return;
+    probing = true;
+    const probeMs = Math.min(PROBE_TIMEOUT_MS, timeoutMs);
+    let answered = false;
+    const conclude = (alive: boolean) => {
+      if (answered) return;
+      answered = true;
+      clearTimeout(guard);
+      probing = false;
+      if (alive) return; // Only slow: the calls keep their own bound.
+      const down = Object.assign(new Error(`the engine did not answer a ping within ${probeMs} ms`), { code: ENGINE_TIMEOUT_CODE, timeoutMs: probeMs });
+      for (const fail of [...pending]) fail(down);
+    };
+    // Not left to the modem's abort alone: the verdict comes in bounded time either way.
+    const guard = setTimeout(() => conclude(false), probeMs + 100);
+    dial({ path: '/_ping', method: 'GET', statusCodes: { 200: true, 500: 'server error' }, abortSignal: AbortSignal.timeout(probeMs) }, (err) => conclude(!err));
+  };
   modem.dial = (options, callback) => {
     const boundMs = timeoutMs + stopGraceMs(options);
     const controller = new AbortController();
     let settled = false;
-    // The caller hears of the timeout at once, whether or not the modem honours the abort.
-    const timer = setTimeout(() => {
+    const fail = (err: Error) => {
+      if (settled) return;
       settled = true;
+      cleanup();
       controller.abort();
-      callback(engineTimeoutError(boundMs));
-    }, boundMs);
+      callback(err);
+    };
+    // The caller hears of the timeout at once, whether or not the modem honours the abort.
+    const timer = setTimeout(() => fail(engineTimeoutError(boundMs)), boundMs);
+    const probeTimer = probeAfterMs < boundMs ? setTimeout(probe, probeAfterMs) : undefined;
+    const cleanup = () => {
+      clearTimeout(timer);
+      clearTimeout(probeTimer);
+      pending.delete(fail);
+    };
+    pending.add(fail);
     options.abortSignal = options.abortSignal ? AbortSignal.any([options.abortSignal, controller.signal]) : controller.signal;
     dial(options, (err, data) => {
       if (settled) {
@@ -51,12 +91,17 @@ export function boundEngineCalls(docker: Docker, timeoutMs: number): Docker {
         return;
       }
       settled = true;
-      clearTimeout(timer);
+      cleanup();
       callback(err, data);
     });
   };
   return docker;
 }
+
+/** How long a call may wait before the engine is pinged to tell a slow engine from a hung one. */
+const DEFAULT_PROBE_AFTER_MS = 2_000;
+/** How long that ping may take. */
+const PROBE_TIMEOUT_MS = 2_000;
 
 function stopGraceMs(options: DialOptions): number {
   if (!options.path || !/^\/containers\/[^/]+\/(stop|restart)\?/.test(options.path)) return 0;
