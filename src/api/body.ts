@@ -1,3 +1,4 @@
+import { nestingProblem } from '../spec/nesting.js';
 import type { IncomingMessage } from 'node:http';
 import { BadRequestError } from '../errors.js';
 
@@ -19,8 +20,12 @@ export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Pr
 /** Parses a JSON body, saying where it is malformed. */
 export function parseJsonBody(body: Buffer): unknown {
   if (body.length === 0) throw new BadRequestError('the request body is empty; send JSON');
+  const text = body.toString('utf8');
+  // Parsing copes with any depth, but what walks the value afterwards recurses.
+  const tooDeep = nestingProblem(text);
+  if (tooDeep) throw new BadRequestError(`the request body is ${tooDeep}`);
   try {
-    return JSON.parse(body.toString('utf8'));
+    return JSON.parse(text);
   } catch (err) {
     throw new BadRequestError(`the request body is not valid JSON: ${(err as Error).message}`);
   }

@@ -4,6 +4,7 @@
  * A file holds one app per `---` document, or a list of apps (a JSON array);
  * documents that are empty or only comments are skipped.
  */
+import { nestingProblem } from './nesting.js';
 import { type Document, isMap, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml';
 import type { PathSegment, SpecIssue } from './path.js';
 
@@ -52,6 +53,8 @@ function toValue(doc: Document): unknown {
 }
 
 export function readDocuments(text: string): ReadDocuments {
+  const tooDeep = nestingProblem(text);
+  if (tooDeep) return { documents: [], issues: [{ path: [], message: tooDeep }] };
   const lineCounter = new LineCounter();
   const yamlDocs = parseAllDocuments(text, { lineCounter, prettyErrors: true, merge: true });
   const parsed = Array.isArray(yamlDocs) ? yamlDocs : [];
