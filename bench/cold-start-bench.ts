@@ -16,7 +16,7 @@ import type { BurstClientInput, BurstClientOutput } from './cold-burst-client.js
 import { callName, EventLog, traceClient, type EngineCall } from './cold-start-engine.js';
 import type { BerthRun, BurstResult, FloorRun } from './cold-start-types.js';
 import { APP_PORT, IMAGE, removeRunObjects, requireImage, runLabels } from './lib/docker.js';
-import { get as httpGet } from './lib/http.js';
+import { get, pollUntil200, STEP_LIMIT_MS } from './cold-start-probe.js';
 import { listenOverflows } from './lib/procfs.js';
 import { freePort } from './lib/ports.js';
 import { QuietWaiter } from './lib/quiet.js';
@@ -24,45 +24,11 @@ import { logger } from './lib/run.js';
 import { round, summary } from './lib/stats.js';
 import type { Options } from './cold-start-options.js';
 
-/** Per-attempt timeout of the floor's poll, like berth's first readiness attempts. */
-const PROBE_TIMEOUT_MS = 25;
-/** Pause between the floor's poll attempts: as tight as a timer allows. */
-const PROBE_GAP_MS = 1;
-/** No single measured step may take longer than this. */
-const STEP_LIMIT_MS = 30_000;
 /** Idle timeout of the bench apps: berth stops (or pauses) them this long after each run. */
 const IDLE = '300ms';
 const BURST_IDLE = '3s';
 
 const log = logger('cold-start');
-const get = (port: number, path: string, timeoutMs: number) => httpGet(port, path, timeoutMs, { userAgent: 'berth-cold-bench' });
-
-export interface PollResult {
-  ms: number;
-  attempts: number;
-  timeouts: number;
-}
-
-/**
- * The floor's readiness poll: GET /ping on fresh connections, 25 ms per attempt,
- * 1 ms apart, until the first 200. `since` is the time the measurement began.
- */
-export async function pollUntil200(port: number, since: number): Promise<PollResult> {
-  const deadline = since + STEP_LIMIT_MS;
-  let attempts = 0;
-  let timeouts = 0;
-  while (performance.now() < deadline) {
-    attempts++;
-    try {
-      const reply = await get(port, '/ping', PROBE_TIMEOUT_MS);
-      if (reply.status === 200) return { ms: performance.now() - since, attempts, timeouts };
-    } catch (err) {
-      if (/no answer within/.test((err as Error).message)) timeouts++;
-    }
-    await sleep(PROBE_GAP_MS);
-  }
-  throw new Error(`127.0.0.1:${port} gave no 200 within ${STEP_LIMIT_MS} ms (${attempts} attempts)`);
-}
 
 export class Bench {
   readonly labels: Record<string, string>;
@@ -195,26 +161,22 @@ export class Bench {
   // ------------------------------------------------------------ measurements
 
   async floorStopRun(): Promise<FloorRun> {
-    const c = this.floorStop!;
-    const load = await this.settle();
-    const t0 = performance.now();
-    await c.start();
-    const engineMs = performance.now() - t0;
-    const poll = await pollUntil200(this.floorStopPort, t0);
-    const run: FloorRun = { ms: poll.ms, engineMs, pollMs: poll.ms - engineMs, attempts: poll.attempts, timeouts: poll.timeouts, load };
-    await c.stop({ t: 10 });
-    return run;
+    return this.floorRun(this.floorStop!, this.floorStopPort, (c) => c.start(), (c) => c.stop({ t: 10 }));
   }
 
   async floorPauseRun(): Promise<FloorRun> {
-    const c = this.floorPause!;
+    return this.floorRun(this.floorPause!, this.floorPausePort, (c) => c.unpause(), (c) => c.pause());
+  }
+
+  /** One floor run: the engine call that wakes the container, then its port polled until the first 200; then back to rest. */
+  private async floorRun(c: Docker.Container, port: number, wake: (c: Docker.Container) => Promise<unknown>, rest: (c: Docker.Container) => Promise<unknown>): Promise<FloorRun> {
     const load = await this.settle();
     const t0 = performance.now();
-    await c.unpause();
+    await wake(c);
     const engineMs = performance.now() - t0;
-    const poll = await pollUntil200(this.floorPausePort, t0);
+    const poll = await pollUntil200(port, t0);
     const run: FloorRun = { ms: poll.ms, engineMs, pollMs: poll.ms - engineMs, attempts: poll.attempts, timeouts: poll.timeouts, load };
-    await c.pause();
+    await rest(c);
     return run;
   }
 

@@ -41,49 +41,45 @@ runMain({ log, forceExitMs: 20_000, logCleanupAfterSignal: true }, async (setCle
   const version = await bench.docker.version().then((v) => v.Version, () => '?');
   const total = options.warmup + options.runs;
 
-  const stop: Pair = { floor: [], berth: [] };
-  log('cold start: floor (engine start) and berth (stopped app), interleaved');
-  for (let i = 0; i < total; i++) {
-    const floorFirst = i % 2 === 0;
-    let f: FloorRun;
-    let b: BerthRun;
-    if (floorFirst) {
-      f = await bench.floorStopRun();
-      b = await bench.berthRun(bench.apps.stop, '/stop/', 'stopped');
-    } else {
-      b = await bench.berthRun(bench.apps.stop, '/stop/', 'stopped');
-      f = await bench.floorStopRun();
+  // Floor and berth runs alternate, and so does which of them goes first.
+  const interleaved = async (floorRun: () => Promise<FloorRun>, berthRun: () => Promise<BerthRun>, describe: (f: FloorRun, b: BerthRun) => string): Promise<Pair> => {
+    const pair: Pair = { floor: [], berth: [] };
+    for (let i = 0; i < total; i++) {
+      const floorFirst = i % 2 === 0;
+      let f: FloorRun;
+      let b: BerthRun;
+      if (floorFirst) {
+        f = await floorRun();
+        b = await berthRun();
+      } else {
+        b = await berthRun();
+        f = await floorRun();
+      }
+      const tag = i < options.warmup ? 'warm-up' : `run ${i - options.warmup + 1}/${options.runs}`;
+      log(`  ${tag}: ${describe(f, b)}`);
+      if (i >= options.warmup) {
+        pair.floor.push(f);
+        pair.berth.push(b);
+      }
     }
-    const tag = i < options.warmup ? 'warm-up' : `run ${i - options.warmup + 1}/${options.runs}`;
-    log(`  ${tag}: floor ${fmt(f.ms)} ms (start call ${fmt(f.engineMs)}), berth ${fmt(b.ms)} ms (lastStartMs ${b.lastStartMs ?? '-'}, starts ${b.starts})`);
-    if (i >= options.warmup) {
-      stop.floor.push(f);
-      stop.berth.push(b);
-    }
-  }
+    return pair;
+  };
 
-  const pause: Pair = { floor: [], berth: [] };
+  log('cold start: floor (engine start) and berth (stopped app), interleaved');
+  const stop = await interleaved(
+    () => bench.floorStopRun(),
+    () => bench.berthRun(bench.apps.stop, '/stop/', 'stopped'),
+    (f, b) => `floor ${fmt(f.ms)} ms (start call ${fmt(f.engineMs)}), berth ${fmt(b.ms)} ms (lastStartMs ${b.lastStartMs ?? '-'}, starts ${b.starts})`,
+  );
+
   log('wake from pause: floor (engine unpause) and berth (paused app), interleaved');
   // The first request starts the app; berth then pauses it after the idle timeout.
   await bench.berthRun(bench.apps.pause, '/pause/', 'paused', 'stopped');
-  for (let i = 0; i < total; i++) {
-    const floorFirst = i % 2 === 0;
-    let f: FloorRun;
-    let b: BerthRun;
-    if (floorFirst) {
-      f = await bench.floorPauseRun();
-      b = await bench.berthRun(bench.apps.pause, '/pause/', 'paused');
-    } else {
-      b = await bench.berthRun(bench.apps.pause, '/pause/', 'paused');
-      f = await bench.floorPauseRun();
-    }
-    const tag = i < options.warmup ? 'warm-up' : `run ${i - options.warmup + 1}/${options.runs}`;
-    log(`  ${tag}: floor ${fmt(f.ms)} ms (unpause call ${fmt(f.engineMs)}), berth ${fmt(b.ms)} ms (unpauses ${b.starts})`);
-    if (i >= options.warmup) {
-      pause.floor.push(f);
-      pause.berth.push(b);
-    }
-  }
+  const pause = await interleaved(
+    () => bench.floorPauseRun(),
+    () => bench.berthRun(bench.apps.pause, '/pause/', 'paused'),
+    (f, b) => `floor ${fmt(f.ms)} ms (unpause call ${fmt(f.engineMs)}), berth ${fmt(b.ms)} ms (unpauses ${b.starts})`,
+  );
 
   log(`burst: ${options.burst} concurrent requests to a stopped app`);
   // One start and idle stop first, so the burst does not pay a fresh container's first start.
