@@ -71,12 +71,12 @@ if [[ ! -d $ROOT/node_modules ]]; then
 fi
 log "compiling (tsc)"
 # tsc emits even when it reports type errors (elsewhere in the tree, perhaps work in
-# progress); errors only warn here, those in bench/cold-start.ts stop the run.
+# progress); errors only warn here, those in bench/cold-start*.ts and bench/lib/ stop the run.
 out=$(cd "$ROOT" && timeout 300 npx tsc -p tsconfig.json 2>&1 | grep 'error TS') || true
 if [[ -n $out ]]; then
   log "tsc reported errors:"
   printf '%s\n' "$out" | head -n 20 >&2
-  grep -q '^bench/cold-start' <<<"$out" && die "bench/cold-start.ts does not compile"
+  grep -Eq '^bench/(cold-start|lib/)' <<<"$out" && die "bench/cold-start*.ts or bench/lib/ does not compile"
 fi
 [[ -f $ROOT/dist/bench/cold-start.js ]] || die "dist/bench/cold-start.js was not built"
 

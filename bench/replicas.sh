@@ -110,12 +110,12 @@ if [[ ! -d $ROOT/node_modules ]]; then
 fi
 log "compiling (tsc)"
 # tsc emits even when it reports type errors elsewhere in the tree (work in
-# progress); errors only warn here, those in bench/replicas*.ts stop the run.
+# progress); errors only warn here, those in bench/replicas*.ts and bench/lib/ stop the run.
 out=$(cd "$ROOT" && timeout 300 npx tsc -p tsconfig.json 2>&1 | grep 'error TS') || true
 if [[ -n $out ]]; then
   log "tsc reported errors:"
   printf '%s\n' "$out" | head -n 20 >&2
-  grep -q '^bench/replicas' <<<"$out" && die "bench/replicas*.ts does not compile"
+  grep -Eq '^bench/(replicas|lib/)' <<<"$out" && die "bench/replicas*.ts or bench/lib/ does not compile"
 fi
 for f in replicas.js replicas-gateway.js replicas-load.js; do
   [[ -f $ROOT/dist/bench/$f ]] || die "dist/bench/$f was not built"
