@@ -75,16 +75,6 @@ WARMUP_S=$(seconds_of "$WARMUP")
 [[ $WARMUP_S =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be like 3s, got '$WARMUP'"
 
 # ---------------------------------------------------------------- tools
-install_debian_packages() {
-  local need=()
-  command -v wrk >/dev/null 2>&1 || need+=(wrk)
-  command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || need+=(nginx-light)
-  [[ -x /usr/bin/time ]] || need+=(time)
-  command -v taskset >/dev/null 2>&1 || need+=(util-linux)
-  command -v curl >/dev/null 2>&1 || need+=(curl)
-  apt_install "${need[@]}"
-}
-
 install_chp() {
   local bin="$DEPS/node_modules/configurable-http-proxy/bin/configurable-http-proxy"
   if [[ ! -f $bin ]]; then
@@ -97,10 +87,7 @@ install_chp() {
 }
 
 build_berth() {
-  if [[ ! -d $ROOT/node_modules ]]; then
-    log "node_modules missing: npm ci"
-    (cd "$ROOT" && timeout 600 npm ci --no-audit --no-fund >&2) || die "npm ci failed"
-  fi
+  npm_ci_if_missing
   log "compiling (tsc)"
   # The whole project compiles in one tsc run, and tsc still emits when it
   # reports type errors; so errors only warn here (those in bench/ and
@@ -465,7 +452,7 @@ start_target() {
 for t in $TARGETS; do
   case $t in direct | nginx | chp | berth) ;; *) die "unknown target '$t' (known: direct nginx chp berth)" ;; esac
 done
-install_debian_packages
+install_bench_tools curl curl
 install_chp
 build_berth
 
