@@ -44,17 +44,9 @@ export BENCH_COLD_TMPDIR=$TMP
 NODE_PID=
 
 cleanup() {
-  local rc=$? i
+  local rc=$?
   trap - EXIT INT TERM
-  if [[ -n $NODE_PID ]] && kill -0 "$NODE_PID" 2>/dev/null; then
-    kill -TERM "$NODE_PID" 2>/dev/null || true
-    for ((i = 0; i < 250; i++)); do
-      kill -0 "$NODE_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -0 "$NODE_PID" 2>/dev/null && kill -KILL "$NODE_PID" 2>/dev/null
-    wait "$NODE_PID" 2>/dev/null || true
-  fi
+  stop_pid "$NODE_PID" 250
   remove_run_objects "$RUN_ID"
   rm -rf "$TMP"
   exit "$rc"
@@ -65,19 +57,8 @@ trap 'exit 130' INT TERM
 bash "$ROOT/scripts/ensure-docker.sh"
 bash "$ROOT/scripts/build-test-images.sh" >&2
 
-if [[ ! -d $ROOT/node_modules ]]; then
-  log "node_modules missing: npm ci"
-  (cd "$ROOT" && timeout 600 npm ci --no-audit --no-fund >&2) || die "npm ci failed"
-fi
-log "compiling (tsc)"
-# tsc emits even when it reports type errors (elsewhere in the tree, perhaps work in
-# progress); errors only warn here, those in bench/cold-start.ts stop the run.
-out=$(cd "$ROOT" && timeout 300 npx tsc -p tsconfig.json 2>&1 | grep 'error TS') || true
-if [[ -n $out ]]; then
-  log "tsc reported errors:"
-  printf '%s\n' "$out" | head -n 20 >&2
-  grep -q '^bench/cold-start' <<<"$out" && die "bench/cold-start.ts does not compile"
-fi
+# Type errors in bench/cold-start*.ts and bench/lib/ stop the run; others only warn.
+compile_bench '^bench/(cold-start|lib/)' 'bench/cold-start*.ts or bench/lib/'
 [[ -f $ROOT/dist/bench/cold-start.js ]] || die "dist/bench/cold-start.js was not built"
 
 cd "$ROOT"

@@ -37,3 +37,58 @@ remove_run_objects() {
   [[ -n $left ]] && { timeout 60 docker volume rm $left >/dev/null 2>&1 || true; }
   return 0
 }
+
+# install_bench_tools [CMD PKG]...: installs what is missing of wrk, nginx,
+# /usr/bin/time and taskset, and of each extra command CMD (from package PKG).
+install_bench_tools() {
+  local need=()
+  command -v wrk >/dev/null 2>&1 || need+=(wrk)
+  command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || need+=(nginx-light)
+  [[ -x /usr/bin/time ]] || need+=(time)
+  command -v taskset >/dev/null 2>&1 || need+=(util-linux)
+  while (($# >= 2)); do
+    command -v "$1" >/dev/null 2>&1 || need+=("$2")
+    shift 2
+  done
+  apt_install "${need[@]}"
+}
+
+# npm_ci_if_missing: installs the project's node_modules (npm ci) when there are none.
+npm_ci_if_missing() {
+  if [[ ! -d $ROOT/node_modules ]]; then
+    log "node_modules missing: npm ci"
+    (cd "$ROOT" && timeout 600 npm ci --no-audit --no-fund >&2) || die "npm ci failed"
+  fi
+  return 0
+}
+
+# compile_bench PATTERN WHAT: tsc over the project. tsc emits even when it reports
+# type errors elsewhere in the tree (work in progress); errors only warn here,
+# those in files matching PATTERN (an ERE on their paths) stop the run: "WHAT does not compile".
+compile_bench() {
+  npm_ci_if_missing
+  log "compiling (tsc)"
+  local out
+  out=$(cd "$ROOT" && timeout 300 npx tsc -p tsconfig.json 2>&1 | grep 'error TS') || true
+  if [[ -n $out ]]; then
+    log "tsc reported errors:"
+    printf '%s\n' "$out" | head -n 20 >&2
+    grep -Eq "$1" <<<"$out" && die "$2 does not compile"
+  fi
+  return 0
+}
+
+# stop_pid PID TENTHS: TERM to PID (if it still runs), KILL when it is still there
+# after TENTHS tenths of a second; then reaps it.
+stop_pid() {
+  local pid=$1 i
+  [[ -n $pid ]] || return 0
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < $2; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null || true
+}

@@ -11,7 +11,8 @@
  *
  * Messages to the parent: {type: 'ready'}, then {type: 'done', result: LoadRecord}.
  */
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
+import { get as httpGet } from './lib/http.js';
 
 export interface LoadRecord {
   clients: number;
@@ -36,33 +37,7 @@ function arg(name: string, fallback?: string): string {
   return v;
 }
 
-interface Reply {
-  status: number;
-  body: string;
-}
-
-function get(agent: Agent, port: number, path: string, timeoutMs: number): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent, headers: { 'user-agent': 'berth-replicas-bench' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() });
-      });
-      res.on('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-    });
-    const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'TIMEOUT' })), timeoutMs);
-    req.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    req.end();
-  });
-}
+const get = (agent: Agent, port: number, path: string, timeoutMs: number) => httpGet(port, path, timeoutMs, { agent, userAgent: 'berth-replicas-bench' });
 
 async function main(): Promise<void> {
   const port = Number(arg('--port'));

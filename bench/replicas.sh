@@ -70,17 +70,9 @@ stop_recorded() {
 }
 
 cleanup() {
-  local rc=$? i
+  local rc=$?
   trap - EXIT INT TERM
-  if [[ -n $NODE_PID ]] && kill -0 "$NODE_PID" 2>/dev/null; then
-    kill -TERM "$NODE_PID" 2>/dev/null || true
-    for ((i = 0; i < 350; i++)); do
-      kill -0 "$NODE_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -0 "$NODE_PID" 2>/dev/null && kill -KILL "$NODE_PID" 2>/dev/null
-    wait "$NODE_PID" 2>/dev/null || true
-  fi
+  stop_pid "$NODE_PID" 350
   stop_recorded
   remove_run_objects "$RUN_ID"
   rm -rf "$TMP"
@@ -90,33 +82,14 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- tools
-install_debian_packages() {
-  local need=()
-  command -v wrk >/dev/null 2>&1 || need+=(wrk)
-  command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || need+=(nginx-light)
-  [[ -x /usr/bin/time ]] || need+=(time)
-  command -v taskset >/dev/null 2>&1 || need+=(util-linux)
-  apt_install "${need[@]}"
-}
-install_debian_packages
+install_bench_tools
 command -v nginx >/dev/null 2>&1 || export PATH="$PATH:/usr/sbin"
 
 bash "$ROOT/scripts/ensure-docker.sh"
 bash "$ROOT/scripts/build-test-images.sh" app >&2
 
-if [[ ! -d $ROOT/node_modules ]]; then
-  log "node_modules missing: npm ci"
-  (cd "$ROOT" && timeout 600 npm ci --no-audit --no-fund >&2) || die "npm ci failed"
-fi
-log "compiling (tsc)"
-# tsc emits even when it reports type errors elsewhere in the tree (work in
-# progress); errors only warn here, those in bench/replicas*.ts stop the run.
-out=$(cd "$ROOT" && timeout 300 npx tsc -p tsconfig.json 2>&1 | grep 'error TS') || true
-if [[ -n $out ]]; then
-  log "tsc reported errors:"
-  printf '%s\n' "$out" | head -n 20 >&2
-  grep -q '^bench/replicas' <<<"$out" && die "bench/replicas*.ts does not compile"
-fi
+# Type errors in bench/replicas*.ts and bench/lib/ stop the run; others only warn.
+compile_bench '^bench/(replicas|lib/)' 'bench/replicas*.ts or bench/lib/'
 for f in replicas.js replicas-gateway.js replicas-load.js; do
   [[ -f $ROOT/dist/bench/$f ]] || die "dist/bench/$f was not built"
 done

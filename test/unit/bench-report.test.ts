@@ -1,0 +1,134 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { padRow, table } from '../../bench/lib/table.js';
+import { findWrkJson, wrkErrorCount, type WrkJson } from '../../bench/lib/wrk.js';
+import { parseTimeMaxRss, parseWrk, ratios, render, roundOf, targetResult, verdictOf, type Meta, type TargetResult } from '../../bench/report-figures.js';
+import { nginxConf } from '../../bench/replicas-nginx.js';
+import { analyseUpdate } from '../../bench/replicas-update.js';
+import type { LoadRecord } from '../../bench/replicas-load.js';
+
+const WRK: WrkJson = {
+  requests: 100_000,
+  duration_us: 10_000_000,
+  bytes: 1,
+  errors: { connect: 0, read: 1, write: 0, status: 2, timeout: 3 },
+  latency_us: { mean: 500, p50: 400, p90: 800, p99: 1500, max: 9000 },
+};
+
+test('padRow: the first `left` cells padded on the right, the rest on the left, two spaces apart', () => {
+  assert.equal(padRow(['a', '1', '22'], [3, 4, 4]), 'a       1    22');
+  assert.equal(padRow(['a', 'b', '1'], [2, 2, 3], 2), 'a   b     1');
+});
+
+test('table: widths from the widest cell in code points, a rule under the header', () => {
+  assert.equal(table([['target', 'req/s'], ['berth', '12345'], ['µ', '1']]), ['target  req/s', '------  -----', 'berth   12345', 'µ           1'].join('\n'));
+});
+
+test('findWrkJson: the WRK_JSON line among the rest of the output, undefined without one', () => {
+  const text = `Running 10s test\n  1 threads\nWRK_JSON ${JSON.stringify(WRK)}\n`;
+  assert.deepEqual(findWrkJson(text), WRK);
+  assert.equal(findWrkJson('Running 10s test\n'), undefined);
+  assert.deepEqual(parseWrk(text), WRK);
+  assert.throws(() => parseWrk('nothing'), /no WRK_JSON line/);
+});
+
+test('wrkErrorCount adds every kind', () => {
+  assert.equal(wrkErrorCount(WRK.errors), 6);
+});
+
+test('parseTimeMaxRss reads /usr/bin/time -v', () => {
+  assert.equal(parseTimeMaxRss('\tCommand being timed: "nginx"\n\tMaximum resident set size (kbytes): 5120\n'), 5120);
+  assert.equal(parseTimeMaxRss('nothing'), undefined);
+});
+
+const meta = (round: number, cpuTicks: number): Meta => ({
+  target: 'berth',
+  round,
+  url: 'http://127.0.0.1:1/',
+  pids: [1],
+  cpuTicks,
+  backendCpuTicks: 100,
+  machineBusyTicks: 1000,
+  wrkCpuS: 2,
+  clockTicksPerSecond: 100,
+  vmHwmKb: 4096,
+});
+
+test('roundOf: per-request CPU, cores and the other work left over', () => {
+  const r = roundOf(WRK, meta(1, 500), false);
+  assert.equal(r.requestsPerSecond, 10_000);
+  assert.equal(r.cpuUsPerRequest, 50); // 5 s over 100k requests
+  assert.equal(r.cpuCores, 0.5);
+  assert.equal(r.backendCpuUsPerRequest, 10);
+  assert.equal(r.errors, 6);
+  assert.equal(r.otherCores, 0.2); // (10 - 5 - 1 - 2) s over 10 s
+  assert.equal(roundOf(WRK, meta(1, 500), true).otherCores, 0.3, 'direct: the backend is the measured process');
+});
+
+function result(target: string, rps: number, cpuTicks: number): TargetResult {
+  const w = { ...WRK, requests: rps * 10 };
+  return targetResult(target, 'http://127.0.0.1:1/', [roundOf(w, meta(1, cpuTicks), false), roundOf(w, meta(2, cpuTicks * 2), false), roundOf(w, meta(3, cpuTicks * 3), false)]);
+}
+
+test('targetResult: medians and ranges over the rounds; ratios and the verdict', () => {
+  const berth = result('berth', 40_000, 100);
+  assert.equal(berth.requestsPerSecond, 40_000);
+  assert.equal(berth.cpuUsPerRequest, 5); // the median round: 2 s over 400k requests
+  assert.deepEqual(berth.spread.cpuUsPerRequest, [2.5, 7.5]);
+  assert.equal(berth.label, 'berth');
+  const chp = result('chp', 5000, 100);
+  const r = ratios(berth, chp);
+  assert.equal(r.vs, 'chp');
+  assert.equal(r.throughput, 8);
+  const verdict = verdictOf(new Map([['berth', berth], ['chp', chp]]))!;
+  assert.deepEqual(
+    verdict.checks.map((c) => [c.name, c.met]),
+    [
+      ['throughput vs configurable-http-proxy', true],
+      ['CPU per proxied request', true],
+    ],
+  );
+  assert.equal(verdictOf(new Map([['chp', chp]])), undefined);
+  const text = render([berth, chp], [r], verdict, 'setup line');
+  assert.match(text, /^setup line\n\ntarget\s+req\/s/);
+  assert.match(text, /configurable-http-proxy\s+5000/);
+  assert.match(text, /met {5}throughput vs configurable-http-proxy: 8\.00× \(target ≥ 4×\)/);
+});
+
+test('nginxConf: the listener, the strategy and one server line per replica', () => {
+  const conf = nginxConf('/tmp/x', 9000, 'least-connections', [32768, 32769]);
+  assert.match(conf, /listen 127\.0\.0\.1:9000;/);
+  assert.match(conf, /upstream replicas \{\n {4}least_conn;\n {4}server 127\.0\.0\.1:32768;\n {4}server 127\.0\.0\.1:32769;\n/);
+  assert.match(conf, /pid \/tmp\/x\/nginx\.pid;/);
+  assert.doesNotMatch(nginxConf('/tmp/x', 9000, 'round-robin', [1]), /least_conn/);
+});
+
+test('analyseUpdate: failures, the switch from old to new instances, and the gap', () => {
+  // Requests every 10 ms from t=0 to 2000; the apply runs from 1000 to 1500. Old host "a" answers
+  // until 1200, new host "b" from 1300; one 502 at 1250 and one socket error in the apply.
+  const rec: LoadRecord = { clients: 1, sentAt: [], doneAt: [], status: [], host: [], errors: [], hosts: ['a', 'b'] };
+  for (let t = 0; t <= 2000; t += 10) {
+    const status = t === 1250 ? 502 : t === 1260 ? 0 : t > 1200 && t < 1300 ? undefined : 200;
+    if (status === undefined) continue; // nothing answered meanwhile
+    rec.sentAt.push(t - 5);
+    rec.doneAt.push(t);
+    rec.status.push(status);
+    rec.host.push(status !== 200 ? -1 : t <= 1200 ? 0 : 1);
+    if (status === 0) rec.errors.push({ at: t, error: 'ECONNRESET' });
+  }
+  const n = rec.status.length;
+  const u = analyseUpdate(1, rec, { applyStart: 1000, applyEnd: 1500, oldHosts: new Set(['a']), newHosts: new Set(['b']) });
+  assert.equal(u.requests, n);
+  assert.equal(u.non2xx, 1);
+  assert.deepEqual(u.non2xxByStatus, { '502': 1 });
+  assert.equal(u.socketErrors, 1);
+  assert.deepEqual(u.socketErrorsByCode, { ECONNRESET: 1 });
+  assert.equal(u.failedDuringApply, 2);
+  assert.equal(u.applyMs, 500);
+  assert.equal(u.firstNewAnswerMs, 300);
+  assert.equal(u.lastOldAnswerMs, 200);
+  assert.equal(u.switchGapMs, 100);
+  assert.equal(u.servedByUnknownInstance, 0);
+  assert.equal(u.longestGapMs.duringApply, 50, 'from the last old answer at 1200 to the 502 at 1250');
+  assert.equal(u.requestsPerSecond.before, 100);
+});
