@@ -23,6 +23,7 @@ export function appView(details: AppDetails, proxy: AddressInfo | undefined) {
       address: i.address ? `${i.address.host}:${i.address.port}` : null,
       startedAt: i.startedAt ?? null,
     })),
+    ...(details.instancesError === undefined ? {} : { instancesError: details.instancesError }),
     // Secret literals never leave the gateway; references (a path, a variable name) are not secret.
     spec: redactSpec(app.spec),
   };

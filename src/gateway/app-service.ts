@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Activator } from '../activator/activator.js';
 import type { AppStatus } from '../activator/app-status.js';
 import type { GatewayConfig } from '../config/config.js';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { ConflictError, EngineUnavailableError, NotFoundError } from '../errors.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
 import { specHash } from '../spec/hash.js';
 import { reservedRouteHosts, validateAppSet } from '../spec/index.js';
@@ -24,6 +24,8 @@ export interface AppDetails {
   app: StoredApp;
   status?: AppStatus;
   instances: Instance[];
+  /** Why `instances` could not be read (the engine is unavailable); the desired and known state still shows. */
+  instancesError?: string;
 }
 
 /** What the service needs from the running gateway. */
@@ -48,15 +50,28 @@ export class AppService {
   constructor(private readonly deps: AppServiceDeps) {}
 
   async list(): Promise<AppDetails[]> {
-    const [apps, instances] = await Promise.all([this.deps.store.listApps(), this.deps.runtime.list()]);
-    return apps.map((app) => ({ app, status: this.deps.activator.status(app.name), instances: instances.filter((i) => i.app === app.name) }));
+    const [apps, live] = await Promise.all([this.deps.store.listApps(), this.liveInstances()]);
+    return apps.map((app) => ({ app, status: this.deps.activator.status(app.name), instances: live.instances.filter((i) => i.app === app.name), ...live.error }));
   }
 
   async get(name: string): Promise<AppDetails> {
     const app = await this.deps.store.getApp(name);
     if (!app) throw new NotFoundError(`no app named ${name}`);
-    const instances = await this.deps.runtime.list({ app: name });
-    return { app, status: this.deps.activator.status(name), instances };
+    const live = await this.liveInstances(name);
+    return { app, status: this.deps.activator.status(name), instances: live.instances, ...live.error };
+  }
+
+  /**
+   * The engine's containers, or none with the reason when the engine is unavailable:
+   * an engine outage must not take the admin API (the one place that shows it) down too.
+   */
+  private async liveInstances(app?: string): Promise<{ instances: Instance[]; error?: { instancesError: string } }> {
+    try {
+      return { instances: await this.deps.runtime.list(app === undefined ? undefined : { app }) };
+    } catch (err) {
+      if (!(err instanceof EngineUnavailableError)) throw err;
+      return { instances: [], error: { instancesError: err.message } };
+    }
   }
 
   /**

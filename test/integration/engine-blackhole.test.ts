@@ -100,8 +100,8 @@ describe('a black-holed Docker engine', () => {
 
   test('under the default 30 s bound a hung engine is found out by a ping within seconds', T, async () => {
     const runtime = new DockerRuntime({ docker: `unix://${blackHole.path}`, engineTimeoutMs: 30_000 });
-    const err = await rejectsWithin('list', runtime.list(), 6_000);
-    assert.match(err.message, /did not answer a ping within 2000 ms/);
+    const err = await rejectsWithin('list', runtime.list(), 10_000);
+    assert.match(err.message, /did not answer a ping within 5000 ms/);
     assert.equal(err.retryAfterS, 5);
   });
 

@@ -61,7 +61,7 @@ describe('replicas: zero-downtime updates and rollback under load', () => {
     await h.start();
     const created = await apply(spec('env: {VERSION: "1"}\n'));
     assert.equal(created.status, 200, created.text);
-    await waitFor('two instances ready', () => status()?.readyInstances === 2, { timeoutMs: 10_000 });
+    await waitFor('two instances ready', () => status()?.readyInstances === 2, { timeoutMs: 30_000 });
   });
 
   after(async () => {
@@ -139,7 +139,7 @@ describe('replicas: zero-downtime updates and rollback under load', () => {
     const [victim] = await containers();
     await testDocker().getContainer(victim!.Id).kill();
     await waitFor('the killed instance out of rotation', () => (status()?.readyInstances ?? 0) < 2, { timeoutMs: 5_000, intervalMs: 5 });
-    await waitFor('two instances ready again', async () => status()?.readyInstances === 2 && (await containers()).length === 2, { timeoutMs: 10_000 });
+    await waitFor('two instances ready again', async () => status()?.readyInstances === 2 && (await containers()).length === 2, { timeoutMs: 30_000 });
     assert.deepEqual(await versionsServed(6), new Set(['3']));
     const now = await containers();
     assert.ok(now.every((c) => c.Config.Env.includes('VERSION=3') && !c.Config.Env.includes('READY_DELAY_MS=60000')), 'both run the revision that works');

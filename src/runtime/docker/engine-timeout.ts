@@ -99,9 +99,9 @@ export function boundEngineCalls(docker: Docker, timeoutMs: number, probeAfterMs
 }
 
 /** How long a call may wait before the engine is pinged to tell a slow engine from a hung one. */
-const DEFAULT_PROBE_AFTER_MS = 2_000;
+const DEFAULT_PROBE_AFTER_MS = 3_000;
 /** How long that ping may take. */
-const PROBE_TIMEOUT_MS = 2_000;
+const PROBE_TIMEOUT_MS = 5_000;
 
 function stopGraceMs(options: DialOptions): number {
   if (!options.path || !/^\/containers\/[^/]+\/(stop|restart)\?/.test(options.path)) return 0;
