@@ -7,6 +7,7 @@ import { createDockerClient, resolveDockerEndpoint, type DockerEndpoint } from '
 import type { DockerContext } from './context.js';
 import { ensureContainer } from './ensure.js';
 import { watchEvents, type EventStreamErrorHandler } from './events.js';
+import { imagePorts } from './image.js';
 import { inspectInstance } from './inspect.js';
 import { listInstances } from './list.js';
 import { containerLogs } from './logs.js';
@@ -121,6 +122,10 @@ export class DockerRuntime implements Runtime {
 
   logs(id: string, options: { tail?: number; follow?: boolean; signal?: AbortSignal } = {}): Promise<Readable> {
     return containerLogs(this.ctx, id, options);
+  }
+
+  imagePorts(image: string): Promise<number[] | undefined> {
+    return imagePorts(this.ctx, image);
   }
 
   events(signal: AbortSignal): AsyncIterable<RuntimeEvent> {
