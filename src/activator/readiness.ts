@@ -6,7 +6,8 @@ export interface ProbeTarget {
   port: number;
 }
 
-export type ProbeResult = { ready: true } | { ready: false; reason: string };
+/** `silent`: the last attempt got no HTTP answer at all (refused, reset, timed out), as opposed to a bad status. */
+export type ProbeResult = { ready: true } | { ready: false; reason: string; silent?: boolean };
 
 /**
  * One readiness attempt. With a readiness path, a status below 500 means ready.
@@ -26,7 +27,7 @@ export function probeOnce(target: ProbeTarget, readiness: ReadinessSpec, timeout
     const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     req.on('error', (err) => {
       clearTimeout(timer);
-      resolve({ ready: false, reason: err.message });
+      resolve({ ready: false, reason: err.message, silent: true });
     });
     req.end();
   });
@@ -56,7 +57,7 @@ export async function waitUntilReady(target: ProbeTarget, readiness: ReadinessSp
     if (options.signal?.aborted) return { ready: false, reason: 'start cancelled' };
     const now = performance.now();
     const left = options.deadline - now;
-    if (left <= 0) return { ready: false, reason: `not ready in time: ${last.ready ? '' : last.reason}` };
+    if (left <= 0) return { ready: false, reason: `not ready in time: ${last.ready ? '' : last.reason}`, silent: !last.ready && last.silent === true };
     last = await probeOnce(target, readiness, Math.min(timeoutMs, Math.max(left, 1)));
     if (last.ready) return last;
     // An engine inspect costs a millisecond or so: often enough to fail fast on a crash, not on every probe.
@@ -102,4 +103,16 @@ export async function waitUntilHealthy(
     delayMs = Math.min(delayMs * 2, 200);
   }
   return { ready: false, reason: `not ready in time: Docker's health check says ${health}` };
+}
+
+/**
+ * The reason of a start whose probes got no HTTP answer, saying what berth saw and,
+ * when the image EXPOSEs other ports than the one dialled, which: the usual cause
+ * is a spec naming the wrong port. Pure; `exposed` undefined when unknown.
+ */
+export function silentReason(reason: string, port: number, exposed: readonly number[] | undefined): string {
+  const said = `${reason}; nothing answered on container port ${port}`;
+  if (exposed === undefined || exposed.includes(port)) return said;
+  if (exposed.length === 0) return `${said}; the image exposes no port`;
+  return `${said}; the image exposes ${exposed.join(', ')}`;
 }
