@@ -77,6 +77,8 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
     adminHosts: input.adminHosts,
     store: resolve(baseDir, input.store),
     docker: input.docker,
+    ...(input.upstreamHost === undefined ? {} : { upstreamHost: input.upstreamHost }),
+    ...(input.publishHost === undefined ? {} : { publishHost: input.publishHost }),
     defaults: { idleTimeoutMs, queueSize: input.defaults.queueSize, resources },
     limits,
     timeouts,

@@ -81,7 +81,7 @@ export interface Instance {
   specHash: string;
   state: InstanceState;
   health: InstanceHealth;
-  /** Where the proxy dials it: 127.0.0.1 and the ephemeral published port. Set while running. */
+  /** Where the proxy dials it: the dial host (127.0.0.1 for a local engine; see docker/addresses.ts) and the ephemeral published port. Set while running. */
   address?: { host: string; port: number };
   startedAt?: Date;
   exitCode?: number;

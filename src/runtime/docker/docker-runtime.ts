@@ -3,6 +3,7 @@ import type Docker from 'dockerode';
 import type { SecretPolicy } from '../../spec/secret-policy.js';
 import type { AppSpec, ResourcesSpec } from '../../spec/types.js';
 import type { Instance, Runtime, RuntimeEvent } from '../runtime.js';
+import { hostAddresses, type AddressSettings } from './addresses.js';
 import { createDockerClient, resolveDockerEndpoint, type DockerEndpoint } from './client.js';
 import type { DockerContext } from './context.js';
 import { ensureContainer } from './ensure.js';
@@ -57,6 +58,9 @@ export interface DockerRuntimeOptions {
    * grace period on top, streams are bounded until they answer. Default 30 s.
    */
   engineTimeoutMs?: number;
+  /** The config's `upstreamHost` and `publishHost`; see addresses.ts. */
+  upstreamHost?: string;
+  publishHost?: string;
 }
 
 /**
@@ -75,8 +79,12 @@ export class DockerRuntime implements Runtime {
     const engineTimeoutMs = options.engineTimeoutMs;
     this.onEventStreamError = options.onEventStreamError;
     const defaults = options.defaultResources;
+    const settings: AddressSettings = {};
+    if (options.upstreamHost !== undefined) settings.upstreamHost = options.upstreamHost;
+    if (options.publishHost !== undefined) settings.publishHost = options.publishHost;
     this.ctx = {
       endpoint: this.endpoint,
+      addresses: hostAddresses(this.endpoint, settings),
       docker: () => (this.client ??= createDockerClient(this.endpoint, engineTimeoutMs)),
       extraLabels: { ...options.extraLabels },
       allowPull: options.allowPull ?? false,

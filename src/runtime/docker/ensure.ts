@@ -53,7 +53,7 @@ export async function ensureContainer(ctx: DockerContext, given: AppSpec, index:
             `berth leaves it untouched: remove or rename it, or rename the app`,
         );
       }
-      if (existing.Config.Labels[LABEL_SPEC_HASH] === hash) return toInstance(existing);
+      if (existing.Config.Labels[LABEL_SPEC_HASH] === hash) return toInstance(existing, ctx.addresses.dialHost);
       await want();
       await retire(ctx, existing.Id);
     }
@@ -77,6 +77,7 @@ async function wantedContainer(ctx: DockerContext, app: AppSpec, index: number, 
     defaultResources: ctx.defaultResources?.(),
     inputUrl: app.input?.as === 'url' ? ctx.inputUrl?.(app.name) : undefined,
     secretValues,
+    publishHost: ctx.addresses.publishHost,
   });
   wanted.Labels = { ...wanted.Labels, [LABEL_SPEC_HASH]: hash };
   return wanted;
@@ -112,7 +113,7 @@ async function createContainer(ctx: DockerContext, app: AppSpec, wanted: Docker.
   }
   if (app.input?.as === 'file') await putInput(ctx, container, name, app.input);
   if (app.network) await joinNetwork(ctx, container, name, app.network);
-  return toInstance(await container.inspect());
+  return toInstance(await container.inspect(), ctx.addresses.dialHost);
 }
 
 /**

@@ -27,13 +27,13 @@ export async function startContainer(ctx: DockerContext, id: string): Promise<In
   }
   const after = await inspectContainer(ctx, info.Id);
   if (!after) throw new RuntimeError(`container ${name} disappeared while starting`);
-  const instance = toInstance(after);
+  const instance = toInstance(after, ctx.addresses.dialHost);
   if (instance.state === 'exited' || instance.state === 'dead') {
     // Failing here gives the caller the reason now rather than a readiness timeout later.
     throw new RuntimeError(`container ${name} exited with code ${instance.exitCode ?? '?'} right after starting; its logs say why`);
   }
   if (instance.state === 'running' && !instance.address) {
-    throw new RuntimeError(`container ${name} runs but has no port published on 127.0.0.1; was it created by an older berth? remove it to recreate`);
+    throw new RuntimeError(`container ${name} runs but has no published port; was it created by an older berth? remove it to recreate`);
   }
   return instance;
 }
