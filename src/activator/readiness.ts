@@ -52,12 +52,16 @@ export async function waitUntilReady(target: ProbeTarget, readiness: ReadinessSp
   let delayMs = 2;
   let timeoutMs = 25;
   let nextExitCheck = began + EXIT_CHECK_EVERY_MS;
-  let last: ProbeResult = { ready: false, reason: 'not probed yet' };
+  let last: ProbeResult | undefined;
   for (;;) {
     if (options.signal?.aborted) return { ready: false, reason: 'start cancelled' };
     const now = performance.now();
     const left = options.deadline - now;
-    if (left <= 0) return { ready: false, reason: `not ready in time: ${last.ready ? '' : last.reason}`, silent: !last.ready && last.silent === true };
+    // A start whose engine calls used up the budget is still probed once, so its failure says what was there.
+    if (left <= 0) {
+      last ??= await probeOnce(target, readiness, LAST_CHANCE_PROBE_MS);
+      return last.ready ? last : { ready: false, reason: `not ready in time: ${last.reason}`, silent: last.silent === true };
+    }
     last = await probeOnce(target, readiness, Math.min(timeoutMs, Math.max(left, 1)));
     if (last.ready) return last;
     // An engine inspect costs a millisecond or so: often enough to fail fast on a crash, not on every probe.
@@ -73,6 +77,8 @@ export async function waitUntilReady(target: ProbeTarget, readiness: ReadinessSp
   }
 }
 
+/** The timeout of the one probe made when the deadline passed before any. */
+const LAST_CHANCE_PROBE_MS = 250;
 /** How long readiness is polled every couple of milliseconds before backing off. */
 const TIGHT_POLL_MS = 500;
 /** How often a start in progress asks the engine whether the container already exited. */

@@ -30,6 +30,11 @@ export const configFileSchema = z.strictObject({
     .regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[?[0-9A-Fa-f:.]+\]?)$/, 'must be a host name or address, without scheme, port or path')
     .describe("Host berth dials apps' published ports at. Default: 127.0.0.1 for a local engine, the engine's host for a remote tcp:// one (or publishHost when it is a specific address).")
     .optional(),
+  appsNetwork: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be a Docker network name')
+    .describe('User-defined bridge network berth creates (labelled berth.managed=true) and joins every app to, aliased by its app name, so apps reach each other by name. Default berth-apps.')
+    .default('berth-apps'),
   publishHost: z
     .string()
     .regex(/^(?:[0-9.]+|\[?[0-9A-Fa-f:.]+\]?)$/, 'must be an IP address')

@@ -16,6 +16,8 @@ export interface GatewayConfig {
   docker?: string;
   /** Where apps' published ports are dialled; undefined: derived from the engine address (runtime/docker/addresses.ts). */
   upstreamHost?: string;
+  /** The network every app joins, aliased by its name (default berth-apps). */
+  appsNetwork: string;
   /** Address on the engine's host app ports are published on; undefined: derived from the engine address. */
   publishHost?: string;
   defaults: {

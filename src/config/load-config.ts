@@ -77,6 +77,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
     adminHosts: input.adminHosts,
     store: resolve(baseDir, input.store),
     docker: input.docker,
+    appsNetwork: input.appsNetwork,
     ...(input.upstreamHost === undefined ? {} : { upstreamHost: input.upstreamHost }),
     ...(input.publishHost === undefined ? {} : { publishHost: input.publishHost }),
     defaults: { idleTimeoutMs, queueSize: input.defaults.queueSize, resources },

@@ -9,6 +9,8 @@ export interface DockerContext {
   readonly endpoint: DockerEndpoint;
   /** Where ports are published and dialled (addresses.ts). */
   readonly addresses: HostAddresses;
+  /** The network every app joins, aliased by its name (apps-network.ts); undefined: none. */
+  readonly appsNetwork?: string;
   /** The dockerode client, created on first use so constructors stay free of I/O. */
   docker(): Docker;
   /** Added to every container and volume berth creates. */

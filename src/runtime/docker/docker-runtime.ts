@@ -3,6 +3,7 @@ import type Docker from 'dockerode';
 import type { SecretPolicy } from '../../spec/secret-policy.js';
 import type { AppSpec, ResourcesSpec } from '../../spec/types.js';
 import type { Instance, Runtime, RuntimeEvent } from '../runtime.js';
+import { DEFAULT_APPS_NETWORK } from './apps-network.js';
 import { hostAddresses, type AddressSettings } from './addresses.js';
 import { createDockerClient, resolveDockerEndpoint, type DockerEndpoint } from './client.js';
 import type { DockerContext } from './context.js';
@@ -61,6 +62,8 @@ export interface DockerRuntimeOptions {
   /** The config's `upstreamHost` and `publishHost`; see addresses.ts. */
   upstreamHost?: string;
   publishHost?: string;
+  /** The network apps join, aliased by their names, to reach each other (the config's appsNetwork). Default berth-apps. */
+  appsNetwork?: string;
 }
 
 /**
@@ -85,6 +88,7 @@ export class DockerRuntime implements Runtime {
     this.ctx = {
       endpoint: this.endpoint,
       addresses: hostAddresses(this.endpoint, settings),
+      appsNetwork: options.appsNetwork ?? DEFAULT_APPS_NETWORK,
       docker: () => (this.client ??= createDockerClient(this.endpoint, engineTimeoutMs)),
       extraLabels: { ...options.extraLabels },
       allowPull: options.allowPull ?? false,

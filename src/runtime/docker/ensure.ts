@@ -10,6 +10,7 @@ import { resolveBindMounts } from './bind-mounts.js';
 import { containerCreateOptions } from './container-config.js';
 import type { DockerContext } from './context.js';
 import { engineMessage, mapDockerError, statusOf } from './errors.js';
+import { ensureAppsNetwork } from './apps-network.js';
 import { joinNetwork, requireNetwork } from './network.js';
 import { ensureImage } from './image.js';
 import { toInstance } from './instance.js';
@@ -101,6 +102,8 @@ async function createContainer(ctx: DockerContext, app: AppSpec, wanted: Docker.
   const name = wanted.name ?? '';
   await ensureImage(ctx, app.image);
   if (app.network) await requireNetwork(ctx, app.network);
+  const appsNetwork = app.security.hostNetwork ? undefined : ctx.appsNetwork;
+  if (appsNetwork) await ensureAppsNetwork(ctx, appsNetwork);
   if (app.volume) await ensureVolume(ctx, app.name);
   let container: Docker.Container;
   try {
@@ -113,6 +116,8 @@ async function createContainer(ctx: DockerContext, app: AppSpec, wanted: Docker.
   }
   if (app.input?.as === 'file') await putInput(ctx, container, name, app.input);
   if (app.network) await joinNetwork(ctx, container, name, app.network);
+  // Aliased by the app's name, so `db` in another app's dependsOn is also its host name.
+  if (appsNetwork) await joinNetwork(ctx, container, name, appsNetwork, [app.name]);
   return toInstance(await container.inspect(), ctx.addresses.dialHost);
 }
 
