@@ -15,6 +15,7 @@ const run = testRun();
 const T = { timeout: 60_000 };
 /** An image EXPOSing two ports (8080 from the httpd image, and 9000), built for this run and removed after. */
 const TWO_PORTS = `berth-test/two-ports-${run.id}:latest`;
+const CONFIG_APP = `pn${run.id}-cfg`;
 
 describe('ports and addresses', () => {
   let h: GatewayHarness;
@@ -24,6 +25,7 @@ describe('ports and addresses', () => {
     assert.equal(built.status, 0, built.stderr);
     h = await GatewayHarness.create(run.labels);
     await h.writeConfig('defaults:\n  idleTimeout: 1m\n');
+    await h.writeApp('cfg.yaml', `apiVersion: berth/v1\nname: ${CONFIG_APP}\nimage: ${APP_IMAGE}\n`);
     await h.start();
   });
 
@@ -34,6 +36,12 @@ describe('ports and addresses', () => {
       .getImage(TWO_PORTS)
       .remove({ force: true })
       .catch(() => undefined);
+  });
+
+  test('a config-file app without a port gets its image\'s at load', T, async () => {
+    const app = await h.api('GET', `/v1/apps/${CONFIG_APP}`);
+    assert.equal(app.status, 200, app.text);
+    assert.equal(app.json.spec.port, 8080);
   });
 
   test('a cntSpawner body without a port takes the one port the image exposes, and is served', T, async () => {
