@@ -4,7 +4,7 @@ import type { Upstream } from '../proxy/upstream.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
 import { containerSpecHash } from '../spec/hash.js';
 import type { AppSpec } from '../spec/types.js';
-import { waitUntilHealthy, waitUntilReady } from './readiness.js';
+import { silentReason, waitUntilHealthy, waitUntilReady } from './readiness.js';
 import { StartFailedError } from './start-errors.js';
 
 /**
@@ -57,7 +57,10 @@ export async function startSlot(runtime: Runtime, spec: AppSpec, index: number, 
     running.health !== 'none'
       ? await waitUntilHealthy(() => runtime.inspect(running.id), deadline)
       : await waitUntilReady(running.address, spec.readiness, { deadline, stillStarting: () => exitedReason(runtime, running.id) });
-  if (!result.ready) throw new StartFailedError(spec.name, result.reason, result.reason.startsWith('not ready in time'));
+  if (!result.ready) {
+    const reason = result.silent ? silentReason(result.reason, spec.port, await runtime.imagePorts(spec.image).catch(() => undefined)) : result.reason;
+    throw new StartFailedError(spec.name, reason, result.reason.startsWith('not ready in time'));
+  }
   const slot = new Slot(index, running, containerSpecHash(spec));
   slot.readyAtMs = performance.now();
   return slot;

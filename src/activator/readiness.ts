@@ -6,7 +6,8 @@ export interface ProbeTarget {
   port: number;
 }
 
-export type ProbeResult = { ready: true } | { ready: false; reason: string };
+/** `silent`: the last attempt got no HTTP answer at all (refused, reset, timed out), as opposed to a bad status. */
+export type ProbeResult = { ready: true } | { ready: false; reason: string; silent?: boolean };
 
 /**
  * One readiness attempt. With a readiness path, a status below 500 means ready.
@@ -26,7 +27,7 @@ export function probeOnce(target: ProbeTarget, readiness: ReadinessSpec, timeout
     const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     req.on('error', (err) => {
       clearTimeout(timer);
-      resolve({ ready: false, reason: err.message });
+      resolve({ ready: false, reason: err.message, silent: true });
     });
     req.end();
   });
@@ -51,12 +52,16 @@ export async function waitUntilReady(target: ProbeTarget, readiness: ReadinessSp
   let delayMs = 2;
   let timeoutMs = 25;
   let nextExitCheck = began + EXIT_CHECK_EVERY_MS;
-  let last: ProbeResult = { ready: false, reason: 'not probed yet' };
+  let last: ProbeResult | undefined;
   for (;;) {
     if (options.signal?.aborted) return { ready: false, reason: 'start cancelled' };
     const now = performance.now();
     const left = options.deadline - now;
-    if (left <= 0) return { ready: false, reason: `not ready in time: ${last.ready ? '' : last.reason}` };
+    // A start whose engine calls used up the budget is still probed once, so its failure says what was there.
+    if (left <= 0) {
+      last ??= await probeOnce(target, readiness, LAST_CHANCE_PROBE_MS);
+      return last.ready ? last : { ready: false, reason: `not ready in time: ${last.reason}`, silent: last.silent === true };
+    }
     last = await probeOnce(target, readiness, Math.min(timeoutMs, Math.max(left, 1)));
     if (last.ready) return last;
     // An engine inspect costs a millisecond or so: often enough to fail fast on a crash, not on every probe.
@@ -72,6 +77,8 @@ export async function waitUntilReady(target: ProbeTarget, readiness: ReadinessSp
   }
 }
 
+/** The timeout of the one probe made when the deadline passed before any. */
+const LAST_CHANCE_PROBE_MS = 250;
 /** How long readiness is polled every couple of milliseconds before backing off. */
 const TIGHT_POLL_MS = 500;
 /** How often a start in progress asks the engine whether the container already exited. */
@@ -102,4 +109,16 @@ export async function waitUntilHealthy(
     delayMs = Math.min(delayMs * 2, 200);
   }
   return { ready: false, reason: `not ready in time: Docker's health check says ${health}` };
+}
+
+/**
+ * The reason of a start whose probes got no HTTP answer, saying what berth saw and,
+ * when the image EXPOSEs other ports than the one dialled, which: the usual cause
+ * is a spec naming the wrong port. Pure; `exposed` undefined when unknown.
+ */
+export function silentReason(reason: string, port: number, exposed: readonly number[] | undefined): string {
+  const said = `${reason}; nothing answered on container port ${port}`;
+  if (exposed === undefined || exposed.includes(port)) return said;
+  if (exposed.length === 0) return `${said}; the image exposes no port`;
+  return `${said}; the image exposes ${exposed.join(', ')}`;
 }

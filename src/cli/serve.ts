@@ -29,7 +29,7 @@ export function serveCommand(): Command {
           await store.open();
           return store;
         },
-        runtime: (config, hooks) => new DockerRuntime({ docker: config.docker, defaultResources: hooks.defaultResources, inputUrl: hooks.inputUrl, secretPolicy: hooks.secretPolicy, bindMountRoots: hooks.bindMountRoots, engineTimeoutMs: config.timeouts.engineMs }),
+        runtime: (config, hooks) => new DockerRuntime({ docker: config.docker, upstreamHost: config.upstreamHost, publishHost: config.publishHost, appsNetwork: config.appsNetwork, defaultResources: hooks.defaultResources, inputUrl: hooks.inputUrl, secretPolicy: hooks.secretPolicy, bindMountRoots: hooks.bindMountRoots, engineTimeoutMs: config.timeouts.engineMs }),
         adminToken: process.env.BERTH_ADMIN_TOKEN || undefined,
       });
       await gateway.start();

@@ -25,6 +25,21 @@ export const configFileSchema = z.strictObject({
     .default([]),
   store: z.string().describe('SQLite store file, relative to this config file. Default ./data/berth.db.').default('./data/berth.db'),
   docker: z.string().describe('Docker endpoint: unix:///var/run/docker.sock or tcp://host:port. Default: DOCKER_HOST, else the local socket.').optional(),
+  upstreamHost: z
+    .string()
+    .regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[?[0-9A-Fa-f:.]+\]?)$/, 'must be a host name or address, without scheme, port or path')
+    .describe("Host berth dials apps' published ports at. Default: 127.0.0.1 for a local engine, the engine's host for a remote tcp:// one (or publishHost when it is a specific address).")
+    .optional(),
+  appsNetwork: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be a Docker network name')
+    .describe('User-defined bridge network berth creates (labelled berth.managed=true) and joins every app to, aliased by its app name, so apps reach each other by name. Default berth-apps.')
+    .default('berth-apps'),
+  publishHost: z
+    .string()
+    .regex(/^(?:[0-9.]+|\[?[0-9A-Fa-f:.]+\]?)$/, 'must be an IP address')
+    .describe("Address on the engine's host that app ports are published on. Default: 127.0.0.1 for a local engine, 0.0.0.0 for a remote tcp:// one (see the README on what that exposes).")
+    .optional(),
   defaults: z
     .strictObject({
       idleTimeout: z.union([z.string(), z.number()]).describe('Idle time after which an app is stopped, e.g. 5m.').default('5m'),

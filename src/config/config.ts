@@ -14,6 +14,12 @@ export interface GatewayConfig {
   store: string;
   /** Docker endpoint: `unix:///var/run/docker.sock` or `tcp://host:2375`; undefined: DOCKER_HOST or the local socket. */
   docker?: string;
+  /** Where apps' published ports are dialled; undefined: derived from the engine address (runtime/docker/addresses.ts). */
+  upstreamHost?: string;
+  /** The network every app joins, aliased by its name (default berth-apps). */
+  appsNetwork: string;
+  /** Address on the engine's host app ports are published on; undefined: derived from the engine address. */
+  publishHost?: string;
   defaults: {
     idleTimeoutMs: number;
     /** Most requests waiting for one app's start. */

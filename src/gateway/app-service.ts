@@ -8,6 +8,7 @@ import { specHash } from '../spec/hash.js';
 import { reservedRouteHosts, validateAppSet } from '../spec/index.js';
 import type { AppSpec } from '../spec/types.js';
 import type { HistoryPage, HistoryQuery, Store, StoredApp } from '../store/store.js';
+import { resolveImagePorts } from './image-ports.js';
 import { diffAppSpecs, type FieldChange } from './spec-diff.js';
 import type { StateEvents } from './state-events.js';
 
@@ -79,8 +80,10 @@ export class AppService {
    * is validated first (names, routes, dependsOn, input size, policy); then either all are stored or
    * none. The same spec twice is reported unchanged and changes nothing.
    */
-  apply(specs: AppSpec[], options: { dryRun?: boolean } = {}): Promise<ApplyResult[]> {
+  apply(given: AppSpec[], options: { dryRun?: boolean } = {}): Promise<ApplyResult[]> {
     return this.deps.serialize(async () => {
+      // A spec without a port takes its image's one EXPOSEd port, or is refused (422) asking for one.
+      const specs = await resolveImagePorts(given, this.deps.runtime);
       const existing = await this.deps.store.listApps();
       const byName = new Map(existing.map((a) => [a.name, a]));
       for (const spec of specs) {

@@ -17,6 +17,7 @@ import { currentFdLimits, defaultConnectionCap } from '../net/fd-limit.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
 import { RouteTable } from '../proxy/route-table.js';
 import type { Runtime, RuntimeHooks } from '../runtime/runtime.js';
+import { resolveImagePorts } from './image-ports.js';
 import type { AppSpec } from '../spec/types.js';
 import { HistoryBuffer } from '../store/history-buffer.js';
 import type { Store, StoredApp } from '../store/store.js';
@@ -80,6 +81,7 @@ export class Gateway {
       bindMountRoots: () => (this.config ?? config).policy.bindMountRoots,
     });
     await runtime.ping();
+    config.apps = await resolveImagePorts(config.apps, runtime, this.configFile);
     const store = await this.parts.openStore(config);
     this.config = config;
     applyLogLevel(logger, config);
@@ -171,6 +173,7 @@ export class Gateway {
     let config: GatewayConfig;
     try {
       config = await loadConfig(this.configFile);
+      config.apps = await resolveImagePorts(config.apps, this.runtime!, this.configFile);
     } catch (err) {
       logger.error({ err: messageOf(err) }, 'reload refused, the previous configuration keeps serving');
       return;

@@ -43,6 +43,13 @@ export interface Runtime {
   /** The container's stdout and stderr as text lines. */
   logs(id: string, options?: { tail?: number; follow?: boolean; signal?: AbortSignal }): Promise<Readable>;
 
+  /**
+   * The TCP ports the image EXPOSEs, ascending, read from the engine's local copy
+   * (never pulled); undefined when the image is not on the engine's host. Apply
+   * takes the port from here when a spec names none.
+   */
+  imagePorts(image: string): Promise<number[] | undefined>;
+
   /** Lifecycle events of berth-managed containers until `signal` aborts. */
   events(signal: AbortSignal): AsyncIterable<RuntimeEvent>;
 }
@@ -74,7 +81,7 @@ export interface Instance {
   specHash: string;
   state: InstanceState;
   health: InstanceHealth;
-  /** Where the proxy dials it: 127.0.0.1 and the ephemeral published port. Set while running. */
+  /** Where the proxy dials it: the dial host (127.0.0.1 for a local engine; see docker/addresses.ts) and the ephemeral published port. Set while running. */
   address?: { host: string; port: number };
   startedAt?: Date;
   exitCode?: number;

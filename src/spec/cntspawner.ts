@@ -19,12 +19,11 @@ import { routeKey } from './route-key.js';
 import { parseTraefikRule } from './traefik-rule.js';
 import type { AppSpec } from './types.js';
 
-/**
- * The body has no port; Traefik took the one port the image exposes. berth cannot
- * inspect the image while parsing, so it takes `port` (a berth extension), then a
- * Traefik service port label, then 80, Traefik's and HTTP's usual port.
+/*
+ * The body has no port; Traefik took the one port the image exposes. berth takes
+ * `port` (a berth extension), then a Traefik service port label, and else leaves
+ * it out: apply reads it from the image as Traefik did (gateway/image-ports.ts).
  */
-export const CNTSPAWNER_DEFAULT_PORT = 80;
 
 // A refinement, not a type: the union above would hide its message behind its own.
 const plainValue = z.unknown().refine((v) => ['string', 'number', 'boolean'].includes(typeof v), 'must be a string, number or boolean');
@@ -109,7 +108,6 @@ export function cntSpawnerToBerthInput(body: Record<string, unknown>): Mapped {
   if (body.network !== undefined) out.input.network = body.network;
   if (isRecord(body.labels)) mapLabels(body.labels, out);
   if (isRecord(body.envs) || Array.isArray(body.envs)) mapEnvs(body.envs, out);
-  out.input.port ??= CNTSPAWNER_DEFAULT_PORT;
   return out;
 }
 

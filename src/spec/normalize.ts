@@ -9,7 +9,7 @@ import { normalizeHost, normalizePathPrefix } from './route-key.js';
 import type { BerthAppDocument } from './schema.js';
 import { parseSize } from './size.js';
 import { canonicalJson } from './hash.js';
-import type { AppSpec, ResourcesSpec, RouteSpec } from './types.js';
+import { PORT_FROM_IMAGE, type AppSpec, type ResourcesSpec, type RouteSpec } from './types.js';
 
 export function defaultRoute(name: string): RouteSpec {
   return { path: `/session/${name}/`, stripPrefix: false };
@@ -39,7 +39,7 @@ export function normalizeApp(doc: BerthAppDocument): AppSpec {
   const spec: AppSpec = {
     name: doc.name,
     image: doc.image,
-    port: doc.port,
+    port: doc.port ?? PORT_FROM_IMAGE,
     routes: doc.routes ? doc.routes.map(normalizeRoute) : [defaultRoute(doc.name)],
     env: Object.fromEntries(Object.entries(doc.env ?? {}).map(([key, value]) => [key, normalizeEnvValue(value)])),
     scale: { min, max: doc.scale?.max ?? Math.max(min, doc.scale?.replicas ?? 1, 1), replicas: doc.scale?.replicas ?? Math.max(min, 1) },

@@ -112,7 +112,9 @@ export const berthAppSchema = z
     apiVersion: z.literal('berth/v1').describe('Always "berth/v1".'),
     name: f.nameField.describe('Unique name of the app: a DNS label (lowercase letters, digits, "-"; at most 63).'),
     image: f.imageField.describe('Docker image to run, e.g. "registry.example.com/team/app:1.2".'),
-    port: f.portField.describe('The port the container listens on; the proxy dials it.'),
+    port: f.portField
+      .optional()
+      .describe('The port the container listens on; the proxy dials it. Default: the one port the image EXPOSEs (read at apply; none or several: name it).'),
     routes: z
       .array(routeSchema)
       .min(1, 'must list at least one route; leave routes out for the default /session/<name>/')

@@ -22,7 +22,7 @@ export const swsSchema = z.strictObject({
   apiVersion: z.literal('v1'),
   spec: z.strictObject({
     name: z.unknown(),
-    port: z.unknown(),
+    port: z.unknown().optional(),
     domain: z.unknown(),
     image: z.unknown(),
     volumeMount: z.unknown().optional(),
@@ -32,7 +32,9 @@ export const swsSchema = z.strictObject({
 
 /** Maps what can be mapped, even from a flawed document, so every problem is found in one pass. */
 export function swsToBerthInput(spec: Record<string, unknown>): Mapped {
-  const input: Record<string, unknown> = { apiVersion: 'berth/v1', name: spec.name, image: spec.image, port: spec.port };
+  const input: Record<string, unknown> = { apiVersion: 'berth/v1', name: spec.name, image: spec.image };
+  // Left out, the port is read from the image at apply.
+  if (spec.port !== undefined) input.port = spec.port;
   const mappings: PathMapping[] = [
     { from: ['name'], to: ['spec', 'name'] },
     { from: ['image'], to: ['spec', 'image'] },

@@ -80,7 +80,7 @@ export interface MountSpec {
 export interface AppSpec {
   name: string;
   image: string;
-  /** The container's port the proxy dials. */
+  /** The container's port the proxy dials; PORT_FROM_IMAGE until apply has read it from the image. */
   port: number;
   routes: RouteSpec[];
   /** Plain text, or a secret: a literal never shown, or a file / gateway variable read at container create. */
@@ -153,3 +153,10 @@ export interface AppTimeouts {
   /** The response headers of a request. */
   responseMs?: number;
 }
+
+/**
+ * `port` of a spec that named none: apply (or a config load) replaces it by the one
+ * port the image EXPOSEs before the spec is stored (see gateway/image-ports.ts),
+ * so a stored or running spec never carries it.
+ */
+export const PORT_FROM_IMAGE = 0;

@@ -249,13 +249,13 @@ describe('DockerRuntime on a real engine', () => {
     await assert.rejects(docker.getVolume(volume).inspect(), { statusCode: 404 });
   });
 
-  it('joins the spec network besides the default bridge; a missing network fails cleanly', T, async () => {
+  it('joins the spec network besides the default bridge and the apps network; a missing network fails cleanly', T, async () => {
     const net = `berth-test-${run.id}-${randomBytes(2).toString('hex')}`;
     await docker.createNetwork({ Name: net, Labels: run.labels });
     const s = spec(appName(), { network: net });
     const inst = await runtime.ensure(s, 0);
     const networks = Object.keys((await docker.getContainer(inst.id).inspect()).NetworkSettings.Networks);
-    assert.deepEqual(networks.sort(), ['bridge', net].sort());
+    assert.deepEqual(networks.sort(), ['berth-apps', 'bridge', net].sort());
     const started = await runtime.start(inst.id);
     assert.equal(typeof (await httpStatus(started.address!)), 'number');
 

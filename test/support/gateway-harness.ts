@@ -47,7 +47,7 @@ export class GatewayHarness {
         return store;
       },
       runtime: (config, hooks) =>
-        new DockerRuntime({ docker: config.docker, extraLabels: this.labels, defaultResources: hooks.defaultResources, inputUrl: hooks.inputUrl, secretPolicy: hooks.secretPolicy, bindMountRoots: hooks.bindMountRoots, engineTimeoutMs: config.timeouts.engineMs }),
+        new DockerRuntime({ docker: config.docker, upstreamHost: config.upstreamHost, publishHost: config.publishHost, appsNetwork: config.appsNetwork, extraLabels: this.labels, defaultResources: hooks.defaultResources, inputUrl: hooks.inputUrl, secretPolicy: hooks.secretPolicy, bindMountRoots: hooks.bindMountRoots, engineTimeoutMs: config.timeouts.engineMs }),
       adminToken: this.adminToken,
     });
     this.gateway = gateway;

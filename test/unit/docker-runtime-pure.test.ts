@@ -141,6 +141,7 @@ describe('watchEvents', () => {
     ];
     const ctx = {
       endpoint: { url: 'unix:///fake.sock', kind: 'unix' as const },
+      addresses: { publishHost: '127.0.0.1', dialHost: '127.0.0.1' },
       extraLabels: {},
       allowPull: false,
       docker: () =>

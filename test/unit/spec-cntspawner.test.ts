@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { SpecError } from '../../src/errors.js';
 import { parseCntSpawnerBody, parseSpecObject, parseSpecText } from '../../src/spec/parse.js';
 import { parseTraefikRule } from '../../src/spec/traefik-rule.js';
-import type { AppSpec } from '../../src/spec/types.js';
+import { PORT_FROM_IMAGE, type AppSpec } from '../../src/spec/types.js';
 
 /** The POST /v1/ body exactly as the cntSpawner README (seed 000) shows it; create-minions.sh fills in $1. */
 const seedBody = `
@@ -38,7 +38,8 @@ describe('cntSpawner POST /v1/ bodies', () => {
     const expected: AppSpec = {
       name: 'minion-1',
       image: 'minionapp:latest',
-      port: 80,
+      // No port in the body: apply reads it from the image (gateway/image-ports.ts).
+      port: PORT_FROM_IMAGE,
       routes: [{ path: '/session/minion-1/', stripPrefix: false }],
       // IDLE stays in the environment: the minion app reads it.
       env: { CONNSTR: 'db 1', IDLE: '1m' },
@@ -111,7 +112,7 @@ describe('cntSpawner POST /v1/ bodies', () => {
   it('takes a minimal body as cntSpawner when asked to', () => {
     const spec = parseCntSpawnerBody({ name: 'minion-2', image: 'minionapp:latest' });
     assert.deepEqual(spec.routes, [{ path: '/session/minion-2/', stripPrefix: false }]);
-    assert.equal(spec.port, 80);
+    assert.equal(spec.port, PORT_FROM_IMAGE);
   });
 
   const cases: Array<[string, Record<string, unknown>, string]> = [

@@ -75,7 +75,7 @@ describe('appSpecJsonSchema', () => {
     for (const [name, property] of Object.entries(properties)) {
       assert.ok(typeof property.description === 'string' && property.description.length > 10, `${name} has no description`);
     }
-    assert.deepEqual(schema.required, ['apiVersion', 'name', 'image', 'port']);
+    assert.deepEqual(schema.required, ['apiVersion', 'name', 'image']);
   });
 
   it('closes every object to unknown fields', () => {

@@ -235,7 +235,7 @@ describe('berth/v1: every problem at once', () => {
   });
 
   it('reports the required fields of an empty document', () => {
-    assert.deepEqual(problemsOf({ apiVersion: 'berth/v1' }), ['name: required', 'image: required', 'port: required']);
+    assert.deepEqual(problemsOf({ apiVersion: 'berth/v1' }), ['name: required', 'image: required']);
   });
 
   it('refuses a document that is not a mapping', () => {

@@ -5,7 +5,8 @@ import type { RouteDef } from '../route-def.js';
 
 /**
  * The cntSpawner API (seed 000): `POST /v1/` with `{name, network, image,
- * labels, envs}` creates an app routed by the Traefik rule in its labels. It
+ * labels, envs}` creates an app routed by the Traefik rule in its labels;
+ * without a port it takes the one its image EXPOSEs, as Traefik did. It
  * goes through the same validation and launch policy as any apply, so it can
  * only ever start a container berth manages.
  */
@@ -16,7 +17,7 @@ export const cntSpawnerRoutes: RouteDef[] = [
     operationId: 'cntSpawnerCreate',
     summary: 'cntSpawner compatibility: create an app from a {name, network, image, labels, envs} body',
     tag: 'compat',
-    requestBody: { description: 'The cntSpawner body; the route comes from a Traefik PathPrefix(...) or Host(...) rule label', contentTypes: ['application/json'] },
+    requestBody: { description: 'The cntSpawner body; the route comes from a Traefik PathPrefix(...) or Host(...) rule label, the port from `port`, a Traefik service port label, or else the one port the image EXPOSEs (422 when it exposes none or several)', contentTypes: ['application/json'] },
     responses: { 201: 'Created (or 200: already there, unchanged), with the app URL' },
     async handle(ctx) {
       const spec = parseCntSpawnerBody(parseJsonBody(await ctx.body()), 'body');

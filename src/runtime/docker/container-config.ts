@@ -19,6 +19,8 @@ export interface ContainerConfigOptions {
   inputUrl?: string;
   /** The values of the spec's secret references (`fromFile`, `fromEnv`), resolved just before create (resolveSecretRefs). */
   secretValues?: Record<string, string>;
+  /** HostIp of the port binding (addresses.ts); default 127.0.0.1. Not in the spec hash: existing containers keep theirs. */
+  publishHost?: string;
 }
 
 /** Docker's name for the host as seen from a container, mapped by `host-gateway`. */
@@ -99,9 +101,9 @@ function hostConfig(app: AppSpec, key: string, options: ContainerConfigOptions):
     // An init process (tini) reaps children and forwards SIGTERM, so `docker stop`
     // returns as soon as the app exits instead of waiting out the kill timeout.
     Init: true,
-    // Loopback only, ephemeral host port: the app is reachable only through berth,
-    // and the engine picks a free port that berth reads back from inspect.
-    PortBindings: { [key]: [{ HostIp: '127.0.0.1', HostPort: '' }] },
+    // Loopback by default (addresses.ts), ephemeral host port: the app is reachable
+    // only through berth, and the engine picks a free port berth reads back from inspect.
+    PortBindings: { [key]: [{ HostIp: options.publishHost ?? '127.0.0.1', HostPort: '' }] },
     // berth decides when an app runs (scale, idle stop); Docker must not restart it behind its back.
     RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
     Mounts: mounts(app),

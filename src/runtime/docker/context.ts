@@ -1,11 +1,16 @@
 import type Docker from 'dockerode';
 import type { SecretPolicy } from '../../spec/secret-policy.js';
 import type { ResourcesSpec } from '../../spec/types.js';
+import type { HostAddresses } from './addresses.js';
 import type { DockerEndpoint } from './client.js';
 
 /** What every Docker operation needs; built once by DockerRuntime and passed down. */
 export interface DockerContext {
   readonly endpoint: DockerEndpoint;
+  /** Where ports are published and dialled (addresses.ts). */
+  readonly addresses: HostAddresses;
+  /** The network every app joins, aliased by its name (apps-network.ts); undefined: none. */
+  readonly appsNetwork?: string;
   /** The dockerode client, created on first use so constructors stay free of I/O. */
   docker(): Docker;
   /** Added to every container and volume berth creates. */

@@ -3,10 +3,13 @@ import type Docker from 'dockerode';
 import type { SecretPolicy } from '../../spec/secret-policy.js';
 import type { AppSpec, ResourcesSpec } from '../../spec/types.js';
 import type { Instance, Runtime, RuntimeEvent } from '../runtime.js';
+import { DEFAULT_APPS_NETWORK } from './apps-network.js';
+import { hostAddresses, type AddressSettings } from './addresses.js';
 import { createDockerClient, resolveDockerEndpoint, type DockerEndpoint } from './client.js';
 import type { DockerContext } from './context.js';
 import { ensureContainer } from './ensure.js';
 import { watchEvents, type EventStreamErrorHandler } from './events.js';
+import { imagePorts } from './image.js';
 import { inspectInstance } from './inspect.js';
 import { listInstances } from './list.js';
 import { containerLogs } from './logs.js';
@@ -56,6 +59,11 @@ export interface DockerRuntimeOptions {
    * grace period on top, streams are bounded until they answer. Default 30 s.
    */
   engineTimeoutMs?: number;
+  /** The config's `upstreamHost` and `publishHost`; see addresses.ts. */
+  upstreamHost?: string;
+  publishHost?: string;
+  /** The network apps join, aliased by their names, to reach each other (the config's appsNetwork). Default berth-apps. */
+  appsNetwork?: string;
 }
 
 /**
@@ -74,8 +82,13 @@ export class DockerRuntime implements Runtime {
     const engineTimeoutMs = options.engineTimeoutMs;
     this.onEventStreamError = options.onEventStreamError;
     const defaults = options.defaultResources;
+    const settings: AddressSettings = {};
+    if (options.upstreamHost !== undefined) settings.upstreamHost = options.upstreamHost;
+    if (options.publishHost !== undefined) settings.publishHost = options.publishHost;
     this.ctx = {
       endpoint: this.endpoint,
+      addresses: hostAddresses(this.endpoint, settings),
+      appsNetwork: options.appsNetwork ?? DEFAULT_APPS_NETWORK,
       docker: () => (this.client ??= createDockerClient(this.endpoint, engineTimeoutMs)),
       extraLabels: { ...options.extraLabels },
       allowPull: options.allowPull ?? false,
@@ -121,6 +134,10 @@ export class DockerRuntime implements Runtime {
 
   logs(id: string, options: { tail?: number; follow?: boolean; signal?: AbortSignal } = {}): Promise<Readable> {
     return containerLogs(this.ctx, id, options);
+  }
+
+  imagePorts(image: string): Promise<number[] | undefined> {
+    return imagePorts(this.ctx, image);
   }
 
   events(signal: AbortSignal): AsyncIterable<RuntimeEvent> {

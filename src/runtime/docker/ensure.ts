@@ -10,6 +10,7 @@ import { resolveBindMounts } from './bind-mounts.js';
 import { containerCreateOptions } from './container-config.js';
 import type { DockerContext } from './context.js';
 import { engineMessage, mapDockerError, statusOf } from './errors.js';
+import { ensureAppsNetwork } from './apps-network.js';
 import { joinNetwork, requireNetwork } from './network.js';
 import { ensureImage } from './image.js';
 import { toInstance } from './instance.js';
@@ -53,7 +54,7 @@ export async function ensureContainer(ctx: DockerContext, given: AppSpec, index:
             `berth leaves it untouched: remove or rename it, or rename the app`,
         );
       }
-      if (existing.Config.Labels[LABEL_SPEC_HASH] === hash) return toInstance(existing);
+      if (existing.Config.Labels[LABEL_SPEC_HASH] === hash) return toInstance(existing, ctx.addresses.dialHost);
       await want();
       await retire(ctx, existing.Id);
     }
@@ -77,6 +78,7 @@ async function wantedContainer(ctx: DockerContext, app: AppSpec, index: number, 
     defaultResources: ctx.defaultResources?.(),
     inputUrl: app.input?.as === 'url' ? ctx.inputUrl?.(app.name) : undefined,
     secretValues,
+    publishHost: ctx.addresses.publishHost,
   });
   wanted.Labels = { ...wanted.Labels, [LABEL_SPEC_HASH]: hash };
   return wanted;
@@ -100,6 +102,8 @@ async function createContainer(ctx: DockerContext, app: AppSpec, wanted: Docker.
   const name = wanted.name ?? '';
   await ensureImage(ctx, app.image);
   if (app.network) await requireNetwork(ctx, app.network);
+  const appsNetwork = app.security.hostNetwork ? undefined : ctx.appsNetwork;
+  if (appsNetwork) await ensureAppsNetwork(ctx, appsNetwork);
   if (app.volume) await ensureVolume(ctx, app.name);
   let container: Docker.Container;
   try {
@@ -112,7 +116,9 @@ async function createContainer(ctx: DockerContext, app: AppSpec, wanted: Docker.
   }
   if (app.input?.as === 'file') await putInput(ctx, container, name, app.input);
   if (app.network) await joinNetwork(ctx, container, name, app.network);
-  return toInstance(await container.inspect());
+  // Aliased by the app's name, so `db` in another app's dependsOn is also its host name.
+  if (appsNetwork) await joinNetwork(ctx, container, name, appsNetwork, [app.name]);
+  return toInstance(await container.inspect(), ctx.addresses.dialHost);
 }
 
 /**

@@ -27,3 +27,26 @@ export async function ensureImage(ctx: DockerContext, image: string): Promise<vo
     throw new RuntimeError(`pulling image ${image}: ${mapDockerError(err, 'pull', ctx.endpoint.url).message}`, { cause: err });
   }
 }
+
+/** The TCP ports `image` EXPOSEs, ascending; undefined when it is not on the host. See Runtime.imagePorts. */
+export async function imagePorts(ctx: DockerContext, image: string): Promise<number[] | undefined> {
+  let info: { Config?: { ExposedPorts?: Record<string, unknown> } };
+  try {
+    info = await ctx.docker().getImage(image).inspect();
+  } catch (err) {
+    if (statusOf(err) === 404) return undefined;
+    throw mapDockerError(err, `inspecting image ${image}`, ctx.endpoint.url);
+  }
+  return exposedTcpPorts(info.Config?.ExposedPorts);
+}
+
+/** `{"8080/tcp": {}, "53/udp": {}, "9000": {}}` → [8080, 9000]: TCP only (a bare port is TCP), ascending. Pure. */
+export function exposedTcpPorts(exposed: Record<string, unknown> | undefined | null): number[] {
+  const ports = new Set<number>();
+  for (const key of Object.keys(exposed ?? {})) {
+    const [port, proto = 'tcp'] = key.split('/');
+    const n = Number(port);
+    if (proto === 'tcp' && Number.isInteger(n) && n > 0 && n <= 65535) ports.add(n);
+  }
+  return [...ports].sort((a, b) => a - b);
+}

@@ -7,5 +7,5 @@ import { isManaged } from './names.js';
 /** One berth container by id or name; undefined when absent or not berth's (a foreign one is invisible). */
 export async function inspectInstance(ctx: DockerContext, id: string): Promise<Instance | undefined> {
   const info = await inspectContainer(ctx, id);
-  return info && isManaged(info.Config.Labels) ? toInstance(info) : undefined;
+  return info && isManaged(info.Config.Labels) ? toInstance(info, ctx.addresses.dialHost) : undefined;
 }

@@ -9,7 +9,7 @@ const HEALTHS: readonly InstanceHealth[] = ['none', 'starting', 'healthy', 'unhe
 const NEVER = '0001-01-01T00:00:00Z';
 
 /** A container's inspect document → berth's Instance. Pure. */
-export function toInstance(info: Docker.ContainerInspectInfo): Instance {
+export function toInstance(info: Docker.ContainerInspectInfo, dialHost = '127.0.0.1'): Instance {
   const labels = info.Config.Labels ?? {};
   const state = STATES.find((s) => s === info.State.Status) ?? 'dead';
   const health = HEALTHS.find((h) => h === info.State.Health?.Status) ?? 'none';
@@ -23,7 +23,7 @@ export function toInstance(info: Docker.ContainerInspectInfo): Instance {
     health,
   };
   if (state === 'running') {
-    const address = publishedAddress(info);
+    const address = publishedAddress(info, dialHost);
     if (address) instance.address = address;
   }
   if (info.State.StartedAt && info.State.StartedAt !== NEVER) instance.startedAt = new Date(info.State.StartedAt);
@@ -32,22 +32,23 @@ export function toInstance(info: Docker.ContainerInspectInfo): Instance {
 }
 
 /**
- * The loopback address the engine published the app's port on. Only the ports berth
- * bound (HostConfig.PortBindings) count: an image may EXPOSE others. Engine 20.10 may
- * list an extra `::` binding next to the 127.0.0.1 one; berth dials IPv4 loopback.
+ * Where berth dials the app's published port: `dialHost` (addresses.ts), at the host
+ * port the engine picked. Only the ports berth bound (HostConfig.PortBindings) count:
+ * an image may EXPOSE others. Engine 20.10 may list an extra `::` binding next to the
+ * IPv4 one; berth takes the IPv4 one.
  */
-export function publishedAddress(info: Docker.ContainerInspectInfo): { host: string; port: number } | undefined {
+export function publishedAddress(info: Docker.ContainerInspectInfo, dialHost = '127.0.0.1'): { host: string; port: number } | undefined {
   if (info.HostConfig?.NetworkMode === 'host') {
     // On the host network the app's own port is the host's: nothing is published.
     const port = Number(Object.keys(info.Config.ExposedPorts ?? {})[0]?.split('/')[0]);
-    return port > 0 ? { host: '127.0.0.1', port } : undefined;
+    return port > 0 ? { host: dialHost, port } : undefined;
   }
   const published = info.NetworkSettings?.Ports ?? {};
   for (const key of Object.keys(info.HostConfig?.PortBindings ?? {})) {
     const bindings = published[key] ?? [];
-    const loopback = bindings.find((b) => b.HostIp === '127.0.0.1') ?? bindings.find((b) => b.HostIp === '0.0.0.0');
-    const port = Number(loopback?.HostPort);
-    if (port > 0) return { host: '127.0.0.1', port };
+    const ipv4 = bindings.find((b) => !b.HostIp.includes(':')) ?? bindings[0];
+    const port = Number(ipv4?.HostPort);
+    if (port > 0) return { host: dialHost, port };
   }
   return undefined;
 }

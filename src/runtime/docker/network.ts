@@ -25,9 +25,9 @@ function missingNetwork(network: string): string {
  * so the container stays on the default bridge too. On failure the half-made
  * container is removed: a later ensure would otherwise adopt it without the network.
  */
-export async function joinNetwork(ctx: DockerContext, container: Docker.Container, name: string, network: string): Promise<void> {
+export async function joinNetwork(ctx: DockerContext, container: Docker.Container, name: string, network: string, aliases?: string[]): Promise<void> {
   try {
-    await ctx.docker().getNetwork(network).connect({ Container: container.id });
+    await ctx.docker().getNetwork(network).connect({ Container: container.id, ...(aliases ? { EndpointConfig: { Aliases: aliases } } : {}) });
   } catch (err) {
     await container.remove({ force: true }).catch(() => undefined);
     const why = statusOf(err) === 404 ? missingNetwork(network) : engineMessage(err);

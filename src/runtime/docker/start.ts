@@ -1,5 +1,6 @@
 import { RuntimeError } from '../../errors.js';
-import type { Instance } from '../runtime.js';
+import { LABEL_APP, type Instance } from '../runtime.js';
+import { needsAppsNetwork, rejoinAppsNetwork } from './apps-network.js';
 import type { DockerContext } from './context.js';
 import { checkContainerBindMounts } from './bind-mounts.js';
 import { mapDockerError, statusOf } from './errors.js';
@@ -18,6 +19,10 @@ export async function startContainer(ctx: DockerContext, id: string): Promise<In
   const roots = ctx.bindMountRoots?.();
   // Mounts are made at start, following links as they are now; a paused or running container has its mounts already.
   if (roots && info.State.Status !== 'paused' && info.State.Status !== 'running') checkContainerBindMounts(name, info.HostConfig.Mounts, roots);
+  const app = info.Config.Labels?.[LABEL_APP];
+  if (ctx.appsNetwork && app && info.State.Status !== 'paused' && info.State.Status !== 'running' && needsAppsNetwork(info, ctx.appsNetwork)) {
+    await rejoinAppsNetwork(ctx, container, name, app, ctx.appsNetwork);
+  }
   try {
     if (info.State.Status === 'paused') await container.unpause();
     else if (info.State.Status !== 'running') await container.start();
@@ -27,13 +32,13 @@ export async function startContainer(ctx: DockerContext, id: string): Promise<In
   }
   const after = await inspectContainer(ctx, info.Id);
   if (!after) throw new RuntimeError(`container ${name} disappeared while starting`);
-  const instance = toInstance(after);
+  const instance = toInstance(after, ctx.addresses.dialHost);
   if (instance.state === 'exited' || instance.state === 'dead') {
     // Failing here gives the caller the reason now rather than a readiness timeout later.
     throw new RuntimeError(`container ${name} exited with code ${instance.exitCode ?? '?'} right after starting; its logs say why`);
   }
   if (instance.state === 'running' && !instance.address) {
-    throw new RuntimeError(`container ${name} runs but has no port published on 127.0.0.1; was it created by an older berth? remove it to recreate`);
+    throw new RuntimeError(`container ${name} runs but has no published port; was it created by an older berth? remove it to recreate`);
   }
   return instance;
 }
