@@ -5,6 +5,7 @@ import { request } from 'node:http';
 import { pino } from 'pino';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { DockerRuntime } from '../../src/runtime/docker/docker-runtime.js';
+import { DEFAULT_APPS_NETWORK } from '../../src/runtime/docker/apps-network.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 
 /** A gateway in this process on a temp dir, on the real engine, labelling all it creates. */
@@ -38,6 +39,16 @@ export class GatewayHarness {
     await writeFile(join(this.dir, 'apps', file), yaml);
   }
 
+  /**
+   * berth's default apps network is shared and outlives a test; a test gets its own, labelled
+   * with the run's labels (the runtime labels what it creates with them), so cleanupByLabel removes it.
+   */
+  private appsNetworkFor(configured: string | undefined): string | undefined {
+    if (configured !== undefined && configured !== DEFAULT_APPS_NETWORK) return configured;
+    const run = Object.values(this.labels).join('-').toLowerCase().replace(/[^a-z0-9_.-]/g, '-');
+    return `berth-apps-test-${run || 'x'}`;
+  }
+
   async start(): Promise<Gateway> {
     const gateway = new Gateway(this.configFile, {
       logger: pino({ level: process.env.BERTH_TEST_LOG ?? 'silent' }),
@@ -47,7 +58,7 @@ export class GatewayHarness {
         return store;
       },
       runtime: (config, hooks) =>
-        new DockerRuntime({ docker: config.docker, upstreamHost: config.upstreamHost, publishHost: config.publishHost, appsNetwork: config.appsNetwork, extraLabels: this.labels, defaultResources: hooks.defaultResources, inputUrl: hooks.inputUrl, secretPolicy: hooks.secretPolicy, bindMountRoots: hooks.bindMountRoots, engineTimeoutMs: config.timeouts.engineMs }),
+        new DockerRuntime({ docker: config.docker, upstreamHost: config.upstreamHost, publishHost: config.publishHost, appsNetwork: this.appsNetworkFor(config.appsNetwork), extraLabels: this.labels, defaultResources: hooks.defaultResources, inputUrl: hooks.inputUrl, secretPolicy: hooks.secretPolicy, bindMountRoots: hooks.bindMountRoots, engineTimeoutMs: config.timeouts.engineMs }),
       adminToken: this.adminToken,
     });
     this.gateway = gateway;

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { testDocker } from './docker-cleanup.js';
 import { rawExchange } from './raw-http.js';
@@ -33,6 +33,9 @@ export class GatewayProcess {
   private output = '';
   private child?: ChildProcess;
 
+  /** The apps network the gateway was given; removed by dispose(). */
+  network?: string;
+
   private constructor(
     readonly dir: string,
     readonly appNames: string[],
@@ -43,7 +46,10 @@ export class GatewayProcess {
     await mkdir(join(dir, 'apps'));
     const gw = new GatewayProcess(dir, Object.keys(options.apps));
     for (const [name, yaml] of Object.entries(options.apps)) await writeFile(join(dir, 'apps', `${name}.yaml`), yaml);
-    const config = `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nstore: ./berth.db\npolicy:\n  images: ["berth-test/*"]\napps:\n  - ./apps/\n${options.extraConfig ?? ''}`;
+    // A network of this gateway's own (berth's default, berth-apps, would outlive the test).
+    const network = `berth-adv-${basename(dir).slice('berth-adv-'.length).toLowerCase()}`;
+    gw.network = network;
+    const config = `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nstore: ./berth.db\nappsNetwork: ${network}\npolicy:\n  images: ["berth-test/*"]\napps:\n  - ./apps/\n${options.extraConfig ?? ''}`;
     await writeFile(join(dir, 'berth.yaml'), config);
     try {
       gw.logLevel = options.logLevel ?? 'warn';
@@ -203,6 +209,7 @@ export class GatewayProcess {
       clearTimeout(timer);
     }
     await removeAppContainers(this.appNames);
+    if (this.network) await testDocker().getNetwork(this.network).remove().catch(() => undefined);
     await rm(this.dir, { recursive: true, force: true });
   }
 }

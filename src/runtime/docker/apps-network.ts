@@ -25,7 +25,7 @@ export async function ensureAppsNetwork(ctx: DockerContext, name: string): Promi
     if (statusOf(err) !== 404) throw mapDockerError(err, `inspecting network ${name}`, ctx.endpoint.url);
   }
   try {
-    await docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { [LABEL_MANAGED]: 'true' } });
+    await docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { ...ctx.extraLabels, [LABEL_MANAGED]: 'true' } });
   } catch (err) {
     // 409: another gateway or ensure created it meanwhile; it is berth's too (checked on the next create).
     if (statusOf(err) !== 409) throw mapDockerError(err, `creating network ${name}`, ctx.endpoint.url);
