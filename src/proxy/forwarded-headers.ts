@@ -114,7 +114,9 @@ export function upstreamRequestHeaders(req: IncomingMessage, options: ForwardOpt
   const proto = isEncrypted(req) ? 'https' : 'http';
   out.push('x-forwarded-for', priorFor ? `${priorFor}, ${client}` : client);
   out.push('x-forwarded-proto', priorProto ?? proto);
-  out.push('x-forwarded-host', priorHost ?? host);
+  // An HTTP/1.0 request may have no Host: then no empty X-Forwarded-Host either (apps would build URLs from it).
+  const forwardedHost = priorHost ?? host;
+  if (forwardedHost !== '') out.push('x-forwarded-host', forwardedHost);
   out.push('x-real-ip', priorRealIp ?? client);
   const element = forwardedElement(client, proto, host);
   out.push('forwarded', priorForwarded ? `${priorForwarded}, ${element}` : element);

@@ -182,3 +182,9 @@ test('other client-address and original-URL headers frameworks trust are dropped
   const trusted = upstreamRequestHeaders(req, { trustedPeer: true });
   for (let i = 0; i < spoofed.length; i += 2) assert.ok(trusted.includes(spoofed[i]!), `${spoofed[i]} of a trusted proxy is kept`);
 });
+
+test('a request without Host (HTTP/1.0) gets no empty X-Forwarded-Host', () => {
+  const out = asMap(upstreamRequestHeaders(fakeRequest(['Accept', '*/*']), { trustedPeer: false }));
+  assert.equal(out.get('x-forwarded-host'), undefined);
+  assert.deepEqual(out.get('forwarded'), ['for=10.1.2.3;proto=http']);
+});
