@@ -50,7 +50,8 @@ export function hostNameOf(header: string): string | undefined {
     name = colon >= 0 ? value.slice(0, colon) : value;
     port = colon >= 0 ? value.slice(colon + 1) : undefined;
     name = name.replace(/\.$/, '');
-    if (name === '') return undefined;
+    // RFC 3986 reg-name: unreserved and sub-delims only (percent-encoding was refused above).
+    if (!/^[a-z0-9._~!$&'()*+,;=-]+$/.test(name)) return undefined;
   }
   if (port !== undefined && !/^[0-9]{1,5}$/.test(port)) return undefined;
   return name;

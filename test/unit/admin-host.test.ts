@@ -23,6 +23,10 @@ describe('hostNameOf', () => {
     ['user@host', undefined],
     ['', undefined],
     [':8081', undefined],
+    ['<script>', undefined],
+    ['a"b', undefined],
+    ['a{b}:80', undefined],
+    ['a|b', undefined],
   ];
   for (const [header, expected] of cases) it(`${JSON.stringify(header)} → ${expected ?? 'malformed'}`, () => assert.equal(hostNameOf(header), expected));
 });
