@@ -8,7 +8,7 @@ export const TIMEOUT_DEFAULTS = {
   clientSend: '60s',
   upstreamConnect: '10s',
   upstreamResponse: '60s',
-  engine: '30s',
+  engine: '10s',
 } as const;
 
 function duration(description: string, fallback: string) {
@@ -84,7 +84,7 @@ export const configFileSchema = z.strictObject({
       clientSend: duration('How long a client may leave a response unread before its connection is closed.', '60s'),
       upstreamConnect: duration('How long connecting to an app may take (504 past it); an app may set its own.', '10s'),
       upstreamResponse: duration("How long an app may take to answer a request's headers (504 past it); an app may set its own.", '60s'),
-      engine: duration('How long one Docker Engine API call may take (503 with Retry-After past it); a stop gets its grace period on top.', '30s'),
+      engine: duration('How long one Docker Engine API call may take (503 with Retry-After past it); a stop gets its grace period on top.', '10s'),
     })
     .describe('Bounds on every wait, in the spirit of nginx. Durations like "60s" or seconds.')
     .default(TIMEOUT_DEFAULTS),

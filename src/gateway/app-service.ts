@@ -26,6 +26,15 @@ export interface AppDetails {
   instances: Instance[];
 }
 
+/** How long the app list waits for the engine's list of instances before answering without them. */
+export const LIST_ENGINE_WAIT_MS = 3_000;
+
+function withinMs<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)));
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 /** What the service needs from the running gateway. */
 export interface AppServiceDeps {
   store: Store;
@@ -48,7 +57,10 @@ export class AppService {
   constructor(private readonly deps: AppServiceDeps) {}
 
   async list(): Promise<AppDetails[]> {
-    const [apps, instances] = await Promise.all([this.deps.store.listApps(), this.deps.runtime.list()]);
+    // The list is what operators and the dashboard look at when things go wrong: a silent or
+    // failing engine must not hold it (each engine call may take timeouts.engine), so past a
+    // short wait the apps are shown with their states and without instances.
+    const [apps, instances] = await Promise.all([this.deps.store.listApps(), withinMs(this.deps.runtime.list(), LIST_ENGINE_WAIT_MS).catch(() => [])]);
     return apps.map((app) => ({ app, status: this.deps.activator.status(app.name), instances: instances.filter((i) => i.app === app.name) }));
   }
 

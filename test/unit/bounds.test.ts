@@ -55,7 +55,7 @@ describe('classifyFailure', () => {
 describe('config timeouts and limits', () => {
   it('defaults in the spirit of nginx, parsed to milliseconds', async () => {
     const config = await buildConfig({}, tmpdir());
-    assert.deepEqual(config.timeouts, { clientHeaderMs: 60_000, clientBodyIdleMs: 60_000, clientSendMs: 60_000, upstreamConnectMs: 10_000, upstreamResponseMs: 60_000, engineMs: 30_000 });
+    assert.deepEqual(config.timeouts, { clientHeaderMs: 60_000, clientBodyIdleMs: 60_000, clientSendMs: 60_000, upstreamConnectMs: 10_000, upstreamResponseMs: 60_000, engineMs: 10_000 });
     assert.equal(config.limits.connections, undefined);
     assert.equal(config.limits.inputBytes, 65_536);
   });

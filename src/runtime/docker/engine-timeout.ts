@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 
 /** Default bound on one Engine API call (config `timeouts.engine`). */
-export const DEFAULT_ENGINE_TIMEOUT_MS = 30_000;
+export const DEFAULT_ENGINE_TIMEOUT_MS = 10_000;
 
 /** The engine's own grace period when a stop call names none (Docker's StopTimeout default). */
 const DEFAULT_STOP_GRACE_S = 10;
