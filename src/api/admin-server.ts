@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { listenOn } from '../net/listen.js';
 import { answerHalfClosedClients } from '../net/half-open.js';
+import { capConnections, throttledCounter } from '../proxy/connection-cap.js';
 import type { Logger } from 'pino';
 import { BerthError, NotFoundError, UnauthorizedError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
@@ -30,7 +31,16 @@ export interface AdminServerOptions {
   bindHost: string;
   /** Tests inject a throttle with their own clock. */
   throttle?: FailureThrottle;
+  /** Most client connections open at once; default MAX_ADMIN_CONNECTIONS. */
+  maxConnections?: number;
 }
+
+/**
+ * The admin listener's cap on open connections: far more than operators,
+ * dashboards and event streams need, far fewer than the open-file limit, so a
+ * flood of idle connections here cannot starve the proxy of descriptors.
+ */
+export const MAX_ADMIN_CONNECTIONS = 512;
 
 /**
  * The admin listener: the REST API under /v1/. Every call is authenticated
@@ -49,6 +59,8 @@ export class AdminServer {
     this.throttle = options.throttle ?? new FailureThrottle();
     this.server = createServer((req, res) => this.serve(req, res));
     answerHalfClosedClients(this.server);
+    const max = options.maxConnections ?? MAX_ADMIN_CONNECTIONS;
+    capConnections(this.server, () => max, throttledCounter((count) => options.logger.warn({ count, max }, 'admin connections refused: too many open')));
   }
 
   listen(host: string, port: number): Promise<AddressInfo> {

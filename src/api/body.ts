@@ -1,4 +1,4 @@
-import { nestingProblem } from '../spec/nesting.js';
+import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../spec/nesting-depth.js';
 import type { IncomingMessage } from 'node:http';
 import { BadRequestError } from '../errors.js';
 
@@ -22,8 +22,7 @@ export function parseJsonBody(body: Buffer): unknown {
   if (body.length === 0) throw new BadRequestError('the request body is empty; send JSON');
   const text = body.toString('utf8');
   // Parsing copes with any depth, but what walks the value afterwards recurses.
-  const tooDeep = nestingProblem(text);
-  if (tooDeep) throw new BadRequestError(`the request body is ${tooDeep}`);
+  if (nestsDeeperThan(text)) throw new BadRequestError(`the request body is nested more than ${MAX_NESTING_DEPTH} levels deep`);
   try {
     return JSON.parse(text);
   } catch (err) {

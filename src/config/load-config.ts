@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError, SpecError, type FieldProblem } from '../errors.js';
 import { parseDuration, parseSize, parseSpecObject, parseSpecText, reservedRouteHosts, validateAppSet } from '../spec/index.js';
 import { resolveRoot } from '../spec/mount-paths.js';
-import { nestingProblem } from '../spec/nesting.js';
+import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../spec/nesting-depth.js';
 import type { AppSpec, ResourcesSpec } from '../spec/types.js';
 import { configFileSchema, type ConfigFileInput } from './config-schema.js';
 import type { GatewayConfig, GatewayTimeouts, HostPort } from './config.js';
@@ -25,8 +25,7 @@ export async function loadConfig(file: string): Promise<GatewayConfig> {
     throw new ConfigError(`cannot read config ${path}: ${(err as Error).message}`);
   }
   let raw: unknown;
-  const tooDeep = nestingProblem(text);
-  if (tooDeep) throw new ConfigError(`config ${path}: ${tooDeep}`);
+  if (nestsDeeperThan(text)) throw new ConfigError(`config ${path}: nested more than ${MAX_NESTING_DEPTH} levels deep`);
   try {
     raw = parseYaml(text) ?? {};
   } catch (err) {

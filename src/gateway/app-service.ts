@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Activator } from '../activator/activator.js';
 import type { AppStatus } from '../activator/app-status.js';
 import type { GatewayConfig } from '../config/config.js';
-import { ConflictError, EngineUnavailableError, NotFoundError } from '../errors.js';
+import { ConflictError, messageOf, NotFoundError } from '../errors.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
 import { specHash } from '../spec/hash.js';
 import { reservedRouteHosts, validateAppSet } from '../spec/index.js';
@@ -27,6 +27,15 @@ export interface AppDetails {
   instances: Instance[];
   /** Why `instances` could not be read (the engine is unavailable); the desired and known state still shows. */
   instancesError?: string;
+}
+
+/** How long the app list waits for the engine's list of instances before answering without them. */
+export const LIST_ENGINE_WAIT_MS = 3_000;
+
+function withinMs<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the Docker engine did not list the containers within ${ms} ms`)), ms)));
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 /** What the service needs from the running gateway. */
@@ -63,15 +72,15 @@ export class AppService {
   }
 
   /**
-   * The engine's containers, or none with the reason when the engine is unavailable:
-   * an engine outage must not take the admin API (the one place that shows it) down too.
+   * The engine's containers, or none with the reason when the engine is unavailable or
+   * slow: the list is what operators and the dashboard look at when things go wrong, so
+   * an engine outage must not take it down or hold it for timeouts.engine.
    */
   private async liveInstances(app?: string): Promise<{ instances: Instance[]; error?: { instancesError: string } }> {
     try {
-      return { instances: await this.deps.runtime.list(app === undefined ? undefined : { app }) };
+      return { instances: await withinMs(this.deps.runtime.list(app === undefined ? undefined : { app }), LIST_ENGINE_WAIT_MS) };
     } catch (err) {
-      if (!(err instanceof EngineUnavailableError)) throw err;
-      return { instances: [], error: { instancesError: err.message } };
+      return { instances: [], error: { instancesError: messageOf(err) } };
     }
   }
 

@@ -21,6 +21,28 @@ const HOP_BY_HOP = new Set([
 /** Identity headers berth sets itself; from an untrusted peer every `x-forwarded-*` goes too. */
 const IDENTITY = new Set(['forwarded', 'x-real-ip']);
 
+/**
+ * Other names CDNs and proxies give the client's address or the original URL,
+ * which app frameworks trust (Rails/Rack `Client-IP`, Symfony/IIS
+ * `X-Original-URL` overriding the routed path...). berth sets none of them, so
+ * from an untrusted peer they are dropped; a trusted proxy's are passed on.
+ */
+const OTHER_IDENTITY = new Set([
+  'client-ip',
+  'true-client-ip',
+  'x-client-ip',
+  'x-cluster-client-ip',
+  'cf-connecting-ip',
+  'fastly-client-ip',
+  'x-originating-ip',
+  'x-remote-ip',
+  'x-remote-addr',
+  'x-original-url',
+  'x-rewrite-url',
+  'x-original-host',
+  'x-host',
+]);
+
 export interface ForwardOptions {
   /** The peer is a proxy we trust: extend its identity headers instead of replacing them. */
   trustedPeer: boolean;
@@ -47,6 +69,8 @@ export interface ForwardOptions {
  *   are dropped and replaced by berth's own X-Forwarded-For/Proto/Host,
  *   X-Real-IP and `Forwarded: for=…;proto=…;host=…` (RFC 7239); from a trusted
  *   proxy, X-Forwarded-For and Forwarded are appended to and the others kept;
+ * - from an untrusted peer, the other client-address and original-URL headers
+ *   frameworks honour (OTHER_IDENTITY) are dropped too;
  * - Host is `options.host` when given (the authority berth routed by);
  * - the client's X-Request-Id is dropped: the proxy sends the request's id in
  *   `extra` (the client's own when it is sane, see request-id.ts).
@@ -81,6 +105,7 @@ export function upstreamRequestHeaders(req: IncomingMessage, options: ForwardOpt
       continue;
     }
     if (HOP_BY_HOP.has(lower) || connectionTokens?.has(lower) || lower === 'x-request-id') continue;
+    if (!trusted && OTHER_IDENTITY.has(lower)) continue;
     if (options.host !== undefined && lower === 'host') continue;
     out.push(name, raw[i + 1]!);
   }
@@ -89,7 +114,9 @@ export function upstreamRequestHeaders(req: IncomingMessage, options: ForwardOpt
   const proto = isEncrypted(req) ? 'https' : 'http';
   out.push('x-forwarded-for', priorFor ? `${priorFor}, ${client}` : client);
   out.push('x-forwarded-proto', priorProto ?? proto);
-  out.push('x-forwarded-host', priorHost ?? host);
+  // An HTTP/1.0 request may have no Host: then no empty X-Forwarded-Host either (apps would build URLs from it).
+  const forwardedHost = priorHost ?? host;
+  if (forwardedHost !== '') out.push('x-forwarded-host', forwardedHost);
   out.push('x-real-ip', priorRealIp ?? client);
   const element = forwardedElement(client, proto, host);
   out.push('forwarded', priorForwarded ? `${priorForwarded}, ${element}` : element);

@@ -4,8 +4,8 @@
  * A file holds one app per `---` document, or a list of apps (a JSON array);
  * documents that are empty or only comments are skipped.
  */
-import { nestingProblem } from './nesting.js';
 import { type Document, isMap, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml';
+import { MAX_NESTING_DEPTH, nestsDeeperThan } from './nesting-depth.js';
 import type { PathSegment, SpecIssue } from './path.js';
 
 export interface AppDocument {
@@ -53,8 +53,9 @@ function toValue(doc: Document): unknown {
 }
 
 export function readDocuments(text: string): ReadDocuments {
-  const tooDeep = nestingProblem(text);
-  if (tooDeep) return { documents: [], issues: [{ path: [], message: tooDeep }] };
+  if (nestsDeeperThan(text)) {
+    return { documents: [], issues: [{ path: [], message: `YAML nested more than ${MAX_NESTING_DEPTH} levels deep; no spec needs that` }] };
+  }
   const lineCounter = new LineCounter();
   const yamlDocs = parseAllDocuments(text, { lineCounter, prettyErrors: true, merge: true });
   const parsed = Array.isArray(yamlDocs) ? yamlDocs : [];

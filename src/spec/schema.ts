@@ -128,7 +128,10 @@ export const berthAppSchema = z
       .refine((p) => p !== '/', 'must not be "/"')
       .optional()
       .describe('Container path where the app\'s own persistent volume (berth-<name>-data) is mounted.'),
-    command: z.array(z.string()).min(1).optional().describe("Command to run instead of the image's default, as a list."),
+    command: z
+      .array(z.string().refine((arg) => !arg.includes('\0'), 'must not contain NUL: no program can receive it in an argument'))
+      .min(1)
+      .optional().describe("Command to run instead of the image's default, as a list."),
     scale: scaleSchema.optional(),
     idleTimeout: f.durationField
       .optional()

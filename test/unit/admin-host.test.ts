@@ -27,6 +27,8 @@ describe('hostNameOf', () => {
     ['a"b', undefined],
     ['a,b', undefined],
     ['é.example', undefined],
+    ['a{b}:80', undefined],
+    ['a|b', undefined],
   ];
   for (const [header, expected] of cases) it(`${JSON.stringify(header)} → ${expected ?? 'malformed'}`, () => assert.equal(hostNameOf(header), expected));
 });

@@ -235,3 +235,38 @@ describe('AdminServer at the edge', () => {
     await assertServing('handler bugs');
   });
 });
+
+describe('AdminServer connection cap', () => {
+  it('refuses connections past its cap with 503 and serves again once they close', async () => {
+    const logger = pino({ level: 'silent' });
+    const server = new AdminServer({
+      gateway: {} as Gateway,
+      tokens: new TokenService(noTokens, TOKEN, logger),
+      routes,
+      logger,
+      bindHost: '127.0.0.1',
+      allowedHosts: () => adminHostNames('127.0.0.1', []),
+      maxConnections: 3,
+    });
+    const port = (await server.listen('127.0.0.1', 0)).port;
+    const idle = Array.from({ length: 3 }, () => connect(port, '127.0.0.1'));
+    try {
+      await Promise.all(idle.map((s) => new Promise((resolve) => s.once('connect', resolve))));
+      for (const s of idle) s.on('error', () => undefined);
+      await new Promise((r) => setTimeout(r, 50));
+      const refused = await raw(port, get('/v1/echo/x', 'localhost', auth));
+      assert.equal(refused.status, 503, refused.raw.slice(0, 200));
+      assert.equal(refused.headers['retry-after'], '1');
+      for (const s of idle) s.destroy();
+      let ok: RawReply | undefined;
+      for (let i = 0; i < 50 && ok?.status !== 200; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        ok = await raw(port, get('/v1/echo/x', 'localhost', auth));
+      }
+      assert.equal(ok?.status, 200);
+    } finally {
+      for (const s of idle) s.destroy();
+      await server.close();
+    }
+  });
+});

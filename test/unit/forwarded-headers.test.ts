@@ -172,3 +172,19 @@ test('clientAddressOf unmaps IPv4-mapped IPv6 addresses and survives a missing s
   for (const [remoteAddress, expected] of cases) assert.equal(clientAddressOf({ socket: { remoteAddress } } as unknown as IncomingMessage), expected, String(remoteAddress));
   assert.equal(clientAddressOf({ socket: null } as unknown as IncomingMessage), '');
 });
+
+test('other client-address and original-URL headers frameworks trust are dropped from an untrusted peer, kept from a trusted one', () => {
+  const spoofed = ['True-Client-IP', '6.6.6.6', 'Client-IP', '6.6.6.6', 'X-Client-IP', '6.6.6.6', 'CF-Connecting-IP', '6.6.6.6', 'X-Original-URL', '/admin', 'X-Rewrite-URL', '/admin'];
+  const req = fakeRequest(['Host', 'a.example', ...spoofed, 'Accept', '*/*']);
+  const untrusted = upstreamRequestHeaders(req, { trustedPeer: false });
+  for (let i = 0; i < spoofed.length; i += 2) assert.ok(!untrusted.includes(spoofed[i]!), `${spoofed[i]} is dropped`);
+  assert.ok(untrusted.includes('Accept'));
+  const trusted = upstreamRequestHeaders(req, { trustedPeer: true });
+  for (let i = 0; i < spoofed.length; i += 2) assert.ok(trusted.includes(spoofed[i]!), `${spoofed[i]} of a trusted proxy is kept`);
+});
+
+test('a request without Host (HTTP/1.0) gets no empty X-Forwarded-Host', () => {
+  const out = asMap(upstreamRequestHeaders(fakeRequest(['Accept', '*/*']), { trustedPeer: false }));
+  assert.equal(out.get('x-forwarded-host'), undefined);
+  assert.deepEqual(out.get('forwarded'), ['for=10.1.2.3;proto=http']);
+});

@@ -105,6 +105,17 @@ describe('parseSpecText: YAML', () => {
     assert.match(problems[0]!.message, /YAML syntax error: .*alias/i);
   });
 
+  it('refuses deep nesting before composing it (a stack overflow there can be fatal to the process)', () => {
+    const bodies = ['['.repeat(200_000) + ']'.repeat(200_000), '{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000), '- '.repeat(100_000) + 'x\n', Array.from({ length: 1000 }, (_, i) => `${' '.repeat(i)}a:`).join('\n') + ' 1\n'];
+    for (const body of bodies) {
+      const problems = problemsOf(body);
+      assert.equal(problems.length, 1);
+      assert.match(problems[0]!.message, /nested more than 64 levels/);
+    }
+    // 64 levels is still read (and then judged as a spec).
+    assert.doesNotMatch(problemsOf(`${hello}labels: ${'['.repeat(63)}${']'.repeat(63)}\n`)[0]!.message, /nested/);
+  });
+
   it('names the source in the error message', () => {
     assert.throws(() => parseSpecText(hello.replace('8080', '0'), 'apps/hello.yaml'), {
       message: 'apps/hello.yaml: port: must be at least 1 (line 4)',

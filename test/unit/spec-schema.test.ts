@@ -160,6 +160,7 @@ describe('berth/v1: each problem at its field path', () => {
     ['volume at "/"', { volume: '/' }, 'volume: must not be "/"'],
     ['empty command', { command: [] }, 'command: must list at least 1 item'],
     ['command as a string', { command: 'node server.js' }, 'command: must be a list, not the string "node server.js"'],
+    ['NUL in a command argument', { command: ['sh', '-c', 'x\0y'] }, 'command[2]: must not contain NUL: no program can receive it in an argument'],
     ['scale.min above scale.max', { scale: { min: 3, max: 2 } }, 'scale.min: must not be more than scale.max (2)'],
     ['negative scale.min', { scale: { min: -1 } }, 'scale.min: must be at least 0'],
     ['scale.max 0', { scale: { max: 0 } }, 'scale.max: must be at least 1'],

@@ -5,20 +5,31 @@ import type { ApiContext, RouteDef } from '../route-def.js';
 /** Keeps idle proxies and browsers from closing a quiet stream. */
 const KEEPALIVE_MS = 15_000;
 
+/**
+ * Unsent bytes past which a subscriber is dropped: a client that stops reading
+ * would otherwise have every later event buffered for it, without end.
+ */
+export const MAX_UNREAD_EVENT_BYTES = 1024 * 1024;
+
 /** Streams gateway events as server-sent events, all of them or one app's. */
-function streamEvents(ctx: ApiContext, app?: string): void {
+export function streamEvents(ctx: ApiContext, app?: string): void {
   const res: ServerResponse = ctx.res;
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
   res.write(': berth events\n\n');
   let id = 0;
+  const write = (text: string) => {
+    if (res.destroyed) return;
+    if (res.writableLength > MAX_UNREAD_EVENT_BYTES) res.destroy();
+    else res.write(text);
+  };
   const send = (event: GatewayEvent) => {
     if (app && event.app !== app) return;
-    res.write(`id: ${++id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+    write(`id: ${++id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
   };
   // A newcomer first gets the current state of every app, so it needs no second call.
   for (const status of ctx.gateway.statuses()) send({ type: 'state', app: status.name, time: new Date(), status });
   const unsubscribe = ctx.gateway.events.subscribe(send);
-  const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
+  const keepalive = setInterval(() => write(': keepalive\n\n'), KEEPALIVE_MS);
   res.on('close', () => {
     clearInterval(keepalive);
     unsubscribe();
