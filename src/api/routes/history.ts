@@ -2,6 +2,7 @@ import { BadRequestError } from '../../errors.js';
 import type { HistoryQuery } from '../../store/store.js';
 import { integerParam, timeParam } from '../query-params.js';
 import type { RouteDef } from '../route-def.js';
+import type { HistoryPageView, Sent } from '../wire-types.js';
 
 export const historyRoutes: RouteDef[] = [
   {
@@ -27,7 +28,8 @@ export const historyRoutes: RouteDef[] = [
         limit: integerParam(ctx.query, 'limit', 1, 1000),
         cursor: ctx.query.get('cursor') ?? undefined,
       };
-      return { body: await ctx.gateway.apps.history(query) };
+      const page: Sent<HistoryPageView> = await ctx.gateway.apps.history(query);
+      return { body: page };
     },
   },
 ];
