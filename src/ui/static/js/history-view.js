@@ -121,7 +121,7 @@ function historyTable(items) {
           h('td', { text: r.waited ? 'waited' : '' }),
           h('td', { class: 'num', text: bytes(r.bytesOut) }),
           h('td', { class: 'mono', text: r.client }),
-          h('td', { class: 'mono', text: r.instance ? String(r.instance).slice(0, 12) : '' }),
+          h('td', { class: 'mono', text: r.instance ? String(r.instance) : '' }),
         ),
       ),
     ),
