@@ -116,6 +116,7 @@ export class Gateway {
       timeouts: config.timeouts,
       appTimeouts: (app) => this.specs.get(app)?.timeouts,
       maxConnections: config.limits.connections ?? defaultConnectionCap(currentFdLimits()?.soft),
+      waitingPageHtml: () => (this.config ?? config).waitingPage.html,
       logger,
       onRequestDone: (record) => {
         history.record(record);

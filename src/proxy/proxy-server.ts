@@ -41,6 +41,8 @@ export interface ProxyServerOptions {
   appTimeouts?: (app: string) => AppTimeouts | undefined;
   /** Most open client connections; past it new ones get a raw 503 and are closed. Undefined: no cap. */
   maxConnections?: number;
+  /** The operator's trusted HTML for the waiting page's body (config `waitingPage.html`), asked per page so a reload applies. */
+  waitingPageHtml?: () => string | undefined;
 }
 
 /** Envoy's default `max_headers_count`. */
@@ -58,6 +60,7 @@ export class ProxyServer {
   private readonly trusted: ReadonlySet<string>;
   private readonly logger: Logger;
   private readonly onRequestDone?: (record: RequestRecord) => void;
+  private readonly waitingPageHtml?: () => string | undefined;
   private readonly maxRequestHeaders: number;
   readonly pools: UpstreamPools;
   private readonly server: Server;
@@ -81,6 +84,7 @@ export class ProxyServer {
     this.trusted = new Set(options.trustedProxies ?? []);
     this.logger = options.logger;
     this.onRequestDone = options.onRequestDone;
+    this.waitingPageHtml = options.waitingPageHtml;
     this.maxRequestHeaders = options.maxRequestHeaders ?? DEFAULT_MAX_REQUEST_HEADERS;
     this.timeouts = { ...DEFAULT_PROXY_TIMEOUTS, ...options.timeouts };
     this.appTimeouts = options.appTimeouts;
@@ -254,7 +258,7 @@ export class ProxyServer {
       return true;
     }
     this.upstreams.acquire(app).catch(() => undefined);
-    sendWaitingPage(res, { app, title: info.title, message: info.message });
+    sendWaitingPage(res, { app, title: info.title, message: info.message, bodyHtml: this.waitingPageHtml?.() });
     return true;
   }
 
