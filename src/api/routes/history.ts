@@ -18,7 +18,7 @@ export const historyRoutes: RouteDef[] = [
       limit: { type: 'integer', description: 'Page size, 1 to 1000 (default 100)' },
       cursor: { type: 'string', description: "The previous page's next cursor" },
     },
-    responses: { 200: 'A page of request records, and the cursor of the next one' },
+    responses: { 200: "A page of request records (path with its query string, instance = the container name), and the cursor of the next one" },
     async handle(ctx) {
       const query: HistoryQuery = {
         app: ctx.params.name!,
