@@ -126,6 +126,16 @@ function defaultResources(raw: ConfigFileInput['defaults']['resources']): Resour
 }
 
 /** Gathers specs from inline entries, files and directories; every problem in every file is reported together. */
+/**
+ * A parse problem's path located in its file: `[1].routes[0].path` (the second
+ * document) becomes `apps/web.yaml, document 2: routes[0].path`.
+ */
+export function inFile(file: string, path: string): string {
+  const doc = /^\[(\d+)\](?:\.)?(.*)$/.exec(path);
+  if (!doc) return `${file}: ${path}`;
+  return `${file}, document ${Number(doc[1]) + 1}${doc[2] ? `: ${doc[2]}` : ''}`;
+}
+
 async function loadApps(entries: ConfigFileInput['apps'], baseDir: string): Promise<{ apps: AppSpec[]; appSources: string[]; origins: string[] }> {
   const apps: AppSpec[] = [];
   const appSources: string[] = [];
@@ -141,8 +151,8 @@ async function loadApps(entries: ConfigFileInput['apps'], baseDir: string): Prom
       apps.push(...found);
     } catch (err) {
       if (!(err instanceof SpecError)) throw err;
-      const where = file ? `${relative(baseDir, file) || file}: ` : '';
-      problems.push(...err.problems.map((p) => ({ path: where + p.path, message: p.message })));
+      const name = file ? relative(baseDir, file) || file : undefined;
+      problems.push(...err.problems.map((p) => ({ path: name === undefined ? p.path : inFile(name, p.path), message: p.message })));
     }
   };
   for (const [index, entry] of entries.entries()) {

@@ -48,3 +48,22 @@ test('an apply\'s problems name the request body, and a clash names the stored a
     (err: unknown) => err instanceof SpecError && err.problems[0]!.path === 'request body: input.data' && !/apps\[/.test(err.message),
   );
 });
+
+test('a parse problem of a config file names the file and the document', async () => {
+  const { inFile } = await import('../../src/config/load-config.js');
+  assert.equal(inFile('apps/web.yaml', '[1].routes[0].path'), 'apps/web.yaml, document 2: routes[0].path');
+  assert.equal(inFile('apps/web.yaml', '[0]'), 'apps/web.yaml, document 1');
+  assert.equal(inFile('apps/web.yaml', '[2][0].port'), 'apps/web.yaml, document 3: [0].port');
+  assert.equal(inFile('apps/web.yaml', 'port'), 'apps/web.yaml: port');
+  const dir = await mkdtemp(join(tmpdir(), 'berth-origins-'));
+  try {
+    await writeFile(join(dir, 'web.yaml'), 'apiVersion: berth/v1\nname: a\nimage: berth-test/app:latest\nport: 8080\n---\napiVersion: berth/v1\nname: b\nimage: berth-test/app:latest\nport: 8080\nroutes: [{path: nope}]\n');
+    await assert.rejects(buildConfig({ apps: ['web.yaml'] }, dir), (err: unknown) => {
+      assert.ok(err instanceof SpecError);
+      assert.match(err.message, /^web\.yaml, document 2: routes\[0\]\.path: /);
+      return true;
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
