@@ -4,20 +4,53 @@
  * statuses and CLI exit codes lives here and nowhere else.
  */
 
-export type ErrorCode =
-  | 'spec_invalid'
-  | 'config_invalid'
-  | 'not_found'
-  | 'conflict'
-  | 'unauthorized'
-  | 'policy_denied'
-  | 'runtime_error'
-  | 'store_error'
-  | 'upstream_unavailable'
-  | 'upstream_timeout'
-  | 'overloaded'
-  | 'engine_unavailable'
-  | 'bad_request';
+/**
+ * Every error berth answers with, once: its HTTP status, the CLI's exit code and
+ * the problem+json title. Exit codes: 1 generic, 2 usage or spec, 3 not found,
+ * 4 conflict, 5 auth, 6 server, engine or app (a thrown value that is no
+ * BerthError is a bug of the CLI itself: 1). For a status that several codes
+ * share, the first listed is the one a bare status stands for. `client_closed` has no answer on
+ * the wire (nobody is left to read it); 499 is what logs and history record.
+ */
+export const ERROR_CATALOGUE = {
+  spec_invalid: { status: 422, exit: 2, title: 'Unprocessable spec' },
+  bad_request: { status: 400, exit: 2, title: 'Bad request' },
+  config_invalid: { status: 400, exit: 2, title: 'Invalid configuration' },
+  not_found: { status: 404, exit: 3, title: 'Not found' },
+  no_route: { status: 404, exit: 3, title: 'No app here' },
+  method_not_allowed: { status: 405, exit: 2, title: 'Method not allowed' },
+  request_timeout: { status: 408, exit: 1, title: 'Request timeout' },
+  client_body_timeout: { status: 408, exit: 1, title: 'Request body timeout' },
+  conflict: { status: 409, exit: 4, title: 'Conflict' },
+  payload_too_large: { status: 413, exit: 2, title: 'Payload too large' },
+  misdirected_request: { status: 421, exit: 2, title: 'Misdirected request' },
+  too_many_requests: { status: 429, exit: 5, title: 'Too many requests' },
+  too_many_headers: { status: 431, exit: 2, title: 'Request header fields too large' },
+  unauthorized: { status: 401, exit: 5, title: 'Unauthorized' },
+  forbidden: { status: 403, exit: 5, title: 'Forbidden' },
+  policy_denied: { status: 403, exit: 2, title: 'Denied by policy' },
+  client_closed: { status: 499, exit: 1, title: 'Client closed request' },
+  internal: { status: 500, exit: 6, title: 'Internal error' },
+  store_error: { status: 500, exit: 6, title: 'Store error' },
+  runtime_error: { status: 502, exit: 6, title: 'Runtime error' },
+  start_failed: { status: 502, exit: 6, title: 'App failed to start' },
+  upstream_unavailable: { status: 502, exit: 6, title: 'Bad gateway' },
+  overloaded: { status: 503, exit: 6, title: 'Service unavailable' },
+  engine_unavailable: { status: 503, exit: 6, title: 'Engine unavailable' },
+  upstream_timeout: { status: 504, exit: 6, title: 'Gateway timeout' },
+} as const satisfies Record<string, { status: number; exit: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export function isErrorCode(code: string | undefined): code is ErrorCode {
+  return code !== undefined && Object.hasOwn(ERROR_CATALOGUE, code);
+}
+
+export interface BerthErrorOptions {
+  cause?: unknown;
+  /** Seconds a client should wait before trying again (sent as Retry-After). */
+  retryAfterS?: number;
+}
 
 /** One problem found in a spec or config, located by its field path. */
 export interface FieldProblem {
@@ -28,9 +61,12 @@ export interface FieldProblem {
 
 export class BerthError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /** Set when trying again later can succeed; every writer turns it into Retry-After. */
+  readonly retryAfterS?: number;
+  constructor(code: ErrorCode, message: string, options?: BerthErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    if (options?.retryAfterS !== undefined) this.retryAfterS = options.retryAfterS;
     this.name = new.target.name;
   }
 }
@@ -105,54 +141,55 @@ export class StoreError extends BerthError {
  * not counted as a crash of the app.
  */
 export class EngineUnavailableError extends BerthError {
-  constructor(
-    message: string,
-    readonly retryAfterS: number,
-    options?: { cause?: unknown },
-  ) {
-    super('engine_unavailable', message, options);
+  declare readonly retryAfterS: number;
+  constructor(message: string, retryAfterS: number, options?: { cause?: unknown }) {
+    super('engine_unavailable', message, { cause: options?.cause, retryAfterS });
   }
 }
 
-const httpStatusByCode: Record<ErrorCode, number> = {
-  spec_invalid: 422,
-  config_invalid: 400,
-  not_found: 404,
-  conflict: 409,
-  unauthorized: 401,
-  policy_denied: 403,
-  runtime_error: 502,
-  store_error: 500,
-  upstream_unavailable: 502,
-  upstream_timeout: 504,
-  overloaded: 503,
-  engine_unavailable: 503,
-  bad_request: 400,
-};
+/** No route matches the request's host and path. */
+export class NoRouteError extends BerthError {
+  constructor(message: string) {
+    super('no_route', message);
+  }
+}
 
-/** Exit codes of the CLI: 1 generic, 2 usage, 3 not found, 4 conflict, 5 auth, 6 server/runtime. */
-const exitCodeByCode: Record<ErrorCode, number> = {
-  spec_invalid: 2,
-  config_invalid: 2,
-  not_found: 3,
-  conflict: 4,
-  unauthorized: 5,
-  policy_denied: 2,
-  runtime_error: 6,
-  store_error: 6,
-  upstream_unavailable: 6,
-  upstream_timeout: 6,
-  overloaded: 6,
-  engine_unavailable: 6,
-  bad_request: 2,
-};
+/**
+ * The app's start ended without a ready instance (image missing, container exited,
+ * ...); carries the reason for every waiter. A start that ran out of time is the
+ * gateway's timeout (504), any other failure the app's (502).
+ */
+export class StartFailedError extends BerthError {
+  constructor(app: string, reason: string, timedOut: boolean) {
+    super(timedOut ? 'upstream_timeout' : 'start_failed', `app ${app} failed to start: ${reason}`);
+  }
+}
+
+/** The client went away before its answer; nobody is left to answer. */
+export class ClientClosedError extends BerthError {
+  constructor(message = 'the client closed the connection') {
+    super('client_closed', message);
+  }
+}
+
+/** The caller is known (or needs no identity) but may not have this, e.g. a wrong input secret. */
+export class ForbiddenError extends BerthError {
+  constructor(message: string) {
+    super('forbidden', message);
+  }
+}
 
 export function httpStatusOf(err: unknown): number {
-  return err instanceof BerthError ? httpStatusByCode[err.code] : 500;
+  return err instanceof BerthError ? ERROR_CATALOGUE[err.code].status : 500;
 }
 
 export function exitCodeOf(err: unknown): number {
-  return err instanceof BerthError ? exitCodeByCode[err.code] : 1;
+  return err instanceof BerthError ? ERROR_CATALOGUE[err.code].exit : 1;
+}
+
+/** The catalogue code an error answers with: its own, or `internal` for anything unplanned. */
+export function codeOf(err: unknown): ErrorCode {
+  return err instanceof BerthError ? err.code : 'internal';
 }
 
 export function messageOf(err: unknown): string {

@@ -42,7 +42,7 @@ export class Slot implements Candidate {
 function upstreamOf(instance: Instance): Upstream {
   const host = instance.address?.host ?? '127.0.0.1';
   const port = instance.address?.port ?? 0;
-  return { app: instance.app, instanceId: instance.id, origin: `http://${host}:${port}`, host, port, inFlight: 0, failures: 0 };
+  return { app: instance.app, instanceId: instance.id, instanceName: instance.name, origin: `http://${host}:${port}`, host, port, inFlight: 0, failures: 0 };
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Gateway } from '../gateway/gateway.js';
 import { readBody } from './body.js';
 import { adminHostAllowed, hostNameOf, isWildcardAddress } from './admin-host.js';
 import { FailureThrottle } from './failure-throttle.js';
-import { sendJson, sendProblem } from './problem.js';
+import { problemFor, sendJson, sendProblem, writeProblem } from './problem.js';
 import { parseAdminTarget } from './request-target.js';
 import type { ApiContext, RouteDef } from './route-def.js';
 import { Router } from './router.js';
@@ -94,20 +94,20 @@ export class AdminServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const target = parseAdminTarget(req.url ?? '/');
     if (!target.ok) {
-      sendEdgeProblem(res, 400, 'bad_request', target.message);
+      sendEdgeProblem(res, 'bad_request', target.message);
       return;
     }
     // Host must be there once and well formed (RFC 9112 §3.2) before it is compared with the names served.
     const hostProblem = adminHostHeaderProblem(req);
     if (hostProblem) {
-      sendEdgeProblem(res, 400, 'bad_request', hostProblem);
+      sendEdgeProblem(res, 'bad_request', hostProblem);
       return;
     }
     // An absolute-form target's authority stands for Host (RFC 9112 §3.2.2), so both must pass.
     const hostHeader = req.headers.host;
     const allowed = this.options.allowedHosts();
     if (!adminHostAllowed(hostHeader, allowed) || (target.authority !== undefined && !adminHostAllowed(target.authority, allowed))) {
-      sendEdgeProblem(res, 421, 'misdirected_request', this.misdirectedDetail());
+      sendEdgeProblem(res, 'misdirected_request', this.misdirectedDetail());
       return;
     }
     // Prometheus' default metrics path: the same operation as /v1/metrics, token and all.
@@ -121,7 +121,7 @@ export class AdminServer {
         if (!(err instanceof UnauthorizedError)) throw err;
         const retryAfterS = this.throttle.failed(address);
         if (retryAfterS > 0) {
-          sendEdgeProblem(res, 429, 'too_many_requests', `too many failed authentications from this address; retry in ${retryAfterS}s with a valid token`, { 'retry-after': String(retryAfterS) });
+          sendEdgeProblem(res, 'too_many_requests', `too many failed authentications from this address; retry in ${retryAfterS}s with a valid token`, { retryAfterS });
           return;
         }
         throw err;
@@ -130,7 +130,7 @@ export class AdminServer {
       const found = this.router.lookup(req.method ?? 'GET', path);
       if (found.kind === 'not_found') throw new NotFoundError(`no API operation at ${req.method} ${path}`);
       if (found.kind === 'method_not_allowed') {
-        sendJson(res, 405, { type: 'urn:berth:method_not_allowed', status: 405, code: 'method_not_allowed', detail: `use ${found.allowed.join(', ')}` }, { allow: found.allowed.join(', '), 'content-type': 'application/problem+json' });
+        writeProblem(res, problemFor('method_not_allowed', `use ${found.allowed.join(', ')}`), { allow: found.allowed.join(', ') });
         return;
       }
       let body: Buffer | undefined;
@@ -159,7 +159,6 @@ export class AdminServer {
   }
 }
 
-/** Answers of the listener itself, before any API code runs; problem+json like every API error. */
 /** Why the request's Host header(s) cannot be taken at all, or undefined: one Host, well formed (HTTP/1.0 may omit it). */
 function adminHostHeaderProblem(req: IncomingMessage): string | undefined {
   let count = 0;
@@ -170,7 +169,7 @@ function adminHostHeaderProblem(req: IncomingMessage): string | undefined {
   return hostNameOf(req.headers.host ?? '') === undefined ? 'the Host header is malformed' : undefined;
 }
 
-function sendEdgeProblem(res: ServerResponse, status: 400 | 421 | 429, code: string, detail: string, headers: Record<string, string> = {}): void {
-  const titles = { 400: 'Bad request', 421: 'Misdirected request', 429: 'Too many requests' } as const;
-  sendJson(res, status, { type: `urn:berth:${code}`, title: titles[status], status, code, detail }, { 'content-type': 'application/problem+json', ...headers });
+/** Answers of the listener itself, before any API code runs; problem+json like every API error. */
+function sendEdgeProblem(res: ServerResponse, code: 'bad_request' | 'misdirected_request' | 'too_many_requests', detail: string, extras: { retryAfterS?: number } = {}): void {
+  writeProblem(res, problemFor(code, detail, extras));
 }

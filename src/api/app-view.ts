@@ -2,9 +2,10 @@ import type { AddressInfo } from 'node:net';
 import type { AppDetails } from '../gateway/app-service.js';
 import { redactSpec } from '../spec/env-value.js';
 import type { RouteSpec } from '../spec/types.js';
+import type { AppView, Sent } from './wire-types.js';
 
 /** An app as the API shows it: desired state, live state, instances, routes with URLs. */
-export function appView(details: AppDetails, proxy: AddressInfo | undefined) {
+export function appView(details: AppDetails, proxy: AddressInfo | undefined): Sent<AppView> {
   const { app, status, instances } = details;
   return {
     name: app.name,
@@ -25,7 +26,7 @@ export function appView(details: AppDetails, proxy: AddressInfo | undefined) {
     })),
     ...(details.instancesError === undefined ? {} : { instancesError: details.instancesError }),
     // Secret literals never leave the gateway; references (a path, a variable name) are not secret.
-    spec: redactSpec(app.spec),
+    spec: { ...redactSpec(app.spec) },
   };
 }
 

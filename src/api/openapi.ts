@@ -1,3 +1,4 @@
+import { ERROR_CATALOGUE } from '../errors.js';
 import { VERSION } from '../version.js';
 import type { RouteDef } from './route-def.js';
 
@@ -34,14 +35,19 @@ export function openApiDocument(routes: readonly RouteDef[]): Record<string, unk
       schemas: {
         Problem: {
           type: 'object',
-          required: ['type', 'status', 'code', 'detail'],
+          required: ['type', 'title', 'status', 'code', 'detail'],
+          description: 'Every error answer. Answers that can succeed later carry a Retry-After header (overloaded, engine_unavailable, too_many_requests).',
           properties: {
-            type: { type: 'string' },
-            title: { type: 'string' },
+            type: { type: 'string', description: '`urn:berth:<code>`' },
+            title: { type: 'string', description: "The code's title in the catalogue" },
             status: { type: 'integer' },
-            code: { type: 'string' },
+            code: { type: 'string', enum: Object.keys(ERROR_CATALOGUE), description: 'Stable; the status and the CLI exit code follow from it' },
             detail: { type: 'string' },
-            problems: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+            app: { type: 'string', description: 'The app concerned, on the proxy listener' },
+            problems: {
+              type: 'array',
+              items: { type: 'object', properties: { path: { type: 'string', description: 'Where: `routes[0].path`, or prefixed by its origin (`apps/web.yaml, document 2: routes[0].path`, `request body: env.X`)' }, message: { type: 'string' } } },
+            },
           },
         },
       },

@@ -1,19 +1,10 @@
-import { BerthError, type ErrorCode, type FieldProblem } from '../errors.js';
+import { BerthError, ERROR_CATALOGUE, isErrorCode, type ErrorCode, type FieldProblem } from '../errors.js';
 
-/** The problem+json body the admin API answers errors with (RFC 9457). */
-export interface ProblemBody {
-  type?: string;
-  title?: string;
-  status?: number;
-  code?: string;
-  detail?: string;
-  problems?: FieldProblem[];
-}
+import type { ProblemBody } from '../api/wire-types.js';
 
 /**
- * An error answer of the API. Its catalogue code, and so the CLI's exit code,
- * follows the HTTP status: 400/422 usage or spec (2), 401 auth (5), 404 not
- * found (3), 409 conflict (4), 5xx server (6).
+ * An error answer of the API. Its catalogue code, and so the CLI's exit code
+ * (ERROR_CATALOGUE in src/errors.ts), is the server's or follows the HTTP status.
  */
 export class ApiError extends BerthError {
   constructor(
@@ -33,30 +24,17 @@ export class UnreachableError extends BerthError {
   }
 }
 
-const SERVER_CODES: ReadonlySet<string> = new Set(['runtime_error', 'store_error', 'upstream_unavailable', 'upstream_timeout', 'overloaded', 'engine_unavailable']);
-const CLIENT_CODES: ReadonlySet<string> = new Set(['spec_invalid', 'config_invalid', 'not_found', 'conflict', 'unauthorized', 'policy_denied', 'bad_request']);
-
 /**
  * The catalogue code for an error answer. The server's own code is kept when
- * it is one of the catalogue's and agrees with the status class; otherwise the
- * status decides.
+ * it is one of the catalogue's and agrees with the status class (4xx or 5xx);
+ * otherwise the status decides, through the same catalogue the server uses.
  */
 export function codeForStatus(status: number, serverCode?: string): ErrorCode {
-  if (status >= 500) return serverCode && SERVER_CODES.has(serverCode) ? (serverCode as ErrorCode) : 'runtime_error';
-  if (serverCode && CLIENT_CODES.has(serverCode)) return serverCode as ErrorCode;
-  switch (status) {
-    case 401:
-    case 403:
-      return 'unauthorized';
-    case 404:
-      return 'not_found';
-    case 409:
-      return 'conflict';
-    case 422:
-      return 'spec_invalid';
-    default:
-      return 'bad_request';
-  }
+  const serverSide = status >= 500;
+  if (isErrorCode(serverCode) && ERROR_CATALOGUE[serverCode].status >= 500 === serverSide) return serverCode;
+  if (serverSide) return 'runtime_error';
+  for (const code of Object.keys(ERROR_CATALOGUE) as ErrorCode[]) if (ERROR_CATALOGUE[code].status === status) return code;
+  return 'bad_request';
 }
 
 /** Builds the error for an answer with status ≥ 400 from its body, whatever the body is. */

@@ -58,8 +58,13 @@ export const configFileSchema = z.strictObject({
     .strictObject({
       title: plainTextField(200).optional(),
       message: plainTextField(2000).optional(),
+      html: z
+        .string()
+        .max(100_000)
+        .optional()
+        .describe("The operator's own HTML for the page's body, shown under the title in place of the default message (like django_docker_engine's please_wait_body_html). Trusted as it is: only the gateway's configuration may set it; specs stay text-only. The page still polls and reloads itself."),
     })
-    .describe('Default wording of the please-wait page; apps may override it.')
+    .describe('Default wording of the please-wait page; apps may override title and message.')
     .default({}),
   policy: z
     .strictObject({

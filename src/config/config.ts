@@ -44,7 +44,8 @@ export interface GatewayConfig {
    * berth's default listener, 127.0.0.1, is not.
    */
   inputBaseUrl?: string;
-  waitingPage: WaitingPageText;
+  /** `html` is the operator's trusted body HTML; specs can set only the text fields. */
+  waitingPage: WaitingPageText & { html?: string };
   policy: DockerPolicy;
   /** Peers whose X-Forwarded-* headers berth extends instead of replacing. */
   trustedProxies: string[];

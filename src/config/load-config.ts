@@ -62,7 +62,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
   if (problems.length > 0 || !listen || !admin || idleTimeoutMs === undefined || drainTimeoutMs === undefined || historyMaxAgeMs === undefined || !resources || !timeouts) {
     throw new ConfigError(`${where}: ${problems.join('; ')}`);
   }
-  const { apps, appSources } = await loadApps(input.apps, baseDir);
+  const { apps, appSources, origins } = await loadApps(input.apps, baseDir);
   const policy = {
     ...input.policy,
     // Resolved now, once: see mount-paths.ts for why a start must not resolve them again.
@@ -71,7 +71,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
     secretEnv: input.policy.secretEnv ?? [],
   };
   const limits = { inputBytes: input.limits.inputBytes, requestHeaders: input.limits.requestHeaders, ...(input.limits.connections === undefined ? {} : { connections: input.limits.connections }) };
-  validateAppSet(apps, policy, limits, reservedRouteHosts(admin.host, input.adminHosts));
+  validateAppSet(apps, policy, limits, reservedRouteHosts(admin.host, input.adminHosts), undefined, origins);
   return {
     file,
     listen,
@@ -131,23 +131,38 @@ function defaultResources(raw: ConfigFileInput['defaults']['resources']): Resour
 }
 
 /** Gathers specs from inline entries, files and directories; every problem in every file is reported together. */
-async function loadApps(entries: ConfigFileInput['apps'], baseDir: string): Promise<{ apps: AppSpec[]; appSources: string[] }> {
+/**
+ * A parse problem's path located in its file: `[1].routes[0].path` (the second
+ * document) becomes `apps/web.yaml, document 2: routes[0].path`.
+ */
+export function inFile(file: string, path: string): string {
+  const doc = /^\[(\d+)\](?:\.)?(.*)$/.exec(path);
+  if (!doc) return `${file}: ${path}`;
+  return `${file}, document ${Number(doc[1]) + 1}${doc[2] ? `: ${doc[2]}` : ''}`;
+}
+
+async function loadApps(entries: ConfigFileInput['apps'], baseDir: string): Promise<{ apps: AppSpec[]; appSources: string[]; origins: string[] }> {
   const apps: AppSpec[] = [];
   const appSources: string[] = [];
+  /** Where each app was declared, for set-level problems: `apps/web.yaml, document 2` or `apps[0]`. */
+  const origins: string[] = [];
   const problems: FieldProblem[] = [];
   // Problems keep the file they are in, so one refusal can span several files.
-  const collect = (fn: () => AppSpec[], file?: string) => {
+  const collect = (fn: () => AppSpec[], file?: string, inline?: string) => {
     try {
-      apps.push(...fn());
+      const found = fn();
+      const name = file ? relative(baseDir, file) || file : (inline ?? 'config');
+      found.forEach((_, i) => origins.push(found.length > 1 ? `${name}, document ${i + 1}` : name));
+      apps.push(...found);
     } catch (err) {
       if (!(err instanceof SpecError)) throw err;
-      const where = file ? `${relative(baseDir, file) || file}: ` : '';
-      problems.push(...err.problems.map((p) => ({ path: where + p.path, message: p.message })));
+      const name = file ? relative(baseDir, file) || file : undefined;
+      problems.push(...err.problems.map((p) => ({ path: name === undefined ? p.path : inFile(name, p.path), message: p.message })));
     }
   };
   for (const [index, entry] of entries.entries()) {
     if (typeof entry !== 'string') {
-      collect(() => [parseSpecObject(entry, `apps[${index}]`)]);
+      collect(() => [parseSpecObject(entry, `apps[${index}]`)], undefined, `apps[${index}]`);
       continue;
     }
     const path = resolve(baseDir, entry);
@@ -158,7 +173,7 @@ async function loadApps(entries: ConfigFileInput['apps'], baseDir: string): Prom
     }
   }
   if (problems.length > 0) throw new SpecError(problems);
-  return { apps, appSources };
+  return { apps, appSources, origins };
 }
 
 async function specFiles(path: string, where: string): Promise<string[]> {

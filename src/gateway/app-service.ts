@@ -102,7 +102,10 @@ export class AppService {
       }
       const incoming = new Set(specs.map((s) => s.name));
       const { policy, limits, admin, adminHosts } = this.deps.config();
-      validateAppSet([...existing.filter((a) => !incoming.has(a.name)).map((a) => a.spec), ...specs], policy, limits, reservedRouteHosts(admin.host, adminHosts), incoming);
+      const others = existing.filter((a) => !incoming.has(a.name));
+      // Problems are located in the request body (by document when it holds several), or at the stored app they clash with.
+      const origins = [...others.map((a) => `stored app "${a.name}"`), ...specs.map((_, i) => (specs.length > 1 ? `request body, document ${i + 1}` : 'request body'))];
+      validateAppSet([...others.map((a) => a.spec), ...specs], policy, limits, reservedRouteHosts(admin.host, adminHosts), incoming, origins);
       const results: ApplyResult[] = specs.map((spec) => {
         const before = byName.get(spec.name);
         if (!before) return { name: spec.name, action: 'created', revision: 1, changes: diffAppSpecs(undefined, spec) };

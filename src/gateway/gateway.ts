@@ -23,6 +23,7 @@ import { HistoryBuffer } from '../store/history-buffer.js';
 import type { Store, StoredApp } from '../store/store.js';
 import { dashboardHandler } from '../ui/serve-ui.js';
 import { AppService } from './app-service.js';
+import { RequestNotices } from './request-notices.js';
 import { StateEvents } from './state-events.js';
 
 export interface GatewayParts {
@@ -57,6 +58,7 @@ export class Gateway {
   /** Usage accounting (container-seconds per app and day); made once the store is open. */
   accountant?: Accountant;
   readonly events = new StateEvents();
+  private requestNotices?: RequestNotices;
   /** Prometheus metrics (GET /metrics on the admin listener), fed by the proxy and the state events. */
   readonly metrics = new Metrics({ statuses: () => this.statuses() });
   readonly startedAt = new Date();
@@ -106,7 +108,8 @@ export class Gateway {
     });
     this.activator = activator;
     activator.start();
-    this.history = new HistoryBuffer({ store, retention: config.history, logger });
+    const notices = (this.requestNotices = new RequestNotices(this.events));
+    this.history = new HistoryBuffer({ store, retention: config.history, logger, onWritten: (batch) => notices.written(batch) });
     this.history.start();
     const history = this.history;
     const metrics = this.metrics;
@@ -118,6 +121,7 @@ export class Gateway {
       timeouts: config.timeouts,
       appTimeouts: (app) => this.specs.get(app)?.timeouts,
       maxConnections: config.limits.connections ?? defaultConnectionCap(currentFdLimits()?.soft),
+      waitingPageHtml: () => (this.config ?? config).waitingPage.html,
       logger,
       onRequestDone: (record) => {
         history.record(record);
@@ -221,6 +225,7 @@ export class Gateway {
     await this.proxy?.close(this.config?.drainTimeoutMs);
     this.activator?.close();
     await this.history?.close();
+    this.requestNotices?.close();
     await this.accountant?.close();
     await this.store?.close();
   }

@@ -4,7 +4,9 @@ import type { AppStatus } from '../activator/app-status.js';
 export type GatewayEvent =
   | { type: 'state'; app: string; time: Date; status: AppStatus }
   | { type: 'applied'; app: string; time: Date; revision: number; action: 'created' | 'updated' }
-  | { type: 'deleted'; app: string; time: Date };
+  | { type: 'deleted'; app: string; time: Date }
+  /** New requests of the app are in the history (`count` since the last such event); at most one a second per app. */
+  | { type: 'request'; app: string; time: Date; count: number };
 
 type Listener = (event: GatewayEvent) => void;
 

@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { problemFor, writeProblem } from '../api/problem.js';
+import type { ErrorCode } from '../errors.js';
 import type { UpstreamSource } from './upstream.js';
 import { BERTH_PATH_PREFIX } from './waiting-page.js';
 
@@ -21,11 +23,11 @@ export function handleBerthEndpoint(req: IncomingMessage, res: ServerResponse, u
     const secret = new URLSearchParams(query).get('secret') ?? '';
     const json = upstreams.inputFor(app, secret);
     if (json !== undefined) return send(req, res, 200, 'application/json', json);
-    return problem(req, res, 403, 'forbidden', `wrong or missing secret for the input of ${app}`);
+    return problem(req, res, 'forbidden', `wrong or missing secret for the input of ${app}`);
   }
   const status = verb === 'status' && req.method === 'GET' && app !== undefined ? upstreams.publicStatus(app) : undefined;
   if (status) return send(req, res, 200, 'application/json', JSON.stringify({ app, ...status }));
-  problem(req, res, 404, 'not_found', `no such berth endpoint or app: ${path}`);
+  problem(req, res, 'not_found', `no such berth endpoint or app: ${path}`);
 }
 
 function decodeName(raw: string | undefined): string | undefined {
@@ -37,8 +39,8 @@ function decodeName(raw: string | undefined): string | undefined {
   }
 }
 
-function problem(req: IncomingMessage, res: ServerResponse, status: number, code: string, detail: string): void {
-  send(req, res, status, 'application/problem+json', JSON.stringify({ status, code, detail }));
+function problem(req: IncomingMessage, res: ServerResponse, code: ErrorCode, detail: string): void {
+  writeProblem(res, problemFor(code, detail), {}, req.method === 'HEAD');
 }
 
 function send(req: IncomingMessage, res: ServerResponse, status: number, type: string, body: string): void {

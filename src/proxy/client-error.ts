@@ -1,5 +1,6 @@
-import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { ERROR_CATALOGUE, type ErrorCode } from '../errors.js';
+import { problemFor, rawProblemResponse } from '../api/problem.js';
 
 /**
  * The status for a request Node's parser refused or timed out reading, by the
@@ -8,20 +9,33 @@ import type { Duplex } from 'node:stream';
  * timeout 408, anything else the parser refused 400.
  */
 export function clientErrorStatus(code: string | undefined): number | undefined {
-  if (code === undefined) return 400;
-  if (GONE.has(code)) return undefined;
-  if (code === 'HPE_HEADER_OVERFLOW') return 431;
-  if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'HPE_HEADERS_TIMEOUT') return 408;
-  if (code === 'BERTH_CONNECT') return 405;
-  return 400;
+  const berthCode = clientErrorCode(code);
+  return berthCode === undefined ? undefined : ERROR_CATALOGUE[berthCode].status;
 }
 
-/** The whole raw answer for `clientErrorStatus(code)`, always with `connection: close`. */
+/** The catalogue code answered for a parser or server error code (see clientErrorStatus). */
+export function clientErrorCode(code: string | undefined): ErrorCode | undefined {
+  if (code === undefined) return 'bad_request';
+  if (GONE.has(code)) return undefined;
+  if (code === 'HPE_HEADER_OVERFLOW') return 'too_many_headers';
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'HPE_HEADERS_TIMEOUT') return 'request_timeout';
+  if (code === 'BERTH_CONNECT') return 'method_not_allowed';
+  return 'bad_request';
+}
+
+const DETAILS: Partial<Record<ErrorCode, string>> = {
+  bad_request: 'the request could not be parsed as HTTP/1.1',
+  too_many_headers: 'the request head is too large',
+  request_timeout: 'the request head did not arrive in time',
+  method_not_allowed: 'CONNECT is not served: berth tunnels nothing',
+};
+
+/** The whole raw answer for `clientErrorStatus(code)`, problem+json, always with `connection: close`. */
 export function clientErrorResponse(code: string | undefined): string | undefined {
-  const status = clientErrorStatus(code);
-  if (status === undefined) return undefined;
-  const allow = status === 405 ? 'allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n' : '';
-  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-length: 0\r\n${allow}connection: close\r\n\r\n`;
+  const berthCode = clientErrorCode(code);
+  if (berthCode === undefined) return undefined;
+  const allow = berthCode === 'method_not_allowed' ? ['allow', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS'] : [];
+  return rawProblemResponse(problemFor(berthCode, DETAILS[berthCode] ?? berthCode), allow);
 }
 
 /** The peer went away: there is nobody to answer. */

@@ -1,12 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ERROR_CATALOGUE } from '../errors.js';
+import { problemHeaders, problemJson, type Problem } from '../api/problem.js';
 import type { ProxyFailure } from './failure.js';
-
-const TITLES: Record<number, string> = {
-  404: 'No app here',
-  502: 'Bad gateway',
-  503: 'Service unavailable',
-  504: 'Gateway timeout',
-};
 
 /** Browsers get a readable page; API clients get problem+json (RFC 9457). */
 export function wantsHtml(req: IncomingMessage): boolean {
@@ -20,20 +15,23 @@ export function sendFailure(req: IncomingMessage, res: ServerResponse, failure: 
     if (!res.writableEnded) res.destroy();
     return;
   }
-  const title = TITLES[failure.status] ?? 'Error';
-  const headers: Record<string, string> = { 'cache-control': 'no-store' };
-  if (failure.retryAfterS !== undefined) headers['retry-after'] = String(failure.retryAfterS);
+  const problem = problemOfFailure(failure, app);
   let body: string;
+  let headers: Record<string, string>;
   if (wantsHtml(req)) {
-    headers['content-type'] = 'text/html; charset=utf-8';
-    body = renderHtml(failure, title, app);
+    body = renderHtml(failure, ERROR_CATALOGUE[failure.code].title, app);
+    headers = { ...problemHeaders(problem, Buffer.byteLength(body)), 'content-type': 'text/html; charset=utf-8' };
   } else {
-    headers['content-type'] = 'application/problem+json';
-    body = JSON.stringify({ type: `urn:berth:${failure.code}`, title, status: failure.status, code: failure.code, app, detail: failure.reason });
+    body = problemJson(problem);
+    headers = problemHeaders(problem, Buffer.byteLength(body));
   }
-  headers['content-length'] = String(Buffer.byteLength(body));
   res.writeHead(failure.status, headers);
   res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/** A proxy failure as the shared problem writer takes it. */
+export function problemOfFailure(failure: ProxyFailure, app?: string): Problem {
+  return { status: failure.status, code: failure.code, detail: failure.reason, retryAfterS: failure.retryAfterS, app };
 }
 
 function renderHtml(failure: ProxyFailure, title: string, app?: string): string {

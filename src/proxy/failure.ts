@@ -1,10 +1,10 @@
-import { BerthError, httpStatusOf, messageOf } from '../errors.js';
+import { BerthError, httpStatusOf, messageOf, type ErrorCode } from '../errors.js';
 
 /** How a proxied request failed, decided in one place. */
 export interface ProxyFailure {
   /** 0 means the client went away: nothing to answer. */
   status: number;
-  code: string;
+  code: ErrorCode;
   reason: string;
   retryAfterS?: number;
 }
@@ -31,8 +31,7 @@ export const OVERLOAD_RETRY_AFTER_S = 1;
 export function classifyFailure(err: unknown, clientGone: boolean, context: FailureContext = {}): ProxyFailure {
   if (clientGone) return { status: 0, code: 'client_closed', reason: 'the client closed the connection' };
   if (err instanceof BerthError) {
-    const retryAfterS = (err as { retryAfterS?: number }).retryAfterS;
-    return { status: httpStatusOf(err), code: err.code, reason: err.message, retryAfterS };
+    return { status: httpStatusOf(err), code: err.code, reason: err.message, retryAfterS: err.retryAfterS };
   }
   const code = (err as { code?: string } | undefined)?.code ?? '';
   if (code === 'client_body_timeout') return { status: 408, code: 'client_body_timeout', reason: messageOf(err) };

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { downstreamResponseHeaders } from './forwarded-headers.js';
+import { ClientClosedError } from '../errors.js';
 
 /** How long one exchange may wait on each side; 0 turns a bound off. */
 export interface ForwardBounds {
@@ -161,12 +162,7 @@ export class BadUpstreamResponseError extends Error {
 }
 
 /** The client went away mid-request; the caller answers nobody. */
-export class ClientClosedError extends Error {
-  readonly code = 'client_closed';
-  constructor() {
-    super('client closed the connection');
-  }
-}
+export { ClientClosedError };
 
 /** The client's request body went silent for longer than the body-idle timeout. */
 export class ClientBodyTimeoutError extends Error {

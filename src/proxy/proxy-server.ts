@@ -41,6 +41,8 @@ export interface ProxyServerOptions {
   appTimeouts?: (app: string) => AppTimeouts | undefined;
   /** Most open client connections; past it new ones get a raw 503 and are closed. Undefined: no cap. */
   maxConnections?: number;
+  /** The operator's trusted HTML for the waiting page's body (config `waitingPage.html`), asked per page so a reload applies. */
+  waitingPageHtml?: () => string | undefined;
 }
 
 /** Envoy's default `max_headers_count`. */
@@ -58,6 +60,7 @@ export class ProxyServer {
   private readonly trusted: ReadonlySet<string>;
   private readonly logger: Logger;
   private readonly onRequestDone?: (record: RequestRecord) => void;
+  private readonly waitingPageHtml?: () => string | undefined;
   private readonly maxRequestHeaders: number;
   readonly pools: UpstreamPools;
   private readonly server: Server;
@@ -81,6 +84,7 @@ export class ProxyServer {
     this.trusted = new Set(options.trustedProxies ?? []);
     this.logger = options.logger;
     this.onRequestDone = options.onRequestDone;
+    this.waitingPageHtml = options.waitingPageHtml;
     this.maxRequestHeaders = options.maxRequestHeaders ?? DEFAULT_MAX_REQUEST_HEADERS;
     this.timeouts = { ...DEFAULT_PROXY_TIMEOUTS, ...options.timeouts };
     this.appTimeouts = options.appTimeouts;
@@ -218,13 +222,12 @@ export class ProxyServer {
     // One `request` line per exchange at debug level (an access log); a number compare when off.
     const log = this.logger.levelVal <= DEBUG_LEVEL;
     if (!this.onRequestDone && !log) return;
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
     const record: RequestRecord = {
       time: new Date(),
       app,
       method: req.method ?? 'GET',
-      path: q < 0 ? url : url.slice(0, q),
+      // The target as the client sent it, query string included: the history shows what was asked.
+      path: req.url ?? '/',
       status: res.headersSent ? res.statusCode : 0,
       durationMs: Math.round((performance.now() - startedMs) * 100) / 100,
       bytesIn: Number(req.headers['content-length'] ?? 0) || 0,
@@ -235,7 +238,8 @@ export class ProxyServer {
       requestId,
     };
     this.onRequestDone?.(record);
-    if (log) this.logger.debug({ requestId, app, method: record.method, path: record.path, status: record.status, durationMs: record.durationMs, waited, instance, client: record.client }, 'request');
+    // The log leaves the query string out (it may carry secrets and logs travel further than the history).
+    if (log) this.logger.debug({ requestId, app, method: record.method, path: pathOnly(record.path), status: record.status, durationMs: record.durationMs, waited, instance, client: record.client }, 'request');
   }
 
   /**
@@ -254,7 +258,7 @@ export class ProxyServer {
       return true;
     }
     this.upstreams.acquire(app).catch(() => undefined);
-    sendWaitingPage(res, { app, title: info.title, message: info.message });
+    sendWaitingPage(res, { app, title: info.title, message: info.message, bodyHtml: this.waitingPageHtml?.() });
     return true;
   }
 
@@ -286,7 +290,7 @@ export class ProxyServer {
         }
         sendFailure(req, res, failure, match.app);
       }
-      this.finish(req, res, match.app, startedMs, waited, result.bytesOut, requestId, client, upstream.instanceId);
+      this.finish(req, res, match.app, startedMs, waited, result.bytesOut, requestId, client, upstream.instanceName ?? upstream.instanceId);
     }, requestId, bounds);
   }
 
@@ -300,7 +304,7 @@ export class ProxyServer {
     const fail = (err: unknown) => {
       if (!res.headersSent) res.setHeader('x-request-id', requestId);
       sendFailure(req, res, classifyFailure(err, res.destroyed), app);
-      this.finish(req, res, app, startedMs, true, 0, requestId, client, upstream.instanceId);
+      this.finish(req, res, app, startedMs, true, 0, requestId, client, upstream.instanceName ?? upstream.instanceId);
     };
     this.upstreams.unreachable!(app, upstream.instanceId).then(
       (gone) => {
@@ -438,4 +442,10 @@ function isReplayable(req: IncomingMessage, res: ServerResponse, err: Error): bo
 function notRouted(host: string | undefined, url: string): ProxyFailure {
   const path = url.split('?', 1)[0];
   return { status: 404, code: 'no_route', reason: `no app is routed at ${host ?? ''}${path}` };
+}
+
+/** The path of a request target, without its query string. */
+function pathOnly(target: string): string {
+  const q = target.indexOf('?');
+  return q < 0 ? target : target.slice(0, q);
 }

@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
-import { STATUS_CODES } from 'node:http';
+import { rawProblemResponse } from '../api/problem.js';
+import { problemOfFailure } from './error-page.js';
 import type { ProxyFailure } from './failure.js';
 
 /**
@@ -12,13 +13,7 @@ export function writeRawFailure(socket: Duplex, failure: ProxyFailure, app?: str
     socket.destroy();
     return;
   }
-  const body = JSON.stringify({ type: `urn:berth:${failure.code}`, status: failure.status, code: failure.code, app, detail: failure.reason });
-  let extra = failure.retryAfterS !== undefined ? `retry-after: ${failure.retryAfterS}\r\n` : '';
-  for (let i = 0; i + 1 < extraHeaders.length; i += 2) extra += `${extraHeaders[i]}: ${extraHeaders[i + 1]}\r\n`;
-  socket.end(
-    `HTTP/1.1 ${failure.status} ${STATUS_CODES[failure.status] ?? ''}\r\n` +
-      `content-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`,
-  );
+  socket.end(rawProblemResponse(problemOfFailure(failure, app), extraHeaders));
   // Unread bytes are dropped rather than left to turn the close into a reset that could
   // lose the answer; a client that never hangs up is cut after a while.
   socket.resume();

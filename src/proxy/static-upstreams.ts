@@ -10,7 +10,8 @@ export class StaticUpstreams implements UpstreamSource {
 
   constructor(targets: Record<string, { host: string; port: number }>) {
     for (const [app, { host, port }] of Object.entries(targets)) {
-      this.upstreams.set(app, { app, instanceId: `static-${app}`, origin: `http://${host}:${port}`, host, port, inFlight: 0, failures: 0 });
+      // A fixed address has no container; its address is the name the history shows.
+      this.upstreams.set(app, { app, instanceId: `static-${app}`, instanceName: `${host}:${port}`, origin: `http://${host}:${port}`, host, port, inFlight: 0, failures: 0 });
     }
   }
 

@@ -5,6 +5,8 @@ import type { WaitingMode } from '../spec/types.js';
 export interface Upstream {
   app: string;
   instanceId: string;
+  /** The container's name, which the request history records (as django_docker_engine's historian does); the id when unknown. */
+  instanceName?: string;
   /** `http://127.0.0.1:<port>`; the key of the connection pool. */
   origin: string;
   host: string;

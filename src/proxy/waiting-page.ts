@@ -7,7 +7,10 @@ export const BERTH_PATH_PREFIX = '/_berth/';
 export interface WaitingPageInput {
   app: string;
   title?: string;
+  /** Plain text (escaped here). */
   message?: string;
+  /** The operator's HTML (config `waitingPage.html`), trusted and inserted as it is; never from a spec. */
+  bodyHtml?: string;
 }
 
 /**
@@ -24,6 +27,8 @@ export function isBrowserNavigation(req: IncomingMessage): boolean {
   return req.headers['x-requested-with'] === undefined;
 }
 
+const DEFAULT_MESSAGE = 'This app was asleep and is waking up. This page reloads by itself as soon as it is ready.';
+
 /**
  * The please-wait page: self-contained (no external assets), it polls berth's
  * status endpoint and reloads the requested URL once the app is ready. If the
@@ -34,7 +39,10 @@ export function isBrowserNavigation(req: IncomingMessage): boolean {
 export function sendWaitingPage(res: ServerResponse, input: WaitingPageInput): void {
   const app = escapeHtml(input.app);
   const title = escapeHtml(input.title ?? `Starting ${input.app}…`);
-  const message = escapeHtml(input.message ?? 'This app was asleep and is waking up. This page reloads by itself as soon as it is ready.');
+  // Text first, then the operator's HTML; the default sentence only when neither is given.
+  const message =
+    input.message !== undefined ? escapeHtml(input.message) : input.bodyHtml === undefined ? escapeHtml(DEFAULT_MESSAGE) : '';
+  const operatorHtml = input.bodyHtml === undefined ? '' : `\n<div id="body-html">${input.bodyHtml}</div>`;
   const statusUrl = JSON.stringify(`${BERTH_PATH_PREFIX}status/${encodeURIComponent(input.app)}`);
   const body = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -51,7 +59,7 @@ button{font:inherit;padding:.4rem 1rem;margin-top:1rem}
 <body><main>
 <h1>${title}</h1>
 <div class="spin" role="progressbar" aria-label="starting ${app}"></div>
-<p id="message" aria-live="polite">${message}</p>
+<p id="message" aria-live="polite">${message}</p>${operatorHtml}
 <div id="error" role="alert"><p id="reason"></p><button type="button" onclick="location.reload()">Try again</button></div>
 <p><small>app <code>${app}</code> · served by berth</small></p>
 </main>

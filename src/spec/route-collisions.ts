@@ -33,7 +33,7 @@ export function routeCollisions(specs: readonly AppSpec[]): SpecIssue[] {
         if (other === spec.name) return;
         issues.push({
           path: ['apps', app, 'routes', index],
-          message: `app "${spec.name}" has the same route (${describe(route, host)}) as app "${other}" (apps[${owner.app}].routes[${owner.route}])`,
+          message: `app "${spec.name}" has the same route (${describe(route, host)}) as app "${other}" (its routes[${owner.route}])`,
         });
       }
     });

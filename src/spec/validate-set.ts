@@ -2,18 +2,20 @@
  * Checks a whole set of apps, as the gateway will run them together: unique and
  * unreserved names, no two apps answering the same route, dependsOn naming apps
  * of the set without cycles, input within the gateway's size limit, and every app
- * within the gateway's Docker policy. Problems are located as `apps[i].<field>`, i being
- * the app's index in the list given, and each message names the app.
+ * within the gateway's Docker policy. Problems are located at the spec's origin
+ * (a file and document, the request body) when given, as `apps[i].<field>` otherwise,
+ * and each message names the app.
  */
 import { PolicyError, SpecError } from '../errors.js';
 import { dependsOnIssues } from './depends-on.js';
-import { type SpecIssue, toFieldProblems } from './path.js';
+import { formatPath, type SpecIssue } from './path.js';
+import type { FieldProblem } from '../errors.js';
 import { policyIssues } from './policy.js';
 import { RESERVED_NAMES } from './reserved-names.js';
 import { effectiveHost, routeCollisions } from './route-collisions.js';
 import type { AppSpec, DockerPolicy } from './types.js';
 
-function nameIssues(specs: readonly AppSpec[]): SpecIssue[] {
+function nameIssues(specs: readonly AppSpec[], where?: readonly (string | undefined)[]): SpecIssue[] {
   const issues: SpecIssue[] = [];
   const firstIndex = new Map<string, number>();
   specs.forEach((spec, i) => {
@@ -23,7 +25,7 @@ function nameIssues(specs: readonly AppSpec[]): SpecIssue[] {
     }
     const first = firstIndex.get(spec.name);
     if (first === undefined) firstIndex.set(spec.name, i);
-    else issues.push({ path, message: `"${spec.name}" is also the name of apps[${first}]; app names must be unique` });
+    else issues.push({ path, message: `"${spec.name}" is also the name of ${where?.[first] ?? `apps[${first}]`}; app names must be unique` });
   });
   return issues;
 }
@@ -75,8 +77,15 @@ export function validateAppSet(
   reservedHosts?: ReadonlySet<string>,
   /** Apps checked against the policy (default: all); an apply checks only the apps it brings, so a stored app whose mount source vanished does not block the others. */
   policyFor?: ReadonlySet<string>,
+  /**
+   * Where each spec came from, by index (`apps/web.yaml, document 2`, `request body`):
+   * a problem of spec i is then located there (`apps/web.yaml, document 2: routes[0].path`)
+   * instead of at its index in the whole set, which tells the reader nothing.
+   */
+  origins?: readonly (string | undefined)[],
 ): void {
-  const issues = [...nameIssues(specs), ...routeCollisions(specs), ...dependsOnIssues(specs)];
+  const toFieldProblems = (list: SpecIssue[]) => list.map((issue) => locate(issue, origins));
+  const issues = [...nameIssues(specs, origins), ...routeCollisions(specs), ...dependsOnIssues(specs)];
   if (limits) issues.push(...inputIssues(specs, limits));
   if (reservedHosts) issues.push(...reservedHostIssues(specs, reservedHosts));
   const denied: SpecIssue[] = [];
@@ -88,4 +97,14 @@ export function validateAppSet(
   }
   if (issues.length > 0) throw new SpecError(toFieldProblems([...issues, ...denied]));
   if (denied.length > 0) throw new PolicyError(toFieldProblems(denied));
+}
+
+/** A set-level issue (`apps[i].<field>`) as a problem, located at spec i's origin when it has one. */
+function locate(issue: SpecIssue, origins: readonly (string | undefined)[] | undefined): FieldProblem {
+  const [head, index, ...rest] = issue.path;
+  const origin = head === 'apps' && typeof index === 'number' ? origins?.[index] : undefined;
+  if (origin === undefined) return { path: formatPath(issue.path), message: issue.message };
+  // An inline spec's origin is its own path in the config (`apps[2]`), continued by the field's.
+  if (origin.endsWith(']')) return { path: formatPath(rest, origin), message: issue.message };
+  return { path: rest.length === 0 ? origin : `${origin}: ${formatPath(rest)}`, message: issue.message };
 }

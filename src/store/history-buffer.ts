@@ -12,6 +12,8 @@ export interface HistoryBufferOptions {
   logger?: Logger;
   /** How often the retention is applied. Default 1 minute. */
   pruneEveryMs?: number;
+  /** Told about each batch once it is written (the live `request` events); must not throw. */
+  onWritten?: (batch: readonly RequestRecord[]) => void;
 }
 
 /**
@@ -28,6 +30,7 @@ export class HistoryBuffer {
   private readonly maxBuffered: number;
   private readonly pruneEveryMs: number;
   private readonly logger?: Logger;
+  private readonly onWritten?: (batch: readonly RequestRecord[]) => void;
   private buffer: RequestRecord[] = [];
   private droppedCount = 0;
   private closed = false;
@@ -43,6 +46,7 @@ export class HistoryBuffer {
     this.store = options.store;
     this.retention = options.retention;
     this.flushEveryMs = options.flushEveryMs ?? 250;
+    this.onWritten = options.onWritten;
     this.maxBuffered = options.maxBuffered ?? 10_000;
     this.pruneEveryMs = options.pruneEveryMs ?? 60_000;
     this.logger = options.logger;
@@ -128,6 +132,7 @@ export class HistoryBuffer {
     this.buffer = [];
     try {
       await this.store.appendRequests(batch);
+      this.onWritten?.(batch);
       if (this.failing) this.logger?.info({ dropped: this.droppedCount }, 'request history is being written again');
       this.failing = false;
     } catch (err) {

@@ -146,6 +146,20 @@ describe('dashboard in a real browser', () => {
     await page.screenshot({ path: join(shots, '04-requests.png'), fullPage: true });
   }));
 
+  test('the Requests tab follows new requests live, query string and container name included, without Refresh', T, inPage('05b', async () => {
+    await page.selectOption('#history-status', '');
+    await page.waitForSelector('#history-live:checked');
+    const marker = `/live-${run.id}?q=follow`;
+    assert.equal((await httpGet(h.port, appPath(app, marker))).status, 200);
+    // No click: the `request` event reloads the first page (history flush + at most 1 s).
+    await page.waitForFunction((text) => document.querySelector('#tab-panel .history')?.textContent?.includes(text), marker, { timeout: WAIT_MS });
+    const instance = await page.evaluate((text) => {
+      const row = [...document.querySelectorAll('.history tbody tr')].find((r) => r.textContent?.includes(text));
+      return row?.lastElementChild?.textContent ?? '';
+    }, marker);
+    assert.equal(instance, `berth-${app}-0`, "the container's name, not its id");
+  }));
+
   test('stopping from the UI stops the container', T, inPage('06', async () => {
     await page.click('#tab-status');
     await page.waitForSelector('#tab-panel .facts');

@@ -144,13 +144,16 @@ describe('admin API', () => {
 
   test('history records proxied requests', async () => {
     await h.get(`/session/${app}/status/404`);
-    await h.get(`/session/${app}/ping`);
-    let items: Array<{ path: string; status: number; waited: boolean }> = [];
+    await h.get(`/session/${app}/ping?from=history`);
+    let items: Array<{ path: string; status: number; waited: boolean; instance?: string }> = [];
     for (let i = 0; i < 20 && items.length < 2; i++) {
       await new Promise((r) => setTimeout(r, 150));
       items = (await h.api('GET', `/v1/apps/${app}/history?since=1h`)).json.items;
     }
-    assert.ok(items.some((r) => r.path === `/session/${app}/ping` && r.status === 200), JSON.stringify(items));
+    const ping = items.find((r) => r.path === `/session/${app}/ping?from=history` && r.status === 200);
+    assert.ok(ping, `the path keeps its query string: ${JSON.stringify(items)}`);
+    const instances = (await h.api('GET', `/v1/apps/${app}`)).json.instances as Array<{ id: string; name: string }>;
+    assert.ok(instances.some((i) => i.name === ping.instance), `the container is named, not its id: ${ping.instance}`);
     const only4xx = (await h.api('GET', `/v1/apps/${app}/history?status=4xx`)).json.items as Array<{ status: number }>;
     assert.ok(only4xx.length >= 1 && only4xx.every((r) => r.status >= 400 && r.status < 500));
     const bad = await h.api('GET', `/v1/apps/${app}/history?status=abc`);

@@ -69,7 +69,7 @@ describe('scale from zero: failed starts', () => {
     const reply = await timedGet(h.port, appPath(exits, '/ping'), { headers: API });
     assert.equal(reply.status, 502);
     const problem = JSON.parse(reply.body) as Problem;
-    assert.equal(problem.code, 'upstream_unavailable');
+    assert.equal(problem.code, 'start_failed');
     assert.match(problem.detail, /exited with code 3/);
     assert.ok(reply.ms < 5_000, `the exit is noticed, not waited out (${Math.round(reply.ms)} ms)`);
     const s = status(exits);

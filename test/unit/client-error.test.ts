@@ -29,8 +29,11 @@ for (const [code, status] of cases) {
       assert.equal(response, undefined);
     } else {
       assert.ok(response?.startsWith(`HTTP/1.1 ${status} `), response);
-      assert.match(response!, /\r\nconnection: close\r\n\r\n$/);
-      assert.match(response!, /\r\ncontent-length: 0\r\n/);
+      assert.match(response!, /\r\nconnection: close\r\n\r\n\{/);
+      assert.match(response!, /\r\ncontent-type: application\/problem\+json\r\n/);
+      const [head, body] = response!.split('\r\n\r\n', 2) as [string, string];
+      assert.match(head, new RegExp(`\\r\\ncontent-length: ${Buffer.byteLength(body)}\\r\\n`));
+      assert.equal((JSON.parse(body) as { status: number }).status, status);
     }
   });
 }
@@ -60,7 +63,7 @@ test('answerClientError on a real server: 408 for a head that never ends, 400 fo
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   try {
-    assert.match(await exchange(port, 'GET / HTTP/1.1\r\nHost: a\r\nX-Slow: '), /^HTTP\/1\.1 408 [^]*connection: close\r\n\r\n$/);
+    assert.match(await exchange(port, 'GET / HTTP/1.1\r\nHost: a\r\nX-Slow: '), /^HTTP\/1\.1 408 [^]*connection: close\r\n\r\n\{[^]*"code":"request_timeout"/);
     assert.match(await exchange(port, '\x00\x01garbage\r\n\r\n'), /^HTTP\/1\.1 400 /);
     assert.match(await exchange(port, `GET / HTTP/1.1\r\nHost: a\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`), /^HTTP\/1\.1 431 /);
     // The server is still serving.

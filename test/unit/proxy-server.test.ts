@@ -194,3 +194,13 @@ test('at debug level every exchange is logged once, with its request id', async 
     await logged.close(1000);
   }
 });
+
+test('the history record keeps the query string and names the instance that served it', async () => {
+  const reply = await call('/session/echo/search?q=a%20b&page=2');
+  assert.equal(reply.status, 200);
+  const id = reply.headers['x-request-id'];
+  const record = records.find((r) => r.requestId === id);
+  assert.ok(record, 'recorded');
+  assert.equal(record.path, '/session/echo/search?q=a%20b&page=2');
+  assert.equal(record.instance, `127.0.0.1:${(backend.address() as AddressInfo).port}`);
+});

@@ -51,30 +51,30 @@ describe('validateAppSet: names', () => {
 describe('validateAppSet: route collisions', () => {
   it('refuses two apps with the same path prefix', () => {
     assert.deepEqual(problemsOf([app('a', { routes: [{ path: '/shared' }] }), app('b', { routes: [{ path: '/shared/' }] })]), [
-      'apps[1].routes[0]: app "b" has the same route (host any, path /shared/) as app "a" (apps[0].routes[0])',
+      'apps[1].routes[0]: app "b" has the same route (host any, path /shared/) as app "a" (its routes[0])',
     ]);
   });
 
   it('refuses two apps with the same exact host and no path', () => {
     const problems = problemsOf([app('a', { routes: [{ host: 'x.example.com' }] }), app('b', { routes: [{ host: 'X.example.com', path: '/' }] })]);
-    assert.deepEqual(problems, ['apps[1].routes[0]: app "b" has the same route (host x.example.com, path /) as app "a" (apps[0].routes[0])']);
+    assert.deepEqual(problems, ['apps[1].routes[0]: app "b" has the same route (host x.example.com, path /) as app "a" (its routes[0])']);
   });
 
   it('refuses an exact host that another app serves through its wildcard', () => {
     const problems = problemsOf([app('a', { routes: [{ host: '*.apps.example.com' }] }), app('b', { routes: [{ host: 'a.apps.example.com' }] })]);
     assert.deepEqual(problems, [
-      'apps[1].routes[0]: app "b" has the same route (host a.apps.example.com, path /) as app "a" (apps[0].routes[0])',
+      'apps[1].routes[0]: app "b" has the same route (host a.apps.example.com, path /) as app "a" (its routes[0])',
     ]);
   });
 
   it('names the wildcard a colliding route came from', () => {
     const problems = problemsOf([app('a', { routes: [{ host: 'a.apps.example.com' }] }), app('a2', { routes: [{ host: '*.apps.example.com' }] }), app('x', { routes: [{ host: '*.example.com', path: '/p' }] }), app('y', { routes: [{ host: 'x.example.com', path: '/p/' }] })]);
     assert.deepEqual(problems, [
-      'apps[3].routes[0]: app "y" has the same route (host x.example.com, path /p/) as app "x" (apps[2].routes[0])',
+      'apps[3].routes[0]: app "y" has the same route (host x.example.com, path /p/) as app "x" (its routes[0])',
     ]);
     const reverse = problemsOf([app('y', { routes: [{ host: 'x.example.com', path: '/p/' }] }), app('x', { routes: [{ host: '*.example.com', path: '/p' }] })]);
     assert.deepEqual(reverse, [
-      'apps[1].routes[0]: app "x" has the same route (host x.example.com (from *.example.com), path /p/) as app "y" (apps[0].routes[0])',
+      'apps[1].routes[0]: app "x" has the same route (host x.example.com (from *.example.com), path /p/) as app "y" (its routes[0])',
     ]);
   });
 

@@ -41,7 +41,7 @@ export const eventRoutes: RouteDef[] = [
     method: 'GET',
     path: '/v1/events',
     operationId: 'events',
-    summary: 'Server-sent events: every app state change, apply and delete',
+    summary: 'Server-sent events: every app state change, apply and delete, and `request` (new history records of an app, at most one a second per app)',
     tag: 'gateway',
     responses: { 200: 'An endless text/event-stream' },
     produces: 'text/event-stream',

@@ -2,6 +2,7 @@ import { BadRequestError } from '../../errors.js';
 import type { HistoryQuery } from '../../store/store.js';
 import { integerParam, timeParam } from '../query-params.js';
 import type { RouteDef } from '../route-def.js';
+import type { HistoryPageView, Sent } from '../wire-types.js';
 
 export const historyRoutes: RouteDef[] = [
   {
@@ -17,7 +18,7 @@ export const historyRoutes: RouteDef[] = [
       limit: { type: 'integer', description: 'Page size, 1 to 1000 (default 100)' },
       cursor: { type: 'string', description: "The previous page's next cursor" },
     },
-    responses: { 200: 'A page of request records, and the cursor of the next one' },
+    responses: { 200: "A page of request records (path with its query string, instance = the container name), and the cursor of the next one" },
     async handle(ctx) {
       const query: HistoryQuery = {
         app: ctx.params.name!,
@@ -27,7 +28,8 @@ export const historyRoutes: RouteDef[] = [
         limit: integerParam(ctx.query, 'limit', 1, 1000),
         cursor: ctx.query.get('cursor') ?? undefined,
       };
-      return { body: await ctx.gateway.apps.history(query) };
+      const page: Sent<HistoryPageView> = await ctx.gateway.apps.history(query);
+      return { body: page };
     },
   },
 ];

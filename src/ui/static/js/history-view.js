@@ -1,7 +1,10 @@
 // An app's request history: newest first, filtered by status class and time, paged
-// with the API's `next` cursor.
+// with the API's `next` cursor. On the first page it follows new requests live: the
+// event stream says when the app has new records (once a second at most) and the
+// page is read again.
 
 import { api, appPath } from './api.js';
+import { subscribe } from './store.js';
 import { bytes, clockTime, fill, h, startDuration } from './dom.js';
 
 const PAGE_SIZE = 50;
@@ -29,6 +32,7 @@ export function mountHistory(root, name) {
   const newer = h('button', { type: 'button', text: '← Newer', disabled: true });
   const older = h('button', { type: 'button', text: 'Older →', disabled: true });
   const refresh = h('button', { type: 'button', text: 'Refresh' });
+  const live = h('input', { type: 'checkbox', id: 'history-live', checked: true });
   /** Cursors of the pages shown so far; the last one is the page on screen. */
   let cursors = [undefined];
   let next;
@@ -86,14 +90,24 @@ export function mountHistory(root, name) {
       h('label', { for: 'history-since', text: 'Time' }),
       sinceSelect,
       refresh,
+      live,
+      h('label', { for: 'history-live', text: 'Follow new requests' }),
     ),
     info,
     table,
     h('div', { class: 'pager' }, newer, older),
   );
   void load();
+  let inFlight = false;
+  const unsubscribe = subscribe((change) => {
+    // Only the newest page moves; an older page the reader is on stays put.
+    if (change.kind !== 'requests' || change.name !== name || !live.checked || cursors.length > 1 || inFlight) return;
+    inFlight = true;
+    void load().finally(() => (inFlight = false));
+  });
   return () => {
     loading++;
+    unsubscribe();
   };
 }
 
@@ -121,7 +135,7 @@ function historyTable(items) {
           h('td', { text: r.waited ? 'waited' : '' }),
           h('td', { class: 'num', text: bytes(r.bytesOut) }),
           h('td', { class: 'mono', text: r.client }),
-          h('td', { class: 'mono', text: r.instance ? String(r.instance).slice(0, 12) : '' }),
+          h('td', { class: 'mono', text: r.instance ? String(r.instance) : '' }),
         ),
       ),
     ),

@@ -26,7 +26,7 @@ const listeners = new Set();
 /** State events that came before the first app list: name → status. */
 const early = new Map();
 
-/** change: {kind: 'apps'} | {kind: 'app', name, previous?} | {kind: 'deleted', name} | {kind: 'health'} | {kind: 'stream'} */
+/** change: {kind: 'apps'} | {kind: 'app', name, previous?} | {kind: 'deleted', name} | {kind: 'requests', name, count} | {kind: 'health'} | {kind: 'stream'} */
 export function subscribe(listener) {
   listeners.add(listener);
   return () => listeners.delete(listener);
@@ -117,6 +117,9 @@ function onEvent(type, event) {
     refreshSoon(name);
   } else if (type === 'deleted') {
     if (state.apps.delete(name)) emit({ kind: 'deleted', name });
+  } else if (type === 'request') {
+    // New history records (at most one event a second per app): the Requests tab reloads.
+    emit({ kind: 'requests', name, count: event.count });
   }
 }
 

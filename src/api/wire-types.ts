@@ -1,0 +1,147 @@
+import type { FieldProblem } from '../errors.js';
+
+/**
+ * The admin API's JSON, as the API writes it and the CLI (and the dashboard)
+ * read it: the one statement of the wire format. Times are ISO strings. The
+ * API's views are typed with these, so a change of the contract fails the
+ * build on both sides.
+ */
+
+export type AppStateName = 'stopped' | 'starting' | 'running' | 'stopping' | 'paused' | 'failed' | 'crashloop';
+
+export interface StatusView {
+  name: string;
+  state: AppStateName;
+  since: string;
+  lastActivity?: string;
+  idleAt?: string;
+  retryAt?: string;
+  lastError?: string;
+  lastStartMs?: number;
+  inFlight: number;
+  waiting: number;
+}
+
+export interface RouteView {
+  host?: string;
+  path?: string;
+  stripPrefix: boolean;
+  url: string;
+}
+
+export interface InstanceView {
+  id: string;
+  name: string;
+  state: string;
+  health: string;
+  address: string | null;
+  startedAt: string | null;
+}
+
+export interface AppView {
+  name: string;
+  revision: number;
+  source: 'config' | 'api';
+  createdAt: string;
+  updatedAt: string;
+  state: AppStateName;
+  status: StatusView | null;
+  routes: RouteView[];
+  instances: InstanceView[];
+  spec: {
+    image: string;
+    port: number;
+    /** Plain text, or a secret as the API shows it: `{secret: "<redacted>"}`, `{fromFile}`, `{fromEnv}`. */
+    env: Record<string, string | { secret?: string; fromFile?: string; fromEnv?: string }>;
+    volume?: string;
+    scale: { min: number; max: number };
+    idleTimeoutMs?: number;
+    network?: string;
+    [key: string]: unknown;
+  };
+}
+
+export interface FieldChange {
+  path: string;
+  from?: unknown;
+  to?: unknown;
+}
+
+export interface ApplyResult {
+  name: string;
+  action: 'created' | 'updated' | 'unchanged';
+  revision: number;
+  changes: FieldChange[];
+  /** Why the change did not take effect on the running app (e.g. a rolled-back update). */
+  error?: string;
+}
+
+export interface ApplyAnswer {
+  dryRun: boolean;
+  results: ApplyResult[];
+}
+
+export interface RequestRecordView {
+  time: string;
+  app: string;
+  method: string;
+  path: string;
+  status: number;
+  durationMs: number;
+  bytesIn: number;
+  bytesOut: number;
+  client: string;
+  waited: boolean;
+  instance?: string;
+}
+
+export interface HistoryPageView {
+  items: RequestRecordView[];
+  next?: string;
+}
+
+export interface TokenView {
+  id: string;
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+export interface CreatedTokenView {
+  id: string;
+  name: string;
+  token: string;
+  createdAt: string;
+}
+
+export interface HealthView {
+  status: 'ok' | 'degraded';
+  engine?: string;
+  version: string;
+  uptimeS: number;
+  apps: Record<string, number>;
+}
+
+export interface VersionView {
+  version: string;
+  api: string;
+  node: string;
+}
+
+/** The problem+json body every error answer carries (RFC 9457). */
+export interface ProblemBody {
+  type?: string;
+  title?: string;
+  status?: number;
+  code?: string;
+  detail?: string;
+  app?: string;
+  problems?: FieldProblem[];
+}
+
+/**
+ * A wire type as the API builds it before JSON.stringify: a time may still be a
+ * Date (it is sent as its ISO string). The API types its views with this, so the
+ * shapes above are the ones it promises.
+ */
+export type Sent<T> = T extends string ? string | Date : T extends readonly (infer E)[] ? Sent<E>[] : T extends object ? { [K in keyof T]: Sent<T[K]> } : T;

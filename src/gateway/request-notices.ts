@@ -1,0 +1,37 @@
+import type { RequestRecord } from '../store/store.js';
+import type { StateEvents } from './state-events.js';
+
+/** The longest a `request` event waits, and the shortest gap between two of one app. */
+export const REQUEST_EVENT_EVERY_MS = 1_000;
+
+/**
+ * Tells event-stream readers (the dashboard's Requests tab) that an app has new
+ * history records, once they are written. Counts gather per app and leave as one
+ * `request` event a second at most, so a busy app cannot flood the stream; the
+ * readers fetch the records themselves.
+ */
+export class RequestNotices {
+  private readonly counts = new Map<string, number>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly events: StateEvents) {}
+
+  /** Called with each batch the history wrote. */
+  written(batch: readonly RequestRecord[]): void {
+    for (const record of batch) this.counts.set(record.app, (this.counts.get(record.app) ?? 0) + 1);
+    this.timer ??= setTimeout(() => this.publish(), REQUEST_EVENT_EVERY_MS).unref();
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.counts.clear();
+  }
+
+  private publish(): void {
+    this.timer = undefined;
+    const time = new Date();
+    for (const [app, count] of this.counts) this.events.publish({ type: 'request', app, time, count });
+    this.counts.clear();
+  }
+}

@@ -1,0 +1,47 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
+import type { ServerResponse } from 'node:http';
+import { buildConfig } from '../../src/config/load-config.js';
+import { SpecError } from '../../src/errors.js';
+import { parseSpecObject } from '../../src/spec/parse.js';
+import { sendWaitingPage, type WaitingPageInput } from '../../src/proxy/waiting-page.js';
+
+/** Renders the page into a string through a minimal ServerResponse stand-in. */
+function render(input: WaitingPageInput): { status: number; headers: Record<string, unknown>; body: string } {
+  const out = { status: 0, headers: {} as Record<string, unknown>, body: '' };
+  const res = {
+    writeHead(status: number, headers: Record<string, unknown>) {
+      out.status = status;
+      out.headers = headers;
+    },
+    end(body: string) {
+      out.body = body;
+    },
+  } as unknown as ServerResponse;
+  sendWaitingPage(res, input);
+  return out;
+}
+
+test('the operator\'s HTML is inserted as it is; spec text is escaped; the page still polls and reloads', () => {
+  const page = render({ app: 'web', bodyHtml: '<p class="brand">Our <b>lab</b> is waking up</p>' });
+  assert.equal(page.status, 503);
+  assert.ok(page.body.includes('<div id="body-html"><p class="brand">Our <b>lab</b> is waking up</p></div>'));
+  assert.ok(!page.body.includes('This app was asleep'), 'the default sentence gives way to the operator\'s body');
+  assert.match(page.body, /_berth\/status\/web/);
+  assert.match(page.body, /location\.reload\(\)/);
+  assert.match(page.body, /http-equiv="refresh"/);
+  const both = render({ app: 'web', message: '<b>not html</b>', bodyHtml: '<i>x</i>' });
+  assert.ok(both.body.includes('&#60;b&#62;not html&#60;/b&#62;'), 'a message is text, escaped');
+  assert.ok(both.body.includes('<i>x</i>'));
+  assert.ok(render({ app: 'web' }).body.includes('This app was asleep'), 'without either, the default sentence');
+});
+
+test('waitingPage.html is a gateway config field; a spec cannot set it', async () => {
+  const config = await buildConfig({ waitingPage: { html: '<p>hi</p>' } }, tmpdir());
+  assert.equal(config.waitingPage.html, '<p>hi</p>');
+  assert.throws(
+    () => parseSpecObject({ apiVersion: 'berth/v1', name: 'a', image: 'berth-test/app:latest', port: 8080, waitingPage: { html: '<script>x</script>' } }),
+    (err: unknown) => err instanceof SpecError && err.problems.some((p) => p.path.startsWith('waitingPage')),
+  );
+});
