@@ -5,6 +5,7 @@ import { request } from 'node:http';
 import { pino } from 'pino';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { DockerRuntime } from '../../src/runtime/docker/docker-runtime.js';
+import { LABEL_STORE } from '../../src/runtime/runtime.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 
 /** A gateway in this process on a temp dir, on the real engine, labelling all it creates. */
@@ -47,7 +48,7 @@ export class GatewayHarness {
         return store;
       },
       runtime: (config, hooks) =>
-        new DockerRuntime({ docker: config.docker, extraLabels: this.labels, defaultResources: hooks.defaultResources, inputUrl: hooks.inputUrl, secretPolicy: hooks.secretPolicy, bindMountRoots: hooks.bindMountRoots, engineTimeoutMs: config.timeouts.engineMs }),
+        new DockerRuntime({ docker: config.docker, extraLabels: { ...this.labels, [LABEL_STORE]: hooks.storeId }, defaultResources: hooks.defaultResources, inputUrl: hooks.inputUrl, secretPolicy: hooks.secretPolicy, bindMountRoots: hooks.bindMountRoots, engineTimeoutMs: config.timeouts.engineMs }),
       adminToken: this.adminToken,
     });
     this.gateway = gateway;
