@@ -52,7 +52,13 @@ export class GatewayHarness {
       adminToken: this.adminToken,
     });
     this.gateway = gateway;
-    await gateway.start();
+    try {
+      await gateway.start();
+    } catch (err) {
+      // A failed start has closed what it opened.
+      this.gateway = undefined;
+      throw err;
+    }
     return gateway;
   }
 
