@@ -113,6 +113,19 @@ describe('desired state: durable and honest', () => {
     assert.ok(h.gateway!.statuses().some((s) => s.name === web), 'the restored store serves its apps again');
   });
 
+  test('a reload whose config apps clash with API apps is refused whole; the old set keeps serving', T, async () => {
+    const clash = `dc${run.id}`;
+    // Its route is the API app's: valid alone, refused as a set.
+    await h.writeApp('clash.yaml', `apiVersion: berth/v1\nname: ${clash}\nimage: berth-test/app:latest\nport: 8080\nroutes:\n  - path: /s/${web}/\n`);
+    try {
+      await h.gateway!.reload();
+      assert.equal((await h.api('GET', `/v1/apps/${clash}`)).status, 404, 'the clashing app was not stored');
+      assert.ok(!h.gateway!.currentConfig!.apps.some((a) => a.name === clash), 'nor the config that declares it committed');
+    } finally {
+      await fs.rm(join(h.dir, 'apps', 'clash.yaml'), { force: true });
+    }
+  });
+
   test('a start that fails partway (its proxy port taken) closes what it opened', T, async () => {
     await h.stop();
     const blocker: Server = createServer();
