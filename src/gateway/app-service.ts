@@ -109,6 +109,8 @@ export class AppService {
         if (error !== undefined) result.error = error;
         this.deps.events.publish({ type: 'applied', app: put.app.name, time: new Date(), revision: put.app.revision, action: result.action });
       }
+      const failed = new Set(rolledBack.map((r) => r.before.name));
+      await this.deps.store.settleApps(specs.map((s) => s.name).filter((name) => !failed.has(name)));
       if (rolledBack.length > 0) await this.undoRolledBack(rolledBack, results);
       return results;
     });

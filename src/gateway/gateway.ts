@@ -130,6 +130,9 @@ export class Gateway {
     applyLogLevel(logger, config);
     this.runtime = runtime;
     this.input = new InputSource(await store.getOrCreateSecret('input'), () => this.specs);
+    // API updates whose rollout a killed gateway never finished were never desired: the rows they replaced come back.
+    const reverted = await store.revertUnsettled();
+    if (reverted.length > 0) logger.warn({ apps: reverted }, 'updates left unfinished by the last stop were not kept; the previous revisions stand');
     const { desired, removed } = await syncConfigApps(store, config);
     // Deletes a previous run did not finish (killed before the containers were gone).
     const pending = (await store.listDeleted()).filter((d) => !removed.includes(d.name));

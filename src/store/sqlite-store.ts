@@ -35,6 +35,8 @@ interface AppWrite {
   hash: string;
   source: AppSource;
   now: number;
+  /** The replaced row as JSON, kept until settled (API updates); null otherwise. */
+  previous: string | null;
 }
 
 /** Statements prepared once per open; SQLite then only binds and steps them. */
@@ -50,7 +52,7 @@ function prepareApps(db: Database.Database) {
     ),
     update: db.prepare<[AppWrite], AppRow>(
       `UPDATE apps SET spec = @spec, revision = revision + 1, spec_hash = @hash, source = @source,
-       updated_at = @now, replicas = NULL WHERE name = @name RETURNING ${APP_COLUMNS}`,
+       updated_at = @now, replicas = NULL, previous = @previous WHERE name = @name RETURNING ${APP_COLUMNS}`,
     ),
     // The same spec now declared elsewhere (say, moved from the API into the config
     // file) changes who owns the app, but not the app: no new revision.
@@ -66,8 +68,10 @@ function prepareApps(db: Database.Database) {
     setReplicas: db.prepare<[number | null, string]>('UPDATE apps SET replicas = ? WHERE name = ? AND deleted_at IS NULL'),
     restore: db.prepare<[AppRow]>(
       `UPDATE apps SET spec = @spec, revision = @revision, spec_hash = @spec_hash, source = @source,
-       updated_at = @updated_at, replicas = @replicas WHERE name = @name AND deleted_at IS NULL`,
+       updated_at = @updated_at, replicas = @replicas, previous = NULL WHERE name = @name AND deleted_at IS NULL`,
     ),
+    settle: db.prepare<[string]>('UPDATE apps SET previous = NULL WHERE name = ?'),
+    unsettled: db.prepare<[], { previous: string }>('SELECT previous FROM apps WHERE previous IS NOT NULL AND deleted_at IS NULL ORDER BY name'),
   };
 }
 
@@ -175,6 +179,23 @@ export class SqliteStore implements Store {
       replicas: app.replicas ?? null,
     };
     this.run(`restore app "${app.name}"`, (s) => s.restore.run(row));
+  }
+
+  async settleApps(names: readonly string[]): Promise<void> {
+    this.run('settle applied apps', (s) => {
+      for (const name of names) s.settle.run(name);
+    });
+  }
+
+  async revertUnsettled(): Promise<string[]> {
+    return this.run('revert unsettled updates', (s) =>
+      s.unsettled.all().map((r) => {
+        const row = JSON.parse(r.previous) as AppRow;
+        const { name, spec, revision, spec_hash, source, created_at, updated_at } = row;
+        s.restore.run({ name, spec, revision, spec_hash, source, created_at, updated_at, replicas: row.replicas ?? null });
+        return name;
+      }),
+    );
   }
 
   async storeId(): Promise<string> {
@@ -292,7 +313,8 @@ function putOne(s: AppStatements, spec: AppSpec, source: AppSource, now: number)
     const row = existing.source === source ? existing : s.setSource.get(source, spec.name);
     return { app: rowToApp(row ?? existing), changed: false };
   }
-  const write: AppWrite = { name: spec.name, spec: JSON.stringify(spec), hash, source, now };
+  const previous = existing && source === 'api' ? JSON.stringify(existing) : null;
+  const write: AppWrite = { name: spec.name, spec: JSON.stringify(spec), hash, source, now, previous };
   const row = existing ? s.update.get(write) : s.insert.get(write);
   if (!row) throw new StoreError(`app "${spec.name}" vanished while being written`);
   return { app: rowToApp(row), changed: true };

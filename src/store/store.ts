@@ -58,6 +58,13 @@ export interface Store extends TokenStore, HistoryStore, UsageStore {
    * rolled back was never desired.
    */
   restoreApp(app: StoredApp): Promise<void>;
+  /**
+   * An API update is unsettled until the gateway knows it deployed (or rolled back):
+   * until then the row it replaced is kept. settleApps forgets the replaced rows.
+   */
+  settleApps(names: readonly string[]): Promise<void>;
+  /** Puts back the rows unsettled updates replaced (a gateway killed mid-rollout); returns their names. */
+  revertUnsettled(): Promise<string[]>;
   /** The store's identity: a random id made once, labelled on every container (`berth.store`). */
   storeId(): Promise<string>;
   /**

@@ -82,6 +82,7 @@ describe('AppService: a rolled-back update is never the desired state', () => {
       return true;
     });
     assert.deepEqual(await store.getApp('web'), before, 'the stored row is the one before, revision and all');
+    assert.deepEqual(await store.revertUnsettled(), [], 'nothing left unsettled');
     await store.close();
   });
 
@@ -110,6 +111,7 @@ describe('AppService: a rolled-back update is never the desired state', () => {
     const [result] = await service.apply([good({ V: '3' })]);
     assert.deepEqual([result!.action, result!.revision, result!.error], ['updated', 2, undefined]);
     assert.equal((await store.getApp('web'))?.spec.env.V, '3');
+    assert.deepEqual(await store.revertUnsettled(), [], 'the update is settled: a restart keeps it');
     await store.close();
   });
 });

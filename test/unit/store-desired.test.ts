@@ -127,3 +127,31 @@ describe('SqliteStore desired state (tombstones, scale, identity, durability)', 
     });
   });
 });
+
+describe('SqliteStore unsettled API updates', () => {
+  it('puts back the row an unsettled update replaced, and keeps a settled one', async () => {
+    const path = freshPath();
+    await withStore(path, async (s) => {
+      await s.applyApps([appSpec('web'), appSpec('db')], 'api');
+      await s.setReplicas('web', 2);
+      const before = (await s.getApp('web'))!;
+      await s.applyApps([appSpec('web', { image: 'example/web:2' }), appSpec('db', { image: 'example/db:2' })], 'api');
+      await s.settleApps(['db']);
+      // The gateway is killed here, mid-rollout of web.
+      assert.deepEqual(await s.revertUnsettled(), ['web']);
+      assert.deepEqual(await s.getApp('web'), before);
+      assert.equal((await s.getApp('db'))?.spec.image, 'example/db:2');
+      assert.deepEqual(await s.revertUnsettled(), [], 'once only');
+    });
+  });
+
+  it('never holds back a config sync or a new app', async () => {
+    await withStore(freshPath(), async (s) => {
+      await s.applyApps([appSpec('a')], 'config');
+      await s.applyApps([appSpec('a', { image: 'example/a:2' })], 'config');
+      await s.applyApps([appSpec('b')], 'api');
+      assert.deepEqual(await s.revertUnsettled(), []);
+      assert.equal((await s.getApp('a'))?.spec.image, 'example/a:2');
+    });
+  });
+});
