@@ -9,6 +9,7 @@ import { wakeOrder } from '../spec/depends-on.js';
 import type { InputSource } from './input-source.js';
 import { AppController, type AppDefaults } from './app-controller.js';
 import type { AppStatus } from './app-status.js';
+import { planReconcile, type ReconcileAction, type RemovedApp } from './reconcile-plan.js';
 
 /**
  * A browser reloading the waiting page within this time of a failed start is
@@ -25,6 +26,8 @@ export interface ActivatorOptions {
   defaults: AppDefaults;
   /** Serves GET /_berth/input/<app> (input.as: url). */
   input?: Pick<InputSource, 'inputFor'>;
+  /** The store's identity: containers labelled with another are never touched, this one's orphans are removed. */
+  storeId?: string;
 }
 
 /**
@@ -47,7 +50,10 @@ export class Activator implements UpstreamSource {
     this.logger = options.logger;
     this.onChange = options.onChange ?? (() => undefined);
     this.input = options.input;
+    this.storeId = options.storeId;
   }
+
+  private readonly storeId: string | undefined;
 
   private readonly input: Pick<InputSource, 'inputFor'> | undefined;
 
@@ -128,40 +134,69 @@ export class Activator implements UpstreamSource {
   }
 
   /**
-   * Brings the running world in line with `desired`. `removed` names apps that
-   * were deleted: their containers go (volumes stay). Containers of apps berth
-   * knows nothing about are left alone: an empty or wrong desired state must
-   * never wipe out running apps.
+   * Brings the running world in line with `desired` (see planReconcile for the
+   * decisions). `removed` names apps that were deleted: their containers go
+   * (volumes stay unless purged). Containers of another store are never touched;
+   * this store's orphans are removed; unlabelled ones of undeclared apps are left.
+   * Resolves with the names of removed apps whose containers could not all be removed.
    */
-  async reconcile(desired: readonly AppSpec[], removed: readonly string[] = [], options: { purgeVolumes?: boolean } = {}): Promise<void> {
+  async reconcile(desired: readonly AppSpec[], removed: readonly (string | RemovedApp)[] = [], options: { purgeVolumes?: boolean } = {}): Promise<string[]> {
     const existing = await this.runtime.list();
-    for (const name of removed) await this.removeApp(name, existing, options.purgeVolumes ?? false);
-    const work = desired.map((spec) => this.reconcileApp(spec, existing));
-    await Promise.all(work);
-    const known = new Set([...desired.map((s) => s.name), ...removed]);
-    for (const orphan of new Set(existing.map((i) => i.app).filter((a) => !known.has(a) && !this.apps.has(a)))) {
-      this.logger.warn({ app: orphan }, 'berth-managed container of an undeclared app left as it is');
+    const gone = removed.map((r) => (typeof r === 'string' ? { name: r, purgeVolumes: options.purgeVolumes ?? false } : r));
+    const actions = planReconcile({
+      desired: desired.map((spec) => ({ name: spec.name, containerHash: containerSpecHash(spec), alwaysOn: spec.scale.min >= 1, known: this.apps.has(spec.name) })),
+      observed: existing,
+      removed: gone,
+      storeId: this.storeId,
+    });
+    const failed = new Set<string>();
+    const removeOne = async (a: Extract<ReconcileAction, { kind: 'remove' }>) => {
+      await this.runtime.remove(a.id, { purgeVolumes: a.purgeVolumes }).catch((err: unknown) => {
+        failed.add(a.app);
+        this.logger.warn({ app: a.app, container: a.name, err: messageOf(err) }, 'remove failed');
+      });
+    };
+    const byApp = new Map<string, ReconcileAction[]>();
+    for (const action of actions) {
+      if (action.kind === 'stop') await this.dropController(action.app);
+      else if (action.kind === 'remove' && action.why === 'deleted') await removeOne(action);
+      else if (action.kind === 'leave') {
+        if (action.why === 'unlabelled') this.logger.warn({ app: action.app, container: action.name }, 'berth-managed container of an undeclared app, without a berth.store label (an older berth made it), left as it is');
+        else this.logger.debug({ app: action.app, container: action.name }, "another berth store's container left as it is");
+      } else if (action.kind === 'remove' && action.why === 'orphan') {
+        byApp.set('', [...(byApp.get('') ?? []), action]);
+      } else byApp.set(action.app, [...(byApp.get(action.app) ?? []), action]);
     }
+    const orphans = byApp.get('') ?? [];
+    byApp.delete('');
+    const specs = new Map(desired.map((s) => [s.name, s]));
+    await Promise.all([...byApp].map(([name, steps]) => this.reconcileApp(specs.get(name)!, steps, existing)));
+    for (const orphan of orphans) {
+      if (orphan.kind !== 'remove' || this.apps.has(orphan.app)) continue;
+      this.logger.warn({ app: orphan.app, container: orphan.name }, "removing a container of this store's gateway whose app is not declared (an interrupted delete)");
+      await removeOne(orphan);
+    }
+    return [...failed];
   }
 
-  private async reconcileApp(spec: AppSpec, existing: readonly Instance[]): Promise<void> {
+  /** Carries out one desired app's planned steps, in order. */
+  private async reconcileApp(spec: AppSpec, steps: readonly ReconcileAction[], existing: readonly Instance[]): Promise<void> {
     let controller = this.apps.get(spec.name);
     // Only this reconcile's failure is reported, not one an earlier apply already reported.
     this.lastErrors.delete(spec.name);
     try {
-      if (controller) {
-        await controller.update(spec);
-      } else {
-        controller = this.createController(spec);
-        const mine = existing.filter((i) => i.app === spec.name);
-        const hash = containerSpecHash(spec);
+      for (const step of steps) {
+        if (step.kind === 'update') await controller!.update(spec);
         // Containers of an older spec would only serve stale code: they go (volumes stay), and starts make new ones.
-        for (const stale of mine.filter((i) => i.specHash !== hash)) await this.runtime.remove(stale.id);
-        await controller.adopt(mine.filter((i) => i.specHash === hash));
+        else if (step.kind === 'remove') await this.runtime.remove(step.id);
+        else if (step.kind === 'adopt') {
+          controller = this.createController(spec);
+          await controller.adopt(existing.filter((i) => step.ids.includes(i.id)));
+        }
         // Creating the container now (not at the first request) makes that start faster and finds name conflicts early.
-        if (controller.containerCount === 0) await controller.adopt([await this.runtime.ensure(spec, 0)]);
+        else if (step.kind === 'create') await controller!.adopt([await this.runtime.ensure(spec, 0)]);
+        else if (step.kind === 'start') await controller!.acquire();
       }
-      if (spec.scale.min >= 1) await controller.acquire();
     } catch (err) {
       // A rolled-back update leaves the old revision serving: that is not a failed app.
       if (controller && controller.currentState !== 'running') controller.fail(messageOf(err));
@@ -223,15 +258,12 @@ export class Activator implements UpstreamSource {
   /** The last reconcile error of each app (e.g. a rolled-back update), for apply to report. */
   readonly lastErrors = new Map<string, string>();
 
-  private async removeApp(name: string, existing: readonly Instance[], purgeVolumes: boolean): Promise<void> {
+  private async dropController(name: string): Promise<void> {
     const controller = this.apps.get(name);
     this.apps.delete(name);
     if (controller) {
       await controller.stop('deleted');
       controller.close();
-    }
-    for (const instance of existing.filter((i) => i.app === name)) {
-      await this.runtime.remove(instance.id, { purgeVolumes }).catch((err: unknown) => this.logger.warn({ app: name, err: messageOf(err) }, 'remove failed'));
     }
   }
 

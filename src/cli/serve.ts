@@ -1,15 +1,17 @@
-import { watch, type FSWatcher } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import type { Gateway } from '../gateway/gateway.js';
 import { messageOf } from '../errors.js';
+import { LABEL_STORE } from '../runtime/runtime.js';
+import { watchFiles, type FileWatch } from './watch-files.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
     .description('run the gateway: proxy, activator and reconciler')
     .option('-c, --config <file>', 'gateway configuration file', 'berth.yaml')
     .option('--no-watch', 'do not reload when the config or spec files change (SIGHUP still reloads)')
-    .action(async (opts: { config: string; watch: boolean }) => {
+    .option('--accept-empty-store', 'start even though the store file is empty while berth-managed containers exist (they are left alone)')
+    .action(async (opts: { config: string; watch: boolean; acceptEmptyStore?: boolean }) => {
       // Loaded here, not at the top: every other berth command is an API client and starts faster without them.
       const [{ DockerRuntime }, { SqliteStore }, { Gateway }, { createLogger }] = await Promise.all([
         import('../runtime/docker/docker-runtime.js'),
@@ -29,8 +31,9 @@ export function serveCommand(): Command {
           await store.open();
           return store;
         },
-        runtime: (config, hooks) => new DockerRuntime({ docker: config.docker, upstreamHost: config.upstreamHost, publishHost: config.publishHost, appsNetwork: config.appsNetwork, defaultResources: hooks.defaultResources, inputUrl: hooks.inputUrl, secretPolicy: hooks.secretPolicy, bindMountRoots: hooks.bindMountRoots, engineTimeoutMs: config.timeouts.engineMs }),
+        runtime: (config, hooks) => new DockerRuntime({ docker: config.docker, upstreamHost: config.upstreamHost, publishHost: config.publishHost, appsNetwork: config.appsNetwork, extraLabels: { [LABEL_STORE]: hooks.storeId }, defaultResources: hooks.defaultResources, inputUrl: hooks.inputUrl, secretPolicy: hooks.secretPolicy, bindMountRoots: hooks.bindMountRoots, engineTimeoutMs: config.timeouts.engineMs }),
         adminToken: process.env.BERTH_ADMIN_TOKEN || undefined,
+        acceptEmptyStore: opts.acceptEmptyStore ?? false,
       });
       await gateway.start();
       printUrls(gateway);
@@ -65,7 +68,7 @@ const DEFAULT_DRAIN_MS = 30_000;
 const SHUTDOWN_MARGIN_MS = 5_000;
 
 /** Reloads shortly after the config or a spec file changes; editors write in bursts. */
-function watchConfig(gateway: Gateway, reload: () => Promise<void>): FSWatcher[] {
+function watchConfig(gateway: Gateway, reload: () => Promise<void>): FileWatch[] {
   const config = gateway.currentConfig;
   if (!config?.file) return [];
   let timer: NodeJS.Timeout | undefined;
@@ -73,15 +76,7 @@ function watchConfig(gateway: Gateway, reload: () => Promise<void>): FSWatcher[]
     clearTimeout(timer);
     timer = setTimeout(() => void reload(), 300);
   };
-  const watchers: FSWatcher[] = [];
-  for (const path of [config.file, ...config.appSources]) {
-    try {
-      watchers.push(watch(path, { persistent: false }, onChange));
-    } catch {
-      // A path that vanished is reported by the next reload, not here.
-    }
-  }
-  return watchers;
+  return [watchFiles([config.file, ...config.appSources], onChange)];
 }
 
 function printUrls(gateway: Gateway): void {

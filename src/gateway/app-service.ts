@@ -2,9 +2,9 @@ import type { Readable } from 'node:stream';
 import type { Activator } from '../activator/activator.js';
 import type { AppStatus } from '../activator/app-status.js';
 import type { GatewayConfig } from '../config/config.js';
-import { ConflictError, messageOf, NotFoundError } from '../errors.js';
+import { BerthError, ConflictError, messageOf, NotFoundError } from '../errors.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
-import { specHash } from '../spec/hash.js';
+import { containerSpecHash, specHash } from '../spec/hash.js';
 import { reservedRouteHosts, validateAppSet } from '../spec/index.js';
 import type { AppSpec } from '../spec/types.js';
 import type { HistoryPage, HistoryQuery, Store, StoredApp } from '../store/store.js';
@@ -19,6 +19,13 @@ export interface ApplyResult {
   changes: FieldChange[];
   /** Why the change did not take effect on the running app, e.g. a new revision that was rolled back; absent when it did. */
   error?: string;
+}
+
+/** An update rolled back at apply: the row it replaced, the revision it would have been, and why. */
+interface RolledBack {
+  before: StoredApp;
+  revision: number;
+  reason: string;
 }
 
 export interface AppDetails {
@@ -115,37 +122,43 @@ export class AppService {
       if (options.dryRun || results.every((r) => r.action === 'unchanged')) return results;
       const stored = await this.deps.store.applyApps(specs, 'api');
       await this.deps.desiredChanged([]);
+      const rolledBack: RolledBack[] = [];
       for (const [i, put] of stored.entries()) {
-        const action = results[i]!.action;
-        if (action !== 'unchanged') this.deps.events.publish({ type: 'applied', app: put.app.name, time: new Date(), revision: put.app.revision, action });
-        results[i]!.revision = put.app.revision;
-        const error = action === 'unchanged' ? undefined : this.deps.activator.lastErrors.get(put.app.name);
-        if (error !== undefined) results[i]!.error = error;
+        const result = results[i]!;
+        result.revision = put.app.revision;
+        if (result.action === 'unchanged') continue;
+        const error = this.deps.activator.lastErrors.get(put.app.name);
+        const before = byName.get(put.app.name);
+        const running = this.deps.activator.controller(put.app.name);
+        // The controller keeps the containers of the revision that works when a new one
+        // was rolled back, now or at an earlier apply of the same containers.
+        if (result.action === 'updated' && before && running && containerSpecHash(running.spec) !== containerSpecHash(specs[i]!)) {
+          rolledBack.push({ before, revision: put.app.revision, reason: error ?? running.status().lastError ?? 'this revision was rolled back before' });
+          continue;
+        }
+        if (error !== undefined) result.error = error;
+        this.deps.events.publish({ type: 'applied', app: put.app.name, time: new Date(), revision: put.app.revision, action: result.action });
       }
-      await this.keepRolledBack(results);
+      const failed = new Set(rolledBack.map((r) => r.before.name));
+      await this.deps.store.settleApps(specs.map((s) => s.name).filter((name) => !failed.has(name)));
+      if (rolledBack.length > 0) await this.undoRolledBack(rolledBack, results);
       return results;
     });
   }
 
   /**
-   * An update that was rolled back leaves the old containers serving; the
-   * desired state must say so too, or the next gateway start would replace the
-   * working containers by the broken revision. The app's effective spec (the
-   * new settings with the old container fields) is stored as a new revision.
+   * An update that was rolled back is never the desired state: the app's previous
+   * row is put back (so a gateway restart keeps the revision that works), the
+   * running app gets its previous settings again, and the apply fails with the
+   * reason. The other apps of the set stay applied; the message names them.
    */
-  private async keepRolledBack(results: ApplyResult[]): Promise<void> {
-    const reverted = results
-      .filter((r) => r.action === 'updated' && r.error !== undefined)
-      .flatMap((r) => {
-        const effective = this.deps.activator.controller(r.name)?.spec;
-        return effective ? [effective] : [];
-      });
-    if (reverted.length === 0) return;
-    const stored = await this.deps.store.applyApps(reverted, 'api');
-    for (const put of stored) {
-      const result = results.find((r) => r.name === put.app.name);
-      if (result && put.changed) result.revision = put.app.revision;
-    }
+  private async undoRolledBack(rolledBack: readonly RolledBack[], results: readonly ApplyResult[]): Promise<never> {
+    for (const r of rolledBack) await this.deps.store.restoreApp(r.before);
+    await this.deps.desiredChanged([]);
+    const names = new Set(rolledBack.map((r) => r.before.name));
+    const applied = results.filter((r) => !names.has(r.name) && r.action !== 'unchanged').map((r) => `${r.name} ${r.action}`);
+    const lines = rolledBack.map((r) => `${r.before.name}: revision ${r.revision} was rolled back, revision ${r.before.revision} keeps serving: ${r.reason.replace(/^update rolled back: /, '')}`);
+    throw new BerthError('upstream_unavailable', `${lines.join('; ')}${applied.length > 0 ? ` (applied: ${applied.join(', ')})` : ''}. Change the spec (e.g. a fixed image) and apply again.`);
   }
 
   /** Deletes an app: its container goes, its volume stays unless purged. */
@@ -158,7 +171,8 @@ export class AppService {
       if (dependents.length > 0) {
         throw new ConflictError(`app ${name} is in the dependsOn of ${dependents.join(', ')}; change or delete ${dependents.length > 1 ? 'those apps' : 'that app'} first`);
       }
-      await this.deps.store.deleteApp(name);
+      // A tombstone until the containers are gone: a gateway killed now finishes the delete at its next start.
+      await this.deps.store.deleteApp(name, options);
       await this.deps.desiredChanged([name], options);
       this.deps.events.publish({ type: 'deleted', app: name, time: new Date() });
     });
@@ -187,6 +201,12 @@ export class AppService {
   /** Sets the app's replica count (within scale.min..max) and resolves once instances were added or drained. */
   async scale(name: string, replicas: number): Promise<AppStatus> {
     const controller = await this.controller(name);
+    const { min, max } = controller.spec.scale;
+    if (!Number.isInteger(replicas) || replicas < Math.max(min, 1) || replicas > max) {
+      throw new BerthError('spec_invalid', `replicas for ${name} must be from ${Math.max(min, 1)} to ${max} (scale.min..scale.max), not ${replicas}`);
+    }
+    // Kept in the store first, so the count survives a gateway restart (until the spec itself changes).
+    await this.deps.serialize(() => this.deps.store.setReplicas(name, replicas));
     await controller.setReplicas(replicas);
     return controller.status();
   }

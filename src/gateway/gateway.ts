@@ -11,7 +11,8 @@ import { apiRoutes } from '../api/routes/index.js';
 import { TokenService } from '../api/token-service.js';
 import type { GatewayConfig } from '../config/config.js';
 import { loadConfig } from '../config/load-config.js';
-import { messageOf } from '../errors.js';
+import { StoreError, messageOf } from '../errors.js';
+import { reservedRouteHosts, validateAppSet } from '../spec/index.js';
 import { Metrics } from '../metrics/metrics.js';
 import { currentFdLimits, defaultConnectionCap } from '../net/fd-limit.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
@@ -24,6 +25,7 @@ import type { Store, StoredApp } from '../store/store.js';
 import { dashboardHandler } from '../ui/serve-ui.js';
 import { AppService } from './app-service.js';
 import { RequestNotices } from './request-notices.js';
+import { desiredSpecs, emptyStoreRefusal } from './desired-specs.js';
 import { StateEvents } from './state-events.js';
 
 export interface GatewayParts {
@@ -34,6 +36,8 @@ export interface GatewayParts {
   runtime: (config: GatewayConfig, hooks: RuntimeHooks) => Runtime;
   /** The admin token from the environment (BERTH_ADMIN_TOKEN), if any. */
   adminToken?: string;
+  /** Start even when the store file was empty while berth-managed containers exist (`serve --accept-empty-store`). */
+  acceptEmptyStore?: boolean;
 }
 
 /**
@@ -73,24 +77,69 @@ export class Gateway {
     private readonly parts: GatewayParts,
   ) {}
 
+  /**
+   * Starts every part, or none: when a step fails (the store, the engine, a port
+   * taken), what was started is closed again (listeners, timers, the store) and the
+   * error is thrown for the caller to report and exit non-zero.
+   */
   async start(): Promise<void> {
+    try {
+      await this.startParts();
+    } catch (err) {
+      await this.undoStart();
+      throw err;
+    }
+  }
+
+  /** Closes whatever start() had opened; each part independently, so one failure does not keep the others open. */
+  private async undoStart(): Promise<void> {
+    const steps: Array<() => unknown> = [
+      () => this.admin?.close(),
+      () => this.proxy?.close(0),
+      () => this.activator?.close(),
+      () => this.history?.close(),
+      () => this.accountant?.close(),
+      () => this.store?.close(),
+    ];
+    for (const step of steps) {
+      try {
+        await step();
+      } catch (err) {
+        this.parts.logger.warn({ err: messageOf(err) }, 'while undoing a failed start');
+      }
+    }
+  }
+
+  private async startParts(): Promise<void> {
     const { logger } = this.parts;
     const config = await loadConfig(this.configFile);
+    const store = await this.parts.openStore(config);
+    this.store = store;
+    const storeId = await store.storeId();
     const runtime = this.parts.runtime(config, {
       inputUrl: (app) => this.inputUrl(app),
       defaultResources: () => (this.config ?? config).defaults.resources,
       secretPolicy: () => (this.config ?? config).policy,
       bindMountRoots: () => (this.config ?? config).policy.bindMountRoots,
+      storeId,
     });
     await runtime.ping();
     config.apps = await resolveImagePorts(config.apps, runtime, this.configFile);
-    const store = await this.parts.openStore(config);
+    if (store.openedEmpty) {
+      const refusal = emptyStoreRefusal(config.store, true, (await runtime.list()).map((i) => i.name), this.parts.acceptEmptyStore ?? false);
+      if (refusal) throw new StoreError(refusal);
+      if (this.parts.acceptEmptyStore) logger.warn({ store: config.store }, 'the store file was empty; starting with no apps as --accept-empty-store asks');
+    }
     this.config = config;
     applyLogLevel(logger, config);
-    this.store = store;
     this.runtime = runtime;
     this.input = new InputSource(await store.getOrCreateSecret('input'), () => this.specs);
+    // API updates whose rollout a killed gateway never finished were never desired: the rows they replaced come back.
+    const reverted = await store.revertUnsettled();
+    if (reverted.length > 0) logger.warn({ apps: reverted }, 'updates left unfinished by the last stop were not kept; the previous revisions stand');
     const { desired, removed } = await syncConfigApps(store, config);
+    // Deletes a previous run did not finish (killed before the containers were gone).
+    const pending = (await store.listDeleted()).filter((d) => !removed.includes(d.name));
     this.specs = specMap(desired);
     const accountant = new Accountant({ store, logger, statuses: () => this.statuses() });
     this.accountant = accountant;
@@ -99,6 +148,7 @@ export class Gateway {
     const activator = new Activator({
       runtime,
       logger,
+      storeId,
       input: this.input,
       defaults: defaultsOf(config),
       onChange: (status) => {
@@ -155,8 +205,16 @@ export class Gateway {
     }
     this.proxyAddress = await this.proxy.listen(config.listen.host, config.listen.port);
     logger.info({ listen: `${this.proxyAddress.address}:${this.proxyAddress.port}`, admin: `${this.adminAddress.address}:${this.adminAddress.port}`, apps: desired.length }, 'gateway listening');
-    await activator.reconcile(desired.map((a) => a.spec), removed);
+    const deleted = await store.listDeleted();
+    if (pending.length > 0) logger.info({ apps: pending.map((d) => d.name) }, 'finishing deletes interrupted by the last stop');
+    const failed = await activator.reconcile(desiredSpecs(desired), deleted);
+    await this.forgetDeleted(deleted.map((d) => d.name), failed);
     accountant.settle();
+  }
+
+  /** Drops the tombstones of deleted apps whose containers are gone; the others are retried at the next reconcile or start. */
+  private async forgetDeleted(names: readonly string[], failed: readonly string[]): Promise<void> {
+    for (const name of names.filter((n) => !failed.includes(n))) await this.store!.forgetDeleted(name);
   }
 
   /** Re-reads the config and spec files and applies the difference. */
@@ -178,24 +236,38 @@ export class Gateway {
     try {
       config = await loadConfig(this.configFile);
       config.apps = await resolveImagePorts(config.apps, this.runtime!, this.configFile);
+      // The complete new snapshot (the config's apps, and the API's apps it does not
+      // name) is checked as a set before anything is committed: a config app whose
+      // route collides with an API app's is refused here, not half-applied.
+      const configNames = new Set(config.apps.map((a) => a.name));
+      const apiApps = (await store.listApps()).filter((a) => a.source === 'api' && !configNames.has(a.name)).map((a) => a.spec);
+      validateAppSet([...config.apps, ...apiApps], config.policy, config.limits, reservedRouteHosts(config.admin.host, config.adminHosts), configNames);
     } catch (err) {
       logger.error({ err: messageOf(err) }, 'reload refused, the previous configuration keeps serving');
       return;
     }
+    // Commit: the store first (one transaction), then config, defaults and routes.
+    const { removed } = await syncConfigApps(store, config);
     this.config = config;
     applyLogLevel(logger, config);
     this.activator.setDefaults(defaultsOf(config));
-    const { removed } = await syncConfigApps(store, config);
     await this.desiredChanged(removed);
     logger.info({ apps: config.apps.length, removed }, 'configuration reloaded');
   }
 
-  /** After desired state changed: new routes for new requests, then the engine brought in line. */
+  /**
+   * After desired state changed: new routes for new requests, then the engine
+   * brought in line. Deleted apps (tombstones, `removed` among them) lose their
+   * containers; a tombstone is dropped once they are gone.
+   */
   private async desiredChanged(removed: string[], options: { purgeVolumes?: boolean } = {}): Promise<void> {
-    const desired = await this.store!.listApps();
+    const store = this.store!;
+    const desired = await store.listApps();
     this.specs = specMap(desired);
     this.proxy!.setRoutes(routeTableOf(desired));
-    await this.activator!.reconcile(desired.map((a) => a.spec), removed, options);
+    const deleted = (await store.listDeleted()).map((d) => (removed.includes(d.name) && options.purgeVolumes ? { ...d, purgeVolumes: true } : d));
+    const failed = await this.activator!.reconcile(desiredSpecs(desired), deleted);
+    await this.forgetDeleted(deleted.map((d) => d.name), failed);
   }
 
   /**

@@ -67,6 +67,8 @@ export interface RuntimeHooks {
   secretPolicy(): SecretPolicy;
   /** The policy's bindMountRoots as resolved when the config was loaded; checked at every create and start. */
   bindMountRoots(): readonly string[];
+  /** The store's identity, to label every container with (`berth.store`; see LABEL_STORE). */
+  storeId: string;
 }
 
 export type InstanceState = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'dead' | 'removing';
@@ -85,6 +87,8 @@ export interface Instance {
   address?: { host: string; port: number };
   startedAt?: Date;
   exitCode?: number;
+  /** The `berth.store` label: the id of the store whose gateway made it; absent on containers of an older berth. */
+  store?: string;
 }
 
 export type RuntimeEventKind = 'start' | 'die' | 'stop' | 'pause' | 'unpause' | 'destroy' | 'health' | 'oom';
@@ -103,3 +107,5 @@ export const LABEL_MANAGED = 'berth.managed';
 export const LABEL_APP = 'berth.app';
 export const LABEL_INDEX = 'berth.index';
 export const LABEL_SPEC_HASH = 'berth.spec-hash';
+/** The id of the store whose gateway made the object: a gateway never touches another store's containers. */
+export const LABEL_STORE = 'berth.store';

@@ -12,9 +12,10 @@ export interface AppRow {
   source: string;
   created_at: number;
   updated_at: number;
+  replicas: number | null;
 }
 
-export const APP_COLUMNS = 'name, spec, revision, spec_hash, source, created_at, updated_at';
+export const APP_COLUMNS = 'name, spec, revision, spec_hash, source, created_at, updated_at, replicas';
 
 export function rowToApp(row: AppRow): StoredApp {
   let spec: AppSpec;
@@ -23,7 +24,7 @@ export function rowToApp(row: AppRow): StoredApp {
   } catch (err) {
     throw new StoreError(`stored spec of app "${row.name}" is not valid JSON`, { cause: err });
   }
-  return {
+  const app: StoredApp = {
     name: row.name,
     spec,
     revision: row.revision,
@@ -33,4 +34,6 @@ export function rowToApp(row: AppRow): StoredApp {
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
   };
+  if (row.replicas !== null) app.replicas = row.replicas;
+  return app;
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type BetterSqlite3 from 'better-sqlite3';
 
 /**
@@ -105,6 +106,25 @@ export const migrations: readonly Migration[] = [
           PRIMARY KEY (app, day)
         ) STRICT;
       `);
+    },
+  },
+  {
+    version: 5,
+    description: 'store identity, delete tombstones, scale overrides',
+    up(db) {
+      // store_id: labels every container this store's gateways create (berth.store), so a
+      // gateway tells its own orphans from another gateway's containers. deleted_at marks
+      // a delete whose containers may still exist: the row goes only once they are gone.
+      // replicas: the count set by `berth scale`, kept until the spec itself changes.
+      // previous: the row an API update replaced, until the update is known to deploy (or
+      // not); a gateway killed in between goes back to it at its next start.
+      db.exec(`
+        ALTER TABLE apps ADD COLUMN deleted_at INTEGER;  -- epoch milliseconds; NULL: desired
+        ALTER TABLE apps ADD COLUMN purge_volumes INTEGER NOT NULL DEFAULT 0 CHECK (purge_volumes IN (0, 1));
+        ALTER TABLE apps ADD COLUMN replicas INTEGER CHECK (replicas IS NULL OR replicas >= 1);
+        ALTER TABLE apps ADD COLUMN previous TEXT CHECK (previous IS NULL OR json_valid(previous));  -- the row an unsettled API update replaced
+      `);
+      db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING').run('store_id', randomUUID());
     },
   },
   // Append here; never renumber, never edit a migration above.

@@ -13,24 +13,28 @@ const BUSY_TIMEOUT_MS = 5000;
  * its schema up to date. Every failure is a StoreError naming the path; nothing here
  * ever replaces or truncates an existing file.
  */
-export async function openSqlite(path: string): Promise<Database.Database> {
+export async function openSqlite(path: string): Promise<{ db: Database.Database; wasEmpty: boolean }> {
   const inMemory = path === ':memory:';
-  if (!inMemory) await preflight(path);
+  const existed = inMemory ? false : await preflight(path);
   let db: Database.Database | undefined;
   try {
     db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
     checkHealthy(db, path);
+    // A file that was there but held no schema (0 bytes, say): to SQLite a new store,
+    // to the gateway a warning sign that the real one was lost (see Gateway.start).
+    const wasEmpty = existed && userVersion(db) === 0;
     if (!inMemory) {
       // WAL makes each commit one append to the -wal file: a crash mid-write leaves the
-      // last committed state intact, and readers never block the writer. With WAL,
-      // synchronous=NORMAL is still crash-safe for the database (only the last commits
-      // before a power cut may be lost, never corrupted), and saves an fsync per commit.
+      // last committed state intact, and readers never block the writer. synchronous=FULL
+      // fsyncs the WAL at every commit, so a desired state the API answered for survives
+      // a power cut too (NORMAL could lose the last commits). History and usage are
+      // written in batches, so the extra fsync is paid per batch, not per request.
       const mode = db.pragma('journal_mode = WAL', { simple: true });
       if (mode !== 'wal') throw new StoreError(`store at ${path} cannot use WAL journaling (got "${String(mode)}")`);
-      db.pragma('synchronous = NORMAL');
+      db.pragma('synchronous = FULL');
     }
     runMigrations(db);
-    return db;
+    return { db, wasEmpty };
   } catch (err) {
     db?.close();
     throw storeOpenError(path, err);
@@ -42,7 +46,8 @@ export async function openSqlite(path: string): Promise<Database.Database> {
  * ("unable to open database file" says neither which part nor why). The directory is
  * owner-only because the admin token is written beside the store.
  */
-async function preflight(path: string): Promise<void> {
+/** Returns whether the file already existed. */
+async function preflight(path: string): Promise<boolean> {
   try {
     await fs.mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
       // mkdir -p says EEXIST when a component of the path is a regular file.
@@ -58,6 +63,7 @@ async function preflight(path: string): Promise<void> {
     if (stat?.isDirectory()) throw new StoreError(`store at ${path} cannot be opened: it is a directory, not a file`);
     if (stat) await fs.access(path, constants.R_OK | constants.W_OK);
     await ownerOnly(path, stat !== undefined);
+    return stat !== undefined;
   } catch (err) {
     throw storeOpenError(path, err);
   }

@@ -11,6 +11,7 @@ import type {
   HistoryPage,
   HistoryQuery,
   HistoryRetention,
+  DeletedApp,
   PutResult,
   RequestRecord,
   Store,
@@ -34,27 +35,43 @@ interface AppWrite {
   hash: string;
   source: AppSource;
   now: number;
+  /** The replaced row as JSON, kept until settled (API updates); null otherwise. */
+  previous: string | null;
 }
 
 /** Statements prepared once per open; SQLite then only binds and steps them. */
 function prepareApps(db: Database.Database) {
   return {
-    list: db.prepare<[], AppRow>(`SELECT ${APP_COLUMNS} FROM apps ORDER BY name`),
-    get: db.prepare<[string], AppRow>(`SELECT ${APP_COLUMNS} FROM apps WHERE name = ?`),
+    list: db.prepare<[], AppRow>(`SELECT ${APP_COLUMNS} FROM apps WHERE deleted_at IS NULL ORDER BY name`),
+    get: db.prepare<[string], AppRow>(`SELECT ${APP_COLUMNS} FROM apps WHERE name = ? AND deleted_at IS NULL`),
+    // Any row, tombstone or not: a put over a tombstone replaces it.
+    getAny: db.prepare<[string], AppRow & { deleted_at: number | null }>(`SELECT ${APP_COLUMNS}, deleted_at FROM apps WHERE name = ?`),
     insert: db.prepare<[AppWrite], AppRow>(
       `INSERT INTO apps (name, spec, revision, spec_hash, source, created_at, updated_at)
        VALUES (@name, @spec, 1, @hash, @source, @now, @now) RETURNING ${APP_COLUMNS}`,
     ),
     update: db.prepare<[AppWrite], AppRow>(
       `UPDATE apps SET spec = @spec, revision = revision + 1, spec_hash = @hash, source = @source,
-       updated_at = @now WHERE name = @name RETURNING ${APP_COLUMNS}`,
+       updated_at = @now, replicas = NULL, previous = @previous WHERE name = @name RETURNING ${APP_COLUMNS}`,
     ),
     // The same spec now declared elsewhere (say, moved from the API into the config
     // file) changes who owns the app, but not the app: no new revision.
     setSource: db.prepare<[string, string], AppRow>(
       `UPDATE apps SET source = ? WHERE name = ? RETURNING ${APP_COLUMNS}`,
     ),
-    delete: db.prepare<[string]>('DELETE FROM apps WHERE name = ?'),
+    purge: db.prepare<[string]>('DELETE FROM apps WHERE name = ?'),
+    tombstone: db.prepare<[number, number, string]>('UPDATE apps SET deleted_at = ?, purge_volumes = ? WHERE name = ? AND deleted_at IS NULL'),
+    listDeleted: db.prepare<[], { name: string; purge_volumes: number; deleted_at: number }>(
+      'SELECT name, purge_volumes, deleted_at FROM apps WHERE deleted_at IS NOT NULL ORDER BY name',
+    ),
+    forget: db.prepare<[string]>('DELETE FROM apps WHERE name = ? AND deleted_at IS NOT NULL'),
+    setReplicas: db.prepare<[number | null, string]>('UPDATE apps SET replicas = ? WHERE name = ? AND deleted_at IS NULL'),
+    restore: db.prepare<[AppRow]>(
+      `UPDATE apps SET spec = @spec, revision = @revision, spec_hash = @spec_hash, source = @source,
+       updated_at = @updated_at, replicas = @replicas, previous = NULL WHERE name = @name AND deleted_at IS NULL`,
+    ),
+    settle: db.prepare<[string]>('UPDATE apps SET previous = NULL WHERE name = ?'),
+    unsettled: db.prepare<[], { previous: string }>('SELECT previous FROM apps WHERE previous IS NOT NULL AND deleted_at IS NULL ORDER BY name'),
   };
 }
 
@@ -67,7 +84,7 @@ function prepare(db: Database.Database) {
   const batch = db.transaction((specs: AppSpec[], source: AppSource, removeNames: string[]): PutResult[] => {
     const now = Date.now();
     const results = specs.map((spec) => putOne(s, spec, source, now));
-    for (const name of removeNames) s.delete.run(name);
+    for (const name of removeNames) s.tombstone.run(now, 0, name);
     return results;
   });
   const insertMeta = db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING');
@@ -97,6 +114,7 @@ export class SqliteStore implements Store {
   readonly path: string;
   private db: Database.Database | undefined;
   private stmts: Statements | undefined;
+  openedEmpty = false;
 
   constructor(options: SqliteStoreOptions) {
     this.path = options.path;
@@ -104,7 +122,8 @@ export class SqliteStore implements Store {
 
   async open(): Promise<void> {
     if (this.db) return;
-    const db = await openSqlite(this.path);
+    const { db, wasEmpty } = await openSqlite(this.path);
+    this.openedEmpty = wasEmpty;
     this.stmts = prepare(db);
     this.db = db;
   }
@@ -130,8 +149,57 @@ export class SqliteStore implements Store {
     return this.run('apply apps', (s) => s.applyBatch(specs, source, removeNames));
   }
 
-  async deleteApp(name: string): Promise<boolean> {
-    return this.run(`delete app "${name}"`, (s) => s.delete.run(name).changes > 0);
+  async deleteApp(name: string, options: { purgeVolumes?: boolean } = {}): Promise<boolean> {
+    return this.run(`delete app "${name}"`, (s) => s.tombstone.run(Date.now(), options.purgeVolumes ? 1 : 0, name).changes > 0);
+  }
+
+  async listDeleted(): Promise<DeletedApp[]> {
+    return this.run('list deleted apps', (s) =>
+      s.listDeleted.all().map((r) => ({ name: r.name, purgeVolumes: r.purge_volumes === 1, deletedAt: new Date(r.deleted_at) })),
+    );
+  }
+
+  async forgetDeleted(name: string): Promise<void> {
+    this.run(`forget deleted app "${name}"`, (s) => s.forget.run(name));
+  }
+
+  async setReplicas(name: string, replicas: number | undefined): Promise<boolean> {
+    return this.run(`keep the replicas of "${name}"`, (s) => s.setReplicas.run(replicas ?? null, name).changes > 0);
+  }
+
+  async restoreApp(app: StoredApp): Promise<void> {
+    const row: AppRow = {
+      name: app.name,
+      spec: JSON.stringify(app.spec),
+      revision: app.revision,
+      spec_hash: app.specHash,
+      source: app.source,
+      created_at: app.createdAt.getTime(),
+      updated_at: app.updatedAt.getTime(),
+      replicas: app.replicas ?? null,
+    };
+    this.run(`restore app "${app.name}"`, (s) => s.restore.run(row));
+  }
+
+  async settleApps(names: readonly string[]): Promise<void> {
+    this.run('settle applied apps', (s) => {
+      for (const name of names) s.settle.run(name);
+    });
+  }
+
+  async revertUnsettled(): Promise<string[]> {
+    return this.run('revert unsettled updates', (s) =>
+      s.unsettled.all().map((r) => {
+        const row = JSON.parse(r.previous) as AppRow;
+        const { name, spec, revision, spec_hash, source, created_at, updated_at } = row;
+        s.restore.run({ name, spec, revision, spec_hash, source, created_at, updated_at, replicas: row.replicas ?? null });
+        return name;
+      }),
+    );
+  }
+
+  async storeId(): Promise<string> {
+    return this.run('read the store id', (s) => s.secret('store_id'));
   }
 
   async getOrCreateSecret(key: string): Promise<Buffer> {
@@ -234,12 +302,19 @@ export class SqliteStore implements Store {
 /** Inserts, updates or keeps one app; must run inside the batch's transaction. */
 function putOne(s: AppStatements, spec: AppSpec, source: AppSource, now: number): PutResult {
   const hash = specHash(spec);
-  const existing = s.get.get(spec.name);
+  let existing: AppRow | undefined = s.getAny.get(spec.name);
+  if (existing && 'deleted_at' in existing && existing.deleted_at !== null) {
+    // A new app under a deleted one's name: its containers (if any are left) are
+    // replaced or adopted by the new app's reconcile, like any other stale ones.
+    s.purge.run(spec.name);
+    existing = undefined;
+  }
   if (existing && existing.spec_hash === hash) {
     const row = existing.source === source ? existing : s.setSource.get(source, spec.name);
     return { app: rowToApp(row ?? existing), changed: false };
   }
-  const write: AppWrite = { name: spec.name, spec: JSON.stringify(spec), hash, source, now };
+  const previous = existing && source === 'api' ? JSON.stringify(existing) : null;
+  const write: AppWrite = { name: spec.name, spec: JSON.stringify(spec), hash, source, now, previous };
   const row = existing ? s.update.get(write) : s.insert.get(write);
   if (!row) throw new StoreError(`app "${spec.name}" vanished while being written`);
   return { app: rowToApp(row), changed: true };

@@ -12,6 +12,15 @@ export interface StoredApp {
   source: AppSource;
   createdAt: Date;
   updatedAt: Date;
+  /** The replica count `berth scale` set, kept across restarts until the spec itself changes. */
+  replicas?: number;
+}
+
+/** An app deleted whose containers may still exist: a tombstone, forgotten once they are gone. */
+export interface DeletedApp {
+  name: string;
+  purgeVolumes: boolean;
+  deletedAt: Date;
 }
 
 export interface PutResult {
@@ -27,11 +36,42 @@ export interface PutResult {
 export interface Store extends TokenStore, HistoryStore, UsageStore {
   open(): Promise<void>;
   close(): Promise<void>;
+  /** The desired apps (tombstones left out), by name. */
   listApps(): Promise<StoredApp[]>;
   getApp(name: string): Promise<StoredApp | undefined>;
-  /** Puts several specs and removes the named apps in one transaction. */
+  /**
+   * Puts several specs and marks the named apps deleted, in one transaction. A spec
+   * whose content changed clears the app's scale override; a spec for a tombstoned
+   * name makes a new app (revision 1).
+   */
   applyApps(specs: AppSpec[], source: AppSource, removeNames?: string[]): Promise<PutResult[]>;
-  deleteApp(name: string): Promise<boolean>;
+  /** Marks the app deleted (a tombstone); false when there was no desired app of that name. */
+  deleteApp(name: string, options?: { purgeVolumes?: boolean }): Promise<boolean>;
+  /** Apps deleted whose containers may still exist. */
+  listDeleted(): Promise<DeletedApp[]>;
+  /** Drops a tombstone once the app's containers are gone; a desired app of that name is kept. */
+  forgetDeleted(name: string): Promise<void>;
+  /** Keeps the replica count set by `berth scale` (undefined: the spec's own); false when there is no such app. */
+  setReplicas(name: string, replicas: number | undefined): Promise<boolean>;
+  /**
+   * Puts back an app row exactly as it was read (revision and all): an update that was
+   * rolled back was never desired.
+   */
+  restoreApp(app: StoredApp): Promise<void>;
+  /**
+   * An API update is unsettled until the gateway knows it deployed (or rolled back):
+   * until then the row it replaced is kept. settleApps forgets the replaced rows.
+   */
+  settleApps(names: readonly string[]): Promise<void>;
+  /** Puts back the rows unsettled updates replaced (a gateway killed mid-rollout); returns their names. */
+  revertUnsettled(): Promise<string[]>;
+  /** The store's identity: a random id made once, labelled on every container (`berth.store`). */
+  storeId(): Promise<string>;
+  /**
+   * True when the store file existed but held no berth schema when opened (a 0-byte
+   * file, say): the gateway then refuses to start beside berth-managed containers.
+   */
+  readonly openedEmpty?: boolean;
   /**
    * A random 32-byte secret kept under `key`: made on first use, the same ever
    * after (and for every gateway sharing the store). Signs per-app input URLs.

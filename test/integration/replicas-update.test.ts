@@ -110,13 +110,15 @@ describe('replicas: zero-downtime updates and rollback under load', () => {
     const old = (await containers()).map((c) => c.Id).sort();
     const { applied, load } = await applyUnderLoad(spec('env: {VERSION: "4", EXIT_ON_START: "1"}\n', NEW_IMAGE));
     assert.deepEqual(load.failures, [], `no failed request out of ${load.requests}`);
-    assert.equal(applied.status, 200, applied.text);
-    const result = applied.json.results[0];
-    // Why: the container's exit, seen by the readiness wait or already by the start itself.
-    assert.match(String(result.error), /^update rolled back: .*exited with code 1/, `the apply reports the rollback and why: ${applied.text}`);
+    // The apply fails, saying why: the container's exit, seen by the readiness wait or already by the start itself.
+    assert.equal(applied.status, 502, applied.text);
+    assert.equal(applied.json.code, 'upstream_unavailable');
+    assert.match(String(applied.json.detail), new RegExp(`^${app}: revision \\d+ was rolled back, revision \\d+ keeps serving: .*exited with code 1`), applied.text);
     const view = await h.api('GET', `/v1/apps/${app}`);
     assert.match(String(view.json.status.lastError), /rolled back.*exited with code 1/);
     assert.equal(view.json.state, 'running');
+    // The rolled-back revision was never stored as desired.
+    assert.equal(view.json.spec.env.VERSION, '3', `the stored spec is the one that works: ${JSON.stringify(view.json.spec.env)}`);
 
     assert.deepEqual((await containers()).map((c) => c.Id).sort(), old, 'the old instances still run, and only they');
     assert.deepEqual(await versionsServed(6), new Set(['3']), 'and they serve');
@@ -129,10 +131,21 @@ describe('replicas: zero-downtime updates and rollback under load', () => {
     const { applied, applyMs, load } = await applyUnderLoad(spec('env: {VERSION: "5", READY_DELAY_MS: "60000"}\nstrategy: {type: rolling, batchSize: 1}\n', NEW_IMAGE));
     assert.deepEqual(load.failures, [], `no failed request out of ${load.requests}`);
     assert.ok(applyMs >= 2_900 && applyMs < 8_000, `the apply answered once the 3s start timeout had passed (${Math.round(applyMs)} ms)`);
-    assert.match(String(applied.json.results[0].error), /rolled back.*not ready in time/, applied.text);
+    assert.equal(applied.status, 502, applied.text);
+    assert.match(String(applied.json.detail), /rolled back.*not ready in time/, applied.text);
     assert.deepEqual((await containers()).map((c) => c.Id).sort(), old);
     assert.deepEqual([...load.byHost.keys()].sort(), (await containers()).map((c) => c.Config.Hostname).sort(), 'only the old instances ever served');
     assert.deepEqual(await versionsServed(4), new Set(['3']));
+  });
+
+  test('applying again the revision just rolled back fails again, deploys nothing and stores nothing', T, async () => {
+    const before = await h.api('GET', `/v1/apps/${app}`);
+    const again = await apply(spec('env: {VERSION: "5", READY_DELAY_MS: "60000"}\nstrategy: {type: rolling, batchSize: 1}\n', NEW_IMAGE));
+    assert.equal(again.status, 502, `not "updated": ${again.text}`);
+    assert.match(String(again.json.detail), /was rolled back/, again.text);
+    const after = await h.api('GET', `/v1/apps/${app}`);
+    assert.equal(after.json.revision, before.json.revision, 'no new revision');
+    assert.equal(after.json.spec.env.VERSION, '3');
   });
 
   test('after a rollback, a lost instance is replaced by one of the revision that works', T, async () => {

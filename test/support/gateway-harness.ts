@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { DockerRuntime } from '../../src/runtime/docker/docker-runtime.js';
 import { DEFAULT_APPS_NETWORK } from '../../src/runtime/docker/apps-network.js';
+import { LABEL_STORE } from '../../src/runtime/runtime.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 
 /** A gateway in this process on a temp dir, on the real engine, labelling all it creates. */
@@ -58,11 +59,17 @@ export class GatewayHarness {
         return store;
       },
       runtime: (config, hooks) =>
-        new DockerRuntime({ docker: config.docker, upstreamHost: config.upstreamHost, publishHost: config.publishHost, appsNetwork: this.appsNetworkFor(config.appsNetwork), extraLabels: this.labels, defaultResources: hooks.defaultResources, inputUrl: hooks.inputUrl, secretPolicy: hooks.secretPolicy, bindMountRoots: hooks.bindMountRoots, engineTimeoutMs: config.timeouts.engineMs }),
+        new DockerRuntime({ docker: config.docker, upstreamHost: config.upstreamHost, publishHost: config.publishHost, appsNetwork: this.appsNetworkFor(config.appsNetwork), extraLabels: { ...this.labels, [LABEL_STORE]: hooks.storeId }, defaultResources: hooks.defaultResources, inputUrl: hooks.inputUrl, secretPolicy: hooks.secretPolicy, bindMountRoots: hooks.bindMountRoots, engineTimeoutMs: config.timeouts.engineMs }),
       adminToken: this.adminToken,
     });
     this.gateway = gateway;
-    await gateway.start();
+    try {
+      await gateway.start();
+    } catch (err) {
+      // A failed start has closed what it opened.
+      this.gateway = undefined;
+      throw err;
+    }
     return gateway;
   }
 

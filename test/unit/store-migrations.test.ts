@@ -82,9 +82,9 @@ function schemaOf(path: string) {
 }
 
 describe('store migrations', () => {
-  it('lists versions 1, 2, 3, 4 in order, each one higher than the last', () => {
-    assert.deepEqual(migrations.map((m) => m.version), [1, 2, 3, 4]);
-    assert.equal(LATEST_SCHEMA_VERSION, 4);
+  it('lists versions 1 to 5 in order, each one higher than the last', () => {
+    assert.deepEqual(migrations.map((m) => m.version), [1, 2, 3, 4, 5]);
+    assert.equal(LATEST_SCHEMA_VERSION, 5);
   });
 
   it('brings a version-1 store to the latest schema and keeps its apps', async () => {
@@ -148,7 +148,29 @@ describe('store migrations', () => {
     } finally {
       await store.close();
     }
-    assert.equal(schemaOf(path).version, 4);
+    assert.equal(schemaOf(path).version, LATEST_SCHEMA_VERSION);
+  });
+
+  it('brings a version-4 store to version 5: an identity, tombstones and scale overrides', async () => {
+    const path = await storeAtVersion(4);
+    const store = new SqliteStore({ path });
+    await store.open();
+    try {
+      assert.equal(store.openedEmpty, false, 'a store with a schema is not an empty one');
+      const app = await store.getApp('old-app');
+      assert.ok(app);
+      assert.equal(app.replicas, undefined);
+      const id = await store.storeId();
+      assert.match(id, /^[0-9a-f-]{36}$/);
+      assert.equal(await store.storeId(), id, 'the identity is made once');
+      assert.equal(await store.setReplicas('old-app', 3), true);
+      assert.equal((await store.getApp('old-app'))?.replicas, 3);
+      assert.equal(await store.deleteApp('old-app'), true);
+      assert.deepEqual((await store.listDeleted()).map((d) => d.name), ['old-app']);
+    } finally {
+      await store.close();
+    }
+    assert.equal(schemaOf(path).version, 5);
   });
 
   it('creates tables that enforce their types (STRICT)', async () => {

@@ -196,6 +196,7 @@ describe('SqliteStore', () => {
     await withStore(path, async (s) => {
       await s.applyApps(many, 'config');
       await s.applyApps([], 'config', many.map((m) => m.name));
+      for (const m of many) await s.forgetDeleted(m.name);
     });
     // Emptying the freelist in the header (bytes 32-39) leaves the freed pages owned by
     // nothing: every read still works, only a consistency check can tell.

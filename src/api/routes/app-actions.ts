@@ -20,7 +20,7 @@ const scaleRoute: RouteDef = {
   method: 'POST',
   path: '/v1/apps/{name}/scale',
   operationId: 'scaleApp',
-  summary: 'Set how many instances run while the app is up, within scale.min..scale.max; scaling down drains first',
+  summary: 'Set how many instances run while the app is up, within scale.min..scale.max; scaling down drains first; kept across restarts until the spec changes',
   tag: 'apps',
   requestBody: { description: '{"replicas": 3}', contentTypes: ['application/json'] },
   responses: { 200: "The app's state afterwards" },

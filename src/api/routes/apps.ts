@@ -24,7 +24,10 @@ export const appRoutes: RouteDef[] = [
     tag: 'apps',
     query: { dryRun: { type: 'boolean', description: 'Validate and diff without changing anything' } },
     requestBody: { description: 'One or more app specs: YAML documents or JSON (an object or an array)', contentTypes: ['application/yaml', 'application/json'] },
-    responses: { 200: 'What happened to each app: created, updated or unchanged, with the changed fields' },
+    responses: {
+      200: 'What happened to each app: created, updated or unchanged, with the changed fields',
+      502: 'An update was rolled back (upstream_unavailable): it is not stored, the previous revision keeps serving; the detail says why',
+    },
     async handle(ctx) {
       const specs = await specsFromBody(ctx);
       const dryRun = booleanParam(ctx.query, 'dryRun');
@@ -50,7 +53,7 @@ export const appRoutes: RouteDef[] = [
     summary: 'Delete an app: its container is removed, its volume kept unless ?purgeVolumes=true',
     tag: 'apps',
     query: { purgeVolumes: { type: 'boolean', description: "Also remove the app's volume" } },
-    responses: { 200: 'Deleted' },
+    responses: { 200: 'Deleted (the app stays a tombstone until its containers are gone; a restart finishes the delete)' },
     async handle(ctx) {
       const purgeVolumes = booleanParam(ctx.query, 'purgeVolumes');
       await ctx.gateway.apps.delete(ctx.params.name!, { purgeVolumes });

@@ -3,7 +3,7 @@ import type Docker from 'dockerode';
 import { ConflictError, NotFoundError, RuntimeError } from '../../errors.js';
 import type { AppSpec, InputSpec } from '../../spec/types.js';
 import { containerSpecHash } from '../../spec/hash.js';
-import { LABEL_SPEC_HASH } from '../runtime.js';
+import { LABEL_SPEC_HASH, LABEL_STORE } from '../runtime.js';
 import type { Instance } from '../runtime.js';
 import { resolveSecretRefs } from '../secret-env.js';
 import { resolveBindMounts } from './bind-mounts.js';
@@ -52,6 +52,14 @@ export async function ensureContainer(ctx: DockerContext, given: AppSpec, index:
         throw new ConflictError(
           `a container named ${name} exists but was not created by berth (no berth.managed=true label); ` +
             `berth leaves it untouched: remove or rename it, or rename the app`,
+        );
+      }
+      const owner = existing.Config.Labels[LABEL_STORE];
+      const mine = ctx.extraLabels[LABEL_STORE];
+      if (owner && mine && owner !== mine) {
+        throw new ConflictError(
+          `a container named ${name} belongs to another berth gateway (store ${owner}); berth leaves it untouched: ` +
+            'stop that gateway and remove its containers, or rename the app',
         );
       }
       if (existing.Config.Labels[LABEL_SPEC_HASH] === hash) return toInstance(existing, ctx.addresses.dialHost);

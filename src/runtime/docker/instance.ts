@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { LABEL_APP, LABEL_INDEX, LABEL_SPEC_HASH } from '../runtime.js';
+import { LABEL_APP, LABEL_INDEX, LABEL_SPEC_HASH, LABEL_STORE } from '../runtime.js';
 import type { Instance, InstanceHealth, InstanceState } from '../runtime.js';
 
 const STATES: readonly InstanceState[] = ['created', 'running', 'paused', 'restarting', 'exited', 'dead', 'removing'];
@@ -28,6 +28,7 @@ export function toInstance(info: Docker.ContainerInspectInfo, dialHost = '127.0.
   }
   if (info.State.StartedAt && info.State.StartedAt !== NEVER) instance.startedAt = new Date(info.State.StartedAt);
   if (state === 'exited' || state === 'dead') instance.exitCode = info.State.ExitCode;
+  if (labels[LABEL_STORE]) instance.store = labels[LABEL_STORE];
   return instance;
 }
 
