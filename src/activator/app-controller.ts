@@ -11,6 +11,7 @@ import type { AppState, AppStatus } from './app-status.js';
 import { CrashBackoff } from './crash-backoff.js';
 import { HealthChecker } from './health-checker.js';
 import { IdleClock } from './idle-clock.js';
+import { isIllegal, transition, type LifecycleAction, type LifecycleEvent } from './lifecycle.js';
 import { drainSlot, freeIndexes, Slot, startSlot } from './instance-slot.js';
 import { waitUntilReady } from './readiness.js';
 import { replaceInstances } from './rollout.js';
@@ -88,6 +89,8 @@ export class AppController {
   private rejectedHash?: string;
   private removeTimer?: NodeJS.Timeout;
   private closed = false;
+  /** The container the current start launched, until it is ready: a failed start stops it. */
+  private startingInstance?: Instance;
 
   constructor(
     spec: AppSpec,
@@ -215,7 +218,8 @@ export class AppController {
     const began = performance.now();
     const spec = this.spec;
     clearTimeout(this.removeTimer);
-    this.setState('starting');
+    this.startingInstance = undefined;
+    this.fire('wake');
     try {
       const denied = policyIssues(spec, this.deps.defaults().policy);
       if (denied.length > 0) throw new Error(`the gateway's policy no longer allows it: ${denied.map((d) => d.message).join('; ')}`);
@@ -224,17 +228,15 @@ export class AppController {
       const reusable = this.parked.filter((i) => i.specHash === hash);
       const first = reusable[0];
       const index = first?.index ?? freeIndexes(this.parked.map((i) => i.index), 1)[0]!;
-      const slot = await startSlot(this.deps.runtime, spec, index, began + spec.startTimeoutMs, first);
+      const slot = await startSlot(this.deps.runtime, spec, index, began + spec.startTimeoutMs, first, (i) => (this.startingInstance = i));
+      this.startingInstance = undefined;
       this.parked = this.parked.filter((i) => i.index !== index);
       this.addReady(slot);
       this.lastStartMs = Math.round(performance.now() - began);
       this.lastError = undefined;
       // The idle timeout counts from readiness, not from a request that ended while it started.
       this.idle.touch();
-      this.setState('running');
-      this.armIdle();
-      this.armHealth();
-      void this.fillReplicas();
+      this.fire('ready');
     } catch (err) {
       throw this.startFailed(err);
     }
@@ -284,16 +286,15 @@ export class AppController {
       // The engine's outage, not the app's: no crash-loop count, and waiters get 503 with Retry-After.
       this.lastError = err.message;
       this.engineDownUntilMs = performance.now() + err.retryAfterS * 1000;
-      this.setState('failed');
-      this.releaseDeps();
+      this.fire('engineDown');
       this.deps.logger.warn({ app: this.name, err: err.message }, 'app could not start: the Docker engine is unavailable');
       return err;
     }
     const failure = err instanceof StartFailedError ? err : new StartFailedError(this.name, messageOf(err), false);
     this.lastError = failure.message;
     const delay = this.backoff.fail(performance.now());
-    this.setState(delay > 0 ? 'crashloop' : 'failed');
-    this.releaseDeps();
+    this.fire(delay > 0 ? 'crashLooped' : 'startFailed');
+    this.startingInstance = undefined;
     this.deps.logger.warn({ app: this.name, err: failure.message, retryInMs: delay || undefined }, 'app failed to start');
     return failure;
   }
@@ -314,13 +315,9 @@ export class AppController {
       }
     }
     this.rebuildReady();
-    if (this.ready.length > 0) {
-      this.setState('running');
-      this.armIdle();
-      this.armHealth();
-    } else if (this.parked.some((i) => i.state === 'paused')) {
-      this.setState('paused');
-    }
+    if (this.state === 'running' || this.state === 'starting' || this.state === 'stopping') return;
+    if (this.ready.length > 0) this.fire('outsideStart');
+    else if (this.parked.some((i) => i.state === 'paused') && this.state === 'stopped') this.fire('outsidePause');
   }
 
   /**
@@ -410,10 +407,10 @@ export class AppController {
   stop(why: string, graceMs = DRAIN_MS): Promise<void> {
     return this.serial(async () => {
       if (this.slots.length === 0 && this.state !== 'paused') {
-        if (this.state !== 'stopped' && this.state !== 'failed' && this.state !== 'crashloop') this.setState('stopped', why);
+        if (this.state !== 'stopped' && this.state !== 'failed' && this.state !== 'crashloop') this.fire('stopped', why);
         return;
       }
-      this.setState('stopping', why);
+      this.fire('stop', why);
       for (const slot of this.slots) slot.draining = true;
       this.rebuildReady();
       await this.idle.drained(graceMs);
@@ -429,11 +426,8 @@ export class AppController {
     await Promise.all(instances.map((i) => this.deps.runtime.stop(i.id, { timeoutS: 10 }).catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'stop failed'))));
     this.parked = instances.map((i) => ({ ...i, state: 'exited' as const, address: undefined }));
     this.backoff.reset();
-    this.health.stop();
-    this.releaseDeps();
-    this.setState('stopped', why);
+    this.fire('stopped', why);
     this.deps.logger.info({ app: this.name, why }, 'app stopped');
-    this.armRemoval();
   }
 
   /** Removes the containers now (volume kept unless purged); the next request creates them again. */
@@ -447,7 +441,7 @@ export class AppController {
       this.health.stop();
       this.releaseDeps();
       for (const i of instances) await this.deps.runtime.remove(i.id, { purgeVolumes });
-      if (this.state !== 'stopped') this.setState('stopped');
+      this.fire('removed');
     });
   }
 
@@ -458,7 +452,7 @@ export class AppController {
       // Checked inside the step: a request may have arrived since the timer fired.
       if (this.idle.inFlight > 0 || this.state !== 'running') return;
       if (this.spec.idleAction === 'pause') return this.pauseAll();
-      this.setState('stopping', 'idle');
+      this.fire('stop', 'idle');
       await this.stopAll('idle');
     });
   }
@@ -467,13 +461,11 @@ export class AppController {
     const slots = this.slots;
     this.slots = [];
     this.rebuildReady();
-    this.setState('stopping', 'idle');
-    this.health.stop();
+    this.fire('stop', 'idle');
     try {
       await Promise.all(slots.map((s) => this.deps.runtime.pause(s.instance.id)));
       this.parked = [...slots.map((s) => ({ ...s.instance, state: 'paused' as const })), ...this.parked];
-      this.releaseDeps();
-      this.setState('paused', 'idle');
+      this.fire('paused', 'idle');
       this.deps.logger.info({ app: this.name }, 'app paused after being idle');
     } catch (err) {
       this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'pause failed; stopping instead');
@@ -533,9 +525,7 @@ export class AppController {
     this.slots = this.slots.filter((s) => s !== slot);
     this.rebuildReady();
     if (this.slots.length === 0 && this.state === 'running') {
-      this.health.stop();
-      this.releaseDeps();
-      this.setState('stopped');
+      this.fire('lastExited');
     } else if (this.state === 'running') {
       void this.fillReplicas();
     }
@@ -565,15 +555,12 @@ export class AppController {
       void this.serial(() => this.fillReplicas());
       return true;
     }
-    this.health.stop();
-    this.releaseDeps();
     if (crashed && early && this.backoff.fail(performance.now()) > 0) {
-      this.setState('crashloop');
+      this.fire('lastCrashed');
     } else {
       if (!early) this.backoff.reset();
-      this.setState('stopped');
+      this.fire('lastExited');
     }
-    this.armRemoval();
     return true;
   }
 
@@ -606,7 +593,7 @@ export class AppController {
   /** Records a failure found outside a start, e.g. a name conflict at reconcile time. */
   fail(reason: string): void {
     this.lastError = reason;
-    this.setState('failed');
+    this.fire('reconcileFailed');
   }
 
   /** Milliseconds before a start may be tried again (0: now). */
@@ -641,14 +628,54 @@ export class AppController {
     this.deps.onChange(this.status());
   }
 
-  /** `reason`: why, when berth chose it (shown in the status; `idle…` marks an idle stop). */
-  private setState(state: AppState, reason?: string): void {
-    if (state === this.state) return;
-    this.state = state;
-    this.reason = reason;
-    this.since = new Date();
-    if (state !== 'running') this.idle.disarm();
-    this.onChange();
+  /**
+   * Moves the app by the state machine (lifecycle.ts) and runs the actions it
+   * names. An illegal event is logged and changes nothing: it means a race the
+   * table does not foresee, and keeping the last true state beats inventing one.
+   * `reason`: why, when berth chose it (shown in the status; `idle…` marks an idle stop).
+   */
+  private fire(event: LifecycleEvent, reason?: string): void {
+    const result = transition(this.state, event);
+    if (isIllegal(result)) {
+      this.deps.logger.warn({ app: this.name, event, state: this.state }, result.illegal);
+      return;
+    }
+    if (result.next !== this.state) {
+      this.state = result.next;
+      this.reason = reason;
+      this.since = new Date();
+      if (result.next !== 'running') this.idle.disarm();
+      this.onChange();
+    }
+    for (const action of result.actions) this.act(action);
+  }
+
+  private act(action: LifecycleAction): void {
+    switch (action) {
+      case 'armIdle':
+        return this.armIdle();
+      case 'armHealth':
+        return this.armHealth();
+      case 'stopHealth':
+        return this.health.stop();
+      case 'releaseDeps':
+        return this.releaseDeps();
+      case 'armRemoval':
+        return this.armRemoval();
+      case 'fillReplicas':
+        return void this.fillReplicas();
+      case 'stopContainers':
+        return this.stopLeftovers();
+    }
+  }
+
+  /** A failed start may leave its container running (never ready): it must not stay up. */
+  private stopLeftovers(): void {
+    const left = this.startingInstance;
+    this.startingInstance = undefined;
+    if (!left) return;
+    void this.deps.runtime.stop(left.id, { timeoutS: 5 }).catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'stop failed'));
+    this.parked = [...this.parked.filter((i) => i.id !== left.id), { ...left, state: 'exited', address: undefined }];
   }
 }
 
