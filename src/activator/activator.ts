@@ -227,8 +227,9 @@ export class Activator implements UpstreamSource {
     const controller = this.apps.get(name);
     this.apps.delete(name);
     if (controller) {
+      // Closing first cancels a start in progress: its waiters fail at once instead of holding the delete.
+      controller.close(`app ${name} was deleted`);
       await controller.stop('deleted');
-      controller.close();
     }
     for (const instance of existing.filter((i) => i.app === name)) {
       await this.runtime.remove(instance.id, { purgeVolumes }).catch((err: unknown) => this.logger.warn({ app: name, err: messageOf(err) }, 'remove failed'));
@@ -239,9 +240,11 @@ export class Activator implements UpstreamSource {
     const signal = this.events.signal;
     try {
       for await (const event of this.runtime.events(signal)) {
-        if (event.kind !== 'die') continue;
         const controller = this.apps.get(event.app);
         if (!controller) continue;
+        if (event.kind === 'start') void controller.instanceStarted(event.instanceId).catch((err: unknown) => this.logger.warn({ app: event.app, err: messageOf(err) }, 'adopting a container failed'));
+        if (event.kind === 'destroy') controller.instanceRemoved(event.instanceId);
+        if (event.kind !== 'die') continue;
         const unexpected = controller.instanceExited(event.instanceId, event.exitCode, event.time);
         if (unexpected && controller.spec.scale.min >= 1) this.scheduleRestart(controller);
       }

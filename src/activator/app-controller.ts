@@ -46,6 +46,9 @@ const UNREACHABLE_CHECK_MS = 500;
 /** Consecutive connection failures that take an instance out of rotation (passive health). */
 const PASSIVE_EJECT_AFTER = 3;
 
+/** How often a down engine is asked whether it is back. */
+const ENGINE_PING_EVERY_MS = 250;
+
 /** How long old instances may finish their requests after an update, a scale-down or a stop. */
 const DRAIN_MS = 30_000;
 
@@ -91,6 +94,9 @@ export class AppController {
   private closed = false;
   /** The container the current start launched, until it is ready: a failed start stops it. */
   private startingInstance?: Instance;
+  /** Cancels the start in progress when the app is deleted or the gateway shuts down. */
+  private startAbort?: AbortController;
+  private closedWhy = 'the gateway is shutting down';
 
   constructor(
     spec: AppSpec,
@@ -214,7 +220,8 @@ export class AppController {
   /** Starts the first instance and returns once it is ready; the other replicas follow in the background. */
   private async start(): Promise<void> {
     if (this.ready.length > 0 && this.state === 'running') return;
-    if (this.closed) throw new StartFailedError(this.name, 'the gateway is shutting down', false);
+    if (this.closed) throw new StartFailedError(this.name, this.closedWhy, false);
+    const abort = (this.startAbort = new AbortController());
     const began = performance.now();
     const spec = this.spec;
     clearTimeout(this.removeTimer);
@@ -228,7 +235,7 @@ export class AppController {
       const reusable = this.parked.filter((i) => i.specHash === hash);
       const first = reusable[0];
       const index = first?.index ?? freeIndexes(this.parked.map((i) => i.index), 1)[0]!;
-      const slot = await startSlot(this.deps.runtime, spec, index, began + spec.startTimeoutMs, first, (i) => (this.startingInstance = i));
+      const slot = await startSlot(this.deps.runtime, spec, index, began + spec.startTimeoutMs, first, (i) => (this.startingInstance = i), abort.signal);
       this.startingInstance = undefined;
       this.parked = this.parked.filter((i) => i.index !== index);
       this.addReady(slot);
@@ -287,8 +294,14 @@ export class AppController {
       this.lastError = err.message;
       this.engineDownUntilMs = performance.now() + err.retryAfterS * 1000;
       this.fire('engineDown');
+      this.watchEngine();
       this.deps.logger.warn({ app: this.name, err: err.message }, 'app could not start: the Docker engine is unavailable');
       return err;
+    }
+    if (this.closed) {
+      // Deleted (or shut down) mid-start: a clear answer for every waiter now, and no crash counted.
+      this.fire('startFailed', this.closedWhy);
+      return new StartFailedError(this.name, this.closedWhy, false);
     }
     const failure = err instanceof StartFailedError ? err : new StartFailedError(this.name, messageOf(err), false);
     this.lastError = failure.message;
@@ -303,7 +316,8 @@ export class AppController {
   async adopt(instances: readonly Instance[]): Promise<void> {
     const hash = containerSpecHash(this.spec);
     for (const instance of instances) {
-      if (instance.specHash !== hash) continue;
+      if (instance.specHash !== hash || this.slots.some((s) => s.instance.id === instance.id)) continue;
+      this.parked = this.parked.filter((i) => i.id !== instance.id);
       if (instance.state === 'running' && instance.address) {
         const probe = await waitUntilReady(instance.address, this.spec.readiness, { deadline: performance.now() + 2_000 });
         if (!probe.ready) continue;
@@ -590,6 +604,28 @@ export class AppController {
     }
   }
 
+  /**
+   * The engine reports a container of this app started, and berth did not start
+   * it (`docker start` by hand, another process): while the app is down it is
+   * adopted, shows `running`, and berth's idle policy applies to it.
+   */
+  instanceStarted(instanceId: string): Promise<void> {
+    if (!isDown(this.state) || this.closed) return Promise.resolve();
+    return this.serial(async () => {
+      if (!isDown(this.state) || this.closed) return;
+      const now = await this.deps.runtime.inspect(instanceId).catch(() => undefined);
+      if (!now || now.state !== 'running') return;
+      this.deps.logger.info({ app: this.name, instance: now.name }, 'container started outside berth: adopted');
+      this.idle.touch();
+      await this.adopt([now]);
+    });
+  }
+
+  /** The engine reports a container removed (by berth or behind its back): it is forgotten. */
+  instanceRemoved(instanceId: string): void {
+    this.parked = this.parked.filter((i) => i.id !== instanceId);
+  }
+
   /** Records a failure found outside a start, e.g. a name conflict at reconcile time. */
   fail(reason: string): void {
     this.lastError = reason;
@@ -611,7 +647,40 @@ export class AppController {
     this.idle.ended();
   }
 
-  close(): void {
+  /**
+   * While the engine is down, requests are refused at once; this asks the
+   * engine, one ping at a time, whether it is back, so the first request after
+   * it answers again starts the app instead of waiting out Retry-After.
+   */
+  private watchEngine(): void {
+    if (this.engineWatch) return;
+    this.engineWatch = (async () => {
+      while (!this.closed && this.engineDownUntilMs > performance.now()) {
+        const back = await this.deps.runtime.ping().then(
+          () => true,
+          () => false,
+        );
+        if (back) {
+          this.engineDownUntilMs = 0;
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, ENGINE_PING_EVERY_MS).unref());
+      }
+    })().finally(() => (this.engineWatch = undefined));
+  }
+
+  private engineWatch?: Promise<void>;
+
+  /**
+   * Stops all work. With `why` (a delete), a start in progress is cancelled
+   * and its waiters told `why` at once: a DELETE must not wait out a start.
+   */
+  close(why?: string): void {
+    // At shutdown a start in progress may finish (its waiters are served); a delete cancels it.
+    if (why) {
+      this.closedWhy = why;
+      this.startAbort?.abort();
+    }
     this.closed = true;
     this.idle.disarm();
     this.health.stop();
@@ -677,6 +746,10 @@ export class AppController {
     void this.deps.runtime.stop(left.id, { timeoutS: 5 }).catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'stop failed'));
     this.parked = [...this.parked.filter((i) => i.id !== left.id), { ...left, state: 'exited', address: undefined }];
   }
+}
+
+function isDown(state: AppState): boolean {
+  return state === 'stopped' || state === 'failed' || state === 'crashloop' || state === 'paused';
 }
 
 /** Policies that look at the request get this when a caller has none (e.g. an API start). */
