@@ -26,6 +26,7 @@ export interface FakeBehaviour {
 
 interface FakeContainer {
   instance: Instance;
+  image: string;
   server?: Server;
   readyAtMs: number;
   exitTimer?: NodeJS.Timeout;
@@ -42,6 +43,8 @@ export class FakeRuntime implements Runtime {
   readonly behaviour = new Map<string, FakeBehaviour>();
   /** Calls per verb, to assert single flight and the like. */
   readonly calls = { ensure: 0, start: 0, stop: 0, pause: 0, remove: 0 };
+  /** Images whose containers never become ready (a broken revision). */
+  readonly badImages = new Set<string>();
   /** While set, every verb fails as an unreachable engine does. */
   engineDown = false;
   private seq = 0;
@@ -69,7 +72,7 @@ export class FakeRuntime implements Runtime {
     if (existing) await this.destroy(existing);
     const id = `fake${++this.seq}`;
     const instance: Instance = { id, name, app: spec.name, index, specHash: hash, state: 'created', health: 'none' };
-    this.containers.set(id, { instance, readyAtMs: 0 });
+    this.containers.set(id, { instance, image: spec.image, readyAtMs: 0 });
     return { ...instance };
   }
 
@@ -203,7 +206,7 @@ export class FakeRuntime implements Runtime {
       this.emit('unpause', c);
       return;
     }
-    c.readyAtMs = b.neverReady ? Infinity : performance.now() + (b.readyAfterMs ?? 0);
+    c.readyAtMs = b.neverReady || this.badImages.has(c.image) ? Infinity : performance.now() + (b.readyAfterMs ?? 0);
     const server = createServer((req, res) => {
       res.statusCode = performance.now() >= c.readyAtMs ? 200 : 503;
       res.end('fake');
