@@ -2,7 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { messageOf, NotFoundError } from '../errors.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
-import type { PublicStatus, Upstream, UpstreamSource, WaitingInfo } from '../proxy/upstream.js';
+import type { Admission, PublicStatus, Upstream, UpstreamSource, WaitingInfo } from '../proxy/upstream.js';
+import { RecentStartFailure } from './start-errors.js';
+import { waitingDecision } from './waiting-policy.js';
 import type { AppSpec } from '../spec/types.js';
 import { containerSpecHash } from '../spec/hash.js';
 import { wakeOrder } from '../spec/depends-on.js';
@@ -57,6 +59,23 @@ export class Activator implements UpstreamSource {
 
   pick(app: string, req?: IncomingMessage, exclude?: string): Upstream | undefined {
     return this.apps.get(app)?.pick(req, exclude);
+  }
+
+  admit(app: string, req: IncomingMessage): Admission {
+    const controller = this.apps.get(app);
+    if (!controller) return { kind: 'fail', error: new NotFoundError(`app ${app} is not declared`) };
+    const ready = controller.admitReady(req);
+    if (ready) return ready;
+    const info = this.waiting(app)!;
+    switch (waitingDecision(info, req)) {
+      case 'recentFailure':
+        return { kind: 'fail', error: new RecentStartFailure(info.recentFailure ?? 'the last start failed') };
+      case 'page':
+        controller.acquire().catch(() => undefined);
+        return { kind: 'page', title: info.title, message: info.message };
+      case 'wait':
+        return { kind: 'wait', ready: controller.acquireFor(req) };
+    }
   }
 
   acquire(app: string, req?: IncomingMessage): Promise<Upstream> {

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { BerthError, EngineUnavailableError, messageOf } from '../errors.js';
 import { createBalancerPolicy, type BalancerPolicy } from '../proxy/balancer/balancer-policy.js';
-import type { Upstream } from '../proxy/upstream.js';
+import type { Admission, Admitted, Upstream } from '../proxy/upstream.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
 import { containerSpecHash, withContainerOf } from '../spec/hash.js';
 import { policyIssues } from '../spec/policy.js';
@@ -154,19 +154,38 @@ export class AppController {
 
   /** Picks a ready instance with the app's balancer policy; undefined when none is ready. */
   pick(req?: IncomingMessage, exclude?: string): Upstream | undefined {
+    return this.choose(req, exclude) ? this.chosen.upstream : undefined;
+  }
+
+  /**
+   * The ready answer of `admitReady`, reused: the hot path allocates nothing.
+   * The proxy reads it at once, before anything else can run.
+   */
+  private readonly chosen: { kind: 'ready'; upstream: Upstream; setCookie: string | undefined } = { kind: 'ready', upstream: undefined as unknown as Upstream, setCookie: undefined };
+
+  /** A ready instance for `req` now, with its sticky cookie by value; undefined when none is ready. */
+  admitReady(req: IncomingMessage): Admission | undefined {
+    return this.choose(req) ? this.chosen : undefined;
+  }
+
+  /** Chooses into `this.chosen`; false when no instance is ready. */
+  private choose(req?: IncomingMessage, exclude?: string): boolean {
     const ready = this.ready;
-    if (ready.length === 0) return undefined;
+    if (ready.length === 0) return false;
     // One instance and a policy that needs no request: no choice to make (the common, hot case).
-    if (ready.length === 1 && this.balancer.name !== 'cookie') {
+    if (ready.length === 1 && !this.balancer.needsRequest) {
       const only = ready[0]!.upstream;
-      return only.instanceId !== exclude ? only : undefined;
+      if (only.instanceId === exclude) return false;
+      this.chosen.upstream = only;
+      this.chosen.setCookie = undefined;
+      return true;
     }
     const candidates = exclude === undefined ? ready : ready.filter((s) => s.upstream.instanceId !== exclude);
-    const chosen = this.balancer.select(candidates, req ?? NO_REQUEST);
-    if (!chosen) return undefined;
-    const upstream = (chosen.candidate as Slot).upstream;
-    upstream.setCookie = chosen.setCookie;
-    return upstream;
+    const selection = this.balancer.select(candidates, req ?? NO_REQUEST);
+    if (!selection) return false;
+    this.chosen.upstream = (selection.candidate as Slot).upstream;
+    this.chosen.setCookie = selection.setCookie;
+    return true;
   }
 
   /**
@@ -175,8 +194,12 @@ export class AppController {
    * the app is crash-looping they are told when to come back.
    */
   async acquire(req?: IncomingMessage): Promise<Upstream> {
-    const now = this.pick(req);
-    if (now) return now;
+    return (await this.acquireFor(req)).upstream;
+  }
+
+  /** `acquire`, with the sticky cookie chosen for this request, by value. */
+  async acquireFor(req?: IncomingMessage): Promise<Admitted> {
+    if (this.choose(req)) return { upstream: this.chosen.upstream, setCookie: this.chosen.setCookie };
     const engineWaitMs = this.engineDownUntilMs - performance.now();
     if (engineWaitMs > 0) throw new EngineUnavailableError(this.lastError ?? 'the Docker engine is unavailable', Math.ceil(engineWaitMs / 1000));
     const waitMs = this.backoff.waitMs(performance.now());
@@ -193,9 +216,8 @@ export class AppController {
     } finally {
       this.waiting--;
     }
-    const picked = this.pick(req);
-    if (!picked) throw new NoInstanceError(this.name);
-    return picked;
+    if (!this.choose(req)) throw new NoInstanceError(this.name);
+    return { upstream: this.chosen.upstream, setCookie: this.chosen.setCookie };
   }
 
   /** Running but no instance in rotation (all unhealthy or replaced): wait for one, bounded by the start timeout. */

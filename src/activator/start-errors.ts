@@ -7,6 +7,13 @@ export class StartFailedError extends BerthError {
   }
 }
 
+/** The last start failed moments ago: a reloading browser sees that instead of starting the app again at once. */
+export class RecentStartFailure extends BerthError {
+  constructor(reason: string) {
+    super('upstream_unavailable', reason);
+  }
+}
+
 /** The app runs but has no instance in rotation (all failing their health checks, say). */
 export class NoInstanceError extends BerthError {
   readonly retryAfterS = 1;
