@@ -8,14 +8,15 @@ import { containerSpecHash, withContainerOf } from '../spec/hash.js';
 import { policyIssues } from '../spec/policy.js';
 import type { AppSpec, DockerPolicy, WaitingPageText } from '../spec/types.js';
 import type { AppState, AppStatus } from './app-status.js';
-import { CrashBackoff } from './crash-backoff.js';
+import { AdmissionGate } from './admission.js';
+import type { CrashBackoff } from './crash-backoff.js';
 import { HealthChecker } from './health-checker.js';
 import { IdleClock } from './idle-clock.js';
 import { isIllegal, transition, type LifecycleAction, type LifecycleEvent } from './lifecycle.js';
 import { drainSlot, freeIndexes, Slot, startSlot } from './instance-slot.js';
 import { waitUntilReady } from './readiness.js';
 import { replaceInstances } from './rollout.js';
-import { CrashLoopError, NoInstanceError, QueueFullError, StartFailedError } from './start-errors.js';
+import { NoInstanceError, StartFailedError } from './start-errors.js';
 
 export { StartFailedError } from './start-errors.js';
 
@@ -46,9 +47,6 @@ const UNREACHABLE_CHECK_MS = 500;
 /** Consecutive connection failures that take an instance out of rotation (passive health). */
 const PASSIVE_EJECT_AFTER = 3;
 
-/** How often a down engine is asked whether it is back. */
-const ENGINE_PING_EVERY_MS = 250;
-
 /** How long old instances may finish their requests after an update, a scale-down or a stop. */
 const DRAIN_MS = 30_000;
 
@@ -76,14 +74,12 @@ export class AppController {
   private replicas: number;
   private balancer: BalancerPolicy;
   private starting?: Promise<void>;
-  private waiting = 0;
   private lifecycle: Promise<unknown> = Promise.resolve();
-  private readonly backoff = new CrashBackoff();
-  /**
-   * The last start found the engine unavailable: until this (monotonic ms) requests
-   * are answered 503 at once instead of each waiting out the engine timeout again.
-   */
-  private engineDownUntilMs = 0;
+  /** Queue bound, crash-loop backoff and engine outage: who may wait for a start. */
+  private readonly gate: AdmissionGate;
+  private get backoff(): CrashBackoff {
+    return this.gate.backoff;
+  }
   private readonly idle: IdleClock;
   private readonly health: HealthChecker;
   private readyWaiters: Array<() => void> = [];
@@ -106,6 +102,7 @@ export class AppController {
     this.replicas = spec.scale.replicas;
     this.balancer = createBalancerPolicy(spec.balance, spec.name);
     this.idle = new IdleClock(() => this.onIdle());
+    this.gate = new AdmissionGate(() => deps.runtime.ping());
     this.health = new HealthChecker({ logger: deps.logger, onUnhealthy: (slot) => void this.recover(slot, 'failed its health checks') });
   }
 
@@ -145,7 +142,7 @@ export class AppController {
       lastError: this.lastError,
       lastStartMs: this.lastStartMs,
       inFlight: this.idle.inFlight,
-      waiting: this.waiting,
+      waiting: this.gate.waiting,
       replicas: this.replicas,
       readyInstances: this.ready.filter((s) => s.available).length,
       instance: first ? { id: first.id, address: first.address ? `${first.address.host}:${first.address.port}` : undefined } : undefined,
@@ -200,13 +197,9 @@ export class AppController {
   /** `acquire`, with the sticky cookie chosen for this request, by value. */
   async acquireFor(req?: IncomingMessage): Promise<Admitted> {
     if (this.choose(req)) return { upstream: this.chosen.upstream, setCookie: this.chosen.setCookie };
-    const engineWaitMs = this.engineDownUntilMs - performance.now();
-    if (engineWaitMs > 0) throw new EngineUnavailableError(this.lastError ?? 'the Docker engine is unavailable', Math.ceil(engineWaitMs / 1000));
-    const waitMs = this.backoff.waitMs(performance.now());
-    if (waitMs > 0) throw new CrashLoopError(this.name, this.lastError ?? 'repeated failures', Math.ceil(waitMs / 1000));
-    const queueSize = this.spec.queueSize ?? this.deps.defaults().queueSize;
-    if (this.waiting >= queueSize) throw new QueueFullError(this.name, queueSize);
-    this.waiting++;
+    const refused = this.gate.refusal(this.name, this.lastError, this.spec.queueSize ?? this.deps.defaults().queueSize);
+    if (refused) throw refused;
+    this.gate.waiting++;
     try {
       if (this.state === 'running') await this.readySoon();
       else {
@@ -214,7 +207,7 @@ export class AppController {
         await this.starting;
       }
     } finally {
-      this.waiting--;
+      this.gate.waiting--;
     }
     if (!this.choose(req)) throw new NoInstanceError(this.name);
     return { upstream: this.chosen.upstream, setCookie: this.chosen.setCookie };
@@ -314,9 +307,8 @@ export class AppController {
     if (err instanceof EngineUnavailableError) {
       // The engine's outage, not the app's: no crash-loop count, and waiters get 503 with Retry-After.
       this.lastError = err.message;
-      this.engineDownUntilMs = performance.now() + err.retryAfterS * 1000;
+      this.gate.engineDown(err.retryAfterS);
       this.fire('engineDown');
-      this.watchEngine();
       this.deps.logger.warn({ app: this.name, err: err.message }, 'app could not start: the Docker engine is unavailable');
       return err;
     }
@@ -656,8 +648,7 @@ export class AppController {
 
   /** Milliseconds before a start may be tried again (0: now). */
   retryDelayMs(): number {
-    const now = performance.now();
-    return Math.max(this.backoff.waitMs(now), this.engineDownUntilMs - now, 0);
+    return this.gate.retryDelayMs();
   }
 
   /** Activity that keeps the app up: a request, a WebSocket, or a dependent app holding it. */
@@ -670,30 +661,6 @@ export class AppController {
   }
 
   /**
-   * While the engine is down, requests are refused at once; this asks the
-   * engine, one ping at a time, whether it is back, so the first request after
-   * it answers again starts the app instead of waiting out Retry-After.
-   */
-  private watchEngine(): void {
-    if (this.engineWatch) return;
-    this.engineWatch = (async () => {
-      while (!this.closed && this.engineDownUntilMs > performance.now()) {
-        const back = await this.deps.runtime.ping().then(
-          () => true,
-          () => false,
-        );
-        if (back) {
-          this.engineDownUntilMs = 0;
-          break;
-        }
-        await new Promise((resolve) => setTimeout(resolve, ENGINE_PING_EVERY_MS).unref());
-      }
-    })().finally(() => (this.engineWatch = undefined));
-  }
-
-  private engineWatch?: Promise<void>;
-
-  /**
    * Stops all work. With `why` (a delete), a start in progress is cancelled
    * and its waiters told `why` at once: a DELETE must not wait out a start.
    */
@@ -704,6 +671,7 @@ export class AppController {
       this.startAbort?.abort();
     }
     this.closed = true;
+    this.gate.close();
     this.idle.disarm();
     this.health.stop();
     clearTimeout(this.removeTimer);
