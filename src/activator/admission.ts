@@ -20,8 +20,14 @@ export class AdmissionGate {
   private engineWatch?: Promise<void>;
   private closed = false;
 
+  /**
+   * `ping`: asks the engine whether it is back; without one the outage lasts
+   * its Retry-After. The controller passes none yet: a ping that reuses a
+   * kept-alive connection can succeed while new connections hang (see the
+   * engine-blackhole integration test), which would end the outage too early.
+   */
   constructor(
-    private readonly ping: () => Promise<void>,
+    private readonly ping?: () => Promise<void>,
     private readonly now: () => number = () => performance.now(),
   ) {}
 
@@ -39,7 +45,7 @@ export class AdmissionGate {
   /** A start found the engine unavailable: refuse for `retryAfterS`, or until a ping answers. */
   engineDown(retryAfterS: number): void {
     this.engineDownUntilMs = this.now() + retryAfterS * 1000;
-    this.engineWatch ??= this.watchEngine().finally(() => (this.engineWatch = undefined));
+    if (this.ping) this.engineWatch ??= this.watchEngine(this.ping).finally(() => (this.engineWatch = undefined));
   }
 
   /** Milliseconds before a start may be tried again (0: now). */
@@ -52,9 +58,9 @@ export class AdmissionGate {
     this.closed = true;
   }
 
-  private async watchEngine(): Promise<void> {
+  private async watchEngine(ping: () => Promise<void>): Promise<void> {
     while (!this.closed && this.engineDownUntilMs > this.now()) {
-      const back = await this.ping().then(
+      const back = await ping().then(
         () => true,
         () => false,
       );

@@ -47,6 +47,8 @@ export class FakeRuntime implements Runtime {
   readonly badImages = new Set<string>();
   /** While set, every verb fails as an unreachable engine does. */
   engineDown = false;
+  /** The Retry-After an engine outage carries. */
+  engineRetryAfterS = 5;
   private seq = 0;
   private listeners = new Set<(e: RuntimeEvent) => void>();
 
@@ -55,7 +57,7 @@ export class FakeRuntime implements Runtime {
   }
 
   private guard(): void {
-    if (this.engineDown) throw new EngineUnavailableError('the Docker engine did not answer within 5s', 5);
+    if (this.engineDown) throw new EngineUnavailableError('the Docker engine did not answer within 5s', this.engineRetryAfterS);
   }
 
   async ping(): Promise<void> {

@@ -108,8 +108,9 @@ test('delete during a start: the delete returns at once and held requests fail c
   }
 });
 
-test('engine outage: 503 with Retry-After, never crashloop, immediate recovery when the engine answers', async () => {
+test('engine outage: 503 with Retry-After, never crashloop, recovery once Retry-After has passed', async () => {
   const rt = new FakeRuntime();
+  rt.engineRetryAfterS = 1;
   const a = fakeActivator(rt);
   try {
     await a.reconcile([fakeSpec('web')]);
@@ -121,7 +122,7 @@ test('engine outage: 503 with Retry-After, never crashloop, immediate recovery w
     }
     assert.notEqual(a.status('web')?.state, 'crashloop');
     rt.engineDown = false;
-    await sleep(300);
+    await sleep(1_050);
     await a.acquire('web');
     assert.equal(a.status('web')?.state, 'running');
   } finally {
