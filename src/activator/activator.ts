@@ -2,7 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { messageOf, NotFoundError } from '../errors.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
-import type { PublicStatus, Upstream, UpstreamSource, WaitingInfo } from '../proxy/upstream.js';
+import type { Admission, PublicStatus, Upstream, UpstreamSource, WaitingInfo } from '../proxy/upstream.js';
+import { RecentStartFailure } from './start-errors.js';
+import { waitingDecision } from './waiting-policy.js';
 import type { AppSpec } from '../spec/types.js';
 import { containerSpecHash } from '../spec/hash.js';
 import { wakeOrder } from '../spec/depends-on.js';
@@ -63,6 +65,23 @@ export class Activator implements UpstreamSource {
 
   pick(app: string, req?: IncomingMessage, exclude?: string): Upstream | undefined {
     return this.apps.get(app)?.pick(req, exclude);
+  }
+
+  admit(app: string, req: IncomingMessage): Admission {
+    const controller = this.apps.get(app);
+    if (!controller) return { kind: 'fail', error: new NotFoundError(`app ${app} is not declared`) };
+    const ready = controller.admitReady(req);
+    if (ready) return ready;
+    const info = this.waiting(app)!;
+    switch (waitingDecision(info, req)) {
+      case 'recentFailure':
+        return { kind: 'fail', error: new RecentStartFailure(info.recentFailure ?? 'the last start failed') };
+      case 'page':
+        controller.acquire().catch(() => undefined);
+        return { kind: 'page', title: info.title, message: info.message };
+      case 'wait':
+        return { kind: 'wait', ready: controller.acquireFor(req) };
+    }
   }
 
   acquire(app: string, req?: IncomingMessage): Promise<Upstream> {
@@ -262,8 +281,9 @@ export class Activator implements UpstreamSource {
     const controller = this.apps.get(name);
     this.apps.delete(name);
     if (controller) {
+      // Closing first cancels a start in progress: its waiters fail at once instead of holding the delete.
+      controller.close(`app ${name} was deleted`);
       await controller.stop('deleted');
-      controller.close();
     }
   }
 
@@ -271,9 +291,11 @@ export class Activator implements UpstreamSource {
     const signal = this.events.signal;
     try {
       for await (const event of this.runtime.events(signal)) {
-        if (event.kind !== 'die') continue;
         const controller = this.apps.get(event.app);
         if (!controller) continue;
+        if (event.kind === 'start') void controller.instanceStarted(event.instanceId).catch((err: unknown) => this.logger.warn({ app: event.app, err: messageOf(err) }, 'adopting a container failed'));
+        if (event.kind === 'destroy') controller.instanceRemoved(event.instanceId);
+        if (event.kind !== 'die') continue;
         const unexpected = controller.instanceExited(event.instanceId, event.exitCode, event.time);
         if (unexpected && controller.spec.scale.min >= 1) this.scheduleRestart(controller);
       }

@@ -2,19 +2,21 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { BerthError, EngineUnavailableError, messageOf } from '../errors.js';
 import { createBalancerPolicy, type BalancerPolicy } from '../proxy/balancer/balancer-policy.js';
-import type { Upstream } from '../proxy/upstream.js';
+import type { Admission, Admitted, Upstream } from '../proxy/upstream.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
 import { containerSpecHash, withContainerOf } from '../spec/hash.js';
 import { policyIssues } from '../spec/policy.js';
 import type { AppSpec, DockerPolicy, WaitingPageText } from '../spec/types.js';
 import type { AppState, AppStatus } from './app-status.js';
-import { CrashBackoff } from './crash-backoff.js';
+import { AdmissionGate } from './admission.js';
+import type { CrashBackoff } from './crash-backoff.js';
 import { HealthChecker } from './health-checker.js';
 import { IdleClock } from './idle-clock.js';
+import { isIllegal, transition, type LifecycleAction, type LifecycleEvent } from './lifecycle.js';
 import { drainSlot, freeIndexes, Slot, startSlot } from './instance-slot.js';
 import { waitUntilReady } from './readiness.js';
 import { replaceInstances } from './rollout.js';
-import { CrashLoopError, NoInstanceError, QueueFullError, StartFailedError } from './start-errors.js';
+import { NoInstanceError, StartFailedError } from './start-errors.js';
 
 export { StartFailedError } from './start-errors.js';
 
@@ -72,14 +74,12 @@ export class AppController {
   private replicas: number;
   private balancer: BalancerPolicy;
   private starting?: Promise<void>;
-  private waiting = 0;
   private lifecycle: Promise<unknown> = Promise.resolve();
-  private readonly backoff = new CrashBackoff();
-  /**
-   * The last start found the engine unavailable: until this (monotonic ms) requests
-   * are answered 503 at once instead of each waiting out the engine timeout again.
-   */
-  private engineDownUntilMs = 0;
+  /** Queue bound, crash-loop backoff and engine outage: who may wait for a start. */
+  private readonly gate: AdmissionGate;
+  private get backoff(): CrashBackoff {
+    return this.gate.backoff;
+  }
   private readonly idle: IdleClock;
   private readonly health: HealthChecker;
   private readyWaiters: Array<() => void> = [];
@@ -88,6 +88,11 @@ export class AppController {
   private rejectedHash?: string;
   private removeTimer?: NodeJS.Timeout;
   private closed = false;
+  /** The container the current start launched, until it is ready: a failed start stops it. */
+  private startingInstance?: Instance;
+  /** Cancels the start in progress when the app is deleted or the gateway shuts down. */
+  private startAbort?: AbortController;
+  private closedWhy = 'the gateway is shutting down';
 
   constructor(
     spec: AppSpec,
@@ -97,6 +102,7 @@ export class AppController {
     this.replicas = spec.scale.replicas;
     this.balancer = createBalancerPolicy(spec.balance, spec.name);
     this.idle = new IdleClock(() => this.onIdle());
+    this.gate = new AdmissionGate();
     this.health = new HealthChecker({ logger: deps.logger, onUnhealthy: (slot) => void this.recover(slot, 'failed its health checks') });
   }
 
@@ -136,7 +142,7 @@ export class AppController {
       lastError: this.lastError,
       lastStartMs: this.lastStartMs,
       inFlight: this.idle.inFlight,
-      waiting: this.waiting,
+      waiting: this.gate.waiting,
       replicas: this.replicas,
       readyInstances: this.ready.filter((s) => s.available).length,
       instance: first ? { id: first.id, address: first.address ? `${first.address.host}:${first.address.port}` : undefined } : undefined,
@@ -145,19 +151,38 @@ export class AppController {
 
   /** Picks a ready instance with the app's balancer policy; undefined when none is ready. */
   pick(req?: IncomingMessage, exclude?: string): Upstream | undefined {
+    return this.choose(req, exclude) ? this.chosen.upstream : undefined;
+  }
+
+  /**
+   * The ready answer of `admitReady`, reused: the hot path allocates nothing.
+   * The proxy reads it at once, before anything else can run.
+   */
+  private readonly chosen: { kind: 'ready'; upstream: Upstream; setCookie: string | undefined } = { kind: 'ready', upstream: undefined as unknown as Upstream, setCookie: undefined };
+
+  /** A ready instance for `req` now, with its sticky cookie by value; undefined when none is ready. */
+  admitReady(req: IncomingMessage): Admission | undefined {
+    return this.choose(req) ? this.chosen : undefined;
+  }
+
+  /** Chooses into `this.chosen`; false when no instance is ready. */
+  private choose(req?: IncomingMessage, exclude?: string): boolean {
     const ready = this.ready;
-    if (ready.length === 0) return undefined;
+    if (ready.length === 0) return false;
     // One instance and a policy that needs no request: no choice to make (the common, hot case).
-    if (ready.length === 1 && this.balancer.name !== 'cookie') {
+    if (ready.length === 1 && !this.balancer.needsRequest) {
       const only = ready[0]!.upstream;
-      return only.instanceId !== exclude ? only : undefined;
+      if (only.instanceId === exclude) return false;
+      this.chosen.upstream = only;
+      this.chosen.setCookie = undefined;
+      return true;
     }
     const candidates = exclude === undefined ? ready : ready.filter((s) => s.upstream.instanceId !== exclude);
-    const chosen = this.balancer.select(candidates, req ?? NO_REQUEST);
-    if (!chosen) return undefined;
-    const upstream = (chosen.candidate as Slot).upstream;
-    upstream.setCookie = chosen.setCookie;
-    return upstream;
+    const selection = this.balancer.select(candidates, req ?? NO_REQUEST);
+    if (!selection) return false;
+    this.chosen.upstream = (selection.candidate as Slot).upstream;
+    this.chosen.setCookie = selection.setCookie;
+    return true;
   }
 
   /**
@@ -166,15 +191,15 @@ export class AppController {
    * the app is crash-looping they are told when to come back.
    */
   async acquire(req?: IncomingMessage): Promise<Upstream> {
-    const now = this.pick(req);
-    if (now) return now;
-    const engineWaitMs = this.engineDownUntilMs - performance.now();
-    if (engineWaitMs > 0) throw new EngineUnavailableError(this.lastError ?? 'the Docker engine is unavailable', Math.ceil(engineWaitMs / 1000));
-    const waitMs = this.backoff.waitMs(performance.now());
-    if (waitMs > 0) throw new CrashLoopError(this.name, this.lastError ?? 'repeated failures', Math.ceil(waitMs / 1000));
-    const queueSize = this.spec.queueSize ?? this.deps.defaults().queueSize;
-    if (this.waiting >= queueSize) throw new QueueFullError(this.name, queueSize);
-    this.waiting++;
+    return (await this.acquireFor(req)).upstream;
+  }
+
+  /** `acquire`, with the sticky cookie chosen for this request, by value. */
+  async acquireFor(req?: IncomingMessage): Promise<Admitted> {
+    if (this.choose(req)) return { upstream: this.chosen.upstream, setCookie: this.chosen.setCookie };
+    const refused = this.gate.refusal(this.name, this.lastError, this.spec.queueSize ?? this.deps.defaults().queueSize);
+    if (refused) throw refused;
+    this.gate.waiting++;
     try {
       if (this.state === 'running') await this.readySoon();
       else {
@@ -182,11 +207,10 @@ export class AppController {
         await this.starting;
       }
     } finally {
-      this.waiting--;
+      this.gate.waiting--;
     }
-    const picked = this.pick(req);
-    if (!picked) throw new NoInstanceError(this.name);
-    return picked;
+    if (!this.choose(req)) throw new NoInstanceError(this.name);
+    return { upstream: this.chosen.upstream, setCookie: this.chosen.setCookie };
   }
 
   /** Running but no instance in rotation (all unhealthy or replaced): wait for one, bounded by the start timeout. */
@@ -211,11 +235,13 @@ export class AppController {
   /** Starts the first instance and returns once it is ready; the other replicas follow in the background. */
   private async start(): Promise<void> {
     if (this.ready.length > 0 && this.state === 'running') return;
-    if (this.closed) throw new StartFailedError(this.name, 'the gateway is shutting down', false);
+    if (this.closed) throw new StartFailedError(this.name, this.closedWhy, false);
+    const abort = (this.startAbort = new AbortController());
     const began = performance.now();
     const spec = this.spec;
     clearTimeout(this.removeTimer);
-    this.setState('starting');
+    this.startingInstance = undefined;
+    this.fire('wake');
     try {
       const denied = policyIssues(spec, this.deps.defaults().policy);
       if (denied.length > 0) throw new Error(`the gateway's policy no longer allows it: ${denied.map((d) => d.message).join('; ')}`);
@@ -224,17 +250,15 @@ export class AppController {
       const reusable = this.parked.filter((i) => i.specHash === hash);
       const first = reusable[0];
       const index = first?.index ?? freeIndexes(this.parked.map((i) => i.index), 1)[0]!;
-      const slot = await startSlot(this.deps.runtime, spec, index, began + spec.startTimeoutMs, first);
+      const slot = await startSlot(this.deps.runtime, spec, index, began + spec.startTimeoutMs, first, (i) => (this.startingInstance = i), abort.signal);
+      this.startingInstance = undefined;
       this.parked = this.parked.filter((i) => i.index !== index);
       this.addReady(slot);
       this.lastStartMs = Math.round(performance.now() - began);
       this.lastError = undefined;
       // The idle timeout counts from readiness, not from a request that ended while it started.
       this.idle.touch();
-      this.setState('running');
-      this.armIdle();
-      this.armHealth();
-      void this.fillReplicas();
+      this.fire('ready');
     } catch (err) {
       throw this.startFailed(err);
     }
@@ -283,17 +307,21 @@ export class AppController {
     if (err instanceof EngineUnavailableError) {
       // The engine's outage, not the app's: no crash-loop count, and waiters get 503 with Retry-After.
       this.lastError = err.message;
-      this.engineDownUntilMs = performance.now() + err.retryAfterS * 1000;
-      this.setState('failed');
-      this.releaseDeps();
+      this.gate.engineDown(err.retryAfterS);
+      this.fire('engineDown');
       this.deps.logger.warn({ app: this.name, err: err.message }, 'app could not start: the Docker engine is unavailable');
       return err;
+    }
+    if (this.closed) {
+      // Deleted (or shut down) mid-start: a clear answer for every waiter now, and no crash counted.
+      this.fire('startFailed', this.closedWhy);
+      return new StartFailedError(this.name, this.closedWhy, false);
     }
     const failure = err instanceof StartFailedError ? err : new StartFailedError(this.name, messageOf(err), false);
     this.lastError = failure.message;
     const delay = this.backoff.fail(performance.now());
-    this.setState(delay > 0 ? 'crashloop' : 'failed');
-    this.releaseDeps();
+    this.fire(delay > 0 ? 'crashLooped' : 'startFailed');
+    this.startingInstance = undefined;
     this.deps.logger.warn({ app: this.name, err: failure.message, retryInMs: delay || undefined }, 'app failed to start');
     return failure;
   }
@@ -302,7 +330,8 @@ export class AppController {
   async adopt(instances: readonly Instance[]): Promise<void> {
     const hash = containerSpecHash(this.spec);
     for (const instance of instances) {
-      if (instance.specHash !== hash) continue;
+      if (instance.specHash !== hash || this.slots.some((s) => s.instance.id === instance.id)) continue;
+      this.parked = this.parked.filter((i) => i.id !== instance.id);
       if (instance.state === 'running' && instance.address) {
         const probe = await waitUntilReady(instance.address, this.spec.readiness, { deadline: performance.now() + 2_000 });
         if (!probe.ready) continue;
@@ -314,13 +343,9 @@ export class AppController {
       }
     }
     this.rebuildReady();
-    if (this.ready.length > 0) {
-      this.setState('running');
-      this.armIdle();
-      this.armHealth();
-    } else if (this.parked.some((i) => i.state === 'paused')) {
-      this.setState('paused');
-    }
+    if (this.state === 'running' || this.state === 'starting' || this.state === 'stopping') return;
+    if (this.ready.length > 0) this.fire('outsideStart');
+    else if (this.parked.some((i) => i.state === 'paused') && this.state === 'stopped') this.fire('outsidePause');
   }
 
   /**
@@ -410,10 +435,10 @@ export class AppController {
   stop(why: string, graceMs = DRAIN_MS): Promise<void> {
     return this.serial(async () => {
       if (this.slots.length === 0 && this.state !== 'paused') {
-        if (this.state !== 'stopped' && this.state !== 'failed' && this.state !== 'crashloop') this.setState('stopped', why);
+        if (this.state !== 'stopped' && this.state !== 'failed' && this.state !== 'crashloop') this.fire('stopped', why);
         return;
       }
-      this.setState('stopping', why);
+      this.fire('stop', why);
       for (const slot of this.slots) slot.draining = true;
       this.rebuildReady();
       await this.idle.drained(graceMs);
@@ -429,11 +454,8 @@ export class AppController {
     await Promise.all(instances.map((i) => this.deps.runtime.stop(i.id, { timeoutS: 10 }).catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'stop failed'))));
     this.parked = instances.map((i) => ({ ...i, state: 'exited' as const, address: undefined }));
     this.backoff.reset();
-    this.health.stop();
-    this.releaseDeps();
-    this.setState('stopped', why);
+    this.fire('stopped', why);
     this.deps.logger.info({ app: this.name, why }, 'app stopped');
-    this.armRemoval();
   }
 
   /** Removes the containers now (volume kept unless purged); the next request creates them again. */
@@ -447,7 +469,7 @@ export class AppController {
       this.health.stop();
       this.releaseDeps();
       for (const i of instances) await this.deps.runtime.remove(i.id, { purgeVolumes });
-      if (this.state !== 'stopped') this.setState('stopped');
+      this.fire('removed');
     });
   }
 
@@ -458,7 +480,7 @@ export class AppController {
       // Checked inside the step: a request may have arrived since the timer fired.
       if (this.idle.inFlight > 0 || this.state !== 'running') return;
       if (this.spec.idleAction === 'pause') return this.pauseAll();
-      this.setState('stopping', 'idle');
+      this.fire('stop', 'idle');
       await this.stopAll('idle');
     });
   }
@@ -467,13 +489,11 @@ export class AppController {
     const slots = this.slots;
     this.slots = [];
     this.rebuildReady();
-    this.setState('stopping', 'idle');
-    this.health.stop();
+    this.fire('stop', 'idle');
     try {
       await Promise.all(slots.map((s) => this.deps.runtime.pause(s.instance.id)));
       this.parked = [...slots.map((s) => ({ ...s.instance, state: 'paused' as const })), ...this.parked];
-      this.releaseDeps();
-      this.setState('paused', 'idle');
+      this.fire('paused', 'idle');
       this.deps.logger.info({ app: this.name }, 'app paused after being idle');
     } catch (err) {
       this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'pause failed; stopping instead');
@@ -533,9 +553,7 @@ export class AppController {
     this.slots = this.slots.filter((s) => s !== slot);
     this.rebuildReady();
     if (this.slots.length === 0 && this.state === 'running') {
-      this.health.stop();
-      this.releaseDeps();
-      this.setState('stopped');
+      this.fire('lastExited');
     } else if (this.state === 'running') {
       void this.fillReplicas();
     }
@@ -565,15 +583,12 @@ export class AppController {
       void this.serial(() => this.fillReplicas());
       return true;
     }
-    this.health.stop();
-    this.releaseDeps();
     if (crashed && early && this.backoff.fail(performance.now()) > 0) {
-      this.setState('crashloop');
+      this.fire('lastCrashed');
     } else {
       if (!early) this.backoff.reset();
-      this.setState('stopped');
+      this.fire('lastExited');
     }
-    this.armRemoval();
     return true;
   }
 
@@ -603,16 +618,37 @@ export class AppController {
     }
   }
 
+  /**
+   * The engine reports a container of this app started, and berth did not start
+   * it (`docker start` by hand, another process): while the app is down it is
+   * adopted, shows `running`, and berth's idle policy applies to it.
+   */
+  instanceStarted(instanceId: string): Promise<void> {
+    if (!isDown(this.state) || this.closed) return Promise.resolve();
+    return this.serial(async () => {
+      if (!isDown(this.state) || this.closed) return;
+      const now = await this.deps.runtime.inspect(instanceId).catch(() => undefined);
+      if (!now || now.state !== 'running') return;
+      this.deps.logger.info({ app: this.name, instance: now.name }, 'container started outside berth: adopted');
+      this.idle.touch();
+      await this.adopt([now]);
+    });
+  }
+
+  /** The engine reports a container removed (by berth or behind its back): it is forgotten. */
+  instanceRemoved(instanceId: string): void {
+    this.parked = this.parked.filter((i) => i.id !== instanceId);
+  }
+
   /** Records a failure found outside a start, e.g. a name conflict at reconcile time. */
   fail(reason: string): void {
     this.lastError = reason;
-    this.setState('failed');
+    this.fire('reconcileFailed');
   }
 
   /** Milliseconds before a start may be tried again (0: now). */
   retryDelayMs(): number {
-    const now = performance.now();
-    return Math.max(this.backoff.waitMs(now), this.engineDownUntilMs - now, 0);
+    return this.gate.retryDelayMs();
   }
 
   /** Activity that keeps the app up: a request, a WebSocket, or a dependent app holding it. */
@@ -624,8 +660,18 @@ export class AppController {
     this.idle.ended();
   }
 
-  close(): void {
+  /**
+   * Stops all work. With `why` (a delete), a start in progress is cancelled
+   * and its waiters told `why` at once: a DELETE must not wait out a start.
+   */
+  close(why?: string): void {
+    // At shutdown a start in progress may finish (its waiters are served); a delete cancels it.
+    if (why) {
+      this.closedWhy = why;
+      this.startAbort?.abort();
+    }
     this.closed = true;
+    this.gate.close();
     this.idle.disarm();
     this.health.stop();
     clearTimeout(this.removeTimer);
@@ -641,15 +687,59 @@ export class AppController {
     this.deps.onChange(this.status());
   }
 
-  /** `reason`: why, when berth chose it (shown in the status; `idle…` marks an idle stop). */
-  private setState(state: AppState, reason?: string): void {
-    if (state === this.state) return;
-    this.state = state;
-    this.reason = reason;
-    this.since = new Date();
-    if (state !== 'running') this.idle.disarm();
-    this.onChange();
+  /**
+   * Moves the app by the state machine (lifecycle.ts) and runs the actions it
+   * names. An illegal event is logged and changes nothing: it means a race the
+   * table does not foresee, and keeping the last true state beats inventing one.
+   * `reason`: why, when berth chose it (shown in the status; `idle…` marks an idle stop).
+   */
+  private fire(event: LifecycleEvent, reason?: string): void {
+    const result = transition(this.state, event);
+    if (isIllegal(result)) {
+      this.deps.logger.warn({ app: this.name, event, state: this.state }, result.illegal);
+      return;
+    }
+    if (result.next !== this.state) {
+      this.state = result.next;
+      this.reason = reason;
+      this.since = new Date();
+      if (result.next !== 'running') this.idle.disarm();
+      this.onChange();
+    }
+    for (const action of result.actions) this.act(action);
   }
+
+  private act(action: LifecycleAction): void {
+    switch (action) {
+      case 'armIdle':
+        return this.armIdle();
+      case 'armHealth':
+        return this.armHealth();
+      case 'stopHealth':
+        return this.health.stop();
+      case 'releaseDeps':
+        return this.releaseDeps();
+      case 'armRemoval':
+        return this.armRemoval();
+      case 'fillReplicas':
+        return void this.fillReplicas();
+      case 'stopContainers':
+        return this.stopLeftovers();
+    }
+  }
+
+  /** A failed start may leave its container running (never ready): it must not stay up. */
+  private stopLeftovers(): void {
+    const left = this.startingInstance;
+    this.startingInstance = undefined;
+    if (!left) return;
+    void this.deps.runtime.stop(left.id, { timeoutS: 5 }).catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'stop failed'));
+    this.parked = [...this.parked.filter((i) => i.id !== left.id), { ...left, state: 'exited', address: undefined }];
+  }
+}
+
+function isDown(state: AppState): boolean {
+  return state === 'stopped' || state === 'failed' || state === 'crashloop' || state === 'paused';
 }
 
 /** Policies that look at the request get this when a caller has none (e.g. an API start). */

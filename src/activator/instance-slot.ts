@@ -50,13 +50,22 @@ function upstreamOf(instance: Instance): Upstream {
  * is ready: Docker's HEALTHCHECK when the image has one, else the readiness
  * probe. Throws StartFailedError with the reason otherwise.
  */
-export async function startSlot(runtime: Runtime, spec: AppSpec, index: number, deadline: number, existing?: Instance): Promise<Slot> {
+export async function startSlot(
+  runtime: Runtime,
+  spec: AppSpec,
+  index: number,
+  deadline: number,
+  existing?: Instance,
+  onStarted?: (running: Instance) => void,
+  signal?: AbortSignal,
+): Promise<Slot> {
   const running = await startExisting(runtime, spec, index, existing);
+  onStarted?.(running);
   if (!running.address) throw new RuntimeError(`container ${running.name} has no published port ${spec.port}`);
   const result =
     running.health !== 'none'
       ? await waitUntilHealthy(() => runtime.inspect(running.id), deadline)
-      : await waitUntilReady(running.address, spec.readiness, { deadline, stillStarting: () => exitedReason(runtime, running.id) });
+      : await waitUntilReady(running.address, spec.readiness, { deadline, signal, stillStarting: () => exitedReason(runtime, running.id) });
   if (!result.ready) {
     const reason = result.silent ? silentReason(result.reason, spec.port, await runtime.imagePorts(spec.image).catch(() => undefined)) : result.reason;
     throw new StartFailedError(spec.name, reason, result.reason.startsWith('not ready in time'));

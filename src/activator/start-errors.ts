@@ -2,6 +2,13 @@ import { BerthError } from '../errors.js';
 
 export { StartFailedError } from '../errors.js';
 
+/** The last start failed moments ago: a reloading browser sees that instead of starting the app again at once. */
+export class RecentStartFailure extends BerthError {
+  constructor(reason: string) {
+    super('upstream_unavailable', reason);
+  }
+}
+
 /** The app runs but has no instance in rotation (all failing their health checks, say). */
 export class NoInstanceError extends BerthError {
   constructor(app: string) {

@@ -192,6 +192,7 @@ export class ProxyServer {
     this.begin(app);
     const startedMs = performance.now();
     const requestId = requestIdOf(req);
+    if (this.upstreams.admit) return this.admitted(req, res, match, app, startedMs, requestId, client);
     const ready = this.upstreams.pick(app, req);
     if (ready) {
       this.forward(req, res, match, ready, startedMs, false, requestId, client);
@@ -204,6 +205,32 @@ export class ProxyServer {
       (upstream) => {
         if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0, requestId, client);
         this.forward(req, res, match, upstream, startedMs, true, requestId, client);
+      },
+      (err: unknown) => {
+        sendFailure(req, res, classifyFailure(err, res.destroyed), app);
+        this.finish(req, res, app, startedMs, true, 0, requestId, client);
+      },
+    );
+  }
+
+  /** The activator decides (see Admission); the ready case allocates nothing. */
+  private admitted(req: IncomingMessage, res: ServerResponse, match: RouteMatch, app: string, startedMs: number, requestId: string, client: string): void {
+    const admission = this.upstreams.admit!(app, req);
+    if (admission.kind === 'ready') return this.forward(req, res, match, admission.upstream, startedMs, false, requestId, client, false, admission.setCookie);
+    // Not the hot path: whatever answers (waiting page, failure, the app) carries the id.
+    res.setHeader('x-request-id', requestId);
+    if (admission.kind === 'page') {
+      sendWaitingPage(res, { app, title: admission.title, message: admission.message });
+      return this.finish(req, res, app, startedMs, true, 0, requestId, client);
+    }
+    if (admission.kind === 'fail') {
+      sendFailure(req, res, classifyFailure(admission.error, res.destroyed), app);
+      return this.finish(req, res, app, startedMs, true, 0, requestId, client);
+    }
+    admission.ready.then(
+      (chosen) => {
+        if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0, requestId, client);
+        this.forward(req, res, match, chosen.upstream, startedMs, true, requestId, client, false, chosen.setCookie);
       },
       (err: unknown) => {
         sendFailure(req, res, classifyFailure(err, res.destroyed), app);
@@ -262,10 +289,10 @@ export class ProxyServer {
     return true;
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse, match: RouteMatch, upstream: Upstream, startedMs: number, waited: boolean, requestId: string, client: string, retried = false): void {
+  private forward(req: IncomingMessage, res: ServerResponse, match: RouteMatch, upstream: Upstream, startedMs: number, waited: boolean, requestId: string, client: string, retried = false, setCookie?: string): void {
     const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrustedAddress(client), extra: ['x-request-id', requestId], client, host: match.authority });
     // A sticky-session policy pinned this client: tell it which instance.
-    if (upstream.setCookie) res.appendHeader('set-cookie', upstream.setCookie);
+    if (setCookie) res.appendHeader('set-cookie', setCookie);
     upstream.inFlight++;
     const own = this.appTimeouts?.(match.app);
     const bounds = own === undefined ? this.defaultBounds : exchangeBounds(this.timeouts, own);

@@ -15,9 +15,26 @@ export interface Upstream {
   inFlight: number;
   /** Consecutive connection failures; the proxy resets it on success. */
   failures: number;
-  /** A Set-Cookie value to send with the response (sticky sessions), when the policy pinned this client. */
-  setCookie?: string;
 }
+
+/** A ready instance for one request, and the Set-Cookie value (sticky sessions) for that client only. */
+export interface Admitted {
+  upstream: Upstream;
+  setCookie: string | undefined;
+}
+
+/**
+ * The activator's one answer to "may this request go through?":
+ * - ready: go to `upstream` now (a reused object: read it at once, keep nothing);
+ * - page: a browser gets the please-wait page while the app starts;
+ * - wait: hold the request until the app is ready;
+ * - fail: answer with this error (a typed BerthError) now.
+ */
+export type Admission =
+  | ({ kind: 'ready' } & Admitted)
+  | { kind: 'page'; title?: string; message?: string }
+  | { kind: 'wait'; ready: Promise<Admitted> }
+  | { kind: 'fail'; error: Error };
 
 /**
  * What the proxy asks of the rest of berth for each request: the activator
@@ -25,6 +42,12 @@ export interface Upstream {
  * narrow so the proxy can be tested and benchmarked with a fixed upstream.
  */
 export interface UpstreamSource {
+  /**
+   * The one question of the HTTP path (when the source has it; `pick` and
+   * `acquire` stay for retries, WebSockets and simple sources): the activator
+   * decides between forwarding, waiting, the waiting page and a failure.
+   */
+  admit?(app: string, req: IncomingMessage): Admission;
   /**
    * A ready instance chosen by the app's balancer policy, right now, without
    * waiting; undefined when the app must be woken. `exclude` skips an instance

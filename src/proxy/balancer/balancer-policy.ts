@@ -31,6 +31,8 @@ export interface Selection {
  */
 export interface BalancerPolicy {
   readonly name: BalancePolicyName;
+  /** Whether `select` reads the request (a sticky cookie does): with one instance and no need, there is no choice to make. */
+  readonly needsRequest: boolean;
   /**
    * Picks one available candidate, or undefined when none is available. Runs on
    * every request, so it is O(n) in the candidates and allocates no more than

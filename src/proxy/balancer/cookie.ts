@@ -21,6 +21,7 @@ const COOKIE_VALUE = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]+$/;
  */
 export class CookieSticky implements BalancerPolicy {
   readonly name = 'cookie' as const;
+  readonly needsRequest = true;
   /** `berth_<app>`; each app has its own, so apps behind one host do not clash. */
   readonly cookieName: string;
   private readonly cookieAttributes = '; Path=/; HttpOnly; SameSite=Lax';

@@ -11,6 +11,7 @@ import type { BalancerPolicy, Candidate, Selection } from './balancer-policy.js'
  */
 export class LeastConnections implements BalancerPolicy {
   readonly name = 'least-connections' as const;
+  readonly needsRequest = false;
   private next = 0;
 
   select(candidates: readonly Candidate[]): Selection | undefined {

@@ -8,6 +8,7 @@ import type { BalancerPolicy, Candidate, Selection } from './balancer-policy.js'
  */
 export class RandomOfTwo implements BalancerPolicy {
   readonly name = 'random-two' as const;
+  readonly needsRequest = false;
 
   /** `random` returns a number in [0, 1); injectable so tests can be repeatable. */
   constructor(private readonly random: () => number = Math.random) {}

@@ -9,6 +9,7 @@ import type { BalancerPolicy, Candidate, Selection } from './balancer-policy.js'
  */
 export class RoundRobin implements BalancerPolicy {
   readonly name = 'round-robin' as const;
+  readonly needsRequest = false;
   private next = 0;
 
   select(candidates: readonly Candidate[]): Selection | undefined {

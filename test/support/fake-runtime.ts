@@ -1,0 +1,266 @@
+import { createServer, type Server } from 'node:http';
+import { Readable } from 'node:stream';
+import { EngineUnavailableError, NotFoundError } from '../../src/errors.js';
+import type { Instance, Runtime, RuntimeEvent, RuntimeEventKind } from '../../src/runtime/runtime.js';
+import { containerSpecHash } from '../../src/spec/hash.js';
+import type { AppSpec } from '../../src/spec/types.js';
+
+/**
+ * How one app's containers behave in the fake engine. Times are real but
+ * short: readiness is probed over HTTP, so each running container is a tiny
+ * server on 127.0.0.1 (port 0) that answers 503 until it is "ready".
+ */
+export interface FakeBehaviour {
+  /** How long `start` takes before it returns. */
+  startDelayMs?: number;
+  /** How long after a start the container answers 200 (503 before). */
+  readyAfterMs?: number;
+  /** The container never becomes ready (always 503). */
+  neverReady?: boolean;
+  /** The container exits with this code this long after it starts (a crashing app). */
+  exitAfterMs?: number;
+  exitCode?: number;
+  /** `start` fails with this error. */
+  startError?: () => Error;
+}
+
+interface FakeContainer {
+  instance: Instance;
+  image: string;
+  server?: Server;
+  readyAtMs: number;
+  exitTimer?: NodeJS.Timeout;
+}
+
+/**
+ * An in-memory Runtime: the verbs of src/runtime/runtime.ts on a map of
+ * containers, the same events the Docker runtime emits, and knobs for delays,
+ * failures, exits, an engine outage and changes made behind berth's back.
+ * Every server it opens is closed by `close()`.
+ */
+export class FakeRuntime implements Runtime {
+  readonly containers = new Map<string, FakeContainer>();
+  readonly behaviour = new Map<string, FakeBehaviour>();
+  /** Calls per verb, to assert single flight and the like. */
+  readonly calls = { ensure: 0, start: 0, stop: 0, pause: 0, remove: 0 };
+  /** Images whose containers never become ready (a broken revision). */
+  readonly badImages = new Set<string>();
+  /** While set, every verb fails as an unreachable engine does. */
+  engineDown = false;
+  /** The Retry-After an engine outage carries. */
+  engineRetryAfterS = 5;
+  private seq = 0;
+  private listeners = new Set<(e: RuntimeEvent) => void>();
+
+  behave(app: string, behaviour: FakeBehaviour): void {
+    this.behaviour.set(app, behaviour);
+  }
+
+  private guard(): void {
+    if (this.engineDown) throw new EngineUnavailableError('the Docker engine did not answer within 5s', this.engineRetryAfterS);
+  }
+
+  async ping(): Promise<void> {
+    this.guard();
+  }
+
+  async ensure(spec: AppSpec, index: number): Promise<Instance> {
+    this.guard();
+    this.calls.ensure++;
+    const name = `berth-${spec.name}-${index}`;
+    const hash = containerSpecHash(spec);
+    const existing = [...this.containers.values()].find((c) => c.instance.name === name);
+    if (existing && existing.instance.specHash === hash) return { ...existing.instance };
+    if (existing) await this.destroy(existing);
+    const id = `fake${++this.seq}`;
+    const instance: Instance = { id, name, app: spec.name, index, specHash: hash, state: 'created', health: 'none' };
+    this.containers.set(id, { instance, image: spec.image, readyAtMs: 0 });
+    return { ...instance };
+  }
+
+  async start(id: string): Promise<Instance> {
+    this.guard();
+    this.calls.start++;
+    const c = this.get(id);
+    const b = this.behaviour.get(c.instance.app) ?? {};
+    if (b.startDelayMs) await sleep(b.startDelayMs);
+    this.guard();
+    if (b.startError) throw b.startError();
+    if (!this.containers.has(id)) throw new NotFoundError(`no container ${id}`);
+    await this.run(c, b);
+    return { ...c.instance };
+  }
+
+  async stop(id: string): Promise<void> {
+    this.guard();
+    this.calls.stop++;
+    const c = this.containers.get(id);
+    if (!c) throw new NotFoundError(`no container ${id}`);
+    await this.halt(c, 0, ['die', 'stop']);
+  }
+
+  async pause(id: string): Promise<void> {
+    this.guard();
+    this.calls.pause++;
+    const c = this.get(id);
+    c.instance.state = 'paused';
+    this.emit('pause', c);
+  }
+
+  async remove(id: string): Promise<void> {
+    this.guard();
+    this.calls.remove++;
+    const c = this.containers.get(id);
+    if (c) await this.destroy(c);
+  }
+
+  async list(filter?: { app?: string }): Promise<Instance[]> {
+    this.guard();
+    return [...this.containers.values()].map((c) => ({ ...c.instance })).filter((i) => !filter?.app || i.app === filter.app);
+  }
+
+  /** Every fake image exposes its app's port (8080) unless a test set others. */
+  imagePorts(image: string): Promise<number[] | undefined> {
+    return Promise.resolve(this.exposedPorts.get(image) ?? [8080]);
+  }
+
+  /** EXPOSEd ports per image, for tests of port resolution. */
+  readonly exposedPorts = new Map<string, number[]>();
+
+  async inspect(id: string): Promise<Instance | undefined> {
+    this.guard();
+    const c = this.containers.get(id);
+    return c ? { ...c.instance } : undefined;
+  }
+
+  async logs(): Promise<Readable> {
+    return Readable.from([]);
+  }
+
+  async *events(signal: AbortSignal): AsyncIterable<RuntimeEvent> {
+    const queue: RuntimeEvent[] = [];
+    let wake: (() => void) | undefined;
+    const push = (e: RuntimeEvent) => {
+      queue.push(e);
+      wake?.();
+    };
+    const onAbort = () => wake?.();
+    this.listeners.add(push);
+    signal.addEventListener('abort', onAbort);
+    try {
+      while (!signal.aborted) {
+        const next = queue.shift();
+        if (next) yield next;
+        else await new Promise<void>((resolve) => (wake = resolve));
+      }
+    } finally {
+      this.listeners.delete(push);
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  // Changes behind berth's back (docker start / stop / kill / rm by someone else).
+
+  /** `docker create` + `docker start` by another process, with berth's labels (e.g. the previous gateway). */
+  async outsideCreate(spec: AppSpec, index = 0, running = true): Promise<string> {
+    const wasDown = this.engineDown;
+    this.engineDown = false;
+    const instance = await this.ensure(spec, index);
+    this.calls.ensure--;
+    if (running) await this.outsideStart(instance.id);
+    this.engineDown = wasDown;
+    return instance.id;
+  }
+
+  async outsideStart(id: string): Promise<void> {
+    const c = this.get(id);
+    await this.run(c, this.behaviour.get(c.instance.app) ?? {});
+  }
+
+  async outsideStop(id: string): Promise<void> {
+    await this.halt(this.get(id), 0, ['die', 'stop']);
+  }
+
+  /** `docker kill` or a crash: a die event with the exit code. */
+  async outsideKill(id: string, exitCode = 137): Promise<void> {
+    await this.halt(this.get(id), exitCode, ['die']);
+  }
+
+  async outsideRemove(id: string): Promise<void> {
+    await this.destroy(this.get(id));
+  }
+
+  /** Containers running now, of one app or all. */
+  running(app?: string): Instance[] {
+    return [...this.containers.values()].map((c) => c.instance).filter((i) => i.state === 'running' && (!app || i.app === app));
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.containers.values()) {
+      clearTimeout(c.exitTimer);
+      await closeServer(c.server);
+    }
+    this.listeners.clear();
+  }
+
+  private get(id: string): FakeContainer {
+    const c = this.containers.get(id);
+    if (!c) throw new NotFoundError(`no container ${id}`);
+    return c;
+  }
+
+  private async run(c: FakeContainer, b: FakeBehaviour): Promise<void> {
+    if (c.instance.state === 'running') return;
+    if (c.instance.state === 'paused') {
+      c.instance.state = 'running';
+      this.emit('unpause', c);
+      return;
+    }
+    c.readyAtMs = b.neverReady || this.badImages.has(c.image) ? Infinity : performance.now() + (b.readyAfterMs ?? 0);
+    const server = createServer((req, res) => {
+      res.statusCode = performance.now() >= c.readyAtMs ? 200 : 503;
+      res.end('fake');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    c.server = server;
+    c.instance.state = 'running';
+    c.instance.address = { host: '127.0.0.1', port };
+    c.instance.startedAt = new Date();
+    c.instance.exitCode = undefined;
+    if (b.exitAfterMs !== undefined) c.exitTimer = setTimeout(() => void this.halt(c, b.exitCode ?? 1, ['die']), b.exitAfterMs);
+    this.emit('start', c);
+  }
+
+  private async halt(c: FakeContainer, exitCode: number, kinds: RuntimeEventKind[]): Promise<void> {
+    clearTimeout(c.exitTimer);
+    if (c.instance.state !== 'running' && c.instance.state !== 'paused') return;
+    await closeServer(c.server);
+    c.server = undefined;
+    c.instance.state = 'exited';
+    c.instance.address = undefined;
+    c.instance.exitCode = exitCode;
+    for (const kind of kinds) this.emit(kind, c, kind === 'die' ? exitCode : undefined);
+  }
+
+  private async destroy(c: FakeContainer): Promise<void> {
+    await this.halt(c, 137, ['die']);
+    this.containers.delete(c.instance.id);
+    this.emit('destroy', c);
+  }
+
+  private emit(kind: RuntimeEventKind, c: FakeContainer, exitCode?: number): void {
+    const event: RuntimeEvent = { kind, app: c.instance.app, instanceId: c.instance.id, time: new Date(), ...(exitCode === undefined ? {} : { exitCode }) };
+    for (const listener of this.listeners) listener(event);
+  }
+}
+
+function closeServer(server: Server | undefined): Promise<void> {
+  if (!server) return Promise.resolve();
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,147 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BerthError, EngineUnavailableError } from '../../src/errors.js';
+import { FakeRuntime, sleep } from '../support/fake-runtime.js';
+import { eventually, fakeActivator, fakeSpec, waitForState } from '../support/fake-activator.js';
+
+test('crash loop: a never-ready app ends in crashloop with its container stopped, and is refused at once', async () => {
+  const rt = new FakeRuntime();
+  rt.behave('web', { neverReady: true });
+  const a = fakeActivator(rt);
+  try {
+    await a.reconcile([fakeSpec('web', { startTimeout: '200ms' })]);
+    for (let i = 0; i < 3; i++) await assert.rejects(a.acquire('web'), (e: BerthError) => e.code === 'upstream_timeout');
+    assert.equal(a.status('web')?.state, 'crashloop');
+    assert.ok(a.status('web')?.retryAt);
+    await eventually('the never-ready container is stopped', () => rt.running('web').length === 0);
+    const began = performance.now();
+    await assert.rejects(a.acquire('web'), (e: BerthError & { retryAfterS?: number }) => e.code === 'overloaded' && (e.retryAfterS ?? 0) >= 1);
+    assert.ok(performance.now() - began < 100, 'refused without trying');
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
+
+test('crash loop: an app that dies soon after each start ends in crashloop', async () => {
+  const rt = new FakeRuntime();
+  rt.behave('web', { exitAfterMs: 150, exitCode: 1 });
+  const a = fakeActivator(rt);
+  try {
+    await a.reconcile([fakeSpec('web')]);
+    for (let i = 0; i < 3; i++) {
+      await a.acquire('web');
+      await eventually('the instance died', () => a.status('web')?.state !== 'running');
+    }
+    assert.equal(a.status('web')?.state, 'crashloop');
+    assert.match(a.status('web')?.lastError ?? '', /exited with code 1/);
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
+
+test('a single failed start is failed, not crashloop, and the next request tries again', async () => {
+  const rt = new FakeRuntime();
+  rt.behave('web', { startError: () => new Error('exec format error') });
+  const a = fakeActivator(rt);
+  try {
+    await a.reconcile([fakeSpec('web')]);
+    await assert.rejects(a.acquire('web'), /exec format error/);
+    assert.equal(a.status('web')?.state, 'failed');
+    rt.behave('web', {});
+    await a.acquire('web');
+    assert.equal(a.status('web')?.state, 'running');
+    assert.equal(a.status('web')?.lastError, undefined);
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
+
+test('rollback: a broken revision is rolled back, the old one keeps serving, re-applying it deploys nothing', async () => {
+  const rt = new FakeRuntime();
+  rt.badImages.add('fake/bad:1');
+  const a = fakeActivator(rt);
+  try {
+    await a.reconcile([fakeSpec('web')]);
+    const good = await a.acquire('web');
+    await a.reconcile([fakeSpec('web', { image: 'fake/bad:1', startTimeout: '200ms' })]);
+    assert.match(a.lastErrors.get('web') ?? '', /rolled back/);
+    assert.equal(a.status('web')?.state, 'running');
+    assert.equal(a.controller('web')?.spec.image, 'fake/app:1', 'the next start uses the revision that works');
+    assert.equal((await a.acquire('web')).instanceId, good.instanceId);
+    const starts = rt.calls.start;
+    await a.reconcile([fakeSpec('web', { image: 'fake/bad:1', startTimeout: '200ms' })]);
+    assert.equal(rt.calls.start, starts, 'a rolled-back revision is not tried again');
+    assert.equal((await a.acquire('web')).instanceId, good.instanceId);
+    await a.reconcile([fakeSpec('web', { image: 'fake/app:2' })]);
+    assert.equal(a.lastErrors.get('web'), undefined);
+    const fixed = await a.acquire('web');
+    assert.notEqual(fixed.instanceId, good.instanceId, 'a fixed revision is deployed');
+    assert.equal(a.controller('web')?.spec.image, 'fake/app:2');
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
+
+test('delete during a start: the delete returns at once and held requests fail clearly', async () => {
+  const rt = new FakeRuntime();
+  rt.behave('web', { readyAfterMs: 20_000 });
+  const a = fakeActivator(rt);
+  try {
+    await a.reconcile([fakeSpec('web', { startTimeout: '60s' })]);
+    const held = Array.from({ length: 5 }, () => a.acquire('web').then(() => undefined, (e: unknown) => e as Error));
+    await waitForState(a, 'web', 'starting');
+    await eventually('container started', () => rt.running('web').length === 1);
+    const began = performance.now();
+    await a.reconcile([], ['web']);
+    const errors = await Promise.all(held);
+    assert.ok(performance.now() - began < 1_500, `delete took ${Math.round(performance.now() - began)} ms`);
+    for (const err of errors) assert.match(err?.message ?? '', /was deleted/);
+    assert.equal(a.status('web'), undefined);
+    assert.equal(rt.containers.size, 0, 'its containers are removed');
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
+
+test('engine outage: 503 with Retry-After, never crashloop, recovery once Retry-After has passed', async () => {
+  const rt = new FakeRuntime();
+  rt.engineRetryAfterS = 1;
+  const a = fakeActivator(rt);
+  try {
+    await a.reconcile([fakeSpec('web')]);
+    rt.engineDown = true;
+    for (let i = 0; i < 6; i++) {
+      const began = performance.now();
+      await assert.rejects(a.acquire('web'), (e: unknown) => e instanceof EngineUnavailableError && e.code === 'engine_unavailable' && e.retryAfterS >= 1);
+      if (i > 0) assert.ok(performance.now() - began < 100, 'a repeated request is answered at once');
+    }
+    assert.notEqual(a.status('web')?.state, 'crashloop');
+    rt.engineDown = false;
+    await sleep(1_050);
+    await a.acquire('web');
+    assert.equal(a.status('web')?.state, 'running');
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
+
+test('engine outage of a running app: it keeps serving what runs', async () => {
+  const rt = new FakeRuntime();
+  const a = fakeActivator(rt);
+  try {
+    await a.reconcile([fakeSpec('web')]);
+    const up = await a.acquire('web');
+    rt.engineDown = true;
+    assert.equal((await a.acquire('web')).instanceId, up.instanceId);
+    assert.equal(a.status('web')?.state, 'running');
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
