@@ -5,7 +5,7 @@ export { StartFailedError } from '../errors.js';
 /** The last start failed moments ago: a reloading browser sees that instead of starting the app again at once. */
 export class RecentStartFailure extends BerthError {
   constructor(reason: string) {
-    super('upstream_unavailable', reason);
+    super('start_failed', reason);
   }
 }
 

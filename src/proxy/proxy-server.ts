@@ -220,7 +220,7 @@ export class ProxyServer {
     // Not the hot path: whatever answers (waiting page, failure, the app) carries the id.
     res.setHeader('x-request-id', requestId);
     if (admission.kind === 'page') {
-      sendWaitingPage(res, { app, title: admission.title, message: admission.message });
+      sendWaitingPage(res, { app, title: admission.title, message: admission.message, bodyHtml: this.waitingPageHtml?.() });
       return this.finish(req, res, app, startedMs, true, 0, requestId, client);
     }
     if (admission.kind === 'fail') {
