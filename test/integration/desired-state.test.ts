@@ -79,8 +79,8 @@ describe('desired state: durable and honest', () => {
     const [orphanSpec] = parseSpecText(testAppYaml(orphan), 'test');
     const [strangerSpec] = parseSpecText(testAppYaml(stranger), 'test');
     // As if an older berth had deleted the row before the containers: labelled with this store, declared nowhere.
-    await new DockerRuntime({ extraLabels: { ...run.labels, [LABEL_STORE]: storeId } }).ensure(orphanSpec!, 0);
-    await new DockerRuntime({ extraLabels: { ...run.labels, [LABEL_STORE]: 'another-store' } }).ensure(strangerSpec!, 0);
+    await new DockerRuntime({ extraLabels: { ...run.labels, [LABEL_STORE]: storeId }, appsNetwork: h.appsNetworkFor() }).ensure(orphanSpec!, 0);
+    await new DockerRuntime({ extraLabels: { ...run.labels, [LABEL_STORE]: 'another-store' }, appsNetwork: h.appsNetworkFor() }).ensure(strangerSpec!, 0);
     await h.stop();
     await h.start();
     assert.deepEqual(await containersOf(orphan), [], "this store's orphan went");
