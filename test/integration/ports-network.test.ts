@@ -95,6 +95,6 @@ describe('ports and addresses', () => {
     }, { timeoutMs: 20_000, intervalMs: 200 });
     assert.equal(copied, page.body);
     const info = await testDocker().getContainer(`berth-${a}-0`).inspect();
-    assert.ok(info.NetworkSettings.Networks['berth-apps']?.Aliases?.includes(a), 'aliased by its app name');
+    assert.ok(info.NetworkSettings.Networks[h.appsNetworkFor()]?.Aliases?.includes(a), 'aliased by its app name');
   });
 });

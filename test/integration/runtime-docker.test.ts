@@ -11,7 +11,9 @@ import { HTTPD_IMAGE } from '../support/images.js';
 import { appSpec } from '../support/spec-fixture.js';
 
 const run = testRun();
-const runtime = new DockerRuntime({ extraLabels: run.labels });
+// A network of the run's own, labelled with it, so cleanup removes it (berth's default is shared).
+const APPS_NET = `berth-apps-test-${run.id}`;
+const runtime = new DockerRuntime({ extraLabels: run.labels, appsNetwork: APPS_NET });
 const docker = testDocker();
 const T = { timeout: 60_000 };
 
@@ -255,7 +257,7 @@ describe('DockerRuntime on a real engine', () => {
     const s = spec(appName(), { network: net });
     const inst = await runtime.ensure(s, 0);
     const networks = Object.keys((await docker.getContainer(inst.id).inspect()).NetworkSettings.Networks);
-    assert.deepEqual(networks.sort(), ['berth-apps', 'bridge', net].sort());
+    assert.deepEqual(networks.sort(), [APPS_NET, 'bridge', net].sort());
     const started = await runtime.start(inst.id);
     assert.equal(typeof (await httpStatus(started.address!)), 'number');
 

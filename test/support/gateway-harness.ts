@@ -43,7 +43,7 @@ export class GatewayHarness {
    * berth's default apps network is shared and outlives a test; a test gets its own, labelled
    * with the run's labels (the runtime labels what it creates with them), so cleanupByLabel removes it.
    */
-  private appsNetworkFor(configured: string | undefined): string | undefined {
+  appsNetworkFor(configured: string | undefined = DEFAULT_APPS_NETWORK): string {
     if (configured !== undefined && configured !== DEFAULT_APPS_NETWORK) return configured;
     const run = Object.values(this.labels).join('-').toLowerCase().replace(/[^a-z0-9_.-]/g, '-');
     return `berth-apps-test-${run || 'x'}`;

@@ -8,13 +8,29 @@ import { isManaged } from './names.js';
 /** The user-defined bridge every app joins, aliased by its app's name, so apps reach each other as compose services do. */
 export const DEFAULT_APPS_NETWORK = 'berth-apps';
 
+/** Ensures in flight, by engine and network name: one create at a time per process. */
+const ensuring = new Map<string, Promise<void>>();
+
 /**
- * Makes sure berth's apps network exists, creating it labelled as berth's. A network
- * of that name without the label is someone else's: berth refuses to join it rather
- * than put its apps on a network it does not own. Not labelled with the test labels:
- * it is shared by every gateway on the engine, and removing it under one would break another.
+ * Makes sure berth's apps network exists, creating it labelled as berth's (and with the
+ * runtime's extra labels). A network of that name without the label is someone else's:
+ * berth refuses to join it rather than put its apps on a network it does not own.
+ *
+ * Single flight: the engine does not refuse a second network of the same name
+ * (CheckDuplicate is best effort), and two of them make every later join fail as
+ * "ambiguous", so concurrent starts in this process share one ensure.
  */
-export async function ensureAppsNetwork(ctx: DockerContext, name: string): Promise<void> {
+export function ensureAppsNetwork(ctx: DockerContext, name: string): Promise<void> {
+  const key = `${ctx.endpoint.url} ${name}`;
+  let pending = ensuring.get(key);
+  if (!pending) {
+    pending = ensureOnce(ctx, name).finally(() => ensuring.delete(key));
+    ensuring.set(key, pending);
+  }
+  return pending;
+}
+
+async function ensureOnce(ctx: DockerContext, name: string): Promise<void> {
   const docker = ctx.docker();
   try {
     const info = (await docker.getNetwork(name).inspect()) as { Labels?: Record<string, string> | null };
