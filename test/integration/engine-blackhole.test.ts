@@ -25,7 +25,8 @@ const ENGINE_SOCKET = '/var/run/docker.sock';
 
 /**
  * A unix socket in front of the engine: passes connections through, or, once
- * `blackHole` is set, accepts new ones and never writes a byte.
+ * `blackHole` is set, accepts new ones and never writes a byte, and stops relaying
+ * on the ones already open.
  */
 class EngineProxy {
   blackHole = false;
@@ -38,7 +39,16 @@ class EngineProxy {
       if (this.blackHole) return;
       const engine = connect(ENGINE_SOCKET);
       this.track(engine);
-      client.pipe(engine).pipe(client);
+      // Not pipe(): a kept-alive connection opened before the black hole must go silent too
+      // (Node's agents reuse connections), so every chunk is looked at.
+      client.on('data', (chunk: Buffer) => {
+        if (!this.blackHole) engine.write(chunk);
+      });
+      engine.on('data', (chunk: Buffer) => {
+        if (!this.blackHole) client.write(chunk);
+      });
+      client.on('close', () => engine.destroy());
+      engine.on('close', () => client.destroy());
     });
   }
 
