@@ -26,6 +26,17 @@ remove_test_objects() {
   return 0
 }
 
+# The per-test apps networks a `berth serve` child made (it cannot carry the test labels).
+# Only after the run, and the engine refuses to remove one still in use by a parallel suite.
+remove_test_networks() {
+  remove_test_objects
+  local id
+  for id in $(docker network ls -q --filter name=berth-apps-test- --filter name=berth-adv-); do
+    docker network rm "$id" >/dev/null 2>&1 || true
+  done
+  return 0
+}
+
 # Each test file removes what it made, by its own run label, even when it fails. What is
 # left is a crashed run's: only objects older than the longest test file may run are
 # removed, so a second suite running beside this one (a developer's) keeps its objects.
@@ -80,7 +91,7 @@ main() {
   done
 
   remove_test_objects
-  trap remove_test_objects EXIT
+  trap remove_test_networks EXIT
   trap 'exit 130' INT # make Ctrl-C and a CI timeout go through the EXIT trap too
   trap 'exit 143' TERM
   local rc=0

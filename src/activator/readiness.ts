@@ -59,6 +59,10 @@ export async function waitUntilReady(target: ProbeTarget, readiness: ReadinessSp
     const left = options.deadline - now;
     // A start whose engine calls used up the budget is still probed once, so its failure says what was there.
     if (left <= 0) {
+      // A container that crashed is the better answer than the probe's "socket hang up":
+      // the engine may have been slow to report the exit during the wait.
+      const gone = options.stillStarting ? await options.stillStarting().catch(() => undefined) : undefined;
+      if (gone) return { ready: false, reason: gone };
       last ??= await probeOnce(target, readiness, LAST_CHANCE_PROBE_MS);
       return last.ready ? last : { ready: false, reason: `not ready in time: ${last.reason}`, silent: last.silent === true };
     }

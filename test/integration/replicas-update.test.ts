@@ -20,7 +20,7 @@ const T = { timeout: 40_000 };
 
 /** The app's spec: two replicas, `extra` YAML appended. */
 function spec(extra: string, image = APP_IMAGE): string {
-  return testAppYaml(app, `scale: {min: 2, max: 2}\nstartTimeout: 3s\n${extra}`, image);
+  return testAppYaml(app, `scale: {min: 2, max: 2}\nstartTimeout: 10s\n${extra}`, image);
 }
 
 describe('replicas: zero-downtime updates and rollback under load', () => {
@@ -130,7 +130,7 @@ describe('replicas: zero-downtime updates and rollback under load', () => {
     const old = (await containers()).map((c) => c.Id).sort();
     const { applied, applyMs, load } = await applyUnderLoad(spec('env: {VERSION: "5", READY_DELAY_MS: "60000"}\nstrategy: {type: rolling, batchSize: 1}\n', NEW_IMAGE));
     assert.deepEqual(load.failures, [], `no failed request out of ${load.requests}`);
-    assert.ok(applyMs >= 2_900 && applyMs < 8_000, `the apply answered once the 3s start timeout had passed (${Math.round(applyMs)} ms)`);
+    assert.ok(applyMs >= 9_900 && applyMs < 16_000, `the apply answered once the 10s start timeout had passed (${Math.round(applyMs)} ms)`);
     assert.equal(applied.status, 502, applied.text);
     assert.match(String(applied.json.detail), /rolled back.*not ready in time/, applied.text);
     assert.deepEqual((await containers()).map((c) => c.Id).sort(), old);

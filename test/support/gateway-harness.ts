@@ -32,7 +32,9 @@ export class GatewayHarness {
 
   /** Writes the gateway config: proxy on an ephemeral port, store in the temp dir, apps from ./apps/. */
   async writeConfig(extra = ''): Promise<void> {
-    const text = `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nstore: ./berth.db\npolicy:\n  images: ["berth-test/*"]\napps:\n  - ./apps/\n${extra}`;
+    // Its own apps network, also for a `berth serve` started on this config (see appsNetworkFor).
+    const network = /^appsNetwork:/m.test(extra) ? '' : `appsNetwork: ${this.appsNetworkFor()}\n`;
+    const text = `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nstore: ./berth.db\n${network}policy:\n  images: ["berth-test/*"]\napps:\n  - ./apps/\n${extra}`;
     await writeFile(this.configFile, text);
   }
 
