@@ -131,8 +131,8 @@ describe('secret env values, end to end', () => {
     const before = JSON.parse((await h.get(`/session/${app}/env`)).body) as Record<string, string>;
     const missing = spec(before.LIT!).replace(`{fromFile: ${join(secretsDir, 'db')}}`, `{fromFile: ${join(secretsDir, 'missing')}}`);
     const reply = await apply(missing);
-    assert.equal(reply.status, 200, reply.text);
-    assert.match(reply.json.results[0].error ?? '', /env\.FILE\.fromFile: cannot read .*missing: no such file/);
+    assert.equal(reply.status, 502, 'a rolled-back update is a failed apply, stored nowhere');
+    assert.match(String(reply.json.detail), /rolled back.*env\.FILE\.fromFile: cannot read .*missing: no such file/, reply.text);
     assertNoSecret(reply.text, 'the rolled-back update', [before.LIT!, fileValue, envValue]);
     const after = JSON.parse((await h.get(`/session/${app}/env`)).body) as Record<string, string>;
     assert.equal(after.FILE, fileValue);
