@@ -12,11 +12,12 @@ import type { CrashBackoff } from './crash-backoff.js';
 import { AppTimers } from './app-timers.js';
 import { DependencyHold, type WakeDependencies } from './dependency-hold.js';
 import { HealthChecker } from './health-checker.js';
-import { exitDecision, restartSlot } from './instance-failure.js';
+import { exitDecision, restartSlot, whetherGone } from './instance-failure.js';
 import { InstanceSet } from './instance-set.js';
 import { isIllegal, transition, type LifecycleAction, type LifecycleEvent } from './lifecycle.js';
 import { Slot, startSlot } from './instance-slot.js';
 import { waitUntilReady } from './readiness.js';
+import { RejectedRevision } from './rejected-revision.js';
 import { replaceInstances } from './rollout.js';
 import { pauseInstances, retireInstance, stopInstances, type StopContext } from './stop-instances.js';
 import { NoInstanceError, StartFailedError } from './start-errors.js';
@@ -76,8 +77,7 @@ export class AppController {
   private readonly timers: AppTimers;
   private readonly health: HealthChecker;
   private readonly dependencies: DependencyHold;
-  /** Container hash of the last revision that was rolled back: not tried again until a spec with other containers comes. */
-  private rejectedHash?: string;
+  private readonly rejected = new RejectedRevision();
   private closed = false;
   /** The container the current start launched, until it is ready: a failed start stops it. */
   private startingInstance?: Instance;
@@ -300,10 +300,7 @@ export class AppController {
    * Rejects when the new revision could not become ready and was rolled back.
    */
   update(spec: AppSpec): Promise<void> {
-    // Every reconcile (an apply of any app) brings every spec again: a revision
-    // already rolled back is not retried each time. Its other settings apply;
-    // the instances stay on the revision that works.
-    if (this.rejectedHash !== undefined && containerSpecHash(spec) === this.rejectedHash) spec = withContainerOf(spec, this.spec);
+    spec = this.rejected.filter(spec, this.spec);
     const reshaped = containerSpecHash(spec) !== containerSpecHash(this.spec);
     const old = this.spec;
     this.spec = spec;
@@ -313,7 +310,7 @@ export class AppController {
     this.armIdle();
     this.armHealth();
     if (!reshaped) return this.state === 'running' ? this.serial(() => this.rescale()) : Promise.resolve();
-    this.rejectedHash = undefined;
+    this.rejected.clear();
     if (this.state === 'crashloop' || this.state === 'failed') this.backoff.reset();
     return this.serial(async () => {
       if (this.state === 'paused') await this.stopAll('replaced while paused');
@@ -327,7 +324,7 @@ export class AppController {
       if (!result.ok) {
         // Rolled back: replacements of lost instances, and the next start, use the revision that works.
         if (this.spec === spec) this.spec = withContainerOf(spec, old);
-        this.rejectedHash = containerSpecHash(spec);
+        this.rejected.reject(spec);
         this.lastError = `update rolled back: ${result.reason}`;
         this.onChange();
         throw new BerthError('upstream_unavailable', this.lastError);
@@ -491,23 +488,17 @@ export class AppController {
    * gone. A live instance that keeps failing is ejected (passive health).
    */
   async unreachable(instanceId: string): Promise<boolean> {
-    const deadline = performance.now() + UNREACHABLE_CHECK_MS;
-    for (;;) {
-      const slot = this.instances.slotOf(instanceId);
-      // Already handled: the die event came, or the instance was replaced or stopped.
-      if (!slot || this.state !== 'running') return true;
-      const now = await this.deps.runtime.inspect(instanceId).catch(() => undefined);
-      if (!this.instances.has(slot)) return true;
-      if (!now || now.state === 'exited' || now.state === 'dead') {
-        this.instanceExited(instanceId, now?.exitCode);
-        return true;
-      }
-      if (performance.now() >= deadline) {
-        if (slot.upstream.failures >= PASSIVE_EJECT_AFTER) void this.recover(slot, `${slot.upstream.failures} connection failures in a row`);
-        return false;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 25));
+    const slot = this.instances.slotOf(instanceId);
+    // Already handled: the die event came, or the instance was replaced or stopped.
+    if (!slot || this.state !== 'running') return true;
+    const gone = await whetherGone(this.deps.runtime, slot, () => this.instances.has(slot) && this.state === 'running', UNREACHABLE_CHECK_MS);
+    if (gone === 'handled') return true;
+    if (gone) {
+      this.instanceExited(instanceId, gone.exitCode);
+      return true;
     }
+    if (slot.upstream.failures >= PASSIVE_EJECT_AFTER) void this.recover(slot, `${slot.upstream.failures} connection failures in a row`);
+    return false;
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { Runtime } from '../runtime/runtime.js';
+import type { Instance, Runtime } from '../runtime/runtime.js';
 import type { AppSpec } from '../spec/types.js';
 import { startSlot, type Slot } from './instance-slot.js';
 
@@ -44,4 +44,23 @@ export function exitDecision(facts: ExitFacts): ExitDecision {
 export async function restartSlot(runtime: Runtime, spec: AppSpec, slot: Slot): Promise<Slot> {
   await runtime.stop(slot.instance.id, { timeoutS: 5 });
   return startSlot(runtime, spec, slot.index, performance.now() + spec.startTimeoutMs, slot.instance);
+}
+
+/**
+ * Asks the engine, for up to `forMs`, whether an instance the proxy could not
+ * reach has died: an app that quits by itself races the engine's die event,
+ * which the engine records a few milliseconds after the fact. Answers the
+ * dead instance's last record ({} when it is gone altogether), false while it
+ * still runs, or 'handled' once `stillTracked` says berth moved on meanwhile.
+ */
+export async function whetherGone(runtime: Runtime, slot: Slot, stillTracked: () => boolean, forMs: number): Promise<Partial<Instance> | false | 'handled'> {
+  const deadline = performance.now() + forMs;
+  for (;;) {
+    const now = await runtime.inspect(slot.instance.id).catch(() => undefined);
+    if (!stillTracked()) return 'handled';
+    if (!now) return {};
+    if (now.state === 'exited' || now.state === 'dead') return now;
+    if (performance.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }
