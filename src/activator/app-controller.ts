@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { BerthError, EngineUnavailableError, messageOf } from '../errors.js';
-import { createBalancerPolicy, type BalancerPolicy } from '../proxy/balancer/balancer-policy.js';
 import type { Admission, Admitted, Upstream } from '../proxy/upstream.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
 import { containerSpecHash, withContainerOf } from '../spec/hash.js';
@@ -10,12 +9,17 @@ import type { AppSpec, DockerPolicy, WaitingPageText } from '../spec/types.js';
 import type { AppState, AppStatus } from './app-status.js';
 import { AdmissionGate } from './admission.js';
 import type { CrashBackoff } from './crash-backoff.js';
+import { AppTimers } from './app-timers.js';
+import { DependencyHold, type WakeDependencies } from './dependency-hold.js';
 import { HealthChecker } from './health-checker.js';
-import { IdleClock } from './idle-clock.js';
+import { exitDecision, restartSlot, whetherGone } from './instance-failure.js';
+import { InstanceSet } from './instance-set.js';
 import { isIllegal, transition, type LifecycleAction, type LifecycleEvent } from './lifecycle.js';
-import { drainSlot, freeIndexes, Slot, startSlot } from './instance-slot.js';
+import { Slot, startSlot } from './instance-slot.js';
 import { waitUntilReady } from './readiness.js';
+import { RejectedRevision } from './rejected-revision.js';
 import { replaceInstances } from './rollout.js';
+import { pauseInstances, retireInstance, stopInstances, type StopContext } from './stop-instances.js';
 import { NoInstanceError, StartFailedError } from './start-errors.js';
 
 export { StartFailedError } from './start-errors.js';
@@ -35,11 +39,8 @@ export interface AppControllerDeps {
   defaults: () => AppDefaults;
   onChange: (status: AppStatus) => void;
   /** Wakes the apps this one depends on, in order, and holds them up until `release` (returned) is called. */
-  wakeDependencies?: (spec: AppSpec) => Promise<() => void>;
+  wakeDependencies?: WakeDependencies;
 }
-
-/** An instance that dies sooner than this after becoming ready counts as a crash. */
-const EARLY_EXIT_MS = 30_000;
 
 /** How long the engine is asked whether an unreachable instance has exited: it records an exit a few milliseconds after the fact. */
 const UNREACHABLE_CHECK_MS = 500;
@@ -51,12 +52,14 @@ const PASSIVE_EJECT_AFTER = 3;
 const DRAIN_MS = 30_000;
 
 /**
- * Owns one app's instances and their life: starts them once however many
- * requests want them (single flight), balances requests over the ready ones,
- * stops or pauses them when idle, notices when they die, replaces them without
- * downtime when the spec changes, and backs off when the app keeps failing.
- * Lifecycle steps run one at a time through `serial`, so a request that
- * arrives while the app is being stopped waits for the stop, then wakes it.
+ * One app's façade: the proxy, the API and the engine's events talk to it,
+ * and it moves the app by the state machine (lifecycle.ts), delegating each
+ * operation to the part that owns it: the instance set (slots, balancing),
+ * admission (queue bound, crash-loop backoff, engine outage), the timers
+ * (idle stop or pause, removal), instance failure and restart, and the
+ * dependency hold. Lifecycle steps run one at a time through `serial`, so a
+ * request that arrives while the app is being stopped waits for the stop,
+ * then wakes it; a start is single-flight however many requests want it.
  */
 export class AppController {
   spec: AppSpec;
@@ -66,27 +69,15 @@ export class AppController {
   private lastStartMs?: number;
   /** Why berth entered `state`, when it chose to (see AppStatus.reason). */
   private reason?: string;
-  /** Instances in rotation or draining; the balancer sees `ready`. */
-  private slots: Slot[] = [];
-  private ready: Slot[] = [];
-  /** Containers kept while the app is stopped or paused, for a fast next start. */
-  private parked: Instance[] = [];
+  private readonly instances: InstanceSet;
   private replicas: number;
-  private balancer: BalancerPolicy;
   private starting?: Promise<void>;
   private lifecycle: Promise<unknown> = Promise.resolve();
-  /** Queue bound, crash-loop backoff and engine outage: who may wait for a start. */
-  private readonly gate: AdmissionGate;
-  private get backoff(): CrashBackoff {
-    return this.gate.backoff;
-  }
-  private readonly idle: IdleClock;
+  private readonly gate = new AdmissionGate();
+  private readonly timers: AppTimers;
   private readonly health: HealthChecker;
-  private readyWaiters: Array<() => void> = [];
-  private releaseDependencies?: () => void;
-  /** Container hash of the last revision that was rolled back: not tried again until a spec with other containers comes. */
-  private rejectedHash?: string;
-  private removeTimer?: NodeJS.Timeout;
+  private readonly dependencies: DependencyHold;
+  private readonly rejected = new RejectedRevision();
   private closed = false;
   /** The container the current start launched, until it is ready: a failed start stops it. */
   private startingInstance?: Instance;
@@ -100,9 +91,9 @@ export class AppController {
   ) {
     this.spec = spec;
     this.replicas = spec.scale.replicas;
-    this.balancer = createBalancerPolicy(spec.balance, spec.name);
-    this.idle = new IdleClock(() => this.onIdle());
-    this.gate = new AdmissionGate();
+    this.instances = new InstanceSet(spec.balance, spec.name);
+    this.timers = new AppTimers(() => this.onIdle());
+    this.dependencies = new DependencyHold(deps.wakeDependencies);
     this.health = new HealthChecker({ logger: deps.logger, onUnhealthy: (slot) => void this.recover(slot, 'failed its health checks') });
   }
 
@@ -115,74 +106,57 @@ export class AppController {
   }
 
   get inFlight(): number {
-    return this.idle.inFlight;
+    return this.timers.idle.inFlight;
   }
 
   /** Containers the controller knows: running, draining, stopped or paused. */
   get containerCount(): number {
-    return this.slots.length + this.parked.length;
+    return this.instances.size;
   }
 
   /** The first ready instance, for callers that need any one (kept for the fast path's tests). */
   get upstream(): Upstream | undefined {
-    return this.ready.find((s) => s.available)?.upstream;
+    return this.instances.anyUpstream;
+  }
+
+  private get backoff(): CrashBackoff {
+    return this.gate.backoff;
+  }
+
+  private get stopContext(): StopContext {
+    return { app: this.name, runtime: this.deps.runtime, logger: this.deps.logger, instances: this.instances };
   }
 
   status(): AppStatus {
     const retryMs = this.state === 'crashloop' ? this.backoff.waitMs(performance.now()) : 0;
-    const first = this.ready[0]?.instance ?? this.parked[0];
+    const first = this.instances.shown;
+    const idle = this.timers.idle;
     return {
       name: this.name,
       state: this.state,
       since: this.since,
-      lastActivity: this.idle.lastActivity,
-      idleAt: this.state === 'running' && this.spec.scale.min === 0 ? this.idle.idleAt : undefined,
+      lastActivity: idle.lastActivity,
+      idleAt: this.state === 'running' && this.spec.scale.min === 0 ? idle.idleAt : undefined,
       retryAt: retryMs > 0 ? new Date(Date.now() + retryMs) : undefined,
       reason: this.reason,
       lastError: this.lastError,
       lastStartMs: this.lastStartMs,
-      inFlight: this.idle.inFlight,
+      inFlight: idle.inFlight,
       waiting: this.gate.waiting,
       replicas: this.replicas,
-      readyInstances: this.ready.filter((s) => s.available).length,
+      readyInstances: this.instances.readyCount,
       instance: first ? { id: first.id, address: first.address ? `${first.address.host}:${first.address.port}` : undefined } : undefined,
     };
   }
 
   /** Picks a ready instance with the app's balancer policy; undefined when none is ready. */
   pick(req?: IncomingMessage, exclude?: string): Upstream | undefined {
-    return this.choose(req, exclude) ? this.chosen.upstream : undefined;
+    return this.instances.pick(req, exclude);
   }
 
-  /**
-   * The ready answer of `admitReady`, reused: the hot path allocates nothing.
-   * The proxy reads it at once, before anything else can run.
-   */
-  private readonly chosen: { kind: 'ready'; upstream: Upstream; setCookie: string | undefined } = { kind: 'ready', upstream: undefined as unknown as Upstream, setCookie: undefined };
-
-  /** A ready instance for `req` now, with its sticky cookie by value; undefined when none is ready. */
+  /** A ready instance for `req` now, with its sticky cookie by value (a reused object); undefined when none is ready. */
   admitReady(req: IncomingMessage): Admission | undefined {
-    return this.choose(req) ? this.chosen : undefined;
-  }
-
-  /** Chooses into `this.chosen`; false when no instance is ready. */
-  private choose(req?: IncomingMessage, exclude?: string): boolean {
-    const ready = this.ready;
-    if (ready.length === 0) return false;
-    // One instance and a policy that needs no request: no choice to make (the common, hot case).
-    if (ready.length === 1 && !this.balancer.needsRequest) {
-      const only = ready[0]!.upstream;
-      if (only.instanceId === exclude) return false;
-      this.chosen.upstream = only;
-      this.chosen.setCookie = undefined;
-      return true;
-    }
-    const candidates = exclude === undefined ? ready : ready.filter((s) => s.upstream.instanceId !== exclude);
-    const selection = this.balancer.select(candidates, req ?? NO_REQUEST);
-    if (!selection) return false;
-    this.chosen.upstream = (selection.candidate as Slot).upstream;
-    this.chosen.setCookie = selection.setCookie;
-    return true;
+    return this.instances.admitReady(req);
   }
 
   /**
@@ -196,12 +170,14 @@ export class AppController {
 
   /** `acquire`, with the sticky cookie chosen for this request, by value. */
   async acquireFor(req?: IncomingMessage): Promise<Admitted> {
-    if (this.choose(req)) return { upstream: this.chosen.upstream, setCookie: this.chosen.setCookie };
+    const now = this.instances.admitted(req);
+    if (now) return now;
     const refused = this.gate.refusal(this.name, this.lastError, this.spec.queueSize ?? this.deps.defaults().queueSize);
     if (refused) throw refused;
     this.gate.waiting++;
     try {
-      if (this.state === 'running') await this.readySoon();
+      // Running with no instance in rotation (all unhealthy or being replaced): wait for one, bounded by the start timeout.
+      if (this.state === 'running') await this.instances.readySoon(this.spec.startTimeoutMs);
       else {
         this.starting ??= this.serial(() => this.start()).finally(() => (this.starting = undefined));
         await this.starting;
@@ -209,20 +185,9 @@ export class AppController {
     } finally {
       this.gate.waiting--;
     }
-    if (!this.choose(req)) throw new NoInstanceError(this.name);
-    return { upstream: this.chosen.upstream, setCookie: this.chosen.setCookie };
-  }
-
-  /** Running but no instance in rotation (all unhealthy or replaced): wait for one, bounded by the start timeout. */
-  private readySoon(): Promise<void> {
-    if (this.pick()) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, this.spec.startTimeoutMs);
-      this.readyWaiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    const admitted = this.instances.admitted(req);
+    if (!admitted) throw new NoInstanceError(this.name);
+    return admitted;
   }
 
   /** Runs lifecycle steps one after another, whatever the outcome of the previous one. */
@@ -234,30 +199,27 @@ export class AppController {
 
   /** Starts the first instance and returns once it is ready; the other replicas follow in the background. */
   private async start(): Promise<void> {
-    if (this.ready.length > 0 && this.state === 'running') return;
+    if (this.instances.readyCount > 0 && this.state === 'running') return;
     if (this.closed) throw new StartFailedError(this.name, this.closedWhy, false);
     const abort = (this.startAbort = new AbortController());
     const began = performance.now();
     const spec = this.spec;
-    clearTimeout(this.removeTimer);
+    this.timers.cancelRemoval();
     this.startingInstance = undefined;
     this.fire('wake');
     try {
       const denied = policyIssues(spec, this.deps.defaults().policy);
       if (denied.length > 0) throw new Error(`the gateway's policy no longer allows it: ${denied.map((d) => d.message).join('; ')}`);
-      this.releaseDependencies ??= await this.deps.wakeDependencies?.(spec);
-      const hash = containerSpecHash(spec);
-      const reusable = this.parked.filter((i) => i.specHash === hash);
-      const first = reusable[0];
-      const index = first?.index ?? freeIndexes(this.parked.map((i) => i.index), 1)[0]!;
-      const slot = await startSlot(this.deps.runtime, spec, index, began + spec.startTimeoutMs, first, (i) => (this.startingInstance = i), abort.signal);
+      await this.dependencies.take(spec);
+      const { index, existing } = this.instances.firstIndex(containerSpecHash(spec));
+      const slot = await startSlot(this.deps.runtime, spec, index, began + spec.startTimeoutMs, existing, (i) => (this.startingInstance = i), abort.signal);
       this.startingInstance = undefined;
-      this.parked = this.parked.filter((i) => i.index !== index);
-      this.addReady(slot);
+      this.instances.forget((i) => i.index !== index);
+      this.instances.add(slot);
       this.lastStartMs = Math.round(performance.now() - began);
       this.lastError = undefined;
       // The idle timeout counts from readiness, not from a request that ended while it started.
-      this.idle.touch();
+      this.timers.idle.touch();
       this.fire('ready');
     } catch (err) {
       throw this.startFailed(err);
@@ -266,15 +228,10 @@ export class AppController {
 
   /** Brings the number of instances up to the replica count, in the background; failures are logged, not fatal. */
   private async fillReplicas(): Promise<void> {
-    const missing = this.replicas - this.slots.filter((s) => !s.draining).length;
+    const missing = this.replicas - this.instances.live.length;
     if (missing <= 0 || this.state !== 'running') return;
-    const hash = containerSpecHash(this.spec);
-    const used = new Set([...this.slots.map((s) => s.index)]);
-    const reuse = this.parked.filter((i) => i.specHash === hash && !used.has(i.index)).slice(0, missing);
-    const fresh = freeIndexes([...used, ...this.parked.map((i) => i.index)], missing - reuse.length);
     const spec = this.spec;
-    const starts = [...reuse.map((i) => ({ index: i.index, existing: i as Instance | undefined })), ...fresh.map((index) => ({ index, existing: undefined }))];
-    this.parked = this.parked.filter((i) => !reuse.includes(i));
+    const starts = this.instances.claimReplicaStarts(containerSpecHash(spec), missing);
     await Promise.all(
       starts.map(async ({ index, existing }) => {
         try {
@@ -283,23 +240,12 @@ export class AppController {
             await this.deps.runtime.stop(slot.instance.id).catch(() => undefined);
             return;
           }
-          this.addReady(slot);
+          this.instances.add(slot);
         } catch (err) {
           this.deps.logger.warn({ app: this.name, index, err: messageOf(err) }, 'replica failed to start');
         }
       }),
     );
-  }
-
-  private addReady(slot: Slot): void {
-    this.slots = [...this.slots.filter((s) => s.index !== slot.index), slot];
-    this.rebuildReady();
-  }
-
-  /** The balancer's view: swapped whole, so a request never sees a half-updated list. */
-  private rebuildReady(): void {
-    this.ready = this.slots.filter((s) => s.available);
-    if (this.ready.length > 0) for (const wake of this.readyWaiters.splice(0)) wake();
   }
 
   /** Every waiter gets the same answer: 502, or 504 on a timeout; repeated failures become a crash loop. */
@@ -327,25 +273,24 @@ export class AppController {
   }
 
   /** Takes over the app's containers found at gateway start: running ones serve at once, others are kept for the next start. */
-  async adopt(instances: readonly Instance[]): Promise<void> {
+  async adopt(found: readonly Instance[]): Promise<void> {
     const hash = containerSpecHash(this.spec);
-    for (const instance of instances) {
-      if (instance.specHash !== hash || this.slots.some((s) => s.instance.id === instance.id)) continue;
-      this.parked = this.parked.filter((i) => i.id !== instance.id);
+    for (const instance of found) {
+      if (instance.specHash !== hash || this.instances.slotOf(instance.id)) continue;
+      this.instances.forget((i) => i.id !== instance.id);
       if (instance.state === 'running' && instance.address) {
         const probe = await waitUntilReady(instance.address, this.spec.readiness, { deadline: performance.now() + 2_000 });
         if (!probe.ready) continue;
         const slot = new Slot(instance.index, instance, hash);
         slot.readyAtMs = performance.now();
-        this.slots.push(slot);
+        this.instances.setSlots([...this.instances.slots, slot]);
       } else {
-        this.parked.push(instance);
+        this.instances.park(instance);
       }
     }
-    this.rebuildReady();
     if (this.state === 'running' || this.state === 'starting' || this.state === 'stopping') return;
-    if (this.ready.length > 0) this.fire('outsideStart');
-    else if (this.parked.some((i) => i.state === 'paused') && this.state === 'stopped') this.fire('outsidePause');
+    if (this.instances.readyCount > 0) this.fire('outsideStart');
+    else if (this.instances.parked.some((i) => i.state === 'paused') && this.state === 'stopped') this.fire('outsidePause');
   }
 
   /**
@@ -355,46 +300,31 @@ export class AppController {
    * Rejects when the new revision could not become ready and was rolled back.
    */
   update(spec: AppSpec): Promise<void> {
-    // Every reconcile (an apply of any app) brings every spec again: a revision
-    // already rolled back is not retried each time. Its other settings apply;
-    // the instances stay on the revision that works.
-    if (this.rejectedHash !== undefined && containerSpecHash(spec) === this.rejectedHash) spec = withContainerOf(spec, this.spec);
+    spec = this.rejected.filter(spec, this.spec);
     const reshaped = containerSpecHash(spec) !== containerSpecHash(this.spec);
     const old = this.spec;
     this.spec = spec;
-    if (spec.balance !== old.balance) this.balancer = createBalancerPolicy(spec.balance, spec.name);
+    this.instances.setBalance(spec.balance);
     if (spec.scale.replicas !== old.scale.replicas) this.replicas = spec.scale.replicas;
     this.replicas = Math.min(Math.max(this.replicas, Math.max(spec.scale.min, 1)), spec.scale.max);
     this.armIdle();
     this.armHealth();
     if (!reshaped) return this.state === 'running' ? this.serial(() => this.rescale()) : Promise.resolve();
-    this.rejectedHash = undefined;
+    this.rejected.clear();
     if (this.state === 'crashloop' || this.state === 'failed') this.backoff.reset();
     return this.serial(async () => {
       if (this.state === 'paused') await this.stopAll('replaced while paused');
       // Containers of the old spec are useless now; the next start makes new ones.
-      this.parked = this.parked.filter((i) => i.specHash === containerSpecHash(spec));
+      const hash = containerSpecHash(spec);
+      this.instances.forget((i) => i.specHash === hash);
       if (this.state !== 'running') return;
       this.deps.logger.info({ app: this.name, strategy: spec.strategy.type }, 'spec changed: replacing instances');
-      const result = await replaceInstances(
-        {
-          runtime: this.deps.runtime,
-          logger: this.deps.logger,
-          current: () => this.slots,
-          setSlots: (slots) => {
-            this.slots = slots;
-            this.rebuildReady();
-          },
-          drainMs: DRAIN_MS,
-        },
-        spec,
-        old,
-        this.replicas,
-      );
+      const rollout = { runtime: this.deps.runtime, logger: this.deps.logger, current: () => this.instances.slots, setSlots: (slots: readonly Slot[]) => this.instances.setSlots(slots), drainMs: DRAIN_MS };
+      const result = await replaceInstances(rollout, spec, old, this.replicas);
       if (!result.ok) {
         // Rolled back: replacements of lost instances, and the next start, use the revision that works.
         if (this.spec === spec) this.spec = withContainerOf(spec, old);
-        this.rejectedHash = containerSpecHash(spec);
+        this.rejected.reject(spec);
         this.lastError = `update rolled back: ${result.reason}`;
         this.onChange();
         throw new BerthError('upstream_unavailable', this.lastError);
@@ -414,45 +344,29 @@ export class AppController {
   }
 
   private async rescale(): Promise<void> {
-    const live = this.slots.filter((s) => !s.draining);
+    const live = this.instances.live;
     if (live.length < this.replicas) return this.fillReplicas();
     const extra = live.sort((a, b) => b.index - a.index).slice(0, live.length - this.replicas);
-    await Promise.all(extra.map((slot) => this.retire(slot, 'scaled down')));
-  }
-
-  /** Takes one instance out of rotation, lets its requests finish, then stops and removes its container. */
-  private async retire(slot: Slot, why: string): Promise<void> {
-    slot.draining = true;
-    this.rebuildReady();
-    await drainSlot(slot, DRAIN_MS);
-    this.slots = this.slots.filter((s) => s !== slot);
-    this.rebuildReady();
-    await this.deps.runtime.remove(slot.instance.id).catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'remove failed'));
-    this.deps.logger.info({ app: this.name, instance: slot.instance.name, why }, 'instance retired');
+    await Promise.all(extra.map((slot) => retireInstance(this.stopContext, slot, 'scaled down', DRAIN_MS)));
   }
 
   /** Stops every instance after requests in flight finish (bounded by `graceMs`); containers are kept. */
   stop(why: string, graceMs = DRAIN_MS): Promise<void> {
     return this.serial(async () => {
-      if (this.slots.length === 0 && this.state !== 'paused') {
+      if (this.instances.slots.length === 0 && this.state !== 'paused') {
         if (this.state !== 'stopped' && this.state !== 'failed' && this.state !== 'crashloop') this.fire('stopped', why);
         return;
       }
       this.fire('stop', why);
-      for (const slot of this.slots) slot.draining = true;
-      this.rebuildReady();
-      await this.idle.drained(graceMs);
+      this.instances.drainAll();
+      await this.timers.idle.drained(graceMs);
       await this.stopAll(why);
     });
   }
 
   /** Stops all containers (paused ones too) and parks them. */
   private async stopAll(why: string): Promise<void> {
-    const instances = [...this.slots.map((s) => s.instance), ...this.parked];
-    this.slots = [];
-    this.rebuildReady();
-    await Promise.all(instances.map((i) => this.deps.runtime.stop(i.id, { timeoutS: 10 }).catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'stop failed'))));
-    this.parked = instances.map((i) => ({ ...i, state: 'exited' as const, address: undefined }));
+    await stopInstances(this.stopContext);
     this.backoff.reset();
     this.fire('stopped', why);
     this.deps.logger.info({ app: this.name, why }, 'app stopped');
@@ -461,14 +375,12 @@ export class AppController {
   /** Removes the containers now (volume kept unless purged); the next request creates them again. */
   remove(purgeVolumes = false): Promise<void> {
     return this.serial(async () => {
-      const instances = [...this.slots.map((s) => s.instance), ...this.parked];
-      this.slots = [];
-      this.parked = [];
-      this.rebuildReady();
-      clearTimeout(this.removeTimer);
+      const all = [...this.instances.takeSlots().map((s) => s.instance), ...this.instances.parked];
+      this.instances.setParked([]);
+      this.timers.cancelRemoval();
       this.health.stop();
-      this.releaseDeps();
-      for (const i of instances) await this.deps.runtime.remove(i.id, { purgeVolumes });
+      this.dependencies.release();
+      for (const i of all) await this.deps.runtime.remove(i.id, { purgeVolumes });
       this.fire('removed');
     });
   }
@@ -478,70 +390,47 @@ export class AppController {
     if (this.state !== 'running' || this.spec.scale.min > 0) return;
     void this.serial(async () => {
       // Checked inside the step: a request may have arrived since the timer fired.
-      if (this.idle.inFlight > 0 || this.state !== 'running') return;
-      if (this.spec.idleAction === 'pause') return this.pauseAll();
+      if (this.timers.idle.inFlight > 0 || this.state !== 'running') return;
       this.fire('stop', 'idle');
-      await this.stopAll('idle');
+      if (this.spec.idleAction !== 'pause') return this.stopAll('idle');
+      if (!(await pauseInstances(this.stopContext))) return this.stopAll('idle (pause failed)');
+      this.fire('paused', 'idle');
+      this.deps.logger.info({ app: this.name }, 'app paused after being idle');
     });
   }
 
-  private async pauseAll(): Promise<void> {
-    const slots = this.slots;
-    this.slots = [];
-    this.rebuildReady();
-    this.fire('stop', 'idle');
-    try {
-      await Promise.all(slots.map((s) => this.deps.runtime.pause(s.instance.id)));
-      this.parked = [...slots.map((s) => ({ ...s.instance, state: 'paused' as const })), ...this.parked];
-      this.fire('paused', 'idle');
-      this.deps.logger.info({ app: this.name }, 'app paused after being idle');
-    } catch (err) {
-      this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'pause failed; stopping instead');
-      this.slots = slots;
-      await this.stopAll('idle (pause failed)');
-    }
-  }
-
   private armIdle(): void {
-    const idleMs = this.spec.idleTimeoutMs ?? this.deps.defaults().idleTimeoutMs;
-    if (this.state === 'running' && this.spec.scale.min === 0) this.idle.arm(idleMs);
-    else this.idle.disarm();
+    const scalesToZero = this.state === 'running' && this.spec.scale.min === 0;
+    this.timers.armIdle(scalesToZero ? (this.spec.idleTimeoutMs ?? this.deps.defaults().idleTimeoutMs) : undefined);
   }
 
   private armHealth(): void {
-    if (this.state === 'running' && this.spec.health) this.health.start(this.spec.health, () => this.slots);
+    if (this.state === 'running' && this.spec.health) this.health.start(this.spec.health, () => this.instances.slots);
     else this.health.stop();
   }
 
   private armRemoval(): void {
-    clearTimeout(this.removeTimer);
-    const after = this.spec.removeAfterMs;
-    if (after === undefined || this.closed) return;
-    this.removeTimer = setTimeout(() => {
-      if (this.state === 'stopped' && this.parked.length > 0) {
-        this.deps.logger.info({ app: this.name }, 'removing the containers of a long-stopped app (volume kept)');
-        void this.remove().catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'remove failed'));
-      }
-    }, after);
-    this.removeTimer.unref();
+    this.timers.armRemoval(this.closed ? undefined : this.spec.removeAfterMs, () => {
+      if (this.state !== 'stopped' || this.instances.parked.length === 0) return;
+      this.deps.logger.info({ app: this.name }, 'removing the containers of a long-stopped app (volume kept)');
+      void this.remove().catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'remove failed'));
+    });
   }
 
   /**
    * An instance out of rotation (failed health checks, or connection failures)
    * is restarted in place and rejoins once ready; the others keep serving.
+   * Its stop is berth's doing, so the engine's die event for it is no exit.
    */
   private async recover(slot: Slot, why: string): Promise<void> {
-    if (slot.unhealthy || !this.slots.includes(slot)) return;
-    slot.unhealthy = true;
-    this.rebuildReady();
+    if (slot.unhealthy || !this.instances.has(slot)) return;
+    this.instances.takeOutOfRotation(slot, 'unhealthy');
     this.deps.logger.warn({ app: this.name, instance: slot.instance.name, why }, 'instance out of rotation; restarting it');
     try {
-      await this.deps.runtime.stop(slot.instance.id, { timeoutS: 5 });
-      const fresh = await startSlot(this.deps.runtime, this.spec, slot.index, performance.now() + this.spec.startTimeoutMs, slot.instance);
-      if (!this.slots.includes(slot)) return;
-      this.slots = this.slots.map((s) => (s === slot ? fresh : s));
-      this.rebuildReady();
-      this.deps.logger.info({ app: this.name, instance: fresh.instance.name }, 'instance back in rotation');
+      const fresh = await restartSlot(this.deps.runtime, this.spec, slot);
+      if (!this.instances.has(slot)) return;
+      this.instances.replace(slot, fresh);
+      this.deps.logger.info({ app: this.name, instance: fresh.instance.name, why }, 'instance restarted and back in rotation');
     } catch (err) {
       this.deps.logger.warn({ app: this.name, instance: slot.instance.name, err: messageOf(err) }, 'instance restart failed');
       this.dropSlot(slot);
@@ -550,13 +439,10 @@ export class AppController {
 
   /** Forgets a slot whose container is gone; the app stops when it was the last one. */
   private dropSlot(slot: Slot): void {
-    this.slots = this.slots.filter((s) => s !== slot);
-    this.rebuildReady();
-    if (this.slots.length === 0 && this.state === 'running') {
-      this.fire('lastExited');
-    } else if (this.state === 'running') {
-      void this.fillReplicas();
-    }
+    this.instances.drop(slot);
+    if (this.state !== 'running') return;
+    if (this.instances.slots.length === 0) this.fire('lastExited');
+    else void this.fillReplicas();
   }
 
   /**
@@ -567,26 +453,29 @@ export class AppController {
    * Returns whether the exit was unexpected (not one berth caused).
    */
   instanceExited(instanceId: string, exitCode: number | undefined, at?: Date): boolean {
-    const slot = this.slots.find((s) => s.instance.id === instanceId);
-    if (!slot || slot.draining || this.state !== 'running') return false;
-    // A late event about the container's previous run (it was started again since) is stale.
-    const startedAt = slot.instance.startedAt?.getTime();
-    if (at && startedAt !== undefined && at.getTime() < startedAt) return false;
-    const early = performance.now() - slot.readyAtMs < EARLY_EXIT_MS;
-    const crashed = exitCode !== 0 && exitCode !== undefined;
-    if (crashed) this.lastError = `the container exited with code ${exitCode}`;
-    this.slots = this.slots.filter((s) => s !== slot);
-    this.parked.push({ ...slot.instance, state: 'exited', address: undefined });
-    this.rebuildReady();
+    const slot = this.instances.slotOf(instanceId);
+    const startedAt = slot?.instance.startedAt?.getTime();
+    const decision = exitDecision({
+      tracked: slot !== undefined,
+      outOfRotation: slot !== undefined && (slot.draining || slot.unhealthy),
+      appRunning: this.state === 'running',
+      // A late event about the container's previous run (it was started again since) is stale.
+      stale: at !== undefined && startedAt !== undefined && at.getTime() < startedAt,
+      othersLeft: this.instances.slots.length - (slot ? 1 : 0),
+      exitCode,
+      upForMs: slot ? performance.now() - slot.readyAtMs : 0,
+    });
+    if (decision.kind === 'ignore' || !slot) return false;
+    if (decision.crashed) this.lastError = `the container exited with code ${exitCode}`;
+    this.instances.drop(slot);
+    this.instances.park({ ...slot.instance, state: 'exited', address: undefined });
     this.deps.logger.info({ app: this.name, instance: slot.instance.name, exitCode }, 'instance exited by itself');
-    if (this.slots.length > 0) {
+    if (decision.kind === 'replace') {
       void this.serial(() => this.fillReplicas());
-      return true;
-    }
-    if (crashed && early && this.backoff.fail(performance.now()) > 0) {
+    } else if (decision.crashed && decision.early && this.backoff.fail(performance.now()) > 0) {
       this.fire('lastCrashed');
     } else {
-      if (!early) this.backoff.reset();
+      if (!decision.early) this.backoff.reset();
       this.fire('lastExited');
     }
     return true;
@@ -599,23 +488,17 @@ export class AppController {
    * gone. A live instance that keeps failing is ejected (passive health).
    */
   async unreachable(instanceId: string): Promise<boolean> {
-    const deadline = performance.now() + UNREACHABLE_CHECK_MS;
-    for (;;) {
-      const slot = this.slots.find((s) => s.instance.id === instanceId);
-      // Already handled: the die event came, or the instance was replaced or stopped.
-      if (!slot || this.state !== 'running') return true;
-      const now = await this.deps.runtime.inspect(instanceId).catch(() => undefined);
-      if (!this.slots.includes(slot)) return true;
-      if (!now || now.state === 'exited' || now.state === 'dead') {
-        this.instanceExited(instanceId, now?.exitCode);
-        return true;
-      }
-      if (performance.now() >= deadline) {
-        if (slot.upstream.failures >= PASSIVE_EJECT_AFTER) void this.recover(slot, `${slot.upstream.failures} connection failures in a row`);
-        return false;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 25));
+    const slot = this.instances.slotOf(instanceId);
+    // Already handled: the die event came, or the instance was replaced or stopped.
+    if (!slot || this.state !== 'running') return true;
+    const gone = await whetherGone(this.deps.runtime, slot, () => this.instances.has(slot) && this.state === 'running', UNREACHABLE_CHECK_MS);
+    if (gone === 'handled') return true;
+    if (gone) {
+      this.instanceExited(instanceId, gone.exitCode);
+      return true;
     }
+    if (slot.upstream.failures >= PASSIVE_EJECT_AFTER) void this.recover(slot, `${slot.upstream.failures} connection failures in a row`);
+    return false;
   }
 
   /**
@@ -630,14 +513,14 @@ export class AppController {
       const now = await this.deps.runtime.inspect(instanceId).catch(() => undefined);
       if (!now || now.state !== 'running') return;
       this.deps.logger.info({ app: this.name, instance: now.name }, 'container started outside berth: adopted');
-      this.idle.touch();
+      this.timers.idle.touch();
       await this.adopt([now]);
     });
   }
 
   /** The engine reports a container removed (by berth or behind its back): it is forgotten. */
   instanceRemoved(instanceId: string): void {
-    this.parked = this.parked.filter((i) => i.id !== instanceId);
+    this.instances.forget((i) => i.id !== instanceId);
   }
 
   /** Records a failure found outside a start, e.g. a name conflict at reconcile time. */
@@ -653,11 +536,11 @@ export class AppController {
 
   /** Activity that keeps the app up: a request, a WebSocket, or a dependent app holding it. */
   began(): void {
-    this.idle.began();
+    this.timers.idle.began();
   }
 
   ended(): void {
-    this.idle.ended();
+    this.timers.idle.ended();
   }
 
   /**
@@ -672,15 +555,8 @@ export class AppController {
     }
     this.closed = true;
     this.gate.close();
-    this.idle.disarm();
+    this.timers.stopAll();
     this.health.stop();
-    clearTimeout(this.removeTimer);
-  }
-
-  private releaseDeps(): void {
-    const release = this.releaseDependencies;
-    this.releaseDependencies = undefined;
-    release?.();
   }
 
   private onChange(): void {
@@ -703,7 +579,7 @@ export class AppController {
       this.state = result.next;
       this.reason = reason;
       this.since = new Date();
-      if (result.next !== 'running') this.idle.disarm();
+      if (result.next !== 'running') this.timers.idle.disarm();
       this.onChange();
     }
     for (const action of result.actions) this.act(action);
@@ -718,7 +594,7 @@ export class AppController {
       case 'stopHealth':
         return this.health.stop();
       case 'releaseDeps':
-        return this.releaseDeps();
+        return this.dependencies.release();
       case 'armRemoval':
         return this.armRemoval();
       case 'fillReplicas':
@@ -734,13 +610,10 @@ export class AppController {
     this.startingInstance = undefined;
     if (!left) return;
     void this.deps.runtime.stop(left.id, { timeoutS: 5 }).catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'stop failed'));
-    this.parked = [...this.parked.filter((i) => i.id !== left.id), { ...left, state: 'exited', address: undefined }];
+    this.instances.park({ ...left, state: 'exited', address: undefined });
   }
 }
 
 function isDown(state: AppState): boolean {
   return state === 'stopped' || state === 'failed' || state === 'crashloop' || state === 'paused';
 }
-
-/** Policies that look at the request get this when a caller has none (e.g. an API start). */
-const NO_REQUEST = { headers: {} } as IncomingMessage;

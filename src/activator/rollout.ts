@@ -8,9 +8,9 @@ export interface RolloutContext {
   runtime: Runtime;
   logger: Logger;
   /** The app's instances now (in rotation or draining). */
-  current: () => Slot[];
+  current: () => readonly Slot[];
   /** Swaps the instance list the balancer sees, atomically. */
-  setSlots: (slots: Slot[]) => void;
+  setSlots: (slots: readonly Slot[]) => void;
   drainMs: number;
 }
 

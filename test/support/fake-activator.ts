@@ -12,10 +12,11 @@ export function fakeSpec(name: string, extra: Record<string, unknown> = {}): App
   return checked.value;
 }
 
-export function fakeActivator(runtime: FakeRuntime): Activator {
+/** `logger`: to read what the activator logs; silent by default. */
+export function fakeActivator(runtime: FakeRuntime, logger: pino.Logger = pino({ level: 'silent' })): Activator {
   const activator = new Activator({
     runtime,
-    logger: pino({ level: 'silent' }),
+    logger,
     defaults: {
       idleTimeoutMs: 600_000,
       queueSize: 1_000,

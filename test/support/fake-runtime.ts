@@ -22,6 +22,8 @@ export interface FakeBehaviour {
   exitCode?: number;
   /** `start` fails with this error. */
   startError?: () => Error;
+  /** In its first run only, the container answers 500 from this long after its start (it fails its health checks until restarted). */
+  sickAfterMs?: number;
 }
 
 interface FakeContainer {
@@ -30,6 +32,8 @@ interface FakeContainer {
   server?: Server;
   readyAtMs: number;
   exitTimer?: NodeJS.Timeout;
+  /** How many times it was started. */
+  runs?: number;
 }
 
 /**
@@ -217,8 +221,11 @@ export class FakeRuntime implements Runtime {
       return;
     }
     c.readyAtMs = b.neverReady || this.badImages.has(c.image) ? Infinity : performance.now() + (b.readyAfterMs ?? 0);
+    c.runs = (c.runs ?? 0) + 1;
+    const sickAtMs = b.sickAfterMs !== undefined && c.runs === 1 ? performance.now() + b.sickAfterMs : Infinity;
     const server = createServer((req, res) => {
-      res.statusCode = performance.now() >= c.readyAtMs ? 200 : 503;
+      const now = performance.now();
+      res.statusCode = now >= sickAtMs ? 500 : now >= c.readyAtMs ? 200 : 503;
       res.end('fake');
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
