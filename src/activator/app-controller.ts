@@ -160,9 +160,9 @@ export class AppController {
    */
   private readonly chosen: { kind: 'ready'; upstream: Upstream; setCookie: string | undefined } = { kind: 'ready', upstream: undefined as unknown as Upstream, setCookie: undefined };
 
-  /** A ready instance for `req` now, with its sticky cookie by value; undefined when none is ready. */
-  admitReady(req: IncomingMessage): Admission | undefined {
-    return this.choose(req) ? this.chosen : undefined;
+  /** A ready instance for `req` now (other than `exclude`), with its sticky cookie by value; undefined when none is ready. */
+  admitReady(req: IncomingMessage, exclude?: string): Admission | undefined {
+    return this.choose(req, exclude) ? this.chosen : undefined;
   }
 
   /** Chooses into `this.chosen`; false when no instance is ready. */
