@@ -13,8 +13,6 @@ export class TestUpstreams implements UpstreamSource {
   beganCount = 0;
   endedCount = 0;
   admitCount = 0;
-  /** The options of every admit, in order. */
-  readonly admitOptions: (AdmitOptions | undefined)[] = [];
   private pending: { app: string; resolve: (a: Admitted) => void; reject: (err: Error) => void }[] = [];
 
   constructor(targets: Record<string, { host: string; port: number }>) {
@@ -25,7 +23,6 @@ export class TestUpstreams implements UpstreamSource {
 
   admit(app: string, _req: unknown, options?: AdmitOptions): Admission {
     this.admitCount++;
-    this.admitOptions.push(options);
     const upstream = this.upstreams.get(app);
     if (!upstream) return { kind: 'fail', error: new NoRouteError(`no upstream for ${app}`) };
     if (options?.exclude === upstream.instanceId) return { kind: 'fail', error: new NoOtherInstanceError(app, upstream.instanceId) };
