@@ -107,7 +107,7 @@ export class Activator implements UpstreamSource {
     this.apps.get(app)?.ended();
   }
 
-  waiting(app: string): WaitingInfo | undefined {
+  private waiting(app: string): WaitingInfo | undefined {
     const controller = this.apps.get(app);
     if (!controller) return undefined;
     const status = controller.status();
