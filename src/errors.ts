@@ -155,6 +155,17 @@ export class NoRouteError extends BerthError {
 }
 
 /**
+ * A retry found no ready instance besides the one whose connection just
+ * failed. The proxy answers with that failure itself unless the instance
+ * turns out to be gone.
+ */
+export class NoOtherInstanceError extends BerthError {
+  constructor(app: string, instanceId: string) {
+    super('upstream_unavailable', `app ${app} has no ready instance besides ${instanceId}`);
+  }
+}
+
+/**
  * The app's start ended without a ready instance (image missing, container exited,
  * ...); carries the reason for every waiter. A start that ran out of time is the
  * gateway's timeout (504), any other failure the app's (502).

@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
-import { messageOf, NotFoundError } from '../errors.js';
+import { messageOf, NoOtherInstanceError, NotFoundError } from '../errors.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
-import type { Admission, PublicStatus, Upstream, UpstreamSource, WaitingInfo } from '../proxy/upstream.js';
+import type { Admission, AdmitOptions, PublicStatus, Upstream, UpstreamSource } from '../proxy/upstream.js';
 import { RecentStartFailure } from './start-errors.js';
-import { waitingDecision } from './waiting-policy.js';
+import { waitingDecision, type WaitingInfo } from './waiting-policy.js';
 import type { AppSpec } from '../spec/types.js';
 import { containerSpecHash } from '../spec/hash.js';
 import { wakeOrder } from '../spec/depends-on.js';
@@ -67,11 +67,21 @@ export class Activator implements UpstreamSource {
     return this.apps.get(app)?.pick(req, exclude);
   }
 
-  admit(app: string, req: IncomingMessage): Admission {
+  /**
+   * The proxy's one question (see AdmitOptions). The ready answer is the
+   * controller's reused object and `options` is read without being kept, so
+   * the hot path allocates nothing.
+   */
+  admit(app: string, req: IncomingMessage, options?: AdmitOptions): Admission {
     const controller = this.apps.get(app);
     if (!controller) return { kind: 'fail', error: new NotFoundError(`app ${app} is not declared`) };
-    const ready = controller.admitReady(req);
+    const exclude = options?.exclude;
+    const ready = controller.admitReady(req, exclude);
     if (ready) return ready;
+    // A retry never wakes the app itself: whether the failed instance is gone is `unreachable`'s to find out.
+    if (exclude !== undefined) return { kind: 'fail', error: new NoOtherInstanceError(app, exclude) };
+    // A socket cannot show a page or follow its refresh: it is held as an API client is.
+    if (options?.upgrade) return { kind: 'wait', ready: controller.acquireFor(req) };
     const info = this.waiting(app)!;
     switch (waitingDecision(info, req)) {
       case 'recentFailure':
@@ -97,7 +107,7 @@ export class Activator implements UpstreamSource {
     this.apps.get(app)?.ended();
   }
 
-  waiting(app: string): WaitingInfo | undefined {
+  private waiting(app: string): WaitingInfo | undefined {
     const controller = this.apps.get(app);
     if (!controller) return undefined;
     const status = controller.status();

@@ -154,9 +154,9 @@ export class AppController {
     return this.instances.pick(req, exclude);
   }
 
-  /** A ready instance for `req` now, with its sticky cookie by value (a reused object); undefined when none is ready. */
-  admitReady(req: IncomingMessage): Admission | undefined {
-    return this.instances.admitReady(req);
+  /** A ready instance for `req` now (other than `exclude`), with its sticky cookie by value (a reused object); undefined when none is ready. */
+  admitReady(req: IncomingMessage, exclude?: string): Admission | undefined {
+    return this.instances.admitReady(req, exclude);
   }
 
   /**

@@ -95,9 +95,9 @@ export class InstanceSet {
     return this.choose(req, exclude) ? this.chosen.upstream : undefined;
   }
 
-  /** A ready instance for `req` now, with its sticky cookie by value (a reused object); undefined when none is ready. */
-  admitReady(req: IncomingMessage): Admission | undefined {
-    return this.choose(req) ? this.chosen : undefined;
+  /** A ready instance for `req` now (other than `exclude`), with its sticky cookie by value (a reused object); undefined when none is ready. */
+  admitReady(req: IncomingMessage, exclude?: string): Admission | undefined {
+    return this.choose(req, exclude) ? this.chosen : undefined;
   }
 
   /** As admitReady, but a fresh object the caller may keep. */

@@ -1,6 +1,17 @@
 import type { IncomingMessage } from 'node:http';
 import { isBrowserNavigation } from '../proxy/waiting-page.js';
-import type { WaitingInfo } from '../proxy/upstream.js';
+import type { WaitingMode } from '../spec/types.js';
+
+/** What the waiting policy weighs for an app that is not ready. */
+export interface WaitingInfo {
+  mode: WaitingMode;
+  title?: string;
+  message?: string;
+  /** The last start failed moments ago: show that rather than start again at once. */
+  recentFailure?: string;
+  /** Crash-looping: seconds until the next start may be tried. */
+  retryAfterS?: number;
+}
 
 /** How a request for an app that is not ready is answered. */
 export type WaitingDecision = 'page' | 'wait' | 'recentFailure';

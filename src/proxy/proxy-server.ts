@@ -4,6 +4,7 @@ import { listenOn } from '../net/listen.js';
 import { answerHalfClosedClients } from '../net/half-open.js';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { BerthError } from '../errors.js';
 import { classifyFailure, type ProxyFailure } from './failure.js';
 import { sendFailure } from './error-page.js';
 import { forwardHttp, ClientClosedError } from './forward-http.js';
@@ -12,13 +13,13 @@ import { replayAsPlainHttp } from './plain-http-replay.js';
 import { handshakeProblem, isWebSocketUpgrade } from './websocket-handshake.js';
 import { clientAddressOf, upstreamRequestHeaders } from './forwarded-headers.js';
 import type { RouteMatch, RouteTable } from './route-table.js';
-import type { Upstream, UpstreamSource } from './upstream.js';
+import type { Admission, AdmitOptions, Upstream, UpstreamSource } from './upstream.js';
 import { UpstreamPools } from './upstream-pools.js';
 import { writeRawFailure } from './raw-failure.js';
 import type { RequestRecord } from '../store/store.js';
 import { handleBerthEndpoint } from './berth-endpoints.js';
 import { requestIdOf } from './request-id.js';
-import { BERTH_PATH_PREFIX, isBrowserNavigation, sendWaitingPage } from './waiting-page.js';
+import { BERTH_PATH_PREFIX, sendWaitingPage } from './waiting-page.js';
 import { normalizeRequest } from './request-target.js';
 import { answerClientError, CONNECT_REFUSED } from './client-error.js';
 import type { AppTimeouts } from '../spec/types.js';
@@ -192,33 +193,21 @@ export class ProxyServer {
     this.begin(app);
     const startedMs = performance.now();
     const requestId = requestIdOf(req);
-    if (this.upstreams.admit) return this.admitted(req, res, match, app, startedMs, requestId, client);
-    const ready = this.upstreams.pick(app, req);
-    if (ready) {
-      this.forward(req, res, match, ready, startedMs, false, requestId, client);
-      return;
-    }
-    // Not the hot path: whatever answers (waiting page, failure, the app) carries the id.
-    res.setHeader('x-request-id', requestId);
-    if (this.answeredWithPage(req, res, app)) return this.finish(req, res, app, startedMs, true, 0, requestId, client);
-    this.upstreams.acquire(app, req).then(
-      (upstream) => {
-        if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0, requestId, client);
-        this.forward(req, res, match, upstream, startedMs, true, requestId, client);
-      },
-      (err: unknown) => {
-        sendFailure(req, res, classifyFailure(err, res.destroyed), app);
-        this.finish(req, res, app, startedMs, true, 0, requestId, client);
-      },
-    );
+    const admission = this.upstreams.admit(app, req);
+    if (admission.kind === 'ready') return this.forward(req, res, match, admission.upstream, startedMs, false, requestId, client, false, admission.setCookie);
+    this.answerAdmission(req, res, match, admission, startedMs, requestId, client, false);
   }
 
-  /** The activator decides (see Admission); the ready case allocates nothing. */
-  private admitted(req: IncomingMessage, res: ServerResponse, match: RouteMatch, app: string, startedMs: number, requestId: string, client: string): void {
-    const admission = this.upstreams.admit!(app, req);
-    if (admission.kind === 'ready') return this.forward(req, res, match, admission.upstream, startedMs, false, requestId, client, false, admission.setCookie);
-    // Not the hot path: whatever answers (waiting page, failure, the app) carries the id.
-    res.setHeader('x-request-id', requestId);
+  /**
+   * Every answer but an immediate ready one (not the hot path): the waiting
+   * page, a failure, or a hold until the app is ready. `retried` says the
+   * request was sent once already, so it is not sent a third time.
+   */
+  private answerAdmission(req: IncomingMessage, res: ServerResponse, match: RouteMatch, admission: Admission, startedMs: number, requestId: string, client: string, retried: boolean): void {
+    const app = match.app;
+    if (admission.kind === 'ready') return this.forward(req, res, match, admission.upstream, startedMs, true, requestId, client, retried, admission.setCookie);
+    // Whatever answers (waiting page, failure, the app) carries the id.
+    if (!res.headersSent) res.setHeader('x-request-id', requestId);
     if (admission.kind === 'page') {
       sendWaitingPage(res, { app, title: admission.title, message: admission.message, bodyHtml: this.waitingPageHtml?.() });
       return this.finish(req, res, app, startedMs, true, 0, requestId, client);
@@ -230,7 +219,7 @@ export class ProxyServer {
     admission.ready.then(
       (chosen) => {
         if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0, requestId, client);
-        this.forward(req, res, match, chosen.upstream, startedMs, true, requestId, client, false, chosen.setCookie);
+        this.forward(req, res, match, chosen.upstream, startedMs, true, requestId, client, retried, chosen.setCookie);
       },
       (err: unknown) => {
         sendFailure(req, res, classifyFailure(err, res.destroyed), app);
@@ -269,26 +258,6 @@ export class ProxyServer {
     if (log) this.logger.debug({ requestId, app, method: record.method, path: pathOnly(record.path), status: record.status, durationMs: record.durationMs, waited, instance, client: record.client }, 'request');
   }
 
-  /**
-   * While the app is not ready, a browser navigation (or any GET, for apps with
-   * `waiting: page`) gets the please-wait page and the start goes on without it.
-   * A start that failed moments ago is shown as such instead of being retried,
-   * which is what ends a reload loop on a broken app.
-   */
-  private answeredWithPage(req: IncomingMessage, res: ServerResponse, app: string): boolean {
-    const info = this.upstreams.waiting(app);
-    if (!info || info.mode === 'hold') return false;
-    if (info.mode === 'page' ? req.method !== 'GET' : !isBrowserNavigation(req)) return false;
-    if (info.retryAfterS !== undefined) return false; // crash-looping: the hold path answers 503 with Retry-After
-    if (info.recentFailure) {
-      sendFailure(req, res, { status: 502, code: 'start_failed', reason: info.recentFailure }, app);
-      return true;
-    }
-    this.upstreams.acquire(app).catch(() => undefined);
-    sendWaitingPage(res, { app, title: info.title, message: info.message, bodyHtml: this.waitingPageHtml?.() });
-    return true;
-  }
-
   private forward(req: IncomingMessage, res: ServerResponse, match: RouteMatch, upstream: Upstream, startedMs: number, waited: boolean, requestId: string, client: string, retried = false, setCookie?: string): void {
     const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrustedAddress(client), extra: ['x-request-id', requestId], client, host: match.authority });
     // A sticky-session policy pinned this client: tell it which instance.
@@ -304,9 +273,11 @@ export class ProxyServer {
         upstream.failures++;
       }
       if (err && !retried && isReplayable(req, res, err)) {
+        // The pin (if any) named the instance that failed; the retry's own choice replaces it.
+        if (setCookie) res.removeHeader('set-cookie');
         // Nothing reached the client and the request can be sent again: another instance gets it.
-        const other = this.upstreams.pick(match.app, req, upstream.instanceId);
-        if (other) return this.forward(req, res, match, other, startedMs, waited, requestId, client, true);
+        const other = this.upstreams.admit(match.app, req, { exclude: upstream.instanceId });
+        if (other.kind === 'ready') return this.forward(req, res, match, other.upstream, startedMs, waited, requestId, client, true, other.setCookie);
         if (this.upstreams.unreachable) return this.retryAfterExit(req, res, match, upstream, startedMs, requestId, client, err);
       }
       if (err) {
@@ -337,10 +308,8 @@ export class ProxyServer {
       (gone) => {
         if (!gone) return fail(cause);
         if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0, requestId, client);
-        this.upstreams.acquire(app, req).then((next) => {
-          if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0, requestId, client);
-          this.forward(req, res, match, next, startedMs, true, requestId, client, true);
-        }, fail);
+        // Asked afresh, as a new request would be: the activator wakes the app, holds or pages.
+        this.answerAdmission(req, res, match, this.upstreams.admit(app, req), startedMs, requestId, client, true);
       },
       fail,
     );
@@ -410,12 +379,23 @@ export class ProxyServer {
       );
       if (!ended && this.upgradeSockets.has(socket)) this.upgradeSockets.set(socket, exchange);
     };
-    const ready = this.upstreams.pick(app, req);
-    if (ready) return go(ready);
-    this.upstreams.acquire(app, req).then(go, (err: unknown) => {
+    const refused = (err: unknown) => {
       writeRawFailure(socket, classifyFailure(err, socket.destroyed), app);
       end();
-    });
+    };
+    const admission = this.upstreams.admit(app, req, UPGRADE);
+    switch (admission.kind) {
+      case 'ready':
+        return go(admission.upstream);
+      case 'wait':
+        admission.ready.then((chosen) => go(chosen.upstream), refused);
+        return;
+      case 'fail':
+        return refused(admission.error);
+      case 'page':
+        // The source broke its word (a page is never the answer to an upgrade); the client may try again.
+        return refused(new BerthError('overloaded', `app ${app} is starting`, { retryAfterS: 1 }));
+    }
   }
 
   private isTrustedAddress(client: string): boolean {
@@ -432,6 +412,9 @@ export class ProxyServer {
     if (--this.inFlight === this.upgradesInFlight && this.drained) this.drained();
   }
 }
+
+/** Admission options of every WebSocket handshake; shared, so asking allocates nothing. */
+const UPGRADE: AdmitOptions = Object.freeze({ upgrade: true });
 
 /** How long an open WebSocket has, once sent its close frame at shutdown, to close by itself. */
 const WS_CLOSE_GRACE_MS = 1_000;

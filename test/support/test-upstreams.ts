@@ -1,18 +1,19 @@
-import type { PublicStatus, Upstream, UpstreamSource, WaitingInfo } from '../../src/proxy/upstream.js';
+import { NoOtherInstanceError, NoRouteError } from '../../src/errors.js';
+import type { Admission, Admitted, AdmitOptions, PublicStatus, Upstream, UpstreamSource } from '../../src/proxy/upstream.js';
 
 /**
  * An UpstreamSource for proxy tests: a fixed address per app, apps in `held`
- * look stopped (no ready pick) and their `acquire` waits until the test
- * settles it, and every `began`/`ended` is counted so tests can check that the
- * activity accounting balances.
+ * look stopped and are admitted with a wait that lasts until the test settles
+ * it, and every `admit`, `began` and `ended` is counted so tests can check
+ * that the activity accounting balances and what was asked.
  */
 export class TestUpstreams implements UpstreamSource {
   readonly upstreams = new Map<string, Upstream>();
   readonly held = new Set<string>();
   beganCount = 0;
   endedCount = 0;
-  acquireCount = 0;
-  private pending: { app: string; resolve: (u: Upstream) => void; reject: (err: Error) => void }[] = [];
+  admitCount = 0;
+  private pending: { app: string; resolve: (a: Admitted) => void; reject: (err: Error) => void }[] = [];
 
   constructor(targets: Record<string, { host: string; port: number }>) {
     for (const [app, { host, port }] of Object.entries(targets)) {
@@ -20,30 +21,27 @@ export class TestUpstreams implements UpstreamSource {
     }
   }
 
-  pick(app: string): Upstream | undefined {
-    return this.held.has(app) ? undefined : this.upstreams.get(app);
-  }
-
-  acquire(app: string): Promise<Upstream> {
-    this.acquireCount++;
+  admit(app: string, _req: unknown, options?: AdmitOptions): Admission {
+    this.admitCount++;
     const upstream = this.upstreams.get(app);
-    if (!upstream) return Promise.reject(new Error(`no upstream for ${app}`));
-    if (!this.held.has(app)) return Promise.resolve(upstream);
-    return new Promise((resolve, reject) => this.pending.push({ app, resolve, reject }));
+    if (!upstream) return { kind: 'fail', error: new NoRouteError(`no upstream for ${app}`) };
+    if (options?.exclude === upstream.instanceId) return { kind: 'fail', error: new NoOtherInstanceError(app, upstream.instanceId) };
+    if (!this.held.has(app)) return { kind: 'ready', upstream, setCookie: undefined };
+    return { kind: 'wait', ready: new Promise((resolve, reject) => this.pending.push({ app, resolve, reject })) };
   }
 
-  /** Acquires waiting right now. */
+  /** Admissions waiting right now. */
   get waitingCount(): number {
     return this.pending.length;
   }
 
-  /** Ends every waiting acquire: with the app's upstream, or with `err`. */
+  /** Ends every waiting admission: with the app's upstream, or with `err`. */
   settle(err?: Error): void {
     const pending = this.pending;
     this.pending = [];
     for (const p of pending) {
       if (err) p.reject(err);
-      else p.resolve(this.upstreams.get(p.app)!);
+      else p.resolve({ upstream: this.upstreams.get(p.app)!, setCookie: undefined });
     }
   }
 
@@ -60,10 +58,6 @@ export class TestUpstreams implements UpstreamSource {
     let n = 0;
     for (const u of this.upstreams.values()) n += u.inFlight;
     return n;
-  }
-
-  waiting(app: string): WaitingInfo | undefined {
-    return this.upstreams.has(app) ? { mode: 'hold' } : undefined;
   }
 
   publicStatus(app: string): PublicStatus | undefined {

@@ -192,7 +192,7 @@ const malformed: { name: string; head: string }[] = [
 
 for (const c of malformed) {
   test(`a malformed handshake (${c.name}) gets 400 without waking the stopped app`, async () => {
-    const acquiresBefore = upstreams.acquireCount;
+    const admitsBefore = upstreams.admitCount;
     const beganBefore = upstreams.beganCount;
     const client = await RawClient.open(port);
     try {
@@ -203,7 +203,7 @@ for (const c of malformed) {
     } finally {
       client.destroy();
     }
-    assert.equal(upstreams.acquireCount, acquiresBefore);
+    assert.equal(upstreams.admitCount, admitsBefore, 'the app was not asked for');
     assert.equal(upstreams.beganCount, beganBefore);
     await assertAliveAndBalanced();
   });
