@@ -102,7 +102,7 @@ export class AppController {
     this.replicas = spec.scale.replicas;
     this.balancer = createBalancerPolicy(spec.balance, spec.name);
     this.idle = new IdleClock(() => this.onIdle());
-    this.gate = new AdmissionGate();
+    this.gate = new AdmissionGate(() => deps.runtime.probe());
     this.health = new HealthChecker({ logger: deps.logger, onUnhealthy: (slot) => void this.recover(slot, 'failed its health checks') });
   }
 

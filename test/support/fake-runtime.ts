@@ -42,7 +42,7 @@ export class FakeRuntime implements Runtime {
   readonly containers = new Map<string, FakeContainer>();
   readonly behaviour = new Map<string, FakeBehaviour>();
   /** Calls per verb, to assert single flight and the like. */
-  readonly calls = { ensure: 0, start: 0, stop: 0, pause: 0, remove: 0 };
+  readonly calls = { ensure: 0, start: 0, stop: 0, pause: 0, remove: 0, probe: 0 };
   /** Images whose containers never become ready (a broken revision). */
   readonly badImages = new Set<string>();
   /** While set, every verb fails as an unreachable engine does. */
@@ -61,6 +61,11 @@ export class FakeRuntime implements Runtime {
   }
 
   async ping(): Promise<void> {
+    this.guard();
+  }
+
+  async probe(): Promise<void> {
+    this.calls.probe++;
     this.guard();
   }
 
