@@ -17,6 +17,7 @@ import { drainSlot, freeIndexes, Slot, startSlot } from './instance-slot.js';
 import { waitUntilReady } from './readiness.js';
 import { replaceInstances } from './rollout.js';
 import { NoInstanceError, StartFailedError } from './start-errors.js';
+import type { BelievedApp } from './resync-plan.js';
 
 export { StartFailedError } from './start-errors.js';
 
@@ -735,6 +736,17 @@ export class AppController {
     if (!left) return;
     void this.deps.runtime.stop(left.id, { timeoutS: 5 }).catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'stop failed'));
     this.parked = [...this.parked.filter((i) => i.id !== left.id), { ...left, state: 'exited', address: undefined }];
+  }
+
+  /** What the controller believes about its containers, for the periodic resync (resync-plan.ts) to check against the engine. */
+  believed(): BelievedApp {
+    return {
+      name: this.name,
+      state: this.state,
+      containerHash: containerSpecHash(this.spec),
+      slots: this.slots.map((s) => ({ id: s.instance.id, busy: s.draining || s.unhealthy })),
+      parked: this.parked.map((i) => ({ id: i.id, state: i.state })),
+    };
   }
 }
 

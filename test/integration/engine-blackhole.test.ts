@@ -5,7 +5,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
@@ -14,6 +13,7 @@ import { DockerRuntime } from '../../src/runtime/docker/docker-runtime.js';
 import { boundEngineCalls } from '../../src/runtime/docker/engine-timeout.js';
 import { appPath, testAppYaml } from '../support/app-spec.js';
 import { cleanupByLabel, testRun } from '../support/docker-cleanup.js';
+import { EngineProxy } from '../support/engine-proxy.js';
 import { GatewayHarness } from '../support/gateway-harness.js';
 import { timedGet } from '../support/http-requests.js';
 import { waitFor } from '../support/wait-for.js';
@@ -21,52 +21,6 @@ import { waitFor } from '../support/wait-for.js';
 const run = testRun();
 const T = { timeout: 60_000 };
 const QUICK = { timeout: 10_000 };
-const ENGINE_SOCKET = '/var/run/docker.sock';
-
-/**
- * A unix socket in front of the engine: passes connections through, or, once
- * `blackHole` is set, accepts new ones and never writes a byte, and stops relaying
- * on the ones already open.
- */
-class EngineProxy {
-  blackHole = false;
-  private readonly sockets = new Set<Socket>();
-  private readonly server: Server;
-
-  constructor(readonly path: string) {
-    this.server = createServer((client) => {
-      this.track(client);
-      if (this.blackHole) return;
-      const engine = connect(ENGINE_SOCKET);
-      this.track(engine);
-      // Not pipe(): a kept-alive connection opened before the black hole must go silent too
-      // (Node's agents reuse connections), so every chunk is looked at.
-      client.on('data', (chunk: Buffer) => {
-        if (!this.blackHole) engine.write(chunk);
-      });
-      engine.on('data', (chunk: Buffer) => {
-        if (!this.blackHole) client.write(chunk);
-      });
-      client.on('close', () => engine.destroy());
-      engine.on('close', () => client.destroy());
-    });
-  }
-
-  private track(socket: Socket): void {
-    this.sockets.add(socket);
-    socket.on('error', () => undefined);
-    socket.on('close', () => this.sockets.delete(socket));
-  }
-
-  listen(): Promise<void> {
-    return new Promise((resolve) => this.server.listen(this.path, resolve));
-  }
-
-  close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
 
 async function rejectsWithin(what: string, promise: Promise<unknown>, limitMs: number): Promise<EngineUnavailableError> {
   const began = performance.now();

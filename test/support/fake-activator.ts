@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { Activator } from '../../src/activator/activator.js';
+import { Activator, type ActivatorOptions } from '../../src/activator/activator.js';
 import type { AppState } from '../../src/activator/app-status.js';
 import { checkBerthApp } from '../../src/spec/berth-v1.js';
 import type { AppSpec } from '../../src/spec/types.js';
@@ -12,7 +12,8 @@ export function fakeSpec(name: string, extra: Record<string, unknown> = {}): App
   return checked.value;
 }
 
-export function fakeActivator(runtime: FakeRuntime): Activator {
+/** `options`: e.g. a short `resyncEveryMs`; the default (10 s) never fires within a test. */
+export function fakeActivator(runtime: FakeRuntime, options: Partial<ActivatorOptions> = {}): Activator {
   const activator = new Activator({
     runtime,
     logger: pino({ level: 'silent' }),
@@ -22,6 +23,7 @@ export function fakeActivator(runtime: FakeRuntime): Activator {
       waitingPage: {},
       policy: { images: [], networks: [], bindMountRoots: [], allowPrivileged: false, capabilities: [], allowHostNetwork: false, allowHostPid: false },
     },
+    ...options,
   });
   activator.start();
   return activator;
