@@ -12,6 +12,8 @@ import type { InputSource } from './input-source.js';
 import { AppController, type AppDefaults } from './app-controller.js';
 import type { AppStatus } from './app-status.js';
 import { planReconcile, type ReconcileAction, type RemovedApp } from './reconcile-plan.js';
+import { planResync, type BelievedApp, type ResyncAction } from './resync-plan.js';
+import { DEFAULT_RESYNC_EVERY_MS, ResyncLoop } from './resync-loop.js';
 
 /**
  * A browser reloading the waiting page within this time of a failed start is
@@ -30,6 +32,8 @@ export interface ActivatorOptions {
   input?: Pick<InputSource, 'inputFor'>;
   /** The store's identity: containers labelled with another are never touched, this one's orphans are removed. */
   storeId?: string;
+  /** Gap between two resyncs with the engine's container list (config `resync`); default 10 s. */
+  resyncEveryMs?: number;
 }
 
 /**
@@ -44,6 +48,7 @@ export class Activator implements UpstreamSource {
   private readonly onChange: (status: AppStatus) => void;
   private readonly events = new AbortController();
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  private readonly resyncLoop: ResyncLoop;
   private defaults: AppDefaults;
 
   constructor(options: ActivatorOptions) {
@@ -53,6 +58,7 @@ export class Activator implements UpstreamSource {
     this.onChange = options.onChange ?? (() => undefined);
     this.input = options.input;
     this.storeId = options.storeId;
+    this.resyncLoop = new ResyncLoop(options.resyncEveryMs ?? DEFAULT_RESYNC_EVERY_MS, () => this.resyncPass(), this.logger);
   }
 
   private readonly storeId: string | undefined;
@@ -141,9 +147,15 @@ export class Activator implements UpstreamSource {
     return this.apps.get(app)?.status();
   }
 
-  /** Follows the engine's events so exits and crashes are noticed at once. */
+  /** Follows the engine's events so exits and crashes are noticed at once, and resyncs periodically for the events lost. */
   start(): void {
     void this.followEvents();
+    this.resyncLoop.start();
+  }
+
+  /** One resync pass now, or the one under way (see resync-plan.ts); resolves whether it completed. */
+  resync(): Promise<boolean> {
+    return this.resyncLoop.runNow();
   }
 
   /** New gateway defaults (on reload); apps read them when they next need them. */
@@ -158,6 +170,7 @@ export class Activator implements UpstreamSource {
 
   close(): void {
     this.events.abort();
+    this.resyncLoop.stop();
     for (const timer of this.restartTimers.values()) clearTimeout(timer);
     for (const controller of this.apps.values()) controller.close();
   }
@@ -303,15 +316,45 @@ export class Activator implements UpstreamSource {
       for await (const event of this.runtime.events(signal)) {
         const controller = this.apps.get(event.app);
         if (!controller) continue;
-        if (event.kind === 'start') void controller.instanceStarted(event.instanceId).catch((err: unknown) => this.logger.warn({ app: event.app, err: messageOf(err) }, 'adopting a container failed'));
+        if (event.kind === 'start') this.started(controller, event.instanceId);
         if (event.kind === 'destroy') controller.instanceRemoved(event.instanceId);
-        if (event.kind !== 'die') continue;
-        const unexpected = controller.instanceExited(event.instanceId, event.exitCode, event.time);
-        if (unexpected && controller.spec.scale.min >= 1) this.scheduleRestart(controller);
+        if (event.kind === 'die') this.exited(controller, event.instanceId, event.exitCode, event.time);
       }
     } catch (err) {
       if (!signal.aborted) this.logger.error({ err: messageOf(err) }, 'engine event stream ended');
     }
+  }
+
+  private started(controller: AppController, instanceId: string): void {
+    void controller.instanceStarted(instanceId).catch((err: unknown) => this.logger.warn({ app: controller.name, err: messageOf(err) }, 'adopting a container failed'));
+  }
+
+  private exited(controller: AppController, instanceId: string, exitCode: number | undefined, at?: Date): void {
+    const unexpected = controller.instanceExited(instanceId, exitCode, at);
+    if (unexpected && controller.spec.scale.min >= 1) this.scheduleRestart(controller);
+  }
+
+  /**
+   * Checks what each controller believes against the engine's list, for changes
+   * whose events were lost. Only apps whose belief did not change while the list
+   * was read are corrected: the list is a snapshot from before any step taken
+   * meanwhile, and would undo it.
+   */
+  private async resyncPass(): Promise<void> {
+    const before = [...this.apps.values()].map((controller) => ({ controller, belief: controller.believed() }));
+    const observed = await this.runtime.list();
+    const steady = before.filter(({ controller, belief }) => this.apps.get(controller.name) === controller && sameBelief(controller.believed(), belief));
+    const actions = planResync({ believed: steady.map((s) => s.belief), observed, storeId: this.storeId });
+    for (const action of actions) this.applyResync(action);
+  }
+
+  private applyResync(action: ResyncAction): void {
+    const controller = this.apps.get(action.app);
+    if (!controller) return;
+    this.logger.info({ app: action.app, container: action.id, change: action.kind }, 'resync: the engine changed a container without an event berth saw');
+    if (action.kind === 'exited') this.exited(controller, action.id, action.exitCode);
+    else if (action.kind === 'removed') controller.instanceRemoved(action.id);
+    else this.started(controller, action.id);
   }
 
   /**
@@ -328,4 +371,8 @@ export class Activator implements UpstreamSource {
     timer.unref();
     this.restartTimers.set(controller.name, timer);
   }
+}
+
+function sameBelief(a: BelievedApp, b: BelievedApp): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }

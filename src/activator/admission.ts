@@ -22,9 +22,9 @@ export class AdmissionGate {
 
   /**
    * `ping`: asks the engine whether it is back; without one the outage lasts
-   * its Retry-After. The controller passes none yet: a ping that reuses a
-   * kept-alive connection can succeed while new connections hang (see the
-   * engine-blackhole integration test), which would end the outage too early.
+   * its Retry-After. It must dial a new connection each time (Runtime.probe):
+   * one that reuses a kept-alive connection can succeed while new connections
+   * hang (see the engine-blackhole integration test), ending the outage too early.
    */
   constructor(
     private readonly ping?: () => Promise<void>,

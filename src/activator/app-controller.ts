@@ -21,6 +21,7 @@ import { RejectedRevision } from './rejected-revision.js';
 import { replaceInstances } from './rollout.js';
 import { pauseInstances, retireInstance, stopInstances, type StopContext } from './stop-instances.js';
 import { NoInstanceError, StartFailedError } from './start-errors.js';
+import type { BelievedApp } from './resync-plan.js';
 
 export { StartFailedError } from './start-errors.js';
 
@@ -73,7 +74,7 @@ export class AppController {
   private replicas: number;
   private starting?: Promise<void>;
   private lifecycle: Promise<unknown> = Promise.resolve();
-  private readonly gate = new AdmissionGate();
+  private readonly gate: AdmissionGate;
   private readonly timers: AppTimers;
   private readonly health: HealthChecker;
   private readonly dependencies: DependencyHold;
@@ -94,6 +95,8 @@ export class AppController {
     this.instances = new InstanceSet(spec.balance, spec.name);
     this.timers = new AppTimers(() => this.onIdle());
     this.dependencies = new DependencyHold(deps.wakeDependencies);
+    // The probe dials a new connection each time: a kept-alive one can answer while new ones hang.
+    this.gate = new AdmissionGate(() => deps.runtime.probe());
     this.health = new HealthChecker({ logger: deps.logger, onUnhealthy: (slot) => void this.recover(slot, 'failed its health checks') });
   }
 
@@ -611,6 +614,17 @@ export class AppController {
     if (!left) return;
     void this.deps.runtime.stop(left.id, { timeoutS: 5 }).catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'stop failed'));
     this.instances.park({ ...left, state: 'exited', address: undefined });
+  }
+
+  /** What the controller believes about its containers, for the periodic resync (resync-plan.ts) to check against the engine. */
+  believed(): BelievedApp {
+    return {
+      name: this.name,
+      state: this.state,
+      containerHash: containerSpecHash(this.spec),
+      slots: this.instances.slots.map((s) => ({ id: s.instance.id, busy: s.draining || s.unhealthy })),
+      parked: this.instances.parked.map((i) => ({ id: i.id, state: i.state })),
+    };
   }
 }
 

@@ -121,6 +121,7 @@ export const configFileSchema = z.strictObject({
     .optional()
     .describe('Log level of the JSON log lines on stdout. Default info; BERTH_LOG_LEVEL overrides it.'),
   drainTimeout: z.union([z.string(), z.number()]).describe('How long shutdown waits for requests in flight. Default 30s.').default('30s'),
+  resync: duration("How often berth lists its containers and corrects each app's state where the engine's events were lost (say, across an engine restart); read at start.", '10s'),
   apps: z
     .array(z.union([z.string(), z.record(z.string(), z.unknown())]))
     .describe('Spec files, directories of spec files, or inline app specs.')

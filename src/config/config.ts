@@ -53,6 +53,8 @@ export interface GatewayConfig {
   history: { maxRecords: number; maxAgeMs: number };
   /** How long SIGTERM waits for requests in flight. */
   drainTimeoutMs: number;
+  /** How often the activator checks each app's belief against the engine's container list (`resync`). */
+  resyncMs: number;
   /** The log level the config file asks for (BERTH_LOG_LEVEL wins over it). */
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Every app the config declares, from inline specs and spec files. */

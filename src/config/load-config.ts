@@ -56,10 +56,11 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
   const admin = field('admin', () => parseHostPort(input.admin));
   const idleTimeoutMs = field('defaults.idleTimeout', () => parseDuration(input.defaults.idleTimeout));
   const drainTimeoutMs = field('drainTimeout', () => parseDuration(input.drainTimeout));
+  const resyncMs = field('resync', () => positiveDuration(input.resync));
   const historyMaxAgeMs = field('history.maxAge', () => parseDuration(input.history.maxAge));
   const resources = field('defaults.resources.memory', () => defaultResources(input.defaults.resources));
   const timeouts = gatewayTimeouts(input.timeouts, field);
-  if (problems.length > 0 || !listen || !admin || idleTimeoutMs === undefined || drainTimeoutMs === undefined || historyMaxAgeMs === undefined || !resources || !timeouts) {
+  if (problems.length > 0 || !listen || !admin || idleTimeoutMs === undefined || drainTimeoutMs === undefined || resyncMs === undefined || historyMaxAgeMs === undefined || !resources || !timeouts) {
     throw new ConfigError(`${where}: ${problems.join('; ')}`);
   }
   const { apps, appSources, origins } = await loadApps(input.apps, baseDir);
@@ -90,6 +91,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
     policy,
     trustedProxies: input.trustedProxies,
     drainTimeoutMs,
+    resyncMs,
     logLevel: input.logLevel,
     history: { maxRecords: input.history.maxRecords, maxAgeMs: historyMaxAgeMs },
     apps,
@@ -100,11 +102,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
 /** Each `timeouts` field in milliseconds; a bound of 0 would be no bound, so it is refused. */
 function gatewayTimeouts(raw: ConfigFileInput['timeouts'], field: <T>(name: string, fn: () => T) => T | undefined): GatewayTimeouts | undefined {
   const ms = (name: keyof ConfigFileInput['timeouts']) =>
-    field(`timeouts.${name}`, () => {
-      const value = parseDuration(raw[name]);
-      if (value === 0) throw new Error('must be longer than 0');
-      return value;
-    });
+    field(`timeouts.${name}`, () => positiveDuration(raw[name]));
   const out = {
     clientHeaderMs: ms('clientHeader'),
     clientBodyIdleMs: ms('clientBodyIdle'),
@@ -114,6 +112,13 @@ function gatewayTimeouts(raw: ConfigFileInput['timeouts'], field: <T>(name: stri
     engineMs: ms('engine'),
   };
   return Object.values(out).every((v) => v !== undefined) ? (out as GatewayTimeouts) : undefined;
+}
+
+/** A duration where 0 would mean never (no bound, or a loop with no pause): refused. */
+function positiveDuration(raw: string | number): number {
+  const value = parseDuration(raw);
+  if (value === 0) throw new Error('must be longer than 0');
+  return value;
 }
 
 /** Docker refuses memory limits under 6 MiB, as the app spec says too. */

@@ -149,6 +149,7 @@ export class Gateway {
       runtime,
       logger,
       storeId,
+      resyncEveryMs: config.resyncMs,
       input: this.input,
       defaults: defaultsOf(config),
       onChange: (status) => {

@@ -15,6 +15,14 @@ export interface Runtime {
   ping(): Promise<void>;
 
   /**
+   * Whether the engine answers now, asked on a connection opened for this call
+   * and bounded by a short timeout: an engine that answers on a kept-alive
+   * connection may still leave every new one hanging. Rejects with an
+   * EngineUnavailableError when it does not answer.
+   */
+  probe(): Promise<void>;
+
+  /**
    * Makes sure the container for instance `index` of `app` exists at this spec:
    * creates it when missing, recreates it when its spec hash differs, adopts it
    * when it matches. Never starts it. A same-named container without berth's

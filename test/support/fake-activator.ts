@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { Activator } from '../../src/activator/activator.js';
+import { Activator, type ActivatorOptions } from '../../src/activator/activator.js';
 import type { AppState } from '../../src/activator/app-status.js';
 import { checkBerthApp } from '../../src/spec/berth-v1.js';
 import type { AppSpec } from '../../src/spec/types.js';
@@ -12,17 +12,18 @@ export function fakeSpec(name: string, extra: Record<string, unknown> = {}): App
   return checked.value;
 }
 
-/** `logger`: to read what the activator logs; silent by default. */
-export function fakeActivator(runtime: FakeRuntime, logger: pino.Logger = pino({ level: 'silent' })): Activator {
+/** `options`: e.g. a short `resyncEveryMs` (the default, 10 s, never fires within a test), or a `logger` to read what it logs. */
+export function fakeActivator(runtime: FakeRuntime, options: Partial<ActivatorOptions> = {}): Activator {
   const activator = new Activator({
     runtime,
-    logger,
+    logger: pino({ level: 'silent' }),
     defaults: {
       idleTimeoutMs: 600_000,
       queueSize: 1_000,
       waitingPage: {},
       policy: { images: [], networks: [], bindMountRoots: [], allowPrivileged: false, capabilities: [], allowHostNetwork: false, allowHostPid: false },
     },
+    ...options,
   });
   activator.start();
   return activator;

@@ -46,13 +46,17 @@ export class FakeRuntime implements Runtime {
   readonly containers = new Map<string, FakeContainer>();
   readonly behaviour = new Map<string, FakeBehaviour>();
   /** Calls per verb, to assert single flight and the like. */
-  readonly calls = { ensure: 0, start: 0, stop: 0, pause: 0, remove: 0 };
+  readonly calls = { ensure: 0, start: 0, stop: 0, pause: 0, remove: 0, list: 0, probe: 0 };
   /** Images whose containers never become ready (a broken revision). */
   readonly badImages = new Set<string>();
   /** While set, every verb fails as an unreachable engine does. */
   engineDown = false;
   /** The Retry-After an engine outage carries. */
   engineRetryAfterS = 5;
+  /** While set, no event reaches a listener: the gap of an event stream that reconnects after an engine restart. */
+  eventsLost = false;
+  /** How long `list` takes to answer (a busy engine); its answer is as of the call. */
+  listDelayMs = 0;
   private seq = 0;
   private listeners = new Set<(e: RuntimeEvent) => void>();
 
@@ -65,6 +69,11 @@ export class FakeRuntime implements Runtime {
   }
 
   async ping(): Promise<void> {
+    this.guard();
+  }
+
+  async probe(): Promise<void> {
+    this.calls.probe++;
     this.guard();
   }
 
@@ -120,7 +129,12 @@ export class FakeRuntime implements Runtime {
 
   async list(filter?: { app?: string }): Promise<Instance[]> {
     this.guard();
-    return [...this.containers.values()].map((c) => ({ ...c.instance })).filter((i) => !filter?.app || i.app === filter.app);
+    this.calls.list++;
+    // Taken before the delay: a slow list answers with how things were when it was asked.
+    const snapshot = [...this.containers.values()].map((c) => ({ ...c.instance })).filter((i) => !filter?.app || i.app === filter.app);
+    if (this.listDelayMs) await sleep(this.listDelayMs);
+    this.guard();
+    return snapshot;
   }
 
   /** Every fake image exposes its app's port (8080) unless a test set others. */
@@ -257,6 +271,7 @@ export class FakeRuntime implements Runtime {
   }
 
   private emit(kind: RuntimeEventKind, c: FakeContainer, exitCode?: number): void {
+    if (this.eventsLost) return;
     const event: RuntimeEvent = { kind, app: c.instance.app, instanceId: c.instance.id, time: new Date(), ...(exitCode === undefined ? {} : { exitCode }) };
     for (const listener of this.listeners) listener(event);
   }

@@ -130,7 +130,7 @@ test('a health-check restart is a restart in place, not an exit: the app stays r
   rt.behave('web', { sickAfterMs: 50 });
   const lines: string[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
-  const a = fakeActivator(rt, logger);
+  const a = fakeActivator(rt, { logger });
   try {
     await a.reconcile([fakeSpec('web', { health: { path: '/healthz', interval: '30ms', timeout: '200ms', unhealthyThreshold: 2 } })]);
     const first = await a.acquire('web');

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { ConfigError } from '../../errors.js';
 import { DEFAULT_ENGINE_TIMEOUT_MS, boundEngineCalls } from './engine-timeout.js';
+import { readTlsFiles } from './tls-files.js';
 
 /** Where the Docker engine listens, as the user wrote it and as dockerode needs it. */
 export interface DockerEndpoint {
@@ -61,23 +61,15 @@ export function resolveDockerEndpoint(configured?: string, env: NodeJS.ProcessEn
  * (see boundEngineCalls), streams only until they answer.
  */
 export function createDockerClient(endpoint: DockerEndpoint, engineTimeoutMs = DEFAULT_ENGINE_TIMEOUT_MS): Docker {
-  const tls = endpoint.tls;
-  const read = (file: string): Buffer | undefined => {
-    if (!tls) return undefined;
-    try {
-      return readFileSync(join(tls.certPath, file));
-    } catch (err) {
-      throw new ConfigError(`docker: TLS to ${endpoint.url} needs ${file} in ${tls.certPath} (set DOCKER_CERT_PATH)`, { cause: err });
-    }
-  };
+  const tls = readTlsFiles(endpoint);
   const docker = new Docker({
     socketPath: endpoint.socketPath,
     host: endpoint.host,
     port: endpoint.port,
     protocol: endpoint.kind === 'unix' ? undefined : tls ? 'https' : 'http',
-    ca: read('ca.pem'),
-    cert: read('cert.pem'),
-    key: read('key.pem'),
+    ca: tls?.ca,
+    cert: tls?.cert,
+    key: tls?.key,
     timeout: undefined,
   });
   return boundEngineCalls(docker, engineTimeoutMs);

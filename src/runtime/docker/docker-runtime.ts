@@ -15,9 +15,11 @@ import { listInstances } from './list.js';
 import { containerLogs } from './logs.js';
 import { pauseContainer } from './pause.js';
 import { pingEngine } from './ping.js';
+import { probeEngine } from './probe.js';
 import { removeContainer } from './remove.js';
 import { startContainer } from './start.js';
 import { stopContainer } from './stop.js';
+import { readTlsFiles, type TlsFiles } from './tls-files.js';
 
 export interface DockerRuntimeOptions {
   /**
@@ -76,6 +78,7 @@ export class DockerRuntime implements Runtime {
   private readonly ctx: DockerContext;
   private client: Docker | undefined;
   private readonly onEventStreamError: EventStreamErrorHandler | undefined;
+  private tlsFiles: TlsFiles | undefined;
 
   constructor(options: DockerRuntimeOptions = {}) {
     this.endpoint = resolveDockerEndpoint(options.docker, options.env);
@@ -102,6 +105,10 @@ export class DockerRuntime implements Runtime {
 
   ping(): Promise<void> {
     return pingEngine(this.ctx);
+  }
+
+  probe(): Promise<void> {
+    return probeEngine(this.endpoint, () => (this.tlsFiles ??= readTlsFiles(this.endpoint)));
   }
 
   ensure(app: AppSpec, index: number): Promise<Instance> {

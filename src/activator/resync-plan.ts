@@ -1,0 +1,82 @@
+/**
+ * The decision half of the periodic resync: what each controller must be told so
+ * its belief matches the engine's list, when the engine's events about a change
+ * were lost (the event stream reconnects after an engine restart; what happened in
+ * the gap is never sent). Pure; the activator carries the actions out through the
+ * same controller methods its event loop calls, so a change is handled alike
+ * however it was noticed.
+ */
+import type { AppState } from './app-status.js';
+import type { Instance, InstanceState } from '../runtime/runtime.js';
+
+/** What one controller believes about its containers (AppController.believed()). */
+export interface BelievedApp {
+  name: string;
+  state: AppState;
+  /** containerSpecHash of the app's spec: only a container of it is adopted. */
+  containerHash: string;
+  /** Instances in rotation or draining. `busy`: berth is acting on it (draining it, or restarting it in place). */
+  slots: readonly { id: string; busy: boolean }[];
+  /** Containers kept for the next start (stopped or paused), or exited replicas. */
+  parked: readonly { id: string; state: InstanceState }[];
+}
+
+/** One berth-managed container, as the engine lists it. */
+export type ObservedInstance = Pick<Instance, 'id' | 'app' | 'specHash' | 'state' | 'exitCode' | 'store'>;
+
+export type ResyncAction =
+  /** A container berth serves from is no longer running (controller.instanceExited). */
+  | { kind: 'exited'; app: string; id: string; exitCode?: number }
+  /** A container berth knows is gone from the engine (controller.instanceRemoved). */
+  | { kind: 'removed'; app: string; id: string }
+  /** A container of a down app runs, and berth did not start it (controller.instanceStarted). */
+  | { kind: 'started'; app: string; id: string };
+
+export interface ResyncInput {
+  believed: readonly BelievedApp[];
+  observed: readonly ObservedInstance[];
+  /** This gateway's store id: a container labelled with another store's is never adopted. */
+  storeId?: string;
+}
+
+/** Engine states in which a container serves nothing. */
+const NOT_RUNNING: ReadonlySet<InstanceState> = new Set(['created', 'exited', 'dead', 'removing']);
+
+export function planResync({ believed, observed, storeId }: ResyncInput): ResyncAction[] {
+  const byId = new Map(observed.map((o) => [o.id, o]));
+  return believed.flatMap((app) => planApp(app, byId, observed, storeId));
+}
+
+function planApp(app: BelievedApp, byId: ReadonlyMap<string, ObservedInstance>, observed: readonly ObservedInstance[], storeId: string | undefined): ResyncAction[] {
+  // Mid-start or mid-stop the controller itself is changing the containers: the step settles them.
+  if (app.state === 'starting' || app.state === 'stopping') return [];
+  const actions: ResyncAction[] = [];
+  const name = app.name;
+  const down = isDown(app.state);
+  const adoptable = (o: ObservedInstance) => o.state === 'running' && down && o.specHash === app.containerHash;
+  for (const slot of app.slots) {
+    if (slot.busy) continue;
+    const now = byId.get(slot.id);
+    // A removed container died first: the controller hears both, as the engine would have said them.
+    if (!now) actions.push({ kind: 'exited', app: name, id: slot.id }, { kind: 'removed', app: name, id: slot.id });
+    else if (NOT_RUNNING.has(now.state)) actions.push(now.exitCode === undefined ? { kind: 'exited', app: name, id: slot.id } : { kind: 'exited', app: name, id: slot.id, exitCode: now.exitCode });
+  }
+  for (const kept of app.parked) {
+    const now = byId.get(kept.id);
+    if (!now) actions.push({ kind: 'removed', app: name, id: kept.id });
+    else if (adoptable(now)) actions.push({ kind: 'started', app: name, id: kept.id });
+  }
+  const known = new Set([...app.slots.map((s) => s.id), ...app.parked.map((p) => p.id)]);
+  for (const o of observed) {
+    if (o.app !== name || known.has(o.id) || !adoptable(o)) continue;
+    // Another gateway's container is never taken over; an unlabelled one (an older berth's) counts as ours, as in reconcile.
+    if (storeId !== undefined && o.store !== undefined && o.store !== storeId) continue;
+    actions.push({ kind: 'started', app: name, id: o.id });
+  }
+  return actions;
+}
+
+/** States in which no instance serves, so a running container means someone else started it. */
+function isDown(state: AppState): boolean {
+  return state === 'stopped' || state === 'failed' || state === 'crashloop' || state === 'paused';
+}

@@ -1,0 +1,55 @@
+// An engine outage ends for the apps as soon as the engine answers again, not
+// when the Retry-After it was given runs out: the admission gate probes the engine.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EngineUnavailableError } from '../../src/errors.js';
+import { FakeRuntime, sleep } from '../support/fake-runtime.js';
+import { fakeActivator, fakeSpec } from '../support/fake-activator.js';
+
+test('engine outage: 503 with Retry-After and the reason, not crashloop; the first request after the engine is back starts the app at once', async () => {
+  const rt = new FakeRuntime();
+  rt.engineRetryAfterS = 5;
+  const a = fakeActivator(rt);
+  try {
+    await a.reconcile([fakeSpec('web')]);
+    rt.engineDown = true;
+    for (let i = 0; i < 4; i++) {
+      await assert.rejects(a.acquire('web'), (e: unknown) => e instanceof EngineUnavailableError && e.code === 'engine_unavailable' && e.retryAfterS >= 4 && /did not answer/.test(e.message));
+    }
+    assert.equal(a.status('web')?.state, 'failed', 'the engine, not the app');
+    assert.ok((a.controller('web')?.retryDelayMs() ?? 0) >= 3_500, 'starts are refused for the Retry-After');
+    await sleep(600);
+    assert.ok(rt.calls.probe >= 2, `the engine was probed while down (${rt.calls.probe} probes)`);
+    const retryAfterMs = a.controller('web')?.retryDelayMs() ?? 0;
+    rt.engineDown = false;
+    const began = performance.now();
+    await sleep(400); // one probe interval and a bit
+    const up = await a.acquire('web');
+    const tookMs = performance.now() - began;
+    assert.ok(up.port > 0);
+    assert.equal(a.status('web')?.state, 'running');
+    assert.ok(tookMs < retryAfterMs - 1_000, `started ${Math.round(tookMs)} ms after the engine came back, Retry-After was ${retryAfterMs} ms`);
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
+
+test('engine outage: probes stop when the app is closed', async () => {
+  const rt = new FakeRuntime();
+  const a = fakeActivator(rt);
+  try {
+    await a.reconcile([fakeSpec('web')]);
+    rt.engineDown = true;
+    await assert.rejects(a.acquire('web'), EngineUnavailableError);
+    await sleep(300);
+    a.close();
+    await sleep(300);
+    const after = rt.calls.probe;
+    await sleep(600);
+    assert.equal(rt.calls.probe, after, 'no probe after close');
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
