@@ -463,7 +463,8 @@ export class AppController {
       outOfRotation: slot !== undefined && (slot.draining || slot.unhealthy),
       appRunning: this.state === 'running',
       // A late event about the container's previous run (it was started again since) is stale.
-      stale: at !== undefined && startedAt !== undefined && at.getTime() < startedAt,
+      // Same millisecond counts as earlier: a restart in place can stop and start within one.
+      stale: at !== undefined && startedAt !== undefined && at.getTime() <= startedAt,
       othersLeft: this.instances.slots.length - (slot ? 1 : 0),
       exitCode,
       upForMs: slot ? performance.now() - slot.readyAtMs : 0,

@@ -137,7 +137,10 @@ test('a health-check restart is a restart in place, not an exit: the app stays r
     await eventually('restarted after failing its checks', () => lines.some((l) => l.includes('back in rotation')));
     assert.equal(a.status('web')?.state, 'running');
     assert.equal(a.status('web')?.readyInstances, 1);
-    assert.equal((await a.acquire('web')).instanceId, first.instanceId, 'the same container, restarted');
+    const again = await a.acquire('web').catch((err: unknown) => {
+      throw new Error(`${String(err)}; the log: ${lines.map((l) => JSON.parse(l).msg).join(' | ')}`);
+    });
+    assert.equal(again.instanceId, first.instanceId, 'the same container, restarted');
     assert.equal(rt.calls.start, 2);
     assert.ok(!lines.some((l) => l.includes('exited by itself')), 'berth stopped it: no exit is reported');
     assert.ok(lines.some((l) => l.includes('failed its health checks')));
