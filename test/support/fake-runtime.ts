@@ -22,7 +22,7 @@ export interface FakeBehaviour {
   exitCode?: number;
   /** `start` fails with this error. */
   startError?: () => Error;
-  /** In its first run only, the container answers 500 from this long after its start (it fails its health checks until restarted). */
+  /** In its first run only, the container answers 500 from this long after its first healthy answer (it fails its health checks until restarted). */
   sickAfterMs?: number;
 }
 
@@ -236,10 +236,13 @@ export class FakeRuntime implements Runtime {
     }
     c.readyAtMs = b.neverReady || this.badImages.has(c.image) ? Infinity : performance.now() + (b.readyAfterMs ?? 0);
     c.runs = (c.runs ?? 0) + 1;
-    const sickAtMs = b.sickAfterMs !== undefined && c.runs === 1 ? performance.now() + b.sickAfterMs : Infinity;
+    // Counted from its first healthy answer, so the readiness check always sees it well first, however slow the machine.
+    const sickFor = b.sickAfterMs !== undefined && c.runs === 1 ? b.sickAfterMs : undefined;
+    let sickAtMs = Infinity;
     const server = createServer((req, res) => {
       const now = performance.now();
       res.statusCode = now >= sickAtMs ? 500 : now >= c.readyAtMs ? 200 : 503;
+      if (res.statusCode === 200 && sickFor !== undefined && sickAtMs === Infinity) sickAtMs = now + sickFor;
       res.end('fake');
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
