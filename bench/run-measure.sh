@@ -18,6 +18,10 @@ run_wrk() { # run_wrk <name> <duration> <url> <outfile>: wrk on the load CPU; it
   wait "$pid" || rc=$?
   forget_pid "$pid"
   ((rc == 0)) || die "$name: wrk failed (exit $rc): $(tail -n 3 "$out")"
+  if [[ $name == berth-serve* ]]; then # for gateway_history_check
+    GW_SENT=$((GW_SENT + $(sed -n 's/^WRK_JSON {"requests":\([0-9]*\),.*/\1/p' "$out" | head -n1 || echo 0)))
+    GW_RUNS=$((GW_RUNS + 1))
+  fi
 }
 
 declare -A MAIN_PID=() WRAPPER=() URL=()

@@ -217,6 +217,9 @@ for t in $TARGETS; do
   forget_pid "${WRAPPER[$t]}"
 done
 
+[[ -n $GW_ACTIVE ]] && stop_gateway "$GW_ACTIVE" # when no serve target was measured
+gateway_history_check
+
 node "$ROOT/dist/bench/report.js" --run "$RUN" --targets "$TARGETS" --rounds "$ROUNDS" \
   --duration "$DURATION" --warmup "$WARMUP" --connections "$CONNECTIONS" --threads "$THREADS" \
   --pinned "$PIN" --load-cpu "$LOAD_CPU" --proxy-cpu "$PROXY_CPU" --cpus "$CPUS" \
