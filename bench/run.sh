@@ -228,8 +228,11 @@ cp "$RUN/results.json" "$HERE/results/latest.json"
 log "wrote ${HERE#"$ROOT"/}/results/latest.json (raw logs in ${RUN#"$ROOT"/})"
 
 if [[ -n $PROFILE_DIR ]]; then
-  prof=$(ls -t "$PROFILE_DIR"/*.cpuprofile 2>/dev/null | head -n1 || true)
-  [[ -n $prof ]] || die "no .cpuprofile written in $PROFILE_DIR (see $RUN/berth-serve-profile.err)"
-  echo
-  node "$ROOT/dist/bench/profile-summary.js" "$prof" --top 30 | tee "$PROFILE_DIR/profile-summary.txt"
+  # One .cpuprofile per node process (with workers, the control process and each worker).
+  profs=("$PROFILE_DIR"/*.cpuprofile)
+  [[ -f ${profs[0]} ]] || die "no .cpuprofile written in $PROFILE_DIR (see $RUN/berth-serve-profile.err)"
+  for prof in "${profs[@]}"; do
+    echo
+    node "$ROOT/dist/bench/profile-summary.js" "$prof" --top 30 | tee -a "$PROFILE_DIR/profile-summary.txt"
+  done
 fi
