@@ -1,24 +1,29 @@
 /**
  * The figures of bench/run.sh's proxy benchmark (see report.ts): one round from
- * wrk's figures and the CPU ticks run.sh read, medians per target, berth's
- * ratios to the others, the targets it must meet, and the printed tables. Pure.
+ * wrk's figures and the CPU ticks run.sh read, and the medians per target. The
+ * ratios, the targets and the printed tables are in report-render.ts. Pure.
  */
 import { median } from './lib/stats.js';
-import { table } from './lib/table.js';
 import { findWrkJson, wrkErrorCount, type WrkJson } from './lib/wrk.js';
 
-/** Targets for berth, from the issue: ≥ 4× CHP's throughput, ≤ 70 µs CPU per proxied request. */
-export const TARGETS = { minThroughputVsChp: 4, maxCpuUsPerRequest: 70 } as const;
-
 const LABELS: Record<string, string> = {
-  direct: 'backend direct',
+  direct: 'direct (app container)',
   nginx: 'nginx proxy',
+  haproxy: 'HAProxy',
   chp: 'configurable-http-proxy',
+  'berth-proxy': 'berth bare proxy',
+  'berth-serve': 'berth serve',
   berth: 'berth',
 };
 
-/** Background CPU (cores) above which a round is flagged as disturbed. */
-const NOISY_CORES = 0.3;
+/** The printed name of a target; berth-serve-w2 is "berth serve, workers 2". */
+export function labelOf(target: string): string {
+  const w = /^berth-serve-w(.+)$/.exec(target);
+  return w ? `berth serve, workers ${w[1]}` : (LABELS[target] ?? target);
+}
+
+/** The full gateway's targets: berth-serve, or one per BENCH_WORKERS value. */
+export const isServe = (target: string): boolean => target === 'berth-serve' || target.startsWith('berth-serve-w');
 
 export interface Meta {
   target: string;
@@ -71,20 +76,10 @@ export interface TargetResult {
   otherCores: number;
   errors: number;
   spread: { requestsPerSecond: [number, number]; cpuUsPerRequest: [number, number] };
-  /** Peak RSS from /proc VmHWM at the last round, summed over the process set (nginx: master + worker). */
+  /** Peak RSS from /proc VmHWM at the last round, summed over the process set (nginx: master + worker; berth serve: the gateway and its children). */
   vmHwmKb: number;
   /** `Maximum resident set size` reported by /usr/bin/time -v (largest single process). */
   timeMaxRssKb?: number;
-}
-
-export interface Ratios {
-  vs: string;
-  /** berth requests/s ÷ theirs: above 1 means berth serves more. */
-  throughput: number;
-  /** berth CPU µs/request ÷ theirs: below 1 means berth spends less. */
-  cpuPerRequest: number;
-  p50: number;
-  p99: number;
 }
 
 export function parseWrk(text: string): WrkJson {
@@ -128,7 +123,7 @@ export function targetResult(target: string, url: string, rounds: Round[], timeT
   const range = (f: (r: Round) => number): [number, number] => [Math.min(...rounds.map(f)), Math.max(...rounds.map(f))];
   return {
     target,
-    label: LABELS[target] ?? target,
+    label: labelOf(target),
     url,
     rounds,
     requestsPerSecond: pick((r) => r.requestsPerSecond),
@@ -142,85 +137,4 @@ export function targetResult(target: string, url: string, rounds: Round[], timeT
     vmHwmKb: rounds[rounds.length - 1]?.vmHwmKb ?? 0,
     timeMaxRssKb: timeText ? parseTimeMaxRss(timeText) : undefined,
   };
-}
-
-export function ratios(berth: TargetResult, other: TargetResult): Ratios {
-  return {
-    vs: other.target,
-    throughput: berth.requestsPerSecond / other.requestsPerSecond,
-    cpuPerRequest: berth.cpuUsPerRequest / other.cpuUsPerRequest,
-    p50: berth.latencyUs.p50 / other.latencyUs.p50,
-    p99: berth.latencyUs.p99 / other.latencyUs.p99,
-  };
-}
-
-export interface Verdict {
-  checks: { name: string; value: string; target: string; met: boolean }[];
-  met: boolean;
-}
-
-export function verdictOf(byTarget: Map<string, TargetResult>): Verdict | undefined {
-  const berth = byTarget.get('berth');
-  if (!berth) return undefined;
-  const checks: Verdict['checks'] = [];
-  const chp = byTarget.get('chp');
-  if (chp) {
-    const x = berth.requestsPerSecond / chp.requestsPerSecond;
-    checks.push({ name: 'throughput vs configurable-http-proxy', value: `${x.toFixed(2)}×`, target: `≥ ${TARGETS.minThroughputVsChp}×`, met: x >= TARGETS.minThroughputVsChp });
-  }
-  checks.push({
-    name: 'CPU per proxied request',
-    value: `${berth.cpuUsPerRequest.toFixed(1)} µs`,
-    target: `≤ ${TARGETS.maxCpuUsPerRequest} µs`,
-    met: berth.cpuUsPerRequest <= TARGETS.maxCpuUsPerRequest,
-  });
-  return { checks, met: checks.every((c) => c.met) };
-}
-
-function fmtLatency(us: number): string {
-  return us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(0)} µs`;
-}
-
-function fmtMb(kb: number | undefined): string {
-  return kb === undefined ? '-' : `${(kb / 1024).toFixed(1)} MB`;
-}
-
-export function render(results: TargetResult[], ratioList: Ratios[], verdict: Verdict | undefined, setup: string): string {
-  const out: string[] = [setup, ''];
-  const rows = [['target', 'req/s', 'req/s range', 'p50', 'p99', 'CPU µs/req', 'CPU range', 'cores', 'max RSS', 'errors']];
-  for (const r of results) {
-    rows.push([
-      r.label,
-      r.requestsPerSecond.toFixed(0),
-      `${r.spread.requestsPerSecond[0].toFixed(0)}–${r.spread.requestsPerSecond[1].toFixed(0)}`,
-      fmtLatency(r.latencyUs.p50),
-      fmtLatency(r.latencyUs.p99),
-      r.cpuUsPerRequest.toFixed(1),
-      `${r.spread.cpuUsPerRequest[0].toFixed(1)}–${r.spread.cpuUsPerRequest[1].toFixed(1)}`,
-      r.cpuCores.toFixed(2),
-      fmtMb(r.timeMaxRssKb ?? r.vmHwmKb),
-      String(r.errors),
-    ]);
-  }
-  out.push(table(rows));
-  out.push(
-    '',
-    'Medians over the rounds. CPU µs/req: user+system time of the proxy process(es) ÷ requests',
-    '(for "backend direct", the backend itself); cores: that CPU ÷ wall time; max RSS: /usr/bin/time -v.',
-  );
-  const noisy = results.flatMap((t) => t.rounds.filter((r) => r.otherCores > NOISY_CORES).map((r) => `${t.target} round ${r.round} (${r.otherCores.toFixed(2)} cores)`));
-  if (noisy.length > 0) out.push(`warning: other CPU load on the machine during ${noisy.join(', ')}: those figures are disturbed`);
-  if (ratioList.length > 0) {
-    out.push('', 'berth relative to each (throughput > 1× and CPU/request < 1× favour berth):', '');
-    const r2 = [['berth vs', 'throughput', 'CPU/request', 'p50', 'p99']];
-    for (const r of ratioList) {
-      r2.push([LABELS[r.vs] ?? r.vs, `${r.throughput.toFixed(2)}×`, `${r.cpuPerRequest.toFixed(2)}×`, `${r.p50.toFixed(2)}×`, `${r.p99.toFixed(2)}×`]);
-    }
-    out.push(table(r2));
-  }
-  if (verdict) {
-    out.push('', 'targets for berth:');
-    for (const c of verdict.checks) out.push(`  ${c.met ? 'met   ' : 'MISSED'}  ${c.name}: ${c.value} (target ${c.target})`);
-  }
-  return out.join('\n');
 }

@@ -8,11 +8,12 @@
  *                              the whole machine over that wrk run; VmHWM
  * and per process `<name>.time.txt`, its `/usr/bin/time -v` report.
  *
- *   node dist/bench/report.js --run <dir> --targets "direct nginx chp berth" --rounds 3 --json <file>
+ *   node dist/bench/report.js --run <dir> --targets "direct nginx haproxy chp berth-proxy berth-serve" --rounds 3 --json <file>
  */
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseWrk, ratios, render, roundOf, targetResult, TARGETS, verdictOf, type Meta, type Round, type TargetResult } from './report-figures.js';
+import { parseWrk, roundOf, targetResult, type Meta, type Round, type TargetResult } from './report-figures.js';
+import { berthRatios, render, TARGETS, verdictOf } from './report-render.js';
 
 function arg(argv: string[], name: string, fallback?: string): string {
   const i = argv.indexOf(name);
@@ -35,13 +36,12 @@ function main(argv: string[]): void {
       url = meta.url;
       rounds.push(roundOf(parseWrk(readFileSync(`${base}.wrk.txt`, 'utf8')), meta, t === 'direct'));
     }
-    const timeFile = join(run, `${t === 'direct' ? 'backend' : t}.time.txt`);
+    const timeFile = join(run, `${t}.time.txt`); // none for direct: berth started the container
     results.push(targetResult(t, url, rounds, existsSync(timeFile) ? readFileSync(timeFile, 'utf8') : undefined));
   }
   const byTarget = new Map(results.map((r) => [r.target, r]));
-  const berth = byTarget.get('berth');
-  const ratioList = berth ? results.filter((r) => r.target !== 'berth').map((r) => ratios(berth, r)) : [];
-  const verdict = verdictOf(byTarget);
+  const ratioList = berthRatios(results);
+  const verdict = verdictOf(byTarget, Number(arg(argv, '--connections', '50')));
   const pinned = arg(argv, '--pinned', '0') === '1';
   const setup = {
     cpus: Number(arg(argv, '--cpus', '0')),
@@ -57,7 +57,7 @@ function main(argv: string[]): void {
   const setupLine =
     `wrk ${setup.wrkThreads} thread(s), ${setup.connections} connections, ${setup.rounds} round(s) of ${setup.duration} per target ` +
     `after a ${setup.warmup} warm-up; ` +
-    (pinned ? `proxy on CPU ${setup.proxyCpu}, wrk + backend on CPU ${setup.loadCpu}` : 'not pinned') +
+    (pinned ? `proxy on CPU ${setup.proxyCpu}, wrk + app container on CPU ${setup.loadCpu}` : 'not pinned') +
     `; node ${process.version}`;
   process.stdout.write(render(results, ratioList, verdict, setupLine) + '\n');
   const json = {

@@ -18,6 +18,10 @@ run_wrk() { # run_wrk <name> <duration> <url> <outfile>: wrk on the load CPU; it
   wait "$pid" || rc=$?
   forget_pid "$pid"
   ((rc == 0)) || die "$name: wrk failed (exit $rc): $(tail -n 3 "$out")"
+  if [[ $name == berth-serve* ]]; then # for gateway_history_check
+    GW_SENT=$((GW_SENT + $(sed -n 's/^WRK_JSON {"requests":\([0-9]*\),.*/\1/p' "$out" | head -n1 || echo 0)))
+    GW_RUNS=$((GW_RUNS + 1))
+  fi
 }
 
 declare -A MAIN_PID=() WRAPPER=() URL=()
@@ -90,6 +94,7 @@ move_backend() { # move_backend <cpu>
 
 measure_target() { # measure_target <target> <round>: quiet machine first, a disturbed run is redone
   local t=$1 round=$2 try other
+  [[ $t == berth-serve* ]] && gateway_up "$t"
   for ((try = 0; try <= RETRIES; try++)); do
     wait_quiet
     # The direct run gets the backend on the proxy CPU: there it is the thing measured.
@@ -105,13 +110,15 @@ measure_target() { # measure_target <target> <round>: quiet machine first, a dis
   done
 }
 
-# start_target <target>: starts the proxy on the proxy CPU and checks one request
+# start_target <target>: starts a peer or the bare proxy on the proxy CPU and checks one
+# request (the full gateway's targets are started by gateway_up, one at a time).
 start_target() {
   local t=$1 port
   case $t in
     direct)
       MAIN_PID[direct]=$BACKEND_MAIN
       URL[direct]="http://127.0.0.1:$BACKEND_PORT$REQUEST_PATH"
+      check_ok direct "${URL[direct]}"
       return 0
       ;;
     nginx)
@@ -119,18 +126,24 @@ start_target() {
       write_nginx_proxy_conf "$TMP/nginx" "$port" "$BACKEND_PORT"
       start nginx "$PROXY_CPU" nginx -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" -e "$TMP/nginx/error.log"
       ;;
+    haproxy)
+      port=$HAPROXY_PORT
+      write_haproxy_conf "$TMP/haproxy" "$port" "$BACKEND_PORT"
+      start haproxy "$PROXY_CPU" haproxy -db -f "$TMP/haproxy/haproxy.cfg"
+      ;;
     chp)
       port=$CHP_PORT
       start chp "$PROXY_CPU" node "$CHP_BIN" --ip 127.0.0.1 --port "$port" \
         --api-ip 127.0.0.1 --api-port "$CHP_API_PORT" \
         --default-target "http://127.0.0.1:$BACKEND_PORT" --log-level warn
       ;;
-    berth)
+    berth-proxy)
       port=$BERTH_PORT
-      start berth "$PROXY_CPU" node "$ROOT/dist/bench/berth-proxy.js" \
+      start berth-proxy "$PROXY_CPU" node "$ROOT/dist/bench/berth-proxy.js" \
         --port "$port" --backend "127.0.0.1:$BACKEND_PORT" --prefix "$REQUEST_PATH"
       ;;
-    *) die "unknown target '$t' (known: direct nginx chp berth)" ;;
+    berth-serve*) return 0 ;;
+    *) die "unknown target '$t' (known: $KNOWN_TARGETS)" ;;
   esac
   WRAPPER[$t]=$STARTED_WRAPPER
   MAIN_PID[$t]=$STARTED_PID

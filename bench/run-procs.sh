@@ -11,11 +11,12 @@ child_of() {
   return 1
 }
 
-# A process and its direct children (nginx: master + worker).
+# A process and all its descendants (nginx: master + worker; berth serve: the gateway and
+# any processes it starts; the app container: docker-init, nginx master + worker).
 process_set() {
-  local main=$1
-  echo "$main"
-  ps -o pid= --ppid "$main" 2>/dev/null | tr -d ' ' || true
+  local pid
+  echo "$1"
+  for pid in $(ps -o pid= --ppid "$1" 2>/dev/null || true); do process_set "$pid"; done
 }
 
 cpu_ticks() { # utime+stime summed over the pids given, in clock ticks

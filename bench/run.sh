@@ -1,42 +1,54 @@
 #!/usr/bin/env bash
-# berth proxy benchmark (`npm run bench`).
+# berth proxy benchmark (`npm run bench`, `npm run bench -- --cpu-prof`).
 #
-# One run on 127.0.0.1 measures, with wrk, the same request against:
-#   direct  a fast backend on the host (nginx answering `ok\n`), no proxy
-#   nginx   nginx as a reverse proxy to it (keep-alive upstream)
-#   chp     configurable-http-proxy (JupyterHub's Node proxy) to it
-#   berth   berth's ProxyServer (dist/bench/berth-proxy.js) to it
-# and prints requests/s, p50, p99, the proxy's CPU time per request (utime+stime
-# from /proc/<pid>/stat, all of its processes and threads) and its peak RSS
-# (VmHWM from /proc and `/usr/bin/time -v`), then berth's ratios to the others.
+# One run on 127.0.0.1 measures, with wrk, the same request to the same backend, an app
+# container that berth itself starts (berth-bench/nginx: the machine's nginx FROM scratch,
+# on the host network at 127.0.0.1:$BENCH_APP_PORT, answering `ok\n`), through:
+#   direct       no proxy: wrk to the app container's port
+#   nginx        nginx as a reverse proxy (keep-alive upstream)
+#   haproxy      HAProxy (Debian's haproxy), one thread, connection reuse
+#   chp          configurable-http-proxy (JupyterHub's Node proxy)
+#   berth-proxy  berth's bare ProxyServer (dist/bench/berth-proxy.js): no store, no activator
+#   berth-serve  the product: `berth serve --config <file>` with its SQLite store, request
+#                history, metrics and usage accounting, at the default log level; it
+#                started the app container on the first request (bench/run-gateway.sh)
+# and prints requests/s, p50, p99, the proxy's CPU time per request (utime+stime from
+# /proc/<pid>/stat, the process and all its descendants and threads) and its peak RSS,
+# then each berth row's ratios to the others and the targets of issue 11.
 # Results: bench/results/latest.json, raw logs in bench/results/<timestamp>/.
 #
 # Knobs (environment):
 #   BENCH_DURATION=10s     measured wrk run per target
 #   BENCH_WARMUP=3s        unmeasured wrk run first (JIT, pooled connections)
-#   BENCH_CONNECTIONS=64   wrk connections
+#   BENCH_CONNECTIONS=50   wrk connections
 #   BENCH_THREADS=1        wrk threads (they share one core, see pinning)
 #   BENCH_ROUNDS=3         measured runs per target, interleaved; the report
 #                          gives the median of each figure and the spread
-#   BENCH_TARGETS="direct nginx chp berth"
+#   BENCH_TARGETS="direct nginx haproxy chp berth-proxy berth-serve"
+#   BENCH_WORKERS=""       e.g. "1 2": one berth-serve row per value, with `workers: N`
+#                          in the gateway config (skipped, saying so, when this build's
+#                          config has no such key)
+#   BENCH_APP_PORT=18479   the app container's fixed port on the host network
 #   BENCH_PIN=1            pin with taskset (0: let the scheduler place things)
-#   BENCH_PROFILE=0        1: after the measurements, run berth once more under
-#                          `node --cpu-prof` and summarise its top self-time functions
+#   BENCH_PROFILE=0        1 (or --cpu-prof): after the measurements, run berth serve once
+#                          more under `node --cpu-prof` into bench/.out/<time>/ and
+#                          summarise its top self-time functions
 #   BENCH_QUIET_CORES=0.2  before each run, wait until other work uses less than this
 #   BENCH_QUIET_BUDGET=180 ... spending at most this many seconds waiting in all
 #   BENCH_RETRIES=2        redo a run during which other work used > 0.3 cores
 #
 # CPU placement (the machine has 2 cores). The process being measured gets a
-# core of its own: the proxy under test runs on CPU 1, while wrk and the
-# backend share CPU 0. For `direct` the backend itself is the thing measured,
+# core of its own: the proxy under test runs on CPU 1, while wrk and the app
+# container share CPU 0. For `direct` the app container itself is the thing measured,
 # so it is moved to CPU 1 for that run and back to CPU 0 afterwards. nginx runs
-# with `worker_processes 1` and the Node proxies are single-threaded, so each
-# proxy is limited to one core, and its throughput is what one core gives it
-# (unless the load core saturates first: then CPU/request is the figure to
-# compare; see bench/README.md).
+# with `worker_processes 1`, HAProxy with one thread and the Node proxies are
+# single-threaded, so each proxy is limited to one core, and its throughput
+# is what one core gives it (unless the load core saturates first: then CPU/request
+# is the figure to compare; see bench/README.md).
 #
 # Everything is bounded in time (wrk under `timeout`, bounded waits) and every
-# process this script starts is stopped on exit by the trap, by its pid.
+# process this script starts is stopped on exit by the trap, by its pid; the app
+# container and its network are removed then too.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -45,13 +57,21 @@ DEPS="$HERE/.deps"
 
 DURATION=${BENCH_DURATION:-10s}
 WARMUP=${BENCH_WARMUP:-3s}
-CONNECTIONS=${BENCH_CONNECTIONS:-64}
+CONNECTIONS=${BENCH_CONNECTIONS:-50}
 THREADS=${BENCH_THREADS:-1}
-TARGETS=${BENCH_TARGETS:-"direct nginx chp berth"}
+TARGETS=${BENCH_TARGETS:-"direct nginx haproxy chp berth-proxy berth-serve"}
 PIN=${BENCH_PIN:-1}
 PROFILE=${BENCH_PROFILE:-0}
 ROUNDS=${BENCH_ROUNDS:-3}
 REQUEST_PATH=/session/bench/
+KNOWN_TARGETS="direct nginx haproxy chp berth-proxy berth-serve"
+for arg in "$@"; do
+  case $arg in
+    --cpu-prof) PROFILE=1 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "usage: bash bench/run.sh [--cpu-prof]   (knobs: see the top of this file)" >&2; exit 2 ;;
+  esac
+done
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
@@ -97,10 +117,10 @@ build_berth() {
   out=$(cd "$ROOT" && timeout 300 npx tsc -p tsconfig.json 2>&1 | grep 'error TS') || true
   if [[ -n $out ]]; then
     log "warning: tsc reported $(grep -c . <<<"$out") type error(s); the build was emitted anyway"
-    grep -E '^(bench|src/proxy)/' <<<"$out" | sed 's/^/[bench]   /' >&2 || true
+    grep -E '^(bench|src/(proxy|gateway|cli|config))/' <<<"$out" | sed 's/^/[bench]   /' >&2 || true
   fi
-  for f in berth-proxy.js report.js profile-summary.js; do
-    [[ -f $ROOT/dist/bench/$f ]] || die "dist/bench/$f was not built"
+  for f in bench/berth-proxy.js bench/report.js bench/profile-summary.js src/cli/main.js; do
+    [[ -f $ROOT/dist/$f ]] || die "dist/$f was not built"
   done
 }
 
@@ -110,6 +130,7 @@ TMP=""
 cleanup() {
   local pid
   for pid in "${PIDS[@]}"; do stop_tree "$pid"; done
+  gateway_cleanup
   [[ -n $TMP && -d $TMP ]] && rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -117,22 +138,28 @@ trap 'exit 130' INT TERM
 
 # shellcheck source=bench/run-procs.sh
 source "$HERE/run-procs.sh"
-# shellcheck source=bench/run-nginx.sh
-source "$HERE/run-nginx.sh"
-
-# ---------------------------------------------------------------- measuring
+# shellcheck source=bench/run-peers.sh
+source "$HERE/run-peers.sh"
+# shellcheck source=bench/run-gateway.sh
+source "$HERE/run-gateway.sh"
 # shellcheck source=bench/run-measure.sh
 source "$HERE/run-measure.sh"
 
 # ---------------------------------------------------------------- main
 [[ $(uname -s) == Linux ]] || die "this benchmark reads /proc: Linux only"
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be a positive number, got '$ROUNDS'"
+TARGETS=${TARGETS//berth-serve/__SERVE__}
+TARGETS=$(sed -E 's/(^| )berth( |$)/\1berth-proxy\2/g' <<<"$TARGETS") # the bare proxy's old name
 for t in $TARGETS; do
-  case $t in direct | nginx | chp | berth) ;; *) die "unknown target '$t' (known: direct nginx chp berth)" ;; esac
+  case $t in direct | nginx | haproxy | chp | berth-proxy | __SERVE__) ;; *) die "unknown target '$t' (known: $KNOWN_TARGETS)" ;; esac
 done
-install_bench_tools curl curl
+install_bench_tools curl curl haproxy haproxy
 install_chp
 build_berth
+bash "$ROOT/scripts/ensure-docker.sh" >&2 || die "no Docker engine (scripts/ensure-docker.sh failed)"
+bash "$HERE/nginx-image.sh" "${BENCH_APP_PORT:-18479}" >/dev/null
+SERVE_TARGETS=$(serve_targets)
+TARGETS=${TARGETS//__SERVE__/$SERVE_TARGETS}
 
 CLK_TCK=$(getconf CLK_TCK)
 CPUS=$(nproc)
@@ -150,24 +177,22 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 RUN="$HERE/results/$STAMP"
 mkdir -p "$RUN"
 TMP=$(mktemp -d /tmp/berth-bench.XXXXXX)
-read -r BACKEND_PORT NGINX_PORT CHP_PORT CHP_API_PORT BERTH_PORT BERTH_PROFILE_PORT < <(free_ports 6)
-log "results in ${RUN#"$ROOT"/}; ports: backend $BACKEND_PORT nginx $NGINX_PORT chp $CHP_PORT berth $BERTH_PORT"
+BACKEND_PORT=$APP_PORT
+read -r NGINX_PORT HAPROXY_PORT CHP_PORT CHP_API_PORT BERTH_PORT GW_PORT GW_ADMIN_PORT < <(free_ports 7)
+log "results in ${RUN#"$ROOT"/}; ports: app $BACKEND_PORT nginx $NGINX_PORT haproxy $HAPROXY_PORT chp $CHP_PORT berth-proxy $BERTH_PORT berth-serve $GW_PORT"
 log "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-write_backend_conf "$TMP/backend" "$BACKEND_PORT"
-start backend "$LOAD_CPU" nginx -c "$TMP/backend/nginx.conf" -p "$TMP/backend" -e "$TMP/backend/error.log"
-BACKEND_WRAPPER=$STARTED_WRAPPER
-BACKEND_MAIN=$STARTED_PID
-wait_port backend "$BACKEND_PORT" "$BACKEND_WRAPPER"
-check_ok backend "http://127.0.0.1:$BACKEND_PORT$REQUEST_PATH"
-mapfile -t BACKEND_PIDS < <(process_set "$BACKEND_MAIN")
+# The first gateway starts the app container (berth's own cold start): every target's backend.
+gateway_up "${SERVE_TARGETS%% *}"
+find_backend
 
-# All proxies are up for the whole run (idle when not measured), warmed up once,
-# then measured in interleaved rounds so that a burst of background load on the
-# machine hits one round of each rather than all rounds of one.
+# All proxies are up for the whole run (idle when not measured; the serve targets take
+# turns), warmed up once, then measured in interleaved rounds so that a burst of
+# background load on the machine hits one round of each rather than all rounds of one.
 for t in $TARGETS; do start_target "$t"; done
 if ((WARMUP_S > 0)); then
   for t in $TARGETS; do
+    if [[ $t == berth-serve* && $t != "$GW_ACTIVE" ]]; then gateway_up "$t"; continue; fi
     log "warm-up $t: $WARMUP"
     [[ $t == direct ]] && move_backend "$PROXY_CPU"
     run_wrk "$t" "$WARMUP" "${URL[$t]}" "$RUN/$t.warmup.txt"
@@ -178,30 +203,22 @@ for ((round = 1; round <= ROUNDS; round++)); do
   for t in $TARGETS; do measure_target "$t" "$round"; done
 done
 
+PROFILE_DIR=""
 if [[ $PROFILE == 1 ]]; then
-  # A separate berth process: the profiler slows it down, so it is not part of the figures.
-  mkdir -p "$RUN/profile"
-  start berth-profile "$PROXY_CPU" node --cpu-prof --cpu-prof-dir "$RUN/profile" "$ROOT/dist/bench/berth-proxy.js" \
-    --port "$BERTH_PROFILE_PORT" --backend "127.0.0.1:$BACKEND_PORT" --prefix "$REQUEST_PATH"
-  pwrapper=$STARTED_WRAPPER
-  wait_port berth-profile "$BERTH_PROFILE_PORT" "$pwrapper"
-  purl="http://127.0.0.1:$BERTH_PROFILE_PORT$REQUEST_PATH"
-  check_ok berth-profile "$purl"
-  log "berth-profile: warm-up $WARMUP, then $DURATION under node --cpu-prof"
-  ((WARMUP_S > 0)) && run_wrk berth-profile "$WARMUP" "$purl" "$RUN/berth-profile.warmup.txt"
-  run_wrk berth-profile "$DURATION" "$purl" "$RUN/berth-profile.wrk.txt"
-  stop_tree "$pwrapper"
-  forget_pid "$pwrapper"
+  PROFILE_DIR="$HERE/.out/$STAMP"
+  profile_gateway "$PROFILE_DIR"
 fi
 
-# Stop everything (TERM, so /usr/bin/time -v writes its report), backend last.
+# Stop everything (TERM, so /usr/bin/time -v writes its report); the app container goes in the trap.
 for t in $TARGETS; do
+  [[ $t == berth-serve* ]] && { stop_gateway "$t"; continue; }
   [[ -n ${WRAPPER[$t]:-} ]] || continue
   stop_tree "${WRAPPER[$t]}"
   forget_pid "${WRAPPER[$t]}"
 done
-stop_tree "$BACKEND_WRAPPER"
-forget_pid "$BACKEND_WRAPPER"
+
+[[ -n $GW_ACTIVE ]] && stop_gateway "$GW_ACTIVE" # when no serve target was measured
+gateway_history_check
 
 node "$ROOT/dist/bench/report.js" --run "$RUN" --targets "$TARGETS" --rounds "$ROUNDS" \
   --duration "$DURATION" --warmup "$WARMUP" --connections "$CONNECTIONS" --threads "$THREADS" \
@@ -210,9 +227,12 @@ node "$ROOT/dist/bench/report.js" --run "$RUN" --targets "$TARGETS" --rounds "$R
 cp "$RUN/results.json" "$HERE/results/latest.json"
 log "wrote ${HERE#"$ROOT"/}/results/latest.json (raw logs in ${RUN#"$ROOT"/})"
 
-if [[ $PROFILE == 1 ]]; then
-  prof=$(ls -t "$RUN"/profile/*.cpuprofile 2>/dev/null | head -n1 || true)
-  [[ -n $prof ]] || die "no .cpuprofile written in $RUN/profile"
-  echo
-  node "$ROOT/dist/bench/profile-summary.js" "$prof" --top 30 | tee "$RUN/profile-summary.txt"
+if [[ -n $PROFILE_DIR ]]; then
+  # One .cpuprofile per node process (with workers, the control process and each worker).
+  profs=("$PROFILE_DIR"/*.cpuprofile)
+  [[ -f ${profs[0]} ]] || die "no .cpuprofile written in $PROFILE_DIR (see $RUN/berth-serve-profile.err)"
+  for prof in "${profs[@]}"; do
+    echo
+    node "$ROOT/dist/bench/profile-summary.js" "$prof" --top 30 | tee -a "$PROFILE_DIR/profile-summary.txt"
+  done
 fi

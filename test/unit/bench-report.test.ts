@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { padRow, table } from '../../bench/lib/table.js';
 import { findWrkJson, wrkErrorCount, type WrkJson } from '../../bench/lib/wrk.js';
-import { parseTimeMaxRss, parseWrk, ratios, render, roundOf, targetResult, verdictOf, type Meta, type TargetResult } from '../../bench/report-figures.js';
+import { labelOf, parseTimeMaxRss, parseWrk, roundOf, targetResult, type Meta, type TargetResult } from '../../bench/report-figures.js';
+import { berthRatios, ratios, render, verdictOf } from '../../bench/report-render.js';
 import { nginxConf } from '../../bench/replicas-nginx.js';
 import { analyseUpdate } from '../../bench/replicas-update.js';
 import type { LoadRecord } from '../../bench/replicas-load.js';
@@ -65,34 +66,53 @@ test('roundOf: per-request CPU, cores and the other work left over', () => {
   assert.equal(roundOf(WRK, meta(1, 500), true).otherCores, 0.3, 'direct: the backend is the measured process');
 });
 
-function result(target: string, rps: number, cpuTicks: number): TargetResult {
-  const w = { ...WRK, requests: rps * 10 };
+function result(target: string, rps: number, cpuTicks: number, p99 = WRK.latency_us.p99): TargetResult {
+  const w = { ...WRK, requests: rps * 10, latency_us: { ...WRK.latency_us, p99 } };
   return targetResult(target, 'http://127.0.0.1:1/', [roundOf(w, meta(1, cpuTicks), false), roundOf(w, meta(2, cpuTicks * 2), false), roundOf(w, meta(3, cpuTicks * 3), false)]);
 }
 
-test('targetResult: medians and ranges over the rounds; ratios and the verdict', () => {
-  const berth = result('berth', 40_000, 100);
-  assert.equal(berth.requestsPerSecond, 40_000);
-  assert.equal(berth.cpuUsPerRequest, 5); // the median round: 2 s over 400k requests
-  assert.deepEqual(berth.spread.cpuUsPerRequest, [2.5, 7.5]);
-  assert.equal(berth.label, 'berth');
-  const chp = result('chp', 5000, 100);
-  const r = ratios(berth, chp);
-  assert.equal(r.vs, 'chp');
+test('targetResult: medians and ranges over the rounds', () => {
+  const serve = result('berth-serve', 40_000, 100);
+  assert.equal(serve.requestsPerSecond, 40_000);
+  assert.equal(serve.cpuUsPerRequest, 5); // the median round: 2 s over 400k requests
+  assert.deepEqual(serve.spread.cpuUsPerRequest, [2.5, 7.5]);
+  assert.equal(serve.label, 'berth serve');
+  assert.equal(labelOf('berth-serve-w2'), 'berth serve, workers 2');
+  assert.equal(labelOf('berth-proxy'), 'berth bare proxy');
+});
+
+test('berthRatios: the serve rows against every other row, the bare proxy against the peers', () => {
+  const rows = ['direct', 'nginx', 'berth-proxy', 'berth-serve-w1', 'berth-serve-w2'].map((t) => result(t, 10_000, 100));
+  assert.deepEqual(
+    berthRatios(rows).map((r) => `${r.of}/${r.vs}`),
+    ['berth-proxy/direct', 'berth-proxy/nginx', 'berth-serve-w1/direct', 'berth-serve-w1/nginx', 'berth-serve-w1/berth-proxy', 'berth-serve-w2/direct', 'berth-serve-w2/nginx', 'berth-serve-w2/berth-proxy'],
+  );
+  const r = ratios(result('berth-serve', 40_000, 100), result('chp', 5000, 100));
   assert.equal(r.throughput, 8);
-  const verdict = verdictOf(new Map([['berth', berth], ['chp', chp]]))!;
+  assert.equal(r.rss, 1);
+});
+
+test('verdictOf: the four targets of the full gateway, PASS and MISS', () => {
+  const serve = result('berth-serve', 40_000, 110, 2400); // CPU 5.5 µs/req (4.76 for the bare proxy, 0.89 for nginx), p99 2.4 ms
+  const rows = [result('direct', 50_000, 100, 1500), result('nginx', 45_000, 20), result('chp', 5000, 100), result('berth-proxy', 42_000, 100), serve];
+  const verdict = verdictOf(new Map(rows.map((r) => [r.target, r])))!;
   assert.deepEqual(
     verdict.checks.map((c) => [c.name, c.met]),
     [
-      ['throughput vs configurable-http-proxy', true],
-      ['CPU per proxied request', true],
+      ['CPU/request vs the bare proxy', true], // 1.16×
+      ['CPU/request vs nginx', false], // 6.19×
+      ['throughput vs configurable-http-proxy', true], // 8×
+      ['p99 over direct (c50)', true], // +0.9 ms
     ],
   );
-  assert.equal(verdictOf(new Map([['chp', chp]])), undefined);
-  const text = render([berth, chp], [r], verdict, 'setup line');
+  assert.equal(verdict.met, false);
+  assert.equal(verdictOf(new Map([['chp', rows[2]!]])), undefined);
+  const text = render(rows, berthRatios(rows), verdict, 'setup line');
   assert.match(text, /^setup line\n\ntarget\s+req\/s/);
   assert.match(text, /configurable-http-proxy\s+5000/);
-  assert.match(text, /met {5}throughput vs configurable-http-proxy: 8\.00× \(target ≥ 4×\)/);
+  assert.match(text, /PASS {2}berth serve: throughput vs configurable-http-proxy: 8\.00× \(target ≥ 5×\)/);
+  assert.match(text, /MISS {2}berth serve: CPU\/request vs nginx: 6\.19×/);
+  assert.match(text, /berth serve vs berth bare proxy\s+0\.95×\s+1\.16×/);
 });
 
 test('nginxConf: the listener, the strategy and one server line per replica', () => {

@@ -1,6 +1,8 @@
-# nginx configurations of bench/run.sh (sourced by it): the backend and the proxy in front of it.
+# The peers' configurations for bench/run.sh (sourced by it): nginx and HAProxy as reverse
+# proxies to the app container at 127.0.0.1:<backend>, each on one core, keep-alive upstream,
+# setting X-Forwarded-* like berth. (The backend itself is bench/nginx-image.sh.)
 
-nginx_common() { # the parts of an nginx config both instances share
+nginx_common() { # the main context of the nginx proxy's config
   local dir=$1
   cat <<EOF
 worker_processes 1;
@@ -25,23 +27,6 @@ nginx_http_common() {
   uwsgi_temp_path $dir/uwsgi;
   scgi_temp_path $dir/scgi;
 EOF
-}
-
-write_backend_conf() {
-  local dir=$1 port=$2
-  mkdir -p "$dir"
-  {
-    nginx_common "$dir"
-    echo "http {"
-    nginx_http_common "$dir"
-    cat <<EOF
-  server {
-    listen 127.0.0.1:$port;
-    location / { return 200 "ok\n"; }
-  }
-}
-EOF
-  } >"$dir/nginx.conf"
 }
 
 write_nginx_proxy_conf() {
@@ -72,4 +57,32 @@ write_nginx_proxy_conf() {
 }
 EOF
   } >"$dir/nginx.conf"
+}
+
+# One thread (nbthread 1), in the foreground (haproxy -db), no logging; connections to the
+# backend are kept alive and shared between clients (http-reuse always), like nginx's
+# keepalive pool and berth's undici pools.
+write_haproxy_conf() {
+  local dir=$1 port=$2 backend=$3
+  mkdir -p "$dir"
+  cat >"$dir/haproxy.cfg" <<EOF
+global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 10s
+  timeout client 65s
+  timeout server 65s
+  timeout http-keep-alive 65s
+  http-reuse always
+frontend bench
+  bind 127.0.0.1:$port
+  option forwardfor
+  http-request set-header X-Forwarded-Proto http
+  http-request set-header X-Forwarded-Host %[req.hdr(host)]
+  default_backend app
+backend app
+  server app 127.0.0.1:$backend
+EOF
 }
