@@ -168,10 +168,12 @@ export class Activator implements UpstreamSource {
    * (volumes stay unless purged). Containers of another store are never touched;
    * this store's orphans are removed; unlabelled ones of undeclared apps are left.
    * Resolves with the names of removed apps whose containers could not all be removed.
+   * `scoped`: `desired` and `removed` are only the apps that changed (an API apply or
+   * delete); the others are left as they are and no orphans are looked for.
    */
-  async reconcile(desired: readonly AppSpec[], removed: readonly (string | RemovedApp)[] = [], options: { purgeVolumes?: boolean } = {}): Promise<string[]> {
-    const existing = await this.runtime.list();
+  async reconcile(desired: readonly AppSpec[], removed: readonly (string | RemovedApp)[] = [], options: { purgeVolumes?: boolean; scoped?: boolean } = {}): Promise<string[]> {
     const gone = removed.map((r) => (typeof r === 'string' ? { name: r, purgeVolumes: options.purgeVolumes ?? false } : r));
+    const existing = options.scoped ? await this.containersOf([...desired.map((s) => s.name), ...gone.map((r) => r.name)]) : await this.runtime.list();
     const actions = planReconcile({
       desired: desired.map((spec) => ({ name: spec.name, containerHash: containerSpecHash(spec), alwaysOn: spec.scale.min >= 1, known: this.apps.has(spec.name) })),
       observed: existing,
@@ -206,6 +208,14 @@ export class Activator implements UpstreamSource {
       await removeOne(orphan);
     }
     return [...failed];
+  }
+
+  /** The containers of these apps only: asked by app when they are few, else filtered from one list. */
+  private async containersOf(apps: readonly string[]): Promise<Instance[]> {
+    if (apps.length === 0) return [];
+    if (apps.length <= 4) return (await Promise.all(apps.map((app) => this.runtime.list({ app })))).flat();
+    const wanted = new Set(apps);
+    return (await this.runtime.list()).filter((i) => wanted.has(i.app));
   }
 
   /** Carries out one desired app's planned steps, in order. */
