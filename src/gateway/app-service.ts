@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Activator } from '../activator/activator.js';
 import type { AppStatus } from '../activator/app-status.js';
 import type { GatewayConfig } from '../config/config.js';
-import { BerthError, ConflictError, messageOf, NotFoundError } from '../errors.js';
+import { BadRequestError, BerthError, ConflictError, messageOf, NotFoundError } from '../errors.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
 import { containerSpecHash, specHash } from '../spec/hash.js';
 import { reservedRouteHosts, validateAppSet } from '../spec/index.js';
@@ -35,6 +35,24 @@ export interface AppDetails {
   instances: Instance[];
   /** Why `instances` could not be read (the engine is unavailable); the desired and known state still shows. */
   instancesError?: string;
+}
+
+/** A page of the app list: the apps, and the cursor of the next page when there is one. */
+export interface AppPage {
+  items: AppDetails[];
+  next?: string;
+}
+
+/** The opaque cursor of the page after `name`. */
+export function encodeAppCursor(name: string): string {
+  return Buffer.from(`app:${name}`).toString('base64url');
+}
+
+/** The name a cursor continues after; a BadRequestError (400) for one no page gave out. */
+export function decodeAppCursor(cursor: string): string {
+  const text = /^[A-Za-z0-9_-]+$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString() : '';
+  if (!text.startsWith('app:') || text.length === 4) throw new BadRequestError(`query parameter cursor: "${cursor}" is not a cursor of this list; use the next value of a previous page, or leave it out for the first page`);
+  return text.slice(4);
 }
 
 /** How long the app list waits for the engine's list of instances before answering without them. */
@@ -75,6 +93,25 @@ export class AppService {
   async list(): Promise<AppDetails[]> {
     const [apps, live] = await Promise.all([this.deps.store.listApps(), this.liveInstances()]);
     return apps.map((app) => ({ app, status: this.deps.activator.status(app.name), instances: live.instances.filter((i) => i.app === app.name), ...live.error }));
+  }
+
+  /**
+   * One page of the app list, by name: at most `limit` apps after the `cursor` of the
+   * previous page, with `next` when more follow. The engine is asked once for the
+   * page, and the cost does not grow with the apps before it.
+   */
+  async page(options: { limit: number; cursor?: string }): Promise<AppPage> {
+    const after = options.cursor === undefined ? undefined : decodeAppCursor(options.cursor);
+    const [rows, live] = await Promise.all([this.deps.store.listAppsPage(after, options.limit + 1), this.liveInstances()]);
+    const apps = rows.slice(0, options.limit);
+    const byApp = new Map<string, Instance[]>();
+    for (const i of live.instances) {
+      const list = byApp.get(i.app);
+      if (list) list.push(i);
+      else byApp.set(i.app, [i]);
+    }
+    const items = apps.map((app) => ({ app, status: this.deps.activator.status(app.name), instances: byApp.get(app.name) ?? [], ...live.error }));
+    return rows.length > options.limit ? { items, next: encodeAppCursor(apps.at(-1)!.name) } : { items };
   }
 
   async get(name: string): Promise<AppDetails> {
