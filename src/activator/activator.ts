@@ -30,6 +30,8 @@ export interface ActivatorOptions {
   input?: Pick<InputSource, 'inputFor'>;
   /** The store's identity: containers labelled with another are never touched, this one's orphans are removed. */
   storeId?: string;
+  /** How many never-started apps may have a container created ahead at once (default: no bound). */
+  createAhead?: () => number;
 }
 
 /**
@@ -53,7 +55,12 @@ export class Activator implements UpstreamSource {
     this.onChange = options.onChange ?? (() => undefined);
     this.input = options.input;
     this.storeId = options.storeId;
+    this.createAhead = options.createAhead ?? (() => Number.POSITIVE_INFINITY);
   }
+
+  private readonly createAhead: () => number;
+  /** Apps whose container was created ahead and that have not started since: the create-ahead budget in use. */
+  private readonly createdAhead = new Set<string>();
 
   private readonly storeId: string | undefined;
 
@@ -232,8 +239,12 @@ export class Activator implements UpstreamSource {
           controller = this.createController(spec);
           await controller.adopt(existing.filter((i) => step.ids.includes(i.id)));
         }
-        // Creating the container now (not at the first request) makes that start faster and finds name conflicts early.
-        else if (step.kind === 'create') await controller!.adopt([await this.runtime.ensure(spec, 0)]);
+        // Creating the container now (not at the first request) makes that start faster and finds name conflicts early;
+        // for at most `createAhead` never-started apps, so many registered apps do not weigh on the engine.
+        else if (step.kind === 'create' && this.createdAhead.size < this.createAhead()) {
+          this.createdAhead.add(spec.name);
+          await controller!.adopt([await this.runtime.ensure(spec, 0)]);
+        }
         else if (step.kind === 'start') await controller!.acquire();
       }
     } catch (err) {
@@ -248,7 +259,11 @@ export class Activator implements UpstreamSource {
     const controller = new AppController(spec, {
       runtime: this.runtime,
       logger: this.logger,
-      onChange: this.onChange,
+      onChange: (status) => {
+        // Started (or failed) once: its container is no longer one made ahead.
+        if (status.state !== 'stopped') this.createdAhead.delete(status.name);
+        this.onChange(status);
+      },
       defaults: () => this.defaults,
       wakeDependencies: (s) => this.wakeDependencies(s),
     });
@@ -300,6 +315,7 @@ export class Activator implements UpstreamSource {
   private async dropController(name: string): Promise<void> {
     const controller = this.apps.get(name);
     this.apps.delete(name);
+    this.createdAhead.delete(name);
     if (controller) {
       // Closing first cancels a start in progress: its waiters fail at once instead of holding the delete.
       controller.close(`app ${name} was deleted`);

@@ -90,6 +90,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
     policy,
     trustedProxies: input.trustedProxies,
     drainTimeoutMs,
+    createAhead: input.createAhead,
     logLevel: input.logLevel,
     history: { maxRecords: input.history.maxRecords, maxAgeMs: historyMaxAgeMs },
     apps,

@@ -148,6 +148,7 @@ export class Gateway {
       runtime,
       logger,
       storeId,
+      createAhead: () => (this.config ?? config).createAhead,
       input: this.input,
       defaults: defaultsOf(config),
       onChange: (status) => {
