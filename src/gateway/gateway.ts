@@ -140,7 +140,7 @@ export class Gateway {
     // Deletes a previous run did not finish (killed before the containers were gone).
     const pending = (await store.listDeleted()).filter((d) => !removed.includes(d.name));
     this.desired.reset(desired);
-    const accountant = new Accountant({ store, logger, statuses: () => this.statuses() });
+    const accountant = new Accountant({ store, logger, statuses: () => this.statuses(), status: (app) => this.activator?.status(app) });
     this.accountant = accountant;
     accountant.start(this.events);
     this.metrics.follow(this.events);
