@@ -22,9 +22,10 @@ function fixture(n: number): { table: RouteTable; requests: Array<[string, strin
   const table = new RouteTable(apps);
   const requests: Array<[string, string]> = [];
   for (let k = 0; k < 1024; k++) {
+    // The same mix whatever n: 1 in 8 misses, 1 in 8 by host (an app with a host route), the rest by path.
     const i = (k * 7919) % n;
     if (k % 8 === 7) requests.push(['other.example.com', `/nothing/here/${k}`]);
-    else if (k % 4 === 3 && i % 10 === 0) requests.push([`app-${i}.example.com:8080`, `/static/x.js?v=${k}`]);
+    else if (k % 8 === 3) requests.push([`app-${10 * ((k * 7919) % Math.ceil(n / 10))}.example.com:8080`, `/static/x.js?v=${k}`]);
     else requests.push(['gateway.example.com', `/session/app-${i}/api/items/${k}?q=1`]);
   }
   return { table, requests };
