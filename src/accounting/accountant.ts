@@ -16,6 +16,8 @@ export interface AccountantOptions {
   flushEveryMs?: number;
   /** The apps declared right now; apps that never change state are only known from here. */
   statuses?: () => readonly UsageStatus[];
+  /** One app's status now: what an `applied` event is checked against, without reading every app's. */
+  status?: (app: string) => UsageStatus | undefined;
 }
 
 /** Where the gateway's state events come from. */
@@ -66,7 +68,10 @@ export class Accountant {
     this.now = options.now ?? Date.now;
     this.flushEveryMs = options.flushEveryMs ?? 10_000;
     this.statuses = options.statuses;
+    this.status = options.status;
   }
+
+  private readonly status?: (app: string) => UsageStatus | undefined;
 
   /** Starts counting now: listens to `events` (if given) and writes every `flushEveryMs`. */
   start(events?: EventSource): void {
@@ -144,6 +149,21 @@ export class Accountant {
     }
   }
 
+  /**
+   * `sync` for the one app an apply created or updated: its cost does not grow with
+   * the number of apps (an apply of many apps sends one event per app). Other apps
+   * that appeared without an event (a reload) are caught by the next timed sync.
+   */
+  private syncOne(app: string, atMs: number): void {
+    if (!this.status) return this.sync(atMs);
+    if (this.closed) return;
+    const status = this.status(app);
+    if (!status) return;
+    const span = this.open.get(app);
+    const share = usageShare(status);
+    if (!span || span.kind !== share.kind || span.instances !== share.instances) this.observe(status, atMs);
+  }
+
   /** Writes what was gathered up to now, in one transaction. Never rejects; on failure the figures are kept for the next try. */
   flush(): Promise<void> {
     return this.serial(async () => {
@@ -189,7 +209,7 @@ export class Accountant {
     const at = event.time.getTime();
     if (event.type === 'state') this.observe(event.status, at);
     else if (event.type === 'deleted') this.forget(event.app, at);
-    else if (event.type === 'applied' && this.settled) this.sync(at);
+    else if (event.type === 'applied' && this.settled) this.syncOne(event.app, at);
   }
 
   /** Accrues every open span up to `atMs`; the spans go on from there. */

@@ -34,6 +34,8 @@ export interface ActivatorOptions {
   storeId?: string;
   /** Gap between two resyncs with the engine's container list (config `resync`); default 10 s. */
   resyncEveryMs?: number;
+  /** How many never-started apps may have a container created ahead at once (default: no bound). */
+  createAhead?: () => number;
 }
 
 /**
@@ -59,7 +61,12 @@ export class Activator implements UpstreamSource {
     this.input = options.input;
     this.storeId = options.storeId;
     this.resyncLoop = new ResyncLoop(options.resyncEveryMs ?? DEFAULT_RESYNC_EVERY_MS, () => this.resyncPass(), this.logger);
+    this.createAhead = options.createAhead ?? (() => Number.POSITIVE_INFINITY);
   }
+
+  private readonly createAhead: () => number;
+  /** Apps whose container was created ahead and that have not started since: the create-ahead budget in use. */
+  private readonly createdAhead = new Set<string>();
 
   private readonly storeId: string | undefined;
 
@@ -181,10 +188,12 @@ export class Activator implements UpstreamSource {
    * (volumes stay unless purged). Containers of another store are never touched;
    * this store's orphans are removed; unlabelled ones of undeclared apps are left.
    * Resolves with the names of removed apps whose containers could not all be removed.
+   * `scoped`: `desired` and `removed` are only the apps that changed (an API apply or
+   * delete); the others are left as they are and no orphans are looked for.
    */
-  async reconcile(desired: readonly AppSpec[], removed: readonly (string | RemovedApp)[] = [], options: { purgeVolumes?: boolean } = {}): Promise<string[]> {
-    const existing = await this.runtime.list();
+  async reconcile(desired: readonly AppSpec[], removed: readonly (string | RemovedApp)[] = [], options: { purgeVolumes?: boolean; scoped?: boolean } = {}): Promise<string[]> {
     const gone = removed.map((r) => (typeof r === 'string' ? { name: r, purgeVolumes: options.purgeVolumes ?? false } : r));
+    const existing = options.scoped ? await this.containersOf([...desired.map((s) => s.name), ...gone.map((r) => r.name)]) : await this.runtime.list();
     const actions = planReconcile({
       desired: desired.map((spec) => ({ name: spec.name, containerHash: containerSpecHash(spec), alwaysOn: spec.scale.min >= 1, known: this.apps.has(spec.name) })),
       observed: existing,
@@ -221,6 +230,14 @@ export class Activator implements UpstreamSource {
     return [...failed];
   }
 
+  /** The containers of these apps only: asked by app when they are few, else filtered from one list. */
+  private async containersOf(apps: readonly string[]): Promise<Instance[]> {
+    if (apps.length === 0) return [];
+    if (apps.length <= 4) return (await Promise.all(apps.map((app) => this.runtime.list({ app })))).flat();
+    const wanted = new Set(apps);
+    return (await this.runtime.list()).filter((i) => wanted.has(i.app));
+  }
+
   /** Carries out one desired app's planned steps, in order. */
   private async reconcileApp(spec: AppSpec, steps: readonly ReconcileAction[], existing: readonly Instance[]): Promise<void> {
     let controller = this.apps.get(spec.name);
@@ -235,8 +252,12 @@ export class Activator implements UpstreamSource {
           controller = this.createController(spec);
           await controller.adopt(existing.filter((i) => step.ids.includes(i.id)));
         }
-        // Creating the container now (not at the first request) makes that start faster and finds name conflicts early.
-        else if (step.kind === 'create') await controller!.adopt([await this.runtime.ensure(spec, 0)]);
+        // Creating the container now (not at the first request) makes that start faster and finds name conflicts early;
+        // for at most `createAhead` never-started apps, so many registered apps do not weigh on the engine.
+        else if (step.kind === 'create' && this.createdAhead.size < this.createAhead()) {
+          this.createdAhead.add(spec.name);
+          await controller!.adopt([await this.runtime.ensure(spec, 0)]);
+        }
         else if (step.kind === 'start') await controller!.acquire();
       }
     } catch (err) {
@@ -251,7 +272,11 @@ export class Activator implements UpstreamSource {
     const controller = new AppController(spec, {
       runtime: this.runtime,
       logger: this.logger,
-      onChange: this.onChange,
+      onChange: (status) => {
+        // Started (or failed) once: its container is no longer one made ahead.
+        if (status.state !== 'stopped') this.createdAhead.delete(status.name);
+        this.onChange(status);
+      },
       defaults: () => this.defaults,
       wakeDependencies: (s) => this.wakeDependencies(s),
     });
@@ -303,6 +328,7 @@ export class Activator implements UpstreamSource {
   private async dropController(name: string): Promise<void> {
     const controller = this.apps.get(name);
     this.apps.delete(name);
+    this.createdAhead.delete(name);
     if (controller) {
       // Closing first cancels a start in progress: its waiters fail at once instead of holding the delete.
       controller.close(`app ${name} was deleted`);

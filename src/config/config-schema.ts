@@ -120,6 +120,12 @@ export const configFileSchema = z.strictObject({
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .optional()
     .describe('Log level of the JSON log lines on stdout. Default info; BERTH_LOG_LEVEL overrides it.'),
+  createAhead: z
+    .number()
+    .int()
+    .min(0)
+    .describe('How many stopped apps that never ran get their container created ahead (at apply or start), so their first start skips the create; the others get one at their first request. Default 100.')
+    .default(100),
   drainTimeout: z.union([z.string(), z.number()]).describe('How long shutdown waits for requests in flight. Default 30s.').default('30s'),
   resync: duration("How often berth lists its containers and corrects each app's state where the engine's events were lost (say, across an engine restart); read at start.", '10s'),
   apps: z

@@ -51,6 +51,8 @@ export interface GatewayConfig {
   trustedProxies: string[];
   /** How much request history is kept. */
   history: { maxRecords: number; maxAgeMs: number };
+  /** How many never-started apps get their container created ahead (see the README's "Many apps"). */
+  createAhead: number;
   /** How long SIGTERM waits for requests in flight. */
   drainTimeoutMs: number;
   /** How often the activator checks each app's belief against the engine's container list (`resync`). */

@@ -92,6 +92,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
     trustedProxies: input.trustedProxies,
     drainTimeoutMs,
     resyncMs,
+    createAhead: input.createAhead,
     logLevel: input.logLevel,
     history: { maxRecords: input.history.maxRecords, maxAgeMs: historyMaxAgeMs },
     apps,

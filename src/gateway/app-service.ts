@@ -2,12 +2,13 @@ import type { Readable } from 'node:stream';
 import type { Activator } from '../activator/activator.js';
 import type { AppStatus } from '../activator/app-status.js';
 import type { GatewayConfig } from '../config/config.js';
-import { BerthError, ConflictError, messageOf, NotFoundError } from '../errors.js';
+import { BadRequestError, BerthError, ConflictError, messageOf, NotFoundError } from '../errors.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
 import { containerSpecHash, specHash } from '../spec/hash.js';
 import { reservedRouteHosts, validateAppSet } from '../spec/index.js';
 import type { AppSpec } from '../spec/types.js';
 import type { HistoryPage, HistoryQuery, Store, StoredApp } from '../store/store.js';
+import { DesiredIndex } from './desired-index.js';
 import { resolveImagePorts } from './image-ports.js';
 import { diffAppSpecs, type FieldChange } from './spec-diff.js';
 import type { StateEvents } from './state-events.js';
@@ -36,6 +37,24 @@ export interface AppDetails {
   instancesError?: string;
 }
 
+/** A page of the app list: the apps, and the cursor of the next page when there is one. */
+export interface AppPage {
+  items: AppDetails[];
+  next?: string;
+}
+
+/** The opaque cursor of the page after `name`. */
+export function encodeAppCursor(name: string): string {
+  return Buffer.from(`app:${name}`).toString('base64url');
+}
+
+/** The name a cursor continues after; a BadRequestError (400) for one no page gave out. */
+export function decodeAppCursor(cursor: string): string {
+  const text = /^[A-Za-z0-9_-]+$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString() : '';
+  if (!text.startsWith('app:') || text.length === 4) throw new BadRequestError(`query parameter cursor: "${cursor}" is not a cursor of this list; use the next value of a previous page, or leave it out for the first page`);
+  return text.slice(4);
+}
+
 /** How long the app list waits for the engine's list of instances before answering without them. */
 export const LIST_ENGINE_WAIT_MS = 3_000;
 
@@ -54,8 +73,13 @@ export interface AppServiceDeps {
   config: () => GatewayConfig;
   /** Runs a change of desired state after any other (reloads included), one at a time. */
   serialize: <T>(change: () => Promise<T>) => Promise<T>;
-  /** Rebuilds routes and reconciles after desired state changed. */
-  desiredChanged: (removed: string[], options?: { purgeVolumes?: boolean }) => Promise<void>;
+  /**
+   * Rebuilds routes and reconciles after desired state changed. With `changed`, only
+   * those apps (and `removed`) changed: only they are read back and reconciled.
+   */
+  desiredChanged: (removed: string[], options?: { purgeVolumes?: boolean }, changed?: readonly string[]) => Promise<void>;
+  /** The desired apps as last stored, indexed for validating a change against them; read from the store at each change when absent. */
+  desired?: DesiredIndex;
 }
 
 /**
@@ -69,6 +93,25 @@ export class AppService {
   async list(): Promise<AppDetails[]> {
     const [apps, live] = await Promise.all([this.deps.store.listApps(), this.liveInstances()]);
     return apps.map((app) => ({ app, status: this.deps.activator.status(app.name), instances: live.instances.filter((i) => i.app === app.name), ...live.error }));
+  }
+
+  /**
+   * One page of the app list, by name: at most `limit` apps after the `cursor` of the
+   * previous page, with `next` when more follow. The engine is asked once for the
+   * page, and the cost does not grow with the apps before it.
+   */
+  async page(options: { limit: number; cursor?: string }): Promise<AppPage> {
+    const after = options.cursor === undefined ? undefined : decodeAppCursor(options.cursor);
+    const [rows, live] = await Promise.all([this.deps.store.listAppsPage(after, options.limit + 1), this.liveInstances()]);
+    const apps = rows.slice(0, options.limit);
+    const byApp = new Map<string, Instance[]>();
+    for (const i of live.instances) {
+      const list = byApp.get(i.app);
+      if (list) list.push(i);
+      else byApp.set(i.app, [i]);
+    }
+    const items = apps.map((app) => ({ app, status: this.deps.activator.status(app.name), instances: byApp.get(app.name) ?? [], ...live.error }));
+    return rows.length > options.limit ? { items, next: encodeAppCursor(apps.at(-1)!.name) } : { items };
   }
 
   async get(name: string): Promise<AppDetails> {
@@ -93,15 +136,20 @@ export class AppService {
 
   /**
    * Creates or updates apps from specs. The whole set, with every other app,
-   * is validated first (names, routes, dependsOn, input size, policy); then either all are stored or
-   * none. The same spec twice is reported unchanged and changes nothing.
+   * is validated first (names, routes, dependsOn, input size, policy): the specs
+   * with the stored apps they can conflict with (DesiredIndex.related), so the cost
+   * does not grow with the apps already stored. Then either all are stored or none.
+   * The same spec twice is reported unchanged and changes nothing.
    */
   apply(given: AppSpec[], options: { dryRun?: boolean } = {}): Promise<ApplyResult[]> {
     return this.deps.serialize(async () => {
       // A spec without a port takes its image's one EXPOSEd port, or is refused (422) asking for one.
       const specs = await resolveImagePorts(given, this.deps.runtime);
-      const existing = await this.deps.store.listApps();
-      const byName = new Map(existing.map((a) => [a.name, a]));
+      const byName = new Map<string, StoredApp>();
+      for (const spec of specs) {
+        const stored = await this.deps.store.getApp(spec.name);
+        if (stored) byName.set(spec.name, stored);
+      }
       for (const spec of specs) {
         if (byName.get(spec.name)?.source === 'config') {
           throw new ConflictError(`app ${spec.name} is declared in the gateway's config file; change it there`);
@@ -109,10 +157,11 @@ export class AppService {
       }
       const incoming = new Set(specs.map((s) => s.name));
       const { policy, limits, admin, adminHosts } = this.deps.config();
-      const others = existing.filter((a) => !incoming.has(a.name));
+      // The stored apps this change can conflict with (a route, dependsOn): the rest of the set is valid and untouched.
+      const others = (await this.desiredIndex()).related(specs);
       // Problems are located in the request body (by document when it holds several), or at the stored app they clash with.
       const origins = [...others.map((a) => `stored app "${a.name}"`), ...specs.map((_, i) => (specs.length > 1 ? `request body, document ${i + 1}` : 'request body'))];
-      validateAppSet([...others.map((a) => a.spec), ...specs], policy, limits, reservedRouteHosts(admin.host, adminHosts), incoming, origins);
+      validateAppSet([...others, ...specs], policy, limits, reservedRouteHosts(admin.host, adminHosts), incoming, origins);
       const results: ApplyResult[] = specs.map((spec) => {
         const before = byName.get(spec.name);
         if (!before) return { name: spec.name, action: 'created', revision: 1, changes: diffAppSpecs(undefined, spec) };
@@ -121,7 +170,7 @@ export class AppService {
       });
       if (options.dryRun || results.every((r) => r.action === 'unchanged')) return results;
       const stored = await this.deps.store.applyApps(specs, 'api');
-      await this.deps.desiredChanged([]);
+      await this.deps.desiredChanged([], {}, results.filter((r) => r.action !== 'unchanged').map((r) => r.name));
       const rolledBack: RolledBack[] = [];
       for (const [i, put] of stored.entries()) {
         const result = results[i]!;
@@ -154,11 +203,18 @@ export class AppService {
    */
   private async undoRolledBack(rolledBack: readonly RolledBack[], results: readonly ApplyResult[]): Promise<never> {
     for (const r of rolledBack) await this.deps.store.restoreApp(r.before);
-    await this.deps.desiredChanged([]);
+    await this.deps.desiredChanged([], {}, rolledBack.map((r) => r.before.name));
     const names = new Set(rolledBack.map((r) => r.before.name));
     const applied = results.filter((r) => !names.has(r.name) && r.action !== 'unchanged').map((r) => `${r.name} ${r.action}`);
     const lines = rolledBack.map((r) => `${r.before.name}: revision ${r.revision} was rolled back, revision ${r.before.revision} keeps serving: ${r.reason.replace(/^update rolled back: /, '')}`);
     throw new BerthError('upstream_unavailable', `${lines.join('; ')}${applied.length > 0 ? ` (applied: ${applied.join(', ')})` : ''}. Change the spec (e.g. a fixed image) and apply again.`);
+  }
+
+  private async desiredIndex(): Promise<DesiredIndex> {
+    if (this.deps.desired) return this.deps.desired;
+    const index = new DesiredIndex();
+    index.reset(await this.deps.store.listApps());
+    return index;
   }
 
   /** Deletes an app: its container goes, its volume stays unless purged. */
@@ -167,13 +223,13 @@ export class AppService {
       const app = await this.deps.store.getApp(name);
       if (!app) throw new NotFoundError(`no app named ${name}`);
       if (app.source === 'config') throw new ConflictError(`app ${name} is declared in the gateway's config file; remove it there`);
-      const dependents = (await this.deps.store.listApps()).filter((a) => a.spec.dependsOn.includes(name)).map((a) => a.name);
+      const dependents = (await this.desiredIndex()).dependentsOf(name);
       if (dependents.length > 0) {
         throw new ConflictError(`app ${name} is in the dependsOn of ${dependents.join(', ')}; change or delete ${dependents.length > 1 ? 'those apps' : 'that app'} first`);
       }
       // A tombstone until the containers are gone: a gateway killed now finishes the delete at its next start.
       await this.deps.store.deleteApp(name, options);
-      await this.deps.desiredChanged([name], options);
+      await this.deps.desiredChanged([name], options, []);
       this.deps.events.publish({ type: 'deleted', app: name, time: new Date() });
     });
   }

@@ -16,14 +16,13 @@ import { reservedRouteHosts, validateAppSet } from '../spec/index.js';
 import { Metrics } from '../metrics/metrics.js';
 import { currentFdLimits, defaultConnectionCap } from '../net/fd-limit.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
-import { RouteTable } from '../proxy/route-table.js';
 import type { Runtime, RuntimeHooks } from '../runtime/runtime.js';
 import { resolveImagePorts } from './image-ports.js';
-import type { AppSpec } from '../spec/types.js';
 import { HistoryBuffer } from '../store/history-buffer.js';
 import type { Store, StoredApp } from '../store/store.js';
 import { dashboardHandler } from '../ui/serve-ui.js';
 import { AppService } from './app-service.js';
+import { DesiredIndex } from './desired-index.js';
 import { RequestNotices } from './request-notices.js';
 import { desiredSpecs, emptyStoreRefusal } from './desired-specs.js';
 import { StateEvents } from './state-events.js';
@@ -55,8 +54,8 @@ export class Gateway {
   private admin?: AdminServer;
   private history?: HistoryBuffer;
   private changes: Promise<unknown> = Promise.resolve();
-  /** The desired apps by name, as last stored; what the input URL serves from. */
-  private specs = new Map<string, AppSpec>();
+  /** The desired apps by name, as last stored; what the input URL serves from and an apply is validated against. */
+  private readonly desired = new DesiredIndex();
   /** Serves and signs input URLs (`input.as: url`); made once the store is open. */
   input?: InputSource;
   /** Usage accounting (container-seconds per app and day); made once the store is open. */
@@ -133,15 +132,15 @@ export class Gateway {
     this.config = config;
     applyLogLevel(logger, config);
     this.runtime = runtime;
-    this.input = new InputSource(await store.getOrCreateSecret('input'), () => this.specs);
+    this.input = new InputSource(await store.getOrCreateSecret('input'), () => this.desired.specs);
     // API updates whose rollout a killed gateway never finished were never desired: the rows they replaced come back.
     const reverted = await store.revertUnsettled();
     if (reverted.length > 0) logger.warn({ apps: reverted }, 'updates left unfinished by the last stop were not kept; the previous revisions stand');
     const { desired, removed } = await syncConfigApps(store, config);
     // Deletes a previous run did not finish (killed before the containers were gone).
     const pending = (await store.listDeleted()).filter((d) => !removed.includes(d.name));
-    this.specs = specMap(desired);
-    const accountant = new Accountant({ store, logger, statuses: () => this.statuses() });
+    this.desired.reset(desired);
+    const accountant = new Accountant({ store, logger, statuses: () => this.statuses(), status: (app) => this.activator?.status(app) });
     this.accountant = accountant;
     accountant.start(this.events);
     this.metrics.follow(this.events);
@@ -150,6 +149,7 @@ export class Gateway {
       logger,
       storeId,
       resyncEveryMs: config.resyncMs,
+      createAhead: () => (this.config ?? config).createAhead,
       input: this.input,
       defaults: defaultsOf(config),
       onChange: (status) => {
@@ -165,12 +165,12 @@ export class Gateway {
     const history = this.history;
     const metrics = this.metrics;
     this.proxy = new ProxyServer({
-      routes: routeTableOf(desired),
+      routes: this.desired.routeTable(),
       upstreams: activator,
       trustedProxies: config.trustedProxies,
       maxRequestHeaders: config.limits.requestHeaders,
       timeouts: config.timeouts,
-      appTimeouts: (app) => this.specs.get(app)?.timeouts,
+      appTimeouts: (app) => this.desired.specs.get(app)?.timeouts,
       maxConnections: config.limits.connections ?? defaultConnectionCap(currentFdLimits()?.soft),
       waitingPageHtml: () => (this.config ?? config).waitingPage.html,
       logger,
@@ -187,7 +187,8 @@ export class Gateway {
       events: this.events,
       config: () => this.config!,
       serialize: (change) => this.serialize(change),
-      desiredChanged: (names, options) => this.desiredChanged(names, options),
+      desiredChanged: (names, options, changed) => this.desiredChanged(names, options, changed),
+      desired: this.desired,
     });
     this.tokens = new TokenService(store, this.parts.adminToken, logger);
     await this.tokens.bootstrap(config.store);
@@ -259,15 +260,30 @@ export class Gateway {
   /**
    * After desired state changed: new routes for new requests, then the engine
    * brought in line. Deleted apps (tombstones, `removed` among them) lose their
-   * containers; a tombstone is dropped once they are gone.
+   * containers; a tombstone is dropped once they are gone. With `changed` (an API
+   * apply or delete), only those apps changed besides `removed`: only they are read
+   * back and reconciled, so the cost does not grow with the apps already stored.
+   * Without it (a reload), every app is.
    */
-  private async desiredChanged(removed: string[], options: { purgeVolumes?: boolean } = {}): Promise<void> {
+  private async desiredChanged(removed: string[], options: { purgeVolumes?: boolean } = {}, changed?: readonly string[]): Promise<void> {
     const store = this.store!;
-    const desired = await store.listApps();
-    this.specs = specMap(desired);
-    this.proxy!.setRoutes(routeTableOf(desired));
+    let desired: StoredApp[];
+    if (changed) {
+      desired = [];
+      for (const name of changed) {
+        const app = await store.getApp(name);
+        if (app) desired.push(app);
+        else this.desired.delete(name);
+      }
+      for (const name of removed) this.desired.delete(name);
+      for (const app of desired) this.desired.set(app.spec);
+    } else {
+      desired = await store.listApps();
+      this.desired.reset(desired);
+    }
+    this.proxy!.setRoutes(this.desired.routeTable());
     const deleted = (await store.listDeleted()).map((d) => (removed.includes(d.name) && options.purgeVolumes ? { ...d, purgeVolumes: true } : d));
-    const failed = await this.activator!.reconcile(desiredSpecs(desired), deleted);
+    const failed = await this.activator!.reconcile(desiredSpecs(desired), deleted, { scoped: changed !== undefined });
     await this.forgetDeleted(deleted.map((d) => d.name), failed);
   }
 
@@ -317,16 +333,8 @@ async function syncConfigApps(store: Store, config: GatewayConfig): Promise<{ de
   return { desired: await store.listApps(), removed };
 }
 
-function specMap(apps: readonly StoredApp[]): Map<string, AppSpec> {
-  return new Map(apps.map((a) => [a.name, a.spec]));
-}
-
 function defaultsOf(config: GatewayConfig): AppDefaults {
   return { ...config.defaults, waitingPage: config.waitingPage, policy: config.policy };
-}
-
-function routeTableOf(apps: readonly StoredApp[]): RouteTable {
-  return new RouteTable(apps.map((a) => ({ app: a.name, routes: a.spec.routes })));
 }
 
 function logStatus(logger: Logger, s: AppStatus): void {

@@ -1,4 +1,5 @@
 import type { RouteSpec } from '../spec/types.js';
+import { PathTrie } from './path-trie.js';
 
 /** The routes of one app as the router needs them. */
 export interface AppRoutes {
@@ -26,36 +27,34 @@ interface PathEntry {
  * An immutable routing table: host first (exact, then wildcard), then the longest
  * path prefix on whole segments. Built as a pure function of the app set and
  * swapped in whole on reload, so a request never sees a half-built table.
+ * Lookups are a map per host and a trie per host's prefixes (path-trie.ts): their
+ * cost does not grow with the number of apps.
  */
 export class RouteTable {
-  /** Exact host → its path entries, longest prefix first. */
-  private readonly byHost = new Map<string, PathEntry[]>();
-  /** Wildcard suffix (`.apps.example.com`) → entries of the apps using it, by app name. */
-  private readonly byWildcard = new Map<string, Map<string, PathEntry[]>>();
-  /** Routes without a host, longest prefix first. */
-  private readonly anyHost: PathEntry[] = [];
+  /** Exact host → its path prefixes. */
+  private readonly byHost = new Map<string, PathTrie<PathEntry>>();
+  /** Wildcard suffix (`.apps.example.com`) → the prefixes of the apps using it, by app name. */
+  private readonly byWildcard = new Map<string, Map<string, PathTrie<PathEntry>>>();
+  /** Routes without a host. */
+  private readonly anyHost = new PathTrie<PathEntry>();
 
   constructor(apps: readonly AppRoutes[]) {
     for (const { app, routes } of apps) {
       for (const route of routes) this.add(app, route);
     }
-    const byLength = (a: PathEntry, b: PathEntry) => b.prefix.length - a.prefix.length;
-    this.anyHost.sort(byLength);
-    for (const list of this.byHost.values()) list.sort(byLength);
-    for (const apps of this.byWildcard.values()) for (const list of apps.values()) list.sort(byLength);
   }
 
   private add(app: string, route: RouteSpec): void {
     const entry: PathEntry = { app, route, prefix: normalizePrefix(route.path ?? '/') };
     if (route.host === undefined) {
-      this.anyHost.push(entry);
+      this.anyHost.add(entry);
     } else if (route.host.startsWith('*.')) {
       const suffix = withoutRootDot(route.host.slice(1).toLowerCase());
-      const apps = this.byWildcard.get(suffix) ?? new Map<string, PathEntry[]>();
+      const apps = this.byWildcard.get(suffix) ?? new Map<string, PathTrie<PathEntry>>();
       this.byWildcard.set(suffix, apps);
-      pushTo(apps, app, entry);
+      addTo(apps, app, entry);
     } else {
-      pushTo(this.byHost, withoutRootDot(route.host.toLowerCase()), entry);
+      addTo(this.byHost, withoutRootDot(route.host.toLowerCase()), entry);
     }
   }
 
@@ -85,20 +84,17 @@ export class RouteTable {
   }
 }
 
-function pushTo<K>(map: Map<K, PathEntry[]>, key: K, entry: PathEntry): void {
-  const list = map.get(key);
-  if (list) list.push(entry);
-  else map.set(key, [entry]);
+function addTo<K>(map: Map<K, PathTrie<PathEntry>>, key: K, entry: PathEntry): void {
+  let trie = map.get(key);
+  if (!trie) map.set(key, (trie = new PathTrie()));
+  trie.add(entry);
 }
 
-function matchPath(entries: readonly PathEntry[], path: string, authority: string): RouteMatch | undefined {
-  for (const entry of entries) {
-    const rest = remainderAfterPrefix(path, entry.prefix);
-    if (rest === undefined) continue;
-    const upstreamPath = entry.route.stripPrefix ? rest : path;
-    return { app: entry.app, route: entry.route, upstreamPath, authority };
-  }
-  return undefined;
+function matchPath(entries: PathTrie<PathEntry>, path: string, authority: string): RouteMatch | undefined {
+  const entry = entries.match(path);
+  if (!entry) return undefined;
+  const upstreamPath = entry.route.stripPrefix ? (remainderAfterPrefix(path, entry.prefix) ?? path) : path;
+  return { app: entry.app, route: entry.route, upstreamPath, authority };
 }
 
 /**

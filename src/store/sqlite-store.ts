@@ -44,6 +44,7 @@ function prepareApps(db: Database.Database) {
   return {
     list: db.prepare<[], AppRow>(`SELECT ${APP_COLUMNS} FROM apps WHERE deleted_at IS NULL ORDER BY name`),
     get: db.prepare<[string], AppRow>(`SELECT ${APP_COLUMNS} FROM apps WHERE name = ? AND deleted_at IS NULL`),
+    page: db.prepare<[string, number], AppRow>(`SELECT ${APP_COLUMNS} FROM apps WHERE name > ? AND deleted_at IS NULL ORDER BY name LIMIT ?`),
     // Any row, tombstone or not: a put over a tombstone replaces it.
     getAny: db.prepare<[string], AppRow & { deleted_at: number | null }>(`SELECT ${APP_COLUMNS}, deleted_at FROM apps WHERE name = ?`),
     insert: db.prepare<[AppWrite], AppRow>(
@@ -136,6 +137,10 @@ export class SqliteStore implements Store {
 
   async listApps(): Promise<StoredApp[]> {
     return this.run('list apps', (s) => s.list.all().map(rowToApp));
+  }
+
+  async listAppsPage(after: string | undefined, limit: number): Promise<StoredApp[]> {
+    return this.run('list apps', (s) => s.page.all(after ?? '', limit).map(rowToApp));
   }
 
   async getApp(name: string): Promise<StoredApp | undefined> {

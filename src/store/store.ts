@@ -39,6 +39,8 @@ export interface Store extends TokenStore, HistoryStore, UsageStore {
   /** The desired apps (tombstones left out), by name. */
   listApps(): Promise<StoredApp[]>;
   getApp(name: string): Promise<StoredApp | undefined>;
+  /** At most `limit` desired apps whose names sort after `after` (all when undefined), by name: a page of the app list. */
+  listAppsPage(after: string | undefined, limit: number): Promise<StoredApp[]>;
   /**
    * Puts several specs and marks the named apps deleted, in one transaction. A spec
    * whose content changed clears the app's scale override; a spec for a tombstoned

@@ -1,19 +1,30 @@
 import { appView } from '../app-view.js';
-import { booleanParam } from '../query-params.js';
+import { booleanParam, integerParam } from '../query-params.js';
 import type { RouteDef } from '../route-def.js';
 import { specsFromBody } from '../spec-body.js';
+
+/** GET /v1/apps pages: this many apps unless ?limit says otherwise, and never more than MAX_PAGE. */
+export const DEFAULT_PAGE = 100;
+export const MAX_PAGE = 1000;
 
 export const appRoutes: RouteDef[] = [
   {
     method: 'GET',
     path: '/v1/apps',
     operationId: 'listApps',
-    summary: 'List every app with its state, routes and instances',
+    summary: 'List the apps with their state, routes and instances, by name, a page at a time',
     tag: 'apps',
-    responses: { 200: 'The apps, by name' },
+    query: {
+      limit: { type: 'integer', description: `Page size, 1 to ${MAX_PAGE} (default ${DEFAULT_PAGE})` },
+      cursor: { type: 'string', description: "The previous page's next cursor (opaque)" },
+    },
+    responses: { 200: '{apps, next}: a page of apps, by name; next is the cursor of the following page, absent on the last one' },
     async handle(ctx) {
-      const apps = await ctx.gateway.apps.list();
-      return { body: { apps: apps.map((a) => appView(a, ctx.gateway.proxyAddress)) } };
+      const limit = integerParam(ctx.query, 'limit', 1, MAX_PAGE) ?? DEFAULT_PAGE;
+      const cursor = ctx.query.get('cursor');
+      const page = await ctx.gateway.apps.page({ limit, cursor: cursor ? cursor : undefined });
+      const apps = page.items.map((a) => appView(a, ctx.gateway.proxyAddress));
+      return { body: page.next === undefined ? { apps } : { apps, next: page.next } };
     },
   },
   {

@@ -7,13 +7,30 @@ import { relativeTime } from '../format.js';
 import { note, outputOption, printData, type OutputFormat } from '../output.js';
 import { renderTable } from '../table.js';
 
+interface AppPage {
+  apps: AppView[];
+  next?: string;
+}
+
+/** GET /v1/apps answers a page at a time (by name): every page, followed to the end, 1,000 at a time. */
+export async function allApps(get: (path: string) => Promise<AppPage>): Promise<AppView[]> {
+  const apps: AppView[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await get(`/v1/apps?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    apps.push(...page.apps);
+    cursor = page.next;
+  } while (cursor);
+  return apps;
+}
+
 export function lsCommand(): Command {
   return new Command('ls')
     .alias('list')
     .description('list apps: state, routes, instances, last request, time until idle stop')
     .addOption(outputOption())
     .action(async (opts: { output: OutputFormat }, cmd: Command) => {
-      const { apps } = await withClient(cmd, (client) => client.call<{ apps: AppView[] }>('GET', '/v1/apps'));
+      const apps = await withClient(cmd, (client) => allApps((path) => client.call<AppPage>('GET', path)));
       if (printData(opts.output, apps)) return;
       if (apps.length === 0) {
         note("no apps yet; 'berth apply -f FILE' creates some");

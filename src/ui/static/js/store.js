@@ -36,9 +36,21 @@ function emit(change) {
   for (const listener of [...listeners]) listener(change);
 }
 
+/** Every app: GET /v1/apps answers a page at a time (by name), so the pages are followed to the end. */
+async function allApps() {
+  const apps = [];
+  let cursor;
+  do {
+    const page = await api(`/v1/apps?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    apps.push(...page.apps);
+    cursor = page.next;
+  } while (cursor);
+  return apps;
+}
+
 export async function loadApps() {
   try {
-    const { apps } = await api('/v1/apps');
+    const apps = await allApps();
     const fresh = new Map();
     for (const app of apps) {
       const known = state.apps.get(app.name) ?? (early.has(app.name) ? { state: early.get(app.name).state, status: early.get(app.name) } : undefined);

@@ -1,0 +1,86 @@
+import { RouteTable } from '../proxy/route-table.js';
+import { effectiveHost } from '../spec/route-collisions.js';
+import { routeKey } from '../spec/route-key.js';
+import type { AppSpec } from '../spec/types.js';
+import type { StoredApp } from '../store/store.js';
+
+/**
+ * The desired apps in memory, by name, with the index an apply is validated
+ * against: which app answers each route. Rebuilt whole when the gateway lists
+ * the store (start, reload); kept up to date app by app after an apply or a
+ * delete, so neither has to read, parse or check every other app.
+ */
+export class DesiredIndex {
+  /** The desired specs by name; what the input URL and the per-app timeouts read. */
+  readonly specs = new Map<string, AppSpec>();
+  /** routeKey (effective host, path) → the app answering it. */
+  private readonly owners = new Map<string, string>();
+
+  reset(apps: readonly StoredApp[]): void {
+    this.specs.clear();
+    this.owners.clear();
+    for (const app of apps) this.set(app.spec);
+  }
+
+  set(spec: AppSpec): void {
+    this.delete(spec.name);
+    this.specs.set(spec.name, spec);
+    for (const key of routeKeys(spec)) if (!this.owners.has(key)) this.owners.set(key, spec.name);
+  }
+
+  delete(name: string): void {
+    const spec = this.specs.get(name);
+    if (!spec) return;
+    this.specs.delete(name);
+    for (const key of routeKeys(spec)) if (this.owners.get(key) === name) this.owners.delete(key);
+  }
+
+  /** The routing table of the desired apps. */
+  routeTable(): RouteTable {
+    const apps: Array<{ app: string; routes: AppSpec['routes'] }> = [];
+    for (const [app, spec] of this.specs) apps.push({ app, routes: spec.routes });
+    return new RouteTable(apps);
+  }
+
+  /** The apps whose dependsOn names `app`, in name order. */
+  dependentsOf(app: string): string[] {
+    const found: string[] = [];
+    for (const [name, spec] of this.specs) if (spec.dependsOn.includes(app)) found.push(name);
+    return found.sort();
+  }
+
+  /**
+   * The stored apps (not among `incoming`) that validating `incoming` must see, in
+   * name order: those answering a route an incoming app claims, and every app the
+   * incoming ones (and those) depend on, transitively. A problem of the whole set
+   * that an apply can cause involves one of them: a route already taken, a
+   * dependency missing, or a dependsOn cycle (every app on a cycle through an
+   * incoming app is reachable from it). The rest of the set was valid before and
+   * is untouched.
+   */
+  related(incoming: readonly AppSpec[]): AppSpec[] {
+    const names = new Set(incoming.map((s) => s.name));
+    const picked = new Set<string>();
+    const pending: string[] = [];
+    for (const spec of incoming) {
+      for (const key of routeKeys(spec)) {
+        const owner = this.owners.get(key);
+        if (owner !== undefined && !names.has(owner)) pending.push(owner);
+      }
+      pending.push(...spec.dependsOn);
+    }
+    while (pending.length > 0) {
+      const name = pending.pop()!;
+      if (names.has(name) || picked.has(name)) continue;
+      const spec = this.specs.get(name);
+      if (!spec) continue;
+      picked.add(name);
+      pending.push(...spec.dependsOn);
+    }
+    return [...picked].sort().map((name) => this.specs.get(name)!);
+  }
+}
+
+function routeKeys(spec: AppSpec): string[] {
+  return spec.routes.map((route) => routeKey({ host: effectiveHost(route, spec.name), path: route.path }));
+}
