@@ -30,6 +30,10 @@ export interface ActivatorOptions {
   input?: Pick<InputSource, 'inputFor'>;
   /** The store's identity: containers labelled with another are never touched, this one's orphans are removed. */
   storeId?: string;
+  /** An app's ready instances may have changed; see AppControllerDeps.onReadyChange. */
+  onReadyChange?: (app: string) => void;
+  /** The proxy workers' barrier; see AppControllerDeps.quiesce. */
+  quiesce?: (app: string) => Promise<void>;
 }
 
 /**
@@ -53,7 +57,12 @@ export class Activator implements UpstreamSource {
     this.onChange = options.onChange ?? (() => undefined);
     this.input = options.input;
     this.storeId = options.storeId;
+    this.onReadyChange = options.onReadyChange;
+    this.quiesce = options.quiesce;
   }
+
+  private readonly onReadyChange: ((app: string) => void) | undefined;
+  private readonly quiesce: ((app: string) => Promise<void>) | undefined;
 
   private readonly storeId: string | undefined;
 
@@ -241,6 +250,8 @@ export class Activator implements UpstreamSource {
       onChange: this.onChange,
       defaults: () => this.defaults,
       wakeDependencies: (s) => this.wakeDependencies(s),
+      onReadyChange: this.onReadyChange,
+      quiesce: this.quiesce,
     });
     this.apps.set(spec.name, controller);
     return controller;

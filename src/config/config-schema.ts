@@ -15,6 +15,9 @@ function duration(description: string, fallback: string) {
   return z.union([z.string(), z.number()]).describe(`${description} Default ${fallback}.`).default(fallback);
 }
 
+/** Most proxy workers a gateway may run: past a few dozen the one control process is the limit (see the README). */
+export const MAX_WORKERS = 64;
+
 /** The config file's input shape; the source of truth for its validation. */
 export const configFileSchema = z.strictObject({
   listen: z.string().describe('Proxy listener, host:port. Default 127.0.0.1:8080.').default('127.0.0.1:8080'),
@@ -120,6 +123,10 @@ export const configFileSchema = z.strictObject({
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .optional()
     .describe('Log level of the JSON log lines on stdout. Default info; BERTH_LOG_LEVEL overrides it.'),
+  workers: z
+    .union([z.literal('auto'), z.number().int().min(1).max(MAX_WORKERS)], { error: `must be auto or a whole number from 1 to ${MAX_WORKERS}` })
+    .describe('Proxy worker processes sharing the listener: N, or auto (one per core). Default 1: one process, no IPC. With more, one control process keeps the activator, the admin API and the store.')
+    .default(1),
   drainTimeout: z.union([z.string(), z.number()]).describe('How long shutdown waits for requests in flight. Default 30s.').default('30s'),
   apps: z
     .array(z.union([z.string(), z.record(z.string(), z.unknown())]))

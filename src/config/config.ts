@@ -51,6 +51,8 @@ export interface GatewayConfig {
   trustedProxies: string[];
   /** How much request history is kept. */
   history: { maxRecords: number; maxAgeMs: number };
+  /** Proxy worker processes (`workers`, `auto` resolved to the core count); 1 runs the proxy in the gateway's own process. */
+  workers: number;
   /** How long SIGTERM waits for requests in flight. */
   drainTimeoutMs: number;
   /** The log level the config file asks for (BERTH_LOG_LEVEL wins over it). */
