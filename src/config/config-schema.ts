@@ -17,6 +17,7 @@ function duration(description: string, fallback: string) {
 
 /** Most proxy workers a gateway may run: past a few dozen the one control process is the limit (see the README). */
 export const MAX_WORKERS = 64;
+const WORKERS_RULE = `must be auto or a whole number from 1 to ${MAX_WORKERS}`;
 
 /** The config file's input shape; the source of truth for its validation. */
 export const configFileSchema = z.strictObject({
@@ -124,7 +125,8 @@ export const configFileSchema = z.strictObject({
     .optional()
     .describe('Log level of the JSON log lines on stdout. Default info; BERTH_LOG_LEVEL overrides it.'),
   workers: z
-    .union([z.literal('auto'), z.number().int().min(1).max(MAX_WORKERS)], { error: `must be auto or a whole number from 1 to ${MAX_WORKERS}` })
+    .union([z.literal('auto'), z.number()], { error: WORKERS_RULE })
+    .refine((v) => v === 'auto' || (Number.isInteger(v) && v >= 1 && v <= MAX_WORKERS), { error: WORKERS_RULE })
     .describe('Proxy worker processes sharing the listener: N, or auto (one per core). Default 1: one process, no IPC. With more, one control process keeps the activator, the admin API and the store.')
     .default(1),
   drainTimeout: z.union([z.string(), z.number()]).describe('How long shutdown waits for requests in flight. Default 30s.').default('30s'),
