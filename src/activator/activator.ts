@@ -36,6 +36,10 @@ export interface ActivatorOptions {
   resyncEveryMs?: number;
   /** How many never-started apps may have a container created ahead at once (default: no bound). */
   createAhead?: () => number;
+  /** An app's ready instances may have changed; see AppControllerDeps.onReadyChange. */
+  onReadyChange?: (app: string) => void;
+  /** The proxy workers' barrier; see AppControllerDeps.quiesce. */
+  quiesce?: (app: string) => Promise<void>;
 }
 
 /**
@@ -62,11 +66,16 @@ export class Activator implements UpstreamSource {
     this.storeId = options.storeId;
     this.resyncLoop = new ResyncLoop(options.resyncEveryMs ?? DEFAULT_RESYNC_EVERY_MS, () => this.resyncPass(), this.logger);
     this.createAhead = options.createAhead ?? (() => Number.POSITIVE_INFINITY);
+    this.onReadyChange = options.onReadyChange;
+    this.quiesce = options.quiesce;
   }
 
   private readonly createAhead: () => number;
   /** Apps whose container was created ahead and that have not started since: the create-ahead budget in use. */
   private readonly createdAhead = new Set<string>();
+
+  private readonly onReadyChange: ((app: string) => void) | undefined;
+  private readonly quiesce: ((app: string) => Promise<void>) | undefined;
 
   private readonly storeId: string | undefined;
 
@@ -279,6 +288,8 @@ export class Activator implements UpstreamSource {
       },
       defaults: () => this.defaults,
       wakeDependencies: (s) => this.wakeDependencies(s),
+      onReadyChange: this.onReadyChange,
+      quiesce: this.quiesce,
     });
     this.apps.set(spec.name, controller);
     return controller;

@@ -41,6 +41,15 @@ export interface AppControllerDeps {
   onChange: (status: AppStatus) => void;
   /** Wakes the apps this one depends on, in order, and holds them up until `release` (returned) is called. */
   wakeDependencies?: WakeDependencies;
+  /** The app's ready instances may have changed (proxy workers are sent them). */
+  onReadyChange?: (app: string) => void;
+  /**
+   * A barrier, with proxy workers: resolves once every worker has stopped
+   * choosing the app's instances by itself and has reported what it has in
+   * flight. Asked before an idle stop, a stop and a retirement, since workers
+   * report activity in batches. Absent: the proxy is in this process, nothing to wait for.
+   */
+  quiesce?: (app: string) => Promise<void>;
 }
 
 /** How long the engine is asked whether an unreachable instance has exited: it records an exit a few milliseconds after the fact. */
@@ -92,7 +101,7 @@ export class AppController {
   ) {
     this.spec = spec;
     this.replicas = spec.scale.replicas;
-    this.instances = new InstanceSet(spec.balance, spec.name);
+    this.instances = new InstanceSet(spec.balance, spec.name, deps.onReadyChange && (() => deps.onReadyChange!(this.spec.name)));
     this.timers = new AppTimers(() => this.onIdle());
     this.dependencies = new DependencyHold(deps.wakeDependencies);
     // The probe dials a new connection each time: a kept-alive one can answer while new ones hang.
@@ -122,12 +131,23 @@ export class AppController {
     return this.instances.anyUpstream;
   }
 
+  /** The upstreams in rotation now (what proxy workers are told). */
+  get readyUpstreams(): Upstream[] {
+    return this.instances.readyUpstreams;
+  }
+
+  /** Every running instance's upstream, draining ones too (whose in-flight counts proxy workers report). */
+  get slotUpstreams(): Upstream[] {
+    return this.instances.slots.map((s) => s.upstream);
+  }
+
   private get backoff(): CrashBackoff {
     return this.gate.backoff;
   }
 
   private get stopContext(): StopContext {
-    return { app: this.name, runtime: this.deps.runtime, logger: this.deps.logger, instances: this.instances };
+    const quiesce = this.deps.quiesce;
+    return { app: this.name, runtime: this.deps.runtime, logger: this.deps.logger, instances: this.instances, quiesce: quiesce && (() => quiesce(this.name)) };
   }
 
   status(): AppStatus {
@@ -322,7 +342,7 @@ export class AppController {
       this.instances.forget((i) => i.specHash === hash);
       if (this.state !== 'running') return;
       this.deps.logger.info({ app: this.name, strategy: spec.strategy.type }, 'spec changed: replacing instances');
-      const rollout = { runtime: this.deps.runtime, logger: this.deps.logger, current: () => this.instances.slots, setSlots: (slots: readonly Slot[]) => this.instances.setSlots(slots), drainMs: DRAIN_MS };
+      const rollout = { runtime: this.deps.runtime, logger: this.deps.logger, current: () => this.instances.slots, setSlots: (slots: readonly Slot[]) => this.instances.setSlots(slots), drainMs: DRAIN_MS, quiesce: this.stopContext.quiesce };
       const result = await replaceInstances(rollout, spec, old, this.replicas);
       if (!result.ok) {
         // Rolled back: replacements of lost instances, and the next start, use the revision that works.
@@ -362,6 +382,7 @@ export class AppController {
       }
       this.fire('stop', why);
       this.instances.drainAll();
+      await this.deps.quiesce?.(this.name);
       await this.timers.idle.drained(graceMs);
       await this.stopAll(why);
     });
@@ -394,6 +415,11 @@ export class AppController {
     void this.serial(async () => {
       // Checked inside the step: a request may have arrived since the timer fired.
       if (this.timers.idle.inFlight > 0 || this.state !== 'running') return;
+      if (this.deps.quiesce) {
+        // Proxy workers report in batches: their activity is known for sure only after the barrier.
+        await this.deps.quiesce(this.name);
+        if (!this.timers.idle.isIdle() || this.state !== 'running') return;
+      }
       this.fire('stop', 'idle');
       if (this.spec.idleAction !== 'pause') return this.stopAll('idle');
       if (!(await pauseInstances(this.stopContext))) return this.stopAll('idle (pause failed)');

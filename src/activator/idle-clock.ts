@@ -69,6 +69,15 @@ export class IdleClock {
     return new Date(Date.now() + Math.max(0, this.lastActivityMs + this.idleMs - performance.now()));
   }
 
+  /**
+   * Whether the idle timeout has run out now: nothing in flight and no activity
+   * for the whole timeout. Asked again after a barrier (proxy workers report
+   * their activity late, in batches) before an idle stop goes ahead.
+   */
+  isIdle(): boolean {
+    return this.inFlight === 0 && this.idleMs !== undefined && performance.now() - this.lastActivityMs >= this.idleMs - 1;
+  }
+
   /** Resolves once nothing is in flight, or after `graceMs` at the latest. */
   drained(graceMs: number): Promise<void> {
     if (this.inFlight === 0) return Promise.resolve();

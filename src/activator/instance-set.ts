@@ -38,6 +38,8 @@ export class InstanceSet {
   constructor(
     balance: BalancePolicyName,
     private readonly app: string,
+    /** Told whenever the set of ready instances may have changed (proxy workers get it pushed). */
+    private readonly onReadyChanged?: () => void,
   ) {
     this.balance = balance;
     this.balancer = createBalancerPolicy(balance, app);
@@ -83,6 +85,11 @@ export class InstanceSet {
   /** The first ready instance, or a parked one: what the status shows. */
   get shown(): Instance | undefined {
     return this.ready[0]?.instance ?? this.kept[0];
+  }
+
+  /** The upstreams in rotation now, in order: what proxy workers are told. */
+  get readyUpstreams(): Upstream[] {
+    return this.ready.map((s) => s.upstream);
   }
 
   /** The first available upstream, for callers that need any one. */
@@ -217,6 +224,7 @@ export class InstanceSet {
 
   private rebuild(): void {
     this.ready = this.all.filter((s) => s.available);
+    this.onReadyChanged?.();
     if (this.ready.length > 0) for (const wake of this.readyWaiters.splice(0)) wake();
   }
 }

@@ -12,6 +12,8 @@ export interface RolloutContext {
   /** Swaps the instance list the balancer sees, atomically. */
   setSlots: (slots: readonly Slot[]) => void;
   drainMs: number;
+  /** Waits until every proxy worker has seen the switch and reported its requests (see AppControllerDeps.quiesce). */
+  quiesce?: () => Promise<void>;
 }
 
 export type RolloutResult = { ok: true } | { ok: false; reason: string };
@@ -75,6 +77,7 @@ async function startNew(ctx: RolloutContext, spec: AppSpec, index: number, deadl
 }
 
 async function retire(ctx: RolloutContext, slots: Slot[]): Promise<void> {
+  await ctx.quiesce?.();
   await Promise.all(
     slots.map(async (slot) => {
       await drainSlot(slot, ctx.drainMs);

@@ -10,6 +10,8 @@ export interface StopContext {
   runtime: Runtime;
   logger: Logger;
   instances: InstanceSet;
+  /** Waits until every proxy worker saw the change and reported its requests (see AppControllerDeps.quiesce). */
+  quiesce?: () => Promise<void>;
 }
 
 /** Stops every container of the app (paused ones too) and keeps them, stopped, for the next start. */
@@ -40,6 +42,7 @@ export async function pauseInstances(ctx: StopContext): Promise<boolean> {
 /** Takes one instance out of rotation, lets its requests finish (at most `drainMs`), then stops and removes its container. */
 export async function retireInstance(ctx: StopContext, slot: Slot, why: string, drainMs: number): Promise<void> {
   ctx.instances.takeOutOfRotation(slot, 'draining');
+  await ctx.quiesce?.();
   await drainSlot(slot, drainMs);
   ctx.instances.drop(slot);
   await ctx.runtime.remove(slot.instance.id).catch((err: unknown) => ctx.logger.warn({ app: ctx.app, err: messageOf(err) }, 'remove failed'));

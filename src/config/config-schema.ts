@@ -15,6 +15,10 @@ function duration(description: string, fallback: string) {
   return z.union([z.string(), z.number()]).describe(`${description} Default ${fallback}.`).default(fallback);
 }
 
+/** Most proxy workers a gateway may run: past a few dozen the one control process is the limit (see the README). */
+export const MAX_WORKERS = 64;
+const WORKERS_RULE = `must be auto or a whole number from 1 to ${MAX_WORKERS}`;
+
 /** The config file's input shape; the source of truth for its validation. */
 export const configFileSchema = z.strictObject({
   listen: z.string().describe('Proxy listener, host:port. Default 127.0.0.1:8080.').default('127.0.0.1:8080'),
@@ -126,6 +130,11 @@ export const configFileSchema = z.strictObject({
     .min(0)
     .describe('How many stopped apps that never ran get their container created ahead (at apply or start), so their first start skips the create; the others get one at their first request. Default 100.')
     .default(100),
+  workers: z
+    .union([z.literal('auto'), z.number()], { error: WORKERS_RULE })
+    .refine((v) => v === 'auto' || (Number.isInteger(v) && v >= 1 && v <= MAX_WORKERS), { error: WORKERS_RULE })
+    .describe('Proxy worker processes sharing the listener: N, or auto (one per core). Default 1: one process, no IPC. With more, one control process keeps the activator, the admin API and the store.')
+    .default(1),
   drainTimeout: z.union([z.string(), z.number()]).describe('How long shutdown waits for requests in flight. Default 30s.').default('30s'),
   resync: duration("How often berth lists its containers and corrects each app's state where the engine's events were lost (say, across an engine restart); read at start.", '10s'),
   apps: z

@@ -53,6 +53,8 @@ export interface GatewayConfig {
   history: { maxRecords: number; maxAgeMs: number };
   /** How many never-started apps get their container created ahead (see the README's "Many apps"). */
   createAhead: number;
+  /** Proxy worker processes (`workers`, `auto` resolved to the core count); 1 runs the proxy in the gateway's own process. */
+  workers: number;
   /** How long SIGTERM waits for requests in flight. */
   drainTimeoutMs: number;
   /** How often the activator checks each app's belief against the engine's container list (`resync`). */

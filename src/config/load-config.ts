@@ -1,4 +1,5 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, SpecError, type FieldProblem } from '../errors.js';
@@ -90,6 +91,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
     waitingPage: input.waitingPage,
     policy,
     trustedProxies: input.trustedProxies,
+    workers: input.workers === 'auto' ? availableParallelism() : input.workers,
     drainTimeoutMs,
     resyncMs,
     createAhead: input.createAhead,

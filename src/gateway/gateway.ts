@@ -19,10 +19,12 @@ import { ProxyServer } from '../proxy/proxy-server.js';
 import type { Runtime, RuntimeHooks } from '../runtime/runtime.js';
 import { resolveImagePorts } from './image-ports.js';
 import { HistoryBuffer } from '../store/history-buffer.js';
-import type { Store, StoredApp } from '../store/store.js';
+import type { RequestRecord, Store, StoredApp } from '../store/store.js';
 import { dashboardHandler } from '../ui/serve-ui.js';
 import { AppService } from './app-service.js';
 import { DesiredIndex } from './desired-index.js';
+import { WorkerPool } from '../cluster/worker-pool.js';
+import { proxySettingsOf, routeEntriesOf } from '../cluster/gateway-workers.js';
 import { RequestNotices } from './request-notices.js';
 import { desiredSpecs, emptyStoreRefusal } from './desired-specs.js';
 import { StateEvents } from './state-events.js';
@@ -51,6 +53,8 @@ export class Gateway {
   private store?: Store;
   private activator?: Activator;
   private proxy?: ProxyServer;
+  /** The proxy worker processes, with `workers` > 1 (then `proxy` stays unset). */
+  private pool?: WorkerPool;
   private admin?: AdminServer;
   private history?: HistoryBuffer;
   private changes: Promise<unknown> = Promise.resolve();
@@ -95,6 +99,7 @@ export class Gateway {
     const steps: Array<() => unknown> = [
       () => this.admin?.close(),
       () => this.proxy?.close(0),
+      () => this.pool?.close(0),
       () => this.activator?.close(),
       () => this.history?.close(),
       () => this.accountant?.close(),
@@ -132,7 +137,8 @@ export class Gateway {
     this.config = config;
     applyLogLevel(logger, config);
     this.runtime = runtime;
-    this.input = new InputSource(await store.getOrCreateSecret('input'), () => this.desired.specs);
+    const inputSecret = await store.getOrCreateSecret('input');
+    this.input = new InputSource(inputSecret, () => this.desired.specs);
     // API updates whose rollout a killed gateway never finished were never desired: the rows they replaced come back.
     const reverted = await store.revertUnsettled();
     if (reverted.length > 0) logger.warn({ apps: reverted }, 'updates left unfinished by the last stop were not kept; the previous revisions stand');
@@ -155,7 +161,10 @@ export class Gateway {
       onChange: (status) => {
         logStatus(logger, status);
         this.events.publish({ type: 'state', app: status.name, time: new Date(), status });
+        this.pool?.feed.appChanged(status.name);
       },
+      // With proxy workers: instance changes are pushed to them, and idle stops and drains wait for their reports.
+      ...(config.workers > 1 ? { onReadyChange: (app: string) => this.pool?.feed.appChanged(app), quiesce: (app: string) => this.pool?.feed.fence(app) ?? Promise.resolve() } : {}),
     });
     this.activator = activator;
     activator.start();
@@ -164,21 +173,33 @@ export class Gateway {
     this.history.start();
     const history = this.history;
     const metrics = this.metrics;
-    this.proxy = new ProxyServer({
+    const onRequestDone = (record: RequestRecord) => {
+      history.record(record);
+      metrics.requestDone(record);
+      accountant.request(record);
+    };
+    const maxConnections = config.limits.connections ?? defaultConnectionCap(currentFdLimits()?.soft);
+    if (config.workers > 1) {
+      this.pool = new WorkerPool({
+        count: config.workers,
+        activator,
+        logger,
+        settings: () => proxySettingsOf(this.config ?? config, inputSecret, maxConnections, logger.level),
+        onRecords: (records) => records.forEach(onRequestDone),
+        registry: metrics.registry,
+      });
+      this.pool.feed.publishRoutes(routeEntriesOf(this.desired.specs.values()));
+    } else this.proxy = new ProxyServer({
       routes: this.desired.routeTable(),
       upstreams: activator,
       trustedProxies: config.trustedProxies,
       maxRequestHeaders: config.limits.requestHeaders,
       timeouts: config.timeouts,
       appTimeouts: (app) => this.desired.specs.get(app)?.timeouts,
-      maxConnections: config.limits.connections ?? defaultConnectionCap(currentFdLimits()?.soft),
+      maxConnections,
       waitingPageHtml: () => (this.config ?? config).waitingPage.html,
       logger,
-      onRequestDone: (record) => {
-        history.record(record);
-        metrics.requestDone(record);
-        accountant.request(record);
-      },
+      onRequestDone,
     });
     this.apps = new AppService({
       store,
@@ -205,7 +226,8 @@ export class Gateway {
     if (isWildcardAddress(config.admin.host) && config.adminHosts.length === 0) {
       logger.warn({ admin: config.admin.host }, 'the admin listener binds to every address but answers only loopback names (421 otherwise); list the names clients use in adminHosts');
     }
-    this.proxyAddress = await this.proxy.listen(config.listen.host, config.listen.port);
+    this.proxyAddress = this.pool ? await this.pool.listen(config.listen.host, config.listen.port) : await this.proxy!.listen(config.listen.host, config.listen.port);
+    if (this.pool) logger.info({ workers: config.workers, pids: this.pool.pids }, 'proxy workers listening');
     logger.info({ listen: `${this.proxyAddress.address}:${this.proxyAddress.port}`, admin: `${this.adminAddress.address}:${this.adminAddress.port}`, apps: desired.length }, 'gateway listening');
     const deleted = await store.listDeleted();
     if (pending.length > 0) logger.info({ apps: pending.map((d) => d.name) }, 'finishing deletes interrupted by the last stop');
@@ -281,7 +303,8 @@ export class Gateway {
       desired = await store.listApps();
       this.desired.reset(desired);
     }
-    this.proxy!.setRoutes(this.desired.routeTable());
+    this.proxy?.setRoutes(this.desired.routeTable());
+    this.pool?.feed.publishRoutes(routeEntriesOf(this.desired.specs.values()));
     const deleted = (await store.listDeleted()).map((d) => (removed.includes(d.name) && options.purgeVolumes ? { ...d, purgeVolumes: true } : d));
     const failed = await this.activator!.reconcile(desiredSpecs(desired), deleted, { scoped: changed !== undefined });
     await this.forgetDeleted(deleted.map((d) => d.name), failed);
@@ -312,6 +335,7 @@ export class Gateway {
   async close(): Promise<void> {
     await this.admin?.close();
     await this.proxy?.close(this.config?.drainTimeoutMs);
+    await this.pool?.close(this.config?.drainTimeoutMs);
     this.activator?.close();
     await this.history?.close();
     this.requestNotices?.close();

@@ -216,6 +216,16 @@ export class ProxyServer {
       sendFailure(req, res, classifyFailure(admission.error, res.destroyed), app);
       return this.finish(req, res, app, startedMs, true, 0, requestId, client);
     }
+    if (admission.kind === 'later') {
+      admission.admission.then(
+        (settled) => this.answerAdmission(req, res, match, settled, startedMs, requestId, client, retried),
+        (err: unknown) => {
+          sendFailure(req, res, classifyFailure(err, res.destroyed), app);
+          this.finish(req, res, app, startedMs, true, 0, requestId, client);
+        },
+      );
+      return;
+    }
     admission.ready.then(
       (chosen) => {
         if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0, requestId, client);
@@ -383,19 +393,24 @@ export class ProxyServer {
       writeRawFailure(socket, classifyFailure(err, socket.destroyed), app);
       end();
     };
-    const admission = this.upstreams.admit(app, req, UPGRADE);
-    switch (admission.kind) {
-      case 'ready':
-        return go(admission.upstream);
-      case 'wait':
-        admission.ready.then((chosen) => go(chosen.upstream), refused);
-        return;
-      case 'fail':
-        return refused(admission.error);
-      case 'page':
-        // The source broke its word (a page is never the answer to an upgrade); the client may try again.
-        return refused(new BerthError('overloaded', `app ${app} is starting`, { retryAfterS: 1 }));
-    }
+    const settle = (admission: Admission): void => {
+      switch (admission.kind) {
+        case 'ready':
+          return go(admission.upstream);
+        case 'wait':
+          admission.ready.then((chosen) => go(chosen.upstream), refused);
+          return;
+        case 'later':
+          admission.admission.then(settle, refused);
+          return;
+        case 'fail':
+          return refused(admission.error);
+        case 'page':
+          // The source broke its word (a page is never the answer to an upgrade); the client may try again.
+          return refused(new BerthError('overloaded', `app ${app} is starting`, { retryAfterS: 1 }));
+      }
+    };
+    settle(this.upstreams.admit(app, req, UPGRADE));
   }
 
   private isTrustedAddress(client: string): boolean {

@@ -27,13 +27,16 @@ export interface Admitted {
  * - ready: go to `upstream` now (a reused object: read it at once, keep nothing);
  * - page: a browser gets the please-wait page while the app starts (never for an upgrade);
  * - wait: hold the request until the app is ready;
- * - fail: answer with this error (a typed BerthError) now.
+ * - fail: answer with this error (a typed BerthError) now;
+ * - later: the decision is made elsewhere (a proxy worker asks the control
+ *   process, which owns the activator) and settles to one of the above.
  */
 export type Admission =
   | ({ kind: 'ready' } & Admitted)
   | { kind: 'page'; title?: string; message?: string }
   | { kind: 'wait'; ready: Promise<Admitted> }
-  | { kind: 'fail'; error: Error };
+  | { kind: 'fail'; error: Error }
+  | { kind: 'later'; admission: Promise<Admission> };
 
 /**
  * What the proxy knows about a request that the request itself does not say.

@@ -116,6 +116,11 @@ export class GatewayProcess {
   crashes = 0;
   private logLevel = 'warn';
 
+  /** The gateway's process id (the control process, with `workers` > 1). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   get alive(): boolean {
     return this.exit === undefined && this.child?.exitCode === null;
   }

@@ -1,0 +1,135 @@
+import type { PublicStatus } from '../proxy/upstream.js';
+import type { AppTimeouts, BalancePolicyName, RouteSpec } from '../spec/types.js';
+
+/**
+ * The state feed: ONE mechanism for every proxy that does not own the
+ * activator, whether it is a worker process on this host (IPC, now) or
+ * another gateway on the same PostgreSQL store (LISTEN/NOTIFY, issue 12).
+ * Three flows, each with one owner:
+ *
+ * - **Snapshots out.** The owner of the activator (the control) publishes
+ *   routes and, per app, its ready instances and public state. Every message
+ *   carries a version from one counter; a proxy applies an app's snapshot only
+ *   if it is newer than what it holds, so a late or replayed message never
+ *   rolls it back. A proxy that joins gets the full set first.
+ * - **Activity in.** Proxies report, per app, what they have in flight (HTTP
+ *   and WebSockets alike) and per instance, as absolute counts, in batches;
+ *   an app named in a report had activity since the last one. Absolute counts
+ *   make a report idempotent and a dead proxy's share easy to drop.
+ * - **Wake requests, single flight.** A proxy answers a request by itself
+ *   only while its snapshot shows a ready instance. Otherwise it asks the
+ *   control, which runs the real `admit` (page, hold or fail stay the
+ *   activator's decisions) with the request's facts: one start per app,
+ *   however many proxies ask.
+ *
+ * Idle stops stay exact through a barrier (`fence`): before stopping an app,
+ * the control has every proxy stop admitting it locally and flush its
+ * activity, then looks again. Over PostgreSQL the same barrier is a lease
+ * plus heartbeats; the messages below are the payloads either way.
+ */
+export interface StateFeed {
+  /** Control side: the routes and per-app settings changed. */
+  publishRoutes(apps: readonly RouteEntry[]): void;
+  /** Control side: an app's instances or state may have changed (coalesced, sent once per turn). */
+  appChanged(app: string): void;
+  /** Control side: resolves once every proxy has stopped admitting `app` locally and reported its activity. */
+  fence(app: string): Promise<void>;
+}
+
+/** One instance a proxy may dial. */
+export interface UpstreamAddress {
+  id: string;
+  name?: string;
+  host: string;
+  port: number;
+}
+
+/** One app's dynamic state, as proxies need it. */
+export interface AppSnapshot {
+  app: string;
+  version: number;
+  /** Instances in rotation; empty while the app is not ready (or fenced). */
+  ready: UpstreamAddress[];
+  status: PublicStatus;
+  /** A barrier is under way: admit nothing locally, ask the control. */
+  fenced?: boolean;
+}
+
+/** One app's routing and the settings that come with its spec. */
+export interface RouteEntry {
+  app: string;
+  routes: RouteSpec[];
+  balance: BalancePolicyName;
+  timeouts?: AppTimeouts;
+  /** The input JSON of an app given it by URL (`input.as: url`), which the proxy listener serves. */
+  input?: string;
+}
+
+/** What a proxy needs to run, decided once by the control. */
+export interface ProxySettings {
+  host: string;
+  port: number;
+  trustedProxies: string[];
+  maxRequestHeaders: number;
+  timeouts: Record<string, number>;
+  maxConnections?: number;
+  waitingPageHtml?: string;
+  logLevel: string;
+  /** The gateway's input secret, hex: proxies check input URLs themselves. */
+  inputSecret: string;
+}
+
+/** The request facts the activator weighs (waiting page, sticky cookie, upgrade). */
+export interface RequestFacts {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  upgrade: boolean;
+}
+
+/** An error as it crosses a process boundary. */
+export interface WireError {
+  message: string;
+  /** A BerthError's catalogue code, or a system error's code (ECONNREFUSED). */
+  code?: string;
+  berth: boolean;
+  retryAfterS?: number;
+}
+
+/** The control's final answer to a wake request (a hold is waited out by the control first). */
+export type WakeAnswer =
+  | { kind: 'ready'; upstream: UpstreamAddress; setCookie?: string }
+  | { kind: 'page'; title?: string; message?: string }
+  | { kind: 'fail'; error: WireError };
+
+/** Per app: in flight now, and per instance (ids with a count above 0). */
+export type ActivityEntry = [app: string, inFlight: number, instances: Array<[id: string, inFlight: number]>];
+
+/**
+ * A finished request, as a tuple (smaller and cheaper than an object in JSON):
+ * time (ms since the epoch), app, method, path, status, durationMs, bytesIn,
+ * bytesOut, client, waited (0/1), instance, requestId.
+ */
+export type WireRecord = [number, string, string, string, number, number, number, number, string, 0 | 1, string | null, string | null];
+
+/** Control → proxy. */
+export type ToProxy =
+  | { t: 'hello'; worker: number; settings: ProxySettings; version: number; routes: RouteEntry[]; apps: AppSnapshot[] }
+  | { t: 'routes'; version: number; routes: RouteEntry[] }
+  | { t: 'apps'; apps: AppSnapshot[] }
+  | { t: 'fence'; id: number; app: AppSnapshot }
+  | { t: 'woken'; id: number; answer: WakeAnswer }
+  | { t: 'checked'; id: number; gone: boolean }
+  | { t: 'close'; graceMs: number };
+
+/** Proxy → control. */
+export type FromProxy =
+  | { t: 'ready' }
+  | { t: 'listening'; port: number }
+  | { t: 'listenFailed'; error: string }
+  | { t: 'activity'; apps: ActivityEntry[] }
+  | { t: 'records'; records: WireRecord[] }
+  | { t: 'wake'; id: number; app: string; facts: RequestFacts }
+  | { t: 'unreachable'; id: number; app: string; instanceId: string; failures: number }
+  | { t: 'fenced'; id: number }
+  | { t: 'closed' };

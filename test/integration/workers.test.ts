@@ -1,0 +1,169 @@
+// `workers: 2` on the real engine, with `berth serve` as a child process:
+// cold starts stay single-flight over both workers, an open WebSocket on one
+// worker keeps its app up, a worker killed under load is replaced while the
+// other keeps serving, and the history and /metrics count both workers.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { WebSocket } from 'ws';
+import { cleanupByLabel, testRun } from '../support/docker-cleanup.js';
+import { EngineEvents } from '../support/engine-events.js';
+import { advAppYaml, GatewayProcess } from '../support/gateway-process.js';
+import { timedGet } from '../support/http-requests.js';
+import { parsePromText } from '../support/prom-text.js';
+import { sleep, waitFor } from '../support/wait-for.js';
+
+const run = testRun();
+const herd = `wk${run.id}-herd`;
+const ws = `wk${run.id}-ws`;
+const load = `wk${run.id}-load`;
+const runLabel = `berth-test-run=${run.id}`;
+const T = { timeout: 60_000 };
+
+/** The worker processes: the gateway's children. */
+function workerPids(gateway: number): number[] {
+  const tasks = readFileSync(`/proc/${gateway}/task/${gateway}/children`, 'utf8');
+  return tasks.trim().split(/\s+/).filter(Boolean).map(Number);
+}
+
+/** Sends `n` GETs at once, each on its own connection; resolves every outcome (status or error). */
+function burst(port: number, path: string, n: number): Array<Promise<string>> {
+  return Array.from({ length: n }, () => timedGet(port, path, { timeoutMs: 30_000 }).then((r) => `${r.status}`, (err: Error) => `error ${err.message}`));
+}
+
+describe('workers: 2', () => {
+  let gw: GatewayProcess;
+  let events: EngineEvents;
+  let pid: number;
+
+  before(async () => {
+    events = await EngineEvents.open(runLabel);
+    gw = await GatewayProcess.start({
+      extraConfig: 'workers: 2\n',
+      apps: {
+        [herd]: advAppYaml(herd, run.id, 'env: {STARTUP_DELAY_MS: "800"}\n'),
+        [ws]: advAppYaml(ws, run.id, 'idleTimeout: 2s\n'),
+        [load]: advAppYaml(load, run.id),
+      },
+    });
+    pid = gw.pid!;
+    await waitFor('two workers', () => workerPids(pid).length === 2, { timeoutMs: 10_000 });
+  });
+
+  after(async () => {
+    events?.close();
+    // Workers left stopped by a failed test would hold the shutdown up.
+    for (const w of gw?.pid ? workerPids(gw.pid) : []) {
+      try {
+        process.kill(w, 'SIGCONT');
+      } catch {
+        // gone already
+      }
+    }
+    await gw?.dispose();
+    await cleanupByLabel(runLabel);
+  });
+
+  test('single flight: concurrent first requests on both workers start one container', T, async () => {
+    const [a, b] = workerPids(pid) as [number, number];
+    // Each half of the herd is accepted by one worker: the other is frozen meanwhile (the listening socket is shared).
+    process.kill(a, 'SIGSTOP');
+    const first = burst(gw.proxyPort, `/s/${herd}/ping`, 15);
+    await sleep(150);
+    process.kill(a, 'SIGCONT');
+    process.kill(b, 'SIGSTOP');
+    const second = burst(gw.proxyPort, `/s/${herd}/ping`, 15);
+    await sleep(150);
+    process.kill(b, 'SIGCONT');
+    const outcomes = await Promise.all([...first, ...second]);
+    assert.deepEqual(outcomes, Array.from({ length: 30 }, () => '200'));
+    assert.equal(await events.settledCount(herd, 'start', 1, 500), 1, 'one container start for 30 requests over two workers');
+
+    // (4) Every request of both workers is in the metrics and the history.
+    await sleep(300); // a batch of records is sent every 100 ms
+    const metrics = parsePromText((await gw.api('GET', '/metrics')).json as string).samples;
+    const total = metrics.filter((s) => s.name === 'berth_requests_total' && s.labels.app === herd).reduce((sum, s) => sum + s.value, 0);
+    assert.equal(total, 30, 'berth_requests_total counts both workers');
+    const byWorker = metrics.filter((s) => s.name === 'berth_worker_requests_total' && s.value > 0);
+    assert.equal(byWorker.length, 2, `both workers served: ${JSON.stringify(byWorker)}`);
+    const history = await waitFor('the history to hold all 30', async () => {
+      const page = await gw.api('GET', `/v1/apps/${herd}/history?limit=100`);
+      return page.json?.items?.length === 30 ? page.json.items : false;
+    });
+    assert.ok(history.every((r: { status: number; waited: boolean }) => r.status === 200 && r.waited), 'every record says it waited for the cold start');
+  });
+
+  test('an open WebSocket on one worker keeps the app up; it stops after the socket closes and the idle timeout', T, async () => {
+    const socket = new WebSocket(`ws://127.0.0.1:${gw.proxyPort}/s/${ws}/ws`);
+    try {
+      await waitFor('the WebSocket to open (it wakes the app)', () => socket.readyState === WebSocket.OPEN || (socket.readyState === WebSocket.CLOSED ? Promise.reject(new Error('closed')) : false), { timeoutMs: 15_000 });
+      // Plain requests too, on either worker: they end, the socket stays.
+      for (let i = 0; i < 4; i++) assert.equal((await timedGet(gw.proxyPort, `/s/${ws}/ping`)).status, 200);
+      await sleep(4_500); // more than twice the idle timeout
+      assert.equal(await gw.appState(ws), 'running', 'not stopped while a WebSocket is open on a worker');
+      const reply = await gw.api('GET', `/v1/apps/${ws}`);
+      assert.equal(reply.json.status?.inFlight, 1, 'the control counts the worker’s open socket');
+      const echoed = new Promise<string>((resolve) => socket.once('message', (data) => resolve(String(data))));
+      socket.send('still here');
+      assert.equal(await echoed, 'still here');
+    } finally {
+      socket.close();
+    }
+    const closedAt = performance.now();
+    await waitFor('the idle stop after the socket closed', async () => (await gw.appState(ws)) === 'stopped', { timeoutMs: 8_000, intervalMs: 50 });
+    const after = performance.now() - closedAt;
+    assert.ok(after >= 1_900 && after < 5_000, `stopped ${Math.round(after)} ms after the socket closed (idle timeout 2 s)`);
+  });
+
+  test('a worker killed under load: the other keeps serving, a replacement appears and serves', T, async (t) => {
+    assert.equal((await timedGet(gw.proxyPort, `/s/${load}/ping`)).status, 200, 'warm');
+    const [victim, survivor] = workerPids(pid) as [number, number];
+    let killedAt = Infinity;
+    const outcomes: Array<{ began: number; ok: boolean; why: string }> = [];
+    let stop = false;
+    const client = async () => {
+      while (!stop) {
+        const began = performance.now();
+        try {
+          const reply = await timedGet(gw.proxyPort, `/s/${load}/ping`, { timeoutMs: 10_000 });
+          outcomes.push({ began, ok: reply.status === 200, why: `${reply.status}` });
+        } catch (err) {
+          outcomes.push({ began, ok: false, why: (err as Error).message });
+        }
+      }
+    };
+    const clients = Array.from({ length: 8 }, client);
+    await sleep(1_000);
+    killedAt = performance.now();
+    process.kill(victim, 'SIGKILL');
+    await sleep(2_000);
+    stop = true;
+    await Promise.all(clients);
+    const failed = outcomes.filter((o) => !o.ok);
+    t.diagnostic(`${outcomes.length} requests, ${failed.length} failed: ${[...new Set(failed.map((f) => f.why))].join('; ')}`);
+    // Only requests that were on the killed worker when it died may fail: at most one per client.
+    assert.ok(failed.length <= 8, `${failed.length} failures`);
+    assert.ok(failed.every((f) => f.began < killedAt), 'every request sent after the kill was served');
+    assert.ok(outcomes.filter((o) => o.began > killedAt).length > 20, 'the survivor kept serving');
+
+    const replacement = await waitFor('a replacement worker', () => workerPids(pid).find((p) => p !== survivor && p !== victim), { timeoutMs: 10_000 });
+    await waitFor('the replacement to listen', async () => {
+      // With the survivor frozen, only the replacement can accept.
+      process.kill(survivor, 'SIGSTOP');
+      try {
+        const reply = await timedGet(gw.proxyPort, `/s/${load}/ping`, { timeoutMs: 1_000 }).catch(() => undefined);
+        return reply?.status === 200;
+      } finally {
+        process.kill(survivor, 'SIGCONT');
+      }
+    }, { timeoutMs: 10_000, intervalMs: 200 });
+    process.kill(survivor, 'SIGSTOP');
+    try {
+      const replies = await Promise.all(burst(gw.proxyPort, `/s/${load}/ping`, 10));
+      assert.deepEqual(replies, Array.from({ length: 10 }, () => '200'), `the replacement (${replacement}) serves alone`);
+    } finally {
+      process.kill(survivor, 'SIGCONT');
+    }
+    gw.assertAlive('a worker was killed');
+  });
+});

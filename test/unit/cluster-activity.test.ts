@@ -1,0 +1,93 @@
+// The activity flow of the state feed (workers → control), as tables: what a
+// worker reports, and what the control's activator is told from it.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { availableParallelism, tmpdir } from 'node:os';
+import { ActivityTable, activatorCalls, type ActivityDelta } from '../../src/cluster/activity-table.js';
+import type { ActivityEntry } from '../../src/cluster/state-feed.js';
+import { WorkerActivity } from '../../src/cluster/worker-activity.js';
+import { buildConfig } from '../../src/config/load-config.js';
+
+describe('ActivityTable: absolute reports become deltas for the idle clock', () => {
+  const cases: Array<{ name: string; steps: Array<[worker: number, entries: ActivityEntry[]] | ['drop', number]>; deltas: ActivityDelta[]; inFlight: number }> = [
+    { name: 'first report of one request', steps: [[1, [['a', 1, [['i1', 1]]]]]], deltas: [{ app: 'a', delta: 1, touched: true }], inFlight: 1 },
+    { name: 'same count again: a touch', steps: [[1, [['a', 2, []]]], [1, [['a', 2, []]]]], deltas: [{ app: 'a', delta: 0, touched: true }], inFlight: 2 },
+    { name: 'came and went between reports', steps: [[1, [['a', 0, []]]]], deltas: [{ app: 'a', delta: 0, touched: true }], inFlight: 0 },
+    { name: 'two workers add up', steps: [[1, [['a', 2, []]]], [2, [['a', 3, []]]]], deltas: [{ app: 'a', delta: 3, touched: true }], inFlight: 5 },
+    { name: 'a report going down', steps: [[1, [['a', 4, []]]], [1, [['a', 1, []]]]], deltas: [{ app: 'a', delta: -3, touched: true }], inFlight: 1 },
+    { name: 'a dead worker gives back what it held', steps: [[1, [['a', 2, []]]], [2, [['a', 1, []]]], ['drop', 1]], deltas: [{ app: 'a', delta: -2, touched: false }], inFlight: 1 },
+    { name: 'dropping an unknown worker changes nothing', steps: [['drop', 9]], deltas: [], inFlight: 0 },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const table = new ActivityTable();
+      let last: ActivityDelta[] = [];
+      for (const step of c.steps) last = step[0] === 'drop' ? table.drop(step[1]) : table.report(step[0], step[1]);
+      assert.deepEqual(last, c.deltas);
+      assert.equal(table.inFlight('a'), c.inFlight);
+    });
+  }
+
+  test('per-instance counts add up over workers, for drains', () => {
+    const table = new ActivityTable();
+    table.report(1, [['a', 3, [['i1', 2], ['i2', 1]]]]);
+    table.report(2, [['a', 1, [['i1', 1]]]]);
+    assert.equal(table.instanceInFlight('a', 'i1'), 3);
+    assert.equal(table.instanceInFlight('a', 'i2'), 1);
+    table.report(1, [['a', 0, []]]);
+    assert.equal(table.instanceInFlight('a', 'i1'), 1);
+    assert.equal(table.instanceInFlight('a', 'i2'), 0);
+  });
+});
+
+test('activatorCalls: began per request more, ended per request fewer, a pair for a touch', () => {
+  const table: Array<[ActivityDelta, { began: number; ended: number }]> = [
+    [{ app: 'a', delta: 3, touched: true }, { began: 3, ended: 0 }],
+    [{ app: 'a', delta: -2, touched: true }, { began: 0, ended: 2 }],
+    [{ app: 'a', delta: 0, touched: true }, { began: 1, ended: 1 }],
+    [{ app: 'a', delta: 0, touched: false }, { began: 0, ended: 0 }],
+    [{ app: 'a', delta: -1, touched: false }, { began: 0, ended: 1 }],
+  ];
+  for (const [delta, calls] of table) assert.deepEqual(activatorCalls(delta), calls, JSON.stringify(delta));
+});
+
+describe('WorkerActivity: what a worker reports', () => {
+  const byInstance = (app: string): Array<[string, number]> => (app === 'a' ? [['i1', 1]] : []);
+  const cases: Array<{ name: string; ops: Array<['b' | 'e', string]>; report: ActivityEntry[] }> = [
+    { name: 'nothing happened: nothing to report', ops: [], report: [] },
+    { name: 'one request in flight, with its instance', ops: [['b', 'a']], report: [['a', 1, [['i1', 1]]]] },
+    { name: 'a request that came and went is still reported (activity)', ops: [['b', 'a'], ['e', 'a']], report: [['a', 0, []]] },
+    { name: 'two apps', ops: [['b', 'a'], ['b', 'b'], ['b', 'b'], ['e', 'b']], report: [['a', 1, [['i1', 1]]], ['b', 1, []]] },
+    { name: 'an end without a beginning is ignored', ops: [['e', 'x']], report: [] },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const activity = new WorkerActivity(() => undefined, byInstance, 60_000);
+      for (const [op, app] of c.ops) op === 'b' ? activity.began(app) : activity.ended(app);
+      assert.deepEqual(activity.pending(), c.report);
+      assert.deepEqual(activity.pending(), [], 'reported once');
+      activity.close();
+    });
+  }
+
+  test('a batch goes out after the interval, and flush sends at once', async () => {
+    const sent: ActivityEntry[][] = [];
+    const activity = new WorkerActivity((e) => sent.push(e), () => [], 20);
+    activity.began('a');
+    activity.began('a');
+    assert.equal(sent.length, 0, 'batched, not per request');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(sent, [[['a', 2, []]]]);
+    activity.ended('a');
+    activity.flush();
+    assert.deepEqual(sent[1], [['a', 1, []]]);
+    activity.close();
+  });
+});
+
+test('config: workers is 1 by default, a number, or auto (the core count); anything else is refused', async () => {
+  assert.equal((await buildConfig({}, tmpdir())).workers, 1);
+  assert.equal((await buildConfig({ workers: 2 }, tmpdir())).workers, 2);
+  assert.equal((await buildConfig({ workers: 'auto' }, tmpdir())).workers, availableParallelism());
+  for (const bad of [0, -1, 1.5, 'many', 65]) await assert.rejects(buildConfig({ workers: bad }, tmpdir()), /workers: must be auto or a whole number from 1 to 64/, String(bad));
+});
