@@ -4,6 +4,7 @@ import type { GatewayEvent } from '../gateway/state-events.js';
 import type { UsageStore } from '../store/store.js';
 import { splitByDay, utcDay } from './usage-day.js';
 import { UsageLedger, mergeRows } from './usage-ledger.js';
+import { RequestCounts } from './request-counts.js';
 import { buildReport, type UsageReport } from './usage-report.js';
 import { shareBefore, usageShare, type UsageShare, type UsageStatus } from './usage-kind.js';
 
@@ -52,6 +53,8 @@ export class Accountant {
   private readonly statuses?: () => readonly UsageStatus[];
   private readonly open = new Map<string, OpenSpan>();
   private readonly ledger = new UsageLedger();
+  /** Requests since the last checkpoint, as plain counters; folded into the ledger at flush time. */
+  private readonly requests = new RequestCounts((app, day, n) => this.ledger.addRequests(app, day, n));
   private startedMs?: number;
   /** False while the gateway starts up: first events then account from the start (see shareBefore). */
   private settled = false;
@@ -125,11 +128,13 @@ export class Accountant {
     this.open.delete(app);
   }
 
-  /** One proxied request (or WebSocket) of `app`, counted on the UTC day of `time`. */
-  request(record: { app: string; time: Date }): void {
-    if (this.closed || !record.app) return;
-    const ms = record.time.getTime();
-    this.ledger.addRequests(record.app, utcDay(Number.isFinite(ms) ? ms : this.now()));
+  /**
+   * One proxied request (or WebSocket) of `app`, counted on the UTC day of `atMs`
+   * (epoch ms). On the hot path: a counter increment, the day is settled at flush.
+   */
+  request(app: string, atMs: number): void {
+    if (this.closed || !app) return;
+    this.requests.add(app, Number.isFinite(atMs) ? atMs : this.now());
   }
 
   /**
@@ -214,6 +219,7 @@ export class Accountant {
 
   /** Accrues every open span up to `atMs`; the spans go on from there. */
   private checkpoint(atMs: number): void {
+    this.requests.fold();
     for (const [app, span] of this.open) {
       this.accrue(app, span, atMs);
       span.fromMs = Math.max(span.fromMs, atMs);
@@ -224,6 +230,7 @@ export class Accountant {
   private liveLedger(atMs: number): UsageLedger {
     const copy = new UsageLedger();
     copy.addRows(this.ledger.rows());
+    this.requests.peek((app, day, n) => copy.addRequests(app, day, n));
     for (const [app, span] of this.open) accrueInto(copy, app, span, atMs);
     return copy;
   }

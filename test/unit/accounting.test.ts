@@ -101,7 +101,7 @@ describe('Accountant', () => {
     r.at(5, status('a', 'starting')); // 5 s idle; a start costs like running
     r.at(7, status('a', 'running'));
     r.at(8);
-    for (let i = 0; i < 3; i++) r.acc.request({ app: 'a', time: new Date(r.clock.now) });
+    for (let i = 0; i < 3; i++) r.acc.request('a', r.clock.now);
     r.at(37, status('a', 'stopping')); // idle stop after 30 s running
     r.at(38, status('a', 'stopped'));
     r.at(98, status('a', 'starting')); // 60 s stopped
@@ -158,9 +158,9 @@ describe('Accountant', () => {
     r.acc.settle();
     r.at(30, status('b', 'running', 2)); // 23:59:30, 30 s idle × 2 before
     r.at(59.999);
-    r.acc.request({ app: 'b', time: new Date(r.clock.now) }); // 23:59:59.999: still the first day
+    r.acc.request('b', r.clock.now); // 23:59:59.999: still the first day
     r.at(60);
-    r.acc.request({ app: 'b', time: new Date(r.clock.now) }); // 00:00:00: the second day
+    r.acc.request('b', r.clock.now); // 00:00:00: the second day
     r.at(105, status('b', 'stopped', 2)); // 00:00:45
     r.at(165); // 00:01:45: 60 s idle × 2
     await r.acc.flush();
@@ -222,7 +222,7 @@ describe('Accountant', () => {
     assert.equal(a?.savingPercent, 0);
     // Nothing accrues after close.
     first.acc.observe(status('a', 'stopped'), T0 + 500 * S);
-    first.acc.request({ app: 'a', time: new Date(T0) });
+    first.acc.request('a', T0);
     assert.equal((await totalOf(second.acc, 'a'))?.requests, 0);
   });
 
@@ -256,7 +256,7 @@ describe('Accountant', () => {
     r.acc.start();
     r.acc.settle();
     r.at(10);
-    r.acc.request({ app: 'a', time: new Date(r.clock.now) });
+    r.acc.request('a', r.clock.now);
     store.fail = true;
     await r.acc.flush();
     assert.equal(store.rows.length, 0);
@@ -296,7 +296,7 @@ describe('usage in the SQLite store', () => {
     r.acc.settle();
     r.at(10, status('a', 'starting'));
     r.at(12, status('a', 'running'));
-    r.acc.request({ app: 'a', time: new Date(r.clock.now) });
+    r.acc.request('a', r.clock.now);
     r.at(20);
     await r.acc.flush(); // a: 10 idle, 2 + 8 running so far
     r.at(42, status('a', 'stopped'));
