@@ -27,7 +27,7 @@ export function serveCommand(): Command {
       const gateway = new Gateway(opts.config, {
         logger,
         openStore: async (config) => {
-          const store = new SqliteStore({ path: config.store });
+          const store = new SqliteStore({ path: config.store, logger });
           await store.open();
           return store;
         },

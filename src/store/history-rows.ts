@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { ConfigError, StoreError } from '../errors.js';
+import { MAX_FIELD_LENGTHS, rowValues, type HistoryColumns, type HistoryRowValues } from './history-columns.js';
 import { HISTORY_QUERY_SQL, encodeCursor, historyParams, type HistoryParams } from './history-query.js';
 import type { HistoryPage, HistoryQuery, HistoryRetention, RequestRecord } from './store.js';
 
@@ -21,12 +22,7 @@ export interface RequestRow {
 
 type RequestWrite = Omit<RequestRow, 'id'>;
 
-/**
- * Longest text kept per field. A request line may be as long as the proxy's header
- * limit allows (16 KiB by default); keeping that much for every record would let a
- * client inflate the history by orders of magnitude within its record count.
- */
-export const MAX_FIELD_LENGTHS = { method: 32, path: 2048, client: 256, instance: 256 } as const;
+export { MAX_FIELD_LENGTHS };
 
 /** Rows deleted per statement while pruning; the event loop runs between chunks. */
 export const PRUNE_CHUNK = 5000;
@@ -76,6 +72,14 @@ export function prepareHistory(db: Database.Database) {
   const append = db.transaction((records: readonly RequestRecord[]) => {
     records.forEach((record, i) => insert.run(recordToRow(record, i)));
   });
+  const insertValues = db.prepare<HistoryRowValues>(
+    `INSERT INTO requests (time, app, method, path, status, duration_ms, bytes_in, bytes_out, client, waited, instance)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  // Checked and truncated already (toColumns): only binding is left.
+  const appendColumns = db.transaction((cols: HistoryColumns) => {
+    for (let i = 0; i < cols.length; i++) insertValues.run(...rowValues(cols, i));
+  });
   const query = db.prepare<[HistoryParams], RequestRow>(HISTORY_QUERY_SQL);
   const deleteOlder = db.prepare<[number, number]>(
     'DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE time < ? LIMIT ?)',
@@ -88,6 +92,10 @@ export function prepareHistory(db: Database.Database) {
     /** All records or none, in one IMMEDIATE transaction. */
     append(records: readonly RequestRecord[]): void {
       if (records.length > 0) append.immediate(records);
+    },
+    /** A batch of columns (the writer thread's), all or none, in one IMMEDIATE transaction. */
+    appendColumns(cols: HistoryColumns): void {
+      if (cols.length > 0) appendColumns.immediate(cols);
     },
     query(q: HistoryQuery): HistoryPage {
       const { params, limit } = historyParams(q);

@@ -6,7 +6,7 @@ import { BERTH_APPLICATION_ID, LATEST_SCHEMA_VERSION, runMigrations, userVersion
 import { damagedStoreError, storeOpenError } from './sqlite-errors.js';
 
 /** How long a write waits for another connection's lock before failing with SQLITE_BUSY. */
-const BUSY_TIMEOUT_MS = 5000;
+export const BUSY_TIMEOUT_MS = 5000;
 
 /**
  * Opens the store's database file, checks that it is a healthy berth store and brings

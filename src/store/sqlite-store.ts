@@ -4,8 +4,11 @@ import { StoreError, messageOf } from '../errors.js';
 import { specHash } from '../spec/hash.js';
 import type { AppSpec } from '../spec/types.js';
 import { APP_COLUMNS, rowToApp, type AppRow } from './app-rows.js';
-import { PRUNE_CHUNK, checkRetention, prepareHistory } from './history-rows.js';
-import { openSqlite } from './open-sqlite.js';
+import type { Logger } from 'pino';
+import { checkRetention, prepareHistory } from './history-rows.js';
+import { pruneHistory } from './history-prune.js';
+import { ThreadHistoryWriter, type HistoryWriter } from './history-writer.js';
+import { BUSY_TIMEOUT_MS, openSqlite } from './open-sqlite.js';
 import type {
   AppSource,
   HistoryPage,
@@ -26,6 +29,13 @@ import { prepareUsage } from './usage-rows.js';
 export interface SqliteStoreOptions {
   /** The database file; its directory is created (owner-only) when missing. `:memory:` for tests. */
   path: string;
+  /**
+   * Write the request history from a worker thread with its own connection (default: true
+   * for a file; `:memory:` is one connection's alone, so it always writes in-process).
+   */
+  historyThread?: boolean;
+  /** Where the history writer thread's failures are told. */
+  logger?: Logger;
 }
 
 /** The named parameters of an insert or update of one app. */
@@ -115,9 +125,10 @@ export class SqliteStore implements Store {
   readonly path: string;
   private db: Database.Database | undefined;
   private stmts: Statements | undefined;
+  private history: HistoryWriter | undefined;
   openedEmpty = false;
 
-  constructor(options: SqliteStoreOptions) {
+  constructor(private readonly options: SqliteStoreOptions) {
     this.path = options.path;
   }
 
@@ -127,9 +138,20 @@ export class SqliteStore implements Store {
     this.openedEmpty = wasEmpty;
     this.stmts = prepare(db);
     this.db = db;
+    const inProcess = this.inProcessHistory();
+    const threaded = this.path !== ':memory:' && (this.options.historyThread ?? true);
+    this.history = threaded ? new ThreadHistoryWriter({ path: this.path, busyTimeoutMs: BUSY_TIMEOUT_MS, fallback: inProcess, logger: this.options.logger }) : inProcess;
+  }
+
+  /** The history writer in use (tests look at the thread's). */
+  get historyWriter(): HistoryWriter | undefined {
+    return this.history;
   }
 
   async close(): Promise<void> {
+    // The writer thread answers what it was given, then closes its own connection first.
+    await this.history?.close();
+    this.history = undefined;
     this.db?.close();
     this.db = undefined;
     this.stmts = undefined;
@@ -243,7 +265,8 @@ export class SqliteStore implements Store {
 
   /** Inserts the batch in one transaction: all of it or none. */
   async appendRequests(records: readonly RequestRecord[]): Promise<void> {
-    this.run(`record ${records.length} request(s)`, (s) => s.history.append(records));
+    if (!this.history) throw new StoreError(`store at ${this.path} is not open (cannot record ${records.length} request(s))`);
+    return this.history.append(records);
   }
 
   /**
@@ -256,29 +279,32 @@ export class SqliteStore implements Store {
 
   /**
    * Deletes records older than now - maxAgeMs, then all but the newest maxRecords
-   * (by insertion). Works in chunks and lets the event loop run between them, so a
-   * large prune never stalls the proxy. Infinity turns either bound off.
+   * (by insertion), in chunks (see pruneHistory), on the history writer's thread
+   * when it has one. Infinity turns either bound off.
    */
   async pruneRequests(retention: HistoryRetention, now: Date): Promise<number> {
     checkRetention(retention);
-    let deleted = 0;
-    const drain = async (step: (s: Statements) => number) => {
-      for (;;) {
-        const n = this.run('prune the history', step);
-        deleted += n;
-        if (n < PRUNE_CHUNK) return;
-        await new Promise((resolve) => setImmediate(resolve));
-      }
+    if (!this.history) throw new StoreError(`store at ${this.path} is not open (cannot prune the history)`);
+    return this.history.prune(retention, now.getTime());
+  }
+
+  /** The history written on the main connection: `:memory:`, or the thread's fallback. */
+  private inProcessHistory(): HistoryWriter {
+    const step = <T>(op: (s: Statements) => T) => this.run('prune the history', op);
+    return {
+      append: async (records) => this.run(`record ${records.length} request(s)`, (s) => s.history.append(records)),
+      prune: (retention, nowMs) =>
+        pruneHistory(
+          {
+            deleteOlderChunk: (cutoff) => step((s) => s.history.deleteOlderChunk(cutoff)),
+            deleteUpToChunk: (id) => step((s) => s.history.deleteUpToChunk(id)),
+            countThreshold: (max) => step((s) => s.history.countThreshold(max)),
+          },
+          retention,
+          nowMs,
+        ),
+      close: async () => undefined,
     };
-    if (retention.maxAgeMs !== Number.POSITIVE_INFINITY) {
-      const cutoff = now.getTime() - retention.maxAgeMs;
-      await drain((s) => s.history.deleteOlderChunk(cutoff));
-    }
-    if (retention.maxRecords !== Number.POSITIVE_INFINITY) {
-      const threshold = this.run('prune the history', (s) => s.history.countThreshold(retention.maxRecords));
-      if (threshold !== undefined) await drain((s) => s.history.deleteUpToChunk(threshold));
-    }
-    return deleted;
   }
 
   /** Adds to the stored figures of each row's app and day, in one transaction. */

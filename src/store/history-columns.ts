@@ -1,0 +1,108 @@
+import { StoreError } from '../errors.js';
+import type { RequestRecord } from './store.js';
+
+/**
+ * Longest text kept per field. A request line may be as long as the proxy's header
+ * limit allows (16 KiB by default); keeping that much for every record would let a
+ * client inflate the history by orders of magnitude within its record count.
+ */
+export const MAX_FIELD_LENGTHS = { method: 32, path: 2048, client: 256, instance: 256 } as const;
+
+/**
+ * A batch of request records as columns: what is posted to the history writer
+ * thread. Numbers travel in typed arrays whose buffers are transferred, not
+ * copied; text is truncated here already, so a long request line is never
+ * cloned whole. NaN in a numeric column stands for NULL.
+ */
+export interface HistoryColumns {
+  length: number;
+  time: Float64Array;
+  status: Float64Array;
+  durationMs: Float64Array;
+  bytesIn: Float64Array;
+  bytesOut: Float64Array;
+  waited: Uint8Array;
+  app: string[];
+  method: Array<string | null>;
+  path: Array<string | null>;
+  client: Array<string | null>;
+  instance: Array<string | null>;
+}
+
+/** The values of one `requests` row, in the column order of the insert. */
+export type HistoryRowValues = [number, string, string | null, string | null, number | null, number | null, number | null, number | null, string | null, number, string | null];
+
+/**
+ * Turns records into columns, checking them as the in-process writer does: one
+ * record without a valid time or app fails the whole batch (all or none).
+ */
+export function toColumns(records: readonly RequestRecord[]): HistoryColumns {
+  const n = records.length;
+  const cols: HistoryColumns = {
+    length: n,
+    time: new Float64Array(n),
+    status: new Float64Array(n),
+    durationMs: new Float64Array(n),
+    bytesIn: new Float64Array(n),
+    bytesOut: new Float64Array(n),
+    waited: new Uint8Array(n),
+    app: new Array<string>(n),
+    method: new Array<string | null>(n),
+    path: new Array<string | null>(n),
+    client: new Array<string | null>(n),
+    instance: new Array<string | null>(n),
+  };
+  for (let i = 0; i < n; i++) {
+    const r = records[i]!;
+    const time = r.time instanceof Date ? r.time.getTime() : Number.NaN;
+    if (!Number.isFinite(time)) throw new StoreError(`request record ${i} has no valid time`);
+    if (typeof r.app !== 'string' || r.app === '') throw new StoreError(`request record ${i} has no app`);
+    cols.time[i] = time;
+    cols.app[i] = r.app;
+    cols.method[i] = text(r.method, MAX_FIELD_LENGTHS.method);
+    cols.path[i] = text(r.path, MAX_FIELD_LENGTHS.path);
+    cols.status[i] = integer(r.status);
+    cols.durationMs[i] = Number.isFinite(r.durationMs) ? r.durationMs : Number.NaN;
+    cols.bytesIn[i] = integer(r.bytesIn);
+    cols.bytesOut[i] = integer(r.bytesOut);
+    cols.client[i] = text(r.client, MAX_FIELD_LENGTHS.client);
+    cols.waited[i] = r.waited ? 1 : 0;
+    cols.instance[i] = text(r.instance, MAX_FIELD_LENGTHS.instance);
+  }
+  return cols;
+}
+
+/** The buffers to transfer with a batch (the typed arrays own theirs alone). */
+export function transferables(cols: HistoryColumns): ArrayBuffer[] {
+  return [cols.time, cols.status, cols.durationMs, cols.bytesIn, cols.bytesOut, cols.waited].map((a) => a.buffer as ArrayBuffer);
+}
+
+/** Row `i` of a batch, as the insert binds it. */
+export function rowValues(cols: HistoryColumns, i: number): HistoryRowValues {
+  return [
+    cols.time[i]!,
+    cols.app[i]!,
+    cols.method[i] ?? null,
+    cols.path[i] ?? null,
+    orNull(cols.status[i]!),
+    orNull(cols.durationMs[i]!),
+    orNull(cols.bytesIn[i]!),
+    orNull(cols.bytesOut[i]!),
+    cols.client[i] ?? null,
+    cols.waited[i]!,
+    cols.instance[i] ?? null,
+  ];
+}
+
+function orNull(value: number): number | null {
+  return Number.isNaN(value) ? null : value;
+}
+
+function text(value: unknown, max: number): string | null {
+  if (typeof value !== 'string') return null;
+  return value.length > max ? value.slice(0, max) : value;
+}
+
+function integer(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? Math.round(value) : Number.NaN;
+}

@@ -1,0 +1,190 @@
+// The request history's writer thread: the same rows as the in-process writer,
+// all or none per batch, everything written on close, main-connection writes
+// alongside it, and a crash that restarts it or, repeated, falls back in-process.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StoreError } from '../../src/errors.js';
+import { MAX_FIELD_LENGTHS, rowValues, toColumns } from '../../src/store/history-columns.js';
+import { HistoryBuffer } from '../../src/store/history-buffer.js';
+import { ThreadHistoryWriter, type HistoryWriter } from '../../src/store/history-writer.js';
+import { SqliteStore } from '../../src/store/sqlite-store.js';
+import type { RequestRecord } from '../../src/store/store.js';
+
+const T0 = 1_700_000_000_000;
+let root = '';
+let n = 0;
+before(async () => {
+  root = await fs.mkdtemp(join(tmpdir(), 'berth-history-thread-'));
+});
+after(async () => {
+  await fs.rm(root, { recursive: true, force: true });
+});
+
+function rec(app: string, time: number, extra: Partial<RequestRecord> = {}): RequestRecord {
+  return { time: new Date(time), app, method: 'GET', path: `/p${time}`, status: 200, durationMs: 1.25, bytesIn: 10, bytesOut: 200, client: '127.0.0.1', waited: false, instance: 'c0ffee', ...extra };
+}
+
+async function fileStore(): Promise<SqliteStore> {
+  const store = new SqliteStore({ path: join(root, `s${n++}`, 'berth.db') });
+  await store.open();
+  return store;
+}
+
+/** Records that exercise every conversion: missing and odd fields, long text, fractions. */
+const ODD: RequestRecord[] = [
+  rec('web', T0, { method: 'POST', status: 502, durationMs: 12.375, bytesIn: 4096, bytesOut: 0, client: '2001:db8::1', waited: true, instance: 'abc123' }),
+  rec('web', T0 + 1, { instance: undefined, status: 0 }),
+  rec('web', T0 + 2, { path: '/x'.repeat(5000), method: 'M'.repeat(100), client: 'c'.repeat(300) }),
+  rec('web', T0 + 3, { durationMs: Number.NaN, bytesIn: 2.6, status: 204.4 }),
+  rec('web', T0 + 4, { bytesOut: Number.POSITIVE_INFINITY }),
+];
+
+describe('history columns', () => {
+  const cases: Array<{ name: string; record: RequestRecord; want: ReturnType<typeof rowValues> }> = [
+    { name: 'a full record', record: ODD[0]!, want: [T0, 'web', 'POST', '/p1700000000000', 502, 12.375, 4096, 0, '2001:db8::1', 1, 'abc123'] },
+    { name: 'no instance', record: ODD[1]!, want: [T0 + 1, 'web', 'GET', '/p1700000000001', 0, 1.25, 10, 200, '127.0.0.1', 0, null] },
+    { name: 'long text truncated', record: ODD[2]!, want: [T0 + 2, 'web', 'M'.repeat(MAX_FIELD_LENGTHS.method), '/x'.repeat(5000).slice(0, MAX_FIELD_LENGTHS.path), 200, 1.25, 10, 200, 'c'.repeat(MAX_FIELD_LENGTHS.client), 0, 'c0ffee'] },
+    { name: 'NaN is NULL, integers rounded', record: ODD[3]!, want: [T0 + 3, 'web', 'GET', '/p1700000000003', 204, null, 3, 200, '127.0.0.1', 0, 'c0ffee'] },
+    { name: 'infinite is NULL', record: ODD[4]!, want: [T0 + 4, 'web', 'GET', '/p1700000000004', 200, 1.25, 10, null, '127.0.0.1', 0, 'c0ffee'] },
+  ];
+  for (const c of cases) it(c.name, () => assert.deepEqual(rowValues(toColumns([c.record]), 0), c.want));
+
+  it('refuses a batch with a record without a valid time or app, naming it', () => {
+    assert.throws(() => toColumns([rec('a', T0), rec('a', Number.NaN)]), /request record 1 has no valid time/);
+    assert.throws(() => toColumns([rec('', T0)]), /request record 0 has no app/);
+  });
+});
+
+describe('SqliteStore history through the writer thread', () => {
+  it('stores the same rows as the in-process writer', async () => {
+    const memory = new SqliteStore({ path: ':memory:' });
+    await memory.open();
+    const file = await fileStore();
+    try {
+      assert.ok(file.historyWriter instanceof ThreadHistoryWriter);
+      await memory.appendRequests(ODD);
+      await file.appendRequests(ODD);
+      assert.deepEqual((await file.queryRequests({ app: 'web' })).items, (await memory.queryRequests({ app: 'web' })).items);
+    } finally {
+      await memory.close();
+      await file.close();
+    }
+  });
+
+  it('stores nothing of a batch with one record it cannot keep', async () => {
+    const store = await fileStore();
+    try {
+      await assert.rejects(store.appendRequests([rec('a', T0), rec('a', Number.NaN)]), StoreError);
+      assert.deepEqual((await store.queryRequests({ app: 'a' })).items, []);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('writes every batch given before close, then lets the file be reopened', async () => {
+    const store = await fileStore();
+    const writes = Array.from({ length: 20 }, (_, b) => store.appendRequests(Array.from({ length: 500 }, (_, i) => rec('a', T0 + b * 500 + i))));
+    await store.close();
+    await Promise.all(writes);
+    const again = new SqliteStore({ path: store.path, historyThread: false });
+    await again.open();
+    try {
+      const page = await again.queryRequests({ app: 'a', limit: 1 });
+      assert.equal(page.items[0]!.time.getTime(), T0 + 9999);
+      assert.equal(await again.pruneRequests({ maxRecords: 0, maxAgeMs: Number.POSITIVE_INFINITY }, new Date()), 10_000);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('lets the main connection write while the thread writes (busy_timeout on both)', async () => {
+    const store = await fileStore();
+    try {
+      const writes: Array<Promise<void>> = [];
+      for (let i = 0; i < 20; i++) {
+        writes.push(store.appendRequests(Array.from({ length: 1000 }, (_, j) => rec('a', T0 + i * 1000 + j))));
+        await store.addUsage([{ app: 'a', day: '2026-01-10', runningS: 1, pausedS: 0, idleS: 0, requests: 1 }]);
+      }
+      await Promise.all(writes);
+      assert.equal((await store.queryUsage({}))[0]!.requests, 20);
+      assert.equal(await store.pruneRequests({ maxRecords: 0, maxAgeMs: Number.POSITIVE_INFINITY }, new Date()), 20_000);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('fires onWritten once the rows can be read', async () => {
+    const store = await fileStore();
+    const seen: number[] = [];
+    const buffer = new HistoryBuffer({
+      store,
+      retention: { maxRecords: 1000, maxAgeMs: Number.POSITIVE_INFINITY },
+      onWritten: (batch) => {
+        seen.push(batch.length);
+        void store.queryRequests({ app: 'a' }).then((page) => seen.push(page.items.length));
+      },
+    });
+    try {
+      buffer.record(rec('a', T0));
+      buffer.record(rec('a', T0 + 1));
+      await buffer.close();
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(seen, [2, 2]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('ThreadHistoryWriter crashes', () => {
+  /** A fallback that only counts what it is given. */
+  function countingFallback() {
+    const fallback = { appended: 0, async append(records: readonly RequestRecord[]) { fallback.appended += records.length; }, async prune() { return 0; }, async close() {} };
+    return fallback satisfies HistoryWriter;
+  }
+
+  it('starts a new thread after a crash, and gives up for the fallback after maxCrashes', async () => {
+    const store = await fileStore();
+    const fallback = countingFallback();
+    const logged: string[] = [];
+    const logger = { error: (_: unknown, msg: string) => logged.push(msg) } as never;
+    const writer = new ThreadHistoryWriter({ path: store.path, busyTimeoutMs: 5000, fallback, logger, maxCrashes: 2 });
+    try {
+      await writer.append([rec('a', T0)]);
+      await writer.kill(); // crash 1: logged, restarted with the next batch
+      await writer.append([rec('a', T0 + 1)]);
+      assert.equal(writer.inProcess, false);
+      assert.equal((await store.queryRequests({ app: 'a' })).items.length, 2);
+      await writer.kill(); // crash 2 within the window: the fallback writes from now on
+      assert.equal(writer.inProcess, true);
+      await writer.append([rec('a', T0 + 2)]);
+      assert.equal(fallback.appended, 1);
+      assert.equal(logged.length, 2);
+    } finally {
+      await writer.close();
+      await store.close();
+    }
+  });
+
+  it('fails what a dying thread had not answered, as a StoreError', async () => {
+    const store = await fileStore();
+    const writer = new ThreadHistoryWriter({ path: store.path, busyTimeoutMs: 5000, fallback: countingFallback() });
+    try {
+      await writer.append([rec('a', T0)]); // the thread is up
+      const pending = writer.append(Array.from({ length: 5000 }, (_, i) => rec('a', T0 + i)));
+      const killed = writer.kill();
+      // Written before the kill landed, or failed as a whole: never half.
+      const outcome = await pending.then(() => 'written', (err: unknown) => (err instanceof StoreError ? 'failed' : 'other'));
+      await killed;
+      assert.notEqual(outcome, 'other');
+      const count = (await store.queryRequests({ app: 'a', limit: 1000 })).items.length;
+      assert.ok(count === 1 || count === 1000, `all or none of the batch: ${count}`);
+    } finally {
+      await writer.close();
+      await store.close();
+    }
+  });
+});
