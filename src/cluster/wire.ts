@@ -72,11 +72,11 @@ function readyAnswer(upstream: Upstream, setCookie: string | undefined): WakeAns
 }
 
 export function wireRecord(r: RequestRecord): WireRecord {
-  return [r.time.getTime(), r.app, r.method, r.path, r.status, r.durationMs, r.bytesIn, r.bytesOut, r.client, r.waited ? 1 : 0, r.instance ?? null, r.requestId ?? null];
+  return [r.timeMs, r.app, r.method, r.path, r.status, r.durationMs, r.bytesIn, r.bytesOut, r.client, r.waited ? 1 : 0, r.instance ?? null, r.requestId ?? null];
 }
 
 export function recordOf(w: WireRecord): RequestRecord {
-  const record: RequestRecord = { time: new Date(w[0]), app: w[1], method: w[2], path: w[3], status: w[4], durationMs: w[5], bytesIn: w[6], bytesOut: w[7], client: w[8], waited: w[9] === 1 };
+  const record: RequestRecord = { timeMs: w[0], app: w[1], method: w[2], path: w[3], status: w[4], durationMs: w[5], bytesIn: w[6], bytesOut: w[7], client: w[8], waited: w[9] === 1 };
   if (w[10] !== null) record.instance = w[10];
   if (w[11] !== null) record.requestId = w[11];
   return record;

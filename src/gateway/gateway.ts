@@ -176,7 +176,7 @@ export class Gateway {
     const onRequestDone = (record: RequestRecord) => {
       history.record(record);
       metrics.requestDone(record);
-      accountant.request(record.app, record.time.getTime());
+      accountant.request(record.app, record.timeMs);
     };
     const maxConnections = config.limits.connections ?? defaultConnectionCap(currentFdLimits()?.soft);
     if (config.workers > 1) {

@@ -249,7 +249,7 @@ export class ProxyServer {
     const log = this.logger.levelVal <= DEBUG_LEVEL;
     if (!this.onRequestDone && !log) return;
     const record: RequestRecord = {
-      time: new Date(),
+      timeMs: Date.now(),
       app,
       method: req.method ?? 'GET',
       // The target as the client sent it, query string included: the history shows what was asked.

@@ -153,7 +153,7 @@ function isRecordable(record: RequestRecord): boolean {
     record !== null &&
     typeof record.app === 'string' &&
     record.app !== '' &&
-    record.time instanceof Date &&
-    Number.isFinite(record.time.getTime())
+    typeof record.timeMs === 'number' &&
+    Number.isFinite(record.timeMs)
   );
 }

@@ -54,7 +54,7 @@ export function toColumns(records: readonly RequestRecord[]): HistoryColumns {
   };
   for (let i = 0; i < n; i++) {
     const r = records[i]!;
-    const time = r.time instanceof Date ? r.time.getTime() : Number.NaN;
+    const time = typeof r.timeMs === 'number' ? r.timeMs : Number.NaN;
     if (!Number.isFinite(time)) throw new StoreError(`request record ${i} has no valid time`);
     if (typeof r.app !== 'string' || r.app === '') throw new StoreError(`request record ${i} has no app`);
     cols.time[i] = time;

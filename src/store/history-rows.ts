@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { ConfigError, StoreError } from '../errors.js';
 import { MAX_FIELD_LENGTHS, rowValues, type HistoryColumns, type HistoryRowValues } from './history-columns.js';
 import { HISTORY_QUERY_SQL, encodeCursor, historyParams, type HistoryParams } from './history-query.js';
-import type { HistoryPage, HistoryQuery, HistoryRetention, RequestRecord } from './store.js';
+import type { HistoryItem, HistoryPage, HistoryQuery, HistoryRetention, RequestRecord } from './store.js';
 
 /** One row of the `requests` table as better-sqlite3 returns it. */
 export interface RequestRow {
@@ -28,7 +28,7 @@ export { MAX_FIELD_LENGTHS };
 export const PRUNE_CHUNK = 5000;
 
 export function recordToRow(record: RequestRecord, index: number): RequestWrite {
-  const time = record.time instanceof Date ? record.time.getTime() : Number.NaN;
+  const time = typeof record.timeMs === 'number' ? record.timeMs : Number.NaN;
   if (!Number.isFinite(time)) throw new StoreError(`request record ${index} has no valid time`);
   if (typeof record.app !== 'string' || record.app === '') throw new StoreError(`request record ${index} has no app`);
   return {
@@ -46,8 +46,8 @@ export function recordToRow(record: RequestRecord, index: number): RequestWrite 
   };
 }
 
-export function rowToRecord(row: RequestRow): RequestRecord {
-  const record: RequestRecord = {
+export function rowToRecord(row: RequestRow): HistoryItem {
+  const record: HistoryItem = {
     time: new Date(row.time),
     app: row.app,
     method: row.method ?? '',

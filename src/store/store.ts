@@ -91,9 +91,10 @@ export interface StoredToken {
   lastUsedAt?: Date;
 }
 
-/** One proxied request, as the history keeps it. */
+/** One proxied request, as the proxy reports it and the history keeps it. */
 export interface RequestRecord {
-  time: Date;
+  /** When it ended, epoch milliseconds: a number, so the hot path makes no Date per request. */
+  timeMs: number;
   app: string;
   method: string;
   path: string;
@@ -123,8 +124,11 @@ export interface HistoryQuery {
   cursor?: string;
 }
 
+/** A record as the history gives it back: its time as a Date, for the API's ISO text. */
+export type HistoryItem = Omit<RequestRecord, 'timeMs' | 'requestId'> & { time: Date };
+
 export interface HistoryPage {
-  items: RequestRecord[];
+  items: HistoryItem[];
   /** Cursor of the next (older) page, when there is one. */
   next?: string;
 }

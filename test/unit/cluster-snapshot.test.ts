@@ -75,8 +75,8 @@ describe('ReadySet', () => {
 
 describe('wire', () => {
   test('records survive the round trip', () => {
-    const full = { time: new Date(1_700_000_000_123), app: 'web', method: 'POST', path: '/x?y=1', status: 201, durationMs: 1.25, bytesIn: 10, bytesOut: 20, client: '127.0.0.1', waited: true, instance: 'berth-web-0', requestId: 'r1' };
-    const bare = { time: new Date(1_700_000_000_000), app: 'web', method: 'GET', path: '/', status: 0, durationMs: 0, bytesIn: 0, bytesOut: 0, client: '::1', waited: false };
+    const full = { timeMs: 1_700_000_000_123, app: 'web', method: 'POST', path: '/x?y=1', status: 201, durationMs: 1.25, bytesIn: 10, bytesOut: 20, client: '127.0.0.1', waited: true, instance: 'berth-web-0', requestId: 'r1' };
+    const bare = { timeMs: 1_700_000_000_000, app: 'web', method: 'GET', path: '/', status: 0, durationMs: 0, bytesIn: 0, bytesOut: 0, client: '::1', waited: false };
     for (const r of [full, bare]) assert.deepEqual(recordOf(JSON.parse(JSON.stringify(wireRecord(r))) as WireRecord), r);
   });
 

@@ -65,7 +65,7 @@ async function until(condition: () => boolean, what: string, timeoutMs = 3000): 
 
 function rec(i: number, extra: Partial<RequestRecord> = {}): RequestRecord {
   return {
-    time: new Date(1_700_000_000_000 + i),
+    timeMs: 1_700_000_000_000 + i,
     app: 'web',
     method: 'GET',
     path: `/r/${i}`,
@@ -118,7 +118,7 @@ describe('HistoryBuffer', () => {
     const store = new FakeStore();
     const buffer = new HistoryBuffer({ store, retention: RETENTION });
     buffer.record(rec(1));
-    buffer.record(rec(2, { time: new Date('not a date') }));
+    buffer.record(rec(2, { timeMs: Number.NaN }));
     buffer.record(rec(3, { app: '' }));
     buffer.record(null as unknown as RequestRecord);
     buffer.record(rec(4));

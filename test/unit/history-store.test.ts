@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { BadRequestError, ConfigError, StoreError, httpStatusOf } from '../../src/errors.js';
 import { MAX_FIELD_LENGTHS, PRUNE_CHUNK } from '../../src/store/history-rows.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
-import type { HistoryQuery, RequestRecord } from '../../src/store/store.js';
+import type { HistoryItem, HistoryQuery, RequestRecord } from '../../src/store/store.js';
 
 let root = '';
 before(async () => {
@@ -20,7 +20,7 @@ const T0 = 1_700_000_000_000;
 
 function rec(app: string, time: number, extra: Partial<RequestRecord> = {}): RequestRecord {
   return {
-    time: new Date(time),
+    timeMs: time,
     app,
     method: 'GET',
     path: `/session/${app}/t${time}`,
@@ -46,8 +46,8 @@ async function memory<T>(fn: (store: SqliteStore) => Promise<T>): Promise<T> {
 }
 
 /** Every page of a query, following `next`. */
-async function allPages(store: SqliteStore, query: HistoryQuery): Promise<RequestRecord[][]> {
-  const pages: RequestRecord[][] = [];
+async function allPages(store: SqliteStore, query: HistoryQuery): Promise<HistoryItem[][]> {
+  const pages: HistoryItem[][] = [];
   let cursor: string | undefined;
   do {
     const page = await store.queryRequests({ ...query, cursor });
@@ -57,8 +57,8 @@ async function allPages(store: SqliteStore, query: HistoryQuery): Promise<Reques
   return pages;
 }
 
-const times = (items: RequestRecord[]) => items.map((r) => r.time.getTime());
-const paths = (items: RequestRecord[]) => items.map((r) => r.path);
+const times = (items: HistoryItem[]) => items.map((r) => r.time.getTime());
+const paths = (items: ReadonlyArray<{ path: string }>) => items.map((r) => r.path);
 
 describe('SqliteStore request history', () => {
   it('keeps every field of a record and gives them back as they were', async () => {
@@ -68,8 +68,10 @@ describe('SqliteStore request history', () => {
       await store.appendRequests([full, bare]);
       const { items, next } = await store.queryRequests({ app: 'web' });
       assert.equal(next, undefined);
-      const { instance: _none, ...bareAsStored } = bare;
-      assert.deepEqual(items, [bareAsStored, full]);
+      // Given back with a Date (the API's ISO text), the rest as written.
+      const asItem = ({ timeMs, ...rest }: RequestRecord): HistoryItem => ({ ...rest, time: new Date(timeMs) });
+      const { instance: _none, ...bareAsStored } = asItem(bare);
+      assert.deepEqual(items, [bareAsStored, asItem(full)]);
       assert.equal('instance' in items[0]!, false, 'no instance key when none served it');
       assert.equal(items[1]!.waited, true);
     });
@@ -87,7 +89,7 @@ describe('SqliteStore request history', () => {
 
   it('stores nothing of a batch with one record it cannot keep', async () => {
     await memory(async (store) => {
-      const bad = rec('web', T0 + 1, { time: new Date(Number.NaN) });
+      const bad = rec('web', T0 + 1, { timeMs: Number.NaN });
       await assert.rejects(store.appendRequests([rec('web', T0), bad, rec('web', T0 + 2)]), (err: unknown) => {
         assert.ok(err instanceof StoreError);
         assert.match(err.message, /request record 1 has no valid time/);
@@ -150,8 +152,8 @@ describe('SqliteStore request history', () => {
       // 99 a page: each page ends between two records of the same millisecond.
       const first = await store.queryRequests({ app: 'a', limit: 99 });
       assert.equal(first.items.length, 99);
-      assert.equal(first.items.at(-1)!.time.getTime(), original[151]!.time.getTime());
-      assert.equal(first.items.at(-1)!.time.getTime(), original[150]!.time.getTime(), 'its twin is on the next page');
+      assert.equal(first.items.at(-1)!.time.getTime(), original[151]!.timeMs);
+      assert.equal(first.items.at(-1)!.time.getTime(), original[150]!.timeMs, 'its twin is on the next page');
       assert.ok(first.next);
       // New traffic arrives: newer records, and one in the very millisecond of the page's last record.
       const boundary = first.items.at(-1)!.time.getTime();

@@ -24,7 +24,7 @@ after(async () => {
 });
 
 function rec(app: string, time: number, extra: Partial<RequestRecord> = {}): RequestRecord {
-  return { time: new Date(time), app, method: 'GET', path: `/p${time}`, status: 200, durationMs: 1.25, bytesIn: 10, bytesOut: 200, client: '127.0.0.1', waited: false, instance: 'c0ffee', ...extra };
+  return { timeMs: time, app, method: 'GET', path: `/p${time}`, status: 200, durationMs: 1.25, bytesIn: 10, bytesOut: 200, client: '127.0.0.1', waited: false, instance: 'c0ffee', ...extra };
 }
 
 async function fileStore(): Promise<SqliteStore> {

@@ -11,7 +11,7 @@ import type { RequestRecord } from '../../src/store/store.js';
 import { hasSample, parsePromText, promValue, type PromText } from '../support/prom-text.js';
 
 function record(app: string, status: number, durationMs: number, waited = false): RequestRecord {
-  return { time: new Date(), app, method: 'GET', path: '/', status, durationMs, bytesIn: 0, bytesOut: 0, client: '127.0.0.1', waited };
+  return { timeMs: Date.now(), app, method: 'GET', path: '/', status, durationMs, bytesIn: 0, bytesOut: 0, client: '127.0.0.1', waited };
 }
 
 function status(name: string, state: AppState, extra: Partial<AppStatus> = {}): AppStatus {

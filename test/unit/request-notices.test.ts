@@ -4,7 +4,7 @@ import { RequestNotices, REQUEST_EVENT_EVERY_MS } from '../../src/gateway/reques
 import { StateEvents, type GatewayEvent } from '../../src/gateway/state-events.js';
 import type { RequestRecord } from '../../src/store/store.js';
 
-const record = (app: string): RequestRecord => ({ time: new Date(), app, method: 'GET', path: '/?q=1', status: 200, durationMs: 1, bytesIn: 0, bytesOut: 0, client: '127.0.0.1', waited: false });
+const record = (app: string): RequestRecord => ({ timeMs: Date.now(), app, method: 'GET', path: '/?q=1', status: 200, durationMs: 1, bytesIn: 0, bytesOut: 0, client: '127.0.0.1', waited: false });
 
 test('written batches become one `request` event per app per second, with the count', async () => {
   const events = new StateEvents();

@@ -104,7 +104,7 @@ describe('store migrations', () => {
       assert.equal(await store.countTokens(), 0);
       await store.createToken({ id: 'x', name: 'new', hash: 'h' });
       await store.appendRequests([
-        { time: new Date(5), app: 'old-app', method: 'GET', path: '/', status: 200, durationMs: 1, bytesIn: 0, bytesOut: 2, client: '::1', waited: false },
+        { timeMs: 5, app: 'old-app', method: 'GET', path: '/', status: 200, durationMs: 1, bytesIn: 0, bytesOut: 2, client: '::1', waited: false },
       ]);
       assert.equal((await store.queryRequests({ app: 'old-app' })).items.length, 1);
     } finally {
