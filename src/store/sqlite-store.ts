@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
+import type { Logger } from 'pino';
 import { StoreError, messageOf } from '../errors.js';
 import { specHash } from '../spec/hash.js';
 import type { AppSpec } from '../spec/types.js';
 import { APP_COLUMNS, rowToApp, type AppRow } from './app-rows.js';
-import type { Logger } from 'pino';
 import { checkRetention, prepareHistory } from './history-rows.js';
 import { pruneHistory } from './history-prune.js';
 import { ThreadHistoryWriter, type HistoryWriter } from './history-writer.js';
