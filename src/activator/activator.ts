@@ -96,7 +96,7 @@ export class Activator implements UpstreamSource {
    */
   admit(app: string, req: IncomingMessage, options?: AdmitOptions): Admission {
     const controller = this.apps.get(app);
-    if (!controller) return { kind: 'fail', error: new NotFoundError(`app ${app} is not declared`) };
+    if (!controller) return this.admitUndeclared(app, req);
     const exclude = options?.exclude;
     const ready = controller.admitReady(req, exclude);
     if (ready) return ready;
@@ -114,6 +114,22 @@ export class Activator implements UpstreamSource {
       case 'wait':
         return { kind: 'wait', ready: controller.acquireFor(req) };
     }
+  }
+
+  /**
+   * Routes are set before reconcile makes the controllers (at start, and at each
+   * apply), so a request may come for an app that is routed but not yet known
+   * here: while a reconcile runs it waits for it, instead of a false 404.
+   */
+  private admitUndeclared(app: string, req: IncomingMessage): Admission {
+    const notDeclared = () => new NotFoundError(`app ${app} is not declared`);
+    if (this.reconciling.size === 0) return { kind: 'fail', error: notDeclared() };
+    const known = Promise.allSettled([...this.reconciling]).then(() => {
+      const controller = this.apps.get(app);
+      if (!controller) throw notDeclared();
+      return controller.acquireFor(req);
+    });
+    return { kind: 'wait', ready: known };
   }
 
   acquire(app: string, req?: IncomingMessage): Promise<Upstream> {
@@ -201,6 +217,19 @@ export class Activator implements UpstreamSource {
    * delete); the others are left as they are and no orphans are looked for.
    */
   async reconcile(desired: readonly AppSpec[], removed: readonly (string | RemovedApp)[] = [], options: { purgeVolumes?: boolean; scoped?: boolean } = {}): Promise<string[]> {
+    const run = this.reconcileNow(desired, removed, options);
+    this.reconciling.add(run);
+    try {
+      return await run;
+    } finally {
+      this.reconciling.delete(run);
+    }
+  }
+
+  /** Reconciles in progress: a request for an app they may declare waits for them (see admitUndeclared). */
+  private readonly reconciling = new Set<Promise<string[]>>();
+
+  private async reconcileNow(desired: readonly AppSpec[], removed: readonly (string | RemovedApp)[], options: { purgeVolumes?: boolean; scoped?: boolean }): Promise<string[]> {
     const gone = removed.map((r) => (typeof r === 'string' ? { name: r, purgeVolumes: options.purgeVolumes ?? false } : r));
     const existing = options.scoped ? await this.containersOf([...desired.map((s) => s.name), ...gone.map((r) => r.name)]) : await this.runtime.list();
     const actions = planReconcile({

@@ -234,3 +234,25 @@ test('admit: a policy that reads the request is asked even with one instance (a 
     await rt.close();
   }
 });
+
+test('admit: a request for an app routed but not yet declared waits for the reconcile under way, not a false 404', async () => {
+  const rt = new FakeRuntime();
+  rt.listDelayMs = 150;
+  const a = fakeActivator(rt);
+  try {
+    const reconciled = a.reconcile([fakeSpec('web')]);
+    const early = a.admit('web', req({ accept: 'application/json' }));
+    assert.equal(early.kind, 'wait');
+    const unknown = a.admit('nope', req());
+    assert.equal(unknown.kind, 'wait', 'while a reconcile runs, any routed name may still come');
+    const unknownOutcome = unknown.kind === 'wait' ? unknown.ready.then(() => 'served', (e: BerthError) => e.code) : 'not held';
+    await reconciled;
+    assert.ok(early.kind === 'wait' && (await early.ready).upstream.port > 0, 'served once declared');
+    assert.equal(await unknownOutcome, 'not_found', 'still not declared after it: 404');
+    const after = a.admit('nope', req());
+    assert.equal(after.kind, 'fail', 'with no reconcile under way, an unknown app fails at once');
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
