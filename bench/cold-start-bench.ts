@@ -10,6 +10,9 @@ import { destination, pino } from 'pino';
 import { Gateway } from '../src/gateway/gateway.js';
 import { createDockerClient, resolveDockerEndpoint } from '../src/runtime/docker/client.js';
 import { DockerRuntime } from '../src/runtime/docker/docker-runtime.js';
+import { appsNetworkOf, ensureAppsNetwork } from '../src/runtime/docker/apps-network.js';
+import { BUILT_IN_RESOURCES } from '../src/runtime/docker/container-config.js';
+import type { DockerContext } from '../src/runtime/docker/context.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import type { AppState } from '../src/activator/app-status.js';
 import type { BurstClientInput, BurstClientOutput } from './cold-burst-client.js';
@@ -23,6 +26,9 @@ import { QuietWaiter } from './lib/quiet.js';
 import { logger } from './lib/run.js';
 import { round, summary } from './lib/stats.js';
 import type { Options } from './cold-start-options.js';
+
+/** BENCH_COLD_APPS_NETWORK=none measures both sides without berth's apps network (the gateway's `appsNetwork`). */
+const APPS_NETWORK = process.env.BENCH_COLD_APPS_NETWORK || undefined;
 
 /** Idle timeout of the bench apps: berth stops (or pauses) them this long after each run. */
 const IDLE = '300ms';
@@ -89,6 +95,7 @@ export class Bench {
       'store: ./berth.db',
       'defaults: {idleTimeout: 5m, queueSize: 2000}',
       'drainTimeout: 1s',
+      ...(APPS_NETWORK ? [`appsNetwork: ${APPS_NETWORK}`] : []),
       'policy:',
       '  images: ["berth-test/*"]',
       'apps:',
@@ -123,10 +130,14 @@ export class Bench {
   }
 
   private async createFloor(role: string, hostPort: number): Promise<Docker.Container> {
-    // Like berth's own containers (same image, --init, loopback-published port), but
-    // not berth's: no berth.managed label, and a fixed host port so no lookup is needed.
+    // The same container as berth's own (same image, --init, loopback-published port,
+    // the built-in memory and pids limits, no-new-privileges, and berth's apps network
+    // beside the default bridge, aliased), so the floor is the engine's cost of starting
+    // what berth starts; but not berth's: no berth.managed label, and a fixed host port
+    // so no lookup is needed. What the network and the limits cost is the engine's; the
+    // README of bench/ gives it.
     const key = `${APP_PORT}/tcp`;
-    return this.docker.createContainer({
+    const container = await this.docker.createContainer({
       name: `berth-bench-${this.options.runId}-floor-${role}`,
       Image: IMAGE,
       Labels: { ...this.labels, 'berth.bench.role': `floor-${role}` },
@@ -138,8 +149,18 @@ export class Bench {
         Init: true,
         PortBindings: { [key]: [{ HostIp: '127.0.0.1', HostPort: String(hostPort) }] },
         RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+        SecurityOpt: ['no-new-privileges'],
+        Memory: BUILT_IN_RESOURCES.memoryBytes,
+        PidsLimit: BUILT_IN_RESOURCES.pids,
       },
     });
+    // berth's gateway below ensures the network too; the floor is made first.
+    const network = appsNetworkOf(APPS_NETWORK);
+    if (!network) return container;
+    const ctx = { endpoint: resolveDockerEndpoint(), docker: () => this.docker, extraLabels: {} } as unknown as DockerContext;
+    await ensureAppsNetwork(ctx, network);
+    await this.docker.getNetwork(network).connect({ Container: container.id, EndpointConfig: { Aliases: [`floor-${role}-${this.options.runId}`] } });
+    return container;
   }
 
   state(app: string): AppState | undefined {

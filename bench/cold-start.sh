@@ -20,6 +20,8 @@
 #   BENCH_QUIET_BUDGET=120    ...spending at most this many seconds waiting in all
 #   BENCH_COLD_TIMEOUT=900    the whole benchmark is stopped after this many seconds
 #   BERTH_LOG_LEVEL=silent    the in-process gateway's log level (debug shows every step)
+#   BENCH_COLD_APPS_NETWORK=  the gateway's appsNetwork (default berth-apps); `none` measures both
+#                             sides without it (the floor container joins it like berth's)
 #
 # Everything the benchmark creates carries berth.bench=true and
 # berth.bench.run=<id>; the node process removes it on exit, and this script's

@@ -97,4 +97,21 @@ describe('ports and addresses', () => {
     const info = await testDocker().getContainer(`berth-${a}-0`).inspect();
     assert.ok(info.NetworkSettings.Networks[h.appsNetworkFor()]?.Aliases?.includes(a), 'aliased by its app name');
   });
+
+  test('appsNetwork: none keeps apps on the default bridge only, and they are served', T, async () => {
+    const plain = await GatewayHarness.create(run.labels);
+    try {
+      await plain.writeConfig('appsNetwork: none\ndefaults:\n  idleTimeout: 1m\n');
+      await plain.start();
+      const name = `pn${run.id}-plain`;
+      const applied = await plain.api('POST', '/v1/apps', { body: `apiVersion: berth/v1\nname: ${name}\nimage: ${HTTPD_IMAGE}\nport: 8080\nroutes:\n  - path: /session/${name}/\n    stripPrefix: true\n`, contentType: 'application/yaml' });
+      assert.equal(applied.status, 200, applied.text);
+      const page = await timedGet(plain.port, `/session/${name}/index.html`, { timeoutMs: 20_000 });
+      assert.equal(page.status, 200);
+      const info = await testDocker().getContainer(`berth-${name}-0`).inspect();
+      assert.deepEqual(Object.keys(info.NetworkSettings.Networks), ['bridge']);
+    } finally {
+      await plain.dispose();
+    }
+  });
 });

@@ -8,6 +8,20 @@ import { isManaged } from './names.js';
 /** The user-defined bridge every app joins, aliased by its app's name, so apps reach each other as compose services do. */
 export const DEFAULT_APPS_NETWORK = 'berth-apps';
 
+/**
+ * `appsNetwork: none`: apps join no network of berth's. Name resolution on a
+ * user-defined network costs every container start ~0.2 s on this engine (its
+ * embedded DNS is set up in the container's namespace), so gateways whose apps
+ * never call each other by name may turn it off.
+ */
+export const NO_APPS_NETWORK = 'none';
+
+/** The network apps join for a config's `appsNetwork`; undefined: none. Pure. */
+export function appsNetworkOf(setting: string | undefined): string | undefined {
+  if (setting === NO_APPS_NETWORK) return undefined;
+  return setting ?? DEFAULT_APPS_NETWORK;
+}
+
 /** Ensures in flight, by engine and network name: one create at a time per process. */
 const ensuring = new Map<string, Promise<void>>();
 

@@ -3,7 +3,7 @@ import type Docker from 'dockerode';
 import type { SecretPolicy } from '../../spec/secret-policy.js';
 import type { AppSpec, ResourcesSpec } from '../../spec/types.js';
 import type { Instance, Runtime, RuntimeEvent } from '../runtime.js';
-import { DEFAULT_APPS_NETWORK } from './apps-network.js';
+import { appsNetworkOf } from './apps-network.js';
 import { hostAddresses, type AddressSettings } from './addresses.js';
 import { createDockerClient, resolveDockerEndpoint, type DockerEndpoint } from './client.js';
 import type { DockerContext } from './context.js';
@@ -91,7 +91,7 @@ export class DockerRuntime implements Runtime {
     this.ctx = {
       endpoint: this.endpoint,
       addresses: hostAddresses(this.endpoint, settings),
-      appsNetwork: options.appsNetwork ?? DEFAULT_APPS_NETWORK,
+      appsNetwork: appsNetworkOf(options.appsNetwork),
       docker: () => (this.client ??= createDockerClient(this.endpoint, engineTimeoutMs)),
       extraLabels: { ...options.extraLabels },
       allowPull: options.allowPull ?? false,
