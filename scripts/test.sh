@@ -4,12 +4,26 @@
 #   scripts/test.sh                  build, then run dist/test/unit/, dist/test/integration/, dist/test/adversarial/ and dist/test/browser/
 #   scripts/test.sh FILE_OR_DIR...   build, then run only these (compiled .js paths under dist/)
 #
+# A PostgreSQL server is started for the PostgreSQL store's tests unless BERTH_TEST_PG_URL
+# names one (scripts/ensure-postgres.sh), and stopped and removed when the run ends.
+#
 # Tests label every Docker object they create berth.test=true; whatever a crashed or
 # interrupted run left behind is removed before the run and again after it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { echo "test: $*" >&2; }
+
+# The throwaway PostgreSQL this run started, if any. Never fails (EXIT trap).
+stop_postgres() {
+  [[ -n ${BERTH_TEST_PG_DIR:-} ]] && bash scripts/ensure-postgres.sh stop "$BERTH_TEST_PG_DIR"
+  return 0
+}
+
+on_exit() {
+  remove_test_networks
+  stop_postgres
+}
 
 # Never fails: it also runs from the EXIT trap, where it must not mask the tests' exit code.
 remove_test_objects() {
@@ -91,9 +105,15 @@ main() {
   done
 
   remove_test_objects
-  trap remove_test_networks EXIT
+  trap on_exit EXIT
   trap 'exit 130' INT # make Ctrl-C and a CI timeout go through the EXIT trap too
   trap 'exit 143' TERM
+  # After the trap is set, so a server started is always stopped; exported for the tests.
+  local pg_env
+  BERTH_TEST_PG_DIR="" # only a server this run starts is ever stopped
+  pg_env=$(bash scripts/ensure-postgres.sh start)
+  eval "$pg_env"
+  export BERTH_TEST_PG_URL BERTH_TEST_PG_DIR
   local rc=0
   node --test --test-concurrency=1 --test-timeout="${BERTH_TEST_TIMEOUT_MS:-300000}" "${targets[@]}" || rc=$?
   exit "$rc"

@@ -41,12 +41,12 @@ export class TokenService {
   /**
    * With BERTH_ADMIN_TOKEN set, that is the admin token. Otherwise a store with
    * no tokens gets one, written owner-only beside the store, so a fresh install
-   * is usable without ever being open.
+   * is usable without ever being open. `stateDir`: the config's (beside a SQLite file).
    */
-  async bootstrap(storePath: string): Promise<void> {
+  async bootstrap(stateDir: string): Promise<void> {
     if (this.envHash || (await this.store.countTokens()) > 0) return;
     const created = await this.create('admin');
-    const file = join(dirname(storePath), 'admin-token');
+    const file = join(stateDir, 'admin-token');
     await mkdir(dirname(file), { recursive: true, mode: 0o700 });
     await writeFile(file, created.token + '\n', { mode: 0o600 });
     await chmod(file, 0o600);

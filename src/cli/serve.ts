@@ -1,4 +1,4 @@
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import type { Gateway } from '../gateway/gateway.js';
 import { messageOf } from '../errors.js';
@@ -13,9 +13,9 @@ export function serveCommand(): Command {
     .option('--accept-empty-store', 'start even though the store file is empty while berth-managed containers exist (they are left alone)')
     .action(async (opts: { config: string; watch: boolean; acceptEmptyStore?: boolean }) => {
       // Loaded here, not at the top: every other berth command is an API client and starts faster without them.
-      const [{ DockerRuntime }, { SqliteStore }, { Gateway }, { createLogger }] = await Promise.all([
+      const [{ DockerRuntime }, { openStore }, { Gateway }, { createLogger }] = await Promise.all([
         import('../runtime/docker/docker-runtime.js'),
-        import('../store/sqlite-store.js'),
+        import('../store/open-store.js'),
         import('../gateway/gateway.js'),
         import('../log.js'),
       ]);
@@ -26,11 +26,8 @@ export function serveCommand(): Command {
       logger.debug({ openFiles: fds?.soft }, 'open-file limit');
       const gateway = new Gateway(opts.config, {
         logger,
-        openStore: async (config) => {
-          const store = new SqliteStore({ path: config.store, logger });
-          await store.open();
-          return store;
-        },
+        // A SQLite file or a postgres:// URL (see open-store.ts).
+        openStore: (config) => openStore(config.store, logger),
         runtime: (config, hooks) => new DockerRuntime({ docker: config.docker, upstreamHost: config.upstreamHost, publishHost: config.publishHost, appsNetwork: config.appsNetwork, extraLabels: { [LABEL_STORE]: hooks.storeId }, defaultResources: hooks.defaultResources, inputUrl: hooks.inputUrl, secretPolicy: hooks.secretPolicy, bindMountRoots: hooks.bindMountRoots, engineTimeoutMs: config.timeouts.engineMs }),
         adminToken: process.env.BERTH_ADMIN_TOKEN || undefined,
         acceptEmptyStore: opts.acceptEmptyStore ?? false,
@@ -87,7 +84,7 @@ function printUrls(gateway: Gateway): void {
   const lines = [`berth is serving on ${base}`];
   const admin = gateway.adminAddress;
   if (admin) {
-    const tokenHint = process.env.BERTH_ADMIN_TOKEN ? 'the token in BERTH_ADMIN_TOKEN' : `the token in ${join(dirname(config.store), 'admin-token')}`;
+    const tokenHint = process.env.BERTH_ADMIN_TOKEN ? 'the token in BERTH_ADMIN_TOKEN' : `the token in ${join(config.stateDir, 'admin-token')}`;
     lines.push(`admin API on http://${admin.address}:${admin.port}/v1/ (use ${tokenHint})`);
   }
   for (const app of config.apps) {

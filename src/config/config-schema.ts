@@ -27,7 +27,10 @@ export const configFileSchema = z.strictObject({
     .array(z.string().regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.?|\[?[0-9A-Fa-f:.]+\]?)$/, 'must be a host name or address, without scheme, port or path'))
     .describe('Host names the admin listener answers to besides loopback names and its bind address (DNS-rebinding guard). Needed when admin binds to 0.0.0.0 or ::.')
     .default([]),
-  store: z.string().describe('SQLite store file, relative to this config file. Default ./data/berth.db.').default('./data/berth.db'),
+  store: z
+    .string()
+    .describe('Where the state is kept: a SQLite file, relative to this config file (default ./data/berth.db), or a PostgreSQL URL, postgres://user:password@host:5432/db. BERTH_STORE, when set, wins over it.')
+    .default('./data/berth.db'),
   docker: z.string().describe('Docker endpoint: unix:///var/run/docker.sock or tcp://host:port. Default: DOCKER_HOST, else the local socket.').optional(),
   upstreamHost: z
     .string()

@@ -10,8 +10,13 @@ export interface GatewayConfig {
   admin: HostPort;
   /** Host names the admin listener answers to besides loopback names and its bind address. */
   adminHosts: string[];
-  /** SQLite file path (relative paths are resolved against the config file). */
+  /** SQLite file path (relative paths are resolved against the config file), or a postgres:// URL. */
   store: string;
+  /**
+   * Where the gateway keeps its own files (the first admin token): beside a SQLite
+   * file, or ./data beside the config file for a PostgreSQL store.
+   */
+  stateDir: string;
   /** Docker endpoint: `unix:///var/run/docker.sock` or `tcp://host:2375`; undefined: DOCKER_HOST or the local socket. */
   docker?: string;
   /** Where apps' published ports are dialled; undefined: derived from the engine address (runtime/docker/addresses.ts). */

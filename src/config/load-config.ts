@@ -7,6 +7,7 @@ import { parseDuration, parseSize, parseSpecObject, parseSpecText, reservedRoute
 import { resolveRoot } from '../spec/mount-paths.js';
 import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../spec/nesting-depth.js';
 import type { AppSpec, ResourcesSpec } from '../spec/types.js';
+import { isPostgresUrl } from '../store/store-location.js';
 import { configFileSchema, type ConfigFileInput } from './config-schema.js';
 import type { GatewayConfig, GatewayTimeouts, HostPort } from './config.js';
 
@@ -79,7 +80,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
     listen,
     admin,
     adminHosts: input.adminHosts,
-    store: resolve(baseDir, input.store),
+    ...storeSetting(process.env.BERTH_STORE || input.store, baseDir),
     docker: input.docker,
     appsNetwork: input.appsNetwork,
     ...(input.upstreamHost === undefined ? {} : { upstreamHost: input.upstreamHost }),
@@ -100,6 +101,13 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
     apps,
     appSources,
   };
+}
+
+/** The store a setting names, and where the gateway's own files go beside it. */
+function storeSetting(store: string, baseDir: string): { store: string; stateDir: string } {
+  if (isPostgresUrl(store)) return { store, stateDir: resolve(baseDir, 'data') };
+  const path = resolve(baseDir, store);
+  return { store: path, stateDir: dirname(path) };
 }
 
 /** Each `timeouts` field in milliseconds; a bound of 0 would be no bound, so it is refused. */

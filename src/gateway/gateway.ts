@@ -212,7 +212,7 @@ export class Gateway {
       desired: this.desired,
     });
     this.tokens = new TokenService(store, this.parts.adminToken, logger);
-    await this.tokens.bootstrap(config.store);
+    await this.tokens.bootstrap(config.stateDir);
     this.admin = new AdminServer({
       gateway: this,
       tokens: this.tokens,

@@ -3,7 +3,7 @@ import { StoreError } from '../errors.js';
 import type { UsageQuery, UsageRow } from './store.js';
 
 /** One row of the `usage` table as better-sqlite3 returns it. */
-interface UsageDbRow {
+export interface UsageDbRow {
   app: string;
   day: string;
   running_s: number;
@@ -36,7 +36,7 @@ export function prepareUsage(db: Database.Database) {
   return {
     /** All rows or none; every row is checked before anything is written. */
     add(rows: readonly UsageRow[]): void {
-      const checked = rows.map(toDbRow);
+      const checked = rows.map(checkUsageRow);
       if (checked.length > 0) addAll.immediate(checked);
     },
     query(q: UsageQuery): UsageRow[] {
@@ -52,7 +52,8 @@ export function prepareUsage(db: Database.Database) {
   };
 }
 
-function toDbRow(row: UsageRow, index: number): UsageDbRow {
+/** Checks one row before it is written (shared with the PostgreSQL store). */
+export function checkUsageRow(row: UsageRow, index: number): UsageDbRow {
   const bad = (what: string) => new StoreError(`usage row ${index} (${String(row.app)} ${String(row.day)}): ${what}`);
   if (typeof row.app !== 'string' || row.app === '') throw bad('no app');
   if (typeof row.day !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(row.day)) throw bad('day must be YYYY-MM-DD');

@@ -7,7 +7,7 @@ import { Gateway } from '../../src/gateway/gateway.js';
 import { DockerRuntime } from '../../src/runtime/docker/docker-runtime.js';
 import { DEFAULT_APPS_NETWORK } from '../../src/runtime/docker/apps-network.js';
 import { LABEL_STORE } from '../../src/runtime/runtime.js';
-import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { openStore } from '../../src/store/open-store.js';
 
 /** A gateway in this process on a temp dir, on the real engine, labelling all it creates. */
 export class GatewayHarness {
@@ -18,12 +18,14 @@ export class GatewayHarness {
   private constructor(
     readonly dir: string,
     readonly labels: Record<string, string>,
+    /** The config's `store`: a SQLite file in the temp dir by default, or a postgres:// URL. */
+    readonly store: string,
   ) {}
 
-  static async create(labels: Record<string, string>): Promise<GatewayHarness> {
+  static async create(labels: Record<string, string>, options: { store?: string } = {}): Promise<GatewayHarness> {
     const dir = await mkdtemp(join(tmpdir(), 'berth-gw-'));
     await mkdir(join(dir, 'apps'));
-    return new GatewayHarness(dir, labels);
+    return new GatewayHarness(dir, labels, options.store ?? './berth.db');
   }
 
   get configFile(): string {
@@ -34,7 +36,7 @@ export class GatewayHarness {
   async writeConfig(extra = ''): Promise<void> {
     // Its own apps network, also for a `berth serve` started on this config (see appsNetworkFor).
     const network = /^appsNetwork:/m.test(extra) ? '' : `appsNetwork: ${this.appsNetworkFor()}\n`;
-    const text = `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nstore: ./berth.db\n${network}policy:\n  images: ["berth-test/*"]\napps:\n  - ./apps/\n${extra}`;
+    const text = `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nstore: ${JSON.stringify(this.store)}\n${network}policy:\n  images: ["berth-test/*"]\napps:\n  - ./apps/\n${extra}`;
     await writeFile(this.configFile, text);
   }
 
@@ -55,11 +57,7 @@ export class GatewayHarness {
   async start(): Promise<Gateway> {
     const gateway = new Gateway(this.configFile, {
       logger: pino({ level: process.env.BERTH_TEST_LOG ?? 'silent' }),
-      openStore: async (config) => {
-        const store = new SqliteStore({ path: config.store });
-        await store.open();
-        return store;
-      },
+      openStore: (config) => openStore(config.store),
       runtime: (config, hooks) =>
         new DockerRuntime({ docker: config.docker, upstreamHost: config.upstreamHost, publishHost: config.publishHost, appsNetwork: this.appsNetworkFor(config.appsNetwork), extraLabels: { ...this.labels, [LABEL_STORE]: hooks.storeId }, defaultResources: hooks.defaultResources, inputUrl: hooks.inputUrl, secretPolicy: hooks.secretPolicy, bindMountRoots: hooks.bindMountRoots, engineTimeoutMs: config.timeouts.engineMs }),
       adminToken: this.adminToken,

@@ -1,0 +1,73 @@
+import pg from 'pg';
+import { StoreError, messageOf } from '../errors.js';
+import { describePostgresUrl } from './store-location.js';
+
+export { describePostgresUrl, isPostgresUrl } from './store-location.js';
+
+/** Where a connection failure names the server: the host (and port) it tried, never the URL's password. */
+function serverOf(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname || 'localhost'}:${u.port || '5432'}`;
+  } catch {
+    return 'the server';
+  }
+}
+
+// BIGINT (int8) columns hold epoch milliseconds and ids, all within 2^53: numbers,
+// not the strings pg gives by default (which would leak into Dates and cursors).
+const INT8_OID = 20;
+const types = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === INT8_OID && format !== 'binary' ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+/**
+ * A pool of connections to the store's server. The first connection is made here,
+ * so a server that cannot be reached is one clear StoreError naming the host, not a
+ * stack from the first query.
+ */
+export async function openPool(url: string, max = 10): Promise<pg.Pool> {
+  const pool = new pg.Pool({ connectionString: url, max, types, connectionTimeoutMillis: 10_000, application_name: 'berth' });
+  // An idle connection the server drops (a restart) is an 'error' event on the pool;
+  // unhandled it would end the process. The next query opens a new connection.
+  pool.on('error', () => undefined);
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw new StoreError(`store ${describePostgresUrl(url)}: cannot connect to PostgreSQL at ${serverOf(url)}: ${connectMessage(err)}`, { cause: err });
+  }
+  return pool;
+}
+
+function connectMessage(err: unknown): string {
+  const code = (err as { code?: string }).code;
+  if (code === 'ECONNREFUSED') return 'connection refused (is the server running and listening there?)';
+  if (code === 'ENOTFOUND') return 'no such host';
+  if (code === '28P01' || code === '28000') return 'authentication failed';
+  if (code === '3D000') return 'no such database';
+  return messageOf(err);
+}
+
+/** Runs `fn` in one transaction on one connection: committed whole, or rolled back. */
+export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** PostgreSQL's unique_violation, on the named constraint. */
+export function isUniqueViolation(err: unknown, constraint: string): boolean {
+  return err instanceof pg.DatabaseError && err.code === '23505' && err.constraint === constraint;
+}

@@ -1,0 +1,111 @@
+import type pg from 'pg';
+import { toColumns, type HistoryColumns } from './history-columns.js';
+import { encodeCursor, historyParams } from './history-query.js';
+import { PRUNE_CHUNK, rowToRecord, type RequestRow } from './history-rows.js';
+import type { HistoryWriter } from './history-writer.js';
+import { inTransaction } from './pg-connect.js';
+import type { HistoryPage, HistoryQuery, HistoryRetention, RequestRecord } from './store.js';
+
+/**
+ * One INSERT per batch: the columns go as arrays and unnest() turns them back into
+ * rows, so a batch of any size is one statement and one round trip (and all or none).
+ */
+const INSERT_SQL = `
+  INSERT INTO requests (time, app, method, path, status, duration_ms, bytes_in, bytes_out, client, waited, instance)
+  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::double precision[],
+                       $7::bigint[], $8::bigint[], $9::text[], $10::smallint[], $11::text[])`;
+
+/** The same query as SQLite's (history-query.ts): keyset pages, newest first. */
+const QUERY_SQL = `
+  SELECT id, time, app, method, path, status, duration_ms, bytes_in, bytes_out, client, waited, instance
+  FROM requests
+  WHERE app = $1
+    AND time >= $2
+    AND (time, id) < ($3::bigint, $4::bigint)
+    AND ($5::integer IS NULL OR status BETWEEN $5 AND $6::integer)
+  ORDER BY time DESC, id DESC
+  LIMIT $7`;
+
+const nullable = (a: ArrayLike<number>) => Array.from(a, (v) => (Number.isNaN(v) ? null : v));
+
+function insertParams(cols: HistoryColumns): unknown[] {
+  return [
+    Array.from(cols.time, Math.round),
+    cols.app,
+    cols.method,
+    cols.path,
+    nullable(cols.status),
+    nullable(cols.durationMs),
+    nullable(cols.bytesIn),
+    nullable(cols.bytesOut),
+    cols.client,
+    Array.from(cols.waited),
+    cols.instance,
+  ];
+}
+
+/**
+ * The HistoryWriter of the PostgreSQL store. pg never blocks the event loop (the
+ * work is the server's), so no thread: each batch is written directly, checked and
+ * truncated by toColumns exactly as SQLite's thread writer does.
+ */
+export function pgHistoryWriter(pool: pg.Pool): HistoryWriter {
+  return {
+    async append(records: readonly RequestRecord[]): Promise<void> {
+      if (records.length === 0) return;
+      await pool.query(INSERT_SQL, insertParams(toColumns(records)));
+    },
+    prune: (retention, nowMs) => prunePg(pool, retention, nowMs),
+    close: async () => undefined,
+  };
+}
+
+export async function queryPgHistory(pool: pg.Pool, query: HistoryQuery): Promise<HistoryPage> {
+  const { params: p, limit } = historyParams(query);
+  const { rows } = await pool.query<RequestRow>(QUERY_SQL, [p.app, p.since, p.beforeTime, p.beforeId, p.statusLow, p.statusHigh, p.fetch]);
+  const page: HistoryPage = { items: rows.slice(0, limit).map(rowToRecord) };
+  const last = rows[limit - 1];
+  if (rows.length > limit && last) page.next = encodeCursor(last.time, last.id);
+  return page;
+}
+
+/**
+ * Age first, then count, in chunks of PRUNE_CHUNK rows: each chunk a short
+ * transaction, so a large prune never holds locks that the appends would wait on.
+ * Count pruning cuts at max(id) - maxRecords, as SQLite's does (ids grow with each
+ * insert; a gap means fewer records kept, never more).
+ */
+async function prunePg(pool: pg.Pool, retention: HistoryRetention, nowMs: number): Promise<number> {
+  let deleted = 0;
+  const drain = async (sql: string, bound: number) => {
+    for (;;) {
+      const n = (await pool.query(sql, [bound, PRUNE_CHUNK])).rowCount ?? 0;
+      deleted += n;
+      if (n < PRUNE_CHUNK) return;
+    }
+  };
+  if (retention.maxAgeMs !== Number.POSITIVE_INFINITY) {
+    await drain('DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE time < $1 LIMIT $2)', nowMs - retention.maxAgeMs);
+  }
+  if (retention.maxRecords !== Number.POSITIVE_INFINITY) {
+    const { rows } = await pool.query<{ max: number | null }>('SELECT max(id) AS max FROM requests');
+    const threshold = (rows[0]?.max ?? 0) - retention.maxRecords;
+    if (threshold >= 1) await drain('DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE id <= $1 ORDER BY id LIMIT $2)', threshold);
+  }
+  return deleted;
+}
+
+/** Copies rows as they are (ids, so cursors and order survive): `berth store copy`. */
+export async function insertRawRequests(pool: pg.Pool, rows: readonly RequestRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await inTransaction(pool, async (client) => {
+    const col = <K extends keyof RequestRow>(k: K) => rows.map((r) => r[k]);
+    await client.query(
+      `INSERT INTO requests (id, time, app, method, path, status, duration_ms, bytes_in, bytes_out, client, waited, instance)
+       OVERRIDING SYSTEM VALUE
+       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::integer[], $7::double precision[],
+                            $8::bigint[], $9::bigint[], $10::text[], $11::smallint[], $12::text[])`,
+      [col('id'), col('time'), col('app'), col('method'), col('path'), col('status'), col('duration_ms'), col('bytes_in'), col('bytes_out'), col('client'), col('waited'), col('instance')],
+    );
+  });
+}

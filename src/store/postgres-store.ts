@@ -1,0 +1,313 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { BerthError, ConflictError, StoreError, messageOf } from '../errors.js';
+import { specHash } from '../spec/hash.js';
+import type { AppSpec } from '../spec/types.js';
+import { APP_COLUMNS, rowToApp, type AppRow } from './app-rows.js';
+import { checkRetention } from './history-rows.js';
+import type { HistoryWriter } from './history-writer.js';
+import { describePostgresUrl, inTransaction, isUniqueViolation, openPool } from './pg-connect.js';
+import { pgHistoryWriter, queryPgHistory } from './pg-history.js';
+import { runPgMigrations } from './pg-migrations.js';
+import { addPgUsage, queryPgUsage } from './pg-usage.js';
+import type {
+  AppSource,
+  DeletedApp,
+  HistoryPage,
+  HistoryQuery,
+  HistoryRetention,
+  PutResult,
+  RequestRecord,
+  Store,
+  StoredApp,
+  StoredToken,
+  UsageQuery,
+  UsageRow,
+} from './store.js';
+import { rowToToken, type TokenRow } from './token-rows.js';
+
+export interface PostgresStoreOptions {
+  /** postgres://user:password@host:port/database (the password is never logged). */
+  url: string;
+  /** Most connections this gateway holds open. Default 10. */
+  maxConnections?: number;
+}
+
+/** Any fixed number: the advisory lock every desired-state write takes (see applyApps). */
+const APPS_LOCK = 0x61707073;
+const TOKEN_COLUMNS = 'id, name, hash, created_at, last_used_at';
+
+/**
+ * The store on a PostgreSQL server, for gateways that share one state. Same contract
+ * and same rows as SqliteStore; every write batch is one transaction, durable at
+ * commit (PostgreSQL's default synchronous_commit).
+ */
+export class PostgresStore implements Store {
+  /** The URL without its password: what logs and errors show. */
+  readonly where: string;
+  private pool: pg.Pool | undefined;
+  private history: HistoryWriter | undefined;
+  /** A database is never "a file that lost its contents": an empty one is simply new. */
+  readonly openedEmpty = false;
+
+  constructor(private readonly options: PostgresStoreOptions) {
+    this.where = describePostgresUrl(options.url);
+  }
+
+  async open(): Promise<void> {
+    if (this.pool) return;
+    const pool = await openPool(this.options.url, this.options.maxConnections);
+    try {
+      await runPgMigrations(pool, this.where);
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw this.wrap('bring the schema up to date', err);
+    }
+    this.pool = pool;
+    this.history = pgHistoryWriter(pool);
+  }
+
+  get historyWriter(): HistoryWriter | undefined {
+    return this.history;
+  }
+
+  async close(): Promise<void> {
+    await this.history?.close();
+    this.history = undefined;
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.end();
+  }
+
+  async listApps(): Promise<StoredApp[]> {
+    return this.rows('list apps', `SELECT ${APP_COLUMNS} FROM apps WHERE deleted_at IS NULL ORDER BY name`, [], rowToApp);
+  }
+
+  async listAppsPage(after: string | undefined, limit: number): Promise<StoredApp[]> {
+    return this.rows('list apps', `SELECT ${APP_COLUMNS} FROM apps WHERE name > $1 AND deleted_at IS NULL ORDER BY name LIMIT $2`, [after ?? '', limit], rowToApp);
+  }
+
+  async getApp(name: string): Promise<StoredApp | undefined> {
+    const rows = await this.rows(`read app "${name}"`, `SELECT ${APP_COLUMNS} FROM apps WHERE name = $1 AND deleted_at IS NULL`, [name], rowToApp);
+    return rows[0];
+  }
+
+  /**
+   * One transaction under an advisory lock, so that two gateways applying at once
+   * are serialised as SQLite's IMMEDIATE transactions are: the reads that decide each
+   * revision cannot be overtaken by another writer before this batch commits.
+   */
+  async applyApps(specs: AppSpec[], source: AppSource, removeNames: string[] = []): Promise<PutResult[]> {
+    return this.run('apply apps', (pool) =>
+      inTransaction(pool, async (c) => {
+        await c.query('SELECT pg_advisory_xact_lock($1)', [APPS_LOCK]);
+        const now = Date.now();
+        const results: PutResult[] = [];
+        for (const spec of specs) results.push(await putOne(c, spec, source, now));
+        for (const name of removeNames) await c.query('UPDATE apps SET deleted_at = $1, purge_volumes = 0 WHERE name = $2 AND deleted_at IS NULL', [now, name]);
+        return results;
+      }),
+    );
+  }
+
+  async deleteApp(name: string, options: { purgeVolumes?: boolean } = {}): Promise<boolean> {
+    const r = await this.run(`delete app "${name}"`, (p) =>
+      p.query('UPDATE apps SET deleted_at = $1, purge_volumes = $2 WHERE name = $3 AND deleted_at IS NULL', [Date.now(), options.purgeVolumes ? 1 : 0, name]),
+    );
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async listDeleted(): Promise<DeletedApp[]> {
+    return this.rows('list deleted apps', 'SELECT name, purge_volumes, deleted_at FROM apps WHERE deleted_at IS NOT NULL ORDER BY name', [], (r: { name: string; purge_volumes: number; deleted_at: number }) => ({
+      name: r.name,
+      purgeVolumes: r.purge_volumes === 1,
+      deletedAt: new Date(r.deleted_at),
+    }));
+  }
+
+  async forgetDeleted(name: string): Promise<void> {
+    await this.run(`forget deleted app "${name}"`, (p) => p.query('DELETE FROM apps WHERE name = $1 AND deleted_at IS NOT NULL', [name]));
+  }
+
+  async setReplicas(name: string, replicas: number | undefined): Promise<boolean> {
+    const r = await this.run(`keep the replicas of "${name}"`, (p) => p.query('UPDATE apps SET replicas = $1 WHERE name = $2 AND deleted_at IS NULL', [replicas ?? null, name]));
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async restoreApp(app: StoredApp): Promise<void> {
+    await this.run(`restore app "${app.name}"`, (p) =>
+      restoreRow(p, { name: app.name, spec: JSON.stringify(app.spec), revision: app.revision, spec_hash: app.specHash, source: app.source, created_at: app.createdAt.getTime(), updated_at: app.updatedAt.getTime(), replicas: app.replicas ?? null }),
+    );
+  }
+
+  async settleApps(names: readonly string[]): Promise<void> {
+    await this.run('settle applied apps', (p) => p.query('UPDATE apps SET previous = NULL WHERE name = ANY($1::text[])', [names]));
+  }
+
+  async revertUnsettled(): Promise<string[]> {
+    return this.run('revert unsettled updates', (pool) =>
+      inTransaction(pool, async (c) => {
+        await c.query('SELECT pg_advisory_xact_lock($1)', [APPS_LOCK]);
+        const { rows } = await c.query<{ previous: string }>('SELECT previous FROM apps WHERE previous IS NOT NULL AND deleted_at IS NULL ORDER BY name');
+        const names: string[] = [];
+        for (const r of rows) {
+          const row = JSON.parse(r.previous) as AppRow;
+          await restoreRow(c, { ...row, replicas: row.replicas ?? null });
+          names.push(row.name);
+        }
+        return names;
+      }),
+    );
+  }
+
+  async storeId(): Promise<string> {
+    return this.run('read the store id', (p) => metaSecret(p, 'store_id'));
+  }
+
+  async getOrCreateSecret(key: string): Promise<Buffer> {
+    return this.run(`read secret "${key}"`, async (p) => Buffer.from(await metaSecret(p, `secret.${key}`), 'hex'));
+  }
+
+  async createToken(token: { id: string; name: string; hash: string }): Promise<StoredToken> {
+    try {
+      const rows = await this.rows(`create token "${token.name}"`, `INSERT INTO tokens (id, name, hash, created_at) VALUES ($1, $2, $3, $4) RETURNING ${TOKEN_COLUMNS}`, [token.id, token.name, token.hash, Date.now()], rowToToken);
+      return rows[0]!;
+    } catch (err) {
+      if (isUniqueViolation((err as Error).cause, 'tokens_name_key')) throw new ConflictError(`a token named "${token.name}" already exists`);
+      throw err;
+    }
+  }
+
+  /** Oldest first. */
+  async listTokens(): Promise<StoredToken[]> {
+    return this.rows('list tokens', `SELECT ${TOKEN_COLUMNS} FROM tokens ORDER BY created_at, name`, [], rowToToken);
+  }
+
+  async findTokenByHash(hash: string): Promise<StoredToken | undefined> {
+    return (await this.rows('look up a token', `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE hash = $1`, [hash], rowToToken))[0];
+  }
+
+  /** An id is tried before a name, so a name equal to another token's id never revokes two tokens. */
+  async revokeToken(idOrName: string): Promise<boolean> {
+    return this.run(`revoke token "${idOrName}"`, (pool) =>
+      inTransaction(pool, async (c) => {
+        if (((await c.query('DELETE FROM tokens WHERE id = $1', [idOrName])).rowCount ?? 0) > 0) return true;
+        return ((await c.query('DELETE FROM tokens WHERE name = $1', [idOrName])).rowCount ?? 0) > 0;
+      }),
+    );
+  }
+
+  /** last_used_at never moves backwards. */
+  async touchToken(id: string, when: Date): Promise<void> {
+    await this.run('record token use', (p) => p.query('UPDATE tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)', [id, when.getTime()]));
+  }
+
+  async countTokens(): Promise<number> {
+    return (await this.rows('count tokens', 'SELECT count(*) AS n FROM tokens', [], (r: { n: number }) => r.n))[0] ?? 0;
+  }
+
+  async appendRequests(records: readonly RequestRecord[]): Promise<void> {
+    const history = this.history;
+    if (!history) throw new StoreError(`store ${this.where} is not open (cannot record ${records.length} request(s))`);
+    return this.run(`record ${records.length} request(s)`, () => history.append(records));
+  }
+
+  async queryRequests(query: HistoryQuery): Promise<HistoryPage> {
+    return this.run(`read the history of "${query.app}"`, (p) => queryPgHistory(p, query));
+  }
+
+  async pruneRequests(retention: HistoryRetention, now: Date): Promise<number> {
+    checkRetention(retention);
+    const history = this.history;
+    if (!history) throw new StoreError(`store ${this.where} is not open (cannot prune the history)`);
+    return this.run('prune the history', () => history.prune(retention, now.getTime()));
+  }
+
+  async addUsage(rows: readonly UsageRow[]): Promise<void> {
+    await this.run(`record usage of ${rows.length} app-day(s)`, (p) => addPgUsage(p, rows));
+  }
+
+  async queryUsage(query: UsageQuery): Promise<UsageRow[]> {
+    return this.run('read usage', (p) => queryPgUsage(p, query));
+  }
+
+  /** The open pool, for `berth store copy`. */
+  get connection(): pg.Pool {
+    if (!this.pool) throw new StoreError(`store ${this.where} is not open`);
+    return this.pool;
+  }
+
+  private async rows<R extends pg.QueryResultRow, T>(what: string, sql: string, params: unknown[], map: (row: R) => T): Promise<T[]> {
+    const result = await this.run(what, (p) => p.query<R>(sql, params));
+    return result.rows.map(map);
+  }
+
+  /** Runs one operation on the open pool; server failures become StoreErrors naming the store (never its password). */
+  private async run<T>(what: string, op: (pool: pg.Pool) => Promise<T>): Promise<T> {
+    if (!this.pool) throw new StoreError(`store ${this.where} is not open (cannot ${what})`);
+    try {
+      return await op(this.pool);
+    } catch (err) {
+      throw this.wrap(what, err);
+    }
+  }
+
+  private wrap(what: string, err: unknown): Error {
+    // berth's own errors (a bad cursor, a conflict) keep their code; server and socket errors become StoreErrors.
+    if (err instanceof BerthError) return err;
+    if (err instanceof pg.DatabaseError || (err instanceof Error && 'code' in err)) {
+      return new StoreError(`store ${this.where}: cannot ${what}: ${messageOf(err)}`, { cause: err });
+    }
+    return err as Error;
+  }
+}
+
+/** Insert-if-absent, then read: whichever gateway inserted first wins, and all read the same value. */
+async function metaSecret(pool: pg.Pool, key: string): Promise<string> {
+  await pool.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, randomBytes(32).toString('hex')]);
+  const { rows } = await pool.query<{ value: string }>('SELECT value FROM meta WHERE key = $1', [key]);
+  return rows[0]!.value;
+}
+
+function restoreRow(c: pg.Pool | pg.PoolClient, row: AppRow) {
+  return c.query(
+    `UPDATE apps SET spec = $2, revision = $3, spec_hash = $4, source = $5, updated_at = $6, replicas = $7, previous = NULL
+     WHERE name = $1 AND deleted_at IS NULL`,
+    [row.name, row.spec, row.revision, row.spec_hash, row.source, row.updated_at, row.replicas],
+  );
+}
+
+/** Inserts, updates or keeps one app, as SQLite's putOne does; inside the batch's transaction. */
+async function putOne(c: pg.PoolClient, spec: AppSpec, source: AppSource, now: number): Promise<PutResult> {
+  const hash = specHash(spec);
+  const found = await c.query<AppRow & { deleted_at: number | null }>(`SELECT ${APP_COLUMNS}, deleted_at FROM apps WHERE name = $1`, [spec.name]);
+  let existing: (AppRow & { deleted_at: number | null }) | undefined = found.rows[0];
+  if (existing && existing.deleted_at !== null) {
+    await c.query('DELETE FROM apps WHERE name = $1', [spec.name]);
+    existing = undefined;
+  }
+  if (existing && existing.spec_hash === hash) {
+    if (existing.source !== source) await c.query('UPDATE apps SET source = $1 WHERE name = $2', [source, spec.name]);
+    return { app: rowToApp({ ...withoutDeleted(existing), source }), changed: false };
+  }
+  const previous = existing && source === 'api' ? JSON.stringify(withoutDeleted(existing)) : null;
+  const json = JSON.stringify(spec);
+  const { rows } = existing
+    ? await c.query<AppRow>(
+        `UPDATE apps SET spec = $2, revision = revision + 1, spec_hash = $3, source = $4, updated_at = $5, replicas = NULL, previous = $6
+         WHERE name = $1 RETURNING ${APP_COLUMNS}`,
+        [spec.name, json, hash, source, now, previous],
+      )
+    : await c.query<AppRow>(
+        `INSERT INTO apps (name, spec, revision, spec_hash, source, created_at, updated_at) VALUES ($1, $2, 1, $3, $4, $5, $5) RETURNING ${APP_COLUMNS}`,
+        [spec.name, json, hash, source, now],
+      );
+  if (!rows[0]) throw new StoreError(`app "${spec.name}" vanished while being written`);
+  return { app: rowToApp(rows[0]), changed: true };
+}
+
+/** The row as SQLite's `previous` JSON keeps it: the app columns only. */
+function withoutDeleted(row: AppRow & { deleted_at?: number | null }): AppRow {
+  const { deleted_at: _deleted, ...rest } = row;
+  return rest;
+}

@@ -1,0 +1,153 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConflictError, StoreError } from '../../src/errors.js';
+import type { AppSpec } from '../../src/spec/types.js';
+import { appSpec as spec } from './spec-fixture.js';
+import { withFixture, type FixtureFactory } from './store-contract.js';
+
+const names = (apps: ReadonlyArray<{ name: string }>) => apps.map((a) => a.name);
+
+/** The desired-state, identity and token parts of the Store contract, for any store. */
+export function appsContract(kind: string, make: FixtureFactory, skip: string | false = false): void {
+  describe(`${kind} store contract: apps, identity, tokens`, { skip }, () => {
+    const run = (fn: Parameters<typeof withFixture>[1]) => withFixture(make, fn);
+
+    it('keeps apps across a reopen, sorted by name, and bumps the revision only on change', () =>
+      run(async (ctx) => {
+        const first = await ctx.store.applyApps([spec('zeta'), spec('alpha', { env: { A: '1' } })], 'config');
+        assert.deepEqual(first.map((r) => [r.app.name, r.app.revision, r.changed]), [['zeta', 1, true], ['alpha', 1, true]]);
+        const same = await ctx.store.applyApps([spec('zeta')], 'config');
+        assert.deepEqual(same.map((r) => [r.app.revision, r.changed]), [[1, false]]);
+        const store = await ctx.reopen();
+        const apps = await store.listApps();
+        assert.deepEqual(names(apps), ['alpha', 'zeta']);
+        assert.deepEqual(apps[0]!.spec, spec('alpha', { env: { A: '1' } }));
+        assert.equal(apps[0]!.specHash.length, 16);
+        assert.ok(apps[0]!.createdAt instanceof Date && apps[0]!.createdAt.getTime() > 0);
+        assert.deepEqual(await store.getApp('zeta'), apps[1]);
+        assert.equal(await store.getApp('nope'), undefined);
+        const changed = await store.applyApps([spec('zeta', { port: 9000 })], 'api');
+        assert.deepEqual([changed[0]!.app.revision, changed[0]!.changed, changed[0]!.app.source], [2, true, 'api']);
+        // The same spec from elsewhere changes the owner only.
+        const moved = await store.applyApps([spec('zeta', { port: 9000 })], 'config');
+        assert.deepEqual([moved[0]!.app.revision, moved[0]!.changed, moved[0]!.app.source], [2, false, 'config']);
+        assert.equal((await store.getApp('zeta'))!.source, 'config');
+      }));
+
+    it('pages the app list by name', () =>
+      run(async ({ store }) => {
+        await store.applyApps(['e', 'a', 'd', 'b-x', 'c', 'bx'].map((n) => spec(n)), 'api');
+        assert.deepEqual(names(await store.listAppsPage(undefined, 3)), ['a', 'b-x', 'bx']);
+        assert.deepEqual(names(await store.listAppsPage('bx', 3)), ['c', 'd', 'e']);
+        assert.deepEqual(names(await store.listAppsPage('e', 3)), []);
+      }));
+
+    it('applies a batch whole or not at all', () =>
+      run(async ({ store }) => {
+        await store.applyApps([spec('kept')], 'config');
+        const bad = spec('bad', { env: { N: 1n as unknown as string } });
+        await assert.rejects(store.applyApps([spec('first'), spec('kept', { port: 9 }), bad], 'config', ['kept']));
+        assert.deepEqual((await store.listApps()).map((a) => [a.name, a.revision, a.spec.port]), [['kept', 1, 8080]]);
+      }));
+
+    it('keeps a deleted app as a tombstone until forgotten; a new spec of that name is revision 1', () =>
+      run(async (ctx) => {
+        await ctx.store.applyApps([spec('a'), spec('b'), spec('c')], 'api');
+        await ctx.store.applyApps([spec('a', { port: 1 })], 'api');
+        assert.equal(await ctx.store.deleteApp('a', { purgeVolumes: true }), true);
+        assert.equal(await ctx.store.deleteApp('a'), false, 'already deleted');
+        assert.equal(await ctx.store.deleteApp('nope'), false);
+        await ctx.store.applyApps([], 'config', ['b']);
+        const store = await ctx.reopen();
+        assert.deepEqual(names(await store.listApps()), ['c']);
+        assert.equal(await store.getApp('a'), undefined);
+        const deleted = await store.listDeleted();
+        assert.deepEqual(deleted.map((d) => [d.name, d.purgeVolumes]), [['a', true], ['b', false]]);
+        assert.ok(deleted[0]!.deletedAt instanceof Date);
+        await store.forgetDeleted('b');
+        await store.forgetDeleted('c'); // a desired app is kept
+        assert.deepEqual(names(await store.listDeleted()), ['a']);
+        assert.deepEqual(names(await store.listApps()), ['c']);
+        const again = await store.applyApps([spec('a')], 'api');
+        assert.deepEqual([again[0]!.app.revision, again[0]!.changed], [1, true]);
+        assert.deepEqual(names(await store.listDeleted()), []);
+      }));
+
+    it('keeps the scale override across a reopen and drops it when the spec changes', () =>
+      run(async (ctx) => {
+        await ctx.store.applyApps([spec('web')], 'api');
+        assert.equal(await ctx.store.setReplicas('web', 3), true);
+        assert.equal(await ctx.store.setReplicas('nope', 3), false);
+        assert.equal((await (await ctx.reopen()).getApp('web'))!.replicas, 3);
+        await ctx.store.applyApps([spec('web')], 'api');
+        assert.equal((await ctx.store.getApp('web'))!.replicas, 3, 'an unchanged spec keeps it');
+        await ctx.store.applyApps([spec('web', { port: 1 })], 'api');
+        assert.equal((await ctx.store.getApp('web'))!.replicas, undefined);
+        await ctx.store.setReplicas('web', 2);
+        await ctx.store.setReplicas('web', undefined);
+        assert.equal((await ctx.store.getApp('web'))!.replicas, undefined);
+      }));
+
+    it('restores a row exactly as read, and reverts unsettled API updates but not settled ones', () =>
+      run(async (ctx) => {
+        const [v1] = await ctx.store.applyApps([spec('a'), spec('b')], 'api');
+        await ctx.store.applyApps([spec('a', { port: 2 })], 'api');
+        await ctx.store.restoreApp(v1!.app);
+        assert.deepEqual(await ctx.store.getApp('a'), v1!.app);
+        await ctx.store.applyApps([spec('a', { port: 3 }), spec('b', { port: 3 })], 'api');
+        await ctx.store.settleApps(['b']);
+        const store = await ctx.reopen();
+        assert.deepEqual(await store.revertUnsettled(), ['a']);
+        assert.deepEqual(((await store.getApp('a')) as { spec: AppSpec; revision: number }).revision, 1);
+        assert.equal((await store.getApp('a'))!.spec.port, 8080);
+        assert.equal((await store.getApp('b'))!.spec.port, 3);
+        assert.deepEqual(await store.revertUnsettled(), [], 'once only');
+        // A config sync never holds back.
+        await store.applyApps([spec('c'), spec('c', { port: 4 })].slice(1), 'config');
+        assert.deepEqual(await store.revertUnsettled(), []);
+      }));
+
+    it('has one identity and one secret per key, the same for every connection and after a reopen', () =>
+      run(async (ctx) => {
+        const id = await ctx.store.storeId();
+        assert.match(id, /^[0-9a-f-]{36}$/);
+        const secret = await ctx.store.getOrCreateSecret('input');
+        assert.equal(secret.length, 32);
+        assert.notDeepEqual(await ctx.store.getOrCreateSecret('other'), secret);
+        const peer = await ctx.another();
+        assert.equal(await peer.storeId(), id);
+        assert.deepEqual(await peer.getOrCreateSecret('input'), secret);
+        assert.equal(await (await ctx.reopen()).storeId(), id);
+      }));
+
+    it('creates, finds, lists, touches and revokes tokens', () =>
+      run(async ({ store }) => {
+        const a = await store.createToken({ id: 'id-a', name: 'alice', hash: 'a'.repeat(64) });
+        assert.deepEqual([a.id, a.name, a.lastUsedAt], ['id-a', 'alice', undefined]);
+        await store.createToken({ id: 'id-b', name: 'id-a', hash: 'b'.repeat(64) });
+        await assert.rejects(store.createToken({ id: 'id-c', name: 'alice', hash: 'c'.repeat(64) }), ConflictError);
+        await assert.rejects(store.createToken({ id: 'id-d', name: 'dora', hash: 'a'.repeat(64) }), (err: unknown) => err instanceof StoreError);
+        assert.equal(await store.countTokens(), 2);
+        assert.equal((await store.findTokenByHash('a'.repeat(64)))!.id, 'id-a');
+        assert.equal(await store.findTokenByHash('id-a'), undefined);
+        assert.deepEqual((await store.listTokens()).map((t) => t.name).sort(), ['alice', 'id-a']);
+        const t1 = new Date(1_700_000_000_000);
+        await store.touchToken('id-a', t1);
+        await store.touchToken('id-a', new Date(t1.getTime() - 1000));
+        assert.equal((await store.findTokenByHash('a'.repeat(64)))!.lastUsedAt!.getTime(), t1.getTime());
+        assert.equal(await store.revokeToken('id-a'), true, 'by id first');
+        assert.deepEqual((await store.listTokens()).map((t) => t.id), ['id-b']);
+        assert.equal(await store.revokeToken('id-a'), true, 'then by name');
+        assert.equal(await store.revokeToken('id-a'), false);
+        assert.equal(await store.countTokens(), 0);
+        await store.createToken({ id: 'id-e', name: 'alice', hash: 'e'.repeat(64) });
+      }));
+
+    it('fails with a StoreError when not open', () =>
+      run(async (ctx) => {
+        await ctx.store.close();
+        await assert.rejects(ctx.store.listApps(), StoreError);
+        await assert.rejects(ctx.store.appendRequests([]), StoreError);
+      }));
+  });
+}
