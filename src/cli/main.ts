@@ -13,6 +13,7 @@ import { tokenCommand } from './commands/token.js';
 import { usageCommand } from './commands/usage.js';
 import { versionCommand } from './commands/version.js';
 import { scaleCommand } from './commands/scale.js';
+import { storeCommand } from './commands/store.js';
 import { serveCommand } from './serve.js';
 
 /**
@@ -39,6 +40,7 @@ program.addCommand(historyCommand());
 program.addCommand(usageCommand());
 program.addCommand(tokenCommand());
 program.addCommand(configureCommand());
+program.addCommand(storeCommand());
 program.addCommand(versionCommand());
 
 /**

@@ -3,7 +3,6 @@ import { toColumns, type HistoryColumns } from './history-columns.js';
 import { encodeCursor, historyParams } from './history-query.js';
 import { PRUNE_CHUNK, rowToRecord, type RequestRow } from './history-rows.js';
 import type { HistoryWriter } from './history-writer.js';
-import { inTransaction } from './pg-connect.js';
 import type { HistoryPage, HistoryQuery, HistoryRetention, RequestRecord } from './store.js';
 
 /**
@@ -95,17 +94,15 @@ async function prunePg(pool: pg.Pool, retention: HistoryRetention, nowMs: number
   return deleted;
 }
 
-/** Copies rows as they are (ids, so cursors and order survive): `berth store copy`. */
-export async function insertRawRequests(pool: pg.Pool, rows: readonly RequestRow[]): Promise<void> {
+/** Copies rows as they are (ids, so cursors and order survive), inside the caller's transaction: `berth store copy`. */
+export async function insertRawRequests(client: pg.PoolClient, rows: readonly RequestRow[]): Promise<void> {
   if (rows.length === 0) return;
-  await inTransaction(pool, async (client) => {
-    const col = <K extends keyof RequestRow>(k: K) => rows.map((r) => r[k]);
-    await client.query(
+  const col = <K extends keyof RequestRow>(k: K) => rows.map((r) => r[k]);
+  await client.query(
       `INSERT INTO requests (id, time, app, method, path, status, duration_ms, bytes_in, bytes_out, client, waited, instance)
        OVERRIDING SYSTEM VALUE
        SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::integer[], $7::double precision[],
                             $8::bigint[], $9::bigint[], $10::text[], $11::smallint[], $12::text[])`,
-      [col('id'), col('time'), col('app'), col('method'), col('path'), col('status'), col('duration_ms'), col('bytes_in'), col('bytes_out'), col('client'), col('waited'), col('instance')],
-    );
-  });
+    [col('id'), col('time'), col('app'), col('method'), col('path'), col('status'), col('duration_ms'), col('bytes_in'), col('bytes_out'), col('client'), col('waited'), col('instance')],
+  );
 }
