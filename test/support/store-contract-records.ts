@@ -31,14 +31,16 @@ export function recordsContract(kind: string, make: FixtureFactory, skip: string
 
     it('keeps every field of a record (long text truncated) across a reopen', () =>
       run(async (ctx) => {
-        const full = rec('a', T0, { method: 'POST', status: 503, durationMs: 12.5, bytesIn: 3, bytesOut: 4, waited: true, client: '10.0.0.1', instance: 'abc' });
-        await ctx.store.appendRequests([full, rec('a', T0 + 1, { path: 'x'.repeat(10_000), instance: undefined })]);
+        // Quotes, commas, braces, backslashes and NULL-looking text: what array encodings get wrong.
+        const full = rec('a', T0, { path: '/q?a="x,y"&b={1,2}\\NULL é', method: 'POST', status: 503, durationMs: 12.5, bytesIn: 3, bytesOut: 4, waited: true, client: '10.0.0.1', instance: 'abc' });
+        await ctx.store.appendRequests([full, rec('a', T0 + 1, { path: 'x'.repeat(10_000), instance: undefined, client: 'NULL' })]);
         const items = (await (await ctx.reopen()).queryRequests({ app: 'a' })).items;
         assert.equal(items[1]!.time.getTime(), T0);
         const { timeMs: _t, requestId: _r, ...rest } = full;
         assert.deepEqual({ ...items[1]!, time: undefined }, { ...rest, time: undefined });
         assert.equal(items[0]!.path.length, MAX_FIELD_LENGTHS.path);
         assert.equal(items[0]!.instance, undefined);
+        assert.equal(items[0]!.client, 'NULL', 'the text NULL is not a null');
       }));
 
     it('stores nothing of a batch with one record it cannot keep', () =>
