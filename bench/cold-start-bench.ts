@@ -108,7 +108,7 @@ export class Bench {
     ].join('\n');
     await writeFile(join(this.dir, 'berth.yaml'), config);
 
-    const runtime = new DockerRuntime({ extraLabels: this.labels });
+    const runtime = new DockerRuntime({ extraLabels: this.labels, appsNetwork: APPS_NETWORK });
     // Time every Engine API call berth makes (its runtime opens its client lazily).
     const traced = traceClient(createDockerClient(runtime.endpoint), this.calls);
     (runtime as unknown as { client?: Docker }).client = traced;
