@@ -1,5 +1,6 @@
 /** The cold-start benchmark's view of the engine: a timed trace of berth's Engine API calls, and the container events of the run. */
 import type { Readable } from 'node:stream';
+import { drainJsonLines } from '../src/runtime/docker/json-lines.js';
 import type Docker from 'dockerode';
 
 export interface EngineCall {
@@ -54,24 +55,14 @@ export class EventLog {
     let buffered = '';
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {
-      buffered += chunk;
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl).trim();
-        buffered = buffered.slice(nl + 1);
-        if (!line) continue;
-        try {
-          const msg = JSON.parse(line) as { Action?: string; Actor?: { ID?: string; Attributes?: Record<string, string> } };
-          this.events.push({
-            action: msg.Action ?? '',
-            app: msg.Actor?.Attributes?.['berth.app'] ?? msg.Actor?.Attributes?.['berth.bench.role'] ?? '',
-            container: msg.Actor?.ID ?? '',
-            phase: this.phase,
-          });
-        } catch {
-          // not an event line
-        }
-      }
+      buffered = drainJsonLines<{ Action?: string; Actor?: { ID?: string; Attributes?: Record<string, string> } }>(buffered + chunk, (msg) => {
+        this.events.push({
+          action: msg.Action ?? '',
+          app: msg.Actor?.Attributes?.['berth.app'] ?? msg.Actor?.Attributes?.['berth.bench.role'] ?? '',
+          container: msg.Actor?.ID ?? '',
+          phase: this.phase,
+      });
+      });
     });
     stream.on('error', () => undefined);
   }

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { drainJsonLines } from '../../src/runtime/docker/json-lines.js';
 import { testDocker } from './docker-cleanup.js';
 import { sleep, waitFor } from './wait-for.js';
 
@@ -34,19 +35,9 @@ export class EngineEvents {
     let buffered = '';
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {
-      buffered += chunk;
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl).trim();
-        buffered = buffered.slice(nl + 1);
-        if (!line) continue;
-        try {
-          const msg = JSON.parse(line) as { Action?: string; Actor?: { ID?: string; Attributes?: Record<string, string> } };
-          this.events.push({ action: msg.Action ?? '', app: msg.Actor?.Attributes?.['berth.app'] ?? '', id: msg.Actor?.ID ?? '', at: performance.now() });
-        } catch {
-          // not an event line
-        }
-      }
+      buffered = drainJsonLines<{ Action?: string; Actor?: { ID?: string; Attributes?: Record<string, string> } }>(buffered + chunk, (msg) => {
+        this.events.push({ action: msg.Action ?? '', app: msg.Actor?.Attributes?.['berth.app'] ?? '', id: msg.Actor?.ID ?? '', at: performance.now() });
+      });
     });
     stream.on('error', () => undefined);
   }

@@ -4,6 +4,7 @@ import type { RuntimeEvent } from '../runtime.js';
 import type { DockerContext } from './context.js';
 import { mapDockerError } from './errors.js';
 import { toRuntimeEvent, type DockerEventMessage } from './event-mapping.js';
+import { drainJsonLines } from './json-lines.js';
 import { MANAGED_FILTER } from './names.js';
 
 /** Called when the event stream broke and is about to be reopened. */
@@ -52,23 +53,14 @@ export async function* watchEvents(ctx: DockerContext, signal: AbortSignal, onEr
   }
 }
 
-/** The engine sends one JSON object per line; a line may span chunks. */
+/** The engine's events, one JSON object per line (see drainJsonLines). */
 async function* messages(stream: Readable): AsyncGenerator<DockerEventMessage> {
   let buffered = '';
   stream.setEncoding('utf8');
   for await (const chunk of stream as AsyncIterable<string>) {
-    buffered += chunk;
-    let newline: number;
-    while ((newline = buffered.indexOf('\n')) >= 0) {
-      const line = buffered.slice(0, newline).trim();
-      buffered = buffered.slice(newline + 1);
-      if (!line) continue;
-      try {
-        yield JSON.parse(line) as DockerEventMessage;
-      } catch {
-        // Not an event (a proxy's error page, say); the next line may be.
-      }
-    }
+    const complete: DockerEventMessage[] = [];
+    buffered = drainJsonLines<DockerEventMessage>(buffered + chunk, (msg) => complete.push(msg));
+    yield* complete;
   }
 }
 
