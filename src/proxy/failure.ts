@@ -39,11 +39,12 @@ export function classifyFailure(err: unknown, clientGone: boolean, context: Fail
   if (FD_EXHAUSTED.has(code)) {
     return { status: 503, code: 'overloaded', reason: `the gateway is out of file descriptors (${code})`, retryAfterS: OVERLOAD_RETRY_AFTER_S };
   }
-  if (code === 'UND_ERR_HEADERS_TIMEOUT') return { status: 504, code: 'upstream_timeout', reason: `${app} did not answer${within(context.responseTimeoutMs)}` };
-  if (code === 'UND_ERR_CONNECT_TIMEOUT') return { status: 504, code: 'upstream_timeout', reason: `${app} did not accept a connection${within(context.connectTimeoutMs)}` };
-  if (code === 'UND_ERR_BODY_TIMEOUT' || code === 'ETIMEDOUT') return { status: 504, code: 'upstream_timeout', reason: `${app} did not answer in time (${code})` };
+  if (code === 'UPSTREAM_HEADERS_TIMEOUT') return { status: 504, code: 'upstream_timeout', reason: `${app} did not answer${within(context.responseTimeoutMs)}` };
+  if (code === 'UPSTREAM_CONNECT_TIMEOUT') return { status: 504, code: 'upstream_timeout', reason: `${app} did not accept a connection${within(context.connectTimeoutMs)}` };
+  if (code === 'ETIMEDOUT') return { status: 504, code: 'upstream_timeout', reason: `${app} did not answer in time (${code})` };
   if (code === 'ECONNREFUSED') return { status: 502, code: 'upstream_unavailable', reason: `${app} refused the connection` };
-  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return { status: 502, code: 'upstream_unavailable', reason: `${app} closed the connection` };
+  if (code === 'ECONNRESET' || code === 'EPIPE') return { status: 502, code: 'upstream_unavailable', reason: `${app} closed the connection` };
+  if (code === 'UPSTREAM_CLOSED') return { status: 502, code: 'upstream_unavailable', reason: `${app} ${messageOf(err).replace(/^the app /, '')}` };
   return { status: 502, code: 'upstream_unavailable', reason: messageOf(err) };
 }
 

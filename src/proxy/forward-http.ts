@@ -1,11 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
+import type { ExchangeControl } from './http1/exchange.js';
+import type { Http1Pool } from './http1/upstream-pool.js';
+import { BadUpstreamResponseError } from './http1/response-parser.js';
 import { downstreamResponseHeaders } from './forwarded-headers.js';
 import { ClientClosedError } from '../errors.js';
 
 /** How long one exchange may wait on each side; 0 turns a bound off. */
 export interface ForwardBounds {
-  /** The upstream's response headers (undici's per-request headersTimeout). */
+  /** The upstream's response head, from the request's sending. */
   responseTimeoutMs: number;
   /** The client's request body going without a byte: 408, connection closed, upstream aborted. */
   bodyIdleMs: number;
@@ -22,13 +24,10 @@ export interface ForwardResult {
 
 /**
  * Streams one request to the upstream and its response back, with backpressure
- * both ways: undici reads the request body from `req` as the upstream accepts
- * it, and the upstream's response is paused whenever the client is slower.
- *
- * This is the hot path, so it drives undici's dispatcher directly instead of
- * `request`/`stream`, which would add a promise, a body stream and a second
- * copy of the headers per request. `requestId`, when given, is answered as
- * `x-request-id` (unless the upstream answered one itself).
+ * both ways: the pool's connection reads the request body from `req` as the
+ * upstream accepts it, and the upstream's response is paused whenever the
+ * client is slower. `requestId`, when given, is answered as `x-request-id`
+ * (unless the upstream answered one itself).
  *
  * The client-side bounds use the socket's own idle timer, armed only while it
  * means something (a body still arriving, a response held back by a client that
@@ -36,7 +35,7 @@ export interface ForwardResult {
  * stream (SSE, long poll) is not cut: only the client's silence is bounded.
  */
 export function forwardHttp(
-  dispatcher: Dispatcher,
+  pool: Http1Pool,
   req: IncomingMessage,
   res: ServerResponse,
   path: string,
@@ -70,7 +69,7 @@ export function forwardHttp(
     }
     done(err, { status, bytesOut });
   };
-  let controller: Dispatcher.DispatchController | undefined;
+  let controller: ExchangeControl | undefined;
   let pendingAbort: Error | undefined;
   const abort = (err: Error) => {
     if (controller) controller.abort(err);
@@ -85,8 +84,7 @@ export function forwardHttp(
     req.on('timeout', () => {
       if (finished || req.complete) return;
       const err = new ClientBodyTimeoutError(bounds.bodyIdleMs);
-      // Answered before the upstream is aborted: undici then destroys the request
-      // body, and with it the client's socket.
+      // Answered before the upstream is aborted; the connection is closed after the answer.
       if (!res.headersSent) res.setHeader('connection', 'close');
       finish(err);
       abort(err);
@@ -95,34 +93,30 @@ export function forwardHttp(
     rearm();
   }
 
-  dispatcher.dispatch(
-    { method: req.method as Dispatcher.HttpMethod, path, headers, body: hasBody ? req : null, headersTimeout: bounds.responseTimeoutMs, bodyTimeout: 0 },
+  pool.dispatch(
+    { method: req.method ?? 'GET', path, headers, body: hasBody ? req : null, headersTimeoutMs: bounds.responseTimeoutMs },
     {
-      onRequestStart(ctl) {
+      onStart(ctl) {
         controller = ctl;
         if (pendingAbort) ctl.abort(pendingAbort);
         else if (res.destroyed) ctl.abort(new ClientClosedError());
       },
-      onResponseStart(ctl, statusCode, upstreamHeaders, statusMessage) {
-        // 1xx interim responses (other than a switch) are not relayed.
-        if (statusCode < 200) return;
-        // RFC 9110 §15 defines 1xx to 5xx only; a client could not make sense of more.
-        if (statusCode > 599) return ctl.abort(new BadUpstreamResponseError(`the app answered with status ${statusCode}, which is not an HTTP status`));
+      onHead(ctl, statusCode, upstreamHeaders, statusMessage) {
         const headers = downstreamResponseHeaders(upstreamHeaders);
         // In the object given to writeHead: a setHeader before it would send every header through the slow merge.
         if (requestId !== undefined && headers['x-request-id'] === undefined) headers['x-request-id'] = requestId;
         try {
           res.writeHead(statusCode, statusMessage, headers);
         } catch (err) {
-          // Node refuses some status texts and header values that undici let through. A throw
-          // here would escape into undici's connection as an unhandled 'error': answer 502 instead.
+          // Node refuses some status texts and header values the parser let through
+          // (obs-text in a value, say): answer 502 instead of relaying half a head.
           res.removeHeader('x-request-id');
           return ctl.abort(new BadUpstreamResponseError(`the app's response head cannot be relayed: ${(err as Error).message}`));
         }
         status = statusCode;
         if (req.method === 'HEAD' || statusCode === 204 || statusCode === 304) res.flushHeaders();
       },
-      onResponseData(ctl, chunk) {
+      onData(ctl, chunk) {
         bytesOut += chunk.length;
         if (!res.write(chunk)) {
           ctl.pause();
@@ -141,7 +135,7 @@ export function forwardHttp(
           });
         }
       },
-      onResponseEnd() {
+      onEnd() {
         if (timed) {
           timed = false;
           socket.setTimeout(0);
@@ -149,7 +143,7 @@ export function forwardHttp(
         res.end();
         finish();
       },
-      onResponseError(_ctl, err) {
+      onError(err) {
         finish(err);
       },
     },
@@ -157,9 +151,7 @@ export function forwardHttp(
 }
 
 /** The app's response cannot be relayed as it is (classified as the app's 502). */
-export class BadUpstreamResponseError extends Error {
-  readonly code = 'bad_upstream_response';
-}
+export { BadUpstreamResponseError };
 
 /** The client went away mid-request; the caller answers nobody. */
 export { ClientClosedError };

@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 /**
  * Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, not the message,
  * so a proxy must not pass them on. `expect` is answered by berth's own server
- * (Node sends the 100 Continue), and undici refuses to send it.
+ * (Node sends the 100 Continue).
  */
 const HOP_BY_HOP = new Set([
   'expect',
@@ -82,7 +82,7 @@ export function upstreamRequestHeaders(req: IncomingMessage, options: ForwardOpt
   const connectionTokens = connectionHeaderTokens(req.headers.connection);
   const trusted = options.trustedPeer;
   const host = options.host ?? req.headers.host ?? '';
-  // No Host at all (HTTP/1.0): none is invented here; undici sends the upstream's own.
+  // No Host at all (HTTP/1.0): none is invented here; the upstream client sends the upstream's own.
   const out: string[] = options.host ? ['host', host] : [];
   let priorFor: string | undefined;
   let priorForwarded: string | undefined;

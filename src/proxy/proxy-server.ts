@@ -240,7 +240,7 @@ export class ProxyServer {
 
   /**
    * Ends the exchange: activity accounting, then the history record. Called
-   * from undici's callbacks too, after the client may have gone: it reads only
+   * from the upstream client's callbacks too, after the client may have gone: it reads only
    * what was captured when the request arrived, and never throws.
    */
   private finish(req: IncomingMessage, res: ServerResponse, app: string, startedMs: number, waited: boolean, bytesOut: number, requestId: string, client: string, instance?: string): void {
@@ -441,7 +441,7 @@ const SHUTTING_DOWN: ProxyFailure = { status: 503, code: 'overloaded', reason: '
 const DEBUG_LEVEL = 20;
 
 /** Connection-level failures: the upstream was refused, or closed before answering. */
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UPSTREAM_CLOSED']);
 
 /**
  * Whether a failed exchange may be sent again: nothing was answered yet, the

@@ -25,8 +25,8 @@ describe('classifyFailure', () => {
     ['an engine that refuses', mapDockerError(coded('ECONNREFUSED'), 'listing', 'unix:///x.sock'), { status: 503, code: 'engine_unavailable', retryAfterS: 5 }],
     ['an engine socket that is missing', mapDockerError(coded('ENOENT'), 'listing', 'unix:///x.sock'), { status: 503, code: 'engine_unavailable', retryAfterS: 5 }],
     ['EMFILE towards the engine is not the app failing either', mapDockerError(coded('EMFILE'), 'listing', 'unix:///x.sock'), { status: 503, code: 'engine_unavailable', retryAfterS: 1, reason: /out of file descriptors \(EMFILE\)/ }],
-    ['no response headers in time names the app and the bound', coded('UND_ERR_HEADERS_TIMEOUT'), { status: 504, code: 'upstream_timeout', reason: /^app hello did not answer within 60 s$/ }],
-    ['no connection in time names the app and the bound', coded('UND_ERR_CONNECT_TIMEOUT'), { status: 504, code: 'upstream_timeout', reason: /^app hello did not accept a connection within 10 s$/ }],
+    ['no response headers in time names the app and the bound', coded('UPSTREAM_HEADERS_TIMEOUT'), { status: 504, code: 'upstream_timeout', reason: /^app hello did not answer within 60 s$/ }],
+    ['no connection in time names the app and the bound', coded('UPSTREAM_CONNECT_TIMEOUT'), { status: 504, code: 'upstream_timeout', reason: /^app hello did not accept a connection within 10 s$/ }],
     ['a refused upstream is 502', coded('ECONNREFUSED'), { status: 502, code: 'upstream_unavailable', reason: /app hello refused/ }],
     ['a reset upstream is 502', coded('ECONNRESET'), { status: 502, code: 'upstream_unavailable', reason: /app hello closed/ }],
     ['a silent request body is 408', new ClientBodyTimeoutError(60_000), { status: 408, code: 'client_body_timeout', reason: /nothing for 60 s/ }],
@@ -45,7 +45,7 @@ describe('classifyFailure', () => {
     assert.equal(classifyFailure(coded('EMFILE'), true).status, 0);
   });
   it('without a context the app is "the app"', () => {
-    assert.match(classifyFailure(coded('UND_ERR_HEADERS_TIMEOUT'), false).reason, /^the app did not answer in time$/);
+    assert.match(classifyFailure(coded('UPSTREAM_HEADERS_TIMEOUT'), false).reason, /^the app did not answer in time$/);
   });
   it('engine_unavailable is catalogued as 503', () => {
     assert.equal(httpStatusOf(new EngineUnavailableError('x', 5)), 503);

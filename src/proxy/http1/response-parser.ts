@@ -1,0 +1,390 @@
+/**
+ * An incremental HTTP/1.1 response parser for the proxy's upstream side (RFC
+ * 9112): the status line and headers, then the body framed by Content-Length,
+ * chunked coding or the connection's close. It is strict where leniency lets a
+ * response be read two ways (request smuggling's other half): two different
+ * Content-Length values, Content-Length beside Transfer-Encoding, a header line
+ * without a colon, obsolete line folding, control characters in a value, a
+ * status that is not three digits: each is a BadUpstreamResponseError, so the
+ * client gets a 502 and the connection is never reused.
+ *
+ * No I/O: `execute` is fed the bytes as they arrive and calls the sink. Body
+ * chunks are views of the bytes given (no copy). Interim 1xx responses are
+ * read and dropped, as RFC 9110 §15.2 asks of a client; a 101 on a plain
+ * request is an error (WebSockets do not come this way).
+ */
+
+/** The app's response cannot be relayed as it is (classified as the app's 502). */
+export class BadUpstreamResponseError extends Error {
+  readonly code = 'bad_upstream_response';
+}
+
+export type ResponseHeaders = Record<string, string | string[]>;
+
+export interface ResponseSink {
+  onHead(status: number, statusText: string, headers: ResponseHeaders): void;
+  onBody(chunk: Buffer): void;
+  onEnd(): void;
+}
+
+/** Node's own bound on a message head (--max-http-header-size); nginx stops at 8 KiB. */
+export const MAX_HEAD_BYTES = 16 * 1024;
+/** A chunk-size line with its extensions; nobody sends more. */
+const MAX_CHUNK_LINE = 4096;
+/** 13 hex digits: 2^52, within the integers a number holds exactly. */
+const MAX_CHUNK_DIGITS = 13;
+
+const enum State {
+  Head,
+  Length,
+  ChunkSize,
+  ChunkData,
+  ChunkDataEnd,
+  Trailers,
+  UntilClose,
+  Done,
+}
+
+export class ResponseParser {
+  private state = State.Done;
+  private noBody = false;
+  /** Head (or chunk line, or trailer) bytes seen in an earlier read, waiting for the rest. */
+  private pending: Buffer | undefined;
+  private remaining = 0;
+  private trailerBytes = 0;
+  /** The app said it keeps the connection open after this response. */
+  keepAlive = false;
+  /** The app's Keep-Alive `timeout=` in ms (0: none given). */
+  keepAliveHintMs = 0;
+  /** Bytes came after the end of the response: the connection cannot be trusted again. */
+  leftover = false;
+  /** Any byte of the response arrived (a reused connection that failed before is safe to retry). */
+  received = false;
+
+  constructor(private readonly sink: ResponseSink, private readonly maxHeadBytes = MAX_HEAD_BYTES) {}
+
+  /** Expects a new response; `noBody` for a HEAD request. */
+  begin(noBody: boolean): void {
+    this.state = State.Head;
+    this.noBody = noBody;
+    this.pending = undefined;
+    this.keepAlive = false;
+    this.keepAliveHintMs = 0;
+    this.leftover = false;
+    this.received = false;
+    this.trailerBytes = 0;
+  }
+
+  get done(): boolean {
+    return this.state === State.Done;
+  }
+
+  /** The response's body runs until the connection closes. */
+  get untilClose(): boolean {
+    return this.state === State.UntilClose;
+  }
+
+  /** Feeds bytes; throws BadUpstreamResponseError. The sink may be called several times. */
+  execute(data: Buffer): void {
+    if (data.length === 0) return;
+    this.received = true;
+    let at = 0;
+    while (at < data.length) {
+      switch (this.state) {
+        case State.Done:
+          this.leftover = true;
+          return;
+        case State.Head:
+          at = this.readHead(data, at);
+          break;
+        case State.Length: {
+          const n = Math.min(this.remaining, data.length - at);
+          this.remaining -= n;
+          const chunk = at === 0 && n === data.length ? data : data.subarray(at, at + n);
+          at += n;
+          if (this.remaining === 0) this.state = State.Done;
+          this.sink.onBody(chunk);
+          if (this.state === State.Done) this.sink.onEnd();
+          break;
+        }
+        case State.UntilClose:
+          this.sink.onBody(at === 0 ? data : data.subarray(at));
+          return;
+        case State.ChunkSize:
+          at = this.readChunkSize(data, at);
+          break;
+        case State.ChunkData: {
+          const n = Math.min(this.remaining, data.length - at);
+          this.remaining -= n;
+          const chunk = data.subarray(at, at + n);
+          at += n;
+          if (this.remaining === 0) {
+            this.state = State.ChunkDataEnd;
+            this.remaining = 2;
+          }
+          this.sink.onBody(chunk);
+          break;
+        }
+        case State.ChunkDataEnd:
+          // The CRLF after a chunk's data, possibly split over two reads.
+          if (data[at] !== (this.remaining === 2 ? 0x0d : 0x0a)) throw new BadUpstreamResponseError('the app sent a chunk without its CRLF ending');
+          at++;
+          if (--this.remaining === 0) this.state = State.ChunkSize;
+          break;
+        case State.Trailers:
+          at = this.readTrailers(data, at);
+          break;
+      }
+    }
+  }
+
+  /** The connection closed: true when that ends the response (a body read until close). */
+  closed(): boolean {
+    if (this.state !== State.UntilClose) return this.state === State.Done;
+    this.state = State.Done;
+    this.sink.onEnd();
+    return true;
+  }
+
+  private readHead(data: Buffer, at: number): number {
+    let buf = data;
+    let start = at;
+    if (this.pending) {
+      // The earlier part, plus up to 3 bytes of it again: the blank line may straddle reads.
+      buf = Buffer.concat([this.pending, data.subarray(at)]);
+      start = 0;
+    }
+    const end = buf.indexOf('\r\n\r\n', Math.max(start, this.pending ? this.pending.length - 3 : start), 'latin1');
+    if (end < 0) {
+      if (buf.length - start > this.maxHeadBytes) throw new BadUpstreamResponseError(`the app's response head is larger than ${this.maxHeadBytes} bytes`);
+      this.pending = start === 0 ? buf : buf.subarray(start);
+      // Copied: the socket's buffer may be reused once this read is handled.
+      if (this.pending === data || this.pending.buffer === data.buffer) this.pending = Buffer.from(this.pending);
+      return data.length;
+    }
+    if (end + 4 - start > this.maxHeadBytes) throw new BadUpstreamResponseError(`the app's response head is larger than ${this.maxHeadBytes} bytes`);
+    const consumedFromData = this.pending ? end + 4 - this.pending.length : end + 4 - at;
+    this.pending = undefined;
+    this.parseHead(buf.toString('latin1', start, end));
+    return at + consumedFromData;
+  }
+
+  private parseHead(text: string): void {
+    const lineEnd = text.indexOf('\r\n');
+    const statusLine = lineEnd < 0 ? text : text.slice(0, lineEnd);
+    const { status, statusText, http10 } = parseStatusLine(statusLine);
+    if (status < 200) {
+      // 101 is an upgrade nobody asked for here; other 1xx are interim and skipped.
+      if (status === 101) throw new BadUpstreamResponseError('the app switched protocols on a plain request');
+      this.state = State.Head;
+      return;
+    }
+    const headers: ResponseHeaders = Object.create(null) as ResponseHeaders;
+    let contentLength = -1;
+    let transferEncoding: string | undefined;
+    let connection: string | undefined;
+    let keepAliveHeader: string | undefined;
+    let at = lineEnd < 0 ? text.length : lineEnd + 2;
+    while (at < text.length) {
+      let next = text.indexOf('\r\n', at);
+      if (next < 0) next = text.length;
+      const colon = text.indexOf(':', at);
+      if (colon < 0 || colon >= next) throw new BadUpstreamResponseError('the app sent a header line without a colon');
+      const rawName = text.slice(at, colon);
+      if (!isToken(rawName)) {
+        const why = rawName.length > 0 && (rawName.charCodeAt(0) === 0x20 || rawName.charCodeAt(0) === 0x09) ? 'a folded header line' : `an invalid header name`;
+        throw new BadUpstreamResponseError(`the app sent ${why}`);
+      }
+      const value = headerValue(text, colon + 1, next);
+      const name = rawName.toLowerCase();
+      at = next + 2;
+      if (name === 'content-length') {
+        contentLength = mergeContentLength(contentLength, value);
+      } else if (name === 'transfer-encoding') {
+        transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
+      } else if (name === 'connection') {
+        connection = connection === undefined ? value : `${connection}, ${value}`;
+      } else if (name === 'keep-alive') {
+        keepAliveHeader = value;
+      }
+      const prior = headers[name];
+      if (prior === undefined) headers[name] = value;
+      else if (typeof prior === 'string') headers[name] = [prior, value];
+      else prior.push(value);
+    }
+    this.keepAlive = !http10 && !hasToken(connection, 'close');
+    if (this.keepAlive && keepAliveHeader !== undefined) this.keepAliveHintMs = keepAliveTimeoutMs(keepAliveHeader);
+    if (transferEncoding !== undefined && contentLength >= 0) {
+      throw new BadUpstreamResponseError('the app sent both Content-Length and Transfer-Encoding');
+    }
+    // The sink may learn the head before the framing is settled: it only matters for the body.
+    if (this.noBody || status === 204 || status === 304) {
+      this.state = State.Done;
+    } else if (transferEncoding !== undefined) {
+      if (lastToken(transferEncoding) === 'chunked') {
+        this.state = State.ChunkSize;
+      } else {
+        // RFC 9112 §6.3: a response whose last coding is not chunked runs until the close.
+        this.state = State.UntilClose;
+        this.keepAlive = false;
+      }
+    } else if (contentLength >= 0) {
+      this.remaining = contentLength;
+      this.state = contentLength === 0 ? State.Done : State.Length;
+    } else {
+      this.state = State.UntilClose;
+      this.keepAlive = false;
+    }
+    this.sink.onHead(status, statusText, headers);
+    if (this.state === State.Done) this.sink.onEnd();
+  }
+
+  private readChunkSize(data: Buffer, at: number): number {
+    const lf = data.indexOf(0x0a, at);
+    if (lf < 0) {
+      this.pending = this.pending ? Buffer.concat([this.pending, data.subarray(at)]) : Buffer.from(data.subarray(at));
+      if (this.pending.length > MAX_CHUNK_LINE) throw new BadUpstreamResponseError('the app sent an overlong chunk-size line');
+      return data.length;
+    }
+    let line = data.toString('latin1', at, lf);
+    if (this.pending) {
+      line = this.pending.toString('latin1') + line;
+      this.pending = undefined;
+    }
+    if (line.length > MAX_CHUNK_LINE) throw new BadUpstreamResponseError('the app sent an overlong chunk-size line');
+    const size = parseChunkSize(line);
+    if (size === 0) {
+      this.state = State.Trailers;
+    } else {
+      this.remaining = size;
+      this.state = State.ChunkData;
+    }
+    return lf + 1;
+  }
+
+  /** Trailer fields are read and dropped (the client's response is already under way without them). */
+  private readTrailers(data: Buffer, at: number): number {
+    while (at < data.length) {
+      const lf = data.indexOf(0x0a, at);
+      const upTo = lf < 0 ? data.length : lf + 1;
+      this.trailerBytes += upTo - at;
+      if (this.trailerBytes > this.maxHeadBytes) throw new BadUpstreamResponseError(`the app's trailers are larger than ${this.maxHeadBytes} bytes`);
+      if (lf < 0) {
+        this.pending = this.pending ? Buffer.concat([this.pending, data.subarray(at)]) : Buffer.from(data.subarray(at));
+        return data.length;
+      }
+      const lineLength = (this.pending?.length ?? 0) + (lf - at);
+      this.pending = undefined;
+      at = lf + 1;
+      // An empty line (CRLF alone) ends the message.
+      if (lineLength <= 1) {
+        this.state = State.Done;
+        this.sink.onEnd();
+        return at;
+      }
+    }
+    return at;
+  }
+}
+
+/** `HTTP/1.1 200 OK`: the version, three digits, the reason phrase. */
+export function parseStatusLine(line: string): { status: number; statusText: string; http10: boolean } {
+  if (line.length < 12 || !line.startsWith('HTTP/1.') || line.charCodeAt(8) !== 0x20) {
+    throw new BadUpstreamResponseError(`the app did not answer with an HTTP/1 status line (${JSON.stringify(line.slice(0, 40))})`);
+  }
+  const minor = line.charCodeAt(7);
+  if (minor !== 0x30 && minor !== 0x31) throw new BadUpstreamResponseError(`the app answered in an unsupported HTTP version (${line.slice(0, 8)})`);
+  let status = 0;
+  for (let i = 9; i < 12; i++) {
+    const d = line.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) throw new BadUpstreamResponseError(`the app answered with a status that is not three digits (${JSON.stringify(line.slice(9, 16))})`);
+    status = status * 10 + d;
+  }
+  if (line.length > 12 && line.charCodeAt(12) !== 0x20) throw new BadUpstreamResponseError(`the app answered with a status that is not three digits (${JSON.stringify(line.slice(9, 16))})`);
+  // RFC 9110 §15 defines 1xx to 5xx only; a client could not make sense of more.
+  if (status < 100 || status > 599) throw new BadUpstreamResponseError(`the app answered with status ${status}, which is not an HTTP status`);
+  const statusText = line.length > 13 ? line.slice(13) : '';
+  for (let i = 0; i < statusText.length; i++) {
+    const c = statusText.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw new BadUpstreamResponseError('the app sent a control character in its status line');
+  }
+  return { status, statusText, http10: minor === 0x30 };
+}
+
+/** The value between `from` and `to`, without surrounding spaces and tabs; control characters refused. */
+function headerValue(text: string, from: number, to: number): string {
+  while (from < to && (text.charCodeAt(from) === 0x20 || text.charCodeAt(from) === 0x09)) from++;
+  while (to > from && (text.charCodeAt(to - 1) === 0x20 || text.charCodeAt(to - 1) === 0x09)) to--;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw new BadUpstreamResponseError('the app sent a control character in a header value');
+  }
+  return text.slice(from, to);
+}
+
+/** Content-Length, once or repeated with the same value (RFC 9110 §8.6); anything else is refused. */
+function mergeContentLength(prior: number, value: string): number {
+  let result = prior;
+  for (const part of value.split(',')) {
+    const digits = part.trim();
+    if (!/^\d{1,15}$/.test(digits)) throw new BadUpstreamResponseError(`the app sent an invalid Content-Length (${JSON.stringify(value.slice(0, 40))})`);
+    const n = Number(digits);
+    if (result >= 0 && n !== result) throw new BadUpstreamResponseError('the app sent two different Content-Length values');
+    result = n;
+  }
+  return result;
+}
+
+/** A chunk-size line: hex digits, optionally extensions after `;` (ignored), then CRLF. */
+export function parseChunkSize(line: string): number {
+  let end = line.length;
+  if (end > 0 && line.charCodeAt(end - 1) === 0x0d) end--;
+  else throw new BadUpstreamResponseError('the app sent a chunk-size line without CRLF');
+  let size = 0;
+  let digits = 0;
+  let i = 0;
+  for (; i < end; i++) {
+    const c = line.charCodeAt(i);
+    const v = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1;
+    if (v < 0) break;
+    size = size * 16 + v;
+    digits++;
+  }
+  if (digits === 0 || digits > MAX_CHUNK_DIGITS) throw new BadUpstreamResponseError(`the app sent an invalid chunk size (${JSON.stringify(line.slice(0, 20))})`);
+  while (i < end && (line.charCodeAt(i) === 0x20 || line.charCodeAt(i) === 0x09)) i++;
+  if (i < end && line.charCodeAt(i) !== 0x3b) throw new BadUpstreamResponseError(`the app sent an invalid chunk size (${JSON.stringify(line.slice(0, 20))})`);
+  for (; i < end; i++) {
+    const c = line.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw new BadUpstreamResponseError('the app sent a control character in a chunk extension');
+  }
+  return size;
+}
+
+/** `timeout=5` of a Keep-Alive header, in ms; 0 when absent or unreadable. */
+export function keepAliveTimeoutMs(value: string): number {
+  const m = /(?:^|[,;\s])timeout\s*=\s*(\d{1,6})/i.exec(value);
+  return m ? Number(m[1]) * 1000 : 0;
+}
+
+function hasToken(list: string | undefined, token: string): boolean {
+  if (list === undefined) return false;
+  if (list.length === token.length) return list.toLowerCase() === token;
+  return list.split(',').some((t) => t.trim().toLowerCase() === token);
+}
+
+function lastToken(list: string): string {
+  const comma = list.lastIndexOf(',');
+  return (comma < 0 ? list : list.slice(comma + 1)).trim().toLowerCase();
+}
+
+const TOKEN = new Uint8Array(128);
+for (let c = 0; c < 128; c++) if (/[A-Za-z0-9!#$%&'*+.^_`|~-]/.test(String.fromCharCode(c))) TOKEN[c] = 1;
+
+function isToken(name: string): boolean {
+  if (name.length === 0) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= 128 || TOKEN[c] === 0) return false;
+  }
+  return true;
+}

@@ -1,0 +1,312 @@
+import { connect, type Socket } from 'node:net';
+import { ClientClosedError } from '../../errors.js';
+import {
+  UpstreamClosedError,
+  UpstreamConnectTimeoutError,
+  UpstreamHeadersTimeoutError,
+  isResendable,
+  requestHead,
+  type ExchangeControl,
+  type ExchangeHandler,
+  type ExchangeRequest,
+} from './exchange.js';
+import { ResponseParser, type ResponseHeaders, type ResponseSink } from './response-parser.js';
+
+/** What a connection needs of its pool. */
+export interface ConnectionOwner {
+  readonly host: string;
+  readonly port: number;
+  /** `host:port`, sent as Host when the client sent none. */
+  readonly authority: string;
+  readonly idleTimeoutMs: number;
+  /** The response is complete and the connection may carry another request. */
+  release(conn: UpstreamConnection): void;
+  /** The connection is closed; `resend` is an exchange to send again on a fresh one. */
+  lost(conn: UpstreamConnection, resend: Exchange | undefined): void;
+}
+
+/** One request on its way: the handle its handler holds (ExchangeControl). */
+export class Exchange implements ExchangeControl {
+  conn: UpstreamConnection | undefined;
+  done = false;
+  /** Sent once on a reused connection that closed before answering: not again. */
+  resent = false;
+  /** performance.now() by which the response head must have come (0: unbounded). */
+  deadline = 0;
+  bodyDone: boolean;
+  onBodyData: ((chunk: Buffer) => void) | undefined;
+  onBodyEnd: (() => void) | undefined;
+  onBodyError: (() => void) | undefined;
+
+  constructor(
+    readonly req: ExchangeRequest,
+    readonly handler: ExchangeHandler,
+    /** Takes a queued exchange out of its pool's queue. */
+    private readonly unqueue: (ex: Exchange) => void,
+  ) {
+    this.bodyDone = req.body === null;
+  }
+
+  abort(err: Error): void {
+    if (this.done) return;
+    const conn = this.conn;
+    if (conn) conn.destroy();
+    else this.unqueue(this);
+    this.fail(err);
+  }
+
+  pause(): void {
+    if (!this.done) this.conn?.socket.pause();
+  }
+
+  resume(): void {
+    if (!this.done) this.conn?.socket.resume();
+  }
+
+  /** Ends the exchange with `err` (once): the handler hears nothing after. */
+  fail(err: Error): void {
+    if (this.done) return;
+    this.settle();
+    this.handler.onError(err);
+  }
+
+  /** Marks the exchange over and lets go of the request body and the timer. */
+  settle(): void {
+    this.done = true;
+    unwatch(this);
+    const body = this.req.body;
+    if (body && this.onBodyData) {
+      body.off('data', this.onBodyData);
+      body.off('end', this.onBodyEnd!);
+      body.off('error', this.onBodyError!);
+      body.off('aborted', this.onBodyError!);
+      this.onBodyData = undefined;
+    }
+  }
+}
+
+/**
+ * One keep-alive connection to an app: one exchange at a time (no
+ * pipelining), the response read by ResponseParser. Reused only when the app
+ * said keep-alive, the request body was sent whole and nothing came after the
+ * response; a reused connection the app had closed meanwhile resends a
+ * resendable request once on a fresh one (the keep-alive race every proxy
+ * meets), anything else fails the exchange.
+ */
+export class UpstreamConnection implements ResponseSink {
+  readonly socket: Socket;
+  private readonly parser: ResponseParser;
+  current: Exchange | undefined;
+  private connected = false;
+  /** Exchanges this connection has carried to the end. */
+  private served = 0;
+  /** Set by the owner while idle: performance.now() after which the app may have closed it (0: no hint). */
+  expiresAt = 0;
+  /** The connection's own error, if its close came from one. */
+  private error: Error | undefined;
+  private ended = false;
+  dead = false;
+
+  constructor(private readonly owner: ConnectionOwner, connectTimeoutMs: number) {
+    this.parser = new ResponseParser(this);
+    const socket = connect({ host: owner.host, port: owner.port, noDelay: true });
+    this.socket = socket;
+    const timer = connectTimeoutMs > 0 ? setTimeout(() => socket.destroy(new UpstreamConnectTimeoutError(connectTimeoutMs)), connectTimeoutMs) : undefined;
+    socket.once('connect', () => {
+      if (timer) clearTimeout(timer);
+      this.connected = true;
+      // Node refreshes this on every read and write: it fires only on a connection left idle.
+      socket.setTimeout(owner.idleTimeoutMs);
+      if (this.current) this.send(this.current);
+    });
+    socket.on('data', (data: Buffer) => this.onSocketData(data));
+    socket.on('drain', () => {
+      const body = this.current?.req.body;
+      if (body?.isPaused()) body.resume();
+    });
+    socket.on('timeout', () => {
+      if (!this.current) socket.destroy();
+    });
+    socket.on('error', (err) => {
+      this.error ??= err;
+    });
+    socket.on('close', () => {
+      if (timer) clearTimeout(timer);
+      this.onClose();
+    });
+  }
+
+  /** Sends `ex` on this connection (now, or once connected). */
+  run(ex: Exchange): void {
+    this.current = ex;
+    ex.conn = this;
+    this.ended = false;
+    this.parser.begin(ex.req.method === 'HEAD');
+    if (this.connected) this.send(ex);
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** Idle and still worth trying: not closed, not past the app's keep-alive hint. */
+  usable(now: number): boolean {
+    return !this.dead && !this.socket.destroyed && (this.expiresAt === 0 || now < this.expiresAt);
+  }
+
+  get reused(): boolean {
+    return this.served > 0;
+  }
+
+  get keepAliveHintMs(): number {
+    return this.parser.keepAliveHintMs;
+  }
+
+  private send(ex: Exchange): void {
+    const req = ex.req;
+    const { head, chunked } = requestHead(req, this.owner.authority);
+    const socket = this.socket;
+    socket.write(head, 'latin1');
+    const body = req.body;
+    // The app's time to answer counts from the end of the request: an upload may take long.
+    const sent = () => {
+      ex.bodyDone = true;
+      if (req.headersTimeoutMs > 0) watch(ex, req.headersTimeoutMs);
+    };
+    if (body === null) return sent();
+    if (body.readableEnded) {
+      // Nothing left to read (an empty body already consumed): only the chunked ending is owed.
+      if (chunked) socket.write('0\r\n\r\n');
+      return sent();
+    }
+    ex.onBodyData = (chunk: Buffer) => {
+      if (ex.done || socket.destroyed) return;
+      if (chunk.length === 0) return;
+      let flushed: boolean;
+      if (chunked) {
+        socket.cork();
+        socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+        socket.write(chunk);
+        flushed = socket.write('\r\n', 'latin1');
+        socket.uncork();
+      } else {
+        flushed = socket.write(chunk);
+      }
+      if (!flushed) body.pause();
+    };
+    ex.onBodyEnd = () => {
+      if (ex.done || socket.destroyed) return;
+      if (chunked) socket.write('0\r\n\r\n', 'latin1');
+      sent();
+    };
+    ex.onBodyError = () => ex.abort(new ClientClosedError());
+    body.on('data', ex.onBodyData);
+    body.on('end', ex.onBodyEnd);
+    body.on('error', ex.onBodyError);
+    body.on('aborted', ex.onBodyError);
+  }
+
+  private onSocketData(data: Buffer): void {
+    const ex = this.current;
+    if (!ex) {
+      // An idle connection the app talks on: nothing it says can be trusted for the next request.
+      this.socket.destroy();
+      return;
+    }
+    try {
+      this.parser.execute(data);
+    } catch (err) {
+      this.socket.destroy();
+      ex.fail(err as Error);
+      return;
+    }
+    if (this.ended) this.afterResponse(ex);
+  }
+
+  onHead(status: number, statusText: string, headers: ResponseHeaders): void {
+    const ex = this.current;
+    if (!ex || ex.done) return;
+    unwatch(ex);
+    ex.handler.onHead(ex, status, headers, statusText);
+  }
+
+  onBody(chunk: Buffer): void {
+    const ex = this.current;
+    if (!ex || ex.done) return;
+    ex.handler.onData(ex, chunk);
+  }
+
+  onEnd(): void {
+    const ex = this.current;
+    if (!ex || ex.done) return;
+    this.ended = true;
+    ex.settle();
+    ex.handler.onEnd();
+  }
+
+  /** After the read that completed the response: keep the connection, or close it. */
+  private afterResponse(ex: Exchange): void {
+    if (this.current !== ex) return;
+    this.current = undefined;
+    ex.conn = undefined;
+    this.served++;
+    const p = this.parser;
+    if (p.keepAlive && !p.leftover && ex.bodyDone && !this.socket.destroyed) {
+      if (this.socket.isPaused()) this.socket.resume();
+      this.owner.release(this);
+    } else {
+      this.socket.destroy();
+    }
+  }
+
+  private onClose(): void {
+    this.dead = true;
+    const ex = this.current;
+    this.current = undefined;
+    let resend: Exchange | undefined;
+    if (ex && !ex.done) {
+      ex.conn = undefined;
+      if (this.parser.untilClose && !this.error) {
+        // The body ran until the close: that is its end.
+        this.parser.closed();
+      } else if (!this.parser.received && this.reused && !ex.resent && isResendable(ex.req)) {
+        ex.resent = true;
+        unwatch(ex);
+        resend = ex;
+      } else {
+        ex.fail(this.error ?? new UpstreamClosedError(this.parser.received ? 'the app closed the connection before its response was complete' : 'the app closed the connection before answering'));
+      }
+    }
+    this.owner.lost(this, resend);
+  }
+}
+
+/** Exchanges waiting for a response head, checked by one coarse timer (no timer per request). */
+const waiting = new Set<Exchange>();
+let sweeper: NodeJS.Timeout | undefined;
+/** How often the head bounds are checked: a bound fires up to this late. */
+const SWEEP_MS = 250;
+
+function watch(ex: Exchange, ms: number): void {
+  ex.deadline = performance.now() + ms;
+  waiting.add(ex);
+  sweeper ??= setInterval(sweep, SWEEP_MS).unref();
+}
+
+function unwatch(ex: Exchange): void {
+  if (ex.deadline !== 0) {
+    ex.deadline = 0;
+    waiting.delete(ex);
+  }
+}
+
+function sweep(): void {
+  const now = performance.now();
+  for (const ex of waiting) {
+    if (now >= ex.deadline) ex.abort(new UpstreamHeadersTimeoutError(ex.req.headersTimeoutMs));
+  }
+  if (waiting.size === 0 && sweeper) {
+    clearInterval(sweeper);
+    sweeper = undefined;
+  }
+}

@@ -1,0 +1,220 @@
+// berth's upstream client against real sockets: raw TCP servers in this process
+// that answer, close, stall and reuse connections as apps do.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server, type Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
+import { Http1Pool } from '../../src/proxy/http1/upstream-pool.js';
+import type { ExchangeRequest } from '../../src/proxy/http1/exchange.js';
+import type { ResponseHeaders } from '../../src/proxy/http1/response-parser.js';
+
+interface Outcome {
+  status?: number;
+  headers?: ResponseHeaders;
+  body: string;
+  error?: Error & { code?: string };
+}
+
+const servers: Server[] = [];
+after(() => {
+  for (const s of servers) s.close();
+});
+
+/** A server that reads whole request heads (and Content-Length/chunked bodies) and answers each with `answer`. */
+async function rawServer(answer: (socket: Socket, request: string, index: number) => void): Promise<{ port: number; connections: () => number; requests: string[] }> {
+  let connections = 0;
+  const requests: string[] = [];
+  const server = createServer((socket) => {
+    connections++;
+    let buf = '';
+    socket.on('error', () => undefined);
+    socket.on('data', (d) => {
+      buf += d.toString('latin1');
+      for (;;) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const head = buf.slice(0, end);
+        const length = /content-length: (\d+)/i.exec(head);
+        let total = end + 4 + (length ? Number(length[1]) : 0);
+        if (/transfer-encoding: chunked/i.test(head)) {
+          const last = buf.indexOf('0\r\n\r\n', end + 4);
+          if (last < 0) return;
+          total = last + 5;
+        }
+        if (buf.length < total) return;
+        const request = buf.slice(0, total);
+        buf = buf.slice(total);
+        requests.push(request);
+        answer(socket, request, requests.length - 1);
+      }
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as { port: number }).port, connections: () => connections, requests };
+}
+
+function send(pool: Http1Pool, request: Partial<ExchangeRequest> = {}): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const out: Outcome = { body: '' };
+    pool.dispatch(
+      { method: 'GET', path: '/', headers: ['host', 'app.test'], body: null, headersTimeoutMs: 0, ...request },
+      {
+        onStart: () => undefined,
+        onHead: (_ctl, status, headers) => {
+          out.status = status;
+          out.headers = headers;
+        },
+        onData: (_ctl, chunk) => (out.body += chunk.toString()),
+        onEnd: () => resolve(out),
+        onError: (err) => resolve({ ...out, error: err }),
+      },
+    );
+  });
+}
+
+const ok = (s: Socket, body = 'ok', extra = '') => s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n${extra}\r\n${body}`);
+
+test('keep-alive: sequential requests share one connection; the request head is as given', async () => {
+  const app = await rawServer((s) => ok(s));
+  const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000 });
+  for (let i = 0; i < 5; i++) assert.equal((await send(pool, { path: `/p${i}?q=1` })).status, 200);
+  assert.equal(app.connections(), 1);
+  assert.match(app.requests[3]!, /^GET \/p3\?q=1 HTTP\/1\.1\r\nhost: app\.test\r\n\r\n$/);
+  pool.close();
+});
+
+test('no Host from the client: the upstream authority is sent; a body-less POST says content-length: 0', async () => {
+  const app = await rawServer((s) => ok(s));
+  const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000 });
+  await send(pool, { method: 'POST', headers: [] });
+  assert.match(app.requests[0]!, new RegExp(`^POST / HTTP/1\\.1\\r\\nhost: 127\\.0\\.0\\.1:${app.port}\\r\\ncontent-length: 0\\r\\n\\r\\n$`));
+  pool.close();
+});
+
+test('a streamed body without Content-Length goes chunked; with it, as is', async () => {
+  const app = await rawServer((s) => ok(s));
+  const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000 });
+  const body = new PassThrough();
+  const pending = send(pool, { method: 'POST', body });
+  body.write('hello ');
+  setTimeout(() => body.end('world'), 20);
+  assert.equal((await pending).status, 200);
+  assert.match(app.requests[0]!, /transfer-encoding: chunked\r\n\r\n6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n$/);
+  const fixed = new PassThrough();
+  const second = send(pool, { method: 'PUT', headers: ['host', 'a', 'content-length', '3'], body: fixed });
+  fixed.end('abc');
+  assert.equal((await second).status, 200);
+  assert.match(app.requests[1]!, /content-length: 3\r\n\r\nabc$/);
+  pool.close();
+});
+
+test('connection: close, HTTP/1.0 and bytes after the response each cost the connection', async () => {
+  const answers = [
+    (s: Socket) => ok(s, 'a', 'Connection: close\r\n'),
+    (s: Socket) => s.write('HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nb'),
+    (s: Socket) => ok(s, 'c') && s.write('GARBAGE'),
+    (s: Socket) => ok(s, 'd'),
+  ];
+  const app = await rawServer((s, _r, i) => answers[i]!(s));
+  const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000 });
+  const bodies: string[] = [];
+  for (let i = 0; i < 4; i++) bodies.push((await send(pool)).body);
+  assert.deepEqual(bodies, ['a', 'b', 'c', 'd']);
+  assert.equal(app.connections(), 4);
+  pool.close();
+});
+
+test('a reused connection the app closed meanwhile: a GET is sent again on a fresh one, a POST fails', async () => {
+  // The app answers, then closes each connection right after its first response (keep-alive race).
+  const app = await rawServer((s) => {
+    ok(s);
+    setTimeout(() => s.destroy(), 10);
+  });
+  const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000 });
+  assert.equal((await send(pool)).status, 200);
+  await new Promise((r) => setTimeout(r, 5));
+  // Sent before the close is seen, or after: either way a GET is answered.
+  for (let i = 0; i < 3; i++) {
+    const o = await send(pool);
+    assert.equal(o.status, 200, o.error?.message);
+    await new Promise((r) => setTimeout(r, 30));
+  }
+  pool.close();
+});
+
+test('errors: refused, closed before answering, headers timeout, connect timeout', async () => {
+  const closed = await rawServer((s) => s.destroy());
+  const stall = await rawServer(() => undefined);
+  const refusedPort = await new Promise<number>((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+  const a = await send(new Http1Pool('127.0.0.1', refusedPort, { connectTimeoutMs: 1000 }));
+  assert.equal(a.error?.code, 'ECONNREFUSED');
+  const b = await send(new Http1Pool('127.0.0.1', closed.port, { connectTimeoutMs: 1000 }));
+  assert.match(String(b.error?.code), /^(UPSTREAM_CLOSED|ECONNRESET)$/);
+  const started = performance.now();
+  const c = await send(new Http1Pool('127.0.0.1', stall.port, { connectTimeoutMs: 1000 }), { headersTimeoutMs: 300 });
+  assert.equal(c.error?.code, 'UPSTREAM_HEADERS_TIMEOUT');
+  assert.ok(performance.now() - started >= 290, 'not before its bound');
+  // 192.0.2.0/24 is TEST-NET-1: never routed, so the connect can only time out (or be refused by the sandbox).
+  const d = await send(new Http1Pool('192.0.2.1', 9, { connectTimeoutMs: 200 }));
+  assert.match(String(d.error?.code), /^(UPSTREAM_CONNECT_TIMEOUT|ENETUNREACH|EHOSTUNREACH|ECONNREFUSED)$/);
+});
+
+test('beyond maxConnections requests queue and are all served', async () => {
+  const app = await rawServer((s) => setTimeout(() => ok(s), 20));
+  const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000, maxConnections: 3 });
+  const all = await Promise.all(Array.from({ length: 20 }, () => send(pool)));
+  assert.deepEqual(all.map((o) => o.status), Array(20).fill(200));
+  assert.ok(app.connections() <= 3, `${app.connections()} connections`);
+  pool.close();
+});
+
+test('abort while queued or in flight: onError once, the next request is still served', async () => {
+  const app = await rawServer((s) => setTimeout(() => ok(s), 50));
+  const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000, maxConnections: 1 });
+  const errors: string[] = [];
+  const aborting = (label: string) =>
+    pool.dispatch(
+      { method: 'GET', path: '/', headers: [], body: null, headersTimeoutMs: 0 },
+      {
+        onStart: (ctl) => setTimeout(() => ctl.abort(new Error(label)), 10),
+        onHead: () => undefined,
+        onData: () => undefined,
+        onEnd: () => errors.push(`${label} ended`),
+        onError: (err) => errors.push(err.message),
+      },
+    );
+  aborting('in flight');
+  aborting('queued');
+  const o = await send(pool);
+  assert.equal(o.status, 200);
+  assert.deepEqual(errors.sort(), ['in flight', 'queued']);
+  pool.close();
+});
+
+test('an app Keep-Alive hint shorter than the margin: the connection is not kept', async () => {
+  const app = await rawServer((s) => ok(s, 'x', 'Keep-Alive: timeout=1\r\n'));
+  const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000 });
+  await send(pool);
+  await send(pool);
+  assert.equal(app.connections(), 2);
+  pool.close();
+});
+
+test('drain: requests after it fail at once, idle connections close', async () => {
+  const app = await rawServer((s) => ok(s));
+  const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000 });
+  await send(pool);
+  assert.equal(pool.size, 1);
+  pool.drain();
+  const o = await send(pool);
+  assert.equal(o.error?.code, 'UPSTREAM_POOL_CLOSED');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(pool.size, 0);
+});
