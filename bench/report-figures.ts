@@ -60,6 +60,8 @@ export interface Round {
    */
   otherCores: number;
   vmHwmKb: number;
+  /** Latencies of the paced run after it (BENCH_PACED_RATE), when there was one. */
+  pacedLatencyUs?: WrkJson['latency_us'];
 }
 
 export interface TargetResult {
@@ -70,6 +72,8 @@ export interface TargetResult {
   /** Medians over the rounds, each figure on its own. */
   requestsPerSecond: number;
   latencyUs: { p50: number; p99: number };
+  /** Medians of the paced runs (below saturation), when the run had them. */
+  pacedLatencyUs?: { p50: number; p99: number };
   cpuUsPerRequest: number;
   cpuCores: number;
   backendCpuUsPerRequest: number;
@@ -93,7 +97,7 @@ export function parseTimeMaxRss(text: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-export function roundOf(wrk: WrkJson, meta: Meta, direct: boolean): Round {
+export function roundOf(wrk: WrkJson, meta: Meta, direct: boolean, paced?: WrkJson): Round {
   const hz = meta.clockTicksPerSecond;
   const durationS = wrk.duration_us / 1e6;
   const perRequest = (seconds: number) => (wrk.requests > 0 ? (seconds * 1e6) / wrk.requests : NaN);
@@ -115,6 +119,7 @@ export function roundOf(wrk: WrkJson, meta: Meta, direct: boolean): Round {
     wrkCpuUsPerRequest: perRequest(meta.wrkCpuS),
     otherCores: Math.max(0, (meta.machineBusyTicks / hz - ours) / durationS),
     vmHwmKb: meta.vmHwmKb,
+    ...(paced ? { pacedLatencyUs: paced.latency_us } : {}),
   };
 }
 
@@ -128,6 +133,7 @@ export function targetResult(target: string, url: string, rounds: Round[], timeT
     rounds,
     requestsPerSecond: pick((r) => r.requestsPerSecond),
     latencyUs: { p50: pick((r) => r.latencyUs.p50), p99: pick((r) => r.latencyUs.p99) },
+    ...(rounds.every((r) => r.pacedLatencyUs) ? { pacedLatencyUs: { p50: pick((r) => r.pacedLatencyUs!.p50), p99: pick((r) => r.pacedLatencyUs!.p99) } } : {}),
     cpuUsPerRequest: pick((r) => r.cpuUsPerRequest),
     cpuCores: pick((r) => r.cpuCores),
     backendCpuUsPerRequest: pick((r) => r.backendCpuUsPerRequest),

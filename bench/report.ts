@@ -34,14 +34,16 @@ function main(argv: string[]): void {
       const base = join(run, `${t}.r${r}`);
       const meta = JSON.parse(readFileSync(`${base}.meta.json`, 'utf8')) as Meta;
       url = meta.url;
-      rounds.push(roundOf(parseWrk(readFileSync(`${base}.wrk.txt`, 'utf8')), meta, t === 'direct'));
+      const paced = existsSync(`${base}.paced.txt`) ? parseWrk(readFileSync(`${base}.paced.txt`, 'utf8')) : undefined;
+      rounds.push(roundOf(parseWrk(readFileSync(`${base}.wrk.txt`, 'utf8')), meta, t === 'direct', paced));
     }
     const timeFile = join(run, `${t}.time.txt`); // none for direct: berth started the container
     results.push(targetResult(t, url, rounds, existsSync(timeFile) ? readFileSync(timeFile, 'utf8') : undefined));
   }
   const byTarget = new Map(results.map((r) => [r.target, r]));
   const ratioList = berthRatios(results);
-  const verdict = verdictOf(byTarget, Number(arg(argv, '--connections', '50')));
+  const pacedRate = Number(arg(argv, '--paced-rate', '0'));
+  const verdict = verdictOf(byTarget, Number(arg(argv, '--connections', '50')), pacedRate);
   const pinned = arg(argv, '--pinned', '0') === '1';
   const setup = {
     cpus: Number(arg(argv, '--cpus', '0')),
@@ -56,7 +58,8 @@ function main(argv: string[]): void {
   };
   const setupLine =
     `wrk ${setup.wrkThreads} thread(s), ${setup.connections} connections, ${setup.rounds} round(s) of ${setup.duration} per target ` +
-    `after a ${setup.warmup} warm-up; ` +
+    `after a ${setup.warmup} warm-up` +
+    (pacedRate > 0 ? `, each followed by a paced run at ${pacedRate} req/s; ` : '; ') +
     (pinned ? `proxy on CPU ${setup.proxyCpu}, wrk + app container on CPU ${setup.loadCpu}` : 'not pinned') +
     `; node ${process.version}`;
   process.stdout.write(render(results, ratioList, verdict, setupLine) + '\n');

@@ -4,11 +4,11 @@ machine_busy_ticks() { # busy ticks of all CPUs since boot (user nice system irq
   awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat
 }
 
-run_wrk() { # run_wrk <name> <duration> <url> <outfile>: wrk on the load CPU; its own CPU goes to <outfile>.cpu
-  local name=$1 duration=$2 url=$3 out=$4 secs pid rc=0
+run_wrk() { # run_wrk <name> <duration> <url> <outfile> [lua]: wrk on the load CPU; its own CPU goes to <outfile>.cpu
+  local name=$1 duration=$2 url=$3 out=$4 script=${5:-$HERE/wrk-report.lua} secs pid rc=0
   secs=$(seconds_of "$duration")
   local cmd=(/usr/bin/time -f '%U %S' -o "$out.cpu" timeout $((secs + 30))
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --timeout 5s --latency -s "$HERE/wrk-report.lua" "$url")
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --timeout 5s --latency -s "$script" "$url")
   # In the background and waited for, so that a signal runs the cleanup at once
   # (bash defers traps while a foreground child runs); stop_tree TERMs `timeout`,
   # which passes it on to wrk.
@@ -84,6 +84,18 @@ measure() {
     "$name" "$round" "${URL[$name]}" "$(IFS=,; echo "${pids[*]}")" $((after - before)) $((bafter - bbefore)) \
     $((mafter - mbefore)) "${wrk_cpu_s:-0}" "$CLK_TCK" "$(vm_hwm_kb "${pids[@]}")" >"$base.meta.json"
   grep -E 'Requests/sec|Non-2xx|Socket errors' "$base.wrk.txt" | sed "s/^/[bench]   /" >&2 || true
+  measure_paced "$name" "$base"
+}
+
+# measure_paced <target> <base>: the same connections, each pausing between its requests so
+# that together they offer PACED_RATE requests/s; wrk's latencies go to <base>.paced.txt.
+measure_paced() {
+  ((PACED_RATE > 0)) || return 0
+  local delay_ms=$(( CONNECTIONS * 1000 / PACED_RATE ))
+  ((delay_ms > 0)) || delay_ms=1
+  log "  paced: $PACED_RATE req/s over $CONNECTIONS connections (${delay_ms} ms between a connection's requests), $PACED_DURATION"
+  WRK_DELAY_MS=$delay_ms WRK_REPORT_LUA="$HERE/wrk-report.lua" \
+    run_wrk "$1" "$PACED_DURATION" "${URL[$1]}" "$2.paced.txt" "$HERE/wrk-paced.lua"
 }
 
 move_backend() { # move_backend <cpu>

@@ -22,6 +22,9 @@
 #   BENCH_WARMUP=3s        unmeasured wrk run first (JIT, pooled connections)
 #   BENCH_CONNECTIONS=50   wrk connections
 #   BENCH_THREADS=1        wrk threads (they share one core, see pinning)
+#   BENCH_PACED_RATE=2000  after each measured run, a paced run at this many requests/s in all
+#                          (0: none): the latency a proxy adds below saturation (the p99 target)
+#   BENCH_PACED_DURATION=5s
 #   BENCH_ROUNDS=3         measured runs per target, interleaved; the report
 #                          gives the median of each figure and the spread
 #   BENCH_TARGETS="direct nginx haproxy chp berth-proxy berth-serve"
@@ -58,6 +61,8 @@ DEPS="$HERE/.deps"
 DURATION=${BENCH_DURATION:-10s}
 WARMUP=${BENCH_WARMUP:-3s}
 CONNECTIONS=${BENCH_CONNECTIONS:-50}
+PACED_RATE=${BENCH_PACED_RATE:-2000}
+PACED_DURATION=${BENCH_PACED_DURATION:-5s}
 THREADS=${BENCH_THREADS:-1}
 TARGETS=${BENCH_TARGETS:-"direct nginx haproxy chp berth-proxy berth-serve"}
 PIN=${BENCH_PIN:-1}
@@ -222,7 +227,7 @@ gateway_history_check
 
 node "$ROOT/dist/bench/report.js" --run "$RUN" --targets "$TARGETS" --rounds "$ROUNDS" \
   --duration "$DURATION" --warmup "$WARMUP" --connections "$CONNECTIONS" --threads "$THREADS" \
-  --pinned "$PIN" --load-cpu "$LOAD_CPU" --proxy-cpu "$PROXY_CPU" --cpus "$CPUS" \
+  --paced-rate "$PACED_RATE" --pinned "$PIN" --load-cpu "$LOAD_CPU" --proxy-cpu "$PROXY_CPU" --cpus "$CPUS" \
   --json "$RUN/results.json" | tee "$RUN/report.txt"
 cp "$RUN/results.json" "$HERE/results/latest.json"
 log "wrote ${HERE#"$ROOT"/}/results/latest.json (raw logs in ${RUN#"$ROOT"/})"

@@ -102,10 +102,16 @@ test('verdictOf: the four targets of the full gateway, PASS and MISS', () => {
       ['CPU/request vs the bare proxy', true], // 1.16×
       ['CPU/request vs nginx', false], // 6.19×
       ['throughput vs configurable-http-proxy', true], // 8×
-      ['p99 over direct (c50)', true], // +0.9 ms
+      ['p99 over direct (c50, saturated)', true], // +0.9 ms
     ],
   );
   assert.equal(verdict.met, false);
+  // With paced runs, the p99 target is read from them (and the saturated figure stays beside it).
+  const pacedRows = rows.map((r) => ({ ...r, pacedLatencyUs: { p50: 100, p99: r.target === 'berth-serve' ? 1900 : 700 } }));
+  const pacedVerdict = verdictOf(new Map(pacedRows.map((r) => [r.target, r])), 50, 2000)!;
+  const pacedCheck = pacedVerdict.checks.find((c) => c.name === 'p99 over direct (c50, paced at 2000 req/s)');
+  assert.equal(pacedCheck?.met, false); // +1.2 ms
+  assert.match(render(pacedRows, berthRatios(pacedRows), pacedVerdict, 's'), /paced p99/);
   assert.equal(verdictOf(new Map([['chp', rows[2]!]])), undefined);
   const text = render(rows, berthRatios(rows), verdict, 'setup line');
   assert.match(text, /^setup line\n\ntarget\s+req\/s/);
