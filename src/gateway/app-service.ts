@@ -102,8 +102,10 @@ export class AppService {
    */
   async page(options: { limit: number; cursor?: string }): Promise<AppPage> {
     const after = options.cursor === undefined ? undefined : decodeAppCursor(options.cursor);
-    const [rows, live] = await Promise.all([this.deps.store.listAppsPage(after, options.limit + 1), this.liveInstances()]);
+    const rows = await this.deps.store.listAppsPage(after, options.limit + 1);
     const apps = rows.slice(0, options.limit);
+    // Only this page's containers are inspected: the cost follows the page, not the fleet.
+    const live = await this.liveInstances({ apps: apps.map((a) => a.name) });
     const byApp = new Map<string, Instance[]>();
     for (const i of live.instances) {
       const list = byApp.get(i.app);
@@ -117,7 +119,7 @@ export class AppService {
   async get(name: string): Promise<AppDetails> {
     const app = await this.deps.store.getApp(name);
     if (!app) throw new NotFoundError(`no app named ${name}`);
-    const live = await this.liveInstances(name);
+    const live = await this.liveInstances({ app: name });
     return { app, status: this.deps.activator.status(name), instances: live.instances, ...live.error };
   }
 
@@ -126,9 +128,9 @@ export class AppService {
    * slow: the list is what operators and the dashboard look at when things go wrong, so
    * an engine outage must not take it down or hold it for timeouts.engine.
    */
-  private async liveInstances(app?: string): Promise<{ instances: Instance[]; error?: { instancesError: string } }> {
+  private async liveInstances(filter?: { app?: string; apps?: readonly string[] }): Promise<{ instances: Instance[]; error?: { instancesError: string } }> {
     try {
-      return { instances: await withinMs(this.deps.runtime.list(app === undefined ? undefined : { app }), LIST_ENGINE_WAIT_MS) };
+      return { instances: await withinMs(this.deps.runtime.list(filter), LIST_ENGINE_WAIT_MS) };
     } catch (err) {
       return { instances: [], error: { instancesError: messageOf(err) } };
     }

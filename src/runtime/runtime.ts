@@ -42,8 +42,12 @@ export interface Runtime {
   /** Removes the container; the app's volume too when `purgeVolumes`. */
   remove(id: string, options?: { purgeVolumes?: boolean }): Promise<void>;
 
-  /** berth-managed containers, of one app when `app` is given. */
-  list(filter?: { app?: string }): Promise<Instance[]>;
+  /**
+   * berth-managed containers, of one app when `app` is given; `apps` narrows the answer
+   * to those apps (a page of the app list), which a runtime may also ignore: callers
+   * still match instances to apps themselves.
+   */
+  list(filter?: { app?: string; apps?: readonly string[] }): Promise<Instance[]>;
 
   /** One berth-managed container, or undefined when absent or not berth's. */
   inspect(id: string): Promise<Instance | undefined>;

@@ -73,6 +73,10 @@ describe('DockerRuntime on a real engine', () => {
     assert.equal(info.HostConfig.Init, true);
     assert.equal(info.HostConfig.RestartPolicy?.Name, 'no');
     assert.deepEqual(info.HostConfig.PortBindings, { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] });
+    // A never-started container is listed from the engine's summary alone: the same as its inspect.
+    assert.deepEqual(await runtime.list({ app: s.name }), [await runtime.inspect(inst.id)]);
+    assert.deepEqual(await runtime.list({ apps: [s.name, 'no-such-app'] }), [await runtime.inspect(inst.id)]);
+    assert.deepEqual(await runtime.list({ apps: ['no-such-app'] }), []);
   });
 
   it('start publishes the port on 127.0.0.1 only and the address answers HTTP', T, async () => {

@@ -131,7 +131,7 @@ export class DockerRuntime implements Runtime {
     return removeContainer(this.ctx, id, options.purgeVolumes ?? false);
   }
 
-  list(filter: { app?: string } = {}): Promise<Instance[]> {
+  list(filter: { app?: string; apps?: readonly string[] } = {}): Promise<Instance[]> {
     return listInstances(this.ctx, filter);
   }
 

@@ -33,6 +33,26 @@ export function toInstance(info: Docker.ContainerInspectInfo, dialHost = '127.0.
 }
 
 /**
+ * A container that was created and never started, from the engine's list summary
+ * alone: what toInstance would make of its inspect document (no start time, exit
+ * code, health or address yet). Pure.
+ */
+export function createdInstance(summary: Docker.ContainerInfo): Instance {
+  const labels = summary.Labels ?? {};
+  const instance: Instance = {
+    id: summary.Id,
+    name: (summary.Names?.[0] ?? summary.Id).replace(/^\//, ''),
+    app: labels[LABEL_APP] ?? '',
+    index: Number(labels[LABEL_INDEX] ?? 0),
+    specHash: labels[LABEL_SPEC_HASH] ?? '',
+    state: 'created',
+    health: 'none',
+  };
+  if (labels[LABEL_STORE]) instance.store = labels[LABEL_STORE];
+  return instance;
+}
+
+/**
  * Where berth dials the app's published port: `dialHost` (addresses.ts), at the host
  * port the engine picked. Only the ports berth bound (HostConfig.PortBindings) count:
  * an image may EXPOSE others. Engine 20.10 may list an extra `::` binding next to the
