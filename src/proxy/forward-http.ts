@@ -2,7 +2,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ExchangeControl } from './http1/exchange.js';
 import type { Http1Pool } from './http1/upstream-pool.js';
 import { BadUpstreamResponseError } from './http1/response-parser.js';
-import { downstreamResponseHeaders } from './forwarded-headers.js';
 import { ClientClosedError } from '../errors.js';
 
 /** How long one exchange may wait on each side; 0 turns a bound off. */
@@ -101,8 +100,8 @@ export function forwardHttp(
         if (pendingAbort) ctl.abort(pendingAbort);
         else if (res.destroyed) ctl.abort(new ClientClosedError());
       },
-      onHead(ctl, statusCode, upstreamHeaders, statusMessage) {
-        const headers = downstreamResponseHeaders(upstreamHeaders);
+      onHead(ctl, statusCode, headers, statusMessage) {
+        // The parser's own object, hop-by-hop fields already left out: written as it is.
         // In the object given to writeHead: a setHeader before it would send every header through the slow merge.
         if (requestId !== undefined && headers['x-request-id'] === undefined) headers['x-request-id'] = requestId;
         try {

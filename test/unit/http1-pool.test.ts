@@ -218,3 +218,26 @@ test('drain: requests after it fail at once, idle connections close', async () =
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(pool.size, 0);
 });
+
+test('idle connections are closed after the idle timeout; a busy pool keeps its connection', async () => {
+  const app = await rawServer((s) => ok(s));
+  const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000, idleTimeoutMs: 200 });
+  // In use every 50 ms: never idle through a whole sweep.
+  for (let i = 0; i < 8; i++) {
+    await send(pool);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(app.connections(), 1);
+  await new Promise((r) => setTimeout(r, 450));
+  assert.equal(pool.size, 0, 'the idle connection was closed');
+  assert.equal((await send(pool)).status, 200);
+  pool.close();
+});
+
+test('the response headers relayed leave hop-by-hop fields and those Connection names out', async () => {
+  const app = await rawServer((s) => s.write('HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Hop\r\nKeep-Alive: timeout=30\r\nX-Hop: secret\r\nX-End: kept\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'));
+  const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000 });
+  const o = await send(pool);
+  assert.deepEqual(o.headers, { 'x-end': 'kept' });
+  pool.close();
+});

@@ -179,7 +179,8 @@ export class ResponseParser {
       this.state = State.Head;
       return;
     }
-    const headers: ResponseHeaders = Object.create(null) as ResponseHeaders;
+    // A plain object (fast properties, as writeHead iterates it); `__proto__` is never a header.
+    const headers: ResponseHeaders = {};
     let contentLength = -1;
     let transferEncoding: string | undefined;
     let connection: string | undefined;
@@ -207,11 +208,13 @@ export class ResponseParser {
       } else if (name === 'keep-alive') {
         keepAliveHeader = value;
       }
+      if (HOP_BY_HOP.has(name) || name === '__proto__') continue;
       const prior = headers[name];
       if (prior === undefined) headers[name] = value;
       else if (typeof prior === 'string') headers[name] = [prior, value];
       else prior.push(value);
     }
+    if (connection !== undefined) dropConnectionNamed(headers, connection);
     this.keepAlive = !http10 && !hasToken(connection, 'close');
     if (this.keepAlive && keepAliveHeader !== undefined) this.keepAliveHintMs = keepAliveTimeoutMs(keepAliveHeader);
     if (transferEncoding !== undefined && contentLength >= 0) {
@@ -364,6 +367,19 @@ export function parseChunkSize(line: string): number {
 export function keepAliveTimeoutMs(value: string): number {
   const m = /(?:^|[,;\s])timeout\s*=\s*(\d{1,6})/i.exec(value);
   return m ? Number(m[1]) * 1000 : 0;
+}
+
+/** Fields that describe one connection, not the message (RFC 9110 §7.6.1): never relayed. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+/** Removes the fields a Connection header names (`Connection: close` and `keep-alive` name none to remove). */
+function dropConnectionNamed(headers: ResponseHeaders, connection: string): void {
+  const lower = connection.toLowerCase();
+  if (lower === 'close' || lower === 'keep-alive') return;
+  for (const token of lower.split(',')) {
+    const name = token.trim();
+    if (name !== '' && name !== '__proto__') delete headers[name];
+  }
 }
 
 function hasToken(list: string | undefined, token: string): boolean {

@@ -31,7 +31,7 @@ export class Exchange implements ExchangeControl {
   done = false;
   /** Sent once on a reused connection that closed before answering: not again. */
   resent = false;
-  /** performance.now() by which the response head must have come (0: unbounded). */
+  /** The sweep tick by which the response head must have come (0: unbounded). */
   deadline = 0;
   bodyDone: boolean;
   onBodyData: ((chunk: Buffer) => void) | undefined;
@@ -102,6 +102,8 @@ export class UpstreamConnection implements ResponseSink {
   private served = 0;
   /** Set by the owner while idle: performance.now() after which the app may have closed it (0: no hint). */
   expiresAt = 0;
+  /** Idle through a whole sweep of the owner's: closed at the next one. */
+  idleSwept = false;
   /** The connection's own error, if its close came from one. */
   private error: Error | undefined;
   private ended = false;
@@ -115,17 +117,12 @@ export class UpstreamConnection implements ResponseSink {
     socket.once('connect', () => {
       if (timer) clearTimeout(timer);
       this.connected = true;
-      // Node refreshes this on every read and write: it fires only on a connection left idle.
-      socket.setTimeout(owner.idleTimeoutMs);
       if (this.current) this.send(this.current);
     });
     socket.on('data', (data: Buffer) => this.onSocketData(data));
     socket.on('drain', () => {
       const body = this.current?.req.body;
       if (body?.isPaused()) body.resume();
-    });
-    socket.on('timeout', () => {
-      if (!this.current) socket.destroy();
     });
     socket.on('error', (err) => {
       this.error ??= err;
@@ -281,16 +278,21 @@ export class UpstreamConnection implements ResponseSink {
   }
 }
 
-/** Exchanges waiting for a response head, checked by one coarse timer (no timer per request). */
+/**
+ * Exchanges waiting for a response head, checked by one coarse timer: no timer
+ * and no clock read per request. Deadlines are counted in the timer's ticks,
+ * which run while anything waits, so a bound fires between its time and one
+ * tick later, never before.
+ */
 const waiting = new Set<Exchange>();
 let sweeper: NodeJS.Timeout | undefined;
-/** How often the head bounds are checked: a bound fires up to this late. */
-const SWEEP_MS = 250;
+let tick = 1;
+const TICK_MS = 250;
 
 function watch(ex: Exchange, ms: number): void {
-  ex.deadline = performance.now() + ms;
+  ex.deadline = tick + Math.ceil(ms / TICK_MS) + 1;
   waiting.add(ex);
-  sweeper ??= setInterval(sweep, SWEEP_MS).unref();
+  sweeper ??= setInterval(sweep, TICK_MS).unref();
 }
 
 function unwatch(ex: Exchange): void {
@@ -301,9 +303,9 @@ function unwatch(ex: Exchange): void {
 }
 
 function sweep(): void {
-  const now = performance.now();
+  tick++;
   for (const ex of waiting) {
-    if (now >= ex.deadline) ex.abort(new UpstreamHeadersTimeoutError(ex.req.headersTimeoutMs));
+    if (tick >= ex.deadline) ex.abort(new UpstreamHeadersTimeoutError(ex.req.headersTimeoutMs));
   }
   if (waiting.size === 0 && sweeper) {
     clearInterval(sweeper);

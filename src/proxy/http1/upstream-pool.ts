@@ -6,7 +6,7 @@ export interface PoolOptions {
   connectTimeoutMs: number;
   /** Connections open at once (busy, idle or connecting); more requests queue. */
   maxConnections?: number;
-  /** An idle connection is closed after this long. */
+  /** An idle connection is closed after idling between half of this and this long. */
   idleTimeoutMs?: number;
 }
 
@@ -31,6 +31,8 @@ export class Http1Pool implements ConnectionOwner {
   private readonly idle: UpstreamConnection[] = [];
   private readonly queue: Exchange[] = [];
   private open = 0;
+  /** Closes connections left idle through a whole period (idleTimeoutMs / 2): no clock read per request. */
+  private idleSweeper: NodeJS.Timeout | undefined;
   /** Every open connection, for close(). */
   private readonly all = new Set<UpstreamConnection>();
   private closing = false;
@@ -88,7 +90,28 @@ export class Http1Pool implements ConnectionOwner {
     } else if (conn.expiresAt !== 0) {
       conn.expiresAt = 0;
     }
+    conn.idleSwept = false;
     this.idle.push(conn);
+    this.idleSweeper ??= setInterval(() => this.sweepIdle(), Math.max(1, this.idleTimeoutMs / 2)).unref();
+  }
+
+  /** A connection idle at two sweeps in a row has been idle for half the timeout at least: closed. */
+  private sweepIdle(): void {
+    const kept = this.idle.filter((conn) => {
+      if (!conn.idleSwept && conn.usable(performance.now())) {
+        conn.idleSwept = true;
+        return true;
+      }
+      conn.destroy();
+      return false;
+    });
+    this.idle.splice(0, this.idle.length, ...kept);
+    if (this.idle.length === 0) this.stopIdleSweeper();
+  }
+
+  private stopIdleSweeper(): void {
+    if (this.idleSweeper) clearInterval(this.idleSweeper);
+    this.idleSweeper = undefined;
   }
 
   lost(conn: UpstreamConnection, resend: Exchange | undefined): void {
@@ -105,6 +128,7 @@ export class Http1Pool implements ConnectionOwner {
   /** No new requests; idle connections close now, busy ones when their response ends. */
   drain(): void {
     this.closing = true;
+    this.stopIdleSweeper();
     for (const conn of this.idle.splice(0)) conn.destroy();
     for (const ex of this.queue.splice(0)) ex.fail(new UpstreamPoolClosedError('the gateway no longer sends to this instance'));
   }
