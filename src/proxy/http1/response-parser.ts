@@ -327,6 +327,11 @@ function headerValue(text: string, from: number, to: number): string {
 
 /** Content-Length, once or repeated with the same value (RFC 9110 §8.6); anything else is refused. */
 function mergeContentLength(prior: number, value: string): number {
+  const plain = digitsValue(value);
+  if (plain >= 0) {
+    if (prior >= 0 && plain !== prior) throw new BadUpstreamResponseError('the app sent two different Content-Length values');
+    return plain;
+  }
   let result = prior;
   for (const part of value.split(',')) {
     const digits = part.trim();
@@ -336,6 +341,18 @@ function mergeContentLength(prior: number, value: string): number {
     result = n;
   }
   return result;
+}
+
+/** The value of 1 to 15 decimal digits, or -1 for anything else (the common case, without a regex). */
+function digitsValue(value: string): number {
+  if (value.length === 0 || value.length > 15) return -1;
+  let n = 0;
+  for (let i = 0; i < value.length; i++) {
+    const d = value.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 /** A chunk-size line: hex digits, optionally extensions after `;` (ignored), then CRLF. */
@@ -384,7 +401,7 @@ function dropConnectionNamed(headers: ResponseHeaders, connection: string): void
 
 function hasToken(list: string | undefined, token: string): boolean {
   if (list === undefined) return false;
-  if (list.length === token.length) return list.toLowerCase() === token;
+  if (!list.includes(',')) return list.length === token.length && list.toLowerCase() === token;
   return list.split(',').some((t) => t.trim().toLowerCase() === token);
 }
 
