@@ -88,6 +88,8 @@ test_targets() {
 main() {
   bash scripts/ensure-docker.sh
   bash scripts/build-test-images.sh
+  # The Swarm tests make network namespaces (scripts/swarm-harness.sh): ip, nsenter, unshare.
+  bash scripts/ensure-swarm-tools.sh
   # tsc never deletes outputs: drop compiled tests so a renamed or deleted test cannot run stale.
   rm -rf dist/test
   npm run build --silent
