@@ -122,7 +122,7 @@ describe('swarm runtime on a two-node swarm', () => {
     const old = (await services()).map((s) => s.ID);
     const load = loadLoop(h.port, appPath(app, '/echo'), { clients: 4, maxMs: 45_000 });
     await sleep(300);
-    const applied = await apply(spec('env: {VERSION: "2"}\n'));
+    const applied = await apply(spec('env: {VERSION: "2", LOG_REQUESTS: "1"}\n'));
     await sleep(300);
     const result = await load.stop();
     assert.equal(applied.status, 200, applied.text);
@@ -135,6 +135,29 @@ describe('swarm runtime on a two-node swarm', () => {
     assert.ok(now[0]!.Spec.TaskTemplate?.ContainerSpec?.Env?.includes('VERSION=2'));
     const env = await timedGet(h.port, appPath(app, '/env'));
     assert.equal((JSON.parse(env.body) as Record<string, string>).VERSION, '2');
+  });
+
+  test('logs come from the service, through the API', T, async () => {
+    assert.equal((await timedGet(h.port, appPath(app, '/echo?marker=swarm-logs'))).status, 200);
+    await waitFor('the request in the service logs', async () => {
+      const logs = await h.api('GET', `/v1/apps/${app}/logs?tail=200`);
+      return logs.status === 200 && logs.text.includes('marker=swarm-logs');
+    }, { timeoutMs: 15_000, intervalMs: 250 });
+  });
+
+  test('an app with a volume is pinned to one node, where its data stays', T, async () => {
+    const db = `${app}v`;
+    const created = await apply(testAppYaml(db, 'scale: {min: 0, max: 1}\nvolume: /data\nstartTimeout: 30s\n'));
+    assert.equal(created.status, 200, created.text);
+    const [service] = (await swarm!.docker().listServices({ filters: { label: [`berth.app=${db}`] } })) as unknown as { Spec: { TaskTemplate: { Placement?: { Constraints?: string[] } } } }[];
+    assert.deepEqual(service?.Spec.TaskTemplate.Placement?.Constraints, [`node.id==${await swarm!.nodeId('manager')}`], 'pinned to the manager berth talks to');
+    const wrote = await timedGet(h.port, appPath(db, '/write?path=/data/note&data=kept'), { timeoutMs: 30_000 });
+    assert.equal(wrote.status, 200, wrote.body);
+    assert.equal((await h.api('POST', `/v1/apps/${db}/stop`)).status < 300, true, 'stopped through the API');
+    await waitFor('the volume app stopped', () => h.gateway?.statuses().find((s) => s.name === db)?.state === 'stopped', { timeoutMs: 30_000, intervalMs: 100 });
+    const read = await timedGet(h.port, appPath(db, '/file?path=/data/note'), { timeoutMs: 30_000 });
+    assert.equal(read.status, 200, read.body);
+    assert.match(read.body, /kept/);
   });
 
   test('a restarted gateway adopts the running service as it is', T, async () => {
