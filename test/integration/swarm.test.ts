@@ -13,6 +13,8 @@ import { APP_IMAGE } from '../support/images.js';
 import { loadLoop } from '../support/load-loop.js';
 import { sleep, waitFor } from '../support/wait-for.js';
 import { SwarmHarness, type SwarmNodeRole } from '../support/swarm-harness.js';
+import { SwarmRuntime } from '../../src/runtime/swarm/swarm-runtime.js';
+import { parseSpecObject } from '../../src/spec/index.js';
 
 const run = testRun();
 const app = `sw${run.id}`;
@@ -73,6 +75,24 @@ describe('swarm runtime on a two-node swarm', () => {
     assert.ok(service, 'apply created the app’s service on the manager');
     assert.equal(service.Spec.Labels?.['berth.managed'], 'true');
     assert.equal(service.Spec.Mode?.Replicated?.Replicas, 0, 'a scale-to-zero app is created with 0 replicas');
+  });
+
+  test('a SwarmRuntime on an engine that is no manager says so', async () => {
+    // The machine's main engine: asked, never changed.
+    await assert.rejects(new SwarmRuntime({}).ping(), /is not a swarm manager.*runtime: docker/);
+  });
+
+  test('a service berth did not label is never touched', T, async () => {
+    const foreign = `${app}x`;
+    const made = (await swarm!.docker().createService({ Name: `berth-${foreign}-0`, TaskTemplate: { ContainerSpec: { Image: APP_IMAGE } }, Mode: { Replicated: { Replicas: 0 } } } as never)) as unknown as { id: string };
+    const runtime = h.gateway!.runtime!;
+    await assert.rejects(runtime.ensure(parseSpecObject({ apiVersion: 'berth/v1', name: foreign, image: APP_IMAGE, port: 8080 }), 0), /not created by berth/);
+    await assert.rejects(runtime.start(made.id), /not managed by berth/);
+    await assert.rejects(runtime.remove(made.id), /not managed by berth/);
+    assert.deepEqual((await runtime.list()).filter((i) => i.app === foreign), [], 'not listed as berth’s');
+    const still = (await swarm!.docker().getService(made.id).inspect()) as { Spec: { Mode: { Replicated: { Replicas: number } } } };
+    assert.equal(still.Spec.Mode.Replicated.Replicas, 0, 'left as it was');
+    await swarm!.docker().getService(made.id).remove();
   });
 
   test('an app placed on the worker is woken from zero through berth and served there', T, async () => {
