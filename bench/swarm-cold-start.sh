@@ -13,6 +13,8 @@
 #
 #   BENCH_SWARM_RUNS=8        measured runs per series
 #   BENCH_SWARM_TIMEOUT=900   the whole benchmark is stopped after this many seconds
+#   BENCH_QUIET_CORES=0.5     before each measured step, wait until other work uses less than this...
+#   BENCH_QUIET_BUDGET=180    ...spending at most this many seconds waiting in all
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

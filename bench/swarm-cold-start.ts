@@ -31,6 +31,7 @@ import { ENDED, type SwarmTask } from '../src/runtime/swarm/wire.js';
 import { openStore } from '../src/store/open-store.js';
 import { APP_PORT, IMAGE, removeRunObjects, runLabels } from './lib/docker.js';
 import { get } from './lib/http.js';
+import { QuietWaiter } from './lib/quiet.js';
 import { logger, runMain, writeResult } from './lib/run.js';
 import { fmt, summary } from './lib/stats.js';
 
@@ -78,19 +79,21 @@ runMain({ log, forceExitMs: 20_000, logCleanupAfterSignal: true }, async (setCle
   floorId = await createFloor(manager, labels);
   const nodeAddress = await nodeAddresses(manager, addresses);
 
+  // Before each measured step, wait (within a budget) until other work on the machine uses few cores.
+  const quiet = new QuietWaiter({ maxCores: Number(process.env.BENCH_QUIET_CORES ?? 0.5), budgetMs: Number(process.env.BENCH_QUIET_BUDGET ?? 180) * 1000, log, firstSampleMs: 200, sampleMs: 500, ticksPerS: 100, sayWhenDone: false });
   const series = { floor: [] as number[], swarm: [] as number[], local: [] as number[] };
   // One unmeasured round first: the first start of a fresh service or container pays for its creation.
   for (let i = -1; i < runs; i++) {
-    const floorMs = await floorRun(manager, floorId, nodeAddress);
-    const swarmMs = await berthRun(swarmSide);
-    const localMs = await berthRun(localSide);
+    const floorMs = await floorRun(manager, floorId, nodeAddress, () => quiet.wait());
+    const swarmMs = await berthRun(swarmSide, () => quiet.wait());
+    const localMs = await berthRun(localSide, () => quiet.wait());
     log(`${i < 0 ? 'warm-up' : `run ${i + 1}/${runs}`}: swarm floor ${fmt(floorMs)} ms, berth on swarm ${fmt(swarmMs)} ms, berth local ${fmt(localMs)} ms`);
     if (i < 0) continue;
     series.floor.push(floorMs);
     series.swarm.push(swarmMs);
     series.local.push(localMs);
   }
-  const result = { runId, started: started.toISOString(), runs, image: IMAGE, floor: summary(series.floor), swarm: summary(series.swarm), local: summary(series.local), raw: series };
+  const result = { runId, started: started.toISOString(), runs, image: IMAGE, quietWaitedMs: Math.round(quiet.waitedMs), floor: summary(series.floor), swarm: summary(series.swarm), local: summary(series.local), raw: series };
   const stamped = await writeResult('bench/results/swarm-cold-start-latest.json', 'swarm-cold-start', started, result);
   const row = (name: string, s: ReturnType<typeof summary>) => `${name.padEnd(38)} ${fmt(s.median).padStart(8)} ${fmt(s.p90).padStart(8)} ${fmt(s.min).padStart(8)} ${fmt(s.max).padStart(8)}`;
   process.stdout.write(
@@ -124,9 +127,10 @@ async function startGateway(extra: string, labels: Record<string, string>): Prom
 }
 
 /** One GET of a stopped app through berth; waits until berth idle-stopped it again afterwards. */
-async function berthRun(side: Side): Promise<number> {
+async function berthRun(side: Side, settle: () => Promise<unknown>): Promise<number> {
   await waitUntil('the app stopped', () => side.gateway.statuses()[0]?.state === 'stopped');
   await sleep(300);
+  await settle();
   const t0 = performance.now();
   const reply = await get(side.port, '/s/cold/healthz', STEP_LIMIT_MS, { userAgent: 'swarm-cold-start' });
   const ms = performance.now() - t0;
@@ -153,11 +157,12 @@ async function nodeAddresses(manager: Docker, byName: Record<string, string>): P
 }
 
 /** The swarm's own floor: replicas 0 → 1, then the task's port polled directly until it answers. */
-async function floorRun(manager: Docker, id: string, addressOf: (nodeId: string) => string): Promise<number> {
+async function floorRun(manager: Docker, id: string, addressOf: (nodeId: string) => string, settle: () => Promise<unknown>): Promise<number> {
   await scale(manager, id, 0);
   // Every task ended, as berth's stop waits for too: a new task does not start while its slot's old one still stops.
   await waitUntil('the floor task gone', async () => ((await manager.listTasks({ filters: { service: [id] } })) as SwarmTask[]).every((t) => ENDED.has(t.Status.State)));
   await sleep(300);
+  await settle();
   const t0 = performance.now();
   await scale(manager, id, 1);
   const deadline = t0 + STEP_LIMIT_MS;
