@@ -71,6 +71,21 @@ stop_daemons() {
   say "warning: processes under $DIR still alive: ${pids[*]}"
 }
 
+# Processes of the nodes' containers that outlived their shims (a crashed run's dockerd
+# killed with -9): found by the container ids in the nodes' data roots, in their cgroups.
+kill_container_processes() {
+  local ids p cg id
+  mapfile -t ids < <(ls "$DIR"/manager/data/containers "$DIR"/worker/data/containers 2>/dev/null | grep -E '^[0-9a-f]{64}$')
+  ((${#ids[@]})) || return 0
+  for p in /proc/[0-9]*; do
+    cg=$(cat "$p/cgroup" 2>/dev/null) || continue
+    for id in "${ids[@]}"; do
+      [[ $cg == *"$id"* ]] && kill -KILL "${p#/proc/}" 2>/dev/null
+    done
+  done
+  return 0
+}
+
 # Mounts dockerd leaves when killed (overlay layers, netns files), deepest first.
 unmount_all() {
   local m
@@ -82,6 +97,7 @@ unmount_all() {
 down() {
   local node
   stop_daemons
+  kill_container_processes
   unmount_all
   for node in "${NODES[@]}"; do
     ip netns del "$(ns "$node")" 2>/dev/null || true
