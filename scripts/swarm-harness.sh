@@ -178,11 +178,16 @@ make_swarm() {
 }
 
 load_images() {
-  local node
+  local node pid pids=() rc=0
   (($# == 0)) && return 0
+  docker save -o "$DIR/images.tar" "$@"
   for node in "${NODES[@]}"; do
-    docker save "$@" | node_docker "$node" load -q >/dev/null
+    node_docker "$node" load -q -i "$DIR/images.tar" >/dev/null &
+    pids+=($!)
   done
+  for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
+  rm -f "$DIR/images.tar"
+  ((rc == 0)) || die "loading $* into the nodes failed"
 }
 
 print_env() {

@@ -10,7 +10,7 @@ import { testRun } from '../support/docker-cleanup.js';
 import { GatewayHarness } from '../support/gateway-harness.js';
 import { timedGet } from '../support/http-requests.js';
 import { APP_IMAGE } from '../support/images.js';
-import { loadLoop } from '../support/load-loop.js';
+import { hostCounts, loadLoop } from '../support/load-loop.js';
 import { sleep, waitFor } from '../support/wait-for.js';
 import { SwarmHarness, type SwarmNodeRole } from '../support/swarm-harness.js';
 import { SwarmRuntime } from '../../src/runtime/swarm/swarm-runtime.js';
@@ -178,6 +178,18 @@ describe('swarm runtime on a two-node swarm', () => {
     const read = await timedGet(h.port, appPath(db, '/file?path=/data/note'), { timeoutMs: 30_000 });
     assert.equal(read.status, 200, read.body);
     assert.match(read.body, /kept/);
+  });
+
+  test('replicas run as services of their own, balanced by berth', T, async () => {
+    const multi = `${app}r`;
+    const created = await apply(testAppYaml(multi, 'scale: {min: 0, max: 2, replicas: 2}\nstartTimeout: 30s\n'));
+    assert.equal(created.status, 200, created.text);
+    assert.equal((await timedGet(h.port, appPath(multi, '/echo'), { timeoutMs: 30_000 })).status, 200);
+    await waitFor('two instances ready', () => h.gateway?.statuses().find((s) => s.name === multi)?.readyInstances === 2, { timeoutMs: 40_000, intervalMs: 100 });
+    const counts = await hostCounts(h.port, appPath(multi, '/echo'), 20);
+    assert.equal(counts.size, 2, `both tasks served: ${JSON.stringify([...counts])}`);
+    const names = ((await swarm!.docker().listServices({ filters: { label: [`berth.app=${multi}`] } })) as unknown as Service[]).map((x) => x.Spec.Name).sort();
+    assert.deepEqual(names, [`berth-${multi}-0`, `berth-${multi}-1`]);
   });
 
   test('a restarted gateway adopts the running service as it is', T, async () => {
