@@ -23,6 +23,15 @@ stop_postgres() {
 on_exit() {
   remove_test_networks
   stop_postgres
+  remove_test_swarm
+}
+
+# The two-node swarm the Swarm tests make (scripts/swarm-harness.sh) removes itself when
+# its file ends; a run killed mid-file leaves it, and this removes it. Never fails.
+remove_test_swarm() {
+  [[ -e /tmp/berth-swarm-bsw || -e /var/run/netns/bsw-manager ]] || return 0
+  bash scripts/swarm-harness.sh down >/dev/null 2>&1 || true
+  return 0
 }
 
 # Never fails: it also runs from the EXIT trap, where it must not mask the tests' exit code.
@@ -88,6 +97,8 @@ test_targets() {
 main() {
   bash scripts/ensure-docker.sh
   bash scripts/build-test-images.sh
+  # The Swarm tests make network namespaces (scripts/swarm-harness.sh): ip, nsenter, unshare.
+  bash scripts/ensure-swarm-tools.sh
   # tsc never deletes outputs: drop compiled tests so a renamed or deleted test cannot run stale.
   rm -rf dist/test
   npm run build --silent

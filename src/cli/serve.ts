@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import type { Gateway } from '../gateway/gateway.js';
 import { messageOf } from '../errors.js';
-import { LABEL_STORE } from '../runtime/runtime.js';
 import { watchFiles, type FileWatch } from './watch-files.js';
 
 export function serveCommand(): Command {
@@ -13,8 +12,8 @@ export function serveCommand(): Command {
     .option('--accept-empty-store', 'start even though the store file is empty while berth-managed containers exist (they are left alone)')
     .action(async (opts: { config: string; watch: boolean; acceptEmptyStore?: boolean }) => {
       // Loaded here, not at the top: every other berth command is an API client and starts faster without them.
-      const [{ DockerRuntime }, { openStore }, { Gateway }, { createLogger }] = await Promise.all([
-        import('../runtime/docker/docker-runtime.js'),
+      const [{ runtimeFromConfig }, { openStore }, { Gateway }, { createLogger }] = await Promise.all([
+        import('../runtime/runtime-from-config.js'),
         import('../store/open-store.js'),
         import('../gateway/gateway.js'),
         import('../log.js'),
@@ -28,7 +27,8 @@ export function serveCommand(): Command {
         logger,
         // A SQLite file or a postgres:// URL (see open-store.ts).
         openStore: (config) => openStore(config.store, logger),
-        runtime: (config, hooks) => new DockerRuntime({ docker: config.docker, upstreamHost: config.upstreamHost, publishHost: config.publishHost, appsNetwork: config.appsNetwork, extraLabels: { [LABEL_STORE]: hooks.storeId }, defaultResources: hooks.defaultResources, inputUrl: hooks.inputUrl, secretPolicy: hooks.secretPolicy, bindMountRoots: hooks.bindMountRoots, engineTimeoutMs: config.timeouts.engineMs }),
+        // runtime: docker (one engine) or swarm (services on a manager), both at config.docker.
+        runtime: (config, hooks) => runtimeFromConfig(config, hooks),
         adminToken: process.env.BERTH_ADMIN_TOKEN || undefined,
         acceptEmptyStore: opts.acceptEmptyStore ?? false,
       });

@@ -32,6 +32,21 @@ export const configFileSchema = z.strictObject({
     .describe('Where the state is kept: a SQLite file, relative to this config file (default ./data/berth.db), or a PostgreSQL URL, postgres://user:password@host:5432/db. BERTH_STORE, when set, wins over it.')
     .default('./data/berth.db'),
   docker: z.string().describe('Docker endpoint: unix:///var/run/docker.sock or tcp://host:port. Default: DOCKER_HOST, else the local socket.').optional(),
+  runtime: z
+    .enum(['docker', 'swarm'])
+    .describe('What runs the apps: docker (containers on the one engine named by docker) or swarm (services on the swarm manager named by docker). Default docker.')
+    .default('docker'),
+  swarm: z
+    .strictObject({
+      nodeAddresses: z
+        .record(z.string(), z.string().regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[?[0-9A-Fa-f:.]+\]?)$/, 'must be a host name or address, without scheme, port or path'))
+        .describe("Where berth dials each node's published ports, by node hostname or id. A node not named here is dialled at its berth.address node label, else at the address it joined the swarm with.")
+        .default({}),
+      volumeNode: z.string().optional().describe('Hostname or id of the node that apps with a volume are pinned to. Default: the manager berth talks to.'),
+      taskPoll: duration('How often the tasks are listed to notice ones that started, died or moved (the Swarm sends no task events).', '1s'),
+    })
+    .describe('Settings of runtime: swarm.')
+    .default({ nodeAddresses: {}, taskPoll: '1s' }),
   upstreamHost: z
     .string()
     .regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[?[0-9A-Fa-f:.]+\]?)$/, 'must be a host name or address, without scheme, port or path')

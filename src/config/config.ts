@@ -19,6 +19,10 @@ export interface GatewayConfig {
   stateDir: string;
   /** Docker endpoint: `unix:///var/run/docker.sock` or `tcp://host:2375`; undefined: DOCKER_HOST or the local socket. */
   docker?: string;
+  /** What runs the apps: containers on one engine, or services on a swarm manager (both at `docker`). */
+  runtime: 'docker' | 'swarm';
+  /** Settings of the swarm runtime (see runtime/swarm/context.ts). */
+  swarm: { nodeAddresses: Record<string, string>; volumeNode?: string; taskPollMs: number };
   /** Where apps' published ports are dialled; undefined: derived from the engine address (runtime/docker/addresses.ts). */
   upstreamHost?: string;
   /** The network every app joins, aliased by its name (default berth-apps). */

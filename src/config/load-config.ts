@@ -59,10 +59,11 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
   const idleTimeoutMs = field('defaults.idleTimeout', () => parseDuration(input.defaults.idleTimeout));
   const drainTimeoutMs = field('drainTimeout', () => parseDuration(input.drainTimeout));
   const resyncMs = field('resync', () => positiveDuration(input.resync));
+  const taskPollMs = field('swarm.taskPoll', () => positiveDuration(input.swarm.taskPoll));
   const historyMaxAgeMs = field('history.maxAge', () => parseDuration(input.history.maxAge));
   const resources = field('defaults.resources.memory', () => defaultResources(input.defaults.resources));
   const timeouts = gatewayTimeouts(input.timeouts, field);
-  if (problems.length > 0 || !listen || !admin || idleTimeoutMs === undefined || drainTimeoutMs === undefined || resyncMs === undefined || historyMaxAgeMs === undefined || !resources || !timeouts) {
+  if (problems.length > 0 || !listen || !admin || idleTimeoutMs === undefined || drainTimeoutMs === undefined || resyncMs === undefined || taskPollMs === undefined || historyMaxAgeMs === undefined || !resources || !timeouts) {
     throw new ConfigError(`${where}: ${problems.join('; ')}`);
   }
   const { apps, appSources, origins } = await loadApps(input.apps, baseDir);
@@ -82,6 +83,8 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
     adminHosts: input.adminHosts,
     ...storeSetting(process.env.BERTH_STORE || input.store, baseDir),
     docker: input.docker,
+    runtime: input.runtime,
+    swarm: { nodeAddresses: input.swarm.nodeAddresses, taskPollMs, ...(input.swarm.volumeNode ? { volumeNode: input.swarm.volumeNode } : {}) },
     appsNetwork: input.appsNetwork,
     ...(input.upstreamHost === undefined ? {} : { upstreamHost: input.upstreamHost }),
     ...(input.publishHost === undefined ? {} : { publishHost: input.publishHost }),

@@ -7,6 +7,7 @@ import { Gateway } from '../../src/gateway/gateway.js';
 import { DockerRuntime } from '../../src/runtime/docker/docker-runtime.js';
 import { DEFAULT_APPS_NETWORK } from '../../src/runtime/docker/apps-network.js';
 import { LABEL_STORE } from '../../src/runtime/runtime.js';
+import { runtimeFromConfig } from '../../src/runtime/runtime-from-config.js';
 import { openStore } from '../../src/store/open-store.js';
 
 /** A gateway in this process on a temp dir, on the real engine, labelling all it creates. */
@@ -59,7 +60,9 @@ export class GatewayHarness {
       logger: pino({ level: process.env.BERTH_TEST_LOG ?? 'silent' }),
       openStore: (config) => openStore(config.store),
       runtime: (config, hooks) =>
-        new DockerRuntime({ docker: config.docker, upstreamHost: config.upstreamHost, publishHost: config.publishHost, appsNetwork: this.appsNetworkFor(config.appsNetwork), extraLabels: { ...this.labels, [LABEL_STORE]: hooks.storeId }, defaultResources: hooks.defaultResources, inputUrl: hooks.inputUrl, secretPolicy: hooks.secretPolicy, bindMountRoots: hooks.bindMountRoots, engineTimeoutMs: config.timeouts.engineMs }),
+        config.runtime === 'swarm'
+          ? runtimeFromConfig(config, hooks, this.labels)
+          : new DockerRuntime({ docker: config.docker, upstreamHost: config.upstreamHost, publishHost: config.publishHost, appsNetwork: this.appsNetworkFor(config.appsNetwork), extraLabels: { ...this.labels, [LABEL_STORE]: hooks.storeId }, defaultResources: hooks.defaultResources, inputUrl: hooks.inputUrl, secretPolicy: hooks.secretPolicy, bindMountRoots: hooks.bindMountRoots, engineTimeoutMs: config.timeouts.engineMs }),
       adminToken: this.adminToken,
     });
     this.gateway = gateway;

@@ -29,12 +29,12 @@ export async function containerLogs(ctx: DockerContext, id: string, options: Log
   // A TTY container's output is raw; without a TTY the engine multiplexes it (see DockerStreamDemuxer).
   const out: Transform = info.Config.Tty ? new PassThrough() : new DockerStreamDemuxer();
   out.setEncoding('utf8');
-  connect(toReadable(raw), out, options.signal);
+  connectLogStream(toReadable(raw), out, options.signal);
   return out;
 }
 
 /** Without follow, docker-modem buffers the whole body (and parses it when it happens to be JSON). */
-function toReadable(raw: unknown): Readable {
+export function toReadable(raw: unknown): Readable {
   if (raw instanceof Readable) return raw;
   if (Buffer.isBuffer(raw)) return Readable.from([raw]);
   return Readable.from([Buffer.from(typeof raw === 'string' ? raw : JSON.stringify(raw))]);
@@ -44,7 +44,7 @@ function toReadable(raw: unknown): Readable {
  * Pipes source into out. An abort (or the consumer destroying `out`) closes the
  * engine connection; it ends `out` normally, because stopping to follow is not a failure.
  */
-function connect(source: Readable, out: Transform, signal?: AbortSignal): void {
+export function connectLogStream(source: Readable, out: Transform, signal?: AbortSignal): void {
   const onAbort = (): void => {
     source.unpipe(out);
     source.destroy();

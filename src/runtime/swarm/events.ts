@@ -1,0 +1,91 @@
+import type { Readable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { RuntimeEvent } from '../runtime.js';
+import { mapDockerError } from '../docker/errors.js';
+import type { EventStreamErrorHandler } from '../docker/events.js';
+import { LABEL_APP } from '../runtime.js';
+import type { SwarmContext } from './context.js';
+import { listServices, listTasks } from './engine.js';
+import type { NodeBook } from './nodes.js';
+import { runningTask } from './service-instance.js';
+import { diffTasks, type TaskSnapshot } from './task-diff.js';
+
+/**
+ * Lifecycle events of berth's services until `signal` aborts. The manager's event
+ * stream has service and node events but none for tasks (container events come only
+ * from the node that runs the container), so the tasks are listed every
+ * swarm.taskPollMs and at once when a service or node event arrives; the changes
+ * become start / die / destroy events (task-diff.ts).
+ */
+export async function* watchSwarm(ctx: SwarmContext, nodes: NodeBook, signal: AbortSignal, onError?: EventStreamErrorHandler): AsyncGenerator<RuntimeEvent> {
+  const poke = new Poke();
+  void followEngineEvents(ctx, nodes, signal, () => poke.fire(), onError);
+  let before: TaskSnapshot | undefined;
+  while (!signal.aborted) {
+    try {
+      const after = await snapshot(ctx);
+      if (before) yield* diffTasks(before, after, new Date());
+      before = after;
+    } catch (err) {
+      if (signal.aborted) return;
+      onError?.(err instanceof Error ? err : new Error(String(err)), ctx.swarm.taskPollMs);
+    }
+    await poke.wait(ctx.swarm.taskPollMs, signal);
+  }
+}
+
+async function snapshot(ctx: SwarmContext): Promise<TaskSnapshot> {
+  const [services, tasks] = await Promise.all([listServices(ctx), listTasks(ctx)]);
+  const apps = new Map(services.map((s) => [s.ID, s.Spec.Labels?.[LABEL_APP] ?? '']));
+  const running = new Map<string, string>();
+  for (const s of services) {
+    const task = runningTask(s.ID, tasks);
+    if (task) running.set(s.ID, task.ID);
+  }
+  return { apps, running };
+}
+
+/** Service and node events only say "look now"; a node event also means its address may have changed. */
+async function followEngineEvents(ctx: SwarmContext, nodes: NodeBook, signal: AbortSignal, look: () => void, onError?: EventStreamErrorHandler): Promise<void> {
+  let retryMs = 250;
+  while (!signal.aborted) {
+    let stream: Readable | undefined;
+    try {
+      stream = (await ctx.docker().getEvents({ filters: { type: ['service', 'node'] }, abortSignal: signal } as never)) as unknown as Readable;
+      retryMs = 250;
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        if (chunk.includes('"Type":"node"')) await nodes.refresh().catch(() => undefined);
+        look();
+      }
+    } catch (err) {
+      if (signal.aborted) return;
+      onError?.(mapDockerError(err, 'watching swarm events', ctx.endpoint.url), retryMs);
+    } finally {
+      stream?.destroy();
+    }
+    await delay(retryMs, undefined, { signal }).catch(() => undefined);
+    retryMs = Math.min(retryMs * 2, 5_000);
+  }
+}
+
+/** A sleep that ends early when poked. */
+class Poke {
+  private wake: (() => void) | undefined;
+  private poked = false;
+
+  fire(): void {
+    this.poked = true;
+    this.wake?.();
+  }
+
+  async wait(ms: number, signal: AbortSignal): Promise<void> {
+    if (this.poked) {
+      this.poked = false;
+      return;
+    }
+    const woken = new Promise<void>((resolve) => (this.wake = resolve));
+    await Promise.race([woken, delay(ms, undefined, { signal }).catch(() => undefined)]);
+    this.wake = undefined;
+    this.poked = false;
+  }
+}

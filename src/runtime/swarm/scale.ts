@@ -1,0 +1,60 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { RuntimeError } from '../../errors.js';
+import type { Instance } from '../runtime.js';
+import type { SwarmContext } from './context.js';
+import { listTasks, scaleService } from './engine.js';
+import type { NodeBook } from './nodes.js';
+import { runningTask, toInstance } from './service-instance.js';
+import { ENDED, type SwarmTask } from './wire.js';
+
+const POLL_MS = 100;
+
+/**
+ * Wakes the instance: the service asks for a task (replicas 1) and the call returns
+ * when the Swarm runs it and its node published the port, with that address. A task
+ * that fails or is rejected (no image on its node, say) ends the wake at once, with
+ * the service scaled back to 0 so the Swarm does not retry behind berth's back.
+ */
+export async function startService(ctx: SwarmContext, nodes: NodeBook, id: string): Promise<Instance> {
+  const before = new Set((await listTasks(ctx, id, 'any')).map((t) => t.ID));
+  const service = await scaleService(ctx, id, 1);
+  const deadline = performance.now() + ctx.swarm.taskStartMs;
+  for (;;) {
+    const tasks = await listTasks(ctx, id, 'any');
+    const task = runningTask(id, tasks);
+    if (task?.NodeID) {
+      await nodes.addressOf(task.NodeID);
+      const instance = toInstance(service, tasks, (n) => nodes.known(n));
+      if (instance.address) return instance;
+      if (!nodes.known(task.NodeID)) return giveUp(ctx, id, `node ${task.NodeID} has no address berth can dial: set swarm.nodeAddresses or the node label berth.address`);
+    }
+    const failed = tasks.find((t) => !before.has(t.ID) && (t.Status.State === 'failed' || t.Status.State === 'rejected'));
+    if (failed) return giveUp(ctx, id, `its task ${failed.Status.State} on node ${failed.NodeID ?? '?'}: ${failed.Status.Err ?? 'no reason given'}`);
+    if (performance.now() > deadline) return giveUp(ctx, id, `the swarm ran no task within ${ctx.swarm.taskStartMs} ms (${pendingReason(tasks, before)})`);
+    await delay(POLL_MS);
+  }
+}
+
+async function giveUp(ctx: SwarmContext, id: string, why: string): Promise<never> {
+  const service = await scaleService(ctx, id, 0).catch(() => undefined);
+  throw new RuntimeError(`service ${service?.Spec.Name ?? id}: ${why}`);
+}
+
+function pendingReason(tasks: readonly SwarmTask[], before: ReadonlySet<string>): string {
+  const mine = tasks.filter((t) => !before.has(t.ID));
+  if (mine.length === 0) return 'no task was created';
+  return mine.map((t) => `${t.Status.State}${t.Status.Err ? `: ${t.Status.Err}` : ''}`).join('; ');
+}
+
+/** Scales the service to 0 and waits until its tasks ended (the containers keep their volume). */
+export async function stopService(ctx: SwarmContext, id: string, timeoutS = 10): Promise<void> {
+  await scaleService(ctx, id, 0);
+  const deadline = performance.now() + (timeoutS + 20) * 1000;
+  while (performance.now() < deadline) {
+    const tasks = await listTasks(ctx, id, 'any');
+    if (tasks.every((t) => ENDED.has(t.Status.State) || t.Status.State === 'new' || t.Status.State === 'pending')) return;
+    await delay(POLL_MS);
+  }
+  throw new RuntimeError(`service ${id}: its tasks did not stop within ${timeoutS + 20} s`);
+}
+

@@ -1,0 +1,50 @@
+import type { Instance } from '../runtime.js';
+import { LABEL_APP, LABEL_INDEX, LABEL_SPEC_HASH, LABEL_STORE } from '../runtime.js';
+import { replicasOf } from './service-spec.js';
+import type { SwarmService, SwarmTask } from './wire.js';
+
+/** The task that serves the service now: the newest running one. Pure. */
+export function runningTask(serviceId: string, tasks: readonly SwarmTask[]): SwarmTask | undefined {
+  const running = tasks.filter((t) => t.ServiceID === serviceId && t.Status.State === 'running' && t.DesiredState === 'running');
+  return running.sort((a, b) => (b.Status.Timestamp ?? '').localeCompare(a.Status.Timestamp ?? ''))[0];
+}
+
+/** The port the node published for the task's `targetPort`, in host mode. */
+export function publishedPort(task: SwarmTask, targetPort: number): number | undefined {
+  const ports = task.Status.PortStatus?.Ports ?? [];
+  const port = ports.find((p) => p.TargetPort === targetPort && (p.PublishedPort ?? 0) > 0) ?? ports.find((p) => (p.PublishedPort ?? 0) > 0);
+  return port?.PublishedPort;
+}
+
+/**
+ * A berth service and its tasks → the Instance the core sees. A service asked for 0
+ * replicas is a stopped instance ('exited'); one asked to run whose task is not running
+ * yet (placed, starting, moving off a drained node) is 'restarting'; with a running task
+ * it is 'running', at the task's node address and published port. Pure.
+ */
+export function toInstance(service: SwarmService, tasks: readonly SwarmTask[], addressOf: (nodeId: string) => string | undefined): Instance {
+  const labels = service.Spec.Labels ?? {};
+  const instance: Instance = {
+    id: service.ID,
+    name: service.Spec.Name,
+    app: labels[LABEL_APP] ?? '',
+    index: Number(labels[LABEL_INDEX] ?? 0),
+    specHash: labels[LABEL_SPEC_HASH] ?? '',
+    state: 'exited',
+    health: 'none',
+  };
+  if (labels[LABEL_STORE]) instance.store = labels[LABEL_STORE];
+  if (replicasOf(service.Spec) === 0) return instance;
+  const task = runningTask(service.ID, tasks);
+  const host = task?.NodeID ? addressOf(task.NodeID) : undefined;
+  const port = task ? publishedPort(task, targetPortOf(service)) : undefined;
+  if (!task || !host || !port) return { ...instance, state: 'restarting' };
+  instance.state = 'running';
+  instance.address = { host, port };
+  if (task.Status.Timestamp) instance.startedAt = new Date(task.Status.Timestamp);
+  return instance;
+}
+
+export function targetPortOf(service: SwarmService): number {
+  return service.Spec.EndpointSpec?.Ports?.[0]?.TargetPort ?? 0;
+}

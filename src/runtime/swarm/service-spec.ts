@@ -1,0 +1,103 @@
+import type Docker from 'dockerode';
+import { RuntimeError } from '../../errors.js';
+import type { AppSpec } from '../../spec/types.js';
+import { containerSpecHash } from '../../spec/hash.js';
+import { LABEL_SPEC_HASH } from '../runtime.js';
+import { effectiveResources, envText } from '../docker/container-config.js';
+import type { ContainerConfigOptions } from '../docker/container-config.js';
+import { inputEnv } from '../docker/input.js';
+import { containerName, ownerLabels, volumeName } from '../docker/names.js';
+
+/** The label naming the node an app with a volume is pinned to (its data lives there). */
+export const LABEL_NODE = 'berth.node';
+
+export interface ServiceSpecOptions extends Pick<ContainerConfigOptions, 'extraLabels' | 'defaultResources' | 'inputUrl' | 'secretValues'> {
+  /** Node id the app's tasks are pinned to; required when the app has a volume. */
+  pinnedNode?: string;
+  /** Replicas the service is created or updated with (0: stopped). */
+  replicas: number;
+}
+
+/** Swarm's update and rollback: one task at a time, the new one started before the old one stops. */
+const UPDATE_CONFIG = { Parallelism: 1, Order: 'start-first', FailureAction: 'rollback', Monitor: 5e9, MaxFailureRatio: 0 } as const;
+const ROLLBACK_CONFIG = { Parallelism: 1, Order: 'start-first', FailureAction: 'pause', Monitor: 5e9 } as const;
+
+/**
+ * What a Swarm service cannot do for berth, or must not: refused with the reason,
+ * before anything is created. The gateway's policy was checked at apply; this is the
+ * runtime's own check at every create, so a spec that slipped past (an older store)
+ * still never runs privileged.
+ */
+export function swarmRefusal(app: AppSpec): string | undefined {
+  const { privileged, hostNetwork, hostPid } = app.security;
+  if (privileged) return `app ${app.name}: Swarm services cannot run privileged; berth refuses it`;
+  if (hostNetwork) return `app ${app.name}: security.hostNetwork is not supported on Swarm (tasks publish their port on their node)`;
+  if (hostPid) return `app ${app.name}: security.hostPid is not supported on Swarm`;
+  if (app.input?.as === 'file') return `app ${app.name}: input.as file is not supported on Swarm (the file cannot be put into a task before it starts); use env or url`;
+  return undefined;
+}
+
+/**
+ * AppSpec → the Swarm service of instance `index`. Pure, so the mapping is tested
+ * without a swarm. The task's port is published in host mode at a port the node
+ * picks (so two tasks on one node never collide, and a start-first update can run
+ * the new task beside the old one); berth dials it at the node's address. The
+ * endpoint is DNS round robin: the VIP and the ingress mesh need IPVS, which not
+ * every kernel has, and berth balances by itself.
+ */
+export function serviceSpec(app: AppSpec, index: number, options: ServiceSpecOptions): Docker.ServiceSpec {
+  const refusal = swarmRefusal(app);
+  if (refusal) throw new RuntimeError(refusal);
+  if (app.volume && !options.pinnedNode) throw new Error(`app ${app.name} has a volume but no node to pin it to`);
+  const labels: Record<string, string> = { ...app.labels, ...ownerLabels(app.name, options.extraLabels ?? {}, index), [LABEL_SPEC_HASH]: containerSpecHash(app) };
+  if (app.volume && options.pinnedNode) labels[LABEL_NODE] = options.pinnedNode;
+  const env: Record<string, string> = { ...envText(app.env, options.secretValues ?? {}), ...inputEnv(app.name, app.input, options.inputUrl) };
+  const { memoryBytes, cpus, pids } = effectiveResources(app.resources, options.defaultResources);
+  const limits: Record<string, number> = {};
+  if (memoryBytes !== undefined) limits['MemoryBytes'] = memoryBytes;
+  if (cpus !== undefined) limits['NanoCPUs'] = Math.round(cpus * 1e9);
+  if (pids !== undefined) limits['Pids'] = pids;
+  const containerSpec: Record<string, unknown> = {
+    Image: app.image,
+    Labels: labels,
+    Env: Object.keys(env).sort().map((k) => `${k}=${env[k]}`),
+    Init: true,
+    Mounts: mounts(app, options.extraLabels ?? {}),
+    StopGracePeriod: 10e9,
+    Privileges: { NoNewPrivileges: true },
+  };
+  // Cmd for a container is Args for a service: the image's ENTRYPOINT is kept.
+  if (app.command && app.command.length > 0) containerSpec['Args'] = app.command;
+  if (app.security.capAdd.length > 0) containerSpec['CapabilityAdd'] = app.security.capAdd;
+  const template: Record<string, unknown> = {
+    ContainerSpec: containerSpec,
+    Resources: { Limits: limits },
+    // The Swarm restarts a task that dies and moves it off a drained node; berth only sets how many run.
+    RestartPolicy: { Condition: 'any', Delay: 1e9 },
+    Placement: { Constraints: app.volume ? [`node.id==${options.pinnedNode}`] : [] },
+  };
+  if (app.network) template['Networks'] = [{ Target: app.network, Aliases: [app.name] }];
+  return {
+    Name: containerName(app.name, index),
+    Labels: labels,
+    TaskTemplate: template,
+    Mode: { Replicated: { Replicas: options.replicas } },
+    UpdateConfig: UPDATE_CONFIG,
+    RollbackConfig: ROLLBACK_CONFIG,
+    EndpointSpec: { Mode: 'dnsrr', Ports: [{ Protocol: 'tcp', TargetPort: app.port, PublishMode: 'host' }] },
+  } as Docker.ServiceSpec;
+}
+
+function mounts(app: AppSpec, extraLabels: Record<string, string>): Record<string, unknown>[] {
+  const list: Record<string, unknown>[] = [];
+  // Created by the node that runs the task, labelled as berth's there.
+  if (app.volume) list.push({ Type: 'volume', Source: volumeName(app.name), Target: app.volume, ReadOnly: false, VolumeOptions: { Labels: ownerLabels(app.name, extraLabels) } });
+  // The source must exist on whichever node runs the task; the policy's bindMountRoots were checked on the gateway's host.
+  for (const m of app.mounts) list.push({ Type: 'bind', Source: m.source, Target: m.target, ReadOnly: m.readOnly });
+  return list;
+}
+
+/** The replicas a service asks for; 0 for a global or unreadable one. */
+export function replicasOf(spec: Docker.ServiceSpec | undefined): number {
+  return spec?.Mode?.Replicated?.Replicas ?? 0;
+}

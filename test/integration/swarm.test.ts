@@ -1,0 +1,206 @@
+// berth on a real two-node Docker Swarm made on this machine (scripts/swarm-harness.sh):
+// two extra dockerds in network namespaces of their own, joined as manager and worker.
+// The gateway runs here, in the main namespace: it drives the manager through its unix
+// socket and dials tasks at the ports their nodes publish, at the namespaces' addresses.
+// One swarm serves every case of the file; the cases run in order and build on each other.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appPath, testAppYaml } from '../support/app-spec.js';
+import { testRun } from '../support/docker-cleanup.js';
+import { GatewayHarness } from '../support/gateway-harness.js';
+import { timedGet } from '../support/http-requests.js';
+import { APP_IMAGE } from '../support/images.js';
+import { hostCounts, loadLoop } from '../support/load-loop.js';
+import { sleep, waitFor } from '../support/wait-for.js';
+import { SwarmHarness, type SwarmNodeRole } from '../support/swarm-harness.js';
+import { SwarmRuntime } from '../../src/runtime/swarm/swarm-runtime.js';
+import { parseSpecObject } from '../../src/spec/index.js';
+
+const run = testRun();
+const app = `sw${run.id}`;
+const T = { timeout: 60_000 };
+
+interface Task {
+  ID: string;
+  NodeID?: string;
+  ServiceID: string;
+  Status: { State: string };
+}
+
+interface Service {
+  ID: string;
+  Spec: { Name: string; Labels?: Record<string, string>; Mode?: { Replicated?: { Replicas?: number } }; TaskTemplate?: { ContainerSpec?: { Env?: string[] } } };
+}
+
+function spec(extra = ''): string {
+  return testAppYaml(app, `scale: {min: 0, max: 1}\nstartTimeout: 30s\nidleTimeout: 3s\n${extra}`);
+}
+
+describe('swarm runtime on a two-node swarm', () => {
+  let swarm: SwarmHarness | undefined;
+  let h: GatewayHarness;
+  const status = () => h.gateway?.statuses().find((s) => s.name === app);
+  const apply = (yaml: string) => h.api('POST', '/v1/apps', { body: yaml, contentType: 'application/yaml' });
+  const services = async (): Promise<Service[]> => (await swarm!.docker().listServices({ filters: { label: [`berth.app=${app}`] } })) as unknown as Service[];
+  /** The app's running tasks, with the node each runs on. */
+  const runningTasks = async (): Promise<(Task & { node: SwarmNodeRole })[]> => {
+    const ids = new Set((await services()).map((s) => s.ID));
+    const tasks = (await swarm!.docker().listTasks({ filters: { 'desired-state': ['running'] } })) as Task[];
+    const manager = await swarm!.nodeId('manager');
+    return tasks.filter((t) => ids.has(t.ServiceID) && t.Status.State === 'running').map((t) => ({ ...t, node: t.NodeID === manager ? 'manager' : 'worker' }));
+  };
+  const get = () => timedGet(h.port, appPath(app, '/echo'), { timeoutMs: 30_000 });
+
+  before(async () => {
+    swarm = await SwarmHarness.up([APP_IMAGE]);
+    h = await GatewayHarness.create(run.labels);
+    const addresses = `{${swarm.nodeName('manager')}: ${swarm.address('manager')}, ${swarm.nodeName('worker')}: ${swarm.address('worker')}}`;
+    await h.writeConfig(`runtime: swarm\ndocker: ${swarm.managerUrl}\nswarm: {nodeAddresses: ${addresses}, taskPoll: 250ms}\nresync: 2s\n`);
+    await h.start();
+    const created = await apply(spec());
+    assert.equal(created.status, 200, created.text);
+  });
+
+  after(async () => {
+    await h?.dispose();
+    // Removes the services with the swarm: both dockerds, their data, the namespaces and links.
+    await swarm?.down();
+  });
+
+  test('the main engine is not part of the swarm', async () => {
+    const { testDocker } = await import('../support/docker-cleanup.js');
+    const info = (await testDocker().info()) as { Swarm?: { LocalNodeState?: string } };
+    assert.notEqual(info.Swarm?.LocalNodeState, 'active');
+    const [service] = await services();
+    assert.ok(service, 'apply created the app’s service on the manager');
+    assert.equal(service.Spec.Labels?.['berth.managed'], 'true');
+    assert.equal(service.Spec.Mode?.Replicated?.Replicas, 0, 'a scale-to-zero app is created with 0 replicas');
+  });
+
+  test('a SwarmRuntime on an engine that is no manager says so', async () => {
+    // The machine's main engine: asked, never changed.
+    await assert.rejects(new SwarmRuntime({}).ping(), /is not a swarm manager.*runtime: docker/);
+  });
+
+  test('a service berth did not label is never touched', T, async () => {
+    const foreign = `${app}x`;
+    const made = (await swarm!.docker().createService({ Name: `berth-${foreign}-0`, TaskTemplate: { ContainerSpec: { Image: APP_IMAGE } }, Mode: { Replicated: { Replicas: 0 } } } as never)) as unknown as { id: string };
+    const runtime = h.gateway!.runtime!;
+    await assert.rejects(runtime.ensure(parseSpecObject({ apiVersion: 'berth/v1', name: foreign, image: APP_IMAGE, port: 8080 }), 0), /not created by berth/);
+    await assert.rejects(runtime.start(made.id), /not managed by berth/);
+    await assert.rejects(runtime.remove(made.id), /not managed by berth/);
+    assert.deepEqual((await runtime.list()).filter((i) => i.app === foreign), [], 'not listed as berth’s');
+    const still = (await swarm!.docker().getService(made.id).inspect()) as { Spec: { Mode: { Replicated: { Replicas: number } } } };
+    assert.equal(still.Spec.Mode.Replicated.Replicas, 0, 'left as it was');
+    await swarm!.docker().getService(made.id).remove();
+  });
+
+  test('an app placed on the worker is woken from zero through berth and served there', T, async () => {
+    // The manager takes no tasks: the wake must land on the worker.
+    await swarm!.availability('manager', 'drain');
+    const reply = await get();
+    assert.equal(reply.status, 200, reply.body);
+    const tasks = await runningTasks();
+    assert.equal(tasks.length, 1);
+    assert.equal(tasks[0]!.node, 'worker');
+    const [instance] = await h.gateway!.runtime!.list({ app });
+    assert.equal(instance?.address?.host, swarm!.address('worker'), 'berth dials the task at the worker’s address');
+    assert.equal(status()?.state, 'running');
+  });
+
+  test('it is idle-stopped back to 0 replicas', T, async () => {
+    await waitFor('the app stopped by its idle timeout', () => status()?.state === 'stopped', { timeoutMs: 30_000, intervalMs: 100 });
+    const [service] = await services();
+    assert.equal(service?.Spec.Mode?.Replicated?.Replicas, 0);
+    await waitFor('its task gone', async () => (await runningTasks()).length === 0, { timeoutMs: 30_000, intervalMs: 200 });
+  });
+
+  test('draining the worker moves the task while requests keep being answered', T, async (t) => {
+    const woke = await get();
+    assert.equal(woke.status, 200, woke.body);
+    assert.equal((await runningTasks())[0]?.node, 'worker');
+    await swarm!.availability('manager', 'active');
+    const load = loadLoop(h.port, appPath(app, '/echo'), { clients: 2, maxMs: 45_000, pauseMs: 20 });
+    await sleep(500);
+    const before = load.result().requests;
+    await swarm!.availability('worker', 'drain');
+    await waitFor('the task running on the manager', async () => (await runningTasks()).some((task) => task.node === 'manager'), { timeoutMs: 40_000, intervalMs: 200 });
+    // Requests go on being answered by the moved task.
+    const movedAt = load.result().requests;
+    await waitFor('requests answered after the move', () => load.result().requests > movedAt + 20, { timeoutMs: 30_000 });
+    const result = await load.stop();
+    await swarm!.availability('worker', 'active');
+    t.diagnostic(`drain: ${result.failures.length} failed of ${result.requests} requests (${result.requests - before} after the drain began): ${JSON.stringify(result.failures.slice(0, 5))}`);
+    assert.equal((await get()).status, 200);
+    assert.equal(result.byHost.size, 2, `two tasks served, before and after the move: ${JSON.stringify([...result.byHost])}`);
+    const [instance] = await h.gateway!.runtime!.list({ app });
+    assert.equal(instance?.address?.host, swarm!.address('manager'));
+    assert.ok(result.failures.length < result.requests / 4, `most requests answered: ${result.failures.length} of ${result.requests} failed`);
+  });
+
+  test('a rolling update under load fails no request', T, async (t) => {
+    const old = (await services()).map((s) => s.ID);
+    const load = loadLoop(h.port, appPath(app, '/echo'), { clients: 4, maxMs: 45_000 });
+    await sleep(300);
+    const applied = await apply(spec('env: {VERSION: "2", LOG_REQUESTS: "1"}\n'));
+    await sleep(300);
+    const result = await load.stop();
+    assert.equal(applied.status, 200, applied.text);
+    t.diagnostic(`update: ${result.failures.length} failed of ${result.requests} requests`);
+    assert.deepEqual(result.failures, [], `no failed request out of ${result.requests}`);
+    assert.ok(result.requests > 20, `the load kept going (${result.requests})`);
+    const now = await services();
+    assert.equal(now.length, 1, 'the old service was removed');
+    assert.ok(!old.includes(now[0]!.ID), 'a new service runs the new revision');
+    assert.ok(now[0]!.Spec.TaskTemplate?.ContainerSpec?.Env?.includes('VERSION=2'));
+    const env = await timedGet(h.port, appPath(app, '/env'));
+    assert.equal((JSON.parse(env.body) as Record<string, string>).VERSION, '2');
+  });
+
+  test('logs come from the service, through the API', T, async () => {
+    assert.equal((await timedGet(h.port, appPath(app, '/echo?marker=swarm-logs'))).status, 200);
+    await waitFor('the request in the service logs', async () => {
+      const logs = await h.api('GET', `/v1/apps/${app}/logs?tail=200`);
+      return logs.status === 200 && logs.text.includes('marker=swarm-logs');
+    }, { timeoutMs: 15_000, intervalMs: 250 });
+  });
+
+  test('an app with a volume is pinned to one node, where its data stays', T, async () => {
+    const db = `${app}v`;
+    const created = await apply(testAppYaml(db, 'scale: {min: 0, max: 1}\nvolume: /data\nstartTimeout: 30s\n'));
+    assert.equal(created.status, 200, created.text);
+    const [service] = (await swarm!.docker().listServices({ filters: { label: [`berth.app=${db}`] } })) as unknown as { Spec: { TaskTemplate: { Placement?: { Constraints?: string[] } } } }[];
+    assert.deepEqual(service?.Spec.TaskTemplate.Placement?.Constraints, [`node.id==${await swarm!.nodeId('manager')}`], 'pinned to the manager berth talks to');
+    const wrote = await timedGet(h.port, appPath(db, '/write?path=/data/note&data=kept'), { timeoutMs: 30_000 });
+    assert.equal(wrote.status, 200, wrote.body);
+    assert.equal((await h.api('POST', `/v1/apps/${db}/stop`)).status < 300, true, 'stopped through the API');
+    await waitFor('the volume app stopped', () => h.gateway?.statuses().find((s) => s.name === db)?.state === 'stopped', { timeoutMs: 30_000, intervalMs: 100 });
+    const read = await timedGet(h.port, appPath(db, '/file?path=/data/note'), { timeoutMs: 30_000 });
+    assert.equal(read.status, 200, read.body);
+    assert.match(read.body, /kept/);
+  });
+
+  test('replicas run as services of their own, balanced by berth', T, async () => {
+    const multi = `${app}r`;
+    const created = await apply(testAppYaml(multi, 'scale: {min: 0, max: 2, replicas: 2}\nstartTimeout: 30s\n'));
+    assert.equal(created.status, 200, created.text);
+    assert.equal((await timedGet(h.port, appPath(multi, '/echo'), { timeoutMs: 30_000 })).status, 200);
+    await waitFor('two instances ready', () => h.gateway?.statuses().find((s) => s.name === multi)?.readyInstances === 2, { timeoutMs: 40_000, intervalMs: 100 });
+    const counts = await hostCounts(h.port, appPath(multi, '/echo'), 20);
+    assert.equal(counts.size, 2, `both tasks served: ${JSON.stringify([...counts])}`);
+    const names = ((await swarm!.docker().listServices({ filters: { label: [`berth.app=${multi}`] } })) as unknown as Service[]).map((x) => x.Spec.Name).sort();
+    assert.deepEqual(names, [`berth-${multi}-0`, `berth-${multi}-1`]);
+  });
+
+  test('a restarted gateway adopts the running service as it is', T, async () => {
+    assert.equal((await get()).status, 200);
+    const [task] = await runningTasks();
+    assert.ok(task, 'the app runs');
+    await h.stop();
+    await h.start();
+    await waitFor('the running service adopted', () => status()?.state === 'running', { timeoutMs: 15_000, intervalMs: 50 });
+    assert.equal((await get()).status, 200);
+    const now = await runningTasks();
+    assert.deepEqual(now.map((x) => x.ID), [task.ID], 'the same task serves: nothing was restarted');
+  });
+});

@@ -1,0 +1,150 @@
+// The decisions of the Swarm runtime, without a swarm: spec → service, service and
+// tasks → instance, two task polls → events, node → dial address.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { containerSpecHash } from '../../src/spec/hash.js';
+import { nodeAddress } from '../../src/runtime/swarm/node-address.js';
+import { LABEL_NODE, serviceSpec, swarmRefusal } from '../../src/runtime/swarm/service-spec.js';
+import { publishedPort, runningTask, toInstance } from '../../src/runtime/swarm/service-instance.js';
+import { diffTasks } from '../../src/runtime/swarm/task-diff.js';
+import type { SwarmNode, SwarmService, SwarmTask } from '../../src/runtime/swarm/wire.js';
+import { appSpec } from '../support/spec-fixture.js';
+
+type Loose = Record<string, any>;
+
+describe('serviceSpec', () => {
+  const base = appSpec('web', { env: { B: '2', A: '1' }, command: ['serve', '--fast'], labels: { team: 'x', 'berth.app': 'spoofed' } });
+  const spec = serviceSpec(base, 3, { replicas: 0, extraLabels: { 'berth.test': 'true' } }) as Loose;
+
+  const cases: [string, () => void][] = [
+    ['is named like the container would be', () => assert.equal(spec.Name, 'berth-web-3')],
+    ['carries berth labels that win over the spec’s own', () => assert.deepEqual([spec.Labels['berth.managed'], spec.Labels['berth.app'], spec.Labels['berth.index'], spec.Labels['berth.test'], spec.Labels.team], ['true', 'web', '3', 'true', 'x'])],
+    ['labels its containers too', () => assert.equal(spec.TaskTemplate.ContainerSpec.Labels['berth.managed'], 'true')],
+    ['records the spec hash', () => assert.equal(spec.Labels['berth.spec-hash'], containerSpecHash(base))],
+    ['starts with the replicas asked for', () => assert.deepEqual(spec.Mode, { Replicated: { Replicas: 0 } })],
+    ['sorts the env', () => assert.deepEqual(spec.TaskTemplate.ContainerSpec.Env, ['A=1', 'B=2'])],
+    ['keeps the image ENTRYPOINT: the command is Args', () => assert.deepEqual([spec.TaskTemplate.ContainerSpec.Args, spec.TaskTemplate.ContainerSpec.Command], [['serve', '--fast'], undefined])],
+    ['publishes the port in host mode at a port the node picks', () => assert.deepEqual(spec.EndpointSpec.Ports, [{ Protocol: 'tcp', TargetPort: 8080, PublishMode: 'host' }])],
+    ['needs no IPVS: DNS round robin', () => assert.equal(spec.EndpointSpec.Mode, 'dnsrr')],
+    ['updates start-first and rolls back on failure', () => assert.deepEqual([spec.UpdateConfig.Order, spec.UpdateConfig.FailureAction, spec.RollbackConfig.Order], ['start-first', 'rollback', 'start-first'])],
+    ['gets the built-in limits', () => assert.deepEqual(spec.TaskTemplate.Resources.Limits, { MemoryBytes: 512 * 2 ** 20, Pids: 512 })],
+    ['is never privileged and cannot gain privileges', () => assert.deepEqual(spec.TaskTemplate.ContainerSpec.Privileges, { NoNewPrivileges: true })],
+    ['is free to run on any node without a volume', () => assert.deepEqual(spec.TaskTemplate.Placement.Constraints, [])],
+  ];
+  for (const [name, check] of cases) it(name, check);
+
+  it('maps resources and added capabilities', () => {
+    const s = serviceSpec(appSpec('r', { resources: { memoryBytes: 1024, cpus: 0.5, pids: 7 }, security: { privileged: false, capAdd: ['NET_ADMIN'], hostNetwork: false, hostPid: false } }), 0, { replicas: 1 }) as Loose;
+    assert.deepEqual(s.TaskTemplate.Resources.Limits, { MemoryBytes: 1024, NanoCPUs: 5e8, Pids: 7 });
+    assert.deepEqual(s.TaskTemplate.ContainerSpec.CapabilityAdd, ['NET_ADMIN']);
+  });
+
+  it('pins an app with a volume to its node, and mounts the labelled volume', () => {
+    const s = serviceSpec(appSpec('db', { volume: '/data' }), 0, { replicas: 0, pinnedNode: 'node-1' }) as Loose;
+    assert.deepEqual(s.TaskTemplate.Placement.Constraints, ['node.id==node-1']);
+    assert.equal(s.Labels[LABEL_NODE], 'node-1');
+    assert.deepEqual(s.TaskTemplate.ContainerSpec.Mounts[0], { Type: 'volume', Source: 'berth-db-data', Target: '/data', ReadOnly: false, VolumeOptions: { Labels: { 'berth.managed': 'true', 'berth.app': 'db' } } });
+  });
+
+  it('joins the spec’s (overlay) network, aliased by the app name', () => {
+    const s = serviceSpec(appSpec('n', { network: 'shared' }), 0, { replicas: 0 }) as Loose;
+    assert.deepEqual(s.TaskTemplate.Networks, [{ Target: 'shared', Aliases: ['n'] }]);
+  });
+
+  const refused: [string, Parameters<typeof appSpec>[1], RegExp][] = [
+    ['privileged', { security: { privileged: true, capAdd: [], hostNetwork: false, hostPid: false } }, /cannot run privileged/],
+    ['host network', { security: { privileged: false, capAdd: [], hostNetwork: true, hostPid: false } }, /hostNetwork is not supported/],
+    ['host pid', { security: { privileged: false, capAdd: [], hostNetwork: false, hostPid: true } }, /hostPid is not supported/],
+    ['input as a file', { input: { as: 'file', path: '/in.json', json: '{}' } as never }, /input.as file is not supported/],
+  ];
+  for (const [name, overrides, message] of refused) {
+    it(`refuses ${name}`, () => {
+      const app = appSpec('bad', overrides);
+      assert.match(swarmRefusal(app) ?? '', message);
+      assert.throws(() => serviceSpec(app, 0, { replicas: 0 }), message);
+    });
+  }
+});
+
+function service(replicas: number, labels: Record<string, string> = {}): SwarmService {
+  return {
+    ID: 'svc1',
+    Version: { Index: 1 },
+    Spec: { Name: 'berth-web-0', Labels: { 'berth.managed': 'true', 'berth.app': 'web', 'berth.index': '0', 'berth.spec-hash': 'h1', ...labels }, Mode: { Replicated: { Replicas: replicas } }, EndpointSpec: { Ports: [{ TargetPort: 8080 }] } } as SwarmService['Spec'],
+  };
+}
+
+function task(id: string, state: SwarmTask['Status']['State'], options: { node?: string; port?: number; at?: string; desired?: string } = {}): SwarmTask {
+  return {
+    ID: id,
+    ServiceID: 'svc1',
+    NodeID: options.node ?? 'n1',
+    DesiredState: options.desired ?? 'running',
+    Status: { State: state, Timestamp: options.at ?? '2026-01-01T00:00:00Z', PortStatus: options.port ? { Ports: [{ TargetPort: 8080, PublishedPort: options.port, PublishMode: 'host' }] } : {} },
+  };
+}
+
+describe('toInstance', () => {
+  const addresses: Record<string, string> = { n1: '10.0.0.1', n2: '10.0.0.2' };
+  const addressOf = (n: string) => addresses[n];
+  const cases: [string, SwarmService, SwarmTask[], Partial<{ state: string; address: unknown }>][] = [
+    ['0 replicas: stopped', service(0), [], { state: 'exited', address: undefined }],
+    ['asked to run, no task yet: restarting', service(1), [], { state: 'restarting', address: undefined }],
+    ['task placed but not running: restarting', service(1), [task('t1', 'preparing')], { state: 'restarting' }],
+    ['running without a published port yet: restarting', service(1), [task('t1', 'running')], { state: 'restarting' }],
+    ['running on a node without an address: restarting', service(1), [task('t1', 'running', { node: 'n9', port: 30001 })], { state: 'restarting' }],
+    ['running: dialled at its node', service(1), [task('t1', 'running', { node: 'n2', port: 30001 })], { state: 'running', address: { host: '10.0.0.2', port: 30001 } }],
+    [
+      'moving: the newest running task wins',
+      service(1),
+      [task('old', 'running', { node: 'n1', port: 30001, at: '2026-01-01T00:00:00Z' }), task('new', 'running', { node: 'n2', port: 30002, at: '2026-01-01T00:00:05Z' })],
+      { state: 'running', address: { host: '10.0.0.2', port: 30002 } },
+    ],
+    ['a task being shut down does not count', service(1), [task('t1', 'running', { port: 30001, desired: 'shutdown' })], { state: 'restarting' }],
+  ];
+  for (const [name, svc, tasks, want] of cases) {
+    it(name, () => {
+      const got = toInstance(svc, tasks, addressOf);
+      assert.equal(got.state, want.state);
+      if ('address' in want) assert.deepEqual(got.address, want.address);
+      assert.deepEqual([got.id, got.name, got.app, got.index, got.specHash], ['svc1', 'berth-web-0', 'web', 0, 'h1']);
+    });
+  }
+
+  it('reads the store label', () => assert.equal(toInstance(service(0, { 'berth.store': 's1' }), [], addressOf).store, 's1'));
+
+  it('finds the published port of the target port', () => {
+    const t = task('t', 'running');
+    t.Status.PortStatus = { Ports: [{ TargetPort: 9000, PublishedPort: 31000 }, { TargetPort: 8080, PublishedPort: 32000 }] };
+    assert.equal(publishedPort(t, 8080), 32000);
+    assert.equal(runningTask('other', [t]), undefined);
+  });
+});
+
+describe('diffTasks', () => {
+  const at = new Date(0);
+  const snap = (running: Record<string, string>, apps: Record<string, string> = { s1: 'a', s2: 'b' }) => ({ apps: new Map(Object.entries(apps)), running: new Map(Object.entries(running)) });
+  const cases: [string, ReturnType<typeof snap>, ReturnType<typeof snap>, string[]][] = [
+    ['nothing changed', snap({ s1: 't1' }), snap({ s1: 't1' }), []],
+    ['a task started', snap({}), snap({ s1: 't1' }), ['start s1 a']],
+    ['a task ended (idle stop, crash)', snap({ s1: 't1' }), snap({}), ['die s1 a']],
+    ['a task moved to another node: die, then start', snap({ s1: 't1' }), snap({ s1: 't2' }), ['die s1 a', 'start s1 a']],
+    ['a service removed while running', snap({ s2: 't9' }), snap({}, { s1: 'a' }), ['die s2 b', 'destroy s2 b']],
+    ['two services at once', snap({ s1: 't1' }), snap({ s2: 't2' }), ['die s1 a', 'start s2 b']],
+  ];
+  for (const [name, before, after, want] of cases) {
+    it(name, () => assert.deepEqual(diffTasks(before, after, at).map((e) => `${e.kind} ${e.instanceId} ${e.app}`), want));
+  }
+});
+
+describe('nodeAddress', () => {
+  const node = (labels: Record<string, string> = {}, addr = '10.9.0.5'): SwarmNode => ({ ID: 'id1', Description: { Hostname: 'box' }, Spec: { Labels: labels }, Status: { Addr: addr } });
+  const cases: [string, SwarmNode, Record<string, string>, string | undefined][] = [
+    ['the configured address by node id wins', node({ 'berth.address': '1.1.1.1' }), { id1: '2.2.2.2', box: '3.3.3.3' }, '2.2.2.2'],
+    ['then by hostname', node({ 'berth.address': '1.1.1.1' }), { box: '3.3.3.3' }, '3.3.3.3'],
+    ['then the node label', node({ 'berth.address': '1.1.1.1' }), {}, '1.1.1.1'],
+    ['then the address it joined with', node(), {}, '10.9.0.5'],
+    ['never 0.0.0.0', node({}, '0.0.0.0'), {}, undefined],
+  ];
+  for (const [name, n, configured, want] of cases) it(name, () => assert.equal(nodeAddress(n, configured), want));
+});
