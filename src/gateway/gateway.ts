@@ -28,6 +28,15 @@ import { proxySettingsOf, routeEntriesOf } from '../cluster/gateway-workers.js';
 import { RequestNotices } from './request-notices.js';
 import { desiredSpecs, emptyStoreRefusal } from './desired-specs.js';
 import { StateEvents } from './state-events.js';
+import { hostname } from 'node:os';
+import { activatorCalls } from '../cluster/activity-table.js';
+import { GatewayCluster } from '../cluster/gateways/gateway-cluster.js';
+import { gatewayIdOf } from '../cluster/gateways/gateway-id.js';
+import type { GatewayInfo } from '../cluster/gateways/gateway-registry.js';
+import { viewedStatus } from '../cluster/gateways/leader-status.js';
+import { isPostgresUrl } from '../store/store-location.js';
+import { PostgresStore } from '../store/postgres-store.js';
+import { VERSION } from '../version.js';
 
 export interface GatewayParts {
   logger: Logger;
@@ -69,6 +78,13 @@ export class Gateway {
   /** Prometheus metrics (GET /metrics on the admin listener), fed by the proxy and the state events. */
   readonly metrics = new Metrics({ statuses: () => this.statuses() });
   readonly startedAt = new Date();
+  /** Several gateways on one PostgreSQL store: this one's part (leader lease, heartbeats, notices); unset on SQLite. */
+  cluster?: GatewayCluster;
+  /** This gateway's name among several (set on a PostgreSQL store). */
+  gatewayId?: string;
+  /** Start-up is over: notices from other gateways and leadership changes act from now on. */
+  private ready = false;
+  private desiredResync?: NodeJS.Timeout;
   apps!: AppService;
   tokens!: TokenService;
   runtime?: Runtime;
@@ -98,6 +114,8 @@ export class Gateway {
   private async undoStart(): Promise<void> {
     const steps: Array<() => unknown> = [
       () => this.admin?.close(),
+      () => clearInterval(this.desiredResync),
+      () => this.cluster?.close(),
       () => this.proxy?.close(0),
       () => this.pool?.close(0),
       () => this.activator?.close(),
@@ -139,14 +157,23 @@ export class Gateway {
     this.runtime = runtime;
     const inputSecret = await store.getOrCreateSecret('input');
     this.input = new InputSource(inputSecret, () => this.desired.specs);
-    // API updates whose rollout a killed gateway never finished were never desired: the rows they replaced come back.
-    const reverted = await store.revertUnsettled();
-    if (reverted.length > 0) logger.warn({ apps: reverted }, 'updates left unfinished by the last stop were not kept; the previous revisions stand');
+    const clustered = isPostgresUrl(config.store);
+    if (clustered) {
+      this.gatewayId = gatewayIdOf(config.gatewayId, process.env.BERTH_GATEWAY_ID, hostname(), config.listen.port, process.pid);
+      if (store instanceof PostgresStore) store.gatewayId = this.gatewayId;
+    } else {
+      // API updates whose rollout a killed gateway never finished were never desired: the rows they replaced come back.
+      // (On a shared store another gateway's update may be under way: the rows stay as they are.)
+      const reverted = await store.revertUnsettled();
+      if (reverted.length > 0) logger.warn({ apps: reverted }, 'updates left unfinished by the last stop were not kept; the previous revisions stand');
+    }
     const { desired, removed } = await syncConfigApps(store, config);
     // Deletes a previous run did not finish (killed before the containers were gone).
     const pending = (await store.listDeleted()).filter((d) => !removed.includes(d.name));
     this.desired.reset(desired);
-    const accountant = new Accountant({ store, logger, statuses: () => this.statuses(), status: (app) => this.activator?.status(app) });
+    const cluster = clustered ? this.makeCluster(config) : undefined;
+    this.cluster = cluster;
+    const accountant = new Accountant({ store, logger, statuses: () => this.statuses(), status: (app) => this.activator?.status(app), ...(cluster ? { accrues: () => cluster.leading } : {}) });
     this.accountant = accountant;
     accountant.start(this.events);
     this.metrics.follow(this.events);
@@ -163,11 +190,30 @@ export class Gateway {
         this.events.publish({ type: 'state', app: status.name, time: new Date(), status });
         this.pool?.feed.appChanged(status.name);
       },
-      // With proxy workers: instance changes are pushed to them, and idle stops and drains wait for their reports.
-      ...(config.workers > 1 ? { onReadyChange: (app: string) => this.pool?.feed.appChanged(app), quiesce: (app: string) => this.pool?.feed.fence(app) ?? Promise.resolve() } : {}),
+      // With proxy workers: instance changes are pushed to them. Idle stops and drains wait for the workers' and the other gateways' reports.
+      ...(config.workers > 1 ? { onReadyChange: (app: string) => this.pool?.feed.appChanged(app) } : {}),
+      ...(config.workers > 1 || cluster
+        ? {
+            quiesce: async (app: string) => {
+              await this.pool?.feed.fence(app);
+              await cluster?.fence(app);
+            },
+          }
+        : {}),
+      // Several gateways: only the leader acts; starts and idle stops take the app's lease; the leader's fence holds requests.
+      ...(cluster
+        ? {
+            acts: () => cluster.leading,
+            lease: <T>(app: string, waitMs: number, work: () => Promise<T>) => cluster.leases.hold(app, waitMs, work),
+            heldFor: (app: string) => cluster.holds.heldFor(app),
+            onActivity: (app: string, began: boolean) => (began ? cluster.local.began(app) : cluster.local.ended(app)),
+          }
+        : {}),
     });
     this.activator = activator;
     activator.start();
+    // The lock is tried once before the first reconcile: a lone gateway leads it, creating and removing as it always did.
+    await cluster?.start();
     const notices = (this.requestNotices = new RequestNotices(this.events));
     this.history = new HistoryBuffer({ store, retention: config.history, logger, onWritten: (batch) => notices.written(batch) });
     this.history.start();
@@ -210,6 +256,7 @@ export class Gateway {
       serialize: (change) => this.serialize(change),
       desiredChanged: (names, options, changed) => this.desiredChanged(names, options, changed),
       desired: this.desired,
+      ...(cluster ? { viewStatus: (name: string) => viewedStatus(activator.status(name), cluster.leaderStates.get(name), cluster.leading) } : {}),
     });
     this.tokens = new TokenService(store, this.parts.adminToken, logger);
     await this.tokens.bootstrap(config.stateDir);
@@ -234,10 +281,78 @@ export class Gateway {
     const failed = await activator.reconcile(desiredSpecs(desired), deleted);
     await this.forgetDeleted(deleted.map((d) => d.name), failed);
     accountant.settle();
+    this.ready = true;
+    if (cluster) {
+      // Behind the notices: a periodic look at the store catches what a lost notice missed.
+      this.desiredResync = setInterval(() => void this.resyncDesired(), DESIRED_RESYNC_MS);
+      this.desiredResync.unref();
+    }
+  }
+
+  private makeCluster(config: GatewayConfig): GatewayCluster {
+    return new GatewayCluster({
+      url: config.store,
+      logger: this.parts.logger,
+      self: () => ({
+        id: this.gatewayId!,
+        proxyAddress: this.proxyAddress ? `${this.proxyAddress.address}:${this.proxyAddress.port}` : `${config.listen.host}:${config.listen.port}`,
+        adminAddress: this.adminAddress ? `${this.adminAddress.address}:${this.adminAddress.port}` : `${config.admin.host}:${config.admin.port}`,
+        version: VERSION,
+        startedAtMs: this.startedAt.getTime(),
+      }),
+      host: {
+        statuses: () => this.statuses(),
+        status: (app) => this.activator?.status(app),
+        applyPeerDeltas: (deltas) => {
+          for (const d of deltas) {
+            const calls = activatorCalls(d);
+            this.activator?.peerActivity(d.app, calls.began, calls.ended);
+          }
+        },
+        desiredChanged: (apps) => this.peerChanged(apps),
+        leadingChanged: (leading) => this.leadingChanged(leading),
+      },
+    });
+  }
+
+  /** Another gateway changed desired state (or notices may have been missed): read it again and follow. */
+  private peerChanged(apps: string[] | undefined): void {
+    if (!this.ready) return;
+    this.serialize(() => this.desiredChanged([], {}, apps, false)).catch((err: unknown) => this.parts.logger.warn({ err: messageOf(err) }, 'following a change made at another gateway failed; the periodic resync tries again'));
+  }
+
+  /** This gateway became the leader: it reconciles everything (creates, deletes left unfinished, apps that must run) and counts usage from now. */
+  private leadingChanged(leading: boolean): void {
+    if (!leading || !this.ready) return;
+    this.accountant?.startAccruing();
+    this.serialize(() => this.desiredChanged([], {}, undefined, false)).catch((err: unknown) => this.parts.logger.warn({ err: messageOf(err) }, 'the reconcile of a new leader failed; the periodic resync tries again'));
+  }
+
+  /** The store's desired state against this gateway's: any difference (or a delete left to finish, when leading) is followed. */
+  private async resyncDesired(): Promise<void> {
+    const store = this.store;
+    if (!store || !this.ready) return;
+    try {
+      const apps = await store.listApps();
+      const stale = apps.length !== this.desired.specs.size || apps.some((a) => JSON.stringify(a.spec) !== JSON.stringify(this.desired.specs.get(a.name)));
+      const unfinished = this.activator?.acting === true && (await store.listDeleted()).length > 0;
+      if (stale || unfinished) await this.serialize(() => this.desiredChanged([], {}, undefined, false));
+    } catch (err) {
+      this.parts.logger.debug({ err: messageOf(err) }, 'desired-state resync skipped (the store does not answer)');
+    }
+  }
+
+  /** Every gateway on the store (just this one on SQLite), for GET /v1/gateways. */
+  gateways(): GatewayInfo[] {
+    if (this.cluster) return this.cluster.gateways;
+    const address = (a?: AddressInfo) => (a ? `${a.address}:${a.port}` : '');
+    return [{ id: this.gatewayId ?? 'local', proxyAddress: address(this.proxyAddress), adminAddress: address(this.adminAddress), version: VERSION, startedAt: this.startedAt, lastHeartbeat: new Date(), leader: true, alive: true, activity: [] }];
   }
 
   /** Drops the tombstones of deleted apps whose containers are gone; the others are retried at the next reconcile or start. */
   private async forgetDeleted(names: readonly string[], failed: readonly string[]): Promise<void> {
+    // Only the gateway that acts removed the containers; the tombstones stay for it otherwise.
+    if (this.activator && !this.activator.acting) return;
     for (const name of names.filter((n) => !failed.includes(n))) await this.store!.forgetDeleted(name);
   }
 
@@ -287,8 +402,10 @@ export class Gateway {
    * back and reconciled, so the cost does not grow with the apps already stored.
    * Without it (a reload), every app is.
    */
-  private async desiredChanged(removed: string[], options: { purgeVolumes?: boolean } = {}, changed?: readonly string[]): Promise<void> {
+  private async desiredChanged(removed: string[], options: { purgeVolumes?: boolean } = {}, changed?: readonly string[], announce = true): Promise<void> {
     const store = this.store!;
+    // The other gateways are told as soon as the store has it: they route it within a notice's delay.
+    if (announce) this.cluster?.announce(changed ? [...changed, ...removed] : undefined);
     let desired: StoredApp[];
     if (changed) {
       desired = [];
@@ -334,6 +451,9 @@ export class Gateway {
   /** Stops accepting, lets requests in flight finish, and leaves containers as they are. */
   async close(): Promise<void> {
     await this.admin?.close();
+    clearInterval(this.desiredResync);
+    // Leadership is given up first, so another gateway takes over while this one drains.
+    await this.cluster?.close();
     await this.proxy?.close(this.config?.drainTimeoutMs);
     await this.pool?.close(this.config?.drainTimeoutMs);
     this.activator?.close();
@@ -356,6 +476,9 @@ async function syncConfigApps(store: Store, config: GatewayConfig): Promise<{ de
   await store.applyApps(config.apps, 'config', removed);
   return { desired: await store.listApps(), removed };
 }
+
+/** How often a gateway on a shared store compares its desired state with the store's, behind the notices. */
+const DESIRED_RESYNC_MS = 5_000;
 
 function defaultsOf(config: GatewayConfig): AppDefaults {
   return { ...config.defaults, waitingPage: config.waitingPage, policy: config.policy };

@@ -17,6 +17,12 @@ export interface GatewayProcessOptions {
   extraConfig?: string;
   /** BERTH_LOG_LEVEL of the child. Default warn. */
   logLevel?: string;
+  /** The store setting (a postgres:// URL shared by several gateways). Default ./berth.db in the temp dir. */
+  store?: string;
+  /** The apps network; default one of this gateway's own. Gateways sharing a store share the containers: give them `none`. */
+  appsNetwork?: string;
+  /** More environment for the child (BERTH_GATEWAY_ID…). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -47,9 +53,10 @@ export class GatewayProcess {
     const gw = new GatewayProcess(dir, Object.keys(options.apps));
     for (const [name, yaml] of Object.entries(options.apps)) await writeFile(join(dir, 'apps', `${name}.yaml`), yaml);
     // A network of this gateway's own (berth's default, berth-apps, would outlive the test).
-    const network = `berth-adv-${basename(dir).slice('berth-adv-'.length).toLowerCase()}`;
-    gw.network = network;
-    const config = `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nstore: ./berth.db\nappsNetwork: ${network}\npolicy:\n  images: ["berth-test/*"]\napps:\n  - ./apps/\n${options.extraConfig ?? ''}`;
+    const network = options.appsNetwork ?? `berth-adv-${basename(dir).slice('berth-adv-'.length).toLowerCase()}`;
+    if (options.appsNetwork === undefined) gw.network = network;
+    gw.env = options.env ?? {};
+    const config = `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nstore: ${options.store ?? './berth.db'}\nappsNetwork: ${network}\npolicy:\n  images: ["berth-test/*"]\napps:\n  - ./apps/\n${options.extraConfig ?? ''}`;
     await writeFile(join(dir, 'berth.yaml'), config);
     try {
       gw.logLevel = options.logLevel ?? 'warn';
@@ -64,7 +71,7 @@ export class GatewayProcess {
   private spawn(logLevel: string): Promise<void> {
     const child = spawn(process.execPath, [BERTH_BIN, 'serve', '--config', join(this.dir, 'berth.yaml'), '--no-watch'], {
       cwd: this.dir,
-      env: { ...process.env, BERTH_ADMIN_TOKEN: this.adminToken, BERTH_LOG_LEVEL: logLevel },
+      env: { ...process.env, BERTH_ADMIN_TOKEN: this.adminToken, BERTH_LOG_LEVEL: logLevel, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
@@ -111,6 +118,8 @@ export class GatewayProcess {
     await this.spawn(this.logLevel);
     return previous;
   }
+
+  private env: Record<string, string> = {};
 
   /** How many times the gateway died and was respawned. */
   crashes = 0;
