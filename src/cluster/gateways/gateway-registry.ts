@@ -58,6 +58,9 @@ export async function listGateways(pool: pg.Pool): Promise<GatewayInfo[]> {
      FROM gateways ORDER BY alive DESC, id`,
     [ALIVE_MS],
   );
+  // A killed leader's row says leader until its heartbeat ages out; the newest claim is the one that holds.
+  const claims = rows.filter((r) => r.leader && r.alive).sort((x, y) => y.heartbeat_at.getTime() - x.heartbeat_at.getTime());
+  const leader = claims[0]?.id;
   return rows.map((r) => ({
     id: r.id,
     proxyAddress: r.proxy_address,
@@ -65,7 +68,7 @@ export async function listGateways(pool: pg.Pool): Promise<GatewayInfo[]> {
     version: r.version,
     startedAt: new Date(Number(r.started_at)),
     lastHeartbeat: r.heartbeat_at,
-    leader: r.leader && r.alive,
+    leader: r.id === leader,
     alive: r.alive,
     activity: Array.isArray(r.activity) ? r.activity : [],
   }));
