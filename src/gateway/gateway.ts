@@ -212,7 +212,8 @@ export class Gateway {
     });
     this.activator = activator;
     activator.start();
-    // The lock is tried once before the first reconcile: a lone gateway leads it, creating and removing as it always did.
+    // Registered and trying the lock from here; the first reconcile only follows (adopts) until this gateway leads,
+    // and the one it runs as the new leader (leadingChanged) creates, starts and removes.
     await cluster?.start();
     const notices = (this.requestNotices = new RequestNotices(this.events));
     this.history = new HistoryBuffer({ store, retention: config.history, logger, onWritten: (batch) => notices.written(batch) });

@@ -11,11 +11,15 @@ export interface LeaderLeaseOptions {
   logger: Logger;
   /** How often the lock is tried (follower) or the connection checked (leader). Default 1 s. */
   pollMs?: number;
+  /** How often a leader checks its connection. Default 500 ms. */
+  checkMs?: number;
   /**
-   * How long a leader keeps acting without a successful check of its connection.
-   * Shorter than any way the server could release the lock without this
-   * connection being gone (a session lock lives as long as the session), so a
-   * leader cut off from the server stops acting before another can take over.
+   * How long a leader keeps acting without a successful check of its
+   * connection (default 2 s); and how long a gateway that just took the lock
+   * waits before acting. The old leader's last successful check came before
+   * the server let the lock go, so by the time the new one acts the old one
+   * has stopped: never two leaders acting at once, whichever way the old
+   * connection died (a kill, a restart of the server, a network cut).
    */
   leaseMs?: number;
   onLeading: (leading: boolean) => void;
@@ -43,19 +47,37 @@ export class LeaderLease {
   private poll?: NodeJS.Timeout;
   private watchdog?: NodeJS.Timeout;
   private failing = false;
+  /** The lock is held; acting begins once the grace has passed. */
+  private grace?: NodeJS.Timeout;
   leading = false;
+
+  /** This gateway holds the lock (it may still be in its grace before acting). */
+  private holding = false;
 
   constructor(private readonly options: LeaderLeaseOptions) {}
 
-  /** Connects and tries the lock once before resolving (a lone gateway leads from its start); then keeps trying. */
+  private get leaseMs(): number {
+    return this.options.leaseMs ?? 2_000;
+  }
+
+  /** Connects and tries the lock once before resolving (a lone gateway leads after the grace); then keeps trying. */
   async start(): Promise<void> {
     await this.tick();
     const pollMs = this.options.pollMs ?? 1_000;
-    this.poll = setInterval(() => void this.tick(), pollMs);
+    const checkMs = this.options.checkMs ?? 500;
+    // Every tick checks (leader) or tries (follower); a follower skips the ticks between its tries.
+    let sinceTry = 0;
+    this.poll = setInterval(() => {
+      sinceTry += checkMs;
+      if (this.holding || sinceTry >= pollMs) {
+        sinceTry = 0;
+        void this.tick();
+      }
+    }, checkMs);
     this.poll.unref();
     this.watchdog = setInterval(() => {
-      if (this.leading && performance.now() - this.lastOkMs > (this.options.leaseMs ?? 2_500)) this.lost('the leader lock connection did not answer in time');
-    }, 100);
+      if (this.holding && performance.now() - this.lastOkMs > this.leaseMs) this.lost('the leader lock connection did not answer in time');
+    }, 50);
     this.watchdog.unref();
   }
 
@@ -65,14 +87,22 @@ export class LeaderLease {
     try {
       const client = this.client ?? (await this.connect());
       if (!client) return;
-      if (this.leading) {
+      if (this.holding) {
+        const sent = performance.now();
         await client.query('SELECT 1');
-        this.lastOkMs = performance.now();
+        // The lease counts from when the check was sent: the server answered for that moment.
+        if (this.client === client) this.lastOkMs = Math.max(this.lastOkMs, sent);
       } else {
+        const sent = performance.now();
         const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [...LEADER_LOCK]);
         if (rows[0]?.ok && this.client === client && !this.closed) {
-          this.lastOkMs = performance.now();
-          this.setLeading(true);
+          this.lastOkMs = sent;
+          this.holding = true;
+          this.grace = setTimeout(() => {
+            this.grace = undefined;
+            if (this.holding && this.client === client) this.setLeading(true);
+          }, this.leaseMs + 100);
+          this.grace.unref();
         }
       }
     } catch (err) {
@@ -123,6 +153,9 @@ export class LeaderLease {
   private lost(why: string): void {
     const client = this.client;
     this.client = undefined;
+    this.holding = false;
+    clearTimeout(this.grace);
+    this.grace = undefined;
     if (this.leading) {
       this.options.logger.warn({ why }, 'leadership lost: this gateway stops acting as leader');
       this.setLeading(false);
@@ -145,6 +178,8 @@ export class LeaderLease {
     this.closed = true;
     clearInterval(this.poll);
     clearInterval(this.watchdog);
+    clearTimeout(this.grace);
+    this.holding = false;
     const client = this.client;
     this.client = undefined;
     this.setLeading(false);
