@@ -11,11 +11,11 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { cleanupByLabel, testRun } from '../support/docker-cleanup.js';
+import { testRun } from '../support/docker-cleanup.js';
 import { EngineEvents } from '../support/engine-events.js';
-import { GatewayProcess, removeAppContainers } from '../support/gateway-process.js';
+import { disposeGateways, GatewayProcess } from '../support/gateway-process.js';
 import { timedGet } from '../support/http-requests.js';
-import { APP_IMAGE } from '../support/images.js';
+import { testAppJson } from '../support/app-spec.js';
 import { pgSkip } from '../support/pg-test-db.js';
 import { sleep, waitFor } from '../support/wait-for.js';
 
@@ -26,15 +26,7 @@ const run = testRun();
 const names = { warm: `go${run.id}-warm`, cold: `go${run.id}-cold`, late: `go${run.id}-late` };
 
 function spec(name: string): Record<string, unknown> {
-  return {
-    apiVersion: 'berth/v1',
-    name,
-    image: APP_IMAGE,
-    port: 8080,
-    readiness: { path: '/healthz' },
-    routes: [{ path: `/s/${name}/`, stripPrefix: true }],
-    labels: { 'berth-test': 'true', 'berth-test-run': run.id },
-  };
+  return testAppJson(name, { 'berth-test': 'true', 'berth-test-run': run.id });
 }
 
 /** This test's own PostgreSQL: started by the project's script, stopped and started again by pg_ctl. */
@@ -87,9 +79,7 @@ describe('gateways while their PostgreSQL is down', { skip, timeout: 180_000 }, 
 
   after(async () => {
     events?.close();
-    for (const gw of gws) await gw.dispose().catch(() => undefined);
-    await removeAppContainers(Object.values(names));
-    await cleanupByLabel(`berth-test-run=${run.id}`);
+    await disposeGateways(gws, Object.values(names), `berth-test-run=${run.id}`);
     await server?.remove();
   });
 

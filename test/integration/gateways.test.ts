@@ -5,11 +5,11 @@
 // leader hands leadership over within seconds while the others keep serving.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanupByLabel, testDocker, testRun } from '../support/docker-cleanup.js';
+import { testDocker, testRun } from '../support/docker-cleanup.js';
 import { EngineEvents } from '../support/engine-events.js';
-import { GatewayProcess, removeAppContainers } from '../support/gateway-process.js';
+import { disposeGateways, GatewayProcess } from '../support/gateway-process.js';
 import { timedGet } from '../support/http-requests.js';
-import { APP_IMAGE } from '../support/images.js';
+import { testAppJson } from '../support/app-spec.js';
 import { createTestDatabase, databaseExists, pgSkip, type TestDatabase } from '../support/pg-test-db.js';
 import { sleep, waitFor } from '../support/wait-for.js';
 
@@ -17,18 +17,9 @@ const skip = pgSkip();
 const run = testRun();
 const names = { moved: `gw${run.id}-moved`, herd: `gw${run.id}-herd`, idle: `gw${run.id}-idle` };
 
-/** A test-app spec as the API takes it (JSON), routed at /s/NAME/, labelled for this run's cleanup. */
+/** A test-app spec as the API takes it (JSON), labelled for this run's cleanup. */
 function spec(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    apiVersion: 'berth/v1',
-    name,
-    image: APP_IMAGE,
-    port: 8080,
-    readiness: { path: '/healthz' },
-    routes: [{ path: `/s/${name}/`, stripPrefix: true }],
-    labels: { 'berth-test': 'true', 'berth-test-run': run.id },
-    ...extra,
-  };
+  return testAppJson(name, { 'berth-test': 'true', 'berth-test-run': run.id }, extra);
 }
 
 interface GatewaysReply {
@@ -56,9 +47,7 @@ describe('several gateways on one PostgreSQL store', { skip, timeout: 240_000 },
 
   after(async () => {
     events?.close();
-    for (const gw of gws) await gw.dispose().catch(() => undefined);
-    await removeAppContainers(Object.values(names));
-    await cleanupByLabel(`berth-test-run=${run.id}`);
+    await disposeGateways(gws, Object.values(names), `berth-test-run=${run.id}`);
     if (db) {
       await db.drop();
       assert.equal(await databaseExists(db.name), false);
@@ -101,7 +90,8 @@ describe('several gateways on one PostgreSQL store', { skip, timeout: 240_000 },
 
   test('100 concurrent cold requests spread over the three gateways start one container', async (t) => {
     const [a, b, c] = gws as [GatewayProcess, GatewayProcess, GatewayProcess];
-    const applied = await b.api('POST', '/v1/apps', spec(names.herd));
+    // Slow to become ready (3.5 s): the other gateways wait on the lease longer than any client-side query timeout.
+    const applied = await b.api('POST', '/v1/apps', spec(names.herd, { env: { READY_DELAY_MS: '3500' } }));
     assert.ok(applied.status === 200 || applied.status === 201, JSON.stringify(applied.json));
     // Every gateway must know the app before the herd, or its share would be 404s; the admin API of each says so once it has it.
     await waitFor('the app known at every gateway', async () => {

@@ -3,7 +3,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { testDocker } from './docker-cleanup.js';
+import { cleanupByLabel, testDocker } from './docker-cleanup.js';
 import { rawExchange } from './raw-http.js';
 
 /** bin/berth.js of this checkout (this file runs as dist/test/support/gateway-process.js). */
@@ -246,4 +246,11 @@ export function advAppYaml(name: string, runId: string, extra = ''): string {
     `apiVersion: berth/v1\nname: ${name}\nimage: berth-test/app:latest\nport: 8080\nreadiness: {path: /healthz}\n` +
     `labels: {berth-test: "true", berth-test-run: "${runId}"}\nroutes:\n  - path: /s/${name}/\n    stripPrefix: true\n${extra}`
   );
+}
+
+/** Ends every gateway of a test (never throws), then removes its apps' containers and what carries `label`. */
+export async function disposeGateways(gateways: readonly GatewayProcess[], apps: string[], label: string): Promise<void> {
+  for (const gw of gateways) await gw.dispose().catch(() => undefined);
+  await removeAppContainers(apps);
+  await cleanupByLabel(label);
 }

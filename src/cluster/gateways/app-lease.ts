@@ -36,7 +36,9 @@ export class AppLeases {
     try {
       await client.query('BEGIN');
       await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(waitMs))}`);
-      await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [APP_LEASE, app]);
+      // The wait is bounded by lock_timeout on the server, not by the pool's short query timeout (a slow start is no outage).
+      const lock = { text: 'SELECT pg_advisory_xact_lock($1, hashtext($2))', values: [APP_LEASE, app], query_timeout: Math.round(waitMs) + 5_000 };
+      await client.query(lock as pg.QueryConfig);
       locked = true;
       this.failing = false;
     } catch (err) {
