@@ -29,8 +29,8 @@ import { RequestNotices } from './request-notices.js';
 import { desiredSpecs, emptyStoreRefusal } from './desired-specs.js';
 import { StateEvents } from './state-events.js';
 import { hostname } from 'node:os';
-import { activatorCalls } from '../cluster/activity-table.js';
-import { GatewayCluster } from '../cluster/gateways/gateway-cluster.js';
+import type { GatewayCluster } from '../cluster/gateways/gateway-cluster.js';
+import { ClusterLink } from './cluster-link.js';
 import { gatewayIdOf } from '../cluster/gateways/gateway-id.js';
 import type { GatewayInfo } from '../cluster/gateways/gateway-registry.js';
 import { viewedStatus } from '../cluster/gateways/leader-status.js';
@@ -82,9 +82,8 @@ export class Gateway {
   cluster?: GatewayCluster;
   /** This gateway's name among several (set on a PostgreSQL store). */
   gatewayId?: string;
-  /** Start-up is over: notices from other gateways and leadership changes act from now on. */
-  private ready = false;
-  private desiredResync?: NodeJS.Timeout;
+  /** Its link to the other gateways (followed changes, leadership, the periodic comparison); unset on SQLite. */
+  private link?: ClusterLink;
   apps!: AppService;
   tokens!: TokenService;
   runtime?: Runtime;
@@ -114,8 +113,7 @@ export class Gateway {
   private async undoStart(): Promise<void> {
     const steps: Array<() => unknown> = [
       () => this.admin?.close(),
-      () => clearInterval(this.desiredResync),
-      () => this.cluster?.close(),
+      () => this.link?.close(),
       () => this.proxy?.close(0),
       () => this.pool?.close(0),
       () => this.activator?.close(),
@@ -171,7 +169,22 @@ export class Gateway {
     // Deletes a previous run did not finish (killed before the containers were gone).
     const pending = (await store.listDeleted()).filter((d) => !removed.includes(d.name));
     this.desired.reset(desired);
-    const cluster = clustered ? this.makeCluster(config) : undefined;
+    this.link = clustered
+      ? new ClusterLink({
+          config,
+          logger,
+          gatewayId: this.gatewayId!,
+          startedAt: this.startedAt,
+          store,
+          addresses: () => ({ proxy: this.proxyAddress, admin: this.adminAddress }),
+          activator: () => this.activator,
+          accountant: () => this.accountant,
+          statuses: () => this.statuses(),
+          specs: () => this.desired.specs,
+          follow: (apps) => this.serialize(() => this.desiredChanged([], {}, apps, false)),
+        })
+      : undefined;
+    const cluster = this.link?.cluster;
     this.cluster = cluster;
     const accountant = new Accountant({ store, logger, statuses: () => this.statuses(), status: (app) => this.activator?.status(app), ...(cluster ? { accrues: () => cluster.leading } : {}) });
     this.accountant = accountant;
@@ -282,70 +295,12 @@ export class Gateway {
     const failed = await activator.reconcile(desiredSpecs(desired), deleted);
     await this.forgetDeleted(deleted.map((d) => d.name), failed);
     accountant.settle();
-    this.ready = true;
-    if (cluster) {
-      // Behind the notices: a periodic look at the store catches what a lost notice missed.
-      this.desiredResync = setInterval(() => void this.resyncDesired(), DESIRED_RESYNC_MS);
-      this.desiredResync.unref();
-    }
-  }
-
-  private makeCluster(config: GatewayConfig): GatewayCluster {
-    return new GatewayCluster({
-      url: config.store,
-      logger: this.parts.logger,
-      self: () => ({
-        id: this.gatewayId!,
-        proxyAddress: this.proxyAddress ? `${this.proxyAddress.address}:${this.proxyAddress.port}` : `${config.listen.host}:${config.listen.port}`,
-        adminAddress: this.adminAddress ? `${this.adminAddress.address}:${this.adminAddress.port}` : `${config.admin.host}:${config.admin.port}`,
-        version: VERSION,
-        startedAtMs: this.startedAt.getTime(),
-      }),
-      host: {
-        statuses: () => this.statuses(),
-        status: (app) => this.activator?.status(app),
-        applyPeerDeltas: (deltas) => {
-          for (const d of deltas) {
-            const calls = activatorCalls(d);
-            this.activator?.peerActivity(d.app, calls.began, calls.ended);
-          }
-        },
-        desiredChanged: (apps) => this.peerChanged(apps),
-        leadingChanged: (leading) => this.leadingChanged(leading),
-      },
-    });
-  }
-
-  /** Another gateway changed desired state (or notices may have been missed): read it again and follow. */
-  private peerChanged(apps: string[] | undefined): void {
-    if (!this.ready) return;
-    this.serialize(() => this.desiredChanged([], {}, apps, false)).catch((err: unknown) => this.parts.logger.warn({ err: messageOf(err) }, 'following a change made at another gateway failed; the periodic resync tries again'));
-  }
-
-  /** This gateway became the leader: it reconciles everything (creates, deletes left unfinished, apps that must run) and counts usage from now. */
-  private leadingChanged(leading: boolean): void {
-    if (!leading || !this.ready) return;
-    this.accountant?.startAccruing();
-    this.serialize(() => this.desiredChanged([], {}, undefined, false)).catch((err: unknown) => this.parts.logger.warn({ err: messageOf(err) }, 'the reconcile of a new leader failed; the periodic resync tries again'));
-  }
-
-  /** The store's desired state against this gateway's: any difference (or a delete left to finish, when leading) is followed. */
-  private async resyncDesired(): Promise<void> {
-    const store = this.store;
-    if (!store || !this.ready) return;
-    try {
-      const apps = await store.listApps();
-      const stale = apps.length !== this.desired.specs.size || apps.some((a) => JSON.stringify(a.spec) !== JSON.stringify(this.desired.specs.get(a.name)));
-      const unfinished = this.activator?.acting === true && (await store.listDeleted()).length > 0;
-      if (stale || unfinished) await this.serialize(() => this.desiredChanged([], {}, undefined, false));
-    } catch (err) {
-      this.parts.logger.debug({ err: messageOf(err) }, 'desired-state resync skipped (the store does not answer)');
-    }
+    this.link?.started();
   }
 
   /** Every gateway on the store (just this one on SQLite), for GET /v1/gateways. */
   gateways(): GatewayInfo[] {
-    if (this.cluster) return this.cluster.gateways;
+    if (this.link) return this.link.gateways;
     const address = (a?: AddressInfo) => (a ? `${a.address}:${a.port}` : '');
     return [{ id: this.gatewayId ?? 'local', proxyAddress: address(this.proxyAddress), adminAddress: address(this.adminAddress), version: VERSION, startedAt: this.startedAt, lastHeartbeat: new Date(), leader: true, alive: true, activity: [] }];
   }
@@ -452,9 +407,8 @@ export class Gateway {
   /** Stops accepting, lets requests in flight finish, and leaves containers as they are. */
   async close(): Promise<void> {
     await this.admin?.close();
-    clearInterval(this.desiredResync);
     // Leadership is given up first, so another gateway takes over while this one drains.
-    await this.cluster?.close();
+    await this.link?.close();
     await this.proxy?.close(this.config?.drainTimeoutMs);
     await this.pool?.close(this.config?.drainTimeoutMs);
     this.activator?.close();
@@ -477,9 +431,6 @@ async function syncConfigApps(store: Store, config: GatewayConfig): Promise<{ de
   await store.applyApps(config.apps, 'config', removed);
   return { desired: await store.listApps(), removed };
 }
-
-/** How often a gateway on a shared store compares its desired state with the store's, behind the notices. */
-const DESIRED_RESYNC_MS = 5_000;
 
 function defaultsOf(config: GatewayConfig): AppDefaults {
   return { ...config.defaults, waitingPage: config.waitingPage, policy: config.policy };

@@ -13,7 +13,10 @@ import { statusFromJson, viewedStatus } from '../../src/cluster/gateways/leader-
 import { LocalActivity } from '../../src/cluster/gateways/local-activity.js';
 import { PeerActivity, type PeerReport } from '../../src/cluster/gateways/peer-activity.js';
 import { gatewayRows } from '../../src/cli/commands/gateways.js';
+import { desiredIsStale } from '../../src/gateway/cluster-link.js';
+import type { AppSpec } from '../../src/spec/types.js';
 import { isUnreachable } from '../../src/store/pg-connect.js';
+import type { StoredApp } from '../../src/store/store.js';
 
 describe('cluster notices round-trip, and malformed ones are ignored', () => {
   const notices: ClusterNotice[] = [
@@ -173,4 +176,17 @@ describe('isUnreachable: the server out of reach, not a failed statement', () =>
     ['not an error', 'text', false],
   ];
   for (const [name, err, expected] of cases) test(name, () => assert.equal(isUnreachable(err), expected));
+});
+
+describe('desiredIsStale: the periodic comparison of the store with what a gateway routes', () => {
+  const spec = (name: string, port = 8080) => ({ name, port }) as unknown as AppSpec;
+  const stored = (name: string, port = 8080) => ({ name, spec: spec(name, port) }) as unknown as StoredApp;
+  const cases: Array<[string, StoredApp[], Array<[string, AppSpec]>, boolean]> = [
+    ['the same', [stored('a'), stored('b')], [['a', spec('a')], ['b', spec('b')]], false],
+    ['an app more in the store', [stored('a'), stored('b')], [['a', spec('a')]], true],
+    ['an app deleted in the store', [stored('a')], [['a', spec('a')], ['b', spec('b')]], true],
+    ['a spec changed', [stored('a', 9090)], [['a', spec('a')]], true],
+    ['a different app of the same count', [stored('c')], [['a', spec('a')]], true],
+  ];
+  for (const [name, store, routed, expected] of cases) test(name, () => assert.equal(desiredIsStale(store, new Map(routed)), expected));
 });

@@ -5,7 +5,7 @@ import { messageOf } from '../../errors.js';
 import type { ActivityDelta } from '../activity-table.js';
 import { AppLeases } from './app-lease.js';
 import { CLUSTER_CHANNEL, encodeNotice, type ClusterNotice } from './cluster-notice.js';
-import { beat, forgetGone, leave, listGateways, readAppStates, writeAppStates, type GatewayInfo, type SelfInfo } from './gateway-registry.js';
+import { ALIVE_MS, beat, forgetGone, leave, listGateways, othersAlive, readAppStates, writeAppStates, type GatewayInfo, type SelfInfo } from './gateway-registry.js';
 import { LeaderLease } from './leader-lease.js';
 import { LocalActivity } from './local-activity.js';
 import { PeerActivity } from './peer-activity.js';
@@ -75,6 +75,8 @@ export class GatewayCluster {
         void this.heartbeat();
       },
       onNotice: (notice) => this.onNotice(notice),
+      // A leader cut off keeps its last heartbeat for at most its lease (2 s): anything older than that and ALIVE_MS cannot be acting.
+      othersAlive: () => othersAlive(this.pool, this.id, ALIVE_MS + 2_000),
       // Notices sent while this gateway was not listening are lost: read everything again.
       onConnected: () => options.host.desiredChanged(undefined),
     });

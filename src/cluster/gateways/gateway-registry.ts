@@ -74,6 +74,12 @@ export async function listGateways(pool: pg.Pool): Promise<GatewayInfo[]> {
   }));
 }
 
+/** Whether a gateway other than `self` had a heartbeat within `withinMs` (it could still be acting as leader). */
+export async function othersAlive(pool: pg.Pool, self: string, withinMs: number): Promise<boolean> {
+  const { rowCount } = await pool.query(`SELECT 1 FROM gateways WHERE id <> $1 AND heartbeat_at > now() - ($2::double precision * interval '1 millisecond') LIMIT 1`, [self, withinMs]);
+  return (rowCount ?? 0) > 0;
+}
+
 /** A gateway that shuts down cleanly leaves the registry at once. */
 export async function leave(pool: pg.Pool, id: string): Promise<void> {
   await pool.query('DELETE FROM gateways WHERE id = $1', [id]);

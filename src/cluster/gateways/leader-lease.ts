@@ -23,6 +23,12 @@ export interface LeaderLeaseOptions {
    */
   leaseMs?: number;
   onLeading: (leading: boolean) => void;
+  /**
+   * Whether another gateway could be acting as leader now (its heartbeat is
+   * recent). When none could, the lock is acted on at once, without the grace:
+   * a lone gateway leads from its start. Absent, or failing: the grace applies.
+   */
+  othersAlive?: () => Promise<boolean>;
   onNotice: (notice: ClusterNotice) => void;
   /** The connection (and its LISTEN) was made again: notices may have been missed meanwhile. */
   onConnected: () => void;
@@ -98,11 +104,15 @@ export class LeaderLease {
         if (rows[0]?.ok && this.client === client && !this.closed) {
           this.lastOkMs = sent;
           this.holding = true;
-          this.grace = setTimeout(() => {
-            this.grace = undefined;
-            if (this.holding && this.client === client) this.setLeading(true);
-          }, this.leaseMs + 100);
-          this.grace.unref();
+          const alone = this.options.othersAlive ? !(await this.options.othersAlive().catch(() => true)) : false;
+          if (alone && this.holding && this.client === client) this.setLeading(true);
+          else {
+            this.grace = setTimeout(() => {
+              this.grace = undefined;
+              if (this.holding && this.client === client) this.setLeading(true);
+            }, this.leaseMs + 100);
+            this.grace.unref();
+          }
         }
       }
     } catch (err) {
