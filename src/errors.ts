@@ -37,6 +37,7 @@ export const ERROR_CATALOGUE = {
   upstream_unavailable: { status: 502, exit: 6, title: 'Bad gateway' },
   overloaded: { status: 503, exit: 6, title: 'Service unavailable' },
   engine_unavailable: { status: 503, exit: 6, title: 'Engine unavailable' },
+  store_unavailable: { status: 503, exit: 6, title: 'Store unavailable' },
   upstream_timeout: { status: 504, exit: 6, title: 'Gateway timeout' },
 } as const satisfies Record<string, { status: number; exit: number; title: string }>;
 
@@ -132,6 +133,16 @@ export class RuntimeError extends BerthError {
 export class StoreError extends BerthError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('store_error', message, options);
+  }
+}
+
+/**
+ * The shared store (PostgreSQL) cannot be reached: desired state cannot change now.
+ * Answered 503 with Retry-After; running apps keep being served meanwhile.
+ */
+export class StoreUnavailableError extends BerthError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('store_unavailable', message, { cause: options?.cause, retryAfterS: 5 });
   }
 }
 

@@ -19,6 +19,11 @@ export interface AccountantOptions {
   statuses?: () => readonly UsageStatus[];
   /** One app's status now: what an `applied` event is checked against, without reading every app's. */
   status?: (app: string) => UsageStatus | undefined;
+  /**
+   * Several gateways: whether this one counts container time now (it leads), so
+   * that time is counted once. Requests are counted by each gateway for its own.
+   */
+  accrues?: () => boolean;
 }
 
 /** Where the gateway's state events come from. */
@@ -72,6 +77,14 @@ export class Accountant {
     this.flushEveryMs = options.flushEveryMs ?? 10_000;
     this.statuses = options.statuses;
     this.status = options.status;
+    this.accrues = options.accrues ?? (() => true);
+  }
+
+  private readonly accrues: () => boolean;
+
+  /** This gateway begins counting container time (it became the leader): open spans count from `atMs`, not from before. */
+  startAccruing(atMs = this.now()): void {
+    for (const span of this.open.values()) span.fromMs = Math.max(span.fromMs, atMs);
   }
 
   private readonly status?: (app: string) => UsageStatus | undefined;
@@ -231,12 +244,12 @@ export class Accountant {
     const copy = new UsageLedger();
     copy.addRows(this.ledger.rows());
     this.requests.peek((app, day, n) => copy.addRequests(app, day, n));
-    for (const [app, span] of this.open) accrueInto(copy, app, span, atMs);
+    if (this.accrues()) for (const [app, span] of this.open) accrueInto(copy, app, span, atMs);
     return copy;
   }
 
   private accrue(app: string, span: OpenSpan, toMs: number): void {
-    accrueInto(this.ledger, app, span, toMs);
+    if (this.accrues()) accrueInto(this.ledger, app, span, toMs);
   }
 
   private serial<T>(step: () => Promise<T>): Promise<T> {

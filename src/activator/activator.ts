@@ -2,14 +2,14 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { messageOf, NoOtherInstanceError, NotFoundError } from '../errors.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
-import type { Admission, AdmitOptions, PublicStatus, Upstream, UpstreamSource } from '../proxy/upstream.js';
+import type { Admission, Admitted, AdmitOptions, PublicStatus, Upstream, UpstreamSource } from '../proxy/upstream.js';
 import { RecentStartFailure } from './start-errors.js';
 import { waitingDecision, type WaitingInfo } from './waiting-policy.js';
 import type { AppSpec } from '../spec/types.js';
 import { containerSpecHash } from '../spec/hash.js';
 import { wakeOrder } from '../spec/depends-on.js';
 import type { InputSource } from './input-source.js';
-import { AppController, type AppDefaults } from './app-controller.js';
+import { AppController, type AppDefaults, type AppLease } from './app-controller.js';
 import type { AppStatus } from './app-status.js';
 import { planReconcile, type ReconcileAction, type RemovedApp } from './reconcile-plan.js';
 import { planResync, type BelievedApp, type ResyncAction } from './resync-plan.js';
@@ -40,6 +40,14 @@ export interface ActivatorOptions {
   onReadyChange?: (app: string) => void;
   /** The proxy workers' barrier; see AppControllerDeps.quiesce. */
   quiesce?: (app: string) => Promise<void>;
+  /** Several gateways: see AppControllerDeps.acts. Absent: this gateway always acts. */
+  acts?: () => boolean;
+  /** Several gateways: see AppControllerDeps.lease. */
+  lease?: AppLease;
+  /** Several gateways: what requests for `app` must wait on first (the leader's fence), or undefined. */
+  heldFor?: (app: string) => Promise<void> | undefined;
+  /** This gateway's own proxy traffic (a request or WebSocket began or ended), which several gateways share. */
+  onActivity?: (app: string, began: boolean) => void;
 }
 
 /**
@@ -68,7 +76,16 @@ export class Activator implements UpstreamSource {
     this.createAhead = options.createAhead ?? (() => Number.POSITIVE_INFINITY);
     this.onReadyChange = options.onReadyChange;
     this.quiesce = options.quiesce;
+    this.acts = options.acts ?? (() => true);
+    this.lease = options.lease;
+    this.heldFor = options.heldFor;
+    this.onActivity = options.onActivity;
   }
+
+  private readonly acts: () => boolean;
+  private readonly lease: AppLease | undefined;
+  private readonly heldFor: ((app: string) => Promise<void> | undefined) | undefined;
+  private readonly onActivity: ((app: string, began: boolean) => void) | undefined;
 
   private readonly createAhead: () => number;
   /** Apps whose container was created ahead and that have not started since: the create-ahead budget in use. */
@@ -95,6 +112,8 @@ export class Activator implements UpstreamSource {
    * the hot path allocates nothing.
    */
   admit(app: string, req: IncomingMessage, options?: AdmitOptions): Admission {
+    const held = this.heldFor?.(app);
+    if (held) return { kind: 'wait', ready: held.then(() => this.acquireFor(app, req)) };
     const controller = this.apps.get(app);
     if (!controller) return this.admitUndeclared(app, req);
     const exclude = options?.exclude;
@@ -137,12 +156,27 @@ export class Activator implements UpstreamSource {
     return controller ? controller.acquire(req) : Promise.reject(new NotFoundError(`app ${app} is not declared`));
   }
 
+  private acquireFor(app: string, req: IncomingMessage): Promise<Admitted> {
+    const controller = this.apps.get(app);
+    return controller ? controller.acquireFor(req) : Promise.reject(new NotFoundError(`app ${app} is not declared`));
+  }
+
   began(app: string): void {
     this.apps.get(app)?.began();
+    this.onActivity?.(app, true);
   }
 
   ended(app: string): void {
     this.apps.get(app)?.ended();
+    this.onActivity?.(app, false);
+  }
+
+  /** Other gateways' activity on `app` (not this gateway's own: it is not published again). */
+  peerActivity(app: string, began: number, ended: number): void {
+    const controller = this.apps.get(app);
+    if (!controller) return;
+    for (let i = 0; i < began; i++) controller.began();
+    for (let i = 0; i < ended; i++) controller.ended();
   }
 
   private waiting(app: string): WaitingInfo | undefined {
@@ -232,12 +266,15 @@ export class Activator implements UpstreamSource {
   private async reconcileNow(desired: readonly AppSpec[], removed: readonly (string | RemovedApp)[], options: { purgeVolumes?: boolean; scoped?: boolean }): Promise<string[]> {
     const gone = removed.map((r) => (typeof r === 'string' ? { name: r, purgeVolumes: options.purgeVolumes ?? false } : r));
     const existing = options.scoped ? await this.containersOf([...desired.map((s) => s.name), ...gone.map((r) => r.name)]) : await this.runtime.list();
-    const actions = planReconcile({
+    const planned = planReconcile({
       desired: desired.map((spec) => ({ name: spec.name, containerHash: containerSpecHash(spec), alwaysOn: spec.scale.min >= 1, known: this.apps.has(spec.name) })),
       observed: existing,
       removed: gone,
       storeId: this.storeId,
     });
+    // A gateway that does not lead only follows: it knows the apps and adopts their containers; the leader creates, starts and removes.
+    const leads = this.acts();
+    const actions = leads ? planned : planned.filter((a) => a.kind === 'adopt' || a.kind === 'update' || a.kind === 'stop');
     const failed = new Set<string>();
     const removeOne = async (a: Extract<ReconcileAction, { kind: 'remove' }>) => {
       await this.runtime.remove(a.id, { purgeVolumes: a.purgeVolumes }).catch((err: unknown) => {
@@ -247,7 +284,7 @@ export class Activator implements UpstreamSource {
     };
     const byApp = new Map<string, ReconcileAction[]>();
     for (const action of actions) {
-      if (action.kind === 'stop') await this.dropController(action.app);
+      if (action.kind === 'stop') await this.dropController(action.app, leads);
       else if (action.kind === 'remove' && action.why === 'deleted') await removeOne(action);
       else if (action.kind === 'leave') {
         if (action.why === 'unlabelled') this.logger.warn({ app: action.app, container: action.name }, 'berth-managed container of an undeclared app, without a berth.store label (an older berth made it), left as it is');
@@ -319,6 +356,8 @@ export class Activator implements UpstreamSource {
       wakeDependencies: (s) => this.wakeDependencies(s),
       onReadyChange: this.onReadyChange,
       quiesce: this.quiesce,
+      acts: this.acts,
+      lease: this.lease,
     });
     this.apps.set(spec.name, controller);
     return controller;
@@ -365,15 +404,21 @@ export class Activator implements UpstreamSource {
   /** The last reconcile error of each app (e.g. a rolled-back update), for apply to report. */
   readonly lastErrors = new Map<string, string>();
 
-  private async dropController(name: string): Promise<void> {
+  private async dropController(name: string, stop = true): Promise<void> {
     const controller = this.apps.get(name);
     this.apps.delete(name);
     this.createdAhead.delete(name);
     if (controller) {
       // Closing first cancels a start in progress: its waiters fail at once instead of holding the delete.
       controller.close(`app ${name} was deleted`);
-      await controller.stop('deleted');
+      // A gateway that does not lead forgets the app; the leader stops and removes its containers.
+      if (stop) await controller.stop('deleted');
     }
+  }
+
+  /** Whether this gateway acts now (leads, or is alone). */
+  get acting(): boolean {
+    return this.acts();
   }
 
   private async followEvents(): Promise<void> {
@@ -397,7 +442,7 @@ export class Activator implements UpstreamSource {
 
   private exited(controller: AppController, instanceId: string, exitCode: number | undefined, at?: Date): void {
     const unexpected = controller.instanceExited(instanceId, exitCode, at);
-    if (unexpected && controller.spec.scale.min >= 1) this.scheduleRestart(controller);
+    if (unexpected && controller.spec.scale.min >= 1 && this.acts()) this.scheduleRestart(controller);
   }
 
   /**

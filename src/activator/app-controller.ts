@@ -50,7 +50,22 @@ export interface AppControllerDeps {
    * report activity in batches. Absent: the proxy is in this process, nothing to wait for.
    */
   quiesce?: (app: string) => Promise<void>;
+  /**
+   * Several gateways on one store: whether this gateway acts now (it leads).
+   * One that does not still serves and cold-starts (under the lease) but leaves
+   * idle stops, removals, replica fills, restarts and rollouts to the leader,
+   * and follows what the engine reports instead. Absent: always.
+   */
+  acts?: () => boolean;
+  /** Several gateways: runs a start or an idle stop of the app under the per-app lease, so one gateway does it. */
+  lease?: AppLease;
 }
+
+/** Runs `work` holding the app's lease across gateways, waiting at most `waitMs` for it. */
+export type AppLease = <T>(app: string, waitMs: number, work: () => Promise<T>) => Promise<T>;
+
+/** How often a gateway that does not lead looks again at an app whose idle timeout ran out (it may lead by then). */
+const FOLLOWER_IDLE_RECHECK_MS = 1_000;
 
 /** How long the engine is asked whether an unreachable instance has exited: it records an exit a few milliseconds after the fact. */
 const UNREACHABLE_CHECK_MS = 500;
@@ -94,6 +109,7 @@ export class AppController {
   /** Cancels the start in progress when the app is deleted or the gateway shuts down. */
   private startAbort?: AbortController;
   private closedWhy = 'the gateway is shutting down';
+  private idleRecheck?: NodeJS.Timeout;
 
   constructor(
     spec: AppSpec,
@@ -111,6 +127,15 @@ export class AppController {
 
   get name(): string {
     return this.spec.name;
+  }
+
+  private acts(): boolean {
+    return this.deps.acts?.() ?? true;
+  }
+
+  /** `work` under the app's lease across gateways, when there are several. */
+  private leased<T>(waitMs: number, work: () => Promise<T>): Promise<T> {
+    return this.deps.lease ? this.deps.lease(this.name, waitMs, work) : work();
   }
 
   get currentState(): AppState {
@@ -235,7 +260,8 @@ export class AppController {
       if (denied.length > 0) throw new Error(`the gateway's policy no longer allows it: ${denied.map((d) => d.message).join('; ')}`);
       await this.dependencies.take(spec);
       const { index, existing } = this.instances.firstIndex(containerSpecHash(spec));
-      const slot = await startSlot(this.deps.runtime, spec, index, began + spec.startTimeoutMs, existing, (i) => (this.startingInstance = i), abort.signal);
+      // Under the lease, another gateway's start of the same app finishes first; this one then finds it running.
+      const slot = await this.leased(spec.startTimeoutMs, () => startSlot(this.deps.runtime, spec, index, began + spec.startTimeoutMs, existing, (i) => (this.startingInstance = i), abort.signal));
       this.startingInstance = undefined;
       this.instances.forget((i) => i.index !== index);
       this.instances.add(slot);
@@ -252,7 +278,7 @@ export class AppController {
   /** Brings the number of instances up to the replica count, in the background; failures are logged, not fatal. */
   private async fillReplicas(): Promise<void> {
     const missing = this.replicas - this.instances.live.length;
-    if (missing <= 0 || this.state !== 'running') return;
+    if (missing <= 0 || this.state !== 'running' || !this.acts()) return;
     const spec = this.spec;
     const starts = this.instances.claimReplicaStarts(containerSpecHash(spec), missing);
     await Promise.all(
@@ -332,6 +358,11 @@ export class AppController {
     this.replicas = Math.min(Math.max(this.replicas, Math.max(spec.scale.min, 1)), spec.scale.max);
     this.armIdle();
     this.armHealth();
+    if (!this.acts()) {
+      // The leader rolls out; this gateway starts the new revision only when it wakes the app itself.
+      if (reshaped) this.rejected.clear();
+      return Promise.resolve();
+    }
     if (!reshaped) return this.state === 'running' ? this.serial(() => this.rescale()) : Promise.resolve();
     this.rejected.clear();
     if (this.state === 'crashloop' || this.state === 'failed') this.backoff.reset();
@@ -411,21 +442,32 @@ export class AppController {
 
   /** The idle clock ran out: stop or pause, unless activity came in meanwhile. */
   private onIdle(): void {
-    if (this.state !== 'running' || this.spec.scale.min > 0) return;
-    void this.serial(async () => {
-      // Checked inside the step: a request may have arrived since the timer fired.
-      if (this.timers.idle.inFlight > 0 || this.state !== 'running') return;
-      if (this.deps.quiesce) {
-        // Proxy workers report in batches: their activity is known for sure only after the barrier.
-        await this.deps.quiesce(this.name);
-        if (!this.timers.idle.isIdle() || this.state !== 'running') return;
-      }
-      this.fire('stop', 'idle');
-      if (this.spec.idleAction !== 'pause') return this.stopAll('idle');
-      if (!(await pauseInstances(this.stopContext))) return this.stopAll('idle (pause failed)');
-      this.fire('paused', 'idle');
-      this.deps.logger.info({ app: this.name }, 'app paused after being idle');
-    });
+    clearTimeout(this.idleRecheck);
+    if (this.state !== 'running' || this.spec.scale.min > 0 || this.closed) return;
+    if (!this.acts()) {
+      // Only the leader stops apps; this gateway may lead later, so it looks again while the app stays idle.
+      this.idleRecheck = setTimeout(() => {
+        if (this.timers.idle.isIdle()) this.onIdle();
+      }, FOLLOWER_IDLE_RECHECK_MS);
+      this.idleRecheck.unref();
+      return;
+    }
+    void this.serial(() =>
+      this.leased(30_000, async () => {
+        // Checked inside the step: a request may have arrived since the timer fired.
+        if (this.timers.idle.inFlight > 0 || this.state !== 'running' || !this.acts()) return;
+        if (this.deps.quiesce) {
+          // Proxy workers and other gateways report in batches: their activity is known for sure only after the barrier.
+          await this.deps.quiesce(this.name);
+          if (!this.timers.idle.isIdle() || this.state !== 'running' || !this.acts()) return;
+        }
+        this.fire('stop', 'idle');
+        if (this.spec.idleAction !== 'pause') return this.stopAll('idle');
+        if (!(await pauseInstances(this.stopContext))) return this.stopAll('idle (pause failed)');
+        this.fire('paused', 'idle');
+        this.deps.logger.info({ app: this.name }, 'app paused after being idle');
+      }),
+    );
   }
 
   private armIdle(): void {
@@ -440,7 +482,7 @@ export class AppController {
 
   private armRemoval(): void {
     this.timers.armRemoval(this.closed ? undefined : this.spec.removeAfterMs, () => {
-      if (this.state !== 'stopped' || this.instances.parked.length === 0) return;
+      if (this.state !== 'stopped' || this.instances.parked.length === 0 || !this.acts()) return;
       this.deps.logger.info({ app: this.name }, 'removing the containers of a long-stopped app (volume kept)');
       void this.remove().catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'remove failed'));
     });
@@ -452,7 +494,7 @@ export class AppController {
    * Its stop is berth's doing, so the engine's die event for it is no exit.
    */
   private async recover(slot: Slot, why: string): Promise<void> {
-    if (slot.unhealthy || !this.instances.has(slot)) return;
+    if (slot.unhealthy || !this.instances.has(slot) || !this.acts()) return;
     this.instances.takeOutOfRotation(slot, 'unhealthy');
     this.deps.logger.warn({ app: this.name, instance: slot.instance.name, why }, 'instance out of rotation; restarting it');
     try {
@@ -537,9 +579,11 @@ export class AppController {
    * adopted, shows `running`, and berth's idle policy applies to it.
    */
   instanceStarted(instanceId: string): Promise<void> {
-    if (!isDown(this.state) || this.closed) return Promise.resolve();
+    // A gateway that does not lead also takes in the leader's new instances (replicas, rollouts) while the app runs.
+    const takes = () => !this.closed && (isDown(this.state) || (this.state === 'running' && !this.acts()));
+    if (!takes()) return Promise.resolve();
     return this.serial(async () => {
-      if (!isDown(this.state) || this.closed) return;
+      if (!takes()) return;
       const now = await this.deps.runtime.inspect(instanceId).catch(() => undefined);
       if (!now || now.state !== 'running') return;
       this.deps.logger.info({ app: this.name, instance: now.name }, 'container started outside berth: adopted');
@@ -584,6 +628,7 @@ export class AppController {
       this.startAbort?.abort();
     }
     this.closed = true;
+    clearTimeout(this.idleRecheck);
     this.gate.close();
     this.timers.stopAll();
     this.health.stop();

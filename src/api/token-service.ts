@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { NotFoundError, UnauthorizedError } from '../errors.js';
+import { BerthError, NotFoundError, UnauthorizedError } from '../errors.js';
 import type { StoredToken, TokenStore } from '../store/store.js';
 
 /** Who made an API call. */
@@ -58,11 +58,29 @@ export class TokenService {
     if (!match) throw new UnauthorizedError();
     const hash = sha256(match[1]!);
     if (this.envHash && timingSafeEqual(hash, this.envHash)) return ENV_PRINCIPAL;
-    const token = await this.store.findTokenByHash(hash.toString('hex'));
-    if (!token) throw new UnauthorizedError();
+    const key = hash.toString('hex');
+    let token;
+    try {
+      token = await this.store.findTokenByHash(key);
+    } catch (err) {
+      // A shared store out of reach: a token this gateway verified before still reads (no revoke can happen meanwhile).
+      const known = err instanceof BerthError && err.code === 'store_unavailable' ? this.verified.get(key) : undefined;
+      if (known) return known;
+      throw err;
+    }
+    if (!token) {
+      this.verified.delete(key);
+      throw new UnauthorizedError();
+    }
     void this.store.touchToken(token.id, new Date()).catch(() => undefined);
-    return { tokenId: token.id, name: token.name };
+    const principal = { tokenId: token.id, name: token.name };
+    if (this.verified.size >= MAX_VERIFIED) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(key, principal);
+    return principal;
   }
+
+  /** Tokens verified against the store (hash → principal), the newest MAX_VERIFIED: what an outage of the store still accepts. */
+  private readonly verified = new Map<string, Principal>();
 
   async create(name: string): Promise<CreatedToken> {
     const secret = `berth_${randomBytes(32).toString('base64url')}`;
@@ -76,8 +94,12 @@ export class TokenService {
 
   async revoke(idOrName: string): Promise<void> {
     if (!(await this.store.revokeToken(idOrName))) throw new NotFoundError(`no token ${idOrName}`);
+    for (const [key, p] of this.verified) if (p.tokenId === idOrName || p.name === idOrName) this.verified.delete(key);
   }
 }
+
+/** How many verified tokens are remembered for a store outage. */
+const MAX_VERIFIED = 256;
 
 function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest();

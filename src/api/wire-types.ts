@@ -93,6 +93,8 @@ export interface RequestRecordView {
   client: string;
   waited: boolean;
   instance?: string;
+  /** The gateway that served it, when several share a PostgreSQL store. */
+  gateway?: string;
 }
 
 export interface HistoryPageView {

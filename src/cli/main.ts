@@ -11,6 +11,7 @@ import { logsCommand } from './commands/logs.js';
 import { lsCommand } from './commands/ls.js';
 import { tokenCommand } from './commands/token.js';
 import { usageCommand } from './commands/usage.js';
+import { gatewaysCommand } from './commands/gateways.js';
 import { versionCommand } from './commands/version.js';
 import { scaleCommand } from './commands/scale.js';
 import { storeCommand } from './commands/store.js';
@@ -41,6 +42,7 @@ program.addCommand(usageCommand());
 program.addCommand(tokenCommand());
 program.addCommand(configureCommand());
 program.addCommand(storeCommand());
+program.addCommand(gatewaysCommand());
 program.addCommand(versionCommand());
 
 /**

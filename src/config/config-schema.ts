@@ -154,6 +154,11 @@ export const configFileSchema = z.strictObject({
     .describe('Proxy worker processes sharing the listener: N, or auto (one per core). Default 1: one process, no IPC. With more, one control process keeps the activator, the admin API and the store.')
     .default(1),
   drainTimeout: z.union([z.string(), z.number()]).describe('How long shutdown waits for requests in flight. Default 30s.').default('30s'),
+  gatewayId: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, { error: 'gatewayId: letters, digits, dot, dash or underscore, at most 63, starting with a letter or digit' })
+    .optional()
+    .describe('This gateway\'s name among several on one PostgreSQL store (GET /v1/gateways, history). Default: BERTH_GATEWAY_ID, else the host name and the proxy port.'),
   resync: duration("How often berth lists its containers and corrects each app's state where the engine's events were lost (say, across an engine restart); read at start.", '10s'),
   apps: z
     .array(z.union([z.string(), z.record(z.string(), z.unknown())]))

@@ -68,6 +68,8 @@ export interface GatewayConfig {
   drainTimeoutMs: number;
   /** How often the activator checks each app's belief against the engine's container list (`resync`). */
   resyncMs: number;
+  /** This gateway's name among several on one PostgreSQL store (`gatewayId`); see gateway-id.ts for the default. */
+  gatewayId?: string;
   /** The log level the config file asks for (BERTH_LOG_LEVEL wins over it). */
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Every app the config declares, from inline specs and spec files. */

@@ -98,6 +98,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
     workers: input.workers === 'auto' ? availableParallelism() : input.workers,
     drainTimeoutMs,
     resyncMs,
+    ...(input.gatewayId === undefined ? {} : { gatewayId: input.gatewayId }),
     createAhead: input.createAhead,
     logLevel: input.logLevel,
     history: { maxRecords: input.history.maxRecords, maxAgeMs: historyMaxAgeMs },

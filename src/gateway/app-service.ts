@@ -80,6 +80,8 @@ export interface AppServiceDeps {
   desiredChanged: (removed: string[], options?: { purgeVolumes?: boolean }, changed?: readonly string[]) => Promise<void>;
   /** The desired apps as last stored, indexed for validating a change against them; read from the store at each change when absent. */
   desired?: DesiredIndex;
+  /** An app's state as the API shows it (several gateways: as the leader sees it); default the activator's. */
+  viewStatus?: (name: string) => AppStatus | undefined;
 }
 
 /**
@@ -90,9 +92,13 @@ export interface AppServiceDeps {
 export class AppService {
   constructor(private readonly deps: AppServiceDeps) {}
 
+  private viewStatus(name: string): AppStatus | undefined {
+    return this.deps.viewStatus ? this.deps.viewStatus(name) : this.deps.activator.status(name);
+  }
+
   async list(): Promise<AppDetails[]> {
     const [apps, live] = await Promise.all([this.deps.store.listApps(), this.liveInstances()]);
-    return apps.map((app) => ({ app, status: this.deps.activator.status(app.name), instances: live.instances.filter((i) => i.app === app.name), ...live.error }));
+    return apps.map((app) => ({ app, status: this.viewStatus(app.name), instances: live.instances.filter((i) => i.app === app.name), ...live.error }));
   }
 
   /**
@@ -112,7 +118,7 @@ export class AppService {
       if (list) list.push(i);
       else byApp.set(i.app, [i]);
     }
-    const items = apps.map((app) => ({ app, status: this.deps.activator.status(app.name), instances: byApp.get(app.name) ?? [], ...live.error }));
+    const items = apps.map((app) => ({ app, status: this.viewStatus(app.name), instances: byApp.get(app.name) ?? [], ...live.error }));
     return rows.length > options.limit ? { items, next: encodeAppCursor(apps.at(-1)!.name) } : { items };
   }
 
@@ -120,7 +126,7 @@ export class AppService {
     const app = await this.deps.store.getApp(name);
     if (!app) throw new NotFoundError(`no app named ${name}`);
     const live = await this.liveInstances({ app: name });
-    return { app, status: this.deps.activator.status(name), instances: live.instances, ...live.error };
+    return { app, status: this.viewStatus(name), instances: live.instances, ...live.error };
   }
 
   /**

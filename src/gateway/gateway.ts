@@ -28,6 +28,15 @@ import { proxySettingsOf, routeEntriesOf } from '../cluster/gateway-workers.js';
 import { RequestNotices } from './request-notices.js';
 import { desiredSpecs, emptyStoreRefusal } from './desired-specs.js';
 import { StateEvents } from './state-events.js';
+import { hostname } from 'node:os';
+import type { GatewayCluster } from '../cluster/gateways/gateway-cluster.js';
+import { ClusterLink } from './cluster-link.js';
+import { gatewayIdOf } from '../cluster/gateways/gateway-id.js';
+import type { GatewayInfo } from '../cluster/gateways/gateway-registry.js';
+import { viewedStatus } from '../cluster/gateways/leader-status.js';
+import { isPostgresUrl } from '../store/store-location.js';
+import { PostgresStore } from '../store/postgres-store.js';
+import { VERSION } from '../version.js';
 
 export interface GatewayParts {
   logger: Logger;
@@ -69,6 +78,12 @@ export class Gateway {
   /** Prometheus metrics (GET /metrics on the admin listener), fed by the proxy and the state events. */
   readonly metrics = new Metrics({ statuses: () => this.statuses() });
   readonly startedAt = new Date();
+  /** Several gateways on one PostgreSQL store: this one's part (leader lease, heartbeats, notices); unset on SQLite. */
+  cluster?: GatewayCluster;
+  /** This gateway's name among several (set on a PostgreSQL store). */
+  gatewayId?: string;
+  /** Its link to the other gateways (followed changes, leadership, the periodic comparison); unset on SQLite. */
+  private link?: ClusterLink;
   apps!: AppService;
   tokens!: TokenService;
   runtime?: Runtime;
@@ -98,6 +113,7 @@ export class Gateway {
   private async undoStart(): Promise<void> {
     const steps: Array<() => unknown> = [
       () => this.admin?.close(),
+      () => this.link?.close(),
       () => this.proxy?.close(0),
       () => this.pool?.close(0),
       () => this.activator?.close(),
@@ -139,14 +155,38 @@ export class Gateway {
     this.runtime = runtime;
     const inputSecret = await store.getOrCreateSecret('input');
     this.input = new InputSource(inputSecret, () => this.desired.specs);
-    // API updates whose rollout a killed gateway never finished were never desired: the rows they replaced come back.
-    const reverted = await store.revertUnsettled();
-    if (reverted.length > 0) logger.warn({ apps: reverted }, 'updates left unfinished by the last stop were not kept; the previous revisions stand');
+    const clustered = isPostgresUrl(config.store);
+    if (clustered) {
+      this.gatewayId = gatewayIdOf(config.gatewayId, process.env.BERTH_GATEWAY_ID, hostname(), config.listen.port, process.pid);
+      if (store instanceof PostgresStore) store.gatewayId = this.gatewayId;
+    } else {
+      // API updates whose rollout a killed gateway never finished were never desired: the rows they replaced come back.
+      // (On a shared store another gateway's update may be under way: the rows stay as they are.)
+      const reverted = await store.revertUnsettled();
+      if (reverted.length > 0) logger.warn({ apps: reverted }, 'updates left unfinished by the last stop were not kept; the previous revisions stand');
+    }
     const { desired, removed } = await syncConfigApps(store, config);
     // Deletes a previous run did not finish (killed before the containers were gone).
     const pending = (await store.listDeleted()).filter((d) => !removed.includes(d.name));
     this.desired.reset(desired);
-    const accountant = new Accountant({ store, logger, statuses: () => this.statuses(), status: (app) => this.activator?.status(app) });
+    this.link = clustered
+      ? new ClusterLink({
+          config,
+          logger,
+          gatewayId: this.gatewayId!,
+          startedAt: this.startedAt,
+          store,
+          addresses: () => ({ proxy: this.proxyAddress, admin: this.adminAddress }),
+          activator: () => this.activator,
+          accountant: () => this.accountant,
+          statuses: () => this.statuses(),
+          specs: () => this.desired.specs,
+          follow: (apps) => this.serialize(() => this.desiredChanged([], {}, apps, false)),
+        })
+      : undefined;
+    const cluster = this.link?.cluster;
+    this.cluster = cluster;
+    const accountant = new Accountant({ store, logger, statuses: () => this.statuses(), status: (app) => this.activator?.status(app), ...(cluster ? { accrues: () => cluster.leading } : {}) });
     this.accountant = accountant;
     accountant.start(this.events);
     this.metrics.follow(this.events);
@@ -163,11 +203,31 @@ export class Gateway {
         this.events.publish({ type: 'state', app: status.name, time: new Date(), status });
         this.pool?.feed.appChanged(status.name);
       },
-      // With proxy workers: instance changes are pushed to them, and idle stops and drains wait for their reports.
-      ...(config.workers > 1 ? { onReadyChange: (app: string) => this.pool?.feed.appChanged(app), quiesce: (app: string) => this.pool?.feed.fence(app) ?? Promise.resolve() } : {}),
+      // With proxy workers: instance changes are pushed to them. Idle stops and drains wait for the workers' and the other gateways' reports.
+      ...(config.workers > 1 ? { onReadyChange: (app: string) => this.pool?.feed.appChanged(app) } : {}),
+      ...(config.workers > 1 || cluster
+        ? {
+            quiesce: async (app: string) => {
+              await this.pool?.feed.fence(app);
+              await cluster?.fence(app);
+            },
+          }
+        : {}),
+      // Several gateways: only the leader acts; starts and idle stops take the app's lease; the leader's fence holds requests.
+      ...(cluster
+        ? {
+            acts: () => cluster.leading,
+            lease: <T>(app: string, waitMs: number, work: () => Promise<T>) => cluster.leases.hold(app, waitMs, work),
+            heldFor: (app: string) => cluster.holds.heldFor(app),
+            onActivity: (app: string, began: boolean) => (began ? cluster.local.began(app) : cluster.local.ended(app)),
+          }
+        : {}),
     });
     this.activator = activator;
     activator.start();
+    // Registered and trying the lock from here; the first reconcile only follows (adopts) until this gateway leads,
+    // and the one it runs as the new leader (leadingChanged) creates, starts and removes.
+    await cluster?.start();
     const notices = (this.requestNotices = new RequestNotices(this.events));
     this.history = new HistoryBuffer({ store, retention: config.history, logger, onWritten: (batch) => notices.written(batch) });
     this.history.start();
@@ -210,6 +270,7 @@ export class Gateway {
       serialize: (change) => this.serialize(change),
       desiredChanged: (names, options, changed) => this.desiredChanged(names, options, changed),
       desired: this.desired,
+      ...(cluster ? { viewStatus: (name: string) => viewedStatus(activator.status(name), cluster.leaderStates.get(name), cluster.leading) } : {}),
     });
     this.tokens = new TokenService(store, this.parts.adminToken, logger);
     await this.tokens.bootstrap(config.stateDir);
@@ -234,10 +295,20 @@ export class Gateway {
     const failed = await activator.reconcile(desiredSpecs(desired), deleted);
     await this.forgetDeleted(deleted.map((d) => d.name), failed);
     accountant.settle();
+    this.link?.started();
+  }
+
+  /** Every gateway on the store (just this one on SQLite), for GET /v1/gateways. */
+  gateways(): GatewayInfo[] {
+    if (this.link) return this.link.gateways;
+    const address = (a?: AddressInfo) => (a ? `${a.address}:${a.port}` : '');
+    return [{ id: this.gatewayId ?? 'local', proxyAddress: address(this.proxyAddress), adminAddress: address(this.adminAddress), version: VERSION, startedAt: this.startedAt, lastHeartbeat: new Date(), leader: true, alive: true, activity: [] }];
   }
 
   /** Drops the tombstones of deleted apps whose containers are gone; the others are retried at the next reconcile or start. */
   private async forgetDeleted(names: readonly string[], failed: readonly string[]): Promise<void> {
+    // Only the gateway that acts removed the containers; the tombstones stay for it otherwise.
+    if (this.activator && !this.activator.acting) return;
     for (const name of names.filter((n) => !failed.includes(n))) await this.store!.forgetDeleted(name);
   }
 
@@ -287,8 +358,10 @@ export class Gateway {
    * back and reconciled, so the cost does not grow with the apps already stored.
    * Without it (a reload), every app is.
    */
-  private async desiredChanged(removed: string[], options: { purgeVolumes?: boolean } = {}, changed?: readonly string[]): Promise<void> {
+  private async desiredChanged(removed: string[], options: { purgeVolumes?: boolean } = {}, changed?: readonly string[], announce = true): Promise<void> {
     const store = this.store!;
+    // The other gateways are told as soon as the store has it: they route it within a notice's delay.
+    if (announce) this.cluster?.announce(changed ? [...changed, ...removed] : undefined);
     let desired: StoredApp[];
     if (changed) {
       desired = [];
@@ -334,6 +407,8 @@ export class Gateway {
   /** Stops accepting, lets requests in flight finish, and leaves containers as they are. */
   async close(): Promise<void> {
     await this.admin?.close();
+    // Leadership is given up first, so another gateway takes over while this one drains.
+    await this.link?.close();
     await this.proxy?.close(this.config?.drainTimeoutMs);
     await this.pool?.close(this.config?.drainTimeoutMs);
     this.activator?.close();

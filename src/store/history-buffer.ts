@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { messageOf } from '../errors.js';
+import { BerthError, messageOf } from '../errors.js';
 import type { HistoryRetention, HistoryStore, RequestRecord } from './store.js';
 
 export interface HistoryBufferOptions {
@@ -136,14 +136,23 @@ export class HistoryBuffer {
       if (this.failing) this.logger?.info({ dropped: this.droppedCount }, 'request history is being written again');
       this.failing = false;
     } catch (err) {
-      this.droppedCount += batch.length;
+      // The store out of reach (a shared database restarting) keeps the batch for the next try, within maxBuffered;
+      // a store that refuses the batch itself would refuse it again: that one is dropped.
+      const kept = !this.closed && isOutage(err) ? batch.slice(Math.max(0, batch.length + this.buffer.length - this.maxBuffered)) : [];
+      if (kept.length > 0) this.buffer = [...kept, ...this.buffer];
+      this.droppedCount += batch.length - kept.length;
       // Logged once per outage, not every 250 ms while the store stays down.
       if (!this.failing) {
-        this.logger?.error({ err: messageOf(err), lost: batch.length }, 'cannot write the request history; records are dropped until it recovers');
+        if (kept.length > 0) this.logger?.warn({ err: messageOf(err), held: this.buffer.length }, 'cannot reach the store; the request history is held in memory until it is back');
+        else this.logger?.error({ err: messageOf(err), lost: batch.length }, 'cannot write the request history; records are dropped until it recovers');
       }
       this.failing = true;
     }
   }
+}
+
+function isOutage(err: unknown): boolean {
+  return err instanceof BerthError && err.code === 'store_unavailable';
 }
 
 /** What the store needs to keep a record at all; checked here so one bad record cannot fail a whole batch. */

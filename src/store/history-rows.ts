@@ -18,9 +18,11 @@ export interface RequestRow {
   client: string | null;
   waited: number | null;
   instance: string | null;
+  /** The gateway that served it (PostgreSQL stores shared by several gateways; absent in SQLite). */
+  gateway?: string | null;
 }
 
-type RequestWrite = Omit<RequestRow, 'id'>;
+type RequestWrite = Omit<RequestRow, 'id' | 'gateway'>;
 
 export { MAX_FIELD_LENGTHS };
 
@@ -60,6 +62,7 @@ export function rowToRecord(row: RequestRow): HistoryItem {
     waited: row.waited === 1,
   };
   if (row.instance !== null) record.instance = row.instance;
+  if (row.gateway) record.gateway = row.gateway;
   return record;
 }
 

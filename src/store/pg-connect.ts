@@ -71,3 +71,15 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
 export function isUniqueViolation(err: unknown, constraint: string): boolean {
   return err instanceof pg.DatabaseError && err.code === '23505' && err.constraint === constraint;
 }
+
+/** Server states that mean "not reachable now" rather than "this query is wrong": shutting down, starting, refusing connections. */
+const UNREACHABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
+const UNREACHABLE_SYSCODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND']);
+
+/** Whether a pg error says the server is out of reach (down, restarting, the connection lost), as opposed to a failed statement. */
+export function isUnreachable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && (UNREACHABLE_SQLSTATES.has(code) || UNREACHABLE_SYSCODES.has(code))) return true;
+  const message = err instanceof Error ? err.message : '';
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message);
+}

@@ -10,13 +10,13 @@ import type { HistoryPage, HistoryQuery, HistoryRetention, RequestRecord } from 
  * rows, so a batch of any size is one statement and one round trip (and all or none).
  */
 const INSERT_SQL = `
-  INSERT INTO requests (time, app, method, path, status, duration_ms, bytes_in, bytes_out, client, waited, instance)
-  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::double precision[],
+  INSERT INTO requests (time, app, method, path, status, duration_ms, bytes_in, bytes_out, client, waited, instance, gateway)
+  SELECT *, $12::text FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::double precision[],
                        $7::bigint[], $8::bigint[], $9::text[], $10::smallint[], $11::text[])`;
 
 /** The same query as SQLite's (history-query.ts): keyset pages, newest first. */
 const QUERY_SQL = `
-  SELECT id, time, app, method, path, status, duration_ms, bytes_in, bytes_out, client, waited, instance
+  SELECT id, time, app, method, path, status, duration_ms, bytes_in, bytes_out, client, waited, instance, gateway
   FROM requests
   WHERE app = $1
     AND time >= $2
@@ -48,11 +48,12 @@ function insertParams(cols: HistoryColumns): unknown[] {
  * work is the server's), so no thread: each batch is written directly, checked and
  * truncated by toColumns exactly as SQLite's thread writer does.
  */
-export function pgHistoryWriter(pool: pg.Pool): HistoryWriter {
+export function pgHistoryWriter(pool: pg.Pool, gateway: () => string | undefined): HistoryWriter {
   return {
     async append(records: readonly RequestRecord[]): Promise<void> {
       if (records.length === 0) return;
-      await pool.query(INSERT_SQL, insertParams(toColumns(records)));
+      // Every record this process writes is a request its own proxy served: tagged with its gateway.
+      await pool.query(INSERT_SQL, [...insertParams(toColumns(records)), gateway() ?? null]);
     },
     prune: (retention, nowMs) => prunePg(pool, retention, nowMs),
     close: async () => undefined,

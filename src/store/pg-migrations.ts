@@ -74,6 +74,28 @@ export const pgMigrations: readonly PgMigration[] = [
       INSERT INTO meta (key, value) VALUES ('format', 'berth-store'), ('created_at', '${new Date().toISOString()}'), ('store_id', '${randomUUID()}');
     `,
   },
+  {
+    version: 2,
+    description: 'several gateways: the gateways table (registry, heartbeat, activity), the serving gateway of each request, the leader\'s app states',
+    sql: `
+      ALTER TABLE requests ADD COLUMN gateway TEXT;
+      CREATE TABLE gateways (
+        id             TEXT COLLATE "C" PRIMARY KEY,
+        proxy_address  TEXT NOT NULL,
+        admin_address  TEXT NOT NULL,
+        version        TEXT NOT NULL,
+        started_at     BIGINT NOT NULL,
+        heartbeat_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+        leader         BOOLEAN NOT NULL DEFAULT false,
+        activity       JSONB NOT NULL DEFAULT '[]'
+      );
+      CREATE TABLE app_states (
+        app        TEXT COLLATE "C" PRIMARY KEY,
+        status     JSONB NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+    `,
+  },
   // Append here; never renumber, never edit a migration above.
 ];
 

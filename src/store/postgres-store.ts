@@ -1,11 +1,11 @@
 import pg from 'pg';
-import { BerthError, ConflictError, StoreError, messageOf } from '../errors.js';
+import { BerthError, ConflictError, StoreError, StoreUnavailableError, messageOf } from '../errors.js';
 import type { AppSpec } from '../spec/types.js';
 import { APP_COLUMNS, rowToApp, type AppRow } from './app-rows.js';
 import { metaSecret, putOne, restoreRow } from './pg-apps.js';
 import { checkRetention } from './history-rows.js';
 import type { HistoryWriter } from './history-writer.js';
-import { describePostgresUrl, inTransaction, isUniqueViolation, openPool } from './pg-connect.js';
+import { describePostgresUrl, inTransaction, isUniqueViolation, isUnreachable, openPool } from './pg-connect.js';
 import { pgHistoryWriter, queryPgHistory } from './pg-history.js';
 import { runPgMigrations } from './pg-migrations.js';
 import { addPgUsage, queryPgUsage } from './pg-usage.js';
@@ -46,6 +46,8 @@ export class PostgresStore implements Store {
   readonly where: string;
   private pool: pg.Pool | undefined;
   private history: HistoryWriter | undefined;
+  /** The gateway this process is (several share one database): its history rows are tagged with it. */
+  gatewayId?: string;
   /** A database is never "a file that lost its contents": an empty one is simply new. */
   readonly openedEmpty = false;
 
@@ -63,7 +65,7 @@ export class PostgresStore implements Store {
       throw this.wrap('bring the schema up to date', err);
     }
     this.pool = pool;
-    this.history = pgHistoryWriter(pool);
+    this.history = pgHistoryWriter(pool, () => this.gatewayId);
   }
 
   get historyWriter(): HistoryWriter | undefined {
@@ -254,6 +256,9 @@ export class PostgresStore implements Store {
   private wrap(what: string, err: unknown): Error {
     // berth's own errors (a bad cursor, a conflict) keep their code; server and socket errors become StoreErrors.
     if (err instanceof BerthError) return err;
+    if (isUnreachable(err)) {
+      return new StoreUnavailableError(`the store ${this.where} cannot be reached (${messageOf(err)}): cannot ${what} now; running apps keep being served, try again when the database is back`, { cause: err });
+    }
     if (err instanceof pg.DatabaseError || (err instanceof Error && 'code' in err)) {
       return new StoreError(`store ${this.where}: cannot ${what}: ${messageOf(err)}`, { cause: err });
     }

@@ -108,6 +108,8 @@ export interface RequestRecord {
   waited: boolean;
   /** The container that served it, when one did. */
   instance?: string;
+  /** The gateway that served it, when several share one store (read back from the history; the writer tags its own). */
+  gateway?: string;
   /** The request's id (X-Request-Id), as sent upstream and answered to the client; the history may leave it out. */
   requestId?: string;
 }

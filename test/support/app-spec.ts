@@ -12,3 +12,17 @@ export function testAppYaml(name: string, extra = '', image = APP_IMAGE): string
 export function appPath(name: string, path = '/ping'): string {
   return `/s/${name}${path}`;
 }
+
+/** The same spec as JSON for POST /v1/apps (testAppYaml's shape), with container labels for a run's cleanup. */
+export function testAppJson(name: string, labels: Record<string, string>, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    apiVersion: 'berth/v1',
+    name,
+    image: APP_IMAGE,
+    port: 8080,
+    readiness: { path: '/healthz' },
+    routes: [{ path: `/s/${name}/`, stripPrefix: true }],
+    labels,
+    ...extra,
+  };
+}

@@ -3,7 +3,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { testDocker } from './docker-cleanup.js';
+import { cleanupByLabel, testDocker } from './docker-cleanup.js';
 import { rawExchange } from './raw-http.js';
 
 /** bin/berth.js of this checkout (this file runs as dist/test/support/gateway-process.js). */
@@ -17,6 +17,12 @@ export interface GatewayProcessOptions {
   extraConfig?: string;
   /** BERTH_LOG_LEVEL of the child. Default warn. */
   logLevel?: string;
+  /** The store setting (a postgres:// URL shared by several gateways). Default ./berth.db in the temp dir. */
+  store?: string;
+  /** The apps network; default one of this gateway's own. Gateways sharing a store share the containers: give them `none`. */
+  appsNetwork?: string;
+  /** More environment for the child (BERTH_GATEWAY_ID…). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -47,9 +53,10 @@ export class GatewayProcess {
     const gw = new GatewayProcess(dir, Object.keys(options.apps));
     for (const [name, yaml] of Object.entries(options.apps)) await writeFile(join(dir, 'apps', `${name}.yaml`), yaml);
     // A network of this gateway's own (berth's default, berth-apps, would outlive the test).
-    const network = `berth-adv-${basename(dir).slice('berth-adv-'.length).toLowerCase()}`;
-    gw.network = network;
-    const config = `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nstore: ./berth.db\nappsNetwork: ${network}\npolicy:\n  images: ["berth-test/*"]\napps:\n  - ./apps/\n${options.extraConfig ?? ''}`;
+    const network = options.appsNetwork ?? `berth-adv-${basename(dir).slice('berth-adv-'.length).toLowerCase()}`;
+    if (options.appsNetwork === undefined) gw.network = network;
+    gw.env = options.env ?? {};
+    const config = `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nstore: ${options.store ?? './berth.db'}\nappsNetwork: ${network}\npolicy:\n  images: ["berth-test/*"]\napps:\n  - ./apps/\n${options.extraConfig ?? ''}`;
     await writeFile(join(dir, 'berth.yaml'), config);
     try {
       gw.logLevel = options.logLevel ?? 'warn';
@@ -64,7 +71,7 @@ export class GatewayProcess {
   private spawn(logLevel: string): Promise<void> {
     const child = spawn(process.execPath, [BERTH_BIN, 'serve', '--config', join(this.dir, 'berth.yaml'), '--no-watch'], {
       cwd: this.dir,
-      env: { ...process.env, BERTH_ADMIN_TOKEN: this.adminToken, BERTH_LOG_LEVEL: logLevel },
+      env: { ...process.env, BERTH_ADMIN_TOKEN: this.adminToken, BERTH_LOG_LEVEL: logLevel, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
@@ -111,6 +118,8 @@ export class GatewayProcess {
     await this.spawn(this.logLevel);
     return previous;
   }
+
+  private env: Record<string, string> = {};
 
   /** How many times the gateway died and was respawned. */
   crashes = 0;
@@ -237,4 +246,11 @@ export function advAppYaml(name: string, runId: string, extra = ''): string {
     `apiVersion: berth/v1\nname: ${name}\nimage: berth-test/app:latest\nport: 8080\nreadiness: {path: /healthz}\n` +
     `labels: {berth-test: "true", berth-test-run: "${runId}"}\nroutes:\n  - path: /s/${name}/\n    stripPrefix: true\n${extra}`
   );
+}
+
+/** Ends every gateway of a test (never throws), then removes its apps' containers and what carries `label`. */
+export async function disposeGateways(gateways: readonly GatewayProcess[], apps: string[], label: string): Promise<void> {
+  for (const gw of gateways) await gw.dispose().catch(() => undefined);
+  await removeAppContainers(apps);
+  await cleanupByLabel(label);
 }

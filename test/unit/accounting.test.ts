@@ -334,3 +334,29 @@ describe('usage in the SQLite store', () => {
     }
   });
 });
+
+describe('several gateways: container time counted by the leader only, requests by each for its own', () => {
+  it('a gateway that does not lead counts its requests but no container time; once it leads, time counts from then', async () => {
+    const store = new MemoryUsage();
+    const clock = { now: T0 };
+    let leads = false;
+    const acc = new Accountant({ store, now: () => clock.now, flushEveryMs: 0, statuses: () => [], accrues: () => leads });
+    acc.start();
+    acc.settle();
+    acc.observe(status('web', 'running'), T0);
+    acc.request('web', T0 + 1 * S);
+    clock.now = T0 + 10 * S;
+    const following = await totalOf(acc, 'web');
+    assert.deepEqual([following?.runningSeconds, following?.requests], [0, 1], 'no container time while another gateway leads');
+    leads = true;
+    acc.startAccruing(clock.now);
+    clock.now = T0 + 15 * S;
+    await acc.flush();
+    assert.deepEqual(
+      store.rows.map((r) => [r.app, r.runningS, r.requests]),
+      [['web', 5, 1]],
+      'the 10 s before leading are the old leader\'s to count',
+    );
+    await acc.close();
+  });
+});

@@ -31,6 +31,7 @@ const table: Array<[ErrorCode, number, number, string]> = [
   ['upstream_unavailable', 502, 6, 'Bad gateway'],
   ['overloaded', 503, 6, 'Service unavailable'],
   ['engine_unavailable', 503, 6, 'Engine unavailable'],
+  ['store_unavailable', 503, 6, 'Store unavailable'],
   ['upstream_timeout', 504, 6, 'Gateway timeout'],
 ];
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { StoreUnavailableError } from '../../src/errors.js';
 import { HistoryBuffer } from '../../src/store/history-buffer.js';
 import type { HistoryPage, HistoryRetention, HistoryStore, RequestRecord } from '../../src/store/store.js';
 
@@ -14,6 +15,8 @@ class FakeStore implements HistoryStore {
   prunes: Array<{ retention: HistoryRetention; now: Date }> = [];
   calls = 0;
   failAppends = false;
+  /** Appends fail as a store out of reach does (StoreUnavailableError). */
+  unreachable = false;
   delayMs = 0;
   pruneDelayMs = 0;
   concurrent = 0;
@@ -26,6 +29,7 @@ class FakeStore implements HistoryStore {
     try {
       if (this.delayMs) await sleep(this.delayMs);
       if (this.failAppends) throw new Error('disk on fire');
+      if (this.unreachable) throw new StoreUnavailableError('the store postgres://db cannot be reached');
       this.batches.push([...records]);
     } finally {
       this.concurrent -= 1;
@@ -186,6 +190,25 @@ describe('HistoryBuffer', () => {
     await buffer.flush();
     assert.deepEqual(store.batches.map((b) => b.length), [1]);
     assert.ok(lines.some((l) => l.level === 'info' && /written again/.test(l.msg)), 'the recovery is logged');
+  });
+
+  it('holds the records while the store is out of reach (within maxBuffered) and writes them when it is back', async () => {
+    const store = new FakeStore();
+    const { logger, lines } = fakeLogger();
+    const buffer = new HistoryBuffer({ store, retention: RETENTION, logger, maxBuffered: 6 });
+    store.unreachable = true;
+    for (let i = 0; i < 4; i++) buffer.record(rec(i));
+    await buffer.flush();
+    assert.equal(buffer.buffered, 4, 'the failed batch is kept');
+    for (let i = 4; i < 8; i++) buffer.record(rec(i));
+    await buffer.flush();
+    assert.equal(buffer.buffered, 6, 'kept within maxBuffered');
+    assert.equal(buffer.dropped, 2, 'what did not fit is counted');
+    assert.equal(lines.filter((l) => l.level === 'warn').length, 1, 'one line for the outage');
+    store.unreachable = false;
+    await buffer.flush();
+    assert.deepEqual(store.batches.flat().map((r) => r.path), ['/r/0', '/r/1', '/r/2', '/r/3', '/r/4', '/r/5'], 'what was held, written in order');
+    assert.equal(buffer.buffered, 0);
   });
 
   it('close() writes what is left, then drops later records', async () => {

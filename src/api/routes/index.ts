@@ -3,6 +3,7 @@ import { appActionRoutes } from './app-actions.js';
 import { appRoutes } from './apps.js';
 import { cntSpawnerRoutes } from './cntspawner.js';
 import { eventRoutes } from './events.js';
+import { gatewayRoutes } from './gateways.js';
 import { historyRoutes } from './history.js';
 import { logRoutes } from './logs.js';
 import { metricsRoutes } from './metrics.js';
@@ -14,6 +15,7 @@ import { usageRoutes } from './usage.js';
 export const apiRoutes: RouteDef[] = [];
 apiRoutes.push(
   ...systemRoutes(() => apiRoutes),
+  ...gatewayRoutes,
   ...appRoutes,
   ...appActionRoutes,
   ...historyRoutes,

@@ -37,6 +37,8 @@ export function historyCommand(): Command {
         return;
       }
       const p = paint();
+      // Several gateways on one store: each record names the one that served it.
+      const gateways = page.items.some((r) => r.gateway !== undefined);
       const rows = page.items.map((r) => [
         localTime(r.time),
         r.method,
@@ -45,8 +47,9 @@ export function historyCommand(): Command {
         preciseDuration(r.durationMs),
         byteSize(r.bytesOut),
         r.waited ? 'yes' : 'no',
+        ...(gateways ? [r.gateway ?? '-'] : []),
       ]);
-      process.stdout.write(renderTable(['TIME', 'METHOD', 'PATH', 'STATUS', 'DURATION', 'BYTES', 'WAITED'], rows, p));
+      process.stdout.write(renderTable(['TIME', 'METHOD', 'PATH', 'STATUS', 'DURATION', 'BYTES', 'WAITED', ...(gateways ? ['GATEWAY'] : [])], rows, p));
       if (page.next) {
         const filters = Object.entries({ since, until, status, limit }).flatMap(([k, v]) => (v === undefined ? [] : [`--${k} ${v}`]));
         note(`more: berth history ${[name, ...filters].join(' ')} --cursor ${page.next}`);

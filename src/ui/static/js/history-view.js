@@ -116,10 +116,13 @@ function select(id, options, value) {
 }
 
 function historyTable(items) {
+  // Several gateways on one store: each request names the one that served it.
+  const gateways = items.some((r) => r.gateway);
+  const headers = ['Time', 'Method', 'Path', 'Status', 'Duration', 'Cold start', 'Sent', 'Client', 'Instance', ...(gateways ? ['Gateway'] : [])];
   return h(
     'table',
     { class: 'history' },
-    h('thead', {}, h('tr', {}, ['Time', 'Method', 'Path', 'Status', 'Duration', 'Cold start', 'Sent', 'Client', 'Instance'].map((t) => h('th', { scope: 'col', text: t })))),
+    h('thead', {}, h('tr', {}, headers.map((t) => h('th', { scope: 'col', text: t })))),
     h(
       'tbody',
       {},
@@ -136,6 +139,7 @@ function historyTable(items) {
           h('td', { class: 'num', text: bytes(r.bytesOut) }),
           h('td', { class: 'mono', text: r.client }),
           h('td', { class: 'mono', text: r.instance ? String(r.instance) : '' }),
+          gateways ? h('td', { class: 'mono', text: r.gateway ?? '' }) : null,
         ),
       ),
     ),

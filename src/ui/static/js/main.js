@@ -7,6 +7,7 @@ import { tick } from './dom.js';
 import { announce } from './feedback.js';
 import { mountOverview } from './overview.js';
 import * as store from './store.js';
+import { mountGateways } from './gateways.js';
 import { mountSummary } from './summary.js';
 
 const $ = (id) => document.getElementById(id);
@@ -44,7 +45,12 @@ function showDashboard() {
   $('view').hidden = false;
   $('summary').hidden = false;
   $('sign-out').hidden = false;
-  unmountSummary = mountSummary($('summary'));
+  const unmountStrip = mountSummary($('summary'));
+  const unmountGateways = mountGateways($('gateways'));
+  unmountSummary = () => {
+    unmountStrip();
+    unmountGateways();
+  };
   store.start();
   route();
 }

@@ -1,0 +1,38 @@
+import { Command } from 'commander';
+import type { GatewayView } from '../../api/routes/gateways.js';
+import { paint } from '../colour.js';
+import { withClient } from '../context.js';
+import { relativeTime } from '../format.js';
+import { outputOption, printData, type OutputFormat } from '../output.js';
+import { renderTable } from '../table.js';
+
+interface GatewaysReply {
+  self: string;
+  leader: string | null;
+  gateways: GatewayView[];
+}
+
+/** The table rows of `berth gateways`. Pure. */
+export function gatewayRows(reply: GatewaysReply, nowMs: number): string[][] {
+  return reply.gateways.map((g) => [
+    g.id + (g.self ? ' *' : ''),
+    g.leader ? 'leader' : g.alive ? 'follower' : 'gone',
+    g.proxyAddress,
+    g.adminAddress,
+    g.version,
+    relativeTime(g.lastHeartbeat, nowMs),
+    String(g.activity.reduce((n, a) => n + a.inFlight, 0)),
+  ]);
+}
+
+export function gatewaysCommand(): Command {
+  return new Command('gateways')
+    .description('list the gateways sharing the store: leader, addresses, version, last heartbeat (* = the one answering)')
+    .addOption(outputOption())
+    .action(async (opts: { output: OutputFormat }, cmd: Command) => {
+      const reply = await withClient(cmd, (client) => client.call<GatewaysReply>('GET', '/v1/gateways'));
+      if (printData(opts.output, reply)) return;
+      const p = paint();
+      process.stdout.write(renderTable(['ID', 'ROLE', 'PROXY', 'ADMIN', 'VERSION', 'HEARTBEAT', 'IN-FLIGHT'], gatewayRows(reply, Date.now()), p));
+    });
+}

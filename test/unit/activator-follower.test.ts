@@ -1,0 +1,128 @@
+// An activator on a gateway that does not lead (several gateways on one store):
+// it serves and cold-starts, but leaves creating, removing, idle stops and restarts
+// to the leader, follows what the engine reports instead, and acts once it leads.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FakeRuntime, sleep } from '../support/fake-runtime.js';
+import { fakeActivator, fakeSpec, waitForState } from '../support/fake-activator.js';
+
+test('reconcile while following: adopts what runs, creates and removes nothing', async () => {
+  const rt = new FakeRuntime();
+  const a = fakeActivator(rt, { acts: () => false });
+  try {
+    const running = await rt.outsideCreate(fakeSpec('up'));
+    await a.reconcile([fakeSpec('up'), fakeSpec('cold'), fakeSpec('always', { scale: { min: 1 } })]);
+    assert.equal(a.status('up')?.state, 'running', 'a running container is adopted');
+    assert.equal(a.status('cold')?.state, 'stopped');
+    assert.equal(a.status('always')?.state, 'stopped', 'apps that must run are the leader’s to start');
+    assert.deepEqual((await rt.list()).map((i) => i.id), [running], 'no container created ahead');
+    await a.reconcile([fakeSpec('cold')], ['up']);
+    assert.equal(a.status('up'), undefined, 'a deleted app is forgotten');
+    assert.equal(rt.running('up').length, 1, 'its container is the leader’s to stop and remove');
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
+
+test('a cold request while following starts the app, under the lease', async () => {
+  const rt = new FakeRuntime();
+  const leased: string[] = [];
+  const a = fakeActivator(rt, {
+    acts: () => false,
+    lease: async (app, _waitMs, work) => {
+      leased.push(app);
+      return work();
+    },
+  });
+  try {
+    await a.reconcile([fakeSpec('web')]);
+    await Promise.all([a.acquire('web'), a.acquire('web'), a.acquire('web')]);
+    assert.equal(rt.running('web').length, 1);
+    assert.deepEqual(leased, ['web'], 'one start, under the lease');
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
+
+test('idle while following: not stopped; stopped once this gateway leads', async () => {
+  const rt = new FakeRuntime();
+  let leads = false;
+  const a = fakeActivator(rt, { acts: () => leads });
+  try {
+    await a.reconcile([fakeSpec('web', { idleTimeout: '100ms' })]);
+    await a.acquire('web');
+    await sleep(400);
+    assert.equal(a.status('web')?.state, 'running', 'the leader stops apps, not this gateway');
+    leads = true;
+    await waitForState(a, 'web', 'stopped', 3_000);
+    assert.equal(a.status('web')?.reason, 'idle');
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
+
+test('a container the leader starts while the app runs here is taken into rotation', async () => {
+  const rt = new FakeRuntime();
+  const a = fakeActivator(rt, { acts: () => false });
+  try {
+    await a.reconcile([fakeSpec('web', { scale: { min: 0, max: 2, replicas: 2 } })]);
+    await a.acquire('web');
+    assert.equal(a.status('web')?.readyInstances, 1, 'this gateway started one and fills no replicas');
+    const second = await rt.outsideCreate(fakeSpec('web', { scale: { min: 0, max: 2, replicas: 2 } }), 1);
+    await rt.outsideStart(second);
+    await sleep(200);
+    assert.equal(a.status('web')?.readyInstances, 2);
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
+
+test('held requests wait for the fence, then are admitted', async () => {
+  const rt = new FakeRuntime();
+  let release!: () => void;
+  const fence = new Promise<void>((r) => (release = r));
+  let held = true;
+  const a = fakeActivator(rt, { heldFor: () => (held ? fence : undefined) });
+  try {
+    await a.reconcile([fakeSpec('web')]);
+    await a.acquire('web');
+    const admission = a.admit('web', { headers: {}, method: 'GET', url: '/' } as never);
+    assert.equal(admission.kind, 'wait');
+    let done = false;
+    const ready = (admission as { ready: Promise<unknown> }).ready.then(() => (done = true));
+    await sleep(50);
+    assert.equal(done, false);
+    held = false;
+    release();
+    await ready;
+    assert.equal(a.admit('web', { headers: {}, method: 'GET', url: '/' } as never).kind, 'ready');
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
+
+test('activity: the local proxy’s is reported, the other gateways’ only counted', async () => {
+  const rt = new FakeRuntime();
+  const seen: Array<[string, boolean]> = [];
+  const a = fakeActivator(rt, { onActivity: (app, began) => seen.push([app, began]) });
+  try {
+    await a.reconcile([fakeSpec('web')]);
+    await a.acquire('web');
+    a.began('web');
+    a.peerActivity('web', 2, 1);
+    assert.equal(a.status('web')?.inFlight, 2);
+    a.ended('web');
+    assert.deepEqual(seen, [
+      ['web', true],
+      ['web', false],
+    ]);
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
