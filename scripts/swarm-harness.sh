@@ -21,6 +21,17 @@
 # No TCP port is opened in the main namespace: the Engine APIs are unix sockets and the
 # Swarm listens on 10.N.3.x inside the namespaces.
 #
+# What a machine like the one this was built on refuses, and the way around it:
+#   - `ip netns exec` remounts /sys for the namespace, hiding the cgroup mounts: dockerd
+#     fails with "Devices cgroup isn't mounted". nsenter --net enters only the network.
+#   - A bridge in the main namespace: the main engine's FORWARD policy (DROP) with
+#     bridge-nf-call-iptables=1 drops bridged traffic between the nodes. Hence veths.
+#   - The ingress routing mesh and service VIPs need IPVS; a kernel without ip_vs (no
+#     /proc/sys/net/ipv4/vs, no modprobe) answers nothing on an ingress-published port.
+#     berth publishes in host mode and uses DNS round robin instead.
+#   - `--bridge none` leaves tasks without networks unable to publish host-mode ports:
+#     the nodes keep their default bridge (inside their namespace).
+#
 # Environment:
 #   BERTH_SWARM_NAME   prefix of every name (namespaces, links, node hostnames); default bsw
 #   BERTH_SWARM_NET    first two octets of the addresses; default 10.213

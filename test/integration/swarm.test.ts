@@ -192,6 +192,24 @@ describe('swarm runtime on a two-node swarm', () => {
     assert.deepEqual(names, [`berth-${multi}-0`, `berth-${multi}-1`]);
   });
 
+  test('a task that crashes fails its wake at once, saying why; crash-looping, it goes back to 0 replicas', T, async () => {
+    const broken = `${app}f`;
+    const created = await apply(testAppYaml(broken, 'scale: {min: 0, max: 1}\nstartTimeout: 30s\nenv: {EXIT_ON_START: "1"}\n'));
+    assert.equal(created.status, 200, created.text);
+    const view = () => h.gateway?.statuses().find((s) => s.name === broken);
+    for (let attempt = 1; attempt <= 3 && view()?.state !== 'crashloop'; attempt++) {
+      const began = performance.now();
+      const reply = await timedGet(h.port, appPath(broken, '/echo'), { timeoutMs: 30_000 });
+      assert.ok(reply.status >= 500, `a failed start is answered with an error: ${reply.status}`);
+      assert.ok(performance.now() - began < 25_000, 'well before the start timeout');
+      assert.match(String(view()?.lastError), /exit|code 1/, `the reason: ${view()?.lastError}`);
+    }
+    await waitFor('the crash-looping app scaled to 0', async () => {
+      const [service] = (await swarm!.docker().listServices({ filters: { label: [`berth.app=${broken}`] } })) as unknown as Service[];
+      return service?.Spec.Mode?.Replicated?.Replicas === 0;
+    }, { timeoutMs: 20_000, intervalMs: 200 });
+  });
+
   test('a restarted gateway adopts the running service as it is', T, async () => {
     assert.equal((await get()).status, 200);
     const [task] = await runningTasks();

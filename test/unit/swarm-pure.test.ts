@@ -101,6 +101,8 @@ describe('toInstance', () => {
       { state: 'running', address: { host: '10.0.0.2', port: 30002 } },
     ],
     ['a task being shut down does not count', service(1), [task('t1', 'running', { port: 30001, desired: 'shutdown' })], { state: 'restarting' }],
+    ['its task crashed, none runs: exited', service(1), [task('t1', 'failed', { desired: 'shutdown' }), task('t2', 'pending', { at: '2026-01-01T00:00:09Z' })], { state: 'exited', address: undefined }],
+    ['a crash in the history does not hide the running task', service(1), [task('t1', 'failed', { desired: 'shutdown', at: '2026-01-01T00:00:09Z' }), task('t2', 'running', { port: 30003 })], { state: 'running', address: { host: '10.0.0.1', port: 30003 } }],
   ];
   for (const [name, svc, tasks, want] of cases) {
     it(name, () => {
@@ -110,6 +112,12 @@ describe('toInstance', () => {
       assert.deepEqual([got.id, got.name, got.app, got.index, got.specHash], ['svc1', 'berth-web-0', 'web', 0, 'h1']);
     });
   }
+
+  it('gives a crashed task’s exit code', () => {
+    const t = task('t1', 'failed', { desired: 'shutdown' });
+    t.Status.ContainerStatus = { ExitCode: 3 };
+    assert.equal(toInstance(service(1), [t], addressOf).exitCode, 3);
+  });
 
   it('reads the store label', () => assert.equal(toInstance(service(0, { 'berth.store': 's1' }), [], addressOf).store, 's1'));
 

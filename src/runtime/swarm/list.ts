@@ -15,7 +15,8 @@ export async function listInstances(ctx: SwarmContext, nodes: NodeBook, filter: 
 export async function inspectInstance(ctx: SwarmContext, nodes: NodeBook, id: string): Promise<Instance | undefined> {
   const service = await findService(ctx, id);
   if (!service || !isManaged(service.Spec.Labels)) return undefined;
-  const tasks = await listTasks(ctx, service.ID);
+  // Every task of the service, the ended ones too: one that just crashed makes the instance read exited.
+  const tasks = await listTasks(ctx, service.ID, 'any');
   for (const t of tasks) if (t.NodeID) await nodes.addressOf(t.NodeID);
   return toInstance(service, tasks, (n) => nodes.known(n));
 }

@@ -9,6 +9,12 @@ export function runningTask(serviceId: string, tasks: readonly SwarmTask[]): Swa
   return running.sort((a, b) => (b.Status.Timestamp ?? '').localeCompare(a.Status.Timestamp ?? ''))[0];
 }
 
+/** The newest task of the service that ran and ended by itself (failed, or completed), or was rejected. */
+function lastDied(serviceId: string, tasks: readonly SwarmTask[]): SwarmTask | undefined {
+  const died = tasks.filter((t) => t.ServiceID === serviceId && (t.Status.State === 'failed' || t.Status.State === 'rejected' || t.Status.State === 'complete'));
+  return died.sort((a, b) => (b.Status.Timestamp ?? '').localeCompare(a.Status.Timestamp ?? ''))[0];
+}
+
 /** The port the node published for the task's `targetPort`, in host mode. */
 export function publishedPort(task: SwarmTask, targetPort: number): number | undefined {
   const ports = task.Status.PortStatus?.Ports ?? [];
@@ -19,8 +25,10 @@ export function publishedPort(task: SwarmTask, targetPort: number): number | und
 /**
  * A berth service and its tasks → the Instance the core sees. A service asked for 0
  * replicas is a stopped instance ('exited'); one asked to run whose task is not running
- * yet (placed, starting, moving off a drained node) is 'restarting'; with a running task
- * it is 'running', at the task's node address and published port. Pure.
+ * yet (placed, starting, moving off a drained node) is 'restarting', or 'exited' when the
+ * newest task of those given died (given all of the service's tasks, not only the current
+ * ones, a task that crashed reads as a container that exited); with a running task it is
+ * 'running', at the task's node address and published port. Pure.
  */
 export function toInstance(service: SwarmService, tasks: readonly SwarmTask[], addressOf: (nodeId: string) => string | undefined): Instance {
   const labels = service.Spec.Labels ?? {};
@@ -38,6 +46,11 @@ export function toInstance(service: SwarmService, tasks: readonly SwarmTask[], a
   const task = runningTask(service.ID, tasks);
   const host = task?.NodeID ? addressOf(task.NodeID) : undefined;
   const port = task ? publishedPort(task, targetPortOf(service)) : undefined;
+  if (!task) {
+    // The task died and none runs (the Swarm may be about to replace it): as a container would, it reads exited, with its code.
+    const died = lastDied(service.ID, tasks);
+    if (died) return { ...instance, state: 'exited', ...(died.Status.ContainerStatus?.ExitCode === undefined ? {} : { exitCode: died.Status.ContainerStatus.ExitCode }) };
+  }
   if (!task || !host || !port) return { ...instance, state: 'restarting' };
   instance.state = 'running';
   instance.address = { host, port };
