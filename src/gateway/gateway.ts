@@ -28,6 +28,8 @@ import { proxySettingsOf, routeEntriesOf } from '../cluster/gateway-workers.js';
 import { RequestNotices } from './request-notices.js';
 import { desiredSpecs, emptyStoreRefusal } from './desired-specs.js';
 import { StateEvents } from './state-events.js';
+import { HttpsListener } from '../tls/https-listener.js';
+import { TlsEdge } from '../tls/tls-edge.js';
 
 export interface GatewayParts {
   logger: Logger;
@@ -56,6 +58,9 @@ export class Gateway {
   /** The proxy worker processes, with `workers` > 1 (then `proxy` stays unset). */
   private pool?: WorkerPool;
   private admin?: AdminServer;
+  /** HTTPS at the edge (the `tls` block): certificates, challenges, redirects; and its listener. */
+  private tlsEdge?: TlsEdge;
+  private https?: HttpsListener;
   private history?: HistoryBuffer;
   private changes: Promise<unknown> = Promise.resolve();
   /** The desired apps by name, as last stored; what the input URL serves from and an apply is validated against. */
@@ -73,6 +78,8 @@ export class Gateway {
   tokens!: TokenService;
   runtime?: Runtime;
   proxyAddress?: AddressInfo;
+  /** The TLS listener's address, with a `tls` block. */
+  httpsAddress?: AddressInfo;
   adminAddress?: AddressInfo;
 
   constructor(
@@ -98,6 +105,8 @@ export class Gateway {
   private async undoStart(): Promise<void> {
     const steps: Array<() => unknown> = [
       () => this.admin?.close(),
+      () => this.https?.close(),
+      () => this.tlsEdge?.close(),
       () => this.proxy?.close(0),
       () => this.pool?.close(0),
       () => this.activator?.close(),
@@ -201,6 +210,14 @@ export class Gateway {
       logger,
       onRequestDone,
     });
+    if (config.tls && this.proxy) {
+      const tls = config.tls;
+      const edge = new TlsEdge(tls, { logger, specs: () => this.desired.specs, tlsPort: () => this.httpsAddress?.port ?? tls.listen.port });
+      this.tlsEdge = edge;
+      await edge.loadFiles(tls);
+      this.proxy.setEdge(edge);
+      this.https = new HttpsListener({ proxy: this.proxy, contextFor: (name) => edge.contextFor(name), logger, headersTimeoutMs: config.timeouts.clientHeaderMs });
+    }
     this.apps = new AppService({
       store,
       runtime,
@@ -227,6 +244,10 @@ export class Gateway {
       logger.warn({ admin: config.admin.host }, 'the admin listener binds to every address but answers only loopback names (421 otherwise); list the names clients use in adminHosts');
     }
     this.proxyAddress = this.pool ? await this.pool.listen(config.listen.host, config.listen.port) : await this.proxy!.listen(config.listen.host, config.listen.port);
+    if (this.https) {
+      this.httpsAddress = await this.https.listen(config.tls!.listen.host, config.tls!.listen.port);
+      logger.info({ https: `${this.httpsAddress.address}:${this.httpsAddress.port}` }, 'HTTPS listening');
+    }
     if (this.pool) logger.info({ workers: config.workers, pids: this.pool.pids }, 'proxy workers listening');
     logger.info({ listen: `${this.proxyAddress.address}:${this.proxyAddress.port}`, admin: `${this.adminAddress.address}:${this.adminAddress.port}`, apps: desired.length }, 'gateway listening');
     const deleted = await store.listDeleted();
@@ -266,6 +287,11 @@ export class Gateway {
       const configNames = new Set(config.apps.map((a) => a.name));
       const apiApps = (await store.listApps()).filter((a) => a.source === 'api' && !configNames.has(a.name)).map((a) => a.spec);
       validateAppSet([...config.apps, ...apiApps], config.policy, config.limits, reservedRouteHosts(config.admin.host, config.adminHosts), configNames);
+      // Certificate files are checked before anything changes: a bad pair refuses the reload.
+      if (config.tls && this.tlsEdge) await this.tlsEdge.loadFiles(config.tls);
+      if (Boolean(config.tls) !== Boolean(this.tlsEdge) || (config.tls && this.config?.tls && !sameHostPort(config.tls.listen, this.config.tls.listen))) {
+        logger.warn('a tls block added, removed or moved to another listen address takes effect at the next start');
+      }
     } catch (err) {
       logger.error({ err: messageOf(err) }, 'reload refused, the previous configuration keeps serving');
       return;
@@ -334,7 +360,10 @@ export class Gateway {
   /** Stops accepting, lets requests in flight finish, and leaves containers as they are. */
   async close(): Promise<void> {
     await this.admin?.close();
+    this.https?.stopAccepting();
     await this.proxy?.close(this.config?.drainTimeoutMs);
+    await this.https?.close();
+    this.tlsEdge?.close();
     await this.pool?.close(this.config?.drainTimeoutMs);
     this.activator?.close();
     await this.history?.close();
@@ -355,6 +384,10 @@ async function syncConfigApps(store: Store, config: GatewayConfig): Promise<{ de
   const removed = before.filter((a) => a.source === 'config' && !declared.has(a.name)).map((a) => a.name);
   await store.applyApps(config.apps, 'config', removed);
   return { desired: await store.listApps(), removed };
+}
+
+function sameHostPort(a: { host: string; port: number }, b: { host: string; port: number }): boolean {
+  return a.host === b.host && a.port === b.port;
 }
 
 function defaultsOf(config: GatewayConfig): AppDefaults {

@@ -4,7 +4,7 @@
  * so a name or a route is valid or not the same way whichever form it came in.
  */
 import { z } from 'zod';
-import { DURATION_HINT, DURATION_PATTERN, parseDuration } from './duration.js';
+import { DURATION_HINT, DURATION_PATTERN, parseDuration, parseLongDuration } from './duration.js';
 import { imageReferenceProblem } from './image-reference.js';
 import { BERTH_PATH, isIpLiteral, isUnderBerthPath } from './route-rules.js';
 import { controlCharProblem } from './text-rules.js';
@@ -109,6 +109,19 @@ export const durationField = z
   .superRefine((value, ctx) => {
     try {
       if (parseDuration(value) === 0) ctx.addIssue({ code: 'custom', message: 'must be longer than 0' });
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  });
+
+/** A duration that may be months or years long (never a timer's): an HSTS max-age. */
+export const longDurationField = z
+  .union([z.string().meta({ pattern: DURATION_PATTERN }), z.number()], {
+    error: `must be a duration: ${DURATION_HINT}`,
+  })
+  .superRefine((value, ctx) => {
+    try {
+      if (parseLongDuration(value) === 0) ctx.addIssue({ code: 'custom', message: 'must be longer than 0' });
     } catch (err) {
       ctx.addIssue({ code: 'custom', message: (err as Error).message });
     }
