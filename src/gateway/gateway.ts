@@ -29,7 +29,9 @@ import { RequestNotices } from './request-notices.js';
 import { desiredSpecs, emptyStoreRefusal } from './desired-specs.js';
 import { StateEvents } from './state-events.js';
 import { HttpsListener } from '../tls/https-listener.js';
-import { TlsEdge } from '../tls/tls-edge.js';
+import { TlsEdge, type FileCertificateView } from '../tls/tls-edge.js';
+import { AcmeManager, type AcmeCertificateView } from '../tls/acme/acme-manager.js';
+import { acmeHosts } from '../tls/acme/renewal-plan.js';
 
 export interface GatewayParts {
   logger: Logger;
@@ -61,6 +63,8 @@ export class Gateway {
   /** HTTPS at the edge (the `tls` block): certificates, challenges, redirects; and its listener. */
   private tlsEdge?: TlsEdge;
   private https?: HttpsListener;
+  /** Certificates from ACME, with `tls.acme`. */
+  private acme?: AcmeManager;
   private history?: HistoryBuffer;
   private changes: Promise<unknown> = Promise.resolve();
   /** The desired apps by name, as last stored; what the input URL serves from and an apply is validated against. */
@@ -106,6 +110,7 @@ export class Gateway {
     const steps: Array<() => unknown> = [
       () => this.admin?.close(),
       () => this.https?.close(),
+      () => this.acme?.close(),
       () => this.tlsEdge?.close(),
       () => this.proxy?.close(0),
       () => this.pool?.close(0),
@@ -216,6 +221,19 @@ export class Gateway {
       this.tlsEdge = edge;
       await edge.loadFiles(tls);
       this.proxy.setEdge(edge);
+      if (tls.acme) {
+        const manager = new AcmeManager({
+          config: tls.acme,
+          store,
+          logger,
+          challenges: edge.challenges,
+          hosts: () => acmeHosts(this.desired.specs.values()),
+          coveredByFile: (host) => edge.coveredByFile(host),
+          changed: () => edge.rebuild(),
+        });
+        this.acme = manager;
+        edge.setAcmeSource(() => manager.certificates());
+      }
       this.https = new HttpsListener({ proxy: this.proxy, contextFor: (name) => edge.contextFor(name), logger, headersTimeoutMs: config.timeouts.clientHeaderMs });
     }
     this.apps = new AppService({
@@ -248,6 +266,8 @@ export class Gateway {
       this.httpsAddress = await this.https.listen(config.tls!.listen.host, config.tls!.listen.port);
       logger.info({ https: `${this.httpsAddress.address}:${this.httpsAddress.port}` }, 'HTTPS listening');
     }
+    // Once the plain listener is up: HTTP-01 challenges are answered there.
+    await this.acme?.start();
     if (this.pool) logger.info({ workers: config.workers, pids: this.pool.pids }, 'proxy workers listening');
     logger.info({ listen: `${this.proxyAddress.address}:${this.proxyAddress.port}`, admin: `${this.adminAddress.address}:${this.adminAddress.port}`, apps: desired.length }, 'gateway listening');
     const deleted = await store.listDeleted();
@@ -330,6 +350,7 @@ export class Gateway {
       this.desired.reset(desired);
     }
     this.proxy?.setRoutes(this.desired.routeTable());
+    this.acme?.hostsChanged();
     this.pool?.feed.publishRoutes(routeEntriesOf(this.desired.specs.values()));
     const deleted = (await store.listDeleted()).map((d) => (removed.includes(d.name) && options.purgeVolumes ? { ...d, purgeVolumes: true } : d));
     const failed = await this.activator!.reconcile(desiredSpecs(desired), deleted, { scoped: changed !== undefined });
@@ -349,6 +370,16 @@ export class Gateway {
     return this.input.url(base, app);
   }
 
+  /** Every certificate served over HTTPS: from files, and per ACME host with its order state. */
+  certificates(): Array<FileCertificateView | AcmeCertificateView> {
+    return [...(this.tlsEdge?.fileViews() ?? []), ...(this.acme?.views() ?? [])];
+  }
+
+  /** Whether HTTPS is configured at all (the API answers 404 for certificates otherwise). */
+  get tlsEnabled(): boolean {
+    return this.tlsEdge !== undefined;
+  }
+
   statuses(): AppStatus[] {
     return this.activator?.statuses() ?? [];
   }
@@ -363,6 +394,7 @@ export class Gateway {
     this.https?.stopAccepting();
     await this.proxy?.close(this.config?.drainTimeoutMs);
     await this.https?.close();
+    this.acme?.close();
     this.tlsEdge?.close();
     await this.pool?.close(this.config?.drainTimeoutMs);
     this.activator?.close();

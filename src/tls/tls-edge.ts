@@ -9,6 +9,16 @@ import { hstsValue, httpsLocation, redirectsToHttps } from './edge-policy.js';
 import { FileCertificates } from './file-certificates.js';
 import { SniIndex } from './sni-index.js';
 
+/** A certificate from files as the API and dashboard show it. */
+export interface FileCertificateView {
+  names: string[];
+  source: 'file';
+  status: 'valid' | 'expired';
+  /** The certificate file. */
+  cert: string;
+  notAfter?: string;
+}
+
 export interface TlsEdgeOptions {
   logger: Logger;
   /** The desired apps by name (for HSTS). */
@@ -24,6 +34,8 @@ export interface TlsEdgeOptions {
  */
 export class TlsEdge implements EdgeHooks {
   private index = new SniIndex<SecureContext>();
+  /** The file certificates' names alone: ACME leaves the hosts they cover to them. */
+  private fileIndex = new SniIndex<true>();
   private files?: FileCertificates;
   private acme: () => Iterable<CertificatePair> = () => [];
   /** Token → key authorization of the HTTP-01 challenges under way (the ACME client fills it). */
@@ -53,13 +65,32 @@ export class TlsEdge implements EdgeHooks {
   /** Makes the name index again from every source; a handshake sees the old or the new one whole. */
   rebuild(): void {
     const index = new SniIndex<SecureContext>();
-    for (const pair of this.files?.list ?? []) index.add(pair.names, pair.context);
+    const fileIndex = new SniIndex<true>();
+    for (const pair of this.files?.list ?? []) {
+      index.add(pair.names, pair.context);
+      fileIndex.add(pair.names, true);
+    }
+    this.fileIndex = fileIndex;
     for (const pair of this.acme()) index.add(pair.names, pair.context);
     this.index = index;
   }
 
   contextFor(serverName: string): SecureContext | undefined {
     return this.index.lookup(serverName);
+  }
+
+  /** Whether a file certificate serves `host` (then ACME orders none for it). */
+  coveredByFile(host: string): boolean {
+    return this.fileIndex.lookup(host) !== undefined;
+  }
+
+  /** The file certificates as the API shows them. */
+  fileViews(): FileCertificateView[] {
+    const now = Date.now();
+    return this.config.certificates.map((files, i) => {
+      const pair = this.files?.list[i];
+      return { names: pair?.names ?? [], source: 'file' as const, status: pair && pair.notAfter.getTime() > now ? ('valid' as const) : ('expired' as const), cert: files.cert, ...(pair ? { notAfter: pair.notAfter.toISOString() } : {}) };
+    });
   }
 
   challenge(token: string): string | undefined {

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -19,14 +20,14 @@ export async function makeCa(dir: string, name = 'berth test CA'): Promise<TestC
   return { cert, key, pem: await readFile(cert, 'utf8') };
 }
 
-/** A leaf certificate for `names` (DNS subjectAltNames) signed by `ca`, written as `<file>.crt` and `<file>.key`. */
+/** A leaf certificate for `names` (subjectAltNames: DNS names, or IP addresses) signed by `ca`, written as `<file>.crt` and `<file>.key`. */
 export async function makeLeaf(dir: string, ca: TestCa, file: string, names: string[]): Promise<{ cert: string; key: string }> {
   const cert = join(dir, `${file}.crt`);
   const key = join(dir, `${file}.key`);
   const csr = join(dir, `${file}.csr`);
   const ext = join(dir, `${file}.ext`);
   await run('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${names[0]}`, '-keyout', key, '-out', csr]);
-  await import('node:fs/promises').then((fs) => fs.writeFile(ext, `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}\n`));
+  await writeFile(ext, `subjectAltName=${names.map((n) => (isIP(n) ? `IP:${n}` : `DNS:${n}`)).join(',')}\n`);
   await run('openssl', ['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-days', '2', '-extfile', ext, '-out', cert]);
   return { cert, key };
 }
