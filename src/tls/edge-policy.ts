@@ -1,3 +1,4 @@
+import { stripPort } from '../proxy/route-table.js';
 import type { HstsSpec, RouteSpec } from '../spec/types.js';
 
 /** Where ACME's HTTP-01 challenges are fetched (RFC 8555 §8.3); never redirected, never routed to an app. */
@@ -13,7 +14,7 @@ export function redirectsToHttps(route: RouteSpec, gatewayWide: boolean): boolea
  * listener's port (left out when 443), and the path and query as routed.
  */
 export function httpsLocation(authority: string, target: string, tlsPort: number): string {
-  const host = hostOf(authority);
+  const host = stripPort(authority);
   return `https://${host}${tlsPort === 443 ? '' : `:${tlsPort}`}${target.startsWith('/') ? target : '/' + target}`;
 }
 
@@ -25,12 +26,3 @@ export function hstsValue(hsts: HstsSpec): string {
   return value;
 }
 
-/** `host[:port]` or `[v6][:port]` without the port. */
-function hostOf(authority: string): string {
-  if (authority.startsWith('[')) {
-    const end = authority.indexOf(']');
-    return end > 0 ? authority.slice(0, end + 1) : authority;
-  }
-  const colon = authority.indexOf(':');
-  return colon >= 0 ? authority.slice(0, colon) : authority;
-}

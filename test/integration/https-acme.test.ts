@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { openStore } from '../../src/store/open-store.js';
 import { APP_IMAGE } from '../support/images.js';
 import { cleanupByLabel, testRun } from '../support/docker-cleanup.js';
+import { waitFor } from '../support/wait-for.js';
 import { DnsResponder } from '../support/dns-responder.js';
 import { GatewayHarness, httpGet } from '../support/gateway-harness.js';
 import { Pebble, freePort } from '../support/pebble.js';
@@ -32,15 +33,6 @@ interface CertificateItem {
   retryAt?: string;
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 45_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await fn().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 describe('HTTPS with certificates from ACME (pebble)', () => {
   let h: GatewayHarness | undefined;
@@ -77,13 +69,13 @@ describe('HTTPS with certificates from ACME (pebble)', () => {
   });
 
   test('a certificate is obtained for an exact route host by HTTP-01 and served by SNI', async () => {
-    const got = await until('a certificate for the good host', async () => {
+    const got = await waitFor('a certificate for the good host', async () => {
       const c = await item(goodHost);
       return c?.notAfter ? c : undefined;
-    });
+    }, { timeoutMs: 45_000, intervalMs: 250 });
     assert.equal(got.source, 'acme');
     assert.equal(got.lastError, undefined);
-    const served = await until('the ACME certificate served', () => servedCertificate(tlsPort, goodHost, root));
+    const served = await waitFor('the ACME certificate served', () => servedCertificate(tlsPort, goodHost, root), { timeoutMs: 45_000, intervalMs: 250 });
     assert.match(served.cert.subjectaltname ?? '', new RegExp(`DNS:${goodHost}`));
     assert.match(JSON.stringify(served.cert.issuer), /Pebble/i, 'issued by pebble');
     assert.equal((await certificates()).some((c) => c.host === '*.wild.example.test'), false, 'wildcards are left to files (DNS-01)');
@@ -100,10 +92,10 @@ describe('HTTPS with certificates from ACME (pebble)', () => {
 
   test('the certificate is renewed when within renewBefore of its expiry, and the new one is served', async () => {
     const first = await servedCertificate(tlsPort, goodHost, root);
-    const renewed = await until('a renewed certificate served', async () => {
+    const renewed = await waitFor('a renewed certificate served', async () => {
       const served = await servedCertificate(tlsPort, goodHost, root);
       return served.cert.serialNumber !== first.cert.serialNumber ? served : undefined;
-    });
+    }, { timeoutMs: 45_000, intervalMs: 250 });
     assert.match(renewed.cert.subjectaltname ?? '', new RegExp(`DNS:${goodHost}`));
     // Kept in the store: another gateway on it would serve the same one.
     const other = await openStore(join(h!.dir, 'berth.db'));
@@ -117,10 +109,10 @@ describe('HTTPS with certificates from ACME (pebble)', () => {
   });
 
   test("a failed order is shown in the API with the CA's reason, and retried later", async () => {
-    const failed = await until('the failed order in the API', async () => {
+    const failed = await waitFor('the failed order in the API', async () => {
       const c = await item(badHost);
       return c?.status === 'failed' ? c : undefined;
-    });
+    }, { timeoutMs: 45_000, intervalMs: 250 });
     assert.match(failed.lastError ?? '', /NXDOMAIN|DNS problem/i, failed.lastError);
     assert.ok(failed.failures >= 1);
     assert.ok(failed.retryAt && Date.parse(failed.retryAt) > Date.now(), 'a retry is scheduled after a backoff');

@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { WebSocket } from 'ws';
 import { APP_IMAGE } from '../support/images.js';
 import { cleanupByLabel, testRun } from '../support/docker-cleanup.js';
+import { waitFor } from '../support/wait-for.js';
 import { GatewayHarness, httpGet } from '../support/gateway-harness.js';
 import { makeCa, makeLeaf, type TestCa } from '../support/openssl-certs.js';
 import { h2Request, servedCertificate } from '../support/tls-client.js';
@@ -42,15 +43,6 @@ function httpsGet(port: number, host: string, path: string, ca: string): Promise
   });
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await fn().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('HTTPS with certificates from files', () => {
   let h: GatewayHarness;
@@ -103,10 +95,10 @@ describe('HTTPS with certificates from files', () => {
     assert.equal(echo.headers['x-forwarded-proto'], 'https');
     assert.equal(echo.headers.connection, 'keep-alive', 'the upstream hop is HTTP/1.1 with its own connection header');
     assert.equal(reply.headers['strict-transport-security'], 'max-age=86400; includeSubDomains');
-    const items = await until('the h2 request in the history', async () => {
+    const items = await waitFor('the h2 request in the history', async () => {
       const found = ((await h.api('GET', `/v1/apps/${web}/history?since=1h`)).json.items as Array<{ path: string; status: number }>).filter((r) => r.path === '/echo?via=h2');
       return found.length > 0 ? found : undefined;
-    });
+    }, { timeoutMs: 20_000, intervalMs: 200 });
     assert.equal(items[0]!.status, 200);
     const metrics = (await h.api('GET', '/v1/metrics')).text;
     assert.match(metrics, new RegExp(`berth_requests_total\\{app="${web}",code_class="2xx"`));
@@ -151,10 +143,10 @@ describe('HTTPS with certificates from files', () => {
     const fresh = await makeLeaf(dir, ca, 'web2', [webHost, plainHost]);
     await copyFile(fresh.key, webPair.key);
     await copyFile(fresh.cert, webPair.cert);
-    const after = await until('the new certificate served', async () => {
+    const after = await waitFor('the new certificate served', async () => {
       const served = await servedCertificate(tlsPort, webHost, ca.pem);
       return served.cert.serialNumber !== before.cert.serialNumber ? served : undefined;
-    });
+    }, { timeoutMs: 20_000, intervalMs: 200 });
     // A key that does not belong to the certificate: refused, the last good pair stays.
     const other = await makeLeaf(dir, ca, 'other', ['other.example.test']);
     await copyFile(other.key, webPair.key);
