@@ -151,6 +151,8 @@ export class ProxyServer {
       if (req.httpVersionMajor === 2) {
         const headers = req.headers;
         if (headers.host === undefined && typeof headers[':authority'] === 'string') headers.host = headers[':authority'];
+        // HTTP/2 frames a body itself: one without Content-Length is sent on as HTTP/1.1 chunks (the hop-by-hop header is never forwarded).
+        if (headers['content-length'] === undefined && !(req as Http2ServerRequest).stream.endAfterHeaders) headers['transfer-encoding'] = 'chunked';
       }
       // The compatibility API answers to what berth uses of IncomingMessage and ServerResponse.
       this.handle(req as IncomingMessage, res as ServerResponse, true);

@@ -1,6 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { connect as http2Connect, constants as http2Constants } from 'node:http2';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,6 +104,43 @@ describe('HTTPS with certificates from files', () => {
     assert.equal(items[0]!.status, 200);
     const metrics = (await h.api('GET', '/v1/metrics')).text;
     assert.match(metrics, new RegExp(`berth_requests_total\\{app="${web}",code_class="2xx"`));
+  });
+
+  test('over one HTTP/2 connection: concurrent streams, an upload, and a stream reset mid-response that ends only itself', async () => {
+    const session = http2Connect(`https://127.0.0.1:${tlsPort}`, { ca: ca.pem, servername: webHost });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        session.once('connect', () => resolve());
+        session.once('error', reject);
+      });
+      const exchange = (headers: Record<string, string>, body?: Buffer) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const stream = session.request({ ':authority': webHost, ...headers });
+          let status = 0;
+          const chunks: Buffer[] = [];
+          stream.on('response', (h) => (status = Number(h[':status'])));
+          stream.on('data', (c: Buffer) => chunks.push(c));
+          stream.on('end', () => resolve({ status, body: Buffer.concat(chunks).toString() }));
+          stream.on('error', reject);
+          stream.end(body);
+        });
+      // A slow response whose stream the client cancels while the app is still working.
+      const cancelled = session.request({ ':authority': webHost, ':path': '/slow?ms=3000' });
+      cancelled.on('error', () => undefined);
+      const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => exchange({ ':path': `/echo?i=${i}` })));
+      cancelled.close(http2Constants.NGHTTP2_CANCEL);
+      for (const [i, r] of replies.entries()) {
+        assert.equal(r.status, 200);
+        assert.equal((JSON.parse(r.body) as { query: Record<string, string> }).query.i, String(i));
+      }
+      const payload = randomBytes(1 << 20);
+      const upload = await exchange({ ':path': '/upload', ':method': 'POST', 'content-type': 'application/octet-stream' }, payload);
+      assert.equal(upload.status, 200, upload.body);
+      assert.deepEqual(JSON.parse(upload.body), { bytes: payload.length, sha256: createHash('sha256').update(payload).digest('hex') });
+      assert.equal((await exchange({ ':path': '/ping' })).body, 'pong', 'the connection still serves after the reset');
+    } finally {
+      session.destroy();
+    }
   });
 
   test('HTTP/1.1 over TLS (no h2 in ALPN) and a WebSocket over it work the same', async () => {
