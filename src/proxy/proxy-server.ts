@@ -27,6 +27,7 @@ import type { AppTimeouts } from '../spec/types.js';
 import { DEFAULT_PROXY_TIMEOUTS, exchangeBounds, type ProxyTimeouts } from './proxy-timeouts.js';
 import { capConnections, throttledCounter } from './connection-cap.js';
 import { ACME_CHALLENGE_PREFIX } from '../tls/edge-policy.js';
+import { adaptHttp2Request } from './http2-request.js';
 
 export interface ProxyServerOptions {
   routes: RouteTable;
@@ -148,12 +149,7 @@ export class ProxyServer {
    */
   serveSecure(server: Http2SecureServer): void {
     server.on('request', (req: Http2ServerRequest | IncomingMessage, res: Http2ServerResponse | ServerResponse) => {
-      if (req.httpVersionMajor === 2) {
-        const headers = req.headers;
-        if (headers.host === undefined && typeof headers[':authority'] === 'string') headers.host = headers[':authority'];
-        // HTTP/2 frames a body itself: one without Content-Length is sent on as HTTP/1.1 chunks (the hop-by-hop header is never forwarded).
-        if (headers['content-length'] === undefined && !(req as Http2ServerRequest).stream.endAfterHeaders) headers['transfer-encoding'] = 'chunked';
-      }
+      if (req.httpVersionMajor === 2) adaptHttp2Request(req as Http2ServerRequest);
       // The compatibility API answers to what berth uses of IncomingMessage and ServerResponse.
       this.handle(req as IncomingMessage, res as ServerResponse, true);
     });
