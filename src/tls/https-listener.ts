@@ -16,6 +16,8 @@ export interface HttpsListenerOptions {
   logger: Logger;
   /** How long a client may take to send its request headers (the plain listener's clientHeader). */
   headersTimeoutMs: number;
+  /** Most open TLS connections (the plain listener's cap, counted apart); past it new ones are closed at once. */
+  maxConnections?: number;
 }
 
 /**
@@ -45,6 +47,8 @@ export class HttpsListener {
     const http1 = this.server as unknown as Server;
     http1.headersTimeout = options.headersTimeoutMs;
     http1.keepAliveTimeout = 65_000;
+    // A TLS client cannot read a raw 503 as the plain listener sends one: past the cap, Node closes the connection.
+    if (options.maxConnections !== undefined && Number.isFinite(options.maxConnections)) this.server.maxConnections = options.maxConnections;
     options.proxy.serveSecure(this.server);
     this.server.on('session', (session: ServerHttp2Session) => {
       this.sessions.add(session);

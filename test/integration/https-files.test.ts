@@ -4,7 +4,9 @@ import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { connect as http2Connect, constants as http2Constants } from 'node:http2';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
+import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { WebSocket } from 'ws';
@@ -160,6 +162,32 @@ describe('HTTPS with certificates from files', () => {
     ws.send('over tls');
     assert.equal(await echoed, 'over tls');
     ws.close();
+  });
+
+  test('garbage, a handshake without SNI, an HTTP/2 preface with nonsense: each fails alone and HTTPS keeps serving', async () => {
+    const raw = (bytes: Buffer) =>
+      new Promise<void>((resolve) => {
+        const socket = netConnect(tlsPort, '127.0.0.1', () => socket.end(bytes));
+        socket.on('error', () => resolve());
+        socket.on('close', () => resolve());
+        socket.setTimeout(5_000, () => socket.destroy());
+        socket.resume();
+      });
+    await raw(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    await raw(randomBytes(4096));
+    await assert.rejects(servedCertificate(tlsPort, '', ca.pem), 'no SNI: no certificate is guessed');
+    // A TLS connection that speaks HTTP/2's preface, then frames of random bytes.
+    await new Promise<void>((resolve) => {
+      const socket = tlsConnect({ host: '127.0.0.1', port: tlsPort, servername: webHost, ca: ca.pem, ALPNProtocols: ['h2'] }, () => {
+        socket.end(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), randomBytes(2048)]));
+      });
+      socket.on('error', () => resolve());
+      socket.on('close', () => resolve());
+      socket.setTimeout(5_000, () => socket.destroy());
+      socket.resume();
+    });
+    const reply = await h2Request(tlsPort, webHost, '/ping', ca.pem);
+    assert.equal(reply.body, 'pong');
   });
 
   test('the waiting page is served over HTTP/2 while a wildcard-routed app starts', async () => {
