@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createPublicKey, createPrivateKey, sign, verify } from 'node:crypto';
 import { acmeHosts, dueOrders, nextCheckInMs, retryDelayMs, RETRY_MAX_MS } from '../../src/tls/acme/renewal-plan.js';
 import { acmeAccountKey } from '../../src/tls/acme/acme-account.js';
+import { orderError } from '../../src/tls/acme/acme-manager.js';
 import { answerQuery } from '../support/dns-responder.js';
 import type { StoredCertificate, Store } from '../../src/store/store.js';
 import type { AppSpec } from '../../src/spec/types.js';
@@ -96,4 +97,9 @@ test("the test DNS responder answers A with 127.0.0.1, NXDOMAIN for the names it
   assert.equal(nx.readUInt16BE(6), 0);
   assert.equal(answerQuery(query('x.example.test', 28), () => false)!.readUInt16BE(6), 0);
   assert.equal(answerQuery(Buffer.from([1, 2, 3]), () => false), undefined);
+});
+
+test("an order's error: the CA's words as they are, acme-client's own TypeError for no answer told plainly", () => {
+  assert.equal(orderError(new Error('DNS problem: NXDOMAIN looking up A for x.example.test'), 'https://ca/dir'), 'DNS problem: NXDOMAIN looking up A for x.example.test');
+  assert.equal(orderError(new TypeError("Cannot read properties of undefined (reading 'config')"), 'https://ca/dir'), 'the ACME server at https://ca/dir did not answer (no connection, after retries)');
 });
