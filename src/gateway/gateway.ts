@@ -76,7 +76,7 @@ export class Gateway {
   readonly events = new StateEvents();
   private requestNotices?: RequestNotices;
   /** Prometheus metrics (GET /metrics on the admin listener), fed by the proxy and the state events. */
-  readonly metrics = new Metrics({ statuses: () => this.statuses() });
+  readonly metrics = new Metrics({ statuses: () => this.statuses(), certificates: () => this.certificates() });
   readonly startedAt = new Date();
   apps!: AppService;
   tokens!: TokenService;

@@ -118,5 +118,8 @@ describe('HTTPS with certificates from ACME (pebble)', () => {
     assert.ok(failed.retryAt && Date.parse(failed.retryAt) > Date.now(), 'a retry is scheduled after a backoff');
     assert.equal(failed.notAfter, undefined);
     await assert.rejects(servedCertificate(tlsPort, badHost, root), 'no certificate is served for it');
+    const metrics = (await h!.api('GET', '/v1/metrics')).text;
+    assert.match(metrics, new RegExp(`berth_certificate_order_failures\\{name="${badHost}"\\} [1-9]`));
+    assert.match(metrics, new RegExp(`berth_certificate_expiry_timestamp_seconds\\{name="${goodHost}",source="acme"\\} \\d`));
   });
 });
