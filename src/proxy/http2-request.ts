@@ -16,10 +16,11 @@ export interface Http2RequestParts {
  * - a body without Content-Length (HTTP/2 frames it itself) is marked chunked,
  *   so it is streamed on (Transfer-Encoding is hop-by-hop: never forwarded);
  * - Cookie fields, which HTTP/2 clients split for compression, are joined
- *   into one with "; ", as an HTTP/1.1 app expects a single Cookie header.
+ *   into one with "; ", as an HTTP/1.1 app expects a single Cookie header;
+ * - pseudo-headers (`:path`…) leave the raw list, so the header-count limit
+ *   (limits.requestHeaders) counts what the app would get, as over HTTP/1.1.
  *
- * Pseudo-headers (`:path`…) need nothing: their names are not plain header
- * names, which the upstream headers leave out anyway. Mutates `req`.
+ * Mutates `req`.
  */
 export function adaptHttp2Request(req: Http2RequestParts): void {
   const headers = req.headers;
@@ -28,6 +29,11 @@ export function adaptHttp2Request(req: Http2RequestParts): void {
   const raw = req.rawHeaders;
   let first = -1;
   for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.charCodeAt(0) === 58 /* : */) {
+      raw.splice(i, 2);
+      i -= 2;
+      continue;
+    }
     if (raw[i]!.toLowerCase() !== 'cookie') continue;
     if (first < 0) {
       first = i;

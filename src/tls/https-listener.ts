@@ -41,9 +41,10 @@ export class HttpsListener {
         if (context === undefined) return done(new Error(`no certificate for ${name}`));
         done(null, context);
       },
-      // HTTP/1.1 clients get the plain listener's header bound; HTTP/2 streams the same through the session.
+      // No extended CONNECT (RFC 8441): browsers open their WebSockets over HTTP/1.1, which berth tunnels.
       settings: { enableConnectProtocol: false },
     });
+    // HTTP/1.1 clients (ALPN fallback) get the plain listener's header bound and keep-alive.
     const http1 = this.server as unknown as Server;
     http1.headersTimeout = options.headersTimeoutMs;
     http1.keepAliveTimeout = 65_000;
