@@ -13,6 +13,8 @@ const LABELS: Record<string, string> = {
   chp: 'configurable-http-proxy',
   'berth-proxy': 'berth bare proxy',
   'berth-serve': 'berth serve',
+  'nginx-tls': 'nginx over TLS',
+  'berth-serve-tls': 'berth serve over TLS',
   berth: 'berth',
 };
 
@@ -21,6 +23,9 @@ export function labelOf(target: string): string {
   const w = /^berth-serve-w(.+)$/.exec(target);
   return w ? `berth serve, workers ${w[1]}` : (LABELS[target] ?? target);
 }
+
+/** The HTTPS rows, compared with each other only. */
+export const isTls = (target: string): boolean => target === 'nginx-tls' || target === 'berth-serve-tls';
 
 /** The full gateway's targets: berth-serve, or one per BENCH_WORKERS value. */
 export const isServe = (target: string): boolean => target === 'berth-serve' || target.startsWith('berth-serve-w');

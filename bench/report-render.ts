@@ -4,7 +4,7 @@
  * and the printed tables. Pure.
  */
 import { table } from './lib/table.js';
-import { isServe, labelOf, type TargetResult } from './report-figures.js';
+import { isServe, isTls, labelOf, type TargetResult } from './report-figures.js';
 
 /** Targets for the full gateway (berth serve), from issue 11, as ratios measured in the same run. */
 export const TARGETS = {
@@ -56,9 +56,15 @@ export function ratios(berth: TargetResult, other: TargetResult): Ratios {
 export function berthRatios(results: readonly TargetResult[]): Ratios[] {
   const out: Ratios[] = [];
   for (const b of results) {
+    if (b.target === 'berth-serve-tls') {
+      // The HTTPS row: berth serve over TLS against nginx over TLS with the same certificate.
+      const nginxTls = results.find((o) => o.target === 'nginx-tls');
+      if (nginxTls) out.push(ratios(b, nginxTls));
+      continue;
+    }
     if (!isServe(b.target) && b.target !== 'berth-proxy') continue;
     for (const o of results) {
-      if (o === b || isServe(o.target)) continue;
+      if (o === b || isServe(o.target) || isTls(o.target)) continue;
       if (b.target === 'berth-proxy' && o.target === 'berth-proxy') continue;
       out.push(ratios(b, o));
     }

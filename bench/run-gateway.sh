@@ -48,8 +48,8 @@ workers_of() { # berth-serve-w2 → 2; berth-serve → ""
   [[ $1 == berth-serve-w* ]] && echo "${1#berth-serve-w}" || true
 }
 
-write_gateway_config() { # write_gateway_config <workers or "">
-  local workers=$1
+write_gateway_config() { # write_gateway_config <workers or ""> [tls]
+  local workers=$1 tls=${2:-}
   {
     cat <<EOF
 # bench/run.sh: berth serve as users run it (history, metrics and accounting are always on).
@@ -59,6 +59,13 @@ store: ./data/berth.db
 appsNetwork: $APPS_NET
 EOF
     [[ -n $workers ]] && echo "workers: $workers"
+    if [[ -n $tls ]]; then
+      cat <<EOF
+tls:                            # berth-serve-tls: the same certificate as nginx-tls
+  listen: 127.0.0.1:$GW_TLS_PORT
+  certificates: [{cert: $TLS_CERT, key: $TLS_KEY}]
+EOF
+    fi
     cat <<EOF
 defaults:
   idleTimeout: 1h               # no idle stop between the rounds
@@ -81,14 +88,16 @@ EOF
 start_gateway() {
   local name=$1 workers=$2
   shift 2
-  write_gateway_config "$workers"
+  write_gateway_config "$workers" "$([[ $name == berth-serve-tls ]] && echo tls)"
   cp "$GW_DIR/berth.yaml" "$RUN/$name.config.yaml"
   start "$name" "$PROXY_CPU" env -u BERTH_LOG_LEVEL -u BERTH_ADMIN_TOKEN \
     node "$@" "$ROOT/dist/src/cli/main.js" serve --config "$GW_DIR/berth.yaml"
   WRAPPER[$name]=$STARTED_WRAPPER
   MAIN_PID[$name]=$STARTED_PID
   URL[$name]="http://127.0.0.1:$GW_PORT$REQUEST_PATH"
-  wait_port "$name" "$GW_PORT" "$STARTED_WRAPPER"
+  [[ $name == berth-serve-tls ]] && URL[$name]="https://localhost:$GW_TLS_PORT$REQUEST_PATH"
+  # The TLS listener opens after the plain one: the TLS row waits for it.
+  wait_port "$name" "$([[ $name == berth-serve-tls ]] && echo "$GW_TLS_PORT" || echo "$GW_PORT")" "$STARTED_WRAPPER"
 }
 
 stop_gateway() { # stop_gateway <name>: TERM (it drains and exits), KILL after 5 s
@@ -125,9 +134,10 @@ gateway_up() {
 # most). A 404 right after start is retried for 5 s, saying so (it has been seen once, on a
 # busy machine, from a gateway that had logged its one app; the answer is kept in the log).
 check_ok_cold() {
-  local name=$1 url=$2 code i
+  local name=$1 url=$2 code i tls=()
+  [[ $url == https:* ]] && tls=(--cacert "$TLS_CERT") # the TLS rows' own certificate
   for ((i = 0; i < 50; i++)); do
-    code=$(curl -sS --max-time 60 -o "$RUN/$name.check.txt" -w '%{http_code}' "$url") || code=000
+    code=$(curl -sS --max-time 60 "${tls[@]}" -o "$RUN/$name.check.txt" -w '%{http_code}' "$url") || code=000
     [[ $code == 404 ]] || break
     ((i == 0)) && log "$name: GET $url answered 404 ($(head -c 300 "$RUN/$name.check.txt")); retrying for 5 s"
     sleep 0.1

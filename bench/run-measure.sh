@@ -149,6 +149,11 @@ start_target() {
         --api-ip 127.0.0.1 --api-port "$CHP_API_PORT" \
         --default-target "http://127.0.0.1:$BACKEND_PORT" --log-level warn
       ;;
+    nginx-tls)
+      port=$NGINX_TLS_PORT
+      write_nginx_tls_conf "$TMP/nginx-tls" "$port" "$BACKEND_PORT"
+      start nginx-tls "$PROXY_CPU" nginx -c "$TMP/nginx-tls/nginx.conf" -p "$TMP/nginx-tls" -e "$TMP/nginx-tls/error.log"
+      ;;
     berth-proxy)
       port=$BERTH_PORT
       start berth-proxy "$PROXY_CPU" node "$ROOT/dist/bench/berth-proxy.js" \
@@ -160,6 +165,7 @@ start_target() {
   WRAPPER[$t]=$STARTED_WRAPPER
   MAIN_PID[$t]=$STARTED_PID
   URL[$t]="http://127.0.0.1:$port$REQUEST_PATH"
+  [[ $t == nginx-tls ]] && URL[$t]="https://localhost:$port$REQUEST_PATH"
   wait_port "$t" "$port" "$STARTED_WRAPPER"
   check_ok "$t" "${URL[$t]}"
 }

@@ -59,6 +59,26 @@ EOF
   } >"$dir/nginx.conf"
 }
 
+# make_tls_cert <dir>: the HTTPS rows' certificate (self-signed P-256, for localhost), shared
+# by nginx-tls and berth-serve-tls: TLS_CERT and TLS_KEY. The TLS rows' URLs name localhost
+# (SNI), which must resolve to 127.0.0.1 where the listeners are.
+make_tls_cert() {
+  local dir=$1
+  mkdir -p "$dir"
+  TLS_CERT=$dir/cert.pem
+  TLS_KEY=$dir/key.pem
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
+    -addext subjectAltName=DNS:localhost -keyout "$TLS_KEY" -out "$TLS_CERT" 2>/dev/null || die "openssl could not make the TLS rows' certificate"
+  [[ $(getent ahosts localhost | awk 'NR == 1 {print $1}') == 127.0.0.1 ]] || die "localhost does not resolve to 127.0.0.1 first: the TLS rows need it to"
+}
+
+# nginx over TLS: the proxy config above with `ssl` on its listener, TLS 1.2/1.3 and a session cache.
+write_nginx_tls_conf() {
+  local dir=$1 port=$2 backend=$3
+  write_nginx_proxy_conf "$dir" "$port" "$backend"
+  sed -i "s|    listen 127.0.0.1:$port;|    listen 127.0.0.1:$port ssl;\n    ssl_certificate $TLS_CERT;\n    ssl_certificate_key $TLS_KEY;\n    ssl_protocols TLSv1.2 TLSv1.3;\n    ssl_session_cache shared:TLS:10m;|" "$dir/nginx.conf"
+}
+
 # One thread (nbthread 1), in the foreground (haproxy -db), no logging; connections to the
 # backend are kept alive and shared between clients (http-reuse always), like nginx's
 # keepalive pool and berth's undici pools.

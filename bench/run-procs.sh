@@ -96,8 +96,9 @@ wait_port() { # wait_port <name> <port> <wrapper>: until it accepts, 10 s at mos
 }
 
 check_ok() { # one request through the target must answer 200 "ok"
-  local name=$1 url=$2 body
-  body=$(curl -fsS --max-time 5 "$url") || die "$name: GET $url failed"
+  local name=$1 url=$2 body tls=()
+  [[ $url == https:* ]] && tls=(--cacert "$TLS_CERT") # the TLS rows' own certificate
+  body=$(curl -fsS --max-time 5 "${tls[@]}" "$url") || die "$name: GET $url failed"
   [[ $body == ok ]] || die "$name: GET $url answered '$body', expected 'ok'"
 }
 

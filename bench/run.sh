@@ -12,6 +12,9 @@
 #   berth-serve  the product: `berth serve --config <file>` with its SQLite store, request
 #                history, metrics and usage accounting, at the default log level; it
 #                started the app container on the first request (bench/run-gateway.sh)
+#   nginx-tls    nginx as above, over TLS (HTTP/1.1 keep-alive; a self-signed P-256
+#                certificate for localhost made by openssl for the run)
+#   berth-serve-tls  berth serve's TLS listener (`tls:` block) with the same certificate
 # and prints requests/s, p50, p99, the proxy's CPU time per request (utime+stime from
 # /proc/<pid>/stat, the process and all its descendants and threads) and its peak RSS,
 # then each berth row's ratios to the others and the targets of issue 11.
@@ -27,7 +30,7 @@
 #   BENCH_PACED_DURATION=5s
 #   BENCH_ROUNDS=3         measured runs per target, interleaved; the report
 #                          gives the median of each figure and the spread
-#   BENCH_TARGETS="direct nginx haproxy chp berth-proxy berth-serve"
+#   BENCH_TARGETS="direct nginx haproxy chp berth-proxy berth-serve nginx-tls berth-serve-tls"
 #   BENCH_WORKERS=""       e.g. "1 2": one berth-serve row per value, with `workers: N`
 #                          in the gateway config (skipped, saying so, when this build's
 #                          config has no such key)
@@ -64,12 +67,12 @@ CONNECTIONS=${BENCH_CONNECTIONS:-50}
 PACED_RATE=${BENCH_PACED_RATE:-2000}
 PACED_DURATION=${BENCH_PACED_DURATION:-5s}
 THREADS=${BENCH_THREADS:-1}
-TARGETS=${BENCH_TARGETS:-"direct nginx haproxy chp berth-proxy berth-serve"}
+TARGETS=${BENCH_TARGETS:-"direct nginx haproxy chp berth-proxy berth-serve nginx-tls berth-serve-tls"}
 PIN=${BENCH_PIN:-1}
 PROFILE=${BENCH_PROFILE:-0}
 ROUNDS=${BENCH_ROUNDS:-3}
 REQUEST_PATH=/session/bench/
-KNOWN_TARGETS="direct nginx haproxy chp berth-proxy berth-serve"
+KNOWN_TARGETS="direct nginx haproxy chp berth-proxy berth-serve nginx-tls berth-serve-tls"
 for arg in "$@"; do
   case $arg in
     --cpu-prof) PROFILE=1 ;;
@@ -153,10 +156,11 @@ source "$HERE/run-measure.sh"
 # ---------------------------------------------------------------- main
 [[ $(uname -s) == Linux ]] || die "this benchmark reads /proc: Linux only"
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be a positive number, got '$ROUNDS'"
+TARGETS=${TARGETS//berth-serve-tls/__SERVETLS__} # the TLS row is one gateway of its own, whatever BENCH_WORKERS says
 TARGETS=${TARGETS//berth-serve/__SERVE__}
 TARGETS=$(sed -E 's/(^| )berth( |$)/\1berth-proxy\2/g' <<<"$TARGETS") # the bare proxy's old name
 for t in $TARGETS; do
-  case $t in direct | nginx | haproxy | chp | berth-proxy | __SERVE__) ;; *) die "unknown target '$t' (known: $KNOWN_TARGETS)" ;; esac
+  case $t in direct | nginx | haproxy | chp | berth-proxy | __SERVE__ | nginx-tls | __SERVETLS__) ;; *) die "unknown target '$t' (known: $KNOWN_TARGETS)" ;; esac
 done
 install_bench_tools curl curl haproxy haproxy
 install_chp
@@ -165,6 +169,7 @@ bash "$ROOT/scripts/ensure-docker.sh" >&2 || die "no Docker engine (scripts/ensu
 bash "$HERE/nginx-image.sh" "${BENCH_APP_PORT:-18479}" >/dev/null
 SERVE_TARGETS=$(serve_targets)
 TARGETS=${TARGETS//__SERVE__/$SERVE_TARGETS}
+TARGETS=${TARGETS//__SERVETLS__/berth-serve-tls}
 
 CLK_TCK=$(getconf CLK_TCK)
 CPUS=$(nproc)
@@ -183,7 +188,8 @@ RUN="$HERE/results/$STAMP"
 mkdir -p "$RUN"
 TMP=$(mktemp -d /tmp/berth-bench.XXXXXX)
 BACKEND_PORT=$APP_PORT
-read -r NGINX_PORT HAPROXY_PORT CHP_PORT CHP_API_PORT BERTH_PORT GW_PORT GW_ADMIN_PORT < <(free_ports 7)
+read -r NGINX_PORT HAPROXY_PORT CHP_PORT CHP_API_PORT BERTH_PORT GW_PORT GW_ADMIN_PORT NGINX_TLS_PORT GW_TLS_PORT < <(free_ports 9)
+make_tls_cert "$TMP/tls"
 log "results in ${RUN#"$ROOT"/}; ports: app $BACKEND_PORT nginx $NGINX_PORT haproxy $HAPROXY_PORT chp $CHP_PORT berth-proxy $BERTH_PORT berth-serve $GW_PORT"
 log "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm test`: the whole suite (unit + integration against a real Docker engine + the dashboard in Chromium).
+# `npm test`: the whole suite (unit + integration against a real Docker engine and pebble + the dashboard in Chromium).
 #
 #   scripts/test.sh                  build, then run dist/test/unit/, dist/test/integration/, dist/test/adversarial/ and dist/test/browser/
 #   scripts/test.sh FILE_OR_DIR...   build, then run only these (compiled .js paths under dist/)
@@ -111,6 +111,14 @@ main() {
   for t in "${targets[@]}"; do
     if [[ $t == *browser* || -d $t/browser ]]; then
       bash scripts/ensure-chromium.sh
+      break
+    fi
+  done
+
+  # The HTTPS tests run Let's Encrypt's test CA; installed only when they are going to run.
+  for t in "${targets[@]}"; do
+    if [[ $t == *https* || $t == */integration/ || $t == dist/test/integration ]]; then
+      bash scripts/ensure-pebble.sh
       break
     fi
   done

@@ -82,6 +82,8 @@ function printUrls(gateway: Gateway): void {
   if (!address || !config) return;
   const base = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
   const lines = [`berth is serving on ${base}`];
+  const https = gateway.httpsAddress;
+  if (https) lines.push(`HTTPS (HTTP/2) on ${https.address.includes(':') ? `[${https.address}]` : https.address}:${https.port}`);
   const admin = gateway.adminAddress;
   if (admin) {
     const tokenHint = process.env.BERTH_ADMIN_TOKEN ? 'the token in BERTH_ADMIN_TOKEN' : `the token in ${join(config.stateDir, 'admin-token')}`;

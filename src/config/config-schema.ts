@@ -137,6 +137,32 @@ export const configFileSchema = z.strictObject({
       'Base URL containers fetch input (input.as: url) from: the proxy listener as a container reaches it. ' +
         'Default http://host.docker.internal:<proxy port>, which works only if the proxy listens on an address containers can reach (not 127.0.0.1).',
     ),
+  tls: z
+    .strictObject({
+      listen: z.string().describe('The HTTPS listener, host:port (HTTP/2 and HTTP/1.1). Default 127.0.0.1:8443.').default('127.0.0.1:8443'),
+      certificates: z
+        .array(
+          z.strictObject({
+            cert: z.string().min(1).describe('PEM file of the certificate chain, relative to this config file.'),
+            key: z.string().min(1).describe('PEM file of its private key.'),
+          }),
+        )
+        .describe('Certificates from files, chosen by SNI among the names they hold (wildcards too); reloaded when the files change. They win over ACME ones for the same name.')
+        .default([]),
+      acme: z
+        .strictObject({
+          email: z.email().describe('Contact address of the ACME account.'),
+          directory: z.url({ protocol: /^https?$/, error: 'must be an https:// URL' }).describe("The CA's ACME directory URL, e.g. https://acme-v02.api.letsencrypt.org/directory."),
+          caRoot: z.string().optional().describe("PEM file of a CA to trust for the ACME server itself (a test CA such as pebble); default: Node's built-in roots."),
+          renewBefore: duration('How long before expiry a certificate is renewed.', '30d'),
+          checkEvery: duration('How often certificates are checked for renewal and failed orders retried when due.', '1h'),
+        })
+        .optional()
+        .describe('Obtain and renew certificates for every exact route host (HTTP-01 on the plain listener). Wildcard hosts need DNS-01: give them files.'),
+      redirect: z.boolean().describe("Answer plain HTTP with 308 to the same URL over HTTPS, for every route (a route's redirectHttps wins). Default false.").default(false),
+    })
+    .optional()
+    .describe('HTTPS at the edge: TLS termination, certificates from files and ACME, HTTP/2.'),
   trustedProxies: z.array(z.string()).describe('Peer addresses whose X-Forwarded-* headers are trusted.').default([]),
   logLevel: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

@@ -56,6 +56,8 @@ export interface GatewayConfig {
   /** `html` is the operator's trusted body HTML; specs can set only the text fields. */
   waitingPage: WaitingPageText & { html?: string };
   policy: DockerPolicy;
+  /** HTTPS at the edge (the `tls` block); undefined: plain HTTP only. */
+  tls?: TlsConfig;
   /** Peers whose X-Forwarded-* headers berth extends instead of replacing. */
   trustedProxies: string[];
   /** How much request history is kept. */
@@ -97,4 +99,23 @@ export interface GatewayTimeouts {
   upstreamResponseMs: number;
   /** One Docker Engine API call. */
   engineMs: number;
+}
+
+/** The `tls` block, paths resolved and durations parsed. */
+export interface TlsConfig {
+  listen: HostPort;
+  /** Absolute paths of each PEM chain and key. */
+  certificates: Array<{ cert: string; key: string }>;
+  acme?: AcmeConfig;
+  /** Plain HTTP gets a 308 to HTTPS on every route whose own `redirectHttps` does not say otherwise. */
+  redirect: boolean;
+}
+
+export interface AcmeConfig {
+  email: string;
+  directory: string;
+  /** Absolute path of a PEM CA the ACME server's own certificate is checked against (test CAs). */
+  caRoot?: string;
+  renewBeforeMs: number;
+  checkEveryMs: number;
 }

@@ -3,13 +3,13 @@ import { availableParallelism } from 'node:os';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, SpecError, type FieldProblem } from '../errors.js';
-import { parseDuration, parseSize, parseSpecObject, parseSpecText, reservedRouteHosts, validateAppSet } from '../spec/index.js';
+import { parseDuration, parseLongDuration, parseSize, parseSpecObject, parseSpecText, reservedRouteHosts, validateAppSet } from '../spec/index.js';
 import { resolveRoot } from '../spec/mount-paths.js';
 import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../spec/nesting-depth.js';
 import type { AppSpec, ResourcesSpec } from '../spec/types.js';
 import { isPostgresUrl } from '../store/store-location.js';
 import { configFileSchema, type ConfigFileInput } from './config-schema.js';
-import type { GatewayConfig, GatewayTimeouts, HostPort } from './config.js';
+import type { GatewayConfig, GatewayTimeouts, HostPort, TlsConfig } from './config.js';
 
 const SPEC_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
@@ -63,6 +63,8 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
   const historyMaxAgeMs = field('history.maxAge', () => parseDuration(input.history.maxAge));
   const resources = field('defaults.resources.memory', () => defaultResources(input.defaults.resources));
   const timeouts = gatewayTimeouts(input.timeouts, field);
+  const tls = input.tls && field('tls', () => tlsConfig(input.tls!, baseDir));
+  if (input.tls && input.workers !== 1) problems.push('tls: not served with proxy workers yet (workers must be 1)');
   if (problems.length > 0 || !listen || !admin || idleTimeoutMs === undefined || drainTimeoutMs === undefined || resyncMs === undefined || taskPollMs === undefined || historyMaxAgeMs === undefined || !resources || !timeouts) {
     throw new ConfigError(`${where}: ${problems.join('; ')}`);
   }
@@ -95,6 +97,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
     waitingPage: input.waitingPage,
     policy,
     trustedProxies: input.trustedProxies,
+    ...(tls ? { tls } : {}),
     workers: input.workers === 'auto' ? availableParallelism() : input.workers,
     drainTimeoutMs,
     resyncMs,
@@ -105,6 +108,30 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
     apps,
     appSources,
   };
+}
+
+/** The `tls` block with paths resolved against the config's directory and durations in milliseconds. */
+function tlsConfig(raw: NonNullable<ConfigFileInput['tls']>, baseDir: string): TlsConfig {
+  let listen: HostPort;
+  try {
+    listen = parseHostPort(raw.listen);
+  } catch (err) {
+    throw new Error(`listen: ${(err as Error).message}`);
+  }
+  const certificates = raw.certificates.map((c) => ({ cert: resolve(baseDir, c.cert), key: resolve(baseDir, c.key) }));
+  const out: TlsConfig = { listen, certificates, redirect: raw.redirect };
+  if (raw.acme) {
+    const ms = (name: 'renewBefore' | 'checkEvery') => {
+      try {
+        // renewBefore is a window (30d), never a timer; checkEvery is a timer's.
+        return name === 'renewBefore' ? positiveLongDuration(raw.acme![name]) : positiveDuration(raw.acme![name]);
+      } catch (err) {
+        throw new Error(`acme.${name}: ${(err as Error).message}`);
+      }
+    };
+    out.acme = { email: raw.acme.email, directory: raw.acme.directory, renewBeforeMs: ms('renewBefore'), checkEveryMs: ms('checkEvery'), ...(raw.acme.caRoot ? { caRoot: resolve(baseDir, raw.acme.caRoot) } : {}) };
+  }
+  return out;
 }
 
 /** The store a setting names, and where the gateway's own files go beside it. */
@@ -132,6 +159,12 @@ function gatewayTimeouts(raw: ConfigFileInput['timeouts'], field: <T>(name: stri
 /** A duration where 0 would mean never (no bound, or a loop with no pause): refused. */
 function positiveDuration(raw: string | number): number {
   const value = parseDuration(raw);
+  if (value === 0) throw new Error('must be longer than 0');
+  return value;
+}
+
+function positiveLongDuration(raw: string | number): number {
+  const value = parseLongDuration(raw);
   if (value === 0) throw new Error('must be longer than 0');
   return value;
 }

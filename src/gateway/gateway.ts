@@ -37,6 +37,10 @@ import { viewedStatus } from '../cluster/gateways/leader-status.js';
 import { isPostgresUrl } from '../store/store-location.js';
 import { PostgresStore } from '../store/postgres-store.js';
 import { VERSION } from '../version.js';
+import { HttpsListener } from '../tls/https-listener.js';
+import { TlsEdge, type FileCertificateView } from '../tls/tls-edge.js';
+import { AcmeManager, type AcmeCertificateView } from '../tls/acme/acme-manager.js';
+import { acmeHosts } from '../tls/acme/renewal-plan.js';
 
 export interface GatewayParts {
   logger: Logger;
@@ -65,6 +69,11 @@ export class Gateway {
   /** The proxy worker processes, with `workers` > 1 (then `proxy` stays unset). */
   private pool?: WorkerPool;
   private admin?: AdminServer;
+  /** HTTPS at the edge (the `tls` block): certificates, challenges, redirects; and its listener. */
+  private tlsEdge?: TlsEdge;
+  private https?: HttpsListener;
+  /** Certificates from ACME, with `tls.acme`. */
+  private acme?: AcmeManager;
   private history?: HistoryBuffer;
   private changes: Promise<unknown> = Promise.resolve();
   /** The desired apps by name, as last stored; what the input URL serves from and an apply is validated against. */
@@ -76,7 +85,7 @@ export class Gateway {
   readonly events = new StateEvents();
   private requestNotices?: RequestNotices;
   /** Prometheus metrics (GET /metrics on the admin listener), fed by the proxy and the state events. */
-  readonly metrics = new Metrics({ statuses: () => this.statuses() });
+  readonly metrics = new Metrics({ statuses: () => this.statuses(), certificates: () => this.certificates() });
   readonly startedAt = new Date();
   /** Several gateways on one PostgreSQL store: this one's part (leader lease, heartbeats, notices); unset on SQLite. */
   cluster?: GatewayCluster;
@@ -88,6 +97,8 @@ export class Gateway {
   tokens!: TokenService;
   runtime?: Runtime;
   proxyAddress?: AddressInfo;
+  /** The TLS listener's address, with a `tls` block. */
+  httpsAddress?: AddressInfo;
   adminAddress?: AddressInfo;
 
   constructor(
@@ -114,6 +125,9 @@ export class Gateway {
     const steps: Array<() => unknown> = [
       () => this.admin?.close(),
       () => this.link?.close(),
+      () => this.https?.close(),
+      () => this.acme?.close(),
+      () => this.tlsEdge?.close(),
       () => this.proxy?.close(0),
       () => this.pool?.close(0),
       () => this.activator?.close(),
@@ -261,6 +275,27 @@ export class Gateway {
       logger,
       onRequestDone,
     });
+    if (config.tls && this.proxy) {
+      const tls = config.tls;
+      const edge = new TlsEdge(tls, { logger, specs: () => this.desired.specs, tlsPort: () => this.httpsAddress?.port ?? tls.listen.port });
+      this.tlsEdge = edge;
+      await edge.loadFiles(tls);
+      this.proxy.setEdge(edge);
+      if (tls.acme) {
+        const manager = new AcmeManager({
+          config: tls.acme,
+          store,
+          logger,
+          challenges: edge.challenges,
+          hosts: () => acmeHosts(this.desired.specs.values()),
+          coveredByFile: (host) => edge.coveredByFile(host),
+          changed: () => edge.rebuild(),
+        });
+        this.acme = manager;
+        edge.setAcmeSource(() => manager.certificates());
+      }
+      this.https = new HttpsListener({ proxy: this.proxy, contextFor: (name) => edge.contextFor(name), logger, headersTimeoutMs: config.timeouts.clientHeaderMs, maxConnections });
+    }
     this.apps = new AppService({
       store,
       runtime,
@@ -288,6 +323,12 @@ export class Gateway {
       logger.warn({ admin: config.admin.host }, 'the admin listener binds to every address but answers only loopback names (421 otherwise); list the names clients use in adminHosts');
     }
     this.proxyAddress = this.pool ? await this.pool.listen(config.listen.host, config.listen.port) : await this.proxy!.listen(config.listen.host, config.listen.port);
+    if (this.https) {
+      this.httpsAddress = await this.https.listen(config.tls!.listen.host, config.tls!.listen.port);
+      logger.info({ https: `${this.httpsAddress.address}:${this.httpsAddress.port}` }, 'HTTPS listening');
+    }
+    // Once the plain listener is up: HTTP-01 challenges are answered there.
+    await this.acme?.start();
     if (this.pool) logger.info({ workers: config.workers, pids: this.pool.pids }, 'proxy workers listening');
     logger.info({ listen: `${this.proxyAddress.address}:${this.proxyAddress.port}`, admin: `${this.adminAddress.address}:${this.adminAddress.port}`, apps: desired.length }, 'gateway listening');
     const deleted = await store.listDeleted();
@@ -337,6 +378,11 @@ export class Gateway {
       const configNames = new Set(config.apps.map((a) => a.name));
       const apiApps = (await store.listApps()).filter((a) => a.source === 'api' && !configNames.has(a.name)).map((a) => a.spec);
       validateAppSet([...config.apps, ...apiApps], config.policy, config.limits, reservedRouteHosts(config.admin.host, config.adminHosts), configNames);
+      // Certificate files are checked before anything changes: a bad pair refuses the reload.
+      if (config.tls && this.tlsEdge) await this.tlsEdge.loadFiles(config.tls);
+      if (Boolean(config.tls) !== Boolean(this.tlsEdge) || (config.tls && this.config?.tls && !sameHostPort(config.tls.listen, this.config.tls.listen))) {
+        logger.warn('a tls block added, removed or moved to another listen address takes effect at the next start');
+      }
     } catch (err) {
       logger.error({ err: messageOf(err) }, 'reload refused, the previous configuration keeps serving');
       return;
@@ -377,6 +423,7 @@ export class Gateway {
       this.desired.reset(desired);
     }
     this.proxy?.setRoutes(this.desired.routeTable());
+    this.acme?.hostsChanged();
     this.pool?.feed.publishRoutes(routeEntriesOf(this.desired.specs.values()));
     const deleted = (await store.listDeleted()).map((d) => (removed.includes(d.name) && options.purgeVolumes ? { ...d, purgeVolumes: true } : d));
     const failed = await this.activator!.reconcile(desiredSpecs(desired), deleted, { scoped: changed !== undefined });
@@ -396,6 +443,16 @@ export class Gateway {
     return this.input.url(base, app);
   }
 
+  /** Every certificate served over HTTPS: from files, and per ACME host with its order state. */
+  certificates(): Array<FileCertificateView | AcmeCertificateView> {
+    return [...(this.tlsEdge?.fileViews() ?? []), ...(this.acme?.views() ?? [])];
+  }
+
+  /** Whether HTTPS is configured at all (the API answers 404 for certificates otherwise). */
+  get tlsEnabled(): boolean {
+    return this.tlsEdge !== undefined;
+  }
+
   statuses(): AppStatus[] {
     return this.activator?.statuses() ?? [];
   }
@@ -409,7 +466,11 @@ export class Gateway {
     await this.admin?.close();
     // Leadership is given up first, so another gateway takes over while this one drains.
     await this.link?.close();
+    this.https?.stopAccepting();
     await this.proxy?.close(this.config?.drainTimeoutMs);
+    await this.https?.close();
+    this.acme?.close();
+    this.tlsEdge?.close();
     await this.pool?.close(this.config?.drainTimeoutMs);
     this.activator?.close();
     await this.history?.close();
@@ -430,6 +491,10 @@ async function syncConfigApps(store: Store, config: GatewayConfig): Promise<{ de
   const removed = before.filter((a) => a.source === 'config' && !declared.has(a.name)).map((a) => a.name);
   await store.applyApps(config.apps, 'config', removed);
   return { desired: await store.listApps(), removed };
+}
+
+function sameHostPort(a: { host: string; port: number }, b: { host: string; port: number }): boolean {
+  return a.host === b.host && a.port === b.port;
 }
 
 function defaultsOf(config: GatewayConfig): AppDefaults {

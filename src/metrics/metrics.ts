@@ -18,6 +18,8 @@ const APP_STATES: readonly AppState[] = ['stopped', 'starting', 'running', 'stop
 export interface MetricsOptions {
   /** The apps' statuses now, read on every scrape for the gauges. */
   statuses?: () => readonly AppStatus[];
+  /** The HTTPS certificates now (names, expiry, failed ACME orders), read on every scrape. */
+  certificates?: () => ReadonlyArray<{ host?: string; names?: string[]; source: string; notAfter?: string; failures?: number }>;
   /** Process metrics (CPU, memory, event loop, GC) with the `berth_` prefix; default true. */
   processMetrics?: boolean;
   /** Monotonic milliseconds, for the container-seconds clock (tests inject one). */
@@ -83,6 +85,30 @@ export class Metrics {
           this.inc({ app, state: 'running' }, running);
           this.inc({ app, state: 'paused' }, paused);
         }
+      },
+    });
+    const certificates = options.certificates ?? (() => []);
+    new Gauge({
+      name: 'berth_certificate_expiry_timestamp_seconds',
+      help: 'When each HTTPS certificate expires (Unix time), by name and source (file or acme): alert well before it.',
+      labelNames: ['name', 'source'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of certificates()) {
+          if (c.notAfter === undefined) continue;
+          for (const name of c.host !== undefined ? [c.host] : (c.names ?? [])) this.set({ name, source: c.source }, Date.parse(c.notAfter) / 1000);
+        }
+      },
+    });
+    new Gauge({
+      name: 'berth_certificate_order_failures',
+      help: 'Failed ACME orders in a row, by host (0 once one succeeds).',
+      labelNames: ['name'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of certificates()) if (c.host !== undefined) this.set({ name: c.host }, c.failures ?? 0);
       },
     });
     new Gauge({

@@ -105,7 +105,8 @@ export function forwardHttp(
         // In the object given to writeHead: a setHeader before it would send every header through the slow merge.
         if (requestId !== undefined && headers['x-request-id'] === undefined) headers['x-request-id'] = requestId;
         try {
-          res.writeHead(statusCode, statusMessage, headers);
+          // HTTP/2 has no status text (RFC 9113 §8.3.2): Node would warn about one.
+          res.writeHead(statusCode, req.httpVersionMajor === 2 ? undefined : statusMessage, headers);
         } catch (err) {
           // Node refuses some status texts and header values the parser let through
           // (obs-text in a value, say): answer 502 instead of relaying half a head.

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Http2SecureServer, Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { listenOn } from '../net/listen.js';
 import { answerHalfClosedClients } from '../net/half-open.js';
@@ -25,6 +26,8 @@ import { answerClientError, CONNECT_REFUSED } from './client-error.js';
 import type { AppTimeouts } from '../spec/types.js';
 import { DEFAULT_PROXY_TIMEOUTS, exchangeBounds, type ProxyTimeouts } from './proxy-timeouts.js';
 import { capConnections, throttledCounter } from './connection-cap.js';
+import { ACME_CHALLENGE_PREFIX } from '../tls/edge-policy.js';
+import { adaptHttp2Request } from './http2-request.js';
 
 export interface ProxyServerOptions {
   routes: RouteTable;
@@ -44,6 +47,19 @@ export interface ProxyServerOptions {
   maxConnections?: number;
   /** The operator's trusted HTML for the waiting page's body (config `waitingPage.html`), asked per page so a reload applies. */
   waitingPageHtml?: () => string | undefined;
+}
+
+/**
+ * What HTTPS adds at the edge (src/tls/): asked only when set, so a gateway
+ * without a `tls` block runs the plain path unchanged.
+ */
+export interface EdgeHooks {
+  /** The key authorization of a pending ACME HTTP-01 challenge, by its token; undefined: none. */
+  challenge(token: string): string | undefined;
+  /** The HTTPS URL a plain request to this route is sent to with 308, or undefined to serve it. */
+  redirect(match: RouteMatch, target: string): string | undefined;
+  /** The Strict-Transport-Security value of an app's responses over HTTPS, if it asks for one. */
+  hsts(app: string): string | undefined;
 }
 
 /** Envoy's default `max_headers_count`. */
@@ -78,6 +94,8 @@ export class ProxyServer {
   /** Client sockets in a WebSocket exchange, with the exchange once it reached the app; closed at shutdown. */
   private readonly upgradeSockets = new Map<Duplex, UpgradeExchange | undefined>();
   private closing = false;
+  /** HTTPS at the edge (challenges, redirects, HSTS); undefined without a `tls` block. */
+  private edge?: EdgeHooks;
 
   constructor(options: ProxyServerOptions) {
     this.routes = options.routes;
@@ -117,6 +135,25 @@ export class ProxyServer {
 
   setRoutes(routes: RouteTable): void {
     this.routes = routes;
+  }
+
+  setEdge(edge: EdgeHooks | undefined): void {
+    this.edge = edge;
+  }
+
+  /**
+   * Serves a TLS listener's requests (HTTP/2, and HTTP/1.1 by ALPN fallback)
+   * the way the plain listener's are served: same routes, admission, history
+   * and metrics. HTTP/2's `:authority` stands for Host; WebSockets come over
+   * HTTP/1.1 (no extended CONNECT is offered), through the same upgrade path.
+   */
+  serveSecure(server: Http2SecureServer): void {
+    server.on('request', (req: Http2ServerRequest | IncomingMessage, res: Http2ServerResponse | ServerResponse) => {
+      if (req.httpVersionMajor === 2) adaptHttp2Request(req as Http2ServerRequest);
+      // The compatibility API answers to what berth uses of IncomingMessage and ServerResponse.
+      this.handle(req as IncomingMessage, res as ServerResponse, true);
+    });
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
   }
 
   /** Open client connections (counted against `maxConnections`). */
@@ -170,6 +207,8 @@ export class ProxyServer {
     }
     let hostCount = 0;
     for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') hostCount++;
+    // HTTP/2 names the host in `:authority`, which serveSecure copied to Host.
+    if (hostCount === 0 && req.httpVersionMajor === 2 && req.headers.host !== undefined) hostCount = 1;
     const target = normalizeRequest(req.url ?? '', req.headers.host, hostCount, req.httpVersion !== '1.0');
     if ('status' in target) return { status: 400, code: 'bad_request', reason: target.reason };
     const url = target.query === '' ? target.path : target.path + target.query;
@@ -178,18 +217,34 @@ export class ProxyServer {
     return this.routes.match(target.host, url, target.authority) ?? notRouted(target.authority, url);
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  private handle(req: IncomingMessage, res: ServerResponse, secure = false): void {
+    const edge = this.edge;
+    if (edge !== undefined && !secure && req.url!.startsWith(ACME_CHALLENGE_PREFIX)) return answerChallenge(edge, req, res);
     // Read once: the socket may be gone by the time the exchange ends (issue 9, crash 3).
     const client = clientAddressOf(req);
     const match = this.route(req);
     if (match === null) return handleBerthEndpoint(req, res, this.upstreams);
     if ('status' in match) {
       // A request berth cannot make sense of ends its connection: what follows on it is suspect too.
-      if (match.status !== 404) res.setHeader('connection', 'close');
+      // (HTTP/2 has no Connection header: its stream ends alone.)
+      if (match.status !== 404 && req.httpVersionMajor < 2) res.setHeader('connection', 'close');
       sendFailure(req, res, match);
       return;
     }
     const app = match.app;
+    if (edge !== undefined) {
+      if (!secure) {
+        const location = edge.redirect(match, req.url!);
+        if (location !== undefined) {
+          res.writeHead(308, { location, 'content-length': 0 });
+          res.end();
+          return;
+        }
+      } else {
+        const hsts = edge.hsts(app);
+        if (hsts !== undefined) res.setHeader('strict-transport-security', hsts);
+      }
+    }
     this.begin(app);
     const startedMs = performance.now();
     const requestId = requestIdOf(req);
@@ -462,6 +517,14 @@ function isReplayable(req: IncomingMessage, res: ServerResponse, err: Error): bo
   if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS') return false;
   if (req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined) return false;
   return CONNECTION_CODES.has((err as { code?: string }).code ?? '');
+}
+
+/** The key authorization of an HTTP-01 challenge (RFC 8555 §8.3), or 404 for a token not pending. */
+function answerChallenge(edge: EdgeHooks, req: IncomingMessage, res: ServerResponse): void {
+  const token = req.url!.slice(ACME_CHALLENGE_PREFIX.length).split('?', 1)[0]!;
+  const answer = token === '' ? undefined : edge.challenge(token);
+  res.writeHead(answer === undefined ? 404 : 200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(answer ?? '') });
+  res.end(answer);
 }
 
 function notRouted(host: string | undefined, url: string): ProxyFailure {

@@ -123,7 +123,8 @@ function withoutRootDot(host: string): string {
   return host.length > 1 && host.endsWith('.') ? host.slice(0, -1) : host;
 }
 
-function stripPort(host: string): string {
+/** `host[:port]` or `[v6][:port]` without the port. */
+export function stripPort(host: string): string {
   if (host.startsWith('[')) {
     const end = host.indexOf(']');
     return end > 0 ? host.slice(0, end + 1) : host;

@@ -20,11 +20,23 @@ export const DURATION_HINT = 'use a number of seconds or a string like "250ms", 
 
 /** Milliseconds of a duration, or an Error whose message says what is wrong. */
 export function parseDuration(input: string | number): number {
+  return checkRange(parseAnyDuration(input), typeof input === 'number' ? String(input) : JSON.stringify(input));
+}
+
+/**
+ * A duration that is never a timer's (an HSTS max-age, a certificate's renewal
+ * window): months and years are fine, so there is no 24-day bound.
+ */
+export function parseLongDuration(input: string | number): number {
+  return parseAnyDuration(input);
+}
+
+function parseAnyDuration(input: string | number): number {
   if (typeof input === 'number') {
     if (!Number.isFinite(input) || input < 0) {
       throw new Error(`${input} is not a duration: ${DURATION_HINT}`);
     }
-    return checkRange(Math.round(input * 1000), String(input));
+    return Math.round(input * 1000);
   }
   if (!WHOLE.test(input)) {
     // A bare number in quotes is the commonest slip; say which unit is missing.
@@ -33,7 +45,7 @@ export function parseDuration(input: string | number): number {
   }
   let ms = 0;
   for (const [, amount, unit] of input.matchAll(PART)) ms += Number(amount) * UNIT_MS[unit!]!;
-  return checkRange(Math.round(ms), JSON.stringify(input));
+  return Math.round(ms);
 }
 
 function checkRange(ms: number, written: string): number {

@@ -4,7 +4,7 @@
  * so a name or a route is valid or not the same way whichever form it came in.
  */
 import { z } from 'zod';
-import { DURATION_HINT, DURATION_PATTERN, parseDuration } from './duration.js';
+import { DURATION_HINT, DURATION_PATTERN, parseDuration, parseLongDuration } from './duration.js';
 import { imageReferenceProblem } from './image-reference.js';
 import { BERTH_PATH, isIpLiteral, isUnderBerthPath } from './route-rules.js';
 import { controlCharProblem } from './text-rules.js';
@@ -101,18 +101,28 @@ export const envNameField = z
 
 export const envMapField = z.record(envNameField, textScalarField);
 
-export const durationField = z
-  // The pattern is published for editors; the check itself is parseDuration's, whose messages are clearer.
-  .union([z.string().meta({ pattern: DURATION_PATTERN }), z.number()], {
-    error: `must be a duration: ${DURATION_HINT}`,
-  })
-  .superRefine((value, ctx) => {
-    try {
-      if (parseDuration(value) === 0) ctx.addIssue({ code: 'custom', message: 'must be longer than 0' });
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    }
-  });
+/** A positive duration checked by `parse` (which bounds it or not). */
+function durationFieldOf(parse: (value: string | number) => number) {
+  return (
+    z
+      // The pattern is published for editors; the check itself is the parser's, whose messages are clearer.
+      .union([z.string().meta({ pattern: DURATION_PATTERN }), z.number()], {
+        error: `must be a duration: ${DURATION_HINT}`,
+      })
+      .superRefine((value, ctx) => {
+        try {
+          if (parse(value) === 0) ctx.addIssue({ code: 'custom', message: 'must be longer than 0' });
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        }
+      })
+  );
+}
+
+export const durationField = durationFieldOf(parseDuration);
+
+/** A duration that may be months or years long (never a timer's): an HSTS max-age. */
+export const longDurationField = durationFieldOf(parseLongDuration);
 
 export const sizeField = z
   .union([z.string().meta({ pattern: SIZE_PATTERN }), z.number()], { error: `must be a size: ${SIZE_HINT}` })

@@ -8,7 +8,7 @@ export { validateAppSet, type SetLimits } from './validate-set.js';
 export { dependents, wakeOrder } from './depends-on.js';
 export { appSpecJsonSchema, APP_SCHEMA_ID } from './json-schema.js';
 export { berthAppSchema, type BerthAppInput } from './schema.js';
-export { formatDuration, MAX_DURATION_MS, parseDuration } from './duration.js';
+export { formatDuration, MAX_DURATION_MS, parseDuration, parseLongDuration } from './duration.js';
 export { parseSize } from './size.js';
 export { effectiveHost } from './route-collisions.js';
 export { RESERVED_NAMES } from './reserved-names.js';

@@ -3,7 +3,7 @@
  * defaults filled in, durations in milliseconds, sizes in bytes, routes in their
  * normal form. Validation has already happened, so nothing here can fail.
  */
-import { parseDuration } from './duration.js';
+import { parseDuration, parseLongDuration } from './duration.js';
 import { normalizeEnvValue } from './env-value.js';
 import { normalizeHost, normalizePathPrefix } from './route-key.js';
 import type { BerthAppDocument } from './schema.js';
@@ -23,6 +23,7 @@ function normalizeRoute(route: NonNullable<BerthAppDocument['routes']>[number]):
   const out: RouteSpec = { stripPrefix: route.stripPrefix };
   if (route.host !== undefined) out.host = normalizeHost(route.host);
   if (route.path !== undefined) out.path = normalizePathPrefix(route.path);
+  if (route.redirectHttps !== undefined) out.redirectHttps = route.redirectHttps;
   return out;
 }
 
@@ -79,6 +80,7 @@ export function normalizeApp(doc: BerthAppDocument): AppSpec {
   if (doc.input !== undefined) spec.input = { json: canonicalJson(doc.input.data ?? null), as: doc.input.as, env: doc.input.env, path: doc.input.path };
   if (doc.queueSize !== undefined) spec.queueSize = doc.queueSize;
   if (doc.waitingPage !== undefined) spec.waitingPage = { ...doc.waitingPage };
+  if (doc.hsts !== undefined) spec.hsts = { maxAgeS: Math.floor(parseLongDuration(doc.hsts.maxAge) / 1000), includeSubDomains: doc.hsts.includeSubDomains, preload: doc.hsts.preload };
   return spec;
 }
 

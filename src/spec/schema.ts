@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { mountsValid, routesValid, uniqueMountTargets, uniqueRoutes } from './cross-checks.js';
 import { envValueField } from './env-value.js';
 import * as f from './fields.js';
+import { parseLongDuration } from './duration.js';
 import { parseSize } from './size.js';
 import { controlCharProblem } from './text-rules.js';
 
@@ -23,6 +24,10 @@ export const routeSchema = z
       .boolean()
       .default(false)
       .describe('Remove the path prefix before forwarding, so the app sees "/x" for "/app/x". Needs a path.'),
+    redirectHttps: z
+      .boolean()
+      .optional()
+      .describe("Answer this route's plain HTTP requests with 308 to HTTPS (true), or serve them (false). Default: the gateway's tls.redirect. Needs the gateway's tls block."),
   })
   .superRefine((route, ctx) => {
     if (route.host === undefined && route.path === undefined) {
@@ -219,6 +224,18 @@ export const berthAppSchema = z
       })
       .optional()
       .describe("Wording of the please-wait page browsers see while the app starts. Default: the gateway's waitingPage."),
+    hsts: z
+      .strictObject({
+        maxAge: f.longDurationField.default('365d').describe('How long browsers keep to HTTPS for this host (max-age). Default 365d.'),
+        includeSubDomains: z.boolean().default(false).describe('The rule covers every subdomain too.'),
+        preload: z.boolean().default(false).describe('Ask to be in the browsers\' preload list; needs includeSubDomains and a maxAge of at least 365d.'),
+      })
+      .superRefine((h, ctx) => {
+        if (h.preload && !h.includeSubDomains) ctx.addIssue({ code: 'custom', path: ['preload'], message: 'needs includeSubDomains: true (the preload list requires it)' });
+        if (h.preload && maxAgeMs(h.maxAge) < 365 * 86_400_000) ctx.addIssue({ code: 'custom', path: ['maxAge'], message: 'must be at least 365d with preload (the preload list requires it)' });
+      })
+      .optional()
+      .describe('Send Strict-Transport-Security on responses over HTTPS, so browsers use HTTPS only for this app\'s hosts. Default: not sent.'),
     network: f.networkField.optional().describe("Docker network to join as well; must be allowed by the gateway's policy.networks."),
     mounts: z.array(mountSchema).optional().describe("Bind mounts of host paths, allowed only under the policy's bindMountRoots."),
     security: z
@@ -241,6 +258,15 @@ export const berthAppSchema = z
   .superRefine(uniqueRoutes, { when: routesValid })
   .superRefine(uniqueMountTargets, { when: mountsValid })
   .describe('One berth app: a named, routable, container-backed web app.');
+
+/** An HSTS maxAge in milliseconds; one that does not parse was already reported by its own field. */
+function maxAgeMs(value: string | number): number {
+  try {
+    return parseLongDuration(value);
+  } catch {
+    return Infinity;
+  }
+}
 
 /** A berth/v1 document as written (defaults not yet applied). */
 export type BerthAppInput = z.input<typeof berthAppSchema>;

@@ -56,6 +56,15 @@ export interface RouteSpec {
   path?: string;
   /** Remove the matched path prefix before forwarding. */
   stripPrefix: boolean;
+  /** Plain HTTP gets a 308 to HTTPS (true) or is served (false); undefined: the gateway's `tls.redirect`. */
+  redirectHttps?: boolean;
+}
+
+/** Strict-Transport-Security as an app asks for it (sent over HTTPS only). */
+export interface HstsSpec {
+  maxAgeS: number;
+  includeSubDomains: boolean;
+  preload: boolean;
 }
 
 export interface ReadinessSpec {
@@ -115,6 +124,8 @@ export interface AppSpec {
   waitingPage?: WaitingPageText;
   /** Docker network to join besides the default bridge; must be allowed by policy. */
   network?: string;
+  /** Strict-Transport-Security for this app's responses over HTTPS; undefined: none. */
+  hsts?: HstsSpec;
   mounts: MountSpec[];
   security: SecuritySpec;
   /** Extra container labels (never `berth.*`, which berth owns). */

@@ -127,6 +127,26 @@ export const migrations: readonly Migration[] = [
       db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING').run('store_id', randomUUID());
     },
   },
+  {
+    version: 6,
+    description: 'ACME certificates',
+    up(db) {
+      // One row per exact route host: its certificate once obtained, and the state of its
+      // orders (the CA's last reason, failures in a row, no retry before retry_at).
+      db.exec(`
+        CREATE TABLE certificates (
+          host       TEXT PRIMARY KEY,
+          cert       TEXT,
+          key        TEXT,
+          not_after  INTEGER,           -- epoch milliseconds
+          last_error TEXT,
+          failures   INTEGER NOT NULL DEFAULT 0 CHECK (failures >= 0),
+          retry_at   INTEGER,           -- epoch milliseconds
+          updated_at INTEGER NOT NULL   -- epoch milliseconds
+        ) STRICT;
+      `);
+    },
+  },
   // Append here; never renumber, never edit a migration above.
 ];
 

@@ -96,6 +96,22 @@ export const pgMigrations: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    description: 'ACME certificates (SQLite schema 6)',
+    sql: `
+      CREATE TABLE certificates (
+        host       TEXT COLLATE "C" PRIMARY KEY,
+        cert       TEXT,
+        key        TEXT,
+        not_after  BIGINT,
+        last_error TEXT,
+        failures   INTEGER NOT NULL DEFAULT 0 CHECK (failures >= 0),
+        retry_at   BIGINT,
+        updated_at BIGINT NOT NULL
+      );
+    `,
+  },
   // Append here; never renumber, never edit a migration above.
 ];
 

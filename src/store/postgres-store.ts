@@ -19,11 +19,13 @@ import type {
   RequestRecord,
   Store,
   StoredApp,
+  StoredCertificate,
   StoredToken,
   UsageQuery,
   UsageRow,
 } from './store.js';
 import { rowToToken, type TokenRow } from './token-rows.js';
+import { CERTIFICATE_COLUMNS, certificateToRow, rowToCertificate, type CertificateRow } from './certificate-rows.js';
 
 export interface PostgresStoreOptions {
   /** postgres://user:password@host:port/database (the password is never logged). */
@@ -230,6 +232,22 @@ export class PostgresStore implements Store {
 
   async queryUsage(query: UsageQuery): Promise<UsageRow[]> {
     return this.run('read usage', (p) => queryPgUsage(p, query));
+  }
+
+  async listCertificates(): Promise<StoredCertificate[]> {
+    return this.rows('list certificates', `SELECT ${CERTIFICATE_COLUMNS} FROM certificates ORDER BY host`, [], rowToCertificate);
+  }
+
+  async putCertificate(certificate: StoredCertificate): Promise<void> {
+    const r = certificateToRow(certificate);
+    await this.run(`store the certificate of ${certificate.host}`, (p) =>
+      p.query(
+        `INSERT INTO certificates (${CERTIFICATE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (host) DO UPDATE SET cert = excluded.cert, key = excluded.key, not_after = excluded.not_after,
+           last_error = excluded.last_error, failures = excluded.failures, retry_at = excluded.retry_at, updated_at = excluded.updated_at`,
+        [r.host, r.cert, r.key, r.not_after, r.last_error, r.failures, r.retry_at, r.updated_at],
+      ),
+    );
   }
 
   /** The open pool, for `berth store copy`. */

@@ -19,12 +19,14 @@ import type {
   RequestRecord,
   Store,
   StoredApp,
+  StoredCertificate,
   StoredToken,
   UsageQuery,
   UsageRow,
 } from './store.js';
 import { prepareTokens, rowToToken } from './token-rows.js';
 import { prepareUsage } from './usage-rows.js';
+import { CERTIFICATE_COLUMNS, certificateToRow, rowToCertificate, type CertificateRow } from './certificate-rows.js';
 
 export interface SqliteStoreOptions {
   /** The database file; its directory is created (owner-only) when missing. `:memory:` for tests. */
@@ -111,6 +113,14 @@ function prepare(db: Database.Database) {
     tokens: prepareTokens(db),
     history: prepareHistory(db),
     usage: prepareUsage(db),
+    certificates: {
+      list: db.prepare<[], CertificateRow>(`SELECT ${CERTIFICATE_COLUMNS} FROM certificates ORDER BY host`),
+      put: db.prepare<[CertificateRow]>(
+        `INSERT INTO certificates (${CERTIFICATE_COLUMNS}) VALUES (@host, @cert, @key, @not_after, @last_error, @failures, @retry_at, @updated_at)
+         ON CONFLICT (host) DO UPDATE SET cert = excluded.cert, key = excluded.key, not_after = excluded.not_after,
+           last_error = excluded.last_error, failures = excluded.failures, retry_at = excluded.retry_at, updated_at = excluded.updated_at`,
+      ),
+    },
   };
 }
 
@@ -314,6 +324,14 @@ export class SqliteStore implements Store {
 
   async queryUsage(query: UsageQuery): Promise<UsageRow[]> {
     return this.run('read usage', (s) => s.usage.query(query));
+  }
+
+  async listCertificates(): Promise<StoredCertificate[]> {
+    return this.run('list certificates', (s) => s.certificates.list.all().map(rowToCertificate));
+  }
+
+  async putCertificate(certificate: StoredCertificate): Promise<void> {
+    this.run(`store the certificate of ${certificate.host}`, (s) => s.certificates.put.run(certificateToRow(certificate)));
   }
 
   /** Runs one operation on the open database; SQLite failures become StoreErrors naming the path. */

@@ -57,7 +57,7 @@ export async function copySqliteToPostgres(from: string, to: string, progress: (
 
 async function copyAll(db: Database.Database, c: pg.PoolClient, where: string, progress: (line: string) => void): Promise<CopySummary> {
   // Taken before the check, so a gateway starting on the target meanwhile cannot slip in between.
-  await c.query('LOCK TABLE meta, apps, tokens, requests, usage IN EXCLUSIVE MODE');
+  await c.query('LOCK TABLE meta, apps, tokens, requests, usage, certificates IN EXCLUSIVE MODE');
   await refuseNonEmpty(c, where);
   const meta = db.prepare<[], { key: string; value: string }>('SELECT key, value FROM meta').all();
   for (const m of meta) {
@@ -78,6 +78,11 @@ async function copyAll(db: Database.Database, c: pg.PoolClient, where: string, p
   const usage = db.prepare<[], Record<string, unknown>>('SELECT app, day, running_s, paused_s, idle_s, requests FROM usage').all();
   for (const u of usage) {
     await c.query('INSERT INTO usage (app, day, running_s, paused_s, idle_s, requests) VALUES ($1, $2, $3, $4, $5, $6)', [u.app, u.day, u.running_s, u.paused_s, u.idle_s, u.requests]);
+  }
+  // ACME certificates too: the target's gateways serve them without ordering again.
+  const certificates = db.prepare<[], Record<string, unknown>>('SELECT host, cert, key, not_after, last_error, failures, retry_at, updated_at FROM certificates').all();
+  for (const r of certificates) {
+    await c.query('INSERT INTO certificates (host, cert, key, not_after, last_error, failures, retry_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [r.host, r.cert, r.key, r.not_after, r.last_error, r.failures, r.retry_at, r.updated_at]);
   }
   const requests = await copyRequests(db, c, progress);
   const storeId = meta.find((m) => m.key === 'store_id')?.value ?? '';

@@ -33,7 +33,7 @@ export interface PutResult {
  * Desired state. SQLite by default; PostgreSQL later, hence the async surface.
  * Every write is atomic: a batch is applied whole or not at all.
  */
-export interface Store extends TokenStore, HistoryStore, UsageStore {
+export interface Store extends TokenStore, HistoryStore, UsageStore, CertificateStore {
   open(): Promise<void>;
   close(): Promise<void>;
   /** The desired apps (tombstones left out), by name. */
@@ -79,6 +79,34 @@ export interface Store extends TokenStore, HistoryStore, UsageStore {
    * after (and for every gateway sharing the store). Signs per-app input URLs.
    */
   getOrCreateSecret(key: string): Promise<Buffer>;
+}
+
+/**
+ * A host's ACME certificate and the state of its orders, shared by every gateway
+ * on the store: one gateway's certificate serves them all.
+ */
+export interface StoredCertificate {
+  /** The exact route host it is for (lower case). */
+  host: string;
+  /** PEM chain and its key, once an order succeeded. */
+  certPem?: string;
+  keyPem?: string;
+  notAfter?: Date;
+  /** The CA's reason for the last failed order; cleared by a success. */
+  lastError?: string;
+  /** Failed orders in a row (the backoff grows with it). */
+  failures: number;
+  /** No order before this (backoff after a failure); undefined: as soon as one is due. */
+  retryAt?: Date;
+  updatedAt: Date;
+}
+
+/** Certificates obtained by ACME, by host. */
+export interface CertificateStore {
+  /** Every stored certificate row, by host. */
+  listCertificates(): Promise<StoredCertificate[]>;
+  /** Writes the row for its host whole (insert or replace). */
+  putCertificate(certificate: StoredCertificate): Promise<void>;
 }
 
 /** An API token as stored: only a hash of its secret is kept. */

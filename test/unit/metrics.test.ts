@@ -47,6 +47,23 @@ describe('metrics', () => {
     assert.equal(promValue(await scrape(m), 'berth_requests_total', { app: 'a' }), 11);
   });
 
+  it('gives each HTTPS certificate its expiry, and each ACME host its failed orders in a row', async () => {
+    const m = new Metrics({
+      processMetrics: false,
+      certificates: () => [
+        { names: ['a.example.com', '*.b.example.com'], source: 'file', notAfter: '2027-01-01T00:00:00.000Z' },
+        { host: 'c.example.com', source: 'acme', notAfter: '2027-02-01T00:00:00.000Z', failures: 0 },
+        { host: 'd.example.com', source: 'acme', failures: 3 },
+      ],
+    });
+    const t = await scrape(m);
+    assert.equal(promValue(t, 'berth_certificate_expiry_timestamp_seconds', { name: '*.b.example.com', source: 'file' }), Date.parse('2027-01-01T00:00:00Z') / 1000);
+    assert.equal(promValue(t, 'berth_certificate_expiry_timestamp_seconds', { name: 'c.example.com', source: 'acme' }), Date.parse('2027-02-01T00:00:00Z') / 1000);
+    assert.equal(hasSample(t, 'berth_certificate_expiry_timestamp_seconds', { name: 'd.example.com' }), false, 'no certificate, no expiry');
+    assert.equal(promValue(t, 'berth_certificate_order_failures', { name: 'd.example.com' }), 3);
+    assert.equal(promValue(t, 'berth_certificate_order_failures', { name: 'c.example.com' }), 0);
+  });
+
   it('puts request durations into cumulative histogram buckets, with sum and count', async () => {
     const m = new Metrics({ processMetrics: false });
     m.requestDone(record('a', 200, 0.5)); // 0.0005 s

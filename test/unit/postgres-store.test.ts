@@ -78,6 +78,7 @@ describe('PostgresStore on a real server', { skip }, () => {
         const { rows } = await raw.query('SELECT version FROM berth_schema ORDER BY version');
         await raw.end();
         assert.deepEqual(rows.map((r: { version: number }) => r.version), pgMigrations.map((m) => m.version), 'each migration once');
+        assert.equal(rows.at(-1)?.version, PG_LATEST_SCHEMA_VERSION);
         assert.equal(await stores[0]!.storeId(), await stores[1]!.storeId());
       } finally {
         for (const s of stores) await s.close();

@@ -65,7 +65,7 @@ describe('parseSpecText: YAML', () => {
     assert.deepEqual(problems, [
       { path: '[1].port', message: 'must be at least 1 (line 9)' },
       { path: '[1].routes[0].path', message: 'must start with "/" (line 11)' },
-      { path: '[1].extra', message: 'unknown field (allowed: apiVersion, name, image, port, routes, env, volume, command, scale, idleTimeout, startTimeout, timeouts, readiness, resources, waiting, balance, health, strategy, input, dependsOn, idleAction, removeAfter, queueSize, waitingPage, network, mounts, security, labels) (line 12)' },
+      { path: '[1].extra', message: 'unknown field (allowed: apiVersion, name, image, port, routes, env, volume, command, scale, idleTimeout, startTimeout, timeouts, readiness, resources, waiting, balance, health, strategy, input, dependsOn, idleAction, removeAfter, queueSize, waitingPage, hsts, network, mounts, security, labels) (line 12)' },
     ]);
   });
 

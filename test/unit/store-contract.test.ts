@@ -7,6 +7,7 @@ import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { createTestDatabase, pgSkip } from '../support/pg-test-db.js';
 import { appsContract } from '../support/store-contract-apps.js';
 import { recordsContract } from '../support/store-contract-records.js';
+import { certificatesContract } from '../support/store-contract-certificates.js';
 import type { FixtureFactory } from '../support/store-contract.js';
 
 /** The same contract for both stores; PostgreSQL on a database of its own per test. */
@@ -50,5 +51,7 @@ const skipPg = pgSkip();
 
 appsContract('SQLite', sqlite);
 recordsContract('SQLite', sqlite);
+certificatesContract('SQLite', sqlite);
 appsContract('PostgreSQL', postgres, skipPg);
 recordsContract('PostgreSQL', postgres, skipPg);
+certificatesContract('PostgreSQL', postgres, skipPg);

@@ -82,9 +82,9 @@ function schemaOf(path: string) {
 }
 
 describe('store migrations', () => {
-  it('lists versions 1 to 5 in order, each one higher than the last', () => {
-    assert.deepEqual(migrations.map((m) => m.version), [1, 2, 3, 4, 5]);
-    assert.equal(LATEST_SCHEMA_VERSION, 5);
+  it('lists versions 1 to 6 in order, each one higher than the last', () => {
+    assert.deepEqual(migrations.map((m) => m.version), [1, 2, 3, 4, 5, 6]);
+    assert.equal(LATEST_SCHEMA_VERSION, 6);
   });
 
   it('brings a version-1 store to the latest schema and keeps its apps', async () => {
@@ -151,7 +151,7 @@ describe('store migrations', () => {
     assert.equal(schemaOf(path).version, LATEST_SCHEMA_VERSION);
   });
 
-  it('brings a version-4 store to version 5: an identity, tombstones and scale overrides', async () => {
+  it('brings a version-4 store to the latest: an identity, tombstones, scale overrides (5) and certificates (6)', async () => {
     const path = await storeAtVersion(4);
     const store = new SqliteStore({ path });
     await store.open();
@@ -167,10 +167,12 @@ describe('store migrations', () => {
       assert.equal((await store.getApp('old-app'))?.replicas, 3);
       assert.equal(await store.deleteApp('old-app'), true);
       assert.deepEqual((await store.listDeleted()).map((d) => d.name), ['old-app']);
+      assert.deepEqual(await store.listCertificates(), [], 'version 6 adds an empty certificates table');
     } finally {
       await store.close();
     }
-    assert.equal(schemaOf(path).version, 5);
+    assert.equal(schemaOf(path).version, LATEST_SCHEMA_VERSION);
+    assert.ok(schemaOf(path).objects.includes('certificates'));
   });
 
   it('creates tables that enforce their types (STRICT)', async () => {

@@ -1,6 +1,7 @@
 import type { RouteDef } from '../route-def.js';
 import { appActionRoutes } from './app-actions.js';
 import { appRoutes } from './apps.js';
+import { certificateRoutes } from './certificates.js';
 import { cntSpawnerRoutes } from './cntspawner.js';
 import { eventRoutes } from './events.js';
 import { gatewayRoutes } from './gateways.js';
@@ -24,5 +25,6 @@ apiRoutes.push(
   ...eventRoutes,
   ...tokenRoutes,
   ...usageRoutes,
+  ...certificateRoutes,
   ...cntSpawnerRoutes,
 );

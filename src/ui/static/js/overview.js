@@ -5,6 +5,7 @@ import { fill, h } from './dom.js';
 import { requestRate, sparkline } from './sparkline.js';
 import { state, subscribe } from './store.js';
 import { loadUsage, USAGE_EVENT, usageVersion } from './usage.js';
+import { mountCertificates } from './certificates.js';
 
 const RATE_REFRESH_MS = 60_000;
 
@@ -13,6 +14,8 @@ export function mountOverview(root) {
   const count = h('span', { class: 'muted' });
   const grid = h('div', { class: 'app-grid', id: 'app-grid' });
   const empty = h('p', { class: 'empty muted', hidden: true });
+  // HTTPS certificates (shown only with a tls block): ACME orders and their failures.
+  const certificates = h('section', { class: 'certificates', id: 'certificates', 'aria-label': 'HTTPS certificates', hidden: true });
   fill(
     root,
     h(
@@ -23,7 +26,9 @@ export function mountOverview(root) {
     ),
     grid,
     empty,
+    certificates,
   );
+  const unmountCertificates = mountCertificates(certificates);
 
   const visible = (app) => app.name.includes(filterInput.value.trim().toLowerCase());
 
@@ -82,6 +87,7 @@ export function mountOverview(root) {
     unsubscribe();
     window.removeEventListener(USAGE_EVENT, renderAll);
     clearInterval(timer);
+    unmountCertificates();
   };
 }
 

@@ -1,0 +1,66 @@
+import { isIP } from 'node:net';
+import type { AppSpec } from '../../spec/types.js';
+import type { StoredCertificate } from '../../store/store.js';
+
+/** The first retry after a failed order; each failure in a row doubles it, up to RETRY_MAX_MS (Caddy's shape). */
+export const RETRY_MIN_MS = 60_000;
+export const RETRY_MAX_MS = 24 * 3_600_000;
+
+/**
+ * The hosts ACME can get a certificate for: every exact route host of the apps,
+ * lower case, once each. Wildcards need DNS-01 (not done: give them files), IP
+ * addresses and single-label names (localhost) no public CA signs.
+ */
+export function acmeHosts(specs: Iterable<AppSpec>): string[] {
+  const hosts = new Set<string>();
+  for (const spec of specs) {
+    for (const route of spec.routes) {
+      const host = route.host?.toLowerCase();
+      if (host === undefined || host.startsWith('*.') || isIP(host.replace(/^\[|\]$/g, '')) !== 0 || !host.includes('.')) continue;
+      hosts.add(host);
+    }
+  }
+  return [...hosts].sort();
+}
+
+/** Why a host is ordered now. */
+export type OrderReason = 'missing' | 'expiring';
+
+/**
+ * Which hosts to order now, and why: one without a certificate, or whose
+ * certificate ends within `renewBeforeMs`; never one still waiting out its
+ * backoff after a failure, nor one a file certificate covers.
+ */
+export function dueOrders(
+  hosts: readonly string[],
+  stored: ReadonlyMap<string, StoredCertificate>,
+  nowMs: number,
+  renewBeforeMs: number,
+  coveredByFile: (host: string) => boolean,
+): Array<{ host: string; reason: OrderReason }> {
+  const due: Array<{ host: string; reason: OrderReason }> = [];
+  for (const host of hosts) {
+    if (coveredByFile(host)) continue;
+    const row = stored.get(host);
+    if (row?.retryAt !== undefined && row.retryAt.getTime() > nowMs) continue;
+    if (row?.certPem === undefined || row.notAfter === undefined) due.push({ host, reason: 'missing' });
+    else if (row.notAfter.getTime() - nowMs <= renewBeforeMs) due.push({ host, reason: 'expiring' });
+  }
+  return due;
+}
+
+/** How long after its `failures`-th failure in a row a host is ordered again. */
+export function retryDelayMs(failures: number): number {
+  if (failures <= 0) return 0;
+  return Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(failures - 1, 20));
+}
+
+/** When the next check is due: the regular interval, or sooner when a backoff ends before it. */
+export function nextCheckInMs(stored: Iterable<StoredCertificate>, nowMs: number, checkEveryMs: number): number {
+  let next = checkEveryMs;
+  for (const row of stored) {
+    if (row.retryAt === undefined) continue;
+    next = Math.min(next, Math.max(0, row.retryAt.getTime() - nowMs));
+  }
+  return next;
+}

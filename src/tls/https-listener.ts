@@ -1,0 +1,89 @@
+import { createSecureServer, type Http2SecureServer, type ServerHttp2Session } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import type { Socket } from 'node:net';
+import type { SecureContext } from 'node:tls';
+import type { Logger } from 'pino';
+import type { Server } from 'node:http';
+import { listenOn } from '../net/listen.js';
+import { answerClientError } from '../proxy/client-error.js';
+import type { ProxyServer } from '../proxy/proxy-server.js';
+import { TLS_CONTEXT_OPTIONS } from './tls-policy.js';
+
+export interface HttpsListenerOptions {
+  proxy: ProxyServer;
+  /** The secure context for a client's server name (SNI), or undefined: the handshake fails. */
+  contextFor: (serverName: string) => SecureContext | undefined;
+  logger: Logger;
+  /** How long a client may take to send its request headers (the plain listener's clientHeader). */
+  headersTimeoutMs: number;
+  /** Most open TLS connections (the plain listener's cap, counted apart); past it new ones are closed at once. */
+  maxConnections?: number;
+}
+
+/**
+ * The TLS listener: HTTP/2 by ALPN, HTTP/1.1 for clients without it, each
+ * connection's certificate picked by SNI. Requests are the proxy's own
+ * (ProxyServer.serveSecure); this only terminates TLS.
+ */
+export class HttpsListener {
+  private readonly server: Http2SecureServer;
+  private readonly sessions = new Set<ServerHttp2Session>();
+  private readonly sockets = new Set<Socket>();
+
+  constructor(options: HttpsListenerOptions) {
+    const { logger } = options;
+    this.server = createSecureServer({
+      ...TLS_CONTEXT_OPTIONS,
+      allowHTTP1: true,
+      SNICallback: (name, done) => {
+        const context = options.contextFor(name);
+        // No certificate for the name: the handshake fails (as Caddy does), instead of showing another host's.
+        if (context === undefined) return done(new Error(`no certificate for ${name}`));
+        done(null, context);
+      },
+      // No extended CONNECT (RFC 8441): browsers open their WebSockets over HTTP/1.1, which berth tunnels.
+      settings: { enableConnectProtocol: false },
+    });
+    // HTTP/1.1 clients (ALPN fallback) get the plain listener's header bound and keep-alive.
+    const http1 = this.server as unknown as Server;
+    http1.headersTimeout = options.headersTimeoutMs;
+    http1.keepAliveTimeout = 65_000;
+    // A TLS client cannot read a raw 503 as the plain listener sends one: past the cap, Node closes the connection.
+    if (options.maxConnections !== undefined && Number.isFinite(options.maxConnections)) this.server.maxConnections = options.maxConnections;
+    options.proxy.serveSecure(this.server);
+    this.server.on('session', (session: ServerHttp2Session) => {
+      this.sessions.add(session);
+      session.once('close', () => this.sessions.delete(session));
+    });
+    this.server.on('secureConnection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+    // A client that fails its handshake (no SNI, an unknown name, TLS 1.0) ends its own connection only.
+    this.server.on('tlsClientError', (err: Error) => logger.debug({ err: err.message }, 'TLS handshake failed'));
+    this.server.on('clientError', (err: Error, socket: Socket) => answerClientError(err, socket));
+  }
+
+  listen(host: string, port: number): Promise<AddressInfo> {
+    return listenOn(this.server as unknown as Server, host, port);
+  }
+
+  private closed?: Promise<void>;
+
+  /**
+   * Stops accepting: HTTP/2 sessions get GOAWAY (their open streams finish).
+   * The proxy's drain then waits for requests in flight; close() cuts what is left.
+   */
+  stopAccepting(): void {
+    this.closed ??= new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const session of this.sessions) session.close();
+  }
+
+  /** Ends every connection still open (call after the proxy's drain) and resolves once the listener is closed. */
+  async close(): Promise<void> {
+    this.stopAccepting();
+    for (const session of this.sessions) session.destroy();
+    for (const socket of this.sockets) socket.destroy();
+    await this.closed;
+  }
+}

@@ -1,0 +1,113 @@
+import type { SecureContext } from 'node:tls';
+import type { Logger } from 'pino';
+import type { TlsConfig } from '../config/config.js';
+import type { EdgeHooks } from '../proxy/proxy-server.js';
+import type { RouteMatch } from '../proxy/route-table.js';
+import type { AppSpec } from '../spec/types.js';
+import type { CertificatePair } from './certificate-pair.js';
+import { hstsValue, httpsLocation, redirectsToHttps } from './edge-policy.js';
+import { FileCertificates } from './file-certificates.js';
+import { SniIndex } from './sni-index.js';
+
+/** A certificate from files as the API and dashboard show it. */
+export interface FileCertificateView {
+  names: string[];
+  source: 'file';
+  status: 'valid' | 'expired';
+  /** The certificate file. */
+  cert: string;
+  notAfter?: string;
+}
+
+export interface TlsEdgeOptions {
+  logger: Logger;
+  /** The desired apps by name (for HSTS). */
+  specs: () => ReadonlyMap<string, AppSpec>;
+  /** The port the TLS listener is bound to (redirects point there). */
+  tlsPort: () => number;
+}
+
+/**
+ * What the gateway's HTTPS knows at any moment: the certificates by name (files
+ * first, then ACME's), the pending HTTP-01 challenges, and the redirect and HSTS
+ * rules. The proxy asks it through EdgeHooks; the TLS listener through contextFor.
+ */
+export class TlsEdge implements EdgeHooks {
+  private index = new SniIndex<SecureContext>();
+  /** The file certificates' names alone: ACME leaves the hosts they cover to them. */
+  private fileIndex = new SniIndex<true>();
+  private files?: FileCertificates;
+  private acme: () => Iterable<CertificatePair> = () => [];
+  /** Token → key authorization of the HTTP-01 challenges under way (the ACME client fills it). */
+  readonly challenges = new Map<string, string>();
+
+  constructor(
+    private config: TlsConfig,
+    private readonly options: TlsEdgeOptions,
+  ) {}
+
+  /** Loads the config's certificate files (throws a ConfigError naming a bad one), watched from then on. */
+  async loadFiles(config: TlsConfig): Promise<void> {
+    const files = await FileCertificates.load(config.certificates, this.options.logger, () => this.rebuild());
+    this.files?.close();
+    this.files = files;
+    this.config = config;
+    files.watch();
+    this.rebuild();
+  }
+
+  /** Where ACME's certificates come from (asked at every rebuild). */
+  setAcmeSource(source: () => Iterable<CertificatePair>): void {
+    this.acme = source;
+    this.rebuild();
+  }
+
+  /** Makes the name index again from every source; a handshake sees the old or the new one whole. */
+  rebuild(): void {
+    const index = new SniIndex<SecureContext>();
+    const fileIndex = new SniIndex<true>();
+    for (const pair of this.files?.list ?? []) {
+      index.add(pair.names, pair.context);
+      fileIndex.add(pair.names, true);
+    }
+    this.fileIndex = fileIndex;
+    for (const pair of this.acme()) index.add(pair.names, pair.context);
+    this.index = index;
+  }
+
+  contextFor(serverName: string): SecureContext | undefined {
+    return this.index.lookup(serverName);
+  }
+
+  /** Whether a file certificate serves `host` (then ACME orders none for it). */
+  coveredByFile(host: string): boolean {
+    return this.fileIndex.lookup(host) !== undefined;
+  }
+
+  /** The file certificates as the API shows them. */
+  fileViews(): FileCertificateView[] {
+    const now = Date.now();
+    return this.config.certificates.map((files, i) => {
+      const pair = this.files?.list[i];
+      return { names: pair?.names ?? [], source: 'file' as const, status: pair && pair.notAfter.getTime() > now ? ('valid' as const) : ('expired' as const), cert: files.cert, ...(pair ? { notAfter: pair.notAfter.toISOString() } : {}) };
+    });
+  }
+
+  challenge(token: string): string | undefined {
+    return this.challenges.get(token);
+  }
+
+  redirect(match: RouteMatch, target: string): string | undefined {
+    if (!redirectsToHttps(match.route, this.config.redirect) || match.authority === '') return undefined;
+    return httpsLocation(match.authority, target, this.options.tlsPort());
+  }
+
+  hsts(app: string): string | undefined {
+    const hsts = this.options.specs().get(app)?.hsts;
+    return hsts && hstsValue(hsts);
+  }
+
+  close(): void {
+    this.files?.close();
+  }
+}

@@ -1,0 +1,105 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createPublicKey, createPrivateKey, sign, verify } from 'node:crypto';
+import { acmeHosts, dueOrders, nextCheckInMs, retryDelayMs, RETRY_MAX_MS } from '../../src/tls/acme/renewal-plan.js';
+import { acmeAccountKey } from '../../src/tls/acme/acme-account.js';
+import { orderError } from '../../src/tls/acme/acme-manager.js';
+import { answerQuery } from '../support/dns-responder.js';
+import type { StoredCertificate, Store } from '../../src/store/store.js';
+import type { AppSpec } from '../../src/spec/types.js';
+
+const DAY = 86_400_000;
+const NOW = 1_800_000_000_000;
+const RENEW = 30 * DAY;
+
+function row(host: string, extra: Partial<StoredCertificate>): StoredCertificate {
+  return { host, failures: 0, updatedAt: new Date(NOW - DAY), ...extra };
+}
+
+const stored = new Map<string, StoredCertificate>([
+  ['fresh.example.com', row('fresh.example.com', { certPem: 'C', keyPem: 'K', notAfter: new Date(NOW + 60 * DAY) })],
+  ['edge.example.com', row('edge.example.com', { certPem: 'C', keyPem: 'K', notAfter: new Date(NOW + 30 * DAY) })],
+  ['old.example.com', row('old.example.com', { certPem: 'C', keyPem: 'K', notAfter: new Date(NOW + 29 * DAY) })],
+  ['expired.example.com', row('expired.example.com', { certPem: 'C', keyPem: 'K', notAfter: new Date(NOW - DAY) })],
+  ['backoff.example.com', row('backoff.example.com', { lastError: 'NXDOMAIN', failures: 2, retryAt: new Date(NOW + 60_000) })],
+  ['retry.example.com', row('retry.example.com', { lastError: 'NXDOMAIN', failures: 2, retryAt: new Date(NOW - 1) })],
+  ['renewfail.example.com', row('renewfail.example.com', { certPem: 'C', keyPem: 'K', notAfter: new Date(NOW + 10 * DAY), lastError: 'rate limited', failures: 1, retryAt: new Date(NOW + 60_000) })],
+]);
+
+const dueCases: Array<[host: string, expected: 'missing' | 'expiring' | undefined]> = [
+  ['new.example.com', 'missing'],
+  ['fresh.example.com', undefined],
+  ['edge.example.com', 'expiring'], // exactly 30 days left: renewed
+  ['old.example.com', 'expiring'],
+  ['expired.example.com', 'expiring'],
+  ['backoff.example.com', undefined], // waiting out its backoff
+  ['retry.example.com', 'missing'], // the backoff is over
+  ['renewfail.example.com', undefined], // a failed renewal waits too; its certificate keeps serving
+  ['files.example.com', undefined], // a file certificate covers it
+];
+for (const [host, expected] of dueCases) {
+  test(`due: ${host} → ${expected ?? 'not now'}`, () => {
+    const due = dueOrders([host], stored, NOW, RENEW, (h) => h === 'files.example.com');
+    assert.deepEqual(due, expected ? [{ host, reason: expected }] : []);
+  });
+}
+
+const retryCases: Array<[failures: number, ms: number]> = [
+  [0, 0],
+  [1, 60_000],
+  [2, 120_000],
+  [5, 16 * 60_000],
+  [12, RETRY_MAX_MS],
+  [1000, RETRY_MAX_MS],
+];
+for (const [failures, ms] of retryCases) {
+  test(`retry after ${failures} failure(s): ${ms} ms`, () => assert.equal(retryDelayMs(failures), ms));
+}
+
+test('the next check comes sooner when a backoff ends first', () => {
+  assert.equal(nextCheckInMs(stored.values(), NOW, 3_600_000), 0, 'retry.example.com is already due');
+  assert.equal(nextCheckInMs([stored.get('backoff.example.com')!], NOW, 3_600_000), 60_000);
+  assert.equal(nextCheckInMs([stored.get('fresh.example.com')!], NOW, 3_600_000), 3_600_000);
+});
+
+test('ACME hosts: exact route hosts once each; wildcards, IPs and single labels left out', () => {
+  const specs = [
+    { routes: [{ host: 'a.example.com', stripPrefix: false }, { host: '*.apps.example.com', stripPrefix: false }, { path: '/x/', stripPrefix: false }] },
+    { routes: [{ host: 'A.example.com', stripPrefix: false }, { host: '10.0.0.1', stripPrefix: false }, { host: 'localhost', stripPrefix: false }, { host: 'b.example.com', stripPrefix: false }] },
+  ] as unknown as AppSpec[];
+  assert.deepEqual(acmeHosts(specs), ['a.example.com', 'b.example.com']);
+});
+
+test('the account key is the store secret as a P-256 key: the same for every gateway on the store', async () => {
+  const secret = Buffer.alloc(32, 7);
+  const store = { getOrCreateSecret: async (key: string) => (key === 'acme-account' ? secret : Buffer.alloc(32)) } as unknown as Store;
+  const pem = await acmeAccountKey(store);
+  assert.equal(pem, await acmeAccountKey(store));
+  const key = createPrivateKey(pem);
+  assert.equal(key.asymmetricKeyDetails?.namedCurve, 'prime256v1');
+  const signature = sign('sha256', Buffer.from('x'), key);
+  assert.ok(verify('sha256', Buffer.from('x'), createPublicKey(key), signature));
+});
+
+function query(name: string, qtype: number): Buffer {
+  const labels = name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)]));
+  return Buffer.concat([Buffer.from([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]), ...labels, Buffer.from([0, 0, qtype, 0, 1])]);
+}
+
+test("the test DNS responder answers A with 127.0.0.1, NXDOMAIN for the names it is told, nothing for AAAA", () => {
+  const a = answerQuery(query('x.example.test', 1), () => false)!;
+  assert.equal(a.readUInt16BE(0), 0x1234);
+  assert.equal(a.readUInt16BE(2) & 0x000f, 0);
+  assert.equal(a.readUInt16BE(6), 1);
+  assert.deepEqual([...a.subarray(-4)], [127, 0, 0, 1]);
+  const nx = answerQuery(query('nxdomain-x.example.test', 1), (n) => n.startsWith('nxdomain-'))!;
+  assert.equal(nx.readUInt16BE(2) & 0x000f, 3);
+  assert.equal(nx.readUInt16BE(6), 0);
+  assert.equal(answerQuery(query('x.example.test', 28), () => false)!.readUInt16BE(6), 0);
+  assert.equal(answerQuery(Buffer.from([1, 2, 3]), () => false), undefined);
+});
+
+test("an order's error: the CA's words as they are, acme-client's own TypeError for no answer told plainly", () => {
+  assert.equal(orderError(new Error('DNS problem: NXDOMAIN looking up A for x.example.test'), 'https://ca/dir'), 'DNS problem: NXDOMAIN looking up A for x.example.test');
+  assert.equal(orderError(new TypeError("Cannot read properties of undefined (reading 'config')"), 'https://ca/dir'), 'the ACME server at https://ca/dir did not answer (no connection, after retries)');
+});
