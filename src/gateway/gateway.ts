@@ -294,7 +294,7 @@ export class Gateway {
         this.acme = manager;
         edge.setAcmeSource(() => manager.certificates());
       }
-      this.https = new HttpsListener({ proxy: this.proxy, contextFor: (name) => edge.contextFor(name), logger, headersTimeoutMs: config.timeouts.clientHeaderMs, maxConnections });
+      this.https = new HttpsListener({ proxy: this.proxy, contextFor: (name) => edge.contextFor(name), logger, headersTimeoutMs: config.timeouts.clientHeaderMs, maxConnections, maxRequestHeaders: config.limits.requestHeaders });
     }
     this.apps = new AppService({
       store,

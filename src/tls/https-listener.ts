@@ -18,6 +18,8 @@ export interface HttpsListenerOptions {
   headersTimeoutMs: number;
   /** Most open TLS connections (the plain listener's cap, counted apart); past it new ones are closed at once. */
   maxConnections?: number;
+  /** limits.requestHeaders: past it the proxy answers 431, so HTTP/2 must let one more through. */
+  maxRequestHeaders: number;
 }
 
 /**
@@ -43,6 +45,9 @@ export class HttpsListener {
       },
       // No extended CONNECT (RFC 8441): browsers open their WebSockets over HTTP/1.1, which berth tunnels.
       settings: { enableConnectProtocol: false },
+      // One header over the limit (plus the four pseudo-headers) reaches the proxy, which answers 431,
+      // instead of Node resetting the stream at its default of 128.
+      maxHeaderListPairs: options.maxRequestHeaders + 5,
     });
     // HTTP/1.1 clients (ALPN fallback) get the plain listener's header bound and keep-alive.
     const http1 = this.server as unknown as Server;

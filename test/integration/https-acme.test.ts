@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/open-store.js';
 import { APP_IMAGE } from '../support/images.js';
@@ -54,7 +55,6 @@ describe('HTTPS with certificates from ACME (pebble)', () => {
       `tls:\n  listen: 127.0.0.1:0\n  redirect: true\n  acme:\n    email: ops@example.test\n    directory: ${pebble.directory}\n    caRoot: ${pebble.caFile}\n    renewBefore: 36500d\n    checkEvery: 3s\n`,
     );
     // The config's listen is replaced: pebble validates HTTP-01 on this port.
-    const { readFile, writeFile } = await import('node:fs/promises');
     await writeFile(h.configFile, (await readFile(h.configFile, 'utf8')).replace('listen: 127.0.0.1:0\nadmin', `listen: 127.0.0.1:${plainPort}\nadmin`));
     await h.writeApp('app.yaml', `apiVersion: berth/v1\nname: ${app}\nimage: ${APP_IMAGE}\nport: 8080\nreadiness: {path: /healthz}\nroutes:\n  - host: ${goodHost}\n  - host: ${badHost}\n  - host: "*.wild.example.test"\n`);
     await h.start();
