@@ -58,6 +58,7 @@ const cases: UpstreamCase[] = [
   { name: 'answers 101 to a plain request', behaviour: (s) => { s.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\nConnection: Upgrade\r\n\r\n'); setTimeout(() => s.end('raw bytes of another protocol'), 20); }, expect: { statuses: [502], close: 'allowed' } },
   // RFC 9110 §15.2: a client must take unsolicited 1xx; berth's upstream client reads and drops them.
   { name: '100 Continue, then 200', behaviour: (s) => { s.write('HTTP/1.1 100 Continue\r\n\r\n'); setTimeout(() => ok(s), 20); }, expect: { statuses: [200] } },
+  { name: 'HTTP/1.0 with the body until the close (busybox httpd)', behaviour: (s) => s.end('HTTP/1.0 404 Not Found\r\nContent-type: text/html\r\nConnection: close\r\n\r\n<HTML>nope</HTML>\n'), expect: { statuses: [404] }, check: (o) => (o.responses[0]?.body.toString() === '<HTML>nope</HTML>\n' ? undefined : `body ${JSON.stringify(o.responses[0]?.body.toString())}`) },
   { name: '103 Early Hints, then 200', behaviour: (s) => { s.write('HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n'); setTimeout(() => ok(s), 20); }, expect: { statuses: [200] } },
   { name: 'obs-fold in a header', behaviour: (s) => s.end('HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\nContent-Length: 2\r\n\r\nok'), expect: BAD_GATEWAY },
   { name: 'chunk size with 20 hex digits', behaviour: (s) => s.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\nx'), expect: CUT_OFF, check: (o) => cutOff(o), responses: 0 },

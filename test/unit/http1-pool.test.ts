@@ -241,3 +241,23 @@ test('the response headers relayed leave hop-by-hop fields and those Connection 
   assert.deepEqual(o.headers, { 'x-end': 'kept' });
   pool.close();
 });
+
+test('a body without framing ends with the connection: HTTP/1.0, and HTTP/1.1 without a length', async () => {
+  const answers = [
+    (s: Socket) => s.end('HTTP/1.0 404 Not Found\r\nContent-type: text/html\r\nConnection: close\r\n\r\n<HTML>nope</HTML>\n'),
+    (s: Socket) => {
+      s.write('HTTP/1.1 200 OK\r\n\r\npart one, ');
+      setTimeout(() => s.end('part two'), 30);
+    },
+  ];
+  const app = await rawServer((s, _r, i) => answers[i]!(s));
+  const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000 });
+  const first = await send(pool);
+  assert.equal(first.status, 404);
+  assert.equal(first.body, '<HTML>nope</HTML>\n');
+  assert.equal(first.error, undefined);
+  const second = await send(pool);
+  assert.equal(second.status, 200);
+  assert.equal(second.body, 'part one, part two');
+  pool.close();
+});

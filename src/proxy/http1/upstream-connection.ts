@@ -259,14 +259,15 @@ export class UpstreamConnection implements ResponseSink {
   private onClose(): void {
     this.dead = true;
     const ex = this.current;
-    this.current = undefined;
     let resend: Exchange | undefined;
+    if (ex && !ex.done && this.parser.untilClose && !this.error) {
+      // The body ran until the close: that is its end (onEnd reads `current`).
+      this.parser.closed();
+    }
+    this.current = undefined;
     if (ex && !ex.done) {
       ex.conn = undefined;
-      if (this.parser.untilClose && !this.error) {
-        // The body ran until the close: that is its end.
-        this.parser.closed();
-      } else if (!this.parser.received && this.reused && !ex.resent && isResendable(ex.req)) {
+      if (!this.parser.received && this.reused && !ex.resent && isResendable(ex.req)) {
         ex.resent = true;
         unwatch(ex);
         resend = ex;
