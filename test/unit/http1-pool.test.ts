@@ -241,3 +241,28 @@ test('the response headers relayed leave hop-by-hop fields and those Connection 
   assert.deepEqual(o.headers, { 'x-end': 'kept' });
   pool.close();
 });
+
+test('an app that answers while the request body still streams: the head bound is not armed after the head came', async () => {
+  // Full duplex (an echo, a progress stream): the head and a first part go out at the request head.
+  const server = createServer((s) => {
+    s.on('error', () => undefined);
+    let answered = false;
+    s.on('data', () => {
+      if (answered) return;
+      answered = true;
+      s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n');
+      setTimeout(() => s.write('4\r\nlast\r\n0\r\n\r\n'), 900);
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const pool = new Http1Pool('127.0.0.1', (server.address() as { port: number }).port, { connectTimeoutMs: 1000 });
+  const body = new PassThrough();
+  const pending = send(pool, { method: 'POST', body, headersTimeoutMs: 300 });
+  body.write('up');
+  setTimeout(() => body.end('load'), 50);
+  const o = await pending;
+  assert.equal(o.error, undefined, o.error?.message);
+  assert.equal(o.body, 'firstlast');
+  pool.close();
+});

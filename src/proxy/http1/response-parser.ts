@@ -79,6 +79,11 @@ export class ResponseParser {
     return this.state === State.Done;
   }
 
+  /** No final response head yet (interim 1xx aside). */
+  get awaitingHead(): boolean {
+    return this.state === State.Head;
+  }
+
   /** The response's body runs until the connection closes. */
   get untilClose(): boolean {
     return this.state === State.UntilClose;

@@ -166,9 +166,10 @@ export class UpstreamConnection implements ResponseSink {
     socket.write(head, 'latin1');
     const body = req.body;
     // The app's time to answer counts from the end of the request: an upload may take long.
+    // An app may answer before the body's end (an echo, an early error): its head has come, nothing to bound.
     const sent = () => {
       ex.bodyDone = true;
-      if (req.headersTimeoutMs > 0) watch(ex, req.headersTimeoutMs);
+      if (req.headersTimeoutMs > 0 && this.parser.awaitingHead) watch(ex, req.headersTimeoutMs);
     };
     if (body === null) return sent();
     if (body.readableEnded) {
