@@ -3,7 +3,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { Http1Pool } from '../../src/proxy/http1/upstream-pool.js';
 import type { ExchangeRequest } from '../../src/proxy/http1/exchange.js';
 import type { ResponseHeaders } from '../../src/proxy/http1/response-parser.js';
@@ -264,5 +264,23 @@ test('an app that answers while the request body still streams: the head bound i
   const o = await pending;
   assert.equal(o.error, undefined, o.error?.message);
   assert.equal(o.body, 'firstlast');
+  pool.close();
+});
+
+test('an app that neither reads a large request body nor answers: the head bound still ends the exchange', { timeout: 20_000 }, async () => {
+  const server = createServer((s) => {
+    s.on('error', () => undefined);
+    s.pause();
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const pool = new Http1Pool('127.0.0.1', (server.address() as { port: number }).port, { connectTimeoutMs: 1000 });
+  // 256 MiB offered on demand: far more than the sockets' buffers hold.
+  let left = 4096;
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  const body = new Readable({ read() { this.push(left-- > 0 ? chunk : null); } });
+  const o = await send(pool, { method: 'POST', headers: ['host', 'a', 'content-length', String(4096 * chunk.length)], body, headersTimeoutMs: 300 });
+  assert.equal(o.error?.code, 'UPSTREAM_HEADERS_TIMEOUT', o.error?.message);
+  assert.ok(left > 0, 'the whole body was read: the app did read it');
   pool.close();
 });

@@ -108,6 +108,8 @@ export class UpstreamConnection implements ResponseSink {
   private error: Error | undefined;
   private ended = false;
   dead = false;
+  /** The socket's idle timer bounds an app that stopped reading the request body (armed only then). */
+  private writeStallTimed = false;
 
   constructor(private readonly owner: ConnectionOwner, connectTimeoutMs: number) {
     this.parser = new ResponseParser(this);
@@ -121,9 +123,14 @@ export class UpstreamConnection implements ResponseSink {
     });
     socket.on('data', (data: Buffer) => this.onSocketData(data));
     socket.on('drain', () => {
+      if (this.writeStallTimed) {
+        this.writeStallTimed = false;
+        socket.setTimeout(0);
+      }
       const body = this.current?.req.body;
       if (body?.isPaused()) body.resume();
     });
+    socket.on('timeout', () => this.onWriteStall());
     socket.on('error', (err) => {
       this.error ??= err;
     });
@@ -190,7 +197,14 @@ export class UpstreamConnection implements ResponseSink {
       } else {
         flushed = socket.write(chunk);
       }
-      if (!flushed) body.pause();
+      if (!flushed) {
+        body.pause();
+        // The head bound starts at the body's end, which an app that reads nothing never lets come.
+        if (req.headersTimeoutMs > 0 && !this.writeStallTimed && this.parser.awaitingHead) {
+          this.writeStallTimed = true;
+          socket.setTimeout(req.headersTimeoutMs);
+        }
+      }
     };
     ex.onBodyEnd = () => {
       if (ex.done || socket.destroyed) return;
@@ -202,6 +216,14 @@ export class UpstreamConnection implements ResponseSink {
     body.on('end', ex.onBodyEnd);
     body.on('error', ex.onBodyError);
     body.on('aborted', ex.onBodyError);
+  }
+
+  /** Nothing written or read for the head bound while the request body waits on the app. */
+  private onWriteStall(): void {
+    this.writeStallTimed = false;
+    this.socket.setTimeout(0);
+    const ex = this.current;
+    if (ex && !ex.done && !ex.bodyDone && this.parser.awaitingHead) ex.abort(new UpstreamHeadersTimeoutError(ex.req.headersTimeoutMs));
   }
 
   private onSocketData(data: Buffer): void {
