@@ -67,6 +67,44 @@ const cases: UpstreamCase[] = [
   { name: 'resets while a small POST is handled (crash 3)', behaviour: (s) => s.resetAndDestroy(), request: smallPost('POST'), expect: BAD_GATEWAY },
   { name: 'closes while a small PUT is handled (crash 3)', behaviour: (s) => s.end(), request: smallPost('PUT'), expect: BAD_GATEWAY },
   { name: 'resets after a delay while a small POST is handled', behaviour: (s) => setTimeout(() => s.resetAndDestroy(), 50), request: smallPost('POST'), expect: BAD_GATEWAY },
+  // Careless apps: each is relayed as the app meant it, never a 502.
+  {
+    name: 'headers named like Object members (constructor, toString)',
+    behaviour: (s) => s.end('HTTP/1.1 200 OK\r\nConstructor: a\r\ntoString: b\r\nValueOf: c\r\nValueOf: d\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok'),
+    expect: { statuses: [200] },
+    check: (o) => (o.responses[0]?.headers['constructor']?.[0] === 'a' && o.responses[0]?.headers['valueof']?.length === 2 ? undefined : `headers not relayed: ${o.responses[0]?.head}`),
+  },
+  {
+    name: 'Content-Length repeated and as a list: relayed once',
+    behaviour: (s) => s.end('HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok'),
+    expect: { statuses: [200] },
+    check: (o) => (o.responses[0]?.headers['content-length']?.join('|') === '2' && o.responses[0]?.body.toString() === 'ok' ? undefined : `relayed head: ${o.responses[0]?.head}`),
+  },
+  { name: '304 with Transfer-Encoding: chunked', behaviour: (s) => s.end('HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\nETag: "x"\r\nConnection: close\r\n\r\n'), expect: { statuses: [304] } },
+  {
+    name: 'a body sent to a HEAD request',
+    behaviour: (s) => s.end('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello'),
+    request: (p) => [`HEAD ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`],
+    expect: { statuses: [200] },
+    check: (o) => (o.bytes.includes('hello') ? 'the body of a HEAD response reached the client' : undefined),
+  },
+  {
+    name: '400 Set-Cookie fields',
+    behaviour: (s) => s.end(`HTTP/1.1 200 OK\r\n${Array.from({ length: 400 }, (_, i) => `Set-Cookie: c${i}=v\r\n`).join('')}Content-Length: 2\r\nConnection: close\r\n\r\nok`),
+    expect: { statuses: [200] },
+    check: (o) => (o.responses[0]?.headers['set-cookie']?.length === 400 ? undefined : `${o.responses[0]?.headers['set-cookie']?.length} Set-Cookie fields relayed`),
+  },
+  {
+    name: 'a response dripped one byte per write (chunked, with trailers)',
+    behaviour: (s) => {
+      const text = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;e=1\r\nhello\r\n0\r\nX-T: 1\r\n\r\n';
+      let i = 0;
+      const next = () => (i < text.length ? (s.write(text[i++]!), setTimeout(next, 1)) : s.end());
+      next();
+    },
+    expect: { statuses: [200] },
+    check: (o) => (o.responses[0]?.body.toString() === 'hello' && o.responses[0]?.complete ? undefined : 'the dripped response was not relayed whole'),
+  },
   { name: 'resets mid-body of a chunked POST', behaviour: (s) => s.resetAndDestroy(), request: (p) => [`POST ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n`, { pauseMs: 100 }, '5\r\nworld\r\n0\r\n\r\n'], expect: { statuses: [502], close: 'allowed' } },
 
   // --- WebSocket upstreams
