@@ -198,13 +198,68 @@ test('abort while queued or in flight: onError once, the next request is still s
   pool.close();
 });
 
-test('an app Keep-Alive hint shorter than the margin: the connection is not kept', async () => {
-  const app = await rawServer((s) => ok(s, 'x', 'Keep-Alive: timeout=1\r\n'));
+test('an app Keep-Alive hint shorter than the margin (or timeout=0): the connection is not kept', async () => {
+  for (const hint of ['timeout=1', 'timeout=0', 'max=5, timeout=0']) {
+    const app = await rawServer((s) => ok(s, 'x', `Keep-Alive: ${hint}\r\n`));
+    const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000 });
+    await send(pool);
+    await send(pool);
+    assert.equal(app.connections(), 2, hint);
+    pool.close();
+  }
+});
+
+test('a reused connection the app closes on reading the next request: a GET is resent once, a POST is not', async () => {
+  // Each connection: the first request is answered (keep-alive), the second makes the app close without a word.
+  const perConnection = new WeakMap<Socket, number>();
+  const app = await rawServer((s) => {
+    const n = (perConnection.get(s) ?? 0) + 1;
+    perConnection.set(s, n);
+    if (n === 1) ok(s);
+    else s.destroy();
+  });
   const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000 });
-  await send(pool);
-  await send(pool);
+  assert.equal((await send(pool)).status, 200);
+  const get = await send(pool);
+  assert.equal(get.status, 200, get.error?.message);
   assert.equal(app.connections(), 2);
+  const post = await send(pool, { method: 'POST', headers: ['host', 'a', 'content-length', '0'] });
+  assert.match(String(post.error?.code), /^(UPSTREAM_CLOSED|ECONNRESET)$/);
+  assert.equal(app.requests.filter((r) => r.startsWith('POST')).length, 1, 'the POST was sent once only');
   pool.close();
+});
+
+test('a burst over the connection cap with an app that drops some connections: every request settles', async () => {
+  // Every third connection is dropped at its first request; the others answer and stay.
+  let accepted = 0;
+  const dropped = new WeakSet<Socket>();
+  const app = await rawServer((s, _r) => {
+    if (!dropped.has(s) && ++accepted % 3 === 0) {
+      dropped.add(s);
+      return s.destroy();
+    }
+    setTimeout(() => ok(s), 5);
+  });
+  const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000, maxConnections: 2 });
+  const all = await Promise.all(Array.from({ length: 30 }, () => send(pool)));
+  assert.equal(all.length, 30);
+  assert.ok(all.every((o) => o.status === 200 || o.error !== undefined));
+  assert.ok(all.some((o) => o.status === 200));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.ok(pool.size <= 2, `${pool.size} connections open`);
+  pool.close();
+});
+
+test('drain with a request in flight: it completes, then its connection closes', async () => {
+  const app = await rawServer((s) => setTimeout(() => ok(s, 'late'), 100));
+  const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000 });
+  const pending = send(pool);
+  await new Promise((r) => setTimeout(r, 30));
+  pool.drain();
+  const o = await pending;
+  assert.equal(o.body, 'late', o.error?.message);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(pool.size, 0);
 });
 
 test('drain: requests after it fail at once, idle connections close', async () => {
