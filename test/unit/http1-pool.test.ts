@@ -339,3 +339,56 @@ test('an app that neither reads a large request body nor answers: the head bound
   assert.ok(left > 0, 'the whole body was read: the app did read it');
   pool.close();
 });
+
+test('a head dripped a byte at a time past the head bound: UPSTREAM_HEADERS_TIMEOUT, the connection closed', async () => {
+  let closed = false;
+  const app = await rawServer((s) => {
+    const text = 'HTTP/1.1 200 OK\r\nX-Slow: 1234567890\r\nContent-Length: 0\r\n\r\n';
+    let i = 0;
+    const timer = setInterval(() => (i < text.length && !s.destroyed ? s.write(text[i++]!) : clearInterval(timer)), 40);
+    s.on('close', () => {
+      closed = true;
+      clearInterval(timer);
+    });
+  });
+  const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000 });
+  const o = await send(pool, { headersTimeoutMs: 300 });
+  assert.equal(o.error?.code, 'UPSTREAM_HEADERS_TIMEOUT');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.ok(closed, 'the app connection was closed');
+  assert.equal(pool.size, 0);
+  pool.close();
+});
+
+test('aborted mid-download: onError once, the connection is closed and never reused', async () => {
+  const app = await rawServer((s, request) => {
+    if (request.includes('/big')) s.write(`HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n${'x'.repeat(1000)}`);
+    else ok(s);
+  });
+  const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000 });
+  const events: string[] = [];
+  await new Promise<void>((resolve) =>
+    pool.dispatch(
+      { method: 'GET', path: '/big', headers: [], body: null, headersTimeoutMs: 0 },
+      {
+        onStart: () => undefined,
+        onHead: () => events.push('head'),
+        onData: (ctl) => {
+          events.push('data');
+          ctl.abort(new Error('client gone'));
+          ctl.abort(new Error('twice'));
+        },
+        onEnd: () => events.push('end'),
+        onError: (err) => {
+          events.push(`error ${err.message}`);
+          setTimeout(resolve, 50);
+        },
+      },
+    ),
+  );
+  assert.deepEqual(events.filter((e) => e !== 'data'), ['head', 'error client gone']);
+  assert.equal(pool.size, 0);
+  assert.equal((await send(pool)).body, 'ok');
+  assert.equal(app.connections(), 2);
+  pool.close();
+});
