@@ -105,6 +105,14 @@ const cases: UpstreamCase[] = [
     expect: { statuses: [200] },
     check: (o) => (o.responses[0]?.body.toString() === 'hello' && o.responses[0]?.complete ? undefined : 'the dripped response was not relayed whole'),
   },
+  {
+    // The connection the upload was cut on is not reused; the client's connection goes on.
+    name: 'answers 413 (keep-alive) before reading an 8 MiB upload, then the client sends a GET',
+    behaviour: (s, head) => s.write(head.startsWith('POST') ? 'HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n' : 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'),
+    request: (p) => [`POST ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 8388608\r\n\r\n`, Buffer.alloc(1 << 20, 1), { pauseMs: 200 }, Buffer.alloc(7 << 20, 1), `GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`],
+    expect: { statuses: [413, 200], count: 2 },
+    responses: 2,
+  },
   { name: 'resets mid-body of a chunked POST', behaviour: (s) => s.resetAndDestroy(), request: (p) => [`POST ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n`, { pauseMs: 100 }, '5\r\nworld\r\n0\r\n\r\n'], expect: { statuses: [502], close: 'allowed' } },
 
   // --- WebSocket upstreams
