@@ -5,7 +5,8 @@
 // still serving (issue 9, what must hold 1 and 3).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Socket } from 'node:net';
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { violation, type Expect } from '../support/expect-outcome.js';
 import { ProxyProcess } from '../support/proxy-process.js';
 import { rawExchange, sleep, wsHandshake, type RawOutcome, type Step } from '../support/raw-http.js';
@@ -201,5 +202,118 @@ describe('misbehaving upstreams behind the proxy', () => {
       await p2.stop();
       await up.close();
     }
+  });
+});
+
+describe('well-behaved apps behind the proxy: what undici relayed, the own client relays too', () => {
+  let proxy: ProxyProcess;
+  let app: Server;
+  let releaseSecondEvent: () => void = () => undefined;
+
+  before(async () => {
+    app = createServer((req, res) => {
+      const url = req.url ?? '/';
+      if (url === '/sse') {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        res.write('data: one\n\n');
+        releaseSecondEvent = () => res.end('data: two\n\n');
+      } else if (url === '/chunked') {
+        res.write('a');
+        setTimeout(() => res.write('b'), 20);
+        setTimeout(() => res.end('c'), 40);
+      } else if (url === '/big') {
+        // 32 MiB, written with backpressure honoured.
+        let left = 512;
+        const chunk = Buffer.alloc(64 * 1024, 0x62);
+        res.writeHead(200, { 'content-length': String(left * chunk.length) });
+        const pump = () => {
+          while (left > 0) {
+            left--;
+            if (!res.write(chunk)) return res.once('drain', pump);
+          }
+          res.end();
+        };
+        pump();
+      } else if (url === '/upload') {
+        let n = 0;
+        req.on('data', (c: Buffer) => (n += c.length));
+        req.on('end', () => res.end(String(n)));
+      } else if (url === '/204') {
+        res.writeHead(204).end();
+      } else if (url === '/304') {
+        res.writeHead(304, { etag: '"v1"' }).end();
+      } else {
+        res.writeHead(200, { 'content-length': '5', 'x-app': 'yes' }).end(req.method === 'HEAD' ? undefined : 'hello');
+      }
+    });
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    proxy = await ProxyProcess.start({ n: (app.address() as AddressInfo).port });
+  });
+
+  after(async () => {
+    await proxy?.stop();
+    app.closeAllConnections();
+    await new Promise<void>((r) => app.close(() => r()));
+  });
+
+  const call = (method: string, path: string, body?: Buffer, onResponse?: (res: IncomingMessage) => void) =>
+    new Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port: proxy.port, method, path: `/u/n${path}`, agent: false, timeout: 20_000 }, (res) => {
+        onResponse?.(res);
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.end(body);
+    });
+
+  test('SSE: each event reaches the client as the app flushes it', async () => {
+    let first = '';
+    const done = call('GET', '/sse', undefined, (res) => {
+      res.once('data', (c: Buffer) => {
+        first = c.toString();
+        // The second event is written only once the first was relayed.
+        releaseSecondEvent();
+      });
+    });
+    const o = await done;
+    assert.equal(o.status, 200);
+    assert.equal(o.headers['content-type'], 'text/event-stream');
+    assert.equal(first, 'data: one\n\n');
+    assert.equal(o.body.toString(), 'data: one\n\ndata: two\n\n');
+  });
+
+  test('chunked streaming, 204, 304, HEAD', async () => {
+    assert.equal((await call('GET', '/chunked')).body.toString(), 'abc');
+    assert.equal((await call('GET', '/204')).status, 204);
+    const notModified = await call('GET', '/304');
+    assert.equal(notModified.status, 304);
+    assert.equal(notModified.headers.etag, '"v1"');
+    const head = await call('HEAD', '/plain');
+    assert.equal(head.status, 200);
+    assert.equal(head.headers['content-length'], '5');
+    assert.equal(head.body.length, 0);
+    const get = await call('GET', '/plain');
+    assert.equal(get.body.toString(), 'hello');
+    assert.equal(get.headers['x-app'], 'yes');
+  });
+
+  test('a 32 MiB download read slowly, and an 8 MiB upload, arrive whole', async () => {
+    const big = await call('GET', '/big', undefined, (res) => {
+      // A slow reader: pauses now and then, so the proxy must hold the app back.
+      let n = 0;
+      res.on('data', () => {
+        if (++n % 64 === 0) {
+          res.pause();
+          setTimeout(() => res.resume(), 20);
+        }
+      });
+    });
+    assert.equal(big.body.length, 32 * 1024 * 1024);
+    const up = await call('POST', '/upload', Buffer.alloc(8 * 1024 * 1024, 1));
+    assert.equal(up.body.toString(), String(8 * 1024 * 1024));
   });
 });
