@@ -81,6 +81,9 @@ const cases: UpstreamCase[] = [
     expect: { statuses: [200] },
     check: (o) => (o.responses[0]?.headers['content-length']?.join('|') === '2' && o.responses[0]?.body.toString() === 'ok' ? undefined : `relayed head: ${o.responses[0]?.head}`),
   },
+  // No framing: the body runs until the app closes (HTTP/1.0 style); that close is its end.
+  { name: 'a body delimited by the close (HTTP/1.1)', behaviour: (s) => s.end('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the close'), expect: { statuses: [200] }, check: (o) => (o.responses[0]?.complete && o.responses[0].body.toString() === 'until the close' ? undefined : 'the close-delimited body was not relayed whole') },
+  { name: 'an HTTP/1.0 response delimited by the close', behaviour: (s) => { s.write('HTTP/1.0 200 OK\r\n\r\nfirst '); setTimeout(() => s.end('second'), 30); }, expect: { statuses: [200] }, check: (o) => (o.responses[0]?.complete && o.responses[0].body.toString() === 'first second' ? undefined : 'the close-delimited body was not relayed whole') },
   { name: '304 with Transfer-Encoding: chunked', behaviour: (s) => s.end('HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\nETag: "x"\r\nConnection: close\r\n\r\n'), expect: { statuses: [304] } },
   {
     name: 'a body sent to a HEAD request',

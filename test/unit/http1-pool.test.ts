@@ -392,3 +392,39 @@ test('aborted mid-download: onError once, the connection is closed and never reu
   assert.equal(app.connections(), 2);
   pool.close();
 });
+
+test('close() during a body that runs until the close: the exchange fails, it is not relayed as complete', { timeout: 5000 }, async () => {
+  const app = await rawServer((s) => s.write('HTTP/1.1 200 OK\r\n\r\npartial'));
+  const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000 });
+  const pending = new Promise<Outcome>((resolve) => {
+    const out: Outcome = { body: '' };
+    pool.dispatch(
+      { method: 'GET', path: '/', headers: [], body: null, headersTimeoutMs: 0 },
+      {
+        onStart: () => undefined,
+        onHead: (_ctl, status) => (out.status = status),
+        onData: () => {
+          out.body = 'some';
+          // The gateway stops while the body streams.
+          pool.close();
+        },
+        onEnd: () => resolve(out),
+        onError: (err) => resolve({ ...out, error: err }),
+      },
+    );
+  });
+  const o = await pending;
+  assert.equal(o.status, 200);
+  assert.equal(o.error?.code, 'UPSTREAM_POOL_CLOSED', 'the cut body was ended as if complete');
+});
+
+test('a body without framing ends with the app closing the connection (HTTP/1.0 style)', { timeout: 5000 }, async () => {
+  const app = await rawServer((s, _r, i) => (i === 0 ? s.end('HTTP/1.1 200 OK\r\n\r\nwhole body') : s.end('HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nfrom 1.0')));
+  const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000 });
+  const a = await send(pool);
+  assert.equal(a.error, undefined, a.error?.message);
+  assert.equal(a.body, 'whole body');
+  const b = await send(pool);
+  assert.equal(b.body, 'from 1.0', b.error?.message);
+  pool.close();
+});

@@ -149,8 +149,9 @@ export class UpstreamConnection implements ResponseSink {
     if (this.connected) this.send(ex);
   }
 
-  destroy(): void {
-    this.socket.destroy();
+  /** `err`: why a busy connection is cut (its exchange fails with it, even a body read until the close). */
+  destroy(err?: Error): void {
+    this.socket.destroy(err);
   }
 
   /** Idle and still worth trying: not closed, not past the app's keep-alive hint. */
@@ -273,6 +274,11 @@ export class UpstreamConnection implements ResponseSink {
     const p = this.parser;
     if (p.keepAlive && !p.leftover && ex.bodyDone && !this.socket.destroyed) {
       if (this.socket.isPaused()) this.socket.resume();
+      // Answered before the body's last bytes drained: the stall bound must not outlive its exchange.
+      if (this.writeStallTimed) {
+        this.writeStallTimed = false;
+        this.socket.setTimeout(0);
+      }
       this.owner.release(this);
     } else {
       this.socket.destroy();
@@ -282,12 +288,10 @@ export class UpstreamConnection implements ResponseSink {
   private onClose(): void {
     this.dead = true;
     const ex = this.current;
-    this.current = undefined;
     let resend: Exchange | undefined;
     if (ex && !ex.done) {
-      ex.conn = undefined;
       if (this.parser.untilClose && !this.error) {
-        // The body ran until the close: that is its end.
+        // The body ran until the close: that is its end (onEnd finds the exchange as `current`).
         this.parser.closed();
       } else if (!this.parser.received && this.reused && !ex.resent && isResendable(ex.req)) {
         ex.resent = true;
@@ -297,6 +301,8 @@ export class UpstreamConnection implements ResponseSink {
         ex.fail(this.error ?? new UpstreamClosedError(this.parser.received ? 'the app closed the connection before its response was complete' : 'the app closed the connection before answering'));
       }
     }
+    this.current = undefined;
+    if (ex) ex.conn = undefined;
     this.owner.lost(this, resend);
   }
 }

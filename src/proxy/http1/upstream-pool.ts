@@ -136,6 +136,6 @@ export class Http1Pool implements ConnectionOwner {
   /** Like drain, and busy connections are cut too (their exchanges fail). */
   close(): void {
     this.drain();
-    for (const conn of this.all) conn.destroy();
+    for (const conn of this.all) conn.destroy(new UpstreamPoolClosedError('the gateway stopped sending to this instance'));
   }
 }
