@@ -428,3 +428,15 @@ test('a body without framing ends with the app closing the connection (HTTP/1.0 
   assert.equal(b.body, 'from 1.0', b.error?.message);
   pool.close();
 });
+
+test('drain with requests queued over the cap: they are still served (as undici closed a pool), then every connection closes', async () => {
+  const app = await rawServer((s) => setTimeout(() => ok(s), 30));
+  const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000, maxConnections: 1 });
+  const pending = Promise.all(Array.from({ length: 4 }, () => send(pool)));
+  pool.drain();
+  const all = await pending;
+  assert.deepEqual(all.map((o) => o.status ?? o.error?.code), [200, 200, 200, 200]);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(pool.size, 0);
+  assert.equal((await send(pool)).error?.code, 'UPSTREAM_POOL_CLOSED');
+});
