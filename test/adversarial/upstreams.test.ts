@@ -84,6 +84,10 @@ const cases: UpstreamCase[] = [
   // No framing: the body runs until the app closes (HTTP/1.0 style); that close is its end.
   { name: 'a body delimited by the close (HTTP/1.1)', behaviour: (s) => s.end('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the close'), expect: { statuses: [200] }, check: (o) => (o.responses[0]?.complete && o.responses[0].body.toString() === 'until the close' ? undefined : 'the close-delimited body was not relayed whole') },
   { name: 'an HTTP/1.0 response delimited by the close', behaviour: (s) => { s.write('HTTP/1.0 200 OK\r\n\r\nfirst '); setTimeout(() => s.end('second'), 30); }, expect: { statuses: [200] }, check: (o) => (o.responses[0]?.complete && o.responses[0].body.toString() === 'first second' ? undefined : 'the close-delimited body was not relayed whole') },
+  { name: 'obs-text in the status text and a header value', behaviour: (s) => s.end(Buffer.from('HTTP/1.1 200 Ok\xe9\r\nX-Name: caf\xe9\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok', 'latin1')), expect: { statuses: [200, 502] }, check: (o) => (o.responses[0]?.status === 200 && o.responses[0].body.toString() !== 'ok' ? 'a relayed response lost its body' : undefined) },
+  { name: 'Content-Length with leading zeros', behaviour: (s) => s.end('HTTP/1.1 200 OK\r\nContent-Length: 0005\r\nConnection: close\r\n\r\nhello'), expect: { statuses: [200] }, check: (o) => (o.responses[0]?.body.toString() === 'hello' ? undefined : 'body not relayed whole') },
+  { name: 'a 15-digit Content-Length, then close', behaviour: (s) => s.end('HTTP/1.1 200 OK\r\nContent-Length: 999999999999999\r\n\r\nshort'), expect: CUT_OFF, check: (o) => cutOff(o), responses: 0 },
+  { name: 'a 16-digit Content-Length', behaviour: (s) => s.end('HTTP/1.1 200 OK\r\nContent-Length: 9999999999999999\r\n\r\nshort'), expect: BAD_GATEWAY },
   { name: '304 with Transfer-Encoding: chunked', behaviour: (s) => s.end('HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\nETag: "x"\r\nConnection: close\r\n\r\n'), expect: { statuses: [304] } },
   {
     name: 'a body sent to a HEAD request',
