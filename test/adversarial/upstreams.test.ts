@@ -5,7 +5,8 @@
 // still serving (issue 9, what must hold 1 and 3).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Socket } from 'node:net';
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { violation, type Expect } from '../support/expect-outcome.js';
 import { ProxyProcess } from '../support/proxy-process.js';
 import { rawExchange, sleep, wsHandshake, type RawOutcome, type Step } from '../support/raw-http.js';
@@ -68,6 +69,59 @@ const cases: UpstreamCase[] = [
   { name: 'resets while a small POST is handled (crash 3)', behaviour: (s) => s.resetAndDestroy(), request: smallPost('POST'), expect: BAD_GATEWAY },
   { name: 'closes while a small PUT is handled (crash 3)', behaviour: (s) => s.end(), request: smallPost('PUT'), expect: BAD_GATEWAY },
   { name: 'resets after a delay while a small POST is handled', behaviour: (s) => setTimeout(() => s.resetAndDestroy(), 50), request: smallPost('POST'), expect: BAD_GATEWAY },
+  // Careless apps: each is relayed as the app meant it, never a 502.
+  {
+    name: 'headers named like Object members (constructor, toString)',
+    behaviour: (s) => s.end('HTTP/1.1 200 OK\r\nConstructor: a\r\ntoString: b\r\nValueOf: c\r\nValueOf: d\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok'),
+    expect: { statuses: [200] },
+    check: (o) => (o.responses[0]?.headers['constructor']?.[0] === 'a' && o.responses[0]?.headers['valueof']?.length === 2 ? undefined : `headers not relayed: ${o.responses[0]?.head}`),
+  },
+  {
+    name: 'Content-Length repeated and as a list: relayed once',
+    behaviour: (s) => s.end('HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok'),
+    expect: { statuses: [200] },
+    check: (o) => (o.responses[0]?.headers['content-length']?.join('|') === '2' && o.responses[0]?.body.toString() === 'ok' ? undefined : `relayed head: ${o.responses[0]?.head}`),
+  },
+  // No framing: the body runs until the app closes (HTTP/1.0 style); that close is its end.
+  { name: 'a body delimited by the close (HTTP/1.1)', behaviour: (s) => s.end('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the close'), expect: { statuses: [200] }, check: (o) => (o.responses[0]?.complete && o.responses[0].body.toString() === 'until the close' ? undefined : 'the close-delimited body was not relayed whole') },
+  { name: 'an HTTP/1.0 response delimited by the close', behaviour: (s) => { s.write('HTTP/1.0 200 OK\r\n\r\nfirst '); setTimeout(() => s.end('second'), 30); }, expect: { statuses: [200] }, check: (o) => (o.responses[0]?.complete && o.responses[0].body.toString() === 'first second' ? undefined : 'the close-delimited body was not relayed whole') },
+  { name: 'obs-text in the status text and a header value', behaviour: (s) => s.end(Buffer.from('HTTP/1.1 200 Ok\xe9\r\nX-Name: caf\xe9\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok', 'latin1')), expect: { statuses: [200, 502] }, check: (o) => (o.responses[0]?.status === 200 && o.responses[0].body.toString() !== 'ok' ? 'a relayed response lost its body' : undefined) },
+  { name: 'Content-Length with leading zeros', behaviour: (s) => s.end('HTTP/1.1 200 OK\r\nContent-Length: 0005\r\nConnection: close\r\n\r\nhello'), expect: { statuses: [200] }, check: (o) => (o.responses[0]?.body.toString() === 'hello' ? undefined : 'body not relayed whole') },
+  { name: 'a 15-digit Content-Length, then close', behaviour: (s) => s.end('HTTP/1.1 200 OK\r\nContent-Length: 999999999999999\r\n\r\nshort'), expect: CUT_OFF, check: (o) => cutOff(o), responses: 0 },
+  { name: 'a 16-digit Content-Length', behaviour: (s) => s.end('HTTP/1.1 200 OK\r\nContent-Length: 9999999999999999\r\n\r\nshort'), expect: BAD_GATEWAY },
+  { name: '304 with Transfer-Encoding: chunked', behaviour: (s) => s.end('HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\nETag: "x"\r\nConnection: close\r\n\r\n'), expect: { statuses: [304] } },
+  {
+    name: 'a body sent to a HEAD request',
+    behaviour: (s) => s.end('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello'),
+    request: (p) => [`HEAD ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`],
+    expect: { statuses: [200] },
+    check: (o) => (o.bytes.includes('hello') ? 'the body of a HEAD response reached the client' : undefined),
+  },
+  {
+    name: '400 Set-Cookie fields',
+    behaviour: (s) => s.end(`HTTP/1.1 200 OK\r\n${Array.from({ length: 400 }, (_, i) => `Set-Cookie: c${i}=v\r\n`).join('')}Content-Length: 2\r\nConnection: close\r\n\r\nok`),
+    expect: { statuses: [200] },
+    check: (o) => (o.responses[0]?.headers['set-cookie']?.length === 400 ? undefined : `${o.responses[0]?.headers['set-cookie']?.length} Set-Cookie fields relayed`),
+  },
+  {
+    name: 'a response dripped one byte per write (chunked, with trailers)',
+    behaviour: (s) => {
+      const text = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;e=1\r\nhello\r\n0\r\nX-T: 1\r\n\r\n';
+      let i = 0;
+      const next = () => (i < text.length ? (s.write(text[i++]!), setTimeout(next, 1)) : s.end());
+      next();
+    },
+    expect: { statuses: [200] },
+    check: (o) => (o.responses[0]?.body.toString() === 'hello' && o.responses[0]?.complete ? undefined : 'the dripped response was not relayed whole'),
+  },
+  {
+    // The connection the upload was cut on is not reused; the client's connection goes on.
+    name: 'answers 413 (keep-alive) before reading an 8 MiB upload, then the client sends a GET',
+    behaviour: (s, head) => s.write(head.startsWith('POST') ? 'HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n' : 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'),
+    request: (p) => [`POST ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 8388608\r\n\r\n`, Buffer.alloc(1 << 20, 1), { pauseMs: 200 }, Buffer.alloc(7 << 20, 1), `GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`],
+    expect: { statuses: [413, 200], count: 2 },
+    responses: 2,
+  },
   { name: 'resets mid-body of a chunked POST', behaviour: (s) => s.resetAndDestroy(), request: (p) => [`POST ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n`, { pauseMs: 100 }, '5\r\nworld\r\n0\r\n\r\n'], expect: { statuses: [502], close: 'allowed' } },
 
   // --- WebSocket upstreams
@@ -156,5 +210,118 @@ describe('misbehaving upstreams behind the proxy', () => {
       await p2.stop();
       await up.close();
     }
+  });
+});
+
+describe('well-behaved apps behind the proxy: what undici relayed, the own client relays too', () => {
+  let proxy: ProxyProcess;
+  let app: Server;
+  let releaseSecondEvent: () => void = () => undefined;
+
+  before(async () => {
+    app = createServer((req, res) => {
+      const url = req.url ?? '/';
+      if (url === '/sse') {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        res.write('data: one\n\n');
+        releaseSecondEvent = () => res.end('data: two\n\n');
+      } else if (url === '/chunked') {
+        res.write('a');
+        setTimeout(() => res.write('b'), 20);
+        setTimeout(() => res.end('c'), 40);
+      } else if (url === '/big') {
+        // 32 MiB, written with backpressure honoured.
+        let left = 512;
+        const chunk = Buffer.alloc(64 * 1024, 0x62);
+        res.writeHead(200, { 'content-length': String(left * chunk.length) });
+        const pump = () => {
+          while (left > 0) {
+            left--;
+            if (!res.write(chunk)) return res.once('drain', pump);
+          }
+          res.end();
+        };
+        pump();
+      } else if (url === '/upload') {
+        let n = 0;
+        req.on('data', (c: Buffer) => (n += c.length));
+        req.on('end', () => res.end(String(n)));
+      } else if (url === '/204') {
+        res.writeHead(204).end();
+      } else if (url === '/304') {
+        res.writeHead(304, { etag: '"v1"' }).end();
+      } else {
+        res.writeHead(200, { 'content-length': '5', 'x-app': 'yes' }).end(req.method === 'HEAD' ? undefined : 'hello');
+      }
+    });
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    proxy = await ProxyProcess.start({ n: (app.address() as AddressInfo).port });
+  });
+
+  after(async () => {
+    await proxy?.stop();
+    app.closeAllConnections();
+    await new Promise<void>((r) => app.close(() => r()));
+  });
+
+  const call = (method: string, path: string, body?: Buffer, onResponse?: (res: IncomingMessage) => void) =>
+    new Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port: proxy.port, method, path: `/u/n${path}`, agent: false, timeout: 20_000 }, (res) => {
+        onResponse?.(res);
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.end(body);
+    });
+
+  test('SSE: each event reaches the client as the app flushes it', async () => {
+    let first = '';
+    const done = call('GET', '/sse', undefined, (res) => {
+      res.once('data', (c: Buffer) => {
+        first = c.toString();
+        // The second event is written only once the first was relayed.
+        releaseSecondEvent();
+      });
+    });
+    const o = await done;
+    assert.equal(o.status, 200);
+    assert.equal(o.headers['content-type'], 'text/event-stream');
+    assert.equal(first, 'data: one\n\n');
+    assert.equal(o.body.toString(), 'data: one\n\ndata: two\n\n');
+  });
+
+  test('chunked streaming, 204, 304, HEAD', async () => {
+    assert.equal((await call('GET', '/chunked')).body.toString(), 'abc');
+    assert.equal((await call('GET', '/204')).status, 204);
+    const notModified = await call('GET', '/304');
+    assert.equal(notModified.status, 304);
+    assert.equal(notModified.headers.etag, '"v1"');
+    const head = await call('HEAD', '/plain');
+    assert.equal(head.status, 200);
+    assert.equal(head.headers['content-length'], '5');
+    assert.equal(head.body.length, 0);
+    const get = await call('GET', '/plain');
+    assert.equal(get.body.toString(), 'hello');
+    assert.equal(get.headers['x-app'], 'yes');
+  });
+
+  test('a 32 MiB download read slowly, and an 8 MiB upload, arrive whole', async () => {
+    const big = await call('GET', '/big', undefined, (res) => {
+      // A slow reader: pauses now and then, so the proxy must hold the app back.
+      let n = 0;
+      res.on('data', () => {
+        if (++n % 64 === 0) {
+          res.pause();
+          setTimeout(() => res.resume(), 20);
+        }
+      });
+    });
+    assert.equal(big.body.length, 32 * 1024 * 1024);
+    const up = await call('POST', '/upload', Buffer.alloc(8 * 1024 * 1024, 1));
+    assert.equal(up.body.toString(), String(8 * 1024 * 1024));
   });
 });

@@ -138,7 +138,8 @@ export function parseResponses(bytes: Buffer, eof: boolean, headRequests = false
     const head = bytes.subarray(at, end).toString('latin1');
     const lines = head.split('\r\n');
     const status = Number(lines[0]!.slice(9, 12));
-    const headers: Record<string, string[]> = {};
+    // No prototype: a header named `constructor` is a header like any other.
+    const headers: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
     for (const line of lines.slice(1)) {
       const colon = line.indexOf(':');
       if (colon <= 0) return { responses, malformed: `bad header line ${JSON.stringify(line.slice(0, 40))}` };

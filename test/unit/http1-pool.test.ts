@@ -3,7 +3,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { Http1Pool } from '../../src/proxy/http1/upstream-pool.js';
 import type { ExchangeRequest } from '../../src/proxy/http1/exchange.js';
 import type { ResponseHeaders } from '../../src/proxy/http1/response-parser.js';
@@ -198,13 +198,68 @@ test('abort while queued or in flight: onError once, the next request is still s
   pool.close();
 });
 
-test('an app Keep-Alive hint shorter than the margin: the connection is not kept', async () => {
-  const app = await rawServer((s) => ok(s, 'x', 'Keep-Alive: timeout=1\r\n'));
+test('an app Keep-Alive hint shorter than the margin (or timeout=0): the connection is not kept', async () => {
+  for (const hint of ['timeout=1', 'timeout=0', 'max=5, timeout=0']) {
+    const app = await rawServer((s) => ok(s, 'x', `Keep-Alive: ${hint}\r\n`));
+    const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000 });
+    await send(pool);
+    await send(pool);
+    assert.equal(app.connections(), 2, hint);
+    pool.close();
+  }
+});
+
+test('a reused connection the app closes on reading the next request: a GET is resent once, a POST is not', async () => {
+  // Each connection: the first request is answered (keep-alive), the second makes the app close without a word.
+  const perConnection = new WeakMap<Socket, number>();
+  const app = await rawServer((s) => {
+    const n = (perConnection.get(s) ?? 0) + 1;
+    perConnection.set(s, n);
+    if (n === 1) ok(s);
+    else s.destroy();
+  });
   const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000 });
-  await send(pool);
-  await send(pool);
+  assert.equal((await send(pool)).status, 200);
+  const get = await send(pool);
+  assert.equal(get.status, 200, get.error?.message);
   assert.equal(app.connections(), 2);
+  const post = await send(pool, { method: 'POST', headers: ['host', 'a', 'content-length', '0'] });
+  assert.match(String(post.error?.code), /^(UPSTREAM_CLOSED|ECONNRESET)$/);
+  assert.equal(app.requests.filter((r) => r.startsWith('POST')).length, 1, 'the POST was sent once only');
   pool.close();
+});
+
+test('a burst over the connection cap with an app that drops some connections: every request settles', async () => {
+  // Every third connection is dropped at its first request; the others answer and stay.
+  let accepted = 0;
+  const dropped = new WeakSet<Socket>();
+  const app = await rawServer((s, _r) => {
+    if (!dropped.has(s) && ++accepted % 3 === 0) {
+      dropped.add(s);
+      return s.destroy();
+    }
+    setTimeout(() => ok(s), 5);
+  });
+  const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000, maxConnections: 2 });
+  const all = await Promise.all(Array.from({ length: 30 }, () => send(pool)));
+  assert.equal(all.length, 30);
+  assert.ok(all.every((o) => o.status === 200 || o.error !== undefined));
+  assert.ok(all.some((o) => o.status === 200));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.ok(pool.size <= 2, `${pool.size} connections open`);
+  pool.close();
+});
+
+test('drain with a request in flight: it completes, then its connection closes', async () => {
+  const app = await rawServer((s) => setTimeout(() => ok(s, 'late'), 100));
+  const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000 });
+  const pending = send(pool);
+  await new Promise((r) => setTimeout(r, 30));
+  pool.drain();
+  const o = await pending;
+  assert.equal(o.body, 'late', o.error?.message);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(pool.size, 0);
 });
 
 test('drain: requests after it fail at once, idle connections close', async () => {
@@ -260,4 +315,148 @@ test('a body without framing ends with the connection: HTTP/1.0, and HTTP/1.1 wi
   assert.equal(second.status, 200);
   assert.equal(second.body, 'part one, part two');
   pool.close();
+});
+
+test('an app that answers while the request body still streams: the head bound is not armed after the head came', async () => {
+  // Full duplex (an echo, a progress stream): the head and a first part go out at the request head.
+  const server = createServer((s) => {
+    s.on('error', () => undefined);
+    let answered = false;
+    s.on('data', () => {
+      if (answered) return;
+      answered = true;
+      s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n');
+      setTimeout(() => s.write('4\r\nlast\r\n0\r\n\r\n'), 900);
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const pool = new Http1Pool('127.0.0.1', (server.address() as { port: number }).port, { connectTimeoutMs: 1000 });
+  const body = new PassThrough();
+  const pending = send(pool, { method: 'POST', body, headersTimeoutMs: 300 });
+  body.write('up');
+  setTimeout(() => body.end('load'), 50);
+  const o = await pending;
+  assert.equal(o.error, undefined, o.error?.message);
+  assert.equal(o.body, 'firstlast');
+  pool.close();
+});
+
+test('an app that neither reads a large request body nor answers: the head bound still ends the exchange', { timeout: 20_000 }, async () => {
+  const server = createServer((s) => {
+    s.on('error', () => undefined);
+    s.pause();
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const pool = new Http1Pool('127.0.0.1', (server.address() as { port: number }).port, { connectTimeoutMs: 1000 });
+  // 256 MiB offered on demand: far more than the sockets' buffers hold.
+  let left = 4096;
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  const body = new Readable({ read() { this.push(left-- > 0 ? chunk : null); } });
+  const o = await send(pool, { method: 'POST', headers: ['host', 'a', 'content-length', String(4096 * chunk.length)], body, headersTimeoutMs: 300 });
+  assert.equal(o.error?.code, 'UPSTREAM_HEADERS_TIMEOUT', o.error?.message);
+  assert.ok(left > 0, 'the whole body was read: the app did read it');
+  pool.close();
+});
+
+test('a head dripped a byte at a time past the head bound: UPSTREAM_HEADERS_TIMEOUT, the connection closed', async () => {
+  let closed = false;
+  const app = await rawServer((s) => {
+    const text = 'HTTP/1.1 200 OK\r\nX-Slow: 1234567890\r\nContent-Length: 0\r\n\r\n';
+    let i = 0;
+    const timer = setInterval(() => (i < text.length && !s.destroyed ? s.write(text[i++]!) : clearInterval(timer)), 40);
+    s.on('close', () => {
+      closed = true;
+      clearInterval(timer);
+    });
+  });
+  const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000 });
+  const o = await send(pool, { headersTimeoutMs: 300 });
+  assert.equal(o.error?.code, 'UPSTREAM_HEADERS_TIMEOUT');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.ok(closed, 'the app connection was closed');
+  assert.equal(pool.size, 0);
+  pool.close();
+});
+
+test('aborted mid-download: onError once, the connection is closed and never reused', async () => {
+  const app = await rawServer((s, request) => {
+    if (request.includes('/big')) s.write(`HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n${'x'.repeat(1000)}`);
+    else ok(s);
+  });
+  const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000 });
+  const events: string[] = [];
+  await new Promise<void>((resolve) =>
+    pool.dispatch(
+      { method: 'GET', path: '/big', headers: [], body: null, headersTimeoutMs: 0 },
+      {
+        onStart: () => undefined,
+        onHead: () => events.push('head'),
+        onData: (ctl) => {
+          events.push('data');
+          ctl.abort(new Error('client gone'));
+          ctl.abort(new Error('twice'));
+        },
+        onEnd: () => events.push('end'),
+        onError: (err) => {
+          events.push(`error ${err.message}`);
+          setTimeout(resolve, 50);
+        },
+      },
+    ),
+  );
+  assert.deepEqual(events.filter((e) => e !== 'data'), ['head', 'error client gone']);
+  assert.equal(pool.size, 0);
+  assert.equal((await send(pool)).body, 'ok');
+  assert.equal(app.connections(), 2);
+  pool.close();
+});
+
+test('close() during a body that runs until the close: the exchange fails, it is not relayed as complete', { timeout: 5000 }, async () => {
+  const app = await rawServer((s) => s.write('HTTP/1.1 200 OK\r\n\r\npartial'));
+  const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000 });
+  const pending = new Promise<Outcome>((resolve) => {
+    const out: Outcome = { body: '' };
+    pool.dispatch(
+      { method: 'GET', path: '/', headers: [], body: null, headersTimeoutMs: 0 },
+      {
+        onStart: () => undefined,
+        onHead: (_ctl, status) => (out.status = status),
+        onData: () => {
+          out.body = 'some';
+          // The gateway stops while the body streams.
+          pool.close();
+        },
+        onEnd: () => resolve(out),
+        onError: (err) => resolve({ ...out, error: err }),
+      },
+    );
+  });
+  const o = await pending;
+  assert.equal(o.status, 200);
+  assert.equal(o.error?.code, 'UPSTREAM_POOL_CLOSED', 'the cut body was ended as if complete');
+});
+
+test('a body without framing ends with the app closing the connection (HTTP/1.0 style)', { timeout: 5000 }, async () => {
+  const app = await rawServer((s, _r, i) => (i === 0 ? s.end('HTTP/1.1 200 OK\r\n\r\nwhole body') : s.end('HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nfrom 1.0')));
+  const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000 });
+  const a = await send(pool);
+  assert.equal(a.error, undefined, a.error?.message);
+  assert.equal(a.body, 'whole body');
+  const b = await send(pool);
+  assert.equal(b.body, 'from 1.0', b.error?.message);
+  pool.close();
+});
+
+test('drain with requests queued over the cap: they are still served (as undici closed a pool), then every connection closes', async () => {
+  const app = await rawServer((s) => setTimeout(() => ok(s), 30));
+  const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000, maxConnections: 1 });
+  const pending = Promise.all(Array.from({ length: 4 }, () => send(pool)));
+  pool.drain();
+  const all = await pending;
+  assert.deepEqual(all.map((o) => o.status ?? o.error?.code), [200, 200, 200, 200]);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(pool.size, 0);
+  assert.equal((await send(pool)).error?.code, 'UPSTREAM_POOL_CLOSED');
 });

@@ -51,6 +51,15 @@ test('well-formed responses: framing, keep-alive and headers', async (t) => {
     ['duplicate headers become a list; names lower-cased; values trimmed', ['HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nSET-COOKIE:b=2 \r\nX-Empty:\r\nContent-Length: 0\r\n\r\n'], { status: 200, body: '', keepAlive: true, ends: 1, headers: { 'set-cookie': ['a=1', 'b=2'], 'x-empty': '' } }],
     ['an empty reason phrase', ['HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n'], { status: 200, body: '', keepAlive: true, ends: 1 }],
     ['no reason phrase at all', ['HTTP/1.1 404\r\nContent-Length: 0\r\n\r\n'], { status: 404, body: '', keepAlive: true, ends: 1 }],
+    // Names of Object.prototype's members are plain header names (a TypeError here was a 502).
+    ['headers named like Object members', ['HTTP/1.1 200 OK\r\nConstructor: a\r\ntoString: b\r\nhasOwnProperty: c\r\nvalueOf: d\r\nvalueOf: e\r\n__proto__: x\r\nContent-Length: 0\r\n\r\n'], { status: 200, body: '', keepAlive: true, ends: 1, headers: { constructor: 'a', tostring: 'b', hasownproperty: 'c', valueof: ['d', 'e'] } }],
+    // One Content-Length is relayed, whatever way the app repeated it: a list or two fields break clients (llhttp refuses both).
+    ['repeated content-length is relayed once', ['HTTP/1.1 200 OK\r\nContent-Length: 2\r\ncontent-length: 2\r\n\r\nok'], { status: 200, body: 'ok', keepAlive: true, ends: 1, headers: { 'content-length': '2' } }],
+    ['a content-length list is relayed as one value', ['HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nok'], { status: 200, body: 'ok', keepAlive: true, ends: 1, headers: { 'content-length': '2' } }],
+    ['content-length with leading zeros', ['HTTP/1.1 200 OK\r\nContent-Length: 0002\r\n\r\nok'], { status: 200, body: 'ok', keepAlive: true, ends: 1 }],
+    ['a 304 with Transfer-Encoding has no body', ['HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n'], { status: 304, body: '', keepAlive: true, ends: 1, headers: { 'transfer-encoding': undefined } }],
+    ['a chunk extension just under the line bound', [`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;x=${'e'.repeat(4000)}\r\nok\r\n0\r\n\r\n`], { status: 200, body: 'ok', keepAlive: true, ends: 1 }],
+    ['10000 one-byte chunks', [`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${'1\r\nx\r\n'.repeat(10000)}0\r\n\r\n`], { status: 200, body: 'x'.repeat(10000), keepAlive: true, ends: 1 }],
   ];
   for (const [name, pieces, want] of cases) {
     await t.test(name, () => {
@@ -89,6 +98,8 @@ test('malformed or ambiguous responses are refused with the reason', async (t) =
     ['a head over 16 KiB', [`HTTP/1.1 200 OK\r\nX-Big: ${'b'.repeat(17 * 1024)}\r\n\r\n`], /larger than/],
     ['101 to a plain request', ['HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\n\r\n'], /switched protocols/],
     ['a control character in the reason', ['HTTP/1.1 200 O\x01K\r\n\r\n'], /control character in its status line/],
+    ['a chunk extension past the line bound, across reads', ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;x=', 'e'.repeat(3000), 'e'.repeat(3000), '\r\nok\r\n0\r\n\r\n'], /overlong chunk-size line/],
+    ['trailers over the head bound', [`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n${'X-T: v\r\n'.repeat(3000)}\r\n`], /trailers are larger/],
   ];
   for (const [name, pieces, why] of cases) await t.test(name, () => bad(pieces, why));
 });
@@ -156,4 +167,18 @@ test('status lines, chunk sizes and keep-alive hints, read alone', () => {
   assert.equal(keepAliveTimeoutMs('timeout=5'), 5000);
   assert.equal(keepAliveTimeoutMs('max=100, timeout=2'), 2000);
   assert.equal(keepAliveTimeoutMs('max=100'), 0);
+});
+
+test('a one-byte trailer line is not the blank line that ends the message, in one read or split', () => {
+  for (const pieces of [['0\r\nX\n\r\n'], ['0\r\nX', '\n\r\n'], ['0\r\n', 'X\n', '\r', '\n']]) {
+    const got = parse(['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n', ...pieces]);
+    assert.equal(got.ends, 1);
+    assert.equal(got.leftover, false, JSON.stringify(pieces));
+  }
+});
+
+test('Keep-Alive: timeout=0 means the app closes at once: the connection is not kept', () => {
+  assert.equal(parse(['HTTP/1.1 200 OK\r\nKeep-Alive: timeout=0\r\nContent-Length: 0\r\n\r\n']).keepAlive, false);
+  assert.equal(parse(['HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5\r\nContent-Length: 0\r\n\r\n']).keepAlive, true);
+  assert.equal(parse(['HTTP/1.1 200 OK\r\nKeep-Alive: max=5\r\nContent-Length: 0\r\n\r\n']).keepAlive, true);
 });

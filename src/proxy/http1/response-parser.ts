@@ -79,6 +79,11 @@ export class ResponseParser {
     return this.state === State.Done;
   }
 
+  /** No final response head yet (interim 1xx aside). */
+  get awaitingHead(): boolean {
+    return this.state === State.Head;
+  }
+
   /** The response's body runs until the connection closes. */
   get untilClose(): boolean {
     return this.state === State.UntilClose;
@@ -185,6 +190,7 @@ export class ResponseParser {
     let transferEncoding: string | undefined;
     let connection: string | undefined;
     let keepAliveHeader: string | undefined;
+    let contentLengthValue: string | undefined;
     let at = lineEnd < 0 ? text.length : lineEnd + 2;
     while (at < text.length) {
       let next = text.indexOf('\r\n', at);
@@ -201,6 +207,9 @@ export class ResponseParser {
       at = next + 2;
       if (name === 'content-length') {
         contentLength = mergeContentLength(contentLength, value);
+        // Relayed once, as one number (below): two fields or a list break clients.
+        if (contentLengthValue === undefined) contentLengthValue = value;
+        continue;
       } else if (name === 'transfer-encoding') {
         transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
       } else if (name === 'connection') {
@@ -210,13 +219,19 @@ export class ResponseParser {
       }
       if (HOP_BY_HOP.has(name) || name === '__proto__') continue;
       const prior = headers[name];
-      if (prior === undefined) headers[name] = value;
-      else if (typeof prior === 'string') headers[name] = [prior, value];
-      else prior.push(value);
+      // Not `prior === undefined`: `constructor`, `toString`... find Object.prototype's functions.
+      if (typeof prior === 'string') headers[name] = [prior, value];
+      else if (typeof prior === 'object') prior.push(value);
+      else headers[name] = value;
     }
+    if (contentLengthValue !== undefined) headers['content-length'] = digitsValue(contentLengthValue) >= 0 ? contentLengthValue : String(contentLength);
     if (connection !== undefined) dropConnectionNamed(headers, connection);
     this.keepAlive = !http10 && !hasToken(connection, 'close');
-    if (this.keepAlive && keepAliveHeader !== undefined) this.keepAliveHintMs = keepAliveTimeoutMs(keepAliveHeader);
+    if (this.keepAlive && keepAliveHeader !== undefined) {
+      const hint = keepAliveTimeoutMs(keepAliveHeader);
+      if (hint < 0) this.keepAlive = false;
+      else this.keepAliveHintMs = hint;
+    }
     if (transferEncoding !== undefined && contentLength >= 0) {
       throw new BadUpstreamResponseError('the app sent both Content-Length and Transfer-Encoding');
     }
@@ -277,10 +292,11 @@ export class ResponseParser {
         return data.length;
       }
       const lineLength = (this.pending?.length ?? 0) + (lf - at);
+      // An empty line (CRLF alone) ends the message; a one-byte field line does not.
+      const blank = lineLength === 0 || (lineLength === 1 && (lf > at ? data[at] : this.pending![0]) === 0x0d);
       this.pending = undefined;
       at = lf + 1;
-      // An empty line (CRLF alone) ends the message.
-      if (lineLength <= 1) {
+      if (blank) {
         this.state = State.Done;
         this.sink.onEnd();
         return at;
@@ -380,10 +396,10 @@ export function parseChunkSize(line: string): number {
   return size;
 }
 
-/** `timeout=5` of a Keep-Alive header, in ms; 0 when absent or unreadable. */
+/** `timeout=5` of a Keep-Alive header, in ms; 0 when absent or unreadable; -1 for `timeout=0` (the app closes once idle: no reuse). */
 export function keepAliveTimeoutMs(value: string): number {
   const m = /(?:^|[,;\s])timeout\s*=\s*(\d{1,6})/i.exec(value);
-  return m ? Number(m[1]) * 1000 : 0;
+  return m ? Number(m[1]) * 1000 || -1 : 0;
 }
 
 /** Fields that describe one connection, not the message (RFC 9110 §7.6.1): never relayed. */

@@ -108,6 +108,8 @@ export class UpstreamConnection implements ResponseSink {
   private error: Error | undefined;
   private ended = false;
   dead = false;
+  /** The socket's idle timer bounds an app that stopped reading the request body (armed only then). */
+  private writeStallTimed = false;
 
   constructor(private readonly owner: ConnectionOwner, connectTimeoutMs: number) {
     this.parser = new ResponseParser(this);
@@ -121,9 +123,14 @@ export class UpstreamConnection implements ResponseSink {
     });
     socket.on('data', (data: Buffer) => this.onSocketData(data));
     socket.on('drain', () => {
+      if (this.writeStallTimed) {
+        this.writeStallTimed = false;
+        socket.setTimeout(0);
+      }
       const body = this.current?.req.body;
       if (body?.isPaused()) body.resume();
     });
+    socket.on('timeout', () => this.onWriteStall());
     socket.on('error', (err) => {
       this.error ??= err;
     });
@@ -142,8 +149,9 @@ export class UpstreamConnection implements ResponseSink {
     if (this.connected) this.send(ex);
   }
 
-  destroy(): void {
-    this.socket.destroy();
+  /** `err`: why a busy connection is cut (its exchange fails with it, even a body read until the close). */
+  destroy(err?: Error): void {
+    this.socket.destroy(err);
   }
 
   /** Idle and still worth trying: not closed, not past the app's keep-alive hint. */
@@ -166,9 +174,10 @@ export class UpstreamConnection implements ResponseSink {
     socket.write(head, 'latin1');
     const body = req.body;
     // The app's time to answer counts from the end of the request: an upload may take long.
+    // An app may answer before the body's end (an echo, an early error): its head has come, nothing to bound.
     const sent = () => {
       ex.bodyDone = true;
-      if (req.headersTimeoutMs > 0) watch(ex, req.headersTimeoutMs);
+      if (req.headersTimeoutMs > 0 && this.parser.awaitingHead) watch(ex, req.headersTimeoutMs);
     };
     if (body === null) return sent();
     if (body.readableEnded) {
@@ -189,7 +198,14 @@ export class UpstreamConnection implements ResponseSink {
       } else {
         flushed = socket.write(chunk);
       }
-      if (!flushed) body.pause();
+      if (!flushed) {
+        body.pause();
+        // The head bound starts at the body's end, which an app that reads nothing never lets come.
+        if (req.headersTimeoutMs > 0 && !this.writeStallTimed && this.parser.awaitingHead) {
+          this.writeStallTimed = true;
+          socket.setTimeout(req.headersTimeoutMs);
+        }
+      }
     };
     ex.onBodyEnd = () => {
       if (ex.done || socket.destroyed) return;
@@ -201,6 +217,14 @@ export class UpstreamConnection implements ResponseSink {
     body.on('end', ex.onBodyEnd);
     body.on('error', ex.onBodyError);
     body.on('aborted', ex.onBodyError);
+  }
+
+  /** Nothing written or read for the head bound while the request body waits on the app. */
+  private onWriteStall(): void {
+    this.writeStallTimed = false;
+    this.socket.setTimeout(0);
+    const ex = this.current;
+    if (ex && !ex.done && !ex.bodyDone && this.parser.awaitingHead) ex.abort(new UpstreamHeadersTimeoutError(ex.req.headersTimeoutMs));
   }
 
   private onSocketData(data: Buffer): void {
@@ -250,6 +274,11 @@ export class UpstreamConnection implements ResponseSink {
     const p = this.parser;
     if (p.keepAlive && !p.leftover && ex.bodyDone && !this.socket.destroyed) {
       if (this.socket.isPaused()) this.socket.resume();
+      // Answered before the body's last bytes drained: the stall bound must not outlive its exchange.
+      if (this.writeStallTimed) {
+        this.writeStallTimed = false;
+        this.socket.setTimeout(0);
+      }
       this.owner.release(this);
     } else {
       this.socket.destroy();
@@ -260,14 +289,11 @@ export class UpstreamConnection implements ResponseSink {
     this.dead = true;
     const ex = this.current;
     let resend: Exchange | undefined;
-    if (ex && !ex.done && this.parser.untilClose && !this.error) {
-      // The body ran until the close: that is its end (onEnd reads `current`).
-      this.parser.closed();
-    }
-    this.current = undefined;
     if (ex && !ex.done) {
-      ex.conn = undefined;
-      if (!this.parser.received && this.reused && !ex.resent && isResendable(ex.req)) {
+      if (this.parser.untilClose && !this.error) {
+        // The body ran until the close: that is its end (onEnd finds the exchange as `current`).
+        this.parser.closed();
+      } else if (!this.parser.received && this.reused && !ex.resent && isResendable(ex.req)) {
         ex.resent = true;
         unwatch(ex);
         resend = ex;
@@ -275,6 +301,8 @@ export class UpstreamConnection implements ResponseSink {
         ex.fail(this.error ?? new UpstreamClosedError(this.parser.received ? 'the app closed the connection before its response was complete' : 'the app closed the connection before answering'));
       }
     }
+    this.current = undefined;
+    if (ex) ex.conn = undefined;
     this.owner.lost(this, resend);
   }
 }

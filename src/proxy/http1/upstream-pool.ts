@@ -36,6 +36,8 @@ export class Http1Pool implements ConnectionOwner {
   /** Every open connection, for close(). */
   private readonly all = new Set<UpstreamConnection>();
   private closing = false;
+  /** close() ran: nothing more is sent, not even what was queued or is to be resent. */
+  private stopped = false;
   private readonly unqueue = (ex: Exchange) => {
     const i = this.queue.indexOf(ex);
     if (i >= 0) this.queue.splice(i, 1);
@@ -80,9 +82,9 @@ export class Http1Pool implements ConnectionOwner {
   }
 
   release(conn: UpstreamConnection): void {
-    if (this.closing) return conn.destroy();
     const next = this.queue.shift();
     if (next) return conn.run(next);
+    if (this.closing) return conn.destroy();
     const hint = conn.keepAliveHintMs;
     if (hint > 0) {
       if (hint <= KEEP_ALIVE_MARGIN_MS) return conn.destroy();
@@ -119,23 +121,27 @@ export class Http1Pool implements ConnectionOwner {
     this.all.delete(conn);
     const i = this.idle.indexOf(conn);
     if (i >= 0) this.idle.splice(i, 1);
-    if (resend && !this.closing) this.assign(resend, true);
+    if (resend && !this.stopped) this.assign(resend, true);
     else if (resend) resend.fail(new UpstreamPoolClosedError('the gateway no longer sends to this instance'));
     // A slot is free: the oldest queued request gets a connection of its own.
     while (this.queue.length > 0 && this.open < this.maxConnections) this.assign(this.queue.shift()!, true);
   }
 
-  /** No new requests; idle connections close now, busy ones when their response ends. */
+  /**
+   * No new requests; idle connections close now, busy ones once the queue
+   * (requests already accepted, as undici's close served them) is empty.
+   */
   drain(): void {
     this.closing = true;
     this.stopIdleSweeper();
     for (const conn of this.idle.splice(0)) conn.destroy();
-    for (const ex of this.queue.splice(0)) ex.fail(new UpstreamPoolClosedError('the gateway no longer sends to this instance'));
   }
 
-  /** Like drain, and busy connections are cut too (their exchanges fail). */
+  /** Like drain, and queued requests fail and busy connections are cut too. */
   close(): void {
+    this.stopped = true;
     this.drain();
-    for (const conn of this.all) conn.destroy();
+    for (const ex of this.queue.splice(0)) ex.fail(new UpstreamPoolClosedError('the gateway no longer sends to this instance'));
+    for (const conn of this.all) conn.destroy(new UpstreamPoolClosedError('the gateway stopped sending to this instance'));
   }
 }
