@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { LABEL_APP, LABEL_INDEX, LABEL_SPEC_HASH, LABEL_STORE } from '../runtime.js';
+import { labelledInstance } from '../labelled-instance.js';
 import type { Instance, InstanceHealth, InstanceState } from '../runtime.js';
 
 const STATES: readonly InstanceState[] = ['created', 'running', 'paused', 'restarting', 'exited', 'dead', 'removing'];
@@ -13,22 +13,13 @@ export function toInstance(info: Docker.ContainerInspectInfo, dialHost = '127.0.
   const labels = info.Config.Labels ?? {};
   const state = STATES.find((s) => s === info.State.Status) ?? 'dead';
   const health = HEALTHS.find((h) => h === info.State.Health?.Status) ?? 'none';
-  const instance: Instance = {
-    id: info.Id,
-    name: info.Name.replace(/^\//, ''),
-    app: labels[LABEL_APP] ?? '',
-    index: Number(labels[LABEL_INDEX] ?? 0),
-    specHash: labels[LABEL_SPEC_HASH] ?? '',
-    state,
-    health,
-  };
+  const instance = labelledInstance(info.Id, info.Name.replace(/^\//, ''), labels, state, health);
   if (state === 'running') {
     const address = publishedAddress(info, dialHost);
     if (address) instance.address = address;
   }
   if (info.State.StartedAt && info.State.StartedAt !== NEVER) instance.startedAt = new Date(info.State.StartedAt);
   if (state === 'exited' || state === 'dead') instance.exitCode = info.State.ExitCode;
-  if (labels[LABEL_STORE]) instance.store = labels[LABEL_STORE];
   return instance;
 }
 
@@ -38,18 +29,7 @@ export function toInstance(info: Docker.ContainerInspectInfo, dialHost = '127.0.
  * code, health or address yet). Pure.
  */
 export function createdInstance(summary: Docker.ContainerInfo): Instance {
-  const labels = summary.Labels ?? {};
-  const instance: Instance = {
-    id: summary.Id,
-    name: (summary.Names?.[0] ?? summary.Id).replace(/^\//, ''),
-    app: labels[LABEL_APP] ?? '',
-    index: Number(labels[LABEL_INDEX] ?? 0),
-    specHash: labels[LABEL_SPEC_HASH] ?? '',
-    state: 'created',
-    health: 'none',
-  };
-  if (labels[LABEL_STORE]) instance.store = labels[LABEL_STORE];
-  return instance;
+  return labelledInstance(summary.Id, (summary.Names?.[0] ?? summary.Id).replace(/^\//, ''), summary.Labels ?? {}, 'created', 'none');
 }
 
 /**

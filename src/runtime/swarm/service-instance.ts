@@ -1,5 +1,5 @@
 import type { Instance } from '../runtime.js';
-import { LABEL_APP, LABEL_INDEX, LABEL_SPEC_HASH, LABEL_STORE } from '../runtime.js';
+import { labelledInstance } from '../labelled-instance.js';
 import { replicasOf } from './service-spec.js';
 import type { SwarmService, SwarmTask } from './wire.js';
 
@@ -31,17 +31,7 @@ export function publishedPort(task: SwarmTask, targetPort: number): number | und
  * 'running', at the task's node address and published port. Pure.
  */
 export function toInstance(service: SwarmService, tasks: readonly SwarmTask[], addressOf: (nodeId: string) => string | undefined): Instance {
-  const labels = service.Spec.Labels ?? {};
-  const instance: Instance = {
-    id: service.ID,
-    name: service.Spec.Name,
-    app: labels[LABEL_APP] ?? '',
-    index: Number(labels[LABEL_INDEX] ?? 0),
-    specHash: labels[LABEL_SPEC_HASH] ?? '',
-    state: 'exited',
-    health: 'none',
-  };
-  if (labels[LABEL_STORE]) instance.store = labels[LABEL_STORE];
+  const instance = labelledInstance(service.ID, service.Spec.Name, service.Spec.Labels ?? {}, 'exited', 'none');
   if (replicasOf(service.Spec) === 0) return instance;
   const task = runningTask(service.ID, tasks);
   const host = task?.NodeID ? addressOf(task.NodeID) : undefined;
