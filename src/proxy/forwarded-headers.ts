@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
  * so a proxy must not pass them on. `expect` is answered by berth's own server
  * (Node sends the 100 Continue).
  */
-const HOP_BY_HOP = new Set([
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'expect',
   'connection',
   'keep-alive',

@@ -14,6 +14,8 @@
  * request is an error (WebSockets do not come this way).
  */
 
+import { HOP_BY_HOP } from '../forwarded-headers.js';
+
 /** The app's response cannot be relayed as it is (classified as the app's 502). */
 export class BadUpstreamResponseError extends Error {
   readonly code = 'bad_upstream_response';
@@ -402,8 +404,6 @@ export function keepAliveTimeoutMs(value: string): number {
   return m ? Number(m[1]) * 1000 || -1 : 0;
 }
 
-/** Fields that describe one connection, not the message (RFC 9110 §7.6.1): never relayed. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
 /** Removes the fields a Connection header names (`Connection: close` and `keep-alive` name none to remove). */
 function dropConnectionNamed(headers: ResponseHeaders, connection: string): void {

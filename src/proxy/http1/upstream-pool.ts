@@ -99,8 +99,9 @@ export class Http1Pool implements ConnectionOwner {
 
   /** A connection idle at two sweeps in a row has been idle for half the timeout at least: closed. */
   private sweepIdle(): void {
+    const now = performance.now();
     const kept = this.idle.filter((conn) => {
-      if (!conn.idleSwept && conn.usable(performance.now())) {
+      if (!conn.idleSwept && conn.usable(now)) {
         conn.idleSwept = true;
         return true;
       }
