@@ -9,31 +9,11 @@
 # Environment:
 #   BERTH_CHROMIUM   the browser binary to check (default /usr/bin/chromium)
 set -euo pipefail
+# shellcheck source=scripts/apt-ensure.sh
+source "$(dirname "$0")/apt-ensure.sh"
 
 CHROMIUM=${BERTH_CHROMIUM:-/usr/bin/chromium}
-LOCK=/var/run/berth-ensure-chromium.lock
-
-say() { echo "ensure-chromium: $*" >&2; }
-die() { say "$*"; exit 1; }
 
 present() { [[ -x $CHROMIUM ]]; }
 
-main() {
-  present && exit 0
-  [[ $(id -u) -eq 0 ]] || die "$CHROMIUM is missing: run 'sudo apt-get install -y chromium' (the browser tests need it)."
-  command -v apt-get >/dev/null 2>&1 || die "$CHROMIUM is missing and there is no apt-get: install Chromium there yourself."
-
-  # Serialise concurrent callers: two apt runs at once would fight over dpkg's lock.
-  exec 9>"$LOCK"
-  flock -w 900 9 || die "could not take $LOCK"
-  present && exit 0
-
-  say "installing Debian's chromium with apt..."
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get -o DPkg::Lock::Timeout=300 update -qq
-  apt-get -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confold install -y -qq --no-install-recommends chromium >/dev/null
-  present || die "apt installed chromium, but $CHROMIUM is still missing."
-  say "installed $("$CHROMIUM" --version 2>/dev/null || echo chromium)"
-}
-
-main "$@"
+ensure_apt_packages ensure-chromium present "the browser tests need $CHROMIUM" chromium
