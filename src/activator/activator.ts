@@ -111,6 +111,12 @@ export class Activator implements UpstreamSource {
    * controller's reused object and `options` is read without being kept, so
    * the hot path allocates nothing.
    */
+  admitReady(app: string, req: IncomingMessage, exclude?: string): Admitted | undefined {
+    if (this.heldFor?.(app)) return undefined;
+    const ready = this.apps.get(app)?.admitReady(req, exclude);
+    return ready?.kind === 'ready' ? ready : undefined;
+  }
+
   admit(app: string, req: IncomingMessage, options?: AdmitOptions): Admission {
     const held = this.heldFor?.(app);
     if (held) return { kind: 'wait', ready: held.then(() => this.acquireFor(app, req)) };

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { InputSource } from '../activator/input-source.js';
 import { NoOtherInstanceError } from '../errors.js';
-import type { Admission, AdmitOptions, PublicStatus, UpstreamSource } from '../proxy/upstream.js';
+import type { Admission, Admitted, AdmitOptions, PublicStatus, UpstreamSource } from '../proxy/upstream.js';
 import type { AppSpec, AppTimeouts } from '../spec/types.js';
 import { ReadySet } from './ready-set.js';
 import type { AppSnapshot, RequestFacts, RouteEntry, WakeAnswer } from './state-feed.js';
@@ -66,6 +66,11 @@ export class WorkerUpstreams implements UpstreamSource {
       this.apps.set(app, set);
     }
     return set;
+  }
+
+  admitReady(app: string, req: IncomingMessage, exclude?: string): Admitted | undefined {
+    const local = this.apps.get(app)?.admit(req, exclude);
+    return local?.kind === 'ready' ? local : undefined;
   }
 
   admit(app: string, req: IncomingMessage, options?: AdmitOptions): Admission {

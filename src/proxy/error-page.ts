@@ -1,10 +1,10 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { ERROR_CATALOGUE } from '../errors.js';
 import { problemHeaders, problemJson, type Problem } from '../api/problem.js';
 import type { ProxyFailure } from './failure.js';
 
 /** Browsers get a readable page; API clients get problem+json (RFC 9457). */
-export function wantsHtml(req: IncomingMessage): boolean {
+export function wantsHtml(req: { headers: { accept?: string } }): boolean {
   const accept = req.headers.accept;
   return accept !== undefined && accept.includes('text/html');
 }
@@ -15,18 +15,34 @@ export function sendFailure(req: IncomingMessage, res: ServerResponse, failure: 
     if (!res.writableEnded) res.destroy();
     return;
   }
-  const problem = problemOfFailure(failure, app);
-  let body: string;
-  let headers: Record<string, string>;
-  if (wantsHtml(req)) {
-    body = renderHtml(failure, ERROR_CATALOGUE[failure.code].title, app);
-    headers = { ...problemHeaders(problem, Buffer.byteLength(body)), 'content-type': 'text/html; charset=utf-8' };
-  } else {
-    body = problemJson(problem);
-    headers = problemHeaders(problem, Buffer.byteLength(body));
-  }
+  const { body, headers } = failureAnswer(failure, app, wantsHtml(req));
   res.writeHead(failure.status, headers);
   res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/** The page (HTML for a browser) or problem+json answering a failure, with its headers. */
+export function failureAnswer(failure: ProxyFailure, app: string | undefined, html: boolean): { body: string; headers: Record<string, string> } {
+  const problem = problemOfFailure(failure, app);
+  if (html) {
+    const body = renderHtml(failure, ERROR_CATALOGUE[failure.code].title, app);
+    return { body, headers: { ...problemHeaders(problem, Buffer.byteLength(body)), 'content-type': 'text/html; charset=utf-8' } };
+  }
+  const body = problemJson(problem);
+  return { body, headers: problemHeaders(problem, Buffer.byteLength(body)) };
+}
+
+/**
+ * sendFailure's answer as raw bytes, for berth's own front (no ServerResponse):
+ * the same page or problem, `x-request-id` and the date, and the connection
+ * kept unless `close`.
+ */
+export function rawFailureAnswer(failure: ProxyFailure, app: string | undefined, html: boolean, headOnly: boolean, requestId: string, date: string, close: boolean): string {
+  const { body, headers } = failureAnswer(failure, app, html);
+  let head = `HTTP/1.1 ${failure.status} ${STATUS_CODES[failure.status] ?? ''}\r\n`;
+  for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
+  head += `x-request-id: ${requestId}\r\ndate: ${date}\r\n`;
+  if (close) head += 'connection: close\r\n';
+  return headOnly ? head + '\r\n' : `${head}\r\n${body}`;
 }
 
 /** A proxy failure as the shared problem writer takes it. */

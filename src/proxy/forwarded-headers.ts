@@ -43,6 +43,14 @@ const OTHER_IDENTITY = new Set([
   'x-host',
 ]);
 
+/** What upstreamRequestHeaders reads of a request: Node's IncomingMessage, or the front's plain head. */
+export interface ForwardedRequest {
+  readonly rawHeaders: readonly string[];
+  readonly headers: { readonly connection?: string; readonly host?: string; readonly upgrade?: string };
+  /** The client socket (read for TLS); the front's heads have none: plain HTTP. */
+  readonly socket?: unknown;
+}
+
 export interface ForwardOptions {
   /** The peer is a proxy we trust: extend its identity headers instead of replacing them. */
   trustedPeer: boolean;
@@ -77,7 +85,7 @@ export interface ForwardOptions {
  *
  * The hot path: one lower-casing and Set lookups per header, no regex.
  */
-export function upstreamRequestHeaders(req: IncomingMessage, options: ForwardOptions): string[] {
+export function upstreamRequestHeaders(req: ForwardedRequest, options: ForwardOptions): string[] {
   const raw = req.rawHeaders;
   const connectionTokens = connectionHeaderTokens(req.headers.connection);
   const trusted = options.trustedPeer;
@@ -110,7 +118,7 @@ export function upstreamRequestHeaders(req: IncomingMessage, options: ForwardOpt
     out.push(name, raw[i + 1]!);
   }
   if (options.upgrade) out.push('connection', 'upgrade', 'upgrade', req.headers.upgrade ?? 'websocket');
-  const client = options.client ?? clientAddressOf(req);
+  const client = options.client ?? clientAddressOf(req as IncomingMessage);
   const proto = isEncrypted(req) ? 'https' : 'http';
   out.push('x-forwarded-for', priorFor ? `${priorFor}, ${client}` : client);
   out.push('x-forwarded-proto', priorProto ?? proto);
@@ -190,6 +198,6 @@ function connectionHeaderTokens(value: string | string[] | undefined): Set<strin
   return new Set(text.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
 }
 
-function isEncrypted(req: IncomingMessage): boolean {
+function isEncrypted(req: ForwardedRequest): boolean {
   return (req.socket as { encrypted?: boolean } | null)?.encrypted === true;
 }

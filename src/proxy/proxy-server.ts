@@ -28,6 +28,12 @@ import { DEFAULT_PROXY_TIMEOUTS, exchangeBounds, type ProxyTimeouts } from './pr
 import { capConnections, throttledCounter } from './connection-cap.js';
 import { ACME_CHALLENGE_PREFIX } from '../tls/edge-policy.js';
 import { adaptHttp2Request } from './http2-request.js';
+import { Http1Front } from './front/http1-front.js';
+import type { FrontConnection, FrontRouter } from './front/front-connection.js';
+import type { PlainRequestHead } from './front/request-head.js';
+import { FastExchange, type FastExchangeOwner } from './front/fast-exchange.js';
+import { newRequestId, isSaneRequestId } from './request-id.js';
+import type { Http1Pool } from './http1/upstream-pool.js';
 
 export interface ProxyServerOptions {
   routes: RouteTable;
@@ -71,16 +77,19 @@ export const DEFAULT_MAX_REQUEST_HEADERS = 100;
  * exchange. The route table is swapped whole on reload; requests in flight keep
  * the table and upstream they started with.
  */
-export class ProxyServer {
+export class ProxyServer implements FrontRouter, FastExchangeOwner {
   private routes: RouteTable;
-  private readonly upstreams: UpstreamSource;
+  readonly upstreams: UpstreamSource;
   private readonly trusted: ReadonlySet<string>;
-  private readonly logger: Logger;
+  readonly logger: Logger;
   private readonly onRequestDone?: (record: RequestRecord) => void;
   private readonly waitingPageHtml?: () => string | undefined;
   private readonly maxRequestHeaders: number;
   readonly pools: UpstreamPools;
+  /** Node's HTTP server: every connection the front does not serve (see front/http1-front.ts). */
   private readonly server: Server;
+  /** berth's own HTTP/1.1 front, the plain listener: serves plain requests to ready apps itself. */
+  private readonly front: Http1Front;
   private readonly timeouts: ProxyTimeouts;
   private readonly appTimeouts?: (app: string) => AppTimeouts | undefined;
   /** The bounds of an exchange for an app without its own; shared, so the hot path allocates none. */
@@ -112,7 +121,7 @@ export class ProxyServer {
     const headersTimeout = this.timeouts.clientHeaderMs;
     this.server = createServer(
       {
-        keepAliveTimeout: 65_000,
+        keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
         headersTimeout,
         // No bound on a whole request: a long upload is fine as long as it moves (the body-idle timeout).
         requestTimeout: 0,
@@ -122,11 +131,19 @@ export class ProxyServer {
       (req, res) => this.handle(req, res),
     );
     answerHalfClosedClients(this.server);
+    this.front = new Http1Front({
+      router: this,
+      fallback: this.server,
+      maxRequestHeaders: this.maxRequestHeaders,
+      headerTimeoutMs: headersTimeout,
+      keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
+    });
     // Node silently keeps only maxHeadersCount headers; one more than berth's limit lets route() see the excess and refuse it.
     this.server.maxHeadersCount = this.maxRequestHeaders + 1;
     this.maxConnections = options.maxConnections ?? Infinity;
     const refused = throttledCounter((count) => this.logger.warn({ refused: count, limit: this.maxConnections }, 'connection limit reached: new connections refused with 503'));
-    this.connections = capConnections(this.server, () => this.maxConnections, refused);
+    // Every connection arrives at the front first, so the cap sits there.
+    this.connections = capConnections(this.front.server, () => this.maxConnections, refused);
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
     this.server.on('clientError', (err: Error, socket: Duplex) => answerClientError(err, socket));
     // CONNECT (authority-form) is never tunnelled; without this listener Node would just drop the connection.
@@ -161,11 +178,15 @@ export class ProxyServer {
     return this.connections.open;
   }
 
-  listen(host: string, port: number): Promise<AddressInfo> {
+  async listen(host: string, port: number): Promise<AddressInfo> {
     // An accept that fails (EMFILE when out of descriptors) is the listener's 'error':
     // logged, at most once a second, and the server keeps accepting.
     const acceptFailed = throttledCounter((count) => this.logger.warn({ failures: count }, 'accepting a connection failed (out of file descriptors?)'));
-    return listenOn(this.server, host, port, acceptFailed);
+    const address = await listenOn(this.front.server, host, port, acceptFailed);
+    // Node's server never listens itself (the front hands it connections); this starts its
+    // connection tracking, which enforces headersTimeout and lets close() find idle connections.
+    this.server.emit('listening');
+    return address;
   }
 
   /**
@@ -176,7 +197,10 @@ export class ProxyServer {
    */
   async close(graceMs = 30_000): Promise<void> {
     this.closing = true;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.front.server.close(() => resolve()));
+    // Not listening itself, Node's server only stops its connection checks here.
+    this.server.close(() => undefined);
+    this.front.closeIdle();
     this.server.closeIdleConnections();
     if (this.inFlight > this.upgradesInFlight) {
       await Promise.race([
@@ -184,6 +208,7 @@ export class ProxyServer {
         new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref()),
       ]);
     }
+    this.front.closeAll();
     this.server.closeAllConnections();
     const goingAway = [...this.upgradeSockets].map(([socket, exchange]) => (exchange ? exchange.goAway(WS_CLOSE_GRACE_MS) : Promise.resolve(socket.destroy())));
     await Promise.all(goingAway);
@@ -299,6 +324,13 @@ export class ProxyServer {
    * what was captured when the request arrived, and never throws.
    */
   private finish(req: IncomingMessage, res: ServerResponse, app: string, startedMs: number, waited: boolean, bytesOut: number, requestId: string, client: string, instance?: string): void {
+    // The target as the client sent it, query string included: the history shows what was asked.
+    const bytesIn = Number(req.headers['content-length'] ?? 0) || 0;
+    this.record(app, req.method ?? 'GET', req.url ?? '/', res.headersSent ? res.statusCode : 0, startedMs, waited, bytesIn, bytesOut, requestId, client, instance);
+  }
+
+  /** The end of every exchange, by either path: activity, then the history record and the access log line. */
+  private record(app: string, method: string, path: string, status: number, startedMs: number, waited: boolean, bytesIn: number, bytesOut: number, requestId: string, client: string, instance: string | undefined): void {
     this.end(app);
     // One `request` line per exchange at debug level (an access log); a number compare when off.
     const log = this.logger.levelVal <= DEBUG_LEVEL;
@@ -306,12 +338,11 @@ export class ProxyServer {
     const record: RequestRecord = {
       timeMs: Date.now(),
       app,
-      method: req.method ?? 'GET',
-      // The target as the client sent it, query string included: the history shows what was asked.
-      path: req.url ?? '/',
-      status: res.headersSent ? res.statusCode : 0,
+      method,
+      path,
+      status,
       durationMs: Math.round((performance.now() - startedMs) * 100) / 100,
-      bytesIn: Number(req.headers['content-length'] ?? 0) || 0,
+      bytesIn,
       bytesOut,
       client,
       waited,
@@ -321,6 +352,53 @@ export class ProxyServer {
     this.onRequestDone?.(record);
     // The log leaves the query string out (it may carry secrets and logs travel further than the history).
     if (log) this.logger.debug({ requestId, app, method: record.method, path: pathOnly(record.path), status: record.status, durationMs: record.durationMs, waited, instance, client: record.client }, 'request');
+  }
+
+  /**
+   * The front's question (front/http1-front.ts): serves a plain request to an
+   * app with a ready instance right here, or answers false having done
+   * nothing, and Node's server takes the connection. Everything that is not
+   * the plain, warm case (berth's endpoints, ACME challenges, redirects to
+   * HTTPS, no route, an app not ready, a held app) goes the full way.
+   */
+  serve(conn: FrontConnection, head: PlainRequestHead, headBytes: Buffer): boolean {
+    const edge = this.edge;
+    if (edge !== undefined && head.url.startsWith(ACME_CHALLENGE_PREFIX)) return false;
+    const target = normalizeRequest(head.url, head.headers.host, 1, true);
+    if ('status' in target) return false;
+    if (target.path.startsWith(BERTH_PATH_PREFIX)) return false;
+    const url = target.query === '' ? target.path : target.path + target.query;
+    const match = this.routes.match(target.host, url, target.authority);
+    if (match === undefined) return false;
+    if (edge !== undefined && edge.redirect(match, url) !== undefined) return false;
+    head.url = url;
+    // What admission and the balancers read of a request (method, url, headers) the head has.
+    const admitted = this.upstreams.admitReady?.(match.app, head as unknown as IncomingMessage);
+    if (admitted === undefined) return false;
+    const app = match.app;
+    this.begin(app);
+    const startedMs = performance.now();
+    const given = head.headers['x-request-id'];
+    const requestId = given !== undefined && isSaneRequestId(given) ? given : newRequestId();
+    const client = conn.client;
+    const headers = upstreamRequestHeaders(head, { trustedPeer: this.isTrustedAddress(client), extra: ['x-request-id', requestId], client, host: match.authority });
+    const own = this.appTimeouts?.(app);
+    const bounds = own === undefined ? this.defaultBounds : exchangeBounds(this.timeouts, own);
+    new FastExchange(this, conn, head, headBytes, match, admitted.upstream, admitted.setCookie, startedMs, requestId, headers, bounds).send();
+    return true;
+  }
+
+  pool(origin: string, connectTimeoutMs: number): Http1Pool {
+    return this.pools.get(origin, connectTimeoutMs);
+  }
+
+  done(ex: FastExchange): void {
+    const upstream = ex.upstream;
+    this.record(ex.match.app, ex.req.method, ex.req.url, ex.status, ex.startedMs, false, 0, ex.bytesOut, ex.requestId, ex.conn.client, upstream.instanceName ?? upstream.instanceId);
+  }
+
+  released(app: string): void {
+    this.end(app);
   }
 
   private forward(req: IncomingMessage, res: ServerResponse, match: RouteMatch, upstream: Upstream, startedMs: number, waited: boolean, requestId: string, client: string, retried = false, setCookie?: string): void {
@@ -491,6 +569,9 @@ const WS_CLOSE_GRACE_MS = 1_000;
 
 /** Why a WebSocket is not opened once shutdown began: a 503. */
 const SHUTTING_DOWN: ProxyFailure = { status: 503, code: 'overloaded', reason: 'the gateway is shutting down' };
+
+/** How long an idle kept-alive client connection stays open (nginx's 75 s, Node's 5 s: berth's 65 s outlives AWS ALB's 60 s). */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 /** pino's numeric level of `debug`. */
 const DEBUG_LEVEL = 20;

@@ -23,6 +23,11 @@ export function requestIdOf(req: IncomingMessage): string {
   return newRequestId();
 }
 
+/** A client's id berth passes on as it is (see SANE_ID). */
+export function isSaneRequestId(given: string): boolean {
+  return SANE_ID.test(given);
+}
+
 export function newRequestId(): string {
   counter = counter === Number.MAX_SAFE_INTEGER ? 1 : counter + 1;
   return `${PREFIX}-${counter.toString(36)}`;

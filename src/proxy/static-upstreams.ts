@@ -1,5 +1,5 @@
 import { NoOtherInstanceError, NoRouteError } from '../errors.js';
-import type { Admission, AdmitOptions, PublicStatus, Upstream, UpstreamSource } from './upstream.js';
+import type { Admission, Admitted, AdmitOptions, PublicStatus, Upstream, UpstreamSource } from './upstream.js';
 
 type Ready = Extract<Admission, { kind: 'ready' }>;
 
@@ -26,6 +26,11 @@ export class StaticUpstreams implements UpstreamSource {
     // The one address is all there is: a retry has nowhere else to go.
     if (options?.exclude === answer.upstream.instanceId) return { kind: 'fail', error: new NoOtherInstanceError(app, options.exclude) };
     return answer;
+  }
+
+  admitReady(app: string, _req: unknown, exclude?: string): Admitted | undefined {
+    const answer = this.answers.get(app);
+    return answer === undefined || answer.upstream.instanceId === exclude ? undefined : answer;
   }
 
   publicStatus(app: string): PublicStatus | undefined {

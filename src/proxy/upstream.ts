@@ -65,6 +65,13 @@ export interface AdmitOptions {
  */
 export interface UpstreamSource {
   admit(app: string, req: IncomingMessage, options?: AdmitOptions): Admission;
+  /**
+   * A ready instance now, with no side effect at all (nothing woken, held or
+   * counted), or undefined: then `admit` is the one to ask. berth's own
+   * HTTP/1.1 front serves a request itself only on this answer. The answer
+   * is a reused object: read it at once, keep nothing.
+   */
+  admitReady?(app: string, req: IncomingMessage, exclude?: string): Admitted | undefined;
   /** A request or WebSocket for the app began; activity keeps an app awake. */
   began(app: string): void;
   /** The matching end of `began`. */

@@ -1,0 +1,201 @@
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import { ClientClosedError } from '../../errors.js';
+import { rawFailureAnswer, wantsHtml } from '../error-page.js';
+import { classifyFailure } from '../failure.js';
+import type { ExchangeControl, ExchangeHandler } from '../http1/exchange.js';
+import type { ResponseHeaders } from '../http1/response-parser.js';
+import type { Http1Pool } from '../http1/upstream-pool.js';
+import type { RouteMatch } from '../route-table.js';
+import type { ForwardBounds } from '../forward-http.js';
+import type { Upstream, UpstreamSource } from '../upstream.js';
+import type { FrontConnection, FrontExchange } from './front-connection.js';
+import type { PlainRequestHead } from './request-head.js';
+import { hasNoBody, responseHead } from './response-head.js';
+
+/** What a fast exchange asks of the proxy. */
+export interface FastExchangeOwner {
+  readonly upstreams: UpstreamSource;
+  readonly logger: Logger;
+  pool(origin: string, connectTimeoutMs: number): Http1Pool;
+  /** The exchange is over: activity ends and the history gets its record. */
+  done(ex: FastExchange): void;
+  /** The exchange is over without a record: Node's server serves the request again. */
+  released(app: string): void;
+}
+
+/** Bodies up to this size go out in one buffer with the head (one write, no writev). */
+const JOIN_LIMIT = 16 * 1024;
+
+/** Connection-level failures: the upstream refused or closed before answering. */
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UPSTREAM_CLOSED']);
+
+/**
+ * One plain request served by berth's own front: sent to the instance the
+ * activator answered ready, and the app's response written onto the client's
+ * socket as it comes (its head joined with the first body bytes in one
+ * write; chunked to the client when the app gave no length). The same
+ * decisions as the full path (proxy-server.ts `forward`): one resend to
+ * another ready instance when the connection failed before any answer to a
+ * GET, HEAD or OPTIONS; a 502/504 page or problem when nothing was written
+ * yet; the client's connection cut when a response breaks off midway.
+ */
+export class FastExchange implements ExchangeHandler, FrontExchange {
+  /** The status written to the client (0: nothing yet). */
+  status = 0;
+  bytesOut = 0;
+  private ctl: ExchangeControl | undefined;
+  /** The response head, held until the first body bytes (or the end) so they leave in one write. */
+  private head: string | undefined;
+  private chunked = false;
+  private retried = false;
+  private over = false;
+
+  constructor(
+    private readonly owner: FastExchangeOwner,
+    readonly conn: FrontConnection,
+    readonly req: PlainRequestHead,
+    private readonly headBytes: Buffer,
+    readonly match: RouteMatch,
+    public upstream: Upstream,
+    private setCookie: string | undefined,
+    readonly startedMs: number,
+    readonly requestId: string,
+    private readonly headers: string[],
+    private readonly bounds: ForwardBounds & { connectTimeoutMs: number },
+  ) {}
+
+  /** Sends the request to `upstream`. */
+  send(): void {
+    this.upstream.inFlight++;
+    this.conn.current = this;
+    this.conn.sendTimeoutMs = this.bounds.sendMs;
+    this.owner
+      .pool(this.upstream.origin, this.bounds.connectTimeoutMs)
+      .dispatch({ method: this.req.method, path: this.match.upstreamPath, headers: this.headers, body: null, headersTimeoutMs: this.bounds.responseTimeoutMs }, this);
+  }
+
+  onStart(ctl: ExchangeControl): void {
+    this.ctl = ctl;
+  }
+
+  onHead(_ctl: ExchangeControl, status: number, headers: ResponseHeaders, statusText: string): void {
+    this.status = status;
+    this.chunked = !hasNoBody(this.req.method, status) && headers['content-length'] === undefined;
+    this.head = responseHead(status, statusText, headers, {
+      requestId: this.requestId,
+      date: this.conn.date,
+      setCookie: this.setCookie,
+      chunked: this.chunked,
+      close: false,
+    });
+  }
+
+  onData(ctl: ExchangeControl, chunk: Buffer): void {
+    this.bytesOut += chunk.length;
+    const conn = this.conn;
+    let flowing: boolean;
+    const head = this.head;
+    this.head = undefined;
+    if (this.chunked) {
+      conn.socket.cork();
+      conn.write(`${head ?? ''}${chunk.length.toString(16)}\r\n`);
+      conn.write(chunk);
+      flowing = conn.write('\r\n');
+      conn.socket.uncork();
+    } else if (head === undefined) {
+      flowing = conn.write(chunk);
+    } else if (chunk.length <= JOIN_LIMIT) {
+      const out = Buffer.allocUnsafe(head.length + chunk.length);
+      out.write(head, 0, 'latin1');
+      chunk.copy(out, head.length);
+      flowing = conn.write(out);
+    } else {
+      conn.socket.cork();
+      conn.write(head);
+      flowing = conn.write(chunk);
+      conn.socket.uncork();
+    }
+    if (!flowing) ctl.pause();
+  }
+
+  onEnd(): void {
+    const head = this.head;
+    this.head = undefined;
+    if (head !== undefined) this.conn.write(this.chunked ? `${head}0\r\n\r\n` : head);
+    else if (this.chunked) this.conn.write('0\r\n\r\n');
+    this.upstream.inFlight--;
+    if (this.upstream.failures !== 0) this.upstream.failures = 0;
+    this.end();
+    this.conn.exchangeDone();
+  }
+
+  onError(err: Error): void {
+    const upstream = this.upstream;
+    upstream.inFlight--;
+    if (isConnectionFailure(err)) upstream.failures++;
+    const conn = this.conn;
+    const clientGone = err instanceof ClientClosedError || conn.socket.destroyed;
+    if (!clientGone && this.status === 0 && isConnectionFailure(err) && isReplayableMethod(this.req.method)) {
+      // Nothing reached the client and the request did nothing: another ready instance gets it...
+      if (!this.retried) {
+        this.retried = true;
+        const other = this.owner.upstreams.admitReady?.(this.match.app, this.req as unknown as IncomingMessage, upstream.instanceId);
+        if (other !== undefined) {
+          this.upstream = other.upstream;
+          this.setCookie = other.setCookie;
+          this.send();
+          return;
+        }
+      }
+      // ...or Node's server serves it afresh, as a new request: it finds out whether the instance
+      // exited, wakes the app again, holds or pages, exactly as for any request.
+      this.over = true;
+      this.owner.released(this.match.app);
+      conn.replayThroughNode(this.headBytes);
+      return;
+    }
+    if (clientGone || this.status !== 0) {
+      // Half a response cannot be finished or replaced: the client's connection is cut.
+      this.end();
+      conn.destroy();
+      return;
+    }
+    const bounds = this.bounds;
+    const failure = classifyFailure(err, false, { app: this.match.app, connectTimeoutMs: bounds.connectTimeoutMs, responseTimeoutMs: bounds.responseTimeoutMs });
+    if (failure.status === 0) {
+      this.end();
+      conn.destroy();
+      return;
+    }
+    if (failure.status >= 500) this.owner.logger.warn({ app: this.match.app, instance: upstream.instanceId, requestId: this.requestId, err: failure.reason }, 'upstream failed');
+    this.status = failure.status;
+    conn.write(rawFailureAnswer(failure, this.match.app, wantsHtml(this.req), this.req.method === 'HEAD', this.requestId, conn.date, false));
+    this.end();
+    conn.exchangeDone();
+  }
+
+  drained(): void {
+    this.ctl?.resume();
+  }
+
+  clientClosed(): void {
+    this.ctl?.abort(new ClientClosedError());
+  }
+
+  /** Once per exchange: activity and the history record. */
+  private end(): void {
+    if (this.over) return;
+    this.over = true;
+    this.owner.done(this);
+  }
+}
+
+function isConnectionFailure(err: Error): boolean {
+  return CONNECTION_CODES.has((err as { code?: string }).code ?? '');
+}
+
+/** Idempotent methods; the front's requests have no body, so these are safe to send twice. */
+function isReplayableMethod(method: string): boolean {
+  return method === 'GET' || method === 'HEAD' || method === 'OPTIONS';
+}

@@ -1,0 +1,287 @@
+import type { Socket } from 'node:net';
+import { clientErrorResponse } from '../client-error.js';
+import { INCOMPLETE, MAX_PLAIN_HEAD, OTHER, parsePlainRequestHead, type PlainRequestHead } from './request-head.js';
+
+/** What a front connection asks of the proxy behind it. */
+export interface FrontRouter {
+  /**
+   * Serves this plain request on `conn` (calling `conn.exchangeDone()` when
+   * its response is complete), or answers false having done nothing, and the
+   * connection goes to Node's HTTP server with `headBytes` unread.
+   */
+  serve(conn: FrontConnection, head: PlainRequestHead, headBytes: Buffer): boolean;
+}
+
+/** The response under way on a front connection, told of what happens to the client. */
+export interface FrontExchange {
+  /** The client reads again after a write returned false. */
+  drained(): void;
+  /** The client connection closed before the response was complete. */
+  clientClosed(): void;
+}
+
+/** What a front connection asks of its listener. */
+export interface FrontOwner {
+  readonly router: FrontRouter;
+  readonly maxRequestHeaders: number;
+  /** The sweep's tick count, 4 a second: timestamps without a clock read. */
+  readonly tick: number;
+  /** The HTTP date of this second, for responses. */
+  readonly date: string;
+  /** Shutting down: each connection ends after the response under way. */
+  readonly closing: boolean;
+  /** Node's HTTP server takes the socket; its unread bytes were put back in front. */
+  handOff(socket: Socket): void;
+  /** The connection left the front (closed, or handed to Node's server). */
+  forget(conn: FrontConnection): void;
+}
+
+/** Pipelined bytes read ahead of the response under way before reading stops (backpressure). */
+const MAX_READ_AHEAD = 64 * 1024;
+
+const enum Phase {
+  /** Waiting for (the rest of) a request head; `since` is when the wait began. */
+  Head,
+  /** A response is under way. */
+  Busy,
+  /** Left the front: closed, or Node's server has it. */
+  Gone,
+}
+
+/**
+ * One client connection of the HTTP/1.1 front. It reads request heads; a
+ * plain one (request-head.ts) that the router takes is served here, one after
+ * the other on a kept-alive connection (pipelined ones wait their turn); at
+ * the first one it does not take, the connection and every byte not yet
+ * answered go to Node's HTTP server for the rest of the connection's life.
+ *
+ * No timer and no clock read per request: the front's sweep checks `since`
+ * (in ticks) for the header, keep-alive and send bounds.
+ */
+export class FrontConnection {
+  /** The client's address, read once (it is gone once the socket closes). */
+  readonly client: string;
+  private phase = Phase.Head;
+  /** Bytes read and not yet handled: a partial head, or requests pipelined behind the one under way. */
+  private pending: Buffer | undefined;
+  /** The client sent its FIN: answer what it asked, then end. */
+  private clientEnded = false;
+  /** Reading was stopped by the front (read-ahead full, or while a response is under way). */
+  private readPaused = false;
+  /** The tick when the current wait began (a head, an idle keep-alive, a blocked send). */
+  since: number;
+  /** A request was answered here already: waiting now is keep-alive idling, not a slow head. */
+  served = false;
+  /** The client is not reading the response (a write returned false); the exchange is paused. */
+  sendBlocked = false;
+  /** The exchange under way, told when a blocked send drains and when the client goes. */
+  current: FrontExchange | undefined;
+  /** The send bound of the exchange under way (0: none), checked by the sweep. */
+  sendTimeoutMs = 0;
+
+  constructor(readonly socket: Socket, private readonly owner: FrontOwner) {
+    const address = socket.remoteAddress ?? '';
+    this.client = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+    this.since = owner.tick;
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('error', this.onError);
+    socket.on('close', this.onClose);
+    socket.on('drain', this.onDrain);
+  }
+
+  /** The HTTP date of this second. */
+  get date(): string {
+    return this.owner.date;
+  }
+
+  get busy(): boolean {
+    return this.phase === Phase.Busy;
+  }
+
+  /** Waiting for a request with nothing of it read yet. */
+  get idle(): boolean {
+    return this.phase === Phase.Head && this.pending === undefined;
+  }
+
+  get gone(): boolean {
+    return this.phase === Phase.Gone;
+  }
+
+  /** Writes response bytes; false: the client is not keeping up (see sendBlocked). */
+  write(data: Buffer | string): boolean {
+    const flowing = typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data);
+    if (!flowing && !this.sendBlocked) {
+      this.sendBlocked = true;
+      this.since = this.owner.tick;
+    }
+    return flowing;
+  }
+
+  /** The response under way is complete: serve what was pipelined, or wait for the next request. */
+  exchangeDone(): void {
+    if (this.phase !== Phase.Busy) return;
+    this.phase = Phase.Head;
+    this.served = true;
+    this.sendBlocked = false;
+    this.current = undefined;
+    this.since = this.owner.tick;
+    if (this.socket.destroyed) return;
+    if (this.owner.closing || (this.clientEnded && this.pending === undefined)) {
+      this.end();
+      return;
+    }
+    if (this.pending !== undefined) this.parse();
+    if (this.phase === Phase.Head && this.readPaused && !this.clientEnded) {
+      this.readPaused = false;
+      this.socket.resume();
+    }
+  }
+
+  /** Ends the connection gracefully (a FIN after what was written). */
+  end(): void {
+    if (this.phase === Phase.Gone) return;
+    this.leave();
+    this.socket.end();
+    this.socket.destroySoon();
+  }
+
+  /**
+   * The head did not come in time: a 408 when part of one was read (as Node's
+   * server answers past headersTimeout); a connection that sent nothing (a
+   * browser's preconnect) is closed without a word.
+   */
+  endUnanswered(): void {
+    if (this.phase === Phase.Gone) return;
+    const partial = this.pending !== undefined;
+    this.leave();
+    if (partial) this.socket.end(HEADER_TIMEOUT_RESPONSE);
+    else this.socket.end();
+    this.socket.destroySoon();
+  }
+
+  /** Cuts the connection now. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** The request under way failed before its response began, and Node's server is to serve it (`headBytes`) again. */
+  replayThroughNode(headBytes: Buffer): void {
+    if (this.phase !== Phase.Busy) return;
+    this.phase = Phase.Head;
+    this.current = undefined;
+    this.pending = this.pending === undefined ? headBytes : Buffer.concat([headBytes, this.pending]);
+    this.handOff();
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.pending = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
+    if (this.phase === Phase.Busy) {
+      // Pipelined: read on only while there is room (and the client's FIN, if any, stays unread with it).
+      if (this.pending.length >= MAX_READ_AHEAD && !this.readPaused) {
+        this.readPaused = true;
+        this.socket.pause();
+      }
+      return;
+    }
+    this.parse();
+  };
+
+  /** Serves the pending heads one at a time while they are plain and taken; hands off at the first that is not. */
+  private parse(): void {
+    while (this.phase === Phase.Head && this.pending !== undefined) {
+      const buf = this.pending;
+      const head = parsePlainRequestHead(buf, this.owner.maxRequestHeaders);
+      if (head === INCOMPLETE) {
+        if (buf.length > MAX_PLAIN_HEAD) return this.handOff();
+        return;
+      }
+      if (head === OTHER) return this.handOff();
+      const headBytes = head.length === buf.length ? buf : buf.subarray(0, head.length);
+      this.pending = head.length === buf.length ? undefined : buf.subarray(head.length);
+      this.phase = Phase.Busy;
+      if (!this.owner.router.serve(this, head, headBytes)) {
+        this.phase = Phase.Head;
+        this.pending = buf;
+        return this.handOff();
+      }
+    }
+  }
+
+  /** Node's HTTP server takes the connection, with every byte not answered here put back in front. */
+  private handOff(): void {
+    if (this.phase === Phase.Gone) return;
+    const socket = this.socket;
+    const unread = this.pending;
+    this.pending = undefined;
+    this.leave();
+    if (this.clientEnded) {
+      // The FIN was read already, so Node's server could not be given the bytes before it: the
+      // request is refused with a plain answer rather than lost (a pipelined request after a half-close).
+      socket.end(HALF_CLOSED_REFUSAL);
+      socket.destroySoon();
+      return;
+    }
+    if (unread !== undefined) socket.unshift(unread);
+    if (this.readPaused) {
+      this.readPaused = false;
+      socket.resume();
+    }
+    this.owner.handOff(socket);
+  }
+
+  /** Stops handling the socket's events here (Node's server, or nobody, has it now). */
+  private leave(): void {
+    this.phase = Phase.Gone;
+    const socket = this.socket;
+    socket.off('data', this.onData);
+    socket.off('end', this.onEnd);
+    socket.off('drain', this.onDrain);
+    socket.off('error', this.onError);
+    socket.off('close', this.onClose);
+    // A late error on a socket nobody listens to would end the process.
+    if (socket.listenerCount('error') === 0) socket.on('error', ignore);
+    this.owner.forget(this);
+  }
+
+  private readonly onEnd = (): void => {
+    this.clientEnded = true;
+    if (this.phase === Phase.Head) this.end();
+  };
+
+  private readonly onError = (): void => {
+    this.socket.destroy();
+  };
+
+  private readonly onClose = (): void => {
+    const current = this.current;
+    this.current = undefined;
+    if (this.phase !== Phase.Gone) {
+      this.phase = Phase.Gone;
+      this.owner.forget(this);
+    }
+    current?.clientClosed();
+  };
+
+  private readonly onDrain = (): void => {
+    if (!this.sendBlocked) return;
+    this.sendBlocked = false;
+    this.current?.drained();
+  };
+}
+
+function ignore(): void {}
+
+/** The raw 408 Node's server answers a head that did not arrive in time. */
+const HEADER_TIMEOUT_RESPONSE = clientErrorResponse('ERR_HTTP_REQUEST_TIMEOUT')!;
+
+const HALF_CLOSED_BODY = JSON.stringify({
+  type: 'urn:berth:bad_request',
+  title: 'Bad Request',
+  status: 400,
+  code: 'bad_request',
+  detail: 'a request pipelined after the client half-closed its connection cannot be served; send it on a connection of its own',
+});
+const HALF_CLOSED_REFUSAL =
+  'HTTP/1.1 400 Bad Request\r\ncontent-type: application/problem+json\r\ncache-control: no-store\r\n' +
+  `content-length: ${Buffer.byteLength(HALF_CLOSED_BODY)}\r\nconnection: close\r\n\r\n${HALF_CLOSED_BODY}`;

@@ -1,0 +1,109 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { FrontConnection, type FrontOwner, type FrontRouter } from './front-connection.js';
+
+export interface FrontOptions {
+  router: FrontRouter;
+  /** Node's HTTP server, given every connection the front does not serve to the end. */
+  fallback: { emit(event: 'connection', socket: Socket): boolean };
+  maxRequestHeaders: number;
+  /** A request head must be complete this long after it was awaited (Node's headersTimeout). */
+  headerTimeoutMs: number;
+  /** An idle kept-alive connection is closed after this (Node's keepAliveTimeout). */
+  keepAliveTimeoutMs: number;
+}
+
+/** The sweep's period: bounds are kept to within a quarter second. */
+const TICK_MS = 250;
+
+/**
+ * berth's own HTTP/1.1 front for the plain listener: the proxy's hot path
+ * without Node's HTTP server objects (IncomingMessage, ServerResponse,
+ * their streams and timers). A plain request (request-head.ts) to an app with
+ * a ready instance is parsed, forwarded and answered on the socket here; any
+ * other connection (a request it does not recognise, one for an app that is
+ * not ready, berth's own endpoints, WebSockets, bodies) is handed to Node's
+ * HTTP server, which serves it exactly as before. So the front adds speed,
+ * never behaviour: where it is unsure, Node decides.
+ *
+ * Timeouts are counted by one 250 ms sweep over the connections, never by a
+ * timer per request.
+ */
+export class Http1Front implements FrontOwner {
+  readonly server: Server;
+  readonly router: FrontRouter;
+  readonly maxRequestHeaders: number;
+  tick = 1;
+  closing = false;
+  /** The HTTP date of this second (for responses without one). */
+  date = new Date().toUTCString();
+  private readonly connections = new Set<FrontConnection>();
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: FrontOptions) {
+    this.router = options.router;
+    this.maxRequestHeaders = options.maxRequestHeaders;
+    // allowHalfOpen: a client's FIN after its request still gets the answer (see half-open.ts).
+    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+  }
+
+  /** Connections the front itself is serving (not counting those Node's server has). */
+  get size(): number {
+    return this.connections.size;
+  }
+
+  private accept(socket: Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    this.connections.add(new FrontConnection(socket, this));
+    if (this.sweeper === undefined) {
+      this.date = new Date().toUTCString();
+      this.sweeper = setInterval(() => this.sweep(), TICK_MS).unref();
+    }
+  }
+
+  handOff(socket: Socket): void {
+    this.options.fallback.emit('connection', socket);
+  }
+
+  forget(conn: FrontConnection): void {
+    this.connections.delete(conn);
+  }
+
+  /** Ends every connection waiting for a request; the busy ones end after their response. */
+  closeIdle(): void {
+    this.closing = true;
+    for (const conn of this.connections) if (!conn.busy) conn.end();
+  }
+
+  /** Cuts every connection still here. */
+  closeAll(): void {
+    this.closing = true;
+    for (const conn of [...this.connections]) conn.destroy();
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  private sweep(): void {
+    this.tick++;
+    if ((this.tick & 3) === 0) this.date = new Date().toUTCString();
+    const headerTicks = Math.ceil(this.options.headerTimeoutMs / TICK_MS);
+    const idleTicks = Math.ceil(this.options.keepAliveTimeoutMs / TICK_MS);
+    for (const conn of this.connections) {
+      const waited = this.tick - conn.since;
+      if (conn.busy) {
+        // A client that reads nothing of its response for the send bound is cut; the exchange is aborted.
+        if (conn.sendBlocked && conn.sendTimeoutMs > 0 && waited > Math.ceil(conn.sendTimeoutMs / TICK_MS)) conn.destroy();
+      } else if (conn.idle && conn.served) {
+        if (waited > idleTicks) conn.end();
+      } else if (headerTicks > 0 && waited > headerTicks) {
+        conn.endUnanswered();
+      }
+    }
+    if (this.connections.size === 0 && this.sweeper) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+  }
+}
