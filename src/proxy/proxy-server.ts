@@ -97,6 +97,8 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
   private readonly maxConnections: number;
   private readonly connections: { readonly open: number };
   private inFlight = 0;
+  /** Requests berth's own front served (the rest went through Node's server). */
+  private frontServed = 0;
   private drained?: () => void;
   /** WebSocket exchanges counted in `inFlight` (held, handshaking or open); shutdown does not wait for them. */
   private upgradesInFlight = 0;
@@ -171,6 +173,11 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
       this.handle(req as IncomingMessage, res as ServerResponse, true);
     });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
+  }
+
+  /** Requests served by berth's own HTTP/1.1 front so far (the others went through Node's server). */
+  get frontRequests(): number {
+    return this.frontServed;
   }
 
   /** Open client connections (counted against `maxConnections`). */
@@ -384,6 +391,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     const headers = upstreamRequestHeaders(head, { trustedPeer: this.isTrustedAddress(client), extra: ['x-request-id', requestId], client, host: match.authority });
     const own = this.appTimeouts?.(app);
     const bounds = own === undefined ? this.defaultBounds : exchangeBounds(this.timeouts, own);
+    this.frontServed++;
     new FastExchange(this, conn, head, headBytes, match, admitted.upstream, admitted.setCookie, startedMs, requestId, headers, bounds).send();
     return true;
   }

@@ -176,6 +176,9 @@ function couldBePlain(buf: Buffer): boolean {
   for (; i < buf.length; i++) {
     const c = buf[i]!;
     if (c >= 0x7f || (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d)) return false;
+    // Lines end in CRLF: a bare LF or CR is Node's to read (or refuse).
+    if (c === 0x0a && buf[i - 1] !== 0x0d) return false;
+    if (c === 0x0d && i + 1 < buf.length && buf[i + 1] !== 0x0a) return false;
   }
   return true;
 }
