@@ -241,13 +241,11 @@ export class ResponseParser {
     if (this.noBody || status === 204 || status === 304) {
       this.state = State.Done;
     } else if (transferEncoding !== undefined) {
-      if (lastToken(transferEncoding) === 'chunked') {
-        this.state = State.ChunkSize;
-      } else {
-        // RFC 9112 §6.3: a response whose last coding is not chunked runs until the close.
-        this.state = State.UntilClose;
-        this.keepAlive = false;
-      }
+      // Transfer-Encoding is hop-by-hop, so the client never sees it: a coding besides chunked
+      // (`gzip, chunked`, or `gzip` read until the close, RFC 9112 §6.3) would reach it still
+      // applied and unannounced, a corrupt body. As nginx does, only `chunked` alone is relayed.
+      if (!isChunkedAlone(transferEncoding)) throw new BadUpstreamResponseError(`the app sent a transfer coding berth cannot relay (Transfer-Encoding: ${transferEncoding.slice(0, 60)})`);
+      this.state = State.ChunkSize;
     } else if (contentLength >= 0) {
       this.remaining = contentLength;
       this.state = contentLength === 0 ? State.Done : State.Length;
@@ -421,9 +419,9 @@ function hasToken(list: string | undefined, token: string): boolean {
   return list.split(',').some((t) => t.trim().toLowerCase() === token);
 }
 
-function lastToken(list: string): string {
-  const comma = list.lastIndexOf(',');
-  return (comma < 0 ? list : list.slice(comma + 1)).trim().toLowerCase();
+/** `chunked`, once, whatever its case and spaces: the one transfer coding relayed. */
+function isChunkedAlone(list: string): boolean {
+  return list.trim().toLowerCase() === 'chunked';
 }
 
 const TOKEN = new Uint8Array(128);
