@@ -16,6 +16,14 @@ export interface FailureContext {
   responseTimeoutMs?: number;
 }
 
+/** Connection-level failures: the upstream was refused, or closed before answering. */
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UPSTREAM_CLOSED']);
+
+/** The connection to the app failed before any answer (the instance may be gone: a resend elsewhere is safe for an idempotent request). */
+export function isConnectionFailure(err: Error): boolean {
+  return CONNECTION_CODES.has((err as { code?: string }).code ?? '');
+}
+
 /** The process or the host ran out of file descriptors: the gateway's fault, never the app's. */
 const FD_EXHAUSTED = new Set(['EMFILE', 'ENFILE']);
 

@@ -6,7 +6,7 @@ import { answerHalfClosedClients } from '../net/half-open.js';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { BerthError } from '../errors.js';
-import { classifyFailure, type ProxyFailure } from './failure.js';
+import { classifyFailure, isConnectionFailure, type ProxyFailure } from './failure.js';
 import { sendFailure } from './error-page.js';
 import { forwardHttp, ClientClosedError } from './forward-http.js';
 import { forwardUpgrade, type UpgradeExchange } from './forward-upgrade.js';
@@ -584,18 +584,6 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 /** pino's numeric level of `debug`. */
 const DEBUG_LEVEL = 20;
 
-/** Connection-level failures: the upstream was refused, or closed before answering. */
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UPSTREAM_CLOSED']);
-
-/**
- * Whether a failed exchange may be sent again: nothing was answered yet, the
- * failure was the connection's, and the request is idempotent and bodiless, so
- * sending it again is safe whatever the app had seen of it.
- */
-function isConnectionFailure(err: Error): boolean {
-  return CONNECTION_CODES.has((err as { code?: string }).code ?? '');
-}
-
 /**
  * Only a request that provably did nothing may be sent again: the connection
  * failed before any answer, nothing went to the client, and the method is
@@ -605,7 +593,7 @@ function isReplayable(req: IncomingMessage, res: ServerResponse, err: Error): bo
   if (res.headersSent || res.destroyed || err instanceof ClientClosedError) return false;
   if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS') return false;
   if (req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined) return false;
-  return CONNECTION_CODES.has((err as { code?: string }).code ?? '');
+  return isConnectionFailure(err);
 }
 
 /** The key authorization of an HTTP-01 challenge (RFC 8555 §8.3), or 404 for a token not pending. */

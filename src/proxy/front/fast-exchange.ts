@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { ClientClosedError } from '../../errors.js';
 import { rawFailureAnswer, wantsHtml } from '../error-page.js';
-import { classifyFailure } from '../failure.js';
+import { classifyFailure, isConnectionFailure } from '../failure.js';
 import type { ExchangeControl, ExchangeHandler } from '../http1/exchange.js';
 import type { ResponseHeaders } from '../http1/response-parser.js';
 import type { Http1Pool } from '../http1/upstream-pool.js';
@@ -26,9 +26,6 @@ export interface FastExchangeOwner {
 
 /** Bodies up to this size go out in one buffer with the head (one write, no writev). */
 const JOIN_LIMIT = 16 * 1024;
-
-/** Connection-level failures: the upstream refused or closed before answering. */
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UPSTREAM_CLOSED']);
 
 /**
  * One plain request served by berth's own front: sent to the instance the
@@ -189,10 +186,6 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
     this.over = true;
     this.owner.done(this);
   }
-}
-
-function isConnectionFailure(err: Error): boolean {
-  return CONNECTION_CODES.has((err as { code?: string }).code ?? '');
 }
 
 /** Idempotent methods; the front's requests have no body, so these are safe to send twice. */
