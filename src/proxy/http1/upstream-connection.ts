@@ -115,6 +115,7 @@ export class UpstreamConnection implements ResponseSink {
     this.parser = new ResponseParser(this);
     const socket = connect({ host: owner.host, port: owner.port, noDelay: true });
     this.socket = socket;
+    open.add(this);
     const timer = connectTimeoutMs > 0 ? setTimeout(() => socket.destroy(new UpstreamConnectTimeoutError(connectTimeoutMs)), connectTimeoutMs) : undefined;
     socket.once('connect', () => {
       if (timer) clearTimeout(timer);
@@ -287,6 +288,7 @@ export class UpstreamConnection implements ResponseSink {
 
   private onClose(): void {
     this.dead = true;
+    open.delete(this);
     const ex = this.current;
     let resend: Exchange | undefined;
     if (ex && !ex.done) {
@@ -308,35 +310,44 @@ export class UpstreamConnection implements ResponseSink {
 }
 
 /**
- * Exchanges waiting for a response head, checked by one coarse timer: no timer
- * and no clock read per request. Deadlines are counted in the timer's ticks,
- * which run while anything waits, so a bound fires between its time and one
- * tick later, never before.
+ * Response-head deadlines, checked by one coarse timer: no timer, no clock
+ * read and no collection change per request. An exchange's deadline is a
+ * number on it, counted in the timer's ticks; the sweep walks the open
+ * connections (a set that changes per connection, not per request) and
+ * aborts the one whose exchange is past it. A bound fires between its time
+ * and one tick later, never before.
+ *
+ * Not a set of waiting exchanges: an add and a delete per request on a
+ * long-lived Set kept each request's objects alive past two scavenges (1.3 MB
+ * surviving each instead of 0.1 MB, pauses of 9 ms instead of 1-2; see
+ * bench/README.md "Garbage collection").
  */
-const waiting = new Set<Exchange>();
+const open = new Set<UpstreamConnection>();
+let watched = 0;
 let sweeper: NodeJS.Timeout | undefined;
 let tick = 1;
 const TICK_MS = 250;
 
 function watch(ex: Exchange, ms: number): void {
+  if (ex.deadline === 0) watched++;
   ex.deadline = tick + Math.ceil(ms / TICK_MS) + 1;
-  waiting.add(ex);
   sweeper ??= setInterval(sweep, TICK_MS).unref();
 }
 
 function unwatch(ex: Exchange): void {
   if (ex.deadline !== 0) {
     ex.deadline = 0;
-    waiting.delete(ex);
+    watched--;
   }
 }
 
 function sweep(): void {
   tick++;
-  for (const ex of waiting) {
-    if (tick >= ex.deadline) ex.abort(new UpstreamHeadersTimeoutError(ex.req.headersTimeoutMs));
+  for (const conn of open) {
+    const ex = conn.current;
+    if (ex !== undefined && ex.deadline !== 0 && tick >= ex.deadline) ex.abort(new UpstreamHeadersTimeoutError(ex.req.headersTimeoutMs));
   }
-  if (waiting.size === 0 && sweeper) {
+  if (watched === 0 && sweeper) {
     clearInterval(sweeper);
     sweeper = undefined;
   }
