@@ -121,7 +121,8 @@ gateway_up() {
     port_is_free "$APP_PORT" || die "127.0.0.1:$APP_PORT (the app's fixed port on the host network) is in use; set BENCH_APP_PORT"
   fi
   log "starting $t: berth serve --config ${GW_DIR#"$TMP"/}/berth.yaml${2:+ ($2)}"
-  start_gateway "$t" "$(workers_of "$t")"
+  # shellcheck disable=SC2086 # BENCH_NODE_FLAGS is a list of node flags, split on spaces
+  start_gateway "$t" "$(workers_of "$t")" ${BENCH_NODE_FLAGS:-}
   GW_ACTIVE=$t
   check_ok_cold "$t" "${URL[$t]}"
   if ((WARMUP_S > 0)) && [[ -n ${BACKEND_PIDS[*]:-} ]]; then

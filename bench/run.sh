@@ -39,6 +39,9 @@
 #   BENCH_PROFILE=0        1 (or --cpu-prof): after the measurements, run berth serve once
 #                          more under `node --cpu-prof` into bench/.out/<time>/ and
 #                          summarise its top self-time functions
+#   BENCH_NODE_FLAGS=""    node flags for the measured berth serve, e.g. "--trace-gc" (its
+#                          lines land in results/<time>/berth-serve.out; bench/gc-summary.sh
+#                          sums them up) or "--max-semi-space-size=32"
 #   BENCH_QUIET_CORES=0.2  before each run, wait until other work uses less than this
 #   BENCH_QUIET_BUDGET=180 ... spending at most this many seconds waiting in all
 #   BENCH_RETRIES=2        redo a run during which other work used > 0.3 cores

@@ -243,7 +243,7 @@ export class Gateway {
     // and the one it runs as the new leader (leadingChanged) creates, starts and removes.
     await cluster?.start();
     const notices = (this.requestNotices = new RequestNotices(this.events));
-    this.history = new HistoryBuffer({ store, retention: config.history, logger, onWritten: (batch) => notices.written(batch) });
+    this.history = new HistoryBuffer({ store, retention: config.history, logger, onWritten: (batch) => notices.written(batch.app) });
     this.history.start();
     const history = this.history;
     const metrics = this.metrics;

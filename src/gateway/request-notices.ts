@@ -1,4 +1,3 @@
-import type { RequestRecord } from '../store/store.js';
 import type { StateEvents } from './state-events.js';
 
 /** The longest a `request` event waits, and the shortest gap between two of one app. */
@@ -16,9 +15,9 @@ export class RequestNotices {
 
   constructor(private readonly events: StateEvents) {}
 
-  /** Called with each batch the history wrote. */
-  written(batch: readonly RequestRecord[]): void {
-    for (const record of batch) this.counts.set(record.app, (this.counts.get(record.app) ?? 0) + 1);
+  /** Called with the app of each record in a batch the history wrote. */
+  written(apps: readonly string[]): void {
+    for (const app of apps) this.counts.set(app, (this.counts.get(app) ?? 0) + 1);
     this.timer ??= setTimeout(() => this.publish(), REQUEST_EVENT_EVERY_MS).unref();
   }
 

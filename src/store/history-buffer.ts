@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import { BerthError, messageOf } from '../errors.js';
+import { recordsOf, type HistoryColumns } from './history-columns.js';
+import { RecordColumns } from './record-columns.js';
 import type { HistoryRetention, HistoryStore, RequestRecord } from './store.js';
 
 export interface HistoryBufferOptions {
@@ -12,13 +14,14 @@ export interface HistoryBufferOptions {
   logger?: Logger;
   /** How often the retention is applied. Default 1 minute. */
   pruneEveryMs?: number;
-  /** Told about each batch once it is written (the live `request` events); must not throw. */
-  onWritten?: (batch: readonly RequestRecord[]) => void;
+  /** Told about each batch once it is written (the live `request` events); must not throw nor keep it. */
+  onWritten?: (batch: HistoryColumns) => void;
 }
 
 /**
- * Keeps request records off the proxy's hot path: record() only appends to an array,
- * and a timer writes what has gathered as one batch. Memory is bounded: while the
+ * Keeps request records off the proxy's hot path: record() only copies the record
+ * into columns (RecordColumns: no object per record survives to the next
+ * scavenge), and a timer writes what has gathered as one batch. Memory is bounded: while the
  * store cannot keep up (or is failing), records beyond maxBuffered are dropped and
  * counted rather than queued. A batch the store refuses is dropped too (and logged),
  * so one bad moment of the disk never turns into a backlog.
@@ -30,8 +33,8 @@ export class HistoryBuffer {
   private readonly maxBuffered: number;
   private readonly pruneEveryMs: number;
   private readonly logger?: Logger;
-  private readonly onWritten?: (batch: readonly RequestRecord[]) => void;
-  private buffer: RequestRecord[] = [];
+  private readonly onWritten?: (batch: HistoryColumns) => void;
+  private readonly buffer: RecordColumns;
   private droppedCount = 0;
   private closed = false;
   private failing = false;
@@ -50,6 +53,7 @@ export class HistoryBuffer {
     this.maxBuffered = options.maxBuffered ?? 10_000;
     this.pruneEveryMs = options.pruneEveryMs ?? 60_000;
     this.logger = options.logger;
+    this.buffer = new RecordColumns(Math.min(this.maxBuffered, 1024));
   }
 
   /** Records dropped so far: over maxBuffered, without an app or a valid time, refused by the store, or after close(). */
@@ -62,7 +66,7 @@ export class HistoryBuffer {
     return this.buffer.length;
   }
 
-  /** O(1); never throws. */
+  /** O(1), amortised; never throws. Copies what the history keeps: `record` itself is not held. */
   record(record: RequestRecord): void {
     if (this.closed || this.buffer.length >= this.maxBuffered || !isRecordable(record)) {
       this.droppedCount += 1;
@@ -128,22 +132,23 @@ export class HistoryBuffer {
   private async writeBuffered(): Promise<void> {
     this.flushPending = false;
     if (this.buffer.length === 0) return;
-    const batch = this.buffer;
-    this.buffer = [];
+    const batch = this.buffer.take();
     try {
-      await this.store.appendRequests(batch);
+      if (this.store.appendColumns) await this.store.appendColumns(batch);
+      else await this.store.appendRequests(recordsOf(batch));
       this.onWritten?.(batch);
       if (this.failing) this.logger?.info({ dropped: this.droppedCount }, 'request history is being written again');
       this.failing = false;
     } catch (err) {
       // The store out of reach (a shared database restarting) keeps the batch for the next try, within maxBuffered;
       // a store that refuses the batch itself would refuse it again: that one is dropped.
-      const kept = !this.closed && isOutage(err) ? batch.slice(Math.max(0, batch.length + this.buffer.length - this.maxBuffered)) : [];
-      if (kept.length > 0) this.buffer = [...kept, ...this.buffer];
-      this.droppedCount += batch.length - kept.length;
+      const from = !this.closed && isOutage(err) ? Math.max(0, batch.length + this.buffer.length - this.maxBuffered) : batch.length;
+      const kept = batch.length - from;
+      if (kept > 0) this.buffer.unshiftColumns(batch, from);
+      this.droppedCount += from;
       // Logged once per outage, not every 250 ms while the store stays down.
       if (!this.failing) {
-        if (kept.length > 0) this.logger?.warn({ err: messageOf(err), held: this.buffer.length }, 'cannot reach the store; the request history is held in memory until it is back');
+        if (kept > 0) this.logger?.warn({ err: messageOf(err), held: this.buffer.length }, 'cannot reach the store; the request history is held in memory until it is back');
         else this.logger?.error({ err: messageOf(err), lost: batch.length }, 'cannot write the request history; records are dropped until it recovers');
       }
       this.failing = true;

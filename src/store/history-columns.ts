@@ -94,15 +94,44 @@ export function rowValues(cols: HistoryColumns, i: number): HistoryRowValues {
   ];
 }
 
+/**
+ * The records of a batch again, for a HistoryStore that takes only records.
+ * A NULL text reads back as '' and a NULL number as NaN, which the store
+ * keeps as it reads them back (rowToRecord): the history is the same.
+ */
+export function recordsOf(cols: HistoryColumns): RequestRecord[] {
+  const records = new Array<RequestRecord>(cols.length);
+  for (let i = 0; i < cols.length; i++) {
+    const record: RequestRecord = {
+      timeMs: cols.time[i]!,
+      app: cols.app[i]!,
+      method: cols.method[i] ?? '',
+      path: cols.path[i] ?? '',
+      status: cols.status[i]!,
+      durationMs: cols.durationMs[i]!,
+      bytesIn: cols.bytesIn[i]!,
+      bytesOut: cols.bytesOut[i]!,
+      client: cols.client[i] ?? '',
+      waited: cols.waited[i] === 1,
+    };
+    const instance = cols.instance[i];
+    if (instance !== null && instance !== undefined) record.instance = instance;
+    records[i] = record;
+  }
+  return records;
+}
+
 function orNull(value: number): number | null {
   return Number.isNaN(value) ? null : value;
 }
 
-function text(value: unknown, max: number): string | null {
+/** A text field as the history keeps it: truncated to `max`, NULL when not a string. */
+export function text(value: unknown, max: number): string | null {
   if (typeof value !== 'string') return null;
   return value.length > max ? value.slice(0, max) : value;
 }
 
-function integer(value: unknown): number {
+/** An integer field as the history keeps it: rounded, NaN (NULL) when not a finite number. */
+export function integer(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) ? Math.round(value) : Number.NaN;
 }

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { StoreError } from '../errors.js';
-import { toColumns, transferables } from './history-columns.js';
+import { recordsOf, toColumns, transferables, type HistoryColumns } from './history-columns.js';
 import type { HistoryThreadReply, HistoryThreadRequest } from './history-thread-wire.js';
 import type { HistoryRetention, RequestRecord } from './store.js';
 
@@ -12,8 +12,15 @@ import type { HistoryRetention, RequestRecord } from './store.js';
  */
 export interface HistoryWriter {
   append(records: readonly RequestRecord[]): Promise<void>;
+  /** A batch already in columns, checked and truncated; left as it is (see HistoryStore.appendColumns). Without it, `append` gets the records again. */
+  appendColumns?(cols: HistoryColumns): Promise<void>;
   prune(retention: HistoryRetention, nowMs: number): Promise<number>;
   close(): Promise<void>;
+}
+
+/** Writes a batch of columns through whichever of its two appends `writer` has. */
+export function appendColumnsTo(writer: HistoryWriter, cols: HistoryColumns): Promise<void> {
+  return writer.appendColumns ? writer.appendColumns(cols) : writer.append(recordsOf(cols));
 }
 
 export interface ThreadHistoryWriterOptions {
@@ -66,6 +73,16 @@ export class ThreadHistoryWriter implements HistoryWriter {
     if (this.fellBack || this.closed) return this.options.fallback.append(records);
     const cols = toColumns(records);
     await this.call(`record ${records.length} request(s)`, { id: 0, op: 'append', cols }, transferables(cols));
+  }
+
+  /**
+   * Posted without transferring its buffers: the caller may retry the batch or read it
+   * afterwards. Cloning a few typed arrays of a few thousand numbers costs microseconds.
+   */
+  async appendColumns(cols: HistoryColumns): Promise<void> {
+    if (cols.length === 0) return;
+    if (this.fellBack || this.closed) return appendColumnsTo(this.options.fallback, cols);
+    await this.call(`record ${cols.length} request(s)`, { id: 0, op: 'append', cols });
   }
 
   prune(retention: HistoryRetention, nowMs: number): Promise<number> {

@@ -55,6 +55,10 @@ export function pgHistoryWriter(pool: pg.Pool, gateway: () => string | undefined
       // Every record this process writes is a request its own proxy served: tagged with its gateway.
       await pool.query(INSERT_SQL, [...insertParams(toColumns(records)), gateway() ?? null]);
     },
+    async appendColumns(cols: HistoryColumns): Promise<void> {
+      if (cols.length === 0) return;
+      await pool.query(INSERT_SQL, [...insertParams(cols), gateway() ?? null]);
+    },
     prune: (retention, nowMs) => prunePg(pool, retention, nowMs),
     close: async () => undefined,
   };

@@ -3,8 +3,9 @@ import { BerthError, ConflictError, StoreError, StoreUnavailableError, messageOf
 import type { AppSpec } from '../spec/types.js';
 import { APP_COLUMNS, rowToApp, type AppRow } from './app-rows.js';
 import { metaSecret, putOne, restoreRow } from './pg-apps.js';
+import type { HistoryColumns } from './history-columns.js';
 import { checkRetention } from './history-rows.js';
-import type { HistoryWriter } from './history-writer.js';
+import { appendColumnsTo, type HistoryWriter } from './history-writer.js';
 import { describePostgresUrl, inTransaction, isUniqueViolation, isUnreachable, openPool } from './pg-connect.js';
 import { pgHistoryWriter, queryPgHistory } from './pg-history.js';
 import { runPgMigrations } from './pg-migrations.js';
@@ -213,6 +214,12 @@ export class PostgresStore implements Store {
     const history = this.history;
     if (!history) throw new StoreError(`store ${this.where} is not open (cannot record ${records.length} request(s))`);
     return this.run(`record ${records.length} request(s)`, () => history.append(records));
+  }
+
+  async appendColumns(cols: HistoryColumns): Promise<void> {
+    const history = this.history;
+    if (!history) throw new StoreError(`store ${this.where} is not open (cannot record ${cols.length} request(s))`);
+    return this.run(`record ${cols.length} request(s)`, () => appendColumnsTo(history, cols));
   }
 
   async queryRequests(query: HistoryQuery): Promise<HistoryPage> {

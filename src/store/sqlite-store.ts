@@ -5,9 +5,10 @@ import { StoreError, messageOf } from '../errors.js';
 import { specHash } from '../spec/hash.js';
 import type { AppSpec } from '../spec/types.js';
 import { APP_COLUMNS, rowToApp, type AppRow } from './app-rows.js';
+import type { HistoryColumns } from './history-columns.js';
 import { checkRetention, prepareHistory } from './history-rows.js';
 import { pruneHistory } from './history-prune.js';
-import { ThreadHistoryWriter, type HistoryWriter } from './history-writer.js';
+import { ThreadHistoryWriter, appendColumnsTo, type HistoryWriter } from './history-writer.js';
 import { BUSY_TIMEOUT_MS, openSqlite } from './open-sqlite.js';
 import type {
   AppSource,
@@ -279,6 +280,12 @@ export class SqliteStore implements Store {
     return this.history.append(records);
   }
 
+  /** A batch in columns (the HistoryBuffer's), in one transaction: all of it or none. */
+  async appendColumns(cols: HistoryColumns): Promise<void> {
+    if (!this.history) throw new StoreError(`store at ${this.path} is not open (cannot record ${cols.length} request(s))`);
+    return appendColumnsTo(this.history, cols);
+  }
+
   /**
    * One page of an app's history, newest first. `since` is inclusive, `until`
    * exclusive. A malformed cursor, status or date is a BadRequestError naming the field.
@@ -303,6 +310,7 @@ export class SqliteStore implements Store {
     const step = <T>(op: (s: Statements) => T) => this.run('prune the history', op);
     return {
       append: async (records) => this.run(`record ${records.length} request(s)`, (s) => s.history.append(records)),
+      appendColumns: async (cols) => this.run(`record ${cols.length} request(s)`, (s) => s.history.appendColumns(cols)),
       prune: (retention, nowMs) =>
         pruneHistory(
           {

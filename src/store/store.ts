@@ -1,4 +1,5 @@
 import type { AppSpec } from '../spec/types.js';
+import type { HistoryColumns } from './history-columns.js';
 
 /** Where an app's desired state came from. Config-sourced apps are replaced on reload. */
 export type AppSource = 'config' | 'api';
@@ -184,6 +185,14 @@ export interface TokenStore {
 /** Request history, written in batches off the hot path. */
 export interface HistoryStore {
   appendRequests(records: readonly RequestRecord[]): Promise<void>;
+  /**
+   * The same for a batch already in columns, checked and truncated (RecordColumns,
+   * toColumns): what the HistoryBuffer writes, with no object per record. A store
+   * without it is given the records again (recordsOf). It must leave the batch as it is
+   * (no transfer of its buffers): a batch the store could not reach is retried, and the
+   * written one is handed on (onWritten).
+   */
+  appendColumns?(cols: HistoryColumns): Promise<void>;
   queryRequests(query: HistoryQuery): Promise<HistoryPage>;
   /** Drops what the retention no longer allows; returns how many records went. */
   pruneRequests(retention: HistoryRetention, now: Date): Promise<number>;

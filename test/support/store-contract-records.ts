@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BadRequestError, ConfigError, StoreError } from '../../src/errors.js';
 import { MAX_FIELD_LENGTHS } from '../../src/store/history-rows.js';
+import { RecordColumns } from '../../src/store/record-columns.js';
 import type { HistoryItem, HistoryQuery, RequestRecord, Store } from '../../src/store/store.js';
 import { withFixture, type FixtureFactory } from './store-contract.js';
 
@@ -41,6 +42,24 @@ export function recordsContract(kind: string, make: FixtureFactory, skip: string
         assert.equal(items[0]!.path.length, MAX_FIELD_LENGTHS.path);
         assert.equal(items[0]!.instance, undefined);
         assert.equal(items[0]!.client, 'NULL', 'the text NULL is not a null');
+      }));
+
+    it('keeps a batch given as columns (the history buffer\'s) exactly as the same records', () =>
+      run(async ({ store }) => {
+        const batch = [
+          rec('a', T0, { path: '/q?a="x,y"&b={1,2}\\NULL é', method: 'POST', status: 503, durationMs: 12.5, waited: true, client: '10.0.0.1' }),
+          rec('a', T0 + 1, { path: 'x'.repeat(10_000), instance: undefined, client: 'NULL', status: Number.NaN, bytesIn: 2.6 }),
+          rec('a', T0 + 2, { method: 'M'.repeat(100), durationMs: Number.POSITIVE_INFINITY }),
+        ];
+        await store.appendRequests(batch);
+        const columns = new RecordColumns();
+        for (const r of batch) columns.push({ ...r, app: 'b' });
+        assert.ok(store.appendColumns, 'the store takes columns');
+        await store.appendColumns(columns.take());
+        const items = async (app: string) => (await store.queryRequests({ app })).items.map(({ app: _app, ...rest }) => rest);
+        const fromColumns = await items('b');
+        assert.equal(fromColumns.length, 3);
+        assert.deepEqual(fromColumns, await items('a'));
       }));
 
     it('stores nothing of a batch with one record it cannot keep', () =>
