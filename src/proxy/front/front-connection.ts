@@ -175,7 +175,14 @@ export class FrontConnection {
   }
 
   private readonly onData = (chunk: Buffer): void => {
-    this.pending = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
+    if (this.pending === undefined) {
+      // The first bytes of a head on a kept-alive connection: its header bound starts now, as Node's
+      // does at a message's first byte (from the end of the last response, a long idle left it none).
+      if (this.served && this.phase === Phase.Head) this.since = this.owner.tick;
+      this.pending = chunk;
+    } else {
+      this.pending = Buffer.concat([this.pending, chunk]);
+    }
     if (this.phase === Phase.Busy) {
       // Pipelined: read on only while there is room (and the client's FIN, if any, stays unread with it).
       if (this.pending.length >= MAX_READ_AHEAD && !this.readPaused) {

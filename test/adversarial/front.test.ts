@@ -1,0 +1,152 @@
+// Adversarial clients against berth's own HTTP/1.1 front (src/proxy/front/), in process:
+// timing attacks on its sweep, clients that read nothing, half-closes around the hand-off to
+// Node's server, heads Node's parser reads differently, and the history of what it served.
+// Real sockets on 127.0.0.1, a real app (node:http) and raw apps; no fakes.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, createServer as createNetServer, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { ProxyServer } from '../../src/proxy/proxy-server.js';
+import { RouteTable } from '../../src/proxy/route-table.js';
+import { StaticUpstreams } from '../../src/proxy/static-upstreams.js';
+import { Http1Front } from '../../src/proxy/front/http1-front.js';
+import type { RequestRecord } from '../../src/store/store.js';
+import { RawClient, hasWholeResponse } from '../support/raw-client.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const get = (path: string, extra = '') => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}\r\n`;
+/** The statuses of the responses in `text`, in order (bodies here never contain a status line). */
+const statuses = (text: string) => [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+
+describe('the HTTP/1.1 front, adversarially', () => {
+  let app: Server;
+  let appHits = 0;
+  /** A port nothing listens on: connections to it are refused. */
+  let refusedPort = 0;
+  let proxy: ProxyServer;
+  let port = 0;
+  const records: RequestRecord[] = [];
+
+  before(async () => {
+    app = createServer((req, res) => {
+      appHits++;
+      const url = req.url ?? '/';
+      if (url.startsWith('/pad')) {
+        // `#<i>#` then padding to 16 KiB: a reader can follow the order of the answers in a long stream.
+        const i = new URL(url, 'http://x').searchParams.get('i') ?? '';
+        const body = `#${i}#`.padEnd(16 * 1024, 'a');
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length });
+        res.end(body);
+        return;
+      }
+      if (url.startsWith('/slow')) {
+        setTimeout(() => res.end(JSON.stringify({ url })), 300);
+        return;
+      }
+      const body = JSON.stringify({ method: req.method, url });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    });
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    const closed = createNetServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    refusedPort = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    proxy = new ProxyServer({
+      routes: new RouteTable([
+        { app: 'app', routes: [{ path: '/app/', stripPrefix: true }] },
+        { app: 'down', routes: [{ path: '/down/', stripPrefix: true }] },
+      ]),
+      upstreams: new StaticUpstreams({
+        app: { host: '127.0.0.1', port: (app.address() as AddressInfo).port },
+        down: { host: '127.0.0.1', port: refusedPort },
+      }),
+      logger: pino({ level: 'silent' }),
+      timeouts: { clientHeaderMs: 1_500 },
+      onRequestDone: (record) => records.push(record),
+    });
+    port = (await proxy.listen('127.0.0.1', 0)).port;
+  });
+
+  after(async () => {
+    await proxy.close(500);
+    await new Promise<void>((r) => app.close(() => r()));
+  });
+
+  it('a kept-alive connection idle past the header timeout still gives its next head the whole bound (a head in two segments is no 408)', async () => {
+    const client = await RawClient.open(port);
+    try {
+      client.write(get('/app/first'));
+      assert.match(await client.until(hasWholeResponse), /^HTTP\/1\.1 200 /);
+      client.clear();
+      // Idle longer than the header timeout, well within the keep-alive timeout (65 s).
+      await sleep(2_200);
+      client.write('GET /app/second HTTP/1.1\r\n');
+      await sleep(400);
+      client.write('Host: 127.0.0.1\r\n\r\n');
+      const text = await client.until(hasWholeResponse);
+      assert.match(text, /^HTTP\/1\.1 200 /, 'the header timeout ran from the end of the previous response');
+      assert.match(text, /"url":"\/second"/);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('a GET replayed through Node after its instance refused keeps its place before the requests pipelined behind it, each answered and recorded once', async () => {
+    const client = await RawClient.open(port);
+    const from = records.length;
+    try {
+      client.write(get('/down/a') + get('/app/b') + get('/app/c'));
+      const text = await client.until((t) => statuses(t).length === 3 && t.includes('"url":"/c"'));
+      assert.deepEqual(statuses(text), [502, 200, 200]);
+      assert.ok(text.indexOf('"url":"/b"') < text.indexOf('"url":"/c"'));
+      await sleep(100);
+      assert.deepEqual(
+        records.slice(from).map((r) => [r.path, r.status]),
+        [
+          ['/down/a', 502],
+          ['/app/b', 200],
+          ['/app/c', 200],
+        ],
+      );
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('bytes split at any position around a hand-off: every request answered once, in order', async () => {
+    const stream = get('/app/s1') + 'POST /app/s2 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\n\r\nabc' + get('/app/s3');
+    for (let cut = 1; cut < stream.length; cut += 3) {
+      const client = await RawClient.open(port);
+      try {
+        client.write(stream.slice(0, cut));
+        await sleep(2);
+        client.write(stream.slice(cut));
+        const text = await client.until((t) => t.includes('"url":"/s3"') && hasWholeResponse(t.slice(t.lastIndexOf('HTTP/1.1'))));
+        assert.deepEqual(statuses(text), [200, 200, 200], `cut at ${cut}`);
+        assert.deepEqual([...text.matchAll(/"url":"([^"]+)"/g)].map((m) => m[1]), ['/s1', '/s2', '/s3'], `cut at ${cut}`);
+      } finally {
+        client.destroy();
+      }
+    }
+  });
+
+  it('a hand-off with more than 64 KiB read ahead behind a slow answer (reading paused): every request answered once, in order', async () => {
+    const client = await RawClient.open(port);
+    const plain = 2_500;
+    try {
+      let batch = get('/app/slow');
+      for (let i = 0; i < plain; i++) batch += get(`/app/p${i}`);
+      batch += 'POST /app/body HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\nok' + get('/app/last');
+      assert.ok(batch.length > 64 * 1024);
+      client.write(batch);
+      const text = await client.until((t) => t.includes('"url":"/last"') && hasWholeResponse(t.slice(t.lastIndexOf('HTTP/1.1'))), 30_000);
+      const urls = [...text.matchAll(/"url":"([^"]+)"/g)].map((m) => m[1]);
+      assert.deepEqual(urls, ['/slow', ...Array.from({ length: plain }, (_, i) => `/p${i}`), '/body', '/last']);
+    } finally {
+      client.destroy();
+    }
+  });
+});
