@@ -94,6 +94,48 @@ describe('the HTTP/1.1 front, adversarially', () => {
     }
   });
 
+  it('a client that pipelines without reading is not served ahead without bound (the answers would pile up in memory), and gets every answer, in order, once it reads', async () => {
+    const count = 3_000; // 48 MiB of answers: far more than the kernel's socket buffers hold
+    const hitsBefore = appHits;
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.on('error', () => undefined);
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    try {
+      socket.pause();
+      let batch = '';
+      for (let i = 0; i < count; i++) batch += get(`/app/pad?i=${i}`);
+      socket.write(batch);
+      // Let the gateway do what it will while the client reads nothing.
+      let seen = -1;
+      for (let waited = 0; waited < 6_000 && appHits !== seen; waited += 1_000) {
+        seen = appHits;
+        await sleep(1_000);
+      }
+      const served = appHits - hitsBefore;
+      assert.ok(served < count / 3, `the front served ${served} of ${count} pipelined requests to a client that read nothing`);
+      // Now read: every answer comes, in order.
+      const order: number[] = [];
+      let tail = '';
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`only ${order.length} answers came`)), 60_000);
+        socket.on('data', (chunk: Buffer) => {
+          const text = tail + chunk.toString('latin1');
+          const last = text.lastIndexOf('#');
+          for (const m of text.slice(0, last + 1).matchAll(/#(\d+)#/g)) order.push(Number(m[1]));
+          tail = text.slice(text.lastIndexOf('#', last - 1) < 0 ? 0 : last + 1).slice(-16);
+          if (order.length >= count) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        socket.resume();
+      });
+      assert.deepEqual(order, Array.from({ length: count }, (_, i) => i));
+    } finally {
+      socket.destroy();
+    }
+  });
+
   it('a GET replayed through Node after its instance refused keeps its place before the requests pipelined behind it, each answered and recorded once', async () => {
     const client = await RawClient.open(port);
     const from = records.length;

@@ -121,10 +121,19 @@ export class FrontConnection {
   /** The response under way is complete: serve what was pipelined, or wait for the next request. */
   exchangeDone(): void {
     if (this.phase !== Phase.Busy) return;
+    this.current = undefined;
+    // The client is not reading its answers: nothing more is served or read until it drains them (as
+    // Node's server pauses such a connection), or answers to an endless pipeline would pile up in
+    // memory. Still busy meanwhile, so the sweep's send bound cuts a client that never reads.
+    if (this.sendBlocked && !this.socket.destroyed) return;
+    this.next();
+  }
+
+  /** After a response: serve what was pipelined, or wait for the next request. */
+  private next(): void {
     this.phase = Phase.Head;
     this.served = true;
     this.sendBlocked = false;
-    this.current = undefined;
     this.since = this.owner.tick;
     if (this.socket.destroyed) return;
     if (this.owner.closing || (this.clientEnded && this.pending === undefined)) {
@@ -273,7 +282,9 @@ export class FrontConnection {
   private readonly onDrain = (): void => {
     if (!this.sendBlocked) return;
     this.sendBlocked = false;
-    this.current?.drained();
+    if (this.current !== undefined) this.current.drained();
+    // A response that was complete but not yet taken by the client (exchangeDone): on to the next.
+    else if (this.phase === Phase.Busy) this.next();
   };
 }
 
