@@ -34,6 +34,8 @@ export interface FrontOwner {
   handOff(socket: Socket): void;
   /** The connection left the front (closed, or handed to Node's server). */
   forget(conn: FrontConnection): void;
+  /** An ended socket, its FIN queued: cut if its client leaves what was written unread (see Http1Front). */
+  linger(socket: Socket): void;
 }
 
 /** Pipelined bytes read ahead of the response under way before reading stops (backpressure). */
@@ -153,6 +155,7 @@ export class FrontConnection {
     this.leave();
     this.socket.end();
     this.socket.destroySoon();
+    this.owner.linger(this.socket);
   }
 
   /**
@@ -167,6 +170,7 @@ export class FrontConnection {
     if (partial) this.socket.end(HEADER_TIMEOUT_RESPONSE);
     else this.socket.end();
     this.socket.destroySoon();
+    this.owner.linger(this.socket);
   }
 
   /** Cuts the connection now. */
@@ -236,6 +240,7 @@ export class FrontConnection {
       // request is refused with a plain answer rather than lost (a pipelined request after a half-close).
       socket.end(HALF_CLOSED_REFUSAL);
       socket.destroySoon();
+      this.owner.linger(socket);
       return;
     }
     if (unread !== undefined) socket.unshift(unread);
