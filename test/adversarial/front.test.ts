@@ -136,6 +136,20 @@ describe('the HTTP/1.1 front, adversarially', () => {
     }
   });
 
+  it('a GET whose instance refuses, from a client that half-closed after it, gets the 502 (not a 400 blaming the client)', async () => {
+    const client = await RawClient.open(port, { halfOpen: true });
+    try {
+      client.write(get('/down/x'));
+      client.socket.end();
+      const text = await client.untilClosed();
+      assert.deepEqual(statuses(text), [502], text);
+      assert.match(text, /"app":"down"/);
+      assert.deepEqual(records.filter((r) => r.path === '/down/x').map((r) => r.status), [502], 'recorded once, as answered');
+    } finally {
+      client.destroy();
+    }
+  });
+
   it('a GET replayed through Node after its instance refused keeps its place before the requests pipelined behind it, each answered and recorded once', async () => {
     const client = await RawClient.open(port);
     const from = records.length;

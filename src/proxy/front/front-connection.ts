@@ -110,6 +110,11 @@ export class FrontConnection {
     return this.phase === Phase.Gone;
   }
 
+  /** Node's server could still take the connection: the client's FIN, which cannot be put back, was not read yet. */
+  get canHandOff(): boolean {
+    return !this.clientEnded;
+  }
+
   /** Writes response bytes; false: the client is not keeping up (see sendBlocked). */
   write(data: Buffer | string): boolean {
     const flowing = typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data);
