@@ -172,6 +172,30 @@ describe('the HTTP/1.1 front, adversarially', () => {
     }
   });
 
+  it('Proxy-Connection: close ends the connection after the answer, as Node reads it (llhttp takes it for Connection)', async () => {
+    const client = await RawClient.open(port);
+    try {
+      client.write(get('/app/pc', 'Proxy-Connection: close\r\n'));
+      const text = await client.untilClosed(3_000);
+      assert.deepEqual(statuses(text), [200]);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it("Content-Length: 0 with a trailing tab is refused as Node's parser refuses it", async () => {
+    const hits = appHits;
+    const client = await RawClient.open(port);
+    try {
+      client.write('POST /app/cl HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\t\r\n\r\n');
+      const text = await client.untilClosed(3_000);
+      assert.deepEqual(statuses(text), [400]);
+      assert.equal(appHits, hits, 'the app was sent a request Node refuses');
+    } finally {
+      client.destroy();
+    }
+  });
+
   it('bytes split at any position around a hand-off: every request answered once, in order', async () => {
     const stream = get('/app/s1') + 'POST /app/s2 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\n\r\nabc' + get('/app/s3');
     for (let cut = 1; cut < stream.length; cut += 3) {
