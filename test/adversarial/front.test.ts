@@ -5,7 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, createServer as createNetServer, type Socket } from 'node:net';
-import { createServer, type Server } from 'node:http';
+import { Agent, createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { ProxyServer } from '../../src/proxy/proxy-server.js';
@@ -280,6 +280,234 @@ describe('the HTTP/1.1 front lets no ended connection linger unbounded', () => {
     } finally {
       client.destroy();
       front.server.close();
+    }
+  });
+});
+
+describe('the HTTP/1.1 front relays careless apps as Node does', () => {
+  // Each app answer, by the path asked, then the app closes (so the pool never reuses a raw app).
+  const answers: Record<string, string> = {
+    '/interim': 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok',
+    '/head-length': 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\n',
+    '/no-content-body': 'HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello',
+    '/not-modified-body': 'HTTP/1.1 304 Not Modified\r\nETag: "x"\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+    '/trailers': 'HTTP/1.1 200 OK\r\nTrailer: X-T\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n',
+    '/until-close': 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the close',
+    '/cookies': 'HTTP/1.1 200 OK\r\nSet-Cookie: a=1; Path=/\r\nSet-Cookie: b=2; HttpOnly\r\nX-Request-Id: the-apps-own\r\nDate: Tue, 01 Jan 2030 00:00:00 GMT\r\nContent-Length: 0\r\n\r\n',
+    '/obs-text': 'HTTP/1.1 200 \xc3\xa7a va\r\nX-Name: caf\xc3\xa9 \xff\r\nContent-Length: 1\r\n\r\n.',
+    '/connection-named': 'HTTP/1.1 200 OK\r\nConnection: X-Secret\r\nX-Secret: 1\r\nKeep-Alive: timeout=5\r\nContent-Length: 1\r\n\r\n.',
+  };
+  let app: Awaited<ReturnType<typeof startRawApp>>;
+  let proxy: ProxyServer;
+  let port = 0;
+  const records: RequestRecord[] = [];
+
+  const startRawApp = async () => {
+    const server = createNetServer((socket) => {
+      socket.on('error', () => undefined);
+      let head = '';
+      socket.on('data', (chunk: Buffer) => {
+        head += chunk.toString('latin1');
+        if (!head.includes('\r\n\r\n')) return;
+        const path = head.slice(head.indexOf(' ') + 1, head.indexOf(' ', head.indexOf(' ') + 1));
+        socket.end(Buffer.from(answers[path] ?? 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n', 'latin1'));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return server;
+  };
+
+  before(async () => {
+    app = await startRawApp();
+    proxy = new ProxyServer({
+      routes: new RouteTable([{ app: 'raw', routes: [{ path: '/', stripPrefix: false }] }]),
+      upstreams: new StaticUpstreams({ raw: { host: '127.0.0.1', port: (app.address() as AddressInfo).port } }),
+      logger: pino({ level: 'silent' }),
+      onRequestDone: (record) => records.push(record),
+    });
+    port = (await proxy.listen('127.0.0.1', 0)).port;
+  });
+
+  after(async () => {
+    await proxy.close(500);
+    await new Promise<void>((r) => app.close(() => r()));
+  });
+
+  /** One request and, on the same connection, a second: both read by Node's own client parser. */
+  const exchange = async (method: string, path: string, viaNode: boolean) => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      // Two Accept lines: not plain, so Node's server serves it (the reference).
+      const headers: Record<string, string[]> = viaNode ? { accept: ['text/plain', 'text/html'] } : {};
+      const one = await fetchOnce(port, agent, method, path, headers);
+      const two = await fetchOnce(port, agent, 'GET', '/cookies', {});
+      return { one, two };
+    } finally {
+      agent.destroy();
+    }
+  };
+
+  for (const [method, path] of [
+    ['GET', '/interim'],
+    ['HEAD', '/head-length'],
+    ['GET', '/no-content-body'],
+    ['GET', '/not-modified-body'],
+    ['GET', '/trailers'],
+    ['GET', '/until-close'],
+    ['GET', '/cookies'],
+    ['GET', '/obs-text'],
+    ['GET', '/connection-named'],
+  ] as const) {
+    it(`${method} ${path}: the same answer as Node's server gives, and the connection serves the next request`, async () => {
+      const served = proxy.frontRequests;
+      const fast = await exchange(method, path, false);
+      assert.equal(proxy.frontRequests, served + 2, 'the front served both');
+      const full = await exchange(method, path, true);
+      assert.deepEqual(fast.one, full.one);
+      assert.equal(fast.two.status, 200);
+      assert.deepEqual(fast.two.headers.filter(([n]) => n === 'set-cookie'), [
+        ['set-cookie', 'a=1; Path=/'],
+        ['set-cookie', 'b=2; HttpOnly'],
+      ]);
+      const record = records.filter((r) => r.path === path).at(-1)!;
+      assert.equal(record.status, fast.one.status);
+      assert.equal(record.bytesOut, method === 'HEAD' ? 0 : Buffer.byteLength(fast.one.body, 'latin1'));
+    });
+  }
+});
+
+/** Status, reason, headers (berth's per-request ones left out, names lower-cased) and body of one response. */
+async function fetchOnce(port: number, agent: Agent, method: string, path: string, headers: Record<string, string | string[]>) {
+  return await new Promise<{ status: number; reason: string; headers: Array<[string, string]>; body: string }>((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, method, path, headers, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const raw = res.rawHeaders;
+        const list: Array<[string, string]> = [];
+        for (let i = 0; i < raw.length; i += 2) {
+          const name = raw[i]!.toLowerCase();
+          if (name === 'date' && raw[i + 1] !== 'Tue, 01 Jan 2030 00:00:00 GMT') continue;
+          if (name === 'x-request-id' && raw[i + 1] !== 'the-apps-own') continue;
+          if (name === 'connection' || name === 'keep-alive') continue;
+          list.push([name, raw[i + 1]!]);
+        }
+        list.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+        resolve({ status: res.statusCode!, reason: res.statusMessage!, headers: list, body: Buffer.concat(chunks).toString('latin1') });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('the HTTP/1.1 front: connection cap, shutdown, aborted exchanges', () => {
+  let app: Server;
+  let appPort = 0;
+  const records: RequestRecord[] = [];
+
+  before(async () => {
+    app = createServer((req, res) => {
+      const url = req.url ?? '/';
+      req.resume();
+      req.on('end', () => {
+        const body = JSON.stringify({ method: req.method, url });
+        setTimeout(() => res.end(body), url.startsWith('/slow') ? 400 : 0);
+      });
+    });
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    appPort = (app.address() as AddressInfo).port;
+  });
+
+  after(async () => {
+    app.closeAllConnections();
+    await new Promise<void>((r) => app.close(() => r()));
+  });
+
+  const start = async (maxConnections?: number) => {
+    const proxy = new ProxyServer({
+      routes: new RouteTable([{ app: 'app', routes: [{ path: '/app/', stripPrefix: true }] }]),
+      upstreams: new StaticUpstreams({ app: { host: '127.0.0.1', port: appPort } }),
+      logger: pino({ level: 'silent' }),
+      maxConnections,
+      onRequestDone: (record) => records.push(record),
+    });
+    return { proxy, port: (await proxy.listen('127.0.0.1', 0)).port };
+  };
+  const post = (path: string) => `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\nok`;
+  const answered = (n: number) => (t: string) => statuses(t).length === n && t.endsWith('}');
+
+  it("the cap counts the front's connections and Node's alike, refuses past it, and every connection closed is given back", async () => {
+    const { proxy, port } = await start(8);
+    const clients: RawClient[] = [];
+    try {
+      for (let i = 0; i < 8; i++) {
+        const client = await RawClient.open(port);
+        clients.push(client);
+        // Half served by the front and idle there, half handed to Node's server and idle there.
+        client.write(i % 2 === 0 ? get(`/app/front${i}`) : post(`/app/node${i}`));
+        await client.until(answered(1));
+      }
+      assert.equal(proxy.openConnections, 8);
+      const refused = await RawClient.open(port);
+      const text = await refused.untilClosed(3_000);
+      assert.match(text, /^HTTP\/1\.1 503 /);
+      for (const client of clients.splice(0)) client.destroy();
+      for (let waited = 0; (proxy.openConnections as number) !== 0 && waited < 3_000; waited += 50) await sleep(50);
+      assert.equal(proxy.openConnections, 0, 'a closed connection was not given back');
+      const again = await RawClient.open(port);
+      clients.push(again);
+      again.write(get('/app/again'));
+      assert.deepEqual(statuses(await again.until(answered(1))), [200]);
+    } finally {
+      for (const client of clients) client.destroy();
+      await proxy.close(500);
+    }
+  });
+
+  it('shutdown: idle connections (front and Node) close at once, busy ones (front and Node) get their answer, in bounded time', async () => {
+    const { proxy, port } = await start();
+    const idleFront = await RawClient.open(port);
+    const idleNode = await RawClient.open(port);
+    const busyFront = await RawClient.open(port);
+    const busyNode = await RawClient.open(port);
+    const all = [idleFront, idleNode, busyFront, busyNode];
+    try {
+      idleFront.write(get('/app/i'));
+      idleNode.write(post('/app/i'));
+      await Promise.all([idleFront.until(answered(1)), idleNode.until(answered(1))]);
+      busyFront.write(get('/app/slow-front'));
+      busyNode.write(post('/app/slow-node'));
+      await sleep(100);
+      const began = performance.now();
+      const closing = proxy.close(10_000);
+      await Promise.all([idleFront.untilClosed(2_000), idleNode.untilClosed(2_000)]);
+      const [front, node] = await Promise.all([busyFront.untilClosed(5_000), busyNode.untilClosed(5_000)]);
+      assert.deepEqual(statuses(front), [200]);
+      assert.match(front, /"url":"\/slow-front"/);
+      assert.deepEqual(statuses(node), [200]);
+      assert.match(node, /"url":"\/slow-node"/);
+      await closing;
+      assert.ok(performance.now() - began < 8_000, 'shutdown waited for the grace period');
+    } finally {
+      for (const client of all) client.destroy();
+      await proxy.close(100);
+    }
+  });
+
+  it('a request whose client goes away before the answer is recorded once, with no status', async () => {
+    const { proxy, port } = await start();
+    try {
+      const client = await RawClient.open(port);
+      client.write(get('/app/slow-abort'));
+      await sleep(100);
+      client.reset();
+      await sleep(800);
+      assert.deepEqual(records.filter((r) => r.path === '/app/slow-abort').map((r) => r.status), [0]);
+      assert.equal(proxy.frontRequests, 1);
+    } finally {
+      await proxy.close(500);
     }
   });
 });
