@@ -13,6 +13,8 @@ import { RouteTable } from '../../src/proxy/route-table.js';
 import { StaticUpstreams } from '../../src/proxy/static-upstreams.js';
 import { Http1Front } from '../../src/proxy/front/http1-front.js';
 import type { RequestRecord } from '../../src/store/store.js';
+import type { Admission, Admitted, AdmitOptions, PublicStatus, Upstream, UpstreamSource } from '../../src/proxy/upstream.js';
+import { NoOtherInstanceError } from '../../src/errors.js';
 import { RawClient, hasWholeResponse } from '../support/raw-client.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -509,6 +511,113 @@ describe('the HTTP/1.1 front: connection cap, shutdown, aborted exchanges', () =
       assert.equal(proxy.frontRequests, 1);
     } finally {
       await proxy.close(500);
+    }
+  });
+});
+
+describe('the HTTP/1.1 front: sticky cookies and activity across retries and replays', () => {
+  // Two instances of one app: `dead` refuses connections, `live` answers. App `retry` is sent to
+  // `dead` first (a sticky pin), app `gone` has only `dead`.
+  class TwoInstances implements UpstreamSource {
+    active = 0;
+    readonly asked: string[] = [];
+    constructor(private readonly dead: Upstream, private readonly live: Upstream) {}
+    admitReady(app: string, _req: unknown, exclude?: string): Admitted | undefined {
+      this.asked.push(`${app}${exclude ? ` -${exclude}` : ''}`);
+      if (exclude === undefined) return { upstream: this.dead, setCookie: 'berth_web=dead; Path=/' };
+      return app === 'retry' ? { upstream: this.live, setCookie: 'berth_web=live; Path=/' } : undefined;
+    }
+    admit(app: string, _req: unknown, options?: AdmitOptions): Admission {
+      if (options?.exclude !== undefined) return { kind: 'fail', error: new NoOtherInstanceError(app, options.exclude) };
+      return { kind: 'ready', upstream: app === 'retry' ? this.live : this.dead, setCookie: undefined };
+    }
+    began(): void {
+      this.active++;
+    }
+    ended(): void {
+      this.active--;
+    }
+    publicStatus(): PublicStatus {
+      return { state: 'running', ready: true };
+    }
+  }
+  let app: Server;
+  let source: TwoInstances;
+  let proxy: ProxyServer;
+  let port = 0;
+  const records: RequestRecord[] = [];
+
+  before(async () => {
+    app = createServer((req, res) => res.end(`live ${req.url}`));
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    const closed = createNetServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const deadPort = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const at = (instanceId: string, p: number): Upstream => ({ app: 'web', instanceId, instanceName: instanceId, origin: `http://127.0.0.1:${p}`, host: '127.0.0.1', port: p, inFlight: 0, failures: 0 });
+    source = new TwoInstances(at('dead', deadPort), at('live', (app.address() as AddressInfo).port));
+    proxy = new ProxyServer({
+      routes: new RouteTable([
+        { app: 'retry', routes: [{ path: '/retry/', stripPrefix: true }] },
+        { app: 'gone', routes: [{ path: '/gone/', stripPrefix: true }] },
+      ]),
+      upstreams: source,
+      logger: pino({ level: 'silent' }),
+      onRequestDone: (record) => records.push(record),
+    });
+    port = (await proxy.listen('127.0.0.1', 0)).port;
+  });
+
+  after(async () => {
+    await proxy.close(500);
+    await new Promise<void>((r) => app.close(() => r()));
+  });
+
+  it('a GET whose pinned instance refused is sent to the other: the client is pinned to the one that answered, only', async () => {
+    const client = await RawClient.open(port);
+    try {
+      client.write(get('/retry/a'));
+      const text = await client.until((t) => t.endsWith('live /a'));
+      assert.deepEqual(statuses(text), [200]);
+      assert.deepEqual([...text.matchAll(/\r\nset-cookie: ([^\r]*)/g)].map((m) => m[1]), ['berth_web=live; Path=/']);
+      assert.deepEqual(source.asked.slice(-2), ['retry', 'retry -dead']);
+      await sleep(50);
+      const record = records.at(-1)!;
+      assert.deepEqual([record.path, record.status, record.instance], ['/retry/a', 200, 'live']);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('every request begun is ended once, whichever way it went (served, retried, replayed through Node, refused, cut)', async () => {
+    const client = await RawClient.open(port);
+    const from = records.length;
+    try {
+      // retried on the fast path; replayed through Node and answered 502 there; a POST is never resent (502 here).
+      client.write(get('/retry/b') + get('/gone/c') + 'POST /gone/d HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n' + get('/retry/e'));
+      const text = await client.until((t) => t.endsWith('live /e'));
+      assert.deepEqual(statuses(text), [200, 502, 502, 200]);
+      const cut = await RawClient.open(port);
+      cut.write(get('/retry/f'));
+      cut.reset();
+      for (let waited = 0; source.active !== 0 && waited < 3_000; waited += 50) await sleep(50);
+      assert.equal(source.active, 0, 'activity was left begun');
+      // Node's server handles pipelined requests side by side: their records may come in any order.
+      assert.deepEqual(
+        records
+          .slice(from)
+          .filter((r) => r.path !== '/retry/f')
+          .map((r) => [r.path, r.status])
+          .sort(),
+        [
+          ['/gone/c', 502],
+          ['/gone/d', 502],
+          ['/retry/b', 200],
+          ['/retry/e', 200],
+        ],
+      );
+    } finally {
+      client.destroy();
     }
   });
 });
