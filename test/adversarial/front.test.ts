@@ -415,6 +415,11 @@ describe('the HTTP/1.1 front: connection cap, shutdown, aborted exchanges', () =
       const url = req.url ?? '/';
       req.resume();
       req.on('end', () => {
+        if (url.startsWith('/big')) {
+          res.writeHead(200, { 'content-length': 32 * 1024 * 1024 });
+          res.end(Buffer.alloc(32 * 1024 * 1024, 0x61));
+          return;
+        }
         const body = JSON.stringify({ method: req.method, url });
         setTimeout(() => res.end(body), url.startsWith('/slow') ? 400 : 0);
       });
@@ -428,8 +433,9 @@ describe('the HTTP/1.1 front: connection cap, shutdown, aborted exchanges', () =
     await new Promise<void>((r) => app.close(() => r()));
   });
 
-  const start = async (maxConnections?: number) => {
+  const start = async (maxConnections?: number, clientSendMs?: number) => {
     const proxy = new ProxyServer({
+      timeouts: clientSendMs === undefined ? undefined : { clientSendMs },
       routes: new RouteTable([{ app: 'app', routes: [{ path: '/app/', stripPrefix: true }] }]),
       upstreams: new StaticUpstreams({ app: { host: '127.0.0.1', port: appPort } }),
       logger: pino({ level: 'silent' }),
@@ -496,6 +502,30 @@ describe('the HTTP/1.1 front: connection cap, shutdown, aborted exchanges', () =
     } finally {
       for (const client of all) client.destroy();
       await proxy.close(100);
+    }
+  });
+
+  it('a client that reads nothing of a large answer is cut after the send bound; the exchange is recorded once', async () => {
+    const { proxy, port } = await start(undefined, 1_000);
+    const client = await RawClient.open(port);
+    try {
+      client.socket.pause();
+      client.write(get('/app/big'));
+      const began = performance.now();
+      await sleep(300);
+      assert.equal(proxy.openConnections, 1);
+      // The gateway's side closes (a paused client would not see its FIN behind the unread bytes).
+      for (let waited = 0; (proxy.openConnections as number) !== 0 && waited < 8_000; waited += 100) await sleep(100);
+      assert.equal(proxy.openConnections as number, 0, 'the client that read nothing is still connected');
+      assert.ok(performance.now() - began > 900, 'cut before the send bound');
+      await sleep(100);
+      const mine = records.filter((r) => r.path === '/app/big');
+      assert.equal(mine.length, 1);
+      assert.equal(mine[0]!.status, 200);
+      assert.ok(mine[0]!.bytesOut > 0 && mine[0]!.bytesOut < 32 * 1024 * 1024, String(mine[0]!.bytesOut));
+    } finally {
+      client.destroy();
+      await proxy.close(500);
     }
   });
 
