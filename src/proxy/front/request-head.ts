@@ -11,8 +11,8 @@
  * methods; header lines `name: value` ending in CRLF, the name an RFC 9110
  * token, the value visible ASCII, space and tab; exactly one Host; no body
  * (no Transfer-Encoding, a Content-Length of 0 at most); no Expect, Upgrade,
- * Proxy-Connection, or Connection other than keep-alive; and at most one of each header berth
- * reads (Cookie, Accept, X-Request-Id). Everything else (HTTP/1.0, bodies,
+ * Proxy-Connection, or Connection other than keep-alive; and at most one of
+ * each header berth reads (Cookie, Accept, X-Request-Id). Everything else (HTTP/1.0, bodies,
  * WebSocket handshakes, obs-fold, obs-text, absolute-form...) is `OTHER`.
  */
 
