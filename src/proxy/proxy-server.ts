@@ -139,6 +139,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
       maxRequestHeaders: this.maxRequestHeaders,
       headerTimeoutMs: headersTimeout,
       keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
+      sendTimeoutMs: this.timeouts.clientSendMs,
     });
     // Node silently keeps only maxHeadersCount headers; one more than berth's limit lets route() see the excess and refuse it.
     this.server.maxHeadersCount = this.maxRequestHeaders + 1;

@@ -146,11 +146,14 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
         }
       }
       // ...or Node's server serves it afresh, as a new request: it finds out whether the instance
-      // exited, wakes the app again, holds or pages, exactly as for any request.
-      this.over = true;
-      this.owner.released(this.match.app);
-      conn.replayThroughNode(this.headBytes);
-      return;
+      // exited, wakes the app again, holds or pages, exactly as for any request. Not once the client
+      // half-closed (Node's server cannot be given its FIN back): the failure is answered below.
+      if (conn.canHandOff) {
+        this.over = true;
+        this.owner.released(this.match.app);
+        conn.replayThroughNode(this.headBytes);
+        return;
+      }
     }
     if (clientGone || this.status !== 0) {
       // Half a response cannot be finished or replaced: the client's connection is cut.

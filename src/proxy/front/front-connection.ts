@@ -34,6 +34,8 @@ export interface FrontOwner {
   handOff(socket: Socket): void;
   /** The connection left the front (closed, or handed to Node's server). */
   forget(conn: FrontConnection): void;
+  /** An ended socket, its FIN queued: cut if its client leaves what was written unread (see Http1Front). */
+  linger(socket: Socket): void;
 }
 
 /** Pipelined bytes read ahead of the response under way before reading stops (backpressure). */
@@ -108,6 +110,11 @@ export class FrontConnection {
     return this.phase === Phase.Gone;
   }
 
+  /** Node's server could still take the connection: the client's FIN, which cannot be put back, was not read yet. */
+  get canHandOff(): boolean {
+    return !this.clientEnded;
+  }
+
   /** Writes response bytes; false: the client is not keeping up (see sendBlocked). */
   write(data: Buffer | string): boolean {
     const flowing = typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data);
@@ -121,10 +128,19 @@ export class FrontConnection {
   /** The response under way is complete: serve what was pipelined, or wait for the next request. */
   exchangeDone(): void {
     if (this.phase !== Phase.Busy) return;
+    this.current = undefined;
+    // The client is not reading its answers: nothing more is served or read until it drains them (as
+    // Node's server pauses such a connection), or answers to an endless pipeline would pile up in
+    // memory. Still busy meanwhile, so the sweep's send bound cuts a client that never reads.
+    if (this.sendBlocked && !this.socket.destroyed) return;
+    this.next();
+  }
+
+  /** After a response: serve what was pipelined, or wait for the next request. */
+  private next(): void {
     this.phase = Phase.Head;
     this.served = true;
     this.sendBlocked = false;
-    this.current = undefined;
     this.since = this.owner.tick;
     if (this.socket.destroyed) return;
     if (this.owner.closing || (this.clientEnded && this.pending === undefined)) {
@@ -144,6 +160,7 @@ export class FrontConnection {
     this.leave();
     this.socket.end();
     this.socket.destroySoon();
+    this.owner.linger(this.socket);
   }
 
   /**
@@ -158,6 +175,7 @@ export class FrontConnection {
     if (partial) this.socket.end(HEADER_TIMEOUT_RESPONSE);
     else this.socket.end();
     this.socket.destroySoon();
+    this.owner.linger(this.socket);
   }
 
   /** Cuts the connection now. */
@@ -175,7 +193,14 @@ export class FrontConnection {
   }
 
   private readonly onData = (chunk: Buffer): void => {
-    this.pending = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
+    if (this.pending === undefined) {
+      // The first bytes of a head on a kept-alive connection: its header bound starts now, as Node's
+      // does at a message's first byte (from the end of the last response, a long idle left it none).
+      if (this.served && this.phase === Phase.Head) this.since = this.owner.tick;
+      this.pending = chunk;
+    } else {
+      this.pending = Buffer.concat([this.pending, chunk]);
+    }
     if (this.phase === Phase.Busy) {
       // Pipelined: read on only while there is room (and the client's FIN, if any, stays unread with it).
       if (this.pending.length >= MAX_READ_AHEAD && !this.readPaused) {
@@ -220,6 +245,7 @@ export class FrontConnection {
       // request is refused with a plain answer rather than lost (a pipelined request after a half-close).
       socket.end(HALF_CLOSED_REFUSAL);
       socket.destroySoon();
+      this.owner.linger(socket);
       return;
     }
     if (unread !== undefined) socket.unshift(unread);
@@ -266,7 +292,9 @@ export class FrontConnection {
   private readonly onDrain = (): void => {
     if (!this.sendBlocked) return;
     this.sendBlocked = false;
-    this.current?.drained();
+    if (this.current !== undefined) this.current.drained();
+    // A response that was complete but not yet taken by the client (exchangeDone): on to the next.
+    else if (this.phase === Phase.Busy) this.next();
   };
 }
 

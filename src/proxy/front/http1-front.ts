@@ -10,6 +10,11 @@ export interface FrontOptions {
   headerTimeoutMs: number;
   /** An idle kept-alive connection is closed after this (Node's keepAliveTimeout). */
   keepAliveTimeoutMs: number;
+  /**
+   * An ended connection whose client has not taken the last bytes written to it this long after
+   * is cut (the send bound); 0: only at shutdown.
+   */
+  sendTimeoutMs: number;
 }
 
 /** The sweep's period: bounds are kept to within a quarter second. */
@@ -37,6 +42,11 @@ export class Http1Front implements FrontOwner {
   /** The HTTP date of this second (for responses without one). */
   date = new Date().toUTCString();
   private readonly connections = new Set<FrontConnection>();
+  /**
+   * Ended connections with bytes still queued for a client that is not reading, by the tick they
+   * ended: nothing else watches them any more, and a FIN behind unread bytes never goes out.
+   */
+  private readonly lingering = new Map<Socket, number>();
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: FrontOptions) {
@@ -57,6 +67,10 @@ export class Http1Front implements FrontOwner {
       return;
     }
     this.connections.add(new FrontConnection(socket, this));
+    this.sweepOn();
+  }
+
+  private sweepOn(): void {
     if (this.sweeper === undefined) {
       this.date = new Date().toUTCString();
       this.sweeper = setInterval(() => this.sweep(), TICK_MS).unref();
@@ -71,6 +85,13 @@ export class Http1Front implements FrontOwner {
     this.connections.delete(conn);
   }
 
+  linger(socket: Socket): void {
+    if (socket.destroyed || socket.writableLength === 0) return;
+    this.lingering.set(socket, this.tick);
+    socket.once('close', () => this.lingering.delete(socket));
+    this.sweepOn();
+  }
+
   /** Ends every connection waiting for a request; the busy ones end after their response. */
   closeIdle(): void {
     this.closing = true;
@@ -81,6 +102,7 @@ export class Http1Front implements FrontOwner {
   closeAll(): void {
     this.closing = true;
     for (const conn of [...this.connections]) conn.destroy();
+    for (const socket of [...this.lingering.keys()]) socket.destroy();
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = undefined;
   }
@@ -101,7 +123,9 @@ export class Http1Front implements FrontOwner {
         conn.endUnanswered();
       }
     }
-    if (this.connections.size === 0 && this.sweeper) {
+    const sendTicks = Math.ceil(this.options.sendTimeoutMs / TICK_MS);
+    if (sendTicks > 0) for (const [socket, since] of this.lingering) if (this.tick - since > sendTicks) socket.destroy();
+    if (this.connections.size === 0 && this.lingering.size === 0 && this.sweeper) {
       clearInterval(this.sweeper);
       this.sweeper = undefined;
     }

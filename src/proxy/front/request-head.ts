@@ -11,8 +11,8 @@
  * methods; header lines `name: value` ending in CRLF, the name an RFC 9110
  * token, the value visible ASCII, space and tab; exactly one Host; no body
  * (no Transfer-Encoding, a Content-Length of 0 at most); no Expect, Upgrade,
- * or Connection other than keep-alive; and at most one of each header berth
- * reads (Cookie, Accept, X-Request-Id). Everything else (HTTP/1.0, bodies,
+ * Proxy-Connection, or Connection other than keep-alive; and at most one of
+ * each header berth reads (Cookie, Accept, X-Request-Id). Everything else (HTTP/1.0, bodies,
  * WebSocket handshakes, obs-fold, obs-text, absolute-form...) is `OTHER`.
  */
 
@@ -139,10 +139,15 @@ export function parsePlainRequestHead(buf: Buffer, maxHeaders: number): PlainReq
         break;
       case 14:
         if (name.toLowerCase() === 'content-length') {
-          // Node refuses a repeated Content-Length; anything but 0 is a body, which Node's server streams.
-          if (sawLength || value !== '0') return OTHER;
+          // Node refuses a repeated Content-Length, and a tab after its digits (spaces it takes); anything
+          // but 0 is a body, which Node's server streams.
+          if (sawLength || value !== '0' || text.lastIndexOf('\t', next - 1) >= from) return OTHER;
           sawLength = true;
         }
+        break;
+      case 16:
+        // llhttp reads Proxy-Connection as Connection: `close` there ends the connection in Node's server.
+        if (name.toLowerCase() === 'proxy-connection') return OTHER;
         break;
       case 17:
         if (name.toLowerCase() === 'transfer-encoding') return OTHER;
