@@ -150,7 +150,11 @@ export function forwardedElement(client: string, proto: string, host: string): s
  * Read it once per request: the socket can be gone when the exchange ends.
  */
 export function clientAddressOf(req: IncomingMessage): string {
-  const address = req.socket?.remoteAddress ?? '';
+  return unmappedAddress(req.socket?.remoteAddress ?? '');
+}
+
+/** A socket's peer address as berth reports it: `::ffff:1.2.3.4` (IPv4 on a dual-stack listener) as `1.2.3.4`. */
+export function unmappedAddress(address: string): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 

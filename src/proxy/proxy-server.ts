@@ -34,6 +34,7 @@ import type { PlainRequestHead } from './front/request-head.js';
 import { FastExchange, type FastExchangeOwner } from './front/fast-exchange.js';
 import { newRequestId, isSaneRequestId } from './request-id.js';
 import type { Http1Pool } from './http1/upstream-pool.js';
+import { isIdempotentRead } from './http1/exchange.js';
 
 export interface ProxyServerOptions {
   routes: RouteTable;
@@ -592,7 +593,7 @@ const DEBUG_LEVEL = 20;
  */
 function isReplayable(req: IncomingMessage, res: ServerResponse, err: Error): boolean {
   if (res.headersSent || res.destroyed || err instanceof ClientClosedError) return false;
-  if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS') return false;
+  if (!isIdempotentRead(req.method)) return false;
   if (req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined) return false;
   return isConnectionFailure(err);
 }

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { ClientClosedError } from '../../errors.js';
 import { rawFailureAnswer, wantsHtml } from '../error-page.js';
 import { classifyFailure, isConnectionFailure } from '../failure.js';
-import type { ExchangeControl, ExchangeHandler } from '../http1/exchange.js';
+import { isIdempotentRead, type ExchangeControl, type ExchangeHandler } from '../http1/exchange.js';
 import type { ResponseHeaders } from '../http1/response-parser.js';
 import type { Http1Pool } from '../http1/upstream-pool.js';
 import type { RouteMatch } from '../route-table.js';
@@ -133,7 +133,7 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
     if (isConnectionFailure(err)) upstream.failures++;
     const conn = this.conn;
     const clientGone = err instanceof ClientClosedError || conn.socket.destroyed;
-    if (!clientGone && this.status === 0 && isConnectionFailure(err) && isReplayableMethod(this.req.method)) {
+    if (!clientGone && this.status === 0 && isConnectionFailure(err) && isIdempotentRead(this.req.method)) {
       // Nothing reached the client and the request did nothing: another ready instance gets it...
       if (!this.retried) {
         this.retried = true;
@@ -189,9 +189,4 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
     this.over = true;
     this.owner.done(this);
   }
-}
-
-/** Idempotent methods; the front's requests have no body, so these are safe to send twice. */
-function isReplayableMethod(method: string): boolean {
-  return method === 'GET' || method === 'HEAD' || method === 'OPTIONS';
 }

@@ -1,5 +1,7 @@
 import type { Socket } from 'node:net';
+import { problemFor, rawProblemResponse } from '../../api/problem.js';
 import { clientErrorResponse } from '../client-error.js';
+import { unmappedAddress } from '../forwarded-headers.js';
 import { INCOMPLETE, MAX_PLAIN_HEAD, OTHER, parsePlainRequestHead, type PlainRequestHead } from './request-head.js';
 
 /** What a front connection asks of the proxy behind it. */
@@ -82,8 +84,7 @@ export class FrontConnection {
   sendTimeoutMs = 0;
 
   constructor(readonly socket: Socket, private readonly owner: FrontOwner) {
-    const address = socket.remoteAddress ?? '';
-    this.client = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+    this.client = unmappedAddress(socket.remoteAddress ?? '');
     this.since = owner.tick;
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
@@ -158,9 +159,7 @@ export class FrontConnection {
   end(): void {
     if (this.phase === Phase.Gone) return;
     this.leave();
-    this.socket.end();
-    this.socket.destroySoon();
-    this.owner.linger(this.socket);
+    this.closeAfter();
   }
 
   /**
@@ -172,8 +171,13 @@ export class FrontConnection {
     if (this.phase === Phase.Gone) return;
     const partial = this.pending !== undefined;
     this.leave();
-    if (partial) this.socket.end(HEADER_TIMEOUT_RESPONSE);
-    else this.socket.end();
+    this.closeAfter(partial ? HEADER_TIMEOUT_RESPONSE : undefined);
+  }
+
+  /** Writes `last` (if any) and the FIN; the listener cuts the socket if its client leaves them unread. */
+  private closeAfter(last?: string): void {
+    if (last === undefined) this.socket.end();
+    else this.socket.end(last);
     this.socket.destroySoon();
     this.owner.linger(this.socket);
   }
@@ -243,9 +247,7 @@ export class FrontConnection {
     if (this.clientEnded) {
       // The FIN was read already, so Node's server could not be given the bytes before it: the
       // request is refused with a plain answer rather than lost (a pipelined request after a half-close).
-      socket.end(HALF_CLOSED_REFUSAL);
-      socket.destroySoon();
-      this.owner.linger(socket);
+      this.closeAfter(HALF_CLOSED_REFUSAL);
       return;
     }
     if (unread !== undefined) socket.unshift(unread);
@@ -303,13 +305,7 @@ function ignore(): void {}
 /** The raw 408 Node's server answers a head that did not arrive in time. */
 const HEADER_TIMEOUT_RESPONSE = clientErrorResponse('ERR_HTTP_REQUEST_TIMEOUT')!;
 
-const HALF_CLOSED_BODY = JSON.stringify({
-  type: 'urn:berth:bad_request',
-  title: 'Bad Request',
-  status: 400,
-  code: 'bad_request',
-  detail: 'a request pipelined after the client half-closed its connection cannot be served; send it on a connection of its own',
-});
-const HALF_CLOSED_REFUSAL =
-  'HTTP/1.1 400 Bad Request\r\ncontent-type: application/problem+json\r\ncache-control: no-store\r\n' +
-  `content-length: ${Buffer.byteLength(HALF_CLOSED_BODY)}\r\nconnection: close\r\n\r\n${HALF_CLOSED_BODY}`;
+/** The answer to a request pipelined after the client's FIN, which Node's server cannot be handed. */
+const HALF_CLOSED_REFUSAL = rawProblemResponse(
+  problemFor('bad_request', 'a request pipelined after the client half-closed its connection cannot be served; send it on a connection of its own'),
+);

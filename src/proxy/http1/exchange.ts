@@ -62,7 +62,12 @@ export class UpstreamPoolClosedError extends Error {
 
 /** Methods that mean the same sent twice, with no body: safe to resend on a fresh connection. */
 export function isResendable(req: ExchangeRequest): boolean {
-  return req.body === null && (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS');
+  return req.body === null && isIdempotentRead(req.method);
+}
+
+/** GET, HEAD and OPTIONS: sent twice without a body, they do no more than once. */
+export function isIdempotentRead(method: string | undefined): boolean {
+  return method === 'GET' || method === 'HEAD' || method === 'OPTIONS';
 }
 
 /**
