@@ -391,8 +391,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     const requestId = given !== undefined && isSaneRequestId(given) ? given : newRequestId();
     const client = conn.client;
     const headers = upstreamRequestHeaders(head, { trustedPeer: this.isTrustedAddress(client), extra: ['x-request-id', requestId], client, host: match.authority });
-    const own = this.appTimeouts?.(app);
-    const bounds = own === undefined ? this.defaultBounds : exchangeBounds(this.timeouts, own);
+    const bounds = this.boundsOf(app);
     this.frontServed++;
     new FastExchange(this, conn, head, headBytes, match, admitted.upstream, admitted.setCookie, startedMs, requestId, headers, bounds).send();
     return true;
@@ -416,8 +415,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     // A sticky-session policy pinned this client: tell it which instance.
     if (setCookie) res.appendHeader('set-cookie', setCookie);
     upstream.inFlight++;
-    const own = this.appTimeouts?.(match.app);
-    const bounds = own === undefined ? this.defaultBounds : exchangeBounds(this.timeouts, own);
+    const bounds = this.boundsOf(match.app);
     forwardHttp(this.pools.get(upstream.origin, bounds.connectTimeoutMs), req, res, match.upstreamPath, headers, (err, result) => {
       upstream.inFlight--;
       if (!err) {
@@ -512,8 +510,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
         return end();
       }
       const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrustedAddress(client), upgrade: true, extra: ['x-request-id', requestId], client, host: match.authority });
-      const own = this.appTimeouts?.(app);
-      const bounds = own === undefined ? this.defaultBounds : exchangeBounds(this.timeouts, own);
+      const bounds = this.boundsOf(app);
       // An open WebSocket is load on its instance for as long as it lives.
       upstream.inFlight++;
       const exchange = forwardUpgrade(
@@ -554,6 +551,12 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
       }
     };
     settle(this.upstreams.admit(app, req, UPGRADE));
+  }
+
+  /** The bounds of one exchange with `app`: its spec's own `timeouts` over the gateway's (shared when it has none). */
+  private boundsOf(app: string): ReturnType<typeof exchangeBounds> {
+    const own = this.appTimeouts?.(app);
+    return own === undefined ? this.defaultBounds : exchangeBounds(this.timeouts, own);
   }
 
   private isTrustedAddress(client: string): boolean {
