@@ -77,21 +77,29 @@ export function transferables(cols: HistoryColumns): ArrayBuffer[] {
   return [cols.time, cols.status, cols.durationMs, cols.bytesIn, cols.bytesOut, cols.waited].map((a) => a.buffer as ArrayBuffer);
 }
 
-/** Row `i` of a batch, as the insert binds it. */
+/**
+ * Row `i` of a batch, as the insert binds it, written into `out`: the writer binds one
+ * reused array per row (better-sqlite3 binds an array's items in order), where a fresh
+ * array spread into arguments cost ~1.5 µs a row.
+ */
+export function rowValuesInto(cols: HistoryColumns, i: number, out: HistoryRowValues): HistoryRowValues {
+  out[0] = cols.time[i]!;
+  out[1] = cols.app[i]!;
+  out[2] = cols.method[i] ?? null;
+  out[3] = cols.path[i] ?? null;
+  out[4] = orNull(cols.status[i]!);
+  out[5] = orNull(cols.durationMs[i]!);
+  out[6] = orNull(cols.bytesIn[i]!);
+  out[7] = orNull(cols.bytesOut[i]!);
+  out[8] = cols.client[i] ?? null;
+  out[9] = cols.waited[i]!;
+  out[10] = cols.instance[i] ?? null;
+  return out;
+}
+
+/** Row `i` of a batch, as a new array. */
 export function rowValues(cols: HistoryColumns, i: number): HistoryRowValues {
-  return [
-    cols.time[i]!,
-    cols.app[i]!,
-    cols.method[i] ?? null,
-    cols.path[i] ?? null,
-    orNull(cols.status[i]!),
-    orNull(cols.durationMs[i]!),
-    orNull(cols.bytesIn[i]!),
-    orNull(cols.bytesOut[i]!),
-    cols.client[i] ?? null,
-    cols.waited[i]!,
-    cols.instance[i] ?? null,
-  ];
+  return rowValuesInto(cols, i, [0, '', null, null, null, null, null, null, null, 0, null]);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { ConfigError, StoreError } from '../errors.js';
-import { MAX_FIELD_LENGTHS, rowValues, type HistoryColumns, type HistoryRowValues } from './history-columns.js';
+import { MAX_FIELD_LENGTHS, rowValuesInto, type HistoryColumns, type HistoryRowValues } from './history-columns.js';
 import { HISTORY_QUERY_SQL, encodeCursor, historyParams, type HistoryParams } from './history-query.js';
 import type { HistoryItem, HistoryPage, HistoryQuery, HistoryRetention, RequestRecord } from './store.js';
 
@@ -75,13 +75,14 @@ export function prepareHistory(db: Database.Database) {
   const append = db.transaction((records: readonly RequestRecord[]) => {
     records.forEach((record, i) => insert.run(recordToRow(record, i)));
   });
-  const insertValues = db.prepare<HistoryRowValues>(
+  const insertValues = db.prepare<[HistoryRowValues]>(
     `INSERT INTO requests (time, app, method, path, status, duration_ms, bytes_in, bytes_out, client, waited, instance)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   // Checked and truncated already (toColumns): only binding is left.
   const appendColumns = db.transaction((cols: HistoryColumns) => {
-    for (let i = 0; i < cols.length; i++) insertValues.run(...rowValues(cols, i));
+    const values: HistoryRowValues = [0, '', null, null, null, null, null, null, null, 0, null];
+    for (let i = 0; i < cols.length; i++) insertValues.run(rowValuesInto(cols, i, values));
   });
   const query = db.prepare<[HistoryParams], RequestRow>(HISTORY_QUERY_SQL);
   const deleteOlder = db.prepare<[number, number]>(
