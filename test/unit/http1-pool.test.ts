@@ -65,7 +65,9 @@ function send(pool: Http1Pool, request: Partial<ExchangeRequest> = {}): Promise<
           out.status = status;
           out.headers = headers;
         },
-        onData: (_ctl, chunk) => (out.body += chunk.toString()),
+        onData: (_ctl, chunk) => {
+          out.body += chunk.toString();
+        },
         onEnd: () => resolve(out),
         onError: (err) => resolve({ ...out, error: err }),
       },

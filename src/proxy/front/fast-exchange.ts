@@ -88,8 +88,10 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
     });
   }
 
-  onData(ctl: ExchangeControl, chunk: Buffer): void {
+  /** True when `chunk` was copied (joined to the head), so the upstream may reuse its read buffer. */
+  onData(ctl: ExchangeControl, chunk: Buffer): boolean {
     this.bytesOut += chunk.length;
+    let copied = false;
     const conn = this.conn;
     let flowing: boolean;
     const head = this.head;
@@ -106,6 +108,7 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
       const out = Buffer.allocUnsafe(head.length + chunk.length);
       out.write(head, 0, 'latin1');
       chunk.copy(out, head.length);
+      copied = true;
       flowing = conn.write(out);
     } else {
       conn.socket.cork();
@@ -114,6 +117,7 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
       conn.socket.uncork();
     }
     if (!flowing) ctl.pause();
+    return copied;
   }
 
   onEnd(): void {

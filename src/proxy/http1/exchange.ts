@@ -18,7 +18,13 @@ export interface ExchangeControl {
 export interface ExchangeHandler {
   onStart(ctl: ExchangeControl): void;
   onHead(ctl: ExchangeControl, status: number, headers: ResponseHeaders, statusText: string): void;
-  onData(ctl: ExchangeControl, chunk: Buffer): void;
+  /**
+   * `chunk` is a view of the connection's read buffer, which the next read may
+   * overwrite: return true when nothing of it is kept after the call (it was
+   * copied); anything else lends the buffer away and the connection reads into
+   * a new one.
+   */
+  onData(ctl: ExchangeControl, chunk: Buffer): boolean | void;
   onEnd(): void;
   onError(err: Error): void;
 }

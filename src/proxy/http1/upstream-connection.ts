@@ -12,6 +12,9 @@ import {
 } from './exchange.js';
 import { ResponseParser, type ResponseHeaders, type ResponseSink } from './response-parser.js';
 
+/** Bytes asked for per read from an app: what Node reads at a time by default. */
+const READ_BUFFER_BYTES = 64 * 1024;
+
 /** What a connection needs of its pool. */
 export interface ConnectionOwner {
   readonly host: string;
@@ -111,9 +114,28 @@ export class UpstreamConnection implements ResponseSink {
   /** The socket's idle timer bounds an app that stopped reading the request body (armed only then). */
   private writeStallTimed = false;
 
+  /**
+   * What the socket reads into (Node's `onread`): one buffer kept per connection
+   * instead of a new one per read, and no Readable stream between the read and
+   * the parser. A body chunk handed on as a view of it lends it away (see onBody).
+   */
+  private readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  private readBufferLent = false;
+
   constructor(private readonly owner: ConnectionOwner, connectTimeoutMs: number) {
     this.parser = new ResponseParser(this);
-    const socket = connect({ host: owner.host, port: owner.port, noDelay: true });
+    const socket = connect({
+      host: owner.host,
+      port: owner.port,
+      noDelay: true,
+      onread: {
+        buffer: () => this.nextReadBuffer(),
+        callback: (n: number, buf: Uint8Array) => {
+          this.onSocketData((buf as Buffer).subarray(0, n));
+          return true;
+        },
+      },
+    });
     this.socket = socket;
     open.add(this);
     const timer = connectTimeoutMs > 0 ? setTimeout(() => socket.destroy(new UpstreamConnectTimeoutError(connectTimeoutMs)), connectTimeoutMs) : undefined;
@@ -122,7 +144,6 @@ export class UpstreamConnection implements ResponseSink {
       this.connected = true;
       if (this.current) this.send(this.current);
     });
-    socket.on('data', (data: Buffer) => this.onSocketData(data));
     socket.on('drain', () => {
       if (this.writeStallTimed) {
         this.writeStallTimed = false;
@@ -255,7 +276,16 @@ export class UpstreamConnection implements ResponseSink {
   onBody(chunk: Buffer): void {
     const ex = this.current;
     if (!ex || ex.done) return;
-    ex.handler.onData(ex, chunk);
+    if (ex.handler.onData(ex, chunk) !== true) this.readBufferLent = true;
+  }
+
+  /** The buffer for the next read: the same one, unless a chunk of it may still be in use. */
+  private nextReadBuffer(): Buffer {
+    if (this.readBufferLent) {
+      this.readBufferLent = false;
+      this.readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+    }
+    return this.readBuffer;
   }
 
   onEnd(): void {
