@@ -65,8 +65,10 @@ export interface Round {
    */
   otherCores: number;
   vmHwmKb: number;
-  /** Latencies of the paced run after it (BENCH_PACED_RATE), when there was one. */
+  /** Latencies of the paced run after it (BENCH_PACED_RATE, random gaps), when there was one. */
   pacedLatencyUs?: WrkJson['latency_us'];
+  /** ...and of its run with equal gaps (the connections in step, arriving as bursts). */
+  pacedStepLatencyUs?: WrkJson['latency_us'];
 }
 
 export interface TargetResult {
@@ -77,8 +79,9 @@ export interface TargetResult {
   /** Medians over the rounds, each figure on its own. */
   requestsPerSecond: number;
   latencyUs: { p50: number; p99: number };
-  /** Medians of the paced runs (below saturation), when the run had them. */
+  /** Medians of the paced runs (below saturation), when the run had them: random gaps, and equal gaps (in step). */
   pacedLatencyUs?: { p50: number; p99: number };
+  pacedStepLatencyUs?: { p50: number; p99: number };
   cpuUsPerRequest: number;
   cpuCores: number;
   backendCpuUsPerRequest: number;
@@ -102,7 +105,7 @@ export function parseTimeMaxRss(text: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-export function roundOf(wrk: WrkJson, meta: Meta, direct: boolean, paced?: WrkJson): Round {
+export function roundOf(wrk: WrkJson, meta: Meta, direct: boolean, paced?: WrkJson, pacedStep?: WrkJson): Round {
   const hz = meta.clockTicksPerSecond;
   const durationS = wrk.duration_us / 1e6;
   const perRequest = (seconds: number) => (wrk.requests > 0 ? (seconds * 1e6) / wrk.requests : NaN);
@@ -125,6 +128,7 @@ export function roundOf(wrk: WrkJson, meta: Meta, direct: boolean, paced?: WrkJs
     otherCores: Math.max(0, (meta.machineBusyTicks / hz - ours) / durationS),
     vmHwmKb: meta.vmHwmKb,
     ...(paced ? { pacedLatencyUs: paced.latency_us } : {}),
+    ...(pacedStep ? { pacedStepLatencyUs: pacedStep.latency_us } : {}),
   };
 }
 
@@ -139,6 +143,7 @@ export function targetResult(target: string, url: string, rounds: Round[], timeT
     requestsPerSecond: pick((r) => r.requestsPerSecond),
     latencyUs: { p50: pick((r) => r.latencyUs.p50), p99: pick((r) => r.latencyUs.p99) },
     ...(rounds.every((r) => r.pacedLatencyUs) ? { pacedLatencyUs: { p50: pick((r) => r.pacedLatencyUs!.p50), p99: pick((r) => r.pacedLatencyUs!.p99) } } : {}),
+    ...(rounds.every((r) => r.pacedStepLatencyUs) ? { pacedStepLatencyUs: { p50: pick((r) => r.pacedStepLatencyUs!.p50), p99: pick((r) => r.pacedStepLatencyUs!.p99) } } : {}),
     cpuUsPerRequest: pick((r) => r.cpuUsPerRequest),
     cpuCores: pick((r) => r.cpuCores),
     backendCpuUsPerRequest: pick((r) => r.backendCpuUsPerRequest),

@@ -34,8 +34,8 @@ function main(argv: string[]): void {
       const base = join(run, `${t}.r${r}`);
       const meta = JSON.parse(readFileSync(`${base}.meta.json`, 'utf8')) as Meta;
       url = meta.url;
-      const paced = existsSync(`${base}.paced.txt`) ? parseWrk(readFileSync(`${base}.paced.txt`, 'utf8')) : undefined;
-      rounds.push(roundOf(parseWrk(readFileSync(`${base}.wrk.txt`, 'utf8')), meta, t === 'direct', paced));
+      const wrkOf = (file: string) => (existsSync(file) ? parseWrk(readFileSync(file, 'utf8')) : undefined);
+      rounds.push(roundOf(parseWrk(readFileSync(`${base}.wrk.txt`, 'utf8')), meta, t === 'direct', wrkOf(`${base}.paced.txt`), wrkOf(`${base}.paced-step.txt`)));
     }
     const timeFile = join(run, `${t}.time.txt`); // none for direct: berth started the container
     results.push(targetResult(t, url, rounds, existsSync(timeFile) ? readFileSync(timeFile, 'utf8') : undefined));
@@ -59,7 +59,7 @@ function main(argv: string[]): void {
   const setupLine =
     `wrk ${setup.wrkThreads} thread(s), ${setup.connections} connections, ${setup.rounds} round(s) of ${setup.duration} per target ` +
     `after a ${setup.warmup} warm-up` +
-    (pacedRate > 0 ? `, each followed by a paced run at ${pacedRate} req/s; ` : '; ') +
+    (pacedRate > 0 ? `, each followed by two paced runs at ${pacedRate} req/s (random gaps, then equal gaps); ` : '; ') +
     (pinned ? `proxy on CPU ${setup.proxyCpu}, wrk + app container on CPU ${setup.loadCpu}` : 'not pinned') +
     `; node ${process.version}`;
   process.stdout.write(render(results, ratioList, verdict, setupLine) + '\n');

@@ -88,14 +88,18 @@ measure() {
 }
 
 # measure_paced <target> <base>: the same connections, each pausing between its requests so
-# that together they offer PACED_RATE requests/s; wrk's latencies go to <base>.paced.txt.
+# that together they offer PACED_RATE requests/s; twice: with random gaps (<base>.paced.txt,
+# independent clients) and with equal gaps (<base>.paced-step.txt, the connections in step,
+# arriving as bursts); see wrk-paced.lua.
 measure_paced() {
   ((PACED_RATE > 0)) || return 0
   local delay_ms=$(( CONNECTIONS * 1000 / PACED_RATE ))
   ((delay_ms > 0)) || delay_ms=1
-  log "  paced: $PACED_RATE req/s over $CONNECTIONS connections (${delay_ms} ms between a connection's requests), $PACED_DURATION"
-  WRK_DELAY_MS=$delay_ms WRK_REPORT_LUA="$HERE/wrk-report.lua" \
+  log "  paced: $PACED_RATE req/s over $CONNECTIONS connections (${delay_ms} ms between a connection's requests on average, random gaps, then equal gaps), $PACED_DURATION each"
+  WRK_DELAY_MS=$delay_ms WRK_PACED_GAPS=random WRK_REPORT_LUA="$HERE/wrk-report.lua" \
     run_wrk "$1" "$PACED_DURATION" "${URL[$1]}" "$2.paced.txt" "$HERE/wrk-paced.lua"
+  WRK_DELAY_MS=$delay_ms WRK_PACED_GAPS=step WRK_REPORT_LUA="$HERE/wrk-report.lua" \
+    run_wrk "$1" "$PACED_DURATION" "${URL[$1]}" "$2.paced-step.txt" "$HERE/wrk-paced.lua"
 }
 
 move_backend() { # move_backend <cpu>

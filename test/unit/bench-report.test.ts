@@ -107,11 +107,20 @@ test('verdictOf: the four targets of the full gateway, PASS and MISS', () => {
   );
   assert.equal(verdict.met, false);
   // With paced runs, the p99 target is read from them (and the saturated figure stays beside it).
-  const pacedRows = rows.map((r) => ({ ...r, pacedLatencyUs: { p50: 100, p99: r.target === 'berth-serve' ? 1900 : 700 } }));
+  // Both arrival patterns are checked, each on its own: random gaps and equal gaps (bursts).
+  const pacedRows = rows.map((r) => ({
+    ...r,
+    pacedLatencyUs: { p50: 100, p99: r.target === 'berth-serve' ? 1500 : 700 },
+    pacedStepLatencyUs: { p50: 100, p99: r.target === 'berth-serve' ? 1900 : 700 },
+  }));
   const pacedVerdict = verdictOf(new Map(pacedRows.map((r) => [r.target, r])), 50, 2000)!;
-  const pacedCheck = pacedVerdict.checks.find((c) => c.name === 'p99 over direct (c50, paced at 2000 req/s)');
-  assert.equal(pacedCheck?.met, false); // +1.2 ms
-  assert.match(render(pacedRows, berthRatios(pacedRows), pacedVerdict, 's'), /paced p99/);
+  const pacedCheck = (how: string) => pacedVerdict.checks.find((c) => c.name === `p99 over direct (c50, paced at 2000 req/s, ${how})`);
+  assert.equal(pacedCheck('random gaps')?.met, true); // +0.8 ms
+  assert.equal(pacedCheck('equal gaps: bursts of 50')?.met, false); // +1.2 ms
+  const pacedText = render(pacedRows, berthRatios(pacedRows), pacedVerdict, 's');
+  assert.match(pacedText, /paced p99/);
+  assert.match(pacedText, /in-step p99/);
+  assert.match(pacedText, /1\.90 ms/, 'the in-step p99 in the table');
   assert.equal(verdictOf(new Map([['chp', rows[2]!]])), undefined);
   const text = render(rows, berthRatios(rows), verdict, 'setup line');
   assert.match(text, /^setup line\n\ntarget\s+req\/s/);
