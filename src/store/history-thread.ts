@@ -1,13 +1,26 @@
 // The request history's writer thread: its own SQLite connection to the store
 // file, fed batches of columns by HistoryThreadWriter, so inserts, fsyncs, WAL
 // checkpoints and prunes all run off the gateway's event loop.
+import { readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { messageOf } from '../errors.js';
 import { pruneHistory } from './history-prune.js';
 import { prepareHistory } from './history-rows.js';
-import type { HistoryThreadData, HistoryThreadReply, HistoryThreadRequest } from './history-thread-wire.js';
+import { HISTORY_THREAD_NICE, type HistoryThreadData, type HistoryThreadReply, type HistoryThreadRequest } from './history-thread-wire.js';
 
+/** Lowers this thread's priority by HISTORY_THREAD_NICE (Linux: setpriority on its own thread id); best effort elsewhere. */
+function lowerOwnPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isSafeInteger(tid) && tid > 0) setPriority(tid, Math.min(19, getPriority(tid) + HISTORY_THREAD_NICE));
+  } catch {
+    // No /proc, or not allowed: the writer runs at the gateway's priority, as before.
+  }
+}
+
+lowerOwnPriority();
 const port = parentPort!;
 const { path, busyTimeoutMs } = workerData as HistoryThreadData;
 // The main connection made the file, its schema and WAL mode (persistent); busy_timeout and

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { StoreError } from '../../src/errors.js';
 import { MAX_FIELD_LENGTHS, rowValues, toColumns } from '../../src/store/history-columns.js';
 import { HistoryBuffer } from '../../src/store/history-buffer.js';
+import { HISTORY_THREAD_NICE } from '../../src/store/history-thread-wire.js';
 import { ThreadHistoryWriter, type HistoryWriter } from '../../src/store/history-writer.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import type { RequestRecord } from '../../src/store/store.js';
@@ -133,6 +134,35 @@ describe('SqliteStore history through the writer thread', () => {
       await buffer.close();
       await new Promise((resolve) => setImmediate(resolve));
       assert.deepEqual(seen, [2, 2]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+/** The nice value of each thread of this process (Linux /proc), by thread id. */
+async function threadNices(): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  for (const tid of await fs.readdir('/proc/self/task')) {
+    const stat = await fs.readFile(`/proc/self/task/${tid}/stat`, 'utf8').catch(() => '');
+    if (stat === '') continue; // ended meanwhile
+    // Fields after the command name (which may hold spaces) start at field 3; nice is field 19.
+    out.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+  }
+  return out;
+}
+
+describe('the writer thread yields to the proxy', () => {
+  it('runs at a lower priority (nice HISTORY_THREAD_NICE) than the gateway, whose own threads keep theirs', async () => {
+    const before = await threadNices();
+    const mainNice = before.get(process.pid)!;
+    const store = await fileStore();
+    try {
+      await store.appendColumns!(toColumns([rec('a', T0)]));
+      const after = await threadNices();
+      const lowered = [...after].filter(([tid, nice]) => !before.has(tid) && nice === Math.min(19, mainNice + HISTORY_THREAD_NICE));
+      assert.equal(lowered.length, 1, `one new thread at nice ${mainNice + HISTORY_THREAD_NICE}: ${JSON.stringify([...after])}`);
+      assert.equal(after.get(process.pid), mainNice, 'the main thread keeps its priority');
     } finally {
       await store.close();
     }
