@@ -2,7 +2,7 @@
 // instance set keeps, and the wake itself on the fake engine: a container berth
 // paused while it served is only thawed (one unpause, no inspect, no probe,
 // single flight); one changed behind berth's back is started the full way.
-import { request } from 'node:http';
+import { request, type IncomingMessage } from 'node:http';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConflictError, EngineUnavailableError, NotFoundError, RuntimeError } from '../../src/errors.js';
@@ -195,6 +195,32 @@ test('the engine down during the thaw: the wake fails as the engine’s outage (
     const again = await a.acquire('web');
     assert.equal(again.instanceId, up.instanceId);
     assert.equal(rt.calls.start - calls.start, 1, 'the full path: the failed thaw used the mark up');
+    assert.equal(a.status('web')?.state, 'running');
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
+
+test('a thawed container that dies before the first request reaches it: the proxy’s retry path (exclude, unreachable) wakes the app again', async () => {
+  const rt = new FakeRuntime();
+  const a = fakeActivator(rt);
+  try {
+    const { up, calls } = await pausedApp(rt, a);
+    const thawed = await a.acquire('web');
+    assert.equal(rt.calls.unpause - calls.unpause, 1);
+    // It dies right after the thaw, and its die event is not seen yet: the proxy's connection is refused.
+    rt.eventsLost = true;
+    await rt.outsideKill(up.instanceId, 137);
+    await assert.rejects(get(thawed.port));
+    // What the proxy does then (proxy-server.ts forward → retryAfterExit): another instance, else ask whether it is gone.
+    const other = a.admit('web', { method: 'GET', headers: {} } as IncomingMessage, { exclude: thawed.instanceId });
+    assert.equal(other.kind, 'fail', 'no other instance');
+    assert.equal(await a.unreachable('web', thawed.instanceId), true, 'the engine says it is gone');
+    assert.notEqual(a.status('web')?.state, 'running');
+    const again = await a.acquire('web');
+    assert.equal(rt.calls.start - calls.start, 1, 'started again the full way');
+    assert.equal(await get(again.port), 200);
     assert.equal(a.status('web')?.state, 'running');
   } finally {
     a.close();
