@@ -2,7 +2,7 @@
 // instance set keeps, and the wake itself on the fake engine: a container berth
 // paused while it served is only thawed (one unpause, no inspect, no probe,
 // single flight); one changed behind berth's back is started the full way.
-import { request, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConflictError, EngineUnavailableError, NotFoundError, RuntimeError } from '../../src/errors.js';
@@ -10,6 +10,7 @@ import { InstanceSet } from '../../src/activator/instance-set.js';
 import { afterFailedThaw, wakePlan, type WakeFacts, type WakePlan } from '../../src/activator/wake-plan.js';
 import type { Instance, InstanceState } from '../../src/runtime/runtime.js';
 import { FakeRuntime } from '../support/fake-runtime.js';
+import { timedGet } from '../support/http-requests.js';
 import { eventually, fakeActivator, fakeSpec, waitForState } from '../support/fake-activator.js';
 
 const at = { host: '127.0.0.1', port: 40001 };
@@ -83,16 +84,8 @@ async function pausedApp(rt: FakeRuntime, a: ReturnType<typeof fakeActivator>) {
   return { up, calls: { ...rt.calls }, probes: rt.probes('web') };
 }
 
-function get(port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/healthz', agent: false }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+/** What the container answers now on its published port, as the proxy would reach it. */
+const get = async (port: number): Promise<number> => (await timedGet(port, '/healthz', { timeoutMs: 2_000 })).status;
 
 test('a paused app wakes with one unpause: no start, no inspect, no probe, however many requests wait', async () => {
   const rt = new FakeRuntime();
