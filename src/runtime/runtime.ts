@@ -36,7 +36,7 @@ export interface Runtime {
   /** Stops the container, keeping it and its volume. */
   stop(id: string, options?: { timeoutS?: number }): Promise<void>;
 
-  /** Freezes the running container in memory; `start` wakes it. */
+  /** Freezes the running container in memory; `start` wakes it (or `unpause`, with no look around it). */
   pause(id: string): Promise<void>;
 
   /**
