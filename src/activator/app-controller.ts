@@ -15,13 +15,14 @@ import { HealthChecker } from './health-checker.js';
 import { exitDecision, restartSlot, whetherGone } from './instance-failure.js';
 import { InstanceSet } from './instance-set.js';
 import { isIllegal, transition, type LifecycleAction, type LifecycleEvent } from './lifecycle.js';
-import { Slot, startSlot } from './instance-slot.js';
+import { Slot, startSlot, thawSlot } from './instance-slot.js';
 import { waitUntilReady } from './readiness.js';
 import { RejectedRevision } from './rejected-revision.js';
 import { replaceInstances } from './rollout.js';
 import { pauseInstances, retireInstance, stopInstances, type StopContext } from './stop-instances.js';
 import { NoInstanceError, StartFailedError } from './start-errors.js';
 import type { BelievedApp } from './resync-plan.js';
+import { afterFailedThaw, wakePlan } from './wake-plan.js';
 
 export { StartFailedError } from './start-errors.js';
 
@@ -261,7 +262,7 @@ export class AppController {
       await this.dependencies.take(spec);
       const { index, existing } = this.instances.firstIndex(containerSpecHash(spec));
       // Under the lease, another gateway's start of the same app finishes first; this one then finds it running.
-      const slot = await this.leased(spec.startTimeoutMs, () => startSlot(this.deps.runtime, spec, index, began + spec.startTimeoutMs, existing, (i) => (this.startingInstance = i), abort.signal));
+      const slot = await this.leased(spec.startTimeoutMs, () => this.wake(spec, index, began + spec.startTimeoutMs, existing, (i) => (this.startingInstance = i), abort.signal));
       this.startingInstance = undefined;
       this.instances.forget((i) => i.index !== index);
       this.instances.add(slot);
@@ -275,6 +276,27 @@ export class AppController {
     }
   }
 
+  /**
+   * Brings one container up as a ready slot: the parked one given, or a new
+   * one. A container berth paused while it served is only thawed (one engine
+   * call, no inspect, no probe: wake-plan.ts); when the engine says it is gone
+   * or no longer paused, it is started the full way, as any cold start is.
+   */
+  private async wake(spec: AppSpec, index: number, deadline: number, existing?: Instance, onStarted?: (running: Instance) => void, signal?: AbortSignal): Promise<Slot> {
+    const runtime = this.deps.runtime;
+    const unpause = runtime.unpause?.bind(runtime);
+    const thawable = existing !== undefined && this.instances.takeThawable(existing.id);
+    if (wakePlan({ existing, thawable, canUnpause: unpause !== undefined }) === 'unpause-only' && existing && unpause) {
+      try {
+        return await thawSlot(unpause, spec, existing);
+      } catch (err) {
+        if (afterFailedThaw(err) === 'fail') throw err;
+        this.deps.logger.info({ app: this.name, instance: existing.name, err: messageOf(err) }, 'the paused container changed behind berth’s back; starting it the full way');
+      }
+    }
+    return startSlot(runtime, spec, index, deadline, existing, onStarted, signal);
+  }
+
   /** Brings the number of instances up to the replica count, in the background; failures are logged, not fatal. */
   private async fillReplicas(): Promise<void> {
     const missing = this.replicas - this.instances.live.length;
@@ -284,7 +306,7 @@ export class AppController {
     await Promise.all(
       starts.map(async ({ index, existing }) => {
         try {
-          const slot = await startSlot(this.deps.runtime, spec, index, performance.now() + spec.startTimeoutMs, existing);
+          const slot = await this.wake(spec, index, performance.now() + spec.startTimeoutMs, existing);
           if (this.state !== 'running' || this.spec !== spec) {
             await this.deps.runtime.stop(slot.instance.id).catch(() => undefined);
             return;
@@ -524,6 +546,8 @@ export class AppController {
    * Returns whether the exit was unexpected (not one berth caused).
    */
   instanceExited(instanceId: string, exitCode: number | undefined, at?: Date): boolean {
+    // A paused container that died (a stop behind berth's back) is no longer as berth froze it.
+    this.instances.takeThawable(instanceId);
     const slot = this.instances.slotOf(instanceId);
     const startedAt = slot?.instance.startedAt?.getTime();
     const decision = exitDecision({
@@ -579,6 +603,8 @@ export class AppController {
    * adopted, shows `running`, and berth's idle policy applies to it.
    */
   instanceStarted(instanceId: string): Promise<void> {
+    // Started again behind berth's back, it may listen at another port: a wake must look, not just thaw.
+    this.instances.takeThawable(instanceId);
     // A gateway that does not lead also takes in the leader's new instances (replicas, rollouts) while the app runs.
     const takes = () => !this.closed && (isDown(this.state) || (this.state === 'running' && !this.acts()));
     if (!takes()) return Promise.resolve();

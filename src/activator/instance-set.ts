@@ -25,6 +25,8 @@ export class InstanceSet {
   /** The balancer's view, swapped whole so a request never sees a half-updated list. */
   private ready: Slot[] = [];
   private kept: Instance[] = [];
+  /** Parked ids berth paused while they served: a wake may just thaw them (wake-plan.ts). */
+  private thawable = new Set<string>();
   private balancer: BalancerPolicy;
   private balance: BalancePolicyName;
   private readyWaiters: Array<() => void> = [];
@@ -191,15 +193,29 @@ export class InstanceSet {
   /** Keeps an instance that no longer runs (stopped, exited, paused) for a later start, replacing any record of it. */
   park(instance: Instance): void {
     this.kept = [...this.kept.filter((i) => i.id !== instance.id), instance];
+    this.thawable.delete(instance.id);
   }
 
+  /** The parked instances, all at once; none is thawable until `markThawable` says so. */
   setParked(instances: Instance[]): void {
     this.kept = instances;
+    this.thawable.clear();
+  }
+
+  /** Parked instances berth has just paused while they served (ready, in rotation). */
+  markThawable(ids: readonly string[]): void {
+    for (const id of ids) if (this.kept.some((i) => i.id === id)) this.thawable.add(id);
+  }
+
+  /** Whether a wake may just thaw the instance; asked once: a failed thaw is not tried again. */
+  takeThawable(id: string): boolean {
+    return this.thawable.delete(id);
   }
 
   /** Forgets parked instances, e.g. removed by the engine, or of a spec that is gone. */
   forget(keep: (instance: Instance) => boolean): void {
     this.kept = this.kept.filter(keep);
+    for (const id of this.thawable) if (!this.kept.some((i) => i.id === id)) this.thawable.delete(id);
   }
 
   /** Parked instances of `hash`, in order: the containers a start reuses. */

@@ -76,6 +76,18 @@ export async function startSlot(
 }
 
 /**
+ * Thaws a container berth paused while it served and puts it back as a ready
+ * slot at the address it had: one engine call, no inspect, no probe (when
+ * that is enough: wake-plan.ts). Rejects as `unpause` does.
+ */
+export async function thawSlot(unpause: (id: string) => Promise<void>, spec: AppSpec, paused: Instance): Promise<Slot> {
+  await unpause(paused.id);
+  const slot = new Slot(paused.index, { ...paused, state: 'running' }, containerSpecHash(spec));
+  slot.readyAtMs = performance.now();
+  return slot;
+}
+
+/**
  * Starts the container berth last knew, or, when it is gone (removed behind
  * berth's back), makes a new one. Trying the known id first keeps a cold start
  * to a single engine call in the usual case.

@@ -31,6 +31,8 @@ export async function pauseInstances(ctx: StopContext): Promise<boolean> {
   try {
     await Promise.all(slots.map((s) => ctx.runtime.pause(s.instance.id)));
     ctx.instances.setParked([...slots.map((s) => ({ ...s.instance, state: 'paused' as const })), ...ctx.instances.parked]);
+    // Frozen ready, they wake ready: the next wake may skip the inspects and the probe (wake-plan.ts).
+    ctx.instances.markThawable(slots.filter((s) => s.available).map((s) => s.instance.id));
     return true;
   } catch (err) {
     ctx.logger.warn({ app: ctx.app, err: messageOf(err) }, 'pause failed; stopping instead');

@@ -36,8 +36,20 @@ export interface Runtime {
   /** Stops the container, keeping it and its volume. */
   stop(id: string, options?: { timeoutS?: number }): Promise<void>;
 
-  /** Freezes the running container in memory; `start` wakes it. */
+  /** Freezes the running container in memory; `start` wakes it (or `unpause`, with no look around it). */
   pause(id: string): Promise<void>;
+
+  /**
+   * Thaws a container this gateway paused itself, and does nothing else: no
+   * inspect before or after, so it costs one engine call (a wake's fast path,
+   * activator/wake-plan.ts). `id` must be one `pause` was given: its
+   * berth.managed label was checked then, and an engine never reuses an id.
+   * Rejects with NotFoundError when the container is gone and ConflictError
+   * when it is no longer paused (stopped, restarted or unpaused behind berth's
+   * back); the caller then takes the full path, `start`. A runtime whose
+   * `pause` does not freeze (Swarm's stops) leaves it out.
+   */
+  unpause?(id: string): Promise<void>;
 
   /** Removes the container; the app's volume too when `purgeVolumes`. */
   remove(id: string, options?: { purgeVolumes?: boolean }): Promise<void>;

@@ -5,6 +5,9 @@ const ENGINE_SOCKET = '/var/run/docker.sock';
 /** The first bytes of an Engine API request for the event stream (`GET /v1.43/events?…`). */
 const EVENTS_REQUEST = /^GET (\/v[\d.]+)?\/events[?\s]/;
 
+/** A request line in what a client sent: its method and its path without the API version. */
+const REQUEST_LINE = /(?:^|\r\n)(GET|HEAD|POST|PUT|DELETE) (?:\/v[\d.]+)?(\/[^\s?]*)\S* HTTP\/1\.[01]\r\n/g;
+
 /**
  * A unix socket in front of the local engine, to make engine trouble real:
  * - `blackHole`: new connections are accepted and never answered, and the ones
@@ -13,12 +16,15 @@ const EVENTS_REQUEST = /^GET (\/v[\d.]+)?\/events[?\s]/;
  * - `muteEvents`: the event stream goes deaf, every other call still works: the
  *   events an engine restart loses. A muted event connection stays muted (bytes
  *   were dropped from its stream) and new ones are never answered.
+ * It also keeps `requests`: every Engine API call relayed, as `POST /containers/ID/unpause`.
  */
 export class EngineProxy {
   blackHole = false;
   muteEvents = false;
   /** Chunks of the event stream the engine sent and `muteEvents` kept from berth. */
   eventChunksDropped = 0;
+  /** Every request relayed to the engine, in order: method and path, without the API version or query. */
+  readonly requests: string[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly server: Server;
 
@@ -35,7 +41,10 @@ export class EngineProxy {
         // Any request of a kept-alive connection may be the one that opens the stream.
         events ||= EVENTS_REQUEST.test(chunk.toString('latin1', 0, 64));
         if (events && this.muteEvents) muted = true;
-        if (!this.blackHole && !muted) engine.write(chunk);
+        if (!this.blackHole && !muted) {
+          for (const m of chunk.toString('latin1').matchAll(REQUEST_LINE)) this.requests.push(`${m[1]} ${m[2]}`);
+          engine.write(chunk);
+        }
       });
       engine.on('data', (chunk: Buffer) => {
         if (events && this.muteEvents) muted = true;

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { Readable } from 'node:stream';
-import { EngineUnavailableError, NotFoundError } from '../../src/errors.js';
+import { ConflictError, EngineUnavailableError, NotFoundError } from '../../src/errors.js';
 import type { Instance, Runtime, RuntimeEvent, RuntimeEventKind } from '../../src/runtime/runtime.js';
 import { containerSpecHash } from '../../src/spec/hash.js';
 import type { AppSpec } from '../../src/spec/types.js';
@@ -34,6 +34,8 @@ interface FakeContainer {
   exitTimer?: NodeJS.Timeout;
   /** How many times it was started. */
   runs?: number;
+  /** Readiness probes it answered (requests with berth's readiness user-agent), over all its runs. */
+  probes: number;
 }
 
 /**
@@ -46,7 +48,7 @@ export class FakeRuntime implements Runtime {
   readonly containers = new Map<string, FakeContainer>();
   readonly behaviour = new Map<string, FakeBehaviour>();
   /** Calls per verb, to assert single flight and the like. */
-  readonly calls = { ensure: 0, start: 0, stop: 0, pause: 0, remove: 0, list: 0, probe: 0 };
+  readonly calls = { ensure: 0, start: 0, stop: 0, pause: 0, unpause: 0, remove: 0, list: 0, probe: 0, inspect: 0 };
   /** Images whose containers never become ready (a broken revision). */
   readonly badImages = new Set<string>();
   /** While set, every verb fails as an unreachable engine does. */
@@ -87,7 +89,7 @@ export class FakeRuntime implements Runtime {
     if (existing) await this.destroy(existing);
     const id = `fake${++this.seq}`;
     const instance: Instance = { id, name, app: spec.name, index, specHash: hash, state: 'created', health: 'none' };
-    this.containers.set(id, { instance, image: spec.image, readyAtMs: 0 });
+    this.containers.set(id, { instance, image: spec.image, readyAtMs: 0, probes: 0 });
     return { ...instance };
   }
 
@@ -120,6 +122,16 @@ export class FakeRuntime implements Runtime {
     this.emit('pause', c);
   }
 
+  /** As the engine: 404 for a container that is gone, 409 for one that is not paused. */
+  async unpause(id: string): Promise<void> {
+    this.guard();
+    this.calls.unpause++;
+    const c = this.get(id);
+    if (c.instance.state !== 'paused') throw new ConflictError(`container ${id} is not paused`);
+    c.instance.state = 'running';
+    this.emit('unpause', c);
+  }
+
   async remove(id: string): Promise<void> {
     this.guard();
     this.calls.remove++;
@@ -147,6 +159,7 @@ export class FakeRuntime implements Runtime {
 
   async inspect(id: string): Promise<Instance | undefined> {
     this.guard();
+    this.calls.inspect++;
     const c = this.containers.get(id);
     return c ? { ...c.instance } : undefined;
   }
@@ -195,6 +208,24 @@ export class FakeRuntime implements Runtime {
     await this.run(c, this.behaviour.get(c.instance.app) ?? {});
   }
 
+  /** `docker pause` (or `docker unpause`) by someone else. */
+  async outsidePause(id: string): Promise<void> {
+    const c = this.get(id);
+    c.instance.state = 'paused';
+    this.emit('pause', c);
+  }
+
+  async outsideUnpause(id: string): Promise<void> {
+    const c = this.get(id);
+    c.instance.state = 'running';
+    this.emit('unpause', c);
+  }
+
+  /** Readiness probes the app's containers answered so far. */
+  probes(app: string): number {
+    return [...this.containers.values()].filter((c) => c.instance.app === app).reduce((n, c) => n + c.probes, 0);
+  }
+
   async outsideStop(id: string): Promise<void> {
     await this.halt(this.get(id), 0, ['die', 'stop']);
   }
@@ -240,6 +271,7 @@ export class FakeRuntime implements Runtime {
     const sickFor = b.sickAfterMs !== undefined && c.runs === 1 ? b.sickAfterMs : undefined;
     let sickAtMs = Infinity;
     const server = createServer((req, res) => {
+      if (req.headers['user-agent'] === 'berth-readiness') c.probes++;
       const now = performance.now();
       res.statusCode = now >= sickAtMs ? 500 : now >= c.readyAtMs ? 200 : 503;
       if (res.statusCode === 200 && sickFor !== undefined && sickAtMs === Infinity) sickAtMs = now + sickFor;

@@ -19,6 +19,7 @@ import { probeEngine } from './probe.js';
 import { removeContainer } from './remove.js';
 import { startContainer } from './start.js';
 import { stopContainer } from './stop.js';
+import { unpauseContainer } from './unpause.js';
 import { readTlsFiles, type TlsFiles } from './tls-files.js';
 
 export interface DockerRuntimeOptions {
@@ -125,6 +126,10 @@ export class DockerRuntime implements Runtime {
 
   pause(id: string): Promise<void> {
     return pauseContainer(this.ctx, id);
+  }
+
+  unpause(id: string): Promise<void> {
+    return unpauseContainer(this.ctx, id);
   }
 
   remove(id: string, options: { purgeVolumes?: boolean } = {}): Promise<void> {
