@@ -96,6 +96,49 @@ describe('the HTTP/1.1 front, adversarially', () => {
     }
   });
 
+  it('a slowloris whose plain-looking head turns into another kind at the last moment still gets the 408 within the one header bound (not a second one from the hand-off)', async () => {
+    const client = await RawClient.open(port);
+    try {
+      const began = Date.now();
+      client.write('GET /app/drip HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+      for (let i = 0; i < 5; i++) {
+        await sleep(200);
+        client.write(`X-Drip-${i}: ${'a'.repeat(10)}\r\n`);
+      }
+      // obs-text in a value: not a head the front takes, so Node's server gets the connection mid-head.
+      client.write('X-Odd: caf\xe9\r\n');
+      const text = await client.until((t) => t.includes('\r\n\r\n'), 6_000);
+      const took = Date.now() - began;
+      assert.match(text, /^HTTP\/1\.1 408 /);
+      // The bound is 1.5 s from the first byte; the sweep adds at most a quarter second (and the machine some).
+      assert.ok(took < 1_500 + 1_000, `the 408 came ${took} ms after the head began (Node alone would count 1.5 s again from the hand-off at ~1 s)`);
+      assert.ok(took >= 1_400, `not before the bound: ${took} ms`);
+      await client.untilClosed(3_000);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('a head completed by Node after a mid-head hand-off is served, and is not cut by the front\'s bound afterwards', async () => {
+    const client = await RawClient.open(port);
+    try {
+      client.write('GET /app/late HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+      await sleep(300);
+      client.write('X-Odd: caf\xe9\r\n');
+      await sleep(300);
+      client.write('\r\n');
+      const first = await client.until(hasWholeResponse);
+      assert.match(first, /^HTTP\/1\.1 200 /);
+      client.clear();
+      // Past the first head's bound: Node's server has the connection, and its own keep-alive rules.
+      await sleep(1_400);
+      client.write(get('/app/again'));
+      assert.match(await client.until(hasWholeResponse), /^HTTP\/1\.1 200 /);
+    } finally {
+      client.destroy();
+    }
+  });
+
   it('a client that pipelines without reading is not served ahead without bound (the answers would pile up in memory), and gets every answer, in order, once it reads', async () => {
     const count = 3_000; // 48 MiB of answers: far more than the kernel's socket buffers hold
     const hitsBefore = appHits;
@@ -252,7 +295,7 @@ describe('the HTTP/1.1 front lets no ended connection linger unbounded', () => {
   const start = async (sendTimeoutMs: number) => {
     const front = new Http1Front({
       router: { serve: () => false },
-      fallback: { emit: () => true },
+      fallback: { emit: () => true, on: () => undefined },
       maxRequestHeaders: 100,
       headerTimeoutMs: 500,
       keepAliveTimeoutMs: 65_000,

@@ -32,8 +32,11 @@ export interface FrontOwner {
   readonly date: string;
   /** Shutting down: each connection ends after the response under way. */
   readonly closing: boolean;
-  /** Node's HTTP server takes the socket; its unread bytes were put back in front. */
-  handOff(socket: Socket): void;
+  /**
+   * Node's HTTP server takes the socket; its unread bytes were put back in front. `headSince`:
+   * the tick a head still incomplete began, whose header bound Node's server would start afresh.
+   */
+  handOff(socket: Socket, headSince?: number): void;
   /** The connection left the front (closed, or handed to Node's server). */
   forget(conn: FrontConnection): void;
   /** An ended socket, its FIN queued: cut if its client leaves what was written unread (see Http1Front). */
@@ -255,7 +258,7 @@ export class FrontConnection {
       this.readPaused = false;
       socket.resume();
     }
-    this.owner.handOff(socket);
+    this.owner.handOff(socket, unread !== undefined ? this.since : undefined);
   }
 
   /** Stops handling the socket's events here (Node's server, or nobody, has it now). */
@@ -303,7 +306,7 @@ export class FrontConnection {
 function ignore(): void {}
 
 /** The raw 408 Node's server answers a head that did not arrive in time. */
-const HEADER_TIMEOUT_RESPONSE = clientErrorResponse('ERR_HTTP_REQUEST_TIMEOUT')!;
+export const HEADER_TIMEOUT_RESPONSE = clientErrorResponse('ERR_HTTP_REQUEST_TIMEOUT')!;
 
 /** The answer to a request pipelined after the client's FIN, which Node's server cannot be handed. */
 const HALF_CLOSED_REFUSAL = rawProblemResponse(

@@ -1,10 +1,14 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { FrontConnection, type FrontOwner, type FrontRouter } from './front-connection.js';
+import { FrontConnection, HEADER_TIMEOUT_RESPONSE, type FrontOwner, type FrontRouter } from './front-connection.js';
 
 export interface FrontOptions {
   router: FrontRouter;
   /** Node's HTTP server, given every connection the front does not serve to the end. */
-  fallback: { emit(event: 'connection', socket: Socket): boolean };
+  fallback: {
+    emit(event: 'connection', socket: Socket): boolean;
+    /** A head Node's server completed (a request, or an upgrade): its bound is Node's from then on. */
+    on(event: 'request' | 'upgrade', listener: (req: { socket: unknown }) => void): unknown;
+  };
   maxRequestHeaders: number;
   /** A request head must be complete this long after it was awaited (Node's headersTimeout). */
   headerTimeoutMs: number;
@@ -47,11 +51,23 @@ export class Http1Front implements FrontOwner {
    * ended: nothing else watches them any more, and a FIN behind unread bytes never goes out.
    */
   private readonly lingering = new Map<Socket, number>();
+  /**
+   * Sockets handed to Node's server in the middle of a head, by the tick that head began: Node
+   * counts its header bound from the hand-off, so a slowloris that turned a plain-looking head
+   * into another one at the last moment would get the bound twice. The first head Node completes
+   * takes a socket off; past the bound it gets the 408 Node would have sent.
+   */
+  private readonly handedMidHead = new Map<Socket, number>();
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: FrontOptions) {
     this.router = options.router;
     this.maxRequestHeaders = options.maxRequestHeaders;
+    const headDone = (req: { socket: unknown }) => {
+      if (this.handedMidHead.size > 0) this.handedMidHead.delete(req.socket as Socket);
+    };
+    options.fallback.on('request', headDone);
+    options.fallback.on('upgrade', headDone);
     // allowHalfOpen: a client's FIN after its request still gets the answer (see half-open.ts).
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
   }
@@ -77,7 +93,12 @@ export class Http1Front implements FrontOwner {
     }
   }
 
-  handOff(socket: Socket): void {
+  handOff(socket: Socket, headSince?: number): void {
+    if (headSince !== undefined && this.options.headerTimeoutMs > 0 && !socket.destroyed) {
+      this.handedMidHead.set(socket, headSince);
+      socket.once('close', () => this.handedMidHead.delete(socket));
+      this.sweepOn();
+    }
     this.options.fallback.emit('connection', socket);
   }
 
@@ -123,9 +144,17 @@ export class Http1Front implements FrontOwner {
         conn.endUnanswered();
       }
     }
+    for (const [socket, since] of this.handedMidHead) {
+      if (headerTicks > 0 && this.tick - since > headerTicks) {
+        this.handedMidHead.delete(socket);
+        socket.end(HEADER_TIMEOUT_RESPONSE);
+        socket.destroySoon();
+        this.linger(socket);
+      }
+    }
     const sendTicks = Math.ceil(this.options.sendTimeoutMs / TICK_MS);
     if (sendTicks > 0) for (const [socket, since] of this.lingering) if (this.tick - since > sendTicks) socket.destroy();
-    if (this.connections.size === 0 && this.lingering.size === 0 && this.sweeper) {
+    if (this.connections.size === 0 && this.lingering.size === 0 && this.handedMidHead.size === 0 && this.sweeper) {
       clearInterval(this.sweeper);
       this.sweeper = undefined;
     }
