@@ -119,6 +119,24 @@ describe('the HTTP/1.1 front, adversarially', () => {
     }
   });
 
+  it('part of a head and then the FIN gets the 400 Node would answer, at once, through the front and through Node alike', async () => {
+    const answers: string[] = [];
+    for (const partial of ['GET /app/x HTTP/1.1\r\nHost: 127.0.0.1\r\n', 'GET /app/x HTTP/1.1\r\nX-Odd: caf\xe9\r\n']) {
+      const client = await RawClient.open(port);
+      try {
+        const began = Date.now();
+        client.write(partial);
+        client.socket.end();
+        const text = await client.untilClosed(3_000);
+        assert.ok(Date.now() - began < 1_000, 'answered at once, not after the header bound');
+        answers.push(text.slice(0, text.indexOf('\r\n')));
+      } finally {
+        client.destroy();
+      }
+    }
+    assert.deepEqual(answers, ['HTTP/1.1 400 Bad Request', 'HTTP/1.1 400 Bad Request']);
+  });
+
   it('a head completed by Node after a mid-head hand-off is served, and is not cut by the front\'s bound afterwards', async () => {
     const client = await RawClient.open(port);
     try {

@@ -277,7 +277,11 @@ export class FrontConnection {
 
   private readonly onEnd = (): void => {
     this.clientEnded = true;
-    if (this.phase === Phase.Head) this.end();
+    if (this.phase !== Phase.Head) return;
+    if (this.pending === undefined) return this.end();
+    // Part of a head, then the FIN: it can never be a request. A 400 at once, as Node's server answers.
+    this.leave();
+    this.closeAfter(INCOMPLETE_HEAD_RESPONSE);
   };
 
   private readonly onError = (): void => {
@@ -307,6 +311,9 @@ function ignore(): void {}
 
 /** The raw 408 Node's server answers a head that did not arrive in time. */
 export const HEADER_TIMEOUT_RESPONSE = clientErrorResponse('ERR_HTTP_REQUEST_TIMEOUT')!;
+
+/** The raw 400 Node's server answers a head the client's FIN cut short (llhttp's HPE_INVALID_EOF_STATE). */
+const INCOMPLETE_HEAD_RESPONSE = clientErrorResponse('HPE_INVALID_EOF_STATE')!;
 
 /** The answer to a request pipelined after the client's FIN, which Node's server cannot be handed. */
 const HALF_CLOSED_REFUSAL = rawProblemResponse(
