@@ -20,6 +20,8 @@ export interface MetricsOptions {
   statuses?: () => readonly AppStatus[];
   /** The HTTPS certificates now (names, expiry, failed ACME orders), read on every scrape. */
   certificates?: () => ReadonlyArray<{ host?: string; names?: string[]; source: string; notAfter?: string; failures?: number }>;
+  /** Request records the history dropped so far (store falling behind or failing), read on every scrape. */
+  historyDropped?: () => number;
   /** Process metrics (CPU, memory, event loop, GC) with the `berth_` prefix; default true. */
   processMetrics?: boolean;
   /** Monotonic milliseconds, for the container-seconds clock (tests inject one). */
@@ -65,6 +67,16 @@ export class Metrics {
             if (n > 0) this.inc({ app, code_class: CODE_CLASSES[i >> 1]!, cold_start: i & 1 ? 'true' : 'false' }, n);
           }
         }
+      },
+    });
+    const historyDropped = options.historyDropped ?? (() => 0);
+    new Counter({
+      name: 'berth_history_dropped_total',
+      help: 'Request records the history dropped: the store fell behind or failed (the requests themselves were served).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(historyDropped());
       },
     });
     this.registry.registerMetric(this.requestDuration.asMetric());

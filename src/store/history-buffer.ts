@@ -9,7 +9,7 @@ export interface HistoryBufferOptions {
   retention: HistoryRetention;
   /** How often buffered records are written, in one transaction. Default 250 ms. */
   flushEveryMs?: number;
-  /** Records held between flushes; beyond this they are dropped and counted. Default 10 000. */
+  /** Records held between flushes; beyond this they are dropped, counted and logged. Default 50 000 (a few seconds of a busy gateway). */
   maxBuffered?: number;
   logger?: Logger;
   /** How often the retention is applied. Default 1 minute. */
@@ -36,6 +36,8 @@ export class HistoryBuffer {
   private readonly onWritten?: (batch: HistoryColumns) => void;
   private readonly buffer: RecordColumns;
   private droppedCount = 0;
+  /** Dropping because the store falls behind (the buffer is full): logged once per episode. */
+  private overflowing = false;
   private closed = false;
   private failing = false;
   private flushTimer?: NodeJS.Timeout;
@@ -50,7 +52,7 @@ export class HistoryBuffer {
     this.retention = options.retention;
     this.flushEveryMs = options.flushEveryMs ?? 250;
     this.onWritten = options.onWritten;
-    this.maxBuffered = options.maxBuffered ?? 10_000;
+    this.maxBuffered = options.maxBuffered ?? 50_000;
     this.pruneEveryMs = options.pruneEveryMs ?? 60_000;
     this.logger = options.logger;
     this.buffer = new RecordColumns(Math.min(this.maxBuffered, 1024));
@@ -70,6 +72,10 @@ export class HistoryBuffer {
   record(record: RequestRecord): void {
     if (this.closed || this.buffer.length >= this.maxBuffered || !isRecordable(record)) {
       this.droppedCount += 1;
+      if (!this.overflowing && !this.closed && this.buffer.length >= this.maxBuffered && !this.failing) {
+        this.overflowing = true;
+        this.logger?.warn({ held: this.buffer.length }, 'the request history cannot keep up with the requests; records are dropped until it catches up');
+      }
       return;
     }
     this.buffer.push(record);
@@ -138,6 +144,10 @@ export class HistoryBuffer {
       else await this.store.appendRequests(recordsOf(batch));
       this.onWritten?.(batch);
       if (this.failing) this.logger?.info({ dropped: this.droppedCount }, 'request history is being written again');
+      else if (this.overflowing && this.buffer.length < this.maxBuffered / 2) {
+        this.overflowing = false;
+        this.logger?.info({ dropped: this.droppedCount }, 'the request history has caught up');
+      }
       this.failing = false;
     } catch (err) {
       // The store out of reach (a shared database restarting) keeps the batch for the next try, within maxBuffered;

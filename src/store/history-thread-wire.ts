@@ -23,4 +23,4 @@ export type HistoryThreadReply = { id: number; ok: true; value?: number } | { id
  * (the tail of the gateway's latency). Lower, the kernel lets the proxy's wake-ups
  * preempt it; the history only lags a little behind under full load.
  */
-export const HISTORY_THREAD_NICE = 10;
+export const HISTORY_THREAD_NICE = 5;

@@ -105,14 +105,17 @@ describe('HistoryBuffer', () => {
     assert.equal(store.batches.length, 1, 'nothing to write: no call');
   });
 
-  it('drops and counts records beyond maxBuffered instead of growing', async () => {
+  it('drops and counts records beyond maxBuffered instead of growing, saying so once, and again when it has caught up', async () => {
     const store = new FakeStore();
-    const buffer = new HistoryBuffer({ store, retention: RETENTION, maxBuffered: 5 });
+    const { logger, lines } = fakeLogger();
+    const buffer = new HistoryBuffer({ store, retention: RETENTION, maxBuffered: 5, logger });
     for (let i = 0; i < 8; i++) buffer.record(rec(i));
     assert.equal(buffer.buffered, 5);
     assert.equal(buffer.dropped, 3);
+    assert.deepEqual(lines.filter((l) => l.level === 'warn').map((l) => l.msg), ['the request history cannot keep up with the requests; records are dropped until it catches up']);
     await buffer.flush();
     assert.deepEqual(store.batches[0]!.map((r) => r.path), ['/r/0', '/r/1', '/r/2', '/r/3', '/r/4']);
+    assert.ok(lines.some((l) => l.level === 'info' && l.msg === 'the request history has caught up' && l.obj.dropped === 3));
     buffer.record(rec(9)); // room again after the flush
     assert.equal(buffer.buffered, 1);
     assert.equal(buffer.dropped, 3);

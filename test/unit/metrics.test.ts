@@ -47,6 +47,16 @@ describe('metrics', () => {
     assert.equal(promValue(await scrape(m), 'berth_requests_total', { app: 'a' }), 11);
   });
 
+  it('reports the request records the history dropped, as read at each scrape', async () => {
+    let dropped = 0;
+    const m = new Metrics({ processMetrics: false, historyDropped: () => dropped });
+    const t0 = await scrape(m);
+    assert.equal(t0.types.get('berth_history_dropped_total'), 'counter');
+    assert.equal(promValue(t0, 'berth_history_dropped_total', {}), 0);
+    dropped = 42;
+    assert.equal(promValue(await scrape(m), 'berth_history_dropped_total', {}), 42);
+  });
+
   it('gives each HTTPS certificate its expiry, and each ACME host its failed orders in a row', async () => {
     const m = new Metrics({
       processMetrics: false,
