@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ExchangeControl } from './http1/exchange.js';
+import { ownChunk, type ExchangeControl } from './http1/exchange.js';
 import type { Http1Pool } from './http1/upstream-pool.js';
 import { BadUpstreamResponseError } from './http1/response-parser.js';
 import { ClientClosedError } from '../errors.js';
@@ -116,9 +116,12 @@ export function forwardHttp(
         status = statusCode;
         if (req.method === 'HEAD' || statusCode === 204 || statusCode === 304) res.flushHeaders();
       },
-      onData(ctl, chunk) {
-        bytesOut += chunk.length;
-        if (!res.write(chunk)) {
+      onData(ctl, data) {
+        bytesOut += data.length;
+        // Node's response keeps what it is given until it is written: a copy of a small chunk.
+        const { chunk, copied } = ownChunk(data);
+        const flowing = res.write(chunk);
+        if (!flowing) {
           ctl.pause();
           if (bounds.sendMs > 0) {
             // A client that stops reading must not hold the exchange (and the upstream) forever.
@@ -134,6 +137,7 @@ export function forwardHttp(
             ctl.resume();
           });
         }
+        return copied;
       },
       onEnd() {
         if (timed) {

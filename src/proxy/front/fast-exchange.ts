@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { ClientClosedError } from '../../errors.js';
 import { rawFailureAnswer, wantsHtml } from '../error-page.js';
 import { classifyFailure, isConnectionFailure } from '../failure.js';
-import { isIdempotentRead, type ExchangeControl, type ExchangeHandler } from '../http1/exchange.js';
+import { isIdempotentRead, ownChunk, type ExchangeControl, type ExchangeHandler } from '../http1/exchange.js';
 import type { ResponseHeaders } from '../http1/response-parser.js';
 import type { Http1Pool } from '../http1/upstream-pool.js';
 import type { RouteMatch } from '../route-table.js';
@@ -88,7 +88,7 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
     });
   }
 
-  /** True when `chunk` was copied (joined to the head), so the upstream may reuse its read buffer. */
+  /** True when nothing of `chunk` is kept (copied: joined to the head, or a small one), so the upstream may reuse its read buffer. */
   onData(ctl: ExchangeControl, chunk: Buffer): boolean {
     this.bytesOut += chunk.length;
     let copied = false;
@@ -97,13 +97,17 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
     const head = this.head;
     this.head = undefined;
     if (this.chunked) {
+      const own = ownChunk(chunk);
+      copied = own.copied;
       conn.socket.cork();
       conn.write(`${head ?? ''}${chunk.length.toString(16)}\r\n`);
-      conn.write(chunk);
+      conn.write(own.chunk);
       flowing = conn.write('\r\n');
       conn.socket.uncork();
     } else if (head === undefined) {
-      flowing = conn.write(chunk);
+      const own = ownChunk(chunk);
+      copied = own.copied;
+      flowing = conn.write(own.chunk);
     } else if (chunk.length <= JOIN_LIMIT) {
       const out = Buffer.allocUnsafe(head.length + chunk.length);
       out.write(head, 0, 'latin1');

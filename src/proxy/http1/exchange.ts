@@ -29,6 +29,18 @@ export interface ExchangeHandler {
   onError(err: Error): void;
 }
 
+/** Chunks up to this size are copied by a handler that keeps them (ownChunk); larger ones lend the read buffer. */
+export const OWN_CHUNK_LIMIT = 16 * 1024;
+
+/**
+ * A chunk the handler may keep past onData: a small one copied (from Node's buffer pool,
+ * cheaper than the new 64 KiB read buffer a lent one costs the connection), a large one as
+ * it is. `copied` is what onData returns.
+ */
+export function ownChunk(chunk: Buffer): { chunk: Buffer; copied: boolean } {
+  return chunk.length <= OWN_CHUNK_LIMIT ? { chunk: Buffer.from(chunk), copied: true } : { chunk, copied: false };
+}
+
 export interface ExchangeRequest {
   method: string;
   /** The request target, already normalised by the proxy (no CR, LF or space). */
