@@ -15,6 +15,7 @@ import { Http1Front } from '../../src/proxy/front/http1-front.js';
 import type { RequestRecord } from '../../src/store/store.js';
 import type { Admission, Admitted, AdmitOptions, PublicStatus, Upstream, UpstreamSource } from '../../src/proxy/upstream.js';
 import { NoOtherInstanceError } from '../../src/errors.js';
+import { freePort } from '../support/free-port.js';
 import { RawClient, hasWholeResponse } from '../support/raw-client.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -52,10 +53,7 @@ describe('the HTTP/1.1 front, adversarially', () => {
       res.end(req.method === 'HEAD' ? undefined : body);
     });
     await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
-    const closed = createNetServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    refusedPort = (closed.address() as AddressInfo).port;
-    await new Promise<void>((r) => closed.close(() => r()));
+    refusedPort = await freePort();
     proxy = new ProxyServer({
       routes: new RouteTable([
         { app: 'app', routes: [{ path: '/app/', stripPrefix: true }] },
@@ -653,10 +651,7 @@ describe('the HTTP/1.1 front: sticky cookies and activity across retries and rep
   before(async () => {
     app = createServer((req, res) => res.end(`live ${req.url}`));
     await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
-    const closed = createNetServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const deadPort = (closed.address() as AddressInfo).port;
-    await new Promise<void>((r) => closed.close(() => r()));
+    const deadPort = await freePort();
     const at = (instanceId: string, p: number): Upstream => ({ app: 'web', instanceId, instanceName: instanceId, origin: `http://127.0.0.1:${p}`, host: '127.0.0.1', port: p, inFlight: 0, failures: 0 });
     source = new TwoInstances(at('dead', deadPort), at('live', (app.address() as AddressInfo).port));
     proxy = new ProxyServer({

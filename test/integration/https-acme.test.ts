@@ -8,7 +8,8 @@ import { cleanupByLabel, testRun } from '../support/docker-cleanup.js';
 import { waitFor } from '../support/wait-for.js';
 import { DnsResponder } from '../support/dns-responder.js';
 import { GatewayHarness, httpGet } from '../support/gateway-harness.js';
-import { Pebble, freePort } from '../support/pebble.js';
+import { freePort } from '../support/free-port.js';
+import { Pebble } from '../support/pebble.js';
 import { h2Request, servedCertificate } from '../support/tls-client.js';
 
 /**

@@ -1,6 +1,5 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import pg from 'pg';
 import { buildConfig } from '../../src/config/load-config.js';
 import { StoreError } from '../../src/errors.js';
@@ -9,16 +8,9 @@ import { PostgresStore } from '../../src/store/postgres-store.js';
 import { describePostgresUrl, isPostgresUrl } from '../../src/store/store-location.js';
 import { createTestDatabase, databaseExists, pgSkip } from '../support/pg-test-db.js';
 import { appSpec } from '../support/spec-fixture.js';
+import { freePort } from '../support/free-port.js';
 
 const skip = pgSkip();
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('PostgreSQL store location and config', () => {
   it('tells a URL from a file and never shows the password', () => {
