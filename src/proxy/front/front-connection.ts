@@ -179,10 +179,7 @@ export class FrontConnection {
 
   /** Writes `last` (if any) and the FIN; the listener cuts the socket if its client leaves them unread. */
   private closeAfter(last?: string): void {
-    if (last === undefined) this.socket.end();
-    else this.socket.end(last);
-    this.socket.destroySoon();
-    this.owner.linger(this.socket);
+    endAndLinger(this.socket, this.owner, last);
   }
 
   /** Cuts the connection now. */
@@ -308,6 +305,14 @@ export class FrontConnection {
 }
 
 function ignore(): void {}
+
+/** Writes `last` (if any) and the FIN, then leaves the socket to `owner.linger`, which cuts it if its client leaves them unread. */
+export function endAndLinger(socket: Socket, owner: Pick<FrontOwner, 'linger'>, last?: string): void {
+  if (last === undefined) socket.end();
+  else socket.end(last);
+  socket.destroySoon();
+  owner.linger(socket);
+}
 
 /** The raw 408 Node's server answers a head that did not arrive in time. */
 export const HEADER_TIMEOUT_RESPONSE = clientErrorResponse('ERR_HTTP_REQUEST_TIMEOUT')!;

@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { FrontConnection, HEADER_TIMEOUT_RESPONSE, type FrontOwner, type FrontRouter } from './front-connection.js';
+import { FrontConnection, HEADER_TIMEOUT_RESPONSE, endAndLinger, type FrontOwner, type FrontRouter } from './front-connection.js';
 
 export interface FrontOptions {
   router: FrontRouter;
@@ -147,9 +147,7 @@ export class Http1Front implements FrontOwner {
     for (const [socket, since] of this.handedMidHead) {
       if (headerTicks > 0 && this.tick - since > headerTicks) {
         this.handedMidHead.delete(socket);
-        socket.end(HEADER_TIMEOUT_RESPONSE);
-        socket.destroySoon();
-        this.linger(socket);
+        endAndLinger(socket, this, HEADER_TIMEOUT_RESPONSE);
       }
     }
     const sendTicks = Math.ceil(this.options.sendTimeoutMs / TICK_MS);
