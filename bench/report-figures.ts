@@ -36,6 +36,8 @@ export interface Meta {
   url: string;
   pids: number[];
   cpuTicks: number;
+  /** Of cpuTicks, the kernel's (stime); absent in results from before it was read. */
+  systemTicks?: number;
   backendCpuTicks: number;
   machineBusyTicks: number;
   wrkCpuS: number;
@@ -53,6 +55,11 @@ export interface Round {
   errorDetail: WrkJson['errors'];
   /** CPU (user + system) of the measured process(es) per request; for `direct`, of the backend. */
   cpuUsPerRequest: number;
+  /**
+   * Of it, the kernel's (system time: the socket syscalls, the TCP stack, waking the peer); NaN when
+   * not read. What is left is the proxy's own code, the part a faster proxy can remove.
+   */
+  kernelUsPerRequest: number;
   /** The measured process(es)' CPU as a share of one core over the run. */
   cpuCores: number;
   /** The backend's CPU per request (for `direct`, the same as cpuUsPerRequest). */
@@ -83,6 +90,7 @@ export interface TargetResult {
   pacedLatencyUs?: { p50: number; p99: number };
   pacedStepLatencyUs?: { p50: number; p99: number };
   cpuUsPerRequest: number;
+  kernelUsPerRequest: number;
   cpuCores: number;
   backendCpuUsPerRequest: number;
   otherCores: number;
@@ -122,6 +130,7 @@ export function roundOf(wrk: WrkJson, meta: Meta, direct: boolean, paced?: WrkJs
     errors: wrkErrorCount(e),
     errorDetail: e,
     cpuUsPerRequest: perRequest(proxyS),
+    kernelUsPerRequest: meta.systemTicks === undefined ? NaN : perRequest(meta.systemTicks / hz),
     cpuCores: proxyS / durationS,
     backendCpuUsPerRequest: perRequest(backendS),
     wrkCpuUsPerRequest: perRequest(meta.wrkCpuS),
@@ -145,6 +154,7 @@ export function targetResult(target: string, url: string, rounds: Round[], timeT
     ...(rounds.every((r) => r.pacedLatencyUs) ? { pacedLatencyUs: { p50: pick((r) => r.pacedLatencyUs!.p50), p99: pick((r) => r.pacedLatencyUs!.p99) } } : {}),
     ...(rounds.every((r) => r.pacedStepLatencyUs) ? { pacedStepLatencyUs: { p50: pick((r) => r.pacedStepLatencyUs!.p50), p99: pick((r) => r.pacedStepLatencyUs!.p99) } } : {}),
     cpuUsPerRequest: pick((r) => r.cpuUsPerRequest),
+    kernelUsPerRequest: pick((r) => r.kernelUsPerRequest),
     cpuCores: pick((r) => r.cpuCores),
     backendCpuUsPerRequest: pick((r) => r.backendCpuUsPerRequest),
     otherCores: pick((r) => r.otherCores),

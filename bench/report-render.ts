@@ -31,6 +31,8 @@ export interface Ratios {
   throughput: number;
   /** its CPU µs/request ÷ theirs: below 1 means it spends less. */
   cpuPerRequest: number;
+  /** the same for user-space CPU alone (CPU less the kernel's): its own code against theirs. */
+  userCpuPerRequest: number;
   p50: number;
   p99: number;
   /** its peak RSS ÷ theirs (VmHWM summed over each one's processes). */
@@ -43,11 +45,15 @@ export function ratios(berth: TargetResult, other: TargetResult): Ratios {
     vs: other.target,
     throughput: berth.requestsPerSecond / other.requestsPerSecond,
     cpuPerRequest: berth.cpuUsPerRequest / other.cpuUsPerRequest,
+    userCpuPerRequest: userUs(berth) / userUs(other),
     p50: berth.latencyUs.p50 / other.latencyUs.p50,
     p99: berth.latencyUs.p99 / other.latencyUs.p99,
     rss: berth.vmHwmKb / other.vmHwmKb,
   };
 }
+
+/** CPU µs/request outside the kernel (NaN when the kernel's share was not read). */
+export const userUs = (r: TargetResult): number => r.cpuUsPerRequest - r.kernelUsPerRequest;
 
 /**
  * Each berth row against every other row: the full gateway's rows against direct,
@@ -149,7 +155,8 @@ export function render(results: TargetResult[], ratioList: Ratios[], verdict: Ve
   const out: string[] = [setup, ''];
   const paced = results.some((r) => r.pacedLatencyUs);
   const step = results.some((r) => r.pacedStepLatencyUs);
-  const rows = [['target', 'req/s', 'req/s range', 'p50', 'p99', ...(paced ? ['paced p50', 'paced p99'] : []), ...(step ? ['in-step p99'] : []), 'CPU µs/req', 'CPU range', 'cores', 'peak RSS', 'errors']];
+  const kernel = results.some((r) => Number.isFinite(r.kernelUsPerRequest));
+  const rows = [['target', 'req/s', 'req/s range', 'p50', 'p99', ...(paced ? ['paced p50', 'paced p99'] : []), ...(step ? ['in-step p99'] : []), 'CPU µs/req', 'CPU range', ...(kernel ? ['kernel µs/req'] : []), 'cores', 'peak RSS', 'errors']];
   for (const r of results) {
     rows.push([
       r.label,
@@ -161,6 +168,7 @@ export function render(results: TargetResult[], ratioList: Ratios[], verdict: Ve
       ...(step ? [r.pacedStepLatencyUs ? fmtLatency(r.pacedStepLatencyUs.p99) : '-'] : []),
       r.cpuUsPerRequest.toFixed(1),
       `${r.spread.cpuUsPerRequest[0].toFixed(1)}–${r.spread.cpuUsPerRequest[1].toFixed(1)}`,
+      ...(kernel ? [Number.isFinite(r.kernelUsPerRequest) ? r.kernelUsPerRequest.toFixed(1) : '-'] : []),
       r.cpuCores.toFixed(2),
       fmtMb(r.vmHwmKb),
       String(r.errors),
@@ -171,6 +179,7 @@ export function render(results: TargetResult[], ratioList: Ratios[], verdict: Ve
     '',
     'Medians over the rounds. CPU µs/req: user+system time of the proxy process(es) and their descendants ÷ requests',
     '(for "direct", the app container\'s processes); cores: that CPU ÷ wall time; peak RSS: VmHWM summed over those processes.',
+    ...(kernel ? ['kernel µs/req: the system-time part of CPU µs/req (syscalls, the TCP stack, waking the peer); the rest is the proxy\'s own code.'] : []),
     ...(paced ? ['paced p50/p99: the same connections offering a fixed rate below saturation, each waiting a random gap between its requests: the latency each proxy adds.'] : []),
     ...(step ? ['in-step p99: the same rate with equal gaps: the connections fall into step and arrive as one burst, so its tail is draining a burst.'] : []),
   );
@@ -178,8 +187,8 @@ export function render(results: TargetResult[], ratioList: Ratios[], verdict: Ve
   if (noisy.length > 0) out.push(`warning: other CPU load on the machine during ${noisy.join(', ')}: those figures are disturbed`);
   if (ratioList.length > 0) {
     out.push('', 'berth relative to each (throughput > 1×, CPU/request, latency and RSS < 1× favour berth):', '');
-    const r2 = [['berth row vs', 'throughput', 'CPU/request', 'p50', 'p99', 'RSS']];
-    for (const r of ratioList) r2.push([`${labelOf(r.of)} vs ${labelOf(r.vs)}`, x(r.throughput), x(r.cpuPerRequest), x(r.p50), x(r.p99), x(r.rss)]);
+    const r2 = [['berth row vs', 'throughput', 'CPU/request', ...(kernel ? ['user CPU/req'] : []), 'p50', 'p99', 'RSS']];
+    for (const r of ratioList) r2.push([`${labelOf(r.of)} vs ${labelOf(r.vs)}`, x(r.throughput), x(r.cpuPerRequest), ...(kernel ? [x(r.userCpuPerRequest)] : []), x(r.p50), x(r.p99), x(r.rss)]);
     out.push(table(r2));
   }
   if (verdict) {

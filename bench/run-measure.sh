@@ -67,21 +67,23 @@ other_cores() {
 
 # measure <target> <round>
 measure() {
-  local name=$1 round=$2 pids before after bbefore bafter mbefore mafter wrk_cpu_s
+  local name=$1 round=$2 pids before after sbefore safter bbefore bafter mbefore mafter wrk_cpu_s
   local base="$RUN/$name.r$round"
   # nginx may have spawned its worker late; take the set now.
   mapfile -t pids < <(process_set "${MAIN_PID[$name]}")
   log "round $round/$ROUNDS $name: $DURATION, $CONNECTIONS connections"
   mbefore=$(machine_busy_ticks)
   before=$(cpu_ticks "${pids[@]}")
+  sbefore=$(cpu_ticks --system "${pids[@]}")
   bbefore=$(cpu_ticks "${BACKEND_PIDS[@]}")
   run_wrk "$name" "$DURATION" "${URL[$name]}" "$base.wrk.txt"
   after=$(cpu_ticks "${pids[@]}")
+  safter=$(cpu_ticks --system "${pids[@]}")
   bafter=$(cpu_ticks "${BACKEND_PIDS[@]}")
   mafter=$(machine_busy_ticks)
   wrk_cpu_s=$(awk '{print $1 + $2}' "$base.wrk.txt.cpu" 2>/dev/null || echo 0)
-  printf '{"target":"%s","round":%d,"url":"%s","pids":[%s],"cpuTicks":%d,"backendCpuTicks":%d,"machineBusyTicks":%d,"wrkCpuS":%s,"clockTicksPerSecond":%d,"vmHwmKb":%d}\n' \
-    "$name" "$round" "${URL[$name]}" "$(IFS=,; echo "${pids[*]}")" $((after - before)) $((bafter - bbefore)) \
+  printf '{"target":"%s","round":%d,"url":"%s","pids":[%s],"cpuTicks":%d,"systemTicks":%d,"backendCpuTicks":%d,"machineBusyTicks":%d,"wrkCpuS":%s,"clockTicksPerSecond":%d,"vmHwmKb":%d}\n' \
+    "$name" "$round" "${URL[$name]}" "$(IFS=,; echo "${pids[*]}")" $((after - before)) $((safter - sbefore)) $((bafter - bbefore)) \
     $((mafter - mbefore)) "${wrk_cpu_s:-0}" "$CLK_TCK" "$(vm_hwm_kb "${pids[@]}")" >"$base.meta.json"
   grep -E 'Requests/sec|Non-2xx|Socket errors' "$base.wrk.txt" | sed "s/^/[bench]   /" >&2 || true
   measure_paced "$name" "$base"

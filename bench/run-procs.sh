@@ -19,12 +19,13 @@ process_set() {
   for pid in $(ps -o pid= --ppid "$1" 2>/dev/null || true); do process_set "$pid"; done
 }
 
-cpu_ticks() { # utime+stime summed over the pids given, in clock ticks
-  local total=0 pid t
+cpu_ticks() { # utime+stime summed over the pids given, in clock ticks; `cpu_ticks --system ...`: stime alone
+  local total=0 pid t fields='$12 + $13'
+  [[ ${1:-} == --system ]] && { fields='$13'; shift; }
   for pid in "$@"; do
     [[ -r /proc/$pid/stat ]] || continue
     # fields after "pid (comm) ": utime is the 12th, stime the 13th
-    t=$(sed 's/^.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}') || continue
+    t=$(sed 's/^.*) //' "/proc/$pid/stat" | awk "{print $fields}") || continue
     total=$((total + t))
   done
   echo "$total"

@@ -66,6 +66,17 @@ test('roundOf: per-request CPU, cores and the other work left over', () => {
   assert.equal(roundOf(WRK, meta(1, 500), true).otherCores, 0.3, 'direct: the backend is the measured process');
 });
 
+test('roundOf and ratios: the kernel\'s share of the CPU, and user-space CPU compared apart', () => {
+  assert.ok(Number.isNaN(roundOf(WRK, meta(1, 500), false).kernelUsPerRequest), 'results from before systemTicks was read');
+  const berth = targetResult('berth-serve', 'http://127.0.0.1:1/', [roundOf(WRK, { ...meta(1, 500), systemTicks: 300 }, false)]);
+  const nginx = targetResult('nginx', 'http://127.0.0.1:1/', [roundOf(WRK, { ...meta(1, 250), systemTicks: 200 }, false)]);
+  assert.equal(berth.kernelUsPerRequest, 30); // 3 s of the 5 over 100k requests
+  const r = ratios(berth, nginx);
+  assert.equal(r.cpuPerRequest, 2);
+  assert.equal(r.userCpuPerRequest, 4); // (50 - 30) / (25 - 20)
+  assert.match(render([berth, nginx], [r], undefined, 'setup'), /kernel µs\/req[\s\S]*user CPU\/req[\s\S]*4\.00×/);
+});
+
 function result(target: string, rps: number, cpuTicks: number, p99 = WRK.latency_us.p99): TargetResult {
   const w = { ...WRK, requests: rps * 10, latency_us: { ...WRK.latency_us, p99 } };
   return targetResult(target, 'http://127.0.0.1:1/', [roundOf(w, meta(1, cpuTicks), false), roundOf(w, meta(2, cpuTicks * 2), false), roundOf(w, meta(3, cpuTicks * 3), false)]);
