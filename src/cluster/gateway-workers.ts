@@ -8,6 +8,7 @@ export function routeEntriesOf(specs: Iterable<AppSpec>): RouteEntry[] {
     const entry: RouteEntry = { app: spec.name, routes: spec.routes, balance: spec.balance };
     if (spec.timeouts !== undefined) entry.timeouts = spec.timeouts;
     if (spec.input?.as === 'url') entry.input = spec.input.json;
+    if (spec.hsts !== undefined) entry.hsts = spec.hsts;
     return entry;
   });
 }

@@ -1,5 +1,5 @@
 import type { PublicStatus } from '../proxy/upstream.js';
-import type { AppTimeouts, BalancePolicyName, RouteSpec } from '../spec/types.js';
+import type { AppTimeouts, BalancePolicyName, HstsSpec, RouteSpec } from '../spec/types.js';
 
 /**
  * The state feed: ONE mechanism for every proxy that does not own the
@@ -63,6 +63,25 @@ export interface RouteEntry {
   timeouts?: AppTimeouts;
   /** The input JSON of an app given it by URL (`input.as: url`), which the proxy listener serves. */
   input?: string;
+  /** Its Strict-Transport-Security over HTTPS (spec `hsts`). */
+  hsts?: HstsSpec;
+}
+
+/**
+ * HTTPS at the edge as a proxy serves it. The control loads, watches and
+ * renews the certificates (files and ACME) and answers for them in the API;
+ * proxies get what they serve: the PEM pairs (a SecureContext cannot cross a
+ * process boundary), the pending HTTP-01 challenges and the redirect rule.
+ */
+export interface EdgeSnapshot {
+  /** In lookup order: an earlier pair keeps a name a later one also has (files before ACME). */
+  certificates: Array<{ names: string[]; certPem: string; keyPem: string }>;
+  /** Pending ACME HTTP-01 challenges: token, key authorization. */
+  challenges: Array<[token: string, keyAuthorization: string]>;
+  /** `tls.redirect`: plain requests go to HTTPS unless a route says otherwise. */
+  redirect: boolean;
+  /** The TLS listener's port, where redirects point. */
+  tlsPort: number;
 }
 
 /** What a proxy needs to run, decided once by the control. */
@@ -77,6 +96,8 @@ export interface ProxySettings {
   logLevel: string;
   /** The gateway's input secret, hex: proxies check input URLs themselves. */
   inputSecret: string;
+  /** The TLS listener every proxy shares too (a `tls` block); its certificates come as edge snapshots. */
+  tls?: { host: string; port: number };
 }
 
 /** The request facts the activator weighs (waiting page, sticky cookie, upgrade). */
@@ -114,7 +135,9 @@ export type WireRecord = [number, string, string, string, number, number, number
 
 /** Control → proxy. */
 export type ToProxy =
-  | { t: 'hello'; worker: number; settings: ProxySettings; version: number; routes: RouteEntry[]; apps: AppSnapshot[] }
+  | { t: 'hello'; worker: number; settings: ProxySettings; version: number; routes: RouteEntry[]; apps: AppSnapshot[]; edge?: EdgeSnapshot }
+  /** The edge changed; answered with `edgeApplied` once served (an HTTP-01 challenge must be before the CA looks). */
+  | { t: 'edge'; id: number; edge: EdgeSnapshot }
   | { t: 'routes'; version: number; routes: RouteEntry[] }
   | { t: 'apps'; apps: AppSnapshot[] }
   | { t: 'fence'; id: number; app: AppSnapshot }
@@ -125,7 +148,8 @@ export type ToProxy =
 /** Proxy → control. */
 export type FromProxy =
   | { t: 'ready' }
-  | { t: 'listening'; port: number }
+  | { t: 'listening'; port: number; tlsPort?: number }
+  | { t: 'edgeApplied'; id: number }
   | { t: 'listenFailed'; error: string }
   | { t: 'activity'; apps: ActivityEntry[] }
   | { t: 'records'; records: WireRecord[] }

@@ -6,9 +6,11 @@ import { messageOf } from '../errors.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
 import { RouteTable } from '../proxy/route-table.js';
 import type { RequestRecord } from '../store/store.js';
-import type { FromProxy, ProxySettings, RequestFacts, RouteEntry, ToProxy, WakeAnswer, WireRecord } from './state-feed.js';
+import { HttpsListener } from '../tls/https-listener.js';
+import type { EdgeSnapshot, FromProxy, ProxySettings, RequestFacts, RouteEntry, ToProxy, WakeAnswer, WireRecord } from './state-feed.js';
 import { wireRecord } from './wire.js';
 import { WorkerActivity } from './worker-activity.js';
+import { WorkerEdge } from './worker-edge.js';
 import { WorkerUpstreams } from './worker-upstreams.js';
 
 /** How often finished requests go to the control (history, metrics, accounting); sooner when this many are waiting. */
@@ -68,8 +70,10 @@ const link = {
 };
 
 let proxy: ProxyServer | undefined;
+let edge: WorkerEdge | undefined;
+let https: HttpsListener | undefined;
 
-function start(settings: ProxySettings, routes: RouteEntry[]): void {
+function start(settings: ProxySettings, routes: RouteEntry[], edgeSnapshot: EdgeSnapshot | undefined): void {
   const logger = createLogger(settings.logLevel);
   const source = new WorkerUpstreams(link, Buffer.from(settings.inputSecret, 'hex'));
   upstreams = source;
@@ -87,8 +91,27 @@ function start(settings: ProxySettings, routes: RouteEntry[]): void {
     logger,
     onRequestDone: recordDone,
   });
-  proxy.listen(settings.host, settings.port).then(
-    (address) => send({ t: 'listening', port: address.port }),
+  const tls = settings.tls;
+  if (tls) {
+    const served = (edge = new WorkerEdge(logger));
+    if (edgeSnapshot) served.apply(edgeSnapshot);
+    served.setRoutes(routes);
+    proxy.setEdge(served);
+    https = new HttpsListener({
+      proxy,
+      contextFor: (name) => served.contextFor(name),
+      logger,
+      headersTimeoutMs: settings.timeouts.clientHeaderMs!,
+      ...(settings.maxConnections !== undefined ? { maxConnections: settings.maxConnections } : {}),
+      maxRequestHeaders: settings.maxRequestHeaders,
+    });
+  }
+  const listening = proxy.listen(settings.host, settings.port).then(async (address) => {
+    const secure = tls && https ? await https.listen(tls.host, tls.port) : undefined;
+    return { port: address.port, ...(secure ? { tlsPort: secure.port } : {}) };
+  });
+  listening.then(
+    (ports) => send({ t: 'listening', ...ports }),
     (err: unknown) => {
       send({ t: 'listenFailed', error: messageOf(err) });
       process.exitCode = 1;
@@ -98,7 +121,9 @@ function start(settings: ProxySettings, routes: RouteEntry[]): void {
 }
 
 async function close(graceMs: number): Promise<void> {
+  https?.stopAccepting();
   await proxy?.close(graceMs);
+  await https?.close();
   activity.flush();
   flushRecords();
   send({ t: 'closed' });
@@ -108,12 +133,17 @@ async function close(graceMs: number): Promise<void> {
 process.on('message', (message: ToProxy) => {
   switch (message.t) {
     case 'hello':
-      start(message.settings, message.routes);
+      start(message.settings, message.routes, message.edge);
       upstreams!.applyApps(message.apps);
       return;
     case 'routes':
       upstreams?.setRoutes(message.routes);
       proxy?.setRoutes(new RouteTable(message.routes));
+      edge?.setRoutes(message.routes);
+      return;
+    case 'edge':
+      edge?.apply(message.edge);
+      send({ t: 'edgeApplied', id: message.id });
       return;
     case 'apps':
       upstreams?.applyApps(message.apps);
@@ -145,6 +175,6 @@ send({ t: 'ready' });
 
 // The control died (kill -9): its listener share is gone with it, and so is this worker.
 process.on('disconnect', () => {
-  void (proxy?.close(0) ?? Promise.resolve()).finally(() => process.exit());
+  void Promise.all([proxy?.close(0), https?.close()]).finally(() => process.exit());
   setTimeout(() => process.exit(), 2_000).unref();
 });

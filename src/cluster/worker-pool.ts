@@ -1,19 +1,19 @@
 import cluster, { type Worker } from 'node:cluster';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { Activator } from '../activator/activator.js';
 import type { RequestRecord } from '../store/store.js';
 import { ControlFeed } from './control-feed.js';
-import type { FromProxy, ProxySettings } from './state-feed.js';
+import type { EdgeSnapshot, FromProxy, ProxySettings } from './state-feed.js';
 
 export interface WorkerPoolOptions {
   count: number;
   activator: Activator;
   logger: Logger;
   /** What each worker runs with, asked at every fork (a replacement gets the settings of now). */
-  settings: () => Omit<ProxySettings, 'host' | 'port'>;
+  settings: () => Omit<ProxySettings, 'host' | 'port' | 'tls'>;
   onRecords: (records: RequestRecord[]) => void;
   /** Where the per-worker request counter is registered (the gateway's /metrics). */
   registry?: Registry;
@@ -22,6 +22,8 @@ export interface WorkerPoolOptions {
 /** A worker that dies sooner than this after its fork is replaced only after a pause, so a crash loop does not spin. */
 const MIN_LIFE_MS = 1_000;
 const REFORK_PAUSE_MS = 1_000;
+/** How long an edge snapshot waits for the workers to say they serve it (a worker that hangs must not hold an ACME order forever). */
+const EDGE_ACK_MS = 5_000;
 
 /**
  * The control process's proxy workers (`workers: N`), on node:cluster with
@@ -39,7 +41,15 @@ export class WorkerPool {
   private host = '127.0.0.1';
   private port = 0;
   private readonly served?: Counter<'worker'>;
-  private listening?: { resolve: (port: number) => void; reject: (err: Error) => void; left: number };
+  private listening?: { resolve: (ports: { port: number; tlsPort?: number }) => void; reject: (err: Error) => void; left: number };
+  private tls?: { host: string; port: number };
+  /** The latest edge snapshot: sent to every worker as it changes, and in each hello. */
+  private edge?: EdgeSnapshot;
+  private edgeId = 0;
+  /** Edge snapshots not yet applied by every worker they were sent to: the workers still to answer. */
+  private readonly edgeAcks = new Map<number, { left: Set<number>; done: () => void }>();
+  /** The TLS listener the workers share (a `tls` block), once they all listen. */
+  tlsAddress?: AddressInfo;
 
   constructor(private readonly options: WorkerPoolOptions) {
     this.feed = new ControlFeed({
@@ -62,17 +72,54 @@ export class WorkerPool {
     }
   }
 
-  /** Forks the workers and resolves once every one listens; rejects with the first one's error. */
-  async listen(host: string, port: number): Promise<AddressInfo> {
+  /**
+   * Forks the workers and resolves once every one listens (on `tls` as well, when given; then
+   * `tlsAddress` is set); rejects with the first one's error.
+   */
+  async listen(host: string, port: number, tls?: { host: string; port: number }): Promise<AddressInfo> {
     this.host = host;
     this.port = port;
+    // Workers listening on port 0 twice would share one handle (node:cluster keys handles by address
+    // and port): a TLS port 0 is made a real one here first.
+    if (tls) this.tls = tls.port === 0 ? { host: tls.host, port: await freePortOn(tls.host) } : tls;
     // Set once, before the first fork: each worker accepts for itself.
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), args: [] });
-    const bound = new Promise<number>((resolve, reject) => (this.listening = { resolve, reject, left: this.options.count }));
+    const bound = new Promise<{ port: number; tlsPort?: number }>((resolve, reject) => (this.listening = { resolve, reject, left: this.options.count }));
     for (let i = 0; i < this.options.count; i++) this.fork();
     const actual = await bound;
-    return { address: host, family: host.includes(':') ? 'IPv6' : 'IPv4', port: actual };
+    if (this.tls && actual.tlsPort !== undefined) this.tlsAddress = addressOf(this.tls.host, actual.tlsPort);
+    return addressOf(host, actual.port);
+  }
+
+  /**
+   * Sends every worker what it serves of HTTPS; resolves once each one serves it (or after
+   * EDGE_ACK_MS), so an HTTP-01 challenge is answered by whichever worker the CA reaches.
+   */
+  publishEdge(edge: EdgeSnapshot): Promise<void> {
+    this.edge = edge;
+    const id = ++this.edgeId;
+    const to = [...this.workers.values()].filter((w) => w.fed && w.worker.isConnected());
+    if (to.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => done(), EDGE_ACK_MS);
+      timer.unref();
+      const done = () => {
+        clearTimeout(timer);
+        this.edgeAcks.delete(id);
+        resolve();
+      };
+      this.edgeAcks.set(id, { left: new Set(to.map((w) => w.worker.id)), done });
+      for (const { worker } of to) worker.send({ t: 'edge', id, edge });
+    });
+  }
+
+  private edgeAnswered(worker: number, id?: number): void {
+    for (const [ackId, ack] of this.edgeAcks) {
+      if (id !== undefined && ackId !== id) continue;
+      ack.left.delete(worker);
+      if (ack.left.size === 0) ack.done();
+    }
   }
 
   /** Pids of the live workers, for operators and tests. */
@@ -92,7 +139,8 @@ export class WorkerPool {
       const entry = this.workers.get(worker.id);
       if (!entry) return;
       // Replacements listen on the configured port too: the same key shares the handle the live workers hold.
-      worker.send(this.feed.hello(worker.id, { ...this.options.settings(), host: this.host, port: this.port }));
+      const hello = this.feed.hello(worker.id, { ...this.options.settings(), host: this.host, port: this.port, ...(this.tls ? { tls: this.tls } : {}) });
+      worker.send(this.edge && hello.t === 'hello' ? { ...hello, edge: this.edge } : hello);
       entry.fed = true;
       return;
     }
@@ -101,7 +149,7 @@ export class WorkerPool {
       const waiting = this.listening;
       if (waiting && --waiting.left === 0) {
         this.listening = undefined;
-        waiting.resolve(message.port);
+        waiting.resolve({ port: message.port, ...(message.tlsPort !== undefined ? { tlsPort: message.tlsPort } : {}) });
       }
       return;
     }
@@ -110,6 +158,7 @@ export class WorkerPool {
       this.listening = undefined;
       return;
     }
+    if (message.t === 'edgeApplied') return this.edgeAnswered(worker.id, message.id);
     if (message.t === 'closed') return;
     this.feed.handle(worker.id, message);
   }
@@ -118,6 +167,7 @@ export class WorkerPool {
     const entry = this.workers.get(worker.id);
     this.workers.delete(worker.id);
     this.feed.peerLeft(worker.id);
+    this.edgeAnswered(worker.id);
     if (this.closing) return;
     if (this.listening) {
       this.listening.reject(new Error(`a proxy worker exited at start (code ${code}, signal ${signal})`));
@@ -145,4 +195,20 @@ export class WorkerPool {
     });
     await Promise.all(exits);
   }
+}
+
+function addressOf(host: string, port: number): AddressInfo {
+  return { address: host, family: host.includes(':') ? 'IPv6' : 'IPv4', port };
+}
+
+/** A port free on `host` now (asked of the kernel); the workers bind it right after. */
+function freePortOn(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }

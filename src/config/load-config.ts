@@ -64,7 +64,6 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
   const resources = field('defaults.resources.memory', () => defaultResources(input.defaults.resources));
   const timeouts = gatewayTimeouts(input.timeouts, field);
   const tls = input.tls && field('tls', () => tlsConfig(input.tls!, baseDir));
-  if (input.tls && input.workers !== 1) problems.push('tls: not served with proxy workers yet (workers must be 1)');
   if (problems.length > 0 || !listen || !admin || idleTimeoutMs === undefined || drainTimeoutMs === undefined || resyncMs === undefined || taskPollMs === undefined || historyMaxAgeMs === undefined || !resources || !timeouts) {
     throw new ConfigError(`${where}: ${problems.join('; ')}`);
   }

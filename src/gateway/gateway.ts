@@ -275,12 +275,19 @@ export class Gateway {
       logger,
       onRequestDone,
     });
-    if (config.tls && this.proxy) {
+    if (config.tls) {
       const tls = config.tls;
-      const edge = new TlsEdge(tls, { logger, specs: () => this.desired.specs, tlsPort: () => this.httpsAddress?.port ?? tls.listen.port });
+      const pool = this.pool;
+      const edge = new TlsEdge(tls, {
+        logger,
+        specs: () => this.desired.specs,
+        tlsPort: () => this.httpsAddress?.port ?? tls.listen.port,
+        // Proxy workers serve HTTPS themselves: each change of the edge goes to them.
+        ...(pool ? { changed: () => void pool.publishEdge(edge.snapshot()) } : {}),
+      });
       this.tlsEdge = edge;
       await edge.loadFiles(tls);
-      this.proxy.setEdge(edge);
+      this.proxy?.setEdge(edge);
       if (tls.acme) {
         const manager = new AcmeManager({
           config: tls.acme,
@@ -290,11 +297,12 @@ export class Gateway {
           hosts: () => acmeHosts(this.desired.specs.values()),
           coveredByFile: (host) => edge.coveredByFile(host),
           changed: () => edge.rebuild(),
+          ...(pool ? { challengesPublished: () => pool.publishEdge(edge.snapshot()) } : {}),
         });
         this.acme = manager;
         edge.setAcmeSource(() => manager.certificates());
       }
-      this.https = new HttpsListener({ proxy: this.proxy, contextFor: (name) => edge.contextFor(name), logger, headersTimeoutMs: config.timeouts.clientHeaderMs, maxConnections, maxRequestHeaders: config.limits.requestHeaders });
+      if (this.proxy) this.https = new HttpsListener({ proxy: this.proxy, contextFor: (name) => edge.contextFor(name), logger, headersTimeoutMs: config.timeouts.clientHeaderMs, maxConnections, maxRequestHeaders: config.limits.requestHeaders });
     }
     this.apps = new AppService({
       store,
@@ -322,11 +330,16 @@ export class Gateway {
     if (isWildcardAddress(config.admin.host) && config.adminHosts.length === 0) {
       logger.warn({ admin: config.admin.host }, 'the admin listener binds to every address but answers only loopback names (421 otherwise); list the names clients use in adminHosts');
     }
-    this.proxyAddress = this.pool ? await this.pool.listen(config.listen.host, config.listen.port) : await this.proxy!.listen(config.listen.host, config.listen.port);
-    if (this.https) {
-      this.httpsAddress = await this.https.listen(config.tls!.listen.host, config.tls!.listen.port);
-      logger.info({ https: `${this.httpsAddress.address}:${this.httpsAddress.port}` }, 'HTTPS listening');
+    if (this.pool) {
+      this.proxyAddress = await this.pool.listen(config.listen.host, config.listen.port, config.tls?.listen);
+      this.httpsAddress = this.pool.tlsAddress;
+      // Now with the TLS port the workers bound (redirects point there).
+      if (this.tlsEdge) await this.pool.publishEdge(this.tlsEdge.snapshot());
+    } else {
+      this.proxyAddress = await this.proxy!.listen(config.listen.host, config.listen.port);
+      if (this.https) this.httpsAddress = await this.https.listen(config.tls!.listen.host, config.tls!.listen.port);
     }
+    if (this.httpsAddress) logger.info({ https: `${this.httpsAddress.address}:${this.httpsAddress.port}` }, 'HTTPS listening');
     // Once the plain listener is up: HTTP-01 challenges are answered there.
     await this.acme?.start();
     if (this.pool) logger.info({ workers: config.workers, pids: this.pool.pids }, 'proxy workers listening');

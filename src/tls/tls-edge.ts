@@ -1,6 +1,7 @@
 import type { SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { TlsConfig } from '../config/config.js';
+import type { EdgeSnapshot } from '../cluster/state-feed.js';
 import type { EdgeHooks } from '../proxy/proxy-server.js';
 import type { RouteMatch } from '../proxy/route-table.js';
 import type { AppSpec } from '../spec/types.js';
@@ -25,6 +26,8 @@ export interface TlsEdgeOptions {
   specs: () => ReadonlyMap<string, AppSpec>;
   /** The port the TLS listener is bound to (redirects point there). */
   tlsPort: () => number;
+  /** Told after each rebuild (proxy workers serve the certificates from snapshot()). */
+  changed?: () => void;
 }
 
 /**
@@ -38,6 +41,8 @@ export class TlsEdge implements EdgeHooks {
   private fileIndex = new SniIndex<true>();
   private files?: FileCertificates;
   private acme: () => Iterable<CertificatePair> = () => [];
+  /** Every pair in the index, in the order added (files first). */
+  private pairs: CertificatePair[] = [];
   /** Token → key authorization of the HTTP-01 challenges under way (the ACME client fills it). */
   readonly challenges = new Map<string, string>();
 
@@ -66,13 +71,27 @@ export class TlsEdge implements EdgeHooks {
   rebuild(): void {
     const index = new SniIndex<SecureContext>();
     const fileIndex = new SniIndex<true>();
-    for (const pair of this.files?.list ?? []) {
+    const files = this.files?.list ?? [];
+    for (const pair of files) {
       index.add(pair.names, pair.context);
       fileIndex.add(pair.names, true);
     }
     this.fileIndex = fileIndex;
-    for (const pair of this.acme()) index.add(pair.names, pair.context);
+    const acme = [...this.acme()];
+    for (const pair of acme) index.add(pair.names, pair.context);
     this.index = index;
+    this.pairs = [...files, ...acme];
+    this.options.changed?.();
+  }
+
+  /** What a proxy worker serves of this edge, now. */
+  snapshot(): EdgeSnapshot {
+    return {
+      certificates: this.pairs.map(({ names, certPem, keyPem }) => ({ names, certPem, keyPem })),
+      challenges: [...this.challenges],
+      redirect: this.config.redirect,
+      tlsPort: this.options.tlsPort(),
+    };
   }
 
   contextFor(serverName: string): SecureContext | undefined {

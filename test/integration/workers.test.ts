@@ -4,11 +4,10 @@
 // other keeps serving, and the history and /metrics count both workers.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { WebSocket } from 'ws';
 import { cleanupByLabel, testRun } from '../support/docker-cleanup.js';
 import { EngineEvents } from '../support/engine-events.js';
-import { advAppYaml, GatewayProcess } from '../support/gateway-process.js';
+import { advAppYaml, GatewayProcess, workerPids } from '../support/gateway-process.js';
 import { timedGet } from '../support/http-requests.js';
 import { parsePromText } from '../support/prom-text.js';
 import { sleep, waitFor } from '../support/wait-for.js';
@@ -19,12 +18,6 @@ const ws = `wk${run.id}-ws`;
 const load = `wk${run.id}-load`;
 const runLabel = `berth-test-run=${run.id}`;
 const T = { timeout: 60_000 };
-
-/** The worker processes: the gateway's children. */
-function workerPids(gateway: number): number[] {
-  const tasks = readFileSync(`/proc/${gateway}/task/${gateway}/children`, 'utf8');
-  return tasks.trim().split(/\s+/).filter(Boolean).map(Number);
-}
 
 /** Sends `n` GETs at once, each on its own connection; resolves every outcome (status or error). */
 function burst(port: number, path: string, n: number): Array<Promise<string>> {

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -23,6 +24,8 @@ export interface GatewayProcessOptions {
   appsNetwork?: string;
   /** More environment for the child (BERTH_GATEWAY_ID…). */
   env?: Record<string, string>;
+  /** The proxy listener. Default 127.0.0.1:0 (a port of the kernel's choosing). */
+  listen?: string;
 }
 
 /**
@@ -35,6 +38,8 @@ export class GatewayProcess {
   readonly adminToken = `adv-${Math.random().toString(36).slice(2)}-token`;
   proxyPort = 0;
   adminPort = 0;
+  /** The TLS listener's port, when the config has a `tls` block. */
+  httpsPort = 0;
   exit?: { code: number | null; signal: NodeJS.Signals | null };
   private output = '';
   private child?: ChildProcess;
@@ -56,7 +61,7 @@ export class GatewayProcess {
     const network = options.appsNetwork ?? `berth-adv-${basename(dir).slice('berth-adv-'.length).toLowerCase()}`;
     if (options.appsNetwork === undefined) gw.network = network;
     gw.env = options.env ?? {};
-    const config = `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nstore: ${options.store ?? './berth.db'}\nappsNetwork: ${network}\npolicy:\n  images: ["berth-test/*"]\napps:\n  - ./apps/\n${options.extraConfig ?? ''}`;
+    const config = `listen: ${options.listen ?? '127.0.0.1:0'}\nadmin: 127.0.0.1:0\nstore: ${options.store ?? './berth.db'}\nappsNetwork: ${network}\npolicy:\n  images: ["berth-test/*"]\napps:\n  - ./apps/\n${options.extraConfig ?? ''}`;
     await writeFile(join(dir, 'berth.yaml'), config);
     try {
       gw.logLevel = options.logLevel ?? 'warn';
@@ -95,6 +100,8 @@ export class GatewayProcess {
         if (proxy && admin) {
           this.proxyPort = Number(proxy[1]);
           this.adminPort = Number(admin[1]);
+          const https = /HTTPS \(HTTP\/2\) on 127\.0\.0\.1:(\d+)/.exec(fresh);
+          if (https) this.httpsPort = Number(https[1]);
           child.stderr!.off('data', onData);
           clearTimeout(timer);
           resolve();
@@ -241,6 +248,12 @@ export async function removeAppContainers(apps: string[]): Promise<void> {
 }
 
 /** A test-app spec: routed at /s/NAME/ (prefix stripped), ready on /healthz, labelled for cleanup. */
+/** The proxy worker processes of a gateway with `workers` > 1: its children. */
+export function workerPids(gateway: number): number[] {
+  const tasks = readFileSync(`/proc/${gateway}/task/${gateway}/children`, 'utf8');
+  return tasks.trim().split(/\s+/).filter(Boolean).map(Number);
+}
+
 export function advAppYaml(name: string, runId: string, extra = ''): string {
   return (
     `apiVersion: berth/v1\nname: ${name}\nimage: berth-test/app:latest\nport: 8080\nreadiness: {path: /healthz}\n` +

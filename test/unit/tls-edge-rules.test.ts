@@ -67,5 +67,5 @@ test('the tls block: defaults, paths resolved against the config, bad fields nam
   });
   await assert.rejects(buildConfig({ tls: { acme: { email: 'nope', directory: 'https://x/' } } }, '/'), /tls\.acme\.email/);
   await assert.rejects(buildConfig({ tls: { listen: 'a:b' } }, '/'), /tls: listen/);
-  await assert.rejects(buildConfig({ tls: {}, workers: 2 }, '/'), /tls: not served with proxy workers/);
+  assert.equal((await buildConfig({ tls: {}, workers: 2 }, '/')).workers, 2, 'proxy workers serve HTTPS too');
 });

@@ -15,6 +15,8 @@ export interface AcmeManagerOptions {
   logger: Logger;
   /** Token → key authorization, served on the plain listener at /.well-known/acme-challenge/ (TlsEdge.challenges). */
   challenges: Map<string, string>;
+  /** Resolves once every proxy serves the challenges as they are now (proxy workers); awaited before the CA is asked to look. */
+  challengesPublished?: () => Promise<void>;
   /** The hosts to keep certificates for (acmeHosts of the desired apps), asked at every check. */
   hosts: () => string[];
   /** A file certificate serves this host: no order for it. */
@@ -181,6 +183,7 @@ export class AcmeManager {
       skipChallengeVerification: true,
       challengeCreateFn: async (_authz, challenge, keyAuthorization) => {
         challenges.set(challenge.token, keyAuthorization);
+        await this.options.challengesPublished?.();
       },
       challengeRemoveFn: async (_authz, challenge) => {
         challenges.delete(challenge.token);
