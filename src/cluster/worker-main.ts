@@ -106,10 +106,15 @@ function start(settings: ProxySettings, routes: RouteEntry[], edgeSnapshot: Edge
       maxRequestHeaders: settings.maxRequestHeaders,
     });
   }
-  const listening = proxy.listen(settings.host, settings.port).then(async (address) => {
-    const secure = tls && https ? await https.listen(tls.host, tls.port) : undefined;
-    return { port: address.port, ...(secure ? { tlsPort: secure.port } : {}) };
-  });
+  // Each failure names its listener: the control's error says which one could not be bound.
+  const where = (host: string, port: number) => (err: unknown) => Promise.reject(new Error(`${host}:${port}: ${messageOf(err)}`));
+  const listening = proxy.listen(settings.host, settings.port).then(
+    async (address) => {
+      const secure = tls && https ? await https.listen(tls.host, tls.port).catch(where(`TLS ${tls.host}`, tls.port)) : undefined;
+      return { port: address.port, ...(secure ? { tlsPort: secure.port } : {}) };
+    },
+    where(settings.host, settings.port),
+  );
   listening.then(
     (ports) => send({ t: 'listening', ...ports }),
     (err: unknown) => {

@@ -154,7 +154,7 @@ export class WorkerPool {
       return;
     }
     if (message.t === 'listenFailed') {
-      this.listening?.reject(new Error(`the proxy could not listen on ${this.host}:${this.port}: ${message.error}`));
+      this.listening?.reject(new Error(`the proxy could not listen on ${message.error}`));
       this.listening = undefined;
       return;
     }
