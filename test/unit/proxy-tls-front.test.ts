@@ -249,6 +249,28 @@ describe('the HTTP/1.1 front over TLS', () => {
     }
   });
 
+
+  it("a head handed to Node half-way keeps the front's header bound (408), and one Node completes is not cut by it afterwards", async () => {
+    const stalled = await open();
+    const completed = await open();
+    try {
+      // obs-text in a value: not a head the front takes, so Node's server gets the connection mid-head.
+      stalled.write(`GET /app/stalled HTTP/1.1\r\nHost: ${host}\r\nX-Odd: caf\xe9\r\n`);
+      completed.write(`GET /app/late HTTP/1.1\r\nHost: ${host}\r\nX-Odd: caf\xe9\r\n`);
+      await new Promise((r) => setTimeout(r, 200));
+      completed.write('\r\n');
+      assert.match(await completed.until(hasWholeResponse), /"url":"\/late"/);
+      completed.clear();
+      // Node's own check of the TLS server's header bound runs every 30 s: the 408 within seconds is the front's.
+      assert.match(await stalled.untilClosed(5_000), /^HTTP\/1\.1 408 /);
+      // Past the first head's bound: the connection is Node's, with its own keep-alive rules.
+      completed.write(get('/app/again'));
+      assert.match(await completed.until(hasWholeResponse), /"url":"\/again"/);
+    } finally {
+      stalled.destroy();
+      completed.destroy();
+    }
+  });
 });
 
 describe('the HTTP/1.1 front over TLS keeps the listener bounds', () => {
