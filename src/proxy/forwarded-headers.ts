@@ -47,7 +47,7 @@ const OTHER_IDENTITY = new Set([
 export interface ForwardedRequest {
   readonly rawHeaders: readonly string[];
   readonly headers: { readonly connection?: string; readonly host?: string; readonly upgrade?: string };
-  /** The client socket (read for TLS); the front's heads have none: plain HTTP. */
+  /** The client socket (read for TLS unless `encrypted` is given); the front's heads have none. */
   readonly socket?: unknown;
 }
 
@@ -62,6 +62,8 @@ export interface ForwardOptions {
   client?: string;
   /** The Host to send (the normalised authority the request was routed by); default: the client's own. */
   host?: string;
+  /** The client's connection is TLS (proto `https`); default: read from `req.socket`. */
+  encrypted?: boolean;
 }
 
 /**
@@ -119,7 +121,7 @@ export function upstreamRequestHeaders(req: ForwardedRequest, options: ForwardOp
   }
   if (options.upgrade) out.push('connection', 'upgrade', 'upgrade', req.headers.upgrade ?? 'websocket');
   const client = options.client ?? clientAddressOf(req as IncomingMessage);
-  const proto = isEncrypted(req) ? 'https' : 'http';
+  const proto = (options.encrypted ?? isEncrypted(req)) ? 'https' : 'http';
   out.push('x-forwarded-for', priorFor ? `${priorFor}, ${client}` : client);
   out.push('x-forwarded-proto', priorProto ?? proto);
   // An HTTP/1.0 request may have no Host: then no empty X-Forwarded-Host either (apps would build URLs from it).

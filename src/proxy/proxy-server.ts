@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Http2SecureServer, Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { listenOn } from '../net/listen.js';
 import { answerHalfClosedClients } from '../net/half-open.js';
 import type { Duplex } from 'node:stream';
@@ -28,7 +28,8 @@ import { DEFAULT_PROXY_TIMEOUTS, exchangeBounds, type ProxyTimeouts } from './pr
 import { capConnections, throttledCounter } from './connection-cap.js';
 import { ACME_CHALLENGE_PREFIX } from '../tls/edge-policy.js';
 import { adaptHttp2Request } from './http2-request.js';
-import { Http1Front } from './front/http1-front.js';
+import { Http1Front, type FrontFallback } from './front/http1-front.js';
+import { splitSecureConnections } from './front/tls-split.js';
 import type { FrontConnection, FrontRouter } from './front/front-connection.js';
 import type { PlainRequestHead } from './front/request-head.js';
 import { FastExchange, type FastExchangeOwner } from './front/fast-exchange.js';
@@ -89,8 +90,12 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
   readonly pools: UpstreamPools;
   /** Node's HTTP server: every connection the front does not serve (see front/http1-front.ts). */
   private readonly server: Server;
-  /** berth's own HTTP/1.1 front, the plain listener: serves plain requests to ready apps itself. */
+  /** The plain listener: every connection goes to the front first. */
+  private readonly listener: NetServer;
+  /** berth's own HTTP/1.1 front, the plain listener's: serves plain requests to ready apps itself. */
   private readonly front: Http1Front;
+  /** The same front for a TLS listener's HTTP/1.1 connections (serveSecure). */
+  private secureFront?: Http1Front;
   private readonly timeouts: ProxyTimeouts;
   private readonly appTimeouts?: (app: string) => AppTimeouts | undefined;
   /** The bounds of an exchange for an app without its own; shared, so the hot path allocates none. */
@@ -134,20 +139,16 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
       (req, res) => this.handle(req, res),
     );
     answerHalfClosedClients(this.server);
-    this.front = new Http1Front({
-      router: this,
-      fallback: this.server,
-      maxRequestHeaders: this.maxRequestHeaders,
-      headerTimeoutMs: headersTimeout,
-      keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
-      sendTimeoutMs: this.timeouts.clientSendMs,
-    });
+    const server = this.server;
+    this.front = this.newFront({ take: (socket) => server.emit('connection', socket), on: (event, listener) => server.on(event, listener) });
+    // allowHalfOpen: a client's FIN after its request still gets the answer (see half-open.ts).
+    this.listener = createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.front.accept(socket));
     // Node silently keeps only maxHeadersCount headers; one more than berth's limit lets route() see the excess and refuse it.
     this.server.maxHeadersCount = this.maxRequestHeaders + 1;
     this.maxConnections = options.maxConnections ?? Infinity;
     const refused = throttledCounter((count) => this.logger.warn({ refused: count, limit: this.maxConnections }, 'connection limit reached: new connections refused with 503'));
     // Every connection arrives at the front first, so the cap sits there.
-    this.connections = capConnections(this.front.server, () => this.maxConnections, refused);
+    this.connections = capConnections(this.listener, () => this.maxConnections, refused);
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
     this.server.on('clientError', (err: Error, socket: Duplex) => answerClientError(err, socket));
     // CONNECT (authority-form) is never tunnelled; without this listener Node would just drop the connection.
@@ -167,14 +168,31 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
    * the way the plain listener's are served: same routes, admission, history
    * and metrics. HTTP/2's `:authority` stands for Host; WebSockets come over
    * HTTP/1.1 (no extended CONNECT is offered), through the same upgrade path.
+   * HTTP/1.1 connections reach a front of their own first, as the plain
+   * listener's do (front/tls-split.ts). Call it on a fresh server.
    */
   serveSecure(server: Http2SecureServer): void {
+    if (this.secureFront !== undefined) throw new Error('a proxy serves one TLS listener');
+    // HTTP/1.1 over TLS goes to a front of its own (its connections are capped by the TLS listener).
+    const front = this.newFront(splitSecureConnections(server, (socket) => front.accept(socket)));
+    this.secureFront = front;
     server.on('request', (req: Http2ServerRequest | IncomingMessage, res: Http2ServerResponse | ServerResponse) => {
       if (req.httpVersionMajor === 2) adaptHttp2Request(req as Http2ServerRequest);
       // The compatibility API answers to what berth uses of IncomingMessage and ServerResponse.
       this.handle(req as IncomingMessage, res as ServerResponse, true);
     });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
+  }
+
+  private newFront(fallback: FrontFallback): Http1Front {
+    return new Http1Front({
+      router: this,
+      fallback,
+      maxRequestHeaders: this.maxRequestHeaders,
+      headerTimeoutMs: this.timeouts.clientHeaderMs,
+      keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
+      sendTimeoutMs: this.timeouts.clientSendMs,
+    });
   }
 
   /** Requests served by berth's own HTTP/1.1 front so far (the others went through Node's server). */
@@ -191,7 +209,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     // An accept that fails (EMFILE when out of descriptors) is the listener's 'error':
     // logged, at most once a second, and the server keeps accepting.
     const acceptFailed = throttledCounter((count) => this.logger.warn({ failures: count }, 'accepting a connection failed (out of file descriptors?)'));
-    const address = await listenOn(this.front.server, host, port, acceptFailed);
+    const address = await listenOn(this.listener, host, port, acceptFailed);
     // Node's server never listens itself (the front hands it connections); this starts its
     // connection tracking, which enforces headersTimeout and lets close() find idle connections.
     this.server.emit('listening');
@@ -206,10 +224,12 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
    */
   async close(graceMs = 30_000): Promise<void> {
     this.closing = true;
-    const closed = new Promise<void>((resolve) => this.front.server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.listener.close(() => resolve()));
     // Not listening itself, Node's server only stops its connection checks here.
     this.server.close(() => undefined);
+    // The TLS listener (src/tls/) stops accepting itself; its front's connections drain with these.
     this.front.closeIdle();
+    this.secureFront?.closeIdle();
     this.server.closeIdleConnections();
     if (this.inFlight > this.upgradesInFlight) {
       await Promise.race([
@@ -218,6 +238,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
       ]);
     }
     this.front.closeAll();
+    this.secureFront?.closeAll();
     this.server.closeAllConnections();
     const goingAway = [...this.upgradeSockets].map(([socket, exchange]) => (exchange ? exchange.goAway(WS_CLOSE_GRACE_MS) : Promise.resolve(socket.destroy())));
     await Promise.all(goingAway);
@@ -368,32 +389,36 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
    * app with a ready instance right here, or answers false having done
    * nothing, and Node's server takes the connection. Everything that is not
    * the plain, warm case (berth's endpoints, ACME challenges, redirects to
-   * HTTPS, no route, an app not ready, a held app) goes the full way.
+   * HTTPS, no route, an app not ready, a held app) goes the full way. Over
+   * TLS (`conn.secure`) the same decisions as handle()'s for a secure request:
+   * no challenge or redirect, the app's HSTS, and `https` forwarded.
    */
   serve(conn: FrontConnection, head: PlainRequestHead, headBytes: Buffer): boolean {
     const edge = this.edge;
-    if (edge !== undefined && head.url.startsWith(ACME_CHALLENGE_PREFIX)) return false;
+    const secure = conn.secure;
+    if (edge !== undefined && !secure && head.url.startsWith(ACME_CHALLENGE_PREFIX)) return false;
     const target = normalizeRequest(head.url, head.headers.host, 1, true);
     if ('status' in target) return false;
     if (target.path.startsWith(BERTH_PATH_PREFIX)) return false;
     const url = target.query === '' ? target.path : target.path + target.query;
     const match = this.routes.match(target.host, url, target.authority);
     if (match === undefined) return false;
-    if (edge !== undefined && edge.redirect(match, url) !== undefined) return false;
+    if (edge !== undefined && !secure && edge.redirect(match, url) !== undefined) return false;
     head.url = url;
     // What admission and the balancers read of a request (method, url, headers) the head has.
     const admitted = this.upstreams.admitReady?.(match.app, head as unknown as IncomingMessage);
     if (admitted === undefined) return false;
     const app = match.app;
+    const hsts = secure && edge !== undefined ? edge.hsts(app) : undefined;
     this.begin(app);
     const startedMs = performance.now();
     const given = head.headers['x-request-id'];
     const requestId = given !== undefined && isSaneRequestId(given) ? given : newRequestId();
     const client = conn.client;
-    const headers = upstreamRequestHeaders(head, { trustedPeer: this.isTrustedAddress(client), extra: ['x-request-id', requestId], client, host: match.authority });
+    const headers = upstreamRequestHeaders(head, { trustedPeer: this.isTrustedAddress(client), extra: ['x-request-id', requestId], client, host: match.authority, encrypted: secure });
     const bounds = this.boundsOf(app);
     this.frontServed++;
-    new FastExchange(this, conn, head, headBytes, match, admitted.upstream, admitted.setCookie, startedMs, requestId, headers, bounds).send();
+    new FastExchange(this, conn, head, headBytes, match, admitted.upstream, admitted.setCookie, startedMs, requestId, headers, bounds, hsts).send();
     return true;
   }
 

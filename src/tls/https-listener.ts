@@ -5,6 +5,7 @@ import type { SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Server } from 'node:http';
 import { listenOn } from '../net/listen.js';
+import { answerHalfClosedClients } from '../net/half-open.js';
 import { answerClientError } from '../proxy/client-error.js';
 import type { ProxyServer } from '../proxy/proxy-server.js';
 import { TLS_CONTEXT_OPTIONS } from './tls-policy.js';
@@ -25,7 +26,8 @@ export interface HttpsListenerOptions {
 /**
  * The TLS listener: HTTP/2 by ALPN, HTTP/1.1 for clients without it, each
  * connection's certificate picked by SNI. Requests are the proxy's own
- * (ProxyServer.serveSecure); this only terminates TLS.
+ * (ProxyServer.serveSecure, whose front serves HTTP/1.1 the plain listener's
+ * way); this only terminates TLS.
  */
 export class HttpsListener {
   private readonly server: Http2SecureServer;
@@ -37,6 +39,8 @@ export class HttpsListener {
     this.server = createSecureServer({
       ...TLS_CONTEXT_OPTIONS,
       allowHTTP1: true,
+      // As the plain listener: a response's last segment is not held back waiting for an ACK (Nagle).
+      noDelay: true,
       SNICallback: (name, done) => {
         const context = options.contextFor(name);
         // No certificate for the name: the handshake fails (as Caddy does), instead of showing another host's.
@@ -53,6 +57,8 @@ export class HttpsListener {
     const http1 = this.server as unknown as Server;
     http1.headersTimeout = options.headersTimeoutMs;
     http1.keepAliveTimeout = 65_000;
+    // A client's FIN after its request still gets the answer, on Node's path as on the front's (tls-split.ts).
+    answerHalfClosedClients(http1);
     // A TLS client cannot read a raw 503 as the plain listener sends one: past the cap, Node closes the connection.
     if (options.maxConnections !== undefined && Number.isFinite(options.maxConnections)) this.server.maxConnections = options.maxConnections;
     options.proxy.serveSecure(this.server);

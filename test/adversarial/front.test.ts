@@ -311,49 +311,50 @@ describe('the HTTP/1.1 front lets no ended connection linger unbounded', () => {
   const start = async (sendTimeoutMs: number) => {
     const front = new Http1Front({
       router: { serve: () => false },
-      fallback: { emit: () => true, on: () => undefined },
+      fallback: { take: () => undefined, on: () => undefined },
       maxRequestHeaders: 100,
       headerTimeoutMs: 500,
       keepAliveTimeoutMs: 65_000,
       sendTimeoutMs,
     });
     let serverSide: Socket | undefined;
-    front.server.prependListener('connection', (socket: Socket) => {
+    const server = createNetServer({ allowHalfOpen: true }, (socket: Socket) => {
       serverSide = socket;
       socket.write(Buffer.alloc(32 * 1024 * 1024));
+      front.accept(socket);
     });
-    await new Promise<void>((r) => front.server.listen(0, '127.0.0.1', r));
-    const client = connect({ host: '127.0.0.1', port: (front.server.address() as AddressInfo).port });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const client = connect({ host: '127.0.0.1', port: (server.address() as AddressInfo).port });
     client.on('error', () => undefined);
     client.pause();
     await new Promise<void>((r) => client.once('connect', () => r()));
     while (serverSide === undefined) await sleep(10);
     const closed = new Promise<void>((r) => serverSide!.once('close', () => r()));
-    return { front, client, closed };
+    return { front, server, client, closed };
   };
   const within = (p: Promise<void>, ms: number) => Promise.race([p.then(() => true), sleep(ms).then(() => false)]);
 
   it('one whose client reads nothing is cut after the send bound', async () => {
-    const { front, client, closed } = await start(1_000);
+    const { front, server, client, closed } = await start(1_000);
     try {
       // The header timeout (0.5 s) ends it; the send bound (1 s) cuts it.
       assert.ok(await within(closed, 8_000), 'the ended socket was never closed');
     } finally {
       client.destroy();
       front.closeAll();
-      front.server.close();
+      server.close();
     }
   });
 
   it('closeAll cuts one still lingering at once (shutdown is bounded)', async () => {
-    const { front, client, closed } = await start(600_000);
+    const { front, server, client, closed } = await start(600_000);
     try {
       await sleep(1_500); // past the header timeout: ended, lingering
       front.closeAll();
       assert.ok(await within(closed, 3_000), 'closeAll left the ended socket open');
     } finally {
       client.destroy();
-      front.server.close();
+      server.close();
     }
   });
 });

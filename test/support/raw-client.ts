@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 
 /**
  * A raw TCP client for tests that must send what no HTTP client library would
@@ -34,6 +35,16 @@ export class RawClient {
   static open(port: number, options: { halfOpen?: boolean } = {}): Promise<RawClient> {
     return new Promise((resolve, reject) => {
       const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: options.halfOpen ?? false }, () => resolve(new RawClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  /** The same over TLS to 127.0.0.1 (SNI `servername`, trusting `ca` only), offering HTTP/1.1 alone by ALPN. */
+  static openTls(port: number, options: { ca: string; servername: string; halfOpen?: boolean }): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      // allowHalfOpen reaches the TLS socket (tls.connect passes it on), though the types leave it out.
+      const tlsOptions: ConnectionOptions & { allowHalfOpen: boolean } = { host: '127.0.0.1', port, ca: options.ca, servername: options.servername, ALPNProtocols: ['http/1.1'], allowHalfOpen: options.halfOpen ?? false };
+      const socket = tlsConnect(tlsOptions, () => resolve(new RawClient(socket)));
       socket.once('error', reject);
     });
   }

@@ -282,8 +282,8 @@ describe('proxy bounds', () => {
   it('a failed accept (EMFILE) is not fatal: the listener goes on serving', async () => {
     const { proxy, port } = await startProxy();
     try {
-      // The listening server is the front's (Node's HTTP server is handed connections, never listens).
-      const server = (proxy as unknown as { front: { server: Server } }).front.server;
+      // The listening server is the proxy's own, which gives every connection to the front (Node's HTTP server never listens).
+      const server = (proxy as unknown as { listener: Server }).listener;
       server.emit('error', Object.assign(new Error('accept EMFILE'), { code: 'EMFILE', syscall: 'accept' }));
       assert.equal((await get(port, '/echo/ok')).status, 200);
     } finally {

@@ -60,6 +60,8 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
     readonly requestId: string,
     private readonly headers: string[],
     private readonly bounds: ForwardBounds & { connectTimeoutMs: number },
+    /** Strict-Transport-Security for the client, over TLS for an app with `hsts`. */
+    private readonly hsts?: string,
   ) {}
 
   /** Sends the request to `upstream`. */
@@ -83,6 +85,7 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
       requestId: this.requestId,
       date: this.conn.date,
       setCookie: this.setCookie,
+      hsts: this.hsts,
       chunked: this.chunked,
       close: false,
     });
@@ -178,7 +181,7 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
     }
     if (failure.status >= 500) this.owner.logger.warn({ app: this.match.app, instance: upstream.instanceId, requestId: this.requestId, err: failure.reason }, 'upstream failed');
     this.status = failure.status;
-    conn.write(rawFailureAnswer(failure, this.match.app, wantsHtml(this.req), this.req.method === 'HEAD', this.requestId, conn.date, false));
+    conn.write(rawFailureAnswer(failure, this.match.app, wantsHtml(this.req), this.req.method === 'HEAD', this.requestId, conn.date, false, this.hsts));
     this.end();
     conn.exchangeDone();
   }

@@ -68,6 +68,8 @@ const enum Phase {
 export class FrontConnection {
   /** The client's address, read once (it is gone once the socket closes). */
   readonly client: string;
+  /** The connection is TLS (a TLS listener's HTTP/1.1, see tls-split.ts). */
+  readonly secure: boolean;
   private phase = Phase.Head;
   /** Bytes read and not yet handled: a partial head, or requests pipelined behind the one under way. */
   private pending: Buffer | undefined;
@@ -88,6 +90,7 @@ export class FrontConnection {
 
   constructor(readonly socket: Socket, private readonly owner: FrontOwner) {
     this.client = unmappedAddress(socket.remoteAddress ?? '');
+    this.secure = (socket as { encrypted?: boolean }).encrypted === true;
     this.since = owner.tick;
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);

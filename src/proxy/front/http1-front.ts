@@ -1,14 +1,10 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { FrontConnection, HEADER_TIMEOUT_RESPONSE, endAndLinger, type FrontOwner, type FrontRouter } from './front-connection.js';
 
 export interface FrontOptions {
   router: FrontRouter;
   /** Node's HTTP server, given every connection the front does not serve to the end. */
-  fallback: {
-    emit(event: 'connection', socket: Socket): boolean;
-    /** A head Node's server completed (a request, or an upgrade): its bound is Node's from then on. */
-    on(event: 'request' | 'upgrade', listener: (req: { socket: unknown }) => void): unknown;
-  };
+  fallback: FrontFallback;
   maxRequestHeaders: number;
   /** A request head must be complete this long after it was awaited (Node's headersTimeout). */
   headerTimeoutMs: number;
@@ -21,11 +17,20 @@ export interface FrontOptions {
   sendTimeoutMs: number;
 }
 
+/** Node's server behind a front: the plain listener's http.Server, or the TLS listener's (see tls-split.ts). */
+export interface FrontFallback {
+  /** Takes a connection for the rest of its life, its unread bytes put back in front. */
+  take(socket: Socket): void;
+  /** A head Node's server completed (a request, or an upgrade): its bound is Node's from then on. */
+  on(event: 'request' | 'upgrade', listener: (req: { socket: unknown }) => void): unknown;
+}
+
 /** The sweep's period: bounds are kept to within a quarter second. */
 const TICK_MS = 250;
 
 /**
- * berth's own HTTP/1.1 front for the plain listener: the proxy's hot path
+ * berth's own HTTP/1.1 front for a listener (the plain one, and HTTP/1.1 over
+ * TLS once the handshake is done; see tls-split.ts): the proxy's hot path
  * without Node's HTTP server objects (IncomingMessage, ServerResponse,
  * their streams and timers). A plain request (request-head.ts) to an app with
  * a ready instance is parsed, forwarded and answered on the socket here; any
@@ -38,7 +43,6 @@ const TICK_MS = 250;
  * timer per request.
  */
 export class Http1Front implements FrontOwner {
-  readonly server: Server;
   readonly router: FrontRouter;
   readonly maxRequestHeaders: number;
   tick = 1;
@@ -68,8 +72,6 @@ export class Http1Front implements FrontOwner {
     };
     options.fallback.on('request', headDone);
     options.fallback.on('upgrade', headDone);
-    // allowHalfOpen: a client's FIN after its request still gets the answer (see half-open.ts).
-    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
   }
 
   /** Connections the front itself is serving (not counting those Node's server has). */
@@ -77,7 +79,11 @@ export class Http1Front implements FrontOwner {
     return this.connections.size;
   }
 
-  private accept(socket: Socket): void {
+  /**
+   * Serves a new client connection. Its socket must allow half-open (a client's FIN after its
+   * request still gets the answer, see half-open.ts) and have read nothing yet.
+   */
+  accept(socket: Socket): void {
     if (this.closing) {
       socket.destroy();
       return;
@@ -99,7 +105,7 @@ export class Http1Front implements FrontOwner {
       socket.once('close', () => this.handedMidHead.delete(socket));
       this.sweepOn();
     }
-    this.options.fallback.emit('connection', socket);
+    this.options.fallback.take(socket);
   }
 
   forget(conn: FrontConnection): void {

@@ -9,6 +9,8 @@ export interface HeadAdditions {
   date: string;
   /** A sticky-session cookie for this client (the balancer's), or undefined. */
   setCookie: string | undefined;
+  /** Strict-Transport-Security (over TLS, for an app with `hsts`), sent unless the app sent its own (as Node's merge does). */
+  hsts?: string;
   /** The body goes chunked: the app's had no Content-Length (chunked, or until its close). */
   chunked: boolean;
   /** The connection ends after this response. */
@@ -32,6 +34,7 @@ export function responseHead(status: number, statusText: string, headers: Respon
   if (headers['x-request-id'] === undefined) head += `x-request-id: ${add.requestId}\r\n`;
   if (headers.date === undefined) head += `date: ${add.date}\r\n`;
   if (add.setCookie !== undefined) head += `set-cookie: ${add.setCookie}\r\n`;
+  if (add.hsts !== undefined && headers['strict-transport-security'] === undefined) head += `strict-transport-security: ${add.hsts}\r\n`;
   if (add.chunked) head += 'transfer-encoding: chunked\r\n';
   if (add.close) head += 'connection: close\r\n';
   return head + '\r\n';
