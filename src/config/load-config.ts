@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError, SpecError, type FieldProblem } from '../errors.js';
 import { parseDuration, parseLongDuration, parseSize, parseSpecObject, parseSpecText, reservedRouteHosts, validateAppSet } from '../spec/index.js';
 import { resolveRoot } from '../spec/mount-paths.js';
-import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../spec/nesting-depth.js';
+import { yamlShapeProblem } from '../spec/nesting-depth.js';
 import type { AppSpec, ResourcesSpec } from '../spec/types.js';
 import { isPostgresUrl } from '../store/store-location.js';
 import { configFileSchema, type ConfigFileInput } from './config-schema.js';
@@ -27,7 +27,8 @@ export async function loadConfig(file: string): Promise<GatewayConfig> {
     throw new ConfigError(`cannot read config ${path}: ${(err as Error).message}`);
   }
   let raw: unknown;
-  if (nestsDeeperThan(text)) throw new ConfigError(`config ${path}: nested more than ${MAX_NESTING_DEPTH} levels deep`);
+  const shape = yamlShapeProblem(text);
+  if (shape !== undefined) throw new ConfigError(`config ${path} ${shape}`);
   try {
     raw = parseYaml(text) ?? {};
   } catch (err) {

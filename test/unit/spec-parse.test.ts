@@ -116,6 +116,19 @@ describe('parseSpecText: YAML', () => {
     assert.doesNotMatch(problemsOf(`${hello}labels: ${'['.repeat(63)}${']'.repeat(63)}\n`)[0]!.message, /nested/);
   });
 
+  it('refuses a mapping of more than 1000 entries before composing it (the composer compares each key with every earlier one: n² for n keys)', () => {
+    const env = (n: number) => Array.from({ length: n }, (_, i) => `  K${i}: v`).join('\n');
+    const flow = (n: number) => `{${Array.from({ length: n }, (_, i) => `"k${i}": 1`).join(', ')}}`;
+    for (const body of [`${hello}env:\n${env(5000)}\n`, flow(5000), `- name: a\n- ${flow(1001)}\n`]) {
+      const problems = problemsOf(body);
+      assert.equal(problems.length, 1);
+      assert.match(problems[0]!.message, /has a mapping of more than 1000 entries \(line \d+\)/);
+    }
+    assert.match(problemsOf(`- name: a\n- ${flow(1001)}\n`)[0]!.message, /line 2/);
+    // 1000 variables are still read (and the spec judged as usual).
+    assert.deepEqual(Object.keys(parseSpecText(`${hello}env:\n${env(1000)}\n`, 'apps.yaml')[0]!.env).length, 1000);
+  });
+
   it('names the source in the error message', () => {
     assert.throws(() => parseSpecText(hello.replace('8080', '0'), 'apps/hello.yaml'), {
       message: 'apps/hello.yaml: port: must be at least 1 (line 4)',
