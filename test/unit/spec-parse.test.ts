@@ -129,6 +129,21 @@ describe('parseSpecText: YAML', () => {
     assert.deepEqual(Object.keys(parseSpecText(`${hello}env:\n${env(1000)}\n`, 'apps.yaml')[0]!.env).length, 1000);
   });
 
+  it('names what a YAML tag made of a field, not "a mapping" for a mapping that is not one', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['env: !!set {a, b}\n', /^must be a mapping, not a YAML !!set/],
+      ['env: !!omap [a: 1]\n', /^must be a mapping, not a YAML !!omap/],
+      ['command: !!binary aGVsbG8=\n', /^must be a list, not YAML !!binary data/],
+      ['volume: !!timestamp 2001-12-14\n', /^must be a string, not a YAML !!timestamp/],
+      ['scale: {min: .inf}\n', /^must be a number, not infinity \(\.inf\)/],
+    ];
+    for (const [field, message] of cases) {
+      const problems = problemsOf(`${hello}${field}`);
+      assert.equal(problems.length, 1, field);
+      assert.match(problems[0]!.message, message, field);
+    }
+  });
+
   it('names the source in the error message', () => {
     assert.throws(() => parseSpecText(hello.replace('8080', '0'), 'apps/hello.yaml'), {
       message: 'apps/hello.yaml: port: must be at least 1 (line 4)',
