@@ -7,7 +7,8 @@ import { exitCodeOf } from '../../src/errors.js';
 import { apiErrorOf, codeForStatus, transportError } from '../../src/cli/api-errors.js';
 import { colourEnabled, paint } from '../../src/cli/colour.js';
 import { byteSize, preciseDuration, relativeTime } from '../../src/cli/format.js';
-import { normalizeUrl, resolveSettings, saveSettings, settingsFile } from '../../src/cli/settings.js';
+import { normalizeUrl, resolveSettings, saveSettings, settingsFile, tokenProblem } from '../../src/cli/settings.js';
+import { ApiClient } from '../../src/cli/client.js';
 import { renderTable } from '../../src/cli/table.js';
 
 test('tables align on visible width, colour or not, with no trailing blanks', () => {
@@ -79,4 +80,20 @@ test('settings: flags beat BERTH_URL/BERTH_TOKEN, which beat the saved file, whi
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('a token no Authorization header can carry is refused naming where it came from (it read "invalid authorization header")', () => {
+  const table: Array<[string, string | undefined]> = [
+    ['b3rth_Tok-en.~+/=', undefined],
+    ['tok\n', 'has a line break at position 4'],
+    ['my token', 'has a space at position 3'],
+    ['t\x00k', 'has a control character at position 2'],
+    ['tökén', 'has a character outside ASCII at position 2'],
+  ];
+  for (const [token, problem] of table) assert.equal(tokenProblem(token)?.replace(/;.*/, ''), problem, JSON.stringify(token));
+  assert.throws(() => new ApiClient({ url: 'http://127.0.0.1:1', token: 'abc\r\n', tokenSource: 'BERTH_TOKEN' }), (err: unknown) => {
+    assert.equal(exitCodeOf(err), 2);
+    assert.match((err as Error).message, /^the token from BERTH_TOKEN has a line break at position 4/);
+    return true;
+  });
 });
