@@ -1,6 +1,7 @@
 import { BerthError, ERROR_CATALOGUE, isErrorCode, type ErrorCode, type FieldProblem } from '../errors.js';
 
 import type { ProblemBody } from '../api/wire-types.js';
+import { DEFAULT_URL } from './settings.js';
 
 /**
  * An error answer of the API. Its catalogue code, and so the CLI's exit code
@@ -53,6 +54,10 @@ export function apiErrorOf(status: number, text: string, tokenHint: string, wher
   if (typeof problem?.detail !== 'string') {
     // Not berth's problem+json: something else answered (a proxy in front, or a wrong URL).
     return new ApiError(status, code, `HTTP ${status} ${problem?.title ?? ''}from ${where ?? 'the server'}, not a berth API answer; check the URL`.replace('  ', ' '));
+  }
+  if (problem.code === 'no_route') {
+    // Only berth's proxy says this: the URL names the proxy listener, a mistake the bare "no app is routed" hides.
+    return new ApiError(status, 'bad_request', `${where ?? 'the server'} is berth's proxy listener, not its admin API (it answered: ${problem.detail}); point --url or BERTH_URL at the admin listener, the config's admin: (default ${DEFAULT_URL})`);
   }
   return new ApiError(status, code, problem.detail, problem.problems ?? []);
 }
