@@ -57,7 +57,7 @@ export function apiErrorOf(status: number, text: string, tokenHint: string, wher
   }
   if (problem.code === 'no_route') {
     // Only berth's proxy says this: the URL names the proxy listener, a mistake the bare "no app is routed" hides.
-    return new ApiError(status, 'bad_request', `${where ?? 'the server'} is berth's proxy listener, not its admin API (it answered: ${problem.detail}); point --url or BERTH_URL at the admin listener, the config's admin: (default ${DEFAULT_URL})`);
+    return new ApiError(status, code, `${where ?? 'the server'} is berth's proxy listener, not its admin API (it answered: ${problem.detail}); point --url or BERTH_URL at the admin listener, the config's admin: (default ${DEFAULT_URL})`);
   }
   return new ApiError(status, code, problem.detail, problem.problems ?? []);
 }

@@ -102,7 +102,7 @@ test("the proxy listener's no_route answer, when the CLI was pointed at it, says
   const body = JSON.stringify({ type: 'urn:berth:no_route', title: 'No route', status: 404, code: 'no_route', detail: 'no app is routed at 127.0.0.1:8080/v1/apps' });
   const err = apiErrorOf(404, body, 'token from BERTH_TOKEN', 'http://127.0.0.1:8080');
   assert.match(err.message, /^http:\/\/127\.0\.0\.1:8080 is berth's proxy listener, not its admin API .*point --url or BERTH_URL at the admin listener/);
-  assert.equal(exitCodeOf(err), 2);
+  assert.equal(exitCodeOf(err), 3, "no_route's exit code, as the catalogue says");
   // The admin API's own 404 keeps its detail and exit code.
   const notFound = apiErrorOf(404, JSON.stringify({ code: 'not_found', detail: 'no app named x', status: 404 }), 'h', 'http://127.0.0.1:8081');
   assert.equal(notFound.message, 'no app named x');
