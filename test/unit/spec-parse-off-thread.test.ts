@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { loadConfig } from '../../src/config/load-config.js';
 import { SpecError } from '../../src/errors.js';
 import { MAX_LISTED_PROBLEMS, parseSpecText } from '../../src/spec/parse.js';
 import { INLINE_PARSE_BYTES, parseSpecTextOffThread } from '../../src/spec/parse-off-thread.js';
@@ -37,5 +41,22 @@ describe('spec request bodies: a large one is read off the event loop (a 1 MiB b
   it('reads a small body inline, and refuses it the same way', async () => {
     assert.equal((await parseSpecTextOffThread(batch(1), 'x'))[0]?.name, 'a0');
     await assert.rejects(parseSpecTextOffThread('name: 1', 'x'), (err: unknown) => err instanceof SpecError && /^x: /.test(err.message));
+  });
+
+  it('reads a large spec file of the config the same way (a reload happens while the proxy serves)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-large-spec-'));
+    try {
+      await mkdir(join(dir, 'apps'));
+      const text = batch(200);
+      assert.ok(text.length > INLINE_PARSE_BYTES);
+      await writeFile(join(dir, 'apps', 'many.json'), text);
+      await writeFile(join(dir, 'bad.json'), '- a\n'.repeat(INLINE_PARSE_BYTES / 2));
+      await writeFile(join(dir, 'berth.yaml'), 'apps: [./apps/]\n');
+      assert.equal((await loadConfig(join(dir, 'berth.yaml'))).apps.length, 200);
+      await writeFile(join(dir, 'berth.yaml'), 'apps: [./apps/, ./bad.json]\n');
+      await assert.rejects(loadConfig(join(dir, 'berth.yaml')), (err: unknown) => err instanceof SpecError && /^bad\.json, document 1: .*\(line 1\)/.test(err.problems[0]!.path + ': ' + err.problems[0]!.message));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
