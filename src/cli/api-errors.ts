@@ -86,3 +86,17 @@ export function transportError(err: unknown, url: string): unknown {
   }
   return err;
 }
+
+/**
+ * A streamed answer (logs -f) that broke off after it began: the gateway stopped
+ * or the connection dropped. The HTTP client's own words ("other side closed")
+ * named neither the stream nor the server.
+ */
+export function brokenStreamError(err: unknown, url: string): unknown {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: string }).code;
+    const why = code ? UNREACHABLE[code] : undefined;
+    if (why) return new UnreachableError(`the stream from the berth API at ${url} broke off: ${why}; did the gateway stop?`, { cause: err });
+  }
+  return err;
+}

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exitCodeOf } from '../../src/errors.js';
-import { apiErrorOf, codeForStatus, transportError } from '../../src/cli/api-errors.js';
+import { apiErrorOf, brokenStreamError, codeForStatus, transportError } from '../../src/cli/api-errors.js';
 import { colourEnabled, paint } from '../../src/cli/colour.js';
 import { byteSize, preciseDuration, relativeTime } from '../../src/cli/format.js';
 import { normalizeUrl, resolveSettings, saveSettings, settingsFile, tokenProblem } from '../../src/cli/settings.js';
@@ -107,4 +107,13 @@ test("the proxy listener's no_route answer, when the CLI was pointed at it, says
   const notFound = apiErrorOf(404, JSON.stringify({ code: 'not_found', detail: 'no app named x', status: 404 }), 'h', 'http://127.0.0.1:8081');
   assert.equal(notFound.message, 'no app named x');
   assert.equal(exitCodeOf(notFound), 3);
+});
+
+test('a followed stream that breaks off names the stream and the server, exit 6 (it read "other side closed", exit 1)', () => {
+  const socket = Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' });
+  const err = brokenStreamError(socket, 'http://127.0.0.1:8081');
+  assert.equal((err as Error).message, 'the stream from the berth API at http://127.0.0.1:8081 broke off: connection closed; did the gateway stop?');
+  assert.equal(exitCodeOf(err), 6);
+  const other = new Error('a bug');
+  assert.equal(brokenStreamError(other, 'http://x'), other);
 });
