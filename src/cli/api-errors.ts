@@ -77,14 +77,18 @@ const UNREACHABLE: Record<string, string> = {
 
 /** Turns a transport failure into one clear line; other errors pass through. */
 export function transportError(err: unknown, url: string): unknown {
+  const why = unreachableReason(err);
+  return why ? new UnreachableError(`cannot reach the berth API at ${url}: ${why}; is the gateway running? (set --url, BERTH_URL or run 'berth configure')`, { cause: err }) : err;
+}
+
+/** "connection refused", "connection closed"…: the socket-level reason anywhere in the error's causes. */
+function unreachableReason(err: unknown): string | undefined {
   for (let e: unknown = err; e instanceof Error; e = e.cause) {
     const code = (e as { code?: string }).code;
     const why = code ? UNREACHABLE[code] : undefined;
-    if (why) {
-      return new UnreachableError(`cannot reach the berth API at ${url}: ${why}; is the gateway running? (set --url, BERTH_URL or run 'berth configure')`, { cause: err });
-    }
+    if (why) return why;
   }
-  return err;
+  return undefined;
 }
 
 /**
@@ -93,10 +97,6 @@ export function transportError(err: unknown, url: string): unknown {
  * named neither the stream nor the server.
  */
 export function brokenStreamError(err: unknown, url: string): unknown {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    const code = (e as { code?: string }).code;
-    const why = code ? UNREACHABLE[code] : undefined;
-    if (why) return new UnreachableError(`the stream from the berth API at ${url} broke off: ${why}; did the gateway stop?`, { cause: err });
-  }
-  return err;
+  const why = unreachableReason(err);
+  return why ? new UnreachableError(`the stream from the berth API at ${url} broke off: ${why}; did the gateway stop?`, { cause: err }) : err;
 }
