@@ -1,5 +1,5 @@
-import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, readFile, realpath, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { ConflictError } from '../errors.js';
 
 /** A held store lock; release() gives it back (only while the file still names this process). */
@@ -21,9 +21,9 @@ export interface StoreLock {
  * in place).
  */
 export async function lockStoreFile(storePath: string, pid = process.pid): Promise<StoreLock> {
-  const path = `${storePath}.lock`;
-  // Owner-only, as the store creates it.
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  // Owner-only, as the store creates it. The directory's real path: one store reached through a symlink is one store.
+  await mkdir(dirname(storePath), { recursive: true, mode: 0o700 });
+  const path = join(await realpath(dirname(storePath)), `${basename(storePath)}.lock`);
   for (let attempt = 0; ; attempt++) {
     try {
       await writeFile(path, `${pid}\n`, { flag: 'wx', mode: 0o600 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -18,11 +18,12 @@ describe('one gateway per SQLite store file (a second one ran beside the first, 
     const store = join(dir, 'a', 'berth.db');
     // Another running process holds it: the test runner's parent.
     const first = await lockStoreFile(store, process.ppid);
-    assert.equal(await readFile(`${store}.lock`, 'utf8'), `${process.ppid}\n`);
+    assert.equal(first.path, join(await realpath(dir), 'a', 'berth.db.lock'));
+    assert.equal(await readFile(first.path, 'utf8'), `${process.ppid}\n`);
     await assert.rejects(lockStoreFile(store), (err: unknown) => {
       assert.ok(err instanceof ConflictError);
       assert.equal(exitCodeOf(err), 4);
-      assert.equal(err.message, `another gateway (process ${process.ppid}) serves the store ${store}; stop it first (one gateway per SQLite file; several share a postgres:// store). If no gateway runs, remove ${store}.lock`);
+      assert.equal(err.message, `another gateway (process ${process.ppid}) serves the store ${store}; stop it first (one gateway per SQLite file; several share a postgres:// store). If no gateway runs, remove ${first.path}`);
       return true;
     });
     await first.release();
@@ -45,5 +46,14 @@ describe('one gateway per SQLite store file (a second one ran beside the first, 
     await lock.release();
     await writeFile(`${store}.lock`, 'garbage');
     await (await lockStoreFile(store)).release();
+  });
+
+  it('is one lock for one store reached through a symlinked directory', async () => {
+    await mkdir(join(dir, 'real'));
+    await symlink(join(dir, 'real'), join(dir, 'link'));
+    const first = await lockStoreFile(join(dir, 'real', 'berth.db'), process.ppid);
+    assert.equal(first.path, join(await realpath(dir), 'real', 'berth.db.lock'));
+    await assert.rejects(lockStoreFile(join(dir, 'link', 'berth.db')), ConflictError);
+    await first.release();
   });
 });
