@@ -618,6 +618,24 @@ export class AppController {
     });
   }
 
+  /**
+   * The engine reports an instance paused. berth pauses only while the app is
+   * stopping, so one paused while it serves was paused behind berth's back
+   * (`docker pause`): a frozen container still takes connections and answers
+   * none, so every request sent to it waited for the response timeout (504)
+   * while the app showed running. It leaves the rotation at once; when it was
+   * the last, the app is paused and the next request wakes it (a full start,
+   * which unpauses it: berth did not freeze it, so it thaws nothing blind).
+   */
+  instancePaused(instanceId: string): void {
+    const slot = this.instances.slotOf(instanceId);
+    if (this.state !== 'running' || !slot) return;
+    this.instances.drop(slot);
+    this.instances.park({ ...slot.instance, state: 'paused' });
+    this.deps.logger.warn({ app: this.name, instance: slot.instance.name }, 'instance paused outside berth: out of rotation');
+    if (this.instances.slots.length === 0) this.fire('outsidePause');
+  }
+
   /** The engine reports a container removed (by berth or behind its back): it is forgotten. */
   instanceRemoved(instanceId: string): void {
     this.instances.forget((i) => i.id !== instanceId);

@@ -11,7 +11,8 @@ import type { AppState } from './app-status.js';
  * - lastExited / lastCrashed: the last instance died by itself (late / soon after a start).
  * - outsideStart: a container of the app was found running that berth did not start
  *   (`docker start`, another process, or the previous gateway): it is adopted.
- * - outsidePause: adopted in the paused state.
+ * - outsidePause: adopted in the paused state, or the last instance serving was
+ *   paused behind berth's back (`docker pause`): it takes connections and answers none.
  * - removed: the containers were removed.
  * - reconcileFailed: a failure outside a start (e.g. a name conflict at apply).
  */
@@ -88,7 +89,7 @@ const TABLE: Record<LifecycleEvent, Partial<Record<AppState, Transition>>> = {
   lastExited: { running: to('stopped', DOWN) },
   lastCrashed: { running: to('crashloop', DOWN) },
   outsideStart: { stopped: to('running', UP), failed: to('running', UP), crashloop: to('running', UP), paused: to('running', UP) },
-  outsidePause: { stopped: to('paused') },
+  outsidePause: { stopped: to('paused'), running: to('paused', ['stopHealth', 'releaseDeps']) },
   removed: Object.fromEntries(APP_STATES.map((s) => [s, to('stopped', ['stopHealth', 'releaseDeps'])])),
   // A crash loop is a failure already, with its backoff: a later failure report does not hide it.
   reconcileFailed: { stopped: to('failed'), failed: to('failed'), starting: to('failed'), crashloop: to('crashloop'), paused: to('failed') },

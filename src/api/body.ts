@@ -1,4 +1,4 @@
-import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../spec/nesting-depth.js';
+import { jsonNestsDeeperThan, MAX_NESTING_DEPTH } from '../spec/nesting-depth.js';
 import type { IncomingMessage } from 'node:http';
 import { BadRequestError } from '../errors.js';
 
@@ -22,7 +22,7 @@ export function parseJsonBody(body: Buffer): unknown {
   if (body.length === 0) throw new BadRequestError('the request body is empty; send JSON');
   const text = body.toString('utf8');
   // Parsing copes with any depth, but what walks the value afterwards recurses.
-  if (nestsDeeperThan(text)) throw new BadRequestError(`the request body is nested more than ${MAX_NESTING_DEPTH} levels deep`);
+  if (jsonNestsDeeperThan(text)) throw new BadRequestError(`the request body is nested more than ${MAX_NESTING_DEPTH} levels deep`);
   try {
     return JSON.parse(text);
   } catch (err) {

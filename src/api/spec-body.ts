@@ -1,5 +1,5 @@
 import { BadRequestError } from '../errors.js';
-import { parseSpecText } from '../spec/index.js';
+import { parseSpecTextOffThread } from '../spec/parse-off-thread.js';
 import type { AppSpec } from '../spec/types.js';
 import type { ApiContext } from './route-def.js';
 
@@ -7,7 +7,8 @@ import type { ApiContext } from './route-def.js';
 export async function specsFromBody(ctx: ApiContext): Promise<AppSpec[]> {
   const text = (await ctx.body()).toString('utf8');
   if (text.trim() === '') throw new BadRequestError('the request body is empty; send one or more app specs as YAML or JSON');
-  const specs = parseSpecText(text, 'request body');
+  // A large body is read off the event loop, which the proxy shares.
+  const specs = await parseSpecTextOffThread(text, 'request body');
   if (specs.length === 0) throw new BadRequestError('the request body holds no app spec');
   return specs;
 }

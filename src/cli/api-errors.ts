@@ -1,6 +1,7 @@
 import { BerthError, ERROR_CATALOGUE, isErrorCode, type ErrorCode, type FieldProblem } from '../errors.js';
 
 import type { ProblemBody } from '../api/wire-types.js';
+import { DEFAULT_URL } from './settings.js';
 
 /**
  * An error answer of the API. Its catalogue code, and so the CLI's exit code
@@ -54,6 +55,10 @@ export function apiErrorOf(status: number, text: string, tokenHint: string, wher
     // Not berth's problem+json: something else answered (a proxy in front, or a wrong URL).
     return new ApiError(status, code, `HTTP ${status} ${problem?.title ?? ''}from ${where ?? 'the server'}, not a berth API answer; check the URL`.replace('  ', ' '));
   }
+  if (problem.code === 'no_route') {
+    // Only berth's proxy says this: the URL names the proxy listener, a mistake the bare "no app is routed" hides.
+    return new ApiError(status, code, `${where ?? 'the server'} is berth's proxy listener, not its admin API (it answered: ${problem.detail}); point --url or BERTH_URL at the admin listener, the config's admin: (default ${DEFAULT_URL})`);
+  }
   return new ApiError(status, code, problem.detail, problem.problems ?? []);
 }
 
@@ -72,12 +77,26 @@ const UNREACHABLE: Record<string, string> = {
 
 /** Turns a transport failure into one clear line; other errors pass through. */
 export function transportError(err: unknown, url: string): unknown {
+  const why = unreachableReason(err);
+  return why ? new UnreachableError(`cannot reach the berth API at ${url}: ${why}; is the gateway running? (set --url, BERTH_URL or run 'berth configure')`, { cause: err }) : err;
+}
+
+/** "connection refused", "connection closed"…: the socket-level reason anywhere in the error's causes. */
+function unreachableReason(err: unknown): string | undefined {
   for (let e: unknown = err; e instanceof Error; e = e.cause) {
     const code = (e as { code?: string }).code;
     const why = code ? UNREACHABLE[code] : undefined;
-    if (why) {
-      return new UnreachableError(`cannot reach the berth API at ${url}: ${why}; is the gateway running? (set --url, BERTH_URL or run 'berth configure')`, { cause: err });
-    }
+    if (why) return why;
   }
-  return err;
+  return undefined;
+}
+
+/**
+ * A streamed answer (logs -f) that broke off after it began: the gateway stopped
+ * or the connection dropped. The HTTP client's own words ("other side closed")
+ * named neither the stream nor the server.
+ */
+export function brokenStreamError(err: unknown, url: string): unknown {
+  const why = unreachableReason(err);
+  return why ? new UnreachableError(`the stream from the berth API at ${url} broke off: ${why}; did the gateway stop?`, { cause: err }) : err;
 }

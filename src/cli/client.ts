@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
-import { RuntimeError } from '../errors.js';
+import { BadRequestError, RuntimeError } from '../errors.js';
 import { apiErrorOf, transportError } from './api-errors.js';
-import { DEFAULT_URL } from './settings.js';
+import { DEFAULT_URL, tokenProblem } from './settings.js';
 
 export interface ClientOptions {
   /** Base URL of the admin listener, e.g. `http://127.0.0.1:8081`; may carry a path prefix. */
@@ -40,6 +40,8 @@ export class ApiClient {
 
   constructor(private readonly options: ClientOptions) {
     this.baseUrl = options.url.replace(/\/+$/, '');
+    const problem = options.token === undefined ? undefined : tokenProblem(options.token);
+    if (problem) throw new BadRequestError(`the token from ${options.tokenSource ?? 'the settings'} ${problem}`);
   }
 
   async call<T>(method: string, path: string, options: CallOptions = {}): Promise<T> {

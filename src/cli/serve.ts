@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { Command } from 'commander';
 import type { Gateway } from '../gateway/gateway.js';
-import { messageOf } from '../errors.js';
+import { ConfigError, messageOf } from '../errors.js';
+import { tokenProblem } from './settings.js';
 import { watchFiles, type FileWatch } from './watch-files.js';
 
 export function serveCommand(): Command {
@@ -11,6 +12,9 @@ export function serveCommand(): Command {
     .option('--no-watch', 'do not reload when the config or spec files change (SIGHUP still reloads)')
     .option('--accept-empty-store', 'start even though the store file is empty while berth-managed containers exist (they are left alone)')
     .action(async (opts: { config: string; watch: boolean; acceptEmptyStore?: boolean }) => {
+      // A token the API's `Bearer <token>` can never carry would lock every client out without a word.
+      const envTokenProblem = process.env.BERTH_ADMIN_TOKEN ? tokenProblem(process.env.BERTH_ADMIN_TOKEN) : undefined;
+      if (envTokenProblem) throw new ConfigError(`BERTH_ADMIN_TOKEN ${envTokenProblem}`);
       // Loaded here, not at the top: every other berth command is an API client and starts faster without them.
       const [{ runtimeFromConfig }, { openStore }, { Gateway }, { createLogger }] = await Promise.all([
         import('../runtime/runtime-from-config.js'),

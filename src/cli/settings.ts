@@ -58,6 +58,20 @@ function pick(...candidates: Array<[string | undefined, string]>): [string, stri
   return found as [string, string] | undefined;
 }
 
+/**
+ * Why `token` cannot be sent as a bearer token, or undefined. berth's tokens are
+ * printable ASCII; a space, line break or control character is a copying slip
+ * (`BERTH_TOKEN="$(cat admin-token)\n"`), which the HTTP client would refuse as
+ * only "invalid authorization header", not saying which setting is wrong.
+ */
+export function tokenProblem(token: string): string | undefined {
+  for (let i = 0; i < token.length; i++) {
+    const c = token.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f) return `has ${c === 0x20 ? 'a space' : c === 0x0a || c === 0x0d ? 'a line break' : c < 0x20 || c === 0x7f ? 'a control character' : 'a character outside ASCII'} at position ${i + 1}; a berth token is printable ASCII only`;
+  }
+  return undefined;
+}
+
 /** Accepts `host:port` as well as a full URL; the API lives under `<url>/v1/`. */
 export function normalizeUrl(input: string): string {
   const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(input) ? input : `http://${input}`;

@@ -3,9 +3,10 @@ import { availableParallelism } from 'node:os';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, SpecError, type FieldProblem } from '../errors.js';
-import { parseDuration, parseLongDuration, parseSize, parseSpecObject, parseSpecText, reservedRouteHosts, validateAppSet } from '../spec/index.js';
+import { parseDuration, parseLongDuration, parseSize, parseSpecObject, reservedRouteHosts, validateAppSet } from '../spec/index.js';
+import { parseSpecTextOffThread } from '../spec/parse-off-thread.js';
 import { resolveRoot } from '../spec/mount-paths.js';
-import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../spec/nesting-depth.js';
+import { yamlShapeProblem } from '../spec/nesting-depth.js';
 import type { AppSpec, ResourcesSpec } from '../spec/types.js';
 import { isPostgresUrl } from '../store/store-location.js';
 import { configFileSchema, type ConfigFileInput } from './config-schema.js';
@@ -27,7 +28,8 @@ export async function loadConfig(file: string): Promise<GatewayConfig> {
     throw new ConfigError(`cannot read config ${path}: ${(err as Error).message}`);
   }
   let raw: unknown;
-  if (nestsDeeperThan(text)) throw new ConfigError(`config ${path}: nested more than ${MAX_NESTING_DEPTH} levels deep`);
+  const shape = yamlShapeProblem(text);
+  if (shape !== undefined) throw new ConfigError(`config ${path} ${shape}`);
   try {
     raw = parseYaml(text) ?? {};
   } catch (err) {
@@ -200,9 +202,9 @@ async function loadApps(entries: ConfigFileInput['apps'], baseDir: string): Prom
   const origins: string[] = [];
   const problems: FieldProblem[] = [];
   // Problems keep the file they are in, so one refusal can span several files.
-  const collect = (fn: () => AppSpec[], file?: string, inline?: string) => {
+  const collect = async (fn: () => AppSpec[] | Promise<AppSpec[]>, file?: string, inline?: string) => {
     try {
-      const found = fn();
+      const found = await fn();
       const name = file ? relative(baseDir, file) || file : (inline ?? 'config');
       found.forEach((_, i) => origins.push(found.length > 1 ? `${name}, document ${i + 1}` : name));
       apps.push(...found);
@@ -214,14 +216,15 @@ async function loadApps(entries: ConfigFileInput['apps'], baseDir: string): Prom
   };
   for (const [index, entry] of entries.entries()) {
     if (typeof entry !== 'string') {
-      collect(() => [parseSpecObject(entry, `apps[${index}]`)], undefined, `apps[${index}]`);
+      await collect(() => [parseSpecObject(entry, `apps[${index}]`)], undefined, `apps[${index}]`);
       continue;
     }
     const path = resolve(baseDir, entry);
     appSources.push(path);
     for (const file of await specFiles(path, `apps[${index}]`)) {
       const text = await readFile(file, 'utf8');
-      collect(() => parseSpecText(text, file), file);
+      // A large file is read off the event loop: a reload happens while the proxy serves.
+      await collect(() => parseSpecTextOffThread(text, file), file);
     }
   }
   if (problems.length > 0) throw new SpecError(problems);

@@ -151,25 +151,27 @@ export class AppService {
    */
   apply(given: AppSpec[], options: { dryRun?: boolean } = {}): Promise<ApplyResult[]> {
     return this.deps.serialize(async () => {
-      // A spec without a port takes its image's one EXPOSEd port, or is refused (422) asking for one.
-      const specs = await resolveImagePorts(given, this.deps.runtime);
       const byName = new Map<string, StoredApp>();
-      for (const spec of specs) {
+      for (const spec of given) {
         const stored = await this.deps.store.getApp(spec.name);
         if (stored) byName.set(spec.name, stored);
       }
-      for (const spec of specs) {
+      for (const spec of given) {
         if (byName.get(spec.name)?.source === 'config') {
           throw new ConflictError(`app ${spec.name} is declared in the gateway's config file; change it there`);
         }
       }
-      const incoming = new Set(specs.map((s) => s.name));
+      const incoming = new Set(given.map((s) => s.name));
       const { policy, limits, admin, adminHosts } = this.deps.config();
       // The stored apps this change can conflict with (a route, dependsOn): the rest of the set is valid and untouched.
-      const others = (await this.desiredIndex()).related(specs);
+      const others = (await this.desiredIndex()).related(given);
       // Problems are located in the request body (by document when it holds several), or at the stored app they clash with.
-      const origins = [...others.map((a) => `stored app "${a.name}"`), ...specs.map((_, i) => (specs.length > 1 ? `request body, document ${i + 1}` : 'request body'))];
-      validateAppSet([...others, ...specs], policy, limits, reservedRouteHosts(admin.host, adminHosts), incoming, origins);
+      const origins = [...others.map((a) => `stored app "${a.name}"`), ...given.map((_, i) => (given.length > 1 ? `request body, document ${i + 1}` : 'request body'))];
+      validateAppSet([...others, ...given], policy, limits, reservedRouteHosts(admin.host, adminHosts), incoming, origins);
+      // Only a spec the policy allows reaches the engine, even to read its image: a denied image was inspected
+      // for its EXPOSEd port first, and the answer told whether it was on the host.
+      // A spec without a port takes its image's one EXPOSEd port, or is refused (422) asking for one.
+      const specs = await resolveImagePorts(given, this.deps.runtime);
       const results: ApplyResult[] = specs.map((spec) => {
         const before = byName.get(spec.name);
         if (!before) return { name: spec.name, action: 'created', revision: 1, changes: diffAppSpecs(undefined, spec) };

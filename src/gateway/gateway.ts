@@ -35,6 +35,7 @@ import { gatewayIdOf } from '../cluster/gateways/gateway-id.js';
 import type { GatewayInfo } from '../cluster/gateways/gateway-registry.js';
 import { viewedStatus } from '../cluster/gateways/leader-status.js';
 import { isPostgresUrl } from '../store/store-location.js';
+import { lockStoreFile, type StoreLock } from '../store/store-lock.js';
 import { PostgresStore } from '../store/postgres-store.js';
 import { VERSION } from '../version.js';
 import { HttpsListener } from '../tls/https-listener.js';
@@ -64,6 +65,8 @@ export interface GatewayParts {
 export class Gateway {
   private config?: GatewayConfig;
   private store?: Store;
+  /** The SQLite store file's one-gateway lock (store-lock.ts). */
+  private storeLock?: StoreLock;
   private activator?: Activator;
   private proxy?: ProxyServer;
   /** The proxy worker processes, with `workers` > 1 (then `proxy` stays unset). */
@@ -134,6 +137,7 @@ export class Gateway {
       () => this.history?.close(),
       () => this.accountant?.close(),
       () => this.store?.close(),
+      () => this.storeLock?.release(),
     ];
     for (const step of steps) {
       try {
@@ -147,6 +151,8 @@ export class Gateway {
   private async startParts(): Promise<void> {
     const { logger } = this.parts;
     const config = await loadConfig(this.configFile);
+    // Before anything is read or changed in it: a second gateway on a SQLite file must not touch it.
+    if (!isPostgresUrl(config.store)) this.storeLock = await lockStoreFile(config.store);
     const store = await this.parts.openStore(config);
     this.store = store;
     const storeId = await store.storeId();
@@ -490,6 +496,7 @@ export class Gateway {
     this.requestNotices?.close();
     await this.accountant?.close();
     await this.store?.close();
+    await this.storeLock?.release();
   }
 }
 

@@ -5,7 +5,7 @@
  * documents that are empty or only comments are skipped.
  */
 import { type Document, isMap, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml';
-import { MAX_NESTING_DEPTH, nestsDeeperThan } from './nesting-depth.js';
+import { yamlShapeProblem } from './nesting-depth.js';
 import type { PathSegment, SpecIssue } from './path.js';
 
 export interface AppDocument {
@@ -53,9 +53,8 @@ function toValue(doc: Document): unknown {
 }
 
 export function readDocuments(text: string): ReadDocuments {
-  if (nestsDeeperThan(text)) {
-    return { documents: [], issues: [{ path: [], message: `YAML nested more than ${MAX_NESTING_DEPTH} levels deep; no spec needs that` }] };
-  }
+  const shape = yamlShapeProblem(text);
+  if (shape !== undefined) return { documents: [], issues: [{ path: [], message: `the YAML ${shape}; no spec needs that` }] };
   const lineCounter = new LineCounter();
   const yamlDocs = parseAllDocuments(text, { lineCounter, prettyErrors: true, merge: true });
   const parsed = Array.isArray(yamlDocs) ? yamlDocs : [];

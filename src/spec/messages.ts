@@ -8,8 +8,14 @@ import type { z } from 'zod';
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
+  // YAML tags make these (!!omap, !!pairs, !!set, !!binary, !!timestamp); "a mapping" would read as no reason at all.
+  if (value instanceof Map) return 'a YAML !!omap or !!pairs (write a plain mapping)';
+  if (value instanceof Set) return 'a YAML !!set (write a plain mapping or list)';
+  if (value instanceof Uint8Array) return 'YAML !!binary data';
+  if (value instanceof Date) return 'a YAML !!timestamp (quote it to make it text)';
   if (typeof value === 'object') return 'a mapping';
   if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  if (typeof value === 'number' && !Number.isFinite(value)) return Number.isNaN(value) ? 'not-a-number (.nan)' : 'infinity (.inf)';
   return `${typeof value} ${String(value)}`;
 }
 

@@ -39,24 +39,34 @@ export const routeSchema = z
   })
   .describe('Where requests for this app come from: a host, a path prefix, or both (then both must match).');
 
+/**
+ * Most instances of one app. Each is a container started, probed and watched at
+ * once, with its own published port: with no bound, `scale.min: 100000` sent the
+ * engine 100,000 calls at the same moment and grew the gateway past 2 GB.
+ */
+export const MAX_REPLICAS = 100;
+
 export const scaleSchema = z
   .strictObject({
     min: z
       .number()
       .int()
       .min(0)
+      .max(MAX_REPLICAS)
       .default(0)
       .describe('Instances kept running at all times. 0 (the default) scales to zero: started on the first request, stopped when idle.'),
     max: z
       .number()
       .int()
       .min(1)
+      .max(MAX_REPLICAS)
       .optional()
-      .describe('Most instances ever running. Default: 1, or scale.min when that is larger.'),
+      .describe('Most instances ever running (at most 100). Default: 1, or scale.min when that is larger.'),
     replicas: z
       .number()
       .int()
       .min(1)
+      .max(MAX_REPLICAS)
       .optional()
       .describe('Instances running while the app is up. Default: scale.min, at least 1. Changed at run time by `berth scale`.'),
   })

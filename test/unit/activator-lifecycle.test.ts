@@ -20,7 +20,7 @@ const EXPECTED: Record<LifecycleEvent, readonly string[]> = {
   lastExited: ['-', '-', 'stopped', '-', '-', '-', '-'],
   lastCrashed: ['-', '-', 'crashloop', '-', '-', '-', '-'],
   outsideStart: ['running', '-', '-', '-', 'running', 'running', 'running'],
-  outsidePause: ['paused', '-', '-', '-', '-', '-', '-'],
+  outsidePause: ['paused', '-', 'paused', '-', '-', '-', '-'],
   removed: ['stopped', 'stopped', 'stopped', 'stopped', 'stopped', 'stopped', 'stopped'],
   reconcileFailed: ['failed', 'failed', '-', '-', 'failed', 'failed', 'crashloop'],
 };

@@ -4,10 +4,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exitCodeOf } from '../../src/errors.js';
-import { apiErrorOf, codeForStatus, transportError } from '../../src/cli/api-errors.js';
+import { apiErrorOf, brokenStreamError, codeForStatus, transportError } from '../../src/cli/api-errors.js';
 import { colourEnabled, paint } from '../../src/cli/colour.js';
 import { byteSize, preciseDuration, relativeTime } from '../../src/cli/format.js';
-import { normalizeUrl, resolveSettings, saveSettings, settingsFile } from '../../src/cli/settings.js';
+import { normalizeUrl, resolveSettings, saveSettings, settingsFile, tokenProblem } from '../../src/cli/settings.js';
+import { ApiClient } from '../../src/cli/client.js';
 import { renderTable } from '../../src/cli/table.js';
 
 test('tables align on visible width, colour or not, with no trailing blanks', () => {
@@ -79,4 +80,40 @@ test('settings: flags beat BERTH_URL/BERTH_TOKEN, which beat the saved file, whi
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('a token no Authorization header can carry is refused naming where it came from (it read "invalid authorization header")', () => {
+  const table: Array<[string, string | undefined]> = [
+    ['b3rth_Tok-en.~+/=', undefined],
+    ['tok\n', 'has a line break at position 4'],
+    ['my token', 'has a space at position 3'],
+    ['t\x00k', 'has a control character at position 2'],
+    ['tökén', 'has a character outside ASCII at position 2'],
+  ];
+  for (const [token, problem] of table) assert.equal(tokenProblem(token)?.replace(/;.*/, ''), problem, JSON.stringify(token));
+  assert.throws(() => new ApiClient({ url: 'http://127.0.0.1:1', token: 'abc\r\n', tokenSource: 'BERTH_TOKEN' }), (err: unknown) => {
+    assert.equal(exitCodeOf(err), 2);
+    assert.match((err as Error).message, /^the token from BERTH_TOKEN has a line break at position 4/);
+    return true;
+  });
+});
+
+test("the proxy listener's no_route answer, when the CLI was pointed at it, says so (it read 'no app is routed at …/v1/apps')", () => {
+  const body = JSON.stringify({ type: 'urn:berth:no_route', title: 'No route', status: 404, code: 'no_route', detail: 'no app is routed at 127.0.0.1:8080/v1/apps' });
+  const err = apiErrorOf(404, body, 'token from BERTH_TOKEN', 'http://127.0.0.1:8080');
+  assert.match(err.message, /^http:\/\/127\.0\.0\.1:8080 is berth's proxy listener, not its admin API .*point --url or BERTH_URL at the admin listener/);
+  assert.equal(exitCodeOf(err), 3, "no_route's exit code, as the catalogue says");
+  // The admin API's own 404 keeps its detail and exit code.
+  const notFound = apiErrorOf(404, JSON.stringify({ code: 'not_found', detail: 'no app named x', status: 404 }), 'h', 'http://127.0.0.1:8081');
+  assert.equal(notFound.message, 'no app named x');
+  assert.equal(exitCodeOf(notFound), 3);
+});
+
+test('a followed stream that breaks off names the stream and the server, exit 6 (it read "other side closed", exit 1)', () => {
+  const socket = Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' });
+  const err = brokenStreamError(socket, 'http://127.0.0.1:8081');
+  assert.equal((err as Error).message, 'the stream from the berth API at http://127.0.0.1:8081 broke off: connection closed; did the gateway stop?');
+  assert.equal(exitCodeOf(err), 6);
+  const other = new Error('a bug');
+  assert.equal(brokenStreamError(other, 'http://x'), other);
 });

@@ -116,6 +116,34 @@ describe('parseSpecText: YAML', () => {
     assert.doesNotMatch(problemsOf(`${hello}labels: ${'['.repeat(63)}${']'.repeat(63)}\n`)[0]!.message, /nested/);
   });
 
+  it('refuses a mapping of more than 1000 entries before composing it (the composer compares each key with every earlier one: n² for n keys)', () => {
+    const env = (n: number) => Array.from({ length: n }, (_, i) => `  K${i}: v`).join('\n');
+    const flow = (n: number) => `{${Array.from({ length: n }, (_, i) => `"k${i}": 1`).join(', ')}}`;
+    for (const body of [`${hello}env:\n${env(5000)}\n`, flow(5000), `- name: a\n- ${flow(1001)}\n`]) {
+      const problems = problemsOf(body);
+      assert.equal(problems.length, 1);
+      assert.match(problems[0]!.message, /has a mapping of more than 1000 entries \(line \d+\)/);
+    }
+    assert.match(problemsOf(`- name: a\n- ${flow(1001)}\n`)[0]!.message, /line 2/);
+    // 1000 variables are still read (and the spec judged as usual).
+    assert.deepEqual(Object.keys(parseSpecText(`${hello}env:\n${env(1000)}\n`, 'apps.yaml')[0]!.env).length, 1000);
+  });
+
+  it('names what a YAML tag made of a field, not "a mapping" for a mapping that is not one', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['env: !!set {a, b}\n', /^must be a mapping, not a YAML !!set/],
+      ['env: !!omap [a: 1]\n', /^must be a mapping, not a YAML !!omap/],
+      ['command: !!binary aGVsbG8=\n', /^must be a list, not YAML !!binary data/],
+      ['volume: !!timestamp 2001-12-14\n', /^must be a string, not a YAML !!timestamp/],
+      ['scale: {min: .inf}\n', /^must be a number, not infinity \(\.inf\)/],
+    ];
+    for (const [field, message] of cases) {
+      const problems = problemsOf(`${hello}${field}`);
+      assert.equal(problems.length, 1, field);
+      assert.match(problems[0]!.message, message, field);
+    }
+  });
+
   it('names the source in the error message', () => {
     assert.throws(() => parseSpecText(hello.replace('8080', '0'), 'apps/hello.yaml'), {
       message: 'apps/hello.yaml: port: must be at least 1 (line 4)',

@@ -96,6 +96,13 @@ describe('berth/v1: defaults and normalization', () => {
     assert.deepEqual(parseSpecObject({ ...minimal, scale: { max: 4 } }).scale, { min: 0, max: 4, replicas: 1 });
   });
 
+  it('bounds every scale figure at 100 instances (each one is a container started, probed and watched at once)', () => {
+    assert.deepEqual(parseSpecObject({ ...minimal, scale: { min: 100 } }).scale, { min: 100, max: 100, replicas: 100 });
+    assert.deepEqual(problemsOf({ ...minimal, scale: { min: 100_000 } }), ['scale.min: must be at most 100']);
+    assert.deepEqual(problemsOf({ ...minimal, scale: { max: 101 } }), ['scale.max: must be at most 100']);
+    assert.deepEqual(problemsOf({ ...minimal, scale: { replicas: 1e6 } }), ['scale.replicas: must be at most 100']);
+  });
+
   it('keeps command, network and mounts', () => {
     const spec = parseSpecObject({
       ...minimal,

@@ -220,3 +220,62 @@ test('a thawed container that dies before the first request reaches it: the prox
     await rt.close();
   }
 });
+
+test('a serving container paused behind berth’s back (docker pause) leaves the rotation: the app shows paused, not running, and the next request starts it the full way', async () => {
+  const rt = new FakeRuntime();
+  const a = fakeActivator(rt);
+  try {
+    await a.reconcile([fakeSpec('web')]);
+    const up = await a.acquire('web');
+    const calls = { ...rt.calls };
+    await rt.outsidePause(up.instanceId);
+    // It answered nothing while frozen, and berth kept sending it every request (each a 504 after the response timeout).
+    await waitForState(a, 'web', 'paused');
+    assert.equal(a.status('web')?.readyInstances, 0);
+    const again = await a.acquire('web');
+    assert.equal(again.instanceId, up.instanceId, 'the same container');
+    assert.equal(rt.calls.start - calls.start, 1, 'started (which unpauses) the full way: berth did not freeze it, so it thaws nothing blind');
+    assert.equal(rt.calls.unpause, calls.unpause, 'no bare thaw');
+    assert.equal(a.status('web')?.state, 'running');
+    assert.equal(await get(again.port), 200);
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
+
+test('a container paused and unpaused behind berth’s back: adopted as running again, with no start of berth’s', async () => {
+  const rt = new FakeRuntime();
+  const a = fakeActivator(rt);
+  try {
+    await a.reconcile([fakeSpec('web')]);
+    const up = await a.acquire('web');
+    await rt.outsidePause(up.instanceId);
+    await waitForState(a, 'web', 'paused');
+    const calls = { ...rt.calls };
+    await rt.outsideUnpause(up.instanceId);
+    await waitForState(a, 'web', 'running');
+    assert.equal(rt.calls.start, calls.start, 'nothing started');
+    assert.equal(a.status('web')?.readyInstances, 1);
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
+
+test('one of two replicas paused behind berth’s back leaves the rotation; the app keeps running on the other', async () => {
+  const rt = new FakeRuntime();
+  const a = fakeActivator(rt);
+  try {
+    await a.reconcile([fakeSpec('web', { scale: { min: 2 } })]);
+    await eventually('two replicas ready', () => a.status('web')?.readyInstances === 2);
+    const [first] = rt.running('web');
+    await rt.outsidePause(first!.id);
+    await eventually('the paused one out of rotation', () => a.status('web')?.readyInstances === 1);
+    assert.equal(a.status('web')?.state, 'running');
+    for (let i = 0; i < 4; i++) assert.notEqual((await a.acquire('web')).instanceId, first!.id);
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});

@@ -1,5 +1,7 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { MAX_BODY_BYTES } from '../../api/body.js';
 import { BadRequestError } from '../../errors.js';
 
 /** One place specs were read from: a file, or standard input. */
@@ -27,9 +29,9 @@ export async function readSources(args: readonly string[]): Promise<SpecSource[]
     if (info.isDirectory()) {
       const names = (await readdir(arg)).filter((n) => SPEC_FILE.test(n) && !n.startsWith('.')).sort();
       if (names.length === 0) throw new BadRequestError(`${arg}: no .yaml, .yml or .json files in this directory`);
-      for (const n of names) sources.push({ name: join(arg, n), text: await readFile(join(arg, n), 'utf8') });
+      for (const n of names) sources.push({ name: join(arg, n), text: await readBounded(join(arg, n)) });
     } else {
-      sources.push({ name: arg, text: await readFile(arg, 'utf8') });
+      sources.push({ name: arg, text: await readBounded(arg) });
     }
   }
   return sources;
@@ -37,8 +39,31 @@ export async function readSources(args: readonly string[]): Promise<SpecSource[]
 
 async function readStdin(): Promise<string> {
   if (process.stdin.isTTY) throw new BadRequestError("-f -: standard input is a terminal; pipe the specs in (berth apply -f - < app.yaml)");
+  return readAtMost(process.stdin, 'standard input');
+}
+
+/**
+ * A spec file's text. Read as a stream up to the most the gateway takes in one
+ * request, whatever the file is: a device (/dev/zero) or a pipe (`-f <(…)`) has
+ * no size to check first, and reading it whole ended in "Invalid string length".
+ */
+function readBounded(path: string): Promise<string> {
+  return readAtMost(createReadStream(path), path).catch((err: NodeJS.ErrnoException) => {
+    throw err instanceof BadRequestError ? err : new BadRequestError(`${path}: ${err.message}`);
+  });
+}
+
+async function readAtMost(stream: NodeJS.ReadableStream & { destroy?: () => void }, name: string): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin as AsyncIterable<Buffer>) chunks.push(chunk);
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      stream.destroy?.();
+      throw new BadRequestError(`${name}: larger than ${MAX_BODY_BYTES} bytes, more than the gateway takes in one apply; split it`);
+    }
+    chunks.push(chunk);
+  }
   return Buffer.concat(chunks).toString('utf8');
 }
 

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { Command, InvalidArgumentError } from 'commander';
+import { brokenStreamError } from '../api-errors.js';
 import { seg } from '../client.js';
 import { withClient } from '../context.js';
 
@@ -18,8 +19,12 @@ export function logsCommand(): Command {
       try {
         await withClient(cmd, async (client) => {
           const stream = await client.stream(`/v1/apps/${seg(name)}/logs`, { query: { tail: opts.tail, follow: opts.follow }, signal: abort.signal });
-          for await (const chunk of stream) {
-            if (!process.stdout.write(chunk as Buffer)) await once(process.stdout, 'drain');
+          try {
+            for await (const chunk of stream) {
+              if (!process.stdout.write(chunk as Buffer)) await once(process.stdout, 'drain');
+            }
+          } catch (err) {
+            throw abort.signal.aborted ? err : brokenStreamError(err, client.baseUrl);
           }
         });
       } catch (err) {

@@ -1,0 +1,86 @@
+import { Worker } from 'node:worker_threads';
+import { BadRequestError, SpecError, type FieldProblem } from '../errors.js';
+import { parseSpecText } from './parse.js';
+import type { AppSpec } from './types.js';
+
+/**
+ * Texts up to this size are read on the calling thread. The YAML library takes
+ * some 10 µs per node, so the worst 16 KiB (a flow list of numbers) costs tens of
+ * milliseconds, a typical spec far less; the worst 1 MiB request body took 25 s,
+ * during which the gateway's event loop, and every proxied request, stood still.
+ */
+export const INLINE_PARSE_BYTES = 16 * 1024;
+
+/** Memory the thread may use: far past any real batch of specs; past it, the text is refused. */
+const THREAD_HEAP_MB = 512;
+
+/** The thread is kept this long after its last text (its start, loading the spec modules, takes up to a second). */
+const THREAD_IDLE_MS = 30_000;
+
+export interface ParseThreadRequest {
+  text: string;
+  source: string;
+}
+
+export type ParseThreadReply = { ok: true; specs: AppSpec[] } | { ok: false; problems: FieldProblem[] } | { ok: false; message: string };
+
+const THREAD_URL = new URL('./parse-thread.js', import.meta.url);
+
+let worker: Worker | undefined;
+let idleTimer: NodeJS.Timeout | undefined;
+/** One large text at a time: a second waits, so these reads take one core at most. */
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * parseSpecText without holding the event loop: small texts inline, larger ones
+ * on a thread (one at a time). Same answers, same SpecError.
+ */
+export function parseSpecTextOffThread(text: string, source: string): Promise<AppSpec[]> {
+  if (text.length <= INLINE_PARSE_BYTES) return Promise.resolve().then(() => parseSpecText(text, source));
+  const run = queue.then(() => parseOnThread(text, source));
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+function parseOnThread(text: string, source: string): Promise<AppSpec[]> {
+  clearTimeout(idleTimer);
+  const thread = (worker ??= startThread());
+  return new Promise<AppSpec[]>((resolve, reject) => {
+    const onMessage = (reply: ParseThreadReply) => {
+      done();
+      if (reply.ok) resolve(reply.specs);
+      else if ('problems' in reply) reject(new SpecError(reply.problems, source));
+      else reject(new Error(`reading ${source}: ${reply.message}`));
+    };
+    const onError = (err: Error & { code?: string }) => {
+      done();
+      // ERR_WORKER_OUT_OF_MEMORY: the text holds more than any batch of specs could.
+      reject(err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? new BadRequestError(`${source}: too large to read as app specs (over ${THREAD_HEAP_MB} MB of memory); send fewer at a time`) : err);
+    };
+    const onExit = (code: number) => onError(new Error(`reading ${source}: the parsing thread exited with code ${code}`));
+    const done = () => {
+      thread.off('message', onMessage).off('error', onError).off('exit', onExit);
+      thread.unref();
+      idleTimer = setTimeout(stopThread, THREAD_IDLE_MS).unref();
+    };
+    thread.on('message', onMessage).on('error', onError).on('exit', onExit);
+    // Held while it reads for someone (an answer is owed), let go while idle.
+    thread.ref();
+    thread.postMessage({ text, source } satisfies ParseThreadRequest);
+  });
+}
+
+function startThread(): Worker {
+  const thread = new Worker(THREAD_URL, { resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB } });
+  // A thread that died is started afresh next time.
+  thread.once('exit', () => {
+    if (worker === thread) worker = undefined;
+  });
+  return thread;
+}
+
+function stopThread(): void {
+  const thread = worker;
+  worker = undefined;
+  void thread?.terminate();
+}

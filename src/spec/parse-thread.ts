@@ -1,0 +1,16 @@
+// Entry point of the thread that reads large spec texts (parse-off-thread.ts):
+// each message is one text; parseSpecText's answer, or its SpecError's problems, is posted back.
+import { parentPort } from 'node:worker_threads';
+import { SpecError } from '../errors.js';
+import { parseSpecText } from './parse.js';
+import type { ParseThreadRequest, ParseThreadReply } from './parse-off-thread.js';
+
+parentPort!.on('message', ({ text, source }: ParseThreadRequest) => {
+  let reply: ParseThreadReply;
+  try {
+    reply = { ok: true, specs: parseSpecText(text, source) };
+  } catch (err) {
+    reply = err instanceof SpecError ? { ok: false, problems: err.problems } : { ok: false, message: (err as Error).message };
+  }
+  parentPort!.postMessage(reply);
+});
