@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, realpath, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ConflictError } from '../errors.js';
@@ -18,7 +19,9 @@ export interface StoreLock {
  * The lock is a file beside the store naming the owner's process id, created
  * exclusively. One naming a process that no longer runs (a gateway killed with
  * -9) is stale and taken over; the same process may take it again (a restart
- * in place).
+ * in place). With the id goes the process's identity (the boot and its start
+ * time, from /proc): after a reboot, or once the id is another process's, the
+ * lock is stale too, so a lock left by a crash never keeps a gateway from starting.
  */
 export async function lockStoreFile(storePath: string, pid = process.pid): Promise<StoreLock> {
   // Owner-only, as the store creates it. The directory's real path: one store reached through a symlink is one store.
@@ -26,15 +29,16 @@ export async function lockStoreFile(storePath: string, pid = process.pid): Promi
   const path = join(await realpath(dirname(storePath)), `${basename(storePath)}.lock`);
   for (let attempt = 0; ; attempt++) {
     try {
-      await writeFile(path, `${pid}\n`, { flag: 'wx', mode: 0o600 });
+      const identity = processIdentity(pid);
+      await writeFile(path, `${pid}${identity ? ` ${identity}` : ''}\n`, { flag: 'wx', mode: 0o600 });
       return { path, release: () => releaseIfOurs(path, pid) };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const owner = await ownerOf(path);
-    if (owner !== undefined && owner !== pid && isRunning(owner)) {
+    if (owner !== undefined && owner.pid !== pid && isRunning(owner)) {
       throw new ConflictError(
-        `another gateway (process ${owner}) serves the store ${storePath}; stop it first (one gateway per SQLite file; several share a postgres:// store). If no gateway runs, remove ${path}`,
+        `another gateway (process ${owner.pid}) serves the store ${storePath}; stop it first (one gateway per SQLite file; several share a postgres:// store). If no gateway runs, remove ${path}`,
       );
     }
     // Stale, ours, or unreadable (a writer that died between create and write): taken over, once.
@@ -43,22 +47,43 @@ export async function lockStoreFile(storePath: string, pid = process.pid): Promi
   }
 }
 
-async function ownerOf(path: string): Promise<number | undefined> {
-  const text = await readFile(path, 'utf8').catch(() => '');
-  const pid = Number(text.trim());
-  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+interface LockOwner {
+  pid: number;
+  /** The boot and start time of that process when it took the lock, if /proc told. */
+  identity?: string;
 }
 
-function isRunning(pid: number): boolean {
+async function ownerOf(path: string): Promise<LockOwner | undefined> {
+  const [id, identity] = (await readFile(path, 'utf8').catch(() => '')).trim().split(' ');
+  const pid = Number(id);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
+  return identity ? { pid, identity } : { pid };
+}
+
+/** Whether the lock's owner still runs: its id is alive and, when the lock says, still the same process. */
+function isRunning(owner: LockOwner): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    process.kill(owner.pid, 0);
   } catch (err) {
     // EPERM: it runs, as another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  return owner.identity === undefined || owner.identity === processIdentity(owner.pid);
+}
+
+/** This boot's id and the process's start time in clock ticks since boot (Linux /proc); undefined where /proc has neither. */
+export function processIdentity(pid: number): string | undefined {
+  try {
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after "pid (comm) ": the start time is the 22nd field of the line, the 20th after the comm.
+    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return boot && start ? `${boot}:${start}` : undefined;
+  } catch {
+    return undefined;
   }
 }
 
 async function releaseIfOurs(path: string, pid: number): Promise<void> {
-  if ((await ownerOf(path)) === pid) await unlink(path).catch(() => undefined);
+  if ((await ownerOf(path))?.pid === pid) await unlink(path).catch(() => undefined);
 }

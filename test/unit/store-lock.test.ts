@@ -5,7 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ConflictError, exitCodeOf } from '../../src/errors.js';
-import { lockStoreFile } from '../../src/store/store-lock.js';
+import { lockStoreFile, processIdentity } from '../../src/store/store-lock.js';
+
+/** The lock file's text for `pid`: its id and identity. */
+const lockText = (pid: number) => `${pid} ${processIdentity(pid)}\n`;
 
 describe('one gateway per SQLite store file (a second one ran beside the first, both acting on the same containers)', () => {
   let dir: string;
@@ -19,7 +22,7 @@ describe('one gateway per SQLite store file (a second one ran beside the first, 
     // Another running process holds it: the test runner's parent.
     const first = await lockStoreFile(store, process.ppid);
     assert.equal(first.path, join(await realpath(dir), 'a', 'berth.db.lock'));
-    assert.equal(await readFile(first.path, 'utf8'), `${process.ppid}\n`);
+    assert.equal(await readFile(first.path, 'utf8'), lockText(process.ppid));
     await assert.rejects(lockStoreFile(store), (err: unknown) => {
       assert.ok(err instanceof ConflictError);
       assert.equal(exitCodeOf(err), 4);
@@ -31,7 +34,7 @@ describe('one gateway per SQLite store file (a second one ran beside the first, 
     const second = await lockStoreFile(store);
     // A release by a former owner leaves the new owner's lock alone.
     await first.release();
-    assert.equal(await readFile(`${store}.lock`, 'utf8'), `${process.pid}\n`);
+    assert.equal(await readFile(`${store}.lock`, 'utf8'), lockText(process.pid));
     await second.release();
   });
 
@@ -40,12 +43,30 @@ describe('one gateway per SQLite store file (a second one ran beside the first, 
     const gone = spawnSync(process.execPath, ['-e', '0']).pid;
     await writeFile(`${store}.lock`, `${gone}\n`);
     const lock = await lockStoreFile(store);
-    assert.equal(await readFile(`${store}.lock`, 'utf8'), `${process.pid}\n`);
+    assert.equal(await readFile(`${store}.lock`, 'utf8'), lockText(process.pid));
     const again = await lockStoreFile(store);
     await again.release();
     await lock.release();
     await writeFile(`${store}.lock`, 'garbage');
     await (await lockStoreFile(store)).release();
+  });
+
+  it('takes over a lock whose process id now names another process (reused after a crash, or from before a reboot)', async () => {
+    const store = join(dir, 'reused.db');
+    const live = process.ppid;
+    const identity = processIdentity(live)!;
+    assert.match(identity, /^[0-9a-f-]{36}:\d+$/);
+    // The same id, started at another time: another process now has it.
+    await writeFile(`${store}.lock`, `${live} ${identity.split(':')[0]}:1\n`);
+    await (await lockStoreFile(store)).release();
+    // The same id and start time, from another boot.
+    await writeFile(`${store}.lock`, `${live} 00000000-0000-0000-0000-000000000000:${identity.split(':')[1]}\n`);
+    await (await lockStoreFile(store)).release();
+    // The same process: refused. A lock from before identities were written (the id alone) holds while the id lives.
+    await writeFile(`${store}.lock`, `${live} ${identity}\n`);
+    await assert.rejects(lockStoreFile(store), ConflictError);
+    await writeFile(`${store}.lock`, `${live}\n`);
+    await assert.rejects(lockStoreFile(store), ConflictError);
   });
 
   it('is one lock for one store reached through a symlinked directory', async () => {
