@@ -4,6 +4,7 @@
  * so a name or a route is valid or not the same way whichever form it came in.
  */
 import { z } from 'zod';
+import { normalizePath } from '../proxy/request-path.js';
 import { DURATION_HINT, DURATION_PATTERN, parseDuration, parseLongDuration } from './duration.js';
 import { imageReferenceProblem } from './image-reference.js';
 import { BERTH_PATH, isIpLiteral, isUnderBerthPath } from './route-rules.js';
@@ -53,6 +54,16 @@ function pathField(notAbsolute: string) {
 
 export const pathPrefixField = pathField('must start with "/"').superRefine((path, ctx) => {
   if (isUnderBerthPath(path)) ctx.addIssue({ code: 'custom', message: `must not be under ${BERTH_PATH}, where berth serves its own endpoints` });
+  else if (pathProblem(path, '') === undefined) {
+    // Requests are routed on their normalised path (request-path.ts): a prefix spelled any other way matches none.
+    const normal = normalizePath(path);
+    if (typeof normal !== 'string') {
+      const encoded = normalizePath(encodeURI(path));
+      const hint = typeof encoded === 'string' ? `; percent-encode it: ${JSON.stringify(encoded)}` : '';
+      ctx.addIssue({ code: 'custom', message: `no request can have this path (${normal.reason})${hint}` });
+    }
+    else if (normal !== path) ctx.addIssue({ code: 'custom', message: `would never match: requests are routed on their normalised path, so write it as ${JSON.stringify(normal)}` });
+  }
 });
 export const absolutePathField = pathField('must be an absolute path (start with "/")');
 

@@ -12,6 +12,9 @@ import { parseLongDuration } from './duration.js';
 import { parseSize } from './size.js';
 import { controlCharProblem } from './text-rules.js';
 
+/** More CPUs than any host has: a larger number only overflows the engine's nano-CPU count (1e300 was accepted). */
+const MAX_CPUS = 1024;
+
 export const routeSchema = z
   .strictObject({
     host: f.hostField
@@ -100,7 +103,7 @@ const resourcesSchema = z
       .refine((v) => safeSize(v) >= MIN_MEMORY, 'must be at least 6m (Docker refuses less)')
       .optional()
       .describe('Memory limit: bytes, or "512k", "256m", "1g" (binary units, as with docker --memory).'),
-    cpus: z.number().positive().optional().describe('CPU limit in (fractional) CPUs, e.g. 0.5.'),
+    cpus: z.number().positive().max(MAX_CPUS, `at most ${MAX_CPUS} CPUs`).optional().describe('CPU limit in (fractional) CPUs, e.g. 0.5.'),
     pids: z.number().int().positive().optional().describe('Most processes the container may run.'),
   })
   .describe('Resource limits of each instance.');

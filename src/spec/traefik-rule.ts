@@ -38,10 +38,10 @@ function readConjunction(text: string): RuleRoute[] | string {
   for (const term of text.split('&&')) {
     const match = TERM.exec(term);
     const args = match ? readArguments(match[2]!) : undefined;
-    if (!match || !args) return `cannot read ${JSON.stringify(term.trim())}: ${SUPPORTED}`;
+    if (!match || !args) return `cannot read ${JSON.stringify(excerpt(term.trim()))}: ${SUPPORTED}`;
     const matcher = match[1]!;
     if (matcher === 'Path') return `Path(...) matches one exact path and berth routes by prefix: use PathPrefix(...)`;
-    if (matcher !== 'Host' && matcher !== 'PathPrefix') return `unsupported matcher ${matcher}(...): ${SUPPORTED}`;
+    if (matcher !== 'Host' && matcher !== 'PathPrefix') return `unsupported matcher ${excerpt(matcher)}(...): ${SUPPORTED}`;
     if ((matcher === 'Host' ? hosts : paths) !== undefined) return `${matcher}(...) appears twice in one && group`;
     if (matcher === 'Host') hosts = args;
     else paths = args;
@@ -68,4 +68,9 @@ export function parseTraefikRule(rule: string): RuleResult {
     routes.push(...result);
   }
   return { ok: true, routes };
+}
+
+/** The part of a rule an error quotes: enough to find it, never the whole of a huge one (a 100,000-character rule was echoed whole). */
+function excerpt(text: string, max = 80): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
 }

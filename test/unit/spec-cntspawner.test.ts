@@ -177,6 +177,9 @@ describe('parseTraefikRule', () => {
     ['Host()', /cannot read/],
     ['Host(a.example.com)', /cannot read/],
     ['', /cannot read/],
+    // A huge rule is quoted in part, with its length: the message stays readable.
+    [`Host(\`a\`) && ${'x'.repeat(100_000)}`, new RegExp(`^cannot read "${'x'.repeat(80)}… \\(100000 characters\\)":`)],
+    [`${'M'.repeat(100_000)}(\`a\`)`, new RegExp(`^unsupported matcher ${'M'.repeat(80)}… \\(100000 characters\\)\\(`)],
   ];
   for (const [rule, message] of invalid) {
     it(`refuses ${JSON.stringify(rule)}`, () => {

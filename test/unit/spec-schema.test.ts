@@ -71,6 +71,7 @@ describe('berth/v1: defaults and normalization', () => {
   });
 
   it('adds the trailing "/" to path prefixes and lowercases hosts', () => {
+    assert.equal(parseSpecObject({ ...minimal, routes: [{ path: '/a%2Fb/caf%C3%A9/~x/' }] }).routes[0]!.path, '/a%2Fb/caf%C3%A9/~x/', 'a normalised prefix with escapes is taken');
     const spec = parseSpecObject({ ...minimal, routes: [{ path: '/a/b', stripPrefix: true }, { host: 'App.Example.COM', path: '/' }] });
     assert.deepEqual(spec.routes, [
       { path: '/a/b/', stripPrefix: true },
@@ -150,6 +151,10 @@ describe('berth/v1: each problem at its field path', () => {
     ['port as text', { port: '8080' }, 'port: must be a number, not the string "8080"'],
     ['path without "/"', { routes: [{ path: 'session/x' }] }, 'routes[0].path: must start with "/"'],
     ['path with "?"', { routes: [{ path: '/a?b' }] }, 'routes[0].path: must not contain spaces, "?", "#" or NUL'],
+    // Requests are routed on their normalised path: a prefix spelled otherwise could never match.
+    ['path with an escaped unreserved character', { routes: [{ path: '/%41/' }] }, 'routes[0].path: would never match: requests are routed on their normalised path, so write it as "/A/"'],
+    ['path with a lower-case escape', { routes: [{ path: '/a%2fb/' }] }, 'routes[0].path: would never match: requests are routed on their normalised path, so write it as "/a%2Fb/"'],
+    ['path with a raw non-ASCII character', { routes: [{ path: '/café/' }] }, 'routes[0].path: no request can have this path (character 0xe9 in the request path); percent-encode it: "/caf%C3%A9/"'],
     ['path with ".."', { routes: [{ path: '/a/../b' }] }, 'routes[0].path: must not contain empty, "." or ".." segments'],
     ['path with "//"', { routes: [{ path: '/a//b' }] }, 'routes[0].path: must not contain empty, "." or ".." segments'],
     ['host with scheme', { routes: [{ host: 'http://a.example.com' }] }, 'routes[0].host: must be a host name like "app.example.com" or "*.apps.example.com", without scheme, port or path'],
@@ -180,6 +185,10 @@ describe('berth/v1: each problem at its field path', () => {
     ['memory unreadable', { resources: { memory: '1 gig' } }, 'resources.memory: "1 gig" is not a size'],
     ['memory below Docker minimum', { resources: { memory: '4m' } }, 'resources.memory: must be at least 6m (Docker refuses less)'],
     ['cpus 0', { resources: { cpus: 0 } }, 'resources.cpus: must be greater than 0'],
+    ['cpus past any host', { resources: { cpus: 1e300 } }, 'resources.cpus: at most 1024 CPUs'],
+    // As YAML and JSON parsers give it: an own key, which an assignment would turn into a prototype and drop.
+    ['an env variable named __proto__', { env: JSON.parse('{"__proto__": "x", "A": "b"}') }, 'env.__proto__: "__proto__" cannot be used as a name here'],
+    ['a label named __proto__', { labels: JSON.parse('{"__proto__": "x"}') }, 'labels.__proto__: "__proto__" cannot be used as a name here'],
     ['pids fractional', { resources: { pids: 1.5 } }, 'resources.pids: must be a whole number'],
     ['waiting unknown', { waiting: 'spin' }, 'waiting: must be one of "auto", "hold", "page"'],
     ['network with spaces', { network: 'my net' }, 'network: must be a Docker network name'],
