@@ -4,7 +4,7 @@ import type { EdgeHooks } from '../proxy/proxy-server.js';
 import type { RouteMatch } from '../proxy/route-table.js';
 import type { HstsSpec } from '../spec/types.js';
 import { certificatePair } from '../tls/certificate-pair.js';
-import { hstsValue, httpsLocation, redirectsToHttps } from '../tls/edge-policy.js';
+import { hstsValue, httpsRedirect } from '../tls/edge-policy.js';
 import { SniIndex } from '../tls/sni-index.js';
 import type { EdgeSnapshot, RouteEntry } from './state-feed.js';
 
@@ -62,8 +62,7 @@ export class WorkerEdge implements EdgeHooks {
   }
 
   redirect(match: RouteMatch, target: string): string | undefined {
-    if (!redirectsToHttps(match.route, this.redirectAll) || match.authority === '') return undefined;
-    return httpsLocation(match.authority, target, this.tlsPort);
+    return httpsRedirect(match, target, this.redirectAll, this.tlsPort);
   }
 
   hsts(app: string): string | undefined {

@@ -1,4 +1,4 @@
-import { stripPort } from '../proxy/route-table.js';
+import { stripPort, type RouteMatch } from '../proxy/route-table.js';
 import type { HstsSpec, RouteSpec } from '../spec/types.js';
 
 /** Where ACME's HTTP-01 challenges are fetched (RFC 8555 §8.3); never redirected, never routed to an app. */
@@ -7,6 +7,16 @@ export const ACME_CHALLENGE_PREFIX = '/.well-known/acme-challenge/';
 /** Whether a plain HTTP request routed by `route` goes to HTTPS: the route's own say, else the gateway's. */
 export function redirectsToHttps(route: RouteSpec, gatewayWide: boolean): boolean {
   return route.redirectHttps ?? gatewayWide;
+}
+
+/**
+ * Where a plain HTTP request routed by `match` is sent with 308, or undefined to serve it: the
+ * route's own say, else the gateway's; never without an authority to name. The control's edge
+ * and each proxy worker's decide with this.
+ */
+export function httpsRedirect(match: RouteMatch, target: string, gatewayWide: boolean, tlsPort: number): string | undefined {
+  if (!redirectsToHttps(match.route, gatewayWide) || match.authority === '') return undefined;
+  return httpsLocation(match.authority, target, tlsPort);
 }
 
 /**

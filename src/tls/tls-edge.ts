@@ -6,7 +6,7 @@ import type { EdgeHooks } from '../proxy/proxy-server.js';
 import type { RouteMatch } from '../proxy/route-table.js';
 import type { AppSpec } from '../spec/types.js';
 import type { CertificatePair } from './certificate-pair.js';
-import { hstsValue, httpsLocation, redirectsToHttps } from './edge-policy.js';
+import { hstsValue, httpsRedirect } from './edge-policy.js';
 import { FileCertificates } from './file-certificates.js';
 import { SniIndex } from './sni-index.js';
 
@@ -117,8 +117,7 @@ export class TlsEdge implements EdgeHooks {
   }
 
   redirect(match: RouteMatch, target: string): string | undefined {
-    if (!redirectsToHttps(match.route, this.config.redirect) || match.authority === '') return undefined;
-    return httpsLocation(match.authority, target, this.options.tlsPort());
+    return httpsRedirect(match, target, this.config.redirect, this.options.tlsPort());
   }
 
   hsts(app: string): string | undefined {
