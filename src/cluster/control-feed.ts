@@ -79,7 +79,7 @@ export class ControlFeed implements StateFeed {
   }
 
   /** The first message to a proxy: settings, routes and every app's snapshot. */
-  hello(peer: number, settings: ProxySettings): ToProxy {
+  hello(peer: number, settings: ProxySettings): Extract<ToProxy, { t: 'hello' }> {
     this.flush();
     const apps = this.routes.map((r) => this.snapshot(r.app)).filter((s): s is AppSnapshot => s !== undefined);
     return { t: 'hello', worker: peer, settings, version: this.version, routes: this.routes, apps };

@@ -140,7 +140,7 @@ export class WorkerPool {
       if (!entry) return;
       // Replacements listen on the configured port too: the same key shares the handle the live workers hold.
       const hello = this.feed.hello(worker.id, { ...this.options.settings(), host: this.host, port: this.port, ...(this.tls ? { tls: this.tls } : {}) });
-      worker.send(this.edge && hello.t === 'hello' ? { ...hello, edge: this.edge } : hello);
+      worker.send(this.edge ? { ...hello, edge: this.edge } : hello);
       entry.fed = true;
       return;
     }

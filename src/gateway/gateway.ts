@@ -289,7 +289,7 @@ export class Gateway {
         specs: () => this.desired.specs,
         tlsPort: () => this.httpsAddress?.port ?? tls.listen.port,
         // Proxy workers serve HTTPS themselves: each change of the edge goes to them.
-        ...(pool ? { changed: () => void pool.publishEdge(edge.snapshot()) } : {}),
+        ...(pool ? { changed: () => void this.publishEdge() } : {}),
       });
       this.tlsEdge = edge;
       await edge.loadFiles(tls);
@@ -303,7 +303,7 @@ export class Gateway {
           hosts: () => acmeHosts(this.desired.specs.values()),
           coveredByFile: (host) => edge.coveredByFile(host),
           changed: () => edge.rebuild(),
-          ...(pool ? { challengesPublished: () => pool.publishEdge(edge.snapshot()) } : {}),
+          ...(pool ? { challengesPublished: () => this.publishEdge() } : {}),
         });
         this.acme = manager;
         edge.setAcmeSource(() => manager.certificates());
@@ -340,7 +340,7 @@ export class Gateway {
       this.proxyAddress = await this.pool.listen(config.listen.host, config.listen.port, config.tls?.listen);
       this.httpsAddress = this.pool.tlsAddress;
       // Now with the TLS port the workers bound (redirects point there).
-      if (this.tlsEdge) await this.pool.publishEdge(this.tlsEdge.snapshot());
+      await this.publishEdge();
     } else {
       this.proxyAddress = await this.proxy!.listen(config.listen.host, config.listen.port);
       if (this.https) this.httpsAddress = await this.https.listen(config.tls!.listen.host, config.tls!.listen.port);
@@ -470,6 +470,11 @@ export class Gateway {
   /** Whether HTTPS is configured at all (the API answers 404 for certificates otherwise). */
   get tlsEnabled(): boolean {
     return this.tlsEdge !== undefined;
+  }
+
+  /** Proxy workers (with a `tls` block) get the edge as it is now; resolves once each serves it. */
+  private publishEdge(): Promise<void> {
+    return this.pool && this.tlsEdge ? this.pool.publishEdge(this.tlsEdge.snapshot()) : Promise.resolve();
   }
 
   statuses(): AppStatus[] {
