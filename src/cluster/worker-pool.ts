@@ -1,9 +1,10 @@
 import cluster, { type Worker } from 'node:cluster';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { Activator } from '../activator/activator.js';
+import { freePortOn } from '../net/free-port.js';
 import type { RequestRecord } from '../store/store.js';
 import { ControlFeed } from './control-feed.js';
 import type { EdgeSnapshot, FromProxy, ProxySettings } from './state-feed.js';
@@ -199,16 +200,4 @@ export class WorkerPool {
 
 function addressOf(host: string, port: number): AddressInfo {
   return { address: host, family: host.includes(':') ? 'IPv6' : 'IPv4', port };
-}
-
-/** A port free on `host` now (asked of the kernel); the workers bind it right after. */
-function freePortOn(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, host, () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
