@@ -6,7 +6,7 @@ import { Counter, type Registry } from 'prom-client';
 import type { Activator } from '../activator/activator.js';
 import type { RequestRecord } from '../store/store.js';
 import { ControlFeed } from './control-feed.js';
-import type { EdgeSnapshot, FromProxy, ProxySettings } from './state-feed.js';
+import type { EdgeSnapshot, FromProxy, ProxySettings, ToProxy } from './state-feed.js';
 
 export interface WorkerPoolOptions {
   count: number;
@@ -59,7 +59,7 @@ export class WorkerPool {
         ids: () => [...this.workers.values()].filter((w) => w.fed).map((w) => w.worker.id),
         send: (id, message) => {
           const entry = this.workers.get(id);
-          if (entry?.worker.isConnected()) entry.worker.send(message);
+          if (entry) post(entry.worker, message);
         },
       },
       onRecords: (records, peer) => {
@@ -110,7 +110,7 @@ export class WorkerPool {
         resolve();
       };
       this.edgeAcks.set(id, { left: new Set(to.map((w) => w.worker.id)), done });
-      for (const { worker } of to) worker.send({ t: 'edge', id, edge });
+      for (const { worker } of to) post(worker, { t: 'edge', id, edge });
     });
   }
 
@@ -131,6 +131,8 @@ export class WorkerPool {
     const worker = cluster.fork();
     this.workers.set(worker.id, { worker, forkedAt: performance.now(), fed: false });
     worker.on('message', (message: FromProxy) => this.onMessage(worker, message));
+    // A failed write (EPIPE: it died while the control wrote) is answered by its 'exit', which replaces it.
+    worker.on('error', (err) => this.options.logger.debug({ worker: worker.id, err: err.message }, 'proxy worker channel error'));
     worker.on('exit', (code, signal) => this.onExit(worker, code, signal));
   }
 
@@ -140,7 +142,7 @@ export class WorkerPool {
       if (!entry) return;
       // Replacements listen on the configured port too: the same key shares the handle the live workers hold.
       const hello = this.feed.hello(worker.id, { ...this.options.settings(), host: this.host, port: this.port, ...(this.tls ? { tls: this.tls } : {}) });
-      worker.send(this.edge ? { ...hello, edge: this.edge } : hello);
+      post(worker, this.edge ? { ...hello, edge: this.edge } : hello);
       entry.fed = true;
       return;
     }
@@ -189,12 +191,25 @@ export class WorkerPool {
     const exits = [...this.workers.values()].map(({ worker }) => {
       if (worker.isDead()) return Promise.resolve();
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-      if (worker.isConnected()) worker.send({ t: 'close', graceMs });
+      post(worker, { t: 'close', graceMs });
       const kill = setTimeout(() => worker.process.kill('SIGKILL'), graceMs + 3_000);
       return exited.finally(() => clearTimeout(kill));
     });
     await Promise.all(exits);
   }
+}
+
+/**
+ * Sends to a worker that may be dying: a worker killed while the control writes
+ * to it fails the write with EPIPE, which without a callback is an 'error' event
+ * that, unhandled, would end the control and with it every worker.
+ */
+function post(worker: Worker, message: ToProxy): void {
+  if (worker.isConnected()) worker.send(message, undefined, ignoreSendError);
+}
+
+function ignoreSendError(): void {
+  // The worker's 'exit' handler drops and replaces it.
 }
 
 function addressOf(host: string, port: number): AddressInfo {

@@ -1,0 +1,70 @@
+// The control's pool of proxy worker processes (real forks of worker-main.js on
+// the fake engine; no Docker): a worker that dies while the control writes to it,
+// a listener port another process holds, restart storms and what /metrics labels.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { buildConfig } from '../../src/config/load-config.js';
+import { proxySettingsOf } from '../../src/cluster/gateway-workers.js';
+import { WorkerPool } from '../../src/cluster/worker-pool.js';
+import { FakeRuntime } from '../support/fake-runtime.js';
+import { eventually, fakeActivator } from '../support/fake-activator.js';
+
+async function pool(count: number, registry?: Registry): Promise<WorkerPool> {
+  const config = await buildConfig({}, tmpdir());
+  const activator = fakeActivator(new FakeRuntime());
+  return new WorkerPool({
+    count,
+    activator,
+    logger: pino({ level: 'silent' }),
+    settings: () => proxySettingsOf(config, Buffer.alloc(32), undefined, 'silent'),
+    onRecords: () => undefined,
+    ...(registry ? { registry } : {}),
+  });
+}
+
+/** Blocks this thread (no event loop turn) until `pid` has exited: the control has not seen the exit yet. */
+function waitDeadSync(pid: number): void {
+  const deadline = Date.now() + 5_000;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  while (Date.now() < deadline) {
+    let state: string;
+    try {
+      state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0]!;
+    } catch {
+      return;
+    }
+    if (state === 'Z') return;
+    Atomics.wait(pause, 0, 0, 10);
+  }
+  throw new Error(`worker ${pid} did not die`);
+}
+
+test('a worker killed while the control writes to it: the write fails quietly, the control lives on and replaces it', { timeout: 30_000 }, async (t) => {
+  const workers = await pool(2);
+  t.after(() => workers.close(1_000));
+  await workers.listen('127.0.0.1', 0);
+  const [victim, survivor] = workers.pids;
+  process.kill(victim!, 'SIGKILL');
+  waitDeadSync(victim!);
+  // The channel to the dead worker is still open as far as node knows: these writes hit a closed pipe (EPIPE).
+  for (let i = 0; i < 50; i++) workers.feed.publishRoutes([{ app: `a${i}`, routes: [{ path: `/a${i}/`, stripPrefix: false }], balance: 'round-robin' }]);
+  await eventually('a replacement worker', () => workers.pids.length === 2 && !workers.pids.includes(victim!), 10_000);
+  assert.ok(workers.pids.includes(survivor!), 'the other worker was left alone');
+});
+
+test('a listener port another process holds: listen rejects naming it, and close() ends every worker', { timeout: 30_000 }, async (t) => {
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  t.after(() => holder.close());
+  const { port } = holder.address() as AddressInfo;
+  const workers = await pool(2);
+  await assert.rejects(workers.listen('127.0.0.1', port), new RegExp(`127\\.0\\.0\\.1:${port}.*EADDRINUSE`));
+  const pids = workers.pids;
+  await workers.close(1_000);
+  for (const pid of pids) assert.throws(() => process.kill(pid, 0), /ESRCH/, `worker ${pid} is gone`);
+});
