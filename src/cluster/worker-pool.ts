@@ -35,8 +35,11 @@ const EDGE_ACK_MS = 5_000;
  */
 export class WorkerPool {
   readonly feed: ControlFeed;
-  /** Live workers; `fed` once sent their hello, from when on they get every snapshot. */
-  private readonly workers = new Map<number, { worker: Worker; forkedAt: number; fed: boolean }>();
+  /**
+   * Live workers; `fed` once sent their hello, from when on they get every snapshot. `slot`
+   * (0 to count - 1) is the place a worker holds: its replacement takes it over.
+   */
+  private readonly workers = new Map<number, { worker: Worker; forkedAt: number; fed: boolean; slot: number }>();
   private closing = false;
   private host = '127.0.0.1';
   private port = 0;
@@ -63,12 +66,14 @@ export class WorkerPool {
         },
       },
       onRecords: (records, peer) => {
-        this.served?.inc({ worker: String(peer) }, records.length);
+        // By slot, not by cluster id: every replacement gets a new id, and a series per id would grow with each restart.
+        const slot = this.workers.get(peer)?.slot;
+        if (slot !== undefined) this.served?.inc({ worker: String(slot) }, records.length);
         options.onRecords(records);
       },
     });
     if (options.registry) {
-      this.served = new Counter({ name: 'berth_worker_requests_total', help: 'Proxied requests by the proxy worker that served them (workers > 1).', labelNames: ['worker'], registers: [options.registry] });
+      this.served = new Counter({ name: 'berth_worker_requests_total', help: 'Proxied requests by the proxy worker that served them (workers > 1), by slot 0..workers-1 (a replacement counts on in the slot it took over).', labelNames: ['worker'], registers: [options.registry] });
     }
   }
 
@@ -86,7 +91,7 @@ export class WorkerPool {
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), args: [] });
     const bound = new Promise<{ port: number; tlsPort?: number }>((resolve, reject) => (this.listening = { resolve, reject, left: this.options.count }));
-    for (let i = 0; i < this.options.count; i++) this.fork();
+    for (let slot = 0; slot < this.options.count; slot++) this.fork(slot);
     const actual = await bound;
     if (this.tls && actual.tlsPort !== undefined) this.tlsAddress = addressOf(this.tls.host, actual.tlsPort);
     return addressOf(host, actual.port);
@@ -127,9 +132,9 @@ export class WorkerPool {
     return [...this.workers.values()].map((w) => w.worker.process.pid!).filter((pid) => pid !== undefined);
   }
 
-  private fork(): void {
+  private fork(slot: number): void {
     const worker = cluster.fork();
-    this.workers.set(worker.id, { worker, forkedAt: performance.now(), fed: false });
+    this.workers.set(worker.id, { worker, forkedAt: performance.now(), fed: false, slot });
     worker.on('message', (message: FromProxy) => this.onMessage(worker, message));
     // A failed write (EPIPE: it died while the control wrote) is answered by its 'exit', which replaces it.
     worker.on('error', (err) => this.options.logger.debug({ worker: worker.id, err: err.message }, 'proxy worker channel error'));
@@ -176,10 +181,11 @@ export class WorkerPool {
       this.listening = undefined;
       return;
     }
-    const lived = entry ? performance.now() - entry.forkedAt : 0;
-    this.options.logger.warn({ worker: worker.id, pid: worker.process.pid, code, signal }, 'proxy worker died; starting a replacement');
+    if (!entry) return;
+    const lived = performance.now() - entry.forkedAt;
+    this.options.logger.warn({ worker: worker.id, slot: entry.slot, pid: worker.process.pid, code, signal }, 'proxy worker died; starting a replacement');
     const refork = () => {
-      if (!this.closing) this.fork();
+      if (!this.closing) this.fork(entry.slot);
     };
     if (lived < MIN_LIFE_MS) setTimeout(refork, REFORK_PAUSE_MS).unref();
     else refork();

@@ -1,6 +1,7 @@
 // The control's pool of proxy worker processes (real forks of worker-main.js on
 // the fake engine; no Docker): a worker that dies while the control writes to it,
 // a listener port another process holds, restart storms and what /metrics labels.
+import cluster from 'node:cluster';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo } from 'node:net';
@@ -10,6 +11,7 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { buildConfig } from '../../src/config/load-config.js';
 import { proxySettingsOf } from '../../src/cluster/gateway-workers.js';
+import type { WireRecord } from '../../src/cluster/state-feed.js';
 import { WorkerPool } from '../../src/cluster/worker-pool.js';
 import { FakeRuntime } from '../support/fake-runtime.js';
 import { eventually, fakeActivator } from '../support/fake-activator.js';
@@ -67,4 +69,25 @@ test('a listener port another process holds: listen rejects naming it, and close
   const pids = workers.pids;
   await workers.close(1_000);
   for (const pid of pids) assert.throws(() => process.kill(pid, 0), /ESRCH/, `worker ${pid} is gone`);
+});
+
+test('berth_worker_requests_total is labelled by slot: a replacement counts on in the slot it took over, so restarts add no series', { timeout: 30_000 }, async (t) => {
+  const registry = new Registry();
+  const workers = await pool(2, registry);
+  t.after(() => workers.close(1_000));
+  await workers.listen('127.0.0.1', 0);
+  const record: WireRecord = [Date.now(), 'a', 'GET', '/', 200, 1, 0, 2, '127.0.0.1', 0, null, null];
+  const serveOne = () => {
+    for (const worker of Object.values(cluster.workers ?? {})) if (worker) workers.feed.handle(worker.id, { t: 'records', records: [record] });
+  };
+  serveOne();
+  for (let restart = 0; restart < 3; restart++) {
+    const victim = workers.pids[0]!;
+    process.kill(victim, 'SIGKILL');
+    await eventually('a replacement worker', () => workers.pids.length === 2 && !workers.pids.includes(victim), 10_000);
+    serveOne();
+  }
+  const series = (await registry.getSingleMetric('berth_worker_requests_total')!.get()).values;
+  assert.deepEqual(series.map((v) => v.labels.worker).sort(), ['0', '1']);
+  assert.equal(series.reduce((sum, v) => sum + v.value, 0), 8, 'every record counted once');
 });
