@@ -138,7 +138,8 @@ export type ToProxy =
   | { t: 'hello'; worker: number; settings: ProxySettings; version: number; routes: RouteEntry[]; apps: AppSnapshot[]; edge?: EdgeSnapshot }
   /** The edge changed; answered with `edgeApplied` once served (an HTTP-01 challenge must be before the CA looks). */
   | { t: 'edge'; id: number; edge: EdgeSnapshot }
-  | { t: 'routes'; version: number; routes: RouteEntry[] }
+  /** The routed apps that changed (new or different) and those no longer routed; the full set went in `hello`. */
+  | { t: 'routes'; version: number; set: RouteEntry[]; removed: string[] }
   | { t: 'apps'; apps: AppSnapshot[] }
   | { t: 'fence'; id: number; app: AppSnapshot }
   | { t: 'woken'; id: number; answer: WakeAnswer }

@@ -8,6 +8,7 @@ import { RouteTable } from '../proxy/route-table.js';
 import type { RequestRecord } from '../store/store.js';
 import { HttpsListener } from '../tls/https-listener.js';
 import type { EdgeSnapshot, FromProxy, ProxySettings, RequestFacts, RouteEntry, ToProxy, WakeAnswer, WireRecord } from './state-feed.js';
+import { applyRouteDelta } from './route-delta.js';
 import { wireRecord } from './wire.js';
 import { WorkerActivity } from './worker-activity.js';
 import { WorkerEdge } from './worker-edge.js';
@@ -69,6 +70,8 @@ const link = {
     }),
 };
 
+/** The routed apps: the full set from the hello, then the control's changes. */
+const routed = new Map<string, RouteEntry>();
 let proxy: ProxyServer | undefined;
 let edge: WorkerEdge | undefined;
 let https: HttpsListener | undefined;
@@ -138,14 +141,18 @@ async function close(graceMs: number): Promise<void> {
 process.on('message', (message: ToProxy) => {
   switch (message.t) {
     case 'hello':
+      for (const entry of message.routes) routed.set(entry.app, entry);
       start(message.settings, message.routes, message.edge);
       upstreams!.applyApps(message.apps);
       return;
-    case 'routes':
-      upstreams?.setRoutes(message.routes);
-      proxy?.setRoutes(new RouteTable(message.routes));
-      edge?.setRoutes(message.routes);
+    case 'routes': {
+      applyRouteDelta(routed, message);
+      const routes = [...routed.values()];
+      upstreams?.setRoutes(routes);
+      proxy?.setRoutes(new RouteTable(routes));
+      edge?.setRoutes(routes);
       return;
+    }
     case 'edge':
       edge?.apply(message.edge);
       send({ t: 'edgeApplied', id: message.id });
