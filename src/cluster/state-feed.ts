@@ -144,7 +144,9 @@ export type ToProxy =
   | { t: 'fence'; id: number; app: AppSnapshot }
   | { t: 'woken'; id: number; answer: WakeAnswer }
   | { t: 'checked'; id: number; gone: boolean }
-  | { t: 'close'; graceMs: number };
+  | { t: 'close'; graceMs: number }
+  /** Answered with `pong`: a worker that answers nothing for long is taken for hung (worker-pool.ts). */
+  | { t: 'ping' };
 
 /** Proxy → control. */
 export type FromProxy =
@@ -157,4 +159,5 @@ export type FromProxy =
   | { t: 'wake'; id: number; app: string; facts: RequestFacts }
   | { t: 'unreachable'; id: number; app: string; instanceId: string; failures: number }
   | { t: 'fenced'; id: number }
-  | { t: 'closed' };
+  | { t: 'closed' }
+  | { t: 'pong' };

@@ -179,6 +179,9 @@ process.on('message', (message: ToProxy) => {
     case 'close':
       void close(message.graceMs);
       return;
+    case 'ping':
+      send({ t: 'pong' });
+      return;
   }
 });
 

@@ -17,11 +17,21 @@ export interface WorkerPoolOptions {
   onRecords: (records: RequestRecord[]) => void;
   /** Where the per-worker request counter is registered (the gateway's /metrics). */
   registry?: Registry;
+  /** How often workers are pinged, and after how long without a word from one it is taken for hung (tests shorten them). */
+  watchdog?: { pingEveryMs: number; hungAfterMs: number };
 }
 
 /** A worker that dies sooner than this after its fork is replaced only after a pause, so a crash loop does not spin. */
 const MIN_LIFE_MS = 1_000;
 const REFORK_PAUSE_MS = 1_000;
+/**
+ * A worker that says nothing for HUNG_AFTER_MS (it answers a ping every PING_EVERY_MS) is
+ * hung (an endless loop, SIGSTOP): it is killed and replaced. Left alone, it would hold its
+ * connections unanswered, pin the apps it had requests on up for good, make every barrier
+ * wait out its timeout, and the control would queue every snapshot for it in memory.
+ */
+const PING_EVERY_MS = 2_000;
+const HUNG_AFTER_MS = 15_000;
 /** How long an edge snapshot waits for the workers to say they serve it (a worker that hangs must not hold an ACME order forever). */
 const EDGE_ACK_MS = 5_000;
 
@@ -39,7 +49,9 @@ export class WorkerPool {
    * Live workers; `fed` once sent their hello, from when on they get every snapshot. `slot`
    * (0 to count - 1) is the place a worker holds: its replacement takes it over.
    */
-  private readonly workers = new Map<number, { worker: Worker; forkedAt: number; fed: boolean; slot: number }>();
+  private readonly workers = new Map<number, { worker: Worker; forkedAt: number; fed: boolean; slot: number; heardMs: number; killed?: boolean }>();
+  private watchdog?: NodeJS.Timeout;
+  private checkedMs = 0;
   private closing = false;
   private host = '127.0.0.1';
   private port = 0;
@@ -92,6 +104,10 @@ export class WorkerPool {
     cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), args: [] });
     const bound = new Promise<{ port: number; tlsPort?: number }>((resolve, reject) => (this.listening = { resolve, reject, left: this.options.count }));
     for (let slot = 0; slot < this.options.count; slot++) this.fork(slot);
+    const { pingEveryMs, hungAfterMs } = this.options.watchdog ?? { pingEveryMs: PING_EVERY_MS, hungAfterMs: HUNG_AFTER_MS };
+    this.checkedMs = performance.now();
+    this.watchdog = setInterval(() => this.checkAlive(pingEveryMs, hungAfterMs), pingEveryMs);
+    this.watchdog.unref();
     const actual = await bound;
     if (this.tls && actual.tlsPort !== undefined) this.tlsAddress = addressOf(this.tls.host, actual.tlsPort);
     return addressOf(host, actual.port);
@@ -134,16 +150,36 @@ export class WorkerPool {
 
   private fork(slot: number): void {
     const worker = cluster.fork();
-    this.workers.set(worker.id, { worker, forkedAt: performance.now(), fed: false, slot });
+    const now = performance.now();
+    this.workers.set(worker.id, { worker, forkedAt: now, fed: false, slot, heardMs: now });
     worker.on('message', (message: FromProxy) => this.onMessage(worker, message));
     // A failed write (EPIPE: it died while the control wrote) is answered by its 'exit', which replaces it.
     worker.on('error', (err) => this.options.logger.debug({ worker: worker.id, err: err.message }, 'proxy worker channel error'));
     worker.on('exit', (code, signal) => this.onExit(worker, code, signal));
   }
 
+  /** Kills the workers that said nothing for `hungAfterMs` (their 'exit' replaces them); pings the others. */
+  private checkAlive(pingEveryMs: number, hungAfterMs: number): void {
+    const now = performance.now();
+    // This process stalled itself (its timer fired late): the workers' answers wait unread behind this
+    // timer, so their silence says nothing; the clocks start again.
+    const stalled = now - this.checkedMs > 2 * pingEveryMs;
+    this.checkedMs = now;
+    for (const entry of this.workers.values()) {
+      if (stalled) entry.heardMs = now;
+      if (entry.killed) continue;
+      if (now - entry.heardMs > hungAfterMs) {
+        entry.killed = true;
+        this.options.logger.warn({ worker: entry.worker.id, slot: entry.slot, pid: entry.worker.process.pid, silentMs: Math.round(now - entry.heardMs) }, 'proxy worker does not answer; killing it to start a replacement');
+        entry.worker.process.kill('SIGKILL');
+      } else if (entry.fed) post(entry.worker, { t: 'ping' });
+    }
+  }
+
   private onMessage(worker: Worker, message: FromProxy): void {
+    const entry = this.workers.get(worker.id);
+    if (entry) entry.heardMs = performance.now();
     if (message.t === 'ready') {
-      const entry = this.workers.get(worker.id);
       if (!entry) return;
       // Replacements listen on the configured port too: the same key shares the handle the live workers hold.
       const hello = this.feed.hello(worker.id, { ...this.options.settings(), host: this.host, port: this.port, ...(this.tls ? { tls: this.tls } : {}) });
@@ -166,7 +202,7 @@ export class WorkerPool {
       return;
     }
     if (message.t === 'edgeApplied') return this.edgeAnswered(worker.id, message.id);
-    if (message.t === 'closed') return;
+    if (message.t === 'closed' || message.t === 'pong') return;
     this.feed.handle(worker.id, message);
   }
 
@@ -194,6 +230,7 @@ export class WorkerPool {
   /** Lets every worker drain (up to `graceMs`), then makes sure they are gone. */
   async close(graceMs = 30_000): Promise<void> {
     this.closing = true;
+    clearInterval(this.watchdog);
     const exits = [...this.workers.values()].map(({ worker }) => {
       if (worker.isDead()) return Promise.resolve();
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));

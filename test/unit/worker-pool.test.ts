@@ -16,7 +16,7 @@ import { WorkerPool } from '../../src/cluster/worker-pool.js';
 import { FakeRuntime } from '../support/fake-runtime.js';
 import { eventually, fakeActivator } from '../support/fake-activator.js';
 
-async function pool(count: number, registry?: Registry): Promise<WorkerPool> {
+async function pool(count: number, registry?: Registry, watchdog?: { pingEveryMs: number; hungAfterMs: number }): Promise<WorkerPool> {
   const config = await buildConfig({}, tmpdir());
   const activator = fakeActivator(new FakeRuntime());
   return new WorkerPool({
@@ -26,6 +26,7 @@ async function pool(count: number, registry?: Registry): Promise<WorkerPool> {
     settings: () => proxySettingsOf(config, Buffer.alloc(32), undefined, 'silent'),
     onRecords: () => undefined,
     ...(registry ? { registry } : {}),
+    ...(watchdog ? { watchdog } : {}),
   });
 }
 
@@ -90,4 +91,27 @@ test('berth_worker_requests_total is labelled by slot: a replacement counts on i
   const series = (await registry.getSingleMetric('berth_worker_requests_total')!.get()).values;
   assert.deepEqual(series.map((v) => v.labels.worker).sort(), ['0', '1']);
   assert.equal(series.reduce((sum, v) => sum + v.value, 0), 8, 'every record counted once');
+});
+
+test('a hung worker (SIGSTOP) is killed and replaced; one that answers is left alone, and so are all when the control itself stalled', { timeout: 30_000 }, async (t) => {
+  const workers = await pool(2, undefined, { pingEveryMs: 100, hungAfterMs: 1_000 });
+  t.after(() => workers.close(1_000));
+  await workers.listen('127.0.0.1', 0);
+  const before = workers.pids;
+  // The control blocked past hungAfterMs: the workers' pongs wait unread, which is no sign of a hung worker.
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2_000);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.deepEqual(workers.pids, before, 'no worker killed for the control stalling');
+  const [hung, live] = before;
+  process.kill(hung!, 'SIGSTOP');
+  t.after(() => {
+    try {
+      process.kill(hung!, 'SIGKILL');
+    } catch {
+      // gone, as it should be
+    }
+  });
+  await eventually('the hung worker replaced', () => workers.pids.length === 2 && !workers.pids.includes(hung!), 10_000);
+  assert.ok(workers.pids.includes(live!), 'the worker that answers was left alone');
+  assert.throws(() => process.kill(hung!, 0), /ESRCH/, 'the hung worker is gone');
 });
