@@ -21,9 +21,22 @@ export interface WorkerPoolOptions {
   watchdog?: { pingEveryMs: number; hungAfterMs: number };
 }
 
-/** A worker that dies sooner than this after its fork is replaced only after a pause, so a crash loop does not spin. */
-const MIN_LIFE_MS = 1_000;
-const REFORK_PAUSE_MS = 1_000;
+/**
+ * A worker that dies sooner than STABLE_LIFE_MS after its fork died quickly: its slot is forked
+ * again after a pause that doubles with each quick death in a row (1 s, 2 s, 4 s… up to
+ * MAX_REFORK_PAUSE_MS), so a crash loop (a port taken, a poison request retried) does not fork
+ * and log once a second for good. A worker that lived longer is replaced at once.
+ */
+const STABLE_LIFE_MS = 10_000;
+const FIRST_REFORK_PAUSE_MS = 1_000;
+const MAX_REFORK_PAUSE_MS = 30_000;
+
+/** The pause before a slot is forked again, and its count of quick deaths in a row. Pure. */
+export function reforkPlan(livedMs: number, quickDeaths: number): { pauseMs: number; quickDeaths: number } {
+  if (livedMs >= STABLE_LIFE_MS) return { pauseMs: 0, quickDeaths: 0 };
+  const deaths = quickDeaths + 1;
+  return { pauseMs: Math.min(FIRST_REFORK_PAUSE_MS * 2 ** (deaths - 1), MAX_REFORK_PAUSE_MS), quickDeaths: deaths };
+}
 /**
  * A worker that says nothing for HUNG_AFTER_MS (it answers a ping every PING_EVERY_MS) is
  * hung (an endless loop, SIGSTOP): it is killed and replaced. Left alone, it would hold its
@@ -51,6 +64,8 @@ export class WorkerPool {
    */
   private readonly workers = new Map<number, { worker: Worker; forkedAt: number; fed: boolean; slot: number; heardMs: number; killed?: boolean }>();
   private watchdog?: NodeJS.Timeout;
+  /** Per slot, its workers' quick deaths in a row (reforkPlan). */
+  private readonly quickDeaths = new Map<number, number>();
   private checkedMs = 0;
   private closing = false;
   private host = '127.0.0.1';
@@ -218,12 +233,13 @@ export class WorkerPool {
       return;
     }
     if (!entry) return;
-    const lived = performance.now() - entry.forkedAt;
-    this.options.logger.warn({ worker: worker.id, slot: entry.slot, pid: worker.process.pid, code, signal }, 'proxy worker died; starting a replacement');
+    const plan = reforkPlan(performance.now() - entry.forkedAt, this.quickDeaths.get(entry.slot) ?? 0);
+    this.quickDeaths.set(entry.slot, plan.quickDeaths);
+    this.options.logger.warn({ worker: worker.id, slot: entry.slot, pid: worker.process.pid, code, signal, pauseMs: plan.pauseMs }, 'proxy worker died; starting a replacement');
     const refork = () => {
       if (!this.closing) this.fork(entry.slot);
     };
-    if (lived < MIN_LIFE_MS) setTimeout(refork, REFORK_PAUSE_MS).unref();
+    if (plan.pauseMs > 0) setTimeout(refork, plan.pauseMs).unref();
     else refork();
   }
 

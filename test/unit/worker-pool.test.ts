@@ -12,7 +12,7 @@ import { Registry } from 'prom-client';
 import { buildConfig } from '../../src/config/load-config.js';
 import { proxySettingsOf } from '../../src/cluster/gateway-workers.js';
 import type { WireRecord } from '../../src/cluster/state-feed.js';
-import { WorkerPool } from '../../src/cluster/worker-pool.js';
+import { reforkPlan, WorkerPool } from '../../src/cluster/worker-pool.js';
 import { FakeRuntime } from '../support/fake-runtime.js';
 import { eventually, fakeActivator } from '../support/fake-activator.js';
 
@@ -114,4 +114,18 @@ test('a hung worker (SIGSTOP) is killed and replaced; one that answers is left a
   await eventually('the hung worker replaced', () => workers.pids.length === 2 && !workers.pids.includes(hung!), 10_000);
   assert.ok(workers.pids.includes(live!), 'the worker that answers was left alone');
   assert.throws(() => process.kill(hung!, 0), /ESRCH/, 'the hung worker is gone');
+});
+
+test('reforkPlan: a crash loop waits longer each time (1 s doubling to 30 s); a worker that lived 10 s is replaced at once and clears the count', () => {
+  const cases: Array<{ livedMs: number; before: number; pauseMs: number; after: number }> = [
+    { livedMs: 60_000, before: 0, pauseMs: 0, after: 0 },
+    { livedMs: 10_000, before: 5, pauseMs: 0, after: 0 },
+    { livedMs: 200, before: 0, pauseMs: 1_000, after: 1 },
+    { livedMs: 200, before: 1, pauseMs: 2_000, after: 2 },
+    { livedMs: 9_000, before: 2, pauseMs: 4_000, after: 3 },
+    { livedMs: 200, before: 4, pauseMs: 16_000, after: 5 },
+    { livedMs: 200, before: 5, pauseMs: 30_000, after: 6 },
+    { livedMs: 200, before: 40, pauseMs: 30_000, after: 41 },
+  ];
+  for (const c of cases) assert.deepEqual(reforkPlan(c.livedMs, c.before), { pauseMs: c.pauseMs, quickDeaths: c.after }, JSON.stringify(c));
 });
