@@ -212,7 +212,9 @@ export class WorkerPool {
       return;
     }
     if (message.t === 'listenFailed') {
-      this.listening?.reject(new Error(`the proxy could not listen on ${message.error}`));
+      // At start the gateway fails with it; a replacement's reason would be lost behind its exit code.
+      if (this.listening) this.listening.reject(new Error(`the proxy could not listen on ${message.error}`));
+      else this.options.logger.warn({ worker: worker.id, slot: entry?.slot, err: message.error }, 'a replacement proxy worker could not listen');
       this.listening = undefined;
       return;
     }

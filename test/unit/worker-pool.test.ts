@@ -14,15 +14,16 @@ import { proxySettingsOf } from '../../src/cluster/gateway-workers.js';
 import type { WireRecord } from '../../src/cluster/state-feed.js';
 import { reforkPlan, WorkerPool } from '../../src/cluster/worker-pool.js';
 import { FakeRuntime } from '../support/fake-runtime.js';
+import { freePort } from '../support/free-port.js';
 import { eventually, fakeActivator } from '../support/fake-activator.js';
 
-async function pool(count: number, registry?: Registry, watchdog?: { pingEveryMs: number; hungAfterMs: number }): Promise<WorkerPool> {
+async function pool(count: number, registry?: Registry, watchdog?: { pingEveryMs: number; hungAfterMs: number }, logger = pino({ level: 'silent' })): Promise<WorkerPool> {
   const config = await buildConfig({}, tmpdir());
   const activator = fakeActivator(new FakeRuntime());
   return new WorkerPool({
     count,
     activator,
-    logger: pino({ level: 'silent' }),
+    logger,
     settings: () => proxySettingsOf(config, Buffer.alloc(32), undefined, 'silent'),
     onRecords: () => undefined,
     ...(registry ? { registry } : {}),
@@ -128,4 +129,21 @@ test('reforkPlan: a crash loop waits longer each time (1 s doubling to 30 s); a 
     { livedMs: 200, before: 40, pauseMs: 30_000, after: 41 },
   ];
   for (const c of cases) assert.deepEqual(reforkPlan(c.livedMs, c.before), { pauseMs: c.pauseMs, quickDeaths: c.after }, JSON.stringify(c));
+});
+
+test('a replacement that cannot listen (its port taken while no worker held it) says why in the log', { timeout: 30_000 }, async (t) => {
+  const lines: string[] = [];
+  const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+  const port = await freePort();
+  const workers = await pool(1, undefined, undefined, logger);
+  t.after(() => workers.close(1_000));
+  await workers.listen('127.0.0.1', port);
+  const [only] = workers.pids;
+  process.kill(only!, 'SIGKILL');
+  // With its only worker gone the listening socket is closed: another process takes the port before the replacement (after its pause).
+  const thief = createServer();
+  t.after(() => thief.close());
+  await eventually('the port free', () => workers.pids.length === 0, 5_000);
+  await new Promise<void>((resolve, reject) => thief.once('error', reject).listen(port, '127.0.0.1', resolve));
+  await eventually('the replacement failing to listen, logged with its reason', () => lines.some((l) => l.includes('EADDRINUSE') && l.includes(`127.0.0.1:${port}`)), 10_000);
 });
