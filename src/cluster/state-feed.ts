@@ -145,6 +145,8 @@ export type ToProxy =
   | { t: 'woken'; id: number; answer: WakeAnswer }
   | { t: 'checked'; id: number; gone: boolean }
   | { t: 'close'; graceMs: number }
+  /** A reload: what a live proxy takes of the new configuration. */
+  | { t: 'settings'; waitingPageHtml?: string; logLevel: string }
   /** Answered with `pong`: a worker that answers nothing for long is taken for hung (worker-pool.ts). */
   | { t: 'ping' };
 

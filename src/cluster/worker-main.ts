@@ -73,15 +73,18 @@ const link = {
 /** The routed apps: the full set from the hello, then the control's changes. */
 const routed = new Map<string, RouteEntry>();
 let proxy: ProxyServer | undefined;
+/** What a reload may change (a `settings` message), as in one process. */
+let workerLogger: ReturnType<typeof createLogger> | undefined;
+let waitingPageHtml: string | undefined;
 let edge: WorkerEdge | undefined;
 let https: HttpsListener | undefined;
 
 function start(settings: ProxySettings, routes: RouteEntry[], edgeSnapshot: EdgeSnapshot | undefined): void {
-  const logger = createLogger(settings.logLevel);
+  const logger = (workerLogger = createLogger(settings.logLevel));
   const source = new WorkerUpstreams(link, Buffer.from(settings.inputSecret, 'hex'));
   upstreams = source;
   source.setRoutes(routes);
-  const html = settings.waitingPageHtml;
+  waitingPageHtml = settings.waitingPageHtml;
   proxy = new ProxyServer({
     routes: new RouteTable(routes),
     upstreams: source,
@@ -90,7 +93,7 @@ function start(settings: ProxySettings, routes: RouteEntry[], edgeSnapshot: Edge
     timeouts: settings.timeouts,
     appTimeouts: (app) => source.appTimeouts(app),
     maxConnections: settings.maxConnections,
-    waitingPageHtml: () => html,
+    waitingPageHtml: () => waitingPageHtml,
     logger,
     onRequestDone: recordDone,
   });
@@ -178,6 +181,10 @@ process.on('message', (message: ToProxy) => {
       return;
     case 'close':
       void close(message.graceMs);
+      return;
+    case 'settings':
+      waitingPageHtml = message.waitingPageHtml;
+      if (workerLogger) workerLogger.level = message.logLevel;
       return;
     case 'ping':
       send({ t: 'pong' });

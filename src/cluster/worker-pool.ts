@@ -158,6 +158,16 @@ export class WorkerPool {
     }
   }
 
+  /**
+   * The gateway's configuration was reloaded: the live workers take what a reload changes
+   * in one process too (the waiting page's html, the log level); a replacement gets them in
+   * its hello. Without this, only workers forked after the reload served the new page.
+   */
+  settingsChanged(): void {
+    const { waitingPageHtml, logLevel } = this.options.settings();
+    for (const { worker, fed } of this.workers.values()) if (fed) post(worker, { t: 'settings', logLevel, ...(waitingPageHtml !== undefined ? { waitingPageHtml } : {}) });
+  }
+
   /** Pids of the live workers, for operators and tests. */
   get pids(): number[] {
     return [...this.workers.values()].map((w) => w.worker.process.pid!).filter((pid) => pid !== undefined);

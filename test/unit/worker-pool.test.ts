@@ -15,16 +15,17 @@ import type { WireRecord } from '../../src/cluster/state-feed.js';
 import { reforkPlan, WorkerPool } from '../../src/cluster/worker-pool.js';
 import { FakeRuntime } from '../support/fake-runtime.js';
 import { freePort } from '../support/free-port.js';
-import { eventually, fakeActivator } from '../support/fake-activator.js';
+import { eventually, fakeActivator, fakeSpec } from '../support/fake-activator.js';
+import { timedGet } from '../support/http-requests.js';
+import { routeEntriesOf } from '../../src/cluster/gateway-workers.js';
 
-async function pool(count: number, registry?: Registry, watchdog?: { pingEveryMs: number; hungAfterMs: number }, logger = pino({ level: 'silent' })): Promise<WorkerPool> {
+async function pool(count: number, registry?: Registry, watchdog?: { pingEveryMs: number; hungAfterMs: number }, logger = pino({ level: 'silent' }), activator = fakeActivator(new FakeRuntime()), html?: () => string): Promise<WorkerPool> {
   const config = await buildConfig({}, tmpdir());
-  const activator = fakeActivator(new FakeRuntime());
   return new WorkerPool({
     count,
     activator,
     logger,
-    settings: () => proxySettingsOf(config, Buffer.alloc(32), undefined, 'silent'),
+    settings: () => ({ ...proxySettingsOf(config, Buffer.alloc(32), undefined, 'silent'), ...(html ? { waitingPageHtml: html() } : {}) }),
     onRecords: () => undefined,
     ...(registry ? { registry } : {}),
     ...(watchdog ? { watchdog } : {}),
@@ -146,4 +147,29 @@ test('a replacement that cannot listen (its port taken while no worker held it) 
   await eventually('the port free', () => workers.pids.length === 0, 5_000);
   await new Promise<void>((resolve, reject) => thief.once('error', reject).listen(port, '127.0.0.1', resolve));
   await eventually('the replacement failing to listen, logged with its reason', () => lines.some((l) => l.includes('EADDRINUSE') && l.includes(`127.0.0.1:${port}`)), 10_000);
+});
+
+test('a reload reaches the live workers: the waiting page shows the new html (it reached only replacements before)', { timeout: 30_000 }, async (t) => {
+  const rt = new FakeRuntime();
+  rt.behave('web', { readyAfterMs: 20_000 });
+  const activator = fakeActivator(rt);
+  t.after(async () => {
+    activator.close();
+    await rt.close();
+  });
+  const spec = fakeSpec('web', { waiting: 'page', startTimeout: '60s' });
+  await activator.reconcile([spec]);
+  let html = '<p>PAGE-A</p>';
+  const workers = await pool(1, undefined, undefined, undefined, activator, () => html);
+  t.after(() => workers.close(1_000));
+  const { port } = await workers.listen('127.0.0.1', 0);
+  workers.feed.publishRoutes(routeEntriesOf([spec]));
+  const page = async () => (await timedGet(port, '/session/web/', { headers: { accept: 'text/html' }, timeoutMs: 10_000 })).body;
+  assert.match(await page(), /PAGE-A/);
+  html = '<p>PAGE-B</p>';
+  workers.settingsChanged();
+  // The settings go over IPC and the request over TCP: a few tries, bounded.
+  let served = '';
+  for (const deadline = performance.now() + 5_000; performance.now() < deadline && !served.includes('PAGE-B'); ) served = await page();
+  assert.match(served, /PAGE-B/);
 });
