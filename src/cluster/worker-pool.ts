@@ -12,7 +12,11 @@ export interface WorkerPoolOptions {
   count: number;
   activator: Activator;
   logger: Logger;
-  /** What each worker runs with, asked at every fork (a replacement gets the settings of now). */
+  /**
+   * What each worker runs with. Asked at the first fork; after that only what a reload changes
+   * (waitingPageHtml, logLevel) is taken anew: the rest takes a restart, as with one process, so a
+   * replacement runs with the same limits and trusted proxies as the workers beside it.
+   */
   settings: () => Omit<ProxySettings, 'host' | 'port' | 'tls'>;
   onRecords: (records: RequestRecord[]) => void;
   /** Where the per-worker request counter is registered (the gateway's /metrics). */
@@ -64,6 +68,8 @@ export class WorkerPool {
    */
   private readonly workers = new Map<number, { worker: Worker; forkedAt: number; fed: boolean; slot: number; heardMs: number; killed?: boolean }>();
   private watchdog?: NodeJS.Timeout;
+  /** The settings of the first hello: what only a restart changes stays as it was then (see `settings`). */
+  private startSettings?: WorkerSettings;
   /** Per slot, its workers' quick deaths in a row (reforkPlan). */
   private readonly quickDeaths = new Map<number, number>();
   private checkedMs = 0;
@@ -207,7 +213,9 @@ export class WorkerPool {
     if (message.t === 'ready') {
       if (!entry) return;
       // Replacements listen on the configured port too: the same key shares the handle the live workers hold.
-      const hello = this.feed.hello(worker.id, { ...this.options.settings(), host: this.host, port: this.port, ...(this.tls ? { tls: this.tls } : {}) });
+      const now = this.options.settings();
+      const settings = helloSettings((this.startSettings ??= now), now);
+      const hello = this.feed.hello(worker.id, { ...settings, host: this.host, port: this.port, ...(this.tls ? { tls: this.tls } : {}) });
       post(worker, this.edge ? { ...hello, edge: this.edge } : hello);
       entry.fed = true;
       return;
@@ -268,6 +276,16 @@ export class WorkerPool {
     });
     await Promise.all(exits);
   }
+}
+
+type WorkerSettings = Omit<ProxySettings, 'host' | 'port' | 'tls'>;
+
+/** A worker's settings: those only a restart changes as at the start, those a reload changes as now. Pure. */
+export function helloSettings(start: WorkerSettings, now: WorkerSettings): WorkerSettings {
+  const settings: WorkerSettings = { ...start, logLevel: now.logLevel };
+  delete settings.waitingPageHtml;
+  if (now.waitingPageHtml !== undefined) settings.waitingPageHtml = now.waitingPageHtml;
+  return settings;
 }
 
 /**

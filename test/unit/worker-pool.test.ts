@@ -12,20 +12,20 @@ import { Registry } from 'prom-client';
 import { buildConfig } from '../../src/config/load-config.js';
 import { proxySettingsOf } from '../../src/cluster/gateway-workers.js';
 import type { WireRecord } from '../../src/cluster/state-feed.js';
-import { reforkPlan, WorkerPool } from '../../src/cluster/worker-pool.js';
+import { helloSettings, reforkPlan, WorkerPool } from '../../src/cluster/worker-pool.js';
 import { FakeRuntime } from '../support/fake-runtime.js';
 import { freePort } from '../support/free-port.js';
 import { eventually, fakeActivator, fakeSpec } from '../support/fake-activator.js';
 import { timedGet } from '../support/http-requests.js';
 import { routeEntriesOf } from '../../src/cluster/gateway-workers.js';
 
-async function pool(count: number, registry?: Registry, watchdog?: { pingEveryMs: number; hungAfterMs: number }, logger = pino({ level: 'silent' }), activator = fakeActivator(new FakeRuntime()), html?: () => string): Promise<WorkerPool> {
+async function pool(count: number, registry?: Registry, watchdog?: { pingEveryMs: number; hungAfterMs: number }, logger = pino({ level: 'silent' }), activator = fakeActivator(new FakeRuntime()), html?: () => string, headers?: () => number): Promise<WorkerPool> {
   const config = await buildConfig({}, tmpdir());
   return new WorkerPool({
     count,
     activator,
     logger,
-    settings: () => ({ ...proxySettingsOf(config, Buffer.alloc(32), undefined, 'silent'), ...(html ? { waitingPageHtml: html() } : {}) }),
+    settings: () => ({ ...proxySettingsOf(config, Buffer.alloc(32), undefined, 'silent'), ...(html ? { waitingPageHtml: html() } : {}), ...(headers ? { maxRequestHeaders: headers() } : {}) }),
     onRecords: () => undefined,
     ...(registry ? { registry } : {}),
     ...(watchdog ? { watchdog } : {}),
@@ -172,4 +172,34 @@ test('a reload reaches the live workers: the waiting page shows the new html (it
   let served = '';
   for (const deadline = performance.now() + 5_000; performance.now() < deadline && !served.includes('PAGE-B'); ) served = await page();
   assert.match(served, /PAGE-B/);
+});
+
+test('a replacement forked after a reload runs with the limits of its peers (they change at a restart only)', { timeout: 30_000 }, async (t) => {
+  let limit = 100;
+  let html = '<p>PAGE-A</p>';
+  const workers = await pool(1, undefined, undefined, undefined, undefined, () => html, () => limit);
+  t.after(() => workers.close(1_000));
+  // A fixed port: the replacement of an only worker binds it again (port 0 would be a new one).
+  const port = await freePort();
+  await workers.listen('127.0.0.1', port);
+  const many = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`x-h${i}`, 'v']));
+  const before = (await timedGet(port, '/', { headers: many })).status;
+  assert.equal(before, 404, '20 headers are within the start limit: no route');
+  // A reload lowers the limit (it takes a restart) and changes the page (it takes effect at once).
+  limit = 5;
+  html = '<p>PAGE-B</p>';
+  const [first] = workers.pids;
+  process.kill(first!, 'SIGKILL');
+  await eventually('a replacement', () => workers.pids.length === 1 && workers.pids[0] !== first, 10_000);
+  let reply = await timedGet(port, '/', { headers: many }).catch(() => undefined);
+  for (const deadline = performance.now() + 5_000; !reply && performance.now() < deadline; ) reply = await timedGet(port, '/', { headers: many }).catch(() => undefined);
+  assert.ok(reply, 'the replacement answers');
+  assert.equal(reply.status, 404, 'the replacement keeps the limit its peers run with (a lower one refuses the 20 headers)');
+});
+
+test('helloSettings: restart-only settings from the start, the page and log level from now', () => {
+  const start = { trustedProxies: ['10.0.0.1'], maxRequestHeaders: 100, timeouts: { connectMs: 1 }, logLevel: 'info', inputSecret: 'aa', waitingPageHtml: 'A' };
+  const now = { trustedProxies: [], maxRequestHeaders: 5, timeouts: { connectMs: 2 }, logLevel: 'debug', inputSecret: 'bb' };
+  assert.deepEqual(helloSettings(start, now), { trustedProxies: ['10.0.0.1'], maxRequestHeaders: 100, timeouts: { connectMs: 1 }, logLevel: 'debug', inputSecret: 'aa' });
+  assert.deepEqual(helloSettings(start, { ...now, waitingPageHtml: 'B' }).waitingPageHtml, 'B');
 });
