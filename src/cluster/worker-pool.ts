@@ -238,6 +238,9 @@ export class WorkerPool {
     }
     if (message.t === 'edgeApplied') return this.edgeAnswered(worker.id, message.id);
     if (message.t === 'closed' || message.t === 'pong') return;
+    // A worker's 'exit' may come before the last messages in its channel: its share of the activity
+    // was given back at the exit, and a late report would take it again for good. Records still count.
+    if (!entry && message.t !== 'records') return;
     this.feed.handle(worker.id, message);
   }
 

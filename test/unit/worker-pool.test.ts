@@ -203,3 +203,25 @@ test('helloSettings: restart-only settings from the start, the page and log leve
   assert.deepEqual(helloSettings(start, now), { trustedProxies: ['10.0.0.1'], maxRequestHeaders: 100, timeouts: { connectMs: 1 }, logLevel: 'debug', inputSecret: 'aa' });
   assert.deepEqual(helloSettings(start, { ...now, waitingPageHtml: 'B' }).waitingPageHtml, 'B');
 });
+
+test("a worker's report that comes after its exit does not take back the activity its exit gave back", { timeout: 30_000 }, async (t) => {
+  const rt = new FakeRuntime();
+  const activator = fakeActivator(rt);
+  t.after(async () => {
+    activator.close();
+    await rt.close();
+  });
+  await activator.reconcile([fakeSpec('web')]);
+  const workers = await pool(2, undefined, undefined, undefined, activator);
+  t.after(() => workers.close(1_000));
+  await workers.listen('127.0.0.1', 0);
+  const victim = Object.values(cluster.workers ?? {}).find((w) => w?.process.pid === workers.pids[0])!;
+  // What the pool hears from the worker (its 'message' event): one request in flight on web.
+  victim.emit('message', { t: 'activity', apps: [['web', 1, []]] });
+  assert.equal(activator.status('web')?.inFlight, 1);
+  victim.process.kill('SIGKILL');
+  await eventually('the exit handled', () => !workers.pids.includes(victim.process.pid!), 10_000);
+  assert.equal(activator.status('web')?.inFlight, 0, 'the exit gave its request back');
+  victim.emit('message', { t: 'activity', apps: [['web', 1, []]] });
+  assert.equal(activator.status('web')?.inFlight, 0, 'a late report of the dead worker is not counted');
+});
