@@ -57,6 +57,11 @@ export interface ActivatorOptions {
  */
 export class Activator implements UpstreamSource {
   private readonly apps = new Map<string, AppController>();
+  /**
+   * Deleted apps still stopping: no longer routed or listed, but their stop waits for
+   * the requests in flight, so those requests' ends must still reach them.
+   */
+  private readonly leaving = new Map<string, AppController>();
   private readonly runtime: Runtime;
   private readonly logger: Logger;
   private readonly onChange: (status: AppStatus) => void;
@@ -168,18 +173,23 @@ export class Activator implements UpstreamSource {
   }
 
   began(app: string): void {
-    this.apps.get(app)?.began();
+    this.counting(app)?.began();
     this.onActivity?.(app, true);
   }
 
   ended(app: string): void {
-    this.apps.get(app)?.ended();
+    this.counting(app)?.ended();
     this.onActivity?.(app, false);
+  }
+
+  /** Whose idle clock counts `app`'s requests: the declared app's, or a deleted one's still draining. */
+  private counting(app: string): AppController | undefined {
+    return this.apps.get(app) ?? this.leaving.get(app);
   }
 
   /** Other gateways' activity on `app` (not this gateway's own: it is not published again). */
   peerActivity(app: string, began: number, ended: number): void {
-    const controller = this.apps.get(app);
+    const controller = this.counting(app);
     if (!controller) return;
     for (let i = 0; i < began; i++) controller.began();
     for (let i = 0; i < ended; i++) controller.ended();
@@ -418,7 +428,13 @@ export class Activator implements UpstreamSource {
       // Closing first cancels a start in progress: its waiters fail at once instead of holding the delete.
       controller.close(`app ${name} was deleted`);
       // A gateway that does not lead forgets the app; the leader stops and removes its containers.
-      if (stop) await controller.stop('deleted');
+      if (!stop) return;
+      this.leaving.set(name, controller);
+      try {
+        await controller.stop('deleted');
+      } finally {
+        if (this.leaving.get(name) === controller) this.leaving.delete(name);
+      }
     }
   }
 

@@ -4,6 +4,7 @@ import { messageOf } from '../errors.js';
 import type { AdmitOptions } from '../proxy/upstream.js';
 import type { RequestRecord } from '../store/store.js';
 import { ActivityTable, activatorCalls, type ActivityDelta } from './activity-table.js';
+import { applyRouteDelta, routeDelta } from './route-delta.js';
 import type { AppSnapshot, FromProxy, ProxySettings, RouteEntry, StateFeed, ToProxy } from './state-feed.js';
 import { addressOf, recordOf, requestOf, wakeAnswerOf } from './wire.js';
 
@@ -33,7 +34,8 @@ const UPGRADE: AdmitOptions = Object.freeze({ upgrade: true });
  */
 export class ControlFeed implements StateFeed {
   private version = 0;
-  private routes: RouteEntry[] = [];
+  /** The routed apps as the proxies have them. */
+  private readonly routes = new Map<string, RouteEntry>();
   private readonly dirty = new Set<string>();
   private flushScheduled = false;
   /** Apps under a barrier now (a count: a drain and a stop may overlap). */
@@ -44,9 +46,15 @@ export class ControlFeed implements StateFeed {
 
   constructor(private readonly options: ControlFeedOptions) {}
 
+  /**
+   * Sends what changed of `routes` (the whole routed set): an apply of one app among
+   * thousands costs the proxies one entry, not a copy of every app to decode.
+   */
   publishRoutes(routes: readonly RouteEntry[]): void {
-    this.routes = [...routes];
-    this.broadcast({ t: 'routes', version: ++this.version, routes: this.routes });
+    const { set, removed } = routeDelta(this.routes, routes);
+    if (set.length === 0 && removed.length === 0) return;
+    applyRouteDelta(this.routes, { set, removed });
+    this.broadcast({ t: 'routes', version: ++this.version, set, removed });
   }
 
   /** Coalesced: every change of this turn (a stop fires a state and then empties the slots) goes out once, as it ends. */
@@ -81,8 +89,9 @@ export class ControlFeed implements StateFeed {
   /** The first message to a proxy: settings, routes and every app's snapshot. */
   hello(peer: number, settings: ProxySettings): Extract<ToProxy, { t: 'hello' }> {
     this.flush();
-    const apps = this.routes.map((r) => this.snapshot(r.app)).filter((s): s is AppSnapshot => s !== undefined);
-    return { t: 'hello', worker: peer, settings, version: this.version, routes: this.routes, apps };
+    const routes = [...this.routes.values()];
+    const apps = routes.map((r) => this.snapshot(r.app)).filter((s): s is AppSnapshot => s !== undefined);
+    return { t: 'hello', worker: peer, settings, version: this.version, routes, apps };
   }
 
   /**

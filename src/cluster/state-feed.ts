@@ -138,12 +138,17 @@ export type ToProxy =
   | { t: 'hello'; worker: number; settings: ProxySettings; version: number; routes: RouteEntry[]; apps: AppSnapshot[]; edge?: EdgeSnapshot }
   /** The edge changed; answered with `edgeApplied` once served (an HTTP-01 challenge must be before the CA looks). */
   | { t: 'edge'; id: number; edge: EdgeSnapshot }
-  | { t: 'routes'; version: number; routes: RouteEntry[] }
+  /** The routed apps that changed (new or different) and those no longer routed; the full set went in `hello`. */
+  | { t: 'routes'; version: number; set: RouteEntry[]; removed: string[] }
   | { t: 'apps'; apps: AppSnapshot[] }
   | { t: 'fence'; id: number; app: AppSnapshot }
   | { t: 'woken'; id: number; answer: WakeAnswer }
   | { t: 'checked'; id: number; gone: boolean }
-  | { t: 'close'; graceMs: number };
+  | { t: 'close'; graceMs: number }
+  /** A reload: what a live proxy takes of the new configuration. */
+  | { t: 'settings'; waitingPageHtml?: string; logLevel: string }
+  /** Answered with `pong`: a worker that answers nothing for long is taken for hung (worker-pool.ts). */
+  | { t: 'ping' };
 
 /** Proxy → control. */
 export type FromProxy =
@@ -156,4 +161,5 @@ export type FromProxy =
   | { t: 'wake'; id: number; app: string; facts: RequestFacts }
   | { t: 'unreachable'; id: number; app: string; instanceId: string; failures: number }
   | { t: 'fenced'; id: number }
-  | { t: 'closed' };
+  | { t: 'closed' }
+  | { t: 'pong' };

@@ -8,6 +8,7 @@ import { RouteTable } from '../proxy/route-table.js';
 import type { RequestRecord } from '../store/store.js';
 import { HttpsListener } from '../tls/https-listener.js';
 import type { EdgeSnapshot, FromProxy, ProxySettings, RequestFacts, RouteEntry, ToProxy, WakeAnswer, WireRecord } from './state-feed.js';
+import { applyRouteDelta } from './route-delta.js';
 import { wireRecord } from './wire.js';
 import { WorkerActivity } from './worker-activity.js';
 import { WorkerEdge } from './worker-edge.js';
@@ -69,16 +70,21 @@ const link = {
     }),
 };
 
+/** The routed apps: the full set from the hello, then the control's changes. */
+const routed = new Map<string, RouteEntry>();
 let proxy: ProxyServer | undefined;
+/** What a reload may change (a `settings` message), as in one process. */
+let workerLogger: ReturnType<typeof createLogger> | undefined;
+let waitingPageHtml: string | undefined;
 let edge: WorkerEdge | undefined;
 let https: HttpsListener | undefined;
 
 function start(settings: ProxySettings, routes: RouteEntry[], edgeSnapshot: EdgeSnapshot | undefined): void {
-  const logger = createLogger(settings.logLevel);
+  const logger = (workerLogger = createLogger(settings.logLevel));
   const source = new WorkerUpstreams(link, Buffer.from(settings.inputSecret, 'hex'));
   upstreams = source;
   source.setRoutes(routes);
-  const html = settings.waitingPageHtml;
+  waitingPageHtml = settings.waitingPageHtml;
   proxy = new ProxyServer({
     routes: new RouteTable(routes),
     upstreams: source,
@@ -87,7 +93,7 @@ function start(settings: ProxySettings, routes: RouteEntry[], edgeSnapshot: Edge
     timeouts: settings.timeouts,
     appTimeouts: (app) => source.appTimeouts(app),
     maxConnections: settings.maxConnections,
-    waitingPageHtml: () => html,
+    waitingPageHtml: () => waitingPageHtml,
     logger,
     onRequestDone: recordDone,
   });
@@ -138,14 +144,18 @@ async function close(graceMs: number): Promise<void> {
 process.on('message', (message: ToProxy) => {
   switch (message.t) {
     case 'hello':
+      for (const entry of message.routes) routed.set(entry.app, entry);
       start(message.settings, message.routes, message.edge);
       upstreams!.applyApps(message.apps);
       return;
-    case 'routes':
-      upstreams?.setRoutes(message.routes);
-      proxy?.setRoutes(new RouteTable(message.routes));
-      edge?.setRoutes(message.routes);
+    case 'routes': {
+      applyRouteDelta(routed, message);
+      const routes = [...routed.values()];
+      upstreams?.setRoutes(routes);
+      proxy?.setRoutes(new RouteTable(routes));
+      edge?.setRoutes(routes);
       return;
+    }
     case 'edge':
       edge?.apply(message.edge);
       send({ t: 'edgeApplied', id: message.id });
@@ -171,6 +181,13 @@ process.on('message', (message: ToProxy) => {
       return;
     case 'close':
       void close(message.graceMs);
+      return;
+    case 'settings':
+      waitingPageHtml = message.waitingPageHtml;
+      if (workerLogger) workerLogger.level = message.logLevel;
+      return;
+    case 'ping':
+      send({ t: 'pong' });
       return;
   }
 });

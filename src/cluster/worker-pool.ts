@@ -7,22 +7,49 @@ import type { Activator } from '../activator/activator.js';
 import { freePortOn } from '../net/free-port.js';
 import type { RequestRecord } from '../store/store.js';
 import { ControlFeed } from './control-feed.js';
-import type { EdgeSnapshot, FromProxy, ProxySettings } from './state-feed.js';
+import type { EdgeSnapshot, FromProxy, ProxySettings, ToProxy } from './state-feed.js';
 
 export interface WorkerPoolOptions {
   count: number;
   activator: Activator;
   logger: Logger;
-  /** What each worker runs with, asked at every fork (a replacement gets the settings of now). */
+  /**
+   * What each worker runs with. Asked at the first fork; after that only what a reload changes
+   * (waitingPageHtml, logLevel) is taken anew: the rest takes a restart, as with one process, so a
+   * replacement runs with the same limits and trusted proxies as the workers beside it.
+   */
   settings: () => Omit<ProxySettings, 'host' | 'port' | 'tls'>;
   onRecords: (records: RequestRecord[]) => void;
   /** Where the per-worker request counter is registered (the gateway's /metrics). */
   registry?: Registry;
+  /** How often workers are pinged, and after how long without a word from one it is taken for hung (tests shorten them). */
+  watchdog?: { pingEveryMs: number; hungAfterMs: number };
 }
 
-/** A worker that dies sooner than this after its fork is replaced only after a pause, so a crash loop does not spin. */
-const MIN_LIFE_MS = 1_000;
-const REFORK_PAUSE_MS = 1_000;
+/**
+ * A worker that dies sooner than STABLE_LIFE_MS after its fork died quickly: its slot is forked
+ * again after a pause that doubles with each quick death in a row (1 s, 2 s, 4 s… up to
+ * MAX_REFORK_PAUSE_MS), so a crash loop (a port taken, a poison request retried) does not fork
+ * and log once a second for good. A worker that lived longer is replaced at once.
+ */
+const STABLE_LIFE_MS = 10_000;
+const FIRST_REFORK_PAUSE_MS = 1_000;
+const MAX_REFORK_PAUSE_MS = 30_000;
+
+/** The pause before a slot is forked again, and its count of quick deaths in a row. Pure. */
+export function reforkPlan(livedMs: number, quickDeaths: number): { pauseMs: number; quickDeaths: number } {
+  if (livedMs >= STABLE_LIFE_MS) return { pauseMs: 0, quickDeaths: 0 };
+  const deaths = quickDeaths + 1;
+  return { pauseMs: Math.min(FIRST_REFORK_PAUSE_MS * 2 ** (deaths - 1), MAX_REFORK_PAUSE_MS), quickDeaths: deaths };
+}
+/**
+ * A worker that says nothing for HUNG_AFTER_MS (it answers a ping every PING_EVERY_MS) is
+ * hung (an endless loop, SIGSTOP): it is killed and replaced. Left alone, it would hold its
+ * connections unanswered, pin the apps it had requests on up for good, make every barrier
+ * wait out its timeout, and the control would queue every snapshot for it in memory.
+ */
+const PING_EVERY_MS = 2_000;
+const HUNG_AFTER_MS = 15_000;
 /** How long an edge snapshot waits for the workers to say they serve it (a worker that hangs must not hold an ACME order forever). */
 const EDGE_ACK_MS = 5_000;
 
@@ -36,8 +63,17 @@ const EDGE_ACK_MS = 5_000;
  */
 export class WorkerPool {
   readonly feed: ControlFeed;
-  /** Live workers; `fed` once sent their hello, from when on they get every snapshot. */
-  private readonly workers = new Map<number, { worker: Worker; forkedAt: number; fed: boolean }>();
+  /**
+   * Live workers; `fed` once sent their hello, from when on they get every snapshot. `slot`
+   * (0 to count - 1) is the place a worker holds: its replacement takes it over.
+   */
+  private readonly workers = new Map<number, { worker: Worker; forkedAt: number; fed: boolean; slot: number; heardMs: number; killed?: boolean }>();
+  private watchdog?: NodeJS.Timeout;
+  /** The settings of the first hello: what only a restart changes stays as it was then (see `settings`). */
+  private startSettings?: WorkerSettings;
+  /** Per slot, its workers' quick deaths in a row (reforkPlan). */
+  private readonly quickDeaths = new Map<number, number>();
+  private checkedMs = 0;
   private closing = false;
   private host = '127.0.0.1';
   private port = 0;
@@ -60,16 +96,18 @@ export class WorkerPool {
         ids: () => [...this.workers.values()].filter((w) => w.fed).map((w) => w.worker.id),
         send: (id, message) => {
           const entry = this.workers.get(id);
-          if (entry?.worker.isConnected()) entry.worker.send(message);
+          if (entry) post(entry.worker, message);
         },
       },
       onRecords: (records, peer) => {
-        this.served?.inc({ worker: String(peer) }, records.length);
+        // By slot, not by cluster id: every replacement gets a new id, and a series per id would grow with each restart.
+        const slot = this.workers.get(peer)?.slot;
+        if (slot !== undefined) this.served?.inc({ worker: String(slot) }, records.length);
         options.onRecords(records);
       },
     });
     if (options.registry) {
-      this.served = new Counter({ name: 'berth_worker_requests_total', help: 'Proxied requests by the proxy worker that served them (workers > 1).', labelNames: ['worker'], registers: [options.registry] });
+      this.served = new Counter({ name: 'berth_worker_requests_total', help: 'Proxied requests by the proxy worker that served them (workers > 1), by slot 0..workers-1 (a replacement counts on in the slot it took over).', labelNames: ['worker'], registers: [options.registry] });
     }
   }
 
@@ -87,7 +125,11 @@ export class WorkerPool {
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), args: [] });
     const bound = new Promise<{ port: number; tlsPort?: number }>((resolve, reject) => (this.listening = { resolve, reject, left: this.options.count }));
-    for (let i = 0; i < this.options.count; i++) this.fork();
+    for (let slot = 0; slot < this.options.count; slot++) this.fork(slot);
+    const { pingEveryMs, hungAfterMs } = this.options.watchdog ?? { pingEveryMs: PING_EVERY_MS, hungAfterMs: HUNG_AFTER_MS };
+    this.checkedMs = performance.now();
+    this.watchdog = setInterval(() => this.checkAlive(pingEveryMs, hungAfterMs), pingEveryMs);
+    this.watchdog.unref();
     const actual = await bound;
     if (this.tls && actual.tlsPort !== undefined) this.tlsAddress = addressOf(this.tls.host, actual.tlsPort);
     return addressOf(host, actual.port);
@@ -111,7 +153,7 @@ export class WorkerPool {
         resolve();
       };
       this.edgeAcks.set(id, { left: new Set(to.map((w) => w.worker.id)), done });
-      for (const { worker } of to) worker.send({ t: 'edge', id, edge });
+      for (const { worker } of to) post(worker, { t: 'edge', id, edge });
     });
   }
 
@@ -123,25 +165,59 @@ export class WorkerPool {
     }
   }
 
+  /**
+   * The gateway's configuration was reloaded: the live workers take what a reload changes
+   * in one process too (the waiting page's html, the log level); a replacement gets them in
+   * its hello. Without this, only workers forked after the reload served the new page.
+   */
+  settingsChanged(): void {
+    const { waitingPageHtml, logLevel } = this.options.settings();
+    for (const { worker, fed } of this.workers.values()) if (fed) post(worker, { t: 'settings', logLevel, ...(waitingPageHtml !== undefined ? { waitingPageHtml } : {}) });
+  }
+
   /** Pids of the live workers, for operators and tests. */
   get pids(): number[] {
     return [...this.workers.values()].map((w) => w.worker.process.pid!).filter((pid) => pid !== undefined);
   }
 
-  private fork(): void {
+  private fork(slot: number): void {
     const worker = cluster.fork();
-    this.workers.set(worker.id, { worker, forkedAt: performance.now(), fed: false });
+    const now = performance.now();
+    this.workers.set(worker.id, { worker, forkedAt: now, fed: false, slot, heardMs: now });
     worker.on('message', (message: FromProxy) => this.onMessage(worker, message));
+    // A failed write (EPIPE: it died while the control wrote) is answered by its 'exit', which replaces it.
+    worker.on('error', (err) => this.options.logger.debug({ worker: worker.id, err: err.message }, 'proxy worker channel error'));
     worker.on('exit', (code, signal) => this.onExit(worker, code, signal));
   }
 
+  /** Kills the workers that said nothing for `hungAfterMs` (their 'exit' replaces them); pings the others. */
+  private checkAlive(pingEveryMs: number, hungAfterMs: number): void {
+    const now = performance.now();
+    // This process stalled itself (its timer fired late): the workers' answers wait unread behind this
+    // timer, so their silence says nothing; the clocks start again.
+    const stalled = now - this.checkedMs > 2 * pingEveryMs;
+    this.checkedMs = now;
+    for (const entry of this.workers.values()) {
+      if (stalled) entry.heardMs = now;
+      if (entry.killed) continue;
+      if (now - entry.heardMs > hungAfterMs) {
+        entry.killed = true;
+        this.options.logger.warn({ worker: entry.worker.id, slot: entry.slot, pid: entry.worker.process.pid, silentMs: Math.round(now - entry.heardMs) }, 'proxy worker does not answer; killing it to start a replacement');
+        entry.worker.process.kill('SIGKILL');
+      } else if (entry.fed) post(entry.worker, { t: 'ping' });
+    }
+  }
+
   private onMessage(worker: Worker, message: FromProxy): void {
+    const entry = this.workers.get(worker.id);
+    if (entry) entry.heardMs = performance.now();
     if (message.t === 'ready') {
-      const entry = this.workers.get(worker.id);
       if (!entry) return;
       // Replacements listen on the configured port too: the same key shares the handle the live workers hold.
-      const hello = this.feed.hello(worker.id, { ...this.options.settings(), host: this.host, port: this.port, ...(this.tls ? { tls: this.tls } : {}) });
-      worker.send(this.edge ? { ...hello, edge: this.edge } : hello);
+      const now = this.options.settings();
+      const settings = helloSettings((this.startSettings ??= now), now);
+      const hello = this.feed.hello(worker.id, { ...settings, host: this.host, port: this.port, ...(this.tls ? { tls: this.tls } : {}) });
+      post(worker, this.edge ? { ...hello, edge: this.edge } : hello);
       entry.fed = true;
       return;
     }
@@ -155,12 +231,17 @@ export class WorkerPool {
       return;
     }
     if (message.t === 'listenFailed') {
-      this.listening?.reject(new Error(`the proxy could not listen on ${message.error}`));
+      // At start the gateway fails with it; a replacement's reason would be lost behind its exit code.
+      if (this.listening) this.listening.reject(new Error(`the proxy could not listen on ${message.error}`));
+      else this.options.logger.warn({ worker: worker.id, slot: entry?.slot, err: message.error }, 'a replacement proxy worker could not listen');
       this.listening = undefined;
       return;
     }
     if (message.t === 'edgeApplied') return this.edgeAnswered(worker.id, message.id);
-    if (message.t === 'closed') return;
+    if (message.t === 'closed' || message.t === 'pong') return;
+    // A worker's 'exit' may come before the last messages in its channel: its share of the activity
+    // was given back at the exit, and a late report would take it again for good. Records still count.
+    if (!entry && message.t !== 'records') return;
     this.feed.handle(worker.id, message);
   }
 
@@ -175,27 +256,53 @@ export class WorkerPool {
       this.listening = undefined;
       return;
     }
-    const lived = entry ? performance.now() - entry.forkedAt : 0;
-    this.options.logger.warn({ worker: worker.id, pid: worker.process.pid, code, signal }, 'proxy worker died; starting a replacement');
+    if (!entry) return;
+    const plan = reforkPlan(performance.now() - entry.forkedAt, this.quickDeaths.get(entry.slot) ?? 0);
+    this.quickDeaths.set(entry.slot, plan.quickDeaths);
+    this.options.logger.warn({ worker: worker.id, slot: entry.slot, pid: worker.process.pid, code, signal, pauseMs: plan.pauseMs }, 'proxy worker died; starting a replacement');
     const refork = () => {
-      if (!this.closing) this.fork();
+      if (!this.closing) this.fork(entry.slot);
     };
-    if (lived < MIN_LIFE_MS) setTimeout(refork, REFORK_PAUSE_MS).unref();
+    if (plan.pauseMs > 0) setTimeout(refork, plan.pauseMs).unref();
     else refork();
   }
 
   /** Lets every worker drain (up to `graceMs`), then makes sure they are gone. */
   async close(graceMs = 30_000): Promise<void> {
     this.closing = true;
+    clearInterval(this.watchdog);
     const exits = [...this.workers.values()].map(({ worker }) => {
       if (worker.isDead()) return Promise.resolve();
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-      if (worker.isConnected()) worker.send({ t: 'close', graceMs });
+      post(worker, { t: 'close', graceMs });
       const kill = setTimeout(() => worker.process.kill('SIGKILL'), graceMs + 3_000);
       return exited.finally(() => clearTimeout(kill));
     });
     await Promise.all(exits);
   }
+}
+
+type WorkerSettings = Omit<ProxySettings, 'host' | 'port' | 'tls'>;
+
+/** A worker's settings: those only a restart changes as at the start, those a reload changes as now. Pure. */
+export function helloSettings(start: WorkerSettings, now: WorkerSettings): WorkerSettings {
+  const settings: WorkerSettings = { ...start, logLevel: now.logLevel };
+  delete settings.waitingPageHtml;
+  if (now.waitingPageHtml !== undefined) settings.waitingPageHtml = now.waitingPageHtml;
+  return settings;
+}
+
+/**
+ * Sends to a worker that may be dying: a worker killed while the control writes
+ * to it fails the write with EPIPE, which without a callback is an 'error' event
+ * that, unhandled, would end the control and with it every worker.
+ */
+function post(worker: Worker, message: ToProxy): void {
+  if (worker.isConnected()) worker.send(message, undefined, ignoreSendError);
+}
+
+function ignoreSendError(): void {
+  // The worker's 'exit' handler drops and replaces it.
 }
 
 function addressOf(host: string, port: number): AddressInfo {

@@ -19,6 +19,11 @@ function duration(description: string, fallback: string) {
 export const MAX_WORKERS = 64;
 const WORKERS_RULE = `must be auto or a whole number from 1 to ${MAX_WORKERS}`;
 
+/** `workers` as a count: `auto` is one per core, but no more than MAX_WORKERS on a machine with more cores. Pure. */
+export function workerCount(workers: number | 'auto', cores: number): number {
+  return workers === 'auto' ? Math.max(1, Math.min(cores, MAX_WORKERS)) : workers;
+}
+
 /** The config file's input shape; the source of truth for its validation. */
 export const configFileSchema = z.strictObject({
   listen: z.string().describe('Proxy listener, host:port. Default 127.0.0.1:8080.').default('127.0.0.1:8080'),

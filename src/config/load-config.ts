@@ -9,7 +9,7 @@ import { resolveRoot } from '../spec/mount-paths.js';
 import { yamlShapeProblem } from '../spec/nesting-depth.js';
 import type { AppSpec, ResourcesSpec } from '../spec/types.js';
 import { isPostgresUrl } from '../store/store-location.js';
-import { configFileSchema, type ConfigFileInput } from './config-schema.js';
+import { configFileSchema, workerCount, type ConfigFileInput } from './config-schema.js';
 import type { GatewayConfig, GatewayTimeouts, HostPort, TlsConfig } from './config.js';
 
 const SPEC_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
@@ -99,7 +99,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
     policy,
     trustedProxies: input.trustedProxies,
     ...(tls ? { tls } : {}),
-    workers: input.workers === 'auto' ? availableParallelism() : input.workers,
+    workers: workerCount(input.workers, availableParallelism()),
     drainTimeoutMs,
     resyncMs,
     ...(input.gatewayId === undefined ? {} : { gatewayId: input.gatewayId }),

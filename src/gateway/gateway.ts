@@ -410,6 +410,7 @@ export class Gateway {
     const { removed } = await syncConfigApps(store, config);
     this.config = config;
     applyLogLevel(logger, config);
+    this.pool?.settingsChanged();
     this.activator.setDefaults(defaultsOf(config));
     await this.desiredChanged(removed);
     logger.info({ apps: config.apps.length, removed }, 'configuration reloaded');

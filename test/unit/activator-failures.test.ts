@@ -145,3 +145,25 @@ test('engine outage of a running app: it keeps serving what runs', async () => {
     await rt.close();
   }
 });
+
+test('delete with a request in flight: the delete waits for that request, and no longer (not the 30 s drain bound)', async () => {
+  const rt = new FakeRuntime();
+  const a = fakeActivator(rt);
+  try {
+    await a.reconcile([fakeSpec('web')]);
+    await a.acquire('web');
+    a.began('web'); // a request in flight, as the proxy counts it
+    const began = performance.now();
+    let deleted = false;
+    const deleting = a.reconcile([], ['web']).then(() => (deleted = true));
+    await sleep(300);
+    assert.equal(deleted, false, 'the delete waits for the request in flight');
+    a.ended('web'); // it ends: the app is no longer routed or listed, but its drain is still waiting for this
+    await deleting;
+    assert.ok(performance.now() - began < 5_000, `delete took ${Math.round(performance.now() - began)} ms after the request ended`);
+    assert.equal(rt.containers.size, 0, 'its containers are removed');
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});

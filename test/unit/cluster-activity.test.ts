@@ -7,6 +7,7 @@ import { ActivityTable, activatorCalls, type ActivityDelta } from '../../src/clu
 import type { ActivityEntry } from '../../src/cluster/state-feed.js';
 import { WorkerActivity } from '../../src/cluster/worker-activity.js';
 import { buildConfig } from '../../src/config/load-config.js';
+import { workerCount } from '../../src/config/config-schema.js';
 
 describe('ActivityTable: absolute reports become deltas for the idle clock', () => {
   const cases: Array<{ name: string; steps: Array<[worker: number, entries: ActivityEntry[]] | ['drop', number]>; deltas: ActivityDelta[]; inFlight: number }> = [
@@ -90,4 +91,16 @@ test('config: workers is 1 by default, a number, or auto (the core count); anyth
   assert.equal((await buildConfig({ workers: 2 }, tmpdir())).workers, 2);
   assert.equal((await buildConfig({ workers: 'auto' }, tmpdir())).workers, availableParallelism());
   for (const bad of [0, -1, 1.5, 'many', 65]) await assert.rejects(buildConfig({ workers: bad }, tmpdir()), /workers: must be auto or a whole number from 1 to 64/, String(bad));
+});
+
+test('config: auto is one worker per core, but at most 64 on a machine with more cores', () => {
+  const cases: Array<[number | 'auto', number, number]> = [
+    ['auto', 1, 1],
+    ['auto', 2, 2],
+    ['auto', 64, 64],
+    ['auto', 128, 64],
+    ['auto', 0, 1],
+    [3, 128, 3],
+  ];
+  for (const [workers, cores, expected] of cases) assert.equal(workerCount(workers, cores), expected, `${workers} on ${cores} cores`);
 });

@@ -1,0 +1,227 @@
+// The control's pool of proxy worker processes (real forks of worker-main.js on
+// the fake engine; no Docker): a worker that dies while the control writes to it,
+// a listener port another process holds, restart storms and what /metrics labels.
+import cluster from 'node:cluster';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { buildConfig } from '../../src/config/load-config.js';
+import { proxySettingsOf } from '../../src/cluster/gateway-workers.js';
+import type { WireRecord } from '../../src/cluster/state-feed.js';
+import { helloSettings, reforkPlan, WorkerPool } from '../../src/cluster/worker-pool.js';
+import { FakeRuntime } from '../support/fake-runtime.js';
+import { freePort } from '../support/free-port.js';
+import { eventually, fakeActivator, fakeSpec } from '../support/fake-activator.js';
+import { timedGet } from '../support/http-requests.js';
+import { routeEntriesOf } from '../../src/cluster/gateway-workers.js';
+
+async function pool(count: number, registry?: Registry, watchdog?: { pingEveryMs: number; hungAfterMs: number }, logger = pino({ level: 'silent' }), activator = fakeActivator(new FakeRuntime()), html?: () => string, headers?: () => number): Promise<WorkerPool> {
+  const config = await buildConfig({}, tmpdir());
+  return new WorkerPool({
+    count,
+    activator,
+    logger,
+    settings: () => ({ ...proxySettingsOf(config, Buffer.alloc(32), undefined, 'silent'), ...(html ? { waitingPageHtml: html() } : {}), ...(headers ? { maxRequestHeaders: headers() } : {}) }),
+    onRecords: () => undefined,
+    ...(registry ? { registry } : {}),
+    ...(watchdog ? { watchdog } : {}),
+  });
+}
+
+/** Blocks this thread (no event loop turn) until `pid` has exited: the control has not seen the exit yet. */
+function waitDeadSync(pid: number): void {
+  const deadline = Date.now() + 5_000;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  while (Date.now() < deadline) {
+    let state: string;
+    try {
+      state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0]!;
+    } catch {
+      return;
+    }
+    if (state === 'Z') return;
+    Atomics.wait(pause, 0, 0, 10);
+  }
+  throw new Error(`worker ${pid} did not die`);
+}
+
+test('a worker killed while the control writes to it: the write fails quietly, the control lives on and replaces it', { timeout: 30_000 }, async (t) => {
+  const workers = await pool(2);
+  t.after(() => workers.close(1_000));
+  await workers.listen('127.0.0.1', 0);
+  const [victim, survivor] = workers.pids;
+  process.kill(victim!, 'SIGKILL');
+  waitDeadSync(victim!);
+  // The channel to the dead worker is still open as far as node knows: these writes hit a closed pipe (EPIPE).
+  for (let i = 0; i < 50; i++) workers.feed.publishRoutes([{ app: `a${i}`, routes: [{ path: `/a${i}/`, stripPrefix: false }], balance: 'round-robin' }]);
+  await eventually('a replacement worker', () => workers.pids.length === 2 && !workers.pids.includes(victim!), 10_000);
+  assert.ok(workers.pids.includes(survivor!), 'the other worker was left alone');
+});
+
+test('a listener port another process holds: listen rejects naming it, and close() ends every worker', { timeout: 30_000 }, async (t) => {
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  t.after(() => holder.close());
+  const { port } = holder.address() as AddressInfo;
+  const workers = await pool(2);
+  await assert.rejects(workers.listen('127.0.0.1', port), new RegExp(`127\\.0\\.0\\.1:${port}.*EADDRINUSE`));
+  const pids = workers.pids;
+  await workers.close(1_000);
+  for (const pid of pids) assert.throws(() => process.kill(pid, 0), /ESRCH/, `worker ${pid} is gone`);
+});
+
+test('berth_worker_requests_total is labelled by slot: a replacement counts on in the slot it took over, so restarts add no series', { timeout: 30_000 }, async (t) => {
+  const registry = new Registry();
+  const workers = await pool(2, registry);
+  t.after(() => workers.close(1_000));
+  await workers.listen('127.0.0.1', 0);
+  const record: WireRecord = [Date.now(), 'a', 'GET', '/', 200, 1, 0, 2, '127.0.0.1', 0, null, null];
+  const serveOne = () => {
+    for (const worker of Object.values(cluster.workers ?? {})) if (worker) workers.feed.handle(worker.id, { t: 'records', records: [record] });
+  };
+  serveOne();
+  for (let restart = 0; restart < 3; restart++) {
+    const victim = workers.pids[0]!;
+    process.kill(victim, 'SIGKILL');
+    await eventually('a replacement worker', () => workers.pids.length === 2 && !workers.pids.includes(victim), 10_000);
+    serveOne();
+  }
+  const series = (await registry.getSingleMetric('berth_worker_requests_total')!.get()).values;
+  assert.deepEqual(series.map((v) => v.labels.worker).sort(), ['0', '1']);
+  assert.equal(series.reduce((sum, v) => sum + v.value, 0), 8, 'every record counted once');
+});
+
+test('a hung worker (SIGSTOP) is killed and replaced; one that answers is left alone, and so are all when the control itself stalled', { timeout: 30_000 }, async (t) => {
+  const workers = await pool(2, undefined, { pingEveryMs: 100, hungAfterMs: 1_000 });
+  t.after(() => workers.close(1_000));
+  await workers.listen('127.0.0.1', 0);
+  const before = workers.pids;
+  // The control blocked past hungAfterMs: the workers' pongs wait unread, which is no sign of a hung worker.
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2_000);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.deepEqual(workers.pids, before, 'no worker killed for the control stalling');
+  const [hung, live] = before;
+  process.kill(hung!, 'SIGSTOP');
+  t.after(() => {
+    try {
+      process.kill(hung!, 'SIGKILL');
+    } catch {
+      // gone, as it should be
+    }
+  });
+  await eventually('the hung worker replaced', () => workers.pids.length === 2 && !workers.pids.includes(hung!), 10_000);
+  assert.ok(workers.pids.includes(live!), 'the worker that answers was left alone');
+  assert.throws(() => process.kill(hung!, 0), /ESRCH/, 'the hung worker is gone');
+});
+
+test('reforkPlan: a crash loop waits longer each time (1 s doubling to 30 s); a worker that lived 10 s is replaced at once and clears the count', () => {
+  const cases: Array<{ livedMs: number; before: number; pauseMs: number; after: number }> = [
+    { livedMs: 60_000, before: 0, pauseMs: 0, after: 0 },
+    { livedMs: 10_000, before: 5, pauseMs: 0, after: 0 },
+    { livedMs: 200, before: 0, pauseMs: 1_000, after: 1 },
+    { livedMs: 200, before: 1, pauseMs: 2_000, after: 2 },
+    { livedMs: 9_000, before: 2, pauseMs: 4_000, after: 3 },
+    { livedMs: 200, before: 4, pauseMs: 16_000, after: 5 },
+    { livedMs: 200, before: 5, pauseMs: 30_000, after: 6 },
+    { livedMs: 200, before: 40, pauseMs: 30_000, after: 41 },
+  ];
+  for (const c of cases) assert.deepEqual(reforkPlan(c.livedMs, c.before), { pauseMs: c.pauseMs, quickDeaths: c.after }, JSON.stringify(c));
+});
+
+test('a replacement that cannot listen (its port taken while no worker held it) says why in the log', { timeout: 30_000 }, async (t) => {
+  const lines: string[] = [];
+  const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+  const port = await freePort();
+  const workers = await pool(1, undefined, undefined, logger);
+  t.after(() => workers.close(1_000));
+  await workers.listen('127.0.0.1', port);
+  const [only] = workers.pids;
+  process.kill(only!, 'SIGKILL');
+  // With its only worker gone the listening socket is closed: another process takes the port before the replacement (after its pause).
+  const thief = createServer();
+  t.after(() => thief.close());
+  await eventually('the port free', () => workers.pids.length === 0, 5_000);
+  await new Promise<void>((resolve, reject) => thief.once('error', reject).listen(port, '127.0.0.1', resolve));
+  await eventually('the replacement failing to listen, logged with its reason', () => lines.some((l) => l.includes('EADDRINUSE') && l.includes(`127.0.0.1:${port}`)), 10_000);
+});
+
+test('a reload reaches the live workers: the waiting page shows the new html (it reached only replacements before)', { timeout: 30_000 }, async (t) => {
+  const rt = new FakeRuntime();
+  rt.behave('web', { readyAfterMs: 20_000 });
+  const activator = fakeActivator(rt);
+  t.after(async () => {
+    activator.close();
+    await rt.close();
+  });
+  const spec = fakeSpec('web', { waiting: 'page', startTimeout: '60s' });
+  await activator.reconcile([spec]);
+  let html = '<p>PAGE-A</p>';
+  const workers = await pool(1, undefined, undefined, undefined, activator, () => html);
+  t.after(() => workers.close(1_000));
+  const { port } = await workers.listen('127.0.0.1', 0);
+  workers.feed.publishRoutes(routeEntriesOf([spec]));
+  const page = async () => (await timedGet(port, '/session/web/', { headers: { accept: 'text/html' }, timeoutMs: 10_000 })).body;
+  assert.match(await page(), /PAGE-A/);
+  html = '<p>PAGE-B</p>';
+  workers.settingsChanged();
+  // The settings go over IPC and the request over TCP: a few tries, bounded.
+  let served = '';
+  for (const deadline = performance.now() + 5_000; performance.now() < deadline && !served.includes('PAGE-B'); ) served = await page();
+  assert.match(served, /PAGE-B/);
+});
+
+test('a replacement forked after a reload runs with the limits of its peers (they change at a restart only)', { timeout: 30_000 }, async (t) => {
+  let limit = 100;
+  let html = '<p>PAGE-A</p>';
+  const workers = await pool(1, undefined, undefined, undefined, undefined, () => html, () => limit);
+  t.after(() => workers.close(1_000));
+  // A fixed port: the replacement of an only worker binds it again (port 0 would be a new one).
+  const port = await freePort();
+  await workers.listen('127.0.0.1', port);
+  const many = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`x-h${i}`, 'v']));
+  const before = (await timedGet(port, '/', { headers: many })).status;
+  assert.equal(before, 404, '20 headers are within the start limit: no route');
+  // A reload lowers the limit (it takes a restart) and changes the page (it takes effect at once).
+  limit = 5;
+  html = '<p>PAGE-B</p>';
+  const [first] = workers.pids;
+  process.kill(first!, 'SIGKILL');
+  await eventually('a replacement', () => workers.pids.length === 1 && workers.pids[0] !== first, 10_000);
+  let reply = await timedGet(port, '/', { headers: many }).catch(() => undefined);
+  for (const deadline = performance.now() + 5_000; !reply && performance.now() < deadline; ) reply = await timedGet(port, '/', { headers: many }).catch(() => undefined);
+  assert.ok(reply, 'the replacement answers');
+  assert.equal(reply.status, 404, 'the replacement keeps the limit its peers run with (a lower one refuses the 20 headers)');
+});
+
+test('helloSettings: restart-only settings from the start, the page and log level from now', () => {
+  const start = { trustedProxies: ['10.0.0.1'], maxRequestHeaders: 100, timeouts: { connectMs: 1 }, logLevel: 'info', inputSecret: 'aa', waitingPageHtml: 'A' };
+  const now = { trustedProxies: [], maxRequestHeaders: 5, timeouts: { connectMs: 2 }, logLevel: 'debug', inputSecret: 'bb' };
+  assert.deepEqual(helloSettings(start, now), { trustedProxies: ['10.0.0.1'], maxRequestHeaders: 100, timeouts: { connectMs: 1 }, logLevel: 'debug', inputSecret: 'aa' });
+  assert.deepEqual(helloSettings(start, { ...now, waitingPageHtml: 'B' }).waitingPageHtml, 'B');
+});
+
+test("a worker's report that comes after its exit does not take back the activity its exit gave back", { timeout: 30_000 }, async (t) => {
+  const rt = new FakeRuntime();
+  const activator = fakeActivator(rt);
+  t.after(async () => {
+    activator.close();
+    await rt.close();
+  });
+  await activator.reconcile([fakeSpec('web')]);
+  const workers = await pool(2, undefined, undefined, undefined, activator);
+  t.after(() => workers.close(1_000));
+  await workers.listen('127.0.0.1', 0);
+  const victim = Object.values(cluster.workers ?? {}).find((w) => w?.process.pid === workers.pids[0])!;
+  // What the pool hears from the worker (its 'message' event): one request in flight on web.
+  victim.emit('message', { t: 'activity', apps: [['web', 1, []]] });
+  assert.equal(activator.status('web')?.inFlight, 1);
+  victim.process.kill('SIGKILL');
+  await eventually('the exit handled', () => !workers.pids.includes(victim.process.pid!), 10_000);
+  assert.equal(activator.status('web')?.inFlight, 0, 'the exit gave its request back');
+  victim.emit('message', { t: 'activity', apps: [['web', 1, []]] });
+  assert.equal(activator.status('web')?.inFlight, 0, 'a late report of the dead worker is not counted');
+});
