@@ -560,6 +560,7 @@ export class AppController {
       othersLeft: this.instances.slots.length - (slot ? 1 : 0),
       exitCode,
       upForMs: slot ? performance.now() - slot.readyAtMs : 0,
+      mustRun: this.spec.scale.min >= 1,
     });
     if (decision.kind === 'ignore' || !slot) return false;
     if (decision.crashed) this.lastError = `the container exited with code ${exitCode}`;

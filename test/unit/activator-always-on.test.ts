@@ -55,3 +55,35 @@ test('always on: an app that fails to start for good ends in crashloop, not in a
     await rt.close();
   }
 });
+
+test('always on: an app that exits with code 0 soon after each start ends in crashloop, saying so', async () => {
+  const rt = new FakeRuntime();
+  rt.behave('web', { exitAfterMs: 300, exitCode: 0 });
+  const a = fakeActivator(rt);
+  try {
+    await a.reconcile([fakeSpec('web', { scale: { min: 1, max: 1 } })]);
+    await eventually('crashloop', () => a.status('web')?.state === 'crashloop', 8_000);
+    assert.match(a.status('web')?.lastError ?? '', /exited with code 0/);
+    assert.ok(a.status('web')?.retryAt, 'the next try waits for the backoff');
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
+
+test('scale to zero: an app that exits with code 0 by itself (it quits when idle) is stopped, not crash-looping', async () => {
+  const rt = new FakeRuntime();
+  rt.behave('web', { exitAfterMs: 100, exitCode: 0 });
+  const a = fakeActivator(rt);
+  try {
+    await a.reconcile([fakeSpec('web')]);
+    for (let i = 0; i < 4; i++) {
+      await a.acquire('web');
+      await eventually('the instance quit', () => a.status('web')?.state === 'stopped');
+    }
+    assert.equal(a.status('web')?.lastError, undefined);
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
