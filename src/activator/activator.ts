@@ -342,8 +342,11 @@ export class Activator implements UpstreamSource {
         else if (step.kind === 'start') await controller!.acquire();
       }
     } catch (err) {
+      // A step before the adoption failed (a stale container that would not go): the app is declared all the same,
+      // shows why, and its next start tries again (ensure replaces a container of an older spec by name).
+      controller ??= this.createController(spec);
       // A rolled-back update leaves the old revision serving: that is not a failed app.
-      if (controller && controller.currentState !== 'running') controller.fail(messageOf(err));
+      if (controller.currentState !== 'running') controller.fail(messageOf(err));
       this.logger.error({ app: spec.name, err: messageOf(err) }, 'app could not be reconciled');
       this.lastErrors.set(spec.name, messageOf(err));
     }
