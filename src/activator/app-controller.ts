@@ -254,6 +254,7 @@ export class AppController {
     const began = performance.now();
     const spec = this.spec;
     this.timers.cancelRemoval();
+    this.timers.cancelLeftoverStop();
     this.startingInstance = undefined;
     this.fire('wake');
     try {
@@ -338,6 +339,8 @@ export class AppController {
     this.lastError = failure.message;
     const delay = this.backoff.fail(performance.now());
     this.fire(delay > 0 ? 'crashLooped' : 'startFailed');
+    // A single failure may be a slow app that still comes up: its container is kept for the next start, for a while.
+    if (this.startingInstance) this.keepUnready(this.startingInstance);
     this.startingInstance = undefined;
     this.deps.logger.warn({ app: this.name, err: failure.message, retryInMs: delay || undefined }, 'app failed to start');
     return failure;
@@ -351,7 +354,11 @@ export class AppController {
       this.instances.forget((i) => i.id !== instance.id);
       if (instance.state === 'running' && instance.address) {
         const probe = await waitUntilReady(instance.address, this.spec.readiness, { deadline: performance.now() + 2_000 });
-        if (!probe.ready) continue;
+        // Still starting (the last gateway was killed mid-start), or never ready: the next start takes it, for a while.
+        if (!probe.ready) {
+          this.keepUnready(instance);
+          continue;
+        }
         const slot = new Slot(instance.index, instance, hash);
         slot.readyAtMs = performance.now();
         this.instances.setSlots([...this.instances.slots, slot]);
@@ -430,6 +437,8 @@ export class AppController {
   stop(why: string, graceMs = DRAIN_MS): Promise<void> {
     return this.serial(async () => {
       if (this.instances.slots.length === 0 && this.state !== 'paused') {
+        // A failed start's container, kept for the next try, runs: a stop is a stop.
+        await this.stopUnready(why);
         if (this.state !== 'stopped' && this.state !== 'failed' && this.state !== 'crashloop') this.fire('stopped', why);
         return;
       }
@@ -700,6 +709,8 @@ export class AppController {
       this.reason = reason;
       this.since = new Date();
       if (result.next !== 'running') this.timers.idle.disarm();
+      // Serving again (adopted once ready): nothing kept aside is left to stop.
+      else this.timers.cancelLeftoverStop();
       this.onChange();
     }
     for (const action of result.actions) this.act(action);
@@ -721,6 +732,32 @@ export class AppController {
         return void this.fillReplicas();
       case 'stopContainers':
         return this.stopLeftovers();
+    }
+  }
+
+  /**
+   * Keeps a container that runs but does not serve for the next start, which
+   * takes it as it is; nobody asking for the app for its idle timeout stops it,
+   * as it would a serving one (a never-ready app must not run for ever).
+   * Adopted once ready (resync), or taken by a start, it is no longer stopped.
+   */
+  private keepUnready(instance: Instance): void {
+    this.instances.park(instance);
+    const idleMs = this.spec.idleTimeoutMs ?? this.deps.defaults().idleTimeoutMs;
+    this.timers.armLeftoverStop(idleMs, () => {
+      void this.serial(async () => {
+        if (isDown(this.state) && this.state !== 'paused' && !this.closed) await this.stopUnready('it never got ready and was not asked for since');
+      });
+    });
+  }
+
+  /** Stops the kept containers that run without serving (see keepUnready). */
+  private async stopUnready(why: string): Promise<void> {
+    this.timers.cancelLeftoverStop();
+    for (const i of this.instances.parked.filter((p) => p.state === 'running')) {
+      this.deps.logger.info({ app: this.name, instance: i.name, why }, 'stopping a container that does not serve');
+      await this.deps.runtime.stop(i.id, { timeoutS: 5 }).catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'stop failed'));
+      this.instances.park({ ...i, state: 'exited', address: undefined });
     }
   }
 
