@@ -369,6 +369,10 @@ export class AppController {
     if (this.state === 'running' || this.state === 'starting' || this.state === 'stopping') return;
     if (this.instances.readyCount > 0) this.fire('outsideStart');
     else if (this.instances.parked.some((i) => i.state === 'paused') && this.state === 'stopped') this.fire('outsidePause');
+    // More found running than the replica count (the last gateway was killed mid scale-down, or the count was lowered meanwhile).
+    if (this.currentState === 'running' && this.acts() && this.instances.live.length > this.replicas) {
+      void this.serial(() => this.rescale()).catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'scaling down failed'));
+    }
   }
 
   /**
