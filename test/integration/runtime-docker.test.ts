@@ -73,6 +73,8 @@ describe('DockerRuntime on a real engine', () => {
     assert.equal(info.HostConfig.Init, true);
     assert.equal(info.HostConfig.RestartPolicy?.Name, 'no');
     assert.deepEqual(info.HostConfig.PortBindings, { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] });
+    // An app writing without end must not fill the host's disk through the engine's default json-file log.
+    if ((await docker.info()).LoggingDriver === 'json-file') assert.deepEqual(info.HostConfig.LogConfig, { Type: 'json-file', Config: { 'max-size': '20m', 'max-file': '5' } });
     // A never-started container is listed from the engine's summary alone: the same as its inspect.
     assert.deepEqual(await runtime.list({ app: s.name }), [await runtime.inspect(inst.id)]);
     assert.deepEqual(await runtime.list({ apps: [s.name, 'no-such-app'] }), [await runtime.inspect(inst.id)]);
