@@ -276,6 +276,19 @@ describe('DockerRuntime on a real engine', () => {
     assert.deepEqual(await runtime.list({ app: missing.name }), []);
   });
 
+  it('a stopped container whose apps network was removed behind berth’s back starts: the network is made again', T, async () => {
+    // A network of this test's own: removing the shared one would take it from the other tests' containers.
+    const net = `berth-apps-test-${run.id}-gone`;
+    const own = new DockerRuntime({ extraLabels: run.labels, appsNetwork: net });
+    const inst = await own.ensure(spec(appName()), 0);
+    await docker.getNetwork(net).remove();
+    const started = await own.start(inst.id);
+    assert.equal(started.state, 'running');
+    assert.equal(typeof (await httpStatus(started.address!)), 'number');
+    const networks = Object.keys((await docker.getContainer(inst.id).inspect()).NetworkSettings.Networks);
+    assert.ok(networks.includes(net), `on ${networks.join(', ')}`);
+  });
+
   it('a missing image is a clear RuntimeError and nothing is pulled or created', T, async () => {
     const s = spec(appName(), { image: `berth-test/absent-${run.id}:latest` });
     await assert.rejects(runtime.ensure(s, 0), (err: unknown) => {
