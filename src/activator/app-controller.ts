@@ -93,7 +93,7 @@ export class AppController {
   private since = new Date();
   private lastError?: string;
   private lastStartMs?: number;
-  /** Why berth entered `state`, when it chose to (see AppStatus.reason). */
+  /** Why the app is in `state`: berth's choice or what happened to it (see AppStatus.reason). */
   private reason?: string;
   private readonly instances: InstanceSet;
   private replicas: number;
@@ -582,11 +582,14 @@ export class AppController {
     this.deps.logger.info({ app: this.name, instance: slot.instance.name, exitCode }, 'instance exited by itself');
     if (decision.kind === 'replace') {
       void this.serial(() => this.fillReplicas());
-    } else if (decision.crashed && decision.early && this.backoff.fail(performance.now()) > 0) {
-      this.fire('lastCrashed');
     } else {
-      if (!decision.early) this.backoff.reset();
-      this.fire('lastExited');
+      // Not berth's doing: the status says what happened, as it says why when berth stops the app.
+      const ended = exitCode === undefined ? 'its container is gone' : `its container exited by itself with code ${exitCode}`;
+      if (decision.crashed && decision.early && this.backoff.fail(performance.now()) > 0) this.fire('lastCrashed', ended);
+      else {
+        if (!decision.early) this.backoff.reset();
+        this.fire('lastExited', ended);
+      }
     }
     return true;
   }
@@ -647,7 +650,7 @@ export class AppController {
     this.instances.drop(slot);
     this.instances.park({ ...slot.instance, state: 'paused' });
     this.deps.logger.warn({ app: this.name, instance: slot.instance.name }, 'instance paused outside berth: out of rotation');
-    if (this.instances.slots.length === 0) this.fire('outsidePause');
+    if (this.instances.slots.length === 0) this.fire('outsidePause', 'its container was paused outside berth');
   }
 
   /** The engine reports a container removed (by berth or behind its back): it is forgotten. */
