@@ -306,8 +306,9 @@ export class AppController {
     const starts = this.instances.claimReplicaStarts(containerSpecHash(spec), missing);
     await Promise.all(
       starts.map(async ({ index, existing }) => {
+        let launched: Instance | undefined;
         try {
-          const slot = await this.wake(spec, index, performance.now() + spec.startTimeoutMs, existing);
+          const slot = await this.wake(spec, index, performance.now() + spec.startTimeoutMs, existing, (running) => (launched = running));
           if (this.state !== 'running' || this.spec !== spec) {
             await this.deps.runtime.stop(slot.instance.id).catch(() => undefined);
             return;
@@ -315,6 +316,11 @@ export class AppController {
           this.instances.add(slot);
         } catch (err) {
           this.deps.logger.warn({ app: this.name, index, err: messageOf(err) }, 'replica failed to start');
+          // Outside the rotation and untracked, a never-ready replica would run for good, through the app's stops too:
+          // it is stopped and kept (with a claimed container that did not start) for the next try.
+          const kept = launched ?? existing;
+          if (launched) await this.deps.runtime.stop(launched.id, { timeoutS: 5 }).catch(() => undefined);
+          if (kept) this.instances.park({ ...kept, state: 'exited', address: undefined });
         }
       }),
     );

@@ -108,3 +108,22 @@ test('leftover: a stop through the API stops the container a failed start kept',
     await rt.close();
   }
 });
+
+test('leftover: a replica that never gets ready is stopped and kept, not left running outside the rotation', async () => {
+  const rt = new FakeRuntime();
+  const a = fakeActivator(rt);
+  try {
+    await a.reconcile([fakeSpec('web', { startTimeout: '300ms', scale: { min: 0, max: 2, replicas: 1 } })]);
+    const first = await a.acquire('web');
+    rt.behave('web', { neverReady: true });
+    await a.controller('web')!.setReplicas(2);
+    await eventually('the failed replica is stopped', () => rt.running('web').length === 1);
+    assert.equal(rt.running('web')[0]!.id, first.instanceId);
+    assert.equal(a.controller('web')!.containerCount, 2, 'kept for the next try');
+    await a.controller('web')!.stop('stopped through the API');
+    assert.equal(rt.running('web').length, 0);
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
