@@ -545,15 +545,20 @@ export class AppController {
       this.deps.logger.info({ app: this.name, instance: fresh.instance.name, why }, 'instance restarted and back in rotation');
     } catch (err) {
       this.deps.logger.warn({ app: this.name, instance: slot.instance.name, err: messageOf(err) }, 'instance restart failed');
-      this.dropSlot(slot);
+      if (!this.instances.has(slot)) return;
+      // Restarted but never ready, it must not run on untracked (the app may show stopped): stopped, and kept for the next start.
+      await this.deps.runtime.stop(slot.instance.id, { timeoutS: 5 }).catch(() => undefined);
+      if (!this.instances.has(slot)) return;
+      this.instances.park({ ...slot.instance, state: 'exited', address: undefined });
+      this.dropSlot(slot, `its container ${why} and did not get ready again when restarted`);
     }
   }
 
-  /** Forgets a slot whose container is gone; the app stops when it was the last one. */
-  private dropSlot(slot: Slot): void {
+  /** Forgets a slot whose container is gone; the app stops when it was the last one (`why` says what ended it). */
+  private dropSlot(slot: Slot, why: string): void {
     this.instances.drop(slot);
     if (this.state !== 'running') return;
-    if (this.instances.slots.length === 0) this.fire('lastExited');
+    if (this.instances.slots.length === 0) this.fire('lastExited', why);
     else void this.fillReplicas();
   }
 

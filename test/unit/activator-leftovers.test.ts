@@ -127,3 +127,22 @@ test('leftover: a replica that never gets ready is stopped and kept, not left ru
     await rt.close();
   }
 });
+
+test('leftover: an instance whose health-check restart never gets ready is stopped, and the app says stopped truly', async () => {
+  const rt = new FakeRuntime();
+  rt.behave('web', { sickAfterMs: 50 });
+  const a = fakeActivator(rt);
+  try {
+    await a.reconcile([fakeSpec('web', { startTimeout: '300ms', health: { path: '/healthz', interval: '30ms', timeout: '200ms', unhealthyThreshold: 2 } })]);
+    await a.acquire('web');
+    // Its restart comes up broken.
+    rt.behave('web', { neverReady: true });
+    await waitForState(a, 'web', 'stopped', 5_000);
+    assert.match(a.status('web')?.reason ?? '', /failed its health checks and did not get ready again/);
+    await eventually('the broken container is stopped', () => rt.running('web').length === 0);
+    assert.equal(a.controller('web')!.containerCount, 1, 'kept for the next start');
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
