@@ -406,7 +406,11 @@ export class AppController {
     this.rejected.clear();
     if (this.state === 'crashloop' || this.state === 'failed') this.backoff.reset();
     return this.serial(async () => {
-      if (this.state === 'paused') await this.stopAll('replaced while paused');
+      if (this.state === 'paused') {
+        // Shown as a stop (the frozen containers' exits are berth's doing, not theirs).
+        this.fire('stop', 'replaced while paused');
+        await this.stopAll('replaced while paused');
+      }
       // Containers of the old spec are useless now; the next start makes new ones.
       const hash = containerSpecHash(spec);
       this.instances.forget((i) => i.specHash === hash);
@@ -573,6 +577,10 @@ export class AppController {
     // A paused container that died (a stop behind berth's back) is no longer as berth froze it.
     this.instances.takeThawable(instanceId);
     const slot = this.instances.slotOf(instanceId);
+    if (!slot) {
+      this.parkedExited(instanceId, exitCode);
+      return false;
+    }
     const startedAt = slot?.instance.startedAt?.getTime();
     const decision = exitDecision({
       tracked: slot !== undefined,
@@ -595,7 +603,7 @@ export class AppController {
       void this.serial(() => this.fillReplicas());
     } else {
       // Not berth's doing: the status says what happened, as it says why when berth stops the app.
-      const ended = exitCode === undefined ? 'its container is gone' : `its container exited by itself with code ${exitCode}`;
+      const ended = endedReason(exitCode);
       if (decision.crashed && decision.early && this.backoff.fail(performance.now()) > 0) this.fire('lastCrashed', ended);
       else {
         if (!decision.early) this.backoff.reset();
@@ -603,6 +611,18 @@ export class AppController {
       }
     }
     return true;
+  }
+
+  /**
+   * A kept container that was not serving died: one frozen (paused) or running
+   * unready. Its record says so, and a paused app whose frozen containers are
+   * all gone is stopped: showing paused, it would promise a thaw that cannot be.
+   */
+  private parkedExited(instanceId: string, exitCode: number | undefined): void {
+    const kept = this.instances.parked.find((i) => i.id === instanceId && (i.state === 'paused' || i.state === 'running'));
+    if (!kept) return;
+    this.instances.park({ ...kept, state: 'exited', address: undefined, ...(exitCode === undefined ? {} : { exitCode }) });
+    if (this.state === 'paused' && !this.instances.parked.some((i) => i.state === 'paused')) this.fire('stopped', endedReason(exitCode));
   }
 
   /**
@@ -639,7 +659,8 @@ export class AppController {
     return this.serial(async () => {
       if (!takes()) return;
       const now = await this.deps.runtime.inspect(instanceId).catch(() => undefined);
-      if (!now || now.state !== 'running') return;
+      // Paused again by the time it is looked at (`docker start` then `docker pause`): adopted as paused, not left as exited.
+      if (!now || (now.state !== 'running' && now.state !== 'paused')) return;
       this.deps.logger.info({ app: this.name, instance: now.name }, 'container started outside berth: adopted');
       this.timers.idle.touch();
       await this.adopt([now]);
@@ -798,6 +819,11 @@ export class AppController {
       parked: this.instances.parked.map((i) => ({ id: i.id, state: i.state })),
     };
   }
+}
+
+/** What ended an app's last container, when berth did not (AppStatus.reason). */
+function endedReason(exitCode: number | undefined): string {
+  return exitCode === undefined ? 'its container is gone' : `its container exited by itself with code ${exitCode}`;
 }
 
 function isDown(state: AppState): boolean {
