@@ -352,8 +352,11 @@ export class Activator implements UpstreamSource {
         else if (step.kind === 'start') await controller!.acquire();
       }
     } catch (err) {
+      // A step before the adoption failed (a stale container that would not go): the app is declared all the same,
+      // shows why, and its next start tries again (ensure replaces a container of an older spec by name).
+      controller ??= this.createController(spec);
       // A rolled-back update leaves the old revision serving: that is not a failed app.
-      if (controller && controller.currentState !== 'running') controller.fail(messageOf(err));
+      if (controller.currentState !== 'running') controller.fail(messageOf(err));
       this.logger.error({ app: spec.name, err: messageOf(err) }, 'app could not be reconciled');
       this.lastErrors.set(spec.name, messageOf(err));
     }
@@ -366,6 +369,9 @@ export class Activator implements UpstreamSource {
       onChange: (status) => {
         // Started (or failed) once: its container is no longer one made ahead.
         if (status.state !== 'stopped') this.createdAhead.delete(status.name);
+        // A start that failed, however it was asked for (reconcile, the API, a request), leaves an app that
+        // must always run down: it is tried again, after the crash-loop backoff once there is one.
+        if ((status.state === 'failed' || status.state === 'crashloop') && controller.spec.scale.min >= 1 && this.acts()) this.scheduleRestart(controller);
         this.onChange(status);
       },
       defaults: () => this.defaults,
@@ -497,10 +503,10 @@ export class Activator implements UpstreamSource {
    * crash loop's backoff allows, so a broken app does not hammer the engine.
    */
   private scheduleRestart(controller: AppController): void {
-    if (this.restartTimers.has(controller.name)) return;
+    if (this.restartTimers.has(controller.name) || this.events.signal.aborted) return;
     const timer = setTimeout(() => {
       this.restartTimers.delete(controller.name);
-      if (this.apps.get(controller.name) !== controller || controller.upstream) return;
+      if (this.apps.get(controller.name) !== controller || controller.upstream || controller.spec.scale.min < 1 || this.events.signal.aborted) return;
       controller.acquire().catch(() => this.scheduleRestart(controller));
     }, Math.max(500, controller.retryDelayMs()));
     timer.unref();

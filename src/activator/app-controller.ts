@@ -93,7 +93,7 @@ export class AppController {
   private since = new Date();
   private lastError?: string;
   private lastStartMs?: number;
-  /** Why berth entered `state`, when it chose to (see AppStatus.reason). */
+  /** Why the app is in `state`: berth's choice or what happened to it (see AppStatus.reason). */
   private reason?: string;
   private readonly instances: InstanceSet;
   private replicas: number;
@@ -254,6 +254,7 @@ export class AppController {
     const began = performance.now();
     const spec = this.spec;
     this.timers.cancelRemoval();
+    this.timers.cancelLeftoverStop();
     this.startingInstance = undefined;
     this.fire('wake');
     try {
@@ -305,8 +306,9 @@ export class AppController {
     const starts = this.instances.claimReplicaStarts(containerSpecHash(spec), missing);
     await Promise.all(
       starts.map(async ({ index, existing }) => {
+        let launched: Instance | undefined;
         try {
-          const slot = await this.wake(spec, index, performance.now() + spec.startTimeoutMs, existing);
+          const slot = await this.wake(spec, index, performance.now() + spec.startTimeoutMs, existing, (running) => (launched = running));
           if (this.state !== 'running' || this.spec !== spec) {
             await this.deps.runtime.stop(slot.instance.id).catch(() => undefined);
             return;
@@ -314,6 +316,11 @@ export class AppController {
           this.instances.add(slot);
         } catch (err) {
           this.deps.logger.warn({ app: this.name, index, err: messageOf(err) }, 'replica failed to start');
+          // Outside the rotation and untracked, a never-ready replica would run for good, through the app's stops too:
+          // it is stopped and kept (with a claimed container that did not start) for the next try.
+          const kept = launched ?? existing;
+          if (launched) await this.deps.runtime.stop(launched.id, { timeoutS: 5 }).catch(() => undefined);
+          if (kept) this.instances.park({ ...kept, state: 'exited', address: undefined });
         }
       }),
     );
@@ -338,6 +345,8 @@ export class AppController {
     this.lastError = failure.message;
     const delay = this.backoff.fail(performance.now());
     this.fire(delay > 0 ? 'crashLooped' : 'startFailed');
+    // A single failure may be a slow app that still comes up: its container is kept for the next start, for a while.
+    if (this.startingInstance) this.keepUnready(this.startingInstance);
     this.startingInstance = undefined;
     this.deps.logger.warn({ app: this.name, err: failure.message, retryInMs: delay || undefined }, 'app failed to start');
     return failure;
@@ -351,7 +360,11 @@ export class AppController {
       this.instances.forget((i) => i.id !== instance.id);
       if (instance.state === 'running' && instance.address) {
         const probe = await waitUntilReady(instance.address, this.spec.readiness, { deadline: performance.now() + 2_000 });
-        if (!probe.ready) continue;
+        // Still starting (the last gateway was killed mid-start), or never ready: the next start takes it, for a while.
+        if (!probe.ready) {
+          this.keepUnready(instance);
+          continue;
+        }
         const slot = new Slot(instance.index, instance, hash);
         slot.readyAtMs = performance.now();
         this.instances.setSlots([...this.instances.slots, slot]);
@@ -362,6 +375,10 @@ export class AppController {
     if (this.state === 'running' || this.state === 'starting' || this.state === 'stopping') return;
     if (this.instances.readyCount > 0) this.fire('outsideStart');
     else if (this.instances.parked.some((i) => i.state === 'paused') && this.state === 'stopped') this.fire('outsidePause');
+    // More found running than the replica count (the last gateway was killed mid scale-down, or the count was lowered meanwhile).
+    if (this.currentState === 'running' && this.acts() && this.instances.live.length > this.replicas) {
+      void this.serial(() => this.rescale()).catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'scaling down failed'));
+    }
   }
 
   /**
@@ -389,7 +406,11 @@ export class AppController {
     this.rejected.clear();
     if (this.state === 'crashloop' || this.state === 'failed') this.backoff.reset();
     return this.serial(async () => {
-      if (this.state === 'paused') await this.stopAll('replaced while paused');
+      if (this.state === 'paused') {
+        // Shown as a stop (the frozen containers' exits are berth's doing, not theirs).
+        this.fire('stop', 'replaced while paused');
+        await this.stopAll('replaced while paused');
+      }
       // Containers of the old spec are useless now; the next start makes new ones.
       const hash = containerSpecHash(spec);
       this.instances.forget((i) => i.specHash === hash);
@@ -430,6 +451,8 @@ export class AppController {
   stop(why: string, graceMs = DRAIN_MS): Promise<void> {
     return this.serial(async () => {
       if (this.instances.slots.length === 0 && this.state !== 'paused') {
+        // A failed start's container, kept for the next try, runs: a stop is a stop.
+        await this.stopUnready(why);
         if (this.state !== 'stopped' && this.state !== 'failed' && this.state !== 'crashloop') this.fire('stopped', why);
         return;
       }
@@ -526,15 +549,20 @@ export class AppController {
       this.deps.logger.info({ app: this.name, instance: fresh.instance.name, why }, 'instance restarted and back in rotation');
     } catch (err) {
       this.deps.logger.warn({ app: this.name, instance: slot.instance.name, err: messageOf(err) }, 'instance restart failed');
-      this.dropSlot(slot);
+      if (!this.instances.has(slot)) return;
+      // Restarted but never ready, it must not run on untracked (the app may show stopped): stopped, and kept for the next start.
+      await this.deps.runtime.stop(slot.instance.id, { timeoutS: 5 }).catch(() => undefined);
+      if (!this.instances.has(slot)) return;
+      this.instances.park({ ...slot.instance, state: 'exited', address: undefined });
+      this.dropSlot(slot, `its container ${why} and did not get ready again when restarted`);
     }
   }
 
-  /** Forgets a slot whose container is gone; the app stops when it was the last one. */
-  private dropSlot(slot: Slot): void {
+  /** Forgets a slot whose container is gone; the app stops when it was the last one (`why` says what ended it). */
+  private dropSlot(slot: Slot, why: string): void {
     this.instances.drop(slot);
     if (this.state !== 'running') return;
-    if (this.instances.slots.length === 0) this.fire('lastExited');
+    if (this.instances.slots.length === 0) this.fire('lastExited', why);
     else void this.fillReplicas();
   }
 
@@ -549,6 +577,10 @@ export class AppController {
     // A paused container that died (a stop behind berth's back) is no longer as berth froze it.
     this.instances.takeThawable(instanceId);
     const slot = this.instances.slotOf(instanceId);
+    if (!slot) {
+      this.parkedExited(instanceId, exitCode);
+      return false;
+    }
     const startedAt = slot?.instance.startedAt?.getTime();
     const decision = exitDecision({
       tracked: slot !== undefined,
@@ -560,6 +592,7 @@ export class AppController {
       othersLeft: this.instances.slots.length - (slot ? 1 : 0),
       exitCode,
       upForMs: slot ? performance.now() - slot.readyAtMs : 0,
+      mustRun: this.spec.scale.min >= 1,
     });
     if (decision.kind === 'ignore' || !slot) return false;
     if (decision.crashed) this.lastError = `the container exited with code ${exitCode}`;
@@ -568,13 +601,28 @@ export class AppController {
     this.deps.logger.info({ app: this.name, instance: slot.instance.name, exitCode }, 'instance exited by itself');
     if (decision.kind === 'replace') {
       void this.serial(() => this.fillReplicas());
-    } else if (decision.crashed && decision.early && this.backoff.fail(performance.now()) > 0) {
-      this.fire('lastCrashed');
     } else {
-      if (!decision.early) this.backoff.reset();
-      this.fire('lastExited');
+      // Not berth's doing: the status says what happened, as it says why when berth stops the app.
+      const ended = endedReason(exitCode);
+      if (decision.crashed && decision.early && this.backoff.fail(performance.now()) > 0) this.fire('lastCrashed', ended);
+      else {
+        if (!decision.early) this.backoff.reset();
+        this.fire('lastExited', ended);
+      }
     }
     return true;
+  }
+
+  /**
+   * A kept container that was not serving died: one frozen (paused) or running
+   * unready. Its record says so, and a paused app whose frozen containers are
+   * all gone is stopped: showing paused, it would promise a thaw that cannot be.
+   */
+  private parkedExited(instanceId: string, exitCode: number | undefined): void {
+    const kept = this.instances.parked.find((i) => i.id === instanceId && (i.state === 'paused' || i.state === 'running'));
+    if (!kept) return;
+    this.instances.park({ ...kept, state: 'exited', address: undefined, ...(exitCode === undefined ? {} : { exitCode }) });
+    if (this.state === 'paused' && !this.instances.parked.some((i) => i.state === 'paused')) this.fire('stopped', endedReason(exitCode));
   }
 
   /**
@@ -611,7 +659,8 @@ export class AppController {
     return this.serial(async () => {
       if (!takes()) return;
       const now = await this.deps.runtime.inspect(instanceId).catch(() => undefined);
-      if (!now || now.state !== 'running') return;
+      // Paused again by the time it is looked at (`docker start` then `docker pause`): adopted as paused, not left as exited.
+      if (!now || (now.state !== 'running' && now.state !== 'paused')) return;
       this.deps.logger.info({ app: this.name, instance: now.name }, 'container started outside berth: adopted');
       this.timers.idle.touch();
       await this.adopt([now]);
@@ -633,7 +682,7 @@ export class AppController {
     this.instances.drop(slot);
     this.instances.park({ ...slot.instance, state: 'paused' });
     this.deps.logger.warn({ app: this.name, instance: slot.instance.name }, 'instance paused outside berth: out of rotation');
-    if (this.instances.slots.length === 0) this.fire('outsidePause');
+    if (this.instances.slots.length === 0) this.fire('outsidePause', 'its container was paused outside berth');
   }
 
   /** The engine reports a container removed (by berth or behind its back): it is forgotten. */
@@ -699,6 +748,8 @@ export class AppController {
       this.reason = reason;
       this.since = new Date();
       if (result.next !== 'running') this.timers.idle.disarm();
+      // Serving again (adopted once ready): nothing kept aside is left to stop.
+      else this.timers.cancelLeftoverStop();
       this.onChange();
     }
     for (const action of result.actions) this.act(action);
@@ -723,6 +774,32 @@ export class AppController {
     }
   }
 
+  /**
+   * Keeps a container that runs but does not serve for the next start, which
+   * takes it as it is; nobody asking for the app for its idle timeout stops it,
+   * as it would a serving one (a never-ready app must not run for ever).
+   * Adopted once ready (resync), or taken by a start, it is no longer stopped.
+   */
+  private keepUnready(instance: Instance): void {
+    this.instances.park(instance);
+    const idleMs = this.spec.idleTimeoutMs ?? this.deps.defaults().idleTimeoutMs;
+    this.timers.armLeftoverStop(idleMs, () => {
+      void this.serial(async () => {
+        if (isDown(this.state) && this.state !== 'paused' && !this.closed) await this.stopUnready('it never got ready and was not asked for since');
+      });
+    });
+  }
+
+  /** Stops the kept containers that run without serving (see keepUnready). */
+  private async stopUnready(why: string): Promise<void> {
+    this.timers.cancelLeftoverStop();
+    for (const i of this.instances.parked.filter((p) => p.state === 'running')) {
+      this.deps.logger.info({ app: this.name, instance: i.name, why }, 'stopping a container that does not serve');
+      await this.deps.runtime.stop(i.id, { timeoutS: 5 }).catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'stop failed'));
+      this.instances.park({ ...i, state: 'exited', address: undefined });
+    }
+  }
+
   /** A failed start may leave its container running (never ready): it must not stay up. */
   private stopLeftovers(): void {
     const left = this.startingInstance;
@@ -742,6 +819,11 @@ export class AppController {
       parked: this.instances.parked.map((i) => ({ id: i.id, state: i.state })),
     };
   }
+}
+
+/** What ended an app's last container, when berth did not (AppStatus.reason). */
+function endedReason(exitCode: number | undefined): string {
+  return exitCode === undefined ? 'its container is gone' : `its container exited by itself with code ${exitCode}`;
 }
 
 function isDown(state: AppState): boolean {

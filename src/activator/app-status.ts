@@ -21,7 +21,11 @@ export interface AppStatus {
   idleAt?: Date;
   /** In crashloop: when the next start will be tried. */
   retryAt?: Date;
-  /** Why berth put the app in `state`, when it chose to: `idle` (or `idle (pause failed)`) for an idle stop or pause, `stopped through the API`, … */
+  /**
+   * Why the app is in `state`: berth's choice (`idle`, or `idle (pause failed)`, for an idle stop or pause,
+   * `stopped through the API`, …), or what happened to it (`its container exited by itself with code 0`,
+   * `its container was paused outside berth`); absent after a start, or when lastError says it.
+   */
   reason?: string;
   /** Why the last start or the app itself failed; kept until the next successful start. */
   lastError?: string;

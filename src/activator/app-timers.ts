@@ -2,13 +2,15 @@ import { IdleClock } from './idle-clock.js';
 
 /**
  * An app's clocks: the idle timeout that stops or pauses it (counted from its
- * last activity), and the removal of a long-stopped app's containers. Each
+ * last activity), the stop of a container kept running without serving (a
+ * failed start's), and the removal of a long-stopped app's containers. Each
  * fires its callback; the controller decides, when it fires, whether the
  * moment still fits (a request may have come in meanwhile).
  */
 export class AppTimers {
   readonly idle: IdleClock;
   private removal?: NodeJS.Timeout;
+  private leftover?: NodeJS.Timeout;
 
   constructor(onIdle: () => void) {
     this.idle = new IdleClock(onIdle);
@@ -28,6 +30,24 @@ export class AppTimers {
     this.removal.unref();
   }
 
+  /**
+   * Stops a container that runs without serving `afterMs` from now; an armed
+   * clock keeps its time (a resync that looks again does not push it back).
+   */
+  armLeftoverStop(afterMs: number, stop: () => void): void {
+    if (this.leftover) return;
+    this.leftover = setTimeout(() => {
+      this.leftover = undefined;
+      stop();
+    }, afterMs);
+    this.leftover.unref();
+  }
+
+  cancelLeftoverStop(): void {
+    clearTimeout(this.leftover);
+    this.leftover = undefined;
+  }
+
   cancelRemoval(): void {
     clearTimeout(this.removal);
     this.removal = undefined;
@@ -36,5 +56,6 @@ export class AppTimers {
   stopAll(): void {
     this.idle.disarm();
     this.cancelRemoval();
+    this.cancelLeftoverStop();
   }
 }

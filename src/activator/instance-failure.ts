@@ -19,6 +19,8 @@ export interface ExitFacts {
   exitCode: number | undefined;
   /** How long it had been ready. */
   upForMs: number;
+  /** The app must always run (scale.min ≥ 1): berth restarts it, so even a clean exit is a failure that counts. */
+  mustRun: boolean;
 }
 
 export type ExitDecision =
@@ -32,7 +34,9 @@ export type ExitDecision =
 /** Decides what an instance's exit means for its app; pure. */
 export function exitDecision(facts: ExitFacts): ExitDecision {
   if (!facts.tracked || facts.outOfRotation || !facts.appRunning || facts.stale) return { kind: 'ignore' };
-  const crashed = facts.exitCode !== 0 && facts.exitCode !== undefined;
+  // An app that quits by itself when idle exits 0, and a request wakes it; one berth restarts at once must not be
+  // restarted in a tight loop because it says 0.
+  const crashed = facts.exitCode !== undefined && (facts.exitCode !== 0 || facts.mustRun);
   if (facts.othersLeft > 0) return { kind: 'replace', crashed };
   return { kind: 'last', crashed, early: facts.upForMs < EARLY_EXIT_MS };
 }

@@ -65,6 +65,8 @@ function planApp(app: BelievedApp, byId: ReadonlyMap<string, ObservedInstance>, 
     const now = byId.get(kept.id);
     if (!now) actions.push({ kind: 'removed', app: name, id: kept.id });
     else if (adoptable(now)) actions.push({ kind: 'started', app: name, id: kept.id });
+    // A frozen (or kept unready) container killed behind berth's back: a paused app would go on showing paused.
+    else if ((kept.state === 'paused' || kept.state === 'running') && NOT_RUNNING.has(now.state)) actions.push(now.exitCode === undefined ? { kind: 'exited', app: name, id: kept.id } : { kind: 'exited', app: name, id: kept.id, exitCode: now.exitCode });
   }
   const known = new Set([...app.slots.map((s) => s.id), ...app.parked.map((p) => p.id)]);
   for (const o of observed) {

@@ -16,10 +16,15 @@ export interface StatusView {
   lastActivity?: string;
   idleAt?: string;
   retryAt?: string;
+  /** Why berth put the app in its state, when it chose to (`idle`, `stopped through the API`…); absent when the app got there by itself. */
+  reason?: string;
   lastError?: string;
   lastStartMs?: number;
   inFlight: number;
   waiting: number;
+  /** Instances that run while the app is up, and those in rotation now. */
+  replicas?: number;
+  readyInstances?: number;
 }
 
 export interface RouteView {

@@ -79,7 +79,7 @@ describe('resync with the engine while its events are lost', () => {
     const gone = await containerId(kept);
     await testDocker().getContainer(gone).remove({ force: true });
     await untilState(kept, 'stopped');
-    assert.equal(status(kept)?.reason, undefined, 'not an idle stop');
+    assert.equal(status(kept)?.reason, 'its container is gone', 'not an idle stop');
     const reply = await timedGet(h.port, appPath(kept, '/ping'), { timeoutMs: 30_000 });
     assert.equal(reply.status, 200);
     assert.notEqual(await containerId(kept), gone);

@@ -73,6 +73,8 @@ describe('DockerRuntime on a real engine', () => {
     assert.equal(info.HostConfig.Init, true);
     assert.equal(info.HostConfig.RestartPolicy?.Name, 'no');
     assert.deepEqual(info.HostConfig.PortBindings, { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] });
+    // An app writing without end must not fill the host's disk through the engine's default json-file log.
+    if ((await docker.info()).LoggingDriver === 'json-file') assert.deepEqual(info.HostConfig.LogConfig, { Type: 'json-file', Config: { 'max-size': '20m', 'max-file': '5' } });
     // A never-started container is listed from the engine's summary alone: the same as its inspect.
     assert.deepEqual(await runtime.list({ app: s.name }), [await runtime.inspect(inst.id)]);
     assert.deepEqual(await runtime.list({ apps: [s.name, 'no-such-app'] }), [await runtime.inspect(inst.id)]);
@@ -272,6 +274,19 @@ describe('DockerRuntime on a real engine', () => {
       return true;
     });
     assert.deepEqual(await runtime.list({ app: missing.name }), []);
+  });
+
+  it('a stopped container whose apps network was removed behind berth’s back starts: the network is made again', T, async () => {
+    // A network of this test's own: removing the shared one would take it from the other tests' containers.
+    const net = `berth-apps-test-${run.id}-gone`;
+    const own = new DockerRuntime({ extraLabels: run.labels, appsNetwork: net });
+    const inst = await own.ensure(spec(appName()), 0);
+    await docker.getNetwork(net).remove();
+    const started = await own.start(inst.id);
+    assert.equal(started.state, 'running');
+    assert.equal(typeof (await httpStatus(started.address!)), 'number');
+    const networks = Object.keys((await docker.getContainer(inst.id).inspect()).NetworkSettings.Networks);
+    assert.ok(networks.includes(net), `on ${networks.join(', ')}`);
   });
 
   it('a missing image is a clear RuntimeError and nothing is pulled or created', T, async () => {

@@ -11,7 +11,7 @@ import type { Instance } from '../../src/runtime/runtime.js';
 import { FakeRuntime, sleep } from '../support/fake-runtime.js';
 import { eventually, fakeActivator, fakeSpec } from '../support/fake-activator.js';
 
-const running: ExitFacts = { tracked: true, outOfRotation: false, appRunning: true, stale: false, othersLeft: 0, exitCode: 1, upForMs: 10 };
+const running: ExitFacts = { tracked: true, outOfRotation: false, appRunning: true, stale: false, othersLeft: 0, exitCode: 1, upForMs: 10, mustRun: false };
 
 test('exitDecision: what an instance exit means, case by case', () => {
   const cases: Array<[string, Partial<ExitFacts>, ExitDecision]> = [
@@ -26,6 +26,9 @@ test('exitDecision: what an instance exit means, case by case', () => {
     ['the last crashes after a long run', { upForMs: EARLY_EXIT_MS + 1 }, { kind: 'last', crashed: true, early: false }],
     ['the last exits 0 by itself (quits when idle)', { exitCode: 0, upForMs: EARLY_EXIT_MS * 2 }, { kind: 'last', crashed: false, early: false }],
     ['the last vanishes without an exit code', { exitCode: undefined }, { kind: 'last', crashed: false, early: true }],
+    ['the last of an app that must always run exits 0 soon after its start', { exitCode: 0, mustRun: true }, { kind: 'last', crashed: true, early: true }],
+    ['one of several of an app that must always run exits 0', { exitCode: 0, mustRun: true, othersLeft: 1 }, { kind: 'replace', crashed: true }],
+    ['the last of an app that must always run vanishes without an exit code', { exitCode: undefined, mustRun: true }, { kind: 'last', crashed: false, early: true }],
   ];
   for (const [what, facts, expected] of cases) assert.deepEqual(exitDecision({ ...running, ...facts }), expected, what);
 });

@@ -25,6 +25,7 @@ export function appSummary(app: AppView, p: Paint, nowMs = Date.now()): string {
     fields.push(['Last request', relativeTime(status.lastActivity, nowMs)]);
     fields.push(['Idle stop', idleIn(app, nowMs)]);
     fields.push(['In flight', `${status.inFlight} request(s), ${status.waiting} waiting`]);
+    fields.push(['Replicas', `${status.readyInstances ?? 0} ready of ${status.replicas ?? 1}`]);
   }
   const width = Math.max(...fields.map(([k]) => k.length)) + 2;
   const lines = fields.flatMap(([key, value]) => value.split('\n').map((v, i) => (i === 0 ? `${(key + ':').padEnd(width)}${v}` : `${' '.repeat(width)}${v}`)));
@@ -52,5 +53,7 @@ function stateLine(app: AppView, p: Paint, nowMs: number): string {
   let line = `${state} since ${relativeTime(s.since, nowMs)}`;
   if (s.state === 'running' && s.lastStartMs !== undefined) line += `, started in ${preciseDuration(s.lastStartMs)}`;
   if (s.state === 'crashloop' && s.retryAt) line += `, next try ${relativeTime(s.retryAt, nowMs)}`;
+  // Why berth put it there (an idle stop, the API): a stopped app otherwise looks the same either way.
+  if (s.reason) line += ` (${s.reason})`;
   return line;
 }

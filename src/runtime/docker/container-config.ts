@@ -21,6 +21,8 @@ export interface ContainerConfigOptions {
   secretValues?: Record<string, string>;
   /** HostIp of the port binding (addresses.ts); default 127.0.0.1. Not in the spec hash: existing containers keep theirs. */
   publishHost?: string;
+  /** Bounds on the container's log (log-config.ts); absent: the engine's default. Not in the spec hash either. */
+  logConfig?: Docker.HostConfig['LogConfig'];
 }
 
 /** Docker's name for the host as seen from a container, mapped by `host-gateway`. */
@@ -111,6 +113,7 @@ function hostConfig(app: AppSpec, key: string, options: ContainerConfigOptions):
     SecurityOpt: ['no-new-privileges'],
   };
   const { privileged, capAdd, hostNetwork, hostPid } = app.security;
+  if (options.logConfig) host.LogConfig = options.logConfig;
   if (privileged) host.Privileged = true;
   if (capAdd.length > 0) host.CapAdd = capAdd;
   if (hostPid) host.PidMode = 'host';

@@ -13,6 +13,7 @@ import { engineMessage, mapDockerError, statusOf } from './errors.js';
 import { ensureAppsNetwork } from './apps-network.js';
 import { joinNetwork, requireNetwork } from './network.js';
 import { ensureImage } from './image.js';
+import { engineLogConfig } from './log-config.js';
 import { toInstance } from './instance.js';
 import { putInputFile } from './input.js';
 import { inspectContainer } from './managed.js';
@@ -87,6 +88,7 @@ async function wantedContainer(ctx: DockerContext, app: AppSpec, index: number, 
     inputUrl: app.input?.as === 'url' ? ctx.inputUrl?.(app.name) : undefined,
     secretValues,
     publishHost: ctx.addresses.publishHost,
+    logConfig: await engineLogConfig(ctx),
   });
   wanted.Labels = { ...wanted.Labels, [LABEL_SPEC_HASH]: hash };
   return wanted;

@@ -1,9 +1,10 @@
+import type Docker from 'dockerode';
 import { RuntimeError } from '../../errors.js';
 import { LABEL_APP, type Instance } from '../runtime.js';
-import { needsAppsNetwork, rejoinAppsNetwork } from './apps-network.js';
+import { ensureAppsNetwork, needsAppsNetwork, rejoinAppsNetwork } from './apps-network.js';
 import type { DockerContext } from './context.js';
 import { checkContainerBindMounts } from './bind-mounts.js';
-import { mapDockerError, statusOf } from './errors.js';
+import { engineMessage, mapDockerError, statusOf } from './errors.js';
 import { toInstance } from './instance.js';
 import { inspectContainer, requireManaged } from './managed.js';
 
@@ -25,7 +26,7 @@ export async function startContainer(ctx: DockerContext, id: string): Promise<In
   }
   try {
     if (info.State.Status === 'paused') await container.unpause();
-    else if (info.State.Status !== 'running') await container.start();
+    else if (info.State.Status !== 'running') await startOnce(ctx, container);
   } catch (err) {
     // 304: it was started meanwhile by someone else, which is what we wanted.
     if (statusOf(err) !== 304) throw mapDockerError(err, `starting container ${name}`, ctx.endpoint.url);
@@ -41,4 +42,22 @@ export async function startContainer(ctx: DockerContext, id: string): Promise<In
     throw new RuntimeError(`container ${name} runs but has no published port; was it created by an older berth? remove it to recreate`);
   }
   return instance;
+}
+
+/**
+ * Starts a stopped container. A container keeps the name of a network it was
+ * connected to after `docker network rm` (the engine allows that while the
+ * container is stopped) and its start then fails with 404 "network … not found",
+ * forever. When that network is berth's apps network, berth makes it again
+ * (the engine attaches by name) and starts once more; only then, so a usual
+ * start costs no network lookup.
+ */
+async function startOnce(ctx: DockerContext, container: Docker.Container): Promise<void> {
+  try {
+    await container.start();
+  } catch (err) {
+    if (!ctx.appsNetwork || statusOf(err) !== 404 || !engineMessage(err).includes(`network ${ctx.appsNetwork} not found`)) throw err;
+    await ensureAppsNetwork(ctx, ctx.appsNetwork);
+    await container.start();
+  }
 }

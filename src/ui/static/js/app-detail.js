@@ -103,7 +103,7 @@ function renderStatus(panel, app) {
     h(
       'dl',
       { class: 'facts facts-wide' },
-      fact('State', `${app.state} `, liveTime(status.since, 'ago', '')),
+      fact('State', `${app.state} `, liveTime(status.since, 'ago', ''), status.reason ? ` (${status.reason})` : ''),
       fact('Last request', liveTime(status.lastActivity, 'ago', 'none yet')),
       fact('Idle stop', idleStop(app)),
       fact('Last cold start', startDuration(status.lastStartMs)),
