@@ -309,8 +309,10 @@ export class AppController {
         let launched: Instance | undefined;
         try {
           const slot = await this.wake(spec, index, performance.now() + spec.startTimeoutMs, existing, (running) => (launched = running));
-          if (this.state !== 'running' || this.spec !== spec) {
+          // Stopped, changed, or scaled down while it started: it does not join past the count (it is kept for later).
+          if (this.state !== 'running' || this.spec !== spec || this.instances.live.length >= this.replicas) {
             await this.deps.runtime.stop(slot.instance.id).catch(() => undefined);
+            this.instances.park({ ...slot.instance, state: 'exited', address: undefined });
             return;
           }
           this.instances.add(slot);
