@@ -457,6 +457,7 @@ export class Activator implements UpstreamSource {
         // An unpause berth did not do is a start as far as serving goes: the container is looked at and adopted.
         if (event.kind === 'start' || event.kind === 'unpause') this.started(controller, event.instanceId);
         if (event.kind === 'pause') controller.instancePaused(event.instanceId);
+        if (event.kind === 'oom') controller.instanceOutOfMemory(event.instanceId);
         if (event.kind === 'destroy') controller.instanceRemoved(event.instanceId);
         if (event.kind === 'die') this.exited(controller, event.instanceId, event.exitCode, event.time);
       }
