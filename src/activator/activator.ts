@@ -154,11 +154,13 @@ export class Activator implements UpstreamSource {
   private admitUndeclared(app: string, req: IncomingMessage): Admission {
     const notDeclared = () => new NotFoundError(`app ${app} is not declared`);
     if (this.reconciling.size === 0) return { kind: 'fail', error: notDeclared() };
-    const known = Promise.allSettled([...this.reconciling]).then(() => {
+    const known = (async () => {
+      // Until no reconcile is left that may declare it (a hold hands over to the reconcile it waited for).
+      while (this.reconciling.size > 0 && !this.apps.has(app)) await Promise.allSettled([...this.reconciling]);
       const controller = this.apps.get(app);
       if (!controller) throw notDeclared();
       return controller.acquireFor(req);
-    });
+    })();
     return { kind: 'wait', ready: known };
   }
 
@@ -277,7 +279,20 @@ export class Activator implements UpstreamSource {
   }
 
   /** Reconciles in progress: a request for an app they may declare waits for them (see admitUndeclared). */
-  private readonly reconciling = new Set<Promise<string[]>>();
+  private readonly reconciling = new Set<Promise<unknown>>();
+
+  /**
+   * Requests for apps not declared here yet wait until `until` settles: the
+   * gateway listens before its first reconcile begins (an app's input URL needs
+   * the proxy's port), and a request in between would get a false 404.
+   */
+  holdUndeclared(until: Promise<unknown>): void {
+    // A gateway that fails to start never reconciles: closing releases the hold.
+    const closed = new Promise((resolve) => this.events.signal.addEventListener('abort', resolve, { once: true }));
+    const held = Promise.race([until, closed]).catch(() => undefined);
+    this.reconciling.add(held);
+    void held.then(() => this.reconciling.delete(held));
+  }
 
   private async reconcileNow(desired: readonly AppSpec[], removed: readonly (string | RemovedApp)[], options: { purgeVolumes?: boolean; scoped?: boolean }): Promise<string[]> {
     const gone = removed.map((r) => (typeof r === 'string' ? { name: r, purgeVolumes: options.purgeVolumes ?? false } : r));
@@ -458,6 +473,7 @@ export class Activator implements UpstreamSource {
         // An unpause berth did not do is a start as far as serving goes: the container is looked at and adopted.
         if (event.kind === 'start' || event.kind === 'unpause') this.started(controller, event.instanceId);
         if (event.kind === 'pause') controller.instancePaused(event.instanceId);
+        if (event.kind === 'oom') controller.instanceOutOfMemory(event.instanceId);
         if (event.kind === 'destroy') controller.instanceRemoved(event.instanceId);
         if (event.kind === 'die') this.exited(controller, event.instanceId, event.exitCode, event.time);
       }

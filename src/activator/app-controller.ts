@@ -15,7 +15,7 @@ import { HealthChecker } from './health-checker.js';
 import { exitDecision, restartSlot, whetherGone } from './instance-failure.js';
 import { InstanceSet } from './instance-set.js';
 import { isIllegal, transition, type LifecycleAction, type LifecycleEvent } from './lifecycle.js';
-import { Slot, startSlot, thawSlot } from './instance-slot.js';
+import { OUT_OF_MEMORY, Slot, startSlot, thawSlot } from './instance-slot.js';
 import { waitUntilReady } from './readiness.js';
 import { RejectedRevision } from './rejected-revision.js';
 import { replaceInstances } from './rollout.js';
@@ -309,8 +309,10 @@ export class AppController {
         let launched: Instance | undefined;
         try {
           const slot = await this.wake(spec, index, performance.now() + spec.startTimeoutMs, existing, (running) => (launched = running));
-          if (this.state !== 'running' || this.spec !== spec) {
+          // Stopped, changed, or scaled down while it started: it does not join past the count (it is kept for later).
+          if (this.state !== 'running' || this.spec !== spec || this.instances.live.length >= this.replicas) {
             await this.deps.runtime.stop(slot.instance.id).catch(() => undefined);
+            this.instances.park({ ...slot.instance, state: 'exited', address: undefined });
             return;
           }
           this.instances.add(slot);
@@ -594,8 +596,9 @@ export class AppController {
       upForMs: slot ? performance.now() - slot.readyAtMs : 0,
       mustRun: this.spec.scale.min >= 1,
     });
+    const outOfMemory = this.outOfMemory.delete(instanceId);
     if (decision.kind === 'ignore' || !slot) return false;
-    if (decision.crashed) this.lastError = `the container exited with code ${exitCode}`;
+    if (decision.crashed) this.lastError = outOfMemory ? this.outOfMemoryError(exitCode) : `the container exited with code ${exitCode}`;
     this.instances.drop(slot);
     this.instances.park({ ...slot.instance, state: 'exited', address: undefined });
     this.deps.logger.info({ app: this.name, instance: slot.instance.name, exitCode }, 'instance exited by itself');
@@ -611,6 +614,20 @@ export class AppController {
       }
     }
     return true;
+  }
+
+  /** Containers the engine reported killed for their memory; their exit says so (the die event follows). */
+  private readonly outOfMemory = new Set<string>();
+
+  /** The engine reports the kernel's OOM killer struck the container; its exit comes next. */
+  instanceOutOfMemory(instanceId: string): void {
+    this.outOfMemory.add(instanceId);
+  }
+
+  private outOfMemoryError(exitCode: number | undefined): string {
+    const limit = this.spec.resources.memoryBytes;
+    const mib = limit === undefined ? "the gateway's default" : `${Math.round(limit / 2 ** 20)} MiB`;
+    return `${OUT_OF_MEMORY} (code ${exitCode ?? 137}; its limit: ${mib}); give it more with resources.memory`;
   }
 
   /**

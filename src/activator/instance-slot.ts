@@ -103,9 +103,13 @@ async function startExisting(runtime: Runtime, spec: AppSpec, index: number, exi
   return runtime.start((await runtime.ensure(spec, index)).id);
 }
 
+/** How a container the kernel killed for its memory is told (a bare 137 reads like any kill). */
+export const OUT_OF_MEMORY = 'the container ran out of memory and was killed';
+
 export async function exitedReason(runtime: Runtime, id: string): Promise<string | undefined> {
   const now = await runtime.inspect(id).catch(() => undefined);
   if (!now) return 'the container disappeared';
+  if (now.oomKilled) return `${OUT_OF_MEMORY} (code ${now.exitCode ?? 137}); give it more with resources.memory`;
   if (now.state === 'exited' || now.state === 'dead') return `the container exited with code ${now.exitCode ?? '?'}`;
   return undefined;
 }

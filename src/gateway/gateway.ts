@@ -245,6 +245,9 @@ export class Gateway {
     });
     this.activator = activator;
     activator.start();
+    // Routed from the moment the listeners are up; declared once the first reconcile begins, after them.
+    let reconcileBegun!: () => void;
+    activator.holdUndeclared(new Promise<void>((resolve) => (reconcileBegun = resolve)));
     // Registered and trying the lock from here; the first reconcile only follows (adopts) until this gateway leads,
     // and the one it runs as the new leader (leadingChanged) creates, starts and removes.
     await cluster?.start();
@@ -352,7 +355,9 @@ export class Gateway {
     logger.info({ listen: `${this.proxyAddress.address}:${this.proxyAddress.port}`, admin: `${this.adminAddress.address}:${this.adminAddress.port}`, apps: desired.length }, 'gateway listening');
     const deleted = await store.listDeleted();
     if (pending.length > 0) logger.info({ apps: pending.map((d) => d.name) }, 'finishing deletes interrupted by the last stop');
-    const failed = await activator.reconcile(desiredSpecs(desired), deleted);
+    const reconciled = activator.reconcile(desiredSpecs(desired), deleted);
+    reconcileBegun();
+    const failed = await reconciled;
     await this.forgetDeleted(deleted.map((d) => d.name), failed);
     accountant.settle();
     this.link?.started();

@@ -111,6 +111,8 @@ export interface Instance {
   address?: { host: string; port: number };
   startedAt?: Date;
   exitCode?: number;
+  /** Exited because the kernel killed it for going past its memory limit. */
+  oomKilled?: boolean;
   /** The `berth.store` label: the id of the store whose gateway made it; absent on containers of an older berth. */
   store?: string;
 }

@@ -235,6 +235,14 @@ export class FakeRuntime implements Runtime {
     await this.halt(this.get(id), exitCode, ['die']);
   }
 
+  /** The kernel's OOM killer: an oom event, then a die with 137, and inspect says OOMKilled. */
+  async oomKill(id: string): Promise<void> {
+    const c = this.get(id);
+    c.instance.oomKilled = true;
+    this.emit('oom', c);
+    await this.halt(c, 137, ['die']);
+  }
+
   async outsideRemove(id: string): Promise<void> {
     await this.destroy(this.get(id));
   }
@@ -284,6 +292,7 @@ export class FakeRuntime implements Runtime {
     c.instance.address = { host: '127.0.0.1', port };
     c.instance.startedAt = new Date();
     c.instance.exitCode = undefined;
+    c.instance.oomKilled = undefined;
     if (b.exitAfterMs !== undefined) c.exitTimer = setTimeout(() => void this.halt(c, b.exitCode ?? 1, ['die']), b.exitAfterMs);
     this.emit('start', c);
   }

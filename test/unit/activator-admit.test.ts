@@ -256,3 +256,28 @@ test('admit: a request for an app routed but not yet declared waits for the reco
     await rt.close();
   }
 });
+
+test('admit: a request that comes once the listener is up but before the first reconcile begins waits for it, not a false 404', async () => {
+  const rt = new FakeRuntime();
+  rt.listDelayMs = 100;
+  const a = fakeActivator(rt);
+  try {
+    // The gateway listens first (an app's input URL needs the port), then reconciles.
+    let begin!: () => void;
+    a.holdUndeclared(new Promise<void>((resolve) => (begin = resolve)));
+    const early = a.admit('web', req({ accept: 'application/json' }));
+    assert.equal(early.kind, 'wait');
+    const unknown = a.admit('nope', req());
+    const unknownOutcome = unknown.kind === 'wait' ? unknown.ready.then(() => 'served', (e: BerthError) => e.code) : 'not held';
+    await sleep(50);
+    const reconciled = a.reconcile([fakeSpec('web')]);
+    begin();
+    await reconciled;
+    assert.ok(early.kind === 'wait' && (await early.ready).upstream.port > 0, 'served once declared');
+    assert.equal(await unknownOutcome, 'not_found');
+    assert.equal(a.admit('nope', req()).kind, 'fail', 'no longer held');
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});

@@ -119,6 +119,13 @@ describe('toInstance', () => {
     const inst = toInstance(info('exited', {}));
     assert.equal(inst.address, undefined);
     assert.equal(inst.exitCode, 0);
+    assert.equal(inst.oomKilled, undefined);
+  });
+
+  it('says when the kernel killed it for running out of memory', () => {
+    const i = info('exited', {});
+    Object.assign(i.State, { ExitCode: 137, OOMKilled: true });
+    assert.equal(toInstance(i).oomKilled, true);
   });
 });
 

@@ -20,6 +20,7 @@ export function toInstance(info: Docker.ContainerInspectInfo, dialHost = '127.0.
   }
   if (info.State.StartedAt && info.State.StartedAt !== NEVER) instance.startedAt = new Date(info.State.StartedAt);
   if (state === 'exited' || state === 'dead') instance.exitCode = info.State.ExitCode;
+  if ((state === 'exited' || state === 'dead') && info.State.OOMKilled) instance.oomKilled = true;
   return instance;
 }
 

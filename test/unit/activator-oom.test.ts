@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { exitedReason } from '../../src/activator/instance-slot.js';
+import { FakeRuntime } from '../support/fake-runtime.js';
+import { fakeActivator, fakeSpec, waitForState } from '../support/fake-activator.js';
+
+test('oom: an app whose container ran out of memory says so, not only "exited with code 137"', async () => {
+  const rt = new FakeRuntime();
+  const a = fakeActivator(rt);
+  try {
+    await a.reconcile([fakeSpec('web', { resources: { memory: '64m' } })]);
+    const up = await a.acquire('web');
+    await rt.oomKill(up.instanceId);
+    await waitForState(a, 'web', 'stopped');
+    assert.match(a.status('web')?.lastError ?? '', /ran out of memory.*64 MiB.*resources\.memory/);
+    // A plain kill later is not mistaken for one.
+    const again = await a.acquire('web');
+    await rt.outsideKill(again.instanceId, 137);
+    await waitForState(a, 'web', 'stopped');
+    assert.equal(a.status('web')?.lastError, 'the container exited with code 137');
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
+
+test('oom: a start that fails because the container ran out of memory says so', async () => {
+  const rt = new FakeRuntime();
+  try {
+    const spec = fakeSpec('web');
+    const created = await rt.ensure(spec, 0);
+    await rt.start(created.id);
+    await rt.oomKill(created.id);
+    assert.match((await exitedReason(rt, created.id)) ?? '', /^the container ran out of memory and was killed \(code 137\)/);
+  } finally {
+    await rt.close();
+  }
+});
