@@ -27,13 +27,14 @@ export interface WorkerPoolOptions {
 
 /**
  * A worker that dies sooner than STABLE_LIFE_MS after its fork died quickly: its slot is forked
- * again after a pause that doubles with each quick death in a row (1 s, 2 s, 4 s… up to
- * MAX_REFORK_PAUSE_MS), so a crash loop (a port taken, a poison request retried) does not fork
- * and log once a second for good. A worker that lived longer is replaced at once.
+ * again after a pause that doubles with each quick death in a row (1 s, 2 s, 4 s, then
+ * MAX_REFORK_PAUSE_MS), so a crash loop (a port taken) does not fork and log once a second for
+ * good. The cap is short: while every worker pauses nothing serves, and a poison request that
+ * kills workers must not buy a long outage. A worker that lived longer is replaced at once.
  */
 const STABLE_LIFE_MS = 10_000;
 const FIRST_REFORK_PAUSE_MS = 1_000;
-const MAX_REFORK_PAUSE_MS = 30_000;
+const MAX_REFORK_PAUSE_MS = 5_000;
 
 /** The pause before a slot is forked again, and its count of quick deaths in a row. Pure. */
 export function reforkPlan(livedMs: number, quickDeaths: number): { pauseMs: number; quickDeaths: number } {
