@@ -28,13 +28,14 @@ export interface WorkerPoolOptions {
 
 /**
  * A worker that dies sooner than STABLE_LIFE_MS after its fork died quickly: its slot is forked
- * again after a pause that doubles with each quick death in a row (1 s, 2 s, 4 s… up to
- * MAX_REFORK_PAUSE_MS), so a crash loop (a port taken, a poison request retried) does not fork
- * and log once a second for good. A worker that lived longer is replaced at once.
+ * again after a pause that doubles with each quick death in a row (1 s, 2 s, 4 s, then
+ * MAX_REFORK_PAUSE_MS), so a crash loop (a port taken) does not fork and log once a second for
+ * good. The cap is short: while every worker pauses nothing serves, and a poison request that
+ * kills workers must not buy a long outage. A worker that lived longer is replaced at once.
  */
 const STABLE_LIFE_MS = 10_000;
 const FIRST_REFORK_PAUSE_MS = 1_000;
-const MAX_REFORK_PAUSE_MS = 30_000;
+const MAX_REFORK_PAUSE_MS = 5_000;
 
 /** The pause before a slot is forked again, and its count of quick deaths in a row. Pure. */
 export function reforkPlan(livedMs: number, quickDeaths: number): { pauseMs: number; quickDeaths: number } {
@@ -69,6 +70,8 @@ export class WorkerPool {
    */
   private readonly workers = new Map<number, { worker: Worker; forkedAt: number; fed: boolean; slot: number; heardMs: number; killed?: boolean }>();
   private watchdog?: NodeJS.Timeout;
+  /** Each worker's slot, kept past its exit (its last records may be read after it). */
+  private readonly slots = new WeakMap<Worker, number>();
   /** The settings of the first hello: what only a restart changes stays as it was then (see `settings`). */
   private startSettings?: WorkerSettings;
   /** Per slot, its workers' quick deaths in a row (reforkPlan). */
@@ -99,12 +102,7 @@ export class WorkerPool {
           if (entry) post(entry.worker, message);
         },
       },
-      onRecords: (records, peer) => {
-        // By slot, not by cluster id: every replacement gets a new id, and a series per id would grow with each restart.
-        const slot = this.workers.get(peer)?.slot;
-        if (slot !== undefined) this.served?.inc({ worker: String(slot) }, records.length);
-        options.onRecords(records);
-      },
+      onRecords: (records) => options.onRecords(records),
     });
     if (options.registry) {
       this.served = new Counter({ name: 'berth_worker_requests_total', help: 'Proxied requests by the proxy worker that served them (workers > 1), by slot 0..workers-1 (a replacement counts on in the slot it took over).', labelNames: ['worker'], registers: [options.registry] });
@@ -184,6 +182,7 @@ export class WorkerPool {
     const worker = cluster.fork();
     const now = performance.now();
     this.workers.set(worker.id, { worker, forkedAt: now, fed: false, slot, heardMs: now });
+    this.slots.set(worker, slot);
     worker.on('message', (message: FromProxy) => this.onMessage(worker, message));
     // A failed write (EPIPE: it died while the control wrote) is answered by its 'exit', which replaces it.
     worker.on('error', (err) => this.options.logger.debug({ worker: worker.id, err: err.message }, 'proxy worker channel error'));
@@ -241,7 +240,11 @@ export class WorkerPool {
     if (message.t === 'closed' || message.t === 'pong') return;
     // A worker's 'exit' may come before the last messages in its channel: its share of the activity
     // was given back at the exit, and a late report would take it again for good. Records still count.
-    if (!entry && message.t !== 'records') return;
+    if (message.t === 'records') {
+      // By slot, not by cluster id: every replacement gets a new id, and a series per id would grow with each restart.
+      // The slot is the Worker's own, so records read after its exit count too.
+      this.served?.inc({ worker: String(this.slots.get(worker)) }, message.records.length);
+    } else if (!entry) return;
     this.feed.handle(worker.id, message);
   }
 
