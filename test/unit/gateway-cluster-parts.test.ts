@@ -48,6 +48,12 @@ describe('PeerActivity: the other gateways\' heartbeats become idle-clock deltas
     { name: 'two gateways add up', beats: [[{ id: 'b', activity: [['x', 2, 100]] }, { id: 'c', activity: [['x', 1, 100]] }]], last: [{ app: 'x', delta: 2, touched: true }, { app: 'x', delta: 1, touched: true }], inFlight: 3 },
     { name: 'a gateway gone gives back what it held', beats: [[{ id: 'b', activity: [['x', 2, 100]] }], []], last: [{ app: 'x', delta: -2, touched: false }], inFlight: 0 },
     { name: 'in flight ends', beats: [[{ id: 'b', activity: [['x', 2, 100]] }], [{ id: 'b', activity: [['x', 0, 150]] }]], last: [{ app: 'x', delta: -2, touched: true }], inFlight: 0 },
+    // A request that began and ended within one millisecond of the last report: the count still moved.
+    { name: 'in flight ends in the same millisecond', beats: [[{ id: 'b', activity: [['x', 1, 100]] }], [{ id: 'b', activity: [['x', 0, 100]] }]], last: [{ app: 'x', delta: -1, touched: true }], inFlight: 0 },
+    // The peer's wall clock stepped back (NTP): its times are compared for change, not for order.
+    { name: 'a peer clock that steps back', beats: [[{ id: 'b', activity: [['x', 0, 200]] }], [{ id: 'b', activity: [['x', 1, 150]] }]], last: [{ app: 'x', delta: 1, touched: true }], inFlight: 1 },
+    // Killed with requests in flight and back under the same id before its heartbeat aged out: the new process knows nothing of them.
+    { name: 'a peer restarted under its id gives back what the old process held', beats: [[{ id: 'b', activity: [['x', 2, 100]] }], [{ id: 'b', activity: [] }]], last: [{ app: 'x', delta: -2, touched: true }], inFlight: 0 },
   ];
   for (const c of cases) {
     test(c.name, () => {
