@@ -9,6 +9,7 @@ import type { ActivityDelta } from '../../src/cluster/activity-table.js';
 import { decodeNotice, encodeNotice, type ClusterNotice } from '../../src/cluster/gateways/cluster-notice.js';
 import { FenceHolds } from '../../src/cluster/gateways/fence-holds.js';
 import { gatewayIdOf } from '../../src/cluster/gateways/gateway-id.js';
+import { activityOf } from '../../src/cluster/gateways/gateway-registry.js';
 import { statusFromJson, viewedStatus } from '../../src/cluster/gateways/leader-status.js';
 import { LocalActivity } from '../../src/cluster/gateways/local-activity.js';
 import { PeerActivity, type PeerReport } from '../../src/cluster/gateways/peer-activity.js';
@@ -64,6 +65,24 @@ describe('PeerActivity: the other gateways\' heartbeats become idle-clock deltas
       assert.equal(peers.inFlight('x'), c.inFlight);
     });
   }
+});
+
+describe("activityOf: a registry row's activity as read back; anything malformed in it is left out", () => {
+  // One bad row (an older or foreign writer, a hand edit) must not stop every gateway's heartbeat.
+  const cases: Array<[string, unknown, unknown[]]> = [
+    ['well formed', [['x', 1, 100]], [['x', 1, 100]]],
+    ['not a list', { x: 1 }, []],
+    ['null', null, []],
+    ['a null entry among good ones', [null, ['x', 1, 100]], [['x', 1, 100]]],
+    ['a string entry', ['x'], []],
+    ['a count as text', [['x', '1', 100]], []],
+    ['a negative count', [['x', -1, 100]], []],
+    ['a time that is no number', [['x', 0, null]], []],
+    ['a name that is no string', [[7, 0, 100]], []],
+    ['a short tuple', [['x', 1]], []],
+  ];
+  for (const [name, value, expected] of cases) test(name, () => assert.deepEqual(activityOf(value), expected));
+  test('a malformed row folds without throwing', () => assert.deepEqual(new PeerActivity().fold([{ id: 'b', activity: activityOf([null, ['x', 1, 5]]) }]), [{ app: 'x', delta: 1, touched: true }]));
 });
 
 test('LocalActivity: in flight and the last activity time per app, only what this proxy saw', () => {

@@ -37,7 +37,7 @@ interface GatewayRow {
   heartbeat_at: Date;
   leader: boolean;
   alive: boolean;
-  activity: PeerActivityEntry[];
+  activity: unknown;
 }
 
 /** The heartbeat: this gateway's row, with its leader flag and activity, written now. */
@@ -70,7 +70,7 @@ export async function listGateways(pool: pg.Pool): Promise<GatewayInfo[]> {
     lastHeartbeat: r.heartbeat_at,
     leader: r.id === leader,
     alive: r.alive,
-    activity: Array.isArray(r.activity) ? r.activity : [],
+    activity: activityOf(r.activity),
   }));
 }
 
@@ -106,4 +106,17 @@ export async function writeAppStates(pool: pg.Pool, changed: ReadonlyArray<[app:
 export async function readAppStates(pool: pg.Pool): Promise<Map<string, Record<string, unknown>>> {
   const { rows } = await pool.query<{ app: string; status: Record<string, unknown> }>('SELECT app, status FROM app_states');
   return new Map(rows.map((r) => [r.app, r.status]));
+}
+
+/**
+ * A row's activity column as entries; malformed entries are left out. Every
+ * gateway reads every row at each heartbeat, so one bad row would otherwise
+ * throw in every gateway's fold and stop all their heartbeats. Pure.
+ */
+export function activityOf(value: unknown): PeerActivityEntry[] {
+  if (!Array.isArray(value)) return [];
+  return value.filter(
+    (e): e is PeerActivityEntry =>
+      Array.isArray(e) && e.length === 3 && typeof e[0] === 'string' && Number.isInteger(e[1]) && (e[1] as number) >= 0 && Number.isFinite(e[2]),
+  );
 }
