@@ -10,6 +10,7 @@ import { LeaderLease } from './leader-lease.js';
 import { LocalActivity } from './local-activity.js';
 import { PeerActivity } from './peer-activity.js';
 import { FenceHolds } from './fence-holds.js';
+import { FreshRun } from './fresh-run.js';
 
 /** What the cluster needs of the gateway it runs in. */
 export interface ClusterHost {
@@ -49,7 +50,8 @@ export class GatewayCluster {
   readonly leases: AppLeases;
   readonly holds: FenceHolds;
   private timer?: NodeJS.Timeout;
-  private beating = false;
+  /** Heartbeats one at a time; a fence's answer waits for one begun after the fence came. */
+  private readonly beats = new FreshRun(() => this.beat());
   private fenceSeq = 0;
   private readonly fences = new Map<number, { waiting: Set<string>; done: () => void }>();
   private written = new Map<string, string>();
@@ -161,10 +163,14 @@ export class GatewayCluster {
     }
   }
 
+  /** A heartbeat begun from now (one under way carries activity from before this call: the next one follows it). */
+  private heartbeat(): Promise<void> {
+    return this.closed ? Promise.resolve() : this.beats.run();
+  }
+
   /** One heartbeat: this gateway's row, the registry and the peers' activity read back, the leader's states written or read. */
-  private async heartbeat(): Promise<void> {
-    if (this.beating || this.closed) return;
-    this.beating = true;
+  private async beat(): Promise<void> {
+    if (this.closed) return;
     try {
       await beat(this.pool, this.options.self(), this.leading, this.local.entries());
       await this.readPeers();
@@ -175,8 +181,6 @@ export class GatewayCluster {
     } catch (err) {
       if (this.storeReachable) this.options.logger.warn({ err: messageOf(err) }, 'heartbeat failed: the store does not answer; serving on');
       this.storeReachable = false;
-    } finally {
-      this.beating = false;
     }
   }
 

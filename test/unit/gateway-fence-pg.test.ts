@@ -1,0 +1,75 @@
+// The leader's fence before an idle stop, between two GatewayClusters on a real
+// PostgreSQL (no Docker): the follower's answer must come after a heartbeat that
+// wrote its activity of now. A heartbeat already under way when the fence came
+// carries activity snapshotted before the request: answering after it (or at
+// once) let the leader read no traffic and stop an app another gateway served.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import pino from 'pino';
+import type { AppStatus } from '../../src/activator/app-status.js';
+import { GatewayCluster, type ClusterHost } from '../../src/cluster/gateways/gateway-cluster.js';
+import { PostgresStore } from '../../src/store/postgres-store.js';
+import { createTestDatabase, pgSkip } from '../support/pg-test-db.js';
+import { waitFor } from '../support/wait-for.js';
+
+const logger = pino({ level: 'silent' });
+
+function host(): ClusterHost {
+  return {
+    statuses: (): AppStatus[] => [],
+    status: () => undefined,
+    applyPeerDeltas: () => undefined,
+    desiredChanged: () => undefined,
+    leadingChanged: () => undefined,
+  };
+}
+
+function cluster(url: string, id: string): GatewayCluster {
+  return new GatewayCluster({
+    url,
+    logger,
+    host: host(),
+    heartbeatMs: 60_000, // beats only when the test (or a fence) asks
+    fenceTimeoutMs: 4_000,
+    self: () => ({ id, proxyAddress: '127.0.0.1:1', adminAddress: '127.0.0.1:2', version: 'test', startedAtMs: 0 }),
+  });
+}
+
+test("a fence answered during a follower's heartbeat still sees the request that began before it", { skip: pgSkip(), timeout: 30_000 }, async () => {
+  const db = await createTestDatabase();
+  const store = new PostgresStore({ url: db.url });
+  const blocker = new pg.Client({ connectionString: db.url });
+  const clusters: GatewayCluster[] = [];
+  try {
+    await store.open();
+    await store.close();
+    const leader = cluster(db.url, 'gw-a');
+    clusters.push(leader);
+    await leader.start();
+    await waitFor('gw-a to lead', () => leader.leading);
+    const follower = cluster(db.url, 'gw-b');
+    clusters.push(follower);
+    await follower.start();
+    // The leader knows the follower is alive (its fence waits for its answer).
+    await (leader as unknown as { heartbeat(): Promise<void> }).heartbeat();
+    assert.ok(leader.gateways.some((g) => g.id === 'gw-b' && g.alive));
+
+    // The follower's next heartbeat stalls on its row, snapshotted with nothing in flight.
+    await blocker.connect();
+    await blocker.query('BEGIN');
+    await blocker.query("SELECT 1 FROM gateways WHERE id = 'gw-b' FOR UPDATE");
+    const stalled = (follower as unknown as { heartbeat(): Promise<void> }).heartbeat();
+    await new Promise((r) => setTimeout(r, 200));
+    // A request begins at the follower after that snapshot; then the leader fences the app.
+    follower.local.began('web');
+    setTimeout(() => void blocker.query('COMMIT'), 500);
+    await leader.fence('web');
+    await stalled;
+    assert.equal(leader.peerInFlight('web'), 1, "the leader's last look before stopping counts the follower's request");
+  } finally {
+    for (const c of clusters) await c.close();
+    await blocker.end().catch(() => undefined);
+    await db.drop();
+  }
+});
