@@ -3,6 +3,8 @@
 // wrote its activity of now. A heartbeat already under way when the fence came
 // carries activity snapshotted before the request: answering after it (or at
 // once) let the leader read no traffic and stop an app another gateway served.
+// And cold starts in progress, each holding its app's lease on a connection for
+// the whole start, must not take the connections the heartbeat needs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
@@ -70,6 +72,31 @@ test("a fence answered during a follower's heartbeat still sees the request that
   } finally {
     for (const c of clusters) await c.close();
     await blocker.end().catch(() => undefined);
+    await db.drop();
+  }
+});
+
+test('cold starts holding their leases leave the heartbeat its connections', { skip: pgSkip(), timeout: 30_000 }, async () => {
+  const db = await createTestDatabase();
+  const store = new PostgresStore({ url: db.url });
+  const gates: Array<() => void> = [];
+  const clusters: GatewayCluster[] = [];
+  const starts: Array<Promise<unknown>> = [];
+  try {
+    await store.open();
+    await store.close();
+    const gw = cluster(db.url, 'gw-a');
+    clusters.push(gw);
+    await gw.start();
+    // Six apps (the cluster pool's size) in their cold start at once, each under its lease.
+    for (let i = 0; i < 6; i++) starts.push(gw.leases.hold(`app${i}`, 20_000, () => new Promise<void>((r) => gates.push(r))));
+    await waitFor('six starts under their leases', () => gates.length === 6);
+    await (gw as unknown as { heartbeat(): Promise<void> }).heartbeat();
+    assert.equal(gw.storeReachable, true, 'the heartbeat reached the store (a failed one makes the others take this gateway for dead)');
+  } finally {
+    for (const g of gates) g();
+    await Promise.allSettled(starts);
+    for (const c of clusters) await c.close();
     await db.drop();
   }
 });

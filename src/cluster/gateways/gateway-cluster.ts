@@ -46,6 +46,8 @@ export class GatewayCluster {
   readonly local = new LocalActivity();
   private readonly peers = new PeerActivity();
   private readonly pool: pg.Pool;
+  /** The per-app leases' own connections: each is held for a whole cold start, so sharing `pool` starved the heartbeat. */
+  private readonly leasePool: pg.Pool;
   private readonly lease: LeaderLease;
   readonly leases: AppLeases;
   readonly holds: FenceHolds;
@@ -67,7 +69,9 @@ export class GatewayCluster {
     this.pool = new pg.Pool({ connectionString: options.url, max: 6, connectionTimeoutMillis: 1_500, query_timeout: 3_000, application_name: 'berth-cluster' });
     // A connection the server drops (a restart) must not end the process; the next query opens another.
     this.pool.on('error', () => undefined);
-    this.leases = new AppLeases(this.pool, options.logger);
+    this.leasePool = new pg.Pool({ connectionString: options.url, max: 12, connectionTimeoutMillis: 1_500, query_timeout: 3_000, application_name: 'berth-leases' });
+    this.leasePool.on('error', () => undefined);
+    this.leases = new AppLeases(this.leasePool, options.logger);
     this.holds = new FenceHolds((app) => options.host.status(app)?.state);
     this.lease = new LeaderLease({
       url: options.url,
@@ -218,5 +222,6 @@ export class GatewayCluster {
     await this.lease.close();
     await leave(this.pool, this.id).catch(() => undefined);
     await this.pool.end().catch(() => undefined);
+    await this.leasePool.end().catch(() => undefined);
   }
 }
