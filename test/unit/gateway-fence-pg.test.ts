@@ -4,12 +4,14 @@
 // carries activity snapshotted before the request: answering after it (or at
 // once) let the leader read no traffic and stop an app another gateway served.
 // And cold starts in progress, each holding its app's lease on a connection for
-// the whole start, must not take the connections the heartbeat needs.
+// the whole start, must not take the connections the heartbeat needs; and a
+// lease's connection the server drops mid-start (a restart) must not end the process.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import pino from 'pino';
 import type { AppStatus } from '../../src/activator/app-status.js';
+import { AppLeases } from '../../src/cluster/gateways/app-lease.js';
 import { GatewayCluster, type ClusterHost } from '../../src/cluster/gateways/gateway-cluster.js';
 import { PostgresStore } from '../../src/store/postgres-store.js';
 import { createTestDatabase, pgSkip } from '../support/pg-test-db.js';
@@ -97,6 +99,36 @@ test('cold starts holding their leases leave the heartbeat its connections', { s
     for (const g of gates) g();
     await Promise.allSettled(starts);
     for (const c of clusters) await c.close();
+    await db.drop();
+  }
+});
+
+test("a lease's connection the server ends mid-start does not end the process; the start finishes", { skip: pgSkip(), timeout: 30_000 }, async () => {
+  const db = await createTestDatabase();
+  const pool = new pg.Pool({ connectionString: db.url, max: 2, application_name: 'berth-lease-test' });
+  pool.on('error', () => undefined);
+  const admin = new pg.Client({ connectionString: db.url });
+  let finish!: () => void;
+  const gate = new Promise<void>((r) => (finish = r));
+  let started = false;
+  try {
+    const held = new AppLeases(pool, logger).hold('web', 10_000, async () => {
+      started = true;
+      await gate;
+      return 'started';
+    });
+    await waitFor('the start under its lease', () => started);
+    await admin.connect();
+    // What a restart of the server does to the lease's session: it ends it while the start runs.
+    const { rowCount } = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'berth-lease-test' AND datname = $1", [db.name]);
+    assert.equal(rowCount, 1);
+    await new Promise((r) => setTimeout(r, 300));
+    finish();
+    assert.equal(await held, 'started');
+  } finally {
+    finish();
+    await admin.end().catch(() => undefined);
+    await pool.end().catch(() => undefined);
     await db.drop();
   }
 });
