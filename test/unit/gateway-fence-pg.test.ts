@@ -13,6 +13,7 @@ import pino from 'pino';
 import type { AppStatus } from '../../src/activator/app-status.js';
 import { AppLeases } from '../../src/cluster/gateways/app-lease.js';
 import { GatewayCluster, type ClusterHost } from '../../src/cluster/gateways/gateway-cluster.js';
+import { inTransaction } from '../../src/store/pg-connect.js';
 import { PostgresStore } from '../../src/store/postgres-store.js';
 import { createTestDatabase, pgSkip } from '../support/pg-test-db.js';
 import { waitFor } from '../support/wait-for.js';
@@ -127,6 +128,30 @@ test("a lease's connection the server ends mid-start does not end the process; t
     assert.equal(await held, 'started');
   } finally {
     finish();
+    await admin.end().catch(() => undefined);
+    await pool.end().catch(() => undefined);
+    await db.drop();
+  }
+});
+
+test('a transaction whose session the server ends between two statements fails; the process goes on', { skip: pgSkip(), timeout: 30_000 }, async () => {
+  const db = await createTestDatabase();
+  const pool = new pg.Pool({ connectionString: db.url, max: 2, application_name: 'berth-tx-test' });
+  pool.on('error', () => undefined);
+  const admin = new pg.Client({ connectionString: db.url });
+  try {
+    await admin.connect();
+    const tx = inTransaction(pool, async (client) => {
+      await client.query('SELECT 1');
+      // Between two statements (idle in transaction): what a restart of the server ends.
+      await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'berth-tx-test' AND datname = $1", [db.name]);
+      await new Promise((r) => setTimeout(r, 300));
+      await client.query('SELECT 2');
+    });
+    await assert.rejects(tx);
+    // The pool hands out a working connection afterwards.
+    assert.equal((await pool.query<{ n: number }>('SELECT 3 AS n')).rows[0]?.n, 3);
+  } finally {
     await admin.end().catch(() => undefined);
     await pool.end().catch(() => undefined);
     await db.drop();
