@@ -10,7 +10,7 @@ import { decodeNotice, encodeNotice, type ClusterNotice } from '../../src/cluste
 import { FenceHolds } from '../../src/cluster/gateways/fence-holds.js';
 import { gatewayIdOf } from '../../src/cluster/gateways/gateway-id.js';
 import { activityOf } from '../../src/cluster/gateways/gateway-registry.js';
-import { statusFromJson, viewedStatus } from '../../src/cluster/gateways/leader-status.js';
+import { leaderStatusOf, statusFromJson, viewedStatus } from '../../src/cluster/gateways/leader-status.js';
 import { LocalActivity } from '../../src/cluster/gateways/local-activity.js';
 import { PeerActivity, type PeerReport } from '../../src/cluster/gateways/peer-activity.js';
 import { gatewayRows } from '../../src/cli/commands/gateways.js';
@@ -83,6 +83,23 @@ describe("activityOf: a registry row's activity as read back; anything malformed
   ];
   for (const [name, value, expected] of cases) test(name, () => assert.deepEqual(activityOf(value), expected));
   test('a malformed row folds without throwing', () => assert.deepEqual(new PeerActivity().fold([{ id: 'b', activity: activityOf([null, ['x', 1, 5]]) }]), [{ app: 'x', delta: 1, touched: true }]));
+});
+
+describe("leaderStatusOf: a row of the leader's app states as read back; a malformed one is left out (the gateway shows its own view)", () => {
+  const good = { name: 'web', state: 'running', since: '2026-01-01T00:00:00.000Z', inFlight: 0, waiting: 0, replicas: 1, readyInstances: 1 };
+  const cases: Array<[string, unknown, boolean]> = [
+    ['well formed', good, true],
+    ['text, not an object', 'running', false],
+    ['a list', [good], false],
+    ['null', null, false],
+    ['another app', { ...good, name: 'api' }, false],
+    ['an unknown state', { ...good, state: 'exploded' }, false],
+    ['a since that is no date', { ...good, since: 'yesterday-ish' }, false],
+    ['a lastActivity that is no date', { ...good, lastActivity: 'soon' }, false],
+    ['a count as text', { ...good, inFlight: '1' }, false],
+    ['no replicas', { ...good, replicas: undefined }, false],
+  ];
+  for (const [name, value, kept] of cases) test(name, () => assert.equal(leaderStatusOf('web', value) !== undefined, kept));
 });
 
 test('LocalActivity: in flight and the last activity time per app, only what this proxy saw', () => {

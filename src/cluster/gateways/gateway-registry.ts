@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { leaderStatusOf } from './leader-status.js';
 import type { PeerActivityEntry } from './local-activity.js';
 
 /** A gateway is alive while its heartbeat is younger than this (server time: no clock skew between hosts). */
@@ -103,9 +104,15 @@ export async function writeAppStates(pool: pg.Pool, changed: ReadonlyArray<[app:
   await pool.query('DELETE FROM app_states WHERE NOT (app = ANY($1::text[]))', [declared]);
 }
 
+/** The leader's app states; a malformed row is left out (that app shows this gateway's own view). */
 export async function readAppStates(pool: pg.Pool): Promise<Map<string, Record<string, unknown>>> {
-  const { rows } = await pool.query<{ app: string; status: Record<string, unknown> }>('SELECT app, status FROM app_states');
-  return new Map(rows.map((r) => [r.app, r.status]));
+  const { rows } = await pool.query<{ app: string; status: unknown }>('SELECT app, status FROM app_states');
+  const out = new Map<string, Record<string, unknown>>();
+  for (const r of rows) {
+    const status = leaderStatusOf(r.app, r.status);
+    if (status) out.set(r.app, status);
+  }
+  return out;
 }
 
 /**
