@@ -6,6 +6,7 @@
 // And cold starts in progress, each holding its app's lease on a connection for
 // the whole start, must not take the connections the heartbeat needs; and a
 // lease's connection the server drops mid-start (a restart) must not end the process.
+// A follower that cannot read the store shows its own view, not the leader's last one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
@@ -20,9 +21,9 @@ import { waitFor } from '../support/wait-for.js';
 
 const logger = pino({ level: 'silent' });
 
-function host(): ClusterHost {
+function host(statuses: AppStatus[] = []): ClusterHost {
   return {
-    statuses: (): AppStatus[] => [],
+    statuses: (): AppStatus[] => statuses,
     status: () => undefined,
     applyPeerDeltas: () => undefined,
     desiredChanged: () => undefined,
@@ -30,11 +31,11 @@ function host(): ClusterHost {
   };
 }
 
-function cluster(url: string, id: string): GatewayCluster {
+function cluster(url: string, id: string, statuses: AppStatus[] = []): GatewayCluster {
   return new GatewayCluster({
     url,
     logger,
-    host: host(),
+    host: host(statuses),
     heartbeatMs: 60_000, // beats only when the test (or a fence) asks
     fenceTimeoutMs: 4_000,
     self: () => ({ id, proxyAddress: '127.0.0.1:1', adminAddress: '127.0.0.1:2', version: 'test', startedAtMs: 0 }),
@@ -154,6 +155,38 @@ test('a transaction whose session the server ends between two statements fails; 
   } finally {
     await admin.end().catch(() => undefined);
     await pool.end().catch(() => undefined);
+    await db.drop();
+  }
+});
+
+test("a follower cut off from the store stops showing the leader's last view", { skip: pgSkip(), timeout: 30_000 }, async () => {
+  const db = await createTestDatabase();
+  const store = new PostgresStore({ url: db.url });
+  const admin = new pg.Client({ connectionString: db.url });
+  const clusters: GatewayCluster[] = [];
+  const beat = (c: GatewayCluster) => (c as unknown as { heartbeat(): Promise<void> }).heartbeat();
+  try {
+    await store.open();
+    await store.close();
+    const status: AppStatus = { name: 'web', state: 'stopped', since: new Date(), inFlight: 0, waiting: 0, replicas: 1, readyInstances: 0 };
+    const leader = cluster(db.url, 'gw-a', [status]);
+    clusters.push(leader);
+    await leader.start();
+    await waitFor('gw-a to lead', () => leader.leading);
+    await beat(leader);
+    const follower = cluster(db.url, 'gw-b');
+    clusters.push(follower);
+    await follower.start();
+    assert.equal(follower.leaderStates.get('web')?.state, 'stopped');
+    // The follower's reads fail from here (as in an outage); meanwhile it may start the app itself.
+    await admin.connect();
+    await admin.query('ALTER TABLE app_states RENAME TO app_states_away');
+    await beat(follower);
+    assert.equal(follower.storeReachable, false);
+    assert.equal(follower.leaderStates.has('web'), false, "the leader's last view is no longer shown as the truth");
+  } finally {
+    for (const c of clusters) await c.close();
+    await admin.end().catch(() => undefined);
     await db.drop();
   }
 });

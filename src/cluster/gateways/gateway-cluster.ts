@@ -185,6 +185,8 @@ export class GatewayCluster {
     } catch (err) {
       if (this.storeReachable) this.options.logger.warn({ err: messageOf(err) }, 'heartbeat failed: the store does not answer; serving on');
       this.storeReachable = false;
+      // Cut off, this gateway acts for itself (cold starts go ahead without leases): its own view is the true one, not the leader's last.
+      this.leaderStates = new Map();
     }
   }
 
