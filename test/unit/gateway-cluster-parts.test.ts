@@ -9,7 +9,8 @@ import type { ActivityDelta } from '../../src/cluster/activity-table.js';
 import { decodeNotice, encodeNotice, type ClusterNotice } from '../../src/cluster/gateways/cluster-notice.js';
 import { FenceHolds } from '../../src/cluster/gateways/fence-holds.js';
 import { gatewayIdOf } from '../../src/cluster/gateways/gateway-id.js';
-import { statusFromJson, viewedStatus } from '../../src/cluster/gateways/leader-status.js';
+import { activityOf } from '../../src/cluster/gateways/gateway-registry.js';
+import { leaderStatusOf, statusFromJson, viewedStatus } from '../../src/cluster/gateways/leader-status.js';
 import { LocalActivity } from '../../src/cluster/gateways/local-activity.js';
 import { PeerActivity, type PeerReport } from '../../src/cluster/gateways/peer-activity.js';
 import { gatewayRows } from '../../src/cli/commands/gateways.js';
@@ -48,6 +49,12 @@ describe('PeerActivity: the other gateways\' heartbeats become idle-clock deltas
     { name: 'two gateways add up', beats: [[{ id: 'b', activity: [['x', 2, 100]] }, { id: 'c', activity: [['x', 1, 100]] }]], last: [{ app: 'x', delta: 2, touched: true }, { app: 'x', delta: 1, touched: true }], inFlight: 3 },
     { name: 'a gateway gone gives back what it held', beats: [[{ id: 'b', activity: [['x', 2, 100]] }], []], last: [{ app: 'x', delta: -2, touched: false }], inFlight: 0 },
     { name: 'in flight ends', beats: [[{ id: 'b', activity: [['x', 2, 100]] }], [{ id: 'b', activity: [['x', 0, 150]] }]], last: [{ app: 'x', delta: -2, touched: true }], inFlight: 0 },
+    // A request that began and ended within one millisecond of the last report: the count still moved.
+    { name: 'in flight ends in the same millisecond', beats: [[{ id: 'b', activity: [['x', 1, 100]] }], [{ id: 'b', activity: [['x', 0, 100]] }]], last: [{ app: 'x', delta: -1, touched: true }], inFlight: 0 },
+    // The peer's wall clock stepped back (NTP): its times are compared for change, not for order.
+    { name: 'a peer clock that steps back', beats: [[{ id: 'b', activity: [['x', 0, 200]] }], [{ id: 'b', activity: [['x', 1, 150]] }]], last: [{ app: 'x', delta: 1, touched: true }], inFlight: 1 },
+    // Killed with requests in flight and back under the same id before its heartbeat aged out: the new process knows nothing of them.
+    { name: 'a peer restarted under its id gives back what the old process held', beats: [[{ id: 'b', activity: [['x', 2, 100]] }], [{ id: 'b', activity: [] }]], last: [{ app: 'x', delta: -2, touched: true }], inFlight: 0 },
   ];
   for (const c of cases) {
     test(c.name, () => {
@@ -58,6 +65,41 @@ describe('PeerActivity: the other gateways\' heartbeats become idle-clock deltas
       assert.equal(peers.inFlight('x'), c.inFlight);
     });
   }
+});
+
+describe("activityOf: a registry row's activity as read back; anything malformed in it is left out", () => {
+  // One bad row (an older or foreign writer, a hand edit) must not stop every gateway's heartbeat.
+  const cases: Array<[string, unknown, unknown[]]> = [
+    ['well formed', [['x', 1, 100]], [['x', 1, 100]]],
+    ['not a list', { x: 1 }, []],
+    ['null', null, []],
+    ['a null entry among good ones', [null, ['x', 1, 100]], [['x', 1, 100]]],
+    ['a string entry', ['x'], []],
+    ['a count as text', [['x', '1', 100]], []],
+    ['a negative count', [['x', -1, 100]], []],
+    ['a time that is no number', [['x', 0, null]], []],
+    ['a name that is no string', [[7, 0, 100]], []],
+    ['a short tuple', [['x', 1]], []],
+  ];
+  for (const [name, value, expected] of cases) test(name, () => assert.deepEqual(activityOf(value), expected));
+  test('a malformed row folds without throwing', () => assert.deepEqual(new PeerActivity().fold([{ id: 'b', activity: activityOf([null, ['x', 1, 5]]) }]), [{ app: 'x', delta: 1, touched: true }]));
+});
+
+describe("leaderStatusOf: a row of the leader's app states as read back; a malformed one is left out (the gateway shows its own view)", () => {
+  const good = { name: 'web', state: 'running', since: '2026-01-01T00:00:00.000Z', inFlight: 0, waiting: 0, replicas: 1, readyInstances: 1 };
+  const cases: Array<[string, unknown, boolean]> = [
+    ['well formed', good, true],
+    ['text, not an object', 'running', false],
+    ['a list', [good], false],
+    ['null', null, false],
+    ['another app', { ...good, name: 'api' }, false],
+    ['an unknown state', { ...good, state: 'exploded' }, false],
+    ['a since that is no date', { ...good, since: 'yesterday-ish' }, false],
+    ['a lastActivity that is no date', { ...good, lastActivity: 'soon' }, false],
+    ['a count as text', { ...good, inFlight: '1' }, false],
+    ['no replicas', { ...good, replicas: undefined }, false],
+  ];
+  for (const [name, value, kept] of cases) test(name, () => assert.equal(leaderStatusOf('web', value) !== undefined, kept));
 });
 
 test('LocalActivity: in flight and the last activity time per app, only what this proxy saw', () => {

@@ -32,6 +32,14 @@ export class AppLeases {
       this.degraded(app, err);
       return work();
     }
+    // A checked-out client has no listener of the pool's: the server ending the session while the
+    // start runs (a restart) would be an uncaught 'error' and end the process. The lease is lost; the start goes on.
+    let lost: Error | undefined;
+    const onError = (err: Error) => {
+      lost = err;
+      this.degraded(app, err);
+    };
+    client.on('error', onError);
     let locked = false;
     try {
       await client.query('BEGIN');
@@ -43,15 +51,17 @@ export class AppLeases {
       this.failing = false;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
-      client.release(err instanceof Error ? err : undefined);
+      client.removeListener('error', onError);
+      client.release(err instanceof Error ? err : true);
       this.degraded(app, err);
       return work();
     }
     try {
       return await work();
     } finally {
-      if (locked) await client.query('COMMIT').catch(() => undefined);
-      client.release();
+      if (locked && !lost) await client.query('COMMIT').catch(() => undefined);
+      client.removeListener('error', onError);
+      client.release(lost);
     }
   }
 

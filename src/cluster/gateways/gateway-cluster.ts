@@ -10,6 +10,7 @@ import { LeaderLease } from './leader-lease.js';
 import { LocalActivity } from './local-activity.js';
 import { PeerActivity } from './peer-activity.js';
 import { FenceHolds } from './fence-holds.js';
+import { FreshRun } from './fresh-run.js';
 
 /** What the cluster needs of the gateway it runs in. */
 export interface ClusterHost {
@@ -45,11 +46,14 @@ export class GatewayCluster {
   readonly local = new LocalActivity();
   private readonly peers = new PeerActivity();
   private readonly pool: pg.Pool;
+  /** The per-app leases' own connections: each is held for a whole cold start, so sharing `pool` starved the heartbeat. */
+  private readonly leasePool: pg.Pool;
   private readonly lease: LeaderLease;
   readonly leases: AppLeases;
   readonly holds: FenceHolds;
   private timer?: NodeJS.Timeout;
-  private beating = false;
+  /** Heartbeats one at a time; a fence's answer waits for one begun after the fence came. */
+  private readonly beats = new FreshRun(() => this.beat());
   private fenceSeq = 0;
   private readonly fences = new Map<number, { waiting: Set<string>; done: () => void }>();
   private written = new Map<string, string>();
@@ -65,7 +69,9 @@ export class GatewayCluster {
     this.pool = new pg.Pool({ connectionString: options.url, max: 6, connectionTimeoutMillis: 1_500, query_timeout: 3_000, application_name: 'berth-cluster' });
     // A connection the server drops (a restart) must not end the process; the next query opens another.
     this.pool.on('error', () => undefined);
-    this.leases = new AppLeases(this.pool, options.logger);
+    this.leasePool = new pg.Pool({ connectionString: options.url, max: 12, connectionTimeoutMillis: 1_500, query_timeout: 3_000, application_name: 'berth-leases' });
+    this.leasePool.on('error', () => undefined);
+    this.leases = new AppLeases(this.leasePool, options.logger);
     this.holds = new FenceHolds((app) => options.host.status(app)?.state);
     this.lease = new LeaderLease({
       url: options.url,
@@ -161,10 +167,14 @@ export class GatewayCluster {
     }
   }
 
+  /** A heartbeat begun from now (one under way carries activity from before this call: the next one follows it). */
+  private heartbeat(): Promise<void> {
+    return this.closed ? Promise.resolve() : this.beats.run();
+  }
+
   /** One heartbeat: this gateway's row, the registry and the peers' activity read back, the leader's states written or read. */
-  private async heartbeat(): Promise<void> {
-    if (this.beating || this.closed) return;
-    this.beating = true;
+  private async beat(): Promise<void> {
+    if (this.closed) return;
     try {
       await beat(this.pool, this.options.self(), this.leading, this.local.entries());
       await this.readPeers();
@@ -175,8 +185,8 @@ export class GatewayCluster {
     } catch (err) {
       if (this.storeReachable) this.options.logger.warn({ err: messageOf(err) }, 'heartbeat failed: the store does not answer; serving on');
       this.storeReachable = false;
-    } finally {
-      this.beating = false;
+      // Cut off, this gateway acts for itself (cold starts go ahead without leases): its own view is the true one, not the leader's last.
+      this.leaderStates = new Map();
     }
   }
 
@@ -214,5 +224,6 @@ export class GatewayCluster {
     await this.lease.close();
     await leave(this.pool, this.id).catch(() => undefined);
     await this.pool.end().catch(() => undefined);
+    await this.leasePool.end().catch(() => undefined);
   }
 }

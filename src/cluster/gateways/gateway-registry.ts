@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { leaderStatusOf } from './leader-status.js';
 import type { PeerActivityEntry } from './local-activity.js';
 
 /** A gateway is alive while its heartbeat is younger than this (server time: no clock skew between hosts). */
@@ -37,7 +38,7 @@ interface GatewayRow {
   heartbeat_at: Date;
   leader: boolean;
   alive: boolean;
-  activity: PeerActivityEntry[];
+  activity: unknown;
 }
 
 /** The heartbeat: this gateway's row, with its leader flag and activity, written now. */
@@ -70,7 +71,7 @@ export async function listGateways(pool: pg.Pool): Promise<GatewayInfo[]> {
     lastHeartbeat: r.heartbeat_at,
     leader: r.id === leader,
     alive: r.alive,
-    activity: Array.isArray(r.activity) ? r.activity : [],
+    activity: activityOf(r.activity),
   }));
 }
 
@@ -103,7 +104,26 @@ export async function writeAppStates(pool: pg.Pool, changed: ReadonlyArray<[app:
   await pool.query('DELETE FROM app_states WHERE NOT (app = ANY($1::text[]))', [declared]);
 }
 
+/** The leader's app states; a malformed row is left out (that app shows this gateway's own view). */
 export async function readAppStates(pool: pg.Pool): Promise<Map<string, Record<string, unknown>>> {
-  const { rows } = await pool.query<{ app: string; status: Record<string, unknown> }>('SELECT app, status FROM app_states');
-  return new Map(rows.map((r) => [r.app, r.status]));
+  const { rows } = await pool.query<{ app: string; status: unknown }>('SELECT app, status FROM app_states');
+  const out = new Map<string, Record<string, unknown>>();
+  for (const r of rows) {
+    const status = leaderStatusOf(r.app, r.status);
+    if (status) out.set(r.app, status);
+  }
+  return out;
+}
+
+/**
+ * A row's activity column as entries; malformed entries are left out. Every
+ * gateway reads every row at each heartbeat, so one bad row would otherwise
+ * throw in every gateway's fold and stop all their heartbeats. Pure.
+ */
+export function activityOf(value: unknown): PeerActivityEntry[] {
+  if (!Array.isArray(value)) return [];
+  return value.filter(
+    (e): e is PeerActivityEntry =>
+      Array.isArray(e) && e.length === 3 && typeof e[0] === 'string' && Number.isInteger(e[1]) && (e[1] as number) >= 0 && Number.isFinite(e[2]),
+  );
 }

@@ -11,14 +11,18 @@ export interface PeerReport {
 /**
  * The other gateways' activity, folded into this gateway's idle clocks the way
  * proxy workers' reports are (ActivityTable): absolute in-flight counts per
- * gateway, and an app whose last-activity time moved since the previous
- * heartbeat counts as touched. A gateway whose heartbeat stopped is dropped and
- * what it had in flight given back. No I/O, no clock.
+ * gateway, and an app whose count or last-activity time changed since the
+ * previous heartbeat counts as touched. Times are compared for change, never for
+ * order (a peer's wall clock may step back), and an app a report leaves out is at
+ * 0 (a peer restarted under its id knows nothing of the old process's requests).
+ * A gateway whose heartbeat stopped is dropped and what it had in flight given
+ * back. No I/O, no clock.
  */
 export class PeerActivity {
   private readonly table = new ActivityTable();
   private readonly numbers = new Map<string, number>();
-  private readonly lastSeen = new Map<string, Map<string, number>>();
+  /** Per peer, each app's last reported [inFlight, lastMs]. */
+  private readonly lastSeen = new Map<string, Map<string, readonly [number, number]>>();
   private next = 1;
 
   /** The live peers' reports now (this gateway left out); returns the deltas to apply. */
@@ -29,14 +33,17 @@ export class PeerActivity {
       live.add(peer.id);
       let n = this.numbers.get(peer.id);
       if (n === undefined) this.numbers.set(peer.id, (n = this.next++));
-      let seen = this.lastSeen.get(peer.id);
-      if (!seen) this.lastSeen.set(peer.id, (seen = new Map()));
+      const seen = this.lastSeen.get(peer.id);
+      const now = new Map<string, readonly [number, number]>();
       const changed: ActivityEntry[] = [];
       for (const [app, inFlight, lastMs] of peer.activity) {
-        if (lastMs <= (seen.get(app) ?? 0)) continue;
-        seen.set(app, lastMs);
+        const before = seen?.get(app);
+        now.set(app, [inFlight, lastMs]);
+        if (before && before[0] === inFlight && before[1] === lastMs) continue;
         changed.push([app, inFlight, []]);
       }
+      for (const [app, [inFlight]] of seen ?? []) if (inFlight > 0 && !now.has(app)) changed.push([app, 0, []]);
+      this.lastSeen.set(peer.id, now);
       if (changed.length > 0) out.push(...this.table.report(n, changed));
     }
     for (const [id, n] of this.numbers) {
