@@ -53,7 +53,7 @@ test('leftover: a gateway killed mid-start of a never-ready app; the next one ke
   const first = fakeActivator(rt);
   const second = fakeActivator(rt);
   try {
-    const spec = fakeSpec('web', { startTimeout: '30s', idleTimeout: '500ms' });
+    const spec = fakeSpec('web', { startTimeout: '5s', idleTimeout: '500ms' });
     await first.reconcile([spec]);
     void first.acquire('web').catch(() => undefined);
     await waitForState(first, 'web', 'starting');
@@ -75,7 +75,7 @@ test('leftover: a gateway killed mid-start of a slow app; a request to the next 
   const first = fakeActivator(rt);
   const second = fakeActivator(rt);
   try {
-    const spec = fakeSpec('web', { startTimeout: '30s' });
+    const spec = fakeSpec('web', { startTimeout: '5s' });
     await first.reconcile([spec]);
     void first.acquire('web').catch(() => undefined);
     await eventually('container running', () => rt.running('web').length === 1);
