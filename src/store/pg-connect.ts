@@ -53,12 +53,7 @@ function connectMessage(err: unknown): string {
 
 /** Runs `fn` in one transaction on one connection: committed whole, or rolled back. */
 export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  // A checked-out client has no listener of the pool's: the server ending the session between two
-  // statements (a restart) would be an uncaught 'error' and end the process. The next statement fails instead.
-  let lost: Error | undefined;
-  const onError = (err: Error) => (lost = err);
-  client.on('error', onError);
+  const { client, release } = await checkOut(pool);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
@@ -68,9 +63,41 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
-    client.removeListener('error', onError);
-    client.release(lost);
+    release();
   }
+}
+
+/** A connection checked out of a pool, guarded for the session ending while it is held (see checkOut). */
+export interface CheckedOut {
+  client: pg.PoolClient;
+  /** Why the server ended the session, once it did. */
+  lost(): Error | undefined;
+  /** Back to the pool; destroyed instead when the session was lost or `err` is given. */
+  release(err?: Error | true): void;
+}
+
+/**
+ * Checks a connection out of `pool`. A checked-out client has no listener of the
+ * pool's: the server ending its session while it is held (a restart) would be an
+ * uncaught 'error' and end the process. The error is kept (and passed to `onLost`)
+ * instead; the next statement on the client fails, and release destroys it.
+ */
+export async function checkOut(pool: pg.Pool, onLost?: (err: Error) => void): Promise<CheckedOut> {
+  const client = await pool.connect();
+  let lost: Error | undefined;
+  const onError = (err: Error) => {
+    lost = err;
+    onLost?.(err);
+  };
+  client.on('error', onError);
+  return {
+    client,
+    lost: () => lost,
+    release: (err) => {
+      client.removeListener('error', onError);
+      client.release(err ?? lost);
+    },
+  };
 }
 
 /** PostgreSQL's unique_violation, on the named constraint. */

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { messageOf } from '../../errors.js';
+import { checkOut, type CheckedOut } from '../../store/pg-connect.js';
 
 /** The advisory lock space of per-app leases (two-key form: this, hashtext(app)). */
 const APP_LEASE = 0x6c656173;
@@ -25,21 +26,15 @@ export class AppLeases {
   ) {}
 
   async hold<T>(app: string, waitMs: number, work: () => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
+    let held: CheckedOut;
     try {
-      client = await this.pool.connect();
+      // The server ending the session while the start runs (a restart) loses the lease; the start goes on.
+      held = await checkOut(this.pool, (err) => this.degraded(app, err));
     } catch (err) {
       this.degraded(app, err);
       return work();
     }
-    // A checked-out client has no listener of the pool's: the server ending the session while the
-    // start runs (a restart) would be an uncaught 'error' and end the process. The lease is lost; the start goes on.
-    let lost: Error | undefined;
-    const onError = (err: Error) => {
-      lost = err;
-      this.degraded(app, err);
-    };
-    client.on('error', onError);
+    const client = held.client;
     let locked = false;
     try {
       await client.query('BEGIN');
@@ -51,17 +46,15 @@ export class AppLeases {
       this.failing = false;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
-      client.removeListener('error', onError);
-      client.release(err instanceof Error ? err : true);
+      held.release(err instanceof Error ? err : true);
       this.degraded(app, err);
       return work();
     }
     try {
       return await work();
     } finally {
-      if (locked && !lost) await client.query('COMMIT').catch(() => undefined);
-      client.removeListener('error', onError);
-      client.release(lost);
+      if (locked && !held.lost()) await client.query('COMMIT').catch(() => undefined);
+      held.release();
     }
   }
 
