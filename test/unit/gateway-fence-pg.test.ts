@@ -190,3 +190,46 @@ test("a follower cut off from the store stops showing the leader's last view", {
     await db.drop();
   }
 });
+
+// More concurrent cold starts than lease connections: the pool's connect timeout (1.5 s)
+// used to run out for the extra ones, which then went ahead without their lease, logged
+// as the store not answering. They must wait for a connection and start under the lease.
+test('more concurrent cold starts than lease connections wait for one and start under their lease', { skip: pgSkip(), timeout: 30_000 }, async () => {
+  const db = await createTestDatabase();
+  const pool = new pg.Pool({ connectionString: db.url, max: 2, connectionTimeoutMillis: 300, application_name: 'berth-lease-queue' });
+  pool.on('error', () => undefined);
+  const admin = new pg.Client({ connectionString: db.url });
+  const warnings: string[] = [];
+  const watching = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line).msg) });
+  const gates: Array<() => void> = [];
+  const running: string[] = [];
+  const locksSeen: number[] = [];
+  try {
+    await admin.connect();
+    const leases = new AppLeases(pool, watching);
+    const start = (app: string) =>
+      leases.hold(app, 20_000, async () => {
+        const { rows } = await admin.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted");
+        locksSeen.push(rows[0].n);
+        running.push(app);
+        await new Promise<void>((r) => gates.push(r));
+        return app;
+      });
+    const starts = ['a', 'b', 'c'].map(start);
+    await waitFor('two starts under their leases', () => running.length === 2);
+    await new Promise((r) => setTimeout(r, 1_000)); // past the pool's connect timeout
+    assert.deepEqual(running, ['a', 'b'], 'the third start waits for a lease connection instead of going ahead alone');
+    gates.shift()!();
+    await waitFor('the third start', () => running.length === 3);
+    assert.equal(running[2], 'c');
+    assert.deepEqual(locksSeen, [1, 2, 2], 'the third start holds its lease (two advisory locks held: its own and the other running start)');
+    for (const g of gates.splice(0)) g();
+    assert.deepEqual(await Promise.all(starts), ['a', 'b', 'c']);
+    assert.deepEqual(warnings, [], 'no start went ahead without its lease');
+  } finally {
+    for (const g of gates) g();
+    await admin.end().catch(() => undefined);
+    await pool.end().catch(() => undefined);
+    await db.drop();
+  }
+});

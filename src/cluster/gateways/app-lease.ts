@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { messageOf } from '../../errors.js';
 import { checkOut, type CheckedOut } from '../../store/pg-connect.js';
+import { SlotQueue } from './slot-queue.js';
 
 /** The advisory lock space of per-app leases (two-key form: this, hashtext(app)). */
 const APP_LEASE = 0x6c656173;
@@ -13,19 +14,39 @@ const APP_LEASE = 0x6c656173;
  * once they hold it the container is running already, and their start is the
  * engine's no-op on a running container followed by the readiness check.
  *
- * When the store cannot be reached the work goes ahead without the lease (a
- * cold start from the last known state beats refusing it); the engine's own
- * name reservation still keeps one container per instance.
+ * Each lease holds one of the pool's connections for its whole start, so more
+ * concurrent starts than connections queue for one (`slots`, the pool's size):
+ * only a store that does not answer, or a lease still held by another gateway
+ * after `waitMs`, lets the work go ahead without it (a cold start from the last
+ * known state beats refusing it); the engine's own name reservation still keeps
+ * one container per instance.
  */
 export class AppLeases {
   private failing = false;
+  private readonly slots: SlotQueue;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.slots = new SlotQueue(Math.max(1, pool.options.max ?? 10));
+  }
 
   async hold<T>(app: string, waitMs: number, work: () => Promise<T>): Promise<T> {
+    const began = Date.now();
+    const slot = await this.slots.acquire(waitMs);
+    if (!slot) {
+      this.logger.warn({ app, leases: this.slots.size, waitMs }, "all of this gateway's lease connections stayed busy with other apps' starts: going ahead without the lease");
+      return work();
+    }
+    try {
+      return await this.holdOnConnection(app, Math.max(1, waitMs - (Date.now() - began)), work);
+    } finally {
+      slot();
+    }
+  }
+
+  private async holdOnConnection<T>(app: string, waitMs: number, work: () => Promise<T>): Promise<T> {
     let held: CheckedOut;
     try {
       // The server ending the session while the start runs (a restart) loses the lease; the start goes on.
@@ -47,7 +68,8 @@ export class AppLeases {
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       held.release(err instanceof Error ? err : true);
-      this.degraded(app, err);
+      if (isLockTimeout(err)) this.logger.warn({ app, waitMs }, 'another gateway held the lease of this app longer than its start timeout: going ahead without it');
+      else this.degraded(app, err);
       return work();
     }
     try {
@@ -62,4 +84,9 @@ export class AppLeases {
     if (!this.failing) this.logger.warn({ app, err: messageOf(err) }, 'no per-app lease (the store does not answer): going ahead alone');
     this.failing = true;
   }
+}
+
+/** PostgreSQL's lock_not_available: lock_timeout ran out while another session held the lock (the store answered). */
+function isLockTimeout(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '55P03';
 }
