@@ -4,6 +4,7 @@ import type { AppStatus } from '../../activator/app-status.js';
 import { messageOf } from '../../errors.js';
 import type { ActivityDelta } from '../activity-table.js';
 import { AppLeases } from './app-lease.js';
+import { setDeadPeerProbes } from './dead-peer.js';
 import { CLUSTER_CHANNEL, encodeNotice, type ClusterNotice } from './cluster-notice.js';
 import { ALIVE_MS, beat, forgetGone, leave, listGateways, othersAlive, readAppStates, writeAppStates, type GatewayInfo, type SelfInfo } from './gateway-registry.js';
 import { LeaderLease } from './leader-lease.js';
@@ -71,6 +72,8 @@ export class GatewayCluster {
     this.pool.on('error', () => undefined);
     this.leasePool = new pg.Pool({ connectionString: options.url, max: 12, connectionTimeoutMillis: 1_500, query_timeout: 3_000, application_name: 'berth-leases' });
     this.leasePool.on('error', () => undefined);
+    // A lease is held on its connection for a whole start: a gateway whose host vanishes mid-start must not keep it for hours.
+    this.leasePool.on('connect', (client) => void setDeadPeerProbes(client));
     this.leases = new AppLeases(this.leasePool, options.logger);
     this.holds = new FenceHolds((app) => options.host.status(app)?.state);
     this.lease = new LeaderLease({

@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { messageOf } from '../../errors.js';
 import { CLUSTER_CHANNEL, decodeNotice, type ClusterNotice } from './cluster-notice.js';
+import { DEAD_PEER_PROBES, setDeadPeerProbes, type DeadPeerProbes } from './dead-peer.js';
 
 /** The advisory lock (two-key form, its own space) whose session holder leads. */
 const LEADER_LOCK: readonly [number, number] = [0x62657274, 1];
@@ -32,6 +33,8 @@ export interface LeaderLeaseOptions {
   onNotice: (notice: ClusterNotice) => void;
   /** The connection (and its LISTEN) was made again: notices may have been missed meanwhile. */
   onConnected: () => void;
+  /** How soon the server drops this connection (and the lock) if this gateway's host vanishes. Default DEAD_PEER_PROBES. */
+  deadPeer?: DeadPeerProbes;
 }
 
 /**
@@ -139,6 +142,7 @@ export class LeaderLease {
     });
     try {
       await client.connect();
+      await setDeadPeerProbes(client, this.options.deadPeer ?? DEAD_PEER_PROBES);
       await client.query(`LISTEN ${CLUSTER_CHANNEL}`);
     } catch (err) {
       await client.end().catch(() => undefined);
