@@ -187,6 +187,17 @@ export class StartFailedError extends BerthError {
   }
 }
 
+/**
+ * With `workers: N`, a proxy worker's control process (the activator's) has said
+ * nothing for its watchdog's bound: it is stopped or stalled, so an app that is not
+ * running cannot be woken through this worker now. 503 with Retry-After.
+ */
+export class ControlSilentError extends BerthError {
+  constructor(app: string, silentMs: number) {
+    super('overloaded', `app ${app} is not running and the gateway's control process has not answered for ${Math.round(silentMs / 1000)} s; try again shortly`, { retryAfterS: 5 });
+  }
+}
+
 /** The client went away before its answer; nobody is left to answer. */
 export class ClientClosedError extends BerthError {
   constructor(message = 'the client closed the connection') {

@@ -135,7 +135,17 @@ export type WireRecord = [number, string, string, string, number, number, number
 
 /** Control → proxy. */
 export type ToProxy =
-  | { t: 'hello'; worker: number; settings: ProxySettings; version: number; routes: RouteEntry[]; apps: AppSnapshot[]; edge?: EdgeSnapshot }
+  | {
+      t: 'hello';
+      worker: number;
+      settings: ProxySettings;
+      version: number;
+      routes: RouteEntry[];
+      apps: AppSnapshot[];
+      edge?: EdgeSnapshot;
+      /** After this long without a word from the control, the worker fails wakes instead of waiting on them (control-watch.ts). */
+      controlSilentMs?: number;
+    }
   /** The edge changed; answered with `edgeApplied` once served (an HTTP-01 challenge must be before the CA looks). */
   | { t: 'edge'; id: number; edge: EdgeSnapshot }
   /** The routed apps that changed (new or different) and those no longer routed; the full set went in `hello`. */

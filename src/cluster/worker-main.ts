@@ -8,6 +8,7 @@ import { RouteTable } from '../proxy/route-table.js';
 import type { RequestRecord } from '../store/store.js';
 import { HttpsListener } from '../tls/https-listener.js';
 import type { EdgeSnapshot, FromProxy, ProxySettings, RequestFacts, RouteEntry, ToProxy, WakeAnswer, WireRecord } from './state-feed.js';
+import { ControlWatch } from './control-watch.js';
 import { applyRouteDelta } from './route-delta.js';
 import { wireRecord } from './wire.js';
 import { WorkerActivity } from './worker-activity.js';
@@ -27,7 +28,10 @@ function send(message: FromProxy): void {
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);
 
 let nextId = 1;
-const wakes = new Map<number, (answer: WakeAnswer) => void>();
+/** Without a bound in the hello: the control's own default for a hung worker. */
+const CONTROL_SILENT_MS = 15_000;
+let watch: ControlWatch | undefined;
+const wakes = new Map<number, { app: string; resolve: (answer: WakeAnswer) => void }>();
 const checks = new Map<number, (gone: boolean) => void>();
 let records: WireRecord[] = [];
 let recordTimer: NodeJS.Timeout | undefined;
@@ -58,8 +62,9 @@ const link = {
   activity,
   wake: (app: string, facts: RequestFacts) =>
     new Promise<WakeAnswer>((resolve) => {
+      if (watch?.silent) return resolve(watch.silentAnswer(app));
       const id = nextId++;
-      wakes.set(id, resolve);
+      wakes.set(id, { app, resolve });
       send({ t: 'wake', id, app, facts });
     }),
   unreachable: (app: string, instanceId: string, failures: number) =>
@@ -141,9 +146,29 @@ async function close(graceMs: number): Promise<void> {
   process.disconnect();
 }
 
+/** Fails what waits on a silent control (see control-watch.ts); checked a few times per bound. */
+function watchControl(silentAfterMs: number): void {
+  watch = new ControlWatch(silentAfterMs);
+  const sweep = setInterval(() => {
+    if (!watch?.silent) return;
+    for (const [id, wake] of wakes) {
+      wakes.delete(id);
+      wake.resolve(watch.silentAnswer(wake.app));
+    }
+    // Whether an instance is gone is unknown: taken as not, as when the check cannot be made.
+    for (const [id, check] of checks) {
+      checks.delete(id);
+      check(false);
+    }
+  }, Math.max(50, Math.min(1_000, silentAfterMs / 4)));
+  sweep.unref();
+}
+
 process.on('message', (message: ToProxy) => {
+  watch?.heard();
   switch (message.t) {
     case 'hello':
+      watchControl(message.controlSilentMs ?? CONTROL_SILENT_MS);
       for (const entry of message.routes) routed.set(entry.app, entry);
       start(message.settings, message.routes, message.edge);
       upstreams!.applyApps(message.apps);
@@ -172,7 +197,7 @@ process.on('message', (message: ToProxy) => {
       });
       return;
     case 'woken':
-      wakes.get(message.id)?.(message.answer);
+      wakes.get(message.id)?.resolve(message.answer);
       wakes.delete(message.id);
       return;
     case 'checked':

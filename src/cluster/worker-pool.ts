@@ -91,6 +91,11 @@ export class WorkerPool {
   /** The TLS listener the workers share (a `tls` block), once they all listen. */
   tlsAddress?: AddressInfo;
 
+  /** The pings' period and the silence after which either side takes the other for hung. */
+  private get watchdogTimes(): { pingEveryMs: number; hungAfterMs: number } {
+    return this.options.watchdog ?? { pingEveryMs: PING_EVERY_MS, hungAfterMs: HUNG_AFTER_MS };
+  }
+
   constructor(private readonly options: WorkerPoolOptions) {
     this.feed = new ControlFeed({
       activator: options.activator,
@@ -124,7 +129,7 @@ export class WorkerPool {
     cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), args: [] });
     const bound = new Promise<{ port: number; tlsPort?: number }>((resolve, reject) => (this.listening = { resolve, reject, left: this.options.count }));
     for (let slot = 0; slot < this.options.count; slot++) this.fork(slot);
-    const { pingEveryMs, hungAfterMs } = this.options.watchdog ?? { pingEveryMs: PING_EVERY_MS, hungAfterMs: HUNG_AFTER_MS };
+    const { pingEveryMs, hungAfterMs } = this.watchdogTimes;
     this.checkedMs = performance.now();
     this.watchdog = setInterval(() => this.checkAlive(pingEveryMs, hungAfterMs), pingEveryMs);
     this.watchdog.unref();
@@ -215,7 +220,7 @@ export class WorkerPool {
       // Replacements listen on the configured port too: the same key shares the handle the live workers hold.
       const now = this.options.settings();
       const settings = helloSettings((this.startSettings ??= now), now);
-      const hello = this.feed.hello(worker.id, { ...settings, host: this.host, port: this.port, ...(this.tls ? { tls: this.tls } : {}) });
+      const hello = { ...this.feed.hello(worker.id, { ...settings, host: this.host, port: this.port, ...(this.tls ? { tls: this.tls } : {}) }), controlSilentMs: this.watchdogTimes.hungAfterMs };
       post(worker, this.edge ? { ...hello, edge: this.edge } : hello);
       entry.fed = true;
       return;

@@ -248,3 +248,30 @@ test("a worker's report that comes after its exit does not take back the activit
   const series = (await registry.getSingleMetric('berth_worker_requests_total')!.get()).values;
   assert.deepEqual(series.map((v) => [v.labels.worker, v.value]), [['0', 1]], 'its last request counts in its slot');
 });
+
+test('a worker whose control falls silent (stopped, stalled) fails wakes with 503 and Retry-After instead of holding them for good', { timeout: 30_000 }, async (t) => {
+  const rt = new FakeRuntime();
+  rt.behave('web', { readyAfterMs: 20_000 });
+  const activator = fakeActivator(rt);
+  t.after(async () => {
+    await activator.reconcile([], ['web']);
+    activator.close();
+    await rt.close();
+  });
+  const spec = fakeSpec('web', { startTimeout: '60s' });
+  await activator.reconcile([spec]);
+  const workers = await pool(1, undefined, { pingEveryMs: 100, hungAfterMs: 1_000 }, undefined, activator);
+  t.after(() => workers.close(1_000));
+  const { port } = await workers.listen('127.0.0.1', 0);
+  workers.feed.publishRoutes(routeEntriesOf([spec]));
+  // As a SIGSTOPped control looks from the worker: the channel open, nothing coming through it (no pings, no answer to the wake).
+  clearInterval((workers as unknown as { watchdog: NodeJS.Timeout }).watchdog);
+  const began = performance.now();
+  const held = await timedGet(port, '/session/web/', { timeoutMs: 10_000 });
+  assert.equal(held.status, 503, held.body);
+  assert.match(held.body, /control process has not answered/);
+  assert.equal(held.headers['retry-after'], '5');
+  assert.ok(performance.now() - began < 8_000, 'answered once the control had been silent for its bound, not when the 20 s start ended');
+  const next = await timedGet(port, '/session/web/', { timeoutMs: 10_000 });
+  assert.equal(next.status, 503, 'while the control stays silent, a wake fails at once');
+});
