@@ -153,6 +153,7 @@ describe('swarm runtime on a two-node swarm', () => {
     assert.equal(now.length, 1, 'the old service was removed');
     assert.ok(!old.includes(now[0]!.ID), 'a new service runs the new revision');
     assert.ok(now[0]!.Spec.TaskTemplate?.ContainerSpec?.Env?.includes('VERSION=2'));
+    assert.deepEqual((now[0]!.Spec.TaskTemplate as { LogDriver?: unknown }).LogDriver, { Name: 'json-file', Options: { 'max-size': '20m', 'max-file': '5' } }, "the tasks' json-file log is bounded");
     const env = await timedGet(h.port, appPath(app, '/env'));
     assert.equal((JSON.parse(env.body) as Record<string, string>).VERSION, '2');
   });

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { containerSpecHash } from '../../src/spec/hash.js';
+import { boundedLogConfig } from '../../src/runtime/docker/log-config.js';
 import { nodeAddress } from '../../src/runtime/swarm/node-address.js';
 import { LABEL_NODE, serviceSpec, swarmRefusal } from '../../src/runtime/swarm/service-spec.js';
 import { publishedPort, runningTask, toInstance } from '../../src/runtime/swarm/service-instance.js';
@@ -49,6 +50,13 @@ describe('serviceSpec', () => {
   it('joins the spec’s (overlay) network, aliased by the app name', () => {
     const s = serviceSpec(appSpec('n', { network: 'shared' }), 0, { replicas: 0 }) as Loose;
     assert.deepEqual(s.TaskTemplate.Networks, [{ Target: 'shared', Aliases: ['n'] }]);
+  });
+
+  it("bounds the tasks' json-file logs as a container's, and leaves any other default driver alone", () => {
+    const bounded = serviceSpec(appSpec('l'), 0, { replicas: 0, logConfig: boundedLogConfig('json-file') }) as Loose;
+    assert.deepEqual(bounded.TaskTemplate.LogDriver, { Name: 'json-file', Options: { 'max-size': '20m', 'max-file': '5' } });
+    const journald = serviceSpec(appSpec('l'), 0, { replicas: 0, logConfig: boundedLogConfig('journald') }) as Loose;
+    assert.equal(journald.TaskTemplate.LogDriver, undefined);
   });
 
   const refused: [string, Parameters<typeof appSpec>[1], RegExp][] = [

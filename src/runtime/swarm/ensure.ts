@@ -5,6 +5,7 @@ import type { AppSpec } from '../../spec/types.js';
 import { resolveBindMounts } from '../docker/bind-mounts.js';
 import { engineMessage, mapDockerError, statusOf } from '../docker/errors.js';
 import { ensureImage } from '../docker/image.js';
+import { engineLogConfig } from '../docker/log-config.js';
 import { containerName, isManaged } from '../docker/names.js';
 import { LABEL_SPEC_HASH, LABEL_STORE } from '../runtime.js';
 import type { Instance } from '../runtime.js';
@@ -81,6 +82,7 @@ async function wantedSpec(ctx: SwarmContext, nodes: NodeBook, app: AppSpec, inde
     inputUrl: app.input?.as === 'url' ? ctx.inputUrl?.(app.name) : undefined,
     secretValues,
     replicas,
+    logConfig: await engineLogConfig(ctx),
     ...(pinnedNode ? { pinnedNode } : {}),
   }) as SwarmService['Spec'];
   spec.Labels = { ...spec.Labels, [LABEL_SPEC_HASH]: hash };

@@ -16,6 +16,8 @@ export interface ServiceSpecOptions extends Pick<ContainerConfigOptions, 'extraL
   pinnedNode?: string;
   /** Replicas the service is created or updated with (0: stopped). */
   replicas: number;
+  /** Bounds on the tasks' logs (docker/log-config.ts); absent: each node's default driver as it is. */
+  logConfig?: Docker.HostConfig['LogConfig'];
 }
 
 /** Swarm's update and rollback: one task at a time, the new one started before the old one stops. */
@@ -77,6 +79,8 @@ export function serviceSpec(app: AppSpec, index: number, options: ServiceSpecOpt
     Placement: { Constraints: app.volume ? [`node.id==${options.pinnedNode}`] : [] },
   };
   if (app.network) template['Networks'] = [{ Target: app.network, Aliases: [app.name] }];
+  // As for a container: an app that writes without end must not fill its node's disk.
+  if (options.logConfig?.Type) template['LogDriver'] = { Name: options.logConfig.Type, Options: { ...options.logConfig.Config } };
   return {
     Name: containerName(app.name, index),
     Labels: labels,
