@@ -1,6 +1,7 @@
 import { jsonNestsDeeperThan, MAX_NESTING_DEPTH } from '../spec/nesting-depth.js';
 import type { IncomingMessage } from 'node:http';
 import { BadRequestError } from '../errors.js';
+import { specText } from '../spec/utf8-text.js';
 
 /** Specs are small; a larger body is a mistake or an attack. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -20,7 +21,9 @@ export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Pr
 /** Parses a JSON body, saying where it is malformed. */
 export function parseJsonBody(body: Buffer): unknown {
   if (body.length === 0) throw new BadRequestError('the request body is empty; send JSON');
-  const text = body.toString('utf8');
+  const decoded = specText(body);
+  if (!decoded.ok) throw new BadRequestError(`the request body is ${decoded.message}`);
+  const text = decoded.text;
   // Parsing copes with any depth, but what walks the value afterwards recurses.
   if (jsonNestsDeeperThan(text)) throw new BadRequestError(`the request body is nested more than ${MAX_NESTING_DEPTH} levels deep`);
   try {
