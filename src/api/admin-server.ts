@@ -4,12 +4,13 @@ import { listenOn } from '../net/listen.js';
 import { answerHalfClosedClients } from '../net/half-open.js';
 import { capConnections, throttledCounter } from '../proxy/connection-cap.js';
 import type { Logger } from 'pino';
-import { BerthError, NotFoundError, UnauthorizedError } from '../errors.js';
+import { BadRequestError, BerthError, NotFoundError, UnauthorizedError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { readBody } from './body.js';
 import { adminHostAllowed, hostNameOf, isWildcardAddress } from './admin-host.js';
 import { FailureThrottle } from './failure-throttle.js';
 import { problemFor, sendJson, sendProblem, writeProblem } from './problem.js';
+import { queryProblem } from './query-params.js';
 import { parseAdminTarget } from './request-target.js';
 import type { ApiContext, RouteDef } from './route-def.js';
 import { Router } from './router.js';
@@ -133,6 +134,8 @@ export class AdminServer {
         writeProblem(res, problemFor('method_not_allowed', `use ${found.allowed.join(', ')}`), { allow: found.allowed.join(', ') });
         return;
       }
+      const queryWrong = queryProblem(target.query, found.def);
+      if (queryWrong) throw new BadRequestError(queryWrong);
       let body: Buffer | undefined;
       const ctx: ApiContext = {
         req,
