@@ -14,6 +14,7 @@ import type { AppStatus } from './app-status.js';
 import { planReconcile, type ReconcileAction, type RemovedApp } from './reconcile-plan.js';
 import { planResync, type BelievedApp, type ResyncAction } from './resync-plan.js';
 import { DEFAULT_RESYNC_EVERY_MS, ResyncLoop } from './resync-loop.js';
+import { launchRefusal } from './launch-policy.js';
 
 /**
  * A browser reloading the waiting page within this time of a failed start is
@@ -360,7 +361,8 @@ export class Activator implements UpstreamSource {
         }
         // Creating the container now (not at the first request) makes that start faster and finds name conflicts early;
         // for at most `createAhead` never-started apps, so many registered apps do not weigh on the engine.
-        else if (step.kind === 'create' && this.createdAhead.size < this.createAhead()) {
+        // Nor for an app the policy now refuses: its first request gets the reason instead.
+        else if (step.kind === 'create' && this.createdAhead.size < this.createAhead() && launchRefusal(spec, this.defaults.policy) === undefined) {
           this.createdAhead.add(spec.name);
           await controller!.adopt([await this.runtime.ensure(spec, 0)]);
         }

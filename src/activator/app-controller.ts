@@ -4,7 +4,6 @@ import { BerthError, EngineUnavailableError, messageOf } from '../errors.js';
 import type { Admission, Admitted, Upstream } from '../proxy/upstream.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
 import { containerSpecHash, withContainerOf } from '../spec/hash.js';
-import { policyIssues } from '../spec/policy.js';
 import type { AppSpec, DockerPolicy, WaitingPageText } from '../spec/types.js';
 import type { AppState, AppStatus } from './app-status.js';
 import { AdmissionGate } from './admission.js';
@@ -14,6 +13,7 @@ import { DependencyHold, type WakeDependencies } from './dependency-hold.js';
 import { HealthChecker } from './health-checker.js';
 import { exitDecision, restartSlot, whetherGone } from './instance-failure.js';
 import { InstanceSet } from './instance-set.js';
+import { launchRefusal } from './launch-policy.js';
 import { isIllegal, transition, type LifecycleAction, type LifecycleEvent } from './lifecycle.js';
 import { OUT_OF_MEMORY, Slot, startSlot, thawSlot } from './instance-slot.js';
 import { waitUntilReady } from './readiness.js';
@@ -258,8 +258,7 @@ export class AppController {
     this.startingInstance = undefined;
     this.fire('wake');
     try {
-      const denied = policyIssues(spec, this.deps.defaults().policy);
-      if (denied.length > 0) throw new Error(`the gateway's policy no longer allows it: ${denied.map((d) => d.message).join('; ')}`);
+      this.requireLaunchable(spec);
       await this.dependencies.take(spec);
       const { index, existing } = this.instances.firstIndex(containerSpecHash(spec));
       // Under the lease, another gateway's start of the same app finishes first; this one then finds it running.
@@ -277,6 +276,12 @@ export class AppController {
     }
   }
 
+  /** Throws when the gateway's policy in force now refuses `spec` (launch-policy.ts). */
+  private requireLaunchable(spec: AppSpec): void {
+    const refusal = launchRefusal(spec, this.deps.defaults().policy);
+    if (refusal) throw new Error(refusal);
+  }
+
   /**
    * Brings one container up as a ready slot: the parked one given, or a new
    * one. A container berth paused while it served is only thawed (one engine
@@ -284,6 +289,8 @@ export class AppController {
    * or no longer paused, it is started the full way, as any cold start is.
    */
   private async wake(spec: AppSpec, index: number, deadline: number, existing?: Instance, onStarted?: (running: Instance) => void, signal?: AbortSignal): Promise<Slot> {
+    // Replica fills come here without start(): they are checked as a cold start is.
+    this.requireLaunchable(spec);
     const runtime = this.deps.runtime;
     const unpause = runtime.unpause?.bind(runtime);
     const thawable = existing !== undefined && this.instances.takeThawable(existing.id);
@@ -545,6 +552,7 @@ export class AppController {
     this.instances.takeOutOfRotation(slot, 'unhealthy');
     this.deps.logger.warn({ app: this.name, instance: slot.instance.name, why }, 'instance out of rotation; restarting it');
     try {
+      this.requireLaunchable(this.spec);
       const fresh = await restartSlot(this.deps.runtime, this.spec, slot);
       if (!this.instances.has(slot)) return;
       this.instances.replace(slot, fresh);

@@ -25,7 +25,8 @@ export class HealthChecker {
     if (this.timer && this.spec === spec) return;
     this.stop();
     this.spec = spec;
-    this.timer = setInterval(() => void this.round(spec, slots()), spec.intervalMs);
+    // A round must never reject out of the timer: an unhandled rejection ends the process.
+    this.timer = setInterval(() => void this.round(spec, slots()).catch((err: unknown) => this.options.logger.error({ err }, 'health round failed')), spec.intervalMs);
     this.timer.unref();
   }
 

@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { ReadinessSpec } from '../spec/types.js';
 
 export interface ProbeTarget {
@@ -17,13 +17,21 @@ export type ProbeResult = { ready: true } | { ready: false; reason: string; sile
  */
 export function probeOnce(target: ProbeTarget, readiness: ReadinessSpec, timeoutMs: number): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    const req = request({ host: target.host, port: target.port, path: readiness.path ?? '/', method: 'GET', agent: false, headers: { 'user-agent': 'berth-readiness' } }, (res) => {
+    const onAnswer = (res: IncomingMessage) => {
       res.resume();
       clearTimeout(timer);
       const status = res.statusCode ?? 0;
       if (readiness.path === undefined || status < 500) resolve({ ready: true });
       else resolve({ ready: false, reason: `readiness check ${readiness.path} answered ${status}` });
-    });
+    };
+    let req: ClientRequest;
+    try {
+      req = request({ host: target.host, port: target.port, path: readiness.path ?? '/', method: 'GET', agent: false, headers: { 'user-agent': 'berth-readiness' } }, onAnswer);
+    } catch (err) {
+      // A path Node cannot write (a spec stored before fields.ts refused it): a failed probe, never an exception out of a timer.
+      resolve({ ready: false, reason: `readiness check ${readiness.path}: ${(err as Error).message}` });
+      return;
+    }
     const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     req.on('error', (err) => {
       clearTimeout(timer);

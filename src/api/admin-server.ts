@@ -4,16 +4,17 @@ import { listenOn } from '../net/listen.js';
 import { answerHalfClosedClients } from '../net/half-open.js';
 import { capConnections, throttledCounter } from '../proxy/connection-cap.js';
 import type { Logger } from 'pino';
-import { BerthError, NotFoundError, UnauthorizedError } from '../errors.js';
+import { BadRequestError, BerthError, NotFoundError, UnauthorizedError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { readBody } from './body.js';
 import { adminHostAllowed, hostNameOf, isWildcardAddress } from './admin-host.js';
 import { FailureThrottle } from './failure-throttle.js';
 import { problemFor, sendJson, sendProblem, writeProblem } from './problem.js';
+import { queryProblem } from './query-params.js';
 import { parseAdminTarget } from './request-target.js';
 import type { ApiContext, RouteDef } from './route-def.js';
 import { Router } from './router.js';
-import type { TokenService } from './token-service.js';
+import type { Principal, TokenService } from './token-service.js';
 
 export interface AdminServerOptions {
   gateway: Gateway;
@@ -61,6 +62,22 @@ export class AdminServer {
     answerHalfClosedClients(this.server);
     const max = options.maxConnections ?? MAX_ADMIN_CONNECTIONS;
     capConnections(this.server, () => max, throttledCounter((count) => options.logger.warn({ count, max }, 'admin connections refused: too many open')));
+    this.stopRevocations = options.tokens.onRevoked((idOrName) => this.endAnswersOf(idOrName));
+  }
+
+  /** Answers under way (event streams and log follows never end by themselves), by who asked. */
+  private readonly open = new Map<ServerResponse, Principal>();
+  private readonly stopRevocations: () => void;
+
+  /**
+   * A revoked token's streams under way end at once: a leaked token must not keep
+   * reading events or logs. An answer not yet started (the revoking request itself,
+   * when a token revokes itself) is let finish: it was allowed when it came.
+   */
+  private endAnswersOf(idOrName: string): void {
+    for (const [res, principal] of this.open) {
+      if (res.headersSent && (principal.tokenId === idOrName || principal.name === idOrName)) res.destroy();
+    }
   }
 
   listen(host: string, port: number): Promise<AddressInfo> {
@@ -68,6 +85,7 @@ export class AdminServer {
   }
 
   async close(): Promise<void> {
+    this.stopRevocations();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     // Event streams and log follows never end by themselves.
     this.server.closeAllConnections();
@@ -115,8 +133,9 @@ export class AdminServer {
     if (!path.startsWith('/v1/') && path !== '/v1' && this.options.fallback?.(req, res)) return;
     const address = req.socket.remoteAddress ?? '';
     try {
+      let principal: Principal;
       try {
-        await this.options.tokens.verify(req.headers.authorization);
+        principal = await this.options.tokens.verify(req.headers.authorization);
       } catch (err) {
         if (!(err instanceof UnauthorizedError)) throw err;
         const retryAfterS = this.throttle.failed(address);
@@ -127,12 +146,16 @@ export class AdminServer {
         throw err;
       }
       this.throttle.succeeded(address);
+      this.open.set(res, principal);
+      res.on('close', () => this.open.delete(res));
       const found = this.router.lookup(req.method ?? 'GET', path);
       if (found.kind === 'not_found') throw new NotFoundError(`no API operation at ${req.method} ${path}`);
       if (found.kind === 'method_not_allowed') {
         writeProblem(res, problemFor('method_not_allowed', `use ${found.allowed.join(', ')}`), { allow: found.allowed.join(', ') });
         return;
       }
+      const queryWrong = queryProblem(target.query, found.def);
+      if (queryWrong) throw new BadRequestError(queryWrong);
       let body: Buffer | undefined;
       const ctx: ApiContext = {
         req,

@@ -1,6 +1,8 @@
 import { jsonNestsDeeperThan, MAX_NESTING_DEPTH } from '../spec/nesting-depth.js';
 import type { IncomingMessage } from 'node:http';
 import { BadRequestError } from '../errors.js';
+import { unknownFieldMessage } from '../spec/suggest.js';
+import { specText } from '../spec/utf8-text.js';
 
 /** Specs are small; a larger body is a mistake or an attack. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -20,7 +22,9 @@ export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Pr
 /** Parses a JSON body, saying where it is malformed. */
 export function parseJsonBody(body: Buffer): unknown {
   if (body.length === 0) throw new BadRequestError('the request body is empty; send JSON');
-  const text = body.toString('utf8');
+  const decoded = specText(body);
+  if (!decoded.ok) throw new BadRequestError(`the request body is ${decoded.message}`);
+  const text = decoded.text;
   // Parsing copes with any depth, but what walks the value afterwards recurses.
   if (jsonNestsDeeperThan(text)) throw new BadRequestError(`the request body is nested more than ${MAX_NESTING_DEPTH} levels deep`);
   try {
@@ -28,4 +32,24 @@ export function parseJsonBody(body: Buffer): unknown {
   } catch (err) {
     throw new BadRequestError(`the request body is not valid JSON: ${(err as Error).message}`);
   }
+}
+
+/**
+ * A JSON body that must be an object of `fields`, parsed. Strict like a spec: a
+ * field the operation does not know is refused, not ignored, or a body written for
+ * something berth does not do (a token's "scopes") would look done. `note` is
+ * added to an unknown field's message (what the operation cannot do, and why).
+ */
+export function jsonObjectBody(body: Buffer, fields: readonly string[], note?: string): Record<string, unknown> {
+  const value = parseJsonBody(body);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const kind = value === null ? 'null' : Array.isArray(value) ? 'a list' : `a ${typeof value}`;
+    throw new BadRequestError(`the request body must be a JSON object like {"${fields[0] ?? 'field'}": …}, not ${kind}`);
+  }
+  for (const key of Object.keys(value)) {
+    if (fields.includes(key)) continue;
+    const message = unknownFieldMessage(key, fields).replace('(allowed: ', '(this operation takes: ');
+    throw new BadRequestError(`${key}: ${message}${note ? `; ${note}` : ''}`);
+  }
+  return value as Record<string, unknown>;
 }

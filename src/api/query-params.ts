@@ -1,4 +1,27 @@
 import { BadRequestError } from '../errors.js';
+import { closestName } from '../spec/suggest.js';
+import type { RouteDef } from './route-def.js';
+
+/**
+ * What is wrong with a request's query for `route`, or undefined: a parameter the
+ * operation does not take, or one given more than once. Ignoring them turned a
+ * slip into a different operation (`?dryrun=true` applied for real,
+ * `?purgeVolume=true` kept the volume). Pure.
+ */
+export function queryProblem(query: URLSearchParams, route: Pick<RouteDef, 'method' | 'path' | 'query'>): string | undefined {
+  const taken = Object.keys(route.query ?? {});
+  for (const name of new Set(query.keys())) {
+    if (!taken.includes(name)) {
+      const operation = `${route.method} ${route.path}`;
+      if (taken.length === 0) return `query parameter ${name}: ${operation} takes no query parameters`;
+      const meant = closestName(name, taken);
+      return `query parameter ${name}: ${operation} takes no such parameter (${meant ? `did you mean ${meant}?` : `it takes: ${taken.join(', ')}`})`;
+    }
+    const count = query.getAll(name).length;
+    if (count > 1) return `query parameter ${name} is given ${count} times; give it once`;
+  }
+  return undefined;
+}
 
 /** Query parameters, parsed once with errors that name the parameter. */
 export function booleanParam(query: URLSearchParams, name: string): boolean {

@@ -95,7 +95,20 @@ export class TokenService {
   async revoke(idOrName: string): Promise<void> {
     if (!(await this.store.revokeToken(idOrName))) throw new NotFoundError(`no token ${idOrName}`);
     for (const [key, p] of this.verified) if (p.tokenId === idOrName || p.name === idOrName) this.verified.delete(key);
+    for (const listener of this.revokedListeners) listener(idOrName);
   }
+
+  /**
+   * Calls `listener` with the id or name of every token revoked through this
+   * service, so what the token opened (an event stream, a log follow) is ended too.
+   * Returns the unsubscribe.
+   */
+  onRevoked(listener: (idOrName: string) => void): () => void {
+    this.revokedListeners.add(listener);
+    return () => this.revokedListeners.delete(listener);
+  }
+
+  private readonly revokedListeners = new Set<(idOrName: string) => void>();
 }
 
 /** How many verified tokens are remembered for a store outage. */

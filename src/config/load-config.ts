@@ -7,6 +7,7 @@ import { parseDuration, parseLongDuration, parseSize, parseSpecObject, reservedR
 import { parseSpecTextOffThread } from '../spec/parse-off-thread.js';
 import { resolveRoot } from '../spec/mount-paths.js';
 import { yamlShapeProblem } from '../spec/nesting-depth.js';
+import { specText } from '../spec/utf8-text.js';
 import type { AppSpec, ResourcesSpec } from '../spec/types.js';
 import { isPostgresUrl } from '../store/store-location.js';
 import { configFileSchema, workerCount, type ConfigFileInput } from './config-schema.js';
@@ -21,12 +22,15 @@ const SPEC_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
  */
 export async function loadConfig(file: string): Promise<GatewayConfig> {
   const path = resolve(file);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (err) {
     throw new ConfigError(`cannot read config ${path}: ${(err as Error).message}`);
   }
+  const decoded = specText(bytes);
+  if (!decoded.ok) throw new ConfigError(`config ${path} is ${decoded.message}`);
+  const text = decoded.text;
   let raw: unknown;
   const shape = yamlShapeProblem(text);
   if (shape !== undefined) throw new ConfigError(`config ${path} ${shape}`);
@@ -222,7 +226,12 @@ async function loadApps(entries: ConfigFileInput['apps'], baseDir: string): Prom
     const path = resolve(baseDir, entry);
     appSources.push(path);
     for (const file of await specFiles(path, `apps[${index}]`)) {
-      const text = await readFile(file, 'utf8');
+      const decoded = specText(await readFile(file));
+      if (!decoded.ok) {
+        problems.push({ path: relative(baseDir, file) || file, message: decoded.message });
+        continue;
+      }
+      const text = decoded.text;
       // A large file is read off the event loop: a reload happens while the proxy serves.
       await collect(() => parseSpecTextOffThread(text, file), file);
     }

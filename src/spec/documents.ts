@@ -22,7 +22,8 @@ export interface ReadDocuments {
   issues: SpecIssue[];
 }
 
-function syntaxMessage(error: { message: string }): string {
+function syntaxMessage(error: { message: string; code?: string }): string {
+  if (error.code === 'TAG_RESOLVE_FAILED') return `YAML ${error.message}`;
   // The message's first line already names line and column; the rest is a code frame.
   return `YAML syntax error: ${error.message.split('\n')[0]!.replace(/:$/, '')}`;
 }
@@ -52,12 +53,29 @@ function toValue(doc: Document): unknown {
   }
 }
 
+/**
+ * A tag YAML does not know (a local `!secret`), as an error. It was dropped with a
+ * warning no one read, leaving the plain value: `A: !secret hunter2` became a plain
+ * env value, shown by the API and the dashboard, where its author meant a secret.
+ */
+function tagProblems(doc: Document): Document['errors'] {
+  return doc.warnings
+    .filter((w) => w.code === 'TAG_RESOLVE_FAILED')
+    .map((w) => {
+      const m = /^Unresolved tag: (\S+) (at line \d+, column \d+)/.exec(w.message);
+      const tag = m ? m[1]!.replace(/^tag:yaml\.org,2002:/, '!!') : 'a tag';
+      const at = m ? ` ${m[2]}` : '';
+      return { code: w.code, message: `tag ${tag} is not supported${at}: berth reads only YAML's standard tags; for a secret write {secret: ...}` } as Document['errors'][number];
+    });
+}
+
 export function readDocuments(text: string): ReadDocuments {
   const shape = yamlShapeProblem(text);
   if (shape !== undefined) return { documents: [], issues: [{ path: [], message: `the YAML ${shape}; no spec needs that` }] };
   const lineCounter = new LineCounter();
   const yamlDocs = parseAllDocuments(text, { lineCounter, prettyErrors: true, merge: true });
   const parsed = Array.isArray(yamlDocs) ? yamlDocs : [];
+  for (const doc of parsed) doc.errors.push(...tagProblems(doc));
   const values = parsed.map((doc) => (doc.errors.length === 0 ? toValue(doc) : undefined));
   const several = parsed.filter((doc, i) => doc.errors.length > 0 || values[i] != null).length > 1;
   const documents: AppDocument[] = [];

@@ -67,6 +67,21 @@ export const pathPrefixField = pathField('must start with "/"').superRefine((pat
 });
 export const absolutePathField = pathField('must be an absolute path (start with "/")');
 
+/**
+ * A readiness or health path: sent as the probe's request target, so visible ASCII
+ * only (HTTP's rule; Node refuses to write anything past U+00FF). Others must be
+ * percent-encoded, and the message says how.
+ */
+export const probePathField = z
+  .string()
+  .meta({ pattern: '^/[\\x21-\\x7e]*$' })
+  .superRefine((path, ctx) => {
+    if (!/^\/\S*$/.test(path)) ctx.addIssue({ code: 'custom', message: 'must start with "/" and contain no spaces' });
+    else if (!/^[\x21-\x7e]*$/.test(path)) {
+      ctx.addIssue({ code: 'custom', message: `must hold only visible ASCII characters (it is sent as the request's path); percent-encode the others: ${JSON.stringify(encodeURI(path).replace(/%25/g, '%'))}` });
+    }
+  });
+
 export const portField = z.number().int().min(1).max(65535);
 
 export const imageField = z.string().superRefine((ref, ctx) => {

@@ -61,7 +61,7 @@ function missingApiVersion(doc: Record<string, unknown>): Checked<AppSpec> {
  * the schema's maps skip them (assigning one would set a prototype), so an env variable or
  * label of that name vanished without a word; it is refused, naming where.
  */
-function protoKeyIssues(value: unknown, path: Array<string | number>): SpecIssue[] {
+export function protoKeyIssues(value: unknown, path: Array<string | number>): SpecIssue[] {
   if (Array.isArray(value)) return value.flatMap((item, i) => protoKeyIssues(item, [...path, i]));
   if (!isRecord(value)) return [];
   return Object.keys(value).flatMap((key) =>

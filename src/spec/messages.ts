@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 
-function describe(value: unknown): string {
+export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   // YAML tags make these (!!omap, !!pairs, !!set, !!binary, !!timestamp); "a mapping" would read as no reason at all.

@@ -15,7 +15,7 @@
 import { SpecError, type FieldProblem } from '../errors.js';
 import { readDocuments } from './documents.js';
 import { checkCntSpawnerBody } from './cntspawner.js';
-import { checkDocument } from './forms.js';
+import { checkDocument, protoKeyIssues } from './forms.js';
 import type { Checked } from './path.js';
 import { formatPath, toFieldProblems } from './path.js';
 import type { AppSpec } from './types.js';
@@ -78,6 +78,9 @@ export function parseSpecObject(obj: unknown, where = ''): AppSpec {
  * would otherwise be mistaken for a berth/v1 spec without apiVersion).
  */
 export function parseCntSpawnerBody(body: unknown, where = ''): AppSpec {
+  // As checkDocument does for every other form: a "__proto__" name would vanish in the maps.
+  const reserved = protoKeyIssues(body, []);
+  if (reserved.length > 0) return unwrap({ ok: false, issues: reserved }, where);
   return unwrap(checkCntSpawnerBody(body), where);
 }
 

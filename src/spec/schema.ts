@@ -168,9 +168,7 @@ export const berthAppSchema = z
       .describe('Bounds on waiting for the app; each unset one is the gateway\'s.'),
     readiness: z
       .strictObject({
-        path: z
-          .string()
-          .regex(/^\/\S*$/, 'must start with "/" and contain no spaces')
+        path: f.probePathField
           .optional()
           .describe('HTTP path probed with GET; any status below 500 means ready. Without it, a TCP connect to the port.'),
       })
@@ -187,7 +185,7 @@ export const berthAppSchema = z
       .describe('How requests are spread over instances: least-connections (default), round-robin, random-two (the less busy of two picked at random), or cookie (a client sticks to its instance while it lives).'),
     health: z
       .strictObject({
-        path: z.string().regex(/^\/\S*$/, 'must start with "/" and contain no spaces').describe('HTTP path checked with GET; below 500 is healthy.'),
+        path: f.probePathField.describe('HTTP path checked with GET; below 500 is healthy.'),
         interval: f.durationField.default('10s').describe('Time between checks of each instance.'),
         timeout: f.durationField.default('2s').describe('How long one check may take.'),
         unhealthyThreshold: z.number().int().min(1).default(3).describe('Consecutive failures that take an instance out of rotation and restart it.'),

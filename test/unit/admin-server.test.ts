@@ -25,12 +25,12 @@ const noTokens: TokenStore = {
   countTokens: () => Promise.resolve(1),
 };
 
-function route(method: RouteDef['method'], path: string, handle: RouteDef['handle']): RouteDef {
-  return { method, path, operationId: path, summary: '', tag: 'test', responses: { 200: 'ok' }, handle };
+function route(method: RouteDef['method'], path: string, handle: RouteDef['handle'], query?: RouteDef['query']): RouteDef {
+  return { method, path, operationId: path, summary: '', tag: 'test', responses: { 200: 'ok' }, handle, query };
 }
 
 const routes: RouteDef[] = [
-  route('GET', '/v1/echo/{name}', async (ctx) => ({ body: { name: ctx.params.name, q: ctx.query.get('q') } })),
+  route('GET', '/v1/echo/{name}', async (ctx) => ({ body: { name: ctx.params.name, q: ctx.query.get('q') } }), { q: { type: 'string', description: 'echoed' } }),
   route('POST', '/v1/body', async (ctx) => ({ body: { bytes: (await ctx.body()).length } })),
   route('GET', '/v1/boom', async () => {
     throw new TypeError('a bug in a handler');

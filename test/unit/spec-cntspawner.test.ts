@@ -197,3 +197,18 @@ describe('cntSpawner: names that are also Object.prototype keys', () => {
     assert.deepEqual(Object.entries(spec.labels), [['toString', 'x']]);
   });
 });
+
+describe('cntSpawner bodies at POST /v1/: "__proto__" names', () => {
+  // JSON.parse gives "__proto__" as an own key; the maps skipped it, so the variable or label vanished without a word.
+  for (const [field, body] of [
+    ['envs', '{"name": "c1", "image": "berth-example/hello:1", "port": 8080, "envs": {"__proto__": "x", "A": "b"}}'],
+    ['labels', '{"name": "c1", "image": "berth-example/hello:1", "port": 8080, "labels": {"__proto__": "x"}}'],
+  ] as const) {
+    it(`are refused in ${field}, naming where, as in every other form`, () => {
+      assert.throws(
+        () => parseCntSpawnerBody(JSON.parse(body), 'body'),
+        (err: unknown) => err instanceof SpecError && err.problems.some((p) => p.path === `body.${field}.__proto__` && /"__proto__" cannot be used as a name here/.test(p.message)),
+      );
+    });
+  }
+});

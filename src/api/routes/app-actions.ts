@@ -1,7 +1,7 @@
 import type { AppStatus } from '../../activator/app-status.js';
 import type { Gateway } from '../../gateway/gateway.js';
 import { BadRequestError } from '../../errors.js';
-import { parseJsonBody } from '../body.js';
+import { jsonObjectBody } from '../body.js';
 import type { RouteDef } from '../route-def.js';
 
 type Action = 'start' | 'stop' | 'restart';
@@ -25,8 +25,8 @@ const scaleRoute: RouteDef = {
   requestBody: { description: '{"replicas": 3}', contentTypes: ['application/json'] },
   responses: { 200: "The app's state afterwards" },
   async handle(ctx) {
-    const body = parseJsonBody(await ctx.body()) as { replicas?: unknown };
-    if (typeof body?.replicas !== 'number' || !Number.isInteger(body.replicas)) throw new BadRequestError('replicas: required, a whole number');
+    const body = jsonObjectBody(await ctx.body(), ['replicas']);
+    if (typeof body.replicas !== 'number' || !Number.isInteger(body.replicas)) throw new BadRequestError('replicas: required, a whole number');
     return { body: await ctx.gateway.apps.scale(ctx.params.name!, body.replicas) };
   },
 };

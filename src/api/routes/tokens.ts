@@ -1,5 +1,5 @@
 import { BadRequestError } from '../../errors.js';
-import { parseJsonBody } from '../body.js';
+import { jsonObjectBody } from '../body.js';
 import type { RouteDef } from '../route-def.js';
 
 const TOKEN_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
@@ -26,8 +26,8 @@ export const tokenRoutes: RouteDef[] = [
     requestBody: { description: '{"name": "ci"}', contentTypes: ['application/json'] },
     responses: { 201: 'The new token with its secret' },
     async handle(ctx) {
-      const body = parseJsonBody(await ctx.body()) as { name?: unknown };
-      if (typeof body?.name !== 'string' || !TOKEN_NAME.test(body.name)) {
+      const body = jsonObjectBody(await ctx.body(), ['name'], 'every token is a full admin token (berth has no scopes)');
+      if (typeof body.name !== 'string' || !TOKEN_NAME.test(body.name)) {
         throw new BadRequestError('name: required, 1 to 63 letters, digits, ".", "_" or "-"');
       }
       return { status: 201, body: await ctx.tokens.create(body.name) };

@@ -3,6 +3,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MAX_BODY_BYTES } from '../../api/body.js';
 import { BadRequestError } from '../../errors.js';
+import { specText } from '../../spec/utf8-text.js';
 
 /** One place specs were read from: a file, or standard input. */
 export interface SpecSource {
@@ -64,7 +65,9 @@ async function readAtMost(stream: NodeJS.ReadableStream & { destroy?: () => void
     }
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  const decoded = specText(Buffer.concat(chunks));
+  if (!decoded.ok) throw new BadRequestError(`${name}: ${decoded.message}`);
+  return decoded.text;
 }
 
 /** All sources as one YAML stream, so the server applies them as one set (all or nothing). */

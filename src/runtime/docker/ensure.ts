@@ -3,7 +3,7 @@ import type Docker from 'dockerode';
 import { ConflictError, NotFoundError, RuntimeError } from '../../errors.js';
 import type { AppSpec, InputSpec } from '../../spec/types.js';
 import { containerSpecHash } from '../../spec/hash.js';
-import { LABEL_SPEC_HASH, LABEL_STORE } from '../runtime.js';
+import { LABEL_SPEC_HASH } from '../runtime.js';
 import type { Instance } from '../runtime.js';
 import { resolveSecretRefs } from '../secret-env.js';
 import { resolveBindMounts } from './bind-mounts.js';
@@ -17,7 +17,7 @@ import { engineLogConfig } from './log-config.js';
 import { toInstance } from './instance.js';
 import { putInputFile } from './input.js';
 import { inspectContainer } from './managed.js';
-import { containerName, isManaged } from './names.js';
+import { containerName, isManaged, otherGatewayStore } from './names.js';
 import { removeContainer } from './remove.js';
 import { stopContainer } from './stop.js';
 import { ensureVolume } from './volume.js';
@@ -55,9 +55,8 @@ export async function ensureContainer(ctx: DockerContext, given: AppSpec, index:
             `berth leaves it untouched: remove or rename it, or rename the app`,
         );
       }
-      const owner = existing.Config.Labels[LABEL_STORE];
-      const mine = ctx.extraLabels[LABEL_STORE];
-      if (owner && mine && owner !== mine) {
+      const owner = otherGatewayStore(existing.Config.Labels, ctx.extraLabels);
+      if (owner) {
         throw new ConflictError(
           `a container named ${name} belongs to another berth gateway (store ${owner}); berth leaves it untouched: ` +
             'stop that gateway and remove its containers, or rename the app',

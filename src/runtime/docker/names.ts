@@ -1,4 +1,4 @@
-import { LABEL_APP, LABEL_INDEX, LABEL_MANAGED } from '../runtime.js';
+import { LABEL_APP, LABEL_INDEX, LABEL_MANAGED, LABEL_STORE } from '../runtime.js';
 
 /** Container of instance `index` of `app`: `berth-hello-0`. Stable, so a restarted gateway finds it again. */
 export function containerName(app: string, index: number): string {
@@ -23,4 +23,16 @@ export function ownerLabels(app: string, extra: Record<string, string>, index?: 
   const labels: Record<string, string> = { ...extra, [LABEL_MANAGED]: 'true', [LABEL_APP]: app };
   if (index !== undefined) labels[LABEL_INDEX] = String(index);
   return labels;
+}
+
+/**
+ * The store of another gateway that made an object of berth's, or undefined when
+ * it is this gateway's (or either side has no store label: made before the label
+ * existed, or a runtime used on its own). Gateways on one engine with their own
+ * stores never take over each other's containers or volumes.
+ */
+export function otherGatewayStore(labels: Record<string, string> | null | undefined, extraLabels: Record<string, string>): string | undefined {
+  const owner = labels?.[LABEL_STORE];
+  const mine = extraLabels[LABEL_STORE];
+  return owner && mine && owner !== mine ? owner : undefined;
 }

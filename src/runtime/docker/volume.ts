@@ -2,7 +2,7 @@ import { ConflictError } from '../../errors.js';
 import type { DockerContext } from './context.js';
 import { volumeCreateOptions } from './container-config.js';
 import { mapDockerError, statusOf } from './errors.js';
-import { isManaged, volumeName } from './names.js';
+import { isManaged, otherGatewayStore, volumeName } from './names.js';
 
 async function inspectVolume(ctx: DockerContext, name: string): Promise<{ Labels: Record<string, string> | null } | undefined> {
   try {
@@ -25,6 +25,8 @@ export async function ensureVolume(ctx: DockerContext, app: string): Promise<voi
     if (!isManaged(existing.Labels)) {
       throw new ConflictError(`volume ${name} exists but was not created by berth (no berth.managed=true label); berth leaves it untouched`);
     }
+    // Mounting it would hand another gateway's app data to this one's.
+    requireThisGateway(ctx, name, existing.Labels);
     return;
   }
   try {
@@ -46,6 +48,7 @@ export async function purgeVolume(ctx: DockerContext, app: string): Promise<void
   if (!isManaged(existing.Labels)) {
     throw new ConflictError(`volume ${name} was not created by berth (no berth.managed=true label); berth leaves it untouched`);
   }
+  requireThisGateway(ctx, name, existing.Labels);
   try {
     const users = await ctx.docker().listContainers({ all: true, filters: { volume: [name] } });
     if (users.length > 0) return;
@@ -53,5 +56,12 @@ export async function purgeVolume(ctx: DockerContext, app: string): Promise<void
   } catch (err) {
     if (statusOf(err) === 404) return;
     throw mapDockerError(err, `removing volume ${name}`, ctx.endpoint.url);
+  }
+}
+
+function requireThisGateway(ctx: DockerContext, name: string, labels: Record<string, string> | null): void {
+  const owner = otherGatewayStore(labels, ctx.extraLabels);
+  if (owner) {
+    throw new ConflictError(`volume ${name} belongs to another berth gateway (store ${owner}); berth leaves it untouched: rename the app, or remove the volume from that gateway`);
   }
 }

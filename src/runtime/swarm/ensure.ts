@@ -6,8 +6,8 @@ import { resolveBindMounts } from '../docker/bind-mounts.js';
 import { engineMessage, mapDockerError, statusOf } from '../docker/errors.js';
 import { ensureImage } from '../docker/image.js';
 import { engineLogConfig } from '../docker/log-config.js';
-import { containerName, isManaged } from '../docker/names.js';
-import { LABEL_SPEC_HASH, LABEL_STORE } from '../runtime.js';
+import { containerName, isManaged, otherGatewayStore } from '../docker/names.js';
+import { LABEL_SPEC_HASH } from '../runtime.js';
 import type { Instance } from '../runtime.js';
 import { resolveSecretRefs } from '../secret-env.js';
 import type { SwarmContext } from './context.js';
@@ -62,9 +62,8 @@ function checkOwner(ctx: SwarmContext, existing: SwarmService, name: string): vo
   if (!isManaged(labels)) {
     throw new ConflictError(`a service named ${name} exists but was not created by berth (no berth.managed=true label); berth leaves it untouched: remove or rename it, or rename the app`);
   }
-  const owner = labels[LABEL_STORE];
-  const mine = ctx.extraLabels[LABEL_STORE];
-  if (owner && mine && owner !== mine) {
+  const owner = otherGatewayStore(labels, ctx.extraLabels);
+  if (owner) {
     throw new ConflictError(`a service named ${name} belongs to another berth gateway (store ${owner}); berth leaves it untouched`);
   }
 }

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { mapDockerError, statusOf } from '../docker/errors.js';
-import { isManaged, volumeName } from '../docker/names.js';
+import { isManaged, otherGatewayStore, volumeName } from '../docker/names.js';
 import { LABEL_APP } from '../runtime.js';
 import type { SwarmContext } from './context.js';
 import { requireService } from './engine.js';
@@ -28,7 +28,8 @@ async function removeLocalVolume(ctx: SwarmContext, name: string): Promise<void>
   for (let attempt = 0; attempt < 50; attempt++) {
     try {
       const info = (await volume.inspect()) as { Labels?: Record<string, string> };
-      if (!isManaged(info.Labels)) return;
+      // Not berth's, or another gateway's (one engine, two stores): left alone.
+      if (!isManaged(info.Labels) || otherGatewayStore(info.Labels, ctx.extraLabels)) return;
       await volume.remove();
       return;
     } catch (err) {

@@ -1,0 +1,16 @@
+/**
+ * The launch policy where containers are made. A spec was checked against the
+ * gateway's policy when it was accepted, but the policy may narrow afterwards (a
+ * reload checks only the config's own apps, so an API app accepted before stays
+ * declared). Every create and start of a container is checked again here: the cold
+ * start, replica fills, restarts of an instance and creates ahead of a request alike.
+ */
+import { policyIssues } from '../spec/policy.js';
+import type { AppSpec, DockerPolicy } from '../spec/types.js';
+
+/** Why the policy in force now refuses to run `spec`, or undefined when it allows it. */
+export function launchRefusal(spec: AppSpec, policy: DockerPolicy): string | undefined {
+  const denied = policyIssues(spec, policy);
+  if (denied.length === 0) return undefined;
+  return `the gateway's policy no longer allows it: ${denied.map((d) => d.message).join('; ')}`;
+}
