@@ -187,7 +187,8 @@ export class AppService {
         await this.deps.desiredChanged([], {}, touched);
       } catch (err) {
         // The engine went away after the ping (or the store failed): the apply is refused, so it must change nothing.
-        await this.undoStored(touched, byName);
+        // The caller hears the first failure; an undo that fails too leaves updates unsettled, reverted at the next start.
+        await this.undoStored(touched, byName).catch(() => undefined);
         throw err;
       }
       const rolledBack: RolledBack[] = [];

@@ -63,6 +63,12 @@ export class FakeGatewayBed {
     await gateway.close();
   }
 
+  /** Drops a gateway that was "killed" (its store failing): closed as far as it goes, errors ignored. */
+  async abandon(gateway: Gateway): Promise<void> {
+    this.live.delete(gateway);
+    await gateway.close().catch(() => undefined);
+  }
+
   async dispose(): Promise<void> {
     for (const gateway of this.live) await gateway.close().catch(() => undefined);
     await this.runtime.close();
