@@ -25,9 +25,9 @@ export interface StoreLock {
  * lock is stale too, so a lock left by a crash never keeps a gateway from starting.
  */
 export async function lockStoreFile(storePath: string, pid = process.pid): Promise<StoreLock> {
-  // Owner-only, as the store creates it. The directory's real path: one store reached through a symlink is one store.
+  // Owner-only, as the store creates it.
   await mkdir(dirname(storePath), { recursive: true, mode: 0o700 });
-  const path = join(await realpath(dirname(storePath)), `${basename(storePath)}.lock`);
+  const path = `${await realStorePath(storePath)}.lock`;
   const identity = processIdentity(pid);
   const text = `${pid}${identity ? ` ${identity}` : ''}\n`;
   for (let attempt = 0; ; attempt++) {
@@ -94,6 +94,20 @@ async function takeOver(path: string, seen: string, pid: number): Promise<void> 
   const moved = await readFile(aside, 'utf8').catch(() => undefined);
   if (moved !== seen) await link(aside, path).catch(() => undefined);
   await unlink(aside).catch(() => undefined);
+}
+
+/**
+ * The file a store path names in the end: one store reached through a symlinked
+ * directory, or a symlink to the file itself, is one store (SQLite follows both).
+ * A store not made yet is named by its directory's real path.
+ */
+async function realStorePath(storePath: string): Promise<string> {
+  try {
+    return await realpath(storePath);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return join(await realpath(dirname(storePath)), basename(storePath));
+  }
 }
 
 interface LockOwner {

@@ -100,4 +100,15 @@ describe('one gateway per SQLite store file (a second one ran beside the first, 
     await assert.rejects(lockStoreFile(join(dir, 'link', 'berth.db')), ConflictError);
     await first.release();
   });
+
+  it('is one lock for one store file reached through a symlink to the file itself', async () => {
+    await mkdir(join(dir, 'files'));
+    await mkdir(join(dir, 'elsewhere'));
+    await writeFile(join(dir, 'files', 'real.db'), '');
+    await symlink(join(dir, 'files', 'real.db'), join(dir, 'elsewhere', 'berth.db'));
+    const first = await lockStoreFile(join(dir, 'elsewhere', 'berth.db'), process.ppid);
+    assert.equal(first.path, join(await realpath(dir), 'files', 'real.db.lock'));
+    await assert.rejects(lockStoreFile(join(dir, 'files', 'real.db')), ConflictError);
+    await first.release();
+  });
 });
