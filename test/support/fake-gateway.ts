@@ -22,8 +22,9 @@ export class FakeGatewayBed {
 
   private constructor(readonly dir: string) {}
 
-  static async create(configExtra = ''): Promise<FakeGatewayBed> {
-    const dir = await mkdtemp(join(tmpdir(), 'berth-fakegw-'));
+  /** `parent`: where its temp dir is made (a small filesystem, say); the system's temp dir by default. */
+  static async create(configExtra = '', parent = tmpdir()): Promise<FakeGatewayBed> {
+    const dir = await mkdtemp(join(parent, 'berth-fakegw-'));
     await writeFile(join(dir, 'berth.yaml'), `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nstore: ./berth.db\npolicy:\n  images: ["fake/*"]\napps: []\n${configExtra}`);
     return new FakeGatewayBed(dir);
   }
