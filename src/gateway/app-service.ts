@@ -266,7 +266,13 @@ export class AppService {
       await this.deps.runtime.ping();
       // A tombstone until the containers are gone: a gateway killed now finishes the delete at its next start.
       await this.deps.store.deleteApp(name, options);
-      await this.deps.desiredChanged([name], options, []);
+      try {
+        await this.deps.desiredChanged([name], options, []);
+      } catch (err) {
+        // The engine went away after the ping: the delete is refused, so the app is put back as it was.
+        await this.deps.store.restoreApp(app).then(() => this.deps.desiredChanged([], {}, [name]).catch(() => undefined)).catch(() => undefined);
+        throw err;
+      }
       this.deps.events.publish({ type: 'deleted', app: name, time: new Date() });
     });
   }

@@ -40,7 +40,7 @@ describe('a change refused for want of the engine changes nothing', () => {
     assert.deepEqual([...bed.runtime.containers.values()].map((c) => c.image), ['fake/web:1']);
   });
 
-  it('an engine lost after the check, before the rollout: the stored update and the created app are put back', async (t) => {
+  it('an engine lost after the check, before the rollout: the stored update, the created app and the deleted one are put back', async (t) => {
     const bed = await FakeGatewayBed.create();
     t.after(() => bed.dispose());
     let gateway = await bed.start();
@@ -56,7 +56,12 @@ describe('a change refused for want of the engine changes nothing', () => {
       assert.equal(r.status, 503, JSON.stringify(r.json));
       bed.runtime.engineDown = false;
     }
+    // A delete too: its tombstone is taken back.
+    const deleted = await bed.api(gateway, 'DELETE', '/v1/apps/web');
+    assert.equal(deleted.status, 503, JSON.stringify(deleted.json));
+    bed.runtime.engineDown = false;
     bed.runtime.ping = ping;
+    assert.equal((await httpGet(gateway.proxyAddress!.port, '/session/web/')).status, 200, 'still routed and served');
     assert.equal(await shown(bed, gateway, 'web'), 'revision 1 fake/web:1');
     assert.equal(await shown(bed, gateway, 'new'), '404');
     assert.equal((await httpGet(gateway.proxyAddress!.port, '/session/new/')).status, 404, 'the created app is not routed');
