@@ -179,8 +179,18 @@ export class AppService {
         return { name: spec.name, action: same ? 'unchanged' : 'updated', revision: same ? before.revision : before.revision + 1, changes: same ? [] : diffAppSpecs(before.spec, spec) };
       });
       if (options.dryRun || results.every((r) => r.action === 'unchanged')) return results;
+      // The engine must answer before anything is stored: a change it cannot carry out is refused (503) whole.
+      await this.deps.runtime.ping();
       const stored = await this.deps.store.applyApps(specs, 'api');
-      await this.deps.desiredChanged([], {}, results.filter((r) => r.action !== 'unchanged').map((r) => r.name));
+      const touched = results.filter((r) => r.action !== 'unchanged').map((r) => r.name);
+      try {
+        await this.deps.desiredChanged([], {}, touched);
+      } catch (err) {
+        // The engine went away after the ping (or the store failed): the apply is refused, so it must change nothing.
+        // The caller hears the first failure; an undo that fails too leaves updates unsettled, reverted at the next start.
+        await this.undoStored(touched, byName).catch(() => undefined);
+        throw err;
+      }
       const rolledBack: RolledBack[] = [];
       for (const [i, put] of stored.entries()) {
         const result = results[i]!;
@@ -220,6 +230,21 @@ export class AppService {
     throw new BerthError('upstream_unavailable', `${lines.join('; ')}${applied.length > 0 ? ` (applied: ${applied.join(', ')})` : ''}. Change the spec (e.g. a fixed image) and apply again.`);
   }
 
+  /**
+   * Puts back the desired state an apply stored but could not carry out: the rows
+   * updates replaced, and a tombstone for each app it created (it never had a
+   * container, or the next reconcile removes it). Then the routes follow the store
+   * again; their reconcile may fail as well, and is done at the next one.
+   */
+  private async undoStored(names: readonly string[], before: ReadonlyMap<string, StoredApp>): Promise<void> {
+    for (const name of names) {
+      const previous = before.get(name);
+      if (previous) await this.deps.store.restoreApp(previous);
+      else await this.deps.store.deleteApp(name);
+    }
+    await this.deps.desiredChanged([], {}, names).catch(() => undefined);
+  }
+
   private async desiredIndex(): Promise<DesiredIndex> {
     if (this.deps.desired) return this.deps.desired;
     const index = new DesiredIndex();
@@ -237,9 +262,17 @@ export class AppService {
       if (dependents.length > 0) {
         throw new ConflictError(`app ${name} is in the dependsOn of ${dependents.join(', ')}; change or delete ${dependents.length > 1 ? 'those apps' : 'that app'} first`);
       }
+      // The engine must answer first: a delete refused for want of it must leave the app as it was.
+      await this.deps.runtime.ping();
       // A tombstone until the containers are gone: a gateway killed now finishes the delete at its next start.
       await this.deps.store.deleteApp(name, options);
-      await this.deps.desiredChanged([name], options, []);
+      try {
+        await this.deps.desiredChanged([name], options, []);
+      } catch (err) {
+        // The engine went away after the ping: the delete is refused, so the app is put back as it was.
+        await this.deps.store.restoreApp(app).then(() => this.deps.desiredChanged([], {}, [name]).catch(() => undefined)).catch(() => undefined);
+        throw err;
+      }
       this.deps.events.publish({ type: 'deleted', app: name, time: new Date() });
     });
   }

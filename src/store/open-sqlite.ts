@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { StoreError } from '../errors.js';
 import { BERTH_APPLICATION_ID, LATEST_SCHEMA_VERSION, runMigrations, userVersion } from './migrations.js';
 import { damagedStoreError, storeOpenError } from './sqlite-errors.js';
+import { lostCommits } from './wal-check.js';
 
 /** How long a write waits for another connection's lock before failing with SQLITE_BUSY. */
 export const BUSY_TIMEOUT_MS = 5000;
@@ -62,10 +63,30 @@ async function preflight(path: string): Promise<boolean> {
     });
     if (stat?.isDirectory()) throw new StoreError(`store at ${path} cannot be opened: it is a directory, not a file`);
     if (stat) await fs.access(path, constants.R_OK | constants.W_OK);
+    if (stat) await checkWal(path);
     await ownerOnly(path, stat !== undefined);
     return stat !== undefined;
   } catch (err) {
     throw storeOpenError(path, err);
+  }
+}
+
+/**
+ * Before SQLite opens the store (and recovers its log, dropping what follows a
+ * damaged frame): a log whose damage would take committed changes with it is
+ * refused, file and log left as they are (see wal-check.ts).
+ */
+async function checkWal(path: string): Promise<void> {
+  const wal = await fs.readFile(`${path}-wal`).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  const lost = wal ? lostCommits(wal) : 0;
+  if (lost > 0) {
+    throw new StoreError(
+      `store at ${path} cannot be opened: its write-ahead log ${path}-wal is damaged, and opening it would silently drop ${lost} committed change(s) after the damage; ` +
+        `berth will not start on it. Restore the store and its -wal file from a backup, or move ${path}-wal away to start from the state the database file holds.`,
+    );
   }
 }
 

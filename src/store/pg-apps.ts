@@ -17,8 +17,8 @@ export async function metaSecret(pool: pg.Pool, key: string): Promise<string> {
 
 export function restoreRow(c: pg.Pool | pg.PoolClient, row: AppRow) {
   return c.query(
-    `UPDATE apps SET spec = $2, revision = $3, spec_hash = $4, source = $5, updated_at = $6, replicas = $7, previous = NULL
-     WHERE name = $1 AND deleted_at IS NULL`,
+    `UPDATE apps SET spec = $2, revision = $3, spec_hash = $4, source = $5, updated_at = $6, replicas = $7, previous = NULL,
+     deleted_at = NULL, purge_volumes = 0 WHERE name = $1`,
     [row.name, row.spec, row.revision, row.spec_hash, row.source, row.updated_at, row.replicas],
   );
 }

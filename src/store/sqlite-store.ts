@@ -82,7 +82,7 @@ function prepareApps(db: Database.Database) {
     setReplicas: db.prepare<[number | null, string]>('UPDATE apps SET replicas = ? WHERE name = ? AND deleted_at IS NULL'),
     restore: db.prepare<[AppRow]>(
       `UPDATE apps SET spec = @spec, revision = @revision, spec_hash = @spec_hash, source = @source,
-       updated_at = @updated_at, replicas = @replicas, previous = NULL WHERE name = @name AND deleted_at IS NULL`,
+       updated_at = @updated_at, replicas = @replicas, previous = NULL, deleted_at = NULL, purge_volumes = 0 WHERE name = @name`,
     ),
     settle: db.prepare<[string]>('UPDATE apps SET previous = NULL WHERE name = ?'),
     unsettled: db.prepare<[], { previous: string }>('SELECT previous FROM apps WHERE previous IS NOT NULL AND deleted_at IS NULL ORDER BY name'),

@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, realpath, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, realpath, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ConflictError } from '../errors.js';
 
@@ -24,26 +25,88 @@ export interface StoreLock {
  * lock is stale too, so a lock left by a crash never keeps a gateway from starting.
  */
 export async function lockStoreFile(storePath: string, pid = process.pid): Promise<StoreLock> {
-  // Owner-only, as the store creates it. The directory's real path: one store reached through a symlink is one store.
+  // Owner-only, as the store creates it.
   await mkdir(dirname(storePath), { recursive: true, mode: 0o700 });
-  const path = join(await realpath(dirname(storePath)), `${basename(storePath)}.lock`);
+  const path = `${await realStorePath(storePath)}.lock`;
+  const identity = processIdentity(pid);
+  const text = `${pid}${identity ? ` ${identity}` : ''}\n`;
   for (let attempt = 0; ; attempt++) {
-    try {
-      const identity = processIdentity(pid);
-      await writeFile(path, `${pid}${identity ? ` ${identity}` : ''}\n`, { flag: 'wx', mode: 0o600 });
-      return { path, release: () => releaseIfOurs(path, pid) };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const owner = await ownerOf(path);
+    if (await createWith(path, text)) return { path, release: () => releaseIfOurs(path, pid) };
+    const seen = await readFile(path, 'utf8').catch(() => undefined);
+    const owner = seen === undefined ? undefined : ownerIn(seen);
     if (owner !== undefined && owner.pid !== pid && isRunning(owner)) {
       throw new ConflictError(
         `another gateway (process ${owner.pid}) serves the store ${storePath}; stop it first (one gateway per SQLite file; several share a postgres:// store). If no gateway runs, remove ${path}`,
       );
     }
-    // Stale, ours, or unreadable (a writer that died between create and write): taken over, once.
+    // Stale, ours, or unreadable (an older berth's writer that died between create and write): taken over, once.
     if (attempt > 0) throw new ConflictError(`cannot take the lock ${path} of the store ${storePath}: another gateway is starting on it`);
-    await unlink(path).catch(() => undefined);
+    if (seen !== undefined) await takeOver(path, seen, pid);
+  }
+}
+
+/**
+ * Creates the lock file with its text in one step, or answers false when one exists.
+ * A file created empty and written after would be read, in between, as a stale lock
+ * by a gateway starting at the same moment, which would take it over.
+ */
+async function createWith(path: string, text: string): Promise<boolean> {
+  const draft = `${path}.${randomBytes(6).toString('hex')}.new`;
+  await writeFile(draft, text, { mode: 0o600 });
+  try {
+    await link(draft, path);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    // A filesystem without hard links: created exclusively, then written (the window above stays open there).
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') return createExclusive(path, text);
+    throw err;
+  } finally {
+    await unlink(draft).catch(() => undefined);
+  }
+}
+
+async function createExclusive(path: string, text: string): Promise<boolean> {
+  try {
+    await writeFile(path, text, { flag: 'wx', mode: 0o600 });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+}
+
+/**
+ * Removes the stale lock that read `seen`, and only it. Two gateways starting together
+ * both see it stale; unlinking by name, the later one would remove the lock the earlier
+ * one had just taken in its place, and both would run. So the file is first moved aside
+ * (atomic: one mover gets it) and looked at: a lock that is not the stale one is put back.
+ */
+async function takeOver(path: string, seen: string, pid: number): Promise<void> {
+  const aside = `${path}.${pid}.${randomBytes(6).toString('hex')}.stale`;
+  try {
+    await rename(path, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // another gateway moved it first
+    throw err;
+  }
+  const moved = await readFile(aside, 'utf8').catch(() => undefined);
+  if (moved !== seen) await link(aside, path).catch(() => undefined);
+  await unlink(aside).catch(() => undefined);
+}
+
+/**
+ * The file a store path names in the end: one store reached through a symlinked
+ * directory, or a symlink to the file itself, is one store (SQLite follows both).
+ * A store not made yet is named by its directory's real path.
+ */
+async function realStorePath(storePath: string): Promise<string> {
+  try {
+    return await realpath(storePath);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return join(await realpath(dirname(storePath)), basename(storePath));
   }
 }
 
@@ -54,7 +117,11 @@ interface LockOwner {
 }
 
 async function ownerOf(path: string): Promise<LockOwner | undefined> {
-  const [id, identity] = (await readFile(path, 'utf8').catch(() => '')).trim().split(' ');
+  return ownerIn(await readFile(path, 'utf8').catch(() => ''));
+}
+
+function ownerIn(text: string): LockOwner | undefined {
+  const [id, identity] = text.trim().split(' ');
   const pid = Number(id);
   if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
   return identity ? { pid, identity } : { pid };

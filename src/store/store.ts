@@ -57,8 +57,8 @@ export interface Store extends TokenStore, HistoryStore, UsageStore, Certificate
   /** Keeps the replica count set by `berth scale` (undefined: the spec's own); false when there is no such app. */
   setReplicas(name: string, replicas: number | undefined): Promise<boolean>;
   /**
-   * Puts back an app row exactly as it was read (revision and all): an update that was
-   * rolled back was never desired.
+   * Puts back an app row exactly as it was read (revision and all), over a tombstone
+   * too: an update that was rolled back, or a delete that was refused, was never desired.
    */
   restoreApp(app: StoredApp): Promise<void>;
   /**

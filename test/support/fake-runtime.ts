@@ -59,6 +59,8 @@ export class FakeRuntime implements Runtime {
   eventsLost = false;
   /** How long `list` takes to answer (a busy engine); its answer is as of the call. */
   listDelayMs = 0;
+  /** The `berth.store` label its containers get (as a gateway's DockerRuntime gives them); none when unset. */
+  storeId?: string;
   private seq = 0;
   private listeners = new Set<(e: RuntimeEvent) => void>();
 
@@ -88,7 +90,7 @@ export class FakeRuntime implements Runtime {
     if (existing && existing.instance.specHash === hash) return { ...existing.instance };
     if (existing) await this.destroy(existing);
     const id = `fake${++this.seq}`;
-    const instance: Instance = { id, name, app: spec.name, index, specHash: hash, state: 'created', health: 'none' };
+    const instance: Instance = { id, name, app: spec.name, index, specHash: hash, state: 'created', health: 'none', ...(this.storeId ? { store: this.storeId } : {}) };
     this.containers.set(id, { instance, image: spec.image, readyAtMs: 0, probes: 0 });
     return { ...instance };
   }

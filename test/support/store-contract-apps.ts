@@ -94,6 +94,11 @@ export function appsContract(kind: string, make: FixtureFactory, skip: string | 
         await ctx.store.applyApps([spec('a', { port: 2 })], 'api');
         await ctx.store.restoreApp(v1!.app);
         assert.deepEqual(await ctx.store.getApp('a'), v1!.app);
+        // Over a tombstone too (a delete refused): the app is desired again, exactly as it was.
+        await ctx.store.deleteApp('a', { purgeVolumes: true });
+        await ctx.store.restoreApp(v1!.app);
+        assert.deepEqual(await ctx.store.getApp('a'), v1!.app);
+        assert.deepEqual(await ctx.store.listDeleted(), []);
         await ctx.store.applyApps([spec('a', { port: 3 }), spec('b', { port: 3 })], 'api');
         await ctx.store.settleApps(['b']);
         const store = await ctx.reopen();

@@ -44,7 +44,7 @@ async function setUp() {
   const config = await buildConfig({ listen: '127.0.0.1:0', admin: '127.0.0.1:0', store: ':memory:', policy: { images: [] } }, '/tmp');
   const service = new AppService({
     store,
-    runtime: {} as Runtime,
+    runtime: { ping: async () => undefined } as unknown as Runtime, // an engine that answers
     activator,
     events: new StateEvents(),
     config: () => config,

@@ -19,7 +19,7 @@ describe('apply: the policy before the engine', () => {
     const store = new SqliteStore({ path: ':memory:' });
     await store.open();
     const asked: string[] = [];
-    const runtime = { imagePorts: async (image: string) => (asked.push(image), [8080]) } as unknown as Runtime;
+    const runtime = { ping: async () => undefined, imagePorts: async (image: string) => (asked.push(image), [8080]) } as unknown as Runtime;
     const config = await buildConfig({ listen: '127.0.0.1:0', admin: '127.0.0.1:0', store: ':memory:', policy: { images: ['berth-test/*'] } }, '/tmp');
     const desired = new DesiredIndex();
     const service = new AppService({

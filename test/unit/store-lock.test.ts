@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, readdir, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -69,12 +69,46 @@ describe('one gateway per SQLite store file (a second one ran beside the first, 
     await assert.rejects(lockStoreFile(store), ConflictError);
   });
 
+  it('gives a stale lock to one of two gateways starting at the same moment, never to both', async (t) => {
+    // Two live processes: this one, and a child standing for the second gateway.
+    const other = spawn('sleep', ['60'], { stdio: 'ignore' });
+    t.after(() => other.kill());
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid;
+    const race = join(dir, 'race');
+    await mkdir(race);
+    // Before the fix, both held the lock in about one round in twenty: the later one unlinked the lock the earlier had just taken.
+    for (let round = 0; round < 150; round++) {
+      const store = join(race, `s${round}.db`);
+      await writeFile(`${store}.lock`, `${gone}\n`);
+      const results = await Promise.allSettled([lockStoreFile(store, process.pid), lockStoreFile(store, other.pid!)]);
+      const held = results.filter((r) => r.status === 'fulfilled');
+      assert.equal(held.length, 1, `round ${round}: ${results.map((r) => (r.status === 'fulfilled' ? 'held' : String(r.reason))).join(' / ')}`);
+      const refused = results.find((r) => r.status === 'rejected')!;
+      assert.ok(refused.reason instanceof ConflictError, String(refused.reason));
+      const winner = held[0] === results[0] ? process.pid : other.pid!;
+      assert.equal(await readFile(`${store}.lock`, 'utf8'), lockText(winner), `round ${round}: the lock names its holder`);
+    }
+    // Nothing left beside the locks (drafts, stale ones moved aside).
+    assert.deepEqual((await readdir(race)).filter((f) => !f.endsWith('.db.lock')), []);
+  });
+
   it('is one lock for one store reached through a symlinked directory', async () => {
     await mkdir(join(dir, 'real'));
     await symlink(join(dir, 'real'), join(dir, 'link'));
     const first = await lockStoreFile(join(dir, 'real', 'berth.db'), process.ppid);
     assert.equal(first.path, join(await realpath(dir), 'real', 'berth.db.lock'));
     await assert.rejects(lockStoreFile(join(dir, 'link', 'berth.db')), ConflictError);
+    await first.release();
+  });
+
+  it('is one lock for one store file reached through a symlink to the file itself', async () => {
+    await mkdir(join(dir, 'files'));
+    await mkdir(join(dir, 'elsewhere'));
+    await writeFile(join(dir, 'files', 'real.db'), '');
+    await symlink(join(dir, 'files', 'real.db'), join(dir, 'elsewhere', 'berth.db'));
+    const first = await lockStoreFile(join(dir, 'elsewhere', 'berth.db'), process.ppid);
+    assert.equal(first.path, join(await realpath(dir), 'files', 'real.db.lock'));
+    await assert.rejects(lockStoreFile(join(dir, 'files', 'real.db')), ConflictError);
     await first.release();
   });
 });
