@@ -57,21 +57,53 @@ node_docker() { local node=$1; shift; docker -H "unix://$(sock "$node")" "$@"; }
 
 # Every process whose command line names our state directory: the dockerds, their
 # containerds and the shims of their containers. Only ours carry that path.
+# Read with builtins: a fork per process costs seconds per scan on a loaded machine,
+# and stop_daemons scans every 0.2 s.
 our_pids() {
-  local p cmd
+  local p args
   for p in /proc/[0-9]*; do
-    cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
-    [[ $cmd == *"$DIR/"* ]] && echo "${p#/proc/}"
+    mapfile -d '' args 2>/dev/null <"$p/cmdline" || continue
+    [[ "${args[*]}" == *"$DIR/"* ]] && echo "${p#/proc/}"
   done
   return 0
 }
 
+# True once no container exists on either node (and both answer).
+nodes_empty() {
+  local node
+  for node in "${NODES[@]}"; do
+    [[ -z $(timeout 5 docker -H "unix://$(sock "$node")" ps -aq 2>/dev/null || echo unanswered) ]] || return 1
+  done
+}
+
+# Removes the services (tasks and their containers with them) while the swarm still
+# answers, and waits up to 10 s for the nodes to hold no container. Everything on these
+# nodes is the harness's own.
+remove_services() {
+  local ids i
+  [[ -S $(sock manager) ]] || return 1
+  mapfile -t ids < <(timeout 5 docker -H "unix://$(sock manager)" service ls -q 2>/dev/null)
+  ((${#ids[@]})) && timeout 10 docker -H "unix://$(sock manager)" service rm "${ids[@]}" >/dev/null 2>&1
+  for ((i = 0; i < 50; i++)); do
+    nodes_empty && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
 stop_daemons() {
-  local node pid pids i
+  local node pid pids i signal=TERM
+  # A graceful stop of a swarm node waits ~6 s for its ingress network to go, for
+  # nothing: the namespaces and data roots are deleted next. With no container left
+  # to stop, killing the daemons leaves nothing behind that `down` does not remove
+  # (it already copes with a crashed run's killed dockerds).
+  remove_services && signal=KILL
   for node in "${NODES[@]}"; do
     pid=$(cat "$DIR/$node/dockerd.pid" 2>/dev/null || true)
-    [[ $pid =~ ^[0-9]+$ ]] && kill -TERM "$pid" 2>/dev/null || true
+    [[ $pid =~ ^[0-9]+$ ]] && kill -"$signal" "$pid" 2>/dev/null || true
   done
+  # The containerds a killed dockerd leaves.
+  [[ $signal == KILL ]] && { mapfile -t pids < <(our_pids); ((${#pids[@]})) && kill -KILL "${pids[@]}" 2>/dev/null; }
   for ((i = 0; i < 100; i++)); do
     mapfile -t pids < <(our_pids)
     ((${#pids[@]} == 0)) && return 0
@@ -89,7 +121,8 @@ kill_container_processes() {
   mapfile -t ids < <(ls "$DIR"/manager/data/containers "$DIR"/worker/data/containers 2>/dev/null | grep -E '^[0-9a-f]{64}$')
   ((${#ids[@]})) || return 0
   for p in /proc/[0-9]*; do
-    cg=$(cat "$p/cgroup" 2>/dev/null) || continue
+    [[ -r $p/cgroup ]] || continue
+    read -r -d '' cg 2>/dev/null <"$p/cgroup" || [[ -n $cg ]] || continue # no fork per process
     for id in "${ids[@]}"; do
       [[ $cg == *"$id"* ]] && kill -KILL "${p#/proc/}" 2>/dev/null
     done
@@ -188,17 +221,34 @@ make_swarm() {
   node_docker manager node update --label-add "berth.address=$NET.2.2" "$NAME-worker" >/dev/null
 }
 
-load_images() {
-  local node pid pids=() rc=0
+# The images reach the nodes in the background, overlapping the slow steps of `up`:
+# save_images runs while the nodes' dockerds start, load_images while the swarm is
+# made; wait_images waits for both and fails when either did.
+save_images() {
+  IMAGES=("$@")
+  SAVE_PID=""
+  LOAD_PIDS=()
   (($# == 0)) && return 0
-  docker save -o "$DIR/images.tar" "$@"
+  docker save -o "$DIR/images.tar" "$@" &
+  SAVE_PID=$!
+}
+
+load_images() {
+  local node
+  ((${#IMAGES[@]} == 0)) && return 0
+  wait "$SAVE_PID" || die "saving ${IMAGES[*]} from the main engine failed"
   for node in "${NODES[@]}"; do
     node_docker "$node" load -q -i "$DIR/images.tar" >/dev/null &
-    pids+=($!)
+    LOAD_PIDS+=($!)
   done
-  for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
+}
+
+wait_images() {
+  local pid rc=0
+  ((${#IMAGES[@]} == 0)) && return 0
+  for pid in "${LOAD_PIDS[@]}"; do wait "$pid" || rc=1; done
   rm -f "$DIR/images.tar"
-  ((rc == 0)) || die "loading $* into the nodes failed"
+  ((rc == 0)) || die "loading ${IMAGES[*]} into the nodes failed"
 }
 
 print_env() {
@@ -217,13 +267,15 @@ up() {
   bash "$(dirname "$0")/ensure-swarm-tools.sh"
   [[ -e $DIR || -e /var/run/netns/$(ns manager) || -e /sys/class/net/$NAME-m0 ]] && { say "removing a previous run's leftovers"; down; }
   mkdir -p "$DIR"
+  save_images "$@"
   make_network
   start_daemon manager
   start_daemon worker
   wait_daemon manager
   wait_daemon worker
+  load_images
   make_swarm
-  load_images "$@"
+  wait_images
   print_env
 }
 

@@ -4,6 +4,9 @@
 #   scripts/test.sh                  build, then run dist/test/unit/, dist/test/integration/, dist/test/adversarial/ and dist/test/browser/
 #   scripts/test.sh FILE_OR_DIR...   build, then run only these (compiled .js paths under dist/)
 #
+# BERTH_TEST_PREBUILT=1 skips the build when dist/test exists: only for a fresh clone just
+# built by `npm ci` (.ci/run), where a second tsc run would make the same files.
+#
 # A PostgreSQL server is started for the PostgreSQL store's tests unless BERTH_TEST_PG_URL
 # names one (scripts/ensure-postgres.sh), and stopped and removed when the run ends.
 #
@@ -96,12 +99,21 @@ test_targets() {
 
 main() {
   bash scripts/ensure-docker.sh
-  bash scripts/build-test-images.sh
+  # The images (the engine, a few hashes) build beside the steps below (tsc, apt, the
+  # PostgreSQL start); the tests wait for them.
+  bash scripts/build-test-images.sh &
+  local images_pid=$!
   # The Swarm tests make network namespaces (scripts/swarm-harness.sh): ip, nsenter, unshare.
   bash scripts/ensure-swarm-tools.sh
-  # tsc never deletes outputs: drop compiled tests so a renamed or deleted test cannot run stale.
-  rm -rf dist/test
-  npm run build --silent
+  # BERTH_TEST_PREBUILT=1 (.ci/run): `npm ci`'s prepare script has just built this fresh
+  # clone, so building again would only repeat the same tsc run.
+  if [[ ${BERTH_TEST_PREBUILT:-} == 1 && -d dist/test ]]; then
+    say "using the build npm ci just made (BERTH_TEST_PREBUILT=1)"
+  else
+    # tsc never deletes outputs: drop compiled tests so a renamed or deleted test cannot run stale.
+    rm -rf dist/test
+    npm run build --silent
+  fi
 
   local targets
   mapfile -t targets < <(test_targets "$@")
@@ -133,6 +145,7 @@ main() {
   pg_env=$(bash scripts/ensure-postgres.sh start)
   eval "$pg_env"
   export BERTH_TEST_PG_URL BERTH_TEST_PG_DIR
+  wait "$images_pid" || { say "building the test images failed"; exit 1; }
   # The unit tests run two files at a time: they use no engine and mostly wait on short
   # timers, so this halves their time. The others share one engine, one swarm and the
   # machine's two cores, and run one file at a time. Every file runs, whatever failed.

@@ -1,52 +1,24 @@
 // The control's pool of proxy worker processes (real forks of worker-main.js on
 // the fake engine; no Docker): a worker that dies while the control writes to it,
 // a listener port another process holds, restart storms and what /metrics labels.
+// The watchdog's hung-worker test is worker-pool-watchdog.test.ts.
 import cluster from 'node:cluster';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { buildConfig } from '../../src/config/load-config.js';
-import { proxySettingsOf } from '../../src/cluster/gateway-workers.js';
 import type { WireRecord } from '../../src/cluster/state-feed.js';
-import { helloSettings, reforkPlan, WorkerPool } from '../../src/cluster/worker-pool.js';
+import { helloSettings, reforkPlan } from '../../src/cluster/worker-pool.js';
 import { FakeRuntime } from '../support/fake-runtime.js';
 import { freePort } from '../support/free-port.js';
 import { eventually, fakeActivator, fakeSpec } from '../support/fake-activator.js';
 import { timedGet } from '../support/http-requests.js';
 import { routeEntriesOf } from '../../src/cluster/gateway-workers.js';
+import { closeMadeActivators, pool } from '../support/worker-pool-harness.js';
 
-/** The fake engines and activators the tests made, closed once they are done (open ones keep the process alive). */
-const made: Array<() => Promise<void>> = [];
-after(async () => {
-  for (const close of made) await close();
-});
-
-function idleActivator() {
-  const rt = new FakeRuntime();
-  const activator = fakeActivator(rt);
-  made.push(async () => {
-    activator.close();
-    await rt.close();
-  });
-  return activator;
-}
-
-async function pool(count: number, registry?: Registry, watchdog?: { pingEveryMs: number; hungAfterMs: number }, logger = pino({ level: 'silent' }), activator = idleActivator(), html?: () => string, headers?: () => number): Promise<WorkerPool> {
-  const config = await buildConfig({}, tmpdir());
-  return new WorkerPool({
-    count,
-    activator,
-    logger,
-    settings: () => ({ ...proxySettingsOf(config, Buffer.alloc(32), undefined, 'silent'), ...(html ? { waitingPageHtml: html() } : {}), ...(headers ? { maxRequestHeaders: headers() } : {}) }),
-    onRecords: () => undefined,
-    ...(registry ? { registry } : {}),
-    ...(watchdog ? { watchdog } : {}),
-  });
-}
+after(closeMadeActivators);
 
 /** Blocks this thread (no event loop turn) until `pid` has exited: the control has not seen the exit yet. */
 function waitDeadSync(pid: number): void {
@@ -109,30 +81,6 @@ test('berth_worker_requests_total is labelled by slot: a replacement counts on i
   const series = (await registry.getSingleMetric('berth_worker_requests_total')!.get()).values;
   assert.deepEqual(series.map((v) => v.labels.worker).sort(), ['0', '1']);
   assert.equal(series.reduce((sum, v) => sum + v.value, 0), 4, 'every record counted once');
-});
-
-test('a hung worker (SIGSTOP) is killed and replaced; one that answers is left alone, and so are all when the control itself stalled', { timeout: 30_000 }, async (t) => {
-  // hungAfterMs leaves a worker on a loaded machine time to answer; the stall below outlasts it.
-  const workers = await pool(2, undefined, { pingEveryMs: 100, hungAfterMs: 2_000 });
-  t.after(() => workers.close(1_000));
-  await workers.listen('127.0.0.1', 0);
-  const before = workers.pids;
-  // The control blocked past hungAfterMs: the workers' pongs wait unread, which is no sign of a hung worker.
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2_500);
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  assert.deepEqual(workers.pids, before, 'no worker killed for the control stalling');
-  const [hung, live] = before;
-  process.kill(hung!, 'SIGSTOP');
-  t.after(() => {
-    try {
-      process.kill(hung!, 'SIGKILL');
-    } catch {
-      // gone, as it should be
-    }
-  });
-  await eventually('the hung worker replaced', () => workers.pids.length === 2 && !workers.pids.includes(hung!), 10_000);
-  assert.ok(workers.pids.includes(live!), 'the worker that answers was left alone');
-  assert.throws(() => process.kill(hung!, 0), /ESRCH/, 'the hung worker is gone');
 });
 
 test('reforkPlan: a crash loop waits longer each time (1 s doubling to 5 s); a worker that lived 10 s is replaced at once and clears the count', () => {
