@@ -164,4 +164,37 @@ describe('hostile clients of the TLS listener', () => {
     // Its request done, the busy one is idle in turn.
     await closed(busy, 'an HTTP/2 session after its last request');
   });
+
+  it('an HTTP/2 request body that stalls gets 408 at the body bound; the exchange ends', async () => {
+    const s = session();
+    const stream = s.request({ ':path': '/upload', ':method': 'POST', ':authority': 'a.test' }, { endStream: false });
+    stream.on('error', () => undefined);
+    stream.write('a few bytes, then nothing');
+    const status = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no answer to a stalled body')), WITHIN_MS);
+      stream.on('response', (h) => {
+        clearTimeout(timer);
+        resolve(Number(h[':status']));
+      });
+    });
+    assert.equal(status, 408);
+    stream.destroy();
+    await allEnded();
+    // The session serves on.
+    assert.equal((await ask(s, { ':authority': 'a.test', ':path': '/after-stall' })).status, 200);
+  });
+
+  it('an HTTP/2 client that stops reading is cut at the send bound, the app’s response aborted; others are served', async () => {
+    const s = session();
+    const closedBefore = appClosed;
+    const stream: ClientHttp2Stream = s.request({ ':path': '/endless', ':authority': 'a.test' });
+    stream.on('error', () => undefined);
+    stream.on('response', () => stream.pause());
+    await closed(stream, 'an unread HTTP/2 response');
+    await allEnded();
+    const deadline = Date.now() + WITHIN_MS;
+    while (appClosed === closedBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(appClosed > closedBefore, "the app's endless response was aborted");
+    assert.equal((await ask(session(), { ':authority': 'a.test', ':path': '/after-unread' })).status, 200);
+  });
 });
