@@ -197,4 +197,22 @@ describe('hostile clients of the TLS listener', () => {
     assert.ok(appClosed > closedBefore, "the app's endless response was aborted");
     assert.equal((await ask(session(), { ':authority': 'a.test', ':path': '/after-unread' })).status, 200);
   });
+
+  it('an HTTP/2 request whose Host names another host than :authority is refused with 400, and reaches no app', async () => {
+    const s = session();
+    const before = asked.length;
+    for (const [authority, host] of [
+      ['a.test', 'b.test'],
+      ['b.test', 'a.test'],
+    ]) {
+      const answer = await ask(s, { ':authority': authority!, host: host!, ':path': '/two-names' });
+      assert.equal(answer.status, 400, `${authority} / ${host}`);
+      assert.match(answer.body, /Host header names another host than :authority/);
+    }
+    assert.equal(asked.length, before, 'no app was asked');
+    // The same host spelt otherwise is one name: routed by :authority, which the app is sent.
+    const same = await ask(s, { ':authority': 'b.test', host: 'B.TEST.', ':path': '/one-name' });
+    assert.equal(same.status, 200);
+    assert.equal(JSON.parse(same.body).host, 'b.test');
+  });
 });
