@@ -28,10 +28,11 @@ export interface ForwardResult {
  * client is slower. `requestId`, when given, is answered as `x-request-id`
  * (unless the upstream answered one itself).
  *
- * The client-side bounds use the socket's own idle timer, armed only while it
- * means something (a body still arriving, a response held back by a client that
- * does not read), so a plain GET that flows costs no timer at all. A quiet
- * stream (SSE, long poll) is not cut: only the client's silence is bounded.
+ * The client-side bounds use the request's own idle timer (the socket's over
+ * HTTP/1.1, the stream's over HTTP/2), armed only while it means something (a
+ * body still arriving, a response held back by a client that does not read),
+ * so a plain GET that flows costs no timer at all. A quiet stream (SSE, long
+ * poll) is not cut: only the client's silence is bounded.
  */
 export function forwardHttp(
   pool: Http1Pool,
@@ -50,13 +51,16 @@ export function forwardHttp(
   /** The socket timer is ours while this is true; it is handed back (0) at the end. */
   let timed = false;
   let sendPaused = false;
-  const socket = req.socket;
+  // req.setTimeout, not req.socket.setTimeout: over HTTP/2 the socket is the whole session's, whose timer
+  // any other stream's traffic restarts and whose 'timeout' reaches neither req nor res, so a stalled
+  // body or an unread response was never bounded. The stream's timer emits 'timeout' on both.
+  const timer = req;
   const bodyTimed = hasBody && bounds.bodyIdleMs > 0 && !req.complete;
   const rearm = () => {
     const ms = sendPaused && bounds.sendMs > 0 ? bounds.sendMs : bodyTimed && !req.complete ? bounds.bodyIdleMs : 0;
     if (ms === 0 && !timed) return;
     timed = ms > 0;
-    socket.setTimeout(ms);
+    timer.setTimeout(ms);
   };
   const finish = (err?: Error) => {
     if (finished) return;
@@ -64,7 +68,7 @@ export function forwardHttp(
     res.off('close', onClientClose);
     if (timed) {
       timed = false;
-      socket.setTimeout(0);
+      timer.setTimeout(0);
     }
     done(err, { status, bytesOut });
   };
@@ -79,12 +83,13 @@ export function forwardHttp(
   };
   res.on('close', onClientClose);
   if (bodyTimed) {
-    // The socket's 'timeout' is re-emitted on the request while its body is incomplete.
+    // The timer's 'timeout' is emitted on the request (over HTTP/1.1, while its body is incomplete).
     req.on('timeout', () => {
       if (finished || req.complete) return;
       const err = new ClientBodyTimeoutError(bounds.bodyIdleMs);
-      // Answered before the upstream is aborted; the connection is closed after the answer.
-      if (!res.headersSent) res.setHeader('connection', 'close');
+      // Answered before the upstream is aborted; the connection is closed after the answer. (Over HTTP/2
+      // only the stream ends: Node throws on a Connection header there, which would end the process.)
+      if (!res.headersSent && req.httpVersionMajor < 2) res.setHeader('connection', 'close');
       finish(err);
       abort(err);
     });
@@ -142,7 +147,7 @@ export function forwardHttp(
       onEnd() {
         if (timed) {
           timed = false;
-          socket.setTimeout(0);
+          timer.setTimeout(0);
         }
         res.end();
         finish();

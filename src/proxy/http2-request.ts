@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { normalizeHost } from './request-host.js';
 
 /** What of an HTTP/2 request (node:http2's compatibility API) adaptHttp2Request reads and fixes. */
 export interface Http2RequestParts {
@@ -12,7 +13,10 @@ export interface Http2RequestParts {
  * Makes an HTTP/2 request look to the proxy as the HTTP/1.1 request it is sent
  * upstream as (RFC 9113 §8.3.1, §8.2.3):
  *
- * - `:authority` stands for Host when there is none;
+ * - `:authority` is the Host (RFC 9113 §8.3.1); a Host field that names
+ *   another host is a malformed request, refused: one request with two names
+ *   is how routing and whatever sits behind berth get told apart (the same rule
+ *   as for an absolute-form target over HTTP/1.1, see request-target.ts);
  * - a body without Content-Length (HTTP/2 frames it itself) is marked chunked,
  *   so it is streamed on (Transfer-Encoding is hop-by-hop: never forwarded);
  * - Cookie fields, which HTTP/2 clients split for compression, are joined
@@ -20,11 +24,15 @@ export interface Http2RequestParts {
  * - pseudo-headers (`:path`…) leave the raw list, so the header-count limit
  *   (limits.requestHeaders) counts what the app would get, as over HTTP/1.1.
  *
- * Mutates `req`.
+ * Mutates `req`. Answers why the request is malformed (a 400), or undefined.
  */
-export function adaptHttp2Request(req: Http2RequestParts): void {
+export function adaptHttp2Request(req: Http2RequestParts): string | undefined {
   const headers = req.headers;
-  if (headers.host === undefined && typeof headers[':authority'] === 'string') headers.host = headers[':authority'];
+  const authority = headers[':authority'];
+  if (typeof authority === 'string') {
+    if (headers.host !== undefined && headers.host !== authority && !sameHost(authority, headers.host)) return 'the Host header names another host than :authority';
+    headers.host = authority;
+  }
   if (headers['content-length'] === undefined && !req.stream.endAfterHeaders) headers['transfer-encoding'] = 'chunked';
   const raw = req.rawHeaders;
   let first = -1;
@@ -43,4 +51,18 @@ export function adaptHttp2Request(req: Http2RequestParts): void {
     raw.splice(i, 2);
     i -= 2;
   }
+  return undefined;
+}
+
+/**
+ * Whether a Host field names the host of `:authority` (case, a trailing dot and
+ * the port aside). An `:authority` that is not a host at all is left for the
+ * proxy's own check to refuse; a Host that is not (or is several) conflicts.
+ */
+function sameHost(authority: string, host: string | string[]): boolean {
+  const named = normalizeHost(authority);
+  if ('status' in named) return true;
+  if (typeof host !== 'string') return false;
+  const given = normalizeHost(host);
+  return !('status' in given) && given.host === named.host;
 }

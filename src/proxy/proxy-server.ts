@@ -177,7 +177,10 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     const front = this.newFront(splitSecureConnections(server, (socket) => front.accept(socket)));
     this.secureFront = front;
     server.on('request', (req: Http2ServerRequest | IncomingMessage, res: Http2ServerResponse | ServerResponse) => {
-      if (req.httpVersionMajor === 2) adaptHttp2Request(req as Http2ServerRequest);
+      if (req.httpVersionMajor === 2) {
+        const problem = adaptHttp2Request(req as Http2ServerRequest);
+        if (problem !== undefined) return sendFailure(req as IncomingMessage, res as ServerResponse, { status: 400, code: 'bad_request', reason: problem });
+      }
       // The compatibility API answers to what berth uses of IncomingMessage and ServerResponse.
       this.handle(req as IncomingMessage, res as ServerResponse, true);
     });

@@ -11,7 +11,13 @@ import { clientCloseFrame, FrameTracker, serverCloseFrame } from './websocket-fr
  *
  * `onClose` fires exactly once, when both sockets are closed. An error on
  * either destroys both; when one side closes, the other is ended (so what is
- * already written to it still goes out) and destroyed after LINGER_MS.
+ * already written to it still goes out) and destroyed after LINGER_MS. A
+ * half-close (one side's FIN) is passed on, and both are destroyed if the
+ * tunnel is not closed `halfClosedMs` later: WebSocket has no half-closed
+ * state (RFC 6455 §7.1.1: a closing side sends its close frame, then the TCP
+ * connection is closed), and a client gone with a FIN to an app that never
+ * ends its side (or the other way round) held the tunnel, its app awake and
+ * its instance counted busy, for ever.
  */
 export class WebSocketTunnel {
   private readonly toClient: FrameRelay;
@@ -24,6 +30,7 @@ export class WebSocketTunnel {
     private readonly client: Duplex,
     private readonly app: Duplex,
     private readonly onClose: () => void,
+    halfClosedMs = HALF_CLOSED_MS,
   ) {
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
     this.toClient = new FrameRelay(app, client, () => serverCloseFrame());
@@ -36,6 +43,13 @@ export class WebSocketTunnel {
     app.on('error', destroyBoth);
     client.on('close', () => this.sideClosed(app));
     app.on('close', () => this.sideClosed(client));
+    let halfClosed: NodeJS.Timeout | undefined;
+    const onEnd = () => {
+      halfClosed ??= setTimeout(destroyBoth, halfClosedMs).unref();
+    };
+    client.once('end', onEnd);
+    app.once('end', onEnd);
+    this.ended.then(() => clearTimeout(halfClosed));
   }
 
   /** Relays what each side sent before the tunnel opened, then everything that follows. */
@@ -76,6 +90,8 @@ export class WebSocketTunnel {
 
 /** How long one side may take to flush and close once the other side has closed. */
 const LINGER_MS = 2_000;
+/** How long a tunnel may stay half-closed (one side's FIN) before both sides are cut: HAProxy's `timeout client-fin` spirit. */
+export const HALF_CLOSED_MS = 30_000;
 
 /** One direction of the tunnel. */
 class FrameRelay {

@@ -21,7 +21,12 @@ export interface HttpsListenerOptions {
   maxConnections?: number;
   /** limits.requestHeaders: past it the proxy answers 431, so HTTP/2 must let one more through. */
   maxRequestHeaders: number;
+  /** How long a connection with no request under way stays open (HTTP/1.1 keep-alive, an HTTP/2 session without streams). */
+  idleTimeoutMs?: number;
 }
+
+/** The plain listener's keep-alive bound (proxy-server.ts): 65 s outlives AWS ALB's 60 s. */
+const IDLE_TIMEOUT_MS = 65_000;
 
 /**
  * The TLS listener: HTTP/2 by ALPN, HTTP/1.1 for clients without it, each
@@ -36,9 +41,13 @@ export class HttpsListener {
 
   constructor(options: HttpsListenerOptions) {
     const { logger } = options;
+    const idleMs = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
     this.server = createSecureServer({
       ...TLS_CONTEXT_OPTIONS,
       allowHTTP1: true,
+      // A client that never finishes its handshake (a slowloris before any header) is held no longer than
+      // one that never finishes its headers; Node's own bound is 120 s whatever clientHeader says.
+      ...(options.headersTimeoutMs > 0 ? { handshakeTimeout: options.headersTimeoutMs } : {}),
       // As the plain listener: a response's last segment is not held back waiting for an ACK (Nagle).
       noDelay: true,
       SNICallback: (name, done) => {
@@ -56,7 +65,7 @@ export class HttpsListener {
     // HTTP/1.1 clients (ALPN fallback) get the plain listener's header bound and keep-alive.
     const http1 = this.server as unknown as Server;
     http1.headersTimeout = options.headersTimeoutMs;
-    http1.keepAliveTimeout = 65_000;
+    http1.keepAliveTimeout = idleMs;
     // A client's FIN after its request still gets the answer, on Node's path as on the front's (tls-split.ts).
     answerHalfClosedClients(http1);
     // A TLS client cannot read a raw 503 as the plain listener sends one: past the cap, Node closes the connection.
@@ -65,6 +74,7 @@ export class HttpsListener {
     this.server.on('session', (session: ServerHttp2Session) => {
       this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));
+      closeWhenIdle(session, idleMs);
     });
     this.server.on('secureConnection', (socket: Socket) => {
       this.sockets.add(socket);
@@ -97,4 +107,28 @@ export class HttpsListener {
     for (const socket of this.sockets) socket.destroy();
     await this.closed;
   }
+}
+
+/**
+ * Node bounds no HTTP/2 session: one that sends no request (not even its
+ * preface), or whose last stream ended, would hold its connection, and its
+ * place under the connection cap, for ever. It is closed (GOAWAY) once it has
+ * had no stream and no traffic for `idleMs`, as an idle HTTP/1.1 connection
+ * is. A session with a stream open is left alone, however quiet: a held cold
+ * start or a long poll has bounds of its own.
+ */
+function closeWhenIdle(session: ServerHttp2Session, idleMs: number): void {
+  if (idleMs <= 0) return;
+  let streams = 0;
+  session.on('stream', (stream: { once(event: 'close', listener: () => void): unknown }) => {
+    streams++;
+    stream.once('close', () => streams--);
+  });
+  // The timer restarts with every frame read or written; once it has fired, the next frame re-arms it.
+  // The listener is added with on(), not as setTimeout's callback, which Node adds with once(): a
+  // timeout while a stream was open would have left the session unbounded from then on.
+  session.setTimeout(idleMs);
+  session.on('timeout', () => {
+    if (streams === 0 && !session.closed) session.close();
+  });
 }

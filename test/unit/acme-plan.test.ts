@@ -4,6 +4,7 @@ import { createPublicKey, createPrivateKey, sign, verify } from 'node:crypto';
 import { acmeHosts, dueOrders, nextCheckInMs, retryDelayMs, RETRY_MAX_MS } from '../../src/tls/acme/renewal-plan.js';
 import { acmeAccountKey } from '../../src/tls/acme/acme-account.js';
 import { orderError } from '../../src/tls/acme/acme-manager.js';
+import { ownRequestFailure, retryAfterSeconds } from '../../src/tls/acme/acme-http.js';
 import { answerQuery } from '../support/dns-responder.js';
 import type { StoredCertificate, Store } from '../../src/store/store.js';
 import type { AppSpec } from '../../src/spec/types.js';
@@ -102,4 +103,34 @@ test("the test DNS responder answers A with 127.0.0.1, NXDOMAIN for the names it
 test("an order's error: the CA's words as they are, acme-client's own TypeError for no answer told plainly", () => {
   assert.equal(orderError(new Error('DNS problem: NXDOMAIN looking up A for x.example.test'), 'https://ca/dir'), 'DNS problem: NXDOMAIN looking up A for x.example.test');
   assert.equal(orderError(new TypeError("Cannot read properties of undefined (reading 'config')"), 'https://ca/dir'), 'the ACME server at https://ca/dir did not answer (no connection, after retries)');
+});
+
+test('a stored certificate that cannot serve its host is due as missing, whatever its expiry', () => {
+  const due = dueOrders(['fresh.example.com', 'old.example.com'], stored, NOW, RENEW, () => false, (h) => h !== 'fresh.example.com');
+  assert.deepEqual(due, [
+    { host: 'fresh.example.com', reason: 'missing' },
+    { host: 'old.example.com', reason: 'expiring' },
+  ]);
+});
+
+const requestFailures: Array<[name: string, failure: Parameters<typeof ownRequestFailure>[0], expected: string | undefined]> = [
+  ['an order given up', { code: 'ERR_CANCELED', url: 'U', timeoutMs: 30_000 }, 'the order was given up before U answered'],
+  ['no answer in time', { code: 'ECONNABORTED', url: 'U', timeoutMs: 30_000 }, 'the ACME server did not answer U within 30 s'],
+  ['a rate limit of an hour', { status: 429, retryAfter: '3600', detail: 'too many', url: 'U', timeoutMs: 1 }, 'the ACME server answered 429 to U and asks to wait 3600 s: too many'],
+  ['503 until a date', { status: 503, retryAfter: new Date(NOW + 120_000).toUTCString(), url: 'U', timeoutMs: 1 }, 'the ACME server answered 503 to U and asks to wait 120 s'],
+  ['a short Retry-After: acme-client waits it out', { status: 429, retryAfter: '5', url: 'U', timeoutMs: 1 }, undefined],
+  ['429 without Retry-After: acme-client retries', { status: 429, url: 'U', timeoutMs: 1 }, undefined],
+  ['a 400 problem: acme-client reports it', { status: 400, retryAfter: '3600', url: 'U', timeoutMs: 1 }, undefined],
+  ['a refused connection: acme-client retries', { code: 'ECONNREFUSED', url: 'U', timeoutMs: 1 }, undefined],
+];
+for (const [name, failure, expected] of requestFailures) {
+  test(`an ACME request failure, ${name}: ${expected ?? "left to acme-client"}`, () => assert.equal(ownRequestFailure(failure, NOW)?.message, expected));
+}
+
+test('Retry-After: seconds, an HTTP date, or nothing usable', () => {
+  assert.equal(retryAfterSeconds('120', NOW), 120);
+  assert.equal(retryAfterSeconds(new Date(NOW + 61_500).toUTCString(), NOW), 61);
+  assert.equal(retryAfterSeconds(new Date(NOW - 5_000).toUTCString(), NOW), 0);
+  assert.equal(retryAfterSeconds('soon', NOW), 0);
+  assert.equal(retryAfterSeconds(undefined, NOW), 0);
 });

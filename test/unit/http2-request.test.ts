@@ -10,8 +10,14 @@ const cases: Array<[name: string, given: Http2RequestParts, headers: Record<stri
     [],
   ],
   [
-    'a Host of its own is kept',
-    { headers: { ':authority': 'a.example.com', host: 'b.example.com' }, rawHeaders: [], stream: { endAfterHeaders: true } },
+    'a Host naming the same host (case, port, trailing dot aside) is let through; :authority is what the app gets',
+    { headers: { ':authority': 'a.example.com:8443', host: 'A.Example.com.' }, rawHeaders: [], stream: { endAfterHeaders: true } },
+    { host: 'a.example.com:8443' },
+    [],
+  ],
+  [
+    'Host alone (no :authority) is kept',
+    { headers: { host: 'b.example.com' }, rawHeaders: [], stream: { endAfterHeaders: true } },
     { host: 'b.example.com' },
     [],
   ],
@@ -43,8 +49,23 @@ const cases: Array<[name: string, given: Http2RequestParts, headers: Record<stri
 
 for (const [name, given, headers, raw] of cases) {
   test(name, () => {
-    adaptHttp2Request(given);
+    assert.equal(adaptHttp2Request(given), undefined);
     for (const [key, value] of Object.entries(headers)) assert.equal(given.headers[key], value, key);
     assert.deepEqual(given.rawHeaders, raw);
+  });
+}
+
+// RFC 9113 §8.3.1: a Host that names another entity than :authority makes the request malformed.
+// Routed by one and sent on with the other, it would confuse whatever trusts either.
+const conflicts: Array<[authority: string, host: string | string[]]> = [
+  ['a.example.com', 'b.example.com'],
+  ['a.example.com', 'a.example.com.evil.test'],
+  ['a.example.com', 'bad host'],
+  ['a.example.com', ['a.example.com', 'b.example.com']],
+];
+for (const [authority, host] of conflicts) {
+  test(`:authority ${authority} with Host ${JSON.stringify(host)} is refused`, () => {
+    const given: Http2RequestParts = { headers: { ':authority': authority, host: host as string }, rawHeaders: [], stream: { endAfterHeaders: true } };
+    assert.equal(adaptHttp2Request(given), 'the Host header names another host than :authority');
   });
 }

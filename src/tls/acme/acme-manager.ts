@@ -5,8 +5,10 @@ import type { Logger } from 'pino';
 import type { AcmeConfig } from '../../config/config.js';
 import { messageOf } from '../../errors.js';
 import type { Store, StoredCertificate } from '../../store/store.js';
-import { certificatePair, type CertificatePair } from '../certificate-pair.js';
+import type { CertificatePair } from '../certificate-pair.js';
 import { acmeAccountKey } from './acme-account.js';
+import { AcmeRateLimitedError, installAcmeHttp, runOrder } from './acme-http.js';
+import { hostCertificatePair } from './host-certificate.js';
 import { dueOrders, nextCheckInMs, retryDelayMs, type OrderReason } from './renewal-plan.js';
 
 export interface AcmeManagerOptions {
@@ -23,6 +25,25 @@ export interface AcmeManagerOptions {
   coveredByFile: (host: string) => boolean;
   /** The set of ACME certificates changed (the SNI index is rebuilt). */
   changed: () => void;
+  /** How long one order may take in all; ORDER_TIMEOUT_MS by default. */
+  orderTimeoutMs?: number;
+}
+
+/**
+ * How long one order may take in all, acme-client's own retries and polls
+ * included. Orders run one at a time, so without a bound one CA that accepts
+ * connections and never answers, or rate-limits with a Retry-After of a day
+ * (which acme-client sleeps out), would hold every other host's order and
+ * every renewal behind it. Let's Encrypt finishes an order in seconds.
+ */
+export const ORDER_TIMEOUT_MS = 5 * 60_000;
+
+/** An order given up at its bound (ORDER_TIMEOUT_MS); retried after the usual backoff. */
+export class AcmeOrderTimeoutError extends Error {
+  readonly code = 'acme_order_timeout';
+  constructor(directory: string, host: string, ms: number) {
+    super(`the ACME server at ${directory} did not finish the order for ${host} within ${ms / 1000} s`);
+  }
 }
 
 /** One host's certificate as the API and dashboard show it. */
@@ -117,7 +138,9 @@ export class AcmeManager {
     // Another gateway on the store may have renewed meanwhile: what it stored is used, not ordered again.
     await this.refresh();
     const { config } = this.options;
-    for (const { host, reason } of dueOrders(this.options.hosts(), this.rows, Date.now(), config.renewBeforeMs, this.options.coveredByFile)) {
+    // A stored certificate that cannot serve its host counts as none: ordered now, not at its expiry.
+    const servable = (host: string) => this.pairs.has(host);
+    for (const { host, reason } of dueOrders(this.options.hosts(), this.rows, Date.now(), config.renewBeforeMs, this.options.coveredByFile, servable)) {
       if (this.closed) return;
       await this.order(host, reason);
     }
@@ -131,7 +154,7 @@ export class AcmeManager {
       const before = this.rows.get(row.host);
       if (row.certPem !== undefined && row.keyPem !== undefined && row.certPem !== before?.certPem) {
         try {
-          this.pairs.set(row.host, certificatePair(row.certPem, row.keyPem, { cert: `stored certificate of ${row.host}`, key: `stored key of ${row.host}` }));
+          this.pairs.set(row.host, hostCertificatePair(row.host, row.certPem, row.keyPem, 'stored'));
           changed = true;
         } catch (err) {
           this.options.logger.error({ host: row.host, err: messageOf(err) }, 'a stored certificate cannot be served');
@@ -148,8 +171,9 @@ export class AcmeManager {
     logger.info({ host, reason }, 'ordering a certificate');
     const previous = this.rows.get(host);
     try {
-      const { certPem, keyPem } = await this.obtain(host);
-      const pair = certificatePair(certPem, keyPem, { cert: `certificate issued for ${host}`, key: `key made for ${host}` });
+      const orderMs = this.options.orderTimeoutMs ?? ORDER_TIMEOUT_MS;
+      const { certPem, keyPem } = await withinMs((signal) => runOrder(signal, () => this.obtain(host)), orderMs, () => new AcmeOrderTimeoutError(this.options.config.directory, host, orderMs));
+      const pair = hostCertificatePair(host, certPem, keyPem, 'issued');
       const row: StoredCertificate = { host, certPem, keyPem, notAfter: pair.notAfter, failures: 0, updatedAt: new Date() };
       await store.putCertificate(row);
       this.rows.set(host, row);
@@ -158,7 +182,9 @@ export class AcmeManager {
       logger.info({ host, notAfter: pair.notAfter }, reason === 'missing' ? 'certificate obtained' : 'certificate renewed');
     } catch (err) {
       const failures = (previous?.failures ?? 0) + 1;
-      const retryAt = new Date(Date.now() + retryDelayMs(failures));
+      // A CA that asks for a longer wait (a rate limit) is not asked again before it.
+      const waitMs = Math.max(retryDelayMs(failures), err instanceof AcmeRateLimitedError ? err.retryAfterS * 1000 : 0);
+      const retryAt = new Date(Date.now() + waitMs);
       // The certificate held so far (if any) keeps serving until it expires.
       const row: StoredCertificate = { ...(previous ?? { host }), host, lastError: orderError(err, this.options.config.directory), failures, retryAt, updatedAt: new Date() };
       await store.putCertificate(row).catch((e: unknown) => logger.error({ host, err: messageOf(e) }, 'cannot store the failed order'));
@@ -198,6 +224,7 @@ export class AcmeManager {
     // acme-client retries an unanswered request 5 times, waiting 5, 10… 25 s by default: 1, 2… 5 s
     // (15 s in all) is enough, as berth backs off between orders itself.
     (acme.axios.defaults as unknown as { acmeSettings: { retryDefaultDelay: number } }).acmeSettings.retryDefaultDelay = 1;
+    installAcmeHttp();
     if (config.caRoot) {
       // The ACME server's own certificate is checked against this CA (a test CA such as pebble); acme-client talks through axios.
       acme.axios.defaults.httpsAgent = new Agent({ ca: await readFile(config.caRoot, 'utf8') });
@@ -205,6 +232,24 @@ export class AcmeManager {
     this.client = new acme.Client({ directoryUrl: config.directory, accountKey: await acmeAccountKey(store), backoffMin: 1_000, backoffMax: 10_000 });
     return this.client;
   }
+}
+
+/**
+ * What `work` resolves to, or `late()` thrown once `ms` have passed; then
+ * `work`'s signal is aborted, which fails its ACME requests (acme-http.ts),
+ * and whatever it still does is dropped.
+ */
+function withinMs<T>(work: (signal: AbortSignal) => Promise<T>, ms: number, late: () => Error): Promise<T> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>((_, reject) => (timer = setTimeout(() => {
+    reject(late());
+    controller.abort();
+  }, ms)));
+  const promise = work(controller.signal);
+  // A late failure of the abandoned order must not surface as an unhandled rejection.
+  promise.catch(() => undefined);
+  return Promise.race([promise, bound]).finally(() => clearTimeout(timer));
 }
 
 /**

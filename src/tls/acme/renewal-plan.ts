@@ -27,9 +27,10 @@ export function acmeHosts(specs: Iterable<AppSpec>): string[] {
 export type OrderReason = 'missing' | 'expiring';
 
 /**
- * Which hosts to order now, and why: one without a certificate, or whose
- * certificate ends within `renewBeforeMs`; never one still waiting out its
- * backoff after a failure, nor one a file certificate covers.
+ * Which hosts to order now, and why: one without a certificate (or with one
+ * that `servable` says cannot serve it: corrupt, not its key, for other
+ * names), or whose certificate ends within `renewBeforeMs`; never one still
+ * waiting out its backoff after a failure, nor one a file certificate covers.
  */
 export function dueOrders(
   hosts: readonly string[],
@@ -37,13 +38,14 @@ export function dueOrders(
   nowMs: number,
   renewBeforeMs: number,
   coveredByFile: (host: string) => boolean,
+  servable: (host: string) => boolean = () => true,
 ): Array<{ host: string; reason: OrderReason }> {
   const due: Array<{ host: string; reason: OrderReason }> = [];
   for (const host of hosts) {
     if (coveredByFile(host)) continue;
     const row = stored.get(host);
     if (row?.retryAt !== undefined && row.retryAt.getTime() > nowMs) continue;
-    if (row?.certPem === undefined || row.notAfter === undefined) due.push({ host, reason: 'missing' });
+    if (row?.certPem === undefined || row.notAfter === undefined || !servable(host)) due.push({ host, reason: 'missing' });
     else if (row.notAfter.getTime() - nowMs <= renewBeforeMs) due.push({ host, reason: 'expiring' });
   }
   return due;

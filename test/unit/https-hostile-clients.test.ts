@@ -1,0 +1,218 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect as http2Connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+import { connect, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import { pino } from 'pino';
+import { ProxyServer } from '../../src/proxy/proxy-server.js';
+import { RouteTable } from '../../src/proxy/route-table.js';
+import { StaticUpstreams } from '../../src/proxy/static-upstreams.js';
+import type { UpstreamSource } from '../../src/proxy/upstream.js';
+import { HttpsListener } from '../../src/tls/https-listener.js';
+import { makeCa, makeLeaf } from '../support/openssl-certs.js';
+
+/**
+ * Clients of the TLS listener that try to hold the gateway: handshakes that
+ * never finish, HTTP/2 sessions that never ask, request bodies that stall and
+ * responses never read over HTTP/2, and a request that names two hosts. Each
+ * must end within the configured bounds (set small here), the exchange counted
+ * as ended so its app can idle, and the gateway serving others meanwhile.
+ * Real TLS and HTTP/2 (node:http2's client), certificates made by openssl.
+ */
+const BOUND_MS = 500;
+/** Far below Node's own 120 s handshake bound and far above BOUND_MS: a loaded machine still passes. */
+const WITHIN_MS = 15_000;
+
+let dir = '';
+let ca = '';
+let context: SecureContext;
+let app: Server;
+let appPort = 0;
+/** What the app was asked, by path; and the app's responses that closed (ended or cut). */
+const asked: string[] = [];
+let appClosed = 0;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'berth-https-hostile-'));
+  const authority = await makeCa(dir);
+  ca = authority.pem;
+  const leaf = await makeLeaf(dir, authority, 'leaf', ['a.test', 'b.test']);
+  context = createSecureContext({ cert: await readFile(leaf.cert), key: await readFile(leaf.key) });
+  app = createServer((req: IncomingMessage, res: ServerResponse) => {
+    asked.push(req.url ?? '');
+    res.on('close', () => appClosed++);
+    if (req.url === '/endless') {
+      // Far more than any window or buffer holds: only backpressure keeps it from piling up.
+      const chunk = Buffer.alloc(64 * 1024, 120);
+      const pump = () => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      return pump();
+    }
+    req.resume();
+    req.on('end', () => {
+      const answer = () => res.end(JSON.stringify({ url: req.url, host: req.headers.host }));
+      if (req.url === '/slow') setTimeout(answer, 3 * BOUND_MS);
+      else answer();
+    });
+  });
+  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+  appPort = (app.address() as AddressInfo).port;
+});
+
+after(async () => {
+  app.closeAllConnections();
+  await new Promise<void>((r) => app.close(() => r()));
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('hostile clients of the TLS listener', () => {
+  let proxy: ProxyServer;
+  let https: HttpsListener;
+  let port = 0;
+  const counts = { began: 0, ended: 0 };
+  const sessions: ClientHttp2Session[] = [];
+
+  before(async () => {
+    const ready = new StaticUpstreams({ a: { host: '127.0.0.1', port: appPort }, b: { host: '127.0.0.1', port: appPort } });
+    const upstreams: UpstreamSource = {
+      admit: (name, req, options) => ready.admit(name, req, options),
+      admitReady: (name, req, exclude) => ready.admitReady(name, req, exclude),
+      began: () => void counts.began++,
+      ended: () => void counts.ended++,
+      publicStatus: (name) => ready.publicStatus(name),
+    };
+    proxy = new ProxyServer({
+      routes: new RouteTable([
+        { app: 'a', routes: [{ host: 'a.test', stripPrefix: false }] },
+        { app: 'b', routes: [{ host: 'b.test', stripPrefix: false }] },
+      ]),
+      upstreams,
+      logger: pino({ level: 'silent' }),
+      timeouts: { clientHeaderMs: BOUND_MS, clientBodyIdleMs: BOUND_MS, clientSendMs: BOUND_MS },
+    });
+    https = new HttpsListener({ proxy, contextFor: () => context, logger: pino({ level: 'silent' }), headersTimeoutMs: BOUND_MS, idleTimeoutMs: BOUND_MS, maxRequestHeaders: 100 });
+    port = (await https.listen('127.0.0.1', 0)).port;
+  });
+
+  after(async () => {
+    for (const session of sessions) session.destroy();
+    https.stopAccepting();
+    await proxy.close(1_000);
+    await https.close();
+  });
+
+  const session = (servername = 'a.test'): ClientHttp2Session => {
+    const s = http2Connect(`https://127.0.0.1:${port}`, { ca, servername });
+    s.on('error', () => undefined);
+    sessions.push(s);
+    return s;
+  };
+  const closed = (emitter: { once(event: 'close', listener: () => void): unknown }, what: string) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${what} was not closed within ${WITHIN_MS} ms`)), WITHIN_MS);
+      emitter.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  /** Until every exchange begun has ended (the app may idle again), or fails after WITHIN_MS. */
+  const allEnded = async () => {
+    const deadline = Date.now() + WITHIN_MS;
+    while (counts.ended !== counts.began && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(counts.ended, counts.began, 'every exchange ended');
+  };
+  /** One request, its answer read whole. */
+  const ask = (s: ClientHttp2Session, headers: Record<string, string>) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const stream = s.request({ ':path': '/', ...headers });
+      let status = 0;
+      let body = '';
+      stream.on('response', (h) => (status = Number(h[':status'])));
+      stream.setEncoding('utf8');
+      stream.on('data', (c: string) => (body += c));
+      stream.on('end', () => resolve({ status, body }));
+      stream.on('error', reject);
+    });
+
+  it('a client that never sends its handshake, or sends half of it, is cut at the header bound (not Node’s 120 s)', async () => {
+    const silent = connect(port, '127.0.0.1');
+    const half = connect(port, '127.0.0.1', () => half.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01])));
+    for (const s of [silent, half]) s.on('error', () => undefined);
+    try {
+      await Promise.all([closed(silent, 'a silent connection'), closed(half, 'a half handshake')]);
+    } finally {
+      silent.destroy();
+      half.destroy();
+    }
+  });
+
+  it('an HTTP/2 session that asks nothing is closed at the idle bound; one with a request under way is not', async () => {
+    const idle = session();
+    const busy = session();
+    const idleClosed = closed(idle, 'an idle HTTP/2 session');
+    // The app takes 3 bounds to answer: the session is quiet for longer than the idle bound meanwhile.
+    const answer = await ask(busy, { ':authority': 'a.test', ':path': '/slow' });
+    assert.equal(answer.status, 200);
+    assert.equal(JSON.parse(answer.body).url, '/slow');
+    await idleClosed;
+    // Its request done, the busy one is idle in turn.
+    await closed(busy, 'an HTTP/2 session after its last request');
+  });
+
+  it('an HTTP/2 request body that stalls gets 408 at the body bound; the exchange ends', async () => {
+    const s = session();
+    const stream = s.request({ ':path': '/upload', ':method': 'POST', ':authority': 'a.test' }, { endStream: false });
+    stream.on('error', () => undefined);
+    stream.write('a few bytes, then nothing');
+    const status = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no answer to a stalled body')), WITHIN_MS);
+      stream.on('response', (h) => {
+        clearTimeout(timer);
+        resolve(Number(h[':status']));
+      });
+    });
+    assert.equal(status, 408);
+    stream.destroy();
+    await allEnded();
+    // The session serves on.
+    assert.equal((await ask(s, { ':authority': 'a.test', ':path': '/after-stall' })).status, 200);
+  });
+
+  it('an HTTP/2 client that stops reading is cut at the send bound, the app’s response aborted; others are served', async () => {
+    const s = session();
+    const closedBefore = appClosed;
+    const stream: ClientHttp2Stream = s.request({ ':path': '/endless', ':authority': 'a.test' });
+    stream.on('error', () => undefined);
+    stream.on('response', () => stream.pause());
+    await closed(stream, 'an unread HTTP/2 response');
+    await allEnded();
+    const deadline = Date.now() + WITHIN_MS;
+    while (appClosed === closedBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(appClosed > closedBefore, "the app's endless response was aborted");
+    assert.equal((await ask(session(), { ':authority': 'a.test', ':path': '/after-unread' })).status, 200);
+  });
+
+  it('an HTTP/2 request whose Host names another host than :authority is refused with 400, and reaches no app', async () => {
+    const s = session();
+    const before = asked.length;
+    for (const [authority, host] of [
+      ['a.test', 'b.test'],
+      ['b.test', 'a.test'],
+    ]) {
+      const answer = await ask(s, { ':authority': authority!, host: host!, ':path': '/two-names' });
+      assert.equal(answer.status, 400, `${authority} / ${host}`);
+      assert.match(answer.body, /Host header names another host than :authority/);
+    }
+    assert.equal(asked.length, before, 'no app was asked');
+    // The same host spelt otherwise is one name: routed by :authority, which the app is sent.
+    const same = await ask(s, { ':authority': 'b.test', host: 'B.TEST.', ':path': '/one-name' });
+    assert.equal(same.status, 200);
+    assert.equal(JSON.parse(same.body).host, 'b.test');
+  });
+});

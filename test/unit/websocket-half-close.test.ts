@@ -1,0 +1,61 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { WebSocketTunnel } from '../../src/proxy/websocket-tunnel.js';
+
+/**
+ * A WebSocket tunnel one of whose peers leaves with a FIN while the other
+ * never ends its side: the half-close is passed on (what the other side still
+ * sends gets through), and the tunnel ends at its half-closed bound instead of
+ * living, and keeping its app awake, for ever. Real TCP sockets on 127.0.0.1.
+ */
+const HALF_CLOSED_MS = 300;
+const WITHIN_MS = 15_000;
+
+/** A connected pair: `near` is berth's end, `far` the peer's; `farHalfOpen`: the peer never ends its side by itself. */
+async function pair(farHalfOpen: boolean, nearAccepted: boolean): Promise<{ near: Socket; far: Socket; dispose(): Promise<void> }> {
+  // berth's listener allows half-open client sockets; an app that ignores FIN is a half-open server socket.
+  const server = createServer({ allowHalfOpen: nearAccepted || farHalfOpen });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
+  const dialled = connect({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, allowHalfOpen: nearAccepted ? farHalfOpen : false });
+  const other = await accepted;
+  const [near, far] = nearAccepted ? [other, dialled] : [dialled, other];
+  for (const s of [near, far]) s.on('error', () => undefined);
+  return {
+    near,
+    far,
+    dispose: async () => {
+      near.destroy();
+      far.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+// The app's side is Node's HTTP client socket, which ends itself at the app's FIN: only a client leaves half-way.
+test('the client leaves with a FIN, the app never ends its side: passed on, then the tunnel ends at its bound', async () => {
+    const client = await pair(false, true);
+    const app = await pair(true, false);
+    try {
+      let closes = 0;
+      const closed = new Promise<void>((resolve) => new WebSocketTunnel(client.near, app.near, () => (++closes, resolve()), HALF_CLOSED_MS).start(Buffer.alloc(0), Buffer.alloc(0)));
+      const [leaver, stayer] = [client.far, app.far];
+      const leaverGot: Buffer[] = [];
+      leaver.on('data', (c: Buffer) => leaverGot.push(c));
+      const stayerEnded = new Promise<void>((resolve) => stayer.once('end', resolve));
+      leaver.end();
+      await stayerEnded;
+      // Half-closed, the side still open may send: it reaches the one that left.
+      stayer.write('last words');
+      const timer = setTimeout(() => assert.fail(`the tunnel did not end within ${WITHIN_MS} ms`), WITHIN_MS);
+      await closed;
+      clearTimeout(timer);
+      assert.equal(closes, 1);
+      assert.equal(Buffer.concat(leaverGot).toString(), 'last words');
+      assert.ok(client.near.destroyed && app.near.destroyed, 'both sides cut');
+    } finally {
+      await client.dispose();
+      await app.dispose();
+    }
+});
