@@ -22,6 +22,8 @@ export interface ControlFeedOptions {
   onRecords: (records: RequestRecord[], peer: number) => void;
   /** How long a barrier waits for a proxy that does not answer (a hung worker serves nothing anyway). */
   fenceTimeoutMs?: number;
+  /** Apps another gateway's fence holds now: snapshots show them fenced until the hold ends (then appChanged). */
+  held?: (app: string) => boolean;
 }
 
 const UPGRADE: AdmitOptions = Object.freeze({ upgrade: true });
@@ -82,7 +84,7 @@ export class ControlFeed implements StateFeed {
     const controller = this.options.activator.controller(app);
     const status = this.options.activator.publicStatus(app);
     if (!controller || !status) return undefined;
-    const fenced = this.fenced.has(app);
+    const fenced = this.fenced.has(app) || this.options.held?.(app) === true;
     return { app, version: ++this.version, ready: fenced ? [] : controller.readyUpstreams.map(addressOf), status, ...(fenced ? { fenced } : {}) };
   }
 

@@ -24,6 +24,8 @@ export interface WorkerPoolOptions {
   registry?: Registry;
   /** How often workers are pinged, and after how long without a word from one it is taken for hung (tests shorten them). */
   watchdog?: { pingEveryMs: number; hungAfterMs: number };
+  /** Several gateways: apps another gateway's fence holds now (see ControlFeedOptions.held). */
+  held?: (app: string) => boolean;
 }
 
 /**
@@ -108,6 +110,7 @@ export class WorkerPool {
         },
       },
       onRecords: (records) => options.onRecords(records),
+      ...(options.held ? { held: options.held } : {}),
     });
     if (options.registry) {
       this.served = new Counter({ name: 'berth_worker_requests_total', help: 'Proxied requests by the proxy worker that served them (workers > 1), by slot 0..workers-1 (a replacement counts on in the slot it took over).', labelNames: ['worker'], registers: [options.registry] });

@@ -30,6 +30,8 @@ export interface ClusterLinkDeps {
   specs: () => ReadonlyMap<string, AppSpec>;
   /** Reads these apps (undefined: all) again from the store and follows them, one change at a time with the others. */
   follow: (apps: string[] | undefined) => Promise<void>;
+  /** With proxy workers: their barrier for `app` (see ClusterHost.quiesceLocal), and a hold's end pushed to them. */
+  workers?: () => { fence(app: string): Promise<void>; appChanged(app: string): void } | undefined;
 }
 
 /**
@@ -67,6 +69,8 @@ export class ClusterLink {
           }
         },
         desiredChanged: (apps) => this.follow(apps, 'following a change made at another gateway failed'),
+        quiesceLocal: async (app) => deps.workers?.()?.fence(app),
+        holdEnded: (app) => deps.workers?.()?.appChanged(app),
         leadingChanged: (leading) => {
           if (!leading || !this.ready) return;
           deps.accountant()?.startAccruing();

@@ -202,6 +202,7 @@ export class Gateway {
           statuses: () => this.statuses(),
           specs: () => this.desired.specs,
           follow: (apps) => this.serialize(() => this.desiredChanged([], {}, apps, false)),
+          workers: () => this.pool?.feed,
         })
       : undefined;
     const cluster = this.link?.cluster;
@@ -270,6 +271,8 @@ export class Gateway {
         settings: () => proxySettingsOf(this.config ?? config, inputSecret, maxConnections, logger.level),
         onRecords: (records) => records.forEach(onRequestDone),
         registry: metrics.registry,
+        // Several gateways: an app the leader fenced is held here, and the workers must not admit it by themselves meanwhile.
+        ...(cluster ? { held: (app: string) => cluster.holds.isHeld(app) } : {}),
       });
       this.pool.feed.publishRoutes(routeEntriesOf(this.desired.specs.values()));
     } else this.proxy = new ProxyServer({

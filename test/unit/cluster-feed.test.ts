@@ -12,7 +12,7 @@ import { FakeRuntime, sleep } from '../support/fake-runtime.js';
 import { eventually, fakeSpec, waitForState } from '../support/fake-activator.js';
 
 /** Two fake workers: they keep what they are sent, and answer barriers with `activity` (their unreported counts). */
-function setup(rt: FakeRuntime) {
+function setup(rt: FakeRuntime, held?: (app: string) => boolean) {
   const inbox = new Map<number, ToProxy[]>([
     [1, []],
     [2, []],
@@ -31,6 +31,7 @@ function setup(rt: FakeRuntime) {
     activator,
     logger: pino({ level: 'silent' }),
     onRecords: () => undefined,
+    ...(held ? { held } : {}),
     peers: {
       ids: () => [...inbox.keys()],
       send: (peer, message) => {
@@ -115,6 +116,28 @@ test('a worker that dies gives back its requests, and no barrier waits for it', 
     assert.equal(activator.status('web')?.inFlight, 3);
     feed.peerLeft(1);
     assert.equal(activator.status('web')?.inFlight, 0);
+  } finally {
+    activator.close();
+    await rt.close();
+  }
+});
+
+test("an app another gateway's fence holds is sent fenced (no ready instance) until the hold ends", async () => {
+  const rt = new FakeRuntime();
+  const holds = new Set<string>();
+  const { activator, feed, inbox } = setup(rt, (app) => holds.has(app));
+  const last = () => inbox.get(1)!.flatMap((m) => (m.t === 'apps' ? m.apps.filter((a) => a.app === 'web') : [])).at(-1);
+  try {
+    await activator.reconcile([fakeSpec('web')]);
+    feed.publishRoutes([{ app: 'web', routes: [], balance: 'least-connections' }]);
+    feed.handle(1, { t: 'wake', id: 1, app: 'web', facts });
+    await eventually('a ready snapshot', () => (last()?.ready.length ?? 0) > 0);
+    holds.add('web');
+    feed.appChanged('web');
+    await eventually('a fenced snapshot while held', () => last()?.ready.length === 0 && last()?.fenced === true);
+    holds.delete('web');
+    feed.appChanged('web');
+    await eventually('ready again once the hold ended', () => (last()?.ready.length ?? 0) > 0 && !last()?.fenced);
   } finally {
     activator.close();
     await rt.close();

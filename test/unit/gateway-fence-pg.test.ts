@@ -31,11 +31,11 @@ function host(statuses: AppStatus[] = []): ClusterHost {
   };
 }
 
-function cluster(url: string, id: string, statuses: AppStatus[] = []): GatewayCluster {
+function cluster(url: string, id: string, statuses: AppStatus[] = [], extra: Partial<ClusterHost> = {}): GatewayCluster {
   return new GatewayCluster({
     url,
     logger,
-    host: host(statuses),
+    host: { ...host(statuses), ...extra },
     heartbeatMs: 60_000, // beats only when the test (or a fence) asks
     fenceTimeoutMs: 4_000,
     self: () => ({ id, proxyAddress: '127.0.0.1:1', adminAddress: '127.0.0.1:2', version: 'test', startedAtMs: 0 }),
@@ -232,6 +232,45 @@ test('more concurrent cold starts than lease connections wait for one and start 
     await Promise.allSettled(starts);
     await admin.end().catch(() => undefined);
     await pool.end().catch(() => undefined);
+    await db.drop();
+  }
+});
+
+// A follower with proxy workers: they serve from their snapshot and report their activity
+// to its control every ~100 ms. Its answer to the leader's fence must come after its
+// workers' barrier (they stop admitting the app and report), or their last requests are
+// missing from what the leader decides an idle stop on; and the hold's end reaches them.
+test("a follower's answer to a fence comes after its own workers' barrier, and the hold's end reaches them", { skip: pgSkip(), timeout: 30_000 }, async () => {
+  const db = await createTestDatabase();
+  const store = new PostgresStore({ url: db.url });
+  const clusters: GatewayCluster[] = [];
+  const ended: string[] = [];
+  try {
+    await store.open();
+    await store.close();
+    const leader = cluster(db.url, 'gw-a');
+    clusters.push(leader);
+    await leader.start();
+    await waitFor('gw-a to lead', () => leader.leading);
+    let follower!: GatewayCluster;
+    follower = cluster(db.url, 'gw-b', [], {
+      // As the workers' barrier does: a moment later, the request a worker was serving is in the control's count.
+      quiesceLocal: async (app) => {
+        await new Promise((r) => setTimeout(r, 300));
+        follower.local.began(app);
+      },
+      holdEnded: (app) => void ended.push(app),
+    });
+    clusters.push(follower);
+    await follower.start();
+    await (leader as unknown as { heartbeat(): Promise<void> }).heartbeat();
+    assert.ok(leader.gateways.some((g) => g.id === 'gw-b' && g.alive));
+    await leader.fence('web');
+    assert.equal(leader.peerInFlight('web'), 1, "the leader's last look counts the request the follower's worker was serving");
+    await waitFor('the unfence (no stop) to end the hold', () => !follower.holds.isHeld('web'));
+    assert.deepEqual(ended, ['web'], "the hold's end was passed on to the workers");
+  } finally {
+    for (const c of clusters) await c.close();
     await db.drop();
   }
 });

@@ -22,7 +22,15 @@ export class FenceHolds {
   private readonly holds = new Map<string, Hold>();
   private poll?: NodeJS.Timeout;
 
-  constructor(private readonly stateOf: (app: string) => AppState | undefined) {}
+  constructor(
+    private readonly stateOf: (app: string) => AppState | undefined,
+    private readonly onEnd: (app: string) => void = () => undefined,
+  ) {}
+
+  /** Whether requests for `app` are held now. */
+  isHeld(app: string): boolean {
+    return this.holds.has(app);
+  }
 
   /** A promise requests for `app` must wait on now, or undefined (the hot path: one map lookup). */
   heldFor(app: string): Promise<void> | undefined {
@@ -71,6 +79,7 @@ export class FenceHolds {
     this.holds.delete(app);
     clearTimeout(hold.timer);
     hold.release();
+    this.onEnd(app);
   }
 
   close(): void {

@@ -22,6 +22,16 @@ export interface ClusterHost {
   /** Another gateway changed desired state: these apps (undefined: any) are read again. */
   desiredChanged(apps: string[] | undefined): void;
   leadingChanged(leading: boolean): void;
+  /**
+   * With proxy workers: the leader fenced `app`, so this gateway's workers must stop
+   * admitting it by themselves and report their activity, before this gateway writes
+   * its own and answers (the workers' barrier, control-feed.ts). Without it a worker
+   * kept serving from its snapshot, and its last ~100 ms of requests were not in the
+   * answer the leader decided an idle stop on.
+   */
+  quiesceLocal?(app: string): Promise<void>;
+  /** A hold on `app` ended: whoever serves from snapshots (the workers) may admit it again. */
+  holdEnded?(app: string): void;
 }
 
 export interface GatewayClusterOptions {
@@ -75,7 +85,7 @@ export class GatewayCluster {
     // A lease is held on its connection for a whole start: a gateway whose host vanishes mid-start must not keep it for hours.
     this.leasePool.on('connect', (client) => void setDeadPeerProbes(client));
     this.leases = new AppLeases(this.leasePool, options.logger);
-    this.holds = new FenceHolds((app) => options.host.status(app)?.state);
+    this.holds = new FenceHolds((app) => options.host.status(app)?.state, (app) => options.host.holdEnded?.(app));
     this.lease = new LeaderLease({
       url: options.url,
       logger: options.logger,
@@ -123,11 +133,13 @@ export class GatewayCluster {
     switch (notice.k) {
       case 'desired':
         return this.options.host.desiredChanged(notice.apps);
-      case 'fence':
+      case 'fence': {
         this.holds.hold(notice.app);
-        // The activity is written before the answer, so the leader reads it after the answer.
-        void this.heartbeat().finally(() => this.notify({ k: 'fenced', from: this.id, id: notice.id }));
+        // The workers' activity is in this gateway's count first; then it is written, before the answer, so the leader reads it after the answer.
+        const local = this.options.host.quiesceLocal?.(notice.app).catch(() => undefined) ?? Promise.resolve();
+        void local.then(() => this.heartbeat()).finally(() => this.notify({ k: 'fenced', from: this.id, id: notice.id }));
         return;
+      }
       case 'fenced': {
         const fence = this.fences.get(notice.id);
         if (fence && fence.waiting.delete(notice.from) && fence.waiting.size === 0) fence.done();
