@@ -69,7 +69,7 @@ const DEFAULT_DRAIN_MS = 30_000;
 const SHUTDOWN_MARGIN_MS = 5_000;
 
 /** Reloads shortly after the config or a spec file changes; editors write in bursts. */
-function watchConfig(gateway: Gateway, reload: () => Promise<void>): FileWatch[] {
+function watchConfig(gateway: Gateway, reload: () => Promise<unknown>): FileWatch[] {
   const config = gateway.currentConfig;
   if (!config?.file) return [];
   let timer: NodeJS.Timeout | undefined;

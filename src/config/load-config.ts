@@ -12,6 +12,7 @@ import type { AppSpec, ResourcesSpec } from '../spec/types.js';
 import { isPostgresUrl } from '../store/store-location.js';
 import { configFileSchema, workerCount, type ConfigFileInput } from './config-schema.js';
 import type { GatewayConfig, GatewayTimeouts, HostPort, TlsConfig } from './config.js';
+import { halfWrittenProblem } from './reload-changes.js';
 
 const SPEC_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
@@ -19,8 +20,9 @@ const SPEC_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
  * Reads and validates the whole configuration, spec files included. Either
  * everything is valid and a complete GatewayConfig comes back, or it throws
  * with every problem listed: a reload that fails keeps the old config serving.
+ * `previous` (a reload): a file that looks half-written is refused too.
  */
-export async function loadConfig(file: string): Promise<GatewayConfig> {
+export async function loadConfig(file: string, previous?: GatewayConfig): Promise<GatewayConfig> {
   const path = resolve(file);
   let bytes: Buffer;
   try {
@@ -39,6 +41,8 @@ export async function loadConfig(file: string): Promise<GatewayConfig> {
   } catch (err) {
     throw new ConfigError(`config ${path}: ${(err as Error).message}`);
   }
+  const halfWritten = previous && halfWrittenProblem(raw, previous);
+  if (halfWritten) throw new ConfigError(`config ${path} ${halfWritten}`);
   return buildConfig(raw, dirname(path), path);
 }
 
