@@ -169,4 +169,18 @@ describe('a reload never ends the process', () => {
     assert.equal((await gateway.reload()).applied, true);
     assert.deepEqual(await apps(bed, gateway), ['shop fake/shop:1', 'web fake/web:last']);
   });
+
+  it('a reload while a cold start is in progress: the request waiting for it is answered, the app keeps its one container', async (t) => {
+    const bed = await bedWith(GOOD);
+    t.after(() => bed.dispose());
+    bed.runtime.behave('shop', { startDelayMs: 400, readyAfterMs: 200 });
+    const gateway = await bed.start();
+    const waiting = httpGet(gateway.proxyAddress!.port, '/session/shop/');
+    // The start is under way: a reload changes the other app and the policy's wording, not shop.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await writeFile(join(bed.dir, 'berth.yaml'), `${HEAD}logLevel: debug\napps:\n${app('web', '2')}${app('shop')}`);
+    assert.equal((await gateway.reload()).applied, true);
+    assert.equal((await waiting).status, 200);
+    assert.equal(bed.runtime.running('shop').length, 1);
+  });
 });
