@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { buildConfig } from '../../src/config/load-config.js';
+import { mkdtemp } from 'node:fs/promises';
+import { buildConfig, loadConfig } from '../../src/config/load-config.js';
 import { halfWrittenProblem, restartOnlyChanges } from '../../src/config/reload-changes.js';
 import { httpGet } from '../support/gateway-harness.js';
 import { FakeGatewayBed } from '../support/fake-gateway.js';
@@ -183,4 +184,24 @@ describe('a reload never ends the process', () => {
     assert.equal((await waiting).status, 200);
     assert.equal(bed.runtime.running('shop').length, 1);
   });
+});
+
+describe('a refused config file names the file, the field and its line', () => {
+  const rows: Array<[string, RegExp]> = [
+    ['listen: 1\nlistn: 2\n', /b\.yaml: listen: .*\(line 1\); \(root\): Unrecognized key: "listn" \(line 2\)/],
+    ['listen: 127.0.0.1:0\ndefaults:\n  idleTimeout: abc\n', /b\.yaml: defaults\.idleTimeout: .*\(line 3\)/],
+    ['timeouts:\n  engine: 0\n', /b\.yaml: timeouts\.engine: must be longer than 0 \(line 2\)/],
+    ['policy:\n  images: ["fake/*"]\napps:\n  - {apiVersion: berth/v1, name: web, image: "fake/web:1", port: 8080}\n  - apiVersion: berth/v1\n    name: shop\n    image: "fake/shop:1"\n    port: 99999\n', /b\.yaml: apps\[1\]\.port: must be at most 65535 \(line 8\)/],
+  ];
+  for (const [text, expected] of rows) {
+    it(JSON.stringify(text).slice(0, 60), async (t) => {
+      const dir = await mkdtemp(join(tmpdir(), 'berth-cfgline-'));
+      t.after(() => rm(dir, { recursive: true, force: true }));
+      await writeFile(join(dir, 'b.yaml'), text);
+      await assert.rejects(loadConfig(join(dir, 'b.yaml')), (err: Error) => {
+        assert.match(err.message, expected);
+        return true;
+      });
+    });
+  }
 });
