@@ -5,6 +5,7 @@ import { ConfigError, messageOf } from '../errors.js';
 import { tokenProblem } from './settings.js';
 import type { FileWatch } from './watch-files.js';
 import { watchConfig } from './config-watch.js';
+import { reloadOnSignal } from './reload-signal.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -37,10 +38,11 @@ export function serveCommand(): Command {
         adminToken: process.env.BERTH_ADMIN_TOKEN || undefined,
         acceptEmptyStore: opts.acceptEmptyStore ?? false,
       });
+      const sighup = reloadOnSignal(process, () => gateway.reload());
       await gateway.start();
+      sighup.started();
       printUrls(gateway);
       const watchers = opts.watch ? watchGatewayConfig(gateway) : [];
-      process.on('SIGHUP', () => void gateway.reload());
       const shutdown = (signal: string) => {
         logger.info({ signal }, 'draining requests in flight, then exiting; containers are left as they are');
         for (const w of watchers) w.close();
