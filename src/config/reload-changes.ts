@@ -48,3 +48,12 @@ export function halfWrittenProblem(raw: unknown, previous: GatewayConfig): strin
   }
   return undefined;
 }
+
+/**
+ * The log level in force: BERTH_LOG_LEVEL wins, then the config's `logLevel`, then
+ * the level the gateway started with; so removing `logLevel: debug` in a reload ends
+ * the debug lines instead of leaving them on until a restart. Pure.
+ */
+export function logLevelFor(configLevel: string | undefined, envLevel: string | undefined, startLevel: string): string {
+  return envLevel || configLevel || startLevel;
+}

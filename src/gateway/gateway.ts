@@ -11,7 +11,7 @@ import { apiRoutes } from '../api/routes/index.js';
 import { TokenService } from '../api/token-service.js';
 import type { GatewayConfig } from '../config/config.js';
 import { loadConfig } from '../config/load-config.js';
-import { restartOnlyChanges } from '../config/reload-changes.js';
+import { logLevelFor, restartOnlyChanges } from '../config/reload-changes.js';
 import { StoreError, messageOf } from '../errors.js';
 import { reservedRouteHosts, validateAppSet } from '../spec/index.js';
 import { Metrics } from '../metrics/metrics.js';
@@ -105,10 +105,15 @@ export class Gateway {
   httpsAddress?: AddressInfo;
   adminAddress?: AddressInfo;
 
+  /** The logger's level before any config set one: what a config without `logLevel` goes back to. */
+  private readonly startLogLevel: string;
+
   constructor(
     private readonly configFile: string,
     private readonly parts: GatewayParts,
-  ) {}
+  ) {
+    this.startLogLevel = parts.logger.level;
+  }
 
   /**
    * Starts every part, or none: when a step fails (the store, the engine, a port
@@ -172,7 +177,7 @@ export class Gateway {
       if (this.parts.acceptEmptyStore) logger.warn({ store: config.store }, 'the store file was empty; starting with no apps as --accept-empty-store asks');
     }
     this.config = config;
-    applyLogLevel(logger, config);
+    applyLogLevel(logger, config, this.startLogLevel);
     this.runtime = runtime;
     const inputSecret = await store.getOrCreateSecret('input');
     this.input = new InputSource(inputSecret, () => this.desired.specs);
@@ -426,7 +431,7 @@ export class Gateway {
     }
     // Start-only settings keep their start values, so what the gateway reports stays true.
     this.config = restartNeeded.length > 0 ? keepStartOnly(previous, config) : config;
-    applyLogLevel(logger, config);
+    applyLogLevel(logger, config, this.startLogLevel);
     this.pool?.settingsChanged();
     this.activator.setDefaults(defaultsOf(config));
     if (restartNeeded.length > 0) {
@@ -576,7 +581,8 @@ function logStatus(logger: Logger, s: AppStatus): void {
   logger.info({ app: s.name, state: s.state, lastError: s.lastError, startMs: s.state === 'running' ? s.lastStartMs : undefined }, 'app state');
 }
 
-/** The config file's `logLevel`, unless BERTH_LOG_LEVEL set one (the environment wins). */
-function applyLogLevel(logger: Logger, config: GatewayConfig): void {
-  if (config.logLevel && !process.env.BERTH_LOG_LEVEL) logger.level = config.logLevel;
+/** The config file's `logLevel`, unless BERTH_LOG_LEVEL set one (the environment wins); none: the start level. */
+function applyLogLevel(logger: Logger, config: GatewayConfig, startLevel: string): void {
+  if (process.env.BERTH_LOG_LEVEL) return;
+  logger.level = logLevelFor(config.logLevel, undefined, startLevel);
 }

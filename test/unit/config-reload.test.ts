@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { mkdtemp } from 'node:fs/promises';
 import { buildConfig, loadConfig } from '../../src/config/load-config.js';
-import { halfWrittenProblem, restartOnlyChanges } from '../../src/config/reload-changes.js';
+import { halfWrittenProblem, logLevelFor, restartOnlyChanges } from '../../src/config/reload-changes.js';
 import { httpGet } from '../support/gateway-harness.js';
 import { FakeGatewayBed } from '../support/fake-gateway.js';
 import { crashingStore } from '../support/crashing-store.js';
@@ -204,4 +204,34 @@ describe('a refused config file names the file, the field and its line', () => {
       });
     });
   }
+});
+
+describe('log level at reload', () => {
+  it('logLevel set, changed, then removed: the gateway follows, and goes back to its start level (unless BERTH_LOG_LEVEL is set)', async (t) => {
+    // The environment would win over the file: this test is about the file.
+    const env = process.env.BERTH_LOG_LEVEL;
+    delete process.env.BERTH_LOG_LEVEL;
+    t.after(() => (env === undefined ? undefined : (process.env.BERTH_LOG_LEVEL = env)));
+    const bed = await bedWith(GOOD);
+    t.after(() => bed.dispose());
+    const gateway = await bed.start();
+    const logger = (gateway as unknown as { parts: { logger: { level: string } } }).parts.logger;
+    const startLevel = logger.level;
+    for (const [extra, level] of [['logLevel: debug\n', 'debug'], ['logLevel: warn\n', 'warn'], ['', startLevel]] as const) {
+      await writeFile(join(bed.dir, 'berth.yaml'), `${extra}${GOOD}`);
+      assert.equal((await gateway.reload()).applied, true);
+      assert.equal(logger.level, level, `after ${JSON.stringify(extra)}`);
+    }
+  });
+
+  it('logLevelFor (table)', () => {
+    const rows: Array<[Parameters<typeof logLevelFor>, string]> = [
+      [[undefined, undefined, 'info'], 'info'],
+      [['debug', undefined, 'info'], 'debug'],
+      [['debug', 'warn', 'info'], 'warn'],
+      [[undefined, 'warn', 'info'], 'warn'],
+      [[undefined, undefined, 'silent'], 'silent'],
+    ];
+    for (const [args, expected] of rows) assert.equal(logLevelFor(...args), expected, JSON.stringify(args));
+  });
 });
