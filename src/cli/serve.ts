@@ -3,7 +3,9 @@ import { Command } from 'commander';
 import type { Gateway } from '../gateway/gateway.js';
 import { ConfigError, messageOf } from '../errors.js';
 import { tokenProblem } from './settings.js';
-import { watchFiles, type FileWatch } from './watch-files.js';
+import type { FileWatch } from './watch-files.js';
+import { watchConfig } from './config-watch.js';
+import { reloadOnSignal } from './reload-signal.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -36,10 +38,11 @@ export function serveCommand(): Command {
         adminToken: process.env.BERTH_ADMIN_TOKEN || undefined,
         acceptEmptyStore: opts.acceptEmptyStore ?? false,
       });
+      const sighup = reloadOnSignal(process, () => gateway.reload());
       await gateway.start();
+      sighup.started();
       printUrls(gateway);
-      const watchers = opts.watch ? watchConfig(gateway, () => gateway.reload()) : [];
-      process.on('SIGHUP', () => void gateway.reload());
+      const watchers = opts.watch ? watchGatewayConfig(gateway) : [];
       const shutdown = (signal: string) => {
         logger.info({ signal }, 'draining requests in flight, then exiting; containers are left as they are');
         for (const w of watchers) w.close();
@@ -68,16 +71,14 @@ const DEFAULT_DRAIN_MS = 30_000;
 /** What shutdown may take past drainTimeout: WebSocket close frames (1 s of grace) and the last history and usage writes. */
 const SHUTDOWN_MARGIN_MS = 5_000;
 
-/** Reloads shortly after the config or a spec file changes; editors write in bursts. */
-function watchConfig(gateway: Gateway, reload: () => Promise<void>): FileWatch[] {
-  const config = gateway.currentConfig;
-  if (!config?.file) return [];
-  let timer: NodeJS.Timeout | undefined;
-  const onChange = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => void reload(), 300);
+/** Watches the config in force (its file and spec sources) and reloads on a change. */
+function watchGatewayConfig(gateway: Gateway): FileWatch[] {
+  if (!gateway.currentConfig?.file) return [];
+  const sources = () => {
+    const config = gateway.currentConfig!;
+    return [config.file!, ...config.appSources];
   };
-  return [watchFiles([config.file, ...config.appSources], onChange)];
+  return [watchConfig(sources, () => gateway.reload())];
 }
 
 function printUrls(gateway: Gateway): void {

@@ -7,11 +7,14 @@ import { parseDuration, parseLongDuration, parseSize, parseSpecObject, reservedR
 import { parseSpecTextOffThread } from '../spec/parse-off-thread.js';
 import { resolveRoot } from '../spec/mount-paths.js';
 import { yamlShapeProblem } from '../spec/nesting-depth.js';
+import { readDocuments } from '../spec/documents.js';
+import type { PathSegment } from '../spec/path.js';
 import { specText } from '../spec/utf8-text.js';
 import type { AppSpec, ResourcesSpec } from '../spec/types.js';
 import { isPostgresUrl } from '../store/store-location.js';
 import { configFileSchema, workerCount, type ConfigFileInput } from './config-schema.js';
 import type { GatewayConfig, GatewayTimeouts, HostPort, TlsConfig } from './config.js';
+import { halfWrittenProblem } from './reload-changes.js';
 
 const SPEC_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
@@ -19,8 +22,9 @@ const SPEC_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
  * Reads and validates the whole configuration, spec files included. Either
  * everything is valid and a complete GatewayConfig comes back, or it throws
  * with every problem listed: a reload that fails keeps the old config serving.
+ * `previous` (a reload): a file that looks half-written is refused too.
  */
-export async function loadConfig(file: string): Promise<GatewayConfig> {
+export async function loadConfig(file: string, previous?: GatewayConfig): Promise<GatewayConfig> {
   const path = resolve(file);
   let bytes: Buffer;
   try {
@@ -39,15 +43,40 @@ export async function loadConfig(file: string): Promise<GatewayConfig> {
   } catch (err) {
     throw new ConfigError(`config ${path}: ${(err as Error).message}`);
   }
-  return buildConfig(raw, dirname(path), path);
+  const halfWritten = previous && halfWrittenProblem(raw, previous);
+  if (halfWritten) throw new ConfigError(`config ${path} ${halfWritten}`);
+  return buildConfig(raw, dirname(path), path, configLines(text));
 }
 
-/** Validates a config object; relative paths resolve against `baseDir`. */
-export async function buildConfig(raw: unknown, baseDir: string, file?: string): Promise<GatewayConfig> {
+/** Where a field is in the config file's text, so a refusal names its line; undefined for a text without one map. */
+function configLines(text: string): LineOf | undefined {
+  const read = readDocuments(text);
+  const only = read.documents.length === 1 && read.documents[0]!.at.length === 0 ? read.documents[0] : undefined;
+  return only && ((path) => only.lineOf(path));
+}
+
+/** The 1-based line of the field at a path in the config file. */
+type LineOf = (path: readonly PathSegment[]) => number | undefined;
+
+/** `apps[1].routes[0].path` as segments: ['apps', 1, 'routes', 0, 'path']. Pure. */
+function pathSegments(text: string): PathSegment[] {
+  return [...text.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) => (m[2] !== undefined ? Number(m[2]) : m[1]!));
+}
+
+/** Validates a config object; relative paths resolve against `baseDir`; `lineOf` (a file's text) adds each problem's line. */
+export async function buildConfig(raw: unknown, baseDir: string, file?: string, lineOf?: LineOf): Promise<GatewayConfig> {
   const where = file ?? 'config';
+  const at = (path: readonly PathSegment[]) => {
+    const line = lineOf?.(path);
+    return line === undefined ? '' : ` (line ${line})`;
+  };
   const parsed = configFileSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`);
+    const problems = parsed.error.issues.map((i) => {
+      const path = i.path.filter((k): k is PathSegment => typeof k !== 'symbol');
+      // A misspelt key is on its own line, not on its parent's.
+      return `${formatPath(i.path)}: ${i.message}${at(i.code === 'unrecognized_keys' && i.keys[0] !== undefined ? [...path, i.keys[0]] : path)}`;
+    });
     throw new ConfigError(`${where}: ${problems.join('; ')}`);
   }
   const input: ConfigFileInput = parsed.data;
@@ -56,7 +85,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
     try {
       return fn();
     } catch (err) {
-      problems.push(`${name}: ${(err as Error).message}`);
+      problems.push(`${name}: ${(err as Error).message}${at(pathSegments(name))}`);
       return undefined;
     }
   };
@@ -73,7 +102,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string):
   if (problems.length > 0 || !listen || !admin || idleTimeoutMs === undefined || drainTimeoutMs === undefined || resyncMs === undefined || taskPollMs === undefined || historyMaxAgeMs === undefined || !resources || !timeouts) {
     throw new ConfigError(`${where}: ${problems.join('; ')}`);
   }
-  const { apps, appSources, origins } = await loadApps(input.apps, baseDir);
+  const { apps, appSources, origins } = await loadApps(input.apps, baseDir, at, file && (relative(baseDir, file) || file));
   const policy = {
     ...input.policy,
     // Resolved now, once: see mount-paths.ts for why a start must not resolve them again.
@@ -199,7 +228,7 @@ export function inFile(file: string, path: string): string {
   return `${file}, document ${Number(doc[1]) + 1}${doc[2] ? `: ${doc[2]}` : ''}`;
 }
 
-async function loadApps(entries: ConfigFileInput['apps'], baseDir: string): Promise<{ apps: AppSpec[]; appSources: string[]; origins: string[] }> {
+async function loadApps(entries: ConfigFileInput['apps'], baseDir: string, at: (path: readonly PathSegment[]) => string, configName?: string): Promise<{ apps: AppSpec[]; appSources: string[]; origins: string[] }> {
   const apps: AppSpec[] = [];
   const appSources: string[] = [];
   /** Where each app was declared, for set-level problems: `apps/web.yaml, document 2` or `apps[0]`. */
@@ -215,7 +244,8 @@ async function loadApps(entries: ConfigFileInput['apps'], baseDir: string): Prom
     } catch (err) {
       if (!(err instanceof SpecError)) throw err;
       const name = file ? relative(baseDir, file) || file : undefined;
-      problems.push(...err.problems.map((p) => ({ path: name === undefined ? p.path : inFile(name, p.path), message: p.message })));
+      // An inline app's problem is in the config file itself: its line is found there.
+      problems.push(...err.problems.map((p) => (name === undefined ? { path: configName === undefined ? p.path : inFile(configName, p.path), message: `${p.message}${at(pathSegments(p.path))}` } : { path: inFile(name, p.path), message: p.message })));
     }
   };
   for (const [index, entry] of entries.entries()) {

@@ -11,6 +11,7 @@ import { apiRoutes } from '../api/routes/index.js';
 import { TokenService } from '../api/token-service.js';
 import type { GatewayConfig } from '../config/config.js';
 import { loadConfig } from '../config/load-config.js';
+import { logLevelFor, restartOnlyChanges } from '../config/reload-changes.js';
 import { StoreError, messageOf } from '../errors.js';
 import { reservedRouteHosts, validateAppSet } from '../spec/index.js';
 import { Metrics } from '../metrics/metrics.js';
@@ -104,10 +105,15 @@ export class Gateway {
   httpsAddress?: AddressInfo;
   adminAddress?: AddressInfo;
 
+  /** The logger's level before any config set one: what a config without `logLevel` goes back to. */
+  private readonly startLogLevel: string;
+
   constructor(
     private readonly configFile: string,
     private readonly parts: GatewayParts,
-  ) {}
+  ) {
+    this.startLogLevel = parts.logger.level;
+  }
 
   /**
    * Starts every part, or none: when a step fails (the store, the engine, a port
@@ -171,7 +177,7 @@ export class Gateway {
       if (this.parts.acceptEmptyStore) logger.warn({ store: config.store }, 'the store file was empty; starting with no apps as --accept-empty-store asks');
     }
     this.config = config;
-    applyLogLevel(logger, config);
+    applyLogLevel(logger, config, this.startLogLevel);
     this.runtime = runtime;
     const inputSecret = await store.getOrCreateSecret('input');
     this.input = new InputSource(inputSecret, () => this.desired.specs);
@@ -380,8 +386,11 @@ export class Gateway {
     for (const name of names.filter((n) => !failed.includes(n))) await this.store!.forgetDeleted(name);
   }
 
-  /** Re-reads the config and spec files and applies the difference. */
-  reload(): Promise<void> {
+  /**
+   * Re-reads the config and spec files and applies the difference. Never rejects:
+   * it runs from SIGHUP and file watches, where a rejection would end the process.
+   */
+  reload(): Promise<ReloadOutcome> {
     return this.serialize(() => this.reloadNow());
   }
 
@@ -391,13 +400,15 @@ export class Gateway {
     return run;
   }
 
-  private async reloadNow(): Promise<void> {
+  private async reloadNow(): Promise<ReloadOutcome> {
     const { logger } = this.parts;
     const store = this.store;
-    if (!store || !this.activator) return;
+    const previous = this.config;
+    if (!store || !this.activator || !previous) return { applied: false, error: 'the gateway has not started', restartNeeded: [] };
     let config: GatewayConfig;
+    let restartNeeded: string[];
     try {
-      config = await loadConfig(this.configFile);
+      config = await loadConfig(this.configFile, previous);
       config.apps = await resolveImagePorts(config.apps, this.runtime!, this.configFile);
       // The complete new snapshot (the config's apps, and the API's apps it does not
       // name) is checked as a set before anything is committed: a config app whose
@@ -407,21 +418,37 @@ export class Gateway {
       validateAppSet([...config.apps, ...apiApps], config.policy, config.limits, reservedRouteHosts(config.admin.host, config.adminHosts), configNames);
       // Certificate files are checked before anything changes: a bad pair refuses the reload.
       if (config.tls && this.tlsEdge) await this.tlsEdge.loadFiles(config.tls);
-      if (Boolean(config.tls) !== Boolean(this.tlsEdge) || (config.tls && this.config?.tls && !sameHostPort(config.tls.listen, this.config.tls.listen))) {
-        logger.warn('a tls block added, removed or moved to another listen address takes effect at the next start');
-      }
+      restartNeeded = restartOnlyChanges(previous, config);
     } catch (err) {
       logger.error({ err: messageOf(err) }, 'reload refused, the previous configuration keeps serving');
-      return;
+      return { applied: false, error: messageOf(err), restartNeeded: [] };
     }
     // Commit: the store first (one transaction), then config, defaults and routes.
-    const { removed } = await syncConfigApps(store, config);
-    this.config = config;
-    applyLogLevel(logger, config);
+    let removed: string[];
+    try {
+      ({ removed } = await syncConfigApps(store, config));
+    } catch (err) {
+      // The transaction did not commit: nothing changed, the old configuration serves on.
+      logger.error({ err: messageOf(err) }, 'reload failed writing the store, the previous configuration keeps serving');
+      return { applied: false, error: messageOf(err), restartNeeded: [] };
+    }
+    // Start-only settings keep their start values, so what the gateway reports stays true.
+    this.config = restartNeeded.length > 0 ? keepStartOnly(previous, config) : config;
+    applyLogLevel(logger, config, this.startLogLevel);
     this.pool?.settingsChanged();
     this.activator.setDefaults(defaultsOf(config));
-    await this.desiredChanged(removed);
+    if (restartNeeded.length > 0) {
+      logger.warn({ fields: restartNeeded }, `changed in the config but read only at start, these keep their old values until the next start: ${restartNeeded.join(', ')}`);
+    }
+    try {
+      await this.desiredChanged(removed);
+    } catch (err) {
+      // Stored and routed; the engine is brought in line by the next reconcile.
+      logger.error({ err: messageOf(err) }, 'reload stored, but bringing the engine in line failed; the next reconcile retries');
+      return { applied: true, error: messageOf(err), restartNeeded };
+    }
     logger.info({ apps: config.apps.length, removed }, 'configuration reloaded');
+    return { applied: true, restartNeeded };
   }
 
   /**
@@ -527,8 +554,26 @@ async function syncConfigApps(store: Store, config: GatewayConfig): Promise<{ de
   return { desired: await store.listApps(), removed };
 }
 
-function sameHostPort(a: { host: string; port: number }, b: { host: string; port: number }): boolean {
-  return a.host === b.host && a.port === b.port;
+/** What a reload did: applied or refused (with why), and the changed settings only a restart applies. */
+export interface ReloadOutcome {
+  applied: boolean;
+  error?: string;
+  restartNeeded: string[];
+}
+
+/** The new config with the settings read only at start as they were at start. Pure. */
+function keepStartOnly(previous: GatewayConfig, next: GatewayConfig): GatewayConfig {
+  const { listen, admin, store, stateDir, runtime, docker, swarm, upstreamHost, publishHost, appsNetwork, workers, limits, timeouts, trustedProxies, resyncMs, gatewayId, history, tls } = previous;
+  const kept: GatewayConfig = { ...next, listen, admin, store, stateDir, runtime, swarm, appsNetwork, workers, limits, timeouts, trustedProxies, resyncMs, history };
+  for (const [key, value] of Object.entries({ docker, upstreamHost, publishHost, gatewayId })) {
+    if (value === undefined) delete (kept as unknown as Record<string, unknown>)[key];
+    else (kept as unknown as Record<string, unknown>)[key] = value;
+  }
+  // The tls block's certificates, redirect and acme apply at reload; only its presence and listener do not.
+  if (!tls) delete kept.tls;
+  else if (next.tls) kept.tls = { ...next.tls, listen: tls.listen };
+  else kept.tls = tls;
+  return kept;
 }
 
 function defaultsOf(config: GatewayConfig): AppDefaults {
@@ -539,7 +584,8 @@ function logStatus(logger: Logger, s: AppStatus): void {
   logger.info({ app: s.name, state: s.state, lastError: s.lastError, startMs: s.state === 'running' ? s.lastStartMs : undefined }, 'app state');
 }
 
-/** The config file's `logLevel`, unless BERTH_LOG_LEVEL set one (the environment wins). */
-function applyLogLevel(logger: Logger, config: GatewayConfig): void {
-  if (config.logLevel && !process.env.BERTH_LOG_LEVEL) logger.level = config.logLevel;
+/** The config file's `logLevel`, unless BERTH_LOG_LEVEL set one (the environment wins); none: the start level. */
+function applyLogLevel(logger: Logger, config: GatewayConfig, startLevel: string): void {
+  if (process.env.BERTH_LOG_LEVEL) return;
+  logger.level = logLevelFor(config.logLevel, undefined, startLevel);
 }
