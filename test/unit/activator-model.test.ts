@@ -25,6 +25,19 @@ const MAX = 2;
 /** Generous: a request may wait for a stop to drain, then a start. */
 const ANSWER_WITHIN_MS = 8_000;
 const SETTLE_WITHIN_MS = 4_000;
+/** A command (an apply, a delete, a scale change) that takes longer is stuck: the model has no 30 s drains open past it. */
+const COMMAND_WITHIN_MS = 10_000;
+
+/** `work`, or a failure naming what hung. */
+async function within<T>(ms: number, work: Promise<T>, what: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(what())), ms)));
+  try {
+    return await Promise.race([work, hung]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 type Command =
   | { kind: 'request'; app: App }
@@ -153,7 +166,7 @@ class World {
 
   /** Waits for every request to be answered (bounded), then for the invariants to hold (bounded). */
   async settle(history: readonly Command[]): Promise<void> {
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    await within(ANSWER_WITHIN_MS + 2_000, (async () => { while (this.pending.size > 0) await Promise.allSettled([...this.pending]); })(), () => `requests never ended after ${JSON.stringify(history)}`);
     assert.deepEqual(this.hung, [], `requests hung after ${JSON.stringify(history)}`);
     const deadline = performance.now() + SETTLE_WITHIN_MS;
     let broken = this.violations();
@@ -194,7 +207,7 @@ class World {
 
   async close(): Promise<void> {
     this.rt.engineDown = false;
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    // A hung request must not hang the test too: the gateway's close ends what is left.
     this.a.close();
     await this.rt.close();
   }
@@ -209,9 +222,13 @@ async function runSequence(commands: readonly Command[]): Promise<void> {
     const history: Command[] = [];
     for (const c of commands) {
       history.push(c);
-      await world.run(c);
+      await within(COMMAND_WITHIN_MS, world.run(c), () => `command ${JSON.stringify(c)} did not finish within ${COMMAND_WITHIN_MS} ms, after ${JSON.stringify(history)}`);
       await world.settle(history);
     }
+  } catch (err) {
+    // The first failure of a sequence, before shrinking: useful when shrinking is long.
+    if (process.env.BERTH_MODEL_VERBOSE) console.error(String(err));
+    throw err;
   } finally {
     await world.close();
   }
