@@ -124,6 +124,8 @@ class World {
         await sleep(350);
         return;
       case 'outside': {
+        // A change behind berth's back matters most to a serving app: a stopped one is woken first (as a request would).
+        if (this.rt.running(c.app).length === 0 && this.a.status(c.app)) await this.a.acquire(c.app).catch(() => undefined);
         const target = [...this.rt.containers.values()].map((x) => x.instance).find((i) => i.app === c.app && (i.state === 'running' || c.how === 'remove'));
         if (!target) return;
         if (c.how === 'kill') await this.rt.outsideKill(target.id);
