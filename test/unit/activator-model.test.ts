@@ -132,6 +132,10 @@ class World {
         else if (c.how === 'stop') await this.rt.outsideStop(target.id);
         else if (c.how === 'remove') await this.rt.outsideRemove(target.id);
         else await this.rt.outsidePause(target.id);
+        // The engine's event is handled in the same turn it is emitted: checked before an idle stop (200 ms) could hide a wrong state.
+        await sleep(30);
+        const now = this.a.status(c.app);
+        assert.ok(!(now?.state === 'running' && now.readyInstances === 0), `${c.app}: running with no ready instance right after an outside ${c.how}`);
         return;
       }
       case 'engineOutage':
