@@ -42,30 +42,38 @@ function cluster(url: string, id: string, statuses: AppStatus[] = [], extra: Par
   });
 }
 
+/** A heartbeat now (the tests' clusters beat only when asked). */
+const beat = (c: GatewayCluster) => (c as unknown as { heartbeat(): Promise<void> }).heartbeat();
+
+/** On a migrated database: gw-a leading, and gw-b alive in its registry (its fence waits for gw-b's answer). Both go into `clusters`, for the test's finally. */
+async function leaderAndFollower(url: string, clusters: GatewayCluster[], followerHost: Partial<ClusterHost> = {}): Promise<{ leader: GatewayCluster; follower: GatewayCluster }> {
+  const store = new PostgresStore({ url });
+  await store.open();
+  await store.close();
+  const leader = cluster(url, 'gw-a');
+  clusters.push(leader);
+  await leader.start();
+  await waitFor('gw-a to lead', () => leader.leading);
+  const follower = cluster(url, 'gw-b', [], followerHost);
+  clusters.push(follower);
+  await follower.start();
+  await beat(leader);
+  assert.ok(leader.gateways.some((g) => g.id === 'gw-b' && g.alive));
+  return { leader, follower };
+}
+
 test("a fence answered during a follower's heartbeat still sees the request that began before it", { skip: pgSkip(), timeout: 30_000 }, async () => {
   const db = await createTestDatabase();
-  const store = new PostgresStore({ url: db.url });
   const blocker = new pg.Client({ connectionString: db.url });
   const clusters: GatewayCluster[] = [];
   try {
-    await store.open();
-    await store.close();
-    const leader = cluster(db.url, 'gw-a');
-    clusters.push(leader);
-    await leader.start();
-    await waitFor('gw-a to lead', () => leader.leading);
-    const follower = cluster(db.url, 'gw-b');
-    clusters.push(follower);
-    await follower.start();
-    // The leader knows the follower is alive (its fence waits for its answer).
-    await (leader as unknown as { heartbeat(): Promise<void> }).heartbeat();
-    assert.ok(leader.gateways.some((g) => g.id === 'gw-b' && g.alive));
+    const { leader, follower } = await leaderAndFollower(db.url, clusters);
 
     // The follower's next heartbeat stalls on its row, snapshotted with nothing in flight.
     await blocker.connect();
     await blocker.query('BEGIN');
     await blocker.query("SELECT 1 FROM gateways WHERE id = 'gw-b' FOR UPDATE");
-    const stalled = (follower as unknown as { heartbeat(): Promise<void> }).heartbeat();
+    const stalled = beat(follower);
     await new Promise((r) => setTimeout(r, 200));
     // A request begins at the follower after that snapshot; then the leader fences the app.
     follower.local.began('web');
@@ -164,7 +172,6 @@ test("a follower cut off from the store stops showing the leader's last view", {
   const store = new PostgresStore({ url: db.url });
   const admin = new pg.Client({ connectionString: db.url });
   const clusters: GatewayCluster[] = [];
-  const beat = (c: GatewayCluster) => (c as unknown as { heartbeat(): Promise<void> }).heartbeat();
   try {
     await store.open();
     await store.close();
@@ -242,29 +249,17 @@ test('more concurrent cold starts than lease connections wait for one and start 
 // missing from what the leader decides an idle stop on; and the hold's end reaches them.
 test("a follower's answer to a fence comes after its own workers' barrier, and the hold's end reaches them", { skip: pgSkip(), timeout: 30_000 }, async () => {
   const db = await createTestDatabase();
-  const store = new PostgresStore({ url: db.url });
   const clusters: GatewayCluster[] = [];
   const ended: string[] = [];
   try {
-    await store.open();
-    await store.close();
-    const leader = cluster(db.url, 'gw-a');
-    clusters.push(leader);
-    await leader.start();
-    await waitFor('gw-a to lead', () => leader.leading);
-    let follower!: GatewayCluster;
-    follower = cluster(db.url, 'gw-b', [], {
+    const { leader, follower } = await leaderAndFollower(db.url, clusters, {
       // As the workers' barrier does: a moment later, the request a worker was serving is in the control's count.
       quiesceLocal: async (app) => {
         await new Promise((r) => setTimeout(r, 300));
-        follower.local.began(app);
+        clusters[1]!.local.began(app); // clusters[1]: gw-b, this follower
       },
       holdEnded: (app) => void ended.push(app),
     });
-    clusters.push(follower);
-    await follower.start();
-    await (leader as unknown as { heartbeat(): Promise<void> }).heartbeat();
-    assert.ok(leader.gateways.some((g) => g.id === 'gw-b' && g.alive));
     await leader.fence('web');
     assert.equal(leader.peerInFlight('web'), 1, "the leader's last look counts the request the follower's worker was serving");
     await waitFor('the unfence (no stop) to end the hold', () => !follower.holds.isHeld('web'));
