@@ -1,13 +1,13 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, extname, join, relative, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parseDocument } from 'yaml';
 import { ConfigError, SpecError, type FieldProblem } from '../errors.js';
 import { parseDuration, parseLongDuration, parseSize, parseSpecObject, reservedRouteHosts, validateAppSet } from '../spec/index.js';
 import { parseSpecTextOffThread } from '../spec/parse-off-thread.js';
 import { resolveRoot } from '../spec/mount-paths.js';
 import { yamlShapeProblem } from '../spec/nesting-depth.js';
-import { readDocuments } from '../spec/documents.js';
+import { readDocuments, tagProblems } from '../spec/documents.js';
 import type { PathSegment } from '../spec/path.js';
 import { specText } from '../spec/utf8-text.js';
 import type { AppSpec, ResourcesSpec } from '../spec/types.js';
@@ -39,7 +39,11 @@ export async function loadConfig(file: string, previous?: GatewayConfig): Promis
   const shape = yamlShapeProblem(text);
   if (shape !== undefined) throw new ConfigError(`config ${path} ${shape}`);
   try {
-    raw = parseYaml(text) ?? {};
+    const doc = parseDocument(text);
+    // A tag YAML does not know (`token: !secret x`) is refused, as in a spec: dropped, it left the plain value.
+    const problem = doc.errors[0] ?? tagProblems(doc)[0];
+    if (problem) throw problem;
+    raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
   } catch (err) {
     throw new ConfigError(`config ${path}: ${(err as Error).message}`);
   }
