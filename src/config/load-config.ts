@@ -114,7 +114,13 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string, 
     secretFiles: (input.policy.secretFiles ?? []).map((p) => resolve(baseDir, p)),
     secretEnv: input.policy.secretEnv ?? [],
   };
-  const limits = { inputBytes: input.limits.inputBytes, requestHeaders: input.limits.requestHeaders, ...(input.limits.connections === undefined ? {} : { connections: input.limits.connections }) };
+  const limits = {
+    inputBytes: input.limits.inputBytes,
+    requestHeaders: input.limits.requestHeaders,
+    concurrentStarts: input.limits.concurrentStarts,
+    ...(input.limits.connections === undefined ? {} : { connections: input.limits.connections }),
+    ...(input.limits.runningApps === undefined ? {} : { runningApps: input.limits.runningApps }),
+  };
   validateAppSet(apps, policy, limits, reservedRouteHosts(admin.host, input.adminHosts), undefined, origins);
   return {
     file,
