@@ -143,6 +143,9 @@ export class Activator implements UpstreamSource {
     if (exclude !== undefined) return { kind: 'fail', error: new NoOtherInstanceError(app, exclude) };
     // A socket cannot show a page or follow its refresh: it is held as an API client is.
     if (options?.upgrade) return { kind: 'wait', ready: controller.acquireFor(req) };
+    // A browser would get a waiting page that reloads until an app idles out elsewhere: it is told why instead.
+    const full = controller.budgetRefusal();
+    if (full) return { kind: 'fail', error: full };
     const info = this.waiting(app)!;
     switch (waitingDecision(info, req)) {
       case 'recentFailure':

@@ -246,7 +246,7 @@ export class AppController {
   }
 
   /** Why this app, down and not starting, may not start now that the gateway runs as many apps as it may. */
-  private budgetRefusal(): BerthError | undefined {
+  budgetRefusal(): BerthError | undefined {
     if (this.starting || !APP_DOWN.has(this.state)) return undefined;
     return this.deps.startBudget?.refusal(this.name);
   }

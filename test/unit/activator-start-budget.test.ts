@@ -5,6 +5,7 @@
  * that, and with them goes every app behind the gateway.
  */
 import assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
 import { test } from 'node:test';
 import { runningAppsRefusal } from '../../src/activator/start-budget.js';
 import { RunningAppsFullError, StartSlotsBusyError } from '../../src/activator/start-errors.js';
@@ -122,6 +123,24 @@ test('runningApps: 2, a third app is refused with 503 while two are up, and star
     assert.equal(a.status('three')?.state, 'running');
     await assert.rejects(a.acquire('one'), RunningAppsFullError, 'two are up again');
     await sleep(10);
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
+
+test('runningApps: a browser asking for an app past the bound is told why, not given a waiting page that reloads for good', async () => {
+  const rt = new FakeRuntime();
+  const a = fakeActivator(rt, { startLimits: { concurrentStarts: 32, runningApps: 1 } });
+  try {
+    await a.reconcile([fakeSpec('one'), fakeSpec('two')]);
+    await a.acquire('one');
+    const browser = { method: 'GET', headers: { accept: 'text/html,application/xhtml+xml', 'sec-fetch-mode': 'navigate' } } as unknown as IncomingMessage;
+    const admission = a.admit('two', browser);
+    assert.equal(admission.kind, 'fail');
+    assert.ok(admission.kind === 'fail' && admission.error instanceof RunningAppsFullError);
+    assert.equal(a.admit('one', browser).kind, 'ready', 'an app up is served');
+    assert.equal(rt.calls.start, 1);
   } finally {
     a.close();
     await rt.close();
