@@ -137,11 +137,13 @@ export async function waitUntilHealthy(
 /**
  * The reason of a start whose probes got no HTTP answer, saying what berth saw and,
  * when the image EXPOSEs other ports than the one dialled, which: the usual cause
- * is a spec naming the wrong port. Pure; `exposed` undefined when unknown.
+ * is a spec naming the wrong port; on the right one, an app bound to 127.0.0.1
+ * inside its container. Pure; `exposed` undefined when unknown.
  */
 export function silentReason(reason: string, port: number, exposed: readonly number[] | undefined): string {
   const said = `${reason}; nothing answered on container port ${port}`;
-  if (exposed === undefined || exposed.includes(port)) return said;
+  // The right port and still silent: most often an app bound to its container's own loopback, which nothing outside reaches.
+  if (exposed === undefined || exposed.includes(port)) return `${said}; an app listening there must listen on all addresses (0.0.0.0), not 127.0.0.1`;
   if (exposed.length === 0) return `${said}; the image exposes no port`;
   return `${said}; the image exposes ${exposed.join(', ')}`;
 }
