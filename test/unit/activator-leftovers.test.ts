@@ -130,7 +130,7 @@ test('leftover: a replica that never gets ready is stopped and kept, not left ru
 
 test('leftover: an instance whose health-check restart never gets ready is stopped, and the app says stopped truly', async () => {
   const rt = new FakeRuntime();
-  rt.behave('web', { sickAfterMs: 50 });
+  rt.behave('web', { sickAfterMs: 250 });
   const a = fakeActivator(rt);
   try {
     await a.reconcile([fakeSpec('web', { startTimeout: '300ms', health: { path: '/healthz', interval: '30ms', timeout: '200ms', unhealthyThreshold: 2 } })]);

@@ -130,7 +130,7 @@ test('AppTimers: the removal fires after its delay, is cancelled by a start, and
 
 test('a health-check restart is a restart in place, not an exit: the app stays running', async () => {
   const rt = new FakeRuntime();
-  rt.behave('web', { sickAfterMs: 50 });
+  rt.behave('web', { sickAfterMs: 300 });
   const lines: string[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
   const a = fakeActivator(rt, { logger });
