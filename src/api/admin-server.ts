@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { BadRequestError, BerthError, NotFoundError, UnauthorizedError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { readBody } from './body.js';
+import { contentTypeProblem } from './content-type.js';
 import { adminHostAllowed, hostNameOf, isWildcardAddress } from './admin-host.js';
 import { FailureThrottle } from './failure-throttle.js';
 import { problemFor, sendJson, sendProblem, writeProblem } from './problem.js';
@@ -116,7 +117,7 @@ export class AdminServer {
       return;
     }
     // Host must be there once and well formed (RFC 9112 §3.2) before it is compared with the names served.
-    const hostProblem = adminHostHeaderProblem(req);
+    const hostProblem = adminHostHeaderProblem(req) ?? repeatedHeaderProblem(req);
     if (hostProblem) {
       sendEdgeProblem(res, 'bad_request', hostProblem);
       return;
@@ -156,6 +157,9 @@ export class AdminServer {
       }
       const queryWrong = queryProblem(target.query, found.def);
       if (queryWrong) throw new BadRequestError(queryWrong);
+      // A body of a type a browser may send from any page unasked (text/plain, a form) is never read as a command.
+      const typeWrong = found.def.method === 'GET' ? undefined : contentTypeProblem(req.headers['content-type'], found.def.requestBody?.contentTypes);
+      if (typeWrong) throw new BerthError('unsupported_media_type', typeWrong);
       let body: Buffer | undefined;
       const ctx: ApiContext = {
         req,
@@ -190,6 +194,22 @@ function adminHostHeaderProblem(req: IncomingMessage): string | undefined {
   if (count > 1) return 'more than one Host header';
   if (count === 0) return req.httpVersion === '1.0' ? undefined : 'no Host header (HTTP/1.1 requires one)';
   return hostNameOf(req.headers.host ?? '') === undefined ? 'the Host header is malformed' : undefined;
+}
+
+/** Headers berth reads once: Node keeps the first of several and drops the rest, which must not decide anything unseen. */
+const SINGLE_HEADERS = ['authorization', 'content-type'];
+
+/** Which of SINGLE_HEADERS the request repeats, as a problem, or undefined. */
+function repeatedHeaderProblem(req: IncomingMessage): string | undefined {
+  const seen = new Set<string>();
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (!SINGLE_HEADERS.includes(name)) continue;
+    if (seen.has(name)) return `more than one ${name} header`;
+    seen.add(name);
+  }
+  return undefined;
 }
 
 /** Answers of the listener itself, before any API code runs; problem+json like every API error. */
