@@ -149,10 +149,13 @@ export class AdminServer {
       this.throttle.succeeded(address);
       this.open.set(res, principal);
       res.on('close', () => this.open.delete(res));
-      const found = this.router.lookup(req.method ?? 'GET', path);
-      if (found.kind === 'not_found') throw new NotFoundError(`no API operation at ${req.method} ${path}`);
+      // HEAD is GET without the body (RFC 9110 §9.3.2): Node leaves the body out of the answer itself.
+      const head = req.method === 'HEAD';
+      const found = this.router.lookup(head ? 'GET' : (req.method ?? 'GET'), path);
+      if (found.kind === 'not_found') throw new NotFoundError(`no API operation at ${req.method} ${path}${this.nearPath(path)}`);
       if (found.kind === 'method_not_allowed') {
-        writeProblem(res, problemFor('method_not_allowed', `use ${found.allowed.join(', ')}`), { allow: found.allowed.join(', ') });
+        const allowed = found.allowed.includes('GET') ? [...found.allowed, 'HEAD'] : found.allowed;
+        writeProblem(res, problemFor('method_not_allowed', `${req.method} is not an operation here; use ${allowed.join(', ')}`), { allow: allowed.join(', ') });
         return;
       }
       const queryWrong = queryProblem(target.query, found.def);
@@ -172,10 +175,19 @@ export class AdminServer {
       };
       const reply = await found.def.handle(ctx);
       if (reply) sendJson(res, reply.status ?? 200, reply.body);
+      // A stream's head is all a HEAD gets: ended here, its close ends what feeds it (events, a log follow).
+      else if (head && !res.writableEnded) res.end();
     } catch (err) {
       if (!(err instanceof BerthError)) this.options.logger.error({ err, method: req.method, path }, 'API call failed');
       sendProblem(res, err);
     }
+  }
+
+  /** A hint for a path that misses only by a trailing slash (or lacks one), or ''. */
+  private nearPath(path: string): string {
+    const other = path.endsWith('/') ? path.slice(0, -1) : `${path}/`;
+    const found = other === '' ? undefined : this.router.lookup('GET', other);
+    return found && found.kind !== 'not_found' ? ` (did you mean ${other}?)` : '';
   }
 
   private misdirectedDetail(): string {
