@@ -9,6 +9,7 @@ import type { AppSpec } from '../spec/types.js';
 import { containerSpecHash } from '../spec/hash.js';
 import { wakeOrder } from '../spec/depends-on.js';
 import type { InputSource } from './input-source.js';
+import { ActivityOwners } from './activity-owners.js';
 import { AppController, type AppDefaults, type AppLease } from './app-controller.js';
 import type { AppStatus } from './app-status.js';
 import { planReconcile, type ReconcileAction, type RemovedApp } from './reconcile-plan.js';
@@ -187,13 +188,28 @@ export class Activator implements UpstreamSource {
   }
 
   began(app: string): void {
-    this.counting(app)?.began();
+    this.countBegan(app);
     this.onActivity?.(app, true);
   }
 
   ended(app: string): void {
-    this.counting(app)?.ended();
+    this.countEnded(app);
     this.onActivity?.(app, false);
+  }
+
+  /** Which controller each request's end belongs to, when a name was deleted and created again meanwhile. */
+  private readonly owners = new ActivityOwners<AppController>();
+
+  private countBegan(app: string): void {
+    const controller = this.counting(app);
+    if (!controller) return;
+    controller.began();
+    this.owners.began(app, controller);
+  }
+
+  /** Taken off the controller the request was counted by (activity-owners.ts), even one deleted since. */
+  private countEnded(app: string): void {
+    this.owners.ended(app)?.ended();
   }
 
   /** Whose idle clock counts `app`'s requests: the declared app's, or a deleted one's still draining. */
@@ -203,10 +219,8 @@ export class Activator implements UpstreamSource {
 
   /** Other gateways' activity on `app` (not this gateway's own: it is not published again). */
   peerActivity(app: string, began: number, ended: number): void {
-    const controller = this.counting(app);
-    if (!controller) return;
-    for (let i = 0; i < began; i++) controller.began();
-    for (let i = 0; i < ended; i++) controller.ended();
+    for (let i = 0; i < began; i++) this.countBegan(app);
+    for (let i = 0; i < ended; i++) this.countEnded(app);
   }
 
   private waiting(app: string): WaitingInfo | undefined {

@@ -116,6 +116,8 @@ export class AppController {
   /** Cancels the start in progress when the app is deleted or the gateway shuts down. */
   private startAbort?: AbortController;
   private closedWhy = 'the gateway is shutting down';
+  /** Why a stop called off the start in progress (set until that start has ended). */
+  private startCancelled?: string;
   private idleRecheck?: NodeJS.Timeout;
 
   constructor(
@@ -263,6 +265,7 @@ export class AppController {
     if (this.instances.readyCount > 0 && this.state === 'running') return;
     if (this.closed) throw new StartFailedError(this.name, this.closedWhy, false);
     const abort = (this.startAbort = new AbortController());
+    this.startCancelled = undefined;
     const began = performance.now();
     const spec = this.spec;
     this.timers.cancelRemoval();
@@ -284,6 +287,8 @@ export class AppController {
       this.lastError = undefined;
       // The idle timeout counts from readiness, not from a request that ended while it started.
       this.timers.idle.touch();
+      // Ready before a stop's call-off was noticed: it serves, and the stop queued behind stops it.
+      this.startCancelled = undefined;
       this.fire('ready');
     } catch (err) {
       throw this.startFailed(err);
@@ -358,6 +363,17 @@ export class AppController {
       this.fire('engineDown');
       this.deps.logger.warn({ app: this.name, err: err.message }, 'app could not start: the Docker engine is unavailable');
       return err;
+    }
+    const cancelled = this.startCancelled;
+    this.startCancelled = undefined;
+    if (cancelled !== undefined && !this.closed) {
+      // Stopped mid-start (the API): no failure and no crash counted; the container it launched is
+      // kept aside as running, for the stop that follows to stop.
+      if (this.startingInstance) this.instances.park(this.startingInstance);
+      this.startingInstance = undefined;
+      this.fire('stopped', cancelled);
+      this.deps.logger.info({ app: this.name, why: cancelled }, 'start called off');
+      return new StartFailedError(this.name, `the start was called off: ${cancelled}`, false);
     }
     if (err instanceof StartSlotsBusyError) {
       // The gateway's load, not the app's: shown as why it failed, and no crash-loop count.
@@ -479,6 +495,12 @@ export class AppController {
 
   /** Stops every instance after requests in flight finish (bounded by `graceMs`); containers are kept. */
   stop(why: string, graceMs = DRAIN_MS): Promise<void> {
+    // A stop does not wait out a cold start (up to startTimeout): the start is called off, its waiters
+    // told why at once, and what it launched is stopped by the step below, which runs right after it.
+    if (this.state === 'starting' && this.startAbort && !this.startAbort.signal.aborted) {
+      this.startCancelled = why;
+      this.startAbort.abort();
+    }
     return this.serial(async () => {
       if (this.instances.slots.length === 0 && this.state !== 'paused') {
         // A failed start's container, kept for the next try, runs: a stop is a stop.

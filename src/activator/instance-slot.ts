@@ -64,7 +64,7 @@ export async function startSlot(
   if (!running.address) throw new RuntimeError(`container ${running.name} has no published port ${spec.port}`);
   const result =
     running.health !== 'none'
-      ? await waitUntilHealthy(() => runtime.inspect(running.id), deadline)
+      ? await waitUntilHealthy(() => runtime.inspect(running.id), deadline, signal)
       : await waitUntilReady(running.address, spec.readiness, { deadline, signal, stillStarting: () => exitedReason(runtime, running.id) });
   if (!result.ready) {
     const reason = result.silent ? silentReason(result.reason, spec.port, await runtime.imagePorts(spec.image).catch(() => undefined)) : result.reason;

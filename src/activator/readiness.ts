@@ -119,10 +119,12 @@ function sleep(ms: number): Promise<void> {
 export async function waitUntilHealthy(
   inspect: () => Promise<{ state: string; health: string; exitCode?: number } | undefined>,
   deadline: number,
+  signal?: AbortSignal,
 ): Promise<ProbeResult> {
   let delayMs = 5;
   let health = 'starting';
   while (performance.now() < deadline) {
+    if (signal?.aborted) return { ready: false, reason: 'start cancelled' };
     const now = await inspect();
     if (!now) return { ready: false, reason: 'the container disappeared' };
     if (now.state === 'exited' || now.state === 'dead') return { ready: false, reason: `the container exited with code ${now.exitCode ?? '?'}` };

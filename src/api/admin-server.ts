@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { BadRequestError, BerthError, NotFoundError, UnauthorizedError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { readBody } from './body.js';
+import { contentTypeProblem } from './content-type.js';
 import { adminHostAllowed, hostNameOf, isWildcardAddress } from './admin-host.js';
 import { FailureThrottle } from './failure-throttle.js';
 import { OpenAnswers } from './open-answers.js';
@@ -111,7 +112,7 @@ export class AdminServer {
       return;
     }
     // Host must be there once and well formed (RFC 9112 §3.2) before it is compared with the names served.
-    const hostProblem = adminHostHeaderProblem(req);
+    const hostProblem = adminHostHeaderProblem(req) ?? repeatedHeaderProblem(req);
     if (hostProblem) {
       sendEdgeProblem(res, 'bad_request', hostProblem);
       return;
@@ -142,14 +143,20 @@ export class AdminServer {
       }
       this.throttle.succeeded(address);
       this.open.add(res, principal, req.headers.authorization);
-      const found = this.router.lookup(req.method ?? 'GET', path);
-      if (found.kind === 'not_found') throw new NotFoundError(`no API operation at ${req.method} ${path}`);
+      // HEAD is GET without the body (RFC 9110 §9.3.2): Node leaves the body out of the answer itself.
+      const head = req.method === 'HEAD';
+      const found = this.router.lookup(head ? 'GET' : (req.method ?? 'GET'), path);
+      if (found.kind === 'not_found') throw new NotFoundError(`no API operation at ${req.method} ${path}${this.nearPath(path)}`);
       if (found.kind === 'method_not_allowed') {
-        writeProblem(res, problemFor('method_not_allowed', `use ${found.allowed.join(', ')}`), { allow: found.allowed.join(', ') });
+        const allowed = found.allowed.includes('GET') ? [...found.allowed, 'HEAD'] : found.allowed;
+        writeProblem(res, problemFor('method_not_allowed', `${req.method} is not an operation here; use ${allowed.join(', ')}`), { allow: allowed.join(', ') });
         return;
       }
       const queryWrong = queryProblem(target.query, found.def);
       if (queryWrong) throw new BadRequestError(queryWrong);
+      // A body of a type a browser may send from any page unasked (text/plain, a form) is never read as a command.
+      const typeWrong = found.def.method === 'GET' ? undefined : contentTypeProblem(req.headers['content-type'], found.def.requestBody?.contentTypes);
+      if (typeWrong) throw new BerthError('unsupported_media_type', typeWrong);
       let body: Buffer | undefined;
       const ctx: ApiContext = {
         req,
@@ -162,10 +169,19 @@ export class AdminServer {
       };
       const reply = await found.def.handle(ctx);
       if (reply) sendJson(res, reply.status ?? 200, reply.body);
+      // A stream's head is all a HEAD gets: ended here, its close ends what feeds it (events, a log follow).
+      else if (head && !res.writableEnded) res.end();
     } catch (err) {
       if (!(err instanceof BerthError)) this.options.logger.error({ err, method: req.method, path }, 'API call failed');
       sendProblem(res, err);
     }
+  }
+
+  /** A hint for a path that misses only by a trailing slash (or lacks one), or ''. */
+  private nearPath(path: string): string {
+    const other = path.endsWith('/') ? path.slice(0, -1) : `${path}/`;
+    const found = other === '' ? undefined : this.router.lookup('GET', other);
+    return found && found.kind !== 'not_found' ? ` (did you mean ${other}?)` : '';
   }
 
   private misdirectedDetail(): string {
@@ -184,6 +200,22 @@ function adminHostHeaderProblem(req: IncomingMessage): string | undefined {
   if (count > 1) return 'more than one Host header';
   if (count === 0) return req.httpVersion === '1.0' ? undefined : 'no Host header (HTTP/1.1 requires one)';
   return hostNameOf(req.headers.host ?? '') === undefined ? 'the Host header is malformed' : undefined;
+}
+
+/** Headers berth reads once: Node keeps the first of several and drops the rest, which must not decide anything unseen. */
+const SINGLE_HEADERS = ['authorization', 'content-type'];
+
+/** Which of SINGLE_HEADERS the request repeats, as a problem, or undefined. */
+function repeatedHeaderProblem(req: IncomingMessage): string | undefined {
+  const seen = new Set<string>();
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (!SINGLE_HEADERS.includes(name)) continue;
+    if (seen.has(name)) return `more than one ${name} header`;
+    seen.add(name);
+  }
+  return undefined;
 }
 
 /** Answers of the listener itself, before any API code runs; problem+json like every API error. */

@@ -53,13 +53,14 @@ export function apiErrorOf(status: number, text: string, tokenHint: string, wher
   }
   if (typeof problem?.detail !== 'string') {
     // Not berth's problem+json: something else answered (a proxy in front, or a wrong URL).
-    return new ApiError(status, code, `HTTP ${status} ${problem?.title ?? ''}from ${where ?? 'the server'}, not a berth API answer; check the URL`.replace('  ', ' '));
+    return new ApiError(status, code, `HTTP ${status} ${typeof problem?.title === 'string' ? `${printable(problem.title).slice(0, 80)} ` : ''}from ${where ?? 'the server'}, not a berth API answer; check the URL`.replace('  ', ' '));
   }
   if (problem.code === 'no_route') {
     // Only berth's proxy says this: the URL names the proxy listener, a mistake the bare "no app is routed" hides.
-    return new ApiError(status, code, `${where ?? 'the server'} is berth's proxy listener, not its admin API (it answered: ${problem.detail}); point --url or BERTH_URL at the admin listener, the config's admin: (default ${DEFAULT_URL})`);
+    return new ApiError(status, code, `${where ?? 'the server'} is berth's proxy listener, not its admin API (it answered: ${printable(problem.detail)}); point --url or BERTH_URL at the admin listener, the config's admin: (default ${DEFAULT_URL})`);
   }
-  return new ApiError(status, code, problem.detail, problem.problems ?? []);
+  const problems = Array.isArray(problem.problems) ? problem.problems.map((p) => ({ path: printable(String(p?.path ?? '')), message: printable(String(p?.message ?? '')) })) : [];
+  return new ApiError(status, code, printable(problem.detail), problems);
 }
 
 /** Error codes of the socket layer that mean "nobody answered there". */
@@ -75,10 +76,34 @@ const UNREACHABLE: Record<string, string> = {
   UND_ERR_SOCKET: 'connection closed',
 };
 
+/** Error codes of the HTTP client that mean "something answered there, but not in time". */
+const TOO_SLOW: Record<string, string> = {
+  UND_ERR_HEADERS_TIMEOUT: 'no answer',
+  UND_ERR_BODY_TIMEOUT: 'the answer stopped half way',
+};
+
 /** Turns a transport failure into one clear line; other errors pass through. */
 export function transportError(err: unknown, url: string): unknown {
   const why = unreachableReason(err);
-  return why ? new UnreachableError(`cannot reach the berth API at ${url}: ${why}; is the gateway running? (set --url, BERTH_URL or run 'berth configure')`, { cause: err }) : err;
+  if (why) return new UnreachableError(`cannot reach the berth API at ${url}: ${why}; is the gateway running? (set --url, BERTH_URL or run 'berth configure')`, { cause: err });
+  const code = (err as { code?: string } | undefined)?.code;
+  if (code && TOO_SLOW[code]) return new UnreachableError(`the berth API at ${url} is too slow: ${TOO_SLOW[code]} in time; is the gateway overloaded, or is something else listening there?`, { cause: err });
+  // Not HTTP at all (an SSH or database port, TLS spoken to plain HTTP…).
+  if (err instanceof Error && err.name === 'HTTPParserError') return new UnreachableError(`${url} did not answer in HTTP; is it berth's admin listener (default ${DEFAULT_URL})?`, { cause: err });
+  return err;
+}
+
+/** Most characters of a server's words the CLI prints. */
+const MAX_SERVER_TEXT = 500;
+
+/**
+ * A server's words (a problem's detail, a field path) as one printable line:
+ * control characters (terminal escapes, newlines) and bidirectional overrides,
+ * which could rewrite what the terminal shows, become spaces; long text is cut.
+ */
+export function printable(text: string): string {
+  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]+/g, ' ').replace(/ {2,}/g, ' ').trim();
+  return flat.length > MAX_SERVER_TEXT ? `${flat.slice(0, MAX_SERVER_TEXT)}… (${flat.length - MAX_SERVER_TEXT} more characters)` : flat;
 }
 
 /** "connection refused", "connection closed"…: the socket-level reason anywhere in the error's causes. */

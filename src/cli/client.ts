@@ -10,6 +10,8 @@ export interface ClientOptions {
   token?: string;
   /** Where the token came from, for error messages (never the token itself). */
   tokenSource?: string;
+  /** How long a GET may go without an answer (READ_TIMEOUT_MS); tests shorten it. */
+  readTimeoutMs?: number;
 }
 
 export interface CallOptions {
@@ -26,8 +28,14 @@ export interface RawAnswer<T> {
   body: T;
 }
 
-/** A JSON answer may take as long as an app's start (POST start); a stream never ends by itself. */
+/** A change's answer may take as long as an app's start or drain (POST start, apply, stop); a stream never ends by itself. */
 const CALL_TIMEOUT_MS = 10 * 60_000;
+/**
+ * A read (GET) is answered at once by a working gateway: one that says nothing
+ * for this long is stuck or is not berth, and `berth ls` must not hang for the
+ * ten minutes a start may take.
+ */
+export const READ_TIMEOUT_MS = 60_000;
 
 /**
  * The admin API as the CLI uses it: one base URL and one token, JSON in and
@@ -45,21 +53,27 @@ export class ApiClient {
   }
 
   async call<T>(method: string, path: string, options: CallOptions = {}): Promise<T> {
-    const answer = await this.send(method, path, options, CALL_TIMEOUT_MS);
-    const text = await answer.body.text();
+    const answer = await this.send(method, path, options, this.answerTimeoutMs(method));
+    const text = await this.text(answer.body);
     if (answer.statusCode >= 400) throw apiErrorOf(answer.statusCode, text, this.tokenHint(), this.baseUrl);
     if (text === '') return undefined as T;
+    let parsed: unknown;
     try {
-      return JSON.parse(text) as T;
+      parsed = JSON.parse(text);
     } catch {
       throw new RuntimeError(`${this.baseUrl} answered ${method} ${path} with something other than JSON; is it a berth admin API (default ${DEFAULT_URL})?`);
     }
+    // Every answer of the API is an object: anything else would fail later, deep in a command, as a bug of the CLI.
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new RuntimeError(`${this.baseUrl} answered ${method} ${path} with JSON that is no berth answer (${Array.isArray(parsed) ? 'a list' : parsed === null ? 'null' : `a ${typeof parsed}`}); is it a berth admin API (default ${DEFAULT_URL})?`);
+    }
+    return parsed as T;
   }
 
   /** Like call, but returns the status with the body and fails only on transport errors or 401. */
   async raw<T>(method: string, path: string, options: CallOptions = {}): Promise<RawAnswer<T | undefined>> {
-    const answer = await this.send(method, path, options, CALL_TIMEOUT_MS);
-    const text = await answer.body.text();
+    const answer = await this.send(method, path, options, this.answerTimeoutMs(method));
+    const text = await this.text(answer.body);
     if (answer.statusCode === 401) throw apiErrorOf(answer.statusCode, text, this.tokenHint(), this.baseUrl);
     let body: T | undefined;
     try {
@@ -73,7 +87,7 @@ export class ApiClient {
   /** A streamed answer (text/plain logs, text/event-stream); ends when the server or `signal` ends it. */
   async stream(path: string, options: CallOptions = {}): Promise<Readable> {
     const answer = await this.send('GET', path, options, 0);
-    if (answer.statusCode >= 400) throw apiErrorOf(answer.statusCode, await answer.body.text(), this.tokenHint(), this.baseUrl);
+    if (answer.statusCode >= 400) throw apiErrorOf(answer.statusCode, await this.text(answer.body), this.tokenHint(), this.baseUrl);
     return answer.body;
   }
 
@@ -104,9 +118,22 @@ export class ApiClient {
         body,
         signal: options.signal,
         dispatcher: this.agent,
-        headersTimeout: CALL_TIMEOUT_MS,
+        headersTimeout: bodyTimeout === 0 ? this.answerTimeoutMs(method) : bodyTimeout,
         bodyTimeout,
       });
+    } catch (err) {
+      throw transportError(err, this.baseUrl);
+    }
+  }
+
+  private answerTimeoutMs(method: string): number {
+    return method === 'GET' ? (this.options.readTimeoutMs ?? READ_TIMEOUT_MS) : CALL_TIMEOUT_MS;
+  }
+
+  /** A whole answer's text; a server that stops sending half way is a transport failure, said as such. */
+  private async text(body: { text(): Promise<string> }): Promise<string> {
+    try {
+      return await body.text();
     } catch (err) {
       throw transportError(err, this.baseUrl);
     }

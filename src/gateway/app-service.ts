@@ -305,7 +305,10 @@ export class AppService {
       throw new BerthError('spec_invalid', `replicas for ${name} must be from ${Math.max(min, 1)} to ${max} (scale.min..scale.max), not ${replicas}`);
     }
     // Kept in the store first, so the count survives a gateway restart (until the spec itself changes).
-    await this.deps.serialize(() => this.deps.store.setReplicas(name, replicas));
+    // Queued behind a delete (and perhaps the app created again), the scale was meant for an app that is gone:
+    // it must neither land on the new app's row nor be answered as done.
+    const kept = await this.deps.serialize(async () => this.deps.activator.controller(name) === controller && (await this.deps.store.setReplicas(name, replicas)));
+    if (!kept) throw new NotFoundError(`app ${name} was deleted while it was being scaled; nothing was changed`);
     await controller.setReplicas(replicas);
     return controller.status();
   }

@@ -61,7 +61,7 @@ describe('the admin listener and query parameters', () => {
   });
   after(() => server.close());
 
-  const post = (query: string) => fetch(`${base}/v1/apps${query}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: 'x' });
+  const post = (query: string) => fetch(`${base}/v1/apps${query}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' }, body: 'x' });
 
   it('refuses a misspelt dryRun with 400 before the operation runs', async () => {
     const res = await post('?dryrun=true');

@@ -17,6 +17,7 @@ const table: Array<[ErrorCode, number, number, string]> = [
   ['client_body_timeout', 408, 1, 'Request body timeout'],
   ['conflict', 409, 4, 'Conflict'],
   ['payload_too_large', 413, 2, 'Payload too large'],
+  ['unsupported_media_type', 415, 2, 'Unsupported media type'],
   ['misdirected_request', 421, 2, 'Misdirected request'],
   ['too_many_requests', 429, 5, 'Too many requests'],
   ['too_many_headers', 431, 2, 'Request header fields too large'],

@@ -1,27 +1,28 @@
 import type { ServerResponse } from 'node:http';
 import type { GatewayEvent } from '../../gateway/state-events.js';
 import type { ApiContext, RouteDef } from '../route-def.js';
-
-/** Keeps idle proxies and browsers from closing a quiet stream. */
-const KEEPALIVE_MS = 15_000;
+import { DEFAULT_BACKLOG_BOUNDS, StreamBacklogs } from '../stream-backlog.js';
 
 /**
- * Unsent bytes past which a subscriber is dropped: a client that stops reading
- * would otherwise have every later event buffered for it, without end.
+ * A comment line this often keeps idle proxies and browsers from closing a quiet
+ * stream, and is a write: a stream stalled behind a client that stopped taking
+ * its bytes is noticed (and dropped, stream-backlog.ts) even when no event comes.
  */
-export const MAX_UNREAD_EVENT_BYTES = 1024 * 1024;
+export const HEARTBEAT_MS = 15_000;
+
+/** Unsent bytes past which a subscriber is dropped (see stream-backlog.ts for the other bounds). */
+export const MAX_UNREAD_EVENT_BYTES = DEFAULT_BACKLOG_BOUNDS.perStream;
+
+/** Every event stream of this process shares one budget of unsent bytes. */
+const sharedBacklogs = new StreamBacklogs();
 
 /** Streams gateway events as server-sent events, all of them or one app's. */
-export function streamEvents(ctx: ApiContext, app?: string): void {
+export function streamEvents(ctx: ApiContext, app?: string, backlogs: StreamBacklogs = sharedBacklogs, heartbeatMs = HEARTBEAT_MS): void {
   const res: ServerResponse = ctx.res;
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
   res.write(': berth events\n\n');
   let id = 0;
-  const write = (text: string) => {
-    if (res.destroyed) return;
-    if (res.writableLength > MAX_UNREAD_EVENT_BYTES) res.destroy();
-    else res.write(text);
-  };
+  const write = (text: string) => void backlogs.write(res, text);
   const send = (event: GatewayEvent) => {
     if (app && event.app !== app) return;
     write(`id: ${++id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
@@ -29,9 +30,9 @@ export function streamEvents(ctx: ApiContext, app?: string): void {
   // A newcomer first gets the current state of every app, so it needs no second call.
   for (const status of ctx.gateway.statuses()) send({ type: 'state', app: status.name, time: new Date(), status });
   const unsubscribe = ctx.gateway.events.subscribe(send);
-  const keepalive = setInterval(() => write(': keepalive\n\n'), KEEPALIVE_MS);
+  const heartbeat = setInterval(() => write(': keepalive\n\n'), heartbeatMs);
   res.on('close', () => {
-    clearInterval(keepalive);
+    clearInterval(heartbeat);
     unsubscribe();
   });
 }

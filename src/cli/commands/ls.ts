@@ -6,6 +6,7 @@ import { withClient } from '../context.js';
 import { relativeTime } from '../format.js';
 import { note, outputOption, printData, type OutputFormat } from '../output.js';
 import { renderTable } from '../table.js';
+import { RuntimeError } from '../../errors.js';
 
 interface AppPage {
   apps: AppView[];
@@ -15,11 +16,18 @@ interface AppPage {
 /** GET /v1/apps answers a page at a time (by name): every page, followed to the end, 1,000 at a time. */
 export async function allApps(get: (path: string) => Promise<AppPage>): Promise<AppView[]> {
   const apps: AppView[] = [];
+  const seen = new Set<string>();
   let cursor: string | undefined;
   do {
     const page = await get(`/v1/apps?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    if (!Array.isArray(page?.apps)) throw new RuntimeError('the server answered GET /v1/apps without a list of apps; is it a berth admin API?');
     apps.push(...page.apps);
     cursor = page.next;
+    // A server whose pages never end (the same cursor again, or empty pages with a next) must not keep the CLI for ever.
+    if (cursor !== undefined && (typeof cursor !== 'string' || seen.has(cursor) || page.apps.length === 0)) {
+      throw new RuntimeError(`the server's pages of GET /v1/apps do not end (after ${apps.length} apps); is it a berth admin API?`);
+    }
+    if (cursor) seen.add(cursor);
   } while (cursor);
   return apps;
 }
