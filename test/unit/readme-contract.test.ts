@@ -3,10 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configFileSchema } from '../../src/config/config-schema.js';
+import { loadConfig } from '../../src/config/load-config.js';
 import { berthAppSchema } from '../../src/spec/schema.js';
 import { ERROR_CATALOGUE } from '../../src/errors.js';
 import { apiRoutes } from '../../src/api/routes/index.js';
@@ -38,6 +40,34 @@ test('every spec field is in the README spec example', () => {
   const blocks = yamlBlocks('## Running the gateway');
   const missing = Object.keys(berthAppSchema.shape).filter((k) => !keyed(blocks, k));
   assert.deepEqual(missing, []);
+});
+
+/** Every key of a zod object schema, nested ones included, as [path, key]. */
+function keysOf(schema: unknown, prefix = ''): Array<[string, string]> {
+  let s = schema as { shape?: Record<string, unknown>; element?: unknown; _def?: { innerType?: unknown; in?: unknown; element?: unknown } } | undefined;
+  while (s && !s.shape && (s._def?.innerType || s._def?.in)) s = (s._def.innerType ?? s._def.in) as typeof s;
+  if (!s?.shape) return s?._def?.element ? keysOf(s._def.element, `${prefix}[].`) : [];
+  return Object.entries(s.shape).flatMap(([k, v]): Array<[string, string]> => [[prefix + k, k], ...keysOf(v, `${prefix}${k}.`)]);
+}
+
+test('every nested config key and spec field appears in one of the README yaml examples', () => {
+  const all = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]).join('\n');
+  assert.ok(keysOf(configFileSchema).length > 50 && keysOf(berthAppSchema).length > 50, 'the walk finds nested keys');
+  const missing = [...keysOf(configFileSchema), ...keysOf(berthAppSchema)].filter(([, key]) => !keyed(all, key)).map(([path]) => path);
+  assert.deepEqual(missing, []);
+});
+
+test('the README config and spec examples load as written', async (t) => {
+  const [config, spec] = [...readme.slice(readme.indexOf('## Running the gateway')).matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  assert.ok(config && spec, 'the config example, then the spec example');
+  const dir = mkdtempSync(join(tmpdir(), 'berth-readme-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, 'apps'));
+  writeFileSync(join(dir, 'berth.yaml'), config);
+  writeFileSync(join(dir, 'apps', 'hello.yaml'), spec);
+  const loaded = await loadConfig(join(dir, 'berth.yaml'));
+  assert.deepEqual(loaded.apps.map((a) => a.name), ['hello']);
+  assert.equal(loaded.drainTimeoutMs, 30_000);
 });
 
 test('the README error table has every code with its status and exit code', () => {
