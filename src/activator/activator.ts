@@ -15,6 +15,7 @@ import { planReconcile, type ReconcileAction, type RemovedApp } from './reconcil
 import { planResync, type BelievedApp, type ResyncAction } from './resync-plan.js';
 import { DEFAULT_RESYNC_EVERY_MS, ResyncLoop } from './resync-loop.js';
 import { launchRefusal } from './launch-policy.js';
+import { DEFAULT_CONCURRENT_STARTS, StartBudget, type StartLimits } from './start-budget.js';
 
 /**
  * A browser reloading the waiting page within this time of a failed start is
@@ -45,6 +46,8 @@ export interface ActivatorOptions {
   acts?: () => boolean;
   /** Several gateways: see AppControllerDeps.lease. */
   lease?: AppLease;
+  /** The bounds on starts (config `limits`); default DEFAULT_CONCURRENT_STARTS at once, no bound on the apps up. */
+  startLimits?: StartLimits;
   /** Several gateways: what requests for `app` must wait on first (the leader's fence), or undefined. */
   heldFor?: (app: string) => Promise<void> | undefined;
   /** This gateway's own proxy traffic (a request or WebSocket began or ended), which several gateways share. */
@@ -86,7 +89,12 @@ export class Activator implements UpstreamSource {
     this.lease = options.lease;
     this.heldFor = options.heldFor;
     this.onActivity = options.onActivity;
+    this.startBudget = new StartBudget(options.startLimits ?? { concurrentStarts: DEFAULT_CONCURRENT_STARTS }, () => this.appsUp.size);
   }
+
+  private readonly startBudget: StartBudget;
+  /** Declared apps with something up (starting, running, paused or stopping): what limits.runningApps bounds. */
+  private readonly appsUp = new Set<string>();
 
   private readonly acts: () => boolean;
   private readonly lease: AppLease | undefined;
@@ -135,6 +143,9 @@ export class Activator implements UpstreamSource {
     if (exclude !== undefined) return { kind: 'fail', error: new NoOtherInstanceError(app, exclude) };
     // A socket cannot show a page or follow its refresh: it is held as an API client is.
     if (options?.upgrade) return { kind: 'wait', ready: controller.acquireFor(req) };
+    // A browser would get a waiting page that reloads until an app idles out elsewhere: it is told why instead.
+    const full = controller.budgetRefusal();
+    if (full) return { kind: 'fail', error: full };
     const info = this.waiting(app)!;
     switch (waitingDecision(info, req)) {
       case 'recentFailure':
@@ -386,6 +397,10 @@ export class Activator implements UpstreamSource {
       onChange: (status) => {
         // Started (or failed) once: its container is no longer one made ahead.
         if (status.state !== 'stopped') this.createdAhead.delete(status.name);
+        if (this.apps.get(status.name) === controller) {
+          if (status.state === 'stopped' || status.state === 'failed' || status.state === 'crashloop') this.appsUp.delete(status.name);
+          else this.appsUp.add(status.name);
+        }
         // A start that failed, however it was asked for (reconcile, the API, a request), leaves an app that
         // must always run down: it is tried again, after the crash-loop backoff once there is one.
         if ((status.state === 'failed' || status.state === 'crashloop') && controller.spec.scale.min >= 1 && this.acts()) this.scheduleRestart(controller);
@@ -397,6 +412,7 @@ export class Activator implements UpstreamSource {
       quiesce: this.quiesce,
       acts: this.acts,
       lease: this.lease,
+      startBudget: this.startBudget,
     });
     this.apps.set(spec.name, controller);
     return controller;
@@ -446,6 +462,7 @@ export class Activator implements UpstreamSource {
   private async dropController(name: string, stop = true): Promise<void> {
     const controller = this.apps.get(name);
     this.apps.delete(name);
+    this.appsUp.delete(name);
     this.createdAhead.delete(name);
     if (controller) {
       // Closing first cancels a start in progress: its waiters fail at once instead of holding the delete.

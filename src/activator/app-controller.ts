@@ -20,7 +20,8 @@ import { waitUntilReady } from './readiness.js';
 import { RejectedRevision } from './rejected-revision.js';
 import { replaceInstances } from './rollout.js';
 import { pauseInstances, retireInstance, stopInstances, type StopContext } from './stop-instances.js';
-import { NoInstanceError, StartFailedError } from './start-errors.js';
+import type { StartBudget } from './start-budget.js';
+import { NoInstanceError, StartFailedError, StartSlotsBusyError } from './start-errors.js';
 import type { BelievedApp } from './resync-plan.js';
 import { afterFailedThaw, wakePlan } from './wake-plan.js';
 
@@ -60,10 +61,15 @@ export interface AppControllerDeps {
   acts?: () => boolean;
   /** Several gateways: runs a start or an idle stop of the app under the per-app lease, so one gateway does it. */
   lease?: AppLease;
+  /** The gateway's bounds on starts, shared by every app (start-budget.ts). Absent: none. */
+  startBudget?: StartBudget;
 }
 
 /** Runs `work` holding the app's lease across gateways, waiting at most `waitMs` for it. */
 export type AppLease = <T>(app: string, waitMs: number, work: () => Promise<T>) => Promise<T>;
+
+/** States of an app with nothing up: starting it adds one to the apps the gateway runs. */
+const APP_DOWN: ReadonlySet<AppState> = new Set(['stopped', 'failed', 'crashloop']);
 
 /** How often a gateway that does not lead looks again at an app whose idle timeout ran out (it may lead by then). */
 const FOLLOWER_IDLE_RECHECK_MS = 1_000;
@@ -221,7 +227,7 @@ export class AppController {
   async acquireFor(req?: IncomingMessage): Promise<Admitted> {
     const now = this.instances.admitted(req);
     if (now) return now;
-    const refused = this.gate.refusal(this.name, this.lastError, this.spec.queueSize ?? this.deps.defaults().queueSize);
+    const refused = this.gate.refusal(this.name, this.lastError, this.spec.queueSize ?? this.deps.defaults().queueSize) ?? this.budgetRefusal();
     if (refused) throw refused;
     this.gate.waiting++;
     try {
@@ -237,6 +243,12 @@ export class AppController {
     const admitted = this.instances.admitted(req);
     if (!admitted) throw new NoInstanceError(this.name);
     return admitted;
+  }
+
+  /** Why this app, down and not starting, may not start now that the gateway runs as many apps as it may. */
+  budgetRefusal(): BerthError | undefined {
+    if (this.starting || !APP_DOWN.has(this.state)) return undefined;
+    return this.deps.startBudget?.refusal(this.name);
   }
 
   /** Runs lifecycle steps one after another, whatever the outcome of the previous one. */
@@ -262,7 +274,9 @@ export class AppController {
       await this.dependencies.take(spec);
       const { index, existing } = this.instances.firstIndex(containerSpecHash(spec));
       // Under the lease, another gateway's start of the same app finishes first; this one then finds it running.
-      const slot = await this.leased(spec.startTimeoutMs, () => this.wake(spec, index, began + spec.startTimeoutMs, existing, (i) => (this.startingInstance = i), abort.signal));
+      const wakeUp = () => this.leased(spec.startTimeoutMs, () => this.wake(spec, index, began + spec.startTimeoutMs, existing, (i) => (this.startingInstance = i), abort.signal));
+      const budget = this.deps.startBudget;
+      const slot = await (budget ? budget.run(this.name, began + spec.startTimeoutMs - performance.now(), wakeUp) : wakeUp());
       this.startingInstance = undefined;
       this.instances.forget((i) => i.index !== index);
       this.instances.add(slot);
@@ -343,6 +357,13 @@ export class AppController {
       this.gate.engineDown(err.retryAfterS);
       this.fire('engineDown');
       this.deps.logger.warn({ app: this.name, err: err.message }, 'app could not start: the Docker engine is unavailable');
+      return err;
+    }
+    if (err instanceof StartSlotsBusyError) {
+      // The gateway's load, not the app's: shown as why it failed, and no crash-loop count.
+      this.lastError = err.message;
+      this.fire('startFailed', err.message);
+      this.deps.logger.warn({ app: this.name, err: err.message }, 'app could not start: every start slot stayed busy');
       return err;
     }
     if (this.closed) {

@@ -9,6 +9,9 @@ export interface ProbeTarget {
 /** `silent`: the last attempt got no HTTP answer at all (refused, reset, timed out), as opposed to a bad status. */
 export type ProbeResult = { ready: true } | { ready: false; reason: string; silent?: boolean };
 
+/** Most bytes of a probe answer's body read before its connection is closed. */
+const PROBE_BODY_BYTES = 64 * 1024;
+
 /**
  * One readiness attempt. With a readiness path, a status below 500 means ready.
  * Without one, any HTTP answer to `GET /` does: a plain TCP connect would prove
@@ -18,8 +21,15 @@ export type ProbeResult = { ready: true } | { ready: false; reason: string; sile
 export function probeOnce(target: ProbeTarget, readiness: ReadinessSpec, timeoutMs: number): Promise<ProbeResult> {
   return new Promise((resolve) => {
     const onAnswer = (res: IncomingMessage) => {
-      res.resume();
-      clearTimeout(timer);
+      // The status is the answer; the body is read only to its bound and to the probe's time. An app whose path
+      // streams without end (an event stream, a video at `/`) kept every probe's connection open, reading, for good.
+      let bytes = 0;
+      res.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes > PROBE_BODY_BYTES) res.destroy();
+      });
+      res.on('end', () => clearTimeout(timer));
+      res.on('error', () => undefined);
       const status = res.statusCode ?? 0;
       if (readiness.path === undefined || status < 500) resolve({ ready: true });
       else resolve({ ready: false, reason: `readiness check ${readiness.path} answered ${status}` });
@@ -32,6 +42,7 @@ export function probeOnce(target: ProbeTarget, readiness: ReadinessSpec, timeout
       resolve({ ready: false, reason: `readiness check ${readiness.path}: ${(err as Error).message}` });
       return;
     }
+    // Past the answer too: a body still coming when the probe's time is up is cut off.
     const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     req.on('error', (err) => {
       clearTimeout(timer);
@@ -126,11 +137,13 @@ export async function waitUntilHealthy(
 /**
  * The reason of a start whose probes got no HTTP answer, saying what berth saw and,
  * when the image EXPOSEs other ports than the one dialled, which: the usual cause
- * is a spec naming the wrong port. Pure; `exposed` undefined when unknown.
+ * is a spec naming the wrong port; on the right one, an app bound to 127.0.0.1
+ * inside its container. Pure; `exposed` undefined when unknown.
  */
 export function silentReason(reason: string, port: number, exposed: readonly number[] | undefined): string {
   const said = `${reason}; nothing answered on container port ${port}`;
-  if (exposed === undefined || exposed.includes(port)) return said;
+  // The right port and still silent: most often an app bound to its container's own loopback, which nothing outside reaches.
+  if (exposed === undefined || exposed.includes(port)) return `${said}; an app listening there must listen on all addresses (0.0.0.0), not 127.0.0.1`;
   if (exposed.length === 0) return `${said}; the image exposes no port`;
   return `${said}; the image exposes ${exposed.join(', ')}`;
 }

@@ -30,3 +30,17 @@ export class CrashLoopError extends BerthError {
     super('overloaded', `app ${app} is crash-looping (${reason}); next try in ${retryAfterS}s`, { retryAfterS });
   }
 }
+
+/** The gateway ran `limits.concurrentStarts` starts for the whole of this app's start timeout: the gateway's load, not the app's failure. */
+export class StartSlotsBusyError extends BerthError {
+  constructor(app: string, slots: number) {
+    super('overloaded', `app ${app} did not start: the gateway's ${slots} start slots (limits.concurrentStarts) stayed busy for its whole start timeout`, { retryAfterS: 5 });
+  }
+}
+
+/** `limits.runningApps` apps are up: another starts once one idles out. */
+export class RunningAppsFullError extends BerthError {
+  constructor(app: string, max: number) {
+    super('overloaded', `app ${app} is not running and the gateway already runs ${max} apps, the most limits.runningApps allows; try again once one has idled out`, { retryAfterS: 30 });
+  }
+}

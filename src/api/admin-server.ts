@@ -9,6 +9,7 @@ import type { Gateway } from '../gateway/gateway.js';
 import { readBody } from './body.js';
 import { adminHostAllowed, hostNameOf, isWildcardAddress } from './admin-host.js';
 import { FailureThrottle } from './failure-throttle.js';
+import { OpenAnswers } from './open-answers.js';
 import { problemFor, sendJson, sendProblem, writeProblem } from './problem.js';
 import { queryProblem } from './query-params.js';
 import { parseAdminTarget } from './request-target.js';
@@ -34,6 +35,8 @@ export interface AdminServerOptions {
   throttle?: FailureThrottle;
   /** Most client connections open at once; default MAX_ADMIN_CONNECTIONS. */
   maxConnections?: number;
+  /** How often open streams' tokens are asked of the store again; default TOKEN_RECHECK_MS (tests: shorter). */
+  tokenRecheckMs?: number;
 }
 
 /**
@@ -62,30 +65,22 @@ export class AdminServer {
     answerHalfClosedClients(this.server);
     const max = options.maxConnections ?? MAX_ADMIN_CONNECTIONS;
     capConnections(this.server, () => max, throttledCounter((count) => options.logger.warn({ count, max }, 'admin connections refused: too many open')));
-    this.stopRevocations = options.tokens.onRevoked((idOrName) => this.endAnswersOf(idOrName));
+    this.open = new OpenAnswers((authorization) => options.tokens.verify(authorization), options.tokenRecheckMs);
+    this.stopRevocations = options.tokens.onRevoked((idOrName) => this.open.endOf(idOrName));
   }
 
   /** Answers under way (event streams and log follows never end by themselves), by who asked. */
-  private readonly open = new Map<ServerResponse, Principal>();
+  private readonly open: OpenAnswers;
   private readonly stopRevocations: () => void;
 
-  /**
-   * A revoked token's streams under way end at once: a leaked token must not keep
-   * reading events or logs. An answer not yet started (the revoking request itself,
-   * when a token revokes itself) is let finish: it was allowed when it came.
-   */
-  private endAnswersOf(idOrName: string): void {
-    for (const [res, principal] of this.open) {
-      if (res.headersSent && (principal.tokenId === idOrName || principal.name === idOrName)) res.destroy();
-    }
-  }
-
   listen(host: string, port: number): Promise<AddressInfo> {
+    this.open.start();
     return listenOn(this.server, host, port);
   }
 
   async close(): Promise<void> {
     this.stopRevocations();
+    this.open.stop();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     // Event streams and log follows never end by themselves.
     this.server.closeAllConnections();
@@ -146,8 +141,7 @@ export class AdminServer {
         throw err;
       }
       this.throttle.succeeded(address);
-      this.open.set(res, principal);
-      res.on('close', () => this.open.delete(res));
+      this.open.add(res, principal, req.headers.authorization);
       const found = this.router.lookup(req.method ?? 'GET', path);
       if (found.kind === 'not_found') throw new NotFoundError(`no API operation at ${req.method} ${path}`);
       if (found.kind === 'method_not_allowed') {

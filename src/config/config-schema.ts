@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { plainTextField } from '../spec/fields.js';
+import { DEFAULT_CONCURRENT_STARTS } from '../activator/start-budget.js';
 
 /** The defaults of the `timeouts` block, as written. */
 export const TIMEOUT_DEFAULTS = {
@@ -122,8 +123,20 @@ export const configFileSchema = z.strictObject({
         .min(1)
         .optional()
         .describe('Most client connections open on the proxy listener; past it new ones get 503 and are closed. Default: min(10000, (open-file limit - a reserve of up to 1000) / 2).'),
+      concurrentStarts: z
+        .number()
+        .int()
+        .min(1)
+        .describe('Most app starts under way at once; more wait for one to end, in arrival order, within their start timeout. Default 32.')
+        .default(DEFAULT_CONCURRENT_STARTS),
+      runningApps: z
+        .number()
+        .int()
+        .min(1)
+        .optional()
+        .describe('Most apps up at once (starting, running, paused or stopping); a request for another gets 503 with Retry-After until one idles out. Default: no bound.'),
     })
-    .default({ inputBytes: 65_536, requestHeaders: 100 }),
+    .default({ inputBytes: 65_536, requestHeaders: 100, concurrentStarts: DEFAULT_CONCURRENT_STARTS }),
   timeouts: z
     .strictObject({
       clientHeader: duration('How long a client may take to send its request headers.', '60s'),

@@ -43,6 +43,10 @@ export interface GatewayConfig {
     requestHeaders: number;
     /** Most client connections on the proxy listener; undefined: derived from the open-file limit at start. */
     connections?: number;
+    /** Most app starts under way at once (activator/start-budget.ts). */
+    concurrentStarts: number;
+    /** Most apps up at once; undefined: no bound. */
+    runningApps?: number;
   };
   /** Bounds on every wait (the `timeouts` block), parsed once. */
   timeouts: GatewayTimeouts;

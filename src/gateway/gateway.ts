@@ -223,6 +223,7 @@ export class Gateway {
       storeId,
       resyncEveryMs: config.resyncMs,
       createAhead: () => (this.config ?? config).createAhead,
+      startLimits: { concurrentStarts: config.limits.concurrentStarts, ...(config.limits.runningApps === undefined ? {} : { runningApps: config.limits.runningApps }) },
       input: this.input,
       defaults: defaultsOf(config),
       onChange: (status) => {

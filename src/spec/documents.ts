@@ -58,7 +58,7 @@ function toValue(doc: Document): unknown {
  * warning no one read, leaving the plain value: `A: !secret hunter2` became a plain
  * env value, shown by the API and the dashboard, where its author meant a secret.
  */
-function tagProblems(doc: Document): Document['errors'] {
+export function tagProblems(doc: Document): Document['errors'] {
   return doc.warnings
     .filter((w) => w.code === 'TAG_RESOLVE_FAILED')
     .map((w) => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { link, mkdir, readFile, realpath, rename, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, realpath, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ConflictError } from '../errors.js';
 
@@ -31,7 +31,10 @@ export async function lockStoreFile(storePath: string, pid = process.pid): Promi
   const identity = processIdentity(pid);
   const text = `${pid}${identity ? ` ${identity}` : ''}\n`;
   for (let attempt = 0; ; attempt++) {
-    if (await createWith(path, text)) return { path, release: () => releaseIfOurs(path, pid) };
+    if (await createWith(path, text)) {
+      await sweepLeftovers(path);
+      return { path, release: () => releaseIfOurs(path, pid) };
+    }
     const seen = await readFile(path, 'utf8').catch(() => undefined);
     const owner = seen === undefined ? undefined : ownerIn(seen);
     if (owner !== undefined && owner.pid !== pid && isRunning(owner)) {
@@ -64,6 +67,26 @@ async function createWith(path: string, text: string): Promise<boolean> {
     throw err;
   } finally {
     await unlink(draft).catch(() => undefined);
+  }
+}
+
+/** How old a lock draft or a moved-aside lock must be to be another attempt's leftover, not one under way. */
+export const LOCK_LEFTOVER_AGE_MS = 60_000;
+
+/**
+ * Removes the drafts (`.new`) and moved-aside locks (`.stale`) that a gateway killed
+ * with -9 between two steps left beside the lock. Only old ones: a young one may be a
+ * gateway starting at this moment, whose next step needs it.
+ */
+async function sweepLeftovers(path: string, now = Date.now()): Promise<void> {
+  const dir = dirname(path);
+  const prefix = `${basename(path)}.`;
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !/\.(new|stale)$/.test(name)) continue;
+    const file = join(dir, name);
+    const info = await stat(file).catch(() => undefined);
+    if (info && now - info.mtimeMs > LOCK_LEFTOVER_AGE_MS) await unlink(file).catch(() => undefined);
   }
 }
 

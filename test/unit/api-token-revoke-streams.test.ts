@@ -93,6 +93,32 @@ describe('a revoked token', () => {
   });
 });
 
+describe('a token revoked through another gateway on the same store', () => {
+  it("ends its streams here at the next recheck, and leaves the others' open", async () => {
+    const logger = pino({ level: 'silent' });
+    const shared = memoryTokens();
+    const here = new TokenService(shared, undefined, logger);
+    const elsewhere = new TokenService(shared, undefined, logger);
+    const server = new AdminServer({ gateway: {} as Gateway, tokens: here, routes: [stream], logger, bindHost: '127.0.0.1', allowedHosts: () => adminHostNames('127.0.0.1'), tokenRecheckMs: 50 });
+    try {
+      const port = (await server.listen('127.0.0.1', 0)).port;
+      const leaked = await elsewhere.create('leaked');
+      const other = await elsewhere.create('other');
+      const mine = await open(port, leaked.token);
+      const theirs = await open(port, other.token);
+      let theirsEnded = false;
+      void theirs.ended.then(() => (theirsEnded = true));
+      await elsewhere.revoke('leaked');
+      const timeout = new Promise<string>((resolve) => setTimeout(() => resolve('still open'), 3_000).unref());
+      assert.equal(await Promise.race([mine.ended.then(() => 'ended'), timeout]), 'ended', "the revoked token's stream ends on this gateway too");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(theirsEnded, false, "a token still in the store keeps its stream across rechecks");
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('a token revoking itself', () => {
   it('gets its answer', async () => {
     const logger = pino({ level: 'silent' });

@@ -8,8 +8,8 @@ describe('silentReason', () => {
     ['image exposes another port', 80, [8080], 'not ready in time: socket hang up; nothing answered on container port 80; the image exposes 8080'],
     ['image exposes several others', 80, [8080, 8443], 'not ready in time: socket hang up; nothing answered on container port 80; the image exposes 8080, 8443'],
     ['image exposes none', 80, [], 'not ready in time: socket hang up; nothing answered on container port 80; the image exposes no port'],
-    ['the port is exposed: no hint', 8080, [8080, 9000], 'not ready in time: socket hang up; nothing answered on container port 8080'],
-    ['exposed unknown: no hint', 80, undefined, 'not ready in time: socket hang up; nothing answered on container port 80'],
+    ['the port is exposed: the loopback hint', 8080, [8080, 9000], 'not ready in time: socket hang up; nothing answered on container port 8080; an app listening there must listen on all addresses (0.0.0.0), not 127.0.0.1'],
+    ['exposed unknown: the loopback hint', 80, undefined, 'not ready in time: socket hang up; nothing answered on container port 80; an app listening there must listen on all addresses (0.0.0.0), not 127.0.0.1'],
   ];
   for (const [name, port, exposed, want] of cases) it(name, () => assert.equal(silentReason('not ready in time: socket hang up', port, exposed), want));
 });

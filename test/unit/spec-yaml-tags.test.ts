@@ -6,8 +6,12 @@
  * problem now.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { SpecError } from '../../src/errors.js';
+import { loadConfig } from '../../src/config/load-config.js';
+import { ConfigError, SpecError } from '../../src/errors.js';
 import { parseSpecText } from '../../src/spec/parse.js';
 
 const head = 'apiVersion: berth/v1\nname: web\nimage: berth-test/app:1\nport: 8080\n';
@@ -49,5 +53,20 @@ describe('YAML tags in a spec', () => {
   it("takes the core schema's own tags", () => {
     const [spec] = parseSpecText(head + 'env: {A: !!str 5, B: !!int "7"}\n', 'web.yaml');
     assert.deepEqual(spec?.env, { A: '5', B: '7' });
+  });
+});
+
+describe("YAML tags in the gateway's own config file", () => {
+  it('refuses an unknown tag with its line, instead of dropping it and keeping the plain value', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-config-tag-'));
+    try {
+      const file = join(dir, 'berth.yaml');
+      await writeFile(file, 'listen: 127.0.0.1:8080\nacme:\n  email: !secret ops@example.com\napps: []\n');
+      await assert.rejects(loadConfig(file), (err: unknown) => err instanceof ConfigError && /tag !secret is not supported at line 3/.test(err.message) && err.message.includes(file));
+      await writeFile(file, 'listen: !!str 127.0.0.1:8080\napps: []\n');
+      assert.equal((await loadConfig(file)).listen.port, 8080, "YAML's own tags still read");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

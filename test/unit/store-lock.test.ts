@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readdir, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, realpath, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -110,5 +110,20 @@ describe('one gateway per SQLite store file (a second one ran beside the first, 
     assert.equal(first.path, join(await realpath(dir), 'files', 'real.db.lock'));
     await assert.rejects(lockStoreFile(join(dir, 'files', 'real.db')), ConflictError);
     await first.release();
+  });
+
+  it('removes the drafts and moved-aside locks a gateway killed between two steps left, but not one young enough to be under way', async () => {
+    await mkdir(join(dir, 'left'));
+    const store = join(dir, 'left', 'berth.db');
+    const old = new Date(Date.now() - 10 * 60_000);
+    for (const name of ['berth.db.lock.0a1b2c3d4e5f.new', 'berth.db.lock.4242.0a1b2c3d4e5f.stale']) {
+      await writeFile(join(dir, 'left', name), '4242\n');
+      await utimes(join(dir, 'left', name), old, old);
+    }
+    await writeFile(join(dir, 'left', 'berth.db.lock.ffffffffffff.new'), `${process.ppid}\n`);
+    await writeFile(join(dir, 'left', 'notes.new'), 'not ours');
+    const held = await lockStoreFile(store);
+    assert.deepEqual((await readdir(join(dir, 'left'))).sort(), ['berth.db.lock', 'berth.db.lock.ffffffffffff.new', 'notes.new']);
+    await held.release();
   });
 });
