@@ -125,3 +125,14 @@ export function brokenStreamError(err: unknown, url: string): unknown {
   const why = unreachableReason(err);
   return why ? new UnreachableError(`the stream from the berth API at ${url} broke off: ${why}; did the gateway stop?`, { cause: err }) : err;
 }
+
+/**
+ * The API names a bad query parameter (`query parameter since: …`); where the CLI filled
+ * it from a flag of the same name, the user typed `--since`, so the line names the flag.
+ */
+export function asFlagError(err: unknown, flags: readonly string[]): unknown {
+  if (!(err instanceof ApiError) || err.status !== 400) return err;
+  const match = /^query parameter ([a-z]+): /.exec(err.message);
+  if (!match || !flags.includes(match[1]!)) return err;
+  return new ApiError(err.status, err.code, `--${match[1]}: ${err.message.slice(match[0].length)}`, err.problems);
+}

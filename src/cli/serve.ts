@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { Command } from 'commander';
 import type { Gateway } from '../gateway/gateway.js';
 import { ConfigError, messageOf } from '../errors.js';
@@ -6,6 +5,7 @@ import { tokenProblem } from './settings.js';
 import type { FileWatch } from './watch-files.js';
 import { watchConfig } from './config-watch.js';
 import { reloadOnSignal } from './reload-signal.js';
+import { serveBanner } from './serve-banner.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -82,24 +82,18 @@ function watchGatewayConfig(gateway: Gateway): FileWatch[] {
 }
 
 function printUrls(gateway: Gateway): void {
-  const address = gateway.proxyAddress;
+  const proxy = gateway.proxyAddress;
   const config = gateway.currentConfig;
-  if (!address || !config) return;
-  const base = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
-  const lines = [`berth is serving on ${base}`];
+  if (!proxy || !config) return;
   const https = gateway.httpsAddress;
-  if (https) lines.push(`HTTPS (HTTP/2) on ${https.address.includes(':') ? `[${https.address}]` : https.address}:${https.port}`);
   const admin = gateway.adminAddress;
-  if (admin) {
-    const tokenHint = process.env.BERTH_ADMIN_TOKEN ? 'the token in BERTH_ADMIN_TOKEN' : `the token in ${join(config.stateDir, 'admin-token')}`;
-    lines.push(`admin API on http://${admin.address}:${admin.port}/v1/ (use ${tokenHint})`);
-  }
-  for (const app of config.apps) {
-    for (const route of app.routes) {
-      if (route.host && !route.host.startsWith('*.')) lines.push(`  ${app.name}: curl -H 'Host: ${route.host}' ${base}${route.path ?? '/'}`);
-      else if (route.host) lines.push(`  ${app.name}: curl -H 'Host: ${app.name}${route.host.slice(1)}' ${base}${route.path ?? '/'}`);
-      else lines.push(`  ${app.name}: ${base}${route.path ?? '/'}`);
-    }
-  }
+  const lines = serveBanner({
+    proxy,
+    ...(https ? { https } : {}),
+    ...(admin ? { admin } : {}),
+    stateDir: config.stateDir,
+    apps: config.apps,
+    tokenFromEnv: Boolean(process.env.BERTH_ADMIN_TOKEN),
+  });
   process.stderr.write(lines.join('\n') + '\n');
 }

@@ -2,6 +2,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
+import { fsReason } from '../fs-reason.js';
 import { ConfigError, SpecError, type FieldProblem } from '../errors.js';
 import { parseDuration, parseLongDuration, parseSize, parseSpecObject, reservedRouteHosts, validateAppSet } from '../spec/index.js';
 import { parseSpecTextOffThread } from '../spec/parse-off-thread.js';
@@ -30,7 +31,7 @@ export async function loadConfig(file: string, previous?: GatewayConfig): Promis
   try {
     bytes = await readFile(path);
   } catch (err) {
-    throw new ConfigError(`cannot read config ${path}: ${(err as Error).message}`);
+    throw new ConfigError(`cannot read config ${path}: ${fsReason(err)}`);
   }
   const decoded = specText(bytes);
   if (!decoded.ok) throw new ConfigError(`config ${path} is ${decoded.message}`);

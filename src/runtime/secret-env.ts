@@ -6,6 +6,7 @@
  */
 import { constants, promises as fs } from 'node:fs';
 import { PolicyError, RuntimeError } from '../errors.js';
+import { fsReason } from '../fs-reason.js';
 import type { EnvValue } from '../spec/env-value.js';
 import { formatPath } from '../spec/path.js';
 import { isUnder } from '../spec/policy.js';
@@ -59,7 +60,7 @@ function oneLine(field: string, what: string, text: string): string {
  */
 async function readSecretFile(field: string, path: string, roots: readonly string[]): Promise<string> {
   const real = await fs.realpath(path).catch((err: unknown) => {
-    throw new RuntimeError(`${field}: cannot read ${path}: ${reasonOf(err)}`);
+    throw new RuntimeError(`${field}: cannot read ${path}: ${fsReason(err)}`);
   });
   const realRoots = await Promise.all(roots.map((root) => fs.realpath(root).catch(() => undefined)));
   if (!realRoots.some((root) => root !== undefined && isUnder(real, root))) {
@@ -70,7 +71,7 @@ async function readSecretFile(field: string, path: string, roots: readonly strin
     // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
     handle = await fs.open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
-    throw new RuntimeError(`${field}: cannot read ${path}: ${reasonOf(err)}`);
+    throw new RuntimeError(`${field}: cannot read ${path}: ${fsReason(err)}`);
   }
   try {
     const info = await handle.stat();
@@ -88,12 +89,4 @@ async function readSecretFile(field: string, path: string, roots: readonly strin
   } finally {
     await handle.close();
   }
-}
-
-function reasonOf(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'ELOOP') return 'too many symbolic links';
-  return code ?? 'unreadable';
 }

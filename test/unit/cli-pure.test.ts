@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exitCodeOf } from '../../src/errors.js';
-import { apiErrorOf, brokenStreamError, codeForStatus, transportError } from '../../src/cli/api-errors.js';
+import { ApiError, apiErrorOf, asFlagError, brokenStreamError, codeForStatus, transportError } from '../../src/cli/api-errors.js';
 import { colourEnabled, paint } from '../../src/cli/colour.js';
 import { byteSize, preciseDuration, relativeTime } from '../../src/cli/format.js';
 import { normalizeUrl, resolveSettings, saveSettings, settingsFile, tokenProblem } from '../../src/cli/settings.js';
@@ -116,4 +116,16 @@ test('a followed stream that breaks off names the stream and the server, exit 6 
   assert.equal(exitCodeOf(err), 6);
   const other = new Error('a bug');
   assert.equal(brokenStreamError(other, 'http://x'), other);
+});
+
+test('a bad query parameter the CLI filled from a flag is named as that flag', () => {
+  const bad = apiErrorOf(400, JSON.stringify({ code: 'bad_request', detail: 'query parameter since: expected an ISO time or a duration like 15m, got "yesterday"' }), 'hint');
+  const named = asFlagError(bad, ['since', 'until']) as ApiError;
+  assert.equal(named.message, '--since: expected an ISO time or a duration like 15m, got "yesterday"');
+  assert.equal(named.code, 'bad_request');
+  assert.equal(asFlagError(bad, ['app']), bad, 'a parameter no flag filled keeps its wording');
+  const notFound = apiErrorOf(404, JSON.stringify({ code: 'not_found', detail: 'query parameter since: x' }), 'hint');
+  assert.equal(asFlagError(notFound, ['since']), notFound, 'only 400s are about the input');
+  const other = new Error('query parameter since: x');
+  assert.equal(asFlagError(other, ['since']), other);
 });

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { asFlagError } from '../api-errors.js';
 import type { HistoryPageView } from '../api-types.js';
 import { seg } from '../client.js';
 import { paint, type Paint } from '../colour.js';
@@ -30,7 +31,9 @@ export function historyCommand(): Command {
       const { since, until, status, limit, cursor } = opts;
       const page = await withClient(cmd, (client) =>
         client.call<HistoryPageView>('GET', `/v1/apps/${seg(name)}/history`, { query: { since, until, status, limit, cursor } }),
-      );
+      ).catch((err: unknown) => {
+        throw asFlagError(err, ['since', 'until', 'status', 'limit', 'cursor']);
+      });
       if (printData(opts.output, page)) return;
       if (page.items.length === 0) {
         note(`no requests recorded for ${name}${since || until || status ? ' with these filters' : ''}`);

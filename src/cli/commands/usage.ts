@@ -1,3 +1,4 @@
+import { asFlagError } from '../api-errors.js';
 import { Command } from 'commander';
 import type { UsageFigures, UsageReport } from '../../accounting/usage-report.js';
 import { paint, type Paint } from '../colour.js';
@@ -23,7 +24,9 @@ export function usageCommand(): Command {
     .addOption(outputOption())
     .action(async (opts: UsageOptions, cmd: Command) => {
       const { since, app } = opts;
-      const report = await withClient(cmd, (client) => client.call<UsageReport>('GET', '/v1/usage', { query: { since, app } }));
+      const report = await withClient(cmd, (client) => client.call<UsageReport>('GET', '/v1/usage', { query: { since, app } })).catch((err: unknown) => {
+        throw asFlagError(err, ['since', 'app']);
+      });
       if (printData(opts.output, report)) return;
       if (report.apps.length === 0) {
         note(`no usage recorded${app ? ` for ${app}` : ''} since ${report.since}`);
