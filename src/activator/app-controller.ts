@@ -11,6 +11,7 @@ import type { CrashBackoff } from './crash-backoff.js';
 import { AppTimers } from './app-timers.js';
 import { DependencyHold, type WakeDependencies } from './dependency-hold.js';
 import { HealthChecker } from './health-checker.js';
+import { ROUTE_LOST, routeLost } from './published-route.js';
 import { exitDecision, restartSlot, whetherGone } from './instance-failure.js';
 import { InstanceSet } from './instance-set.js';
 import { launchRefusal } from './launch-policy.js';
@@ -710,6 +711,35 @@ export class AppController {
     if (this.instances.slots.length === 0) this.fire('outsidePause', 'its container was paused outside berth');
   }
 
+  /**
+   * An instance in rotation runs, but no longer where berth dials it
+   * (published-route.ts): taken off its network outside berth, or connected
+   * again at another port. It showed running while every request to it failed.
+   * It leaves the rotation and is restarted in place, which puts it back on the
+   * apps network and publishes its port anew; requests meanwhile wait for it.
+   */
+  instanceRouteLost(instanceId: string): void {
+    const slot = this.instances.slotOf(instanceId);
+    if (!slot || this.state !== 'running') return;
+    void this.recover(slot, ROUTE_LOST);
+  }
+
+  /**
+   * The engine reports a container joined or left a network. When it is one this
+   * app serves from (and berth is not stopping or restarting it), it is looked at:
+   * its published port may be gone or moved.
+   */
+  networkChanged(instanceId: string): void {
+    const slot = this.instances.slotOf(instanceId);
+    if (!slot || slot.draining || slot.unhealthy || this.state !== 'running') return;
+    void this.deps.runtime.inspect(instanceId).then(
+      (now) => {
+        if (this.instances.slotOf(instanceId) === slot && routeLost(slot.instance.address, now)) this.instanceRouteLost(instanceId);
+      },
+      () => undefined,
+    );
+  }
+
   /** The engine reports a container removed (by berth or behind its back): it is forgotten. */
   instanceRemoved(instanceId: string): void {
     this.instances.forget((i) => i.id !== instanceId);
@@ -840,7 +870,7 @@ export class AppController {
       name: this.name,
       state: this.state,
       containerHash: containerSpecHash(this.spec),
-      slots: this.instances.slots.map((s) => ({ id: s.instance.id, busy: s.draining || s.unhealthy })),
+      slots: this.instances.slots.map((s) => ({ id: s.instance.id, busy: s.draining || s.unhealthy, ...(s.instance.address ? { address: s.instance.address } : {}) })),
       parked: this.instances.parked.map((i) => ({ id: i.id, state: i.state })),
     };
   }

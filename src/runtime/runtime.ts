@@ -117,7 +117,11 @@ export interface Instance {
   store?: string;
 }
 
-export type RuntimeEventKind = 'start' | 'die' | 'stop' | 'pause' | 'unpause' | 'destroy' | 'health' | 'oom';
+/**
+ * `network`: a container joined or left a network (its published address may have
+ * changed or gone); its `app` may be empty, as the engine does not say whose it is.
+ */
+export type RuntimeEventKind = 'start' | 'die' | 'stop' | 'pause' | 'unpause' | 'destroy' | 'health' | 'oom' | 'network';
 
 export interface RuntimeEvent {
   kind: RuntimeEventKind;

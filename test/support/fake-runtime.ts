@@ -245,6 +245,19 @@ export class FakeRuntime implements Runtime {
     await this.halt(c, 137, ['die']);
   }
 
+  /**
+   * `docker network disconnect` of a running container: it runs on, but its published
+   * port is gone (no address, nothing listens there), and a 'network' event says only
+   * which container (no app), as the engine's does.
+   */
+  async outsideDisconnect(id: string): Promise<void> {
+    const c = this.get(id);
+    await closeServer(c.server);
+    c.server = undefined;
+    c.instance.address = undefined;
+    if (!this.eventsLost) for (const listener of this.listeners) listener({ kind: 'network', app: '', instanceId: id, time: new Date() });
+  }
+
   async outsideRemove(id: string): Promise<void> {
     await this.destroy(this.get(id));
   }

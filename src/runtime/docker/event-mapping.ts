@@ -45,6 +45,18 @@ export function toRuntimeEvent(msg: DockerEventMessage): RuntimeEvent | undefine
   return undefined;
 }
 
+/**
+ * A network event → a 'network' RuntimeEvent about the container that joined or left
+ * it; undefined for other network events. It carries no app (network events have no
+ * container labels): the activator matches the container id to the instances it
+ * serves from, so another program's containers are ignored there. Pure.
+ */
+export function toNetworkEvent(msg: DockerEventMessage): RuntimeEvent | undefined {
+  const container = msg.Actor?.Attributes?.['container'];
+  if (msg.Type !== 'network' || (msg.Action !== 'connect' && msg.Action !== 'disconnect') || !container) return undefined;
+  return { kind: 'network', app: '', instanceId: container, time: eventTime(msg) };
+}
+
 export function eventTime(msg: DockerEventMessage): Date {
   if (msg.timeNano) return new Date(Math.floor(msg.timeNano / 1e6));
   return new Date((msg.time ?? 0) * 1000);
