@@ -258,6 +258,13 @@ export class FakeRuntime implements Runtime {
     if (!this.eventsLost) for (const listener of this.listeners) listener({ kind: 'network', app: '', instanceId: id, time: new Date() });
   }
 
+  /** `docker restart`: SIGTERM (exit 143, die and stop events), then a new run at a new port (a start event), ready as its behaviour says. */
+  async outsideRestart(id: string): Promise<void> {
+    const c = this.get(id);
+    await this.halt(c, 143, ['die', 'stop']);
+    await this.run(c, this.behaviour.get(c.instance.app) ?? {});
+  }
+
   async outsideRemove(id: string): Promise<void> {
     await this.destroy(this.get(id));
   }

@@ -1,0 +1,39 @@
+import type { Instance } from '../runtime/runtime.js';
+
+/** How a container the kernel killed for its memory is told (a bare 137 reads like any kill). */
+export const OUT_OF_MEMORY = 'the container ran out of memory and was killed';
+
+/**
+ * Exit codes of a container stopped by a signal from outside: 143 (SIGTERM, a
+ * `docker stop` or `docker restart`) and 137 (SIGKILL, a `docker kill`, or a
+ * restart whose app ignored SIGTERM). An app that fails by itself exits otherwise.
+ */
+const SIGNALLED = new Set([137, 143]);
+
+/**
+ * What the engine's view of a container being started means for the start. Pure.
+ * - starting: it still runs as started; keep probing.
+ * - restarted: it was started again behind berth's back (`docker restart`): its
+ *   new run is probed at its new address (a restart publishes the port anew).
+ * - maybe-restarting: stopped by a signal from outside, which a `docker restart`
+ *   does just before it starts it again: worth a short look before failing.
+ * - failed: it exited by itself, was killed for its memory, or is gone.
+ */
+export type DuringStart =
+  | { kind: 'starting' }
+  | { kind: 'restarted'; now: Instance }
+  | { kind: 'maybe-restarting'; reason: string }
+  | { kind: 'failed'; reason: string };
+
+export function duringStart(started: Pick<Instance, 'startedAt' | 'address'>, now: Instance | undefined): DuringStart {
+  if (!now) return { kind: 'failed', reason: 'the container disappeared' };
+  if (now.state === 'exited' || now.state === 'dead') {
+    if (now.oomKilled) return { kind: 'failed', reason: `${OUT_OF_MEMORY} (code ${now.exitCode ?? 137}); give it more with resources.memory` };
+    const reason = `the container exited with code ${now.exitCode ?? '?'}`;
+    return now.exitCode !== undefined && SIGNALLED.has(now.exitCode) ? { kind: 'maybe-restarting', reason } : { kind: 'failed', reason };
+  }
+  if (now.state !== 'running') return { kind: 'starting' };
+  const again = now.startedAt !== undefined && started.startedAt !== undefined && now.startedAt.getTime() !== started.startedAt.getTime();
+  const moved = now.address !== undefined && started.address !== undefined && now.address.port !== started.address.port;
+  return again || moved ? { kind: 'restarted', now } : { kind: 'starting' };
+}
