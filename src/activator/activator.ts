@@ -478,6 +478,7 @@ export class Activator implements UpstreamSource {
         if (event.kind === 'start' || event.kind === 'unpause') this.started(controller, event.instanceId);
         if (event.kind === 'pause') controller.instancePaused(event.instanceId);
         if (event.kind === 'oom') controller.instanceOutOfMemory(event.instanceId);
+        if (event.kind === 'kill' && event.signal !== undefined) controller.instanceSignalled(event.instanceId, event.signal, event.time);
         if (event.kind === 'destroy') controller.instanceRemoved(event.instanceId);
         if (event.kind === 'die') this.exited(controller, event.instanceId, event.exitCode, event.time);
       }

@@ -12,6 +12,7 @@ import { AppTimers } from './app-timers.js';
 import { DependencyHold, type WakeDependencies } from './dependency-hold.js';
 import { HealthChecker } from './health-checker.js';
 import { ROUTE_LOST, routeLost } from './published-route.js';
+import { endedReason, SignalBook } from './ended-reason.js';
 import { exitDecision, restartSlot, whetherGone } from './instance-failure.js';
 import { InstanceSet } from './instance-set.js';
 import { launchRefusal } from './launch-policy.js';
@@ -589,7 +590,7 @@ export class AppController {
     this.instances.takeThawable(instanceId);
     const slot = this.instances.slotOf(instanceId);
     if (!slot) {
-      this.parkedExited(instanceId, exitCode);
+      this.parkedExited(instanceId, exitCode, this.signals.take(instanceId, at?.getTime() ?? Date.now()));
       return false;
     }
     const startedAt = slot?.instance.startedAt?.getTime();
@@ -606,6 +607,7 @@ export class AppController {
       mustRun: this.spec.scale.min >= 1,
     });
     const outOfMemory = this.outOfMemory.delete(instanceId);
+    const signal = this.signals.take(instanceId, at?.getTime() ?? Date.now());
     if (decision.kind === 'ignore' || !slot) return false;
     if (decision.crashed) this.lastError = outOfMemory ? this.outOfMemoryError(exitCode) : `the container exited with code ${exitCode}`;
     this.instances.drop(slot);
@@ -615,7 +617,7 @@ export class AppController {
       void this.serial(() => this.fillReplicas());
     } else {
       // Not berth's doing: the status says what happened, as it says why when berth stops the app.
-      const ended = endedReason(exitCode);
+      const ended = endedReason(exitCode, signal);
       if (decision.crashed && decision.early && this.backoff.fail(performance.now()) > 0) this.fire('lastCrashed', ended);
       else {
         if (!decision.early) this.backoff.reset();
@@ -627,6 +629,14 @@ export class AppController {
 
   /** Containers the engine reported killed for their memory; their exit says so (the die event follows). */
   private readonly outOfMemory = new Set<string>();
+
+  /** Signals sent to the app's containers (the engine's kill events), so an exit they caused is not told as the app's own. */
+  private readonly signals = new SignalBook();
+
+  /** The engine reports a signal sent to a container (docker stop, kill or restart, or berth's own stop); its exit may follow. */
+  instanceSignalled(instanceId: string, signal: number, at: Date): void {
+    this.signals.note(instanceId, signal, at.getTime());
+  }
 
   /** The engine reports the kernel's OOM killer struck the container; its exit comes next. */
   instanceOutOfMemory(instanceId: string): void {
@@ -644,11 +654,11 @@ export class AppController {
    * unready. Its record says so, and a paused app whose frozen containers are
    * all gone is stopped: showing paused, it would promise a thaw that cannot be.
    */
-  private parkedExited(instanceId: string, exitCode: number | undefined): void {
+  private parkedExited(instanceId: string, exitCode: number | undefined, signal?: number): void {
     const kept = this.instances.parked.find((i) => i.id === instanceId && (i.state === 'paused' || i.state === 'running'));
     if (!kept) return;
     this.instances.park({ ...kept, state: 'exited', address: undefined, ...(exitCode === undefined ? {} : { exitCode }) });
-    if (this.state === 'paused' && !this.instances.parked.some((i) => i.state === 'paused')) this.fire('stopped', endedReason(exitCode));
+    if (this.state === 'paused' && !this.instances.parked.some((i) => i.state === 'paused')) this.fire('stopped', endedReason(exitCode, signal));
   }
 
   /**
@@ -742,6 +752,7 @@ export class AppController {
 
   /** The engine reports a container removed (by berth or behind its back): it is forgotten. */
   instanceRemoved(instanceId: string): void {
+    this.signals.forget(instanceId);
     this.instances.forget((i) => i.id !== instanceId);
   }
 
@@ -874,11 +885,6 @@ export class AppController {
       parked: this.instances.parked.map((i) => ({ id: i.id, state: i.state })),
     };
   }
-}
-
-/** What ended an app's last container, when berth did not (AppStatus.reason). */
-function endedReason(exitCode: number | undefined): string {
-  return exitCode === undefined ? 'its container is gone' : `its container exited by itself with code ${exitCode}`;
 }
 
 function isDown(state: AppState): boolean {

@@ -113,6 +113,8 @@ export class FakeRuntime implements Runtime {
     this.calls.stop++;
     const c = this.containers.get(id);
     if (!c) throw new NotFoundError(`no container ${id}`);
+    // The engine reports its SIGTERM first, as it does for berth's stops too.
+    if (c.instance.state === 'running' && !this.eventsLost) for (const listener of this.listeners) listener({ kind: 'kill', app: c.instance.app, instanceId: id, time: new Date(), signal: 15 });
     await this.halt(c, 0, ['die', 'stop']);
   }
 
@@ -256,6 +258,13 @@ export class FakeRuntime implements Runtime {
     c.server = undefined;
     c.instance.address = undefined;
     if (!this.eventsLost) for (const listener of this.listeners) listener({ kind: 'network', app: '', instanceId: id, time: new Date() });
+  }
+
+  /** `docker stop` / `docker kill` of a running container: the engine's kill event (with the signal), then its exit with `exitCode`. */
+  async outsideSignal(id: string, signal: number, exitCode: number): Promise<void> {
+    const c = this.get(id);
+    if (!this.eventsLost) for (const listener of this.listeners) listener({ kind: 'kill', app: c.instance.app, instanceId: id, time: new Date(), signal });
+    await this.halt(c, exitCode, ['die', 'stop']);
   }
 
   /** `docker restart`: SIGTERM (exit 143, die and stop events), then a new run at a new port (a start event), ready as its behaviour says. */
