@@ -740,6 +740,8 @@ export class AppController {
    * its published port may be gone or moved.
    */
   networkChanged(instanceId: string): void {
+    // A frozen container whose network changed has no port where berth left it: its wake must look, not just thaw.
+    this.instances.takeThawable(instanceId);
     const slot = this.instances.slotOf(instanceId);
     if (!slot || slot.draining || slot.unhealthy || this.state !== 'running') return;
     void this.deps.runtime.inspect(instanceId).then(

@@ -114,6 +114,14 @@ class StartWatch {
         this.restarted = seen.now;
         return 'the container was restarted outside berth';
       }
+      if (seen.kind === 'unrouted') {
+        try {
+          this.restarted = await this.runtime.start(this.started.id);
+        } catch (err) {
+          return `the container lost its published port while it started, and could not get it back: ${(err as Error).message}`;
+        }
+        return 'the container was taken off its network outside berth';
+      }
       if (performance.now() >= graceEnds) return seen.reason;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

@@ -17,12 +17,16 @@ const SIGNALLED = new Set([137, 143]);
  *   new run is probed at its new address (a restart publishes the port anew).
  * - maybe-restarting: stopped by a signal from outside, which a `docker restart`
  *   does just before it starts it again: worth a short look before failing.
- * - failed: it exited by itself, was killed for its memory, or is gone.
+ * - unrouted: it runs, but its published port is gone (taken off its network):
+ *   starting it again joins it back (the runtime's start), at a new port.
+ * - failed: it exited by itself, was killed for its memory, is gone, or was
+ *   paused (frozen, it would never answer within the start timeout).
  */
 export type DuringStart =
   | { kind: 'starting' }
   | { kind: 'restarted'; now: Instance }
   | { kind: 'maybe-restarting'; reason: string }
+  | { kind: 'unrouted' }
   | { kind: 'failed'; reason: string };
 
 export function duringStart(started: Pick<Instance, 'startedAt' | 'address'>, now: Instance | undefined): DuringStart {
@@ -32,7 +36,9 @@ export function duringStart(started: Pick<Instance, 'startedAt' | 'address'>, no
     const reason = `the container exited with code ${now.exitCode ?? '?'}`;
     return now.exitCode !== undefined && SIGNALLED.has(now.exitCode) ? { kind: 'maybe-restarting', reason } : { kind: 'failed', reason };
   }
+  if (now.state === 'paused') return { kind: 'failed', reason: 'the container was paused outside berth while it started' };
   if (now.state !== 'running') return { kind: 'starting' };
+  if (started.address !== undefined && now.address === undefined) return { kind: 'unrouted' };
   const again = now.startedAt !== undefined && started.startedAt !== undefined && now.startedAt.getTime() !== started.startedAt.getTime();
   const moved = now.address !== undefined && started.address !== undefined && now.address.port !== started.address.port;
   return again || moved ? { kind: 'restarted', now } : { kind: 'starting' };

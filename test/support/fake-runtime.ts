@@ -298,6 +298,8 @@ export class FakeRuntime implements Runtime {
   }
 
   private async run(c: FakeContainer, b: FakeBehaviour): Promise<void> {
+    // Running with its port gone (outsideDisconnect): started again, it is joined back and published anew, as the Docker runtime does.
+    if (c.instance.state === 'running' && !c.instance.address) return this.republish(c);
     if (c.instance.state === 'running') return;
     if (c.instance.state === 'paused') {
       c.instance.state = 'running';
@@ -326,6 +328,17 @@ export class FakeRuntime implements Runtime {
     c.instance.oomKilled = undefined;
     if (b.exitAfterMs !== undefined) c.exitTimer = setTimeout(() => void this.halt(c, b.exitCode ?? 1, ['die']), b.exitAfterMs);
     this.emit('start', c);
+  }
+
+  private async republish(c: FakeContainer): Promise<void> {
+    const server = createServer((req, res) => {
+      if (req.headers['user-agent'] === 'berth-readiness') c.probes++;
+      res.statusCode = performance.now() >= c.readyAtMs ? 200 : 503;
+      res.end('fake');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    c.server = server;
+    c.instance.address = { host: '127.0.0.1', port: (server.address() as { port: number }).port };
   }
 
   private async halt(c: FakeContainer, exitCode: number, kinds: RuntimeEventKind[]): Promise<void> {

@@ -25,7 +25,9 @@ const CASES: Array<[string, Instance | undefined, DuringStart['kind'], RegExp?]>
   ['killed for its memory (137): failed, saying so', inst({ state: 'exited', exitCode: 137, oomKilled: true, address: undefined }), 'failed', /ran out of memory/],
   ['dead: failed', inst({ state: 'dead', exitCode: 2 }), 'failed', /exited with code 2/],
   ['gone: failed', undefined, 'failed', /disappeared/],
-  ['paused meanwhile: still starting (the probe times out if it stays so)', inst({ state: 'paused' }), 'starting'],
+  ['paused meanwhile: failed at once, saying so (frozen, it would time out)', inst({ state: 'paused' }), 'failed', /paused outside berth/],
+  ['running with its published port gone (taken off its network): unrouted', inst({ address: undefined }), 'unrouted'],
+  ['created or restarting: still starting', inst({ state: 'restarting' }), 'starting'],
 ];
 for (const [name, now, kind, reason] of CASES) {
   test(`duringStart: ${name}`, () => {
@@ -70,6 +72,50 @@ test('a docker stop during a cold start (no start after it) still fails the star
     await rt.outsideKill(rt.running('web')[0]!.id, 143);
     await assert.rejects(up, /exited with code 143/);
     assert.equal(a.status('web')?.state, 'failed');
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
+
+test('a docker network disconnect during a cold start: the start joins it back and serves, with no error', async () => {
+  const rt = new FakeRuntime();
+  const a = fakeActivator(rt);
+  try {
+    rt.behave('web', { readyAfterMs: 400 });
+    await a.reconcile([fakeSpec('web', { startTimeout: '5s' })]);
+    const up = a.acquire('web');
+    await eventually('its container runs (not yet ready)', () => rt.running('web').length === 1, 2_000);
+    const [first] = rt.running('web');
+    assert.ok(first?.address);
+    const firstPort = first.address.port;
+    await rt.outsideDisconnect(first.id);
+    const served = await up;
+    assert.equal(served.instanceId, first.id);
+    assert.notEqual(served.port, firstPort, 'dialled at its new address');
+    assert.equal(a.status('web')?.state, 'running');
+    assert.equal(a.status('web')?.lastError, undefined);
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
+
+test('a docker pause during a cold start fails it at once, saying so; the next request unpauses it and serves', async () => {
+  const rt = new FakeRuntime();
+  const a = fakeActivator(rt);
+  try {
+    rt.behave('web', { readyAfterMs: 300 });
+    await a.reconcile([fakeSpec('web', { startTimeout: '30s' })]);
+    const up = a.acquire('web');
+    await eventually('its container runs (not yet ready)', () => rt.running('web').length === 1, 2_000);
+    await rt.outsidePause(rt.running('web')[0]!.id);
+    // Not 'not ready in time' after the 30 s start timeout.
+    await assert.rejects(up, /paused outside berth/);
+    assert.match(a.status('web')?.lastError ?? '', /paused outside berth/);
+    const again = await a.acquire('web');
+    assert.equal(a.status('web')?.state, 'running');
+    assert.equal(rt.running('web')[0]?.id, again.instanceId);
   } finally {
     a.close();
     await rt.close();
