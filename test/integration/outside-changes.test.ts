@@ -57,6 +57,7 @@ describe('outside changes', () => {
     const again = await inspectAppContainer(cut, run.label);
     assert.equal(again?.Id, info.Id, 'the same container, restarted in place');
     assert.ok(Object.keys(again?.NetworkSettings.Networks ?? {}).includes(h.appsNetworkFor()), 'back on the apps network');
+    await waitFor('nothing left in flight', () => status(cut)?.inFlight === 0 && status(cut)?.waiting === 0, { timeoutMs: 5_000 });
   });
 
   test('docker restart of the container during a cold start: the waiting request is served, and the app shows no failure', T, async () => {
@@ -71,5 +72,8 @@ describe('outside changes', () => {
     assert.equal(reply.status, 200, reply.body);
     assert.equal(status(restarted)?.state, 'running');
     assert.equal(status(restarted)?.lastError, undefined, 'no failure shown');
+    await waitFor('nothing left in flight', () => status(restarted)?.inFlight === 0 && status(restarted)?.waiting === 0, { timeoutMs: 5_000 });
+    const containers = await testDocker().listContainers({ all: true, filters: { label: [run.label, `berth.app=${restarted}`] } });
+    assert.equal(containers.length, 1, 'one container, no second one made');
   });
 });
