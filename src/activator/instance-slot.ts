@@ -63,6 +63,7 @@ export async function startSlot(
   signal?: AbortSignal,
 ): Promise<Slot> {
   let running = await startExisting(runtime, spec, index, existing);
+  let remade = false;
   for (;;) {
     onStarted?.(running);
     if (!running.address) throw new RuntimeError(`container ${running.name} has no published port ${spec.port}`);
@@ -75,6 +76,12 @@ export async function startSlot(
     if (!result.ready && !watch.restarted && running.health !== 'none' && !signal?.aborted) await watch.check();
     if (watch.restarted) {
       running = watch.restarted;
+      continue;
+    }
+    // Removed behind berth's back while it started (docker rm -f): a new one, once, within the same deadline.
+    if (watch.gone && !remade && !signal?.aborted && performance.now() < deadline) {
+      remade = true;
+      running = await startExisting(runtime, spec, index);
       continue;
     }
     if (!result.ready) {
@@ -97,6 +104,8 @@ const RESTART_GRACE_MS = 1_500;
  */
 class StartWatch {
   restarted?: Instance;
+  /** Removed meanwhile. */
+  gone = false;
 
   constructor(
     private readonly runtime: Runtime,
@@ -110,6 +119,10 @@ class StartWatch {
       const seen = duringStart(this.started, await this.runtime.inspect(this.started.id).catch(() => undefined));
       if (seen.kind === 'starting') return undefined;
       if (seen.kind === 'failed') return seen.reason;
+      if (seen.kind === 'gone') {
+        this.gone = true;
+        return seen.reason;
+      }
       if (seen.kind === 'restarted') {
         this.restarted = seen.now;
         return 'the container was restarted outside berth';

@@ -19,18 +19,20 @@ const SIGNALLED = new Set([137, 143]);
  *   does just before it starts it again: worth a short look before failing.
  * - unrouted: it runs, but its published port is gone (taken off its network):
  *   starting it again joins it back (the runtime's start), at a new port.
- * - failed: it exited by itself, was killed for its memory, is gone, or was
- *   paused (frozen, it would never answer within the start timeout).
+ * - gone: removed behind berth's back (`docker rm -f`): a new one can be made.
+ * - failed: it exited by itself, was killed for its memory, or was paused
+ *   (frozen, it would never answer within the start timeout).
  */
 export type DuringStart =
   | { kind: 'starting' }
   | { kind: 'restarted'; now: Instance }
   | { kind: 'maybe-restarting'; reason: string }
   | { kind: 'unrouted' }
+  | { kind: 'gone'; reason: string }
   | { kind: 'failed'; reason: string };
 
 export function duringStart(started: Pick<Instance, 'startedAt' | 'address'>, now: Instance | undefined): DuringStart {
-  if (!now) return { kind: 'failed', reason: 'the container disappeared' };
+  if (!now) return { kind: 'gone', reason: 'the container disappeared' };
   if (now.state === 'exited' || now.state === 'dead') {
     if (now.oomKilled) return { kind: 'failed', reason: `${OUT_OF_MEMORY} (code ${now.exitCode ?? 137}); give it more with resources.memory` };
     const reason = `the container exited with code ${now.exitCode ?? '?'}`;

@@ -24,7 +24,7 @@ const CASES: Array<[string, Instance | undefined, DuringStart['kind'], RegExp?]>
   ['exited 0 by itself: failed', inst({ state: 'exited', exitCode: 0, address: undefined }), 'failed', /exited with code 0$/],
   ['killed for its memory (137): failed, saying so', inst({ state: 'exited', exitCode: 137, oomKilled: true, address: undefined }), 'failed', /ran out of memory/],
   ['dead: failed', inst({ state: 'dead', exitCode: 2 }), 'failed', /exited with code 2/],
-  ['gone: failed', undefined, 'failed', /disappeared/],
+  ['gone (docker rm -f): a new one can be made', undefined, 'gone', /disappeared/],
   ['paused meanwhile: failed at once, saying so (frozen, it would time out)', inst({ state: 'paused' }), 'failed', /paused outside berth/],
   ['running with its published port gone (taken off its network): unrouted', inst({ address: undefined }), 'unrouted'],
   ['created or restarting: still starting', inst({ state: 'restarting' }), 'starting'],
@@ -116,6 +116,27 @@ test('a docker pause during a cold start fails it at once, saying so; the next r
     const again = await a.acquire('web');
     assert.equal(a.status('web')?.state, 'running');
     assert.equal(rt.running('web')[0]?.id, again.instanceId);
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
+
+test('a docker rm -f during a cold start: a new container is made and serves the waiting request', async () => {
+  const rt = new FakeRuntime();
+  const a = fakeActivator(rt);
+  try {
+    rt.behave('web', { readyAfterMs: 400 });
+    await a.reconcile([fakeSpec('web', { startTimeout: '5s' })]);
+    const up = a.acquire('web');
+    await eventually('its container runs (not yet ready)', () => rt.running('web').length === 1, 2_000);
+    const first = rt.running('web')[0]!.id;
+    await rt.outsideRemove(first);
+    const served = await up;
+    assert.notEqual(served.instanceId, first, 'a new container');
+    assert.equal(a.status('web')?.state, 'running');
+    assert.equal(a.status('web')?.lastError, undefined);
+    assert.equal(rt.containers.size, 1, 'just the new one');
   } finally {
     a.close();
     await rt.close();
