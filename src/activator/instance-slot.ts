@@ -79,7 +79,9 @@ export async function startSlot(
       continue;
     }
     // Removed behind berth's back while it started (docker rm -f): a new one, once, within the same deadline.
-    if (watch.gone && !remade && !signal?.aborted && performance.now() < deadline) {
+    // Only for a cold start (the one caller with a signal, which a delete aborts): a rollout's or a replica's
+    // container removed meanwhile was removed by berth's own change of plan as often as not.
+    if (watch.gone && !remade && signal && !signal.aborted && performance.now() < deadline) {
       remade = true;
       running = await startExisting(runtime, spec, index);
       continue;
