@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { duringStart, type DuringStart } from '../../src/activator/start-watch.js';
 import type { Instance } from '../../src/runtime/runtime.js';
+import type { Activator } from '../../src/activator/activator.js';
+import type { Upstream } from '../../src/proxy/upstream.js';
 import { FakeRuntime } from '../support/fake-runtime.js';
 import { eventually, fakeActivator, fakeSpec } from '../support/fake-activator.js';
 
@@ -37,108 +39,86 @@ for (const [name, now, kind, reason] of CASES) {
   });
 }
 
-test('a docker restart during a cold start: the start waits for the new run and serves, with no error', async () => {
+/**
+ * A cold start of `web` (ready 400 ms after it runs) with `outside` done to its
+ * container once it runs, not yet ready; `check` gets the start's outcome.
+ */
+async function midStart(outside: (rt: FakeRuntime, first: Instance) => Promise<void>, check: (a: Activator, rt: FakeRuntime, first: Instance, up: Promise<Upstream>) => Promise<void>, readyAfterMs = 400): Promise<void> {
   const rt = new FakeRuntime();
   const a = fakeActivator(rt);
   try {
-    rt.behave('web', { readyAfterMs: 400 });
-    await a.reconcile([fakeSpec('web', { startTimeout: '5s' })]);
-    const up = a.acquire('web');
-    await eventually('its container runs (not yet ready)', () => rt.running('web').length === 1, 2_000);
-    const [first] = rt.running('web');
-    assert.ok(first?.address);
-    const firstPort = first.address.port;
-    await rt.outsideRestart(first.id);
-    const served = await up;
-    assert.equal(served.instanceId, first.id, 'the same container');
-    assert.notEqual(served.port, firstPort, 'dialled at its new address');
-    assert.equal(a.status('web')?.state, 'running');
-    assert.equal(a.status('web')?.lastError, undefined, 'no failure shown');
-  } finally {
-    a.close();
-    await rt.close();
-  }
-});
-
-test('a docker stop during a cold start (no start after it) still fails the start with its exit code', async () => {
-  const rt = new FakeRuntime();
-  const a = fakeActivator(rt);
-  try {
-    rt.behave('web', { readyAfterMs: 10_000 });
-    await a.reconcile([fakeSpec('web', { startTimeout: '8s' })]);
-    const up = a.acquire('web');
-    await eventually('its container runs (not yet ready)', () => rt.running('web').length === 1, 2_000);
-    // A docker stop's SIGTERM: 143, as a restart's stop, but nothing starts it again.
-    await rt.outsideKill(rt.running('web')[0]!.id, 143);
-    await assert.rejects(up, /exited with code 143/);
-    assert.equal(a.status('web')?.state, 'failed');
-  } finally {
-    a.close();
-    await rt.close();
-  }
-});
-
-test('a docker network disconnect during a cold start: the start joins it back and serves, with no error', async () => {
-  const rt = new FakeRuntime();
-  const a = fakeActivator(rt);
-  try {
-    rt.behave('web', { readyAfterMs: 400 });
-    await a.reconcile([fakeSpec('web', { startTimeout: '5s' })]);
-    const up = a.acquire('web');
-    await eventually('its container runs (not yet ready)', () => rt.running('web').length === 1, 2_000);
-    const [first] = rt.running('web');
-    assert.ok(first?.address);
-    const firstPort = first.address.port;
-    await rt.outsideDisconnect(first.id);
-    const served = await up;
-    assert.equal(served.instanceId, first.id);
-    assert.notEqual(served.port, firstPort, 'dialled at its new address');
-    assert.equal(a.status('web')?.state, 'running');
-    assert.equal(a.status('web')?.lastError, undefined);
-  } finally {
-    a.close();
-    await rt.close();
-  }
-});
-
-test('a docker pause during a cold start fails it at once, saying so; the next request unpauses it and serves', async () => {
-  const rt = new FakeRuntime();
-  const a = fakeActivator(rt);
-  try {
-    rt.behave('web', { readyAfterMs: 300 });
+    rt.behave('web', { readyAfterMs });
     await a.reconcile([fakeSpec('web', { startTimeout: '30s' })]);
     const up = a.acquire('web');
     await eventually('its container runs (not yet ready)', () => rt.running('web').length === 1, 2_000);
-    await rt.outsidePause(rt.running('web')[0]!.id);
-    // Not 'not ready in time' after the 30 s start timeout.
-    await assert.rejects(up, /paused outside berth/);
-    assert.match(a.status('web')?.lastError ?? '', /paused outside berth/);
-    const again = await a.acquire('web');
-    assert.equal(a.status('web')?.state, 'running');
-    assert.equal(rt.running('web')[0]?.id, again.instanceId);
+    const first = { ...rt.running('web')[0]! };
+    await outside(rt, first);
+    await check(a, rt, first, up);
   } finally {
     a.close();
     await rt.close();
   }
-});
+}
 
-test('a docker rm -f during a cold start: a new container is made and serves the waiting request', async () => {
-  const rt = new FakeRuntime();
-  const a = fakeActivator(rt);
-  try {
-    rt.behave('web', { readyAfterMs: 400 });
-    await a.reconcile([fakeSpec('web', { startTimeout: '5s' })]);
-    const up = a.acquire('web');
-    await eventually('its container runs (not yet ready)', () => rt.running('web').length === 1, 2_000);
-    const first = rt.running('web')[0]!.id;
-    await rt.outsideRemove(first);
-    const served = await up;
-    assert.notEqual(served.instanceId, first, 'a new container');
-    assert.equal(a.status('web')?.state, 'running');
-    assert.equal(a.status('web')?.lastError, undefined);
-    assert.equal(rt.containers.size, 1, 'just the new one');
-  } finally {
-    a.close();
-    await rt.close();
-  }
-});
+/** The waiting request is served by a ready instance, and the app shows no failure. */
+async function servedClean(a: Activator, up: Promise<Upstream>): Promise<Upstream> {
+  const served = await up;
+  assert.equal(a.status('web')?.state, 'running');
+  assert.equal(a.status('web')?.lastError, undefined, 'no failure shown');
+  return served;
+}
+
+test('a docker restart during a cold start: the start waits for the new run and serves, with no error', () =>
+  midStart(
+    (rt, first) => rt.outsideRestart(first.id),
+    async (a, _rt, first, up) => {
+      const served = await servedClean(a, up);
+      assert.equal(served.instanceId, first.id, 'the same container');
+      assert.notEqual(served.port, first.address?.port, 'dialled at its new address');
+    },
+  ));
+
+test('a docker network disconnect during a cold start: the start joins it back and serves, with no error', () =>
+  midStart(
+    (rt, first) => rt.outsideDisconnect(first.id),
+    async (a, _rt, first, up) => {
+      const served = await servedClean(a, up);
+      assert.equal(served.instanceId, first.id);
+      assert.notEqual(served.port, first.address?.port, 'dialled at its new address');
+    },
+  ));
+
+test('a docker rm -f during a cold start: a new container is made and serves the waiting request', () =>
+  midStart(
+    (rt, first) => rt.outsideRemove(first.id),
+    async (a, rt, first, up) => {
+      const served = await servedClean(a, up);
+      assert.notEqual(served.instanceId, first.id, 'a new container');
+      assert.equal(rt.containers.size, 1, 'just the new one');
+    },
+  ));
+
+test('a docker stop during a cold start (no start after it) still fails the start with its exit code', () =>
+  midStart(
+    // A docker stop's SIGTERM: 143, as a restart's stop, but nothing starts it again.
+    (rt, first) => rt.outsideKill(first.id, 143),
+    async (a, _rt, _first, up) => {
+      await assert.rejects(up, /exited with code 143/);
+      assert.equal(a.status('web')?.state, 'failed');
+    },
+    10_000,
+  ));
+
+test('a docker pause during a cold start fails it at once, saying so; the next request unpauses it and serves', () =>
+  midStart(
+    (rt, first) => rt.outsidePause(first.id),
+    async (a, rt, _first, up) => {
+      // Not 'not ready in time' after the 30 s start timeout.
+      await assert.rejects(up, /paused outside berth/);
+      assert.match(a.status('web')?.lastError ?? '', /paused outside berth/);
+      const again = await a.acquire('web');
+      assert.equal(a.status('web')?.state, 'running');
+      assert.equal(rt.running('web')[0]?.id, again.instanceId);
+    },
+    300,
+  ));
