@@ -501,12 +501,15 @@ export class Activator implements UpstreamSource {
     const signal = this.events.signal;
     try {
       for await (const event of this.runtime.events(signal)) {
+        // A network event does not say whose container it is about: each app looks whether it serves from it.
+        if (event.kind === 'network') for (const app of this.apps.values()) app.networkChanged(event.instanceId);
         const controller = this.apps.get(event.app);
         if (!controller) continue;
         // An unpause berth did not do is a start as far as serving goes: the container is looked at and adopted.
         if (event.kind === 'start' || event.kind === 'unpause') this.started(controller, event.instanceId);
         if (event.kind === 'pause') controller.instancePaused(event.instanceId);
         if (event.kind === 'oom') controller.instanceOutOfMemory(event.instanceId);
+        if (event.kind === 'kill' && event.signal !== undefined) controller.instanceSignalled(event.instanceId, event.signal, event.time);
         if (event.kind === 'destroy') controller.instanceRemoved(event.instanceId);
         if (event.kind === 'die') this.exited(controller, event.instanceId, event.exitCode, event.time);
       }
@@ -544,6 +547,7 @@ export class Activator implements UpstreamSource {
     this.logger.info({ app: action.app, container: action.id, change: action.kind }, 'resync: the engine changed a container without an event berth saw');
     if (action.kind === 'exited') this.exited(controller, action.id, action.exitCode);
     else if (action.kind === 'removed') controller.instanceRemoved(action.id);
+    else if (action.kind === 'routeLost') controller.instanceRouteLost(action.id);
     else this.started(controller, action.id);
   }
 

@@ -11,6 +11,8 @@ import type { CrashBackoff } from './crash-backoff.js';
 import { AppTimers } from './app-timers.js';
 import { DependencyHold, type WakeDependencies } from './dependency-hold.js';
 import { HealthChecker } from './health-checker.js';
+import { ROUTE_LOST, routeLost } from './published-route.js';
+import { endedReason, SignalBook } from './ended-reason.js';
 import { exitDecision, restartSlot, whetherGone } from './instance-failure.js';
 import { InstanceSet } from './instance-set.js';
 import { launchRefusal } from './launch-policy.js';
@@ -631,7 +633,7 @@ export class AppController {
     this.instances.takeThawable(instanceId);
     const slot = this.instances.slotOf(instanceId);
     if (!slot) {
-      this.parkedExited(instanceId, exitCode);
+      this.parkedExited(instanceId, exitCode, this.signals.take(instanceId, at?.getTime() ?? Date.now()));
       return false;
     }
     const startedAt = slot?.instance.startedAt?.getTime();
@@ -648,6 +650,7 @@ export class AppController {
       mustRun: this.spec.scale.min >= 1,
     });
     const outOfMemory = this.outOfMemory.delete(instanceId);
+    const signal = this.signals.take(instanceId, at?.getTime() ?? Date.now());
     if (decision.kind === 'ignore' || !slot) return false;
     if (decision.crashed) this.lastError = outOfMemory ? this.outOfMemoryError(exitCode) : `the container exited with code ${exitCode}`;
     this.instances.drop(slot);
@@ -657,7 +660,7 @@ export class AppController {
       void this.serial(() => this.fillReplicas());
     } else {
       // Not berth's doing: the status says what happened, as it says why when berth stops the app.
-      const ended = endedReason(exitCode);
+      const ended = endedReason(exitCode, signal);
       if (decision.crashed && decision.early && this.backoff.fail(performance.now()) > 0) this.fire('lastCrashed', ended);
       else {
         if (!decision.early) this.backoff.reset();
@@ -669,6 +672,14 @@ export class AppController {
 
   /** Containers the engine reported killed for their memory; their exit says so (the die event follows). */
   private readonly outOfMemory = new Set<string>();
+
+  /** Signals sent to the app's containers (the engine's kill events), so an exit they caused is not told as the app's own. */
+  private readonly signals = new SignalBook();
+
+  /** The engine reports a signal sent to a container (docker stop, kill or restart, or berth's own stop); its exit may follow. */
+  instanceSignalled(instanceId: string, signal: number, at: Date): void {
+    this.signals.note(instanceId, signal, at.getTime());
+  }
 
   /** The engine reports the kernel's OOM killer struck the container; its exit comes next. */
   instanceOutOfMemory(instanceId: string): void {
@@ -686,11 +697,11 @@ export class AppController {
    * unready. Its record says so, and a paused app whose frozen containers are
    * all gone is stopped: showing paused, it would promise a thaw that cannot be.
    */
-  private parkedExited(instanceId: string, exitCode: number | undefined): void {
+  private parkedExited(instanceId: string, exitCode: number | undefined, signal?: number): void {
     const kept = this.instances.parked.find((i) => i.id === instanceId && (i.state === 'paused' || i.state === 'running'));
     if (!kept) return;
     this.instances.park({ ...kept, state: 'exited', address: undefined, ...(exitCode === undefined ? {} : { exitCode }) });
-    if (this.state === 'paused' && !this.instances.parked.some((i) => i.state === 'paused')) this.fire('stopped', endedReason(exitCode));
+    if (this.state === 'paused' && !this.instances.parked.some((i) => i.state === 'paused')) this.fire('stopped', endedReason(exitCode, signal));
   }
 
   /**
@@ -753,8 +764,40 @@ export class AppController {
     if (this.instances.slots.length === 0) this.fire('outsidePause', 'its container was paused outside berth');
   }
 
+  /**
+   * An instance in rotation runs, but no longer where berth dials it
+   * (published-route.ts): taken off its network outside berth, or connected
+   * again at another port. It showed running while every request to it failed.
+   * It leaves the rotation and is restarted in place, which puts it back on the
+   * apps network and publishes its port anew; requests meanwhile wait for it.
+   */
+  instanceRouteLost(instanceId: string): void {
+    const slot = this.instances.slotOf(instanceId);
+    if (!slot || this.state !== 'running') return;
+    void this.recover(slot, ROUTE_LOST);
+  }
+
+  /**
+   * The engine reports a container joined or left a network. When it is one this
+   * app serves from (and berth is not stopping or restarting it), it is looked at:
+   * its published port may be gone or moved.
+   */
+  networkChanged(instanceId: string): void {
+    // A frozen container whose network changed has no port where berth left it: its wake must look, not just thaw.
+    this.instances.takeThawable(instanceId);
+    const slot = this.instances.slotOf(instanceId);
+    if (!slot || slot.draining || slot.unhealthy || this.state !== 'running') return;
+    void this.deps.runtime.inspect(instanceId).then(
+      (now) => {
+        if (this.instances.slotOf(instanceId) === slot && routeLost(slot.instance.address, now)) this.instanceRouteLost(instanceId);
+      },
+      () => undefined,
+    );
+  }
+
   /** The engine reports a container removed (by berth or behind its back): it is forgotten. */
   instanceRemoved(instanceId: string): void {
+    this.signals.forget(instanceId);
     this.instances.forget((i) => i.id !== instanceId);
   }
 
@@ -883,15 +926,10 @@ export class AppController {
       name: this.name,
       state: this.state,
       containerHash: containerSpecHash(this.spec),
-      slots: this.instances.slots.map((s) => ({ id: s.instance.id, busy: s.draining || s.unhealthy })),
+      slots: this.instances.slots.map((s) => ({ id: s.instance.id, busy: s.draining || s.unhealthy, ...(s.instance.address ? { address: s.instance.address } : {}) })),
       parked: this.instances.parked.map((i) => ({ id: i.id, state: i.state })),
     };
   }
-}
-
-/** What ended an app's last container, when berth did not (AppStatus.reason). */
-function endedReason(exitCode: number | undefined): string {
-  return exitCode === undefined ? 'its container is gone' : `its container exited by itself with code ${exitCode}`;
 }
 
 function isDown(state: AppState): boolean {

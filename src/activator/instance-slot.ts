@@ -6,6 +6,7 @@ import { containerSpecHash } from '../spec/hash.js';
 import type { AppSpec } from '../spec/types.js';
 import { silentReason, waitUntilHealthy, waitUntilReady } from './readiness.js';
 import { StartFailedError } from './start-errors.js';
+import { duringStart } from './start-watch.js';
 
 /**
  * One container of an app as the controller tracks it: where it is, which
@@ -48,7 +49,9 @@ function upstreamOf(instance: Instance): Upstream {
 /**
  * Creates (or adopts) and starts instance `index` of `spec`, and waits until it
  * is ready: Docker's HEALTHCHECK when the image has one, else the readiness
- * probe. Throws StartFailedError with the reason otherwise.
+ * probe. Throws StartFailedError with the reason otherwise. A container
+ * restarted behind berth's back meanwhile (`docker restart`) is waited for at
+ * its new address, within the same deadline: its start is not a failure.
  */
 export async function startSlot(
   runtime: Runtime,
@@ -59,20 +62,85 @@ export async function startSlot(
   onStarted?: (running: Instance) => void,
   signal?: AbortSignal,
 ): Promise<Slot> {
-  const running = await startExisting(runtime, spec, index, existing);
-  onStarted?.(running);
-  if (!running.address) throw new RuntimeError(`container ${running.name} has no published port ${spec.port}`);
-  const result =
-    running.health !== 'none'
-      ? await waitUntilHealthy(() => runtime.inspect(running.id), deadline, signal)
-      : await waitUntilReady(running.address, spec.readiness, { deadline, signal, stillStarting: () => exitedReason(runtime, running.id) });
-  if (!result.ready) {
-    const reason = result.silent ? silentReason(result.reason, spec.port, await runtime.imagePorts(spec.image).catch(() => undefined)) : result.reason;
-    throw new StartFailedError(spec.name, reason, result.reason.startsWith('not ready in time'));
+  let running = await startExisting(runtime, spec, index, existing);
+  let remade = false;
+  for (;;) {
+    onStarted?.(running);
+    if (!running.address) throw new RuntimeError(`container ${running.name} has no published port ${spec.port}`);
+    const watch = new StartWatch(runtime, running, deadline);
+    let result =
+      running.health !== 'none'
+        ? await waitUntilHealthy(() => runtime.inspect(running.id), deadline, signal)
+        : await waitUntilReady(running.address, spec.readiness, { deadline, signal, stillStarting: () => watch.check() });
+    // The health check path sees an exit as a failure: it may have been a restart's stop.
+    if (!result.ready && !watch.restarted && running.health !== 'none' && !signal?.aborted) await watch.check();
+    if (watch.restarted) {
+      running = watch.restarted;
+      continue;
+    }
+    // Removed behind berth's back while it started (docker rm -f): a new one, once, within the same deadline.
+    // Only for a cold start (the one caller with a signal, which a delete aborts): a rollout's or a replica's
+    // container removed meanwhile was removed by berth's own change of plan as often as not.
+    if (watch.gone && !remade && signal && !signal.aborted && performance.now() < deadline) {
+      remade = true;
+      running = await startExisting(runtime, spec, index);
+      continue;
+    }
+    if (!result.ready) {
+      const reason = result.silent ? silentReason(result.reason, spec.port, await runtime.imagePorts(spec.image).catch(() => undefined)) : result.reason;
+      throw new StartFailedError(spec.name, reason, result.reason.startsWith('not ready in time'));
+    }
+    const slot = new Slot(index, running, containerSpecHash(spec));
+    slot.readyAtMs = performance.now();
+    return slot;
   }
-  const slot = new Slot(index, running, containerSpecHash(spec));
-  slot.readyAtMs = performance.now();
-  return slot;
+}
+
+/** How long a container stopped by a signal during its start is given to come back (a `docker restart` starts it again within milliseconds). */
+const RESTART_GRACE_MS = 1_500;
+
+/**
+ * Looks at a container being started, between readiness attempts (start-watch.ts
+ * decides): answers a reason to give up, or undefined to go on; a run started
+ * behind berth's back is left in `restarted`, and the wait ends so it is probed anew.
+ */
+class StartWatch {
+  restarted?: Instance;
+  /** Removed meanwhile. */
+  gone = false;
+
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly started: Instance,
+    private readonly deadline: number,
+  ) {}
+
+  async check(): Promise<string | undefined> {
+    const graceEnds = Math.min(performance.now() + RESTART_GRACE_MS, this.deadline);
+    for (;;) {
+      const seen = duringStart(this.started, await this.runtime.inspect(this.started.id).catch(() => undefined));
+      if (seen.kind === 'starting') return undefined;
+      if (seen.kind === 'failed') return seen.reason;
+      if (seen.kind === 'gone') {
+        this.gone = true;
+        return seen.reason;
+      }
+      if (seen.kind === 'restarted') {
+        this.restarted = seen.now;
+        return 'the container was restarted outside berth';
+      }
+      if (seen.kind === 'unrouted') {
+        try {
+          this.restarted = await this.runtime.start(this.started.id);
+        } catch (err) {
+          return `the container lost its published port while it started, and could not get it back: ${(err as Error).message}`;
+        }
+        return 'the container was taken off its network outside berth';
+      }
+      if (performance.now() >= graceEnds) return seen.reason;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
 }
 
 /**
@@ -103,16 +171,7 @@ async function startExisting(runtime: Runtime, spec: AppSpec, index: number, exi
   return runtime.start((await runtime.ensure(spec, index)).id);
 }
 
-/** How a container the kernel killed for its memory is told (a bare 137 reads like any kill). */
-export const OUT_OF_MEMORY = 'the container ran out of memory and was killed';
-
-export async function exitedReason(runtime: Runtime, id: string): Promise<string | undefined> {
-  const now = await runtime.inspect(id).catch(() => undefined);
-  if (!now) return 'the container disappeared';
-  if (now.oomKilled) return `${OUT_OF_MEMORY} (code ${now.exitCode ?? 137}); give it more with resources.memory`;
-  if (now.state === 'exited' || now.state === 'dead') return `the container exited with code ${now.exitCode ?? '?'}`;
-  return undefined;
-}
+export { OUT_OF_MEMORY } from './start-watch.js';
 
 /** The lowest instance indexes not taken by `used`, so names stay short and are reused. */
 export function freeIndexes(used: Iterable<number>, count: number): number[] {

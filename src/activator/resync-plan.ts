@@ -8,6 +8,7 @@
  */
 import type { AppState } from './app-status.js';
 import type { Instance, InstanceState } from '../runtime/runtime.js';
+import { routeLost } from './published-route.js';
 
 /** What one controller believes about its containers (AppController.believed()). */
 export interface BelievedApp {
@@ -16,13 +17,13 @@ export interface BelievedApp {
   /** containerSpecHash of the app's spec: only a container of it is adopted. */
   containerHash: string;
   /** Instances in rotation or draining. `busy`: berth is acting on it (draining it, or restarting it in place). */
-  slots: readonly { id: string; busy: boolean }[];
+  slots: readonly { id: string; busy: boolean; address?: Instance['address'] }[];
   /** Containers kept for the next start (stopped or paused), or exited replicas. */
   parked: readonly { id: string; state: InstanceState }[];
 }
 
 /** One berth-managed container, as the engine lists it. */
-export type ObservedInstance = Pick<Instance, 'id' | 'app' | 'specHash' | 'state' | 'exitCode' | 'store'>;
+export type ObservedInstance = Pick<Instance, 'id' | 'app' | 'specHash' | 'state' | 'exitCode' | 'store' | 'address'>;
 
 export type ResyncAction =
   /** A container berth serves from is no longer running (controller.instanceExited). */
@@ -30,7 +31,9 @@ export type ResyncAction =
   /** A container berth knows is gone from the engine (controller.instanceRemoved). */
   | { kind: 'removed'; app: string; id: string }
   /** A container of a down app runs, and berth did not start it (controller.instanceStarted). */
-  | { kind: 'started'; app: string; id: string };
+  | { kind: 'started'; app: string; id: string }
+  /** A container berth serves from runs, but not where berth dials it (published-route.ts; controller.instanceRouteLost). */
+  | { kind: 'routeLost'; app: string; id: string };
 
 export interface ResyncInput {
   believed: readonly BelievedApp[];
@@ -60,6 +63,7 @@ function planApp(app: BelievedApp, byId: ReadonlyMap<string, ObservedInstance>, 
     // A removed container died first: the controller hears both, as the engine would have said them.
     if (!now) actions.push({ kind: 'exited', app: name, id: slot.id }, { kind: 'removed', app: name, id: slot.id });
     else if (NOT_RUNNING.has(now.state)) actions.push(now.exitCode === undefined ? { kind: 'exited', app: name, id: slot.id } : { kind: 'exited', app: name, id: slot.id, exitCode: now.exitCode });
+    else if (app.state === 'running' && routeLost(slot.address, now)) actions.push({ kind: 'routeLost', app: name, id: slot.id });
   }
   for (const kept of app.parked) {
     const now = byId.get(kept.id);

@@ -117,7 +117,13 @@ export interface Instance {
   store?: string;
 }
 
-export type RuntimeEventKind = 'start' | 'die' | 'stop' | 'pause' | 'unpause' | 'destroy' | 'health' | 'oom';
+/**
+ * `network`: a container joined or left a network (its published address may have
+ * changed or gone); its `app` may be empty, as the engine does not say whose it is.
+ * `kill`: a signal was sent to the container (`signal`), by docker stop, kill or
+ * restart, or by berth's own stop; its exit, if any, follows as a `die`.
+ */
+export type RuntimeEventKind = 'start' | 'die' | 'stop' | 'pause' | 'unpause' | 'destroy' | 'health' | 'oom' | 'network' | 'kill';
 
 export interface RuntimeEvent {
   kind: RuntimeEventKind;
@@ -126,6 +132,8 @@ export interface RuntimeEvent {
   time: Date;
   exitCode?: number;
   health?: InstanceHealth;
+  /** Of a `kill`: the signal's number. */
+  signal?: number;
 }
 
 /** Labels berth puts on every object it creates; the only way it recognizes its own. */

@@ -289,6 +289,21 @@ describe('DockerRuntime on a real engine', () => {
     assert.ok(networks.includes(net), `on ${networks.join(', ')}`);
   });
 
+  it('a running container taken off the apps network behind berth’s back is joined again by start', T, async () => {
+    const inst = await runtime.ensure(spec(appName()), 0);
+    const first = await runtime.start(inst.id);
+    assert.ok(first.address);
+    await docker.getNetwork(APPS_NET).disconnect({ Container: inst.id, Force: true });
+    // The engine publishes it again through the default bridge at another port, or not at all: the port berth dials is dead.
+    assert.notEqual((await runtime.inspect(inst.id))?.address?.port, first.address.port, 'the port berth dialled is gone');
+    const again = await runtime.start(inst.id);
+    assert.equal(again.state, 'running');
+    assert.ok(again.address, 'published');
+    assert.equal(typeof (await httpStatus(again.address)), 'number');
+    const networks = Object.keys((await docker.getContainer(inst.id).inspect()).NetworkSettings.Networks);
+    assert.ok(networks.includes(APPS_NET), `back on ${APPS_NET}: on ${networks.join(', ')}`);
+  });
+
   it('a missing image is a clear RuntimeError and nothing is pulled or created', T, async () => {
     const s = spec(appName(), { image: `berth-test/absent-${run.id}:latest` });
     await assert.rejects(runtime.ensure(s, 0), (err: unknown) => {

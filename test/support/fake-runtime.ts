@@ -113,6 +113,8 @@ export class FakeRuntime implements Runtime {
     this.calls.stop++;
     const c = this.containers.get(id);
     if (!c) throw new NotFoundError(`no container ${id}`);
+    // The engine reports its SIGTERM first, as it does for berth's stops too.
+    if (c.instance.state === 'running' && !this.eventsLost) for (const listener of this.listeners) listener({ kind: 'kill', app: c.instance.app, instanceId: id, time: new Date(), signal: 15 });
     await this.halt(c, 0, ['die', 'stop']);
   }
 
@@ -245,6 +247,33 @@ export class FakeRuntime implements Runtime {
     await this.halt(c, 137, ['die']);
   }
 
+  /**
+   * `docker network disconnect` of a running container: it runs on, but its published
+   * port is gone (no address, nothing listens there), and a 'network' event says only
+   * which container (no app), as the engine's does.
+   */
+  async outsideDisconnect(id: string): Promise<void> {
+    const c = this.get(id);
+    await closeServer(c.server);
+    c.server = undefined;
+    c.instance.address = undefined;
+    if (!this.eventsLost) for (const listener of this.listeners) listener({ kind: 'network', app: '', instanceId: id, time: new Date() });
+  }
+
+  /** `docker stop` / `docker kill` of a running container: the engine's kill event (with the signal), then its exit with `exitCode`. */
+  async outsideSignal(id: string, signal: number, exitCode: number): Promise<void> {
+    const c = this.get(id);
+    if (!this.eventsLost) for (const listener of this.listeners) listener({ kind: 'kill', app: c.instance.app, instanceId: id, time: new Date(), signal });
+    await this.halt(c, exitCode, ['die', 'stop']);
+  }
+
+  /** `docker restart`: SIGTERM (exit 143, die and stop events), then a new run at a new port (a start event), ready as its behaviour says. */
+  async outsideRestart(id: string): Promise<void> {
+    const c = this.get(id);
+    await this.halt(c, 143, ['die', 'stop']);
+    await this.run(c, this.behaviour.get(c.instance.app) ?? {});
+  }
+
   async outsideRemove(id: string): Promise<void> {
     await this.destroy(this.get(id));
   }
@@ -269,6 +298,8 @@ export class FakeRuntime implements Runtime {
   }
 
   private async run(c: FakeContainer, b: FakeBehaviour): Promise<void> {
+    // Running with its port gone (outsideDisconnect): started again, it is joined back and published anew, as the Docker runtime does.
+    if (c.instance.state === 'running' && !c.instance.address) return this.republish(c);
     if (c.instance.state === 'running') return;
     if (c.instance.state === 'paused') {
       c.instance.state = 'running';
@@ -297,6 +328,17 @@ export class FakeRuntime implements Runtime {
     c.instance.oomKilled = undefined;
     if (b.exitAfterMs !== undefined) c.exitTimer = setTimeout(() => void this.halt(c, b.exitCode ?? 1, ['die']), b.exitAfterMs);
     this.emit('start', c);
+  }
+
+  private async republish(c: FakeContainer): Promise<void> {
+    const server = createServer((req, res) => {
+      if (req.headers['user-agent'] === 'berth-readiness') c.probes++;
+      res.statusCode = performance.now() >= c.readyAtMs ? 200 : 503;
+      res.end('fake');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    c.server = server;
+    c.instance.address = { host: '127.0.0.1', port: (server.address() as { port: number }).port };
   }
 
   private async halt(c: FakeContainer, exitCode: number, kinds: RuntimeEventKind[]): Promise<void> {

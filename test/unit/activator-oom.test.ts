@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { exitedReason } from '../../src/activator/instance-slot.js';
+import { duringStart } from '../../src/activator/start-watch.js';
 import { FakeRuntime } from '../support/fake-runtime.js';
 import { fakeActivator, fakeSpec, waitForState } from '../support/fake-activator.js';
 
@@ -29,9 +29,11 @@ test('oom: a start that fails because the container ran out of memory says so', 
   try {
     const spec = fakeSpec('web');
     const created = await rt.ensure(spec, 0);
-    await rt.start(created.id);
+    const started = await rt.start(created.id);
     await rt.oomKill(created.id);
-    assert.match((await exitedReason(rt, created.id)) ?? '', /^the container ran out of memory and was killed \(code 137\)/);
+    const seen = duringStart(started, await rt.inspect(created.id));
+    assert.equal(seen.kind, 'failed', 'a kill for its memory is no restart to wait for, though its code is 137');
+    assert.match(seen.kind === 'failed' ? seen.reason : '', /^the container ran out of memory and was killed \(code 137\)/);
   } finally {
     await rt.close();
   }

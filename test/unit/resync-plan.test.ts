@@ -18,7 +18,21 @@ function seen(id: string, state: ObservedInstance['state'], extra: Partial<Obser
   return { id, app: 'web', specHash: H, state, ...extra };
 }
 
+/** An app whose one slot `id` berth dials at 127.0.0.1:`port`. */
+function dialling(state: BelievedApp['state'], id: string, port: number, busy = false): BelievedApp {
+  return { ...app(state), slots: [{ id, busy, address: { host: '127.0.0.1', port } }] };
+}
+
+const at = (port: number) => ({ address: { host: '127.0.0.1', port } });
+
 const CASES: Array<[string, BelievedApp, ObservedInstance[], ResyncAction[], string?]> = [
+  ['runs where berth dials it: nothing', dialling('running', 'a', 3000), [seen('a', 'running', at(3000))], []],
+  ['taken off its network (runs, no published port): route lost', dialling('running', 'a', 3000), [seen('a', 'running')], [{ kind: 'routeLost', app: 'web', id: 'a' }]],
+  ['connected again, published at another port: route lost', dialling('running', 'a', 3000), [seen('a', 'running', at(3001))], [{ kind: 'routeLost', app: 'web', id: 'a' }]],
+  ['another host, same port (a Swarm node written otherwise): nothing', dialling('running', 'a', 3000), [seen('a', 'running', { address: { host: 'node-1', port: 3000 } })], []],
+  ['no port and exited: an exit, not a lost route', dialling('running', 'a', 3000), [seen('a', 'exited', { exitCode: 0 })], [{ kind: 'exited', app: 'web', id: 'a', exitCode: 0 }]],
+  ['a slot berth is restarting has no port meanwhile: left to berth', dialling('running', 'a', 3000, true), [seen('a', 'running')], []],
+  ['paused with no port: left to the pause', dialling('running', 'a', 3000), [seen('a', 'paused')], []],
   ['running, and it runs: nothing', app('running', ['a']), [seen('a', 'running')], []],
   ['killed behind its back: exited with its code', app('running', ['a']), [seen('a', 'exited', { exitCode: 137 })], [{ kind: 'exited', app: 'web', id: 'a', exitCode: 137 }]],
   ['dead counts as exited', app('running', ['a']), [seen('a', 'dead', { exitCode: 1 })], [{ kind: 'exited', app: 'web', id: 'a', exitCode: 1 }]],

@@ -8,7 +8,8 @@ import { hostAddresses, type AddressSettings } from './addresses.js';
 import { createDockerClient, resolveDockerEndpoint, type DockerEndpoint } from './client.js';
 import type { DockerContext } from './context.js';
 import { ensureContainer } from './ensure.js';
-import { watchEvents, type EventStreamErrorHandler } from './events.js';
+import { watchEvents, watchNetworkEvents, type EventStreamErrorHandler } from './events.js';
+import { mergeEvents } from '../merge-events.js';
 import { imagePorts } from './image.js';
 import { inspectInstance } from './inspect.js';
 import { listInstances } from './list.js';
@@ -153,6 +154,6 @@ export class DockerRuntime implements Runtime {
   }
 
   events(signal: AbortSignal): AsyncIterable<RuntimeEvent> {
-    return watchEvents(this.ctx, signal, this.onEventStreamError);
+    return mergeEvents([watchEvents(this.ctx, signal, this.onEventStreamError), watchNetworkEvents(this.ctx, signal, this.onEventStreamError)]);
   }
 }

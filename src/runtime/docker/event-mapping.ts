@@ -15,7 +15,7 @@ const HEALTHS: readonly InstanceHealth[] = ['starting', 'healthy', 'unhealthy'];
 
 /**
  * An engine event → berth's RuntimeEvent; undefined for events berth does not act on
- * (create, attach, kill, exec_*, …) and for containers that are not berth's, which the
+ * (create, attach, exec_*, …) and for containers that are not berth's, which the
  * engine-side label filter should already have dropped. Pure.
  */
 export function toRuntimeEvent(msg: DockerEventMessage): RuntimeEvent | undefined {
@@ -31,6 +31,11 @@ export function toRuntimeEvent(msg: DockerEventMessage): RuntimeEvent | undefine
     case 'destroy':
     case 'oom':
       return { kind: action, ...base };
+    case 'kill': {
+      // "signal" is a number ("15") on this engine; a name would say nothing berth can use.
+      const signal = Number(attributes['signal']);
+      return Number.isInteger(signal) && signal > 0 ? { kind: 'kill', ...base, signal } : undefined;
+    }
     case 'die': {
       const exitCode = Number(attributes['exitCode']);
       return Number.isInteger(exitCode) ? { kind: 'die', ...base, exitCode } : { kind: 'die', ...base };
@@ -43,6 +48,18 @@ export function toRuntimeEvent(msg: DockerEventMessage): RuntimeEvent | undefine
     if (health) return { kind: 'health', ...base, health };
   }
   return undefined;
+}
+
+/**
+ * A network event → a 'network' RuntimeEvent about the container that joined or left
+ * it; undefined for other network events. It carries no app (network events have no
+ * container labels): the activator matches the container id to the instances it
+ * serves from, so another program's containers are ignored there. Pure.
+ */
+export function toNetworkEvent(msg: DockerEventMessage): RuntimeEvent | undefined {
+  const container = msg.Actor?.Attributes?.['container'];
+  if (msg.Type !== 'network' || (msg.Action !== 'connect' && msg.Action !== 'disconnect') || !container) return undefined;
+  return { kind: 'network', app: '', instanceId: container, time: eventTime(msg) };
 }
 
 export function eventTime(msg: DockerEventMessage): Date {

@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { RuntimeEvent } from '../runtime.js';
 import type { DockerContext } from './context.js';
 import { mapDockerError } from './errors.js';
-import { toRuntimeEvent, type DockerEventMessage } from './event-mapping.js';
+import { toNetworkEvent, toRuntimeEvent, type DockerEventMessage } from './event-mapping.js';
 import { drainJsonLines } from './json-lines.js';
 import { MANAGED_FILTER } from './names.js';
 
@@ -23,21 +23,42 @@ const MAX_RETRY_MS = 5_000;
  * so the engine replays what happened while disconnected; events already delivered
  * are skipped by their nanosecond time.
  */
-export async function* watchEvents(ctx: DockerContext, signal: AbortSignal, onError?: EventStreamErrorHandler): AsyncGenerator<RuntimeEvent> {
+export function watchEvents(ctx: DockerContext, signal: AbortSignal, onError?: EventStreamErrorHandler): AsyncGenerator<RuntimeEvent> {
+  return watchStream(ctx, signal, { type: ['container'], label: [MANAGED_FILTER] }, toRuntimeEvent, onError);
+}
+
+/**
+ * The engine's network connects and disconnects, as 'network' events (event-mapping.ts).
+ * A second stream: the engine ANDs filters, and network events carry no container
+ * labels, so the managed-label filter of the container stream would drop them all.
+ * A container taken off its network (`docker network disconnect`) loses its published
+ * port while it runs on, and a reconnect publishes it at another: no container event says so.
+ */
+export function watchNetworkEvents(ctx: DockerContext, signal: AbortSignal, onError?: EventStreamErrorHandler): AsyncGenerator<RuntimeEvent> {
+  return watchStream(ctx, signal, { type: ['network'], event: ['connect', 'disconnect'] }, toNetworkEvent, onError);
+}
+
+async function* watchStream(
+  ctx: DockerContext,
+  signal: AbortSignal,
+  filters: Record<string, string[]>,
+  toEvent: (msg: DockerEventMessage) => RuntimeEvent | undefined,
+  onError?: EventStreamErrorHandler,
+): AsyncGenerator<RuntimeEvent> {
   const seen = new ReplayGuard();
   let retryMs = FIRST_RETRY_MS;
   while (!signal.aborted) {
     let stream: Readable | undefined;
     try {
       stream = (await ctx.docker().getEvents({
-        filters: { type: ['container'], label: [MANAGED_FILTER] },
+        filters,
         ...(seen.sinceS === undefined ? {} : { since: seen.sinceS }),
         abortSignal: signal,
       })) as Readable;
       retryMs = FIRST_RETRY_MS;
       for await (const msg of messages(stream)) {
         if (!seen.isNew(msg)) continue;
-        const event = toRuntimeEvent(msg);
+        const event = toEvent(msg);
         if (event) yield event;
       }
       if (!signal.aborted) onError?.(new Error(`Docker engine at ${ctx.endpoint.url} closed the event stream`), retryMs);

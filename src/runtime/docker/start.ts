@@ -31,8 +31,15 @@ export async function startContainer(ctx: DockerContext, id: string): Promise<In
     // 304: it was started meanwhile by someone else, which is what we wanted.
     if (statusOf(err) !== 304) throw mapDockerError(err, `starting container ${name}`, ctx.endpoint.url);
   }
-  const after = await inspectContainer(ctx, info.Id);
+  let after = await inspectContainer(ctx, info.Id);
   if (!after) throw new RuntimeError(`container ${name} disappeared while starting`);
+  // Taken off the apps network while it ran (docker network disconnect), it runs with no published port:
+  // joined again live, the engine publishes it anew. Otherwise every later start would find it unreachable.
+  if (ctx.appsNetwork && app && after.State.Status === 'running' && needsAppsNetwork(after, ctx.appsNetwork)) {
+    await rejoinAppsNetwork(ctx, container, name, app, ctx.appsNetwork);
+    after = await inspectContainer(ctx, info.Id);
+    if (!after) throw new RuntimeError(`container ${name} disappeared while starting`);
+  }
   const instance = toInstance(after, ctx.addresses.dialHost);
   if (instance.state === 'exited' || instance.state === 'dead') {
     // Failing here gives the caller the reason now rather than a readiness timeout later.
