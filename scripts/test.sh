@@ -98,6 +98,26 @@ test_targets() {
   return 0
 }
 
+# What the targets' tests need besides the engine and PostgreSQL.
+ensure_tools() {
+  local t
+  # The browser tests drive Debian's chromium; installed only when they are going to run.
+  for t in "$@"; do
+    if [[ $t == *browser* || -d $t/browser ]]; then
+      bash scripts/ensure-chromium.sh
+      break
+    fi
+  done
+  # The HTTPS tests run Let's Encrypt's test CA; installed only when they are going to run.
+  for t in "$@"; do
+    if [[ $t == *https* || $t == */integration/ || $t == dist/test/integration ]]; then
+      bash scripts/ensure-pebble.sh
+      break
+    fi
+  done
+  return 0
+}
+
 main() {
   bash scripts/ensure-docker.sh
   # The images (the engine, a few hashes) build beside the steps below (tsc, apt, the
@@ -119,23 +139,6 @@ main() {
   local targets
   mapfile -t targets < <(test_targets "$@")
   ((${#targets[@]})) || { say "no compiled tests under dist/test/"; exit 1; }
-  # The browser tests drive Debian's chromium; installed only when they are going to run.
-  local t
-  for t in "${targets[@]}"; do
-    if [[ $t == *browser* || -d $t/browser ]]; then
-      bash scripts/ensure-chromium.sh
-      break
-    fi
-  done
-
-  # The HTTPS tests run Let's Encrypt's test CA; installed only when they are going to run.
-  for t in "${targets[@]}"; do
-    if [[ $t == *https* || $t == */integration/ || $t == dist/test/integration ]]; then
-      bash scripts/ensure-pebble.sh
-      break
-    fi
-  done
-
   remove_test_objects
   trap on_exit EXIT
   trap 'exit 130' INT # make Ctrl-C and a CI timeout go through the EXIT trap too
@@ -146,14 +149,17 @@ main() {
   pg_env=$(bash scripts/ensure-postgres.sh start)
   eval "$pg_env"
   export BERTH_TEST_PG_URL BERTH_TEST_PG_DIR
-  wait "$images_pid" || { say "building the test images failed"; exit 1; }
-  local engine=() free=() rc=0
+  local engine=() free=() rc=0 lanes=1
   split_lanes "${targets[@]}"
-  if [[ ${BERTH_TEST_ONE_LANE:-} == 1 ]] || ((${#engine[@]} == 0 || ${#free[@]} == 0)); then
+  if [[ ${BERTH_TEST_ONE_LANE:-} == 1 ]] || ((${#engine[@]} == 0 || ${#free[@]} == 0)); then lanes=0; fi
+  # The free lane needs none of what follows (Chromium, pebble, the images): it starts first.
+  if ((lanes)); then start_free_lane; fi
+  ensure_tools "${targets[@]}"
+  wait "$images_pid" || { say "building the test images failed"; exit 1; }
+  if ((!lanes)); then
     run_one_lane "${targets[@]}" || rc=$?
     exit "$rc"
   fi
-  start_free_lane
   local engine_started=$SECONDS
   node --test --test-concurrency=1 --test-timeout="$TEST_TIMEOUT_MS" "${engine[@]}" || rc=$?
   say "engine lane: ${#engine[@]} file(s) in $((SECONDS - engine_started)) s"
