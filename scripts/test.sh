@@ -24,6 +24,7 @@ stop_postgres() {
 }
 
 on_exit() {
+  stop_free_lane
   remove_test_networks
   stop_postgres
   remove_test_swarm
@@ -97,6 +98,26 @@ test_targets() {
   return 0
 }
 
+# What the targets' tests need besides the engine and PostgreSQL.
+ensure_tools() {
+  local t
+  # The browser tests drive Debian's chromium; installed only when they are going to run.
+  for t in "$@"; do
+    if [[ $t == *browser* || -d $t/browser ]]; then
+      bash scripts/ensure-chromium.sh
+      break
+    fi
+  done
+  # The HTTPS tests run Let's Encrypt's test CA; installed only when they are going to run.
+  for t in "$@"; do
+    if [[ $t == *https* || $t == */integration/ || $t == dist/test/integration ]]; then
+      bash scripts/ensure-pebble.sh
+      break
+    fi
+  done
+  return 0
+}
+
 main() {
   bash scripts/ensure-docker.sh
   # The images (the engine, a few hashes) build beside the steps below (tsc, apt, the
@@ -118,23 +139,6 @@ main() {
   local targets
   mapfile -t targets < <(test_targets "$@")
   ((${#targets[@]})) || { say "no compiled tests under dist/test/"; exit 1; }
-  # The browser tests drive Debian's chromium; installed only when they are going to run.
-  local t
-  for t in "${targets[@]}"; do
-    if [[ $t == *browser* || -d $t/browser ]]; then
-      bash scripts/ensure-chromium.sh
-      break
-    fi
-  done
-
-  # The HTTPS tests run Let's Encrypt's test CA; installed only when they are going to run.
-  for t in "${targets[@]}"; do
-    if [[ $t == *https* || $t == */integration/ || $t == dist/test/integration ]]; then
-      bash scripts/ensure-pebble.sh
-      break
-    fi
-  done
-
   remove_test_objects
   trap on_exit EXIT
   trap 'exit 130' INT # make Ctrl-C and a CI timeout go through the EXIT trap too
@@ -145,21 +149,101 @@ main() {
   pg_env=$(bash scripts/ensure-postgres.sh start)
   eval "$pg_env"
   export BERTH_TEST_PG_URL BERTH_TEST_PG_DIR
+  local engine=() free=() rc=0 lanes=1
+  split_lanes "${targets[@]}"
+  if [[ ${BERTH_TEST_ONE_LANE:-} == 1 ]] || ((${#engine[@]} == 0 || ${#free[@]} == 0)); then lanes=0; fi
+  # The free lane needs none of what follows (Chromium, pebble, the images): it starts first.
+  if ((lanes)); then start_free_lane; fi
+  ensure_tools "${targets[@]}"
   wait "$images_pid" || { say "building the test images failed"; exit 1; }
-  # The unit tests run two files at a time: they use no engine and mostly wait on short
-  # timers, so this halves their time. The others share one engine, one swarm and the
-  # machine's two cores, and run one file at a time. Every file runs, whatever failed.
-  local unit=() rest=() rc=0
-  for t in "${targets[@]}"; do
-    if [[ $t == dist/test/unit/ ]]; then unit+=("$t"); else rest+=("$t"); fi
+  if ((!lanes)); then
+    run_one_lane "${targets[@]}" || rc=$?
+    exit "$rc"
+  fi
+  local engine_started=$SECONDS
+  node --test --test-concurrency=1 --test-timeout="$TEST_TIMEOUT_MS" "${engine[@]}" || rc=$?
+  say "engine lane: ${#engine[@]} file(s) in $((SECONDS - engine_started)) s"
+  wait_free_lane || rc=$?
+  exit "$rc"
+}
+
+# Two lanes run side by side. The engine lane: the files that use the Docker engine, one at
+# a time (they share one engine, one swarm and the machine's two cores; two at a time
+# flaked). The free lane, beside it: the unit files (dist/test/unit/: fakes only, never the
+# engine) and every other file that cannot reach the engine, which
+# test/support/test-lanes.ts decides from the file's imports (can they reach dockerode?), so
+# a new file lands in its lane without a list to keep. A free file made to use the engine
+# through something other than an import (a `docker` command, a spawned `berth serve`
+# without test/support/gateway-process.ts) would run beside the engine lane: import the
+# support module that cleans up after it (docker-cleanup.ts) and it moves.
+# BERTH_TEST_ONE_LANE=1 runs them one after the other instead (run_one_lane).
+TEST_TIMEOUT_MS=${BERTH_TEST_TIMEOUT_MS:-300000}
+FREE_LANE_PID=""
+FREE_LANE_LOG=""
+
+# Sets engine=() and free=() from the targets.
+split_lanes() {
+  local t lane file lines others=()
+  for t in "$@"; do
+    if [[ $t == dist/test/unit || $t == dist/test/unit/* ]]; then free+=("$t"); else others+=("$t"); fi
+  done
+  ((${#others[@]})) || return 0
+  # Not read from a <(...): a failing classifier must stop the run, not drop the files.
+  lines=$(node dist/test/support/test-lanes-main.js "${others[@]}") || { say "sorting the test files into lanes failed"; exit 1; }
+  while read -r lane file; do
+    if [[ $lane == free ]]; then free+=("$file"); else engine+=("$file"); fi
+  done <<<"$lines"
+  return 0
+}
+
+# One lane (BERTH_TEST_ONE_LANE=1, or nothing to run beside): the unit files two at a time
+# (no engine, mostly short timers), then the others one at a time. Every file runs,
+# whatever failed.
+run_one_lane() {
+  local t unit=() rest=() rc=0
+  for t in "$@"; do
+    if [[ $t == dist/test/unit || $t == dist/test/unit/* ]]; then unit+=("$t"); else rest+=("$t"); fi
   done
   if ((${#unit[@]})); then
-    node --test --test-concurrency=2 --test-timeout="${BERTH_TEST_TIMEOUT_MS:-300000}" "${unit[@]}" || rc=$?
+    node --test --test-concurrency=2 --test-timeout="$TEST_TIMEOUT_MS" "${unit[@]}" || rc=$?
   fi
   if ((${#rest[@]})); then
-    node --test --test-concurrency=1 --test-timeout="${BERTH_TEST_TIMEOUT_MS:-300000}" "${rest[@]}" || rc=$?
+    node --test --test-concurrency=1 --test-timeout="$TEST_TIMEOUT_MS" "${rest[@]}" || rc=$?
   fi
-  exit "$rc"
+  return "$rc"
+}
+
+# Beside the engine lane: one file at a time (the engine lane, dockerd and the apps take the
+# rest of the two cores), in a process group of its own so an interrupted run stops it
+# (stop_free_lane), its output kept in a file and printed when both lanes are done, not
+# interleaved with the engine lane's.
+start_free_lane() {
+  FREE_LANE_LOG=$(mktemp /tmp/berth-test-free-lane.XXXXXX)
+  FREE_LANE_STARTED=$SECONDS
+  say "free lane: ${#free[@]} target(s) beside the engine lane; its output follows the engine lane's"
+  setsid node --test --test-concurrency=1 --test-timeout="$TEST_TIMEOUT_MS" "${free[@]}" >"$FREE_LANE_LOG" 2>&1 &
+  FREE_LANE_PID=$!
+}
+
+wait_free_lane() {
+  local rc=0
+  wait "$FREE_LANE_PID" || rc=$?
+  FREE_LANE_PID=""
+  say "free lane output (${free[*]}):"
+  cat "$FREE_LANE_LOG"
+  rm -f "$FREE_LANE_LOG"
+  say "free lane: done in $((SECONDS - FREE_LANE_STARTED)) s after it started (exit $rc)"
+  return "$rc"
+}
+
+# Never fails (EXIT trap): an interrupted run stops the free lane's test runner and its files.
+stop_free_lane() {
+  if [[ -n $FREE_LANE_PID ]]; then
+    kill -TERM -- "-$FREE_LANE_PID" 2>/dev/null || true
+    wait "$FREE_LANE_PID" 2>/dev/null || true
+    [[ -n $FREE_LANE_LOG ]] && { tail -n 50 "$FREE_LANE_LOG"; rm -f "$FREE_LANE_LOG"; }
+  fi
+  return 0
 }
 
 main "$@"
