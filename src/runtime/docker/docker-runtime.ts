@@ -10,6 +10,7 @@ import type { DockerContext } from './context.js';
 import { ensureContainer } from './ensure.js';
 import { watchEvents, watchNetworkEvents, type EventStreamErrorHandler } from './events.js';
 import { mergeEvents } from '../merge-events.js';
+import { managedNetworkEvents } from './managed-network-events.js';
 import { imagePorts } from './image.js';
 import { inspectInstance } from './inspect.js';
 import { listInstances } from './list.js';
@@ -154,6 +155,8 @@ export class DockerRuntime implements Runtime {
   }
 
   events(signal: AbortSignal): AsyncIterable<RuntimeEvent> {
-    return mergeEvents([watchEvents(this.ctx, signal, this.onEventStreamError), watchNetworkEvents(this.ctx, signal, this.onEventStreamError)]);
+    // Network events name any container on the host: only berth's are passed on, as for container events.
+    const network = managedNetworkEvents(this.ctx, watchNetworkEvents(this.ctx, signal, this.onEventStreamError));
+    return mergeEvents([watchEvents(this.ctx, signal, this.onEventStreamError), network]);
   }
 }
