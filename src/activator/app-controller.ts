@@ -281,7 +281,7 @@ export class AppController {
       // Under the lease, another gateway's start of the same app finishes first; this one then finds it running.
       const wakeUp = () => this.leased(spec.startTimeoutMs, () => this.wake(spec, index, began + spec.startTimeoutMs, existing, (i) => (this.startingInstance = i), abort.signal));
       const budget = this.deps.startBudget;
-      const slot = await (budget ? budget.run(this.name, began + spec.startTimeoutMs - performance.now(), wakeUp) : wakeUp());
+      const slot = await (budget ? budget.run(this.name, began + spec.startTimeoutMs - performance.now(), wakeUp, abort.signal) : wakeUp());
       this.startingInstance = undefined;
       this.instances.forget((i) => i.index !== index);
       this.instances.add(slot);

@@ -39,12 +39,14 @@ export class StartBudget {
 
   /**
    * Runs `start` (a container's start up to its readiness) holding one of the
-   * slots, waiting for one at most `waitMs`. Only the container's own start holds
+   * slots, waiting for one at most `waitMs`, or until `signal` calls the start off. Only the container's own start holds
    * it, not the wait for the apps it depends on: those take slots of their own,
    * and a dependent holding one while they wait could leave them none.
    */
-  async run<T>(app: string, waitMs: number, start: () => Promise<T>): Promise<T> {
-    const release = await this.slots.acquire(waitMs);
+  async run<T>(app: string, waitMs: number, start: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const release = await this.slots.acquire(waitMs, signal);
+    // Called off while it waited (a stop, a delete): the caller tells why.
+    if (!release && signal?.aborted) throw new Error('the start was called off while it waited for a start slot');
     if (!release) throw new StartSlotsBusyError(app, this.limits.concurrentStarts);
     try {
       return await start();

@@ -146,3 +146,29 @@ test('runningApps: a browser asking for an app past the bound is told why, not g
     await rt.close();
   }
 });
+
+test('concurrentStarts: a stop while the start waits for a slot calls it off at once, before it reaches the engine', async () => {
+  const rt = new FakeRuntime();
+  rt.behave('slow', { neverReady: true });
+  const a = fakeActivator(rt, { startLimits: { concurrentStarts: 1 } });
+  try {
+    await a.reconcile([fakeSpec('slow', { startTimeout: '3s' }), fakeSpec('web', { startTimeout: '3s' })]);
+    const slow = a.acquire('slow').catch((err: unknown) => err);
+    await eventually('slow holds the only slot', () => rt.calls.start === 1);
+    const began = performance.now();
+    const waiting = a.acquire('web').then(
+      () => 'served',
+      (err: unknown) => String(err),
+    );
+    await waitForState(a, 'web', 'starting');
+    await a.controller('web')!.stop('stopped through the API');
+    assert.match(await waiting, /called off/);
+    assert.ok(performance.now() - began < 1_500, 'not after the slot came free (the slow start holds it 3 s)');
+    assert.equal(a.status('web')?.state, 'stopped');
+    assert.equal(rt.calls.start, 1, 'web never reached the engine');
+    await slow;
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});

@@ -23,24 +23,30 @@ export class SlotQueue {
     return this.waiting.length;
   }
 
-  /** A release once a slot is free, or undefined if none was within `waitMs`. */
-  acquire(waitMs: number): Promise<Release | undefined> {
+  /** A release once a slot is free, or undefined if none was within `waitMs` or `signal` aborted the wait. */
+  acquire(waitMs: number, signal?: AbortSignal): Promise<Release | undefined> {
+    if (signal?.aborted) return Promise.resolve(undefined);
     if (this.used < this.size) {
       this.used++;
       return Promise.resolve(this.releaser());
     }
     return new Promise((resolve) => {
-      const waiter: Waiter = {
-        grant: (release) => {
-          clearTimeout(timer);
-          resolve(release);
-        },
-      };
-      const timer = setTimeout(() => {
+      const giveUp = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', giveUp);
         const i = this.waiting.indexOf(waiter);
         if (i >= 0) this.waiting.splice(i, 1);
         resolve(undefined);
-      }, Math.max(0, waitMs));
+      };
+      const waiter: Waiter = {
+        grant: (release) => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', giveUp);
+          resolve(release);
+        },
+      };
+      const timer = setTimeout(giveUp, Math.max(0, waitMs));
+      signal?.addEventListener('abort', giveUp, { once: true });
       this.waiting.push(waiter);
     });
   }
