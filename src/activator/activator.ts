@@ -10,7 +10,7 @@ import { containerSpecHash } from '../spec/hash.js';
 import { wakeOrder } from '../spec/depends-on.js';
 import type { InputSource } from './input-source.js';
 import { ActivityOwners } from './activity-owners.js';
-import { AppController, type AppDefaults, type AppLease } from './app-controller.js';
+import { APP_DOWN, AppController, type AppDefaults, type AppLease } from './app-controller.js';
 import type { AppStatus } from './app-status.js';
 import { planReconcile, type ReconcileAction, type RemovedApp } from './reconcile-plan.js';
 import { planResync, type BelievedApp, type ResyncAction } from './resync-plan.js';
@@ -412,7 +412,7 @@ export class Activator implements UpstreamSource {
         // Started (or failed) once: its container is no longer one made ahead.
         if (status.state !== 'stopped') this.createdAhead.delete(status.name);
         if (this.apps.get(status.name) === controller) {
-          if (status.state === 'stopped' || status.state === 'failed' || status.state === 'crashloop') this.appsUp.delete(status.name);
+          if (APP_DOWN.has(status.state)) this.appsUp.delete(status.name);
           else this.appsUp.add(status.name);
         }
         // A start that failed, however it was asked for (reconcile, the API, a request), leaves an app that
@@ -501,10 +501,9 @@ export class Activator implements UpstreamSource {
     const signal = this.events.signal;
     try {
       for await (const event of this.runtime.events(signal)) {
-        // A network event does not say whose container it is about: each app looks whether it serves from it.
-        if (event.kind === 'network') for (const app of this.apps.values()) app.networkChanged(event.instanceId);
         const controller = this.apps.get(event.app);
         if (!controller) continue;
+        if (event.kind === 'network') controller.networkChanged(event.instanceId);
         // An unpause berth did not do is a start as far as serving goes: the container is looked at and adopted.
         if (event.kind === 'start' || event.kind === 'unpause') this.started(controller, event.instanceId);
         if (event.kind === 'pause') controller.instancePaused(event.instanceId);

@@ -71,7 +71,7 @@ export interface AppControllerDeps {
 export type AppLease = <T>(app: string, waitMs: number, work: () => Promise<T>) => Promise<T>;
 
 /** States of an app with nothing up: starting it adds one to the apps the gateway runs. */
-const APP_DOWN: ReadonlySet<AppState> = new Set(['stopped', 'failed', 'crashloop']);
+export const APP_DOWN: ReadonlySet<AppState> = new Set(['stopped', 'failed', 'crashloop']);
 
 /** How often a gateway that does not lead looks again at an app whose idle timeout ran out (it may lead by then). */
 const FOLLOWER_IDLE_RECHECK_MS = 1_000;

@@ -119,7 +119,8 @@ export interface Instance {
 
 /**
  * `network`: a container joined or left a network (its published address may have
- * changed or gone); its `app` may be empty, as the engine does not say whose it is.
+ * changed or gone). The engine's own event does not say whose container it is: the
+ * Docker runtime looks that up and passes on berth's containers only, with their app.
  * `kill`: a signal was sent to the container (`signal`), by docker stop, kill or
  * restart, or by berth's own stop; its exit, if any, follows as a `die`.
  */

@@ -249,15 +249,15 @@ export class FakeRuntime implements Runtime {
 
   /**
    * `docker network disconnect` of a running container: it runs on, but its published
-   * port is gone (no address, nothing listens there), and a 'network' event says only
-   * which container (no app), as the engine's does.
+   * port is gone (no address, nothing listens there), and a 'network' event names the
+   * container and its app, as the Docker runtime's does (managed-network-events.ts).
    */
   async outsideDisconnect(id: string): Promise<void> {
     const c = this.get(id);
     await closeServer(c.server);
     c.server = undefined;
     c.instance.address = undefined;
-    if (!this.eventsLost) for (const listener of this.listeners) listener({ kind: 'network', app: '', instanceId: id, time: new Date() });
+    if (!this.eventsLost) for (const listener of this.listeners) listener({ kind: 'network', app: c.instance.app, instanceId: id, time: new Date() });
   }
 
   /** `docker stop` / `docker kill` of a running container: the engine's kill event (with the signal), then its exit with `exitCode`. */

@@ -53,8 +53,8 @@ export function toRuntimeEvent(msg: DockerEventMessage): RuntimeEvent | undefine
 /**
  * A network event → a 'network' RuntimeEvent about the container that joined or left
  * it; undefined for other network events. It carries no app (network events have no
- * container labels): the activator matches the container id to the instances it
- * serves from, so another program's containers are ignored there. Pure.
+ * container labels): managed-network-events.ts looks the container up, drops another
+ * program's and fills in the app. Pure.
  */
 export function toNetworkEvent(msg: DockerEventMessage): RuntimeEvent | undefined {
   const container = msg.Actor?.Attributes?.['container'];
