@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { ConflictError, EngineUnavailableError, NotFoundError } from '../../src/errors.js';
 import type { Instance, Runtime, RuntimeEvent, RuntimeEventKind } from '../../src/runtime/runtime.js';
 import { containerSpecHash } from '../../src/spec/hash.js';
@@ -168,8 +168,14 @@ export class FakeRuntime implements Runtime {
     return c ? { ...c.instance } : undefined;
   }
 
-  async logs(): Promise<Readable> {
-    return Readable.from([]);
+  /** The log follows handed out (a quiet app's: they never end by themselves), to see who closes them. */
+  readonly follows: PassThrough[] = [];
+
+  async logs(_id: string, options?: { follow?: boolean }): Promise<Readable> {
+    if (!options?.follow) return Readable.from([]);
+    const follow = new PassThrough();
+    this.follows.push(follow);
+    return follow;
   }
 
   async *events(signal: AbortSignal): AsyncIterable<RuntimeEvent> {

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { GatewayEvent } from '../../gateway/state-events.js';
 import type { ApiContext, RouteDef } from '../route-def.js';
+import { endWhenClientLeaves } from '../endless-answer.js';
 import { DEFAULT_BACKLOG_BOUNDS, StreamBacklogs } from '../stream-backlog.js';
 
 /**
@@ -35,6 +36,7 @@ export function streamEvents(ctx: ApiContext, app?: string, backlogs: StreamBack
     clearInterval(heartbeat);
     unsubscribe();
   });
+  endWhenClientLeaves(res);
 }
 
 export const eventRoutes: RouteDef[] = [

@@ -1,3 +1,4 @@
+import { endWhenClientLeaves } from '../endless-answer.js';
 import { integerParam, booleanParam } from '../query-params.js';
 import type { RouteDef } from '../route-def.js';
 
@@ -30,6 +31,7 @@ export const logRoutes: RouteDef[] = [
       });
       stream.on('error', () => ctx.res.end());
       stream.pipe(ctx.res);
+      if (booleanParam(ctx.query, 'follow')) endWhenClientLeaves(ctx.res);
     },
   },
 ];

@@ -1,0 +1,51 @@
+// Endless answers (event streams, log follows) whose client leaves. The admin server
+// keeps half-open connections answering (a client may shut its side after a request
+// and still wait for the answer), so a leaving client's EOF alone ended nothing: an
+// event stream held its socket until a heartbeat write failed (15–30 s), and a quiet
+// app's log follow held its socket and its engine log stream for good.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { FakeGatewayBed } from '../support/fake-gateway.js';
+import { waitFor } from '../support/wait-for.js';
+
+const SPEC = { apiVersion: 'berth/v1', name: 'quiet', image: 'fake/quiet:1', port: 8080, readiness: { path: '/healthz' } };
+
+/** Sends a GET on a raw socket and resolves once the answer's head has come. */
+async function openStream(port: number, path: string, token: string): Promise<{ socket: Socket; ended: Promise<void> }> {
+  const socket = connect(port, '127.0.0.1');
+  const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  let got = '';
+  await new Promise<void>((resolve, reject) => {
+    socket.on('data', (chunk) => {
+      got += chunk.toString('latin1');
+      if (got.includes('\r\n\r\n')) resolve();
+    });
+    socket.once('error', reject);
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+  });
+  assert.match(got, /^HTTP\/1\.1 200 /);
+  return { socket, ended };
+}
+
+describe('an endless answer ends when its client leaves', () => {
+  for (const [what, path] of [
+    ['an event stream', '/v1/events'],
+    ["one app's event stream", '/v1/apps/quiet/events'],
+    ["a quiet app's log follow", '/v1/apps/quiet/logs?follow=true'],
+  ] as const) {
+    it(`${what}: the client's EOF closes it at once`, async (t) => {
+      const bed = await FakeGatewayBed.create();
+      t.after(() => bed.dispose());
+      const gateway = await bed.start();
+      assert.equal((await bed.api(gateway, 'POST', '/v1/apps', SPEC)).status < 300, true);
+      assert.equal((await bed.api(gateway, 'POST', '/v1/apps/quiet/start')).status, 200);
+      const { socket, ended } = await openStream(gateway.adminAddress!.port, path, bed.adminToken);
+      t.after(() => socket.destroy());
+      socket.end(); // the client is done: FIN
+      const closed = await Promise.race([ended.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 3_000))]);
+      assert.ok(closed, 'the server closed the connection within 3 s of the client leaving');
+      if (path.includes('logs')) await waitFor('the engine log stream to be closed too', () => bed.runtime.follows.length > 0 && bed.runtime.follows.every((f) => f.destroyed), { timeoutMs: 3_000 });
+    });
+  }
+});
