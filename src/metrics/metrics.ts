@@ -194,11 +194,22 @@ export class Metrics {
     if (facts.idleStop) this.idleStops.inc({ app });
   }
 
-  /** The app was deleted: its container clock stops; its counters stay until berth restarts. */
+  /**
+   * The app was deleted: its container clock stops and its series go. Apps that come and
+   * go (a session or a preview each) would otherwise leave ~35 series apiece, for as long
+   * as berth runs, in memory and in every scrape. Prometheus reads a series that ends as
+   * stale; one of the same name made again counts from zero, which rate() takes as a reset.
+   */
   appDeleted(app: string): void {
     this.clock.advance();
     this.clock.forget(app);
     this.states.delete(app);
+    this.tallies.delete(app);
+    this.requestDuration.delete(app);
+    for (const result of ['ok', 'failed']) this.coldStarts.remove({ app, result });
+    this.coldStartDuration.remove({ app });
+    this.idleStops.remove({ app });
+    this.startFailures.remove({ app });
   }
 
   /** Follows the gateway's events; returns the unsubscribe function. */

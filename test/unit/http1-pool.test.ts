@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import { Http1Pool } from '../../src/proxy/http1/upstream-pool.js';
+import { UpstreamPools } from '../../src/proxy/upstream-pools.js';
 import type { ExchangeRequest } from '../../src/proxy/http1/exchange.js';
 import type { ResponseHeaders } from '../../src/proxy/http1/response-parser.js';
 
@@ -461,4 +462,23 @@ test('drain with requests queued over the cap: they are still served (as undici 
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(pool.size, 0);
   assert.equal((await send(pool)).error?.code, 'UPSTREAM_POOL_CLOSED');
+});
+
+test('pools that hold nothing are forgotten (each container start publishes a new port: a pool per start would pile up)', async () => {
+  const server = await rawServer((socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
+  const pools = new UpstreamPools(10_000, 60_000);
+  try {
+    // Ports of containers long gone: pools made, their connections long closed.
+    for (let i = 0; i < 5; i++) pools.get(`http://127.0.0.1:${40_000 + i}`);
+    const live = pools.get(`http://127.0.0.1:${server.port}`);
+    assert.equal((await send(live)).status, 200);
+    assert.equal(pools.size, 6);
+    pools.forgetUnused();
+    assert.equal(pools.size, 1, 'only the pool with a kept-alive connection is left');
+    assert.equal(pools.get(`http://127.0.0.1:${server.port}`), live, 'and it is reused');
+    assert.equal((await send(live)).status, 200);
+    assert.equal(server.connections(), 1);
+  } finally {
+    await pools.close();
+  }
 });

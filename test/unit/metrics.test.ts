@@ -134,6 +134,34 @@ describe('metrics', () => {
     assert.equal(promValue(t, 'berth_cold_starts_total', { app: 'b', result: 'ok' }), 1);
   });
 
+  it("drops a deleted app's series, so apps that come and go (sessions, previews) do not pile up series", async () => {
+    const m = new Metrics({ processMetrics: false });
+    const events = new StateEvents();
+    m.follow(events);
+    const publish = (s: AppStatus) => events.publish({ type: 'state', app: s.name, time: new Date(), status: s });
+    for (const app of ['gone', 'kept']) {
+      publish(status(app, 'starting'));
+      publish(status(app, 'running', { lastStartMs: 300 }));
+      m.requestDone(record(app, 200, 3, true));
+      publish(status(app, 'stopping', { reason: 'idle' }));
+      publish(status(app, 'stopped', { reason: 'idle' }));
+      publish(status(app, 'starting'));
+      publish(status(app, 'failed', { lastError: 'boom' }));
+    }
+    events.publish({ type: 'deleted', app: 'gone', time: new Date() });
+    const text = await m.text();
+    assert.doesNotMatch(text, /app="gone"/, 'no series of the deleted app is left');
+    const t = parsePromText(text);
+    assert.equal(promValue(t, 'berth_requests_total', { app: 'kept' }), 1);
+    assert.equal(promValue(t, 'berth_request_duration_seconds_count', { app: 'kept' }), 1);
+    assert.equal(promValue(t, 'berth_cold_starts_total', { app: 'kept', result: 'ok' }), 1);
+    assert.equal(promValue(t, 'berth_idle_stops_total', { app: 'kept' }), 1);
+    assert.equal(promValue(t, 'berth_start_failures_total', { app: 'kept' }), 1);
+    // An app of the same name made again counts from zero.
+    m.requestDone(record('gone', 200, 3));
+    assert.equal(promValue(await scrape(m), 'berth_requests_total', { app: 'gone' }), 1);
+  });
+
   it('classifies transitions', () => {
     assert.deepEqual(classifyTransition('starting', status('a', 'running', { lastStartMs: 1500 })), { startFailure: false, idleStop: false, coldStart: { ok: true, seconds: 1.5 } });
     assert.deepEqual(classifyTransition('starting', status('a', 'crashloop')), { startFailure: true, idleStop: false, coldStart: { ok: false } });

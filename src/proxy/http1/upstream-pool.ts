@@ -54,6 +54,11 @@ export class Http1Pool implements ConnectionOwner {
     return this.open;
   }
 
+  /** No connection open and no request waiting: the pool holds nothing, and may be forgotten. */
+  get unused(): boolean {
+    return this.open === 0 && this.queue.length === 0;
+  }
+
   dispatch(req: ExchangeRequest, handler: ExchangeHandler): void {
     const ex = new Exchange(req, handler, this.unqueue);
     handler.onStart(ex);
