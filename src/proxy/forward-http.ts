@@ -47,6 +47,8 @@ export function forwardHttp(
   const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
   let status = 0;
   let bytesOut = 0;
+  /** The response head went to the client (with body bytes, or alone by onRead). */
+  let headFlushed = false;
   let finished = false;
   /** The socket timer is ours while this is true; it is handed back (0) at the end. */
   let timed = false;
@@ -119,9 +121,20 @@ export function forwardHttp(
           return ctl.abort(new BadUpstreamResponseError(`the app's response head cannot be relayed: ${(err as Error).message}`));
         }
         status = statusCode;
-        if (req.method === 'HEAD' || statusCode === 204 || statusCode === 304) res.flushHeaders();
+        if (req.method === 'HEAD' || statusCode === 204 || statusCode === 304) {
+          headFlushed = true;
+          res.flushHeaders();
+        }
+      },
+      onRead() {
+        // A head came and no body with it (an event stream's may come much later): the head goes alone.
+        // (headersSent is true from writeHead on, though Node holds the head for the first write.)
+        if (headFlushed || status === 0 || res.destroyed) return;
+        headFlushed = true;
+        res.flushHeaders();
       },
       onData(ctl, data) {
+        headFlushed = true;
         bytesOut += data.length;
         // Node's response keeps what it is given until it is written: a copy of a small chunk.
         const { chunk, copied } = ownChunk(data);

@@ -24,6 +24,8 @@ export interface FakeBehaviour {
   startError?: () => Error;
   /** In its first run only, the container answers 500 from this long after its first healthy answer (it fails its health checks until restarted). */
   sickAfterMs?: number;
+  /** Requests for this path get an event stream's head and then nothing, for good (a quiet SSE endpoint). */
+  quietStreamPath?: string;
 }
 
 interface FakeContainer {
@@ -319,6 +321,11 @@ export class FakeRuntime implements Runtime {
     let sickAtMs = Infinity;
     const server = createServer((req, res) => {
       if (req.headers['user-agent'] === 'berth-readiness') c.probes++;
+      if (b.quietStreamPath !== undefined && req.url === b.quietStreamPath) {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.flushHeaders();
+        return;
+      }
       const now = performance.now();
       res.statusCode = now >= sickAtMs ? 500 : now >= c.readyAtMs ? 200 : 503;
       if (res.statusCode === 200 && sickFor !== undefined && sickAtMs === Infinity) sickAtMs = now + sickFor;

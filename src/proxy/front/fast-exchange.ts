@@ -127,6 +127,13 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
     return copied;
   }
 
+  onRead(): void {
+    const head = this.head;
+    if (head === undefined) return;
+    this.head = undefined;
+    if (!this.conn.write(head)) this.ctl?.pause();
+  }
+
   onEnd(): void {
     const head = this.head;
     this.head = undefined;

@@ -25,6 +25,12 @@ export interface ExchangeHandler {
    * a new one.
    */
   onData(ctl: ExchangeControl, chunk: Buffer): boolean | void;
+  /**
+   * A read from the app was parsed and the response goes on. A head held back to leave
+   * with the first body bytes in one write goes now: an event stream's head may come
+   * alone, with its first event minutes later.
+   */
+  onRead?(): void;
   onEnd(): void;
   onError(err: Error): void;
 }

@@ -264,6 +264,7 @@ export class UpstreamConnection implements ResponseSink {
       return;
     }
     if (this.ended) this.afterResponse(ex);
+    else if (!ex.done) ex.handler.onRead?.();
   }
 
   onHead(status: number, statusText: string, headers: ResponseHeaders): void {
