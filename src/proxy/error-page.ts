@@ -9,6 +9,15 @@ export function wantsHtml(req: { headers: { accept?: string } }): boolean {
   return accept !== undefined && accept.includes('text/html');
 }
 
+/**
+ * The error page is served on the app's own origin and carries text an
+ * attacker may choose (the Host, the path, an app's exit message): escaped
+ * here, and should an escape ever be missed, this policy still runs no script,
+ * loads nothing and submits nowhere. Framing is left alone: an app embedded in
+ * its own site's frame shows its error page there too.
+ */
+export const ERROR_PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
+
 /** Answers a failed or unroutable request, naming the app and the reason. */
 export function sendFailure(req: IncomingMessage, res: ServerResponse, failure: ProxyFailure, app?: string): void {
   if (failure.status === 0 || res.headersSent || res.destroyed) {
@@ -25,7 +34,7 @@ export function failureAnswer(failure: ProxyFailure, app: string | undefined, ht
   const problem = problemOfFailure(failure, app);
   if (html) {
     const body = renderHtml(failure, ERROR_CATALOGUE[failure.code].title, app);
-    return { body, headers: { ...problemHeaders(problem, Buffer.byteLength(body)), 'content-type': 'text/html; charset=utf-8' } };
+    return { body, headers: { ...problemHeaders(problem, Buffer.byteLength(body)), 'content-type': 'text/html; charset=utf-8', 'content-security-policy': ERROR_PAGE_POLICY } };
   }
   const body = problemJson(problem);
   return { body, headers: problemHeaders(problem, Buffer.byteLength(body)) };

@@ -87,6 +87,7 @@ button{font:inherit;padding:.4rem 1rem;margin-top:1rem}
     'content-type': 'text/html; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
     'retry-after': '1',
   });
   res.end(body);
