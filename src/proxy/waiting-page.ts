@@ -67,7 +67,13 @@ button{font:inherit;padding:.4rem 1rem;margin-top:1rem}
 (function(){
   var delay=250, url=${statusUrl};
   function poll(){
-    fetch(url,{cache:'no-store'}).then(function(r){return r.json()}).then(function(s){
+    fetch(url,{cache:'no-store'}).then(function(r){
+      // No such app any more (deleted, renamed): the reload gets berth's own answer for this address.
+      if(r.status===404){location.reload();return null}
+      if(!r.ok)throw new Error(String(r.status));
+      return r.json();
+    }).then(function(s){
+      if(!s)return;
       // stopped or paused: it started and went idle again between two polls; nothing
       // changes until a request comes, so reload (that request wakes it again).
       if(s.ready||s.state==='stopped'||s.state==='paused'){location.reload();return}
