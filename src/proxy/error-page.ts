@@ -5,8 +5,24 @@ import type { ProxyFailure } from './failure.js';
 
 /** Browsers get a readable page; API clients get problem+json (RFC 9457). */
 export function wantsHtml(req: { headers: { accept?: string } }): boolean {
-  const accept = req.headers.accept;
-  return accept !== undefined && accept.includes('text/html');
+  return acceptsHtml(req.headers.accept);
+}
+
+/**
+ * Whether an Accept header names HTML as acceptable: `text/html` with a weight
+ * above zero. `text/html;q=0` says "never HTML" (RFC 9110 §12.5.1), which is how
+ * an API client that mentions it at all refuses it. Pure.
+ */
+export function acceptsHtml(accept: string | undefined): boolean {
+  // Media types and parameter names are case-insensitive.
+  const lower = accept?.toLowerCase();
+  if (lower === undefined || !lower.includes('text/html')) return false;
+  return lower.split(',').some((range) => {
+    const [type, ...params] = range.split(';');
+    if (type!.trim() !== 'text/html') return false;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
 }
 
 /**

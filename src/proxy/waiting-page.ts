@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { escapeHtml } from './error-page.js';
+import { acceptsHtml, escapeHtml } from './error-page.js';
 
 /** berth's own paths on the proxy listener, answered before routing. */
 export const BERTH_PATH_PREFIX = '/_berth/';
@@ -20,8 +20,7 @@ export interface WaitingPageInput {
  */
 export function isBrowserNavigation(req: IncomingMessage): boolean {
   if (req.method !== 'GET') return false;
-  const accept = req.headers.accept;
-  if (!accept || !accept.includes('text/html')) return false;
+  if (!acceptsHtml(req.headers.accept)) return false;
   const mode = req.headers['sec-fetch-mode'];
   if (mode !== undefined && mode !== 'navigate') return false;
   return req.headers['x-requested-with'] === undefined;

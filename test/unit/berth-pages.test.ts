@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ERROR_PAGE_POLICY, failureAnswer, rawFailureAnswer } from '../../src/proxy/error-page.js';
+import { acceptsHtml, ERROR_PAGE_POLICY, failureAnswer, rawFailureAnswer, wantsHtml } from '../../src/proxy/error-page.js';
 import { handleBerthEndpoint } from '../../src/proxy/berth-endpoints.js';
-import { sendWaitingPage } from '../../src/proxy/waiting-page.js';
+import { isBrowserNavigation, sendWaitingPage } from '../../src/proxy/waiting-page.js';
 import type { UpstreamSource } from '../../src/proxy/upstream.js';
 
 const hostile = '<script>alert(1)</script>"\'><img src=x onerror=alert(2)>';
@@ -61,4 +61,16 @@ test('the waiting page and the /_berth/ endpoints are declared nosniff', () => {
   handleBerthEndpoint({ method: 'GET', url: `/_berth/status/${encodeURIComponent(hostile)}`, headers: {} } as IncomingMessage, missing.res, upstreams);
   assert.equal(missing.out.status, 404);
   assert.equal(missing.out.headers['x-content-type-options'], 'nosniff');
+});
+
+test('only an Accept that takes HTML gets a page: text/html;q=0 refuses it, as an API client may say', () => {
+  for (const accept of ['text/html', 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', 'application/json, TEXT/HTML ; q=0.5', 'text/html;level=1']) {
+    assert.equal(acceptsHtml(accept), true, accept);
+  }
+  for (const accept of [undefined, '', '*/*', 'application/json', 'application/json, text/html;q=0', 'text/html; q=0.0', 'text/htmlx', 'application/xhtml+xml']) {
+    assert.equal(acceptsHtml(accept), false, String(accept));
+  }
+  const apiClient = { method: 'GET', headers: { accept: 'application/json, text/html;q=0' } } as unknown as IncomingMessage;
+  assert.equal(isBrowserNavigation(apiClient), false, 'an API client that refuses HTML is held, not shown a page');
+  assert.equal(wantsHtml(apiClient), false);
 });
