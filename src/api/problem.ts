@@ -48,11 +48,16 @@ export function problemJson(problem: Problem): string {
   return JSON.stringify(body);
 }
 
-/** The headers every problem answer carries, including Retry-After when the problem has one. */
+/**
+ * The headers every problem answer carries, including Retry-After when the
+ * problem has one. `nosniff`: the detail repeats what the request said (a path,
+ * a host), and no browser may take the answer for anything but its declared type.
+ */
 export function problemHeaders(problem: Problem, bodyBytes: number): Record<string, string> {
   const headers: Record<string, string> = {
     'content-type': 'application/problem+json',
     'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
     'content-length': String(bodyBytes),
   };
   if (problem.retryAfterS !== undefined) headers['retry-after'] = String(problem.retryAfterS);

@@ -48,6 +48,7 @@ function send(req: IncomingMessage, res: ServerResponse, status: number, type: s
     'content-type': type,
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
   });
   res.end(req.method === 'HEAD' ? undefined : body);
 }

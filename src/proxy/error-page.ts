@@ -5,9 +5,34 @@ import type { ProxyFailure } from './failure.js';
 
 /** Browsers get a readable page; API clients get problem+json (RFC 9457). */
 export function wantsHtml(req: { headers: { accept?: string } }): boolean {
-  const accept = req.headers.accept;
-  return accept !== undefined && accept.includes('text/html');
+  return acceptsHtml(req.headers.accept);
 }
+
+/**
+ * Whether an Accept header names HTML as acceptable: `text/html` with a weight
+ * above zero. `text/html;q=0` says "never HTML" (RFC 9110 §12.5.1), which is how
+ * an API client that mentions it at all refuses it. Pure.
+ */
+export function acceptsHtml(accept: string | undefined): boolean {
+  // Media types and parameter names are case-insensitive.
+  const lower = accept?.toLowerCase();
+  if (lower === undefined || !lower.includes('text/html')) return false;
+  return lower.split(',').some((range) => {
+    const [type, ...params] = range.split(';');
+    if (type!.trim() !== 'text/html') return false;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}
+
+/**
+ * The error page is served on the app's own origin and carries text an
+ * attacker may choose (the Host, the path, an app's exit message): escaped
+ * here, and should an escape ever be missed, this policy still runs no script,
+ * loads nothing and submits nowhere. Framing is left alone: an app embedded in
+ * its own site's frame shows its error page there too.
+ */
+export const ERROR_PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
 
 /** Answers a failed or unroutable request, naming the app and the reason. */
 export function sendFailure(req: IncomingMessage, res: ServerResponse, failure: ProxyFailure, app?: string): void {
@@ -25,7 +50,7 @@ export function failureAnswer(failure: ProxyFailure, app: string | undefined, ht
   const problem = problemOfFailure(failure, app);
   if (html) {
     const body = renderHtml(failure, ERROR_CATALOGUE[failure.code].title, app);
-    return { body, headers: { ...problemHeaders(problem, Buffer.byteLength(body)), 'content-type': 'text/html; charset=utf-8' } };
+    return { body, headers: { ...problemHeaders(problem, Buffer.byteLength(body)), 'content-type': 'text/html; charset=utf-8', 'content-security-policy': ERROR_PAGE_POLICY } };
   }
   const body = problemJson(problem);
   return { body, headers: problemHeaders(problem, Buffer.byteLength(body)) };

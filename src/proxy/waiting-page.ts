@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { escapeHtml } from './error-page.js';
+import { acceptsHtml, escapeHtml } from './error-page.js';
 
 /** berth's own paths on the proxy listener, answered before routing. */
 export const BERTH_PATH_PREFIX = '/_berth/';
@@ -20,8 +20,7 @@ export interface WaitingPageInput {
  */
 export function isBrowserNavigation(req: IncomingMessage): boolean {
   if (req.method !== 'GET') return false;
-  const accept = req.headers.accept;
-  if (!accept || !accept.includes('text/html')) return false;
+  if (!acceptsHtml(req.headers.accept)) return false;
   const mode = req.headers['sec-fetch-mode'];
   if (mode !== undefined && mode !== 'navigate') return false;
   return req.headers['x-requested-with'] === undefined;
@@ -67,7 +66,13 @@ button{font:inherit;padding:.4rem 1rem;margin-top:1rem}
 (function(){
   var delay=250, url=${statusUrl};
   function poll(){
-    fetch(url,{cache:'no-store'}).then(function(r){return r.json()}).then(function(s){
+    fetch(url,{cache:'no-store'}).then(function(r){
+      // No such app any more (deleted, renamed): the reload gets berth's own answer for this address.
+      if(r.status===404){location.reload();return null}
+      if(!r.ok)throw new Error(String(r.status));
+      return r.json();
+    }).then(function(s){
+      if(!s)return;
       // stopped or paused: it started and went idle again between two polls; nothing
       // changes until a request comes, so reload (that request wakes it again).
       if(s.ready||s.state==='stopped'||s.state==='paused'){location.reload();return}
@@ -87,6 +92,7 @@ button{font:inherit;padding:.4rem 1rem;margin-top:1rem}
     'content-type': 'text/html; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
     'retry-after': '1',
   });
   res.end(body);

@@ -56,22 +56,48 @@ async function send(path, { method, body, signal, token, accept }) {
 }
 
 /**
- * Yields the lines of a streamed body as they arrive (without their line ends). A
- * last line without a newline is yielded when the stream ends.
+ * The longest line kept (characters). An app writes what it likes to its output, a
+ * megabyte or an endless stream without a newline: a longer line is cut here and the
+ * rest of it skipped up to its newline, so what the page holds stays bounded.
  */
-export async function* readLines(body, signal) {
+export const MAX_LINE_CHARS = 1 << 20;
+
+/**
+ * Yields the lines of a streamed body as they arrive (without their line ends). A
+ * last line without a newline is yielded when the stream ends. A line longer than
+ * `maxChars` is yielded at once cut to that length, `cutMark` after it. Each chunk is
+ * scanned once: a long line arriving in many pieces costs no more than its length.
+ */
+export async function* readLines(body, signal, { maxChars = MAX_LINE_CHARS, cutMark = '' } = {}) {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   const stop = () => reader.cancel().catch(() => undefined);
   signal?.addEventListener('abort', stop, { once: true });
   let rest = '';
+  /** The line under way was cut already: what is left of it is skipped. */
+  let cut = false;
+  /** The last chunk ended with CR: a LF opening the next one ends no second line. */
+  let afterCr = false;
   try {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
-      rest += value;
-      const lines = rest.split(/\r\n|\r|\n/);
-      rest = lines.pop() ?? '';
-      yield* lines;
+      const text = afterCr && value.startsWith('\n') ? value.slice(1) : value;
+      afterCr = text.endsWith('\r');
+      const pieces = text.split(/\r\n|\r|\n/);
+      const open = pieces.pop() ?? '';
+      for (const piece of pieces) {
+        const line = rest + piece;
+        if (!cut) yield line.length > maxChars ? line.slice(0, maxChars) + cutMark : line;
+        rest = '';
+        cut = false;
+      }
+      if (cut) continue;
+      rest += open;
+      if (rest.length > maxChars) {
+        yield rest.slice(0, maxChars) + cutMark;
+        rest = '';
+        cut = true;
+      }
     }
     if (rest) yield rest;
   } finally {

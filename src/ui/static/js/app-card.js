@@ -28,7 +28,7 @@ export function appCard(app) {
       fact('Requests, 1 h', h('span', { class: 'spark-slot', dataset: { sparkFor: app.name } }, sparkline(cachedRate(app.name)))),
       usageLine(app.name),
     ),
-    lastError(status),
+    lastError(status, CARD_ERROR_CHARS),
   );
 }
 
@@ -62,7 +62,15 @@ export function idleStop(app) {
   return liveTime(status.idleAt, 'until');
 }
 
-export function lastError(status) {
+/**
+ * On a card a reason is cut to this many characters: an app's own exit message can
+ * make it kilobytes, and a grid of such cards would be mostly error text. The app's
+ * page shows it whole.
+ */
+export const CARD_ERROR_CHARS = 300;
+
+export function lastError(status, maxChars = Infinity) {
   if (!status?.lastError) return null;
-  return h('p', { class: 'last-error', role: 'note' }, h('strong', { text: 'Last error: ' }), status.lastError);
+  const text = status.lastError.length > maxChars ? `${status.lastError.slice(0, maxChars)}…` : status.lastError;
+  return h('p', { class: 'last-error', role: 'note' }, h('strong', { text: 'Last error: ' }), text);
 }

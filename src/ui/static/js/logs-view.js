@@ -8,6 +8,9 @@ import { state, subscribe } from './store.js';
 
 const TAIL = 200;
 const MAX_LINES = 5000;
+/** A line longer than this is shown cut: 5000 of them stay a few tens of MB. */
+const MAX_LINE_CHARS = 16_384;
+const CUT_MARK = ` … [cut: longer than ${MAX_LINE_CHARS} characters]`;
 
 export function mountLogs(root, name) {
   const output = h('div', { id: 'log-output', class: 'log', role: 'log', 'aria-live': 'off', 'aria-label': `Output of ${name}`, tabindex: '0' });
@@ -35,8 +38,10 @@ export function mountLogs(root, name) {
       setStatus(`Following the last ${TAIL} lines and new output.`);
       let batch = [];
       let flush;
-      for await (const line of readLines(res.body, mine.signal)) {
+      for await (const line of readLines(res.body, mine.signal, { maxChars: MAX_LINE_CHARS, cutMark: CUT_MARK })) {
         batch.push(line);
+        // A hidden tab draws no frames: the batch keeps only what the view could show.
+        if (batch.length > 2 * MAX_LINES) batch = batch.slice(-MAX_LINES);
         // Lines arrive in bursts: draw them once per frame, not once per line.
         flush ??= requestAnimationFrame(() => {
           appendLines(batch);
@@ -57,7 +62,8 @@ export function mountLogs(root, name) {
 
   function appendLines(lines) {
     const atBottom = output.scrollHeight - output.scrollTop - output.clientHeight < 24;
-    output.append(...lines.map((line) => h('div', { class: 'log-line', text: line })));
+    // A flood between two frames: only what can stay on screen is built at all.
+    output.append(...lines.slice(-MAX_LINES).map((line) => h('div', { class: 'log-line', text: line })));
     while (output.childElementCount > MAX_LINES) output.firstElementChild.remove();
     if (atBottom) output.scrollTop = output.scrollHeight;
   }

@@ -98,15 +98,43 @@ function keepNewerStatus(fetched, known) {
   return fetched;
 }
 
-const pending = new Map();
+/** Apps to read again, and the one timer that will. */
+const pending = new Set();
+let pendingTimer;
+/**
+ * Past this many apps changed in one burst (a gateway restart, a mass idle stop),
+ * the list is read once instead of each app: a few pages, not thousands of calls.
+ */
+const REFRESH_ONE_BY_ONE = 20;
 
-/** Re-reads one app soon; several events in a burst cause one fetch. */
+/** Re-reads one app soon; every event in a burst, for any app, comes to one round of reads. */
 function refreshSoon(name) {
-  if (pending.has(name)) return;
-  pending.set(name, setTimeout(() => {
-    pending.delete(name);
-    void loadApp(name);
-  }, 250));
+  pending.add(name);
+  pendingTimer ??= setTimeout(() => {
+    pendingTimer = undefined;
+    const names = [...pending];
+    pending.clear();
+    if (names.length > REFRESH_ONE_BY_ONE) rereadList();
+    else for (const one of names) void loadApp(one);
+  }, 250);
+}
+
+/** The list read a burst asked for, if under way; a burst that goes on meanwhile gets one more after it, not one each. */
+let listing;
+let listAgain = false;
+
+function rereadList() {
+  if (listing) {
+    listAgain = true;
+    return;
+  }
+  listing = loadApps().finally(() => {
+    listing = undefined;
+    if (listAgain) {
+      listAgain = false;
+      rereadList();
+    }
+  });
 }
 
 function onEvent(type, event) {
@@ -120,11 +148,11 @@ function onEvent(type, event) {
       return;
     }
     const previous = app.state;
-    app.status = event.status;
-    app.state = event.status.state;
+    // A new object for every change: a view tells a changed app by identity, without comparing contents.
+    state.apps.set(name, { ...app, status: event.status, state: event.status.state });
     emit({ kind: 'app', name, previous });
     // Instances come and go with the state; the event does not list them.
-    if (previous !== app.state) refreshSoon(name);
+    if (previous !== event.status.state) refreshSoon(name);
   } else if (type === 'applied') {
     refreshSoon(name);
   } else if (type === 'deleted') {
@@ -162,8 +190,10 @@ export function stop() {
   stream = undefined;
   for (const t of timers) clearInterval(t);
   timers = [];
-  for (const t of pending.values()) clearTimeout(t);
+  clearTimeout(pendingTimer);
+  pendingTimer = undefined;
   pending.clear();
+  listAgain = false;
   state.apps = new Map();
   early.clear();
   state.loaded = false;

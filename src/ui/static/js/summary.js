@@ -19,7 +19,8 @@ export function mountSummary(root) {
     for (const name of state.apps.keys()) {
       const rate = cachedRate(name);
       requests += rate?.total ?? 0;
-      capped ||= Boolean(rate?.capped);
+      // Rates are read for the cards on screen only: an app not counted makes the sum "at least".
+      capped ||= rate === undefined || rate.capped;
     }
     const healthy = health?.status === 'ok';
     const uptimeStart = health ? new Date(state.healthReadAt - health.uptimeS * 1000) : undefined;
@@ -45,20 +46,29 @@ export function mountSummary(root) {
       ),
     );
   }
+  // At most once a frame: a burst of events (one per app) is drawn once.
+  let frame;
+  const renderSoon = () => {
+    frame ??= requestAnimationFrame(() => {
+      frame = undefined;
+      render();
+    });
+  };
   const unsubscribe = subscribe((change) => {
     if (change.kind === 'stream') return;
-    render();
+    renderSoon();
     // A start or a stop changes what the app costs from now on: read the figures again soon.
     if (change.kind === 'app' && change.previous && change.previous !== state.apps.get(change.name)?.state) void loadUsage({ maxAgeMs: 3000 });
   });
-  window.addEventListener(USAGE_EVENT, render);
+  window.addEventListener(USAGE_EVENT, renderSoon);
   render();
   void loadUsage();
   const timer = setInterval(() => document.visibilityState === 'visible' && void loadUsage(), USAGE_REFRESH_MS);
   return () => {
     unsubscribe();
-    window.removeEventListener(USAGE_EVENT, render);
+    window.removeEventListener(USAGE_EVENT, renderSoon);
     clearInterval(timer);
+    if (frame !== undefined) cancelAnimationFrame(frame);
   };
 }
 
