@@ -242,6 +242,11 @@ describe('imageMatches', () => {
     ['registry.example.com/team/*', 'registryXexample.com/team/app', false],
     ['*', 'busybox', true],
     ['*', 'library/busybox', false],
+    // The engine would run whichever local image's ID these begin (a spec stored before they were refused).
+    ['*', 'c6', false],
+    ['*', `sha256:${'a'.repeat(12)}`, false],
+    ['**', 'cafe', false],
+    ['*', 'cafe:latest', true],
   ];
   for (const [pattern, image, expected] of cases) {
     it(`${expected ? 'matches' : 'does not match'} ${image} against ${pattern}`, () => assert.equal(imageMatches(pattern, image), expected));
