@@ -100,6 +100,24 @@ describe('what a reload cannot change is said', () => {
     assert.equal((await httpGet(port, '/session/web/')).status, 200);
   });
 
+  it('a policy narrowed under an API app: the reload applies, names the app and why, and its running container runs on', async (t) => {
+    const bed = await bedWith(GOOD);
+    t.after(() => bed.dispose());
+    const gateway = await bed.start();
+    const created = await bed.api(gateway, 'POST', '/v1/apps', { apiVersion: 'berth/v1', name: 'notes', image: 'fake/notes:1', port: 8080, readiness: { path: '/healthz' } });
+    assert.equal(created.status, 200, JSON.stringify(created.json));
+    assert.equal((await httpGet(gateway.proxyAddress!.port, '/session/notes/')).status, 200);
+    await writeFile(join(bed.dir, 'berth.yaml'), GOOD.replace('"fake/*"', '"fake/web*", "fake/shop*"'));
+    const outcome = await gateway.reload();
+    assert.equal(outcome.applied, true);
+    assert.deepEqual(outcome.policyRefused?.map((r) => r.app), ['notes']);
+    assert.match(outcome.policyRefused![0]!.reason, /image "fake\/notes:1" of app "notes" is not allowed by policy\.images \(fake\/web\*, fake\/shop\*\)/);
+    assert.equal(bed.runtime.running('notes').length, 1, 'a narrowed policy does not stop what runs');
+    // Widened again: nothing to name.
+    await writeFile(join(bed.dir, 'berth.yaml'), GOOD);
+    assert.deepEqual((await gateway.reload()).policyRefused, []);
+  });
+
   it('restartOnlyChanges names each start-only field, and nothing for reloadable ones (table)', async () => {
     const base = await buildConfig({}, tmpdir());
     const rows: Array<[Record<string, unknown>, string[]]> = [
