@@ -7,7 +7,8 @@ import { imageMatches } from './image-pattern.js';
 import { secretRefIssues } from './secret-policy.js';
 import { checkMountSource, type PathResolver, realPath } from './mount-paths.js';
 import type { SpecIssue } from './path.js';
-import type { AppSpec, DockerPolicy } from './types.js';
+import { sizeText } from './size.js';
+import type { AppSpec, DockerPolicy, ResourcesSpec } from './types.js';
 
 /** Kept for callers of the string check; the policy itself now resolves paths (mount-paths.ts). */
 export { isUnderRoot as isUnder } from './mount-paths.js';
@@ -51,10 +52,29 @@ export function policyIssues(spec: AppSpec, policy: DockerPolicy, resolve: PathR
   if (security.hostPid && !policy.allowHostPid) {
     issues.push({ path: ['security', 'hostPid'], message: `app "${spec.name}" asks for the host PID namespace, which policy.allowHostPid does not allow` });
   }
+  issues.push(...resourceIssues(spec, policy.maxResources ?? {}));
   spec.mounts.forEach((mount, i) => {
     const checked = checkMountSource(mount.source, policy.bindMountRoots, resolve, `"${mount.source}" of app "${spec.name}"`);
     if (!checked.ok) issues.push({ path: ['mounts', i, 'source'], message: checked.message });
   });
   issues.push(...secretRefIssues(spec.name, spec.env, policy));
   return issues;
+}
+
+/**
+ * A spec's own resources above the policy's bounds. Without a bound a spec could lift
+ * the memory and PID limits every container otherwise gets (defaults.resources, or the
+ * built-in 512m and 512) as high as it liked: `memory: 1t` is no limit at all.
+ */
+function resourceIssues(spec: AppSpec, max: ResourcesSpec): SpecIssue[] {
+  const fields = [
+    ['memory', spec.resources.memoryBytes, max.memoryBytes, sizeText],
+    ['cpus', spec.resources.cpus, max.cpus, String],
+    ['pids', spec.resources.pids, max.pids, String],
+  ] as const;
+  return fields.flatMap(([field, asked, bound, text]) =>
+    asked !== undefined && bound !== undefined && asked > bound
+      ? [{ path: ['resources', field], message: `resources.${field} ${text(asked)} of app "${spec.name}" is above policy.maxResources.${field} (${text(bound)})` }]
+      : [],
+  );
 }

@@ -147,6 +147,8 @@ export interface DockerPolicy {
   secretFiles?: string[];
   /** Gateway variable name patterns (`*` wildcard) `env.X.fromEnv` may name; `BERTH_*` never. Absent: none. */
   secretEnv?: string[];
+  /** The most a spec's `resources` may ask for, field by field. Absent (or a field absent): no bound. */
+  maxResources?: ResourcesSpec;
 }
 
 /** Powers over the host a spec may ask for; each is denied unless the gateway's policy allows it. */

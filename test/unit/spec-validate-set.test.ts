@@ -153,6 +153,19 @@ describe('validateAppSet: Docker policy', () => {
     ]);
   });
 
+  it('refuses resources above policy.maxResources, naming each field; at the bound or unset is fine', () => {
+    const bounded: DockerPolicy = { ...policy, maxResources: { memoryBytes: 2 ** 30, cpus: 2, pids: 1024 } };
+    assert.deepEqual(problemsOf([app('a', { resources: { memory: '1t', cpus: 1024, pids: 2 ** 40 } })], bounded), [
+      'apps[0].resources.memory: resources.memory 1t of app "a" is above policy.maxResources.memory (1g)',
+      'apps[0].resources.cpus: resources.cpus 1024 of app "a" is above policy.maxResources.cpus (2)',
+      'apps[0].resources.pids: resources.pids 1099511627776 of app "a" is above policy.maxResources.pids (1024)',
+    ]);
+    assert.throws(() => validateAppSet([app('a', { resources: { memory: 2 ** 30 + 1 } })], bounded), PolicyError);
+    assert.doesNotThrow(() => validateAppSet([app('a', { resources: { memory: '1g', cpus: 2, pids: 1024 } }), app('b')], bounded));
+    // No bound: as before, the spec's own limits stand.
+    assert.doesNotThrow(() => validateAppSet([app('a', { resources: { memory: '1t' } })], policy));
+  });
+
   it('skips the image check when policy.images is empty (the runtime then checks the image is local)', () => {
     assert.doesNotThrow(() => validateAppSet([app('a', { image: 'anything/at:all' })], { ...policy, images: [] }));
   });
