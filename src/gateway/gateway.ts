@@ -193,6 +193,8 @@ export class Gateway {
       if (reverted.length > 0) logger.warn({ apps: reverted }, 'updates left unfinished by the last stop were not kept; the previous revisions stand');
     }
     const { desired, removed } = await syncConfigApps(store, config);
+    // The config may have narrowed the policy while the gateway was down; the config's own apps were checked at load.
+    warnPolicyRefused(logger, launchRefusals(desired.filter((a) => a.source === 'api').map((a) => a.spec), config.policy), 'the policy');
     // Deletes a previous run did not finish (killed before the containers were gone).
     const pending = (await store.listDeleted()).filter((d) => !removed.includes(d.name));
     this.desired.reset(desired);
@@ -442,9 +444,7 @@ export class Gateway {
     applyLogLevel(logger, config, this.startLogLevel);
     this.pool?.settingsChanged();
     this.activator.setDefaults(defaultsOf(config));
-    for (const { app, reason } of policyRefused) {
-      logger.warn({ app, reason }, `app ${app} (applied through the API) is refused by the reloaded policy: its running containers run on until stopped, and no new container is made for it (${reason})`);
-    }
+    warnPolicyRefused(logger, policyRefused, 'the reloaded policy');
     if (restartNeeded.length > 0) {
       logger.warn({ fields: restartNeeded }, `changed in the config but read only at start, these keep their old values until the next start: ${restartNeeded.join(', ')}`);
     }
@@ -587,6 +587,13 @@ function keepStartOnly(previous: GatewayConfig, next: GatewayConfig): GatewayCon
   else if (next.tls) kept.tls = { ...next.tls, listen: tls.listen };
   else kept.tls = tls;
   return kept;
+}
+
+/** One warning per API app the policy refuses: it stays declared, its running containers run on until stopped, and no new one is made. */
+function warnPolicyRefused(logger: Logger, refused: ReadonlyArray<{ app: string; reason: string }>, policy: string): void {
+  for (const { app, reason } of refused) {
+    logger.warn({ app, reason }, `app ${app} (applied through the API) is refused by ${policy}: its running containers run on until stopped, and no new container is made for it (${reason})`);
+  }
 }
 
 function defaultsOf(config: GatewayConfig): AppDefaults {
