@@ -119,6 +119,8 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string, 
     // Resolved now, once: see mount-paths.ts for why a start must not resolve them again.
     bindMountRoots: input.policy.bindMountRoots.map((p) => resolveRoot(resolve(baseDir, p))),
     secretFiles: (input.policy.secretFiles ?? []).map((p) => resolve(baseDir, p)),
+    // Resolved now, once, as bindMountRoots are: a root later swapped for a link must not widen what may be read.
+    secretFileRoots: (input.policy.secretFiles ?? []).map((p) => resolveRoot(resolve(baseDir, p))),
     secretEnv: input.policy.secretEnv ?? [],
   };
   const limits = {
