@@ -263,14 +263,16 @@ function defaultsAboveBounds(defaults: ResourcesSpec, max: ResourcesSpec): strin
 
 /**
  * The defaults with a built-in limit (512m, 512 PIDs) that lies above the policy's
- * bound replaced by the bound, so a spec that sets nothing runs within the policy too. Pure.
+ * bound replaced by the bound, so a spec that sets nothing runs within the policy too.
+ * There is no built-in CPU cap, and a bound does not add one: a cap slows every cold
+ * start, and one above the engine host's CPU count fails every create. Pure.
  */
 function builtInWithin(defaults: ResourcesSpec, max: ResourcesSpec): ResourcesSpec {
   const out: ResourcesSpec = { ...defaults };
   for (const [key] of RESOURCE_FIELDS) {
     const bound = max[key];
     const builtIn = BUILT_IN_RESOURCES[key];
-    if (out[key] === undefined && bound !== undefined && (builtIn === undefined || builtIn > bound)) out[key] = bound;
+    if (out[key] === undefined && bound !== undefined && builtIn !== undefined && builtIn > bound) out[key] = bound;
   }
   return out;
 }
