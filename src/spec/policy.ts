@@ -4,6 +4,7 @@
  * with an API token can send, and Docker access is root access to the host.
  */
 import { imageMatches } from './image-pattern.js';
+import { imageReferenceProblem, readAsImageId } from './image-reference.js';
 import { secretRefIssues } from './secret-policy.js';
 import { checkMountSource, type PathResolver, realPath } from './mount-paths.js';
 import type { SpecIssue } from './path.js';
@@ -25,7 +26,10 @@ export function policyIssues(spec: AppSpec, policy: DockerPolicy, resolve: PathR
   const issues: SpecIssue[] = [];
   // An empty list is not checked here: the gateway then runs only images already
   // present on the engine, which only the runtime can tell.
-  if (policy.images.length > 0 && !policy.images.some((pattern) => imageMatches(pattern, spec.image))) {
+  if (policy.images.length > 0 && readAsImageId(spec.image)) {
+    // Only a spec stored before such references were refused gets here (image-reference.ts).
+    issues.push({ path: ['image'], message: `image "${spec.image}" of app "${spec.name}": ${imageReferenceProblem(spec.image)}` });
+  } else if (policy.images.length > 0 && !policy.images.some((pattern) => imageMatches(pattern, spec.image))) {
     issues.push({
       path: ['image'],
       message: `image "${spec.image}" of app "${spec.name}" is not allowed by policy.images (${list(policy.images)})`,

@@ -166,6 +166,14 @@ describe('validateAppSet: Docker policy', () => {
     assert.doesNotThrow(() => validateAppSet([app('a', { resources: { memory: '1t' } })], policy));
   });
 
+  it('refuses a stored image reference the engine reads as an image ID, saying so, even where a pattern names it', () => {
+    // Specs are parsed before this check, so build the stored spec as an older berth kept it.
+    const stored = { ...app('a'), image: 'cafe' };
+    assert.deepEqual(problemsOf([stored], { ...policy, images: ['cafe', '*'] }), [
+      'apps[0].image: image "cafe" of app "a": the engine reads a bare run of hex digits as the ID of whichever local image it begins, when no image has that name; add the tag: "cafe:latest"',
+    ]);
+  });
+
   it('skips the image check when policy.images is empty (the runtime then checks the image is local)', () => {
     assert.doesNotThrow(() => validateAppSet([app('a', { image: 'anything/at:all' })], { ...policy, images: [] }));
   });
