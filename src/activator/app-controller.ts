@@ -464,7 +464,15 @@ export class AppController {
       this.instances.forget((i) => i.specHash === hash);
       if (this.state !== 'running') return;
       this.deps.logger.info({ app: this.name, strategy: spec.strategy.type }, 'spec changed: replacing instances');
-      const rollout = { runtime: this.deps.runtime, logger: this.deps.logger, current: () => this.instances.slots, setSlots: (slots: readonly Slot[]) => this.instances.setSlots(slots), drainMs: DRAIN_MS, quiesce: this.stopContext.quiesce };
+      const rollout = {
+        runtime: this.deps.runtime,
+        logger: this.deps.logger,
+        current: () => this.instances.slots,
+        setSlots: (slots: readonly Slot[]) => this.instances.setSlots(slots),
+        drainMs: DRAIN_MS,
+        quiesce: this.stopContext.quiesce,
+        launchRefusal: (s: AppSpec) => launchRefusal(s, this.deps.defaults().policy),
+      };
       const result = await replaceInstances(rollout, spec, old, this.replicas);
       if (!result.ok) {
         // Rolled back: replacements of lost instances, and the next start, use the revision that works.

@@ -14,3 +14,16 @@ export function launchRefusal(spec: AppSpec, policy: DockerPolicy): string | und
   if (denied.length === 0) return undefined;
   return `the gateway's policy no longer allows it: ${denied.map((d) => d.message).join('; ')}`;
 }
+
+/**
+ * The apps among `specs` that `policy` refuses, each with why. A reload checks the
+ * API's apps with this (it refuses only its own config's apps): they stay declared,
+ * their running containers run on until stopped, and no new container is made for
+ * them, which the operator who narrowed the policy must be told.
+ */
+export function launchRefusals(specs: readonly AppSpec[], policy: DockerPolicy): Array<{ app: string; reason: string }> {
+  return specs.flatMap((spec) => {
+    const reason = launchRefusal(spec, policy);
+    return reason === undefined ? [] : [{ app: spec.name, reason }];
+  });
+}

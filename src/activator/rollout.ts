@@ -14,6 +14,13 @@ export interface RolloutContext {
   drainMs: number;
   /** Waits until every proxy worker has seen the switch and reported its requests (see AppControllerDeps.quiesce). */
   quiesce?: () => Promise<void>;
+  /**
+   * Why the launch policy in force now refuses a spec (launch-policy.ts), or undefined.
+   * Asked before every container a rollout makes, the old revision's in a rollback too:
+   * the new revision may have been accepted by another gateway with a wider policy,
+   * and the old one before this gateway's policy narrowed.
+   */
+  launchRefusal: (spec: AppSpec) => string | undefined;
 }
 
 export type RolloutResult = { ok: true } | { ok: false; reason: string };
@@ -67,6 +74,8 @@ export async function replaceInstances(ctx: RolloutContext, spec: AppSpec, oldSp
  * container holding the index's name.
  */
 async function startNew(ctx: RolloutContext, spec: AppSpec, index: number, deadline: number): Promise<Slot> {
+  const refusal = ctx.launchRefusal(spec);
+  if (refusal) throw new Error(refusal);
   const created = await ctx.runtime.ensure(spec, index);
   try {
     return await startSlot(ctx.runtime, spec, index, deadline, created);

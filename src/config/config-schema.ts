@@ -105,6 +105,14 @@ export const configFileSchema = z.strictObject({
       allowHostPid: z.boolean().describe("Let specs share the host's PID namespace.").default(false),
       secretFiles: z.array(z.string()).optional().describe('Host paths under which env.X.fromFile may read files (symbolic links resolved). Default: none.'),
       secretEnv: z.array(z.string()).optional().describe("Names (* wildcard) of the gateway's variables env.X.fromEnv may read; BERTH_* never. Default: none."),
+      maxResources: z
+        .strictObject({
+          memory: z.union([z.string(), z.number()]).optional().describe('Largest memory limit a spec may ask for each instance: bytes, or "512k", "256m", "1g".'),
+          cpus: z.number().positive().optional().describe('Most CPUs a spec may ask for each instance.'),
+          pids: z.number().int().positive().optional().describe('Most processes a spec may let each instance run.'),
+        })
+        .optional()
+        .describe("Bounds on a spec's resources; a spec asking more is refused (403). defaults.resources must lie within them. Default: no bound."),
     })
     .default({ images: [], networks: [], bindMountRoots: [], allowPrivileged: false, capabilities: [], allowHostNetwork: false, allowHostPid: false }),
   history: z

@@ -5,6 +5,8 @@ import { parseDocument } from 'yaml';
 import { fsReason } from '../fs-reason.js';
 import { ConfigError, SpecError, type FieldProblem } from '../errors.js';
 import { parseDuration, parseLongDuration, parseSize, parseSpecObject, reservedRouteHosts, validateAppSet } from '../spec/index.js';
+import { sizeText } from '../spec/size.js';
+import { BUILT_IN_RESOURCES } from '../runtime/docker/container-config.js';
 import { parseSpecTextOffThread } from '../spec/parse-off-thread.js';
 import { resolveRoot } from '../spec/mount-paths.js';
 import { yamlShapeProblem } from '../spec/nesting-depth.js';
@@ -101,18 +103,24 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string, 
   const resyncMs = field('resync', () => positiveDuration(input.resync));
   const taskPollMs = field('swarm.taskPoll', () => positiveDuration(input.swarm.taskPoll));
   const historyMaxAgeMs = field('history.maxAge', () => parseDuration(input.history.maxAge));
+  const maxResources = input.policy.maxResources && field('policy.maxResources.memory', () => resourceBounds(input.policy.maxResources!));
   const resources = field('defaults.resources.memory', () => defaultResources(input.defaults.resources));
+  if (resources && maxResources) problems.push(...defaultsAboveBounds(resources, maxResources).map((p) => `${p}${at(pathSegments(p.slice(0, p.indexOf(':'))))}`));
   const timeouts = gatewayTimeouts(input.timeouts, field);
   const tls = input.tls && field('tls', () => tlsConfig(input.tls!, baseDir));
   if (problems.length > 0 || !listen || !admin || idleTimeoutMs === undefined || drainTimeoutMs === undefined || resyncMs === undefined || taskPollMs === undefined || historyMaxAgeMs === undefined || !resources || !timeouts) {
     throw new ConfigError(`${where}: ${problems.join('; ')}`);
   }
   const { apps, appSources, origins } = await loadApps(input.apps, baseDir, at, file && (relative(baseDir, file) || file));
+  const { maxResources: _written, ...policyInput } = input.policy;
   const policy = {
-    ...input.policy,
+    ...policyInput,
+    ...(maxResources ? { maxResources } : {}),
     // Resolved now, once: see mount-paths.ts for why a start must not resolve them again.
     bindMountRoots: input.policy.bindMountRoots.map((p) => resolveRoot(resolve(baseDir, p))),
     secretFiles: (input.policy.secretFiles ?? []).map((p) => resolve(baseDir, p)),
+    // Resolved now, once, as bindMountRoots are: a root later swapped for a link must not widen what may be read.
+    secretFileRoots: (input.policy.secretFiles ?? []).map((p) => resolveRoot(resolve(baseDir, p))),
     secretEnv: input.policy.secretEnv ?? [],
   };
   const limits = {
@@ -135,7 +143,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string, 
     appsNetwork: input.appsNetwork,
     ...(input.upstreamHost === undefined ? {} : { upstreamHost: input.upstreamHost }),
     ...(input.publishHost === undefined ? {} : { publishHost: input.publishHost }),
-    defaults: { idleTimeoutMs, queueSize: input.defaults.queueSize, resources },
+    defaults: { idleTimeoutMs, queueSize: input.defaults.queueSize, resources: maxResources ? builtInWithin(resources, maxResources) : resources },
     limits,
     timeouts,
     inputBaseUrl: input.inputBaseUrl?.replace(/\/+$/, ''),
@@ -225,6 +233,47 @@ function defaultResources(raw: ConfigFileInput['defaults']['resources']): Resour
   }
   if (raw?.cpus !== undefined) out.cpus = raw.cpus;
   if (raw?.pids !== undefined) out.pids = raw.pids;
+  return out;
+}
+
+/** policy.maxResources with its memory in bytes. */
+function resourceBounds(raw: NonNullable<ConfigFileInput['policy']['maxResources']>): ResourcesSpec {
+  const out: ResourcesSpec = {};
+  if (raw.memory !== undefined) {
+    out.memoryBytes = parseSize(raw.memory);
+    if (out.memoryBytes < MIN_MEMORY) throw new Error('must be at least 6m (Docker refuses less)');
+  }
+  if (raw.cpus !== undefined) out.cpus = raw.cpus;
+  if (raw.pids !== undefined) out.pids = raw.pids;
+  return out;
+}
+
+const RESOURCE_FIELDS = [['memoryBytes', 'memory'], ['cpus', 'cpus'], ['pids', 'pids']] as const;
+
+/** `defaults.resources.x: ... is above policy.maxResources.x (...)` for each default past its bound. Pure. */
+function defaultsAboveBounds(defaults: ResourcesSpec, max: ResourcesSpec): string[] {
+  return RESOURCE_FIELDS.flatMap(([key, field]) => {
+    const value = defaults[key];
+    const bound = max[key];
+    if (value === undefined || bound === undefined || value <= bound) return [];
+    const text = key === 'memoryBytes' ? sizeText : String;
+    return [`defaults.resources.${field}: ${text(value)} is above policy.maxResources.${field} (${text(bound)})`];
+  });
+}
+
+/**
+ * The defaults with a built-in limit (512m, 512 PIDs) that lies above the policy's
+ * bound replaced by the bound, so a spec that sets nothing runs within the policy too.
+ * There is no built-in CPU cap, and a bound does not add one: a cap slows every cold
+ * start, and one above the engine host's CPU count fails every create. Pure.
+ */
+function builtInWithin(defaults: ResourcesSpec, max: ResourcesSpec): ResourcesSpec {
+  const out: ResourcesSpec = { ...defaults };
+  for (const [key] of RESOURCE_FIELDS) {
+    const bound = max[key];
+    const builtIn = BUILT_IN_RESOURCES[key];
+    if (out[key] === undefined && bound !== undefined && builtIn !== undefined && builtIn > bound) out[key] = bound;
+  }
   return out;
 }
 

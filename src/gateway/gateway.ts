@@ -5,6 +5,7 @@ import { Activator } from '../activator/activator.js';
 import type { AppStatus } from '../activator/app-status.js';
 import type { AppDefaults } from '../activator/app-controller.js';
 import { InputSource } from '../activator/input-source.js';
+import { launchRefusals } from '../activator/launch-policy.js';
 import { adminHostNames, isWildcardAddress } from '../api/admin-host.js';
 import { AdminServer } from '../api/admin-server.js';
 import { apiRoutes } from '../api/routes/index.js';
@@ -192,6 +193,8 @@ export class Gateway {
       if (reverted.length > 0) logger.warn({ apps: reverted }, 'updates left unfinished by the last stop were not kept; the previous revisions stand');
     }
     const { desired, removed } = await syncConfigApps(store, config);
+    // The config may have narrowed the policy while the gateway was down; the config's own apps were checked at load.
+    warnPolicyRefused(logger, launchRefusals(desired.filter((a) => a.source === 'api').map((a) => a.spec), config.policy), 'the policy');
     // Deletes a previous run did not finish (killed before the containers were gone).
     const pending = (await store.listDeleted()).filter((d) => !removed.includes(d.name));
     this.desired.reset(desired);
@@ -408,6 +411,7 @@ export class Gateway {
     if (!store || !this.activator || !previous) return { applied: false, error: 'the gateway has not started', restartNeeded: [] };
     let config: GatewayConfig;
     let restartNeeded: string[];
+    let policyRefused: Array<{ app: string; reason: string }>;
     try {
       config = await loadConfig(this.configFile, previous);
       config.apps = await resolveImagePorts(config.apps, this.runtime!, this.configFile);
@@ -417,6 +421,8 @@ export class Gateway {
       const configNames = new Set(config.apps.map((a) => a.name));
       const apiApps = (await store.listApps()).filter((a) => a.source === 'api' && !configNames.has(a.name)).map((a) => a.spec);
       validateAppSet([...config.apps, ...apiApps], config.policy, config.limits, reservedRouteHosts(config.admin.host, config.adminHosts), configNames);
+      // The API's apps are not the config's to refuse; those the new policy denies are named below.
+      policyRefused = launchRefusals(apiApps, config.policy);
       // Certificate files are checked before anything changes: a bad pair refuses the reload.
       if (config.tls && this.tlsEdge) await this.tlsEdge.loadFiles(config.tls);
       restartNeeded = restartOnlyChanges(previous, config);
@@ -438,6 +444,7 @@ export class Gateway {
     applyLogLevel(logger, config, this.startLogLevel);
     this.pool?.settingsChanged();
     this.activator.setDefaults(defaultsOf(config));
+    warnPolicyRefused(logger, policyRefused, 'the reloaded policy');
     if (restartNeeded.length > 0) {
       logger.warn({ fields: restartNeeded }, `changed in the config but read only at start, these keep their old values until the next start: ${restartNeeded.join(', ')}`);
     }
@@ -446,10 +453,10 @@ export class Gateway {
     } catch (err) {
       // Stored and routed; the engine is brought in line by the next reconcile.
       logger.error({ err: messageOf(err) }, 'reload stored, but bringing the engine in line failed; the next reconcile retries');
-      return { applied: true, error: messageOf(err), restartNeeded };
+      return { applied: true, error: messageOf(err), restartNeeded, policyRefused };
     }
     logger.info({ apps: config.apps.length, removed }, 'configuration reloaded');
-    return { applied: true, restartNeeded };
+    return { applied: true, restartNeeded, policyRefused };
   }
 
   /**
@@ -560,6 +567,11 @@ export interface ReloadOutcome {
   applied: boolean;
   error?: string;
   restartNeeded: string[];
+  /**
+   * API apps the reloaded policy refuses, each with why (an applied reload only). They
+   * stay declared and their running containers run on until stopped; no new one is made.
+   */
+  policyRefused?: Array<{ app: string; reason: string }>;
 }
 
 /** The new config with the settings read only at start as they were at start. Pure. */
@@ -575,6 +587,13 @@ function keepStartOnly(previous: GatewayConfig, next: GatewayConfig): GatewayCon
   else if (next.tls) kept.tls = { ...next.tls, listen: tls.listen };
   else kept.tls = tls;
   return kept;
+}
+
+/** One warning per API app the policy refuses: it stays declared, its running containers run on until stopped, and no new one is made. */
+function warnPolicyRefused(logger: Logger, refused: ReadonlyArray<{ app: string; reason: string }>, policy: string): void {
+  for (const { app, reason } of refused) {
+    logger.warn({ app, reason }, `app ${app} (applied through the API) is refused by ${policy}: its running containers run on until stopped, and no new container is made for it (${reason})`);
+  }
 }
 
 function defaultsOf(config: GatewayConfig): AppDefaults {

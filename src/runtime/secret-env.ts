@@ -32,7 +32,7 @@ export async function resolveSecretRefs(appName: string, env: Readonly<Record<st
     if (typeof value !== 'object') continue;
     if ('fromFile' in value) {
       const field = formatPath(['env', key, 'fromFile']);
-      out[key] = oneLine(field, 'the file', await readSecretFile(field, value.fromFile, sources.policy.secretFiles ?? []));
+      out[key] = oneLine(field, 'the file', await readSecretFile(field, value.fromFile, sources.policy.secretFiles ?? [], sources.policy.secretFileRoots));
     } else if ('fromEnv' in value) {
       const field = formatPath(['env', key, 'fromEnv']);
       const found = sources.env[value.fromEnv];
@@ -55,14 +55,16 @@ function oneLine(field: string, what: string, text: string): string {
 
 /**
  * Reads a secret file whose real path (symbolic links resolved) lies under one of
- * the real roots, so a link swapped in later cannot point it elsewhere. Only a
- * regular file is read: a FIFO or a device could block or never end.
+ * the real roots, so a link swapped in later cannot point it elsewhere. The roots are
+ * those resolved when the config was loaded (`resolvedRoots`): resolved again here, a
+ * root swapped for a link to `/` would allow every file on the host. Only a regular
+ * file is read: a FIFO or a device could block or never end.
  */
-async function readSecretFile(field: string, path: string, roots: readonly string[]): Promise<string> {
+async function readSecretFile(field: string, path: string, roots: readonly string[], resolvedRoots?: readonly string[]): Promise<string> {
   const real = await fs.realpath(path).catch((err: unknown) => {
     throw new RuntimeError(`${field}: cannot read ${path}: ${fsReason(err)}`);
   });
-  const realRoots = await Promise.all(roots.map((root) => fs.realpath(root).catch(() => undefined)));
+  const realRoots = resolvedRoots ?? (await Promise.all(roots.map((root) => fs.realpath(root).catch(() => undefined))));
   if (!realRoots.some((root) => root !== undefined && isUnder(real, root))) {
     throw new PolicyError([{ path: field, message: `"${path}" resolves to a path outside policy.secretFiles (${roots.join(', ') || 'none allowed'})` }]);
   }

@@ -4,6 +4,7 @@
  * quietly allow `team/other-team/app`. An image written without tag or digest is
  * what Docker runs as `:latest`, so it also matches a pattern naming `:latest`.
  */
+import { readAsImageId } from './image-reference.js';
 
 function patternToRegExp(pattern: string): RegExp {
   const source = pattern
@@ -23,6 +24,9 @@ function hasTagOrDigest(image: string): boolean {
 }
 
 export function imageMatches(pattern: string, image: string): boolean {
+  // A spec stored before such references were refused must not pass either: the
+  // engine may run any local image for it, whatever the pattern allows (image-reference.ts).
+  if (readAsImageId(image)) return false;
   const regexp = patternToRegExp(pattern);
   return regexp.test(image) || (!hasTagOrDigest(image) && regexp.test(`${image}:latest`));
 }

@@ -27,6 +27,17 @@ const REFERENCE = new RegExp(`^(${NAME})(?::(${TAG}))?(?:@(${DIGEST}))?$`);
 /** Docker's limit on the name part. */
 const MAX_NAME_LENGTH = 255;
 
+/**
+ * Whether the engine may take `ref` for an image ID instead of a name: `sha256:`
+ * and hex, or a bare run of hex digits (no registry, path, tag or digest), which the
+ * engine looks up as a name first and then as the prefix of any local image's ID
+ * (`c6` runs whatever image's ID starts with c6, whatever it is named). The policy's
+ * image patterns judge names, so such a reference would let any local image past them.
+ */
+export function readAsImageId(ref: string): boolean {
+  return /^(?:sha256:)?[a-f0-9]+$/.test(ref);
+}
+
 /** What is wrong with `ref` as a Docker image reference (the reason alone), or undefined when it is valid. */
 export function imageReferenceProblem(ref: string): string | undefined {
   if (ref === '') return 'must not be empty';
@@ -39,5 +50,10 @@ export function imageReferenceProblem(ref: string): string | undefined {
     return 'the repository path must be lowercase letters and digits joined by ".", "_", "__" or "-", after an optional registry host[:port]/, and a tag letters, digits, "_", "." and "-"';
   }
   if (m[1]!.length > MAX_NAME_LENGTH) return `the repository name must be at most ${MAX_NAME_LENGTH} characters`;
+  if (readAsImageId(ref)) {
+    return ref.startsWith('sha256:')
+      ? 'the engine reads "sha256:<hex>" as an image ID, which names no repository; name the image by repository (and tag or digest)'
+      : `the engine reads a bare run of hex digits as the ID of whichever local image it begins, when no image has that name; add the tag: "${ref}:latest"`;
+  }
   return undefined;
 }

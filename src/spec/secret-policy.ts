@@ -9,7 +9,7 @@ import { isUnder } from './policy.js';
 import type { DockerPolicy } from './types.js';
 
 /** The part of the policy about secret references. */
-export type SecretPolicy = Pick<DockerPolicy, 'secretFiles' | 'secretEnv'>;
+export type SecretPolicy = Pick<DockerPolicy, 'secretFiles' | 'secretEnv' | 'secretFileRoots'>;
 
 /** berth's own variables (BERTH_ADMIN_TOKEN among them) are never handed to a container, whatever the patterns say. */
 const RESERVED_ENV = /^BERTH_/;

@@ -12,6 +12,14 @@ const MULTIPLIER: Record<string, number> = { '': 1, b: 1, k: 2 ** 10, m: 2 ** 20
 
 export const SIZE_HINT = 'use a number of bytes or a string like "512k", "256m", "1g"';
 
+/** A byte count as users write sizes: `"512m"`, `"1g"`, or plain bytes when no unit divides it. Pure. */
+export function sizeText(bytes: number): string {
+  for (const [unit, factor] of [['t', 2 ** 40], ['g', 2 ** 30], ['m', 2 ** 20], ['k', 2 ** 10]] as const) {
+    if (bytes >= factor && bytes % factor === 0) return `${bytes / factor}${unit}`;
+  }
+  return String(bytes);
+}
+
 /** Bytes of a size (rounded down to a whole byte), or an Error saying what is wrong. */
 export function parseSize(input: string | number): number {
   if (typeof input === 'number') {

@@ -145,8 +145,17 @@ export interface DockerPolicy {
   allowHostPid: boolean;
   /** Roots under which `env.X.fromFile` may name files (realpath'd at every container create). Absent: none. */
   secretFiles?: string[];
+  /**
+   * secretFiles with symbolic links resolved once, when the config was loaded; a file's
+   * real path must lie under one of these. Resolving the roots again at each read would
+   * follow a root swapped for a link to `/` (see mount-paths.ts). Absent (a runtime used
+   * on its own): resolved at each read.
+   */
+  secretFileRoots?: string[];
   /** Gateway variable name patterns (`*` wildcard) `env.X.fromEnv` may name; `BERTH_*` never. Absent: none. */
   secretEnv?: string[];
+  /** The most a spec's `resources` may ask for, field by field. Absent (or a field absent): no bound. */
+  maxResources?: ResourcesSpec;
 }
 
 /** Powers over the host a spec may ask for; each is denied unless the gateway's policy allows it. */

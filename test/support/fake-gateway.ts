@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { Gateway } from '../../src/gateway/gateway.js';
 import type { Store } from '../../src/store/store.js';
 import { openStore } from '../../src/store/open-store.js';
@@ -33,9 +33,10 @@ export class FakeGatewayBed {
     return join(this.dir, 'berth.db');
   }
 
-  async start(): Promise<Gateway> {
+  /** `logger`: one to read what the gateway logs (silent by default). */
+  async start(options: { logger?: Logger } = {}): Promise<Gateway> {
     const gateway = new Gateway(join(this.dir, 'berth.yaml'), {
-      logger: pino({ level: process.env.BERTH_TEST_LOG ?? 'silent' }),
+      logger: options.logger ?? pino({ level: process.env.BERTH_TEST_LOG ?? 'silent' }),
       openStore: async (config) => this.wrapStore(await openStore(config.store)),
       runtime: (_config, hooks) => {
         this.runtime.storeId = hooks.storeId;

@@ -51,3 +51,24 @@ test('an app the policy does not allow is not created ahead of its first request
     await rt.close();
   }
 });
+
+test('a changed spec the policy does not allow is not rolled out: no container of it is made, the running revision serves on', async () => {
+  // How it arrives: another gateway on the store, with a wider policy, accepted the change.
+  const rt = new FakeRuntime();
+  const a = fakeActivator(rt, { defaults: defaults(ALLOW_PRIVILEGED) });
+  try {
+    await a.reconcile([privileged()]);
+    await a.acquire('root');
+    const [before] = rt.running('root');
+    const ensures = rt.calls.ensure;
+    a.setDefaults(defaults(DENY));
+    await a.reconcile([fakeSpec('root', { security: { privileged: true }, scale: { min: 0, max: 3 }, env: { REVISION: '2' } })]).catch(() => undefined);
+    await sleep(300);
+    assert.equal(rt.calls.ensure, ensures, 'no container of the new revision is created');
+    assert.deepEqual(rt.running('root').map((i) => i.id), [before!.id], 'the running revision keeps serving');
+    assert.match(a.status('root')?.lastError ?? '', /policy no longer allows it: app "root" asks to run privileged/);
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});

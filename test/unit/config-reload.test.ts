@@ -12,6 +12,7 @@ import { halfWrittenProblem, logLevelFor, restartOnlyChanges } from '../../src/c
 import { httpGet } from '../support/gateway-harness.js';
 import { FakeGatewayBed } from '../support/fake-gateway.js';
 import { crashingStore } from '../support/crashing-store.js';
+import { pino } from 'pino';
 
 const HEAD = 'listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nstore: ./berth.db\npolicy:\n  images: ["fake/*"]\n';
 const app = (name: string, tag = '1') => `  - {apiVersion: berth/v1, name: ${name}, image: "fake/${name}:${tag}", port: 8080, readiness: {path: /healthz}}\n`;
@@ -98,6 +99,39 @@ describe('what a reload cannot change is said', () => {
     assert.deepEqual(outcome.restartNeeded, ['listen', 'admin', 'workers']);
     assert.equal(gateway.proxyAddress!.port, port);
     assert.equal((await httpGet(port, '/session/web/')).status, 200);
+  });
+
+  it('a policy narrowed under an API app: the reload applies, names the app and why, and its running container runs on', async (t) => {
+    const bed = await bedWith(GOOD);
+    t.after(() => bed.dispose());
+    const gateway = await bed.start();
+    const created = await bed.api(gateway, 'POST', '/v1/apps', { apiVersion: 'berth/v1', name: 'notes', image: 'fake/notes:1', port: 8080, readiness: { path: '/healthz' } });
+    assert.equal(created.status, 200, JSON.stringify(created.json));
+    assert.equal((await httpGet(gateway.proxyAddress!.port, '/session/notes/')).status, 200);
+    await writeFile(join(bed.dir, 'berth.yaml'), GOOD.replace('"fake/*"', '"fake/web*", "fake/shop*"'));
+    const outcome = await gateway.reload();
+    assert.equal(outcome.applied, true);
+    assert.deepEqual(outcome.policyRefused?.map((r) => r.app), ['notes']);
+    assert.match(outcome.policyRefused![0]!.reason, /image "fake\/notes:1" of app "notes" is not allowed by policy\.images \(fake\/web\*, fake\/shop\*\)/);
+    assert.equal(bed.runtime.running('notes').length, 1, 'a narrowed policy does not stop what runs');
+    // Widened again: nothing to name.
+    await writeFile(join(bed.dir, 'berth.yaml'), GOOD);
+    assert.deepEqual((await gateway.reload()).policyRefused, []);
+  });
+
+  it('a policy narrowed while the gateway was down: the next start warns of each API app it refuses', async (t) => {
+    const bed = await bedWith(GOOD);
+    t.after(() => bed.dispose());
+    const first = await bed.start();
+    const created = await bed.api(first, 'POST', '/v1/apps', { apiVersion: 'berth/v1', name: 'notes', image: 'fake/notes:1', port: 8080 });
+    assert.equal(created.status, 200, JSON.stringify(created.json));
+    await bed.stop(first);
+    await writeFile(join(bed.dir, 'berth.yaml'), GOOD.replace('"fake/*"', '"fake/web*", "fake/shop*"'));
+    const warnings: Array<{ app?: string; msg: string }> = [];
+    await bed.start({ logger: pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line)) }) });
+    const said = warnings.filter((w) => w.app === 'notes');
+    assert.equal(said.length, 1, JSON.stringify(warnings));
+    assert.match(said[0]!.msg, /app notes \(applied through the API\) is refused by the policy: .*no new container is made for it .*image "fake\/notes:1" of app "notes" is not allowed by policy\.images/);
   });
 
   it('restartOnlyChanges names each start-only field, and nothing for reloadable ones (table)', async () => {

@@ -45,6 +45,16 @@ describe('imageReferenceProblem: the distribution reference grammar', () => {
     ['registry:port/app', false],
     ['[::1/app', false],
     [`${'a'.repeat(256)}`, false],
+    // The engine takes these for image IDs (a prefix of any local image's), not names.
+    ['c6', false],
+    ['cafe', false],
+    [HEX, false],
+    ['sha256:c683d2', false],
+    [`sha256:${HEX}`, false],
+    ['cafe:latest', true],
+    ['team/cafe', true],
+    ['cafe2go', true],
+    ['sha256:v1', true],
   ];
   for (const [ref, valid] of cases) {
     it(`${valid ? 'accepts' : 'refuses'} ${JSON.stringify(ref.length > 60 ? `${ref.slice(0, 40)}…(${ref.length})` : ref)}`, () => {
@@ -59,5 +69,7 @@ describe('imageReferenceProblem: the distribution reference grammar', () => {
     assert.match(imageReferenceProblem('app@sha256:abc')!, /sha256/);
     assert.match(imageReferenceProblem('a b')!, /spaces/);
     assert.match(imageReferenceProblem('Busybox')!, /lowercase/);
+    assert.match(imageReferenceProblem('cafe')!, /image it begins.*add the tag: "cafe:latest"/);
+    assert.match(imageReferenceProblem('sha256:c683d2')!, /image ID.*name the image by repository/);
   });
 });

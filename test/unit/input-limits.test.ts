@@ -64,6 +64,21 @@ describe('gateway config: limits, defaults.resources, inputBaseUrl', () => {
     await assert.rejects(buildConfig({ defaults: { resources: { cpus: 0 } } }, '/tmp'), ConfigError);
   });
 
+  it('reads policy.maxResources; defaults.resources above it are refused naming the field, built-in defaults above it become the bound', async () => {
+    const config = await buildConfig({ policy: { maxResources: { memory: '256m', cpus: 2, pids: 4096 } } }, '/tmp');
+    assert.deepEqual(config.policy.maxResources, { memoryBytes: 256 * 2 ** 20, cpus: 2, pids: 4096 });
+    // The built-in 512m is above the bound; the built-in 512 PIDs is within it; no CPU cap is added (none is built in).
+    assert.deepEqual(config.defaults.resources, { memoryBytes: 256 * 2 ** 20 });
+    await assert.rejects(buildConfig({ defaults: { resources: { memory: '1g', pids: 64 } }, policy: { maxResources: { memory: '512m', pids: 32 } } }, '/tmp'), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /defaults\.resources\.memory: 1g is above policy\.maxResources\.memory \(512m\); defaults\.resources\.pids: 64 is above policy\.maxResources\.pids \(32\)/);
+      return true;
+    });
+    await assert.rejects(buildConfig({ policy: { maxResources: { memory: '1m' } } }, '/tmp'), /policy\.maxResources\.memory: must be at least 6m/);
+    const spec = { apiVersion: 'berth/v1', name: 'a', image: 'x/y', port: 80, resources: { memory: '1g' } };
+    await assert.rejects(buildConfig({ policy: { maxResources: { memory: '512m' } }, apps: [spec] }, '/tmp'), /apps\[0\]\.resources\.memory: resources\.memory 1g of app "a" is above policy\.maxResources\.memory \(512m\)/);
+  });
+
   it('applies limits.inputBytes to the config apps', async () => {
     const raw = { limits: { inputBytes: 10 }, apps: [{ apiVersion: 'berth/v1', name: 'a', image: 'x/y', port: 80, input: { data: 'more than ten bytes' } }] };
     await assert.rejects(buildConfig(raw, '/tmp'), (err: unknown) => {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import { buildConfig } from '../../src/config/load-config.js';
 import { BerthError, PolicyError, RuntimeError } from '../../src/errors.js';
 import { LOG_REDACT_PATHS } from '../../src/log.js';
 import { containerCreateOptions, envText } from '../../src/runtime/docker/container-config.js';
@@ -82,6 +83,26 @@ describe('resolveSecretRefs', () => {
     await fs.symlink(root, join(dir, 'root-link'));
     const values = await resolveSecretRefs('hello', { F: { fromFile: join(dir, 'root-link', 'db') } }, sources({ secretFiles: [join(dir, 'root-link')] }));
     assert.deepEqual(values, { F: 'file-pw-123' });
+  });
+
+  it('a root swapped for a link after the config was loaded is not followed (the roots resolved at load stand)', async () => {
+    const swapped = join(dir, 'swapped');
+    await fs.mkdir(swapped);
+    const config = await buildConfig({ policy: { secretFiles: [swapped] } }, dir);
+    assert.deepEqual(config.policy.secretFileRoots, [await fs.realpath(swapped)]);
+    // Whoever can write the root's parent replaces the root by a link to where the gateway's other secrets are.
+    await fs.rm(swapped, { recursive: true });
+    await fs.symlink(dir, swapped);
+    const err = await failure({ X: { fromFile: join(swapped, 'outside') } }, { policy: config.policy, env: {} }, ['outside-pw-456']);
+    assert.ok(err instanceof PolicyError);
+    assert.match(err.message, /^env\.X\.fromFile: .* resolves to a path outside policy\.secretFiles/);
+  });
+
+  it('a root that is a link when the config is loaded is resolved then, and files under it are read', async () => {
+    const link = join(dir, 'root-link-at-load');
+    await fs.symlink(root, link);
+    const config = await buildConfig({ policy: { secretFiles: [link] } }, dir);
+    assert.deepEqual(await resolveSecretRefs('hello', { F: { fromFile: join(link, 'db') } }, { policy: config.policy, env: {} }), { F: 'file-pw-123' });
   });
 
   it('refuses a directory and a FIFO without blocking', async () => {

@@ -153,6 +153,27 @@ describe('validateAppSet: Docker policy', () => {
     ]);
   });
 
+  it('refuses resources above policy.maxResources, naming each field; at the bound or unset is fine', () => {
+    const bounded: DockerPolicy = { ...policy, maxResources: { memoryBytes: 2 ** 30, cpus: 2, pids: 1024 } };
+    assert.deepEqual(problemsOf([app('a', { resources: { memory: '1t', cpus: 1024, pids: 2 ** 40 } })], bounded), [
+      'apps[0].resources.memory: resources.memory 1t of app "a" is above policy.maxResources.memory (1g)',
+      'apps[0].resources.cpus: resources.cpus 1024 of app "a" is above policy.maxResources.cpus (2)',
+      'apps[0].resources.pids: resources.pids 1099511627776 of app "a" is above policy.maxResources.pids (1024)',
+    ]);
+    assert.throws(() => validateAppSet([app('a', { resources: { memory: 2 ** 30 + 1 } })], bounded), PolicyError);
+    assert.doesNotThrow(() => validateAppSet([app('a', { resources: { memory: '1g', cpus: 2, pids: 1024 } }), app('b')], bounded));
+    // No bound: as before, the spec's own limits stand.
+    assert.doesNotThrow(() => validateAppSet([app('a', { resources: { memory: '1t' } })], policy));
+  });
+
+  it('refuses a stored image reference the engine reads as an image ID, saying so, even where a pattern names it', () => {
+    // Specs are parsed before this check, so build the stored spec as an older berth kept it.
+    const stored = { ...app('a'), image: 'cafe' };
+    assert.deepEqual(problemsOf([stored], { ...policy, images: ['cafe', '*'] }), [
+      'apps[0].image: image "cafe" of app "a": the engine reads a bare run of hex digits as the ID of whichever local image it begins, when no image has that name; add the tag: "cafe:latest"',
+    ]);
+  });
+
   it('skips the image check when policy.images is empty (the runtime then checks the image is local)', () => {
     assert.doesNotThrow(() => validateAppSet([app('a', { image: 'anything/at:all' })], { ...policy, images: [] }));
   });
@@ -242,6 +263,11 @@ describe('imageMatches', () => {
     ['registry.example.com/team/*', 'registryXexample.com/team/app', false],
     ['*', 'busybox', true],
     ['*', 'library/busybox', false],
+    // The engine would run whichever local image's ID these begin (a spec stored before they were refused).
+    ['*', 'c6', false],
+    ['*', `sha256:${'a'.repeat(12)}`, false],
+    ['**', 'cafe', false],
+    ['*', 'cafe:latest', true],
   ];
   for (const [pattern, image, expected] of cases) {
     it(`${expected ? 'matches' : 'does not match'} ${image} against ${pattern}`, () => assert.equal(imageMatches(pattern, image), expected));
