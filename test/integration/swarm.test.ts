@@ -181,6 +181,42 @@ describe('swarm runtime on a two-node swarm', () => {
     assert.match(read.body, /kept/);
   });
 
+  test('a wake no node can take fails within seconds, with the scheduler’s reason', T, async () => {
+    const db = `${app}v`;
+    const view = () => h.gateway?.statuses().find((s) => s.name === db);
+    assert.ok((await h.api('POST', `/v1/apps/${db}/stop`)).status < 300);
+    await waitFor('the volume app stopped', () => view()?.state === 'stopped', { timeoutMs: 30_000, intervalMs: 100 });
+    // The node the app's volume is pinned to takes no task: the scheduler keeps it pending, "no suitable node".
+    await swarm!.availability('manager', 'drain');
+    try {
+      const began = performance.now();
+      const reply = await timedGet(h.port, appPath(db, '/echo'), { timeoutMs: 45_000 });
+      assert.ok(reply.status >= 500, `a failed start is answered with an error: ${reply.status}`);
+      assert.ok(performance.now() - began < 20_000, `well before the start timeout (30 s) and the task start time (2 min): ${Math.round(performance.now() - began)} ms`);
+      assert.match(String(view()?.lastError), /cannot place its task: no suitable node.*runs only on node/, `the reason: ${view()?.lastError}`);
+      const [service] = (await swarm!.docker().listServices({ filters: { label: [`berth.app=${db}`] } })) as unknown as Service[];
+      assert.equal(service?.Spec.Mode?.Replicated?.Replicas, 0, 'scaled back to 0: the swarm does not place it behind berth’s back');
+    } finally {
+      await swarm!.availability('manager', 'active');
+    }
+  });
+
+  test('a service changed outside berth while stopped is brought back to the app’s spec at the next wake', T, async () => {
+    const db = `${app}v`;
+    const [service] = (await swarm!.docker().listServices({ filters: { label: [`berth.app=${db}`] } })) as unknown as (Service & { Version: { Index: number }; Spec: Record<string, any> })[];
+    assert.ok(service);
+    // As `docker service update --image … --env-add …` would: the template changes, every label stays.
+    const template = service.Spec['TaskTemplate'] as { ContainerSpec: { Env?: string[] } };
+    const changed = { ...template, ContainerSpec: { ...template.ContainerSpec, Image: 'berth-test/elsewhere:latest', Env: [...(template.ContainerSpec.Env ?? []), 'INJECTED=1'] } };
+    await swarm!.docker().getService(service.ID).update({ ...service.Spec, TaskTemplate: changed, version: service.Version.Index } as never);
+    const reply = await timedGet(h.port, appPath(db, '/file?path=/data/note'), { timeoutMs: 45_000 });
+    assert.equal(reply.status, 200, `served by the app’s own image, with its data: ${reply.body} (${h.gateway?.statuses().find((s) => s.name === db)?.lastError})`);
+    const [now] = (await swarm!.docker().listServices({ filters: { label: [`berth.app=${db}`] } })) as unknown as Service[];
+    const spec = (now!.Spec.TaskTemplate as { ContainerSpec: { Image: string; Env?: string[] } }).ContainerSpec;
+    assert.equal(spec.Image, APP_IMAGE);
+    assert.ok(!spec.Env?.includes('INJECTED=1'), 'the env is the spec’s again');
+  });
+
   test('replicas run as services of their own, balanced by berth', T, async () => {
     const multi = `${app}r`;
     const created = await apply(testAppYaml(multi, 'scale: {min: 0, max: 2, replicas: 2}\nstartTimeout: 30s\n'));

@@ -5,8 +5,9 @@ import { describe, it } from 'node:test';
 import { containerSpecHash } from '../../src/spec/hash.js';
 import { boundedLogConfig } from '../../src/runtime/docker/log-config.js';
 import { nodeAddress } from '../../src/runtime/swarm/node-address.js';
-import { LABEL_NODE, serviceSpec, swarmRefusal } from '../../src/runtime/swarm/service-spec.js';
+import { LABEL_NODE, LABEL_TEMPLATE_HASH, drifted, serviceSpec, swarmRefusal, templateHash } from '../../src/runtime/swarm/service-spec.js';
 import { publishedPort, runningTask, toInstance } from '../../src/runtime/swarm/service-instance.js';
+import { unschedulable, unschedulableReason } from '../../src/runtime/swarm/start-verdict.js';
 import { diffTasks } from '../../src/runtime/swarm/task-diff.js';
 import type { SwarmNode, SwarmService, SwarmTask } from '../../src/runtime/swarm/wire.js';
 import { appSpec } from '../support/spec-fixture.js';
@@ -57,6 +58,32 @@ describe('serviceSpec', () => {
     assert.deepEqual(bounded.TaskTemplate.LogDriver, { Name: 'json-file', Options: { 'max-size': '20m', 'max-file': '5' } });
     const journald = serviceSpec(appSpec('l'), 0, { replicas: 0, logConfig: boundedLogConfig('journald') }) as Loose;
     assert.equal(journald.TaskTemplate.LogDriver, undefined);
+  });
+
+  it('records the hash of its template, and is not drifted as written', () => {
+    assert.equal(spec.Labels[LABEL_TEMPLATE_HASH], templateHash(spec.TaskTemplate));
+    assert.equal(drifted(spec), false);
+  });
+
+  const edits: [string, (c: Loose) => void][] = [
+    ['--image', (c) => (c.Image = 'other:1')],
+    ['--env-add', (c) => (c.Env = [...c.Env, 'X=1'])],
+    ['--env-rm', (c) => (c.Env = c.Env.slice(1))],
+    ['--args', (c) => (c.Args = ['sh'])],
+  ];
+  for (const [flag, edit] of edits) {
+    it(`is drifted after docker service update ${flag}, which keeps every label`, () => {
+      const changed = structuredClone(spec);
+      edit(changed.TaskTemplate.ContainerSpec);
+      assert.equal(drifted(changed), true);
+    });
+  }
+
+  it('takes a service of an older berth (no template hash) as it is', () => {
+    const old = structuredClone(spec);
+    delete old.Labels[LABEL_TEMPLATE_HASH];
+    old.TaskTemplate.ContainerSpec.Image = 'other:1';
+    assert.equal(drifted(old), false);
   });
 
   const refused: [string, Parameters<typeof appSpec>[1], RegExp][] = [
@@ -135,6 +162,20 @@ describe('toInstance', () => {
     assert.equal(publishedPort(t, 8080), 32000);
     assert.equal(runningTask('other', [t]), undefined);
   });
+});
+
+describe('unschedulable', () => {
+  const refused = (id: string, err = 'no suitable node (scheduling constraints not satisfied on 2 nodes)') => {
+    const t = task(id, 'pending');
+    t.Status.Err = err;
+    return t;
+  };
+
+  it('is the new task the scheduler keeps pending, with its reason', () => assert.equal(unschedulable([task('t0', 'shutdown'), refused('t1')], new Set(['t0']))?.ID, 't1'));
+  it('is nothing while the task is only pending, or placed', () => assert.equal(unschedulable([task('t1', 'pending'), task('t2', 'assigned')], new Set()), undefined));
+  it('ignores a refusal of a task from before the wake', () => assert.equal(unschedulable([refused('t0')], new Set(['t0'])), undefined));
+  it('says why, in the scheduler’s words', () => assert.equal(unschedulableReason(service(1), refused('t1', 'no suitable node (insufficient resources on 2 nodes)')), 'the swarm cannot place its task: no suitable node (insufficient resources on 2 nodes)'));
+  it('names the node an app with a volume is pinned to', () => assert.match(unschedulableReason(service(1, { [LABEL_NODE]: 'node-7' }), refused('t1')), /not satisfied on 2 nodes\); the app has a volume and runs only on node node-7: is that node drained/));
 });
 
 describe('diffTasks', () => {

@@ -64,10 +64,14 @@ export async function updateService(ctx: SwarmContext, service: SwarmService, sp
   }
 }
 
-/** Sets the replicas of a berth service, re-reading it when another writer changed it meanwhile. */
-export async function scaleService(ctx: SwarmContext, id: string, replicas: number): Promise<SwarmService> {
+/**
+ * Sets the replicas of a berth service, re-reading it when another writer changed it
+ * meanwhile. `check` sees the service as read, and may throw to leave it as it is.
+ */
+export async function scaleService(ctx: SwarmContext, id: string, replicas: number, check?: (service: SwarmService) => void): Promise<SwarmService> {
   for (let attempt = 1; ; attempt++) {
     const service = await requireService(ctx, id);
+    check?.(service);
     if (service.Spec.Mode?.Replicated?.Replicas === replicas) return service;
     try {
       await updateService(ctx, service, { ...service.Spec, Mode: { Replicated: { Replicas: replicas } } });
