@@ -98,10 +98,13 @@ describe('swarm runtime on a two-node swarm', () => {
   test('an app placed on the worker is woken from zero through berth and served there', T, async () => {
     // The manager takes no tasks: the wake must land on the worker.
     await swarm!.availability('manager', 'drain');
-    const reply = await get();
-    assert.equal(reply.status, 200, reply.body);
+    // Concurrent first requests: one wake, one task, every request answered.
+    const replies = await Promise.all(Array.from({ length: 6 }, () => get()));
+    for (const reply of replies) assert.equal(reply.status, 200, reply.body);
     const tasks = await runningTasks();
     assert.equal(tasks.length, 1);
+    const history = (await swarm!.docker().listTasks({ filters: { service: [tasks[0]!.ServiceID] } })) as Task[];
+    assert.equal(history.length, 1, `the swarm was asked for one task: ${JSON.stringify(history.map((x) => x.Status.State))}`);
     assert.equal(tasks[0]!.node, 'worker');
     const [instance] = await h.gateway!.runtime!.list({ app });
     assert.equal(instance?.address?.host, swarm!.address('worker'), 'berth dials the task at the worker’s address');
@@ -201,6 +204,27 @@ describe('swarm runtime on a two-node swarm', () => {
     }
   });
 
+  test('a wake whose service is scaled to 0 outside berth meanwhile ends then, saying so', T, async () => {
+    const db = `${app}v`;
+    const view = () => h.gateway?.statuses().find((s) => s.name === db);
+    const serviceOf = async () => ((await swarm!.docker().listServices({ filters: { label: [`berth.app=${db}`] } })) as unknown as (Service & { Version: { Index: number } })[])[0]!;
+    // Its pinned node drained, the wake waits for a task the scheduler holds back.
+    await swarm!.availability('manager', 'drain');
+    try {
+      const reply = timedGet(h.port, appPath(db, '/echo'), { timeoutMs: 45_000 });
+      await waitFor('the wake asking for a task', async () => (await serviceOf()).Spec.Mode?.Replicated?.Replicas === 1, { timeoutMs: 15_000, intervalMs: 50 });
+      const service = await serviceOf();
+      const scaledAt = performance.now();
+      await swarm!.docker().getService(service.ID).update({ ...service.Spec, Mode: { Replicated: { Replicas: 0 } }, version: service.Version.Index } as never);
+      const answer = await reply;
+      assert.ok(answer.status >= 500, `a failed start is answered with an error: ${answer.status}`);
+      assert.ok(performance.now() - scaledAt < 15_000, 'ended soon after the scale, not at the task start time');
+      assert.match(String(view()?.lastError), /scaled to 0 outside berth/, `the reason: ${view()?.lastError}`);
+    } finally {
+      await swarm!.availability('manager', 'active');
+    }
+  });
+
   test('a service changed outside berth while stopped is brought back to the app’s spec at the next wake', T, async () => {
     const db = `${app}v`;
     const [service] = (await swarm!.docker().listServices({ filters: { label: [`berth.app=${db}`] } })) as unknown as (Service & { Version: { Index: number }; Spec: Record<string, any> })[];
@@ -257,5 +281,15 @@ describe('swarm runtime on a two-node swarm', () => {
     assert.equal((await get()).status, 200);
     const now = await runningTasks();
     assert.deepEqual(now.map((x) => x.ID), [task.ID], 'the same task serves: nothing was restarted');
+  });
+
+  test('a running task that crashes says its exit code, as a container’s does', T, async () => {
+    assert.equal((await get()).status, 200);
+    await waitFor('the app running', () => status()?.state === 'running', { timeoutMs: 15_000, intervalMs: 50 });
+    const exiting = await timedGet(h.port, appPath(app, '/exit?code=5'));
+    assert.equal(exiting.status, 200, exiting.body);
+    // The Swarm restarts the task a second later, and berth adopts it: the reason stays in lastError.
+    await waitFor('the crash and its code in the status', () => /code 5/.test(`${status()?.lastError} ${status()?.reason}`), { timeoutMs: 20_000, intervalMs: 50 });
+    assert.match(String(status()?.lastError), /exited with code 5/);
   });
 });

@@ -7,8 +7,8 @@ import { boundedLogConfig } from '../../src/runtime/docker/log-config.js';
 import { nodeAddress } from '../../src/runtime/swarm/node-address.js';
 import { LABEL_NODE, LABEL_TEMPLATE_HASH, drifted, serviceSpec, swarmRefusal, templateHash } from '../../src/runtime/swarm/service-spec.js';
 import { publishedPort, runningTask, toInstance } from '../../src/runtime/swarm/service-instance.js';
-import { unschedulable, unschedulableReason } from '../../src/runtime/swarm/start-verdict.js';
-import { diffTasks } from '../../src/runtime/swarm/task-diff.js';
+import { calledOff, unschedulable, unschedulableReason } from '../../src/runtime/swarm/start-verdict.js';
+import { diffTasks, endedTasks, exitCodeOf } from '../../src/runtime/swarm/task-diff.js';
 import type { SwarmNode, SwarmService, SwarmTask } from '../../src/runtime/swarm/wire.js';
 import { appSpec } from '../support/spec-fixture.js';
 
@@ -178,6 +178,12 @@ describe('unschedulable', () => {
   it('names the node an app with a volume is pinned to', () => assert.match(unschedulableReason(service(1, { [LABEL_NODE]: 'node-7' }), refused('t1')), /not satisfied on 2 nodes\); the app has a volume and runs only on node node-7: is that node drained/));
 });
 
+describe('calledOff', () => {
+  it('goes on while the service asks for its task', () => assert.equal(calledOff(service(1)), undefined));
+  it('ends a wake whose service was scaled to 0 outside berth', () => assert.match(calledOff(service(0)) ?? '', /scaled to 0 outside berth/));
+  it('ends a wake whose service was removed outside berth', () => assert.match(calledOff(undefined) ?? '', /removed outside berth/));
+});
+
 describe('diffTasks', () => {
   const at = new Date(0);
   const snap = (running: Record<string, string>, apps: Record<string, string> = { s1: 'a', s2: 'b' }) => ({ apps: new Map(Object.entries(apps)), running: new Map(Object.entries(running)) });
@@ -192,6 +198,32 @@ describe('diffTasks', () => {
   for (const [name, before, after, want] of cases) {
     it(name, () => assert.deepEqual(diffTasks(before, after, at).map((e) => `${e.kind} ${e.instanceId} ${e.app}`), want));
   }
+});
+
+describe('the exit code of a task that ended', () => {
+  const at = new Date(0);
+  const snap = (running: Record<string, string>) => ({ apps: new Map([['s1', 'a'], ['s2', 'b']]), running: new Map(Object.entries(running)) });
+
+  it('is asked of the tasks that stopped running only', () => assert.deepEqual(endedTasks(snap({ s1: 't1', s2: 't2' }), snap({ s1: 't1', s2: 't3' })), ['t2']));
+
+  it('goes with the death of a task that crashed, as a container’s die event', () => {
+    const events = diffTasks(snap({ s1: 't1' }), snap({}), at, new Map([['t1', 5]]));
+    assert.deepEqual(events.map((e) => [e.kind, e.instanceId, e.exitCode]), [['die', 's1', 5]]);
+  });
+
+  const ended = (state: SwarmTask['Status']['State'], code?: number): SwarmTask => {
+    const t = task('t1', state, { desired: 'shutdown' });
+    if (code !== undefined) t.Status.ContainerStatus = { ExitCode: code };
+    return t;
+  };
+  const cases: [string, SwarmTask | undefined, number | undefined][] = [
+    ['a crash: its code', ended('failed', 5), 5],
+    ['an app that quit by itself: 0', ended('complete', 0), 0],
+    ['shut down by the Swarm (a move, a scale to 0): none, not the app’s doing', ended('shutdown', 143), undefined],
+    ['still running as far as the Swarm knows: none', ended('running'), undefined],
+    ['no longer kept by the Swarm: none', undefined, undefined],
+  ];
+  for (const [name, t, want] of cases) it(name, () => assert.equal(exitCodeOf(t), want));
 });
 
 describe('nodeAddress', () => {

@@ -47,6 +47,16 @@ export async function listTasks(ctx: SwarmContext, serviceId?: string, desired: 
   }
 }
 
+/** One task by id, ended ones too; undefined when the Swarm no longer keeps it. */
+export async function findTask(ctx: SwarmContext, id: string): Promise<SwarmTask | undefined> {
+  try {
+    return (await ctx.docker().getTask(id).inspect()) as SwarmTask;
+  } catch (err) {
+    if (statusOf(err) === 404) return undefined;
+    throw mapDockerError(err, `inspecting task ${id}`, ctx.endpoint.url);
+  }
+}
+
 export async function listNodes(ctx: SwarmContext): Promise<SwarmNode[]> {
   try {
     return (await ctx.docker().listNodes()) as SwarmNode[];

@@ -2,14 +2,16 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { NotFoundError, RuntimeError } from '../../errors.js';
 import type { Instance } from '../runtime.js';
 import type { SwarmContext } from './context.js';
-import { listTasks, scaleService } from './engine.js';
+import { findService, listTasks, scaleService } from './engine.js';
 import type { NodeBook } from './nodes.js';
 import { runningTask, toInstance } from './service-instance.js';
 import { drifted } from './service-spec.js';
-import { UNSCHEDULABLE_GRACE_MS, unschedulable, unschedulableReason } from './start-verdict.js';
+import { UNSCHEDULABLE_GRACE_MS, calledOff, unschedulable, unschedulableReason } from './start-verdict.js';
 import { ENDED, type SwarmService, type SwarmTask } from './wire.js';
 
 const POLL_MS = 100;
+/** How often a wake reads its service again, to notice it removed or scaled to 0 outside berth. */
+const SERVICE_CHECK_MS = 1_000;
 
 /**
  * Wakes the instance: the service asks for a task (replicas 1) and the call returns
@@ -22,13 +24,16 @@ const POLL_MS = 100;
  * A service whose template was changed behind berth's back (`docker service update
  * --image`, --env-add) is not started as it is: the NotFoundError says the instance
  * berth made is gone, and the caller brings a service to the app's spec (ensure),
- * as it makes a new container when one was removed.
+ * as it makes a new container when one was removed. One removed or scaled to 0
+ * outside berth while its task starts ends the wake (NotFoundError when removed, so a
+ * cold start makes it anew) instead of waiting out the task start time.
  */
 export async function startService(ctx: SwarmContext, nodes: NodeBook, id: string): Promise<Instance> {
   const before = new Set((await listTasks(ctx, id, 'any')).map((t) => t.ID));
   const service = await scaleService(ctx, id, 1, requireUnchanged);
   const deadline = performance.now() + ctx.swarm.taskStartMs;
   let refusedSince: number | undefined;
+  let checkedAt = performance.now();
   for (;;) {
     const tasks = await listTasks(ctx, id, 'any');
     const task = runningTask(id, tasks);
@@ -43,6 +48,12 @@ export async function startService(ctx: SwarmContext, nodes: NodeBook, id: strin
     const refused = unschedulable(tasks, before);
     if (!refused) refusedSince = undefined;
     else if ((refusedSince ??= performance.now()) + UNSCHEDULABLE_GRACE_MS <= performance.now()) return giveUp(ctx, id, unschedulableReason(service, refused));
+    if (performance.now() - checkedAt >= SERVICE_CHECK_MS) {
+      checkedAt = performance.now();
+      const now = await findService(ctx, id);
+      const why = calledOff(now);
+      if (why) throw now ? new RuntimeError(`service ${service.Spec.Name}: ${why}`) : new NotFoundError(`service ${service.Spec.Name}: ${why}`);
+    }
     if (performance.now() > deadline) return giveUp(ctx, id, `the swarm ran no task within ${ctx.swarm.taskStartMs} ms (${pendingReason(tasks, before)})`);
     await delay(POLL_MS);
   }

@@ -1,4 +1,4 @@
-import { LABEL_NODE } from './service-spec.js';
+import { LABEL_NODE, replicasOf } from './service-spec.js';
 import type { SwarmService, SwarmTask } from './wire.js';
 
 /**
@@ -28,4 +28,17 @@ export function unschedulableReason(service: Pick<SwarmService, 'Spec'>, task: S
   const pinned = service.Spec.Labels?.[LABEL_NODE];
   const hint = pinned ? `; the app has a volume and runs only on node ${pinned}: is that node drained, paused or down?` : '';
   return `the swarm cannot place its task: ${task.Status.Err}${hint}`;
+}
+
+/**
+ * Why a wake cannot go on because of a change made outside berth while it waited for
+ * the task: the service was removed (`docker service rm`), or asks for no task any
+ * more (`docker service scale …=0`). Either way no task will run, and the wake would
+ * have waited out the whole task start time. Undefined while the service still asks
+ * for one. Pure.
+ */
+export function calledOff(now: Pick<SwarmService, 'Spec'> | undefined): string | undefined {
+  if (!now) return 'the service was removed outside berth (docker service rm) while its task started';
+  if (replicasOf(now.Spec) === 0) return 'the service was scaled to 0 outside berth (docker service scale) while its task started; the next request wakes it again';
+  return undefined;
 }
