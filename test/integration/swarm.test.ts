@@ -13,6 +13,7 @@ import { APP_IMAGE } from '../support/images.js';
 import { hostCounts, loadLoop } from '../support/load-loop.js';
 import { sleep, waitFor } from '../support/wait-for.js';
 import { SwarmHarness, type SwarmNodeRole } from '../support/swarm-harness.js';
+import { drifted } from '../../src/runtime/swarm/service-spec.js';
 import { SwarmRuntime } from '../../src/runtime/swarm/swarm-runtime.js';
 import { parseSpecObject } from '../../src/spec/index.js';
 
@@ -229,6 +230,7 @@ describe('swarm runtime on a two-node swarm', () => {
     const db = `${app}v`;
     const [service] = (await swarm!.docker().listServices({ filters: { label: [`berth.app=${db}`] } })) as unknown as (Service & { Version: { Index: number }; Spec: Record<string, any> })[];
     assert.ok(service);
+    assert.equal(drifted(service.Spec), false, 'a service as berth wrote it reads back unchanged: a wake does not update it');
     // As `docker service update --image … --env-add …` would: the template changes, every label stays.
     const template = service.Spec['TaskTemplate'] as { ContainerSpec: { Env?: string[] } };
     const changed = { ...template, ContainerSpec: { ...template.ContainerSpec, Image: 'berth-test/elsewhere:latest', Env: [...(template.ContainerSpec.Env ?? []), 'INJECTED=1'] } };
