@@ -294,4 +294,31 @@ describe('swarm runtime on a two-node swarm', () => {
     await waitFor('the crash and its code in the status', () => /code 5/.test(`${status()?.lastError} ${status()?.reason}`), { timeoutMs: 20_000, intervalMs: 50 });
     assert.match(String(status()?.lastError), /exited with code 5/);
   });
+
+  test('a service scaled up outside berth goes on showing running, served by the task berth dials', T, async () => {
+    assert.equal((await get()).status, 200);
+    await waitFor('the app running', () => status()?.state === 'running', { timeoutMs: 15_000, intervalMs: 50 });
+    const runtime = h.gateway!.runtime!;
+    const [before] = await runtime.list({ app });
+    const seen = new Set<string>();
+    const watch = setInterval(() => seen.add(`${status()?.state} ${status()?.reason ?? ''}`.trim()), 20);
+    // Traffic all along: the app's idle timeout (3 s) must not stop it meanwhile.
+    const load = loadLoop(h.port, appPath(app, '/echo'), { clients: 1, maxMs: 45_000, pauseMs: 100 });
+    try {
+      const [service] = (await services()) as (Service & { Version: { Index: number } })[];
+      // As `docker service scale berth-<app>-0=3` would.
+      await swarm!.docker().getService(service!.ID).update({ ...service!.Spec, Mode: { Replicated: { Replicas: 3 } }, version: service!.Version.Index } as never);
+      await waitFor('three tasks running', async () => (await runningTasks()).length === 3, { timeoutMs: 30_000, intervalMs: 200 });
+      // A few task polls (250 ms) and a resync (2 s) see the tasks that came up.
+      await sleep(2_500);
+    } finally {
+      clearInterval(watch);
+    }
+    const result = await load.stop();
+    assert.deepEqual([...seen], ['running'], 'never shown stopped while it served');
+    assert.deepEqual(result.failures, [], `every request answered, of ${result.requests}`);
+    const [after] = await runtime.list({ app });
+    assert.deepEqual(after?.address, before?.address, 'dialled where it was');
+    assert.equal((await get()).status, 200);
+  });
 });

@@ -109,9 +109,10 @@ function service(replicas: number, labels: Record<string, string> = {}): SwarmSe
   };
 }
 
-function task(id: string, state: SwarmTask['Status']['State'], options: { node?: string; port?: number; at?: string; desired?: string } = {}): SwarmTask {
+function task(id: string, state: SwarmTask['Status']['State'], options: { node?: string; port?: number; at?: string; desired?: string; created?: string } = {}): SwarmTask {
   return {
     ID: id,
+    ...(options.created ? { CreatedAt: options.created } : {}),
     ServiceID: 'svc1',
     NodeID: options.node ?? 'n1',
     DesiredState: options.desired ?? 'running',
@@ -130,9 +131,18 @@ describe('toInstance', () => {
     ['running on a node without an address: restarting', service(1), [task('t1', 'running', { node: 'n9', port: 30001 })], { state: 'restarting' }],
     ['running: dialled at its node', service(1), [task('t1', 'running', { node: 'n2', port: 30001 })], { state: 'running', address: { host: '10.0.0.2', port: 30001 } }],
     [
-      'moving: the newest running task wins',
+      'scaled up outside berth: the task it already dials stays the one, whichever came up last',
       service(1),
-      [task('old', 'running', { node: 'n1', port: 30001, at: '2026-01-01T00:00:00Z' }), task('new', 'running', { node: 'n2', port: 30002, at: '2026-01-01T00:00:05Z' })],
+      [
+        task('first', 'running', { node: 'n2', port: 30002, created: '2026-01-01T00:00:00Z', at: '2026-01-01T00:00:01Z' }),
+        task('added', 'running', { node: 'n1', port: 30001, created: '2026-01-01T00:00:05Z', at: '2026-01-01T00:00:06Z' }),
+      ],
+      { state: 'running', address: { host: '10.0.0.2', port: 30002 } },
+    ],
+    [
+      'moving: the task the Swarm shuts down gives way to the new one',
+      service(1),
+      [task('old', 'running', { node: 'n1', port: 30001, at: '2026-01-01T00:00:00Z', desired: 'shutdown' }), task('new', 'running', { node: 'n2', port: 30002, at: '2026-01-01T00:00:05Z' })],
       { state: 'running', address: { host: '10.0.0.2', port: 30002 } },
     ],
     ['a task being shut down does not count', service(1), [task('t1', 'running', { port: 30001, desired: 'shutdown' })], { state: 'restarting' }],
