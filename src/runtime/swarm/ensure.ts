@@ -23,9 +23,9 @@ const CREATE_ATTEMPTS = 5;
 /**
  * Brings the service of instance `index` of `app` to the spec: adopts it when its spec
  * hash matches and its template is still the one berth wrote; otherwise (a new spec,
- * or a `docker service update` behind berth's back) updates it in place, which the Swarm carries out as a rolling
- * update (start-first, rolled back when the new task fails) and which keeps its
- * replicas; creates it, with 0 replicas, when missing. A same-named service without
+ * or a `docker service update` behind berth's back) updates it in place, which the
+ * Swarm carries out as a rolling update (start-first, rolled back when the new task
+ * fails) and which keeps its replicas; creates it, with 0 replicas, when missing. A same-named service without
  * berth's label, or another gateway's, is refused and left untouched.
  */
 export async function ensureService(ctx: SwarmContext, nodes: NodeBook, given: AppSpec, index: number): Promise<Instance> {
