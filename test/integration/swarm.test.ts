@@ -13,6 +13,7 @@ import { APP_IMAGE } from '../support/images.js';
 import { hostCounts, loadLoop } from '../support/load-loop.js';
 import { sleep, waitFor } from '../support/wait-for.js';
 import { SwarmHarness, type SwarmNodeRole } from '../support/swarm-harness.js';
+import { drifted } from '../../src/runtime/swarm/service-spec.js';
 import { SwarmRuntime } from '../../src/runtime/swarm/swarm-runtime.js';
 import { parseSpecObject } from '../../src/spec/index.js';
 
@@ -98,10 +99,13 @@ describe('swarm runtime on a two-node swarm', () => {
   test('an app placed on the worker is woken from zero through berth and served there', T, async () => {
     // The manager takes no tasks: the wake must land on the worker.
     await swarm!.availability('manager', 'drain');
-    const reply = await get();
-    assert.equal(reply.status, 200, reply.body);
+    // Concurrent first requests: one wake, one task, every request answered.
+    const replies = await Promise.all(Array.from({ length: 6 }, () => get()));
+    for (const reply of replies) assert.equal(reply.status, 200, reply.body);
     const tasks = await runningTasks();
     assert.equal(tasks.length, 1);
+    const history = (await swarm!.docker().listTasks({ filters: { service: [tasks[0]!.ServiceID] } })) as Task[];
+    assert.equal(history.length, 1, `the swarm was asked for one task: ${JSON.stringify(history.map((x) => x.Status.State))}`);
     assert.equal(tasks[0]!.node, 'worker');
     const [instance] = await h.gateway!.runtime!.list({ app });
     assert.equal(instance?.address?.host, swarm!.address('worker'), 'berth dials the task at the worker’s address');
@@ -181,6 +185,64 @@ describe('swarm runtime on a two-node swarm', () => {
     assert.match(read.body, /kept/);
   });
 
+  test('a wake no node can take fails within seconds, with the scheduler’s reason', T, async () => {
+    const db = `${app}v`;
+    const view = () => h.gateway?.statuses().find((s) => s.name === db);
+    assert.ok((await h.api('POST', `/v1/apps/${db}/stop`)).status < 300);
+    await waitFor('the volume app stopped', () => view()?.state === 'stopped', { timeoutMs: 30_000, intervalMs: 100 });
+    // The node the app's volume is pinned to takes no task: the scheduler keeps it pending, "no suitable node".
+    await swarm!.availability('manager', 'drain');
+    try {
+      const began = performance.now();
+      const reply = await timedGet(h.port, appPath(db, '/echo'), { timeoutMs: 45_000 });
+      assert.ok(reply.status >= 500, `a failed start is answered with an error: ${reply.status}`);
+      assert.ok(performance.now() - began < 20_000, `well before the start timeout (30 s) and the task start time (2 min): ${Math.round(performance.now() - began)} ms`);
+      assert.match(String(view()?.lastError), /cannot place its task: no suitable node.*runs only on node/, `the reason: ${view()?.lastError}`);
+      const [service] = (await swarm!.docker().listServices({ filters: { label: [`berth.app=${db}`] } })) as unknown as Service[];
+      assert.equal(service?.Spec.Mode?.Replicated?.Replicas, 0, 'scaled back to 0: the swarm does not place it behind berth’s back');
+    } finally {
+      await swarm!.availability('manager', 'active');
+    }
+  });
+
+  test('a wake whose service is scaled to 0 outside berth meanwhile ends then, saying so', T, async () => {
+    const db = `${app}v`;
+    const view = () => h.gateway?.statuses().find((s) => s.name === db);
+    const serviceOf = async () => ((await swarm!.docker().listServices({ filters: { label: [`berth.app=${db}`] } })) as unknown as (Service & { Version: { Index: number } })[])[0]!;
+    // Its pinned node drained, the wake waits for a task the scheduler holds back.
+    await swarm!.availability('manager', 'drain');
+    try {
+      const reply = timedGet(h.port, appPath(db, '/echo'), { timeoutMs: 45_000 });
+      await waitFor('the wake asking for a task', async () => (await serviceOf()).Spec.Mode?.Replicated?.Replicas === 1, { timeoutMs: 15_000, intervalMs: 50 });
+      const service = await serviceOf();
+      const scaledAt = performance.now();
+      await swarm!.docker().getService(service.ID).update({ ...service.Spec, Mode: { Replicated: { Replicas: 0 } }, version: service.Version.Index } as never);
+      const answer = await reply;
+      assert.ok(answer.status >= 500, `a failed start is answered with an error: ${answer.status}`);
+      assert.ok(performance.now() - scaledAt < 15_000, 'ended soon after the scale, not at the task start time');
+      assert.match(String(view()?.lastError), /scaled to 0 outside berth/, `the reason: ${view()?.lastError}`);
+    } finally {
+      await swarm!.availability('manager', 'active');
+    }
+  });
+
+  test('a service changed outside berth while stopped is brought back to the app’s spec at the next wake', T, async () => {
+    const db = `${app}v`;
+    const [service] = (await swarm!.docker().listServices({ filters: { label: [`berth.app=${db}`] } })) as unknown as (Service & { Version: { Index: number }; Spec: Record<string, any> })[];
+    assert.ok(service);
+    assert.equal(drifted(service.Spec), false, 'a service as berth wrote it reads back unchanged: a wake does not update it');
+    // As `docker service update --image … --env-add …` would: the template changes, every label stays.
+    const template = service.Spec['TaskTemplate'] as { ContainerSpec: { Env?: string[] } };
+    const changed = { ...template, ContainerSpec: { ...template.ContainerSpec, Image: 'berth-test/elsewhere:latest', Env: [...(template.ContainerSpec.Env ?? []), 'INJECTED=1'] } };
+    await swarm!.docker().getService(service.ID).update({ ...service.Spec, TaskTemplate: changed, version: service.Version.Index } as never);
+    const reply = await timedGet(h.port, appPath(db, '/file?path=/data/note'), { timeoutMs: 45_000 });
+    assert.equal(reply.status, 200, `served by the app’s own image, with its data: ${reply.body} (${h.gateway?.statuses().find((s) => s.name === db)?.lastError})`);
+    const [now] = (await swarm!.docker().listServices({ filters: { label: [`berth.app=${db}`] } })) as unknown as Service[];
+    const spec = (now!.Spec.TaskTemplate as { ContainerSpec: { Image: string; Env?: string[] } }).ContainerSpec;
+    assert.equal(spec.Image, APP_IMAGE);
+    assert.ok(!spec.Env?.includes('INJECTED=1'), 'the env is the spec’s again');
+  });
+
   test('replicas run as services of their own, balanced by berth', T, async () => {
     const multi = `${app}r`;
     const created = await apply(testAppYaml(multi, 'scale: {min: 0, max: 2, replicas: 2}\nstartTimeout: 30s\n'));
@@ -221,5 +283,42 @@ describe('swarm runtime on a two-node swarm', () => {
     assert.equal((await get()).status, 200);
     const now = await runningTasks();
     assert.deepEqual(now.map((x) => x.ID), [task.ID], 'the same task serves: nothing was restarted');
+  });
+
+  test('a running task that crashes says its exit code, as a container’s does', T, async () => {
+    assert.equal((await get()).status, 200);
+    await waitFor('the app running', () => status()?.state === 'running', { timeoutMs: 15_000, intervalMs: 50 });
+    const exiting = await timedGet(h.port, appPath(app, '/exit?code=5'));
+    assert.equal(exiting.status, 200, exiting.body);
+    // The Swarm restarts the task a second later, and berth adopts it: the reason stays in lastError.
+    await waitFor('the crash and its code in the status', () => /code 5/.test(`${status()?.lastError} ${status()?.reason}`), { timeoutMs: 20_000, intervalMs: 50 });
+    assert.match(String(status()?.lastError), /exited with code 5/);
+  });
+
+  test('a service scaled up outside berth goes on showing running, served by the task berth dials', T, async () => {
+    assert.equal((await get()).status, 200);
+    await waitFor('the app running', () => status()?.state === 'running', { timeoutMs: 15_000, intervalMs: 50 });
+    const runtime = h.gateway!.runtime!;
+    const [before] = await runtime.list({ app });
+    const seen = new Set<string>();
+    const watch = setInterval(() => seen.add(`${status()?.state} ${status()?.reason ?? ''}`.trim()), 20);
+    // Traffic all along: the app's idle timeout (3 s) must not stop it meanwhile.
+    const load = loadLoop(h.port, appPath(app, '/echo'), { clients: 1, maxMs: 45_000, pauseMs: 100 });
+    try {
+      const [service] = (await services()) as (Service & { Version: { Index: number } })[];
+      // As `docker service scale berth-<app>-0=3` would.
+      await swarm!.docker().getService(service!.ID).update({ ...service!.Spec, Mode: { Replicated: { Replicas: 3 } }, version: service!.Version.Index } as never);
+      await waitFor('three tasks running', async () => (await runningTasks()).length === 3, { timeoutMs: 30_000, intervalMs: 200 });
+      // A few task polls (250 ms) and a resync (2 s) see the tasks that came up.
+      await sleep(2_500);
+    } finally {
+      clearInterval(watch);
+    }
+    const result = await load.stop();
+    assert.deepEqual([...seen], ['running'], 'never shown stopped while it served');
+    assert.deepEqual(result.failures, [], `every request answered, of ${result.requests}`);
+    const [after] = await runtime.list({ app });
+    assert.deepEqual(after?.address, before?.address, 'dialled where it was');
+    assert.equal((await get()).status, 200);
   });
 });

@@ -5,9 +5,10 @@ import { describe, it } from 'node:test';
 import { containerSpecHash } from '../../src/spec/hash.js';
 import { boundedLogConfig } from '../../src/runtime/docker/log-config.js';
 import { nodeAddress } from '../../src/runtime/swarm/node-address.js';
-import { LABEL_NODE, serviceSpec, swarmRefusal } from '../../src/runtime/swarm/service-spec.js';
+import { LABEL_NODE, LABEL_TEMPLATE_HASH, drifted, serviceSpec, swarmRefusal, templateHash } from '../../src/runtime/swarm/service-spec.js';
 import { publishedPort, runningTask, toInstance } from '../../src/runtime/swarm/service-instance.js';
-import { diffTasks } from '../../src/runtime/swarm/task-diff.js';
+import { calledOff, unschedulable, unschedulableReason } from '../../src/runtime/swarm/start-verdict.js';
+import { diffTasks, endedTasks, exitCodeOf } from '../../src/runtime/swarm/task-diff.js';
 import type { SwarmNode, SwarmService, SwarmTask } from '../../src/runtime/swarm/wire.js';
 import { appSpec } from '../support/spec-fixture.js';
 
@@ -59,6 +60,32 @@ describe('serviceSpec', () => {
     assert.equal(journald.TaskTemplate.LogDriver, undefined);
   });
 
+  it('records the hash of its template, and is not drifted as written', () => {
+    assert.equal(spec.Labels[LABEL_TEMPLATE_HASH], templateHash(spec.TaskTemplate));
+    assert.equal(drifted(spec), false);
+  });
+
+  const edits: [string, (c: Loose) => void][] = [
+    ['--image', (c) => (c.Image = 'other:1')],
+    ['--env-add', (c) => (c.Env = [...c.Env, 'X=1'])],
+    ['--env-rm', (c) => (c.Env = c.Env.slice(1))],
+    ['--args', (c) => (c.Args = ['sh'])],
+  ];
+  for (const [flag, edit] of edits) {
+    it(`is drifted after docker service update ${flag}, which keeps every label`, () => {
+      const changed = structuredClone(spec);
+      edit(changed.TaskTemplate.ContainerSpec);
+      assert.equal(drifted(changed), true);
+    });
+  }
+
+  it('takes a service of an older berth (no template hash) as it is', () => {
+    const old = structuredClone(spec);
+    delete old.Labels[LABEL_TEMPLATE_HASH];
+    old.TaskTemplate.ContainerSpec.Image = 'other:1';
+    assert.equal(drifted(old), false);
+  });
+
   const refused: [string, Parameters<typeof appSpec>[1], RegExp][] = [
     ['privileged', { security: { privileged: true, capAdd: [], hostNetwork: false, hostPid: false } }, /cannot run privileged/],
     ['host network', { security: { privileged: false, capAdd: [], hostNetwork: true, hostPid: false } }, /hostNetwork is not supported/],
@@ -82,9 +109,10 @@ function service(replicas: number, labels: Record<string, string> = {}): SwarmSe
   };
 }
 
-function task(id: string, state: SwarmTask['Status']['State'], options: { node?: string; port?: number; at?: string; desired?: string } = {}): SwarmTask {
+function task(id: string, state: SwarmTask['Status']['State'], options: { node?: string; port?: number; at?: string; desired?: string; created?: string } = {}): SwarmTask {
   return {
     ID: id,
+    ...(options.created ? { CreatedAt: options.created } : {}),
     ServiceID: 'svc1',
     NodeID: options.node ?? 'n1',
     DesiredState: options.desired ?? 'running',
@@ -103,9 +131,18 @@ describe('toInstance', () => {
     ['running on a node without an address: restarting', service(1), [task('t1', 'running', { node: 'n9', port: 30001 })], { state: 'restarting' }],
     ['running: dialled at its node', service(1), [task('t1', 'running', { node: 'n2', port: 30001 })], { state: 'running', address: { host: '10.0.0.2', port: 30001 } }],
     [
-      'moving: the newest running task wins',
+      'scaled up outside berth: the task it already dials stays the one, whichever came up last',
       service(1),
-      [task('old', 'running', { node: 'n1', port: 30001, at: '2026-01-01T00:00:00Z' }), task('new', 'running', { node: 'n2', port: 30002, at: '2026-01-01T00:00:05Z' })],
+      [
+        task('first', 'running', { node: 'n2', port: 30002, created: '2026-01-01T00:00:00Z', at: '2026-01-01T00:00:01Z' }),
+        task('added', 'running', { node: 'n1', port: 30001, created: '2026-01-01T00:00:05Z', at: '2026-01-01T00:00:06Z' }),
+      ],
+      { state: 'running', address: { host: '10.0.0.2', port: 30002 } },
+    ],
+    [
+      'moving: the task the Swarm shuts down gives way to the new one',
+      service(1),
+      [task('old', 'running', { node: 'n1', port: 30001, at: '2026-01-01T00:00:00Z', desired: 'shutdown' }), task('new', 'running', { node: 'n2', port: 30002, at: '2026-01-01T00:00:05Z' })],
       { state: 'running', address: { host: '10.0.0.2', port: 30002 } },
     ],
     ['a task being shut down does not count', service(1), [task('t1', 'running', { port: 30001, desired: 'shutdown' })], { state: 'restarting' }],
@@ -137,6 +174,26 @@ describe('toInstance', () => {
   });
 });
 
+describe('unschedulable', () => {
+  const refused = (id: string, err = 'no suitable node (scheduling constraints not satisfied on 2 nodes)') => {
+    const t = task(id, 'pending');
+    t.Status.Err = err;
+    return t;
+  };
+
+  it('is the new task the scheduler keeps pending, with its reason', () => assert.equal(unschedulable([task('t0', 'shutdown'), refused('t1')], new Set(['t0']))?.ID, 't1'));
+  it('is nothing while the task is only pending, or placed', () => assert.equal(unschedulable([task('t1', 'pending'), task('t2', 'assigned')], new Set()), undefined));
+  it('ignores a refusal of a task from before the wake', () => assert.equal(unschedulable([refused('t0')], new Set(['t0'])), undefined));
+  it('says why, in the scheduler’s words', () => assert.equal(unschedulableReason(service(1), refused('t1', 'no suitable node (insufficient resources on 2 nodes)')), 'the swarm cannot place its task: no suitable node (insufficient resources on 2 nodes)'));
+  it('names the node an app with a volume is pinned to', () => assert.match(unschedulableReason(service(1, { [LABEL_NODE]: 'node-7' }), refused('t1')), /not satisfied on 2 nodes\); the app has a volume and runs only on node node-7: is that node drained/));
+});
+
+describe('calledOff', () => {
+  it('goes on while the service asks for its task', () => assert.equal(calledOff(service(1)), undefined));
+  it('ends a wake whose service was scaled to 0 outside berth', () => assert.match(calledOff(service(0)) ?? '', /scaled to 0 outside berth/));
+  it('ends a wake whose service was removed outside berth', () => assert.match(calledOff(undefined) ?? '', /removed outside berth/));
+});
+
 describe('diffTasks', () => {
   const at = new Date(0);
   const snap = (running: Record<string, string>, apps: Record<string, string> = { s1: 'a', s2: 'b' }) => ({ apps: new Map(Object.entries(apps)), running: new Map(Object.entries(running)) });
@@ -151,6 +208,32 @@ describe('diffTasks', () => {
   for (const [name, before, after, want] of cases) {
     it(name, () => assert.deepEqual(diffTasks(before, after, at).map((e) => `${e.kind} ${e.instanceId} ${e.app}`), want));
   }
+});
+
+describe('the exit code of a task that ended', () => {
+  const at = new Date(0);
+  const snap = (running: Record<string, string>) => ({ apps: new Map([['s1', 'a'], ['s2', 'b']]), running: new Map(Object.entries(running)) });
+
+  it('is asked of the tasks that stopped running only', () => assert.deepEqual(endedTasks(snap({ s1: 't1', s2: 't2' }), snap({ s1: 't1', s2: 't3' })), ['t2']));
+
+  it('goes with the death of a task that crashed, as a container’s die event', () => {
+    const events = diffTasks(snap({ s1: 't1' }), snap({}), at, new Map([['t1', 5]]));
+    assert.deepEqual(events.map((e) => [e.kind, e.instanceId, e.exitCode]), [['die', 's1', 5]]);
+  });
+
+  const ended = (state: SwarmTask['Status']['State'], code?: number): SwarmTask => {
+    const t = task('t1', state, { desired: 'shutdown' });
+    if (code !== undefined) t.Status.ContainerStatus = { ExitCode: code };
+    return t;
+  };
+  const cases: [string, SwarmTask | undefined, number | undefined][] = [
+    ['a crash: its code', ended('failed', 5), 5],
+    ['an app that quit by itself: 0', ended('complete', 0), 0],
+    ['shut down by the Swarm (a move, a scale to 0): none, not the app’s doing', ended('shutdown', 143), undefined],
+    ['still running as far as the Swarm knows: none', ended('running'), undefined],
+    ['no longer kept by the Swarm: none', undefined, undefined],
+  ];
+  for (const [name, t, want] of cases) it(name, () => assert.equal(exitCodeOf(t), want));
 });
 
 describe('nodeAddress', () => {

@@ -47,6 +47,16 @@ export async function listTasks(ctx: SwarmContext, serviceId?: string, desired: 
   }
 }
 
+/** One task by id, ended ones too; undefined when the Swarm no longer keeps it. */
+export async function findTask(ctx: SwarmContext, id: string): Promise<SwarmTask | undefined> {
+  try {
+    return (await ctx.docker().getTask(id).inspect()) as SwarmTask;
+  } catch (err) {
+    if (statusOf(err) === 404) return undefined;
+    throw mapDockerError(err, `inspecting task ${id}`, ctx.endpoint.url);
+  }
+}
+
 export async function listNodes(ctx: SwarmContext): Promise<SwarmNode[]> {
   try {
     return (await ctx.docker().listNodes()) as SwarmNode[];
@@ -64,10 +74,14 @@ export async function updateService(ctx: SwarmContext, service: SwarmService, sp
   }
 }
 
-/** Sets the replicas of a berth service, re-reading it when another writer changed it meanwhile. */
-export async function scaleService(ctx: SwarmContext, id: string, replicas: number): Promise<SwarmService> {
+/**
+ * Sets the replicas of a berth service, re-reading it when another writer changed it
+ * meanwhile. `check` sees the service as read, and may throw to leave it as it is.
+ */
+export async function scaleService(ctx: SwarmContext, id: string, replicas: number, check?: (service: SwarmService) => void): Promise<SwarmService> {
   for (let attempt = 1; ; attempt++) {
     const service = await requireService(ctx, id);
+    check?.(service);
     if (service.Spec.Mode?.Replicated?.Replicas === replicas) return service;
     try {
       await updateService(ctx, service, { ...service.Spec, Mode: { Replicated: { Replicas: replicas } } });

@@ -14,7 +14,7 @@ import type { SwarmContext } from './context.js';
 import { findService, listServices, listTasks, updateService } from './engine.js';
 import type { NodeBook } from './nodes.js';
 import { requireSwarmNetwork } from './network.js';
-import { LABEL_NODE, replicasOf, serviceSpec, swarmRefusal } from './service-spec.js';
+import { LABEL_NODE, drifted, replicasOf, serviceSpec, swarmRefusal } from './service-spec.js';
 import { toInstance } from './service-instance.js';
 import type { SwarmService } from './wire.js';
 
@@ -22,9 +22,10 @@ const CREATE_ATTEMPTS = 5;
 
 /**
  * Brings the service of instance `index` of `app` to the spec: adopts it when its spec
- * hash matches; otherwise updates it in place, which the Swarm carries out as a rolling
- * update (start-first, rolled back when the new task fails) and which keeps its
- * replicas; creates it, with 0 replicas, when missing. A same-named service without
+ * hash matches and its template is still the one berth wrote; otherwise (a new spec,
+ * or a `docker service update` behind berth's back) updates it in place, which the
+ * Swarm carries out as a rolling update (start-first, rolled back when the new task
+ * fails) and which keeps its replicas; creates it, with 0 replicas, when missing. A same-named service without
  * berth's label, or another gateway's, is refused and left untouched.
  */
 export async function ensureService(ctx: SwarmContext, nodes: NodeBook, given: AppSpec, index: number): Promise<Instance> {
@@ -38,7 +39,7 @@ export async function ensureService(ctx: SwarmContext, nodes: NodeBook, given: A
     const existing = await findService(ctx, name);
     if (existing) {
       checkOwner(ctx, existing, name);
-      if (existing.Spec.Labels?.[LABEL_SPEC_HASH] === hash) return instanceOf(ctx, nodes, existing);
+      if (existing.Spec.Labels?.[LABEL_SPEC_HASH] === hash && !drifted(existing.Spec)) return instanceOf(ctx, nodes, existing);
     }
     const spec = await wantedSpec(ctx, nodes, app, index, hash, existing ? replicasOf(existing.Spec) : 0);
     if (existing) {

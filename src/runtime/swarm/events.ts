@@ -5,10 +5,10 @@ import { mapDockerError } from '../docker/errors.js';
 import type { EventStreamErrorHandler } from '../docker/events.js';
 import { LABEL_APP } from '../runtime.js';
 import type { SwarmContext } from './context.js';
-import { listServices, listTasks } from './engine.js';
+import { findTask, listServices, listTasks } from './engine.js';
 import type { NodeBook } from './nodes.js';
 import { runningTask } from './service-instance.js';
-import { diffTasks, type TaskSnapshot } from './task-diff.js';
+import { diffTasks, endedTasks, exitCodeOf, type TaskSnapshot } from './task-diff.js';
 
 /**
  * Lifecycle events of berth's services until `signal` aborts. The manager's event
@@ -24,7 +24,7 @@ export async function* watchSwarm(ctx: SwarmContext, nodes: NodeBook, signal: Ab
   while (!signal.aborted) {
     try {
       const after = await snapshot(ctx);
-      if (before) yield* diffTasks(before, after, new Date());
+      if (before) yield* diffTasks(before, after, new Date(), await exitCodes(ctx, endedTasks(before, after)));
       before = after;
     } catch (err) {
       if (signal.aborted) return;
@@ -43,6 +43,16 @@ async function snapshot(ctx: SwarmContext): Promise<TaskSnapshot> {
     if (task) running.set(s.ID, task.ID);
   }
   return { apps, running };
+}
+
+/** The exit codes of the tasks that ended by themselves, by task id: one inspect per ended task, so none in a quiet poll. */
+async function exitCodes(ctx: SwarmContext, tasks: readonly string[]): Promise<Map<string, number>> {
+  const codes = new Map<string, number>();
+  for (const id of tasks) {
+    const code = exitCodeOf(await findTask(ctx, id));
+    if (code !== undefined) codes.set(id, code);
+  }
+  return codes;
 }
 
 /** Service and node events only say "look now"; a node event also means its address may have changed. */

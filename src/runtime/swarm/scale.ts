@@ -1,24 +1,39 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { RuntimeError } from '../../errors.js';
+import { NotFoundError, RuntimeError } from '../../errors.js';
 import type { Instance } from '../runtime.js';
 import type { SwarmContext } from './context.js';
-import { listTasks, scaleService } from './engine.js';
+import { findService, listTasks, scaleService } from './engine.js';
 import type { NodeBook } from './nodes.js';
 import { runningTask, toInstance } from './service-instance.js';
-import { ENDED, type SwarmTask } from './wire.js';
+import { drifted } from './service-spec.js';
+import { UNSCHEDULABLE_GRACE_MS, calledOff, unschedulable, unschedulableReason } from './start-verdict.js';
+import { ENDED, type SwarmService, type SwarmTask } from './wire.js';
 
 const POLL_MS = 100;
+/** How often a wake reads its service again, to notice it removed or scaled to 0 outside berth. */
+const SERVICE_CHECK_MS = 1_000;
 
 /**
  * Wakes the instance: the service asks for a task (replicas 1) and the call returns
  * when the Swarm runs it and its node published the port, with that address. A task
  * that fails or is rejected (no image on its node, say) ends the wake at once, with
- * the service scaled back to 0 so the Swarm does not retry behind berth's back.
+ * the service scaled back to 0 so the Swarm does not retry behind berth's back; so
+ * does a task no node can take, once the scheduler has said so for a moment
+ * (start-verdict.ts), rather than at the end of the task start time.
+ *
+ * A service whose template was changed behind berth's back (`docker service update
+ * --image`, --env-add) is not started as it is: the NotFoundError says the instance
+ * berth made is gone, and the caller brings a service to the app's spec (ensure),
+ * as it makes a new container when one was removed. One removed or scaled to 0
+ * outside berth while its task starts ends the wake (NotFoundError when removed, so a
+ * cold start makes it anew) instead of waiting out the task start time.
  */
 export async function startService(ctx: SwarmContext, nodes: NodeBook, id: string): Promise<Instance> {
   const before = new Set((await listTasks(ctx, id, 'any')).map((t) => t.ID));
-  const service = await scaleService(ctx, id, 1);
+  const service = await scaleService(ctx, id, 1, requireUnchanged);
   const deadline = performance.now() + ctx.swarm.taskStartMs;
+  let refusedSince: number | undefined;
+  let checkedAt = performance.now();
   for (;;) {
     const tasks = await listTasks(ctx, id, 'any');
     const task = runningTask(id, tasks);
@@ -30,9 +45,22 @@ export async function startService(ctx: SwarmContext, nodes: NodeBook, id: strin
     }
     const failed = tasks.find((t) => !before.has(t.ID) && (t.Status.State === 'failed' || t.Status.State === 'rejected'));
     if (failed) return giveUp(ctx, id, `its task ${failed.Status.State} on node ${failed.NodeID ?? '?'}: ${failed.Status.Err ?? 'no reason given'}`);
+    const refused = unschedulable(tasks, before);
+    if (!refused) refusedSince = undefined;
+    else if ((refusedSince ??= performance.now()) + UNSCHEDULABLE_GRACE_MS <= performance.now()) return giveUp(ctx, id, unschedulableReason(service, refused));
+    if (performance.now() - checkedAt >= SERVICE_CHECK_MS) {
+      checkedAt = performance.now();
+      const now = await findService(ctx, id);
+      const why = calledOff(now);
+      if (why) throw now ? new RuntimeError(`service ${service.Spec.Name}: ${why}`) : new NotFoundError(`service ${service.Spec.Name}: ${why}`);
+    }
     if (performance.now() > deadline) return giveUp(ctx, id, `the swarm ran no task within ${ctx.swarm.taskStartMs} ms (${pendingReason(tasks, before)})`);
     await delay(POLL_MS);
   }
+}
+
+function requireUnchanged(service: SwarmService): void {
+  if (drifted(service.Spec)) throw new NotFoundError(`service ${service.Spec.Name} was changed outside berth (its image, env or args); berth brings it back to the app's spec`);
 }
 
 async function giveUp(ctx: SwarmContext, id: string, why: string): Promise<never> {

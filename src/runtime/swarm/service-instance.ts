@@ -3,10 +3,19 @@ import { labelledInstance } from '../labelled-instance.js';
 import { replicasOf } from './service-spec.js';
 import type { SwarmService, SwarmTask } from './wire.js';
 
-/** The task that serves the service now: the newest running one. Pure. */
+/**
+ * The task that serves the service now: the oldest one running that the Swarm means
+ * to keep. Usually there is one. There are more while a start-first update runs the
+ * new task beside the old (until the old is told to shut down, which leaves it out),
+ * or when someone ran `docker service scale …=3`: the task berth already dials then
+ * stays the one, where the newest would change at every task that came up, each
+ * change read as the instance dying and starting again (the app showed stopped,
+ * "its container is gone", while it served). Pure.
+ */
 export function runningTask(serviceId: string, tasks: readonly SwarmTask[]): SwarmTask | undefined {
   const running = tasks.filter((t) => t.ServiceID === serviceId && t.Status.State === 'running' && t.DesiredState === 'running');
-  return running.sort((a, b) => (b.Status.Timestamp ?? '').localeCompare(a.Status.Timestamp ?? ''))[0];
+  const created = (t: SwarmTask) => t.CreatedAt ?? t.Status.Timestamp ?? '';
+  return running.sort((a, b) => created(a).localeCompare(created(b)))[0];
 }
 
 /** The newest task of the service that ran and ended by itself (failed, or completed), or was rejected. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import { RuntimeError } from '../../errors.js';
 import type { AppSpec } from '../../spec/types.js';
@@ -10,6 +11,13 @@ import { containerName, ownerLabels, volumeName } from '../docker/names.js';
 
 /** The label naming the node an app with a volume is pinned to (its data lives there). */
 export const LABEL_NODE = 'berth.node';
+
+/**
+ * The label holding templateHash of the task template berth wrote. The spec-hash label
+ * alone cannot tell a service changed behind berth's back: `docker service update
+ * --image` (or --env-add, --args) rewrites the template and keeps every label.
+ */
+export const LABEL_TEMPLATE_HASH = 'berth.template-hash';
 
 export interface ServiceSpecOptions extends Pick<ContainerConfigOptions, 'extraLabels' | 'defaultResources' | 'inputUrl' | 'secretValues'> {
   /** Node id the app's tasks are pinned to; required when the app has a volume. */
@@ -83,7 +91,7 @@ export function serviceSpec(app: AppSpec, index: number, options: ServiceSpecOpt
   if (options.logConfig?.Type) template['LogDriver'] = { Name: options.logConfig.Type, Options: { ...options.logConfig.Config } };
   return {
     Name: containerName(app.name, index),
-    Labels: labels,
+    Labels: { ...labels, [LABEL_TEMPLATE_HASH]: templateHash(template) },
     TaskTemplate: template,
     Mode: { Replicated: { Replicas: options.replicas } },
     UpdateConfig: UPDATE_CONFIG,
@@ -99,6 +107,26 @@ function mounts(app: AppSpec, extraLabels: Record<string, string>): Record<strin
   // The source must exist on whichever node runs the task; the policy's bindMountRoots were checked on the gateway's host.
   for (const m of app.mounts) list.push({ Type: 'bind', Source: m.source, Target: m.target, ReadOnly: m.readOnly });
   return list;
+}
+
+/**
+ * A hash of what an operator most often changes in a service's task template with
+ * `docker service update`: the image, the env and the args. Only fields the engine
+ * keeps as berth wrote them, so a service berth made hashes the same when read back.
+ */
+export function templateHash(template: Docker.TaskSpec | Record<string, unknown> | undefined): string {
+  const c = ((template as { ContainerSpec?: unknown } | undefined)?.ContainerSpec ?? {}) as { Image?: string; Env?: string[]; Args?: string[] };
+  return createHash('sha256').update(JSON.stringify([c.Image ?? '', c.Env ?? [], c.Args ?? []])).digest('hex').slice(0, 16);
+}
+
+/**
+ * Whether the service's template is no longer the one berth wrote (its
+ * LABEL_TEMPLATE_HASH): changed behind berth's back. A service of an older berth,
+ * without the label, is taken as it is. Pure.
+ */
+export function drifted(spec: Docker.ServiceSpec | undefined): boolean {
+  const written = spec?.Labels?.[LABEL_TEMPLATE_HASH];
+  return written !== undefined && written !== templateHash(spec?.TaskTemplate);
 }
 
 /** The replicas a service asks for; 0 for a global or unreadable one. */

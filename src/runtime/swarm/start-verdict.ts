@@ -1,0 +1,44 @@
+import { LABEL_NODE, replicasOf } from './service-spec.js';
+import type { SwarmService, SwarmTask } from './wire.js';
+
+/**
+ * How long a wake lets the Swarm's scheduler say "no suitable node" before it gives
+ * up. The scheduler retries by itself, so one refusal may be a node that is just
+ * coming back; a refusal that lasts means no node can take the task (a constraint
+ * none meets, a pinned node drained or down, reservations past every node), and
+ * waiting out the whole task start time would only hold every request for nothing.
+ */
+export const UNSCHEDULABLE_GRACE_MS = 3_000;
+
+/**
+ * The scheduler's refusal of a task the wake asked for (one not in `before`): the
+ * Swarm keeps such a task `pending` with the reason in its `Err`. Undefined when
+ * every new task was placed, or has no reason yet. Pure.
+ */
+export function unschedulable(tasks: readonly SwarmTask[], before: ReadonlySet<string>): SwarmTask | undefined {
+  return tasks.find((t) => !before.has(t.ID) && t.Status.State === 'pending' && Boolean(t.Status.Err));
+}
+
+/**
+ * Why the wake failed, for the app's status: the scheduler's words, and for an app
+ * with a volume the node it is pinned to (its data lives there, so no other node may
+ * take it: README "Swarm", limits). Pure.
+ */
+export function unschedulableReason(service: Pick<SwarmService, 'Spec'>, task: SwarmTask): string {
+  const pinned = service.Spec.Labels?.[LABEL_NODE];
+  const hint = pinned ? `; the app has a volume and runs only on node ${pinned}: is that node drained, paused or down?` : '';
+  return `the swarm cannot place its task: ${task.Status.Err}${hint}`;
+}
+
+/**
+ * Why a wake cannot go on because of a change made outside berth while it waited for
+ * the task: the service was removed (`docker service rm`), or asks for no task any
+ * more (`docker service scale …=0`). Either way no task will run, and the wake would
+ * have waited out the whole task start time. Undefined while the service still asks
+ * for one. Pure.
+ */
+export function calledOff(now: Pick<SwarmService, 'Spec'> | undefined): string | undefined {
+  if (!now) return 'the service was removed outside berth (docker service rm) while its task started';
+  if (replicasOf(now.Spec) === 0) return 'the service was scaled to 0 outside berth (docker service scale) while its task started; the next request wakes it again';
+  return undefined;
+}
