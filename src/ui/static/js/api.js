@@ -55,23 +55,49 @@ async function send(path, { method, body, signal, token, accept }) {
   throw new ApiError(res.status, problem);
 }
 
+/** What readLines shows in place of the part of a line past its `maxLineChars`. */
+export const LINE_CUT_MARK = ' … (line cut)';
+
 /**
  * Yields the lines of a streamed body as they arrive (without their line ends). A
- * last line without a newline is yielded when the stream ends.
+ * last line without a newline is yielded when the stream ends. Only each new chunk
+ * is searched for line ends, never the whole line so far: an app that writes
+ * megabytes without a newline would otherwise have every chunk scan all of it
+ * again. With `maxLineChars`, a longer line is yielded cut at that length (with
+ * LINE_CUT_MARK) as soon as it is that long, and the rest of it is dropped, so a
+ * line that never ends holds no memory and still shows.
  */
-export async function* readLines(body, signal) {
+export async function* readLines(body, signal, { maxLineChars = Infinity } = {}) {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   const stop = () => reader.cancel().catch(() => undefined);
   signal?.addEventListener('abort', stop, { once: true });
+  const clip = (line) => (line.length > maxLineChars ? line.slice(0, maxLineChars) + LINE_CUT_MARK : line);
   let rest = '';
+  // The line being read was already yielded cut; what is left of it is dropped.
+  let cut = false;
+  // The last chunk ended in \r: a \n first in the next one ends no second line.
+  let afterCr = false;
   try {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
-      rest += value;
-      const lines = rest.split(/\r\n|\r|\n/);
-      rest = lines.pop() ?? '';
-      yield* lines;
+      const text = afterCr && value.startsWith('\n') ? value.slice(1) : value;
+      afterCr = text.endsWith('\r');
+      if (text.length === 0) continue;
+      const parts = text.split(/\r\n|\r|\n/);
+      const last = parts.pop() ?? '';
+      for (const part of parts) {
+        if (!cut) yield clip(rest + part);
+        rest = '';
+        cut = false;
+      }
+      if (cut) continue;
+      rest += last;
+      if (rest.length > maxLineChars) {
+        yield clip(rest);
+        rest = '';
+        cut = true;
+      }
     }
     if (rest) yield rest;
   } finally {

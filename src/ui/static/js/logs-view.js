@@ -8,6 +8,8 @@ import { state, subscribe } from './store.js';
 
 const TAIL = 200;
 const MAX_LINES = 5000;
+// An app may write a line without end (binary output, a progress bar without \n): the view shows its start.
+const MAX_LINE_CHARS = 16 * 1024;
 
 export function mountLogs(root, name) {
   const output = h('div', { id: 'log-output', class: 'log', role: 'log', 'aria-live': 'off', 'aria-label': `Output of ${name}`, tabindex: '0' });
@@ -35,7 +37,7 @@ export function mountLogs(root, name) {
       setStatus(`Following the last ${TAIL} lines and new output.`);
       let batch = [];
       let flush;
-      for await (const line of readLines(res.body, mine.signal)) {
+      for await (const line of readLines(res.body, mine.signal, { maxLineChars: MAX_LINE_CHARS })) {
         batch.push(line);
         // Lines arrive in bursts: draw them once per frame, not once per line.
         flush ??= requestAnimationFrame(() => {
