@@ -520,9 +520,10 @@ export class AppController {
 
   /** Stops all containers (paused ones too) and parks them. */
   private async stopAll(why: string): Promise<void> {
-    await stopInstances(this.stopContext);
+    const killed = await stopInstances(this.stopContext);
     this.backoff.reset();
-    this.fire('stopped', why);
+    // Still the stop berth chose (`idle…` stays first), with what it came to.
+    this.fire('stopped', killed ? `${why}; ${killed}` : why);
     this.deps.logger.info({ app: this.name, why }, 'app stopped');
   }
 

@@ -171,6 +171,16 @@ describe('DockerRuntime on a real engine', () => {
     assert.equal(typeof (await httpStatus(again.address!)), 'number');
   });
 
+  it('stop says whether it came to the kill: an app that ignores SIGTERM is killed after the timeout, one that exits is not', T, async () => {
+    // The shell ignores TERM and so does httpd, which inherits that; docker's init passes SIGTERM to it.
+    const stubborn = spec(appName(), { command: ['/bin/busybox', 'sh', '-c', "trap '' TERM; exec /bin/busybox httpd -f -p 8080 -h /www"] });
+    const inst = await runtime.start((await runtime.ensure(stubborn, 0)).id);
+    assert.deepEqual(await runtime.stop(inst.id, { timeoutS: 1 }), { killed: true });
+    assert.equal((await runtime.inspect(inst.id))?.exitCode, 137);
+    const polite = await runtime.start((await runtime.ensure(spec(appName()), 0)).id);
+    assert.deepEqual(await runtime.stop(polite.id, { timeoutS: 1 }), { killed: false });
+  });
+
   it('start unpauses a paused container; remove kills a running one', T, async () => {
     const s = spec(appName());
     const inst = await runtime.start((await runtime.ensure(s, 0)).id);
