@@ -57,3 +57,21 @@ test('readLines: without maxLineChars (the event stream) a long line is kept who
   const long = 'y'.repeat(100_000);
   assert.deepEqual(await lines([long.slice(0, 30_000), long.slice(30_000), '\nz']), [long, 'z']);
 });
+
+type Batch = { push(line: string): void; take(): { lines: string[]; dropped: number }; readonly size: number };
+const { LineBatch } = (await import(new URL('../../../src/ui/static/js/line-batch.js', import.meta.url).href)) as { LineBatch: new (max: number) => Batch };
+
+test('LineBatch: lines flooding in while no frame draws them (a hidden tab) stay bounded; the newest are kept, the rest counted', () => {
+  const batch = new LineBatch(100);
+  for (let i = 0; i < 1_000_000; i++) {
+    batch.push(`line ${i}`);
+    assert.ok(batch.size < 200, `${batch.size} lines held`);
+  }
+  const { lines, dropped } = batch.take();
+  assert.equal(lines.length, 100);
+  assert.equal(lines[0], 'line 999900');
+  assert.equal(lines.at(-1), 'line 999999');
+  assert.equal(dropped, 999_900);
+  batch.push('next');
+  assert.deepEqual(batch.take(), { lines: ['next'], dropped: 0 });
+});

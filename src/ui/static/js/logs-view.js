@@ -4,6 +4,7 @@
 
 import { ApiError, appPath, openStream, readLines } from './api.js';
 import { fill, h } from './dom.js';
+import { LineBatch } from './line-batch.js';
 import { state, subscribe } from './store.js';
 
 const TAIL = 200;
@@ -35,19 +36,18 @@ export function mountLogs(root, name) {
       const res = await openStream(appPath(name, `/logs?follow=true&tail=${TAIL}`), { signal: mine.signal, accept: 'text/plain' });
       output.replaceChildren();
       setStatus(`Following the last ${TAIL} lines and new output.`);
-      let batch = [];
+      const batch = new LineBatch(MAX_LINES);
       let flush;
       for await (const line of readLines(res.body, mine.signal, { maxLineChars: MAX_LINE_CHARS })) {
         batch.push(line);
         // Lines arrive in bursts: draw them once per frame, not once per line.
         flush ??= requestAnimationFrame(() => {
-          appendLines(batch);
-          batch = [];
+          appendLines(batch.take());
           flush = undefined;
         });
       }
       if (flush !== undefined) cancelAnimationFrame(flush);
-      if (batch.length) appendLines(batch);
+      if (batch.size) appendLines(batch.take());
       if (!mine.signal.aborted) setStatus('The container stopped; its new output shows here when the app runs again.');
     } catch (err) {
       if (mine.signal.aborted) return;
@@ -57,8 +57,9 @@ export function mountLogs(root, name) {
     }
   }
 
-  function appendLines(lines) {
+  function appendLines({ lines, dropped }) {
     const atBottom = output.scrollHeight - output.scrollTop - output.clientHeight < 24;
+    if (dropped) output.append(h('div', { class: 'log-line muted', text: `… ${dropped} lines not shown (they came faster than the page drew them)` }));
     output.append(...lines.map((line) => h('div', { class: 'log-line', text: line })));
     while (output.childElementCount > MAX_LINES) output.firstElementChild.remove();
     if (atBottom) output.scrollTop = output.scrollHeight;
