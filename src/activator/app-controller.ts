@@ -7,7 +7,7 @@ import { containerSpecHash, withContainerOf } from '../spec/hash.js';
 import type { AppSpec, DockerPolicy, WaitingPageText } from '../spec/types.js';
 import type { AppState, AppStatus } from './app-status.js';
 import { AdmissionGate } from './admission.js';
-import type { CrashBackoff } from './crash-backoff.js';
+import { crashLoopReason, type CrashBackoff } from './crash-backoff.js';
 import { AppTimers } from './app-timers.js';
 import { DependencyHold, type WakeDependencies } from './dependency-hold.js';
 import { HealthChecker } from './health-checker.js';
@@ -392,7 +392,9 @@ export class AppController {
     const failure = err instanceof StartFailedError ? err : new StartFailedError(this.name, messageOf(err), false);
     this.lastError = failure.message;
     const delay = this.backoff.fail(performance.now());
-    this.fire(delay > 0 ? 'crashLooped' : 'startFailed');
+    // lastError says why; the reason says how often, which is what makes it a loop.
+    if (delay > 0) this.fire('crashLooped', crashLoopReason(this.backoff.count));
+    else this.fire('startFailed');
     // A single failure may be a slow app that still comes up: its container is kept for the next start, for a while.
     if (this.startingInstance) this.keepUnready(this.startingInstance);
     this.startingInstance = undefined;
@@ -662,7 +664,7 @@ export class AppController {
     } else {
       // Not berth's doing: the status says what happened, as it says why when berth stops the app.
       const ended = endedReason(exitCode, signal);
-      if (decision.crashed && decision.early && this.backoff.fail(performance.now()) > 0) this.fire('lastCrashed', ended);
+      if (decision.crashed && decision.early && this.backoff.fail(performance.now()) > 0) this.fire('lastCrashed', `${ended}; ${crashLoopReason(this.backoff.count)}`);
       else {
         if (!decision.early) this.backoff.reset();
         this.fire('lastExited', ended);
