@@ -634,6 +634,9 @@ export class AppController {
   instanceExited(instanceId: string, exitCode: number | undefined, at?: Date): boolean {
     // A paused container that died (a stop behind berth's back) is no longer as berth froze it.
     this.instances.takeThawable(instanceId);
+    // Taken at every exit, whoever's it is: one left behind (a kill during a start, of a container no slot holds yet)
+    // told the container's next crash, of whatever cause, as out of memory.
+    const outOfMemory = this.outOfMemory.delete(instanceId);
     const slot = this.instances.slotOf(instanceId);
     if (!slot) {
       this.parkedExited(instanceId, exitCode, this.signals.take(instanceId, at?.getTime() ?? Date.now()));
@@ -652,7 +655,6 @@ export class AppController {
       upForMs: slot ? performance.now() - slot.readyAtMs : 0,
       mustRun: this.spec.scale.min >= 1,
     });
-    const outOfMemory = this.outOfMemory.delete(instanceId);
     const signal = this.signals.take(instanceId, at?.getTime() ?? Date.now());
     if (decision.kind === 'ignore' || !slot) return false;
     if (decision.crashed) this.lastError = outOfMemory ? this.outOfMemoryError(exitCode) : `the container exited with code ${exitCode}`;
@@ -801,6 +803,7 @@ export class AppController {
   /** The engine reports a container removed (by berth or behind its back): it is forgotten. */
   instanceRemoved(instanceId: string): void {
     this.signals.forget(instanceId);
+    this.outOfMemory.delete(instanceId);
     this.instances.forget((i) => i.id !== instanceId);
   }
 
