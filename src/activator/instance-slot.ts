@@ -2,6 +2,7 @@ import { NotFoundError, RuntimeError } from '../errors.js';
 import type { Candidate } from '../proxy/balancer/balancer-policy.js';
 import type { Upstream } from '../proxy/upstream.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
+import { lastOutput } from '../runtime/last-output.js';
 import { containerSpecHash } from '../spec/hash.js';
 import type { AppSpec } from '../spec/types.js';
 import { silentReason, waitUntilHealthy, waitUntilReady } from './readiness.js';
@@ -87,13 +88,23 @@ export async function startSlot(
       continue;
     }
     if (!result.ready) {
-      const reason = result.silent ? silentReason(result.reason, spec.port, await runtime.imagePorts(spec.image).catch(() => undefined)) : result.reason;
+      let reason = result.silent ? silentReason(result.reason, spec.port, await runtime.imagePorts(spec.image).catch(() => undefined)) : result.reason;
+      // A container that died while it started: what it said last is most often why (a missing setting, a stack trace).
+      if (!signal?.aborted && isDead(await runtime.inspect(running.id).catch(() => undefined))) {
+        const id = running.id;
+        const said = await lastOutput((options) => runtime.logs(id, options));
+        if (said) reason = `${reason}; ${said}`;
+      }
       throw new StartFailedError(spec.name, reason, result.reason.startsWith('not ready in time'));
     }
     const slot = new Slot(index, running, containerSpecHash(spec));
     slot.readyAtMs = performance.now();
     return slot;
   }
+}
+
+function isDead(instance: Instance | undefined): boolean {
+  return instance?.state === 'exited' || instance?.state === 'dead';
 }
 
 /** How long a container stopped by a signal during its start is given to come back (a `docker restart` starts it again within milliseconds). */

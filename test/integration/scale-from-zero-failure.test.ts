@@ -71,6 +71,8 @@ describe('scale from zero: failed starts', () => {
     const problem = JSON.parse(reply.body) as Problem;
     assert.equal(problem.code, 'start_failed');
     assert.match(problem.detail, /exited with code 3/);
+    // What the app said last is most often why: quoted, so nobody needs to go and read its logs.
+    assert.match(problem.detail, /its last output: test app: EXIT_ON_START=3, exiting/);
     assert.ok(reply.ms < 5_000, `the exit is noticed, not waited out (${Math.round(reply.ms)} ms)`);
     const s = status(exits);
     assert.equal(s?.state, 'failed');

@@ -22,6 +22,8 @@ export interface FakeBehaviour {
   exitCode?: number;
   /** `start` fails with this error. */
   startError?: () => Error;
+  /** What its containers wrote (their logs). */
+  output?: string;
   /** The app ignores SIGTERM: a stop comes to SIGKILL (at once here, not after the timeout) and the container exits with 137. */
   ignoresSigterm?: boolean;
   /** In its first run only, the container answers 500 from this long after its first healthy answer (it fails its health checks until restarted). */
@@ -178,8 +180,9 @@ export class FakeRuntime implements Runtime {
     return c ? { ...c.instance } : undefined;
   }
 
-  async logs(): Promise<Readable> {
-    return Readable.from([]);
+  async logs(id: string): Promise<Readable> {
+    const output = this.behaviour.get(this.get(id).instance.app)?.output;
+    return Readable.from(output === undefined ? [] : [output]);
   }
 
   async *events(signal: AbortSignal): AsyncIterable<RuntimeEvent> {
