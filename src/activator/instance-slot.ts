@@ -1,4 +1,4 @@
-import { NotFoundError, RuntimeError } from '../errors.js';
+import { NotFoundError, RuntimeError, withLastOutput } from '../errors.js';
 import type { Candidate } from '../proxy/balancer/balancer-policy.js';
 import type { Upstream } from '../proxy/upstream.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
@@ -88,14 +88,12 @@ export async function startSlot(
       continue;
     }
     if (!result.ready) {
-      let reason = result.silent ? silentReason(result.reason, spec.port, await runtime.imagePorts(spec.image).catch(() => undefined)) : result.reason;
+      const reason = result.silent ? silentReason(result.reason, spec.port, await runtime.imagePorts(spec.image).catch(() => undefined)) : result.reason;
+      const failure = new StartFailedError(spec.name, reason, result.reason.startsWith('not ready in time'));
       // A container that died while it started: what it said last is most often why (a missing setting, a stack trace).
-      if (!signal?.aborted && isDead(await runtime.inspect(running.id).catch(() => undefined))) {
-        const id = running.id;
-        const said = await lastOutput((options) => runtime.logs(id, options));
-        if (said) reason = `${reason}; ${said}`;
-      }
-      throw new StartFailedError(spec.name, reason, result.reason.startsWith('not ready in time'));
+      if (signal?.aborted || !isDead(await runtime.inspect(running.id).catch(() => undefined))) throw failure;
+      const id = running.id;
+      throw withLastOutput(failure, await lastOutput((options) => runtime.logs(id, options)));
     }
     const slot = new Slot(index, running, containerSpecHash(spec));
     slot.readyAtMs = performance.now();

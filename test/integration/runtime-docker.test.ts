@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ConflictError, EngineUnavailableError, NotFoundError, RuntimeError } from '../../src/errors.js';
+import { ConflictError, EngineUnavailableError, NotFoundError, RuntimeError, lastOutputOf } from '../../src/errors.js';
 import { DockerRuntime } from '../../src/runtime/docker/docker-runtime.js';
 import { lastOutput } from '../../src/runtime/last-output.js';
 import type { Instance, RuntimeEvent } from '../../src/runtime/runtime.js';
@@ -177,7 +177,10 @@ describe('DockerRuntime on a real engine', () => {
     const created = await runtime.ensure(s, 0);
     // The container may exit before start looks again (start fails, quoting it) or just after (readiness sees it).
     const failed = await runtime.start(created.id).then(() => undefined, (err: Error) => err);
-    if (failed) assert.match(failed.message, /exited with code 127 right after starting; its last output: .*exec \/nope failed/);
+    if (failed) {
+      assert.match(failed.message, /exited with code 127 right after starting; its logs say why$/);
+      assert.match(lastOutputOf(failed) ?? '', /^its last output: .*exec \/nope failed/);
+    }
     for (let i = 0; i < 100 && (await runtime.inspect(created.id))?.state === 'running'; i++) await delay(50);
     assert.equal((await runtime.inspect(created.id))?.exitCode, 127);
     assert.match((await lastOutput((options) => runtime.logs(created.id, options))) ?? '', /^its last output: .*exec \/nope failed: No such file or directory/);

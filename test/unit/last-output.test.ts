@@ -50,8 +50,15 @@ test('a container that dies while it starts: the failure quotes its last output'
   const a = fakeActivator(rt);
   try {
     await a.reconcile([fakeSpec('web', { startTimeout: '10s' })]);
-    await assert.rejects(a.acquire('web'), (e: BerthError) => e.code === 'start_failed' && e.message.includes('its last output: listening soon | Error: DATABASE_URL is not set | at main (/app/index.js:3)'));
-    assert.match(a.status('web')?.lastError ?? '', /exited with code 1; its last output: .*DATABASE_URL is not set/);
+    // The app's clients hear that it failed and how, never what it wrote (it may hold a secret).
+    await assert.rejects(a.acquire('web'), (e: BerthError) => e.code === 'start_failed' && /exited with code 1$/.test(e.message));
+    assert.match(a.status('web')?.lastError ?? '', /exited with code 1$/);
+    assert.equal(a.status('web')?.lastOutput, 'its last output: listening soon | Error: DATABASE_URL is not set | at main (/app/index.js:3)');
+    assert.equal(a.publicStatus('web')?.error?.includes('DATABASE_URL'), false);
+    // A start that succeeds clears it with lastError.
+    rt.behave('web', {});
+    await a.acquire('web');
+    assert.equal(a.status('web')?.lastOutput, undefined);
   } finally {
     a.close();
     await rt.close();

@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { RuntimeError } from '../../errors.js';
+import { RuntimeError, withLastOutput } from '../../errors.js';
 import { LABEL_APP, type Instance } from '../runtime.js';
 import { ensureAppsNetwork, needsAppsNetwork, rejoinAppsNetwork } from './apps-network.js';
 import type { DockerContext } from './context.js';
@@ -47,7 +47,7 @@ export async function startContainer(ctx: DockerContext, id: string): Promise<In
     // Failing here gives the caller the reason now rather than a readiness timeout later, with what the app
     // (or docker's init, when the command cannot be run: "exec /app failed: Permission denied") said last.
     const said = await lastOutput((options) => containerLogs(ctx, info.Id, options));
-    throw new RuntimeError(`container ${name} exited with code ${instance.exitCode ?? '?'} right after starting; ${said ?? 'its logs say why'}`);
+    throw withLastOutput(new RuntimeError(`container ${name} exited with code ${instance.exitCode ?? '?'} right after starting; its logs say why`), said);
   }
   if (instance.state === 'running' && !instance.address) {
     throw new RuntimeError(`container ${name} runs but has no published port; was it created by an older berth? remove it to recreate`);

@@ -64,5 +64,7 @@ export function idleStop(app) {
 
 export function lastError(status) {
   if (!status?.lastError) return null;
-  return h('p', { class: 'last-error', role: 'note' }, h('strong', { text: 'Last error: ' }), status.lastError);
+  const error = h('p', { class: 'last-error', role: 'note' }, h('strong', { text: 'Last error: ' }), status.lastError);
+  if (!status.lastOutput) return error;
+  return h('div', {}, error, h('p', { class: 'last-error', role: 'note' }, h('strong', { text: 'Its last output: ' }), status.lastOutput.replace(/^its last output: /, '')));
 }
