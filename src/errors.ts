@@ -226,6 +226,24 @@ export function codeOf(err: unknown): ErrorCode {
   return err instanceof BerthError ? err.code : 'internal';
 }
 
+/**
+ * What a container that died while it started wrote last (runtime/last-output.ts),
+ * carried beside an error's message rather than in it: the message reaches the
+ * app's public clients (a 502's detail, the waiting page), and an app's output may
+ * hold anything (a connection string, a stack trace). It goes where operators look:
+ * the app's lastError and the gateway log.
+ */
+export function withLastOutput<E extends Error>(err: E, said: string | undefined): E {
+  if (said !== undefined) Object.defineProperty(err, 'lastOutput', { value: said, enumerable: false });
+  return err;
+}
+
+/** The quote withLastOutput put on `err`, if any. */
+export function lastOutputOf(err: unknown): string | undefined {
+  const said = (err as { lastOutput?: unknown } | undefined)?.lastOutput;
+  return typeof said === 'string' ? said : undefined;
+}
+
 export function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

@@ -37,7 +37,7 @@ export class AdmissionGate {
     const engineWaitMs = this.engineDownUntilMs - now;
     if (engineWaitMs > 0) return new EngineUnavailableError(lastError ?? 'the Docker engine is unavailable', Math.ceil(engineWaitMs / 1000));
     const waitMs = this.backoff.waitMs(now);
-    if (waitMs > 0) return new CrashLoopError(app, lastError ?? 'repeated failures', Math.ceil(waitMs / 1000));
+    if (waitMs > 0) return new CrashLoopError(app, `${this.backoff.count} failures in a row, the last: ${lastError ?? 'unknown'}`, Math.ceil(waitMs / 1000));
     if (this.waiting >= queueSize) return new QueueFullError(app, queueSize);
     return undefined;
   }

@@ -1,13 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
-import { BerthError, EngineUnavailableError, messageOf } from '../errors.js';
+import { BerthError, EngineUnavailableError, lastOutputOf, messageOf } from '../errors.js';
 import type { Admission, Admitted, Upstream } from '../proxy/upstream.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
 import { containerSpecHash, withContainerOf } from '../spec/hash.js';
 import type { AppSpec, DockerPolicy, WaitingPageText } from '../spec/types.js';
 import type { AppState, AppStatus } from './app-status.js';
 import { AdmissionGate } from './admission.js';
-import type { CrashBackoff } from './crash-backoff.js';
+import { crashLoopReason, type CrashBackoff } from './crash-backoff.js';
 import { AppTimers } from './app-timers.js';
 import { DependencyHold, type WakeDependencies } from './dependency-hold.js';
 import { HealthChecker } from './health-checker.js';
@@ -100,6 +100,8 @@ export class AppController {
   private state: AppState = 'stopped';
   private since = new Date();
   private lastError?: string;
+  /** See AppStatus.lastOutput; it goes with lastError (set with it by a failed start, cleared with it by any other). */
+  private lastOutput?: string;
   private lastStartMs?: number;
   /** Why the app is in `state`: berth's choice or what happened to it (see AppStatus.reason). */
   private reason?: string;
@@ -199,6 +201,7 @@ export class AppController {
       retryAt: retryMs > 0 ? new Date(Date.now() + retryMs) : undefined,
       reason: this.reason,
       lastError: this.lastError,
+      ...(this.lastOutput !== undefined && this.lastError !== undefined ? { lastOutput: this.lastOutput } : {}),
       lastStartMs: this.lastStartMs,
       inFlight: idle.inFlight,
       waiting: this.gate.waiting,
@@ -287,6 +290,7 @@ export class AppController {
       this.instances.add(slot);
       this.lastStartMs = Math.round(performance.now() - began);
       this.lastError = undefined;
+      this.lastOutput = undefined;
       // The idle timeout counts from readiness, not from a request that ended while it started.
       this.timers.idle.touch();
       // Ready before a stop's call-off was noticed: it serves, and the stop queued behind stops it.
@@ -361,6 +365,7 @@ export class AppController {
     if (err instanceof EngineUnavailableError) {
       // The engine's outage, not the app's: no crash-loop count, and waiters get 503 with Retry-After.
       this.lastError = err.message;
+      this.lastOutput = undefined;
       this.gate.engineDown(err.retryAfterS);
       this.fire('engineDown');
       this.deps.logger.warn({ app: this.name, err: err.message }, 'app could not start: the Docker engine is unavailable');
@@ -380,6 +385,7 @@ export class AppController {
     if (err instanceof StartSlotsBusyError) {
       // The gateway's load, not the app's: shown as why it failed, and no crash-loop count.
       this.lastError = err.message;
+      this.lastOutput = undefined;
       this.fire('startFailed', err.message);
       this.deps.logger.warn({ app: this.name, err: err.message }, 'app could not start: every start slot stayed busy');
       return err;
@@ -390,13 +396,17 @@ export class AppController {
       return new StartFailedError(this.name, this.closedWhy, false);
     }
     const failure = err instanceof StartFailedError ? err : new StartFailedError(this.name, messageOf(err), false);
+    // What the container said last is for operators only: the failure itself goes to the app's clients.
     this.lastError = failure.message;
+    this.lastOutput = lastOutputOf(err);
     const delay = this.backoff.fail(performance.now());
-    this.fire(delay > 0 ? 'crashLooped' : 'startFailed');
+    // lastError says why; the reason says how often, which is what makes it a loop.
+    if (delay > 0) this.fire('crashLooped', crashLoopReason(this.backoff.count));
+    else this.fire('startFailed');
     // A single failure may be a slow app that still comes up: its container is kept for the next start, for a while.
     if (this.startingInstance) this.keepUnready(this.startingInstance);
     this.startingInstance = undefined;
-    this.deps.logger.warn({ app: this.name, err: failure.message, retryInMs: delay || undefined }, 'app failed to start');
+    this.deps.logger.warn({ app: this.name, err: failure.message, lastOutput: this.lastOutput, retryInMs: delay || undefined }, 'app failed to start');
     return failure;
   }
 
@@ -479,6 +489,7 @@ export class AppController {
         if (this.spec === spec) this.spec = withContainerOf(spec, old);
         this.rejected.reject(spec);
         this.lastError = `update rolled back: ${result.reason}`;
+        this.lastOutput = undefined;
         this.onChange();
         throw new BerthError('upstream_unavailable', this.lastError);
       }
@@ -528,9 +539,10 @@ export class AppController {
 
   /** Stops all containers (paused ones too) and parks them. */
   private async stopAll(why: string): Promise<void> {
-    await stopInstances(this.stopContext);
+    const killed = await stopInstances(this.stopContext);
     this.backoff.reset();
-    this.fire('stopped', why);
+    // Still the stop berth chose (`idle…` stays first), with what it came to.
+    this.fire('stopped', killed ? `${why}; ${killed}` : why);
     this.deps.logger.info({ app: this.name, why }, 'app stopped');
   }
 
@@ -639,6 +651,9 @@ export class AppController {
   instanceExited(instanceId: string, exitCode: number | undefined, at?: Date): boolean {
     // A paused container that died (a stop behind berth's back) is no longer as berth froze it.
     this.instances.takeThawable(instanceId);
+    // Taken at every exit, whoever's it is: one left behind (a kill during a start, of a container no slot holds yet)
+    // told the container's next crash, of whatever cause, as out of memory.
+    const outOfMemory = this.outOfMemory.delete(instanceId);
     const slot = this.instances.slotOf(instanceId);
     if (!slot) {
       this.parkedExited(instanceId, exitCode, this.signals.take(instanceId, at?.getTime() ?? Date.now()));
@@ -657,10 +672,12 @@ export class AppController {
       upForMs: slot ? performance.now() - slot.readyAtMs : 0,
       mustRun: this.spec.scale.min >= 1,
     });
-    const outOfMemory = this.outOfMemory.delete(instanceId);
     const signal = this.signals.take(instanceId, at?.getTime() ?? Date.now());
     if (decision.kind === 'ignore' || !slot) return false;
-    if (decision.crashed) this.lastError = outOfMemory ? this.outOfMemoryError(exitCode) : `the container exited with code ${exitCode}`;
+    if (decision.crashed) {
+      this.lastError = outOfMemory ? this.outOfMemoryError(exitCode) : `the container exited with code ${exitCode}`;
+      this.lastOutput = undefined;
+    }
     this.instances.drop(slot);
     this.instances.park({ ...slot.instance, state: 'exited', address: undefined });
     this.deps.logger.info({ app: this.name, instance: slot.instance.name, exitCode }, 'instance exited by itself');
@@ -669,7 +686,7 @@ export class AppController {
     } else {
       // Not berth's doing: the status says what happened, as it says why when berth stops the app.
       const ended = endedReason(exitCode, signal);
-      if (decision.crashed && decision.early && this.backoff.fail(performance.now()) > 0) this.fire('lastCrashed', ended);
+      if (decision.crashed && decision.early && this.backoff.fail(performance.now()) > 0) this.fire('lastCrashed', `${ended}; ${crashLoopReason(this.backoff.count)}`);
       else {
         if (!decision.early) this.backoff.reset();
         this.fire('lastExited', ended);
@@ -806,12 +823,14 @@ export class AppController {
   /** The engine reports a container removed (by berth or behind its back): it is forgotten. */
   instanceRemoved(instanceId: string): void {
     this.signals.forget(instanceId);
+    this.outOfMemory.delete(instanceId);
     this.instances.forget((i) => i.id !== instanceId);
   }
 
   /** Records a failure found outside a start, e.g. a name conflict at reconcile time. */
   fail(reason: string): void {
     this.lastError = reason;
+    this.lastOutput = undefined;
     this.fire('reconcileFailed');
   }
 

@@ -29,6 +29,13 @@ export interface AppStatus {
   reason?: string;
   /** Why the last start or the app itself failed; kept until the next successful start. */
   lastError?: string;
+  /**
+   * When the last start failed because its container died: the end of what it wrote
+   * (`its last output: …`), often the real why. Beside lastError, not in it: lastError
+   * is also told to the app's clients (a 502, the waiting page), and this is the app's
+   * own output, for the admin API only. Kept as long as lastError.
+   */
+  lastOutput?: string;
   lastStartMs?: number;
   /** Requests and WebSockets in flight. */
   inFlight: number;

@@ -36,4 +36,14 @@ export class CrashBackoff {
   get looping(): boolean {
     return this.failures >= this.threshold;
   }
+
+  /** Failures since the last reset: how many times in a row the app failed. */
+  get count(): number {
+    return this.failures;
+  }
+}
+
+/** The reason of an app in crashloop: how many failures in a row (the last one's why is beside it). Pure. */
+export function crashLoopReason(failures: number): string {
+  return `${failures} failures in a row (failed starts, or containers that died soon after starting)`;
 }

@@ -1,7 +1,8 @@
-import { NotFoundError, RuntimeError } from '../errors.js';
+import { NotFoundError, RuntimeError, withLastOutput } from '../errors.js';
 import type { Candidate } from '../proxy/balancer/balancer-policy.js';
 import type { Upstream } from '../proxy/upstream.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
+import { lastOutput } from '../runtime/last-output.js';
 import { containerSpecHash } from '../spec/hash.js';
 import type { AppSpec } from '../spec/types.js';
 import { silentReason, waitUntilHealthy, waitUntilReady } from './readiness.js';
@@ -88,12 +89,20 @@ export async function startSlot(
     }
     if (!result.ready) {
       const reason = result.silent ? silentReason(result.reason, spec.port, await runtime.imagePorts(spec.image).catch(() => undefined)) : result.reason;
-      throw new StartFailedError(spec.name, reason, result.reason.startsWith('not ready in time'));
+      const failure = new StartFailedError(spec.name, reason, result.reason.startsWith('not ready in time'));
+      // A container that died while it started: what it said last is most often why (a missing setting, a stack trace).
+      if (signal?.aborted || !isDead(await runtime.inspect(running.id).catch(() => undefined))) throw failure;
+      const id = running.id;
+      throw withLastOutput(failure, await lastOutput((options) => runtime.logs(id, options)));
     }
     const slot = new Slot(index, running, containerSpecHash(spec));
     slot.readyAtMs = performance.now();
     return slot;
   }
+}
+
+function isDead(instance: Instance | undefined): boolean {
+  return instance?.state === 'exited' || instance?.state === 'dead';
 }
 
 /** How long a container stopped by a signal during its start is given to come back (a `docker restart` starts it again within milliseconds). */

@@ -14,11 +14,38 @@ export interface StopContext {
   quiesce?: () => Promise<void>;
 }
 
-/** Stops every container of the app (paused ones too) and keeps them, stopped, for the next start. */
-export async function stopInstances(ctx: StopContext): Promise<void> {
+/** How long an app has to exit after SIGTERM when berth stops it, before it is killed. */
+export const STOP_TIMEOUT_S = 10;
+
+/**
+ * Stops every container of the app (paused ones too) and keeps them, stopped, for
+ * the next start. Answers what the app should hear about the stop: an app that
+ * ignores SIGTERM is killed after STOP_TIMEOUT_S, losing what it had not saved,
+ * and every stop of it takes that long; undefined when each exited when asked.
+ */
+export async function stopInstances(ctx: StopContext): Promise<string | undefined> {
   const instances = [...ctx.instances.takeSlots().map((s) => s.instance), ...ctx.instances.parked];
-  await Promise.all(instances.map((i) => ctx.runtime.stop(i.id, { timeoutS: 10 }).catch((err: unknown) => ctx.logger.warn({ app: ctx.app, err: messageOf(err) }, 'stop failed'))));
+  const killed: string[] = [];
+  await Promise.all(
+    instances.map(async (i) => {
+      try {
+        if ((await ctx.runtime.stop(i.id, { timeoutS: STOP_TIMEOUT_S }))?.killed) killed.push(i.name);
+      } catch (err) {
+        ctx.logger.warn({ app: ctx.app, err: messageOf(err) }, 'stop failed');
+      }
+    }),
+  );
   ctx.instances.setParked(instances.map((i) => ({ ...i, state: 'exited' as const, address: undefined })));
+  if (killed.length === 0) return undefined;
+  const note = killedNote(killed.sort(), STOP_TIMEOUT_S);
+  ctx.logger.warn({ app: ctx.app, instances: killed }, note);
+  return note;
+}
+
+/** The words for containers killed at a stop because they ignored SIGTERM. Pure. */
+export function killedNote(names: readonly string[], timeoutS: number): string {
+  const who = names.length === 1 ? `its container ${names[0]} did` : `its containers ${names.join(', ')} did`;
+  return `${who} not exit within ${timeoutS} s of SIGTERM and ${names.length === 1 ? 'was' : 'were'} killed; the app should exit when it gets SIGTERM`;
 }
 
 /**

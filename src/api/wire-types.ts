@@ -19,6 +19,8 @@ export interface StatusView {
   /** Why berth put the app in its state, when it chose to (`idle`, `stopped through the API`…); absent when the app got there by itself. */
   reason?: string;
   lastError?: string;
+  /** A start failed because its container died: the end of what it wrote (admin API only; lastError is also told to the app's clients). */
+  lastOutput?: string;
   lastStartMs?: number;
   inFlight: number;
   waiting: number;

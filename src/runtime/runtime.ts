@@ -33,8 +33,11 @@ export interface Runtime {
   /** Starts (or unpauses) the container and returns it with its published address. */
   start(id: string): Promise<Instance>;
 
-  /** Stops the container, keeping it and its volume. */
-  stop(id: string, options?: { timeoutS?: number }): Promise<void>;
+  /**
+   * Stops the container, keeping it and its volume: SIGTERM, then SIGKILL once
+   * `timeoutS` passed. Says whether it came to the kill, where the runtime can tell.
+   */
+  stop(id: string, options?: { timeoutS?: number }): Promise<StopOutcome | void>;
 
   /** Freezes the running container in memory; `start` wakes it (or `unpause`, with no look around it). */
   pause(id: string): Promise<void>;
@@ -124,6 +127,12 @@ export interface Instance {
  * `kill`: a signal was sent to the container (`signal`), by docker stop, kill or
  * restart, or by berth's own stop; its exit, if any, follows as a `die`.
  */
+/** What a stop came to. */
+export interface StopOutcome {
+  /** The app did not exit within the stop timeout of its SIGTERM: it was killed (it lost the chance to finish its work). */
+  killed: boolean;
+}
+
 export type RuntimeEventKind = 'start' | 'die' | 'stop' | 'pause' | 'unpause' | 'destroy' | 'health' | 'oom' | 'network' | 'kill';
 
 export interface RuntimeEvent {

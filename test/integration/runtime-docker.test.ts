@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ConflictError, EngineUnavailableError, NotFoundError, RuntimeError } from '../../src/errors.js';
+import { ConflictError, EngineUnavailableError, NotFoundError, RuntimeError, lastOutputOf } from '../../src/errors.js';
 import { DockerRuntime } from '../../src/runtime/docker/docker-runtime.js';
+import { lastOutput } from '../../src/runtime/last-output.js';
 import type { Instance, RuntimeEvent } from '../../src/runtime/runtime.js';
 import type { AppSpec } from '../../src/spec/types.js';
 import { cleanupByLabel, testDocker, testRun } from '../support/docker-cleanup.js';
@@ -169,6 +170,30 @@ describe('DockerRuntime on a real engine', () => {
     // A stopped container starts again, on a possibly different port.
     const again = await runtime.start(inst.id);
     assert.equal(typeof (await httpStatus(again.address!)), 'number');
+  });
+
+  it('a command that cannot run: its failure quotes what docker init said, not only the exit code', T, async () => {
+    const s = spec(appName(), { command: ['/nope'] });
+    const created = await runtime.ensure(s, 0);
+    // The container may exit before start looks again (start fails, quoting it) or just after (readiness sees it).
+    const failed = await runtime.start(created.id).then(() => undefined, (err: Error) => err);
+    if (failed) {
+      assert.match(failed.message, /exited with code 127 right after starting; its logs say why$/);
+      assert.match(lastOutputOf(failed) ?? '', /^its last output: .*exec \/nope failed/);
+    }
+    for (let i = 0; i < 100 && (await runtime.inspect(created.id))?.state === 'running'; i++) await delay(50);
+    assert.equal((await runtime.inspect(created.id))?.exitCode, 127);
+    assert.match((await lastOutput((options) => runtime.logs(created.id, options))) ?? '', /^its last output: .*exec \/nope failed: No such file or directory/);
+  });
+
+  it('stop says whether it came to the kill: an app that ignores SIGTERM is killed after the timeout, one that exits is not', T, async () => {
+    // The shell ignores TERM and so does httpd, which inherits that; docker's init passes SIGTERM to it.
+    const stubborn = spec(appName(), { command: ['/bin/busybox', 'sh', '-c', "trap '' TERM; exec /bin/busybox httpd -f -p 8080 -h /www"] });
+    const inst = await runtime.start((await runtime.ensure(stubborn, 0)).id);
+    assert.deepEqual(await runtime.stop(inst.id, { timeoutS: 1 }), { killed: true });
+    assert.equal((await runtime.inspect(inst.id))?.exitCode, 137);
+    const polite = await runtime.start((await runtime.ensure(spec(appName()), 0)).id);
+    assert.deepEqual(await runtime.stop(polite.id, { timeoutS: 1 }), { killed: false });
   });
 
   it('start unpauses a paused container; remove kills a running one', T, async () => {

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { PassThrough, Readable } from 'node:stream';
 import { ConflictError, EngineUnavailableError, NotFoundError } from '../../src/errors.js';
-import type { Instance, Runtime, RuntimeEvent, RuntimeEventKind } from '../../src/runtime/runtime.js';
+import type { Instance, Runtime, RuntimeEvent, RuntimeEventKind, StopOutcome } from '../../src/runtime/runtime.js';
 import { containerSpecHash } from '../../src/spec/hash.js';
 import type { AppSpec } from '../../src/spec/types.js';
 
@@ -22,6 +22,10 @@ export interface FakeBehaviour {
   exitCode?: number;
   /** `start` fails with this error. */
   startError?: () => Error;
+  /** What its containers wrote (their logs). */
+  output?: string;
+  /** The app ignores SIGTERM: a stop comes to SIGKILL (at once here, not after the timeout) and the container exits with 137. */
+  ignoresSigterm?: boolean;
   /** In its first run only, the container answers 500 from this long after its first healthy answer (it fails its health checks until restarted). */
   sickAfterMs?: number;
   /** Requests for this path get an event stream's head and then nothing, for good (a quiet SSE endpoint). */
@@ -110,14 +114,22 @@ export class FakeRuntime implements Runtime {
     return { ...c.instance };
   }
 
-  async stop(id: string): Promise<void> {
+  async stop(id: string): Promise<StopOutcome> {
     this.guard();
     this.calls.stop++;
     const c = this.containers.get(id);
     if (!c) throw new NotFoundError(`no container ${id}`);
-    // The engine reports its SIGTERM first, as it does for berth's stops too.
-    if (c.instance.state === 'running' && !this.eventsLost) for (const listener of this.listeners) listener({ kind: 'kill', app: c.instance.app, instanceId: id, time: new Date(), signal: 15 });
-    await this.halt(c, 0, ['die', 'stop']);
+    const running = c.instance.state === 'running';
+    const killed = running && this.behaviour.get(c.instance.app)?.ignoresSigterm === true;
+    // The engine reports its SIGTERM first (and its SIGKILL, when it comes to that), as it does for berth's stops too.
+    for (const signal of killed ? [15, 9] : running ? [15] : []) this.signal(c, signal);
+    await this.halt(c, killed ? 137 : 0, ['die', 'stop']);
+    return { killed };
+  }
+
+  private signal(c: FakeContainer, signal: number): void {
+    if (this.eventsLost) return;
+    for (const listener of this.listeners) listener({ kind: 'kill', app: c.instance.app, instanceId: c.instance.id, time: new Date(), signal });
   }
 
   async pause(id: string): Promise<void> {
@@ -173,9 +185,11 @@ export class FakeRuntime implements Runtime {
   /** The log follows handed out (a quiet app's: they never end by themselves), to see who closes them. */
   readonly follows: PassThrough[] = [];
 
-  async logs(_id: string, options?: { follow?: boolean }): Promise<Readable> {
-    if (!options?.follow) return Readable.from([]);
+  async logs(id: string, options?: { follow?: boolean }): Promise<Readable> {
+    const output = this.behaviour.get(this.get(id).instance.app)?.output;
+    if (!options?.follow) return Readable.from(output === undefined ? [] : [output]);
     const follow = new PassThrough();
+    if (output !== undefined) follow.write(output);
     this.follows.push(follow);
     return follow;
   }

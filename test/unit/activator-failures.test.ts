@@ -167,3 +167,34 @@ test('delete with a request in flight: the delete waits for that request, and no
     await rt.close();
   }
 });
+
+test('crash loop: the reason and the refusal say how many failures in a row and the last one’s why; the count grows with each retry', async () => {
+  const rt = new FakeRuntime();
+  rt.behave('web', { neverReady: true });
+  rt.behave('crashy', { exitAfterMs: 100, exitCode: 1 });
+  const a = fakeActivator(rt);
+  try {
+    await a.reconcile([fakeSpec('web', { startTimeout: '200ms' }), fakeSpec('crashy')]);
+    for (let i = 0; i < 3; i++) await assert.rejects(a.acquire('web'));
+    assert.equal(a.status('web')?.state, 'crashloop');
+    assert.equal(a.status('web')?.reason, '3 failures in a row (failed starts, or containers that died soon after starting)');
+    await assert.rejects(a.acquire('web'), (e: BerthError) => /crash-looping \(3 failures in a row, the last: .*not ready in time.*\); next try in \d+s/.test(e.message));
+    // Once the wait is over, one more try, one more failure, a longer wait.
+    const firstRetry = a.status('web')!.retryAt!.getTime();
+    await sleep(Math.max(firstRetry - Date.now(), 0) + 50);
+    await assert.rejects(a.acquire('web'));
+    assert.equal(a.status('web')?.state, 'crashloop');
+    assert.match(a.status('web')?.reason ?? '', /^4 failures in a row/);
+    assert.ok(a.status('web')!.retryAt!.getTime() - Date.now() > 2_500, 'the wait doubled');
+    // A container that dies soon after each start: its reason says how it ended, and how often.
+    for (let i = 0; i < 3; i++) {
+      await a.acquire('crashy');
+      await eventually('the instance died', () => a.status('crashy')?.state !== 'running');
+    }
+    assert.equal(a.status('crashy')?.state, 'crashloop');
+    assert.equal(a.status('crashy')?.reason, 'its container exited by itself with code 1; 3 failures in a row (failed starts, or containers that died soon after starting)');
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});

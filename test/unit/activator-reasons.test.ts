@@ -40,3 +40,26 @@ test('reason: an app whose last serving container was paused behind berth’s ba
     await rt.close();
   }
 });
+
+test('reason: an app that ignores SIGTERM is killed at its idle stop, and the reason says so after "idle"; one that exits adds nothing', async () => {
+  const rt = new FakeRuntime();
+  const a = fakeActivator(rt);
+  try {
+    rt.behave('stubborn', { ignoresSigterm: true });
+    await a.reconcile([fakeSpec('stubborn', { idleTimeout: '100ms' }), fakeSpec('polite', { idleTimeout: '100ms' })]);
+    await a.acquire('stubborn');
+    await a.acquire('polite');
+    await waitForState(a, 'stubborn', 'stopped', 5_000);
+    await waitForState(a, 'polite', 'stopped', 5_000);
+    assert.equal(
+      a.status('stubborn')?.reason,
+      'idle; its container berth-stubborn-0 did not exit within 10 s of SIGTERM and was killed; the app should exit when it gets SIGTERM',
+    );
+    // The engine's kill events of berth's own stop do not make it read as a stop from outside.
+    assert.equal(a.status('stubborn')?.lastError, undefined);
+    assert.equal(a.status('polite')?.reason, 'idle');
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});

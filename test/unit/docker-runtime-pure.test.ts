@@ -7,6 +7,7 @@ import { mapDockerError } from '../../src/runtime/docker/errors.js';
 import { toRuntimeEvent } from '../../src/runtime/docker/event-mapping.js';
 import { publishedAddress, toInstance } from '../../src/runtime/docker/instance.js';
 import { DockerStreamDemuxer } from '../../src/runtime/docker/log-demux.js';
+import { killedAtStop } from '../../src/runtime/docker/stop.js';
 import { watchEvents } from '../../src/runtime/docker/events.js';
 
 function frame(type: number, text: string): Buffer {
@@ -171,5 +172,15 @@ describe('watchEvents', () => {
     assert.deepEqual(kinds, ['start', 'die', 'destroy']);
     assert.deepEqual(calls, [{ since: undefined }, { since: s }]);
     assert.deepEqual(errors, [250]);
+  });
+});
+
+describe('killedAtStop', () => {
+  it('is a kill only when the stop took the whole wait and the container ended with 137, not by the OOM killer', () => {
+    assert.equal(killedAtStop(10_050, 10, { ExitCode: 137 }), true);
+    assert.equal(killedAtStop(10_050, 10, { ExitCode: 143 }), false, 'exited on SIGTERM, late');
+    assert.equal(killedAtStop(10_050, 10, { ExitCode: 137, OOMKilled: true }), false);
+    assert.equal(killedAtStop(900, 1.5, { ExitCode: 137 }), false, 'quicker than the wait: the app died by itself');
+    assert.equal(killedAtStop(10_050, 10, undefined), false);
   });
 });

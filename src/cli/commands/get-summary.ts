@@ -1,4 +1,5 @@
 import type { AppView } from '../api-types.js';
+import { printable } from '../api-errors.js';
 import { idleIn, instanceCount, stateLabel } from '../app-display.js';
 import type { Paint } from '../colour.js';
 import { preciseDuration, relativeTime, shortDuration } from '../format.js';
@@ -12,6 +13,8 @@ export function appSummary(app: AppView, p: Paint, nowMs = Date.now()): string {
   fields.push(['Revision', `${app.revision} (from ${app.source === 'api' ? 'the API' : 'the config file'}, updated ${relativeTime(app.updatedAt, nowMs)})`]);
   fields.push(['State', stateLine(app, p, nowMs)]);
   if (status?.lastError) fields.push(['Last error', p.red(status.lastError)]);
+  // The app's own words: printable() keeps its escapes off the terminal.
+  if (status?.lastOutput) fields.push(['Last output', printable(status.lastOutput)]);
   fields.push(['Image', spec.image]);
   fields.push(['Port', String(spec.port)]);
   fields.push(['Routes', app.routes.map((r) => `${r.url}${r.path && r.stripPrefix ? ' (prefix stripped)' : ''}`).join('\n') || '-']);

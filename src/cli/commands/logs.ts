@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { brokenStreamError } from '../api-errors.js';
 import { seg } from '../client.js';
 import { withClient } from '../context.js';
+import { TerminalText } from '../terminal-text.js';
 
 export function logsCommand(): Command {
   return new Command('logs')
@@ -19,10 +20,13 @@ export function logsCommand(): Command {
       try {
         await withClient(cmd, async (client) => {
           const stream = await client.stream(`/v1/apps/${seg(name)}/logs`, { query: { tail: opts.tail, follow: opts.follow }, signal: abort.signal });
+          // On a terminal the app's escape sequences are shown, not obeyed; a pipe or a file gets its bytes as they are.
+          const screen = process.stdout.isTTY ? new TerminalText() : undefined;
           try {
             for await (const chunk of stream) {
-              if (!process.stdout.write(chunk as Buffer)) await once(process.stdout, 'drain');
+              if (!process.stdout.write(screen ? screen.write(chunk as Buffer) : (chunk as Buffer))) await once(process.stdout, 'drain');
             }
+            if (screen) process.stdout.write(screen.end());
           } catch (err) {
             throw abort.signal.aborted ? err : brokenStreamError(err, client.baseUrl);
           }

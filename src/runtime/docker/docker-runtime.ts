@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import type { SecretPolicy } from '../../spec/secret-policy.js';
 import type { AppSpec, ResourcesSpec } from '../../spec/types.js';
-import type { Instance, Runtime, RuntimeEvent } from '../runtime.js';
+import type { Instance, Runtime, RuntimeEvent, StopOutcome } from '../runtime.js';
 import { appsNetworkOf } from './apps-network.js';
 import { hostAddresses, type AddressSettings } from './addresses.js';
 import { createDockerClient, resolveDockerEndpoint, type DockerEndpoint } from './client.js';
@@ -122,7 +122,7 @@ export class DockerRuntime implements Runtime {
     return startContainer(this.ctx, id);
   }
 
-  stop(id: string, options: { timeoutS?: number } = {}): Promise<void> {
+  stop(id: string, options: { timeoutS?: number } = {}): Promise<StopOutcome> {
     return stopContainer(this.ctx, id, options.timeoutS);
   }
 

@@ -4,7 +4,7 @@ import type Docker from 'dockerode';
 export const DEFAULT_ENGINE_TIMEOUT_MS = 30_000;
 
 /** The engine's own grace period when a stop call names none (Docker's StopTimeout default). */
-const DEFAULT_STOP_GRACE_S = 10;
+export const DEFAULT_STOP_GRACE_S = 10;
 
 /** The code of the error a call fails with when the engine stays silent past its bound. */
 export const ENGINE_TIMEOUT_CODE = 'ENGINE_TIMEOUT';

@@ -1,5 +1,6 @@
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type { Transform } from 'node:stream';
+import type Docker from 'dockerode';
 import type { DockerContext } from './context.js';
 import { mapDockerError } from './errors.js';
 import { DockerStreamDemuxer } from './log-demux.js';
@@ -18,26 +19,44 @@ export interface LogsOptions {
 export async function containerLogs(ctx: DockerContext, id: string, options: LogsOptions = {}): Promise<Readable> {
   const info = await requireManaged(ctx, id);
   const name = info.Name.replace(/^\//, '');
-  const container = ctx.docker().getContainer(info.Id);
-  const base = { stdout: true, stderr: true, ...(options.tail === undefined ? {} : { tail: options.tail }) };
-  let raw: unknown;
+  const query = { stdout: true, stderr: true, follow: options.follow === true, ...(options.tail === undefined ? {} : { tail: options.tail }) };
+  let raw: Readable;
   try {
-    raw = options.follow ? await container.logs({ ...base, follow: true }) : await container.logs({ ...base, follow: false });
+    raw = await dialLogStream(ctx.docker(), `/containers/${encodeURIComponent(info.Id)}/logs?`, query);
   } catch (err) {
     throw mapDockerError(err, `reading logs of container ${name}`, ctx.endpoint.url);
   }
   // A TTY container's output is raw; without a TTY the engine multiplexes it (see DockerStreamDemuxer).
   const out: Transform = info.Config.Tty ? new PassThrough() : new DockerStreamDemuxer();
   out.setEncoding('utf8');
-  connectLogStream(toReadable(raw), out, options.signal);
+  connectLogStream(raw, out, options.signal);
   return out;
 }
 
-/** Without follow, docker-modem buffers the whole body (and parses it when it happens to be JSON). */
-export function toReadable(raw: unknown): Readable {
-  if (raw instanceof Readable) return raw;
-  if (Buffer.isBuffer(raw)) return Readable.from([raw]);
-  return Readable.from([Buffer.from(typeof raw === 'string' ? raw : JSON.stringify(raw))]);
+type DialLogs = (options: object, callback: (err: unknown, data?: unknown) => void) => void;
+
+/**
+ * The engine's logs body as a stream, with or without follow. dockerode asks
+ * docker-modem for a stream only when following; otherwise the modem gathers the
+ * whole body before answering (and parses it when it happens to be JSON): an app
+ * that floods its output has up to its log driver's bound (100 MB with json-file)
+ * held in the gateway per reader, and the reader gets no byte until all of it came.
+ * `path` is the logs path of a container or a service, ending in `?` as the modem wants.
+ */
+export function dialLogStream(docker: Docker, path: string, query: Record<string, unknown>): Promise<Readable> {
+  const modem = docker.modem as unknown as { dial: DialLogs };
+  return new Promise((resolve, reject) => {
+    modem.dial(
+      {
+        path,
+        method: 'GET',
+        isStream: true,
+        statusCodes: { 200: true, 404: 'no such object', 500: 'server error', 503: 'node is not part of a swarm' },
+        options: query,
+      },
+      (err, data) => (err ? reject(err) : resolve(data as Readable)),
+    );
+  });
 }
 
 /**

@@ -1,12 +1,14 @@
 import type Docker from 'dockerode';
-import { RuntimeError } from '../../errors.js';
+import { RuntimeError, withLastOutput } from '../../errors.js';
 import { LABEL_APP, type Instance } from '../runtime.js';
 import { ensureAppsNetwork, needsAppsNetwork, rejoinAppsNetwork } from './apps-network.js';
 import type { DockerContext } from './context.js';
 import { checkContainerBindMounts } from './bind-mounts.js';
 import { engineMessage, mapDockerError, statusOf } from './errors.js';
 import { toInstance } from './instance.js';
+import { containerLogs } from './logs.js';
 import { inspectContainer, requireManaged } from './managed.js';
+import { lastOutput } from '../last-output.js';
 
 /**
  * Starts a berth container (unpauses a paused one; a running one is left as it is)
@@ -42,8 +44,10 @@ export async function startContainer(ctx: DockerContext, id: string): Promise<In
   }
   const instance = toInstance(after, ctx.addresses.dialHost);
   if (instance.state === 'exited' || instance.state === 'dead') {
-    // Failing here gives the caller the reason now rather than a readiness timeout later.
-    throw new RuntimeError(`container ${name} exited with code ${instance.exitCode ?? '?'} right after starting; its logs say why`);
+    // Failing here gives the caller the reason now rather than a readiness timeout later, with what the app
+    // (or docker's init, when the command cannot be run: "exec /app failed: Permission denied") said last.
+    const said = await lastOutput((options) => containerLogs(ctx, info.Id, options));
+    throw withLastOutput(new RuntimeError(`container ${name} exited with code ${instance.exitCode ?? '?'} right after starting; its logs say why`), said);
   }
   if (instance.state === 'running' && !instance.address) {
     throw new RuntimeError(`container ${name} runs but has no published port; was it created by an older berth? remove it to recreate`);

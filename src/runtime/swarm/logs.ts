@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { connectLogStream, toReadable } from '../docker/logs.js';
+import { connectLogStream, dialLogStream } from '../docker/logs.js';
 import { DockerStreamDemuxer } from '../docker/log-demux.js';
 import { mapDockerError } from '../docker/errors.js';
 import type { LogsOptions } from '../docker/logs.js';
@@ -9,16 +9,17 @@ import { requireService } from './engine.js';
 /** The service's logs: every task's stdout and stderr, as the manager gathers them from the nodes. */
 export async function serviceLogs(ctx: SwarmContext, id: string, options: LogsOptions = {}): Promise<Readable> {
   const service = await requireService(ctx, id);
-  const base = { stdout: true, stderr: true, ...(options.tail === undefined ? {} : { tail: options.tail }) };
-  let raw: unknown;
+  const query = { stdout: true, stderr: true, follow: options.follow === true, ...(options.tail === undefined ? {} : { tail: options.tail }) };
+  let raw: Readable;
   try {
-    raw = await ctx.docker().getService(service.ID).logs({ ...base, follow: options.follow ?? false } as never);
+    // Streamed with or without follow: see dialLogStream.
+    raw = await dialLogStream(ctx.docker(), `/services/${encodeURIComponent(service.ID)}/logs?`, query);
   } catch (err) {
     throw mapDockerError(err, `reading logs of service ${service.Spec.Name}`, ctx.endpoint.url);
   }
   // berth's services never have a TTY: the engine multiplexes stdout and stderr.
   const out = new DockerStreamDemuxer();
   out.setEncoding('utf8');
-  connectLogStream(toReadable(raw), out, options.signal);
+  connectLogStream(raw, out, options.signal);
   return out;
 }

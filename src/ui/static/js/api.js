@@ -55,27 +55,27 @@ async function send(path, { method, body, signal, token, accept }) {
   throw new ApiError(res.status, problem);
 }
 
-/**
- * The longest line kept (characters). An app writes what it likes to its output, a
- * megabyte or an endless stream without a newline: a longer line is cut here and the
- * rest of it skipped up to its newline, so what the page holds stays bounded.
- */
-export const MAX_LINE_CHARS = 1 << 20;
+/** What readLines shows in place of the part of a line past its `maxLineChars`. */
+export const LINE_CUT_MARK = ' … (line cut)';
 
 /**
  * Yields the lines of a streamed body as they arrive (without their line ends). A
- * last line without a newline is yielded when the stream ends. A line longer than
- * `maxChars` is yielded at once cut to that length, `cutMark` after it. Each chunk is
- * scanned once: a long line arriving in many pieces costs no more than its length.
+ * last line without a newline is yielded when the stream ends. Only each new chunk
+ * is searched for line ends, never the whole line so far: an app that writes
+ * megabytes without a newline would otherwise have every chunk scan all of it
+ * again. With `maxLineChars`, a longer line is yielded cut at that length (with
+ * LINE_CUT_MARK) as soon as it is that long, and the rest of it is dropped, so a
+ * line that never ends holds no memory and still shows.
  */
-export async function* readLines(body, signal, { maxChars = MAX_LINE_CHARS, cutMark = '' } = {}) {
+export async function* readLines(body, signal, { maxLineChars = Infinity } = {}) {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   const stop = () => reader.cancel().catch(() => undefined);
   signal?.addEventListener('abort', stop, { once: true });
+  const clip = (line) => (line.length > maxLineChars ? line.slice(0, maxLineChars) + LINE_CUT_MARK : line);
   let rest = '';
-  /** The line under way was cut already: what is left of it is skipped. */
+  // The line being read was already yielded cut; what is left of it is dropped.
   let cut = false;
-  /** The last chunk ended with CR: a LF opening the next one ends no second line. */
+  // The last chunk ended in \r: a \n first in the next one ends no second line.
   let afterCr = false;
   try {
     for (;;) {
@@ -83,18 +83,18 @@ export async function* readLines(body, signal, { maxChars = MAX_LINE_CHARS, cutM
       if (done) break;
       const text = afterCr && value.startsWith('\n') ? value.slice(1) : value;
       afterCr = text.endsWith('\r');
-      const pieces = text.split(/\r\n|\r|\n/);
-      const open = pieces.pop() ?? '';
-      for (const piece of pieces) {
-        const line = rest + piece;
-        if (!cut) yield line.length > maxChars ? line.slice(0, maxChars) + cutMark : line;
+      if (text.length === 0) continue;
+      const parts = text.split(/\r\n|\r|\n/);
+      const last = parts.pop() ?? '';
+      for (const part of parts) {
+        if (!cut) yield clip(rest + part);
         rest = '';
         cut = false;
       }
       if (cut) continue;
-      rest += open;
-      if (rest.length > maxChars) {
-        yield rest.slice(0, maxChars) + cutMark;
+      rest += last;
+      if (rest.length > maxLineChars) {
+        yield clip(rest);
         rest = '';
         cut = true;
       }

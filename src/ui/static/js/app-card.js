@@ -72,5 +72,8 @@ export const CARD_ERROR_CHARS = 300;
 export function lastError(status, maxChars = Infinity) {
   if (!status?.lastError) return null;
   const text = status.lastError.length > maxChars ? `${status.lastError.slice(0, maxChars)}…` : status.lastError;
-  return h('p', { class: 'last-error', role: 'note' }, h('strong', { text: 'Last error: ' }), text);
+  const error = h('p', { class: 'last-error', role: 'note' }, h('strong', { text: 'Last error: ' }), text);
+  if (!status.lastOutput) return error;
+  const output = status.lastOutput.replace(/^its last output: /, '');
+  return h('div', {}, error, h('p', { class: 'last-error', role: 'note' }, h('strong', { text: 'Its last output: ' }), output.length > maxChars ? `${output.slice(0, maxChars)}…` : output));
 }

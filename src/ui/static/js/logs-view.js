@@ -4,13 +4,13 @@
 
 import { ApiError, appPath, openStream, readLines } from './api.js';
 import { fill, h } from './dom.js';
+import { LineBatch } from './line-batch.js';
 import { state, subscribe } from './store.js';
 
 const TAIL = 200;
 const MAX_LINES = 5000;
-/** A line longer than this is shown cut: 5000 of them stay a few tens of MB. */
-const MAX_LINE_CHARS = 16_384;
-const CUT_MARK = ` … [cut: longer than ${MAX_LINE_CHARS} characters]`;
+// An app may write a line without end (binary output, a progress bar without \n): the view shows its start.
+const MAX_LINE_CHARS = 16 * 1024;
 
 export function mountLogs(root, name) {
   const output = h('div', { id: 'log-output', class: 'log', role: 'log', 'aria-live': 'off', 'aria-label': `Output of ${name}`, tabindex: '0' });
@@ -36,21 +36,18 @@ export function mountLogs(root, name) {
       const res = await openStream(appPath(name, `/logs?follow=true&tail=${TAIL}`), { signal: mine.signal, accept: 'text/plain' });
       output.replaceChildren();
       setStatus(`Following the last ${TAIL} lines and new output.`);
-      let batch = [];
+      const batch = new LineBatch(MAX_LINES);
       let flush;
-      for await (const line of readLines(res.body, mine.signal, { maxChars: MAX_LINE_CHARS, cutMark: CUT_MARK })) {
+      for await (const line of readLines(res.body, mine.signal, { maxLineChars: MAX_LINE_CHARS })) {
         batch.push(line);
-        // A hidden tab draws no frames: the batch keeps only what the view could show.
-        if (batch.length > 2 * MAX_LINES) batch = batch.slice(-MAX_LINES);
         // Lines arrive in bursts: draw them once per frame, not once per line.
         flush ??= requestAnimationFrame(() => {
-          appendLines(batch);
-          batch = [];
+          appendLines(batch.take());
           flush = undefined;
         });
       }
       if (flush !== undefined) cancelAnimationFrame(flush);
-      if (batch.length) appendLines(batch);
+      if (batch.size) appendLines(batch.take());
       if (!mine.signal.aborted) setStatus('The container stopped; its new output shows here when the app runs again.');
     } catch (err) {
       if (mine.signal.aborted) return;
@@ -60,10 +57,10 @@ export function mountLogs(root, name) {
     }
   }
 
-  function appendLines(lines) {
+  function appendLines({ lines, dropped }) {
     const atBottom = output.scrollHeight - output.scrollTop - output.clientHeight < 24;
-    // A flood between two frames: only what can stay on screen is built at all.
-    output.append(...lines.slice(-MAX_LINES).map((line) => h('div', { class: 'log-line', text: line })));
+    if (dropped) output.append(h('div', { class: 'log-line muted', text: `… ${dropped} lines not shown (they came faster than the page drew them)` }));
+    output.append(...lines.map((line) => h('div', { class: 'log-line', text: line })));
     while (output.childElementCount > MAX_LINES) output.firstElementChild.remove();
     if (atBottom) output.scrollTop = output.scrollHeight;
   }
