@@ -29,6 +29,15 @@ export interface HttpsListenerOptions {
 const IDLE_TIMEOUT_MS = 65_000;
 
 /**
+ * Most streams one HTTP/2 session may have open at once (nginx's
+ * http2_max_concurrent_streams is 128). Node's default is 2^32 - 1: one
+ * connection, a single place under the connection cap, could send the app
+ * thousands of requests at once. A client past it waits for a stream to end
+ * (RFC 9113 §5.1.2), as browsers do.
+ */
+export const MAX_CONCURRENT_STREAMS = 128;
+
+/**
  * The TLS listener: HTTP/2 by ALPN, HTTP/1.1 for clients without it, each
  * connection's certificate picked by SNI. Requests are the proxy's own
  * (ProxyServer.serveSecure, whose front serves HTTP/1.1 the plain listener's
@@ -57,7 +66,7 @@ export class HttpsListener {
         done(null, context);
       },
       // No extended CONNECT (RFC 8441): browsers open their WebSockets over HTTP/1.1, which berth tunnels.
-      settings: { enableConnectProtocol: false },
+      settings: { enableConnectProtocol: false, maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
       // One header over the limit (plus the four pseudo-headers) reaches the proxy, which answers 431,
       // instead of Node resetting the stream at its default of 128.
       maxHeaderListPairs: options.maxRequestHeaders + 5,

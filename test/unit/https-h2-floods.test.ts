@@ -1,0 +1,160 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import { pino } from 'pino';
+import { ProxyServer } from '../../src/proxy/proxy-server.js';
+import { RouteTable } from '../../src/proxy/route-table.js';
+import { StaticUpstreams } from '../../src/proxy/static-upstreams.js';
+import type { UpstreamSource } from '../../src/proxy/upstream.js';
+import { HttpsListener, MAX_CONCURRENT_STREAMS } from '../../src/tls/https-listener.js';
+import { makeCa, makeLeaf } from '../support/openssl-certs.js';
+
+/**
+ * HTTP/2 clients that try to make one connection cost the gateway (and the
+ * app behind it) more than a connection's worth: many concurrent streams
+ * against a slow app, rapid reset (CVE-2023-44487), and TLS connections past
+ * the cap, which must be said in the log once, not per connection.
+ */
+const WITHIN_MS = 15_000;
+
+let dir = '';
+let ca = '';
+let context: SecureContext;
+let app: Server;
+let appPort = 0;
+/** Requests the app holds now, and the most it held at once. */
+let holding = 0;
+let mostHeld = 0;
+let appSockets = 0;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'berth-h2-floods-'));
+  const authority = await makeCa(dir);
+  ca = authority.pem;
+  const leaf = await makeLeaf(dir, authority, 'leaf', ['a.test']);
+  context = createSecureContext({ cert: await readFile(leaf.cert), key: await readFile(leaf.key) });
+  app = createServer((req: IncomingMessage, res: ServerResponse) => {
+    holding++;
+    mostHeld = Math.max(mostHeld, holding);
+    res.on('close', () => holding--);
+    req.resume();
+    // Slow enough that streams pile up on the session while the app holds them.
+    setTimeout(() => res.end('ok'), req.url === '/slow' ? 300 : 0);
+  });
+  app.on('connection', (socket) => {
+    appSockets++;
+    socket.once('close', () => appSockets--);
+  });
+  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+  appPort = (app.address() as AddressInfo).port;
+});
+
+after(async () => {
+  app.closeAllConnections();
+  await new Promise<void>((r) => app.close(() => r()));
+  await rm(dir, { recursive: true, force: true });
+});
+
+const until = async (what: string, ok: () => boolean) => {
+  const deadline = Date.now() + WITHIN_MS;
+  while (!ok() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(ok(), what);
+};
+
+describe('HTTP/2 floods against the TLS listener', () => {
+  let proxy: ProxyServer;
+  let https: HttpsListener;
+  let port = 0;
+  const counts = { began: 0, ended: 0 };
+  const sessions: ClientHttp2Session[] = [];
+  const sockets: TLSSocket[] = [];
+  const logLines: Array<{ msg?: string; level?: number; refused?: number }> = [];
+
+  before(async () => {
+    const ready = new StaticUpstreams({ a: { host: '127.0.0.1', port: appPort } });
+    const upstreams: UpstreamSource = {
+      admit: (name, req, options) => ready.admit(name, req, options),
+      admitReady: (name, req, exclude) => ready.admitReady(name, req, exclude),
+      began: () => void counts.began++,
+      ended: () => void counts.ended++,
+      publicStatus: (name) => ready.publicStatus(name),
+    };
+    const logger = pino(
+      { level: 'warn' },
+      new Writable({
+        write(chunk: Buffer, _enc, done) {
+          logLines.push(JSON.parse(chunk.toString()) as (typeof logLines)[number]);
+          done();
+        },
+      }),
+    );
+    proxy = new ProxyServer({
+      routes: new RouteTable([{ app: 'a', routes: [{ host: 'a.test', stripPrefix: false }] }]),
+      upstreams,
+      logger,
+    });
+    https = new HttpsListener({ proxy, contextFor: () => context, logger, headersTimeoutMs: 5_000, maxConnections: 4, maxRequestHeaders: 100 });
+    port = (await https.listen('127.0.0.1', 0)).port;
+  });
+
+  after(async () => {
+    for (const session of sessions) session.destroy();
+    for (const socket of sockets) socket.destroy();
+    https.stopAccepting();
+    await proxy.close(1_000);
+    await https.close();
+  });
+
+  const session = (): ClientHttp2Session => {
+    const s = http2Connect(`https://127.0.0.1:${port}`, { ca, servername: 'a.test' });
+    s.on('error', () => undefined);
+    sessions.push(s);
+    return s;
+  };
+  const ask = (s: ClientHttp2Session, path: string) =>
+    new Promise<number>((resolve, reject) => {
+      const stream = s.request({ ':path': path, ':authority': 'a.test' });
+      let status = 0;
+      stream.on('response', (h) => (status = Number(h[':status'])));
+      stream.resume();
+      stream.on('end', () => resolve(status));
+      stream.on('error', reject);
+    });
+
+  it('one session’s concurrent streams are bounded (SETTINGS_MAX_CONCURRENT_STREAMS), so it cannot send the app thousands of requests at once', async () => {
+    const s = session();
+    await new Promise<void>((resolve) => s.once('remoteSettings', () => resolve()));
+    assert.equal(s.remoteSettings.maxConcurrentStreams, MAX_CONCURRENT_STREAMS);
+    mostHeld = 0;
+    const n = MAX_CONCURRENT_STREAMS + 150;
+    const statuses = await Promise.all(Array.from({ length: n }, () => ask(s, '/slow')));
+    assert.equal(statuses.filter((status) => status === 200).length, n, 'every stream answered in turn');
+    assert.ok(mostHeld <= MAX_CONCURRENT_STREAMS, `the app held ${mostHeld} requests of one session at once`);
+    s.close();
+  });
+
+  it('rapid reset (HEADERS then RST_STREAM, over and over) leaves no exchange, app connection or session behind', async () => {
+    const s = session();
+    await new Promise<void>((resolve) => s.once('remoteSettings', () => resolve()));
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < 50; i++) {
+        const stream = s.request({ ':path': '/slow', ':authority': 'a.test' });
+        stream.on('error', () => undefined);
+        stream.close(0x8 /* CANCEL */);
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    await until('every exchange begun has ended', () => counts.ended === counts.began);
+    await until('the app holds no request', () => holding === 0);
+    // A fresh client is served (the attacker's session may have been sent GOAWAY: either is fine).
+    assert.equal(await ask(session(), '/after-reset'), 200);
+  });
+});
