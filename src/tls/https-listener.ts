@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import { listenOn } from '../net/listen.js';
 import { answerHalfClosedClients } from '../net/half-open.js';
 import { answerClientError } from '../proxy/client-error.js';
+import { throttledCounter } from '../proxy/connection-cap.js';
 import type { ProxyServer } from '../proxy/proxy-server.js';
 import { TLS_CONTEXT_OPTIONS } from './tls-policy.js';
 
@@ -78,7 +79,13 @@ export class HttpsListener {
     // A client's FIN after its request still gets the answer, on Node's path as on the front's (tls-split.ts).
     answerHalfClosedClients(http1);
     // A TLS client cannot read a raw 503 as the plain listener sends one: past the cap, Node closes the connection.
-    if (options.maxConnections !== undefined && Number.isFinite(options.maxConnections)) this.server.maxConnections = options.maxConnections;
+    if (options.maxConnections !== undefined && Number.isFinite(options.maxConnections)) {
+      const limit = options.maxConnections;
+      this.server.maxConnections = limit;
+      // Node drops them without a word: the operator is told, once a second at most (a flood is one line, not one per client).
+      const dropped = throttledCounter((count) => logger.warn({ refused: count, limit }, 'TLS connection limit reached: new connections closed'));
+      this.server.on('drop', dropped);
+    }
     options.proxy.serveSecure(this.server);
     this.server.on('session', (session: ServerHttp2Session) => {
       this.sessions.add(session);

@@ -157,4 +157,31 @@ describe('HTTP/2 floods against the TLS listener', () => {
     // A fresh client is served (the attacker's session may have been sent GOAWAY: either is fine).
     assert.equal(await ask(session(), '/after-reset'), 200);
   });
+  it('TLS connections past the cap are closed, and the log says so once a second at most, not once per connection', async () => {
+    // The earlier tests' sessions hold places under the cap of 4.
+    for (const s of sessions) s.destroy();
+    const before = logLines.length;
+    const served: boolean[] = [];
+    const opened: Promise<void>[] = [];
+    for (let i = 0; i < 12; i++) {
+      const socket = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'a.test', ALPNProtocols: ['http/1.1'] });
+      socket.on('error', () => undefined);
+      sockets.push(socket);
+      opened.push(
+        new Promise((resolve) => {
+          socket.once('secureConnect', () => resolve(void served.push(true)));
+          socket.once('close', () => resolve());
+        }),
+      );
+    }
+    await Promise.all(opened);
+    const dropped = 12 - served.length;
+    assert.ok(dropped >= 8, `${dropped} connections past the cap of 4 were closed`);
+    const warnings = () => logLines.slice(before).filter((l) => /TLS connection limit/.test(l.msg ?? ''));
+    const counted = () => warnings().reduce((sum, l) => sum + (l.refused ?? 0), 0);
+    await until('every closed connection is counted in the log', () => counted() === dropped);
+    // The first at once, the rest summed a second later: a flood is a line or two, not one per client.
+    assert.ok(warnings().length <= 2, JSON.stringify(warnings()));
+    for (const socket of sockets) socket.destroy();
+  });
 });
