@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
+import { connect as http2Connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -46,6 +46,8 @@ before(async () => {
     mostHeld = Math.max(mostHeld, holding);
     res.on('close', () => holding--);
     req.resume();
+    // A long poll that never answers: only the gateway aborting it ends it.
+    if (req.url === '/never') return;
     // Slow enough that streams pile up on the session while the app holds them.
     setTimeout(() => res.end('ok'), req.url === '/slow' ? 300 : 0);
   });
@@ -157,6 +159,31 @@ describe('HTTP/2 floods against the TLS listener', () => {
     // A fresh client is served (the attacker's session may have been sent GOAWAY: either is fine).
     assert.equal(await ask(session(), '/after-reset'), 200);
   });
+  it('a stream reset while the app is quiet (the client cancels, or its Content-Length lies) aborts the app’s request and ends the exchange', async () => {
+    const s = session();
+    const reset = (stream: ClientHttp2Stream) =>
+      new Promise<void>((resolve) => {
+        stream.on('error', () => undefined);
+        stream.once('close', () => resolve());
+      });
+    // A long poll the client gives up on (a browser navigating away sends RST_STREAM CANCEL).
+    const cancelled = s.request({ ':path': '/never', ':authority': 'a.test' });
+    await until('the app holds the long poll', () => holding === 1);
+    cancelled.close(0x8 /* CANCEL */);
+    await reset(cancelled);
+    await until('the cancelled long poll was aborted at the app', () => holding === 0);
+    await until('its exchange ended', () => counts.ended === counts.began);
+    // A body longer than its Content-Length: Node resets the stream (PROTOCOL_ERROR) while the app waits for the rest.
+    const lying = s.request({ ':path': '/never', ':method': 'POST', ':authority': 'a.test', 'content-length': '5' }, { endStream: false });
+    lying.write('abc');
+    await until('the app holds the upload', () => holding === 1);
+    lying.end('defghij');
+    await reset(lying);
+    await until('the upload was aborted at the app', () => holding === 0);
+    await until('its exchange ended', () => counts.ended === counts.began);
+    s.close();
+  });
+
   it('TLS connections past the cap are closed, and the log says so once a second at most, not once per connection', async () => {
     // The earlier tests' sessions hold places under the cap of 4.
     for (const s of sessions) s.destroy();
