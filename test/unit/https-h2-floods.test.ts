@@ -34,6 +34,8 @@ let appPort = 0;
 let holding = 0;
 let mostHeld = 0;
 let appSockets = 0;
+/** Requests the app was sent, all told. */
+let appAsked = 0;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'berth-h2-floods-'));
@@ -42,6 +44,7 @@ before(async () => {
   const leaf = await makeLeaf(dir, authority, 'leaf', ['a.test']);
   context = createSecureContext({ cert: await readFile(leaf.cert), key: await readFile(leaf.key) });
   app = createServer((req: IncomingMessage, res: ServerResponse) => {
+    appAsked++;
     holding++;
     mostHeld = Math.max(mostHeld, holding);
     res.on('close', () => holding--);
@@ -79,11 +82,21 @@ describe('HTTP/2 floods against the TLS listener', () => {
   const sessions: ClientHttp2Session[] = [];
   const sockets: TLSSocket[] = [];
   const logLines: Array<{ msg?: string; level?: number; refused?: number }> = [];
+  let held = 0;
+  let startCold!: () => void;
+  const coldStarted = new Promise<void>((resolve) => (startCold = resolve));
 
   before(async () => {
-    const ready = new StaticUpstreams({ a: { host: '127.0.0.1', port: appPort } });
+    const ready = new StaticUpstreams({ a: { host: '127.0.0.1', port: appPort }, cold: { host: '127.0.0.1', port: appPort } });
     const upstreams: UpstreamSource = {
-      admit: (name, req, options) => ready.admit(name, req, options),
+      // App cold is starting: its requests are held until the test says it is ready.
+      admit: (name, req, options) => {
+        const admitted = ready.admit(name, req, options);
+        if (name !== 'cold' || admitted.kind !== 'ready') return admitted;
+        const { upstream, setCookie } = admitted;
+        held++;
+        return { kind: 'wait', ready: coldStarted.then(() => ({ upstream, setCookie })) };
+      },
       admitReady: (name, req, exclude) => ready.admitReady(name, req, exclude),
       began: () => void counts.began++,
       ended: () => void counts.ended++,
@@ -99,7 +112,10 @@ describe('HTTP/2 floods against the TLS listener', () => {
       }),
     );
     proxy = new ProxyServer({
-      routes: new RouteTable([{ app: 'a', routes: [{ host: 'a.test', stripPrefix: false }] }]),
+      routes: new RouteTable([
+        { app: 'a', routes: [{ host: 'a.test', stripPrefix: false }] },
+        { app: 'cold', routes: [{ host: 'cold.test', stripPrefix: false }] },
+      ]),
       upstreams,
       logger,
     });
@@ -121,9 +137,9 @@ describe('HTTP/2 floods against the TLS listener', () => {
     sessions.push(s);
     return s;
   };
-  const ask = (s: ClientHttp2Session, path: string) =>
+  const ask = (s: ClientHttp2Session, path: string, authority = 'a.test') =>
     new Promise<number>((resolve, reject) => {
-      const stream = s.request({ ':path': path, ':authority': 'a.test' });
+      const stream = s.request({ ':path': path, ':authority': authority });
       let status = 0;
       stream.on('response', (h) => (status = Number(h[':status'])));
       stream.resume();
@@ -181,6 +197,24 @@ describe('HTTP/2 floods against the TLS listener', () => {
     await reset(lying);
     await until('the upload was aborted at the app', () => holding === 0);
     await until('its exchange ended', () => counts.ended === counts.began);
+    s.close();
+  });
+
+  it('requests cancelled while held for a cold start (rapid reset against a stopped app) never reach the app once it is ready', async () => {
+    const s = session();
+    const askedBefore = appAsked;
+    for (let i = 0; i < 20; i++) {
+      const stream = s.request({ ':path': `/held-${i}`, ':authority': 'cold.test' });
+      stream.on('error', () => undefined);
+      await until('the request is held', () => held === i + 1);
+      stream.close(0x8 /* CANCEL */);
+      await new Promise<void>((resolve) => stream.once('close', () => resolve()));
+    }
+    startCold();
+    // A request after the start goes through; by then the cancelled ones had their chance to reach the app.
+    assert.equal(await ask(s, '/after-start', 'cold.test'), 200);
+    await until('every exchange ended', () => counts.ended === counts.began);
+    assert.equal(appAsked - askedBefore, 1, 'only the request still wanted reached the app');
     s.close();
   });
 
