@@ -20,7 +20,8 @@ import { makeCa, makeLeaf } from '../support/openssl-certs.js';
 /**
  * HTTP/2 clients that try to make one connection cost the gateway (and the
  * app behind it) more than a connection's worth: many concurrent streams
- * against a slow app, rapid reset (CVE-2023-44487), and TLS connections past
+ * against a slow app, rapid reset (CVE-2023-44487) against a running and a
+ * starting app, streams reset while the app is quiet, and TLS connections past
  * the cap, which must be said in the log once, not per connection.
  */
 const WITHIN_MS = 15_000;
@@ -33,7 +34,6 @@ let appPort = 0;
 /** Requests the app holds now, and the most it held at once. */
 let holding = 0;
 let mostHeld = 0;
-let appSockets = 0;
 /** Requests the app was sent, all told. */
 let appAsked = 0;
 
@@ -53,10 +53,6 @@ before(async () => {
     if (req.url === '/never') return;
     // Slow enough that streams pile up on the session while the app holds them.
     setTimeout(() => res.end('ok'), req.url === '/slow' ? 300 : 0);
-  });
-  app.on('connection', (socket) => {
-    appSockets++;
-    socket.once('close', () => appSockets--);
   });
   await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
   appPort = (app.address() as AddressInfo).port;
@@ -159,7 +155,7 @@ describe('HTTP/2 floods against the TLS listener', () => {
     s.close();
   });
 
-  it('rapid reset (HEADERS then RST_STREAM, over and over) leaves no exchange, app connection or session behind', async () => {
+  it('rapid reset (HEADERS then RST_STREAM, over and over) leaves no exchange or app request behind, and others are served', async () => {
     const s = session();
     await new Promise<void>((resolve) => s.once('remoteSettings', () => resolve()));
     for (let round = 0; round < 20; round++) {
