@@ -80,9 +80,11 @@ export function forwardHttp(
     if (controller) controller.abort(err);
     else pendingAbort = err;
   };
-  const onClientClose = () => {
-    if (!res.writableFinished) abort(new ClientClosedError());
-  };
+  // Removed by finish(), which onEnd calls right after res.end(): a 'close' heard here came before the
+  // response was whole, so the client left. res.writableFinished says nothing over HTTP/2: Node's
+  // compatibility API emits 'finish' on a stream that was reset (a client's CANCEL, a Content-Length
+  // that lied), so a cancelled long poll or upload was never aborted and its exchange never ended.
+  const onClientClose = () => abort(new ClientClosedError());
   res.on('close', onClientClose);
   if (bodyTimed) {
     // The timer's 'timeout' is emitted on the request (over HTTP/1.1, while its body is incomplete).

@@ -66,3 +66,24 @@ function sameHost(authority: string, host: string | string[]): boolean {
   const given = normalizeHost(host);
   return !('status' in given) && given.host === named.host;
 }
+
+/** What of an HTTP/2 response (node:http2's compatibility API) adaptHttp2Response reads. */
+export interface Http2ResponseParts {
+  stream: { readonly closed: boolean; readonly destroyed: boolean };
+}
+
+/**
+ * Gives an HTTP/2 response the `destroyed` of an HTTP/1.1 one: true once the
+ * client is gone. Node's Http2ServerResponse has no such property (it is not a
+ * Writable), so the proxy's "is the client still there?" read undefined: a
+ * request held for a cold start and cancelled meanwhile (RST_STREAM) was sent
+ * to the app once it was ready, and a stream of such cancels (rapid reset)
+ * became as many requests to an app that had just started. Its stream is what
+ * closes when the client resets it.
+ *
+ * Mutates `res`.
+ */
+export function adaptHttp2Response(res: Http2ResponseParts): void {
+  const stream = res.stream;
+  Object.defineProperty(res, 'destroyed', { get: () => stream.closed || stream.destroyed, configurable: true });
+}

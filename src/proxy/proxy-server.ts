@@ -27,7 +27,7 @@ import type { AppTimeouts } from '../spec/types.js';
 import { DEFAULT_PROXY_TIMEOUTS, exchangeBounds, type ProxyTimeouts } from './proxy-timeouts.js';
 import { capConnections, throttledCounter } from './connection-cap.js';
 import { ACME_CHALLENGE_PREFIX } from '../tls/edge-policy.js';
-import { adaptHttp2Request } from './http2-request.js';
+import { adaptHttp2Request, adaptHttp2Response } from './http2-request.js';
 import { Http1Front, type FrontFallback } from './front/http1-front.js';
 import { splitSecureConnections } from './front/tls-split.js';
 import type { FrontConnection, FrontRouter } from './front/front-connection.js';
@@ -178,6 +178,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     this.secureFront = front;
     server.on('request', (req: Http2ServerRequest | IncomingMessage, res: Http2ServerResponse | ServerResponse) => {
       if (req.httpVersionMajor === 2) {
+        adaptHttp2Response(res as Http2ServerResponse);
         const problem = adaptHttp2Request(req as Http2ServerRequest);
         if (problem !== undefined) return sendFailure(req as IncomingMessage, res as ServerResponse, { status: 400, code: 'bad_request', reason: problem });
       }

@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import { listenOn } from '../net/listen.js';
 import { answerHalfClosedClients } from '../net/half-open.js';
 import { answerClientError } from '../proxy/client-error.js';
+import { throttledCounter } from '../proxy/connection-cap.js';
 import type { ProxyServer } from '../proxy/proxy-server.js';
 import { TLS_CONTEXT_OPTIONS } from './tls-policy.js';
 
@@ -27,6 +28,15 @@ export interface HttpsListenerOptions {
 
 /** The plain listener's keep-alive bound (proxy-server.ts): 65 s outlives AWS ALB's 60 s. */
 const IDLE_TIMEOUT_MS = 65_000;
+
+/**
+ * Most streams one HTTP/2 session may have open at once (nginx's
+ * http2_max_concurrent_streams is 128). Node's default is 2^32 - 1: one
+ * connection, a single place under the connection cap, could send the app
+ * thousands of requests at once. A client past it waits for a stream to end
+ * (RFC 9113 §5.1.2), as browsers do.
+ */
+export const MAX_CONCURRENT_STREAMS = 128;
 
 /**
  * The TLS listener: HTTP/2 by ALPN, HTTP/1.1 for clients without it, each
@@ -57,7 +67,7 @@ export class HttpsListener {
         done(null, context);
       },
       // No extended CONNECT (RFC 8441): browsers open their WebSockets over HTTP/1.1, which berth tunnels.
-      settings: { enableConnectProtocol: false },
+      settings: { enableConnectProtocol: false, maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
       // One header over the limit (plus the four pseudo-headers) reaches the proxy, which answers 431,
       // instead of Node resetting the stream at its default of 128.
       maxHeaderListPairs: options.maxRequestHeaders + 5,
@@ -69,7 +79,13 @@ export class HttpsListener {
     // A client's FIN after its request still gets the answer, on Node's path as on the front's (tls-split.ts).
     answerHalfClosedClients(http1);
     // A TLS client cannot read a raw 503 as the plain listener sends one: past the cap, Node closes the connection.
-    if (options.maxConnections !== undefined && Number.isFinite(options.maxConnections)) this.server.maxConnections = options.maxConnections;
+    if (options.maxConnections !== undefined && Number.isFinite(options.maxConnections)) {
+      const limit = options.maxConnections;
+      this.server.maxConnections = limit;
+      // Node drops them without a word: the operator is told, once a second at most (a flood is one line, not one per client).
+      const dropped = throttledCounter((count) => logger.warn({ refused: count, limit }, 'TLS connection limit reached: new connections closed'));
+      this.server.on('drop', dropped);
+    }
     options.proxy.serveSecure(this.server);
     this.server.on('session', (session: ServerHttp2Session) => {
       this.sessions.add(session);
