@@ -273,7 +273,6 @@ export class AppService {
         await this.deps.store.restoreApp(app).then(() => this.deps.desiredChanged([], {}, [name]).catch(() => undefined)).catch(() => undefined);
         throw err;
       }
-      this.deps.events.publish({ type: 'deleted', app: name, time: new Date() });
     });
   }
 

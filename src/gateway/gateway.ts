@@ -471,6 +471,7 @@ export class Gateway {
     const store = this.store!;
     // The other gateways are told as soon as the store has it: they route it within a notice's delay.
     if (announce) this.cluster?.announce(changed ? [...changed, ...removed] : undefined);
+    const before = [...this.desired.specs.keys()];
     let desired: StoredApp[];
     if (changed) {
       desired = [];
@@ -491,6 +492,11 @@ export class Gateway {
     const deleted = (await store.listDeleted()).map((d) => (removed.includes(d.name) && options.purgeVolumes ? { ...d, purgeVolumes: true } : d));
     const failed = await this.activator!.reconcile(desiredSpecs(desired), deleted, { scoped: changed !== undefined });
     await this.forgetDeleted(deleted.map((d) => d.name), failed);
+    // Told here, whichever way the app left (an API delete, a reload that no longer
+    // declares it, a delete at another gateway): the metrics and the accounting drop
+    // what they hold of it on this event, and the event streams tell the dashboard.
+    const time = new Date();
+    for (const app of before) if (!this.desired.specs.has(app)) this.events.publish({ type: 'deleted', app, time });
   }
 
   /**

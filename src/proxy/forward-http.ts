@@ -3,6 +3,7 @@ import { ownChunk, type ExchangeControl } from './http1/exchange.js';
 import type { Http1Pool } from './http1/upstream-pool.js';
 import { BadUpstreamResponseError } from './http1/response-parser.js';
 import { ClientClosedError } from '../errors.js';
+import { isEventStream } from './endless-response.js';
 
 /** How long one exchange may wait on each side; 0 turns a bound off. */
 export interface ForwardBounds {
@@ -86,6 +87,17 @@ export function forwardHttp(
   // that lied), so a cancelled long poll or upload was never aborted and its exchange never ended.
   const onClientClose = () => abort(new ClientClosedError());
   res.on('close', onClientClose);
+  /** An event stream's client sending EOF has left (see endless-response.ts); over HTTP/2 the stream's own close says so. */
+  const endOnClientEof = () => {
+    const socket = req.socket;
+    const gone = () => {
+      abort(new ClientClosedError());
+      res.destroy();
+    };
+    if (socket.readableEnded) return void setImmediate(gone);
+    socket.once('end', gone);
+    res.once('close', () => socket.off('end', gone));
+  };
   if (bodyTimed) {
     // The timer's 'timeout' is emitted on the request (over HTTP/1.1, while its body is incomplete).
     req.on('timeout', () => {
@@ -123,6 +135,7 @@ export function forwardHttp(
           return ctl.abort(new BadUpstreamResponseError(`the app's response head cannot be relayed: ${(err as Error).message}`));
         }
         status = statusCode;
+        if (req.httpVersionMajor < 2 && isEventStream(headers['content-type'])) endOnClientEof();
         if (req.method === 'HEAD' || statusCode === 204 || statusCode === 304) {
           headFlushed = true;
           res.flushHeaders();

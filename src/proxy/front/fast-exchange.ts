@@ -12,6 +12,7 @@ import type { Upstream, UpstreamSource } from '../upstream.js';
 import type { FrontConnection, FrontExchange } from './front-connection.js';
 import type { PlainRequestHead } from './request-head.js';
 import { hasNoBody, responseHead } from './response-head.js';
+import { isEventStream } from '../endless-response.js';
 
 /** What a fast exchange asks of the proxy. */
 export interface FastExchangeOwner {
@@ -45,6 +46,8 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
   /** The response head, held until the first body bytes (or the end) so they leave in one write. */
   private head: string | undefined;
   private chunked = false;
+  /** The app answered an event stream: the client's EOF ends it (see endless-response.ts). */
+  endsOnClientEof = false;
   private retried = false;
   private over = false;
 
@@ -81,6 +84,9 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
   onHead(_ctl: ExchangeControl, status: number, headers: ResponseHeaders, statusText: string): void {
     this.status = status;
     this.chunked = !hasNoBody(this.req.method, status) && headers['content-length'] === undefined;
+    this.endsOnClientEof = isEventStream(headers['content-type']);
+    // The client's EOF came while the app had not answered yet: it has left already.
+    if (this.endsOnClientEof && !this.conn.canHandOff) this.conn.destroy();
     this.head = responseHead(status, statusText, headers, {
       requestId: this.requestId,
       date: this.conn.date,

@@ -20,6 +20,8 @@ export interface FrontExchange {
   drained(): void;
   /** The client connection closed before the response was complete. */
   clientClosed(): void;
+  /** The client's EOF ends the response (an event stream: see endless-response.ts), not only its close. */
+  readonly endsOnClientEof?: boolean;
 }
 
 /** What a front connection asks of its listener. */
@@ -277,6 +279,7 @@ export class FrontConnection {
 
   private readonly onEnd = (): void => {
     this.clientEnded = true;
+    if (this.current?.endsOnClientEof) return this.destroy();
     if (this.phase !== Phase.Head) return;
     if (this.pending === undefined) return this.end();
     // Part of a head, then the FIN: it can never be a request. A 400 at once, as Node's server answers.

@@ -139,7 +139,7 @@ async function putInput(ctx: DockerContext, container: Docker.Container, name: s
   try {
     await putInputFile(ctx, container, name, input);
   } catch (err) {
-    await container.remove({ force: true }).catch(() => undefined);
+    await container.remove({ force: true, v: true }).catch(() => undefined);
     throw err;
   }
 }

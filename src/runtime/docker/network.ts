@@ -29,7 +29,7 @@ export async function joinNetwork(ctx: DockerContext, container: Docker.Containe
   try {
     await ctx.docker().getNetwork(network).connect({ Container: container.id, ...(aliases ? { EndpointConfig: { Aliases: aliases } } : {}) });
   } catch (err) {
-    await container.remove({ force: true }).catch(() => undefined);
+    await container.remove({ force: true, v: true }).catch(() => undefined);
     const why = statusOf(err) === 404 ? missingNetwork(network) : engineMessage(err);
     throw new RuntimeError(`joining container ${name} to network ${network}: ${why}`, { cause: err });
   }
