@@ -104,9 +104,10 @@ export function forwardHttp(
     if (controller) controller.abort(err);
     else pendingAbort = err;
   };
-  const onClientClose = () => {
-    if (!res.writableFinished) abort(new ClientClosedError());
-  };
+  // Removed at finish, so it only runs while the exchange is under way: the client left before the
+  // end. (Not `res.writableFinished`: an HTTP/2 response that closes under way reports it true, so a
+  // client that left a quiet stream left the upstream and the app's in-flight count held for good.)
+  const onClientClose = () => abort(new ClientClosedError());
   res.on('close', onClientClose);
   if (clientSocket !== undefined) {
     if (clientSocket.readableEnded) clientEnded = true;

@@ -54,6 +54,12 @@ before(async () => {
       };
       return pump();
     }
+    if (req.url === '/quiet') {
+      // An event stream's head, then nothing for good.
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.flushHeaders();
+      return;
+    }
     req.resume();
     req.on('end', () => {
       const answer = () => res.end(JSON.stringify({ url: req.url, host: req.headers.host }));
@@ -182,6 +188,26 @@ describe('hostile clients of the TLS listener', () => {
     await allEnded();
     // The session serves on.
     assert.equal((await ask(s, { ':authority': 'a.test', ':path': '/after-stall' })).status, 200);
+  });
+
+  it('an HTTP/2 client that goes away during a quiet event stream ends the exchange and the app\'s response', async () => {
+    const s = session();
+    const closedBefore = appClosed;
+    const stream: ClientHttp2Stream = s.request({ ':path': '/quiet', ':authority': 'a.test' });
+    stream.on('error', () => undefined);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no head for the quiet stream')), WITHIN_MS);
+      stream.on('response', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    // The whole connection goes (its TCP FIN), as a closed browser tab's would.
+    s.destroy();
+    await allEnded();
+    const deadline = Date.now() + WITHIN_MS;
+    while (appClosed === closedBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(appClosed > closedBefore, "the app's quiet response was closed");
   });
 
   it('an HTTP/2 client that stops reading is cut at the send bound, the app’s response aborted; others are served', async () => {
