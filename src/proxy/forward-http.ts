@@ -11,7 +11,10 @@ export interface ForwardBounds {
   responseTimeoutMs: number;
   /** The client's request body going without a byte: 408, connection closed, upstream aborted. */
   bodyIdleMs: number;
-  /** The client leaving the response unread (backpressure not drained): connection closed, upstream aborted. */
+  /**
+   * The client leaving the response unread (backpressure not drained), or a client that sent its
+   * FIN left a begun response silent: connection closed, upstream aborted.
+   */
   sendMs: number;
 }
 
@@ -33,7 +36,13 @@ export interface ForwardResult {
  * HTTP/1.1, the stream's over HTTP/2), armed only while it means something (a
  * body still arriving, a response held back by a client that does not read),
  * so a plain GET that flows costs no timer at all. A quiet stream (SSE, long
- * poll) is not cut: only the client's silence is bounded.
+ * poll) is not cut: only the client's silence is bounded, and the client's FIN.
+ * Over HTTP/1.1 a FIN is all the proxy sees of a client that closed (it looks
+ * the same as a half-close, which berth answers), and while the response is
+ * quiet nothing is written that could draw the client's reset: so once the
+ * head went out, a response silent for the send bound after a FIN is ended
+ * (the socket's timer counts writes as activity), or a quiet event stream
+ * would hold the upstream and the app's activity until the app wrote again.
  */
 export function forwardHttp(
   pool: Http1Pool,
@@ -54,21 +63,36 @@ export function forwardHttp(
   /** The socket timer is ours while this is true; it is handed back (0) at the end. */
   let timed = false;
   let sendPaused = false;
+  /** The client sent its FIN (HTTP/1.1; an HTTP/2 client that leaves resets or closes its stream). */
+  let clientEnded = false;
   // req.setTimeout, not req.socket.setTimeout: over HTTP/2 the socket is the whole session's, whose timer
   // any other stream's traffic restarts and whose 'timeout' reaches neither req nor res, so a stalled
   // body or an unread response was never bounded. The stream's timer emits 'timeout' on both.
   const timer = req;
   const bodyTimed = hasBody && bounds.bodyIdleMs > 0 && !req.complete;
   const rearm = () => {
-    const ms = sendPaused && bounds.sendMs > 0 ? bounds.sendMs : bodyTimed && !req.complete ? bounds.bodyIdleMs : 0;
+    const sendBound = sendPaused || (clientEnded && status !== 0);
+    const ms = sendBound && bounds.sendMs > 0 ? bounds.sendMs : bodyTimed && !req.complete ? bounds.bodyIdleMs : 0;
     if (ms === 0 && !timed) return;
     timed = ms > 0;
     timer.setTimeout(ms);
   };
+  /** The send bound's timeout cuts the connection (the exchange is aborted by its close). */
+  const cutOnTimeout = () => {
+    if (res.listenerCount('timeout') === 0) res.on('timeout', () => res.destroy());
+  };
+  const onClientEnd = () => {
+    clientEnded = true;
+    if (bounds.sendMs === 0) return;
+    cutOnTimeout();
+    rearm();
+  };
+  const clientSocket = req.httpVersionMajor < 2 ? req.socket : undefined;
   const finish = (err?: Error) => {
     if (finished) return;
     finished = true;
     res.off('close', onClientClose);
+    clientSocket?.off('end', onClientEnd);
     if (timed) {
       timed = false;
       timer.setTimeout(0);
@@ -98,6 +122,10 @@ export function forwardHttp(
     socket.once('end', gone);
     res.once('close', () => socket.off('end', gone));
   };
+  if (clientSocket !== undefined) {
+    if (clientSocket.readableEnded) clientEnded = true;
+    else clientSocket.once('end', onClientEnd);
+  }
   if (bodyTimed) {
     // The timer's 'timeout' is emitted on the request (over HTTP/1.1, while its body is incomplete).
     req.on('timeout', () => {
@@ -140,6 +168,11 @@ export function forwardHttp(
           headFlushed = true;
           res.flushHeaders();
         }
+        // A FIN that came while the head was awaited: the send bound starts with the head.
+        if (clientEnded && bounds.sendMs > 0) {
+          cutOnTimeout();
+          rearm();
+        }
       },
       onRead() {
         // A head came and no body with it (an event stream's may come much later): the head goes alone.
@@ -158,7 +191,7 @@ export function forwardHttp(
           ctl.pause();
           if (bounds.sendMs > 0) {
             // A client that stops reading must not hold the exchange (and the upstream) forever.
-            if (!sendPaused && res.listenerCount('timeout') === 0) res.on('timeout', () => res.destroy());
+            cutOnTimeout();
             sendPaused = true;
             rearm();
           }

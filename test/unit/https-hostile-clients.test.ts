@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect as http2Connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+import { connect as http2Connect, constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +53,12 @@ before(async () => {
         if (!res.destroyed) res.once('drain', pump);
       };
       return pump();
+    }
+    if (req.url === '/quiet') {
+      // An event stream's head, then nothing for good.
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.flushHeaders();
+      return;
     }
     req.resume();
     req.on('end', () => {
@@ -182,6 +188,51 @@ describe('hostile clients of the TLS listener', () => {
     await allEnded();
     // The session serves on.
     assert.equal((await ask(s, { ':authority': 'a.test', ':path': '/after-stall' })).status, 200);
+  });
+
+  it('an HTTP/2 client that goes away during a quiet event stream ends the exchange and the app\'s response', async () => {
+    const s = session();
+    const closedBefore = appClosed;
+    const stream: ClientHttp2Stream = s.request({ ':path': '/quiet', ':authority': 'a.test' });
+    stream.on('error', () => undefined);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no head for the quiet stream')), WITHIN_MS);
+      stream.on('response', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    // The whole connection goes (its TCP FIN), as a closed browser tab's would.
+    s.destroy();
+    await allEnded();
+    const deadline = Date.now() + WITHIN_MS;
+    while (appClosed === closedBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(appClosed > closedBefore, "the app's quiet response was closed");
+  });
+
+  it('an HTTP/2 client that resets one quiet stream of two ends that exchange only; the session serves on', async () => {
+    const s = session();
+    const closedBefore = appClosed;
+    const open = (path: string) =>
+      new Promise<ClientHttp2Stream>((resolve, reject) => {
+        const stream = s.request({ ':path': path, ':authority': 'a.test' });
+        stream.on('error', () => undefined);
+        const timer = setTimeout(() => reject(new Error(`no head for ${path}`)), WITHIN_MS);
+        stream.on('response', () => {
+          clearTimeout(timer);
+          resolve(stream);
+        });
+      });
+    const [reset, kept] = await Promise.all([open('/quiet'), open('/quiet')]);
+    reset.close(constants.NGHTTP2_CANCEL);
+    const deadline = Date.now() + WITHIN_MS;
+    while (appClosed === closedBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(appClosed, closedBefore + 1, "the reset stream's app response was closed, the other's kept");
+    assert.equal(counts.began - counts.ended, 1, 'one exchange still counted: the kept stream');
+    assert.ok(!kept.closed, 'the other stream is still open');
+    assert.equal((await ask(s, { ':authority': 'a.test', ':path': '/after-reset' })).status, 200);
+    kept.close(constants.NGHTTP2_CANCEL);
+    await allEnded();
   });
 
   it('an HTTP/2 client that stops reading is cut at the send bound, the app’s response aborted; others are served', async () => {

@@ -89,6 +89,11 @@ export class FrontConnection {
   current: FrontExchange | undefined;
   /** The send bound of the exchange under way (0: none), checked by the sweep. */
   sendTimeoutMs = 0;
+  /**
+   * The tick of the last write of the response under way, or of the client's FIN if later;
+   * 0 while nothing of the response was written. See `quietAfterFin`.
+   */
+  private wroteAt = 0;
 
   constructor(readonly socket: Socket, private readonly owner: FrontOwner) {
     this.client = unmappedAddress(socket.remoteAddress ?? '');
@@ -124,8 +129,21 @@ export class FrontConnection {
     return !this.clientEnded;
   }
 
+  /**
+   * The response under way was begun and then written nothing for `ticks` since the client's FIN.
+   * A FIN is all the proxy sees of a client that closed (it looks the same as a half-close, which
+   * berth answers), and with nothing written no reset comes back: a quiet event stream would hold
+   * the exchange, its upstream connection and the app's activity until the app wrote again, maybe
+   * never. A half-closed client still waiting gets the send bound of silence (the head's wait is the
+   * response bound's).
+   */
+  quietAfterFin(ticks: number): boolean {
+    return this.clientEnded && this.wroteAt !== 0 && this.owner.tick - this.wroteAt > ticks;
+  }
+
   /** Writes response bytes; false: the client is not keeping up (see sendBlocked). */
   write(data: Buffer | string): boolean {
+    this.wroteAt = this.owner.tick;
     const flowing = typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data);
     if (!flowing && !this.sendBlocked) {
       this.sendBlocked = true;
@@ -150,6 +168,7 @@ export class FrontConnection {
     this.phase = Phase.Head;
     this.served = true;
     this.sendBlocked = false;
+    this.wroteAt = 0;
     this.since = this.owner.tick;
     if (this.socket.destroyed) return;
     if (this.owner.closing || (this.clientEnded && this.pending === undefined)) {
@@ -280,6 +299,8 @@ export class FrontConnection {
   private readonly onEnd = (): void => {
     this.clientEnded = true;
     if (this.current?.endsOnClientEof) return this.destroy();
+    // The silence after a FIN is counted from the FIN (see quietAfterFin).
+    if (this.wroteAt !== 0) this.wroteAt = this.owner.tick;
     if (this.phase !== Phase.Head) return;
     if (this.pending === undefined) return this.end();
     // Part of a head, then the FIN: it can never be a request. A 400 at once, as Node's server answers.

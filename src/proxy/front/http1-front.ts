@@ -143,7 +143,11 @@ export class Http1Front implements FrontOwner {
       const waited = this.tick - conn.since;
       if (conn.busy) {
         // A client that reads nothing of its response for the send bound is cut; the exchange is aborted.
-        if (conn.sendBlocked && conn.sendTimeoutMs > 0 && waited > Math.ceil(conn.sendTimeoutMs / TICK_MS)) conn.destroy();
+        // So is a client that sent its FIN, when its begun response stays silent that long (quietAfterFin).
+        if (conn.sendTimeoutMs > 0) {
+          const sendTicks = Math.ceil(conn.sendTimeoutMs / TICK_MS);
+          if ((conn.sendBlocked && waited > sendTicks) || conn.quietAfterFin(sendTicks)) conn.destroy();
+        }
       } else if (conn.idle && conn.served) {
         if (waited > idleTicks) conn.end();
       } else if (headerTicks > 0 && waited > headerTicks) {
