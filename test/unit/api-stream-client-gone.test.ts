@@ -5,6 +5,7 @@
 // app's log follow held its socket and its engine log stream for good.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { FakeGatewayBed } from '../support/fake-gateway.js';
 import { waitFor } from '../support/wait-for.js';
@@ -48,4 +49,30 @@ describe('an endless answer ends when its client leaves', () => {
       if (path.includes('logs')) await waitFor('the engine log stream to be closed too', () => bed.runtime.follows.length > 0 && bed.runtime.follows.every((f) => f.destroyed), { timeoutMs: 3_000 });
     });
   }
+});
+
+it("a log the engine's stream breaks off is cut, not ended: the client can tell it does not have all of it", async (t) => {
+  const bed = await FakeGatewayBed.create();
+  t.after(() => bed.dispose());
+  const gateway = await bed.start();
+  assert.equal((await bed.api(gateway, 'POST', '/v1/apps', SPEC)).status < 300, true);
+  assert.equal((await bed.api(gateway, 'POST', '/v1/apps/quiet/start')).status, 200);
+  const outcome = await new Promise<string>((resolve) => {
+    const req = request({ port: gateway.adminAddress!.port, path: '/v1/apps/quiet/logs?follow=true', headers: { authorization: `Bearer ${bed.adminToken}` } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve(`ended cleanly after ${JSON.stringify(body)}`));
+      res.on('error', () => resolve(`cut after ${JSON.stringify(body)}`));
+      res.on('aborted', () => resolve(`cut after ${JSON.stringify(body)}`));
+    });
+    req.on('error', () => resolve('cut'));
+    req.end();
+    void waitFor('the follow to begin', () => bed.runtime.follows.length > 0, { timeoutMs: 3_000 }).then(() => {
+      const follow = bed.runtime.follows[0]!;
+      follow.write('line 1\n');
+      setTimeout(() => follow.destroy(new Error('the engine went away')), 100);
+    });
+  });
+  assert.match(outcome, /^cut/);
 });

@@ -29,7 +29,8 @@ export const logRoutes: RouteDef[] = [
         abort.abort();
         stream.destroy();
       });
-      stream.on('error', () => ctx.res.end());
+      // Cut, not ended: a clean end would tell the client it has the whole log.
+      stream.on('error', () => ctx.res.destroy());
       stream.pipe(ctx.res);
       if (booleanParam(ctx.query, 'follow')) endWhenClientLeaves(ctx.res);
     },
