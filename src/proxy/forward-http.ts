@@ -81,8 +81,12 @@ export function forwardHttp(
   const cutOnTimeout = () => {
     if (res.listenerCount('timeout') === 0) res.on('timeout', () => res.destroy());
   };
+  /** The app's answer is an event stream: its client sending EOF has left (see endless-response.ts). */
+  let endsOnClientEof = false;
   const onClientEnd = () => {
     clientEnded = true;
+    // Destroyed, the response closes, and onClientClose aborts the exchange.
+    if (endsOnClientEof) return void res.destroy();
     if (bounds.sendMs === 0) return;
     cutOnTimeout();
     rearm();
@@ -111,17 +115,6 @@ export function forwardHttp(
   // that lied), so a cancelled long poll or upload was never aborted and its exchange never ended.
   const onClientClose = () => abort(new ClientClosedError());
   res.on('close', onClientClose);
-  /** An event stream's client sending EOF has left (see endless-response.ts); over HTTP/2 the stream's own close says so. */
-  const endOnClientEof = () => {
-    const socket = req.socket;
-    const gone = () => {
-      abort(new ClientClosedError());
-      res.destroy();
-    };
-    if (socket.readableEnded) return void setImmediate(gone);
-    socket.once('end', gone);
-    res.once('close', () => socket.off('end', gone));
-  };
   if (clientSocket !== undefined) {
     if (clientSocket.readableEnded) clientEnded = true;
     else clientSocket.once('end', onClientEnd);
@@ -163,7 +156,11 @@ export function forwardHttp(
           return ctl.abort(new BadUpstreamResponseError(`the app's response head cannot be relayed: ${(err as Error).message}`));
         }
         status = statusCode;
-        if (req.httpVersionMajor < 2 && isEventStream(headers['content-type'])) endOnClientEof();
+        // Over HTTP/2 an event stream's client that leaves closes its stream, which onClientClose hears.
+        if (clientSocket !== undefined && isEventStream(headers['content-type'])) {
+          endsOnClientEof = true;
+          if (clientEnded) setImmediate(() => res.destroy());
+        }
         if (req.method === 'HEAD' || statusCode === 204 || statusCode === 304) {
           headFlushed = true;
           res.flushHeaders();
