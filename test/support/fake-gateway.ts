@@ -77,3 +77,27 @@ export class FakeGatewayBed {
     await rm(this.dir, { recursive: true, force: true });
   }
 }
+
+/** The path a quiet-stream gateway's app `s` answers with an event stream's head and then nothing. */
+export const QUIET_STREAM_PATH = '/session/s/stream';
+
+/**
+ * A gateway (disposed after the test) whose app `s` is started and answers
+ * QUIET_STREAM_PATH as a quiet event stream does: its head, then nothing, for good.
+ * `configExtra` goes into the gateway's config, `specExtra` into the app's spec.
+ */
+export async function quietStreamGateway(
+  t: { after(fn: () => unknown): void },
+  configExtra = '',
+  specExtra: Record<string, unknown> = {},
+): Promise<{ bed: FakeGatewayBed; gateway: Gateway }> {
+  const bed = await FakeGatewayBed.create(configExtra);
+  t.after(() => bed.dispose());
+  bed.runtime.behave('s', { quietStreamPath: QUIET_STREAM_PATH });
+  const gateway = await bed.start();
+  const created = await bed.api(gateway, 'POST', '/v1/apps', { apiVersion: 'berth/v1', name: 's', image: 'fake/s:1', port: 8080, readiness: { path: '/healthz' }, ...specExtra });
+  if (created.status >= 300) throw new Error(`app s not created: ${JSON.stringify(created.json)}`);
+  const started = await bed.api(gateway, 'POST', '/v1/apps/s/start');
+  if (started.status !== 200) throw new Error(`app s not started: ${JSON.stringify(started.json)}`);
+  return { bed, gateway };
+}

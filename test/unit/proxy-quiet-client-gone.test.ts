@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { ProxyServer } from '../../src/proxy/proxy-server.js';
 import { RouteTable } from '../../src/proxy/route-table.js';
 import { StaticUpstreams } from '../../src/proxy/static-upstreams.js';
-import { FakeGatewayBed } from '../support/fake-gateway.js';
+import { FakeGatewayBed, quietStreamGateway } from '../support/fake-gateway.js';
 
 /** Sends `request`, waits for the answer's head, then sends the FIN (ending or destroying the socket). */
 function readHeadThenLeave(port: number, request: string, how: 'end' | 'destroy'): Promise<string> {
@@ -43,13 +43,7 @@ async function stateOf(bed: FakeGatewayBed, gateway: Parameters<FakeGatewayBed['
 
 describe('a client that stays on a quiet response keeps the app up', () => {
   it('a GET (the front serves it) and a POST (Node\'s server serves it), open past the send bound and the idle timeout', async (t) => {
-    const bed = await FakeGatewayBed.create('timeouts:\n  clientSend: 1s\n');
-    t.after(() => bed.dispose());
-    bed.runtime.behave('s', { quietStreamPath: '/session/s/stream' });
-    const gateway = await bed.start();
-    const spec = { apiVersion: 'berth/v1', name: 's', image: 'fake/s:1', port: 8080, idleTimeout: '1s', readiness: { path: '/healthz' } };
-    assert.ok((await bed.api(gateway, 'POST', '/v1/apps', spec)).status < 300);
-    assert.equal((await bed.api(gateway, 'POST', '/v1/apps/s/start')).status, 200);
+    const { bed, gateway } = await quietStreamGateway(t, 'timeouts:\n  clientSend: 1s\n', { idleTimeout: '1s' });
     const port = gateway.proxyAddress!.port;
     const open = [
       'GET /session/s/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n',
@@ -77,13 +71,7 @@ describe('a client that leaves a quiet response does not keep the app up', () =>
   ] as const;
   for (const [what, request, how] of cases) {
     it(what, async (t) => {
-      const bed = await FakeGatewayBed.create('timeouts:\n  clientSend: 1s\n');
-      t.after(() => bed.dispose());
-      bed.runtime.behave('s', { quietStreamPath: '/session/s/stream' });
-      const gateway = await bed.start();
-      const spec = { apiVersion: 'berth/v1', name: 's', image: 'fake/s:1', port: 8080, idleTimeout: '1s', readiness: { path: '/healthz' } };
-      assert.ok((await bed.api(gateway, 'POST', '/v1/apps', spec)).status < 300);
-      assert.equal((await bed.api(gateway, 'POST', '/v1/apps/s/start')).status, 200);
+      const { bed, gateway } = await quietStreamGateway(t, 'timeouts:\n  clientSend: 1s\n', { idleTimeout: '1s' });
       const head = await readHeadThenLeave(gateway.proxyAddress!.port, request, how);
       assert.match(head, /^HTTP\/1\.1 200 /);
       // Idle timeout (1 s) after the send bound (1 s) ended the exchange: generous on a loaded machine.

@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { FakeGatewayBed } from '../support/fake-gateway.js';
+import { quietStreamGateway } from '../support/fake-gateway.js';
 
 /** Sends `request` on a raw socket and resolves with the socket once the answer's head came. */
 function openStream(port: number, request: string): Promise<Socket> {
@@ -38,12 +38,7 @@ describe('a client that leaves a quiet event stream lets go of it', () => {
   ] as const;
   for (const [what, request] of cases) {
     it(what, async (t) => {
-      const bed = await FakeGatewayBed.create();
-      t.after(() => bed.dispose());
-      bed.runtime.behave('s', { quietStreamPath: '/session/s/stream' });
-      const gateway = await bed.start();
-      assert.ok((await bed.api(gateway, 'POST', '/v1/apps', { apiVersion: 'berth/v1', name: 's', image: 'fake/s:1', port: 8080, readiness: { path: '/healthz' } })).status < 300);
-      assert.equal((await bed.api(gateway, 'POST', '/v1/apps/s/start')).status, 200);
+      const { bed, gateway } = await quietStreamGateway(t);
       const inFlight = async () => (await bed.api(gateway, 'GET', '/v1/apps/s')).json.status.inFlight as number;
       const clients = 3;
       for (let i = 0; i < clients; i++) {

@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { FakeGatewayBed } from '../support/fake-gateway.js';
+import { quietStreamGateway } from '../support/fake-gateway.js';
 
 /** Sends `request` on a raw socket; resolves with the answer's head, or undefined if none came within `ms`. */
 function headWithin(port: number, request: string, ms: number): Promise<string | undefined> {
@@ -35,12 +35,7 @@ describe("a quiet event stream's head reaches the client at once", () => {
   ] as const;
   for (const [what, request] of cases) {
     it(what, async (t) => {
-      const bed = await FakeGatewayBed.create();
-      t.after(() => bed.dispose());
-      bed.runtime.behave('s', { quietStreamPath: '/session/s/stream' });
-      const gateway = await bed.start();
-      assert.ok((await bed.api(gateway, 'POST', '/v1/apps', { apiVersion: 'berth/v1', name: 's', image: 'fake/s:1', port: 8080, readiness: { path: '/healthz' } })).status < 300);
-      assert.equal((await bed.api(gateway, 'POST', '/v1/apps/s/start')).status, 200);
+      const { bed, gateway } = await quietStreamGateway(t);
       const head = await headWithin(gateway.proxyAddress!.port, request, 5_000);
       assert.ok(head !== undefined, 'a head came within 5 s');
       assert.match(head, /^HTTP\/1\.1 200 /);
