@@ -506,7 +506,7 @@ export class Activator implements UpstreamSource {
         if (event.kind === 'network') controller.networkChanged(event.instanceId);
         // An unpause berth did not do is a start as far as serving goes: the container is looked at and adopted.
         if (event.kind === 'start' || event.kind === 'unpause') this.started(controller, event.instanceId);
-        if (event.kind === 'pause') controller.instancePaused(event.instanceId);
+        if (event.kind === 'pause') controller.instancePaused(event.instanceId, event.time);
         if (event.kind === 'oom') controller.instanceOutOfMemory(event.instanceId);
         if (event.kind === 'kill' && event.signal !== undefined) controller.instanceSignalled(event.instanceId, event.signal, event.time);
         if (event.kind === 'destroy') controller.instanceRemoved(event.instanceId);

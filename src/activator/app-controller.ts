@@ -780,9 +780,12 @@ export class AppController {
    * the last, the app is paused and the next request wakes it (a full start,
    * which unpauses it: berth did not freeze it, so it thaws nothing blind).
    */
-  instancePaused(instanceId: string): void {
+  instancePaused(instanceId: string, at?: Date): void {
     const slot = this.instances.slotOf(instanceId);
     if (this.state !== 'running' || !slot) return;
+    // The event of berth's own idle pause can come after the wake that thawed it (the event stream lags the
+    // engine's answers): a pause from before the instance entered rotation is not one behind berth's back.
+    if (at !== undefined && at.getTime() <= slot.readySince) return;
     this.instances.drop(slot);
     this.instances.park({ ...slot.instance, state: 'paused' });
     this.deps.logger.warn({ app: this.name, instance: slot.instance.name }, 'instance paused outside berth: out of rotation');

@@ -18,6 +18,8 @@ import { duringStart } from './start-watch.js';
 export class Slot implements Candidate {
   upstream: Upstream;
   readyAtMs = 0;
+  /** When it entered rotation (slots are made ready), on the wall clock the engine's events carry: an event from before is of an earlier life. */
+  readonly readySince = Date.now();
   /** Out of rotation: draining before a stop, or failing its health checks. */
   draining = false;
   unhealthy = false;

@@ -63,6 +63,9 @@ export class FakeRuntime implements Runtime {
   engineRetryAfterS = 5;
   /** While set, no event reaches a listener: the gap of an event stream that reconnects after an engine restart. */
   eventsLost = false;
+  /** Events of these kinds are held, with their time, until releaseHeldEvents(): an event stream that lags behind the engine's answers. */
+  readonly heldKinds = new Set<RuntimeEventKind>();
+  private held: RuntimeEvent[] = [];
   /** How long `list` takes to answer (a busy engine); its answer is as of the call. */
   listDelayMs = 0;
   /** The `berth.store` label its containers get (as a gateway's DockerRuntime gives them); none when unset. */
@@ -388,7 +391,15 @@ export class FakeRuntime implements Runtime {
   private emit(kind: RuntimeEventKind, c: FakeContainer, exitCode?: number): void {
     if (this.eventsLost) return;
     const event: RuntimeEvent = { kind, app: c.instance.app, instanceId: c.instance.id, time: new Date(), ...(exitCode === undefined ? {} : { exitCode }) };
-    for (const listener of this.listeners) listener(event);
+    if (this.heldKinds.has(kind)) this.held.push(event);
+    else for (const listener of this.listeners) listener(event);
+  }
+
+  /** Delivers the held events, late, in their order and with the time they happened. */
+  releaseHeldEvents(): void {
+    const held = this.held;
+    this.held = [];
+    for (const event of held) for (const listener of this.listeners) listener(event);
   }
 }
 

@@ -24,3 +24,32 @@ for (const eventsLost of [false, true]) {
     }
   });
 }
+
+test('the engine’s late pause event of berth’s own idle pause, after a wake, leaves the woken app running and in rotation', async () => {
+  const rt = new FakeRuntime();
+  const a = fakeActivator(rt);
+  try {
+    await a.reconcile([fakeSpec('web', { idleAction: 'pause', idleTimeout: '150ms' })]);
+    const first = await a.acquire('web');
+    rt.heldKinds.add('pause');
+    await waitForState(a, 'web', 'paused');
+    // Woken before the engine's event stream tells of the pause.
+    const again = await a.acquire('web');
+    assert.equal(again.instanceId, first.instanceId, 'thawed, not replaced');
+    rt.releaseHeldEvents();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(a.status('web')?.state, 'running');
+    assert.equal(a.status('web')?.reason, undefined);
+    const third = await a.acquire('web');
+    assert.equal(third.instanceId, first.instanceId, 'still in rotation');
+    // A pause that does happen later, behind berth's back, still counts.
+    rt.heldKinds.clear();
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    await rt.outsidePause(first.instanceId);
+    await waitForState(a, 'web', 'paused');
+    assert.equal(a.status('web')?.reason, 'its container was paused outside berth');
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
