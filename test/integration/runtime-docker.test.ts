@@ -360,4 +360,22 @@ describe('DockerRuntime on a real engine', () => {
     assert.equal(new Set(results.map((r) => r.id)).size, 1);
     assert.equal((await runtime.list({ app: s.name })).length, 1);
   });
+
+  it('a stopped container under a `docker rm -f` from outside is gone to start, and ensure makes a new one once the removal is done', T, async () => {
+    const s = spec(appName());
+    let old = await runtime.ensure(s, 0);
+    for (let round = 0; round < 3; round++) {
+      // Not running (created, or stopped by an idle stop): the engine marks it for removal at once, and a start
+      // gets 409 "marked for removal" until it is gone.
+      const removing = docker.getContainer(old.id).remove({ force: true });
+      const started = await runtime.start(old.id).then(() => 'started', (err: unknown) => err);
+      // A start that won the race runs until the removal kills it; anything else is "gone", never a conflict.
+      if (started !== 'started') assert.ok(started instanceof NotFoundError, `round ${round}: ${String(started)}`);
+      const made = await runtime.ensure(s, 0);
+      await removing;
+      assert.notEqual(made.id, old.id, `round ${round}: a new container`);
+      assert.ok(await exists(made.id), `round ${round}: it exists`);
+      old = made;
+    }
+  });
 });

@@ -48,6 +48,11 @@ export async function ensureContainer(ctx: DockerContext, given: AppSpec, index:
   // the loser may need a few short waits to see it.
   for (let attempt = 1; ; attempt++) {
     const existing = await inspectContainer(ctx, name);
+    if (existing?.State.Status === 'removing') {
+      // A `docker rm -f` outside berth is under way: the name is free once it is done, and a new container is made.
+      await untilRemoved(ctx, existing.Id, name);
+      continue;
+    }
     if (existing) {
       if (!isManaged(existing.Config.Labels)) {
         throw new ConflictError(
@@ -72,6 +77,17 @@ export async function ensureContainer(ctx: DockerContext, given: AppSpec, index:
       if (!(err instanceof NameTaken) || attempt >= CREATE_ATTEMPTS) throw err;
       await delay(25 * attempt);
     }
+  }
+}
+
+/** How long a removal someone else began may take before ensure gives up on the name. */
+const REMOVAL_WAIT_MS = 10_000;
+
+async function untilRemoved(ctx: DockerContext, id: string, name: string): Promise<void> {
+  const deadline = performance.now() + REMOVAL_WAIT_MS;
+  while ((await inspectContainer(ctx, id)) !== undefined) {
+    if (performance.now() > deadline) throw new ConflictError(`container ${name} is being removed outside berth and is still there after ${REMOVAL_WAIT_MS / 1000} s`);
+    await delay(50);
   }
 }
 

@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { RuntimeError, withLastOutput } from '../../errors.js';
+import { NotFoundError, RuntimeError, withLastOutput } from '../../errors.js';
 import { LABEL_APP, type Instance } from '../runtime.js';
 import { ensureAppsNetwork, needsAppsNetwork, rejoinAppsNetwork } from './apps-network.js';
 import type { DockerContext } from './context.js';
@@ -18,6 +18,8 @@ import { lastOutput } from '../last-output.js';
 export async function startContainer(ctx: DockerContext, id: string): Promise<Instance> {
   const info = await requireManaged(ctx, id);
   const name = info.Name.replace(/^\//, '');
+  // Under a `docker rm -f` from outside: as good as gone, so the caller makes a new one (ensure waits the removal out).
+  if (info.State.Status === 'removing') throw new NotFoundError(`container ${name} is being removed`);
   const container = ctx.docker().getContainer(info.Id);
   const roots = ctx.bindMountRoots?.();
   // Mounts are made at start, following links as they are now; a paused or running container has its mounts already.
@@ -31,6 +33,11 @@ export async function startContainer(ctx: DockerContext, id: string): Promise<In
     else if (info.State.Status !== 'running') await startOnce(ctx, container);
   } catch (err) {
     // 304: it was started meanwhile by someone else, which is what we wanted.
+    if (statusOf(err) === 409) {
+      // 409 "marked for removal": a `docker rm -f` began between the look above and the start.
+      const now = await inspectContainer(ctx, info.Id);
+      if (!now || now.State.Status === 'removing') throw new NotFoundError(`container ${name} is being removed`);
+    }
     if (statusOf(err) !== 304) throw mapDockerError(err, `starting container ${name}`, ctx.endpoint.url);
   }
   let after = await inspectContainer(ctx, info.Id);
