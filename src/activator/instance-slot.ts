@@ -7,7 +7,7 @@ import { containerSpecHash } from '../spec/hash.js';
 import type { AppSpec } from '../spec/types.js';
 import { silentReason, waitUntilHealthy, waitUntilReady } from './readiness.js';
 import { StartFailedError } from './start-errors.js';
-import { duringStart } from './start-watch.js';
+import { duringStart, PAUSED_WHILE_STARTING } from './start-watch.js';
 
 /**
  * One container of an app as the controller tracks it: where it is, which
@@ -69,6 +69,8 @@ export async function startSlot(
   let remade = false;
   for (;;) {
     onStarted?.(running);
+    // Frozen by a `docker pause` between its start and the look at it: a paused container has no port to dial.
+    if (running.state === 'paused') throw new StartFailedError(spec.name, PAUSED_WHILE_STARTING, false);
     if (!running.address) throw new RuntimeError(`container ${running.name} has no published port ${spec.port}`);
     const watch = new StartWatch(runtime, running, deadline);
     let result =

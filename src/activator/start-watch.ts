@@ -3,6 +3,9 @@ import type { Instance } from '../runtime/runtime.js';
 /** How a container the kernel killed for its memory is told (a bare 137 reads like any kill). */
 export const OUT_OF_MEMORY = 'the container ran out of memory and was killed';
 
+/** How a container frozen by a `docker pause` during its start is told (it would never answer within the start timeout). */
+export const PAUSED_WHILE_STARTING = 'the container was paused outside berth while it started';
+
 /**
  * Exit codes of a container stopped by a signal from outside: 143 (SIGTERM, a
  * `docker stop` or `docker restart`) and 137 (SIGKILL, a `docker kill`, or a
@@ -38,7 +41,7 @@ export function duringStart(started: Pick<Instance, 'startedAt' | 'address'>, no
     const reason = `the container exited with code ${now.exitCode ?? '?'}`;
     return now.exitCode !== undefined && SIGNALLED.has(now.exitCode) ? { kind: 'maybe-restarting', reason } : { kind: 'failed', reason };
   }
-  if (now.state === 'paused') return { kind: 'failed', reason: 'the container was paused outside berth while it started' };
+  if (now.state === 'paused') return { kind: 'failed', reason: PAUSED_WHILE_STARTING };
   if (now.state !== 'running') return { kind: 'starting' };
   if (started.address !== undefined && now.address === undefined) return { kind: 'unrouted' };
   const again = now.startedAt !== undefined && started.startedAt !== undefined && now.startedAt.getTime() !== started.startedAt.getTime();

@@ -30,6 +30,8 @@ export interface FakeBehaviour {
   sickAfterMs?: number;
   /** Requests for this path get an event stream's head and then nothing, for good (a quiet SSE endpoint). */
   quietStreamPath?: string;
+  /** A `docker pause` lands between a start and the engine's answer to it, once: that start returns the container paused, with no address. */
+  pausedAtStart?: boolean;
 }
 
 interface FakeContainer {
@@ -114,6 +116,12 @@ export class FakeRuntime implements Runtime {
     if (b.startError) throw b.startError();
     if (!this.containers.has(id)) throw new NotFoundError(`no container ${id}`);
     await this.run(c, b);
+    if (b.pausedAtStart) {
+      this.behaviour.set(c.instance.app, { ...b, pausedAtStart: false });
+      await this.outsidePause(id);
+      const { address: _frozen, ...paused } = c.instance;
+      return paused;
+    }
     return { ...c.instance };
   }
 

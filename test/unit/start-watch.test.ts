@@ -122,3 +122,20 @@ test('a docker pause during a cold start fails it at once, saying so; the next r
     },
     300,
   ));
+
+test('a docker pause that lands before the start’s answer fails the start saying so (not "no published port"); the next request serves', async () => {
+  const rt = new FakeRuntime();
+  const a = fakeActivator(rt);
+  try {
+    rt.behave('web', { pausedAtStart: true });
+    await a.reconcile([fakeSpec('web', { startTimeout: '30s' })]);
+    await assert.rejects(a.acquire('web'), /paused outside berth while it started/);
+    assert.match(a.status('web')?.lastError ?? '', /paused outside berth/);
+    const again = await a.acquire('web');
+    assert.equal(a.status('web')?.state, 'running');
+    assert.equal(rt.running('web')[0]?.id, again.instanceId);
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
