@@ -660,6 +660,7 @@ export class AppController {
       return false;
     }
     const startedAt = slot?.instance.startedAt?.getTime();
+    const signal = this.signals.take(instanceId, at?.getTime() ?? Date.now());
     const decision = exitDecision({
       tracked: slot !== undefined,
       outOfRotation: slot !== undefined && (slot.draining || slot.unhealthy),
@@ -671,8 +672,9 @@ export class AppController {
       exitCode,
       upForMs: slot ? performance.now() - slot.readyAtMs : 0,
       mustRun: this.spec.scale.min >= 1,
+      // The kernel's OOM kill sends no engine kill event: that one stays the app's failure.
+      signalled: signal !== undefined && !outOfMemory,
     });
-    const signal = this.signals.take(instanceId, at?.getTime() ?? Date.now());
     if (decision.kind === 'ignore' || !slot) return false;
     if (decision.crashed) {
       this.lastError = outOfMemory ? this.outOfMemoryError(exitCode) : `the container exited with code ${exitCode}`;
@@ -785,7 +787,7 @@ export class AppController {
     if (this.state !== 'running' || !slot) return;
     // The event of berth's own idle pause can come after the wake that thawed it (the event stream lags the
     // engine's answers): a pause from before the instance entered rotation is not one behind berth's back.
-    if (at !== undefined && at.getTime() <= slot.readySince) return;
+    if (at !== undefined && at.getTime() < slot.readySince) return;
     this.instances.drop(slot);
     this.instances.park({ ...slot.instance, state: 'paused' });
     this.deps.logger.warn({ app: this.name, instance: slot.instance.name }, 'instance paused outside berth: out of rotation');

@@ -21,6 +21,8 @@ export interface ExitFacts {
   upForMs: number;
   /** The app must always run (scale.min ≥ 1): berth restarts it, so even a clean exit is a failure that counts. */
   mustRun: boolean;
+  /** A signal from outside berth ended it (`docker kill`, `docker stop`): the operator's doing, not the app's crash. */
+  signalled?: boolean;
 }
 
 export type ExitDecision =
@@ -36,7 +38,8 @@ export function exitDecision(facts: ExitFacts): ExitDecision {
   if (!facts.tracked || facts.outOfRotation || !facts.appRunning || facts.stale) return { kind: 'ignore' };
   // An app that quits by itself when idle exits 0, and a request wakes it; one berth restarts at once must not be
   // restarted in a tight loop because it says 0.
-  const crashed = facts.exitCode !== undefined && (facts.exitCode !== 0 || facts.mustRun);
+  // Killed from outside, it did not crash: it is neither the app's failure nor a step towards a crash loop.
+  const crashed = facts.exitCode !== undefined && (facts.exitCode !== 0 || facts.mustRun) && !facts.signalled;
   if (facts.othersLeft > 0) return { kind: 'replace', crashed };
   return { kind: 'last', crashed, early: facts.upForMs < EARLY_EXIT_MS };
 }

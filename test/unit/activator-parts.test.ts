@@ -29,6 +29,9 @@ test('exitDecision: what an instance exit means, case by case', () => {
     ['the last of an app that must always run exits 0 soon after its start', { exitCode: 0, mustRun: true }, { kind: 'last', crashed: true, early: true }],
     ['one of several of an app that must always run exits 0', { exitCode: 0, mustRun: true, othersLeft: 1 }, { kind: 'replace', crashed: true }],
     ['the last of an app that must always run vanishes without an exit code', { exitCode: undefined, mustRun: true }, { kind: 'last', crashed: false, early: true }],
+    ['the last is killed from outside soon after its start (docker kill)', { exitCode: 137, signalled: true }, { kind: 'last', crashed: false, early: true }],
+    ['one of several is stopped from outside (docker stop)', { exitCode: 143, signalled: true, othersLeft: 1 }, { kind: 'replace', crashed: false }],
+    ['the last of an app that must always run is killed from outside', { exitCode: 137, signalled: true, mustRun: true }, { kind: 'last', crashed: false, early: true }],
   ];
   for (const [what, facts, expected] of cases) assert.deepEqual(exitDecision({ ...running, ...facts }), expected, what);
 });

@@ -63,3 +63,28 @@ test('reason: an app that ignores SIGTERM is killed at its idle stop, and the re
     await rt.close();
   }
 });
+
+test('reason: docker kill from outside, again and again soon after each start, is no crash loop and no error: each next request starts the app', async () => {
+  const rt = new FakeRuntime();
+  const a = fakeActivator(rt);
+  try {
+    await a.reconcile([fakeSpec('web')]);
+    for (let round = 0; round < 6; round++) {
+      const up = await a.acquire('web');
+      await rt.outsideSignal(up.instanceId, 9, 137);
+      await waitForState(a, 'web', 'stopped');
+      assert.match(a.status('web')?.reason ?? '', /137/, `round ${round}: the reason tells the exit`);
+      assert.equal(a.status('web')?.lastError, undefined, `round ${round}: the app did not fail`);
+    }
+    await a.acquire('web');
+    assert.equal(a.status('web')?.state, 'running');
+    // An exit the app made by itself, with no signal from outside, still counts.
+    const up = await a.acquire('web');
+    await rt.outsideKill(up.instanceId, 3);
+    await waitForState(a, 'web', 'stopped');
+    assert.equal(a.status('web')?.lastError, 'the container exited with code 3');
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
