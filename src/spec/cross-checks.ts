@@ -9,6 +9,8 @@ interface CrossFields {
   routes?: Array<{ host?: string | undefined; path?: string | undefined }> | undefined;
   volume?: string | undefined;
   mounts?: Array<{ target: string }> | undefined;
+  port?: number | undefined;
+  security?: { hostNetwork: boolean } | undefined;
 }
 
 type Payload = { issues: Array<{ path?: PropertyKey[] }> };
@@ -23,6 +25,18 @@ function fieldsValid(...fields: string[]): (payload: Payload) => boolean {
 
 export const routesValid = fieldsValid('routes');
 export const mountsValid = fieldsValid('volume', 'mounts');
+export const hostNetworkValid = fieldsValid('port', 'security');
+
+/**
+ * On the host network the app's port is the host's, checked against the gateway's own
+ * ports and other apps' (host-ports.ts) before anything is stored; a port read from the
+ * image only after that check would escape it.
+ */
+export function hostNetworkPort(doc: CrossFields, ctx: z.RefinementCtx): void {
+  if (doc.security?.hostNetwork && doc.port === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['port'], message: 'must be given with security.hostNetwork: on the host network the port is the host\'s, and is checked against the gateway\'s own and other apps\'' });
+  }
+}
 
 /** Two equal routes in one app are a slip (often "/a" beside "/a/"). */
 export function uniqueRoutes(doc: CrossFields, ctx: z.RefinementCtx): void {

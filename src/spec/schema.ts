@@ -5,7 +5,7 @@
  * is refused instead of silently ignored.
  */
 import { z } from 'zod';
-import { mountsValid, routesValid, uniqueMountTargets, uniqueRoutes } from './cross-checks.js';
+import { hostNetworkPort, hostNetworkValid, mountsValid, routesValid, uniqueMountTargets, uniqueRoutes } from './cross-checks.js';
 import { envValueField } from './env-value.js';
 import * as f from './fields.js';
 import { parseLongDuration } from './duration.js';
@@ -256,7 +256,10 @@ export const berthAppSchema = z
           .array(z.string().regex(/^[A-Z_]+$/, 'a capability name like NET_ADMIN'))
           .default([])
           .describe("Linux capabilities to add. Each must be in the gateway's policy.capabilities."),
-        hostNetwork: z.boolean().default(false).describe("Use the host's network (the app's port is then dialled on 127.0.0.1 directly). Denied unless policy.allowHostNetwork."),
+        hostNetwork: z
+          .boolean()
+          .default(false)
+          .describe("Use the host's network (the app's port is then dialled on 127.0.0.1 directly, so `port` must be given, and must be neither one of the gateway's listener ports nor another host-network app's). Denied unless policy.allowHostNetwork."),
         hostPid: z.boolean().default(false).describe("Share the host's PID namespace. Denied unless policy.allowHostPid."),
       })
       .optional()
@@ -268,6 +271,7 @@ export const berthAppSchema = z
   })
   .superRefine(uniqueRoutes, { when: routesValid })
   .superRefine(uniqueMountTargets, { when: mountsValid })
+  .superRefine(hostNetworkPort, { when: hostNetworkValid })
   .describe('One berth app: a named, routable, container-backed web app.');
 
 /** An HSTS maxAge in milliseconds; one that does not parse was already reported by its own field. */

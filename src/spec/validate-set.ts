@@ -10,6 +10,7 @@ import { PolicyError, SpecError } from '../errors.js';
 import { dependsOnIssues } from './depends-on.js';
 import { formatPath, type SpecIssue } from './path.js';
 import type { FieldProblem } from '../errors.js';
+import { hostPortIssues, type GatewayPorts } from './host-ports.js';
 import { policyIssues } from './policy.js';
 import { RESERVED_NAMES } from './reserved-names.js';
 import { effectiveHost, routeCollisions } from './route-collisions.js';
@@ -65,6 +66,14 @@ function reservedHostIssues(specs: readonly AppSpec[], reserved: ReadonlySet<str
   return issues;
 }
 
+/** What the gateway itself holds, which no app may claim. */
+export interface GatewayClaims {
+  /** Route hosts naming the admin listener (reservedRouteHosts). */
+  hosts?: ReadonlySet<string>;
+  /** The listener ports, which an app on the host network would take (host-ports.ts). */
+  ports?: GatewayPorts;
+}
+
 /**
  * Throws SpecError listing every problem of the set; returns quietly when there
  * is none. A set whose only problems are what the policy denies throws a
@@ -74,7 +83,7 @@ export function validateAppSet(
   specs: readonly AppSpec[],
   policy?: DockerPolicy,
   limits?: SetLimits,
-  reservedHosts?: ReadonlySet<string>,
+  reserved?: GatewayClaims,
   /** Apps checked against the policy (default: all); an apply checks only the apps it brings, so a stored app whose mount source vanished does not block the others. */
   policyFor?: ReadonlySet<string>,
   /**
@@ -85,9 +94,9 @@ export function validateAppSet(
   origins?: readonly (string | undefined)[],
 ): void {
   const toFieldProblems = (list: SpecIssue[]) => list.map((issue) => locate(issue, origins));
-  const issues = [...nameIssues(specs, origins), ...routeCollisions(specs), ...dependsOnIssues(specs)];
+  const issues = [...nameIssues(specs, origins), ...routeCollisions(specs), ...dependsOnIssues(specs), ...hostPortIssues(specs, reserved?.ports)];
   if (limits) issues.push(...inputIssues(specs, limits));
-  if (reservedHosts) issues.push(...reservedHostIssues(specs, reservedHosts));
+  if (reserved?.hosts) issues.push(...reservedHostIssues(specs, reserved.hosts));
   const denied: SpecIssue[] = [];
   if (policy) {
     specs.forEach((spec, i) => {
