@@ -75,7 +75,7 @@ export const configFileSchema = z.strictObject({
       resources: z
         .strictObject({
           memory: z.union([z.string(), z.number()]).optional().describe('Memory limit of each instance: bytes, or "512k", "256m", "1g".'),
-          cpus: z.number().positive().optional().describe('CPU limit of each instance in (fractional) CPUs, e.g. 0.5.'),
+          cpus: z.number().min(0.01, 'must be at least 0.01 (Docker refuses less)').optional().describe('CPU limit of each instance in (fractional) CPUs, e.g. 0.5; at least 0.01.'),
           pids: z.number().int().positive().optional().describe('Most processes each instance may run.'),
         })
         .optional()

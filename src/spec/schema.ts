@@ -94,6 +94,9 @@ export const mountSchema = z
   })
   .describe('A bind mount of a host directory or file.');
 
+/** Docker refuses CPU limits under 0.01 CPUs (10,000,000 nano-CPUs); say so before Docker does. */
+export const MIN_CPUS = 0.01;
+
 /** Docker refuses memory limits under 6 MiB; say so before Docker does. */
 const MIN_MEMORY = 6 * 2 ** 20;
 
@@ -103,7 +106,12 @@ const resourcesSchema = z
       .refine((v) => safeSize(v) >= MIN_MEMORY, 'must be at least 6m (Docker refuses less)')
       .optional()
       .describe('Memory limit: bytes, or "512k", "256m", "1g" (binary units, as with docker --memory).'),
-    cpus: z.number().positive().max(MAX_CPUS, `at most ${MAX_CPUS} CPUs`).optional().describe('CPU limit in (fractional) CPUs, e.g. 0.5.'),
+    cpus: z
+      .number()
+      .min(MIN_CPUS, `must be at least ${MIN_CPUS} (Docker refuses less)`)
+      .max(MAX_CPUS, `at most ${MAX_CPUS} CPUs`)
+      .optional()
+      .describe("CPU limit in (fractional) CPUs, e.g. 0.5; at least 0.01. Above the engine host's CPU count, all its CPUs."),
     pids: z.number().int().positive().optional().describe('Most processes the container may run.'),
   })
   .describe('Resource limits of each instance.');

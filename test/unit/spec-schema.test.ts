@@ -184,7 +184,8 @@ describe('berth/v1: each problem at its field path', () => {
     ['readiness path relative', { readiness: { path: 'healthz' } }, 'readiness.path: must start with "/" and contain no spaces'],
     ['memory unreadable', { resources: { memory: '1 gig' } }, 'resources.memory: "1 gig" is not a size'],
     ['memory below Docker minimum', { resources: { memory: '4m' } }, 'resources.memory: must be at least 6m (Docker refuses less)'],
-    ['cpus 0', { resources: { cpus: 0 } }, 'resources.cpus: must be greater than 0'],
+    ['cpus 0', { resources: { cpus: 0 } }, 'resources.cpus: must be at least 0.01 (Docker refuses less)'],
+    ['cpus below Docker minimum', { resources: { cpus: 0.001 } }, 'resources.cpus: must be at least 0.01 (Docker refuses less)'],
     ['cpus past any host', { resources: { cpus: 1e300 } }, 'resources.cpus: at most 1024 CPUs'],
     // As YAML and JSON parsers give it: an own key, which an assignment would turn into a prototype and drop.
     ['an env variable named __proto__', { env: JSON.parse('{"__proto__": "x", "A": "b"}') }, 'env.__proto__: "__proto__" cannot be used as a name here'],
