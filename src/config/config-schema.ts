@@ -104,6 +104,10 @@ export const configFileSchema = z.strictObject({
       allowHostNetwork: z.boolean().describe("Let specs use the host's network.").default(false),
       allowHostPid: z.boolean().describe("Let specs share the host's PID namespace.").default(false),
       secretFiles: z.array(z.string()).optional().describe('Host paths under which env.X.fromFile may read files (symbolic links resolved). Default: none.'),
+      labels: z
+        .array(z.string())
+        .optional()
+        .describe('Container label names (* wildcard) specs may set. Default: any but those of tools that act on containers (traefik.*, com.docker.*, …); berth.* never.'),
       secretEnv: z.array(z.string()).optional().describe("Names (* wildcard) of the gateway's variables env.X.fromEnv may read; BERTH_* never. Default: none."),
       maxResources: z
         .strictObject({
