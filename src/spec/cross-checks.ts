@@ -3,6 +3,7 @@
  * other, unrelated fields are wrong, so one round of fixes is enough.
  */
 import type { z } from 'zod';
+import { execStringProblem } from './exec-strings.js';
 import { routeKey } from './route-key.js';
 
 interface CrossFields {
@@ -10,6 +11,8 @@ interface CrossFields {
   volume?: string | undefined;
   mounts?: Array<{ target: string }> | undefined;
   port?: number | undefined;
+  env?: Record<string, unknown> | undefined;
+  command?: string[] | undefined;
   security?: { hostNetwork: boolean } | undefined;
 }
 
@@ -26,6 +29,22 @@ function fieldsValid(...fields: string[]): (payload: Payload) => boolean {
 export const routesValid = fieldsValid('routes');
 export const mountsValid = fieldsValid('volume', 'mounts');
 export const hostNetworkValid = fieldsValid('port', 'security');
+export const execValid = fieldsValid('env', 'command');
+
+/** Each variable (`NAME=value`) and each argument within what Linux passes to a program (exec-strings.ts). */
+export function execStringsFit(doc: CrossFields, ctx: z.RefinementCtx): void {
+  for (const [name, value] of Object.entries(doc.env ?? {})) {
+    // A reference (fromFile, fromEnv) is read at create; its size is not known here.
+    const text = typeof value === 'object' && value !== null ? (value as { secret?: unknown }).secret : value;
+    if (text === undefined) continue;
+    const message = execStringProblem(`${name}=${String(text)}`, 'the variable (NAME=value)');
+    if (message) ctx.addIssue({ code: 'custom', path: ['env', name], message });
+  }
+  (doc.command ?? []).forEach((arg, i) => {
+    const message = execStringProblem(arg, 'the argument');
+    if (message) ctx.addIssue({ code: 'custom', path: ['command', i], message });
+  });
+}
 
 /**
  * On the host network the app's port is the host's, checked against the gateway's own

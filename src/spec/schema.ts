@@ -5,7 +5,7 @@
  * is refused instead of silently ignored.
  */
 import { z } from 'zod';
-import { hostNetworkPort, hostNetworkValid, mountsValid, routesValid, uniqueMountTargets, uniqueRoutes } from './cross-checks.js';
+import { execStringsFit, execValid, hostNetworkPort, hostNetworkValid, mountsValid, routesValid, uniqueMountTargets, uniqueRoutes } from './cross-checks.js';
 import { envValueField } from './env-value.js';
 import * as f from './fields.js';
 import { parseLongDuration } from './duration.js';
@@ -280,6 +280,7 @@ export const berthAppSchema = z
   .superRefine(uniqueRoutes, { when: routesValid })
   .superRefine(uniqueMountTargets, { when: mountsValid })
   .superRefine(hostNetworkPort, { when: hostNetworkValid })
+  .superRefine(execStringsFit, { when: execValid })
   .describe('One berth app: a named, routable, container-backed web app.');
 
 /** An HSTS maxAge in milliseconds; one that does not parse was already reported by its own field. */

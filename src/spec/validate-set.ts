@@ -8,6 +8,7 @@
  */
 import { PolicyError, SpecError } from '../errors.js';
 import { dependsOnIssues } from './depends-on.js';
+import { execStringProblem } from './exec-strings.js';
 import { formatPath, type SpecIssue } from './path.js';
 import type { FieldProblem } from '../errors.js';
 import { hostPortIssues, type GatewayPorts } from './host-ports.js';
@@ -48,6 +49,8 @@ function inputIssues(specs: readonly AppSpec[], limits: SetLimits): SpecIssue[] 
         message: `app "${spec.name}": input is ${bytes} bytes of JSON, more than the gateway's limit of ${limits.inputBytes} bytes (limits.inputBytes)`,
       });
     }
+    const inEnv = spec.input.as === 'env' && execStringProblem(`${spec.input.env}=${spec.input.json}`, 'its variable (NAME=JSON)');
+    if (inEnv) issues.push({ path: ['apps', i, 'input', 'data'], message: `app "${spec.name}": input as env: ${inEnv}; deliver it as: file or url` });
   });
   return issues;
 }
