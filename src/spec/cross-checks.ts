@@ -14,6 +14,7 @@ interface CrossFields {
   env?: Record<string, unknown> | undefined;
   command?: string[] | undefined;
   security?: { hostNetwork: boolean } | undefined;
+  scale?: { min: number; max?: number | undefined; replicas?: number | undefined } | undefined;
 }
 
 type Payload = { issues: Array<{ path?: PropertyKey[] }> };
@@ -28,7 +29,7 @@ function fieldsValid(...fields: string[]): (payload: Payload) => boolean {
 
 export const routesValid = fieldsValid('routes');
 export const mountsValid = fieldsValid('volume', 'mounts');
-export const hostNetworkValid = fieldsValid('port', 'security');
+export const hostNetworkValid = fieldsValid('port', 'security', 'scale');
 export const execValid = fieldsValid('env', 'command');
 
 /** Each variable (`NAME=value`) and each argument within what Linux passes to a program (exec-strings.ts). */
@@ -54,6 +55,11 @@ export function execStringsFit(doc: CrossFields, ctx: z.RefinementCtx): void {
 export function hostNetworkPort(doc: CrossFields, ctx: z.RefinementCtx): void {
   if (doc.security?.hostNetwork && doc.port === undefined) {
     ctx.addIssue({ code: 'custom', path: ['port'], message: 'must be given with security.hostNetwork: on the host network the port is the host\'s, and is checked against the gateway\'s own and other apps\'' });
+  }
+  // Every instance would listen on the one host port: the second fails to bind, yet is dialled at the first's address.
+  const scale = doc.scale;
+  if (doc.security?.hostNetwork && scale && Math.max(scale.min, scale.max ?? 1, scale.replicas ?? 1) > 1) {
+    ctx.addIssue({ code: 'custom', path: ['scale'], message: 'must be at most 1 instance with security.hostNetwork: every instance would listen on the same host port' });
   }
 }
 

@@ -60,6 +60,17 @@ describe('host-network ports', () => {
     });
   });
 
+  it('allows one instance only: every instance would listen on the same host port', () => {
+    for (const scale of [{ max: 2 }, { min: 2 }, { min: 0, max: 3, replicas: 2 }]) {
+      assert.throws(() => parseSpecObject({ apiVersion: 'berth/v1', name: 'a', image: 'example/a:1', port: 9000, scale, security: { hostNetwork: true } }), (err: unknown) => {
+        assert.ok(err instanceof SpecError);
+        assert.deepEqual(err.problems.map((p) => `${p.path}: ${p.message}`), ['scale: must be at most 1 instance with security.hostNetwork: every instance would listen on the same host port']);
+        return true;
+      }, JSON.stringify(scale));
+    }
+    assert.doesNotThrow(() => parseSpecObject({ apiVersion: 'berth/v1', name: 'a', image: 'example/a:1', port: 9000, scale: { min: 1, max: 1 }, security: { hostNetwork: true } }));
+  });
+
   it('a config app on the admin port is refused at load, naming the field', async () => {
     const raw = { listen: '127.0.0.1:18080', admin: '127.0.0.1:18081', policy, apps: [{ apiVersion: 'berth/v1', name: 'a', image: 'example/a:1', port: 18081, security: { hostNetwork: true } }] };
     await assert.rejects(buildConfig(raw, '/tmp'), /apps\[0\]\.port: app "a" is on the host network, where port 18081 is the gateway's own \(admin\)/);
