@@ -2,7 +2,7 @@ import type Docker from 'dockerode';
 import type { EnvValue } from '../../spec/env-value.js';
 import type { AppSpec, ResourcesSpec } from '../../spec/types.js';
 import { containerSpecHash } from '../../spec/hash.js';
-import { LABEL_SPEC_HASH } from '../runtime.js';
+import { LABEL_HOST_PORT, LABEL_SPEC_HASH } from '../runtime.js';
 import { inputEnv } from './input.js';
 import { containerName, ownerLabels, volumeName } from './names.js';
 
@@ -82,6 +82,7 @@ export function containerCreateOptions(app: AppSpec, index: number, options: Con
     ...app.labels,
     ...ownerLabels(app.name, options.extraLabels ?? {}, index),
     [LABEL_SPEC_HASH]: containerSpecHash(app),
+    ...(app.security.hostNetwork ? { [LABEL_HOST_PORT]: String(app.port) } : {}),
   };
   // Input's variables win over a same-named one in the spec's env.
   const env: Record<string, string> = { ...envText(app.env, options.secretValues ?? {}), ...inputEnv(app.name, app.input, options.inputUrl) };
