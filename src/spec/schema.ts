@@ -89,7 +89,8 @@ export const scaleSchema = z
 export const mountSchema = z
   .strictObject({
     source: f.absolutePathField.describe("Host path to mount. Must lie under one of the gateway policy's bindMountRoots."),
-    target: f.absolutePathField.describe('Absolute path inside the container.'),
+    // The engine refuses it at create ("destination can't be '/'"), so the app could never start.
+    target: f.absolutePathField.refine((p) => p !== '/', 'must not be "/"').describe('Absolute path inside the container.'),
     readOnly: z.boolean().default(false).describe('Mount read-only.'),
   })
   .describe('A bind mount of a host directory or file.');

@@ -170,6 +170,7 @@ describe('berth/v1: each problem at its field path', () => {
     ['env as a list', { env: ['A=B'] }, 'env: must be a mapping, not a list'],
     ['relative volume', { volume: 'data' }, 'volume: must be an absolute path (start with "/")'],
     ['volume at "/"', { volume: '/' }, 'volume: must not be "/"'],
+    ['mount onto "/"', { mounts: [{ source: '/srv', target: '/' }] }, 'mounts[0].target: must not be "/"'],
     ['empty command', { command: [] }, 'command: must list at least 1 item'],
     ['command as a string', { command: 'node server.js' }, 'command: must be a list, not the string "node server.js"'],
     ['NUL in a command argument', { command: ['sh', '-c', 'x\0y'] }, 'command[2]: must not contain NUL: no program can receive it in an argument'],
