@@ -170,6 +170,8 @@ describe('berth/v1: each problem at its field path', () => {
     ['env as a list', { env: ['A=B'] }, 'env: must be a mapping, not a list'],
     ['relative volume', { volume: 'data' }, 'volume: must be an absolute path (start with "/")'],
     ['volume at "/"', { volume: '/' }, 'volume: must not be "/"'],
+    ['a Unicode host', { routes: [{ host: 'bücher.example' }] }, 'routes[0].host: must be a host name like "app.example.com" or "*.apps.example.com", without scheme, port or path; write an internationalised name in its ASCII form: "xn--bcher-kva.example"'],
+    ['a Unicode wildcard host', { routes: [{ host: '*.bücher.example' }] }, 'routes[0].host: must be a host name like "app.example.com" or "*.apps.example.com", without scheme, port or path; write an internationalised name in its ASCII form: "*.xn--bcher-kva.example"'],
     ['mount onto "/"', { mounts: [{ source: '/srv', target: '/' }] }, 'mounts[0].target: must not be "/"'],
     ['empty command', { command: [] }, 'command: must list at least 1 item'],
     ['command as a string', { command: 'node server.js' }, 'command: must be a list, not the string "node server.js"'],
