@@ -75,7 +75,7 @@ export const configFileSchema = z.strictObject({
       resources: z
         .strictObject({
           memory: z.union([z.string(), z.number()]).optional().describe('Memory limit of each instance: bytes, or "512k", "256m", "1g".'),
-          cpus: z.number().positive().optional().describe('CPU limit of each instance in (fractional) CPUs, e.g. 0.5.'),
+          cpus: z.number().min(0.01, 'must be at least 0.01 (Docker refuses less)').optional().describe('CPU limit of each instance in (fractional) CPUs, e.g. 0.5; at least 0.01.'),
           pids: z.number().int().positive().optional().describe('Most processes each instance may run.'),
         })
         .optional()
@@ -104,6 +104,10 @@ export const configFileSchema = z.strictObject({
       allowHostNetwork: z.boolean().describe("Let specs use the host's network.").default(false),
       allowHostPid: z.boolean().describe("Let specs share the host's PID namespace.").default(false),
       secretFiles: z.array(z.string()).optional().describe('Host paths under which env.X.fromFile may read files (symbolic links resolved). Default: none.'),
+      labels: z
+        .array(z.string())
+        .optional()
+        .describe('Container label names (* wildcard) specs may set. Default: any but those of tools that act on containers (traefik.*, com.docker.*, …); berth.* never.'),
       secretEnv: z.array(z.string()).optional().describe("Names (* wildcard) of the gateway's variables env.X.fromEnv may read; BERTH_* never. Default: none."),
       maxResources: z
         .strictObject({

@@ -4,7 +4,7 @@ import { dirname, extname, join, relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { fsReason } from '../fs-reason.js';
 import { ConfigError, SpecError, type FieldProblem } from '../errors.js';
-import { parseDuration, parseLongDuration, parseSize, parseSpecObject, reservedRouteHosts, validateAppSet } from '../spec/index.js';
+import { parseDuration, parseLongDuration, parseSize, gatewayClaims, parseSpecObject, validateAppSet } from '../spec/index.js';
 import { sizeText } from '../spec/size.js';
 import { BUILT_IN_RESOURCES } from '../runtime/docker/container-config.js';
 import { parseSpecTextOffThread } from '../spec/parse-off-thread.js';
@@ -130,7 +130,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string, 
     ...(input.limits.connections === undefined ? {} : { connections: input.limits.connections }),
     ...(input.limits.runningApps === undefined ? {} : { runningApps: input.limits.runningApps }),
   };
-  validateAppSet(apps, policy, limits, reservedRouteHosts(admin.host, input.adminHosts), undefined, origins);
+  validateAppSet(apps, policy, limits, gatewayClaims({ admin, adminHosts: input.adminHosts, listen, tls }), undefined, origins);
   return {
     file,
     listen,

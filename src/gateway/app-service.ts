@@ -5,7 +5,7 @@ import type { GatewayConfig } from '../config/config.js';
 import { BadRequestError, BerthError, ConflictError, messageOf, NotFoundError } from '../errors.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
 import { containerSpecHash, specHash } from '../spec/hash.js';
-import { reservedRouteHosts, validateAppSet } from '../spec/index.js';
+import { gatewayClaims, validateAppSet } from '../spec/index.js';
 import type { AppSpec } from '../spec/types.js';
 import type { HistoryPage, HistoryQuery, Store, StoredApp } from '../store/store.js';
 import { DesiredIndex } from './desired-index.js';
@@ -162,12 +162,13 @@ export class AppService {
         }
       }
       const incoming = new Set(given.map((s) => s.name));
-      const { policy, limits, admin, adminHosts } = this.deps.config();
+      const config = this.deps.config();
+      const { policy, limits } = config;
       // The stored apps this change can conflict with (a route, dependsOn): the rest of the set is valid and untouched.
       const others = (await this.desiredIndex()).related(given);
       // Problems are located in the request body (by document when it holds several), or at the stored app they clash with.
       const origins = [...others.map((a) => `stored app "${a.name}"`), ...given.map((_, i) => (given.length > 1 ? `request body, document ${i + 1}` : 'request body'))];
-      validateAppSet([...others, ...given], policy, limits, reservedRouteHosts(admin.host, adminHosts), incoming, origins);
+      validateAppSet([...others, ...given], policy, limits, gatewayClaims(config), incoming, origins);
       // Only a spec the policy allows reaches the engine, even to read its image: a denied image was inspected
       // for its EXPOSEd port first, and the answer told whether it was on the host.
       // A spec without a port takes its image's one EXPOSEd port, or is refused (422) asking for one.

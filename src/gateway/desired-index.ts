@@ -54,8 +54,9 @@ export class DesiredIndex {
    * name order: those answering a route an incoming app claims, and every app the
    * incoming ones (and those) depend on, transitively. A problem of the whole set
    * that an apply can cause involves one of them: a route already taken, a
-   * dependency missing, or a dependsOn cycle (every app on a cycle through an
-   * incoming app is reachable from it). The rest of the set was valid before and
+   * dependency missing, a host port another app on the host network holds, or a
+   * dependsOn cycle (every app on a cycle through an incoming app is reachable from
+   * it). The rest of the set was valid before and
    * is untouched.
    */
   related(incoming: readonly AppSpec[]): AppSpec[] {
@@ -68,6 +69,7 @@ export class DesiredIndex {
         if (owner !== undefined && !names.has(owner)) pending.push(owner);
       }
       pending.push(...spec.dependsOn);
+      pending.push(...this.onHostPort(spec));
     }
     while (pending.length > 0) {
       const name = pending.pop()!;
@@ -78,6 +80,17 @@ export class DesiredIndex {
       pending.push(...spec.dependsOn);
     }
     return [...picked].sort().map((name) => this.specs.get(name)!);
+  }
+
+  /**
+   * The other apps on the host network at `spec`'s port (host-ports.ts). A scan, but
+   * only for an app on the host network, which a policy must allow and few ask for.
+   */
+  private onHostPort(spec: AppSpec): string[] {
+    if (!spec.security.hostNetwork) return [];
+    const found: string[] = [];
+    for (const [name, other] of this.specs) if (other.security.hostNetwork && other.port === spec.port && name !== spec.name) found.push(name);
+    return found;
   }
 }
 

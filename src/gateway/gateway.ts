@@ -14,7 +14,7 @@ import type { GatewayConfig } from '../config/config.js';
 import { loadConfig } from '../config/load-config.js';
 import { logLevelFor, restartOnlyChanges } from '../config/reload-changes.js';
 import { StoreError, messageOf } from '../errors.js';
-import { reservedRouteHosts, validateAppSet } from '../spec/index.js';
+import { gatewayClaims, validateAppSet } from '../spec/index.js';
 import { Metrics } from '../metrics/metrics.js';
 import { currentFdLimits, defaultConnectionCap } from '../net/fd-limit.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
@@ -420,7 +420,7 @@ export class Gateway {
       // route collides with an API app's is refused here, not half-applied.
       const configNames = new Set(config.apps.map((a) => a.name));
       const apiApps = (await store.listApps()).filter((a) => a.source === 'api' && !configNames.has(a.name)).map((a) => a.spec);
-      validateAppSet([...config.apps, ...apiApps], config.policy, config.limits, reservedRouteHosts(config.admin.host, config.adminHosts), configNames);
+      validateAppSet([...config.apps, ...apiApps], config.policy, config.limits, gatewayClaims(config), configNames);
       // The API's apps are not the config's to refuse; those the new policy denies are named below.
       policyRefused = launchRefusals(apiApps, config.policy);
       // Certificate files are checked before anything changes: a bad pair refuses the reload.

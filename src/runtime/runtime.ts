@@ -151,5 +151,11 @@ export const LABEL_MANAGED = 'berth.managed';
 export const LABEL_APP = 'berth.app';
 export const LABEL_INDEX = 'berth.index';
 export const LABEL_SPEC_HASH = 'berth.spec-hash';
+/**
+ * The app's port on a container on the host network, where nothing is published: the
+ * container's ExposedPorts also hold the image's own, listed in name order, so the
+ * first of them is not necessarily the app's ("80/tcp" sorts before "8080/tcp").
+ */
+export const LABEL_HOST_PORT = 'berth.host-port';
 /** The id of the store whose gateway made the object: a gateway never touches another store's containers. */
 export const LABEL_STORE = 'berth.store';

@@ -3,6 +3,7 @@
  * SWS and cntSpawner forms are mapped onto berth/v1 and checked by the same rules,
  * so a name or a route is valid or not the same way whichever form it came in.
  */
+import { domainToASCII } from 'node:url';
 import { z } from 'zod';
 import { normalizePath } from '../proxy/request-path.js';
 import { DURATION_HINT, DURATION_PATTERN, parseDuration, parseLongDuration } from './duration.js';
@@ -27,8 +28,19 @@ export const hostField = z
   .meta({ pattern: HOST.source })
   .superRefine((host, ctx) => {
     if (isIpLiteral(host)) ctx.addIssue({ code: 'custom', message: 'must be a host name, not an IP address: routes by address would claim the gateway itself' });
-    else if (!HOST.test(host)) ctx.addIssue({ code: 'custom', message: 'must be a host name like "app.example.com" or "*.apps.example.com", without scheme, port or path' });
+    else if (!HOST.test(host)) ctx.addIssue({ code: 'custom', message: `must be a host name like "app.example.com" or "*.apps.example.com", without scheme, port or path${asciiHint(host)}` });
   });
+
+/**
+ * Browsers send an internationalised name in its ASCII (punycode) form, so a route
+ * written in Unicode would match no request: say what to write instead.
+ */
+function asciiHint(host: string): string {
+  if (/^[\x00-\x7f]*$/.test(host)) return '';
+  const wildcard = host.startsWith('*.') ? '*.' : '';
+  const ascii = domainToASCII(host.slice(wildcard.length));
+  return ascii !== '' && HOST.test(wildcard + ascii) ? `; write an internationalised name in its ASCII form: ${JSON.stringify(wildcard + ascii)}` : '';
+}
 
 /** What is wrong with a path, or undefined. `.` and `..` segments would let one prefix alias another. */
 function pathProblem(path: string, notAbsolute: string): string | undefined {

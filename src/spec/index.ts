@@ -4,7 +4,7 @@
  * each other and the gateway's Docker policy, and the JSON Schema for editors.
  */
 export { parseCntSpawnerBody, parseSpecObject, parseSpecText } from './parse.js';
-export { validateAppSet, type SetLimits } from './validate-set.js';
+export { validateAppSet, type GatewayClaims, type SetLimits } from './validate-set.js';
 export { dependents, wakeOrder } from './depends-on.js';
 export { appSpecJsonSchema, APP_SCHEMA_ID } from './json-schema.js';
 export { berthAppSchema, type BerthAppInput } from './schema.js';
@@ -12,6 +12,6 @@ export { formatDuration, MAX_DURATION_MS, parseDuration, parseLongDuration } fro
 export { parseSize } from './size.js';
 export { effectiveHost } from './route-collisions.js';
 export { RESERVED_NAMES } from './reserved-names.js';
-export { reservedRouteHosts } from './route-rules.js';
+export { gatewayClaims, reservedRouteHosts } from './route-rules.js';
 export { canonicalJson, containerSpecHash, specHash } from './hash.js';
 export type { AppSpec, DockerPolicy, MountSpec, ReadinessSpec, ResourcesSpec, RouteSpec, WaitingMode } from './types.js';

@@ -1,10 +1,11 @@
 /**
  * What a gateway allows specs to ask of Docker (deny by default): which images,
- * which networks, and which host paths may be bind-mounted. A spec is data anyone
+ * which networks, which host paths may be bind-mounted, which labels (label-policy.ts). A spec is data anyone
  * with an API token can send, and Docker access is root access to the host.
  */
 import { imageMatches } from './image-pattern.js';
 import { imageReferenceProblem, readAsImageId } from './image-reference.js';
+import { labelIssues } from './label-policy.js';
 import { secretRefIssues } from './secret-policy.js';
 import { checkMountSource, type PathResolver, realPath } from './mount-paths.js';
 import type { SpecIssue } from './path.js';
@@ -62,6 +63,7 @@ export function policyIssues(spec: AppSpec, policy: DockerPolicy, resolve: PathR
     if (!checked.ok) issues.push({ path: ['mounts', i, 'source'], message: checked.message });
   });
   issues.push(...secretRefIssues(spec.name, spec.env, policy));
+  issues.push(...labelIssues(spec.name, spec.labels, policy));
   return issues;
 }
 

@@ -5,6 +5,7 @@
  * at. berth's own endpoints live under /_berth/, which no app may shadow.
  */
 import { isIP } from 'node:net';
+import { gatewayPorts } from './host-ports.js';
 
 export const BERTH_PATH = '/_berth/';
 
@@ -42,4 +43,17 @@ export function isUnderBerthPath(prefix: string): boolean {
 export function reservedRouteHosts(adminBindHost: string, adminHosts: readonly string[]): Set<string> {
   const names = [adminBindHost, ...adminHosts, 'localhost'].map((h) => h.trim().toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, ''));
   return new Set(names.filter((h) => h !== ''));
+}
+
+/** The gateway's claims (route hosts, listener ports) from its config: see GatewayClaims in validate-set.ts. */
+export function gatewayClaims(config: {
+  admin: { host: string; port: number };
+  adminHosts: readonly string[];
+  listen: { port: number };
+  tls?: { listen: { port: number } } | undefined;
+}): { hosts: Set<string>; ports: Map<number, string> } {
+  return {
+    hosts: reservedRouteHosts(config.admin.host, config.adminHosts),
+    ports: gatewayPorts({ listen: config.listen, admin: config.admin, 'tls.listen': config.tls?.listen }),
+  };
 }

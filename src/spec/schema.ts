@@ -5,7 +5,7 @@
  * is refused instead of silently ignored.
  */
 import { z } from 'zod';
-import { mountsValid, routesValid, uniqueMountTargets, uniqueRoutes } from './cross-checks.js';
+import { execStringsFit, execValid, hostNetworkPort, hostNetworkValid, mountsValid, routesValid, uniqueMountTargets, uniqueRoutes } from './cross-checks.js';
 import { envValueField } from './env-value.js';
 import * as f from './fields.js';
 import { parseLongDuration } from './duration.js';
@@ -89,10 +89,14 @@ export const scaleSchema = z
 export const mountSchema = z
   .strictObject({
     source: f.absolutePathField.describe("Host path to mount. Must lie under one of the gateway policy's bindMountRoots."),
-    target: f.absolutePathField.describe('Absolute path inside the container.'),
+    // The engine refuses it at create ("destination can't be '/'"), so the app could never start.
+    target: f.absolutePathField.refine((p) => p !== '/', 'must not be "/"').describe('Absolute path inside the container.'),
     readOnly: z.boolean().default(false).describe('Mount read-only.'),
   })
   .describe('A bind mount of a host directory or file.');
+
+/** Docker refuses CPU limits under 0.01 CPUs (10,000,000 nano-CPUs); say so before Docker does. */
+export const MIN_CPUS = 0.01;
 
 /** Docker refuses memory limits under 6 MiB; say so before Docker does. */
 const MIN_MEMORY = 6 * 2 ** 20;
@@ -103,7 +107,12 @@ const resourcesSchema = z
       .refine((v) => safeSize(v) >= MIN_MEMORY, 'must be at least 6m (Docker refuses less)')
       .optional()
       .describe('Memory limit: bytes, or "512k", "256m", "1g" (binary units, as with docker --memory).'),
-    cpus: z.number().positive().max(MAX_CPUS, `at most ${MAX_CPUS} CPUs`).optional().describe('CPU limit in (fractional) CPUs, e.g. 0.5.'),
+    cpus: z
+      .number()
+      .min(MIN_CPUS, `must be at least ${MIN_CPUS} (Docker refuses less)`)
+      .max(MAX_CPUS, `at most ${MAX_CPUS} CPUs`)
+      .optional()
+      .describe("CPU limit in (fractional) CPUs, e.g. 0.5; at least 0.01. Above the engine host's CPU count, all its CPUs."),
     pids: z.number().int().positive().optional().describe('Most processes the container may run.'),
   })
   .describe('Resource limits of each instance.');
@@ -256,7 +265,10 @@ export const berthAppSchema = z
           .array(z.string().regex(/^[A-Z_]+$/, 'a capability name like NET_ADMIN'))
           .default([])
           .describe("Linux capabilities to add. Each must be in the gateway's policy.capabilities."),
-        hostNetwork: z.boolean().default(false).describe("Use the host's network (the app's port is then dialled on 127.0.0.1 directly). Denied unless policy.allowHostNetwork."),
+        hostNetwork: z
+          .boolean()
+          .default(false)
+          .describe("Use the host's network (the app's port is then dialled on 127.0.0.1 directly, so `port` must be given, and must be neither one of the gateway's listener ports nor another host-network app's). Denied unless policy.allowHostNetwork."),
         hostPid: z.boolean().default(false).describe("Share the host's PID namespace. Denied unless policy.allowHostPid."),
       })
       .optional()
@@ -268,6 +280,8 @@ export const berthAppSchema = z
   })
   .superRefine(uniqueRoutes, { when: routesValid })
   .superRefine(uniqueMountTargets, { when: mountsValid })
+  .superRefine(hostNetworkPort, { when: hostNetworkValid })
+  .superRefine(execStringsFit, { when: execValid })
   .describe('One berth app: a named, routable, container-backed web app.');
 
 /** An HSTS maxAge in milliseconds; one that does not parse was already reported by its own field. */

@@ -154,6 +154,11 @@ export interface DockerPolicy {
   secretFileRoots?: string[];
   /** Gateway variable name patterns (`*` wildcard) `env.X.fromEnv` may name; `BERTH_*` never. Absent: none. */
   secretEnv?: string[];
+  /**
+   * Container label names (`*` wildcard) specs may set. Absent: any but those of tools
+   * that act on containers (CONTROL_LABELS in label-policy.ts). `berth.*` never.
+   */
+  labels?: string[];
   /** The most a spec's `resources` may ask for, field by field. Absent (or a field absent): no bound. */
   maxResources?: ResourcesSpec;
 }

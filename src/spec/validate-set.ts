@@ -8,8 +8,10 @@
  */
 import { PolicyError, SpecError } from '../errors.js';
 import { dependsOnIssues } from './depends-on.js';
+import { execStringProblem } from './exec-strings.js';
 import { formatPath, type SpecIssue } from './path.js';
 import type { FieldProblem } from '../errors.js';
+import { hostPortIssues, type GatewayPorts } from './host-ports.js';
 import { policyIssues } from './policy.js';
 import { RESERVED_NAMES } from './reserved-names.js';
 import { effectiveHost, routeCollisions } from './route-collisions.js';
@@ -47,6 +49,8 @@ function inputIssues(specs: readonly AppSpec[], limits: SetLimits): SpecIssue[] 
         message: `app "${spec.name}": input is ${bytes} bytes of JSON, more than the gateway's limit of ${limits.inputBytes} bytes (limits.inputBytes)`,
       });
     }
+    const inEnv = spec.input.as === 'env' && execStringProblem(`${spec.input.env}=${spec.input.json}`, 'its variable (NAME=JSON)');
+    if (inEnv) issues.push({ path: ['apps', i, 'input', 'data'], message: `app "${spec.name}": input as env: ${inEnv}; deliver it as: file or url` });
   });
   return issues;
 }
@@ -65,6 +69,14 @@ function reservedHostIssues(specs: readonly AppSpec[], reserved: ReadonlySet<str
   return issues;
 }
 
+/** What the gateway itself holds, which no app may claim. */
+export interface GatewayClaims {
+  /** Route hosts naming the admin listener (reservedRouteHosts). */
+  hosts?: ReadonlySet<string>;
+  /** The listener ports, which an app on the host network would take (host-ports.ts). */
+  ports?: GatewayPorts;
+}
+
 /**
  * Throws SpecError listing every problem of the set; returns quietly when there
  * is none. A set whose only problems are what the policy denies throws a
@@ -74,7 +86,7 @@ export function validateAppSet(
   specs: readonly AppSpec[],
   policy?: DockerPolicy,
   limits?: SetLimits,
-  reservedHosts?: ReadonlySet<string>,
+  reserved?: GatewayClaims,
   /** Apps checked against the policy (default: all); an apply checks only the apps it brings, so a stored app whose mount source vanished does not block the others. */
   policyFor?: ReadonlySet<string>,
   /**
@@ -85,9 +97,9 @@ export function validateAppSet(
   origins?: readonly (string | undefined)[],
 ): void {
   const toFieldProblems = (list: SpecIssue[]) => list.map((issue) => locate(issue, origins));
-  const issues = [...nameIssues(specs, origins), ...routeCollisions(specs), ...dependsOnIssues(specs)];
+  const issues = [...nameIssues(specs, origins), ...routeCollisions(specs), ...dependsOnIssues(specs), ...hostPortIssues(specs, reserved?.ports)];
   if (limits) issues.push(...inputIssues(specs, limits));
-  if (reservedHosts) issues.push(...reservedHostIssues(specs, reservedHosts));
+  if (reserved?.hosts) issues.push(...reservedHostIssues(specs, reserved.hosts));
   const denied: SpecIssue[] = [];
   if (policy) {
     specs.forEach((spec, i) => {

@@ -34,14 +34,25 @@ describe('publishedAddress and the publish binding', () => {
       HostConfig: { NetworkMode: networkMode, PortBindings: { '8080/tcp': [{ HostIp: '0.0.0.0', HostPort: '' }] } },
       NetworkSettings: { Ports: ports },
     }) as unknown as Docker.ContainerInspectInfo;
+  const withImagePort80 = (i: Docker.ContainerInspectInfo, labels: Record<string, string>) =>
+    ({ ...i, Config: { ExposedPorts: { '80/tcp': {}, '8080/tcp': {} }, Labels: labels } }) as unknown as Docker.ContainerInspectInfo;
   const cases: Array<[string, Docker.ContainerInspectInfo, string, { host: string; port: number } | undefined]> = [
     ['loopback binding', info('bridge', { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '49000' }] }), '127.0.0.1', { host: '127.0.0.1', port: 49000 }],
     ['wildcard binding dialled at the engine host', info('bridge', { '8080/tcp': [{ HostIp: '::', HostPort: '49002' }, { HostIp: '0.0.0.0', HostPort: '49001' }] }), 'otherhost', { host: 'otherhost', port: 49001 }],
     ['specific address binding', info('bridge', { '8080/tcp': [{ HostIp: '10.0.0.5', HostPort: '49003' }] }), '10.0.0.5', { host: '10.0.0.5', port: 49003 }],
     ['host network: the app port at the dial host', info('host', {}), 'otherhost', { host: 'otherhost', port: 8080 }],
     ['not published yet', info('bridge', { '8080/tcp': [] }), '127.0.0.1', undefined],
+    // The engine lists the image's exposed ports too, in name order: "80/tcp" before the app's "8080/tcp".
+    ['host network: the labelled app port, not the image\'s first', withImagePort80(info('host', {}), { 'berth.host-port': '8080' }), '127.0.0.1', { host: '127.0.0.1', port: 8080 }],
+    ['host network, made before the label: the first exposed', withImagePort80(info('host', {}), {}), '127.0.0.1', { host: '127.0.0.1', port: 80 }],
   ];
   for (const [name, i, dialHost, want] of cases) it(name, () => assert.deepEqual(publishedAddress(i, dialHost), want));
+
+  it('create options label the app port of a host-network container, and only of one', () => {
+    const onHost = parseSpecObject({ apiVersion: 'berth/v1', name: 'web', image: 'web:1', port: 8080, security: { hostNetwork: true } });
+    assert.equal(containerCreateOptions(onHost, 0).Labels?.['berth.host-port'], '8080');
+    assert.equal(containerCreateOptions(parseSpecObject({ apiVersion: 'berth/v1', name: 'web', image: 'web:1', port: 8080 }), 0).Labels?.['berth.host-port'], undefined);
+  });
 
   it('create options bind the port on publishHost', () => {
     const app = parseSpecObject({ apiVersion: 'berth/v1', name: 'web', image: 'web:1', port: 8080 });

@@ -100,6 +100,19 @@ describe('containerCreateOptions', () => {
     assert.deepEqual(BUILT_IN_RESOURCES, { memoryBytes: 512 * MiB, pids: 512 });
   });
 
+  it("holds a CPU limit to the engine host's CPUs, which the engine refuses to exceed (the spec hash stays the spec's)", () => {
+    const cases: Array<[string, number, number | undefined, number]> = [
+      ['above the host: all its CPUs', 64, 4, 4_000_000_000],
+      ['within the host: as asked', 1.5, 4, 1_500_000_000],
+      ['host unknown: as asked', 64, undefined, 64_000_000_000],
+    ];
+    for (const [what, cpus, hostCpus, want] of cases) {
+      const o = containerCreateOptions(spec({ resources: { cpus } }), 0, { hostCpus });
+      assert.equal(o.HostConfig?.NanoCpus, want, what);
+      assert.equal(o.Labels?.['berth.spec-hash'], containerCreateOptions(spec({ resources: { cpus } }), 0).Labels?.['berth.spec-hash'], what);
+    }
+  });
+
   it('keeps the spec hash when only gateway-side fields change, and changes it with env', () => {
     const hash = (s: AppSpec) => containerCreateOptions(s, 0).Labels?.['berth.spec-hash'];
     const base = spec();

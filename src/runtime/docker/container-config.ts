@@ -2,7 +2,7 @@ import type Docker from 'dockerode';
 import type { EnvValue } from '../../spec/env-value.js';
 import type { AppSpec, ResourcesSpec } from '../../spec/types.js';
 import { containerSpecHash } from '../../spec/hash.js';
-import { LABEL_SPEC_HASH } from '../runtime.js';
+import { LABEL_HOST_PORT, LABEL_SPEC_HASH } from '../runtime.js';
 import { inputEnv } from './input.js';
 import { containerName, ownerLabels, volumeName } from './names.js';
 
@@ -23,6 +23,8 @@ export interface ContainerConfigOptions {
   publishHost?: string;
   /** Bounds on the container's log (log-config.ts); absent: the engine's default. Not in the spec hash either. */
   logConfig?: Docker.HostConfig['LogConfig'];
+  /** CPUs of the engine's host (`docker info` NCPU); absent: unknown, the CPU limit is passed as asked. Not in the spec hash. */
+  hostCpus?: number | undefined;
 }
 
 /** Docker's name for the host as seen from a container, mapped by `host-gateway`. */
@@ -80,6 +82,7 @@ export function containerCreateOptions(app: AppSpec, index: number, options: Con
     ...app.labels,
     ...ownerLabels(app.name, options.extraLabels ?? {}, index),
     [LABEL_SPEC_HASH]: containerSpecHash(app),
+    ...(app.security.hostNetwork ? { [LABEL_HOST_PORT]: String(app.port) } : {}),
   };
   // Input's variables win over a same-named one in the spec's env.
   const env: Record<string, string> = { ...envText(app.env, options.secretValues ?? {}), ...inputEnv(app.name, app.input, options.inputUrl) };
@@ -126,7 +129,9 @@ function hostConfig(app: AppSpec, key: string, options: ContainerConfigOptions):
   if (app.input?.as === 'url' && options.inputUrl && !hostNetwork && urlHost(options.inputUrl) === DOCKER_HOST_ALIAS) host.ExtraHosts = [`${DOCKER_HOST_ALIAS}:host-gateway`];
   const { memoryBytes, cpus, pids } = effectiveResources(app.resources, options.defaultResources);
   if (memoryBytes !== undefined) host.Memory = memoryBytes;
-  if (cpus !== undefined) host.NanoCpus = Math.round(cpus * 1e9);
+  // The engine refuses a limit above its host's CPUs ("range of CPUs is from 0.01 to N"), so a spec
+  // written for a bigger host would fail at every start; all the host's CPUs is what it asked for here.
+  if (cpus !== undefined) host.NanoCpus = Math.round(Math.min(cpus, options.hostCpus || Infinity) * 1e9);
   if (pids !== undefined) host.PidsLimit = pids;
   return host;
 }

@@ -8,6 +8,7 @@ import type { Instance } from '../runtime.js';
 import { resolveSecretRefs } from '../secret-env.js';
 import { resolveBindMounts } from './bind-mounts.js';
 import { containerCreateOptions } from './container-config.js';
+import { engineFacts } from './engine-info.js';
 import type { DockerContext } from './context.js';
 import { engineMessage, mapDockerError, statusOf } from './errors.js';
 import { ensureAppsNetwork } from './apps-network.js';
@@ -104,6 +105,7 @@ async function wantedContainer(ctx: DockerContext, app: AppSpec, index: number, 
     secretValues,
     publishHost: ctx.addresses.publishHost,
     logConfig: await engineLogConfig(ctx),
+    hostCpus: (await engineFacts(ctx)).NCPU,
   });
   wanted.Labels = { ...wanted.Labels, [LABEL_SPEC_HASH]: hash };
   return wanted;

@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { labelledInstance } from '../labelled-instance.js';
-import type { Instance, InstanceHealth, InstanceState } from '../runtime.js';
+import { LABEL_HOST_PORT, type Instance, type InstanceHealth, type InstanceState } from '../runtime.js';
 
 const STATES: readonly InstanceState[] = ['created', 'running', 'paused', 'restarting', 'exited', 'dead', 'removing'];
 const HEALTHS: readonly InstanceHealth[] = ['none', 'starting', 'healthy', 'unhealthy'];
@@ -42,7 +42,7 @@ export function createdInstance(summary: Docker.ContainerInfo): Instance {
 export function publishedAddress(info: Docker.ContainerInspectInfo, dialHost = '127.0.0.1'): { host: string; port: number } | undefined {
   if (info.HostConfig?.NetworkMode === 'host') {
     // On the host network the app's own port is the host's: nothing is published.
-    const port = Number(Object.keys(info.Config.ExposedPorts ?? {})[0]?.split('/')[0]);
+    const port = hostNetworkPort(info);
     return port > 0 ? { host: dialHost, port } : undefined;
   }
   const published = info.NetworkSettings?.Ports ?? {};
@@ -53,4 +53,14 @@ export function publishedAddress(info: Docker.ContainerInspectInfo, dialHost = '
     if (port > 0) return { host: dialHost, port };
   }
   return undefined;
+}
+
+/**
+ * The app's port of a container on the host network: its label (LABEL_HOST_PORT), or
+ * for a container made before berth set it, the first exposed port. NaN when none.
+ */
+export function hostNetworkPort(info: Docker.ContainerInspectInfo): number {
+  const labelled = info.Config.Labels?.[LABEL_HOST_PORT];
+  if (labelled !== undefined) return Number(labelled);
+  return Number(Object.keys(info.Config.ExposedPorts ?? {})[0]?.split('/')[0]);
 }

@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import type { DockerContext } from './context.js';
+import { engineFacts } from './engine-info.js';
 
 type LogConfig = NonNullable<Docker.HostConfig['LogConfig']>;
 
@@ -22,21 +23,7 @@ export function boundedLogConfig(defaultDriver: string | undefined): LogConfig |
   return defaultDriver === 'json-file' ? { Type: 'json-file', Config: { ...JSON_FILE_BOUNDS } } : undefined;
 }
 
-/** The engine's default log driver, asked once per runtime (again after a failed ask). */
-const drivers = new WeakMap<DockerContext, Promise<string | undefined>>();
-
 /** boundedLogConfig for the engine behind `ctx`; undefined when the engine cannot say (the create then fails on its own). */
 export async function engineLogConfig(ctx: DockerContext): Promise<LogConfig | undefined> {
-  let driver = drivers.get(ctx);
-  if (!driver) {
-    driver = ctx.docker().info().then(
-      (info: { LoggingDriver?: string }) => info.LoggingDriver,
-      () => {
-        drivers.delete(ctx);
-        return undefined;
-      },
-    );
-    drivers.set(ctx, driver);
-  }
-  return boundedLogConfig(await driver);
+  return boundedLogConfig((await engineFacts(ctx)).LoggingDriver);
 }

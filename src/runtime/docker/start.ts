@@ -5,7 +5,8 @@ import { ensureAppsNetwork, needsAppsNetwork, rejoinAppsNetwork } from './apps-n
 import type { DockerContext } from './context.js';
 import { checkContainerBindMounts } from './bind-mounts.js';
 import { engineMessage, mapDockerError, statusOf } from './errors.js';
-import { toInstance } from './instance.js';
+import { hostPortAnswers } from './host-port.js';
+import { hostNetworkPort, toInstance } from './instance.js';
 import { containerLogs } from './logs.js';
 import { inspectContainer, requireManaged } from './managed.js';
 import { lastOutput } from '../last-output.js';
@@ -25,6 +26,7 @@ export async function startContainer(ctx: DockerContext, id: string): Promise<In
   // Mounts are made at start, following links as they are now; a paused or running container has its mounts already.
   if (roots && info.State.Status !== 'paused' && info.State.Status !== 'running') checkContainerBindMounts(name, info.HostConfig.Mounts, roots);
   const app = info.Config.Labels?.[LABEL_APP];
+  if (info.HostConfig?.NetworkMode === 'host' && info.State.Status !== 'paused' && info.State.Status !== 'running') await refuseTakenHostPort(ctx, info, name);
   if (ctx.appsNetwork && app && info.State.Status !== 'paused' && info.State.Status !== 'running' && needsAppsNetwork(info, ctx.appsNetwork)) {
     await rejoinAppsNetwork(ctx, container, name, app, ctx.appsNetwork);
   }
@@ -60,6 +62,18 @@ export async function startContainer(ctx: DockerContext, id: string): Promise<In
     throw new RuntimeError(`container ${name} runs but has no published port; was it created by an older berth? remove it to recreate`);
   }
   return instance;
+}
+
+/**
+ * A container on the host network listens on the host's port itself, where berth dials
+ * it. When something answers there before the container runs, it is another process
+ * (or an instance of the app started behind berth's back): the readiness probe would
+ * pass on its answers and requests would go to it, while the app fails to bind.
+ */
+async function refuseTakenHostPort(ctx: DockerContext, info: Docker.ContainerInspectInfo, name: string): Promise<void> {
+  const port = hostNetworkPort(info);
+  if (!(port > 0) || !(await hostPortAnswers(ctx.addresses.dialHost, port))) return;
+  throw new RuntimeError(`container ${name} is on the host network, and port ${port} there already answers before it runs: another process holds it, so berth does not start it`);
 }
 
 /**
