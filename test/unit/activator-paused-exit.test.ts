@@ -29,10 +29,11 @@ test('the engine’s late pause event of berth’s own idle pause, after a wake,
   const rt = new FakeRuntime();
   const a = fakeActivator(rt);
   try {
-    await a.reconcile([fakeSpec('web', { idleAction: 'pause', idleTimeout: '150ms' })]);
+    // Long enough that the woken app is not paused again, for idleness, while the test looks (a loaded machine).
+    await a.reconcile([fakeSpec('web', { idleAction: 'pause', idleTimeout: '1s' })]);
     const first = await a.acquire('web');
     rt.heldKinds.add('pause');
-    await waitForState(a, 'web', 'paused');
+    await waitForState(a, 'web', 'paused', 5_000);
     // Woken before the engine's event stream tells of the pause.
     const again = await a.acquire('web');
     assert.equal(again.instanceId, first.instanceId, 'thawed, not replaced');
@@ -46,7 +47,7 @@ test('the engine’s late pause event of berth’s own idle pause, after a wake,
     rt.heldKinds.clear();
     await new Promise((resolve) => setTimeout(resolve, 2));
     await rt.outsidePause(first.instanceId);
-    await waitForState(a, 'web', 'paused');
+    await waitForState(a, 'web', 'paused', 5_000);
     assert.equal(a.status('web')?.reason, 'its container was paused outside berth');
   } finally {
     a.close();
