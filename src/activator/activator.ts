@@ -25,6 +25,9 @@ import { DEFAULT_CONCURRENT_STARTS, StartBudget, type StartLimits } from './star
  */
 const RECENT_FAILURE_MS = 30_000;
 
+/** How long a leader removing a deleted app's containers waits for another gateway's start of it (under the app's lease) to end. */
+const DELETED_LEASE_WAIT_MS = 30_000;
+
 export interface ActivatorOptions {
   runtime: Runtime;
   logger: Logger;
@@ -340,15 +343,31 @@ export class Activator implements UpstreamSource {
       });
     };
     const byApp = new Map<string, ReconcileAction[]>();
+    // Several gateways: a leader removes deleted apps' containers under their leases (below).
+    const leasedRemoval = leads && this.lease !== undefined;
     for (const action of actions) {
       if (action.kind === 'stop') await this.dropController(action.app, leads);
-      else if (action.kind === 'remove' && action.why === 'deleted') await removeOne(action);
-      else if (action.kind === 'leave') {
+      else if (action.kind === 'remove' && action.why === 'deleted') {
+        if (!leasedRemoval) await removeOne(action);
+      } else if (action.kind === 'leave') {
         if (action.why === 'unlabelled') this.logger.warn({ app: action.app, container: action.name }, 'berth-managed container of an undeclared app, without a berth.store label (an older berth made it), left as it is');
         else this.logger.debug({ app: action.app, container: action.name }, "another berth store's container left as it is");
       } else if (action.kind === 'remove' && action.why === 'orphan') {
         byApp.set('', [...(byApp.get('') ?? []), action]);
       } else byApp.set(action.app, [...(byApp.get(action.app) ?? []), action]);
+    }
+    // With several gateways, another may be cold-starting a deleted app right now (it has not heard of the
+    // delete yet): the containers are removed under the app's lease, so after that start, and listed again
+    // there. Removed from the list read before it, the start's container came back (the start made another)
+    // and ran on with no app behind it.
+    const desiredNames = new Set(desired.map((s) => s.name));
+    for (const app of leasedRemoval ? gone.filter((r) => !desiredNames.has(r.name)) : []) {
+      await this.lease!(app.name, DELETED_LEASE_WAIT_MS, async () => {
+        for (const c of await this.runtime.list({ app: app.name })) {
+          if (this.storeId !== undefined && c.store !== undefined && c.store !== this.storeId) continue;
+          await removeOne({ kind: 'remove', app: app.name, id: c.id, name: c.name, purgeVolumes: app.purgeVolumes, why: 'deleted' });
+        }
+      });
     }
     const orphans = byApp.get('') ?? [];
     byApp.delete('');
