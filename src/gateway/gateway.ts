@@ -249,6 +249,7 @@ export class Gateway {
         ? {
             acts: () => cluster.leading,
             lease: <T>(app: string, waitMs: number, work: () => Promise<T>) => cluster.leases.hold(app, waitMs, work),
+            declared: async (app: string) => (await store.getApp(app)) !== undefined,
             heldFor: (app: string) => cluster.holds.heldFor(app),
             onActivity: (app: string, began: boolean) => (began ? cluster.local.began(app) : cluster.local.ended(app)),
           }

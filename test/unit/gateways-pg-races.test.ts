@@ -144,9 +144,75 @@ test('an app deleted at one gateway while another cold-starts it: gone on both, 
     }
     await waitFor('no container of lazy in the engine', () => [...runtime.containers.values()].every((c) => c.instance.app !== 'lazy'), { timeoutMs: 10_000 });
     // And it stays gone: a second look after the other gateway's reconcile had its chance.
-    await new Promise((r) => setTimeout(r, 1_500));
+    await new Promise((r) => setTimeout(r, 500));
     assert.deepEqual([...runtime.containers.values()].filter((c) => c.instance.app === 'lazy').map((c) => c.instance.name), []);
   } finally {
+    for (const gateway of gateways.reverse()) await gateway.close().catch(() => undefined);
+    await runtime.close();
+    await rm(dir, { recursive: true, force: true });
+    await db.drop();
+  }
+});
+
+test("an app created at one gateway and cold-started there while the leader reloads: the leader's reload does not take its container for an orphan", { skip, timeout: 30_000 }, async () => {
+  const db = await createTestDatabase();
+  const dir = await mkdtemp(join(tmpdir(), 'berth-pgrace-'));
+  const runtime = new FakeRuntime();
+  const gateways: Gateway[] = [];
+  // The leader's reload, once it has read the apps, waits here (before it lists the engine) while the other gateway works.
+  let pauseReload = false;
+  let reloadPaused!: () => void;
+  const paused = new Promise<void>((resolve) => (reloadPaused = resolve));
+  let resume!: () => void;
+  const resumed = new Promise<void>((resolve) => (resume = resolve));
+  const start = async (id: string, wrap: (store: Store) => Store = (s) => s) => {
+    const config = join(dir, `${id}.yaml`);
+    await writeFile(config, `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nstore: ${db.url}\ngatewayId: ${id}\npolicy:\n  images: ["fake/*"]\napps: []\n`);
+    const gateway = new Gateway(config, {
+      logger: pino({ level: process.env.BERTH_TEST_LOG ?? 'silent' }),
+      openStore: async (c) => wrap(await openStore(c.store)),
+      runtime: (_c, hooks) => {
+        runtime.storeId = hooks.storeId;
+        return runtime;
+      },
+      adminToken: token,
+    });
+    gateways.push(gateway);
+    await gateway.start();
+    return gateway;
+  };
+  try {
+    const leader = await start('rl-a', (store) => {
+      const listDeleted = store.listDeleted.bind(store);
+      store.listDeleted = async () => {
+        if (pauseReload) {
+          pauseReload = false;
+          reloadPaused();
+          await resumed;
+        }
+        return listDeleted();
+      };
+      return store;
+    });
+    await waitFor('rl-a leads', () => leader.cluster?.leading, { timeoutMs: 5_000 });
+    const other = await start('rl-b');
+    pauseReload = true;
+    const reload = leader.reload();
+    await paused;
+    const fresh = { apiVersion: 'berth/v1', name: 'fresh', image: 'fake/fresh:1', port: 8080, readiness: { path: '/healthz' } };
+    assert.equal((await api(other, 'POST', '/v1/apps', fresh)).status, 200);
+    assert.equal((await httpGet(other.proxyAddress!.port, '/session/fresh/')).status, 200);
+    const [container] = [...runtime.containers.values()].filter((c) => c.instance.app === 'fresh');
+    assert.ok(container, 'the cold start at rl-b made a container');
+    resume();
+    await reload;
+    await waitFor('the leader knows fresh', async () => (await api(leader, 'GET', '/v1/apps/fresh')).status === 200, { timeoutMs: 8_000 });
+    assert.deepEqual(runtime.running('fresh').map((i) => i.id), [container.instance.id], "fresh's container runs on, not taken for an orphan");
+    const starts = runtime.calls.start;
+    assert.equal((await httpGet(other.proxyAddress!.port, '/session/fresh/')).status, 200);
+    assert.equal(runtime.calls.start, starts, 'served by the same container, not started again');
+  } finally {
+    resume();
     for (const gateway of gateways.reverse()) await gateway.close().catch(() => undefined);
     await runtime.close();
     await rm(dir, { recursive: true, force: true });
