@@ -1,9 +1,13 @@
 // The PostgreSQL store when the link to its server misbehaves, through a TCP relay of
 // the test's own (test/support/pg-relay.ts): packets that vanish without a reset, a
-// gateway cut off in the middle of a transaction. Nothing may wait for ever, and one
-// gateway's lost connection must not hold the others' applies.
+// gateway cut off in the middle of a transaction. Nothing may wait for ever, one
+// gateway's lost connection must not hold the others' applies, and a connection that
+// went silent is never handed out again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import pg from 'pg';
+import { pino } from 'pino';
+import { AppLeases } from '../../src/cluster/gateways/app-lease.js';
 import { BerthError } from '../../src/errors.js';
 import { PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres-store.js';
 import { createTestDatabase, pgSkip } from '../support/pg-test-db.js';
@@ -70,6 +74,35 @@ test("a gateway cut off in the middle of an apply does not hold the other gatewa
     relay.muteWhen = undefined;
     await within('closing A', 10_000, a.close()).catch(() => undefined);
     await b.close();
+    await relay.close();
+    await db.drop();
+  }
+});
+
+test("a lease whose COMMIT goes unanswered does not hand its silent connection to the next app's lease", { skip, timeout: 30_000 }, async () => {
+  const db = await createTestDatabase();
+  const relay = await new PgRelay(db.url).listen();
+  const pool = new pg.Pool({ connectionString: relay.url, max: 1, query_timeout: 1_000, application_name: 'berth-lease-silent' });
+  pool.on('error', () => undefined);
+  const admin = new pg.Client({ connectionString: db.url });
+  try {
+    await admin.connect();
+    const leases = new AppLeases(pool, pino({ level: 'silent' }));
+    // The link goes silent as the first lease commits (its start is done by then).
+    relay.muteWhen = /COMMIT/;
+    assert.equal(await within('the first lease', 10_000, leases.hold('one', 5_000, async () => 'started')), 'started');
+    relay.muteWhen = undefined;
+    // The next app's start holds its own lease, on a connection that answers.
+    const held = await within('the second lease', 10_000, leases.hold('two', 5_000, async () => {
+      const { rows } = await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND a.datname = $1 AND l.granted", [db.name]);
+      return rows[0]!.n;
+    }));
+    // The first lease's transaction is still open on the server (the relay never passed its end): two advisory locks, one of them "two"'s.
+    assert.equal(held, 2);
+  } finally {
+    relay.muteWhen = undefined;
+    await admin.end().catch(() => undefined);
+    await pool.end().catch(() => undefined);
     await relay.close();
     await db.drop();
   }
