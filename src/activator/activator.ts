@@ -25,6 +25,9 @@ import { DEFAULT_CONCURRENT_STARTS, StartBudget, type StartLimits } from './star
  */
 const RECENT_FAILURE_MS = 30_000;
 
+/** How long a leader removing a deleted app's or an orphan's containers waits for another gateway's start of the app (under its lease) to end. */
+const REMOVAL_LEASE_WAIT_MS = 30_000;
+
 export interface ActivatorOptions {
   runtime: Runtime;
   logger: Logger;
@@ -47,6 +50,12 @@ export interface ActivatorOptions {
   acts?: () => boolean;
   /** Several gateways: see AppControllerDeps.lease. */
   lease?: AppLease;
+  /**
+   * Several gateways: whether `app` is declared in the store now. Another gateway may
+   * have created it (and cold-started it) after this one read the desired apps; its
+   * container is then no orphan. Absent: what this gateway read is the truth.
+   */
+  declared?: (app: string) => Promise<boolean>;
   /** The bounds on starts (config `limits`); default DEFAULT_CONCURRENT_STARTS at once, no bound on the apps up. */
   startLimits?: StartLimits;
   /** Several gateways: what requests for `app` must wait on first (the leader's fence), or undefined. */
@@ -88,6 +97,7 @@ export class Activator implements UpstreamSource {
     this.quiesce = options.quiesce;
     this.acts = options.acts ?? (() => true);
     this.lease = options.lease;
+    this.declared = options.declared;
     this.heldFor = options.heldFor;
     this.onActivity = options.onActivity;
     this.startBudget = new StartBudget(options.startLimits ?? { concurrentStarts: DEFAULT_CONCURRENT_STARTS }, () => this.appsUp.size);
@@ -99,6 +109,7 @@ export class Activator implements UpstreamSource {
 
   private readonly acts: () => boolean;
   private readonly lease: AppLease | undefined;
+  private readonly declared: ((app: string) => Promise<boolean>) | undefined;
   private readonly heldFor: ((app: string) => Promise<void> | undefined) | undefined;
   private readonly onActivity: ((app: string, began: boolean) => void) | undefined;
 
@@ -340,24 +351,47 @@ export class Activator implements UpstreamSource {
       });
     };
     const byApp = new Map<string, ReconcileAction[]>();
+    // Several gateways: a leader removes deleted apps' containers under their leases (below).
+    const leasedRemoval = leads && this.lease !== undefined;
     for (const action of actions) {
       if (action.kind === 'stop') await this.dropController(action.app, leads);
-      else if (action.kind === 'remove' && action.why === 'deleted') await removeOne(action);
-      else if (action.kind === 'leave') {
+      else if (action.kind === 'remove' && action.why === 'deleted') {
+        if (!leasedRemoval) await removeOne(action);
+      } else if (action.kind === 'leave') {
         if (action.why === 'unlabelled') this.logger.warn({ app: action.app, container: action.name }, 'berth-managed container of an undeclared app, without a berth.store label (an older berth made it), left as it is');
         else this.logger.debug({ app: action.app, container: action.name }, "another berth store's container left as it is");
       } else if (action.kind === 'remove' && action.why === 'orphan') {
         byApp.set('', [...(byApp.get('') ?? []), action]);
       } else byApp.set(action.app, [...(byApp.get(action.app) ?? []), action]);
     }
+    // With several gateways, another may be cold-starting a deleted app right now (it has not heard of the
+    // delete yet): the containers are removed under the app's lease, so after that start, and listed again
+    // there. Removed from the list read before it, the start's container came back (the start made another)
+    // and ran on with no app behind it.
+    const desiredNames = new Set(desired.map((s) => s.name));
+    for (const app of leasedRemoval ? gone.filter((r) => !desiredNames.has(r.name)) : []) {
+      await this.lease!(app.name, REMOVAL_LEASE_WAIT_MS, async () => {
+        for (const c of await this.runtime.list({ app: app.name })) {
+          if (this.storeId !== undefined && c.store !== undefined && c.store !== this.storeId) continue;
+          await removeOne({ kind: 'remove', app: app.name, id: c.id, name: c.name, purgeVolumes: app.purgeVolumes, why: 'deleted' });
+        }
+      });
+    }
     const orphans = byApp.get('') ?? [];
     byApp.delete('');
     const specs = new Map(desired.map((s) => [s.name, s]));
     await Promise.all([...byApp].map(([name, steps]) => this.reconcileApp(specs.get(name)!, steps, existing)));
     for (const orphan of orphans) {
-      if (orphan.kind !== 'remove' || this.apps.has(orphan.app)) continue;
-      this.logger.warn({ app: orphan.app, container: orphan.name }, "removing a container of this store's gateway whose app is not declared (an interrupted delete)");
-      await removeOne(orphan);
+      if (orphan.kind !== 'remove') continue;
+      const removeOrphan = async () => {
+        if (this.apps.has(orphan.app)) return;
+        // Asked under the lease: an app created and started at another gateway since the desired apps were read is
+        // declared by now (its start holds the lease until its container exists). A store that does not answer: left.
+        if (this.declared && (await this.declared(orphan.app).catch(() => true))) return;
+        this.logger.warn({ app: orphan.app, container: orphan.name }, "removing a container of this store's gateway whose app is not declared (an interrupted delete)");
+        await removeOne(orphan);
+      };
+      await (this.lease ? this.lease(orphan.app, REMOVAL_LEASE_WAIT_MS, removeOrphan) : removeOrphan());
     }
     return [...failed];
   }

@@ -249,6 +249,7 @@ export class Gateway {
         ? {
             acts: () => cluster.leading,
             lease: <T>(app: string, waitMs: number, work: () => Promise<T>) => cluster.leases.hold(app, waitMs, work),
+            declared: async (app: string) => (await store.getApp(app)) !== undefined,
             heldFor: (app: string) => cluster.holds.heldFor(app),
             onActivity: (app: string, began: boolean) => (began ? cluster.local.began(app) : cluster.local.ended(app)),
           }
@@ -473,12 +474,17 @@ export class Gateway {
     if (announce) this.cluster?.announce(changed ? [...changed, ...removed] : undefined);
     const before = [...this.desired.specs.keys()];
     let desired: StoredApp[];
+    // Changed apps the store no longer has: deleted, perhaps with their tombstone already dropped.
+    const vanished: string[] = [];
     if (changed) {
       desired = [];
       for (const name of changed) {
         const app = await store.getApp(name);
         if (app) desired.push(app);
-        else this.desired.delete(name);
+        else {
+          this.desired.delete(name);
+          vanished.push(name);
+        }
       }
       for (const name of removed) this.desired.delete(name);
       for (const app of desired) this.desired.set(app.spec);
@@ -490,7 +496,13 @@ export class Gateway {
     this.acme?.hostsChanged();
     this.pool?.feed.publishRoutes(routeEntriesOf(this.desired.specs.values()));
     const deleted = (await store.listDeleted()).map((d) => (removed.includes(d.name) && options.purgeVolumes ? { ...d, purgeVolumes: true } : d));
-    const failed = await this.activator!.reconcile(desiredSpecs(desired), deleted, { scoped: changed !== undefined });
+    // A delete at another gateway is announced, and that gateway (leading) removes the containers and drops the
+    // tombstone at once: this one may read the store after that, and find neither the app nor its tombstone.
+    // The app is gone all the same; without this its controller stayed, a cold start it had under way went on,
+    // and the container it made ran on with no app in the store and no gateway that would ever stop it.
+    const tombstones = new Set(deleted.map((d) => d.name));
+    const gone = [...deleted, ...vanished.filter((name) => !tombstones.has(name)).map((name) => ({ name, purgeVolumes: false }))];
+    const failed = await this.activator!.reconcile(desiredSpecs(desired), gone, { scoped: changed !== undefined });
     await this.forgetDeleted(deleted.map((d) => d.name), failed);
     // Told here, whichever way the app left (an API delete, a reload that no longer
     // declares it, a delete at another gateway): the metrics and the accounting drop

@@ -22,13 +22,44 @@ const types = {
     oid === INT8_OID && format !== 'binary' ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
+/** Bounds on a store connection's waits; 0 leaves one unbounded. */
+export interface SessionLimits {
+  /**
+   * How long a statement may go unanswered. A link that loses packets without a
+   * reset (a cut network, a frozen host) otherwise leaves the statement, and the
+   * API call or history flush behind it, waiting for the kernel's TCP timeout:
+   * a quarter of an hour.
+   */
+  queryTimeoutMs: number;
+  /**
+   * How long the server keeps one of these sessions' transactions open while it
+   * waits for the next statement. A gateway cut off between two statements (its
+   * COMMIT lost) otherwise leaves its transaction, and the locks it took (the
+   * apps lock every apply takes), on the server until the server's TCP keepalive
+   * notices: two hours in which no gateway can apply. berth's transactions send
+   * their statements back to back, so a gap this long means the client is gone.
+   */
+  idleInTransactionMs: number;
+}
+
+export const DEFAULT_SESSION_LIMITS: SessionLimits = { queryTimeoutMs: 30_000, idleInTransactionMs: 10_000 };
+
 /**
  * A pool of connections to the store's server. The first connection is made here,
  * so a server that cannot be reached is one clear StoreError naming the host, not a
  * stack from the first query.
  */
-export async function openPool(url: string, max = 10): Promise<pg.Pool> {
-  const pool = new pg.Pool({ connectionString: url, max, types, connectionTimeoutMillis: 10_000, application_name: 'berth' });
+export async function openPool(url: string, max = 10, limits: SessionLimits = DEFAULT_SESSION_LIMITS): Promise<pg.Pool> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    types,
+    connectionTimeoutMillis: 10_000,
+    application_name: 'berth',
+    // pg sends neither when 0: no bound.
+    query_timeout: limits.queryTimeoutMs,
+    idle_in_transaction_session_timeout: limits.idleInTransactionMs,
+  });
   // An idle connection the server drops (a restart) is an 'error' event on the pool;
   // unhandled it would end the process. The next query opens a new connection.
   pool.on('error', () => undefined);
@@ -54,16 +85,23 @@ function connectMessage(err: unknown): string {
 /** Runs `fn` in one transaction on one connection: committed whole, or rolled back. */
 export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const { client, release } = await checkOut(pool);
+  let broken: Error | true | undefined;
   try {
     await client.query('BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
     return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    // A connection that cannot even roll back (gone silent, its session lost) is dropped, never handed out again:
+    // a silent one would make every later statement on it wait out its own timeout.
+    const rolledBack = await client.query('ROLLBACK').then(
+      () => true,
+      () => false,
+    );
+    if (!rolledBack) broken = err instanceof Error ? err : true;
     throw err;
   } finally {
-    release();
+    release(broken);
   }
 }
 
@@ -114,5 +152,6 @@ export function isUnreachable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && (UNREACHABLE_SQLSTATES.has(code) || UNREACHABLE_SYSCODES.has(code))) return true;
   const message = err instanceof Error ? err.message : '';
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message);
+  // "Query read timeout": the statement went unanswered for the pool's query_timeout (a silent link, or a server too slow to use).
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout/i.test(message);
 }

@@ -120,6 +120,9 @@ export const PG_LATEST_SCHEMA_VERSION = pgMigrations.at(-1)?.version ?? 0;
 /** Any fixed number: the advisory lock that serialises gateways migrating one database at once. */
 const MIGRATION_LOCK = 0x62727468;
 
+/** How long one migration's statements may run (a large history table rewritten). */
+const MIGRATION_TIMEOUT_MS = 3_600_000;
+
 /**
  * Applies what the database has not seen yet, each migration in its own transaction
  * under an advisory lock, so two gateways starting together on a new database do not
@@ -134,13 +137,15 @@ export async function runPgMigrations(pool: pg.Pool, where: string): Promise<voi
   });
   for (const migration of pgMigrations) {
     await inTransaction(pool, async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      // Waits while another gateway runs this migration: as long as that may take.
+      await client.query({ text: 'SELECT pg_advisory_xact_lock($1)', values: [MIGRATION_LOCK], query_timeout: MIGRATION_TIMEOUT_MS } as pg.QueryConfig);
       const current = await pgSchemaVersion(client);
       if (current > PG_LATEST_SCHEMA_VERSION) {
         throw new StoreError(`store ${where} was written by a newer berth (schema ${current} > ${PG_LATEST_SCHEMA_VERSION}); upgrade berth`);
       }
       if (current >= migration.version) return;
-      await client.query(migration.sql);
+      // A migration may rewrite a large table: not bound by the store's query timeout, which is for the everyday statements.
+      await client.query({ text: migration.sql, query_timeout: MIGRATION_TIMEOUT_MS } as pg.QueryConfig);
       await client.query('INSERT INTO berth_schema (version, description) VALUES ($1, $2)', [migration.version, migration.description]);
     });
   }

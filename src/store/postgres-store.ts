@@ -6,7 +6,7 @@ import { metaSecret, putOne, restoreRow } from './pg-apps.js';
 import type { HistoryColumns } from './history-columns.js';
 import { checkRetention } from './history-rows.js';
 import { appendColumnsTo, type HistoryWriter } from './history-writer.js';
-import { describePostgresUrl, inTransaction, isUniqueViolation, isUnreachable, openPool } from './pg-connect.js';
+import { DEFAULT_SESSION_LIMITS, describePostgresUrl, inTransaction, isUniqueViolation, isUnreachable, openPool } from './pg-connect.js';
 import { pgHistoryWriter, queryPgHistory } from './pg-history.js';
 import { runPgMigrations } from './pg-migrations.js';
 import { addPgUsage, queryPgUsage } from './pg-usage.js';
@@ -33,6 +33,16 @@ export interface PostgresStoreOptions {
   url: string;
   /** Most connections this gateway holds open. Default 10. */
   maxConnections?: number;
+  /**
+   * How long one statement may go unanswered before it fails as store_unavailable
+   * (and its connection is dropped). Default 30 s; 0: no bound (`berth store copy`).
+   */
+  queryTimeoutMs?: number;
+  /**
+   * How long the server keeps a transaction of this store's open while it waits for
+   * the next statement. Default 10 s; 0: no bound (`berth store copy`).
+   */
+  idleInTransactionMs?: number;
 }
 
 /** Any fixed number: the advisory lock every desired-state write takes (see applyApps). */
@@ -60,7 +70,10 @@ export class PostgresStore implements Store {
 
   async open(): Promise<void> {
     if (this.pool) return;
-    const pool = await openPool(this.options.url, this.options.maxConnections);
+    const pool = await openPool(this.options.url, this.options.maxConnections, {
+      queryTimeoutMs: this.options.queryTimeoutMs ?? DEFAULT_SESSION_LIMITS.queryTimeoutMs,
+      idleInTransactionMs: this.options.idleInTransactionMs ?? DEFAULT_SESSION_LIMITS.idleInTransactionMs,
+    });
     try {
       await runPgMigrations(pool, this.where);
     } catch (err) {

@@ -45,7 +45,8 @@ export async function copySqliteToPostgres(from: string, to: string, progress: (
   const db = new Database(from, { readonly: true, fileMustExist: true });
   // One read transaction: every table is read from the same snapshot, even while a gateway still writes to the file.
   db.exec('BEGIN');
-  const target = new PostgresStore({ url: to });
+  // One transaction for the whole copy, its statements between reads of the file: no bound on either wait.
+  const target = new PostgresStore({ url: to, queryTimeoutMs: 0, idleInTransactionMs: 0 });
   try {
     await target.open();
     return await inTransaction(target.connection, (c) => copyAll(db, c, describePostgresUrl(to), progress));

@@ -75,8 +75,10 @@ export class AppLeases {
     try {
       return await work();
     } finally {
-      if (locked && !held.lost()) await client.query('COMMIT').catch(() => undefined);
-      held.release();
+      const committed = locked && !held.lost() && (await client.query('COMMIT').then(() => true, () => false));
+      // A connection whose COMMIT went unanswered (a silent link) is dropped: handed to the next start, its
+      // BEGIN waited behind the lost COMMIT and that start went ahead without its lease.
+      held.release(committed ? undefined : true);
     }
   }
 
