@@ -216,7 +216,7 @@ export class Gateway {
       : undefined;
     const cluster = this.link?.cluster;
     this.cluster = cluster;
-    const accountant = new Accountant({ store, logger, statuses: () => this.statuses(), status: (app) => this.activator?.status(app), ...(cluster ? { accrues: () => cluster.leading } : {}) });
+    const accountant = new Accountant({ store, logger, maxAgeMs: config.usage.maxAgeMs, statuses: () => this.statuses(), status: (app) => this.activator?.status(app), ...(cluster ? { accrues: () => cluster.leading } : {}) });
     this.accountant = accountant;
     accountant.start(this.events);
     this.metrics.follow(this.events);

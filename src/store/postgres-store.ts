@@ -9,7 +9,7 @@ import { appendColumnsTo, type HistoryWriter } from './history-writer.js';
 import { describePostgresUrl, inTransaction, isUniqueViolation, isUnreachable, openPool } from './pg-connect.js';
 import { pgHistoryWriter, queryPgHistory } from './pg-history.js';
 import { runPgMigrations } from './pg-migrations.js';
-import { addPgUsage, queryPgUsage } from './pg-usage.js';
+import { addPgUsage, prunePgUsage, queryPgUsage } from './pg-usage.js';
 import type {
   AppSource,
   DeletedApp,
@@ -239,6 +239,10 @@ export class PostgresStore implements Store {
 
   async queryUsage(query: UsageQuery): Promise<UsageRow[]> {
     return this.run('read usage', (p) => queryPgUsage(p, query));
+  }
+
+  async pruneUsage(beforeDay: string): Promise<number> {
+    return this.run('prune usage', (p) => prunePgUsage(p, beforeDay));
   }
 
   async listCertificates(): Promise<StoredCertificate[]> {

@@ -334,6 +334,10 @@ export class SqliteStore implements Store {
     return this.run('read usage', (s) => s.usage.query(query));
   }
 
+  async pruneUsage(beforeDay: string): Promise<number> {
+    return this.run('prune usage', (s) => s.usage.prune(beforeDay));
+  }
+
   async listCertificates(): Promise<StoredCertificate[]> {
     return this.run('list certificates', (s) => s.certificates.list.all().map(rowToCertificate));
   }

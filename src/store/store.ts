@@ -221,4 +221,6 @@ export interface UsageStore {
   addUsage(rows: readonly UsageRow[]): Promise<void>;
   /** Stored rows, by app then day. */
   queryUsage(query: UsageQuery): Promise<UsageRow[]>;
+  /** Drops the rows of days before `beforeDay` (YYYY-MM-DD, UTC), of every app; returns how many went. */
+  pruneUsage(beforeDay: string): Promise<number>;
 }

@@ -123,6 +123,9 @@ export function recordsContract(kind: string, make: FixtureFactory, skip: string
           row('web', '2026-11-02', 2),
         ]);
         assert.deepEqual((await store.queryUsage({ app: 'web', sinceDay: '2026-11-02' })).map((r) => r.day), ['2026-11-02']);
+        // Retention: the days before the first kept one go, of every app.
+        assert.equal(await store.pruneUsage('2026-11-02'), 1);
+        assert.deepEqual((await store.queryUsage({})).map((r) => `${r.app} ${r.day}`), ['api 2026-11-02', 'web 2026-11-02']);
       }));
   });
 }
