@@ -53,6 +53,8 @@ export interface ActivatorOptions {
   heldFor?: (app: string) => Promise<void> | undefined;
   /** This gateway's own proxy traffic (a request or WebSocket began or ended), which several gateways share. */
   onActivity?: (app: string, began: boolean) => void;
+  /** Each app's last request before this gateway started (epoch ms), as saved: its idle timeout counts on from it. */
+  lastRequests?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -90,6 +92,7 @@ export class Activator implements UpstreamSource {
     this.lease = options.lease;
     this.heldFor = options.heldFor;
     this.onActivity = options.onActivity;
+    this.restoredLastRequests = new Map(options.lastRequests);
     this.startBudget = new StartBudget(options.startLimits ?? { concurrentStarts: DEFAULT_CONCURRENT_STARTS }, () => this.appsUp.size);
   }
 
@@ -98,6 +101,8 @@ export class Activator implements UpstreamSource {
   private readonly appsUp = new Set<string>();
 
   private readonly acts: () => boolean;
+  /** Saved last requests not yet handed to their app's controller: each one is taken once, by the app's first controller. */
+  private readonly restoredLastRequests: Map<string, number>;
   private readonly lease: AppLease | undefined;
   private readonly heldFor: ((app: string) => Promise<void> | undefined) | undefined;
   private readonly onActivity: ((app: string, began: boolean) => void) | undefined;
@@ -247,6 +252,16 @@ export class Activator implements UpstreamSource {
     const status = this.apps.get(app)?.status();
     if (!status) return undefined;
     return { state: status.state, ready: status.state === 'running', error: status.lastError };
+  }
+
+  /** Every declared app's last request (epoch ms), for LastRequestKeeper; apps with none are left out. */
+  lastRequests(): Array<readonly [string, number]> {
+    const out: Array<readonly [string, number]> = [];
+    for (const [name, controller] of this.apps) {
+      const at = controller.lastRequestAtMs;
+      if (at !== undefined) out.push([name, at]);
+    }
+    return out;
   }
 
   statuses(): AppStatus[] {
@@ -428,6 +443,9 @@ export class Activator implements UpstreamSource {
       lease: this.lease,
       startBudget: this.startBudget,
     });
+    const saved = this.restoredLastRequests.get(spec.name);
+    if (saved !== undefined) controller.restoreLastRequest(saved);
+    this.restoredLastRequests.delete(spec.name);
     this.apps.set(spec.name, controller);
     return controller;
   }

@@ -25,6 +25,7 @@ import type { RequestRecord, Store, StoredApp } from '../store/store.js';
 import { dashboardHandler } from '../ui/serve-ui.js';
 import { AppService } from './app-service.js';
 import { DesiredIndex } from './desired-index.js';
+import { LastRequestKeeper } from './last-request-keeper.js';
 import { WorkerPool } from '../cluster/worker-pool.js';
 import { proxySettingsOf, routeEntriesOf } from '../cluster/gateway-workers.js';
 import { RequestNotices } from './request-notices.js';
@@ -87,6 +88,8 @@ export class Gateway {
   input?: InputSource;
   /** Usage accounting (container-seconds per app and day); made once the store is open. */
   accountant?: Accountant;
+  /** Saves the apps' last request times; made after the first reconcile. */
+  private lastRequestKeeper?: LastRequestKeeper;
   readonly events = new StateEvents();
   private requestNotices?: RequestNotices;
   /** Prometheus metrics (GET /metrics on the admin listener), fed by the proxy and the state events. */
@@ -220,9 +223,11 @@ export class Gateway {
     this.accountant = accountant;
     accountant.start(this.events);
     this.metrics.follow(this.events);
+    const lastRequests = await store.lastRequests();
     const activator = new Activator({
       runtime,
       logger,
+      lastRequests,
       storeId,
       resyncEveryMs: config.resyncMs,
       createAhead: () => (this.config ?? config).createAhead,
@@ -373,6 +378,9 @@ export class Gateway {
     const failed = await reconciled;
     await this.forgetDeleted(deleted.map((d) => d.name), failed);
     accountant.settle();
+    // From here: before the first reconcile there are no controllers, and the saved times would all look deleted.
+    this.lastRequestKeeper = new LastRequestKeeper({ store, saved: lastRequests, current: () => activator.lastRequests(), logger, ...(cluster ? { acts: () => cluster.leading } : {}) });
+    this.lastRequestKeeper.start();
     this.link?.started();
   }
 
@@ -546,6 +554,8 @@ export class Gateway {
     this.acme?.close();
     this.tlsEdge?.close();
     await this.pool?.close(this.config?.drainTimeoutMs);
+    // After the drain, so the requests that just ended are in it.
+    await this.lastRequestKeeper?.close();
     this.activator?.close();
     await this.history?.close();
     this.requestNotices?.close();

@@ -10,6 +10,7 @@ import { describePostgresUrl, inTransaction, isUniqueViolation, isUnreachable, o
 import { pgHistoryWriter, queryPgHistory } from './pg-history.js';
 import { runPgMigrations } from './pg-migrations.js';
 import { addPgUsage, prunePgUsage, queryPgUsage } from './pg-usage.js';
+import { pgLastRequests, savePgLastRequests } from './pg-last-requests.js';
 import type {
   AppSource,
   DeletedApp,
@@ -24,6 +25,7 @@ import type {
   StoredToken,
   UsageQuery,
   UsageRow,
+  LastRequest,
 } from './store.js';
 import { rowToToken, type TokenRow } from './token-rows.js';
 import { CERTIFICATE_COLUMNS, certificateToRow, rowToCertificate, type CertificateRow } from './certificate-rows.js';
@@ -239,6 +241,14 @@ export class PostgresStore implements Store {
 
   async queryUsage(query: UsageQuery): Promise<UsageRow[]> {
     return this.run('read usage', (p) => queryPgUsage(p, query));
+  }
+
+  async lastRequests(): Promise<Map<string, number>> {
+    return this.run('read last request times', (p) => pgLastRequests(p));
+  }
+
+  async saveLastRequests(changed: readonly LastRequest[], gone: readonly string[]): Promise<void> {
+    await this.run(`save last request times of ${changed.length + gone.length} app(s)`, (p) => savePgLastRequests(p, changed, gone));
   }
 
   async pruneUsage(beforeDay: string): Promise<number> {
