@@ -510,6 +510,16 @@ export class Activator implements UpstreamSource {
     }
   }
 
+  /**
+   * Lets go of deleted apps whose containers could not be removed (the engine is
+   * down): their controllers are closed, not stopped (a stop needs the engine), so
+   * nothing serves, shows or counts them as declared any more. Their containers go
+   * when the delete is retried (a reconcile with their tombstones).
+   */
+  async release(names: readonly string[]): Promise<void> {
+    for (const name of names) await this.dropController(name, false);
+  }
+
   /** Whether this gateway acts now (leads, or is alone). */
   get acting(): boolean {
     return this.acts();

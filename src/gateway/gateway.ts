@@ -88,6 +88,10 @@ export class Gateway {
   input?: InputSource;
   /** Usage accounting (container-seconds per app and day); made once the store is open. */
   accountant?: Accountant;
+  /** The retry of unfinished deletes (finishDeletesLater), and its current backoff. */
+  private deleteRetry?: NodeJS.Timeout;
+  private deleteRetryMs = 0;
+  private closed = false;
   /** Saves the apps' last request times; made after the first reconcile. */
   private lastRequestKeeper?: LastRequestKeeper;
   readonly events = new StateEvents();
@@ -213,7 +217,7 @@ export class Gateway {
           accountant: () => this.accountant,
           statuses: () => this.statuses(),
           specs: () => this.desired.specs,
-          follow: (apps) => this.serialize(() => this.desiredChanged([], {}, apps, false)),
+          follow: (apps) => this.serialize(async () => void (await this.desiredChanged([], {}, apps, false))),
           workers: () => this.pool?.feed,
         })
       : undefined;
@@ -338,7 +342,7 @@ export class Gateway {
       events: this.events,
       config: () => this.config!,
       serialize: (change) => this.serialize(change),
-      desiredChanged: (names, options, changed) => this.desiredChanged(names, options, changed),
+      desiredChanged: async (names, options, changed) => void (await this.desiredChanged(names, options, changed)),
       desired: this.desired,
       ...(cluster ? { viewStatus: (name: string) => viewedStatus(activator.status(name), cluster.leaderStates.get(name), cluster.leading) } : {}),
     });
@@ -377,6 +381,7 @@ export class Gateway {
     reconcileBegun();
     const failed = await reconciled;
     await this.forgetDeleted(deleted.map((d) => d.name), failed);
+    if (failed.length > 0) this.finishDeletesLater();
     accountant.settle();
     // From here: before the first reconcile there are no controllers, and the saved times would all look deleted.
     this.lastRequestKeeper = new LastRequestKeeper({ store, saved: lastRequests, current: () => activator.lastRequests(), logger, ...(cluster ? { acts: () => cluster.leading } : {}) });
@@ -456,15 +461,24 @@ export class Gateway {
     if (restartNeeded.length > 0) {
       logger.warn({ fields: restartNeeded }, `changed in the config but read only at start, these keep their old values until the next start: ${restartNeeded.join(', ')}`);
     }
+    let removalsPending: string[];
+    const before = [...this.desired.specs.keys()];
     try {
-      await this.desiredChanged(removed);
+      removalsPending = await this.desiredChanged(removed);
     } catch (err) {
-      // Stored and routed; the engine is brought in line by the next reconcile.
-      logger.error({ err: messageOf(err) }, 'reload stored, but bringing the engine in line failed; the next reconcile retries');
-      return { applied: true, error: messageOf(err), restartNeeded, policyRefused };
+      // A reload is not taken back: the apps it removed are deleted now, whether or not the
+      // engine answered. They are let go and told as deleted, so what berth shows and
+      // counts matches; their containers go once the engine answers (finishDeletesLater).
+      await this.activator.release(removed.filter((name) => !this.desired.specs.has(name)));
+      this.toldDeleted(before);
+      // Stored and routed; the apps that left are deleted (and told so), their containers go when the engine answers.
+      const pending = removed.length > 0 ? { removalsPending: removed } : {};
+      logger.error({ err: messageOf(err), ...pending }, 'reload stored, but bringing the engine in line failed; the apps it removed have their containers removed once the engine answers, the others at the next reconcile');
+      return { applied: true, error: messageOf(err), restartNeeded, policyRefused, ...pending };
     }
+    if (removalsPending.length > 0) logger.warn({ apps: removalsPending }, 'reload applied, but some removed apps still have containers; their removal is retried');
     logger.info({ apps: config.apps.length, removed }, 'configuration reloaded');
-    return { applied: true, restartNeeded, policyRefused };
+    return { applied: true, restartNeeded, policyRefused, ...(removalsPending.length > 0 ? { removalsPending } : {}) };
   }
 
   /**
@@ -475,7 +489,7 @@ export class Gateway {
    * back and reconciled, so the cost does not grow with the apps already stored.
    * Without it (a reload), every app is.
    */
-  private async desiredChanged(removed: string[], options: { purgeVolumes?: boolean } = {}, changed?: readonly string[], announce = true): Promise<void> {
+  private async desiredChanged(removed: string[], options: { purgeVolumes?: boolean } = {}, changed?: readonly string[], announce = true): Promise<string[]> {
     const store = this.store!;
     // The other gateways are told as soon as the store has it: they route it within a notice's delay.
     if (announce) this.cluster?.announce(changed ? [...changed, ...removed] : undefined);
@@ -498,13 +512,58 @@ export class Gateway {
     this.acme?.hostsChanged();
     this.pool?.feed.publishRoutes(routeEntriesOf(this.desired.specs.values()));
     const deleted = (await store.listDeleted()).map((d) => (removed.includes(d.name) && options.purgeVolumes ? { ...d, purgeVolumes: true } : d));
-    const failed = await this.activator!.reconcile(desiredSpecs(desired), deleted, { scoped: changed !== undefined });
+    let failed: string[];
+    try {
+      failed = await this.activator!.reconcile(desiredSpecs(desired), deleted, { scoped: changed !== undefined });
+    } catch (err) {
+      // The engine could not be brought in line (it is down, say): the deletes are finished later, or nothing would.
+      if (deleted.length > 0) this.finishDeletesLater();
+      throw err;
+    }
     await this.forgetDeleted(deleted.map((d) => d.name), failed);
-    // Told here, whichever way the app left (an API delete, a reload that no longer
-    // declares it, a delete at another gateway): the metrics and the accounting drop
-    // what they hold of it on this event, and the event streams tell the dashboard.
+    if (failed.length > 0) this.finishDeletesLater();
+    this.toldDeleted(before);
+    return failed;
+  }
+
+  /**
+   * Told whichever way an app left (an API delete, a reload that no longer declares
+   * it, a delete at another gateway): the metrics and the accounting drop what they
+   * hold of it on this event, and the event streams tell the dashboard.
+   */
+  private toldDeleted(before: readonly string[]): void {
     const time = new Date();
     for (const app of before) if (!this.desired.specs.has(app)) this.events.publish({ type: 'deleted', app, time });
+  }
+
+  /**
+   * Deletes whose containers could not all be removed (the engine down or failing)
+   * are tried again, backing off from 1 s to a minute, until no tombstone is left:
+   * otherwise only the next reload, API change or start would.
+   */
+  private finishDeletesLater(): void {
+    if (this.deleteRetry || this.closed) return;
+    this.deleteRetryMs = Math.min(Math.max(this.deleteRetryMs * 2, 1_000), 60_000);
+    this.deleteRetry = setTimeout(() => {
+      this.deleteRetry = undefined;
+      void this.serialize(() => this.finishDeletes());
+    }, this.deleteRetryMs);
+    this.deleteRetry.unref();
+  }
+
+  private async finishDeletes(): Promise<void> {
+    if (this.closed || !this.store || !this.activator) return;
+    try {
+      const deleted = await this.store.listDeleted();
+      const failed = deleted.length === 0 ? [] : await this.activator.reconcile([], deleted, { scoped: true });
+      await this.forgetDeleted(deleted.map((d) => d.name), failed);
+      if (failed.length > 0) return this.finishDeletesLater();
+      if (deleted.length > 0) this.parts.logger.info({ apps: deleted.map((d) => d.name) }, 'deletes finished: their containers are gone');
+      this.deleteRetryMs = 0;
+    } catch (err) {
+      this.parts.logger.warn({ err: messageOf(err) }, 'finishing deletes failed; tried again');
+      this.finishDeletesLater();
+    }
   }
 
   /**
@@ -545,6 +604,8 @@ export class Gateway {
 
   /** Stops accepting, lets requests in flight finish, and leaves containers as they are. */
   async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.deleteRetry);
     await this.admin?.close();
     // Leadership is given up first, so another gateway takes over while this one drains.
     await this.link?.close();
@@ -588,12 +649,18 @@ export interface ReloadOutcome {
    * stay declared and their running containers run on until stopped; no new one is made.
    */
   policyRefused?: Array<{ app: string; reason: string }>;
+  /**
+   * Apps the reload removed whose containers are not all gone yet (the engine was
+   * down or failed): deleted all the same (no longer declared, routed or listed; a
+   * `deleted` event was sent), their containers are removed once the engine answers.
+   */
+  removalsPending?: string[];
 }
 
 /** The new config with the settings read only at start as they were at start. Pure. */
 function keepStartOnly(previous: GatewayConfig, next: GatewayConfig): GatewayConfig {
   const { listen, admin, store, stateDir, runtime, docker, swarm, upstreamHost, publishHost, appsNetwork, workers, limits, timeouts, trustedProxies, resyncMs, gatewayId, history, tls } = previous;
-  const kept: GatewayConfig = { ...next, listen, admin, store, stateDir, runtime, swarm, appsNetwork, workers, limits, timeouts, trustedProxies, resyncMs, history };
+  const kept: GatewayConfig = { ...next, listen, admin, store, stateDir, runtime, swarm, appsNetwork, workers, limits, timeouts, trustedProxies, resyncMs, history, usage: previous.usage };
   for (const [key, value] of Object.entries({ docker, upstreamHost, publishHost, gatewayId })) {
     if (value === undefined) delete (kept as unknown as Record<string, unknown>)[key];
     else (kept as unknown as Record<string, unknown>)[key] = value;
