@@ -6,6 +6,13 @@ import { PassThrough, Transform, type Readable, type TransformCallback } from 'n
  * line is passed on once it is whole; a last line without its newline gets one, so
  * the next replica's line does not run on from it.
  */
+/**
+ * The longest piece of a line held back waiting for its newline: an app that writes
+ * without one (a progress bar redrawn with \r) would otherwise have its whole output
+ * held in the gateway. A longer line is passed on in pieces, each prefixed.
+ */
+export const MAX_HELD_LINE = 16_384;
+
 export class LinePrefixer extends Transform {
   private partial = '';
 
@@ -16,12 +23,14 @@ export class LinePrefixer extends Transform {
   override _transform(chunk: string | Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     const text = this.partial + chunk.toString();
     const end = text.lastIndexOf('\n');
-    if (end < 0) {
-      this.partial = text;
-      return callback();
+    let out = end < 0 ? '' : text.slice(0, end).split('\n').map((line) => `${this.prefix}${line}\n`).join('');
+    let rest = text.slice(end + 1);
+    while (rest.length > MAX_HELD_LINE) {
+      out += `${this.prefix}${rest.slice(0, MAX_HELD_LINE)}\n`;
+      rest = rest.slice(MAX_HELD_LINE);
     }
-    this.partial = text.slice(end + 1);
-    callback(null, text.slice(0, end).split('\n').map((line) => `${this.prefix}${line}\n`).join(''));
+    this.partial = rest;
+    callback(null, out === '' ? undefined : out);
   }
 
   override _flush(callback: TransformCallback): void {

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough, Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
-import { LinePrefixer, mergeReplicaLogs } from '../../src/gateway/replica-logs.js';
+import { LinePrefixer, MAX_HELD_LINE, mergeReplicaLogs } from '../../src/gateway/replica-logs.js';
 import { FakeGatewayBed } from '../support/fake-gateway.js';
 import { eventually } from '../support/fake-activator.js';
 
@@ -13,6 +13,20 @@ describe('replica logs', () => {
   it('prefixes whole lines only, a line split across chunks once, and ends a last line without its newline', async () => {
     const source = Readable.from(['one\ntw', 'o\n', '', 'three\nfour'], { objectMode: false });
     assert.equal(await text(source.pipe(new LinePrefixer('a | '))), 'a | one\na | two\na | three\na | four\n');
+  });
+
+  it('holds back at most MAX_HELD_LINE of a line without its newline: a longer one goes on in prefixed pieces', async () => {
+    const long = 'x'.repeat(MAX_HELD_LINE * 2 + 5);
+    const prefixer = new LinePrefixer('a | ');
+    const pieces: string[] = [];
+    prefixer.on('data', (chunk: string) => pieces.push(chunk));
+    for (let i = 0; i < long.length; i += 1000) prefixer.write(long.slice(i, i + 1000));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(pieces.join(''), `a | ${'x'.repeat(MAX_HELD_LINE)}\na | ${'x'.repeat(MAX_HELD_LINE)}\n`, 'two whole pieces passed on before any newline');
+    const ended = new Promise((r) => prefixer.once('end', r));
+    prefixer.end();
+    await ended;
+    assert.equal(pieces.slice(-1)[0], 'a | xxxxx\n', 'the rest ends the stream');
   });
 
   it('merges replicas with names padded to line up, ends when all ended, and a broken one cuts the whole', async () => {
