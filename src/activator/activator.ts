@@ -254,6 +254,14 @@ export class Activator implements UpstreamSource {
     return { state: status.state, ready: status.state === 'running', error: status.lastError };
   }
 
+  /**
+   * The first reconcile is done: saved last requests not taken by then belong to apps
+   * no longer declared, and must not be handed to a new app made later by that name.
+   */
+  dropRestoredLastRequests(): void {
+    this.restoredLastRequests.clear();
+  }
+
   /** Every declared app's last request (epoch ms), for LastRequestKeeper; apps with none are left out. */
   lastRequests(): Array<readonly [string, number]> {
     const out: Array<readonly [string, number]> = [];

@@ -380,6 +380,7 @@ export class Gateway {
     const reconciled = activator.reconcile(desiredSpecs(desired), deleted);
     reconcileBegun();
     const failed = await reconciled;
+    activator.dropRestoredLastRequests();
     await this.forgetDeleted(deleted.map((d) => d.name), failed);
     if (failed.length > 0) this.finishDeletesLater();
     accountant.settle();

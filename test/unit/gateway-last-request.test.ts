@@ -86,6 +86,17 @@ describe("an app's last request across a gateway restart", () => {
   });
 });
 
+describe('a saved last request of an app not declared at start', () => {
+  it('is not handed to a new app made later by that name', async (t) => {
+    const bed = await FakeGatewayBed.create();
+    t.after(() => bed.dispose());
+    await saveLastRequest(bed, Date.now() - 50 * MIN);
+    const gateway = await bed.start();
+    assert.equal((await bed.api(gateway, 'POST', '/v1/apps', spec)).status, 200);
+    assert.equal((await statusOf(bed, gateway)).lastActivity, undefined, 'a new app has had no request');
+  });
+});
+
 describe('lastRequestChanges', () => {
   it('writes the times that moved (past the drift of a clock read) and forgets the apps gone', () => {
     const saved = new Map([
