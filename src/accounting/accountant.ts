@@ -24,7 +24,15 @@ export interface AccountantOptions {
    * that time is counted once. Requests are counted by each gateway for its own.
    */
   accrues?: () => boolean;
+  /**
+   * Rows of UTC days older than this are dropped, checked once an hour from the
+   * flush timer (never on a request's path). Default: kept forever.
+   */
+  maxAgeMs?: number;
 }
+
+/** How often the retention is applied: rows are per day, so an hour late costs nothing. */
+const PRUNE_EVERY_MS = 3_600_000;
 
 /** Where the gateway's state events come from. */
 export interface EventSource {
@@ -56,6 +64,8 @@ export class Accountant {
   private readonly now: () => number;
   private readonly flushEveryMs: number;
   private readonly statuses?: () => readonly UsageStatus[];
+  private readonly maxAgeMs: number;
+  private lastPruneMs?: number;
   private readonly open = new Map<string, OpenSpan>();
   private readonly ledger = new UsageLedger();
   /** Requests since the last checkpoint, as plain counters; folded into the ledger at flush time. */
@@ -76,6 +86,7 @@ export class Accountant {
     this.now = options.now ?? Date.now;
     this.flushEveryMs = options.flushEveryMs ?? 10_000;
     this.statuses = options.statuses;
+    this.maxAgeMs = options.maxAgeMs ?? Number.POSITIVE_INFINITY;
     this.status = options.status;
     this.accrues = options.accrues ?? (() => true);
   }
@@ -98,6 +109,11 @@ export class Accountant {
       this.timer = setInterval(() => {
         if (this.settled) this.sync();
         void this.flush();
+        const nowMs = this.now();
+        if (this.lastPruneMs === undefined || nowMs - this.lastPruneMs >= PRUNE_EVERY_MS) {
+          this.lastPruneMs = nowMs;
+          void this.prune();
+        }
       }, this.flushEveryMs);
       this.timer.unref();
     }
@@ -196,6 +212,26 @@ export class Accountant {
         this.ledger.addRows(rows);
         if (!this.failing) this.logger?.error({ err: messageOf(err) }, 'cannot write usage figures; they are kept in memory and retried');
         this.failing = true;
+      }
+    });
+  }
+
+  /**
+   * Drops the stored rows of days older than the retention (maxAgeMs) allows: the
+   * day `maxAgeMs` ago stays whole. Never rejects; a failure is logged and the next
+   * hour tries again. Returns how many rows went.
+   */
+  prune(): Promise<number> {
+    if (this.maxAgeMs === Number.POSITIVE_INFINITY) return Promise.resolve(0);
+    return this.serial(async () => {
+      const beforeDay = utcDay(this.now() - this.maxAgeMs);
+      try {
+        const dropped = await this.store.pruneUsage(beforeDay);
+        if (dropped > 0) this.logger?.debug({ dropped, beforeDay }, 'usage rows past the retention dropped');
+        return dropped;
+      } catch (err) {
+        this.logger?.warn({ err: messageOf(err) }, 'cannot drop old usage rows; tried again in an hour');
+        return 0;
       }
     });
   }

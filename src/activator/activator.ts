@@ -62,6 +62,8 @@ export interface ActivatorOptions {
   heldFor?: (app: string) => Promise<void> | undefined;
   /** This gateway's own proxy traffic (a request or WebSocket began or ended), which several gateways share. */
   onActivity?: (app: string, began: boolean) => void;
+  /** Each app's last request before this gateway started (epoch ms), as saved: its idle timeout counts on from it. */
+  lastRequests?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -100,6 +102,7 @@ export class Activator implements UpstreamSource {
     this.declared = options.declared;
     this.heldFor = options.heldFor;
     this.onActivity = options.onActivity;
+    this.restoredLastRequests = new Map(options.lastRequests);
     this.startBudget = new StartBudget(options.startLimits ?? { concurrentStarts: DEFAULT_CONCURRENT_STARTS }, () => this.appsUp.size);
   }
 
@@ -108,6 +111,8 @@ export class Activator implements UpstreamSource {
   private readonly appsUp = new Set<string>();
 
   private readonly acts: () => boolean;
+  /** Saved last requests not yet handed to their app's controller: each one is taken once, by the app's first controller. */
+  private readonly restoredLastRequests: Map<string, number>;
   private readonly lease: AppLease | undefined;
   private readonly declared: ((app: string) => Promise<boolean>) | undefined;
   private readonly heldFor: ((app: string) => Promise<void> | undefined) | undefined;
@@ -258,6 +263,24 @@ export class Activator implements UpstreamSource {
     const status = this.apps.get(app)?.status();
     if (!status) return undefined;
     return { state: status.state, ready: status.state === 'running', error: status.lastError };
+  }
+
+  /**
+   * The first reconcile is done: saved last requests not taken by then belong to apps
+   * no longer declared, and must not be handed to a new app made later by that name.
+   */
+  dropRestoredLastRequests(): void {
+    this.restoredLastRequests.clear();
+  }
+
+  /** Every declared app's last request (epoch ms), for LastRequestKeeper; apps with none are left out. */
+  lastRequests(): Array<readonly [string, number]> {
+    const out: Array<readonly [string, number]> = [];
+    for (const [name, controller] of this.apps) {
+      const at = controller.lastRequestAtMs;
+      if (at !== undefined) out.push([name, at]);
+    }
+    return out;
   }
 
   statuses(): AppStatus[] {
@@ -462,6 +485,9 @@ export class Activator implements UpstreamSource {
       lease: this.lease,
       startBudget: this.startBudget,
     });
+    const saved = this.restoredLastRequests.get(spec.name);
+    if (saved !== undefined) controller.restoreLastRequest(saved);
+    this.restoredLastRequests.delete(spec.name);
     this.apps.set(spec.name, controller);
     return controller;
   }
@@ -524,6 +550,16 @@ export class Activator implements UpstreamSource {
         if (this.leaving.get(name) === controller) this.leaving.delete(name);
       }
     }
+  }
+
+  /**
+   * Lets go of deleted apps whose containers could not be removed (the engine is
+   * down): their controllers are closed, not stopped (a stop needs the engine), so
+   * nothing serves, shows or counts them as declared any more. Their containers go
+   * when the delete is retried (a reconcile with their tombstones).
+   */
+  async release(names: readonly string[]): Promise<void> {
+    for (const name of names) await this.dropController(name, false);
   }
 
   /** Whether this gateway acts now (leads, or is alone). */

@@ -844,6 +844,17 @@ export class AppController {
     return this.gate.retryDelayMs();
   }
 
+  /** When the app last had a request, epoch ms (whole); undefined when it never had one. */
+  get lastRequestAtMs(): number | undefined {
+    const at = this.timers.idle.lastActivity;
+    return at === undefined ? undefined : Math.round(at.getTime());
+  }
+
+  /** The app's last request before the gateway restarted (epoch ms), as saved: see IdleClock.restore. */
+  restoreLastRequest(atMs: number): void {
+    this.timers.idle.restore(atMs);
+  }
+
   /** Activity that keeps the app up: a request, a WebSocket, or a dependent app holding it. */
   began(): void {
     this.timers.idle.began();

@@ -46,6 +46,20 @@ export class IdleClock {
     if (this.idleMs !== undefined) this.schedule();
   }
 
+  /**
+   * Takes the app's last request from before a gateway restart (wall-clock epoch
+   * ms): the idle timeout counts on from it, not afresh from the restart, and the
+   * status shows it. Ignored once a request was seen here: that one is newer.
+   */
+  restore(lastRequestAtMs: number): void {
+    if (this.lastRequestMs !== undefined) return;
+    // A wall-clock time ahead of now (the clock was set back) counts as now.
+    const at = performance.now() - Math.max(0, Date.now() - lastRequestAtMs);
+    this.lastRequestMs = at;
+    this.lastActivityMs = Math.min(this.lastActivityMs, at);
+    if (this.idleMs !== undefined) this.schedule();
+  }
+
   /** Starts (or restarts) counting down `idleMs` from the last activity. */
   arm(idleMs: number): void {
     this.idleMs = idleMs;

@@ -125,6 +125,14 @@ export const configFileSchema = z.strictObject({
       maxAge: z.union([z.string(), z.number()]).describe('Records older than this are dropped. Default 7d.').default('7d'),
     })
     .default({ maxRecords: 100_000, maxAge: '7d' }),
+  usage: z
+    .strictObject({
+      maxAge: z
+        .union([z.string(), z.number()])
+        .describe('Usage rows (one per app and UTC day) of days older than this are dropped, checked hourly. Default 400d.')
+        .default('400d'),
+    })
+    .default({ maxAge: '400d' }),
   limits: z
     .strictObject({
       inputBytes: z.number().int().min(0).describe("Most bytes of an app's input JSON. Default 65536.").default(65_536),

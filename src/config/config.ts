@@ -66,6 +66,8 @@ export interface GatewayConfig {
   trustedProxies: string[];
   /** How much request history is kept. */
   history: { maxRecords: number; maxAgeMs: number };
+  /** How long usage-accounting rows are kept. */
+  usage: { maxAgeMs: number };
   /** How many never-started apps get their container created ahead (see the README's "Many apps"). */
   createAhead: number;
   /** Proxy worker processes (`workers`, `auto` resolved to the core count); 1 runs the proxy in the gateway's own process. */

@@ -103,12 +103,13 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string, 
   const resyncMs = field('resync', () => positiveDuration(input.resync));
   const taskPollMs = field('swarm.taskPoll', () => positiveDuration(input.swarm.taskPoll));
   const historyMaxAgeMs = field('history.maxAge', () => parseDuration(input.history.maxAge));
+  const usageMaxAgeMs = field('usage.maxAge', () => positiveLongDuration(input.usage.maxAge));
   const maxResources = input.policy.maxResources && field('policy.maxResources.memory', () => resourceBounds(input.policy.maxResources!));
   const resources = field('defaults.resources.memory', () => defaultResources(input.defaults.resources));
   if (resources && maxResources) problems.push(...defaultsAboveBounds(resources, maxResources).map((p) => `${p}${at(pathSegments(p.slice(0, p.indexOf(':'))))}`));
   const timeouts = gatewayTimeouts(input.timeouts, field);
   const tls = input.tls && field('tls', () => tlsConfig(input.tls!, baseDir));
-  if (problems.length > 0 || !listen || !admin || idleTimeoutMs === undefined || drainTimeoutMs === undefined || resyncMs === undefined || taskPollMs === undefined || historyMaxAgeMs === undefined || !resources || !timeouts) {
+  if (problems.length > 0 || !listen || !admin || idleTimeoutMs === undefined || drainTimeoutMs === undefined || resyncMs === undefined || taskPollMs === undefined || historyMaxAgeMs === undefined || usageMaxAgeMs === undefined || !resources || !timeouts) {
     throw new ConfigError(`${where}: ${problems.join('; ')}`);
   }
   const { apps, appSources, origins } = await loadApps(input.apps, baseDir, at, file && (relative(baseDir, file) || file));
@@ -158,6 +159,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string, 
     createAhead: input.createAhead,
     logLevel: input.logLevel,
     history: { maxRecords: input.history.maxRecords, maxAgeMs: historyMaxAgeMs },
+    usage: { maxAgeMs: usageMaxAgeMs },
     apps,
     appSources,
   };

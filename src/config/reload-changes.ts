@@ -23,6 +23,7 @@ const RESTART_ONLY: ReadonlyArray<[string, (c: GatewayConfig) => unknown]> = [
   ['resync', (c) => c.resyncMs],
   ['gatewayId', (c) => c.gatewayId],
   ['history', (c) => c.history],
+  ['usage', (c) => c.usage],
   // A tls block added or removed, or its listener moved: the HTTPS listener is opened at start.
   ['tls', (c) => (c.tls ? c.tls.listen : undefined)],
 ];

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Activator } from '../activator/activator.js';
 import type { AppStatus } from '../activator/app-status.js';
 import type { GatewayConfig } from '../config/config.js';
+import { mergeReplicaLogs } from './replica-logs.js';
 import { BadRequestError, BerthError, ConflictError, messageOf, NotFoundError } from '../errors.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
 import { containerSpecHash, specHash } from '../spec/hash.js';
@@ -313,11 +314,26 @@ export class AppService {
     return controller.status();
   }
 
+  /**
+   * The app's container output. With several containers (scale > 1, or one kept
+   * beside a new one) every one's lines, each prefixed with its container's name as
+   * `docker compose logs` does; `tail` counts per container. One container: its
+   * output as it is.
+   */
   async logs(name: string, options: { tail?: number; follow?: boolean; signal?: AbortSignal }): Promise<Readable> {
     const details = await this.get(name);
-    const instance = details.instances[0];
-    if (!instance) throw new NotFoundError(`app ${name} has no container yet; it gets one on its first request`);
-    return this.deps.runtime.logs(instance.id, options);
+    const instances = [...details.instances].sort((a, b) => a.index - b.index || a.name.localeCompare(b.name));
+    if (instances.length === 0) throw new NotFoundError(`app ${name} has no container yet; it gets one on its first request`);
+    if (instances.length === 1) return this.deps.runtime.logs(instances[0]!.id, options);
+    const streams: Array<{ name: string; stream: Readable }> = [];
+    try {
+      for (const instance of instances) streams.push({ name: instance.name, stream: await this.deps.runtime.logs(instance.id, options) });
+    } catch (err) {
+      // One that cannot be read (removed meanwhile) fails the answer: the others opened are closed.
+      for (const { stream } of streams) stream.destroy();
+      throw err;
+    }
+    return mergeReplicaLogs(streams);
   }
 
   async history(query: HistoryQuery): Promise<HistoryPage> {

@@ -25,6 +25,7 @@ import type { RequestRecord, Store, StoredApp } from '../store/store.js';
 import { dashboardHandler } from '../ui/serve-ui.js';
 import { AppService } from './app-service.js';
 import { DesiredIndex } from './desired-index.js';
+import { LastRequestKeeper } from './last-request-keeper.js';
 import { WorkerPool } from '../cluster/worker-pool.js';
 import { proxySettingsOf, routeEntriesOf } from '../cluster/gateway-workers.js';
 import { RequestNotices } from './request-notices.js';
@@ -87,10 +88,16 @@ export class Gateway {
   input?: InputSource;
   /** Usage accounting (container-seconds per app and day); made once the store is open. */
   accountant?: Accountant;
+  /** The retry of unfinished deletes (finishDeletesLater), and its current backoff. */
+  private deleteRetry?: NodeJS.Timeout;
+  private deleteRetryMs = 0;
+  private closed = false;
+  /** Saves the apps' last request times; made after the first reconcile. */
+  private lastRequestKeeper?: LastRequestKeeper;
   readonly events = new StateEvents();
   private requestNotices?: RequestNotices;
   /** Prometheus metrics (GET /metrics on the admin listener), fed by the proxy and the state events. */
-  readonly metrics = new Metrics({ statuses: () => this.statuses(), certificates: () => this.certificates(), historyDropped: () => this.history?.dropped ?? 0 });
+  readonly metrics = new Metrics({ statuses: () => this.statuses(), declared: (app) => this.desired.specs.has(app), certificates: () => this.certificates(), historyDropped: () => this.history?.dropped ?? 0 });
   readonly startedAt = new Date();
   /** Several gateways on one PostgreSQL store: this one's part (leader lease, heartbeats, notices); unset on SQLite. */
   cluster?: GatewayCluster;
@@ -210,19 +217,21 @@ export class Gateway {
           accountant: () => this.accountant,
           statuses: () => this.statuses(),
           specs: () => this.desired.specs,
-          follow: (apps) => this.serialize(() => this.desiredChanged([], {}, apps, false)),
+          follow: (apps) => this.serialize(async () => void (await this.desiredChanged([], {}, apps, false))),
           workers: () => this.pool?.feed,
         })
       : undefined;
     const cluster = this.link?.cluster;
     this.cluster = cluster;
-    const accountant = new Accountant({ store, logger, statuses: () => this.statuses(), status: (app) => this.activator?.status(app), ...(cluster ? { accrues: () => cluster.leading } : {}) });
+    const accountant = new Accountant({ store, logger, maxAgeMs: config.usage.maxAgeMs, statuses: () => this.statuses(), status: (app) => this.activator?.status(app), ...(cluster ? { accrues: () => cluster.leading } : {}) });
     this.accountant = accountant;
     accountant.start(this.events);
     this.metrics.follow(this.events);
+    const lastRequests = await store.lastRequests();
     const activator = new Activator({
       runtime,
       logger,
+      lastRequests,
       storeId,
       resyncEveryMs: config.resyncMs,
       createAhead: () => (this.config ?? config).createAhead,
@@ -334,7 +343,7 @@ export class Gateway {
       events: this.events,
       config: () => this.config!,
       serialize: (change) => this.serialize(change),
-      desiredChanged: (names, options, changed) => this.desiredChanged(names, options, changed),
+      desiredChanged: async (names, options, changed) => void (await this.desiredChanged(names, options, changed)),
       desired: this.desired,
       ...(cluster ? { viewStatus: (name: string) => viewedStatus(activator.status(name), cluster.leaderStates.get(name), cluster.leading) } : {}),
     });
@@ -372,8 +381,13 @@ export class Gateway {
     const reconciled = activator.reconcile(desiredSpecs(desired), deleted);
     reconcileBegun();
     const failed = await reconciled;
+    activator.dropRestoredLastRequests();
     await this.forgetDeleted(deleted.map((d) => d.name), failed);
+    if (failed.length > 0) this.finishDeletesLater();
     accountant.settle();
+    // From here: before the first reconcile there are no controllers, and the saved times would all look deleted.
+    this.lastRequestKeeper = new LastRequestKeeper({ store, saved: lastRequests, current: () => activator.lastRequests(), logger, ...(cluster ? { acts: () => cluster.leading } : {}) });
+    this.lastRequestKeeper.start();
     this.link?.started();
   }
 
@@ -449,15 +463,24 @@ export class Gateway {
     if (restartNeeded.length > 0) {
       logger.warn({ fields: restartNeeded }, `changed in the config but read only at start, these keep their old values until the next start: ${restartNeeded.join(', ')}`);
     }
+    let removalsPending: string[];
+    const before = [...this.desired.specs.keys()];
     try {
-      await this.desiredChanged(removed);
+      removalsPending = await this.desiredChanged(removed);
     } catch (err) {
-      // Stored and routed; the engine is brought in line by the next reconcile.
-      logger.error({ err: messageOf(err) }, 'reload stored, but bringing the engine in line failed; the next reconcile retries');
-      return { applied: true, error: messageOf(err), restartNeeded, policyRefused };
+      // A reload is not taken back: the apps it removed are deleted now, whether or not the
+      // engine answered. They are let go and told as deleted, so what berth shows and
+      // counts matches; their containers go once the engine answers (finishDeletesLater).
+      await this.activator.release(removed.filter((name) => !this.desired.specs.has(name)));
+      this.toldDeleted(before);
+      // Stored and routed; the apps that left are deleted (and told so), their containers go when the engine answers.
+      const pending = removed.length > 0 ? { removalsPending: removed } : {};
+      logger.error({ err: messageOf(err), ...pending }, 'reload stored, but bringing the engine in line failed; the apps it removed have their containers removed once the engine answers, the others at the next reconcile');
+      return { applied: true, error: messageOf(err), restartNeeded, policyRefused, ...pending };
     }
+    if (removalsPending.length > 0) logger.warn({ apps: removalsPending }, 'reload applied, but some removed apps still have containers; their removal is retried');
     logger.info({ apps: config.apps.length, removed }, 'configuration reloaded');
-    return { applied: true, restartNeeded, policyRefused };
+    return { applied: true, restartNeeded, policyRefused, ...(removalsPending.length > 0 ? { removalsPending } : {}) };
   }
 
   /**
@@ -468,7 +491,7 @@ export class Gateway {
    * back and reconciled, so the cost does not grow with the apps already stored.
    * Without it (a reload), every app is.
    */
-  private async desiredChanged(removed: string[], options: { purgeVolumes?: boolean } = {}, changed?: readonly string[], announce = true): Promise<void> {
+  private async desiredChanged(removed: string[], options: { purgeVolumes?: boolean } = {}, changed?: readonly string[], announce = true): Promise<string[]> {
     const store = this.store!;
     // The other gateways are told as soon as the store has it: they route it within a notice's delay.
     if (announce) this.cluster?.announce(changed ? [...changed, ...removed] : undefined);
@@ -502,13 +525,58 @@ export class Gateway {
     // and the container it made ran on with no app in the store and no gateway that would ever stop it.
     const tombstones = new Set(deleted.map((d) => d.name));
     const gone = [...deleted, ...vanished.filter((name) => !tombstones.has(name)).map((name) => ({ name, purgeVolumes: false }))];
-    const failed = await this.activator!.reconcile(desiredSpecs(desired), gone, { scoped: changed !== undefined });
+    let failed: string[];
+    try {
+      failed = await this.activator!.reconcile(desiredSpecs(desired), gone, { scoped: changed !== undefined });
+    } catch (err) {
+      // The engine could not be brought in line (it is down, say): the deletes are finished later, or nothing would.
+      if (deleted.length > 0) this.finishDeletesLater();
+      throw err;
+    }
     await this.forgetDeleted(deleted.map((d) => d.name), failed);
-    // Told here, whichever way the app left (an API delete, a reload that no longer
-    // declares it, a delete at another gateway): the metrics and the accounting drop
-    // what they hold of it on this event, and the event streams tell the dashboard.
+    if (failed.length > 0) this.finishDeletesLater();
+    this.toldDeleted(before);
+    return failed;
+  }
+
+  /**
+   * Told whichever way an app left (an API delete, a reload that no longer declares
+   * it, a delete at another gateway): the metrics and the accounting drop what they
+   * hold of it on this event, and the event streams tell the dashboard.
+   */
+  private toldDeleted(before: readonly string[]): void {
     const time = new Date();
     for (const app of before) if (!this.desired.specs.has(app)) this.events.publish({ type: 'deleted', app, time });
+  }
+
+  /**
+   * Deletes whose containers could not all be removed (the engine down or failing)
+   * are tried again, backing off from 1 s to a minute, until no tombstone is left:
+   * otherwise only the next reload, API change or start would.
+   */
+  private finishDeletesLater(): void {
+    if (this.deleteRetry || this.closed) return;
+    this.deleteRetryMs = Math.min(Math.max(this.deleteRetryMs * 2, 1_000), 60_000);
+    this.deleteRetry = setTimeout(() => {
+      this.deleteRetry = undefined;
+      void this.serialize(() => this.finishDeletes());
+    }, this.deleteRetryMs);
+    this.deleteRetry.unref();
+  }
+
+  private async finishDeletes(): Promise<void> {
+    if (this.closed || !this.store || !this.activator) return;
+    try {
+      const deleted = await this.store.listDeleted();
+      const failed = deleted.length === 0 ? [] : await this.activator.reconcile([], deleted, { scoped: true });
+      await this.forgetDeleted(deleted.map((d) => d.name), failed);
+      if (failed.length > 0) return this.finishDeletesLater();
+      if (deleted.length > 0) this.parts.logger.info({ apps: deleted.map((d) => d.name) }, 'deletes finished: their containers are gone');
+      this.deleteRetryMs = 0;
+    } catch (err) {
+      this.parts.logger.warn({ err: messageOf(err) }, 'finishing deletes failed; tried again');
+      this.finishDeletesLater();
+    }
   }
 
   /**
@@ -549,6 +617,8 @@ export class Gateway {
 
   /** Stops accepting, lets requests in flight finish, and leaves containers as they are. */
   async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.deleteRetry);
     await this.admin?.close();
     // Leadership is given up first, so another gateway takes over while this one drains.
     await this.link?.close();
@@ -558,6 +628,8 @@ export class Gateway {
     this.acme?.close();
     this.tlsEdge?.close();
     await this.pool?.close(this.config?.drainTimeoutMs);
+    // After the drain, so the requests that just ended are in it.
+    await this.lastRequestKeeper?.close();
     this.activator?.close();
     await this.history?.close();
     this.requestNotices?.close();
@@ -590,12 +662,18 @@ export interface ReloadOutcome {
    * stay declared and their running containers run on until stopped; no new one is made.
    */
   policyRefused?: Array<{ app: string; reason: string }>;
+  /**
+   * Apps the reload removed whose containers are not all gone yet (the engine was
+   * down or failed): deleted all the same (no longer declared, routed or listed; a
+   * `deleted` event was sent), their containers are removed once the engine answers.
+   */
+  removalsPending?: string[];
 }
 
 /** The new config with the settings read only at start as they were at start. Pure. */
 function keepStartOnly(previous: GatewayConfig, next: GatewayConfig): GatewayConfig {
   const { listen, admin, store, stateDir, runtime, docker, swarm, upstreamHost, publishHost, appsNetwork, workers, limits, timeouts, trustedProxies, resyncMs, gatewayId, history, tls } = previous;
-  const kept: GatewayConfig = { ...next, listen, admin, store, stateDir, runtime, swarm, appsNetwork, workers, limits, timeouts, trustedProxies, resyncMs, history };
+  const kept: GatewayConfig = { ...next, listen, admin, store, stateDir, runtime, swarm, appsNetwork, workers, limits, timeouts, trustedProxies, resyncMs, history, usage: previous.usage };
   for (const [key, value] of Object.entries({ docker, upstreamHost, publishHost, gatewayId })) {
     if (value === undefined) delete (kept as unknown as Record<string, unknown>)[key];
     else (kept as unknown as Record<string, unknown>)[key] = value;

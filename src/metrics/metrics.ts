@@ -26,6 +26,13 @@ export interface MetricsOptions {
   processMetrics?: boolean;
   /** Monotonic milliseconds, for the container-seconds clock (tests inject one). */
   nowMs?: () => number;
+  /**
+   * Whether an app is declared now. A request or state change of an app that is not
+   * (one in flight when the app was deleted, reported after its `deleted` event)
+   * makes no series: it would stay for as long as berth runs. Asked only when the
+   * app has no series yet, so not per request. Default: every app is.
+   */
+  declared?: (app: string) => boolean;
 }
 
 /**
@@ -45,8 +52,10 @@ export class Metrics {
   /** Each app's state as last seen, to tell transitions. */
   private readonly states = new Map<string, AppState>();
   private readonly clock: ContainerClock;
+  private readonly declared: (app: string) => boolean;
 
   constructor(options: MetricsOptions = {}) {
+    this.declared = options.declared ?? (() => true);
     const registers = [this.registry];
     const statuses = options.statuses ?? (() => []);
     const tallies = this.tallies;
@@ -172,6 +181,7 @@ export class Metrics {
   requestDone(record: RequestRecord): void {
     let tally = this.tallies.get(record.app);
     if (!tally) {
+      if (!this.declared(record.app)) return;
       tally = new RequestTally(this.requestDuration.child(record.app));
       this.tallies.set(record.app, tally);
     }
@@ -182,6 +192,7 @@ export class Metrics {
   stateChanged(status: AppStatus): void {
     const app = status.name;
     const previous = this.states.get(app);
+    if (previous === undefined && !this.declared(app)) return;
     this.clock.update(status);
     if (previous === status.state) return;
     this.states.set(app, status.state);

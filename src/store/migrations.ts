@@ -147,6 +147,20 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 7,
+    description: 'last request times',
+    up(db) {
+      // When each declared app last had a request (epoch milliseconds), saved now and then
+      // and at shutdown: after a restart the idle timeout counts on from it, not from zero.
+      db.exec(`
+        CREATE TABLE last_requests (
+          app TEXT PRIMARY KEY,
+          at  INTEGER NOT NULL CHECK (at >= 0)
+        ) STRICT;
+      `);
+    },
+  },
   // Append here; never renumber, never edit a migration above.
 ];
 

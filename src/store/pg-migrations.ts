@@ -112,6 +112,16 @@ export const pgMigrations: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    description: 'last request times (SQLite schema 7)',
+    sql: `
+      CREATE TABLE last_requests (
+        app TEXT COLLATE "C" PRIMARY KEY,
+        at  BIGINT NOT NULL CHECK (at >= 0)
+      );
+    `,
+  },
   // Append here; never renumber, never edit a migration above.
 ];
 

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { inTransaction } from './pg-connect.js';
 import type { UsageQuery, UsageRow } from './store.js';
-import { checkUsageRow } from './usage-rows.js';
+import { checkDay, checkUsageRow } from './usage-rows.js';
 
 /**
  * Adds each row's figures to its app and day, all rows in one transaction; every
@@ -34,4 +34,10 @@ export async function queryPgUsage(pool: pg.Pool, q: UsageQuery): Promise<UsageR
     [q.sinceDay ?? null, q.app ?? null],
   );
   return rows.map((r) => ({ app: r.app, day: r.day, runningS: r.running_s, pausedS: r.paused_s, idleS: r.idle_s, requests: r.requests }));
+}
+
+/** Drops the rows of days before `beforeDay`; returns how many went. */
+export async function prunePgUsage(pool: pg.Pool, beforeDay: string): Promise<number> {
+  const { rowCount } = await pool.query('DELETE FROM usage WHERE day < $1', [checkDay(beforeDay)]);
+  return rowCount ?? 0;
 }

@@ -9,7 +9,8 @@ import { appendColumnsTo, type HistoryWriter } from './history-writer.js';
 import { DEFAULT_SESSION_LIMITS, describePostgresUrl, inTransaction, isUniqueViolation, isUnreachable, openPool } from './pg-connect.js';
 import { pgHistoryWriter, queryPgHistory } from './pg-history.js';
 import { runPgMigrations } from './pg-migrations.js';
-import { addPgUsage, queryPgUsage } from './pg-usage.js';
+import { addPgUsage, prunePgUsage, queryPgUsage } from './pg-usage.js';
+import { pgLastRequests, savePgLastRequests } from './pg-last-requests.js';
 import type {
   AppSource,
   DeletedApp,
@@ -24,6 +25,7 @@ import type {
   StoredToken,
   UsageQuery,
   UsageRow,
+  LastRequest,
 } from './store.js';
 import { rowToToken, type TokenRow } from './token-rows.js';
 import { CERTIFICATE_COLUMNS, certificateToRow, rowToCertificate, type CertificateRow } from './certificate-rows.js';
@@ -252,6 +254,18 @@ export class PostgresStore implements Store {
 
   async queryUsage(query: UsageQuery): Promise<UsageRow[]> {
     return this.run('read usage', (p) => queryPgUsage(p, query));
+  }
+
+  async lastRequests(): Promise<Map<string, number>> {
+    return this.run('read last request times', (p) => pgLastRequests(p));
+  }
+
+  async saveLastRequests(changed: readonly LastRequest[], gone: readonly string[]): Promise<void> {
+    await this.run(`save last request times of ${changed.length + gone.length} app(s)`, (p) => savePgLastRequests(p, changed, gone));
+  }
+
+  async pruneUsage(beforeDay: string): Promise<number> {
+    return this.run('prune usage', (p) => prunePgUsage(p, beforeDay));
   }
 
   async listCertificates(): Promise<StoredCertificate[]> {

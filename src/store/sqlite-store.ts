@@ -24,9 +24,11 @@ import type {
   StoredToken,
   UsageQuery,
   UsageRow,
+  LastRequest,
 } from './store.js';
 import { prepareTokens, rowToToken } from './token-rows.js';
 import { prepareUsage } from './usage-rows.js';
+import { prepareLastRequests } from './last-request-rows.js';
 import { CERTIFICATE_COLUMNS, certificateToRow, rowToCertificate, type CertificateRow } from './certificate-rows.js';
 
 export interface SqliteStoreOptions {
@@ -114,6 +116,7 @@ function prepare(db: Database.Database) {
     tokens: prepareTokens(db),
     history: prepareHistory(db),
     usage: prepareUsage(db),
+    lastRequests: prepareLastRequests(db),
     certificates: {
       list: db.prepare<[], CertificateRow>(`SELECT ${CERTIFICATE_COLUMNS} FROM certificates ORDER BY host`),
       put: db.prepare<[CertificateRow]>(
@@ -332,6 +335,18 @@ export class SqliteStore implements Store {
 
   async queryUsage(query: UsageQuery): Promise<UsageRow[]> {
     return this.run('read usage', (s) => s.usage.query(query));
+  }
+
+  async lastRequests(): Promise<Map<string, number>> {
+    return this.run('read last request times', (s) => s.lastRequests.all());
+  }
+
+  async saveLastRequests(changed: readonly LastRequest[], gone: readonly string[]): Promise<void> {
+    this.run(`save last request times of ${changed.length + gone.length} app(s)`, (s) => s.lastRequests.save(changed, gone));
+  }
+
+  async pruneUsage(beforeDay: string): Promise<number> {
+    return this.run('prune usage', (s) => s.usage.prune(beforeDay));
   }
 
   async listCertificates(): Promise<StoredCertificate[]> {

@@ -34,7 +34,7 @@ export interface PutResult {
  * Desired state. SQLite by default; PostgreSQL later, hence the async surface.
  * Every write is atomic: a batch is applied whole or not at all.
  */
-export interface Store extends TokenStore, HistoryStore, UsageStore, CertificateStore {
+export interface Store extends TokenStore, HistoryStore, UsageStore, CertificateStore, LastRequestStore {
   open(): Promise<void>;
   close(): Promise<void>;
   /** The desired apps (tombstones left out), by name. */
@@ -171,6 +171,20 @@ export interface HistoryRetention {
   maxAgeMs: number;
 }
 
+/** An app's last request time, epoch milliseconds, as saved. */
+export type LastRequest = readonly [app: string, atMs: number];
+
+/**
+ * When each app last had a request, saved now and then and at shutdown (never per
+ * request): after a gateway restart an app's idle timeout counts on from it.
+ */
+export interface LastRequestStore {
+  /** Every saved app's last request time, by app. */
+  lastRequests(): Promise<Map<string, number>>;
+  /** Saves `changed` (insert or replace) and forgets the apps in `gone`, in one transaction. */
+  saveLastRequests(changed: readonly LastRequest[], gone: readonly string[]): Promise<void>;
+}
+
 /** API tokens: created, listed, checked and revoked. */
 export interface TokenStore {
   createToken(token: { id: string; name: string; hash: string }): Promise<StoredToken>;
@@ -221,4 +235,6 @@ export interface UsageStore {
   addUsage(rows: readonly UsageRow[]): Promise<void>;
   /** Stored rows, by app then day. */
   queryUsage(query: UsageQuery): Promise<UsageRow[]>;
+  /** Drops the rows of days before `beforeDay` (YYYY-MM-DD, UTC), of every app; returns how many went. */
+  pruneUsage(beforeDay: string): Promise<number>;
 }

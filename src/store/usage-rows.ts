@@ -30,6 +30,7 @@ export function prepareUsage(db: Database.Database) {
      WHERE (@since IS NULL OR day >= @since) AND (@app IS NULL OR app = @app)
      ORDER BY app, day`,
   );
+  const prune = db.prepare<[string]>('DELETE FROM usage WHERE day < ?');
   const addAll = db.transaction((rows: readonly UsageDbRow[]) => {
     for (const row of rows) add.run(row);
   });
@@ -38,6 +39,10 @@ export function prepareUsage(db: Database.Database) {
     add(rows: readonly UsageRow[]): void {
       const checked = rows.map(checkUsageRow);
       if (checked.length > 0) addAll.immediate(checked);
+    },
+    /** One statement: the table holds one row per app and day, so even years of it delete in a moment. */
+    prune(beforeDay: string): number {
+      return prune.run(checkDay(beforeDay)).changes;
     },
     query(q: UsageQuery): UsageRow[] {
       return query.all({ since: q.sinceDay ?? null, app: q.app ?? null }).map((r) => ({
@@ -50,6 +55,12 @@ export function prepareUsage(db: Database.Database) {
       }));
     },
   };
+}
+
+/** Checks a prune's first kept day (shared with the PostgreSQL store). */
+export function checkDay(day: string): string {
+  if (typeof day !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new StoreError(`usage prune: day must be YYYY-MM-DD, not ${String(day)}`);
+  return day;
 }
 
 /** Checks one row before it is written (shared with the PostgreSQL store). */

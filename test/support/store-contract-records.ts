@@ -109,6 +109,16 @@ export function recordsContract(kind: string, make: FixtureFactory, skip: string
         await assert.rejects(store.pruneRequests({ maxRecords: -1, maxAgeMs: 0 }, new Date()), ConfigError);
       }));
 
+    it('saves last request times, replaces moved ones, forgets gone ones, and keeps them across a reopen', () =>
+      run(async (ctx) => {
+        assert.deepEqual(await ctx.store.lastRequests(), new Map());
+        await ctx.store.saveLastRequests([['web', T0], ['api', T0 + 1]], []);
+        await ctx.store.saveLastRequests([['web', T0 + 60_000]], ['api', 'never-saved']);
+        await assert.rejects(ctx.store.saveLastRequests([['web', T0 + 120_000], ['bad', -1]], []), StoreError);
+        const store = await ctx.reopen();
+        assert.deepEqual(await store.lastRequests(), new Map([['web', T0 + 60_000]]));
+      }));
+
     it('adds usage per app and day, all rows or none, and filters it', () =>
       run(async (ctx) => {
         const row = (app: string, day: string, n: number) => ({ app, day, runningS: n, pausedS: n / 2, idleS: 1, requests: n });
@@ -123,6 +133,9 @@ export function recordsContract(kind: string, make: FixtureFactory, skip: string
           row('web', '2026-11-02', 2),
         ]);
         assert.deepEqual((await store.queryUsage({ app: 'web', sinceDay: '2026-11-02' })).map((r) => r.day), ['2026-11-02']);
+        // Retention: the days before the first kept one go, of every app.
+        assert.equal(await store.pruneUsage('2026-11-02'), 1);
+        assert.deepEqual((await store.queryUsage({})).map((r) => `${r.app} ${r.day}`), ['api 2026-11-02', 'web 2026-11-02']);
       }));
   });
 }

@@ -68,6 +68,11 @@ class MemoryUsage implements UsageStore {
       }
     }
   }
+  async pruneUsage(beforeDay: string): Promise<number> {
+    const before = this.rows.length;
+    this.rows = this.rows.filter((r) => r.day >= beforeDay);
+    return before - this.rows.length;
+  }
   async queryUsage(q: UsageQuery): Promise<UsageRow[]> {
     return this.rows.filter((r) => (q.sinceDay === undefined || r.day >= q.sinceDay) && (q.app === undefined || r.app === q.app)).map((r) => ({ ...r }));
   }
@@ -331,6 +336,44 @@ describe('usage in the SQLite store', () => {
       assert.equal((await store.queryUsage({ app: 'a' }))[0]?.runningS, 32);
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('usage retention', () => {
+  it('drops the rows of days older than maxAge from the SQLite store (the boundary day stays), recent ones stay; forever without one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-usage-retention-'));
+    const store = new SqliteStore({ path: join(dir, 'berth.db') });
+    await store.open();
+    try {
+      const row = (app: string, day: string) => ({ app, day, runningS: 1, pausedS: 0, idleS: 0, requests: 1 });
+      await store.addUsage([row('gone', '2025-01-01'), row('a', '2025-12-10'), row('a', '2025-12-11'), row('a', '2026-01-10'), row('b', '2026-01-09')]);
+      // T0 is 2026-01-10 noon: 31 days back is 2025-12-10 noon, so that day is the first one kept.
+      const keep = new Accountant({ store, now: () => T0, flushEveryMs: 0 });
+      assert.equal(await keep.prune(), 0, 'no retention given: rows are kept forever');
+      const acc = new Accountant({ store, now: () => T0, flushEveryMs: 0, maxAgeMs: 31 * 86_400_000 });
+      assert.equal(await acc.prune(), 1);
+      assert.deepEqual((await store.queryUsage({})).map((r) => `${r.app} ${r.day}`), ['a 2025-12-10', 'a 2025-12-11', 'a 2026-01-10', 'b 2026-01-09']);
+      assert.equal(await acc.prune(), 0, 'a second prune finds nothing more');
+      await assert.rejects(store.pruneUsage('last year'), /YYYY-MM-DD/);
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('prunes from the flush timer, not before it fires', async () => {
+    const store = new MemoryUsage();
+    store.rows.push({ app: 'old', day: '2020-01-01', runningS: 1, pausedS: 0, idleS: 0, requests: 0 });
+    const acc = new Accountant({ store, now: () => T0, flushEveryMs: 20, maxAgeMs: 86_400_000 });
+    acc.start();
+    try {
+      assert.equal(store.rows.length, 1);
+      const deadline = Date.now() + 10_000;
+      while (store.rows.length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(store.rows.length, 0);
+    } finally {
+      await acc.close();
     }
   });
 });

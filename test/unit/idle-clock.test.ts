@@ -71,3 +71,20 @@ test('disarm stops a pending idle', async () => {
   await sleep(50);
   assert.equal(fired, 0);
 });
+
+test('restore: counts on from a last request before a restart; a request seen since wins', async () => {
+  let fired = 0;
+  const clock = new IdleClock(() => fired++);
+  clock.restore(Date.now() - 10_000);
+  assert.ok(Math.abs(clock.lastActivity!.getTime() - (Date.now() - 10_000)) < 50);
+  clock.arm(10_050);
+  assert.ok(clock.idleAt!.getTime() - Date.now() < 1_000, 'the restored time counts, not the arming');
+  await sleep(150);
+  assert.equal(fired, 1, 'idle once the rest of the timeout went by');
+  clock.disarm();
+  const busy = new IdleClock(() => undefined);
+  busy.began();
+  busy.ended();
+  busy.restore(Date.now() - 60_000);
+  assert.ok(Date.now() - busy.lastActivity!.getTime() < 1_000, 'a newer request is kept');
+});

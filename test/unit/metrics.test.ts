@@ -162,6 +162,29 @@ describe('metrics', () => {
     assert.equal(promValue(await scrape(m), 'berth_requests_total', { app: 'gone' }), 1);
   });
 
+  it("makes no series again for a deleted app from a request or state change reported after its delete", async () => {
+    const declared = new Set(['gone', 'kept']);
+    const m = new Metrics({ processMetrics: false, declared: (app) => declared.has(app) });
+    const events = new StateEvents();
+    m.follow(events);
+    const publish = (s: AppStatus) => events.publish({ type: 'state', app: s.name, time: new Date(), status: s });
+    publish(status('gone', 'running'));
+    m.requestDone(record('gone', 200, 3));
+    declared.delete('gone');
+    events.publish({ type: 'deleted', app: 'gone', time: new Date() });
+    // In flight at the delete: its end (and the stop it caused) arrive after the deleted event.
+    m.requestDone(record('gone', 502, 3));
+    publish(status('gone', 'stopped'));
+    m.requestDone(record('kept', 200, 3));
+    const text = await m.text();
+    assert.doesNotMatch(text, /app="gone"/, 'the deleted app has no series again');
+    assert.equal(promValue(parsePromText(text), 'berth_requests_total', { app: 'kept' }), 1);
+    // Declared again (the same name made anew): counted from zero.
+    declared.add('gone');
+    m.requestDone(record('gone', 200, 3));
+    assert.equal(promValue(await scrape(m), 'berth_requests_total', { app: 'gone' }), 1);
+  });
+
   it('classifies transitions', () => {
     assert.deepEqual(classifyTransition('starting', status('a', 'running', { lastStartMs: 1500 })), { startFailure: false, idleStop: false, coldStart: { ok: true, seconds: 1.5 } });
     assert.deepEqual(classifyTransition('starting', status('a', 'crashloop')), { startFailure: true, idleStop: false, coldStart: { ok: false } });

@@ -7,7 +7,7 @@ export const logRoutes: RouteDef[] = [
     method: 'GET',
     path: '/v1/apps/{name}/logs',
     operationId: 'appLogs',
-    summary: "The app container's output; ?follow=true keeps streaming new lines",
+    summary: "The app's container output (several containers: each line prefixed with its container's name); ?follow=true keeps streaming new lines",
     tag: 'apps',
     query: {
       tail: { type: 'integer', description: 'Only the last N lines' },

@@ -7,7 +7,7 @@ import { TerminalText } from '../terminal-text.js';
 
 export function logsCommand(): Command {
   return new Command('logs')
-    .description("print an app container's output; with -f keep following it until Ctrl-C")
+    .description("print an app's container output (several containers: each line prefixed with its container's name); with -f keep following it until Ctrl-C")
     .argument('<name>', 'app name')
     .option('-f, --follow', 'keep streaming new output')
     .option('--tail <n>', 'only the last N lines', nonNegativeInteger)

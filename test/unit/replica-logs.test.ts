@@ -1,0 +1,62 @@
+// `berth logs APP` of an app with several replicas shows every replica's output,
+// each line prefixed with its container's name (as `docker compose logs` does),
+// not the first replica's alone.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassThrough, Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
+import { LinePrefixer, MAX_HELD_LINE, mergeReplicaLogs } from '../../src/gateway/replica-logs.js';
+import { FakeGatewayBed } from '../support/fake-gateway.js';
+import { eventually } from '../support/fake-activator.js';
+
+describe('replica logs', () => {
+  it('prefixes whole lines only, a line split across chunks once, and ends a last line without its newline', async () => {
+    const source = Readable.from(['one\ntw', 'o\n', '', 'three\nfour'], { objectMode: false });
+    assert.equal(await text(source.pipe(new LinePrefixer('a | '))), 'a | one\na | two\na | three\na | four\n');
+  });
+
+  it('holds back at most MAX_HELD_LINE of a line without its newline: a longer one goes on in prefixed pieces', async () => {
+    const long = 'x'.repeat(MAX_HELD_LINE * 2 + 5);
+    const prefixer = new LinePrefixer('a | ');
+    const pieces: string[] = [];
+    prefixer.on('data', (chunk: string) => pieces.push(chunk));
+    for (let i = 0; i < long.length; i += 1000) prefixer.write(long.slice(i, i + 1000));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(pieces.join(''), `a | ${'x'.repeat(MAX_HELD_LINE)}\na | ${'x'.repeat(MAX_HELD_LINE)}\n`, 'two whole pieces passed on before any newline');
+    const ended = new Promise((r) => prefixer.once('end', r));
+    prefixer.end();
+    await ended;
+    assert.equal(pieces.slice(-1)[0], 'a | xxxxx\n', 'the rest ends the stream');
+  });
+
+  it('merges replicas with names padded to line up, ends when all ended, and a broken one cuts the whole', async () => {
+    const merged = mergeReplicaLogs([
+      { name: 'web-1', stream: Readable.from(['x\n']) },
+      { name: 'web-10', stream: Readable.from(['y\n']) },
+    ]);
+    assert.deepEqual((await text(merged)).split('\n').sort(), ['', 'web-1  | x', 'web-10 | y']);
+    const broken = new PassThrough();
+    const cut = mergeReplicaLogs([
+      { name: 'a', stream: broken },
+      { name: 'b', stream: Readable.from(['fine\n']) },
+    ]);
+    broken.destroy(new Error('engine went away'));
+    await assert.rejects(text(cut), /engine went away/);
+  });
+
+  it('GET /v1/apps/{name}/logs of an app with two replicas has both replicas\' lines, each named', async (t) => {
+    const bed = await FakeGatewayBed.create();
+    t.after(() => bed.dispose());
+    bed.runtime.behave('two', { output: 'hello\n' });
+    const gateway = await bed.start();
+    const spec = { apiVersion: 'berth/v1', name: 'two', image: 'fake/two:1', port: 8080, readiness: { path: '/healthz' }, scale: { min: 2, max: 2 } };
+    assert.equal((await bed.api(gateway, 'POST', '/v1/apps', spec)).status < 300, true);
+    await eventually('two replicas run', () => bed.runtime.running('two').length === 2, 5_000);
+    const names = bed.runtime.running('two').map((i) => i.name).sort();
+    const res = await fetch(`http://127.0.0.1:${gateway.adminAddress!.port}/v1/apps/two/logs`, { headers: { authorization: `Bearer ${bed.adminToken}` } });
+    assert.equal(res.status, 200);
+    const lines = (await res.text()).split('\n').filter(Boolean).sort();
+    const width = Math.max(...names.map((n) => n.length));
+    assert.deepEqual(lines, names.map((n) => `${n.padEnd(width)} | hello`).sort());
+  });
+});
