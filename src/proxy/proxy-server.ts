@@ -340,6 +340,8 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
       );
       return;
     }
+    // A client that goes while held (a closed connection, a reset HTTP/2 stream) gives its queue place back at once.
+    if (admission.leave !== undefined) res.once('close', admission.leave);
     admission.ready.then(
       (chosen) => {
         if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0, requestId, client);
@@ -567,6 +569,8 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
         case 'ready':
           return go(admission.upstream);
         case 'wait':
+          // The socket that closes while held gives its queue place back at once.
+          if (admission.leave !== undefined) socket.once('close', admission.leave);
           admission.ready.then((chosen) => go(chosen.upstream), refused);
           return;
         case 'later':
