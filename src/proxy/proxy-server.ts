@@ -547,7 +547,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
       const exchange = forwardUpgrade(
         socket,
         head,
-        { host: upstream.host, port: upstream.port, path: match.upstreamPath, headers, connectTimeoutMs: bounds.connectTimeoutMs, answerTimeoutMs: bounds.responseTimeoutMs },
+        { host: upstream.host, port: upstream.port, path: match.upstreamPath, headers, connectTimeoutMs: bounds.connectTimeoutMs, answerTimeoutMs: bounds.responseTimeoutMs, stalledMs: bounds.sendMs },
         (err) => {
           const failure = classifyFailure(err, socket.destroyed, { app, connectTimeoutMs: bounds.connectTimeoutMs, responseTimeoutMs: bounds.responseTimeoutMs });
           if (failure.status !== 0) this.logger.warn({ app, instance: upstream.instanceId, requestId, err: failure.reason }, 'upstream failed');
