@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { messageOf, NoOtherInstanceError, NotFoundError } from '../errors.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
 import type { Admission, Admitted, AdmitOptions, PublicStatus, Upstream, UpstreamSource } from '../proxy/upstream.js';
+import { unlessLeft } from './leave-queue.js';
 import { RecentStartFailure } from './start-errors.js';
 import { waitingDecision, type WaitingInfo } from './waiting-policy.js';
 import type { AppSpec } from '../spec/types.js';
@@ -150,16 +151,16 @@ export class Activator implements UpstreamSource {
 
   admit(app: string, req: IncomingMessage, options?: AdmitOptions): Admission {
     const held = this.heldFor?.(app);
-    if (held) return { kind: 'wait', ready: held.then(() => this.acquireFor(app, req)) };
+    if (held) return waitFor((left) => unlessLeft(held, left).then(() => this.acquireFor(app, req, left)));
     const controller = this.apps.get(app);
-    if (!controller) return this.admitUndeclared(app, req);
+    if (!controller) return this.reconciling.size === 0 ? { kind: 'fail', error: new NotFoundError(`app ${app} is not declared`) } : waitFor((left) => this.undeclared(app, req, left));
     const exclude = options?.exclude;
     const ready = controller.admitReady(req, exclude);
     if (ready) return ready;
     // A retry never wakes the app itself: whether the failed instance is gone is `unreachable`'s to find out.
     if (exclude !== undefined) return { kind: 'fail', error: new NoOtherInstanceError(app, exclude) };
     // A socket cannot show a page or follow its refresh: it is held as an API client is.
-    if (options?.upgrade) return { kind: 'wait', ready: controller.acquireFor(req) };
+    if (options?.upgrade) return waitFor((left) => controller.acquireFor(req, left));
     // A browser would get a waiting page that reloads until an app idles out elsewhere: it is told why instead.
     const full = controller.budgetRefusal();
     if (full) return { kind: 'fail', error: full };
@@ -171,7 +172,7 @@ export class Activator implements UpstreamSource {
         controller.acquire().catch(() => undefined);
         return { kind: 'page', title: info.title, message: info.message };
       case 'wait':
-        return { kind: 'wait', ready: controller.acquireFor(req) };
+        return waitFor((left) => controller.acquireFor(req, left));
     }
   }
 
@@ -180,17 +181,12 @@ export class Activator implements UpstreamSource {
    * apply), so a request may come for an app that is routed but not yet known
    * here: while a reconcile runs it waits for it, instead of a false 404.
    */
-  private admitUndeclared(app: string, req: IncomingMessage): Admission {
-    const notDeclared = () => new NotFoundError(`app ${app} is not declared`);
-    if (this.reconciling.size === 0) return { kind: 'fail', error: notDeclared() };
-    const known = (async () => {
-      // Until no reconcile is left that may declare it (a hold hands over to the reconcile it waited for).
-      while (this.reconciling.size > 0 && !this.apps.has(app)) await Promise.allSettled([...this.reconciling]);
-      const controller = this.apps.get(app);
-      if (!controller) throw notDeclared();
-      return controller.acquireFor(req);
-    })();
-    return { kind: 'wait', ready: known };
+  private async undeclared(app: string, req: IncomingMessage, left: AbortSignal): Promise<Admitted> {
+    // Until no reconcile is left that may declare it (a hold hands over to the reconcile it waited for).
+    while (this.reconciling.size > 0 && !this.apps.has(app) && !left.aborted) await Promise.allSettled([...this.reconciling]);
+    const controller = this.apps.get(app);
+    if (!controller) throw new NotFoundError(`app ${app} is not declared`);
+    return controller.acquireFor(req, left);
   }
 
   acquire(app: string, req?: IncomingMessage): Promise<Upstream> {
@@ -198,9 +194,9 @@ export class Activator implements UpstreamSource {
     return controller ? controller.acquire(req) : Promise.reject(new NotFoundError(`app ${app} is not declared`));
   }
 
-  private acquireFor(app: string, req: IncomingMessage): Promise<Admitted> {
+  private acquireFor(app: string, req: IncomingMessage, left: AbortSignal): Promise<Admitted> {
     const controller = this.apps.get(app);
-    return controller ? controller.acquireFor(req) : Promise.reject(new NotFoundError(`app ${app} is not declared`));
+    return controller ? controller.acquireFor(req, left) : Promise.reject(new NotFoundError(`app ${app} is not declared`));
   }
 
   began(app: string): void {
@@ -638,4 +634,14 @@ export class Activator implements UpstreamSource {
 
 function sameBelief(a: BelievedApp, b: BelievedApp): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * A hold, with the way out its request takes when the client goes (`leave`):
+ * the place in the wait queue is given back at once. Made only for a request
+ * that waits, never on the ready path.
+ */
+function waitFor(acquire: (left: AbortSignal) => Promise<Admitted>): Admission {
+  const leaving = new AbortController();
+  return { kind: 'wait', ready: acquire(leaving.signal), leave: () => leaving.abort() };
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
-import { BerthError, EngineUnavailableError, lastOutputOf, messageOf } from '../errors.js';
+import { BerthError, ClientClosedError, EngineUnavailableError, lastOutputOf, messageOf } from '../errors.js';
 import type { Admission, Admitted, Upstream } from '../proxy/upstream.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
 import { containerSpecHash, withContainerOf } from '../spec/hash.js';
@@ -16,6 +16,7 @@ import { endedReason, SignalBook } from './ended-reason.js';
 import { exitDecision, restartSlot, whetherGone } from './instance-failure.js';
 import { InstanceSet } from './instance-set.js';
 import { launchRefusal } from './launch-policy.js';
+import { unlessLeft } from './leave-queue.js';
 import { isIllegal, transition, type LifecycleAction, type LifecycleEvent } from './lifecycle.js';
 import { OUT_OF_MEMORY, Slot, startSlot, thawSlot } from './instance-slot.js';
 import { waitUntilReady } from './readiness.js';
@@ -230,19 +231,24 @@ export class AppController {
     return (await this.acquireFor(req)).upstream;
   }
 
-  /** `acquire`, with the sticky cookie chosen for this request, by value. */
-  async acquireFor(req?: IncomingMessage): Promise<Admitted> {
+  /**
+   * `acquire`, with the sticky cookie chosen for this request, by value.
+   * `left`: aborted when the request's client goes; its place in the queue is
+   * given back at once (a client must not hold places nobody waits in).
+   */
+  async acquireFor(req?: IncomingMessage, left?: AbortSignal): Promise<Admitted> {
     const now = this.instances.admitted(req);
     if (now) return now;
+    if (left?.aborted) throw new ClientClosedError();
     const refused = this.gate.refusal(this.name, this.lastError, this.spec.queueSize ?? this.deps.defaults().queueSize) ?? this.budgetRefusal();
     if (refused) throw refused;
     this.gate.waiting++;
     try {
       // Running with no instance in rotation (all unhealthy or being replaced): wait for one, bounded by the start timeout.
-      if (this.state === 'running') await this.instances.readySoon(this.spec.startTimeoutMs);
+      if (this.state === 'running') await unlessLeft(this.instances.readySoon(this.spec.startTimeoutMs), left);
       else {
         this.starting ??= this.serial(() => this.start()).finally(() => (this.starting = undefined));
-        await this.starting;
+        await unlessLeft(this.starting, left);
       }
     } finally {
       this.gate.waiting--;

@@ -2,7 +2,7 @@ import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { downstreamResponseHeaders } from './forwarded-headers.js';
-import { WebSocketTunnel } from './websocket-tunnel.js';
+import { HALF_CLOSED_MS, STALLED_MS, WebSocketTunnel } from './websocket-tunnel.js';
 
 /**
  * How long the app may take to accept the connection: the same bound as the
@@ -24,6 +24,8 @@ export interface UpgradeTarget {
   connectTimeoutMs?: number;
   /** How long the app may take to answer the handshake once connected; UPGRADE_ANSWER_TIMEOUT_MS by default. */
   answerTimeoutMs?: number;
+  /** How long the open tunnel may wait for a side to take what it was sent (`timeouts.clientSend`); STALLED_MS by default. */
+  stalledMs?: number;
 }
 
 /** A WebSocket handshake on its way to the app, or the tunnel it opened. */
@@ -108,7 +110,7 @@ export function forwardUpgrade(
     }
     socket.setNoDelay(true);
     client.write(responseHead(res, rawHeaderLines(res.rawHeaders)));
-    tunnel = new WebSocketTunnel(client, socket, finish);
+    tunnel = new WebSocketTunnel(client, socket, finish, HALF_CLOSED_MS, target.stalledMs ?? STALLED_MS);
     tunnel.start(clientHead, appHead);
   });
 

@@ -340,6 +340,8 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
       );
       return;
     }
+    // A client that goes while held (a closed connection, a reset HTTP/2 stream) gives its queue place back at once.
+    if (admission.leave !== undefined) res.once('close', admission.leave);
     admission.ready.then(
       (chosen) => {
         if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0, requestId, client);
@@ -545,7 +547,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
       const exchange = forwardUpgrade(
         socket,
         head,
-        { host: upstream.host, port: upstream.port, path: match.upstreamPath, headers, connectTimeoutMs: bounds.connectTimeoutMs, answerTimeoutMs: bounds.responseTimeoutMs },
+        { host: upstream.host, port: upstream.port, path: match.upstreamPath, headers, connectTimeoutMs: bounds.connectTimeoutMs, answerTimeoutMs: bounds.responseTimeoutMs, stalledMs: bounds.sendMs },
         (err) => {
           const failure = classifyFailure(err, socket.destroyed, { app, connectTimeoutMs: bounds.connectTimeoutMs, responseTimeoutMs: bounds.responseTimeoutMs });
           if (failure.status !== 0) this.logger.warn({ app, instance: upstream.instanceId, requestId, err: failure.reason }, 'upstream failed');
@@ -567,6 +569,8 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
         case 'ready':
           return go(admission.upstream);
         case 'wait':
+          // The socket that closes while held gives its queue place back at once.
+          if (admission.leave !== undefined) socket.once('close', admission.leave);
           admission.ready.then((chosen) => go(chosen.upstream), refused);
           return;
         case 'later':

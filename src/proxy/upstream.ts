@@ -26,7 +26,9 @@ export interface Admitted {
  * The activator's one answer to "may this request go through?":
  * - ready: go to `upstream` now (a reused object: read it at once, keep nothing);
  * - page: a browser gets the please-wait page while the app starts (never for an upgrade);
- * - wait: hold the request until the app is ready;
+ * - wait: hold the request until the app is ready; `leave` (when given) is
+ *   called when the client goes first, and gives its place in the app's wait
+ *   queue back at once (`ready` then rejects with ClientClosedError);
  * - fail: answer with this error (a typed BerthError) now;
  * - later: the decision is made elsewhere (a proxy worker asks the control
  *   process, which owns the activator) and settles to one of the above.
@@ -34,7 +36,7 @@ export interface Admitted {
 export type Admission =
   | ({ kind: 'ready' } & Admitted)
   | { kind: 'page'; title?: string; message?: string }
-  | { kind: 'wait'; ready: Promise<Admitted> }
+  | { kind: 'wait'; ready: Promise<Admitted>; leave?: () => void }
   | { kind: 'fail'; error: Error }
   | { kind: 'later'; admission: Promise<Admission> };
 

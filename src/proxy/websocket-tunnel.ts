@@ -18,6 +18,12 @@ import { clientCloseFrame, FrameTracker, serverCloseFrame } from './websocket-fr
  * connection is closed), and a client gone with a FIN to an app that never
  * ends its side (or the other way round) held the tunnel, its app awake and
  * its instance counted busy, for ever.
+ *
+ * Backpressure holds memory to a socket buffer's worth each way: a side whose
+ * writes are not taken pauses the other side's reads until it drains. A side
+ * that stops reading for good would then hold the tunnel (and its app awake)
+ * for ever, so a write that does not drain within `stalledMs` cuts both, as
+ * a plain response the client leaves unread is cut at `timeouts.clientSend`.
  */
 export class WebSocketTunnel {
   private readonly toClient: FrameRelay;
@@ -31,14 +37,15 @@ export class WebSocketTunnel {
     private readonly app: Duplex,
     private readonly onClose: () => void,
     halfClosedMs = HALF_CLOSED_MS,
+    stalledMs = STALLED_MS,
   ) {
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
-    this.toClient = new FrameRelay(app, client, () => serverCloseFrame());
-    this.toApp = new FrameRelay(client, app, () => clientCloseFrame(randomBytes(4)));
     const destroyBoth = () => {
       client.destroy();
       app.destroy();
     };
+    this.toClient = new FrameRelay(app, client, () => serverCloseFrame(), stalledMs, destroyBoth);
+    this.toApp = new FrameRelay(client, app, () => clientCloseFrame(randomBytes(4)), stalledMs, destroyBoth);
     client.on('error', destroyBoth);
     app.on('error', destroyBoth);
     client.on('close', () => this.sideClosed(app));
@@ -92,6 +99,8 @@ export class WebSocketTunnel {
 const LINGER_MS = 2_000;
 /** How long a tunnel may stay half-closed (one side's FIN) before both sides are cut: HAProxy's `timeout client-fin` spirit. */
 export const HALF_CLOSED_MS = 30_000;
+/** How long a write may wait for its reader to drain before the tunnel is cut (0: no bound): the default of `timeouts.clientSend`. */
+export const STALLED_MS = 60_000;
 
 /** One direction of the tunnel. */
 class FrameRelay {
@@ -103,6 +112,8 @@ class FrameRelay {
     private readonly from: Duplex,
     private readonly to: Duplex,
     private readonly closeFrame: () => Buffer,
+    private readonly stalledMs: number,
+    private readonly stalled: () => void,
   ) {}
 
   start(head: Buffer): void {
@@ -137,7 +148,11 @@ class FrameRelay {
     if (this.to.destroyed) return;
     if (!this.to.write(bytes)) {
       this.from.pause();
+      // A reader that never drains would hold the tunnel for ever: it is cut at the bound (once
+      // both sides are closed the timer only destroys what is destroyed already).
+      const stall = this.stalledMs > 0 ? setTimeout(this.stalled, this.stalledMs).unref() : undefined;
       this.to.once('drain', () => {
+        clearTimeout(stall);
         if (!this.stopped) this.from.resume();
       });
     }

@@ -39,6 +39,18 @@ const IDLE_TIMEOUT_MS = 65_000;
 export const MAX_CONCURRENT_STREAMS = 128;
 
 /**
+ * Most bytes of one HTTP/2 request's header list (RFC 9113 §6.5.2: names, values
+ * and 32 bytes a field), advertised in SETTINGS and enforced by Node per stream:
+ * past it that stream alone is reset (ENHANCE_YOUR_CALM) and the session's other
+ * streams go on. Envoy's default is 60 KiB; HTTP/1.1's bound (Node's) is 16 KiB.
+ * Without it Node took any size the decoder could hold and sent it to the app, and
+ * a header block past nghttp2's own cap on CONTINUATION frames (about 144 KiB
+ * encoded) still ends the whole session: a client that ignores the advertised
+ * bound by that much only ends its own connection.
+ */
+export const MAX_HEADER_LIST_BYTES = 64 * 1024;
+
+/**
  * The TLS listener: HTTP/2 by ALPN, HTTP/1.1 for clients without it, each
  * connection's certificate picked by SNI. Requests are the proxy's own
  * (ProxyServer.serveSecure, whose front serves HTTP/1.1 the plain listener's
@@ -67,7 +79,7 @@ export class HttpsListener {
         done(null, context);
       },
       // No extended CONNECT (RFC 8441): browsers open their WebSockets over HTTP/1.1, which berth tunnels.
-      settings: { enableConnectProtocol: false, maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
+      settings: { enableConnectProtocol: false, maxConcurrentStreams: MAX_CONCURRENT_STREAMS, maxHeaderListSize: MAX_HEADER_LIST_BYTES },
       // One header over the limit (plus the four pseudo-headers) reaches the proxy, which answers 431,
       // instead of Node resetting the stream at its default of 128.
       maxHeaderListPairs: options.maxRequestHeaders + 5,

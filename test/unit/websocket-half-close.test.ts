@@ -59,3 +59,36 @@ test('the client leaves with a FIN, the app never ends its side: passed on, then
       await app.dispose();
     }
 });
+
+// A client that never reads from an app that floods: memory stays at a socket buffer's worth, and the tunnel ends at its stall bound.
+test('an app floods a client that never reads: the gateway buffers a bounded amount, and the tunnel is cut at its stall bound', async () => {
+  const client = await pair(false, true);
+  const app = await pair(false, false);
+  const STALLED_MS = 300;
+  try {
+    client.far.pause();
+    let closes = 0;
+    const closed = new Promise<void>((resolve) => new WebSocketTunnel(client.near, app.near, () => (++closes, resolve()), 30_000, STALLED_MS).start(Buffer.alloc(0), Buffer.alloc(0)));
+    // Binary frames of 64 KiB each, unmasked (the app's side), written while the app's socket takes them.
+    const frame = Buffer.concat([Buffer.from([0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0]), Buffer.alloc(65_536, 1)]);
+    let most = 0;
+    const deadline = Date.now() + WITHIN_MS;
+    let sent = 0;
+    while (!app.far.destroyed && !app.far.writableEnded && Date.now() < deadline && sent < 2_000) {
+      most = Math.max(most, client.near.writableLength);
+      if (!app.far.write(frame)) {
+        await Promise.race([new Promise((r) => app.far.once('drain', r)), new Promise((r) => app.far.once('close', r)), new Promise((r) => setTimeout(r, 100))]);
+      }
+      sent++;
+    }
+    const timer = setTimeout(() => assert.fail(`the tunnel did not end within ${WITHIN_MS} ms`), WITHIN_MS);
+    await closed;
+    clearTimeout(timer);
+    assert.equal(closes, 1);
+    assert.ok(sent < 2_000, `the app could write ${sent} frames (${sent * 64} KiB): nothing held it back`);
+    assert.ok(most <= 256 * 1024, `the gateway buffered at most ${most} bytes for the client`);
+  } finally {
+    await client.dispose();
+    await app.dispose();
+  }
+});
