@@ -467,13 +467,13 @@ export class AppController {
     // This gateway followed a rollout it left to the leader, and leads now (that leader was killed
     // mid-rollout): the reconcile hands it the spec it already took, while its instances are still
     // of the one before. They are replaced now, or the new revision is rolled back, not left half-done.
-    const from = this.followedFrom ?? old;
+    const unfinished = this.followedFrom;
     this.followedFrom = undefined;
     // Looked at in turn, not now: a rollout under way (or rolled back meanwhile) decides what the instances are.
-    if (!reshaped) return this.state === 'running' ? this.serial(() => (this.behind() ? this.rollOut(this.spec, from) : this.rescale())) : Promise.resolve();
+    if (!reshaped) return this.state === 'running' ? this.serial(() => (unfinished && this.behind() ? this.rollOut(this.spec, unfinished) : this.rescale())) : Promise.resolve();
     this.rejected.clear();
     if (this.state === 'crashloop' || this.state === 'failed') this.backoff.reset();
-    return this.serial(() => this.rollOut(spec, from));
+    return this.serial(() => this.rollOut(spec, unfinished ?? old));
   }
 
   /** Running, with instances of another spec than the app's own. */
