@@ -108,6 +108,8 @@ export class AppController {
   private reason?: string;
   private readonly instances: InstanceSet;
   private replicas: number;
+  /** The spec this gateway's instances were made from, while it follows a rollout the leader makes (see update). */
+  private followedFrom?: AppSpec;
   private starting?: Promise<void>;
   private lifecycle: Promise<unknown> = Promise.resolve();
   private readonly gate: AdmissionGate;
@@ -464,42 +466,59 @@ export class AppController {
     if (!this.acts()) {
       // The leader rolls out; this gateway starts the new revision only when it wakes the app itself.
       if (reshaped) this.rejected.clear();
+      // What the instances serving here were made from, should the leader die before its rollout is done.
+      if (reshaped) this.followedFrom ??= old;
       return Promise.resolve();
     }
-    if (!reshaped) return this.state === 'running' ? this.serial(() => this.rescale()) : Promise.resolve();
+    // This gateway followed a rollout it left to the leader, and leads now (that leader was killed
+    // mid-rollout): the reconcile hands it the spec it already took, while its instances are still
+    // of the one before. They are replaced now, or the new revision is rolled back, not left half-done.
+    const unfinished = this.followedFrom;
+    this.followedFrom = undefined;
+    // Looked at in turn, not now: a rollout under way (or rolled back meanwhile) decides what the instances are.
+    if (!reshaped) return this.state === 'running' ? this.serial(() => (unfinished && this.behind() ? this.rollOut(this.spec, unfinished) : this.rescale())) : Promise.resolve();
     this.rejected.clear();
     if (this.state === 'crashloop' || this.state === 'failed') this.backoff.reset();
-    return this.serial(async () => {
-      if (this.state === 'paused') {
-        // Shown as a stop (the frozen containers' exits are berth's doing, not theirs).
-        this.fire('stop', 'replaced while paused');
-        await this.stopAll('replaced while paused');
-      }
-      // Containers of the old spec are useless now; the next start makes new ones.
-      const hash = containerSpecHash(spec);
-      this.instances.forget((i) => i.specHash === hash);
-      if (this.state !== 'running') return;
-      this.deps.logger.info({ app: this.name, strategy: spec.strategy.type }, 'spec changed: replacing instances');
-      const rollout = {
-        runtime: this.deps.runtime,
-        logger: this.deps.logger,
-        current: () => this.instances.slots,
-        setSlots: (slots: readonly Slot[]) => this.instances.setSlots(slots),
-        drainMs: DRAIN_MS,
-        quiesce: this.stopContext.quiesce,
-        launchRefusal: (s: AppSpec) => launchRefusal(s, this.deps.defaults().policy),
-      };
-      const result = await replaceInstances(rollout, spec, old, this.replicas);
-      if (!result.ok) {
-        // Rolled back: replacements of lost instances, and the next start, use the revision that works.
-        if (this.spec === spec) this.spec = withContainerOf(spec, old);
-        this.rejected.reject(spec);
-        this.lastError = `update rolled back: ${result.reason}`;
-        this.lastOutput = undefined;
-        this.onChange();
-        throw new BerthError('upstream_unavailable', this.lastError);
-      }
-    });
+    return this.serial(() => this.rollOut(spec, unfinished ?? old));
+  }
+
+  /** Running, with instances of another spec than the app's own. */
+  private behind(): boolean {
+    const hash = containerSpecHash(this.spec);
+    return this.state === 'running' && this.instances.live.some((slot) => slot.instance.specHash !== hash);
+  }
+
+  /** Replaces the running instances with ones of `spec` (a stopped app just starts on it next time); rolled back to `old` if they never get ready. */
+  private async rollOut(spec: AppSpec, old: AppSpec): Promise<void> {
+    if (this.state === 'paused') {
+      // Shown as a stop (the frozen containers' exits are berth's doing, not theirs).
+      this.fire('stop', 'replaced while paused');
+      await this.stopAll('replaced while paused');
+    }
+    // Containers of the old spec are useless now; the next start makes new ones.
+    const hash = containerSpecHash(spec);
+    this.instances.forget((i) => i.specHash === hash);
+    if (this.state !== 'running') return;
+    this.deps.logger.info({ app: this.name, strategy: spec.strategy.type }, 'spec changed: replacing instances');
+    const rollout = {
+      runtime: this.deps.runtime,
+      logger: this.deps.logger,
+      current: () => this.instances.slots,
+      setSlots: (slots: readonly Slot[]) => this.instances.setSlots(slots),
+      drainMs: DRAIN_MS,
+      quiesce: this.stopContext.quiesce,
+      launchRefusal: (s: AppSpec) => launchRefusal(s, this.deps.defaults().policy),
+    };
+    const result = await replaceInstances(rollout, spec, old, this.replicas);
+    if (!result.ok) {
+      // Rolled back: replacements of lost instances, and the next start, use the revision that works.
+      if (this.spec === spec) this.spec = withContainerOf(spec, old);
+      this.rejected.reject(spec);
+      this.lastError = `update rolled back: ${result.reason}`;
+      this.lastOutput = undefined;
+      this.onChange();
+      throw new BerthError('upstream_unavailable', this.lastError);
+    }
   }
 
   /** Sets how many instances run while the app is up, within scale.min..max; scaling down drains first. */

@@ -194,10 +194,11 @@ export class Gateway {
       this.gatewayId = gatewayIdOf(config.gatewayId, process.env.BERTH_GATEWAY_ID, hostname(), config.listen.port, process.pid);
       if (store instanceof PostgresStore) store.gatewayId = this.gatewayId;
     } else {
-      // API updates whose rollout a killed gateway never finished were never desired: the rows they replaced come back.
-      // (On a shared store another gateway's update may be under way: the rows stay as they are.)
+      // API applies a killed gateway never finished (nor answered) were never desired: the rows they replaced come
+      // back and the apps they created go, so a set is undone whole. (On a shared store another gateway's apply may
+      // be under way: the rows stay as they are.)
       const reverted = await store.revertUnsettled();
-      if (reverted.length > 0) logger.warn({ apps: reverted }, 'updates left unfinished by the last stop were not kept; the previous revisions stand');
+      if (reverted.length > 0) logger.warn({ apps: reverted }, 'updates left unfinished by the last stop were not kept; the previous revisions stand, apps they created are gone');
     }
     const { desired, removed } = await syncConfigApps(store, config);
     // The config may have narrowed the policy while the gateway was down; the config's own apps were checked at load.

@@ -36,7 +36,8 @@ export async function putOne(c: pg.PoolClient, spec: AppSpec, source: AppSource,
     if (existing.source !== source) await c.query('UPDATE apps SET source = $1 WHERE name = $2', [source, spec.name]);
     return { app: rowToApp({ ...withoutDeleted(existing), source }), changed: false };
   }
-  const previous = existing && source === 'api' ? JSON.stringify(withoutDeleted(existing)) : null;
+  // As SQLite's: JSON null for an app the unsettled API apply created (see revertUnsettled).
+  const previous = source === 'api' ? JSON.stringify(existing ? withoutDeleted(existing) : null) : null;
   const json = JSON.stringify(spec);
   const { rows } = existing
     ? await c.query<AppRow>(
@@ -45,8 +46,8 @@ export async function putOne(c: pg.PoolClient, spec: AppSpec, source: AppSource,
         [spec.name, json, hash, source, now, previous],
       )
     : await c.query<AppRow>(
-        `INSERT INTO apps (name, spec, revision, spec_hash, source, created_at, updated_at) VALUES ($1, $2, 1, $3, $4, $5, $5) RETURNING ${APP_COLUMNS}`,
-        [spec.name, json, hash, source, now],
+        `INSERT INTO apps (name, spec, revision, spec_hash, source, created_at, updated_at, previous) VALUES ($1, $2, 1, $3, $4, $5, $5, $6) RETURNING ${APP_COLUMNS}`,
+        [spec.name, json, hash, source, now, previous],
       );
   if (!rows[0]) throw new StoreError(`app "${spec.name}" vanished while being written`);
   return { app: rowToApp(rows[0]), changed: true };

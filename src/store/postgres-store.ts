@@ -167,10 +167,16 @@ export class PostgresStore implements Store {
     return this.run('revert unsettled updates', (pool) =>
       inTransaction(pool, async (c) => {
         await c.query('SELECT pg_advisory_xact_lock($1)', [APPS_LOCK]);
-        const { rows } = await c.query<{ previous: string }>('SELECT previous FROM apps WHERE previous IS NOT NULL AND deleted_at IS NULL ORDER BY name');
+        const { rows } = await c.query<{ name: string; previous: string }>('SELECT name, previous FROM apps WHERE previous IS NOT NULL AND deleted_at IS NULL ORDER BY name');
         const names: string[] = [];
         for (const r of rows) {
-          const row = JSON.parse(r.previous) as AppRow;
+          const row = JSON.parse(r.previous) as AppRow | null;
+          // Created by the unsettled apply: it goes with it.
+          if (row === null) {
+            await c.query('DELETE FROM apps WHERE name = $1', [r.name]);
+            names.push(r.name);
+            continue;
+          }
           await restoreRow(c, { ...row, replicas: row.replicas ?? null });
           names.push(row.name);
         }

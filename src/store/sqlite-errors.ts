@@ -30,7 +30,9 @@ function describe(err: unknown): { what: string; advice: string } {
   if (typeof code !== 'string') return other;
   if (code === 'SQLITE_NOTADB') return { what: 'not a SQLite database', advice: DAMAGED };
   if (code.startsWith('SQLITE_CORRUPT')) return { what: 'database disk image is malformed', advice: DAMAGED };
-  if (code.startsWith('SQLITE_READONLY') || ['SQLITE_PERM', 'SQLITE_AUTH', 'EACCES', 'EPERM', 'EROFS'].includes(code)) {
+  // Not "permission denied": no owner or mode fixes a read-only mount.
+  if (code === 'EROFS') return { what: 'the file system is read-only', advice: 'berth will not start on it. Mount it read-write, or point store at a writable place.' };
+  if (code.startsWith('SQLITE_READONLY') || ['SQLITE_PERM', 'SQLITE_AUTH', 'EACCES', 'EPERM'].includes(code)) {
     return { what: 'permission denied', advice: DENIED };
   }
   if (code.startsWith('SQLITE_CANTOPEN')) return { what: 'the file cannot be opened', advice: DENIED };

@@ -63,8 +63,8 @@ function prepareApps(db: Database.Database) {
     // Any row, tombstone or not: a put over a tombstone replaces it.
     getAny: db.prepare<[string], AppRow & { deleted_at: number | null }>(`SELECT ${APP_COLUMNS}, deleted_at FROM apps WHERE name = ?`),
     insert: db.prepare<[AppWrite], AppRow>(
-      `INSERT INTO apps (name, spec, revision, spec_hash, source, created_at, updated_at)
-       VALUES (@name, @spec, 1, @hash, @source, @now, @now) RETURNING ${APP_COLUMNS}`,
+      `INSERT INTO apps (name, spec, revision, spec_hash, source, created_at, updated_at, previous)
+       VALUES (@name, @spec, 1, @hash, @source, @now, @now, @previous) RETURNING ${APP_COLUMNS}`,
     ),
     update: db.prepare<[AppWrite], AppRow>(
       `UPDATE apps SET spec = @spec, revision = revision + 1, spec_hash = @hash, source = @source,
@@ -87,7 +87,7 @@ function prepareApps(db: Database.Database) {
        updated_at = @updated_at, replicas = @replicas, previous = NULL, deleted_at = NULL, purge_volumes = 0 WHERE name = @name`,
     ),
     settle: db.prepare<[string]>('UPDATE apps SET previous = NULL WHERE name = ?'),
-    unsettled: db.prepare<[], { previous: string }>('SELECT previous FROM apps WHERE previous IS NOT NULL AND deleted_at IS NULL ORDER BY name'),
+    unsettled: db.prepare<[], { name: string; previous: string }>('SELECT name, previous FROM apps WHERE previous IS NOT NULL AND deleted_at IS NULL ORDER BY name'),
   };
 }
 
@@ -231,7 +231,12 @@ export class SqliteStore implements Store {
   async revertUnsettled(): Promise<string[]> {
     return this.run('revert unsettled updates', (s) =>
       s.unsettled.all().map((r) => {
-        const row = JSON.parse(r.previous) as AppRow;
+        const row = JSON.parse(r.previous) as AppRow | null;
+        // Created by the unsettled apply: it goes with it (its containers are then orphans, removed at the reconcile).
+        if (row === null) {
+          s.purge.run(r.name);
+          return r.name;
+        }
         const { name, spec, revision, spec_hash, source, created_at, updated_at } = row;
         s.restore.run({ name, spec, revision, spec_hash, source, created_at, updated_at, replicas: row.replicas ?? null });
         return name;
@@ -385,7 +390,9 @@ function putOne(s: AppStatements, spec: AppSpec, source: AppSource, now: number)
     const row = existing.source === source ? existing : s.setSource.get(source, spec.name);
     return { app: rowToApp(row ?? existing), changed: false };
   }
-  const previous = existing && source === 'api' ? JSON.stringify(existing) : null;
+  // An API write is unsettled until settleApps: the row it replaced is kept, or JSON null for
+  // an app it created, so that revertUnsettled undoes a whole apply a killed gateway never answered.
+  const previous = source === 'api' ? JSON.stringify(existing ?? null) : null;
   const write: AppWrite = { name: spec.name, spec: JSON.stringify(spec), hash, source, now, previous };
   const row = existing ? s.update.get(write) : s.insert.get(write);
   if (!row) throw new StoreError(`app "${spec.name}" vanished while being written`);

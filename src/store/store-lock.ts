@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { link, mkdir, readdir, readFile, realpath, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ConflictError } from '../errors.js';
+import { storeOpenError } from './sqlite-errors.js';
 
 /** A held store lock; release() gives it back (only while the file still names this process). */
 export interface StoreLock {
@@ -25,6 +26,18 @@ export interface StoreLock {
  * lock is stale too, so a lock left by a crash never keeps a gateway from starting.
  */
 export async function lockStoreFile(storePath: string, pid = process.pid): Promise<StoreLock> {
+  try {
+    return await takeLock(storePath, pid);
+  } catch (err) {
+    // The lock is the first write beside the store, so a data dir that is read-only or
+    // full fails here, before SQLite would: refused as the store's own open is, naming the
+    // store and why (exit 6), not as a bare errno about a lock draft (exit 1).
+    if (err instanceof ConflictError) throw err;
+    throw storeOpenError(storePath, err);
+  }
+}
+
+async function takeLock(storePath: string, pid: number): Promise<StoreLock> {
   // Owner-only, as the store creates it.
   await mkdir(dirname(storePath), { recursive: true, mode: 0o700 });
   const path = `${await realStorePath(storePath)}.lock`;
@@ -55,7 +68,11 @@ export async function lockStoreFile(storePath: string, pid = process.pid): Promi
  */
 async function createWith(path: string, text: string): Promise<boolean> {
   const draft = `${path}.${randomBytes(6).toString('hex')}.new`;
-  await writeFile(draft, text, { mode: 0o600 });
+  // On a full disk the draft is created and its write fails: it must not stay behind.
+  await writeFile(draft, text, { mode: 0o600 }).catch(async (err: unknown) => {
+    await unlink(draft).catch(() => undefined);
+    throw err;
+  });
   try {
     await link(draft, path);
     return true;

@@ -107,6 +107,12 @@ export function appsContract(kind: string, make: FixtureFactory, skip: string | 
         assert.equal((await store.getApp('a'))!.spec.port, 8080);
         assert.equal((await store.getApp('b'))!.spec.port, 3);
         assert.deepEqual(await store.revertUnsettled(), [], 'once only');
+        // An app an unsettled apply created goes with it: the apply is undone whole.
+        await store.applyApps([spec('a', { port: 5 }), spec('n')], 'api');
+        assert.deepEqual(await store.revertUnsettled(), ['a', 'n']);
+        assert.equal((await store.getApp('a'))!.spec.port, 8080);
+        assert.equal(await store.getApp('n'), undefined);
+        assert.deepEqual(await store.listDeleted(), [], 'never desired: no tombstone, its containers are orphans');
         // A config sync never holds back.
         await store.applyApps([spec('c'), spec('c', { port: 4 })].slice(1), 'config');
         assert.deepEqual(await store.revertUnsettled(), []);

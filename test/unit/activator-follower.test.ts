@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeRuntime, sleep } from '../support/fake-runtime.js';
-import { fakeActivator, fakeSpec, waitForState } from '../support/fake-activator.js';
+import { containerSpecHash } from '../../src/spec/hash.js';
+import { eventually, fakeActivator, fakeSpec, waitForState } from '../support/fake-activator.js';
 
 test('reconcile while following: adopts what runs, creates and removes nothing', async () => {
   const rt = new FakeRuntime();
@@ -121,6 +122,55 @@ test('activity: the local proxy’s is reported, the other gateways’ only coun
       ['web', true],
       ['web', false],
     ]);
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
+
+// Several gateways on PostgreSQL: the leader killed mid-rollout. This gateway had followed the new
+// spec without rolling it out (the leader does that) and went on serving the old revision's
+// instances; leading now, the reconcile handed it the same spec again, which changed nothing,
+// so the app showed the new revision while the old one served, for good.
+test('the leader killed mid-rollout: this gateway, leading now, finishes the rollout', async () => {
+  const rt = new FakeRuntime();
+  let leads = false;
+  const a = fakeActivator(rt, { acts: () => leads });
+  const v1 = fakeSpec('web', { image: 'fake/web:1', scale: { min: 1, max: 1 } });
+  const v2 = fakeSpec('web', { image: 'fake/web:2', scale: { min: 1, max: 1 } });
+  try {
+    await rt.outsideCreate(v1);
+    await a.reconcile([v1]);
+    await a.reconcile([v2]);
+    assert.deepEqual(rt.running('web').map((i) => i.specHash), [containerSpecHash(v1)], 'a follower leaves the rollout to the leader');
+    leads = true;
+    await a.reconcile([v2]);
+    await eventually('only revision 2 runs', () => rt.running('web').length === 1 && rt.running('web')[0]!.specHash === containerSpecHash(v2), 3_000);
+    assert.equal(a.status('web')?.state, 'running');
+    assert.equal(a.status('web')?.readyInstances, 1);
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
+
+test('the leader killed mid-rollout of a revision that never gets ready: this gateway, leading now, rolls it back', async () => {
+  const rt = new FakeRuntime();
+  let leads = false;
+  const a = fakeActivator(rt, { acts: () => leads });
+  const v1 = fakeSpec('web', { image: 'fake/web:1', scale: { min: 1, max: 1 } });
+  const v2 = fakeSpec('web', { image: 'fake/web:2', scale: { min: 1, max: 1 }, startTimeout: '300ms' });
+  try {
+    const old = await rt.outsideCreate(v1);
+    await a.reconcile([v1]);
+    await a.reconcile([v2]);
+    rt.badImages.add('fake/web:2');
+    leads = true;
+    await a.reconcile([v2]);
+    await eventually('the rollout is over', () => [...rt.containers.values()].every((c) => c.image === 'fake/web:1'), 3_000);
+    assert.deepEqual(rt.running('web').map((i) => i.id), [old], 'the old revision serves on');
+    assert.equal(a.status('web')?.state, 'running');
+    assert.match(String(a.status('web')?.lastError), /update rolled back/);
   } finally {
     a.close();
     await rt.close();

@@ -74,6 +74,30 @@ describe('a gateway killed during an API apply (an update of a running app)', ()
   }
 });
 
+// An apply of several apps is stored whole or not at all. One killed before its answer
+// used to come back half-applied: the update of one app reverted, the app it created kept.
+describe('a gateway killed during an API apply of a batch (one update, one new app)', () => {
+  for (const point of [{ method: 'applyApps', when: 'after' }, { method: 'settleApps', when: 'before' }] as CrashPoint[]) {
+    it(`${point.when} ${point.method}: the next gateway has neither (web at fake/web:1, no app fresh), and the engine agrees`, async (t) => {
+      const bed = await FakeGatewayBed.create();
+      t.after(() => bed.dispose());
+      const { gateway, arm, crashed } = await crashingGateway(bed, point);
+      assert.equal((await bed.api(gateway, 'POST', '/v1/apps', spec('web', '1', { scale: { min: 1, max: 1 } }))).status, 200);
+      await eventually('web runs', () => bed.runtime.running('web').length === 1);
+      arm();
+      const answer = await bed.api(gateway, 'POST', '/v1/apps', [spec('web', '2', { scale: { min: 1, max: 1 } }), spec('fresh', '1', { scale: { min: 1, max: 1 } })]);
+      await crashed();
+      assert.notEqual(answer.status, 200, 'a killed gateway answered nothing');
+      await bed.abandon(gateway);
+      const next = await afterRestart(bed);
+      assert.deepEqual([...next.apps.keys()], ['web']);
+      assert.equal(next.apps.get('web')?.spec.image, 'fake/web:1');
+      await eventually('only web runs, at revision 1', () => [...bed.runtime.containers.values()].every((c) => c.image === 'fake/web:1') && bed.runtime.running('web').length === 1, 5_000);
+      engineAgrees(bed, next.apps);
+    });
+  }
+});
+
 describe('a gateway killed during an API delete', () => {
   for (const point of [{ method: 'deleteApp', when: 'after' }, { method: 'listDeleted', when: 'before' }, { method: 'forgetDeleted', when: 'before' }] as CrashPoint[]) {
     it(`${point.when} ${point.method}: the next gateway finishes the delete, no container of it is left`, async (t) => {

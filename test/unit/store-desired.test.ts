@@ -145,12 +145,16 @@ describe('SqliteStore unsettled API updates', () => {
     });
   });
 
-  it('never holds back a config sync or a new app', async () => {
+  it('never holds back a config sync; a new app goes with its unsettled apply, a settled one stays', async () => {
     await withStore(freshPath(), async (s) => {
       await s.applyApps([appSpec('a')], 'config');
       await s.applyApps([appSpec('a', { image: 'example/a:2' })], 'config');
-      await s.applyApps([appSpec('b')], 'api');
-      assert.deepEqual(await s.revertUnsettled(), []);
+      await s.applyApps([appSpec('b'), appSpec('c')], 'api');
+      await s.settleApps(['c']);
+      // An apply a killed gateway never answered is undone whole, the apps it created too.
+      assert.deepEqual(await s.revertUnsettled(), ['b']);
+      assert.equal(await s.getApp('b'), undefined);
+      assert.equal((await s.getApp('c'))?.spec.image, appSpec('c').image);
       assert.equal((await s.getApp('a'))?.spec.image, 'example/a:2');
     });
   });
