@@ -31,6 +31,32 @@ async function api(gateway: Gateway, method: string, path: string, body?: unknow
   return { status: res.status, json: text ? JSON.parse(text) : undefined };
 }
 
+/** Two (or more) gateways on one PostgreSQL database and one fake engine, as a test sets them up. */
+interface Bed {
+  dir: string;
+  dbUrl: string;
+  runtime: FakeRuntime;
+  gateways: Gateway[];
+}
+
+/** Starts gateway `id` of the bed; `wrap` lets a test hold or watch its store calls. */
+async function startGateway(bed: Bed, id: string, wrap: (store: Store) => Store = (s) => s): Promise<Gateway> {
+  const config = join(bed.dir, `${id}.yaml`);
+  await writeFile(config, `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nstore: ${bed.dbUrl}\ngatewayId: ${id}\npolicy:\n  images: ["fake/*"]\napps: []\n`);
+  const gateway = new Gateway(config, {
+    logger: pino({ level: process.env.BERTH_TEST_LOG ?? 'silent' }),
+    openStore: async (c) => wrap(await openStore(c.store)),
+    runtime: (_c, hooks) => {
+      bed.runtime.storeId = hooks.storeId;
+      return bed.runtime;
+    },
+    adminToken: token,
+  });
+  bed.gateways.push(gateway);
+  await gateway.start();
+  return gateway;
+}
+
 test('the same app applied at two gateways at once: the later revision stands on both, in the store and the engine', { skip, timeout: 30_000 }, async () => {
   const db = await createTestDatabase();
   const dir = await mkdtemp(join(tmpdir(), 'berth-pgrace-'));
@@ -40,22 +66,7 @@ test('the same app applied at two gateways at once: the later revision stands on
   // and A carries its own out only after it (the interleaving two gateways hit by chance).
   let bCommitted!: () => void;
   const afterB = new Promise<void>((resolve) => (bCommitted = resolve));
-  const start = async (id: string, wrap: (store: Store) => Store) => {
-    const config = join(dir, `${id}.yaml`);
-    await writeFile(config, `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nstore: ${db.url}\ngatewayId: ${id}\npolicy:\n  images: ["fake/*"]\napps: []\n`);
-    const gateway = new Gateway(config, {
-      logger: pino({ level: process.env.BERTH_TEST_LOG ?? 'silent' }),
-      openStore: async (c) => wrap(await openStore(c.store)),
-      runtime: (_c, hooks) => {
-        runtime.storeId = hooks.storeId;
-        return runtime;
-      },
-      adminToken: token,
-    });
-    gateways.push(gateway);
-    await gateway.start();
-    return gateway;
-  };
+  const start = (id: string, wrap?: (store: Store) => Store) => startGateway({ dir, dbUrl: db.url, runtime, gateways }, id, wrap);
   try {
     let holdA = false;
     let aCommitted = false;
@@ -112,22 +123,7 @@ test('an app deleted at one gateway while another cold-starts it: gone on both, 
   const runtime = new FakeRuntime();
   runtime.behaviour.set('lazy', { startDelayMs: 300, readyAfterMs: 1_000 });
   const gateways: Gateway[] = [];
-  const start = async (id: string) => {
-    const config = join(dir, `${id}.yaml`);
-    await writeFile(config, `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nstore: ${db.url}\ngatewayId: ${id}\npolicy:\n  images: ["fake/*"]\napps: []\n`);
-    const gateway = new Gateway(config, {
-      logger: pino({ level: process.env.BERTH_TEST_LOG ?? 'silent' }),
-      openStore: (c) => openStore(c.store),
-      runtime: (_c, hooks) => {
-        runtime.storeId = hooks.storeId;
-        return runtime;
-      },
-      adminToken: token,
-    });
-    gateways.push(gateway);
-    await gateway.start();
-    return gateway;
-  };
+  const start = (id: string, wrap?: (store: Store) => Store) => startGateway({ dir, dbUrl: db.url, runtime, gateways }, id, wrap);
   try {
     const a = await start('del-a');
     const b = await start('del-b');
@@ -165,22 +161,7 @@ test("an app created at one gateway and cold-started there while the leader relo
   const paused = new Promise<void>((resolve) => (reloadPaused = resolve));
   let resume!: () => void;
   const resumed = new Promise<void>((resolve) => (resume = resolve));
-  const start = async (id: string, wrap: (store: Store) => Store = (s) => s) => {
-    const config = join(dir, `${id}.yaml`);
-    await writeFile(config, `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nstore: ${db.url}\ngatewayId: ${id}\npolicy:\n  images: ["fake/*"]\napps: []\n`);
-    const gateway = new Gateway(config, {
-      logger: pino({ level: process.env.BERTH_TEST_LOG ?? 'silent' }),
-      openStore: async (c) => wrap(await openStore(c.store)),
-      runtime: (_c, hooks) => {
-        runtime.storeId = hooks.storeId;
-        return runtime;
-      },
-      adminToken: token,
-    });
-    gateways.push(gateway);
-    await gateway.start();
-    return gateway;
-  };
+  const start = (id: string, wrap?: (store: Store) => Store) => startGateway({ dir, dbUrl: db.url, runtime, gateways }, id, wrap);
   try {
     const leader = await start('rl-a', (store) => {
       const listDeleted = store.listDeleted.bind(store);
