@@ -44,6 +44,8 @@ export class ControlFeed implements StateFeed {
   private readonly fenced = new Map<string, number>();
   private fenceSeq = 0;
   private readonly fences = new Map<number, { waiting: Set<number>; done: () => void }>();
+  /** Per proxy, its wakes not yet answered: the hold's `leave` once the activator holds it, 'left' when its client went before. */
+  private readonly wakes = new Map<number, Map<number, (() => void) | 'left' | undefined>>();
   readonly activity = new ActivityTable();
 
   constructor(private readonly options: ControlFeedOptions) {}
@@ -138,6 +140,10 @@ export class ControlFeed implements StateFeed {
   /** A proxy is gone: what it had in flight ends, and no barrier waits for it. */
   peerLeft(peer: number): void {
     this.apply(this.activity.drop(peer));
+    // Its clients went with it: the requests it had held give their places back.
+    const pending = this.wakes.get(peer);
+    this.wakes.delete(peer);
+    for (const leave of pending?.values() ?? []) if (typeof leave === 'function') leave();
     for (const fence of this.fences.values()) {
       if (fence.waiting.delete(peer) && fence.waiting.size === 0) fence.done();
     }
@@ -157,7 +163,23 @@ export class ControlFeed implements StateFeed {
       }
       case 'wake': {
         const admission = this.options.activator.admit(message.app, requestOf(message.facts), message.facts.upgrade ? UPGRADE : undefined);
-        void wakeAnswerOf(admission).then((answer) => this.reply(peer, { t: 'woken', id: message.id, answer }));
+        const pending = this.wakesOf(peer);
+        pending.set(message.id, undefined);
+        const held = (leave: () => void) => {
+          if (pending.get(message.id) === 'left') leave();
+          else if (pending.has(message.id)) pending.set(message.id, leave);
+        };
+        void wakeAnswerOf(admission, held).then((answer) => {
+          pending.delete(message.id);
+          this.reply(peer, { t: 'woken', id: message.id, answer });
+        });
+        return;
+      }
+      case 'leave': {
+        const pending = this.wakes.get(peer);
+        const leave = pending?.get(message.id);
+        if (typeof leave === 'function') leave();
+        else if (pending?.has(message.id)) pending.set(message.id, 'left');
         return;
       }
       case 'unreachable': {
@@ -176,6 +198,12 @@ export class ControlFeed implements StateFeed {
       default:
         return;
     }
+  }
+
+  private wakesOf(peer: number): Map<number, (() => void) | 'left' | undefined> {
+    let pending = this.wakes.get(peer);
+    if (!pending) this.wakes.set(peer, (pending = new Map()));
+    return pending;
   }
 
   /** Answers one proxy, after the snapshots the answer depends on. */

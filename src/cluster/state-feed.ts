@@ -169,6 +169,8 @@ export type FromProxy =
   | { t: 'activity'; apps: ActivityEntry[] }
   | { t: 'records'; records: WireRecord[] }
   | { t: 'wake'; id: number; app: string; facts: RequestFacts }
+  /** The client of wake `id` went before its answer: its place in the app's wait queue is given back. */
+  | { t: 'leave'; id: number }
   | { t: 'unreachable'; id: number; app: string; instanceId: string; failures: number }
   | { t: 'fenced'; id: number }
   | { t: 'closed' }

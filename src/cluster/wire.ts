@@ -45,8 +45,9 @@ export function addressOf(upstream: Upstream): UpstreamAddress {
 /**
  * The control's answer to a wake, from its activator's admission: a hold is
  * waited out here, so the worker gets a final answer in one message.
+ * `onHold` gets a hold's `leave`, for when the worker's client goes first.
  */
-export async function wakeAnswerOf(admission: Admission): Promise<WakeAnswer> {
+export async function wakeAnswerOf(admission: Admission, onHold?: (leave: () => void) => void): Promise<WakeAnswer> {
   try {
     switch (admission.kind) {
       case 'ready':
@@ -56,11 +57,12 @@ export async function wakeAnswerOf(admission: Admission): Promise<WakeAnswer> {
       case 'fail':
         return { kind: 'fail', error: wireError(admission.error) };
       case 'wait': {
+        if (admission.leave !== undefined) onHold?.(admission.leave);
         const chosen = await admission.ready;
         return readyAnswer(chosen.upstream, chosen.setCookie);
       }
       case 'later':
-        return wakeAnswerOf(await admission.admission);
+        return wakeAnswerOf(await admission.admission, onHold);
     }
   } catch (err) {
     return { kind: 'fail', error: wireError(err) };

@@ -60,13 +60,14 @@ const activity = new WorkerActivity(
 );
 const link = {
   activity,
-  wake: (app: string, facts: RequestFacts) =>
-    new Promise<WakeAnswer>((resolve) => {
-      if (watch?.silent) return resolve(watch.silentAnswer(app));
-      const id = nextId++;
-      wakes.set(id, { app, resolve });
-      send({ t: 'wake', id, app, facts });
-    }),
+  wake: (app: string, facts: RequestFacts) => {
+    if (watch?.silent) return { answer: Promise.resolve(watch.silentAnswer(app)), leave: () => undefined };
+    const id = nextId++;
+    const answer = new Promise<WakeAnswer>((resolve) => wakes.set(id, { app, resolve }));
+    send({ t: 'wake', id, app, facts });
+    // Only while unanswered: a client that goes after its answer holds no place.
+    return { answer, leave: () => void (wakes.has(id) && send({ t: 'leave', id })) };
+  },
   unreachable: (app: string, instanceId: string, failures: number) =>
     new Promise<boolean>((resolve) => {
       const id = nextId++;

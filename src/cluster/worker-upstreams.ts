@@ -10,7 +10,8 @@ import { WorkerActivity } from './worker-activity.js';
 
 /** What a worker asks of the control process (over IPC now; see state-feed.ts). */
 export interface ControlLink {
-  wake(app: string, facts: RequestFacts): Promise<WakeAnswer>;
+  /** Asks the control to wake `app`; `leave` tells it the client went before the answer. */
+  wake(app: string, facts: RequestFacts): { answer: Promise<WakeAnswer>; leave(): void };
   unreachable(app: string, instanceId: string, failures: number): Promise<boolean>;
   activity: WorkerActivity;
 }
@@ -79,8 +80,8 @@ export class WorkerUpstreams implements UpstreamSource {
     if (local) return local;
     // As the activator: a retry never wakes the app; whether the instance is gone is `unreachable`'s question.
     if (exclude !== undefined) return { kind: 'fail', error: new NoOtherInstanceError(app, exclude) };
-    const answer = this.control.wake(app, factsOf(req, options?.upgrade === true));
-    return { kind: 'later', admission: answer.then((a) => this.admissionOf(app, a)) };
+    const wake = this.control.wake(app, factsOf(req, options?.upgrade === true));
+    return { kind: 'later', admission: wake.answer.then((a) => this.admissionOf(app, a)), leave: wake.leave };
   }
 
   private admissionOf(app: string, answer: WakeAnswer): Admission {

@@ -331,6 +331,8 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
       return this.finish(req, res, app, startedMs, true, 0, requestId, client);
     }
     if (admission.kind === 'later') {
+      // As for a hold below: a worker's request held by the control gives its place back when its client goes.
+      if (admission.leave !== undefined) res.once('close', admission.leave);
       admission.admission.then(
         (settled) => this.answerAdmission(req, res, match, settled, startedMs, requestId, client, retried),
         (err: unknown) => {
@@ -574,6 +576,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
           admission.ready.then((chosen) => go(chosen.upstream), refused);
           return;
         case 'later':
+          if (admission.leave !== undefined) socket.once('close', admission.leave);
           admission.admission.then(settle, refused);
           return;
         case 'fail':

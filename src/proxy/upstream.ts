@@ -31,14 +31,15 @@ export interface Admitted {
  *   queue back at once (`ready` then rejects with ClientClosedError);
  * - fail: answer with this error (a typed BerthError) now;
  * - later: the decision is made elsewhere (a proxy worker asks the control
- *   process, which owns the activator) and settles to one of the above.
+ *   process, which owns the activator) and settles to one of the above;
+ *   `leave`, as for wait, tells the one deciding that the client went.
  */
 export type Admission =
   | ({ kind: 'ready' } & Admitted)
   | { kind: 'page'; title?: string; message?: string }
   | { kind: 'wait'; ready: Promise<Admitted>; leave?: () => void }
   | { kind: 'fail'; error: Error }
-  | { kind: 'later'; admission: Promise<Admission> };
+  | { kind: 'later'; admission: Promise<Admission>; leave?: () => void };
 
 /**
  * What the proxy knows about a request that the request itself does not say.

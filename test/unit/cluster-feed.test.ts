@@ -143,3 +143,33 @@ test("an app another gateway's fence holds is sent fenced (no ready instance) un
     await rt.close();
   }
 });
+
+test('a wake whose worker client left gives its wait-queue place back; so do the wakes of a worker that is gone', async () => {
+  const rt = new FakeRuntime();
+  rt.behave('slow', { readyAfterMs: 60_000 });
+  const { activator, feed, inbox } = setup(rt);
+  try {
+    await activator.reconcile([fakeSpec('slow', { queueSize: 2, startTimeout: '5m' })]);
+    feed.publishRoutes([{ app: 'slow', routes: [], balance: 'least-connections' }]);
+    feed.handle(1, { t: 'wake', id: 1, app: 'slow', facts });
+    feed.handle(2, { t: 'wake', id: 2, app: 'slow', facts });
+    await eventually('both held', () => activator.status('slow')?.waiting === 2);
+    feed.handle(1, { t: 'leave', id: 1 });
+    await eventually('the left one is answered', () => inbox.get(1)!.some((m) => m.t === 'woken' && m.id === 1));
+    assert.equal(activator.status('slow')?.waiting, 1);
+    feed.peerLeft(2);
+    await eventually('the gone worker’s hold is given back', () => activator.status('slow')?.waiting === 0);
+    // The places are free: new wakes are held again, not refused as a full queue.
+    feed.handle(1, { t: 'wake', id: 3, app: 'slow', facts });
+    feed.handle(1, { t: 'wake', id: 4, app: 'slow', facts });
+    await eventually('two new ones held', () => activator.status('slow')?.waiting === 2);
+    assert.ok(!inbox.get(1)!.some((m) => m.t === 'woken' && (m.id === 3 || m.id === 4)), 'neither refused');
+    // A leave after the answer, or for a wake never sent, changes nothing.
+    feed.handle(1, { t: 'leave', id: 1 });
+    feed.handle(1, { t: 'leave', id: 99 });
+    assert.equal(activator.status('slow')?.waiting, 2);
+  } finally {
+    activator.close();
+    await rt.close();
+  }
+});
