@@ -894,11 +894,10 @@ export class AppController {
    * and its waiters told `why` at once: a DELETE must not wait out a start.
    */
   close(why?: string): void {
-    // At shutdown a start in progress may finish (its waiters are served); a delete cancels it.
-    if (why) {
-      this.closedWhy = why;
-      this.startAbort?.abort();
-    }
+    // A delete cancels a start in progress, and so does the shutdown: the gateway closes the activator after its
+    // drain, when no waiter is left to serve, and a start left going would probe on until its start timeout.
+    if (why) this.closedWhy = why;
+    this.startAbort?.abort();
     this.closed = true;
     clearTimeout(this.idleRecheck);
     this.gate.close();
