@@ -29,16 +29,17 @@ test('leftover: a never-ready container kept after one failed start is stopped a
 
 test('leftover: the next start takes the kept container, and the leftover stop does not touch it once it serves', async () => {
   const rt = new FakeRuntime();
-  rt.behave('web', { readyAfterMs: 700 });
+  // Ready 1.5 s after its start: the first start (1 s) fails, the second (from ~1 s on) sees it ready with 0.5 s to spare either way.
+  rt.behave('web', { readyAfterMs: 1_500 });
   const a = fakeActivator(rt);
   try {
     // The leftover's idle timeout counts from the failure, the serving app's from its readiness (later): the first would come first.
-    await a.reconcile([fakeSpec('web', { startTimeout: '400ms', idleTimeout: '600ms' })]);
+    await a.reconcile([fakeSpec('web', { startTimeout: '1s', idleTimeout: '1500ms' })]);
     await assert.rejects(a.acquire('web'));
     const kept = rt.running('web')[0]!.id;
     const up = await a.acquire('web');
     assert.equal(up.instanceId, kept, 'the slow container was taken, not made again');
-    await eventually('idle-stopped', () => a.status('web')?.state === 'stopped');
+    await eventually('idle-stopped', () => a.status('web')?.state === 'stopped', 10_000);
     assert.equal(a.status('web')?.reason, 'idle', 'stopped for idleness, not by the leftover stop');
     assert.equal(rt.calls.start, 2);
   } finally {
