@@ -22,24 +22,26 @@ export async function startContainer(ctx: DockerContext, id: string): Promise<In
   // Under a `docker rm -f` from outside: as good as gone, so the caller makes a new one (ensure waits the removal out).
   if (info.State.Status === 'removing') throw new NotFoundError(`container ${name} is being removed`);
   const container = ctx.docker().getContainer(info.Id);
+  // A paused or running container has its mounts, its port and its network already; only a stopped one gets them now.
+  const stopped = info.State.Status !== 'paused' && info.State.Status !== 'running';
   const roots = ctx.bindMountRoots?.();
-  // Mounts are made at start, following links as they are now; a paused or running container has its mounts already.
-  if (roots && info.State.Status !== 'paused' && info.State.Status !== 'running') checkContainerBindMounts(name, info.HostConfig.Mounts, roots);
+  // Mounts are made at start, following links as they are now.
+  if (roots && stopped) checkContainerBindMounts(name, info.HostConfig.Mounts, roots);
   const app = info.Config.Labels?.[LABEL_APP];
-  if (info.HostConfig?.NetworkMode === 'host' && info.State.Status !== 'paused' && info.State.Status !== 'running') await refuseTakenHostPort(ctx, info, name);
-  if (ctx.appsNetwork && app && info.State.Status !== 'paused' && info.State.Status !== 'running' && needsAppsNetwork(info, ctx.appsNetwork)) {
+  if (stopped && info.HostConfig?.NetworkMode === 'host') await refuseTakenHostPort(ctx, info, name);
+  if (stopped && ctx.appsNetwork && app && needsAppsNetwork(info, ctx.appsNetwork)) {
     await rejoinAppsNetwork(ctx, container, name, app, ctx.appsNetwork);
   }
   try {
     if (info.State.Status === 'paused') await container.unpause();
-    else if (info.State.Status !== 'running') await startOnce(ctx, container);
+    else if (stopped) await startOnce(ctx, container);
   } catch (err) {
-    // 304: it was started meanwhile by someone else, which is what we wanted.
     if (statusOf(err) === 409) {
       // 409 "marked for removal": a `docker rm -f` began between the look above and the start.
       const now = await inspectContainer(ctx, info.Id);
       if (!now || now.State.Status === 'removing') throw new NotFoundError(`container ${name} is being removed`);
     }
+    // 304: it was started meanwhile by someone else, which is what we wanted.
     if (statusOf(err) !== 304) throw mapDockerError(err, `starting container ${name}`, ctx.endpoint.url);
   }
   let after = await inspectContainer(ctx, info.Id);
