@@ -57,16 +57,29 @@ async function startGateway(bed: Bed, id: string, wrap: (store: Store) => Store 
   return gateway;
 }
 
-test('the same app applied at two gateways at once: the later revision stands on both, in the store and the engine', { skip, timeout: 30_000 }, async () => {
+/** A bed of its own: a database, a directory, a fake engine; `close` stops its gateways and removes all three. */
+async function openBed(): Promise<{ runtime: FakeRuntime; start: (id: string, wrap?: (store: Store) => Store) => Promise<Gateway>; close: () => Promise<void> }> {
   const db = await createTestDatabase();
-  const dir = await mkdtemp(join(tmpdir(), 'berth-pgrace-'));
-  const runtime = new FakeRuntime();
-  const gateways: Gateway[] = [];
+  const bed: Bed = { dir: await mkdtemp(join(tmpdir(), 'berth-pgrace-')), dbUrl: db.url, runtime: new FakeRuntime(), gateways: [] };
+  return {
+    runtime: bed.runtime,
+    start: (id, wrap) => startGateway(bed, id, wrap),
+    close: async () => {
+      for (const gateway of bed.gateways.reverse()) await gateway.close().catch(() => undefined);
+      await bed.runtime.close();
+      await rm(bed.dir, { recursive: true, force: true });
+      await db.drop();
+    },
+  };
+}
+
+test('the same app applied at two gateways at once: the later revision stands on both, in the store and the engine', { skip, timeout: 30_000 }, async () => {
+  const bed = await openBed();
+  const { runtime, start } = bed;
   // Gateway A's apply, once committed, waits for B's to commit too: B's revision is the later one,
   // and A carries its own out only after it (the interleaving two gateways hit by chance).
   let bCommitted!: () => void;
   const afterB = new Promise<void>((resolve) => (bCommitted = resolve));
-  const start = (id: string, wrap?: (store: Store) => Store) => startGateway({ dir, dbUrl: db.url, runtime, gateways }, id, wrap);
   try {
     let holdA = false;
     let aCommitted = false;
@@ -110,20 +123,14 @@ test('the same app applied at two gateways at once: the later revision stands on
     }
     await eventually('only fake/web:b runs', () => runtime.running('web').length === 1 && [...runtime.containers.values()].filter((c) => c.instance.app === 'web').every((c) => c.image === 'fake/web:b'), 8_000);
   } finally {
-    for (const gateway of gateways.reverse()) await gateway.close().catch(() => undefined);
-    await runtime.close();
-    await rm(dir, { recursive: true, force: true });
-    await db.drop();
+    await bed.close();
   }
 });
 
 test('an app deleted at one gateway while another cold-starts it: gone on both, and no container is left', { skip, timeout: 30_000 }, async () => {
-  const db = await createTestDatabase();
-  const dir = await mkdtemp(join(tmpdir(), 'berth-pgrace-'));
-  const runtime = new FakeRuntime();
+  const bed = await openBed();
+  const { runtime, start } = bed;
   runtime.behaviour.set('lazy', { startDelayMs: 300, readyAfterMs: 1_000 });
-  const gateways: Gateway[] = [];
-  const start = (id: string, wrap?: (store: Store) => Store) => startGateway({ dir, dbUrl: db.url, runtime, gateways }, id, wrap);
   try {
     const a = await start('del-a');
     const b = await start('del-b');
@@ -143,25 +150,19 @@ test('an app deleted at one gateway while another cold-starts it: gone on both, 
     await new Promise((r) => setTimeout(r, 500));
     assert.deepEqual([...runtime.containers.values()].filter((c) => c.instance.app === 'lazy').map((c) => c.instance.name), []);
   } finally {
-    for (const gateway of gateways.reverse()) await gateway.close().catch(() => undefined);
-    await runtime.close();
-    await rm(dir, { recursive: true, force: true });
-    await db.drop();
+    await bed.close();
   }
 });
 
 test("an app created at one gateway and cold-started there while the leader reloads: the leader's reload does not take its container for an orphan", { skip, timeout: 30_000 }, async () => {
-  const db = await createTestDatabase();
-  const dir = await mkdtemp(join(tmpdir(), 'berth-pgrace-'));
-  const runtime = new FakeRuntime();
-  const gateways: Gateway[] = [];
+  const bed = await openBed();
+  const { runtime, start } = bed;
   // The leader's reload, once it has read the apps, waits here (before it lists the engine) while the other gateway works.
   let pauseReload = false;
   let reloadPaused!: () => void;
   const paused = new Promise<void>((resolve) => (reloadPaused = resolve));
   let resume!: () => void;
   const resumed = new Promise<void>((resolve) => (resume = resolve));
-  const start = (id: string, wrap?: (store: Store) => Store) => startGateway({ dir, dbUrl: db.url, runtime, gateways }, id, wrap);
   try {
     const leader = await start('rl-a', (store) => {
       const listDeleted = store.listDeleted.bind(store);
@@ -194,9 +195,6 @@ test("an app created at one gateway and cold-started there while the leader relo
     assert.equal(runtime.calls.start, starts, 'served by the same container, not started again');
   } finally {
     resume();
-    for (const gateway of gateways.reverse()) await gateway.close().catch(() => undefined);
-    await runtime.close();
-    await rm(dir, { recursive: true, force: true });
-    await db.drop();
+    await bed.close();
   }
 });
