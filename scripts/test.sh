@@ -25,6 +25,7 @@ stop_postgres() {
 
 on_exit() {
   stop_free_lane
+  rm -f "$FREE_LANE_LOG" "$ENGINE_LANE_LOG"
   remove_test_networks
   stop_postgres
   remove_test_swarm
@@ -161,9 +162,15 @@ main() {
     exit "$rc"
   fi
   local engine_started=$SECONDS
-  node --test --test-concurrency=1 --test-timeout="$TEST_TIMEOUT_MS" "${engine[@]}" || rc=$?
+  ENGINE_LANE_LOG=$(mktemp /tmp/berth-test-engine-lane.XXXXXX)
+  node --test --test-concurrency=1 --test-timeout="$TEST_TIMEOUT_MS" "${engine[@]}" | tee "$ENGINE_LANE_LOG" || rc=$?
   say "engine lane: ${#engine[@]} file(s) in $((SECONDS - engine_started)) s"
   wait_free_lane || rc=$?
+  if ((rc != 0)); then
+    # A long CI log is read from its end: what failed, and where, goes last.
+    say "failed tests (exit $rc):"
+    bash scripts/test-failures.sh "$ENGINE_LANE_LOG" "$FREE_LANE_LOG" >&2
+  fi
   exit "$rc"
 }
 
@@ -180,6 +187,7 @@ main() {
 TEST_TIMEOUT_MS=${BERTH_TEST_TIMEOUT_MS:-300000}
 FREE_LANE_PID=""
 FREE_LANE_LOG=""
+ENGINE_LANE_LOG=""
 
 # Sets engine=() and free=() from the targets.
 split_lanes() {
@@ -231,7 +239,6 @@ wait_free_lane() {
   FREE_LANE_PID=""
   say "free lane output (${free[*]}):"
   cat "$FREE_LANE_LOG"
-  rm -f "$FREE_LANE_LOG"
   say "free lane: done in $((SECONDS - FREE_LANE_STARTED)) s after it started (exit $rc)"
   return "$rc"
 }
@@ -241,7 +248,7 @@ stop_free_lane() {
   if [[ -n $FREE_LANE_PID ]]; then
     kill -TERM -- "-$FREE_LANE_PID" 2>/dev/null || true
     wait "$FREE_LANE_PID" 2>/dev/null || true
-    [[ -n $FREE_LANE_LOG ]] && { tail -n 50 "$FREE_LANE_LOG"; rm -f "$FREE_LANE_LOG"; }
+    [[ -n $FREE_LANE_LOG ]] && tail -n 50 "$FREE_LANE_LOG"
   fi
   return 0
 }
