@@ -136,9 +136,13 @@ test('an app deleted at one gateway while another cold-starts it: gone on both, 
     const b = await start('del-b');
     const lazy = { apiVersion: 'berth/v1', name: 'lazy', image: 'fake/lazy:1', port: 8080, readiness: { path: '/healthz' } };
     assert.equal((await api(a, 'POST', '/v1/apps', lazy)).status, 200);
-    await waitFor('B knows lazy', async () => (await api(b, 'GET', '/v1/apps/lazy')).status === 200, { timeoutMs: 5_000 });
-    const request = httpGet(b.proxyAddress!.port, '/session/lazy/');
-    await waitFor('the cold start under way at B', () => runtime.calls.start > 0, { timeoutMs: 5_000 });
+    // B's own activator and routes, not only the shared store (which its API reads), must know
+    // the app before the request: until A's notice reaches B, B's proxy answers 404.
+    await waitFor('B routes lazy', async () => (await api(b, 'GET', '/v1/apps/lazy')).json?.status != null, { timeoutMs: 10_000 });
+    let early: number | undefined;
+    const request = httpGet(b.proxyAddress!.port, '/session/lazy/').then((answer) => ((early = answer.status), answer));
+    await waitFor('the cold start under way at B', () => runtime.calls.start > 0 || early !== undefined, { timeoutMs: 10_000 });
+    assert.ok(runtime.calls.start > 0, `B answered ${early} before it started anything`);
     assert.equal((await api(a, 'DELETE', '/v1/apps/lazy')).status, 200);
     const answer = await request;
     assert.ok(answer.status >= 200, `the held request is answered (${answer.status})`);
