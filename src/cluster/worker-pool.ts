@@ -53,6 +53,13 @@ export function reforkPlan(livedMs: number, quickDeaths: number): { pauseMs: num
  */
 const PING_EVERY_MS = 2_000;
 const HUNG_AFTER_MS = 15_000;
+/**
+ * A worker not yet listening is starting: its silence is Node loading the gateway's modules,
+ * then building its proxy from the hello, which on a loaded machine takes seconds. It is
+ * taken for hung only after this long (or hungAfterMs, if longer): at the ping bound, a slow
+ * start was killed and failed the gateway's `listen`.
+ */
+const START_SILENCE_MS = 60_000;
 /** How long an edge snapshot waits for the workers to say they serve it (a worker that hangs must not hold an ACME order forever). */
 const EDGE_ACK_MS = 5_000;
 
@@ -70,7 +77,7 @@ export class WorkerPool {
    * Live workers; `fed` once sent their hello, from when on they get every snapshot. `slot`
    * (0 to count - 1) is the place a worker holds: its replacement takes it over.
    */
-  private readonly workers = new Map<number, { worker: Worker; forkedAt: number; fed: boolean; slot: number; heardMs: number; killed?: boolean }>();
+  private readonly workers = new Map<number, { worker: Worker; forkedAt: number; fed: boolean; slot: number; heardMs: number; killed?: boolean; listening?: boolean }>();
   private watchdog?: NodeJS.Timeout;
   /** Each worker's slot, kept past its exit (its last records may be read after it). */
   private readonly slots = new WeakMap<Worker, number>();
@@ -207,7 +214,7 @@ export class WorkerPool {
     for (const entry of this.workers.values()) {
       if (stalled) entry.heardMs = now;
       if (entry.killed) continue;
-      if (now - entry.heardMs > hungAfterMs) {
+      if (now - entry.heardMs > (entry.listening ? hungAfterMs : Math.max(hungAfterMs, START_SILENCE_MS))) {
         entry.killed = true;
         this.options.logger.warn({ worker: entry.worker.id, slot: entry.slot, pid: entry.worker.process.pid, silentMs: Math.round(now - entry.heardMs) }, 'proxy worker does not answer; killing it to start a replacement');
         entry.worker.process.kill('SIGKILL');
@@ -229,6 +236,7 @@ export class WorkerPool {
       return;
     }
     if (message.t === 'listening') {
+      if (entry) entry.listening = true;
       this.options.logger.debug({ worker: worker.id, pid: worker.process.pid, port: message.port }, 'proxy worker listening');
       const waiting = this.listening;
       if (waiting && --waiting.left === 0) {

@@ -32,3 +32,13 @@ test('a hung worker (SIGSTOP) is killed and replaced; one that answers is left a
   assert.ok(workers.pids.includes(live!), 'the worker that answers was left alone');
   assert.throws(() => process.kill(hung!, 0), /ESRCH/, 'the hung worker is gone');
 });
+
+test('a worker still starting is not taken for hung at the ping bound: a start slower than hungAfterMs listens, it is not killed', { timeout: 30_000 }, async (t) => {
+  // Loading the gateway's modules alone takes a worker longer than 150 ms; a loaded CI machine once took past 2 s.
+  const workers = await pool(2, undefined, { pingEveryMs: 20, hungAfterMs: 150 });
+  t.after(() => workers.close(1_000));
+  const began = performance.now();
+  const address = await workers.listen('127.0.0.1', 0);
+  assert.ok(performance.now() - began > 150, 'the start outlasted the ping bound, so the test shows something');
+  assert.ok(address.port > 0);
+});
