@@ -428,6 +428,7 @@ export class Gateway {
     let config: GatewayConfig;
     let restartNeeded: string[];
     let policyRefused: Array<{ app: string; reason: string }>;
+    let serveFiles: (() => void) | undefined;
     try {
       config = await loadConfig(this.configFile, previous);
       config.apps = await resolveImagePorts(config.apps, this.runtime!, this.configFile);
@@ -440,7 +441,8 @@ export class Gateway {
       // The API's apps are not the config's to refuse; those the new policy denies are named below.
       policyRefused = launchRefusals(apiApps, config.policy);
       // Certificate files are checked before anything changes: a bad pair refuses the reload.
-      if (config.tls && this.tlsEdge) await this.tlsEdge.loadFiles(config.tls);
+      // They are served once the reload commits (below), not before: a store failing refuses it too.
+      if (config.tls && this.tlsEdge) serveFiles = await this.tlsEdge.prepareFiles(config.tls);
       restartNeeded = restartOnlyChanges(previous, config);
     } catch (err) {
       logger.error({ err: messageOf(err) }, 'reload refused, the previous configuration keeps serving');
@@ -455,6 +457,7 @@ export class Gateway {
       logger.error({ err: messageOf(err) }, 'reload failed writing the store, the previous configuration keeps serving');
       return { applied: false, error: messageOf(err), restartNeeded: [] };
     }
+    serveFiles?.();
     // Start-only settings keep their start values, so what the gateway reports stays true.
     this.config = restartNeeded.length > 0 ? keepStartOnly(previous, config) : config;
     applyLogLevel(logger, config, this.startLogLevel);

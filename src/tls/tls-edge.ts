@@ -56,12 +56,24 @@ export class TlsEdge implements EdgeHooks {
 
   /** Loads the config's certificate files (throws a ConfigError naming a bad one), watched from then on. */
   async loadFiles(config: TlsConfig): Promise<void> {
+    (await this.prepareFiles(config))();
+  }
+
+  /**
+   * Loads and checks the config's certificate files (throws a ConfigError
+   * naming a bad one) and answers the step that serves them with the config's
+   * rules: a reload takes it only once everything else of it is committed, so
+   * a reload refused later (a store failing) leaves the edge as it was.
+   */
+  async prepareFiles(config: TlsConfig): Promise<() => void> {
     const files = await FileCertificates.load(config.certificates, this.options.logger, () => this.rebuild(), this.files);
-    this.files?.close();
-    this.files = files;
-    this.config = config;
-    files.watch();
-    this.rebuild();
+    return () => {
+      this.files?.close();
+      this.files = files;
+      this.config = config;
+      files.watch();
+      this.rebuild();
+    };
   }
 
   /** Where ACME's certificates come from (asked at every rebuild). */

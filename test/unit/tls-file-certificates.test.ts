@@ -10,6 +10,8 @@ import type { TlsConfig } from '../../src/config/config.js';
 import { certificatePair, type CertificatePair } from '../../src/tls/certificate-pair.js';
 import { MAX_PEM_FILE_BYTES, readCertificateFiles, replacementRefusal } from '../../src/tls/file-certificates.js';
 import { TlsEdge } from '../../src/tls/tls-edge.js';
+import { crashingStore } from '../support/crashing-store.js';
+import { FakeGatewayBed } from '../support/fake-gateway.js';
 import { makeCa, makeDatedLeaf, makeLeaf, type TestCa } from '../support/openssl-certs.js';
 
 /**
@@ -161,5 +163,35 @@ describe('a certificate clients would refuse', () => {
     } finally {
       edge.close();
     }
+  });
+});
+
+describe('a config reload that fails after its certificate files checked out', () => {
+  it('a store failing as the reload commits: the certificates served before serve on, the next reload takes the new ones', async (t) => {
+    const bed = await FakeGatewayBed.create();
+    t.after(() => bed.dispose());
+    const other = await makeLeaf(dir, ca, 'other', ['b.test']);
+    const config = (files: { cert: string; key: string }) =>
+      `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nstore: ./berth.db\npolicy:\n  images: ["fake/*"]\napps: []\ntls:\n  listen: 127.0.0.1:0\n  certificates:\n    - {cert: ${files.cert}, key: ${files.key}}\n`;
+    await writeFile(join(bed.dir, 'berth.yaml'), config(good));
+    let crash!: ReturnType<typeof crashingStore>;
+    let failing = true;
+    bed.wrapStore = (store) => {
+      crash = crashingStore(store, { method: 'applyApps', when: 'before' });
+      // Once the test says so, the store answers again (the crashed one stays dead).
+      return new Proxy(crash.store, { get: (target, key, receiver) => (failing ? Reflect.get(target, key, receiver) : Reflect.get(store, key)) });
+    };
+    const gateway = await bed.start();
+    const names = () => gateway.certificates().flatMap((c) => ('names' in c ? c.names : []));
+    assert.deepEqual(names(), ['a.test']);
+    crash.arm();
+    await writeFile(join(bed.dir, 'berth.yaml'), config(other));
+    const refused = await gateway.reload();
+    assert.equal(refused.applied, false);
+    assert.match(refused.error ?? '', /killed/);
+    assert.deepEqual(names(), ['a.test'], 'the refused reload left the certificates as they were');
+    failing = false;
+    assert.equal((await gateway.reload()).applied, true);
+    assert.deepEqual(names(), ['b.test']);
   });
 });
