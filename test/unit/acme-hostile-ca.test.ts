@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { AcmeManager, type AcmeCertificateView } from '../../src/tls/acme/acme-manager.js';
 import { hostCertificatePair } from '../../src/tls/acme/host-certificate.js';
+import { MAX_ANSWER_BYTES } from '../../src/tls/acme/acme-http.js';
 import { makeCa, makeLeaf } from '../support/openssl-certs.js';
 
 /**
@@ -147,6 +148,33 @@ describe('an ACME server that misbehaves', () => {
     try {
       const [view] = await until(acme, failedOnce);
       assert.ok(view!.lastError && view!.lastError.length > 10, `a reason: ${view!.lastError}`);
+    } finally {
+      await close();
+      await ca.close();
+    }
+  });
+
+  it('one that answers without end: the order fails at the answer size bound, not after reading all it sends', async () => {
+    const CHUNK = Buffer.alloc(64 * 1024, 'x');
+    const LIMIT = 64 * 1024 * 1024;
+    let sent = 0;
+    const ca = await fakeCa((res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      // Far more than any ACME answer, bounded so a failing run still ends; stops when the client goes.
+      const pump = () => {
+        while (!res.destroyed && sent < LIMIT) {
+          sent += CHUNK.length;
+          if (!res.write(CHUNK)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      pump();
+    });
+    const { acme, close } = await manager(ca.directory, ['a.example.com']);
+    try {
+      const [view] = await until(acme, failedOnce);
+      assert.match(view!.lastError!, new RegExp(`^the ACME server's answer to http://127\\.0\\.0\\.1:\\d+/directory is larger than ${MAX_ANSWER_BYTES} bytes$`));
+      assert.ok(sent < LIMIT, `read ${sent} bytes of an endless answer`);
     } finally {
       await close();
       await ca.close();

@@ -122,6 +122,8 @@ const requestFailures: Array<[name: string, failure: Parameters<typeof ownReques
   ['429 without Retry-After: acme-client retries', { status: 429, url: 'U', timeoutMs: 1 }, undefined],
   ['a 400 problem: acme-client reports it', { status: 400, retryAfter: '3600', url: 'U', timeoutMs: 1 }, undefined],
   ['a refused connection: acme-client retries', { code: 'ECONNREFUSED', url: 'U', timeoutMs: 1 }, undefined],
+  ['an answer past the size bound', { code: 'ERR_BAD_RESPONSE', message: 'maxContentLength size of 1048576 exceeded', url: 'U', timeoutMs: 1 }, "the ACME server's answer to U is larger than 1048576 bytes"],
+  ['another bad response: acme-client decides', { code: 'ERR_BAD_RESPONSE', message: 'Request failed with status code 500', status: 500, url: 'U', timeoutMs: 1 }, undefined],
 ];
 for (const [name, failure, expected] of requestFailures) {
   test(`an ACME request failure, ${name}: ${expected ?? "left to acme-client"}`, () => assert.equal(ownRequestFailure(failure, NOW)?.message, expected));
