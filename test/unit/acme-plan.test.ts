@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPublicKey, createPrivateKey, sign, verify } from 'node:crypto';
-import { acmeHosts, dueOrders, nextCheckInMs, retryDelayMs, RETRY_MAX_MS } from '../../src/tls/acme/renewal-plan.js';
+import { acmeHosts, dueOrders, nextCheckInMs, renewalWindowMs, retryDelayMs, RETRY_MAX_MS } from '../../src/tls/acme/renewal-plan.js';
 import { acmeAccountKey } from '../../src/tls/acme/acme-account.js';
 import { orderError } from '../../src/tls/acme/acme-manager.js';
 import { ownRequestFailure, retryAfterSeconds } from '../../src/tls/acme/acme-http.js';
@@ -44,6 +44,27 @@ for (const [host, expected] of dueCases) {
     assert.deepEqual(due, expected ? [{ host, reason: expected }] : []);
   });
 }
+
+test('a short-lived certificate (lifetime under renewBefore) is renewed at a third of its lifetime left, not at every check', () => {
+  const short = new Map<string, StoredCertificate>([
+    ['six-days.example.com', row('six-days.example.com', { certPem: 'C', keyPem: 'K', notAfter: new Date(NOW + 3 * DAY) })],
+    ['six-days-late.example.com', row('six-days-late.example.com', { certPem: 'C', keyPem: 'K', notAfter: new Date(NOW + DAY) })],
+    ['one-day.example.com', row('one-day.example.com', { certPem: 'C', keyPem: 'K', notAfter: new Date(NOW + 10 * 3_600_000) })],
+    ['one-day-late.example.com', row('one-day-late.example.com', { certPem: 'C', keyPem: 'K', notAfter: new Date(NOW + 7 * 3_600_000) })],
+    ['ninety-days.example.com', row('ninety-days.example.com', { certPem: 'C', keyPem: 'K', notAfter: new Date(NOW + 29 * DAY) })],
+  ]);
+  const lifetimes: Record<string, number> = { 'six-days': 6 * DAY, 'six-days-late': 6 * DAY, 'one-day': DAY, 'one-day-late': DAY, 'ninety-days': 90 * DAY };
+  const lifetimeMs = (host: string) => lifetimes[host.split('.')[0]!];
+  const due = dueOrders([...short.keys()], short, NOW, RENEW, () => false, () => true, lifetimeMs);
+  assert.deepEqual(due, [
+    { host: 'six-days-late.example.com', reason: 'expiring' },
+    { host: 'one-day-late.example.com', reason: 'expiring' },
+    { host: 'ninety-days.example.com', reason: 'expiring' },
+  ]);
+  assert.equal(renewalWindowMs(RENEW, undefined), RENEW, 'an unknown lifetime: renewBefore');
+  assert.equal(renewalWindowMs(RENEW, 90 * DAY), RENEW);
+  assert.equal(renewalWindowMs(RENEW, 6 * DAY), 2 * DAY);
+});
 
 const retryCases: Array<[failures: number, ms: number]> = [
   [0, 0],

@@ -140,7 +140,12 @@ export class AcmeManager {
     const { config } = this.options;
     // A stored certificate that cannot serve its host counts as none: ordered now, not at its expiry.
     const servable = (host: string) => this.pairs.has(host);
-    for (const { host, reason } of dueOrders(this.options.hosts(), this.rows, Date.now(), config.renewBeforeMs, this.options.coveredByFile, servable)) {
+    // A short-lived certificate is renewed at a third of its lifetime left, not from its issue on.
+    const lifetimeMs = (host: string) => {
+      const pair = this.pairs.get(host);
+      return pair && pair.notAfter.getTime() - pair.notBefore.getTime();
+    };
+    for (const { host, reason } of dueOrders(this.options.hosts(), this.rows, Date.now(), config.renewBeforeMs, this.options.coveredByFile, servable, lifetimeMs)) {
       if (this.closed) return;
       await this.order(host, reason);
     }
