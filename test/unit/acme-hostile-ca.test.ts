@@ -200,6 +200,50 @@ describe('an ACME server that misbehaves', () => {
   });
 });
 
+describe('hosts ACME no longer looks after', () => {
+  it('a failed order of a host since removed (or given a file) does not make the checks run back to back once its backoff is over', async () => {
+    const ca = await fakeCa((res) => res.destroy());
+    const store = new SqliteStore({ path: ':memory:' });
+    await store.open();
+    const past = new Date(Date.now() - 60_000);
+    await store.putCertificate({ host: 'gone.example.com', lastError: 'NXDOMAIN', failures: 3, retryAt: past, updatedAt: past });
+    await store.putCertificate({ host: 'filed.example.com', lastError: 'NXDOMAIN', failures: 1, retryAt: past, updatedAt: past });
+    let reads = 0;
+    const counted = new Proxy(store, {
+      get: (target, key, receiver) => {
+        const value = Reflect.get(target, key, receiver);
+        if (key !== 'listCertificates') return typeof value === 'function' ? value.bind(target) : value;
+        return () => {
+          reads++;
+          return target.listCertificates();
+        };
+      },
+    });
+    const acme = new AcmeManager({
+      config: { email: 'ops@example.com', directory: ca.directory, renewBeforeMs: 30 * 86_400_000, checkEveryMs: 3_600_000 },
+      store: counted,
+      logger: pino({ level: 'silent' }),
+      challenges: new Map(),
+      hosts: () => ['filed.example.com'],
+      coveredByFile: (host) => host === 'filed.example.com',
+      changed: () => undefined,
+      orderTimeoutMs: ORDER_TIMEOUT_MS,
+    });
+    try {
+      await acme.start();
+      // The start's read and its first check's: then the next is an interval (an hour) away. Checks run back
+      // to back (setTimeout 0, each reading the store) made thousands in this second.
+      await new Promise((r) => setTimeout(r, 1_000));
+      assert.ok(reads <= 3, `the store was read ${reads} times in a second`);
+      assert.equal(ca.requests(), 0, 'nothing ordered');
+    } finally {
+      acme.close();
+      await store.close();
+      await ca.close();
+    }
+  });
+});
+
 describe('a certificate for a host', () => {
   it('is taken when it names the host, with its own key', () => {
     assert.deepEqual(hostCertificatePair('a.example.com', leaves.own.cert, leaves.own.key, 'issued').names, ['a.example.com']);

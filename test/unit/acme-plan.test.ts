@@ -82,6 +82,8 @@ test('the next check comes sooner when a backoff ends first', () => {
   assert.equal(nextCheckInMs(stored.values(), NOW, 3_600_000), 0, 'retry.example.com is already due');
   assert.equal(nextCheckInMs([stored.get('backoff.example.com')!], NOW, 3_600_000), 60_000);
   assert.equal(nextCheckInMs([stored.get('fresh.example.com')!], NOW, 3_600_000), 3_600_000);
+  // A host no longer ordered (app removed, file given) keeps its past retryAt: it makes no check due.
+  assert.equal(nextCheckInMs(stored.values(), NOW, 3_600_000, (host) => host !== 'retry.example.com'), 60_000);
 });
 
 test('ACME hosts: exact route hosts once each; wildcards, IPs and single labels left out', () => {

@@ -131,7 +131,9 @@ export class AcmeManager {
       this.again = false;
       return this.check();
     }
-    this.schedule(nextCheckInMs(this.rows.values(), Date.now(), this.options.config.checkEveryMs));
+    const hosts = new Set(this.options.hosts());
+    const ordered = (host: string) => hosts.has(host) && !this.options.coveredByFile(host);
+    this.schedule(nextCheckInMs(this.rows.values(), Date.now(), this.options.config.checkEveryMs, ordered));
   }
 
   private async checkNow(): Promise<void> {

@@ -72,11 +72,17 @@ export function retryDelayMs(failures: number): number {
   return Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(failures - 1, 20));
 }
 
-/** When the next check is due: the regular interval, or sooner when a backoff ends before it. */
-export function nextCheckInMs(stored: Iterable<StoredCertificate>, nowMs: number, checkEveryMs: number): number {
+/**
+ * When the next check is due: the regular interval, or sooner when the backoff
+ * of a host still ordered (`ordered`) ends before it. A row of a host no
+ * longer ordered (its app removed, a file certificate given) keeps its
+ * retryAt, which once past would have made every check due at once again: the
+ * checks ran back to back, each reading the store.
+ */
+export function nextCheckInMs(stored: Iterable<StoredCertificate>, nowMs: number, checkEveryMs: number, ordered: (host: string) => boolean = () => true): number {
   let next = checkEveryMs;
   for (const row of stored) {
-    if (row.retryAt === undefined) continue;
+    if (row.retryAt === undefined || !ordered(row.host)) continue;
     next = Math.min(next, Math.max(0, row.retryAt.getTime() - nowMs));
   }
   return next;
