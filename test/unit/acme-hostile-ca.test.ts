@@ -10,7 +10,7 @@ import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { AcmeManager, type AcmeCertificateView } from '../../src/tls/acme/acme-manager.js';
 import { hostCertificatePair } from '../../src/tls/acme/host-certificate.js';
 import { MAX_ANSWER_BYTES } from '../../src/tls/acme/acme-http.js';
-import { makeCa, makeLeaf } from '../support/openssl-certs.js';
+import { makeCa, makeDatedLeaf, makeLeaf } from '../support/openssl-certs.js';
 
 /**
  * ACME servers that misbehave, as berth's ACME client meets them: one that
@@ -193,6 +193,26 @@ describe('an ACME server that misbehaves', () => {
       await until(acme, failedOnce);
       assert.ok(ca.requests() > 0, 'the CA was asked');
       assert.deepEqual([...acme.certificates()], [], 'nothing served');
+    } finally {
+      await close();
+      await ca.close();
+    }
+  });
+});
+
+describe('what the state says of an ACME certificate', () => {
+  it('a stored certificate past its expiry reads expired, not valid, until its renewal is under way', async () => {
+    const ca = await fakeCa((res) => res.destroy());
+    const authority = await makeCa(dir, 'expired test CA');
+    const old = await makeDatedLeaf(dir, authority, 'old', ['a.example.com'], { start: '20200101000000Z', end: '20200201000000Z' });
+    const { acme, close } = await manager(ca.directory, ['a.example.com'], async (store) => {
+      await store.putCertificate({ host: 'a.example.com', certPem: await readFile(old.cert, 'utf8'), keyPem: await readFile(old.key, 'utf8'), notAfter: new Date('2020-02-01T00:00:00Z'), failures: 0, updatedAt: new Date() });
+    });
+    try {
+      // Read before the first check (a timer) runs: what a host waiting behind other hosts' orders shows.
+      const [view] = acme.views();
+      assert.equal(view!.status, 'expired');
+      assert.equal(view!.notAfter, '2020-02-01T00:00:00.000Z');
     } finally {
       await close();
       await ca.close();

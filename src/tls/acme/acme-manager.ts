@@ -50,8 +50,12 @@ export class AcmeOrderTimeoutError extends Error {
 export interface AcmeCertificateView {
   host: string;
   source: 'acme';
-  /** valid: served; ordering: an order is under way; failed: the last order failed (retried at retryAt); pending: none yet. */
-  status: 'valid' | 'ordering' | 'failed' | 'pending';
+  /**
+   * valid: served; expired: served but past its notAfter (its renewal not under way yet: waiting
+   * behind other hosts' orders); ordering: an order is under way; failed: the last order failed
+   * (retried at retryAt); pending: none yet.
+   */
+  status: 'valid' | 'expired' | 'ordering' | 'failed' | 'pending';
   notAfter?: string;
   lastError?: string;
   failures: number;
@@ -90,9 +94,11 @@ export class AcmeManager {
 
   /** Every host ACME looks after, with its certificate's state. */
   views(): AcmeCertificateView[] {
+    const now = Date.now();
     return this.options.hosts().filter((h) => !this.options.coveredByFile(h)).map((host) => {
       const row = this.rows.get(host);
-      const status = this.ordering.has(host) ? 'ordering' : row?.lastError !== undefined ? 'failed' : this.pairs.has(host) ? 'valid' : 'pending';
+      const pair = this.pairs.get(host);
+      const status = this.ordering.has(host) ? 'ordering' : row?.lastError !== undefined ? 'failed' : pair === undefined ? 'pending' : pair.notAfter.getTime() <= now ? 'expired' : 'valid';
       const view: AcmeCertificateView = { host, source: 'acme', status, failures: row?.failures ?? 0 };
       if (row?.notAfter) view.notAfter = row.notAfter.toISOString();
       if (row?.lastError !== undefined) view.lastError = row.lastError;

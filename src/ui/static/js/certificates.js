@@ -1,7 +1,7 @@
 // The HTTPS certificates, from GET /v1/certificates: {https, items}. Items are file
 // certificates ({names, source: 'file', status: valid|expired|not-yet-valid, cert, notAfter,
 // lastError: why the files on disk were refused}) and ACME hosts
-// ({host, source: 'acme', status: valid|ordering|failed|pending, notAfter, lastError,
+// ({host, source: 'acme', status: valid|expired|ordering|failed|pending, notAfter, lastError,
 // failures, retryAt}). Shown under the apps only when the gateway has a tls block; a
 // failed order shows the CA's reason and when it is retried.
 
