@@ -1,6 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { constants } from 'node:fs';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -216,6 +219,38 @@ describe('what the state says of an ACME certificate', () => {
     } finally {
       await close();
       await ca.close();
+    }
+  });
+});
+
+describe('a caRoot that is not a file', () => {
+  it('a FIFO as caRoot fails the order saying so, instead of a read that never ends holding a libuv thread at each retry', async () => {
+    const ca = await fakeCa((res) => res.destroy());
+    const fifo = join(dir, 'ca-root.fifo');
+    await promisify(execFile)('mkfifo', [fifo]);
+    const store = new SqliteStore({ path: ':memory:' });
+    await store.open();
+    const acme = new AcmeManager({
+      config: { email: 'ops@example.com', directory: ca.directory, caRoot: fifo, renewBeforeMs: 30 * 86_400_000, checkEveryMs: 3_600_000 },
+      store,
+      logger: pino({ level: 'silent' }),
+      challenges: new Map(),
+      hosts: () => ['a.example.com'],
+      coveredByFile: () => false,
+      changed: () => undefined,
+      orderTimeoutMs: ORDER_TIMEOUT_MS,
+    });
+    try {
+      await acme.start();
+      const [view] = await until(acme, failedOnce);
+      assert.equal(view!.lastError, `${fifo}: not a regular file (a device, pipe or socket)`);
+    } finally {
+      acme.close();
+      await store.close();
+      await ca.close();
+      // The failing code's read is still blocked in open(): a writer lets it (and this file) end.
+      const release = await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).catch(() => undefined);
+      await release?.close();
     }
   });
 });

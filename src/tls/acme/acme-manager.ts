@@ -1,11 +1,11 @@
 import { Agent } from 'node:https';
-import { readFile } from 'node:fs/promises';
 import * as acme from 'acme-client';
 import type { Logger } from 'pino';
 import type { AcmeConfig } from '../../config/config.js';
 import { messageOf } from '../../errors.js';
 import type { Store, StoredCertificate } from '../../store/store.js';
 import type { CertificatePair } from '../certificate-pair.js';
+import { readPemFile } from '../file-certificates.js';
 import { acmeAccountKey } from './acme-account.js';
 import { AcmeRateLimitedError, installAcmeHttp, runOrder } from './acme-http.js';
 import { hostCertificatePair } from './host-certificate.js';
@@ -240,7 +240,8 @@ export class AcmeManager {
     installAcmeHttp();
     if (config.caRoot) {
       // The ACME server's own certificate is checked against this CA (a test CA such as pebble); acme-client talks through axios.
-      acme.axios.defaults.httpsAgent = new Agent({ ca: await readFile(config.caRoot, 'utf8') });
+      // Read as a certificate file is: a FIFO or device there fails the order instead of blocking a libuv thread for good.
+      acme.axios.defaults.httpsAgent = new Agent({ ca: await readPemFile(config.caRoot) });
     }
     this.client = new acme.Client({ directoryUrl: config.directory, accountKey: await acmeAccountKey(store), backoffMin: 1_000, backoffMax: 10_000 });
     return this.client;
