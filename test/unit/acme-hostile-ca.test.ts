@@ -142,6 +142,27 @@ describe('an ACME server that misbehaves', () => {
     }
   });
 
+  it('one whose Retry-After is absurd (10^17 s): retried after a day at most; the state can still be read and the CA is not asked in a loop', async () => {
+    const ca = await fakeCa((res) => {
+      res.writeHead(429, { 'retry-after': '99999999999999999', 'content-type': 'application/problem+json' });
+      res.end(JSON.stringify({ type: 'urn:ietf:params:acme:error:rateLimited', detail: 'come back never' }));
+    });
+    const { acme, close } = await manager(ca.directory, ['a.example.com']);
+    try {
+      const [view] = await until(acme, failedOnce);
+      const retryAt = new Date(view!.retryAt!).getTime();
+      assert.ok(retryAt > Date.now() + 86_000_000 && retryAt <= Date.now() + 86_400_000, `retried at ${view!.retryAt}`);
+      // An invalid retryAt made the next check due at once, and every check ordered again.
+      const asked = ca.requests();
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(ca.requests(), asked, 'not asked again');
+      assert.equal(asked, 1);
+    } finally {
+      await close();
+      await ca.close();
+    }
+  });
+
   it('one that answers garbage: the order fails with a reason', async () => {
     const ca = await fakeCa((res) => {
       res.writeHead(200, { 'content-type': 'text/html' });

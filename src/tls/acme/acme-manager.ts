@@ -9,7 +9,7 @@ import { readPemFile } from '../file-certificates.js';
 import { acmeAccountKey } from './acme-account.js';
 import { AcmeRateLimitedError, installAcmeHttp, runOrder } from './acme-http.js';
 import { hostCertificatePair } from './host-certificate.js';
-import { dueOrders, nextCheckInMs, retryDelayMs, type OrderReason } from './renewal-plan.js';
+import { dueOrders, nextCheckInMs, RETRY_MAX_MS, retryDelayMs, type OrderReason } from './renewal-plan.js';
 
 export interface AcmeManagerOptions {
   config: AcmeConfig;
@@ -195,8 +195,9 @@ export class AcmeManager {
       logger.info({ host, notAfter: pair.notAfter }, reason === 'missing' ? 'certificate obtained' : 'certificate renewed');
     } catch (err) {
       const failures = (previous?.failures ?? 0) + 1;
-      // A CA that asks for a longer wait (a rate limit) is not asked again before it.
-      const waitMs = Math.max(retryDelayMs(failures), err instanceof AcmeRateLimitedError ? err.retryAfterS * 1000 : 0);
+      // A CA that asks for a longer wait (a rate limit) is not asked again before it, up to a day: a
+      // Retry-After past any date (10^17 s) made retryAt an Invalid Date, due at once at every check.
+      const waitMs = Math.max(retryDelayMs(failures), err instanceof AcmeRateLimitedError ? Math.min(err.retryAfterS * 1000, RETRY_MAX_MS) : 0);
       const retryAt = new Date(Date.now() + waitMs);
       // The certificate held so far (if any) keeps serving until it expires.
       const row: StoredCertificate = { ...(previous ?? { host }), host, lastError: orderError(err, this.options.config.directory), failures, retryAt, updatedAt: new Date() };
