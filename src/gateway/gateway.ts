@@ -13,7 +13,7 @@ import { TokenService } from '../api/token-service.js';
 import type { GatewayConfig } from '../config/config.js';
 import { loadConfig } from '../config/load-config.js';
 import { logLevelFor, restartOnlyChanges } from '../config/reload-changes.js';
-import { StoreError, messageOf } from '../errors.js';
+import { ConfigError, StoreError, messageOf } from '../errors.js';
 import { gatewayClaims, validateAppSet } from '../spec/index.js';
 import { Metrics } from '../metrics/metrics.js';
 import { currentFdLimits, defaultConnectionCap } from '../net/fd-limit.js';
@@ -43,7 +43,7 @@ import { PostgresStore } from '../store/postgres-store.js';
 import { VERSION } from '../version.js';
 import { HttpsListener } from '../tls/https-listener.js';
 import { TlsEdge, type FileCertificateView } from '../tls/tls-edge.js';
-import { AcmeManager, type AcmeCertificateView } from '../tls/acme/acme-manager.js';
+import { AcmeManager, readCaRoot, type AcmeCertificateView } from '../tls/acme/acme-manager.js';
 import { acmeHosts } from '../tls/acme/renewal-plan.js';
 
 export interface GatewayParts {
@@ -321,6 +321,8 @@ export class Gateway {
       this.tlsEdge = edge;
       await edge.loadFiles(tls);
       this.proxy?.setEdge(edge);
+      // A wrong caRoot fails the start, naming it, rather than each order later.
+      if (tls.acme?.caRoot) await readCaRoot(tls.acme.caRoot).catch((err: unknown) => Promise.reject(new ConfigError(`tls.acme.caRoot: ${messageOf(err)}`)));
       if (tls.acme) {
         const manager = new AcmeManager({
           config: tls.acme,

@@ -195,3 +195,18 @@ describe('a config reload that fails after its certificate files checked out', (
     assert.deepEqual(names(), ['b.test']);
   });
 });
+
+describe('tls.acme.caRoot at start', () => {
+  const configWith = (caRoot: string) =>
+    `tls:\n  listen: 127.0.0.1:0\n  acme:\n    email: ops@example.com\n    directory: http://127.0.0.1:9/directory\n    caRoot: ${caRoot}\n`;
+  for (const [what, caRoot, error] of [
+    ['missing', './missing-ca.pem', /^tls\.acme\.caRoot: \/.*\/missing-ca\.pem: cannot be read \(ENOENT/],
+    ['a key, not a certificate', 'KEY', /^tls\.acme\.caRoot: .*good\.key: not a PEM certificate/],
+  ] as const) {
+    it(`${what}: the start fails naming it (it surfaced only as each order's error)`, async (t) => {
+      const bed = await FakeGatewayBed.create(configWith(caRoot === 'KEY' ? good.key : caRoot));
+      t.after(() => bed.dispose());
+      await assert.rejects(bed.start(), (err: Error) => err.name === 'ConfigError' && error.test(err.message));
+    });
+  }
+});

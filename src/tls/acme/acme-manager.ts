@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { Agent } from 'node:https';
 import * as acme from 'acme-client';
 import type { Logger } from 'pino';
@@ -241,12 +242,28 @@ export class AcmeManager {
     installAcmeHttp();
     if (config.caRoot) {
       // The ACME server's own certificate is checked against this CA (a test CA such as pebble); acme-client talks through axios.
-      // Read as a certificate file is: a FIFO or device there fails the order instead of blocking a libuv thread for good.
-      acme.axios.defaults.httpsAgent = new Agent({ ca: await readPemFile(config.caRoot) });
+      acme.axios.defaults.httpsAgent = new Agent({ ca: await readCaRoot(config.caRoot) });
     }
     this.client = new acme.Client({ directoryUrl: config.directory, accountKey: await acmeAccountKey(store), backoffMin: 1_000, backoffMax: 10_000 });
     return this.client;
   }
+}
+
+/**
+ * The PEM of `tls.acme.caRoot`, checked to hold a certificate; throws an Error
+ * naming the file. Read as a certificate file is (file-certificates.ts): a FIFO
+ * or a device there fails at once instead of blocking a libuv thread for good.
+ * The gateway reads it at start too, so a wrong path fails the start rather
+ * than every order.
+ */
+export async function readCaRoot(path: string): Promise<string> {
+  const pem = await readPemFile(path);
+  try {
+    new X509Certificate(pem);
+  } catch (err) {
+    throw new Error(`${path}: not a PEM certificate (${messageOf(err)})`);
+  }
+  return pem;
 }
 
 /**
