@@ -11,6 +11,9 @@ export interface CertificateFiles {
   key: string;
 }
 
+/** The longest a certificate refused as not valid yet is waited for (read again at its notBefore); past it, a file change or a reload brings it. */
+const MAX_EARLY_WAIT_MS = 24 * 3_600_000;
+
 /** How often the files are checked for changes (a stat each; editors and certbot replace files, which inotify loses). */
 const POLL_MS = 1_000;
 
@@ -87,6 +90,9 @@ export class FileCertificates {
   private readonly refused: Array<string | undefined>;
   /** Per pair, the last reload begun: a slower read that began earlier must not overwrite a newer one. */
   private readonly reloads: number[];
+  /** Per pair, the re-read of a certificate refused as not valid yet, at its notBefore. */
+  private readonly retries: Array<NodeJS.Timeout | undefined> = [];
+  private closed = false;
 
   private constructor(
     private readonly files: readonly CertificateFiles[],
@@ -160,10 +166,17 @@ export class FileCertificates {
     try {
       const pair = await readCertificateFiles(files);
       if (attempt !== this.reloads[index]) return;
-      const refusal = replacementRefusal(this.pairs[index], pair, Date.now());
-      if (refusal !== undefined) throw new Error(`${files.cert}: ${refusal}`);
+      const now = Date.now();
+      const refusal = replacementRefusal(this.pairs[index], pair, now);
+      if (refusal !== undefined) {
+        // Not valid yet (a CA's clock a little ahead): read again once it is, as no change of the files may come.
+        const waitMs = pair.notBefore.getTime() - now;
+        if (waitMs > 0 && waitMs <= MAX_EARLY_WAIT_MS) this.retryAt(index, waitMs + 1_000);
+        throw new Error(`${files.cert}: ${refusal}`);
+      }
       this.pairs[index] = pair;
       this.refused[index] = undefined;
+      clearTimeout(this.retries[index]);
       this.logger.info({ cert: files.cert, names: pair.names, notAfter: pair.notAfter }, 'certificate reloaded');
       this.onChange();
     } catch (err) {
@@ -173,7 +186,18 @@ export class FileCertificates {
     }
   }
 
+  /** Reads pair `index` again in `ms` (once: a later call replaces an earlier one). */
+  private retryAt(index: number, ms: number): void {
+    clearTimeout(this.retries[index]);
+    if (this.closed) return;
+    const timer = setTimeout(() => void this.reload(index), ms);
+    timer.unref();
+    this.retries[index] = timer;
+  }
+
   close(): void {
+    this.closed = true;
+    for (const timer of this.retries) clearTimeout(timer);
     // Each listener alone: a newer set (after a reload) may watch the same files.
     for (const [path, listener] of this.watched) unwatchFile(path, listener);
     this.watched.length = 0;

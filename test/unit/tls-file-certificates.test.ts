@@ -153,6 +153,30 @@ describe('a certificate clients would refuse', () => {
     }
   });
 
+  it('one valid a moment from now (a CA clock a little ahead): refused until then, then taken without another change of the files', async () => {
+    const live = join(dir, 'soon');
+    await mkdir(live);
+    const files = { cert: join(live, 'cert.pem'), key: join(live, 'key.pem') };
+    await copyFile(good.cert, files.cert);
+    await copyFile(good.key, files.key);
+    const config: TlsConfig = { listen: { host: '127.0.0.1', port: 0 }, certificates: [files], redirect: false };
+    const edge = new TlsEdge(config, { logger, specs: () => new Map(), tlsPort: () => 443 });
+    try {
+      await edge.loadFiles(config);
+      const served = edge.contextFor('a.test');
+      const stamp = (ms: number) => new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z';
+      // Far enough ahead that the watcher (a poll a second) reads it before it is valid.
+      const soon = await makeDatedLeaf(dir, ca, 'soon', ['a.test'], { start: stamp(Date.now() + 2_500), end: stamp(Date.now() + 86_400_000) });
+      await copyFile(soon.key, files.key);
+      await copyFile(soon.cert, files.cert);
+      await until(() => /not valid before/.test(edge.fileViews()[0]!.lastError ?? '') || edge.contextFor('a.test') !== served, 'the early certificate read');
+      await until(() => edge.contextFor('a.test') !== served && edge.fileViews()[0]!.lastError === undefined, 'the certificate taken once valid');
+      assert.equal(edge.fileViews()[0]!.status, 'valid');
+    } finally {
+      edge.close();
+    }
+  });
+
   it('at start one not valid yet is served, and its state says so rather than valid', async () => {
     const config: TlsConfig = { listen: { host: '127.0.0.1', port: 0 }, certificates: [future], redirect: false };
     const edge = new TlsEdge(config, { logger, specs: () => new Map(), tlsPort: () => 443 });
