@@ -13,7 +13,7 @@ import { TokenService } from '../api/token-service.js';
 import type { GatewayConfig } from '../config/config.js';
 import { loadConfig } from '../config/load-config.js';
 import { logLevelFor, restartOnlyChanges } from '../config/reload-changes.js';
-import { StoreError, messageOf } from '../errors.js';
+import { ConfigError, StoreError, messageOf } from '../errors.js';
 import { gatewayClaims, validateAppSet } from '../spec/index.js';
 import { Metrics } from '../metrics/metrics.js';
 import { currentFdLimits, defaultConnectionCap } from '../net/fd-limit.js';
@@ -43,7 +43,7 @@ import { PostgresStore } from '../store/postgres-store.js';
 import { VERSION } from '../version.js';
 import { HttpsListener } from '../tls/https-listener.js';
 import { TlsEdge, type FileCertificateView } from '../tls/tls-edge.js';
-import { AcmeManager, type AcmeCertificateView } from '../tls/acme/acme-manager.js';
+import { AcmeManager, readCaRoot, type AcmeCertificateView } from '../tls/acme/acme-manager.js';
 import { acmeHosts } from '../tls/acme/renewal-plan.js';
 
 export interface GatewayParts {
@@ -321,6 +321,8 @@ export class Gateway {
       this.tlsEdge = edge;
       await edge.loadFiles(tls);
       this.proxy?.setEdge(edge);
+      // A wrong caRoot fails the start, naming it, rather than each order later.
+      if (tls.acme?.caRoot) await readCaRoot(tls.acme.caRoot).catch((err: unknown) => Promise.reject(new ConfigError(`tls.acme.caRoot: ${messageOf(err)}`)));
       if (tls.acme) {
         const manager = new AcmeManager({
           config: tls.acme,
@@ -428,6 +430,7 @@ export class Gateway {
     let config: GatewayConfig;
     let restartNeeded: string[];
     let policyRefused: Array<{ app: string; reason: string }>;
+    let serveFiles: (() => void) | undefined;
     try {
       config = await loadConfig(this.configFile, previous);
       config.apps = await resolveImagePorts(config.apps, this.runtime!, this.configFile);
@@ -440,7 +443,8 @@ export class Gateway {
       // The API's apps are not the config's to refuse; those the new policy denies are named below.
       policyRefused = launchRefusals(apiApps, config.policy);
       // Certificate files are checked before anything changes: a bad pair refuses the reload.
-      if (config.tls && this.tlsEdge) await this.tlsEdge.loadFiles(config.tls);
+      // They are served once the reload commits (below), not before: a store failing refuses it too.
+      if (config.tls && this.tlsEdge) serveFiles = await this.tlsEdge.prepareFiles(config.tls);
       restartNeeded = restartOnlyChanges(previous, config);
     } catch (err) {
       logger.error({ err: messageOf(err) }, 'reload refused, the previous configuration keeps serving');
@@ -455,6 +459,7 @@ export class Gateway {
       logger.error({ err: messageOf(err) }, 'reload failed writing the store, the previous configuration keeps serving');
       return { applied: false, error: messageOf(err), restartNeeded: [] };
     }
+    serveFiles?.();
     // Start-only settings keep their start values, so what the gateway reports stays true.
     this.config = restartNeeded.length > 0 ? keepStartOnly(previous, config) : config;
     applyLogLevel(logger, config, this.startLogLevel);

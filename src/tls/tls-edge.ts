@@ -14,10 +14,13 @@ import { SniIndex } from './sni-index.js';
 export interface FileCertificateView {
   names: string[];
   source: 'file';
-  status: 'valid' | 'expired';
+  /** not-yet-valid: its notBefore is still to come (clients refuse it as they do an expired one). */
+  status: 'valid' | 'expired' | 'not-yet-valid';
   /** The certificate file. */
   cert: string;
   notAfter?: string;
+  /** Why the files as they are now were refused (the certificate shown serves on meanwhile). */
+  lastError?: string;
 }
 
 export interface TlsEdgeOptions {
@@ -53,12 +56,24 @@ export class TlsEdge implements EdgeHooks {
 
   /** Loads the config's certificate files (throws a ConfigError naming a bad one), watched from then on. */
   async loadFiles(config: TlsConfig): Promise<void> {
-    const files = await FileCertificates.load(config.certificates, this.options.logger, () => this.rebuild());
-    this.files?.close();
-    this.files = files;
-    this.config = config;
-    files.watch();
-    this.rebuild();
+    (await this.prepareFiles(config))();
+  }
+
+  /**
+   * Loads and checks the config's certificate files (throws a ConfigError
+   * naming a bad one) and answers the step that serves them with the config's
+   * rules: a reload takes it only once everything else of it is committed, so
+   * a reload refused later (a store failing) leaves the edge as it was.
+   */
+  async prepareFiles(config: TlsConfig): Promise<() => void> {
+    const files = await FileCertificates.load(config.certificates, this.options.logger, () => this.rebuild(), this.files);
+    return () => {
+      this.files?.close();
+      this.files = files;
+      this.config = config;
+      files.watch();
+      this.rebuild();
+    };
   }
 
   /** Where ACME's certificates come from (asked at every rebuild). */
@@ -108,7 +123,9 @@ export class TlsEdge implements EdgeHooks {
     const now = Date.now();
     return this.config.certificates.map((files, i) => {
       const pair = this.files?.list[i];
-      return { names: pair?.names ?? [], source: 'file' as const, status: pair && pair.notAfter.getTime() > now ? ('valid' as const) : ('expired' as const), cert: files.cert, ...(pair ? { notAfter: pair.notAfter.toISOString() } : {}) };
+      const lastError = this.files?.refusal(i);
+      const status = !pair || pair.notAfter.getTime() <= now ? ('expired' as const) : pair.notBefore.getTime() > now ? ('not-yet-valid' as const) : ('valid' as const);
+      return { names: pair?.names ?? [], source: 'file' as const, status, cert: files.cert, ...(pair ? { notAfter: pair.notAfter.toISOString() } : {}), ...(lastError !== undefined ? { lastError } : {}) };
     });
   }
 

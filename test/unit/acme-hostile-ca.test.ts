@@ -1,6 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { constants } from 'node:fs';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,7 +12,8 @@ import { pino } from 'pino';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { AcmeManager, type AcmeCertificateView } from '../../src/tls/acme/acme-manager.js';
 import { hostCertificatePair } from '../../src/tls/acme/host-certificate.js';
-import { makeCa, makeLeaf } from '../support/openssl-certs.js';
+import { MAX_ANSWER_BYTES } from '../../src/tls/acme/acme-http.js';
+import { makeCa, makeDatedLeaf, makeLeaf } from '../support/openssl-certs.js';
 
 /**
  * ACME servers that misbehave, as berth's ACME client meets them: one that
@@ -138,6 +142,27 @@ describe('an ACME server that misbehaves', () => {
     }
   });
 
+  it('one whose Retry-After is absurd (10^17 s): retried after a day at most; the state can still be read and the CA is not asked in a loop', async () => {
+    const ca = await fakeCa((res) => {
+      res.writeHead(429, { 'retry-after': '99999999999999999', 'content-type': 'application/problem+json' });
+      res.end(JSON.stringify({ type: 'urn:ietf:params:acme:error:rateLimited', detail: 'come back never' }));
+    });
+    const { acme, close } = await manager(ca.directory, ['a.example.com']);
+    try {
+      const [view] = await until(acme, failedOnce);
+      const retryAt = new Date(view!.retryAt!).getTime();
+      assert.ok(retryAt > Date.now() + 86_000_000 && retryAt <= Date.now() + 86_400_000, `retried at ${view!.retryAt}`);
+      // An invalid retryAt made the next check due at once, and every check ordered again.
+      const asked = ca.requests();
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(ca.requests(), asked, 'not asked again');
+      assert.equal(asked, 1);
+    } finally {
+      await close();
+      await ca.close();
+    }
+  });
+
   it('one that answers garbage: the order fails with a reason', async () => {
     const ca = await fakeCa((res) => {
       res.writeHead(200, { 'content-type': 'text/html' });
@@ -147,6 +172,33 @@ describe('an ACME server that misbehaves', () => {
     try {
       const [view] = await until(acme, failedOnce);
       assert.ok(view!.lastError && view!.lastError.length > 10, `a reason: ${view!.lastError}`);
+    } finally {
+      await close();
+      await ca.close();
+    }
+  });
+
+  it('one that answers without end: the order fails at the answer size bound, not after reading all it sends', async () => {
+    const CHUNK = Buffer.alloc(64 * 1024, 'x');
+    const LIMIT = 64 * 1024 * 1024;
+    let sent = 0;
+    const ca = await fakeCa((res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      // Far more than any ACME answer, bounded so a failing run still ends; stops when the client goes.
+      const pump = () => {
+        while (!res.destroyed && sent < LIMIT) {
+          sent += CHUNK.length;
+          if (!res.write(CHUNK)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      pump();
+    });
+    const { acme, close } = await manager(ca.directory, ['a.example.com']);
+    try {
+      const [view] = await until(acme, failedOnce);
+      assert.match(view!.lastError!, new RegExp(`^the ACME server's answer to http://127\\.0\\.0\\.1:\\d+/directory is larger than ${MAX_ANSWER_BYTES} bytes$`));
+      assert.ok(sent < LIMIT, `read ${sent} bytes of an endless answer`);
     } finally {
       await close();
       await ca.close();
@@ -167,6 +219,102 @@ describe('an ACME server that misbehaves', () => {
       assert.deepEqual([...acme.certificates()], [], 'nothing served');
     } finally {
       await close();
+      await ca.close();
+    }
+  });
+});
+
+describe('what the state says of an ACME certificate', () => {
+  it('a stored certificate past its expiry reads expired, not valid, until its renewal is under way', async () => {
+    const ca = await fakeCa((res) => res.destroy());
+    const authority = await makeCa(dir, 'expired test CA');
+    const old = await makeDatedLeaf(dir, authority, 'old', ['a.example.com'], { start: '20200101000000Z', end: '20200201000000Z' });
+    const { acme, close } = await manager(ca.directory, ['a.example.com'], async (store) => {
+      await store.putCertificate({ host: 'a.example.com', certPem: await readFile(old.cert, 'utf8'), keyPem: await readFile(old.key, 'utf8'), notAfter: new Date('2020-02-01T00:00:00Z'), failures: 0, updatedAt: new Date() });
+    });
+    try {
+      // Read before the first check (a timer) runs: what a host waiting behind other hosts' orders shows.
+      const [view] = acme.views();
+      assert.equal(view!.status, 'expired');
+      assert.equal(view!.notAfter, '2020-02-01T00:00:00.000Z');
+    } finally {
+      await close();
+      await ca.close();
+    }
+  });
+});
+
+describe('a caRoot that is not a file', () => {
+  it('a FIFO as caRoot fails the order saying so, instead of a read that never ends holding a libuv thread at each retry', async () => {
+    const ca = await fakeCa((res) => res.destroy());
+    const fifo = join(dir, 'ca-root.fifo');
+    await promisify(execFile)('mkfifo', [fifo]);
+    const store = new SqliteStore({ path: ':memory:' });
+    await store.open();
+    const acme = new AcmeManager({
+      config: { email: 'ops@example.com', directory: ca.directory, caRoot: fifo, renewBeforeMs: 30 * 86_400_000, checkEveryMs: 3_600_000 },
+      store,
+      logger: pino({ level: 'silent' }),
+      challenges: new Map(),
+      hosts: () => ['a.example.com'],
+      coveredByFile: () => false,
+      changed: () => undefined,
+      orderTimeoutMs: ORDER_TIMEOUT_MS,
+    });
+    try {
+      await acme.start();
+      const [view] = await until(acme, failedOnce);
+      assert.equal(view!.lastError, `${fifo}: not a regular file (a device, pipe or socket)`);
+    } finally {
+      acme.close();
+      await store.close();
+      await ca.close();
+      // The failing code's read is still blocked in open(): a writer lets it (and this file) end.
+      const release = await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).catch(() => undefined);
+      await release?.close();
+    }
+  });
+});
+
+describe('hosts ACME no longer looks after', () => {
+  it('a failed order of a host since removed (or given a file) does not make the checks run back to back once its backoff is over', async () => {
+    const ca = await fakeCa((res) => res.destroy());
+    const store = new SqliteStore({ path: ':memory:' });
+    await store.open();
+    const past = new Date(Date.now() - 60_000);
+    await store.putCertificate({ host: 'gone.example.com', lastError: 'NXDOMAIN', failures: 3, retryAt: past, updatedAt: past });
+    await store.putCertificate({ host: 'filed.example.com', lastError: 'NXDOMAIN', failures: 1, retryAt: past, updatedAt: past });
+    let reads = 0;
+    const counted = new Proxy(store, {
+      get: (target, key, receiver) => {
+        const value = Reflect.get(target, key, receiver);
+        if (key !== 'listCertificates') return typeof value === 'function' ? value.bind(target) : value;
+        return () => {
+          reads++;
+          return target.listCertificates();
+        };
+      },
+    });
+    const acme = new AcmeManager({
+      config: { email: 'ops@example.com', directory: ca.directory, renewBeforeMs: 30 * 86_400_000, checkEveryMs: 3_600_000 },
+      store: counted,
+      logger: pino({ level: 'silent' }),
+      challenges: new Map(),
+      hosts: () => ['filed.example.com'],
+      coveredByFile: (host) => host === 'filed.example.com',
+      changed: () => undefined,
+      orderTimeoutMs: ORDER_TIMEOUT_MS,
+    });
+    try {
+      await acme.start();
+      // The start's read and its first check's: then the next is an interval (an hour) away. Checks run back
+      // to back (setTimeout 0, each reading the store) made thousands in this second.
+      await new Promise((r) => setTimeout(r, 1_000));
+      assert.ok(reads <= 3, `the store was read ${reads} times in a second`);
+      assert.equal(ca.requests(), 0, 'nothing ordered');
+    } finally {
+      acme.close();
+      await store.close();
       await ca.close();
     }
   });

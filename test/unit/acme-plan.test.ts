@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPublicKey, createPrivateKey, sign, verify } from 'node:crypto';
-import { acmeHosts, dueOrders, nextCheckInMs, retryDelayMs, RETRY_MAX_MS } from '../../src/tls/acme/renewal-plan.js';
+import { acmeHosts, dueOrders, nextCheckInMs, renewalWindowMs, retryDelayMs, RETRY_MAX_MS } from '../../src/tls/acme/renewal-plan.js';
 import { acmeAccountKey } from '../../src/tls/acme/acme-account.js';
 import { orderError } from '../../src/tls/acme/acme-manager.js';
 import { ownRequestFailure, retryAfterSeconds } from '../../src/tls/acme/acme-http.js';
@@ -45,6 +45,27 @@ for (const [host, expected] of dueCases) {
   });
 }
 
+test('a short-lived certificate (lifetime under renewBefore) is renewed at a third of its lifetime left, not at every check', () => {
+  const short = new Map<string, StoredCertificate>([
+    ['six-days.example.com', row('six-days.example.com', { certPem: 'C', keyPem: 'K', notAfter: new Date(NOW + 3 * DAY) })],
+    ['six-days-late.example.com', row('six-days-late.example.com', { certPem: 'C', keyPem: 'K', notAfter: new Date(NOW + DAY) })],
+    ['one-day.example.com', row('one-day.example.com', { certPem: 'C', keyPem: 'K', notAfter: new Date(NOW + 10 * 3_600_000) })],
+    ['one-day-late.example.com', row('one-day-late.example.com', { certPem: 'C', keyPem: 'K', notAfter: new Date(NOW + 7 * 3_600_000) })],
+    ['ninety-days.example.com', row('ninety-days.example.com', { certPem: 'C', keyPem: 'K', notAfter: new Date(NOW + 29 * DAY) })],
+  ]);
+  const lifetimes: Record<string, number> = { 'six-days': 6 * DAY, 'six-days-late': 6 * DAY, 'one-day': DAY, 'one-day-late': DAY, 'ninety-days': 90 * DAY };
+  const lifetimeMs = (host: string) => lifetimes[host.split('.')[0]!];
+  const due = dueOrders([...short.keys()], short, NOW, RENEW, () => false, () => true, lifetimeMs);
+  assert.deepEqual(due, [
+    { host: 'six-days-late.example.com', reason: 'expiring' },
+    { host: 'one-day-late.example.com', reason: 'expiring' },
+    { host: 'ninety-days.example.com', reason: 'expiring' },
+  ]);
+  assert.equal(renewalWindowMs(RENEW, undefined), RENEW, 'an unknown lifetime: renewBefore');
+  assert.equal(renewalWindowMs(RENEW, 90 * DAY), RENEW);
+  assert.equal(renewalWindowMs(RENEW, 6 * DAY), 2 * DAY);
+});
+
 const retryCases: Array<[failures: number, ms: number]> = [
   [0, 0],
   [1, 60_000],
@@ -61,6 +82,8 @@ test('the next check comes sooner when a backoff ends first', () => {
   assert.equal(nextCheckInMs(stored.values(), NOW, 3_600_000), 0, 'retry.example.com is already due');
   assert.equal(nextCheckInMs([stored.get('backoff.example.com')!], NOW, 3_600_000), 60_000);
   assert.equal(nextCheckInMs([stored.get('fresh.example.com')!], NOW, 3_600_000), 3_600_000);
+  // A host no longer ordered (app removed, file given) keeps its past retryAt: it makes no check due.
+  assert.equal(nextCheckInMs(stored.values(), NOW, 3_600_000, (host) => host !== 'retry.example.com'), 60_000);
 });
 
 test('ACME hosts: exact route hosts once each; wildcards, IPs and single labels left out', () => {
@@ -122,6 +145,8 @@ const requestFailures: Array<[name: string, failure: Parameters<typeof ownReques
   ['429 without Retry-After: acme-client retries', { status: 429, url: 'U', timeoutMs: 1 }, undefined],
   ['a 400 problem: acme-client reports it', { status: 400, retryAfter: '3600', url: 'U', timeoutMs: 1 }, undefined],
   ['a refused connection: acme-client retries', { code: 'ECONNREFUSED', url: 'U', timeoutMs: 1 }, undefined],
+  ['an answer past the size bound', { code: 'ERR_BAD_RESPONSE', message: 'maxContentLength size of 1048576 exceeded', url: 'U', timeoutMs: 1 }, "the ACME server's answer to U is larger than 1048576 bytes"],
+  ['another bad response: acme-client decides', { code: 'ERR_BAD_RESPONSE', message: 'Request failed with status code 500', status: 500, url: 'U', timeoutMs: 1 }, undefined],
 ];
 for (const [name, failure, expected] of requestFailures) {
   test(`an ACME request failure, ${name}: ${expected ?? "left to acme-client"}`, () => assert.equal(ownRequestFailure(failure, NOW)?.message, expected));

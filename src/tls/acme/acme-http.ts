@@ -4,6 +4,13 @@ import * as acme from 'acme-client';
 /** How long the ACME server may take to answer one request (axios waits for ever by default). */
 export const REQUEST_TIMEOUT_MS = 30_000;
 /**
+ * The most bytes of one answer of the ACME server (axios buffers any size by
+ * default: a CA, or anything at its address, sending without end would fill
+ * the gateway's memory until the request timed out). A directory, an order or
+ * a certificate chain is a few KiB.
+ */
+export const MAX_ANSWER_BYTES = 1024 * 1024;
+/**
  * The longest Retry-After acme-client is left to sleep out inside an order.
  * A longer one (a rate limit: Let's Encrypt asks for hours) fails the order at
  * once and sets when berth asks again, instead of holding every other host's
@@ -30,8 +37,10 @@ export class AcmeRequestError extends Error {
 }
 
 /** What berth makes of a failed ACME request before acme-client sees it: its own error, or undefined to leave it to acme-client. */
-export function ownRequestFailure(failure: { code?: string; status?: number; retryAfter?: string; detail?: string; url: string; timeoutMs: number }, nowMs: number): Error | undefined {
+export function ownRequestFailure(failure: { code?: string; message?: string; status?: number; retryAfter?: string; detail?: string; url: string; timeoutMs: number }, nowMs: number): Error | undefined {
   if (failure.code === 'ERR_CANCELED') return new AcmeRequestError(`the order was given up before ${failure.url} answered`);
+  // Past the bound axios ends the answer (no response, so acme-client would fetch it 5 times more): one is enough to know.
+  if (failure.code === 'ERR_BAD_RESPONSE' && failure.message?.startsWith('maxContentLength size of ')) return new AcmeRequestError(`the ACME server's answer to ${failure.url} is larger than ${MAX_ANSWER_BYTES} bytes`);
   if (failure.code === 'ECONNABORTED' || failure.code === 'ETIMEDOUT') return new AcmeRequestError(`the ACME server did not answer ${failure.url} within ${failure.timeoutMs / 1000} s`);
   if (failure.status !== 429 && failure.status !== 503) return undefined;
   const waitS = retryAfterSeconds(failure.retryAfter, nowMs);
@@ -69,6 +78,7 @@ export function installAcmeHttp(): void {
   installed = true;
   const http = acme.axios;
   http.defaults.timeout = REQUEST_TIMEOUT_MS;
+  http.defaults.maxContentLength = MAX_ANSWER_BYTES;
   http.interceptors.request.use((config) => {
     const signal = orderSignal.getStore();
     if (signal !== undefined) config.signal = signal;
@@ -78,11 +88,12 @@ export function installAcmeHttp(): void {
   const handlers = (http.interceptors.response as unknown as { handlers: unknown[] }).handlers;
   handlers.unshift({
     fulfilled: undefined,
-    rejected: (error: { code?: string; config?: { url?: string }; response?: { status?: number; headers?: Record<string, string>; data?: unknown } }) => {
+    rejected: (error: { code?: string; message?: string; config?: { url?: string }; response?: { status?: number; headers?: Record<string, string>; data?: unknown } }) => {
       const data = error.response?.data as { detail?: unknown } | undefined;
       const own = ownRequestFailure(
         {
           code: error.code,
+          message: error.message,
           status: error.response?.status,
           retryAfter: error.response?.headers?.['retry-after'],
           detail: typeof data?.detail === 'string' ? data.detail : undefined,

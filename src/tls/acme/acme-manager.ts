@@ -1,15 +1,16 @@
+import { X509Certificate } from 'node:crypto';
 import { Agent } from 'node:https';
-import { readFile } from 'node:fs/promises';
 import * as acme from 'acme-client';
 import type { Logger } from 'pino';
 import type { AcmeConfig } from '../../config/config.js';
 import { messageOf } from '../../errors.js';
 import type { Store, StoredCertificate } from '../../store/store.js';
 import type { CertificatePair } from '../certificate-pair.js';
+import { readPemFile } from '../file-certificates.js';
 import { acmeAccountKey } from './acme-account.js';
 import { AcmeRateLimitedError, installAcmeHttp, runOrder } from './acme-http.js';
 import { hostCertificatePair } from './host-certificate.js';
-import { dueOrders, nextCheckInMs, retryDelayMs, type OrderReason } from './renewal-plan.js';
+import { dueOrders, nextCheckInMs, RETRY_MAX_MS, retryDelayMs, type OrderReason } from './renewal-plan.js';
 
 export interface AcmeManagerOptions {
   config: AcmeConfig;
@@ -50,8 +51,12 @@ export class AcmeOrderTimeoutError extends Error {
 export interface AcmeCertificateView {
   host: string;
   source: 'acme';
-  /** valid: served; ordering: an order is under way; failed: the last order failed (retried at retryAt); pending: none yet. */
-  status: 'valid' | 'ordering' | 'failed' | 'pending';
+  /**
+   * valid: served; expired: served but past its notAfter (its renewal not under way yet: waiting
+   * behind other hosts' orders); ordering: an order is under way; failed: the last order failed
+   * (retried at retryAt); pending: none yet.
+   */
+  status: 'valid' | 'expired' | 'ordering' | 'failed' | 'pending';
   notAfter?: string;
   lastError?: string;
   failures: number;
@@ -90,9 +95,11 @@ export class AcmeManager {
 
   /** Every host ACME looks after, with its certificate's state. */
   views(): AcmeCertificateView[] {
+    const now = Date.now();
     return this.options.hosts().filter((h) => !this.options.coveredByFile(h)).map((host) => {
       const row = this.rows.get(host);
-      const status = this.ordering.has(host) ? 'ordering' : row?.lastError !== undefined ? 'failed' : this.pairs.has(host) ? 'valid' : 'pending';
+      const pair = this.pairs.get(host);
+      const status = this.ordering.has(host) ? 'ordering' : row?.lastError !== undefined ? 'failed' : pair === undefined ? 'pending' : pair.notAfter.getTime() <= now ? 'expired' : 'valid';
       const view: AcmeCertificateView = { host, source: 'acme', status, failures: row?.failures ?? 0 };
       if (row?.notAfter) view.notAfter = row.notAfter.toISOString();
       if (row?.lastError !== undefined) view.lastError = row.lastError;
@@ -131,7 +138,9 @@ export class AcmeManager {
       this.again = false;
       return this.check();
     }
-    this.schedule(nextCheckInMs(this.rows.values(), Date.now(), this.options.config.checkEveryMs));
+    const hosts = new Set(this.options.hosts());
+    const ordered = (host: string) => hosts.has(host) && !this.options.coveredByFile(host);
+    this.schedule(nextCheckInMs(this.rows.values(), Date.now(), this.options.config.checkEveryMs, ordered));
   }
 
   private async checkNow(): Promise<void> {
@@ -140,7 +149,12 @@ export class AcmeManager {
     const { config } = this.options;
     // A stored certificate that cannot serve its host counts as none: ordered now, not at its expiry.
     const servable = (host: string) => this.pairs.has(host);
-    for (const { host, reason } of dueOrders(this.options.hosts(), this.rows, Date.now(), config.renewBeforeMs, this.options.coveredByFile, servable)) {
+    // A short-lived certificate is renewed at a third of its lifetime left, not from its issue on.
+    const lifetimeMs = (host: string) => {
+      const pair = this.pairs.get(host);
+      return pair && pair.notAfter.getTime() - pair.notBefore.getTime();
+    };
+    for (const { host, reason } of dueOrders(this.options.hosts(), this.rows, Date.now(), config.renewBeforeMs, this.options.coveredByFile, servable, lifetimeMs)) {
       if (this.closed) return;
       await this.order(host, reason);
     }
@@ -182,8 +196,9 @@ export class AcmeManager {
       logger.info({ host, notAfter: pair.notAfter }, reason === 'missing' ? 'certificate obtained' : 'certificate renewed');
     } catch (err) {
       const failures = (previous?.failures ?? 0) + 1;
-      // A CA that asks for a longer wait (a rate limit) is not asked again before it.
-      const waitMs = Math.max(retryDelayMs(failures), err instanceof AcmeRateLimitedError ? err.retryAfterS * 1000 : 0);
+      // A CA that asks for a longer wait (a rate limit) is not asked again before it, up to a day: a
+      // Retry-After past any date (10^17 s) made retryAt an Invalid Date, due at once at every check.
+      const waitMs = Math.max(retryDelayMs(failures), err instanceof AcmeRateLimitedError ? Math.min(err.retryAfterS * 1000, RETRY_MAX_MS) : 0);
       const retryAt = new Date(Date.now() + waitMs);
       // The certificate held so far (if any) keeps serving until it expires.
       const row: StoredCertificate = { ...(previous ?? { host }), host, lastError: orderError(err, this.options.config.directory), failures, retryAt, updatedAt: new Date() };
@@ -227,11 +242,28 @@ export class AcmeManager {
     installAcmeHttp();
     if (config.caRoot) {
       // The ACME server's own certificate is checked against this CA (a test CA such as pebble); acme-client talks through axios.
-      acme.axios.defaults.httpsAgent = new Agent({ ca: await readFile(config.caRoot, 'utf8') });
+      acme.axios.defaults.httpsAgent = new Agent({ ca: await readCaRoot(config.caRoot) });
     }
     this.client = new acme.Client({ directoryUrl: config.directory, accountKey: await acmeAccountKey(store), backoffMin: 1_000, backoffMax: 10_000 });
     return this.client;
   }
+}
+
+/**
+ * The PEM of `tls.acme.caRoot`, checked to hold a certificate; throws an Error
+ * naming the file. Read as a certificate file is (file-certificates.ts): a FIFO
+ * or a device there fails at once instead of blocking a libuv thread for good.
+ * The gateway reads it at start too, so a wrong path fails the start rather
+ * than every order.
+ */
+export async function readCaRoot(path: string): Promise<string> {
+  const pem = await readPemFile(path);
+  try {
+    new X509Certificate(pem);
+  } catch (err) {
+    throw new Error(`${path}: not a PEM certificate (${messageOf(err)})`);
+  }
+  return pem;
 }
 
 /**

@@ -27,10 +27,24 @@ export function acmeHosts(specs: Iterable<AppSpec>): string[] {
 export type OrderReason = 'missing' | 'expiring';
 
 /**
+ * How long before its expiry a certificate living `lifetimeMs` (notBefore to
+ * notAfter; undefined: not known) is renewed: `renewBeforeMs`, or a third of
+ * its lifetime when that is shorter (Caddy's rule). A CA issuing short-lived
+ * certificates (Let's Encrypt's 6-day profile, step-ca's 24 h) would
+ * otherwise have each one "expiring" from its issue on, ordered again at
+ * every check, hitting the CA's limit on duplicate certificates.
+ */
+export function renewalWindowMs(renewBeforeMs: number, lifetimeMs: number | undefined): number {
+  return lifetimeMs === undefined || lifetimeMs <= 0 ? renewBeforeMs : Math.min(renewBeforeMs, Math.floor(lifetimeMs / 3));
+}
+
+/**
  * Which hosts to order now, and why: one without a certificate (or with one
  * that `servable` says cannot serve it: corrupt, not its key, for other
- * names), or whose certificate ends within `renewBeforeMs`; never one still
- * waiting out its backoff after a failure, nor one a file certificate covers.
+ * names), or whose certificate ends within its renewal window
+ * (renewalWindowMs, `lifetimeMs` giving its certificate's lifetime); never
+ * one still waiting out its backoff after a failure, nor one a file
+ * certificate covers.
  */
 export function dueOrders(
   hosts: readonly string[],
@@ -39,6 +53,7 @@ export function dueOrders(
   renewBeforeMs: number,
   coveredByFile: (host: string) => boolean,
   servable: (host: string) => boolean = () => true,
+  lifetimeMs: (host: string) => number | undefined = () => undefined,
 ): Array<{ host: string; reason: OrderReason }> {
   const due: Array<{ host: string; reason: OrderReason }> = [];
   for (const host of hosts) {
@@ -46,7 +61,7 @@ export function dueOrders(
     const row = stored.get(host);
     if (row?.retryAt !== undefined && row.retryAt.getTime() > nowMs) continue;
     if (row?.certPem === undefined || row.notAfter === undefined || !servable(host)) due.push({ host, reason: 'missing' });
-    else if (row.notAfter.getTime() - nowMs <= renewBeforeMs) due.push({ host, reason: 'expiring' });
+    else if (row.notAfter.getTime() - nowMs <= renewalWindowMs(renewBeforeMs, lifetimeMs(host))) due.push({ host, reason: 'expiring' });
   }
   return due;
 }
@@ -57,11 +72,17 @@ export function retryDelayMs(failures: number): number {
   return Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(failures - 1, 20));
 }
 
-/** When the next check is due: the regular interval, or sooner when a backoff ends before it. */
-export function nextCheckInMs(stored: Iterable<StoredCertificate>, nowMs: number, checkEveryMs: number): number {
+/**
+ * When the next check is due: the regular interval, or sooner when the backoff
+ * of a host still ordered (`ordered`) ends before it. A row of a host no
+ * longer ordered (its app removed, a file certificate given) keeps its
+ * retryAt, which once past would have made every check due at once again: the
+ * checks ran back to back, each reading the store.
+ */
+export function nextCheckInMs(stored: Iterable<StoredCertificate>, nowMs: number, checkEveryMs: number, ordered: (host: string) => boolean = () => true): number {
   let next = checkEveryMs;
   for (const row of stored) {
-    if (row.retryAt === undefined) continue;
+    if (row.retryAt === undefined || !ordered(row.host)) continue;
     next = Math.min(next, Math.max(0, row.retryAt.getTime() - nowMs));
   }
   return next;

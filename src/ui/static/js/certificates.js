@@ -1,6 +1,7 @@
 // The HTTPS certificates, from GET /v1/certificates: {https, items}. Items are file
-// certificates ({names, source: 'file', status, cert, notAfter}) and ACME hosts
-// ({host, source: 'acme', status: valid|ordering|failed|pending, notAfter, lastError,
+// certificates ({names, source: 'file', status: valid|expired|not-yet-valid, cert, notAfter,
+// lastError: why the files on disk were refused}) and ACME hosts
+// ({host, source: 'acme', status: valid|expired|ordering|failed|pending, notAfter, lastError,
 // failures, retryAt}). Shown under the apps only when the gateway has a tls block; a
 // failed order shows the CA's reason and when it is retried.
 
@@ -10,7 +11,7 @@ import { fill, h, relative } from './dom.js';
 const REFRESH_MS = 60_000;
 
 /** The status word as an app state badge would colour it. */
-const BADGE_STATE = { valid: 'running', ordering: 'starting', pending: 'stopped', failed: 'failed', expired: 'failed' };
+const BADGE_STATE = { valid: 'running', ordering: 'starting', pending: 'stopped', failed: 'failed', expired: 'failed', 'not-yet-valid': 'failed' };
 
 export function mountCertificates(root) {
   async function refresh() {
