@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { listenOn } from '../net/listen.js';
 import { answerHalfClosedClients } from '../net/half-open.js';
+import { answerClientError } from '../proxy/client-error.js';
 import { capConnections, throttledCounter } from '../proxy/connection-cap.js';
 import type { Logger } from 'pino';
 import { BadRequestError, BerthError, NotFoundError, UnauthorizedError } from '../errors.js';
@@ -64,6 +66,9 @@ export class AdminServer {
     this.throttle = options.throttle ?? new FailureThrottle();
     this.server = createServer((req, res) => this.serve(req, res));
     answerHalfClosedClients(this.server);
+    // A request Node's parser refuses (a head past its size limit: a very long token) is answered
+    // problem+json like every other error, not with Node's bare status line.
+    this.server.on('clientError', (err: Error, socket: Duplex) => answerClientError(err, socket));
     const max = options.maxConnections ?? MAX_ADMIN_CONNECTIONS;
     capConnections(this.server, () => max, throttledCounter((count) => options.logger.warn({ count, max }, 'admin connections refused: too many open')));
     this.open = new OpenAnswers((authorization) => options.tokens.verify(authorization), options.tokenRecheckMs);

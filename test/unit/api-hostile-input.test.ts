@@ -1,0 +1,94 @@
+// The admin API under careless or hostile input, against a whole gateway on the fake
+// engine: every refusal is problem+json with the catalogue's status, and a refused
+// apply leaves the store and the engine as they were.
+//  - a body past the 1 MiB limit was a 400 bad_request; the catalogue's code is 413
+//    payload_too_large, and a declared Content-Length that big is refused unread;
+//  - a request Node's parser refuses (a head past its limit: a 60 KB token) got
+//    Node's bare status line with no body, not problem+json.
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { describe, it } from 'node:test';
+import { MAX_BODY_BYTES } from '../../src/api/body.js';
+import { FakeGatewayBed } from '../support/fake-gateway.js';
+import { rawExchange } from '../support/raw-http.js';
+
+interface Answer {
+  status: number;
+  type: string;
+  json: { code?: string; status?: number; detail?: string };
+}
+
+/** POSTs `body` in chunks (no Content-Length unless `length` is given) and reads the answer. */
+function post(port: number, token: string, chunks: Buffer[], length?: number): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'content-type': 'application/yaml' };
+    if (length !== undefined) headers['content-length'] = String(length);
+    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/apps', agent: false, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), json: JSON.parse(text || '{}') }));
+      res.on('error', reject);
+    });
+    req.setTimeout(20_000, () => req.destroy(new Error('no answer in 20 s')));
+    // The server answers, then drops the rest; a write after that may fail, which is not the point here.
+    req.on('error', (err) => (req.destroyed && !req.writableFinished ? undefined : reject(err)));
+    const write = (i: number): void => {
+      if (i === chunks.length) {
+        req.end();
+        return;
+      }
+      if (req.write(chunks[i])) write(i + 1);
+      else req.once('drain', () => write(i + 1));
+    };
+    write(0);
+  });
+}
+
+describe('admin API: hostile bodies and heads', () => {
+  it('a body past the limit is a 413 payload_too_large, read or declared, and changes nothing', async (t) => {
+    const bed = await FakeGatewayBed.create();
+    t.after(() => bed.dispose());
+    const gateway = await bed.start();
+    const port = gateway.adminAddress!.port;
+    // A valid spec, padded past the limit with a comment: only its size is wrong.
+    const spec = Buffer.from('apiVersion: berth/v1\nname: big\nimage: fake/web:1\nport: 8080\n# ');
+    const padding = Buffer.alloc(64 * 1024, 'x');
+    const chunks = [spec, ...Array.from({ length: Math.ceil(MAX_BODY_BYTES / padding.length) + 1 }, () => padding)];
+    for (const [what, length] of [['streamed (chunked)', undefined], ['declared by Content-Length', chunks.reduce((n, c) => n + c.length, 0)]] as const) {
+      const answer = await post(port, bed.adminToken, chunks, length);
+      assert.equal(answer.status, 413, `${what}: ${JSON.stringify(answer.json)}`);
+      assert.equal(answer.type, 'application/problem+json', what);
+      assert.equal(answer.json.code, 'payload_too_large', what);
+      assert.match(answer.json.detail ?? '', new RegExp(`larger than ${MAX_BODY_BYTES} bytes`), what);
+    }
+    assert.equal((await bed.api(gateway, 'GET', '/v1/apps/big')).status, 404, 'nothing stored');
+    assert.equal((await bed.runtime.list()).length, 0, 'nothing created in the engine');
+    assert.equal(bed.runtime.calls.ensure, 0);
+    // The same spec within the limit goes through: it was the size that was refused.
+    assert.equal((await post(port, bed.adminToken, [spec, Buffer.from('small\n')])).status, 200);
+  });
+
+  it("a head Node's parser refuses is answered problem+json, and the listener keeps serving", async (t) => {
+    const bed = await FakeGatewayBed.create();
+    t.after(() => bed.dispose());
+    const gateway = await bed.start();
+    const port = gateway.adminAddress!.port;
+    const cases: Array<[string, string, number]> = [
+      ['a 60 KB token', `GET /v1/apps HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${'a'.repeat(60_000)}\r\n\r\n`, 431],
+      ['a control character in the target', 'GET /v1/\x01 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 400],
+      ['a header without a colon', 'GET /v1/apps HTTP/1.1\r\nHost: 127.0.0.1\r\nnocolon\r\n\r\n', 400],
+    ];
+    for (const [what, head, status] of cases) {
+      const outcome = await rawExchange(port, [head], { timeoutMs: 10_000 });
+      const answer = outcome.responses[0];
+      assert.ok(answer, `${what}: no answer (${outcome.bytes.toString('latin1').slice(0, 200)})`);
+      assert.equal(answer.status, status, what);
+      assert.deepEqual(answer.headers['content-type'], ['application/problem+json'], what);
+      const body = JSON.parse(answer.body.toString('utf8'));
+      assert.equal(body.status, status, what);
+      assert.equal(typeof body.code, 'string', what);
+      assert.equal((await bed.api(gateway, 'GET', '/v1/health')).status, 200, `still serving after ${what}`);
+    }
+  });
+});
