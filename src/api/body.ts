@@ -34,14 +34,57 @@ export function parseJsonBody(body: Buffer): unknown {
   if (body.length === 0) throw new BadRequestError('the request body is empty; send JSON');
   const decoded = specText(body);
   if (!decoded.ok) throw new BadRequestError(`the request body is ${decoded.message}`);
-  const text = decoded.text;
+  // A byte order mark (what Windows editors and PowerShell put first) says nothing; a spec body's is skipped too.
+  const text = decoded.text.startsWith('\uFEFF') ? decoded.text.slice(1) : decoded.text;
   // Parsing copes with any depth, but what walks the value afterwards recurses.
   if (jsonNestsDeeperThan(text)) throw new BadRequestError(`the request body is nested more than ${MAX_NESTING_DEPTH} levels deep`);
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     throw new BadRequestError(`the request body is not valid JSON: ${(err as Error).message}`);
   }
+  // JSON.parse keeps the last of a key given twice without a word ({"replicas":1,"replicas":50} scaled to 50); a spec body refuses it.
+  const twice = duplicateJsonKey(text);
+  if (twice !== undefined) throw new BadRequestError(`the request body gives the field ${JSON.stringify(twice)} twice in one object; give it once`);
+  return value;
+}
+
+/**
+ * The first key that an object of `text` (valid JSON) holds twice, or undefined.
+ * One pass over the characters, with a set of keys per open object.
+ */
+export function duplicateJsonKey(text: string): string | undefined {
+  /** Per open bracket: the keys of an object so far, undefined for an array. */
+  const open: Array<Set<string> | undefined> = [];
+  let keyNext = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      const keys = open.at(-1);
+      if (keyNext && keys) {
+        const key = JSON.parse(text.slice(i, end + 1)) as string;
+        if (keys.has(key)) return key;
+        keys.add(key);
+        keyNext = false;
+      }
+      i = end;
+    } else if (c === '{') {
+      open.push(new Set());
+      keyNext = true;
+    } else if (c === '[') {
+      open.push(undefined);
+      keyNext = false;
+    } else if (c === '}' || c === ']') {
+      open.pop();
+      keyNext = false;
+    } else if (c === ',') {
+      keyNext = open.at(-1) !== undefined;
+    }
+  }
+  return undefined;
 }
 
 /**
