@@ -8,7 +8,7 @@ import { capConnections, throttledCounter } from '../proxy/connection-cap.js';
 import type { Logger } from 'pino';
 import { BadRequestError, BerthError, NotFoundError, UnauthorizedError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
-import { readBody } from './body.js';
+import { readBody, UNTAKEN_BODY_BYTES, untakenBodyProblem } from './body.js';
 import { contentTypeProblem } from './content-type.js';
 import { adminHostAllowed, hostNameOf, isWildcardAddress } from './admin-host.js';
 import { FailureThrottle } from './failure-throttle.js';
@@ -162,6 +162,10 @@ export class AdminServer {
       // A body of a type a browser may send from any page unasked (text/plain, a form) is never read as a command.
       const typeWrong = found.def.method === 'GET' ? undefined : contentTypeProblem(req.headers['content-type'], found.def.requestBody?.contentTypes);
       if (typeWrong) throw new BerthError('unsupported_media_type', typeWrong);
+      if (!found.def.requestBody && found.def.method !== 'GET') {
+        const untaken = untakenBodyProblem(await readBody(req, UNTAKEN_BODY_BYTES), found.def);
+        if (untaken) throw new BadRequestError(untaken);
+      }
       let body: Buffer | undefined;
       const ctx: ApiContext = {
         req,

@@ -1,5 +1,6 @@
 import { jsonNestsDeeperThan, MAX_NESTING_DEPTH } from '../spec/nesting-depth.js';
 import type { IncomingMessage } from 'node:http';
+import type { RouteDef } from './route-def.js';
 import { BadRequestError, BerthError } from '../errors.js';
 import { unknownFieldMessage } from '../spec/suggest.js';
 import { specText } from '../spec/utf8-text.js';
@@ -27,6 +28,23 @@ export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Pr
 
 function tooLarge(limit: number): BerthError {
   return new BerthError('payload_too_large', `the request body is larger than ${limit} bytes; send fewer specs at a time`);
+}
+
+/** What an operation that takes no body reads of one anyway, at most: enough for any `{}` with blanks. */
+export const UNTAKEN_BODY_BYTES = 64 * 1024;
+
+/**
+ * Why a body sent to an operation that takes none is refused, or undefined when
+ * it says nothing: empty, blanks, or `{}` (what some clients send anyway). The
+ * rest was ignored without a word, so `DELETE /v1/apps/web` with
+ * `{"purgeVolumes": true}` kept the volume its sender meant gone. Pure.
+ */
+export function untakenBodyProblem(body: Buffer, route: Pick<RouteDef, 'method' | 'path' | 'query'>): string | undefined {
+  const text = body.toString('utf8').replace(/^\uFEFF/, '').trim();
+  if (text === '' || /^\{\s*\}$/.test(text)) return undefined;
+  const options = Object.keys(route.query ?? {});
+  const hint = options.length > 0 ? `; its options are query parameters (${options.map((o) => `?${o}=`).join(', ')})` : '';
+  return `${route.method} ${route.path} takes no request body${hint}`;
 }
 
 /** Parses a JSON body, saying where it is malformed. */

@@ -4,11 +4,14 @@
 //  - a body past the 1 MiB limit was a 400 bad_request; the catalogue's code is 413
 //    payload_too_large, and a declared Content-Length that big is refused unread;
 //  - a request Node's parser refuses (a head past its limit: a 60 KB token) got
-//    Node's bare status line with no body, not problem+json.
+//    Node's bare status line with no body, not problem+json;
+//  - a body sent to an operation that takes none was ignored: DELETE with
+//    {"purgeVolumes": true} deleted the app and kept its volume.
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { describe, it } from 'node:test';
-import { MAX_BODY_BYTES } from '../../src/api/body.js';
+import { MAX_BODY_BYTES, untakenBodyProblem } from '../../src/api/body.js';
+import { apiRoutes } from '../../src/api/routes/index.js';
 import { FakeGatewayBed } from '../support/fake-gateway.js';
 import { rawExchange } from '../support/raw-http.js';
 
@@ -90,5 +93,31 @@ describe('admin API: hostile bodies and heads', () => {
       assert.equal(typeof body.code, 'string', what);
       assert.equal((await bed.api(gateway, 'GET', '/v1/health')).status, 200, `still serving after ${what}`);
     }
+  });
+
+  it('a body to an operation that takes none is a 400 naming its query parameters, and nothing is done', async (t) => {
+    const bed = await FakeGatewayBed.create();
+    t.after(() => bed.dispose());
+    const gateway = await bed.start();
+    assert.equal((await bed.api(gateway, 'POST', '/v1/apps', { apiVersion: 'berth/v1', name: 'web', image: 'fake/web:1', port: 8080 })).status, 200);
+    const removal = await bed.api(gateway, 'DELETE', '/v1/apps/web', { purgeVolumes: true });
+    assert.equal(removal.status, 400, JSON.stringify(removal.json));
+    assert.equal(removal.json.detail, 'DELETE /v1/apps/{name} takes no request body; its options are query parameters (?purgeVolumes=)');
+    const start = await bed.api(gateway, 'POST', '/v1/apps/web/start', { wait: false });
+    assert.equal(start.status, 400);
+    assert.equal(start.json.code, 'bad_request');
+    const app = await bed.api(gateway, 'GET', '/v1/apps/web');
+    assert.equal(app.status, 200, 'not deleted');
+    assert.equal(app.json.state, 'stopped', 'not started');
+    assert.equal(bed.runtime.calls.start, 0);
+    // What clients send when they have nothing to say is taken.
+    assert.equal((await bed.api(gateway, 'POST', '/v1/apps/web/stop', {})).status, 200);
+    assert.equal((await bed.api(gateway, 'DELETE', '/v1/apps/web')).status, 200);
+  });
+
+  it('untakenBodyProblem lets pass only what says nothing', () => {
+    const remove = apiRoutes.find((r) => r.operationId === 'deleteApp')!;
+    for (const quiet of ['', ' \r\n', '{}', '{ }\n', '\uFEFF{}']) assert.equal(untakenBodyProblem(Buffer.from(quiet), remove), undefined, JSON.stringify(quiet));
+    for (const said of ['{"purgeVolumes":true}', 'purgeVolumes=true', '[]', 'null', '{}{}']) assert.match(untakenBodyProblem(Buffer.from(said), remove) ?? '', /takes no request body/, said);
   });
 });
