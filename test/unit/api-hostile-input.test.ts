@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { describe, it } from 'node:test';
 import { MAX_BODY_BYTES, untakenBodyProblem } from '../../src/api/body.js';
+import { openApiDocument } from '../../src/api/openapi.js';
 import { apiRoutes } from '../../src/api/routes/index.js';
 import { FakeGatewayBed } from '../support/fake-gateway.js';
 import { rawExchange } from '../support/raw-http.js';
@@ -119,5 +120,14 @@ describe('admin API: hostile bodies and heads', () => {
     const remove = apiRoutes.find((r) => r.operationId === 'deleteApp')!;
     for (const quiet of ['', ' \r\n', '{}', '{ }\n', '\uFEFF{}']) assert.equal(untakenBodyProblem(Buffer.from(quiet), remove), undefined, JSON.stringify(quiet));
     for (const said of ['{"purgeVolumes":true}', 'purgeVolumes=true', '[]', 'null', '{}{}']) assert.match(untakenBodyProblem(Buffer.from(said), remove) ?? '', /takes no request body/, said);
+  });
+
+  it('the OpenAPI document lists these answers: 413 and 415 where a body is read, 429 everywhere', () => {
+    const paths = openApiDocument(apiRoutes).paths as Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    for (const route of apiRoutes) {
+      const statuses = Object.keys(paths[route.path]![route.method.toLowerCase()]!.responses);
+      assert.ok(statuses.includes('429'), `${route.method} ${route.path}: 429`);
+      if (route.method !== 'GET') for (const status of ['413', '415']) assert.ok(statuses.includes(status), `${route.method} ${route.path}: ${status}`);
+    }
   });
 });
