@@ -182,7 +182,8 @@ export class AdminServer {
       else if (head && !res.writableEnded) res.end();
     } catch (err) {
       if (!(err instanceof BerthError)) this.options.logger.error({ err, method: req.method, path }, 'API call failed');
-      sendProblem(res, err);
+      // A 401 must name the scheme that would be taken (RFC 9110 §11.6.1); clients and proxies key on it.
+      sendProblem(res, err, err instanceof UnauthorizedError ? { 'www-authenticate': WWW_AUTHENTICATE } : {});
     }
   }
 
@@ -226,6 +227,9 @@ function repeatedHeaderProblem(req: IncomingMessage): string | undefined {
   }
   return undefined;
 }
+
+/** The challenge of every 401: a Bearer token, never a cookie or a query parameter. */
+export const WWW_AUTHENTICATE = 'Bearer realm="berth admin API"';
 
 /** Answers of the listener itself, before any API code runs; problem+json like every API error. */
 function sendEdgeProblem(res: ServerResponse, code: 'bad_request' | 'misdirected_request' | 'too_many_requests', detail: string, extras: { retryAfterS?: number } = {}): void {

@@ -6,7 +6,8 @@
 //  - a request Node's parser refuses (a head past its limit: a 60 KB token) got
 //    Node's bare status line with no body, not problem+json;
 //  - a body sent to an operation that takes none was ignored: DELETE with
-//    {"purgeVolumes": true} deleted the app and kept its volume.
+//    {"purgeVolumes": true} deleted the app and kept its volume;
+//  - a 401 had no WWW-Authenticate, which RFC 9110 requires of it.
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { describe, it } from 'node:test';
@@ -128,6 +129,26 @@ describe('admin API: hostile bodies and heads', () => {
       const statuses = Object.keys(paths[route.path]![route.method.toLowerCase()]!.responses);
       assert.ok(statuses.includes('429'), `${route.method} ${route.path}: 429`);
       if (route.method !== 'GET') for (const status of ['413', '415']) assert.ok(statuses.includes(status), `${route.method} ${route.path}: ${status}`);
+    }
+  });
+
+  it('every 401 names the Bearer scheme in WWW-Authenticate; a token in the query string is no token', async (t) => {
+    const bed = await FakeGatewayBed.create();
+    t.after(() => bed.dispose());
+    const gateway = await bed.start();
+    const base = `http://127.0.0.1:${gateway.adminAddress!.port}`;
+    const cases: Array<[string, string, Record<string, string>]> = [
+      ['no token', '/v1/apps', {}],
+      ['a wrong token', '/v1/apps', { authorization: 'Bearer wrong' }],
+      ['another scheme', '/v1/apps', { authorization: `Basic ${Buffer.from(`x:${bed.adminToken}`).toString('base64')}` }],
+      ['the token in the query string', `/v1/apps?token=${bed.adminToken}`, {}],
+      ['the token as access_token', `/v1/apps?access_token=${bed.adminToken}`, {}],
+    ];
+    for (const [what, path, headers] of cases) {
+      const res = await fetch(`${base}${path}`, { headers });
+      assert.equal(res.status, 401, what);
+      assert.equal(res.headers.get('www-authenticate'), 'Bearer realm="berth admin API"', what);
+      assert.equal(((await res.json()) as { code: string }).code, 'unauthorized', what);
     }
   });
 });
