@@ -52,7 +52,8 @@ program.addCommand(versionCommand());
 function configureAll(command: Command, path: string[] = []): void {
   const help = `berth ${[...path, '--help'].join(' ')}`;
   command.exitOverride().configureOutput({
-    outputError: (text, write) => write(`berth: ${text.replace(/^error: /, '').trimEnd()} (see '${help}')\n`),
+    // Commander puts its suggestion on a line of its own ("\n(Did you mean ls?)"): joined, so a failure stays one line.
+    outputError: (text, write) => write(`berth: ${text.replace(/^error: /, '').trimEnd().replace(/\s*\n\s*/g, ' ')} (see '${help}')\n`),
   });
   for (const sub of command.commands) configureAll(sub, [...path, sub.name()]);
 }
