@@ -1,8 +1,12 @@
 // Usage mistakes at the CLI end in one line on stderr and exit 2, like every failure:
 // Commander's suggestion ("(Did you mean ls?)") was a second line, and a URL with a
 // password in it was printed back in every error line (berth never sent it).
+// With -o json (or yaml), a failure left stdout empty, which no JSON reader takes:
+// it now holds {"error": {code, exit, message}} too.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { describe, it } from 'node:test';
+import { parse } from 'yaml';
 import { berth, cliEnv } from '../support/berth-cli.js';
 
 describe('berth usage mistakes', () => {
@@ -23,4 +27,33 @@ describe('berth usage mistakes', () => {
       assert.doesNotMatch(run.stderr, /s3cret/);
     });
   }
+});
+
+describe('berth -o json|yaml when the command fails', () => {
+  it('prints the error as a document on stdout, the one line on stderr, and exits with its code', async (t) => {
+    const server = createServer((_req, res) => {
+      res.writeHead(404, { 'content-type': 'application/problem+json' });
+      res.end(JSON.stringify({ type: 'urn:berth:not_found', title: 'Not found', status: 404, code: 'not_found', detail: 'no app named nope' }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => server.close());
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const env = cliEnv({ NO_COLOR: '1', HOME: '/nonexistent' });
+    const cases: Array<[string[], (text: string) => unknown, string, number]> = [
+      [['get', 'nope', '-o', 'json', '--url', url, '--token', 'berth_x'], JSON.parse, 'not_found', 3],
+      [['get', 'nope', '-o', 'yaml', '--url', url, '--token', 'berth_x'], parse, 'not_found', 3],
+      [['ls', '-o', 'json', '--url', 'http://127.0.0.1:1', '--token', 'berth_x'], JSON.parse, 'upstream_unavailable', 6],
+    ];
+    for (const [args, read, code, exit] of cases) {
+      const run = await berth(args, env);
+      assert.equal(run.code, exit, run.stderr);
+      const doc = read(run.stdout) as { error: { code: string; exit: number; message: string } };
+      assert.equal(doc.error.code, code, args.join(' '));
+      assert.equal(doc.error.exit, exit);
+      assert.equal(run.stderr, `berth: ${doc.error.message}\n`, 'the same one line on stderr');
+    }
+    const text = await berth(['get', 'nope', '--url', url, '--token', 'berth_x'], env);
+    assert.equal(text.code, 3);
+    assert.equal(text.stdout, '', 'as text, stdout stays empty');
+  });
 });
