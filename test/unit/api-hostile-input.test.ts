@@ -10,10 +10,11 @@
 //  - a 401 had no WWW-Authenticate, which RFC 9110 requires of it.
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { MAX_BODY_BYTES, untakenBodyProblem } from '../../src/api/body.js';
 import { openApiDocument } from '../../src/api/openapi.js';
 import { apiRoutes } from '../../src/api/routes/index.js';
+import type { Gateway } from '../../src/gateway/gateway.js';
 import { FakeGatewayBed } from '../support/fake-gateway.js';
 import { rawExchange } from '../support/raw-http.js';
 
@@ -51,10 +52,16 @@ function post(port: number, token: string, chunks: Buffer[], length?: number): P
 }
 
 describe('admin API: hostile bodies and heads', () => {
-  it('a body past the limit is a 413 payload_too_large, read or declared, and changes nothing', async (t) => {
-    const bed = await FakeGatewayBed.create();
-    t.after(() => bed.dispose());
-    const gateway = await bed.start();
+  // One gateway for the file (each start costs a second on a busy machine); the tests run in order and clean up what they make.
+  let bed: FakeGatewayBed;
+  let gateway: Gateway;
+  before(async () => {
+    bed = await FakeGatewayBed.create();
+    gateway = await bed.start();
+  });
+  after(() => bed.dispose());
+
+  it('a body past the limit is a 413 payload_too_large, read or declared, and changes nothing', async () => {
     const port = gateway.adminAddress!.port;
     // A valid spec, padded past the limit with a comment: only its size is wrong.
     const spec = Buffer.from('apiVersion: berth/v1\nname: big\nimage: fake/web:1\nport: 8080\n# ');
@@ -74,10 +81,7 @@ describe('admin API: hostile bodies and heads', () => {
     assert.equal((await post(port, bed.adminToken, [spec, Buffer.from('small\n')])).status, 200);
   });
 
-  it("a head Node's parser refuses is answered problem+json, and the listener keeps serving", async (t) => {
-    const bed = await FakeGatewayBed.create();
-    t.after(() => bed.dispose());
-    const gateway = await bed.start();
+  it("a head Node's parser refuses is answered problem+json, and the listener keeps serving", async () => {
     const port = gateway.adminAddress!.port;
     const cases: Array<[string, string, number]> = [
       ['a 60 KB token', `GET /v1/apps HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${'a'.repeat(60_000)}\r\n\r\n`, 431],
@@ -97,10 +101,7 @@ describe('admin API: hostile bodies and heads', () => {
     }
   });
 
-  it('a body to an operation that takes none is a 400 naming its query parameters, and nothing is done', async (t) => {
-    const bed = await FakeGatewayBed.create();
-    t.after(() => bed.dispose());
-    const gateway = await bed.start();
+  it('a body to an operation that takes none is a 400 naming its query parameters, and nothing is done', async () => {
     assert.equal((await bed.api(gateway, 'POST', '/v1/apps', { apiVersion: 'berth/v1', name: 'web', image: 'fake/web:1', port: 8080 })).status, 200);
     const removal = await bed.api(gateway, 'DELETE', '/v1/apps/web', { purgeVolumes: true });
     assert.equal(removal.status, 400, JSON.stringify(removal.json));
@@ -132,10 +133,7 @@ describe('admin API: hostile bodies and heads', () => {
     }
   });
 
-  it('every 401 names the Bearer scheme in WWW-Authenticate; a token in the query string is no token', async (t) => {
-    const bed = await FakeGatewayBed.create();
-    t.after(() => bed.dispose());
-    const gateway = await bed.start();
+  it('every 401 names the Bearer scheme in WWW-Authenticate; a token in the query string is no token', async () => {
     const base = `http://127.0.0.1:${gateway.adminAddress!.port}`;
     const cases: Array<[string, string, Record<string, string>]> = [
       ['no token', '/v1/apps', {}],
