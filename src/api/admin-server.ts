@@ -1,12 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { listenOn } from '../net/listen.js';
 import { answerHalfClosedClients } from '../net/half-open.js';
+import { answerClientError } from '../proxy/client-error.js';
 import { capConnections, throttledCounter } from '../proxy/connection-cap.js';
 import type { Logger } from 'pino';
 import { BadRequestError, BerthError, NotFoundError, UnauthorizedError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
-import { readBody } from './body.js';
+import { readBody, UNTAKEN_BODY_BYTES, untakenBodyProblem } from './body.js';
 import { contentTypeProblem } from './content-type.js';
 import { adminHostAllowed, hostNameOf, isWildcardAddress } from './admin-host.js';
 import { FailureThrottle } from './failure-throttle.js';
@@ -64,6 +66,9 @@ export class AdminServer {
     this.throttle = options.throttle ?? new FailureThrottle();
     this.server = createServer((req, res) => this.serve(req, res));
     answerHalfClosedClients(this.server);
+    // A request Node's parser refuses (a head past its size limit: a very long token) is answered
+    // problem+json like every other error, not with Node's bare status line.
+    this.server.on('clientError', (err: Error, socket: Duplex) => answerClientError(err, socket));
     const max = options.maxConnections ?? MAX_ADMIN_CONNECTIONS;
     capConnections(this.server, () => max, throttledCounter((count) => options.logger.warn({ count, max }, 'admin connections refused: too many open')));
     this.open = new OpenAnswers((authorization) => options.tokens.verify(authorization), options.tokenRecheckMs);
@@ -157,6 +162,10 @@ export class AdminServer {
       // A body of a type a browser may send from any page unasked (text/plain, a form) is never read as a command.
       const typeWrong = found.def.method === 'GET' ? undefined : contentTypeProblem(req.headers['content-type'], found.def.requestBody?.contentTypes);
       if (typeWrong) throw new BerthError('unsupported_media_type', typeWrong);
+      if (!found.def.requestBody && found.def.method !== 'GET') {
+        const untaken = untakenBodyProblem(await readBody(req, UNTAKEN_BODY_BYTES), found.def);
+        if (untaken) throw new BadRequestError(untaken);
+      }
       let body: Buffer | undefined;
       const ctx: ApiContext = {
         req,
@@ -173,7 +182,8 @@ export class AdminServer {
       else if (head && !res.writableEnded) res.end();
     } catch (err) {
       if (!(err instanceof BerthError)) this.options.logger.error({ err, method: req.method, path }, 'API call failed');
-      sendProblem(res, err);
+      // A 401 must name the scheme that would be taken (RFC 9110 §11.6.1); clients and proxies key on it.
+      sendProblem(res, err, err instanceof UnauthorizedError ? { 'www-authenticate': WWW_AUTHENTICATE } : {});
     }
   }
 
@@ -217,6 +227,9 @@ function repeatedHeaderProblem(req: IncomingMessage): string | undefined {
   }
   return undefined;
 }
+
+/** The challenge of every 401: a Bearer token, never a cookie or a query parameter. */
+export const WWW_AUTHENTICATE = 'Bearer realm="berth admin API"';
 
 /** Answers of the listener itself, before any API code runs; problem+json like every API error. */
 function sendEdgeProblem(res: ServerResponse, code: 'bad_request' | 'misdirected_request' | 'too_many_requests', detail: string, extras: { retryAfterS?: number } = {}): void {

@@ -35,7 +35,8 @@ export function booleanParam(query: URLSearchParams, name: string): boolean {
 export function integerParam(query: URLSearchParams, name: string, min: number, max: number): number | undefined {
   const value = query.get(name);
   if (value === null || value === '') return undefined;
-  const n = Number(value);
+  // Digits only: Number() also reads "1e2", "0x10", " 5" and "5.0", which no client means as a count.
+  const n = /^-?[0-9]{1,16}$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isInteger(n) || n < min || n > max) throw new BadRequestError(`query parameter ${name}: expected an integer from ${min} to ${max}, got "${value}"`);
   return n;
 }

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { exitCodeOf, messageOf } from '../errors.js';
+import { codeOf, exitCodeOf, messageOf } from '../errors.js';
 import { VERSION } from '../version.js';
 import { applyCommand } from './commands/apply.js';
 import { configureCommand } from './commands/configure.js';
@@ -15,6 +15,7 @@ import { gatewaysCommand } from './commands/gateways.js';
 import { versionCommand } from './commands/version.js';
 import { scaleCommand } from './commands/scale.js';
 import { storeCommand } from './commands/store.js';
+import { printData, type OutputFormat } from './output.js';
 import { serveCommand } from './serve.js';
 
 /**
@@ -52,7 +53,8 @@ program.addCommand(versionCommand());
 function configureAll(command: Command, path: string[] = []): void {
   const help = `berth ${[...path, '--help'].join(' ')}`;
   command.exitOverride().configureOutput({
-    outputError: (text, write) => write(`berth: ${text.replace(/^error: /, '').trimEnd()} (see '${help}')\n`),
+    // Commander puts its suggestion on a line of its own ("\n(Did you mean ls?)"): joined, so a failure stays one line.
+    outputError: (text, write) => write(`berth: ${text.replace(/^error: /, '').trimEnd().replace(/\s*\n\s*/g, ' ')} (see '${help}')\n`),
   });
   for (const sub of command.commands) configureAll(sub, [...path, sub.name()]);
 }
@@ -64,10 +66,18 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
+/** The format the command being run prints in (its -o), known once its options are parsed. */
+let format: OutputFormat | undefined;
+program.hook('preAction', (_program, action) => {
+  format = action.opts<{ output?: OutputFormat }>().output;
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
   console.error(`berth: ${messageOf(err)}`);
+  // Asked for JSON or YAML, a script reads stdout as such even when the command failed: it had nothing there.
+  printData(format, { error: { code: codeOf(err), exit: exitCodeOf(err), message: messageOf(err) } });
   process.exit(exitCodeOf(err));
 }

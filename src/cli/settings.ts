@@ -82,6 +82,13 @@ export function normalizeUrl(input: string): string {
     throw new BadRequestError(`"${input}" is not a URL; expected something like ${DEFAULT_URL}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new BadRequestError(`"${input}": only http:// and https:// URLs are supported`);
+  // A password in the URL was never sent, yet every error line printed it (and configure saved it);
+  // the input is not repeated here for that reason.
+  if (url.username !== '' || url.password !== '') {
+    throw new BadRequestError(`the URL carries a user name or password, which berth does not use: give ${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')} and the token with --token, BERTH_TOKEN or 'berth configure'`);
+  }
+  // The API's paths are appended to the URL: after a query or fragment they would name nothing.
+  if (url.search !== '' || url.hash !== '') throw new BadRequestError(`"${input}": the URL must not have a query (?…) or fragment (#…); the API's paths are appended to it`);
   return url.toString().replace(/\/+$/, '');
 }
 

@@ -6,6 +6,7 @@ import { mergeReplicaLogs } from './replica-logs.js';
 import { BadRequestError, BerthError, ConflictError, messageOf, NotFoundError } from '../errors.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
 import { containerSpecHash, specHash } from '../spec/hash.js';
+import { DNS_LABEL } from '../spec/fields.js';
 import { gatewayClaims, validateAppSet } from '../spec/index.js';
 import type { AppSpec } from '../spec/types.js';
 import type { HistoryPage, HistoryQuery, Store, StoredApp } from '../store/store.js';
@@ -44,16 +45,24 @@ export interface AppPage {
   next?: string;
 }
 
-/** The opaque cursor of the page after `name`. */
+/** The opaque cursor of the page after `name`; the closing ";" makes a cursor cut short one no page gave out. */
 export function encodeAppCursor(name: string): string {
-  return Buffer.from(`app:${name}`).toString('base64url');
+  return Buffer.from(`app:${name};`).toString('base64url');
 }
 
-/** The name a cursor continues after; a BadRequestError (400) for one no page gave out. */
+/**
+ * The name a cursor continues after; a BadRequestError (400) for one no page gave out.
+ * Node's base64url decoder drops what it cannot use (a character too many, bits past the
+ * last byte), so a cursor cut or edited by hand decoded to some other name and paged on
+ * from there: only a cursor that encodes back to itself, naming an app name, is taken.
+ */
 export function decodeAppCursor(cursor: string): string {
   const text = /^[A-Za-z0-9_-]+$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString() : '';
-  if (!text.startsWith('app:') || text.length === 4) throw new BadRequestError(`query parameter cursor: "${cursor}" is not a cursor of this list; use the next value of a previous page, or leave it out for the first page`);
-  return text.slice(4);
+  const name = /^app:(.*);$/s.exec(text)?.[1] ?? '';
+  if (!DNS_LABEL.test(name) || encodeAppCursor(name) !== cursor) {
+    throw new BadRequestError(`query parameter cursor: "${cursor.slice(0, 100)}" is not a cursor of this list; use the next value of a previous page, or leave it out for the first page`);
+  }
+  return name;
 }
 
 /** How long the app list waits for the engine's list of instances before answering without them. */

@@ -57,7 +57,7 @@ export function historyParams(query: HistoryQuery): { params: HistoryParams; lim
   // time < until is (time, id) < (until, 0): ids start at 1.
   if (query.until !== undefined) before = { time: epochMs(query.until, 'until'), id: 0 };
   if (query.cursor !== undefined) {
-    const cursor = decodeCursor(query.cursor);
+    const cursor = decodeCursor(query.cursor, query.app);
     if (cursor.time < before.time || (cursor.time === before.time && cursor.id < before.id)) before = cursor;
   }
   return {
@@ -95,20 +95,26 @@ export function statusRange(status: HistoryQuery['status']): { low: number; high
   throw invalid('status', `expected a status like 404 or a class like 5xx, got ${JSON.stringify(status)}`);
 }
 
-/** The opaque cursor: base64url of "time:id". */
-export function encodeCursor(time: number, id: number): string {
-  return Buffer.from(`${time}:${id}`, 'utf8').toString('base64url');
+/**
+ * The opaque cursor of `app`'s history: base64url of "time:id:app". The app is in it
+ * because a position in one app's history is one in every other's too: another app's
+ * cursor silently skipped this app's records newer than it.
+ */
+export function encodeCursor(time: number, id: number, app: string): string {
+  return Buffer.from(`${time}:${id}:${app}`, 'utf8').toString('base64url');
 }
 
-export function decodeCursor(cursor: string): { time: number; id: number } {
-  const match = /^(-?\d{1,16}):(\d{1,16})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  const decoded = match ? { time: Number(match[1]), id: Number(match[2]) } : undefined;
+/** The position a cursor of `app`'s history continues from; a BadRequestError for any other string. */
+export function decodeCursor(cursor: string, app: string): { time: number; id: number } {
+  const match = /^(-?\d{1,16}):(\d{1,16}):(.+)$/s.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  const decoded = match ? { time: Number(match[1]), id: Number(match[2]), app: match[3]! } : undefined;
   // Node's base64url decoder skips characters it does not know; re-encoding catches
   // a cursor that was cut, padded or edited.
-  if (!decoded || encodeCursor(decoded.time, decoded.id) !== cursor) {
-    throw invalid('cursor', `expected the next cursor of a previous page, got ${JSON.stringify(cursor)}`);
+  if (!decoded || encodeCursor(decoded.time, decoded.id, decoded.app) !== cursor) {
+    throw invalid('cursor', `expected the next cursor of a previous page, got ${JSON.stringify(cursor.slice(0, 100))}`);
   }
-  return decoded;
+  if (decoded.app !== app) throw invalid('cursor', `it pages the history of another app, not ${app}'s; leave it out for the first page`);
+  return { time: decoded.time, id: decoded.id };
 }
 
 function epochMs(date: Date, field: string): number {

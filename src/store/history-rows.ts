@@ -106,7 +106,7 @@ export function prepareHistory(db: Database.Database) {
       const rows = query.all(params);
       const page: HistoryPage = { items: rows.slice(0, limit).map(rowToRecord) };
       const last = rows[limit - 1];
-      if (rows.length > limit && last) page.next = encodeCursor(last.time, last.id);
+      if (rows.length > limit && last) page.next = encodeCursor(last.time, last.id, q.app);
       return page;
     },
     /** Deletes up to one chunk of records older than `cutoff` (epoch ms); returns how many. */

@@ -69,7 +69,7 @@ export async function queryPgHistory(pool: pg.Pool, query: HistoryQuery): Promis
   const { rows } = await pool.query<RequestRow>(QUERY_SQL, [p.app, p.since, p.beforeTime, p.beforeId, p.statusLow, p.statusHigh, p.fetch]);
   const page: HistoryPage = { items: rows.slice(0, limit).map(rowToRecord) };
   const last = rows[limit - 1];
-  if (rows.length > limit && last) page.next = encodeCursor(last.time, last.id);
+  if (rows.length > limit && last) page.next = encodeCursor(last.time, last.id, query.app);
   return page;
 }
 

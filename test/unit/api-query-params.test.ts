@@ -9,8 +9,9 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { adminHostNames } from '../../src/api/admin-host.js';
 import { AdminServer } from '../../src/api/admin-server.js';
-import { queryProblem } from '../../src/api/query-params.js';
-import type { RouteDef } from '../../src/api/route-def.js';
+import { integerParam, queryProblem } from '../../src/api/query-params.js';
+import type { ApiContext, RouteDef } from '../../src/api/route-def.js';
+import { BadRequestError } from '../../src/errors.js';
 import { apiRoutes } from '../../src/api/routes/index.js';
 import { TokenService } from '../../src/api/token-service.js';
 import type { Gateway } from '../../src/gateway/gateway.js';
@@ -76,5 +77,33 @@ describe('the admin listener and query parameters', () => {
     const res = await post('?dryRun=true');
     assert.equal(res.status, 200);
     assert.equal(applied, 1);
+  });
+});
+
+describe('numbers in query parameters are decimal digits', () => {
+  // Number() read "1e2", "0x1F4", " 500" and "5.0e2" as numbers: a status filter of 100 or 500 no one wrote.
+  const history = apiRoutes.find((r) => r.operationId === 'appHistory')!;
+  const asked: unknown[] = [];
+  const call = (query: string) =>
+    history.handle({ params: { name: 'web' }, query: new URLSearchParams(query), gateway: { apps: { history: async (q: { status?: unknown }) => (asked.push(q.status), { items: [] }) } } } as unknown as ApiContext);
+
+  it('GET /v1/apps/{name}/history takes a status of three digits or a class', async () => {
+    for (const [query, status] of [['status=404', 404], ['status=5xx', '5xx'], ['', undefined]] as const) {
+      asked.length = 0;
+      await call(query);
+      assert.deepEqual(asked, [status], query);
+    }
+    for (const bad of ['status=1e2', 'status=0x1F4', 'status=%20500', 'status=500.0', 'status=%2B404', 'status=600', 'status=99']) {
+      asked.length = 0;
+      await assert.rejects(call(bad), (err: unknown) => err instanceof BadRequestError && /^query parameter status: expected a status like 404/.test(err.message), bad);
+      assert.deepEqual(asked, [], `${bad}: no query ran`);
+    }
+  });
+
+  it('an integer parameter is digits, with a sign for a clear range message', () => {
+    assert.equal(integerParam(new URLSearchParams('tail=10'), 'tail', 0, 100), 10);
+    for (const bad of ['1e1', '0x0a', ' 10', '10.0', '+10', '0b1010', '-1']) {
+      assert.throws(() => integerParam(new URLSearchParams({ tail: bad }), 'tail', 0, 100), (err: unknown) => err instanceof BadRequestError && /^query parameter tail: expected an integer from 0 to 100/.test(err.message), bad);
+    }
   });
 });

@@ -54,7 +54,15 @@ describe('GET /v1/apps pages', () => {
     const cursor = encodeAppCursor('app-0099');
     assert.doesNotMatch(cursor, /app-0099/);
     assert.equal(decodeAppCursor(cursor), 'app-0099');
-    for (const bad of ['nope', '!!', Buffer.from('app:').toString('base64url'), Buffer.from('x:app-1').toString('base64url')]) {
+    const edited = [
+      `${cursor}A`, // a character too many: Node's decoder skipped it, or read it as a stray byte of the name
+      cursor.slice(0, -1), // cut short: it named app-009, a page from somewhere else
+      cursor.slice(0, -4),
+      Buffer.from('app:app-0099\0;').toString('base64url'),
+      Buffer.from('app:../x;').toString('base64url'),
+      Buffer.from('app:App-1;').toString('base64url'),
+    ];
+    for (const bad of ['nope', '!!', Buffer.from('app:').toString('base64url'), Buffer.from('x:app-1').toString('base64url'), ...edited]) {
       assert.throws(() => decodeAppCursor(bad), (err: unknown) => err instanceof BadRequestError && /query parameter cursor/.test(err.message), bad);
     }
   });
@@ -68,7 +76,9 @@ describe('GET /v1/apps pages', () => {
     await call('limit=1');
     await call(`limit=${MAX_PAGE}&cursor=xyz`);
     assert.deepEqual(calls, [{ limit: DEFAULT_PAGE, cursor: undefined }, { limit: 1, cursor: undefined }, { limit: MAX_PAGE, cursor: 'xyz' }]);
-    for (const bad of ['limit=0', `limit=${MAX_PAGE + 1}`, 'limit=ten', 'limit=1.5']) {
+    // Number() reads these as counts; none is one a client writes.
+    const numberish = ['limit=1e2', 'limit=0x10', 'limit=%205', 'limit=5.0', 'limit=%2B5', 'limit=0b11', 'limit=5%20'];
+    for (const bad of ['limit=0', `limit=${MAX_PAGE + 1}`, 'limit=ten', 'limit=1.5', ...numberish]) {
       await assert.rejects(call(bad), (err: unknown) => err instanceof BadRequestError && httpStatusOf(err) === 400 && /query parameter limit: expected an integer from 1 to 1000/.test(err.message), bad);
     }
   });

@@ -64,6 +64,12 @@ test('URLs: host:port is enough, only http(s)', () => {
   assert.equal(normalizeUrl('127.0.0.1:8081'), 'http://127.0.0.1:8081');
   assert.equal(normalizeUrl('https://berth.example.com/admin/'), 'https://berth.example.com/admin');
   assert.throws(() => normalizeUrl('ftp://x'), /only http/);
+  // A password in the URL was printed by every error line and saved by configure; berth never sent it.
+  for (const secret of ['http://admin:s3cret@127.0.0.1:8081', 'https://s3cret@berth.example.com/admin/']) {
+    assert.throws(() => normalizeUrl(secret), (err: Error) => /carries a user name or password/.test(err.message) && !err.message.includes('s3cret'), secret);
+  }
+  assert.throws(() => normalizeUrl('https://admin:s3cret@berth.example.com/admin/'), { message: /give https:\/\/berth\.example\.com\/admin and the token/ });
+  for (const tail of ['http://127.0.0.1:8081/?x=1', 'http://127.0.0.1:8081/#top']) assert.throws(() => normalizeUrl(tail), /must not have a query/, tail);
 });
 
 test('settings: flags beat BERTH_URL/BERTH_TOKEN, which beat the saved file, which beats the default', async () => {

@@ -13,27 +13,30 @@ import {
 
 describe('history query building', () => {
   it('round-trips a cursor through an opaque, URL-safe string', () => {
-    const cursor = encodeCursor(1_700_000_000_123, 987_654);
+    const cursor = encodeCursor(1_700_000_000_123, 987_654, 'web');
     assert.match(cursor, /^[A-Za-z0-9_-]+$/);
     assert.ok(!cursor.includes('1700000000123'), 'the cursor does not show its parts');
-    assert.deepEqual(decodeCursor(cursor), { time: 1_700_000_000_123, id: 987_654 });
+    assert.deepEqual(decodeCursor(cursor, 'web'), { time: 1_700_000_000_123, id: 987_654 });
   });
 
   it('refuses cursors that were not made by encodeCursor', () => {
-    const good = encodeCursor(1_700_000_000_123, 42);
+    const good = encodeCursor(1_700_000_000_123, 42, 'web');
     const bad = [
       '',
       'garbage!',
       good.slice(0, -1), // cut mid-character
       `${good}==`, // padded
       `${good.slice(0, 4)}*${good.slice(4)}`, // a character the decoder would skip
-      Buffer.from('12:x').toString('base64url'),
-      Buffer.from('12:34:56').toString('base64url'),
-      Buffer.from('1e3:4').toString('base64url'),
+      Buffer.from('12:x:web').toString('base64url'),
+      Buffer.from('12:34').toString('base64url'), // no app
+      Buffer.from('1e3:4:web').toString('base64url'),
+      Buffer.from('12:34:web').toString('base64url').slice(0, -1), // cut: it named app "we"
+      encodeCursor(1_700_000_000_123, 42, 'api'), // another app's: it skipped this app's newer records
+      Buffer.from('app:web;').toString('base64url'), // the app list's
     ];
     for (const cursor of bad) {
       assert.throws(
-        () => decodeCursor(cursor),
+        () => decodeCursor(cursor, 'web'),
         (err: unknown) => err instanceof BadRequestError && err.message.startsWith('query parameter cursor: '),
         `cursor ${JSON.stringify(cursor)} should be refused`,
       );
@@ -64,10 +67,10 @@ describe('history query building', () => {
     // No cursor: (until, 0), i.e. time < until.
     assert.deepEqual(pick(historyParams({ app: 'a', until }).params), { beforeTime: 5000, beforeId: 0 });
     // A cursor below until wins.
-    const low = encodeCursor(4000, 7);
+    const low = encodeCursor(4000, 7, 'a');
     assert.deepEqual(pick(historyParams({ app: 'a', until, cursor: low }).params), { beforeTime: 4000, beforeId: 7 });
     // A cursor above until (a page of an earlier, wider query) does not widen it.
-    const high = encodeCursor(6000, 7);
+    const high = encodeCursor(6000, 7, 'a');
     assert.deepEqual(pick(historyParams({ app: 'a', until, cursor: high }).params), { beforeTime: 5000, beforeId: 0 });
     // Neither: everything.
     const open = historyParams({ app: 'a' });

@@ -37,7 +37,8 @@ export const historyRoutes: RouteDef[] = [
 function statusFilter(value: string | null): HistoryQuery['status'] {
   if (value === null || value === '') return undefined;
   if (/^[1-5]xx$/.test(value)) return value as `${1 | 2 | 3 | 4 | 5}xx`;
-  const n = Number(value);
-  if (Number.isInteger(n) && n >= 100 && n <= 599) return n;
+  // Three digits: Number() also read "1e2", "0x1F4" and " 500" as statuses.
+  const n = /^[0-9]{3}$/.test(value) ? Number(value) : Number.NaN;
+  if (n >= 100 && n <= 599) return n;
   throw new BadRequestError(`query parameter status: expected a status like 404 or a class like 5xx, got "${value}"`);
 }

@@ -1,0 +1,55 @@
+// Usage mistakes at the CLI end in one line on stderr and exit 2, like every failure:
+// Commander's suggestion ("(Did you mean ls?)") was a second line. (A URL with a
+// password in it, printed back by every error line, is refused: cli-pure.test.ts.)
+// With -o json (or yaml), a failure left stdout empty, which no JSON reader takes:
+// it now holds {"error": {code, exit, message}} too.
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { berth, cliEnv } from '../support/berth-cli.js';
+
+// Each case is a process of its own: they run side by side.
+describe('berth usage mistakes', { concurrency: true }, () => {
+  const cases: Array<[string, string[], RegExp]> = [
+    ['a misspelt command', ['lss'], /^berth: unknown command 'lss' \(Did you mean ls\?\) \(see 'berth --help'\)$/],
+    ['a misspelt option', ['ls', '--outptu', 'json'], /^berth: unknown option '--outptu' \(Did you mean --output\?\) \(see 'berth ls --help'\)$/],
+  ];
+  for (const [what, args, said] of cases) {
+    it(`${what}: exit 2, one line`, async () => {
+      const run = await berth(args, cliEnv({ NO_COLOR: '1', HOME: '/nonexistent' }));
+      assert.equal(run.code, 2, run.stderr);
+      assert.equal(run.stdout, '');
+      const lines = run.stderr.split('\n');
+      assert.equal(lines.length, 2, `one line: ${JSON.stringify(run.stderr)}`);
+      assert.match(lines[0]!, said);
+    });
+  }
+});
+
+describe('berth -o json|yaml when the command fails', () => {
+  it('prints the error as a document on stdout, the one line on stderr, and exits with its code', async (t) => {
+    const server = createServer((_req, res) => {
+      res.writeHead(404, { 'content-type': 'application/problem+json' });
+      res.end(JSON.stringify({ type: 'urn:berth:not_found', title: 'Not found', status: 404, code: 'not_found', detail: 'no app named nope' }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => server.close());
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const env = cliEnv({ NO_COLOR: '1', HOME: '/nonexistent' });
+    const cases: Array<[string[], (text: string) => unknown, string, number]> = [
+      [['get', 'nope', '-o', 'json', '--url', url, '--token', 'berth_x'], JSON.parse, 'not_found', 3],
+      [['ls', '-o', 'yaml', '--url', 'http://127.0.0.1:1', '--token', 'berth_x'], parse, 'upstream_unavailable', 6],
+    ];
+    // As text, stdout stays empty on a failure: cli-hostile-server.test.ts.
+    const runs = await Promise.all(cases.map(([args]) => berth(args, env)));
+    for (const [i, [args, read, code, exit]] of cases.entries()) {
+      const run = runs[i]!;
+      assert.equal(run.code, exit, run.stderr);
+      const doc = read(run.stdout) as { error: { code: string; exit: number; message: string } };
+      assert.equal(doc.error.code, code, args.join(' '));
+      assert.equal(doc.error.exit, exit);
+      assert.equal(run.stderr, `berth: ${doc.error.message}\n`, 'the same one line on stderr');
+    }
+  });
+});
