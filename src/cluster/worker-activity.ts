@@ -37,6 +37,12 @@ export class WorkerActivity {
     this.mark(c);
   }
 
+  /** A request of `app` moved to an instance (chosen after it began, or a retry) or left one: the counts per instance go out too. */
+  instancesChanged(app: string): void {
+    const c = this.counters.get(app);
+    if (c && !c.dirty) this.mark(c);
+  }
+
   private mark(c: Counter): void {
     c.dirty = true;
     if (!this.timer) {
