@@ -155,6 +155,9 @@ function watchControl(silentAfterMs: number): void {
     for (const [id, wake] of wakes) {
       wakes.delete(id);
       wake.resolve(watch.silentAnswer(wake.app));
+      // Its client has its answer: the control, once it reads again, gives back the place the hold took
+      // in the app's wait queue (queueSize), which it kept until the start ended otherwise.
+      send({ t: 'leave', id });
     }
     // Whether an instance is gone is unknown: taken as not, as when the check cannot be made.
     for (const [id, check] of checks) {

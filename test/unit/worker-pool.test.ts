@@ -215,8 +215,12 @@ test('a worker whose control falls silent (stopped, stalled) fails wakes with 50
   // As a SIGSTOPped control looks from the worker: the channel open, nothing coming through it (no pings, no answer to the wake).
   clearInterval((workers as unknown as { watchdog: NodeJS.Timeout }).watchdog);
   const began = performance.now();
-  const held = await timedGet(port, '/session/web/', { timeoutMs: 10_000 });
+  const asked = timedGet(port, '/session/web/', { timeoutMs: 10_000 });
+  await eventually('the request held for the start', () => activator.status('web')?.waiting === 1, 5_000);
+  const held = await asked;
   assert.equal(held.status, 503, held.body);
+  // Its client has its answer: the place it held in the app's wait queue (queueSize) is given back, not kept until the start ends.
+  await eventually('the held place given back', () => activator.status('web')?.waiting === 0, 5_000);
   assert.match(held.body, /control process has not answered/);
   assert.equal(held.headers['retry-after'], '5');
   assert.ok(performance.now() - began < 8_000, 'answered once the control had been silent for its bound, not when the 20 s start ended');
