@@ -12,7 +12,7 @@ import { ControlWatch } from './control-watch.js';
 import { applyRouteDelta } from './route-delta.js';
 import { RecordOutbox } from './record-outbox.js';
 import { wireRecord } from './wire.js';
-import { WorkerActivity } from './worker-activity.js';
+import { REPORT_EVERY_MS, WorkerActivity } from './worker-activity.js';
 import { WorkerEdge } from './worker-edge.js';
 import { WorkerUpstreams } from './worker-upstreams.js';
 
@@ -47,9 +47,17 @@ function recordDone(record: RequestRecord): void {
 }
 
 let upstreams: WorkerUpstreams | undefined;
+/** Activity reports handed to the channel and not yet written: the control is not reading. */
+let activityUnwritten = 0;
 const activity = new WorkerActivity(
-  (apps) => send({ t: 'activity', apps }),
+  (apps) => {
+    if (!process.connected) return;
+    activityUnwritten++;
+    process.send!({ t: 'activity', apps } satisfies FromProxy, undefined, {}, () => activityUnwritten--);
+  },
   (app) => upstreams?.inFlightByInstance(app) ?? [],
+  REPORT_EVERY_MS,
+  () => activityUnwritten > 0,
 );
 const link = {
   activity,

@@ -90,6 +90,30 @@ describe('WorkerActivity: what a worker reports', () => {
   });
 });
 
+test('a control that does not read: reports wait while the last is unwritten, and the next carries the counts of then; a barrier\'s flush goes out anyway', async () => {
+  const sent: ActivityEntry[][] = [];
+  let unwritten = 0;
+  const activity = new WorkerActivity((e) => (sent.push(e), unwritten++), () => [], 10, () => unwritten > 0);
+  activity.began('a');
+  await eventually('the first report', () => sent.length === 1);
+  // The control reads nothing from here: the report stays unwritten.
+  for (let i = 0; i < 5; i++) {
+    activity.began('a');
+    await new Promise((r) => setTimeout(r, 15));
+  }
+  activity.ended('a');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(sent.length, 1, 'nothing more queued while the channel is full');
+  unwritten = 0;
+  await eventually('one report once it reads', () => sent.length === 2);
+  assert.deepEqual(sent[1], [['a', 5, []]], 'the absolute count of now');
+  unwritten = 1;
+  activity.began('a');
+  activity.flush();
+  assert.deepEqual(sent[2], [['a', 6, []]], 'a barrier is answered with the counts whatever the backlog');
+  activity.close();
+});
+
 describe('WorkerUpstreams + WorkerActivity: the instance a request goes to is reported, however late it is chosen', () => {
   const req = { method: 'GET', url: '/', headers: {} } as IncomingMessage;
   const address = (id: string) => ({ id, host: '127.0.0.1', port: 1 });
