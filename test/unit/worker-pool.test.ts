@@ -209,7 +209,8 @@ test('a worker whose control falls silent (stopped, stalled) fails wakes with 50
   });
   const spec = fakeSpec('web', { startTimeout: '60s' });
   await activator.reconcile([spec]);
-  const workers = await pool(1, undefined, { pingEveryMs: 100, hungAfterMs: 1_000 }, undefined, activator);
+  // hungAfterMs leaves a worker starting on a loaded machine time to say it listens (1 s was not always enough).
+  const workers = await pool(1, undefined, { pingEveryMs: 100, hungAfterMs: 2_500 }, undefined, activator);
   t.after(() => workers.close(1_000));
   const { port } = await workers.listen('127.0.0.1', 0);
   workers.feed.publishRoutes(routeEntriesOf([spec]));
