@@ -103,30 +103,16 @@ export class ControlFeed implements StateFeed {
    * activity; then the caller looks at the counts again and decides. The
    * snapshot that lifts the barrier is sent after the caller's decision
    * (setImmediate runs after its continuation), so it shows the outcome.
+   * `then`, another barrier that follows (the other gateways'), runs while the
+   * proxies stay fenced: lifted before it, they admitted requests they report
+   * only up to 100 ms later, after a decision made on the counts without them.
    */
-  async fence(app: string): Promise<void> {
+  async fence(app: string, then?: () => Promise<void>): Promise<void> {
     this.flush();
     this.fenced.set(app, (this.fenced.get(app) ?? 0) + 1);
     try {
-      const snapshot = this.snapshot(app);
-      const peers = [...this.options.peers.ids()];
-      if (!snapshot || peers.length === 0) return;
-      const id = ++this.fenceSeq;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          this.options.logger.warn({ app, waiting: [...(this.fences.get(id)?.waiting ?? [])] }, 'a proxy worker did not answer the barrier in time');
-          resolve();
-        }, this.options.fenceTimeoutMs ?? 2_000);
-        this.fences.set(id, {
-          waiting: new Set(peers),
-          done: () => {
-            clearTimeout(timer);
-            resolve();
-          },
-        });
-        for (const peer of peers) this.options.peers.send(peer, { t: 'fence', id, app: snapshot });
-      });
-      this.fences.delete(id);
+      await this.proxiesFenced(app);
+      await then?.();
     } finally {
       setImmediate(() => {
         const left = (this.fenced.get(app) ?? 1) - 1;
@@ -135,6 +121,29 @@ export class ControlFeed implements StateFeed {
         this.appChanged(app);
       });
     }
+  }
+
+  /** Resolves once every proxy has taken the fenced snapshot of `app` and reported its activity (or the timeout passed). */
+  private async proxiesFenced(app: string): Promise<void> {
+    const snapshot = this.snapshot(app);
+    const peers = [...this.options.peers.ids()];
+    if (!snapshot || peers.length === 0) return;
+    const id = ++this.fenceSeq;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.options.logger.warn({ app, waiting: [...(this.fences.get(id)?.waiting ?? [])] }, 'a proxy worker did not answer the barrier in time');
+        resolve();
+      }, this.options.fenceTimeoutMs ?? 2_000);
+      this.fences.set(id, {
+        waiting: new Set(peers),
+        done: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+      for (const peer of peers) this.options.peers.send(peer, { t: 'fence', id, app: snapshot });
+    });
+    this.fences.delete(id);
   }
 
   /** A proxy is gone: what it had in flight ends, and no barrier waits for it. */

@@ -1,6 +1,6 @@
 import type { GatewayConfig } from '../config/config.js';
 import type { AppSpec } from '../spec/types.js';
-import type { ProxySettings, RouteEntry } from './state-feed.js';
+import type { ProxySettings, RouteEntry, StateFeed } from './state-feed.js';
 
 /**
  * Each spec's entry, built once: an unchanged spec (the same object) gives the same
@@ -39,4 +39,14 @@ export function proxySettingsOf(config: GatewayConfig, inputSecret: Buffer, maxC
   if (maxConnections !== undefined) settings.maxConnections = maxConnections;
   if (config.waitingPage.html !== undefined) settings.waitingPageHtml = config.waitingPage.html;
   return settings;
+}
+
+/**
+ * The activator's barrier before an idle stop or a drain (its `quiesce`): this gateway's proxy
+ * workers' (`workers: N`), then the other gateways' (several gateways on one store), with the
+ * workers kept fenced through the latter: each lift comes after the caller's decision.
+ */
+export function barrier(app: string, workers: Pick<StateFeed, 'fence'> | undefined, gateways: Pick<StateFeed, 'fence'> | undefined): Promise<void> {
+  if (!workers) return gateways?.fence(app) ?? Promise.resolve();
+  return workers.fence(app, gateways && (() => gateways.fence(app)));
 }

@@ -13,6 +13,38 @@ class WorkerCandidate implements Candidate {
   }
 }
 
+/**
+ * A worker's Upstream whose in-flight count tells the worker's activity when it
+ * changes. The control's drains wait on per-instance counts, and a worker reports
+ * them only with its app's activity: a request held for a cold start (a WebSocket,
+ * a long poll) reaches its instance after the report of its beginning, and a retry
+ * moves to another instance long after it, with nothing begun or ended meanwhile.
+ * Unmarked, the control kept 0 on that instance, and a rolling update or a scale
+ * down stopped it at once under the open WebSocket instead of draining it.
+ */
+class CountedUpstream implements Upstream {
+  private count = 0;
+  failures = 0;
+  readonly origin: string;
+  constructor(
+    readonly app: string,
+    readonly instanceId: string,
+    readonly instanceName: string | undefined,
+    readonly host: string,
+    readonly port: number,
+    private readonly changed: () => void,
+  ) {
+    this.origin = `http://${host}:${port}`;
+  }
+  get inFlight(): number {
+    return this.count;
+  }
+  set inFlight(n: number) {
+    this.count = n;
+    this.changed();
+  }
+}
+
 /** Whether a snapshot of version `incoming` may replace one of version `held`: only a newer one does. Pure. */
 export function isNewer(held: number, incoming: number): boolean {
   return incoming > held;
@@ -36,6 +68,8 @@ export class ReadySet {
   constructor(
     private readonly app: string,
     private balance: BalancePolicyName,
+    /** An instance's in-flight count changed (the worker's next activity report carries it). */
+    private readonly countChanged: () => void = () => undefined,
   ) {
     this.balancer = createBalancerPolicy(balance, app);
   }
@@ -90,7 +124,7 @@ export class ReadySet {
   upstreamFor(address: UpstreamAddress): Upstream {
     let upstream = this.known.get(address.id);
     if (!upstream || upstream.port !== address.port || upstream.host !== address.host) {
-      upstream = { app: this.app, instanceId: address.id, instanceName: address.name, origin: `http://${address.host}:${address.port}`, host: address.host, port: address.port, inFlight: 0, failures: 0 };
+      upstream = new CountedUpstream(this.app, address.id, address.name, address.host, address.port, this.countChanged);
       this.known.set(address.id, upstream);
     }
     return upstream;

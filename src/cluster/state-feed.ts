@@ -32,8 +32,11 @@ export interface StateFeed {
   publishRoutes(apps: readonly RouteEntry[]): void;
   /** Control side: an app's instances or state may have changed (coalesced, sent once per turn). */
   appChanged(app: string): void;
-  /** Control side: resolves once every proxy has stopped admitting `app` locally and reported its activity. */
-  fence(app: string): Promise<void>;
+  /**
+   * Control side: resolves once every proxy has stopped admitting `app` locally and reported its
+   * activity, and `then` (a barrier that follows, the other gateways') is done; they admit again after.
+   */
+  fence(app: string, then?: () => Promise<void>): Promise<void>;
 }
 
 /** One instance a proxy may dial. */

@@ -21,6 +21,13 @@ export class WorkerActivity {
     /** Per app, this worker's in-flight requests per instance. */
     private readonly byInstance: (app: string) => Array<[string, number]>,
     private readonly intervalMs = REPORT_EVERY_MS,
+    /**
+     * The last report is not yet written to the channel: the control does not read (SIGSTOP, a
+     * blocked event loop). The timer's report then waits, and the next one carries the counts of
+     * then: absolute counts lose nothing by waiting, and one report a tick queued in this process
+     * for as long as the control did not read grew its memory without bound.
+     */
+    private readonly backlogged: () => boolean = () => false,
   ) {}
 
   began(app: string): void {
@@ -37,15 +44,27 @@ export class WorkerActivity {
     this.mark(c);
   }
 
-  private mark(c: Counter): void {
-    c.dirty = true;
-    if (!this.timer) {
-      this.timer = setTimeout(() => this.flush(), this.intervalMs);
-      this.timer.unref();
-    }
+  /** A request of `app` moved to an instance (chosen after it began, or a retry) or left one: the counts per instance go out too. */
+  instancesChanged(app: string): void {
+    const c = this.counters.get(app);
+    if (c && !c.dirty) this.mark(c);
   }
 
-  /** Sends every app with activity since the last report (nothing when there was none). */
+  private mark(c: Counter): void {
+    c.dirty = true;
+    if (!this.timer) this.arm();
+  }
+
+  private arm(): void {
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.backlogged()) this.arm();
+      else this.flush();
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Sends every app with activity since the last report (nothing when there was none); a barrier's and a close's go out whatever the backlog. */
   flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;

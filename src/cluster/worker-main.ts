@@ -7,17 +7,14 @@ import { ProxyServer } from '../proxy/proxy-server.js';
 import { RouteTable } from '../proxy/route-table.js';
 import type { RequestRecord } from '../store/store.js';
 import { HttpsListener } from '../tls/https-listener.js';
-import type { EdgeSnapshot, FromProxy, ProxySettings, RequestFacts, RouteEntry, ToProxy, WakeAnswer, WireRecord } from './state-feed.js';
+import type { EdgeSnapshot, FromProxy, ProxySettings, RequestFacts, RouteEntry, ToProxy, WakeAnswer } from './state-feed.js';
 import { ControlWatch } from './control-watch.js';
 import { applyRouteDelta } from './route-delta.js';
+import { RecordOutbox } from './record-outbox.js';
 import { wireRecord } from './wire.js';
-import { WorkerActivity } from './worker-activity.js';
+import { REPORT_EVERY_MS, WorkerActivity } from './worker-activity.js';
 import { WorkerEdge } from './worker-edge.js';
 import { WorkerUpstreams } from './worker-upstreams.js';
-
-/** How often finished requests go to the control (history, metrics, accounting); sooner when this many are waiting. */
-const RECORDS_EVERY_MS = 100;
-const RECORDS_BATCH = 512;
 
 function send(message: FromProxy): void {
   // A control that is gone cannot be told; the 'disconnect' handler ends this process.
@@ -33,30 +30,34 @@ const CONTROL_SILENT_MS = 15_000;
 let watch: ControlWatch | undefined;
 const wakes = new Map<number, { app: string; resolve: (answer: WakeAnswer) => void }>();
 const checks = new Map<number, (gone: boolean) => void>();
-let records: WireRecord[] = [];
-let recordTimer: NodeJS.Timeout | undefined;
-
-function flushRecords(): void {
-  clearTimeout(recordTimer);
-  recordTimer = undefined;
-  if (records.length === 0) return;
-  send({ t: 'records', records });
-  records = [];
-}
+/** Finished requests for the control's history, metrics and accounting, bounded while it does not read (record-outbox.ts). */
+const outbox = new RecordOutbox({
+  send: (records, written) => {
+    if (process.connected) process.send!({ t: 'records', records } satisfies FromProxy, undefined, {}, () => written());
+    else written();
+  },
+  onDrop: (event) =>
+    event.dropping
+      ? workerLogger?.warn('the control process does not read: finished requests are dropped from its history and metrics until it does')
+      : workerLogger?.warn({ dropped: event.dropped }, 'the control process reads again; finished requests were dropped meanwhile'),
+});
 
 function recordDone(record: RequestRecord): void {
-  records.push(wireRecord(record));
-  if (records.length >= RECORDS_BATCH) flushRecords();
-  else if (!recordTimer) {
-    recordTimer = setTimeout(flushRecords, RECORDS_EVERY_MS);
-    recordTimer.unref();
-  }
+  outbox.add(wireRecord(record));
 }
 
 let upstreams: WorkerUpstreams | undefined;
+/** Activity reports handed to the channel and not yet written: the control is not reading. */
+let activityUnwritten = 0;
 const activity = new WorkerActivity(
-  (apps) => send({ t: 'activity', apps }),
+  (apps) => {
+    if (!process.connected) return;
+    activityUnwritten++;
+    process.send!({ t: 'activity', apps } satisfies FromProxy, undefined, {}, () => activityUnwritten--);
+  },
   (app) => upstreams?.inFlightByInstance(app) ?? [],
+  REPORT_EVERY_MS,
+  () => activityUnwritten > 0,
 );
 const link = {
   activity,
@@ -142,7 +143,7 @@ async function close(graceMs: number): Promise<void> {
   await proxy?.close(graceMs);
   await https?.close();
   activity.flush();
-  flushRecords();
+  outbox.flush();
   send({ t: 'closed' });
   process.disconnect();
 }
@@ -155,6 +156,9 @@ function watchControl(silentAfterMs: number): void {
     for (const [id, wake] of wakes) {
       wakes.delete(id);
       wake.resolve(watch.silentAnswer(wake.app));
+      // Its client has its answer: the control, once it reads again, gives back the place the hold took
+      // in the app's wait queue (queueSize), which it kept until the start ended otherwise.
+      send({ t: 'leave', id });
     }
     // Whether an instance is gone is unknown: taken as not, as when the check cannot be made.
     for (const [id, check] of checks) {

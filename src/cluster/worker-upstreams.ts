@@ -63,7 +63,7 @@ export class WorkerUpstreams implements UpstreamSource {
     if (!set) {
       const entry = this.entries.get(app);
       if (!entry) return undefined;
-      set = new ReadySet(app, entry.balance);
+      set = new ReadySet(app, entry.balance, () => this.control.activity.instancesChanged(app));
       this.apps.set(app, set);
     }
     return set;

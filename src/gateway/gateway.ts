@@ -27,7 +27,7 @@ import { AppService } from './app-service.js';
 import { DesiredIndex } from './desired-index.js';
 import { LastRequestKeeper } from './last-request-keeper.js';
 import { WorkerPool } from '../cluster/worker-pool.js';
-import { proxySettingsOf, routeEntriesOf } from '../cluster/gateway-workers.js';
+import { barrier, proxySettingsOf, routeEntriesOf } from '../cluster/gateway-workers.js';
 import { RequestNotices } from './request-notices.js';
 import { desiredSpecs, emptyStoreRefusal } from './desired-specs.js';
 import { StateEvents } from './state-events.js';
@@ -246,14 +246,7 @@ export class Gateway {
       },
       // With proxy workers: instance changes are pushed to them. Idle stops and drains wait for the workers' and the other gateways' reports.
       ...(config.workers > 1 ? { onReadyChange: (app: string) => this.pool?.feed.appChanged(app) } : {}),
-      ...(config.workers > 1 || cluster
-        ? {
-            quiesce: async (app: string) => {
-              await this.pool?.feed.fence(app);
-              await cluster?.fence(app);
-            },
-          }
-        : {}),
+      ...(config.workers > 1 || cluster ? { quiesce: (app: string) => barrier(app, this.pool?.feed, cluster) } : {}),
       // Several gateways: only the leader acts; starts and idle stops take the app's lease; the leader's fence holds requests.
       ...(cluster
         ? {

@@ -7,12 +7,13 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import { Activator } from '../../src/activator/activator.js';
 import { ControlFeed } from '../../src/cluster/control-feed.js';
+import { barrier } from '../../src/cluster/gateway-workers.js';
 import type { ActivityEntry, AppSnapshot, ToProxy } from '../../src/cluster/state-feed.js';
 import { FakeRuntime, sleep } from '../support/fake-runtime.js';
 import { eventually, fakeSpec, waitForState } from '../support/fake-activator.js';
 
 /** Two fake workers: they keep what they are sent, and answer barriers with `activity` (their unreported counts). */
-function setup(rt: FakeRuntime, held?: (app: string) => boolean) {
+function setup(rt: FakeRuntime, held?: (app: string) => boolean, gateways?: { fence(app: string): Promise<void> }) {
   const inbox = new Map<number, ToProxy[]>([
     [1, []],
     [2, []],
@@ -25,7 +26,7 @@ function setup(rt: FakeRuntime, held?: (app: string) => boolean) {
     defaults: { idleTimeoutMs: 600_000, queueSize: 1_000, waitingPage: {}, policy: { images: [], networks: [], bindMountRoots: [], allowPrivileged: false, capabilities: [], allowHostNetwork: false, allowHostPid: false } },
     onChange: (s) => feed.appChanged(s.name),
     onReadyChange: (app) => feed.appChanged(app),
-    quiesce: (app) => feed.fence(app),
+    quiesce: (app) => barrier(app, feed, gateways),
   });
   feed = new ControlFeed({
     activator,
@@ -168,6 +169,40 @@ test('a wake whose worker client left gives its wait-queue place back; so do the
     feed.handle(1, { t: 'leave', id: 1 });
     feed.handle(1, { t: 'leave', id: 99 });
     assert.equal(activator.status('slow')?.waiting, 2);
+  } finally {
+    activator.close();
+    await rt.close();
+  }
+});
+
+test("with other gateways, this gateway's workers stay fenced through their barrier too, until the stop is decided", async () => {
+  const rt = new FakeRuntime();
+  /** Worker 1's last snapshot of web. */
+  let lastWeb: () => AppSnapshot | undefined = () => undefined;
+  const seenDuring: Array<AppSnapshot | undefined> = [];
+  // The other gateways' barrier (a NOTIFY round trip and a registry read): it takes a while.
+  const gateways = {
+    fence: async () => {
+      await sleep(20);
+      seenDuring.push(lastWeb());
+      await sleep(100);
+      seenDuring.push(lastWeb());
+    },
+  };
+  const { activator, feed, inbox } = setup(rt, undefined, gateways);
+  lastWeb = () => inbox.get(1)!.flatMap((m) => (m.t === 'apps' ? m.apps : m.t === 'fence' ? [m.app] : [])).filter((a) => a.app === 'web').at(-1);
+  try {
+    await activator.reconcile([fakeSpec('web', { idleTimeout: '150ms', startTimeout: '20s' })]);
+    feed.publishRoutes([{ app: 'web', routes: [], balance: 'least-connections' }]);
+    await activator.acquire('web');
+    await waitForState(activator, 'web', 'stopped', 3_000);
+    assert.equal(seenDuring.length, 2, 'the other gateways were asked');
+    // Unfenced with an instance, a worker serves the app by itself and reports the request up to 100 ms later:
+    // after the decision, which would stop the container under it.
+    for (const snapshot of seenDuring) assert.equal(snapshot?.fenced, true, 'fenced while the other gateways answer');
+    // The lift follows the decision (setImmediate), and may come after the engine's answer to the stop.
+    await eventually('the barrier lifted', () => lastWeb()?.fenced === undefined, 3_000);
+    assert.deepEqual(lastWeb()?.ready, [], 'after the stop: nothing ready');
   } finally {
     activator.close();
     await rt.close();

@@ -5,6 +5,7 @@
 import cluster from 'node:cluster';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
@@ -208,18 +209,50 @@ test('a worker whose control falls silent (stopped, stalled) fails wakes with 50
   });
   const spec = fakeSpec('web', { startTimeout: '60s' });
   await activator.reconcile([spec]);
-  const workers = await pool(1, undefined, { pingEveryMs: 100, hungAfterMs: 1_000 }, undefined, activator);
+  // hungAfterMs leaves a worker starting on a loaded machine time to say it listens (1 s was not always enough).
+  const workers = await pool(1, undefined, { pingEveryMs: 100, hungAfterMs: 2_500 }, undefined, activator);
   t.after(() => workers.close(1_000));
   const { port } = await workers.listen('127.0.0.1', 0);
   workers.feed.publishRoutes(routeEntriesOf([spec]));
   // As a SIGSTOPped control looks from the worker: the channel open, nothing coming through it (no pings, no answer to the wake).
   clearInterval((workers as unknown as { watchdog: NodeJS.Timeout }).watchdog);
   const began = performance.now();
-  const held = await timedGet(port, '/session/web/', { timeoutMs: 10_000 });
+  const asked = timedGet(port, '/session/web/', { timeoutMs: 10_000 });
+  await eventually('the request held for the start', () => activator.status('web')?.waiting === 1, 5_000);
+  const held = await asked;
   assert.equal(held.status, 503, held.body);
+  // Its client has its answer: the place it held in the app's wait queue (queueSize) is given back, not kept until the start ends.
+  await eventually('the held place given back', () => activator.status('web')?.waiting === 0, 5_000);
   assert.match(held.body, /control process has not answered/);
   assert.equal(held.headers['retry-after'], '5');
   assert.ok(performance.now() - began < 8_000, 'answered once the control had been silent for its bound, not when the 20 s start ended');
   const next = await timedGet(port, '/session/web/', { timeoutMs: 10_000 });
   assert.equal(next.status, 503, 'while the control stays silent, a wake fails at once');
+});
+
+test("a long request a worker held for the app's start is counted on its instance at the control, which a drain waits for", { timeout: 30_000 }, async (t) => {
+  const rt = new FakeRuntime();
+  // Ready well after the worker's first activity report (100 ms after the request began), which names no instance yet.
+  rt.behave('web', { readyAfterMs: 800, quietStreamPath: '/session/web/stream' });
+  const activator = fakeActivator(rt);
+  t.after(async () => {
+    await activator.reconcile([], ['web']);
+    activator.close();
+    await rt.close();
+  });
+  const spec = fakeSpec('web', { startTimeout: '20s' });
+  await activator.reconcile([spec]);
+  const workers = await pool(1, undefined, undefined, undefined, activator);
+  t.after(() => workers.close(1_000));
+  const { port } = await workers.listen('127.0.0.1', 0);
+  workers.feed.publishRoutes(routeEntriesOf([spec]));
+  const stream = request({ host: '127.0.0.1', port, path: '/session/web/stream', headers: { accept: 'text/event-stream' } });
+  t.after(() => stream.destroy());
+  const head = new Promise<number>((resolve, reject) => stream.once('response', (res) => resolve(res.statusCode!)).once('error', reject));
+  stream.end();
+  assert.equal(await head, 200, 'the stream is open, forwarded once the app was ready');
+  const onInstance = () => activator.controller('web')?.slotUpstreams[0]?.inFlight;
+  await eventually('the open stream counted on its instance', () => onInstance() === 1, 5_000);
+  stream.destroy();
+  await eventually('and its end', () => onInstance() === 0, 5_000);
 });

@@ -1,0 +1,42 @@
+// A worker's finished requests on their way to the control: batched by size and
+// time, and bounded while the control does not read (SIGSTOP, a blocked event loop),
+// when every batch used to wait in the worker's memory for as long as it lasted.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RecordOutbox } from '../../src/cluster/record-outbox.js';
+import type { WireRecord } from '../../src/cluster/state-feed.js';
+import { eventually } from '../support/fake-activator.js';
+
+const record = (i: number): WireRecord => [i, 'web', 'GET', '/', 200, 1, 0, 2, '127.0.0.1', 0, null, null];
+
+test('batches: one as soon as `batch` records wait, the rest after the interval', async () => {
+  const sent: number[][] = [];
+  const outbox = new RecordOutbox({ send: (records, written) => (sent.push(records.map((r) => r[0])), written()), everyMs: 20, batch: 3 });
+  for (let i = 0; i < 4; i++) outbox.add(record(i));
+  assert.deepEqual(sent, [[0, 1, 2]]);
+  await eventually('the rest after the interval', () => sent.length === 2);
+  assert.deepEqual(sent[1], [3]);
+  outbox.close();
+});
+
+test('a control that does not read: a few batches wait in the channel, at most maxHeld records here, the rest dropped and counted; all goes out in order once it reads', async () => {
+  const sent: number[][] = [];
+  const pending: Array<() => void> = [];
+  const drops: unknown[] = [];
+  // The channel takes nothing: process.send's callbacks wait until the control reads.
+  const outbox = new RecordOutbox({ send: (records, written) => (sent.push(records.map((r) => r[0])), pending.push(written)), onDrop: (e) => drops.push(e), everyMs: 10, batch: 10, maxHeld: 100, maxUnwritten: 2 });
+  for (let i = 0; i < 10_000; i++) outbox.add(record(i));
+  assert.equal(sent.length, 2, 'two batches handed to the channel, no more');
+  assert.equal(outbox.heldCount, 100, 'held here: bounded');
+  assert.deepEqual(drops, [{ dropping: true }], 'dropping is told once');
+  // The control reads again.
+  for (let i = 0; i < 20 && sent.flat().length < 120; i++) {
+    for (const written of pending.splice(0)) written();
+    await eventually('the next batches', () => pending.length > 0 || sent.flat().length === 120);
+  }
+  for (const written of pending.splice(0)) written();
+  assert.deepEqual(sent.flat(), Array.from({ length: 120 }, (_, i) => i), 'the first 120 records, in order; the 9,880 after them dropped');
+  assert.equal(outbox.heldCount, 0);
+  assert.deepEqual(drops.at(-1), { dropping: false, dropped: 9_880 });
+  outbox.close();
+});
