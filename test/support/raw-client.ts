@@ -67,7 +67,7 @@ export class RawClient {
     while (!done(this.text)) {
       if (this.closed || this.serverEnded) return this.text;
       const left = deadline - performance.now();
-      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms; received so far: ${JSON.stringify(this.text.slice(0, 300))}`);
+      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms; received so far: ${describeReceived(this.text)}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.waiters.add(() => {
@@ -129,4 +129,11 @@ export function maskedTextFrame(text: string): Buffer {
   const mask = [1, 2, 3, 4];
   const masked = payload.map((b, i) => b ^ mask[i % 4]!);
   return Buffer.concat([Buffer.from([0x81, 0x80 | payload.length, ...mask]), masked]);
+}
+
+/** What a client received, for a failure message: its size, its answers, and both ends of it (a long pipeline stalls at its end). */
+function describeReceived(text: string): string {
+  const answers = text.split('HTTP/1.1 ').length - 1;
+  if (text.length <= 600) return `${answers} answer(s): ${JSON.stringify(text)}`;
+  return `${text.length} bytes, ${answers} answer(s), beginning ${JSON.stringify(text.slice(0, 300))} … ending ${JSON.stringify(text.slice(-300))}`;
 }
