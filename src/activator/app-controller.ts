@@ -341,8 +341,26 @@ export class AppController {
     return startSlot(runtime, spec, index, deadline, existing, onStarted, signal);
   }
 
-  /** Brings the number of instances up to the replica count, in the background; failures are logged, not fatal. */
-  private async fillReplicas(): Promise<void> {
+  /** The replica fill under way, if any (fills run one after another: two at once claimed the same free index). */
+  private filling?: Promise<void>;
+  /** A rollout is under way: it brings the count up itself, with the new revision. */
+  private rollingOut = false;
+
+  /**
+   * Brings the number of instances up to the replica count, in the background; failures are logged, not fatal.
+   * A fill runs after the one under way, and not beside a rollout: each starts the containers it claims, and
+   * two at once claimed the same ones (one container started twice, held by two slots).
+   */
+  private fillReplicas(): Promise<void> {
+    if (this.rollingOut) return Promise.resolve();
+    const run: Promise<void> = (this.filling ?? Promise.resolve()).then(() => (this.rollingOut ? undefined : this.fillNow())).finally(() => {
+      if (this.filling === run) this.filling = undefined;
+    });
+    this.filling = run;
+    return run;
+  }
+
+  private async fillNow(): Promise<void> {
     const missing = this.replicas - this.instances.live.length;
     if (missing <= 0 || this.state !== 'running' || !this.acts()) return;
     const spec = this.spec;
@@ -512,7 +530,15 @@ export class AppController {
       quiesce: this.stopContext.quiesce,
       launchRefusal: (s: AppSpec) => launchRefusal(s, this.deps.defaults().policy),
     };
-    const result = await replaceInstances(rollout, spec, old, this.replicas);
+    this.rollingOut = true;
+    let result: Awaited<ReturnType<typeof replaceInstances>>;
+    try {
+      // A fill that began before (the first start's replicas) ends first: the rollout then replaces what it started.
+      await this.filling;
+      result = await replaceInstances(rollout, spec, old, this.replicas);
+    } finally {
+      this.rollingOut = false;
+    }
     if (!result.ok) {
       // Rolled back: replacements of lost instances, and the next start, use the revision that works.
       if (this.spec === spec) this.spec = withContainerOf(spec, old);

@@ -119,7 +119,23 @@ export class FakeRuntime implements Runtime {
     return { ...instance };
   }
 
+  /** Starts under way, per container; a container started twice at once means two parts of berth both think it theirs. */
+  private readonly startingIds = new Map<string, number>();
+  /** Each time a container was started while a start of it was still under way. */
+  readonly doubleStarts: string[] = [];
+
   async start(id: string): Promise<Instance> {
+    const n = (this.startingIds.get(id) ?? 0) + 1;
+    this.startingIds.set(id, n);
+    if (n > 1) this.doubleStarts.push(`container ${id} started ${n} times at once`);
+    try {
+      return await this.startOnce(id);
+    } finally {
+      this.startingIds.set(id, this.startingIds.get(id)! - 1);
+    }
+  }
+
+  private async startOnce(id: string): Promise<Instance> {
     await this.guard();
     this.calls.start++;
     const c = this.get(id);

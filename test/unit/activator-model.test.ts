@@ -40,18 +40,20 @@ async function within<T>(ms: number, work: Promise<T>, what: () => string): Prom
   }
 }
 
-type Outside = 'kill' | 'stop' | 'remove' | 'pause' | 'unpause' | 'crash';
+type Outside = 'kill' | 'stop' | 'remove' | 'pause' | 'unpause' | 'crash' | 'restart' | 'oom';
+/** How the engine's events about an outside change reach berth: at once, late (after berth's next step), or never (a resync finds it). */
+type Delivery = 'now' | 'late' | 'lost';
 
 type Command =
   | { kind: 'request'; app: App }
   | { kind: 'burst'; app: App; n: number }
   | { kind: 'cancel'; app: App; afterMs: number }
   | { kind: 'idle' }
-  | { kind: 'outside'; app: App; how: Outside; lag: boolean }
+  | { kind: 'outside'; app: App; how: Outside; events: Delivery }
   | { kind: 'engineOutage'; app: App }
   | { kind: 'flaky'; app: App; calls: number }
-  | { kind: 'hang'; app: App }
-  | { kind: 'neverReady'; app: App; on: boolean }
+  | { kind: 'hang'; app: App; windowMs: number }
+  | { kind: 'behave'; app: App; as: 'healthy' | 'slow' | 'neverReady' }
   | { kind: 'during'; app: App; then: 'update' | 'delete' | 'scale' | 'stop'; afterMs: number }
   | { kind: 'stop'; app: App }
   | { kind: 'resync' }
@@ -61,17 +63,17 @@ type Command =
   | { kind: 'scale'; app: App; replicas: number };
 
 const app = fc.constantFrom(...APPS);
-const OUTSIDE: readonly Outside[] = ['kill', 'stop', 'remove', 'pause', 'unpause', 'crash'];
+const OUTSIDE: readonly Outside[] = ['kill', 'stop', 'remove', 'pause', 'unpause', 'crash', 'restart', 'oom'];
 const command: fc.Arbitrary<Command> = fc.oneof(
   { arbitrary: fc.record({ kind: fc.constant('request' as const), app }), weight: 4 },
   { arbitrary: fc.record({ kind: fc.constant('burst' as const), app, n: fc.integer({ min: 2, max: 6 }) }), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constant('cancel' as const), app, afterMs: fc.integer({ min: 0, max: 40 }) }), weight: 1 },
   { arbitrary: fc.constant({ kind: 'idle' as const }), weight: 2 },
-  { arbitrary: fc.record({ kind: fc.constant('outside' as const), app, how: fc.constantFrom(...OUTSIDE), lag: fc.boolean() }), weight: 4 },
+  { arbitrary: fc.record({ kind: fc.constant('outside' as const), app, how: fc.constantFrom(...OUTSIDE), events: fc.constantFrom('now' as const, 'late' as const, 'lost' as const) }), weight: 4 },
   { arbitrary: fc.record({ kind: fc.constant('engineOutage' as const), app }), weight: 1 },
   { arbitrary: fc.record({ kind: fc.constant('flaky' as const), app, calls: fc.integer({ min: 1, max: 3 }) }), weight: 1 },
-  { arbitrary: fc.record({ kind: fc.constant('hang' as const), app }), weight: 1 },
-  { arbitrary: fc.record({ kind: fc.constant('neverReady' as const), app, on: fc.boolean() }), weight: 1 },
+  { arbitrary: fc.record({ kind: fc.constant('hang' as const), app, windowMs: fc.integer({ min: 50, max: 600 }) }), weight: 1 },
+  { arbitrary: fc.record({ kind: fc.constant('behave' as const), app, as: fc.constantFrom('healthy' as const, 'slow' as const, 'neverReady' as const) }), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constant('during' as const), app, then: fc.constantFrom('update' as const, 'delete' as const, 'scale' as const, 'stop' as const), afterMs: fc.integer({ min: 0, max: 30 }) }), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constant('stop' as const), app }), weight: 1 },
   { arbitrary: fc.constant({ kind: 'resync' as const }), weight: 1 },
@@ -84,26 +86,9 @@ const command: fc.Arbitrary<Command> = fc.oneof(
 /** Every kind of event the engine emits: held all together, they arrive late and after the engine's answers to berth's calls. */
 const EVENT_KINDS: readonly RuntimeEventKind[] = ['start', 'die', 'stop', 'pause', 'unpause', 'destroy', 'health', 'oom', 'network', 'kill'];
 
-/** The fake engine, counting the starts of each container in progress: one container started twice at once is two starts in flight. */
-class CountingRuntime extends FakeRuntime {
-  private readonly startingIds = new Map<string, number>();
-  readonly doubleStarts: string[] = [];
-
-  override async start(id: string): Promise<Instance> {
-    const n = (this.startingIds.get(id) ?? 0) + 1;
-    this.startingIds.set(id, n);
-    if (n > 1) this.doubleStarts.push(`container ${id} started ${n} times at once`);
-    try {
-      return await super.start(id);
-    } finally {
-      this.startingIds.set(id, this.startingIds.get(id)! - 1);
-    }
-  }
-}
-
 /** The world one run drives, and what the model expects of it. */
 class World {
-  readonly rt = new CountingRuntime();
+  readonly rt = new FakeRuntime();
   readonly a: Activator;
   /** Declared apps and their spec revision. */
   readonly declared = new Map<App, number>();
@@ -176,7 +161,7 @@ class World {
 
   /** A container of the app to act on from outside, in the state `how` needs. */
   private target(name: App, how: Outside): Instance | undefined {
-    const want = how === 'unpause' ? ['paused'] : how === 'remove' ? ['running', 'paused', 'exited', 'created'] : ['running'];
+    const want = how === 'unpause' ? ['paused'] : how === 'remove' ? ['running', 'paused', 'exited', 'created'] : how === 'restart' ? ['running', 'exited'] : ['running'];
     return [...this.rt.containers.values()].map((x) => x.instance).find((i) => i.app === name && want.includes(i.state));
   }
 
@@ -198,20 +183,27 @@ class World {
         if (c.how !== 'unpause' && this.rt.running(c.app).length === 0 && this.a.status(c.app)) await this.a.acquire(c.app).catch(() => undefined);
         const target = this.target(c.app, c.how);
         if (!target) return;
-        if (c.lag) {
+        if (c.events === 'late') {
           for (const kind of EVENT_KINDS) this.rt.heldKinds.add(kind);
           this.lagUntil = step + 1;
         }
+        this.rt.eventsLost = c.events === 'lost';
         // `docker kill` and `docker stop` are signals (the engine's kill event says so); a crash is the app's own exit.
         if (c.how === 'kill') await this.rt.outsideSignal(target.id, 9, 137);
         else if (c.how === 'stop') await this.rt.outsideSignal(target.id, 15, 143);
-        else if (c.how === 'crash') {
+        else if (c.how === 'crash' || c.how === 'oom') {
           this.ownFailures.add(c.app);
-          await this.rt.outsideKill(target.id, 1);
-        } else if (c.how === 'remove') await this.rt.outsideRemove(target.id);
+          await (c.how === 'oom' ? this.rt.oomKill(target.id) : this.rt.outsideKill(target.id, 1));
+        } else if (c.how === 'restart') await this.rt.outsideRestart(target.id);
+        else if (c.how === 'remove') await this.rt.outsideRemove(target.id);
         else if (c.how === 'pause') await this.rt.outsidePause(target.id);
         else await this.rt.outsideUnpause(target.id);
-        if (c.lag) return;
+        if (c.events === 'lost') {
+          // The stream's gap (an engine restart): the periodic resync is what finds the change.
+          this.rt.eventsLost = false;
+          await this.a.resync();
+        }
+        if (c.events === 'late') return;
         // The engine's event is handled in the same turn it is emitted: checked before an idle stop (200 ms) could hide a wrong state.
         await sleep(30);
         const now = this.a.status(c.app);
@@ -234,13 +226,14 @@ class World {
         // Each call in this window hangs, then fails as the Docker runtime's call timeout makes it.
         this.rt.hangMs = 300;
         this.request(c.app);
-        await sleep(100);
+        await sleep(c.windowMs);
         this.rt.hangMs = 0;
         return;
-      case 'neverReady':
-        // For the containers started from now on (a broken app that listens but never answers ready).
-        if (c.on) this.ownFailures.add(c.app);
-        this.rt.behave(c.app, { neverReady: c.on });
+      case 'behave':
+        // For the containers started from now on: slow (so changes land while a start is under way), or broken
+        // (it listens but never answers ready).
+        if (c.as === 'neverReady') this.ownFailures.add(c.app);
+        this.rt.behave(c.app, c.as === 'healthy' ? {} : c.as === 'slow' ? { startDelayMs: 60, readyAfterMs: 150 } : { neverReady: true });
         return;
       case 'during': {
         // A change that lands while a request's start is under way.
@@ -344,6 +337,7 @@ class World {
     this.rt.hangMs = 0;
     this.rt.failCalls = 0;
     this.rt.heldKinds.clear();
+    this.rt.eventsLost = false;
     // A hung request must not hang the test too: the gateway's close ends what is left.
     this.a.close();
     await this.rt.close();
