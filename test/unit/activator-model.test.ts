@@ -9,10 +9,15 @@ import { fakeActivator, fakeSpec } from '../support/fake-activator.js';
 
 /**
  * A model-based test of the lifecycle core: fast-check drives the activator on
- * the fake engine with short random command sequences (requests, bursts, idle
- * timeouts, changes behind berth's back, an engine outage, updates, deletes,
- * scale changes) and, after each command has settled, checks that what the
- * activator reports agrees with the engine's truth. A failure shrinks to a
+ * the fake engine with short random command sequences (requests, bursts,
+ * cancelled requests, idle timeouts, changes behind berth's back — kill, stop,
+ * crash, OOM, restart, pause, unpause, rm — with the engine's events on time,
+ * late or lost, an engine outage, a flaky and a hung engine, slow and
+ * never-ready apps, updates, deletes, scale changes and API stops, also while a
+ * start is under way, resyncs) and, after each command has settled, checks
+ * that what the activator reports agrees with the engine's truth, that no
+ * container was started twice at once, that crash loops are the app's own,
+ * and that nothing escaped as an unhandled rejection. A failure shrinks to a
  * minimal sequence, which then becomes a plain regression test.
  *
  * The seed is fixed (a random one would make CI flaky on a new path); change it
