@@ -83,6 +83,9 @@ const UNREACHABLE_CHECK_MS = 500;
 /** Consecutive connection failures that take an instance out of rotation (passive health). */
 const PASSIVE_EJECT_AFTER = 3;
 
+/** How soon a stop the engine did not carry out is tried again. */
+const STOP_RETRY_MS = 1_000;
+
 /** How long old instances may finish their requests after an update, a scale-down or a stop. */
 const DRAIN_MS = 30_000;
 
@@ -338,8 +341,26 @@ export class AppController {
     return startSlot(runtime, spec, index, deadline, existing, onStarted, signal);
   }
 
-  /** Brings the number of instances up to the replica count, in the background; failures are logged, not fatal. */
-  private async fillReplicas(): Promise<void> {
+  /** The replica fill under way, if any (fills run one after another: two at once claimed the same free index). */
+  private filling?: Promise<void>;
+  /** A rollout is under way: it brings the count up itself, with the new revision. */
+  private rollingOut = false;
+
+  /**
+   * Brings the number of instances up to the replica count, in the background; failures are logged, not fatal.
+   * A fill runs after the one under way, and not beside a rollout: each starts the containers it claims, and
+   * two at once claimed the same ones (one container started twice, held by two slots).
+   */
+  private fillReplicas(): Promise<void> {
+    if (this.rollingOut) return Promise.resolve();
+    const run: Promise<void> = (this.filling ?? Promise.resolve()).then(() => (this.rollingOut ? undefined : this.fillNow())).finally(() => {
+      if (this.filling === run) this.filling = undefined;
+    });
+    this.filling = run;
+    return run;
+  }
+
+  private async fillNow(): Promise<void> {
     const missing = this.replicas - this.instances.live.length;
     if (missing <= 0 || this.state !== 'running' || !this.acts()) return;
     const spec = this.spec;
@@ -509,7 +530,15 @@ export class AppController {
       quiesce: this.stopContext.quiesce,
       launchRefusal: (s: AppSpec) => launchRefusal(s, this.deps.defaults().policy),
     };
-    const result = await replaceInstances(rollout, spec, old, this.replicas);
+    this.rollingOut = true;
+    let result: Awaited<ReturnType<typeof replaceInstances>>;
+    try {
+      // A fill that began before (the first start's replicas) ends first: the rollout then replaces what it started.
+      await this.filling;
+      result = await replaceInstances(rollout, spec, old, this.replicas);
+    } finally {
+      this.rollingOut = false;
+    }
     if (!result.ok) {
       // Rolled back: replacements of lost instances, and the next start, use the revision that works.
       if (this.spec === spec) this.spec = withContainerOf(spec, old);
@@ -565,6 +594,8 @@ export class AppController {
   /** Stops all containers (paused ones too) and parks them. */
   private async stopAll(why: string): Promise<void> {
     const killed = await stopInstances(this.stopContext);
+    // A container the engine did not stop runs on: its stop is tried again (see retryStop).
+    if (this.instances.parked.some(isUp)) this.retryStop();
     this.backoff.reset();
     // Still the stop berth chose (`idle…` stays first), with what it came to.
     this.fire('stopped', killed ? `${why}; ${killed}` : why);
@@ -968,14 +999,33 @@ export class AppController {
     });
   }
 
-  /** Stops the kept containers that run without serving (see keepUnready). */
+  /** Stops the kept containers that run (or are frozen) without serving (see keepUnready and retryStop). */
   private async stopUnready(why: string): Promise<void> {
     this.timers.cancelLeftoverStop();
-    for (const i of this.instances.parked.filter((p) => p.state === 'running')) {
+    for (const i of this.instances.parked.filter(isUp)) {
       this.deps.logger.info({ app: this.name, instance: i.name, why }, 'stopping a container that does not serve');
-      await this.deps.runtime.stop(i.id, { timeoutS: 5 }).catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'stop failed'));
-      this.instances.park({ ...i, state: 'exited', address: undefined });
+      try {
+        await this.deps.runtime.stop(i.id, { timeoutS: 5 });
+        this.instances.park({ ...i, state: 'exited', address: undefined });
+      } catch (err) {
+        this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'stop failed');
+        this.retryStop();
+      }
     }
+  }
+
+  /**
+   * A stop the engine did not carry out (it did not answer, or refused) left a
+   * container up behind an app that shows stopped: nothing else would stop it
+   * (no idle clock runs for a stopped app). It is tried again shortly, while
+   * the app stays down; a start meanwhile takes the container as it is.
+   */
+  private retryStop(): void {
+    this.timers.armLeftoverStop(STOP_RETRY_MS, () => {
+      void this.serial(async () => {
+        if (isDown(this.state) && this.state !== 'paused' && !this.closed) await this.stopUnready('a stop the engine did not carry out, tried again');
+      });
+    });
   }
 
   /** A failed start may leave its container running (never ready): it must not stay up. */
@@ -997,6 +1047,11 @@ export class AppController {
       parked: this.instances.parked.map((i) => ({ id: i.id, state: i.state })),
     };
   }
+}
+
+/** A kept container that still holds its app up: running, or frozen. */
+function isUp(instance: Instance): boolean {
+  return instance.state === 'running' || instance.state === 'paused';
 }
 
 function isDown(state: AppState): boolean {

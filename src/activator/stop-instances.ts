@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { messageOf } from '../errors.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Instance, Runtime } from '../runtime/runtime.js';
 import type { InstanceSet } from './instance-set.js';
 import { drainSlot, type Slot } from './instance-slot.js';
 
@@ -26,16 +26,20 @@ export const STOP_TIMEOUT_S = 10;
 export async function stopInstances(ctx: StopContext): Promise<string | undefined> {
   const instances = [...ctx.instances.takeSlots().map((s) => s.instance), ...ctx.instances.parked];
   const killed: string[] = [];
-  await Promise.all(
-    instances.map(async (i) => {
+  const stopped = await Promise.all(
+    instances.map(async (i): Promise<Instance> => {
       try {
         if ((await ctx.runtime.stop(i.id, { timeoutS: STOP_TIMEOUT_S }))?.killed) killed.push(i.name);
+        return { ...i, state: 'exited', address: undefined };
       } catch (err) {
-        ctx.logger.warn({ app: ctx.app, err: messageOf(err) }, 'stop failed');
+        // The engine did not stop it (it did not answer, or refused): it is kept as berth last knew it, running
+        // or paused, so the app's stop can be tried again. Parked as exited, it ran on while the app showed stopped.
+        ctx.logger.warn({ app: ctx.app, instance: i.name, err: messageOf(err) }, 'stop failed');
+        return i;
       }
     }),
   );
-  ctx.instances.setParked(instances.map((i) => ({ ...i, state: 'exited' as const, address: undefined })));
+  ctx.instances.setParked(stopped);
   if (killed.length === 0) return undefined;
   const note = killedNote(killed.sort(), STOP_TIMEOUT_S);
   ctx.logger.warn({ app: ctx.app, instances: killed }, note);

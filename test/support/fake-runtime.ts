@@ -79,21 +79,34 @@ export class FakeRuntime implements Runtime {
     this.behaviour.set(app, behaviour);
   }
 
-  private guard(): void {
+  /** The next this many engine calls fail as an unreachable engine's do (a flaky engine). */
+  failCalls = 0;
+  /** While set, each engine call first hangs this long, then fails as the Docker runtime's own call timeout makes it (a hung engine). */
+  hangMs = 0;
+
+  private async guard(): Promise<void> {
+    if (this.hangMs > 0) {
+      await sleep(this.hangMs);
+      throw new EngineUnavailableError(`the Docker engine did not answer within ${this.hangMs}ms`, this.engineRetryAfterS);
+    }
+    if (this.failCalls > 0) {
+      this.failCalls--;
+      throw new EngineUnavailableError('the Docker engine refused the connection', this.engineRetryAfterS);
+    }
     if (this.engineDown) throw new EngineUnavailableError('the Docker engine did not answer within 5s', this.engineRetryAfterS);
   }
 
   async ping(): Promise<void> {
-    this.guard();
+    await this.guard();
   }
 
   async probe(): Promise<void> {
     this.calls.probe++;
-    this.guard();
+    await this.guard();
   }
 
   async ensure(spec: AppSpec, index: number): Promise<Instance> {
-    this.guard();
+    await this.guard();
     this.calls.ensure++;
     const name = `berth-${spec.name}-${index}`;
     const hash = containerSpecHash(spec);
@@ -106,13 +119,29 @@ export class FakeRuntime implements Runtime {
     return { ...instance };
   }
 
+  /** Starts under way, per container; a container started twice at once means two parts of berth both think it theirs. */
+  private readonly startingIds = new Map<string, number>();
+  /** Each time a container was started while a start of it was still under way. */
+  readonly doubleStarts: string[] = [];
+
   async start(id: string): Promise<Instance> {
-    this.guard();
+    const n = (this.startingIds.get(id) ?? 0) + 1;
+    this.startingIds.set(id, n);
+    if (n > 1) this.doubleStarts.push(`container ${id} started ${n} times at once`);
+    try {
+      return await this.startOnce(id);
+    } finally {
+      this.startingIds.set(id, this.startingIds.get(id)! - 1);
+    }
+  }
+
+  private async startOnce(id: string): Promise<Instance> {
+    await this.guard();
     this.calls.start++;
     const c = this.get(id);
     const b = this.behaviour.get(c.instance.app) ?? {};
     if (b.startDelayMs) await sleep(b.startDelayMs);
-    this.guard();
+    await this.guard();
     if (b.startError) throw b.startError();
     if (!this.containers.has(id)) throw new NotFoundError(`no container ${id}`);
     await this.run(c, b);
@@ -126,7 +155,7 @@ export class FakeRuntime implements Runtime {
   }
 
   async stop(id: string): Promise<StopOutcome> {
-    this.guard();
+    await this.guard();
     this.calls.stop++;
     const c = this.containers.get(id);
     if (!c) throw new NotFoundError(`no container ${id}`);
@@ -139,12 +168,11 @@ export class FakeRuntime implements Runtime {
   }
 
   private signal(c: FakeContainer, signal: number): void {
-    if (this.eventsLost) return;
-    for (const listener of this.listeners) listener({ kind: 'kill', app: c.instance.app, instanceId: c.instance.id, time: new Date(), signal });
+    this.deliver({ kind: 'kill', app: c.instance.app, instanceId: c.instance.id, time: new Date(), signal });
   }
 
   async pause(id: string): Promise<void> {
-    this.guard();
+    await this.guard();
     this.calls.pause++;
     const c = this.get(id);
     c.instance.state = 'paused';
@@ -153,7 +181,7 @@ export class FakeRuntime implements Runtime {
 
   /** As the engine: 404 for a container that is gone, 409 for one that is not paused. */
   async unpause(id: string): Promise<void> {
-    this.guard();
+    await this.guard();
     this.calls.unpause++;
     const c = this.get(id);
     if (c.instance.state !== 'paused') throw new ConflictError(`container ${id} is not paused`);
@@ -162,19 +190,19 @@ export class FakeRuntime implements Runtime {
   }
 
   async remove(id: string): Promise<void> {
-    this.guard();
+    await this.guard();
     this.calls.remove++;
     const c = this.containers.get(id);
     if (c) await this.destroy(c);
   }
 
   async list(filter?: { app?: string }): Promise<Instance[]> {
-    this.guard();
+    await this.guard();
     this.calls.list++;
     // Taken before the delay: a slow list answers with how things were when it was asked.
     const snapshot = [...this.containers.values()].map((c) => ({ ...c.instance })).filter((i) => !filter?.app || i.app === filter.app);
     if (this.listDelayMs) await sleep(this.listDelayMs);
-    this.guard();
+    await this.guard();
     return snapshot;
   }
 
@@ -187,7 +215,7 @@ export class FakeRuntime implements Runtime {
   readonly exposedPorts = new Map<string, number[]>();
 
   async inspect(id: string): Promise<Instance | undefined> {
-    this.guard();
+    await this.guard();
     this.calls.inspect++;
     const c = this.containers.get(id);
     return c ? { ...c.instance } : undefined;
@@ -296,7 +324,7 @@ export class FakeRuntime implements Runtime {
   /** `docker stop` / `docker kill` of a running container: the engine's kill event (with the signal), then its exit with `exitCode`. */
   async outsideSignal(id: string, signal: number, exitCode: number): Promise<void> {
     const c = this.get(id);
-    if (!this.eventsLost) for (const listener of this.listeners) listener({ kind: 'kill', app: c.instance.app, instanceId: id, time: new Date(), signal });
+    this.signal(c, signal);
     await this.halt(c, exitCode, ['die', 'stop']);
   }
 
@@ -316,7 +344,11 @@ export class FakeRuntime implements Runtime {
     return [...this.containers.values()].map((c) => c.instance).filter((i) => i.state === 'running' && (!app || i.app === app));
   }
 
+  /** Closed: a start still under way (the activator's work outlives a test by a few turns) opens no server left listening. */
+  private closed = false;
+
   async close(): Promise<void> {
+    this.closed = true;
     for (const c of this.containers.values()) {
       clearTimeout(c.exitTimer);
       await closeServer(c.server);
@@ -333,7 +365,7 @@ export class FakeRuntime implements Runtime {
   private async run(c: FakeContainer, b: FakeBehaviour): Promise<void> {
     // Running with its port gone (outsideDisconnect): started again, it is joined back and published anew, as the Docker runtime does.
     if (c.instance.state === 'running' && !c.instance.address) return this.republish(c);
-    if (c.instance.state === 'running') return;
+    if (c.instance.state === 'running' || this.closed) return;
     if (c.instance.state === 'paused') {
       c.instance.state = 'running';
       this.emit('unpause', c);
@@ -356,7 +388,7 @@ export class FakeRuntime implements Runtime {
       if (res.statusCode === 200 && sickFor !== undefined && sickAtMs === Infinity) sickAtMs = now + sickFor;
       res.end('fake');
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    if (!(await this.listen(server, c))) return;
     const port = (server.address() as { port: number }).port;
     c.server = server;
     c.instance.state = 'running';
@@ -368,13 +400,24 @@ export class FakeRuntime implements Runtime {
     this.emit('start', c);
   }
 
+  /**
+   * Listens for `c`; false (the server closed again) when the container was removed, or the
+   * engine closed, while it bound: no server is left listening for a container nobody knows.
+   */
+  private async listen(server: Server, c: FakeContainer): Promise<boolean> {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    if (!this.closed && this.containers.get(c.instance.id) === c) return true;
+    await closeServer(server);
+    return false;
+  }
+
   private async republish(c: FakeContainer): Promise<void> {
     const server = createServer((req, res) => {
       if (req.headers['user-agent'] === 'berth-readiness') c.probes++;
       res.statusCode = performance.now() >= c.readyAtMs ? 200 : 503;
       res.end('fake');
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    if (!(await this.listen(server, c))) return;
     c.server = server;
     c.instance.address = { host: '127.0.0.1', port: (server.address() as { port: number }).port };
   }
@@ -397,9 +440,12 @@ export class FakeRuntime implements Runtime {
   }
 
   private emit(kind: RuntimeEventKind, c: FakeContainer, exitCode?: number): void {
+    this.deliver({ kind, app: c.instance.app, instanceId: c.instance.id, time: new Date(), ...(exitCode === undefined ? {} : { exitCode }) });
+  }
+
+  private deliver(event: RuntimeEvent): void {
     if (this.eventsLost) return;
-    const event: RuntimeEvent = { kind, app: c.instance.app, instanceId: c.instance.id, time: new Date(), ...(exitCode === undefined ? {} : { exitCode }) };
-    if (this.heldKinds.has(kind)) this.held.push(event);
+    if (this.heldKinds.has(event.kind)) this.held.push(event);
     else for (const listener of this.listeners) listener(event);
   }
 
