@@ -315,7 +315,9 @@ export class FakeRuntime implements Runtime {
    */
   async outsideDisconnect(id: string): Promise<void> {
     const c = this.get(id);
-    await closeServer(c.server);
+    const server = c.server;
+    await closeServer(server);
+    if (c.server !== server) return; // started again meanwhile: its new port stands
     c.server = undefined;
     c.instance.address = undefined;
     if (!this.eventsLost) for (const listener of this.listeners) listener({ kind: 'network', app: c.instance.app, instanceId: id, time: new Date() });
@@ -401,12 +403,17 @@ export class FakeRuntime implements Runtime {
   }
 
   /**
-   * Listens for `c`; false (the server closed again) when the container was removed, or the
-   * engine closed, while it bound: no server is left listening for a container nobody knows.
+   * Listens for `c` and makes `server` its own; false (the server closed again) when the container was
+   * removed, the engine closed, or another run of it bound first: no server is left listening unknown.
    */
   private async listen(server: Server, c: FakeContainer): Promise<boolean> {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    if (!this.closed && this.containers.get(c.instance.id) === c) return true;
+    // c.server set meanwhile: a second run of the same container (an outside restart beside a start) bound first.
+    // Claimed here, in the tick of the check: the caller resumes turns later, when another run may have passed it too.
+    if (!this.closed && this.containers.get(c.instance.id) === c && c.server === undefined) {
+      c.server = server;
+      return true;
+    }
     await closeServer(server);
     return false;
   }
@@ -425,7 +432,11 @@ export class FakeRuntime implements Runtime {
   private async halt(c: FakeContainer, exitCode: number, kinds: RuntimeEventKind[]): Promise<void> {
     clearTimeout(c.exitTimer);
     if (c.instance.state !== 'running' && c.instance.state !== 'paused') return;
-    await closeServer(c.server);
+    const server = c.server;
+    await closeServer(server);
+    // Another halt of it ended meanwhile and a start ran it again (c.server is that run's): this halt is over.
+    // Clearing it here left that run's server listening for good, and a test's process never exited.
+    if (c.server !== server) return;
     c.server = undefined;
     c.instance.state = 'exited';
     c.instance.address = undefined;
