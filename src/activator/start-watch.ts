@@ -7,11 +7,14 @@ export const OUT_OF_MEMORY = 'the container ran out of memory and was killed';
 export const PAUSED_WHILE_STARTING = 'the container was paused outside berth while it started';
 
 /**
- * Exit codes of a container stopped by a signal from outside: 143 (SIGTERM, a
- * `docker stop` or `docker restart`) and 137 (SIGKILL, a `docker kill`, or a
- * restart whose app ignored SIGTERM). An app that fails by itself exits otherwise.
+ * Exit codes of a container that may have been stopped by a signal from outside:
+ * 143 (SIGTERM, a `docker stop` or `docker restart`), 137 (SIGKILL, a `docker
+ * kill`, or a restart whose app ignored SIGTERM), and 0 (an app that ends cleanly
+ * on SIGTERM: a restart of it failed the start with "exited with code 0"). An app
+ * that fails by itself exits otherwise; one that exits 0 by itself during its start
+ * is told so after the short look.
  */
-const SIGNALLED = new Set([137, 143]);
+const SIGNALLED = new Set([0, 137, 143]);
 
 /**
  * What the engine's view of a container being started means for the start. Pure.

@@ -23,7 +23,7 @@ const CASES: Array<[string, Instance | undefined, DuringStart['kind'], RegExp?]>
   ['exited 143 (a docker stop or restart): worth a look', inst({ state: 'exited', exitCode: 143, address: undefined }), 'maybe-restarting', /exited with code 143/],
   ['exited 137 (a docker kill): worth a look', inst({ state: 'exited', exitCode: 137, address: undefined }), 'maybe-restarting', /exited with code 137/],
   ['exited 1 by itself: failed', inst({ state: 'exited', exitCode: 1, address: undefined }), 'failed', /exited with code 1$/],
-  ['exited 0 by itself: failed', inst({ state: 'exited', exitCode: 0, address: undefined }), 'failed', /exited with code 0$/],
+  ['exited 0 (an app that ends cleanly on the SIGTERM of a docker restart, or by itself): worth a look', inst({ state: 'exited', exitCode: 0, address: undefined }), 'maybe-restarting', /exited with code 0$/],
   ['killed for its memory (137): failed, saying so', inst({ state: 'exited', exitCode: 137, oomKilled: true, address: undefined }), 'failed', /ran out of memory/],
   ['dead: failed', inst({ state: 'dead', exitCode: 2 }), 'failed', /exited with code 2/],
   ['gone (docker rm -f): a new one can be made', undefined, 'gone', /disappeared/],
