@@ -7,6 +7,7 @@
 import { constants, promises as fs } from 'node:fs';
 import { PolicyError, RuntimeError } from '../errors.js';
 import { fsReason } from '../fs-reason.js';
+import { readRegularFile } from '../regular-file.js';
 import type { EnvValue } from '../spec/env-value.js';
 import { formatPath } from '../spec/path.js';
 import { isUnder } from '../spec/policy.js';
@@ -76,18 +77,10 @@ async function readSecretFile(field: string, path: string, roots: readonly strin
     throw new RuntimeError(`${field}: cannot read ${path}: ${fsReason(err)}`);
   }
   try {
-    const info = await handle.stat();
-    if (!info.isFile()) throw new RuntimeError(`${field}: ${path} is not a regular file`);
-    // Read at most one byte more than allowed, so a file growing meanwhile is still bounded.
-    const buffer = Buffer.alloc(MAX_SECRET_FILE_BYTES + 1);
-    let length = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-      if (length > MAX_SECRET_FILE_BYTES) throw new RuntimeError(`${field}: ${path} is larger than ${MAX_SECRET_FILE_BYTES} bytes`);
-    }
-    return buffer.subarray(0, length).toString('utf8');
+    const read = await readRegularFile(handle, MAX_SECRET_FILE_BYTES);
+    if (typeof read === 'string') return read;
+    if (read.refused === 'not-regular') throw new RuntimeError(`${field}: ${path} is not a regular file`);
+    throw new RuntimeError(`${field}: ${path} is larger than ${MAX_SECRET_FILE_BYTES} bytes`);
   } finally {
     await handle.close();
   }

@@ -4,6 +4,7 @@ import { open } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { ConfigError, messageOf } from '../errors.js';
 import { certificatePair, validityProblem, type CertificatePair } from './certificate-pair.js';
+import { readRegularFile } from '../regular-file.js';
 
 /** One `tls.certificates` entry: absolute paths of a PEM chain and its key. */
 export interface CertificateFiles {
@@ -39,19 +40,11 @@ export async function readPemFile(path: string): Promise<string> {
     throw new Error(`${path}: cannot be read (${messageOf(err)})`);
   }
   try {
-    const stats = await handle.stat();
-    if (!stats.isFile()) throw new Error(`${path}: not a regular file (${stats.isDirectory() ? 'a directory' : 'a device, pipe or socket'})`);
-    if (stats.size > MAX_PEM_FILE_BYTES) throw new Error(`${path}: ${stats.size} bytes, more than a certificate chain or key holds (${MAX_PEM_FILE_BYTES} at most)`);
-    // Read to at most one byte past the bound: a file that grows after the stat is still bounded.
-    const buffer = Buffer.alloc(MAX_PEM_FILE_BYTES + 1);
-    let length = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-      if (length > MAX_PEM_FILE_BYTES) throw new Error(`${path}: more than ${MAX_PEM_FILE_BYTES} bytes, more than a certificate chain or key holds`);
-    }
-    return buffer.toString('utf8', 0, length);
+    const read = await readRegularFile(handle, MAX_PEM_FILE_BYTES);
+    if (typeof read === 'string') return read;
+    if (read.refused === 'not-regular') throw new Error(`${path}: not a regular file (${read.directory ? 'a directory' : 'a device, pipe or socket'})`);
+    if (read.size !== undefined) throw new Error(`${path}: ${read.size} bytes, more than a certificate chain or key holds (${MAX_PEM_FILE_BYTES} at most)`);
+    throw new Error(`${path}: more than ${MAX_PEM_FILE_BYTES} bytes, more than a certificate chain or key holds`);
   } catch (err) {
     if (err instanceof Error && err.message.startsWith(`${path}: `)) throw err;
     throw new Error(`${path}: cannot be read (${messageOf(err)})`);
