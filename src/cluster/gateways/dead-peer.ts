@@ -31,12 +31,31 @@ export function deadPeerBoundMs(p: DeadPeerProbes): number {
  * Sets the probes on a connection's session. Best effort: a server or a pooler
  * that refuses them leaves the session as it was (the lock still works; only
  * a vanished holder is noticed later), so failures are ignored.
+ *
+ * One statement: on a pooled connection it runs before whatever the pool's user sends
+ * first (a BEGIN, queued behind it; session settings made inside a transaction that
+ * rolls back would be undone). Two queued at once made pg print a deprecation warning
+ * on every new connection. tcp_user_timeout (PostgreSQL 12 and later) is set in a block
+ * of its own, so an older server that does not know it still takes the keepalives.
  */
 export async function setDeadPeerProbes(client: pg.ClientBase, p: DeadPeerProbes = DEAD_PEER_PROBES): Promise<void> {
-  const keepalives = "SELECT set_config('tcp_keepalives_idle', $1, false), set_config('tcp_keepalives_interval', $2, false), set_config('tcp_keepalives_count', $3, false)";
-  // Both queued at once, so that on a pooled connection they run before whatever the pool's user sends first (a BEGIN).
-  await Promise.all([
-    client.query(keepalives, [String(p.idleS), String(p.intervalS), String(p.count)]).catch(() => undefined),
-    client.query("SELECT set_config('tcp_user_timeout', $1, false)", [String(deadPeerBoundMs(p))]).catch(() => undefined),
-  ]);
+  try {
+    await client.query(deadPeerProbesSql(p));
+  } catch {
+    // Refused (a pooler, an old server) or not whole seconds: the session stays as it was.
+  }
+}
+
+/** The statement of setDeadPeerProbes. A DO block takes no parameters: the numbers are written in, as integers only. */
+export function deadPeerProbesSql(p: DeadPeerProbes): string {
+  const n = (value: number): string => {
+    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`a dead-peer probe setting must be a whole number of seconds, not ${value}`);
+    return `'${value}'`;
+  };
+  return [
+    'DO $$ BEGIN',
+    `PERFORM set_config('tcp_keepalives_idle', ${n(p.idleS)}, false), set_config('tcp_keepalives_interval', ${n(p.intervalS)}, false), set_config('tcp_keepalives_count', ${n(p.count)}, false);`,
+    `BEGIN PERFORM set_config('tcp_user_timeout', ${n(deadPeerBoundMs(p))}, false); EXCEPTION WHEN OTHERS THEN NULL; END;`,
+    'END $$',
+  ].join(' ');
 }
