@@ -198,6 +198,13 @@ export const configFileSchema = z.strictObject({
         .optional()
         .describe('Obtain and renew certificates for every exact route host (HTTP-01 on the plain listener). Wildcard hosts need DNS-01: give them files.'),
       redirect: z.boolean().describe("Answer plain HTTP with 308 to the same URL over HTTPS, for every route (a route's redirectHttps wins). Default false.").default(false),
+      redirectPort: z
+        .number()
+        .int()
+        .min(1)
+        .max(65535)
+        .optional()
+        .describe("The port redirects to HTTPS name, when clients reach the TLS listener on another one (a NAT, or a published port mapping 443 to it); left out of the URL when 443. Default: the TLS listener's own port."),
     })
     .optional()
     .describe('HTTPS at the edge: TLS termination, certificates from files and ACME, HTTP/2.'),

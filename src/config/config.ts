@@ -115,6 +115,8 @@ export interface TlsConfig {
   acme?: AcmeConfig;
   /** Plain HTTP gets a 308 to HTTPS on every route whose own `redirectHttps` does not say otherwise. */
   redirect: boolean;
+  /** The port redirects name, when clients reach the TLS listener on another; undefined: the listener's own. */
+  redirectPort?: number;
 }
 
 export interface AcmeConfig {

@@ -174,7 +174,7 @@ function tlsConfig(raw: NonNullable<ConfigFileInput['tls']>, baseDir: string): T
     throw new Error(`listen: ${(err as Error).message}`);
   }
   const certificates = raw.certificates.map((c) => ({ cert: resolve(baseDir, c.cert), key: resolve(baseDir, c.key) }));
-  const out: TlsConfig = { listen, certificates, redirect: raw.redirect };
+  const out: TlsConfig = { listen, certificates, redirect: raw.redirect, ...(raw.redirectPort !== undefined ? { redirectPort: raw.redirectPort } : {}) };
   if (raw.acme) {
     const ms = (name: 'renewBefore' | 'checkEvery') => {
       try {

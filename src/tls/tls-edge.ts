@@ -27,7 +27,7 @@ export interface TlsEdgeOptions {
   logger: Logger;
   /** The desired apps by name (for HSTS). */
   specs: () => ReadonlyMap<string, AppSpec>;
-  /** The port the TLS listener is bound to (redirects point there). */
+  /** The port the TLS listener is bound to (redirects point there unless `redirectPort` says otherwise). */
   tlsPort: () => number;
   /** Told after each rebuild (proxy workers serve the certificates from snapshot()). */
   changed?: () => void;
@@ -105,7 +105,7 @@ export class TlsEdge implements EdgeHooks {
       certificates: this.pairs.map(({ names, certPem, keyPem }) => ({ names, certPem, keyPem })),
       challenges: [...this.challenges],
       redirect: this.config.redirect,
-      tlsPort: this.options.tlsPort(),
+      tlsPort: this.redirectPort(),
     };
   }
 
@@ -134,7 +134,12 @@ export class TlsEdge implements EdgeHooks {
   }
 
   redirect(match: RouteMatch, target: string): string | undefined {
-    return httpsRedirect(match, target, this.config.redirect, this.options.tlsPort());
+    return httpsRedirect(match, target, this.config.redirect, this.redirectPort());
+  }
+
+  /** The port redirects name: the configured one (clients reach the listener through a mapping), else the listener's. */
+  private redirectPort(): number {
+    return this.config.redirectPort ?? this.options.tlsPort();
   }
 
   hsts(app: string): string | undefined {

@@ -5,6 +5,9 @@ import { hstsValue, httpsLocation, redirectsToHttps } from '../../src/tls/edge-p
 import { buildConfig } from '../../src/config/load-config.js';
 import { parseSpecObject } from '../../src/spec/index.js';
 import { SpecError } from '../../src/errors.js';
+import type { TlsConfig } from '../../src/config/config.js';
+import { TlsEdge } from '../../src/tls/tls-edge.js';
+import { pino } from 'pino';
 
 const index = new SniIndex<string>();
 index.add(['a.example.com', '*.apps.example.com'], 'file-1');
@@ -68,4 +71,18 @@ test('the tls block: defaults, paths resolved against the config, bad fields nam
   await assert.rejects(buildConfig({ tls: { acme: { email: 'nope', directory: 'https://x/' } } }, '/'), /tls\.acme\.email/);
   await assert.rejects(buildConfig({ tls: { listen: 'a:b' } }, '/'), /tls: listen/);
   assert.equal((await buildConfig({ tls: {}, workers: 2 }, '/')).workers, 2, 'proxy workers serve HTTPS too');
+});
+
+test('tls.redirectPort: redirects name it (clients reach the listener through a mapping), else the listener port', async () => {
+  const mapped = await buildConfig({ tls: { listen: '0.0.0.0:8443', redirect: true, redirectPort: 443 } }, '/');
+  assert.equal(mapped.tls?.redirectPort, 443);
+  assert.equal((await buildConfig({ tls: {} }, '/')).tls?.redirectPort, undefined);
+  for (const bad of [0, 65536, 44.3, '443']) await assert.rejects(buildConfig({ tls: { redirectPort: bad } }, '/'), /tls\.redirectPort/);
+  const match = { app: 'a', route: { stripPrefix: false }, upstreamPath: '/x', authority: 'a.example.com:8080' };
+  const edge = (tls: TlsConfig) => new TlsEdge(tls, { logger: pino({ level: 'silent' }), specs: () => new Map(), tlsPort: () => 8443 });
+  assert.equal(edge(mapped.tls!).redirect(match, '/x?q=1'), 'https://a.example.com/x?q=1');
+  assert.equal(edge(mapped.tls!).snapshot().tlsPort, 443, 'proxy workers redirect the same way');
+  assert.equal(edge({ ...mapped.tls!, redirectPort: 9443 }).redirect(match, '/x'), 'https://a.example.com:9443/x');
+  const { redirectPort: _, ...unmapped } = mapped.tls!;
+  assert.equal(edge(unmapped).redirect(match, '/x'), 'https://a.example.com:8443/x');
 });
