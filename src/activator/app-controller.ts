@@ -1060,6 +1060,8 @@ export class AppController {
   private cancelStopRetry(): void {
     this.timers.cancelLeftoverStop();
     this.stopRetry.reset();
+    // Serving again (adopted by a resync): the stop that failed no longer stands as its last error.
+    if (this.stopFailure !== undefined && this.lastError === this.stopFailure) this.lastError = undefined;
     this.stopFailure = undefined;
   }
 

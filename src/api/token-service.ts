@@ -88,7 +88,7 @@ export class TokenService {
    */
   async create(name: string): Promise<CreatedToken> {
     const clash = nameClash(await this.store.listTokens(), name);
-    if (clash) throw new ConflictError(`a token named "${clash}" already exists; token names must differ in more than case`);
+    if (clash) throw new ConflictError(clash === name ? `a token named "${name}" already exists` : `a token named "${clash}" already exists; token names must differ in more than case`);
     const secret = `berth_${randomBytes(32).toString('base64url')}`;
     const stored = await this.store.createToken({ id: randomUUID(), name, hash: sha256(secret).toString('hex') });
     return { id: stored.id, name: stored.name, token: secret, createdAt: stored.createdAt };
