@@ -18,6 +18,7 @@ import { planResync, type BelievedApp, type ResyncAction } from './resync-plan.j
 import { DEFAULT_RESYNC_EVERY_MS, ResyncLoop } from './resync-loop.js';
 import { launchRefusal } from './launch-policy.js';
 import { DEFAULT_CONCURRENT_STARTS, StartBudget, type StartLimits } from './start-budget.js';
+import type { StopRetrySchedule } from './stop-retry.js';
 
 /**
  * A browser reloading the waiting page within this time of a failed start is
@@ -65,6 +66,8 @@ export interface ActivatorOptions {
   onActivity?: (app: string, began: boolean) => void;
   /** Each app's last request before this gateway started (epoch ms), as saved: its idle timeout counts on from it. */
   lastRequests?: ReadonlyMap<string, number>;
+  /** When a stop the engine did not carry out is tried again; see AppControllerDeps.stopRetry (tests shorten it). */
+  stopRetry?: StopRetrySchedule;
 }
 
 /**
@@ -104,10 +107,12 @@ export class Activator implements UpstreamSource {
     this.heldFor = options.heldFor;
     this.onActivity = options.onActivity;
     this.restoredLastRequests = new Map(options.lastRequests);
+    this.stopRetrySchedule = options.stopRetry;
     this.startBudget = new StartBudget(options.startLimits ?? { concurrentStarts: DEFAULT_CONCURRENT_STARTS }, () => this.appsUp.size);
   }
 
   private readonly startBudget: StartBudget;
+  private readonly stopRetrySchedule?: StopRetrySchedule;
   /** Declared apps with something up (starting, running, paused or stopping): what limits.runningApps bounds. */
   private readonly appsUp = new Set<string>();
 
@@ -480,6 +485,7 @@ export class Activator implements UpstreamSource {
       acts: this.acts,
       lease: this.lease,
       startBudget: this.startBudget,
+      stopRetry: this.stopRetrySchedule,
     });
     const saved = this.restoredLastRequests.get(spec.name);
     if (saved !== undefined) controller.restoreLastRequest(saved);

@@ -24,6 +24,7 @@ import { RejectedRevision } from './rejected-revision.js';
 import { replaceInstances } from './rollout.js';
 import { pauseInstances, retireInstance, stopInstances, type StopContext } from './stop-instances.js';
 import type { StartBudget } from './start-budget.js';
+import { StopRetry, type StopRetrySchedule } from './stop-retry.js';
 import { NoInstanceError, StartFailedError, StartSlotsBusyError } from './start-errors.js';
 import type { BelievedApp } from './resync-plan.js';
 import { afterFailedThaw, wakePlan } from './wake-plan.js';
@@ -66,6 +67,8 @@ export interface AppControllerDeps {
   lease?: AppLease;
   /** The gateway's bounds on starts, shared by every app (start-budget.ts). Absent: none. */
   startBudget?: StartBudget;
+  /** When a stop the engine did not carry out is tried again (stop-retry.ts). Absent: 1 s doubling to 30 s. */
+  stopRetry?: StopRetrySchedule;
 }
 
 /** Runs `work` holding the app's lease across gateways, waiting at most `waitMs` for it. */
@@ -82,9 +85,6 @@ const UNREACHABLE_CHECK_MS = 500;
 
 /** Consecutive connection failures that take an instance out of rotation (passive health). */
 const PASSIVE_EJECT_AFTER = 3;
-
-/** How soon a stop the engine did not carry out is tried again. */
-const STOP_RETRY_MS = 1_000;
 
 /** How long old instances may finish their requests after an update, a scale-down or a stop. */
 const DRAIN_MS = 30_000;
@@ -129,6 +129,9 @@ export class AppController {
   /** Why a stop called off the start in progress (set until that start has ended). */
   private startCancelled?: string;
   private idleRecheck?: NodeJS.Timeout;
+  private readonly stopRetry: StopRetry;
+  /** What lastError says while a stop the engine did not carry out is pending, so its success clears only that. */
+  private stopFailure?: string;
 
   constructor(
     spec: AppSpec,
@@ -138,6 +141,7 @@ export class AppController {
     this.replicas = spec.scale.replicas;
     this.instances = new InstanceSet(spec.balance, spec.name, deps.onReadyChange && (() => deps.onReadyChange!(this.spec.name)));
     this.timers = new AppTimers(() => this.onIdle());
+    this.stopRetry = new StopRetry(deps.stopRetry);
     this.dependencies = new DependencyHold(deps.wakeDependencies);
     // The probe dials a new connection each time: a kept-alive one can answer while new ones hang.
     this.gate = new AdmissionGate(() => deps.runtime.probe());
@@ -191,7 +195,14 @@ export class AppController {
 
   private get stopContext(): StopContext {
     const quiesce = this.deps.quiesce;
-    return { app: this.name, runtime: this.deps.runtime, logger: this.deps.logger, instances: this.instances, quiesce: quiesce && (() => quiesce(this.name)) };
+    return {
+      app: this.name,
+      runtime: this.deps.runtime,
+      logger: this.deps.logger,
+      instances: this.instances,
+      quiesce: quiesce && (() => quiesce(this.name)),
+      stopFailed: (instance, err) => this.stopFailed(instance, err),
+    };
   }
 
   status(): AppStatus {
@@ -285,7 +296,7 @@ export class AppController {
     const began = performance.now();
     const spec = this.spec;
     this.timers.cancelRemoval();
-    this.timers.cancelLeftoverStop();
+    this.cancelStopRetry();
     this.startingInstance = undefined;
     this.fire('wake');
     try {
@@ -596,6 +607,7 @@ export class AppController {
     const killed = await stopInstances(this.stopContext);
     // A container the engine did not stop runs on: its stop is tried again (see retryStop).
     if (this.instances.parked.some(isUp)) this.retryStop();
+    else this.stopSucceeded();
     this.backoff.reset();
     // Still the stop berth chose (`idle…` stays first), with what it came to.
     this.fire('stopped', killed ? `${why}; ${killed}` : why);
@@ -958,7 +970,7 @@ export class AppController {
       this.since = new Date();
       if (result.next !== 'running') this.timers.idle.disarm();
       // Serving again (adopted once ready): nothing kept aside is left to stop.
-      else this.timers.cancelLeftoverStop();
+      else this.cancelStopRetry();
       this.onChange();
     }
     for (const action of result.actions) this.act(action);
@@ -1003,25 +1015,66 @@ export class AppController {
   private async stopUnready(why: string): Promise<void> {
     this.timers.cancelLeftoverStop();
     for (const i of this.instances.parked.filter(isUp)) {
-      this.deps.logger.info({ app: this.name, instance: i.name, why }, 'stopping a container that does not serve');
+      // A try again of a failing stop is not news: the failure's own line (when due) says it.
+      if (!this.stopRetry.retrying) this.deps.logger.info({ app: this.name, instance: i.name, why }, 'stopping a container that does not serve');
       try {
         await this.deps.runtime.stop(i.id, { timeoutS: 5 });
         this.instances.park({ ...i, state: 'exited', address: undefined });
       } catch (err) {
-        this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'stop failed');
-        this.retryStop();
+        this.stopFailed(i, err);
       }
     }
+    if (this.instances.parked.some(isUp)) this.retryStop();
+    else this.stopSucceeded();
+  }
+
+  /**
+   * One container the engine did not stop: the status says so until a stop
+   * succeeds; the log says so when it is news (stop-retry.ts), not at every try.
+   */
+  private stopFailed(instance: Instance, err: unknown): void {
+    const reason = messageOf(err);
+    this.stopFailure = `the engine did not stop its container ${instance.name}: ${reason}; tried again`;
+    // A start's failure shown already stays: it is the older and likely the cause.
+    if ((this.lastError === undefined || this.lastError.startsWith('the engine did not stop its container')) && this.lastError !== this.stopFailure) {
+      this.lastError = this.stopFailure;
+      this.lastOutput = undefined;
+      this.onChange();
+    }
+    if (this.stopRetry.failed(reason)) this.deps.logger.warn({ app: this.name, instance: instance.name, err: reason }, 'stop failed; tried again with backoff, logged again when the reason changes');
+  }
+
+  /** Every kept container is down: a failure shown for a stop no longer holds. */
+  private stopSucceeded(): void {
+    const wasRetrying = this.stopRetry.retrying;
+    this.stopRetry.reset();
+    if (this.stopFailure !== undefined && this.lastError === this.stopFailure) {
+      this.lastError = undefined;
+      this.onChange();
+    }
+    if (wasRetrying) this.deps.logger.info({ app: this.name }, 'a stop that had failed was carried out');
+    this.stopFailure = undefined;
+  }
+
+  /** The app starts or serves again: a pending try again of a stop is moot, and the next failure starts the backoff over. */
+  private cancelStopRetry(): void {
+    this.timers.cancelLeftoverStop();
+    this.stopRetry.reset();
+    // Serving again (adopted by a resync): the stop that failed no longer stands as its last error.
+    if (this.stopFailure !== undefined && this.lastError === this.stopFailure) this.lastError = undefined;
+    this.stopFailure = undefined;
   }
 
   /**
    * A stop the engine did not carry out (it did not answer, or refused) left a
    * container up behind an app that shows stopped: nothing else would stop it
-   * (no idle clock runs for a stopped app). It is tried again shortly, while
-   * the app stays down; a start meanwhile takes the container as it is.
+   * (no idle clock runs for a stopped app). It is tried again while the app
+   * stays down, 1 s later, then backing off (doubling up to 30 s: an engine
+   * failing for hours is not called every second by every such app); a start
+   * meanwhile takes the container as it is.
    */
   private retryStop(): void {
-    this.timers.armLeftoverStop(STOP_RETRY_MS, () => {
+    this.timers.armLeftoverStop(this.stopRetry.nextDelayMs(), () => {
       void this.serial(async () => {
         if (isDown(this.state) && this.state !== 'paused' && !this.closed) await this.stopUnready('a stop the engine did not carry out, tried again');
       });

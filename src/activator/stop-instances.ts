@@ -12,6 +12,8 @@ export interface StopContext {
   instances: InstanceSet;
   /** Waits until every proxy worker saw the change and reported its requests (see AppControllerDeps.quiesce). */
   quiesce?: () => Promise<void>;
+  /** A container the engine did not stop (the caller retries it and decides what to log). Absent: logged here. */
+  stopFailed?: (instance: Instance, err: unknown) => void;
 }
 
 /** How long an app has to exit after SIGTERM when berth stops it, before it is killed. */
@@ -34,7 +36,8 @@ export async function stopInstances(ctx: StopContext): Promise<string | undefine
       } catch (err) {
         // The engine did not stop it (it did not answer, or refused): it is kept as berth last knew it, running
         // or paused, so the app's stop can be tried again. Parked as exited, it ran on while the app showed stopped.
-        ctx.logger.warn({ app: ctx.app, instance: i.name, err: messageOf(err) }, 'stop failed');
+        if (ctx.stopFailed) ctx.stopFailed(i, err);
+        else ctx.logger.warn({ app: ctx.app, instance: i.name, err: messageOf(err) }, 'stop failed');
         return i;
       }
     }),

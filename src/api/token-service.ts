@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { BerthError, NotFoundError, UnauthorizedError } from '../errors.js';
+import { BerthError, ConflictError, NotFoundError, UnauthorizedError } from '../errors.js';
 import type { StoredToken, TokenStore } from '../store/store.js';
 
 /** Who made an API call. */
@@ -82,7 +82,13 @@ export class TokenService {
   /** Tokens verified against the store (hash → principal), the newest MAX_VERIFIED: what an outage of the store still accepts. */
   private readonly verified = new Map<string, Principal>();
 
+  /**
+   * Names that differ only in case (`ci`, `CI`) are refused: two such tokens read
+   * as one in a list, and revoking one by name leaves the other working.
+   */
   async create(name: string): Promise<CreatedToken> {
+    const clash = nameClash(await this.store.listTokens(), name);
+    if (clash) throw new ConflictError(clash === name ? `a token named "${name}" already exists` : `a token named "${clash}" already exists; token names must differ in more than case`);
     const secret = `berth_${randomBytes(32).toString('base64url')}`;
     const stored = await this.store.createToken({ id: randomUUID(), name, hash: sha256(secret).toString('hex') });
     return { id: stored.id, name: stored.name, token: secret, createdAt: stored.createdAt };
@@ -92,8 +98,15 @@ export class TokenService {
     return this.store.listTokens();
   }
 
+  /**
+   * The last token in the store is not revoked (unless BERTH_ADMIN_TOKEN opens the
+   * API anyway): without one, every call is refused until someone reads the data
+   * dir of a restarted gateway. Another is created first, then this one revoked.
+   */
   async revoke(idOrName: string): Promise<void> {
-    if (!(await this.store.revokeToken(idOrName))) throw new NotFoundError(`no token ${idOrName}`);
+    const revoked = await this.store.revokeToken(idOrName, { keepOne: !this.envHash });
+    if (revoked === 'last') throw new ConflictError(`token ${idOrName} is the last token: revoking it would lock the API out; create another first (berth token create NAME), then revoke this one`);
+    if (!revoked) throw new NotFoundError(`no token ${idOrName}`);
     for (const [key, p] of this.verified) if (p.tokenId === idOrName || p.name === idOrName) this.verified.delete(key);
     for (const listener of this.revokedListeners) listener(idOrName);
   }
@@ -113,6 +126,12 @@ export class TokenService {
 
 /** How many verified tokens are remembered for a store outage. */
 const MAX_VERIFIED = 256;
+
+/** The existing token name equal to `name` but for case, if any. Pure. */
+export function nameClash(tokens: readonly { name: string }[], name: string): string | undefined {
+  const folded = name.toLowerCase();
+  return tokens.find((t) => t.name.toLowerCase() === folded)?.name;
+}
 
 function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest();

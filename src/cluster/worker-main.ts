@@ -7,7 +7,8 @@ import { ProxyServer } from '../proxy/proxy-server.js';
 import { RouteTable } from '../proxy/route-table.js';
 import type { RequestRecord } from '../store/store.js';
 import { HttpsListener } from '../tls/https-listener.js';
-import type { EdgeSnapshot, FromProxy, ProxySettings, RequestFacts, RouteEntry, ToProxy, WakeAnswer } from './state-feed.js';
+import type { EdgeSnapshot, FromProxy, ProxySettings, RequestFacts, RouteEntry, ToProxy } from './state-feed.js';
+import { ControlLink } from './control-link.js';
 import { ControlWatch } from './control-watch.js';
 import { applyRouteDelta } from './route-delta.js';
 import { RecordOutbox } from './record-outbox.js';
@@ -16,19 +17,27 @@ import { REPORT_EVERY_MS, WorkerActivity } from './worker-activity.js';
 import { WorkerEdge } from './worker-edge.js';
 import { WorkerUpstreams } from './worker-upstreams.js';
 
+let nextId = 1;
+/** Every message but the batched records and activity reports, counted until written: bounded while the control does not read (control-link.ts). */
+const control = new ControlLink({
+  send: (message, written) => {
+    // A control that is gone cannot be told; the 'disconnect' handler ends this process.
+    if (process.connected) process.send!(message, undefined, {}, () => written());
+    else written();
+  },
+  nextId: () => nextId++,
+});
+
 function send(message: FromProxy): void {
-  // A control that is gone cannot be told; the 'disconnect' handler ends this process.
-  if (process.connected) process.send!(message);
+  control.send(message);
 }
 
 // The control decides when workers stop (a Ctrl-C reaches the whole process group).
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);
 
-let nextId = 1;
 /** Without a bound in the hello: the control's own default for a hung worker. */
 const CONTROL_SILENT_MS = 15_000;
 let watch: ControlWatch | undefined;
-const wakes = new Map<number, { app: string; resolve: (answer: WakeAnswer) => void }>();
 const checks = new Map<number, (gone: boolean) => void>();
 /** Finished requests for the control's history, metrics and accounting, bounded while it does not read (record-outbox.ts). */
 const outbox = new RecordOutbox({
@@ -63,11 +72,8 @@ const link = {
   activity,
   wake: (app: string, facts: RequestFacts) => {
     if (watch?.silent) return { answer: Promise.resolve(watch.silentAnswer(app)), leave: () => undefined };
-    const id = nextId++;
-    const answer = new Promise<WakeAnswer>((resolve) => wakes.set(id, { app, resolve }));
-    send({ t: 'wake', id, app, facts });
     // Only while unanswered: a client that goes after its answer holds no place.
-    return { answer, leave: () => void (wakes.has(id) && send({ t: 'leave', id })) };
+    return control.wake(app, facts);
   },
   unreachable: (app: string, instanceId: string, failures: number) =>
     new Promise<boolean>((resolve) => {
@@ -153,13 +159,10 @@ function watchControl(silentAfterMs: number): void {
   watch = new ControlWatch(silentAfterMs);
   const sweep = setInterval(() => {
     if (!watch?.silent) return;
-    for (const [id, wake] of wakes) {
-      wakes.delete(id);
-      wake.resolve(watch.silentAnswer(wake.app));
-      // Its client has its answer: the control, once it reads again, gives back the place the hold took
-      // in the app's wait queue (queueSize), which it kept until the start ended otherwise.
-      send({ t: 'leave', id });
-    }
+    // Each client has its answer: the control, once it reads again, gives back the place each hold took
+    // in the app's wait queue (queueSize), which it kept until the start ended otherwise.
+    const silent = watch;
+    control.failAll((app) => silent.silentAnswer(app));
     // Whether an instance is gone is unknown: taken as not, as when the check cannot be made.
     for (const [id, check] of checks) {
       checks.delete(id);
@@ -202,8 +205,7 @@ process.on('message', (message: ToProxy) => {
       });
       return;
     case 'woken':
-      wakes.get(message.id)?.resolve(message.answer);
-      wakes.delete(message.id);
+      control.answered(message.id, message.answer);
       return;
     case 'checked':
       checks.get(message.id)?.(message.gone);
@@ -217,7 +219,7 @@ process.on('message', (message: ToProxy) => {
       if (workerLogger) workerLogger.level = message.logLevel;
       return;
     case 'ping':
-      send({ t: 'pong' });
+      control.pong();
       return;
   }
 });

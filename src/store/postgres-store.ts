@@ -22,6 +22,7 @@ import type {
   Store,
   StoredApp,
   StoredCertificate,
+  RevokeOptions,
   StoredToken,
   UsageQuery,
   UsageRow,
@@ -212,12 +213,19 @@ export class PostgresStore implements Store {
     return (await this.rows('look up a token', `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE hash = $1`, [hash], rowToToken))[0];
   }
 
-  /** An id is tried before a name, so a name equal to another token's id never revokes two tokens. */
-  async revokeToken(idOrName: string): Promise<boolean> {
+  /**
+   * An id is tried before a name, so a name equal to another token's id never revokes two tokens.
+   * Every token row is locked first: two gateways revoking the last two tokens at once are
+   * serialized, and with `keepOne` the second sees the one left.
+   */
+  async revokeToken(idOrName: string, options: RevokeOptions = {}): Promise<boolean | 'last'> {
     return this.run(`revoke token "${idOrName}"`, (pool) =>
       inTransaction(pool, async (c) => {
-        if (((await c.query('DELETE FROM tokens WHERE id = $1', [idOrName])).rowCount ?? 0) > 0) return true;
-        return ((await c.query('DELETE FROM tokens WHERE name = $1', [idOrName])).rowCount ?? 0) > 0;
+        const rows = (await c.query<{ id: string; name: string }>('SELECT id, name FROM tokens FOR UPDATE')).rows;
+        const target = rows.find((r) => r.id === idOrName) ?? rows.find((r) => r.name === idOrName);
+        if (!target) return false;
+        if (options.keepOne && rows.length <= 1) return 'last';
+        return ((await c.query('DELETE FROM tokens WHERE id = $1', [target.id])).rowCount ?? 0) > 0;
       }),
     );
   }

@@ -21,6 +21,7 @@ import type {
   Store,
   StoredApp,
   StoredCertificate,
+  RevokeOptions,
   StoredToken,
   UsageQuery,
   UsageRow,
@@ -269,8 +270,8 @@ export class SqliteStore implements Store {
   }
 
   /** Deletes the token with this id, or else with this name; false when there was none. */
-  async revokeToken(idOrName: string): Promise<boolean> {
-    return this.run(`revoke token "${idOrName}"`, (s) => s.tokens.revoke(idOrName));
+  async revokeToken(idOrName: string, options?: RevokeOptions): Promise<boolean | 'last'> {
+    return this.run(`revoke token "${idOrName}"`, (s) => s.tokens.revoke(idOrName, options));
   }
 
   /** One indexed UPDATE; last_used_at never moves backwards. */

@@ -185,13 +185,24 @@ export interface LastRequestStore {
   saveLastRequests(changed: readonly LastRequest[], gone: readonly string[]): Promise<void>;
 }
 
+export interface RevokeOptions {
+  /** Refuse to revoke the only token left (the API would then be locked out). */
+  keepOne?: boolean;
+}
+
 /** API tokens: created, listed, checked and revoked. */
 export interface TokenStore {
   createToken(token: { id: string; name: string; hash: string }): Promise<StoredToken>;
   listTokens(): Promise<StoredToken[]>;
   /** The token whose secret hashes to `hash`, if not revoked. */
   findTokenByHash(hash: string): Promise<StoredToken | undefined>;
-  revokeToken(idOrName: string): Promise<boolean>;
+  /**
+   * Revokes the token with this id, or else this name: false when there is none.
+   * With `keepOne`, the only token left is not revoked and 'last' is the answer,
+   * decided in the same transaction as the delete, so two gateways revoking the
+   * last two tokens at once cannot both succeed.
+   */
+  revokeToken(idOrName: string, options?: RevokeOptions): Promise<boolean | 'last'>;
   touchToken(id: string, when: Date): Promise<void>;
   countTokens(): Promise<number>;
 }

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { ConflictError } from '../errors.js';
-import type { StoredToken } from './store.js';
+import type { RevokeOptions, StoredToken } from './store.js';
 
 /** One row of the `tokens` table as better-sqlite3 returns it. */
 export interface TokenRow {
@@ -32,17 +32,21 @@ export function prepareTokens(db: Database.Database) {
     `INSERT INTO tokens (id, name, hash, created_at) VALUES (@id, @name, @hash, @now) RETURNING ${TOKEN_COLUMNS}`,
   );
   const deleteById = db.prepare<[string]>('DELETE FROM tokens WHERE id = ?');
-  const deleteByName = db.prepare<[string]>('DELETE FROM tokens WHERE name = ?');
+  const byIdOrName = db.prepare<[string, string, string], string>('SELECT id FROM tokens WHERE id = ? OR name = ? ORDER BY id = ? DESC LIMIT 1').pluck();
+  const count = db.prepare<[], number>('SELECT count(*) FROM tokens').pluck();
   // An id is tried before a name, so a name that happens to equal another token's id
-  // can never revoke two tokens at once.
-  const revoke = db.transaction((idOrName: string) => {
-    if (deleteById.run(idOrName).changes > 0) return true;
-    return deleteByName.run(idOrName).changes > 0;
+  // can never revoke two tokens at once. The count is read in the same (immediate)
+  // transaction as the delete, so `keepOne` holds against another process too.
+  const revoke = db.transaction((idOrName: string, options: RevokeOptions): boolean | 'last' => {
+    const id = byIdOrName.get(idOrName, idOrName, idOrName);
+    if (id === undefined) return false;
+    if (options.keepOne && (count.get() ?? 0) <= 1) return 'last';
+    return deleteById.run(id).changes > 0;
   });
   return {
     list: db.prepare<[], TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens ORDER BY created_at, name`),
     byHash: db.prepare<[string], TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE hash = ?`),
-    count: db.prepare<[], number>('SELECT count(*) FROM tokens').pluck(),
+    count,
     // Never moves last_used_at backwards (two requests touching out of order).
     touch: db.prepare<[{ id: string; when: number }]>(
       'UPDATE tokens SET last_used_at = @when WHERE id = @id AND (last_used_at IS NULL OR last_used_at < @when)',
@@ -57,7 +61,7 @@ export function prepareTokens(db: Database.Database) {
         throw err;
       }
     },
-    revoke: (idOrName: string): boolean => revoke.immediate(idOrName),
+    revoke: (idOrName: string, options: RevokeOptions = {}): boolean | 'last' => revoke.immediate(idOrName, options),
   };
 }
 

@@ -152,6 +152,12 @@ export function appsContract(kind: string, make: FixtureFactory, skip: string | 
         assert.equal(await store.revokeToken('id-a'), false);
         assert.equal(await store.countTokens(), 0);
         await store.createToken({ id: 'id-e', name: 'alice', hash: 'e'.repeat(64) });
+        // keepOne: the only token left stays (the API would be locked out), decided with the delete.
+        assert.equal(await store.revokeToken('alice', { keepOne: true }), 'last');
+        assert.equal(await store.revokeToken('nobody', { keepOne: true }), false);
+        await store.createToken({ id: 'id-f', name: 'fred', hash: 'f'.repeat(64) });
+        assert.equal(await store.revokeToken('id-e', { keepOne: true }), true);
+        assert.deepEqual((await store.listTokens()).map((t) => t.name), ['fred']);
       }));
 
     it('fails with a StoreError when not open', () =>

@@ -28,7 +28,19 @@ export interface AcmeManagerOptions {
   changed: () => void;
   /** How long one order may take in all; ORDER_TIMEOUT_MS by default. */
   orderTimeoutMs?: number;
+  /** Gets a certificate for a host from the CA; by default acme-client against config.directory (tests: a stand-in CA). */
+  obtain?: (host: string) => Promise<{ certPem: string; keyPem: string }>;
+  /** When an issued certificate the store did not take is written again; STORE_RETRY by default. */
+  storeRetry?: { firstMs: number; maxMs: number };
 }
+
+/**
+ * An issued certificate the store refused is written again 1 s later, then
+ * backing off to every 5 min: meanwhile it serves from memory, since ordering
+ * it again would spend the CA's rate limit (Let's Encrypt: 5 duplicate
+ * certificates a week) on a store outage.
+ */
+export const STORE_RETRY = { firstMs: 1_000, maxMs: 5 * 60_000 };
 
 /**
  * How long one order may take in all, acme-client's own retries and polls
@@ -80,6 +92,10 @@ export class AcmeManager {
   private again = false;
   private closed = false;
   private client?: acme.Client;
+  /** Issued certificates the store has not taken yet, by host, with the store's last refusal: served, written again (see STORE_RETRY). */
+  private readonly unsaved = new Map<string, { row: StoredCertificate; error: string }>();
+  private saveFailures = 0;
+  private saveTimer?: NodeJS.Timeout;
 
   constructor(private readonly options: AcmeManagerOptions) {}
 
@@ -103,6 +119,8 @@ export class AcmeManager {
       const view: AcmeCertificateView = { host, source: 'acme', status, failures: row?.failures ?? 0 };
       if (row?.notAfter) view.notAfter = row.notAfter.toISOString();
       if (row?.lastError !== undefined) view.lastError = row.lastError;
+      const unsaved = this.unsaved.get(host);
+      if (unsaved) view.lastError = `issued and served, but not stored yet (the store's write is tried again; other gateways on the store lack it): ${unsaved.error}`;
       if (row?.retryAt) view.retryAt = row.retryAt.toISOString();
       return view;
     });
@@ -116,6 +134,7 @@ export class AcmeManager {
   close(): void {
     this.closed = true;
     clearTimeout(this.timer);
+    clearTimeout(this.saveTimer);
   }
 
   private schedule(ms: number): void {
@@ -163,8 +182,15 @@ export class AcmeManager {
   /** Reads the store's rows; each certificate that checks out is served. */
   private async refresh(): Promise<void> {
     const rows = await this.options.store.listCertificates();
+    // An issued certificate not stored yet stays what this gateway serves and plans with,
+    // unless the store now has one at least as new (another gateway's renewal).
+    for (const row of rows) {
+      const mine = this.unsaved.get(row.host)?.row;
+      if (mine && row.certPem !== undefined && row.notAfter !== undefined && row.notAfter.getTime() >= mine.notAfter!.getTime()) this.unsaved.delete(row.host);
+    }
     let changed = false;
     for (const row of rows) {
+      if (this.unsaved.has(row.host)) continue;
       const before = this.rows.get(row.host);
       if (row.certPem !== undefined && row.keyPem !== undefined && row.certPem !== before?.certPem) {
         try {
@@ -176,7 +202,45 @@ export class AcmeManager {
       }
     }
     this.rows = new Map(rows.map((r) => [r.host, r]));
+    for (const [host, { row }] of this.unsaved) this.rows.set(host, row);
     if (changed) this.options.changed();
+  }
+
+  /** The store refused an issued certificate: it keeps serving from memory and its write is tried again, backing off. */
+  private keepUnsaved(row: StoredCertificate, err: unknown): void {
+    const first = !this.unsaved.has(row.host);
+    this.unsaved.set(row.host, { row, error: messageOf(err) });
+    if (first) this.options.logger.error({ host: row.host, err: messageOf(err) }, 'the store did not take an issued certificate: served from memory, its write tried again');
+    this.scheduleSave();
+  }
+
+  private scheduleSave(): void {
+    if (this.closed || this.saveTimer) return;
+    const { firstMs, maxMs } = this.options.storeRetry ?? STORE_RETRY;
+    const delay = Math.min(maxMs, firstMs * 2 ** Math.min(this.saveFailures, 20));
+    this.saveFailures++;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      void this.saveUnsaved();
+    }, delay);
+    this.saveTimer.unref();
+  }
+
+  /** Writes the certificates the store has not taken yet; those it refuses again are tried later. */
+  private async saveUnsaved(): Promise<void> {
+    for (const [host, pending] of [...this.unsaved]) {
+      if (this.closed) return;
+      try {
+        await this.options.store.putCertificate(pending.row);
+        // An order since may have replaced it (with a newer certificate): that one is still pending.
+        if (this.unsaved.get(host) === pending) this.unsaved.delete(host);
+        this.options.logger.info({ host }, 'an issued certificate was stored after all');
+      } catch (err) {
+        pending.error = messageOf(err);
+      }
+    }
+    if (this.unsaved.size > 0) this.scheduleSave();
+    else this.saveFailures = 0;
   }
 
   private async order(host: string, reason: OrderReason): Promise<void> {
@@ -186,13 +250,21 @@ export class AcmeManager {
     const previous = this.rows.get(host);
     try {
       const orderMs = this.options.orderTimeoutMs ?? ORDER_TIMEOUT_MS;
-      const { certPem, keyPem } = await withinMs((signal) => runOrder(signal, () => this.obtain(host)), orderMs, () => new AcmeOrderTimeoutError(this.options.config.directory, host, orderMs));
+      const obtain = this.options.obtain ?? ((h: string) => this.obtain(h));
+      const { certPem, keyPem } = await withinMs((signal) => runOrder(signal, () => obtain(host)), orderMs, () => new AcmeOrderTimeoutError(this.options.config.directory, host, orderMs));
       const pair = hostCertificatePair(host, certPem, keyPem, 'issued');
       const row: StoredCertificate = { host, certPem, keyPem, notAfter: pair.notAfter, failures: 0, updatedAt: new Date() };
-      await store.putCertificate(row);
       this.rows.set(host, row);
       this.pairs.set(host, pair);
       this.options.changed();
+      // Issued is issued: a store that refuses it does not make it an order failure (ordered again, it
+      // would spend the CA's rate limit). It serves from memory, and the write is tried again.
+      try {
+        await store.putCertificate(row);
+        this.unsaved.delete(host);
+      } catch (err) {
+        this.keepUnsaved(row, err);
+      }
       logger.info({ host, notAfter: pair.notAfter }, reason === 'missing' ? 'certificate obtained' : 'certificate renewed');
     } catch (err) {
       const failures = (previous?.failures ?? 0) + 1;

@@ -1,0 +1,86 @@
+import { after, before, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { StoreUnavailableError } from '../../src/errors.js';
+import type { Store } from '../../src/store/store.js';
+import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { AcmeManager } from '../../src/tls/acme/acme-manager.js';
+import { eventually } from '../support/fake-activator.js';
+import { makeCa, makeLeaf } from '../support/openssl-certs.js';
+
+/**
+ * A certificate the CA issued while the store refused writes (a PostgreSQL
+ * failover, a full disk) was taken for a failed order: thrown away, the host
+ * shown failed, and ordered again after the backoff, spending the CA's rate
+ * limit (Let's Encrypt: 5 duplicates a week) on a store outage. It now serves
+ * from memory, its write is tried again with backoff, GET /v1/certificates
+ * says so in lastError, and it is not ordered again.
+ */
+let dir = '';
+let leaf: { cert: string; key: string };
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'berth-acme-store-'));
+  const ca = await makeCa(dir);
+  const files = await makeLeaf(dir, ca, 'a', ['a.example.com']);
+  leaf = { cert: await readFile(files.cert, 'utf8'), key: await readFile(files.key, 'utf8') };
+});
+
+after(() => rm(dir, { recursive: true, force: true }));
+
+it('an issued certificate the store refuses is served from memory, written again with backoff, and never ordered twice', async () => {
+  const sqlite = new SqliteStore({ path: ':memory:' });
+  await sqlite.open();
+  let refuse = true;
+  let puts = 0;
+  const store = new Proxy(sqlite, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver);
+      if (key !== 'putCertificate') return typeof value === 'function' ? value.bind(target) : value;
+      return async (...args: Parameters<Store['putCertificate']>) => {
+        puts++;
+        if (refuse) throw new StoreUnavailableError('the store cannot be reached');
+        return target.putCertificate(...args);
+      };
+    },
+  });
+  let orders = 0;
+  const acme = new AcmeManager({
+    config: { email: 'ops@example.com', directory: 'https://ca.invalid/directory', renewBeforeMs: 30 * 86_400_000, checkEveryMs: 3_600_000 },
+    store,
+    logger: pino({ level: 'silent' }),
+    challenges: new Map(),
+    hosts: () => ['a.example.com'],
+    coveredByFile: () => false,
+    changed: () => undefined,
+    obtain: async () => {
+      orders++;
+      return { certPem: leaf.cert, keyPem: leaf.key };
+    },
+    storeRetry: { firstMs: 20, maxMs: 80 },
+  });
+  try {
+    await acme.start();
+    await eventually('the certificate is issued and served', () => [...acme.certificates()].length === 1, 10_000);
+    const view = acme.views()[0]!;
+    assert.equal(view.status, 'valid', JSON.stringify(view));
+    assert.match(view.lastError ?? '', /not stored yet.*the store cannot be reached/);
+    // A check meanwhile (an app's hosts changed) finds the certificate held: no second order.
+    acme.hostsChanged();
+    await eventually('the write is tried again, backing off', () => puts >= 4, 10_000);
+    assert.equal(orders, 1, 'not ordered again while the store refuses it');
+
+    refuse = false;
+    await eventually('the certificate reaches the store', () => puts >= 5 && acme.views()[0]?.lastError === undefined, 10_000);
+    const stored = await sqlite.listCertificates();
+    assert.equal(stored[0]?.certPem, leaf.cert);
+    assert.equal(acme.views()[0]?.status, 'valid');
+    assert.equal(orders, 1);
+  } finally {
+    acme.close();
+    await sqlite.close();
+  }
+});
