@@ -148,6 +148,9 @@ export class AdminServer {
       }
       this.throttle.succeeded(address);
       this.open.add(res, principal, req.headers.authorization);
+      // A stream's write that lands after its answer ended (an event in the moment between a HEAD's end and its
+      // close) is an 'error' on the response; with no listener, Node throws it and the whole gateway exits.
+      res.on('error', (err) => this.options.logger.debug({ err, method: req.method, path }, 'API answer failed after it ended'));
       // HEAD is GET without the body (RFC 9110 §9.3.2): Node leaves the body out of the answer itself.
       const head = req.method === 'HEAD';
       const found = this.router.lookup(head ? 'GET' : (req.method ?? 'GET'), path);

@@ -17,8 +17,9 @@ export function openApiDocument(routes: readonly RouteDef[]): Record<string, unk
     for (const [status, description] of Object.entries(route.responses)) {
       responses[status] = { description, content: { [route.produces ?? 'application/json']: {} } };
     }
-    // 429: an address past its failed authentications (failure-throttle.ts), whatever it asked.
-    Object.assign(responses, { 400: problem, 401: problem, 404: problem, 409: problem, 422: problem, 429: problem, 503: problem });
+    // 429: an address past its failed authentications (failure-throttle.ts), whatever it asked; 421: a Host the admin
+    // listener does not answer to (admin-host.ts), before authentication; 500: the store or berth itself failed.
+    Object.assign(responses, { 400: problem, 401: problem, 404: problem, 409: problem, 421: problem, 422: problem, 429: problem, 500: problem, 503: problem });
     const operation: Record<string, unknown> = { operationId: route.operationId, summary: route.summary, tags: [route.tag], parameters: params, responses };
     // A body of a type the operation does not read (a form, text/plain) is refused (content-type.ts), one past its size too (body.ts).
     if (route.method !== 'GET') Object.assign(responses, { 413: problem, 415: problem });

@@ -61,7 +61,7 @@ export interface AppView {
     /** Plain text, or a secret as the API shows it: `{secret: "<redacted>"}`, `{fromFile}`, `{fromEnv}`. */
     env: Record<string, string | { secret?: string; fromFile?: string; fromEnv?: string }>;
     volume?: string;
-    scale: { min: number; max: number };
+    scale: { min: number; max: number; replicas?: number };
     idleTimeoutMs?: number;
     network?: string;
     [key: string]: unknown;

@@ -52,8 +52,9 @@ export function apiErrorOf(status: number, text: string, tokenHint: string, wher
     return new ApiError(status, code, `the server refused the token (${tokenHint}); check --token, BERTH_TOKEN or run 'berth configure'`);
   }
   if (typeof problem?.detail !== 'string') {
-    // Not berth's problem+json: something else answered (a proxy in front, or a wrong URL).
-    return new ApiError(status, code, `HTTP ${status} ${typeof problem?.title === 'string' ? `${printable(problem.title).slice(0, 80)} ` : ''}from ${where ?? 'the server'}, not a berth API answer; check the URL`.replace('  ', ' '));
+    // Not berth's problem+json: something else answered (a proxy in front, or a wrong URL). Its status says nothing
+    // of berth's apps, so it is a server failure (exit 6), never "not found" (3) that a script takes for a missing app.
+    return new ApiError(status, 'runtime_error', `HTTP ${status} ${typeof problem?.title === 'string' ? `${printable(problem.title).slice(0, 80)} ` : ''}from ${where ?? 'the server'}, not a berth API answer; check the URL`.replace('  ', ' '));
   }
   if (problem.code === 'no_route') {
     // Only berth's proxy says this: the URL names the proxy listener, a mistake the bare "no app is routed" hides.

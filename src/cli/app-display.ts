@@ -8,10 +8,15 @@ export function routeLabel(route: Pick<RouteView, 'host' | 'path'>): string {
   return route.host ?? route.path ?? '/';
 }
 
-/** Running instances out of the most the app may have, like kubectl's READY: `1/1`, `0/3`. */
+/**
+ * Running instances out of those that run while the app is up (`berth scale`, else
+ * `scale.replicas`), like kubectl's READY and `docker service ls`: `1/1`, `0/3`. Out of
+ * `scale.max` it read `1/3` for an app that runs one instance as asked, which says two are
+ * missing; the dashboard says "1 of 1 ready".
+ */
 export function instanceCount(app: AppView): string {
   const running = app.instances.filter((i) => i.state === 'running').length;
-  return `${running}/${app.spec.scale.max}`;
+  return `${running}/${app.status?.replicas ?? app.spec.scale.replicas ?? 1}`;
 }
 
 export function stateLabel(state: AppStateName, p: Paint): string {

@@ -15,7 +15,7 @@ import { gatewaysCommand } from './commands/gateways.js';
 import { versionCommand } from './commands/version.js';
 import { scaleCommand } from './commands/scale.js';
 import { storeCommand } from './commands/store.js';
-import { printData, type OutputFormat } from './output.js';
+import { outputFormatOf, printData, type OutputFormat } from './output.js';
 import { serveCommand } from './serve.js';
 
 /**
@@ -46,6 +46,9 @@ program.addCommand(storeCommand());
 program.addCommand(gatewaysCommand());
 program.addCommand(versionCommand());
 
+/** The usage mistake Commander reported (an unknown option, a bad value, a missing argument), as printed. */
+let usageMistake: string | undefined;
+
 /**
  * Commands added whole do not inherit these settings, so every one gets them.
  * A usage error is one line too, with where to read more.
@@ -54,7 +57,10 @@ function configureAll(command: Command, path: string[] = []): void {
   const help = `berth ${[...path, '--help'].join(' ')}`;
   command.exitOverride().configureOutput({
     // Commander puts its suggestion on a line of its own ("\n(Did you mean ls?)"): joined, so a failure stays one line.
-    outputError: (text, write) => write(`berth: ${text.replace(/^error: /, '').trimEnd().replace(/\s*\n\s*/g, ' ')} (see '${help}')\n`),
+    outputError: (text, write) => {
+      usageMistake = `${text.replace(/^error: /, '').trimEnd().replace(/\s*\n\s*/g, ' ')} (see '${help}')`;
+      write(`berth: ${usageMistake}\n`);
+    },
   });
   for (const sub of command.commands) configureAll(sub, [...path, sub.name()]);
 }
@@ -75,7 +81,12 @@ program.hook('preAction', (_program, action) => {
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+  if (err instanceof CommanderError) {
+    // A usage mistake happens before the command's options are known, so its -o is read from the words themselves:
+    // a script that asked for JSON reads a document on stdout whichever way the command failed.
+    if (usageMistake !== undefined) printData(outputFormatOf(process.argv.slice(2)), { error: { code: 'bad_request', exit: 2, message: usageMistake } });
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  }
   console.error(`berth: ${messageOf(err)}`);
   // Asked for JSON or YAML, a script reads stdout as such even when the command failed: it had nothing there.
   printData(format, { error: { code: codeOf(err), exit: exitCodeOf(err), message: messageOf(err) } });

@@ -9,6 +9,27 @@ export function outputOption(): Option {
   return new Option('-o, --output <format>', 'print json or yaml instead of text').choices(['text', 'json', 'yaml']).default('text');
 }
 
+/**
+ * The json or yaml format the words of a command line ask for (`-o json`,
+ * `-ojson`, `--output json`, `--output=json`), read without Commander: for a
+ * usage mistake, which Commander reports before it has parsed the options.
+ * The last one given wins, as it does for Commander; nothing past `--` counts.
+ */
+export function outputFormatOf(args: readonly string[]): OutputFormat | undefined {
+  let format: OutputFormat | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') break;
+    let value: string | undefined;
+    if (arg === '-o' || arg === '--output') value = args[++i];
+    else if (arg.startsWith('--output=')) value = arg.slice('--output='.length);
+    else if (arg.startsWith('-o') && !arg.startsWith('--')) value = arg.slice(2);
+    else continue;
+    format = value === 'json' || value === 'yaml' ? value : value === 'text' ? undefined : format;
+  }
+  return format;
+}
+
 /** Prints `data` as JSON or YAML when asked to; returns false when the caller should print text. */
 export function printData(format: OutputFormat | undefined, data: unknown): boolean {
   if (format === 'json') {

@@ -112,7 +112,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string, 
   if (problems.length > 0 || !listen || !admin || idleTimeoutMs === undefined || drainTimeoutMs === undefined || resyncMs === undefined || taskPollMs === undefined || historyMaxAgeMs === undefined || usageMaxAgeMs === undefined || !resources || !timeouts) {
     throw new ConfigError(`${where}: ${problems.join('; ')}`);
   }
-  const { apps, appSources, origins } = await loadApps(input.apps, baseDir, at, file && (relative(baseDir, file) || file));
+  const { apps, appSources, origins } = await loadApps(input.apps, baseDir, at, file && (relative(baseDir, file) || file), where);
   const { maxResources: _written, ...policyInput } = input.policy;
   const policy = {
     ...policyInput,
@@ -290,7 +290,7 @@ export function inFile(file: string, path: string): string {
   return `${file}, document ${Number(doc[1]) + 1}${doc[2] ? `: ${doc[2]}` : ''}`;
 }
 
-async function loadApps(entries: ConfigFileInput['apps'], baseDir: string, at: (path: readonly PathSegment[]) => string, configName?: string): Promise<{ apps: AppSpec[]; appSources: string[]; origins: string[] }> {
+async function loadApps(entries: ConfigFileInput['apps'], baseDir: string, at: (path: readonly PathSegment[]) => string, configName?: string, where = 'config'): Promise<{ apps: AppSpec[]; appSources: string[]; origins: string[] }> {
   const apps: AppSpec[] = [];
   const appSources: string[] = [];
   /** Where each app was declared, for set-level problems: `apps/web.yaml, document 2` or `apps[0]`. */
@@ -317,7 +317,8 @@ async function loadApps(entries: ConfigFileInput['apps'], baseDir: string, at: (
     }
     const path = resolve(baseDir, entry);
     appSources.push(path);
-    for (const file of await specFiles(path, `apps[${index}]`)) {
+    // A missing source is named as every other config problem is: the config file, the field and its line.
+    for (const file of await specFiles(path, `${where}: apps[${index}]`, at(['apps', index]))) {
       const decoded = specText(await readFile(file));
       if (!decoded.ok) {
         problems.push({ path: relative(baseDir, file) || file, message: decoded.message });
@@ -332,9 +333,9 @@ async function loadApps(entries: ConfigFileInput['apps'], baseDir: string, at: (
   return { apps, appSources, origins };
 }
 
-async function specFiles(path: string, where: string): Promise<string[]> {
+async function specFiles(path: string, where: string, line: string): Promise<string[]> {
   const info = await stat(path).catch(() => undefined);
-  if (!info) throw new ConfigError(`${where}: ${path} does not exist`);
+  if (!info) throw new ConfigError(`${where}: ${path} does not exist${line}`);
   if (info.isFile()) return [path];
   const names = await readdir(path);
   return names.filter((n) => SPEC_EXTENSIONS.has(extname(n)) && !n.startsWith('.')).sort().map((n) => join(path, n));

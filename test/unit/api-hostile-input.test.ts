@@ -133,6 +133,30 @@ describe('admin API: hostile bodies and heads', () => {
     }
   });
 
+  // The document left out answers the API gives: 403 policy_denied of an apply or a cntSpawner
+  // create, 502/504 of a start that failed, 421 of a Host the listener does not answer to, 500.
+  it('the OpenAPI document lists the statuses these operations really answer', async () => {
+    const paths = openApiDocument(apiRoutes).paths as Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    const listed = (method: string, path: string) => Object.keys(paths[path]![method.toLowerCase()]!.responses);
+    for (const route of apiRoutes) for (const status of ['421', '500']) assert.ok(listed(route.method, route.path).includes(status), `${route.method} ${route.path}: ${status}`);
+    const denied = await bed.api(gateway, 'POST', '/v1/apps', { apiVersion: 'berth/v1', name: 'denied', image: 'elsewhere/x:1', port: 8080 });
+    assert.equal(denied.status, 403);
+    assert.ok(listed('POST', '/v1/apps').includes('403'));
+    const spawned = await bed.api(gateway, 'POST', '/v1/', { name: 'denied', image: 'elsewhere/x:1', port: 8080, labels: { 'traefik.http.routers.denied.rule': 'PathPrefix(`/session/denied/`)' } });
+    assert.equal(spawned.status, 403, JSON.stringify(spawned.json));
+    assert.ok(listed('POST', '/v1/').includes('403'));
+    bed.runtime.behave('crashes', { exitAfterMs: 0, exitCode: 1 });
+    assert.equal((await bed.api(gateway, 'POST', '/v1/apps', { apiVersion: 'berth/v1', name: 'crashes', image: 'fake/x:1', port: 8080 })).status, 200);
+    for (const action of ['start', 'restart']) {
+      const failed = await bed.api(gateway, 'POST', `/v1/apps/crashes/${action}`);
+      assert.equal(failed.status, 502, JSON.stringify(failed.json));
+      assert.ok(listed('POST', `/v1/apps/{name}/${action}`).includes('502'), action);
+      assert.ok(listed('POST', `/v1/apps/{name}/${action}`).includes('504'), `${action}: a start timeout`);
+    }
+    assert.ok(listed('POST', '/v1/apps/{name}/scale').includes('502'));
+    assert.equal((await bed.api(gateway, 'DELETE', '/v1/apps/crashes')).status, 200);
+  });
+
   it('every 401 names the Bearer scheme in WWW-Authenticate; a token in the query string is no token', async () => {
     const base = `http://127.0.0.1:${gateway.adminAddress!.port}`;
     const cases: Array<[string, string, Record<string, string>]> = [

@@ -54,6 +54,31 @@ describe('admin API methods and paths', () => {
     assert.equal((await send(port, 'HEAD', '/v1/apps', 'wrong-token')).status, 401, 'a HEAD needs a token too');
   });
 
+  // HEAD of an app's logs piped the engine's lines into an answer the server had already
+  // ended: Node's write-after-end error had no listener and the gateway process exited.
+  it('HEAD of an app with output in its logs answers the head, and the gateway lives on', async (t) => {
+    const bed = await FakeGatewayBed.create();
+    t.after(() => bed.dispose());
+    bed.runtime.behave('web', { output: 'line one\nline two\n' });
+    const gateway = await bed.start();
+    const port = gateway.adminAddress!.port;
+    assert.equal((await bed.api(gateway, 'POST', '/v1/apps', { apiVersion: 'berth/v1', name: 'web', image: 'fake/web:1', port: 8080 })).status, 200);
+    assert.equal((await bed.api(gateway, 'POST', '/v1/apps/web/start')).status, 200);
+    for (const path of ['/v1/apps/web/logs', '/v1/apps/web/logs?tail=1', '/v1/apps/web/logs?follow=true']) {
+      const head = await send(port, 'HEAD', path, bed.adminToken);
+      assert.equal(head.status, 200, path);
+      assert.equal(head.headers['content-type'], 'text/plain; charset=utf-8', path);
+      assert.equal(head.body, '', path);
+    }
+    assert.equal((await send(port, 'HEAD', '/v1/apps/nope/logs', bed.adminToken)).status, 404, 'refused as the GET is');
+    // Give a late write its chance to land before asking again.
+    await new Promise((resolve) => setImmediate(resolve));
+    const got = await send(port, 'GET', '/v1/apps/web/logs', bed.adminToken);
+    assert.equal(got.status, 200);
+    assert.match(got.body, /line one\nline two/);
+    assert.ok(bed.runtime.follows.every((f) => f.destroyed), 'the HEAD of a follow closed its engine stream');
+  });
+
   it('405 lists every method of the path in Allow, HEAD with GET', async (t) => {
     const bed = await FakeGatewayBed.create();
     t.after(() => bed.dispose());

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MAX_BODY_BYTES } from '../../src/api/body.js';
 import { readSources } from '../../src/cli/commands/apply-sources.js';
+import { locate } from '../../src/cli/commands/apply.js';
+import { ApiError } from '../../src/cli/api-errors.js';
 import { BadRequestError } from '../../src/errors.js';
 
 describe('berth apply -f: reading the spec files', () => {
@@ -36,4 +38,27 @@ describe('berth apply -f: reading the spec files', () => {
   it('names the file a read error is about', async () => {
     await assert.rejects(readSources(['/nonexistent/app.yaml']), refused(/^\/nonexistent\/app\.yaml: no such file or directory/));
   });
+});
+
+// A refused apply named a policy problem "web.yaml: request body, document 2: network" and a parse
+// problem of a second document "web.yaml: [1].routes[0].path": both now read as a config file's do.
+describe('berth apply -f: where a refused spec is wrong', () => {
+  const refusal = (problems: Array<[string, string]>, detail = problems.map(([p, m]) => `${p}: ${m}`).join('; ')) =>
+    new ApiError(422, 'spec_invalid', detail, problems.map(([path, message]) => ({ path, message })));
+  const cases: Array<[string, ApiError, string]> = [
+    ['a field of the one document', refusal([['routes[0].path', 'must start with "/" (line 5)']]), 'web.yaml: routes[0].path: must start with "/" (line 5)'],
+    ['a field of the second document', refusal([['[1].routes[0].path', 'must start with "/" (line 11)']]), 'web.yaml, document 2: routes[0].path: must start with "/" (line 11)'],
+    ['a policy problem', refusal([['request body: network', 'not in policy.networks']]), 'web.yaml: network: not in policy.networks'],
+    ['a policy problem of the second document', refusal([['request body, document 2: network', 'not in policy.networks']]), 'web.yaml, document 2: network: not in policy.networks'],
+    ['two problems', refusal([['image', 'required'], ['[1].port', 'too big']]), 'web.yaml: image: required; web.yaml, document 2: port: too big'],
+    ['no problems listed', new ApiError(400, 'bad_request', 'request body: not YAML (line 1)'), 'web.yaml: not YAML (line 1)'],
+    ['a plain message', new ApiError(400, 'bad_request', 'the request body holds no app spec'), 'web.yaml: the request body holds no app spec'],
+  ];
+  for (const [what, err, said] of cases) {
+    it(what, () => {
+      const located = locate(err, 'web.yaml');
+      assert.equal(located.message, said);
+      assert.equal(located.code, err.code, 'the same code, so the same exit code');
+    });
+  }
 });

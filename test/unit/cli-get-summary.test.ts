@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AppView, StatusView } from '../../src/cli/api-types.js';
 import { appSummary } from '../../src/cli/commands/get-summary.js';
+import { instanceCount } from '../../src/cli/app-display.js';
 import { paint } from '../../src/cli/colour.js';
 
 const NOW = Date.parse('2026-01-01T12:00:00Z');
@@ -37,4 +38,19 @@ test('berth get: replicas ready of desired, and the last error', () => {
   const text = appSummary(app({ state: 'running', replicas: 3, readyInstances: 2, lastError: 'the container exited with code 1' }), paint(false), NOW);
   assert.match(text, /^Replicas: +2 ready of 3$/m);
   assert.match(text, /^Last error: +the container exited with code 1$/m);
+});
+
+// `berth ls` and `berth get` said 1/3 for an app that runs the one instance it was asked
+// for (scale.max 3): out of the most it may have, not out of those it should have.
+test('berth get and ls: instances running out of those desired, not out of scale.max', () => {
+  const view = (status: Partial<StatusView>, running: number): AppView => {
+    const base = app(status);
+    base.spec.scale = { min: 0, max: 3, replicas: 1 };
+    base.instances = Array.from({ length: running }, (_, i) => ({ id: `c${i}`, name: `berth-web-${i}`, state: 'running' }) as AppView['instances'][number]);
+    return base;
+  };
+  assert.equal(instanceCount(view({ state: 'running', replicas: 1, readyInstances: 1 }, 1)), '1/1');
+  assert.equal(instanceCount(view({ state: 'running', replicas: 2, readyInstances: 1 }, 1)), '1/2', 'scaled to 2, one running yet');
+  assert.equal(instanceCount(view({ state: 'stopped' }, 0)), '0/1', 'without a status count: the spec\'s replicas');
+  assert.match(appSummary(view({ state: 'running', replicas: 2, readyInstances: 2 }, 2), paint(false), NOW), /^Instances: +2\/2 running$/m);
 });

@@ -109,6 +109,9 @@ test("the proxy listener's no_route answer, when the CLI was pointed at it, says
   const err = apiErrorOf(404, body, 'token from BERTH_TOKEN', 'http://127.0.0.1:8080');
   assert.match(err.message, /^http:\/\/127\.0\.0\.1:8080 is berth's proxy listener, not its admin API .*point --url or BERTH_URL at the admin listener/);
   assert.equal(exitCodeOf(err), 3, "no_route's exit code, as the catalogue says");
+  const html404 = apiErrorOf(404, '<html><body>Not Found</body></html>', 'h', 'http://127.0.0.1:8081');
+  assert.match(html404.message, /HTTP 404 from http:\/\/127\.0\.0\.1:8081, not a berth API answer/);
+  assert.equal(exitCodeOf(html404), 6, 'an HTML 404 from a web server at the URL is not berth saying "no such app"');
   // The admin API's own 404 keeps its detail and exit code.
   const notFound = apiErrorOf(404, JSON.stringify({ code: 'not_found', detail: 'no app named x', status: 404 }), 'h', 'http://127.0.0.1:8081');
   assert.equal(notFound.message, 'no app named x');

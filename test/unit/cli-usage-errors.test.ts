@@ -53,3 +53,33 @@ describe('berth -o json|yaml when the command fails', () => {
     }
   });
 });
+
+// A usage mistake (a bad option value, an unknown option, an argument too many or missing)
+// with -o json left stdout empty: Commander reports it before the command's -o is parsed.
+// The README promises a document on stdout for every failure once -o json|yaml is given.
+describe('berth -o json|yaml on a usage mistake', { concurrency: true }, () => {
+  const cases: Array<[string[], (text: string) => unknown, RegExp]> = [
+    [['history', 'web', '--limit', '0', '-o', 'json'], JSON.parse, /^option '--limit <n>' argument '0' is invalid.* \(see 'berth history --help'\)$/],
+    [['ls', 'extra', '--output=yaml'], parse, /^too many arguments for 'ls'/],
+    [['gateways', '-ojson', '--bogus'], JSON.parse, /^unknown option '--bogus'/],
+    [['token', 'create', '--output', 'yaml'], parse, /^missing required argument 'name'/],
+  ];
+  for (const [args, read, said] of cases) {
+    it(`${args.join(' ')}: the error as a document on stdout, exit 2`, async () => {
+      const run = await berth(args, cliEnv({ NO_COLOR: '1', HOME: '/nonexistent' }));
+      assert.equal(run.code, 2, run.stderr);
+      const doc = read(run.stdout) as { error: { code: string; exit: number; message: string } };
+      assert.equal(doc.error.code, 'bad_request');
+      assert.equal(doc.error.exit, 2);
+      assert.match(doc.error.message, said);
+      assert.equal(run.stderr, `berth: ${doc.error.message}\n`, 'the same one line on stderr');
+    });
+  }
+  it('as text (no -o, -o text, or -o past --) stdout stays empty', async () => {
+    const runs = await Promise.all([['ls', '--bogus'], ['ls', '--bogus', '-o', 'text'], ['ls', '--', '-o', 'json']].map((args) => berth(args, cliEnv({ NO_COLOR: '1', HOME: '/nonexistent' }))));
+    for (const run of runs) {
+      assert.equal(run.code, 2, run.stderr);
+      assert.equal(run.stdout, '');
+    }
+  });
+});

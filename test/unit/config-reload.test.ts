@@ -226,6 +226,8 @@ describe('a refused config file names the file, the field and its line', () => {
     ['listen: 127.0.0.1:0\ndefaults:\n  idleTimeout: abc\n', /b\.yaml: defaults\.idleTimeout: .*\(line 3\)/],
     ['timeouts:\n  engine: 0\n', /b\.yaml: timeouts\.engine: must be longer than 0 \(line 2\)/],
     ['policy:\n  images: ["fake/*"]\napps:\n  - {apiVersion: berth/v1, name: web, image: "fake/web:1", port: 8080}\n  - apiVersion: berth/v1\n    name: shop\n    image: "fake/shop:1"\n    port: 99999\n', /b\.yaml: apps\[1\]\.port: must be at most 65535 \(line 8\)/],
+    // A missing apps source named neither the config file nor the line ("apps[0]: /…/missing does not exist").
+    ['listen: 127.0.0.1:0\napps:\n  - ./missing/\n', /b\.yaml: apps\[0\]: \/.*\/missing does not exist \(line 3\)$/],
   ];
   for (const [text, expected] of rows) {
     it(JSON.stringify(text).slice(0, 60), async (t) => {

@@ -6,6 +6,12 @@ import type { RouteDef } from '../route-def.js';
 
 type Action = 'start' | 'stop' | 'restart';
 
+/** What an operation that starts the app may answer besides its state: the start failed (502) or timed out (504). */
+const startFailures = {
+  502: 'The start failed (start_failed): the detail says why; `GET /v1/apps/{name}` shows lastError and lastOutput',
+  504: 'The app was not ready within its startTimeout (upstream_timeout)',
+};
+
 const summaries: Record<Action, string> = {
   start: 'Start the app and wait until it is ready',
   stop: 'Stop the app after requests in flight finish (container and volume kept)',
@@ -23,7 +29,7 @@ const scaleRoute: RouteDef = {
   summary: 'Set how many instances run while the app is up, within scale.min..scale.max; scaling down drains first; kept across restarts until the spec changes',
   tag: 'apps',
   requestBody: { description: '{"replicas": 3}', contentTypes: ['application/json'] },
-  responses: { 200: "The app's state afterwards" },
+  responses: { 200: "The app's state afterwards", ...startFailures },
   async handle(ctx) {
     const body = jsonObjectBody(await ctx.body(), ['replicas']);
     if (typeof body.replicas !== 'number' || !Number.isInteger(body.replicas)) throw new BadRequestError('replicas: required, a whole number');
@@ -37,7 +43,8 @@ const lifecycleRoutes: RouteDef[] = (['start', 'stop', 'restart'] as const).map(
   operationId: `${action}App`,
   summary: summaries[action],
   tag: 'apps',
-  responses: { 200: "The app's state afterwards" },
+  // A stop answers 502 only when the engine fails it (runtime_error); a start or restart also when the start fails.
+  responses: action === 'stop' ? { 200: "The app's state afterwards", 502: 'The engine failed the stop (runtime_error)' } : { 200: "The app's state afterwards", ...startFailures },
   async handle(ctx) {
     return { body: await run(ctx.gateway, action, ctx.params.name!) };
   },

@@ -37,6 +37,7 @@ export const appRoutes: RouteDef[] = [
     requestBody: { description: 'One or more app specs: YAML documents or JSON (an object or an array)', contentTypes: ['application/yaml', 'application/json'] },
     responses: {
       200: 'What happened to each app: created, updated or unchanged, with the changed fields',
+      403: 'A spec asks for what the gateway\'s policy does not allow (policy_denied): each problem names its field',
       502: 'An update was rolled back (upstream_unavailable): it is not stored, the previous revision keeps serving; the detail says why',
     },
     async handle(ctx) {

@@ -18,7 +18,11 @@ export const cntSpawnerRoutes: RouteDef[] = [
     summary: 'cntSpawner compatibility: create an app from a {name, network, image, labels, envs} body',
     tag: 'compat',
     requestBody: { description: 'The cntSpawner body; the route comes from a Traefik PathPrefix(...) or Host(...) rule label, the port from `port`, a Traefik service port label, or else the one port the image EXPOSEs (422 when it exposes none or several)', contentTypes: ['application/json'] },
-    responses: { 201: 'Created (or 200: already there, unchanged), with the app URL' },
+    responses: {
+      200: 'Already there, unchanged, with the app URL',
+      201: 'Created, with the app URL',
+      403: 'The body asks for what the gateway\'s policy does not allow (policy_denied): each problem names its field',
+    },
     async handle(ctx) {
       const spec = parseCntSpawnerBody(parseJsonBody(await ctx.body()), 'body');
       const [result] = await ctx.gateway.apps.apply([spec]);

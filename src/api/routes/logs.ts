@@ -23,6 +23,14 @@ export const logRoutes: RouteDef[] = [
         signal: abort.signal,
       });
       ctx.res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+      if (ctx.req.method === 'HEAD') {
+        // The head is the whole answer (the server ends it): the engine's stream, opened so that a HEAD is refused
+        // as the GET would be (no such app, no engine), is closed unread. Piped, its lines came after that end and
+        // Node's write-after-end error, with no listener, took the whole gateway down.
+        abort.abort();
+        stream.destroy();
+        return;
+      }
       ctx.res.flushHeaders();
       // The client leaving ends the follow, or the engine stream would run forever.
       ctx.res.on('close', () => {

@@ -76,10 +76,24 @@ function isSpecRefusal(err: unknown): err is ApiError {
   return err instanceof ApiError && (err.code === 'spec_invalid' || err.code === 'policy_denied' || err.code === 'bad_request');
 }
 
-/** The server's message, with the file instead of "request body" in front of the field paths. */
-function locate(err: ApiError, source: string): ApiError {
-  const message = err.problems.length > 0 ? err.problems.map((p) => `${p.path}: ${p.message}`).join('; ') : messageOf(err).replace(/^request body: /, '');
-  return new ApiError(err.status, err.code, `${source}: ${message}`, err.problems);
+/**
+ * The server's message with the file in place of the request body, each problem
+ * named as a config file's are (`web.yaml, document 2: routes[0].path`). The
+ * server writes a parse problem's path bare (`[1].routes[0].path`) and a policy
+ * or set problem's with its origin (`request body, document 2: network`).
+ */
+export function locate(err: ApiError, source: string): ApiError {
+  const message = err.problems.length > 0 ? err.problems.map((p) => `${inSource(p.path, source)}: ${p.message}`).join('; ') : inSource(messageOf(err), source);
+  return new ApiError(err.status, err.code, message, err.problems);
+}
+
+/** A field path (or message) of the request body, as one in `source`. Pure. */
+function inSource(path: string, source: string): string {
+  const body = /^request body(?=[,:])(.*)$/s.exec(path);
+  if (body) return `${source}${body[1]}`;
+  const doc = /^\[(\d+)\]\.?(.*)$/s.exec(path);
+  if (doc) return `${source}, document ${Number(doc[1]) + 1}${doc[2] ? `: ${doc[2]}` : ''}`;
+  return `${source}: ${path}`;
 }
 
 /** Starts the applied apps one after the other, showing each one's progress; fails if any did not become ready. */
