@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { AppSpec } from '../spec/index.js';
+import { redirectsToHttps } from '../tls/edge-policy.js';
 
 /** Where the gateway listens, as `berth serve` found it after starting. */
 export interface BannerFacts {
@@ -10,6 +11,8 @@ export interface BannerFacts {
   apps: readonly Pick<AppSpec, 'name' | 'routes'>[];
   /** BERTH_ADMIN_TOKEN is set: the first token is that, not the file. */
   tokenFromEnv: boolean;
+  /** tls.redirect: plain HTTP gets 308 to HTTPS on every route whose own redirectHttps does not say otherwise. */
+  redirect?: boolean;
 }
 
 const hostPort = (a: { address: string; port: number }) => `${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`;
@@ -26,9 +29,17 @@ export function serveBanner(facts: BannerFacts): string[] {
   }
   for (const app of facts.apps) {
     for (const route of app.routes) {
-      if (route.host && !route.host.startsWith('*.')) lines.push(`  ${app.name}: curl -H 'Host: ${route.host}' ${base}${route.path ?? '/'}`);
-      else if (route.host) lines.push(`  ${app.name}: curl -H 'Host: ${app.name}${route.host.slice(1)}' ${base}${route.path ?? '/'}`);
-      else lines.push(`  ${app.name}: ${base}${route.path ?? '/'}`);
+      const host = route.host === undefined ? undefined : route.host.startsWith('*.') ? `${app.name}${route.host.slice(1)}` : route.host;
+      const path = route.path ?? '/';
+      // A route redirected to HTTPS is shown at its HTTPS URL: the plain one answers only 308. With a host, the
+      // name resolves to the listener (--resolve), so the certificate is chosen by SNI for that name.
+      if (facts.https && redirectsToHttps(route, facts.redirect ?? false)) {
+        const tls = hostPort(facts.https);
+        const address = facts.https.address.includes(':') ? `[${facts.https.address}]` : facts.https.address;
+        if (host) lines.push(`  ${app.name}: curl --resolve '${host}:${facts.https.port}:${address}' https://${host}:${facts.https.port}${path}`);
+        else lines.push(`  ${app.name}: https://${tls}${path}`);
+      } else if (host) lines.push(`  ${app.name}: curl -H 'Host: ${host}' ${base}${path}`);
+      else lines.push(`  ${app.name}: ${base}${path}`);
     }
   }
   return lines;

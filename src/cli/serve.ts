@@ -94,6 +94,7 @@ function printUrls(gateway: Gateway): void {
     stateDir: config.stateDir,
     apps: config.apps,
     tokenFromEnv: Boolean(process.env.BERTH_ADMIN_TOKEN),
+    redirect: config.tls?.redirect ?? false,
   });
   process.stderr.write(lines.join('\n') + '\n');
 }

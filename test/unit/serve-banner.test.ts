@@ -26,6 +26,25 @@ test('the banner names the proxy, HTTPS, the API and dashboard, and every route'
   ]);
 });
 
+test('routes redirected to HTTPS are shown at their HTTPS URL, a route that opts out at its plain one', () => {
+  const lines = serveBanner({
+    proxy: { address: '127.0.0.1', port: 8080 },
+    https: { address: '127.0.0.1', port: 8443 },
+    stateDir: '/d',
+    tokenFromEnv: false,
+    redirect: true,
+    apps: [
+      { name: 'hello', routes: [{ path: '/session/hello/', stripPrefix: false }, { host: 'hello.localhost', stripPrefix: false }] },
+      { name: 'plain', routes: [{ host: '*.apps.test', stripPrefix: false, redirectHttps: false }] },
+    ],
+  });
+  assert.deepEqual(lines.slice(2), [
+    '  hello: https://127.0.0.1:8443/session/hello/',
+    "  hello: curl --resolve 'hello.localhost:8443:127.0.0.1' https://hello.localhost:8443/",
+    "  plain: curl -H 'Host: plain.apps.test' http://127.0.0.1:8080/",
+  ]);
+});
+
 test('an IPv6 admin address is bracketed, and BERTH_ADMIN_TOKEN is named when it holds the token', () => {
   const lines = serveBanner({ proxy: { address: '::1', port: 1 }, admin: { address: '::1', port: 2 }, stateDir: '/d', tokenFromEnv: true, apps: [] });
   assert.deepEqual(lines, ['berth is serving on http://[::1]:1', 'admin API on http://[::1]:2/v1/, dashboard on http://[::1]:2/ (use the token in BERTH_ADMIN_TOKEN)']);
