@@ -188,3 +188,15 @@ test('a request without Host (HTTP/1.0) gets no empty X-Forwarded-Host', () => {
   assert.equal(out.get('x-forwarded-host'), undefined);
   assert.deepEqual(out.get('forwarded'), ['for=10.1.2.3;proto=http']);
 });
+
+test('the Forwarded element reused from the last request is the one for this client, proto and host', () => {
+  const element = (client: string, host: string, encrypted: boolean) =>
+    asMap(upstreamRequestHeaders(fakeRequest(['Host', host]), { trustedPeer: false, client, host, encrypted })).get('forwarded');
+  assert.deepEqual(element('10.0.0.1', 'a.example', false), ['for=10.0.0.1;proto=http;host=a.example']);
+  assert.deepEqual(element('10.0.0.1', 'a.example', false), ['for=10.0.0.1;proto=http;host=a.example']);
+  assert.deepEqual(element('10.0.0.2', 'a.example', false), ['for=10.0.0.2;proto=http;host=a.example']);
+  assert.deepEqual(element('10.0.0.2', 'a.example', true), ['for=10.0.0.2;proto=https;host=a.example']);
+  assert.deepEqual(element('10.0.0.2', 'b.example:8080', true), ['for=10.0.0.2;proto=https;host="b.example:8080"']);
+  assert.deepEqual(element('', 'b.example:8080', true), ['for=unknown;proto=https;host="b.example:8080"']);
+  assert.deepEqual(element('10.0.0.1', 'a.example', false), ['for=10.0.0.1;proto=http;host=a.example']);
+});
