@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { lowerHeaderName } from './header-name.js';
 
 /**
  * Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, not the message,
@@ -102,7 +103,7 @@ export function upstreamRequestHeaders(req: ForwardedRequest, options: ForwardOp
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     if (!isPlainHeaderName(name)) continue;
-    const lower = name.toLowerCase();
+    const lower = lowerHeaderName(name);
     if (IDENTITY.has(lower) || lower.startsWith('x-forwarded-')) {
       if (!trusted) continue;
       const value = raw[i + 1]!;
