@@ -32,15 +32,18 @@ export interface HeadAdditions {
  */
 export function responseHead(status: number, statusText: string, headers: ResponseHeaders, add: HeadAdditions, room = 0): Buffer {
   const reason = statusText === '' ? (STATUS_CODES[status] ?? '') : statusText;
-  // The lines berth adds, after the app's: a short string, built once.
-  let tail = '';
-  if (headers['x-request-id'] === undefined) tail += `x-request-id: ${add.requestId}\r\n`;
-  if (headers.date === undefined) tail += `date: ${add.date}\r\n`;
-  if (add.setCookie !== undefined) tail += `set-cookie: ${add.setCookie}\r\n`;
-  if (add.hsts !== undefined && headers['strict-transport-security'] === undefined) tail += `strict-transport-security: ${add.hsts}\r\n`;
-  if (add.chunked) tail += 'transfer-encoding: chunked\r\n';
-  if (add.close) tail += 'connection: close\r\n';
-  let size = reason.length + tail.length + 17; // `HTTP/1.1 200 ` and its CRLF, and the blank line
+  // The lines berth adds, after the app's: each written as it is, never concatenated (a
+  // concatenation is a rope that the write flattens into a copy).
+  const requestId = headers['x-request-id'] === undefined ? add.requestId : undefined;
+  const date = headers.date === undefined ? add.date : undefined;
+  const hsts = add.hsts !== undefined && headers['strict-transport-security'] === undefined ? add.hsts : undefined;
+  let size = reason.length + 17; // `HTTP/1.1 200 ` and its CRLF, and the blank line
+  if (requestId !== undefined) size += requestId.length + 16;
+  if (date !== undefined) size += date.length + 8;
+  if (add.setCookie !== undefined) size += add.setCookie.length + 14;
+  if (hsts !== undefined) size += hsts.length + 29;
+  if (add.chunked) size += CHUNKED_LINE.length;
+  if (add.close) size += CLOSE_LINE.length;
   for (const name in headers) {
     const value = headers[name]!;
     if (typeof value === 'string') size += name.length + value.length + 4;
@@ -60,11 +63,19 @@ export function responseHead(status: number, statusText: string, headers: Respon
     if (typeof value === 'string') at = putLine(buf, at, name, value);
     else for (let i = 0; i < value.length; i++) at = putLine(buf, at, name, value[i]!);
   }
-  at = putLatin1(buf, at, tail);
+  if (requestId !== undefined) at = putLine(buf, at, 'x-request-id', requestId);
+  if (date !== undefined) at = putLine(buf, at, 'date', date);
+  if (add.setCookie !== undefined) at = putLine(buf, at, 'set-cookie', add.setCookie);
+  if (hsts !== undefined) at = putLine(buf, at, 'strict-transport-security', hsts);
+  if (add.chunked) at = putLatin1(buf, at, CHUNKED_LINE);
+  if (add.close) at = putLatin1(buf, at, CLOSE_LINE);
   buf[at++] = 0x0d;
   buf[at] = 0x0a;
   return buf;
 }
+
+const CHUNKED_LINE = 'transfer-encoding: chunked\r\n';
+const CLOSE_LINE = 'connection: close\r\n';
 
 function putLine(buf: Buffer, at: number, name: string, value: string): number {
   at = putLatin1(buf, at, name);
