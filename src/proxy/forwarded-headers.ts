@@ -55,8 +55,8 @@ export interface ForwardedRequest {
 export interface ForwardOptions {
   /** The peer is a proxy we trust: extend its identity headers instead of replacing them. */
   trustedPeer: boolean;
-  /** Extra headers for the upstream, as [name, value, ...]: the request id (`x-request-id`). */
-  extra?: readonly string[];
+  /** The request's id, sent as `x-request-id` (a field, not a list of extra headers: no array per request). */
+  requestId?: string;
   /** Keep `connection: upgrade` and `upgrade`, for WebSocket handshakes. */
   upgrade?: boolean;
   /** The client's address, read once when the request arrived; default: the socket's, now. */
@@ -84,7 +84,7 @@ export interface ForwardOptions {
  *   frameworks honour (OTHER_IDENTITY) are dropped too;
  * - Host is `options.host` when given (the authority berth routed by);
  * - the client's X-Request-Id is dropped: the proxy sends the request's id in
- *   `extra` (the client's own when it is sane, see request-id.ts).
+ *   `requestId` (the client's own when it is sane, see request-id.ts).
  *
  * The hot path: one lower-casing and Set lookups per header, no regex.
  */
@@ -131,8 +131,7 @@ export function upstreamRequestHeaders(req: ForwardedRequest, options: ForwardOp
   out.push('x-real-ip', priorRealIp ?? client);
   const element = ownElement(client, proto, host);
   out.push('forwarded', priorForwarded ? `${priorForwarded}, ${element}` : element);
-  const extra = options.extra;
-  if (extra) for (let i = 0; i < extra.length; i++) out.push(extra[i]!);
+  if (options.requestId !== undefined) out.push('x-request-id', options.requestId);
   return out;
 }
 

@@ -59,9 +59,9 @@ test('response hop-by-hop headers are dropped, others kept', () => {
   assert.deepEqual(out, { 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'] });
 });
 
-test("the client's X-Request-Id is replaced by the one passed in extra, never sent twice", () => {
+test("the client's X-Request-Id is replaced by the one passed as requestId, never sent twice", () => {
   const req = fakeRequest(['Host', 'a.example', 'X-Request-Id', 'from-client']);
-  const out = asMap(upstreamRequestHeaders(req, { trustedPeer: false, extra: ['x-request-id', 'berth-1'] }));
+  const out = asMap(upstreamRequestHeaders(req, { trustedPeer: false, requestId: 'berth-1' }));
   assert.deepEqual(out.get('x-request-id'), ['berth-1']);
 });
 
