@@ -10,5 +10,14 @@
  */
 export function isEventStream(contentType: string | readonly string[] | undefined): boolean {
   const value = Array.isArray(contentType) ? contentType[0] : contentType;
-  return typeof value === 'string' && /^\s*text\/event-stream\s*(;|$)/i.test(value);
+  if (typeof value !== 'string') return false;
+  // Most types are ruled out by their first characters, without the regex (run per response):
+  // one that starts with neither `t` nor a space the regex allows, or `t` but not `text/e`.
+  const first = value.charCodeAt(0) | 0x20;
+  if (first === 0x74 /* t */) {
+    if ((value.charCodeAt(5) | 0x20) !== 0x65 /* e */) return false;
+  } else if (first !== 0x20 && !(first >= 0x29 && first <= 0x2d) && value.charCodeAt(0) < 0x80) return false;
+  return EVENT_STREAM.test(value);
 }
+
+const EVENT_STREAM = /^\s*text\/event-stream\s*(;|$)/i;

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { lowerHeaderName } from './header-name.js';
 
 /**
  * Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, not the message,
@@ -54,8 +55,8 @@ export interface ForwardedRequest {
 export interface ForwardOptions {
   /** The peer is a proxy we trust: extend its identity headers instead of replacing them. */
   trustedPeer: boolean;
-  /** Extra headers for the upstream, as [name, value, ...]: the request id (`x-request-id`). */
-  extra?: readonly string[];
+  /** The request's id, sent as `x-request-id` (a field, not a list of extra headers: no array per request). */
+  requestId?: string;
   /** Keep `connection: upgrade` and `upgrade`, for WebSocket handshakes. */
   upgrade?: boolean;
   /** The client's address, read once when the request arrived; default: the socket's, now. */
@@ -83,7 +84,7 @@ export interface ForwardOptions {
  *   frameworks honour (OTHER_IDENTITY) are dropped too;
  * - Host is `options.host` when given (the authority berth routed by);
  * - the client's X-Request-Id is dropped: the proxy sends the request's id in
- *   `extra` (the client's own when it is sane, see request-id.ts).
+ *   `requestId` (the client's own when it is sane, see request-id.ts).
  *
  * The hot path: one lower-casing and Set lookups per header, no regex.
  */
@@ -102,7 +103,7 @@ export function upstreamRequestHeaders(req: ForwardedRequest, options: ForwardOp
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     if (!isPlainHeaderName(name)) continue;
-    const lower = name.toLowerCase();
+    const lower = lowerHeaderName(name);
     if (IDENTITY.has(lower) || lower.startsWith('x-forwarded-')) {
       if (!trusted) continue;
       const value = raw[i + 1]!;
@@ -128,10 +129,29 @@ export function upstreamRequestHeaders(req: ForwardedRequest, options: ForwardOp
   const forwardedHost = priorHost ?? host;
   if (forwardedHost !== '') out.push('x-forwarded-host', forwardedHost);
   out.push('x-real-ip', priorRealIp ?? client);
-  const element = forwardedElement(client, proto, host);
+  const element = ownElement(client, proto, host);
   out.push('forwarded', priorForwarded ? `${priorForwarded}, ${element}` : element);
-  if (options.extra) out.push(...options.extra);
+  if (options.requestId !== undefined) out.push('x-request-id', options.requestId);
   return out;
+}
+
+/**
+ * The last hop element built, and what it was built of. A kept-alive connection's requests
+ * (same client, same listener, mostly the same host) ask for the same one again and again:
+ * a compare of three strings instead of a template, a token check and the flattening of
+ * the result when the head is written, per request.
+ */
+const lastElement = { client: '', proto: '', host: '', element: '' };
+
+function ownElement(client: string, proto: string, host: string): string {
+  const last = lastElement;
+  if (last.element !== '' && last.client === client && last.proto === proto && last.host === host) return last.element;
+  const element = forwardedElement(client, proto, host);
+  last.client = client;
+  last.proto = proto;
+  last.host = host;
+  last.element = element;
+  return element;
 }
 
 /**

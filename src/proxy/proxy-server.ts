@@ -423,7 +423,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     const given = head.headers['x-request-id'];
     const requestId = given !== undefined && isSaneRequestId(given) ? given : newRequestId();
     const client = conn.client;
-    const headers = upstreamRequestHeaders(head, { trustedPeer: this.isTrustedAddress(client), extra: ['x-request-id', requestId], client, host: match.authority, encrypted: secure });
+    const headers = upstreamRequestHeaders(head, { trustedPeer: this.isTrustedAddress(client), requestId, client, host: match.authority, encrypted: secure });
     const bounds = this.boundsOf(app);
     this.frontServed++;
     new FastExchange(this, conn, head, headBytes, match, admitted.upstream, admitted.setCookie, startedMs, requestId, headers, bounds, hsts).send();
@@ -444,7 +444,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
   }
 
   private forward(req: IncomingMessage, res: ServerResponse, match: RouteMatch, upstream: Upstream, startedMs: number, waited: boolean, requestId: string, client: string, retried = false, setCookie?: string): void {
-    const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrustedAddress(client), extra: ['x-request-id', requestId], client, host: match.authority });
+    const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrustedAddress(client), requestId, client, host: match.authority });
     // A sticky-session policy pinned this client: tell it which instance.
     if (setCookie) res.appendHeader('set-cookie', setCookie);
     upstream.inFlight++;
@@ -542,7 +542,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
         writeRawFailure(socket, SHUTTING_DOWN, app);
         return end();
       }
-      const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrustedAddress(client), upgrade: true, extra: ['x-request-id', requestId], client, host: match.authority });
+      const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrustedAddress(client), upgrade: true, requestId, client, host: match.authority });
       const bounds = this.boundsOf(app);
       // An open WebSocket is load on its instance for as long as it lives.
       upstream.inFlight++;

@@ -2,9 +2,9 @@ import { isIPv6 } from 'node:net';
 
 export interface NormalHost {
   /** For matching: lower case, without port and without one trailing dot (`[::1]` keeps its brackets). */
-  host: string;
+  readonly host: string;
   /** What the app is sent as Host: `host` plus the port, when one was given. */
-  authority: string;
+  readonly authority: string;
 }
 
 export interface HostRefusal {
@@ -23,6 +23,21 @@ export interface HostRefusal {
  * `example.com`.
  */
 export function normalizeHost(value: string): NormalHost | HostRefusal {
+  // A client's requests name the same Host again and again (a kept-alive connection's always):
+  // the last answer is reused, a string compare instead of slices, a check and a new object.
+  if (value === last.value && value !== '') return last.answer;
+  const answer = checkHost(value);
+  if (!('status' in answer)) {
+    last.value = value;
+    last.answer = answer;
+  }
+  return answer;
+}
+
+/** The last Host value normalised without refusal ('' before the first), and its answer (shared: NormalHost is read-only). */
+const last: { value: string; answer: NormalHost } = { value: '', answer: { host: '', authority: '' } };
+
+function checkHost(value: string): NormalHost | HostRefusal {
   if (value.length === 0) return refuse('the Host header is empty');
   if (value.length > 261) return refuse('the Host header is too long');
   let name: string;

@@ -59,9 +59,9 @@ test('response hop-by-hop headers are dropped, others kept', () => {
   assert.deepEqual(out, { 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'] });
 });
 
-test("the client's X-Request-Id is replaced by the one passed in extra, never sent twice", () => {
+test("the client's X-Request-Id is replaced by the one passed as requestId, never sent twice", () => {
   const req = fakeRequest(['Host', 'a.example', 'X-Request-Id', 'from-client']);
-  const out = asMap(upstreamRequestHeaders(req, { trustedPeer: false, extra: ['x-request-id', 'berth-1'] }));
+  const out = asMap(upstreamRequestHeaders(req, { trustedPeer: false, requestId: 'berth-1' }));
   assert.deepEqual(out.get('x-request-id'), ['berth-1']);
 });
 
@@ -187,4 +187,16 @@ test('a request without Host (HTTP/1.0) gets no empty X-Forwarded-Host', () => {
   const out = asMap(upstreamRequestHeaders(fakeRequest(['Accept', '*/*']), { trustedPeer: false }));
   assert.equal(out.get('x-forwarded-host'), undefined);
   assert.deepEqual(out.get('forwarded'), ['for=10.1.2.3;proto=http']);
+});
+
+test('the Forwarded element reused from the last request is the one for this client, proto and host', () => {
+  const element = (client: string, host: string, encrypted: boolean) =>
+    asMap(upstreamRequestHeaders(fakeRequest(['Host', host]), { trustedPeer: false, client, host, encrypted })).get('forwarded');
+  assert.deepEqual(element('10.0.0.1', 'a.example', false), ['for=10.0.0.1;proto=http;host=a.example']);
+  assert.deepEqual(element('10.0.0.1', 'a.example', false), ['for=10.0.0.1;proto=http;host=a.example']);
+  assert.deepEqual(element('10.0.0.2', 'a.example', false), ['for=10.0.0.2;proto=http;host=a.example']);
+  assert.deepEqual(element('10.0.0.2', 'a.example', true), ['for=10.0.0.2;proto=https;host=a.example']);
+  assert.deepEqual(element('10.0.0.2', 'b.example:8080', true), ['for=10.0.0.2;proto=https;host="b.example:8080"']);
+  assert.deepEqual(element('', 'b.example:8080', true), ['for=unknown;proto=https;host="b.example:8080"']);
+  assert.deepEqual(element('10.0.0.1', 'a.example', false), ['for=10.0.0.1;proto=http;host=a.example']);
 });

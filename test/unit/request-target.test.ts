@@ -232,3 +232,15 @@ test('normalised paths are stable, never throw, and hold no dot segment, empty s
   }
   assert.ok(accepted > 200, `only ${accepted} of the random paths were accepted: the generator tests too little`);
 });
+
+test('normalizeHost answers a Host seen just before as it did the first time, and an empty or bad one is still refused', () => {
+  for (let round = 0; round < 2; round++) {
+    assert.deepEqual(normalizeHost('A.Example:8080'), { host: 'a.example', authority: 'a.example:8080' });
+    assert.deepEqual(normalizeHost('A.Example:8080'), { host: 'a.example', authority: 'a.example:8080' });
+    assert.equal('status' in normalizeHost(''), true);
+    assert.equal('status' in normalizeHost('a..example'), true);
+    assert.equal('status' in normalizeHost('a..example'), true);
+    assert.deepEqual(normalizeHost('b.example.'), { host: 'b.example', authority: 'b.example' });
+    assert.deepEqual(normalizeHost('[::1]:80'), { host: '[::1]', authority: '[::1]:80' });
+  }
+});

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { ClientClosedError } from '../../errors.js';
 import { rawFailureAnswer, wantsHtml } from '../error-page.js';
 import { classifyFailure, isConnectionFailure } from '../failure.js';
-import { isIdempotentRead, ownChunk, type ExchangeControl, type ExchangeHandler } from '../http1/exchange.js';
+import { isIdempotentRead, ownChunk, putLatin1, type ExchangeControl, type ExchangeHandler } from '../http1/exchange.js';
 import type { ResponseHeaders } from '../http1/response-parser.js';
 import type { Http1Pool } from '../http1/upstream-pool.js';
 import type { RouteMatch } from '../route-table.js';
@@ -28,6 +28,9 @@ export interface FastExchangeOwner {
 /** Bodies up to this size go out in one buffer with the head (one write, no writev). */
 const JOIN_LIMIT = 16 * 1024;
 
+/** The end of a chunked body (no trailers). */
+const LAST_CHUNK = '0\r\n\r\n';
+
 /**
  * One plain request served by berth's own front: sent to the instance the
  * activator answered ready, and the app's response written onto the client's
@@ -43,8 +46,12 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
   status = 0;
   bytesOut = 0;
   private ctl: ExchangeControl | undefined;
-  /** The response head, held until the first body bytes (or the end) so they leave in one write. */
-  private head: string | undefined;
+  /**
+   * The app's response head, held until the first body bytes (or the end) so they leave in
+   * one write, and written then into the buffer that carries them (see takeHead).
+   */
+  private head: ResponseHeaders | undefined;
+  private statusText = '';
   private chunked = false;
   /** The app answered an event stream: the client's EOF ends it (see endless-response.ts). */
   endsOnClientEof = false;
@@ -87,14 +94,22 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
     this.endsOnClientEof = isEventStream(headers['content-type']);
     // The client's EOF came while the app had not answered yet: it has left already.
     if (this.endsOnClientEof && !this.conn.canHandOff) this.conn.destroy();
-    this.head = responseHead(status, statusText, headers, {
-      requestId: this.requestId,
-      date: this.conn.date,
-      setCookie: this.setCookie,
-      hsts: this.hsts,
-      chunked: this.chunked,
-      close: false,
-    });
+    this.head = headers;
+    this.statusText = statusText;
+  }
+
+  /** The client's response head held back (undefined once written), with `room` bytes free after it. */
+  private takeHead(room: number): Buffer | undefined {
+    const headers = this.head;
+    if (headers === undefined) return undefined;
+    this.head = undefined;
+    return responseHead(
+      this.status,
+      this.statusText,
+      headers,
+      { requestId: this.requestId, date: this.conn.date, setCookie: this.setCookie, hsts: this.hsts, chunked: this.chunked, close: false },
+      room,
+    );
   }
 
   /** True when nothing of `chunk` is kept (copied: joined to the head, or a small one), so the upstream may reuse its read buffer. */
@@ -103,29 +118,29 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
     let copied = false;
     const conn = this.conn;
     let flowing: boolean;
-    const head = this.head;
-    this.head = undefined;
     if (this.chunked) {
       const own = ownChunk(chunk);
       copied = own.copied;
+      const size = `${chunk.length.toString(16)}\r\n`;
+      const head = this.takeHead(size.length);
+      if (head !== undefined) putLatin1(head, head.length - size.length, size);
       conn.socket.cork();
-      conn.write(`${head ?? ''}${chunk.length.toString(16)}\r\n`);
+      conn.write(head ?? size);
       conn.write(own.chunk);
       flowing = conn.write('\r\n');
       conn.socket.uncork();
-    } else if (head === undefined) {
+    } else if (this.head === undefined) {
       const own = ownChunk(chunk);
       copied = own.copied;
       flowing = conn.write(own.chunk);
     } else if (chunk.length <= JOIN_LIMIT) {
-      const out = Buffer.allocUnsafe(head.length + chunk.length);
-      out.write(head, 0, 'latin1');
-      chunk.copy(out, head.length);
+      const out = this.takeHead(chunk.length)!;
+      chunk.copy(out, out.length - chunk.length);
       copied = true;
       flowing = conn.write(out);
     } else {
       conn.socket.cork();
-      conn.write(head);
+      conn.write(this.takeHead(0)!);
       flowing = conn.write(chunk);
       conn.socket.uncork();
     }
@@ -134,17 +149,17 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
   }
 
   onRead(): void {
-    const head = this.head;
+    const head = this.takeHead(0);
     if (head === undefined) return;
-    this.head = undefined;
     if (!this.conn.write(head)) this.ctl?.pause();
   }
 
   onEnd(): void {
-    const head = this.head;
-    this.head = undefined;
-    if (head !== undefined) this.conn.write(this.chunked ? `${head}0\r\n\r\n` : head);
-    else if (this.chunked) this.conn.write('0\r\n\r\n');
+    const head = this.takeHead(this.chunked ? LAST_CHUNK.length : 0);
+    if (head !== undefined) {
+      if (this.chunked) putLatin1(head, head.length - LAST_CHUNK.length, LAST_CHUNK);
+      this.conn.write(head);
+    } else if (this.chunked) this.conn.write(LAST_CHUNK);
     this.upstream.inFlight--;
     if (this.upstream.failures !== 0) this.upstream.failures = 0;
     this.end();

@@ -15,6 +15,7 @@
  */
 
 import { HOP_BY_HOP } from '../forwarded-headers.js';
+import { lowerHeaderName } from '../header-name.js';
 
 /** The app's response cannot be relayed as it is (classified as the app's 502). */
 export class BadUpstreamResponseError extends Error {
@@ -33,6 +34,8 @@ export interface ResponseSink {
 export const MAX_HEAD_BYTES = 16 * 1024;
 /** A chunk-size line with its extensions; nobody sends more. */
 const MAX_CHUNK_LINE = 4096;
+/** The blank line after a head, as a buffer: a string needle is encoded again at every search. */
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 /** 13 hex digits: 2^52, within the integers a number holds exactly. */
 const MAX_CHUNK_DIGITS = 13;
 
@@ -161,7 +164,7 @@ export class ResponseParser {
       buf = Buffer.concat([this.pending, data.subarray(at)]);
       start = 0;
     }
-    const end = buf.indexOf('\r\n\r\n', Math.max(start, this.pending ? this.pending.length - 3 : start), 'latin1');
+    const end = buf.indexOf(HEAD_END, Math.max(start, this.pending ? this.pending.length - 3 : start));
     if (end < 0) {
       if (buf.length - start > this.maxHeadBytes) throw new BadUpstreamResponseError(`the app's response head is larger than ${this.maxHeadBytes} bytes`);
       this.pending = start === 0 ? buf : buf.subarray(start);
@@ -205,7 +208,7 @@ export class ResponseParser {
         throw new BadUpstreamResponseError(`the app sent ${why}`);
       }
       const value = headerValue(text, colon + 1, next);
-      const name = rawName.toLowerCase();
+      const name = lowerHeaderName(rawName);
       at = next + 2;
       if (name === 'content-length') {
         contentLength = mergeContentLength(contentLength, value);

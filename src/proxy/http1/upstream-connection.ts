@@ -6,6 +6,7 @@ import {
   UpstreamHeadersTimeoutError,
   isResendable,
   requestHead,
+  sendsChunked,
   type ExchangeControl,
   type ExchangeHandler,
   type ExchangeRequest,
@@ -191,9 +192,9 @@ export class UpstreamConnection implements ResponseSink {
 
   private send(ex: Exchange): void {
     const req = ex.req;
-    const { head, chunked } = requestHead(req, this.owner.authority);
     const socket = this.socket;
-    socket.write(head, 'latin1');
+    socket.write(requestHead(req, this.owner.authority));
+    const chunked = sendsChunked(req);
     const body = req.body;
     // The app's time to answer counts from the end of the request: an upload may take long.
     // An app may answer before the body's end (an echo, an early error): its head has come, nothing to bound.
