@@ -6,7 +6,7 @@ import { answerHalfClosedClients } from '../net/half-open.js';
 import { answerClientError } from '../proxy/client-error.js';
 import { capConnections, throttledCounter } from '../proxy/connection-cap.js';
 import type { Logger } from 'pino';
-import { BadRequestError, BerthError, NotFoundError, UnauthorizedError } from '../errors.js';
+import { BadRequestError, BerthError, ClientClosedError, NotFoundError, UnauthorizedError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { readBody, UNTAKEN_BODY_BYTES, untakenBodyProblem } from './body.js';
 import { contentTypeProblem } from './content-type.js';
@@ -181,6 +181,11 @@ export class AdminServer {
       // A stream's head is all a HEAD gets: ended here, its close ends what feeds it (events, a log follow).
       else if (head && !res.writableEnded) res.end();
     } catch (err) {
+      if (err instanceof ClientClosedError) {
+        // Nobody is left to read an answer, so none is written.
+        this.options.logger.debug({ code: err.code, method: req.method, path }, 'API client left before its answer');
+        return;
+      }
       if (!(err instanceof BerthError)) this.options.logger.error({ err, method: req.method, path }, 'API call failed');
       // A 401 must name the scheme that would be taken (RFC 9110 §11.6.1); clients and proxies key on it.
       sendProblem(res, err, err instanceof UnauthorizedError ? { 'www-authenticate': WWW_AUTHENTICATE } : {});
