@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { ServerResponse } from 'node:http';
 
 /**
@@ -8,10 +9,36 @@ import type { ServerResponse } from 'node:http';
  * write to fail instead held the socket (and an event subscription) until the next
  * heartbeat failed, and a quiet app's log follow, which never writes, held its socket
  * and its engine log stream for good. nginx and Go's net/http take EOF the same way.
+ *
+ * An answer queued behind another still under way on the same connection (pipelined
+ * requests) has no socket yet, and if the connection closes before it gets one Node
+ * emits no 'close' for it: what its route ends on 'close' (an event subscription and its
+ * timer, an engine log stream) was held for the life of the gateway. It is ended, with
+ * its 'close', when the connection closes first.
  */
 export function endWhenClientLeaves(res: ServerResponse): void {
-  const socket = res.socket;
-  if (!socket) return;
+  if (res.socket) {
+    endOnEof(res, res.socket);
+    return;
+  }
+  const connection = res.req.socket;
+  const closed = () => {
+    if (res.socket) return; // given the connection meanwhile: Node's own 'close' comes
+    res.destroy();
+    res.emit('close');
+  };
+  if (connection.destroyed) {
+    closed();
+    return;
+  }
+  connection.once('close', closed);
+  res.once('socket', (socket: Socket) => {
+    connection.off('close', closed);
+    endOnEof(res, socket);
+  });
+}
+
+function endOnEof(res: ServerResponse, socket: Socket): void {
   if (socket.readableEnded) {
     res.destroy();
     return;
