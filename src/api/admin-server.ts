@@ -13,6 +13,7 @@ import { contentTypeProblem } from './content-type.js';
 import { adminHostAllowed, hostNameOf, isWildcardAddress } from './admin-host.js';
 import { FailureThrottle } from './failure-throttle.js';
 import { OpenAnswers } from './open-answers.js';
+import { closeWithConnection } from './queued-answer.js';
 import { problemFor, sendJson, sendProblem, writeProblem } from './problem.js';
 import { queryProblem } from './query-params.js';
 import { parseAdminTarget } from './request-target.js';
@@ -111,6 +112,8 @@ export class AdminServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // What lets go of an answer on 'close' must get it for a pipelined answer whose connection goes first.
+    closeWithConnection(res);
     const target = parseAdminTarget(req.url ?? '/');
     if (!target.ok) {
       sendEdgeProblem(res, 'bad_request', target.message);

@@ -10,32 +10,16 @@ import type { ServerResponse } from 'node:http';
  * heartbeat failed, and a quiet app's log follow, which never writes, held its socket
  * and its engine log stream for good. nginx and Go's net/http take EOF the same way.
  *
- * An answer queued behind another still under way on the same connection (pipelined
- * requests) has no socket yet, and if the connection closes before it gets one Node
- * emits no 'close' for it: what its route ends on 'close' (an event subscription and its
- * timer, an engine log stream) was held for the life of the gateway. It is ended, with
- * its 'close', when the connection closes first.
+ * An answer queued behind another on the same connection (pipelined requests) is
+ * watched from when it is given the connection; until then queued-answer.ts ends it if
+ * the connection closes.
  */
 export function endWhenClientLeaves(res: ServerResponse): void {
   if (res.socket) {
     endOnEof(res, res.socket);
     return;
   }
-  const connection = res.req.socket;
-  const closed = () => {
-    if (res.socket) return; // given the connection meanwhile: Node's own 'close' comes
-    res.destroy();
-    res.emit('close');
-  };
-  if (connection.destroyed) {
-    closed();
-    return;
-  }
-  connection.once('close', closed);
-  res.once('socket', (socket: Socket) => {
-    connection.off('close', closed);
-    endOnEof(res, socket);
-  });
+  res.once('socket', (socket: Socket) => endOnEof(res, socket));
 }
 
 function endOnEof(res: ServerResponse, socket: Socket): void {

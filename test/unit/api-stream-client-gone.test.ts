@@ -114,3 +114,19 @@ describe('an endless answer queued behind another on a pipelined connection ends
     });
   }
 });
+
+it('answers queued behind an event stream on a pipelined connection are let go when the connection goes', async (t) => {
+  const bed = await FakeGatewayBed.create();
+  t.after(() => bed.dispose());
+  const gateway = await bed.start();
+  // The admin server's answers under way, kept by token (open-answers.ts): each queued answer was held there for good.
+  const openAnswers = () => (gateway as unknown as { admin: { open: { open: Map<unknown, unknown> } } }).admin.open.open.size;
+  const socket = connect(gateway.adminAddress!.port, '127.0.0.1');
+  t.after(() => socket.destroy());
+  socket.on('error', () => undefined);
+  const head = (path: string) => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${bed.adminToken}\r\n\r\n`;
+  socket.write(head('/v1/events') + head('/v1/health').repeat(20));
+  await waitFor('every answer to be under way', () => openAnswers() === 21, { timeoutMs: 10_000 });
+  socket.destroy();
+  await waitFor('every answer to be let go', () => openAnswers() === 0, { timeoutMs: 10_000 });
+});
