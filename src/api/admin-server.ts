@@ -6,13 +6,14 @@ import { answerHalfClosedClients } from '../net/half-open.js';
 import { answerClientError } from '../proxy/client-error.js';
 import { capConnections, throttledCounter } from '../proxy/connection-cap.js';
 import type { Logger } from 'pino';
-import { BadRequestError, BerthError, NotFoundError, UnauthorizedError } from '../errors.js';
+import { BadRequestError, BerthError, ClientClosedError, NotFoundError, UnauthorizedError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { readBody, UNTAKEN_BODY_BYTES, untakenBodyProblem } from './body.js';
 import { contentTypeProblem } from './content-type.js';
 import { adminHostAllowed, hostNameOf, isWildcardAddress } from './admin-host.js';
 import { FailureThrottle } from './failure-throttle.js';
 import { OpenAnswers } from './open-answers.js';
+import { closeWithConnection } from './queued-answer.js';
 import { problemFor, sendJson, sendProblem, writeProblem } from './problem.js';
 import { queryProblem } from './query-params.js';
 import { parseAdminTarget } from './request-target.js';
@@ -111,6 +112,8 @@ export class AdminServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // What lets go of an answer on 'close' must get it for a pipelined answer whose connection goes first.
+    closeWithConnection(res);
     const target = parseAdminTarget(req.url ?? '/');
     if (!target.ok) {
       sendEdgeProblem(res, 'bad_request', target.message);
@@ -184,6 +187,11 @@ export class AdminServer {
       // A stream's head is all a HEAD gets: ended here, its close ends what feeds it (events, a log follow).
       else if (head && !res.writableEnded) res.end();
     } catch (err) {
+      if (err instanceof ClientClosedError) {
+        // Nobody is left to read an answer, so none is written.
+        this.options.logger.debug({ code: err.code, method: req.method, path }, 'API client left before its answer');
+        return;
+      }
       if (!(err instanceof BerthError)) this.options.logger.error({ err, method: req.method, path }, 'API call failed');
       // A 401 must name the scheme that would be taken (RFC 9110 §11.6.1); clients and proxies key on it.
       sendProblem(res, err, err instanceof UnauthorizedError ? { 'www-authenticate': WWW_AUTHENTICATE } : {});

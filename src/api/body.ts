@@ -1,7 +1,7 @@
 import { jsonNestsDeeperThan, MAX_NESTING_DEPTH } from '../spec/nesting-depth.js';
 import type { IncomingMessage } from 'node:http';
 import type { RouteDef } from './route-def.js';
-import { BadRequestError, BerthError } from '../errors.js';
+import { BadRequestError, BerthError, ClientClosedError } from '../errors.js';
 import { unknownFieldMessage } from '../spec/suggest.js';
 import { specText } from '../spec/utf8-text.js';
 
@@ -18,10 +18,17 @@ export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Pr
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw tooLarge(limit);
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limit) throw tooLarge(limit);
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    // The body's stream fails only when its client leaves before sending all of it (Node's
+    // 'aborted'): that is the client's doing, answered to nobody, not a failure of the gateway.
+    if (err instanceof BerthError) throw err;
+    throw new ClientClosedError('the client left before its request body was complete');
   }
   return Buffer.concat(chunks);
 }

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { ServerResponse } from 'node:http';
 
 /**
@@ -8,10 +9,20 @@ import type { ServerResponse } from 'node:http';
  * write to fail instead held the socket (and an event subscription) until the next
  * heartbeat failed, and a quiet app's log follow, which never writes, held its socket
  * and its engine log stream for good. nginx and Go's net/http take EOF the same way.
+ *
+ * An answer queued behind another on the same connection (pipelined requests) is
+ * watched from when it is given the connection; until then queued-answer.ts ends it if
+ * the connection closes.
  */
 export function endWhenClientLeaves(res: ServerResponse): void {
-  const socket = res.socket;
-  if (!socket) return;
+  if (res.socket) {
+    endOnEof(res, res.socket);
+    return;
+  }
+  res.once('socket', (socket: Socket) => endOnEof(res, socket));
+}
+
+function endOnEof(res: ServerResponse, socket: Socket): void {
   if (socket.readableEnded) {
     res.destroy();
     return;

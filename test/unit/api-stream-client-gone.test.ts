@@ -76,3 +76,57 @@ it("a log the engine's stream breaks off is cut, not ended: the client can tell 
   });
   assert.match(outcome, /^cut/);
 });
+
+// Pipelined requests: an answer queued behind another still under way on the same
+// connection has no socket yet, and when the connection closed Node emitted no 'close'
+// for it, so what its route ends on 'close' was held for the life of the gateway: an
+// event stream's subscription and heartbeat timer, a log follow's engine log stream.
+describe('an endless answer queued behind another on a pipelined connection ends when the connection goes', () => {
+  for (const [what, path, opened, ended] of [
+    [
+      'an event stream behind an event stream',
+      '/v1/apps/quiet/events',
+      (bed: FakeGatewayBed, base: number, size: number) => size === base + 2,
+      (bed: FakeGatewayBed, base: number, size: number) => size === base,
+    ],
+    [
+      'a log follow behind a log follow',
+      '/v1/apps/quiet/logs?follow=true',
+      (bed: FakeGatewayBed) => bed.runtime.follows.length === 2,
+      (bed: FakeGatewayBed) => bed.runtime.follows.every((f) => f.destroyed),
+    ],
+  ] as const) {
+    it(what, async (t) => {
+      const bed = await FakeGatewayBed.create();
+      t.after(() => bed.dispose());
+      const gateway = await bed.start();
+      assert.equal((await bed.api(gateway, 'POST', '/v1/apps', SPEC)).status < 300, true);
+      assert.equal((await bed.api(gateway, 'POST', '/v1/apps/quiet/start')).status, 200);
+      const base = gateway.events.size;
+      const socket = connect(gateway.adminAddress!.port, '127.0.0.1');
+      t.after(() => socket.destroy());
+      socket.on('error', () => undefined);
+      const head = `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${bed.adminToken}\r\n\r\n`;
+      socket.write(head + head);
+      await waitFor('both answers to be under way', () => opened(bed, base, gateway.events.size), { timeoutMs: 10_000 });
+      socket.destroy();
+      await waitFor('both to be ended', () => ended(bed, base, gateway.events.size), { timeoutMs: 10_000 });
+    });
+  }
+});
+
+it('answers queued behind an event stream on a pipelined connection are let go when the connection goes', async (t) => {
+  const bed = await FakeGatewayBed.create();
+  t.after(() => bed.dispose());
+  const gateway = await bed.start();
+  // The admin server's answers under way, kept by token (open-answers.ts): each queued answer was held there for good.
+  const openAnswers = () => (gateway as unknown as { admin: { open: { open: Map<unknown, unknown> } } }).admin.open.open.size;
+  const socket = connect(gateway.adminAddress!.port, '127.0.0.1');
+  t.after(() => socket.destroy());
+  socket.on('error', () => undefined);
+  const head = (path: string) => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${bed.adminToken}\r\n\r\n`;
+  socket.write(head('/v1/events') + head('/v1/health').repeat(20));
+  await waitFor('every answer to be under way', () => openAnswers() === 21, { timeoutMs: 10_000 });
+  socket.destroy();
+  await waitFor('every answer to be let go', () => openAnswers() === 0, { timeoutMs: 10_000 });
+});
