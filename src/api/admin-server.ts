@@ -13,7 +13,7 @@ import { contentTypeProblem } from './content-type.js';
 import { adminHostAllowed, hostNameOf, isWildcardAddress } from './admin-host.js';
 import { FailureThrottle } from './failure-throttle.js';
 import { OpenAnswers } from './open-answers.js';
-import { closeWithConnection } from './queued-answer.js';
+import { closeWithConnection } from '../net/queued-answer.js';
 import { problemFor, sendJson, sendProblem, writeProblem } from './problem.js';
 import { queryProblem } from './query-params.js';
 import { parseAdminTarget } from './request-target.js';

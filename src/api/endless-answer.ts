@@ -11,7 +11,7 @@ import type { ServerResponse } from 'node:http';
  * and its engine log stream for good. nginx and Go's net/http take EOF the same way.
  *
  * An answer queued behind another on the same connection (pipelined requests) is
- * watched from when it is given the connection; until then queued-answer.ts ends it if
+ * watched from when it is given the connection; until then net/queued-answer.ts ends it if
  * the connection closes.
  */
 export function endWhenClientLeaves(res: ServerResponse): void {

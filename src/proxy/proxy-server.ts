@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Http2SecureServer, Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { listenOn } from '../net/listen.js';
+import { closeWithConnection } from '../net/queued-answer.js';
 import { answerHalfClosedClients } from '../net/half-open.js';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -277,6 +278,9 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse, secure = false): void {
+    // A held request pipelined behind another has no socket yet: without this its 'close' never came when the
+    // client went, and it kept its wait-queue place (and its activity) until the start ended. (HTTP/2 streams close alone.)
+    if (req.httpVersionMajor < 2) closeWithConnection(res);
     const edge = this.edge;
     if (edge !== undefined && !secure && req.url!.startsWith(ACME_CHALLENGE_PREFIX)) return answerChallenge(edge, req, res);
     // Read once: the socket may be gone by the time the exchange ends (issue 9, crash 3).

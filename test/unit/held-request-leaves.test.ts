@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { connect as http2Connect } from 'node:http2';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -91,5 +92,19 @@ describe('a held request whose client gives up leaves the wait queue', () => {
     assert.equal(status, 0, 'no answer (a 503) came for the real request');
     assert.equal(session.destroyed, false, 'the session lives on');
     real.close();
+  });
+
+  it('HTTP/1.1: requests pipelined on one connection all give their places back when it is reset', async (t) => {
+    const { gateway, waiting } = await slowAppGateway(t);
+    const port = gateway.proxyAddress!.port;
+    const request = 'GET /session/slow/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n\r\n';
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    t.after(() => socket.destroy());
+    // Both in one write: the second waits behind the first for its answer, and has no socket of its own yet.
+    socket.write(request + request);
+    await until('both requests are held', async () => (await waiting()) === QUEUE);
+    socket.resetAndDestroy();
+    await until('both requests left the queue, the pipelined one too', async () => (await waiting()) === 0);
   });
 });

@@ -8,7 +8,8 @@ import type { Socket } from 'node:net';
  * emits 'close' for it. Everything that lets go of an answer on 'close' (the open
  * answers kept by token, an event subscription and its timer, an engine log stream)
  * held it for the life of the gateway: requests pipelined behind an event stream
- * grew the gateway's memory with every connection that did so.
+ * grew the gateway's memory with every connection that did so. On the proxy, a request
+ * held for a cold start kept its wait-queue place until the start ended.
  */
 export function closeWithConnection(res: ServerResponse): void {
   if (res.socket) return; // Node's own 'close' comes with the socket's
