@@ -34,15 +34,20 @@ export function acceptsHtml(accept: string | undefined): boolean {
  */
 export const ERROR_PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
 
-/** Answers a failed or unroutable request, naming the app and the reason. */
-export function sendFailure(req: IncomingMessage, res: ServerResponse, failure: ProxyFailure, app?: string): void {
+/** Answers a failed or unroutable request, naming the app and the reason; returns the body bytes sent (for the history). */
+export function sendFailure(req: IncomingMessage, res: ServerResponse, failure: ProxyFailure, app?: string): number {
   if (failure.status === 0 || res.headersSent || res.destroyed) {
     if (!res.writableEnded) res.destroy();
-    return;
+    return 0;
   }
   const { body, headers } = failureAnswer(failure, app, wantsHtml(req));
   res.writeHead(failure.status, headers);
-  res.end(req.method === 'HEAD' ? undefined : body);
+  if (req.method === 'HEAD') {
+    res.end();
+    return 0;
+  }
+  res.end(body);
+  return Buffer.byteLength(body);
 }
 
 /** The page (HTML for a browser) or problem+json answering a failure, with its headers. */

@@ -327,12 +327,12 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     // Whatever answers (waiting page, failure, the app) carries the id.
     if (!res.headersSent) res.setHeader('x-request-id', requestId);
     if (admission.kind === 'page') {
-      sendWaitingPage(res, { app, title: admission.title, message: admission.message, bodyHtml: this.waitingPageHtml?.() });
-      return this.finish(req, res, app, startedMs, true, 0, requestId, client);
+      const sent = sendWaitingPage(res, { app, title: admission.title, message: admission.message, bodyHtml: this.waitingPageHtml?.() });
+      return this.finish(req, res, app, startedMs, true, sent, requestId, client);
     }
     if (admission.kind === 'fail') {
-      sendFailure(req, res, classifyFailure(admission.error, res.destroyed), app);
-      return this.finish(req, res, app, startedMs, true, 0, requestId, client);
+      const sent = sendFailure(req, res, classifyFailure(admission.error, res.destroyed), app);
+      return this.finish(req, res, app, startedMs, true, sent, requestId, client);
     }
     if (admission.kind === 'later') {
       // As for a hold below: a worker's request held by the control gives its place back when its client goes.
@@ -340,8 +340,8 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
       admission.admission.then(
         (settled) => this.answerAdmission(req, res, match, settled, startedMs, requestId, client, retried),
         (err: unknown) => {
-          sendFailure(req, res, classifyFailure(err, res.destroyed), app);
-          this.finish(req, res, app, startedMs, true, 0, requestId, client);
+          const sent = sendFailure(req, res, classifyFailure(err, res.destroyed), app);
+          this.finish(req, res, app, startedMs, true, sent, requestId, client);
         },
       );
       return;
@@ -354,8 +354,8 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
         this.forward(req, res, match, chosen.upstream, startedMs, true, requestId, client, retried, chosen.setCookie);
       },
       (err: unknown) => {
-        sendFailure(req, res, classifyFailure(err, res.destroyed), app);
-        this.finish(req, res, app, startedMs, true, 0, requestId, client);
+        const sent = sendFailure(req, res, classifyFailure(err, res.destroyed), app);
+        this.finish(req, res, app, startedMs, true, sent, requestId, client);
       },
     );
   }
@@ -468,15 +468,17 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
         if (other.kind === 'ready') return this.forward(req, res, match, other.upstream, startedMs, waited, requestId, client, true, other.setCookie);
         if (this.upstreams.unreachable) return this.retryAfterExit(req, res, match, upstream, startedMs, requestId, client, err);
       }
+      // The app's body bytes relayed, and the bytes of berth's own failure answer if one follows.
+      let sent = result.bytesOut;
       if (err) {
         const failure = classifyFailure(err, err instanceof ClientClosedError || res.destroyed, { app: match.app, connectTimeoutMs: bounds.connectTimeoutMs, responseTimeoutMs: bounds.responseTimeoutMs });
         if (failure.status !== 0) {
           if (failure.status >= 500) this.logger.warn({ app: match.app, instance: upstream.instanceId, requestId, err: failure.reason }, 'upstream failed');
           if (!res.headersSent) res.setHeader('x-request-id', requestId);
         }
-        sendFailure(req, res, failure, match.app);
+        sent += sendFailure(req, res, failure, match.app);
       }
-      this.finish(req, res, match.app, startedMs, waited, result.bytesOut, requestId, client, upstream.instanceName ?? upstream.instanceId);
+      this.finish(req, res, match.app, startedMs, waited, sent, requestId, client, upstream.instanceName ?? upstream.instanceId);
     }, requestId, bounds);
   }
 
@@ -489,8 +491,8 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     const app = match.app;
     const fail = (err: unknown) => {
       if (!res.headersSent) res.setHeader('x-request-id', requestId);
-      sendFailure(req, res, classifyFailure(err, res.destroyed), app);
-      this.finish(req, res, app, startedMs, true, 0, requestId, client, upstream.instanceName ?? upstream.instanceId);
+      const sent = sendFailure(req, res, classifyFailure(err, res.destroyed), app);
+      this.finish(req, res, app, startedMs, true, sent, requestId, client, upstream.instanceName ?? upstream.instanceId);
     };
     this.upstreams.unreachable!(app, upstream.instanceId).then(
       (gone) => {

@@ -35,7 +35,7 @@ const DEFAULT_MESSAGE = 'This app was asleep and is waking up. This page reloads
  * JavaScript a meta refresh reloads it; the server then shows the failure
  * instead of this page, which ends that loop too.
  */
-export function sendWaitingPage(res: ServerResponse, input: WaitingPageInput): void {
+export function sendWaitingPage(res: ServerResponse, input: WaitingPageInput): number {
   const app = escapeHtml(input.app);
   const title = escapeHtml(input.title ?? `Starting ${input.app}…`);
   // Text first, then the operator's HTML; the default sentence only when neither is given.
@@ -96,4 +96,6 @@ button{font:inherit;padding:.4rem 1rem;margin-top:1rem}
     'retry-after': '1',
   });
   res.end(body);
+  // The body bytes sent, for the history (none to a HEAD: Node leaves the body out).
+  return res.req?.method === 'HEAD' ? 0 : Buffer.byteLength(body);
 }

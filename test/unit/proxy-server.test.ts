@@ -167,6 +167,18 @@ test('a failed request carries its id too', async () => {
   assert.ok(records.some((r) => r.requestId === id && r.app === 'down' && r.status === 502));
 });
 
+test("the history counts the body bytes of berth's own answers, as of an app's (none for a HEAD)", async () => {
+  // GET and HEAD go through Node's server (replayed after the front's failed try); a POST's failure is the front's own answer.
+  for (const method of ['GET', 'HEAD', 'POST']) {
+    const reply = await call('/session/down/x', { method });
+    assert.equal(reply.status, 502);
+    const record = records.find((r) => r.requestId === reply.headers['x-request-id']);
+    assert.ok(record, `a ${method} record`);
+    assert.equal(record.bytesOut, method === 'HEAD' ? 0 : Buffer.byteLength(reply.body), `${method}: the 502's body, not 0`);
+    assert.ok(method === 'HEAD' || record.bytesOut > 0);
+  }
+});
+
 test('at debug level every exchange is logged once, with its request id', async () => {
   const lines: Array<Record<string, unknown>> = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });

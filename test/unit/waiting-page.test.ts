@@ -8,8 +8,8 @@ import { parseSpecObject } from '../../src/spec/parse.js';
 import { sendWaitingPage, type WaitingPageInput } from '../../src/proxy/waiting-page.js';
 
 /** Renders the page into a string through a minimal ServerResponse stand-in. */
-function render(input: WaitingPageInput): { status: number; headers: Record<string, unknown>; body: string } {
-  const out = { status: 0, headers: {} as Record<string, unknown>, body: '' };
+function render(input: WaitingPageInput, method = 'GET'): { status: number; headers: Record<string, unknown>; body: string; sent: number } {
+  const out = { status: 0, headers: {} as Record<string, unknown>, body: '', sent: 0 };
   const res = {
     writeHead(status: number, headers: Record<string, unknown>) {
       out.status = status;
@@ -18,8 +18,9 @@ function render(input: WaitingPageInput): { status: number; headers: Record<stri
     end(body: string) {
       out.body = body;
     },
+    req: { method },
   } as unknown as ServerResponse;
-  sendWaitingPage(res, input);
+  out.sent = sendWaitingPage(res, input);
   return out;
 }
 
@@ -35,6 +36,13 @@ test('the operator\'s HTML is inserted as it is; spec text is escaped; the page 
   assert.ok(both.body.includes('&#60;b&#62;not html&#60;/b&#62;'), 'a message is text, escaped');
   assert.ok(both.body.includes('<i>x</i>'));
   assert.ok(render({ app: 'web' }).body.includes('This app was asleep'), 'without either, the default sentence');
+});
+
+test('it answers the body bytes it sent, for the history: none to a HEAD', () => {
+  const page = render({ app: 'wéb' });
+  assert.equal(page.sent, Buffer.byteLength(page.body));
+  assert.equal(page.headers['content-length'], page.sent);
+  assert.equal(render({ app: 'web' }, 'HEAD').sent, 0);
 });
 
 test('waitingPage.html is a gateway config field; a spec cannot set it', async () => {

@@ -209,7 +209,11 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
     }
     if (failure.status >= 500) this.owner.logger.warn({ app: this.match.app, instance: upstream.instanceId, requestId: this.requestId, err: failure.reason }, 'upstream failed');
     this.status = failure.status;
-    conn.write(rawFailureAnswer(failure, this.match.app, wantsHtml(this.req), this.req.method === 'HEAD', this.requestId, conn.date, false, this.hsts));
+    const headOnly = this.req.method === 'HEAD';
+    const answer = rawFailureAnswer(failure, this.match.app, wantsHtml(this.req), headOnly, this.requestId, conn.date, false, this.hsts);
+    // The history counts the body bytes of berth's own answer, as for the app's (written as latin1: one byte a character).
+    if (!headOnly) this.bytesOut = answer.length - answer.indexOf('\r\n\r\n') - 4;
+    conn.write(answer);
     this.end();
     conn.exchangeDone();
   }
