@@ -624,7 +624,7 @@ export class Gateway {
     this.https?.stopAccepting();
     await this.proxy?.close(this.config?.drainTimeoutMs);
     await this.https?.close();
-    this.acme?.close();
+    await this.acme?.close();
     this.tlsEdge?.close();
     await this.pool?.close(this.config?.drainTimeoutMs);
     // After the drain, so the requests that just ended are in it.

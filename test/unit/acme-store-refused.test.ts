@@ -31,24 +31,24 @@ before(async () => {
 
 after(() => rm(dir, { recursive: true, force: true }));
 
-it('an issued certificate the store refuses is served from memory, written again with backoff, and never ordered twice', async () => {
-  const sqlite = new SqliteStore({ path: ':memory:' });
-  await sqlite.open();
-  let refuse = true;
-  let puts = 0;
-  const store = new Proxy(sqlite, {
+/** A store whose certificate writes are refused while `state.refuse`; `state.puts` counts the tries. */
+function refusingStore(sqlite: SqliteStore, state: { refuse: boolean; puts: number }): Store {
+  return new Proxy(sqlite, {
     get(target, key, receiver) {
       const value = Reflect.get(target, key, receiver);
       if (key !== 'putCertificate') return typeof value === 'function' ? value.bind(target) : value;
       return async (...args: Parameters<Store['putCertificate']>) => {
-        puts++;
-        if (refuse) throw new StoreUnavailableError('the store cannot be reached');
+        state.puts++;
+        if (state.refuse) throw new StoreUnavailableError('the store cannot be reached');
         return target.putCertificate(...args);
       };
     },
   });
-  let orders = 0;
-  const acme = new AcmeManager({
+}
+
+/** An ACME manager for a.example.com whose orders `obtain` answers at once (no CA). */
+function manager(store: Store, obtain: () => Promise<{ certPem: string; keyPem: string }>, storeRetry: { firstMs: number; maxMs: number }): AcmeManager {
+  return new AcmeManager({
     config: { email: 'ops@example.com', directory: 'https://ca.invalid/directory', renewBeforeMs: 30 * 86_400_000, checkEveryMs: 3_600_000 },
     store,
     logger: pino({ level: 'silent' }),
@@ -56,12 +56,24 @@ it('an issued certificate the store refuses is served from memory, written again
     hosts: () => ['a.example.com'],
     coveredByFile: () => false,
     changed: () => undefined,
-    obtain: async () => {
+    obtain,
+    storeRetry,
+  });
+}
+
+it('an issued certificate the store refuses is served from memory, written again with backoff, and never ordered twice', async () => {
+  const sqlite = new SqliteStore({ path: ':memory:' });
+  await sqlite.open();
+  const state = { refuse: true, puts: 0 };
+  let orders = 0;
+  const acme = manager(
+    refusingStore(sqlite, state),
+    async () => {
       orders++;
       return { certPem: leaf.cert, keyPem: leaf.key };
     },
-    storeRetry: { firstMs: 20, maxMs: 80 },
-  });
+    { firstMs: 20, maxMs: 80 },
+  );
   try {
     await acme.start();
     await eventually('the certificate is issued and served', () => [...acme.certificates()].length === 1, 10_000);
@@ -70,17 +82,36 @@ it('an issued certificate the store refuses is served from memory, written again
     assert.match(view.lastError ?? '', /not stored yet.*the store cannot be reached/);
     // A check meanwhile (an app's hosts changed) finds the certificate held: no second order.
     acme.hostsChanged();
-    await eventually('the write is tried again, backing off', () => puts >= 4, 10_000);
+    await eventually('the write is tried again, backing off', () => state.puts >= 4, 10_000);
     assert.equal(orders, 1, 'not ordered again while the store refuses it');
 
-    refuse = false;
-    await eventually('the certificate reaches the store', () => puts >= 5 && acme.views()[0]?.lastError === undefined, 10_000);
+    state.refuse = false;
+    await eventually('the certificate reaches the store', () => state.puts >= 5 && acme.views()[0]?.lastError === undefined, 10_000);
     const stored = await sqlite.listCertificates();
     assert.equal(stored[0]?.certPem, leaf.cert);
     assert.equal(acme.views()[0]?.status, 'valid');
     assert.equal(orders, 1);
   } finally {
-    acme.close();
+    await acme.close();
+    await sqlite.close();
+  }
+});
+
+it('a certificate the store has not taken yet is written once more when the gateway stops', async () => {
+  const sqlite = new SqliteStore({ path: ':memory:' });
+  await sqlite.open();
+  const state = { refuse: true, puts: 0 };
+  // No retry comes before the stop: only close() can store it.
+  const acme = manager(refusingStore(sqlite, state), async () => ({ certPem: leaf.cert, keyPem: leaf.key }), { firstMs: 600_000, maxMs: 600_000 });
+  try {
+    await acme.start();
+    await eventually('the certificate is issued and served, not stored', () => [...acme.certificates()].length === 1 && acme.views()[0]?.lastError !== undefined, 10_000);
+    state.refuse = false;
+    await acme.close();
+    const stored = await sqlite.listCertificates();
+    assert.equal(stored[0]?.certPem, leaf.cert, 'stored at the stop');
+  } finally {
+    await acme.close();
     await sqlite.close();
   }
 });

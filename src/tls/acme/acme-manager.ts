@@ -75,6 +75,9 @@ export interface AcmeCertificateView {
   retryAt?: string;
 }
 
+/** The bound on the last write, at close, of a certificate the store had not taken. */
+const FINAL_SAVE_MS = 2_000;
+
 /**
  * Obtains and renews a certificate for every exact route host with ACME
  * (HTTP-01, answered on the plain listener), keeps them in the store for every
@@ -131,10 +134,28 @@ export class AcmeManager {
     this.schedule(0);
   }
 
-  close(): void {
+  /**
+   * Stops checking. A certificate the store has not taken yet is written once more (each
+   * write bounded by FINAL_SAVE_MS): lost with the process, it would be ordered again at the
+   * next start, spending the CA's rate limit.
+   */
+  async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
     clearTimeout(this.saveTimer);
+    for (const [host, pending] of [...this.unsaved]) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${FINAL_SAVE_MS} ms`)), FINAL_SAVE_MS)));
+      try {
+        await Promise.race([this.options.store.putCertificate(pending.row), late]);
+        this.unsaved.delete(host);
+        this.options.logger.info({ host }, 'an issued certificate was stored after all');
+      } catch (err) {
+        this.options.logger.error({ host, err: messageOf(err) }, 'an issued certificate was never stored: it is ordered again at the next start');
+      } finally {
+        clearTimeout(timer);
+      }
+    }
   }
 
   private schedule(ms: number): void {
