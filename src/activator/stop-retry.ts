@@ -1,3 +1,5 @@
+import { doublingDelayMs } from '../backoff.js';
+
 /**
  * When a stop the engine did not carry out is tried again, and which failures
  * are worth a log line. An engine that fails for hours must not get a stop call
@@ -19,9 +21,7 @@ export const DEFAULT_STOP_RETRY: StopRetrySchedule = { firstMs: 1_000, maxMs: 30
 
 /** The wait after `failures` failed tries in a row (1 s, 2 s, 4 s … at most 30 s by default). Pure. */
 export function stopRetryDelayMs(failures: number, schedule: StopRetrySchedule): number {
-  // The exponent is bounded so a failure count of days does not overflow into Infinity·0 arithmetic.
-  const doublings = Math.min(Math.max(0, failures - 1), 30);
-  return Math.min(schedule.maxMs, schedule.firstMs * 2 ** doublings);
+  return doublingDelayMs(failures - 1, schedule.firstMs, schedule.maxMs);
 }
 
 /** The failure last logged: its reason and when. */

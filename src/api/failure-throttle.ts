@@ -1,3 +1,5 @@
+import { doublingDelayMs } from '../backoff.js';
+
 /**
  * Refuses guessing: after a few failed authentications from one address, further
  * failures from it are answered 429 with Retry-After, for a block that doubles
@@ -55,7 +57,7 @@ export class FailureThrottle {
     // A failure while blocked still counts, so a client that keeps trying stays blocked longer.
     const count = (entry?.count ?? 0) + 1;
     const over = count - this.freeFailures;
-    const blockedUntilMs = over > 0 ? Math.max(entry?.blockedUntilMs ?? 0, nowMs + Math.min(this.baseBlockMs * 2 ** (over - 1), this.maxBlockMs)) : 0;
+    const blockedUntilMs = over > 0 ? Math.max(entry?.blockedUntilMs ?? 0, nowMs + doublingDelayMs(over - 1, this.baseBlockMs, this.maxBlockMs)) : 0;
     this.failures.delete(address);
     if (this.failures.size >= this.maxEntries) {
       const oldest = this.failures.keys().next().value;

@@ -8,6 +8,7 @@ import { freePortOn } from '../net/free-port.js';
 import type { RequestRecord } from '../store/store.js';
 import { ControlFeed } from './control-feed.js';
 import type { EdgeSnapshot, FromProxy, ProxySettings, ToProxy } from './state-feed.js';
+import { doublingDelayMs } from '../backoff.js';
 
 export interface WorkerPoolOptions {
   count: number;
@@ -43,7 +44,7 @@ const MAX_REFORK_PAUSE_MS = 5_000;
 export function reforkPlan(livedMs: number, quickDeaths: number): { pauseMs: number; quickDeaths: number } {
   if (livedMs >= STABLE_LIFE_MS) return { pauseMs: 0, quickDeaths: 0 };
   const deaths = quickDeaths + 1;
-  return { pauseMs: Math.min(FIRST_REFORK_PAUSE_MS * 2 ** (deaths - 1), MAX_REFORK_PAUSE_MS), quickDeaths: deaths };
+  return { pauseMs: doublingDelayMs(deaths - 1, FIRST_REFORK_PAUSE_MS, MAX_REFORK_PAUSE_MS), quickDeaths: deaths };
 }
 /**
  * A worker that says nothing for HUNG_AFTER_MS (it answers a ping every PING_EVERY_MS) is

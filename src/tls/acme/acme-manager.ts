@@ -11,6 +11,7 @@ import { acmeAccountKey } from './acme-account.js';
 import { AcmeRateLimitedError, installAcmeHttp, runOrder } from './acme-http.js';
 import { hostCertificatePair } from './host-certificate.js';
 import { dueOrders, nextCheckInMs, RETRY_MAX_MS, retryDelayMs, type OrderReason } from './renewal-plan.js';
+import { doublingDelayMs } from '../../backoff.js';
 
 export interface AcmeManagerOptions {
   config: AcmeConfig;
@@ -144,16 +145,12 @@ export class AcmeManager {
     clearTimeout(this.timer);
     clearTimeout(this.saveTimer);
     for (const [host, pending] of [...this.unsaved]) {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${FINAL_SAVE_MS} ms`)), FINAL_SAVE_MS)));
       try {
-        await Promise.race([this.options.store.putCertificate(pending.row), late]);
+        await withinMs(() => this.options.store.putCertificate(pending.row), FINAL_SAVE_MS, () => new Error(`no answer within ${FINAL_SAVE_MS} ms`));
         this.unsaved.delete(host);
         this.options.logger.info({ host }, 'an issued certificate was stored after all');
       } catch (err) {
         this.options.logger.error({ host, err: messageOf(err) }, 'an issued certificate was never stored: it is ordered again at the next start');
-      } finally {
-        clearTimeout(timer);
       }
     }
   }
@@ -238,7 +235,7 @@ export class AcmeManager {
   private scheduleSave(): void {
     if (this.closed || this.saveTimer) return;
     const { firstMs, maxMs } = this.options.storeRetry ?? STORE_RETRY;
-    const delay = Math.min(maxMs, firstMs * 2 ** Math.min(this.saveFailures, 20));
+    const delay = doublingDelayMs(this.saveFailures, firstMs, maxMs);
     this.saveFailures++;
     this.saveTimer = setTimeout(() => {
       this.saveTimer = undefined;

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { doublingDelayMs } from '../../backoff.js';
 import type { AppSpec } from '../../spec/types.js';
 import type { StoredCertificate } from '../../store/store.js';
 
@@ -69,7 +70,7 @@ export function dueOrders(
 /** How long after its `failures`-th failure in a row a host is ordered again. */
 export function retryDelayMs(failures: number): number {
   if (failures <= 0) return 0;
-  return Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(failures - 1, 20));
+  return doublingDelayMs(failures - 1, RETRY_MIN_MS, RETRY_MAX_MS);
 }
 
 /**
