@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import { putLatin1 } from '../http1/exchange.js';
+import { putHeaderLine, putLatin1 } from '../http1/exchange.js';
 import type { ResponseHeaders } from '../http1/response-parser.js';
 
 /** What berth adds to the app's response head on its way to the client. */
@@ -60,13 +60,13 @@ export function responseHead(status: number, statusText: string, headers: Respon
   buf[at++] = 0x0a;
   for (const name in headers) {
     const value = headers[name]!;
-    if (typeof value === 'string') at = putLine(buf, at, name, value);
-    else for (let i = 0; i < value.length; i++) at = putLine(buf, at, name, value[i]!);
+    if (typeof value === 'string') at = putHeaderLine(buf, at, name, value);
+    else for (let i = 0; i < value.length; i++) at = putHeaderLine(buf, at, name, value[i]!);
   }
-  if (requestId !== undefined) at = putLine(buf, at, 'x-request-id', requestId);
-  if (date !== undefined) at = putLine(buf, at, 'date', date);
-  if (add.setCookie !== undefined) at = putLine(buf, at, 'set-cookie', add.setCookie);
-  if (hsts !== undefined) at = putLine(buf, at, 'strict-transport-security', hsts);
+  if (requestId !== undefined) at = putHeaderLine(buf, at, 'x-request-id', requestId);
+  if (date !== undefined) at = putHeaderLine(buf, at, 'date', date);
+  if (add.setCookie !== undefined) at = putHeaderLine(buf, at, 'set-cookie', add.setCookie);
+  if (hsts !== undefined) at = putHeaderLine(buf, at, 'strict-transport-security', hsts);
   if (add.chunked) at = putLatin1(buf, at, CHUNKED_LINE);
   if (add.close) at = putLatin1(buf, at, CLOSE_LINE);
   buf[at++] = 0x0d;
@@ -76,16 +76,6 @@ export function responseHead(status: number, statusText: string, headers: Respon
 
 const CHUNKED_LINE = 'transfer-encoding: chunked\r\n';
 const CLOSE_LINE = 'connection: close\r\n';
-
-function putLine(buf: Buffer, at: number, name: string, value: string): number {
-  at = putLatin1(buf, at, name);
-  buf[at++] = 0x3a; // :
-  buf[at++] = 0x20;
-  at = putLatin1(buf, at, value);
-  buf[at++] = 0x0d;
-  buf[at++] = 0x0a;
-  return at;
-}
 
 /** Whether a response to `method` with `status` carries no body, whatever its headers say (RFC 9110 §6.4.1). */
 export function hasNoBody(method: string, status: number): boolean {

@@ -127,14 +127,7 @@ export function requestHead(req: ExchangeRequest, hostFallback: string): Buffer 
   buf[at++] = 0x20;
   at = putLatin1(buf, at, req.path);
   at = putLatin1(buf, at, ' HTTP/1.1\r\n');
-  for (let i = 0; i < h.length; i += 2) {
-    at = putLatin1(buf, at, h[i]!);
-    buf[at++] = 0x3a; // :
-    buf[at++] = 0x20;
-    at = putLatin1(buf, at, h[i + 1]!);
-    buf[at++] = 0x0d;
-    buf[at++] = 0x0a;
-  }
+  for (let i = 0; i < h.length; i += 2) at = putHeaderLine(buf, at, h[i]!, h[i + 1]!);
   if (tail !== '') at = putLatin1(buf, at, tail);
   buf[at++] = 0x0d;
   buf[at] = 0x0a;
@@ -159,4 +152,15 @@ export function putLatin1(buf: Buffer, at: number, s: string): number {
   if (n > 24) return at + buf.write(s, at, n, 'latin1');
   for (let i = 0; i < n; i++) buf[at + i] = s.charCodeAt(i);
   return at + n;
+}
+
+/** Writes `name: value` and its CRLF at `at` (name.length + value.length + 4 bytes); returns where it ended. */
+export function putHeaderLine(buf: Buffer, at: number, name: string, value: string): number {
+  at = putLatin1(buf, at, name);
+  buf[at++] = 0x3a; // :
+  buf[at++] = 0x20;
+  at = putLatin1(buf, at, value);
+  buf[at++] = 0x0d;
+  buf[at++] = 0x0a;
+  return at;
 }
