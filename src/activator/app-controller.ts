@@ -215,6 +215,7 @@ export class AppController {
       since: this.since,
       lastActivity: idle.lastActivity,
       idleAt: this.state === 'running' && this.spec.scale.min === 0 ? idle.idleAt : undefined,
+      idleTimeoutMs: this.spec.scale.min === 0 ? (this.spec.idleTimeoutMs ?? this.deps.defaults().idleTimeoutMs) : undefined,
       retryAt: retryMs > 0 ? new Date(Date.now() + retryMs) : undefined,
       reason: this.reason,
       lastError: this.lastError,

@@ -19,6 +19,8 @@ export interface AppStatus {
   lastActivity?: Date;
   /** When the app will be stopped or paused for idleness, if nothing happens until then. */
   idleAt?: Date;
+  /** The idle timeout in force (the spec's, else the gateway's default); absent when the app never idles (scale.min ≥ 1). */
+  idleTimeoutMs?: number;
   /** In crashloop: when the next start will be tried. */
   retryAt?: Date;
   /**

@@ -15,6 +15,8 @@ export interface StatusView {
   since: string;
   lastActivity?: string;
   idleAt?: string;
+  /** The idle timeout in force: the spec's, else the gateway's default; absent when the app never idles (scale.min ≥ 1). */
+  idleTimeoutMs?: number;
   retryAt?: string;
   /** Why berth put the app in its state, when it chose to (`idle`, `stopped through the API`…); absent when the app got there by itself. */
   reason?: string;

@@ -54,3 +54,23 @@ test('berth get and ls: instances running out of those desired, not out of scale
   assert.equal(instanceCount(view({ state: 'stopped' }, 0)), '0/1', 'without a status count: the spec\'s replicas');
   assert.match(appSummary(view({ state: 'running', replicas: 2, readyInstances: 2 }, 2), paint(false), NOW), /^Instances: +2\/2 running$/m);
 });
+
+// `berth get` said "Idle timeout: the gateway's default" without the value: a user had to read
+// the gateway's config to learn when the app stops. The status carries the timeout in force.
+test('berth get: the idle timeout in force, and whence it comes', () => {
+  const p = paint(false);
+  const withSpec = (idleTimeoutMs: number | undefined, min: number, status: Partial<StatusView>): AppView => {
+    const view = app(status);
+    view.spec.scale = { min, max: 1 };
+    if (idleTimeoutMs !== undefined) view.spec.idleTimeoutMs = idleTimeoutMs;
+    return view;
+  };
+  const cases: Array<[AppView, RegExp]> = [
+    [withSpec(undefined, 0, { idleTimeoutMs: 300_000 }), /^Idle timeout: +5m \(the gateway's default\)$/m],
+    [withSpec(120_000, 0, { idleTimeoutMs: 120_000 }), /^Idle timeout: +2m$/m],
+    [withSpec(undefined, 1, {}), /^Idle timeout: +never \(scale\.min is at least 1\)$/m],
+    // An older gateway that does not send it: still says whence, without a value.
+    [withSpec(undefined, 0, {}), /^Idle timeout: +the gateway's default$/m],
+  ];
+  for (const [view, expected] of cases) assert.match(appSummary(view, p, NOW), expected, JSON.stringify(view.spec));
+});

@@ -114,3 +114,21 @@ describe('lastRequestChanges', () => {
     );
   });
 });
+
+// The API's status names the idle timeout in force, so `berth get` and the dashboard can say
+// "5m (the gateway's default)" rather than make a user read the gateway's config.
+describe('the idle timeout in force, in the status', () => {
+  it("is the spec's, else the gateway's default, and absent when the app never idles", async (t) => {
+    const bed = await FakeGatewayBed.create('defaults:\n  idleTimeout: 7m\n');
+    t.after(() => bed.dispose());
+    const gateway = await bed.start();
+    const { idleTimeout: _ownTimeout, ...withoutTimeout } = spec;
+    assert.equal((await bed.api(gateway, 'POST', '/v1/apps', withoutTimeout)).status, 200);
+    assert.equal((await bed.api(gateway, 'POST', '/v1/apps', { ...spec, name: 'own' })).status, 200);
+    assert.equal((await bed.api(gateway, 'POST', '/v1/apps', { ...spec, name: 'always', scale: { min: 1, max: 1 } })).status, 200);
+    const idleOf = async (name: string) => (await bed.api(gateway, 'GET', `/v1/apps/${name}`)).json.status?.idleTimeoutMs;
+    assert.equal(await idleOf('web'), 7 * MIN);
+    assert.equal(await idleOf('own'), 60 * MIN);
+    assert.equal(await idleOf('always'), undefined);
+  });
+});

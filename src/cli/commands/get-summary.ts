@@ -23,7 +23,7 @@ export function appSummary(app: AppView, p: Paint, nowMs = Date.now()): string {
   if (spec.volume) fields.push(['Volume', `berth-${app.name}-data mounted at ${spec.volume}`]);
   if (spec.network) fields.push(['Network', spec.network]);
   fields.push(['Scale', `${spec.scale.min}..${spec.scale.max}${spec.scale.min === 0 ? ' (scales to zero)' : ''}`]);
-  fields.push(['Idle timeout', spec.idleTimeoutMs === undefined ? "the gateway's default" : shortDuration(spec.idleTimeoutMs)]);
+  fields.push(['Idle timeout', idleTimeoutShown(app)]);
   if (status) {
     fields.push(['Last request', relativeTime(status.lastActivity, nowMs)]);
     fields.push(['Idle stop', idleIn(app, nowMs)]);
@@ -39,6 +39,15 @@ export function appSummary(app: AppView, p: Paint, nowMs = Date.now()): string {
     lines.push(...table.trimEnd().split('\n').map((l) => `  ${l}`));
   }
   return lines.join('\n') + '\n';
+}
+
+/** The idle timeout in force, and whence it comes when the spec leaves it to the gateway. */
+function idleTimeoutShown(app: AppView): string {
+  const { spec, status } = app;
+  if (spec.scale.min > 0) return 'never (scale.min is at least 1)';
+  const inForce = spec.idleTimeoutMs ?? status?.idleTimeoutMs;
+  if (inForce === undefined) return "the gateway's default";
+  return spec.idleTimeoutMs === undefined ? `${shortDuration(inForce)} (the gateway's default)` : shortDuration(inForce);
 }
 
 /** A secret as the API gave it (the literal is already redacted by the gateway). */
