@@ -34,6 +34,7 @@ export type RolloutResult = { ok: true } | { ok: false; reason: string };
  * serving: traffic never leaves the old revision until the new one is ready.
  */
 export async function replaceInstances(ctx: RolloutContext, spec: AppSpec, oldSpec: AppSpec, replicas: number): Promise<RolloutResult> {
+  if (replacedInPlace(spec, oldSpec)) return replaceInPlace(ctx, spec, oldSpec);
   const batch = spec.strategy.type === 'rolling' ? Math.max(1, spec.strategy.batchSize) : replicas;
   let remaining = ctx.current().filter((s) => !s.draining);
   let started = 0;
@@ -64,6 +65,54 @@ export async function replaceInstances(ctx: RolloutContext, spec: AppSpec, oldSp
   for (const old of remaining) old.draining = true;
   ctx.setSlots(ctx.current());
   await retire(ctx, remaining);
+  return { ok: true };
+}
+
+/**
+ * An instance on the host network listens on the host's port itself: a new one
+ * beside the old could not bind it, and the old one would answer its readiness
+ * probe (the runtime refuses to start it for that reason). Such an app (one
+ * instance at most) is replaced in place.
+ */
+export function replacedInPlace(spec: AppSpec, oldSpec: AppSpec): boolean {
+  return spec.security.hostNetwork && oldSpec.security.hostNetwork && spec.port === oldSpec.port;
+}
+
+/**
+ * Stops the old instance, then starts the new one where it listened: requests
+ * arriving meanwhile wait for it (bounded by the start timeout) as while every
+ * instance is unhealthy, so none is dropped, though they wait out a start. A
+ * new revision that does not get ready is removed and the old container (kept
+ * until then) started again.
+ */
+async function replaceInPlace(ctx: RolloutContext, spec: AppSpec, oldSpec: AppSpec): Promise<RolloutResult> {
+  const old = ctx.current().filter((s) => !s.draining);
+  // Chosen while the old still hold theirs: its container keeps its name until it is removed.
+  const [index] = freeIndexes(ctx.current().map((s) => s.index), 1);
+  for (const slot of old) slot.draining = true;
+  ctx.setSlots(ctx.current());
+  await ctx.quiesce?.();
+  await Promise.all(old.map((slot) => drainSlot(slot, ctx.drainMs)));
+  const stops = await Promise.allSettled(old.map((slot) => ctx.runtime.stop(slot.instance.id)));
+  const notStopped = stops.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (notStopped) {
+    // Still running where the new one would listen: it serves on, and the update is refused.
+    for (const slot of old) slot.draining = false;
+    ctx.setSlots(ctx.current());
+    return { ok: false, reason: `the old instance could not be stopped to make room on the host's port ${spec.port}: ${messageOf(notStopped.reason)}` };
+  }
+  ctx.setSlots(ctx.current().filter((s) => !old.includes(s)));
+  try {
+    const fresh = await startNew(ctx, spec, index!, performance.now() + spec.startTimeoutMs);
+    ctx.setSlots([...ctx.current(), fresh]);
+  } catch (err) {
+    const deadline = performance.now() + oldSpec.startTimeoutMs;
+    const restarted = await Promise.allSettled(old.map((slot) => startSlot(ctx.runtime, oldSpec, slot.index, deadline, slot.instance)));
+    ctx.setSlots([...ctx.current(), ...restarted.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))]);
+    for (const r of restarted) if (r.status === 'rejected') ctx.logger.warn({ app: spec.name, err: messageOf(r.reason) }, 'the old instance did not start again after a failed update');
+    return { ok: false, reason: messageOf(err) };
+  }
+  await Promise.all(old.map((slot) => ctx.runtime.remove(slot.instance.id).catch((err: unknown) => ctx.logger.warn({ instance: slot.instance.name, err: messageOf(err) }, 'remove failed'))));
   return { ok: true };
 }
 
