@@ -83,6 +83,8 @@ export interface ApplyResult {
   changes: FieldChange[];
   /** Why the change did not take effect on the running app (e.g. a rolled-back update). */
   error?: string;
+  /** Where each of the app's routes is served (`http://127.0.0.1:8080/session/web/`). */
+  urls?: string[];
 }
 
 export interface ApplyAnswer {

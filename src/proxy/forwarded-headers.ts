@@ -65,6 +65,8 @@ export interface ForwardOptions {
   host?: string;
   /** The client's connection is TLS (proto `https`); default: read from `req.socket`. */
   encrypted?: boolean;
+  /** The path prefix the route stripped (`/session/a`), sent as X-Forwarded-Prefix. */
+  prefix?: string | undefined;
 }
 
 /**
@@ -83,6 +85,9 @@ export interface ForwardOptions {
  * - from an untrusted peer, the other client-address and original-URL headers
  *   frameworks honour (OTHER_IDENTITY) are dropped too;
  * - Host is `options.host` when given (the authority berth routed by);
+ * - X-Forwarded-Prefix is `options.prefix`, the prefix the route stripped (after a
+ *   trusted proxy's own prefix, which a proxy in front that mounts berth under a path
+ *   sends); without one, a trusted proxy's is kept as it is;
  * - the client's X-Request-Id is dropped: the proxy sends the request's id in
  *   `requestId` (the client's own when it is sane, see request-id.ts).
  *
@@ -100,6 +105,8 @@ export function upstreamRequestHeaders(req: ForwardedRequest, options: ForwardOp
   let priorProto: string | undefined;
   let priorHost: string | undefined;
   let priorRealIp: string | undefined;
+  let priorPrefix: string | undefined;
+  const prefix = options.prefix;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     if (!isPlainHeaderName(name)) continue;
@@ -112,6 +119,7 @@ export function upstreamRequestHeaders(req: ForwardedRequest, options: ForwardOp
       else if (lower === 'x-forwarded-proto') priorProto ??= value;
       else if (lower === 'x-forwarded-host') priorHost ??= value;
       else if (lower === 'x-real-ip') priorRealIp ??= value;
+      else if (lower === 'x-forwarded-prefix' && prefix !== undefined) priorPrefix ??= value;
       else out.push(name, value); // X-Forwarded-Port, -Prefix, ... of a trusted proxy: kept as they are
       continue;
     }
@@ -129,10 +137,17 @@ export function upstreamRequestHeaders(req: ForwardedRequest, options: ForwardOp
   const forwardedHost = priorHost ?? host;
   if (forwardedHost !== '') out.push('x-forwarded-host', forwardedHost);
   out.push('x-real-ip', priorRealIp ?? client);
+  if (prefix !== undefined) out.push('x-forwarded-prefix', priorPrefix ? trimTrailingSlashes(priorPrefix) + prefix : prefix);
   const element = ownElement(client, proto, host);
   out.push('forwarded', priorForwarded ? `${priorForwarded}, ${element}` : element);
   if (options.requestId !== undefined) out.push('x-request-id', options.requestId);
   return out;
+}
+
+function trimTrailingSlashes(path: string): string {
+  let end = path.length;
+  while (end > 0 && path.charCodeAt(end - 1) === 47 /* / */) end--;
+  return path.slice(0, end);
 }
 
 /**

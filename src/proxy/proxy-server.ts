@@ -14,7 +14,7 @@ import { forwardUpgrade, type UpgradeExchange } from './forward-upgrade.js';
 import { replayAsPlainHttp } from './plain-http-replay.js';
 import { handshakeProblem, isWebSocketUpgrade } from './websocket-handshake.js';
 import { clientAddressOf, upstreamRequestHeaders } from './forwarded-headers.js';
-import type { RouteMatch, RouteTable } from './route-table.js';
+import { trailingSlashRedirect, type RouteMatch, type RouteTable } from './route-table.js';
 import type { Admission, AdmitOptions, Upstream, UpstreamSource } from './upstream.js';
 import { UpstreamPools } from './upstream-pools.js';
 import { writeRawFailure } from './raw-failure.js';
@@ -308,6 +308,13 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
         if (hsts !== undefined) res.setHeader('strict-transport-security', hsts);
       }
     }
+    // Before any wake: the redirect needs no app.
+    const slashed = trailingSlashRedirect(match, req.method ?? 'GET', req.url!);
+    if (slashed !== undefined) {
+      res.writeHead(308, { location: slashed, 'content-length': 0 });
+      res.end();
+      return;
+    }
     this.begin(app);
     const startedMs = performance.now();
     const requestId = requestIdOf(req);
@@ -416,6 +423,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     const match = this.routes.match(target.host, url, target.authority);
     if (match === undefined) return false;
     if (edge !== undefined && !secure && edge.redirect(match, url) !== undefined) return false;
+    if (match.strippedPrefix !== undefined && trailingSlashRedirect(match, head.method, url) !== undefined) return false;
     head.url = url;
     // What admission and the balancers read of a request (method, url, headers) the head has.
     const admitted = this.upstreams.admitReady?.(match.app, head as unknown as IncomingMessage);
@@ -427,7 +435,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     const given = head.headers['x-request-id'];
     const requestId = given !== undefined && isSaneRequestId(given) ? given : newRequestId();
     const client = conn.client;
-    const headers = upstreamRequestHeaders(head, { trustedPeer: this.isTrustedAddress(client), requestId, client, host: match.authority, encrypted: secure });
+    const headers = upstreamRequestHeaders(head, { trustedPeer: this.isTrustedAddress(client), requestId, client, host: match.authority, encrypted: secure, prefix: match.strippedPrefix });
     const bounds = this.boundsOf(app);
     this.frontServed++;
     new FastExchange(this, conn, head, headBytes, match, admitted.upstream, admitted.setCookie, startedMs, requestId, headers, bounds, hsts).send();
@@ -448,7 +456,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
   }
 
   private forward(req: IncomingMessage, res: ServerResponse, match: RouteMatch, upstream: Upstream, startedMs: number, waited: boolean, requestId: string, client: string, retried = false, setCookie?: string): void {
-    const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrustedAddress(client), requestId, client, host: match.authority });
+    const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrustedAddress(client), requestId, client, host: match.authority, prefix: match.strippedPrefix });
     // A sticky-session policy pinned this client: tell it which instance.
     if (setCookie) res.appendHeader('set-cookie', setCookie);
     upstream.inFlight++;
@@ -548,7 +556,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
         writeRawFailure(socket, SHUTTING_DOWN, app);
         return end();
       }
-      const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrustedAddress(client), upgrade: true, requestId, client, host: match.authority });
+      const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrustedAddress(client), upgrade: true, requestId, client, host: match.authority, prefix: match.strippedPrefix });
       const bounds = this.boundsOf(app);
       // An open WebSocket is load on its instance for as long as it lives.
       upstream.inFlight++;

@@ -14,6 +14,12 @@ export interface RouteMatch {
   upstreamPath: string;
   /** The Host to send upstream: the normalised authority the request was routed by. */
   authority: string;
+  /**
+   * A stripping route's prefix without its trailing slash (`/session/a`), sent as
+   * X-Forwarded-Prefix (as Traefik's StripPrefix does) so the app can build its links,
+   * redirects and cookie paths under it; undefined when nothing is stripped.
+   */
+  strippedPrefix?: string | undefined;
 }
 
 interface PathEntry {
@@ -93,8 +99,27 @@ function addTo<K>(map: Map<K, PathTrie<PathEntry>>, key: K, entry: PathEntry): v
 function matchPath(entries: PathTrie<PathEntry>, path: string, authority: string): RouteMatch | undefined {
   const entry = entries.match(path);
   if (!entry) return undefined;
-  const upstreamPath = entry.route.stripPrefix ? (remainderAfterPrefix(path, entry.prefix) ?? path) : path;
-  return { app: entry.app, route: entry.route, upstreamPath, authority };
+  const strip = entry.route.stripPrefix && entry.prefix !== '/';
+  const upstreamPath = strip ? (remainderAfterPrefix(path, entry.prefix) ?? path) : path;
+  // Always the same fields, so the hot path's match objects keep one shape.
+  return { app: entry.app, route: entry.route, upstreamPath, authority, strippedPrefix: strip ? entry.prefix.slice(0, -1) : undefined };
+}
+
+/**
+ * Where a request for a stripping route's bare prefix (`/session/a` or `/session/a?q`,
+ * no trailing slash) is sent back to, or undefined. The app gets `/` for it, as for
+ * `/session/a/`, but a browser resolves that page's relative links (`style.css`,
+ * `login`) against `/session/`, outside the app. So, as nginx does for a prefix
+ * `location` with proxy_pass, a GET or HEAD of it is redirected to the prefix with its
+ * slash, the query kept; other methods are forwarded as before (a client posting to it
+ * may not follow a redirect). `url` is the routed path and query.
+ */
+export function trailingSlashRedirect(match: RouteMatch, method: string, url: string): string | undefined {
+  const prefix = match.strippedPrefix;
+  if (prefix === undefined || url.length < prefix.length) return undefined;
+  if (url.length > prefix.length && url.charCodeAt(prefix.length) !== 63 /* ? */) return undefined;
+  if (method !== 'GET' && method !== 'HEAD') return undefined;
+  return `${prefix}/${url.slice(prefix.length)}`;
 }
 
 /**

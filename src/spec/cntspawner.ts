@@ -9,7 +9,9 @@
  * `traefik.*` labels only configured Traefik and are dropped; other labels are kept.
  * `envs` (a mapping, or Docker's list of "NAME=value") becomes env, and `IDLE` also
  * sets idleTimeout: the minion app stopped itself after IDLE, berth now does it.
- * IDLE stays in env so an app that reads it behaves as before.
+ * IDLE stays in env so an app that reads it behaves as before. A body without IDLE
+ * gets the minion's own default, 1m, not the gateway's defaults.idleTimeout: the
+ * cntSpawner client never set an idle time because its app stopped after a minute.
  */
 import { z } from 'zod';
 import { checkCompat, type Mapped } from './compat.js';
@@ -102,12 +104,16 @@ function mapEnvs(envs: Record<string, unknown> | unknown[], out: Mapped): void {
   out.input.env = Object.fromEntries(env);
 }
 
+/** What the minion app did without IDLE: it stopped itself after a minute. */
+const MINION_IDLE_DEFAULT = '1m';
+
 export function cntSpawnerToBerthInput(body: Record<string, unknown>): Mapped {
   const out: Mapped = { input: { apiVersion: 'berth/v1', name: body.name, image: body.image }, mappings: [], issues: [] };
   if (body.port !== undefined) out.input.port = body.port;
   if (body.network !== undefined) out.input.network = body.network;
   if (isRecord(body.labels)) mapLabels(body.labels, out);
   if (isRecord(body.envs) || Array.isArray(body.envs)) mapEnvs(body.envs, out);
+  out.input.idleTimeout ??= MINION_IDLE_DEFAULT;
   return out;
 }
 

@@ -200,3 +200,20 @@ test('the Forwarded element reused from the last request is the one for this cli
   assert.deepEqual(element('', 'b.example:8080', true), ['for=unknown;proto=https;host="b.example:8080"']);
   assert.deepEqual(element('10.0.0.1', 'a.example', false), ['for=10.0.0.1;proto=http;host=a.example']);
 });
+
+/** [peer trusted?, client headers, the route's stripped prefix, expected X-Forwarded-Prefix upstream]. */
+const prefixes: Array<[trusted: boolean, headers: string[], prefix: string | undefined, expected: string[] | undefined]> = [
+  [false, [], '/session/a', ['/session/a']],
+  [false, ['X-Forwarded-Prefix', '/evil'], '/session/a', ['/session/a']],
+  [false, ['X-Forwarded-Prefix', '/evil'], undefined, undefined],
+  // A trusted proxy that mounts berth under /berth: the app lives under both prefixes.
+  [true, ['X-Forwarded-Prefix', '/berth/'], '/session/a', ['/berth/session/a']],
+  [true, ['X-Forwarded-Prefix', '/berth'], undefined, ['/berth']],
+];
+
+for (const [trusted, headers, prefix, expected] of prefixes) {
+  test(`X-Forwarded-Prefix from a ${trusted ? 'trusted' : 'untrusted'} peer sending ${headers[1] ?? 'none'}, route strips ${prefix ?? 'nothing'}`, () => {
+    const out = asMap(upstreamRequestHeaders(fakeRequest(['Host', 'a.example', ...headers]), { trustedPeer: trusted, prefix }));
+    assert.deepEqual(out.get('x-forwarded-prefix'), expected);
+  });
+}

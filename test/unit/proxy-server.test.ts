@@ -91,6 +91,24 @@ test('proxies with the prefix stripped and forwarded headers set', async () => {
   assert.deepEqual(reply.headers['set-cookie'], ['a=1', 'b=2']);
 });
 
+test('a stripping route sends its prefix as X-Forwarded-Prefix, on the front and through Node alike', async () => {
+  const front = JSON.parse((await call('/session/echo/a', { headers: { 'x-forwarded-prefix': '/evil' } })).body) as { url: string; headers: Record<string, string> };
+  assert.equal(front.url, '/a');
+  assert.equal(front.headers['x-forwarded-prefix'], '/session/echo');
+  const node = JSON.parse((await call('/session/echo/a', { method: 'POST', body: 'x' })).body) as { headers: Record<string, string> };
+  assert.equal(node.headers['x-forwarded-prefix'], '/session/echo');
+});
+
+test('GET of a stripping route\'s bare prefix is redirected to it with its slash (relative links resolve in the app)', async () => {
+  const bare = await call('/session/echo?x=1');
+  assert.equal(bare.status, 308);
+  assert.equal(bare.headers.location, '/session/echo/?x=1');
+  // A POST is forwarded as before: a client posting to it may not follow a redirect.
+  const posted = await call('/session/echo', { method: 'POST', body: 'x' });
+  assert.equal(posted.status, 200);
+  assert.equal((JSON.parse(posted.body) as { url: string }).url, '/');
+});
+
 test('streams a large request body upstream', async () => {
   const big = Buffer.alloc(5 * 1024 * 1024, 7);
   const reply = await call('/session/echo/upload', { method: 'POST', body: big, headers: { 'content-type': 'application/octet-stream' } });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RouteTable, remainderAfterPrefix } from '../../src/proxy/route-table.js';
+import { RouteTable, remainderAfterPrefix, trailingSlashRedirect } from '../../src/proxy/route-table.js';
 
 const table = new RouteTable([
   { app: 'hello', routes: [{ path: '/session/hello/', stripPrefix: false }] },
@@ -76,3 +76,30 @@ test('a trailing dot (the DNS root) is ignored on both sides; the match carries 
   assert.equal(t.match('dotted.example', '/x', 'dotted.example:8080')?.authority, 'dotted.example:8080');
   assert.equal(t.match('dotted.example', '/x')?.authority, 'dotted.example');
 });
+
+test('a stripping route names the prefix it stripped (X-Forwarded-Prefix); others none', () => {
+  assert.equal(table.match('localhost', '/s/strip/a')?.strippedPrefix, '/s/strip');
+  assert.equal(table.match('alice.example.com', '/api/v1')?.strippedPrefix, '/api');
+  assert.equal(table.match('localhost', '/session/hello/x')?.strippedPrefix, undefined);
+  const root = new RouteTable([{ app: 'r', routes: [{ path: '/', stripPrefix: true }] }]);
+  assert.equal(root.match('x', '/a')?.strippedPrefix, undefined);
+  assert.equal(root.match('x', '/a')?.upstreamPath, '/a');
+});
+
+/** [method, url, expected Location of the redirect to the prefix with its slash]. */
+const slashCases: Array<[method: string, url: string, location: string | undefined]> = [
+  ['GET', '/s/strip', '/s/strip/'],
+  ['HEAD', '/s/strip?x=1&y', '/s/strip/?x=1&y'],
+  ['GET', '/s/strip/', undefined],
+  ['GET', '/s/strip/a?b', undefined],
+  ['POST', '/s/strip', undefined],
+  ['GET', '/session/hello', undefined], // not stripped: the app sees /session/hello and decides
+];
+
+for (const [method, url, location] of slashCases) {
+  test(`${method} ${url} on a stripping route → ${location ?? 'forwarded'}`, () => {
+    const match = table.match('localhost', url);
+    assert.ok(match);
+    assert.equal(trailingSlashRedirect(match, method, url), location);
+  });
+}

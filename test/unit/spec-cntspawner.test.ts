@@ -113,6 +113,8 @@ describe('cntSpawner POST /v1/ bodies', () => {
     const spec = parseCntSpawnerBody({ name: 'minion-2', image: 'minionapp:latest' });
     assert.deepEqual(spec.routes, [{ path: '/session/minion-2/', stripPrefix: false }]);
     assert.equal(spec.port, PORT_FROM_IMAGE);
+    // No IDLE: the minion's own default (it stopped itself after 1m), not the gateway's defaults.idleTimeout.
+    assert.equal(spec.idleTimeoutMs, 60_000);
   });
 
   const cases: Array<[string, Record<string, unknown>, string]> = [

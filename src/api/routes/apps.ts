@@ -1,4 +1,4 @@
-import { appView } from '../app-view.js';
+import { appView, routeUrl } from '../app-view.js';
 import { booleanParam, integerParam } from '../query-params.js';
 import type { RouteDef } from '../route-def.js';
 import { specsFromBody } from '../spec-body.js';
@@ -36,7 +36,7 @@ export const appRoutes: RouteDef[] = [
     query: { dryRun: { type: 'boolean', description: 'Validate and diff without changing anything' } },
     requestBody: { description: 'One or more app specs: YAML documents or JSON (an object or an array)', contentTypes: ['application/yaml', 'application/json'] },
     responses: {
-      200: 'What happened to each app: created, updated or unchanged, with the changed fields',
+      200: 'What happened to each app: created, updated or unchanged, with the changed fields and urls, where each of its routes is served',
       403: 'A spec asks for what the gateway\'s policy does not allow (policy_denied): each problem names its field',
       502: 'An update was rolled back (upstream_unavailable): it is not stored, the previous revision keeps serving; the detail says why',
     },
@@ -44,7 +44,11 @@ export const appRoutes: RouteDef[] = [
       const specs = await specsFromBody(ctx);
       const dryRun = booleanParam(ctx.query, 'dryRun');
       const results = await ctx.gateway.apps.apply(specs, { dryRun });
-      return { body: { dryRun, results } };
+      // Run an app, get its URL (django_docker_engine's client.run): a client needs no second call to find it.
+      const routesOf = new Map(specs.map((s) => [s.name, s.routes]));
+      const proxy = ctx.gateway.proxyAddress;
+      const withUrls = results.map((r) => ({ ...r, urls: (routesOf.get(r.name) ?? []).map((route) => routeUrl(route, r.name, proxy)) }));
+      return { body: { dryRun, results: withUrls } };
     },
   },
   {

@@ -17,7 +17,7 @@ export const cntSpawnerRoutes: RouteDef[] = [
     operationId: 'cntSpawnerCreate',
     summary: 'cntSpawner compatibility: create an app from a {name, network, image, labels, envs} body',
     tag: 'compat',
-    requestBody: { description: 'The cntSpawner body; the route comes from a Traefik PathPrefix(...) or Host(...) rule label, the port from `port`, a Traefik service port label, or else the one port the image EXPOSEs (422 when it exposes none or several)', contentTypes: ['application/json'] },
+    requestBody: { description: 'The cntSpawner body; the route comes from a Traefik PathPrefix(...) or Host(...) rule label, the port from `port`, a Traefik service port label, or else the one port the image EXPOSEs (422 when it exposes none or several); `envs.IDLE` sets the idle timeout (default 1m, the minion\'s own)', contentTypes: ['application/json'] },
     responses: {
       200: 'Already there, unchanged, with the app URL',
       201: 'Created, with the app URL',
