@@ -52,7 +52,16 @@ export const CONNECT_REFUSED = Object.assign(new Error('CONNECT is not served'),
 export function answerClientError(err: Error, socket: Duplex): void {
   try {
     const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-    const response = clientErrorResponse((err as { code?: string }).code);
+    const code = (err as { code?: string }).code;
+    if (code === 'HPE_CLOSED_CONNECTION') {
+      // Bytes after a request that ends the connection (`Connection: close`, HTTP/1.0 without keep-alive):
+      // RFC 9112 §9.6 has the server process no further request, so they are ignored, not answered. A 400
+      // in their name took the place of the answer under way: the app had done the request, and its client
+      // was told it failed. Node's server ends the connection after that answer; without one, nothing is owed.
+      if (!inFlight) socket.destroy();
+      return;
+    }
+    const response = clientErrorResponse(code);
     if (response === undefined || !socket.writable || inFlight?.headersSent) {
       socket.destroy();
       return;
@@ -65,3 +74,4 @@ export function answerClientError(err: Error, socket: Duplex): void {
     socket.destroy();
   }
 }
+

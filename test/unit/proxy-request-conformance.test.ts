@@ -154,4 +154,24 @@ describe('the request an app receives', () => {
       assert.equal(a.bytes, '');
     });
   }
+
+  for (const [what, request] of [
+    ['Connection: close', 'POST /last HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\nContent-Length: 3\r\n\r\nabc'],
+    ['HTTP/1.0', 'POST /last HTTP/1.0\r\nHost: a.test\r\nContent-Length: 3\r\n\r\nabc'],
+  ] as const) {
+    it(`bytes after a request that ends the connection (${what}) are ignored: its client gets the app's answer, not a 400`, async () => {
+      a.bytes = '';
+      const client = await RawClient.open(port);
+      try {
+        client.write(request + 'GET /after HTTP/1.1\r\nHost: a.test\r\n\r\n');
+        const text = await client.untilClosed();
+        assert.match(text, /^HTTP\/1\.1 200 /);
+        assert.doesNotMatch(text, / 400 /);
+        assert.match(bodyOf(text), /"url":"\/last"[^}]*"body":"abc"/);
+        assert.doesNotMatch(a.bytes, /\/after/, 'RFC 9112 §9.6: no request after the closing one is processed');
+      } finally {
+        client.destroy();
+      }
+    });
+  }
 });
