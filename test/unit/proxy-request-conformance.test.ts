@@ -139,6 +139,27 @@ describe('the request an app receives', () => {
     assert.match(a.bytes, /\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET \/4 /);
   });
 
+  it('a head a proxy could read two ways is refused with 400 and never reaches the app', async () => {
+    a.bytes = '';
+    const refused: Array<[string, string]> = [
+      ['CR in a value', 'X-A: a\rb\r\n'],
+      ['LF in a value', 'X-A: a\nb\r\n'],
+      ['NUL in a value', 'X-A: a\x00b\r\n'],
+      ['obs-fold', 'X-A: a\r\n b\r\n'],
+      ['space before the colon', 'X-A : a\r\n'],
+      ['two Hosts', 'Host: b.test\r\n'],
+      ['two Content-Lengths', 'Content-Length: 1\r\nContent-Length: 2\r\n'],
+      ['Content-Length and Transfer-Encoding', 'Content-Length: 3\r\nTransfer-Encoding: chunked\r\n'],
+      ['Transfer-Encoding: chunked, chunked', 'Transfer-Encoding: chunked, chunked\r\n'],
+    ];
+    for (const [what, line] of refused) {
+      const text = await exchange(`GET /bad HTTP/1.1\r\nHost: a.test\r\n${line}\r\n`);
+      assert.match(text, /^HTTP\/1\.1 400 [^]*\r\nconnection: close\r\n/i, what);
+    }
+    assert.match(await exchange('GET /bad HTTP/1.1\nHost: a.test\n\n'), /^HTTP\/1\.1 400 /, 'bare LF line ends');
+    assert.equal(a.bytes, '');
+  });
+
   for (const [what, te] of [
     ['gzip, chunked', 'Transfer-Encoding: gzip, chunked\r\n'],
     ['gzip then chunked on two lines', 'Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n'],
