@@ -176,6 +176,34 @@ describe('the request an app receives', () => {
     });
   }
 
+  it('a malformed request pipelined behind others is answered 400 in its turn, never in place of their answers', async () => {
+    for (const first of ['', 'GET /0 HTTP/1.1\r\nHost: a.test\r\n\r\n']) {
+      a.bytes = '';
+      const client = await RawClient.open(port);
+      try {
+        // The POST (a body: Node's server reads it) reaches the app; the request after it cannot be parsed.
+        client.write(`${first}POST /a HTTP/1.1\r\nHost: a.test\r\nContent-Length: 3\r\n\r\nabcGET /b HTTP/1.1\r\nHost: a.test\r\nX-Bad: a\x01b\r\n\r\n`);
+        const text = await client.untilClosed();
+        const statuses = [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]);
+        assert.deepEqual(statuses, first === '' ? ['200', '400'] : ['200', '200', '400'], text);
+        assert.match(text, /"url":"\/a"[^}]*"body":"abc"[^]*HTTP\/1\.1 400 [^]*"code":"bad_request"/);
+        assert.match(a.bytes, /^(GET \/0 [^]*)?POST \/a [^]*\r\n\r\nabc$/);
+      } finally {
+        client.destroy();
+      }
+    }
+  });
+
+  it('a request whose own body breaks is answered 400 at once: the error is its answer, nothing waits for it', async () => {
+    const client = await RawClient.open(port);
+    try {
+      client.write('POST /broken HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\nabc');
+      assert.match(await client.untilClosed(), /^HTTP\/1\.1 400 [^]*"code":"bad_request"/);
+    } finally {
+      client.destroy();
+    }
+  });
+
   for (const [what, request] of [
     ['Connection: close', 'POST /last HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\nContent-Length: 3\r\n\r\nabc'],
     ['HTTP/1.0', 'POST /last HTTP/1.0\r\nHost: a.test\r\nContent-Length: 3\r\n\r\nabc'],
