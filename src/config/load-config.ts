@@ -15,6 +15,7 @@ import type { PathSegment } from '../spec/path.js';
 import { specText } from '../spec/utf8-text.js';
 import type { AppSpec, ResourcesSpec } from '../spec/types.js';
 import { isPostgresUrl } from '../store/store-location.js';
+import { canonicalAddress } from '../proxy/forwarded-headers.js';
 import { configFileSchema, workerCount, type ConfigFileInput } from './config-schema.js';
 import type { GatewayConfig, GatewayTimeouts, HostPort, TlsConfig } from './config.js';
 import { halfWrittenProblem } from './reload-changes.js';
@@ -66,6 +67,17 @@ function configLines(text: string): LineOf | undefined {
 type LineOf = (path: readonly PathSegment[]) => number | undefined;
 
 /** `apps[1].routes[0].path` as segments: ['apps', 1, 'routes', 0, 'path']. Pure. */
+/**
+ * One `trustedProxies` entry, in the form the proxy compares peer addresses in. The proxy
+ * trusts a peer whose address equals an entry: a range (`10.0.0.0/8`), a name or a port
+ * never would, and the balancer meant would silently lose its X-Forwarded-* headers.
+ */
+function trustedProxy(entry: string): string {
+  const address = canonicalAddress(entry);
+  if (address === undefined) throw new Error(`${JSON.stringify(entry)} is not an IP address (list each proxy's address: no range, name or port)`);
+  return address;
+}
+
 function pathSegments(text: string): PathSegment[] {
   return [...text.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) => (m[2] !== undefined ? Number(m[2]) : m[1]!));
 }
@@ -109,6 +121,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string, 
   if (resources && maxResources) problems.push(...defaultsAboveBounds(resources, maxResources).map((p) => `${p}${at(pathSegments(p.slice(0, p.indexOf(':'))))}`));
   const timeouts = gatewayTimeouts(input.timeouts, field);
   const tls = input.tls && field('tls', () => tlsConfig(input.tls!, baseDir));
+  const trustedProxies = input.trustedProxies.map((entry, i) => field(`trustedProxies[${i}]`, () => trustedProxy(entry)));
   if (problems.length > 0 || !listen || !admin || idleTimeoutMs === undefined || drainTimeoutMs === undefined || resyncMs === undefined || taskPollMs === undefined || historyMaxAgeMs === undefined || usageMaxAgeMs === undefined || !resources || !timeouts) {
     throw new ConfigError(`${where}: ${problems.join('; ')}`);
   }
@@ -150,7 +163,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string, 
     inputBaseUrl: input.inputBaseUrl?.replace(/\/+$/, ''),
     waitingPage: input.waitingPage,
     policy,
-    trustedProxies: input.trustedProxies,
+    trustedProxies: trustedProxies.filter((a): a is string => a !== undefined),
     ...(tls ? { tls } : {}),
     workers: workerCount(input.workers, availableParallelism()),
     drainTimeoutMs,

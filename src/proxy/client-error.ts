@@ -44,24 +44,78 @@ const GONE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_DESTROY
 /** What the `connect` listener answers: berth tunnels nothing. */
 export const CONNECT_REFUSED = Object.assign(new Error('CONNECT is not served'), { code: 'BERTH_CONNECT' });
 
+/** What answerClientError reads of the response a socket is writing (Node's ServerResponse). */
+interface AnswerUnderWay {
+  readonly headersSent?: boolean;
+  /** Its request: still incomplete, the error is its own (a broken body, a timeout), not a later request's. */
+  readonly req?: { readonly complete: boolean };
+  once(event: 'finish', listener: () => void): unknown;
+}
+
+function answerUnderWay(socket: Duplex): AnswerUnderWay | undefined {
+  return (socket as { _httpMessage?: AnswerUnderWay | null })._httpMessage ?? undefined;
+}
+
+/** Connections whose error answer waits for the answers before it; later errors of their broken parser add nothing. */
+const answerOwed = new WeakSet<Duplex>();
+
 /**
  * Answers a request Node could not parse (or timed out reading) and closes the
- * connection. Never throws, and writes only while nothing of a response has
- * gone out on the socket yet, so a half-sent answer is never corrupted.
+ * connection. Never throws, and never writes into a response under way. An error
+ * in a request after those already read waits for their answers (HTTP/1.1 answers
+ * pipelined requests in order) and goes out after them: written at once, it took
+ * the place of their answer, and a client whose request the app had done was told
+ * it failed. An error in the request being answered (its body broke, or it timed
+ * out) is its answer, written at once unless that answer began already.
  */
 export function answerClientError(err: Error, socket: Duplex): void {
   try {
-    const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-    const response = clientErrorResponse((err as { code?: string }).code);
-    if (response === undefined || !socket.writable || inFlight?.headersSent) {
+    if (answerOwed.has(socket)) return;
+    const underWay = answerUnderWay(socket);
+    const code = (err as { code?: string }).code;
+    if (code === 'HPE_CLOSED_CONNECTION') {
+      // Bytes after a request that ends the connection (`Connection: close`, HTTP/1.0 without keep-alive):
+      // RFC 9112 §9.6 has the server process no further request, so they are ignored, not answered.
+      // Node's server ends the connection after the answer under way; without one, nothing is owed.
+      if (underWay === undefined) socket.destroy();
+      return;
+    }
+    const response = clientErrorResponse(code);
+    if (response === undefined || !socket.writable) {
       socket.destroy();
       return;
     }
-    socket.end(response);
-    // end() flushes the answer first; a peer that never reads must not keep the socket.
-    socket.once('finish', () => socket.destroy());
-    setTimeout(() => socket.destroy(), 1_000).unref();
+    answerOwed.add(socket);
+    answerInTurn(socket, response);
   } catch {
     socket.destroy();
   }
+}
+
+/**
+ * Writes `response` now, or once the answers to the complete requests before it are out.
+ * Node's server hands the socket to the next queued answer in its own 'finish' listener,
+ * which runs before the one here. A connection that closes first owes nothing.
+ */
+function answerInTurn(socket: Duplex, response: string): void {
+  const underWay = answerUnderWay(socket);
+  if (underWay === undefined || underWay.req?.complete === false) {
+    if (underWay?.headersSent === true || !socket.writable) socket.destroy();
+    else endWith(socket, response);
+    return;
+  }
+  underWay.once('finish', () => {
+    try {
+      answerInTurn(socket, response);
+    } catch {
+      socket.destroy();
+    }
+  });
+}
+
+/** Writes the last answer and closes; a peer that never reads must not keep the socket. */
+function endWith(socket: Duplex, response: string): void {
+  socket.end(response);
+  socket.once('finish', () => socket.destroy());
+  setTimeout(() => socket.destroy(), 1_000).unref();
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
 import { lowerHeaderName } from './header-name.js';
 
 /**
@@ -193,6 +194,26 @@ export function clientAddressOf(req: IncomingMessage): string {
 /** A socket's peer address as berth reports it: `::ffff:1.2.3.4` (IPv4 on a dual-stack listener) as `1.2.3.4`. */
 export function unmappedAddress(address: string): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+/**
+ * An IP address in the form a socket reports its peer in (`unmappedAddress`), so that a
+ * configured address equals the peer's however it was written: IPv6 in lower case with its
+ * longest run of zeros compressed (RFC 5952, as the system's inet_ntop writes it), an
+ * IPv4-mapped one as IPv4. Undefined for anything that is no single address (a range, a
+ * name, a port, a zone): no peer address would ever equal it.
+ */
+export function canonicalAddress(address: string): string | undefined {
+  const family = isIP(address);
+  if (family === 4) return address;
+  if (family !== 6 || address.includes('%')) return undefined;
+  // The URL parser writes an IPv6 host in RFC 5952's form (an IPv4 tail as two hex groups).
+  const canonical = new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
+  if (mapped === null) return canonical;
+  const high = parseInt(mapped[1]!, 16);
+  const low = parseInt(mapped[2]!, 16);
+  return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
 }
 
 /** Letters, digits and `-` only: a name no framework folds into another one. */

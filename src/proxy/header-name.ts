@@ -13,7 +13,12 @@ const lowered = new Map<string, string>();
 export function lowerHeaderName(name: string): string {
   const known = lowered.get(name);
   if (known !== undefined) return known;
-  const lower = name.toLowerCase();
-  if (lowered.size < NAMES_KEPT && name.length <= LONGEST_KEPT) lowered.set(name, lower);
+  if (lowered.size >= NAMES_KEPT || name.length > LONGEST_KEPT) return name.toLowerCase();
+  // A name sliced from a request head's text (the front's parser) is a view of that whole
+  // text in V8, up to 16 KiB: kept as it is, it would pin the head for the process's life.
+  // The table keeps a copy of its own (names are latin1, as Node and the front read them).
+  const key = Buffer.from(name, 'latin1').toString('latin1');
+  const lower = key.toLowerCase();
+  lowered.set(key, lower);
   return lower;
 }

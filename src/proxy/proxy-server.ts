@@ -22,6 +22,7 @@ import type { RequestRecord } from '../store/store.js';
 import { handleBerthEndpoint } from './berth-endpoints.js';
 import { requestIdOf } from './request-id.js';
 import { BERTH_PATH_PREFIX, sendWaitingPage } from './waiting-page.js';
+import { transferCodingRefusal } from './request-framing.js';
 import { normalizeRequest } from './request-target.js';
 import { answerClientError, CONNECT_REFUSED } from './client-error.js';
 import type { AppTimeouts } from '../spec/types.js';
@@ -256,7 +257,8 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
    * Checks and normalises the request, then routes it; handle() and
    * handleUpgrade() both start here. Answers the app's match, null for
    * berth's own endpoints (`/_berth/`), or the failure to answer (400 for what
-   * cannot be normalised, 431 for too many headers, 404 for no route).
+   * cannot be normalised or a transfer coding berth does not decode, 431 for
+   * too many headers, 404 for no route).
    * `req.url` is set to the normalised path and query, so everything after
    * (berth's endpoints, the waiting page, the history) sees what was routed.
    */
@@ -265,6 +267,8 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     if (raw.length > this.maxRequestHeaders * 2) {
       return { status: 431, code: 'too_many_headers', reason: `the request has more than ${this.maxRequestHeaders} header fields` };
     }
+    const codingRefused = transferCodingRefusal(req.headers['transfer-encoding']);
+    if (codingRefused !== undefined) return { status: 400, code: 'bad_request', reason: codingRefused };
     let hostCount = 0;
     for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') hostCount++;
     // HTTP/2 names the host in `:authority`, which serveSecure copied to Host.
