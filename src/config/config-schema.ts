@@ -208,7 +208,7 @@ export const configFileSchema = z.strictObject({
     })
     .optional()
     .describe('HTTPS at the edge: TLS termination, certificates from files and ACME, HTTP/2.'),
-  trustedProxies: z.array(z.string()).describe('Peer addresses whose X-Forwarded-* headers are trusted.').default([]),
+  trustedProxies: z.array(z.string()).describe('Peer addresses or CIDR ranges (10.0.0.0/8) whose X-Forwarded-* headers are trusted.').default([]),
   logLevel: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .optional()

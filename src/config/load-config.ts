@@ -15,7 +15,7 @@ import type { PathSegment } from '../spec/path.js';
 import { specText } from '../spec/utf8-text.js';
 import type { AppSpec, ResourcesSpec } from '../spec/types.js';
 import { isPostgresUrl } from '../store/store-location.js';
-import { canonicalAddress } from '../proxy/forwarded-headers.js';
+import { trustedEntry } from '../proxy/trusted-peers.js';
 import { configFileSchema, workerCount, type ConfigFileInput } from './config-schema.js';
 import type { GatewayConfig, GatewayTimeouts, HostPort, TlsConfig } from './config.js';
 import { halfWrittenProblem } from './reload-changes.js';
@@ -68,14 +68,14 @@ type LineOf = (path: readonly PathSegment[]) => number | undefined;
 
 /** `apps[1].routes[0].path` as segments: ['apps', 1, 'routes', 0, 'path']. Pure. */
 /**
- * One `trustedProxies` entry, in the form the proxy compares peer addresses in. The proxy
- * trusts a peer whose address equals an entry: a range (`10.0.0.0/8`), a name or a port
- * never would, and the balancer meant would silently lose its X-Forwarded-* headers.
+ * One `trustedProxies` entry, in the form the proxy compares peer addresses in: an address
+ * or a CIDR range. A name or a port would never match a peer, and the balancer meant would
+ * silently lose its X-Forwarded-* headers.
  */
 function trustedProxy(entry: string): string {
-  const address = canonicalAddress(entry);
-  if (address === undefined) throw new Error(`${JSON.stringify(entry)} is not an IP address (list each proxy's address: no range, name or port)`);
-  return address;
+  const trusted = trustedEntry(entry);
+  if (trusted === undefined) throw new Error(`${JSON.stringify(entry)} is neither an IP address nor a CIDR range (10.0.0.0/8, fd00::/8): no name or port`);
+  return trusted;
 }
 
 function pathSegments(text: string): PathSegment[] {

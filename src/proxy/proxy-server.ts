@@ -38,11 +38,12 @@ import { FastExchange, type FastExchangeOwner } from './front/fast-exchange.js';
 import { newRequestId, isSaneRequestId } from './request-id.js';
 import type { Http1Pool } from './http1/upstream-pool.js';
 import { isIdempotentRead } from './http1/exchange.js';
+import { TrustedPeers } from './trusted-peers.js';
 
 export interface ProxyServerOptions {
   routes: RouteTable;
   upstreams: UpstreamSource;
-  /** Peer addresses whose X-Forwarded-* headers are trusted and extended. */
+  /** Peer addresses and CIDR ranges whose X-Forwarded-* headers are trusted and extended. */
   trustedProxies?: readonly string[];
   logger: Logger;
   /** Told about every finished request, for the history; must be cheap and never throw. */
@@ -84,7 +85,7 @@ export const DEFAULT_MAX_REQUEST_HEADERS = 100;
 export class ProxyServer implements FrontRouter, FastExchangeOwner {
   private routes: RouteTable;
   readonly upstreams: UpstreamSource;
-  private readonly trusted: ReadonlySet<string>;
+  private readonly trusted: TrustedPeers;
   readonly logger: Logger;
   private readonly onRequestDone?: (record: RequestRecord) => void;
   private readonly waitingPageHtml?: () => string | undefined;
@@ -119,7 +120,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
   constructor(options: ProxyServerOptions) {
     this.routes = options.routes;
     this.upstreams = options.upstreams;
-    this.trusted = new Set(options.trustedProxies ?? []);
+    this.trusted = new TrustedPeers(options.trustedProxies ?? []);
     this.logger = options.logger;
     this.onRequestDone = options.onRequestDone;
     this.waitingPageHtml = options.waitingPageHtml;
@@ -614,7 +615,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
   }
 
   private isTrustedAddress(client: string): boolean {
-    return this.trusted.size > 0 && this.trusted.has(client);
+    return !this.trusted.empty && this.trusted.has(client);
   }
 
   private begin(app: string): void {

@@ -3,11 +3,37 @@ import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { buildConfig } from '../../src/config/load-config.js';
 import { canonicalAddress } from '../../src/proxy/forwarded-headers.js';
+import { TrustedPeers } from '../../src/proxy/trusted-peers.js';
 
-test('trustedProxies takes addresses only: a range, a name or a port, which no peer address ever equals, is refused', async () => {
-  for (const entry of ['10.0.0.0/8', 'fd00::/8', 'balancer.internal', '10.0.0.1:8080', '[::1]', 'fe80::1%eth0', '']) {
-    await assert.rejects(buildConfig({ trustedProxies: [entry] }, tmpdir()), /trustedProxies\[0\]: .*an IP address/, entry);
+test('trustedProxies takes addresses and CIDR ranges: a name, a port or a bad range, which no peer address ever matches, is refused', async () => {
+  for (const entry of ['balancer.internal', '10.0.0.1:8080', '[::1]', 'fe80::1%eth0', '', '10.0.0.0/33', '10.0.0.0/', '10.0.0/8', 'fd00::/129', 'fd00::/-1', 'name/8']) {
+    await assert.rejects(buildConfig({ trustedProxies: [entry] }, tmpdir()), /trustedProxies\[0\]: .*neither an IP address nor a CIDR range/, entry);
   }
+});
+
+test('a range is kept with its network in the compared form', async () => {
+  const config = await buildConfig({ trustedProxies: ['10.0.0.0/8', 'FD00:0:0::/8', '::ffff:10.1.0.0/16'] }, tmpdir());
+  assert.deepEqual(config.trustedProxies, ['10.0.0.0/8', 'fd00::/8', '10.1.0.0/16']);
+});
+
+test('TrustedPeers: addresses and ranges, each peer checked against both', () => {
+  const peers = new TrustedPeers(['192.0.2.7', '10.0.0.0/8', 'fd00::/8', '2001:db8::1']);
+  const cases: Array<[string, boolean]> = [
+    ['192.0.2.7', true],
+    ['192.0.2.8', false],
+    ['10.200.3.4', true],
+    ['11.0.0.1', false],
+    ['fd12::5', true],
+    ['fe80::1', false],
+    ['2001:db8::1', true],
+    ['2001:db8::2', false],
+    ['', false],
+    ['not-an-address', false],
+  ];
+  // Twice: the second round answers from the last-peer memory where it can.
+  for (let round = 0; round < 2; round++) for (const [peer, trusted] of cases) assert.equal(peers.has(peer), trusted, `${peer} (round ${round})`);
+  assert.equal(new TrustedPeers([]).empty, true);
+  assert.equal(new TrustedPeers(['10.0.0.0/8']).empty, false);
 });
 
 test('trustedProxies is kept in the form peer addresses are compared in (lower case, zeros compressed, IPv4 unmapped)', async () => {

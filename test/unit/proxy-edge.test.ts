@@ -238,6 +238,21 @@ test('identity headers from a trusted proxy are extended', async () => {
   assert.deepEqual(headerValues(s, 'x-real-ip'), ['1.1.1.1']);
 });
 
+// A balancer's subnet listed as a range (Traefik's trustedIPs, Caddy's trusted_proxies) is trusted
+// as its address would be.
+test('identity headers from a peer inside a trusted range are extended', async () => {
+  const ranged = new ProxyServer({ routes: new RouteTable([{ app: 'echo', routes: [{ path: '/session/echo/', stripPrefix: true }] }]), upstreams: new StaticUpstreams({ echo: { host: '127.0.0.1', port: (echo.address() as AddressInfo).port } }), trustedProxies: ['127.0.0.0/8'], logger: pino({ level: 'silent' }) });
+  const rangedPort = (await ranged.listen('127.0.0.1', 0)).port;
+  try {
+    const reply = await raw('GET /session/echo/t HTTP/1.1\r\nHost: a.example\r\nX-Forwarded-For: 1.1.1.1\r\nX-Real-IP: 1.1.1.1\r\nConnection: close\r\n\r\n', rangedPort);
+    const s = seen(reply);
+    assert.deepEqual(headerValues(s, 'x-forwarded-for'), ['1.1.1.1, 127.0.0.1']);
+    assert.deepEqual(headerValues(s, 'x-real-ip'), ['1.1.1.1']);
+  } finally {
+    await ranged.close(1000);
+  }
+});
+
 function headerLines(n: number): string {
   let out = '';
   for (let i = 0; i < n; i++) out += `X-H${i}: ${i}\r\n`;
