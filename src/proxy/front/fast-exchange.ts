@@ -167,6 +167,12 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
   }
 
   onError(err: Error): void {
+    if (this.head !== undefined) {
+      // The app's head came, but its body broke off in the same read (a bad chunk size, say): the head
+      // was still held, so the client has seen nothing and gets the app's 502, not a cut connection.
+      this.head = undefined;
+      this.status = 0;
+    }
     const upstream = this.upstream;
     upstream.inFlight--;
     if (isConnectionFailure(err)) upstream.failures++;

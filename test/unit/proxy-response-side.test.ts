@@ -1,0 +1,134 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { ProxyServer } from '../../src/proxy/proxy-server.js';
+import { RouteTable } from '../../src/proxy/route-table.js';
+import { StaticUpstreams } from '../../src/proxy/static-upstreams.js';
+import type { RequestRecord } from '../../src/store/store.js';
+import { RawClient, hasWholeResponse } from '../support/raw-client.js';
+
+/**
+ * The response side of the proxy (app → berth → client) against careless and
+ * hostile apps: tiny TCP servers writing exact bytes, every request on a
+ * connection answered (so a kept-alive upstream connection is reused), both
+ * by berth's own front (a plain GET) and by Node's server (a request with a
+ * body). What the client receives and what the history records are compared
+ * with what a correct proxy sends.
+ */
+
+/** What an app writes for each request head it reads (one per request, in order on its connection). */
+type Answer = (socket: Socket, head: string) => void;
+
+/** An app answering every request head it reads on a connection with `answer`. */
+async function rawApp(answer: Answer): Promise<{ port: number; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    let buffered = '';
+    socket.on('data', (c: Buffer) => {
+      buffered += c.toString('latin1');
+      for (let end = buffered.indexOf('\r\n\r\n'); end >= 0; end = buffered.indexOf('\r\n\r\n')) {
+        const head = buffered.slice(0, end);
+        // A request body (Content-Length only, as the tests send) is skipped.
+        const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+        if (buffered.length < end + 4 + length) return;
+        buffered = buffered.slice(end + 4 + length);
+        answer(socket, head);
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+const pathOf = (head: string) => head.slice(head.indexOf(' ') + 1, head.indexOf(' HTTP/'));
+
+/** Answers by the request's path, so one app serves many cases. */
+const APP: Record<string, Answer> = {
+  // A head and a broken chunked body in one write: nothing of the response has reached the client.
+  '/bad-chunk': (s) => s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Case: bad-chunk\r\n\r\nzz\r\nhello\r\n'),
+  // A chunk size written as a C literal.
+  '/hex-prefix': (s) => s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0x10\r\n0123456789abcdef\r\n0\r\n\r\n'),
+  '/ok': (s, head) => s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${pathOf(head).length}\r\n\r\n${pathOf(head)}`),
+};
+
+describe('the response side against careless and hostile apps', () => {
+  let app: Awaited<ReturnType<typeof rawApp>>;
+  let proxy: ProxyServer;
+  let port = 0;
+  const records: RequestRecord[] = [];
+
+  before(async () => {
+    app = await rawApp((s, head) => (APP[pathOf(head).split('?')[0]!] ?? APP['/ok']!)(s, head));
+    proxy = new ProxyServer({
+      routes: new RouteTable([{ app: 'app', routes: [{ path: '/app/', stripPrefix: true }] }]),
+      upstreams: new StaticUpstreams({ app: { host: '127.0.0.1', port: app.port } }),
+      logger: pino({ level: 'silent' }),
+      // The app's answer is waited for a minute, as by default: a test passes only by what the app sent.
+      timeouts: { upstreamResponseMs: 60_000 },
+      onRequestDone: (r) => records.push(r),
+    });
+    port = (await proxy.listen('127.0.0.1', 0)).port;
+  });
+
+  after(async () => {
+    await proxy.close(500);
+    await app.close();
+  });
+
+  const get = (path: string) => `GET /app${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
+  const post = (path: string) => `POST /app${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\nhi`;
+  const recordOf = async (method: string, path: string): Promise<RequestRecord> => {
+    const deadline = performance.now() + 5000;
+    for (;;) {
+      const r = records.find((x) => x.method === method && x.path === `/app${path}`);
+      if (r !== undefined) return r;
+      if (performance.now() > deadline) throw new Error(`no history record for ${path}`);
+      await new Promise((res) => setTimeout(res, 10));
+    }
+  };
+
+  /** Sends `request`, expects one whole answer, then an ordinary GET on the same connection, answered. */
+  const answeredThenReused = async (request: string, path: string): Promise<string> => {
+    const client = await RawClient.open(port);
+    try {
+      client.write(request);
+      const text = await client.until(hasWholeResponse, 5000);
+      assert.ok(hasWholeResponse(text), `no whole answer to ${path}, got ${JSON.stringify(text)}`);
+      client.clear();
+      client.write(get(`/ok?after${path}`));
+      const next = await client.until(hasWholeResponse, 5000);
+      assert.match(next, /^HTTP\/1\.1 200 /, 'the next request on the connection was served');
+      assert.ok(next.endsWith(`/ok?after${path}`), `the next request got its own answer: ${JSON.stringify(next)}`);
+      return text;
+    } finally {
+      client.destroy();
+    }
+  };
+
+  for (const [how, request] of [
+    ['berth\'s front (a GET)', get],
+    ['Node\'s server (a POST)', post],
+  ] as const) {
+    for (const path of ['/bad-chunk', '/hex-prefix']) {
+      it(`${how}: a head whose body breaks off in the same read is a 502 (nothing had reached the client), and the history says so: ${path}`, async () => {
+        const text = await answeredThenReused(request(path), path);
+        assert.match(text, /^HTTP\/1\.1 502 /, `answered ${JSON.stringify(text.slice(0, 200))}`);
+        assert.doesNotMatch(text, /x-case/i, "none of the app's head went out");
+        const record = await recordOf(request === get ? 'GET' : 'POST', path);
+        assert.equal(record.status, 502);
+        assert.equal(record.bytesOut, text.length - text.indexOf('\r\n\r\n') - 4);
+      });
+    }
+  }
+});
