@@ -184,3 +184,18 @@ test('Keep-Alive: timeout=0 means the app closes at once: the connection is not 
   assert.equal(parse(['HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5\r\nContent-Length: 0\r\n\r\n']).keepAlive, true);
   assert.equal(parse(['HTTP/1.1 200 OK\r\nKeep-Alive: max=5\r\nContent-Length: 0\r\n\r\n']).keepAlive, true);
 });
+
+test('a head whose lines end in a bare LF is refused as soon as one is read, not once its CRLFCRLF comes (it never does)', () => {
+  const bytes = (s: string) => [...s].map((c) => c);
+  for (const text of ['HTTP/1.1 200 OK\nContent-Length: 2\n\nok', 'HTTP/1.1 200 OK\r\nContent-Length: 2\n\r\nok', 'HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 200 OK\nX: y\n\n']) {
+    // Whole, and one byte a read: no CRLFCRLF ever comes, yet the refusal does.
+    bad([text], /bare LF/);
+    bad(bytes(text), /bare LF/);
+  }
+  // A CRLF head split anywhere, one byte a read included (the CR and its LF in two reads), is read as before.
+  const good = 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nX-A: b\r\nContent-Length: 2\r\n\r\nok';
+  const got = parse(bytes(good));
+  assert.equal(got.heads[0]?.status, 200);
+  assert.equal(got.body, 'ok');
+  assert.equal(got.ends, 1);
+});

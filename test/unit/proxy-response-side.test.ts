@@ -59,6 +59,10 @@ const APP: Record<string, Answer> = {
   '/bad-chunk': (s) => s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Case: bad-chunk\r\n\r\nzz\r\nhello\r\n'),
   // A chunk size written as a C literal.
   '/hex-prefix': (s) => s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0x10\r\n0123456789abcdef\r\n0\r\n\r\n'),
+  // Lines ended by a bare LF, the connection kept: the head's CRLFCRLF never comes.
+  '/bare-lf': (s) => s.write('HTTP/1.1 200 OK\nContent-Length: 2\n\nok'),
+  '/bare-lf-last': (s) => s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\n\r\nok'),
+  '/no-content': (s) => s.write('HTTP/1.1 204 No Content\r\nContent-Length: 5\r\nX-Case: 204\r\n\r\n'),
   '/ok': (s, head) => s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${pathOf(head).length}\r\n\r\n${pathOf(head)}`),
 };
 
@@ -128,6 +132,14 @@ describe('the response side against careless and hostile apps', () => {
         const record = await recordOf(request === get ? 'GET' : 'POST', path);
         assert.equal(record.status, 502);
         assert.equal(record.bytesOut, text.length - text.indexOf('\r\n\r\n') - 4);
+      });
+    }
+    for (const path of ['/bare-lf', '/bare-lf-last']) {
+      it(`${how}: an app ending its head's lines with a bare LF gets a 502 at once, not a 504 after the response bound: ${path}`, async () => {
+        const text = await answeredThenReused(request(path), path);
+        assert.match(text, /^HTTP\/1\.1 502 /, `answered ${JSON.stringify(text.slice(0, 200))}`);
+        assert.match(text, /bare LF/);
+        assert.equal((await recordOf(request === get ? 'GET' : 'POST', path)).status, 502);
       });
     }
   }
