@@ -102,13 +102,13 @@ describe('the response side against careless and hostile apps', () => {
     }
   };
 
-  /** Sends `request`, expects one whole answer, then an ordinary GET on the same connection, answered. */
-  const answeredThenReused = async (request: string, path: string): Promise<string> => {
+  /** Sends `request`, expects one whole answer (`whole`: a body of its Content-Length), then an ordinary GET on the same connection, answered. */
+  const answeredThenReused = async (request: string, path: string, whole = hasWholeResponse): Promise<string> => {
     const client = await RawClient.open(port);
     try {
       client.write(request);
-      const text = await client.until(hasWholeResponse, 5000);
-      assert.ok(hasWholeResponse(text), `no whole answer to ${path}, got ${JSON.stringify(text)}`);
+      const text = await client.until(whole, 5000);
+      assert.ok(whole(text), `no whole answer to ${path}, got ${JSON.stringify(text)}`);
       client.clear();
       client.write(get(`/ok?after${path}`));
       const next = await client.until(hasWholeResponse, 5000);
@@ -134,6 +134,12 @@ describe('the response side against careless and hostile apps', () => {
         assert.equal(record.bytesOut, text.length - text.indexOf('\r\n\r\n') - 4);
       });
     }
+    it(`${how}: a 204 reaches the client without the Content-Length its app gave it (RFC 9110 §8.6)`, async () => {
+      const text = await answeredThenReused(request('/no-content'), '/no-content', (t) => t.includes('\r\n\r\n'));
+      assert.match(text, /^HTTP\/1\.1 204 /);
+      assert.match(text, /\r\nx-case: 204\r\n/i, "the app's own fields are relayed");
+      assert.doesNotMatch(text, /content-length/i);
+    });
     for (const path of ['/bare-lf', '/bare-lf-last']) {
       it(`${how}: an app ending its head's lines with a bare LF gets a 502 at once, not a 504 after the response bound: ${path}`, async () => {
         const text = await answeredThenReused(request(path), path);

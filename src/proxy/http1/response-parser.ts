@@ -232,7 +232,8 @@ export class ResponseParser {
       else if (typeof prior === 'object') prior.push(value);
       else headers[name] = value;
     }
-    if (contentLengthValue !== undefined) headers['content-length'] = digitsValue(contentLengthValue) >= 0 ? contentLengthValue : String(contentLength);
+    // Never on a 204: a server must not send it there (RFC 9110 §8.6), and berth is the client's server.
+    if (contentLengthValue !== undefined && status !== 204) headers['content-length'] = digitsValue(contentLengthValue) >= 0 ? contentLengthValue : String(contentLength);
     if (connection !== undefined) dropConnectionNamed(headers, connection);
     this.keepAlive = !http10 && !hasToken(connection, 'close');
     if (this.keepAlive && keepAliveHeader !== undefined) {
