@@ -62,6 +62,8 @@ const APP: Record<string, Answer> = {
   // Lines ended by a bare LF, the connection kept: the head's CRLFCRLF never comes.
   '/bare-lf': (s) => s.write('HTTP/1.1 200 OK\nContent-Length: 2\n\nok'),
   '/bare-lf-last': (s) => s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\n\r\nok'),
+  // Bytes >= 0x80 where a digit should be: berth's 502 quotes them back.
+  '/obs-text-status': (s) => s.write(Buffer.from('HTTP/1.1 2\xe90 OK\r\nContent-Length: 2\r\n\r\nok', 'latin1')),
   '/no-content': (s) => s.write('HTTP/1.1 204 No Content\r\nContent-Length: 5\r\nX-Case: 204\r\n\r\n'),
   '/ok': (s, head) => s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${pathOf(head).length}\r\n\r\n${pathOf(head)}`),
 };
@@ -140,6 +142,17 @@ describe('the response side against careless and hostile apps', () => {
       assert.match(text, /\r\nx-case: 204\r\n/i, "the app's own fields are relayed");
       assert.doesNotMatch(text, /content-length/i);
     });
+    for (const accept of ['application/json', 'text/html']) {
+      it(`${how}: berth's 502 quoting an app's bytes >= 0x80 (${accept}) is UTF-8 of its Content-Length, and the history counts those bytes`, async () => {
+        const path = `/obs-text-status?${accept}`;
+        const text = await answeredThenReused(request(path).replace('\r\n\r\n', `\r\nAccept: ${accept}\r\n\r\n`), path);
+        assert.match(text, /^HTTP\/1\.1 502 /);
+        const body = Buffer.from(text.slice(text.indexOf('\r\n\r\n') + 4), 'latin1');
+        assert.equal(body.length, Number(/\r\ncontent-length: (\d+)/.exec(text)?.[1]));
+        assert.ok(body.toString('utf8').includes('2\u00e90 OK'), `the app's bytes quoted as UTF-8: ${body.toString('utf8').slice(0, 300)}`);
+        assert.equal((await recordOf(request === get ? 'GET' : 'POST', path)).bytesOut, body.length);
+      });
+    }
     for (const path of ['/bare-lf', '/bare-lf-last']) {
       it(`${how}: an app ending its head's lines with a bare LF gets a 502 at once, not a 504 after the response bound: ${path}`, async () => {
         const text = await answeredThenReused(request(path), path);

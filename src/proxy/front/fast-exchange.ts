@@ -216,8 +216,10 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
     if (failure.status >= 500) this.owner.logger.warn({ app: this.match.app, instance: upstream.instanceId, requestId: this.requestId, err: failure.reason }, 'upstream failed');
     this.status = failure.status;
     const headOnly = this.req.method === 'HEAD';
-    const answer = rawFailureAnswer(failure, this.match.app, wantsHtml(this.req), headOnly, this.requestId, conn.date, false, this.hsts);
-    // The history counts the body bytes of berth's own answer, as for the app's (written as latin1: one byte a character).
+    // UTF-8, as its Content-Length counts it: the reason may quote an app's bytes >= 0x80 (a string write here
+    // is latin1, which sent fewer bytes than announced, and the client read the next answer's first as this one's).
+    const answer = Buffer.from(rawFailureAnswer(failure, this.match.app, wantsHtml(this.req), headOnly, this.requestId, conn.date, false, this.hsts), 'utf8');
+    // The history counts the body bytes of berth's own answer, as for the app's.
     if (!headOnly) this.bytesOut = answer.length - answer.indexOf('\r\n\r\n') - 4;
     conn.write(answer);
     this.end();
