@@ -64,6 +64,7 @@ const APP: Record<string, Answer> = {
   '/bare-lf-last': (s) => s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\n\r\nok'),
   // Bytes >= 0x80 where a digit should be: berth's 502 quotes them back.
   '/obs-text-status': (s) => s.write(Buffer.from('HTTP/1.1 2\xe90 OK\r\nContent-Length: 2\r\n\r\nok', 'latin1')),
+  '/breaks-off': (s) => s.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort'),
   '/no-content': (s) => s.write('HTTP/1.1 204 No Content\r\nContent-Length: 5\r\nX-Case: 204\r\n\r\n'),
   '/ok': (s, head) => s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${pathOf(head).length}\r\n\r\n${pathOf(head)}`),
 };
@@ -73,13 +74,14 @@ describe('the response side against careless and hostile apps', () => {
   let proxy: ProxyServer;
   let port = 0;
   const records: RequestRecord[] = [];
+  const warnings: { msg?: string; requestId?: string; err?: string }[] = [];
 
   before(async () => {
     app = await rawApp((s, head) => (APP[pathOf(head).split('?')[0]!] ?? APP['/ok']!)(s, head));
     proxy = new ProxyServer({
       routes: new RouteTable([{ app: 'app', routes: [{ path: '/app/', stripPrefix: true }] }]),
       upstreams: new StaticUpstreams({ app: { host: '127.0.0.1', port: app.port } }),
-      logger: pino({ level: 'silent' }),
+      logger: pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line) as (typeof warnings)[number]) }),
       // The app's answer is waited for a minute, as by default: a test passes only by what the app sent.
       timeouts: { upstreamResponseMs: 60_000 },
       onRequestDone: (r) => records.push(r),
@@ -153,6 +155,21 @@ describe('the response side against careless and hostile apps', () => {
         assert.equal((await recordOf(request === get ? 'GET' : 'POST', path)).bytesOut, body.length);
       });
     }
+    it(`${how}: an app that breaks off mid-body: the client's connection is cut before the end, the history has what was sent, the log says why`, async () => {
+      const client = await RawClient.open(port);
+      try {
+        client.write(request('/breaks-off'));
+        const text = await client.untilClosed(5000);
+        assert.match(text, /^HTTP\/1\.1 200 [^]*\r\n\r\nshort$/, 'the head and the bytes the app sent, then the close');
+      } finally {
+        client.destroy();
+      }
+      const record = await recordOf(request === get ? 'GET' : 'POST', '/breaks-off');
+      assert.deepEqual([record.status, record.bytesOut], [200, 5]);
+      const warning = warnings.find((w) => w.requestId === record.requestId);
+      assert.equal(warning?.msg, 'upstream failed', 'the broken response is logged as the app\'s failure');
+      assert.match(warning?.err ?? '', /closed the connection before its response was complete/);
+    });
     for (const path of ['/bare-lf', '/bare-lf-last']) {
       it(`${how}: an app ending its head's lines with a bare LF gets a 502 at once, not a 504 after the response bound: ${path}`, async () => {
         const text = await answeredThenReused(request(path), path);

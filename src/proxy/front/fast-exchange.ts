@@ -200,20 +200,16 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
         return;
       }
     }
-    if (clientGone || this.status !== 0) {
-      // Half a response cannot be finished or replaced: the client's connection is cut.
-      this.end();
-      conn.destroy();
-      return;
-    }
     const bounds = this.bounds;
-    const failure = classifyFailure(err, false, { app: this.match.app, connectTimeoutMs: bounds.connectTimeoutMs, responseTimeoutMs: bounds.responseTimeoutMs });
-    if (failure.status === 0) {
+    const failure = classifyFailure(err, clientGone, { app: this.match.app, connectTimeoutMs: bounds.connectTimeoutMs, responseTimeoutMs: bounds.responseTimeoutMs });
+    // Logged even when the response had begun (as the full path does): the history shows the app's status then.
+    if (failure.status >= 500) this.owner.logger.warn({ app: this.match.app, instance: upstream.instanceId, requestId: this.requestId, err: failure.reason }, 'upstream failed');
+    if (failure.status === 0 || this.status !== 0) {
+      // The client left, or half a response cannot be finished or replaced: the client's connection is cut.
       this.end();
       conn.destroy();
       return;
     }
-    if (failure.status >= 500) this.owner.logger.warn({ app: this.match.app, instance: upstream.instanceId, requestId: this.requestId, err: failure.reason }, 'upstream failed');
     this.status = failure.status;
     const headOnly = this.req.method === 'HEAD';
     // UTF-8, as its Content-Length counts it: the reason may quote an app's bytes >= 0x80 (a string write here
