@@ -134,17 +134,20 @@ export function forwardHttp(
     rearm();
   }
 
-  /** The app's head, read and not yet given to `res` (see onHead). */
-  let held: { statusCode: number; headers: ResponseHeaders; statusMessage: string } | undefined;
+  /** The app's head, read and not yet given to `res` (see onHead): three variables, no object per request. */
+  let held: ResponseHeaders | undefined;
+  let heldStatus = 0;
+  let heldText = '';
   /** Gives the held head to `res`; answers the error when Node refuses it (nothing was written: a 502 follows). */
-  const writeHead = ({ statusCode, headers, statusMessage }: NonNullable<typeof held>): Error | undefined => {
+  const writeHead = (headers: ResponseHeaders): Error | undefined => {
     held = undefined;
+    const statusCode = heldStatus;
     // The parser's own object, hop-by-hop fields already left out: written as it is.
     // In the object given to writeHead: a setHeader before it would send every header through the slow merge.
     if (requestId !== undefined && headers['x-request-id'] === undefined) headers['x-request-id'] = requestId;
     try {
       // HTTP/2 has no status text (RFC 9113 §8.3.2): Node would warn about one.
-      res.writeHead(statusCode, req.httpVersionMajor === 2 ? undefined : statusMessage, headers);
+      res.writeHead(statusCode, req.httpVersionMajor === 2 ? undefined : heldText, headers);
     } catch (err) {
       // Node refuses some status texts and header values the parser let through
       // (obs-text in a value, say): answer 502 instead of relaying half a head.
@@ -180,7 +183,9 @@ export function forwardHttp(
       onHead(_ctl, statusCode, headers, statusMessage) {
         // Held until the read that brought it is handled (onRead), or body bytes or the end come first: a
         // body that breaks off in that same read (a bad chunk size) is then a 502, as nothing was written.
-        held = { statusCode, headers, statusMessage };
+        held = headers;
+        heldStatus = statusCode;
+        heldText = statusMessage;
       },
       onRead() {
         if (held !== undefined) {
