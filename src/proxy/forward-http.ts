@@ -145,6 +145,13 @@ export function forwardHttp(
     // The parser's own object, hop-by-hop fields already left out: written as it is.
     // In the object given to writeHead: a setHeader before it would send every header through the slow merge.
     if (requestId !== undefined && headers['x-request-id'] === undefined) headers['x-request-id'] = requestId;
+    // A field given to writeHead replaces one of its name set on `res` before: the app's Set-Cookie dropped the
+    // balancer's sticky cookie (proxy-server's forward), and the client was never pinned. Both go, the app's first.
+    const appCookies = headers['set-cookie'];
+    if (appCookies !== undefined) {
+      const pin = res.getHeader('set-cookie');
+      if (pin !== undefined) headers['set-cookie'] = typeof appCookies === 'string' ? [appCookies, ...listOf(pin)] : appCookies.concat(listOf(pin));
+    }
     try {
       // HTTP/2 has no status text (RFC 9113 §8.3.2): Node would warn about one.
       res.writeHead(statusCode, req.httpVersionMajor === 2 ? undefined : heldText, headers);
@@ -245,6 +252,11 @@ export function forwardHttp(
       },
     },
   );
+}
+
+/** A header as `res.getHeader` answers it, as a list of values. */
+function listOf(value: number | string | string[]): string[] {
+  return Array.isArray(value) ? value : [String(value)];
 }
 
 /** The app's response cannot be relayed as it is (classified as the app's 502). */

@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { ProxyServer } from '../../src/proxy/proxy-server.js';
 import { RouteTable } from '../../src/proxy/route-table.js';
 import { StaticUpstreams } from '../../src/proxy/static-upstreams.js';
+import type { UpstreamSource } from '../../src/proxy/upstream.js';
 import type { RequestRecord } from '../../src/store/store.js';
 import { RawClient, hasWholeResponse } from '../support/raw-client.js';
 
@@ -178,5 +179,55 @@ describe('the response side against careless and hostile apps', () => {
         assert.equal((await recordOf(request === get ? 'GET' : 'POST', path)).status, 502);
       });
     }
+  }
+});
+
+describe('a sticky-session cookie beside the app\'s own Set-Cookie fields', () => {
+  let app: Awaited<ReturnType<typeof rawApp>>;
+  let proxy: ProxyServer;
+  let port = 0;
+  const PIN = 'berth_app=instance-1; Path=/; HttpOnly';
+
+  before(async () => {
+    app = await rawApp((s) => s.write('HTTP/1.1 200 OK\r\nSet-Cookie: session=abc; Path=/\r\nX-A: 1\r\nSet-Cookie: theme=dark\r\nContent-Length: 2\r\n\r\nok'));
+    const fixed = new StaticUpstreams({ app: { host: '127.0.0.1', port: app.port } });
+    // A balancer that pins every client, as the cookie policy does a new one: each answer carries its cookie.
+    const pinning: UpstreamSource = {
+      admit: (name, req, options) => {
+        const a = fixed.admit(name, req, options);
+        return a.kind === 'ready' ? { ...a, setCookie: PIN } : a;
+      },
+      admitReady: (name, req, exclude) => {
+        const a = fixed.admitReady(name, req, exclude);
+        return a && { ...a, setCookie: PIN };
+      },
+      publicStatus: (name) => fixed.publicStatus(name),
+      began: () => undefined,
+      ended: () => undefined,
+    };
+    proxy = new ProxyServer({ routes: new RouteTable([{ app: 'app', routes: [{ path: '/app/', stripPrefix: true }] }]), upstreams: pinning, logger: pino({ level: 'silent' }) });
+    port = (await proxy.listen('127.0.0.1', 0)).port;
+  });
+
+  after(async () => {
+    await proxy.close(500);
+    await app.close();
+  });
+
+  for (const [how, request] of [
+    ["berth's front (a GET)", 'GET /app/x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'],
+    ["Node's server (a POST)", 'POST /app/x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\nhi'],
+  ] as const) {
+    it(`${how}: the client gets the app's cookies, in order, and berth's pin, each a line of its own`, async () => {
+      const client = await RawClient.open(port);
+      try {
+        client.write(request);
+        const text = await client.until(hasWholeResponse, 5000);
+        const cookies = [...text.matchAll(/\r\nset-cookie: ([^\r]*)/gi)].map((m) => m[1]);
+        assert.deepEqual(cookies, ['session=abc; Path=/', 'theme=dark', PIN]);
+      } finally {
+        client.destroy();
+      }
+    });
   }
 });
