@@ -156,9 +156,10 @@ export function forwardHttp(
       // HTTP/2 has no status text (RFC 9113 §8.3.2): Node would warn about one.
       res.writeHead(statusCode, req.httpVersionMajor === 2 ? undefined : heldText, headers);
     } catch (err) {
-      // Node refuses some status texts and header values the parser let through
-      // (obs-text in a value, say): answer 502 instead of relaying half a head.
-      res.removeHeader('x-request-id');
+      // Node refuses some heads the parser let through (over HTTP/2: a singleton field such as ETag twice):
+      // answer 502 instead of relaying half a head. The fields it took before refusing are taken back, or
+      // berth's 502 went with them, and was refused in turn (no answer at all, or the process ended).
+      for (const name in headers) res.removeHeader(name);
       return new BadUpstreamResponseError(`the app's response head cannot be relayed: ${(err as Error).message}`);
     }
     status = statusCode;
