@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ownChunk, type ExchangeControl } from './http1/exchange.js';
 import type { Http1Pool } from './http1/upstream-pool.js';
-import { BadUpstreamResponseError } from './http1/response-parser.js';
+import { BadUpstreamResponseError, type ResponseHeaders } from './http1/response-parser.js';
 import { ClientClosedError } from '../errors.js';
 import { isEventStream } from './endless-response.js';
 
@@ -134,6 +134,52 @@ export function forwardHttp(
     rearm();
   }
 
+  /** The app's head, read and not yet given to `res` (see onHead): three variables, no object per request. */
+  let held: ResponseHeaders | undefined;
+  let heldStatus = 0;
+  let heldText = '';
+  /** Gives the held head to `res`; answers the error when Node refuses it (nothing was written: a 502 follows). */
+  const writeHead = (headers: ResponseHeaders): Error | undefined => {
+    held = undefined;
+    const statusCode = heldStatus;
+    // The parser's own object, hop-by-hop fields already left out: written as it is.
+    // In the object given to writeHead: a setHeader before it would send every header through the slow merge.
+    if (requestId !== undefined && headers['x-request-id'] === undefined) headers['x-request-id'] = requestId;
+    // A field given to writeHead replaces one of its name set on `res` before: the app's Set-Cookie dropped the
+    // balancer's sticky cookie (proxy-server's forward), and the client was never pinned. Both go, the app's first.
+    const appCookies = headers['set-cookie'];
+    if (appCookies !== undefined) {
+      const pin = res.getHeader('set-cookie');
+      if (pin !== undefined) headers['set-cookie'] = typeof appCookies === 'string' ? [appCookies, ...listOf(pin)] : appCookies.concat(listOf(pin));
+    }
+    try {
+      // HTTP/2 has no status text (RFC 9113 §8.3.2): Node would warn about one.
+      res.writeHead(statusCode, req.httpVersionMajor === 2 ? undefined : heldText, headers);
+    } catch (err) {
+      // Node refuses some heads the parser let through (over HTTP/2: a singleton field such as ETag twice):
+      // answer 502 instead of relaying half a head. The fields it took before refusing are taken back, or
+      // berth's 502 went with them, and was refused in turn (no answer at all, or the process ended).
+      for (const name in headers) res.removeHeader(name);
+      return new BadUpstreamResponseError(`the app's response head cannot be relayed: ${(err as Error).message}`);
+    }
+    status = statusCode;
+    // Over HTTP/2 an event stream's client that leaves closes its stream, which onClientClose hears.
+    if (clientSocket !== undefined && isEventStream(headers['content-type'])) {
+      endsOnClientEof = true;
+      if (clientEnded) setImmediate(() => res.destroy());
+    }
+    if (req.method === 'HEAD' || statusCode === 204 || statusCode === 304) {
+      headFlushed = true;
+      res.flushHeaders();
+    }
+    // A FIN that came while the head was awaited: the send bound starts with the head.
+    if (clientEnded && bounds.sendMs > 0) {
+      cutOnTimeout();
+      rearm();
+    }
+    return undefined;
+  };
+
   pool.dispatch(
     { method: req.method ?? 'GET', path, headers, body: hasBody ? req : null, headersTimeoutMs: bounds.responseTimeoutMs },
     {
@@ -142,36 +188,18 @@ export function forwardHttp(
         if (pendingAbort) ctl.abort(pendingAbort);
         else if (res.destroyed) ctl.abort(new ClientClosedError());
       },
-      onHead(ctl, statusCode, headers, statusMessage) {
-        // The parser's own object, hop-by-hop fields already left out: written as it is.
-        // In the object given to writeHead: a setHeader before it would send every header through the slow merge.
-        if (requestId !== undefined && headers['x-request-id'] === undefined) headers['x-request-id'] = requestId;
-        try {
-          // HTTP/2 has no status text (RFC 9113 §8.3.2): Node would warn about one.
-          res.writeHead(statusCode, req.httpVersionMajor === 2 ? undefined : statusMessage, headers);
-        } catch (err) {
-          // Node refuses some status texts and header values the parser let through
-          // (obs-text in a value, say): answer 502 instead of relaying half a head.
-          res.removeHeader('x-request-id');
-          return ctl.abort(new BadUpstreamResponseError(`the app's response head cannot be relayed: ${(err as Error).message}`));
-        }
-        status = statusCode;
-        // Over HTTP/2 an event stream's client that leaves closes its stream, which onClientClose hears.
-        if (clientSocket !== undefined && isEventStream(headers['content-type'])) {
-          endsOnClientEof = true;
-          if (clientEnded) setImmediate(() => res.destroy());
-        }
-        if (req.method === 'HEAD' || statusCode === 204 || statusCode === 304) {
-          headFlushed = true;
-          res.flushHeaders();
-        }
-        // A FIN that came while the head was awaited: the send bound starts with the head.
-        if (clientEnded && bounds.sendMs > 0) {
-          cutOnTimeout();
-          rearm();
-        }
+      onHead(_ctl, statusCode, headers, statusMessage) {
+        // Held until the read that brought it is handled (onRead), or body bytes or the end come first: a
+        // body that breaks off in that same read (a bad chunk size) is then a 502, as nothing was written.
+        held = headers;
+        heldStatus = statusCode;
+        heldText = statusMessage;
       },
       onRead() {
+        if (held !== undefined) {
+          const refused = writeHead(held);
+          if (refused !== undefined) return controller?.abort(refused);
+        }
         // A head came and no body with it (an event stream's may come much later): the head goes alone.
         // (headersSent is true from writeHead on, though Node holds the head for the first write.)
         if (headFlushed || status === 0 || res.destroyed) return;
@@ -179,6 +207,13 @@ export function forwardHttp(
         res.flushHeaders();
       },
       onData(ctl, data) {
+        if (held !== undefined) {
+          const refused = writeHead(held);
+          if (refused !== undefined) {
+            ctl.abort(refused);
+            return true;
+          }
+        }
         headFlushed = true;
         bytesOut += data.length;
         // Node's response keeps what it is given until it is written: a copy of a small chunk.
@@ -203,6 +238,9 @@ export function forwardHttp(
         return copied;
       },
       onEnd() {
+        // The exchange is over already (an abort would do nothing): a head Node refuses fails it here.
+        const refused = held === undefined ? undefined : writeHead(held);
+        if (refused !== undefined) return finish(refused);
         if (timed) {
           timed = false;
           timer.setTimeout(0);
@@ -215,6 +253,11 @@ export function forwardHttp(
       },
     },
   );
+}
+
+/** A header as `res.getHeader` answers it, as a list of values. */
+function listOf(value: number | string | string[]): string[] {
+  return Array.isArray(value) ? value : [String(value)];
 }
 
 /** The app's response cannot be relayed as it is (classified as the app's 502). */

@@ -18,6 +18,8 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'trailer',
   'transfer-encoding',
   'upgrade',
+  // Connection-specific (RFC 7540 §3.2.1): HTTP/2 refuses to carry it, and an app's answer with it failed there.
+  'http2-settings',
 ]);
 
 /** Identity headers berth sets itself; from an untrusted peer every `x-forwarded-*` goes too. */

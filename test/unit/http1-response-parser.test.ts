@@ -43,7 +43,8 @@ test('well-formed responses: framing, keep-alive and headers', async (t) => {
     ['connection: close', ['HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok'], { status: 200, body: 'ok', keepAlive: false, ends: 1 }],
     ['HTTP/1.0 is not kept alive', ['HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok'], { status: 200, body: 'ok', keepAlive: false, ends: 1 }],
     ['no framing: the body runs until close', ['HTTP/1.1 200 OK\r\n\r\nsome', ' bytes'], { status: 200, body: 'some bytes', keepAlive: false, ends: 1, close: true }],
-    ['204 has no body whatever it says', ['HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n'], { status: 204, body: '', keepAlive: true, ends: 1 }],
+    ['204 has no body whatever it says, and no Content-Length is relayed (RFC 9110 §8.6)', ['HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n'], { status: 204, body: '', keepAlive: true, ends: 1, headers: { 'content-length': undefined } }],
+    ['304 keeps its Content-Length (the representation\'s)', ['HTTP/1.1 304 Not Modified\r\nContent-Length: 50\r\n\r\n'], { status: 304, body: '', keepAlive: true, ends: 1, headers: { 'content-length': '50' } }],
     ['304 has no body', ['HTTP/1.1 304 Not Modified\r\nContent-Length: 50\r\n\r\n'], { status: 304, body: '', keepAlive: true, ends: 1 }],
     ['HEAD: no body despite the length', ['HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n'], { status: 200, body: '', keepAlive: true, ends: 1, head: true }],
     ['interim 100 and 103 are skipped', ['HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 1\r\n\r\nx'], { status: 201, body: 'x', keepAlive: true, ends: 1 }],
@@ -183,4 +184,19 @@ test('Keep-Alive: timeout=0 means the app closes at once: the connection is not 
   assert.equal(parse(['HTTP/1.1 200 OK\r\nKeep-Alive: timeout=0\r\nContent-Length: 0\r\n\r\n']).keepAlive, false);
   assert.equal(parse(['HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5\r\nContent-Length: 0\r\n\r\n']).keepAlive, true);
   assert.equal(parse(['HTTP/1.1 200 OK\r\nKeep-Alive: max=5\r\nContent-Length: 0\r\n\r\n']).keepAlive, true);
+});
+
+test('a head whose lines end in a bare LF is refused as soon as one is read, not once its CRLFCRLF comes (it never does)', () => {
+  const bytes = (s: string) => [...s].map((c) => c);
+  for (const text of ['HTTP/1.1 200 OK\nContent-Length: 2\n\nok', 'HTTP/1.1 200 OK\r\nContent-Length: 2\n\r\nok', 'HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 200 OK\nX: y\n\n']) {
+    // Whole, and one byte a read: no CRLFCRLF ever comes, yet the refusal does.
+    bad([text], /bare LF/);
+    bad(bytes(text), /bare LF/);
+  }
+  // A CRLF head split anywhere, one byte a read included (the CR and its LF in two reads), is read as before.
+  const good = 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nX-A: b\r\nContent-Length: 2\r\n\r\nok';
+  const got = parse(bytes(good));
+  assert.equal(got.heads[0]?.status, 200);
+  assert.equal(got.body, 'ok');
+  assert.equal(got.ends, 1);
 });

@@ -41,6 +41,16 @@ before(async () => {
   }
   // The app says which host it served and what body it read.
   app = createServer((req: IncomingMessage, res: ServerResponse) => {
+    // Fields HTTP/1.1 carries and HTTP/2 does not: a connection-specific one, a singleton field twice.
+    const [, kind, when] = /^\/h2-refused\/([a-z-]+)\/(alone|whole)$/.exec(req.url ?? '') ?? [];
+    if (kind !== undefined) {
+      if (kind === 'settings') res.setHeader('http2-settings', 'AAMAAABkAAQAoAAAAAIAAAAA');
+      else res.setHeader('etag', ['"a"', '"b"']);
+      // The head alone in its own read (the body a moment later), or head and body in one.
+      if (when === 'whole') return res.end('ok');
+      res.flushHeaders();
+      return void setTimeout(() => res.end('ok'), 30);
+    }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => res.end(JSON.stringify({ host: req.headers.host, app: req.headers['x-app'], body: Buffer.concat(chunks).toString() })));
@@ -112,6 +122,29 @@ describe('the HTTP/2 edge', () => {
     assert.equal(s.destroyed || s.closed, false, 'the session lives on');
     assert.equal((await ask(s, {})).status, 200, 'and serves the next request');
   });
+
+  for (const when of ['alone', 'whole']) {
+    it(`an app's HTTP2-Settings field (connection-specific, which HTTP/2 refuses) is left out, the answer relayed (head ${when})`, { timeout: 10_000 }, async () => {
+      const s = session();
+      const answer = await ask(s, { ':path': `/h2-refused/settings/${when}` });
+      assert.deepEqual(answer, { status: 200, body: 'ok' });
+      assert.equal((await ask(s, {})).status, 200, 'the session serves on');
+    });
+
+    it(`an app's head HTTP/2 cannot carry (ETag twice) is a clean 502 without the app's fields, not a hang or a crash (head ${when})`, { timeout: 10_000 }, async () => {
+      const s = session();
+      const headers = await new Promise<Record<string, unknown>>((resolve) => {
+        const stream = s.request({ ':path': `/h2-refused/etag/${when}`, ':authority': 'a.test' });
+        stream.on('response', (h) => resolve(h));
+        stream.on('error', () => resolve({}));
+        stream.resume();
+        stream.end();
+      });
+      assert.equal(headers[':status'], 502);
+      assert.equal(headers.etag, undefined, "none of the app's fields went with berth's 502");
+      assert.equal((await ask(s, {})).status, 200, 'the session serves on');
+    });
+  }
 
   it('request trailers never break the request or the session', async () => {
     const s = session();

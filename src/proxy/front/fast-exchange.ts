@@ -167,6 +167,12 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
   }
 
   onError(err: Error): void {
+    if (this.head !== undefined) {
+      // The app's head came, but its body broke off in the same read (a bad chunk size, say): the head
+      // was still held, so the client has seen nothing and gets the app's 502, not a cut connection.
+      this.head = undefined;
+      this.status = 0;
+    }
     const upstream = this.upstream;
     upstream.inFlight--;
     if (isConnectionFailure(err)) upstream.failures++;
@@ -194,24 +200,22 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
         return;
       }
     }
-    if (clientGone || this.status !== 0) {
-      // Half a response cannot be finished or replaced: the client's connection is cut.
-      this.end();
-      conn.destroy();
-      return;
-    }
     const bounds = this.bounds;
-    const failure = classifyFailure(err, false, { app: this.match.app, connectTimeoutMs: bounds.connectTimeoutMs, responseTimeoutMs: bounds.responseTimeoutMs });
-    if (failure.status === 0) {
+    const failure = classifyFailure(err, clientGone, { app: this.match.app, connectTimeoutMs: bounds.connectTimeoutMs, responseTimeoutMs: bounds.responseTimeoutMs });
+    // Logged even when the response had begun (as the full path does): the history shows the app's status then.
+    if (failure.status >= 500) this.owner.logger.warn({ app: this.match.app, instance: upstream.instanceId, requestId: this.requestId, err: failure.reason }, 'upstream failed');
+    if (failure.status === 0 || this.status !== 0) {
+      // The client left, or half a response cannot be finished or replaced: the client's connection is cut.
       this.end();
       conn.destroy();
       return;
     }
-    if (failure.status >= 500) this.owner.logger.warn({ app: this.match.app, instance: upstream.instanceId, requestId: this.requestId, err: failure.reason }, 'upstream failed');
     this.status = failure.status;
     const headOnly = this.req.method === 'HEAD';
-    const answer = rawFailureAnswer(failure, this.match.app, wantsHtml(this.req), headOnly, this.requestId, conn.date, false, this.hsts);
-    // The history counts the body bytes of berth's own answer, as for the app's (written as latin1: one byte a character).
+    // UTF-8, as its Content-Length counts it: the reason may quote an app's bytes >= 0x80 (a string write here
+    // is latin1, which sent fewer bytes than announced, and the client read the next answer's first as this one's).
+    const answer = Buffer.from(rawFailureAnswer(failure, this.match.app, wantsHtml(this.req), headOnly, this.requestId, conn.date, false, this.hsts), 'utf8');
+    // The history counts the body bytes of berth's own answer, as for the app's.
     if (!headOnly) this.bytesOut = answer.length - answer.indexOf('\r\n\r\n') - 4;
     conn.write(answer);
     this.end();

@@ -167,6 +167,9 @@ export class ResponseParser {
     const end = buf.indexOf(HEAD_END, Math.max(start, this.pending ? this.pending.length - 3 : start));
     if (end < 0) {
       if (buf.length - start > this.maxHeadBytes) throw new BadUpstreamResponseError(`the app's response head is larger than ${this.maxHeadBytes} bytes`);
+      // A head of lines ended by a bare LF never has its CRLFCRLF: refused now (its parse would refuse any
+      // bare LF anyway), not held until the response bound answers 504 for an app that did answer.
+      if (hasBareLf(buf, this.pending ? this.pending.length : start)) throw new BadUpstreamResponseError('the app ended a line of its response head with a bare LF, not CRLF');
       this.pending = start === 0 ? buf : buf.subarray(start);
       // Copied: the socket's buffer may be reused once this read is handled.
       if (this.pending === data || this.pending.buffer === data.buffer) this.pending = Buffer.from(this.pending);
@@ -229,7 +232,8 @@ export class ResponseParser {
       else if (typeof prior === 'object') prior.push(value);
       else headers[name] = value;
     }
-    if (contentLengthValue !== undefined) headers['content-length'] = digitsValue(contentLengthValue) >= 0 ? contentLengthValue : String(contentLength);
+    // Never on a 204: a server must not send it there (RFC 9110 §8.6), and berth is the client's server.
+    if (contentLengthValue !== undefined && status !== 204) headers['content-length'] = digitsValue(contentLengthValue) >= 0 ? contentLengthValue : String(contentLength);
     if (connection !== undefined) dropConnectionNamed(headers, connection);
     this.keepAlive = !http10 && !hasToken(connection, 'close');
     if (this.keepAlive && keepAliveHeader !== undefined) {
@@ -331,6 +335,12 @@ export function parseStatusLine(line: string): { status: number; statusText: str
     if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw new BadUpstreamResponseError('the app sent a control character in its status line');
   }
   return { status, statusText, http10: minor === 0x30 };
+}
+
+/** An LF at or after `from` that does not follow a CR (the bytes before `from` were looked at already). */
+function hasBareLf(buf: Buffer, from: number): boolean {
+  for (let lf = buf.indexOf(0x0a, from); lf >= 0; lf = buf.indexOf(0x0a, lf + 1)) if (lf === 0 || buf[lf - 1] !== 0x0d) return true;
+  return false;
 }
 
 /** The value between `from` and `to`, without surrounding spaces and tabs; control characters refused. */
