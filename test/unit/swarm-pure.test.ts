@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { containerSpecHash } from '../../src/spec/hash.js';
 import { boundedLogConfig } from '../../src/runtime/docker/log-config.js';
 import { nodeAddress } from '../../src/runtime/swarm/node-address.js';
-import { LABEL_NODE, LABEL_TEMPLATE_HASH, drifted, serviceSpec, swarmRefusal, templateHash } from '../../src/runtime/swarm/service-spec.js';
+import { LABEL_NODE, LABEL_TEMPLATE_HASH, drifted, serviceSpec, swarmRefusal, taskCpuCeiling, templateHash } from '../../src/runtime/swarm/service-spec.js';
 import { publishedPort, runningTask, toInstance } from '../../src/runtime/swarm/service-instance.js';
 import { calledOff, unschedulable, unschedulableReason } from '../../src/runtime/swarm/start-verdict.js';
 import { diffTasks, endedTasks, exitCodeOf } from '../../src/runtime/swarm/task-diff.js';
@@ -39,6 +39,20 @@ describe('serviceSpec', () => {
     const s = serviceSpec(appSpec('r', { resources: { memoryBytes: 1024, cpus: 0.5, pids: 7 }, security: { privileged: false, capAdd: ['NET_ADMIN'], hostNetwork: false, hostPid: false } }), 0, { replicas: 1 }) as Loose;
     assert.deepEqual(s.TaskTemplate.Resources.Limits, { MemoryBytes: 1024, NanoCPUs: 5e8, Pids: 7 });
     assert.deepEqual(s.TaskTemplate.ContainerSpec.CapabilityAdd, ['NET_ADMIN']);
+  });
+
+  it('caps the CPU limit at the CPUs of the nodes that may run it, as one engine caps it at its host’s', () => {
+    // A node refuses a limit above its CPUs: the task was rejected at every wake ("Range of CPUs is from 0.01 to 2.00").
+    const asked = appSpec('c', { resources: { cpus: 8 } });
+    assert.equal((serviceSpec(asked, 0, { replicas: 1, hostCpus: 2 }) as Loose).TaskTemplate.Resources.Limits.NanoCPUs, 2e9);
+    assert.equal((serviceSpec(asked, 0, { replicas: 1, hostCpus: undefined }) as Loose).TaskTemplate.Resources.Limits.NanoCPUs, 8e9, 'unknown: as asked');
+    assert.equal((serviceSpec(appSpec('c', { resources: { cpus: 0.5 } }), 0, { replicas: 1, hostCpus: 2 }) as Loose).TaskTemplate.Resources.Limits.NanoCPUs, 5e8);
+    const node = (id: string, cpus?: number): SwarmNode => ({ ID: id, Description: { Hostname: id, ...(cpus === undefined ? {} : { Resources: { NanoCPUs: cpus * 1e9 } }) } });
+    const nodes = [node('big', 16), node('small', 2), node('mute')];
+    assert.equal(taskCpuCeiling(nodes), 2, 'any node may take the task: the smallest bounds it');
+    assert.equal(taskCpuCeiling(nodes, 'big'), 16, 'an app pinned to a node: that node’s');
+    assert.equal(taskCpuCeiling([node('mute')]), undefined);
+    assert.equal(taskCpuCeiling([]), undefined);
   });
 
   it('pins an app with a volume to its node, and mounts the labelled volume', () => {

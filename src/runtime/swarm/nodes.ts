@@ -28,6 +28,11 @@ export class NodeBook {
     return node ? nodeAddress(node, this.ctx.swarm.nodeAddresses) : undefined;
   }
 
+  /** Every node, as listed last. */
+  all(): SwarmNode[] {
+    return [...this.nodes.values()];
+  }
+
   /** The node by hostname or id, from what was listed last. */
   find(hostnameOrId: string): SwarmNode | undefined {
     return this.nodes.get(hostnameOrId) ?? [...this.nodes.values()].find((n) => n.Description?.Hostname === hostnameOrId);

@@ -8,6 +8,7 @@ import { effectiveResources, envText } from '../docker/container-config.js';
 import type { ContainerConfigOptions } from '../docker/container-config.js';
 import { inputEnv } from '../docker/input.js';
 import { containerName, ownerLabels, volumeName } from '../docker/names.js';
+import type { SwarmNode } from './wire.js';
 
 /** The label naming the node an app with a volume is pinned to (its data lives there). */
 export const LABEL_NODE = 'berth.node';
@@ -20,6 +21,8 @@ export const LABEL_NODE = 'berth.node';
 export const LABEL_TEMPLATE_HASH = 'berth.template-hash';
 
 export interface ServiceSpecOptions extends Pick<ContainerConfigOptions, 'extraLabels' | 'defaultResources' | 'inputUrl' | 'secretValues'> {
+  /** CPUs of the smallest node that may run the task (taskCpuCeiling); absent: unknown, the CPU limit is passed as asked. Not in the spec hash. */
+  hostCpus?: number | undefined;
   /** Node id the app's tasks are pinned to; required when the app has a volume. */
   pinnedNode?: string;
   /** Replicas the service is created or updated with (0: stopped). */
@@ -65,7 +68,8 @@ export function serviceSpec(app: AppSpec, index: number, options: ServiceSpecOpt
   const { memoryBytes, cpus, pids } = effectiveResources(app.resources, options.defaultResources);
   const limits: Record<string, number> = {};
   if (memoryBytes !== undefined) limits['MemoryBytes'] = memoryBytes;
-  if (cpus !== undefined) limits['NanoCPUs'] = Math.round(cpus * 1e9);
+  // As on one engine (container-config.ts): a node refuses a limit above its CPUs, rejecting the task at every wake.
+  if (cpus !== undefined) limits['NanoCPUs'] = Math.round(Math.min(cpus, options.hostCpus || Infinity) * 1e9);
   if (pids !== undefined) limits['Pids'] = pids;
   const containerSpec: Record<string, unknown> = {
     Image: app.image,
@@ -127,6 +131,20 @@ export function templateHash(template: Docker.TaskSpec | Record<string, unknown>
 export function drifted(spec: Docker.ServiceSpec | undefined): boolean {
   const written = spec?.Labels?.[LABEL_TEMPLATE_HASH];
   return written !== undefined && written !== templateHash(spec?.TaskTemplate);
+}
+
+/**
+ * The most CPUs a task's limit may ask for: each node's dockerd refuses a container
+ * whose limit is above its own CPUs ("Range of CPUs is from 0.01 to 2.00"), so the
+ * Swarm rejects the task and every wake of the app fails. One limit serves every
+ * node the task may land on: the pinned node's CPUs for an app with a volume, else
+ * the fewest of any node (a drained or down one may take tasks again). Undefined
+ * when no node says. Pure.
+ */
+export function taskCpuCeiling(nodes: readonly SwarmNode[], pinnedNode?: string): number | undefined {
+  const candidates = pinnedNode === undefined ? nodes : nodes.filter((n) => n.ID === pinnedNode);
+  const cpus = candidates.map((n) => (n.Description?.Resources?.NanoCPUs ?? 0) / 1e9).filter((c) => c > 0);
+  return cpus.length > 0 ? Math.min(...cpus) : undefined;
 }
 
 /** The replicas a service asks for; 0 for a global or unreadable one. */
