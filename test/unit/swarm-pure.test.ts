@@ -8,6 +8,7 @@ import { nodeAddress } from '../../src/runtime/swarm/node-address.js';
 import { LABEL_NODE, LABEL_TEMPLATE_HASH, drifted, serviceSpec, swarmRefusal, taskCpuCeiling, templateHash } from '../../src/runtime/swarm/service-spec.js';
 import { publishedPort, runningTask, toInstance } from '../../src/runtime/swarm/service-instance.js';
 import { calledOff, unschedulable, unschedulableReason } from '../../src/runtime/swarm/start-verdict.js';
+import { stillStopping } from '../../src/runtime/swarm/stop-verdict.js';
 import { diffTasks, endedTasks, exitCodeOf } from '../../src/runtime/swarm/task-diff.js';
 import type { SwarmNode, SwarmService, SwarmTask } from '../../src/runtime/swarm/wire.js';
 import { appSpec } from '../support/spec-fixture.js';
@@ -185,6 +186,22 @@ describe('toInstance', () => {
     t.Status.PortStatus = { Ports: [{ TargetPort: 9000, PublishedPort: 31000 }, { TargetPort: 8080, PublishedPort: 32000 }] };
     assert.equal(publishedPort(t, 8080), 32000);
     assert.equal(runningTask('other', [t]), undefined);
+  });
+});
+
+describe('stillStopping', () => {
+  const up = () => false;
+  it('waits for a task that still runs, or is still starting', () => {
+    const waited = stillStopping([task('t1', 'running', { desired: 'shutdown' }), task('t2', 'starting', { desired: 'shutdown' })], up);
+    assert.deepEqual(waited.map((t) => t.ID), ['t1', 't2']);
+  });
+  it('not for one that ended, or was never placed', () => {
+    assert.deepEqual(stillStopping([task('a', 'shutdown'), task('b', 'failed'), task('c', 'complete'), task('d', 'pending'), task('e', 'new'), task('f', 'rejected')], up), []);
+  });
+  it('not for one on a node that is down: it cannot report its end until it is back', () => {
+    // The stop waited out its whole bound (30 s) for it, then failed, with the worker's dockerd stopped.
+    const tasks = [task('t1', 'running', { desired: 'shutdown', node: 'gone' }), task('t2', 'running', { desired: 'shutdown', node: 'n1' })];
+    assert.deepEqual(stillStopping(tasks, (n) => n === 'gone').map((t) => t.ID), ['t2']);
   });
 });
 

@@ -28,6 +28,14 @@ export class NodeBook {
     return node ? nodeAddress(node, this.ctx.swarm.nodeAddresses) : undefined;
   }
 
+  /**
+   * Whether the node cannot report on its tasks, from what was listed last: its state
+   * is not `ready` (down, disconnected, unknown), or it left the swarm. No I/O.
+   */
+  down(nodeId: string): boolean {
+    return this.nodes.get(nodeId)?.Status?.State !== 'ready';
+  }
+
   /** Every node, as listed last. */
   all(): SwarmNode[] {
     return [...this.nodes.values()];

@@ -7,7 +7,8 @@ import type { NodeBook } from './nodes.js';
 import { runningTask, toInstance } from './service-instance.js';
 import { drifted } from './service-spec.js';
 import { UNSCHEDULABLE_GRACE_MS, calledOff, unschedulable, unschedulableReason } from './start-verdict.js';
-import { ENDED, type SwarmService, type SwarmTask } from './wire.js';
+import { stillStopping } from './stop-verdict.js';
+import type { SwarmService, SwarmTask } from './wire.js';
 
 const POLL_MS = 100;
 /** How often a wake reads its service again, to notice it removed or scaled to 0 outside berth. */
@@ -74,15 +75,24 @@ function pendingReason(tasks: readonly SwarmTask[], before: ReadonlySet<string>)
   return mine.map((t) => `${t.Status.State}${t.Status.Err ? `: ${t.Status.Err}` : ''}`).join('; ');
 }
 
-/** Scales the service to 0 and waits until its tasks ended (the containers keep their volume). */
-export async function stopService(ctx: SwarmContext, id: string, timeoutS = 10): Promise<void> {
+/**
+ * Scales the service to 0 and waits until its tasks ended (the containers keep their
+ * volume); a task on a node that is down is not waited for (stillStopping).
+ */
+export async function stopService(ctx: SwarmContext, nodes: NodeBook, id: string, timeoutS = 10): Promise<void> {
   await scaleService(ctx, id, 0);
   const deadline = performance.now() + (timeoutS + 20) * 1000;
+  let nodesAt = -Infinity;
   while (performance.now() < deadline) {
     const tasks = await listTasks(ctx, id, 'any');
-    if (tasks.every((t) => ENDED.has(t.Status.State) || t.Status.State === 'new' || t.Status.State === 'pending')) return;
+    if (stillStopping(tasks, () => false).length === 0) return;
+    // The nodes are listed again at most once a second: one that went down meanwhile stops being waited for.
+    if (performance.now() - nodesAt >= SERVICE_CHECK_MS) {
+      nodesAt = performance.now();
+      await nodes.refresh();
+    }
+    if (stillStopping(tasks, (n) => nodes.down(n)).length === 0) return;
     await delay(POLL_MS);
   }
   throw new RuntimeError(`service ${id}: its tasks did not stop within ${timeoutS + 20} s`);
 }
-

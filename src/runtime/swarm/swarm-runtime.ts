@@ -91,12 +91,12 @@ export class SwarmRuntime implements Runtime {
   }
 
   stop(id: string, options: { timeoutS?: number } = {}): Promise<void> {
-    return stopService(this.ctx, id, options.timeoutS);
+    return stopService(this.ctx, this.nodes, id, options.timeoutS);
   }
 
   /** A task cannot be frozen: pausing scales to 0 like a stop (the next request wakes it). */
   pause(id: string): Promise<void> {
-    return stopService(this.ctx, id);
+    return stopService(this.ctx, this.nodes, id);
   }
 
   remove(id: string, options: { purgeVolumes?: boolean } = {}): Promise<void> {
