@@ -333,4 +333,14 @@ describe('swarm runtime on a two-node swarm', () => {
     assert.deepEqual(after?.address, before?.address, 'dialled where it was');
     assert.equal((await get()).status, 200);
   });
+
+  test('logs?tail=1 is the newest line of the service, not the last of each of its tasks', T, async () => {
+    // The service runs three tasks now (scaled up outside berth), each with lines of its own; the engine tails each.
+    assert.equal((await timedGet(h.port, appPath(app, '/echo?marker=newest-line'))).status, 200);
+    const tail = () => h.api('GET', `/v1/apps/${app}/logs?tail=1`);
+    await waitFor('the request in the logs', async () => (await tail()).text.includes('marker=newest-line'), { timeoutMs: 15_000, intervalMs: 250 });
+    const logs = await tail();
+    assert.equal(logs.status, 200);
+    assert.deepEqual(logs.text.trim().split('\n').length, 1, `one line: ${logs.text}`);
+  });
 });
