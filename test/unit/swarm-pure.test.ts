@@ -217,6 +217,7 @@ describe('unschedulable', () => {
   it('ignores a refusal of a task from before the wake', () => assert.equal(unschedulable([refused('t0')], new Set(['t0'])), undefined));
   it('says why, in the scheduler’s words', () => assert.equal(unschedulableReason(service(1), refused('t1', 'no suitable node (insufficient resources on 2 nodes)')), 'the swarm cannot place its task: no suitable node (insufficient resources on 2 nodes)'));
   it('names the node an app with a volume is pinned to', () => assert.match(unschedulableReason(service(1, { [LABEL_NODE]: 'node-7' }), refused('t1')), /not satisfied on 2 nodes\); the app has a volume and runs only on node node-7: is that node drained/));
+  it('by its hostname when known', () => assert.match(unschedulableReason(service(1, { [LABEL_NODE]: 'x1y2z3' }), refused('t1'), (id) => (id === 'x1y2z3' ? 'db-host' : id)), /runs only on node db-host:/));
 });
 
 describe('calledOff', () => {

@@ -36,6 +36,11 @@ export class NodeBook {
     return this.nodes.get(nodeId)?.Status?.State !== 'ready';
   }
 
+  /** The node's hostname (what `docker node ls` shows), else its id; from what was listed last. */
+  nameOf(nodeId: string): string {
+    return this.nodes.get(nodeId)?.Description?.Hostname || nodeId;
+  }
+
   /** Every node, as listed last. */
   all(): SwarmNode[] {
     return [...this.nodes.values()];

@@ -45,10 +45,14 @@ export async function startService(ctx: SwarmContext, nodes: NodeBook, id: strin
       if (!nodes.known(task.NodeID)) return giveUp(ctx, id, `node ${task.NodeID} has no address berth can dial: set swarm.nodeAddresses or the node label berth.address`);
     }
     const failed = tasks.find((t) => !before.has(t.ID) && (t.Status.State === 'failed' || t.Status.State === 'rejected'));
-    if (failed) return giveUp(ctx, id, `its task ${failed.Status.State} on node ${failed.NodeID ?? '?'}: ${failed.Status.Err ?? 'no reason given'}`);
+    if (failed) {
+      if (failed.NodeID) await nodes.addressOf(failed.NodeID);
+      // By hostname, as `docker node ls` shows it: an id alone sent the user to look it up.
+      return giveUp(ctx, id, `its task ${failed.Status.State} on node ${failed.NodeID ? nodes.nameOf(failed.NodeID) : '?'}: ${failed.Status.Err ?? 'no reason given'}`);
+    }
     const refused = unschedulable(tasks, before);
     if (!refused) refusedSince = undefined;
-    else if ((refusedSince ??= performance.now()) + UNSCHEDULABLE_GRACE_MS <= performance.now()) return giveUp(ctx, id, unschedulableReason(service, refused));
+    else if ((refusedSince ??= performance.now()) + UNSCHEDULABLE_GRACE_MS <= performance.now()) return giveUp(ctx, id, unschedulableReason(service, refused, (n) => nodes.nameOf(n)));
     if (performance.now() - checkedAt >= SERVICE_CHECK_MS) {
       checkedAt = performance.now();
       const now = await findService(ctx, id);
