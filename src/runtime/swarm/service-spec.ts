@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import { RuntimeError } from '../../errors.js';
+import type { SpecIssue } from '../../spec/path.js';
 import type { AppSpec } from '../../spec/types.js';
 import { containerSpecHash } from '../../spec/hash.js';
 import { LABEL_SPEC_HASH } from '../runtime.js';
@@ -36,18 +37,23 @@ const UPDATE_CONFIG = { Parallelism: 1, Order: 'start-first', FailureAction: 'ro
 const ROLLBACK_CONFIG = { Parallelism: 1, Order: 'start-first', FailureAction: 'pause', Monitor: 5e9 } as const;
 
 /**
- * What a Swarm service cannot do for berth, or must not: refused with the reason,
- * before anything is created. The gateway's policy was checked at apply; this is the
- * runtime's own check at every create, so a spec that slipped past (an older store)
- * still never runs privileged.
+ * What a Swarm service cannot do for berth, or must not, at the spec's field: refused
+ * at apply (SwarmRuntime.specIssues), and again by the runtime at every create
+ * (swarmRefusal), so a spec that slipped past (an older store, the config file) still
+ * never runs privileged. The gateway's policy is checked besides. Pure.
  */
-export function swarmRefusal(app: AppSpec): string | undefined {
+export function swarmIssue(app: AppSpec): SpecIssue | undefined {
   const { privileged, hostNetwork, hostPid } = app.security;
-  if (privileged) return `app ${app.name}: Swarm services cannot run privileged; berth refuses it`;
-  if (hostNetwork) return `app ${app.name}: security.hostNetwork is not supported on Swarm (tasks publish their port on their node)`;
-  if (hostPid) return `app ${app.name}: security.hostPid is not supported on Swarm`;
-  if (app.input?.as === 'file') return `app ${app.name}: input.as file is not supported on Swarm (the file cannot be put into a task before it starts); use env or url`;
+  if (privileged) return { path: ['security', 'privileged'], message: `app ${app.name}: Swarm services cannot run privileged; berth refuses it` };
+  if (hostNetwork) return { path: ['security', 'hostNetwork'], message: `app ${app.name}: security.hostNetwork is not supported on Swarm (tasks publish their port on their node)` };
+  if (hostPid) return { path: ['security', 'hostPid'], message: `app ${app.name}: security.hostPid is not supported on Swarm` };
+  if (app.input?.as === 'file') return { path: ['input', 'as'], message: `app ${app.name}: input.as file is not supported on Swarm (the file cannot be put into a task before it starts); use env or url` };
   return undefined;
+}
+
+/** swarmIssue's words alone, for the runtime's own refusal. Pure. */
+export function swarmRefusal(app: AppSpec): string | undefined {
+  return swarmIssue(app)?.message;
 }
 
 /**
