@@ -10,6 +10,13 @@ import { lastLines } from './log-tail.js';
 import type { SwarmService } from './wire.js';
 
 /**
+ * The most lines a tail is picked from all the tasks together: the tail of each is held
+ * in the gateway to sort it (a tail of a million lines of six tasks would be gigabytes).
+ * A longer tail is streamed as the engine sends it: the last lines of each task.
+ */
+const MERGED_TAIL_MAX = 10_000;
+
+/**
  * The service's logs: every task's stdout and stderr, as the manager gathers them from
  * the nodes. With `tail`, the newest lines of all its tasks together (log-tail.ts),
  * then, when following, what they write from there on.
@@ -19,8 +26,8 @@ export async function serviceLogs(ctx: SwarmContext, id: string, options: LogsOp
   const follow = options.follow === true;
   const out = new DockerStreamDemuxer();
   out.setEncoding('utf8');
-  if (options.tail === undefined) {
-    connectLogStream(await dial(ctx, service, { follow }), out, options.signal);
+  if (options.tail === undefined || options.tail > MERGED_TAIL_MAX) {
+    connectLogStream(await dial(ctx, service, { follow, ...(options.tail === undefined ? {} : { tail: options.tail }) }), out, options.signal);
     return out;
   }
   const tail = lastLines(await text(demuxed(await dial(ctx, service, { follow: false, timestamps: true, tail: options.tail }))), options.tail);
