@@ -9,7 +9,7 @@ import { AppService } from '../../src/gateway/app-service.js';
 import { DesiredIndex } from '../../src/gateway/desired-index.js';
 import { StateEvents } from '../../src/gateway/state-events.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
-import { SwarmRuntime } from '../../src/runtime/swarm/swarm-runtime.js';
+import { swarmIssue } from '../../src/runtime/swarm/service-spec.js';
 import type { AppSpec } from '../../src/spec/types.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { appSpec } from '../support/spec-fixture.js';
@@ -17,9 +17,9 @@ import { appSpec } from '../support/spec-fixture.js';
 it('an apply of what the Swarm runtime cannot run is refused (422) at the field, and stores nothing', async () => {
   const store = new SqliteStore({ path: ':memory:' });
   await store.open();
-  // SwarmRuntime's own answer (its specIssues does no I/O); the engine is never needed before it.
-  const swarm = new SwarmRuntime({});
-  const runtime = { ping: async () => undefined, imagePorts: async () => [8080], specIssues: (app: AppSpec) => swarm.specIssues(app) } as unknown as Runtime;
+  // SwarmRuntime's answer (swarmIssue, pure): the file needs no engine, and runs beside the engine lane.
+  const specIssues = (app: AppSpec) => [swarmIssue(app)].filter((issue) => issue !== undefined);
+  const runtime = { ping: async () => undefined, imagePorts: async () => [8080], specIssues } as unknown as Runtime;
   const config = await buildConfig({ listen: '127.0.0.1:0', admin: '127.0.0.1:0', store: ':memory:', policy: { images: ['berth-test/*'] } }, '/tmp');
   let changed = 0;
   const service = new AppService({
