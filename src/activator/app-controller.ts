@@ -650,7 +650,9 @@ export class AppController {
           if (!this.timers.idle.isIdle() || this.state !== 'running' || !this.acts()) return;
         }
         this.fire('stop', 'idle');
-        if (this.spec.idleAction !== 'pause') return this.stopAll('idle');
+        // A runtime that cannot freeze (Swarm: no unpause, its pause scales to 0) stops: the app
+        // read paused, counted as up, until a resync found it stopped and said the engine changed it.
+        if (this.spec.idleAction !== 'pause' || !this.deps.runtime.unpause) return this.stopAll('idle');
         if (!(await pauseInstances(this.stopContext))) return this.stopAll('idle (pause failed)');
         this.fire('paused', 'idle');
         this.deps.logger.info({ app: this.name }, 'app paused after being idle');

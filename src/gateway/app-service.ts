@@ -3,11 +3,12 @@ import type { Activator } from '../activator/activator.js';
 import type { AppStatus } from '../activator/app-status.js';
 import type { GatewayConfig } from '../config/config.js';
 import { mergeReplicaLogs } from './replica-logs.js';
-import { BadRequestError, BerthError, ConflictError, messageOf, NotFoundError } from '../errors.js';
+import { BadRequestError, BerthError, ConflictError, messageOf, NotFoundError, SpecError } from '../errors.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
 import { containerSpecHash, specHash } from '../spec/hash.js';
 import { DNS_LABEL } from '../spec/fields.js';
 import { gatewayClaims, validateAppSet } from '../spec/index.js';
+import { formatPath } from '../spec/path.js';
 import type { AppSpec } from '../spec/types.js';
 import type { HistoryPage, HistoryQuery, Store, StoredApp } from '../store/store.js';
 import { DesiredIndex } from './desired-index.js';
@@ -179,6 +180,10 @@ export class AppService {
       // Problems are located in the request body (by document when it holds several), or at the stored app they clash with.
       const origins = [...others.map((a) => `stored app "${a.name}"`), ...given.map((_, i) => (given.length > 1 ? `request body, document ${i + 1}` : 'request body'))];
       validateAppSet([...others, ...given], policy, limits, gatewayClaims(config), incoming, origins);
+      // What the runtime can never run (Swarm: privileged, input.as file) is refused now, at its field,
+      // rather than stored to fail at every wake (the apply answered 'created' and the app showed failed).
+      const unsupported = given.flatMap((spec, i) => (this.deps.runtime.specIssues?.(spec) ?? []).map((issue) => ({ path: `${origins[others.length + i]}: ${formatPath(issue.path)}`, message: issue.message })));
+      if (unsupported.length > 0) throw new SpecError(unsupported);
       // Only a spec the policy allows reaches the engine, even to read its image: a denied image was inspected
       // for its EXPOSEd port first, and the answer told whether it was on the host.
       // A spec without a port takes its image's one EXPOSEd port, or is refused (422) asking for one.

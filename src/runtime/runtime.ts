@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { AppSpec, ResourcesSpec } from '../spec/types.js';
 import type { SecretPolicy } from '../spec/secret-policy.js';
+import type { SpecIssue } from '../spec/path.js';
 
 /**
  * The seam between berth's core and the engine that runs containers (Docker now,
@@ -79,6 +80,13 @@ export interface Runtime {
 
   /** Lifecycle events of berth-managed containers until `signal` aborts. */
   events(signal: AbortSignal): AsyncIterable<RuntimeEvent>;
+
+  /**
+   * What of a spec this runtime can never run, by field (Swarm: privileged,
+   * hostNetwork, hostPid, input.as file), whatever the policy allows: an apply is
+   * refused with them (422) rather than stored to fail at every wake. No I/O.
+   */
+  specIssues?(app: AppSpec): SpecIssue[];
 }
 
 /**

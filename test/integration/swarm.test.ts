@@ -255,6 +255,18 @@ describe('swarm runtime on a two-node swarm', () => {
     assert.deepEqual(names, [`berth-${multi}-0`, `berth-${multi}-1`]);
   });
 
+  test('a CPU limit above the nodes’ CPUs is lowered to theirs, not refused by the node at every wake', T, async () => {
+    const big = `${app}c`;
+    const created = await apply(testAppYaml(big, 'scale: {min: 0, max: 1}\nresources: {cpus: 512}\nstartTimeout: 30s\n'));
+    assert.equal(created.status, 200, created.text);
+    const reply = await timedGet(h.port, appPath(big, '/echo'), { timeoutMs: 30_000 });
+    assert.equal(reply.status, 200, `served: ${reply.body} (${h.gateway?.statuses().find((s) => s.name === big)?.lastError})`);
+    const [service] = (await swarm!.docker().listServices({ filters: { label: [`berth.app=${big}`] } })) as unknown as { Spec: { TaskTemplate: { Resources?: { Limits?: { NanoCPUs?: number } } } } }[];
+    const node = (await swarm!.docker().getNode(swarm!.nodeName('worker')).inspect()) as { Description: { Resources: { NanoCPUs: number } } };
+    assert.equal(service?.Spec.TaskTemplate.Resources?.Limits?.NanoCPUs, node.Description.Resources.NanoCPUs, 'all of a node’s CPUs');
+    assert.ok((await h.api('POST', `/v1/apps/${big}/stop`)).status < 300);
+  });
+
   test('a task that crashes fails its wake at once, saying why; crash-looping, it goes back to 0 replicas', T, async () => {
     const broken = `${app}f`;
     const created = await apply(testAppYaml(broken, 'scale: {min: 0, max: 1}\nstartTimeout: 30s\nenv: {EXIT_ON_START: "1"}\n'));
@@ -320,5 +332,15 @@ describe('swarm runtime on a two-node swarm', () => {
     const [after] = await runtime.list({ app });
     assert.deepEqual(after?.address, before?.address, 'dialled where it was');
     assert.equal((await get()).status, 200);
+  });
+
+  test('logs?tail=1 is the newest line of the service, not the last of each of its tasks', T, async () => {
+    // The service runs three tasks now (scaled up outside berth), each with lines of its own; the engine tails each.
+    assert.equal((await timedGet(h.port, appPath(app, '/echo?marker=newest-line'))).status, 200);
+    const tail = () => h.api('GET', `/v1/apps/${app}/logs?tail=1`);
+    await waitFor('the request in the logs', async () => (await tail()).text.includes('marker=newest-line'), { timeoutMs: 15_000, intervalMs: 250 });
+    const logs = await tail();
+    assert.equal(logs.status, 200);
+    assert.deepEqual(logs.text.trim().split('\n').length, 1, `one line: ${logs.text}`);
   });
 });

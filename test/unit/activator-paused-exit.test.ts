@@ -54,3 +54,22 @@ test('the engine’s late pause event of berth’s own idle pause, after a wake,
     await rt.close();
   }
 });
+
+test('idleAction: pause on a runtime that cannot freeze (no unpause: Swarm) stops the app, which reads stopped', async () => {
+  const rt = new FakeRuntime();
+  // As SwarmRuntime: its pause is a scale to 0, and it leaves unpause out.
+  Object.defineProperty(rt, 'unpause', { value: undefined });
+  const a = fakeActivator(rt, { resyncEveryMs: 100 });
+  try {
+    await a.reconcile([fakeSpec('web', { idleAction: 'pause', idleTimeout: '200ms' })]);
+    await a.acquire('web');
+    await waitForState(a, 'web', 'stopped', 5_000);
+    assert.equal(rt.calls.pause, 0, 'not paused: stopped');
+    assert.ok(rt.calls.stop >= 1);
+    await a.acquire('web');
+    assert.equal(a.status('web')?.state, 'running', 'the next request wakes it');
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});

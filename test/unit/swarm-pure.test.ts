@@ -5,9 +5,10 @@ import { describe, it } from 'node:test';
 import { containerSpecHash } from '../../src/spec/hash.js';
 import { boundedLogConfig } from '../../src/runtime/docker/log-config.js';
 import { nodeAddress } from '../../src/runtime/swarm/node-address.js';
-import { LABEL_NODE, LABEL_TEMPLATE_HASH, drifted, serviceSpec, swarmRefusal, templateHash } from '../../src/runtime/swarm/service-spec.js';
+import { LABEL_NODE, LABEL_TEMPLATE_HASH, drifted, serviceSpec, swarmRefusal, taskCpuCeiling, templateHash } from '../../src/runtime/swarm/service-spec.js';
 import { publishedPort, runningTask, toInstance } from '../../src/runtime/swarm/service-instance.js';
 import { calledOff, unschedulable, unschedulableReason } from '../../src/runtime/swarm/start-verdict.js';
+import { stillStopping } from '../../src/runtime/swarm/stop-verdict.js';
 import { diffTasks, endedTasks, exitCodeOf } from '../../src/runtime/swarm/task-diff.js';
 import type { SwarmNode, SwarmService, SwarmTask } from '../../src/runtime/swarm/wire.js';
 import { appSpec } from '../support/spec-fixture.js';
@@ -39,6 +40,20 @@ describe('serviceSpec', () => {
     const s = serviceSpec(appSpec('r', { resources: { memoryBytes: 1024, cpus: 0.5, pids: 7 }, security: { privileged: false, capAdd: ['NET_ADMIN'], hostNetwork: false, hostPid: false } }), 0, { replicas: 1 }) as Loose;
     assert.deepEqual(s.TaskTemplate.Resources.Limits, { MemoryBytes: 1024, NanoCPUs: 5e8, Pids: 7 });
     assert.deepEqual(s.TaskTemplate.ContainerSpec.CapabilityAdd, ['NET_ADMIN']);
+  });
+
+  it('caps the CPU limit at the CPUs of the nodes that may run it, as one engine caps it at its host’s', () => {
+    // A node refuses a limit above its CPUs: the task was rejected at every wake ("Range of CPUs is from 0.01 to 2.00").
+    const asked = appSpec('c', { resources: { cpus: 8 } });
+    assert.equal((serviceSpec(asked, 0, { replicas: 1, hostCpus: 2 }) as Loose).TaskTemplate.Resources.Limits.NanoCPUs, 2e9);
+    assert.equal((serviceSpec(asked, 0, { replicas: 1, hostCpus: undefined }) as Loose).TaskTemplate.Resources.Limits.NanoCPUs, 8e9, 'unknown: as asked');
+    assert.equal((serviceSpec(appSpec('c', { resources: { cpus: 0.5 } }), 0, { replicas: 1, hostCpus: 2 }) as Loose).TaskTemplate.Resources.Limits.NanoCPUs, 5e8);
+    const node = (id: string, cpus?: number): SwarmNode => ({ ID: id, Description: { Hostname: id, ...(cpus === undefined ? {} : { Resources: { NanoCPUs: cpus * 1e9 } }) } });
+    const nodes = [node('big', 16), node('small', 2), node('mute')];
+    assert.equal(taskCpuCeiling(nodes), 2, 'any node may take the task: the smallest bounds it');
+    assert.equal(taskCpuCeiling(nodes, 'big'), 16, 'an app pinned to a node: that node’s');
+    assert.equal(taskCpuCeiling([node('mute')]), undefined);
+    assert.equal(taskCpuCeiling([]), undefined);
   });
 
   it('pins an app with a volume to its node, and mounts the labelled volume', () => {
@@ -174,6 +189,22 @@ describe('toInstance', () => {
   });
 });
 
+describe('stillStopping', () => {
+  const up = () => false;
+  it('waits for a task that still runs, or is still starting', () => {
+    const waited = stillStopping([task('t1', 'running', { desired: 'shutdown' }), task('t2', 'starting', { desired: 'shutdown' })], up);
+    assert.deepEqual(waited.map((t) => t.ID), ['t1', 't2']);
+  });
+  it('not for one that ended, or was never placed', () => {
+    assert.deepEqual(stillStopping([task('a', 'shutdown'), task('b', 'failed'), task('c', 'complete'), task('d', 'pending'), task('e', 'new'), task('f', 'rejected')], up), []);
+  });
+  it('not for one on a node that is down: it cannot report its end until it is back', () => {
+    // The stop waited out its whole bound (30 s) for it, then failed, with the worker's dockerd stopped.
+    const tasks = [task('t1', 'running', { desired: 'shutdown', node: 'gone' }), task('t2', 'running', { desired: 'shutdown', node: 'n1' })];
+    assert.deepEqual(stillStopping(tasks, (n) => n === 'gone').map((t) => t.ID), ['t2']);
+  });
+});
+
 describe('unschedulable', () => {
   const refused = (id: string, err = 'no suitable node (scheduling constraints not satisfied on 2 nodes)') => {
     const t = task(id, 'pending');
@@ -186,6 +217,7 @@ describe('unschedulable', () => {
   it('ignores a refusal of a task from before the wake', () => assert.equal(unschedulable([refused('t0')], new Set(['t0'])), undefined));
   it('says why, in the scheduler’s words', () => assert.equal(unschedulableReason(service(1), refused('t1', 'no suitable node (insufficient resources on 2 nodes)')), 'the swarm cannot place its task: no suitable node (insufficient resources on 2 nodes)'));
   it('names the node an app with a volume is pinned to', () => assert.match(unschedulableReason(service(1, { [LABEL_NODE]: 'node-7' }), refused('t1')), /not satisfied on 2 nodes\); the app has a volume and runs only on node node-7: is that node drained/));
+  it('by its hostname when known', () => assert.match(unschedulableReason(service(1, { [LABEL_NODE]: 'x1y2z3' }), refused('t1'), (id) => (id === 'x1y2z3' ? 'db-host' : id)), /runs only on node db-host:/));
 });
 
 describe('calledOff', () => {

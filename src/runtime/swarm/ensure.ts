@@ -14,7 +14,7 @@ import type { SwarmContext } from './context.js';
 import { findService, listServices, listTasks, updateService } from './engine.js';
 import type { NodeBook } from './nodes.js';
 import { requireSwarmNetwork } from './network.js';
-import { LABEL_NODE, drifted, replicasOf, serviceSpec, swarmRefusal } from './service-spec.js';
+import { LABEL_NODE, drifted, replicasOf, serviceSpec, swarmRefusal, taskCpuCeiling } from './service-spec.js';
 import { toInstance } from './service-instance.js';
 import type { SwarmService } from './wire.js';
 
@@ -75,6 +75,8 @@ async function wantedSpec(ctx: SwarmContext, nodes: NodeBook, app: AppSpec, inde
   await ensureImage(ctx, app.image);
   if (app.network) await requireSwarmNetwork(ctx, app.network);
   const secretValues = await resolveSecretRefs(app.name, app.env, { policy: ctx.secretPolicy?.() ?? {}, env: ctx.processEnv ?? process.env });
+  // The nodes as they are now: where a volume may be pinned, and the CPUs a task's limit may ask for.
+  await nodes.refresh();
   const pinnedNode = app.volume ? await volumeNode(ctx, nodes, app.name) : undefined;
   const spec = serviceSpec(app, index, {
     extraLabels: ctx.extraLabels,
@@ -83,6 +85,7 @@ async function wantedSpec(ctx: SwarmContext, nodes: NodeBook, app: AppSpec, inde
     secretValues,
     replicas,
     logConfig: await engineLogConfig(ctx),
+    hostCpus: taskCpuCeiling(nodes.all(), pinnedNode),
     ...(pinnedNode ? { pinnedNode } : {}),
   }) as SwarmService['Spec'];
   spec.Labels = { ...spec.Labels, [LABEL_SPEC_HASH]: hash };
@@ -91,13 +94,12 @@ async function wantedSpec(ctx: SwarmContext, nodes: NodeBook, app: AppSpec, inde
 
 /**
  * The node whose local volume holds the app's data: where its services are pinned
- * already, else the configured swarm.volumeNode, else the manager berth talks to.
+ * already, else the configured swarm.volumeNode (in `nodes`, just listed), else the manager berth talks to.
  */
 async function volumeNode(ctx: SwarmContext, nodes: NodeBook, app: string): Promise<string> {
   const pinned = (await listServices(ctx, app)).map((s) => s.Spec.Labels?.[LABEL_NODE]).find((n) => n);
   if (pinned) return pinned;
   if (ctx.swarm.volumeNode) {
-    await nodes.refresh();
     const node = nodes.find(ctx.swarm.volumeNode);
     if (!node) throw new RuntimeError(`swarm.volumeNode: no node named ${ctx.swarm.volumeNode} in the swarm`);
     return node.ID;

@@ -28,6 +28,24 @@ export class NodeBook {
     return node ? nodeAddress(node, this.ctx.swarm.nodeAddresses) : undefined;
   }
 
+  /**
+   * Whether the node cannot report on its tasks, from what was listed last: its state
+   * is not `ready` (down, disconnected, unknown), or it left the swarm. No I/O.
+   */
+  down(nodeId: string): boolean {
+    return this.nodes.get(nodeId)?.Status?.State !== 'ready';
+  }
+
+  /** The node's hostname (what `docker node ls` shows), else its id; from what was listed last. */
+  nameOf(nodeId: string): string {
+    return this.nodes.get(nodeId)?.Description?.Hostname || nodeId;
+  }
+
+  /** Every node, as listed last. */
+  all(): SwarmNode[] {
+    return [...this.nodes.values()];
+  }
+
   /** The node by hostname or id, from what was listed last. */
   find(hostnameOrId: string): SwarmNode | undefined {
     return this.nodes.get(hostnameOrId) ?? [...this.nodes.values()].find((n) => n.Description?.Hostname === hostnameOrId);

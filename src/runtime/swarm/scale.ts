@@ -7,7 +7,8 @@ import type { NodeBook } from './nodes.js';
 import { runningTask, toInstance } from './service-instance.js';
 import { drifted } from './service-spec.js';
 import { UNSCHEDULABLE_GRACE_MS, calledOff, unschedulable, unschedulableReason } from './start-verdict.js';
-import { ENDED, type SwarmService, type SwarmTask } from './wire.js';
+import { stillStopping } from './stop-verdict.js';
+import type { SwarmService, SwarmTask } from './wire.js';
 
 const POLL_MS = 100;
 /** How often a wake reads its service again, to notice it removed or scaled to 0 outside berth. */
@@ -44,10 +45,14 @@ export async function startService(ctx: SwarmContext, nodes: NodeBook, id: strin
       if (!nodes.known(task.NodeID)) return giveUp(ctx, id, `node ${task.NodeID} has no address berth can dial: set swarm.nodeAddresses or the node label berth.address`);
     }
     const failed = tasks.find((t) => !before.has(t.ID) && (t.Status.State === 'failed' || t.Status.State === 'rejected'));
-    if (failed) return giveUp(ctx, id, `its task ${failed.Status.State} on node ${failed.NodeID ?? '?'}: ${failed.Status.Err ?? 'no reason given'}`);
+    if (failed) {
+      if (failed.NodeID) await nodes.addressOf(failed.NodeID);
+      // By hostname, as `docker node ls` shows it: an id alone sent the user to look it up.
+      return giveUp(ctx, id, `its task ${failed.Status.State} on node ${failed.NodeID ? nodes.nameOf(failed.NodeID) : '?'}: ${failed.Status.Err ?? 'no reason given'}`);
+    }
     const refused = unschedulable(tasks, before);
     if (!refused) refusedSince = undefined;
-    else if ((refusedSince ??= performance.now()) + UNSCHEDULABLE_GRACE_MS <= performance.now()) return giveUp(ctx, id, unschedulableReason(service, refused));
+    else if ((refusedSince ??= performance.now()) + UNSCHEDULABLE_GRACE_MS <= performance.now()) return giveUp(ctx, id, unschedulableReason(service, refused, (n) => nodes.nameOf(n)));
     if (performance.now() - checkedAt >= SERVICE_CHECK_MS) {
       checkedAt = performance.now();
       const now = await findService(ctx, id);
@@ -74,15 +79,24 @@ function pendingReason(tasks: readonly SwarmTask[], before: ReadonlySet<string>)
   return mine.map((t) => `${t.Status.State}${t.Status.Err ? `: ${t.Status.Err}` : ''}`).join('; ');
 }
 
-/** Scales the service to 0 and waits until its tasks ended (the containers keep their volume). */
-export async function stopService(ctx: SwarmContext, id: string, timeoutS = 10): Promise<void> {
+/**
+ * Scales the service to 0 and waits until its tasks ended (the containers keep their
+ * volume); a task on a node that is down is not waited for (stillStopping).
+ */
+export async function stopService(ctx: SwarmContext, nodes: NodeBook, id: string, timeoutS = 10): Promise<void> {
   await scaleService(ctx, id, 0);
   const deadline = performance.now() + (timeoutS + 20) * 1000;
+  let nodesAt = -Infinity;
   while (performance.now() < deadline) {
     const tasks = await listTasks(ctx, id, 'any');
-    if (tasks.every((t) => ENDED.has(t.Status.State) || t.Status.State === 'new' || t.Status.State === 'pending')) return;
+    if (stillStopping(tasks, () => false).length === 0) return;
+    // The nodes are listed again at most once a second: one that went down meanwhile stops being waited for.
+    if (performance.now() - nodesAt >= SERVICE_CHECK_MS) {
+      nodesAt = performance.now();
+      await nodes.refresh();
+    }
+    if (stillStopping(tasks, (n) => nodes.down(n)).length === 0) return;
     await delay(POLL_MS);
   }
   throw new RuntimeError(`service ${id}: its tasks did not stop within ${timeoutS + 20} s`);
 }
-

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import { RuntimeError } from '../../errors.js';
+import type { SpecIssue } from '../../spec/path.js';
 import type { AppSpec } from '../../spec/types.js';
 import { containerSpecHash } from '../../spec/hash.js';
 import { LABEL_SPEC_HASH } from '../runtime.js';
@@ -8,6 +9,7 @@ import { effectiveResources, envText } from '../docker/container-config.js';
 import type { ContainerConfigOptions } from '../docker/container-config.js';
 import { inputEnv } from '../docker/input.js';
 import { containerName, ownerLabels, volumeName } from '../docker/names.js';
+import type { SwarmNode } from './wire.js';
 
 /** The label naming the node an app with a volume is pinned to (its data lives there). */
 export const LABEL_NODE = 'berth.node';
@@ -20,6 +22,8 @@ export const LABEL_NODE = 'berth.node';
 export const LABEL_TEMPLATE_HASH = 'berth.template-hash';
 
 export interface ServiceSpecOptions extends Pick<ContainerConfigOptions, 'extraLabels' | 'defaultResources' | 'inputUrl' | 'secretValues'> {
+  /** CPUs of the smallest node that may run the task (taskCpuCeiling); absent: unknown, the CPU limit is passed as asked. Not in the spec hash. */
+  hostCpus?: number | undefined;
   /** Node id the app's tasks are pinned to; required when the app has a volume. */
   pinnedNode?: string;
   /** Replicas the service is created or updated with (0: stopped). */
@@ -33,18 +37,23 @@ const UPDATE_CONFIG = { Parallelism: 1, Order: 'start-first', FailureAction: 'ro
 const ROLLBACK_CONFIG = { Parallelism: 1, Order: 'start-first', FailureAction: 'pause', Monitor: 5e9 } as const;
 
 /**
- * What a Swarm service cannot do for berth, or must not: refused with the reason,
- * before anything is created. The gateway's policy was checked at apply; this is the
- * runtime's own check at every create, so a spec that slipped past (an older store)
- * still never runs privileged.
+ * What a Swarm service cannot do for berth, or must not, at the spec's field: refused
+ * at apply (SwarmRuntime.specIssues), and again by the runtime at every create
+ * (swarmRefusal), so a spec that slipped past (an older store, the config file) still
+ * never runs privileged. The gateway's policy is checked besides. Pure.
  */
-export function swarmRefusal(app: AppSpec): string | undefined {
+export function swarmIssue(app: AppSpec): SpecIssue | undefined {
   const { privileged, hostNetwork, hostPid } = app.security;
-  if (privileged) return `app ${app.name}: Swarm services cannot run privileged; berth refuses it`;
-  if (hostNetwork) return `app ${app.name}: security.hostNetwork is not supported on Swarm (tasks publish their port on their node)`;
-  if (hostPid) return `app ${app.name}: security.hostPid is not supported on Swarm`;
-  if (app.input?.as === 'file') return `app ${app.name}: input.as file is not supported on Swarm (the file cannot be put into a task before it starts); use env or url`;
+  if (privileged) return { path: ['security', 'privileged'], message: `app ${app.name}: Swarm services cannot run privileged; berth refuses it` };
+  if (hostNetwork) return { path: ['security', 'hostNetwork'], message: `app ${app.name}: security.hostNetwork is not supported on Swarm (tasks publish their port on their node)` };
+  if (hostPid) return { path: ['security', 'hostPid'], message: `app ${app.name}: security.hostPid is not supported on Swarm` };
+  if (app.input?.as === 'file') return { path: ['input', 'as'], message: `app ${app.name}: input.as file is not supported on Swarm (the file cannot be put into a task before it starts); use env or url` };
   return undefined;
+}
+
+/** swarmIssue's words alone, for the runtime's own refusal. Pure. */
+export function swarmRefusal(app: AppSpec): string | undefined {
+  return swarmIssue(app)?.message;
 }
 
 /**
@@ -65,7 +74,8 @@ export function serviceSpec(app: AppSpec, index: number, options: ServiceSpecOpt
   const { memoryBytes, cpus, pids } = effectiveResources(app.resources, options.defaultResources);
   const limits: Record<string, number> = {};
   if (memoryBytes !== undefined) limits['MemoryBytes'] = memoryBytes;
-  if (cpus !== undefined) limits['NanoCPUs'] = Math.round(cpus * 1e9);
+  // As on one engine (container-config.ts): a node refuses a limit above its CPUs, rejecting the task at every wake.
+  if (cpus !== undefined) limits['NanoCPUs'] = Math.round(Math.min(cpus, options.hostCpus || Infinity) * 1e9);
   if (pids !== undefined) limits['Pids'] = pids;
   const containerSpec: Record<string, unknown> = {
     Image: app.image,
@@ -127,6 +137,20 @@ export function templateHash(template: Docker.TaskSpec | Record<string, unknown>
 export function drifted(spec: Docker.ServiceSpec | undefined): boolean {
   const written = spec?.Labels?.[LABEL_TEMPLATE_HASH];
   return written !== undefined && written !== templateHash(spec?.TaskTemplate);
+}
+
+/**
+ * The most CPUs a task's limit may ask for: each node's dockerd refuses a container
+ * whose limit is above its own CPUs ("Range of CPUs is from 0.01 to 2.00"), so the
+ * Swarm rejects the task and every wake of the app fails. One limit serves every
+ * node the task may land on: the pinned node's CPUs for an app with a volume, else
+ * the fewest of any node (a drained or down one may take tasks again). Undefined
+ * when no node says. Pure.
+ */
+export function taskCpuCeiling(nodes: readonly SwarmNode[], pinnedNode?: string): number | undefined {
+  const candidates = pinnedNode === undefined ? nodes : nodes.filter((n) => n.ID === pinnedNode);
+  const cpus = candidates.map((n) => (n.Description?.Resources?.NanoCPUs ?? 0) / 1e9).filter((c) => c > 0);
+  return cpus.length > 0 ? Math.min(...cpus) : undefined;
 }
 
 /** The replicas a service asks for; 0 for a global or unreadable one. */

@@ -22,11 +22,11 @@ export function unschedulable(tasks: readonly SwarmTask[], before: ReadonlySet<s
 /**
  * Why the wake failed, for the app's status: the scheduler's words, and for an app
  * with a volume the node it is pinned to (its data lives there, so no other node may
- * take it: README "Swarm", limits). Pure.
+ * take it: README "Swarm", limits), by the name `nodeName` gives its id. Pure.
  */
-export function unschedulableReason(service: Pick<SwarmService, 'Spec'>, task: SwarmTask): string {
+export function unschedulableReason(service: Pick<SwarmService, 'Spec'>, task: SwarmTask, nodeName: (nodeId: string) => string = (id) => id): string {
   const pinned = service.Spec.Labels?.[LABEL_NODE];
-  const hint = pinned ? `; the app has a volume and runs only on node ${pinned}: is that node drained, paused or down?` : '';
+  const hint = pinned ? `; the app has a volume and runs only on node ${nodeName(pinned)}: is that node drained, paused or down?` : '';
   return `the swarm cannot place its task: ${task.Status.Err}${hint}`;
 }
 

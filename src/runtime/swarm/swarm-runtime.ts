@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { ConfigError } from '../../errors.js';
+import type { SpecIssue } from '../../spec/path.js';
 import type { AppSpec } from '../../spec/types.js';
 import type { Instance, Runtime, RuntimeEvent } from '../runtime.js';
 import { hostAddresses } from '../docker/addresses.js';
@@ -18,6 +19,7 @@ import { inspectInstance, listInstances } from './list.js';
 import { serviceLogs } from './logs.js';
 import { NodeBook } from './nodes.js';
 import { removeService } from './remove.js';
+import { swarmIssue } from './service-spec.js';
 import { startService, stopService } from './scale.js';
 
 export interface SwarmRuntimeOptions extends Omit<DockerRuntimeOptions, 'upstreamHost' | 'publishHost' | 'appsNetwork' | 'allowPull'> {
@@ -91,12 +93,12 @@ export class SwarmRuntime implements Runtime {
   }
 
   stop(id: string, options: { timeoutS?: number } = {}): Promise<void> {
-    return stopService(this.ctx, id, options.timeoutS);
+    return stopService(this.ctx, this.nodes, id, options.timeoutS);
   }
 
   /** A task cannot be frozen: pausing scales to 0 like a stop (the next request wakes it). */
   pause(id: string): Promise<void> {
-    return stopService(this.ctx, id);
+    return stopService(this.ctx, this.nodes, id);
   }
 
   remove(id: string, options: { purgeVolumes?: boolean } = {}): Promise<void> {
@@ -117,6 +119,11 @@ export class SwarmRuntime implements Runtime {
 
   imagePorts(image: string): Promise<number[] | undefined> {
     return imagePorts(this.ctx, image);
+  }
+
+  specIssues(app: AppSpec): SpecIssue[] {
+    const issue = swarmIssue(app);
+    return issue ? [issue] : [];
   }
 
   events(signal: AbortSignal): AsyncIterable<RuntimeEvent> {

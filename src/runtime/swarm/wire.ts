@@ -30,7 +30,7 @@ export interface SwarmTask {
 
 export interface SwarmNode {
   ID: string;
-  Description?: { Hostname?: string };
+  Description?: { Hostname?: string; Resources?: { NanoCPUs?: number } };
   Spec?: { Labels?: Record<string, string>; Availability?: string };
   Status?: { State?: string; Addr?: string };
 }
