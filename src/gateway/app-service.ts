@@ -91,6 +91,8 @@ export interface AppServiceDeps {
   desiredChanged: (removed: string[], options?: { purgeVolumes?: boolean }, changed?: readonly string[]) => Promise<void>;
   /** The desired apps as last stored, indexed for validating a change against them; read from the store at each change when absent. */
   desired?: DesiredIndex;
+  /** Tells the other gateways on a shared store that these apps changed in it (a change that goes through no desiredChanged). */
+  announce?: (apps: readonly string[]) => void;
   /** An app's state as the API shows it (several gateways: as the leader sees it); default the activator's. */
   viewStatus?: (name: string) => AppStatus | undefined;
 }
@@ -324,6 +326,10 @@ export class AppService {
     // it must neither land on the new app's row nor be answered as done.
     const kept = await this.deps.serialize(async () => this.deps.activator.controller(name) === controller && (await this.deps.store.setReplicas(name, replicas)));
     if (!kept) throw new NotFoundError(`app ${name} was deleted while it was being scaled; nothing was changed`);
+    // The other gateways read the count back now: each cold-starts the app itself and may lead next, and
+    // one left with the old count started that many instances (the spec did not change, so nothing else tells them).
+    this.deps.desired?.replicas.set(name, replicas);
+    this.deps.announce?.([name]);
     await controller.setReplicas(replicas);
     return controller.status();
   }

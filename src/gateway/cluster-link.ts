@@ -28,6 +28,8 @@ export interface ClusterLinkDeps {
   statuses: () => AppStatus[];
   /** The desired specs this gateway routes now. */
   specs: () => ReadonlyMap<string, AppSpec>;
+  /** The replica counts `berth scale` kept, by app (DesiredIndex.replicas). */
+  replicas: () => ReadonlyMap<string, number>;
   /** Reads these apps (undefined: all) again from the store and follows them, one change at a time with the others. */
   follow: (apps: string[] | undefined) => Promise<void>;
   /** With proxy workers: their barrier for `app` (see ClusterHost.quiesceLocal), and a hold's end pushed to them. */
@@ -98,7 +100,7 @@ export class ClusterLink {
     try {
       const stored = await this.deps.store.listApps();
       const unfinished = this.deps.activator()?.acting === true && (await this.deps.store.listDeleted()).length > 0;
-      if (desiredIsStale(stored, this.deps.specs()) || unfinished) await this.deps.follow(undefined);
+      if (desiredIsStale(stored, this.deps.specs(), this.deps.replicas()) || unfinished) await this.deps.follow(undefined);
     } catch (err) {
       this.deps.logger.debug({ err: messageOf(err) }, 'desired-state resync skipped (the store does not answer)');
     }
@@ -114,7 +116,10 @@ export class ClusterLink {
   }
 }
 
-/** Whether the stored apps differ from the specs a gateway routes (an app more or less, or any spec changed). Pure. */
-export function desiredIsStale(stored: readonly StoredApp[], specs: ReadonlyMap<string, AppSpec>): boolean {
-  return stored.length !== specs.size || stored.some((a) => JSON.stringify(a.spec) !== JSON.stringify(specs.get(a.name)));
+/**
+ * Whether the stored apps differ from the specs a gateway routes (an app more or less, any spec
+ * changed, or a replica count `berth scale` kept, which changes no spec: `replicas` by app). Pure.
+ */
+export function desiredIsStale(stored: readonly StoredApp[], specs: ReadonlyMap<string, AppSpec>, replicas: ReadonlyMap<string, number> = new Map()): boolean {
+  return stored.length !== specs.size || stored.some((a) => a.replicas !== replicas.get(a.name) || JSON.stringify(a.spec) !== JSON.stringify(specs.get(a.name)));
 }

@@ -13,18 +13,25 @@ import type { StoredApp } from '../store/store.js';
 export class DesiredIndex {
   /** The desired specs by name; what the input URL and the per-app timeouts read. */
   readonly specs = new Map<string, AppSpec>();
+  /**
+   * The replica count `berth scale` kept in the store, by app (absent: the spec's own). Kept beside
+   * the specs because a scale changes no spec: the periodic resync of several gateways compares both.
+   */
+  readonly replicas = new Map<string, number>();
   /** routeKey (effective host, path) → the app answering it. */
   private readonly owners = new Map<string, string>();
 
   reset(apps: readonly StoredApp[]): void {
     this.specs.clear();
     this.owners.clear();
-    for (const app of apps) this.set(app.spec);
+    this.replicas.clear();
+    for (const app of apps) this.set(app.spec, app.replicas);
   }
 
-  set(spec: AppSpec): void {
+  set(spec: AppSpec, replicas?: number): void {
     this.delete(spec.name);
     this.specs.set(spec.name, spec);
+    if (replicas !== undefined) this.replicas.set(spec.name, replicas);
     for (const key of routeKeys(spec)) if (!this.owners.has(key)) this.owners.set(key, spec.name);
   }
 
@@ -32,6 +39,7 @@ export class DesiredIndex {
     const spec = this.specs.get(name);
     if (!spec) return;
     this.specs.delete(name);
+    this.replicas.delete(name);
     for (const key of routeKeys(spec)) if (this.owners.get(key) === name) this.owners.delete(key);
   }
 

@@ -218,6 +218,7 @@ export class Gateway {
           accountant: () => this.accountant,
           statuses: () => this.statuses(),
           specs: () => this.desired.specs,
+          replicas: () => this.desired.replicas,
           follow: (apps) => this.serialize(async () => void (await this.desiredChanged([], {}, apps, false))),
           workers: () => this.pool?.feed,
         })
@@ -341,6 +342,7 @@ export class Gateway {
       serialize: (change) => this.serialize(change),
       desiredChanged: async (names, options, changed) => void (await this.desiredChanged(names, options, changed)),
       desired: this.desired,
+      announce: (apps) => cluster?.announce(apps),
       ...(cluster ? { viewStatus: (name: string) => viewedStatus(activator.status(name), cluster.leaderStates.get(name), cluster.leading) } : {}),
     });
     this.tokens = new TokenService(store, this.parts.adminToken, logger);
@@ -509,7 +511,7 @@ export class Gateway {
         }
       }
       for (const name of removed) this.desired.delete(name);
-      for (const app of desired) this.desired.set(app.spec);
+      for (const app of desired) this.desired.set(app.spec, app.replicas);
     } else {
       desired = await store.listApps();
       this.desired.reset(desired);

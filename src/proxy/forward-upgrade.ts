@@ -50,23 +50,25 @@ export interface UpgradeExchange {
  *   caller writes).
  *
  * `onClose` fires exactly once at the end, whatever happened, so activity
- * accounting stays exact.
+ * accounting stays exact; it is given the app's status (101 for a tunnel), or 0
+ * when the app never answered.
  */
 export function forwardUpgrade(
   client: Duplex,
   clientHead: Buffer,
   target: UpgradeTarget,
   onFailure: (err: Error) => void,
-  onClose: () => void,
+  onClose: (status: number) => void,
 ): UpgradeExchange {
   let finished = false;
   let answered = false;
+  let status = 0;
   let tunnel: WebSocketTunnel | undefined;
   const finish = () => {
     if (finished) return;
     finished = true;
     clearTimeout(timer);
-    onClose();
+    onClose(status);
   };
   // Not read until a tunnel is open: bytes sent early wait in the socket, and are dropped if the app refuses.
   client.pause();
@@ -102,6 +104,7 @@ export function forwardUpgrade(
 
   upstream.on('upgrade', (res: IncomingMessage, socket: Socket, appHead: Buffer) => {
     answered = true;
+    status = res.statusCode ?? 101;
     clearTimeout(timer);
     socket.on('error', () => socket.destroy());
     if (finished || client.destroyed || !client.writable) {
@@ -116,6 +119,7 @@ export function forwardUpgrade(
 
   upstream.on('response', (res: IncomingMessage) => {
     answered = true;
+    status = res.statusCode ?? 0;
     clearTimeout(timer);
     res.on('error', () => client.destroy());
     if (finished || client.destroyed || !client.writable) {

@@ -545,22 +545,30 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     if (problem) return writeRawFailure(socket, { status: 400, code: 'bad_request', reason: problem }, app, ['sec-websocket-version', '13']);
     this.begin(app);
     this.upgradesInFlight++;
+    const startedMs = performance.now();
+    const requestId = requestIdOf(req);
+    // What the exchange came to, for its history record: the app's answer (101: a tunnel), or berth's own.
+    let status = 0;
+    let waited = false;
+    let instance: string | undefined;
     let ended = false;
+    // A WebSocket is a proxied request like any other: recorded (history, metrics, usage) when it ends.
     const end = () => {
       if (ended) return;
       ended = true;
       this.upgradesInFlight--;
-      this.end(app);
+      this.record(app, 'GET', req.url ?? '/', status, startedMs, waited, 0, 0, requestId, client, instance);
     };
-    const requestId = requestIdOf(req);
     const go = (upstream: Upstream) => {
       // The client gave up while the app was woken: the woken app serves the next one.
       if (socket.destroyed) return end();
       if (this.closing) {
         // A WebSocket opened while draining would only be closed again moments later.
+        status = SHUTTING_DOWN.status;
         writeRawFailure(socket, SHUTTING_DOWN, app);
         return end();
       }
+      instance = upstream.instanceName ?? upstream.instanceId;
       const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrustedAddress(client), upgrade: true, requestId, client, host: match.authority, prefix: match.strippedPrefix });
       const bounds = this.boundsOf(app);
       // An open WebSocket is load on its instance for as long as it lives.
@@ -572,20 +580,26 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
         (err) => {
           const failure = classifyFailure(err, socket.destroyed, { app, connectTimeoutMs: bounds.connectTimeoutMs, responseTimeoutMs: bounds.responseTimeoutMs });
           if (failure.status !== 0) this.logger.warn({ app, instance: upstream.instanceId, requestId, err: failure.reason }, 'upstream failed');
+          status = failure.status;
           writeRawFailure(socket, failure, app);
         },
-        () => {
+        (answer) => {
           upstream.inFlight--;
+          if (answer !== 0) status = answer;
           end();
         },
       );
       if (!ended && this.upgradeSockets.has(socket)) this.upgradeSockets.set(socket, exchange);
     };
     const refused = (err: unknown) => {
-      writeRawFailure(socket, classifyFailure(err, socket.destroyed), app);
+      const failure = classifyFailure(err, socket.destroyed);
+      status = failure.status;
+      writeRawFailure(socket, failure, app);
       end();
     };
     const settle = (admission: Admission): void => {
+      // As a plain request's record says: anything but an instance ready at once was a wait for the app.
+      if (admission.kind !== 'ready') waited = true;
       switch (admission.kind) {
         case 'ready':
           return go(admission.upstream);

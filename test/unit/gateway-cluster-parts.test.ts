@@ -231,4 +231,9 @@ describe('desiredIsStale: the periodic comparison of the store with what a gatew
     ['a different app of the same count', [stored('c')], [['a', spec('a')]], true],
   ];
   for (const [name, store, routed, expected] of cases) test(name, () => assert.equal(desiredIsStale(store, new Map(routed)), expected));
+  // `berth scale` at another gateway changes no spec, only the kept count: missed, a gateway cold-started the old count.
+  const scaled = (replicas: number) => ({ ...stored('a'), replicas }) as StoredApp;
+  test('a count scaled at another gateway', () => assert.equal(desiredIsStale([scaled(3)], new Map([['a', spec('a')]]), new Map([['a', 2]])), true));
+  test('a count this gateway knows', () => assert.equal(desiredIsStale([scaled(3)], new Map([['a', spec('a')]]), new Map([['a', 3]])), false));
+  test('a kept count dropped by a new spec', () => assert.equal(desiredIsStale([stored('a')], new Map([['a', spec('a')]]), new Map([['a', 3]])), true));
 });

@@ -202,3 +202,24 @@ test("an app created at one gateway and cold-started there while the leader relo
     await bed.close();
   }
 });
+
+test('an app scaled at one gateway: the other follows the count, so its own cold start starts that many instances', { skip, timeout: 30_000 }, async () => {
+  const bed = await openBed();
+  const { runtime, start } = bed;
+  try {
+    const a = await start('scale-a');
+    const b = await start('scale-b');
+    const web = { apiVersion: 'berth/v1', name: 'wide', image: 'fake/wide:1', port: 8080, scale: { min: 0, max: 3, replicas: 1 } };
+    assert.equal((await api(a, 'POST', '/v1/apps', web)).status, 200);
+    await waitFor('B knows wide', () => b.statuses().some((s) => s.name === 'wide'), { timeoutMs: 10_000 });
+    // Scaled while stopped: only the count changes, kept in the store for the next start, wherever it happens.
+    assert.equal((await api(a, 'POST', '/v1/apps/wide/scale', { replicas: 3 })).status, 200);
+    // B never heard of it: no notice was sent, and the periodic resync compared specs only, not the kept count.
+    await waitFor('B follows the count', () => b.statuses().find((s) => s.name === 'wide')?.replicas === 3, { timeoutMs: 12_000 });
+    assert.equal((await httpGet(b.proxyAddress!.port, '/session/wide/')).status, 200);
+    const running = () => [...runtime.containers.values()].filter((c) => c.instance.app === 'wide' && c.instance.state === 'running').length;
+    await waitFor('3 instances of wide running', () => running() === 3, { timeoutMs: 10_000 });
+  } finally {
+    await bed.close();
+  }
+});

@@ -8,6 +8,7 @@ import { ProxyServer } from '../../src/proxy/proxy-server.js';
 import { RouteTable } from '../../src/proxy/route-table.js';
 import { StaticUpstreams } from '../../src/proxy/static-upstreams.js';
 import type { RequestRecord } from '../../src/store/store.js';
+import { waitFor } from '../support/wait-for.js';
 
 let backend: Server;
 let wss: WebSocketServer;
@@ -158,6 +159,28 @@ test('a WebSocket to a dead upstream gets an HTTP 502', async () => {
     ws.once('error', () => resolve(-1));
   });
   assert.equal(status, 502);
+});
+
+test('a WebSocket is recorded once it ends, as a plain request is (history, metrics, usage), with its status', async () => {
+  const ws = new WebSocket(`ws://127.0.0.1:${proxyPort}/session/echo/ws?room=1`, { headers: { 'x-request-id': 'ws-recorded-1' } });
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  // Open: not yet a finished request.
+  assert.equal(records.find((r) => r.requestId === 'ws-recorded-1'), undefined);
+  ws.close();
+  await waitFor('the WebSocket recorded', () => records.some((r) => r.requestId === 'ws-recorded-1'), { timeoutMs: 10_000 });
+  const record = records.find((r) => r.requestId === 'ws-recorded-1')!;
+  assert.deepEqual([record.app, record.method, record.path, record.status], ['echo', 'GET', '/session/echo/ws?room=1', 101]);
+  // A handshake the proxy answered itself (the app is down) is recorded with that answer.
+  const down = new WebSocket(`ws://127.0.0.1:${proxyPort}/session/down/ws`, { headers: { 'x-request-id': 'ws-recorded-2' } });
+  await new Promise<void>((resolve) => {
+    down.once('unexpected-response', () => resolve());
+    down.once('error', () => resolve());
+  });
+  await waitFor('the refused WebSocket recorded', () => records.some((r) => r.requestId === 'ws-recorded-2'), { timeoutMs: 10_000 });
+  assert.equal(records.find((r) => r.requestId === 'ws-recorded-2')!.status, 502);
 });
 
 test('every request gets an id: answered as x-request-id, sent upstream once, recorded', async () => {
