@@ -154,7 +154,8 @@ export function forwardHttp(
     }
     try {
       // HTTP/2 has no status text (RFC 9113 §8.3.2): Node would warn about one.
-      res.writeHead(statusCode, req.httpVersionMajor === 2 ? undefined : heldText, headers);
+      if (req.httpVersionMajor === 2) writeHeadOverHttp2(res, statusCode, headers);
+      else res.writeHead(statusCode, heldText, headers);
     } catch (err) {
       // Node refuses some heads the parser let through (over HTTP/2: a singleton field such as ETag twice):
       // answer 502 instead of relaying half a head. The fields it took before refusing are taken back, or
@@ -271,5 +272,26 @@ export class ClientBodyTimeoutError extends Error {
   readonly code = 'client_body_timeout';
   constructor(readonly idleMs: number) {
     super(`the request body sent nothing for ${idleMs / 1000} s`);
+  }
+}
+
+/**
+ * Over HTTP/2 Node refuses a second value of a field that may have one (Content-Type,
+ * ETag, Location… twice), which HTTP/1.1 relays as the app sent it: the same careless app
+ * answered an HTTP/1.1 client and gave a browser on HTTP/2 a 502. The first value is kept,
+ * as a client reading HTTP/1.1 mostly does; each such field is tried once (a head has few).
+ */
+function writeHeadOverHttp2(res: ServerResponse, statusCode: number, headers: ResponseHeaders): void {
+  for (let tries = 0; ; tries++) {
+    try {
+      res.writeHead(statusCode, headers);
+      return;
+    } catch (err) {
+      const field = (err as { code?: string }).code === 'ERR_HTTP2_HEADER_SINGLE_VALUE' ? /"([^"]+)"/.exec((err as Error).message)?.[1] : undefined;
+      const values = field === undefined ? undefined : headers[field];
+      if (!Array.isArray(values) || tries > 32) throw err;
+      res.removeHeader(field!);
+      headers[field!] = values[0]!;
+    }
   }
 }

@@ -131,17 +131,23 @@ describe('the HTTP/2 edge', () => {
       assert.equal((await ask(s, {})).status, 200, 'the session serves on');
     });
 
-    it(`an app's head HTTP/2 cannot carry (ETag twice) is a clean 502 without the app's fields, not a hang or a crash (head ${when})`, { timeout: 10_000 }, async () => {
+    // HTTP/1.1 relays a careless app's two ETag lines as they are; over HTTP/2 that head was a 502.
+    it(`a field that may have one value, sent twice (ETag), keeps its first over HTTP/2 as over HTTP/1.1 (head ${when})`, { timeout: 10_000 }, async () => {
       const s = session();
-      const headers = await new Promise<Record<string, unknown>>((resolve) => {
+      const got = await new Promise<{ headers: Record<string, unknown>; body: string }>((resolve) => {
         const stream = s.request({ ':path': `/h2-refused/etag/${when}`, ':authority': 'a.test' });
-        stream.on('response', (h) => resolve(h));
-        stream.on('error', () => resolve({}));
-        stream.resume();
+        let headers: Record<string, unknown> = {};
+        let body = '';
+        stream.on('response', (h) => (headers = h));
+        stream.setEncoding('utf8');
+        stream.on('data', (c: string) => (body += c));
+        stream.on('end', () => resolve({ headers, body }));
+        stream.on('error', () => resolve({ headers, body }));
         stream.end();
       });
-      assert.equal(headers[':status'], 502);
-      assert.equal(headers.etag, undefined, "none of the app's fields went with berth's 502");
+      assert.equal(got.headers[':status'], 200);
+      assert.equal(got.headers.etag, '"a"', 'the first value');
+      assert.equal(got.body, 'ok');
       assert.equal((await ask(s, {})).status, 200, 'the session serves on');
     });
   }
