@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { ConfigError } from '../../errors.js';
+import { refuseGarbledAnswers } from './engine-answers.js';
 import { DEFAULT_ENGINE_TIMEOUT_MS, boundEngineCalls } from './engine-timeout.js';
 import { readTlsFiles } from './tls-files.js';
 
@@ -58,7 +59,8 @@ export function resolveDockerEndpoint(configured?: string, env: NodeJS.ProcessEn
  * unix socket. Every connection field is therefore set, to undefined when unused.
  * `timeout` is pinned to undefined too: DOCKER_CLIENT_TIMEOUT would otherwise cut
  * long-lived event and log streams; calls are bounded by `engineTimeoutMs` instead
- * (see boundEngineCalls), streams only until they answer.
+ * (see boundEngineCalls), streams only until they answer. An answer that is not the
+ * Engine API's fails its call (see refuseGarbledAnswers) instead of reaching callers.
  */
 export function createDockerClient(endpoint: DockerEndpoint, engineTimeoutMs = DEFAULT_ENGINE_TIMEOUT_MS): Docker {
   const tls = readTlsFiles(endpoint);
@@ -72,5 +74,5 @@ export function createDockerClient(endpoint: DockerEndpoint, engineTimeoutMs = D
     key: tls?.key,
     timeout: undefined,
   });
-  return boundEngineCalls(docker, engineTimeoutMs);
+  return boundEngineCalls(refuseGarbledAnswers(docker), engineTimeoutMs);
 }
