@@ -97,7 +97,13 @@ export class Gateway {
   readonly events = new StateEvents();
   private requestNotices?: RequestNotices;
   /** Prometheus metrics (GET /metrics on the admin listener), fed by the proxy and the state events. */
-  readonly metrics = new Metrics({ statuses: () => this.statuses(), declared: (app) => this.desired.specs.has(app), certificates: () => this.certificates(), historyDropped: () => this.history?.dropped ?? 0 });
+  readonly metrics = new Metrics({
+    statuses: () => this.statuses(),
+    declared: (app) => this.desired.specs.has(app),
+    certificates: () => this.certificates(),
+    historyDropped: () => this.history?.dropped ?? 0,
+    engineUp: async () => this.runtime !== undefined && (await this.runtime.ping().then(() => true, () => false)),
+  });
   readonly startedAt = new Date();
   /** Several gateways on one PostgreSQL store: this one's part (leader lease, heartbeats, notices); unset on SQLite. */
   cluster?: GatewayCluster;
