@@ -2,10 +2,13 @@
 // proxy's HTML page with 200, a JSON body cut short, a document of the wrong shape.
 // Every runtime call fails as engine_unavailable with a message that says so, and
 // nothing rejects with nobody listening (which would end the gateway's process).
+// An answer whose connection breaks half-way fails its call at once, not at the
+// engine timeout.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineUnavailableError } from '../../src/errors.js';
@@ -72,6 +75,49 @@ describe('an engine that answers garbage', () => {
     answer = ANSWERS['an HTML page']!;
     const runtime = new DockerRuntime({ docker: `unix://${join(dir, 'engine.sock')}`, engineTimeoutMs: 5_000 });
     await assert.rejects(runtime.list(), /^EngineUnavailableError: listing containers: Docker engine at \S+ answered GET \/containers\/json with a body that is not JSON \("<html><body><h1>502 Bad Gateway<\/h1><\/body><\/html>"\)$/);
+  });
+});
+
+describe('an engine whose connection breaks in the middle of an answer', () => {
+  let dir: string;
+  let engine: NetServer;
+  const sockets = new Set<Socket>();
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-cut-'));
+    // Pings are answered (the engine is alive, so the probe of a slow call does not cut it short);
+    // every other call gets the head and the start of its body, then the connection is reset.
+    engine = createNetServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => undefined);
+      socket.once('data', (chunk) => {
+        if (chunk.toString('latin1').startsWith('GET /_ping')) return void socket.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK');
+        socket.write('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n[{"Id":"abc"');
+        setImmediate(() => socket.destroy());
+      });
+    });
+    await new Promise<void>((resolve) => engine.listen(join(dir, 'engine.sock'), resolve));
+  });
+
+  after(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise((resolve) => engine.close(resolve));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('the call fails as engine_unavailable when the connection breaks, not when the engine timeout runs out', { timeout: 30_000 }, async () => {
+    const runtime = new DockerRuntime({ docker: `unix://${join(dir, 'engine.sock')}`, engineTimeoutMs: 20_000 });
+    const began = performance.now();
+    const err = await runtime.list().then(
+      (value) => assert.fail(`list answered ${JSON.stringify(value)}`),
+      (e: unknown) => e,
+    );
+    const ms = performance.now() - began;
+    assert.ok(err instanceof EngineUnavailableError, String(err));
+    assert.match(err.message, /^listing containers: Docker engine at \S+ does not answer \(ECONNRESET\)/);
+    // Well under the 20 s bound: the break is heard when it happens.
+    assert.ok(ms < 10_000, `failed after ${Math.round(ms)} ms`);
   });
 });
 

@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { ConfigError } from '../../errors.js';
+import { engineAgent } from './engine-agent.js';
 import { refuseGarbledAnswers } from './engine-answers.js';
 import { DEFAULT_ENGINE_TIMEOUT_MS, boundEngineCalls } from './engine-timeout.js';
 import { readTlsFiles } from './tls-files.js';
@@ -64,15 +65,18 @@ export function resolveDockerEndpoint(configured?: string, env: NodeJS.ProcessEn
  */
 export function createDockerClient(endpoint: DockerEndpoint, engineTimeoutMs = DEFAULT_ENGINE_TIMEOUT_MS): Docker {
   const tls = readTlsFiles(endpoint);
+  // dockerode's typings omit `agent`, which it hands to docker-modem as it is.
   const docker = new Docker({
     socketPath: endpoint.socketPath,
     host: endpoint.host,
     port: endpoint.port,
     protocol: endpoint.kind === 'unix' ? undefined : tls ? 'https' : 'http',
+    // An answer cut short fails its call at once (see engineAgent) rather than at the engine timeout.
+    agent: engineAgent(endpoint.kind === 'tcp' && tls !== undefined),
     ca: tls?.ca,
     cert: tls?.cert,
     key: tls?.key,
     timeout: undefined,
-  });
+  } as Docker.DockerOptions);
   return boundEngineCalls(refuseGarbledAnswers(docker), engineTimeoutMs);
 }
