@@ -182,6 +182,8 @@ export class Gateway {
       secretPolicy: () => (this.config ?? config).policy,
       bindMountRoots: () => (this.config ?? config).policy.bindMountRoots,
       storeId,
+      // Once at warn while the stream keeps breaking, as the resync says a failing pass: an outage must not flood the log.
+      onEventStreamError: (err, retryInMs, again) => logger[again ? 'debug' : 'warn']({ err: messageOf(err), retryInMs }, 'engine event stream broke; reopening it'),
     });
     await runtime.ping();
     config.apps = await resolveImagePorts(config.apps, runtime, this.configFile);
