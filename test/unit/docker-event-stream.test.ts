@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildConfig } from '../../src/config/load-config.js';
 import { runtimeFromConfig } from '../../src/runtime/runtime-from-config.js';
+import { SwarmRuntime } from '../../src/runtime/swarm/swarm-runtime.js';
 import type { RuntimeHooks } from '../../src/runtime/runtime.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -60,5 +61,43 @@ describe('an event stream the engine ends as soon as it answers', () => {
     assert.deepEqual(first.map((r) => r.again).sort(), [false, false, true, true, true, true], 'the first break of each stream is news, the next ones repeats');
     assert.match(first[0]!.message, /closed the event stream/);
     assert.ok(opened >= 6);
+  });
+});
+
+describe('a swarm manager that fails every call', () => {
+  let dir: string;
+  let engine: Server;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-evs-'));
+    engine = createServer((_req, res) => {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end('{"message":"manager is down"}');
+    });
+    await new Promise<void>((resolve) => engine.listen(join(dir, 'engine.sock'), resolve));
+  });
+
+  after(async () => {
+    engine.closeAllConnections();
+    await new Promise((resolve) => engine.close(resolve));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('the task polls and the event stream report their failures, the repeats as such (the log says it once)', { timeout: 20_000 }, async () => {
+    const reports: boolean[] = [];
+    const runtime = new SwarmRuntime({ docker: `unix://${join(dir, 'engine.sock')}`, swarm: { taskPollMs: 50 }, onEventStreamError: (_err, _ms, again) => void reports.push(again ?? false) });
+    const abort = new AbortController();
+    const consumed = (async () => {
+      for await (const _ of runtime.events(abort.signal)) void _;
+    })();
+    try {
+      // Ten reports, both loops among them (the stream's are apart, 250 ms doubling).
+      await waitFor('ten failures reported, of both loops', () => reports.length >= 10 && reports.filter((again) => !again).length >= 2, { timeoutMs: 15_000, intervalMs: 25 });
+    } finally {
+      abort.abort();
+      await consumed;
+    }
+    // One first failure for the task polls, one for the event stream; all the others are repeats.
+    assert.equal(reports.filter((again) => !again).length, 2, JSON.stringify(reports));
   });
 });
