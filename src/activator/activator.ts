@@ -466,6 +466,8 @@ export class Activator implements UpstreamSource {
     const controller = new AppController(spec, {
       runtime: this.runtime,
       logger: this.logger,
+      // A start whose answer was lost in the outage may have run its container: a resync adopts it now.
+      engineBack: () => void this.resync(),
       onChange: (status) => {
         // Started (or failed) once: its container is no longer one made ahead.
         if (status.state !== 'stopped') this.createdAhead.delete(status.name);

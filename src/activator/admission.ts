@@ -29,6 +29,11 @@ export class AdmissionGate {
   constructor(
     private readonly ping?: () => Promise<void>,
     private readonly now: () => number = () => performance.now(),
+    /**
+     * Told when a ping answers and ends the outage. What the engine did while its answers
+     * were lost (a start carried out, its answer cut) is only known by looking again.
+     */
+    private readonly onBack?: () => void,
   ) {}
 
   /** Why a request may not wait for a start now; undefined when it may. */
@@ -66,6 +71,7 @@ export class AdmissionGate {
       );
       if (back) {
         this.engineDownUntilMs = 0;
+        if (!this.closed) this.onBack?.();
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, ENGINE_PING_EVERY_MS).unref());

@@ -69,6 +69,13 @@ export interface AppControllerDeps {
   startBudget?: StartBudget;
   /** When a stop the engine did not carry out is tried again (stop-retry.ts). Absent: 1 s doubling to 30 s. */
   stopRetry?: StopRetrySchedule;
+  /**
+   * The engine answers again after an outage one of this app's starts ran into. The
+   * start may have been carried out with its answer lost (the connection cut as it
+   * came): its container runs while the app shows failed, until something looks.
+   * Absent: the next resync looks.
+   */
+  engineBack?: () => void;
 }
 
 /** Runs `work` holding the app's lease across gateways, waiting at most `waitMs` for it. */
@@ -144,7 +151,7 @@ export class AppController {
     this.stopRetry = new StopRetry(deps.stopRetry);
     this.dependencies = new DependencyHold(deps.wakeDependencies);
     // The probe dials a new connection each time: a kept-alive one can answer while new ones hang.
-    this.gate = new AdmissionGate(() => deps.runtime.probe());
+    this.gate = new AdmissionGate(() => deps.runtime.probe(), undefined, () => deps.engineBack?.());
     this.health = new HealthChecker({ logger: deps.logger, onUnhealthy: (slot) => void this.recover(slot, 'failed its health checks') });
   }
 

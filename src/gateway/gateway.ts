@@ -97,7 +97,13 @@ export class Gateway {
   readonly events = new StateEvents();
   private requestNotices?: RequestNotices;
   /** Prometheus metrics (GET /metrics on the admin listener), fed by the proxy and the state events. */
-  readonly metrics = new Metrics({ statuses: () => this.statuses(), declared: (app) => this.desired.specs.has(app), certificates: () => this.certificates(), historyDropped: () => this.history?.dropped ?? 0 });
+  readonly metrics = new Metrics({
+    statuses: () => this.statuses(),
+    declared: (app) => this.desired.specs.has(app),
+    certificates: () => this.certificates(),
+    historyDropped: () => this.history?.dropped ?? 0,
+    engineUp: async () => this.runtime !== undefined && (await this.runtime.ping().then(() => true, () => false)),
+  });
   readonly startedAt = new Date();
   /** Several gateways on one PostgreSQL store: this one's part (leader lease, heartbeats, notices); unset on SQLite. */
   cluster?: GatewayCluster;
@@ -176,6 +182,8 @@ export class Gateway {
       secretPolicy: () => (this.config ?? config).policy,
       bindMountRoots: () => (this.config ?? config).policy.bindMountRoots,
       storeId,
+      // Once at warn while the stream keeps breaking, as the resync says a failing pass: an outage must not flood the log.
+      onEventStreamError: (err, retryInMs, again) => logger[again ? 'debug' : 'warn']({ err: messageOf(err), retryInMs }, 'engine event stream broke; reopening it'),
     });
     await runtime.ping();
     config.apps = await resolveImagePorts(config.apps, runtime, this.configFile);

@@ -22,6 +22,12 @@ export interface MetricsOptions {
   certificates?: () => ReadonlyArray<{ host?: string; names?: string[]; source: string; notAfter?: string; failures?: number }>;
   /** Request records the history dropped so far (store falling behind or failing), read on every scrape. */
   historyDropped?: () => number;
+  /**
+   * Whether the engine answers now, asked on every scrape (as /v1/health asks it): an
+   * outage shows as berth_engine_up 0 while it lasts, not only in the apps it failed.
+   * Absent: the gauge is not there.
+   */
+  engineUp?: () => Promise<boolean>;
   /** Process metrics (CPU, memory, event loop, GC) with the `berth_` prefix; default true. */
   processMetrics?: boolean;
   /** Monotonic milliseconds, for the container-seconds clock (tests inject one). */
@@ -88,6 +94,17 @@ export class Metrics {
         this.inc(historyDropped());
       },
     });
+    const engineUp = options.engineUp;
+    if (engineUp) {
+      new Gauge({
+        name: 'berth_engine_up',
+        help: 'Whether the container engine answered a ping at this scrape (1) or not (0).',
+        registers,
+        async collect() {
+          this.set((await engineUp().catch(() => false)) ? 1 : 0);
+        },
+      });
+    }
     this.registry.registerMetric(this.requestDuration.asMetric());
     this.coldStarts = new Counter({ name: 'berth_cold_starts_total', help: 'Starts of an app from zero, by result.', labelNames: ['app', 'result'], registers });
     this.coldStartDuration = new Histogram({ name: 'berth_cold_start_duration_seconds', help: 'Time from the start of an app until its first instance was ready.', labelNames: ['app'], buckets: COLD_START_BUCKETS, registers });

@@ -17,6 +17,7 @@ export function runtimeFromConfig(config: GatewayConfig, hooks: RuntimeHooks, ex
     secretPolicy: hooks.secretPolicy,
     bindMountRoots: hooks.bindMountRoots,
     engineTimeoutMs: config.timeouts.engineMs,
+    onEventStreamError: hooks.onEventStreamError,
   };
   if (config.runtime === 'swarm') {
     return new SwarmRuntime({ ...common, swarm: { nodeAddresses: config.swarm.nodeAddresses, taskPollMs: config.swarm.taskPollMs, ...(config.swarm.volumeNode ? { volumeNode: config.swarm.volumeNode } : {}) } });

@@ -104,6 +104,12 @@ export interface RuntimeHooks {
   bindMountRoots(): readonly string[];
   /** The store's identity, to label every container with (`berth.store`; see LABEL_STORE). */
   storeId: string;
+  /**
+   * Told when the engine's event stream broke and is being reopened, for the log: what is
+   * lost meanwhile is caught up by the resync, but the gateway must say it went deaf.
+   * `again`: the previous reopen broke too (the engine is still in trouble).
+   */
+  onEventStreamError?(err: Error, retryInMs: number, again?: boolean): void;
 }
 
 export type InstanceState = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'dead' | 'removing';

@@ -16,6 +16,9 @@ const REQUEST_LINE = /(?:^|\r\n)(GET|HEAD|POST|PUT|DELETE) (?:\/v[\d.]+)?(\/[^\s
  * - `muteEvents`: the event stream goes deaf, every other call still works: the
  *   events an engine restart loses. A muted event connection stays muted (bytes
  *   were dropped from its stream) and new ones are never answered.
+ * - `corrupt`: a call named here (`GET /containers/json`) is answered by the relay
+ *   itself with the given raw HTTP response (a proxy's HTML page, a body cut short)
+ *   and never reaches the engine (`GET *`: every GET); every other call is relayed.
  * It also keeps `requests`: every Engine API call relayed, as `POST /containers/ID/unpause`.
  */
 export class EngineProxy {
@@ -25,6 +28,10 @@ export class EngineProxy {
   eventChunksDropped = 0;
   /** Every request relayed to the engine, in order: method and path, without the API version or query. */
   readonly requests: string[] = [];
+  /** Calls the relay answers itself, by method and path as in `requests`, with a raw HTTP/1.1 response. */
+  readonly corrupt = new Map<string, string>();
+  /** Calls answered from `corrupt`, in order. */
+  readonly corrupted: string[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly server: Server;
 
@@ -42,7 +49,15 @@ export class EngineProxy {
         events ||= EVENTS_REQUEST.test(chunk.toString('latin1', 0, 64));
         if (events && this.muteEvents) muted = true;
         if (!this.blackHole && !muted) {
-          for (const m of chunk.toString('latin1').matchAll(REQUEST_LINE)) this.requests.push(`${m[1]} ${m[2]}`);
+          const calls = [...chunk.toString('latin1').matchAll(REQUEST_LINE)].map((m) => `${m[1]} ${m[2]}`);
+          // Engine clients send one request at a time on a connection, so a whole chunk is one call.
+          const canned = calls.length === 1 ? (this.corrupt.get(calls[0]!) ?? this.corrupt.get(`${calls[0]!.split(' ')[0]} *`)) : undefined;
+          if (canned !== undefined) {
+            this.corrupted.push(calls[0]!);
+            client.write(canned);
+            return;
+          }
+          this.requests.push(...calls);
           engine.write(chunk);
         }
       });

@@ -32,6 +32,8 @@ export interface FakeBehaviour {
   quietStreamPath?: string;
   /** A `docker pause` lands between a start and the engine's answer to it, once: that start returns the container paused, with no address. */
   pausedAtStart?: boolean;
+  /** Once: the engine starts the container and its answer is lost (the connection cut as it came): the start fails as an unreachable engine. */
+  startAnswerLost?: boolean;
 }
 
 interface FakeContainer {
@@ -145,6 +147,10 @@ export class FakeRuntime implements Runtime {
     if (b.startError) throw b.startError();
     if (!this.containers.has(id)) throw new NotFoundError(`no container ${id}`);
     await this.run(c, b);
+    if (b.startAnswerLost) {
+      this.behaviour.set(c.instance.app, { ...b, startAnswerLost: false });
+      throw new EngineUnavailableError('Docker engine does not answer (ECONNRESET)', this.engineRetryAfterS);
+    }
     if (b.pausedAtStart) {
       this.behaviour.set(c.instance.app, { ...b, pausedAtStart: false });
       await this.outsidePause(id);

@@ -53,3 +53,27 @@ test('engine outage: probes stop when the app is closed', async () => {
     await rt.close();
   }
 });
+
+test('a start the engine carried out, its answer lost: once the engine answers again the running container is adopted, not left behind a failed app', async () => {
+  const rt = new FakeRuntime();
+  rt.behaviour.set('web', { startAnswerLost: true });
+  const a = fakeActivator(rt);
+  try {
+    await a.reconcile([fakeSpec('web')]);
+    await assert.rejects(a.acquire('web'), EngineUnavailableError);
+    const id = [...rt.containers.values()].find((c) => c.instance.app === 'web')!.instance.id;
+    assert.equal((await rt.inspect(id))?.state, 'running', 'the engine did start it');
+    // The engine answers the gate's first probe: the app follows its container within the resync this asks for
+    // (the activator's own resync, every 10 s, does not come within the test).
+    const deadline = performance.now() + 5_000;
+    while (a.status('web')?.state !== 'running' && performance.now() < deadline) await sleep(25);
+    assert.equal(a.status('web')?.state, 'running', `the app shows ${a.status('web')?.state} while its container runs`);
+    const up = await a.acquire('web');
+    assert.ok(up.port > 0);
+    assert.equal(rt.calls.start, 1, 'served by the container the lost start ran, not started again');
+    assert.deepEqual(rt.doubleStarts, []);
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});

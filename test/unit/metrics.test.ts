@@ -57,6 +57,19 @@ describe('metrics', () => {
     assert.equal(promValue(await scrape(m), 'berth_history_dropped_total', {}), 42);
   });
 
+  it('says whether the engine answers, asked at each scrape; a ping that throws is a down engine', async () => {
+    let answer: () => Promise<boolean> = async () => true;
+    const m = new Metrics({ processMetrics: false, engineUp: () => answer() });
+    assert.equal(promValue(await scrape(m), 'berth_engine_up'), 1);
+    answer = async () => false;
+    assert.equal(promValue(await scrape(m), 'berth_engine_up'), 0);
+    answer = () => Promise.reject(new Error('no engine'));
+    assert.equal(promValue(await scrape(m), 'berth_engine_up'), 0);
+    answer = async () => true;
+    assert.equal(promValue(await scrape(m), 'berth_engine_up'), 1, 'up again once it answers');
+    assert.equal(hasSample(await scrape(new Metrics({ processMetrics: false })), 'berth_engine_up'), false, 'no engine to ask, no gauge');
+  });
+
   it('gives each HTTPS certificate its expiry, and each ACME host its failed orders in a row', async () => {
     const m = new Metrics({
       processMetrics: false,

@@ -2,6 +2,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { ConfigError } from '../../errors.js';
+import { engineAgent } from './engine-agent.js';
+import { refuseGarbledAnswers } from './engine-answers.js';
 import { DEFAULT_ENGINE_TIMEOUT_MS, boundEngineCalls } from './engine-timeout.js';
 import { readTlsFiles } from './tls-files.js';
 
@@ -58,19 +60,23 @@ export function resolveDockerEndpoint(configured?: string, env: NodeJS.ProcessEn
  * unix socket. Every connection field is therefore set, to undefined when unused.
  * `timeout` is pinned to undefined too: DOCKER_CLIENT_TIMEOUT would otherwise cut
  * long-lived event and log streams; calls are bounded by `engineTimeoutMs` instead
- * (see boundEngineCalls), streams only until they answer.
+ * (see boundEngineCalls), streams only until they answer. An answer that is not the
+ * Engine API's fails its call (see refuseGarbledAnswers) instead of reaching callers.
  */
 export function createDockerClient(endpoint: DockerEndpoint, engineTimeoutMs = DEFAULT_ENGINE_TIMEOUT_MS): Docker {
   const tls = readTlsFiles(endpoint);
+  // dockerode's typings omit `agent`, which it hands to docker-modem as it is.
   const docker = new Docker({
     socketPath: endpoint.socketPath,
     host: endpoint.host,
     port: endpoint.port,
     protocol: endpoint.kind === 'unix' ? undefined : tls ? 'https' : 'http',
+    // An answer cut short fails its call at once (see engineAgent) rather than at the engine timeout.
+    agent: engineAgent(endpoint.kind === 'tcp' && tls !== undefined),
     ca: tls?.ca,
     cert: tls?.cert,
     key: tls?.key,
     timeout: undefined,
-  });
-  return boundEngineCalls(docker, engineTimeoutMs);
+  } as Docker.DockerOptions);
+  return boundEngineCalls(refuseGarbledAnswers(docker), engineTimeoutMs);
 }

@@ -1,4 +1,5 @@
 import { BerthError, ConflictError, EngineUnavailableError, NotFoundError, RuntimeError, messageOf } from '../../errors.js';
+import { ENGINE_GARBLED_CODE } from './engine-answers.js';
 import { ENGINE_TIMEOUT_CODE } from './engine-timeout.js';
 
 /** The shape of what dockerode / docker-modem reject with. */
@@ -59,6 +60,10 @@ export function mapDockerError(err: unknown, doing: string, endpointUrl: string)
   if (e?.code === 'EMFILE' || e?.code === 'ENFILE') {
     // berth itself is out of file descriptors: not the engine's fault, nor the app's.
     return new EngineUnavailableError(`${doing}: the gateway is out of file descriptors (${e.code})`, 1, { cause: err });
+  }
+  if (e?.code === ENGINE_GARBLED_CODE) {
+    // Something answers at the address, but not as the Engine API does: a proxy in front of it, or a body cut short.
+    return new EngineUnavailableError(`${doing}: Docker engine at ${endpointUrl} ${messageOf(err)}`, ENGINE_RETRY_AFTER_S, { cause: err });
   }
   if (isEngineUnreachable(err)) {
     return new EngineUnavailableError(`${doing}: ${engineUnreachableMessage(endpointUrl, err)}`, ENGINE_RETRY_AFTER_S, { cause: err });

@@ -7,19 +7,25 @@ import { toNetworkEvent, toRuntimeEvent, type DockerEventMessage } from './event
 import { drainJsonLines } from './json-lines.js';
 import { MANAGED_FILTER } from './names.js';
 
-/** Called when the event stream broke and is about to be reopened. */
-export type EventStreamErrorHandler = (err: Error, retryInMs: number) => void;
+/**
+ * Called when the event stream broke and is about to be reopened. `again`: the stream
+ * reopened last time broke as well, before it had served a while (the engine is still
+ * in trouble: a log says so once, not at every retry).
+ */
+export type EventStreamErrorHandler = (err: Error, retryInMs: number, again?: boolean) => void;
 
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 5_000;
+/** How long a stream must have stayed open to count as having worked, so the next break is retried quickly again. */
+const STEADY_MS = 5_000;
 
 /**
  * Lifecycle events of berth's containers until `signal` aborts.
  *
  * The engine closes /events when it restarts and the connection can break, but the
  * activator and reconciler must not silently go deaf: the stream is reopened, after
- * a pause doubling from 250 ms to 5 s so a dead engine is not hammered (reset as soon
- * as a connection succeeds). It is reopened with `since` set to the last event seen,
+ * a pause doubling from 250 ms to 5 s so a dead engine is not hammered (reset once a
+ * stream has stayed open 5 s). It is reopened with `since` set to the last event seen,
  * so the engine replays what happened while disconnected; events already delivered
  * are skipped by their nanosecond time.
  */
@@ -47,28 +53,38 @@ async function* watchStream(
 ): AsyncGenerator<RuntimeEvent> {
   const seen = new ReplayGuard();
   let retryMs = FIRST_RETRY_MS;
+  let broken = false;
   while (!signal.aborted) {
     let stream: Readable | undefined;
+    let openedAt: number | undefined;
+    let failure: Error | undefined;
     try {
       stream = (await ctx.docker().getEvents({
         filters,
         ...(seen.sinceS === undefined ? {} : { since: seen.sinceS }),
         abortSignal: signal,
       })) as Readable;
-      retryMs = FIRST_RETRY_MS;
+      openedAt = performance.now();
       for await (const msg of messages(stream)) {
         if (!seen.isNew(msg)) continue;
         const event = toEvent(msg);
         if (event) yield event;
       }
-      if (!signal.aborted) onError?.(new Error(`Docker engine at ${ctx.endpoint.url} closed the event stream`), retryMs);
+      if (!signal.aborted) failure = new Error(`Docker engine at ${ctx.endpoint.url} closed the event stream`);
     } catch (err) {
       if (signal.aborted) return;
-      onError?.(mapDockerError(err, 'watching Docker events', ctx.endpoint.url), retryMs);
+      failure = mapDockerError(err, 'watching Docker events', ctx.endpoint.url);
     } finally {
       // Also runs when the consumer stops iterating early: the engine connection must not leak.
       stream?.destroy();
     }
+    if (!failure) continue;
+    // Only a stream that served a while restarts the backoff: one the engine answers and ends at once
+    // (a proxy's page, an engine shutting down) would otherwise be reopened four times a second for good.
+    const steady = openedAt !== undefined && performance.now() - openedAt >= STEADY_MS;
+    if (steady) retryMs = FIRST_RETRY_MS;
+    onError?.(failure, retryMs, broken && !steady);
+    broken = true;
     await delay(retryMs, undefined, { signal }).catch(() => undefined);
     retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
   }

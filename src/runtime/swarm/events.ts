@@ -21,14 +21,18 @@ export async function* watchSwarm(ctx: SwarmContext, nodes: NodeBook, signal: Ab
   const poke = new Poke();
   void followEngineEvents(ctx, nodes, signal, () => poke.fire(), onError);
   let before: TaskSnapshot | undefined;
+  // A poll fails every taskPollMs while the engine is down: the handler hears the repeats as such (logged once).
+  let failing = false;
   while (!signal.aborted) {
     try {
       const after = await snapshot(ctx);
       if (before) yield* diffTasks(before, after, new Date(), await exitCodes(ctx, endedTasks(before, after)));
       before = after;
+      failing = false;
     } catch (err) {
       if (signal.aborted) return;
-      onError?.(err instanceof Error ? err : new Error(String(err)), ctx.swarm.taskPollMs);
+      onError?.(err instanceof Error ? err : new Error(String(err)), ctx.swarm.taskPollMs, failing);
+      failing = true;
     }
     await poke.wait(ctx.swarm.taskPollMs, signal);
   }
@@ -58,18 +62,21 @@ async function exitCodes(ctx: SwarmContext, tasks: readonly string[]): Promise<M
 /** Service and node events only say "look now"; a node event also means its address may have changed. */
 async function followEngineEvents(ctx: SwarmContext, nodes: NodeBook, signal: AbortSignal, look: () => void, onError?: EventStreamErrorHandler): Promise<void> {
   let retryMs = 250;
+  let failing = false;
   while (!signal.aborted) {
     let stream: Readable | undefined;
     try {
       stream = (await ctx.docker().getEvents({ filters: { type: ['service', 'node'] }, abortSignal: signal } as never)) as unknown as Readable;
       retryMs = 250;
+      failing = false;
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         if (chunk.includes('"Type":"node"')) await nodes.refresh().catch(() => undefined);
         look();
       }
     } catch (err) {
       if (signal.aborted) return;
-      onError?.(mapDockerError(err, 'watching swarm events', ctx.endpoint.url), retryMs);
+      onError?.(mapDockerError(err, 'watching swarm events', ctx.endpoint.url), retryMs, failing);
+      failing = true;
     } finally {
       stream?.destroy();
     }
