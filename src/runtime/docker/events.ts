@@ -6,6 +6,7 @@ import { mapDockerError } from './errors.js';
 import { toNetworkEvent, toRuntimeEvent, type DockerEventMessage } from './event-mapping.js';
 import { drainJsonLines } from './json-lines.js';
 import { MANAGED_FILTER } from './names.js';
+import { StreamBackoff } from '../stream-backoff.js';
 
 /**
  * Called when the event stream broke and is about to be reopened. `again`: the stream
@@ -13,11 +14,6 @@ import { MANAGED_FILTER } from './names.js';
  * in trouble: a log says so once, not at every retry).
  */
 export type EventStreamErrorHandler = (err: Error, retryInMs: number, again?: boolean) => void;
-
-const FIRST_RETRY_MS = 250;
-const MAX_RETRY_MS = 5_000;
-/** How long a stream must have stayed open to count as having worked, so the next break is retried quickly again. */
-const STEADY_MS = 5_000;
 
 /**
  * Lifecycle events of berth's containers until `signal` aborts.
@@ -52,7 +48,7 @@ async function* watchStream(
   onError?: EventStreamErrorHandler,
 ): AsyncGenerator<RuntimeEvent> {
   const seen = new ReplayGuard();
-  let retryMs = FIRST_RETRY_MS;
+  const backoff = new StreamBackoff();
   let broken = false;
   while (!signal.aborted) {
     let stream: Readable | undefined;
@@ -79,14 +75,10 @@ async function* watchStream(
       stream?.destroy();
     }
     if (!failure) continue;
-    // Only a stream that served a while restarts the backoff: one the engine answers and ends at once
-    // (a proxy's page, an engine shutting down) would otherwise be reopened four times a second for good.
-    const steady = openedAt !== undefined && performance.now() - openedAt >= STEADY_MS;
-    if (steady) retryMs = FIRST_RETRY_MS;
-    onError?.(failure, retryMs, broken && !steady);
+    const { waitMs, steady } = backoff.next(openedAt === undefined ? undefined : performance.now() - openedAt);
+    onError?.(failure, waitMs, broken && !steady);
     broken = true;
-    await delay(retryMs, undefined, { signal }).catch(() => undefined);
-    retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
+    await delay(waitMs, undefined, { signal }).catch(() => undefined);
   }
 }
 

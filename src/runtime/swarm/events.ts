@@ -3,6 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { RuntimeEvent } from '../runtime.js';
 import { mapDockerError } from '../docker/errors.js';
 import type { EventStreamErrorHandler } from '../docker/events.js';
+import { StreamBackoff } from '../stream-backoff.js';
 import { LABEL_APP } from '../runtime.js';
 import type { SwarmContext } from './context.js';
 import { findTask, listServices, listTasks } from './engine.js';
@@ -61,27 +62,33 @@ async function exitCodes(ctx: SwarmContext, tasks: readonly string[]): Promise<M
 
 /** Service and node events only say "look now"; a node event also means its address may have changed. */
 async function followEngineEvents(ctx: SwarmContext, nodes: NodeBook, signal: AbortSignal, look: () => void, onError?: EventStreamErrorHandler): Promise<void> {
-  let retryMs = 250;
+  const backoff = new StreamBackoff();
   let failing = false;
   while (!signal.aborted) {
     let stream: Readable | undefined;
+    let openedAt: number | undefined;
+    let failure: Error | undefined;
     try {
       stream = (await ctx.docker().getEvents({ filters: { type: ['service', 'node'] }, abortSignal: signal } as never)) as unknown as Readable;
-      retryMs = 250;
-      failing = false;
+      openedAt = performance.now();
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         if (chunk.includes('"Type":"node"')) await nodes.refresh().catch(() => undefined);
         look();
       }
     } catch (err) {
       if (signal.aborted) return;
-      onError?.(mapDockerError(err, 'watching swarm events', ctx.endpoint.url), retryMs, failing);
-      failing = true;
+      failure = mapDockerError(err, 'watching swarm events', ctx.endpoint.url);
     } finally {
       stream?.destroy();
     }
-    await delay(retryMs, undefined, { signal }).catch(() => undefined);
-    retryMs = Math.min(retryMs * 2, 5_000);
+    if (signal.aborted) return;
+    // A stream that ended, as one that failed, waits its turn: one ended at once must not be reopened in a loop.
+    const { waitMs, steady } = backoff.next(openedAt === undefined ? undefined : performance.now() - openedAt);
+    if (failure) {
+      onError?.(failure, waitMs, failing && !steady);
+      failing = true;
+    } else if (steady) failing = false;
+    await delay(waitMs, undefined, { signal }).catch(() => undefined);
   }
 }
 
