@@ -138,6 +138,17 @@ describe('garbledAnswer', () => {
     ['a network connect', { path: '/networks/n/connect', method: 'POST' }, Buffer.from('OK'), false],
     ['a network delete', { path: '/networks/n', method: 'DELETE' }, Buffer.alloc(0), false],
     ['a stream', { path: '/events?', isStream: true }, html, false],
+    // The Swarm runtime's calls go through the same client.
+    ['a service list', { path: '/services?filters=x' }, [{ ID: 's' }], false],
+    ['HTML for a service list', { path: '/services?filters=x' }, html, true],
+    ['HTML for a task list', { path: '/tasks?' }, html, true],
+    ['a task list of strings', { path: '/tasks?' }, ['a', 'b'], true],
+    ['HTML for a node list', { path: '/nodes' }, html, true],
+    ['a service inspect', { path: '/services/abc' }, { ID: 'abc', Spec: {} }, false],
+    ['HTML for a task inspect', { path: '/tasks/abc' }, html, true],
+    ['HTML for a service create', { path: '/services/create', method: 'POST' }, html, true],
+    ['a service removal', { path: '/services/abc', method: 'DELETE' }, Buffer.alloc(0), false],
+    ['HTML for the swarm inspect', { path: '/swarm' }, html, true],
   ];
   for (const [what, options, data, garbled] of cases) {
     test(`${what}: ${garbled ? 'garbled' : 'fine'}`, () => {

@@ -15,12 +15,18 @@ type Dial = (options: DialOptions, callback: DialCallback) => void;
 /** Calls answered with one JSON document, by method and path (the query is not looked at). */
 const DOCUMENT_CALLS: ReadonlyArray<[method: string, path: RegExp]> = [
   ['GET', /^\/(containers|images)\/[^?]+\/json$/],
-  ['GET', /^\/(info|version)$/],
+  ['GET', /^\/(info|version|swarm)$/],
   ['GET', /^\/(networks|volumes)\/[^/?]+$/],
   ['POST', /^\/(containers|volumes|networks)\/create$/],
+  // The Swarm runtime's (the same client): a service, task or node inspect, a service create.
+  ['GET', /^\/(services|tasks|nodes)\/[^/?]+$/],
+  ['POST', /^\/services\/create$/],
 ];
 /** Calls answered with a JSON list. */
-const LIST_CALLS: ReadonlyArray<[method: string, path: RegExp]> = [['GET', /^\/(containers|networks|images)\/json$/]];
+const LIST_CALLS: ReadonlyArray<[method: string, path: RegExp]> = [
+  ['GET', /^\/(containers|networks|images)\/json$/],
+  ['GET', /^\/(services|tasks|nodes)$/],
+];
 /** A container's inspect document: what toInstance reads without a guard. */
 const CONTAINER_INSPECT = /^\/containers\/[^/?]+\/json$/;
 
