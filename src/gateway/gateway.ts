@@ -43,6 +43,7 @@ import { PostgresStore } from '../store/postgres-store.js';
 import { VERSION } from '../version.js';
 import { HttpsListener } from '../tls/https-listener.js';
 import { TlsEdge, type FileCertificateView } from '../tls/tls-edge.js';
+import type { UrlFacts } from '../api/app-view.js';
 import { AcmeManager, readCaRoot, type AcmeCertificateView } from '../tls/acme/acme-manager.js';
 import { acmeHosts } from '../tls/acme/renewal-plan.js';
 
@@ -610,6 +611,16 @@ export class Gateway {
 
   statuses(): AppStatus[] {
     return this.activator?.statuses() ?? [];
+  }
+
+  /** Where URLs shown to users point: the proxy, or HTTPS where plain HTTP only redirects (the tls block as now loaded). */
+  get urlFacts(): UrlFacts {
+    const tls = this.config?.tls;
+    return {
+      ...(this.proxyAddress ? { proxy: this.proxyAddress } : {}),
+      ...(this.httpsAddress && tls ? { https: this.httpsAddress, redirect: tls.redirect } : {}),
+      ...(tls?.redirectPort !== undefined ? { redirectPort: tls.redirectPort } : {}),
+    };
   }
 
   get currentConfig(): GatewayConfig | undefined {
