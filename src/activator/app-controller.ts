@@ -65,11 +65,20 @@ export interface AppControllerDeps {
   acts?: () => boolean;
   /** Several gateways: runs a start or an idle stop of the app under the per-app lease, so one gateway does it. */
   lease?: AppLease;
+  /**
+   * Several gateways: why the leader stopped the app (`idle`, `stopped through the API`, …) when it announced
+   * a stop at or after `sinceMs` (epoch ms; recently), else undefined. A gateway that does not lead sees the
+   * leader's stop only as its containers' exits; with this it tells them as that stop, not as the app's own.
+   */
+  leaderStopped?: LeaderStopped;
   /** The gateway's bounds on starts, shared by every app (start-budget.ts). Absent: none. */
   startBudget?: StartBudget;
   /** When a stop the engine did not carry out is tried again (stop-retry.ts). Absent: 1 s doubling to 30 s. */
   stopRetry?: StopRetrySchedule;
 }
+
+/** See AppControllerDeps.leaderStopped. */
+export type LeaderStopped = (app: string, sinceMs: number) => string | undefined;
 
 /** Runs `work` holding the app's lease across gateways, waiting at most `waitMs` for it. */
 export type AppLease = <T>(app: string, waitMs: number, work: () => Promise<T>) => Promise<T>;
@@ -747,6 +756,16 @@ export class AppController {
       signalled: signal !== undefined && !outOfMemory,
     });
     if (decision.kind === 'ignore' || !slot) return false;
+    // Several gateways: the leader's stop reaches a follower only as exits; told as the app's own, it showed a
+    // reason (and, for a signal's exit code, an error) the leader's view does not have.
+    const byLeader = this.acts() ? undefined : this.deps.leaderStopped?.(this.name, startedAt ?? 0);
+    if (byLeader !== undefined) {
+      this.instances.drop(slot);
+      this.instances.park({ ...slot.instance, state: 'exited', address: undefined });
+      this.deps.logger.info({ app: this.name, instance: slot.instance.name, exitCode, reason: byLeader }, 'instance stopped by the leader');
+      if (this.state === 'running' && this.instances.slots.length === 0) this.fire('lastExited', byLeader);
+      return false;
+    }
     if (decision.crashed) {
       this.lastError = outOfMemory ? this.outOfMemoryError(exitCode) : `the container exited with code ${exitCode}`;
       this.lastOutput = undefined;

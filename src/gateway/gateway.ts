@@ -245,6 +245,8 @@ export class Gateway {
         logStatus(logger, status);
         this.events.publish({ type: 'state', app: status.name, time: new Date(), status });
         this.pool?.feed.appChanged(status.name);
+        // Several gateways: the others see this stop only as exits; told first, they show it as this one does.
+        if (cluster && status.state === 'stopping') cluster.announceStop(status.name, status.reason ?? 'stopped');
       },
       // With proxy workers: instance changes are pushed to them. Idle stops and drains wait for the workers' and the other gateways' reports.
       ...(config.workers > 1 ? { onReadyChange: (app: string) => this.pool?.feed.appChanged(app) } : {}),
@@ -256,6 +258,7 @@ export class Gateway {
             lease: <T>(app: string, waitMs: number, work: () => Promise<T>) => cluster.leases.hold(app, waitMs, work),
             declared: async (app: string) => (await store.getApp(app)) !== undefined,
             heldFor: (app: string) => cluster.holds.heldFor(app),
+            leaderStopped: (app: string, sinceMs: number) => cluster.leaderStops.stoppedSince(app, sinceMs, Date.now()),
             onActivity: (app: string, began: boolean) => (began ? cluster.local.began(app) : cluster.local.ended(app)),
           }
         : {}),
