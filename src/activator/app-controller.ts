@@ -599,7 +599,9 @@ export class AppController {
     }
     return this.serial(async () => {
       if (this.instances.slots.length === 0 && this.state !== 'paused') {
-        // A failed start's container, kept for the next try, runs: a stop is a stop.
+        // A failed start's container, kept for the next try, runs: a stop is a stop. So is a service
+        // whose task moved and that the orchestrator is putting back (see exitedUnasked).
+        await this.stopExitedUnasked(why);
         await this.stopUnready(why);
         if (this.state !== 'stopped' && this.state !== 'failed' && this.state !== 'crashloop') this.fire('stopped', why);
         return;
@@ -614,6 +616,7 @@ export class AppController {
 
   /** Stops all containers (paused ones too) and parks them. */
   private async stopAll(why: string): Promise<void> {
+    await this.stopExitedUnasked(why);
     const killed = await stopInstances(this.stopContext);
     // A container the engine did not stop runs on: its stop is tried again (see retryStop).
     if (this.instances.parked.some(isUp)) this.retryStop();
@@ -766,6 +769,7 @@ export class AppController {
       if (this.state === 'running' && this.instances.slots.length === 0) this.fire('lastExited', byLeader);
       return false;
     }
+    this.exitedUnasked.add(instanceId);
     if (decision.crashed) {
       this.lastError = outOfMemory ? this.outOfMemoryError(exitCode) : `the container exited with code ${exitCode}`;
       this.lastOutput = undefined;
@@ -785,6 +789,23 @@ export class AppController {
       }
     }
     return true;
+  }
+
+  /**
+   * Instances that exited without berth's stop, until berth stops them. An orchestrator may put one
+   * back by itself: a Swarm service whose task moved (its node down or drained) reads as an exit,
+   * and gets a new task seconds later, which berth adopts; a stop in between must still stop it.
+   */
+  private readonly exitedUnasked = new Set<string>();
+
+  /** Stops what exited without berth's stop (see exitedUnasked): for a container that is down, the engine does nothing. */
+  private async stopExitedUnasked(why: string): Promise<void> {
+    for (const id of [...this.exitedUnasked]) {
+      this.exitedUnasked.delete(id);
+      const kept = this.instances.parked.find((i) => i.id === id && i.state === 'exited');
+      if (!kept) continue;
+      await this.deps.runtime.stop(id, { timeoutS: 5 }).catch((err: unknown) => this.deps.logger.warn({ app: this.name, instance: kept.name, why, err: messageOf(err) }, 'could not stop an instance that exited by itself'));
+    }
   }
 
   /** Containers the engine reported killed for their memory; their exit says so (the die event follows). */
