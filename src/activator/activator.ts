@@ -11,7 +11,7 @@ import { containerSpecHash } from '../spec/hash.js';
 import { wakeOrder } from '../spec/depends-on.js';
 import type { InputSource } from './input-source.js';
 import { ActivityOwners } from './activity-owners.js';
-import { APP_DOWN, AppController, type AppDefaults, type AppLease } from './app-controller.js';
+import { APP_DOWN, AppController, type AppDefaults, type AppLease, type LeaderStopped } from './app-controller.js';
 import type { AppStatus } from './app-status.js';
 import { planReconcile, type ReconcileAction, type RemovedApp } from './reconcile-plan.js';
 import { planResync, type BelievedApp, type ResyncAction } from './resync-plan.js';
@@ -52,6 +52,8 @@ export interface ActivatorOptions {
   acts?: () => boolean;
   /** Several gateways: see AppControllerDeps.lease. */
   lease?: AppLease;
+  /** Several gateways: see AppControllerDeps.leaderStopped. */
+  leaderStopped?: LeaderStopped;
   /**
    * Several gateways: whether `app` is declared in the store now. Another gateway may
    * have created it (and cold-started it) after this one read the desired apps; its
@@ -103,6 +105,7 @@ export class Activator implements UpstreamSource {
     this.quiesce = options.quiesce;
     this.acts = options.acts ?? (() => true);
     this.lease = options.lease;
+    this.leaderStopped = options.leaderStopped;
     this.declared = options.declared;
     this.heldFor = options.heldFor;
     this.onActivity = options.onActivity;
@@ -117,6 +120,7 @@ export class Activator implements UpstreamSource {
   private readonly appsUp = new Set<string>();
 
   private readonly acts: () => boolean;
+  private readonly leaderStopped: LeaderStopped | undefined;
   /** Saved last requests not yet handed to their app's controller: each one is taken once, by the app's first controller. */
   private readonly restoredLastRequests: Map<string, number>;
   private readonly lease: AppLease | undefined;
@@ -486,6 +490,7 @@ export class Activator implements UpstreamSource {
       quiesce: this.quiesce,
       acts: this.acts,
       lease: this.lease,
+      leaderStopped: this.leaderStopped,
       startBudget: this.startBudget,
       stopRetry: this.stopRetrySchedule,
     });

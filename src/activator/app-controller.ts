@@ -65,6 +65,12 @@ export interface AppControllerDeps {
   acts?: () => boolean;
   /** Several gateways: runs a start or an idle stop of the app under the per-app lease, so one gateway does it. */
   lease?: AppLease;
+  /**
+   * Several gateways: why the leader stopped the app (`idle`, `stopped through the API`, …) when it announced
+   * a stop at or after `sinceMs` (epoch ms; recently), else undefined. A gateway that does not lead sees the
+   * leader's stop only as its containers' exits; with this it tells them as that stop, not as the app's own.
+   */
+  leaderStopped?: LeaderStopped;
   /** The gateway's bounds on starts, shared by every app (start-budget.ts). Absent: none. */
   startBudget?: StartBudget;
   /** When a stop the engine did not carry out is tried again (stop-retry.ts). Absent: 1 s doubling to 30 s. */
@@ -77,6 +83,9 @@ export interface AppControllerDeps {
    */
   engineBack?: () => void;
 }
+
+/** See AppControllerDeps.leaderStopped. */
+export type LeaderStopped = (app: string, sinceMs: number) => string | undefined;
 
 /** Runs `work` holding the app's lease across gateways, waiting at most `waitMs` for it. */
 export type AppLease = <T>(app: string, waitMs: number, work: () => Promise<T>) => Promise<T>;
@@ -597,7 +606,9 @@ export class AppController {
     }
     return this.serial(async () => {
       if (this.instances.slots.length === 0 && this.state !== 'paused') {
-        // A failed start's container, kept for the next try, runs: a stop is a stop.
+        // A failed start's container, kept for the next try, runs: a stop is a stop. So is a service
+        // whose task moved and that the orchestrator is putting back (see exitedUnasked).
+        await this.stopExitedUnasked(why);
         await this.stopUnready(why);
         if (this.state !== 'stopped' && this.state !== 'failed' && this.state !== 'crashloop') this.fire('stopped', why);
         return;
@@ -612,6 +623,7 @@ export class AppController {
 
   /** Stops all containers (paused ones too) and parks them. */
   private async stopAll(why: string): Promise<void> {
+    await this.stopExitedUnasked(why);
     const killed = await stopInstances(this.stopContext);
     // A container the engine did not stop runs on: its stop is tried again (see retryStop).
     if (this.instances.parked.some(isUp)) this.retryStop();
@@ -754,6 +766,17 @@ export class AppController {
       signalled: signal !== undefined && !outOfMemory,
     });
     if (decision.kind === 'ignore' || !slot) return false;
+    // Several gateways: the leader's stop reaches a follower only as exits; told as the app's own, it showed a
+    // reason (and, for a signal's exit code, an error) the leader's view does not have.
+    const byLeader = this.acts() ? undefined : this.deps.leaderStopped?.(this.name, startedAt ?? 0);
+    if (byLeader !== undefined) {
+      this.instances.drop(slot);
+      this.instances.park({ ...slot.instance, state: 'exited', address: undefined });
+      this.deps.logger.info({ app: this.name, instance: slot.instance.name, exitCode, reason: byLeader }, 'instance stopped by the leader');
+      if (this.state === 'running' && this.instances.slots.length === 0) this.fire('lastExited', byLeader);
+      return false;
+    }
+    this.exitedUnasked.add(instanceId);
     if (decision.crashed) {
       this.lastError = outOfMemory ? this.outOfMemoryError(exitCode) : `the container exited with code ${exitCode}`;
       this.lastOutput = undefined;
@@ -773,6 +796,23 @@ export class AppController {
       }
     }
     return true;
+  }
+
+  /**
+   * Instances that exited without berth's stop, until berth stops them. An orchestrator may put one
+   * back by itself: a Swarm service whose task moved (its node down or drained) reads as an exit,
+   * and gets a new task seconds later, which berth adopts; a stop in between must still stop it.
+   */
+  private readonly exitedUnasked = new Set<string>();
+
+  /** Stops what exited without berth's stop (see exitedUnasked): for a container that is down, the engine does nothing. */
+  private async stopExitedUnasked(why: string): Promise<void> {
+    for (const id of [...this.exitedUnasked]) {
+      this.exitedUnasked.delete(id);
+      const kept = this.instances.parked.find((i) => i.id === id && i.state === 'exited');
+      if (!kept) continue;
+      await this.deps.runtime.stop(id, { timeoutS: 5 }).catch((err: unknown) => this.deps.logger.warn({ app: this.name, instance: kept.name, why, err: messageOf(err) }, 'could not stop an instance that exited by itself'));
+    }
   }
 
   /** Containers the engine reported killed for their memory; their exit says so (the die event follows). */

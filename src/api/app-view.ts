@@ -1,11 +1,11 @@
-import type { AddressInfo } from 'node:net';
 import type { AppDetails } from '../gateway/app-service.js';
 import { redactSpec } from '../spec/env-value.js';
 import type { RouteSpec } from '../spec/types.js';
+import { redirectsToHttps } from '../tls/edge-policy.js';
 import type { AppView, Sent } from './wire-types.js';
 
 /** An app as the API shows it: desired state, live state, instances, routes with URLs. */
-export function appView(details: AppDetails, proxy: AddressInfo | undefined): Sent<AppView> {
+export function appView(details: AppDetails, facts: UrlFacts): Sent<AppView> {
   const { app, status, instances } = details;
   return {
     name: app.name,
@@ -15,7 +15,7 @@ export function appView(details: AppDetails, proxy: AddressInfo | undefined): Se
     updatedAt: app.updatedAt,
     state: status?.state ?? 'stopped',
     status: status ?? null,
-    routes: app.spec.routes.map((route) => ({ ...route, url: routeUrl(route, app.name, proxy) })),
+    routes: app.spec.routes.map((route) => ({ ...route, url: routeUrl(route, app.name, facts) })),
     instances: instances.map((i) => ({
       id: i.id,
       name: i.name,
@@ -30,10 +30,33 @@ export function appView(details: AppDetails, proxy: AddressInfo | undefined): Se
   };
 }
 
-/** Where a route can be reached through the proxy listener. */
-export function routeUrl(route: RouteSpec, app: string, proxy: AddressInfo | undefined): string {
-  const port = proxy?.port ?? 80;
-  const listenHost = proxy ? (proxy.address.includes(':') ? `[${proxy.address}]` : proxy.address) : '127.0.0.1';
-  const host = route.host ? route.host.replace(/^\*/, app) : listenHost;
+/**
+ * Where the gateway can be reached, as a URL names it: the proxy listener, and the HTTPS one
+ * with the redirect rule (the `tls` block) when there is one.
+ */
+export interface UrlFacts {
+  proxy?: { address: string; port: number };
+  https?: { address: string; port: number };
+  /** tls.redirect: plain HTTP gets 308 to HTTPS on every route whose own redirectHttps does not say otherwise. */
+  redirect?: boolean;
+  /** tls.redirectPort: the port clients reach the TLS listener on, when not its own. */
+  redirectPort?: number;
+}
+
+const bracketed = (address: string) => (address.includes(':') ? `[${address}]` : address);
+
+/**
+ * Where a route can be reached: its plain URL on the proxy listener, or, when plain HTTP only
+ * answers it with 308, the HTTPS URL the redirect names (tls.redirectPort, else the TLS
+ * listener's port; left out when 443), so a user is not shown a URL that only redirects.
+ */
+export function routeUrl(route: RouteSpec, app: string, facts: UrlFacts): string {
+  if (facts.https && redirectsToHttps(route, facts.redirect ?? false)) {
+    const port = facts.redirectPort ?? facts.https.port;
+    const host = route.host ? route.host.replace(/^\*/, app) : bracketed(facts.https.address);
+    return `https://${host}${port === 443 ? '' : `:${port}`}${route.path ?? '/'}`;
+  }
+  const port = facts.proxy?.port ?? 80;
+  const host = route.host ? route.host.replace(/^\*/, app) : facts.proxy ? bracketed(facts.proxy.address) : '127.0.0.1';
   return `http://${host}${port === 80 ? '' : `:${port}`}${route.path ?? '/'}`;
 }

@@ -43,6 +43,7 @@ import { PostgresStore } from '../store/postgres-store.js';
 import { VERSION } from '../version.js';
 import { HttpsListener } from '../tls/https-listener.js';
 import { TlsEdge, type FileCertificateView } from '../tls/tls-edge.js';
+import type { UrlFacts } from '../api/app-view.js';
 import { AcmeManager, readCaRoot, type AcmeCertificateView } from '../tls/acme/acme-manager.js';
 import { acmeHosts } from '../tls/acme/renewal-plan.js';
 
@@ -252,6 +253,8 @@ export class Gateway {
         logStatus(logger, status);
         this.events.publish({ type: 'state', app: status.name, time: new Date(), status });
         this.pool?.feed.appChanged(status.name);
+        // Several gateways: the others see this stop only as exits; told first, they show it as this one does.
+        if (cluster && status.state === 'stopping') cluster.announceStop(status.name, status.reason ?? 'stopped');
       },
       // With proxy workers: instance changes are pushed to them. Idle stops and drains wait for the workers' and the other gateways' reports.
       ...(config.workers > 1 ? { onReadyChange: (app: string) => this.pool?.feed.appChanged(app) } : {}),
@@ -263,6 +266,7 @@ export class Gateway {
             lease: <T>(app: string, waitMs: number, work: () => Promise<T>) => cluster.leases.hold(app, waitMs, work),
             declared: async (app: string) => (await store.getApp(app)) !== undefined,
             heldFor: (app: string) => cluster.holds.heldFor(app),
+            leaderStopped: (app: string, sinceMs: number) => cluster.leaderStops.stoppedSince(app, sinceMs, Date.now()),
             onActivity: (app: string, began: boolean) => (began ? cluster.local.began(app) : cluster.local.ended(app)),
           }
         : {}),
@@ -618,6 +622,16 @@ export class Gateway {
 
   statuses(): AppStatus[] {
     return this.activator?.statuses() ?? [];
+  }
+
+  /** Where URLs shown to users point: the proxy, or HTTPS where plain HTTP only redirects (the tls block as now loaded). */
+  get urlFacts(): UrlFacts {
+    const tls = this.config?.tls;
+    return {
+      ...(this.proxyAddress ? { proxy: this.proxyAddress } : {}),
+      ...(this.httpsAddress && tls ? { https: this.httpsAddress, redirect: tls.redirect } : {}),
+      ...(tls?.redirectPort !== undefined ? { redirectPort: tls.redirectPort } : {}),
+    };
   }
 
   get currentConfig(): GatewayConfig | undefined {

@@ -176,3 +176,39 @@ test('the leader killed mid-rollout of a revision that never gets ready: this ga
     await rt.close();
   }
 });
+
+// The leader's stop reaches a follower only as its containers' exits: it was logged as "instance exited
+// by itself" and shown with the exit's reason (a signal from "outside berth"); the follower now tells it
+// as the leader's stop, with the leader's reason and no error.
+test('a stop the leader announced: the exit here is told as that stop, with its reason', async () => {
+  const rt = new FakeRuntime();
+  const announced = new Map<string, { reason: string; atMs: number }>();
+  const a = fakeActivator(rt, {
+    acts: () => false,
+    leaderStopped: (app, sinceMs) => {
+      const stop = announced.get(app);
+      return stop && stop.atMs >= sinceMs ? stop.reason : undefined;
+    },
+  });
+  try {
+    await a.reconcile([fakeSpec('web'), fakeSpec('own')]);
+    await a.acquire('web');
+    await a.acquire('own');
+    announced.set('web', { reason: 'idle', atMs: Date.now() });
+    await rt.outsideSignal(rt.running('web')[0]!.id, 15, 0);
+    await rt.outsideSignal(rt.running('own')[0]!.id, 15, 0);
+    await waitForState(a, 'web', 'stopped', 3_000);
+    assert.equal(a.status('web')?.reason, 'idle');
+    assert.equal(a.status('web')?.lastError, undefined);
+    await waitForState(a, 'own', 'stopped', 3_000);
+    assert.match(String(a.status('own')?.reason), /outside berth/, 'a stop the leader did not announce is still told as one from outside');
+    // A stop announced before the instance started says nothing about its exit.
+    await a.acquire('web');
+    await rt.outsideKill(rt.running('web')[0]!.id, 1);
+    await waitForState(a, 'web', 'stopped', 3_000);
+    assert.match(String(a.status('web')?.reason), /exited by itself with code 1/);
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});

@@ -6,6 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AppState, AppStatus } from '../../src/activator/app-status.js';
 import type { ActivityDelta } from '../../src/cluster/activity-table.js';
+import { SIGNAL_COUNTS_FOR_MS } from '../../src/activator/ended-reason.js';
+import { LeaderStops } from '../../src/cluster/gateways/leader-stops.js';
 import { decodeNotice, encodeNotice, type ClusterNotice } from '../../src/cluster/gateways/cluster-notice.js';
 import { FenceHolds } from '../../src/cluster/gateways/fence-holds.js';
 import { gatewayIdOf } from '../../src/cluster/gateways/gateway-id.js';
@@ -27,6 +29,7 @@ describe('cluster notices round-trip, and malformed ones are ignored', () => {
     { k: 'fenced', from: 'b', id: 3 },
     { k: 'unfence', from: 'a', app: 'x', stopping: true },
     { k: 'unfence', from: 'a', app: 'x', stopping: false },
+    { k: 'stopping', from: 'a', app: 'x', reason: 'idle' },
   ];
   for (const n of notices) test(`${n.k} ${JSON.stringify(n)}`, () => assert.deepEqual(decodeNotice(encodeNotice(n)), n));
 
@@ -37,8 +40,19 @@ describe('cluster notices round-trip, and malformed ones are ignored', () => {
     assert.deepEqual(decodeNotice(text), { k: 'desired', from: 'a' });
   });
 
-  const bad: Array<string | undefined> = [undefined, '', 'not json', '42', 'null', '{"k":"desired"}', '{"k":"fence","from":"a","app":"x"}', '{"k":"desired","from":"a","apps":[1]}', '{"k":"other","from":"a"}'];
+  const bad: Array<string | undefined> = [undefined, '', 'not json', '42', 'null', '{"k":"desired"}', '{"k":"fence","from":"a","app":"x"}', '{"k":"desired","from":"a","apps":[1]}', '{"k":"other","from":"a"}', '{"k":"stopping","from":"a","app":"x"}'];
   for (const payload of bad) test(`ignored: ${JSON.stringify(payload)}`, () => assert.equal(decodeNotice(payload), undefined));
+});
+
+test("LeaderStops: the leader's stop counts for instances started before it, and not for long", () => {
+  const stops = new LeaderStops();
+  assert.equal(stops.stoppedSince('x', 0, 1_000), undefined);
+  stops.note('x', 'idle', 1_000);
+  assert.equal(stops.stoppedSince('x', 500, 1_200), 'idle');
+  assert.equal(stops.stoppedSince('x', 1_000, 1_200), 'idle', 'started in the same millisecond');
+  assert.equal(stops.stoppedSince('x', 1_100, 1_200), undefined, 'an instance started after the stop was announced');
+  assert.equal(stops.stoppedSince('y', 0, 1_200), undefined);
+  assert.equal(stops.stoppedSince('x', 500, 1_000 + SIGNAL_COUNTS_FOR_MS + 1), undefined, 'an old announcement');
 });
 
 describe('PeerActivity: the other gateways\' heartbeats become idle-clock deltas', () => {

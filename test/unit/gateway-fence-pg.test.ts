@@ -271,3 +271,21 @@ test("a follower's answer to a fence comes after its own workers' barrier, and t
     await db.drop();
   }
 });
+
+// The leader's stop reaches a follower only as exits; its `stopping` notice comes first, so the follower
+// tells them as that stop. A gateway that does not lead announces nothing.
+test("the leader's stop is announced to the followers, with its reason", { skip: pgSkip(), timeout: 30_000 }, async () => {
+  const db = await createTestDatabase();
+  const clusters: GatewayCluster[] = [];
+  try {
+    const { leader, follower } = await leaderAndFollower(db.url, clusters);
+    const since = Date.now();
+    follower.announceStop('own', 'idle');
+    leader.announceStop('web', 'idle');
+    await waitFor('the follower to hear of the stop', () => follower.leaderStops.stoppedSince('web', since, Date.now()) === 'idle');
+    assert.equal(leader.leaderStops.stoppedSince('own', since, Date.now()), undefined, 'only the leader announces stops');
+  } finally {
+    for (const c of clusters) await c.close();
+    await db.drop();
+  }
+});

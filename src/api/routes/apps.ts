@@ -23,7 +23,7 @@ export const appRoutes: RouteDef[] = [
       const limit = integerParam(ctx.query, 'limit', 1, MAX_PAGE) ?? DEFAULT_PAGE;
       const cursor = ctx.query.get('cursor');
       const page = await ctx.gateway.apps.page({ limit, cursor: cursor ? cursor : undefined });
-      const apps = page.items.map((a) => appView(a, ctx.gateway.proxyAddress));
+      const apps = page.items.map((a) => appView(a, ctx.gateway.urlFacts));
       return { body: page.next === undefined ? { apps } : { apps, next: page.next } };
     },
   },
@@ -46,8 +46,8 @@ export const appRoutes: RouteDef[] = [
       const results = await ctx.gateway.apps.apply(specs, { dryRun });
       // Run an app, get its URL (django_docker_engine's client.run): a client needs no second call to find it.
       const routesOf = new Map(specs.map((s) => [s.name, s.routes]));
-      const proxy = ctx.gateway.proxyAddress;
-      const withUrls = results.map((r) => ({ ...r, urls: (routesOf.get(r.name) ?? []).map((route) => routeUrl(route, r.name, proxy)) }));
+      const facts = ctx.gateway.urlFacts;
+      const withUrls = results.map((r) => ({ ...r, urls: (routesOf.get(r.name) ?? []).map((route) => routeUrl(route, r.name, facts)) }));
       return { body: { dryRun, results: withUrls } };
     },
   },
@@ -59,7 +59,7 @@ export const appRoutes: RouteDef[] = [
     tag: 'apps',
     responses: { 200: 'The app' },
     async handle(ctx) {
-      return { body: appView(await ctx.gateway.apps.get(ctx.params.name!), ctx.gateway.proxyAddress) };
+      return { body: appView(await ctx.gateway.apps.get(ctx.params.name!), ctx.gateway.urlFacts) };
     },
   },
   {

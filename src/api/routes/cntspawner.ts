@@ -26,7 +26,7 @@ export const cntSpawnerRoutes: RouteDef[] = [
     async handle(ctx) {
       const spec = parseCntSpawnerBody(parseJsonBody(await ctx.body()), 'body');
       const [result] = await ctx.gateway.apps.apply([spec]);
-      const url = routeUrl(spec.routes[0]!, spec.name, ctx.gateway.proxyAddress);
+      const url = routeUrl(spec.routes[0]!, spec.name, ctx.gateway.urlFacts);
       return { status: result?.action === 'created' ? 201 : 200, body: { name: spec.name, url, action: result?.action, revision: result?.revision } };
     },
   },

@@ -24,18 +24,29 @@ export function streamEvents(ctx: ApiContext, app?: string, backlogs: StreamBack
   res.write(': berth events\n\n');
   let id = 0;
   const write = (text: string) => void backlogs.write(res, text);
+  let unsubscribe: () => void = () => undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
+  // Nothing more is written once the stream ends or closes: a write after its end is an error.
+  const stop = () => {
+    clearInterval(heartbeat);
+    unsubscribe();
+  };
   const send = (event: GatewayEvent) => {
     if (app && event.app !== app) return;
     write(`id: ${++id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+    // One app's stream ends with its deletion, as `docker logs -f` ends with its container: a stream left open
+    // for a name that names nothing would go on, unasked, with a new app of that name. A client that
+    // reconnects (an EventSource does) gets 404, and is told the app is gone.
+    if (app && event.type === 'deleted') {
+      stop();
+      res.end();
+    }
   };
   // A newcomer first gets the current state of every app, so it needs no second call.
   for (const status of ctx.gateway.statuses()) send({ type: 'state', app: status.name, time: new Date(), status });
-  const unsubscribe = ctx.gateway.events.subscribe(send);
-  const heartbeat = setInterval(() => write(': keepalive\n\n'), heartbeatMs);
-  res.on('close', () => {
-    clearInterval(heartbeat);
-    unsubscribe();
-  });
+  unsubscribe = ctx.gateway.events.subscribe(send);
+  heartbeat = setInterval(() => write(': keepalive\n\n'), heartbeatMs);
+  res.on('close', stop);
   endWhenClientLeaves(res);
 }
 
@@ -56,9 +67,9 @@ export const eventRoutes: RouteDef[] = [
     method: 'GET',
     path: '/v1/apps/{name}/events',
     operationId: 'appEvents',
-    summary: "Server-sent events of one app's state changes",
+    summary: "Server-sent events of one app's state changes; the stream ends after the app's `deleted` event",
     tag: 'apps',
-    responses: { 200: 'An endless text/event-stream' },
+    responses: { 200: 'A text/event-stream, endless while the app exists: it ends after the `deleted` event' },
     produces: 'text/event-stream',
     async handle(ctx) {
       await ctx.gateway.apps.get(ctx.params.name!);

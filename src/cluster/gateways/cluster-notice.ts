@@ -12,7 +12,9 @@ export type ClusterNotice =
   /** A follower has written its activity for fence `id`. */
   | { k: 'fenced'; from: string; id: number }
   /** The leader decided: `stopping` holds requests until this gateway sees the app down too. */
-  | { k: 'unfence'; from: string; app: string; stopping: boolean };
+  | { k: 'unfence'; from: string; app: string; stopping: boolean }
+  /** The leader is stopping `app` (`reason`: its status reason): the exits that follow are its stop, not the app's own. */
+  | { k: 'stopping'; from: string; app: string; reason: string };
 
 export const CLUSTER_CHANNEL = 'berth_cluster';
 
@@ -49,6 +51,8 @@ export function decodeNotice(payload: string | undefined): ClusterNotice | undef
       return typeof n.id === 'number' ? { k: 'fenced', from: n.from, id: n.id } : undefined;
     case 'unfence':
       return typeof n.app === 'string' ? { k: 'unfence', from: n.from, app: n.app, stopping: n.stopping === true } : undefined;
+    case 'stopping':
+      return typeof n.app === 'string' && typeof n.reason === 'string' ? { k: 'stopping', from: n.from, app: n.app, reason: n.reason } : undefined;
     default:
       return undefined;
   }

@@ -11,6 +11,7 @@ import { LeaderLease } from './leader-lease.js';
 import { LocalActivity } from './local-activity.js';
 import { PeerActivity } from './peer-activity.js';
 import { FenceHolds } from './fence-holds.js';
+import { LeaderStops } from './leader-stops.js';
 import { FreshRun } from './fresh-run.js';
 
 /** What the cluster needs of the gateway it runs in. */
@@ -62,6 +63,8 @@ export class GatewayCluster {
   private readonly lease: LeaderLease;
   readonly leases: AppLeases;
   readonly holds: FenceHolds;
+  /** The stops the leader announced (read by a gateway that does not lead). */
+  readonly leaderStops = new LeaderStops();
   private timer?: NodeJS.Timeout;
   /** Heartbeats one at a time; a fence's answer waits for one begun after the fence came. */
   private readonly beats = new FreshRun(() => this.beat());
@@ -147,7 +150,14 @@ export class GatewayCluster {
       }
       case 'unfence':
         return this.holds.release(notice.app, notice.stopping);
+      case 'stopping':
+        return this.leaderStops.note(notice.app, notice.reason, Date.now());
     }
+  }
+
+  /** The leader tells the others it is stopping `app`, so they tell the exits as its stop. Never rejects. */
+  announceStop(app: string, reason: string): void {
+    if (this.leading) this.notify({ k: 'stopping', from: this.id, app, reason });
   }
 
   /**
