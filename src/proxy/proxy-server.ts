@@ -340,7 +340,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     // Whatever answers (waiting page, failure, the app) carries the id.
     if (!res.headersSent) res.setHeader('x-request-id', requestId);
     if (admission.kind === 'page') {
-      const sent = sendWaitingPage(res, { app, title: admission.title, message: admission.message, bodyHtml: this.waitingPageHtml?.() });
+      const sent = sendWaitingPage(res, { app, path: req.url, title: admission.title, message: admission.message, bodyHtml: this.waitingPageHtml?.() });
       return this.finish(req, res, app, startedMs, true, sent, requestId, client);
     }
     if (admission.kind === 'fail') {
