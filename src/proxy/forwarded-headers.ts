@@ -26,10 +26,13 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
 const IDENTITY = new Set(['forwarded', 'x-real-ip']);
 
 /**
- * Other names CDNs and proxies give the client's address or the original URL,
- * which app frameworks trust (Rails/Rack `Client-IP`, Symfony/IIS
- * `X-Original-URL` overriding the routed path...). berth sets none of them, so
- * from an untrusted peer they are dropped; a trusted proxy's are passed on.
+ * Other names CDNs and proxies give the client's address, the original URL or
+ * the scheme, which app frameworks trust (Rails/Rack `Client-IP`, Symfony/IIS
+ * `X-Original-URL` overriding the routed path, `Front-End-Https: on` or
+ * `X-Url-Scheme: https` read as an HTTPS request, so secure cookies and
+ * redirects follow a client's word...). berth sets none of them, so from an
+ * untrusted peer they are dropped; a trusted proxy's are passed on.
+ * (`X-Forwarded-Ssl` and `X-Forwarded-Scheme` go with every `x-forwarded-*`.)
  */
 const OTHER_IDENTITY = new Set([
   'client-ip',
@@ -45,6 +48,11 @@ const OTHER_IDENTITY = new Set([
   'x-rewrite-url',
   'x-original-host',
   'x-host',
+  // The scheme: Microsoft's (OWA, IIS-era code), Rack's and PHP's, Tornado's, IIS ARR's.
+  'front-end-https',
+  'x-url-scheme',
+  'x-scheme',
+  'x-arr-ssl',
 ]);
 
 /** What upstreamRequestHeaders reads of a request: Node's IncomingMessage, or the front's plain head. */

@@ -256,14 +256,15 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
 
   /**
    * Checks and normalises the request, then routes it; handle() and
-   * handleUpgrade() both start here. Answers the app's match, null for
-   * berth's own endpoints (`/_berth/`), or the failure to answer (400 for what
+   * handleUpgrade() both start here. Answers the app's match, the request's
+   * normalised host (a string) for berth's own endpoints (`/_berth/`), which
+   * answer about an app only on a host that reaches it, or the failure to answer (400 for what
    * cannot be normalised or a transfer coding berth does not decode, 431 for
    * too many headers, 404 for no route).
    * `req.url` is set to the normalised path and query, so everything after
    * (berth's endpoints, the waiting page, the history) sees what was routed.
    */
-  private route(req: IncomingMessage): RouteMatch | ProxyFailure | null {
+  private route(req: IncomingMessage): RouteMatch | ProxyFailure | string {
     const raw = req.rawHeaders;
     if (raw.length > this.maxRequestHeaders * 2) {
       return { status: 431, code: 'too_many_headers', reason: `the request has more than ${this.maxRequestHeaders} header fields` };
@@ -278,7 +279,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     if ('status' in target) return { status: 400, code: 'bad_request', reason: target.reason };
     const url = target.query === '' ? target.path : target.path + target.query;
     req.url = url;
-    if (target.path.startsWith(BERTH_PATH_PREFIX)) return null;
+    if (target.path.startsWith(BERTH_PATH_PREFIX)) return target.host;
     return this.routes.match(target.host, url, target.authority) ?? notRouted(target.authority, url);
   }
 
@@ -291,7 +292,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     // Read once: the socket may be gone by the time the exchange ends (issue 9, crash 3).
     const client = clientAddressOf(req);
     const match = this.route(req);
-    if (match === null) return handleBerthEndpoint(req, res, this.upstreams);
+    if (typeof match === 'string') return handleBerthEndpoint(req, res, this.upstreams, this.routes, match);
     if ('status' in match) {
       // A request berth cannot make sense of ends its connection: what follows on it is suspect too.
       // (HTTP/2 has no Connection header: its stream ends alone.)
@@ -339,7 +340,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     // Whatever answers (waiting page, failure, the app) carries the id.
     if (!res.headersSent) res.setHeader('x-request-id', requestId);
     if (admission.kind === 'page') {
-      const sent = sendWaitingPage(res, { app, title: admission.title, message: admission.message, bodyHtml: this.waitingPageHtml?.() });
+      const sent = sendWaitingPage(res, { app, path: req.url, title: admission.title, message: admission.message, bodyHtml: this.waitingPageHtml?.() });
       return this.finish(req, res, app, startedMs, true, sent, requestId, client);
     }
     if (admission.kind === 'fail') {
@@ -536,7 +537,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     // Read once, now: the socket's address is gone once it closes.
     const client = clientAddressOf(req);
     const routed = this.route(req);
-    if (routed === null) return writeRawFailure(socket, notRouted(req.headers.host, req.url ?? '/'));
+    if (typeof routed === 'string') return writeRawFailure(socket, notRouted(req.headers.host, req.url ?? '/'));
     if ('status' in routed) return writeRawFailure(socket, routed);
     const match = routed;
     const app = match.app;

@@ -43,6 +43,9 @@ export class RouteTable {
   private readonly byWildcard = new Map<string, Map<string, PathTrie<PathEntry>>>();
   /** Routes without a host. */
   private readonly anyHost = new PathTrie<PathEntry>();
+  /** The apps each exact host leads to, and those a route without a host does (for `reaches`). */
+  private readonly appsByHost = new Map<string, Set<string>>();
+  private readonly anyHostApps = new Set<string>();
 
   constructor(apps: readonly AppRoutes[]) {
     for (const { app, routes } of apps) {
@@ -54,14 +57,36 @@ export class RouteTable {
     const entry: PathEntry = { app, route, prefix: normalizePrefix(route.path ?? '/') };
     if (route.host === undefined) {
       this.anyHost.add(entry);
+      this.anyHostApps.add(app);
     } else if (route.host.startsWith('*.')) {
       const suffix = withoutRootDot(route.host.slice(1).toLowerCase());
       const apps = this.byWildcard.get(suffix) ?? new Map<string, PathTrie<PathEntry>>();
       this.byWildcard.set(suffix, apps);
       addTo(apps, app, entry);
     } else {
-      addTo(this.byHost, withoutRootDot(route.host.toLowerCase()), entry);
+      const host = withoutRootDot(route.host.toLowerCase());
+      addTo(this.byHost, host, entry);
+      let apps = this.appsByHost.get(host);
+      if (!apps) this.appsByHost.set(host, (apps = new Set()));
+      apps.add(app);
     }
+  }
+
+  /**
+   * Whether some route on `host` may lead to `app`, whatever the path: berth's
+   * own endpoints about an app (the waiting page's status poll) answer only on
+   * a host where the app is served, so they never tell a client more than a
+   * request to that host could. A route without a host counts on every host
+   * (the app is reached through any of them, if only by its path).
+   */
+  reaches(host: string | undefined, app: string): boolean {
+    if (this.anyHostApps.has(app)) return true;
+    const hostname = host ? withoutRootDot(stripPort(host).toLowerCase()) : '';
+    if (hostname === '') return false;
+    if (this.appsByHost.get(hostname)?.has(app) === true) return true;
+    // A wildcard host leads to the app its first label names (see matchWildcard).
+    const dot = hostname.indexOf('.');
+    return dot > 0 && hostname.slice(0, dot) === app && this.byWildcard.get(hostname.slice(dot))?.has(app) === true;
   }
 
   /**

@@ -6,6 +6,12 @@ export const BERTH_PATH_PREFIX = '/_berth/';
 
 export interface WaitingPageInput {
   app: string;
+  /**
+   * The path berth was asked for (routed, without the query): the page polls the
+   * status endpoint under whatever prefix a proxy in front mounts berth at. Without
+   * it, the page polls `/_berth/status/<app>` at the root.
+   */
+  path?: string;
   title?: string;
   /** Plain text (escaped here). */
   message?: string;
@@ -42,7 +48,9 @@ export function sendWaitingPage(res: ServerResponse, input: WaitingPageInput): n
   const message =
     input.message !== undefined ? escapeHtml(input.message) : input.bodyHtml === undefined ? escapeHtml(DEFAULT_MESSAGE) : '';
   const operatorHtml = input.bodyHtml === undefined ? '' : `\n<div id="body-html">${input.bodyHtml}</div>`;
-  const statusUrl = JSON.stringify(`${BERTH_PATH_PREFIX}status/${encodeURIComponent(input.app)}`);
+  const statusPath = JSON.stringify(`${BERTH_PATH_PREFIX}status/${encodeURIComponent(input.app)}`);
+  // The path's segments as berth saw them: the browser's path ends with these, after any prefix a proxy in front stripped.
+  const depth = input.path === undefined ? 0 : segmentCount(input.path);
   const body = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <noscript><meta http-equiv="refresh" content="2"></noscript>
@@ -64,7 +72,10 @@ button{font:inherit;padding:.4rem 1rem;margin-top:1rem}
 </main>
 <script>
 (function(){
-  var delay=250, url=${statusUrl};
+  // What the browser's path has before the segments berth saw is the prefix berth is mounted at
+  // (empty segments merged, as berth did); the status endpoint lives under it too.
+  var depth=${depth}, parts=location.pathname.replace(/\\/+/g,'/').split('/');
+  var delay=250, url=(depth>0&&parts.length>depth?parts.slice(0,parts.length-depth).join('/'):'')+${statusPath};
   function poll(){
     fetch(url,{cache:'no-store'}).then(function(r){
       // No such app any more (deleted, renamed): the reload gets berth's own answer for this address.
@@ -98,4 +109,15 @@ button{font:inherit;padding:.4rem 1rem;margin-top:1rem}
   res.end(body);
   // The body bytes sent, for the history (none to a HEAD: Node leaves the body out).
   return res.req?.method === 'HEAD' ? 0 : Buffer.byteLength(body);
+}
+
+/** How many `/` the path (query left out) has: `/` 1, `/a/b` 2, `/a/b/` 3. */
+function segmentCount(path: string): number {
+  let count = 0;
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (c === 63 /* ? */) break;
+    if (c === 47 /* / */) count++;
+  }
+  return count;
 }

@@ -17,6 +17,8 @@ export class FrameTracker {
   frames = 0;
   /** A length past 2^53 was announced: boundaries can no longer be trusted. */
   broken = false;
+  /** A close frame's header was seen: this side began (or answered) the closing handshake. */
+  closeSeen = false;
 
   /** Between two frames: a close frame written now would not split one. */
   get atBoundary(): boolean {
@@ -56,6 +58,7 @@ export class FrameTracker {
           return offset;
         }
         this.headerSeen = 0;
+        if ((this.header[0]! & 0x0f) === CLOSE_OPCODE) this.closeSeen = true;
         this.payloadLeft = length;
         if (length === 0) this.endFrame();
         return offset;
@@ -71,6 +74,8 @@ export class FrameTracker {
 }
 
 const MAX_HEADER_BYTES = 14;
+/** RFC 6455 §5.5.1. */
+const CLOSE_OPCODE = 0x8;
 
 /** The whole header's length once its first two bytes are known. */
 function headerLength(header: Uint8Array, seen: number): number | undefined {

@@ -17,7 +17,13 @@ import { clientCloseFrame, FrameTracker, serverCloseFrame } from './websocket-fr
  * state (RFC 6455 §7.1.1: a closing side sends its close frame, then the TCP
  * connection is closed), and a client gone with a FIN to an app that never
  * ends its side (or the other way round) held the tunnel, its app awake and
- * its instance counted busy, for ever.
+ * its instance counted busy, for ever. A client's FIN with no close frame
+ * before it is an abnormal closure (RFC 6455 §7.1.5: nothing more can come
+ * from it, not even the close frame a handshake needs), so the tunnel does not
+ * wait out that bound: once the app's frame under way (if any) is through, the
+ * client is sent a 1001 close frame and ended, and the app follows within
+ * LINGER_MS. A client that sent its close frame first still gets the app's
+ * answer, as the half-closed bound allows.
  *
  * Backpressure holds memory to a socket buffer's worth each way: a side whose
  * writes are not taken pauses the other side's reads until it drains. A side
@@ -54,7 +60,11 @@ export class WebSocketTunnel {
     const onEnd = () => {
       halfClosed ??= setTimeout(destroyBoth, halfClosedMs).unref();
     };
-    client.once('end', onEnd);
+    client.once('end', () => {
+      onEnd();
+      // No close frame before the FIN: the conversation is over, only the app's frame under way is finished.
+      if (!this.toApp.closeSeen) this.toClient.stopAtBoundary();
+    });
     app.once('end', onEnd);
     this.ended.then(() => clearTimeout(halfClosed));
   }
@@ -115,6 +125,11 @@ class FrameRelay {
     private readonly stalledMs: number,
     private readonly stalled: () => void,
   ) {}
+
+  /** The source sent a close frame (began or answered the closing handshake). */
+  get closeSeen(): boolean {
+    return this.tracker.closeSeen;
+  }
 
   start(head: Buffer): void {
     if (head.length > 0) this.relay(head);

@@ -10,6 +10,8 @@ import type { Browser } from 'playwright-core';
 import { handleBerthEndpoint } from '../../src/proxy/berth-endpoints.js';
 import { sendFailure } from '../../src/proxy/error-page.js';
 import type { PublicStatus, UpstreamSource } from '../../src/proxy/upstream.js';
+/** Routes under which every app is reached (these tests are not about hosts). */
+const everywhere = { reaches: () => true };
 import { BERTH_PATH_PREFIX, sendWaitingPage } from '../../src/proxy/waiting-page.js';
 import { launchChromium } from '../support/browser.js';
 
@@ -25,7 +27,7 @@ describe('the waiting page in a browser', { timeout: 60_000 }, () => {
   before(async () => {
     const upstreams = { publicStatus: (app: string) => apps.get(app) } as unknown as UpstreamSource;
     server = createServer((req, res) => {
-      if (req.url!.startsWith(BERTH_PATH_PREFIX)) return handleBerthEndpoint(req, res, upstreams);
+      if (req.url!.startsWith(BERTH_PATH_PREFIX)) return handleBerthEndpoint(req, res, upstreams, everywhere, '127.0.0.1');
       const app = req.url!.split('/')[2] ?? '';
       if (!apps.has(app)) return sendFailure(req, res, { status: 404, code: 'no_route', reason: `no app answers ${req.url}` });
       sendWaitingPage(res, { app });

@@ -8,6 +8,8 @@ import { acceptsHtml, ERROR_PAGE_POLICY, failureAnswer, rawFailureAnswer, wantsH
 import { handleBerthEndpoint } from '../../src/proxy/berth-endpoints.js';
 import { isBrowserNavigation, sendWaitingPage } from '../../src/proxy/waiting-page.js';
 import type { UpstreamSource } from '../../src/proxy/upstream.js';
+/** Routes under which every app is reached (these tests are not about hosts). */
+const everywhere = { reaches: () => true };
 
 const hostile = '<script>alert(1)</script>"\'><img src=x onerror=alert(2)>';
 
@@ -54,11 +56,11 @@ test('the waiting page and the /_berth/ endpoints are declared nosniff', () => {
 
   const upstreams = { publicStatus: (app: string) => (app === 'web' ? { state: 'failed', ready: false, error: hostile } : undefined) } as unknown as UpstreamSource;
   const status = capture();
-  handleBerthEndpoint({ method: 'GET', url: '/_berth/status/web', headers: {} } as IncomingMessage, status.res, upstreams);
+  handleBerthEndpoint({ method: 'GET', url: '/_berth/status/web', headers: {} } as IncomingMessage, status.res, upstreams, everywhere, '');
   assert.equal(status.out.status, 200);
   assert.equal(status.out.headers['x-content-type-options'], 'nosniff');
   const missing = capture();
-  handleBerthEndpoint({ method: 'GET', url: `/_berth/status/${encodeURIComponent(hostile)}`, headers: {} } as IncomingMessage, missing.res, upstreams);
+  handleBerthEndpoint({ method: 'GET', url: `/_berth/status/${encodeURIComponent(hostile)}`, headers: {} } as IncomingMessage, missing.res, upstreams, everywhere, '');
   assert.equal(missing.out.status, 404);
   assert.equal(missing.out.headers['x-content-type-options'], 'nosniff');
 });

@@ -183,6 +183,17 @@ test('other client-address and original-URL headers frameworks trust are dropped
   for (let i = 0; i < spoofed.length; i += 2) assert.ok(trusted.includes(spoofed[i]!), `${spoofed[i]} of a trusted proxy is kept`);
 });
 
+test('scheme headers frameworks read as HTTPS (Front-End-Https, X-Url-Scheme, X-Scheme, X-ARR-SSL) are dropped from an untrusted peer, kept from a trusted one', () => {
+  // Rack, Tornado, IIS-era and PHP code take any of these as "the client used https" (secure cookies, redirects).
+  const spoofed = ['Front-End-Https', 'on', 'X-Url-Scheme', 'https', 'X-Scheme', 'https', 'X-ARR-SSL', '2048|256|C=US', 'X-Forwarded-Ssl', 'on', 'X-Forwarded-Scheme', 'https', 'X-Original-Host', 'evil.example', 'X-Host', 'evil.example'];
+  const req = fakeRequest(['Host', 'a.example', ...spoofed, 'Accept', '*/*']);
+  const untrusted = asMap(upstreamRequestHeaders(req, { trustedPeer: false }));
+  for (let i = 0; i < spoofed.length; i += 2) assert.equal(untrusted.get(spoofed[i]!.toLowerCase()), undefined, `${spoofed[i]} is dropped`);
+  assert.deepEqual(untrusted.get('x-forwarded-proto'), ['http']);
+  const trusted = asMap(upstreamRequestHeaders(req, { trustedPeer: true }));
+  for (let i = 0; i < spoofed.length; i += 2) assert.deepEqual(trusted.get(spoofed[i]!.toLowerCase()), [spoofed[i + 1]], `${spoofed[i]} of a trusted proxy is kept`);
+});
+
 test('a request without Host (HTTP/1.0) gets no empty X-Forwarded-Host', () => {
   const out = asMap(upstreamRequestHeaders(fakeRequest(['Accept', '*/*']), { trustedPeer: false }));
   assert.equal(out.get('x-forwarded-host'), undefined);

@@ -10,6 +10,8 @@ import { InputSource } from '../../src/activator/input-source.js';
 import { RuntimeError } from '../../src/errors.js';
 import { handleBerthEndpoint } from '../../src/proxy/berth-endpoints.js';
 import type { UpstreamSource } from '../../src/proxy/upstream.js';
+/** Routes under which every app is reached (these tests are not about hosts). */
+const everywhere = { reaches: () => true };
 import { containerCreateOptions, effectiveResources } from '../../src/runtime/docker/container-config.js';
 import { containerSpecHash } from '../../src/spec/hash.js';
 import { parseSpecObject } from '../../src/spec/parse.js';
@@ -136,7 +138,7 @@ describe('GET /_berth/input/<app>', () => {
     server = createServer((req, res) => {
       const upstreams = { publicStatus: (a: string) => (a === 'app' ? { state: 'stopped', ready: false } : undefined) } as unknown as UpstreamSource;
       if (withInput) upstreams.inputFor = (a, s) => source.inputFor(a, s);
-      handleBerthEndpoint(req, res, upstreams);
+      handleBerthEndpoint(req, res, upstreams, everywhere, '127.0.0.1');
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

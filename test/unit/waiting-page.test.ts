@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
+import { runInNewContext } from 'node:vm';
 import type { ServerResponse } from 'node:http';
 import { buildConfig } from '../../src/config/load-config.js';
 import { SpecError } from '../../src/errors.js';
@@ -52,4 +53,29 @@ test('waitingPage.html is a gateway config field; a spec cannot set it', async (
     () => parseSpecObject({ apiVersion: 'berth/v1', name: 'a', image: 'berth-test/app:latest', port: 8080, waitingPage: { html: '<script>x</script>' } }),
     (err: unknown) => err instanceof SpecError && err.problems.some((p) => p.path.startsWith('waitingPage')),
   );
+});
+
+test('the page polls the status endpoint under the prefix a proxy in front mounts berth at', () => {
+  /** The URL the page's script polls first, run with the browser's path `pathname`. */
+  const firstPoll = (path: string, pathname: string): string => {
+    const script = /<script>([\s\S]*)<\/script>/.exec(render({ app: 'wéb', path }).body)![1]!;
+    let polled = '';
+    const context = {
+      location: { pathname, reload: () => undefined },
+      fetch: (url: string) => ((polled = url), new Promise(() => undefined)),
+      setTimeout: (fn: () => void) => fn(),
+      Math,
+      document: {},
+    };
+    runInNewContext(script, context);
+    return polled;
+  };
+  const status = '/_berth/status/w%C3%A9b';
+  assert.equal(firstPoll('/session/web/a/b', '/session/web/a/b'), status);
+  assert.equal(firstPoll('/session/web/a/b', '/berth/session/web/a/b'), `/berth${status}`);
+  assert.equal(firstPoll('/session/web/', '/mnt/berth/session/web/'), `/mnt/berth${status}`);
+  assert.equal(firstPoll('/', '/berth/'), `/berth${status}`);
+  assert.equal(firstPoll('/', '/'), status);
+  // berth merged the empty segment the browser still shows.
+  assert.equal(firstPoll('/session/web/a', '/berth//session/web/a'), `/berth${status}`);
 });

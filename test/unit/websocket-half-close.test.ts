@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
-import { WebSocketTunnel } from '../../src/proxy/websocket-tunnel.js';
+import { HALF_CLOSED_MS as HALF_CLOSED_DEFAULT_MS, WebSocketTunnel } from '../../src/proxy/websocket-tunnel.js';
+import { clientCloseFrame, serverCloseFrame } from '../../src/proxy/websocket-frames.js';
 
 /**
  * A WebSocket tunnel one of whose peers leaves with a FIN while the other
@@ -34,7 +35,7 @@ async function pair(farHalfOpen: boolean, nearAccepted: boolean): Promise<{ near
 }
 
 // The app's side is Node's HTTP client socket, which ends itself at the app's FIN: only a client leaves half-way.
-test('the client leaves with a FIN, the app never ends its side: passed on, then the tunnel ends at its bound', async () => {
+test('the client sends its close frame and a FIN, the app never ends its side: passed on, then the tunnel ends at its bound', async () => {
     const client = await pair(false, true);
     const app = await pair(true, false);
     try {
@@ -44,7 +45,9 @@ test('the client leaves with a FIN, the app never ends its side: passed on, then
       const leaverGot: Buffer[] = [];
       leaver.on('data', (c: Buffer) => leaverGot.push(c));
       const stayerEnded = new Promise<void>((resolve) => stayer.once('end', resolve));
-      leaver.end();
+      stayer.resume(); // reads the close frame, so that its end is seen
+      // A closing handshake the client began: the app's answer (its close frame) must still reach it.
+      leaver.end(clientCloseFrame(Buffer.from([1, 2, 3, 4]), 1000));
       await stayerEnded;
       // Half-closed, the side still open may send: it reaches the one that left.
       stayer.write('last words');
@@ -53,6 +56,43 @@ test('the client leaves with a FIN, the app never ends its side: passed on, then
       clearTimeout(timer);
       assert.equal(closes, 1);
       assert.equal(Buffer.concat(leaverGot).toString(), 'last words');
+      assert.ok(client.near.destroyed && app.near.destroyed, 'both sides cut');
+    } finally {
+      await client.dispose();
+      await app.dispose();
+    }
+});
+
+// RFC 6455 §7.1.5: a FIN without a close frame is an abnormal closure; the tunnel (counted in flight, keeping
+// its app awake) ends once the frame the app is sending is through, not at the 30 s half-closed bound.
+test('the client leaves with a FIN and no close frame: the app\'s frame under way is finished, then the tunnel ends promptly', async () => {
+    const client = await pair(false, true);
+    const app = await pair(true, false);
+    try {
+      let closes = 0;
+      // The gateway's own half-closed bound: the tunnel must end well before it.
+      const closed = new Promise<void>((resolve) => new WebSocketTunnel(client.near, app.near, () => (++closes, resolve())).start(Buffer.alloc(0), Buffer.alloc(0)));
+      const [leaver, stayer] = [client.far, app.far];
+      const leaverGot: Buffer[] = [];
+      leaver.on('data', (c: Buffer) => leaverGot.push(c));
+      // A text frame of 10 bytes, unmasked as an app sends it: its header and 4 bytes now, the rest after the FIN.
+      const frame = Buffer.concat([Buffer.from([0x81, 10]), Buffer.from('0123456789')]);
+      stayer.write(frame.subarray(0, 6));
+      const deadline = Date.now() + WITHIN_MS;
+      while (Buffer.concat(leaverGot).length < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(Buffer.concat(leaverGot).length, 6, 'the start of the frame reached the client');
+      const stayerEnded = new Promise<void>((resolve) => stayer.once('end', resolve));
+      const began = Date.now();
+      leaver.end();
+      await stayerEnded;
+      stayer.write(frame.subarray(6));
+      const timer = setTimeout(() => assert.fail(`the tunnel did not end within ${WITHIN_MS} ms`), WITHIN_MS);
+      await closed;
+      clearTimeout(timer);
+      assert.equal(closes, 1);
+      assert.ok(Date.now() - began < HALF_CLOSED_DEFAULT_MS / 2, `ended after ${Date.now() - began} ms`);
+      // The whole frame, then berth's close frame (1001 Going Away) between two frames, never inside one.
+      assert.deepEqual(Buffer.concat(leaverGot), Buffer.concat([frame, serverCloseFrame(1001)]));
       assert.ok(client.near.destroyed && app.near.destroyed, 'both sides cut');
     } finally {
       await client.dispose();
