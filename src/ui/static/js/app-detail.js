@@ -3,7 +3,7 @@
 // browser's back button works.
 
 import { actionBar } from './actions.js';
-import { fact, idleStop, lastError, routeList } from './app-card.js';
+import { fact, idleStop, idleTimeoutText, lastError, routeList } from './app-card.js';
 import { fill, h, liveTime, shortId, startDuration, stateBadge } from './dom.js';
 import { mountHistory } from './history-view.js';
 import { mountLogs } from './logs-view.js';
@@ -106,6 +106,7 @@ function renderStatus(panel, app) {
       fact('State', `${app.state} `, liveTime(status.since, 'ago', ''), status.reason ? ` (${status.reason})` : ''),
       fact('Last request', liveTime(status.lastActivity, 'ago', 'none yet')),
       fact('Idle stop', idleStop(app)),
+      fact('Idle timeout', idleTimeoutText(app)),
       fact('Last cold start', startDuration(status.lastStartMs)),
       fact('In flight', String(status.inFlight ?? 0)),
       fact('Waiting for a start', String(status.waiting ?? 0)),
