@@ -28,6 +28,17 @@ async function busy(button, work) {
   }
 }
 
+/**
+ * What the action bar is built from: the replica bounds of the spec (the scale form's
+ * min and max) and where the app is declared (delete is refused for the config's).
+ * The bar is rebuilt when this changes, not on every event, which would take focus
+ * and a half-typed replica count away. Pure.
+ */
+export function actionBarKey(app) {
+  const { min = 0, max = 1 } = app.spec?.scale ?? {};
+  return JSON.stringify([app.name, app.source, min, max]);
+}
+
 export function actionBar(app, { onDeleted }) {
   const name = app.name;
   const lifecycle = LIFECYCLE.map(({ action, label, doing, done }) =>

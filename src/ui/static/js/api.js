@@ -24,6 +24,19 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * What the sign-in form says when a token did not get in. Only a failed fetch means the
+ * gateway did not answer: a 429 is the gateway refusing more guesses from this address
+ * for a while (a valid token is let through), and its detail says for how long (the
+ * body carries no retry time of its own: that is in the Retry-After header).
+ */
+export function signInMessage(err) {
+  if (!(err instanceof ApiError)) return `The gateway did not answer: ${err.message}`;
+  if (err.status === 401) return 'That token was refused.';
+  if (err.status === 429) return `Refused for now: ${err.message}.`;
+  return `The gateway refused the sign-in (${err.status}): ${err.message}`;
+}
+
 /** Fired on `window` when the API refuses the token, so the page can ask to sign in again. */
 export const UNAUTHORIZED_EVENT = 'berth:unauthorized';
 

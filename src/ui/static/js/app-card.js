@@ -1,7 +1,7 @@
 // One app on the overview: state, routes, instances, activity, idle countdown, cold-start
 // time, request rate and last error, at a glance.
 
-import { h, liveTime, shortId, startDuration, stateBadge } from './dom.js';
+import { duration, h, liveTime, shortId, startDuration, stateBadge } from './dom.js';
 import { cachedRate, sparkline } from './sparkline.js';
 import { usageLine } from './usage.js';
 
@@ -60,6 +60,21 @@ export function idleStop(app) {
   if (status.inFlight > 0) return h('span', { text: `not while ${status.inFlight} request${status.inFlight === 1 ? ' is' : 's are'} in flight` });
   if (!status.idleAt) return h('span', { class: 'muted', text: 'never (scale.min ≥ 1)' });
   return liveTime(status.idleAt, 'until');
+}
+
+/**
+ * The idle timeout in force, as `berth get` says it: the spec's, else the gateway's
+ * default (status.idleTimeoutMs carries the one in force), and what happens then. The
+ * countdown alone says nothing while the app is stopped, nor whether it will be
+ * stopped or paused.
+ */
+export function idleTimeoutText(app) {
+  const spec = app.spec ?? {};
+  if ((spec.scale?.min ?? 0) > 0) return 'never (scale.min ≥ 1)';
+  const inForce = spec.idleTimeoutMs ?? app.status?.idleTimeoutMs;
+  if (inForce === undefined) return "the gateway's default";
+  const from = spec.idleTimeoutMs === undefined ? " (the gateway's default)" : '';
+  return `${duration(inForce)}${from}, then ${spec.idleAction === 'pause' ? 'paused' : 'stopped'}`;
 }
 
 /**

@@ -2,8 +2,8 @@
 // logs and spec. Tabs are links (#/apps/NAME/logs), so each has an address and the
 // browser's back button works.
 
-import { actionBar } from './actions.js';
-import { fact, idleStop, lastError, routeList } from './app-card.js';
+import { actionBar, actionBarKey } from './actions.js';
+import { fact, idleStop, idleTimeoutText, lastError, routeList } from './app-card.js';
 import { fill, h, liveTime, shortId, startDuration, stateBadge } from './dom.js';
 import { mountHistory } from './history-view.js';
 import { mountLogs } from './logs-view.js';
@@ -27,7 +27,8 @@ export function mountDetail(root, name, requestedTab = '') {
   const actionsSlot = h('div');
   const panel = h('section', { id: 'tab-panel', class: 'panel', 'aria-labelledby': `tab-${tab || 'status'}` });
   let unmountPanel = () => undefined;
-  let actionsShown = false;
+  /** actionBarKey of the app the bar on screen was built for; undefined when there is none. */
+  let actionsFor;
 
   fill(
     root,
@@ -47,10 +48,12 @@ export function mountDetail(root, name, requestedTab = '') {
     if (!app) return;
     fill(badgeSlot, stateBadge(app.state));
     fill(meta, `revision ${app.revision} · declared in ${app.source === 'config' ? 'the config file' : 'the API'} · ${app.state} `, liveTime(app.status?.since, 'ago', ''));
-    // Built once: rebuilding on every event would take focus (and a half-typed replica count) away.
-    if (!actionsShown) {
+    // Rebuilt only when what it is built from changes (an apply raising scale.max, the app made
+    // again after a delete): on every event it would take focus and a half-typed count away.
+    const key = actionBarKey(app);
+    if (key !== actionsFor) {
       fill(actionsSlot, actionBar(app, { onDeleted: () => (location.hash = '#/') }));
-      actionsShown = true;
+      actionsFor = key;
     }
   }
 
@@ -77,6 +80,7 @@ export function mountDetail(root, name, requestedTab = '') {
     if (change.kind === 'deleted') {
       fill(panel, h('p', { class: 'muted', text: `${name} was deleted.` }));
       actionsSlot.replaceChildren();
+      actionsFor = undefined;
       return;
     }
     if (change.kind !== 'app' && change.kind !== 'apps') return;
@@ -106,6 +110,7 @@ function renderStatus(panel, app) {
       fact('State', `${app.state} `, liveTime(status.since, 'ago', ''), status.reason ? ` (${status.reason})` : ''),
       fact('Last request', liveTime(status.lastActivity, 'ago', 'none yet')),
       fact('Idle stop', idleStop(app)),
+      fact('Idle timeout', idleTimeoutText(app)),
       fact('Last cold start', startDuration(status.lastStartMs)),
       fact('In flight', String(status.inFlight ?? 0)),
       fact('Waiting for a start', String(status.waiting ?? 0)),

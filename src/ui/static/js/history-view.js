@@ -16,8 +16,13 @@ const SINCE = [
   ['7d', 'last 7 days'],
   ['', 'all kept'],
 ];
-const CLASSES = [
+/**
+ * The status filter's choices. A WebSocket is recorded when it ends, with 101 when the
+ * app accepted it (README: "A WebSocket is recorded"), so 1xx is how its tunnels are found.
+ */
+export const CLASSES = [
   ['', 'all'],
+  ['1xx', '1xx WebSocket'],
   ['2xx', '2xx success'],
   ['3xx', '3xx redirect'],
   ['4xx', '4xx client error'],

@@ -5,6 +5,7 @@
 import { ApiError, appPath, openStream, readLines } from './api.js';
 import { fill, h } from './dom.js';
 import { LineBatch } from './line-batch.js';
+import { plainLogLine } from './log-text.js';
 import { state, subscribe } from './store.js';
 
 const TAIL = 200;
@@ -60,7 +61,7 @@ export function mountLogs(root, name) {
   function appendLines({ lines, dropped }) {
     const atBottom = output.scrollHeight - output.scrollTop - output.clientHeight < 24;
     if (dropped) output.append(h('div', { class: 'log-line muted', text: `… ${dropped} lines not shown (they came faster than the page drew them)` }));
-    output.append(...lines.map((line) => h('div', { class: 'log-line', text: line })));
+    output.append(...lines.map((line) => h('div', { class: 'log-line', text: plainLogLine(line) })));
     while (output.childElementCount > MAX_LINES) output.firstElementChild.remove();
     if (atBottom) output.scrollTop = output.scrollHeight;
   }

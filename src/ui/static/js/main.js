@@ -1,7 +1,7 @@
 // The dashboard's entry: sign-in, the hash router, the one-second ticker, and spoken
 // state changes. Every figure on screen comes from the admin API (see store.js).
 
-import { api, session, UNAUTHORIZED_EVENT } from './api.js';
+import { api, session, signInMessage, UNAUTHORIZED_EVENT } from './api.js';
 import { mountDetail } from './app-detail.js';
 import { tick } from './dom.js';
 import { announce } from './feedback.js';
@@ -88,7 +88,7 @@ async function signIn(event) {
     showDashboard();
     $('main').focus();
   } catch (err) {
-    $('sign-in-error').textContent = err.status === 401 ? 'That token was refused.' : `The gateway did not answer: ${err.message}`;
+    $('sign-in-error').textContent = signInMessage(err);
   } finally {
     button.disabled = false;
   }
