@@ -41,10 +41,12 @@ const source: UpstreamSource = {
   ended: () => void ended++,
   publicStatus: () => ({ state: 'starting', ready: false }),
   // berth's own front serves a plain request itself only when this answers.
-  admitReady: () => (fast ? ready(upstream('fast', appPort)) : undefined),
+  admitReady: (_a, _req, exclude) => (fast && exclude === undefined ? ready(fastTo) : undefined),
 };
 /** Whether the fast path (berth's own HTTP/1.1 front) may serve plain requests. */
 let fast = false;
+/** The instance the fast path is given. */
+let fastTo: Upstream;
 
 before(async () => {
   app = createServer((req, res) => {
@@ -77,6 +79,7 @@ before(async () => {
 
 beforeEach(() => {
   fast = false;
+  fastTo = upstream('fast', appPort);
   next = () => ({ kind: 'ready', ...ready(upstream('live', appPort)) });
 });
 
@@ -197,6 +200,19 @@ test('a request retried on another instance is one record, of the instance that 
   const r = await onlyRecordOf('/retried');
   assert.equal(r.status, 200);
   assert.equal(r.instance, 'second');
+});
+
+test('a fast-path request whose instance is unreachable, served afresh by the full path, is one record', async () => {
+  fast = true;
+  fastTo = upstream('dead', 1);
+  const served = proxy.frontRequests;
+  // Kept alive (berth's front leaves a Connection: close request to Node); the second one ends the connection.
+  const reply = await raw(`GET /replayed HTTP/1.1\r\nHost: a.example\r\n\r\n${GET('/replayed-end')}`);
+  assert.equal(reply.match(/HTTP\/1\.1 200/g)?.length, 2, reply);
+  assert.ok(proxy.frontRequests > served, 'the fast path took it first');
+  const r = await onlyRecordOf('/replayed');
+  assert.equal(r.status, 200);
+  assert.equal(r.instance, 'live');
 });
 
 test('a WebSocket the app refuses is one record with its answer; one to a stopped app is one 101 that waited', async () => {
