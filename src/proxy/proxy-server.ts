@@ -307,7 +307,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
         if (location !== undefined) {
           res.writeHead(308, { location, 'content-length': 0 });
           res.end();
-          return;
+          return this.recordOwnAnswer(app, req, 308, client);
         }
       } else {
         const hsts = edge.hsts(app);
@@ -319,7 +319,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     if (slashed !== undefined) {
       res.writeHead(308, { location: slashed, 'content-length': 0 });
       res.end();
-      return;
+      return this.recordOwnAnswer(app, req, 308, client);
     }
     this.begin(app);
     const startedMs = performance.now();
@@ -387,6 +387,20 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
   /** The end of every exchange, by either path: activity, then the history record and the access log line. */
   private record(app: string, method: string, path: string, status: number, startedMs: number, waited: boolean, bytesIn: number, bytesOut: number, requestId: string, client: string, instance: string | undefined): void {
     this.end(app);
+    this.report(app, method, path, status, startedMs, waited, bytesIn, bytesOut, requestId, client, instance);
+  }
+
+  /**
+   * berth's own answer to a routed request that never became an exchange (a redirect, a refused
+   * handshake): recorded as Traefik's access log keeps its own redirects, but no activity, since
+   * the app was not asked (a crawler's redirects must not keep a stopped app's idle clock young).
+   */
+  private recordOwnAnswer(app: string, req: IncomingMessage, status: number, client: string): void {
+    this.report(app, req.method ?? 'GET', req.url ?? '/', status, performance.now(), false, 0, 0, requestIdOf(req), client, undefined);
+  }
+
+  /** The history record and the access log line of one answered request. */
+  private report(app: string, method: string, path: string, status: number, startedMs: number, waited: boolean, bytesIn: number, bytesOut: number, requestId: string, client: string, instance: string | undefined): void {
     // One `request` line per exchange at debug level (an access log); a number compare when off.
     const log = this.logger.levelVal <= DEBUG_LEVEL;
     if (!this.onRequestDone && !log) return;
@@ -543,7 +557,11 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     const app = match.app;
     // Checked before anything is acquired: a malformed handshake never wakes a stopped app.
     const problem = handshakeProblem(req);
-    if (problem) return writeRawFailure(socket, { status: 400, code: 'bad_request', reason: problem }, app, ['sec-websocket-version', '13']);
+    if (problem) {
+      writeRawFailure(socket, { status: 400, code: 'bad_request', reason: problem }, app, ['sec-websocket-version', '13']);
+      // "A WebSocket is recorded … or the answer it got instead" (README): this one got a 400.
+      return this.recordOwnAnswer(app, req, 400, client);
+    }
     this.begin(app);
     this.upgradesInFlight++;
     const startedMs = performance.now();

@@ -17,6 +17,7 @@ import type { RequestRecord } from '../../src/store/store.js';
 import { makeCa, makeLeaf } from '../support/openssl-certs.js';
 import { RawClient, hasWholeResponse } from '../support/raw-client.js';
 import { h2Request } from '../support/tls-client.js';
+import { waitFor } from '../support/wait-for.js';
 
 /**
  * HTTP/1.1 over TLS through berth's own front (src/proxy/front/tls-split.ts):
@@ -199,6 +200,28 @@ describe('the HTTP/1.1 front over TLS', () => {
     const seen = JSON.parse(reply.body) as { headers: Record<string, string> };
     assert.equal(seen.headers['x-forwarded-proto'], 'https');
     assert.equal(proxy.frontRequests, before);
+  });
+
+  it('every HTTP/2 request is one record: the app answer, a HEAD, the waiting page, the bare-prefix 308', async () => {
+    const once = async (path: string) => {
+      await waitFor(`a record of ${path}`, () => records.some((r) => r.path === path));
+      await new Promise((r) => setTimeout(r, 100));
+      const mine = records.filter((r) => r.path === path);
+      assert.equal(mine.length, 1, JSON.stringify(mine));
+      return mine[0]!;
+    };
+    const got = await h2Request(port, host, '/app/h2rec', ca);
+    assert.equal(got.status, 200);
+    const r = await once('/app/h2rec');
+    assert.deepEqual([r.app, r.status, r.method, r.bytesOut], ['app', 200, 'GET', Buffer.byteLength(got.body)]);
+    assert.equal((await h2Request(port, host, '/app/h2head', ca, { ':method': 'HEAD' })).status, 200);
+    assert.deepEqual([(await once('/app/h2head')).method, (await once('/app/h2head')).bytesOut], ['HEAD', 0]);
+    const page = await h2Request(port, host, '/cold/h2', ca, { accept: 'text/html' });
+    assert.equal(page.status, 503);
+    const paged = await once('/cold/h2');
+    assert.deepEqual([paged.app, paged.status, paged.waited, paged.bytesOut], ['cold', 503, true, Buffer.byteLength(page.body)]);
+    assert.equal((await h2Request(port, host, '/app', ca)).status, 308);
+    assert.deepEqual([(await once('/app')).app, (await once('/app')).status], ['app', 308]);
   });
 
   it('a WebSocket over TLS is opened through the hand-off', async () => {
