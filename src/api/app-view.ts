@@ -43,7 +43,11 @@ export interface UrlFacts {
   redirectPort?: number;
 }
 
-const bracketed = (address: string) => (address.includes(':') ? `[${address}]` : address);
+/** A listener's address as a URL's host: an IPv6 one in brackets. */
+export const urlHost = (address: string): string => (address.includes(':') ? `[${address}]` : address);
+
+/** The host name a route answers for: its own, or a wildcard's with the app's name as first label; undefined without one. */
+export const routeHost = (route: RouteSpec, app: string): string | undefined => route.host?.replace(/^\*/, app);
 
 /**
  * Where a route can be reached: its plain URL on the proxy listener, or, when plain HTTP only
@@ -53,10 +57,10 @@ const bracketed = (address: string) => (address.includes(':') ? `[${address}]` :
 export function routeUrl(route: RouteSpec, app: string, facts: UrlFacts): string {
   if (facts.https && redirectsToHttps(route, facts.redirect ?? false)) {
     const port = facts.redirectPort ?? facts.https.port;
-    const host = route.host ? route.host.replace(/^\*/, app) : bracketed(facts.https.address);
+    const host = routeHost(route, app) ?? urlHost(facts.https.address);
     return `https://${host}${port === 443 ? '' : `:${port}`}${route.path ?? '/'}`;
   }
   const port = facts.proxy?.port ?? 80;
-  const host = route.host ? route.host.replace(/^\*/, app) : facts.proxy ? bracketed(facts.proxy.address) : '127.0.0.1';
+  const host = routeHost(route, app) ?? (facts.proxy ? urlHost(facts.proxy.address) : '127.0.0.1');
   return `http://${host}${port === 80 ? '' : `:${port}`}${route.path ?? '/'}`;
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { AppSpec } from '../spec/index.js';
-import { routeUrl } from '../api/app-view.js';
+import { routeHost, routeUrl, urlHost } from '../api/app-view.js';
 import { redirectsToHttps } from '../tls/edge-policy.js';
 
 /** Where the gateway listens, as `berth serve` found it after starting. */
@@ -16,7 +16,7 @@ export interface BannerFacts {
   redirect?: boolean;
 }
 
-const hostPort = (a: { address: string; port: number }) => `${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`;
+const hostPort = (a: { address: string; port: number }) => `${urlHost(a.address)}:${a.port}`;
 
 /** The lines `berth serve` prints once it listens: where to send requests, the API, the dashboard, each app's URL. */
 export function serveBanner(facts: BannerFacts): string[] {
@@ -30,15 +30,14 @@ export function serveBanner(facts: BannerFacts): string[] {
   }
   for (const app of facts.apps) {
     for (const route of app.routes) {
-      const host = route.host === undefined ? undefined : route.host.startsWith('*.') ? `${app.name}${route.host.slice(1)}` : route.host;
+      const host = routeHost(route, app.name);
       const path = route.path ?? '/';
       // A route redirected to HTTPS is shown at its HTTPS URL (the API's): the plain one answers only 308. With a
       // host, the name resolves to the listener (--resolve), so the certificate is chosen by SNI for that name.
       if (facts.https && redirectsToHttps(route, facts.redirect ?? false)) {
         // The banner names the listener itself (no redirectPort): it is read on the gateway's own host.
         const url = routeUrl(route, app.name, facts);
-        const address = facts.https.address.includes(':') ? `[${facts.https.address}]` : facts.https.address;
-        if (host) lines.push(`  ${app.name}: curl --resolve '${host}:${facts.https.port}:${address}' ${url}`);
+        if (host) lines.push(`  ${app.name}: curl --resolve '${host}:${facts.https.port}:${urlHost(facts.https.address)}' ${url}`);
         else lines.push(`  ${app.name}: ${url}`);
       } else if (host) lines.push(`  ${app.name}: curl -H 'Host: ${host}' ${base}${path}`);
       else lines.push(`  ${app.name}: ${base}${path}`);

@@ -455,7 +455,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     const given = head.headers['x-request-id'];
     const requestId = given !== undefined && isSaneRequestId(given) ? given : newRequestId();
     const client = conn.client;
-    const headers = upstreamRequestHeaders(head, { trustedPeer: this.isTrustedAddress(client), requestId, client, host: match.authority, encrypted: secure, prefix: match.strippedPrefix });
+    const headers = upstreamRequestHeaders(head, { trustedPeer: this.trusted.has(client), requestId, client, host: match.authority, encrypted: secure, prefix: match.strippedPrefix });
     const bounds = this.boundsOf(app);
     this.frontServed++;
     new FastExchange(this, conn, head, headBytes, match, admitted.upstream, admitted.setCookie, startedMs, requestId, headers, bounds, hsts).send();
@@ -476,7 +476,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
   }
 
   private forward(req: IncomingMessage, res: ServerResponse, match: RouteMatch, upstream: Upstream, startedMs: number, waited: boolean, requestId: string, client: string, retried = false, setCookie?: string): void {
-    const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrustedAddress(client), requestId, client, host: match.authority, prefix: match.strippedPrefix });
+    const headers = upstreamRequestHeaders(req, { trustedPeer: this.trusted.has(client), requestId, client, host: match.authority, prefix: match.strippedPrefix });
     // A sticky-session policy pinned this client: tell it which instance.
     if (setCookie) res.appendHeader('set-cookie', setCookie);
     upstream.inFlight++;
@@ -588,7 +588,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
         return end();
       }
       instance = upstream.instanceName ?? upstream.instanceId;
-      const headers = upstreamRequestHeaders(req, { trustedPeer: this.isTrustedAddress(client), upgrade: true, requestId, client, host: match.authority, prefix: match.strippedPrefix });
+      const headers = upstreamRequestHeaders(req, { trustedPeer: this.trusted.has(client), upgrade: true, requestId, client, host: match.authority, prefix: match.strippedPrefix });
       const bounds = this.boundsOf(app);
       // An open WebSocket is load on its instance for as long as it lives.
       upstream.inFlight++;
@@ -645,10 +645,6 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
   private boundsOf(app: string): ReturnType<typeof exchangeBounds> {
     const own = this.appTimeouts?.(app);
     return own === undefined ? this.defaultBounds : exchangeBounds(this.timeouts, own);
-  }
-
-  private isTrustedAddress(client: string): boolean {
-    return !this.trusted.empty && this.trusted.has(client);
   }
 
   private begin(app: string): void {
