@@ -22,6 +22,9 @@ const UNBOUNDED: ForwardBounds = { responseTimeoutMs: 0, bodyIdleMs: 0, sendMs: 
 
 export interface ForwardResult {
   status: number;
+  /** Request body bytes written to the app (whatever their framing). */
+  bytesIn: number;
+  /** Response body bytes relayed to the client. */
   bytesOut: number;
 }
 
@@ -101,7 +104,7 @@ export function forwardHttp(
       timed = false;
       timer.setTimeout(0);
     }
-    done(err, { status, bytesOut });
+    done(err, { status, bytesIn: controller === undefined ? 0 : controller.bodyBytes, bytesOut });
   };
   let controller: ExchangeControl | undefined;
   let pendingAbort: Error | undefined;

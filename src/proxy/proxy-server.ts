@@ -341,11 +341,11 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     if (!res.headersSent) res.setHeader('x-request-id', requestId);
     if (admission.kind === 'page') {
       const sent = sendWaitingPage(res, { app, path: req.url, title: admission.title, message: admission.message, bodyHtml: this.waitingPageHtml?.() });
-      return this.finish(req, res, app, startedMs, true, sent, requestId, client);
+      return this.finish(req, res, app, startedMs, true, 0, sent, requestId, client);
     }
     if (admission.kind === 'fail') {
       const sent = sendFailure(req, res, classifyFailure(admission.error, res.destroyed), app);
-      return this.finish(req, res, app, startedMs, true, sent, requestId, client);
+      return this.finish(req, res, app, startedMs, true, 0, sent, requestId, client);
     }
     if (admission.kind === 'later') {
       // As for a hold below: a worker's request held by the control gives its place back when its client goes.
@@ -354,7 +354,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
         (settled) => this.answerAdmission(req, res, match, settled, startedMs, requestId, client, retried),
         (err: unknown) => {
           const sent = sendFailure(req, res, classifyFailure(err, res.destroyed), app);
-          this.finish(req, res, app, startedMs, true, sent, requestId, client);
+          this.finish(req, res, app, startedMs, true, 0, sent, requestId, client);
         },
       );
       return;
@@ -363,12 +363,12 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     if (admission.leave !== undefined) res.once('close', admission.leave);
     admission.ready.then(
       (chosen) => {
-        if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0, requestId, client);
+        if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0, 0, requestId, client);
         this.forward(req, res, match, chosen.upstream, startedMs, true, requestId, client, retried, chosen.setCookie);
       },
       (err: unknown) => {
         const sent = sendFailure(req, res, classifyFailure(err, res.destroyed), app);
-        this.finish(req, res, app, startedMs, true, sent, requestId, client);
+        this.finish(req, res, app, startedMs, true, 0, sent, requestId, client);
       },
     );
   }
@@ -376,11 +376,12 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
   /**
    * Ends the exchange: activity accounting, then the history record. Called
    * from the upstream client's callbacks too, after the client may have gone: it reads only
-   * what was captured when the request arrived, and never throws.
+   * what was captured when the request arrived, and never throws. `bytesIn` is the request
+   * body bytes the app was sent (counted as they were written: Content-Length says nothing of
+   * a chunked or HTTP/2 body, nor of one its client cut short), 0 when no app was asked.
    */
-  private finish(req: IncomingMessage, res: ServerResponse, app: string, startedMs: number, waited: boolean, bytesOut: number, requestId: string, client: string, instance?: string): void {
+  private finish(req: IncomingMessage, res: ServerResponse, app: string, startedMs: number, waited: boolean, bytesIn: number, bytesOut: number, requestId: string, client: string, instance?: string): void {
     // The target as the client sent it, query string included: the history shows what was asked.
-    const bytesIn = Number(req.headers['content-length'] ?? 0) || 0;
     this.record(app, req.method ?? 'GET', req.url ?? '/', res.headersSent ? res.statusCode : 0, startedMs, waited, bytesIn, bytesOut, requestId, client, instance);
   }
 
@@ -506,7 +507,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
         }
         sent += sendFailure(req, res, failure, match.app);
       }
-      this.finish(req, res, match.app, startedMs, waited, sent, requestId, client, upstream.instanceName ?? upstream.instanceId);
+      this.finish(req, res, match.app, startedMs, waited, result.bytesIn, sent, requestId, client, upstream.instanceName ?? upstream.instanceId);
     }, requestId, bounds);
   }
 
@@ -520,12 +521,12 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     const fail = (err: unknown) => {
       if (!res.headersSent) res.setHeader('x-request-id', requestId);
       const sent = sendFailure(req, res, classifyFailure(err, res.destroyed), app);
-      this.finish(req, res, app, startedMs, true, sent, requestId, client, upstream.instanceName ?? upstream.instanceId);
+      this.finish(req, res, app, startedMs, true, 0, sent, requestId, client, upstream.instanceName ?? upstream.instanceId);
     };
     this.upstreams.unreachable!(app, upstream.instanceId).then(
       (gone) => {
         if (!gone) return fail(cause);
-        if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0, requestId, client);
+        if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0, 0, requestId, client);
         // Asked afresh, as a new request would be: the activator wakes the app, holds or pages.
         this.answerAdmission(req, res, match, this.upstreams.admit(app, req), startedMs, requestId, client, true);
       },
@@ -571,12 +572,15 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     let waited = false;
     let instance: string | undefined;
     let ended = false;
+    // What crossed the tunnel each way (or the app's refusal's body), as Traefik logs an upgraded connection.
+    let bytesIn = 0;
+    let bytesOut = 0;
     // A WebSocket is a proxied request like any other: recorded (history, metrics, usage) when it ends.
     const end = () => {
       if (ended) return;
       ended = true;
       this.upgradesInFlight--;
-      this.record(app, 'GET', req.url ?? '/', status, startedMs, waited, 0, 0, requestId, client, instance);
+      this.record(app, 'GET', req.url ?? '/', status, startedMs, waited, bytesIn, bytesOut, requestId, client, instance);
     };
     const go = (upstream: Upstream) => {
       // The client gave up while the app was woken: the woken app serves the next one.
@@ -602,9 +606,11 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
           status = failure.status;
           writeRawFailure(socket, failure, app);
         },
-        (answer) => {
+        (answer, sentIn, sentOut) => {
           upstream.inFlight--;
           if (answer !== 0) status = answer;
+          bytesIn = sentIn;
+          bytesOut = sentOut;
           end();
         },
       );

@@ -8,6 +8,8 @@ export interface ExchangeControl {
   /** Stops reading the response (the client is slower than the app). */
   pause(): void;
   resume(): void;
+  /** Request body bytes written to the app so far (counted where they are written, whatever their framing). */
+  readonly bodyBytes: number;
 }
 
 /**
