@@ -176,6 +176,60 @@ test('a WebSocket is recorded with the bytes that crossed its tunnel each way', 
   assert.equal(r.bytesOut, 17);
 });
 
+test("an app's 103 Early Hints reach an HTTP/1.1 client before the final answer (berth's own front)", async () => {
+  const served = proxy.frontRequests;
+  const c = open();
+  // Kept alive: a plain GET the front serves (Connection: close goes to Node's server).
+  c.socket.write('GET /session/echo/hints HTTP/1.1\r\nHost: a.example\r\n\r\n');
+  await waitFor('the final answer', () => c.read().endsWith('styled'));
+  c.socket.destroy();
+  assert.equal(proxy.frontRequests, served + 1, 'served by the front');
+  const reply = c.read();
+  assert.match(reply, /^HTTP\/1\.1 103 Early Hints\r\n/i);
+  assert.match(reply, new RegExp(`\\r\\nlink: ${LINK.replace(/[.*+?^${}()|[\]\\<>/]/g, '\\$&')}\\r\\n`, 'i'));
+  assert.match(reply, /\r\n\r\nHTTP\/1\.1 200 OK\r\n[^]*styled$/);
+  const r = await onlyRecordOf('/session/echo/hints');
+  assert.equal(r.status, 200);
+  assert.equal(r.bytesOut, 'styled'.length);
+});
+
+test("an app's 103 Early Hints reach an HTTP/1.1 client on the full path (a request with a body)", async () => {
+  const c = open();
+  c.socket.write('POST /session/echo/full/hints HTTP/1.1\r\nHost: a.example\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi');
+  await c.closed;
+  const reply = c.read();
+  assert.match(reply, /^HTTP\/1\.1 103 Early Hints\r\n/i);
+  assert.match(reply, /\r\nlink: <\/style\.css>; rel=preload; as=style\r\n/i);
+  assert.match(reply, /\r\n\r\nHTTP\/1\.1 200 OK\r\n[^]*styled$/);
+});
+
+test('an HTTP/1.0 client is never sent a 1xx (RFC 9110 §15.2): only the final answer', async () => {
+  const c = open();
+  c.socket.write('GET /session/echo/ten/hints HTTP/1.0\r\nHost: a.example\r\n\r\n');
+  await c.closed;
+  assert.match(c.read(), /^HTTP\/1\.1 200 OK\r\n[^]*styled$/);
+});
+
+test("an app's 103 Early Hints reach an HTTP/2 client before the final answer", async () => {
+  const session = h2Session();
+  const req = session.request({ ':method': 'GET', ':path': '/hints' });
+  const informational: Array<Record<string, unknown>> = [];
+  req.on('headers', (headers) => informational.push(headers));
+  let status = 0;
+  req.on('response', (headers) => (status = Number(headers[':status'])));
+  const body: Buffer[] = [];
+  req.on('data', (c: Buffer) => body.push(c));
+  await new Promise<void>((resolve, reject) => {
+    req.on('end', resolve);
+    req.on('error', reject);
+  });
+  assert.equal(status, 200);
+  assert.equal(Buffer.concat(body).toString(), 'styled');
+  assert.equal(informational.length, 1, JSON.stringify(informational));
+  assert.equal(informational[0]![':status'], 103);
+  assert.equal(informational[0]!.link, LINK);
+});
+
 test('Expect: 100-continue over HTTP/1.1: the client gets its 100, sends its body, and is answered', async () => {
   const c = open();
   c.socket.write('POST /session/echo/expect HTTP/1.1\r\nHost: a.example\r\nContent-Length: 4\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n');

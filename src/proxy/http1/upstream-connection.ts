@@ -277,6 +277,13 @@ export class UpstreamConnection implements ResponseSink {
     ex.handler.onHead(ex, status, headers, statusText);
   }
 
+  /** Handed on as an onHead of status 103 (see ExchangeHandler); the head's deadline still runs. */
+  onEarlyHints(headers: ResponseHeaders): void {
+    const ex = this.current;
+    if (!ex || ex.done) return;
+    ex.handler.onHead(ex, 103, headers, 'Early Hints');
+  }
+
   onBody(chunk: Buffer): void {
     const ex = this.current;
     if (!ex || ex.done) return;
