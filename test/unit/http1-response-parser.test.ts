@@ -220,3 +220,16 @@ test("103 Early Hints reach a sink that takes them, end-to-end fields only; a ma
   assert.deepEqual(heads, [200]);
   assert.equal(parser.done, true);
 });
+
+test('an app that sends 103s without end has only the first few handed on; its final answer is read as before', () => {
+  let hints = 0;
+  const parser = new ResponseParser({ onHead: () => undefined, onBody: () => undefined, onEnd: () => undefined, onEarlyHints: () => hints++ });
+  for (const round of [1, 2]) {
+    parser.begin(false);
+    for (let i = 0; i < 50; i++) parser.execute(Buffer.from('HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n', 'latin1'));
+    parser.execute(Buffer.from('HTTP/1.1 204 No Content\r\n\r\n', 'latin1'));
+    assert.equal(parser.done, true);
+    // The bound is per response: the connection's next one gets its own.
+    assert.equal(hints, 4 * round);
+  }
+});

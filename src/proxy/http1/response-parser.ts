@@ -42,6 +42,8 @@ export const MAX_HEAD_BYTES = 16 * 1024;
 const MAX_CHUNK_LINE = 4096;
 /** The blank line after a head, as a buffer: a string needle is encoded again at every search. */
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+/** 103 Early Hints heads relayed per response; a browser acts on the first, servers send one or two. */
+const MAX_EARLY_HINTS = 4;
 /** 13 hex digits: 2^52, within the integers a number holds exactly. */
 const MAX_CHUNK_DIGITS = 13;
 
@@ -63,6 +65,8 @@ export class ResponseParser {
   private pending: Buffer | undefined;
   private remaining = 0;
   private trailerBytes = 0;
+  /** 103 heads of this response handed to the sink (at most MAX_EARLY_HINTS). */
+  private hintsRelayed = 0;
   /** The app said it keeps the connection open after this response. */
   keepAlive = false;
   /** The app's Keep-Alive `timeout=` in ms (0: none given). */
@@ -84,6 +88,7 @@ export class ResponseParser {
     this.leftover = false;
     this.received = false;
     this.trailerBytes = 0;
+    this.hintsRelayed = 0;
   }
 
   get done(): boolean {
@@ -198,7 +203,8 @@ export class ResponseParser {
       // Early hints go on to the client (its browser preloads while the app works), as nginx and
       // Envoy relay them. The rest are dropped: berth's server answered the client's Expect itself
       // (a hop-by-hop field, never forwarded), and 102 is obsolete (RFC 9110 left it out).
-      if (status === 103 && this.sink.onEarlyHints !== undefined) {
+      // A few per response: an app that sends hints without end must not fill a client that reads slowly.
+      if (status === 103 && this.sink.onEarlyHints !== undefined && this.hintsRelayed++ < MAX_EARLY_HINTS) {
         const hints = interimFields(text, lineEnd < 0 ? text.length : lineEnd + 2);
         if (hints !== undefined) this.sink.onEarlyHints(hints);
       }
