@@ -396,8 +396,8 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
    * handshake): recorded as Traefik's access log keeps its own redirects, but no activity, since
    * the app was not asked (a crawler's redirects must not keep a stopped app's idle clock young).
    */
-  private recordOwnAnswer(app: string, req: IncomingMessage, status: number, client: string): void {
-    this.report(app, req.method ?? 'GET', req.url ?? '/', status, performance.now(), false, 0, 0, requestIdOf(req), client, undefined);
+  private recordOwnAnswer(app: string, req: IncomingMessage, status: number, client: string, bytesOut = 0): void {
+    this.report(app, req.method ?? 'GET', req.url ?? '/', status, performance.now(), false, 0, bytesOut, requestIdOf(req), client, undefined);
   }
 
   /** The history record and the access log line of one answered request. */
@@ -552,16 +552,16 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     // Read once, now: the socket's address is gone once it closes.
     const client = clientAddressOf(req);
     const routed = this.route(req);
-    if (typeof routed === 'string') return writeRawFailure(socket, notRouted(req.headers.host, req.url ?? '/'));
-    if ('status' in routed) return writeRawFailure(socket, routed);
+    if (typeof routed === 'string') return void writeRawFailure(socket, notRouted(req.headers.host, req.url ?? '/'));
+    if ('status' in routed) return void writeRawFailure(socket, routed);
     const match = routed;
     const app = match.app;
     // Checked before anything is acquired: a malformed handshake never wakes a stopped app.
     const problem = handshakeProblem(req);
     if (problem) {
-      writeRawFailure(socket, { status: 400, code: 'bad_request', reason: problem }, app, ['sec-websocket-version', '13']);
+      const sent = writeRawFailure(socket, { status: 400, code: 'bad_request', reason: problem }, app, ['sec-websocket-version', '13']);
       // "A WebSocket is recorded … or the answer it got instead" (README): this one got a 400.
-      return this.recordOwnAnswer(app, req, 400, client);
+      return this.recordOwnAnswer(app, req, 400, client, sent);
     }
     this.begin(app);
     this.upgradesInFlight++;
@@ -588,7 +588,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
       if (this.closing) {
         // A WebSocket opened while draining would only be closed again moments later.
         status = SHUTTING_DOWN.status;
-        writeRawFailure(socket, SHUTTING_DOWN, app);
+        bytesOut = writeRawFailure(socket, SHUTTING_DOWN, app);
         return end();
       }
       instance = upstream.instanceName ?? upstream.instanceId;
@@ -604,13 +604,14 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
           const failure = classifyFailure(err, socket.destroyed, { app, connectTimeoutMs: bounds.connectTimeoutMs, responseTimeoutMs: bounds.responseTimeoutMs });
           if (failure.status !== 0) this.logger.warn({ app, instance: upstream.instanceId, requestId, err: failure.reason }, 'upstream failed');
           status = failure.status;
-          writeRawFailure(socket, failure, app);
+          bytesOut = writeRawFailure(socket, failure, app);
         },
         (answer, sentIn, sentOut) => {
           upstream.inFlight--;
           if (answer !== 0) status = answer;
           bytesIn = sentIn;
-          bytesOut = sentOut;
+          // Added: an app that never answered relayed nothing, and berth's own answer (above) was counted.
+          bytesOut += sentOut;
           end();
         },
       );
@@ -619,7 +620,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     const refused = (err: unknown) => {
       const failure = classifyFailure(err, socket.destroyed);
       status = failure.status;
-      writeRawFailure(socket, failure, app);
+      bytesOut = writeRawFailure(socket, failure, app);
       end();
     };
     const settle = (admission: Admission): void => {

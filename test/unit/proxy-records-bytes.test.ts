@@ -67,8 +67,9 @@ before(async () => {
     routes: new RouteTable([
       { app: 'echo', routes: [{ path: '/session/echo/', stripPrefix: true }] },
       { app: 'a', routes: [{ host: 'a.test', stripPrefix: false }] },
+      { app: 'down', routes: [{ path: '/session/down/', stripPrefix: false }] },
     ]),
-    upstreams: new StaticUpstreams({ echo: { host: '127.0.0.1', port: appPort }, a: { host: '127.0.0.1', port: appPort } }),
+    upstreams: new StaticUpstreams({ echo: { host: '127.0.0.1', port: appPort }, a: { host: '127.0.0.1', port: appPort }, down: { host: '127.0.0.1', port: 1 } }),
     logger,
     onRequestDone: (record) => records.push(record),
   });
@@ -174,6 +175,26 @@ test('a WebSocket is recorded with the bytes that crossed its tunnel each way', 
   assert.equal(r.status, 101);
   assert.equal(r.bytesIn, 17);
   assert.equal(r.bytesOut, 17);
+});
+
+/** The body bytes of a raw answer (after its blank line). */
+const bodyBytes = (answer: string) => Buffer.byteLength(answer, 'latin1') - answer.indexOf('\r\n\r\n') - 4;
+
+test("a WebSocket berth answers itself (the app unreachable: 502; a malformed handshake: 400) records its answer's body bytes, as a plain request's does", async () => {
+  const KEY = 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+  for (const [path, extra, status] of [
+    ['/session/down/ws', KEY, 502],
+    ['/session/echo/ws-bad', '', 400],
+  ] as const) {
+    const c = open();
+    c.socket.write(`GET ${path} HTTP/1.1\r\nHost: a.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`);
+    await c.closed;
+    assert.match(c.read(), new RegExp(`^HTTP/1\\.1 ${status} `));
+    const r = await onlyRecordOf(path);
+    assert.equal(r.status, status);
+    assert.ok(bodyBytes(c.read()) > 0);
+    assert.equal(r.bytesOut, bodyBytes(c.read()), path);
+  }
 });
 
 test("an app's 103 Early Hints reach an HTTP/1.1 client before the final answer (berth's own front)", async () => {
