@@ -22,6 +22,9 @@ const UNBOUNDED: ForwardBounds = { responseTimeoutMs: 0, bodyIdleMs: 0, sendMs: 
 
 export interface ForwardResult {
   status: number;
+  /** Request body bytes written to the app (whatever their framing). */
+  bytesIn: number;
+  /** Response body bytes relayed to the client. */
   bytesOut: number;
 }
 
@@ -101,7 +104,7 @@ export function forwardHttp(
       timed = false;
       timer.setTimeout(0);
     }
-    done(err, { status, bytesOut });
+    done(err, { status, bytesIn: controller === undefined ? 0 : controller.bodyBytes, bytesOut });
   };
   let controller: ExchangeControl | undefined;
   let pendingAbort: Error | undefined;
@@ -190,6 +193,7 @@ export function forwardHttp(
         else if (res.destroyed) ctl.abort(new ClientClosedError());
       },
       onHead(_ctl, statusCode, headers, statusMessage) {
+        if (statusCode < 200) return relayEarlyHints(req, res, headers);
         // Held until the read that brought it is handled (onRead), or body bytes or the end come first: a
         // body that breaks off in that same read (a bad chunk size) is then a 502, as nothing was written.
         held = headers;
@@ -254,6 +258,22 @@ export function forwardHttp(
       },
     },
   );
+}
+
+/**
+ * An app's 103 Early Hints, sent on to the client before the final answer (Node writes them: an
+ * interim head over HTTP/1.1, a HEADERS frame over HTTP/2), so its browser preloads while the app
+ * works. Never to an HTTP/1.0 client (RFC 9110 §15.2), nor once the final head is on its way. Node
+ * sends only hints with a Link field and throws on one it finds malformed: those are dropped, as
+ * hints may be.
+ */
+function relayEarlyHints(req: IncomingMessage, res: ServerResponse, headers: ResponseHeaders): void {
+  if (res.headersSent || res.destroyed || (req.httpVersionMajor === 1 && req.httpVersionMinor === 0)) return;
+  try {
+    res.writeEarlyHints(headers);
+  } catch {
+    // A Link Node refuses: the final answer follows as it would have.
+  }
 }
 
 /** A header as `res.getHeader` answers it, as a list of values. */

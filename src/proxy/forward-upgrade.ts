@@ -51,24 +51,28 @@ export interface UpgradeExchange {
  *
  * `onClose` fires exactly once at the end, whatever happened, so activity
  * accounting stays exact; it is given the app's status (101 for a tunnel), or 0
- * when the app never answered.
+ * when the app never answered, and the bytes relayed each way past the heads
+ * (the tunnel's frames, or the body of the app's refusal), for the history.
  */
 export function forwardUpgrade(
   client: Duplex,
   clientHead: Buffer,
   target: UpgradeTarget,
   onFailure: (err: Error) => void,
-  onClose: (status: number) => void,
+  onClose: (status: number, bytesIn: number, bytesOut: number) => void,
 ): UpgradeExchange {
   let finished = false;
   let answered = false;
   let status = 0;
+  /** Body bytes of a refusal relayed to the client (a tunnel counts its own). */
+  let refusalBytes = 0;
   let tunnel: WebSocketTunnel | undefined;
   const finish = () => {
     if (finished) return;
     finished = true;
     clearTimeout(timer);
-    onClose(status);
+    if (tunnel === undefined) onClose(status, 0, refusalBytes);
+    else onClose(status, tunnel.bytesToApp, tunnel.bytesToClient);
   };
   // Not read until a tunnel is open: bytes sent early wait in the socket, and are dropped if the app refuses.
   client.pause();
@@ -127,6 +131,7 @@ export function forwardUpgrade(
       return finish();
     }
     client.write(responseHead(res, headerLines(downstreamResponseHeaders(res.headers)) + 'connection: close\r\n'));
+    res.on('data', (chunk: Buffer) => (refusalBytes += chunk.length));
     res.pipe(client);
     res.once('close', () => {
       // Cut short by the app: the client must not take a truncated answer for a whole one.

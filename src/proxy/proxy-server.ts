@@ -341,11 +341,11 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     if (!res.headersSent) res.setHeader('x-request-id', requestId);
     if (admission.kind === 'page') {
       const sent = sendWaitingPage(res, { app, path: req.url, title: admission.title, message: admission.message, bodyHtml: this.waitingPageHtml?.() });
-      return this.finish(req, res, app, startedMs, true, sent, requestId, client);
+      return this.finish(req, res, app, startedMs, true, 0, sent, requestId, client);
     }
     if (admission.kind === 'fail') {
       const sent = sendFailure(req, res, classifyFailure(admission.error, res.destroyed), app);
-      return this.finish(req, res, app, startedMs, true, sent, requestId, client);
+      return this.finish(req, res, app, startedMs, true, 0, sent, requestId, client);
     }
     if (admission.kind === 'later') {
       // As for a hold below: a worker's request held by the control gives its place back when its client goes.
@@ -354,7 +354,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
         (settled) => this.answerAdmission(req, res, match, settled, startedMs, requestId, client, retried),
         (err: unknown) => {
           const sent = sendFailure(req, res, classifyFailure(err, res.destroyed), app);
-          this.finish(req, res, app, startedMs, true, sent, requestId, client);
+          this.finish(req, res, app, startedMs, true, 0, sent, requestId, client);
         },
       );
       return;
@@ -363,12 +363,12 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     if (admission.leave !== undefined) res.once('close', admission.leave);
     admission.ready.then(
       (chosen) => {
-        if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0, requestId, client);
+        if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0, 0, requestId, client);
         this.forward(req, res, match, chosen.upstream, startedMs, true, requestId, client, retried, chosen.setCookie);
       },
       (err: unknown) => {
         const sent = sendFailure(req, res, classifyFailure(err, res.destroyed), app);
-        this.finish(req, res, app, startedMs, true, sent, requestId, client);
+        this.finish(req, res, app, startedMs, true, 0, sent, requestId, client);
       },
     );
   }
@@ -376,11 +376,12 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
   /**
    * Ends the exchange: activity accounting, then the history record. Called
    * from the upstream client's callbacks too, after the client may have gone: it reads only
-   * what was captured when the request arrived, and never throws.
+   * what was captured when the request arrived, and never throws. `bytesIn` is the request
+   * body bytes the app was sent (counted as they were written: Content-Length says nothing of
+   * a chunked or HTTP/2 body, nor of one its client cut short), 0 when no app was asked.
    */
-  private finish(req: IncomingMessage, res: ServerResponse, app: string, startedMs: number, waited: boolean, bytesOut: number, requestId: string, client: string, instance?: string): void {
+  private finish(req: IncomingMessage, res: ServerResponse, app: string, startedMs: number, waited: boolean, bytesIn: number, bytesOut: number, requestId: string, client: string, instance?: string): void {
     // The target as the client sent it, query string included: the history shows what was asked.
-    const bytesIn = Number(req.headers['content-length'] ?? 0) || 0;
     this.record(app, req.method ?? 'GET', req.url ?? '/', res.headersSent ? res.statusCode : 0, startedMs, waited, bytesIn, bytesOut, requestId, client, instance);
   }
 
@@ -395,8 +396,8 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
    * handshake): recorded as Traefik's access log keeps its own redirects, but no activity, since
    * the app was not asked (a crawler's redirects must not keep a stopped app's idle clock young).
    */
-  private recordOwnAnswer(app: string, req: IncomingMessage, status: number, client: string): void {
-    this.report(app, req.method ?? 'GET', req.url ?? '/', status, performance.now(), false, 0, 0, requestIdOf(req), client, undefined);
+  private recordOwnAnswer(app: string, req: IncomingMessage, status: number, client: string, bytesOut = 0): void {
+    this.report(app, req.method ?? 'GET', req.url ?? '/', status, performance.now(), false, 0, bytesOut, requestIdOf(req), client, undefined);
   }
 
   /** The history record and the access log line of one answered request. */
@@ -506,7 +507,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
         }
         sent += sendFailure(req, res, failure, match.app);
       }
-      this.finish(req, res, match.app, startedMs, waited, sent, requestId, client, upstream.instanceName ?? upstream.instanceId);
+      this.finish(req, res, match.app, startedMs, waited, result.bytesIn, sent, requestId, client, upstream.instanceName ?? upstream.instanceId);
     }, requestId, bounds);
   }
 
@@ -520,12 +521,12 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     const fail = (err: unknown) => {
       if (!res.headersSent) res.setHeader('x-request-id', requestId);
       const sent = sendFailure(req, res, classifyFailure(err, res.destroyed), app);
-      this.finish(req, res, app, startedMs, true, sent, requestId, client, upstream.instanceName ?? upstream.instanceId);
+      this.finish(req, res, app, startedMs, true, 0, sent, requestId, client, upstream.instanceName ?? upstream.instanceId);
     };
     this.upstreams.unreachable!(app, upstream.instanceId).then(
       (gone) => {
         if (!gone) return fail(cause);
-        if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0, requestId, client);
+        if (res.destroyed) return this.finish(req, res, app, startedMs, true, 0, 0, requestId, client);
         // Asked afresh, as a new request would be: the activator wakes the app, holds or pages.
         this.answerAdmission(req, res, match, this.upstreams.admit(app, req), startedMs, requestId, client, true);
       },
@@ -551,16 +552,16 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     // Read once, now: the socket's address is gone once it closes.
     const client = clientAddressOf(req);
     const routed = this.route(req);
-    if (typeof routed === 'string') return writeRawFailure(socket, notRouted(req.headers.host, req.url ?? '/'));
-    if ('status' in routed) return writeRawFailure(socket, routed);
+    if (typeof routed === 'string') return void writeRawFailure(socket, notRouted(req.headers.host, req.url ?? '/'));
+    if ('status' in routed) return void writeRawFailure(socket, routed);
     const match = routed;
     const app = match.app;
     // Checked before anything is acquired: a malformed handshake never wakes a stopped app.
     const problem = handshakeProblem(req);
     if (problem) {
-      writeRawFailure(socket, { status: 400, code: 'bad_request', reason: problem }, app, ['sec-websocket-version', '13']);
+      const sent = writeRawFailure(socket, { status: 400, code: 'bad_request', reason: problem }, app, ['sec-websocket-version', '13']);
       // "A WebSocket is recorded … or the answer it got instead" (README): this one got a 400.
-      return this.recordOwnAnswer(app, req, 400, client);
+      return this.recordOwnAnswer(app, req, 400, client, sent);
     }
     this.begin(app);
     this.upgradesInFlight++;
@@ -571,12 +572,15 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     let waited = false;
     let instance: string | undefined;
     let ended = false;
+    // What crossed the tunnel each way (or the app's refusal's body), as Traefik logs an upgraded connection.
+    let bytesIn = 0;
+    let bytesOut = 0;
     // A WebSocket is a proxied request like any other: recorded (history, metrics, usage) when it ends.
     const end = () => {
       if (ended) return;
       ended = true;
       this.upgradesInFlight--;
-      this.record(app, 'GET', req.url ?? '/', status, startedMs, waited, 0, 0, requestId, client, instance);
+      this.record(app, 'GET', req.url ?? '/', status, startedMs, waited, bytesIn, bytesOut, requestId, client, instance);
     };
     const go = (upstream: Upstream) => {
       // The client gave up while the app was woken: the woken app serves the next one.
@@ -584,7 +588,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
       if (this.closing) {
         // A WebSocket opened while draining would only be closed again moments later.
         status = SHUTTING_DOWN.status;
-        writeRawFailure(socket, SHUTTING_DOWN, app);
+        bytesOut = writeRawFailure(socket, SHUTTING_DOWN, app);
         return end();
       }
       instance = upstream.instanceName ?? upstream.instanceId;
@@ -600,11 +604,14 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
           const failure = classifyFailure(err, socket.destroyed, { app, connectTimeoutMs: bounds.connectTimeoutMs, responseTimeoutMs: bounds.responseTimeoutMs });
           if (failure.status !== 0) this.logger.warn({ app, instance: upstream.instanceId, requestId, err: failure.reason }, 'upstream failed');
           status = failure.status;
-          writeRawFailure(socket, failure, app);
+          bytesOut = writeRawFailure(socket, failure, app);
         },
-        (answer) => {
+        (answer, sentIn, sentOut) => {
           upstream.inFlight--;
           if (answer !== 0) status = answer;
+          bytesIn = sentIn;
+          // Added: an app that never answered relayed nothing, and berth's own answer (above) was counted.
+          bytesOut += sentOut;
           end();
         },
       );
@@ -613,7 +620,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     const refused = (err: unknown) => {
       const failure = classifyFailure(err, socket.destroyed);
       status = failure.status;
-      writeRawFailure(socket, failure, app);
+      bytesOut = writeRawFailure(socket, failure, app);
       end();
     };
     const settle = (admission: Admission): void => {

@@ -69,6 +69,16 @@ export class WebSocketTunnel {
     this.ended.then(() => clearTimeout(halfClosed));
   }
 
+  /** Bytes relayed from the client to the app so far (berth's own close frames aside). */
+  get bytesToApp(): number {
+    return this.toApp.bytes;
+  }
+
+  /** Bytes relayed from the app to the client so far (berth's own close frames aside). */
+  get bytesToClient(): number {
+    return this.toClient.bytes;
+  }
+
   /** Relays what each side sent before the tunnel opened, then everything that follows. */
   start(clientHead: Buffer, appHead: Buffer): void {
     if (this.closed) return;
@@ -117,6 +127,8 @@ class FrameRelay {
   private readonly tracker = new FrameTracker();
   private stopping = false;
   private stopped = false;
+  /** Bytes handed to the reader's socket: what the history records of this direction. */
+  bytes = 0;
 
   constructor(
     private readonly from: Duplex,
@@ -161,6 +173,7 @@ class FrameRelay {
 
   private send(bytes: Buffer): void {
     if (this.to.destroyed) return;
+    this.bytes += bytes.length;
     if (!this.to.write(bytes)) {
       this.from.pause();
       // A reader that never drains would hold the tunnel for ever: it is cut at the bound (once

@@ -200,3 +200,36 @@ test('a head whose lines end in a bare LF is refused as soon as one is read, not
   assert.equal(got.body, 'ok');
   assert.equal(got.ends, 1);
 });
+
+test("103 Early Hints reach a sink that takes them, end-to-end fields only; a malformed one is dropped, never a failure", () => {
+  const hints: ResponseHeaders[] = [];
+  const heads: number[] = [];
+  const parser = new ResponseParser({ onHead: (status) => heads.push(status), onBody: () => undefined, onEnd: () => undefined, onEarlyHints: (h) => hints.push(h) });
+  parser.begin(false);
+  parser.execute(
+    Buffer.from(
+      'HTTP/1.1 100 Continue\r\n\r\n' +
+        'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nLink: </b.js>; rel=preload\r\nConnection: keep-alive\r\nContent-Length: 9\r\n\r\n' +
+        'HTTP/1.1 103 Early Hints\r\nLink </c.css>\r\n\r\n' +
+        'HTTP/1.1 103 Early Hints\r\nLink: </d.css>\x01\r\n\r\n' +
+        'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok',
+      'latin1',
+    ),
+  );
+  assert.deepEqual(hints, [{ link: ['</a.css>; rel=preload', '</b.js>; rel=preload'] }]);
+  assert.deepEqual(heads, [200]);
+  assert.equal(parser.done, true);
+});
+
+test('an app that sends 103s without end has only the first few handed on; its final answer is read as before', () => {
+  let hints = 0;
+  const parser = new ResponseParser({ onHead: () => undefined, onBody: () => undefined, onEnd: () => undefined, onEarlyHints: () => hints++ });
+  for (const round of [1, 2]) {
+    parser.begin(false);
+    for (let i = 0; i < 50; i++) parser.execute(Buffer.from('HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n', 'latin1'));
+    parser.execute(Buffer.from('HTTP/1.1 204 No Content\r\n\r\n', 'latin1'));
+    assert.equal(parser.done, true);
+    // The bound is per response: the connection's next one gets its own.
+    assert.equal(hints, 4 * round);
+  }
+});

@@ -11,7 +11,7 @@ import type { ForwardBounds } from '../forward-http.js';
 import type { Upstream, UpstreamSource } from '../upstream.js';
 import type { FrontConnection, FrontExchange } from './front-connection.js';
 import type { PlainRequestHead } from './request-head.js';
-import { hasNoBody, responseHead } from './response-head.js';
+import { earlyHintsHead, hasNoBody, responseHead } from './response-head.js';
 import { isEventStream } from '../endless-response.js';
 
 /** What a fast exchange asks of the proxy. */
@@ -89,6 +89,11 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
   }
 
   onHead(_ctl: ExchangeControl, status: number, headers: ResponseHeaders, statusText: string): void {
+    // 103 Early Hints go on at once (the front serves HTTP/1.1 clients only, who may be sent a 1xx).
+    if (status < 200) {
+      if (this.status === 0 && 'link' in headers) this.conn.write(earlyHintsHead(headers));
+      return;
+    }
     this.status = status;
     this.chunked = !hasNoBody(this.req.method, status) && headers['content-length'] === undefined;
     this.endsOnClientEof = isEventStream(headers['content-type']);

@@ -81,3 +81,28 @@ const CLOSE_LINE = 'connection: close\r\n';
 export function hasNoBody(method: string, status: number): boolean {
   return method === 'HEAD' || status === 204 || status === 304;
 }
+
+/**
+ * An interim 103 Early Hints head carrying the app's fields as they came (the parser refused
+ * CR, LF and other control characters in them, as for a final head).
+ */
+export function earlyHintsHead(headers: ResponseHeaders): Buffer {
+  let size = EARLY_HINTS_LINE.length + 2;
+  for (const name in headers) {
+    const value = headers[name]!;
+    if (typeof value === 'string') size += name.length + value.length + 4;
+    else for (let i = 0; i < value.length; i++) size += name.length + value[i]!.length + 4;
+  }
+  const buf = Buffer.allocUnsafe(size);
+  let at = putLatin1(buf, 0, EARLY_HINTS_LINE);
+  for (const name in headers) {
+    const value = headers[name]!;
+    if (typeof value === 'string') at = putHeaderLine(buf, at, name, value);
+    else for (let i = 0; i < value.length; i++) at = putHeaderLine(buf, at, name, value[i]!);
+  }
+  buf[at++] = 0x0d;
+  buf[at] = 0x0a;
+  return buf;
+}
+
+const EARLY_HINTS_LINE = 'HTTP/1.1 103 Early Hints\r\n';

@@ -8,12 +8,16 @@ export interface ExchangeControl {
   /** Stops reading the response (the client is slower than the app). */
   pause(): void;
   resume(): void;
+  /** Request body bytes written to the app so far (counted where they are written, whatever their framing). */
+  readonly bodyBytes: number;
 }
 
 /**
  * The callbacks of one request to an app, in order: onStart at once, then
  * onHead, onData..., onEnd; or onError at any point (nothing after it). They
- * are called synchronously from socket events and must not throw.
+ * are called synchronously from socket events and must not throw. An app's
+ * 103 Early Hints come as onHead calls of status 103 before the final one
+ * (the handler relays or ignores them; nothing else of the exchange changes).
  */
 export interface ExchangeHandler {
   onStart(ctl: ExchangeControl): void;

@@ -10,8 +10,9 @@
  *
  * No I/O: `execute` is fed the bytes as they arrive and calls the sink. Body
  * chunks are views of the bytes given (no copy). Interim 1xx responses are
- * read and dropped, as RFC 9110 §15.2 asks of a client; a 101 on a plain
- * request is an error (WebSockets do not come this way).
+ * read and dropped, as RFC 9110 §15.2 allows a client, but for 103 Early Hints,
+ * handed to a sink that relays them (see ResponseSink.onEarlyHints); a 101 on a
+ * plain request is an error (WebSockets do not come this way).
  */
 
 import { HOP_BY_HOP } from '../forwarded-headers.js';
@@ -28,6 +29,11 @@ export interface ResponseSink {
   onHead(status: number, statusText: string, headers: ResponseHeaders): void;
   onBody(chunk: Buffer): void;
   onEnd(): void;
+  /**
+   * A 103 Early Hints came before the final head (possibly several): its end-to-end fields, as
+   * onHead's. One whose fields are malformed is dropped (hints are only hints), never a 502.
+   */
+  onEarlyHints?(headers: ResponseHeaders): void;
 }
 
 /** Node's own bound on a message head (--max-http-header-size); nginx stops at 8 KiB. */
@@ -36,6 +42,8 @@ export const MAX_HEAD_BYTES = 16 * 1024;
 const MAX_CHUNK_LINE = 4096;
 /** The blank line after a head, as a buffer: a string needle is encoded again at every search. */
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+/** 103 Early Hints heads relayed per response; a browser acts on the first, servers send one or two. */
+const MAX_EARLY_HINTS = 4;
 /** 13 hex digits: 2^52, within the integers a number holds exactly. */
 const MAX_CHUNK_DIGITS = 13;
 
@@ -57,6 +65,8 @@ export class ResponseParser {
   private pending: Buffer | undefined;
   private remaining = 0;
   private trailerBytes = 0;
+  /** 103 heads of this response handed to the sink (at most MAX_EARLY_HINTS). */
+  private hintsRelayed = 0;
   /** The app said it keeps the connection open after this response. */
   keepAlive = false;
   /** The app's Keep-Alive `timeout=` in ms (0: none given). */
@@ -78,6 +88,7 @@ export class ResponseParser {
     this.leftover = false;
     this.received = false;
     this.trailerBytes = 0;
+    this.hintsRelayed = 0;
   }
 
   get done(): boolean {
@@ -189,6 +200,14 @@ export class ResponseParser {
     if (status < 200) {
       // 101 is an upgrade nobody asked for here; other 1xx are interim and skipped.
       if (status === 101) throw new BadUpstreamResponseError('the app switched protocols on a plain request');
+      // Early hints go on to the client (its browser preloads while the app works), as nginx and
+      // Envoy relay them. The rest are dropped: berth's server answered the client's Expect itself
+      // (a hop-by-hop field, never forwarded), and 102 is obsolete (RFC 9110 left it out).
+      // A few per response: an app that sends hints without end must not fill a client that reads slowly.
+      if (status === 103 && this.sink.onEarlyHints !== undefined && this.hintsRelayed++ < MAX_EARLY_HINTS) {
+        const hints = interimFields(text, lineEnd < 0 ? text.length : lineEnd + 2);
+        if (hints !== undefined) this.sink.onEarlyHints(hints);
+      }
       this.state = State.Head;
       return;
     }
@@ -352,6 +371,35 @@ function headerValue(text: string, from: number, to: number): string {
     if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw new BadUpstreamResponseError('the app sent a control character in a header value');
   }
   return text.slice(from, to);
+}
+
+/**
+ * The end-to-end fields of an interim head from `at`, or undefined when a line is malformed
+ * (no colon, a name that is not a token, a control character in a value): as strict as a final
+ * head, since they reach the client, but such a head is dropped rather than failing the answer.
+ */
+function interimFields(text: string, at: number): ResponseHeaders | undefined {
+  const headers: ResponseHeaders = {};
+  while (at < text.length) {
+    let next = text.indexOf('\r\n', at);
+    if (next < 0) next = text.length;
+    const colon = text.indexOf(':', at);
+    if (colon < 0 || colon >= next || !isToken(text.slice(at, colon))) return undefined;
+    const name = lowerHeaderName(text.slice(at, colon));
+    let value: string;
+    try {
+      value = headerValue(text, colon + 1, next);
+    } catch {
+      return undefined;
+    }
+    at = next + 2;
+    if (HOP_BY_HOP.has(name) || name === 'content-length' || name === '__proto__') continue;
+    const prior = headers[name];
+    if (typeof prior === 'string') headers[name] = [prior, value];
+    else if (typeof prior === 'object') prior.push(value);
+    else headers[name] = value;
+  }
+  return headers;
 }
 
 /** Content-Length, once or repeated with the same value (RFC 9110 §8.6); anything else is refused. */

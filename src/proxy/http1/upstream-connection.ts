@@ -38,6 +38,7 @@ export class Exchange implements ExchangeControl {
   /** The sweep tick by which the response head must have come (0: unbounded). */
   deadline = 0;
   bodyDone: boolean;
+  bodyBytes = 0;
   onBodyData: ((chunk: Buffer) => void) | undefined;
   onBodyEnd: (() => void) | undefined;
   onBodyError: (() => void) | undefined;
@@ -211,6 +212,7 @@ export class UpstreamConnection implements ResponseSink {
     ex.onBodyData = (chunk: Buffer) => {
       if (ex.done || socket.destroyed) return;
       if (chunk.length === 0) return;
+      ex.bodyBytes += chunk.length;
       let flushed: boolean;
       if (chunked) {
         socket.cork();
@@ -273,6 +275,13 @@ export class UpstreamConnection implements ResponseSink {
     if (!ex || ex.done) return;
     unwatch(ex);
     ex.handler.onHead(ex, status, headers, statusText);
+  }
+
+  /** Handed on as an onHead of status 103 (see ExchangeHandler); the head's deadline still runs. */
+  onEarlyHints(headers: ResponseHeaders): void {
+    const ex = this.current;
+    if (!ex || ex.done) return;
+    ex.handler.onHead(ex, 103, headers, 'Early Hints');
   }
 
   onBody(chunk: Buffer): void {
