@@ -127,8 +127,8 @@ export const pgMigrations: readonly PgMigration[] = [
 
 export const PG_LATEST_SCHEMA_VERSION = pgMigrations.at(-1)?.version ?? 0;
 
-/** Any fixed number: the advisory lock that serialises gateways migrating one database at once. */
-const MIGRATION_LOCK = 0x62727468;
+/** Any fixed number: the advisory lock that serialises gateways migrating one database at once (exported for the tests). */
+export const MIGRATION_LOCK = 0x62727468;
 
 /** How long one migration's statements may run (a large history table rewritten). */
 const MIGRATION_TIMEOUT_MS = 3_600_000;
@@ -141,14 +141,17 @@ const MIGRATION_TIMEOUT_MS = 3_600_000;
 export async function runPgMigrations(pool: pg.Pool, where: string): Promise<void> {
   await inTransaction(pool, async (client) => {
     // Under the lock too: two concurrent CREATE TABLE IF NOT EXISTS can still collide.
-    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    // The lock is held through another gateway's migrations (the one upgraded first, on a
+    // large history table): waiting for it is bound as they are, not by the everyday query
+    // timeout, which would refuse this start as "store unreachable" after 30 s.
+    await lockMigrations(client);
     await client.query(`CREATE TABLE IF NOT EXISTS berth_schema (
       version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
   });
   for (const migration of pgMigrations) {
     await inTransaction(pool, async (client) => {
       // Waits while another gateway runs this migration: as long as that may take.
-      await client.query({ text: 'SELECT pg_advisory_xact_lock($1)', values: [MIGRATION_LOCK], query_timeout: MIGRATION_TIMEOUT_MS } as pg.QueryConfig);
+      await lockMigrations(client);
       const current = await pgSchemaVersion(client);
       if (current > PG_LATEST_SCHEMA_VERSION) {
         throw new StoreError(`store ${where} was written by a newer berth (schema ${current} > ${PG_LATEST_SCHEMA_VERSION}); upgrade berth`);
@@ -159,6 +162,11 @@ export async function runPgMigrations(pool: pg.Pool, where: string): Promise<voi
       await client.query('INSERT INTO berth_schema (version, description) VALUES ($1, $2)', [migration.version, migration.description]);
     });
   }
+}
+
+/** Takes the migration lock for the client's transaction, waiting as long as a migration may run. */
+async function lockMigrations(client: pg.PoolClient): Promise<void> {
+  await client.query({ text: 'SELECT pg_advisory_xact_lock($1)', values: [MIGRATION_LOCK], query_timeout: MIGRATION_TIMEOUT_MS } as pg.QueryConfig);
 }
 
 export async function pgSchemaVersion(client: pg.Pool | pg.PoolClient): Promise<number> {

@@ -3,12 +3,13 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { buildConfig } from '../../src/config/load-config.js';
 import { StoreError } from '../../src/errors.js';
-import { PG_LATEST_SCHEMA_VERSION, pgMigrations } from '../../src/store/pg-migrations.js';
+import { MIGRATION_LOCK, PG_LATEST_SCHEMA_VERSION, pgMigrations } from '../../src/store/pg-migrations.js';
 import { PostgresStore } from '../../src/store/postgres-store.js';
 import { describePostgresUrl, isPostgresUrl } from '../../src/store/store-location.js';
 import { createTestDatabase, databaseExists, pgSkip } from '../support/pg-test-db.js';
 import { appSpec } from '../support/spec-fixture.js';
 import { freePort } from '../support/free-port.js';
+import { sleep, waitFor } from '../support/wait-for.js';
 
 const skip = pgSkip();
 
@@ -85,6 +86,39 @@ describe('PostgresStore on a real server', { skip }, () => {
       await first.close();
       const second = new PostgresStore({ url });
       await assert.rejects(second.open(), (err: unknown) => err instanceof StoreError && err.message.includes(`newer berth (schema 99 > ${PG_LATEST_SCHEMA_VERSION})`));
+    }));
+
+  it('a gateway starting while another migrates waits for it, however long past the everyday query timeout', () =>
+    withDb(async (url) => {
+      // Another gateway (the one upgraded first) holding the migration lock through a long migration.
+      const migrating = new pg.Client({ connectionString: url });
+      await migrating.connect();
+      const store = new PostgresStore({ url, queryTimeoutMs: 300 });
+      let outcome: 'waiting' | 'opened' | Error = 'waiting';
+      let opening: Promise<unknown> = Promise.resolve();
+      try {
+        await migrating.query('BEGIN');
+        await migrating.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+        opening = store.open().then(
+          () => (outcome = 'opened'),
+          (err: Error) => (outcome = err),
+        );
+        await waitFor('the starting gateway to wait for the migration lock', async () => {
+          const { rows } = await migrating.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
+          return (rows[0]?.n ?? 0) > 0;
+        });
+        // Many times the store's query timeout: the wait for the lock must not be bound by it.
+        await sleep(1500);
+        assert.equal(outcome, 'waiting', `still waiting while the other gateway migrates (got ${String(outcome)})`);
+        await migrating.query('COMMIT');
+        await opening;
+        assert.equal(outcome, 'opened');
+        assert.equal(await store.storeId(), await store.storeId());
+      } finally {
+        await migrating.end();
+        await opening;
+        await store.close();
+      }
     }));
 
   it('serialises concurrent applies from two gateways: no revision is lost', () =>
