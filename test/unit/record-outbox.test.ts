@@ -40,3 +40,31 @@ test('a control that does not read: a few batches wait in the channel, at most m
   assert.deepEqual(drops.at(-1), { dropping: false, dropped: 9_880 });
   outbox.close();
 });
+
+test('a graceful close (drain) hands over every held record, not only the batches one flush may, and resolves once all are written', async () => {
+  const sent: number[][] = [];
+  const pending: Array<() => void> = [];
+  // The channel takes a batch in a later turn, as process.send's callback comes.
+  const outbox = new RecordOutbox({ send: (records, written) => (sent.push(records.map((r) => r[0])), pending.push(written)), everyMs: 60_000, batch: 10, maxHeld: 1_000, maxUnwritten: 2 });
+  // The control did not read for a while: 2 batches in the channel, 980 records held here.
+  for (let i = 0; i < 1_000; i++) outbox.add(record(i));
+  assert.equal(outbox.heldCount, 980);
+  let drained = false;
+  const drain = outbox.drain().then(() => (drained = true));
+  // The control reads again: each written batch lets the next go at once (no 60 s interval).
+  for (let turns = 0; turns < 1_000 && pending.length > 0; turns++) {
+    pending.shift()!();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await drain;
+  assert.ok(drained);
+  assert.deepEqual(sent.flat(), Array.from({ length: 1_000 }, (_, i) => i), 'all 1,000 records, in order');
+  assert.equal(outbox.heldCount, 0);
+  outbox.close();
+});
+
+test('drain with nothing held resolves at once', async () => {
+  const outbox = new RecordOutbox({ send: (_records, written) => written() });
+  await outbox.drain();
+  outbox.close();
+});
