@@ -253,3 +253,22 @@ test("the leader's stop notice after the exit: the exit is told again as that st
     await rt.close();
   }
 });
+
+// Only the leader saves last request times (LastRequestKeeper): what it saves must hold the traffic that
+// only other gateways saw, or a restart would find an app used a minute ago idle for an hour and stop it.
+test("the leader's last request times, what it saves, hold activity seen only at other gateways", async () => {
+  const rt = new FakeRuntime();
+  const a = fakeActivator(rt, { acts: () => true });
+  try {
+    await a.reconcile([fakeSpec('web')]);
+    assert.deepEqual(a.lastRequests(), [], 'never used');
+    const before = Date.now();
+    // A heartbeat: another gateway's requests came and went (activatorCalls: a touch is a began/ended pair).
+    a.peerActivity('web', 1, 1);
+    const saved = a.lastRequests().find(([app]) => app === 'web');
+    assert.ok(saved && saved[1] >= before - 1_000, `web's last request is the peer's: ${JSON.stringify(saved)}`);
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
