@@ -821,13 +821,13 @@ export class AppController {
    */
   leaderStopped(reason: string, atMs: number): void {
     const exit = this.ownExit;
-    if (!exit || this.acts() || !isLeaderStopExit(exit, atMs)) return;
+    // Only an exit that stopped the app: one replica's crash while others ran is not the leader's stop.
+    if (!exit || this.acts() || this.state !== 'stopped' || !isLeaderStopExit(exit, atMs)) return;
     this.ownExit = undefined;
     // Not to be stopped again at the next stop: the leader's stop was berth's.
     this.exitedUnasked.delete(exit.instanceId);
     this.deps.logger.info({ app: this.name, instance: exit.name, exitCode: exit.exitCode, reason }, 'instance stopped by the leader');
-    // The exit moved the app to stopped: its own reading is taken back (the error it set, its reason) for the leader's.
-    if (this.state !== 'stopped') return;
+    // Its own reading is taken back (the error it set, its reason) for the leader's.
     this.lastError = exit.lastError;
     this.reason = reason;
     this.onChange();
