@@ -238,6 +238,11 @@ export class Activator implements UpstreamSource {
     return this.apps.get(app) ?? this.leaving.get(app);
   }
 
+  /** Several gateways: the leader announced it stopped `app` (see AppController.leaderStopped). */
+  leaderAnnouncedStop(app: string, reason: string, atMs: number): void {
+    this.apps.get(app)?.leaderStopped(reason, atMs);
+  }
+
   /** Other gateways' activity on `app` (not this gateway's own: it is not published again). */
   peerActivity(app: string, began: number, ended: number): void {
     for (let i = 0; i < began; i++) this.countBegan(app);

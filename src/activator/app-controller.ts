@@ -12,7 +12,7 @@ import { AppTimers } from './app-timers.js';
 import { DependencyHold, type WakeDependencies } from './dependency-hold.js';
 import { HealthChecker } from './health-checker.js';
 import { ROUTE_LOST, routeLost } from './published-route.js';
-import { endedReason, SignalBook } from './ended-reason.js';
+import { endedReason, SIGNAL_COUNTS_FOR_MS, SignalBook } from './ended-reason.js';
 import { exitDecision, restartSlot, whetherGone } from './instance-failure.js';
 import { InstanceSet } from './instance-set.js';
 import { launchRefusal } from './launch-policy.js';
@@ -82,6 +82,15 @@ export interface AppControllerDeps {
    * Absent: the next resync looks.
    */
   engineBack?: () => void;
+}
+
+/**
+ * Whether an exit told as the app's own (at `exit.atMs`, of an instance started at `exit.startedAtMs`) is the
+ * leader's stop announced at `atMs`: announced after the instance started, and within a signal's span of the exit
+ * either way (the notice and the die event are not ordered). Pure.
+ */
+export function isLeaderStopExit(exit: { atMs: number; startedAtMs: number }, atMs: number): boolean {
+  return atMs >= exit.startedAtMs && Math.abs(atMs - exit.atMs) <= SIGNAL_COUNTS_FOR_MS;
 }
 
 /** See AppControllerDeps.leaderStopped. */
@@ -777,6 +786,8 @@ export class AppController {
       return false;
     }
     this.exitedUnasked.add(instanceId);
+    // Following: the leader's notice of this very stop may still be on its way (see leaderStopped).
+    if (this.deps.leaderStopped) this.ownExit = { instanceId, name: slot.instance.name, exitCode, atMs: Date.now(), startedAtMs: startedAt ?? 0, lastError: this.lastError };
     if (decision.crashed) {
       this.lastError = outOfMemory ? this.outOfMemoryError(exitCode) : `the container exited with code ${exitCode}`;
       this.lastOutput = undefined;
@@ -796,6 +807,30 @@ export class AppController {
       }
     }
     return true;
+  }
+
+  /** The last exit told as the app's own while following (see leaderStopped). */
+  private ownExit?: { instanceId: string; name: string; exitCode: number | undefined; atMs: number; startedAtMs: number; lastError: string | undefined };
+
+  /**
+   * Several gateways, following: the leader announced it stopped the app, at `atMs` (epoch ms). Its
+   * notice and the engine's die event reach this gateway in either order; when the exit came first it
+   * was told as the app's own ("exited by itself", a signal "from outside berth", for a crash an
+   * error), which the leader's view does not have. An exit told so shortly before, of an instance
+   * started before the notice, is told again as the leader's stop, as if the notice had come first.
+   */
+  leaderStopped(reason: string, atMs: number): void {
+    const exit = this.ownExit;
+    // Only an exit that stopped the app: one replica's crash while others ran is not the leader's stop.
+    if (!exit || this.acts() || this.state !== 'stopped' || !isLeaderStopExit(exit, atMs)) return;
+    this.ownExit = undefined;
+    // Not to be stopped again at the next stop: the leader's stop was berth's.
+    this.exitedUnasked.delete(exit.instanceId);
+    this.deps.logger.info({ app: this.name, instance: exit.name, exitCode: exit.exitCode, reason }, 'instance stopped by the leader');
+    // Its own reading is taken back (the error it set, its reason) for the leader's.
+    this.lastError = exit.lastError;
+    this.reason = reason;
+    this.onChange();
   }
 
   /**

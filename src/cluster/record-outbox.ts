@@ -33,6 +33,8 @@ export class RecordOutbox {
   private unwritten = 0;
   private dropped = 0;
   private timer?: NodeJS.Timeout;
+  /** A graceful close waits for everything held to be written (drain). */
+  private drained?: () => void;
   private readonly everyMs: number;
   private readonly batch: number;
   private readonly maxHeld: number;
@@ -72,6 +74,22 @@ export class RecordOutbox {
     }
   }
 
+  /**
+   * A graceful close: hands over everything held, a few batches at a time as
+   * the channel takes them, and resolves once all are written. One flush hands
+   * over at most `maxUnwritten` batches (~4,000 records), and a worker closing
+   * after its control did not read for a while holds up to `maxHeld`: the rest
+   * were lost with the worker, and the history must keep every request. A
+   * control that never reads again never resolves this: the pool kills a worker
+   * that outlives its grace.
+   */
+  drain(): Promise<void> {
+    const done = new Promise<void>((resolve) => (this.drained = resolve));
+    this.flush();
+    this.settleDrain();
+    return done;
+  }
+
   close(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -83,7 +101,18 @@ export class RecordOutbox {
       this.options.onDrop?.({ dropping: false, dropped: this.dropped });
       this.dropped = 0;
     }
-    if (this.held.length > 0) this.arm();
+    // Draining: the next batches at once, not after the interval.
+    if (this.drained) this.flush();
+    else if (this.held.length > 0) this.arm();
+    this.settleDrain();
+  }
+
+  private settleDrain(): void {
+    if (!this.drained || this.held.length > 0 || this.unwritten > 0) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.drained();
+    this.drained = undefined;
   }
 
   private arm(): void {

@@ -149,7 +149,8 @@ async function close(graceMs: number): Promise<void> {
   await proxy?.close(graceMs);
   await https?.close();
   activity.flush();
-  outbox.flush();
+  // Every held record, not only the batches one flush hands over (record-outbox.ts).
+  await outbox.drain();
   send({ t: 'closed' });
   process.disconnect();
 }

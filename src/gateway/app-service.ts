@@ -93,6 +93,12 @@ export interface AppServiceDeps {
   desired?: DesiredIndex;
   /** Tells the other gateways on a shared store that these apps changed in it (a change that goes through no desiredChanged). */
   announce?: (apps: readonly string[]) => void;
+  /**
+   * Several gateways: whether this gateway rolls updates out (it leads). One that does not leaves an
+   * update's row unsettled: the leader settles it once rolled out, or puts the replaced row back when
+   * it rolls the revision back (followed-rollouts.ts). Absent: always.
+   */
+  acts?: () => boolean;
   /** An app's state as the API shows it (several gateways: as the leader sees it); default the activator's. */
   viewStatus?: (name: string) => AppStatus | undefined;
 }
@@ -227,7 +233,9 @@ export class AppService {
         this.deps.events.publish({ type: 'applied', app: put.app.name, time: new Date(), revision: put.app.revision, action: result.action });
       }
       const failed = new Set(rolledBack.map((r) => r.before.name));
-      await this.deps.store.settleApps(specs.map((s) => s.name).filter((name) => !failed.has(name)));
+      // Not leading, an update is the leader's to roll out: this gateway cannot know yet whether it lands.
+      const leftToLeader = this.deps.acts?.() === false ? new Set(results.filter((r) => r.action === 'updated').map((r) => r.name)) : new Set<string>();
+      await this.deps.store.settleApps(specs.map((s) => s.name).filter((name) => !failed.has(name) && !leftToLeader.has(name)));
       if (rolledBack.length > 0) await this.undoRolledBack(rolledBack, results);
       return results;
     });

@@ -73,6 +73,7 @@ export class ClusterLink {
         desiredChanged: (apps) => this.follow(apps, 'following a change made at another gateway failed'),
         quiesceLocal: async (app) => deps.workers?.()?.fence(app),
         holdEnded: (app) => deps.workers?.()?.appChanged(app),
+        leaderStopped: (app, reason, atMs) => deps.activator()?.leaderAnnouncedStop(app, reason, atMs),
         leadingChanged: (leading) => {
           if (!leading || !this.ready) return;
           deps.accountant()?.startAccruing();

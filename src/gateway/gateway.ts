@@ -25,6 +25,7 @@ import type { RequestRecord, Store, StoredApp } from '../store/store.js';
 import { dashboardHandler } from '../ui/serve-ui.js';
 import { AppService } from './app-service.js';
 import { DesiredIndex } from './desired-index.js';
+import { settleFollowed } from './followed-rollouts.js';
 import { LastRequestKeeper } from './last-request-keeper.js';
 import { WorkerPool } from '../cluster/worker-pool.js';
 import { barrier, proxySettingsOf, routeEntriesOf } from '../cluster/gateway-workers.js';
@@ -228,7 +229,11 @@ export class Gateway {
           statuses: () => this.statuses(),
           specs: () => this.desired.specs,
           replicas: () => this.desired.replicas,
-          follow: (apps) => this.serialize(async () => void (await this.desiredChanged([], {}, apps, false))),
+          follow: (apps) =>
+            this.serialize(async () => {
+              await this.desiredChanged([], {}, apps, false);
+              await this.settleFollowed(apps);
+            }),
           workers: () => this.pool?.feed,
         })
       : undefined;
@@ -355,6 +360,7 @@ export class Gateway {
       desiredChanged: async (names, options, changed) => void (await this.desiredChanged(names, options, changed)),
       desired: this.desired,
       announce: (apps) => cluster?.announce(apps),
+      ...(cluster ? { acts: () => cluster.leading } : {}),
       ...(cluster ? { viewStatus: (name: string) => viewedStatus(activator.status(name), cluster.leaderStates.get(name), cluster.leading) } : {}),
     });
     this.tokens = new TokenService(store, this.parts.adminToken, logger);
@@ -504,6 +510,16 @@ export class Gateway {
    * back and reconciled, so the cost does not grow with the apps already stored.
    * Without it (a reload), every app is.
    */
+  /** Leading: settles the updates the follow just rolled out, and puts back those it rolled back (followed-rollouts.ts). */
+  private async settleFollowed(apps: readonly string[] | undefined): Promise<void> {
+    if (!this.cluster?.leading) return;
+    const store = this.store!;
+    const stored = apps ? (await Promise.all(apps.map((name) => store.getApp(name)))).filter((a): a is StoredApp => a !== undefined) : await store.listApps();
+    const reverted = await settleFollowed(store, stored, (name) => this.activator?.controller(name)?.spec, this.parts.logger);
+    // Read back and announced: every gateway routes and shows the revision that serves.
+    if (reverted.length > 0) await this.desiredChanged([], {}, reverted);
+  }
+
   private async desiredChanged(removed: string[], options: { purgeVolumes?: boolean } = {}, changed?: readonly string[], announce = true): Promise<string[]> {
     const store = this.store!;
     // The other gateways are told as soon as the store has it: they route it within a notice's delay.

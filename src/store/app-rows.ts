@@ -1,7 +1,7 @@
 import { StoreError } from '../errors.js';
 import type { AppSpec } from '../spec/types.js';
 import { withSpecDefaults } from '../spec/normalize.js';
-import type { AppSource, StoredApp } from './store.js';
+import type { AppRevision, AppSource, StoredApp } from './store.js';
 
 /** One row of the `apps` table as better-sqlite3 returns it. */
 export interface AppRow {
@@ -13,6 +13,11 @@ export interface AppRow {
   created_at: number;
   updated_at: number;
   replicas: number | null;
+}
+
+/** Whether revertUnsettled puts back this unsettled row: every one, or only the revisions named. Pure. */
+export function isRevertible(row: AppRevision, only: readonly AppRevision[] | undefined): boolean {
+  return only === undefined || only.some((r) => r.name === row.name && r.revision === row.revision);
 }
 
 export const APP_COLUMNS = 'name, spec, revision, spec_hash, source, created_at, updated_at, replicas';

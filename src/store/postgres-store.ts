@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { BerthError, ConflictError, StoreError, StoreUnavailableError, messageOf } from '../errors.js';
 import type { AppSpec } from '../spec/types.js';
-import { APP_COLUMNS, rowToApp, type AppRow } from './app-rows.js';
+import { APP_COLUMNS, isRevertible, rowToApp, type AppRow } from './app-rows.js';
 import { metaSecret, putOne, restoreRow } from './pg-apps.js';
 import type { HistoryColumns } from './history-columns.js';
 import { checkRetention } from './history-rows.js';
@@ -12,6 +12,7 @@ import { runPgMigrations } from './pg-migrations.js';
 import { addPgUsage, prunePgUsage, queryPgUsage } from './pg-usage.js';
 import { pgLastRequests, savePgLastRequests } from './pg-last-requests.js';
 import type {
+  AppRevision,
   AppSource,
   DeletedApp,
   HistoryPage,
@@ -164,13 +165,13 @@ export class PostgresStore implements Store {
     await this.run('settle applied apps', (p) => p.query('UPDATE apps SET previous = NULL WHERE name = ANY($1::text[])', [names]));
   }
 
-  async revertUnsettled(): Promise<string[]> {
+  async revertUnsettled(only?: readonly AppRevision[]): Promise<string[]> {
     return this.run('revert unsettled updates', (pool) =>
       inTransaction(pool, async (c) => {
         await c.query('SELECT pg_advisory_xact_lock($1)', [APPS_LOCK]);
-        const { rows } = await c.query<{ name: string; previous: string }>('SELECT name, previous FROM apps WHERE previous IS NOT NULL AND deleted_at IS NULL ORDER BY name');
+        const { rows } = await c.query<{ name: string; revision: number; previous: string }>('SELECT name, revision, previous FROM apps WHERE previous IS NOT NULL AND deleted_at IS NULL ORDER BY name');
         const names: string[] = [];
-        for (const r of rows) {
+        for (const r of rows.filter((row) => isRevertible(row, only))) {
           const row = JSON.parse(r.previous) as AppRow | null;
           // Created by the unsettled apply: it goes with it.
           if (row === null) {

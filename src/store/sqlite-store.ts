@@ -4,13 +4,14 @@ import type { Logger } from 'pino';
 import { StoreError, messageOf } from '../errors.js';
 import { specHash } from '../spec/hash.js';
 import type { AppSpec } from '../spec/types.js';
-import { APP_COLUMNS, rowToApp, type AppRow } from './app-rows.js';
+import { APP_COLUMNS, isRevertible, rowToApp, type AppRow } from './app-rows.js';
 import type { HistoryColumns } from './history-columns.js';
 import { checkRetention, prepareHistory } from './history-rows.js';
 import { pruneHistory } from './history-prune.js';
 import { ThreadHistoryWriter, appendColumnsTo, type HistoryWriter } from './history-writer.js';
 import { BUSY_TIMEOUT_MS, openSqlite } from './open-sqlite.js';
 import type {
+  AppRevision,
   AppSource,
   HistoryPage,
   HistoryQuery,
@@ -88,7 +89,7 @@ function prepareApps(db: Database.Database) {
        updated_at = @updated_at, replicas = @replicas, previous = NULL, deleted_at = NULL, purge_volumes = 0 WHERE name = @name`,
     ),
     settle: db.prepare<[string]>('UPDATE apps SET previous = NULL WHERE name = ?'),
-    unsettled: db.prepare<[], { name: string; previous: string }>('SELECT name, previous FROM apps WHERE previous IS NOT NULL AND deleted_at IS NULL ORDER BY name'),
+    unsettled: db.prepare<[], { name: string; revision: number; previous: string }>('SELECT name, revision, previous FROM apps WHERE previous IS NOT NULL AND deleted_at IS NULL ORDER BY name'),
   };
 }
 
@@ -229,9 +230,9 @@ export class SqliteStore implements Store {
     });
   }
 
-  async revertUnsettled(): Promise<string[]> {
+  async revertUnsettled(only?: readonly AppRevision[]): Promise<string[]> {
     return this.run('revert unsettled updates', (s) =>
-      s.unsettled.all().map((r) => {
+      s.unsettled.all().filter((r) => isRevertible(r, only)).map((r) => {
         const row = JSON.parse(r.previous) as AppRow | null;
         // Created by the unsettled apply: it goes with it (its containers are then orphans, removed at the reconcile).
         if (row === null) {

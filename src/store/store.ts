@@ -4,6 +4,12 @@ import type { HistoryColumns } from './history-columns.js';
 /** Where an app's desired state came from. Config-sourced apps are replaced on reload. */
 export type AppSource = 'config' | 'api';
 
+/** One revision of an app, as an apply stored it. */
+export interface AppRevision {
+  name: string;
+  revision: number;
+}
+
 export interface StoredApp {
   name: string;
   spec: AppSpec;
@@ -66,8 +72,12 @@ export interface Store extends TokenStore, HistoryStore, UsageStore, Certificate
    * until then the row it replaced is kept. settleApps forgets the replaced rows.
    */
   settleApps(names: readonly string[]): Promise<void>;
-  /** Puts back the rows unsettled updates replaced (a gateway killed mid-rollout); returns their names. */
-  revertUnsettled(): Promise<string[]>;
+  /**
+   * Puts back the rows unsettled updates replaced (a gateway killed mid-rollout); returns their names.
+   * With `only`: just those apps, and each only while the store still holds that revision (a later
+   * apply is not undone by the rollback of an earlier one).
+   */
+  revertUnsettled(only?: readonly AppRevision[]): Promise<string[]>;
   /** The store's identity: a random id made once, labelled on every container (`berth.store`). */
   storeId(): Promise<string>;
   /**

@@ -118,6 +118,22 @@ export function appsContract(kind: string, make: FixtureFactory, skip: string | 
         assert.deepEqual(await store.revertUnsettled(), []);
       }));
 
+    it('reverts only the unsettled revisions named, and only while the store still holds them', () =>
+      run(async (ctx) => {
+        await ctx.store.applyApps([spec('a'), spec('b')], 'api');
+        await ctx.store.settleApps(['a', 'b']);
+        await ctx.store.applyApps([spec('a', { port: 2 }), spec('b', { port: 2 })], 'api');
+        // A leader rolled back revision 2 of a: b's update is not its to undo.
+        assert.deepEqual(await ctx.store.revertUnsettled([{ name: 'a', revision: 2 }]), ['a']);
+        assert.equal((await ctx.store.getApp('a'))!.spec.port, 8080);
+        assert.equal((await ctx.store.getApp('a'))!.revision, 1);
+        assert.equal((await ctx.store.getApp('b'))!.spec.port, 2);
+        // A later apply (revision 3 over 2) came first: the rollback of revision 2 leaves it be.
+        await ctx.store.applyApps([spec('b', { port: 3 })], 'api');
+        assert.deepEqual(await ctx.store.revertUnsettled([{ name: 'b', revision: 2 }]), []);
+        assert.equal((await ctx.store.getApp('b'))!.spec.port, 3);
+      }));
+
     it('has one identity and one secret per key, the same for every connection and after a reopen', () =>
       run(async (ctx) => {
         const id = await ctx.store.storeId();

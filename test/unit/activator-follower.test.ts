@@ -212,3 +212,65 @@ test('a stop the leader announced: the exit here is told as that stop, with its 
     await rt.close();
   }
 });
+
+// The leader's notice and the engine's die event are not ordered: an exit that came first was told as the
+// app's own, and stayed so. Told again once the notice comes, as if it had come first.
+test("the leader's stop notice after the exit: the exit is told again as that stop, with its reason", async () => {
+  const rt = new FakeRuntime();
+  const announced = new Map<string, { reason: string; atMs: number }>();
+  const a = fakeActivator(rt, {
+    acts: () => false,
+    leaderStopped: (app, sinceMs) => {
+      const stop = announced.get(app);
+      return stop && stop.atMs >= sinceMs ? stop.reason : undefined;
+    },
+  });
+  try {
+    await a.reconcile([fakeSpec('web'), fakeSpec('own')]);
+    await a.acquire('web');
+    await a.acquire('own');
+    await rt.outsideSignal(rt.running('web')[0]!.id, 15, 0);
+    await rt.outsideSignal(rt.running('own')[0]!.id, 15, 0);
+    await waitForState(a, 'web', 'stopped', 3_000);
+    await waitForState(a, 'own', 'stopped', 3_000);
+    assert.match(String(a.status('web')?.reason), /outside berth/, 'before the notice: told as a stop from outside');
+    // The notice comes now.
+    const atMs = Date.now();
+    announced.set('web', { reason: 'idle', atMs });
+    a.leaderAnnouncedStop('web', 'idle', atMs);
+    assert.equal(a.status('web')?.state, 'stopped');
+    assert.equal(a.status('web')?.reason, 'idle');
+    assert.equal(a.status('web')?.lastError, undefined);
+    assert.match(String(a.status('own')?.reason), /outside berth/, 'an app the leader did not stop keeps its own reading');
+    // A notice about a later run says nothing of an earlier exit: started again, stopped from outside, then a stale notice.
+    // Clearly before the start: a notice in the start's own millisecond counts as its stop (as LeaderStops says).
+    announced.set('web', { reason: 'idle', atMs: atMs - 5 });
+    await a.acquire('web');
+    await rt.outsideKill(rt.running('web')[0]!.id, 1);
+    await waitForState(a, 'web', 'stopped', 3_000);
+    a.leaderAnnouncedStop('web', 'idle', atMs - 5);
+    assert.match(String(a.status('web')?.reason), /exited by itself with code 1/, 'a notice from before the instance started is not its stop');
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
+
+// Only the leader saves last request times (LastRequestKeeper): what it saves must hold the traffic that
+// only other gateways saw, or a restart would find an app used a minute ago idle for an hour and stop it.
+test("the leader's last request times, what it saves, hold activity seen only at other gateways", async () => {
+  const rt = new FakeRuntime();
+  const a = fakeActivator(rt, { acts: () => true });
+  try {
+    await a.reconcile([fakeSpec('web')]);
+    assert.deepEqual(a.lastRequests(), [], 'never used');
+    const before = Date.now();
+    // A heartbeat: another gateway's requests came and went (activatorCalls: a touch is a began/ended pair).
+    a.peerActivity('web', 1, 1);
+    const saved = a.lastRequests().find(([app]) => app === 'web');
+    assert.ok(saved && saved[1] >= before - 1_000, `web's last request is the peer's: ${JSON.stringify(saved)}`);
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});

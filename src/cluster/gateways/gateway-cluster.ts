@@ -33,6 +33,12 @@ export interface ClusterHost {
   quiesceLocal?(app: string): Promise<void>;
   /** A hold on `app` ended: whoever serves from snapshots (the workers) may admit it again. */
   holdEnded?(app: string): void;
+  /**
+   * The leader announced it stopped `app` (at `atMs`, epoch ms). The notice and the engine's
+   * die events of that stop are not ordered: exits already told here as the app's own are
+   * told again as the leader's stop.
+   */
+  leaderStopped?(app: string, reason: string, atMs: number): void;
 }
 
 export interface GatewayClusterOptions {
@@ -150,8 +156,11 @@ export class GatewayCluster {
       }
       case 'unfence':
         return this.holds.release(notice.app, notice.stopping);
-      case 'stopping':
-        return this.leaderStops.note(notice.app, notice.reason, Date.now());
+      case 'stopping': {
+        const atMs = Date.now();
+        this.leaderStops.note(notice.app, notice.reason, atMs);
+        return this.options.host.leaderStopped?.(notice.app, notice.reason, atMs);
+      }
     }
   }
 
