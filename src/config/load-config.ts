@@ -114,7 +114,8 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string, 
   const drainTimeoutMs = field('drainTimeout', () => parseDuration(input.drainTimeout));
   const resyncMs = field('resync', () => positiveDuration(input.resync));
   const taskPollMs = field('swarm.taskPoll', () => positiveDuration(input.swarm.taskPoll));
-  const historyMaxAgeMs = field('history.maxAge', () => parseDuration(input.history.maxAge));
+  // A retention, never a timer's: a month of history is fine.
+  const historyMaxAgeMs = field('history.maxAge', () => parseLongDuration(input.history.maxAge));
   const usageMaxAgeMs = field('usage.maxAge', () => positiveLongDuration(input.usage.maxAge));
   const maxResources = input.policy.maxResources && field('policy.maxResources.memory', () => resourceBounds(input.policy.maxResources!));
   const resources = field('defaults.resources.memory', () => defaultResources(input.defaults.resources));

@@ -1,0 +1,86 @@
+/**
+ * Durations and times users give, at their edges: a retention of a month is not a
+ * timer and is taken; one of a million years is refused naming its field (it made
+ * every usage prune throw, and an HSTS max-age came out as `1e+21`); a `since` of
+ * "5" is refused rather than read as May 2001, a zone-less time is UTC, and a
+ * `since` too far back is a 400, not a 500.
+ */
+import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
+import { describe, it } from 'node:test';
+import { instantOf, timeParam } from '../../src/api/query-params.js';
+import { buildConfig } from '../../src/config/load-config.js';
+import { BadRequestError } from '../../src/errors.js';
+import { MAX_LONG_DURATION_MS, parseLongDuration } from '../../src/spec/duration.js';
+import { parseSpecObject } from '../../src/spec/index.js';
+
+const NOW = Date.parse('2026-12-01T12:00:00Z');
+
+describe('long durations (retentions, windows)', () => {
+  it('take months and years, up to 100 years', () => {
+    assert.equal(parseLongDuration('400d'), 400 * 86_400_000);
+    assert.equal(parseLongDuration('36500d'), MAX_LONG_DURATION_MS);
+    assert.throws(() => parseLongDuration('36501d'), /"36501d" is too long: at most 36500d \(100 years\)/);
+    assert.throws(() => parseLongDuration(1e300), /too long/);
+  });
+
+  it('history.maxAge takes a month (a retention, not a timer)', async () => {
+    const config = await buildConfig({ history: { maxAge: '30d' } }, tmpdir());
+    assert.equal(config.history.maxAgeMs, 30 * 86_400_000);
+  });
+
+  it('a retention past 100 years is refused naming the field', async () => {
+    await assert.rejects(buildConfig({ usage: { maxAge: '999999999999d' } }, tmpdir()), /usage\.maxAge: "999999999999d" is too long/);
+    await assert.rejects(buildConfig({ history: { maxAge: '99999999d' } }, tmpdir()), /history\.maxAge: "99999999d" is too long/);
+    await assert.rejects(buildConfig({ tls: { listen: '127.0.0.1:0', acme: { email: 'a@example.com', directory: 'https://acme.example/d', renewBefore: 1e300 } } }, tmpdir()), /acme\.renewBefore: .* too long/);
+  });
+
+  it('an HSTS max-age past 100 years is refused, one of 2 years is kept in whole seconds', () => {
+    const base = { apiVersion: 'berth/v1', name: 'web', image: 'berth-example/hello:latest', port: 8080 };
+    assert.throws(() => parseSpecObject({ ...base, hsts: { maxAge: '99999999999999d' } }), /hsts\.maxAge.*too long/);
+    const spec = parseSpecObject({ ...base, hsts: { maxAge: '730d' } });
+    assert.equal(spec.hsts?.maxAgeS, 730 * 86_400);
+  });
+});
+
+describe('since / until', () => {
+  const at = (value: string) => timeParam(new URLSearchParams({ since: value }), 'since', NOW);
+
+  it('reads durations back from now, in every form a spec takes', () => {
+    assert.equal(at('15m')?.toISOString(), '2026-12-01T11:45:00.000Z');
+    assert.equal(at('1h30m')?.toISOString(), '2026-12-01T10:30:00.000Z');
+    assert.equal(at('7d')?.toISOString(), '2026-11-24T12:00:00.000Z');
+    assert.equal(at('250ms')?.getTime(), NOW - 250);
+  });
+
+  it('reads ISO times; one without an offset is UTC, whatever the gateway\'s zone', () => {
+    assert.equal(at('2026-11-30')?.toISOString(), '2026-11-30T00:00:00.000Z');
+    assert.equal(at('2026-11-30T10:00')?.toISOString(), '2026-11-30T10:00:00.000Z');
+    assert.equal(at('2026-11-30 10:00:05.250')?.toISOString(), '2026-11-30T10:00:05.250Z');
+    assert.equal(at('2026-11-30T10:00:00+02:00')?.toISOString(), '2026-11-30T08:00:00.000Z');
+    assert.equal(at('2026-11-30T10:00:00Z')?.toISOString(), '2026-11-30T10:00:00.000Z');
+  });
+
+  const refused: Array<[string, RegExp]> = [
+    ['5', /got "5" \(a unit is missing\)$/],
+    ['-1', /got "-1" \(a unit is missing\)$/],
+    ['12', /a unit is missing/],
+    ['March 7', /got "March 7"$/],
+    ['1 2', /got "1 2"$/],
+    ['2026-02-30', /got "2026-02-30"$/],
+    ['2026-13-01', /got "2026-13-01"$/],
+    ['yesterday', /got "yesterday"$/],
+    ['99999999999d', /got "99999999999d"$/],
+  ];
+  for (const [value, message] of refused) {
+    it(`refuses ${JSON.stringify(value)} with a 400 naming the parameter`, () => {
+      assert.throws(() => at(value), (err: unknown) => err instanceof BadRequestError && /^query parameter since: expected an ISO time or a duration like 15m/.test(err.message) && message.test(err.message));
+    });
+  }
+
+  it('absent or empty is no bound', () => {
+    assert.equal(timeParam(new URLSearchParams(''), 'since', NOW), undefined);
+    assert.equal(timeParam(new URLSearchParams('since='), 'since', NOW), undefined);
+    assert.equal(instantOf('36500d', NOW)?.getTime(), NOW - MAX_LONG_DURATION_MS);
+  });
+});
