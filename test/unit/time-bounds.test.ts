@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { describe, it } from 'node:test';
 import { instantOf, timeParam } from '../../src/api/query-params.js';
 import { buildConfig } from '../../src/config/load-config.js';
+import { localInstant, localTime, preciseDuration } from '../../src/cli/format.js';
 import { BadRequestError } from '../../src/errors.js';
 import { MAX_LONG_DURATION_MS, parseLongDuration } from '../../src/spec/duration.js';
 import { parseSpecObject } from '../../src/spec/index.js';
@@ -82,5 +83,34 @@ describe('since / until', () => {
     assert.equal(timeParam(new URLSearchParams(''), 'since', NOW), undefined);
     assert.equal(timeParam(new URLSearchParams('since='), 'since', NOW), undefined);
     assert.equal(instantOf('36500d', NOW)?.getTime(), NOW - MAX_LONG_DURATION_MS);
+  });
+});
+
+describe('times and durations the CLI shows and takes', () => {
+  it('a long request reads in hours, not hundreds of minutes; 59.96 s is a minute', () => {
+    assert.equal(preciseDuration(3 * 3_600_000 + 12_000), '3h 0m 12s');
+    assert.equal(preciseDuration(26 * 3_600_000 + 61_000), '26h 1m 1s');
+    assert.equal(preciseDuration(59_960), '1m 0s');
+    assert.equal(preciseDuration(999.7), '1.0 s');
+    assert.equal(preciseDuration(252_000), '4m 12s');
+  });
+
+  it('berth history --since reads a zone-less time in the local zone, as its TIME column prints it', () => {
+    const zone = process.env.TZ;
+    process.env.TZ = 'Europe/Berlin';
+    try {
+      const shown = localTime('2026-11-23T13:02:07.000Z');
+      assert.equal(shown, '2026-11-23 14:02:07');
+      assert.equal(localInstant(shown), '2026-11-23T13:02:07.000Z');
+      assert.equal(localInstant('2026-07-01T10:00:00.5'), '2026-07-01T08:00:00.500Z');
+      assert.equal(localInstant('2026-11-23'), '2026-11-22T23:00:00.000Z');
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+    // With a zone, a duration, or anything it cannot read, the value goes as typed (the API reads or refuses it).
+    for (const typed of ['2026-11-23T14:02:07Z', '2026-11-23T14:02:07+02:00', '15m', '5', '2026-02-30', '2026-11-23 25:00']) {
+      assert.equal(localInstant(typed), typed);
+    }
   });
 });
