@@ -30,6 +30,13 @@ describe('long durations (retentions, windows)', () => {
     assert.equal(config.history.maxAgeMs, 30 * 86_400_000);
   });
 
+  it('a default idle timeout of 0 is refused, as a spec idleTimeout of 0 is (it stopped every app as soon as its last request ended)', async () => {
+    await assert.rejects(buildConfig({ defaults: { idleTimeout: 0 } }, tmpdir()), /defaults\.idleTimeout: must be longer than 0/);
+    await assert.rejects(buildConfig({ defaults: { idleTimeout: '0s' } }, tmpdir()), /defaults\.idleTimeout: must be longer than 0/);
+    await assert.rejects(buildConfig({ defaults: { idleTimeout: '25d' } }, tmpdir()), /defaults\.idleTimeout: "25d" is too long: at most 24 days/);
+    assert.equal((await buildConfig({ defaults: { idleTimeout: '24d' } }, tmpdir())).defaults.idleTimeoutMs, 24 * 86_400_000);
+  });
+
   it('a retention past 100 years is refused naming the field', async () => {
     await assert.rejects(buildConfig({ usage: { maxAge: '999999999999d' } }, tmpdir()), /usage\.maxAge: "999999999999d" is too long/);
     await assert.rejects(buildConfig({ history: { maxAge: '99999999d' } }, tmpdir()), /history\.maxAge: "99999999d" is too long/);
