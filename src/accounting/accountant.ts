@@ -13,6 +13,12 @@ export interface AccountantOptions {
   logger?: Logger;
   /** The clock, in epoch milliseconds; tests drive a fake one. */
   now?: () => number;
+  /**
+   * A monotonic clock read beside `now`, to tell a step of the wall clock from time
+   * passing (see wallStep). Default performance.now, or `now` itself when `now` is
+   * given (a fake clock has no steps to tell).
+   */
+  monotonic?: () => number;
   /** How often gathered figures are written (one transaction). Default 10 s; 0 turns the timer off. */
   flushEveryMs?: number;
   /** The apps declared right now; apps that never change state are only known from here. */
@@ -33,6 +39,25 @@ export interface AccountantOptions {
 
 /** How often the retention is applied: rows are per day, so an hour late costs nothing. */
 const PRUNE_EVERY_MS = 3_600_000;
+
+/** A difference between the two clocks below this is timer jitter, not a step. */
+const STEP_TOLERANCE_MS = 2_000;
+
+/** Both clocks read at one moment. */
+interface ClockLook {
+  wallMs: number;
+  monoMs: number;
+}
+
+/**
+ * How far the wall clock stepped between two looks (NTP setting it, a VM resumed
+ * with its clock set right): what it moved beyond the time that passed, 0 when
+ * under STEP_TOLERANCE_MS. Positive forwards, negative backwards. Pure.
+ */
+export function wallStep(before: ClockLook, after: ClockLook): number {
+  const step = after.wallMs - before.wallMs - (after.monoMs - before.monoMs);
+  return Math.abs(step) < STEP_TOLERANCE_MS ? 0 : step;
+}
 
 /** Where the gateway's state events come from. */
 export interface EventSource {
@@ -62,6 +87,9 @@ export class Accountant {
   private readonly store: UsageStore;
   private readonly logger?: Logger;
   private readonly now: () => number;
+  private readonly monotonic: () => number;
+  /** The clocks at the last look, to notice the wall clock stepping (absorbStep). */
+  private lastLook?: ClockLook;
   private readonly flushEveryMs: number;
   private readonly statuses?: () => readonly UsageStatus[];
   private readonly maxAgeMs: number;
@@ -84,6 +112,7 @@ export class Accountant {
     this.store = options.store;
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
+    this.monotonic = options.monotonic ?? options.now ?? (() => performance.now());
     this.flushEveryMs = options.flushEveryMs ?? 10_000;
     this.statuses = options.statuses;
     this.maxAgeMs = options.maxAgeMs ?? Number.POSITIVE_INFINITY;
@@ -103,13 +132,15 @@ export class Accountant {
   /** Starts counting now: listens to `events` (if given) and writes every `flushEveryMs`. */
   start(events?: EventSource): void {
     if (this.startedMs !== undefined || this.closed) return;
+    this.absorbStep(); // the first look: steps are told from here on
     this.startedMs = this.now();
     this.unsubscribe = events?.subscribe((event) => this.onEvent(event));
     if (this.flushEveryMs > 0) {
       this.timer = setInterval(() => {
         if (this.settled) this.sync();
         void this.flush();
-        const nowMs = this.now();
+        // Monotonic: a wall clock set back an hour put the next prune an hour off.
+        const nowMs = this.monotonic();
         if (this.lastPruneMs === undefined || nowMs - this.lastPruneMs >= PRUNE_EVERY_MS) {
           this.lastPruneMs = nowMs;
           void this.prune();
@@ -135,6 +166,7 @@ export class Accountant {
   /** An app's state (or replica count) changed at `atMs`. */
   observe(status: UsageStatus, atMs = this.now()): void {
     if (this.closed) return;
+    this.absorbStep();
     const share = usageShare(status);
     const span = this.open.get(status.name);
     if (span) {
@@ -153,6 +185,7 @@ export class Accountant {
   forget(app: string, atMs = this.now()): void {
     const span = this.open.get(app);
     if (!span) return;
+    this.absorbStep();
     this.accrue(app, span, atMs);
     this.open.delete(app);
   }
@@ -268,6 +301,7 @@ export class Accountant {
 
   /** Accrues every open span up to `atMs`; the spans go on from there. */
   private checkpoint(atMs: number): void {
+    this.absorbStep();
     this.requests.fold();
     for (const [app, span] of this.open) {
       this.accrue(app, span, atMs);
@@ -277,11 +311,29 @@ export class Accountant {
 
   /** The ledger as it would be after a checkpoint at `atMs`, leaving this one untouched. */
   private liveLedger(atMs: number): UsageLedger {
+    this.absorbStep();
     const copy = new UsageLedger();
     copy.addRows(this.ledger.rows());
     this.requests.peek((app, day, n) => copy.addRequests(app, day, n));
     if (this.accrues()) for (const [app, span] of this.open) accrueInto(copy, app, span, atMs);
     return copy;
+  }
+
+  /**
+   * The wall clock stepped since the last look: every open span (and the start)
+   * moves by the step, so what accrues is the time that passed. Spans are wall-clock
+   * times (they are cut at UTC midnights); a step forward of three hours counted
+   * three hours of container time for every app at the next flush, and a step back
+   * counted none until the clock caught up.
+   */
+  private absorbStep(): void {
+    const look = { wallMs: this.now(), monoMs: this.monotonic() };
+    const step = this.lastLook ? wallStep(this.lastLook, look) : 0;
+    this.lastLook = look;
+    if (step === 0) return;
+    this.logger?.warn({ stepMs: Math.round(step) }, 'the wall clock stepped; usage counts the time that passed');
+    for (const span of this.open.values()) span.fromMs += step;
+    if (this.startedMs !== undefined) this.startedMs += step;
   }
 
   private accrue(app: string, span: OpenSpan, toMs: number): void {

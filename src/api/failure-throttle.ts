@@ -18,7 +18,7 @@ export interface FailureThrottleOptions {
   /** An address with no failure for this long starts afresh. */
   forgetAfterMs?: number;
   maxEntries?: number;
-  /** The clock (tests inject one). */
+  /** The clock (tests inject one); monotonic by default. */
   now?: () => number;
 }
 
@@ -43,7 +43,8 @@ export class FailureThrottle {
     this.maxBlockMs = options.maxBlockMs ?? 60_000;
     this.forgetAfterMs = options.forgetAfterMs ?? 10 * 60_000;
     this.maxEntries = options.maxEntries ?? 10_000;
-    this.now = options.now ?? Date.now;
+    // Not the wall clock: one set back an hour blocked an address for that hour more (Retry-After: 3660).
+    this.now = options.now ?? (() => performance.now());
   }
 
   /**

@@ -1,4 +1,5 @@
 import { BadRequestError } from '../errors.js';
+import { DURATION_PATTERN, parseLongDuration } from '../spec/duration.js';
 import { closestName } from '../spec/suggest.js';
 import type { RouteDef } from './route-def.js';
 
@@ -41,16 +42,48 @@ export function integerParam(query: URLSearchParams, name: string, min: number, 
   return n;
 }
 
-/** An ISO time, or a duration back from now ("15m", "2h", "1d"). */
+/** An ISO time, or a duration back from now ("15m", "2h", "1h30m", "1d"). */
 export function timeParam(query: URLSearchParams, name: string, now = Date.now()): Date | undefined {
   const value = query.get(name);
   if (value === null || value === '') return undefined;
-  const rel = /^(\d+)(s|m|h|d)$/.exec(value);
-  if (rel) {
-    const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[rel[2] as 's' | 'm' | 'h' | 'd'];
-    return new Date(now - Number(rel[1]) * unit);
+  const time = instantOf(value, now);
+  if (time === undefined) {
+    const why = /^-?[0-9.]+$/.test(value) ? ' (a unit is missing)' : '';
+    throw new BadRequestError(`query parameter ${name}: expected an ISO time or a duration like 15m, got "${value}"${why}`);
   }
-  const time = new Date(value);
-  if (Number.isNaN(time.getTime())) throw new BadRequestError(`query parameter ${name}: expected an ISO time or a duration like 15m, got "${value}"`);
   return time;
+}
+
+/**
+ * An ISO date or date-time (no offset: UTC, as every time berth shows is), or a
+ * duration back from `nowMs`; undefined for anything else. `new Date()` alone was
+ * the parser: it reads "5", "-1" or "March 7" as days in 2001 (`--since 5` gave
+ * the whole history), "2026-02-30" as March 2, a zone-less time in the gateway's
+ * own time zone, and a duration back past the year -271821 as an Invalid Date
+ * that the usage report failed on with a 500. Pure.
+ */
+export function instantOf(value: string, nowMs: number): Date | undefined {
+  if (DURATION.test(value)) {
+    try {
+      return new Date(nowMs - parseLongDuration(value));
+    } catch {
+      return undefined; // longer than any duration berth takes
+    }
+  }
+  const iso = ISO_TIME.exec(value);
+  if (!iso || !isCalendarDay(iso[1]!)) return undefined;
+  const time = new Date(`${iso[1]}${iso[2] ? `T${iso[2]}${iso[3] ?? 'Z'}` : ''}`);
+  return Number.isNaN(time.getTime()) ? undefined : time;
+}
+
+const DURATION = new RegExp(DURATION_PATTERN);
+
+/** `2026-12-01`, `2026-12-01T10:00`, `2026-12-01 10:00:05.250Z`, `…+02:00`: date; time; offset. */
+const ISO_TIME = /^([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[T ]([0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?)(Z|[+-][0-9]{2}:[0-9]{2})?)?$/i;
+
+/** Whether `yyyy-mm-dd` names a day of the calendar (not February 30th). */
+function isCalendarDay(date: string): boolean {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  const day = new Date(Date.UTC(y, m - 1, d));
+  return day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d;
 }

@@ -21,12 +21,15 @@ export function relativeTime(iso: string | null | undefined, nowMs = Date.now())
   return delta < 0 ? `${shortDuration(-delta)} ago` : `in ${shortDuration(delta)}`;
 }
 
-/** `612 ms`, `1.2 s`, `4m 12s`. */
+/** `612 ms`, `1.2 s`, `4m 12s`, `3h 0m 12s`: a WebSocket open for hours read `180m 0s`. */
 export function preciseDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms < 999.5) return `${Math.round(ms)} ms`;
+  // 59.96 s rounds to "60.0 s" in tenths: from there on, whole seconds in minutes.
+  if (ms < 59_950) return `${(ms / 1000).toFixed(1)} s`;
   const s = Math.round(ms / 1000);
-  return `${Math.floor(s / 60)}m ${s % 60}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${s % 60}s`;
+  return `${Math.floor(m / 60)}h ${m % 60}m ${s % 60}s`;
 }
 
 /** `512 B`, `1.2 KiB`, `3.4 MiB`. */
@@ -40,6 +43,23 @@ export function byteSize(n: number): string {
     unit++;
   }
   return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}
+
+/**
+ * A zone-less ISO date or time the user typed (`--since "2026-11-23 14:02:07"`, as
+ * `berth history` prints its TIME column) as the UTC time it means here, in this
+ * machine's zone; anything else as it is, for the API to read or refuse. The API
+ * reads a zone-less time as UTC, so a time copied from the table was off by the
+ * user's offset. Pure but for the zone.
+ */
+export function localInstant(value: string): string {
+  const m = /^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]{1,3})[0-9]*)?)?)?$/i.exec(value);
+  if (!m) return value;
+  const [y, mo, d, h = 0, mi = 0, s = 0] = m.slice(1, 7).map((part) => Number(part ?? 0));
+  const at = new Date(y!, mo! - 1, d, h, mi, s, Number((m[7] ?? '0').padEnd(3, '0')));
+  // A day or hour the calendar does not have (February 30th, 25:00) is left for the API to refuse.
+  if (at.getFullYear() !== y || at.getMonth() !== mo! - 1 || at.getDate() !== d || at.getHours() !== h || at.getMinutes() !== mi) return value;
+  return at.toISOString();
 }
 
 /** Local wall-clock time, `2026-11-23 14:02:07`, sortable and unambiguous in a table. */

@@ -110,11 +110,13 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string, 
   };
   const listen = field('listen', () => parseHostPort(input.listen));
   const admin = field('admin', () => parseHostPort(input.admin));
-  const idleTimeoutMs = field('defaults.idleTimeout', () => parseDuration(input.defaults.idleTimeout));
+  // 0 is refused as a spec's idleTimeout is: it stopped every app the moment its last request ended, it never meant "never".
+  const idleTimeoutMs = field('defaults.idleTimeout', () => positiveDuration(input.defaults.idleTimeout));
   const drainTimeoutMs = field('drainTimeout', () => parseDuration(input.drainTimeout));
   const resyncMs = field('resync', () => positiveDuration(input.resync));
   const taskPollMs = field('swarm.taskPoll', () => positiveDuration(input.swarm.taskPoll));
-  const historyMaxAgeMs = field('history.maxAge', () => parseDuration(input.history.maxAge));
+  // A retention, never a timer's: a month of history is fine.
+  const historyMaxAgeMs = field('history.maxAge', () => parseLongDuration(input.history.maxAge));
   const usageMaxAgeMs = field('usage.maxAge', () => positiveLongDuration(input.usage.maxAge));
   const maxResources = input.policy.maxResources && field('policy.maxResources.memory', () => resourceBounds(input.policy.maxResources!));
   const resources = field('defaults.resources.memory', () => defaultResources(input.defaults.resources));

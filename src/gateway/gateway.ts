@@ -107,6 +107,13 @@ export class Gateway {
     engineUp: async () => this.runtime !== undefined && (await this.runtime.ping().then(() => true, () => false)),
   });
   readonly startedAt = new Date();
+  /** The monotonic clock at construction: uptime is not the wall clock's difference, which a step back made negative. */
+  private readonly startedMono = performance.now();
+
+  /** How long this gateway has been up. */
+  get uptimeMs(): number {
+    return performance.now() - this.startedMono;
+  }
   /** Several gateways on one PostgreSQL store: this one's part (leader lease, heartbeats, notices); unset on SQLite. */
   cluster?: GatewayCluster;
   /** This gateway's name among several (set on a PostgreSQL store). */

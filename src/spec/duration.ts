@@ -24,11 +24,22 @@ export function parseDuration(input: string | number): number {
 }
 
 /**
+ * The longest duration that is never a timer's: 100 years. Past it a retention
+ * subtracted from now is no longer a time at all (a Date ends 275,760 years from
+ * 1970; "999999999999d" of usage.maxAge made every prune throw), and an HSTS
+ * max-age came out in exponent form (`max-age=1e+21`), which browsers ignore.
+ */
+export const MAX_LONG_DURATION_MS = 36_500 * 86_400_000;
+
+/**
  * A duration that is never a timer's (an HSTS max-age, a certificate's renewal
- * window): months and years are fine, so there is no 24-day bound.
+ * window, how long records are kept): months and years are fine, so there is no
+ * 24-day bound.
  */
 export function parseLongDuration(input: string | number): number {
-  return parseAnyDuration(input);
+  const ms = parseAnyDuration(input);
+  if (ms > MAX_LONG_DURATION_MS) throw new Error(`${typeof input === 'number' ? String(input) : JSON.stringify(input)} is too long: at most 36500d (100 years)`);
+  return ms;
 }
 
 function parseAnyDuration(input: string | number): number {

@@ -144,7 +144,8 @@ export class ThreadHistoryWriter implements HistoryWriter {
     this.pending.clear();
     for (const p of lost) p.reject(new StoreError(`store at ${this.options.path}: cannot ${p.what}: the history writer thread ended (code ${code})`));
     if (this.closed) return;
-    const now = Date.now();
+    // Monotonic: a wall clock stepped forward between two crashes made them look an hour apart.
+    const now = performance.now();
     const window = this.options.crashWindowMs ?? 60_000;
     this.crashes = [...this.crashes.filter((t) => now - t < window), now];
     if (this.crashes.length >= (this.options.maxCrashes ?? 3)) {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Accountant } from '../../src/accounting/accountant.js';
+import { Accountant, wallStep } from '../../src/accounting/accountant.js';
 import { splitByDay, utcDay } from '../../src/accounting/usage-day.js';
 import type { UsageStatus } from '../../src/accounting/usage-kind.js';
 import { figures } from '../../src/accounting/usage-report.js';
@@ -401,5 +401,54 @@ describe('several gateways: container time counted by the leader only, requests 
       'the 10 s before leading are the old leader\'s to count',
     );
     await acc.close();
+  });
+});
+
+describe('usage and the wall clock stepping', () => {
+  /** An accountant on a wall clock and a monotonic one that the test moves apart. */
+  function stepRig() {
+    const clock = { wall: T0, mono: 1_000_000 };
+    const store = new MemoryUsage();
+    const acc = new Accountant({ store, now: () => clock.wall, monotonic: () => clock.mono, flushEveryMs: 0, statuses: () => [status('a', 'running'), status('b', 'stopped')] });
+    acc.start();
+    acc.settle();
+    const pass = (ms: number) => {
+      clock.wall += ms;
+      clock.mono += ms;
+    };
+    return { acc, clock, store, pass };
+  }
+
+  it('a step forward of three hours is not counted as container time', async () => {
+    const r = stepRig();
+    r.pass(60 * S);
+    await r.acc.flush();
+    r.clock.wall += 3 * 3_600_000; // NTP steps the clock; no time passed
+    r.pass(30 * S);
+    await r.acc.flush();
+    const a = await totalOf(r.acc, 'a');
+    const b = await totalOf(r.acc, 'b');
+    assert.equal(a?.runningSeconds, 90, 'the 90 s that passed, not 3 h more');
+    assert.equal(b?.idleSeconds, 90);
+  });
+
+  it('a step back of an hour goes on counting the time that passes, never negative', async () => {
+    const r = stepRig();
+    r.pass(60 * S);
+    await r.acc.flush();
+    r.clock.wall -= 3_600_000;
+    r.pass(30 * S);
+    r.acc.observe(status('a', 'stopped'), r.clock.wall);
+    r.pass(10 * S);
+    const a = await totalOf(r.acc, 'a');
+    assert.equal(a?.runningSeconds, 90, 'the running time before and after the step');
+    assert.equal(a?.idleSeconds, 10);
+    for (const row of r.store.rows) assert.ok(row.runningS >= 0 && row.idleS >= 0 && row.pausedS >= 0);
+  });
+
+  it('tells a step from timer jitter, and says how far it went', () => {
+    assert.equal(wallStep({ wallMs: 0, monoMs: 0 }, { wallMs: 10_500, monoMs: 10_000 }), 0);
+    assert.equal(wallStep({ wallMs: 0, monoMs: 0 }, { wallMs: 3_610_000, monoMs: 10_000 }), 3_600_000);
+    assert.equal(wallStep({ wallMs: 0, monoMs: 0 }, { wallMs: -3_590_000, monoMs: 10_000 }), -3_600_000);
   });
 });

@@ -56,3 +56,21 @@ describe('FailureThrottle', () => {
     assert.ok(throttle.blockedForS('10.0.3.231') > 0, 'the newest is kept');
   });
 });
+
+describe('FailureThrottle and the wall clock', () => {
+  it('a wall clock set back an hour neither lengthens a block nor keeps it past its time', () => {
+    const realNow = Date.now;
+    let stepMs = 0;
+    Date.now = () => realNow() + stepMs;
+    try {
+      const throttle = new FailureThrottle({ freeFailures: 1, baseBlockMs: 1_000, maxBlockMs: 60_000 });
+      throttle.failed('a');
+      assert.equal(throttle.failed('a'), 1, 'blocked for a second');
+      stepMs = -3_600_000;
+      assert.ok(throttle.blockedForS('a') <= 1, `blocked for ${throttle.blockedForS('a')} s after the step`);
+      assert.ok(throttle.failed('a') <= 2, 'the next block doubles from where it was, not from an hour ahead');
+    } finally {
+      Date.now = realNow;
+    }
+  });
+});

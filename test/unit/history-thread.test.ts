@@ -220,6 +220,26 @@ describe('ThreadHistoryWriter crashes', () => {
     }
   });
 
+  it('counts two crashes a moment apart as close, whatever the wall clock did between them', async () => {
+    const store = await fileStore();
+    const realNow = Date.now;
+    let stepMs = 0;
+    Date.now = () => realNow() + stepMs;
+    const writer = new ThreadHistoryWriter({ path: store.path, busyTimeoutMs: 5000, fallback: countingFallback(), logger: { error: () => undefined } as never, maxCrashes: 2 });
+    try {
+      await writer.append([rec('a', T0)]);
+      await writer.kill();
+      stepMs = 2 * 3_600_000; // an NTP step or a resumed VM, between the two crashes
+      await writer.append([rec('a', T0 + 1)]);
+      await writer.kill();
+      assert.equal(writer.inProcess, true, 'the second crash within the window gives the thread up');
+    } finally {
+      Date.now = realNow;
+      await writer.close();
+      await store.close();
+    }
+  });
+
   it('fails what a dying thread had not answered, as a StoreError', async () => {
     const store = await fileStore();
     const writer = new ThreadHistoryWriter({ path: store.path, busyTimeoutMs: 5000, fallback: countingFallback() });

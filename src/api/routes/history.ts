@@ -12,8 +12,8 @@ export const historyRoutes: RouteDef[] = [
     summary: "The app's proxied requests, newest first, with filters and paging",
     tag: 'apps',
     query: {
-      since: { type: 'string', description: 'ISO time, or a duration back from now (15m, 2h, 1d)' },
-      until: { type: 'string', description: 'ISO time, or a duration back from now' },
+      since: { type: 'string', description: 'ISO time (UTC unless it gives an offset), or a duration back from now (15m, 2h, 1h30m, 1d)' },
+      until: { type: 'string', description: 'ISO time (UTC unless it gives an offset), or a duration back from now' },
       status: { type: 'string', description: 'An exact status (404) or a class (5xx)' },
       limit: { type: 'integer', description: 'Page size, 1 to 1000 (default 100)' },
       cursor: { type: 'string', description: "The previous page's next cursor" },

@@ -19,7 +19,7 @@ export function systemRoutes(all: () => readonly RouteDef[]): RouteDef[] {
         const healthy = engine === 'ok';
         return {
           status: healthy ? 200 : 503,
-          body: { status: healthy ? 'ok' : 'degraded', engine, version: VERSION, uptimeS: Math.round((Date.now() - ctx.gateway.startedAt.getTime()) / 1000), apps: byState },
+          body: { status: healthy ? 'ok' : 'degraded', engine, version: VERSION, uptimeS: Math.round(ctx.gateway.uptimeMs / 1000), apps: byState },
         };
       },
     },

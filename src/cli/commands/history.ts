@@ -4,7 +4,7 @@ import type { HistoryPageView } from '../api-types.js';
 import { seg } from '../client.js';
 import { paint, type Paint } from '../colour.js';
 import { withClient } from '../context.js';
-import { byteSize, localTime, preciseDuration } from '../format.js';
+import { byteSize, localInstant, localTime, preciseDuration } from '../format.js';
 import { note, outputOption, printData, type OutputFormat } from '../output.js';
 import { renderTable } from '../table.js';
 
@@ -21,8 +21,8 @@ export function historyCommand(): Command {
   return new Command('history')
     .description("an app's proxied requests, newest first")
     .argument('<name>', 'app name')
-    .option('--since <when>', 'only requests since this: a duration back from now (15m, 2h, 1d) or an ISO time')
-    .option('--until <when>', 'only requests before this: a duration back from now or an ISO time')
+    .option('--since <when>', 'only requests since this: a duration back from now (15m, 2h, 1d) or an ISO time (local unless it gives a zone, as TIME shows it)')
+    .option('--until <when>', 'only requests before this: a duration back from now or an ISO time (local unless it gives a zone)')
     .option('--status <status>', 'only this status (404) or class (5xx)')
     .option('--limit <n>', 'at most this many (1 to 1000, default 100)', pageSize)
     .option('--cursor <cursor>', 'the next page, from the hint a previous call printed')
@@ -30,7 +30,7 @@ export function historyCommand(): Command {
     .action(async (name: string, opts: HistoryOptions, cmd: Command) => {
       const { since, until, status, limit, cursor } = opts;
       const page = await withClient(cmd, (client) =>
-        client.call<HistoryPageView>('GET', `/v1/apps/${seg(name)}/history`, { query: { since, until, status, limit, cursor } }),
+        client.call<HistoryPageView>('GET', `/v1/apps/${seg(name)}/history`, { query: { since: since && localInstant(since), until: until && localInstant(until), status, limit, cursor } }),
       ).catch((err: unknown) => {
         throw asFlagError(err, ['since', 'until', 'status', 'limit', 'cursor']);
       });

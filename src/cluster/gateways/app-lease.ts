@@ -33,14 +33,15 @@ export class AppLeases {
   }
 
   async hold<T>(app: string, waitMs: number, work: () => Promise<T>): Promise<T> {
-    const began = Date.now();
+    // Monotonic: a wall clock set back an hour while this start queued gave its lock wait an hour more.
+    const began = performance.now();
     const slot = await this.slots.acquire(waitMs);
     if (!slot) {
       this.logger.warn({ app, leases: this.slots.size, waitMs }, "all of this gateway's lease connections stayed busy with other apps' starts: going ahead without the lease");
       return work();
     }
     try {
-      return await this.holdOnConnection(app, Math.max(1, waitMs - (Date.now() - began)), work);
+      return await this.holdOnConnection(app, Math.max(1, waitMs - (performance.now() - began)), work);
     } finally {
       slot();
     }
