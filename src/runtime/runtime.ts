@@ -31,8 +31,13 @@ export interface Runtime {
    */
   ensure(app: AppSpec, index: number): Promise<Instance>;
 
-  /** Starts (or unpauses) the container and returns it with its published address. */
-  start(id: string): Promise<Instance>;
+  /**
+   * Starts (or unpauses) the container and returns it with its published address.
+   * A runtime whose start waits for the engine to place and run the instance (Swarm's
+   * task) gives up once `timeoutMs` passed (the app's startTimeout left), with a
+   * StartFailedError naming it, or once `signal` aborts (the start was called off).
+   */
+  start(id: string, options?: StartOptions): Promise<Instance>;
 
   /**
    * Stops the container, keeping it and its volume: SIGTERM, then SIGKILL once
@@ -141,6 +146,13 @@ export interface Instance {
  * `kill`: a signal was sent to the container (`signal`), by docker stop, kill or
  * restart, or by berth's own stop; its exit, if any, follows as a `die`.
  */
+/** What bounds a start: see Runtime.start. */
+export interface StartOptions {
+  /** Most time the start may wait for the engine to run the instance: what is left of the app's startTimeout. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
 /** What a stop came to. */
 export interface StopOutcome {
   /** The app did not exit within the stop timeout of its SIGTERM: it was killed (it lost the chance to finish its work). */

@@ -42,3 +42,20 @@ export function calledOff(now: Pick<SwarmService, 'Spec'> | undefined): string |
   if (replicasOf(now.Spec) === 0) return 'the service was scaled to 0 outside berth (docker service scale) while its task started; the next request wakes it again';
   return undefined;
 }
+
+/** How long a wake waits for its task, and whose bound that is. */
+export interface TaskWait {
+  ms: number;
+  /** The app's startTimeout (what is left of it) is the tighter bound, not the runtime's swarm task start time. */
+  byStartTimeout: boolean;
+}
+
+/**
+ * The tighter of the runtime's bound on a task start (swarm.taskStartMs, 2 min) and
+ * what is left of the app's startTimeout: an app that says 10 s must not hold its
+ * requests, and show `starting`, for two minutes while the swarm places nothing. Pure.
+ */
+export function taskWait(taskStartMs: number, timeoutMs: number | undefined): TaskWait {
+  if (timeoutMs === undefined || timeoutMs >= taskStartMs) return { ms: taskStartMs, byStartTimeout: false };
+  return { ms: Math.max(timeoutMs, 0), byStartTimeout: true };
+}
