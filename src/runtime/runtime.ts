@@ -137,6 +137,12 @@ export interface Instance {
   oomKilled?: boolean;
   /** The `berth.store` label: the id of the store whose gateway made it; absent on containers of an older berth. */
   store?: string;
+  /**
+   * It no longer runs what berth made it with, though its labels say so: a Swarm
+   * service edited behind berth's back (`docker service update`). The core brings
+   * it back to the app's spec (see the `changed` event). Absent: as berth made it.
+   */
+  outdated?: boolean;
 }
 
 /**
@@ -145,6 +151,8 @@ export interface Instance {
  * Docker runtime looks that up and passes on berth's containers only, with their app.
  * `kill`: a signal was sent to the container (`signal`), by docker stop, kill or
  * restart, or by berth's own stop; its exit, if any, follows as a `die`.
+ * `changed`: the instance was edited behind berth's back and no longer runs the
+ * app's spec (a Swarm service changed by `docker service update`; Instance.outdated).
  */
 /** What bounds a start: see Runtime.start. */
 export interface StartOptions {
@@ -159,7 +167,7 @@ export interface StopOutcome {
   killed: boolean;
 }
 
-export type RuntimeEventKind = 'start' | 'die' | 'stop' | 'pause' | 'unpause' | 'destroy' | 'health' | 'oom' | 'network' | 'kill';
+export type RuntimeEventKind = 'start' | 'die' | 'stop' | 'pause' | 'unpause' | 'destroy' | 'health' | 'oom' | 'network' | 'kill' | 'changed';
 
 export interface RuntimeEvent {
   kind: RuntimeEventKind;

@@ -297,6 +297,32 @@ describe('swarm runtime on a two-node swarm', () => {
     assert.deepEqual(now.map((x) => x.ID), [task.ID], 'the same task serves: nothing was restarted');
   });
 
+  test('a running service edited outside berth is brought back to the app’s spec, the status saying so', T, async () => {
+    assert.equal((await get()).status, 200);
+    await waitFor('the app running', () => status()?.state === 'running', { timeoutMs: 15_000, intervalMs: 50 });
+    type Loose = { ID: string; Version: { Index: number }; Spec: Record<string, any> };
+    const service = (await services())[0] as unknown as Loose;
+    const template = service.Spec['TaskTemplate'];
+    // As `docker service update --constraint-add node.hostname!=nowhere --limit-memory 300m` would: every label stays.
+    const edited = { ...template, Placement: { Constraints: [...(template.Placement?.Constraints ?? []), 'node.hostname!=nowhere'] }, Resources: { Limits: { ...template.Resources?.Limits, MemoryBytes: 300 * 2 ** 20 } } };
+    // Traffic all along: the app's idle timeout (3 s) must not stop it meanwhile.
+    const load = loadLoop(h.port, appPath(app, '/echo'), { clients: 1, maxMs: 45_000, pauseMs: 100 });
+    try {
+      await swarm!.docker().getService(service.ID).update({ ...service.Spec, TaskTemplate: edited, version: service.Version.Index } as never);
+      await waitFor('brought back to the spec, and the status saying so', async () => {
+        const [now] = await services();
+        return now !== undefined && !drifted(now.Spec as never) && /changed outside berth.*brought it back/.test(status()?.reason ?? '');
+      }, { timeoutMs: 40_000, intervalMs: 250 });
+    } finally {
+      await load.stop();
+    }
+    const now = (await services())[0] as unknown as Loose;
+    assert.deepEqual(now.Spec['TaskTemplate'].Placement?.Constraints ?? [], template.Placement?.Constraints ?? [], 'its placement is the spec’s again');
+    assert.equal(now.Spec['TaskTemplate'].Resources?.Limits?.MemoryBytes, template.Resources?.Limits?.MemoryBytes, 'its memory limit is the spec’s again');
+    await waitFor('serving', () => status()?.state === 'running', { timeoutMs: 15_000, intervalMs: 50 });
+    assert.equal((await get()).status, 200);
+  });
+
   test('a running task that crashes says its exit code, as a container’s does', T, async () => {
     assert.equal((await get()).status, 200);
     await waitFor('the app running', () => status()?.state === 'running', { timeoutMs: 15_000, intervalMs: 50 });

@@ -82,7 +82,7 @@ export async function startService(ctx: SwarmContext, nodes: NodeBook, id: strin
 }
 
 function requireUnchanged(service: SwarmService): void {
-  if (drifted(service.Spec)) throw new NotFoundError(`service ${service.Spec.Name} was changed outside berth (its image, env or args); berth brings it back to the app's spec`);
+  if (drifted(service.Spec)) throw new NotFoundError(`service ${service.Spec.Name} was changed outside berth (docker service update); berth brings it back to the app's spec`);
 }
 
 async function giveUp(ctx: SwarmContext, id: string, why: string): Promise<never> {
