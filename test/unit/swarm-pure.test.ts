@@ -271,7 +271,13 @@ describe('unschedulable', () => {
 
   it('is the new task the scheduler keeps pending, with its reason', () => assert.equal(unschedulable([task('t0', 'shutdown'), refused('t1')], new Set(['t0']))?.ID, 't1'));
   it('is nothing while the task is only pending, or placed', () => assert.equal(unschedulable([task('t1', 'pending'), task('t2', 'assigned')], new Set()), undefined));
-  it('ignores a refusal of a task from before the wake', () => assert.equal(unschedulable([refused('t0')], new Set(['t0'])), undefined));
+  it('ignores a refusal of a task from before the wake that the service no longer wants', () => {
+    const old = refused('t0');
+    old.DesiredState = 'shutdown';
+    assert.equal(unschedulable([old], new Set(['t0'])), undefined);
+  });
+  // A pinned app's node drained while it ran: the Swarm shut its task down and keeps the one it made instead pending.
+  it('is the task from before the wake that the service still wants, kept pending', () => assert.equal(unschedulable([task('t0', 'shutdown', { desired: 'shutdown' }), refused('t1')], new Set(['t0', 't1']))?.ID, 't1'));
   it('says why, in the scheduler’s words', () => assert.equal(unschedulableReason(service(1), refused('t1', 'no suitable node (insufficient resources on 2 nodes)')), 'the swarm cannot place its task: no suitable node (insufficient resources on 2 nodes)'));
   it('names the node an app with a volume is pinned to', () => assert.match(unschedulableReason(service(1, { [LABEL_NODE]: 'node-7' }), refused('t1')), /not satisfied on 2 nodes\); the app has a volume and runs only on node node-7: is that node drained/));
   it('by its hostname when known', () => assert.match(unschedulableReason(service(1, { [LABEL_NODE]: 'x1y2z3' }), refused('t1'), (id) => (id === 'x1y2z3' ? 'db-host' : id)), /runs only on node db-host:/));

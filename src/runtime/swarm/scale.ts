@@ -7,7 +7,7 @@ import { findService, listTasks, scaleService } from './engine.js';
 import type { NodeBook } from './nodes.js';
 import { runningTask, toInstance } from './service-instance.js';
 import { drifted } from './service-spec.js';
-import { UNSCHEDULABLE_GRACE_MS, calledOff, taskWait, unschedulable, unschedulableReason } from './start-verdict.js';
+import { UNSCHEDULABLE_GRACE_MS, awaited, calledOff, taskWait, unschedulable, unschedulableReason } from './start-verdict.js';
 import { stillStopping } from './stop-verdict.js';
 import type { SwarmService, SwarmTask } from './wire.js';
 
@@ -91,7 +91,7 @@ async function giveUp(ctx: SwarmContext, id: string, why: string): Promise<never
 }
 
 function pendingReason(tasks: readonly SwarmTask[], before: ReadonlySet<string>): string {
-  const mine = tasks.filter((t) => !before.has(t.ID));
+  const mine = tasks.filter((t) => awaited(t, before));
   if (mine.length === 0) return 'no task was created';
   return mine.map((t) => `${t.Status.State}${t.Status.Err ? `: ${t.Status.Err}` : ''}`).join('; ');
 }
