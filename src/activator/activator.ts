@@ -588,6 +588,7 @@ export class Activator implements UpstreamSource {
         const controller = this.apps.get(event.app);
         if (!controller) continue;
         if (event.kind === 'network') controller.networkChanged(event.instanceId);
+        if (event.kind === 'changed') controller.instanceChanged(event.instanceId);
         // An unpause berth did not do is a start as far as serving goes: the container is looked at and adopted.
         if (event.kind === 'start' || event.kind === 'unpause') this.started(controller, event.instanceId);
         if (event.kind === 'pause') controller.instancePaused(event.instanceId, event.time);
@@ -631,6 +632,7 @@ export class Activator implements UpstreamSource {
     if (action.kind === 'exited') this.exited(controller, action.id, action.exitCode);
     else if (action.kind === 'removed') controller.instanceRemoved(action.id);
     else if (action.kind === 'routeLost') controller.instanceRouteLost(action.id);
+    else if (action.kind === 'changed') controller.instanceChanged(action.id);
     else this.started(controller, action.id);
   }
 

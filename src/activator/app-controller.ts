@@ -11,7 +11,7 @@ import { crashLoopReason, type CrashBackoff } from './crash-backoff.js';
 import { AppTimers } from './app-timers.js';
 import { DependencyHold, type WakeDependencies } from './dependency-hold.js';
 import { HealthChecker } from './health-checker.js';
-import { ROUTE_LOST, routeLost } from './published-route.js';
+import { CHANGED_OUTSIDE, ROUTE_LOST, routeLost } from './published-route.js';
 import { endedReason, SIGNAL_COUNTS_FOR_MS, SignalBook } from './ended-reason.js';
 import { exitDecision, restartSlot, whetherGone } from './instance-failure.js';
 import { InstanceSet } from './instance-set.js';
@@ -710,25 +710,28 @@ export class AppController {
    * An instance out of rotation (failed health checks, or connection failures)
    * is restarted in place and rejoins once ready; the others keep serving.
    * Its stop is berth's doing, so the engine's die event for it is no exit.
+   * Says whether it serves again.
    */
-  private async recover(slot: Slot, why: string): Promise<void> {
-    if (slot.unhealthy || !this.instances.has(slot) || !this.acts()) return;
+  private async recover(slot: Slot, why: string): Promise<boolean> {
+    if (slot.unhealthy || !this.instances.has(slot) || !this.acts()) return false;
     this.instances.takeOutOfRotation(slot, 'unhealthy');
     this.deps.logger.warn({ app: this.name, instance: slot.instance.name, why }, 'instance out of rotation; restarting it');
     try {
       this.requireLaunchable(this.spec);
       const fresh = await restartSlot(this.deps.runtime, this.spec, slot);
-      if (!this.instances.has(slot)) return;
+      if (!this.instances.has(slot)) return false;
       this.instances.replace(slot, fresh);
       this.deps.logger.info({ app: this.name, instance: fresh.instance.name, why }, 'instance restarted and back in rotation');
+      return true;
     } catch (err) {
       this.deps.logger.warn({ app: this.name, instance: slot.instance.name, err: messageOf(err) }, 'instance restart failed');
-      if (!this.instances.has(slot)) return;
+      if (!this.instances.has(slot)) return false;
       // Restarted but never ready, it must not run on untracked (the app may show stopped): stopped, and kept for the next start.
       await this.deps.runtime.stop(slot.instance.id, { timeoutS: 5 }).catch(() => undefined);
-      if (!this.instances.has(slot)) return;
+      if (!this.instances.has(slot)) return false;
       this.instances.park({ ...slot.instance, state: 'exited', address: undefined });
       this.dropSlot(slot, `its container ${why} and did not get ready again when restarted`);
+      return false;
     }
   }
 
@@ -958,6 +961,26 @@ export class AppController {
     const slot = this.instances.slotOf(instanceId);
     if (!slot || this.state !== 'running') return;
     void this.recover(slot, ROUTE_LOST);
+  }
+
+  /**
+   * An instance berth serves from no longer runs the app's spec: a Swarm service
+   * edited behind berth's back (`docker service update --image`, --constraint-add,
+   * --limit-memory, --publish-rm…). As for a container taken off its network, it is
+   * restarted in place, out of rotation meanwhile (requests wait for it, or go to the
+   * other replicas): the restart brings the service back to the app's spec (the
+   * runtime refuses to start an edited one, and ensure rewrites it). The status's
+   * reason says so once it serves again; when it cannot be brought back, the app's
+   * failure says why, as for any instance that does not come back.
+   */
+  instanceChanged(instanceId: string): void {
+    const slot = this.instances.slotOf(instanceId);
+    if (!slot || slot.draining || slot.unhealthy || this.state !== 'running') return;
+    void this.recover(slot, CHANGED_OUTSIDE).then((back) => {
+      if (!back || this.state !== 'running') return;
+      this.reason = `its instance ${slot.instance.name} ${CHANGED_OUTSIDE}; berth brought it back to the app's spec`;
+      this.onChange();
+    });
   }
 
   /**

@@ -1,7 +1,7 @@
 import { NotFoundError, RuntimeError, withLastOutput } from '../errors.js';
 import type { Candidate } from '../proxy/balancer/balancer-policy.js';
 import type { Upstream } from '../proxy/upstream.js';
-import type { Instance, Runtime } from '../runtime/runtime.js';
+import type { Instance, Runtime, StartOptions } from '../runtime/runtime.js';
 import { lastOutput } from '../runtime/last-output.js';
 import { containerSpecHash } from '../spec/hash.js';
 import type { AppSpec } from '../spec/types.js';
@@ -65,7 +65,7 @@ export async function startSlot(
   onStarted?: (running: Instance) => void,
   signal?: AbortSignal,
 ): Promise<Slot> {
-  let running = await startExisting(runtime, spec, index, existing);
+  let running = await startExisting(runtime, spec, index, deadline, existing, signal);
   let remade = false;
   for (;;) {
     onStarted?.(running);
@@ -88,7 +88,7 @@ export async function startSlot(
     // container removed meanwhile was removed by berth's own change of plan as often as not.
     if (watch.gone && !remade && signal && !signal.aborted && performance.now() < deadline) {
       remade = true;
-      running = await startExisting(runtime, spec, index);
+      running = await startExisting(runtime, spec, index, deadline, undefined, signal);
       continue;
     }
     if (!result.ready) {
@@ -173,15 +173,18 @@ export async function thawSlot(unpause: (id: string) => Promise<void>, spec: App
  * berth's back), makes a new one. Trying the known id first keeps a cold start
  * to a single engine call in the usual case.
  */
-async function startExisting(runtime: Runtime, spec: AppSpec, index: number, existing?: Instance): Promise<Instance> {
+async function startExisting(runtime: Runtime, spec: AppSpec, index: number, deadline: number, existing?: Instance, signal?: AbortSignal): Promise<Instance> {
+  // A Swarm start waits for its task: it must give up within the app's startTimeout, not the runtime's own bound.
+  const bound = (): StartOptions => ({ timeoutMs: Math.max(deadline - performance.now(), 0), ...(signal ? { signal } : {}) });
   if (existing) {
     try {
-      return await runtime.start(existing.id);
+      return await runtime.start(existing.id, bound());
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err;
     }
   }
-  return runtime.start((await runtime.ensure(spec, index)).id);
+  const made = await runtime.ensure(spec, index);
+  return runtime.start(made.id, bound());
 }
 
 export { OUT_OF_MEMORY } from './start-watch.js';

@@ -19,3 +19,6 @@ export function routeLost(dialled: Instance['address'], now: Pick<Instance, 'sta
 
 /** What the app's status says when such an instance could not be brought back. */
 export const ROUTE_LOST = 'lost its published port (taken off its network outside berth?)';
+
+/** What the log and the app's status say of an instance edited behind berth's back (Instance.outdated), as it is brought back. */
+export const CHANGED_OUTSIDE = 'was changed outside berth (docker service update)';

@@ -23,7 +23,7 @@ export interface BelievedApp {
 }
 
 /** One berth-managed container, as the engine lists it. */
-export type ObservedInstance = Pick<Instance, 'id' | 'app' | 'specHash' | 'state' | 'exitCode' | 'store' | 'address'>;
+export type ObservedInstance = Pick<Instance, 'id' | 'app' | 'specHash' | 'state' | 'exitCode' | 'store' | 'address' | 'outdated'>;
 
 export type ResyncAction =
   /** A container berth serves from is no longer running (controller.instanceExited). */
@@ -33,7 +33,9 @@ export type ResyncAction =
   /** A container of a down app runs, and berth did not start it (controller.instanceStarted). */
   | { kind: 'started'; app: string; id: string }
   /** A container berth serves from runs, but not where berth dials it (published-route.ts; controller.instanceRouteLost). */
-  | { kind: 'routeLost'; app: string; id: string };
+  | { kind: 'routeLost'; app: string; id: string }
+  /** A container berth serves from runs, but no longer as berth made it: edited behind its back (controller.instanceChanged). */
+  | { kind: 'changed'; app: string; id: string };
 
 export interface ResyncInput {
   believed: readonly BelievedApp[];
@@ -64,6 +66,7 @@ function planApp(app: BelievedApp, byId: ReadonlyMap<string, ObservedInstance>, 
     if (!now) actions.push({ kind: 'exited', app: name, id: slot.id }, { kind: 'removed', app: name, id: slot.id });
     else if (NOT_RUNNING.has(now.state)) actions.push(now.exitCode === undefined ? { kind: 'exited', app: name, id: slot.id } : { kind: 'exited', app: name, id: slot.id, exitCode: now.exitCode });
     else if (app.state === 'running' && routeLost(slot.address, now)) actions.push({ kind: 'routeLost', app: name, id: slot.id });
+    else if (app.state === 'running' && now.outdated) actions.push({ kind: 'changed', app: name, id: slot.id });
   }
   for (const kept of app.parked) {
     const now = byId.get(kept.id);

@@ -31,8 +31,13 @@ export interface Runtime {
    */
   ensure(app: AppSpec, index: number): Promise<Instance>;
 
-  /** Starts (or unpauses) the container and returns it with its published address. */
-  start(id: string): Promise<Instance>;
+  /**
+   * Starts (or unpauses) the container and returns it with its published address.
+   * A runtime whose start waits for the engine to place and run the instance (Swarm's
+   * task) gives up once `timeoutMs` passed (the app's startTimeout left), with a
+   * StartFailedError naming it, or once `signal` aborts (the start was called off).
+   */
+  start(id: string, options?: StartOptions): Promise<Instance>;
 
   /**
    * Stops the container, keeping it and its volume: SIGTERM, then SIGKILL once
@@ -132,6 +137,12 @@ export interface Instance {
   oomKilled?: boolean;
   /** The `berth.store` label: the id of the store whose gateway made it; absent on containers of an older berth. */
   store?: string;
+  /**
+   * It no longer runs what berth made it with, though its labels say so: a Swarm
+   * service edited behind berth's back (`docker service update`). The core brings
+   * it back to the app's spec (see the `changed` event). Absent: as berth made it.
+   */
+  outdated?: boolean;
 }
 
 /**
@@ -140,14 +151,23 @@ export interface Instance {
  * Docker runtime looks that up and passes on berth's containers only, with their app.
  * `kill`: a signal was sent to the container (`signal`), by docker stop, kill or
  * restart, or by berth's own stop; its exit, if any, follows as a `die`.
+ * `changed`: the instance was edited behind berth's back and no longer runs the
+ * app's spec (a Swarm service changed by `docker service update`; Instance.outdated).
  */
+/** What bounds a start: see Runtime.start. */
+export interface StartOptions {
+  /** Most time the start may wait for the engine to run the instance: what is left of the app's startTimeout. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
 /** What a stop came to. */
 export interface StopOutcome {
   /** The app did not exit within the stop timeout of its SIGTERM: it was killed (it lost the chance to finish its work). */
   killed: boolean;
 }
 
-export type RuntimeEventKind = 'start' | 'die' | 'stop' | 'pause' | 'unpause' | 'destroy' | 'health' | 'oom' | 'network' | 'kill';
+export type RuntimeEventKind = 'start' | 'die' | 'stop' | 'pause' | 'unpause' | 'destroy' | 'health' | 'oom' | 'network' | 'kill' | 'changed';
 
 export interface RuntimeEvent {
   kind: RuntimeEventKind;

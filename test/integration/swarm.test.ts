@@ -243,6 +243,24 @@ describe('swarm runtime on a two-node swarm', () => {
     assert.ok(!spec.Env?.includes('INJECTED=1'), 'the env is the spec’s again');
   });
 
+  test('an app whose pinned node is drained while it runs: the next wake fails within seconds, with the scheduler’s reason', T, async () => {
+    const db = `${app}v`;
+    const view = () => h.gateway?.statuses().find((s) => s.name === db);
+    assert.equal((await timedGet(h.port, appPath(db, '/echo'), { timeoutMs: 30_000 })).status, 200);
+    // The Swarm shuts the task down and keeps the one it makes instead pending: no suitable node.
+    await swarm!.availability('manager', 'drain');
+    try {
+      await waitFor('the app no longer running', () => view()?.state !== 'running', { timeoutMs: 20_000, intervalMs: 100 });
+      const began = performance.now();
+      const reply = await timedGet(h.port, appPath(db, '/echo'), { timeoutMs: 45_000 });
+      assert.ok(reply.status >= 500, `a failed start is answered with an error: ${reply.status}`);
+      assert.ok(performance.now() - began < 20_000, `well before the start timeout (30 s): ${Math.round(performance.now() - began)} ms`);
+      assert.match(String(view()?.lastError), /cannot place its task: no suitable node.*runs only on node/, `the reason: ${view()?.lastError}`);
+    } finally {
+      await swarm!.availability('manager', 'active');
+    }
+  });
+
   test('replicas run as services of their own, balanced by berth', T, async () => {
     const multi = `${app}r`;
     const created = await apply(testAppYaml(multi, 'scale: {min: 0, max: 2, replicas: 2}\nstartTimeout: 30s\n'));
@@ -295,6 +313,32 @@ describe('swarm runtime on a two-node swarm', () => {
     assert.equal((await get()).status, 200);
     const now = await runningTasks();
     assert.deepEqual(now.map((x) => x.ID), [task.ID], 'the same task serves: nothing was restarted');
+  });
+
+  test('a running service edited outside berth is brought back to the app’s spec, the status saying so', T, async () => {
+    assert.equal((await get()).status, 200);
+    await waitFor('the app running', () => status()?.state === 'running', { timeoutMs: 15_000, intervalMs: 50 });
+    type Loose = { ID: string; Version: { Index: number }; Spec: Record<string, any> };
+    const service = (await services())[0] as unknown as Loose;
+    const template = service.Spec['TaskTemplate'];
+    // As `docker service update --constraint-add node.hostname!=nowhere --limit-memory 300m` would: every label stays.
+    const edited = { ...template, Placement: { Constraints: [...(template.Placement?.Constraints ?? []), 'node.hostname!=nowhere'] }, Resources: { Limits: { ...template.Resources?.Limits, MemoryBytes: 300 * 2 ** 20 } } };
+    // Traffic all along: the app's idle timeout (3 s) must not stop it meanwhile.
+    const load = loadLoop(h.port, appPath(app, '/echo'), { clients: 1, maxMs: 45_000, pauseMs: 100 });
+    try {
+      await swarm!.docker().getService(service.ID).update({ ...service.Spec, TaskTemplate: edited, version: service.Version.Index } as never);
+      await waitFor('brought back to the spec, and the status saying so', async () => {
+        const [now] = await services();
+        return now !== undefined && !drifted(now.Spec as never) && /changed outside berth.*brought it back/.test(status()?.reason ?? '');
+      }, { timeoutMs: 40_000, intervalMs: 250 });
+    } finally {
+      await load.stop();
+    }
+    const now = (await services())[0] as unknown as Loose;
+    assert.deepEqual(now.Spec['TaskTemplate'].Placement?.Constraints ?? [], template.Placement?.Constraints ?? [], 'its placement is the spec’s again');
+    assert.equal(now.Spec['TaskTemplate'].Resources?.Limits?.MemoryBytes, template.Resources?.Limits?.MemoryBytes, 'its memory limit is the spec’s again');
+    await waitFor('serving', () => status()?.state === 'running', { timeoutMs: 15_000, intervalMs: 50 });
+    assert.equal((await get()).status, 200);
   });
 
   test('a running task that crashes says its exit code, as a container’s does', T, async () => {

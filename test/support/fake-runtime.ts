@@ -113,7 +113,11 @@ export class FakeRuntime implements Runtime {
     const name = `berth-${spec.name}-${index}`;
     const hash = containerSpecHash(spec);
     const existing = [...this.containers.values()].find((c) => c.instance.name === name);
-    if (existing && existing.instance.specHash === hash) return { ...existing.instance };
+    if (existing && existing.instance.specHash === hash) {
+      // Edited behind berth's back: brought back to the spec in place, as the Swarm runtime's ensure updates its service.
+      delete existing.instance.outdated;
+      return { ...existing.instance };
+    }
     if (existing) await this.destroy(existing);
     const id = `fake${++this.seq}`;
     const instance: Instance = { id, name, app: spec.name, index, specHash: hash, state: 'created', health: 'none', ...(this.storeId ? { store: this.storeId } : {}) };
@@ -146,6 +150,8 @@ export class FakeRuntime implements Runtime {
     await this.guard();
     if (b.startError) throw b.startError();
     if (!this.containers.has(id)) throw new NotFoundError(`no container ${id}`);
+    // As the Swarm runtime: an edited service is not started as it is; the caller ensures it anew.
+    if (c.instance.outdated) throw new NotFoundError(`service ${c.instance.name} was changed outside berth`);
     await this.run(c, b);
     if (b.startAnswerLost) {
       this.behaviour.set(c.instance.app, { ...b, startAnswerLost: false });
@@ -327,6 +333,17 @@ export class FakeRuntime implements Runtime {
     c.server = undefined;
     c.instance.address = undefined;
     if (!this.eventsLost) for (const listener of this.listeners) listener({ kind: 'network', app: c.instance.app, instanceId: id, time: new Date() });
+  }
+
+  /**
+   * `docker service update` of a Swarm service berth runs: it runs on, changed
+   * (Instance.outdated), and a 'changed' event names it, as the Swarm runtime's
+   * task poll does (task-diff.ts).
+   */
+  outsideEdit(id: string): void {
+    const c = this.get(id);
+    c.instance.outdated = true;
+    if (!this.eventsLost) for (const listener of this.listeners) listener({ kind: 'changed', app: c.instance.app, instanceId: id, time: new Date() });
   }
 
   /** `docker stop` / `docker kill` of a running container: the engine's kill event (with the signal), then its exit with `exitCode`. */

@@ -89,7 +89,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
 );
 
 /** Every kind of event the engine emits: held all together, they arrive late and after the engine's answers to berth's calls. */
-const EVENT_KINDS: readonly RuntimeEventKind[] = ['start', 'die', 'stop', 'pause', 'unpause', 'destroy', 'health', 'oom', 'network', 'kill'];
+const EVENT_KINDS: readonly RuntimeEventKind[] = ['start', 'die', 'stop', 'pause', 'unpause', 'destroy', 'health', 'oom', 'network', 'kill', 'changed'];
 
 /** The world one run drives, and what the model expects of it. */
 class World {

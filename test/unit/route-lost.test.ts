@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { routeLost } from '../../src/activator/published-route.js';
+import { planResync } from '../../src/activator/resync-plan.js';
 import { toNetworkEvent } from '../../src/runtime/docker/event-mapping.js';
 import { mergeEvents } from '../../src/runtime/merge-events.js';
 import { FakeRuntime } from '../support/fake-runtime.js';
@@ -109,3 +110,40 @@ for (const how of ['network event', 'resync (event lost)'] as const) {
     }
   });
 }
+
+// A Swarm service edited behind berth's back (`docker service update --constraint-add …`,
+// --limit-memory, --publish-rm) runs on, changed. The Swarm runtime's task poll says so
+// (a `changed` event) and so does its list (Instance.outdated), for the resync.
+for (const how of ['changed event', 'resync (event lost)'] as const) {
+  test(`a serving instance edited outside berth is brought back to the app's spec, and the status says so, noticed by the ${how}`, async () => {
+    const rt = new FakeRuntime();
+    const a = fakeActivator(rt, { resyncEveryMs: NEVER });
+    try {
+      await a.reconcile([fakeSpec('web')]);
+      const up = await a.acquire('web');
+      rt.eventsLost = how !== 'changed event';
+      const ensures = rt.calls.ensure;
+      rt.outsideEdit(up.instanceId);
+      if (how !== 'changed event') {
+        rt.eventsLost = false;
+        assert.equal(await a.resync(), true);
+      }
+      await eventually('brought back and serving', () => rt.containers.get(up.instanceId)?.instance.outdated === undefined && a.pick('web') !== undefined, 5_000);
+      assert.ok(rt.calls.ensure > ensures, 'the instance was brought to the spec (ensure)');
+      await eventually('the status says so', () => /changed outside berth.*brought it back to the app's spec/.test(a.status('web')?.reason ?? ''), 5_000);
+      assert.equal(a.status('web')?.state, 'running');
+      assert.equal(a.pick('web')?.instanceId, up.instanceId, 'the same instance, restarted in place');
+      assert.equal(rt.running('web').length, 1, 'no second container');
+    } finally {
+      a.close();
+      await rt.close();
+    }
+  });
+}
+
+test('resync: an outdated instance of a running app is reported changed; of a down app, or when not outdated, nothing', () => {
+  const believed = (state: 'running' | 'stopped') => [{ name: 'web', state, containerHash: 'h', slots: state === 'running' ? [{ id: 'c1', busy: false, address: A }] : [], parked: [] }];
+  const observed = (outdated: boolean) => [{ id: 'c1', app: 'web', specHash: 'h', state: 'running' as const, address: A, ...(outdated ? { outdated } : {}) }];
+  assert.deepEqual(planResync({ believed: believed('running'), observed: observed(true) }), [{ kind: 'changed', app: 'web', id: 'c1' }]);
+  assert.deepEqual(planResync({ believed: believed('running'), observed: observed(false) }), []);
+});

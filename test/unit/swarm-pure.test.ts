@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { containerSpecHash } from '../../src/spec/hash.js';
 import { boundedLogConfig } from '../../src/runtime/docker/log-config.js';
+import { declaresHealthcheck } from '../../src/runtime/docker/image.js';
 import { nodeAddress } from '../../src/runtime/swarm/node-address.js';
-import { LABEL_NODE, LABEL_TEMPLATE_HASH, drifted, serviceSpec, swarmRefusal, taskCpuCeiling, templateHash } from '../../src/runtime/swarm/service-spec.js';
+import { LABEL_HEALTHCHECK, LABEL_LEGACY_TEMPLATE_HASH, LABEL_NODE, LABEL_TEMPLATE_HASH, legacyTemplateHash, drifted, serviceSpec, swarmRefusal, taskCpuCeiling, templateHash } from '../../src/runtime/swarm/service-spec.js';
 import { publishedPort, runningTask, toInstance } from '../../src/runtime/swarm/service-instance.js';
 import { calledOff, unschedulable, unschedulableReason } from '../../src/runtime/swarm/start-verdict.js';
 import { stillStopping } from '../../src/runtime/swarm/stop-verdict.js';
@@ -76,7 +77,7 @@ describe('serviceSpec', () => {
   });
 
   it('records the hash of its template, and is not drifted as written', () => {
-    assert.equal(spec.Labels[LABEL_TEMPLATE_HASH], templateHash(spec.TaskTemplate));
+    assert.equal(spec.Labels[LABEL_TEMPLATE_HASH], templateHash(spec));
     assert.equal(drifted(spec), false);
   });
 
@@ -93,6 +94,62 @@ describe('serviceSpec', () => {
       assert.equal(drifted(changed), true);
     });
   }
+
+  // Beyond the image, env and args: what else `docker service update` changes that matters to the app.
+  const withNetwork = serviceSpec(appSpec('n', { network: 'appsnet', mounts: [{ source: '/srv/a', target: '/a', readOnly: true }] }), 0, { replicas: 1 }) as Loose;
+  const serviceEdits: [string, (s: Loose) => void][] = [
+    ['--constraint-add node.role==manager', (x) => (x.TaskTemplate.Placement.Constraints = ['node.role==manager'])],
+    ['--limit-memory 8m', (x) => (x.TaskTemplate.Resources.Limits.MemoryBytes = 8 * 2 ** 20)],
+    ['--limit-cpu 0.01', (x) => (x.TaskTemplate.Resources.Limits.NanoCPUs = 1e7)],
+    ['--reserve-memory 64g', (x) => (x.TaskTemplate.Resources.Reservations = { MemoryBytes: 64 * 2 ** 30 })],
+    ['--mount-rm /a', (x) => (x.TaskTemplate.ContainerSpec.Mounts = [])],
+    ['--mount-add type=bind,src=/etc,dst=/host-etc', (x) => x.TaskTemplate.ContainerSpec.Mounts.push({ Type: 'bind', Source: '/etc', Target: '/host-etc' })],
+    ['--container-label-rm berth.managed', (x) => delete x.TaskTemplate.ContainerSpec.Labels['berth.managed']],
+    ['--label-add berth.node=elsewhere', (x) => (x.Labels['berth.node'] = 'elsewhere')],
+    ['--network-rm appsnet', (x) => (x.TaskTemplate.Networks = [])],
+    ['--network-add other', (x) => x.TaskTemplate.Networks.push({ Target: 'other' })],
+    ['--publish-rm 8080', (x) => (x.EndpointSpec.Ports = [])],
+    ['--publish-add 9000:8080', (x) => (x.EndpointSpec.Ports = [{ Protocol: 'tcp', TargetPort: 8080, PublishedPort: 9000, PublishMode: 'ingress' }])],
+    ['--cap-add SYS_ADMIN', (x) => (x.TaskTemplate.ContainerSpec.CapabilityAdd = ['SYS_ADMIN'])],
+    ['--user root', (x) => (x.TaskTemplate.ContainerSpec.User = 'root')],
+    ['--entrypoint sh', (x) => (x.TaskTemplate.ContainerSpec.Command = ['sh'])],
+    ['--restart-condition none', (x) => (x.TaskTemplate.RestartPolicy.Condition = 'none')],
+  ];
+  for (const [flag, edit] of serviceEdits) {
+    it(`is drifted after docker service update ${flag}`, () => {
+      assert.equal(drifted(withNetwork), false);
+      const changed = structuredClone(withNetwork);
+      edit(changed);
+      assert.equal(drifted(changed), true);
+    });
+  }
+
+  it('reads back as written in the form the engine keeps it (network ids, ReadOnly false dropped, NoNewPrivileges not kept)', () => {
+    const read = structuredClone(withNetwork);
+    read.TaskTemplate.Networks[0].Target = '6n5j0wbhr23foo4krxfmvrert';
+    const mount = read.TaskTemplate.ContainerSpec.Mounts[0];
+    read.TaskTemplate.ContainerSpec.Mounts[0] = { ...mount, ReadOnly: true };
+    read.TaskTemplate.ContainerSpec.Privileges = { CredentialSpec: null, SELinuxContext: null };
+    read.TaskTemplate.ContainerSpec.Isolation = 'default';
+    read.TaskTemplate.RestartPolicy.MaxAttempts = 0;
+    read.TaskTemplate.ForceUpdate = 0;
+    read.TaskTemplate.Runtime = 'container';
+    read.Mode = { Replicated: { Replicas: 3 } };
+    read.Labels['berth.spec-hash'] = 'written-after-the-hash';
+    assert.equal(drifted(read), false);
+    const plain = structuredClone(spec);
+    for (const m of plain.TaskTemplate.ContainerSpec.Mounts) delete m.ReadOnly;
+    assert.equal(drifted(plain), false);
+  });
+
+  it('judges a service an older berth wrote (the image, env and args hash) by those alone: an upgrade restarts nothing', () => {
+    const old = structuredClone(spec);
+    delete old.Labels[LABEL_TEMPLATE_HASH];
+    old.Labels[LABEL_LEGACY_TEMPLATE_HASH] = legacyTemplateHash(old.TaskTemplate);
+    assert.equal(drifted(old), false);
+    old.TaskTemplate.ContainerSpec.Image = 'other:1';
+    assert.equal(drifted(old), true);
+  });
 
   it('takes a service of an older berth (no template hash) as it is', () => {
     const old = structuredClone(spec);
@@ -214,7 +271,13 @@ describe('unschedulable', () => {
 
   it('is the new task the scheduler keeps pending, with its reason', () => assert.equal(unschedulable([task('t0', 'shutdown'), refused('t1')], new Set(['t0']))?.ID, 't1'));
   it('is nothing while the task is only pending, or placed', () => assert.equal(unschedulable([task('t1', 'pending'), task('t2', 'assigned')], new Set()), undefined));
-  it('ignores a refusal of a task from before the wake', () => assert.equal(unschedulable([refused('t0')], new Set(['t0'])), undefined));
+  it('ignores a refusal of a task from before the wake that the service no longer wants', () => {
+    const old = refused('t0');
+    old.DesiredState = 'shutdown';
+    assert.equal(unschedulable([old], new Set(['t0'])), undefined);
+  });
+  // A pinned app's node drained while it ran: the Swarm shut its task down and keeps the one it made instead pending.
+  it('is the task from before the wake that the service still wants, kept pending', () => assert.equal(unschedulable([task('t0', 'shutdown', { desired: 'shutdown' }), refused('t1')], new Set(['t0', 't1']))?.ID, 't1'));
   it('says why, in the scheduler’s words', () => assert.equal(unschedulableReason(service(1), refused('t1', 'no suitable node (insufficient resources on 2 nodes)')), 'the swarm cannot place its task: no suitable node (insufficient resources on 2 nodes)'));
   it('names the node an app with a volume is pinned to', () => assert.match(unschedulableReason(service(1, { [LABEL_NODE]: 'node-7' }), refused('t1')), /not satisfied on 2 nodes\); the app has a volume and runs only on node node-7: is that node drained/));
   it('by its hostname when known', () => assert.match(unschedulableReason(service(1, { [LABEL_NODE]: 'x1y2z3' }), refused('t1'), (id) => (id === 'x1y2z3' ? 'db-host' : id)), /runs only on node db-host:/));
@@ -240,6 +303,26 @@ describe('diffTasks', () => {
   for (const [name, before, after, want] of cases) {
     it(name, () => assert.deepEqual(diffTasks(before, after, at).map((e) => `${e.kind} ${e.instanceId} ${e.app}`), want));
   }
+
+  const edited = (running: Record<string, string>, changed: Record<string, number>) => ({ ...snap(running), changed: new Map(Object.entries(changed)) });
+  const edits: [string, ReturnType<typeof edited>, ReturnType<typeof edited>, string[]][] = [
+    ['a service edited behind berth’s back is changed, once', edited({ s1: 't1' }, {}), edited({ s1: 't1' }, { s1: 7 }), ['changed s1 a']],
+    ['still edited at the next poll: not told again', edited({ s1: 't1' }, { s1: 7 }), edited({ s1: 't1' }, { s1: 7 }), []],
+    ['edited again (a new version): told again', edited({ s1: 't1' }, { s1: 7 }), edited({ s1: 't1' }, { s1: 9 }), ['changed s1 a']],
+    ['its edit rolled out a new task: the start first, then the change', edited({ s1: 't1' }, {}), edited({ s1: 't2' }, { s1: 7 }), ['die s1 a', 'start s1 a', 'changed s1 a']],
+  ];
+  for (const [name, before, after, want] of edits) {
+    it(name, () => assert.deepEqual(diffTasks(before, after, at).map((e) => `${e.kind} ${e.instanceId} ${e.app}`), want));
+  }
+
+  it('toInstance says an edited service is outdated, and one as berth wrote it is not', () => {
+    const written = serviceSpec(appSpec('web'), 0, { replicas: 1 }) as SwarmService['Spec'];
+    const edit = structuredClone(written) as Loose;
+    edit.TaskTemplate.Placement.Constraints = ['node.role==manager'];
+    const of = (spec: SwarmService['Spec']) => toInstance({ ID: 's1', Version: { Index: 1 }, Spec: spec }, [], () => undefined);
+    assert.equal(of(written).outdated, undefined);
+    assert.equal(of(edit as SwarmService['Spec']).outdated, true);
+  });
 });
 
 describe('the exit code of a task that ended', () => {
@@ -278,4 +361,35 @@ describe('nodeAddress', () => {
     ['never 0.0.0.0', node({}, '0.0.0.0'), {}, undefined],
   ];
   for (const [name, n, configured, want] of cases) it(name, () => assert.equal(nodeAddress(n, configured), want));
+});
+
+describe('the health of an instance whose image has a HEALTHCHECK', () => {
+  const labelled = serviceSpec(appSpec('web'), 0, { replicas: 1, imageHealthcheck: true }) as SwarmService['Spec'];
+  const plain = serviceSpec(appSpec('web'), 0, { replicas: 1 }) as SwarmService['Spec'];
+  const service = (spec: SwarmService['Spec']): SwarmService => ({ ID: 's1', Version: { Index: 1 }, Spec: spec });
+  const task = (id: string, state: SwarmTask['Status']['State'], extra: Partial<SwarmTask['Status']> = {}): SwarmTask => ({
+    ID: id, ServiceID: 's1', NodeID: 'n1', DesiredState: state === 'running' || state === 'starting' ? 'running' : 'shutdown', CreatedAt: '2026-01-01T00:00:00Z',
+    Status: { State: state, Timestamp: '2026-01-01T00:00:01Z', PortStatus: { Ports: [{ TargetPort: 8080, PublishedPort: 30001 }] }, ...extra },
+  });
+  const health = (spec: SwarmService['Spec'], tasks: SwarmTask[]) => toInstance(service(spec), tasks, () => '10.0.0.2').health;
+
+  it('is labelled on the service when the image declares one', () => {
+    assert.equal(labelled.Labels?.[LABEL_HEALTHCHECK], 'image');
+    assert.equal(plain.Labels?.[LABEL_HEALTHCHECK], undefined);
+  });
+  it('a running task is healthy: the Swarm runs a task only once its check passed', () => assert.equal(health(labelled, [task('t1', 'running')]), 'healthy'));
+  it('a task the Swarm holds in starting is starting', () => assert.equal(health(labelled, [task('t1', 'starting')]), 'starting'));
+  it('a task the Swarm replaces (it failed its check), the next one starting, is starting', () => assert.equal(health(labelled, [task('t1', 'complete'), task('t2', 'starting')]), 'starting'));
+  it('with no task the service wants run, none', () => assert.equal(health(labelled, [task('t1', 'complete')]), 'none'));
+  it('without a HEALTHCHECK it is none, as a container without one', () => assert.equal(health(plain, [task('t1', 'running')]), 'none'));
+  it('a stopped one (0 replicas) is none', () => assert.equal(toInstance(service({ ...labelled, Mode: { Replicated: { Replicas: 0 } } }), [], () => undefined).health, 'none'));
+  const tests: [string, string[] | null | undefined, boolean][] = [
+    ['CMD', ['CMD', 'wget', '-q', 'http://localhost/'], true],
+    ['CMD-SHELL', ['CMD-SHELL', 'exit 0'], true],
+    ['NONE', ['NONE'], false],
+    ['inherited', [], false],
+    ['absent', undefined, false],
+    ['null', null, false],
+  ];
+  for (const [name, test, want] of tests) it(`declaresHealthcheck: ${name}`, () => assert.equal(declaresHealthcheck(test), want));
 });

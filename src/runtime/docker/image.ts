@@ -28,6 +28,26 @@ export async function ensureImage(ctx: DockerContext, image: string): Promise<vo
   }
 }
 
+/**
+ * Whether `image` declares a HEALTHCHECK (one not switched off with `HEALTHCHECK
+ * NONE`), read from the engine's local copy; false when the image is not there.
+ */
+export async function imageHasHealthcheck(ctx: DockerContext, image: string): Promise<boolean> {
+  let info: { Config?: { Healthcheck?: { Test?: string[] | null } | null } };
+  try {
+    info = await ctx.docker().getImage(image).inspect();
+  } catch (err) {
+    if (statusOf(err) === 404) return false;
+    throw mapDockerError(err, `inspecting image ${image}`, ctx.endpoint.url);
+  }
+  return declaresHealthcheck(info.Config?.Healthcheck?.Test);
+}
+
+/** A HEALTHCHECK's Test as the engine keeps it: `["CMD", …]` or `["CMD-SHELL", …]` checks; none, `[]` (inherited) or `["NONE"]` do not. Pure. */
+export function declaresHealthcheck(test: readonly string[] | null | undefined): boolean {
+  return Array.isArray(test) && test.length > 0 && test[0] !== 'NONE';
+}
+
 /** The TCP ports `image` EXPOSEs, ascending; undefined when it is not on the host. See Runtime.imagePorts. */
 export async function imagePorts(ctx: DockerContext, image: string): Promise<number[] | undefined> {
   let info: { Config?: { ExposedPorts?: Record<string, unknown> } };

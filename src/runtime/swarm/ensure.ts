@@ -4,7 +4,7 @@ import { containerSpecHash } from '../../spec/hash.js';
 import type { AppSpec } from '../../spec/types.js';
 import { resolveBindMounts } from '../docker/bind-mounts.js';
 import { engineMessage, mapDockerError, statusOf } from '../docker/errors.js';
-import { ensureImage } from '../docker/image.js';
+import { ensureImage, imageHasHealthcheck } from '../docker/image.js';
 import { engineLogConfig } from '../docker/log-config.js';
 import { containerName, isManaged, otherGatewayStore } from '../docker/names.js';
 import { LABEL_SPEC_HASH } from '../runtime.js';
@@ -86,6 +86,8 @@ async function wantedSpec(ctx: SwarmContext, nodes: NodeBook, app: AppSpec, inde
     replicas,
     logConfig: await engineLogConfig(ctx),
     hostCpus: taskCpuCeiling(nodes.all(), pinnedNode),
+    // From the manager's copy, as the image check above: the nodes run the same image (best pinned by digest).
+    imageHealthcheck: await imageHasHealthcheck(ctx, app.image),
     ...(pinnedNode ? { pinnedNode } : {}),
   }) as SwarmService['Spec'];
   spec.Labels = { ...spec.Labels, [LABEL_SPEC_HASH]: hash };

@@ -9,6 +9,7 @@ import type { SwarmContext } from './context.js';
 import { findTask, listServices, listTasks } from './engine.js';
 import type { NodeBook } from './nodes.js';
 import { runningTask } from './service-instance.js';
+import { drifted } from './service-spec.js';
 import { diffTasks, endedTasks, exitCodeOf, type TaskSnapshot } from './task-diff.js';
 
 /**
@@ -43,11 +44,13 @@ async function snapshot(ctx: SwarmContext): Promise<TaskSnapshot> {
   const [services, tasks] = await Promise.all([listServices(ctx), listTasks(ctx)]);
   const apps = new Map(services.map((s) => [s.ID, s.Spec.Labels?.[LABEL_APP] ?? '']));
   const running = new Map<string, string>();
+  const changed = new Map<string, number>();
   for (const s of services) {
     const task = runningTask(s.ID, tasks);
     if (task) running.set(s.ID, task.ID);
+    if (drifted(s.Spec)) changed.set(s.ID, s.Version.Index);
   }
-  return { apps, running };
+  return { apps, running, changed };
 }
 
 /** The exit codes of the tasks that ended by themselves, by task id: one inspect per ended task, so none in a quiet poll. */

@@ -1,12 +1,13 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { NotFoundError, RuntimeError } from '../../errors.js';
-import type { Instance } from '../runtime.js';
+import { formatDuration } from '../../spec/duration.js';
+import { NotFoundError, RuntimeError, StartFailedError } from '../../errors.js';
+import { LABEL_APP, type Instance, type StartOptions } from '../runtime.js';
 import type { SwarmContext } from './context.js';
 import { findService, listTasks, scaleService } from './engine.js';
 import type { NodeBook } from './nodes.js';
 import { runningTask, toInstance } from './service-instance.js';
 import { drifted } from './service-spec.js';
-import { UNSCHEDULABLE_GRACE_MS, calledOff, unschedulable, unschedulableReason } from './start-verdict.js';
+import { UNSCHEDULABLE_GRACE_MS, awaited, calledOff, taskWait, unschedulable, unschedulableReason } from './start-verdict.js';
 import { stillStopping } from './stop-verdict.js';
 import type { SwarmService, SwarmTask } from './wire.js';
 
@@ -28,11 +29,18 @@ const SERVICE_CHECK_MS = 1_000;
  * as it makes a new container when one was removed. One removed or scaled to 0
  * outside berth while its task starts ends the wake (NotFoundError when removed, so a
  * cold start makes it anew) instead of waiting out the task start time.
+ *
+ * The wait is bounded by the tighter of swarm.taskStartMs and `options.timeoutMs`
+ * (what is left of the app's startTimeout: taskWait); past the latter it is a
+ * timed-out start (StartFailedError, 504) with the tasks' states as its reason.
+ * Either way, and when `options.signal` aborts, the service goes back to 0.
  */
-export async function startService(ctx: SwarmContext, nodes: NodeBook, id: string): Promise<Instance> {
+export async function startService(ctx: SwarmContext, nodes: NodeBook, id: string, options: StartOptions = {}): Promise<Instance> {
+  const wait = taskWait(ctx.swarm.taskStartMs, options.timeoutMs);
+  const began = performance.now();
   const before = new Set((await listTasks(ctx, id, 'any')).map((t) => t.ID));
   const service = await scaleService(ctx, id, 1, requireUnchanged);
-  const deadline = performance.now() + ctx.swarm.taskStartMs;
+  const deadline = began + wait.ms;
   let refusedSince: number | undefined;
   let checkedAt = performance.now();
   for (;;) {
@@ -59,13 +67,22 @@ export async function startService(ctx: SwarmContext, nodes: NodeBook, id: strin
       const why = calledOff(now);
       if (why) throw now ? new RuntimeError(`service ${service.Spec.Name}: ${why}`) : new NotFoundError(`service ${service.Spec.Name}: ${why}`);
     }
-    if (performance.now() > deadline) return giveUp(ctx, id, `the swarm ran no task within ${ctx.swarm.taskStartMs} ms (${pendingReason(tasks, before)})`);
+    // Called off (a stop or delete of the app): the task asked for must not run on, untracked.
+    if (options.signal?.aborted) return giveUp(ctx, id, 'the start was called off');
+    if (performance.now() > deadline) {
+      const pending = pendingReason(tasks, before);
+      if (!wait.byStartTimeout) return giveUp(ctx, id, `the swarm ran no task within ${ctx.swarm.taskStartMs} ms (${pending})`);
+      // As a container not ready within startTimeout on one engine: a timed-out start (504), its reason named.
+      await scaleService(ctx, id, 0).catch(() => undefined);
+      const app = service.Spec.Labels?.[LABEL_APP] ?? service.Spec.Name;
+      throw new StartFailedError(app, `not ready in time: its service ${service.Spec.Name} ran no task within the app's startTimeout (${formatDuration(Math.round(wait.ms / 1000) * 1000 || wait.ms)} left of it; ${pending})`, true);
+    }
     await delay(POLL_MS);
   }
 }
 
 function requireUnchanged(service: SwarmService): void {
-  if (drifted(service.Spec)) throw new NotFoundError(`service ${service.Spec.Name} was changed outside berth (its image, env or args); berth brings it back to the app's spec`);
+  if (drifted(service.Spec)) throw new NotFoundError(`service ${service.Spec.Name} was changed outside berth (docker service update); berth brings it back to the app's spec`);
 }
 
 async function giveUp(ctx: SwarmContext, id: string, why: string): Promise<never> {
@@ -74,7 +91,7 @@ async function giveUp(ctx: SwarmContext, id: string, why: string): Promise<never
 }
 
 function pendingReason(tasks: readonly SwarmTask[], before: ReadonlySet<string>): string {
-  const mine = tasks.filter((t) => !before.has(t.ID));
+  const mine = tasks.filter((t) => awaited(t, before));
   if (mine.length === 0) return 'no task was created';
   return mine.map((t) => `${t.Status.State}${t.Status.Err ? `: ${t.Status.Err}` : ''}`).join('; ');
 }

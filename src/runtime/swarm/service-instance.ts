@@ -1,7 +1,8 @@
 import type { Instance } from '../runtime.js';
 import { labelledInstance } from '../labelled-instance.js';
-import { replicasOf } from './service-spec.js';
-import type { SwarmService, SwarmTask } from './wire.js';
+import type { InstanceHealth } from '../runtime.js';
+import { LABEL_HEALTHCHECK, drifted, replicasOf } from './service-spec.js';
+import { ENDED, type SwarmService, type SwarmTask } from './wire.js';
 
 /**
  * The task that serves the service now: the oldest one running that the Swarm means
@@ -41,10 +42,13 @@ export function publishedPort(task: SwarmTask, targetPort: number): number | und
  */
 export function toInstance(service: SwarmService, tasks: readonly SwarmTask[], addressOf: (nodeId: string) => string | undefined): Instance {
   const instance = labelledInstance(service.ID, service.Spec.Name, service.Spec.Labels ?? {}, 'exited', 'none');
+  // Edited by `docker service update`: its labels still say the app's spec, its task does not run it.
+  if (drifted(service.Spec)) instance.outdated = true;
   if (replicasOf(service.Spec) === 0) return instance;
   const task = runningTask(service.ID, tasks);
   const host = task?.NodeID ? addressOf(task.NodeID) : undefined;
   const port = task ? publishedPort(task, targetPortOf(service)) : undefined;
+  instance.health = taskHealth(service, tasks, task);
   if (!task) {
     // The task died and none runs (the Swarm may be about to replace it): as a container would, it reads exited, with its code.
     const died = lastDied(service.ID, tasks);
@@ -55,6 +59,22 @@ export function toInstance(service: SwarmService, tasks: readonly SwarmTask[], a
   instance.address = { host, port };
   if (task.Status.Timestamp) instance.startedAt = new Date(task.Status.Timestamp);
   return instance;
+}
+
+/**
+ * The health of a service's instance whose image has a HEALTHCHECK (LABEL_HEALTHCHECK;
+ * 'none' without one, as a container without one). The Swarm runs the check but
+ * tells it only through the task's state: it keeps a task `starting` until the check
+ * passes, and stops it (and starts another) when the check fails. So a running task
+ * is healthy, and one the service still wants that is not running yet is starting;
+ * with neither there is nothing to be healthy. An unhealthy task is not seen as such:
+ * the Swarm replaces it at once, which reads as the task ending. Pure.
+ */
+export function taskHealth(service: Pick<SwarmService, 'ID' | 'Spec'>, tasks: readonly SwarmTask[], running: SwarmTask | undefined): InstanceHealth {
+  if (service.Spec.Labels?.[LABEL_HEALTHCHECK] !== 'image') return 'none';
+  if (running) return 'healthy';
+  const coming = tasks.some((t) => t.ServiceID === service.ID && t.DesiredState === 'running' && !ENDED.has(t.Status.State));
+  return coming ? 'starting' : 'none';
 }
 
 export function targetPortOf(service: SwarmService): number {

@@ -15,11 +15,29 @@ import type { SwarmNode } from './wire.js';
 export const LABEL_NODE = 'berth.node';
 
 /**
- * The label holding templateHash of the task template berth wrote. The spec-hash label
- * alone cannot tell a service changed behind berth's back: `docker service update
- * --image` (or --env-add, --args) rewrites the template and keeps every label.
+ * The label saying the image has a HEALTHCHECK (`image`), read from the manager's
+ * copy when the service was written: the Swarm holds such a task in `starting`
+ * until its check passes and replaces it when it fails, but says nothing of health
+ * in the task's status, so the instance's health is told from this and the task's
+ * state (service-instance.ts taskHealth).
  */
-export const LABEL_TEMPLATE_HASH = 'berth.template-hash';
+export const LABEL_HEALTHCHECK = 'berth.healthcheck';
+
+/**
+ * The label holding templateHash of the service berth wrote. The spec-hash label
+ * alone cannot tell a service changed behind berth's back: `docker service update
+ * --image` (or --env-add, --constraint-add, --limit-memory, --publish-rm, …) rewrites
+ * the service and keeps every label.
+ */
+export const LABEL_TEMPLATE_HASH = 'berth.service-hash';
+
+/**
+ * The label an older berth wrote instead, a hash of the image, env and args alone
+ * (legacyTemplateHash). A service that carries it is judged by those until berth
+ * next writes it: read with the new hash, every running service of an upgraded
+ * gateway would have read as changed and been restarted at once.
+ */
+export const LABEL_LEGACY_TEMPLATE_HASH = 'berth.template-hash';
 
 export interface ServiceSpecOptions extends Pick<ContainerConfigOptions, 'extraLabels' | 'defaultResources' | 'inputUrl' | 'secretValues'> {
   /** CPUs of the smallest node that may run the task (taskCpuCeiling); absent: unknown, the CPU limit is passed as asked. Not in the spec hash. */
@@ -30,6 +48,8 @@ export interface ServiceSpecOptions extends Pick<ContainerConfigOptions, 'extraL
   replicas: number;
   /** Bounds on the tasks' logs (docker/log-config.ts); absent: each node's default driver as it is. */
   logConfig?: Docker.HostConfig['LogConfig'];
+  /** The image declares a HEALTHCHECK (docker/image.ts imageHasHealthcheck): labelled LABEL_HEALTHCHECK. */
+  imageHealthcheck?: boolean;
 }
 
 /** Swarm's update and rollback: one task at a time, the new one started before the old one stops. */
@@ -70,6 +90,7 @@ export function serviceSpec(app: AppSpec, index: number, options: ServiceSpecOpt
   if (app.volume && !options.pinnedNode) throw new Error(`app ${app.name} has a volume but no node to pin it to`);
   const labels: Record<string, string> = { ...app.labels, ...ownerLabels(app.name, options.extraLabels ?? {}, index), [LABEL_SPEC_HASH]: containerSpecHash(app) };
   if (app.volume && options.pinnedNode) labels[LABEL_NODE] = options.pinnedNode;
+  if (options.imageHealthcheck) labels[LABEL_HEALTHCHECK] = 'image';
   const env: Record<string, string> = { ...envText(app.env, options.secretValues ?? {}), ...inputEnv(app.name, app.input, options.inputUrl) };
   const { memoryBytes, cpus, pids } = effectiveResources(app.resources, options.defaultResources);
   const limits: Record<string, number> = {};
@@ -99,15 +120,16 @@ export function serviceSpec(app: AppSpec, index: number, options: ServiceSpecOpt
   if (app.network) template['Networks'] = [{ Target: app.network, Aliases: [app.name] }];
   // As for a container: an app that writes without end must not fill its node's disk.
   if (options.logConfig?.Type) template['LogDriver'] = { Name: options.logConfig.Type, Options: { ...options.logConfig.Config } };
-  return {
+  const service = {
     Name: containerName(app.name, index),
-    Labels: { ...labels, [LABEL_TEMPLATE_HASH]: templateHash(template) },
+    Labels: labels,
     TaskTemplate: template,
     Mode: { Replicated: { Replicas: options.replicas } },
     UpdateConfig: UPDATE_CONFIG,
     RollbackConfig: ROLLBACK_CONFIG,
     EndpointSpec: { Mode: 'dnsrr', Ports: [{ Protocol: 'tcp', TargetPort: app.port, PublishMode: 'host' }] },
   } as Docker.ServiceSpec;
+  return { ...service, Labels: { ...labels, [LABEL_TEMPLATE_HASH]: templateHash(service) } } as Docker.ServiceSpec;
 }
 
 function mounts(app: AppSpec, extraLabels: Record<string, string>): Record<string, unknown>[] {
@@ -120,23 +142,78 @@ function mounts(app: AppSpec, extraLabels: Record<string, string>): Record<strin
 }
 
 /**
- * A hash of what an operator most often changes in a service's task template with
- * `docker service update`: the image, the env and the args. Only fields the engine
- * keeps as berth wrote them, so a service berth made hashes the same when read back.
+ * A hash of everything of a service berth wrote that `docker service update` can
+ * change behind its back and that matters to the app: the image, env, args and
+ * command, the user, the container's labels and mounts, the added and dropped
+ * capabilities, init, the resource limits and reservations, the placement
+ * constraints, the networks, the restart condition, the log driver, the published
+ * ports, and the service's labels but its two hashes. Only as the engine keeps
+ * them (serviceFingerprint), so a service berth made hashes the same when read back.
  */
-export function templateHash(template: Docker.TaskSpec | Record<string, unknown> | undefined): string {
-  const c = ((template as { ContainerSpec?: unknown } | undefined)?.ContainerSpec ?? {}) as { Image?: string; Env?: string[]; Args?: string[] };
-  return createHash('sha256').update(JSON.stringify([c.Image ?? '', c.Env ?? [], c.Args ?? []])).digest('hex').slice(0, 16);
+export function templateHash(spec: Pick<Docker.ServiceSpec, 'TaskTemplate' | 'EndpointSpec' | 'Labels'> | undefined): string {
+  return createHash('sha256').update(JSON.stringify(serviceFingerprint(spec))).digest('hex').slice(0, 16);
 }
 
 /**
- * Whether the service's template is no longer the one berth wrote (its
- * LABEL_TEMPLATE_HASH): changed behind berth's back. A service of an older berth,
- * without the label, is taken as it is. Pure.
+ * The fields templateHash covers, in the form the engine reads them back in: a
+ * network's Target comes back as the network's id (only its aliases and the count
+ * of networks are compared), a mount's `ReadOnly: false` is dropped, empty lists
+ * and zero limits are left out, and `Privileges.NoNewPrivileges` is not kept at all
+ * (so it is not compared). Pure.
+ */
+export function serviceFingerprint(spec: Pick<Docker.ServiceSpec, 'TaskTemplate' | 'EndpointSpec' | 'Labels'> | undefined): unknown[] {
+  const t = (spec?.TaskTemplate ?? {}) as Loose;
+  const c = (t['ContainerSpec'] ?? {}) as Loose;
+  const limits = (t['Resources']?.Limits ?? {}) as Loose;
+  const reserved = (t['Resources']?.Reservations ?? {}) as Loose;
+  const serviceLabels = Object.entries(spec?.Labels ?? {}).filter(([k]) => k !== LABEL_TEMPLATE_HASH && k !== LABEL_LEGACY_TEMPLATE_HASH && k !== LABEL_SPEC_HASH);
+  return [
+    c['Image'] ?? '',
+    c['Env'] ?? [],
+    c['Args'] ?? [],
+    c['Command'] ?? [],
+    c['User'] ?? '',
+    sortedEntries(c['Labels']),
+    ((c['Mounts'] ?? []) as Loose[]).map((m) => [m['Type'] ?? '', m['Source'] ?? '', m['Target'] ?? '', Boolean(m['ReadOnly'])]),
+    [...((c['CapabilityAdd'] ?? []) as string[])].sort(),
+    [...((c['CapabilityDrop'] ?? []) as string[])].sort(),
+    Boolean(c['Init']),
+    [limits['MemoryBytes'] ?? 0, limits['NanoCPUs'] ?? 0, limits['Pids'] ?? 0, reserved['MemoryBytes'] ?? 0, reserved['NanoCPUs'] ?? 0],
+    [...((t['Placement']?.Constraints ?? []) as string[])].sort(),
+    t['Placement']?.MaxReplicas ?? 0,
+    ((t['Networks'] ?? []) as Loose[]).map((n) => [...((n['Aliases'] ?? []) as string[])].sort()),
+    t['RestartPolicy']?.Condition ?? '',
+    t['LogDriver']?.Name ?? '',
+    ((spec?.EndpointSpec?.Ports ?? []) as Loose[]).map((p) => [p['Protocol'] ?? 'tcp', p['TargetPort'] ?? 0, p['PublishedPort'] ?? 0, p['PublishMode'] ?? 'ingress']),
+    spec?.EndpointSpec?.Mode ?? 'vip',
+    serviceLabels.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  ];
+}
+
+/** The engine's service JSON, read field by field: dockerode types it loosely, and the engine fills in more than berth wrote. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Loose = Record<string, any>;
+
+function sortedEntries(labels: Record<string, string> | undefined): [string, string][] {
+  return Object.entries(labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * Whether the service is no longer the one berth wrote (its LABEL_TEMPLATE_HASH, or
+ * an older berth's LABEL_LEGACY_TEMPLATE_HASH): changed behind berth's back. A
+ * service of a berth older still, with neither, is taken as it is. Pure.
  */
 export function drifted(spec: Docker.ServiceSpec | undefined): boolean {
   const written = spec?.Labels?.[LABEL_TEMPLATE_HASH];
-  return written !== undefined && written !== templateHash(spec?.TaskTemplate);
+  if (written !== undefined) return written !== templateHash(spec);
+  const legacy = spec?.Labels?.[LABEL_LEGACY_TEMPLATE_HASH];
+  return legacy !== undefined && legacy !== legacyTemplateHash(spec?.TaskTemplate);
+}
+
+/** What an older berth hashed into LABEL_LEGACY_TEMPLATE_HASH: the image, the env and the args. */
+export function legacyTemplateHash(template: Docker.TaskSpec | undefined): string {
+  const c = ((template as { ContainerSpec?: unknown } | undefined)?.ContainerSpec ?? {}) as { Image?: string; Env?: string[]; Args?: string[] };
+  return createHash('sha256').update(JSON.stringify([c.Image ?? '', c.Env ?? [], c.Args ?? []])).digest('hex').slice(0, 16);
 }
 
 /**

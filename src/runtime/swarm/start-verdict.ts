@@ -11,12 +11,21 @@ import type { SwarmService, SwarmTask } from './wire.js';
 export const UNSCHEDULABLE_GRACE_MS = 3_000;
 
 /**
- * The scheduler's refusal of a task the wake asked for (one not in `before`): the
- * Swarm keeps such a task `pending` with the reason in its `Err`. Undefined when
- * every new task was placed, or has no reason yet. Pure.
+ * The scheduler's refusal of a task the wake waits for: the Swarm keeps such a task
+ * `pending` with the reason in its `Err`. One the wake asked for (not in `before`),
+ * or one from before that the service still wants run: the Swarm made it itself when
+ * the task that ran was shut down (its node drained while the app ran, which for an
+ * app pinned to that node leaves it pending for good). Left out, such a wake waited
+ * out its whole start timeout and then said no task was created. Undefined when
+ * every such task was placed, or has no reason yet. Pure.
  */
 export function unschedulable(tasks: readonly SwarmTask[], before: ReadonlySet<string>): SwarmTask | undefined {
-  return tasks.find((t) => !before.has(t.ID) && t.Status.State === 'pending' && Boolean(t.Status.Err));
+  return tasks.find((t) => awaited(t, before) && t.Status.State === 'pending' && Boolean(t.Status.Err));
+}
+
+/** A task a wake waits for: one it asked for, or one from before the service still wants run (see unschedulable). Pure. */
+export function awaited(task: SwarmTask, before: ReadonlySet<string>): boolean {
+  return !before.has(task.ID) || task.DesiredState === 'running';
 }
 
 /**
@@ -41,4 +50,21 @@ export function calledOff(now: Pick<SwarmService, 'Spec'> | undefined): string |
   if (!now) return 'the service was removed outside berth (docker service rm) while its task started';
   if (replicasOf(now.Spec) === 0) return 'the service was scaled to 0 outside berth (docker service scale) while its task started; the next request wakes it again';
   return undefined;
+}
+
+/** How long a wake waits for its task, and whose bound that is. */
+export interface TaskWait {
+  ms: number;
+  /** The app's startTimeout (what is left of it) is the tighter bound, not the runtime's swarm task start time. */
+  byStartTimeout: boolean;
+}
+
+/**
+ * The tighter of the runtime's bound on a task start (swarm.taskStartMs, 2 min) and
+ * what is left of the app's startTimeout: an app that says 10 s must not hold its
+ * requests, and show `starting`, for two minutes while the swarm places nothing. Pure.
+ */
+export function taskWait(taskStartMs: number, timeoutMs: number | undefined): TaskWait {
+  if (timeoutMs === undefined || timeoutMs >= taskStartMs) return { ms: taskStartMs, byStartTimeout: false };
+  return { ms: Math.max(timeoutMs, 0), byStartTimeout: true };
 }

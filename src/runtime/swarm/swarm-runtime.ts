@@ -3,7 +3,7 @@ import type Docker from 'dockerode';
 import { ConfigError } from '../../errors.js';
 import type { SpecIssue } from '../../spec/path.js';
 import type { AppSpec } from '../../spec/types.js';
-import type { Instance, Runtime, RuntimeEvent } from '../runtime.js';
+import type { Instance, Runtime, RuntimeEvent, StartOptions } from '../runtime.js';
 import { hostAddresses } from '../docker/addresses.js';
 import { createDockerClient, resolveDockerEndpoint, type DockerEndpoint } from '../docker/client.js';
 import type { DockerRuntimeOptions } from '../docker/docker-runtime.js';
@@ -88,8 +88,8 @@ export class SwarmRuntime implements Runtime {
     return ensureService(this.ctx, this.nodes, app, index);
   }
 
-  start(id: string): Promise<Instance> {
-    return startService(this.ctx, this.nodes, id);
+  start(id: string, options: StartOptions = {}): Promise<Instance> {
+    return startService(this.ctx, this.nodes, id, options);
   }
 
   stop(id: string, options: { timeoutS?: number } = {}): Promise<void> {

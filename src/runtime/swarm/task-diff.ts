@@ -5,6 +5,8 @@ import type { SwarmTask } from './wire.js';
 export interface TaskSnapshot {
   apps: ReadonlyMap<string, string>;
   running: ReadonlyMap<string, string>;
+  /** Services changed behind berth's back (service-spec.ts drifted), by the version of the service read: each edit is told once. */
+  changed?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -14,7 +16,9 @@ export interface TaskSnapshot {
  * death and a start), a service that is gone is `destroy`ed. A death carries the exit
  * code of the task that ended by itself, when `exitCodes` has it by task id (see
  * endedTasks), as a container's die event does: without it a crash read as a
- * container gone, was never counted towards a crash loop, and said no code. Pure.
+ * container gone, was never counted towards a crash loop, and said no code. A
+ * service that reads as edited behind berth's back at a version not seen so is
+ * `changed`, told last, after the start of the task the edit rolled out. Pure.
  */
 export function diffTasks(before: TaskSnapshot, after: TaskSnapshot, time: Date, exitCodes: ReadonlyMap<string, number> = new Map()): RuntimeEvent[] {
   const died: RuntimeEvent[] = [];
@@ -31,7 +35,11 @@ export function diffTasks(before: TaskSnapshot, after: TaskSnapshot, time: Date,
   for (const [service, app] of before.apps) {
     if (!after.apps.has(service)) destroyed.push({ kind: 'destroy', app, instanceId: service, time });
   }
-  return [...died, ...destroyed, ...started];
+  const changed: RuntimeEvent[] = [];
+  for (const [service, version] of after.changed ?? []) {
+    if (before.changed?.get(service) !== version) changed.push({ kind: 'changed', app: after.apps.get(service) ?? '', instanceId: service, time });
+  }
+  return [...died, ...destroyed, ...started, ...changed];
 }
 
 /** The tasks that ran at the last poll and no longer do: the ones whose end diffTasks reports. Pure. */
