@@ -9,7 +9,7 @@ export interface HistoryThreadData {
 
 /** Main thread → writer thread. Replies come in the order of the requests. */
 export type HistoryThreadRequest =
-  | { id: number; op: 'append'; cols: HistoryColumns }
+  | { id: number; op: 'append'; cols: WireColumns }
   | { id: number; op: 'prune'; retention: HistoryRetention; nowMs: number }
   | { id: number; op: 'close' };
 
@@ -24,3 +24,81 @@ export type HistoryThreadReply = { id: number; ok: true; value?: number } | { id
  * preempt it; the history only lags a little behind under full load.
  */
 export const HISTORY_THREAD_NICE = 5;
+
+/** The text columns of a batch. */
+type TextColumn = 'app' | 'method' | 'path' | 'client' | 'instance';
+const TEXT_COLUMNS: readonly TextColumn[] = ['app', 'method', 'path', 'client', 'instance'];
+
+/**
+ * A batch as it is posted to the writer thread: each text column as codes into `texts`
+ * (0: NULL, n: texts[n - 1]). A structured clone writes every string it meets, and the
+ * thread made a new string of each, so a batch of thousands of rows that name the same
+ * app, method, client and instance (and mostly the same few paths) was tens of thousands
+ * of strings serialised and allocated again; now it is each distinct value once and five
+ * typed arrays, which are transferred.
+ */
+export type WireColumns = Omit<HistoryColumns, TextColumn> & { readonly texts: string[] } & { readonly [K in TextColumn]: Uint32Array };
+
+/** `cols` for the wire, and the buffers to transfer with it (the codes': made here, owned by nobody else). */
+export function toWire(cols: HistoryColumns): { wire: WireColumns; transfer: ArrayBuffer[] } {
+  const texts: string[] = [];
+  const codes = new Map<string, number>();
+  const n = cols.length;
+  const encode = (column: ReadonlyArray<string | null>): Uint32Array => {
+    const out = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      const value = column[i];
+      if (value === null || value === undefined) continue;
+      let code = codes.get(value);
+      if (code === undefined) {
+        code = texts.push(value);
+        codes.set(value, code);
+      }
+      out[i] = code;
+    }
+    return out;
+  };
+  const wire: WireColumns = {
+    length: n,
+    time: cols.time,
+    status: cols.status,
+    durationMs: cols.durationMs,
+    bytesIn: cols.bytesIn,
+    bytesOut: cols.bytesOut,
+    waited: cols.waited,
+    texts,
+    app: encode(cols.app),
+    method: encode(cols.method),
+    path: encode(cols.path),
+    client: encode(cols.client),
+    instance: encode(cols.instance),
+  };
+  return { wire, transfer: TEXT_COLUMNS.map((c) => wire[c].buffer as ArrayBuffer) };
+}
+
+/** The batch again, on the thread: every row's text is the one string the wire carried for it. */
+export function fromWire(wire: WireColumns): HistoryColumns {
+  const texts = wire.texts;
+  const decode = (codes: Uint32Array): Array<string | null> => {
+    const out = new Array<string | null>(codes.length);
+    for (let i = 0; i < codes.length; i++) {
+      const code = codes[i]!;
+      out[i] = code === 0 ? null : texts[code - 1]!;
+    }
+    return out;
+  };
+  return {
+    length: wire.length,
+    time: wire.time,
+    status: wire.status,
+    durationMs: wire.durationMs,
+    bytesIn: wire.bytesIn,
+    bytesOut: wire.bytesOut,
+    waited: wire.waited,
+    app: decode(wire.app) as string[],
+    method: decode(wire.method),
+    path: decode(wire.path),
+    client: decode(wire.client),
+    instance: decode(wire.instance),
+  };
+}

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { messageOf } from '../errors.js';
 import { pruneHistory } from './history-prune.js';
 import { prepareHistory } from './history-rows.js';
-import { HISTORY_THREAD_NICE, type HistoryThreadData, type HistoryThreadReply, type HistoryThreadRequest } from './history-thread-wire.js';
+import { HISTORY_THREAD_NICE, fromWire, type HistoryThreadData, type HistoryThreadReply, type HistoryThreadRequest } from './history-thread-wire.js';
 
 /** Lowers this thread's priority by HISTORY_THREAD_NICE (Linux: setpriority on its own thread id); best effort elsewhere. */
 function lowerOwnPriority(): void {
@@ -38,7 +38,7 @@ port.on('message', (request: HistoryThreadRequest) => {
   if (request.op === 'append') {
     // Synchronous: appends keep their order, and run between a prune's chunks.
     try {
-      history.appendColumns(request.cols);
+      history.appendColumns(fromWire(request.cols));
       reply({ id: request.id, ok: true });
     } catch (err) {
       reply({ id: request.id, ok: false, error: messageOf(err) });

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { StoreError } from '../errors.js';
 import { recordsOf, toColumns, transferables, type HistoryColumns } from './history-columns.js';
-import type { HistoryThreadReply, HistoryThreadRequest } from './history-thread-wire.js';
+import { toWire, type HistoryThreadReply, type HistoryThreadRequest } from './history-thread-wire.js';
 import type { HistoryRetention, RequestRecord } from './store.js';
 
 /**
@@ -72,17 +72,20 @@ export class ThreadHistoryWriter implements HistoryWriter {
     if (records.length === 0) return;
     if (this.fellBack || this.closed) return this.options.fallback.append(records);
     const cols = toColumns(records);
-    await this.call(`record ${records.length} request(s)`, { id: 0, op: 'append', cols }, transferables(cols));
+    const { wire, transfer } = toWire(cols);
+    await this.call(`record ${records.length} request(s)`, { id: 0, op: 'append', cols: wire }, [...transferables(cols), ...transfer]);
   }
 
   /**
-   * Posted without transferring its buffers: the caller may retry the batch or read it
-   * afterwards. Cloning a few typed arrays of a few thousand numbers costs microseconds.
+   * Posted without transferring the batch's own buffers: the caller may retry the batch or
+   * read it afterwards. Cloning a few typed arrays of a few thousand numbers costs
+   * microseconds; the text goes as codes (toWire), whose buffers are transferred.
    */
   async appendColumns(cols: HistoryColumns): Promise<void> {
     if (cols.length === 0) return;
     if (this.fellBack || this.closed) return appendColumnsTo(this.options.fallback, cols);
-    await this.call(`record ${cols.length} request(s)`, { id: 0, op: 'append', cols });
+    const { wire, transfer } = toWire(cols);
+    await this.call(`record ${cols.length} request(s)`, { id: 0, op: 'append', cols: wire }, transfer);
   }
 
   prune(retention: HistoryRetention, nowMs: number): Promise<number> {

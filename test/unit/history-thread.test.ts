@@ -10,7 +10,7 @@ import { StoreError } from '../../src/errors.js';
 import { MAX_FIELD_LENGTHS, rowValues, toColumns } from '../../src/store/history-columns.js';
 import { HistoryBuffer } from '../../src/store/history-buffer.js';
 import { ROWS_PER_INSERT } from '../../src/store/history-rows.js';
-import { HISTORY_THREAD_NICE } from '../../src/store/history-thread-wire.js';
+import { HISTORY_THREAD_NICE, fromWire, toWire } from '../../src/store/history-thread-wire.js';
 import { ThreadHistoryWriter, type HistoryWriter } from '../../src/store/history-writer.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import type { RequestRecord } from '../../src/store/store.js';
@@ -57,6 +57,24 @@ describe('history columns', () => {
   it('refuses a batch with a record without a valid time or app, naming it', () => {
     assert.throws(() => toColumns([rec('a', T0), rec('a', Number.NaN)]), /request record 1 has no valid time/);
     assert.throws(() => toColumns([rec('', T0)]), /request record 0 has no app/);
+  });
+});
+
+describe('the batch on its way to the thread', () => {
+  it('carries each distinct text once, and the thread gets every row back as it was', () => {
+    const records = [...ODD, ...Array.from({ length: 100 }, (_, i) => rec('api', T0 + 10 + i, { path: i % 2 === 0 ? '/a' : '/b' }))];
+    const cols = toColumns(records);
+    const { wire, transfer } = toWire(cols);
+    // web, api, the methods, the paths, the clients, the instances: each once, however many rows name it.
+    assert.equal(new Set(wire.texts).size, wire.texts.length);
+    assert.ok(wire.texts.length <= 20, `${wire.texts.length} texts for ${records.length} rows`);
+    assert.equal(transfer.length, 5, 'the five code columns are transferred');
+    // A structured clone (what postMessage does), with the code buffers moved, not copied.
+    const cloned = structuredClone(wire, { transfer });
+    assert.equal(wire.app.length, 0, 'the codes were transferred');
+    const back = fromWire(cloned);
+    for (let i = 0; i < records.length; i++) assert.deepEqual(rowValues(back, i), rowValues(cols, i), `row ${i}`);
+    assert.equal(back.instance[1], null, 'NULL stays NULL');
   });
 });
 

@@ -88,3 +88,37 @@ test('restore: counts on from a last request before a restart; a request seen si
   busy.restore(Date.now() - 60_000);
   assert.ok(Date.now() - busy.lastActivity!.getTime() < 1_000, 'a newer request is kept');
 });
+
+test('requests one after another set no new idle timer each; the pending one re-arms for the latest activity', async () => {
+  let fired = 0;
+  const clock = new IdleClock(() => fired++);
+  clock.arm(150_000);
+  const realSetTimeout = globalThis.setTimeout;
+  const realClearTimeout = globalThis.clearTimeout;
+  let timers = 0;
+  globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+    timers++;
+    return realSetTimeout(...args);
+  }) as typeof setTimeout;
+  globalThis.clearTimeout = ((t: Parameters<typeof clearTimeout>[0]) => {
+    timers++;
+    realClearTimeout(t);
+  }) as typeof clearTimeout;
+  try {
+    // The proxy's hot path: each request begins and ends with nothing else in flight.
+    for (let i = 0; i < 1000; i++) {
+      clock.began();
+      clock.ended();
+    }
+  } finally {
+    globalThis.setTimeout = realSetTimeout;
+    globalThis.clearTimeout = realClearTimeout;
+  }
+  assert.equal(timers, 0, 'the timer armed before is left pending');
+  // The deadline still counts from the last end (the pending timer re-arms for the rest when
+  // it fires early: 'activity pushes the deadline back' above goes through that).
+  const left = clock.idleAt!.getTime() - Date.now();
+  assert.ok(left > 100_000 && left <= 150_000, `idle in ${left} ms`);
+  assert.equal(fired, 0);
+  clock.disarm();
+});
