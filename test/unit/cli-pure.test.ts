@@ -146,7 +146,7 @@ test('store copy takes its target from BERTH_STORE too, and warns of a password 
   assert.deepEqual(copyTarget('postgres://berth@db.example/berth', { BERTH_STORE: url }), { url: 'postgres://berth@db.example/berth' }, '--to wins');
   const flagged = copyTarget(url, {});
   assert.equal(flagged.url, url);
-  assert.match(flagged.warning ?? '', /password in --to .* \(ps\); give the URL in BERTH_STORE/);
+  assert.match(flagged.warning ?? '', /password in --to .* \(ps\) .*; give the URL in BERTH_STORE/);
   assert.ok(!flagged.warning!.includes('s3cr3t'), 'the warning never quotes it');
   assert.throws(() => copyTarget(undefined, {}), (err: Error & { code?: string }) => err.code === 'bad_request' && /--to .*, or BERTH_STORE/.test(err.message));
 });

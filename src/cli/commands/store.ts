@@ -10,9 +10,10 @@ export interface CopyTarget {
 
 /**
  * The target of `store copy`: `--to`, else BERTH_STORE (as `berth serve` reads it). A
- * command line is readable by every user of the host (`ps`, /proc/PID/cmdline), so a
- * password in `--to` is told apart: the copy goes ahead (the URL is already out), with
- * a warning naming the ways that keep it off the command line.
+ * command line is readable by every user of the host (`ps`, /proc/PID/cmdline) until
+ * berth masks it (argv-scrub.ts), and a shell's history keeps it, so a password in `--to`
+ * is told apart: the copy goes ahead (the URL is already out), with a warning naming the
+ * ways that keep it off the command line.
  */
 export function copyTarget(flag: string | undefined, env: NodeJS.ProcessEnv): CopyTarget {
   const url = flag ?? env.BERTH_STORE;
@@ -20,7 +21,7 @@ export function copyTarget(flag: string | undefined, env: NodeJS.ProcessEnv): Co
   if (flag === undefined || !hasPassword(flag)) return { url };
   return {
     url,
-    warning: "the password in --to is readable by every user of this host while the copy runs (ps); give the URL in BERTH_STORE instead, or the password in PGPASSWORD or ~/.pgpass",
+    warning: "the password in --to was on the command line, which every user of this host can read (ps) until berth hides it, and which the shell's history keeps; give the URL in BERTH_STORE instead, or the password in PGPASSWORD or ~/.pgpass",
   };
 }
 
