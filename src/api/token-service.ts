@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { BerthError, ConflictError, NotFoundError, UnauthorizedError } from '../errors.js';
@@ -48,8 +48,7 @@ export class TokenService {
     const created = await this.create('admin');
     const file = join(stateDir, 'admin-token');
     await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-    await writeFile(file, created.token + '\n', { mode: 0o600 });
-    await chmod(file, 0o600);
+    await writeOwnerOnly(file, created.token + '\n');
     this.logger.info({ file }, 'created the first admin token; it is in this file (readable by its owner only)');
   }
 
@@ -135,4 +134,22 @@ export function nameClash(tokens: readonly { name: string }[], name: string): st
 
 function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest();
+}
+
+/**
+ * Writes `text` to a new file, owner-only from its creation, and renames it over `file`.
+ * Written in place, a file of that name left with a looser mode (a wiped store's, a copy)
+ * would take the token into an inode a local user may already hold open: chmod afterwards
+ * does not take back a descriptor.
+ */
+async function writeOwnerOnly(file: string, text: string): Promise<void> {
+  const draft = `${file}.${randomBytes(6).toString('hex')}.new`;
+  try {
+    await writeFile(draft, text, { flag: 'wx', mode: 0o600 });
+    await chmod(draft, 0o600);
+    await rename(draft, file);
+  } catch (err) {
+    await unlink(draft).catch(() => undefined);
+    throw err;
+  }
 }

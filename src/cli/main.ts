@@ -10,6 +10,7 @@ import { lifecycleCommands } from './commands/lifecycle.js';
 import { logsCommand } from './commands/logs.js';
 import { lsCommand } from './commands/ls.js';
 import { tokenCommand } from './commands/token.js';
+import { scrubbedArgs } from './argv-scrub.js';
 import { usageCommand } from './commands/usage.js';
 import { gatewaysCommand } from './commands/gateways.js';
 import { versionCommand } from './commands/version.js';
@@ -77,6 +78,10 @@ let format: OutputFormat | undefined;
 program.hook('preAction', (_program, action) => {
   format = action.opts<{ output?: OutputFormat }>().output;
 });
+
+// Before anything else runs for long (a `logs -f` runs for hours): ps shows the token as ***.
+const shown = scrubbedArgs(process.argv);
+if (shown) process.title = shown.join(' ');
 
 try {
   await program.parseAsync(process.argv);

@@ -40,8 +40,18 @@ export async function loadSaved(file = settingsFile()): Promise<SavedSettings> {
     const { url, token } = value as Record<string, unknown>;
     return { url: typeof url === 'string' ? url : undefined, token: typeof token === 'string' ? token : undefined };
   } catch (err) {
-    throw new ConfigError(`${file} is not valid settings (${(err as Error).message}); run 'berth configure' again`);
+    throw new ConfigError(`${file} is not valid settings (${unquotedJsonProblem(err)}); run 'berth configure' again`);
   }
+}
+
+/**
+ * JSON.parse's complaint without the text it quotes: V8 cites the characters around the
+ * fault (`Unexpected token 'h', ..."token": hunter2"... is not valid JSON`), and what a
+ * settings file holds is the token, which would end up on stderr and in CI logs.
+ */
+function unquotedJsonProblem(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return /is not valid JSON$/.test(message) ? 'not valid JSON: an unexpected character' : message;
 }
 
 /** Flags beat the environment, which beats the saved file, which beats the default URL. */

@@ -544,7 +544,8 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     // fresh parser that guards the socket itself (no event can fire before this synchronous hand-over).
     if (!isWebSocketUpgrade(req.headers)) return replayAsPlainHttp(this.server, req, socket, head);
     socket.on('error', (err: Error) => {
-      this.logger.debug({ err: err.message, url: req.url }, 'client connection failed during a WebSocket exchange');
+      // The path only, as the access log: a WebSocket's token often rides in its query (a browser cannot set its headers).
+      this.logger.debug({ err: err.message, url: pathOnly(req.url ?? '/') }, 'client connection failed during a WebSocket exchange');
       socket.destroy();
     });
     this.upgradeSockets.set(socket, undefined);

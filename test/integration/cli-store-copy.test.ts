@@ -65,6 +65,7 @@ describe('berth store copy', { skip }, () => {
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /copied 2 app\(s\), 1 deleted app\(s\), 1 token\(s\), 12000 history record\(s\), 1 usage row\(s\) and the store identity [0-9a-f-]{36}/);
     assert.match(run.stderr, /history: 10000 of 12000 records copied/);
+    if (new URL(db!.url).password !== '') assert.match(run.stderr, /warning: the password in --to is readable by every user of this host/);
 
     const from = new SqliteStore({ path: source(), historyThread: false });
     const to = new PostgresStore({ url: db!.url });
@@ -84,7 +85,8 @@ describe('berth store copy', { skip }, () => {
       await to.close();
     }
 
-    const again = await berth(['store', 'copy', '--from', source(), '--to', db!.url], env, { timeoutMs: 60_000 });
+    // The target from BERTH_STORE this time: a password kept off the command line, where ps shows it.
+    const again = await berth(['store', 'copy', '--from', source()], cliEnv({ BERTH_STORE: db!.url }), { timeoutMs: 60_000 });
     assert.equal(again.code, 4, again.stderr);
     const lines = again.stderr.trim().split('\n');
     assert.match(lines.at(-1)!, /^berth: target store postgres:\/\/postgres@[^ ]+ is not empty \(it holds 3 apps, 1 tokens, 12001 history records, 1 usage rows, 1 settings\)/);

@@ -1,15 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exitCodeOf } from '../../src/errors.js';
 import { ApiError, apiErrorOf, asFlagError, brokenStreamError, codeForStatus, transportError } from '../../src/cli/api-errors.js';
 import { colourEnabled, paint } from '../../src/cli/colour.js';
 import { byteSize, preciseDuration, relativeTime } from '../../src/cli/format.js';
-import { normalizeUrl, resolveSettings, saveSettings, settingsFile, tokenProblem } from '../../src/cli/settings.js';
+import { loadSaved, normalizeUrl, resolveSettings, saveSettings, settingsFile, tokenProblem } from '../../src/cli/settings.js';
 import { ApiClient } from '../../src/cli/client.js';
 import { renderTable } from '../../src/cli/table.js';
+import { copyTarget } from '../../src/cli/commands/store.js';
 
 test('tables align on visible width, colour or not, with no trailing blanks', () => {
   const p = paint(true);
@@ -137,4 +138,33 @@ test('a bad query parameter the CLI filled from a flag is named as that flag', (
   assert.equal(asFlagError(notFound, ['since']), notFound, 'only 400s are about the input');
   const other = new Error('query parameter since: x');
   assert.equal(asFlagError(other, ['since']), other);
+});
+
+test('store copy takes its target from BERTH_STORE too, and warns of a password on the command line (ps shows it)', () => {
+  const url = 'postgres://berth:s3cr3t@db.example:5432/berth';
+  assert.deepEqual(copyTarget(undefined, { BERTH_STORE: url }), { url }, 'from the environment: no warning');
+  assert.deepEqual(copyTarget('postgres://berth@db.example/berth', { BERTH_STORE: url }), { url: 'postgres://berth@db.example/berth' }, '--to wins');
+  const flagged = copyTarget(url, {});
+  assert.equal(flagged.url, url);
+  assert.match(flagged.warning ?? '', /password in --to .* \(ps\) .*; give the URL in BERTH_STORE/);
+  assert.ok(!flagged.warning!.includes('s3cr3t'), 'the warning never quotes it');
+  assert.throws(() => copyTarget(undefined, {}), (err: Error & { code?: string }) => err.code === 'bad_request' && /--to .*, or BERTH_STORE/.test(err.message));
+});
+
+test('a malformed settings file is refused without quoting it: what it holds is the token', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-settings-'));
+  try {
+    const file = join(dir, 'config.json');
+    // Hand-edited without quotes, or the token file copied over it: Node's JSON.parse quotes the text around the fault.
+    for (const text of ['{"url": "http://x:1", "token": hunter2-s3cr3t}', 'hunter2-s3cr3t\n']) {
+      await writeFile(file, text);
+      await assert.rejects(loadSaved(file), (err: Error) => {
+        assert.match(err.message, /config\.json is not valid settings \(.*\); run 'berth configure' again/);
+        assert.ok(!/hunter|s3cr3t/.test(err.message), err.message);
+        return true;
+      });
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
