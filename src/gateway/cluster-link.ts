@@ -84,11 +84,15 @@ export class ClusterLink {
     });
   }
 
-  /** The first reconcile is done: follow changes from now on, and compare with the store periodically. */
-  started(): void {
+  /**
+   * The first reconcile is done: follow changes from now on, and compare with the store periodically.
+   * `rollOut`: apps it ran at the revision an unsettled update replaced (followed-rollouts.ts), followed now.
+   */
+  started(rollOut: readonly string[] = []): void {
     this.ready = true;
     this.timer = setInterval(() => void this.resync(), DESIRED_RESYNC_MS);
     this.timer.unref();
+    if (rollOut.length > 0) this.follow([...rollOut], 'rolling out the updates left unsettled failed');
   }
 
   private follow(apps: string[] | undefined, failure: string): void {

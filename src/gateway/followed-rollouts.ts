@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { AppSpec } from '../spec/types.js';
 import { containerSpecHash } from '../spec/hash.js';
+import type { Instance } from '../runtime/runtime.js';
 import type { AppRevision, Store, StoredApp } from '../store/store.js';
 
 /**
@@ -37,4 +38,20 @@ export async function settleFollowed(store: Store, stored: readonly StoredApp[],
   const reverted = await store.revertUnsettled(rolledBack);
   if (reverted.length > 0) logger.warn({ apps: reverted }, 'updates applied at another gateway were rolled back here; the previous revisions stand in the store');
   return reverted;
+}
+
+/**
+ * Several gateways, at start: the apps of the first reconcile, and those whose update it leaves to a
+ * rollout after it. An unsettled update (a gateway killed mid-rollout, this one or another) whose
+ * replaced revision still runs starts from that revision: its containers are adopted, and the update
+ * is then rolled out from them, rolled back if it never gets ready. Handed the new spec at once, a
+ * gateway leading alone found those containers stale and replaced them: a bad revision took the app
+ * down, the old one gone. (Unlike SQLite's, such rows are not reverted: the update may be another
+ * gateway's, applied and answered, and under way.) Pure.
+ */
+export function startingRevisions(desired: readonly StoredApp[], replaced: readonly StoredApp[], instances: readonly Instance[]): { apps: StoredApp[]; rollOut: string[] } {
+  const runs = new Set(instances.filter((i) => i.state === 'running').map((i) => `${i.app}\n${i.specHash}`));
+  const before = new Map(replaced.filter((r) => runs.has(`${r.name}\n${containerSpecHash(r.spec)}`)).map((r) => [r.name, r]));
+  const apps = desired.map((app) => before.get(app.name) ?? app);
+  return { apps, rollOut: desired.filter((app) => before.has(app.name)).map((app) => app.name) };
 }

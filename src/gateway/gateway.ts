@@ -25,7 +25,7 @@ import type { RequestRecord, Store, StoredApp } from '../store/store.js';
 import { dashboardHandler } from '../ui/serve-ui.js';
 import { AppService } from './app-service.js';
 import { DesiredIndex } from './desired-index.js';
-import { settleFollowed } from './followed-rollouts.js';
+import { settleFollowed, startingRevisions } from './followed-rollouts.js';
 import { LastRequestKeeper } from './last-request-keeper.js';
 import { WorkerPool } from '../cluster/worker-pool.js';
 import { barrier, proxySettingsOf, routeEntriesOf } from '../cluster/gateway-workers.js';
@@ -401,7 +401,10 @@ export class Gateway {
     logger.info({ listen: `${this.proxyAddress.address}:${this.proxyAddress.port}`, admin: `${this.adminAddress.address}:${this.adminAddress.port}`, apps: desired.length }, 'gateway listening');
     const deleted = await store.listDeleted();
     if (pending.length > 0) logger.info({ apps: pending.map((d) => d.name) }, 'finishing deletes interrupted by the last stop');
-    const reconciled = activator.reconcile(desiredSpecs(desired), deleted);
+    // Several gateways: an unsettled update whose old revision still runs is rolled out from it after this reconcile.
+    const replaced = clustered ? await store.replacedUnsettled() : [];
+    const { apps: starting, rollOut } = replaced.length > 0 ? startingRevisions(desired, replaced, await runtime.list()) : { apps: desired, rollOut: [] };
+    const reconciled = activator.reconcile(desiredSpecs(starting), deleted);
     reconcileBegun();
     const failed = await reconciled;
     activator.dropRestoredLastRequests();
@@ -411,7 +414,7 @@ export class Gateway {
     // From here: before the first reconcile there are no controllers, and the saved times would all look deleted.
     this.lastRequestKeeper = new LastRequestKeeper({ store, saved: lastRequests, current: () => activator.lastRequests(), logger, ...(cluster ? { acts: () => cluster.leading } : {}) });
     this.lastRequestKeeper.start();
-    this.link?.started();
+    this.link?.started(rollOut);
   }
 
   /** Every gateway on the store (just this one on SQLite), for GET /v1/gateways. */

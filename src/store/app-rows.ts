@@ -20,6 +20,11 @@ export function isRevertible(row: AppRevision, only: readonly AppRevision[] | un
   return only === undefined || only.some((r) => r.name === row.name && r.revision === row.revision);
 }
 
+/** The rows unsettled updates replaced, from their `previous` JSON (null: the update created the app, nothing was replaced). Pure. */
+export function replacedRows(unsettled: readonly { previous: string }[]): StoredApp[] {
+  return unsettled.map((r) => JSON.parse(r.previous) as AppRow | null).filter((row): row is AppRow => row !== null).map((row) => rowToApp({ ...row, replicas: row.replicas ?? null }));
+}
+
 export const APP_COLUMNS = 'name, spec, revision, spec_hash, source, created_at, updated_at, replicas';
 
 export function rowToApp(row: AppRow): StoredApp {

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { BerthError, ConflictError, StoreError, StoreUnavailableError, messageOf } from '../errors.js';
 import type { AppSpec } from '../spec/types.js';
-import { APP_COLUMNS, isRevertible, rowToApp, type AppRow } from './app-rows.js';
+import { APP_COLUMNS, isRevertible, replacedRows, rowToApp, type AppRow } from './app-rows.js';
 import { metaSecret, putOne, restoreRow } from './pg-apps.js';
 import type { HistoryColumns } from './history-columns.js';
 import { checkRetention } from './history-rows.js';
@@ -163,6 +163,12 @@ export class PostgresStore implements Store {
 
   async settleApps(names: readonly string[]): Promise<void> {
     await this.run('settle applied apps', (p) => p.query('UPDATE apps SET previous = NULL WHERE name = ANY($1::text[])', [names]));
+  }
+
+  async replacedUnsettled(): Promise<StoredApp[]> {
+    return this.run('read the rows of unsettled updates', async (p) =>
+      replacedRows((await p.query<{ previous: string }>('SELECT previous FROM apps WHERE previous IS NOT NULL AND deleted_at IS NULL ORDER BY name')).rows),
+    );
   }
 
   async revertUnsettled(only?: readonly AppRevision[]): Promise<string[]> {

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { StoreError, messageOf } from '../errors.js';
 import { specHash } from '../spec/hash.js';
 import type { AppSpec } from '../spec/types.js';
-import { APP_COLUMNS, isRevertible, rowToApp, type AppRow } from './app-rows.js';
+import { APP_COLUMNS, isRevertible, replacedRows, rowToApp, type AppRow } from './app-rows.js';
 import type { HistoryColumns } from './history-columns.js';
 import { checkRetention, prepareHistory } from './history-rows.js';
 import { pruneHistory } from './history-prune.js';
@@ -228,6 +228,10 @@ export class SqliteStore implements Store {
     this.run('settle applied apps', (s) => {
       for (const name of names) s.settle.run(name);
     });
+  }
+
+  async replacedUnsettled(): Promise<StoredApp[]> {
+    return this.run('read the rows of unsettled updates', (s) => replacedRows(s.unsettled.all()));
   }
 
   async revertUnsettled(only?: readonly AppRevision[]): Promise<string[]> {

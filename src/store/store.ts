@@ -78,6 +78,11 @@ export interface Store extends TokenStore, HistoryStore, UsageStore, Certificate
    * apply is not undone by the rollback of an earlier one).
    */
   revertUnsettled(only?: readonly AppRevision[]): Promise<string[]>;
+  /**
+   * The rows unsettled updates replaced, as they were (not the apps such an update created):
+   * the revisions whose containers the engine may still run while the update is rolled out.
+   */
+  replacedUnsettled(): Promise<StoredApp[]>;
   /** The store's identity: a random id made once, labelled on every container (`berth.store`). */
   storeId(): Promise<string>;
   /**

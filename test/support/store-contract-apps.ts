@@ -134,6 +134,21 @@ export function appsContract(kind: string, make: FixtureFactory, skip: string | 
         assert.equal((await ctx.store.getApp('b'))!.spec.port, 3);
       }));
 
+    it('shows the rows unsettled updates replaced, as they were, and none once settled', () =>
+      run(async (ctx) => {
+        const [a1] = await ctx.store.applyApps([spec('a')], 'api');
+        await ctx.store.setReplicas('a', 2);
+        await ctx.store.settleApps(['a']);
+        assert.deepEqual(await ctx.store.replacedUnsettled(), []);
+        await ctx.store.applyApps([spec('a', { port: 2 }), spec('n')], 'api');
+        // The app the update created replaced nothing.
+        const replaced = await ctx.store.replacedUnsettled();
+        assert.deepEqual(replaced.map((r) => [r.name, r.revision, r.spec.port, r.replicas]), [['a', 1, 8080, 2]]);
+        assert.equal(replaced[0]!.specHash, a1!.app.specHash);
+        await ctx.store.settleApps(['a', 'n']);
+        assert.deepEqual(await ctx.store.replacedUnsettled(), []);
+      }));
+
     it('has one identity and one secret per key, the same for every connection and after a reopen', () =>
       run(async (ctx) => {
         const id = await ctx.store.storeId();

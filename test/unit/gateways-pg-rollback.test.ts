@@ -11,7 +11,9 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { openStore } from '../../src/store/open-store.js';
+import type { Store } from '../../src/store/store.js';
 import { FakeRuntime } from '../support/fake-runtime.js';
+import { crashingStore } from '../support/crashing-store.js';
 import { createTestDatabase, pgSkip } from '../support/pg-test-db.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -36,12 +38,13 @@ async function openBed() {
   const dir = await mkdtemp(join(tmpdir(), 'berth-pgroll-'));
   const runtime = new FakeRuntime();
   const gateways: Gateway[] = [];
-  const start = async (id: string) => {
+  /** `wrap`: stands for the gateway's store (to kill it at a chosen call). */
+  const start = async (id: string, wrap: (store: Store) => Store = (store) => store) => {
     const config = join(dir, `${id}.yaml`);
     await writeFile(config, `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nstore: ${db.url}\ngatewayId: ${id}\npolicy:\n  images: ["fake/*"]\napps: []\n`);
     const gateway = new Gateway(config, {
       logger: pino({ level: process.env.BERTH_TEST_LOG ?? 'silent' }),
-      openStore: async (c) => openStore(c.store),
+      openStore: async (c) => wrap(await openStore(c.store)),
       runtime: (_c, hooks) => ((runtime.storeId = hooks.storeId), runtime),
       adminToken: token,
     });
@@ -79,3 +82,61 @@ test('an update applied at a gateway that does not lead, rolled back by the lead
     await bed.close();
   }
 });
+
+/** A lone gateway runs web at revision 1, is killed once its apply of revision 2 is stored (never answered), and is started again alone. */
+async function killedMidRollout(bed: Awaited<ReturnType<typeof openBed>>, bad: boolean) {
+  let crash!: ReturnType<typeof crashingStore>;
+  const a = await bed.start('lone', (store) => (crash = crashingStore(store, { method: 'applyApps', when: 'after' })).store);
+  assert.equal((await api(a, 'POST', '/v1/apps', v1)).status, 200);
+  await waitFor('web runs', () => bed.images().join() === 'fake/web:1', { timeoutMs: 10_000 });
+  const old = [...bed.runtime.containers.values()].find((c) => c.instance.app === 'web')!.instance.id;
+  if (bad) bed.runtime.badImages.add('fake/web:2');
+  crash.arm();
+  const answer = await api(a, 'POST', '/v1/apps', v2);
+  await crash.crashed;
+  assert.notEqual(answer.status, 200, 'a killed gateway answered nothing');
+  bed.gateways.splice(bed.gateways.indexOf(a), 1);
+  await a.close().catch(() => undefined);
+  return { again: await bed.start('lone'), old };
+}
+
+// A lone gateway killed mid-rollout (its apply of revision 2 stored, never answered) and started
+// again with no other gateway: its first reconcile, as leader, found revision 1's container stale and
+// replaced it; revision 2 never got ready, and the app ended in crashloop with revision 1 gone.
+test("a lone gateway killed mid-rollout, started again: the update is rolled out from revision 1's container and rolled back, revision 1 serves on", { skip, timeout: 30_000 }, async () => {
+  const bed = await openBed();
+  try {
+    const { again, old } = await killedMidRollout(bed, true);
+    await waitFor('the rollout was rolled back', () => /update rolled back/.test(String(again.statuses().find((s) => s.name === 'web')?.lastError)), { timeoutMs: 10_000 });
+    await waitFor('the store holds revision 1', async () => (await api(again, 'GET', '/v1/apps/web')).json?.revision === 1, { timeoutMs: 10_000 });
+    await waitFor('web runs', () => again.statuses().find((s) => s.name === 'web')?.state === 'running', { timeoutMs: 10_000 });
+    assert.deepEqual(bed.images(), ['fake/web:1'], 'revision 1 serves');
+    assert.ok(bed.runtime.containers.has(old), "revision 1's container was kept");
+    assert.deepEqual([...bed.runtime.containers.values()].filter((c) => c.instance.app === 'web').map((c) => c.image), ['fake/web:1'], 'no container of revision 2 is left');
+  } finally {
+    await bed.close();
+  }
+});
+
+test('a lone gateway killed mid-rollout of a good revision, started again: the rollout is finished and the update settled', { skip, timeout: 30_000 }, async () => {
+  const bed = await openBed();
+  try {
+    const { again } = await killedMidRollout(bed, false);
+    await waitFor('revision 2 alone runs', () => bed.images().join() === 'fake/web:2' && [...bed.runtime.containers.values()].filter((c) => c.instance.app === 'web').length === 1, { timeoutMs: 10_000 });
+    await waitFor('the update is settled', async () => (await openStoreOf(bed.db.url, (s) => s.replacedUnsettled())).length === 0, { timeoutMs: 10_000 });
+    assert.equal((await api(again, 'GET', '/v1/apps/web')).json.revision, 2);
+    assert.equal(again.statuses().find((s) => s.name === 'web')?.state, 'running');
+  } finally {
+    await bed.close();
+  }
+});
+
+/** Reads the store through a connection of its own, closed after. */
+async function openStoreOf<T>(url: string, read: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(url);
+  try {
+    return await read(store);
+  } finally {
+    await store.close();
+  }
+}
