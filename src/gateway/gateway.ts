@@ -512,14 +512,6 @@ export class Gateway {
     return { applied: true, restartNeeded, policyRefused, ...(removalsPending.length > 0 ? { removalsPending } : {}) };
   }
 
-  /**
-   * After desired state changed: new routes for new requests, then the engine
-   * brought in line. Deleted apps (tombstones, `removed` among them) lose their
-   * containers; a tombstone is dropped once they are gone. With `changed` (an API
-   * apply or delete), only those apps changed besides `removed`: only they are read
-   * back and reconciled, so the cost does not grow with the apps already stored.
-   * Without it (a reload), every app is.
-   */
   /** Leading: settles the updates the follow just rolled out, and puts back those it rolled back (followed-rollouts.ts). */
   private async settleFollowed(apps: readonly string[] | undefined): Promise<void> {
     if (!this.cluster?.leading) return;
@@ -530,6 +522,14 @@ export class Gateway {
     if (reverted.length > 0) await this.desiredChanged([], {}, reverted);
   }
 
+  /**
+   * After desired state changed: new routes for new requests, then the engine
+   * brought in line. Deleted apps (tombstones, `removed` among them) lose their
+   * containers; a tombstone is dropped once they are gone. With `changed` (an API
+   * apply or delete), only those apps changed besides `removed`: only they are read
+   * back and reconciled, so the cost does not grow with the apps already stored.
+   * Without it (a reload), every app is.
+   */
   private async desiredChanged(removed: string[], options: { purgeVolumes?: boolean } = {}, changed?: readonly string[], announce = true): Promise<string[]> {
     const store = this.store!;
     // The other gateways are told as soon as the store has it: they route it within a notice's delay.

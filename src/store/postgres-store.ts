@@ -162,7 +162,8 @@ export class PostgresStore implements Store {
   }
 
   async settleApps(names: readonly string[]): Promise<void> {
-    await this.run('settle applied apps', (p) => p.query('UPDATE apps SET previous = NULL WHERE name = ANY($1::text[])', [names]));
+    // A leader settles every app it follows; rows already settled are not written again (each would be a new tuple).
+    await this.run('settle applied apps', (p) => p.query('UPDATE apps SET previous = NULL WHERE name = ANY($1::text[]) AND previous IS NOT NULL', [names]));
   }
 
   async replacedUnsettled(): Promise<StoredApp[]> {

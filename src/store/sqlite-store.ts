@@ -88,7 +88,7 @@ function prepareApps(db: Database.Database) {
       `UPDATE apps SET spec = @spec, revision = @revision, spec_hash = @spec_hash, source = @source,
        updated_at = @updated_at, replicas = @replicas, previous = NULL, deleted_at = NULL, purge_volumes = 0 WHERE name = @name`,
     ),
-    settle: db.prepare<[string]>('UPDATE apps SET previous = NULL WHERE name = ?'),
+    settle: db.prepare<[string]>('UPDATE apps SET previous = NULL WHERE name = ? AND previous IS NOT NULL'),
     unsettled: db.prepare<[], { name: string; revision: number; previous: string }>('SELECT name, revision, previous FROM apps WHERE previous IS NOT NULL AND deleted_at IS NULL ORDER BY name'),
   };
 }
