@@ -421,6 +421,7 @@ export class FakeRuntime implements Runtime {
     c.instance.startedAt = new Date();
     c.instance.exitCode = undefined;
     c.instance.oomKilled = undefined;
+    c.instance.finishedAt = undefined;
     if (b.exitAfterMs !== undefined) c.exitTimer = setTimeout(() => void this.halt(c, b.exitCode ?? 1, ['die']), b.exitAfterMs);
     this.emit('start', c);
   }
@@ -464,6 +465,7 @@ export class FakeRuntime implements Runtime {
     c.instance.state = 'exited';
     c.instance.address = undefined;
     c.instance.exitCode = exitCode;
+    c.instance.finishedAt = new Date();
     for (const kind of kinds) this.emit(kind, c, kind === 'die' ? exitCode : undefined);
   }
 
