@@ -78,3 +78,41 @@ test('gateway restart: a crash, a kill for its memory or berth\'s stop is told a
     }
   }
 });
+
+test('gateway restart: a start the engine refused is told with the engine\'s reason, which only an inspect of the created container has', async () => {
+  const rt = new FakeRuntime();
+  rt.behave('web', { startError: () => new Error('exec: "/app": no such file or directory') });
+  const first = fakeActivator(rt);
+  const second = fakeActivator(rt);
+  try {
+    await first.reconcile([fakeSpec('web')]);
+    await assert.rejects(first.acquire('web'));
+    assert.equal(first.status('web')?.state, 'failed');
+    first.close();
+    await second.reconcile([fakeSpec('web')]);
+    const status = second.status('web');
+    assert.equal(status?.state, 'stopped');
+    assert.match(status?.reason ?? '', /^the engine could not run its container \(before this gateway took the app over\): exec: "\/app": no such file or directory$/);
+    assert.equal(status?.lastError, 'the engine could not run the container: exec: "/app": no such file or directory');
+  } finally {
+    first.close();
+    second.close();
+    await rt.close();
+  }
+});
+
+test('gateway restart: a container created ahead and never started is no failure, and an app never started says nothing', async () => {
+  const rt = new FakeRuntime();
+  const first = fakeActivator(rt);
+  const second = fakeActivator(rt);
+  try {
+    await first.reconcile([fakeSpec('web')]);
+    first.close();
+    await second.reconcile([fakeSpec('web')]);
+    assert.deepEqual([second.status('web')?.state, second.status('web')?.reason, second.status('web')?.lastError], ['stopped', undefined, undefined]);
+  } finally {
+    first.close();
+    second.close();
+    await rt.close();
+  }
+});

@@ -23,7 +23,8 @@ export function toInstance(info: Docker.ContainerInspectInfo, dialHost = '127.0.
   if ((state === 'exited' || state === 'dead') && info.State.OOMKilled) instance.oomKilled = true;
   // What a gateway that finds it exited can tell of its end (see adoptedExit).
   if ((state === 'exited' || state === 'dead') && info.State.FinishedAt && info.State.FinishedAt !== NEVER) instance.finishedAt = new Date(info.State.FinishedAt);
-  if ((state === 'exited' || state === 'dead') && info.State.Error) instance.engineError = info.State.Error;
+  // A start the engine refused leaves the container `created`, with the engine's error.
+  if ((state === 'exited' || state === 'dead' || state === 'created') && info.State.Error) instance.engineError = info.State.Error;
   return instance;
 }
 
