@@ -7,6 +7,7 @@ import { containerSpecHash, withContainerOf } from '../spec/hash.js';
 import type { AppSpec, DockerPolicy, WaitingPageText } from '../spec/types.js';
 import type { AppState, AppStatus } from './app-status.js';
 import { AdmissionGate } from './admission.js';
+import { adoptedExit, lastEnded } from './adopted-exit.js';
 import { crashLoopReason, type CrashBackoff } from './crash-backoff.js';
 import { AppTimers } from './app-timers.js';
 import { DependencyHold, type WakeDependencies } from './dependency-hold.js';
@@ -499,10 +500,37 @@ export class AppController {
     if (this.state === 'running' || this.state === 'starting' || this.state === 'stopping') return;
     if (this.instances.readyCount > 0) this.fire('outsideStart');
     else if (this.instances.parked.some((i) => i.state === 'paused') && this.state === 'stopped') this.fire('outsidePause');
+    else if (this.state === 'stopped' && this.reason === undefined && this.lastError === undefined) await this.tellAdoptedExit(found);
     // More found running than the replica count (the last gateway was killed mid scale-down, or the count was lowered meanwhile).
     if (this.currentState === 'running' && this.acts() && this.instances.live.length > this.replicas) {
       void this.serial(() => this.rescale()).catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'scaling down failed'));
     }
+  }
+
+  /**
+   * A stopped app whose containers were found exited: what the engine knows of the last one's end
+   * (see adoptedExit), not a bare `stopped` that hides a crash from before this gateway. Only where
+   * this controller has nothing of its own to tell, and for a container kept (of the app's spec).
+   */
+  private async tellAdoptedExit(found: readonly Instance[]): Promise<void> {
+    const kept = found.filter((i) => this.instances.parked.some((p) => p.id === i.id));
+    let last = lastEnded(kept.filter((i) => i.state === 'exited' || i.state === 'dead'));
+    let told = last && adoptedExit(last);
+    // A start the engine refused (an exec or mount failure) leaves its container `created` with the engine's
+    // error, which a list does not read (list.ts reads never-started containers from the summary): asked here,
+    // once per such container of a stopped app, at adoption only.
+    for (const created of told ? [] : kept.filter((i) => i.state === 'created')) {
+      const now = await this.deps.runtime.inspect(created.id).catch(() => undefined);
+      if (now?.engineError) [last, told] = [now, adoptedExit(now)];
+      if (told) break;
+    }
+    // A request may have started the app while the engine was asked.
+    if (!last || !told || this.state !== 'stopped' || this.reason !== undefined || this.lastError !== undefined) return;
+    this.reason = told.reason;
+    // A kill for its memory is told as while the gateway runs: with the limit it went past.
+    this.lastError = last.oomKilled && told.lastError ? this.outOfMemoryError(last.exitCode) : told.lastError;
+    this.deps.logger.info({ app: this.name, instance: last.name, exitCode: last.exitCode, reason: told.reason }, 'adopted a stopped app: what the engine knows of its last end');
+    this.onChange();
   }
 
   /**

@@ -26,7 +26,8 @@ export interface AppStatus {
   /**
    * Why the app is in `state`: berth's choice (`idle`, or `idle (pause failed)`, for an idle stop or pause,
    * `stopped through the API`, …), or what happened to it (`its container exited by itself with code 0`,
-   * `its container was paused outside berth`); absent after a start, or when lastError says it.
+   * `its container was paused outside berth`; after a gateway restart, what the engine still knows of its
+   * container's end: see adoptedExit); absent after a start, or when lastError says it.
    */
   reason?: string;
   /** Why the last start or the app itself failed; kept until the next successful start. */

@@ -14,7 +14,7 @@ export const PAUSED_WHILE_STARTING = 'the container was paused outside berth whi
  * that fails by itself exits otherwise; one that exits 0 by itself during its start
  * is told so after the short look.
  */
-const SIGNALLED = new Set([0, 137, 143]);
+export const SIGNALLED: ReadonlySet<number> = new Set([0, 137, 143]);
 
 /**
  * What the engine's view of a container being started means for the start. Pure.

@@ -135,6 +135,10 @@ export interface Instance {
   exitCode?: number;
   /** Exited because the kernel killed it for going past its memory limit. */
   oomKilled?: boolean;
+  /** When it last exited (the engine's State.FinishedAt); absent while it runs or when it never ran. */
+  finishedAt?: Date;
+  /** Why the engine could not run it, when it says (State.Error: an exec or mount failure at its last start). */
+  engineError?: string;
   /** The `berth.store` label: the id of the store whose gateway made it; absent on containers of an older berth. */
   store?: string;
   /**

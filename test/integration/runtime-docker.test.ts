@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import { adoptedExit } from '../../src/activator/adopted-exit.js';
 import { ConflictError, EngineUnavailableError, NotFoundError, RuntimeError, lastOutputOf } from '../../src/errors.js';
 import { DockerRuntime } from '../../src/runtime/docker/docker-runtime.js';
 import { lastOutput } from '../../src/runtime/last-output.js';
@@ -182,7 +183,11 @@ describe('DockerRuntime on a real engine', () => {
       assert.match(lastOutputOf(failed) ?? '', /^its last output: .*exec \/nope failed/);
     }
     for (let i = 0; i < 100 && (await runtime.inspect(created.id))?.state === 'running'; i++) await delay(50);
-    assert.equal((await runtime.inspect(created.id))?.exitCode, 127);
+    const ended = await runtime.inspect(created.id);
+    assert.equal(ended?.exitCode, 127);
+    // What a gateway that finds it so tells of the app (adoptedExit): the engine's exit time is read.
+    assert.ok(ended.finishedAt && ended.startedAt && ended.finishedAt.getTime() >= ended.startedAt.getTime(), 'FinishedAt read');
+    assert.match(adoptedExit(ended)?.reason ?? '', /^its container exited with code 127 at \d{4}-\d\d-\d\dT[\d:.]+Z \(before this gateway took the app over\)$/);
     assert.match((await lastOutput((options) => runtime.logs(created.id, options))) ?? '', /^its last output: .*exec \/nope failed: No such file or directory/);
   });
 

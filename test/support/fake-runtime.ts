@@ -148,7 +148,12 @@ export class FakeRuntime implements Runtime {
     const b = this.behaviour.get(c.instance.app) ?? {};
     if (b.startDelayMs) await sleep(b.startDelayMs);
     await this.guard();
-    if (b.startError) throw b.startError();
+    if (b.startError) {
+      // The engine keeps its reason for a refused start on the container (State.Error), as inspect shows.
+      const err = b.startError();
+      c.instance.engineError = err.message;
+      throw err;
+    }
     if (!this.containers.has(id)) throw new NotFoundError(`no container ${id}`);
     // As the Swarm runtime: an edited service is not started as it is; the caller ensures it anew.
     if (c.instance.outdated) throw new NotFoundError(`service ${c.instance.name} was changed outside berth`);
@@ -212,7 +217,13 @@ export class FakeRuntime implements Runtime {
     await this.guard();
     this.calls.list++;
     // Taken before the delay: a slow list answers with how things were when it was asked.
-    const snapshot = [...this.containers.values()].map((c) => ({ ...c.instance })).filter((i) => !filter?.app || i.app === filter.app);
+    // As the Docker runtime's list: a never-started container is read from the list summary, which has no State.Error.
+    const listed = (i: Instance): Instance => {
+      const copy = { ...i };
+      if (copy.state === 'created') delete copy.engineError;
+      return copy;
+    };
+    const snapshot = [...this.containers.values()].map((c) => listed(c.instance)).filter((i) => !filter?.app || i.app === filter.app);
     if (this.listDelayMs) await sleep(this.listDelayMs);
     await this.guard();
     return snapshot;
@@ -421,6 +432,8 @@ export class FakeRuntime implements Runtime {
     c.instance.startedAt = new Date();
     c.instance.exitCode = undefined;
     c.instance.oomKilled = undefined;
+    c.instance.finishedAt = undefined;
+    c.instance.engineError = undefined;
     if (b.exitAfterMs !== undefined) c.exitTimer = setTimeout(() => void this.halt(c, b.exitCode ?? 1, ['die']), b.exitAfterMs);
     this.emit('start', c);
   }
@@ -464,6 +477,7 @@ export class FakeRuntime implements Runtime {
     c.instance.state = 'exited';
     c.instance.address = undefined;
     c.instance.exitCode = exitCode;
+    c.instance.finishedAt = new Date();
     for (const kind of kinds) this.emit(kind, c, kind === 'die' ? exitCode : undefined);
   }
 

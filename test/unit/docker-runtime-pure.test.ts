@@ -128,6 +128,21 @@ describe('toInstance', () => {
     Object.assign(i.State, { ExitCode: 137, OOMKilled: true });
     assert.equal(toInstance(i).oomKilled, true);
   });
+
+  it('keeps when it exited and why the engine could not run it, for a gateway that finds it so (adoptedExit)', () => {
+    const i = info('exited', {});
+    Object.assign(i.State, { ExitCode: 127, FinishedAt: '2026-01-01T10:00:00.5Z', Error: 'exec: "/app": no such file' });
+    const inst = toInstance(i);
+    assert.equal(inst.finishedAt?.toISOString(), '2026-01-01T10:00:00.500Z');
+    assert.equal(inst.engineError, 'exec: "/app": no such file');
+    // A start the engine refused: the container stays `created`, with the engine's error.
+    const refused = info('created', {});
+    Object.assign(refused.State, { ExitCode: 127, FinishedAt: '0001-01-01T00:00:00Z', StartedAt: '0001-01-01T00:00:00Z', Error: 'exec: "/app": no such file' });
+    assert.deepEqual([toInstance(refused).state, toInstance(refused).engineError, toInstance(refused).exitCode], ['created', 'exec: "/app": no such file', undefined]);
+    const running = info('running', {});
+    Object.assign(running.State, { FinishedAt: '0001-01-01T00:00:00Z', Error: '' });
+    assert.deepEqual([toInstance(running).finishedAt, toInstance(running).engineError], [undefined, undefined]);
+  });
 });
 
 describe('watchEvents', () => {

@@ -21,6 +21,10 @@ export function toInstance(info: Docker.ContainerInspectInfo, dialHost = '127.0.
   if (info.State.StartedAt && info.State.StartedAt !== NEVER) instance.startedAt = new Date(info.State.StartedAt);
   if (state === 'exited' || state === 'dead') instance.exitCode = info.State.ExitCode;
   if ((state === 'exited' || state === 'dead') && info.State.OOMKilled) instance.oomKilled = true;
+  // What a gateway that finds it exited can tell of its end (see adoptedExit).
+  if ((state === 'exited' || state === 'dead') && info.State.FinishedAt && info.State.FinishedAt !== NEVER) instance.finishedAt = new Date(info.State.FinishedAt);
+  // A start the engine refused leaves the container `created`, with the engine's error.
+  if ((state === 'exited' || state === 'dead' || state === 'created') && info.State.Error) instance.engineError = info.State.Error;
   return instance;
 }
 
