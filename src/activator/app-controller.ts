@@ -128,6 +128,8 @@ export class AppController {
   spec: AppSpec;
   private state: AppState = 'stopped';
   private since = new Date();
+  /** `since` on the monotonic clock, for the decisions that measure time in the state (see failedWithin). */
+  private sinceMs = performance.now();
   private lastError?: string;
   /** See AppStatus.lastOutput; it goes with lastError (set with it by a failed start, cleared with it by any other). */
   private lastOutput?: string;
@@ -1015,6 +1017,15 @@ export class AppController {
     this.fire('reconcileFailed');
   }
 
+  /**
+   * The last error of a start that failed less than `withinMs` ago. Measured on the monotonic clock: on the
+   * wall clock, a clock set back kept the waiting page's error for as long as it was set back, and one set
+   * forward dropped it at once, so a reload started the broken app again.
+   */
+  failedWithin(withinMs: number): string | undefined {
+    return this.state === 'failed' && performance.now() - this.sinceMs < withinMs ? this.lastError : undefined;
+  }
+
   /** Milliseconds before a start may be tried again (0: now). */
   retryDelayMs(): number {
     return this.gate.retryDelayMs();
@@ -1076,6 +1087,7 @@ export class AppController {
       this.state = result.next;
       this.reason = reason;
       this.since = new Date();
+      this.sinceMs = performance.now();
       if (result.next !== 'running') this.timers.idle.disarm();
       // Serving again (adopted once ready): nothing kept aside is left to stop.
       else this.cancelStopRetry();
