@@ -67,7 +67,7 @@ export interface AppControllerDeps {
   lease?: AppLease;
   /**
    * Several gateways: why the leader stopped the app (`idle`, `stopped through the API`, …) when it announced
-   * a stop at or after `sinceMs` (epoch ms; recently), else undefined. A gateway that does not lead sees the
+   * a stop after `sinceMs` (epoch ms, not in that millisecond; recently), else undefined. A gateway that does not lead sees the
    * leader's stop only as its containers' exits; with this it tells them as that stop, not as the app's own.
    */
   leaderStopped?: LeaderStopped;
@@ -86,11 +86,11 @@ export interface AppControllerDeps {
 
 /**
  * Whether an exit told as the app's own (at `exit.atMs`, of an instance started at `exit.startedAtMs`) is the
- * leader's stop announced at `atMs`: announced after the instance started, and within a signal's span of the exit
- * either way (the notice and the die event are not ordered). Pure.
+ * leader's stop announced at `atMs`: announced after the instance started (not in its millisecond, as LeaderStops
+ * says), and within a signal's span of the exit either way (the notice and the die event are not ordered). Pure.
  */
 export function isLeaderStopExit(exit: { atMs: number; startedAtMs: number }, atMs: number): boolean {
-  return atMs >= exit.startedAtMs && Math.abs(atMs - exit.atMs) <= SIGNAL_COUNTS_FOR_MS;
+  return atMs > exit.startedAtMs && Math.abs(atMs - exit.atMs) <= SIGNAL_COUNTS_FOR_MS;
 }
 
 /** See AppControllerDeps.leaderStopped. */

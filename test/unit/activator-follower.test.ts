@@ -177,6 +177,11 @@ test('the leader killed mid-rollout of a revision that never gets ready: this ga
   }
 });
 
+/** A notice time after the running instance of `app` started (not in its millisecond, which counts as before it). */
+function afterStart(rt: FakeRuntime, app: string): number {
+  return Math.max(Date.now(), (rt.running(app)[0]?.startedAt?.getTime() ?? 0) + 1);
+}
+
 // The leader's stop reaches a follower only as its containers' exits: it was logged as "instance exited
 // by itself" and shown with the exit's reason (a signal from "outside berth"); the follower now tells it
 // as the leader's stop, with the leader's reason and no error.
@@ -187,14 +192,15 @@ test('a stop the leader announced: the exit here is told as that stop, with its 
     acts: () => false,
     leaderStopped: (app, sinceMs) => {
       const stop = announced.get(app);
-      return stop && stop.atMs >= sinceMs ? stop.reason : undefined;
+      return stop && stop.atMs > sinceMs ? stop.reason : undefined;
     },
   });
   try {
     await a.reconcile([fakeSpec('web'), fakeSpec('own')]);
     await a.acquire('web');
     await a.acquire('own');
-    announced.set('web', { reason: 'idle', atMs: Date.now() });
+    // After the start's millisecond, as a notice of a stop of a running instance is.
+    announced.set('web', { reason: 'idle', atMs: afterStart(rt, 'web') });
     await rt.outsideSignal(rt.running('web')[0]!.id, 15, 0);
     await rt.outsideSignal(rt.running('own')[0]!.id, 15, 0);
     await waitForState(a, 'web', 'stopped', 3_000);
@@ -222,20 +228,21 @@ test("the leader's stop notice after the exit: the exit is told again as that st
     acts: () => false,
     leaderStopped: (app, sinceMs) => {
       const stop = announced.get(app);
-      return stop && stop.atMs >= sinceMs ? stop.reason : undefined;
+      return stop && stop.atMs > sinceMs ? stop.reason : undefined;
     },
   });
   try {
     await a.reconcile([fakeSpec('web'), fakeSpec('own')]);
     await a.acquire('web');
     await a.acquire('own');
+    const noticeAtMs = afterStart(rt, 'web');
     await rt.outsideSignal(rt.running('web')[0]!.id, 15, 0);
     await rt.outsideSignal(rt.running('own')[0]!.id, 15, 0);
     await waitForState(a, 'web', 'stopped', 3_000);
     await waitForState(a, 'own', 'stopped', 3_000);
     assert.match(String(a.status('web')?.reason), /outside berth/, 'before the notice: told as a stop from outside');
     // The notice comes now.
-    const atMs = Date.now();
+    const atMs = noticeAtMs;
     announced.set('web', { reason: 'idle', atMs });
     a.leaderAnnouncedStop('web', 'idle', atMs);
     assert.equal(a.status('web')?.state, 'stopped');
@@ -243,7 +250,7 @@ test("the leader's stop notice after the exit: the exit is told again as that st
     assert.equal(a.status('web')?.lastError, undefined);
     assert.match(String(a.status('own')?.reason), /outside berth/, 'an app the leader did not stop keeps its own reading');
     // A notice about a later run says nothing of an earlier exit: started again, stopped from outside, then a stale notice.
-    // Clearly before the start: a notice in the start's own millisecond counts as its stop (as LeaderStops says).
+    // Clearly before the start (a notice in the start's own millisecond is taken as before it too, as LeaderStops says).
     announced.set('web', { reason: 'idle', atMs: atMs - 5 });
     await a.acquire('web');
     await rt.outsideKill(rt.running('web')[0]!.id, 1);
