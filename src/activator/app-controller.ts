@@ -93,6 +93,16 @@ export function isLeaderStopExit(exit: { atMs: number; startedAtMs: number }, at
   return atMs > exit.startedAtMs && Math.abs(atMs - exit.atMs) <= SIGNAL_COUNTS_FOR_MS;
 }
 
+/**
+ * On a gateway that does not lead, why an exit is the leader's rollout retiring the instance, or undefined. Only
+ * the leader rolls out, and this gateway took the new spec at the reconcile that began the rollout, so an
+ * instance of another revision than the app's own is one the leader is replacing: its drain and removal reach
+ * this gateway only as an exit (137, for the removal), which was told as the app's own, a crash. Pure.
+ */
+export function rolloutRetirement(instanceSpecHash: string, appSpecHash: string): string | undefined {
+  return instanceSpecHash === appSpecHash ? undefined : 'replaced by the new revision';
+}
+
 /** See AppControllerDeps.leaderStopped. */
 export type LeaderStopped = (app: string, sinceMs: number) => string | undefined;
 
@@ -782,7 +792,7 @@ export class AppController {
     if (decision.kind === 'ignore' || !slot) return false;
     // Several gateways: the leader's stop reaches a follower only as exits; told as the app's own, it showed a
     // reason (and, for a signal's exit code, an error) the leader's view does not have.
-    const byLeader = this.acts() ? undefined : this.deps.leaderStopped?.(this.name, startedAt ?? 0);
+    const byLeader = this.acts() ? undefined : (this.deps.leaderStopped?.(this.name, startedAt ?? 0) ?? rolloutRetirement(slot.instance.specHash, containerSpecHash(this.spec)));
     if (byLeader !== undefined) {
       this.instances.drop(slot);
       this.instances.park({ ...slot.instance, state: 'exited', address: undefined });

@@ -3,6 +3,7 @@
 // to the leader, follows what the engine reports instead, and acts once it leads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import pino from 'pino';
 import { FakeRuntime, sleep } from '../support/fake-runtime.js';
 import { containerSpecHash } from '../../src/spec/hash.js';
 import { eventually, fakeActivator, fakeSpec, waitForState } from '../support/fake-activator.js';
@@ -278,6 +279,39 @@ test("the leader's last request times, what it saves, hold activity seen only at
     assert.ok(saved && saved[1] >= before - 1_000, `web's last request is the peer's: ${JSON.stringify(saved)}`);
   } finally {
     a.close();
+    await rt.close();
+  }
+});
+
+// Several gateways: the leader's rollout retires the old revision's instances (drained, then removed). A follower
+// sees that only as their exits: it logged "instance exited by itself" and, for the 137 of a removal, showed the
+// error "the container exited with code 137". Only the leader rolls out, so an instance of another revision
+// than the app's own exiting here is its retirement.
+test("the leader's rollout retiring the old revision: not an exit of the app's own on a follower", async () => {
+  const rt = new FakeRuntime();
+  const leader = fakeActivator(rt, { acts: () => true });
+  const logged: string[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void logged.push(String(JSON.parse(line).msg)) });
+  const follower = fakeActivator(rt, { acts: () => false, logger });
+  const v1 = fakeSpec('web', { image: 'fake/web:1' });
+  const v2 = fakeSpec('web', { image: 'fake/web:2' });
+  try {
+    await leader.reconcile([v1]);
+    await leader.acquire('web');
+    const [old] = rt.running('web');
+    await follower.reconcile([v1]);
+    assert.equal(follower.status('web')?.state, 'running', 'the follower serves the old revision');
+    await follower.reconcile([v2]);
+    await leader.reconcile([v2]);
+    await eventually('the old revision is removed', () => !rt.containers.has(old!.id), 3_000);
+    await eventually('the follower told the exit', () => logged.some((msg) => msg === 'instance exited by itself' || msg === 'instance stopped by the leader'), 3_000);
+    assert.equal(follower.status('web')?.lastError, undefined, 'no error of the app');
+    assert.ok(!logged.includes('instance exited by itself'), logged.join(', '));
+    assert.ok(logged.includes('instance stopped by the leader'), logged.join(', '));
+    await eventually('the new revision serves here', () => follower.status('web')?.state === 'running', 2_000);
+  } finally {
+    follower.close();
+    leader.close();
     await rt.close();
   }
 });
