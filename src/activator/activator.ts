@@ -252,15 +252,13 @@ export class Activator implements UpstreamSource {
   private waiting(app: string): WaitingInfo | undefined {
     const controller = this.apps.get(app);
     if (!controller) return undefined;
-    const status = controller.status();
     const page = { ...this.defaults.waitingPage, ...controller.spec.waitingPage };
-    const failedRecently = status.state === 'failed' && Date.now() - status.since.getTime() < RECENT_FAILURE_MS;
     const retryMs = controller.retryDelayMs();
     return {
       mode: controller.spec.waiting,
       title: page.title,
       message: page.message,
-      recentFailure: failedRecently ? status.lastError : undefined,
+      recentFailure: controller.failedWithin(RECENT_FAILURE_MS),
       retryAfterS: retryMs > 0 ? Math.ceil(retryMs / 1000) : undefined,
     };
   }

@@ -68,7 +68,7 @@ export interface AppControllerDeps {
   lease?: AppLease;
   /**
    * Several gateways: why the leader stopped the app (`idle`, `stopped through the API`, …) when it announced
-   * a stop at or after `sinceMs` (epoch ms; recently), else undefined. A gateway that does not lead sees the
+   * a stop after `sinceMs` (epoch ms, not in that millisecond; recently), else undefined. A gateway that does not lead sees the
    * leader's stop only as its containers' exits; with this it tells them as that stop, not as the app's own.
    */
   leaderStopped?: LeaderStopped;
@@ -87,11 +87,21 @@ export interface AppControllerDeps {
 
 /**
  * Whether an exit told as the app's own (at `exit.atMs`, of an instance started at `exit.startedAtMs`) is the
- * leader's stop announced at `atMs`: announced after the instance started, and within a signal's span of the exit
- * either way (the notice and the die event are not ordered). Pure.
+ * leader's stop announced at `atMs`: announced after the instance started (not in its millisecond, as LeaderStops
+ * says), and within a signal's span of the exit either way (the notice and the die event are not ordered). Pure.
  */
 export function isLeaderStopExit(exit: { atMs: number; startedAtMs: number }, atMs: number): boolean {
-  return atMs >= exit.startedAtMs && Math.abs(atMs - exit.atMs) <= SIGNAL_COUNTS_FOR_MS;
+  return atMs > exit.startedAtMs && Math.abs(atMs - exit.atMs) <= SIGNAL_COUNTS_FOR_MS;
+}
+
+/**
+ * On a gateway that does not lead, why an exit is the leader's rollout retiring the instance, or undefined. Only
+ * the leader rolls out, and this gateway took the new spec at the reconcile that began the rollout, so an
+ * instance of another revision than the app's own is one the leader is replacing: its drain and removal reach
+ * this gateway only as an exit (137, for the removal), which was told as the app's own, a crash. Pure.
+ */
+export function rolloutRetirement(instanceSpecHash: string, appSpecHash: string): string | undefined {
+  return instanceSpecHash === appSpecHash ? undefined : 'replaced by the new revision';
 }
 
 /** See AppControllerDeps.leaderStopped. */
@@ -129,6 +139,8 @@ export class AppController {
   spec: AppSpec;
   private state: AppState = 'stopped';
   private since = new Date();
+  /** `since` on the monotonic clock, for the decisions that measure time in the state (see failedWithin). */
+  private sinceMs = performance.now();
   private lastError?: string;
   /** See AppStatus.lastOutput; it goes with lastError (set with it by a failed start, cleared with it by any other). */
   private lastOutput?: string;
@@ -808,7 +820,7 @@ export class AppController {
     if (decision.kind === 'ignore' || !slot) return false;
     // Several gateways: the leader's stop reaches a follower only as exits; told as the app's own, it showed a
     // reason (and, for a signal's exit code, an error) the leader's view does not have.
-    const byLeader = this.acts() ? undefined : this.deps.leaderStopped?.(this.name, startedAt ?? 0);
+    const byLeader = this.acts() ? undefined : (this.deps.leaderStopped?.(this.name, startedAt ?? 0) ?? rolloutRetirement(slot.instance.specHash, containerSpecHash(this.spec)));
     if (byLeader !== undefined) {
       this.instances.drop(slot);
       this.instances.park({ ...slot.instance, state: 'exited', address: undefined });
@@ -1043,6 +1055,15 @@ export class AppController {
     this.fire('reconcileFailed');
   }
 
+  /**
+   * The last error of a start that failed less than `withinMs` ago. Measured on the monotonic clock: on the
+   * wall clock, a clock set back kept the waiting page's error for as long as it was set back, and one set
+   * forward dropped it at once, so a reload started the broken app again.
+   */
+  failedWithin(withinMs: number): string | undefined {
+    return this.state === 'failed' && performance.now() - this.sinceMs < withinMs ? this.lastError : undefined;
+  }
+
   /** Milliseconds before a start may be tried again (0: now). */
   retryDelayMs(): number {
     return this.gate.retryDelayMs();
@@ -1104,6 +1125,7 @@ export class AppController {
       this.state = result.next;
       this.reason = reason;
       this.since = new Date();
+      this.sinceMs = performance.now();
       if (result.next !== 'running') this.timers.idle.disarm();
       // Serving again (adopted once ready): nothing kept aside is left to stop.
       else this.cancelStopRetry();

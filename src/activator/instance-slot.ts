@@ -75,8 +75,8 @@ export async function startSlot(
     const watch = new StartWatch(runtime, running, deadline);
     let result =
       running.health !== 'none'
-        ? await waitUntilHealthy(() => runtime.inspect(running.id), deadline, signal)
-        : await waitUntilReady(running.address, spec.readiness, { deadline, signal, stillStarting: () => watch.check() });
+        ? await waitUntilHealthy(() => runtime.inspect(running.id), deadline, signal, spec.startTimeoutMs)
+        : await waitUntilReady(running.address, spec.readiness, { deadline, startTimeoutMs: spec.startTimeoutMs, signal, stillStarting: () => watch.check() });
     // The health check path sees an exit as a failure: it may have been a restart's stop.
     if (!result.ready && !watch.restarted && running.health !== 'none' && !signal?.aborted) await watch.check();
     if (watch.restarted) {

@@ -1,4 +1,5 @@
 import { request, type ClientRequest, type IncomingMessage } from 'node:http';
+import { formatDuration } from '../spec/duration.js';
 import type { ReadinessSpec } from '../spec/types.js';
 
 export interface ProbeTarget {
@@ -6,8 +7,11 @@ export interface ProbeTarget {
   port: number;
 }
 
-/** `silent`: the last attempt got no HTTP answer at all (refused, reset, timed out), as opposed to a bad status. */
-export type ProbeResult = { ready: true } | { ready: false; reason: string; silent?: boolean };
+/**
+ * `silent`: the last attempt got no HTTP answer at all (refused, reset, timed out), as opposed to a bad status;
+ * `timedOut`: it was cut off at its own timeout.
+ */
+export type ProbeResult = { ready: true } | { ready: false; reason: string; silent?: boolean; timedOut?: boolean };
 
 /** Most bytes of a probe answer's body read before its connection is closed. */
 const PROBE_BODY_BYTES = 64 * 1024;
@@ -43,10 +47,14 @@ export function probeOnce(target: ProbeTarget, readiness: ReadinessSpec, timeout
       return;
     }
     // Past the answer too: a body still coming when the probe's time is up is cut off.
-    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      req.destroy(new Error(`no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
     req.on('error', (err) => {
       clearTimeout(timer);
-      resolve({ ready: false, reason: err.message, silent: true });
+      resolve({ ready: false, reason: err.message, silent: true, ...(timedOut ? { timedOut } : {}) });
     });
     req.end();
   });
@@ -54,6 +62,8 @@ export function probeOnce(target: ProbeTarget, readiness: ReadinessSpec, timeout
 
 export interface WaitOptions {
   deadline: number;
+  /** The app's startTimeout as configured, named in the reason when the deadline passes. */
+  startTimeoutMs?: number;
   /** Checked between attempts; a non-empty answer aborts the wait with that reason. */
   stillStarting?: () => Promise<string | undefined>;
   signal?: AbortSignal;
@@ -83,7 +93,7 @@ export async function waitUntilReady(target: ProbeTarget, readiness: ReadinessSp
       const gone = options.stillStarting ? await options.stillStarting().catch(() => undefined) : undefined;
       if (gone) return { ready: false, reason: gone };
       last ??= await probeOnce(target, readiness, LAST_CHANCE_PROBE_MS);
-      return last.ready ? last : { ready: false, reason: `not ready in time: ${last.reason}`, silent: last.silent === true };
+      return last.ready ? last : { ready: false, reason: notReadyInTime(options.startTimeoutMs, lastProbeSaw(last)), silent: last.silent === true };
     }
     last = await probeOnce(target, readiness, Math.min(timeoutMs, Math.max(left, 1)));
     if (last.ready) return last;
@@ -98,6 +108,20 @@ export async function waitUntilReady(target: ProbeTarget, readiness: ReadinessSp
     if (performance.now() - began > TIGHT_POLL_MS) delayMs = Math.min(delayMs * 2, 100);
     timeoutMs = Math.min(timeoutMs * 2, 1_000);
   }
+}
+
+/**
+ * The reason of a start that ran out of time. It names the app's startTimeout as configured: the time
+ * left of it, which the last probe's own timeout was cut to, read "no answer within 2.86 ms", which
+ * says nothing its author can act on. Pure; `startTimeoutMs` undefined where no app's timeout applies.
+ */
+export function notReadyInTime(startTimeoutMs: number | undefined, why: string): string {
+  return startTimeoutMs === undefined ? `not ready in time: ${why}` : `not ready in time (the app's startTimeout is ${formatDuration(startTimeoutMs)}): ${why}`;
+}
+
+/** What the last probe saw, in words about the app rather than about the probe's own timeout. */
+function lastProbeSaw(last: { reason: string; timedOut?: boolean }): string {
+  return last.timedOut ? 'the last readiness check got no answer' : last.reason;
 }
 
 /** The timeout of the one probe made when the deadline passed before any. */
@@ -120,6 +144,7 @@ export async function waitUntilHealthy(
   inspect: () => Promise<{ state: string; health: string; exitCode?: number } | undefined>,
   deadline: number,
   signal?: AbortSignal,
+  startTimeoutMs?: number,
 ): Promise<ProbeResult> {
   let delayMs = 5;
   let health = 'starting';
@@ -133,7 +158,7 @@ export async function waitUntilHealthy(
     await sleep(Math.min(delayMs, Math.max(deadline - performance.now(), 0)));
     delayMs = Math.min(delayMs * 2, 200);
   }
-  return { ready: false, reason: `not ready in time: Docker's health check says ${health}` };
+  return { ready: false, reason: notReadyInTime(startTimeoutMs, `Docker's health check says ${health}`) };
 }
 
 /**

@@ -59,8 +59,14 @@ function parseAnyDuration(input: string | number): number {
   return Math.round(ms);
 }
 
+/**
+ * The bound as users write durations, in whole seconds (24d20h31m23s): "at most 24 days" undersold it,
+ * since 24d20h was accepted, and the bound named is one a user can write and have accepted.
+ */
+const MAX_DURATION_TEXT = formatDuration(Math.floor(MAX_DURATION_MS / 1000) * 1000);
+
 function checkRange(ms: number, written: string): number {
-  if (ms > MAX_DURATION_MS) throw new Error(`${written} is too long: at most 24 days`);
+  if (ms > MAX_DURATION_MS) throw new Error(`${written} is too long: at most ${MAX_DURATION_TEXT} (about 24.8 days, the longest a timer waits)`);
   return ms;
 }
 

@@ -281,3 +281,25 @@ test('admit: a request that comes once the listener is up but before the first r
     await rt.close();
   }
 });
+
+test('admit: a failure moments ago is shown whatever the wall clock does (it is measured on the monotonic clock)', async () => {
+  const rt = new FakeRuntime();
+  rt.behave('web', { startError: () => new Error('exec format error') });
+  const a = fakeActivator(rt);
+  const realNow = Date.now;
+  const browser = { accept: 'text/html' };
+  try {
+    await a.reconcile([fakeSpec('web')]);
+    await assert.rejects(a.acquire('web'), /exec format error/);
+    assert.equal(a.status('web')?.state, 'failed');
+    // The wall clock jumps an hour ahead (an NTP step): the failure is still seconds old.
+    Date.now = () => realNow() + 3_600_000;
+    const failed = a.admit('web', req(browser));
+    assert.equal(failed.kind, 'fail', 'a reload right after a failure still shows it');
+    assert.match(failed.kind === 'fail' ? failed.error.message : '', /exec format error/);
+  } finally {
+    Date.now = realNow;
+    a.close();
+    await rt.close();
+  }
+});

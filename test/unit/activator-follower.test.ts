@@ -3,6 +3,7 @@
 // to the leader, follows what the engine reports instead, and acts once it leads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import pino from 'pino';
 import { FakeRuntime, sleep } from '../support/fake-runtime.js';
 import { containerSpecHash } from '../../src/spec/hash.js';
 import { eventually, fakeActivator, fakeSpec, waitForState } from '../support/fake-activator.js';
@@ -177,6 +178,11 @@ test('the leader killed mid-rollout of a revision that never gets ready: this ga
   }
 });
 
+/** A notice time after the running instance of `app` started (not in its millisecond, which counts as before it). */
+function afterStart(rt: FakeRuntime, app: string): number {
+  return Math.max(Date.now(), (rt.running(app)[0]?.startedAt?.getTime() ?? 0) + 1);
+}
+
 // The leader's stop reaches a follower only as its containers' exits: it was logged as "instance exited
 // by itself" and shown with the exit's reason (a signal from "outside berth"); the follower now tells it
 // as the leader's stop, with the leader's reason and no error.
@@ -187,14 +193,15 @@ test('a stop the leader announced: the exit here is told as that stop, with its 
     acts: () => false,
     leaderStopped: (app, sinceMs) => {
       const stop = announced.get(app);
-      return stop && stop.atMs >= sinceMs ? stop.reason : undefined;
+      return stop && stop.atMs > sinceMs ? stop.reason : undefined;
     },
   });
   try {
     await a.reconcile([fakeSpec('web'), fakeSpec('own')]);
     await a.acquire('web');
     await a.acquire('own');
-    announced.set('web', { reason: 'idle', atMs: Date.now() });
+    // After the start's millisecond, as a notice of a stop of a running instance is.
+    announced.set('web', { reason: 'idle', atMs: afterStart(rt, 'web') });
     await rt.outsideSignal(rt.running('web')[0]!.id, 15, 0);
     await rt.outsideSignal(rt.running('own')[0]!.id, 15, 0);
     await waitForState(a, 'web', 'stopped', 3_000);
@@ -222,20 +229,21 @@ test("the leader's stop notice after the exit: the exit is told again as that st
     acts: () => false,
     leaderStopped: (app, sinceMs) => {
       const stop = announced.get(app);
-      return stop && stop.atMs >= sinceMs ? stop.reason : undefined;
+      return stop && stop.atMs > sinceMs ? stop.reason : undefined;
     },
   });
   try {
     await a.reconcile([fakeSpec('web'), fakeSpec('own')]);
     await a.acquire('web');
     await a.acquire('own');
+    const noticeAtMs = afterStart(rt, 'web');
     await rt.outsideSignal(rt.running('web')[0]!.id, 15, 0);
     await rt.outsideSignal(rt.running('own')[0]!.id, 15, 0);
     await waitForState(a, 'web', 'stopped', 3_000);
     await waitForState(a, 'own', 'stopped', 3_000);
     assert.match(String(a.status('web')?.reason), /outside berth/, 'before the notice: told as a stop from outside');
     // The notice comes now.
-    const atMs = Date.now();
+    const atMs = noticeAtMs;
     announced.set('web', { reason: 'idle', atMs });
     a.leaderAnnouncedStop('web', 'idle', atMs);
     assert.equal(a.status('web')?.state, 'stopped');
@@ -243,7 +251,7 @@ test("the leader's stop notice after the exit: the exit is told again as that st
     assert.equal(a.status('web')?.lastError, undefined);
     assert.match(String(a.status('own')?.reason), /outside berth/, 'an app the leader did not stop keeps its own reading');
     // A notice about a later run says nothing of an earlier exit: started again, stopped from outside, then a stale notice.
-    // Clearly before the start: a notice in the start's own millisecond counts as its stop (as LeaderStops says).
+    // Clearly before the start (a notice in the start's own millisecond is taken as before it too, as LeaderStops says).
     announced.set('web', { reason: 'idle', atMs: atMs - 5 });
     await a.acquire('web');
     await rt.outsideKill(rt.running('web')[0]!.id, 1);
@@ -271,6 +279,39 @@ test("the leader's last request times, what it saves, hold activity seen only at
     assert.ok(saved && saved[1] >= before - 1_000, `web's last request is the peer's: ${JSON.stringify(saved)}`);
   } finally {
     a.close();
+    await rt.close();
+  }
+});
+
+// Several gateways: the leader's rollout retires the old revision's instances (drained, then removed). A follower
+// sees that only as their exits: it logged "instance exited by itself" and, for the 137 of a removal, showed the
+// error "the container exited with code 137". Only the leader rolls out, so an instance of another revision
+// than the app's own exiting here is its retirement.
+test("the leader's rollout retiring the old revision: not an exit of the app's own on a follower", async () => {
+  const rt = new FakeRuntime();
+  const leader = fakeActivator(rt, { acts: () => true });
+  const logged: string[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void logged.push(String(JSON.parse(line).msg)) });
+  const follower = fakeActivator(rt, { acts: () => false, logger });
+  const v1 = fakeSpec('web', { image: 'fake/web:1' });
+  const v2 = fakeSpec('web', { image: 'fake/web:2' });
+  try {
+    await leader.reconcile([v1]);
+    await leader.acquire('web');
+    const [old] = rt.running('web');
+    await follower.reconcile([v1]);
+    assert.equal(follower.status('web')?.state, 'running', 'the follower serves the old revision');
+    await follower.reconcile([v2]);
+    await leader.reconcile([v2]);
+    await eventually('the old revision is removed', () => !rt.containers.has(old!.id), 3_000);
+    await eventually('the follower told the exit', () => logged.some((msg) => msg === 'instance exited by itself' || msg === 'instance stopped by the leader'), 3_000);
+    assert.equal(follower.status('web')?.lastError, undefined, 'no error of the app');
+    assert.ok(!logged.includes('instance exited by itself'), logged.join(', '));
+    assert.ok(logged.includes('instance stopped by the leader'), logged.join(', '));
+    await eventually('the new revision serves here', () => follower.status('web')?.state === 'running', 2_000);
+  } finally {
+    follower.close();
+    leader.close();
     await rt.close();
   }
 });

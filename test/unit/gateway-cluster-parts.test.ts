@@ -8,6 +8,7 @@ import type { AppState, AppStatus } from '../../src/activator/app-status.js';
 import type { ActivityDelta } from '../../src/cluster/activity-table.js';
 import { SIGNAL_COUNTS_FOR_MS } from '../../src/activator/ended-reason.js';
 import { LeaderStops } from '../../src/cluster/gateways/leader-stops.js';
+import { isLeaderStopExit } from '../../src/activator/app-controller.js';
 import { decodeNotice, encodeNotice, type ClusterNotice } from '../../src/cluster/gateways/cluster-notice.js';
 import { FenceHolds } from '../../src/cluster/gateways/fence-holds.js';
 import { gatewayIdOf } from '../../src/cluster/gateways/gateway-id.js';
@@ -49,10 +50,19 @@ test("LeaderStops: the leader's stop counts for instances started before it, and
   assert.equal(stops.stoppedSince('x', 0, 1_000), undefined);
   stops.note('x', 'idle', 1_000);
   assert.equal(stops.stoppedSince('x', 500, 1_200), 'idle');
-  assert.equal(stops.stoppedSince('x', 1_000, 1_200), 'idle', 'started in the same millisecond');
+  assert.equal(stops.stoppedSince('x', 999, 1_200), 'idle', 'started the millisecond before');
+  // The engine's start time and the notice's are both cut to the millisecond: within one, the notice is taken as the earlier
+  // (as a die event in a start's own millisecond is the previous run's), or a start right after a stop hid its own crash.
+  assert.equal(stops.stoppedSince('x', 1_000, 1_200), undefined, 'started in the same millisecond');
   assert.equal(stops.stoppedSince('x', 1_100, 1_200), undefined, 'an instance started after the stop was announced');
   assert.equal(stops.stoppedSince('y', 0, 1_200), undefined);
   assert.equal(stops.stoppedSince('x', 500, 1_000 + SIGNAL_COUNTS_FOR_MS + 1), undefined, 'an old announcement');
+});
+
+test("isLeaderStopExit: a notice in the instance's start millisecond is not its stop, one after it is", () => {
+  assert.equal(isLeaderStopExit({ atMs: 1_010, startedAtMs: 1_000 }, 1_000), false);
+  assert.equal(isLeaderStopExit({ atMs: 1_010, startedAtMs: 1_000 }, 1_001), true);
+  assert.equal(isLeaderStopExit({ atMs: 1_010, startedAtMs: 1_000 }, 999), false);
 });
 
 describe('PeerActivity: the other gateways\' heartbeats become idle-clock deltas', () => {

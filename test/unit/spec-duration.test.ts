@@ -32,7 +32,7 @@ describe('parseDuration', () => {
     ['1.s', /is not a duration/],
     [-1, /is not a duration/],
     [Number.NaN, /is not a duration/],
-    ['30d', /too long: at most 24 days/],
+    ['30d', /too long: at most 24d20h31m23s/],
     [MAX_DURATION_MS, /too long/],
   ];
   for (const [input, message] of invalid) {
@@ -46,7 +46,23 @@ describe('parseDuration', () => {
   it('accepts the longest duration Node timers can hold', () => {
     assert.equal(parseDuration('24d'), 24 * 86_400_000);
   });
+
+  it('names the bound it enforces: what it says is the most is accepted, a second more is not', () => {
+    const said = /at most (\S+)/.exec(thrown(() => parseDuration('25d')))?.[1];
+    assert.ok(said, 'the message names a bound');
+    assert.equal(parseDuration(said), Math.floor(MAX_DURATION_MS / 1000) * 1000);
+    assert.throws(() => parseDuration(`${said}1s`), /too long/);
+  });
 });
+
+function thrown(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error('did not throw');
+}
 
 describe('formatDuration', () => {
   const cases: Array<[number, string]> = [

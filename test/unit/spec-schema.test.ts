@@ -181,7 +181,7 @@ describe('berth/v1: each problem at its field path', () => {
     ['scale.max 0', { scale: { max: 0 } }, 'scale.max: must be at least 1'],
     ['idleTimeout without unit', { idleTimeout: '90' }, 'idleTimeout: "90" is not a duration (a unit is missing)'],
     ['idleTimeout 0', { idleTimeout: '0s' }, 'idleTimeout: must be longer than 0'],
-    ['idleTimeout too long', { idleTimeout: '30d' }, 'idleTimeout: "30d" is too long: at most 24 days'],
+    ['idleTimeout too long', { idleTimeout: '30d' }, 'idleTimeout: "30d" is too long: at most 24d20h31m23s'],
     ['idleTimeout true', { idleTimeout: true }, 'idleTimeout: must be a duration: use a number of seconds'],
     ['startTimeout negative', { startTimeout: -5 }, 'startTimeout: -5 is not a duration'],
     ['readiness path relative', { readiness: { path: 'healthz' } }, 'readiness.path: must start with "/" and contain no spaces'],
