@@ -211,7 +211,8 @@ export class StartFailedError extends BerthError {
  */
 export class ControlSilentError extends BerthError {
   constructor(app: string, silentMs: number) {
-    super('overloaded', `app ${app} is not running and the gateway's control process has not answered for ${Math.round(silentMs / 1000)} s; try again shortly`, { retryAfterS: 5 });
+    const message = `app ${app} is not running and the gateway's control process has not answered for ${Math.round(silentMs / 1000)} s; try again shortly`;
+    super('overloaded', message, { retryAfterS: 5, publicMessage: message });
   }
 }
 

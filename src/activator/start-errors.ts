@@ -46,6 +46,10 @@ export class StartSlotsBusyError extends BerthError {
 /** `limits.runningApps` apps are up: another starts once one idles out. */
 export class RunningAppsFullError extends BerthError {
   constructor(app: string, max: number) {
-    super('overloaded', `app ${app} is not running and the gateway already runs ${max} apps, the most limits.runningApps allows; try again once one has idled out`, { retryAfterS: 30 });
+    super('overloaded', `app ${app} is not running and the gateway already runs ${max} apps, the most limits.runningApps allows; try again once one has idled out`, {
+      retryAfterS: 30,
+      // The gateway's limit is its setup; that the client should come back later is what it needs.
+      publicMessage: `app ${app} is not running and the gateway runs as many apps as it may; try again once one has idled out`,
+    });
   }
 }

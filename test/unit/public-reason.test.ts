@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BerthError, EngineUnavailableError, RuntimeError, StartFailedError } from '../../src/errors.js';
 import { CrashLoopError } from '../../src/activator/start-errors.js';
+import { errorOf, wireError } from '../../src/cluster/wire.js';
 import { classifyFailure } from '../../src/proxy/failure.js';
 import { failureAnswer, rawFailureAnswer } from '../../src/proxy/error-page.js';
 import { publicReason, type PublicReasonInput } from '../../src/proxy/public-reason.js';
@@ -87,4 +88,11 @@ test('/_berth/status: a failed start says the app failed, not what the engine sa
     a.close();
     await rt.close();
   }
+});
+
+test('with workers: N the public form crosses from the control to the worker with the error', () => {
+  const err = errorOf(wireError(new StartFailedError('web', 'the container exited with code 3', false)));
+  assert.match(failureAnswer(classifyFailure(err, false, { app: 'web' }), 'web', false).body, /app web failed to start: the container exited with code 3/);
+  const engine = errorOf(wireError(new StartFailedError('web', ENGINE, false, null)));
+  assert.equal(failureAnswer(classifyFailure(engine, false, { app: 'web' }), 'web', false).body.includes('10.1.2.3'), false);
 });
