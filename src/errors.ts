@@ -52,6 +52,12 @@ export interface BerthErrorOptions {
   cause?: unknown;
   /** Seconds a client should wait before trying again (sent as Retry-After). */
   retryAfterS?: number;
+  /**
+   * The message as an anonymous client of the proxy may read it, when the message
+   * itself carries the gateway's setup (an engine's answer, a host path): see
+   * proxy/public-reason.ts. Absent, the proxy answers a 5xx with a text by code.
+   */
+  publicMessage?: string;
 }
 
 /** One problem found in a spec or config, located by its field path. */
@@ -65,10 +71,13 @@ export class BerthError extends Error {
   readonly code: ErrorCode;
   /** Set when trying again later can succeed; every writer turns it into Retry-After. */
   readonly retryAfterS?: number;
+  /** See BerthErrorOptions.publicMessage. */
+  readonly publicMessage?: string;
   constructor(code: ErrorCode, message: string, options?: BerthErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     if (options?.retryAfterS !== undefined) this.retryAfterS = options.retryAfterS;
+    if (options?.publicMessage !== undefined) this.publicMessage = options.publicMessage;
     this.name = new.target.name;
   }
 }
@@ -126,7 +135,7 @@ export class BadRequestError extends BerthError {
 }
 
 export class RuntimeError extends BerthError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: { cause?: unknown; publicMessage?: string }) {
     super('runtime_error', message, options);
   }
 }
@@ -183,8 +192,15 @@ export class NoOtherInstanceError extends BerthError {
  * gateway's timeout (504), any other failure the app's (502).
  */
 export class StartFailedError extends BerthError {
-  constructor(app: string, reason: string, timedOut: boolean) {
-    super(timedOut ? 'upstream_timeout' : 'start_failed', `app ${app} failed to start: ${reason}`);
+  /**
+   * `publicReason` is the reason as a client of the proxy may read it: by default the
+   * reason itself (what the app did: exited with code 3, not ready in time), null when
+   * the reason is the gateway's setup (the engine's answer, a host path, a policy root).
+   */
+  constructor(app: string, reason: string, timedOut: boolean, publicReason: string | null = reason) {
+    super(timedOut ? 'upstream_timeout' : 'start_failed', `app ${app} failed to start: ${reason}`, {
+      publicMessage: publicReason === null ? `app ${app} failed to start` : `app ${app} failed to start: ${publicReason}`,
+    });
   }
 }
 
@@ -195,7 +211,8 @@ export class StartFailedError extends BerthError {
  */
 export class ControlSilentError extends BerthError {
   constructor(app: string, silentMs: number) {
-    super('overloaded', `app ${app} is not running and the gateway's control process has not answered for ${Math.round(silentMs / 1000)} s; try again shortly`, { retryAfterS: 5 });
+    const message = `app ${app} is not running and the gateway's control process has not answered for ${Math.round(silentMs / 1000)} s; try again shortly`;
+    super('overloaded', message, { retryAfterS: 5, publicMessage: message });
   }
 }
 

@@ -258,7 +258,8 @@ export class Activator implements UpstreamSource {
       mode: controller.spec.waiting,
       title: page.title,
       message: page.message,
-      recentFailure: controller.failedWithin(RECENT_FAILURE_MS),
+      // Shown to the client that asked: the public form, not the engine's words.
+      recentFailure: controller.failedWithin(RECENT_FAILURE_MS) === undefined ? undefined : controller.publicLastError(),
       retryAfterS: retryMs > 0 ? Math.ceil(retryMs / 1000) : undefined,
     };
   }
@@ -268,9 +269,11 @@ export class Activator implements UpstreamSource {
   }
 
   publicStatus(app: string): PublicStatus | undefined {
-    const status = this.apps.get(app)?.status();
-    if (!status) return undefined;
-    return { state: status.state, ready: status.state === 'running', error: status.lastError };
+    const controller = this.apps.get(app);
+    if (!controller) return undefined;
+    const { state } = controller.status();
+    // Anyone who can reach the app's host reads this: the last error itself (the engine's words, host paths) stays on the admin API.
+    return { state, ready: state === 'running', error: controller.publicLastError() };
   }
 
   /**

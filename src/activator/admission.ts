@@ -37,12 +37,15 @@ export class AdmissionGate {
   ) {}
 
   /** Why a request may not wait for a start now; undefined when it may. */
-  refusal(app: string, lastError: string | undefined, queueSize: number): BerthError | undefined {
+  refusal(app: string, lastError: string | undefined, queueSize: number, publicLastError?: string): BerthError | undefined {
     const now = this.now();
     const engineWaitMs = this.engineDownUntilMs - now;
     if (engineWaitMs > 0) return new EngineUnavailableError(lastError ?? 'the Docker engine is unavailable', Math.ceil(engineWaitMs / 1000));
     const waitMs = this.backoff.waitMs(now);
-    if (waitMs > 0) return new CrashLoopError(app, `${this.backoff.count} failures in a row, the last: ${lastError ?? 'unknown'}`, Math.ceil(waitMs / 1000));
+    if (waitMs > 0) {
+      const failures = `${this.backoff.count} failures in a row, the last: `;
+      return new CrashLoopError(app, failures + (lastError ?? 'unknown'), Math.ceil(waitMs / 1000), failures + (publicLastError ?? `app ${app} failed to start`));
+    }
     if (this.waiting >= queueSize) return new QueueFullError(app, queueSize);
     return undefined;
   }

@@ -142,6 +142,8 @@ export class AppController {
   /** `since` on the monotonic clock, for the decisions that measure time in the state (see failedWithin). */
   private sinceMs = performance.now();
   private lastError?: string;
+  /** lastError as the app's clients may read it, with the lastError it stands for (any other lastError is told as a bare failure). */
+  private publicError?: { of: string; text: string };
   /** See AppStatus.lastOutput; it goes with lastError (set with it by a failed start, cleared with it by any other). */
   private lastOutput?: string;
   private lastStartMs?: number;
@@ -222,6 +224,16 @@ export class AppController {
     return this.instances.readyUpstreams;
   }
 
+  /**
+   * lastError as anyone who reaches the app's host may read it (the 502, the waiting page,
+   * /_berth/status): what the app did, never the engine's words or the gateway's paths;
+   * the full text stays on the admin API.
+   */
+  publicLastError(): string | undefined {
+    if (this.lastError === undefined) return undefined;
+    return this.publicError?.of === this.lastError ? this.publicError.text : `app ${this.name} failed to start`;
+  }
+
   /** Every running instance's upstream, draining ones too (whose in-flight counts proxy workers report). */
   get slotUpstreams(): Upstream[] {
     return this.instances.slots.map((s) => s.upstream);
@@ -295,7 +307,7 @@ export class AppController {
     const now = this.instances.admitted(req);
     if (now) return now;
     if (left?.aborted) throw new ClientClosedError();
-    const refused = this.gate.refusal(this.name, this.lastError, this.spec.queueSize ?? this.deps.defaults().queueSize) ?? this.budgetRefusal();
+    const refused = this.gate.refusal(this.name, this.lastError, this.spec.queueSize ?? this.deps.defaults().queueSize, this.publicLastError()) ?? this.budgetRefusal();
     if (refused) throw refused;
     this.gate.waiting++;
     try {
@@ -474,9 +486,12 @@ export class AppController {
       this.fire('startFailed', this.closedWhy);
       return new StartFailedError(this.name, this.closedWhy, false);
     }
-    const failure = err instanceof StartFailedError ? err : new StartFailedError(this.name, messageOf(err), false);
+    // Anything but the start's own StartFailedError is the engine's or the gateway's (its endpoint, a host path, a
+    // policy root): the app's clients are told only what the error vouches for as public.
+    const failure = err instanceof StartFailedError ? err : new StartFailedError(this.name, messageOf(err), false, err instanceof BerthError ? (err.publicMessage ?? null) : null);
     // What the container said last is for operators only: the failure itself goes to the app's clients.
     this.lastError = failure.message;
+    this.publicError = { of: failure.message, text: failure.publicMessage ?? `app ${this.name} failed to start` };
     this.lastOutput = lastOutputOf(err);
     const delay = this.backoff.fail(performance.now());
     // lastError says why; the reason says how often, which is what makes it a loop.
@@ -833,6 +848,8 @@ export class AppController {
     if (this.deps.leaderStopped) this.ownExit = { instanceId, name: slot.instance.name, exitCode, atMs: Date.now(), startedAtMs: startedAt ?? 0, lastError: this.lastError };
     if (decision.crashed) {
       this.lastError = outOfMemory ? this.outOfMemoryError(exitCode) : `the container exited with code ${exitCode}`;
+      // What the app did (its exit code, its memory limit from the spec): its clients may read it.
+      this.publicError = { of: this.lastError, text: this.lastError };
       this.lastOutput = undefined;
     }
     this.instances.drop(slot);

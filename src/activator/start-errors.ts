@@ -4,30 +4,35 @@ export { StartFailedError } from '../errors.js';
 
 /** The last start failed moments ago: a reloading browser sees that instead of starting the app again at once. */
 export class RecentStartFailure extends BerthError {
+  /** `reason` is the last failure as its app's clients may read it (AppController.publicLastError). */
   constructor(reason: string) {
-    super('start_failed', reason);
+    super('start_failed', reason, { publicMessage: reason });
   }
 }
 
 /** The app runs but has no instance in rotation (all failing their health checks, say). */
 export class NoInstanceError extends BerthError {
   constructor(app: string) {
-    super('overloaded', `app ${app} has no healthy instance right now`, { retryAfterS: 1 });
+    const message = `app ${app} has no healthy instance right now`;
+    super('overloaded', message, { retryAfterS: 1, publicMessage: message });
   }
 }
 
 /** Too many requests already wait for this app's start. */
 export class QueueFullError extends BerthError {
   constructor(app: string, size: number) {
-    super('overloaded', `app ${app} is starting and ${size} requests already wait for it`, { retryAfterS: 1 });
+    const message = `app ${app} is starting and ${size} requests already wait for it`;
+    super('overloaded', message, { retryAfterS: 1, publicMessage: message });
   }
 }
 
 /** The app keeps failing; berth waits before trying again so the engine is not hammered. */
 export class CrashLoopError extends BerthError {
   declare readonly retryAfterS: number;
-  constructor(app: string, reason: string, retryAfterS: number) {
-    super('overloaded', `app ${app} is crash-looping (${reason}); next try in ${retryAfterS}s`, { retryAfterS });
+  /** `publicReason` is `reason` as a client of the proxy may read it (its last failure's public form). */
+  constructor(app: string, reason: string, retryAfterS: number, publicReason?: string) {
+    const loop = (why: string | undefined) => `app ${app} is crash-looping${why === undefined ? '' : ` (${why})`}; next try in ${retryAfterS}s`;
+    super('overloaded', loop(reason), { retryAfterS, publicMessage: loop(publicReason) });
   }
 }
 
@@ -41,6 +46,10 @@ export class StartSlotsBusyError extends BerthError {
 /** `limits.runningApps` apps are up: another starts once one idles out. */
 export class RunningAppsFullError extends BerthError {
   constructor(app: string, max: number) {
-    super('overloaded', `app ${app} is not running and the gateway already runs ${max} apps, the most limits.runningApps allows; try again once one has idled out`, { retryAfterS: 30 });
+    super('overloaded', `app ${app} is not running and the gateway already runs ${max} apps, the most limits.runningApps allows; try again once one has idled out`, {
+      retryAfterS: 30,
+      // The gateway's limit is its setup; that the client should come back later is what it needs.
+      publicMessage: `app ${app} is not running and the gateway runs as many apps as it may; try again once one has idled out`,
+    });
   }
 }

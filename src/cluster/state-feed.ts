@@ -118,6 +118,8 @@ export interface WireError {
   code?: string;
   berth: boolean;
   retryAfterS?: number;
+  /** A BerthError's publicMessage: what the worker's client may read of it. */
+  publicMessage?: string;
 }
 
 /** The control's final answer to a wake request (a hold is waited out by the control first). */

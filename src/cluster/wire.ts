@@ -27,14 +27,15 @@ export function requestOf(facts: RequestFacts): IncomingMessage {
 }
 
 export function wireError(err: unknown): WireError {
-  if (err instanceof BerthError) return { message: err.message, code: err.code, berth: true, retryAfterS: err.retryAfterS };
+  if (err instanceof BerthError) return { message: err.message, code: err.code, berth: true, retryAfterS: err.retryAfterS, ...(err.publicMessage === undefined ? {} : { publicMessage: err.publicMessage }) };
   const code = (err as { code?: unknown } | undefined)?.code;
   return { message: err instanceof Error ? err.message : String(err), code: typeof code === 'string' ? code : undefined, berth: false };
 }
 
 /** The error again, typed as the proxy's failure mapping expects (a BerthError keeps its status and Retry-After). */
 export function errorOf(wire: WireError): Error {
-  if (wire.berth && isErrorCode(wire.code)) return new BerthError(wire.code, wire.message, { retryAfterS: wire.retryAfterS });
+  // The public form comes along: without it a worker's client would get a bare text by code (never the full one).
+  if (wire.berth && isErrorCode(wire.code)) return new BerthError(wire.code, wire.message, { retryAfterS: wire.retryAfterS, publicMessage: wire.publicMessage });
   return Object.assign(new Error(wire.message), wire.code === undefined ? {} : { code: wire.code });
 }
 

@@ -108,7 +108,7 @@ export const configFileSchema = z.strictObject({
         .array(z.string())
         .optional()
         .describe('Container label names (* wildcard) specs may set. Default: any but those of tools that act on containers (traefik.*, com.docker.*, …); berth.* never.'),
-      secretEnv: z.array(z.string()).optional().describe("Names (* wildcard) of the gateway's variables env.X.fromEnv may read; BERTH_* never. Default: none."),
+      secretEnv: z.array(z.string()).optional().describe("Names (* wildcard) of the gateway's variables env.X.fromEnv may read; BERTH_* never; PG* and DOCKER_* (the store's and the engine's connection) only by their exact name. Default: none."),
       maxResources: z
         .strictObject({
           memory: z.union([z.string(), z.number()]).optional().describe('Largest memory limit a spec may ask for each instance: bytes, or "512k", "256m", "1g".'),

@@ -19,6 +19,7 @@ import { trustedEntry } from '../proxy/trusted-peers.js';
 import { configFileSchema, workerCount, type ConfigFileInput } from './config-schema.js';
 import type { GatewayConfig, GatewayTimeouts, HostPort, TlsConfig } from './config.js';
 import { halfWrittenProblem } from './reload-changes.js';
+import { secretRootProblems } from './secret-roots.js';
 
 const SPEC_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
@@ -124,6 +125,8 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string, 
   const timeouts = gatewayTimeouts(input.timeouts, field);
   const tls = input.tls && field('tls', () => tlsConfig(input.tls!, baseDir));
   const trustedProxies = input.trustedProxies.map((entry, i) => field(`trustedProxies[${i}]`, () => trustedProxy(entry)));
+  const storage = storeSetting(process.env.BERTH_STORE || input.store, baseDir);
+  problems.push(...secretRootProblems((input.policy.secretFiles ?? []).map((p) => resolve(baseDir, p)), storage.stateDir).map((p) => `${p}${at(pathSegments(p.slice(0, p.indexOf(':'))))}`));
   if (problems.length > 0 || !listen || !admin || idleTimeoutMs === undefined || drainTimeoutMs === undefined || resyncMs === undefined || taskPollMs === undefined || historyMaxAgeMs === undefined || usageMaxAgeMs === undefined || !resources || !timeouts) {
     throw new ConfigError(`${where}: ${problems.join('; ')}`);
   }
@@ -152,7 +155,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string, 
     listen,
     admin,
     adminHosts: input.adminHosts,
-    ...storeSetting(process.env.BERTH_STORE || input.store, baseDir),
+    ...storage,
     docker: input.docker,
     runtime: input.runtime,
     swarm: { nodeAddresses: input.swarm.nodeAddresses, taskPollMs, ...(input.swarm.volumeNode ? { volumeNode: input.swarm.volumeNode } : {}) },

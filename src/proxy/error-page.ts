@@ -78,14 +78,14 @@ export function rawFailureAnswer(failure: ProxyFailure, app: string | undefined,
 
 /** A proxy failure as the shared problem writer takes it. */
 export function problemOfFailure(failure: ProxyFailure, app?: string): Problem {
-  return { status: failure.status, code: failure.code, detail: failure.reason, retryAfterS: failure.retryAfterS, app };
+  return { status: failure.status, code: failure.code, detail: failure.publicReason ?? failure.reason, retryAfterS: failure.retryAfterS, app };
 }
 
 function renderHtml(failure: ProxyFailure, title: string, app?: string): string {
   const subject = app ? `app <strong>${escapeHtml(app)}</strong>` : 'this address';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${failure.status} ${title}</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:10vh auto;padding:0 1rem;color:#222}code{background:#eee;padding:.1em .3em}</style></head>
-<body><h1>${failure.status} ${title}</h1><p>berth could not serve ${subject}: ${escapeHtml(failure.reason)}.</p><p><code>${escapeHtml(failure.code)}</code></p></body></html>`;
+<body><h1>${failure.status} ${title}</h1><p>berth could not serve ${subject}: ${escapeHtml(failure.publicReason ?? failure.reason)}.</p><p><code>${escapeHtml(failure.code)}</code></p></body></html>`;
 }
 
 export function escapeHtml(text: string): string {

@@ -1,4 +1,5 @@
 import { BerthError, httpStatusOf, messageOf, type ErrorCode } from '../errors.js';
+import { publicReason } from './public-reason.js';
 
 /** How a proxied request failed, decided in one place. */
 export interface ProxyFailure {
@@ -6,6 +7,12 @@ export interface ProxyFailure {
   status: number;
   code: ErrorCode;
   reason: string;
+  /**
+   * What a client of the proxy is told instead of `reason`, when the reason carries
+   * text from outside the proxy (the engine's answer, a host path): see
+   * public-reason.ts. Absent, the reason is the proxy's own words and public.
+   */
+  publicReason?: string;
   retryAfterS?: number;
 }
 
@@ -39,7 +46,9 @@ export const OVERLOAD_RETRY_AFTER_S = 1;
 export function classifyFailure(err: unknown, clientGone: boolean, context: FailureContext = {}): ProxyFailure {
   if (clientGone) return { status: 0, code: 'client_closed', reason: 'the client closed the connection' };
   if (err instanceof BerthError) {
-    return { status: httpStatusOf(err), code: err.code, reason: err.message, retryAfterS: err.retryAfterS };
+    const status = httpStatusOf(err);
+    const shown = publicReason({ code: err.code, reason: err.message, status, publicMessage: err.publicMessage, app: context.app, retryAfterS: err.retryAfterS });
+    return { status, code: err.code, reason: err.message, ...(shown === err.message ? {} : { publicReason: shown }), retryAfterS: err.retryAfterS };
   }
   const code = (err as { code?: string } | undefined)?.code ?? '';
   if (code === 'client_body_timeout') return { status: 408, code: 'client_body_timeout', reason: messageOf(err) };
@@ -53,7 +62,10 @@ export function classifyFailure(err: unknown, clientGone: boolean, context: Fail
   if (code === 'ECONNREFUSED') return { status: 502, code: 'upstream_unavailable', reason: `${app} refused the connection` };
   if (code === 'ECONNRESET' || code === 'EPIPE') return { status: 502, code: 'upstream_unavailable', reason: `${app} closed the connection` };
   if (code === 'UPSTREAM_CLOSED') return { status: 502, code: 'upstream_unavailable', reason: `${app} ${messageOf(err).replace(/^the app /, '')}` };
-  return { status: 502, code: 'upstream_unavailable', reason: messageOf(err) };
+  // The app's own response could not be relayed: the reason quotes what the app sent, which is the app's, not the gateway's.
+  if (code === 'bad_upstream_response') return { status: 502, code: 'upstream_unavailable', reason: messageOf(err) };
+  // Whatever else failed (EHOSTUNREACH naming an instance's address, say) is for the logs.
+  return { status: 502, code: 'upstream_unavailable', reason: messageOf(err), publicReason: publicReason({ code: 'upstream_unavailable', reason: messageOf(err), status: 502, app: context.app }) };
 }
 
 function within(ms: number | undefined): string {

@@ -344,7 +344,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
       return this.finish(req, res, app, startedMs, true, 0, sent, requestId, client);
     }
     if (admission.kind === 'fail') {
-      const sent = sendFailure(req, res, classifyFailure(admission.error, res.destroyed), app);
+      const sent = sendFailure(req, res, classifyFailure(admission.error, res.destroyed, { app }), app);
       return this.finish(req, res, app, startedMs, true, 0, sent, requestId, client);
     }
     if (admission.kind === 'later') {
@@ -353,7 +353,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
       admission.admission.then(
         (settled) => this.answerAdmission(req, res, match, settled, startedMs, requestId, client, retried),
         (err: unknown) => {
-          const sent = sendFailure(req, res, classifyFailure(err, res.destroyed), app);
+          const sent = sendFailure(req, res, classifyFailure(err, res.destroyed, { app }), app);
           this.finish(req, res, app, startedMs, true, 0, sent, requestId, client);
         },
       );
@@ -367,7 +367,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
         this.forward(req, res, match, chosen.upstream, startedMs, true, requestId, client, retried, chosen.setCookie);
       },
       (err: unknown) => {
-        const sent = sendFailure(req, res, classifyFailure(err, res.destroyed), app);
+        const sent = sendFailure(req, res, classifyFailure(err, res.destroyed, { app }), app);
         this.finish(req, res, app, startedMs, true, 0, sent, requestId, client);
       },
     );
@@ -520,7 +520,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     const app = match.app;
     const fail = (err: unknown) => {
       if (!res.headersSent) res.setHeader('x-request-id', requestId);
-      const sent = sendFailure(req, res, classifyFailure(err, res.destroyed), app);
+      const sent = sendFailure(req, res, classifyFailure(err, res.destroyed, { app }), app);
       this.finish(req, res, app, startedMs, true, 0, sent, requestId, client, upstream.instanceName ?? upstream.instanceId);
     };
     this.upstreams.unreachable!(app, upstream.instanceId).then(
@@ -619,7 +619,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
       if (!ended && this.upgradeSockets.has(socket)) this.upgradeSockets.set(socket, exchange);
     };
     const refused = (err: unknown) => {
-      const failure = classifyFailure(err, socket.destroyed);
+      const failure = classifyFailure(err, socket.destroyed, { app });
       status = failure.status;
       bytesOut = writeRawFailure(socket, failure, app);
       end();

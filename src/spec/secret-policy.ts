@@ -14,10 +14,28 @@ export type SecretPolicy = Pick<DockerPolicy, 'secretFiles' | 'secretEnv' | 'sec
 /** berth's own variables (BERTH_ADMIN_TOKEN among them) are never handed to a container, whatever the patterns say. */
 const RESERVED_ENV = /^BERTH_/;
 
-/** `*` matches any run of characters; everything else is literal. */
+/**
+ * The variables of the gateway's own connections: node-postgres reads PG* (PGPASSWORD,
+ * PGHOST, PGSSLKEY…) for the store, the Docker client DOCKER_* (DOCKER_HOST,
+ * DOCKER_CERT_PATH) for the engine. A pattern with `*` written for an app's secrets
+ * (`*`, `P*`) must not hand them out by accident: only the name listed exactly does.
+ */
+const GATEWAY_ENV = /^(PG|DOCKER_)/;
+
+/** `*` matches any run of characters; everything else is literal. BERTH_* never, PG* and DOCKER_* only by their exact name. */
 export function envNameAllowed(name: string, patterns: readonly string[]): boolean {
   if (RESERVED_ENV.test(name)) return false;
+  if (GATEWAY_ENV.test(name)) return patterns.includes(name);
   return patterns.some((pattern) => new RegExp(`^${pattern.split('*').map(escape).join('.*')}$`).test(name));
+}
+
+/** Why a variable the patterns do not allow is refused, for the message. */
+function envDenial(name: string, patterns: readonly string[]): string {
+  if (RESERVED_ENV.test(name)) return "berth's own BERTH_* variables are never given to apps";
+  if (GATEWAY_ENV.test(name) && patterns.some((pattern) => pattern.includes('*'))) {
+    return `the gateway's own store and engine variables (PG*, DOCKER_*) are given only when policy.secretEnv lists the name itself, never by a * pattern (${list(patterns)})`;
+  }
+  return `policy.secretEnv (${list(patterns)}) does not allow it`;
 }
 
 function escape(text: string): string {
@@ -42,8 +60,7 @@ export function secretRefIssues(appName: string, env: Readonly<Record<string, En
       issues.push({ path: ['env', key, 'fromFile'], message: `"${value.fromFile}" of app "${appName}" is not under policy.secretFiles (${list(roots)})` });
     }
     if ('fromEnv' in value && !envNameAllowed(value.fromEnv, patterns)) {
-      const why = RESERVED_ENV.test(value.fromEnv) ? "berth's own BERTH_* variables are never given to apps" : `policy.secretEnv (${list(patterns)}) does not allow it`;
-      issues.push({ path: ['env', key, 'fromEnv'], message: `variable ${value.fromEnv} of app "${appName}": ${why}` });
+      issues.push({ path: ['env', key, 'fromEnv'], message: `variable ${value.fromEnv} of app "${appName}": ${envDenial(value.fromEnv, patterns)}` });
     }
   }
   return issues;

@@ -68,7 +68,8 @@ describe('a gateway whose engine answers garbage, then nothing', () => {
     assert.equal(refused.status, 503, refused.body);
     const problem = JSON.parse(refused.body) as { code: string; detail: string };
     assert.equal(problem.code, 'engine_unavailable');
-    assert.match(problem.detail, /Docker engine at unix:\/\/\S+engine\.sock answered GET \/containers\/\S+\/json with a body that is not JSON \("<html>/);
+    // The engine's address and words are the gateway's setup: the admin API says them, the app's clients do not read them.
+    assert.doesNotMatch(problem.detail, /Docker engine|engine\.sock|not JSON/);
     assert.match(status()?.lastError ?? '', /not JSON/);
     assert.deepEqual(unhandled.map(String), []);
 

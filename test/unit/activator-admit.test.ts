@@ -72,7 +72,9 @@ test('admit: the waiting page policy (browser page, API hold, recent failure, un
     await waitForState(a, 'web', 'failed');
     const failed = a.admit('web', req(browser));
     assert.equal(failed.kind, 'fail', 'a reload right after a failure shows it');
-    assert.match(failed.kind === 'fail' ? failed.error.message : '', /exec format error/);
+    // The runtime's words (the engine's, the gateway's paths) are for the admin API; the browser learns it failed.
+    assert.equal(failed.kind === 'fail' ? failed.error.message : '', 'app web failed to start');
+    assert.match(a.status('web')?.lastError ?? '', /exec format error/);
     assert.equal(kindOf(a.admit('web', req({}, 'POST'))), 'wait');
   } finally {
     a.close();

@@ -108,10 +108,26 @@ describe('secret env values: the gateway policy (deny by default)', () => {
     ['BERTH_ADMIN_TOKEN', ['*'], false],
     ['BERTH_ADMIN_TOKEN', ['BERTH_ADMIN_TOKEN'], false],
     ['A.B', ['A?B'], false],
+    // The gateway's own store and engine connections: never by a wildcard, only by the name itself.
+    ['PGPASSWORD', ['*'], false],
+    ['PGPASSWORD', ['PG*'], false],
+    ['PGHOST', ['P*'], false],
+    ['DOCKER_HOST', ['*'], false],
+    ['DOCKER_CERT_PATH', ['DOCKER_*'], false],
+    ['PGPASSWORD', ['PGPASSWORD'], true],
+    ['DOCKER_HOST', ['APP_*', 'DOCKER_HOST'], true],
+    ['PGAPP_TOKEN', ['APP_*'], false],
   ];
   for (const [name, patterns, allowed] of names) {
     it(`${allowed ? 'allows' : 'denies'} ${name} under ${JSON.stringify(patterns)}`, () => assert.equal(envNameAllowed(name, patterns), allowed));
   }
+
+  it('a wildcard that would reach the store password says why, and how to allow it', () => {
+    const [issue] = secretRefIssues('hello', { DB: { fromEnv: 'PGPASSWORD' } }, { secretEnv: ['*'] });
+    assert.deepEqual(issue?.path, ['env', 'DB', 'fromEnv']);
+    assert.match(issue?.message ?? '', /^variable PGPASSWORD of app "hello": the gateway's own store and engine variables \(PG\*, DOCKER_\*\) are given only when policy\.secretEnv lists the name itself/);
+    assert.deepEqual(secretRefIssues('hello', { DB: { fromEnv: 'PGPASSWORD' } }, { secretEnv: ['PGPASSWORD'] }), []);
+  });
 
   it('validateAppSet refuses a denied reference with 403 (PolicyError) naming the field', () => {
     const policy: DockerPolicy = { images: [], networks: [], bindMountRoots: [], allowPrivileged: false, capabilities: [], allowHostNetwork: false, allowHostPid: false, secretFiles: ['/srv/secrets'] };

@@ -16,7 +16,10 @@ export async function ensureImage(ctx: DockerContext, image: string): Promise<vo
     if (statusOf(err) !== 404) throw mapDockerError(err, `inspecting image ${image}`, ctx.endpoint.url);
   }
   if (!ctx.allowPull) {
-    throw new RuntimeError(`image ${image} is not present on the Docker host at ${ctx.endpoint.url}; build or load it (berth never pulls)`);
+    // The image is the spec's; the engine's address is the gateway's setup, not for the app's clients.
+    throw new RuntimeError(`image ${image} is not present on the Docker host at ${ctx.endpoint.url}; build or load it (berth never pulls)`, {
+      publicMessage: `image ${image} is not present on the Docker host; build or load it (berth never pulls)`,
+    });
   }
   try {
     const stream = await docker.pull(image);
