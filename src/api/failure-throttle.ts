@@ -44,7 +44,8 @@ export class FailureThrottle {
     this.forgetAfterMs = options.forgetAfterMs ?? 10 * 60_000;
     this.maxEntries = options.maxEntries ?? 10_000;
     // Not the wall clock: one set back an hour blocked an address for that hour more (Retry-After: 3660).
-    this.now = options.now ?? (() => performance.now());
+    // Whole milliseconds: with fractions, (t + 2000) - t can come out a hair over 2000, and a 2 s block said 3.
+    this.now = options.now ?? (() => Math.floor(performance.now()));
   }
 
   /**
