@@ -259,7 +259,7 @@ export class Activator implements UpstreamSource {
       title: page.title,
       message: page.message,
       // Shown to the client that asked: the public form, not the engine's words.
-      recentFailure: controller.failedWithin(RECENT_FAILURE_MS) === undefined ? undefined : controller.publicLastError(),
+      recentFailure: controller.failedWithin(RECENT_FAILURE_MS),
       retryAfterS: retryMs > 0 ? Math.ceil(retryMs / 1000) : undefined,
     };
   }

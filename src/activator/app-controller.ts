@@ -1073,12 +1073,13 @@ export class AppController {
   }
 
   /**
-   * The last error of a start that failed less than `withinMs` ago. Measured on the monotonic clock: on the
-   * wall clock, a clock set back kept the waiting page's error for as long as it was set back, and one set
-   * forward dropped it at once, so a reload started the broken app again.
+   * The last error of a start that failed less than `withinMs` ago, in its public form (publicLastError: the
+   * waiting page tells it to whoever asked). Measured on the monotonic clock: on the wall clock, a clock set
+   * back kept the waiting page's error for as long as it was set back, and one set forward dropped it at
+   * once, so a reload started the broken app again.
    */
   failedWithin(withinMs: number): string | undefined {
-    return this.state === 'failed' && performance.now() - this.sinceMs < withinMs ? this.lastError : undefined;
+    return this.state === 'failed' && performance.now() - this.sinceMs < withinMs ? this.publicLastError() : undefined;
   }
 
   /** Milliseconds before a start may be tried again (0: now). */
