@@ -87,9 +87,12 @@ describe('the leader lease', { skip, timeout: 60_000 }, () => {
     } finally {
       await admin.end();
     }
-    await waitFor('a leader again', () => a.lease.leading || b.lease.leading, { timeoutMs: 10_000, intervalMs: 10 });
+    // A still leads until it notices its session is gone: wait for a leadership that began after
+    // the cut (A's second, or B's first), not for `leading` alone, which A's first one satisfies.
+    const next = () => [...a.events.filter((e) => e.leading).slice(1), ...b.events.filter((e) => e.leading)].map((e) => e.at).sort((x, y) => x - y)[0];
+    await waitFor('a leader again', () => next() !== undefined, { timeoutMs: 10_000, intervalMs: 10 });
     const aStopped = a.events.find((e) => !e.leading)?.at;
-    const nextStarted = [...a.events.filter((e) => e.leading).slice(1), ...b.events.filter((e) => e.leading)].map((e) => e.at).sort()[0];
+    const nextStarted = next();
     assert.ok(aStopped !== undefined && nextStarted !== undefined, JSON.stringify({ a: a.events, b: b.events }));
     assert.ok(aStopped < nextStarted, `A stopped acting (${aStopped}) before the next leader acted (${nextStarted})`);
     assert.ok(!(a.lease.leading && b.lease.leading), 'never two');
@@ -114,7 +117,7 @@ describe('the leader lease', { skip, timeout: 60_000 }, () => {
       restore = blackHole(Number(new URL(db!.url).port), rows[0]!.client_port);
       // A stops acting on its own (its checks go unanswered) and connects anew; the lock is free
       // once the server has dropped the old session, and whichever gateway takes it then leads.
-      const next = () => [...a.events.filter((e) => e.leading).slice(1), ...b.events.filter((e) => e.leading)].map((e) => e.at).sort()[0];
+      const next = () => [...a.events.filter((e) => e.leading).slice(1), ...b.events.filter((e) => e.leading)].map((e) => e.at).sort((x, y) => x - y)[0];
       await waitFor('a leader again', () => next() !== undefined, { timeoutMs: 15_000, intervalMs: 20 });
       const { rows: holders } = await admin.query<{ client_port: number }>("SELECT client_port FROM pg_stat_activity WHERE application_name = 'berth-leader' AND datname = current_database() AND pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)");
       assert.equal(holders.length, 1);
