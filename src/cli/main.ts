@@ -16,7 +16,7 @@ import { gatewaysCommand } from './commands/gateways.js';
 import { versionCommand } from './commands/version.js';
 import { scaleCommand } from './commands/scale.js';
 import { storeCommand } from './commands/store.js';
-import { outputFormatOf, printData, type OutputFormat } from './output.js';
+import { outputFailure, outputFormatOf, printData, type OutputFormat } from './output.js';
 import { serveCommand } from './serve.js';
 
 /**
@@ -67,11 +67,23 @@ function configureAll(command: Command, path: string[] = []): void {
 }
 configureAll(program);
 
-// `berth ls | head` closes the pipe early; that is not an error.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(0);
-  throw err;
-});
+/** Ends the process once stdout failed (see outputFailure): `berth ls | head` quietly, `berth ls > /dev/full` with one line. */
+function endOnOutputFailure(err: NodeJS.ErrnoException): never {
+  const failure = outputFailure(err);
+  if (failure.line) process.stderr.write(`${failure.line}\n`);
+  process.exit(failure.exitCode);
+}
+process.stdout.on('error', endOnOutputFailure);
+
+/**
+ * Exits with `code`, unless a command that succeeded lost its output: a file's stdout fails
+ * its write at once, and the 'error' event that says so comes after an exit here (`--help`).
+ */
+function exit(code: number): never {
+  const failed = process.stdout.errored as NodeJS.ErrnoException | null;
+  if (code === 0 && failed) endOnOutputFailure(failed);
+  process.exit(code);
+}
 
 /** The format the command being run prints in (its -o), known once its options are parsed. */
 let format: OutputFormat | undefined;
@@ -90,10 +102,10 @@ try {
     // A usage mistake happens before the command's options are known, so its -o is read from the words themselves:
     // a script that asked for JSON reads a document on stdout whichever way the command failed.
     if (usageMistake !== undefined) printData(outputFormatOf(process.argv.slice(2)), { error: { code: 'bad_request', exit: 2, message: usageMistake } });
-    process.exit(err.exitCode === 0 ? 0 : 2);
+    exit(err.exitCode === 0 ? 0 : 2);
   }
   console.error(`berth: ${messageOf(err)}`);
   // Asked for JSON or YAML, a script reads stdout as such even when the command failed: it had nothing there.
   printData(format, { error: { code: codeOf(err), exit: exitCodeOf(err), message: messageOf(err) } });
-  process.exit(exitCodeOf(err));
+  exit(exitCodeOf(err));
 }
