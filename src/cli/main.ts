@@ -16,6 +16,7 @@ import { gatewaysCommand } from './commands/gateways.js';
 import { versionCommand } from './commands/version.js';
 import { scaleCommand } from './commands/scale.js';
 import { storeCommand } from './commands/store.js';
+import { PromptInterrupted } from './prompt.js';
 import { outputFailure, outputFormatOf, printData, type OutputFormat } from './output.js';
 import { serveCommand } from './serve.js';
 
@@ -104,6 +105,8 @@ try {
     if (usageMistake !== undefined) printData(outputFormatOf(process.argv.slice(2)), { error: { code: 'bad_request', exit: 2, message: usageMistake } });
     exit(err.exitCode === 0 ? 0 : 2);
   }
+  // Ctrl-C at a question: the line is ended; the shell's status for it, as a Ctrl-C while waiting has (progress.ts).
+  if (err instanceof PromptInterrupted) exit(130);
   console.error(`berth: ${messageOf(err)}`);
   // Asked for JSON or YAML, a script reads stdout as such even when the command failed: it had nothing there.
   printData(format, { error: { code: codeOf(err), exit: exitCodeOf(err), message: messageOf(err) } });
