@@ -1,4 +1,4 @@
-import { BerthError, ERROR_CATALOGUE, isErrorCode, type ErrorCode, type FieldProblem } from '../errors.js';
+import { BerthError, ERROR_CATALOGUE, RuntimeError, isErrorCode, type ErrorCode, type FieldProblem } from '../errors.js';
 
 import type { ProblemBody } from '../api/wire-types.js';
 import { DEFAULT_URL } from './settings.js';
@@ -117,6 +117,18 @@ export function transportError(err: unknown, url: string): unknown {
   // Not HTTP at all (an SSH or database port, TLS spoken to plain HTTP…).
   if (err instanceof Error && err.name === 'HTTPParserError') return new UnreachableError(`${url} did not answer in HTTP; is it berth's admin listener (default ${DEFAULT_URL})?`, { cause: err });
   return err;
+}
+
+/**
+ * A TypeError out of a command that read the API ("app.instances.filter is not a function"):
+ * its JSON had not the shape this CLI reads, as a gateway of another version answers, or
+ * another JSON service at the URL. The client checks that an answer is a JSON object; the
+ * fields are read where they are shown. Said as such, a server failure (exit 6), not in
+ * JavaScript's words with the generic exit 1. Other errors pass through.
+ */
+export function unreadableAnswer(err: unknown): unknown {
+  if (!(err instanceof TypeError)) return err;
+  return new RuntimeError(`the API's answer is not what this berth CLI reads (${printable(err.message)}); is --url a berth admin API, of this CLI's version (berth version)?`, { cause: err });
 }
 
 /** Most characters of a server's words the CLI prints. */

@@ -11,6 +11,7 @@ import { logsCommand } from './commands/logs.js';
 import { lsCommand } from './commands/ls.js';
 import { tokenCommand } from './commands/token.js';
 import { scrubbedArgs } from './argv-scrub.js';
+import { unreadableAnswer } from './api-errors.js';
 import { usageCommand } from './commands/usage.js';
 import { gatewaysCommand } from './commands/gateways.js';
 import { versionCommand } from './commands/version.js';
@@ -88,8 +89,11 @@ function exit(code: number): never {
 
 /** The format the command being run prints in (its -o), known once its options are parsed. */
 let format: OutputFormat | undefined;
+/** Whether the command being run reads the admin API's answers: all but the gateway itself and `store copy`. */
+let readsApi = false;
 program.hook('preAction', (_program, action) => {
   format = action.opts<{ output?: OutputFormat }>().output;
+  readsApi = action.name() !== 'serve' && action.parent?.name() !== 'store';
 });
 
 // Before anything else runs for long (a `logs -f` runs for hours): ps shows the token as ***.
@@ -107,8 +111,9 @@ try {
   }
   // Ctrl-C at a question: the line is ended; the shell's status for it, as a Ctrl-C while waiting has (progress.ts).
   if (err instanceof PromptInterrupted) exit(130);
-  console.error(`berth: ${messageOf(err)}`);
+  const failure = readsApi ? unreadableAnswer(err) : err;
+  console.error(`berth: ${messageOf(failure)}`);
   // Asked for JSON or YAML, a script reads stdout as such even when the command failed: it had nothing there.
-  printData(format, { error: { code: codeOf(err), exit: exitCodeOf(err), message: messageOf(err) } });
-  exit(exitCodeOf(err));
+  printData(format, { error: { code: codeOf(failure), exit: exitCodeOf(failure), message: messageOf(failure) } });
+  exit(exitCodeOf(failure));
 }

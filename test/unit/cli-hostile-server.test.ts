@@ -46,6 +46,8 @@ const cases: Array<[string, string | ((n: number) => string), number, RegExp]> =
   ['not HTTP at all', 'SSH-2.0-OpenSSH_9.2\r\n', 6, /did not answer in HTTP; is it berth's admin listener/],
   ['JSON of the wrong shape', http('200 OK', 'application/json', '[]'), 6, /JSON that is no berth answer \(a list\)/],
   ['an object without apps', http('200 OK', 'application/json', '{"items": []}'), 6, /without a list of apps/],
+  // A gateway of another version, or another JSON service: it was JavaScript's "app.routes.map is not a function", exit 1.
+  ['apps of another shape', http('200 OK', 'application/json', '{"apps": [{"name": "web", "routes": "/"}]}'), 6, /^berth: the API's answer is not what this berth CLI reads \(.+\); is --url a berth admin API, of this CLI's version \(berth version\)\?$/],
   ['pages that never end', http('200 OK', 'application/json', '{"apps": [], "next": "again"}'), 6, /pages of GET \/v1\/apps do not end/],
   ['the same cursor again', (n) => http('200 OK', 'application/json', JSON.stringify({ apps: [{ name: `a${n}` }], next: 'same' })), 6, /do not end \(after 2 apps\)/],
   ['a problem detail with escapes, newlines and a bidi override', http('404 Not Found', 'application/problem+json', JSON.stringify({ code: 'not_found', detail: escapes })), 3, /^berth: nope \[2J \[31mred evilx+… \(\d+ more characters\)$/],
