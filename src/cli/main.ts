@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { codeOf, exitCodeOf, messageOf } from '../errors.js';
+import { ERROR_CATALOGUE, codeOf, exitCodeOf, messageOf } from '../errors.js';
 import { VERSION } from '../version.js';
 import { applyCommand } from './commands/apply.js';
 import { configureCommand } from './commands/configure.js';
@@ -106,8 +106,10 @@ try {
   if (err instanceof CommanderError) {
     // A usage mistake happens before the command's options are known, so its -o is read from the words themselves:
     // a script that asked for JSON reads a document on stdout whichever way the command failed.
-    if (usageMistake !== undefined) printData(outputFormatOf(process.argv.slice(2)), { error: { code: 'bad_request', exit: 2, message: usageMistake } });
-    exit(err.exitCode === 0 ? 0 : 2);
+    // A usage mistake is a bad_request, whose exit code the catalogue says, as for every other error.
+    const usageExit = ERROR_CATALOGUE.bad_request.exit;
+    if (usageMistake !== undefined) printData(outputFormatOf(process.argv.slice(2)), { error: { code: 'bad_request', exit: usageExit, message: usageMistake } });
+    exit(err.exitCode === 0 ? 0 : usageExit);
   }
   // Ctrl-C at a question: the line is ended; the shell's status for it, as a Ctrl-C while waiting has (progress.ts).
   if (err instanceof PromptInterrupted) exit(130);
