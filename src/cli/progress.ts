@@ -13,12 +13,13 @@ export class Progress {
   constructor(private readonly sameLine = Boolean(process.stderr.isTTY && process.stdout.isTTY)) {}
 
   begin(subject: string, doing: string): void {
-    process.stderr.write(this.sameLine ? `${subject}: ${doing}… ` : `${subject}: ${doing}…\n`);
-    this.subject = subject;
     // Ctrl-C while waiting (a start can take minutes) killed the process mid-line: the shell's prompt
-    // then followed "hello: starting… " on the same line.
+    // then followed "hello: starting… " on the same line. Listened for before the line is written, so
+    // a Ctrl-C that comes once it shows is always caught.
+    this.subject = subject;
     process.once('SIGINT', this.onSignal);
     process.once('SIGTERM', this.onSignal);
+    process.stderr.write(this.sameLine ? `${subject}: ${doing}… ` : `${subject}: ${doing}…\n`);
   }
 
   done(subject: string, outcome: string): void {
