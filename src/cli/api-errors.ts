@@ -1,4 +1,4 @@
-import { BerthError, ERROR_CATALOGUE, isErrorCode, type ErrorCode, type FieldProblem } from '../errors.js';
+import { BerthError, ERROR_CATALOGUE, RuntimeError, isErrorCode, type ErrorCode, type FieldProblem } from '../errors.js';
 
 import type { ProblemBody } from '../api/wire-types.js';
 import { DEFAULT_URL } from './settings.js';
@@ -83,15 +83,52 @@ const TOO_SLOW: Record<string, string> = {
   UND_ERR_BODY_TIMEOUT: 'the answer stopped half way',
 };
 
+const UNTRUSTED = 'its certificate is signed by an authority this host does not trust';
+
+/**
+ * Certificate checks an https:// URL failed (Node's codes): the server answered, but this
+ * host does not trust it. The CLI checks certificates as curl does, and trusts more
+ * authorities the Node way, NODE_EXTRA_CA_CERTS.
+ */
+const UNTRUSTED_CERTIFICATE: Record<string, string> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'its certificate is self-signed',
+  SELF_SIGNED_CERT_IN_CHAIN: UNTRUSTED,
+  UNABLE_TO_GET_ISSUER_CERT: UNTRUSTED,
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: UNTRUSTED,
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: UNTRUSTED,
+  CERT_HAS_EXPIRED: 'its certificate has expired',
+  CERT_NOT_YET_VALID: 'its certificate is not valid yet',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'its certificate is for another name',
+};
+
 /** Turns a transport failure into one clear line; other errors pass through. */
 export function transportError(err: unknown, url: string): unknown {
   const why = unreachableReason(err);
   if (why) return new UnreachableError(`cannot reach the berth API at ${url}: ${why}; is the gateway running? (set --url, BERTH_URL or run 'berth configure')`, { cause: err });
   const code = (err as { code?: string } | undefined)?.code;
+  // These came out as OpenSSL's own words ("self-signed certificate", "…:ssl3_get_record:wrong version number:…") and exit 1.
+  if (code && UNTRUSTED_CERTIFICATE[code]) {
+    return new UnreachableError(`the berth API at ${url} is not trusted: ${UNTRUSTED_CERTIFICATE[code]} (${code}); give its authority's certificate in NODE_EXTRA_CA_CERTS=ca.pem`, { cause: err });
+  }
+  if (code?.startsWith('ERR_SSL_')) {
+    return new UnreachableError(`${url} did not complete a TLS handshake (${code.slice('ERR_SSL_'.length).toLowerCase().replace(/_/g, ' ')}); if it is a plain HTTP listener, use http://`, { cause: err });
+  }
   if (code && TOO_SLOW[code]) return new UnreachableError(`the berth API at ${url} is too slow: ${TOO_SLOW[code]} in time; is the gateway overloaded, or is something else listening there?`, { cause: err });
   // Not HTTP at all (an SSH or database port, TLS spoken to plain HTTP…).
   if (err instanceof Error && err.name === 'HTTPParserError') return new UnreachableError(`${url} did not answer in HTTP; is it berth's admin listener (default ${DEFAULT_URL})?`, { cause: err });
   return err;
+}
+
+/**
+ * A TypeError out of a command that read the API ("app.instances.filter is not a function"):
+ * its JSON had not the shape this CLI reads, as a gateway of another version answers, or
+ * another JSON service at the URL. The client checks that an answer is a JSON object; the
+ * fields are read where they are shown. Said as such, a server failure (exit 6), not in
+ * JavaScript's words with the generic exit 1. Other errors pass through.
+ */
+export function unreadableAnswer(err: unknown): unknown {
+  if (!(err instanceof TypeError)) return err;
+  return new RuntimeError(`the API's answer is not what this berth CLI reads (${printable(err.message)}); is --url a berth admin API, of this CLI's version (berth version)?`, { cause: err });
 }
 
 /** Most characters of a server's words the CLI prints. */

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { codeOf, exitCodeOf, messageOf } from '../errors.js';
+import { ERROR_CATALOGUE, codeOf, exitCodeOf, messageOf } from '../errors.js';
 import { VERSION } from '../version.js';
 import { applyCommand } from './commands/apply.js';
 import { configureCommand } from './commands/configure.js';
@@ -11,12 +11,14 @@ import { logsCommand } from './commands/logs.js';
 import { lsCommand } from './commands/ls.js';
 import { tokenCommand } from './commands/token.js';
 import { scrubbedArgs } from './argv-scrub.js';
+import { unreadableAnswer } from './api-errors.js';
 import { usageCommand } from './commands/usage.js';
 import { gatewaysCommand } from './commands/gateways.js';
 import { versionCommand } from './commands/version.js';
 import { scaleCommand } from './commands/scale.js';
 import { storeCommand } from './commands/store.js';
-import { outputFormatOf, printData, type OutputFormat } from './output.js';
+import { PromptInterrupted } from './prompt.js';
+import { outputFailure, outputFormatOf, printData, type OutputFormat } from './output.js';
 import { serveCommand } from './serve.js';
 
 /**
@@ -67,16 +69,31 @@ function configureAll(command: Command, path: string[] = []): void {
 }
 configureAll(program);
 
-// `berth ls | head` closes the pipe early; that is not an error.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(0);
-  throw err;
-});
+/** Ends the process once stdout failed (see outputFailure): `berth ls | head` quietly, `berth ls > /dev/full` with one line. */
+function endOnOutputFailure(err: NodeJS.ErrnoException): never {
+  const failure = outputFailure(err);
+  if (failure.line) process.stderr.write(`${failure.line}\n`);
+  process.exit(failure.exitCode);
+}
+process.stdout.on('error', endOnOutputFailure);
+
+/**
+ * Exits with `code`, unless a command that succeeded lost its output: a file's stdout fails
+ * its write at once, and the 'error' event that says so comes after an exit here (`--help`).
+ */
+function exit(code: number): never {
+  const failed = process.stdout.errored as NodeJS.ErrnoException | null;
+  if (code === 0 && failed) endOnOutputFailure(failed);
+  process.exit(code);
+}
 
 /** The format the command being run prints in (its -o), known once its options are parsed. */
 let format: OutputFormat | undefined;
+/** Whether the command being run reads the admin API's answers: all but the gateway itself and `store copy`. */
+let readsApi = false;
 program.hook('preAction', (_program, action) => {
   format = action.opts<{ output?: OutputFormat }>().output;
+  readsApi = action.name() !== 'serve' && action.parent?.name() !== 'store';
 });
 
 // Before anything else runs for long (a `logs -f` runs for hours): ps shows the token as ***.
@@ -89,11 +106,16 @@ try {
   if (err instanceof CommanderError) {
     // A usage mistake happens before the command's options are known, so its -o is read from the words themselves:
     // a script that asked for JSON reads a document on stdout whichever way the command failed.
-    if (usageMistake !== undefined) printData(outputFormatOf(process.argv.slice(2)), { error: { code: 'bad_request', exit: 2, message: usageMistake } });
-    process.exit(err.exitCode === 0 ? 0 : 2);
+    // A usage mistake is a bad_request, whose exit code the catalogue says, as for every other error.
+    const usageExit = ERROR_CATALOGUE.bad_request.exit;
+    if (usageMistake !== undefined) printData(outputFormatOf(process.argv.slice(2)), { error: { code: 'bad_request', exit: usageExit, message: usageMistake } });
+    exit(err.exitCode === 0 ? 0 : usageExit);
   }
-  console.error(`berth: ${messageOf(err)}`);
+  // Ctrl-C at a question: the line is ended; the shell's status for it, as a Ctrl-C while waiting has (progress.ts).
+  if (err instanceof PromptInterrupted) exit(130);
+  const failure = readsApi ? unreadableAnswer(err) : err;
+  console.error(`berth: ${messageOf(failure)}`);
   // Asked for JSON or YAML, a script reads stdout as such even when the command failed: it had nothing there.
-  printData(format, { error: { code: codeOf(err), exit: exitCodeOf(err), message: messageOf(err) } });
-  process.exit(exitCodeOf(err));
+  printData(format, { error: { code: codeOf(failure), exit: exitCodeOf(failure), message: messageOf(failure) } });
+  exit(exitCodeOf(failure));
 }

@@ -1,5 +1,6 @@
 import { Option } from 'commander';
 import { stringify } from 'yaml';
+import { exitCodeOf } from '../errors.js';
 
 /** How a read command prints: its table or summary, or the API's data as JSON or YAML. */
 export type OutputFormat = 'text' | 'json' | 'yaml';
@@ -51,4 +52,23 @@ export function out(line = ''): void {
 /** Progress, hints and warnings: on stderr, so stdout stays what the command produced. */
 export function note(line: string): void {
   process.stderr.write(line + '\n');
+}
+
+/** How the CLI ends once writing to stdout failed: its exit code, and the line to print on stderr, if any. */
+export interface OutputFailure {
+  exitCode: number;
+  line?: string;
+}
+
+/**
+ * The end of a command whose stdout failed. A reader that left early (`berth ls | head -1`:
+ * EPIPE) had what it wanted: no error, the usual status. Anything else (a full disk,
+ * `> /dev/full`; an I/O error) lost output a script relied on: one line, not Node's stack
+ * of an unhandled 'error' event, and the generic exit code. Pure.
+ */
+export function outputFailure(err: NodeJS.ErrnoException): OutputFailure {
+  if (err.code === 'EPIPE') return { exitCode: 0 };
+  // Node says "ENOSPC: no space left on device, write": the reason, then the code once.
+  const reason = err.message.replace(/^[A-Z0-9_]+: /, '').replace(/, write$/, '');
+  return { exitCode: exitCodeOf(err), line: `berth: cannot write the output: ${reason}${err.code ? ` (${err.code})` : ''}` };
 }

@@ -14,6 +14,9 @@ import { StringDecoder } from 'node:string_decoder';
 const SHOWN = /\x1b\[[0-9;:]*m|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]/g;
 // eslint-disable-next-line no-control-regex
 const SGR = /^\x1b\[[0-9;:]*m$/;
+/** A colour sequence that turns every colour and style off. */
+// eslint-disable-next-line no-control-regex
+const RESET = /^\x1b\[0*m$/;
 /** A possible start of a colour sequence at the end of a chunk, whose rest may come with the next one. */
 // eslint-disable-next-line no-control-regex
 const OPEN_SEQUENCE = /\x1b(\[[0-9;:]{0,32})?$/;
@@ -36,18 +39,38 @@ function caret(code: number): string {
 export class TerminalText {
   private readonly decoder = new StringDecoder('utf8');
   private held = '';
+  /** Whether what was shown leaves a colour or style on, or a line unfinished. */
+  private styled = false;
+  private lineOpen = false;
 
   write(chunk: Buffer | string): string {
     const text = this.held + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk));
     const open = OPEN_SEQUENCE.exec(text);
     this.held = open ? open[0] : '';
-    return visibleControls(open ? text.slice(0, open.index) : text);
+    return this.shown(visibleControls(open ? text.slice(0, open.index) : text));
   }
 
   /** What is left once the stream ended. */
   end(): string {
     const rest = visibleControls(this.held + this.decoder.end());
     this.held = '';
-    return rest;
+    return this.shown(rest);
+  }
+
+  /**
+   * What is left, then the terminal put back as the shell expects it: colours off and the
+   * line ended. An app that set a colour and never reset it, or whose last line had no line
+   * feed (or a follow ended by Ctrl-C half way), left the prompt red, or after its text.
+   */
+  close(): string {
+    const rest = this.end();
+    return `${rest}${this.styled ? '\x1b[0m' : ''}${this.lineOpen ? '\n' : ''}`;
+  }
+
+  private shown(text: string): string {
+    if (text === '') return text;
+    this.lineOpen = !text.endsWith('\n');
+    for (const [sequence] of text.matchAll(SHOWN)) if (SGR.test(sequence)) this.styled = !RESET.test(sequence);
+    return text;
   }
 }

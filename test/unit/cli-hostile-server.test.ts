@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { ApiClient } from '../../src/cli/client.js';
-import { UnreachableError } from '../../src/cli/api-errors.js';
+import { UnreachableError, transportError } from '../../src/cli/api-errors.js';
 import { exitCodeOf } from '../../src/errors.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/berth.js', import.meta.url));
@@ -46,6 +46,8 @@ const cases: Array<[string, string | ((n: number) => string), number, RegExp]> =
   ['not HTTP at all', 'SSH-2.0-OpenSSH_9.2\r\n', 6, /did not answer in HTTP; is it berth's admin listener/],
   ['JSON of the wrong shape', http('200 OK', 'application/json', '[]'), 6, /JSON that is no berth answer \(a list\)/],
   ['an object without apps', http('200 OK', 'application/json', '{"items": []}'), 6, /without a list of apps/],
+  // A gateway of another version, or another JSON service: it was JavaScript's "app.routes.map is not a function", exit 1.
+  ['apps of another shape', http('200 OK', 'application/json', '{"apps": [{"name": "web", "routes": "/"}]}'), 6, /^berth: the API's answer is not what this berth CLI reads \(.+\); is --url a berth admin API, of this CLI's version \(berth version\)\?$/],
   ['pages that never end', http('200 OK', 'application/json', '{"apps": [], "next": "again"}'), 6, /pages of GET \/v1\/apps do not end/],
   ['the same cursor again', (n) => http('200 OK', 'application/json', JSON.stringify({ apps: [{ name: `a${n}` }], next: 'same' })), 6, /do not end \(after 2 apps\)/],
   ['a problem detail with escapes, newlines and a bidi override', http('404 Not Found', 'application/problem+json', JSON.stringify({ code: 'not_found', detail: escapes })), 3, /^berth: nope \[2J \[31mred evilx+… \(\d+ more characters\)$/],
@@ -67,6 +69,19 @@ describe('berth against servers that are not a working berth', () => {
       assert.match(lines[0]!, said);
     });
   }
+
+  it('an https:// URL: a plain HTTP listener, or a certificate this host does not trust, is one line and exit 6 (it was OpenSSL\'s words and exit 1)', async (t) => {
+    const { url, server } = await serve(http('200 OK', 'application/json', '{"apps": []}'));
+    t.after(() => server.close());
+    const run = await berth(['ls', '--url', url.replace('http:', 'https:'), '--token', 'berth_abc']);
+    assert.equal(run.code, 6, run.stderr);
+    assert.match(run.stderr, /^berth: https:\/\/127\.0\.0\.1:\d+ did not complete a TLS handshake \(wrong version number\); if it is a plain HTTP listener, use http:\/\/\n$/);
+    // Node's code for a self-signed certificate, as undici's request rejects with it.
+    const untrusted = transportError(Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }), 'https://berth.test');
+    assert.ok(untrusted instanceof UnreachableError);
+    assert.equal(exitCodeOf(untrusted), 6);
+    assert.equal(untrusted.message, "the berth API at https://berth.test is not trusted: its certificate is self-signed (DEPTH_ZERO_SELF_SIGNED_CERT); give its authority's certificate in NODE_EXTRA_CA_CERTS=ca.pem");
+  });
 
   it('a server that never answers a read, or stops half way, is given up on with one line and exit 6 (it waited ten minutes)', async (t) => {
     const silent = await serve(undefined);

@@ -33,3 +33,20 @@ test('TerminalText: an escape held at the end of a chunk is not held for ever', 
   assert.equal(screen.write('[2J'), '^[[2J');
   assert.equal(screen.write(`\x1b[${'1;'.repeat(40)}`), '^[[' + '1;'.repeat(40));
 });
+
+test('TerminalText.close: the terminal is handed back with colours off and the line ended, however the app left it', () => {
+  // A colour never reset and a last line without its line feed (or a follow cut by Ctrl-C half way):
+  // the shell's prompt came back red, after the app's text.
+  const cut = new TerminalText();
+  assert.equal(cut.write('ok\n\x1b[31merror: half'), 'ok\n\x1b[31merror: half');
+  assert.equal(cut.close(), '\x1b[0m\n');
+  // A colour sequence held at the end is shown as text, then the reset and the line end follow.
+  const held = new TerminalText();
+  held.write('\x1b[1mbold\x1b[0m done\n\x1b[3');
+  assert.equal(held.close(), '^[[3\n');
+  // Output that ended cleanly gets nothing added.
+  const clean = new TerminalText();
+  clean.write('\x1b[32mgreen\x1b[m\n');
+  assert.equal(clean.close(), '');
+  assert.equal(new TerminalText().close(), '');
+});

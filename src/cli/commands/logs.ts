@@ -26,9 +26,11 @@ export function logsCommand(): Command {
             for await (const chunk of stream) {
               if (!process.stdout.write(screen ? screen.write(chunk as Buffer) : (chunk as Buffer))) await once(process.stdout, 'drain');
             }
-            if (screen) process.stdout.write(screen.end());
           } catch (err) {
             throw abort.signal.aborted ? err : brokenStreamError(err, client.baseUrl);
+          } finally {
+            // However it ended (the app's last line, Ctrl-C, a broken stream), the prompt comes back plain, on a line of its own.
+            if (screen) process.stdout.write(screen.close());
           }
         });
       } catch (err) {
