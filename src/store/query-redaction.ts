@@ -53,17 +53,37 @@ export type TargetRedactor = (target: string) => string;
 /** The redactor of a gateway's settings: the identity when queries are kept whole. Pure. */
 export function queryRedactor(settings: QueryRedactionSettings = {}): TargetRedactor {
   if (settings.keepQueries) return (target) => target;
-  const names = new Set([...DEFAULT_SENSITIVE_PARAMS, ...(settings.sensitiveParams ?? [])].map((n) => n.toLowerCase()));
+  const names = sensitiveNames([...DEFAULT_SENSITIVE_PARAMS, ...(settings.sensitiveParams ?? [])]);
   return (target) => redactQuery(target, names);
 }
 
+/** Parameter names, lower-cased, and the characters one of them may begin with as written. */
+export interface SensitiveNames {
+  readonly names: ReadonlySet<string>;
+  /** By char code below 128: 1 where a name may begin (either case, `%` for an escape, `+` for a space). */
+  readonly firstChars: Uint8Array;
+}
+
+/** The names compiled for redactQuery. Pure. */
+export function sensitiveNames(list: readonly string[]): SensitiveNames {
+  const names = new Set(list.map((n) => n.toLowerCase()));
+  const firstChars = new Uint8Array(128);
+  firstChars['%'.charCodeAt(0)] = 1;
+  for (const name of names) {
+    const first = name.charAt(0);
+    for (const c of [first, first.toUpperCase(), first === ' ' ? '+' : first]) if (c.charCodeAt(0) < 128) firstChars[c.charCodeAt(0)] = 1;
+  }
+  return { names, firstChars };
+}
+
 /**
- * `target` with the value of every parameter named in `names` (lower-case) replaced by
+ * `target` with the value of every parameter named in `sensitive` replaced by
  * REDACTED; the same string when there is none. A target without `?` (most requests)
  * costs one indexOf; a query is walked once and a new string made only when a value is
  * replaced. Empty values stay empty (nothing to hide). Pure.
  */
-export function redactQuery(target: string, names: ReadonlySet<string>): string {
+export function redactQuery(target: string, sensitive: SensitiveNames): string {
+  const { names, firstChars } = sensitive;
   const q = target.indexOf('?');
   if (q < 0) return target;
   let pieces: string[] | undefined;
@@ -75,6 +95,12 @@ export function redactQuery(target: string, names: ReadonlySet<string>): string 
   while (start < target.length) {
     let end = target.indexOf('&', start);
     if (end < 0) end = target.length;
+    // Most parameters (page=, q=, sort=) are passed over by their first character alone.
+    const first = target.charCodeAt(start);
+    if (first < 128 && firstChars[first] === 0) {
+      start = end + 1;
+      continue;
+    }
     if (eq < start) {
       eq = target.indexOf('=', start);
       if (eq < 0) eq = target.length;

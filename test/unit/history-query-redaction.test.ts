@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildConfig } from '../../src/config/load-config.js';
-import { queryRedactor, redactQuery } from '../../src/store/query-redaction.js';
+import { queryRedactor, redactQuery, sensitiveNames } from '../../src/store/query-redaction.js';
 import { FakeGatewayBed } from '../support/fake-gateway.js';
 import { httpGet } from '../support/gateway-harness.js';
 import { waitFor } from '../support/wait-for.js';
@@ -39,12 +39,14 @@ describe('redactQuery', () => {
   it('adds configured names to the list, or keeps queries whole', () => {
     assert.equal(queryRedactor({ sensitiveParams: ['Ticket'] })('/a?ticket=T1&token=x&q=1'), '/a?ticket=REDACTED&token=REDACTED&q=1');
     assert.equal(queryRedactor({ keepQueries: true })('/a?token=x'), '/a?token=x');
+    // Names beginning with any character, a space (written +) or an escape included.
+    assert.equal(queryRedactor({ sensitiveParams: [' lead', 'élan', '_csrf'] })('/a?+lead=1&%C3%A9lan=2&%c3%a9LAN=3&_CSRF=4&%5Fcsrf=5&élan=6'), '/a?+lead=REDACTED&%C3%A9lan=REDACTED&%c3%a9LAN=REDACTED&_CSRF=REDACTED&%5Fcsrf=REDACTED&élan=REDACTED');
   });
 
   it('walks a query of many bare names once (no quadratic scan for the next =)', () => {
     const target = `/a?${'b&'.repeat(50_000)}token=x`;
     const started = performance.now();
-    assert.equal(redactQuery(target, new Set(['token'])), `/a?${'b&'.repeat(50_000)}token=REDACTED`);
+    assert.equal(redactQuery(target, sensitiveNames(['token'])), `/a?${'b&'.repeat(50_000)}token=REDACTED`);
     // Quadratic, this is ~5e9 character compares (seconds); linear, about a millisecond. Generous either way.
     assert.ok(performance.now() - started < 1_000, 'linear in the query');
   });
