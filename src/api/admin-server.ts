@@ -20,6 +20,7 @@ import { parseAdminTarget } from './request-target.js';
 import type { ApiContext, RouteDef } from './route-def.js';
 import { Router } from './router.js';
 import type { Principal, TokenService } from './token-service.js';
+import { queryRedactor } from '../store/query-redaction.js';
 
 export interface AdminServerOptions {
   gateway: Gateway;
@@ -101,7 +102,8 @@ export class AdminServer {
    */
   private serve(req: IncomingMessage, res: ServerResponse): void {
     this.handle(req, res).catch((err: unknown) => {
-      this.options.logger.error({ err, method: req.method, url: req.url?.slice(0, 200) }, 'admin request failed unexpectedly');
+      // The target as the history keeps it: a token or key in the query stays out of the log.
+      this.options.logger.error({ err, method: req.method, url: loggedTarget(req.url ?? '/').slice(0, 200) }, 'admin request failed unexpectedly');
       try {
         if (res.headersSent) res.destroy();
         else sendProblem(res, err);
@@ -225,6 +227,9 @@ function adminHostHeaderProblem(req: IncomingMessage): string | undefined {
 
 /** Headers berth reads once: Node keeps the first of several and drops the rest, which must not decide anything unseen. */
 const SINGLE_HEADERS = ['authorization', 'content-type'];
+
+/** A request target as logged: the built-in sensitive query values replaced (the log travels further than the history). */
+const loggedTarget = queryRedactor();
 
 /** Which of SINGLE_HEADERS the request repeats, as a problem, or undefined. */
 function repeatedHeaderProblem(req: IncomingMessage): string | undefined {

@@ -1,7 +1,8 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { chmod, mkdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
+import { writeOwnerOnly } from '../owner-only-file.js';
 import { BerthError, ConflictError, NotFoundError, UnauthorizedError } from '../errors.js';
 import type { StoredToken, TokenStore } from '../store/store.js';
 
@@ -136,20 +137,3 @@ function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
-/**
- * Writes `text` to a new file, owner-only from its creation, and renames it over `file`.
- * Written in place, a file of that name left with a looser mode (a wiped store's, a copy)
- * would take the token into an inode a local user may already hold open: chmod afterwards
- * does not take back a descriptor.
- */
-async function writeOwnerOnly(file: string, text: string): Promise<void> {
-  const draft = `${file}.${randomBytes(6).toString('hex')}.new`;
-  try {
-    await writeFile(draft, text, { flag: 'wx', mode: 0o600 });
-    await chmod(draft, 0o600);
-    await rename(draft, file);
-  } catch (err) {
-    await unlink(draft).catch(() => undefined);
-    throw err;
-  }
-}

@@ -1,7 +1,8 @@
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BadRequestError, ConfigError } from '../errors.js';
+import { writeOwnerOnly } from '../owner-only-file.js';
 
 /** Where the CLI finds the admin API when nothing says otherwise: the gateway's default admin listener. */
 export const DEFAULT_URL = 'http://127.0.0.1:8081';
@@ -103,17 +104,15 @@ export function normalizeUrl(input: string): string {
 }
 
 /**
- * Saves the settings readable by their owner only: the token is a secret. The
- * file is written beside its final name and renamed, so a reader never sees
- * half a file, and an existing file's looser mode is not kept.
+ * Saves the settings readable by their owner only: the token is a secret. The file is
+ * created owner-only before any byte is written, beside its final name, and renamed
+ * (writeOwnerOnly): a reader never sees half a file, a crash leaves the old one, and an
+ * existing file's looser mode is not kept. The directory is the owner's only too.
  */
 export async function saveSettings(settings: SavedSettings, file = settingsFile()): Promise<string> {
   const dir = dirname(file);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
-  const temp = `${file}.${process.pid}.tmp`;
-  await writeFile(temp, JSON.stringify(settings, null, 2) + '\n', { mode: 0o600 });
-  await chmod(temp, 0o600);
-  await rename(temp, file);
+  await writeOwnerOnly(file, JSON.stringify(settings, null, 2) + '\n');
   return file;
 }

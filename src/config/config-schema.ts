@@ -123,8 +123,14 @@ export const configFileSchema = z.strictObject({
     .strictObject({
       maxRecords: z.number().int().min(0).describe('Most request records kept. Default 100000.').default(100_000),
       maxAge: z.union([z.string(), z.number()]).describe('Records older than this are dropped. Default 7d.').default('7d'),
+      sensitiveParams: z
+        .array(z.string().min(1).max(200))
+        .max(200)
+        .describe('Query parameter names (case-insensitive, decoded) whose values the history keeps as REDACTED, added to the built-in list (access_token, token, api_key, password, X-Amz-Signature…). Default: [].')
+        .default([]),
+      keepQueries: z.boolean().describe('Keep every query string in the history whole, sensitive values included. Default false.').default(false),
     })
-    .default({ maxRecords: 100_000, maxAge: '7d' }),
+    .default({ maxRecords: 100_000, maxAge: '7d', sensitiveParams: [], keepQueries: false }),
   usage: z
     .strictObject({
       maxAge: z

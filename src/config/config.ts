@@ -65,7 +65,14 @@ export interface GatewayConfig {
   /** Peers whose X-Forwarded-* headers berth extends instead of replacing. */
   trustedProxies: string[];
   /** How much request history is kept. */
-  history: { maxRecords: number; maxAgeMs: number };
+  history: {
+    maxRecords: number;
+    maxAgeMs: number;
+    /** Query parameter names whose values the history replaces, beside the built-in ones (src/store/query-redaction.ts). */
+    sensitiveParams: string[];
+    /** Keep query strings whole in the history. */
+    keepQueries: boolean;
+  };
   /** How long usage-accounting rows are kept. */
   usage: { maxAgeMs: number };
   /** How many never-started apps get their container created ahead (see the README's "Many apps"). */

@@ -126,7 +126,11 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string, 
   const tls = input.tls && field('tls', () => tlsConfig(input.tls!, baseDir));
   const trustedProxies = input.trustedProxies.map((entry, i) => field(`trustedProxies[${i}]`, () => trustedProxy(entry)));
   const storage = storeSetting(process.env.BERTH_STORE || input.store, baseDir);
-  problems.push(...secretRootProblems((input.policy.secretFiles ?? []).map((p) => resolve(baseDir, p)), storage.stateDir).map((p) => `${p}${at(pathSegments(p.slice(0, p.indexOf(':'))))}`));
+  const hostRootProblems = [
+    ...secretRootProblems((input.policy.secretFiles ?? []).map((p) => resolve(baseDir, p)), storage.stateDir),
+    ...secretRootProblems(input.policy.bindMountRoots.map((p) => resolve(baseDir, p)), storage.stateDir, undefined, 'policy.bindMountRoots'),
+  ];
+  problems.push(...hostRootProblems.map((p) => `${p}${at(pathSegments(p.slice(0, p.indexOf(':'))))}`));
   if (problems.length > 0 || !listen || !admin || idleTimeoutMs === undefined || drainTimeoutMs === undefined || resyncMs === undefined || taskPollMs === undefined || historyMaxAgeMs === undefined || usageMaxAgeMs === undefined || !resources || !timeouts) {
     throw new ConfigError(`${where}: ${problems.join('; ')}`);
   }
@@ -176,7 +180,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string, 
     ...(input.gatewayId === undefined ? {} : { gatewayId: input.gatewayId }),
     createAhead: input.createAhead,
     logLevel: input.logLevel,
-    history: { maxRecords: input.history.maxRecords, maxAgeMs: historyMaxAgeMs },
+    history: { maxRecords: input.history.maxRecords, maxAgeMs: historyMaxAgeMs, sensitiveParams: input.history.sensitiveParams, keepQueries: input.history.keepQueries },
     usage: { maxAgeMs: usageMaxAgeMs },
     apps,
     appSources,

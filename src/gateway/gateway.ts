@@ -21,6 +21,7 @@ import { ProxyServer } from '../proxy/proxy-server.js';
 import type { Runtime, RuntimeHooks } from '../runtime/runtime.js';
 import { resolveImagePorts } from './image-ports.js';
 import { HistoryBuffer } from '../store/history-buffer.js';
+import { queryRedactor } from '../store/query-redaction.js';
 import type { RequestRecord, Store, StoredApp } from '../store/store.js';
 import { dashboardHandler } from '../ui/serve-ui.js';
 import { AppService } from './app-service.js';
@@ -292,7 +293,7 @@ export class Gateway {
     // and the one it runs as the new leader (leadingChanged) creates, starts and removes.
     await cluster?.start();
     const notices = (this.requestNotices = new RequestNotices(this.events));
-    this.history = new HistoryBuffer({ store, retention: config.history, logger, onWritten: (batch) => notices.written(batch.app) });
+    this.history = new HistoryBuffer({ store, retention: config.history, logger, onWritten: (batch) => notices.written(batch.app), redactTarget: queryRedactor(config.history) });
     this.history.start();
     const history = this.history;
     const metrics = this.metrics;

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { BerthError, messageOf } from '../errors.js';
 import { recordsOf, type HistoryColumns } from './history-columns.js';
+import type { TargetRedactor } from './query-redaction.js';
 import { RecordColumns } from './record-columns.js';
 import type { HistoryRetention, HistoryStore, RequestRecord } from './store.js';
 
@@ -16,6 +17,11 @@ export interface HistoryBufferOptions {
   pruneEveryMs?: number;
   /** Told about each batch once it is written (the live `request` events); must not throw nor keep it. */
   onWritten?: (batch: HistoryColumns) => void;
+  /**
+   * The request target as the history keeps it (queryRedactor: sensitive query values
+   * replaced); applied as a record is copied, so nothing after it sees the secret. Default: as sent.
+   */
+  redactTarget?: TargetRedactor;
 }
 
 /**
@@ -55,7 +61,7 @@ export class HistoryBuffer {
     this.maxBuffered = options.maxBuffered ?? 50_000;
     this.pruneEveryMs = options.pruneEveryMs ?? 60_000;
     this.logger = options.logger;
-    this.buffer = new RecordColumns(Math.min(this.maxBuffered, 1024));
+    this.buffer = new RecordColumns(Math.min(this.maxBuffered, 1024), options.redactTarget);
   }
 
   /** Records dropped so far: over maxBuffered, without an app or a valid time, refused by the store, or after close(). */

@@ -1,4 +1,5 @@
 import { MAX_FIELD_LENGTHS, integer, text, type HistoryColumns } from './history-columns.js';
+import type { TargetRedactor } from './query-redaction.js';
 import { StringInterner } from './string-interner.js';
 import type { RequestRecord } from './store.js';
 
@@ -42,7 +43,11 @@ export class RecordColumns {
   private readonly paths = new StringInterner(INTERNED_VALUES);
   private readonly clients = new StringInterner(INTERNED_VALUES);
 
-  constructor(initialCapacity = INITIAL_CAPACITY) {
+  /**
+   * `redact`: the path (request target) as the history keeps it, sensitive query values
+   * replaced before it is interned or stored (query-redaction.ts). Default: as given.
+   */
+  constructor(initialCapacity = INITIAL_CAPACITY, private readonly redact?: TargetRedactor) {
     this.capacity = Math.max(1, initialCapacity);
     this.time = new Float64Array(this.capacity);
     this.status = new Float64Array(this.capacity);
@@ -68,7 +73,7 @@ export class RecordColumns {
     this.waited[i] = record.waited ? 1 : 0;
     this.app[i] = this.apps.intern(record.app);
     this.method[i] = internText(this.methods, record.method, MAX_FIELD_LENGTHS.method);
-    const path = record.path;
+    const path = typeof record.path === 'string' && this.redact ? this.redact(record.path) : record.path;
     this.path[i] = typeof path === 'string' && path.length <= INTERNED_PATH_LENGTH ? this.paths.intern(path) : text(path, MAX_FIELD_LENGTHS.path);
     this.client[i] = internText(this.clients, record.client, MAX_FIELD_LENGTHS.client);
     this.instance[i] = text(record.instance, MAX_FIELD_LENGTHS.instance);

@@ -56,3 +56,25 @@ it('a config whose secretFiles root holds the store and admin-token is refused a
     if (saved !== undefined) process.env.BERTH_STORE = saved;
   }
 });
+
+it('a config whose bindMountRoots root holds the store and admin-token is refused at load, links seen through', async () => {
+  const saved = process.env.BERTH_STORE;
+  delete process.env.BERTH_STORE;
+  const base = join(dir, 'mounts');
+  await fs.mkdir(join(base, 'data', 'apps'), { recursive: true });
+  await fs.symlink(base, join(dir, 'mounts-link'));
+  try {
+    // The config's own directory holds ./data/berth.db: a spec could mount ./data and read (or write) the store.
+    await assert.rejects(buildConfig({ store: './data/berth.db', policy: { bindMountRoots: ['.'] } }, base), (err: Error) => {
+      assert.match(err.message, /policy\.bindMountRoots\[0\]: ".*" holds berth's own data directory .*data \(its store, admin-token\): an app could mount them/);
+      return true;
+    });
+    // Through a symbolic link to the same directory, as the second root.
+    await assert.rejects(buildConfig({ store: './data/berth.db', policy: { bindMountRoots: ['./data/apps', join(dir, 'mounts-link')] } }, base), /policy\.bindMountRoots\[1\]: ".*mounts-link" holds berth's own data directory/);
+    // A directory of its own inside the data directory holds neither the store nor the token.
+    const config = await buildConfig({ store: './data/berth.db', policy: { bindMountRoots: ['./data/apps'] } }, base);
+    assert.deepEqual(config.policy.bindMountRoots, [join(await fs.realpath(base), 'data', 'apps')]);
+  } finally {
+    if (saved !== undefined) process.env.BERTH_STORE = saved;
+  }
+});
