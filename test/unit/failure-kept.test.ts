@@ -1,0 +1,95 @@
+// An app's failure kept across a gateway restart: its state and lastError live in the
+// controller's memory, so an app that had failed showed a plain `stopped` after a restart,
+// its why gone. Whole gateways on one SQLite file and one fake engine (FakeGatewayBed):
+// a restart is the next gateway on the same file, as Docker outlives a gateway.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { failureKeeping } from '../../src/activator/kept-failure.js';
+import type { Gateway } from '../../src/gateway/gateway.js';
+import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { FakeGatewayBed } from '../support/fake-gateway.js';
+import { httpGet } from '../support/gateway-harness.js';
+
+const spec = (name: string, tag: string, extra: Record<string, unknown> = {}) => ({ apiVersion: 'berth/v1', name, image: `fake/${name}:${tag}`, port: 8080, readiness: { path: '/healthz' }, ...extra });
+
+/** The engine's words: the admin API tells them, the app's clients are never told them. */
+const ENGINE_WORDS = 'OCI runtime create failed: /var/lib/secret-host-path: exec format error';
+
+async function publicStatus(gateway: Gateway, app: string): Promise<{ state: string; error?: string }> {
+  const reply = await httpGet(gateway.proxyAddress!.port, `/_berth/status/${app}`);
+  assert.equal(reply.status, 200, reply.body);
+  return JSON.parse(reply.body) as { state: string; error?: string };
+}
+
+/** What the store keeps now, read on a connection of its own (the gateway holds the file's lock, not its rows). */
+async function keptFailures(bed: FakeGatewayBed): Promise<string[]> {
+  const store = new SqliteStore({ path: bed.storePath, historyThread: false });
+  await store.open();
+  try {
+    return [...(await store.appFailures()).keys()];
+  } finally {
+    await store.close();
+  }
+}
+
+describe('apps that failed, after a gateway restart', () => {
+  it('show failed with their reason (full on the admin API, public to clients) and moment, until a start; a new spec forgets the failure', async (t) => {
+    const bed = await FakeGatewayBed.create();
+    t.after(() => bed.dispose());
+    let gateway = await bed.start();
+    // web: an engine refusal; loop: three of them (a crash loop); blog: one, then a new spec.
+    for (const app of ['web', 'loop', 'blog']) {
+      bed.runtime.behave(app, { startError: () => new Error(ENGINE_WORDS) });
+      assert.equal((await bed.api(gateway, 'POST', '/v1/apps', spec(app, '1'))).status, 200);
+    }
+    assert.equal((await httpGet(gateway.proxyAddress!.port, '/session/web/')).status, 502);
+    for (let i = 0; i < 3; i++) await bed.api(gateway, 'POST', '/v1/apps/loop/start');
+    assert.equal((await bed.api(gateway, 'GET', '/v1/apps/loop')).json.state, 'crashloop');
+    await bed.api(gateway, 'POST', '/v1/apps/blog/start');
+    assert.equal((await bed.api(gateway, 'GET', '/v1/apps/blog')).json.state, 'failed');
+    assert.equal((await bed.api(gateway, 'POST', '/v1/apps', spec('blog', '2'))).status, 200);
+    const before = (await bed.api(gateway, 'GET', '/v1/apps/web')).json;
+    assert.equal(before.state, 'failed');
+    assert.match(before.status.lastError, /secret-host-path: exec format error/);
+    const shownBefore = await publicStatus(gateway, 'web');
+    assert.equal(shownBefore.state, 'failed');
+    assert.doesNotMatch(shownBefore.error ?? '', /secret-host-path/, 'the public form never carries the engine words');
+
+    await bed.stop(gateway);
+    gateway = await bed.start();
+    const after = (await bed.api(gateway, 'GET', '/v1/apps/web')).json;
+    assert.equal(after.state, 'failed', 'not a plain stopped');
+    assert.equal(after.status.lastError, before.status.lastError);
+    assert.equal(after.status.since, before.status.since, 'the moment it failed, not the restart');
+    assert.deepEqual(await publicStatus(gateway, 'web'), shownBefore, 'the clients are told the same public form');
+    const loop = (await bed.api(gateway, 'GET', '/v1/apps/loop')).json;
+    assert.equal(loop.state, 'failed', 'no backoff carried over: the next request tries a start');
+    assert.match(loop.status.reason, /3 failures in a row/);
+    assert.match(loop.status.lastError, /exec format error/);
+    const blog = (await bed.api(gateway, 'GET', '/v1/apps/blog')).json;
+    assert.equal(blog.state, 'stopped', 'an apply of a new spec forgets the failure of the old one');
+    assert.equal(blog.status.lastError, undefined);
+
+    // A failed app's next request tries a start, as before the restart; `berth start` too. Both work now, which forgets the failures.
+    bed.runtime.behave('web', {});
+    bed.runtime.behave('loop', {});
+    assert.equal((await httpGet(gateway.proxyAddress!.port, '/session/web/')).status, 200);
+    const started = await bed.api(gateway, 'POST', '/v1/apps/loop/start');
+    assert.equal(started.status, 200, JSON.stringify(started.json));
+    assert.equal(started.json.state, 'running');
+    await bed.stop(gateway);
+    assert.deepEqual(await keptFailures(bed), []);
+  });
+});
+
+describe('failureKeeping', () => {
+  it('keeps a failure with an error, leaves it through a start, forgets it past it, and writes nothing when nothing is kept', () => {
+    assert.equal(failureKeeping('failed', true, false), 'keep');
+    assert.equal(failureKeeping('crashloop', true, true), 'keep');
+    assert.equal(failureKeeping('starting', true, true), 'leave');
+    assert.equal(failureKeeping('running', false, true), 'forget');
+    assert.equal(failureKeeping('stopped', false, true), 'forget');
+    assert.equal(failureKeeping('running', false, false), 'leave');
+    assert.equal(failureKeeping('stopped', false, false), 'leave');
+  });
+});
