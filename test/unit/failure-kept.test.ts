@@ -37,15 +37,16 @@ describe('apps that failed, after a gateway restart', () => {
     const bed = await FakeGatewayBed.create();
     t.after(() => bed.dispose());
     let gateway = await bed.start();
-    // web: an engine refusal; loop: three of them (a crash loop); blog: one, then a new spec.
-    for (const app of ['web', 'loop', 'blog']) {
-      bed.runtime.behave(app, { startError: () => new Error(ENGINE_WORDS) });
-      assert.equal((await bed.api(gateway, 'POST', '/v1/apps', spec(app, '1'))).status, 200);
-    }
+    // web: an engine refusal; loop: three of them (a crash loop); blog: one, then a new spec; late: one, then its container started while no gateway runs.
+    const apps = ['web', 'loop', 'blog', 'late'];
+    for (const app of apps) bed.runtime.behave(app, { startError: () => new Error(ENGINE_WORDS) });
+    assert.equal((await bed.api(gateway, 'POST', '/v1/apps', apps.map((app) => spec(app, '1')))).status, 200);
     assert.equal((await httpGet(gateway.proxyAddress!.port, '/session/web/')).status, 502);
     for (let i = 0; i < 3; i++) await bed.api(gateway, 'POST', '/v1/apps/loop/start');
     assert.equal((await bed.api(gateway, 'GET', '/v1/apps/loop')).json.state, 'crashloop');
     await bed.api(gateway, 'POST', '/v1/apps/blog/start');
+    await bed.api(gateway, 'POST', '/v1/apps/late/start');
+    assert.equal((await bed.api(gateway, 'GET', '/v1/apps/late')).json.state, 'failed');
     assert.equal((await bed.api(gateway, 'GET', '/v1/apps/blog')).json.state, 'failed');
     assert.equal((await bed.api(gateway, 'POST', '/v1/apps', spec('blog', '2'))).status, 200);
     const before = (await bed.api(gateway, 'GET', '/v1/apps/web')).json;
@@ -56,6 +57,9 @@ describe('apps that failed, after a gateway restart', () => {
     assert.doesNotMatch(shownBefore.error ?? '', /secret-host-path/, 'the public form never carries the engine words');
 
     await bed.stop(gateway);
+    bed.runtime.behave('late', {});
+    const [late] = [...bed.runtime.containers.values()].filter((c) => c.instance.app === 'late');
+    await bed.runtime.outsideStart(late!.instance.id);
     gateway = await bed.start();
     const after = (await bed.api(gateway, 'GET', '/v1/apps/web')).json;
     assert.equal(after.state, 'failed', 'not a plain stopped');
@@ -69,6 +73,7 @@ describe('apps that failed, after a gateway restart', () => {
     const blog = (await bed.api(gateway, 'GET', '/v1/apps/blog')).json;
     assert.equal(blog.state, 'stopped', 'an apply of a new spec forgets the failure of the old one');
     assert.equal(blog.status.lastError, undefined);
+    assert.equal((await bed.api(gateway, 'GET', '/v1/apps/late')).json.state, 'running', 'a container found serving is adopted: the app is past its failure');
 
     // A failed app's next request tries a start, as before the restart; `berth start` too. Both work now, which forgets the failures.
     bed.runtime.behave('web', {});
