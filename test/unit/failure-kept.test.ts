@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { failureKeeping } from '../../src/activator/kept-failure.js';
+import { FailureKeeper } from '../../src/gateway/failure-keeper.js';
+import type { FailureStore, StoredFailure } from '../../src/store/store.js';
 import type { Gateway } from '../../src/gateway/gateway.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { FakeGatewayBed } from '../support/fake-gateway.js';
@@ -96,5 +98,39 @@ describe('failureKeeping', () => {
     assert.equal(failureKeeping('stopped', false, true), 'forget');
     assert.equal(failureKeeping('running', false, false), 'leave');
     assert.equal(failureKeeping('stopped', false, false), 'leave');
+  });
+});
+
+describe('FailureKeeper', () => {
+  const failure: StoredFailure = { lastError: 'e', publicError: 'p', failedAt: new Date(1_700_000_000_000) };
+
+  it('writes in the order reported (a slow write is not overtaken), only while the gateway acts, and never rejects', async () => {
+    const written: string[] = [];
+    let leading = true;
+    let refuse = false;
+    const store: FailureStore = {
+      appFailures: async () => new Map(),
+      saveAppFailure: async (app, f) => {
+        // The first write is the slowest: a keeper that wrote concurrently would land the forget first.
+        if (written.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+        if (refuse) throw new Error('disk full');
+        written.push(`${app}:${f ? 'keep' : 'forget'}`);
+      },
+    };
+    const warned: unknown[] = [];
+    const logger = { warn: (...args: unknown[]) => warned.push(args) } as unknown as ConstructorParameters<typeof FailureKeeper>[0]['logger'];
+    const keeper = new FailureKeeper({ store, acts: () => leading, logger });
+    keeper.keep('web', failure);
+    keeper.keep('web', undefined);
+    leading = false;
+    keeper.keep('api', failure);
+    await keeper.close();
+    assert.deepEqual(written, ['web:keep', 'web:forget'], 'a gateway that does not lead writes nothing');
+    leading = true;
+    refuse = true;
+    keeper.keep('web', failure);
+    keeper.keep('web', failure);
+    await keeper.close();
+    assert.equal(warned.length, 1, 'a store that refuses is told once, not at every write');
   });
 });
