@@ -4,7 +4,13 @@ import type { FailureStore, StoredFailure } from '../store/store.js';
 
 export interface FailureKeeperOptions {
   store: FailureStore;
-  /** Several gateways: only the one that acts (the leader) writes, as it alone publishes the app states the others show. */
+  /** The apps whose failure the store held when the gateway started. */
+  saved: Iterable<string>;
+  /**
+   * Several gateways: only the one that acts (the leader) writes, as it alone publishes the app
+   * states the others show. Another gateway may have written a failure since this one read the
+   * store, so with it every forget is written; alone, one of a failure not held is skipped.
+   */
   acts?: () => boolean;
   logger?: Logger;
 }
@@ -19,12 +25,21 @@ export interface FailureKeeperOptions {
 export class FailureKeeper {
   private running: Promise<void> = Promise.resolve();
   private failing = false;
+  /** The apps whose failure the store holds, as far as this gateway knows (see FailureKeeperOptions.acts). */
+  private readonly held: Set<string>;
 
-  constructor(private readonly options: FailureKeeperOptions) {}
+  constructor(private readonly options: FailureKeeperOptions) {
+    this.held = new Set(options.saved);
+  }
 
   /** Queues the write of `app`'s failure (undefined: forget it). Never throws. */
   keep(app: string, failure: StoredFailure | undefined): void {
-    if (this.options.acts && !this.options.acts()) return;
+    const shared = this.options.acts !== undefined;
+    if (shared && !this.options.acts!()) return;
+    // Every start that works forgets: alone on the store, one of an app that never failed is no write at all.
+    if (!failure && !shared && !this.held.has(app)) return;
+    if (failure) this.held.add(app);
+    else this.held.delete(app);
     this.running = this.running.then(() => this.write(app, failure));
   }
 

@@ -256,7 +256,7 @@ export class Gateway {
     const lastRequests = await store.lastRequests();
     // Read after the config's apps were written: a spec changed while the gateway was down has its failure forgotten.
     const failures = await store.appFailures();
-    const failureKeeper = (this.failureKeeper = new FailureKeeper({ store, logger, ...(cluster ? { acts: () => cluster.leading } : {}) }));
+    const failureKeeper = (this.failureKeeper = new FailureKeeper({ store, saved: failures.keys(), logger, ...(cluster ? { acts: () => cluster.leading } : {}) }));
     const activator = new Activator({
       runtime,
       logger,

@@ -96,7 +96,7 @@ describe('failureKeeping', () => {
     assert.equal(failureKeeping('starting', true, true), 'leave');
     assert.equal(failureKeeping('running', false, true), 'forget');
     assert.equal(failureKeeping('stopped', false, true), 'forget');
-    assert.equal(failureKeeping('running', false, false), 'leave');
+    assert.equal(failureKeeping('running', false, false), 'forget', 'another gateway may have kept one');
     assert.equal(failureKeeping('stopped', false, false), 'leave');
   });
 });
@@ -119,7 +119,7 @@ describe('FailureKeeper', () => {
     };
     const warned: unknown[] = [];
     const logger = { warn: (...args: unknown[]) => warned.push(args) } as unknown as ConstructorParameters<typeof FailureKeeper>[0]['logger'];
-    const keeper = new FailureKeeper({ store, acts: () => leading, logger });
+    const keeper = new FailureKeeper({ store, saved: [], acts: () => leading, logger });
     keeper.keep('web', failure);
     keeper.keep('web', undefined);
     leading = false;
@@ -132,5 +132,18 @@ describe('FailureKeeper', () => {
     keeper.keep('web', failure);
     await keeper.close();
     assert.equal(warned.length, 1, 'a store that refuses is told once, not at every write');
+  });
+
+  it('alone on the store, writes a forget only for a failure the store holds', async () => {
+    const written: string[] = [];
+    const store: FailureStore = { appFailures: async () => new Map(), saveAppFailure: async (app, f) => void written.push(`${app}:${f ? 'keep' : 'forget'}`) };
+    const keeper = new FailureKeeper({ store, saved: ['old'] });
+    keeper.keep('never-failed', undefined);
+    keeper.keep('old', undefined);
+    keeper.keep('old', undefined);
+    keeper.keep('web', failure);
+    keeper.keep('web', undefined);
+    await keeper.close();
+    assert.deepEqual(written, ['old:forget', 'web:keep', 'web:forget']);
   });
 });
