@@ -19,6 +19,8 @@ import { DEFAULT_RESYNC_EVERY_MS, ResyncLoop } from './resync-loop.js';
 import { launchRefusal } from './launch-policy.js';
 import { DEFAULT_CONCURRENT_STARTS, StartBudget, type StartLimits } from './start-budget.js';
 import type { StopRetrySchedule } from './stop-retry.js';
+import type { KeepFailure } from './kept-failure.js';
+import type { StoredFailure } from '../store/store.js';
 
 /**
  * A browser reloading the waiting page within this time of a failed start is
@@ -68,6 +70,10 @@ export interface ActivatorOptions {
   onActivity?: (app: string, began: boolean) => void;
   /** Each app's last request before this gateway started (epoch ms), as saved: its idle timeout counts on from it. */
   lastRequests?: ReadonlyMap<string, number>;
+  /** Each app's failure kept from before this gateway started: the app shows it until it starts again. */
+  failures?: ReadonlyMap<string, StoredFailure>;
+  /** Keeps an app's failure in the store, or forgets it; see AppControllerDeps.keepFailure. */
+  keepFailure?: KeepFailure;
   /** When a stop the engine did not carry out is tried again; see AppControllerDeps.stopRetry (tests shorten it). */
   stopRetry?: StopRetrySchedule;
 }
@@ -110,6 +116,8 @@ export class Activator implements UpstreamSource {
     this.heldFor = options.heldFor;
     this.onActivity = options.onActivity;
     this.restoredLastRequests = new Map(options.lastRequests);
+    this.restoredFailures = new Map(options.failures);
+    this.keepFailure = options.keepFailure;
     this.stopRetrySchedule = options.stopRetry;
     this.startBudget = new StartBudget(options.startLimits ?? { concurrentStarts: DEFAULT_CONCURRENT_STARTS }, () => this.appsUp.size);
   }
@@ -123,6 +131,9 @@ export class Activator implements UpstreamSource {
   private readonly leaderStopped: LeaderStopped | undefined;
   /** Saved last requests not yet handed to their app's controller: each one is taken once, by the app's first controller. */
   private readonly restoredLastRequests: Map<string, number>;
+  /** Kept failures not yet handed to their app's controller: taken as the saved last requests are. */
+  private readonly restoredFailures: Map<string, StoredFailure>;
+  private readonly keepFailure: KeepFailure | undefined;
   private readonly lease: AppLease | undefined;
   private readonly declared: ((app: string) => Promise<boolean>) | undefined;
   private readonly heldFor: ((app: string) => Promise<void> | undefined) | undefined;
@@ -277,11 +288,13 @@ export class Activator implements UpstreamSource {
   }
 
   /**
-   * The first reconcile is done: saved last requests not taken by then belong to apps
-   * no longer declared, and must not be handed to a new app made later by that name.
+   * The first reconcile is done: saved last requests and kept failures not taken by then
+   * belong to apps no longer declared, and must not be handed to a new app made later by that name.
    */
   dropRestoredLastRequests(): void {
     this.restoredLastRequests.clear();
+    // So are kept failures: a new app of that name did not fail.
+    this.restoredFailures.clear();
   }
 
   /** Every declared app's last request (epoch ms), for LastRequestKeeper; apps with none are left out. */
@@ -499,7 +512,11 @@ export class Activator implements UpstreamSource {
       leaderStopped: this.leaderStopped,
       startBudget: this.startBudget,
       stopRetry: this.stopRetrySchedule,
+      keepFailure: this.keepFailure,
     });
+    const failure = this.restoredFailures.get(spec.name);
+    if (failure) controller.restoreFailure(failure);
+    this.restoredFailures.delete(spec.name);
     const saved = this.restoredLastRequests.get(spec.name);
     if (saved !== undefined) controller.restoreLastRequest(saved);
     this.restoredLastRequests.delete(spec.name);

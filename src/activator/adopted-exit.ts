@@ -18,8 +18,8 @@ const SIGNAL_BASE = 128;
 
 /**
  * What a container found exited when this gateway took the app over says of the
- * app (AppStatus.reason, lastError). Pure. berth keeps nothing of an app's last
- * failure across a restart (its status lives in memory only), so the engine's
+ * app (AppStatus.reason, lastError). Pure. Asked only for an app that shows no failure the
+ * store kept (kept-failure.ts): one whose last start failed keeps that. Otherwise the engine's
  * record is all there is; and the engine does not say who stopped a container.
  * An end berth's own stop gives (0, 143, 137: see SIGNALLED) is told as nothing,
  * a plain `stopped`; another signal's (an image's STOPSIGNAL, a `docker kill -s`)

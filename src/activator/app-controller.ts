@@ -19,6 +19,8 @@ import { InstanceSet } from './instance-set.js';
 import { launchRefusal } from './launch-policy.js';
 import { unlessLeft } from './leave-queue.js';
 import { isIllegal, transition, type LifecycleAction, type LifecycleEvent } from './lifecycle.js';
+import { failureKeeping, type KeepFailure } from './kept-failure.js';
+import type { StoredFailure } from '../store/store.js';
 import { OUT_OF_MEMORY, Slot, startSlot, thawSlot } from './instance-slot.js';
 import { waitUntilReady } from './readiness.js';
 import { RejectedRevision } from './rejected-revision.js';
@@ -83,6 +85,11 @@ export interface AppControllerDeps {
    * Absent: the next resync looks.
    */
   engineBack?: () => void;
+  /**
+   * Keeps the app's failure in the store when it fails, and forgets it when the app is past it
+   * (kept-failure.ts), so that a gateway restart still shows it failed and why. Absent: nothing kept.
+   */
+  keepFailure?: KeepFailure;
 }
 
 /**
@@ -172,6 +179,8 @@ export class AppController {
   private readonly stopRetry: StopRetry;
   /** What lastError says while a stop the engine did not carry out is pending, so its success clears only that. */
   private stopFailure?: string;
+  /** Whether the store keeps a failure of this app now (see keepFailure). */
+  private failureKept = false;
 
   constructor(
     spec: AppSpec,
@@ -1098,6 +1107,25 @@ export class AppController {
     this.timers.idle.restore(atMs);
   }
 
+  /**
+   * The app's failure the store kept from before the gateway restarted: the app shows `failed` with
+   * its reason and moment, as it did then, until it starts again (its next request still tries a
+   * start, as for any failed app; no crash-loop backoff is carried over). Called once, before adopt:
+   * a container of the app found serving makes it `running` there, which forgets the failure.
+   */
+  restoreFailure(failure: StoredFailure): void {
+    if (this.state !== 'stopped' || this.lastError !== undefined) return;
+    this.state = 'failed';
+    this.since = failure.failedAt;
+    // On the monotonic clock as long ago as on the wall clock (see failedWithin); a moment ahead counts as now.
+    this.sinceMs = performance.now() - Math.max(0, Date.now() - failure.failedAt.getTime());
+    this.reason = failure.reason;
+    this.lastError = failure.lastError;
+    this.publicError = { of: failure.lastError, text: failure.publicError };
+    this.lastOutput = failure.lastOutput;
+    this.failureKept = true;
+  }
+
   /** Activity that keeps the app up: a request, a WebSocket, or a dependent app holding it. */
   began(): void {
     this.timers.idle.began();
@@ -1149,7 +1177,27 @@ export class AppController {
       else this.cancelStopRetry();
       this.onChange();
     }
+    // After a legal step only, and also for one that stays (a new failure while failed says a new why).
+    this.keepFailure();
     for (const action of result.actions) this.act(action);
+  }
+
+  /** Tells the store the app's failure now, or that it is past it, when that changed (kept-failure.ts). */
+  private keepFailure(): void {
+    const keep = this.deps.keepFailure;
+    // Closed: deleted (its row goes with it) or shutting down, where a start called off is no failure of the app's.
+    if (!keep || this.closed) return;
+    const decision = failureKeeping(this.state, this.lastError !== undefined, this.failureKept);
+    if (decision === 'leave') return;
+    this.failureKept = decision === 'keep';
+    if (decision === 'forget' || this.lastError === undefined) return keep(this.name, undefined);
+    keep(this.name, {
+      ...(this.reason === undefined ? {} : { reason: this.reason }),
+      lastError: this.lastError,
+      publicError: this.publicLastError() ?? `app ${this.name} failed to start`,
+      ...(this.lastOutput === undefined ? {} : { lastOutput: this.lastOutput }),
+      failedAt: this.since,
+    });
   }
 
   private act(action: LifecycleAction): void {

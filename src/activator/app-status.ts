@@ -5,7 +5,8 @@
  * - running: ready and serving.
  * - stopping: being stopped; requests arriving now wait, then wake it again.
  * - paused: frozen in memory after idling; the next request unpauses it.
- * - failed: the last start failed (see lastError); the next request tries again.
+ * - failed: the last start failed (see lastError); the next request tries again. Kept
+ *   across gateway restarts (kept-failure.ts), until the app starts again.
  * - crashloop: it failed repeatedly; requests get 503 until `retryAt`.
  */
 export type AppState = 'stopped' | 'starting' | 'running' | 'stopping' | 'paused' | 'failed' | 'crashloop';

@@ -28,6 +28,7 @@ import { AppService } from './app-service.js';
 import { DesiredIndex } from './desired-index.js';
 import { settleFollowed, startingRevisions } from './followed-rollouts.js';
 import { LastRequestKeeper } from './last-request-keeper.js';
+import { FailureKeeper } from './failure-keeper.js';
 import { WorkerPool } from '../cluster/worker-pool.js';
 import { barrier, proxySettingsOf, routeEntriesOf } from '../cluster/gateway-workers.js';
 import { RequestNotices } from './request-notices.js';
@@ -97,6 +98,7 @@ export class Gateway {
   private closed = false;
   /** Saves the apps' last request times; made after the first reconcile. */
   private lastRequestKeeper?: LastRequestKeeper;
+  private failureKeeper?: FailureKeeper;
   readonly events = new StateEvents();
   private requestNotices?: RequestNotices;
   /** Prometheus metrics (GET /metrics on the admin listener), fed by the proxy and the state events. */
@@ -164,6 +166,7 @@ export class Gateway {
       () => this.proxy?.close(0),
       () => this.pool?.close(0),
       () => this.activator?.close(),
+      () => this.failureKeeper?.close(),
       () => this.history?.close(),
       () => this.accountant?.close(),
       () => this.store?.close(),
@@ -252,10 +255,15 @@ export class Gateway {
     accountant.start(this.events);
     this.metrics.follow(this.events);
     const lastRequests = await store.lastRequests();
+    // Read after the config's apps were written: a spec changed while the gateway was down has its failure forgotten.
+    const failures = await store.appFailures();
+    const failureKeeper = (this.failureKeeper = new FailureKeeper({ store, saved: failures.keys(), logger, ...(cluster ? { acts: () => cluster.leading } : {}) }));
     const activator = new Activator({
       runtime,
       logger,
       lastRequests,
+      failures,
+      keepFailure: (app, failure) => failureKeeper.keep(app, failure),
       storeId,
       resyncEveryMs: config.resyncMs,
       createAhead: () => (this.config ?? config).createAhead,
@@ -681,6 +689,8 @@ export class Gateway {
     // After the drain, so the requests that just ended are in it.
     await this.lastRequestKeeper?.close();
     this.activator?.close();
+    // The failures reported until now are in the store before it closes.
+    await this.failureKeeper?.close();
     await this.history?.close();
     this.requestNotices?.close();
     await this.accountant?.close();

@@ -161,6 +161,25 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 8,
+    description: 'kept app failures',
+    up(db) {
+      // Each app's last failure, so that a gateway restart still shows it failed and why
+      // (its state lives in memory). public_error is what the app's clients may read;
+      // last_error the full text for the admin API. A row goes when the app starts again.
+      db.exec(`
+        CREATE TABLE app_failures (
+          app          TEXT PRIMARY KEY,
+          reason       TEXT,
+          last_error   TEXT NOT NULL,
+          public_error TEXT NOT NULL,
+          last_output  TEXT,
+          failed_at    INTEGER NOT NULL CHECK (failed_at >= 0) -- epoch milliseconds
+        ) STRICT;
+      `);
+    },
+  },
   // Append here; never renumber, never edit a migration above.
 ];
 

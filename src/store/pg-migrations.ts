@@ -122,6 +122,20 @@ export const pgMigrations: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    description: 'kept app failures (SQLite schema 8)',
+    sql: `
+      CREATE TABLE app_failures (
+        app          TEXT COLLATE "C" PRIMARY KEY,
+        reason       TEXT,
+        last_error   TEXT NOT NULL,
+        public_error TEXT NOT NULL,
+        last_output  TEXT,
+        failed_at    BIGINT NOT NULL CHECK (failed_at >= 0)
+      );
+    `,
+  },
   // Append here; never renumber, never edit a migration above.
 ];
 

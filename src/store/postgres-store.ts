@@ -11,6 +11,7 @@ import { pgHistoryWriter, queryPgHistory } from './pg-history.js';
 import { runPgMigrations } from './pg-migrations.js';
 import { addPgUsage, prunePgUsage, queryPgUsage } from './pg-usage.js';
 import { pgLastRequests, savePgLastRequests } from './pg-last-requests.js';
+import { pgAppFailures, savePgAppFailure } from './pg-failures.js';
 import type {
   AppRevision,
   AppSource,
@@ -28,6 +29,7 @@ import type {
   UsageQuery,
   UsageRow,
   LastRequest,
+  StoredFailure,
 } from './store.js';
 import { rowToToken, type TokenRow } from './token-rows.js';
 import { CERTIFICATE_COLUMNS, certificateToRow, rowToCertificate, type CertificateRow } from './certificate-rows.js';
@@ -125,6 +127,9 @@ export class PostgresStore implements Store {
         const now = Date.now();
         const results: PutResult[] = [];
         for (const spec of specs) results.push(await putOne(c, spec, source, now));
+        // A failure of the spec before says nothing of this one (as SQLite's applyApps).
+        const changed = results.filter((r) => r.changed).map((r) => r.app.name);
+        if (changed.length > 0) await c.query('DELETE FROM app_failures WHERE app = ANY($1::text[])', [changed]);
         for (const name of removeNames) await c.query('UPDATE apps SET deleted_at = $1, purge_volumes = 0 WHERE name = $2 AND deleted_at IS NULL', [now, name]);
         return results;
       }),
@@ -147,7 +152,13 @@ export class PostgresStore implements Store {
   }
 
   async forgetDeleted(name: string): Promise<void> {
-    await this.run(`forget deleted app "${name}"`, (p) => p.query('DELETE FROM apps WHERE name = $1 AND deleted_at IS NOT NULL', [name]));
+    await this.run(`forget deleted app "${name}"`, (p) =>
+      inTransaction(p, async (c) => {
+        // The app is gone for good: its failure goes with its tombstone.
+        const r = await c.query('DELETE FROM apps WHERE name = $1 AND deleted_at IS NOT NULL', [name]);
+        if ((r.rowCount ?? 0) > 0) await c.query('DELETE FROM app_failures WHERE app = $1', [name]);
+      }),
+    );
   }
 
   async setReplicas(name: string, replicas: number | undefined): Promise<boolean> {
@@ -284,6 +295,14 @@ export class PostgresStore implements Store {
 
   async saveLastRequests(changed: readonly LastRequest[], gone: readonly string[]): Promise<void> {
     await this.run(`save last request times of ${changed.length + gone.length} app(s)`, (p) => savePgLastRequests(p, changed, gone));
+  }
+
+  async appFailures(): Promise<Map<string, StoredFailure>> {
+    return this.run('read kept app failures', (p) => pgAppFailures(p));
+  }
+
+  async saveAppFailure(app: string, failure: StoredFailure | undefined): Promise<void> {
+    await this.run(`${failure ? 'keep' : 'forget'} the failure of ${app}`, (p) => savePgAppFailure(p, app, failure));
   }
 
   async pruneUsage(beforeDay: string): Promise<number> {

@@ -27,10 +27,12 @@ import type {
   UsageQuery,
   UsageRow,
   LastRequest,
+  StoredFailure,
 } from './store.js';
 import { prepareTokens, rowToToken } from './token-rows.js';
 import { prepareUsage } from './usage-rows.js';
 import { prepareLastRequests } from './last-request-rows.js';
+import { prepareFailures } from './failure-rows.js';
 import { CERTIFICATE_COLUMNS, certificateToRow, rowToCertificate, type CertificateRow } from './certificate-rows.js';
 
 export interface SqliteStoreOptions {
@@ -99,9 +101,12 @@ function prepare(db: Database.Database) {
   const s = prepareApps(db);
   // IMMEDIATE takes the write lock up front, so the reads that decide each revision
   // cannot be overtaken by another connection's write before this batch commits.
+  const failures = prepareFailures(db);
   const batch = db.transaction((specs: AppSpec[], source: AppSource, removeNames: string[]): PutResult[] => {
     const now = Date.now();
     const results = specs.map((spec) => putOne(s, spec, source, now));
+    // A failure of the spec before says nothing of this one: a gateway restarted now must not show it.
+    for (const r of results) if (r.changed) failures.forget(r.app.name);
     for (const name of removeNames) s.tombstone.run(now, 0, name);
     return results;
   });
@@ -115,6 +120,11 @@ function prepare(db: Database.Database) {
       return getMeta.get(key)!.value;
     },
     applyBatch: (...args: Parameters<typeof batch>) => batch.immediate(...args),
+    // The app is gone for good: its failure goes with its tombstone.
+    forgetDeleted: db.transaction((name: string) => {
+      if (s.forget.run(name).changes > 0) failures.forget(name);
+    }),
+    failures,
     tokens: prepareTokens(db),
     history: prepareHistory(db),
     usage: prepareUsage(db),
@@ -203,7 +213,7 @@ export class SqliteStore implements Store {
   }
 
   async forgetDeleted(name: string): Promise<void> {
-    this.run(`forget deleted app "${name}"`, (s) => s.forget.run(name));
+    this.run(`forget deleted app "${name}"`, (s) => s.forgetDeleted.immediate(name));
   }
 
   async setReplicas(name: string, replicas: number | undefined): Promise<boolean> {
@@ -354,6 +364,14 @@ export class SqliteStore implements Store {
 
   async saveLastRequests(changed: readonly LastRequest[], gone: readonly string[]): Promise<void> {
     this.run(`save last request times of ${changed.length + gone.length} app(s)`, (s) => s.lastRequests.save(changed, gone));
+  }
+
+  async appFailures(): Promise<Map<string, StoredFailure>> {
+    return this.run('read kept app failures', (s) => s.failures.all());
+  }
+
+  async saveAppFailure(app: string, failure: StoredFailure | undefined): Promise<void> {
+    this.run(`${failure ? 'keep' : 'forget'} the failure of ${app}`, (s) => s.failures.save(app, failure));
   }
 
   async pruneUsage(beforeDay: string): Promise<number> {

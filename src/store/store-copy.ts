@@ -28,8 +28,8 @@ const FRESH_META = new Set(['format', 'created_at', 'store_id']);
  * Copies a SQLite store's whole state into an empty PostgreSQL store: apps with their
  * revisions, tombstones, scale overrides and unsettled updates, tokens (hashes only
  * exist), the meta rows (the store identity, so containers stay this store's, and the
- * secrets, so signed input URLs stay valid), history (ids kept) and usage. One
- * transaction: a copy that fails leaves the target as empty as it was.
+ * secrets, so signed input URLs stay valid), history (ids kept), usage, certificates and
+ * kept app failures. One transaction: a copy that fails leaves the target as empty as it was.
  */
 export async function copySqliteToPostgres(from: string, to: string, progress: (line: string) => void = () => undefined): Promise<CopySummary> {
   if (isPostgresUrl(from) || !isPostgresUrl(to)) {
@@ -84,6 +84,11 @@ async function copyAll(db: Database.Database, c: pg.PoolClient, where: string, p
   const certificates = db.prepare<[], Record<string, unknown>>('SELECT host, cert, key, not_after, last_error, failures, retry_at, updated_at FROM certificates').all();
   for (const r of certificates) {
     await c.query('INSERT INTO certificates (host, cert, key, not_after, last_error, failures, retry_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [r.host, r.cert, r.key, r.not_after, r.last_error, r.failures, r.retry_at, r.updated_at]);
+  }
+  // Kept failures too: an app that had failed still shows it at the target's gateways.
+  const failures = db.prepare<[], Record<string, unknown>>('SELECT app, reason, last_error, public_error, last_output, failed_at FROM app_failures').all();
+  for (const f of failures) {
+    await c.query('INSERT INTO app_failures (app, reason, last_error, public_error, last_output, failed_at) VALUES ($1, $2, $3, $4, $5, $6)', [f.app, f.reason, f.last_error, f.public_error, f.last_output, f.failed_at]);
   }
   const requests = await copyRequests(db, c, progress);
   const storeId = meta.find((m) => m.key === 'store_id')?.value ?? '';

@@ -40,7 +40,7 @@ export interface PutResult {
  * Desired state. SQLite by default; PostgreSQL later, hence the async surface.
  * Every write is atomic: a batch is applied whole or not at all.
  */
-export interface Store extends TokenStore, HistoryStore, UsageStore, CertificateStore, LastRequestStore {
+export interface Store extends TokenStore, HistoryStore, UsageStore, CertificateStore, LastRequestStore, FailureStore {
   open(): Promise<void>;
   close(): Promise<void>;
   /** The desired apps (tombstones left out), by name. */
@@ -50,15 +50,15 @@ export interface Store extends TokenStore, HistoryStore, UsageStore, Certificate
   listAppsPage(after: string | undefined, limit: number): Promise<StoredApp[]>;
   /**
    * Puts several specs and marks the named apps deleted, in one transaction. A spec
-   * whose content changed clears the app's scale override; a spec for a tombstoned
-   * name makes a new app (revision 1).
+   * whose content changed clears the app's scale override and its kept failure; a spec
+   * for a tombstoned name makes a new app (revision 1).
    */
   applyApps(specs: AppSpec[], source: AppSource, removeNames?: string[]): Promise<PutResult[]>;
   /** Marks the app deleted (a tombstone); false when there was no desired app of that name. */
   deleteApp(name: string, options?: { purgeVolumes?: boolean }): Promise<boolean>;
   /** Apps deleted whose containers may still exist. */
   listDeleted(): Promise<DeletedApp[]>;
-  /** Drops a tombstone once the app's containers are gone; a desired app of that name is kept. */
+  /** Drops a tombstone (and the app's kept failure) once the app's containers are gone; a desired app of that name is kept. */
   forgetDeleted(name: string): Promise<void>;
   /** Keeps the replica count set by `berth scale` (undefined: the spec's own); false when there is no such app. */
   setReplicas(name: string, replicas: number | undefined): Promise<boolean>;
@@ -198,6 +198,35 @@ export interface LastRequestStore {
   lastRequests(): Promise<Map<string, number>>;
   /** Saves `changed` (insert or replace) and forgets the apps in `gone`, in one transaction. */
   saveLastRequests(changed: readonly LastRequest[], gone: readonly string[]): Promise<void>;
+}
+
+/**
+ * An app's last failure (state `failed` or `crashloop`), kept so that a gateway
+ * restart still tells it: without it the app showed a plain `stopped`, its why gone.
+ */
+export interface StoredFailure {
+  /** Why the app was in its state then (AppStatus.reason), if anything was said. */
+  reason?: string;
+  /** The failure in full, as the admin API tells it (AppStatus.lastError). */
+  lastError: string;
+  /** The failure as the app's clients may read it (the 502, the waiting page): never the engine's words. */
+  publicError: string;
+  /** The end of what the failed container wrote (AppStatus.lastOutput), for the admin API only. */
+  lastOutput?: string;
+  /** When the app failed (AppStatus.since). */
+  failedAt: Date;
+}
+
+/**
+ * Each app's last failure, one row per app that every gateway on the store reads at
+ * its start. Written when an app fails, forgotten when it starts (or stops) again; a
+ * changed spec and a finished delete forget it too (applyApps, forgetDeleted).
+ */
+export interface FailureStore {
+  /** Every kept failure, by app. */
+  appFailures(): Promise<Map<string, StoredFailure>>;
+  /** Keeps `failure` as the app's (insert or replace), or forgets the app's (undefined). */
+  saveAppFailure(app: string, failure: StoredFailure | undefined): Promise<void>;
 }
 
 export interface RevokeOptions {

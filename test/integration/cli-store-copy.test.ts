@@ -24,6 +24,7 @@ async function snapshot(store: Store) {
     secret: (await store.getOrCreateSecret('input')).toString('hex'),
     history: await Promise.all(['web', 'api', 'gone'].map(async (app) => (await store.queryRequests({ app, limit: 1000 })).items)),
     usage: await store.queryUsage({}),
+    failures: await store.appFailures(),
   };
 }
 
@@ -49,6 +50,7 @@ describe('berth store copy', { skip }, () => {
       const records = Array.from({ length: 12_000 }, (_, i) => ({ timeMs: T0 + i, app: i % 3 === 0 ? 'api' : 'web', method: 'GET', path: `/p/${i}`, status: 200, durationMs: 1, bytesIn: 0, bytesOut: 5, client: '127.0.0.1', waited: i === 7 }));
       await store.appendRequests(records);
       await store.addUsage([{ app: 'web', day: '2026-11-01', runningS: 60, pausedS: 0, idleS: 5, requests: 12 }]);
+      await store.saveAppFailure('api', { reason: '3 failures in a row', lastError: 'the engine said no', publicError: 'app api failed to start', lastOutput: 'panic', failedAt: new Date(T0) });
     } finally {
       await store.close();
     }

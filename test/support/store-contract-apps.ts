@@ -12,6 +12,32 @@ export function appsContract(kind: string, make: FixtureFactory, skip: string | 
   describe(`${kind} store contract: apps, identity, tokens`, { skip }, () => {
     const run = (fn: Parameters<typeof withFixture>[1]) => withFixture(make, fn);
 
+    it('keeps app failures (one row every connection reads) across a reopen; a changed spec and a finished delete forget them', () =>
+      run(async (ctx) => {
+        const at = new Date(1_700_000_000_000);
+        await ctx.store.applyApps([spec('web'), spec('gone'), spec('same')], 'config');
+        assert.deepEqual(await ctx.store.appFailures(), new Map());
+        const full = { reason: '3 failures in a row', lastError: 'the engine said: /host/path', publicError: 'app web failed to start', lastOutput: 'panic', failedAt: at };
+        const bare = { lastError: 'the container exited with code 3', publicError: 'the container exited with code 3', failedAt: new Date(at.getTime() + 1) };
+        await ctx.store.saveAppFailure('web', { ...full, lastError: 'an older one' });
+        await ctx.store.saveAppFailure('web', full);
+        await ctx.store.saveAppFailure('same', bare);
+        await ctx.store.saveAppFailure('gone', bare);
+        await assert.rejects(ctx.store.saveAppFailure('web', { ...full, failedAt: new Date(Number.NaN) }), StoreError);
+        const other = await ctx.another();
+        assert.deepEqual((await other.appFailures()).get('web'), full, 'replaced, and read by another connection as written');
+        // web's spec changes, same's does not.
+        await ctx.store.applyApps([spec('web', { env: { V: '2' } }), spec('same')], 'config');
+        assert.equal(await ctx.store.deleteApp('gone'), true);
+        assert.ok((await ctx.store.appFailures()).has('gone'), 'kept while the tombstone stands');
+        await ctx.store.forgetDeleted('gone');
+        const store = await ctx.reopen();
+        assert.deepEqual(await store.appFailures(), new Map([['same', bare]]));
+        await store.saveAppFailure('same', undefined);
+        await store.saveAppFailure('never-failed', undefined);
+        assert.deepEqual(await store.appFailures(), new Map());
+      }));
+
     it('keeps apps across a reopen, sorted by name, and bumps the revision only on change', () =>
       run(async (ctx) => {
         const first = await ctx.store.applyApps([spec('zeta'), spec('alpha', { env: { A: '1' } })], 'config');

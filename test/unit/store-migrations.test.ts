@@ -82,9 +82,9 @@ function schemaOf(path: string) {
 }
 
 describe('store migrations', () => {
-  it('lists versions 1 to 7 in order, each one higher than the last', () => {
-    assert.deepEqual(migrations.map((m) => m.version), [1, 2, 3, 4, 5, 6, 7]);
-    assert.equal(LATEST_SCHEMA_VERSION, 7);
+  it('lists versions 1 to 8 in order, each one higher than the last', () => {
+    assert.deepEqual(migrations.map((m) => m.version), [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.equal(LATEST_SCHEMA_VERSION, 8);
   });
 
   it('brings a version-1 store to the latest schema and keeps its apps', async () => {
@@ -173,6 +173,23 @@ describe('store migrations', () => {
     }
     assert.equal(schemaOf(path).version, LATEST_SCHEMA_VERSION);
     assert.ok(schemaOf(path).objects.includes('certificates'));
+  });
+
+  it('brings a version-7 store to version 8: an empty table of kept failures, the apps as they were', async () => {
+    const path = await storeAtVersion(7);
+    assert.ok(!schemaOf(path).objects.includes('app_failures'));
+    const store = new SqliteStore({ path });
+    await store.open();
+    try {
+      assert.ok(await store.getApp('old-app'));
+      assert.deepEqual(await store.appFailures(), new Map());
+      const failure = { lastError: 'the container exited with code 3', publicError: 'the container exited with code 3', failedAt: new Date(1700000003000) };
+      await store.saveAppFailure('old-app', failure);
+      assert.deepEqual(await store.appFailures(), new Map([['old-app', failure]]));
+    } finally {
+      await store.close();
+    }
+    assert.equal(schemaOf(path).version, LATEST_SCHEMA_VERSION);
   });
 
   it('creates tables that enforce their types (STRICT)', async () => {

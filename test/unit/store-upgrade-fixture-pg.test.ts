@@ -67,6 +67,7 @@ describe('a PostgreSQL store written by berth c5d1687 (schema 3), opened by this
             assert.deepEqual((await store.queryRequests({ app, limit: 100 })).items.map((r) => r.status), statuses, `round ${round}: history of ${app}`);
           }
           assert.deepEqual([...(await store.lastRequests())], [], 'schema 4 adds an empty last_requests table');
+          assert.deepEqual([...(await store.appFailures())], [], 'schema 5 adds an empty app_failures table');
           // The history's id sequence goes on from the old rows (no duplicate key).
           if (round === 1) {
             await store.appendRequests([{ timeMs: 1796158200000, app: 'upgx-lazy', method: 'GET', path: '/s/upgx-lazy/new', status: 404, durationMs: 1, bytesIn: 0, bytesOut: 9, client: '127.0.0.1', waited: false }]);

@@ -86,6 +86,7 @@ describe('a store written by berth 9c06167 (schema 4), opened by this berth', ()
         assert.deepEqual(Object.fromEntries(usage.map((u) => [u.app, u.requests])), USAGE_REQUESTS);
         assert.ok(usage.every((u) => u.day === '2026-12-01' && u.runningS > 0), 'the container-seconds are kept');
         assert.match(await store.storeId(), /^[0-9a-f-]{36}$/, 'the store gets an identity (schema 5)');
+        assert.deepEqual([...(await store.appFailures())], [], 'schema 8 adds an empty app_failures table');
       });
     }
     assert.equal(schemaVersion(path), LATEST_SCHEMA_VERSION);
