@@ -5,6 +5,7 @@ import { tokenProblem } from './settings.js';
 import type { FileWatch } from './watch-files.js';
 import { watchConfig } from './config-watch.js';
 import { reloadOnSignal } from './reload-signal.js';
+import { ignoreSignals, stopOnSignals } from './stop-signals.js';
 import { serveBanner } from './serve-banner.js';
 
 export function serveCommand(): Command {
@@ -25,6 +26,7 @@ export function serveCommand(): Command {
         import('../log.js'),
       ]);
       const logger = createLogger();
+      ignoreSignals(process, (signal, why) => logger.warn({ signal }, `${signal} ignored: ${why}`));
       // Once, before any listener opens: every client connection and upstream costs a descriptor.
       const { raiseFdLimit } = await import('../net/fd-limit.js');
       const fds = raiseFdLimit((message) => logger.warn(message));
@@ -43,26 +45,30 @@ export function serveCommand(): Command {
       sighup.started();
       printUrls(gateway);
       const watchers = opts.watch ? watchGatewayConfig(gateway) : [];
-      const shutdown = (signal: string) => {
-        logger.info({ signal }, 'draining requests in flight, then exiting; containers are left as they are');
-        for (const w of watchers) w.close();
-        // Whatever hangs (a client, an app, the store), the process exits: drainTimeout plus a margin for
-        // closing WebSockets and writing the history. unref: a clean close exits before it, on its own.
-        const deadlineMs = (gateway.currentConfig?.drainTimeoutMs ?? DEFAULT_DRAIN_MS) + SHUTDOWN_MARGIN_MS;
-        setTimeout(() => {
-          logger.error({ deadlineMs }, 'shutdown did not finish in time, exiting anyway');
-          process.exit(1);
-        }, deadlineMs).unref();
-        gateway.close().then(
-          () => process.exit(0),
-          (err: unknown) => {
-            logger.error({ err: messageOf(err) }, 'shutdown failed');
+      stopOnSignals(process, {
+        drain: (signal) => {
+          logger.info({ signal }, 'draining requests in flight, then exiting; containers are left as they are (a second SIGTERM or Ctrl-C exits at once)');
+          for (const w of watchers) w.close();
+          // Whatever hangs (a client, an app, the store), the process exits: drainTimeout plus a margin for
+          // closing WebSockets and writing the history. unref: a clean close exits before it, on its own.
+          const deadlineMs = (gateway.currentConfig?.drainTimeoutMs ?? DEFAULT_DRAIN_MS) + SHUTDOWN_MARGIN_MS;
+          setTimeout(() => {
+            logger.error({ deadlineMs }, 'shutdown did not finish in time, exiting anyway');
             process.exit(1);
-          },
-        );
-      };
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-      process.once('SIGINT', () => shutdown('SIGINT'));
+          }, deadlineMs).unref();
+          gateway.close().then(
+            () => process.exit(0),
+            (err: unknown) => {
+              logger.error({ err: messageOf(err) }, 'shutdown failed');
+              process.exit(1);
+            },
+          );
+        },
+        exitNow: (signal) => {
+          logger.warn({ signal }, 'second stop signal while draining: exiting now, requests in flight are cut; containers are left as they are');
+          process.exit(1);
+        },
+      });
     });
 }
 

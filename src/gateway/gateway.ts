@@ -450,6 +450,8 @@ export class Gateway {
     const store = this.store;
     const previous = this.config;
     if (!store || !this.activator || !previous) return { applied: false, error: 'the gateway has not started', restartNeeded: [] };
+    // A SIGHUP racing a stop: applied now, it would start or remove containers while the gateway drains, then meet a closed store.
+    if (this.closed) return { applied: false, error: 'the gateway is shutting down', restartNeeded: [] };
     let config: GatewayConfig;
     let restartNeeded: string[];
     let policyRefused: Array<{ app: string; reason: string }>;
