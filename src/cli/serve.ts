@@ -19,12 +19,14 @@ export function serveCommand(): Command {
       const envTokenProblem = process.env.BERTH_ADMIN_TOKEN ? tokenProblem(process.env.BERTH_ADMIN_TOKEN) : undefined;
       if (envTokenProblem) throw new ConfigError(`BERTH_ADMIN_TOKEN ${envTokenProblem}`);
       // Loaded here, not at the top: every other berth command is an API client and starts faster without them.
-      const [{ runtimeFromConfig }, { openStore }, { Gateway }, { createLogger }] = await Promise.all([
+      const [{ runtimeFromConfig }, { openStore }, { Gateway }, { createLogger, logLevelProblem }] = await Promise.all([
         import('../runtime/runtime-from-config.js'),
         import('../store/open-store.js'),
         import('../gateway/gateway.js'),
         import('../log.js'),
       ]);
+      const levelProblem = process.env.BERTH_LOG_LEVEL ? logLevelProblem(process.env.BERTH_LOG_LEVEL) : undefined;
+      if (levelProblem) throw new ConfigError(`BERTH_LOG_LEVEL ${levelProblem}`);
       const logger = createLogger();
       ignoreSignals(process, (signal, why) => logger.warn({ signal }, `${signal} ignored: ${why}`));
       // Once, before any listener opens: every client connection and upstream costs a descriptor.

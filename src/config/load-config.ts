@@ -14,7 +14,7 @@ import { readDocuments, tagProblems } from '../spec/documents.js';
 import type { PathSegment } from '../spec/path.js';
 import { specText } from '../spec/utf8-text.js';
 import type { AppSpec, ResourcesSpec } from '../spec/types.js';
-import { isPostgresUrl } from '../store/store-location.js';
+import { isPostgresUrl, storeLocationProblem } from '../store/store-location.js';
 import { trustedEntry } from '../proxy/trusted-peers.js';
 import { configFileSchema, workerCount, type ConfigFileInput } from './config-schema.js';
 import type { GatewayConfig, GatewayTimeouts, HostPort, TlsConfig } from './config.js';
@@ -125,7 +125,10 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string, 
   const timeouts = gatewayTimeouts(input.timeouts, field);
   const tls = input.tls && field('tls', () => tlsConfig(input.tls!, baseDir));
   const trustedProxies = input.trustedProxies.map((entry, i) => field(`trustedProxies[${i}]`, () => trustedProxy(entry)));
+  const storeFromEnv = Boolean(process.env.BERTH_STORE);
   const storage = storeSetting(process.env.BERTH_STORE || input.store, baseDir);
+  const storeProblem = storeLocationProblem(process.env.BERTH_STORE || input.store);
+  if (storeProblem) problems.push(storeFromEnv ? `BERTH_STORE (which wins over store): ${storeProblem}` : `store: ${storeProblem}${at(['store'])}`);
   problems.push(...secretRootProblems((input.policy.secretFiles ?? []).map((p) => resolve(baseDir, p)), storage.stateDir).map((p) => `${p}${at(pathSegments(p.slice(0, p.indexOf(':'))))}`));
   if (problems.length > 0 || !listen || !admin || idleTimeoutMs === undefined || drainTimeoutMs === undefined || resyncMs === undefined || taskPollMs === undefined || historyMaxAgeMs === undefined || usageMaxAgeMs === undefined || !resources || !timeouts) {
     throw new ConfigError(`${where}: ${problems.join('; ')}`);
