@@ -7,6 +7,19 @@ import { pino, type Logger } from 'pino';
  */
 export const LOG_REDACT_PATHS = ['env', '*.env', 'spec.env', '*.spec.env', 'Env', '*.Env', '*.*.Env'];
 
+/**
+ * Why BERTH_LOG_LEVEL (or another level given from outside) is not one pino knows;
+ * undefined when it is. Unchecked, pino threw its own words at the start ("default
+ * level:loud must be included in custom levels"), naming no variable. Pure.
+ */
+export function logLevelProblem(level: string): string | undefined {
+  if ((LOG_LEVELS as readonly string[]).includes(level)) return undefined;
+  return `${JSON.stringify(level)} is not a log level: ${LOG_LEVELS.join(' | ')}`;
+}
+
+/** pino's standard levels and `silent`, as the config's `logLevel` takes them. */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
 /** One JSON line per event on stdout; BERTH_LOG_LEVEL picks the level (default info). */
 export function createLogger(level = process.env.BERTH_LOG_LEVEL ?? 'info'): Logger {
   return pino({

@@ -14,16 +14,24 @@ export type IrregularFile =
  * past the bound at most. Each caller words its own errors and chooses its own open flags.
  */
 export async function readRegularFile(handle: FileHandle, maxBytes: number): Promise<string | IrregularFile> {
+  const read = await readRegularBytes(handle, maxBytes);
+  return Buffer.isBuffer(read) ? read.toString('utf8') : read;
+}
+
+/** readRegularFile's bytes, undecoded: for a caller that checks the encoding itself. */
+export async function readRegularBytes(handle: FileHandle, maxBytes: number): Promise<Buffer | IrregularFile> {
   const stats = await handle.stat();
   if (!stats.isFile()) return { refused: 'not-regular', directory: stats.isDirectory() };
   if (stats.size > maxBytes) return { refused: 'too-large', size: stats.size };
-  const buffer = Buffer.alloc(maxBytes + 1);
+  // Sized by the stat (a bound of megabytes is not allocated for every small file), grown when the file grows.
+  let buffer = Buffer.alloc(stats.size + 1);
   let length = 0;
   for (;;) {
+    if (length === buffer.length) buffer = Buffer.concat([buffer, Buffer.alloc(Math.min(buffer.length, maxBytes + 1 - buffer.length))]);
     const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
     if (bytesRead === 0) break;
     length += bytesRead;
     if (length > maxBytes) return { refused: 'too-large', size: undefined };
   }
-  return buffer.toString('utf8', 0, length);
+  return buffer.subarray(0, length);
 }

@@ -5,6 +5,7 @@ import { tokenProblem } from './settings.js';
 import type { FileWatch } from './watch-files.js';
 import { watchConfig } from './config-watch.js';
 import { reloadOnSignal } from './reload-signal.js';
+import { ignoreSignals, stopOnSignals } from './stop-signals.js';
 import { serveBanner } from './serve-banner.js';
 
 export function serveCommand(): Command {
@@ -18,13 +19,16 @@ export function serveCommand(): Command {
       const envTokenProblem = process.env.BERTH_ADMIN_TOKEN ? tokenProblem(process.env.BERTH_ADMIN_TOKEN) : undefined;
       if (envTokenProblem) throw new ConfigError(`BERTH_ADMIN_TOKEN ${envTokenProblem}`);
       // Loaded here, not at the top: every other berth command is an API client and starts faster without them.
-      const [{ runtimeFromConfig }, { openStore }, { Gateway }, { createLogger }] = await Promise.all([
+      const [{ runtimeFromConfig }, { openStore }, { Gateway }, { createLogger, logLevelProblem }] = await Promise.all([
         import('../runtime/runtime-from-config.js'),
         import('../store/open-store.js'),
         import('../gateway/gateway.js'),
         import('../log.js'),
       ]);
+      const levelProblem = process.env.BERTH_LOG_LEVEL ? logLevelProblem(process.env.BERTH_LOG_LEVEL) : undefined;
+      if (levelProblem) throw new ConfigError(`BERTH_LOG_LEVEL ${levelProblem}`);
       const logger = createLogger();
+      ignoreSignals(process, (signal, why) => logger.warn({ signal }, `${signal} ignored: ${why}`));
       // Once, before any listener opens: every client connection and upstream costs a descriptor.
       const { raiseFdLimit } = await import('../net/fd-limit.js');
       const fds = raiseFdLimit((message) => logger.warn(message));
@@ -43,26 +47,30 @@ export function serveCommand(): Command {
       sighup.started();
       printUrls(gateway);
       const watchers = opts.watch ? watchGatewayConfig(gateway) : [];
-      const shutdown = (signal: string) => {
-        logger.info({ signal }, 'draining requests in flight, then exiting; containers are left as they are');
-        for (const w of watchers) w.close();
-        // Whatever hangs (a client, an app, the store), the process exits: drainTimeout plus a margin for
-        // closing WebSockets and writing the history. unref: a clean close exits before it, on its own.
-        const deadlineMs = (gateway.currentConfig?.drainTimeoutMs ?? DEFAULT_DRAIN_MS) + SHUTDOWN_MARGIN_MS;
-        setTimeout(() => {
-          logger.error({ deadlineMs }, 'shutdown did not finish in time, exiting anyway');
-          process.exit(1);
-        }, deadlineMs).unref();
-        gateway.close().then(
-          () => process.exit(0),
-          (err: unknown) => {
-            logger.error({ err: messageOf(err) }, 'shutdown failed');
+      stopOnSignals(process, {
+        drain: (signal) => {
+          logger.info({ signal }, 'draining requests in flight, then exiting; containers are left as they are (a second SIGTERM or Ctrl-C exits at once)');
+          for (const w of watchers) w.close();
+          // Whatever hangs (a client, an app, the store), the process exits: drainTimeout plus a margin for
+          // closing WebSockets and writing the history. unref: a clean close exits before it, on its own.
+          const deadlineMs = (gateway.currentConfig?.drainTimeoutMs ?? DEFAULT_DRAIN_MS) + SHUTDOWN_MARGIN_MS;
+          setTimeout(() => {
+            logger.error({ deadlineMs }, 'shutdown did not finish in time, exiting anyway');
             process.exit(1);
-          },
-        );
-      };
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-      process.once('SIGINT', () => shutdown('SIGINT'));
+          }, deadlineMs).unref();
+          gateway.close().then(
+            () => process.exit(0),
+            (err: unknown) => {
+              logger.error({ err: messageOf(err) }, 'shutdown failed');
+              process.exit(1);
+            },
+          );
+        },
+        exitNow: (signal) => {
+          logger.warn({ signal }, 'second stop signal while draining: exiting now, requests in flight are cut; containers are left as they are');
+          process.exit(1);
+        },
+      });
     });
 }
 

@@ -33,7 +33,8 @@ function send(message: FromProxy): void {
 }
 
 // The control decides when workers stop (a Ctrl-C reaches the whole process group).
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);
+// SIGUSR1 and SIGUSR2 too: Node's defaults would open the inspector to any local user, or end the worker.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const) process.on(signal, () => undefined);
 
 /** Without a bound in the hello: the control's own default for a hung worker. */
 const CONTROL_SILENT_MS = 15_000;

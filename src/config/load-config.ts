@@ -1,8 +1,10 @@
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { fsReason } from '../fs-reason.js';
+import { readRegularBytes } from '../regular-file.js';
 import { ConfigError, SpecError, type FieldProblem } from '../errors.js';
 import { parseDuration, parseLongDuration, parseSize, gatewayClaims, parseSpecObject, validateAppSet } from '../spec/index.js';
 import { sizeText } from '../spec/size.js';
@@ -14,7 +16,7 @@ import { readDocuments, tagProblems } from '../spec/documents.js';
 import type { PathSegment } from '../spec/path.js';
 import { specText } from '../spec/utf8-text.js';
 import type { AppSpec, ResourcesSpec } from '../spec/types.js';
-import { isPostgresUrl } from '../store/store-location.js';
+import { isPostgresUrl, storeLocationProblem } from '../store/store-location.js';
 import { trustedEntry } from '../proxy/trusted-peers.js';
 import { configFileSchema, workerCount, type ConfigFileInput } from './config-schema.js';
 import type { GatewayConfig, GatewayTimeouts, HostPort, TlsConfig } from './config.js';
@@ -31,12 +33,8 @@ const SPEC_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
  */
 export async function loadConfig(file: string, previous?: GatewayConfig): Promise<GatewayConfig> {
   const path = resolve(file);
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    throw new ConfigError(`cannot read config ${path}: ${fsReason(err)}`);
-  }
+  const bytes = await readSourceFile(path);
+  if (typeof bytes === 'string') throw new ConfigError(`cannot read config ${path}: ${bytes}`);
   const decoded = specText(bytes);
   if (!decoded.ok) throw new ConfigError(`config ${path} is ${decoded.message}`);
   const text = decoded.text;
@@ -125,7 +123,10 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string, 
   const timeouts = gatewayTimeouts(input.timeouts, field);
   const tls = input.tls && field('tls', () => tlsConfig(input.tls!, baseDir));
   const trustedProxies = input.trustedProxies.map((entry, i) => field(`trustedProxies[${i}]`, () => trustedProxy(entry)));
+  const storeFromEnv = Boolean(process.env.BERTH_STORE);
   const storage = storeSetting(process.env.BERTH_STORE || input.store, baseDir);
+  const storeProblem = storeLocationProblem(process.env.BERTH_STORE || input.store);
+  if (storeProblem) problems.push(storeFromEnv ? `BERTH_STORE (which wins over store): ${storeProblem}` : `store: ${storeProblem}${at(['store'])}`);
   const hostRootProblems = [
     ...secretRootProblems((input.policy.secretFiles ?? []).map((p) => resolve(baseDir, p)), storage.stateDir),
     ...secretRootProblems(input.policy.bindMountRoots.map((p) => resolve(baseDir, p)), storage.stateDir, undefined, 'policy.bindMountRoots'),
@@ -341,7 +342,12 @@ async function loadApps(entries: ConfigFileInput['apps'], baseDir: string, at: (
     appSources.push(path);
     // A missing source is named as every other config problem is: the config file, the field and its line.
     for (const file of await specFiles(path, `${where}: apps[${index}]`, at(['apps', index]))) {
-      const decoded = specText(await readFile(file));
+      const bytes = await readSourceFile(file);
+      if (typeof bytes === 'string') {
+        problems.push({ path: relative(baseDir, file) || file, message: `cannot read: ${bytes}` });
+        continue;
+      }
+      const decoded = specText(bytes);
       if (!decoded.ok) {
         problems.push({ path: relative(baseDir, file) || file, message: decoded.message });
         continue;
@@ -353,6 +359,38 @@ async function loadApps(entries: ConfigFileInput['apps'], baseDir: string, at: (
   }
   if (problems.length > 0) throw new SpecError(problems);
   return { apps, appSources, origins };
+}
+
+/**
+ * The most bytes a config or spec file may have. YAML costs many times its size in
+ * memory once parsed, and the config file is parsed on the event loop, during a reload
+ * while the proxy serves. Thousands of apps fit in far less.
+ */
+export const MAX_SOURCE_FILE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A config or spec file's bytes, or why not (a few words). Only a regular file is read:
+ * a FIFO among the specs (or the config named as one) blocked the start or every later
+ * reload for good, and a link to /dev/zero read until memory ran out. O_NONBLOCK: the
+ * open of a FIFO returns, to be refused. Links are followed (a Kubernetes ConfigMap is one).
+ */
+async function readSourceFile(path: string): Promise<Buffer | string> {
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    return fsReason(err);
+  }
+  try {
+    const read = await readRegularBytes(handle, MAX_SOURCE_FILE_BYTES);
+    if (Buffer.isBuffer(read)) return read;
+    if (read.refused === 'not-regular') return read.directory ? 'it is a directory' : 'it is not a regular file (a FIFO, a socket or a device)';
+    return `it is larger than ${MAX_SOURCE_FILE_BYTES / 2 ** 20} MiB`;
+  } catch (err) {
+    return fsReason(err);
+  } finally {
+    await handle.close();
+  }
 }
 
 async function specFiles(path: string, where: string, line: string): Promise<string[]> {

@@ -10,13 +10,14 @@ import { adminHostNames, isWildcardAddress } from '../api/admin-host.js';
 import { AdminServer } from '../api/admin-server.js';
 import { apiRoutes } from '../api/routes/index.js';
 import { TokenService } from '../api/token-service.js';
-import type { GatewayConfig } from '../config/config.js';
+import type { GatewayConfig, HostPort } from '../config/config.js';
 import { loadConfig } from '../config/load-config.js';
 import { logLevelFor, restartOnlyChanges } from '../config/reload-changes.js';
 import { ConfigError, StoreError, messageOf } from '../errors.js';
 import { gatewayClaims, validateAppSet } from '../spec/index.js';
 import { Metrics } from '../metrics/metrics.js';
 import { currentFdLimits, defaultConnectionCap } from '../net/fd-limit.js';
+import { listenFailure } from '../net/listen-failure.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
 import type { Runtime, RuntimeHooks } from '../runtime/runtime.js';
 import { resolveImagePorts } from './image-ports.js';
@@ -390,7 +391,7 @@ export class Gateway {
       bindHost: config.admin.host,
       allowedHosts: () => adminHostNames(config.admin.host, (this.config ?? config).adminHosts),
     });
-    this.adminAddress = await this.admin.listen(config.admin.host, config.admin.port);
+    this.adminAddress = await listening('admin', config.admin, (at) => this.admin!.listen(at.host, at.port));
     if (isWildcardAddress(config.admin.host) && config.adminHosts.length === 0) {
       logger.warn({ admin: config.admin.host }, 'the admin listener binds to every address but answers only loopback names (421 otherwise); list the names clients use in adminHosts');
     }
@@ -400,8 +401,8 @@ export class Gateway {
       // Now with the TLS port the workers bound (redirects point there).
       await this.publishEdge();
     } else {
-      this.proxyAddress = await this.proxy!.listen(config.listen.host, config.listen.port);
-      if (this.https) this.httpsAddress = await this.https.listen(config.tls!.listen.host, config.tls!.listen.port);
+      this.proxyAddress = await listening('listen', config.listen, (at) => this.proxy!.listen(at.host, at.port));
+      if (this.https) this.httpsAddress = await listening('tls.listen', config.tls!.listen, (at) => this.https!.listen(at.host, at.port));
     }
     if (this.httpsAddress) logger.info({ https: `${this.httpsAddress.address}:${this.httpsAddress.port}` }, 'HTTPS listening');
     // Once the plain listener is up: HTTP-01 challenges are answered there.
@@ -459,6 +460,8 @@ export class Gateway {
     const store = this.store;
     const previous = this.config;
     if (!store || !this.activator || !previous) return { applied: false, error: 'the gateway has not started', restartNeeded: [] };
+    // A SIGHUP racing a stop: applied now, it would start or remove containers while the gateway drains, then meet a closed store.
+    if (this.closed) return { applied: false, error: 'the gateway is shutting down', restartNeeded: [] };
     let config: GatewayConfig;
     let restartNeeded: string[];
     let policyRefused: Array<{ app: string; reason: string }>;
@@ -728,6 +731,15 @@ export interface ReloadOutcome {
    * `deleted` event was sent), their containers are removed once the engine answers.
    */
   removalsPending?: string[];
+}
+
+/** Opens the listener of config key `key`; a refusal (a port in use, an address not on this host) names the key. */
+async function listening<T>(key: string, at: HostPort, open: (at: HostPort) => Promise<T>): Promise<T> {
+  try {
+    return await open(at);
+  } catch (err) {
+    throw listenFailure(key, at.host, at.port, err);
+  }
 }
 
 /** The new config with the settings read only at start as they were at start. Pure. */

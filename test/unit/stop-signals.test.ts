@@ -1,0 +1,80 @@
+// How `berth serve` answers signals. A second SIGTERM while draining got Node's default
+// (death by signal, not a word), a SIGINT after a SIGTERM started a second drain; SIGUSR1
+// opened Node's inspector on 127.0.0.1:9229 (code execution for any local user, in the
+// process holding the Docker socket) and SIGUSR2 ended the gateway without a drain.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ignoreSignals, stopOnSignals } from '../../src/cli/stop-signals.js';
+import { waitFor } from '../support/wait-for.js';
+
+const BERTH_BIN = fileURLToPath(new URL('../../../bin/berth.js', import.meta.url));
+
+test('the first SIGTERM or SIGINT drains; a second of either kind exits at once, and never drains twice', () => {
+  for (const [first, second] of [['SIGTERM', 'SIGTERM'], ['SIGTERM', 'SIGINT'], ['SIGINT', 'SIGTERM'], ['SIGINT', 'SIGINT']] as const) {
+    const target = new EventEmitter();
+    const seen: string[] = [];
+    stopOnSignals(target, { drain: (s) => seen.push(`drain ${s}`), exitNow: (s) => seen.push(`exit ${s}`) });
+    target.emit(first);
+    target.emit(second);
+    assert.deepEqual(seen, [`drain ${first}`, `exit ${second}`]);
+  }
+});
+
+test('a real SIGUSR1 opens no inspector and a real SIGUSR2 does not end the process; each is told', () => {
+  const module = fileURLToPath(new URL('../../src/cli/stop-signals.js', import.meta.url));
+  const script =
+    `const { ignoreSignals } = await import(${JSON.stringify(module)}); const inspector = await import('node:inspector');` +
+    `ignoreSignals(process, (s) => console.log('told ' + s)); process.kill(process.pid, 'SIGUSR1'); process.kill(process.pid, 'SIGUSR2');` +
+    `setTimeout(() => console.log(String(inspector.url()) + ' alive'), 300);`;
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 10_000 });
+  assert.equal(run.signal, null, run.stderr);
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(run.stdout, 'told SIGUSR1\ntold SIGUSR2\nundefined alive\n');
+  assert.doesNotMatch(run.stderr, /Debugger listening/);
+});
+
+test('berth serve: SIGUSR1, SIGUSR2 and SIGHUP leave it serving, no inspector; SIGTERM then drains and exits 0', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-signals-'));
+  // Just enough of an engine for a gateway with no apps: a ping, empty lists, event streams that stay quiet.
+  const engine: Server = createServer((req, res) => {
+    const path = (req.url ?? '').replace(/^\/v[\d.]+/, '');
+    res.setHeader('content-type', 'application/json');
+    if (path.startsWith('/_ping')) return res.end('OK');
+    if (path.startsWith('/events')) return res.flushHeaders();
+    res.end(path.startsWith('/volumes') ? '{"Volumes":[]}' : req.method === 'GET' && /\/json|^\/networks/.test(path) ? '[]' : '{}');
+  });
+  await new Promise<void>((resolve) => engine.listen(join(dir, 'engine.sock'), resolve));
+  const child = spawn(process.execPath, [BERTH_BIN, 'serve', '--config', join(dir, 'berth.yaml'), '--no-watch'], {
+    env: { ...process.env, BERTH_ADMIN_TOKEN: 'signals-test-token-0123', BERTH_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(async () => {
+    child.kill('SIGKILL');
+    engine.closeAllConnections();
+    await new Promise((resolve) => engine.close(resolve));
+    await rm(dir, { recursive: true, force: true });
+  });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  await writeFile(join(dir, 'berth.yaml'), `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nstore: ./berth.db\ndocker: unix://${join(dir, 'engine.sock')}\napps: []\n`);
+  const port = await waitFor('berth serve to listen', () => /admin API on http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1], { timeoutMs: 30_000 });
+
+  for (const signal of ['SIGUSR1', 'SIGUSR2', 'SIGHUP'] as const) child.kill(signal);
+  await waitFor('the signals to be told', () => /SIGUSR2 ignored/.test(output) && /SIGUSR1 ignored/.test(output) && /configuration reloaded/.test(output), { timeoutMs: 10_000 });
+  const health = await fetch(`http://127.0.0.1:${port}/v1/health`, { headers: { authorization: 'Bearer signals-test-token-0123' }, signal: AbortSignal.timeout(10_000) });
+  assert.equal(health.status, 200);
+  assert.equal(child.exitCode, null, output);
+  assert.doesNotMatch(output, /Debugger listening|Starting inspector/);
+
+  child.kill('SIGTERM');
+  assert.deepEqual(await exited, { code: 0, signal: null }, output);
+});
