@@ -8,7 +8,7 @@ import { resolveDockerEndpoint } from '../../src/runtime/docker/client.js';
 import type { SwarmContext } from '../../src/runtime/swarm/context.js';
 import { NodeBook } from '../../src/runtime/swarm/nodes.js';
 import { startService } from '../../src/runtime/swarm/scale.js';
-import { taskWait } from '../../src/runtime/swarm/start-verdict.js';
+import { taskWait, waitedFor } from '../../src/runtime/swarm/start-verdict.js';
 import type { SwarmService, SwarmTask } from '../../src/runtime/swarm/wire.js';
 import type { Instance, Runtime, StartOptions } from '../../src/runtime/runtime.js';
 import { startSlot } from '../../src/activator/instance-slot.js';
@@ -60,7 +60,7 @@ describe('a Swarm wake is bounded by the app’s startTimeout', () => {
     assert.ok(performance.now() - began < 30_000, `ended after ${Math.round(performance.now() - began)} ms`);
     assert.ok(err instanceof StartFailedError, `a StartFailedError: ${String(err)}`);
     assert.equal(err.code, 'upstream_timeout', 'answered as a start that timed out (504), as on one engine');
-    assert.match(err.message, /app web failed to start: .*berth-web-0 ran no task within the app's startTimeout.*pending/);
+    assert.match(err.message, /app web failed to start: .*berth-web-0 ran no task within the 300ms that were left of the app's startTimeout \(pending\)/);
     assert.deepEqual(m.replicasSet, [1, 0], 'asked for a task, then scaled back to 0: the swarm does not place it behind berth’s back');
     assert.equal(m.replicas(), 0);
   });
@@ -97,5 +97,16 @@ describe('a Swarm wake is bounded by the app’s startTimeout', () => {
     assert.deepEqual(taskWait(120_000, 10_000), { ms: 10_000, byStartTimeout: true });
     assert.deepEqual(taskWait(120_000, 600_000), { ms: 120_000, byStartTimeout: false });
     assert.deepEqual(taskWait(120_000, -5), { ms: 0, byStartTimeout: true });
+  });
+
+  it('says how long the wake had, after the fact: whole milliseconds or seconds, nothing left as such, the runtime’s bound in words', () => {
+    // It read "(299.73500000000001ms left of it)", "(0ms left of it)", "within 120000 ms".
+    assert.equal(waitedFor(taskWait(120_000, 299.735), 120_000), "within the 300ms that were left of the app's startTimeout");
+    assert.equal(waitedFor(taskWait(120_000, 9_999.6), 120_000), "within the 10s that were left of the app's startTimeout");
+    assert.equal(waitedFor(taskWait(120_000, 61_400.2), 120_000), "within the 1m1s that were left of the app's startTimeout");
+    assert.equal(waitedFor(taskWait(120_000, 999.7), 120_000), "within the 1s that were left of the app's startTimeout");
+    assert.equal(waitedFor(taskWait(120_000, -5), 120_000), "in time: nothing was left of the app's startTimeout");
+    assert.equal(waitedFor(taskWait(120_000, 0.2), 120_000), "in time: nothing was left of the app's startTimeout");
+    assert.equal(waitedFor(taskWait(120_000, undefined), 120_000), 'within 2m (the longest berth waits for a task)');
   });
 });

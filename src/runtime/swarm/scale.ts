@@ -1,5 +1,4 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { formatDuration } from '../../spec/duration.js';
 import { NotFoundError, RuntimeError, StartFailedError } from '../../errors.js';
 import { LABEL_APP, type Instance, type StartOptions } from '../runtime.js';
 import type { SwarmContext } from './context.js';
@@ -7,7 +6,7 @@ import { findService, listTasks, scaleService } from './engine.js';
 import type { NodeBook } from './nodes.js';
 import { runningTask, toInstance } from './service-instance.js';
 import { drifted } from './service-spec.js';
-import { UNSCHEDULABLE_GRACE_MS, awaited, calledOff, taskWait, unschedulable, unschedulableReason } from './start-verdict.js';
+import { UNSCHEDULABLE_GRACE_MS, awaited, calledOff, taskWait, unschedulable, unschedulableReason, waitedFor } from './start-verdict.js';
 import { stillStopping } from './stop-verdict.js';
 import type { SwarmService, SwarmTask } from './wire.js';
 
@@ -71,11 +70,11 @@ export async function startService(ctx: SwarmContext, nodes: NodeBook, id: strin
     if (options.signal?.aborted) return giveUp(ctx, id, 'the start was called off');
     if (performance.now() > deadline) {
       const pending = pendingReason(tasks, before);
-      if (!wait.byStartTimeout) return giveUp(ctx, id, `the swarm ran no task within ${ctx.swarm.taskStartMs} ms (${pending})`);
+      if (!wait.byStartTimeout) return giveUp(ctx, id, `the swarm ran no task ${waitedFor(wait, ctx.swarm.taskStartMs)} (${pending})`);
       // As a container not ready within startTimeout on one engine: a timed-out start (504), its reason named.
       await scaleService(ctx, id, 0).catch(() => undefined);
       const app = service.Spec.Labels?.[LABEL_APP] ?? service.Spec.Name;
-      throw new StartFailedError(app, `not ready in time: its service ${service.Spec.Name} ran no task within the app's startTimeout (${formatDuration(Math.round(wait.ms / 1000) * 1000 || wait.ms)} left of it; ${pending})`, true);
+      throw new StartFailedError(app, `not ready in time: its service ${service.Spec.Name} ran no task ${waitedFor(wait, ctx.swarm.taskStartMs)} (${pending})`, true);
     }
     await delay(POLL_MS);
   }
