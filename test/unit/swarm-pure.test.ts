@@ -309,7 +309,9 @@ describe('diffTasks', () => {
     ['a service edited behind berth’s back is changed, once', edited({ s1: 't1' }, {}), edited({ s1: 't1' }, { s1: 7 }), ['changed s1 a']],
     ['still edited at the next poll: not told again', edited({ s1: 't1' }, { s1: 7 }), edited({ s1: 't1' }, { s1: 7 }), []],
     ['edited again (a new version): told again', edited({ s1: 't1' }, { s1: 7 }), edited({ s1: 't1' }, { s1: 9 }), ['changed s1 a']],
-    ['its edit rolled out a new task: the start first, then the change', edited({ s1: 't1' }, {}), edited({ s1: 't2' }, { s1: 7 }), ['die s1 a', 'start s1 a', 'changed s1 a']],
+    // Told last, the die read as the app's exit: it showed stopped until the start, then the repair.
+    ['its edit rolled out a new task: the change first, then the die and the start', edited({ s1: 't1' }, {}), edited({ s1: 't2' }, { s1: 7 }), ['changed s1 a', 'die s1 a', 'start s1 a']],
+    ['its edit stopped the task first (stop-first): the change, then the die', edited({ s1: 't1' }, {}), edited({}, { s1: 7 }), ['changed s1 a', 'die s1 a']],
   ];
   for (const [name, before, after, want] of edits) {
     it(name, () => assert.deepEqual(diffTasks(before, after, at).map((e) => `${e.kind} ${e.instanceId} ${e.app}`), want));
