@@ -39,3 +39,35 @@ test('a service edited behind berth’s back, its edit rolled out in one poll: t
     await rt.close();
   }
 });
+
+test('a stop while an instance is restarted in place (a drift repair): the stop wins, the instance is not left running under a stopped app', async () => {
+  const rt = new FakeRuntime();
+  const a = fakeActivator(rt, { resyncEveryMs: NEVER });
+  try {
+    await a.reconcile([fakeSpec('web')]);
+    const up = await a.acquire('web');
+    // The repair's start takes a while: the stop comes in between the repair's stop and its start.
+    rt.behave('web', { startDelayMs: 400 });
+    const starts = rt.calls.start;
+    rt.outsideEdit(up.instanceId);
+    await eventually('the repair under way', () => rt.calls.start > starts, 5_000);
+    await a.controller('web')!.stop('idle', 100);
+    assert.equal(a.status('web')?.state, 'stopped');
+    // The repair's start lands after the stop: its instance must be stopped again.
+    await eventually('nothing left running', () => rt.running('web').length === 0 && rt.calls.stop >= 3, 5_000).catch((e: Error) => {
+      throw new Error(`${e.message}: ${JSON.stringify({ running: rt.running('web').length, state: a.status('web')?.state, calls: rt.calls })}`);
+    });
+    // Nor is it taken up again afterwards (the engine's start event of the repair's start, adopted, undid the stop).
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(rt.running('web').length, 0, 'no instance runs on under a stopped app');
+    assert.equal(a.status('web')?.state, 'stopped');
+    // The next request wakes it as usual.
+    rt.behave('web', {});
+    await a.acquire('web');
+    assert.equal(a.status('web')?.state, 'running');
+    assert.equal(rt.running('web').length, 1);
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
