@@ -828,9 +828,11 @@ export class AppController {
    * (like seed 000's minions), or someone's `docker stop`. The instance leaves
    * the rotation; when it was the last, the app becomes stopped and the next
    * request wakes it. Dying soon after a start counts towards a crash loop.
-   * Returns whether the exit was unexpected (not one berth caused).
+   * Returns whether the exit was unexpected (not one berth caused). `engineError`: why
+   * the engine ended it or cannot run it again, when it says (a Swarm task no node can
+   * take), told as the reason instead of a bare "its container is gone".
    */
-  instanceExited(instanceId: string, exitCode: number | undefined, at?: Date): boolean {
+  instanceExited(instanceId: string, exitCode: number | undefined, at?: Date, engineError?: string): boolean {
     // A paused container that died (a stop behind berth's back) is no longer as berth froze it.
     this.instances.takeThawable(instanceId);
     // Taken at every exit, whoever's it is: one left behind (a kill during a start, of a container no slot holds yet)
@@ -884,7 +886,7 @@ export class AppController {
       void this.serial(() => this.fillReplicas());
     } else {
       // Not berth's doing: the status says what happened, as it says why when berth stops the app.
-      const ended = endedReason(exitCode, signal);
+      const ended = engineError ? `the engine cannot run its container: ${engineError}` : endedReason(exitCode, signal);
       if (decision.crashed && decision.early && this.backoff.fail(performance.now()) > 0) this.fire('lastCrashed', `${ended}; ${crashLoopReason(this.backoff.count)}`);
       else {
         if (!decision.early) this.backoff.reset();
@@ -982,7 +984,7 @@ export class AppController {
     const gone = await whetherGone(this.deps.runtime, slot, () => this.instances.has(slot) && this.state === 'running', UNREACHABLE_CHECK_MS);
     if (gone === 'handled') return true;
     if (gone) {
-      this.instanceExited(instanceId, gone.exitCode);
+      this.instanceExited(instanceId, gone.exitCode, undefined, gone.engineError);
       return true;
     }
     if (slot.upstream.failures >= PASSIVE_EJECT_AFTER) void this.recover(slot, `${slot.upstream.failures} connection failures in a row`);

@@ -71,3 +71,27 @@ test('a stop while an instance is restarted in place (a drift repair): the stop 
     await rt.close();
   }
 });
+
+for (const how of ['resync', 'unreachable'] as const) {
+  test(`a running instance the engine can no longer run (its Swarm task held back: the pinned node drained), its exit unheard: noticed by the ${how}, with the engine's reason`, async () => {
+    const rt = new FakeRuntime();
+    const a = fakeActivator(rt, { resyncEveryMs: NEVER });
+    try {
+      await a.reconcile([fakeSpec('web')]);
+      const up = await a.acquire('web');
+      // As the Swarm runtime reads such a service (service-instance.ts toInstance); the task poll's die was missed.
+      const c = rt.containers.get(up.instanceId)!;
+      const why = 'the swarm cannot place its task: no suitable node; the app has a volume and runs only on node db-host: is that node drained, paused or down?';
+      Object.assign(c.instance, { state: 'exited', engineError: why });
+      delete c.instance.address;
+      if (how === 'resync') assert.equal(await a.resync(), true);
+      else assert.equal(await a.controller('web')!.unreachable(up.instanceId), true, 'handled: the request is not answered with a proxy error');
+      await eventually('no longer shown running', () => a.status('web')?.state === 'stopped', 5_000);
+      assert.match(a.status('web')?.reason ?? '', /cannot place its task: no suitable node.*runs only on node db-host/);
+      assert.equal(a.pick('web'), undefined, 'nothing dialled');
+    } finally {
+      a.close();
+      await rt.close();
+    }
+  });
+}
