@@ -624,8 +624,8 @@ export class Activator implements UpstreamSource {
     void controller.instanceStarted(instanceId).catch((err: unknown) => this.logger.warn({ app: controller.name, err: messageOf(err) }, 'adopting a container failed'));
   }
 
-  private exited(controller: AppController, instanceId: string, exitCode: number | undefined, at?: Date): void {
-    const unexpected = controller.instanceExited(instanceId, exitCode, at);
+  private exited(controller: AppController, instanceId: string, exitCode: number | undefined, at?: Date, engineError?: string): void {
+    const unexpected = controller.instanceExited(instanceId, exitCode, at, engineError);
     if (unexpected && controller.spec.scale.min >= 1 && this.acts()) this.scheduleRestart(controller);
   }
 
@@ -647,7 +647,7 @@ export class Activator implements UpstreamSource {
     const controller = this.apps.get(action.app);
     if (!controller) return;
     this.logger.info({ app: action.app, container: action.id, change: action.kind }, 'resync: the engine changed a container without an event berth saw');
-    if (action.kind === 'exited') this.exited(controller, action.id, action.exitCode);
+    if (action.kind === 'exited') this.exited(controller, action.id, action.exitCode, undefined, action.engineError);
     else if (action.kind === 'removed') controller.instanceRemoved(action.id);
     else if (action.kind === 'routeLost') controller.instanceRouteLost(action.id);
     else if (action.kind === 'changed') controller.instanceChanged(action.id);

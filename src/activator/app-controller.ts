@@ -780,23 +780,48 @@ export class AppController {
     if (slot.unhealthy || !this.instances.has(slot) || !this.acts()) return false;
     this.instances.takeOutOfRotation(slot, 'unhealthy');
     this.deps.logger.warn({ app: this.name, instance: slot.instance.name, why }, 'instance out of rotation; restarting it');
+    this.restartingInPlace.add(slot.instance.id);
     try {
       this.requireLaunchable(this.spec);
       const fresh = await restartSlot(this.deps.runtime, this.spec, slot);
-      if (!this.instances.has(slot)) return false;
+      if (!this.instances.has(slot)) return this.strayRestart(fresh.instance, why);
       this.instances.replace(slot, fresh);
       this.deps.logger.info({ app: this.name, instance: fresh.instance.name, why }, 'instance restarted and back in rotation');
       return true;
     } catch (err) {
       this.deps.logger.warn({ app: this.name, instance: slot.instance.name, err: messageOf(err) }, 'instance restart failed');
-      if (!this.instances.has(slot)) return false;
+      if (!this.instances.has(slot)) return this.strayRestart(slot.instance, why);
       // Restarted but never ready, it must not run on untracked (the app may show stopped): stopped, and kept for the next start.
       await this.deps.runtime.stop(slot.instance.id, { timeoutS: 5 }).catch(() => undefined);
       if (!this.instances.has(slot)) return false;
       this.instances.park({ ...slot.instance, state: 'exited', address: undefined });
       this.dropSlot(slot, `its container ${why} and did not get ready again when restarted`);
       return false;
+    } finally {
+      this.restartingInPlace.delete(slot.instance.id);
     }
+  }
+
+  /**
+   * Instances berth is restarting in place (recover), by id. Their start is berth's own: one the app let go of
+   * meanwhile (a stop took it) must not be adopted as started outside berth when the engine reports it, which
+   * undid the stop; strayRestart stops it instead.
+   */
+  private readonly restartingInPlace = new Set<string>();
+
+  /**
+   * A restart in place that ended after the app let go of its instance: a stop (idle, asked for, a delete)
+   * took the slot meanwhile, and the stop wins. Its stop of the instance may have come before the restart's
+   * start, which then ran it on, untracked, while the app showed stopped (a Swarm service left at 1 replica).
+   * Stopped again, in turn with the app's steps: a wake queued meanwhile that took this very instance up
+   * again (a Swarm service keeps its id) is left alone. Says false: the instance does not serve again.
+   */
+  private async strayRestart(instance: Instance, why: string): Promise<false> {
+    void this.serial(async () => {
+      if (this.instances.slotOf(instance.id) || this.state === 'starting' || this.closed) return;
+      await this.deps.runtime.stop(instance.id, { timeoutS: 5 }).catch((err: unknown) => this.deps.logger.warn({ app: this.name, instance: instance.name, why, err: messageOf(err) }, 'could not stop an instance restarted after its app stopped'));
+    });
+    return false;
   }
 
   /** Forgets a slot whose container is gone; the app stops when it was the last one (`why` says what ended it). */
@@ -812,9 +837,11 @@ export class AppController {
    * (like seed 000's minions), or someone's `docker stop`. The instance leaves
    * the rotation; when it was the last, the app becomes stopped and the next
    * request wakes it. Dying soon after a start counts towards a crash loop.
-   * Returns whether the exit was unexpected (not one berth caused).
+   * Returns whether the exit was unexpected (not one berth caused). `engineError`: why
+   * the engine ended it or cannot run it again, when it says (a Swarm task no node can
+   * take), told as the reason instead of a bare "its container is gone".
    */
-  instanceExited(instanceId: string, exitCode: number | undefined, at?: Date): boolean {
+  instanceExited(instanceId: string, exitCode: number | undefined, at?: Date, engineError?: string): boolean {
     // A paused container that died (a stop behind berth's back) is no longer as berth froze it.
     this.instances.takeThawable(instanceId);
     // Taken at every exit, whoever's it is: one left behind (a kill during a start, of a container no slot holds yet)
@@ -868,7 +895,7 @@ export class AppController {
       void this.serial(() => this.fillReplicas());
     } else {
       // Not berth's doing: the status says what happened, as it says why when berth stops the app.
-      const ended = endedReason(exitCode, signal);
+      const ended = engineError ? `the engine cannot run its container: ${engineError}` : endedReason(exitCode, signal);
       if (decision.crashed && decision.early && this.backoff.fail(performance.now()) > 0) this.fire('lastCrashed', `${ended}; ${crashLoopReason(this.backoff.count)}`);
       else {
         if (!decision.early) this.backoff.reset();
@@ -966,7 +993,7 @@ export class AppController {
     const gone = await whetherGone(this.deps.runtime, slot, () => this.instances.has(slot) && this.state === 'running', UNREACHABLE_CHECK_MS);
     if (gone === 'handled') return true;
     if (gone) {
-      this.instanceExited(instanceId, gone.exitCode);
+      this.instanceExited(instanceId, gone.exitCode, undefined, gone.engineError);
       return true;
     }
     if (slot.upstream.failures >= PASSIVE_EJECT_AFTER) void this.recover(slot, `${slot.upstream.failures} connection failures in a row`);
@@ -982,7 +1009,7 @@ export class AppController {
     // Started again behind berth's back, it may listen at another port: a wake must look, not just thaw.
     this.instances.takeThawable(instanceId);
     // A gateway that does not lead also takes in the leader's new instances (replicas, rollouts) while the app runs.
-    const takes = () => !this.closed && (isDown(this.state) || (this.state === 'running' && !this.acts()));
+    const takes = () => !this.closed && !this.restartingInPlace.has(instanceId) && (isDown(this.state) || (this.state === 'running' && !this.acts()));
     if (!takes()) return Promise.resolve();
     return this.serial(async () => {
       if (!takes()) return;

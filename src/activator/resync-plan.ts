@@ -23,11 +23,11 @@ export interface BelievedApp {
 }
 
 /** One berth-managed container, as the engine lists it. */
-export type ObservedInstance = Pick<Instance, 'id' | 'app' | 'specHash' | 'state' | 'exitCode' | 'store' | 'address' | 'outdated'>;
+export type ObservedInstance = Pick<Instance, 'id' | 'app' | 'specHash' | 'state' | 'exitCode' | 'store' | 'address' | 'outdated' | 'engineError'>;
 
 export type ResyncAction =
   /** A container berth serves from is no longer running (controller.instanceExited). */
-  | { kind: 'exited'; app: string; id: string; exitCode?: number }
+  | { kind: 'exited'; app: string; id: string; exitCode?: number; engineError?: string }
   /** A container berth knows is gone from the engine (controller.instanceRemoved). */
   | { kind: 'removed'; app: string; id: string }
   /** A container of a down app runs, and berth did not start it (controller.instanceStarted). */
@@ -64,7 +64,7 @@ function planApp(app: BelievedApp, byId: ReadonlyMap<string, ObservedInstance>, 
     const now = byId.get(slot.id);
     // A removed container died first: the controller hears both, as the engine would have said them.
     if (!now) actions.push({ kind: 'exited', app: name, id: slot.id }, { kind: 'removed', app: name, id: slot.id });
-    else if (NOT_RUNNING.has(now.state)) actions.push(now.exitCode === undefined ? { kind: 'exited', app: name, id: slot.id } : { kind: 'exited', app: name, id: slot.id, exitCode: now.exitCode });
+    else if (NOT_RUNNING.has(now.state)) actions.push(exitedAction(name, slot.id, now));
     else if (app.state === 'running' && routeLost(slot.address, now)) actions.push({ kind: 'routeLost', app: name, id: slot.id });
     else if (app.state === 'running' && now.outdated) actions.push({ kind: 'changed', app: name, id: slot.id });
   }
@@ -83,6 +83,11 @@ function planApp(app: BelievedApp, byId: ReadonlyMap<string, ObservedInstance>, 
     actions.push({ kind: 'started', app: name, id: o.id });
   }
   return actions;
+}
+
+/** A slot's instance found not running: with its exit code, and the engine's reason when it says why (a Swarm task no node can take). */
+function exitedAction(app: string, id: string, now: ObservedInstance): ResyncAction {
+  return { kind: 'exited', app, id, ...(now.exitCode === undefined ? {} : { exitCode: now.exitCode }), ...(now.engineError ? { engineError: now.engineError } : {}) };
 }
 
 /** States in which no instance serves, so a running container means someone else started it. */

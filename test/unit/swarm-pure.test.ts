@@ -238,6 +238,19 @@ describe('toInstance', () => {
 
   it('reads the store label', () => assert.equal(toInstance(service(0, { 'berth.store': 's1' }), [], addressOf).store, 's1'));
 
+  it('a task the scheduler holds back (the pinned node drained while it ran) is exited, with the scheduler’s reason', () => {
+    // Read as restarting, the app showed running, the resync let it be, and a request got a proxy error.
+    const held = task('t2', 'pending');
+    held.Status.Err = 'no suitable node (scheduling constraints not satisfied on 2 nodes)';
+    const gone = task('t1', 'shutdown', { desired: 'shutdown' });
+    const got = toInstance(service(1, { [LABEL_NODE]: 'x1y2' }), [gone, held], addressOf, (n) => (n === 'x1y2' ? 'db-host' : n));
+    assert.equal(got.state, 'exited');
+    assert.equal(got.address, undefined);
+    assert.match(got.engineError ?? '', /cannot place its task: no suitable node \(scheduling constraints not satisfied on 2 nodes\); the app has a volume and runs only on node db-host/);
+    assert.equal(toInstance(service(1), [gone, task('t2', 'pending')], addressOf).state, 'restarting', 'pending with no reason yet: still coming');
+    assert.equal(toInstance(service(1), [{ ...held, DesiredState: 'shutdown' }], addressOf).state, 'restarting', 'a refusal the service no longer wants');
+  });
+
   it('finds the published port of the target port', () => {
     const t = task('t', 'running');
     t.Status.PortStatus = { Ports: [{ TargetPort: 9000, PublishedPort: 31000 }, { TargetPort: 8080, PublishedPort: 32000 }] };
@@ -309,7 +322,9 @@ describe('diffTasks', () => {
     ['a service edited behind berth’s back is changed, once', edited({ s1: 't1' }, {}), edited({ s1: 't1' }, { s1: 7 }), ['changed s1 a']],
     ['still edited at the next poll: not told again', edited({ s1: 't1' }, { s1: 7 }), edited({ s1: 't1' }, { s1: 7 }), []],
     ['edited again (a new version): told again', edited({ s1: 't1' }, { s1: 7 }), edited({ s1: 't1' }, { s1: 9 }), ['changed s1 a']],
-    ['its edit rolled out a new task: the start first, then the change', edited({ s1: 't1' }, {}), edited({ s1: 't2' }, { s1: 7 }), ['die s1 a', 'start s1 a', 'changed s1 a']],
+    // Told last, the die read as the app's exit: it showed stopped until the start, then the repair.
+    ['its edit rolled out a new task: the change first, then the die and the start', edited({ s1: 't1' }, {}), edited({ s1: 't2' }, { s1: 7 }), ['changed s1 a', 'die s1 a', 'start s1 a']],
+    ['its edit stopped the task first (stop-first): the change, then the die', edited({ s1: 't1' }, {}), edited({}, { s1: 7 }), ['changed s1 a', 'die s1 a']],
   ];
   for (const [name, before, after, want] of edits) {
     it(name, () => assert.deepEqual(diffTasks(before, after, at).map((e) => `${e.kind} ${e.instanceId} ${e.app}`), want));

@@ -36,11 +36,16 @@ export async function ensureImage(ctx: DockerContext, image: string): Promise<vo
  * NONE`), read from the engine's local copy; false when the image is not there.
  */
 export async function imageHasHealthcheck(ctx: DockerContext, image: string): Promise<boolean> {
+  return (await readImageHealthcheck(ctx, image)) ?? false;
+}
+
+/** As imageHasHealthcheck, but undefined when the image is not there: not known, rather than none. */
+export async function readImageHealthcheck(ctx: DockerContext, image: string): Promise<boolean | undefined> {
   let info: { Config?: { Healthcheck?: { Test?: string[] | null } | null } };
   try {
     info = await ctx.docker().getImage(image).inspect();
   } catch (err) {
-    if (statusOf(err) === 404) return false;
+    if (statusOf(err) === 404) return undefined;
     throw mapDockerError(err, `inspecting image ${image}`, ctx.endpoint.url);
   }
   return declaresHealthcheck(info.Config?.Healthcheck?.Test);

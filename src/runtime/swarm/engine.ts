@@ -76,15 +76,23 @@ export async function updateService(ctx: SwarmContext, service: SwarmService, sp
 
 /**
  * Sets the replicas of a berth service, re-reading it when another writer changed it
- * meanwhile. `check` sees the service as read, and may throw to leave it as it is.
+ * meanwhile. `check` sees the service as read, and may throw to leave it as it is;
+ * `relabel` may give its spec with other service labels, written with the replicas.
  */
-export async function scaleService(ctx: SwarmContext, id: string, replicas: number, check?: (service: SwarmService) => void): Promise<SwarmService> {
+export async function scaleService(
+  ctx: SwarmContext,
+  id: string,
+  replicas: number,
+  check?: (service: SwarmService) => void,
+  relabel?: (spec: SwarmService['Spec']) => SwarmService['Spec'] | undefined,
+): Promise<SwarmService> {
   for (let attempt = 1; ; attempt++) {
     const service = await requireService(ctx, id);
     check?.(service);
-    if (service.Spec.Mode?.Replicated?.Replicas === replicas) return service;
+    const relabelled = relabel?.(service.Spec);
+    if (service.Spec.Mode?.Replicated?.Replicas === replicas && !relabelled) return service;
     try {
-      await updateService(ctx, service, { ...service.Spec, Mode: { Replicated: { Replicas: replicas } } });
+      await updateService(ctx, service, { ...(relabelled ?? service.Spec), Mode: { Replicated: { Replicas: replicas } } });
       return (await findService(ctx, id)) ?? service;
     } catch (err) {
       // "update out of sequence": the version moved under us; read again.

@@ -118,5 +118,5 @@ async function volumeNode(ctx: SwarmContext, nodes: NodeBook, app: string): Prom
 export async function instanceOf(ctx: SwarmContext, nodes: NodeBook, service: SwarmService): Promise<Instance> {
   const tasks = replicasOf(service.Spec) > 0 ? await listTasks(ctx, service.ID) : [];
   for (const t of tasks) if (t.NodeID) await nodes.addressOf(t.NodeID);
-  return toInstance(service, tasks, (id) => nodes.known(id));
+  return toInstance(service, tasks, (id) => nodes.known(id), (id) => nodes.nameOf(id));
 }

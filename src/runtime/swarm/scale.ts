@@ -1,13 +1,13 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { formatDuration } from '../../spec/duration.js';
 import { NotFoundError, RuntimeError, StartFailedError } from '../../errors.js';
 import { LABEL_APP, type Instance, type StartOptions } from '../runtime.js';
+import { readImageHealthcheck } from '../docker/image.js';
 import type { SwarmContext } from './context.js';
 import { findService, listTasks, scaleService } from './engine.js';
 import type { NodeBook } from './nodes.js';
 import { runningTask, toInstance } from './service-instance.js';
-import { drifted } from './service-spec.js';
-import { UNSCHEDULABLE_GRACE_MS, awaited, calledOff, taskWait, unschedulable, unschedulableReason } from './start-verdict.js';
+import { drifted, imageOf, relabelHealthcheck } from './service-spec.js';
+import { UNSCHEDULABLE_GRACE_MS, awaited, calledOff, taskWait, unschedulable, unschedulableReason, waitedFor } from './start-verdict.js';
 import { stillStopping } from './stop-verdict.js';
 import type { SwarmService, SwarmTask } from './wire.js';
 
@@ -39,7 +39,8 @@ export async function startService(ctx: SwarmContext, nodes: NodeBook, id: strin
   const wait = taskWait(ctx.swarm.taskStartMs, options.timeoutMs);
   const began = performance.now();
   const before = new Set((await listTasks(ctx, id, 'any')).map((t) => t.ID));
-  const service = await scaleService(ctx, id, 1, requireUnchanged);
+  const healthcheck = await imageHealthcheckNow(ctx, id);
+  const service = await scaleService(ctx, id, 1, requireUnchanged, (spec) => relabelHealthcheck(spec, healthcheck));
   const deadline = began + wait.ms;
   let refusedSince: number | undefined;
   let checkedAt = performance.now();
@@ -71,14 +72,24 @@ export async function startService(ctx: SwarmContext, nodes: NodeBook, id: strin
     if (options.signal?.aborted) return giveUp(ctx, id, 'the start was called off');
     if (performance.now() > deadline) {
       const pending = pendingReason(tasks, before);
-      if (!wait.byStartTimeout) return giveUp(ctx, id, `the swarm ran no task within ${ctx.swarm.taskStartMs} ms (${pending})`);
+      if (!wait.byStartTimeout) return giveUp(ctx, id, `the swarm ran no task ${waitedFor(wait, ctx.swarm.taskStartMs)} (${pending})`);
       // As a container not ready within startTimeout on one engine: a timed-out start (504), its reason named.
       await scaleService(ctx, id, 0).catch(() => undefined);
       const app = service.Spec.Labels?.[LABEL_APP] ?? service.Spec.Name;
-      throw new StartFailedError(app, `not ready in time: its service ${service.Spec.Name} ran no task within the app's startTimeout (${formatDuration(Math.round(wait.ms / 1000) * 1000 || wait.ms)} left of it; ${pending})`, true);
+      throw new StartFailedError(app, `not ready in time: its service ${service.Spec.Name} ran no task ${waitedFor(wait, ctx.swarm.taskStartMs)} (${pending})`, true);
     }
     await delay(POLL_MS);
   }
+}
+
+/**
+ * Whether the image of the service declares a HEALTHCHECK now (the manager's copy, as
+ * when berth wrote the service); undefined when that cannot be told, which leaves the
+ * label as it is: a wake does not fail for it.
+ */
+async function imageHealthcheckNow(ctx: SwarmContext, id: string): Promise<boolean | undefined> {
+  const image = imageOf((await findService(ctx, id))?.Spec);
+  return image === undefined ? undefined : readImageHealthcheck(ctx, image).catch(() => undefined);
 }
 
 function requireUnchanged(service: SwarmService): void {

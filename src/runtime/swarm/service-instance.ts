@@ -2,6 +2,7 @@ import type { Instance } from '../runtime.js';
 import { labelledInstance } from '../labelled-instance.js';
 import type { InstanceHealth } from '../runtime.js';
 import { LABEL_HEALTHCHECK, drifted, replicasOf } from './service-spec.js';
+import { unschedulableReason } from './start-verdict.js';
 import { ENDED, type SwarmService, type SwarmTask } from './wire.js';
 
 /**
@@ -25,6 +26,11 @@ function lastDied(serviceId: string, tasks: readonly SwarmTask[]): SwarmTask | u
   return died.sort((a, b) => (b.Status.Timestamp ?? '').localeCompare(a.Status.Timestamp ?? ''))[0];
 }
 
+/** The task the service wants run and the scheduler keeps pending, saying why (its `Err`: "no suitable node …"). Pure. */
+export function heldBack(serviceId: string, tasks: readonly SwarmTask[]): SwarmTask | undefined {
+  return tasks.find((t) => t.ServiceID === serviceId && t.DesiredState === 'running' && t.Status.State === 'pending' && Boolean(t.Status.Err));
+}
+
 /** The port the node published for the task's `targetPort`, in host mode. */
 export function publishedPort(task: SwarmTask, targetPort: number): number | undefined {
   const ports = task.Status.PortStatus?.Ports ?? [];
@@ -38,9 +44,14 @@ export function publishedPort(task: SwarmTask, targetPort: number): number | und
  * yet (placed, starting, moving off a drained node) is 'restarting', or 'exited' when the
  * newest task of those given died (given all of the service's tasks, not only the current
  * ones, a task that crashed reads as a container that exited); with a running task it is
- * 'running', at the task's node address and published port. Pure.
+ * 'running', at the task's node address and published port. One whose task the scheduler
+ * holds back (no node can take it: the node of an app with a volume drained while it ran)
+ * is 'exited', with the scheduler's reason as its engineError: read as 'restarting', as
+ * if it were coming back, the app showed running, the resync let it be, and a request
+ * dialled the address of the task that was gone and got a proxy error. `nameOf` names a
+ * node in that reason. Pure.
  */
-export function toInstance(service: SwarmService, tasks: readonly SwarmTask[], addressOf: (nodeId: string) => string | undefined): Instance {
+export function toInstance(service: SwarmService, tasks: readonly SwarmTask[], addressOf: (nodeId: string) => string | undefined, nameOf?: (nodeId: string) => string): Instance {
   const instance = labelledInstance(service.ID, service.Spec.Name, service.Spec.Labels ?? {}, 'exited', 'none');
   // Edited by `docker service update`: its labels still say the app's spec, its task does not run it.
   if (drifted(service.Spec)) instance.outdated = true;
@@ -49,6 +60,8 @@ export function toInstance(service: SwarmService, tasks: readonly SwarmTask[], a
   const host = task?.NodeID ? addressOf(task.NodeID) : undefined;
   const port = task ? publishedPort(task, targetPortOf(service)) : undefined;
   instance.health = taskHealth(service, tasks, task);
+  const held = task ? undefined : heldBack(service.ID, tasks);
+  if (held) return { ...instance, state: 'exited', engineError: unschedulableReason(service, held, nameOf) };
   if (!task) {
     // The task died and none runs (the Swarm may be about to replace it): as a container would, it reads exited, with its code.
     const died = lastDied(service.ID, tasks);

@@ -230,6 +230,33 @@ export function taskCpuCeiling(nodes: readonly SwarmNode[], pinnedNode?: string)
   return cpus.length > 0 ? Math.min(...cpus) : undefined;
 }
 
+/**
+ * The service with LABEL_HEALTHCHECK as its image says now (`imageHealthcheck`), for a
+ * wake: the Swarm makes each task from the image the tag names when the task is made,
+ * so an image rebuilt under the same tag with a HEALTHCHECK added (or dropped) runs
+ * with it at the next wake, while the label, read only when berth wrote the service,
+ * said the old image's; the instance's health read `none` while the Swarm held the
+ * task `starting` (or the opposite). The label is the service's own, not its task
+ * template's: rewriting it restarts no task. The template hash, which covers the
+ * service's labels, is written anew when it was as berth wrote it. Undefined when the
+ * label already says so, or the image is not known (undefined). Pure.
+ */
+export function relabelHealthcheck<S extends Docker.ServiceSpec>(spec: S, imageHealthcheck: boolean | undefined): S | undefined {
+  const labelled = spec.Labels?.[LABEL_HEALTHCHECK] === 'image';
+  if (imageHealthcheck === undefined || imageHealthcheck === labelled) return undefined;
+  const { [LABEL_HEALTHCHECK]: _old, ...rest } = spec.Labels ?? {};
+  const labels: Record<string, string> = imageHealthcheck ? { ...rest, [LABEL_HEALTHCHECK]: 'image' } : rest;
+  const relabelled = { ...spec, Labels: labels };
+  // An older berth's legacy hash covers no label; a service edited outside berth keeps its tell-tale mismatch.
+  if (labels[LABEL_TEMPLATE_HASH] !== undefined && !drifted(spec)) labels[LABEL_TEMPLATE_HASH] = templateHash(relabelled);
+  return relabelled;
+}
+
+/** The image a service's tasks run, as its spec names it. */
+export function imageOf(spec: Docker.ServiceSpec | undefined): string | undefined {
+  return ((spec?.TaskTemplate as { ContainerSpec?: { Image?: string } } | undefined)?.ContainerSpec?.Image) || undefined;
+}
+
 /** The replicas a service asks for; 0 for a global or unreadable one. */
 export function replicasOf(spec: Docker.ServiceSpec | undefined): number {
   return spec?.Mode?.Replicated?.Replicas ?? 0;

@@ -1,3 +1,4 @@
+import { formatDuration } from '../../spec/duration.js';
 import { LABEL_NODE, replicasOf } from './service-spec.js';
 import type { SwarmService, SwarmTask } from './wire.js';
 
@@ -67,4 +68,21 @@ export interface TaskWait {
 export function taskWait(taskStartMs: number, timeoutMs: number | undefined): TaskWait {
   if (timeoutMs === undefined || timeoutMs >= taskStartMs) return { ms: taskStartMs, byStartTimeout: false };
   return { ms: Math.max(timeoutMs, 0), byStartTimeout: true };
+}
+
+/**
+ * How long a wake that ran out of time waited, in the words of its message. It had
+ * what was left of the app's startTimeout when it began: said as "(5s left of it)"
+ * after the fact, it read as if time were still left, a fraction of a millisecond
+ * came out as "299.73ms", a bound of 0 as "0ms left", and the runtime's own bound as
+ * "120000 ms". Whole milliseconds below a second, whole seconds above. Pure.
+ */
+export function waitedFor(wait: TaskWait, taskStartMs: number): string {
+  if (!wait.byStartTimeout) return `within ${roundedDuration(taskStartMs)} (the longest berth waits for a task)`;
+  if (Math.round(wait.ms) <= 0) return "in time: nothing was left of the app's startTimeout";
+  return `within the ${roundedDuration(wait.ms)} that were left of the app's startTimeout`;
+}
+
+function roundedDuration(ms: number): string {
+  return formatDuration(ms < 999.5 ? Math.round(ms) : Math.round(ms / 1000) * 1000);
 }

@@ -18,7 +18,11 @@ export interface TaskSnapshot {
  * endedTasks), as a container's die event does: without it a crash read as a
  * container gone, was never counted towards a crash loop, and said no code. A
  * service that reads as edited behind berth's back at a version not seen so is
- * `changed`, told last, after the start of the task the edit rolled out. Pure.
+ * `changed`, told first: the edit is what replaced its task (the Swarm rolls an edit
+ * out at once), and the core takes the instance out of rotation for its restart in
+ * place when it hears it. Told after the die of the task the edit replaced, the die
+ * read as the app's own exit: its last instance gone, the app showed `stopped`, then
+ * `running` again at the start, until the repair. Pure.
  */
 export function diffTasks(before: TaskSnapshot, after: TaskSnapshot, time: Date, exitCodes: ReadonlyMap<string, number> = new Map()): RuntimeEvent[] {
   const died: RuntimeEvent[] = [];
@@ -39,7 +43,7 @@ export function diffTasks(before: TaskSnapshot, after: TaskSnapshot, time: Date,
   for (const [service, version] of after.changed ?? []) {
     if (before.changed?.get(service) !== version) changed.push({ kind: 'changed', app: after.apps.get(service) ?? '', instanceId: service, time });
   }
-  return [...died, ...destroyed, ...started, ...changed];
+  return [...changed, ...died, ...destroyed, ...started];
 }
 
 /** The tasks that ran at the last poll and no longer do: the ones whose end diffTasks reports. Pure. */
