@@ -7,7 +7,7 @@ import { ProxyServer } from '../../src/proxy/proxy-server.js';
 import { RouteTable } from '../../src/proxy/route-table.js';
 import type { Admission, AdmitOptions } from '../../src/proxy/upstream.js';
 import { BerthError, PolicyError } from '../../src/errors.js';
-import { hasWholeResponse, RawClient } from '../support/raw-client.js';
+import { hasWholeResponse, RawClient, wsHandshake } from '../support/raw-client.js';
 import { TestUpstreams } from '../support/test-upstreams.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -189,4 +189,15 @@ test("the header bound does not cut an upload whose head came with an Expect (it
     c.destroy();
     await quick.close(1_000);
   }
+});
+
+test("an app's 103 Early Hints before its 101 reach the WebSocket client, a few at most", async () => {
+  const one = await open();
+  one.write(wsHandshake('/ws/one'));
+  await one.until((t) => t.includes('101 Switching Protocols\r\n') && t.endsWith('\r\n\r\n'));
+  assert.match(one.text, new RegExp(`^HTTP/1\\.1 103 Early Hints\\r\\nlink: ${LINK.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\r\\n\\r\\nHTTP/1\\.1 101 `, 'i'), one.text);
+  const many = await open();
+  many.write(wsHandshake('/ws/many'));
+  await many.until((t) => t.includes('101 Switching Protocols\r\n') && t.endsWith('\r\n\r\n'));
+  assert.equal(many.text.split('103 Early Hints').length - 1, 4, many.text);
 });
