@@ -1,7 +1,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { connect as http2Connect, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { pino } from 'pino';
 import { ProxyServer } from '../../src/proxy/proxy-server.js';
 import { RouteTable } from '../../src/proxy/route-table.js';
@@ -9,6 +14,8 @@ import type { Admission, AdmitOptions } from '../../src/proxy/upstream.js';
 import { BerthError, PolicyError } from '../../src/errors.js';
 import { hasWholeResponse, RawClient, wsHandshake } from '../support/raw-client.js';
 import { TestUpstreams } from '../support/test-upstreams.js';
+import { HttpsListener } from '../../src/tls/https-listener.js';
+import { makeCa, makeLeaf } from '../support/openssl-certs.js';
 import { waitFor } from '../support/wait-for.js';
 
 // Expect and interim answers at the edge: berth routes a request before its client is asked for
@@ -31,6 +38,11 @@ let app: Server;
 let upstreams: Upstreams;
 let proxy: ProxyServer;
 let port = 0;
+let https: HttpsListener;
+let tlsPort = 0;
+let dir = '';
+let ca = '';
+const sessions: ClientHttp2Session[] = [];
 /** Requests the app was sent, by target. */
 const asked: string[] = [];
 const clients: RawClient[] = [];
@@ -74,12 +86,23 @@ before(async () => {
     logger: pino({ level: 'silent' }),
   });
   port = (await proxy.listen('127.0.0.1', 0)).port;
+  dir = await mkdtemp(join(tmpdir(), 'berth-expect-'));
+  const authority = await makeCa(dir);
+  ca = authority.pem;
+  const leaf = await makeLeaf(dir, authority, 'a.test', ['a.test', 'nowhere.test']);
+  const context: SecureContext = createSecureContext({ cert: await readFile(leaf.cert), key: await readFile(leaf.key) });
+  https = new HttpsListener({ proxy, contextFor: () => context, logger: pino({ level: 'silent' }), headersTimeoutMs: 5_000, maxRequestHeaders: 100 });
+  tlsPort = (await https.listen('127.0.0.1', 0)).port;
 });
 
 after(async () => {
   for (const c of clients) c.destroy();
+  for (const session of sessions) session.destroy();
   upstreams.settle(new Error('test over'));
+  https.stopAccepting();
   await proxy.close(1_000);
+  await https.close();
+  await rm(dir, { recursive: true, force: true });
   app.closeAllConnections();
   await new Promise<void>((r) => app.close(() => r()));
 });
@@ -200,4 +223,47 @@ test("an app's 103 Early Hints before its 101 reach the WebSocket client, a few 
   many.write(wsHandshake('/ws/many'));
   await many.until((t) => t.includes('101 Switching Protocols\r\n') && t.endsWith('\r\n\r\n'));
   assert.equal(many.text.split('103 Early Hints').length - 1, 4, many.text);
+});
+
+/** An HTTP/2 upload to `host` with `expect`: the final status, whether a 100 came, and the body. */
+function h2Upload(host: string, expect: string): Promise<{ status: number; continued: boolean; body: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no whole answer over HTTP/2 to ${host} (${expect})`)), 5_000)));
+  return Promise.race([h2Exchange(host, expect), late]).finally(() => clearTimeout(timer));
+}
+
+async function h2Exchange(host: string, expect: string): Promise<{ status: number; continued: boolean; body: string }> {
+  const session = http2Connect(`https://${host}:${tlsPort}`, { ca, servername: host, host: '127.0.0.1' } as never);
+  session.on('error', () => undefined);
+  sessions.push(session);
+  const req = session.request({ ':method': 'POST', ':path': '/h2-upload', expect, 'content-length': '4' });
+  let continued = false;
+  req.once('continue', () => {
+    continued = true;
+    req.end('abcd');
+  });
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  const headers = await new Promise<IncomingHttpHeaders>((resolve, reject) => {
+    req.once('response', resolve);
+    req.once('error', reject);
+  });
+  await new Promise<void>((resolve) => {
+    req.once('end', resolve);
+    req.once('close', resolve);
+  });
+  session.close();
+  return { status: Number(headers[':status']), continued, body: Buffer.concat(chunks).toString() };
+}
+
+test('over HTTP/2 alike: a refused upload gets no 100, an accepted one its 100 and its answer, another Expect a 417', async () => {
+  const refused = await h2Upload('nowhere.test', '100-continue');
+  assert.equal(refused.status, 404);
+  assert.equal(refused.continued, false);
+  const accepted = await h2Upload('a.test', '100-continue');
+  assert.deepEqual(accepted, { status: 200, continued: true, body: 'read 4' });
+  const unmet = await h2Upload('a.test', 'the-moon');
+  assert.equal(unmet.status, 417);
+  assert.equal(unmet.continued, false);
+  assert.match(unmet.body, /"code":"expectation_failed"/);
 });
