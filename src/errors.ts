@@ -24,6 +24,7 @@ export const ERROR_CATALOGUE = {
   conflict: { status: 409, exit: 4, title: 'Conflict' },
   payload_too_large: { status: 413, exit: 2, title: 'Payload too large' },
   unsupported_media_type: { status: 415, exit: 2, title: 'Unsupported media type' },
+  expectation_failed: { status: 417, exit: 2, title: 'Expectation failed' },
   misdirected_request: { status: 421, exit: 2, title: 'Misdirected request' },
   too_many_requests: { status: 429, exit: 5, title: 'Too many requests' },
   too_many_headers: { status: 431, exit: 2, title: 'Request header fields too large' },

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { listenOn } from '../net/listen.js';
 import { answerHalfClosedClients } from '../net/half-open.js';
+import { expectContinue, UNMET_EXPECTATION } from '../net/expect-continue.js';
 import { answerClientError } from '../proxy/client-error.js';
 import { capConnections, throttledCounter } from '../proxy/connection-cap.js';
 import type { Logger } from 'pino';
@@ -68,6 +69,12 @@ export class AdminServer {
     this.throttle = options.throttle ?? new FailureThrottle();
     this.server = createServer((req, res) => this.serve(req, res));
     answerHalfClosedClients(this.server);
+    // An upload's client is asked for its body only once it is to be read (readBody), after the Host, the
+    // token, the route and its Content-Length were checked: a refused one never sends it (see expect-continue.ts).
+    expectContinue(this.server, (req, res) => this.serve(req, res), (_req, res) => {
+      res.setHeader('connection', 'close');
+      writeProblem(res, problemFor('expectation_failed', UNMET_EXPECTATION));
+    });
     // A request Node's parser refuses (a head past its size limit: a very long token) is answered
     // problem+json like every other error, not with Node's bare status line.
     this.server.on('clientError', (err: Error, socket: Duplex) => answerClientError(err, socket));

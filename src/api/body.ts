@@ -4,6 +4,7 @@ import type { RouteDef } from './route-def.js';
 import { BadRequestError, BerthError, ClientClosedError } from '../errors.js';
 import { unknownFieldMessage } from '../spec/suggest.js';
 import { specText } from '../spec/utf8-text.js';
+import { sendContinue } from '../net/expect-continue.js';
 
 /** Specs are small; a larger body is a mistake or an attack. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -11,11 +12,14 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 /**
  * Reads the whole request body, refusing more than `limit` bytes with 413
  * (payload_too_large, as the catalogue has it; it was a bare 400). A body whose
- * Content-Length says it is too large is refused before a byte of it is read.
+ * Content-Length says it is too large is refused before a byte of it is read, and
+ * before its client, if it waits for a 100 Continue, is asked to send it.
  */
 export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+  // Only now is a client waiting on `Expect: 100-continue` asked for its body: every refusal came before.
+  sendContinue(req);
   const chunks: Buffer[] = [];
   let size = 0;
   try {

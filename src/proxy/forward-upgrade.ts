@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { downstreamResponseHeaders } from './forwarded-headers.js';
 import { HALF_CLOSED_MS, STALLED_MS, WebSocketTunnel } from './websocket-tunnel.js';
+import { MAX_EARLY_HINTS } from './http1/response-parser.js';
 
 /**
  * How long the app may take to accept the connection: the same bound as the
@@ -38,6 +39,7 @@ export interface UpgradeExchange {
  * Sends a WebSocket handshake to the app over a fresh connection (node:http,
  * no agent) and acts on its answer:
  *
+ * - 103 (before the answer): relayed, a few at most.
  * - 101: the app's status line and headers go to the client, then a
  *   WebSocketTunnel relays both ways, starting with what each side sent past
  *   its head (`clientHead`, and the app's bytes after its 101).
@@ -104,6 +106,16 @@ export function forwardUpgrade(
     }
     onFailure(err);
     finish();
+  });
+
+  // An app's 103 Early Hints before its 101 reach the client, as a plain request's do (forward-http.ts): the
+  // handshake is HTTP/1.1 (handshakeProblem refuses any other), whose client takes interim heads. Only hints with
+  // a Link, as Node sends them, and only the first few, so an app sending them without end fills no client.
+  let hintsRelayed = 0;
+  upstream.on('information', (info: { statusCode: number; headers: IncomingMessage['headers'] }) => {
+    if (info.statusCode !== 103 || info.headers.link === undefined || answered || finished || !client.writable) return;
+    if (hintsRelayed++ >= MAX_EARLY_HINTS) return;
+    client.write(Buffer.from(`HTTP/1.1 103 Early Hints\r\n${headerLines(downstreamResponseHeaders(info.headers))}\r\n`, 'latin1'));
   });
 
   upstream.on('upgrade', (res: IncomingMessage, socket: Socket, appHead: Buffer) => {

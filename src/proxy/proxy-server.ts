@@ -4,6 +4,7 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import { listenOn } from '../net/listen.js';
 import { closeWithConnection } from '../net/queued-answer.js';
 import { answerHalfClosedClients } from '../net/half-open.js';
+import { expectContinue, sendContinue, UNMET_EXPECTATION, type ExpectingServer } from '../net/expect-continue.js';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { BerthError } from '../errors.js';
@@ -142,6 +143,8 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
       (req, res) => this.handle(req, res),
     );
     answerHalfClosedClients(this.server);
+    // berth routes an upload before its client is asked for the body (see expect-continue.ts).
+    expectContinue(this.server, (req, res) => this.handle(req, res), (req, res) => this.refuseExpectation(req, res));
     const server = this.server;
     this.front = this.newFront({ take: (socket) => server.emit('connection', socket), on: (event, listener) => server.on(event, listener) });
     // allowHalfOpen: a client's FIN after its request still gets the answer (see half-open.ts).
@@ -179,16 +182,31 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     // HTTP/1.1 over TLS goes to a front of its own (its connections are capped by the TLS listener).
     const front = this.newFront(splitSecureConnections(server, (socket) => front.accept(socket)));
     this.secureFront = front;
-    server.on('request', (req: Http2ServerRequest | IncomingMessage, res: Http2ServerResponse | ServerResponse) => {
+    const onRequest = (req: Http2ServerRequest | IncomingMessage, res: Http2ServerResponse | ServerResponse): void => {
       if (req.httpVersionMajor === 2) {
         adaptHttp2Response(res as Http2ServerResponse);
         const problem = adaptHttp2Request(req as Http2ServerRequest);
-        if (problem !== undefined) return sendFailure(req as IncomingMessage, res as ServerResponse, { status: 400, code: 'bad_request', reason: problem });
+        if (problem !== undefined) return void sendFailure(req as IncomingMessage, res as ServerResponse, { status: 400, code: 'bad_request', reason: problem });
       }
       // The compatibility API answers to what berth uses of IncomingMessage and ServerResponse.
       this.handle(req as IncomingMessage, res as ServerResponse, true);
+    };
+    server.on('request', onRequest);
+    // The same events over HTTP/2 and over HTTP/1.1 by ALPN fallback (Node's HTTP/1.1 code emits them on this server).
+    expectContinue(server as unknown as ExpectingServer, onRequest, (req, res) => {
+      if (req.httpVersionMajor === 2) adaptHttp2Response(res as unknown as Http2ServerResponse);
+      this.refuseExpectation(req, res);
     });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
+  }
+
+  /**
+   * An `Expect` other than 100-continue: 417 before anything is routed (RFC 9110 §10.1.1), and
+   * over HTTP/1.x the connection closes after it, since whether a body follows the head is unknown.
+   */
+  private refuseExpectation(req: IncomingMessage, res: ServerResponse): void {
+    if (req.httpVersionMajor < 2) res.setHeader('connection', 'close');
+    sendFailure(req, res, { status: 417, code: 'expectation_failed', reason: UNMET_EXPECTATION });
   }
 
   private newFront(fallback: FrontFallback): Http1Front {
@@ -482,6 +500,12 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     if (setCookie) res.appendHeader('set-cookie', setCookie);
     upstream.inFlight++;
     const bounds = this.boundsOf(match.app);
+    // The client that waits for a 100 is asked for its body once its request goes to a ready instance (a held
+    // one: once the app is ready), never before: whatever berth would refuse was refused without it. berth
+    // answers the Expect itself rather than forwarding it, as Envoy does by default: an app server that ignores
+    // Expect (many do) would stall each upload until the client gave up waiting (curl: 1 s), and the request
+    // is already on its way to the app that decides. A 100 the app sends is dropped (response-parser.ts).
+    sendContinue(req);
     forwardHttp(this.pools.get(upstream.origin, bounds.connectTimeoutMs), req, res, match.upstreamPath, headers, (err, result) => {
       upstream.inFlight--;
       if (!err) {

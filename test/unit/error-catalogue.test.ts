@@ -18,6 +18,7 @@ const table: Array<[ErrorCode, number, number, string]> = [
   ['conflict', 409, 4, 'Conflict'],
   ['payload_too_large', 413, 2, 'Payload too large'],
   ['unsupported_media_type', 415, 2, 'Unsupported media type'],
+  ['expectation_failed', 417, 2, 'Expectation failed'],
   ['misdirected_request', 421, 2, 'Misdirected request'],
   ['too_many_requests', 429, 5, 'Too many requests'],
   ['too_many_headers', 431, 2, 'Request header fields too large'],

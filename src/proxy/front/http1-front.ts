@@ -22,7 +22,7 @@ export interface FrontFallback {
   /** Takes a connection for the rest of its life, its unread bytes put back in front. */
   take(socket: Socket): void;
   /** A head Node's server completed (a request, or an upgrade): its bound is Node's from then on. */
-  on(event: 'request' | 'upgrade', listener: (req: { socket: unknown }) => void): unknown;
+  on(event: 'request' | 'upgrade' | 'checkContinue' | 'checkExpectation', listener: (req: { socket: unknown }) => void): unknown;
 }
 
 /** The sweep's period: bounds are kept to within a quarter second. */
@@ -72,6 +72,9 @@ export class Http1Front implements FrontOwner {
     };
     options.fallback.on('request', headDone);
     options.fallback.on('upgrade', headDone);
+    // A head with an Expect is emitted as one of these instead of 'request' (see expect-continue.ts).
+    options.fallback.on('checkContinue', headDone);
+    options.fallback.on('checkExpectation', headDone);
   }
 
   /** Connections the front itself is serving (not counting those Node's server has). */

@@ -43,7 +43,7 @@ const MAX_CHUNK_LINE = 4096;
 /** The blank line after a head, as a buffer: a string needle is encoded again at every search. */
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 /** 103 Early Hints heads relayed per response; a browser acts on the first, servers send one or two. */
-const MAX_EARLY_HINTS = 4;
+export const MAX_EARLY_HINTS = 4;
 /** 13 hex digits: 2^52, within the integers a number holds exactly. */
 const MAX_CHUNK_DIGITS = 13;
 
