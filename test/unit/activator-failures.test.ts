@@ -14,9 +14,10 @@ test('crash loop: a never-ready app ends in crashloop with its container stopped
     assert.equal(a.status('web')?.state, 'crashloop');
     assert.ok(a.status('web')?.retryAt);
     await eventually('the never-ready container is stopped', () => rt.running('web').length === 0);
-    const began = performance.now();
+    // Counted, not timed (a 100 ms bound failed on a loaded machine): a try would ask the engine for a container.
+    const calls = { ...rt.calls };
     await assert.rejects(a.acquire('web'), (e: BerthError & { retryAfterS?: number }) => e.code === 'overloaded' && (e.retryAfterS ?? 0) >= 1);
-    assert.ok(performance.now() - began < 100, 'refused without trying');
+    assert.deepEqual([rt.calls.ensure, rt.calls.start], [calls.ensure, calls.start], 'refused without trying');
   } finally {
     a.close();
     await rt.close();
@@ -118,7 +119,8 @@ test('engine outage: 503 with Retry-After, never crashloop, recovery once Retry-
     for (let i = 0; i < 6; i++) {
       const began = performance.now();
       await assert.rejects(a.acquire('web'), (e: unknown) => e instanceof EngineUnavailableError && e.code === 'engine_unavailable' && e.retryAfterS >= 1);
-      if (i > 0) assert.ok(performance.now() - began < 100, 'a repeated request is answered at once');
+      // Bounded well under the 1 s Retry-After it would otherwise wait out, not at 100 ms: a loaded machine takes that long.
+      if (i > 0) assert.ok(performance.now() - began < 800, 'a repeated request is answered at once');
     }
     assert.notEqual(a.status('web')?.state, 'crashloop');
     rt.engineDown = false;
