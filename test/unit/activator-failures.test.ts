@@ -26,12 +26,14 @@ test('crash loop: a never-ready app ends in crashloop with its container stopped
 
 test('crash loop: an app that dies soon after each start ends in crashloop', async () => {
   const rt = new FakeRuntime();
-  rt.behave('web', { exitAfterMs: 150, exitCode: 1 });
   const a = fakeActivator(rt);
   try {
     await a.reconcile([fakeSpec('web')]);
     for (let i = 0; i < 3; i++) {
-      await a.acquire('web');
+      // It exits (code 1) as soon as it served: told, as the fake's exit timer would, once it is up. A 150 ms timer
+      // ran out before the start was through on a loaded machine (a failed start, not this case).
+      const up = await a.acquire('web');
+      await rt.outsideKill(up.instanceId, 1);
       await eventually('the instance died', () => a.status('web')?.state !== 'running');
     }
     assert.equal(a.status('web')?.state, 'crashloop');
@@ -173,7 +175,6 @@ test('delete with a request in flight: the delete waits for that request, and no
 test('crash loop: the reason and the refusal say how many failures in a row and the last one’s why; the count grows with each retry', async () => {
   const rt = new FakeRuntime();
   rt.behave('web', { neverReady: true });
-  rt.behave('crashy', { exitAfterMs: 100, exitCode: 1 });
   const a = fakeActivator(rt);
   try {
     await a.reconcile([fakeSpec('web', { startTimeout: '200ms' }), fakeSpec('crashy')]);
@@ -190,7 +191,9 @@ test('crash loop: the reason and the refusal say how many failures in a row and 
     assert.ok(a.status('web')!.retryAt!.getTime() - Date.now() > 2_500, 'the wait doubled');
     // A container that dies soon after each start: its reason says how it ended, and how often.
     for (let i = 0; i < 3; i++) {
-      await a.acquire('crashy');
+      // Exits (code 1) once up, as above: a 100 ms exit timer could end it before its start was through.
+      const up = await a.acquire('crashy');
+      await rt.outsideKill(up.instanceId, 1);
       await eventually('the instance died', () => a.status('crashy')?.state !== 'running');
     }
     assert.equal(a.status('crashy')?.state, 'crashloop');
