@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BerthError, EngineUnavailableError } from '../../src/errors.js';
+import { BerthError, EngineUnavailableError, withLastOutput } from '../../src/errors.js';
+import { exitedAtStart } from '../../src/runtime/docker/exited-at-start.js';
 import { FakeRuntime, sleep } from '../support/fake-runtime.js';
 import { eventually, fakeActivator, fakeSpec, waitForState } from '../support/fake-activator.js';
 
@@ -38,6 +39,23 @@ test('crash loop: an app that dies soon after each start ends in crashloop', asy
     }
     assert.equal(a.status('web')?.state, 'crashloop');
     assert.match(a.status('web')?.lastError ?? '', /exited with code 1/);
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
+
+test('a container the engine shows exited right after its start tells clients its exit code, as an exit seen a moment later does', async () => {
+  // On a loaded machine an app that exits at once is gone by the runtime's look after the start: that error, not the
+  // readiness wait's, carries the reason then. Clients were told only "failed to start" (scale-from-zero-failure, loaded).
+  const rt = new FakeRuntime();
+  rt.behave('web', { startError: () => withLastOutput(exitedAtStart('berth-web-0', 3), 'test app: exiting') });
+  const a = fakeActivator(rt);
+  try {
+    await a.reconcile([fakeSpec('web')]);
+    await assert.rejects(a.acquire('web'), (e: BerthError) => e.code === 'start_failed' && e.publicMessage === 'app web failed to start: the container exited with code 3');
+    assert.match(a.status('web')?.lastError ?? '', /container berth-web-0 exited with code 3 right after starting/);
+    assert.equal(a.status('web')?.lastOutput, 'test app: exiting');
   } finally {
     a.close();
     await rt.close();
