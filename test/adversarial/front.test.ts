@@ -17,6 +17,7 @@ import type { Admission, Admitted, AdmitOptions, PublicStatus, Upstream, Upstrea
 import { NoOtherInstanceError } from '../../src/errors.js';
 import { freePort } from '../support/free-port.js';
 import { RawClient, hasWholeResponse } from '../support/raw-client.js';
+import { waitFor } from '../support/wait-for.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const get = (path: string, extra = '') => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}\r\n`;
@@ -232,6 +233,8 @@ describe('the HTTP/1.1 front, adversarially', () => {
       const text = await client.until((t) => statuses(t).length === 3 && t.includes('"url":"/c"'));
       assert.deepEqual(statuses(text), [502, 200, 200]);
       assert.ok(text.indexOf('"url":"/b"') < text.indexOf('"url":"/c"'));
+      // Records come after the answers are on the wire: polled for the three, then a short look for a fourth.
+      await waitFor('the three records', () => records.length - from >= 3, { timeoutMs: 5_000 }).catch(() => undefined);
       await sleep(100);
       assert.deepEqual(
         records.slice(from).map((r) => [r.path, r.status]),
@@ -481,10 +484,13 @@ describe('the HTTP/1.1 front: connection cap, shutdown, aborted exchanges', () =
   let app: Server;
   let appPort = 0;
   const records: RequestRecord[] = [];
+  /** The paths the app was sent, as it read them. */
+  const asked: string[] = [];
 
   before(async () => {
     app = createServer((req, res) => {
       const url = req.url ?? '/';
+      asked.push(url);
       req.resume();
       req.on('end', () => {
         if (url.startsWith('/big')) {
@@ -560,7 +566,9 @@ describe('the HTTP/1.1 front: connection cap, shutdown, aborted exchanges', () =
       await Promise.all([idleFront.until(answered(1)), idleNode.until(answered(1))]);
       busyFront.write(get('/app/slow-front'));
       busyNode.write(post('/app/slow-node'));
-      await sleep(100);
+      // Closed once both busy requests reached the app, not after a fixed 100 ms: on a loaded machine the proxy
+      // may not have read them by then, and a connection whose request it has not read is idle, closed at once.
+      await waitFor('both busy requests at the app', () => asked.includes('/slow-front') && asked.includes('/slow-node'), { timeoutMs: 5_000 });
       const began = performance.now();
       const closing = proxy.close(10_000);
       await Promise.all([idleFront.untilClosed(2_000), idleNode.untilClosed(2_000)]);
@@ -584,12 +592,14 @@ describe('the HTTP/1.1 front: connection cap, shutdown, aborted exchanges', () =
       client.socket.pause();
       client.write(get('/app/big'));
       const began = performance.now();
-      await sleep(300);
+      // Polled: the accept comes in a later poll, which a fixed 300 ms may not reach on a loaded machine.
+      await waitFor('the connection counted', () => proxy.openConnections === 1, { timeoutMs: 5_000 }).catch(() => undefined);
       assert.equal(proxy.openConnections, 1);
       // The gateway's side closes (a paused client would not see its FIN behind the unread bytes).
       for (let waited = 0; (proxy.openConnections as number) !== 0 && waited < 8_000; waited += 100) await sleep(100);
       assert.equal(proxy.openConnections as number, 0, 'the client that read nothing is still connected');
       assert.ok(performance.now() - began > 900, 'cut before the send bound');
+      await waitFor('the record of /app/big', () => records.some((r) => r.path === '/app/big'), { timeoutMs: 5_000 }).catch(() => undefined);
       await sleep(100);
       const mine = records.filter((r) => r.path === '/app/big');
       assert.equal(mine.length, 1);
@@ -606,9 +616,13 @@ describe('the HTTP/1.1 front: connection cap, shutdown, aborted exchanges', () =
     try {
       const client = await RawClient.open(port);
       client.write(get('/app/slow-abort'));
-      await sleep(100);
+      // Reset once the app has the request (it answers 400 ms later), not after a fixed 100 ms: on a loaded machine
+      // the proxy may not have read it by then, and there would be no exchange to record.
+      await waitFor('the request at the app', () => asked.includes('/slow-abort'), { timeoutMs: 5_000 });
       client.reset();
-      await sleep(800);
+      // Polled for the record (a fixed 800 ms on a loaded machine may not reach it), then a while longer for a second one.
+      await waitFor('the record of /app/slow-abort', () => records.some((r) => r.path === '/app/slow-abort'), { timeoutMs: 5_000 }).catch(() => undefined);
+      await sleep(300);
       assert.deepEqual(records.filter((r) => r.path === '/app/slow-abort').map((r) => r.status), [0]);
       assert.equal(proxy.frontRequests, 1);
     } finally {
@@ -680,7 +694,8 @@ describe('the HTTP/1.1 front: sticky cookies and activity across retries and rep
       assert.deepEqual(statuses(text), [200]);
       assert.deepEqual([...text.matchAll(/\r\nset-cookie: ([^\r]*)/g)].map((m) => m[1]), ['berth_web=live; Path=/']);
       assert.deepEqual(source.asked.slice(-2), ['retry', 'retry -dead']);
-      await sleep(50);
+      // Polled: the record comes after the answer, in a later turn a fixed 50 ms may not reach on a loaded machine.
+      await waitFor('the record of /retry/a', () => records.at(-1)?.path === '/retry/a', { timeoutMs: 5_000 }).catch(() => undefined);
       const record = records.at(-1)!;
       assert.deepEqual([record.path, record.status, record.instance], ['/retry/a', 200, 'live']);
     } finally {

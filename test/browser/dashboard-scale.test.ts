@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { dashboardHandler } from '../../src/ui/serve-ui.js';
 import { launchChromium, pageProblems } from '../support/browser.js';
+import { sleep, waitFor } from '../support/wait-for.js';
 
 const APPS = 2000;
 const TOKEN = 'berth_scale-test-token';
@@ -152,8 +153,11 @@ describe('the dashboard with 2,000 apps', { timeout: 150_000 }, () => {
   });
 
   test('request rates are read for the cards on screen, not for every app', async () => {
-    // Let the first round of rate reads go out.
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // Let the first round of rate reads go out: polled for the first (a fixed 2 s may hold none on a loaded
+    // machine), and 2 s at least, for the bound below to see the whole round.
+    const began = performance.now();
+    await waitFor('the first rate reads', () => admin.count('history') > 0, { timeoutMs: WAIT_MS }).catch(() => undefined);
+    await sleep(began + 2000 - performance.now());
     const reads = admin.count('history');
     assert.ok(reads > 0, 'the cards on screen get their rates');
     assert.ok(reads < 200, `${reads} history reads for ${APPS} apps, most of them far off screen`);
@@ -169,8 +173,11 @@ describe('the dashboard with 2,000 apps', { timeout: 150_000 }, () => {
     const t0 = Date.now();
     await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 0)));
     assert.ok(Date.now() - t0 < 5000, `the page took ${Date.now() - t0} ms to answer`);
-    // The apps are read again (their instances changed) as a list, not one call per app.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // The apps are read again (their instances changed) as a list, not one call per app: polled for the list's
+    // read (a fixed 1.5 s may not reach it on a loaded machine), and 1.5 s at least, for single-app reads to show.
+    const drawnAt = performance.now();
+    await waitFor('the list read again', () => admin.count('list') > reads.list, { timeoutMs: WAIT_MS }).catch(() => undefined);
+    await sleep(drawnAt + 1500 - performance.now());
     assert.ok(admin.count('app') - reads.app <= 20, `${admin.count('app') - reads.app} single-app reads after the burst`);
     assert.ok(admin.count('list') > reads.list, 'the list is read again');
     assert.deepEqual(problems, []);

@@ -137,7 +137,8 @@ describe('a gateway whose engine goes silent', () => {
       // The first waits out the engine timeout; the next are answered at once until the hint runs out.
       const retryAfterS = Number(reply.headers['retry-after']);
       assert.ok(retryAfterS >= 1 && retryAfterS <= 5, `retry-after: ${reply.headers['retry-after']}`);
-      if (i > 0) assert.ok(reply.ms < 200, `a repeated request answered after ${Math.round(reply.ms)} ms`);
+      // Under the 2 s engine timeout a request that tried the engine again would wait out, not 200 ms: a loaded machine takes that.
+      if (i > 0) assert.ok(reply.ms < 1_000, `a repeated request answered after ${Math.round(reply.ms)} ms`);
       const problem = JSON.parse(reply.body) as { code: string; app: string; detail: string };
       assert.equal(problem.code, 'engine_unavailable');
       assert.equal(problem.app, app);

@@ -4,6 +4,7 @@ import { WebSocket } from 'ws';
 import { APP_IMAGE } from '../support/images.js';
 import { cleanupByLabel, testDocker, testRun } from '../support/docker-cleanup.js';
 import { GatewayHarness, httpGet } from '../support/gateway-harness.js';
+import { waitFor } from '../support/wait-for.js';
 
 const run = testRun();
 const a = `gw${run.id}-a`;
@@ -136,7 +137,9 @@ describe('gateway on a real engine', () => {
 
   test('shutdown drains a request in flight and leaves containers running', async () => {
     const slow = httpGet(h.port, `/session/${a}/slow?ms=600`);
-    await new Promise((r) => setTimeout(r, 150));
+    // Stopped once the request is in flight, not after a fixed 150 ms: on a loaded machine it may not have
+    // reached the gateway by then, and a stop before it arrives refuses it.
+    await waitFor('the slow request in flight', () => (h.gateway?.statuses().find((s) => s.name === a)?.inFlight ?? 0) > 0, { timeoutMs: 5_000 });
     await h.stop();
     const reply = await slow;
     assert.equal(reply.status, 200);

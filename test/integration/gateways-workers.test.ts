@@ -152,10 +152,11 @@ describe('two gateways with workers: 2 each, one PostgreSQL store', { skip, time
     t.diagnostic(`container starts for 40 cold requests over 2 gateways × 2 workers: ${starts}`);
     assert.equal(starts, 1);
     // Each gateway's metrics show both its workers served a share (the herd really was spread).
-    await sleep(300);
+    // Workers report in batches: polled for both, not a fixed 300 ms a loaded machine may not keep.
     for (const gw of [a, b]) {
-      const samples = parsePromText((await gw.api('GET', '/metrics')).json as string).samples;
-      const served = samples.filter((s) => s.name === 'berth_worker_requests_total' && s.value > 0);
+      const servedOf = async () => parsePromText((await gw.api('GET', '/metrics')).json as string).samples.filter((s) => s.name === 'berth_worker_requests_total' && s.value > 0);
+      await waitFor('both workers of a gateway in its metrics', async () => (await servedOf()).length >= 2).catch(() => undefined);
+      const served = await servedOf();
       assert.equal(served.length, 2, `both workers of a gateway served: ${JSON.stringify(served)}`);
     }
   });

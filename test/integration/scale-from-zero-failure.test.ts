@@ -87,7 +87,9 @@ describe('scale from zero: failed starts', () => {
     const problem = JSON.parse(reply.body) as Problem;
     assert.equal(problem.code, 'upstream_timeout');
     assert.match(problem.detail, /not ready in time/);
-    assert.ok(reply.ms >= 900 && reply.ms < 3_000, `answered at the start timeout (${Math.round(reply.ms)} ms)`);
+    // Up to 5 s, not 3: the engine's create and start, which the timeout does not cut short, took 2 s on a loaded
+    // machine. Far under the 20 s the app would take to get ready.
+    assert.ok(reply.ms >= 900 && reply.ms < 5_000, `answered at the start timeout (${Math.round(reply.ms)} ms)`);
     assert.equal(status(slow)?.state, 'failed');
     assert.match(status(slow)?.lastError ?? '', /not ready in time/);
   });
@@ -106,7 +108,8 @@ describe('scale from zero: failed starts', () => {
     const refused = await timedGet(h.port, appPath(loop, '/ping'), { headers: API });
     assert.equal(refused.status, 503);
     assert.match(String(refused.headers['retry-after']), /^[1-9]\d*$/);
-    assert.ok(refused.ms < 200, `refused at once (${Math.round(refused.ms)} ms)`);
+    // Not 200 ms (a loaded machine takes that for any request); that no start was tried is counted below.
+    assert.ok(refused.ms < 1_000, `refused at once (${Math.round(refused.ms)} ms)`);
     const problem = JSON.parse(refused.body) as Problem;
     assert.match(problem.detail, /crash-looping/);
     assert.match(problem.detail, /exited with code 3/);

@@ -73,9 +73,13 @@ describe('workers: 2', () => {
     assert.equal(await events.settledCount(herd, 'start', 1, 500), 1, 'one container start for 30 requests over two workers');
 
     // (4) Every request of both workers is in the metrics and the history.
-    await sleep(300); // a batch of records is sent every 100 ms
-    const metrics = parsePromText((await gw.api('GET', '/metrics')).json as string).samples;
-    const total = metrics.filter((s) => s.name === 'berth_requests_total' && s.labels.app === herd).reduce((sum, s) => sum + s.value, 0);
+    // A batch of records is sent every 100 ms: polled for them, not a fixed 300 ms a loaded machine may not keep.
+    const requestsOf = (samples: ReturnType<typeof parsePromText>['samples']) => samples.filter((s) => s.name === 'berth_requests_total' && s.labels.app === herd).reduce((sum, s) => sum + s.value, 0);
+    const metrics = await waitFor('both workers\' records counted', async () => {
+      const samples = parsePromText((await gw.api('GET', '/metrics')).json as string).samples;
+      return requestsOf(samples) >= 30 ? samples : false;
+    });
+    const total = requestsOf(metrics);
     assert.equal(total, 30, 'berth_requests_total counts both workers');
     const byWorker = metrics.filter((s) => s.name === 'berth_worker_requests_total' && s.value > 0);
     assert.equal(byWorker.length, 2, `both workers served: ${JSON.stringify(byWorker)}`);

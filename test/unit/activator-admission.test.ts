@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AdmissionGate } from '../../src/activator/admission.js';
 import type { BerthError } from '../../src/errors.js';
-import { sleep } from '../support/fake-runtime.js';
+import { eventually } from '../support/fake-activator.js';
 
 const cases: Array<{ name: string; setup: (g: AdmissionGate, clock: { now: number }) => void; code?: string; retryAfterS?: number }> = [
   { name: 'nothing wrong: may wait', setup: () => undefined },
@@ -45,7 +45,9 @@ test('admission: an engine that answers again ends the outage at once', async ()
     gate.engineDown(30);
     assert.equal(gate.refusal('web', undefined, 10)?.code, 'engine_unavailable');
     up = true;
-    await sleep(400);
+    // Polled, not slept for 400 ms: on a loaded machine the next 250 ms ping may come later than that.
+    // The Retry-After is 30 s: only a ping ends the outage within this wait.
+    await eventually('the ping to find the engine back', () => gate.refusal('web', undefined, 10) === undefined, 10_000);
     assert.equal(gate.refusal('web', undefined, 10), undefined);
     assert.equal(gate.retryDelayMs(), 0);
   } finally {

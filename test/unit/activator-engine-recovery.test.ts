@@ -4,11 +4,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EngineUnavailableError } from '../../src/errors.js';
 import { FakeRuntime, sleep } from '../support/fake-runtime.js';
-import { fakeActivator, fakeSpec } from '../support/fake-activator.js';
+import { eventually, fakeActivator, fakeSpec } from '../support/fake-activator.js';
 
 test('engine outage: 503 with Retry-After and the reason, not crashloop; the first request after the engine is back starts the app at once', async () => {
   const rt = new FakeRuntime();
-  rt.engineRetryAfterS = 5;
+  // A long Retry-After: only a probe that finds the engine back ends the outage within the test's waits.
+  rt.engineRetryAfterS = 10;
   const a = fakeActivator(rt);
   try {
     await a.reconcile([fakeSpec('web')]);
@@ -18,12 +19,13 @@ test('engine outage: 503 with Retry-After and the reason, not crashloop; the fir
     }
     assert.equal(a.status('web')?.state, 'failed', 'the engine, not the app');
     assert.ok((a.controller('web')?.retryDelayMs() ?? 0) >= 3_500, 'starts are refused for the Retry-After');
-    await sleep(600);
-    assert.ok(rt.calls.probe >= 2, `the engine was probed while down (${rt.calls.probe} probes)`);
+    // Polled, not slept: on a loaded machine 600 ms could hold fewer than two 250 ms probe rounds.
+    await eventually('the engine probed again while down', () => rt.calls.probe >= 2);
     const retryAfterMs = a.controller('web')?.retryDelayMs() ?? 0;
     rt.engineDown = false;
     const began = performance.now();
-    await sleep(400); // one probe interval and a bit
+    // The next probe (every 250 ms) opens the gate; without it the gate opens only when the Retry-After runs out.
+    await eventually('the gate to find the engine back', () => a.controller('web')?.retryDelayMs() === 0, retryAfterMs + 2_000);
     const up = await a.acquire('web');
     const tookMs = performance.now() - began;
     assert.ok(up.port > 0);

@@ -75,7 +75,8 @@ test('a container the leader starts while the app runs here is taken into rotati
     assert.equal(a.status('web')?.readyInstances, 1, 'this gateway started one and fills no replicas');
     const second = await rt.outsideCreate(fakeSpec('web', { scale: { min: 0, max: 2, replicas: 2 } }), 1);
     await rt.outsideStart(second);
-    await sleep(200);
+    // Polled: the new container is probed over a socket first, which a loaded machine may not do within a fixed 200 ms.
+    await eventually('the container taken into rotation', () => a.status('web')?.readyInstances === 2);
     assert.equal(a.status('web')?.readyInstances, 2);
   } finally {
     a.close();

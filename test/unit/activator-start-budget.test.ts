@@ -55,7 +55,9 @@ test('concurrentStarts: 8 apps requested at once start 2 at a time, in arrival o
   const seen = countStarts(rt);
   const a = fakeActivator(rt, { startLimits: { concurrentStarts: 2 } });
   try {
-    await a.reconcile(names.map((n) => fakeSpec(n)));
+    // A start timeout far past the four rounds of starts: the wait for a slot counts in it, and the default 2 s
+    // ran out for the last ones on a loaded machine (a StartFailedError, not what this case is about).
+    await a.reconcile(names.map((n) => fakeSpec(n, { startTimeout: '20s' })));
     const ready: string[] = [];
     await Promise.all(names.map((n) => a.acquire(n).then(() => ready.push(n))));
     assert.equal(seen.max, 2, 'never more than 2 starts at once');
@@ -73,7 +75,9 @@ test('concurrentStarts: an app that waits a slot past its start timeout fails sa
   rt.behave('slow', { neverReady: true });
   const a = fakeActivator(rt, { startLimits: { concurrentStarts: 1 } });
   try {
-    await a.reconcile([fakeSpec('slow', { startTimeout: '1500ms' }), fakeSpec('web', { startTimeout: '300ms' })]);
+    // slow holds the only slot 2.5 s: web's three 300 ms waits must all end inside it. With 1.5 s the margin was
+    // 0.6 s over three rounds, which a loaded machine can use up (the third would get the slot and start).
+    await a.reconcile([fakeSpec('slow', { startTimeout: '2500ms' }), fakeSpec('web', { startTimeout: '300ms' })]);
     const slow = a.acquire('slow').catch((err: unknown) => err);
     await eventually('slow is starting', () => rt.calls.start === 1);
     for (let i = 0; i < 3; i++) {

@@ -13,6 +13,8 @@ import type { Store } from '../../src/store/store.js';
 
 /** The gateway's activator, where the proxy counts requests in flight (its begin and end of each request). */
 const activatorOf = (gateway: Gateway) => (gateway as unknown as { activator: Activator }).activator;
+/** The gateway's queue of changes (a promise chain): a new one each time a change is queued. */
+const changeChainOf = (gateway: Gateway) => (gateway as unknown as { changes: Promise<unknown> }).changes;
 
 /** `store` whose deleteApp waits for `gate`: a delete that holds the gateway's change queue as long as a test wants. */
 function slowDeletes(store: Store, gate: Promise<void>, called: () => void): Store {
@@ -105,10 +107,15 @@ describe('API lifecycle calls racing the app', () => {
     const deleted = bed.api(gateway, 'DELETE', '/v1/apps/web');
     await eventually('the delete holds the change queue', () => deleting, 5_000);
     // Both wait behind the delete: the new app first, then the scale that was meant for the old one.
+    // Each is seen queued (the change chain moves on) before the next goes: a fixed 200 ms each left a loaded machine
+    // to queue the scale only after the release, on the new app (a 200).
+    const changes = () => changeChainOf(gateway);
+    let last = changes();
     const created = bed.api(gateway, 'POST', '/v1/apps', spec('web', '2', { scale: { min: 1, max: 3 } }));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await eventually('the create queued behind the delete', () => changes() !== last, 5_000);
+    last = changes();
     const scale = bed.api(gateway, 'POST', '/v1/apps/web/scale', { replicas: 3 });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await eventually('the scale queued behind the create', () => changes() !== last, 5_000);
     release();
     assert.equal((await deleted).status, 200);
     assert.equal((await created).status, 200);

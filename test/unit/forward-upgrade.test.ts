@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { forwardUpgrade } from '../../src/proxy/forward-upgrade.js';
 import { classifyFailure } from '../../src/proxy/failure.js';
+import { waitFor } from '../support/wait-for.js';
 
 /** A connected pair of sockets on 127.0.0.1: `near` stands for the proxy's client socket. */
 async function socketPair(): Promise<{ near: Socket; far: Socket; dispose: () => Promise<void> }> {
@@ -50,6 +51,8 @@ test('an app that accepts but never answers the handshake is a 504 once answerTi
     assert.ok(ms >= 100 && ms < 2_000, `failed after ${ms} ms`);
     const failure = classifyFailure(err, false);
     assert.equal(failure.status, 504);
+    // Polled, then looked at a while longer for a second close: a fixed 50 ms may not reach the close on a loaded machine.
+    await waitFor('the exchange ended', () => closes > 0, { timeoutMs: 5_000 });
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(closes, 1);
   } finally {
@@ -68,12 +71,13 @@ test('a client gone before the app answers ends the exchange once, without a fai
     forwardUpgrade(pair.near, Buffer.alloc(0), { host: '127.0.0.1', port: app.port, path: '/ws', headers: HEADERS }, () => failures++, () => closes++);
     await new Promise((r) => setTimeout(r, 50));
     pair.far.resetAndDestroy();
-    await new Promise((r) => setTimeout(r, 100));
+    // Polled: the reset reaches the near side in a later poll, which a fixed 100 ms may not reach on a loaded machine.
+    await waitFor('the exchange ended', () => closes > 0, { timeoutMs: 5_000 });
+    // The app's connection was given up too.
+    await waitFor("the app's connection given up", () => [...app.sockets].every((s) => s.destroyed || s.readableEnded), { timeoutMs: 5_000 });
+    assert.ok([...app.sockets].every((s) => s.destroyed || s.readableEnded));
     assert.equal(closes, 1);
     assert.equal(failures, 0);
-    // The app's connection was given up too.
-    await new Promise((r) => setTimeout(r, 50));
-    assert.ok([...app.sockets].every((s) => s.destroyed || s.readableEnded));
   } finally {
     for (const s of app.sockets) s.destroy();
     await new Promise<void>((r) => app.server.close(() => r()));

@@ -8,6 +8,7 @@ import { Http1Pool } from '../../src/proxy/http1/upstream-pool.js';
 import { UpstreamPools } from '../../src/proxy/upstream-pools.js';
 import type { ExchangeRequest } from '../../src/proxy/http1/exchange.js';
 import type { ResponseHeaders } from '../../src/proxy/http1/response-parser.js';
+import { waitFor } from '../support/wait-for.js';
 
 interface Outcome {
   status?: number;
@@ -279,14 +280,17 @@ test('drain: requests after it fail at once, idle connections close', async () =
 
 test('idle connections are closed after the idle timeout; a busy pool keeps its connection', async () => {
   const app = await rawServer((s) => ok(s));
-  const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000, idleTimeoutMs: 200 });
-  // In use every 50 ms: never idle through a whole sweep.
-  for (let i = 0; i < 8; i++) {
+  // Sweeps every 300 ms: only a connection idle from one sweep to the next (300 ms) is closed, so a loaded machine's
+  // pause of a couple of hundred ms between two uses is not taken for idleness (with 200 ms, a sweep every 100 ms, it was).
+  const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000, idleTimeoutMs: 600 });
+  // In use every 50 ms, through at least two sweeps: never idle through a whole sweep.
+  const busyUntil = performance.now() + 700;
+  while (performance.now() < busyUntil) {
     await send(pool);
     await new Promise((r) => setTimeout(r, 50));
   }
   assert.equal(app.connections(), 1);
-  await new Promise((r) => setTimeout(r, 450));
+  await waitFor('the idle connection closed', () => pool.size === 0, { timeoutMs: 5_000 });
   assert.equal(pool.size, 0, 'the idle connection was closed');
   assert.equal((await send(pool)).status, 200);
   pool.close();
@@ -377,7 +381,8 @@ test('a head dripped a byte at a time past the head bound: UPSTREAM_HEADERS_TIME
   const pool = new Http1Pool('127.0.0.1', app.port, { connectTimeoutMs: 1000 });
   const o = await send(pool, { headersTimeoutMs: 300 });
   assert.equal(o.error?.code, 'UPSTREAM_HEADERS_TIMEOUT');
-  await new Promise((r) => setTimeout(r, 100));
+  // Polled: the app's side sees the close in a later poll, which a fixed 100 ms may not reach on a loaded machine.
+  await waitFor('the app connection closed', () => closed, { timeoutMs: 5_000 });
   assert.ok(closed, 'the app connection was closed');
   assert.equal(pool.size, 0);
   pool.close();

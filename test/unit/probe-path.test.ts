@@ -12,6 +12,7 @@ import { Slot } from '../../src/activator/instance-slot.js';
 import { probeOnce } from '../../src/activator/readiness.js';
 import { checkBerthApp } from '../../src/spec/berth-v1.js';
 import { sleep } from '../support/fake-runtime.js';
+import { waitFor } from '../support/wait-for.js';
 
 const base = { apiVersion: 'berth/v1', name: 'web', image: 'berth-test/app:1', port: 8080 };
 
@@ -58,7 +59,9 @@ describe('a probe whose path cannot be sent', () => {
     try {
       const slot = new Slot(0, { id: 'c1', name: 'berth-web-0', app: 'web', index: 0, specHash: 'h', state: 'running', health: 'none', address: { host: '127.0.0.1', port: 9 } }, 'h');
       checker.start({ path: '/€', intervalMs: 20, timeoutMs: 50, unhealthyThreshold: 3, healthyThreshold: 1 }, () => [slot]);
-      await sleep(200);
+      // Polled for the rounds (a fixed 200 ms may hold none on a loaded machine), then a few more rounds' time for a rejection to surface.
+      await waitFor('the rounds to run and count failures', () => slot.healthFails > 0);
+      await sleep(100);
       assert.deepEqual(rejections.map(String), []);
       assert.ok(slot.healthFails > 0, 'the rounds ran and counted failures');
     } finally {

@@ -7,6 +7,7 @@ import { ProxyServer } from '../../src/proxy/proxy-server.js';
 import { RouteTable } from '../../src/proxy/route-table.js';
 import { StaticUpstreams } from '../../src/proxy/static-upstreams.js';
 import type { RequestRecord } from '../../src/store/store.js';
+import { waitFor } from '../support/wait-for.js';
 
 /** What the app behind berth received, as it answers it. */
 interface Seen {
@@ -299,7 +300,8 @@ test('an app that drops the connection mid-POST is a 502; the gateway lives and 
     });
     socket.on('error', () => undefined);
   });
-  await new Promise((r) => setTimeout(r, 50));
+  // Records come after the answer is on the wire: polled, not a fixed 50 ms a loaded machine may not keep.
+  await waitFor('the five 502s recorded', () => records.filter((r) => r.app === 'reset').length >= 5);
   const failed = records.filter((r) => r.app === 'reset');
   assert.ok(failed.length >= 5);
   assert.ok(failed.every((r) => r.client === '127.0.0.1'), JSON.stringify(failed.map((r) => r.client)));

@@ -9,6 +9,7 @@ import { StaticUpstreams } from '../../src/proxy/static-upstreams.js';
 import type { RequestRecord } from '../../src/store/store.js';
 import { RawClient, hasWholeResponse } from '../support/raw-client.js';
 import { RawUpstream } from '../support/raw-upstream.js';
+import { waitFor } from '../support/wait-for.js';
 
 /**
  * berth's own HTTP/1.1 front (src/proxy/front/): what it serves itself, what it
@@ -266,7 +267,9 @@ describe('the HTTP/1.1 front', () => {
       await idle.until(hasWholeResponse);
       busy.socket.pause();
       busy.write(get('/app/big'));
-      await new Promise((r) => setTimeout(r, 200));
+      // Closed once the busy request was taken, not after a fixed 200 ms: on a loaded machine the proxy may not have
+      // read it by then, and a connection whose request it has not read is idle, closed at once.
+      await waitFor('the busy request taken', () => local.frontRequests >= 2, { timeoutMs: 5_000 });
       const closing = local.close(5_000);
       await idle.untilClosed(2_000);
       busy.socket.resume();

@@ -325,7 +325,9 @@ describe('the HTTP/1.1 front over TLS keeps the listener bounds', () => {
       idle.write(get('/app/idle'));
       await idle.until(hasWholeResponse);
       busy.write(get('/app/slow'));
-      await new Promise((r) => setTimeout(r, 100));
+      // Closed once the busy request was taken, not after a fixed 100 ms: on a loaded machine the proxy may not have
+      // read it by then, and a connection whose request it has not read is idle, closed at once.
+      await waitFor('the busy request taken', () => tls.proxy.frontRequests >= 2, { timeoutMs: 5_000 });
       const closing = tls.close();
       await idle.untilClosed(3_000);
       const text = await busy.untilClosed(5_000);

@@ -72,11 +72,14 @@ describe('SqliteStore tokens', () => {
 
   it('lists tokens oldest first', async () => {
     await memory(async (store) => {
-      // Creation times may fall in the same millisecond; names break the tie.
-      await store.createToken({ id: '1', name: 'zulu', hash: 'h1' });
-      await new Promise((r) => setTimeout(r, 5));
-      await store.createToken({ id: '2', name: 'alpha', hash: 'h2' });
-      await new Promise((r) => setTimeout(r, 5));
+      // Creation times may fall in the same millisecond; names break the tie. Each next one waits for the clock to
+      // pass the last creation time, not a fixed 5 ms: a timer counts from the loop's cached time, which lags the
+      // clock on a loaded machine, so 5 ms could end in the same millisecond and the tie put alpha before zulu.
+      const after = async (created: { createdAt: Date }) => {
+        while (Date.now() <= created.createdAt.getTime()) await new Promise((r) => setTimeout(r, 1));
+      };
+      await after(await store.createToken({ id: '1', name: 'zulu', hash: 'h1' }));
+      await after(await store.createToken({ id: '2', name: 'alpha', hash: 'h2' }));
       await store.createToken({ id: '3', name: 'mike', hash: 'h3' });
       const list = await store.listTokens();
       assert.deepEqual(list.map((t) => t.name), ['zulu', 'alpha', 'mike']);

@@ -100,9 +100,10 @@ test('reforkPlan: a crash loop waits longer each time (1 s doubling to 5 s); a w
 test('a replacement that cannot listen (its port taken while no worker held it) says why in the log', { timeout: 30_000 }, async (t) => {
   const lines: string[] = [];
   const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
-  const port = await freePort();
   const workers = await pool(1, undefined, undefined, logger);
   t.after(() => workers.close(1_000));
+  // Picked right before it is bound, not before the worker starts: the port is free for less time for another to take.
+  const port = await freePort();
   await workers.listen('127.0.0.1', port);
   const [only] = workers.pids;
   process.kill(only!, 'SIGKILL');

@@ -6,6 +6,7 @@ import type { DockerContext } from './context.js';
 import { checkContainerBindMounts } from './bind-mounts.js';
 import { engineMessage, mapDockerError, statusOf } from './errors.js';
 import { hostPortAnswers } from './host-port.js';
+import { exitedAtStart } from './exited-at-start.js';
 import { hostNetworkPort, toInstance } from './instance.js';
 import { containerLogs } from './logs.js';
 import { inspectContainer, requireManaged } from './managed.js';
@@ -58,7 +59,7 @@ export async function startContainer(ctx: DockerContext, id: string): Promise<In
     // Failing here gives the caller the reason now rather than a readiness timeout later, with what the app
     // (or docker's init, when the command cannot be run: "exec /app failed: Permission denied") said last.
     const said = await lastOutput((options) => containerLogs(ctx, info.Id, options));
-    throw withLastOutput(new RuntimeError(`container ${name} exited with code ${instance.exitCode ?? '?'} right after starting; its logs say why`), said);
+    throw withLastOutput(exitedAtStart(name, instance.exitCode), said);
   }
   if (instance.state === 'running' && !instance.address) {
     throw new RuntimeError(`container ${name} runs but has no published port; was it created by an older berth? remove it to recreate`);
