@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import type { Gateway } from '../gateway/gateway.js';
 import { ConfigError, messageOf } from '../errors.js';
 import { tokenProblem } from './settings.js';
+import { gatewayIdProblem } from '../cluster/gateways/gateway-id.js';
 import type { FileWatch } from './watch-files.js';
 import { watchConfig } from './config-watch.js';
 import { reloadOnSignal } from './reload-signal.js';
@@ -18,6 +19,8 @@ export function serveCommand(): Command {
       // A token the API's `Bearer <token>` can never carry would lock every client out without a word.
       const envTokenProblem = process.env.BERTH_ADMIN_TOKEN ? tokenProblem(process.env.BERTH_ADMIN_TOKEN) : undefined;
       if (envTokenProblem) throw new ConfigError(`BERTH_ADMIN_TOKEN ${envTokenProblem}`);
+      const envIdProblem = process.env.BERTH_GATEWAY_ID ? gatewayIdProblem(process.env.BERTH_GATEWAY_ID) : undefined;
+      if (envIdProblem) throw new ConfigError(`BERTH_GATEWAY_ID ${envIdProblem}`);
       // Loaded here, not at the top: every other berth command is an API client and starts faster without them.
       const [{ runtimeFromConfig }, { openStore }, { Gateway }, { createLogger, logLevelProblem }] = await Promise.all([
         import('../runtime/runtime-from-config.js'),
