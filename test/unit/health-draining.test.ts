@@ -2,7 +2,7 @@
 // (Kubernetes, a load balancer, Traefik in front) met refused connections, as for a
 // crashed gateway, and could not be told the gateway was draining. The admin listener
 // now closes last: through the drain GET /v1/health answers 503 `draining` while the
-// proxy keeps serving the request in flight.
+// proxy keeps serving the request in flight; the API only reads meanwhile.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
@@ -34,6 +34,11 @@ describe('GET /v1/health while the gateway drains', () => {
     );
     assert.equal(health.json.status, 'draining');
     assert.ok(!stream.destroyed && stream.readable, 'the request in flight is still served');
+    // Reads only: a change accepted now would race the store and the activator closing after the drain.
+    const stop = await bed.api(gateway, 'POST', '/v1/apps/s/stop');
+    assert.equal(stop.status, 503);
+    assert.match(stop.json.detail, /shutting down/);
+    assert.equal((await bed.api(gateway, 'GET', '/v1/apps/s')).json.state, 'running');
 
     stream.destroy();
     await closing;
