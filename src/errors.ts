@@ -265,3 +265,14 @@ export function lastOutputOf(err: unknown): string | undefined {
 export function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/**
+ * A change asked of a gateway that is stopping: its admin listener stays up through
+ * the drain (for GET /v1/health), but what would start, stop or store something now
+ * could meet the store and the activator as they close. 503 with Retry-After.
+ */
+export class ShuttingDownError extends BerthError {
+  constructor() {
+    super('overloaded', 'the gateway is shutting down; send this to another gateway, or again once this one is back', { retryAfterS: 5 });
+  }
+}

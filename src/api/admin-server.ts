@@ -7,7 +7,7 @@ import { expectContinue, UNMET_EXPECTATION } from '../net/expect-continue.js';
 import { answerClientError } from '../proxy/client-error.js';
 import { capConnections, throttledCounter } from '../proxy/connection-cap.js';
 import type { Logger } from 'pino';
-import { BadRequestError, BerthError, ClientClosedError, NotFoundError, UnauthorizedError } from '../errors.js';
+import { BadRequestError, BerthError, ClientClosedError, NotFoundError, ShuttingDownError, UnauthorizedError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { readBody, UNTAKEN_BODY_BYTES, untakenBodyProblem } from './body.js';
 import { contentTypeProblem } from './content-type.js';
@@ -172,6 +172,8 @@ export class AdminServer {
         writeProblem(res, problemFor('method_not_allowed', `${req.method} is not an operation here; use ${allowed.join(', ')}`), { allow: allowed.join(', ') });
         return;
       }
+      // Reads only while the gateway drains: a change accepted now would race the store and the activator closing.
+      if (found.def.method !== 'GET' && this.options.gateway.draining) throw new ShuttingDownError();
       const queryWrong = queryProblem(target.query, found.def);
       if (queryWrong) throw new BadRequestError(queryWrong);
       // A body of a type a browser may send from any page unasked (text/plain, a form) is never read as a command.

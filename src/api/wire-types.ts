@@ -128,7 +128,7 @@ export interface CreatedTokenView {
 }
 
 export interface HealthView {
-  status: 'ok' | 'degraded';
+  status: 'ok' | 'degraded' | 'draining';
   engine?: string;
   version: string;
   uptimeS: number;

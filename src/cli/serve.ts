@@ -1,7 +1,9 @@
 import { Command } from 'commander';
+import type { Logger } from 'pino';
 import type { Gateway } from '../gateway/gateway.js';
 import { ConfigError, messageOf } from '../errors.js';
 import { tokenProblem } from './settings.js';
+import { gatewayIdProblem } from '../cluster/gateways/gateway-id.js';
 import type { FileWatch } from './watch-files.js';
 import { watchConfig } from './config-watch.js';
 import { reloadOnSignal } from './reload-signal.js';
@@ -18,6 +20,27 @@ export function serveCommand(): Command {
       // A token the API's `Bearer <token>` can never carry would lock every client out without a word.
       const envTokenProblem = process.env.BERTH_ADMIN_TOKEN ? tokenProblem(process.env.BERTH_ADMIN_TOKEN) : undefined;
       if (envTokenProblem) throw new ConfigError(`BERTH_ADMIN_TOKEN ${envTokenProblem}`);
+      const envIdProblem = process.env.BERTH_GATEWAY_ID ? gatewayIdProblem(process.env.BERTH_GATEWAY_ID) : undefined;
+      if (envIdProblem) throw new ConfigError(`BERTH_GATEWAY_ID ${envIdProblem}`);
+      // From the first moment, not once started: a SIGTERM during the start (the store open, the first
+      // reconcile, listeners opening) got Node's default, death by signal with the store lock and
+      // whatever had been started left as they were. The first one now waits for the start to settle
+      // and then drains; a second exits at once, as while draining.
+      let early: Logger | undefined;
+      let stopRequested: string | undefined;
+      let drain: ((signal: string) => void) | undefined;
+      stopOnSignals(process, {
+        drain: (signal) => {
+          if (drain) return drain(signal);
+          stopRequested = signal;
+          if (early) tellStopDuringStart(early, signal);
+        },
+        exitNow: (signal) => {
+          if (early) early.warn({ signal }, 'second stop signal: exiting now, requests in flight are cut; containers are left as they are');
+          else process.stderr.write(`berth: second ${signal} during the start: exiting now\n`);
+          process.exit(1);
+        },
+      });
       // Loaded here, not at the top: every other berth command is an API client and starts faster without them.
       const [{ runtimeFromConfig }, { openStore }, { Gateway }, { createLogger, logLevelProblem }] = await Promise.all([
         import('../runtime/runtime-from-config.js'),
@@ -27,7 +50,8 @@ export function serveCommand(): Command {
       ]);
       const levelProblem = process.env.BERTH_LOG_LEVEL ? logLevelProblem(process.env.BERTH_LOG_LEVEL) : undefined;
       if (levelProblem) throw new ConfigError(`BERTH_LOG_LEVEL ${levelProblem}`);
-      const logger = createLogger();
+      const logger = (early = createLogger());
+      if (stopRequested) tellStopDuringStart(logger, stopRequested);
       ignoreSignals(process, (signal, why) => logger.warn({ signal }, `${signal} ignored: ${why}`));
       // Once, before any listener opens: every client connection and upstream costs a descriptor.
       const { raiseFdLimit } = await import('../net/fd-limit.js');
@@ -43,35 +67,35 @@ export function serveCommand(): Command {
         acceptEmptyStore: opts.acceptEmptyStore ?? false,
       });
       const sighup = reloadOnSignal(process, () => gateway.reload());
+      // A start that fails closes what it opened (Gateway.start) and the command fails as it would without the signal.
       await gateway.start();
       sighup.started();
       printUrls(gateway);
-      const watchers = opts.watch ? watchGatewayConfig(gateway) : [];
-      stopOnSignals(process, {
-        drain: (signal) => {
-          logger.info({ signal }, 'draining requests in flight, then exiting; containers are left as they are (a second SIGTERM or Ctrl-C exits at once)');
-          for (const w of watchers) w.close();
-          // Whatever hangs (a client, an app, the store), the process exits: drainTimeout plus a margin for
-          // closing WebSockets and writing the history. unref: a clean close exits before it, on its own.
-          const deadlineMs = (gateway.currentConfig?.drainTimeoutMs ?? DEFAULT_DRAIN_MS) + SHUTDOWN_MARGIN_MS;
-          setTimeout(() => {
-            logger.error({ deadlineMs }, 'shutdown did not finish in time, exiting anyway');
-            process.exit(1);
-          }, deadlineMs).unref();
-          gateway.close().then(
-            () => process.exit(0),
-            (err: unknown) => {
-              logger.error({ err: messageOf(err) }, 'shutdown failed');
-              process.exit(1);
-            },
-          );
-        },
-        exitNow: (signal) => {
-          logger.warn({ signal }, 'second stop signal while draining: exiting now, requests in flight are cut; containers are left as they are');
+      const watchers = opts.watch && !stopRequested ? watchGatewayConfig(gateway) : [];
+      drain = (signal) => {
+        logger.info({ signal }, 'draining requests in flight, then exiting; containers are left as they are (a second SIGTERM or Ctrl-C exits at once)');
+        for (const w of watchers) w.close();
+        // Whatever hangs (a client, an app, the store), the process exits: drainTimeout plus a margin for
+        // closing WebSockets and writing the history. unref: a clean close exits before it, on its own.
+        const deadlineMs = (gateway.currentConfig?.drainTimeoutMs ?? DEFAULT_DRAIN_MS) + SHUTDOWN_MARGIN_MS;
+        setTimeout(() => {
+          logger.error({ deadlineMs }, 'shutdown did not finish in time, exiting anyway');
           process.exit(1);
-        },
-      });
+        }, deadlineMs).unref();
+        gateway.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            logger.error({ err: messageOf(err) }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      if (stopRequested) drain(stopRequested);
     });
+}
+
+function tellStopDuringStart(logger: Logger, signal: string): void {
+  logger.info({ signal }, `${signal} during the start: the start is finished (or undone if it fails), then requests in flight are drained and berth exits (a second SIGTERM or Ctrl-C exits at once)`);
 }
 
 /** The config's own default for drainTimeout, for a gateway that never loaded its config. */

@@ -170,7 +170,8 @@ export type FromProxy =
   | { t: 'ready' }
   | { t: 'listening'; port: number; tlsPort?: number }
   | { t: 'edgeApplied'; id: number }
-  | { t: 'listenFailed'; error: string }
+  /** `configKey`: the error names the config key of the listener the kernel refused (listen-failure.ts), a ConfigError in the control too. */
+  | { t: 'listenFailed'; error: string; configKey?: true }
   | { t: 'activity'; apps: ActivityEntry[] }
   | { t: 'records'; records: WireRecord[] }
   | { t: 'wake'; id: number; app: string; facts: RequestFacts }

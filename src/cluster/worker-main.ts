@@ -2,7 +2,8 @@
 // WorkerPool. It owns nothing but its connections: routes and instances come
 // from the control's snapshots, cold starts and failures go back to it.
 import { createLogger } from '../log.js';
-import { messageOf } from '../errors.js';
+import { ConfigError, messageOf } from '../errors.js';
+import { listenFailure } from '../net/listen-failure.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
 import { RouteTable } from '../proxy/route-table.js';
 import type { RequestRecord } from '../store/store.js';
@@ -126,19 +127,23 @@ function start(settings: ProxySettings, routes: RouteEntry[], edgeSnapshot: Edge
       maxRequestHeaders: settings.maxRequestHeaders,
     });
   }
-  // Each failure names its listener: the control's error says which one could not be bound.
-  const where = (host: string, port: number) => (err: unknown) => Promise.reject(new Error(`${host}:${port}: ${messageOf(err)}`));
+  // Each failure names its listener: the kernel's refusals as the config key, in the words a single
+  // process uses (listen-failure.ts), the others with the address; the control's error says which.
+  const where = (key: string, host: string, port: number, label = host) => (err: unknown) => {
+    const told = listenFailure(key, host, port, err);
+    return Promise.reject(told instanceof ConfigError ? told : new Error(`${label}:${port}: ${messageOf(err)}`));
+  };
   const listening = proxy.listen(settings.host, settings.port).then(
     async (address) => {
-      const secure = tls && https ? await https.listen(tls.host, tls.port).catch(where(`TLS ${tls.host}`, tls.port)) : undefined;
+      const secure = tls && https ? await https.listen(tls.host, tls.port).catch(where('tls.listen', tls.host, tls.port, `TLS ${tls.host}`)) : undefined;
       return { port: address.port, ...(secure ? { tlsPort: secure.port } : {}) };
     },
-    where(settings.host, settings.port),
+    where('listen', settings.host, settings.port),
   );
   listening.then(
     (ports) => send({ t: 'listening', ...ports }),
     (err: unknown) => {
-      send({ t: 'listenFailed', error: messageOf(err) });
+      send({ t: 'listenFailed', error: messageOf(err), ...(err instanceof ConfigError ? { configKey: true as const } : {}) });
       process.exitCode = 1;
       process.disconnect();
     },

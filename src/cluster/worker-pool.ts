@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../errors.js';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { Activator } from '../activator/activator.js';
@@ -248,7 +249,8 @@ export class WorkerPool {
     }
     if (message.t === 'listenFailed') {
       // At start the gateway fails with it; a replacement's reason would be lost behind its exit code.
-      if (this.listening) this.listening.reject(new Error(`the proxy could not listen on ${message.error}`));
+      // Told as a single process tells it (`listen: cannot listen on …`), and with the same exit code.
+      if (this.listening) this.listening.reject(message.configKey ? new ConfigError(message.error) : new Error(`the proxy could not listen on ${message.error}`));
       else this.options.logger.warn({ worker: worker.id, slot: entry?.slot, err: message.error }, 'a replacement proxy worker could not listen');
       this.listening = undefined;
       return;

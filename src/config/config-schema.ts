@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { plainTextField } from '../spec/fields.js';
 import { DEFAULT_CONCURRENT_STARTS } from '../activator/start-budget.js';
+import { GATEWAY_ID_PATTERN, GATEWAY_ID_RULE } from '../cluster/gateways/gateway-id.js';
 
 /** The defaults of the `timeouts` block, as written. */
 export const TIMEOUT_DEFAULTS = {
@@ -233,7 +234,7 @@ export const configFileSchema = z.strictObject({
   drainTimeout: z.union([z.string(), z.number()]).describe('How long shutdown waits for requests in flight. Default 30s.').default('30s'),
   gatewayId: z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, { error: 'gatewayId: letters, digits, dot, dash or underscore, at most 63, starting with a letter or digit' })
+    .regex(GATEWAY_ID_PATTERN, { error: `gatewayId: ${GATEWAY_ID_RULE}` })
     .optional()
     .describe('This gateway\'s name among several on one PostgreSQL store (GET /v1/gateways, history). Default: BERTH_GATEWAY_ID, else the host name and the proxy port.'),
   resync: duration("How often berth lists its containers and corrects each app's state where the engine's events were lost (say, across an engine restart); read at start.", '10s'),

@@ -115,6 +115,11 @@ export class Gateway {
   private readonly startedMono = performance.now();
 
   /** How long this gateway has been up. */
+  /** Stopping: the listeners drain what is in flight and the gateway takes nothing new (GET /v1/health says so). */
+  get draining(): boolean {
+    return this.closed;
+  }
+
   get uptimeMs(): number {
     return performance.now() - this.startedMono;
   }
@@ -680,7 +685,6 @@ export class Gateway {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.deleteRetry);
-    await this.admin?.close();
     // Leadership is given up first, so another gateway takes over while this one drains.
     await this.link?.close();
     this.https?.stopAccepting();
@@ -689,6 +693,10 @@ export class Gateway {
     await this.acme?.close();
     this.tlsEdge?.close();
     await this.pool?.close(this.config?.drainTimeoutMs);
+    // Last of the listeners, as Envoy and Traefik keep theirs: through the drain /v1/health answers
+    // 503 `draining`, so a readiness probe (Kubernetes, a load balancer) sends new traffic elsewhere;
+    // closed first, the probe saw only refused connections, the same as a crashed gateway.
+    await this.admin?.close();
     // After the drain, so the requests that just ended are in it.
     await this.lastRequestKeeper?.close();
     this.activator?.close();

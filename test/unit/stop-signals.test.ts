@@ -78,3 +78,42 @@ test('berth serve: SIGUSR1, SIGUSR2 and SIGHUP leave it serving, no inspector; S
   child.kill('SIGTERM');
   assert.deepEqual(await exited, { code: 0, signal: null }, output);
 });
+
+test('berth serve: a SIGTERM during the start (the engine not yet answering) is told, the start finishes, then it drains and exits 0', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-signals-start-'));
+  // The engine holds its ping until released: the gateway is mid-start (store open and locked) when the signal comes.
+  const heldPings: Array<() => void> = [];
+  let released = false;
+  const engine: Server = createServer((req, res) => {
+    const path = (req.url ?? '').replace(/^\/v[\d.]+/, '');
+    res.setHeader('content-type', 'application/json');
+    if (path.startsWith('/_ping')) return released ? res.end('OK') : void heldPings.push(() => res.end('OK'));
+    if (path.startsWith('/events')) return res.flushHeaders();
+    res.end(path.startsWith('/volumes') ? '{"Volumes":[]}' : req.method === 'GET' && /\/json|^\/networks/.test(path) ? '[]' : '{}');
+  });
+  await new Promise<void>((resolve) => engine.listen(join(dir, 'engine.sock'), resolve));
+  await writeFile(join(dir, 'berth.yaml'), `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nstore: ./berth.db\ndocker: unix://${join(dir, 'engine.sock')}\napps: []\n`);
+  const child = spawn(process.execPath, [BERTH_BIN, 'serve', '--config', join(dir, 'berth.yaml'), '--no-watch'], {
+    env: { ...process.env, BERTH_ADMIN_TOKEN: 'signals-test-token-0123', BERTH_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(async () => {
+    child.kill('SIGKILL');
+    engine.closeAllConnections();
+    await new Promise((resolve) => engine.close(resolve));
+    await rm(dir, { recursive: true, force: true });
+  });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  await waitFor('the start to reach the engine', () => heldPings.length > 0, { timeoutMs: 30_000 });
+
+  child.kill('SIGTERM');
+  await waitFor('the signal to be told', () => /SIGTERM during the start/.test(output), { timeoutMs: 10_000 });
+  assert.equal(child.exitCode, null, output);
+  released = true;
+  for (const answer of heldPings.splice(0)) answer();
+  assert.deepEqual(await exited, { code: 0, signal: null }, output);
+  assert.match(output, /gateway listening[\s\S]*draining requests in flight/);
+});

@@ -11,15 +11,16 @@ export function systemRoutes(all: () => readonly RouteDef[]): RouteDef[] {
       operationId: 'health',
       summary: "The gateway's health: the engine answers, apps by state",
       tag: 'gateway',
-      responses: { 200: 'Healthy', 503: 'The Docker engine does not answer' },
+      responses: { 200: 'Healthy', 503: 'The Docker engine does not answer (`degraded`), or the gateway is stopping (`draining`)' },
       async handle(ctx) {
         const engine = await ctx.gateway.runtime?.ping().then(() => 'ok', (err: Error) => err.message);
         const byState: Record<string, number> = {};
         for (const s of ctx.gateway.statuses()) byState[s.state] = (byState[s.state] ?? 0) + 1;
-        const healthy = engine === 'ok';
+        // Draining answers 503 whatever the engine says: a readiness probe must stop sending new traffic here.
+        const status = ctx.gateway.draining ? 'draining' : engine === 'ok' ? 'ok' : 'degraded';
         return {
-          status: healthy ? 200 : 503,
-          body: { status: healthy ? 'ok' : 'degraded', engine, version: VERSION, uptimeS: Math.round(ctx.gateway.uptimeMs / 1000), apps: byState },
+          status: status === 'ok' ? 200 : 503,
+          body: { status, engine, version: VERSION, uptimeS: Math.round(ctx.gateway.uptimeMs / 1000), apps: byState },
         };
       },
     },
