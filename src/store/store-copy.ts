@@ -31,7 +31,12 @@ const FRESH_META = new Set(['format', 'created_at', 'store_id']);
  * secrets, so signed input URLs stay valid), history (ids kept), usage, certificates and
  * kept app failures. One transaction: a copy that fails leaves the target as empty as it was.
  */
-export async function copySqliteToPostgres(from: string, to: string, progress: (line: string) => void = () => undefined): Promise<CopySummary> {
+export async function copySqliteToPostgres(
+  from: string,
+  to: string,
+  progress: (line: string) => void = () => undefined,
+  committing: () => void = () => undefined,
+): Promise<CopySummary> {
   if (isPostgresUrl(from) || !isPostgresUrl(to)) {
     throw new ConfigError('berth store copy copies a SQLite store file (--from) into a PostgreSQL store (--to postgres://…)');
   }
@@ -49,7 +54,12 @@ export async function copySqliteToPostgres(from: string, to: string, progress: (
   const target = new PostgresStore({ url: to, queryTimeoutMs: 0, idleInTransactionMs: 0 });
   try {
     await target.open();
-    return await inTransaction(target.connection, (c) => copyAll(db, c, describePostgresUrl(to), progress));
+    return await inTransaction(target.connection, async (c) => {
+      const summary = await copyAll(db, c, describePostgresUrl(to), progress);
+      // Told before the COMMIT goes out: until then, a process that ends leaves the target as empty as it was.
+      committing();
+      return summary;
+    });
   } finally {
     db.close();
     await target.close();
