@@ -43,6 +43,7 @@ export async function copySqliteToPostgres(
   await fs.access(from).catch(() => {
     throw new StoreError(`store at ${from} does not exist; nothing to copy`);
   });
+  refuseNonStore(from);
   // Opened as a gateway would (checked, brought to the current schema), then read raw.
   const source = new SqliteStore({ path: from, historyThread: false });
   await source.open();
@@ -124,6 +125,27 @@ async function copyRequests(db: Database.Database, c: pg.PoolClient, progress: (
   }
   if (copied > 0) await c.query("SELECT setval(pg_get_serial_sequence('requests', 'id'), (SELECT max(id) FROM requests))");
   return copied;
+}
+
+/**
+ * A source with no berth tables (an empty file: `touch`, a backup that failed, a mistyped
+ * name that some tool created) was opened as a gateway opens a new store: made into a
+ * fresh one, written to, and "copied" as 0 apps under a new store identity, exit 0. Read
+ * only here; a file that is no SQLite at all is left to the open below, which names it.
+ */
+function refuseNonStore(from: string): void {
+  let tables: number;
+  try {
+    const db = new Database(from, { readonly: true, fileMustExist: true });
+    try {
+      tables = Number(db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'").pluck().get());
+    } finally {
+      db.close();
+    }
+  } catch {
+    return;
+  }
+  if (tables === 0) throw new StoreError(`store at ${from} is not a berth store (it has no berth tables); nothing to copy: give the gateway's store file, e.g. ./data/berth.db`);
 }
 
 async function refuseNonEmpty(c: pg.PoolClient, where: string): Promise<void> {

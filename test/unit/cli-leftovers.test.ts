@@ -4,7 +4,7 @@
 // signal on Ctrl-C (no word, no 130); `berth help bogus` printed the whole help and never named
 // the mistake.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { interruptedLine } from '../../src/cli/commands/store.js';
 import { serverVersionOf } from '../../src/cli/commands/version.js';
 import { UNEXPECTED_CODE, failureDocument } from '../../src/cli/output.js';
-import { ERROR_CATALOGUE, NotFoundError, RuntimeError } from '../../src/errors.js';
+import { ERROR_CATALOGUE, NotFoundError, RuntimeError, StoreError } from '../../src/errors.js';
+import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { VERSION } from '../../src/version.js';
 import { berth, cliEnv, spawnBerth } from '../support/berth-cli.js';
 import { waitFor } from '../support/wait-for.js';
@@ -103,7 +104,9 @@ describe('CLI leftovers', { concurrency: true }, () => {
       rmSync(dir, { recursive: true, force: true });
     });
     const from = join(dir, 'berth.db');
-    writeFileSync(from, '');
+    const source = new SqliteStore({ path: from, historyThread: false });
+    await source.open();
+    await source.close();
     const port = (silent.address() as { port: number }).port;
     const run = spawnBerth(['store', 'copy', '--from', from], { ...env, BERTH_STORE: `postgres://berth@127.0.0.1:${port}/berth` });
     const killer = setTimeout(() => run.child.kill('SIGKILL'), 30_000);
@@ -114,5 +117,18 @@ describe('CLI leftovers', { concurrency: true }, () => {
     assert.equal(result.code, 130, `${result.signal} ${result.stderr}`);
     assert.ok(result.stderr.endsWith(`store copy: ${interruptedLine(false)}\n`), result.stderr);
     assert.equal(result.stdout, '');
+  });
+});
+
+describe('store copy from a file that is no berth store', () => {
+  it('an empty file is refused before any connection, and left as it was (not made into a new store)', async (t) => {
+    const { copySqliteToPostgres } = await import('../../src/store/store-copy.js');
+    const dir = mkdtempSync(join(tmpdir(), 'berth-copy-empty-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const from = join(dir, 'berth.db');
+    writeFileSync(from, '');
+    // Port 1: nothing listens there; the refusal must come before any attempt.
+    await assert.rejects(copySqliteToPostgres(from, 'postgres://berth@127.0.0.1:1/berth'), (err: Error) => err instanceof StoreError && /is not a berth store/.test(err.message));
+    assert.equal(statSync(from).size, 0);
   });
 });
