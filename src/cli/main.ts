@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { ERROR_CATALOGUE, codeOf, exitCodeOf, messageOf } from '../errors.js';
+import { ERROR_CATALOGUE, exitCodeOf, messageOf } from '../errors.js';
 import { VERSION } from '../version.js';
 import { applyCommand } from './commands/apply.js';
 import { configureCommand } from './commands/configure.js';
@@ -18,7 +18,7 @@ import { versionCommand } from './commands/version.js';
 import { scaleCommand } from './commands/scale.js';
 import { storeCommand } from './commands/store.js';
 import { PromptInterrupted } from './prompt.js';
-import { outputFailure, outputFormatOf, printData, type OutputFormat } from './output.js';
+import { failureDocument, outputFailure, outputFormatOf, printData, type OutputFormat } from './output.js';
 import { serveCommand } from './serve.js';
 
 /**
@@ -48,6 +48,28 @@ program.addCommand(configureCommand());
 program.addCommand(storeCommand());
 program.addCommand(gatewaysCommand());
 program.addCommand(versionCommand());
+
+/**
+ * `berth help [command...]`, in place of Commander's: for a name that is no command
+ * (`berth help bogus`) Commander printed the whole help on stderr with exit 2 and never
+ * said what was wrong. Now that is a usage mistake like `berth bogus`, one line naming it;
+ * a known path (`berth help token ls`) prints that command's help.
+ */
+program.helpCommand(false);
+program.addCommand(
+  new Command('help')
+    .description('display help for a command')
+    .argument('[command...]', 'the command, e.g. token ls')
+    .action((words: string[]) => {
+      let target: Command = program;
+      for (const word of words) {
+        const next = target.commands.find((c) => c.name() === word || c.aliases().includes(word));
+        if (!next) target.error(`unknown command '${word}'`, { exitCode: ERROR_CATALOGUE.bad_request.exit, code: 'commander.unknownCommand' });
+        target = next;
+      }
+      target.help();
+    }),
+);
 
 /** The usage mistake Commander reported (an unknown option, a bad value, a missing argument), as printed. */
 let usageMistake: string | undefined;
@@ -116,6 +138,6 @@ try {
   const failure = readsApi ? unreadableAnswer(err) : err;
   console.error(`berth: ${messageOf(failure)}`);
   // Asked for JSON or YAML, a script reads stdout as such even when the command failed: it had nothing there.
-  printData(format, { error: { code: codeOf(failure), exit: exitCodeOf(failure), message: messageOf(failure) } });
+  printData(format, failureDocument(failure));
   exit(exitCodeOf(failure));
 }

@@ -1,6 +1,6 @@
 import { Option } from 'commander';
 import { stringify } from 'yaml';
-import { exitCodeOf } from '../errors.js';
+import { BerthError, exitCodeOf, messageOf } from '../errors.js';
 
 /** How a read command prints: its table or summary, or the API's data as JSON or YAML. */
 export type OutputFormat = 'text' | 'json' | 'yaml';
@@ -42,6 +42,18 @@ export function printData(format: OutputFormat | undefined, data: unknown): bool
     return true;
   }
   return false;
+}
+
+/**
+ * The code of a CLI failure that is no BerthError: a bug of the CLI itself, or a failure
+ * it did not plan for. Such a failure exits 1 ("generic"); naming it `internal`, as the
+ * JSON document did, claimed the catalogue entry of a server's 500, whose exit is 6.
+ */
+export const UNEXPECTED_CODE = 'unexpected';
+
+/** What `-o json|yaml` prints on stdout for a failure: its code and exit code as the process ends with them. Pure. */
+export function failureDocument(err: unknown): { error: { code: string; exit: number; message: string } } {
+  return { error: { code: err instanceof BerthError ? err.code : UNEXPECTED_CODE, exit: exitCodeOf(err), message: messageOf(err) } };
 }
 
 /** A line of the command's result, on stdout. */

@@ -31,13 +31,19 @@ const FRESH_META = new Set(['format', 'created_at', 'store_id']);
  * secrets, so signed input URLs stay valid), history (ids kept), usage, certificates and
  * kept app failures. One transaction: a copy that fails leaves the target as empty as it was.
  */
-export async function copySqliteToPostgres(from: string, to: string, progress: (line: string) => void = () => undefined): Promise<CopySummary> {
+export async function copySqliteToPostgres(
+  from: string,
+  to: string,
+  progress: (line: string) => void = () => undefined,
+  committing: () => void = () => undefined,
+): Promise<CopySummary> {
   if (isPostgresUrl(from) || !isPostgresUrl(to)) {
     throw new ConfigError('berth store copy copies a SQLite store file (--from) into a PostgreSQL store (--to postgres://…)');
   }
   await fs.access(from).catch(() => {
     throw new StoreError(`store at ${from} does not exist; nothing to copy`);
   });
+  refuseNonStore(from);
   // Opened as a gateway would (checked, brought to the current schema), then read raw.
   const source = new SqliteStore({ path: from, historyThread: false });
   await source.open();
@@ -49,7 +55,12 @@ export async function copySqliteToPostgres(from: string, to: string, progress: (
   const target = new PostgresStore({ url: to, queryTimeoutMs: 0, idleInTransactionMs: 0 });
   try {
     await target.open();
-    return await inTransaction(target.connection, (c) => copyAll(db, c, describePostgresUrl(to), progress));
+    return await inTransaction(target.connection, async (c) => {
+      const summary = await copyAll(db, c, describePostgresUrl(to), progress);
+      // Told before the COMMIT goes out: until then, a process that ends leaves the target as empty as it was.
+      committing();
+      return summary;
+    });
   } finally {
     db.close();
     await target.close();
@@ -114,6 +125,27 @@ async function copyRequests(db: Database.Database, c: pg.PoolClient, progress: (
   }
   if (copied > 0) await c.query("SELECT setval(pg_get_serial_sequence('requests', 'id'), (SELECT max(id) FROM requests))");
   return copied;
+}
+
+/**
+ * A source with no berth tables (an empty file: `touch`, a backup that failed, a mistyped
+ * name that some tool created) was opened as a gateway opens a new store: made into a
+ * fresh one, written to, and "copied" as 0 apps under a new store identity, exit 0. Read
+ * only here; a file that is no SQLite at all is left to the open below, which names it.
+ */
+function refuseNonStore(from: string): void {
+  let tables: number;
+  try {
+    const db = new Database(from, { readonly: true, fileMustExist: true });
+    try {
+      tables = Number(db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'").pluck().get());
+    } finally {
+      db.close();
+    }
+  } catch {
+    return;
+  }
+  if (tables === 0) throw new StoreError(`store at ${from} is not a berth store (it has no berth tables); nothing to copy: give the gateway's store file, e.g. ./data/berth.db`);
 }
 
 async function refuseNonEmpty(c: pg.PoolClient, where: string): Promise<void> {

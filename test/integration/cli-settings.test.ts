@@ -156,8 +156,8 @@ describe('berth CLI: configure, tokens and version', { timeout: 120_000 }, () =>
     assert.equal(json.server.api, 'v1');
 
     const offline = await berth(['version'], { ...env, BERTH_URL: 'http://127.0.0.1:9' });
-    assert.equal(offline.code, 0);
+    assert.equal(offline.code, 6);
     assert.match(offline.stdout, /^client: berth /);
-    assert.match(offline.stderr, /server: not reachable/);
+    assert.match(offline.stderr, /^server: unknown: cannot reach the berth API/);
   });
 });

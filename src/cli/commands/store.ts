@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { Command } from 'commander';
 import { BadRequestError } from '../../errors.js';
 import { describePostgresUrl } from '../../store/store-location.js';
@@ -25,6 +26,17 @@ export function copyTarget(flag: string | undefined, env: NodeJS.ProcessEnv): Co
   };
 }
 
+/**
+ * The line `store copy` ends with on Ctrl-C (or SIGTERM). Until the COMMIT is sent the copy is
+ * one open transaction, which PostgreSQL rolls back when the connection closes with the
+ * process; once it is sent, whether it landed is not known here. Pure.
+ */
+export function interruptedLine(committing: boolean): string {
+  return committing
+    ? 'interrupted while committing: the target may hold the whole copy or nothing; look at it before copying again'
+    : 'interrupted: nothing was copied (the open transaction is rolled back)';
+}
+
 function hasPassword(url: string): boolean {
   try {
     return new URL(url).password !== '';
@@ -46,8 +58,23 @@ export function storeCommand(): Command {
       if (target.warning) progress(`warning: ${target.warning}`);
       // Loaded here: every other berth command starts faster without the database drivers.
       const { copySqliteToPostgres } = await import('../../store/store-copy.js');
+      // Ctrl-C killed the copy by the default signal: no word said and not the shell's 130, so a script could not
+      // tell it from a crash, nor a user whether the target was left half written (it is not: see interruptedLine).
+      let committing = false;
+      const onSignal = (signal: NodeJS.Signals) => {
+        progress(interruptedLine(committing));
+        process.exit(128 + constants.signals[signal]);
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
       progress(`copying ${opts.from} into ${describePostgresUrl(target.url)}`);
-      const s = await copySqliteToPostgres(opts.from, target.url, progress);
+      let s;
+      try {
+        s = await copySqliteToPostgres(opts.from, target.url, progress, () => (committing = true));
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
       process.stdout.write(
         `copied ${s.apps} app(s), ${s.deleted} deleted app(s), ${s.tokens} token(s), ${s.requests} history record(s), ` +
           `${s.usage} usage row(s) and the store identity ${s.storeId} into ${describePostgresUrl(target.url)}\n`,
