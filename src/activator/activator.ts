@@ -19,7 +19,7 @@ import { DEFAULT_RESYNC_EVERY_MS, ResyncLoop } from './resync-loop.js';
 import { launchRefusal } from './launch-policy.js';
 import { DEFAULT_CONCURRENT_STARTS, StartBudget, type StartLimits } from './start-budget.js';
 import type { StopRetrySchedule } from './stop-retry.js';
-import type { KeepFailure } from './kept-failure.js';
+import { failureOwner, type KeepFailure } from './kept-failure.js';
 import type { StoredFailure } from '../store/store.js';
 
 /**
@@ -479,7 +479,7 @@ export class Activator implements UpstreamSource {
       // shows why, and its next start tries again (ensure replaces a container of an older spec by name).
       controller ??= this.createController(spec);
       // A rolled-back update leaves the old revision serving: that is not a failed app.
-      if (controller.currentState !== 'running') controller.fail(messageOf(err));
+      if (controller.currentState !== 'running') controller.fail(messageOf(err), failureOwner(err));
       this.logger.error({ app: spec.name, err: messageOf(err) }, 'app could not be reconciled');
       this.lastErrors.set(spec.name, messageOf(err));
     }

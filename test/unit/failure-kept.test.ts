@@ -4,7 +4,9 @@
 // a restart is the next gateway on the same file, as Docker outlives a gateway.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { failureKeeping } from '../../src/activator/kept-failure.js';
+import { failureKeeping, failureOwner, type FailureOwner } from '../../src/activator/kept-failure.js';
+import { StartSlotsBusyError } from '../../src/activator/start-errors.js';
+import { EngineUnavailableError, PolicyError, RuntimeError, StartFailedError, StoreUnavailableError } from '../../src/errors.js';
 import { FailureKeeper } from '../../src/gateway/failure-keeper.js';
 import type { FailureStore, StoredFailure } from '../../src/store/store.js';
 import type { Gateway } from '../../src/gateway/gateway.js';
@@ -89,15 +91,81 @@ describe('apps that failed, after a gateway restart', () => {
   });
 });
 
+describe('what is kept, and what is not', () => {
+  it('a failure of the surroundings (engine, store) is not kept and leaves the app\'s own; berth stop on a failed or crash-looping app makes it stopped and forgets its failure', async (t) => {
+    const bed = await FakeGatewayBed.create();
+    t.after(() => bed.dispose());
+    let gateway = await bed.start();
+    const apps = ['down', 'store', 'own', 'halt', 'loop'];
+    assert.equal((await bed.api(gateway, 'POST', '/v1/apps', apps.map((app) => spec(app, '1')))).status, 200);
+    const start = async (app: string, fault: () => Error) => {
+      bed.runtime.behave(app, { startError: fault });
+      await bed.api(gateway, 'POST', `/v1/apps/${app}/start`);
+    };
+    const engineDown = () => new EngineUnavailableError('the Docker engine did not answer within 5s', 5);
+    await start('down', engineDown);
+    await start('store', () => new StoreUnavailableError('PostgreSQL did not answer'));
+    await start('own', () => new Error(ENGINE_WORDS));
+    await start('own', engineDown);
+    await start('halt', () => new Error(ENGINE_WORDS));
+    for (let i = 0; i < 3; i++) await start('loop', () => new Error(ENGINE_WORDS));
+    for (const app of ['down', 'store', 'own', 'halt']) assert.equal((await bed.api(gateway, 'GET', `/v1/apps/${app}`)).json.state, 'failed', app);
+    assert.equal((await bed.api(gateway, 'GET', '/v1/apps/own')).json.status.lastError, 'the Docker engine did not answer within 5s');
+    assert.equal((await bed.api(gateway, 'GET', '/v1/apps/loop')).json.state, 'crashloop');
+    for (const app of ['halt', 'loop']) {
+      const stopped = await bed.api(gateway, 'POST', `/v1/apps/${app}/stop`);
+      assert.equal(stopped.status, 200, JSON.stringify(stopped.json));
+      assert.equal(stopped.json.state, 'stopped', `${app}: stop means stopped`);
+      assert.equal(stopped.json.reason, 'stopped through the API');
+      assert.equal(stopped.json.lastError, undefined);
+    }
+    // Past its backoff: the next request starts the crash-looping app at once.
+    bed.runtime.behave('loop', {});
+    assert.equal((await httpGet(gateway.proxyAddress!.port, '/session/loop/')).status, 200);
+    assert.equal((await bed.api(gateway, 'POST', '/v1/apps/loop/stop')).json.state, 'stopped');
+
+    await bed.stop(gateway);
+    assert.deepEqual((await keptFailures(bed)).sort(), ['own']);
+    gateway = await bed.start();
+    for (const app of ['down', 'store', 'halt', 'loop']) assert.equal((await bed.api(gateway, 'GET', `/v1/apps/${app}`)).json.state, 'stopped', `${app}: nothing of the app's own to show`);
+    const own = (await bed.api(gateway, 'GET', '/v1/apps/own')).json;
+    assert.equal(own.state, 'failed');
+    assert.match(own.status.lastError, /exec format error/, 'the app\'s own failure, not the outage after it');
+    await bed.stop(gateway);
+  });
+});
+
 describe('failureKeeping', () => {
-  it('keeps a failure with an error, leaves it through a start, forgets it past it, and writes nothing when nothing is kept', () => {
-    assert.equal(failureKeeping('failed', true, false), 'keep');
-    assert.equal(failureKeeping('crashloop', true, true), 'keep');
-    assert.equal(failureKeeping('starting', true, true), 'leave');
-    assert.equal(failureKeeping('running', false, true), 'forget');
-    assert.equal(failureKeeping('stopped', false, true), 'forget');
-    assert.equal(failureKeeping('running', false, false), 'forget', 'another gateway may have kept one');
-    assert.equal(failureKeeping('stopped', false, false), 'leave');
+  it('keeps an app\'s own failure, leaves what is kept through a start or a failure of the surroundings, forgets it past it, and writes nothing when nothing is kept', () => {
+    const rows: ReadonlyArray<[Parameters<typeof failureKeeping>, ReturnType<typeof failureKeeping>, string?]> = [
+      [['failed', 'app', false], 'keep'],
+      [['crashloop', 'app', true], 'keep'],
+      [['failed', 'surroundings', false], 'leave', 'the engine down, start slots busy, the store unreachable: nothing wrong with the app'],
+      [['failed', 'surroundings', true], 'leave', 'the app\'s own failure kept before stays: no start worked since'],
+      [['failed', undefined, true], 'forget'],
+      [['starting', 'app', true], 'leave'],
+      [['running', undefined, true], 'forget'],
+      [['stopped', undefined, true], 'forget', 'berth stop on a failed app'],
+      [['running', undefined, false], 'forget', 'another gateway may have kept one'],
+      [['stopped', undefined, false], 'leave'],
+    ];
+    for (const [args, want, why] of rows) assert.equal(failureKeeping(...args), want, why ?? args.join(' '));
+  });
+});
+
+describe('failureOwner', () => {
+  it('tells the surroundings\' failures by their catalogue code, and takes anything else for the app\'s', () => {
+    const rows: ReadonlyArray<[unknown, FailureOwner]> = [
+      [new EngineUnavailableError('the Docker engine did not answer within 5s', 5), 'surroundings'],
+      [new StartSlotsBusyError('web', 2), 'surroundings'],
+      [new StoreUnavailableError('PostgreSQL did not answer'), 'surroundings'],
+      [new StartFailedError('web', 'the container exited with code 3', false), 'app'],
+      [new StartFailedError('web', 'not ready in time', true), 'app'],
+      [new PolicyError([{ path: 'image', message: 'not allowed' }]), 'app'],
+      [new RuntimeError('No such image: fake/web:1'), 'app'],
+      [new Error('engine_unavailable'), 'app'],
+    ];
+    for (const [err, want] of rows) assert.equal(failureOwner(err), want, (err as Error).message);
   });
 });
 
