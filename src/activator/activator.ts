@@ -297,6 +297,16 @@ export class Activator implements UpstreamSource {
     this.restoredFailures.clear();
   }
 
+  /**
+   * This gateway took the lead: the failures the old leader kept (read from the store now) are shown
+   * as it showed them. Until then this gateway showed the leader's view of its apps; its own was a
+   * plain `stopped` for an app whose start failed at the leader, and it would have stayed so until a
+   * restart read the rows. An app this gateway sees up, starting or failed itself keeps its own state.
+   */
+  takeKeptFailures(failures: ReadonlyMap<string, StoredFailure>): void {
+    for (const [name, failure] of failures) this.apps.get(name)?.restoreFailure(failure, true);
+  }
+
   /** Every declared app's last request (epoch ms), for LastRequestKeeper; apps with none are left out. */
   lastRequests(): Array<readonly [string, number]> {
     const out: Array<readonly [string, number]> = [];

@@ -1159,9 +1159,10 @@ export class AppController {
    * its reason and moment, as it did then, until it starts again (its next request still tries a
    * start, as for any failed app; no crash-loop backoff is carried over). Called once, before adopt:
    * a container of the app found serving makes it `running` there, which forgets the failure.
+   * Also when the gateway takes the lead (Activator.takeKeptFailures): `announce` tells the change then.
    */
-  restoreFailure(failure: StoredFailure): void {
-    if (this.state !== 'stopped' || this.lastError !== undefined) return;
+  restoreFailure(failure: StoredFailure, announce = false): void {
+    if (this.state !== 'stopped' || this.lastError !== undefined || this.closed) return;
     this.state = 'failed';
     this.since = failure.failedAt;
     // On the monotonic clock as long ago as on the wall clock (see failedWithin); a moment ahead counts as now.
@@ -1171,6 +1172,7 @@ export class AppController {
     this.publicError = { of: failure.lastError, text: failure.publicError };
     this.lastOutput = failure.lastOutput;
     this.failureKept = true;
+    if (announce) this.onChange();
   }
 
   /** Activity that keeps the app up: a request, a WebSocket, or a dependent app holding it. */

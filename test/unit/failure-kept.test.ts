@@ -11,7 +11,9 @@ import { FailureKeeper } from '../../src/gateway/failure-keeper.js';
 import type { FailureStore, StoredFailure } from '../../src/store/store.js';
 import type { Gateway } from '../../src/gateway/gateway.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { fakeActivator, fakeSpec } from '../support/fake-activator.js';
 import { FakeGatewayBed } from '../support/fake-gateway.js';
+import { FakeRuntime } from '../support/fake-runtime.js';
 import { httpGet } from '../support/gateway-harness.js';
 
 const spec = (name: string, tag: string, extra: Record<string, unknown> = {}) => ({ apiVersion: 'berth/v1', name, image: `fake/${name}:${tag}`, port: 8080, readiness: { path: '/healthz' }, ...extra });
@@ -132,6 +134,49 @@ describe('what is kept, and what is not', () => {
     assert.equal(own.state, 'failed');
     assert.match(own.status.lastError, /exec format error/, 'the app\'s own failure, not the outage after it');
     await bed.stop(gateway);
+  });
+});
+
+describe('a follower that takes the lead', () => {
+  it('shows the failures the old leader kept (its own view was stopped), leaves an app it sees up or failed itself, and forgets one at the next start that works', async () => {
+    const rt = new FakeRuntime();
+    let leads = true;
+    const written: string[] = [];
+    const told: string[] = [];
+    const a = fakeActivator(rt, {
+      acts: () => leads,
+      keepFailure: (app, f) => void written.push(`${app}:${f ? 'keep' : 'forget'}`),
+      onChange: (status) => void told.push(`${status.name}:${status.state}`),
+    });
+    try {
+      await a.reconcile([fakeSpec('web'), fakeSpec('up'), fakeSpec('own')]);
+      await a.acquire('up');
+      leads = false;
+      a.controller('own')!.fail('a name conflict this gateway saw');
+      assert.equal(a.status('web')?.state, 'stopped');
+      const failedAt = new Date(Date.now() - 60_000);
+      const kept = (lastError: string): StoredFailure => ({ reason: '3 failures in a row', lastError, publicError: 'app failed to start', failedAt });
+      leads = true;
+      written.length = 0;
+      told.length = 0;
+      a.takeKeptFailures(new Map([['web', kept('the container exited with code 3')], ['up', kept('old')], ['own', kept('old')], ['gone', kept('old')]]));
+      const web = a.status('web')!;
+      assert.equal(web.state, 'failed', 'the old leader\'s view, not a plain stopped');
+      assert.equal(web.lastError, 'the container exited with code 3');
+      assert.equal(web.reason, '3 failures in a row');
+      assert.equal(web.since?.getTime(), failedAt.getTime(), 'the moment it failed, not the lead taken');
+      assert.deepEqual(told, ['web:failed'], 'the change is told (events, dashboard)');
+      assert.equal(a.status('up')?.state, 'running');
+      assert.equal(a.status('own')?.lastError, 'a name conflict this gateway saw');
+      assert.equal(a.status('gone'), undefined);
+      assert.deepEqual(written, [], 'what the store holds is not written again');
+      await a.acquire('web');
+      assert.equal(a.status('web')?.state, 'running');
+      assert.deepEqual(written, ['web:forget']);
+    } finally {
+      a.close();
+      await rt.close();
+    }
   });
 });
 
