@@ -19,7 +19,7 @@ import { DEFAULT_RESYNC_EVERY_MS, ResyncLoop } from './resync-loop.js';
 import { launchRefusal } from './launch-policy.js';
 import { DEFAULT_CONCURRENT_STARTS, StartBudget, type StartLimits } from './start-budget.js';
 import type { StopRetrySchedule } from './stop-retry.js';
-import type { KeepFailure } from './kept-failure.js';
+import { failureOwner, type KeepFailure } from './kept-failure.js';
 import type { StoredFailure } from '../store/store.js';
 
 /**
@@ -297,6 +297,16 @@ export class Activator implements UpstreamSource {
     this.restoredFailures.clear();
   }
 
+  /**
+   * This gateway took the lead: the failures the old leader kept (read from the store now) are shown
+   * as it showed them. Until then this gateway showed the leader's view of its apps; its own was a
+   * plain `stopped` for an app whose start failed at the leader, and it would have stayed so until a
+   * restart read the rows. An app this gateway sees up, starting or failed itself keeps its own state.
+   */
+  takeKeptFailures(failures: ReadonlyMap<string, StoredFailure>): void {
+    for (const [name, failure] of failures) this.apps.get(name)?.restoreFailure(failure, true);
+  }
+
   /** Every declared app's last request (epoch ms), for LastRequestKeeper; apps with none are left out. */
   lastRequests(): Array<readonly [string, number]> {
     const out: Array<readonly [string, number]> = [];
@@ -479,7 +489,7 @@ export class Activator implements UpstreamSource {
       // shows why, and its next start tries again (ensure replaces a container of an older spec by name).
       controller ??= this.createController(spec);
       // A rolled-back update leaves the old revision serving: that is not a failed app.
-      if (controller.currentState !== 'running') controller.fail(messageOf(err));
+      if (controller.currentState !== 'running') controller.fail(messageOf(err), failureOwner(err));
       this.logger.error({ app: spec.name, err: messageOf(err) }, 'app could not be reconciled');
       this.lastErrors.set(spec.name, messageOf(err));
     }

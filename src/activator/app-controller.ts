@@ -19,7 +19,7 @@ import { InstanceSet } from './instance-set.js';
 import { launchRefusal } from './launch-policy.js';
 import { unlessLeft } from './leave-queue.js';
 import { isIllegal, transition, type LifecycleAction, type LifecycleEvent } from './lifecycle.js';
-import { failureKeeping, type KeepFailure } from './kept-failure.js';
+import { failureKeeping, failureOwner, type FailureOwner, type KeepFailure } from './kept-failure.js';
 import type { StoredFailure } from '../store/store.js';
 import { OUT_OF_MEMORY, Slot, startSlot, thawSlot } from './instance-slot.js';
 import { waitUntilReady } from './readiness.js';
@@ -181,6 +181,12 @@ export class AppController {
   private stopFailure?: string;
   /** Whether the store keeps a failure of this app now (see keepFailure). */
   private failureKept = false;
+  /**
+   * lastError while it tells a failure of the gateway's surroundings (the engine down, start slots
+   * busy, the store unreachable: failureOwner), which the store does not keep; any other lastError
+   * set since is the app's own.
+   */
+  private surroundingsError?: string;
 
   constructor(
     spec: AppSpec,
@@ -464,7 +470,7 @@ export class AppController {
   private startFailed(err: unknown): Error {
     if (err instanceof EngineUnavailableError) {
       // The engine's outage, not the app's: no crash-loop count, and waiters get 503 with Retry-After.
-      this.lastError = err.message;
+      this.lastError = this.surroundingsError = err.message;
       this.lastOutput = undefined;
       this.gate.engineDown(err.retryAfterS);
       this.fire('engineDown');
@@ -484,7 +490,7 @@ export class AppController {
     }
     if (err instanceof StartSlotsBusyError) {
       // The gateway's load, not the app's: shown as why it failed, and no crash-loop count.
-      this.lastError = err.message;
+      this.lastError = this.surroundingsError = err.message;
       this.lastOutput = undefined;
       this.fire('startFailed', err.message);
       this.deps.logger.warn({ app: this.name, err: err.message }, 'app could not start: every start slot stayed busy');
@@ -500,6 +506,8 @@ export class AppController {
     const failure = err instanceof StartFailedError ? err : new StartFailedError(this.name, messageOf(err), false, err instanceof BerthError ? (err.publicMessage ?? null) : null);
     // What the container said last is for operators only: the failure itself goes to the app's clients.
     this.lastError = failure.message;
+    // The lease's store out of reach, say: told as why, not kept as the app's failure.
+    if (failureOwner(err) === 'surroundings') this.surroundingsError = failure.message;
     this.publicError = { of: failure.message, text: failure.publicMessage ?? `app ${this.name} failed to start` };
     this.lastOutput = lastOutputOf(err);
     const delay = this.backoff.fail(performance.now());
@@ -683,7 +691,18 @@ export class AppController {
         // whose task moved and that the orchestrator is putting back (see exitedUnasked).
         await this.stopExitedUnasked(why);
         await this.stopUnready(why);
-        if (this.state !== 'stopped' && this.state !== 'failed' && this.state !== 'crashloop') this.fire('stopped', why);
+        if (this.state === 'stopped') return;
+        // A failed or crash-looping app stopped (the operator's answer to its failure, as `docker compose stop`
+        // is): it shows stopped with why, past its failure (which the store forgets) and its backoff, so the
+        // next request starts it at once. Only a stop the engine did not carry out is left to tell.
+        if (this.state === 'failed' || this.state === 'crashloop') {
+          this.backoff.reset();
+          if (this.lastError !== this.stopFailure) {
+            this.lastError = this.stopFailure;
+            this.lastOutput = undefined;
+          }
+        }
+        this.fire('stopped', why);
         return;
       }
       this.fire('stop', why);
@@ -1101,9 +1120,10 @@ export class AppController {
     this.instances.forget((i) => i.id !== instanceId);
   }
 
-  /** Records a failure found outside a start, e.g. a name conflict at reconcile time. */
-  fail(reason: string): void {
+  /** Records a failure found outside a start, e.g. a name conflict at reconcile time; `owner`: whose it is (failureOwner). */
+  fail(reason: string, owner: FailureOwner = 'app'): void {
     this.lastError = reason;
+    if (owner === 'surroundings') this.surroundingsError = reason;
     this.lastOutput = undefined;
     this.fire('reconcileFailed');
   }
@@ -1139,9 +1159,10 @@ export class AppController {
    * its reason and moment, as it did then, until it starts again (its next request still tries a
    * start, as for any failed app; no crash-loop backoff is carried over). Called once, before adopt:
    * a container of the app found serving makes it `running` there, which forgets the failure.
+   * Also when the gateway takes the lead (Activator.takeKeptFailures): `announce` tells the change then.
    */
-  restoreFailure(failure: StoredFailure): void {
-    if (this.state !== 'stopped' || this.lastError !== undefined) return;
+  restoreFailure(failure: StoredFailure, announce = false): void {
+    if (this.state !== 'stopped' || this.lastError !== undefined || this.closed) return;
     this.state = 'failed';
     this.since = failure.failedAt;
     // On the monotonic clock as long ago as on the wall clock (see failedWithin); a moment ahead counts as now.
@@ -1151,6 +1172,7 @@ export class AppController {
     this.publicError = { of: failure.lastError, text: failure.publicError };
     this.lastOutput = failure.lastOutput;
     this.failureKept = true;
+    if (announce) this.onChange();
   }
 
   /** Activity that keeps the app up: a request, a WebSocket, or a dependent app holding it. */
@@ -1214,7 +1236,8 @@ export class AppController {
     const keep = this.deps.keepFailure;
     // Closed: deleted (its row goes with it) or shutting down, where a start called off is no failure of the app's.
     if (!keep || this.closed) return;
-    const decision = failureKeeping(this.state, this.lastError !== undefined, this.failureKept);
+    const owner = this.lastError === undefined ? undefined : this.lastError === this.surroundingsError ? 'surroundings' : 'app';
+    const decision = failureKeeping(this.state, owner, this.failureKept);
     if (decision === 'leave') return;
     this.failureKept = decision === 'keep';
     if (decision === 'forget' || this.lastError === undefined) return keep(this.name, undefined);

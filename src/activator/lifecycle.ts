@@ -84,7 +84,8 @@ const TABLE: Record<LifecycleEvent, Partial<Record<AppState, Transition>>> = {
   crashLooped: { starting: to('crashloop', LOOPING) },
   engineDown: { starting: to('failed', FAILED) },
   stop: { running: to('stopping'), paused: to('stopping'), starting: to('stopping') },
-  stopped: { stopping: to('stopped', DOWN), paused: to('stopped', DOWN), running: to('stopped', DOWN), starting: to('stopped', DOWN) },
+  // From failed or crashloop: berth stop, the operator's answer to the failure (nothing runs but a kept never-ready container).
+  stopped: { stopping: to('stopped', DOWN), paused: to('stopped', DOWN), running: to('stopped', DOWN), starting: to('stopped', DOWN), failed: to('stopped', DOWN), crashloop: to('stopped', DOWN) },
   paused: { stopping: to('paused', ['stopHealth', 'releaseDeps']) },
   lastExited: { running: to('stopped', DOWN) },
   lastCrashed: { running: to('crashloop', DOWN) },

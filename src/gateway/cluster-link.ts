@@ -77,6 +77,7 @@ export class ClusterLink {
         leadingChanged: (leading) => {
           if (!leading || !this.ready) return;
           deps.accountant()?.startAccruing();
+          void this.takeKeptFailures();
           // The new leader reconciles everything: creates, deletes left unfinished, apps that must run.
           this.follow(undefined, 'the reconcile of a new leader failed');
         },
@@ -98,6 +99,18 @@ export class ClusterLink {
   private follow(apps: string[] | undefined, failure: string): void {
     if (!this.ready) return;
     this.deps.follow(apps).catch((err: unknown) => this.deps.logger.warn({ err: messageOf(err) }, `${failure}; the periodic resync tries again`));
+  }
+
+  /**
+   * The failures the old leader kept, shown from now on as it showed them (this gateway's own view of
+   * such an app was `stopped`). A store that does not answer leaves the apps as they are: logged.
+   */
+  private async takeKeptFailures(): Promise<void> {
+    try {
+      this.deps.activator()?.takeKeptFailures(await this.deps.store.appFailures());
+    } catch (err) {
+      this.deps.logger.warn({ err: messageOf(err) }, 'a new leader could not read the failures the old one kept; its apps show their own state');
+    }
   }
 
   /** The store's desired state against this gateway's: any difference (or a delete left to finish, when leading) is followed. */

@@ -15,7 +15,7 @@ const EXPECTED: Record<LifecycleEvent, readonly string[]> = {
   crashLooped: ['-', 'crashloop', '-', '-', '-', '-', '-'],
   engineDown: ['-', 'failed', '-', '-', '-', '-', '-'],
   stop: ['-', 'stopping', 'stopping', '-', 'stopping', '-', '-'],
-  stopped: ['-', 'stopped', 'stopped', 'stopped', 'stopped', '-', '-'],
+  stopped: ['-', 'stopped', 'stopped', 'stopped', 'stopped', 'stopped', 'stopped'],
   paused: ['-', '-', '-', 'paused', '-', '-', '-'],
   lastExited: ['-', '-', 'stopped', '-', '-', '-', '-'],
   lastCrashed: ['-', '-', 'crashloop', '-', '-', '-', '-'],

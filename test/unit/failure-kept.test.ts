@@ -4,12 +4,16 @@
 // a restart is the next gateway on the same file, as Docker outlives a gateway.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { failureKeeping } from '../../src/activator/kept-failure.js';
+import { failureKeeping, failureOwner, type FailureOwner } from '../../src/activator/kept-failure.js';
+import { StartSlotsBusyError } from '../../src/activator/start-errors.js';
+import { EngineUnavailableError, PolicyError, RuntimeError, StartFailedError, StoreUnavailableError } from '../../src/errors.js';
 import { FailureKeeper } from '../../src/gateway/failure-keeper.js';
 import type { FailureStore, StoredFailure } from '../../src/store/store.js';
 import type { Gateway } from '../../src/gateway/gateway.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { fakeActivator, fakeSpec } from '../support/fake-activator.js';
 import { FakeGatewayBed } from '../support/fake-gateway.js';
+import { FakeRuntime } from '../support/fake-runtime.js';
 import { httpGet } from '../support/gateway-harness.js';
 
 const spec = (name: string, tag: string, extra: Record<string, unknown> = {}) => ({ apiVersion: 'berth/v1', name, image: `fake/${name}:${tag}`, port: 8080, readiness: { path: '/healthz' }, ...extra });
@@ -89,15 +93,124 @@ describe('apps that failed, after a gateway restart', () => {
   });
 });
 
+describe('what is kept, and what is not', () => {
+  it('a failure of the surroundings (engine, store) is not kept and leaves the app\'s own; berth stop on a failed or crash-looping app makes it stopped and forgets its failure', async (t) => {
+    const bed = await FakeGatewayBed.create();
+    t.after(() => bed.dispose());
+    let gateway = await bed.start();
+    const apps = ['down', 'store', 'own', 'halt', 'loop'];
+    assert.equal((await bed.api(gateway, 'POST', '/v1/apps', apps.map((app) => spec(app, '1')))).status, 200);
+    const start = async (app: string, fault: () => Error) => {
+      bed.runtime.behave(app, { startError: fault });
+      await bed.api(gateway, 'POST', `/v1/apps/${app}/start`);
+    };
+    const engineDown = () => new EngineUnavailableError('the Docker engine did not answer within 5s', 5);
+    await start('down', engineDown);
+    await start('store', () => new StoreUnavailableError('PostgreSQL did not answer'));
+    await start('own', () => new Error(ENGINE_WORDS));
+    await start('own', engineDown);
+    await start('halt', () => new Error(ENGINE_WORDS));
+    for (let i = 0; i < 3; i++) await start('loop', () => new Error(ENGINE_WORDS));
+    for (const app of ['down', 'store', 'own', 'halt']) assert.equal((await bed.api(gateway, 'GET', `/v1/apps/${app}`)).json.state, 'failed', app);
+    assert.equal((await bed.api(gateway, 'GET', '/v1/apps/own')).json.status.lastError, 'the Docker engine did not answer within 5s');
+    assert.equal((await bed.api(gateway, 'GET', '/v1/apps/loop')).json.state, 'crashloop');
+    for (const app of ['halt', 'loop']) {
+      const stopped = await bed.api(gateway, 'POST', `/v1/apps/${app}/stop`);
+      assert.equal(stopped.status, 200, JSON.stringify(stopped.json));
+      assert.equal(stopped.json.state, 'stopped', `${app}: stop means stopped`);
+      assert.equal(stopped.json.reason, 'stopped through the API');
+      assert.equal(stopped.json.lastError, undefined);
+    }
+    // Past its backoff: the next request starts the crash-looping app at once.
+    bed.runtime.behave('loop', {});
+    assert.equal((await httpGet(gateway.proxyAddress!.port, '/session/loop/')).status, 200);
+    assert.equal((await bed.api(gateway, 'POST', '/v1/apps/loop/stop')).json.state, 'stopped');
+
+    await bed.stop(gateway);
+    assert.deepEqual((await keptFailures(bed)).sort(), ['own']);
+    gateway = await bed.start();
+    for (const app of ['down', 'store', 'halt', 'loop']) assert.equal((await bed.api(gateway, 'GET', `/v1/apps/${app}`)).json.state, 'stopped', `${app}: nothing of the app's own to show`);
+    const own = (await bed.api(gateway, 'GET', '/v1/apps/own')).json;
+    assert.equal(own.state, 'failed');
+    assert.match(own.status.lastError, /exec format error/, 'the app\'s own failure, not the outage after it');
+    await bed.stop(gateway);
+  });
+});
+
+describe('a follower that takes the lead', () => {
+  it('shows the failures the old leader kept (its own view was stopped), leaves an app it sees up or failed itself, and forgets one at the next start that works', async () => {
+    const rt = new FakeRuntime();
+    let leads = true;
+    const written: string[] = [];
+    const told: string[] = [];
+    const a = fakeActivator(rt, {
+      acts: () => leads,
+      keepFailure: (app, f) => void written.push(`${app}:${f ? 'keep' : 'forget'}`),
+      onChange: (status) => void told.push(`${status.name}:${status.state}`),
+    });
+    try {
+      await a.reconcile([fakeSpec('web'), fakeSpec('up'), fakeSpec('own')]);
+      await a.acquire('up');
+      leads = false;
+      a.controller('own')!.fail('a name conflict this gateway saw');
+      assert.equal(a.status('web')?.state, 'stopped');
+      const failedAt = new Date(Date.now() - 60_000);
+      const kept = (lastError: string): StoredFailure => ({ reason: '3 failures in a row', lastError, publicError: 'app failed to start', failedAt });
+      leads = true;
+      written.length = 0;
+      told.length = 0;
+      a.takeKeptFailures(new Map([['web', kept('the container exited with code 3')], ['up', kept('old')], ['own', kept('old')], ['gone', kept('old')]]));
+      const web = a.status('web')!;
+      assert.equal(web.state, 'failed', 'the old leader\'s view, not a plain stopped');
+      assert.equal(web.lastError, 'the container exited with code 3');
+      assert.equal(web.reason, '3 failures in a row');
+      assert.equal(web.since?.getTime(), failedAt.getTime(), 'the moment it failed, not the lead taken');
+      assert.deepEqual(told, ['web:failed'], 'the change is told (events, dashboard)');
+      assert.equal(a.status('up')?.state, 'running');
+      assert.equal(a.status('own')?.lastError, 'a name conflict this gateway saw');
+      assert.equal(a.status('gone'), undefined);
+      assert.deepEqual(written, [], 'what the store holds is not written again');
+      await a.acquire('web');
+      assert.equal(a.status('web')?.state, 'running');
+      assert.deepEqual(written, ['web:forget']);
+    } finally {
+      a.close();
+      await rt.close();
+    }
+  });
+});
+
 describe('failureKeeping', () => {
-  it('keeps a failure with an error, leaves it through a start, forgets it past it, and writes nothing when nothing is kept', () => {
-    assert.equal(failureKeeping('failed', true, false), 'keep');
-    assert.equal(failureKeeping('crashloop', true, true), 'keep');
-    assert.equal(failureKeeping('starting', true, true), 'leave');
-    assert.equal(failureKeeping('running', false, true), 'forget');
-    assert.equal(failureKeeping('stopped', false, true), 'forget');
-    assert.equal(failureKeeping('running', false, false), 'forget', 'another gateway may have kept one');
-    assert.equal(failureKeeping('stopped', false, false), 'leave');
+  it('keeps an app\'s own failure, leaves what is kept through a start or a failure of the surroundings, forgets it past it, and writes nothing when nothing is kept', () => {
+    const rows: ReadonlyArray<[Parameters<typeof failureKeeping>, ReturnType<typeof failureKeeping>, string?]> = [
+      [['failed', 'app', false], 'keep'],
+      [['crashloop', 'app', true], 'keep'],
+      [['failed', 'surroundings', false], 'leave', 'the engine down, start slots busy, the store unreachable: nothing wrong with the app'],
+      [['failed', 'surroundings', true], 'leave', 'the app\'s own failure kept before stays: no start worked since'],
+      [['failed', undefined, true], 'forget'],
+      [['starting', 'app', true], 'leave'],
+      [['running', undefined, true], 'forget'],
+      [['stopped', undefined, true], 'forget', 'berth stop on a failed app'],
+      [['running', undefined, false], 'forget', 'another gateway may have kept one'],
+      [['stopped', undefined, false], 'leave'],
+    ];
+    for (const [args, want, why] of rows) assert.equal(failureKeeping(...args), want, why ?? args.join(' '));
+  });
+});
+
+describe('failureOwner', () => {
+  it('tells the surroundings\' failures by their catalogue code, and takes anything else for the app\'s', () => {
+    const rows: ReadonlyArray<[unknown, FailureOwner]> = [
+      [new EngineUnavailableError('the Docker engine did not answer within 5s', 5), 'surroundings'],
+      [new StartSlotsBusyError('web', 2), 'surroundings'],
+      [new StoreUnavailableError('PostgreSQL did not answer'), 'surroundings'],
+      [new StartFailedError('web', 'the container exited with code 3', false), 'app'],
+      [new StartFailedError('web', 'not ready in time', true), 'app'],
+      [new PolicyError([{ path: 'image', message: 'not allowed' }]), 'app'],
+      [new RuntimeError('No such image: fake/web:1'), 'app'],
+      [new Error('engine_unavailable'), 'app'],
+    ];
+    for (const [err, want] of rows) assert.equal(failureOwner(err), want, (err as Error).message);
   });
 });
 
