@@ -94,14 +94,22 @@ describe('a black-holed Docker engine', () => {
     const calls: string[] = [];
     const fake = { modem: { dial: (options: { path: string }, _cb: unknown) => void calls.push(options.path) } } as unknown as Docker;
     const bounded = boundEngineCalls(fake, 50) as unknown as { modem: { dial(o: object, cb: (err: unknown) => void): void } };
-    const failedAfter = (options: object) =>
-      new Promise<number>((resolve) => {
+    const settled: string[] = [];
+    const failedAfter = (options: { path: string; options?: { t: number } }) =>
+      new Promise<{ ms: number; boundMs: unknown }>((resolve) => {
         const began = performance.now();
-        bounded.modem.dial(options, () => resolve(performance.now() - began));
+        bounded.modem.dial(options, (err) => {
+          settled.push(options.path);
+          resolve({ ms: performance.now() - began, boundMs: (err as { timeoutMs?: unknown }).timeoutMs });
+        });
       });
     const [plain, stop] = await Promise.all([failedAfter({ path: '/containers/x/json' }), failedAfter({ path: '/containers/x/stop?', options: { t: 0.3 } })]);
-    assert.ok(plain >= 45 && plain < 250, `a plain call gave up after ${plain} ms`);
-    assert.ok(stop >= 340, `a stop with t=0.3 s gave up after ${stop} ms`);
+    // The bound each call was given, read from its error rather than from how late a busy loop ran the timers.
+    assert.equal(plain.boundMs, 50, 'a plain call has the engine timeout alone');
+    assert.equal(stop.boundMs, 350, 'a stop call has its grace period on top');
+    assert.ok(plain.ms >= 45, `a plain call gave up after ${plain.ms} ms`);
+    assert.ok(stop.ms >= 340, `a stop with t=0.3 s gave up after ${stop.ms} ms`);
+    assert.deepEqual(settled, ['/containers/x/json', '/containers/x/stop?'], 'the plain call gave up first');
     assert.equal(calls.length, 2);
   });
 });

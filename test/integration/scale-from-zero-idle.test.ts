@@ -191,7 +191,8 @@ describe('scale from zero: idle stop, pause and self-exit', () => {
     assert.equal(events.count(pause, 'start'), 1, 'woken by unpause, not a new start');
   });
 
-  test('seed 000: a container that exits by itself becomes stopped, and the next request brings it back', T, async () => {
+  // Six starts of its container one after another (each a few seconds on a loaded engine): 30 s ran out once.
+  test('seed 000: a container that exits by itself becomes stopped, and the next request brings it back', { timeout: 60_000 }, async () => {
     assert.equal((await timedGet(h.port, appPath(self, '/ping'))).status, 200);
     const first = await inspectAppContainer(self, run.label);
 

@@ -29,14 +29,17 @@ test('leftover: a never-ready container kept after one failed start is stopped a
 
 test('leftover: the next start takes the kept container, and the leftover stop does not touch it once it serves', async () => {
   const rt = new FakeRuntime();
-  // Ready 1.5 s after its start: the first start (1 s) fails, the second (from ~1 s on) sees it ready with 0.5 s to spare either way.
-  rt.behave('web', { readyAfterMs: 1_500 });
+  // Not ready through the first start, made ready after it failed: no readiness races a start timeout.
+  rt.behave('web', { neverReady: true });
   const a = fakeActivator(rt);
   try {
-    // The leftover's idle timeout counts from the failure, the serving app's from its readiness (later): the first would come first.
     await a.reconcile([fakeSpec('web', { startTimeout: '1s', idleTimeout: '1500ms' })]);
     await assert.rejects(a.acquire('web'));
     const kept = rt.running('web')[0]!.id;
+    // Ready 0.5 s after the failure: the leftover's idle timeout (counted from the failure) falls due 0.5 s before
+    // the serving app's (counted from its readiness), and timers fire in that order however late the loop runs.
+    await sleep(500);
+    rt.containers.get(kept)!.readyAtMs = performance.now();
     const up = await a.acquire('web');
     assert.equal(up.instanceId, kept, 'the slow container was taken, not made again');
     await eventually('idle-stopped', () => a.status('web')?.state === 'stopped', 10_000);
