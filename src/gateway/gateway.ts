@@ -114,12 +114,12 @@ export class Gateway {
   /** The monotonic clock at construction: uptime is not the wall clock's difference, which a step back made negative. */
   private readonly startedMono = performance.now();
 
-  /** How long this gateway has been up. */
   /** Stopping: the listeners drain what is in flight and the gateway takes nothing new (GET /v1/health says so). */
   get draining(): boolean {
     return this.closed;
   }
 
+  /** How long this gateway has been up. */
   get uptimeMs(): number {
     return performance.now() - this.startedMono;
   }
