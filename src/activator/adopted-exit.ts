@@ -1,4 +1,4 @@
-import type { Instance } from '../runtime/runtime.js';
+import { containerExited, type Instance } from '../runtime/runtime.js';
 import { OUT_OF_MEMORY, SIGNALLED } from './start-watch.js';
 
 /** What the engine still knows of a container's last end, read when a gateway takes the app over. */
@@ -37,7 +37,7 @@ export function adoptedExit(exit: ExitRecord): AdoptedExit | undefined {
   const code = exit.exitCode;
   if (code === undefined || SIGNALLED.has(code)) return undefined;
   if (code > SIGNAL_BASE && code < SIGNAL_BASE + 65) return { reason: `its container ended on signal ${code - SIGNAL_BASE} (code ${code})${when}` };
-  return { reason: `its container exited with code ${code}${when}`, lastError: `the container exited with code ${code}` };
+  return { reason: `its container exited with code ${code}${when}`, lastError: containerExited(code) };
 }
 
 /** Of several exited containers of an app, the one that ended last: its end is the app's. */

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { BerthError, ClientClosedError, EngineUnavailableError, lastOutputOf, messageOf } from '../errors.js';
 import type { Admission, Admitted, Upstream } from '../proxy/upstream.js';
-import type { Instance, Runtime } from '../runtime/runtime.js';
+import { containerExited, type Instance, type Runtime } from '../runtime/runtime.js';
 import { containerSpecHash, withContainerOf } from '../spec/hash.js';
 import type { AppSpec, DockerPolicy, WaitingPageText } from '../spec/types.js';
 import type { AppState, AppStatus } from './app-status.js';
@@ -902,7 +902,7 @@ export class AppController {
     // Following: the leader's notice of this very stop may still be on its way (see leaderStopped).
     if (this.deps.leaderStopped) this.ownExit = { instanceId, name: slot.instance.name, exitCode, atMs: Date.now(), startedAtMs: startedAt ?? 0, lastError: this.lastError };
     if (decision.crashed) {
-      this.lastError = outOfMemory ? this.outOfMemoryError(exitCode) : `the container exited with code ${exitCode}`;
+      this.lastError = outOfMemory ? this.outOfMemoryError(exitCode) : containerExited(exitCode);
       // What the app did (its exit code, its memory limit from the spec): its clients may read it.
       this.publicError = { of: this.lastError, text: this.lastError };
       this.lastOutput = undefined;

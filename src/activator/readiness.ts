@@ -1,6 +1,7 @@
 import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import { formatDuration } from '../spec/duration.js';
 import type { ReadinessSpec } from '../spec/types.js';
+import { containerExited } from '../runtime/runtime.js';
 
 export interface ProbeTarget {
   host: string;
@@ -152,7 +153,7 @@ export async function waitUntilHealthy(
     if (signal?.aborted) return { ready: false, reason: 'start cancelled' };
     const now = await inspect();
     if (!now) return { ready: false, reason: 'the container disappeared' };
-    if (now.state === 'exited' || now.state === 'dead') return { ready: false, reason: `the container exited with code ${now.exitCode ?? '?'}` };
+    if (now.state === 'exited' || now.state === 'dead') return { ready: false, reason: containerExited(now.exitCode) };
     health = now.health;
     if (health === 'healthy') return { ready: true };
     await sleep(Math.min(delayMs, Math.max(deadline - performance.now(), 0)));

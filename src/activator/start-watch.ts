@@ -1,4 +1,4 @@
-import type { Instance } from '../runtime/runtime.js';
+import { containerExited, type Instance } from '../runtime/runtime.js';
 
 /** How a container the kernel killed for its memory is told (a bare 137 reads like any kill). */
 export const OUT_OF_MEMORY = 'the container ran out of memory and was killed';
@@ -41,7 +41,7 @@ export function duringStart(started: Pick<Instance, 'startedAt' | 'address'>, no
   if (!now) return { kind: 'gone', reason: 'the container disappeared' };
   if (now.state === 'exited' || now.state === 'dead') {
     if (now.oomKilled) return { kind: 'failed', reason: `${OUT_OF_MEMORY} (code ${now.exitCode ?? 137}); give it more with resources.memory` };
-    const reason = `the container exited with code ${now.exitCode ?? '?'}`;
+    const reason = containerExited(now.exitCode);
     return now.exitCode !== undefined && SIGNALLED.has(now.exitCode) ? { kind: 'maybe-restarting', reason } : { kind: 'failed', reason };
   }
   if (now.state === 'paused') return { kind: 'failed', reason: PAUSED_WHILE_STARTING };

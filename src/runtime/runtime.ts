@@ -197,3 +197,8 @@ export const LABEL_SPEC_HASH = 'berth.spec-hash';
 export const LABEL_HOST_PORT = 'berth.host-port';
 /** The id of the store whose gateway made the object: a gateway never touches another store's containers. */
 export const LABEL_STORE = 'berth.store';
+
+/** How an instance's own exit is told, to operators and to the app's clients alike: the same words wherever it is seen. */
+export function containerExited(exitCode: number | string | undefined): string {
+  return `the container exited with code ${exitCode ?? '?'}`;
+}

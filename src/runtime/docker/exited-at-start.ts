@@ -1,4 +1,5 @@
 import { RuntimeError } from '../../errors.js';
+import { containerExited } from '../runtime.js';
 
 /**
  * A container found exited by the look right after its start. Its exit code is what the app
@@ -9,6 +10,6 @@ import { RuntimeError } from '../../errors.js';
 export function exitedAtStart(name: string, exitCode: number | undefined): RuntimeError {
   const code = exitCode ?? '?';
   return new RuntimeError(`container ${name} exited with code ${code} right after starting; its logs say why`, {
-    publicMessage: `the container exited with code ${code}`,
+    publicMessage: containerExited(code),
   });
 }
