@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { padRow, table } from '../../bench/lib/table.js';
 import { findWrkJson, wrkErrorCount, type WrkJson } from '../../bench/lib/wrk.js';
 import { labelOf, parseTimeMaxRss, parseWrk, roundOf, targetResult, type Meta, type TargetResult } from '../../bench/report-figures.js';
-import { berthRatios, ratios, render, verdictOf } from '../../bench/report-render.js';
+import { berthRatios, pairedByRound, ratios, render, verdictOf } from '../../bench/report-render.js';
 import { nginxConf } from '../../bench/replicas-nginx.js';
 import { analyseUpdate } from '../../bench/replicas-update.js';
 import type { LoadRecord } from '../../bench/replicas-load.js';
@@ -136,7 +136,8 @@ test('verdictOf: the four targets of the full gateway, PASS and MISS', () => {
   const text = render(rows, berthRatios(rows), verdict, 'setup line');
   assert.match(text, /^setup line\n\ntarget\s+req\/s/);
   assert.match(text, /configurable-http-proxy\s+5000/);
-  assert.match(text, /PASS {2}berth serve: throughput vs configurable-http-proxy: 8\.00× \(target ≥ 5×\)/);
+  assert.match(text, /PASS {2}berth serve: throughput vs configurable-http-proxy: 8\.00× \(round by round 8\.00× \(8\.00–8\.00×\)\) \(target ≥ 5×\)/);
+  assert.match(text, /CPU\/request vs the bare proxy: 1\.16× \(5\.5 \/ 4\.8 µs; round by round 1\.16× \(1\.16–1\.16×\)\)/);
   assert.match(text, /MISS {2}berth serve: CPU\/request vs nginx: 6\.19×/);
   assert.match(text, /berth serve vs berth bare proxy\s+0\.95×\s+1\.16×/);
 });
@@ -177,4 +178,22 @@ test('analyseUpdate: failures, the switch from old to new instances, and the gap
   assert.equal(u.servedByUnknownInstance, 0);
   assert.equal(u.longestGapMs.duringApply, 50, 'from the last old answer at 1200 to the 502 at 1250');
   assert.equal(u.requestsPerSecond.before, 100);
+});
+
+test('pairedByRound: round k over round k, so a machine changing speed between rounds moves both sides', () => {
+  const rowOf = (target: string, ticks: number[]) => targetResult(target, 'http://127.0.0.1:1/', ticks.map((t, i) => roundOf(WRK, meta(i + 1, t), false)));
+  // serve ran fast in round 1 and slow in rounds 2 and 3; the bare proxy slow in round 1 and fast after:
+  // the medians of each row pair a slow serve with a fast bare proxy (1.6×), round by round it is 1.2×.
+  const serve = rowOf('berth-serve', [600, 1000, 1000]);
+  const bare = rowOf('berth-proxy', [500, 625, 833]);
+  assert.equal(serve.cpuUsPerRequest / bare.cpuUsPerRequest, 1.6);
+  const p = pairedByRound(serve, bare, (r) => r.cpuUsPerRequest)!;
+  assert.ok(Math.abs(p.median - 1.2) < 0.01, String(p.median));
+  assert.ok(Math.abs(p.range[0] - 1.2) < 0.01 && Math.abs(p.range[1] - 1.6) < 0.01, String(p.range));
+  // Rounds that do not pair (one round, or a round missing on one side): no figure, rather than a wrong one.
+  assert.equal(pairedByRound(rowOf('berth-serve', [600]), rowOf('berth-proxy', [500]), (r) => r.cpuUsPerRequest), undefined);
+  assert.equal(pairedByRound(serve, rowOf('berth-proxy', [500, 625]), (r) => r.cpuUsPerRequest), undefined);
+  const verdict = verdictOf(new Map([serve, bare].map((r) => [r.target, r])))!;
+  assert.match(verdict.checks[0]!.value, /^1\.60× \(100\.0 \/ 62\.5 µs; round by round 1\.20× \(1\.20–1\.60×\)\)$/);
+  assert.equal(verdict.checks[0]!.met, false, 'the medians decide');
 });
