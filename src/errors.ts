@@ -121,6 +121,12 @@ export class PolicyError extends BerthError {
   }
 }
 
+/**
+ * A container about to start has powers over the host the policy denies, which berth did not give it
+ * (made or changed outside berth under berth's labels): the caller makes the container anew from its spec.
+ */
+export class ContainerPowersError extends PolicyError {}
+
 /** Missing or wrong credentials; the body never says which. */
 export class UnauthorizedError extends BerthError {
   constructor() {

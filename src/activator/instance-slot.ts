@@ -1,4 +1,4 @@
-import { NotFoundError, RuntimeError, withLastOutput } from '../errors.js';
+import { ContainerPowersError, NotFoundError, RuntimeError, withLastOutput } from '../errors.js';
 import type { Candidate } from '../proxy/balancer/balancer-policy.js';
 import type { Upstream } from '../proxy/upstream.js';
 import type { Instance, Runtime, StartOptions } from '../runtime/runtime.js';
@@ -180,7 +180,8 @@ async function startExisting(runtime: Runtime, spec: AppSpec, index: number, dea
     try {
       return await runtime.start(existing.id, bound());
     } catch (err) {
-      if (!(err instanceof NotFoundError)) throw err;
+      // Gone, or made with powers its spec does not give (outside berth, under its labels): ensure makes it anew.
+      if (!(err instanceof NotFoundError) && !(err instanceof ContainerPowersError)) throw err;
     }
   }
   const made = await runtime.ensure(spec, index);

@@ -20,6 +20,7 @@ import { currentFdLimits, defaultConnectionCap } from '../net/fd-limit.js';
 import { listenFailure } from '../net/listen-failure.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
 import type { Runtime, RuntimeHooks } from '../runtime/runtime.js';
+import { policyAllowance } from '../runtime/docker/launch-powers.js';
 import { resolveImagePorts } from './image-ports.js';
 import { HistoryBuffer } from '../store/history-buffer.js';
 import { queryRedactor } from '../store/query-redaction.js';
@@ -200,6 +201,7 @@ export class Gateway {
       defaultResources: () => (this.config ?? config).defaults.resources,
       secretPolicy: () => (this.config ?? config).policy,
       bindMountRoots: () => (this.config ?? config).policy.bindMountRoots,
+      launchPolicy: () => policyAllowance((this.config ?? config).policy),
       storeId,
       // Once at warn while the stream keeps breaking, as the resync says a failing pass: an outage must not flood the log.
       onEventStreamError: (err, retryInMs, again) => logger[again ? 'debug' : 'warn']({ err: messageOf(err), retryInMs }, 'engine event stream broke; reopening it'),

@@ -16,6 +16,7 @@ export function runtimeFromConfig(config: GatewayConfig, hooks: RuntimeHooks, ex
     inputUrl: hooks.inputUrl,
     secretPolicy: hooks.secretPolicy,
     bindMountRoots: hooks.bindMountRoots,
+    launchPolicy: hooks.launchPolicy,
     engineTimeoutMs: config.timeouts.engineMs,
     onEventStreamError: hooks.onEventStreamError,
   };

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { LaunchAllowance } from './docker/launch-powers.js';
 import type { AppSpec, ResourcesSpec } from '../spec/types.js';
 import type { SecretPolicy } from '../spec/secret-policy.js';
 import type { SpecIssue } from '../spec/path.js';
@@ -107,6 +108,8 @@ export interface RuntimeHooks {
   secretPolicy(): SecretPolicy;
   /** The policy's bindMountRoots as resolved when the config was loaded; checked at every create and start. */
   bindMountRoots(): readonly string[];
+  /** The powers the policy lets a container have, checked at every start whoever made the container (launch-powers.ts). */
+  launchPolicy?(): LaunchAllowance;
   /** The store's identity, to label every container with (`berth.store`; see LABEL_STORE). */
   storeId: string;
   /**

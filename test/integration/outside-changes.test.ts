@@ -3,6 +3,7 @@
 // alone must tell it. A container taken off berth's apps network loses its published
 // port while it runs on; a `docker restart` during a cold start stops the container
 // (143) and starts it again at a new port.
+import type { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appPath, testAppYaml } from '../support/app-spec.js';
@@ -16,6 +17,7 @@ const run = testRun();
 const T = { timeout: 30_000 };
 const cut = `oc${run.id}-cut`;
 const restarted = `oc${run.id}-restarted`;
+const forged = `oc${run.id}-forged`;
 
 describe('outside changes', () => {
   let h: GatewayHarness;
@@ -31,6 +33,7 @@ describe('outside changes', () => {
     await h.writeApp('cut.yaml', testAppYaml(cut, 'idleTimeout: 5m\n'));
     // Ready 1.5 s after it starts: long enough to restart it mid-start.
     await h.writeApp('restarted.yaml', testAppYaml(restarted, 'idleTimeout: 5m\nenv: {READY_DELAY_MS: "1500"}\n'));
+    await h.writeApp('forged.yaml', testAppYaml(forged, 'idleTimeout: 5m\n'));
     await h.start();
   });
 
@@ -76,4 +79,39 @@ describe('outside changes', () => {
     const containers = await testDocker().listContainers({ all: true, filters: { label: [run.label, `berth.app=${restarted}`] } });
     assert.equal(containers.length, 1, 'one container, no second one made');
   });
+
+  test('a stopped container replaced outside berth by one with its labels, --privileged and a bind of /: never started, made anew', T, async () => {
+    assert.equal((await timedGet(h.port, appPath(forged), { timeoutMs: 20_000 })).status, 200);
+    assert.equal((await h.api('POST', `/v1/apps/${forged}/stop`)).status < 300, true);
+    const made = await waitFor('its container stopped', async () => {
+      const i = await inspectAppContainer(forged, run.label);
+      return i && !i.State.Running && status(forged)?.state === 'stopped' ? i : undefined;
+    }, { timeoutMs: 15_000 });
+    const docker = testDocker();
+    await docker.getContainer(made.Id).remove({ force: true });
+    // Its name, labels (the spec hash too), image, command and port, with powers berth never gave it.
+    const fake = await docker.createContainer({
+      name: made.Name.replace(/^\//, ''),
+      Image: made.Config.Image,
+      Cmd: made.Config.Cmd,
+      Env: made.Config.Env,
+      Labels: made.Config.Labels,
+      ExposedPorts: made.Config.ExposedPorts,
+      HostConfig: { ...made.HostConfig, Privileged: true, Binds: ['/:/host:ro'] },
+    });
+    const since = Math.floor(Date.now() / 1000) - 1;
+    const reply = await timedGet(h.port, appPath(forged), { timeoutMs: 20_000 });
+    assert.equal(reply.status, 200, reply.body);
+    const now = await inspectAppContainer(forged, run.label);
+    assert.ok(now && now.Id !== fake.id, 'a new container');
+    assert.equal(now.HostConfig.Privileged, false);
+    assert.deepEqual(now.HostConfig.Binds ?? [], []);
+    assert.equal(await docker.getContainer(fake.id).inspect().then(() => 'there', () => 'gone'), 'gone', 'the forged one removed');
+    // With `until`, the engine sends what happened and ends the answer.
+    const events = (await docker.getEvents({ since, until: Math.floor(Date.now() / 1000) + 1, filters: { container: [fake.id], event: ['start'] } })) as Readable;
+    let text = '';
+    for await (const chunk of events) text += String(chunk);
+    assert.equal(text.trim(), '', 'the forged container was never started');
+  });
 });
+

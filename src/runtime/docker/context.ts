@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import type { LaunchAllowance } from './launch-powers.js';
 import type { SecretPolicy } from '../../spec/secret-policy.js';
 import type { ResourcesSpec } from '../../spec/types.js';
 import type { HostAddresses } from './addresses.js';
@@ -25,6 +26,11 @@ export interface DockerContext {
    * policy is known (the runtime used on its own) and mounts are not checked.
    */
   readonly bindMountRoots?: () => readonly string[];
+  /**
+   * The powers the policy lets a container have (launch-powers.ts), checked at every start and
+   * unpause of a container whatever made it. Undefined: no policy is known (the runtime on its own).
+   */
+  readonly launchPolicy?: () => LaunchAllowance;
   /** The signed URL an app with `input.as: url` fetches its input from; see RuntimeHooks. */
   readonly inputUrl?: (app: string) => string;
   /** The policy's secretFiles and secretEnv in force now; absent: every secret reference is denied. */

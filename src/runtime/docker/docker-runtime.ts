@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { LaunchAllowance } from './launch-powers.js';
 import type Docker from 'dockerode';
 import type { SecretPolicy } from '../../spec/secret-policy.js';
 import type { AppSpec, ResourcesSpec } from '../../spec/types.js';
@@ -59,6 +60,8 @@ export interface DockerRuntimeOptions {
    * only where no policy applies (tests of the runtime itself).
    */
   bindMountRoots?: () => readonly string[];
+  /** The powers the policy lets a container have (RuntimeHooks.launchPolicy), checked at every start and unpause. */
+  launchPolicy?: () => LaunchAllowance;
   /**
    * Bound on each Engine API call (the config's timeouts.engine); a stop call gets its
    * grace period on top, streams are bounded until they answer. Default 30 s.
@@ -103,6 +106,7 @@ export class DockerRuntime implements Runtime {
       secretPolicy: options.secretPolicy,
       processEnv: options.secretEnv,
       bindMountRoots: options.bindMountRoots,
+      launchPolicy: options.launchPolicy,
     };
   }
 

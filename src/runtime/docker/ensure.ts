@@ -22,6 +22,7 @@ import { containerName, isManaged, otherGatewayStore } from './names.js';
 import { removeContainer } from './remove.js';
 import { stopContainer } from './stop.js';
 import { ensureVolume } from './volume.js';
+import { powersBeyond, specAllowance } from './launch-powers.js';
 
 /** How often ensure looks again after losing a create race; see ensureContainer. */
 const CREATE_ATTEMPTS = 5;
@@ -68,7 +69,10 @@ export async function ensureContainer(ctx: DockerContext, given: AppSpec, index:
             'stop that gateway and remove its containers, or rename the app',
         );
       }
-      if (existing.Config.Labels[LABEL_SPEC_HASH] === hash) return toInstance(existing, ctx.addresses.dialHost);
+      // Its labels are only strings: one with powers its spec does not give (made or changed outside berth) is made anew.
+      if (existing.Config.Labels[LABEL_SPEC_HASH] === hash && powersBeyond(existing.HostConfig, specAllowance(app)).length === 0) {
+        return toInstance(existing, ctx.addresses.dialHost);
+      }
       await want();
       await retire(ctx, existing.Id);
     }

@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { NotFoundError, RuntimeError, withLastOutput } from '../../errors.js';
+import { ContainerPowersError, NotFoundError, RuntimeError, withLastOutput } from '../../errors.js';
 import { LABEL_APP, type Instance } from '../runtime.js';
 import { ensureAppsNetwork, needsAppsNetwork, rejoinAppsNetwork } from './apps-network.js';
 import type { DockerContext } from './context.js';
@@ -8,6 +8,7 @@ import { engineMessage, mapDockerError, statusOf } from './errors.js';
 import { hostPortAnswers } from './host-port.js';
 import { exitedAtStart } from './exited-at-start.js';
 import { hostNetworkPort, toInstance } from './instance.js';
+import { powersBeyond, powersProblem } from './launch-powers.js';
 import { containerLogs } from './logs.js';
 import { inspectContainer, requireManaged } from './managed.js';
 import { lastOutput } from '../last-output.js';
@@ -28,6 +29,10 @@ export async function startContainer(ctx: DockerContext, id: string): Promise<In
   const roots = ctx.bindMountRoots?.();
   // Mounts are made at start, following links as they are now.
   if (roots && stopped) checkContainerBindMounts(name, info.HostConfig.Mounts, roots);
+  // Whoever made it (its labels are only strings), it runs with no power the policy denies.
+  const allowed = ctx.launchPolicy?.();
+  const beyond = allowed && info.State.Status !== 'running' ? powersProblem(name, powersBeyond(info.HostConfig, allowed), 'the gateway\'s policy') : undefined;
+  if (beyond) throw new ContainerPowersError([{ path: 'security', message: `${beyond}; it is not started` }]);
   const app = info.Config.Labels?.[LABEL_APP];
   if (stopped && info.HostConfig?.NetworkMode === 'host') await refuseTakenHostPort(ctx, info, name);
   if (stopped && ctx.appsNetwork && app && needsAppsNetwork(info, ctx.appsNetwork)) {
