@@ -27,8 +27,9 @@ export interface DockerContext {
    */
   readonly bindMountRoots?: () => readonly string[];
   /**
-   * The powers the policy lets a container have (launch-powers.ts), checked at every start and
-   * unpause of a container whatever made it. Undefined: no policy is known (the runtime on its own).
+   * The powers the policy lets a container have (launch-powers.ts), checked at every start of a
+   * container whatever made it (the quick wake of Runtime.unpause thaws only what berth itself
+   * paused after starting it). Undefined: no policy is known (the runtime on its own).
    */
   readonly launchPolicy?: () => LaunchAllowance;
   /** The signed URL an app with `input.as: url` fetches its input from; see RuntimeHooks. */

@@ -60,7 +60,7 @@ export interface DockerRuntimeOptions {
    * only where no policy applies (tests of the runtime itself).
    */
   bindMountRoots?: () => readonly string[];
-  /** The powers the policy lets a container have (RuntimeHooks.launchPolicy), checked at every start and unpause. */
+  /** The powers the policy lets a container have (RuntimeHooks.launchPolicy), checked at every start. */
   launchPolicy?: () => LaunchAllowance;
   /**
    * Bound on each Engine API call (the config's timeouts.engine); a stop call gets its

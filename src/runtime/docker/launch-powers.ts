@@ -5,7 +5,7 @@
  * container named berth-APP-0 with berth's labels and `--privileged`, `-v /:/host` or
  * `--pid host`. The spec and the policy were checked at apply; the container itself is
  * checked here, where it is adopted (ensure: against what its spec asks) and where it is
- * started or unpaused (against the gateway's policy), so no container runs with powers
+ * started (against the gateway's policy), so no container berth starts runs with powers
  * the policy denies, whoever made it.
  */
 import type Docker from 'dockerode';
