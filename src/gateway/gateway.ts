@@ -16,7 +16,7 @@ import { logLevelFor, restartOnlyChanges } from '../config/reload-changes.js';
 import { ConfigError, StoreError, messageOf } from '../errors.js';
 import { gatewayClaims, validateAppSet } from '../spec/index.js';
 import { Metrics } from '../metrics/metrics.js';
-import { currentFdLimits, defaultAdminConnectionCap, defaultConnectionCap } from '../net/fd-limit.js';
+import { connectionCapWarning, currentFdLimits, defaultAdminConnectionCap, defaultConnectionCap } from '../net/fd-limit.js';
 import { listenFailure } from '../net/listen-failure.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
 import type { Runtime, RuntimeHooks } from '../runtime/runtime.js';
@@ -318,7 +318,10 @@ export class Gateway {
     };
     const openFiles = currentFdLimits()?.soft;
     // The TLS listener has a cap of its own: by default the two share the descriptors.
-    const maxConnections = config.limits.connections ?? defaultConnectionCap(openFiles, config.tls ? 2 : 1);
+    const listeners = config.tls ? 2 : 1;
+    const maxConnections = config.limits.connections ?? defaultConnectionCap(openFiles, listeners);
+    const capTooHigh = connectionCapWarning(maxConnections, openFiles, listeners);
+    if (capTooHigh) logger.warn({ connections: maxConnections, openFiles }, capTooHigh);
     if (config.workers > 1) {
       this.pool = new WorkerPool({
         count: config.workers,

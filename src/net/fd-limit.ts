@@ -98,3 +98,17 @@ export function lowFdLimitWarning(limits: FdLimits | undefined): string | undefi
   if (!limits || limits.soft >= LOW_FD_LIMIT) return undefined;
   return `the open-file limit is ${limits.soft} (hard ${limits.hard}): by default client connections are capped at ${defaultConnectionCap(limits.soft)} (limits.connections); raise it to at least ${LOW_FD_LIMIT} (LimitNOFILE= in a systemd unit, --ulimit nofile= for docker run, ulimit -n)`;
 }
+
+/**
+ * The start-up warning for a `limits.connections` the open-file limit cannot
+ * hold, undefined when it fits or the limit is unknown. Past the limit Node
+ * emits nothing (libuv leaves the connections in the kernel's accept queue):
+ * clients wait unanswered and no log line says why, so it is said once, here.
+ */
+export function connectionCapWarning(connections: number, softLimit: number | undefined, listeners: number): string | undefined {
+  if (softLimit === undefined || !Number.isFinite(softLimit)) return undefined;
+  const needed = 2 * connections * listeners;
+  if (needed <= softLimit) return undefined;
+  const each = listeners > 1 ? ' on each of the plain and the TLS listener' : '';
+  return `limits.connections ${connections}${each} needs about ${needed} open files (a client and an upstream descriptor per connection), more than the open-file limit ${softLimit}: past it new connections wait unanswered; lower it (the default here is ${defaultConnectionCap(softLimit, listeners)}) or raise the limit`;
+}
