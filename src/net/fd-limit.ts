@@ -112,3 +112,12 @@ export function connectionCapWarning(connections: number, softLimit: number | un
   const each = listeners > 1 ? ' on each of the plain and the TLS listener' : '';
   return `limits.connections ${connections}${each} needs about ${needed} open files (a client and an upstream descriptor per connection), more than the open-file limit ${softLimit}: past it new connections wait unanswered; lower it (the default here is ${defaultConnectionCap(softLimit, listeners)}) or raise the limit`;
 }
+
+/**
+ * True for a worker thread that could not start because the process is out of
+ * file descriptors (Node: ERR_WORKER_INIT_FAILED, "…: EMFILE"): the process's
+ * condition, not the thread's, which passes once connections close. Pure.
+ */
+export function threadLackedDescriptors(err: Error): boolean {
+  return (err as NodeJS.ErrnoException).code === 'ERR_WORKER_INIT_FAILED' && /\b(EMFILE|ENFILE)\b/.test(err.message);
+}

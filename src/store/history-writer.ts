@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { StoreError } from '../errors.js';
+import { threadLackedDescriptors } from '../net/fd-limit.js';
 import { recordsOf, toColumns, transferables, type HistoryColumns } from './history-columns.js';
 import { toWire, type HistoryThreadReply, type HistoryThreadRequest } from './history-thread-wire.js';
 import type { HistoryRetention, RequestRecord } from './store.js';
@@ -40,15 +41,6 @@ export interface ThreadHistoryWriterOptions {
  * in-process (on the connection already open) this long before a thread is tried again.
  */
 const NO_DESCRIPTORS_PAUSE_MS = 1_000;
-
-/**
- * True for a thread that could not start because the process is out of file
- * descriptors (Node: ERR_WORKER_INIT_FAILED, "…: EMFILE"): the process's
- * condition, not the thread's, which passes once connections close. Pure.
- */
-export function threadLackedDescriptors(err: Error): boolean {
-  return (err as NodeJS.ErrnoException).code === 'ERR_WORKER_INIT_FAILED' && /\b(EMFILE|ENFILE)\b/.test(err.message);
-}
 
 /** The compiled thread, beside this module in dist/src/store/ (resolved from the module itself, wherever berth is installed). */
 const THREAD_URL = new URL('./history-thread.js', import.meta.url);

@@ -3,8 +3,7 @@
 // alongside it, and a crash that restarts it or, repeated, falls back in-process.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, promises as fs, readdirSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StoreError } from '../../src/errors.js';
@@ -14,7 +13,7 @@ import { ROWS_PER_INSERT } from '../../src/store/history-rows.js';
 import { HISTORY_THREAD_NICE, fromWire, toWire } from '../../src/store/history-thread-wire.js';
 import { ThreadHistoryWriter, type HistoryWriter } from '../../src/store/history-writer.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
-import { currentFdLimits } from '../../src/net/fd-limit.js';
+import { exhaustDescriptors } from '../support/fd-exhaust.js';
 import type { RequestRecord } from '../../src/store/store.js';
 
 const T0 = 1_700_000_000_000;
@@ -259,25 +258,6 @@ describe('ThreadHistoryWriter crashes', () => {
       await store.close();
     }
   });
-
-  /** Runs this process out of descriptors (a soft limit just above those open, the rest taken) until release(). */
-  function exhaustDescriptors(): { release(): void } {
-    const limits = currentFdLimits()!;
-    const setSoft = (soft: number) => execFileSync('prlimit', ['--pid', String(process.pid), `--nofile=${soft}:${Number.isFinite(limits.hard) ? limits.hard : 'unlimited'}`], { stdio: 'ignore' });
-    setSoft(readdirSync('/proc/self/fd').length + 16);
-    const held: number[] = [];
-    try {
-      for (let i = 0; i < 1_000; i++) held.push(openSync('/dev/null', 'r'));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EMFILE') throw err;
-    }
-    return {
-      release() {
-        held.forEach((fd) => closeSync(fd));
-        setSoft(limits.soft);
-      },
-    };
-  }
 
   it('a thread that cannot start for want of descriptors is no crash: the batches go in-process a moment, then to a thread again', async () => {
     const store = await fileStore();
