@@ -22,6 +22,7 @@ import type { ApiContext, RouteDef } from './route-def.js';
 import { Router } from './router.js';
 import type { Principal, TokenService } from './token-service.js';
 import { queryRedactor } from '../store/query-redaction.js';
+import { MAX_ADMIN_CONNECTIONS } from '../net/fd-limit.js';
 
 export interface AdminServerOptions {
   gateway: Gateway;
@@ -39,18 +40,15 @@ export interface AdminServerOptions {
   bindHost: string;
   /** Tests inject a throttle with their own clock. */
   throttle?: FailureThrottle;
-  /** Most client connections open at once; default MAX_ADMIN_CONNECTIONS. */
+  /**
+   * Most client connections open at once; default MAX_ADMIN_CONNECTIONS. The gateway
+   * passes defaultAdminConnectionCap of its open-file limit, so a flood of idle
+   * connections here cannot starve the proxy and the engine calls of descriptors.
+   */
   maxConnections?: number;
   /** How often open streams' tokens are asked of the store again; default TOKEN_RECHECK_MS (tests: shorter). */
   tokenRecheckMs?: number;
 }
-
-/**
- * The admin listener's cap on open connections: far more than operators,
- * dashboards and event streams need, far fewer than the open-file limit, so a
- * flood of idle connections here cannot starve the proxy of descriptors.
- */
-export const MAX_ADMIN_CONNECTIONS = 512;
 
 /**
  * The admin listener: the REST API under /v1/. Every call is authenticated

@@ -54,8 +54,10 @@ export function serveCommand(): Command {
       if (stopRequested) tellStopDuringStart(logger, stopRequested);
       ignoreSignals(process, (signal, why) => logger.warn({ signal }, `${signal} ignored: ${why}`));
       // Once, before any listener opens: every client connection and upstream costs a descriptor.
-      const { raiseFdLimit } = await import('../net/fd-limit.js');
+      const { raiseFdLimit, lowFdLimitWarning } = await import('../net/fd-limit.js');
       const fds = raiseFdLimit((message) => logger.warn(message));
+      const lowFds = lowFdLimitWarning(fds);
+      if (lowFds) logger.warn({ openFiles: fds?.soft }, lowFds);
       logger.debug({ openFiles: fds?.soft }, 'open-file limit');
       const gateway = new Gateway(opts.config, {
         logger,

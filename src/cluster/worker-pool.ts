@@ -201,8 +201,13 @@ export class WorkerPool {
     this.workers.set(worker.id, { worker, forkedAt: now, fed: false, slot, heardMs: now });
     this.slots.set(worker, slot);
     worker.on('message', (message: FromProxy) => this.onMessage(worker, message));
-    // A failed write (EPIPE: it died while the control wrote) is answered by its 'exit', which replaces it.
-    worker.on('error', (err) => this.options.logger.debug({ worker: worker.id, err: err.message }, 'proxy worker channel error'));
+    worker.on('error', (err) => {
+      // A fork that failed (EMFILE, ENFILE, EAGAIN: out of descriptors or processes) has no pid and
+      // never emits 'exit': it is taken as a worker that died at once, or its slot stayed empty for good.
+      if (worker.process.pid === undefined) return this.onExit(worker, null, null, err);
+      // A failed write (EPIPE: it died while the control wrote) is answered by its 'exit', which replaces it.
+      this.options.logger.debug({ worker: worker.id, err: err.message }, 'proxy worker channel error');
+    });
     worker.on('exit', (code, signal) => this.onExit(worker, code, signal));
   }
 
@@ -267,21 +272,23 @@ export class WorkerPool {
     this.feed.handle(worker.id, message);
   }
 
-  private onExit(worker: Worker, code: number | null, signal: string | null): void {
+  /** A worker exited, or (`forkError`) could not be forked at all. */
+  private onExit(worker: Worker, code: number | null, signal: string | null, forkError?: Error): void {
     const entry = this.workers.get(worker.id);
     this.workers.delete(worker.id);
     this.feed.peerLeft(worker.id);
     this.edgeAnswered(worker.id);
     if (this.closing) return;
     if (this.listening) {
-      this.listening.reject(new Error(`a proxy worker exited at start (code ${code}, signal ${signal})`));
+      this.listening.reject(new Error(forkError ? `a proxy worker could not be started: ${forkError.message}` : `a proxy worker exited at start (code ${code}, signal ${signal})`));
       this.listening = undefined;
       return;
     }
     if (!entry) return;
     const plan = reforkPlan(performance.now() - entry.forkedAt, this.quickDeaths.get(entry.slot) ?? 0);
     this.quickDeaths.set(entry.slot, plan.quickDeaths);
-    this.options.logger.warn({ worker: worker.id, slot: entry.slot, pid: worker.process.pid, code, signal, pauseMs: plan.pauseMs }, 'proxy worker died; starting a replacement');
+    if (forkError) this.options.logger.warn({ slot: entry.slot, err: forkError.message, pauseMs: plan.pauseMs }, 'a proxy worker could not be started; trying again');
+    else this.options.logger.warn({ worker: worker.id, slot: entry.slot, pid: worker.process.pid, code, signal, pauseMs: plan.pauseMs }, 'proxy worker died; starting a replacement');
     const refork = () => {
       if (!this.closing) this.fork(entry.slot);
     };

@@ -149,7 +149,7 @@ export const configFileSchema = z.strictObject({
         .int()
         .min(1)
         .optional()
-        .describe('Most client connections open on the proxy listener; past it new ones get 503 and are closed. Default: min(10000, (open-file limit - a reserve of up to 1000) / 2).'),
+        .describe('Most client connections open on the proxy listener; past it new ones get 503 and are closed. Default: min(10000, (open-file limit - a reserve of up to 1000) / 2), halved when tls is on (the TLS listener has a cap of its own). One more than the open-file limit holds is warned of at start.'),
       concurrentStarts: z
         .number()
         .int()

@@ -16,7 +16,7 @@ import { logLevelFor, restartOnlyChanges } from '../config/reload-changes.js';
 import { ConfigError, StoreError, messageOf } from '../errors.js';
 import { gatewayClaims, validateAppSet } from '../spec/index.js';
 import { Metrics } from '../metrics/metrics.js';
-import { currentFdLimits, defaultConnectionCap } from '../net/fd-limit.js';
+import { connectionCapWarning, currentFdLimits, defaultAdminConnectionCap, defaultConnectionCap } from '../net/fd-limit.js';
 import { listenFailure } from '../net/listen-failure.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
 import type { Runtime, RuntimeHooks } from '../runtime/runtime.js';
@@ -318,7 +318,12 @@ export class Gateway {
       metrics.requestDone(record);
       accountant.request(record.app, record.timeMs);
     };
-    const maxConnections = config.limits.connections ?? defaultConnectionCap(currentFdLimits()?.soft);
+    const openFiles = currentFdLimits()?.soft;
+    // The TLS listener has a cap of its own: by default the two share the descriptors.
+    const listeners = config.tls ? 2 : 1;
+    const maxConnections = config.limits.connections ?? defaultConnectionCap(openFiles, listeners);
+    const capTooHigh = connectionCapWarning(maxConnections, openFiles, listeners);
+    if (capTooHigh) logger.warn({ connections: maxConnections, openFiles }, capTooHigh);
     if (config.workers > 1) {
       this.pool = new WorkerPool({
         count: config.workers,
@@ -395,6 +400,7 @@ export class Gateway {
       routes: apiRoutes,
       logger,
       fallback: dashboardHandler(),
+      maxConnections: defaultAdminConnectionCap(openFiles),
       bindHost: config.admin.host,
       allowedHosts: () => adminHostNames(config.admin.host, (this.config ?? config).adminHosts),
     });

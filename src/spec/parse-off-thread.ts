@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import { BadRequestError, SpecError, type FieldProblem } from '../errors.js';
+import { BadRequestError, BerthError, SpecError, type FieldProblem } from '../errors.js';
+import { threadLackedDescriptors } from '../net/fd-limit.js';
 import { parseSpecText } from './parse.js';
 import type { AppSpec } from './types.js';
 
@@ -55,7 +56,10 @@ function parseOnThread(text: string, source: string): Promise<AppSpec[]> {
     const onError = (err: Error & { code?: string }) => {
       done();
       // ERR_WORKER_OUT_OF_MEMORY: the text holds more than any batch of specs could.
-      reject(err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? new BadRequestError(`${source}: too large to read as app specs (over ${THREAD_HEAP_MB} MB of memory); send fewer at a time`) : err);
+      if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') return reject(new BadRequestError(`${source}: too large to read as app specs (over ${THREAD_HEAP_MB} MB of memory); send fewer at a time`));
+      // The gateway out of descriptors (a flood of connections) is not the client's fault, nor a 500: it passes.
+      if (threadLackedDescriptors(err)) return reject(outOfDescriptors(source));
+      reject(err);
     };
     const onExit = (code: number) => onError(new Error(`reading ${source}: the parsing thread exited with code ${code}`));
     const done = () => {
@@ -68,6 +72,11 @@ function parseOnThread(text: string, source: string): Promise<AppSpec[]> {
     thread.ref();
     thread.postMessage({ text, source } satisfies ParseThreadRequest);
   });
+}
+
+function outOfDescriptors(source: string): BerthError {
+  const message = `cannot read ${source} now: the gateway is out of file descriptors; try again shortly`;
+  return new BerthError('overloaded', message, { retryAfterS: 1, publicMessage: message });
 }
 
 function startThread(): Worker {

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { StoreError } from '../errors.js';
+import { threadLackedDescriptors } from '../net/fd-limit.js';
 import { recordsOf, toColumns, transferables, type HistoryColumns } from './history-columns.js';
 import { toWire, type HistoryThreadReply, type HistoryThreadRequest } from './history-thread-wire.js';
 import type { HistoryRetention, RequestRecord } from './store.js';
@@ -35,6 +36,12 @@ export interface ThreadHistoryWriterOptions {
   crashWindowMs?: number;
 }
 
+/**
+ * After a thread could not start for want of file descriptors, batches are written
+ * in-process (on the connection already open) this long before a thread is tried again.
+ */
+const NO_DESCRIPTORS_PAUSE_MS = 1_000;
+
 /** The compiled thread, beside this module in dist/src/store/ (resolved from the module itself, wherever berth is installed). */
 const THREAD_URL = new URL('./history-thread.js', import.meta.url);
 
@@ -60,6 +67,11 @@ export class ThreadHistoryWriter implements HistoryWriter {
   private crashes: number[] = [];
   private fellBack = false;
   private closed = false;
+  /** The thread that could not start for want of descriptors, and until when batches go in-process. */
+  private noDescriptors?: Worker;
+  private pausedUntilMs = 0;
+  /** Said once per shortage of descriptors, not once per batch. */
+  private shortageLogged = false;
 
   constructor(private readonly options: ThreadHistoryWriterOptions) {}
 
@@ -68,9 +80,14 @@ export class ThreadHistoryWriter implements HistoryWriter {
     return this.fellBack;
   }
 
+  /** Given up for good, closed, or paused while the process is out of descriptors: the fallback writes. */
+  private get viaFallback(): boolean {
+    return this.fellBack || this.closed || performance.now() < this.pausedUntilMs;
+  }
+
   async append(records: readonly RequestRecord[]): Promise<void> {
     if (records.length === 0) return;
-    if (this.fellBack || this.closed) return this.options.fallback.append(records);
+    if (this.viaFallback) return this.options.fallback.append(records);
     const cols = toColumns(records);
     const { wire, transfer } = toWire(cols);
     await this.call(`record ${records.length} request(s)`, { id: 0, op: 'append', cols: wire }, [...transferables(cols), ...transfer]);
@@ -83,13 +100,13 @@ export class ThreadHistoryWriter implements HistoryWriter {
    */
   async appendColumns(cols: HistoryColumns): Promise<void> {
     if (cols.length === 0) return;
-    if (this.fellBack || this.closed) return appendColumnsTo(this.options.fallback, cols);
+    if (this.viaFallback) return appendColumnsTo(this.options.fallback, cols);
     const { wire, transfer } = toWire(cols);
     await this.call(`record ${cols.length} request(s)`, { id: 0, op: 'append', cols: wire }, transfer);
   }
 
   prune(retention: HistoryRetention, nowMs: number): Promise<number> {
-    if (this.fellBack || this.closed) return this.options.fallback.prune(retention, nowMs);
+    if (this.viaFallback) return this.options.fallback.prune(retention, nowMs);
     return this.call('prune the history', { id: 0, op: 'prune', retention, nowMs });
   }
 
@@ -125,7 +142,11 @@ export class ThreadHistoryWriter implements HistoryWriter {
     const worker = new Worker(THREAD_URL, { workerData: { path: this.options.path, busyTimeoutMs: this.options.busyTimeoutMs } });
     worker.unref();
     worker.on('message', (reply: HistoryThreadReply) => this.answer(worker, reply));
-    worker.on('error', (err) => this.options.logger?.error({ err: err.message }, 'the history writer thread failed'));
+    worker.on('error', (err) => {
+      if (threadLackedDescriptors(err)) this.noDescriptors = worker;
+      else this.options.logger?.error({ err: err.message }, 'the history writer thread failed');
+    });
+    worker.on('online', () => (this.shortageLogged = false));
     worker.on('exit', (code) => this.exited(worker, code));
     this.worker = worker;
     return worker;
@@ -145,6 +166,15 @@ export class ThreadHistoryWriter implements HistoryWriter {
     this.worker = undefined;
     const lost = [...this.pending.values()];
     this.pending.clear();
+    if (this.noDescriptors === worker) {
+      // Not a crash: counted as one, a few seconds out of descriptors gave the thread up for good.
+      this.noDescriptors = undefined;
+      this.pausedUntilMs = performance.now() + NO_DESCRIPTORS_PAUSE_MS;
+      for (const p of lost) p.reject(new StoreError(`store at ${this.options.path}: cannot ${p.what}: the history writer thread could not start (out of file descriptors)`));
+      if (!this.shortageLogged) this.options.logger?.warn({ unanswered: lost.length }, 'the history writer thread could not start (out of file descriptors); the history is written in-process until it can');
+      this.shortageLogged = true;
+      return;
+    }
     for (const p of lost) p.reject(new StoreError(`store at ${this.options.path}: cannot ${p.what}: the history writer thread ended (code ${code})`));
     if (this.closed) return;
     // Monotonic: a wall clock stepped forward between two crashes made them look an hour apart.

@@ -26,6 +26,8 @@ export interface GatewayProcessOptions {
   env?: Record<string, string>;
   /** The proxy listener. Default 127.0.0.1:0 (a port of the kernel's choosing). */
   listen?: string;
+  /** Runs the child under `prlimit --nofile=N:N` (soft and hard open-file limit N). */
+  nofile?: number;
 }
 
 /**
@@ -61,6 +63,7 @@ export class GatewayProcess {
     const network = options.appsNetwork ?? `berth-adv-${basename(dir).slice('berth-adv-'.length).toLowerCase()}`;
     if (options.appsNetwork === undefined) gw.network = network;
     gw.env = options.env ?? {};
+    gw.nofile = options.nofile;
     const config = `listen: ${options.listen ?? '127.0.0.1:0'}\nadmin: 127.0.0.1:0\nstore: ${options.store ?? './berth.db'}\nappsNetwork: ${network}\npolicy:\n  images: ["berth-test/*"]\napps:\n  - ./apps/\n${options.extraConfig ?? ''}`;
     await writeFile(join(dir, 'berth.yaml'), config);
     try {
@@ -74,7 +77,10 @@ export class GatewayProcess {
   }
 
   private spawn(logLevel: string): Promise<void> {
-    const child = spawn(process.execPath, [BERTH_BIN, 'serve', '--config', join(this.dir, 'berth.yaml'), '--no-watch'], {
+    const argv = [process.execPath, BERTH_BIN, 'serve', '--config', join(this.dir, 'berth.yaml'), '--no-watch'];
+    // prlimit execs the command in its place: the child's pid is still the gateway's.
+    const [file, ...args] = this.nofile === undefined ? argv : ['prlimit', `--nofile=${this.nofile}:${this.nofile}`, '--', ...argv];
+    const child = spawn(file!, args, {
       cwd: this.dir,
       env: { ...process.env, BERTH_ADMIN_TOKEN: this.adminToken, BERTH_LOG_LEVEL: logLevel, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -127,6 +133,7 @@ export class GatewayProcess {
   }
 
   private env: Record<string, string> = {};
+  private nofile?: number;
 
   /** How many times the gateway died and was respawned. */
   crashes = 0;

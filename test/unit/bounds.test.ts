@@ -7,7 +7,7 @@ import { classifyFailure } from '../../src/proxy/failure.js';
 import { ClientBodyTimeoutError } from '../../src/proxy/forward-http.js';
 import { exchangeBounds, DEFAULT_PROXY_TIMEOUTS } from '../../src/proxy/proxy-timeouts.js';
 import { throttledCounter } from '../../src/proxy/connection-cap.js';
-import { defaultConnectionCap, parseFdLimits } from '../../src/net/fd-limit.js';
+import { connectionCapWarning, defaultAdminConnectionCap, defaultConnectionCap, lowFdLimitWarning, parseFdLimits } from '../../src/net/fd-limit.js';
 import { mapDockerError } from '../../src/runtime/docker/errors.js';
 import { engineTimeoutError } from '../../src/runtime/docker/engine-timeout.js';
 import { parseSpecObject } from '../../src/spec/index.js';
@@ -111,6 +111,45 @@ describe('file descriptor limits', () => {
     [10, 1],
   ];
   for (const [soft, cap] of caps) it(`a soft limit of ${soft} caps connections at ${cap}`, () => assert.equal(defaultConnectionCap(soft), cap));
+  it('shares the descriptors between the plain and the TLS listener, each capped apart', () => {
+    // Before, each listener got the whole share: a flood on both took 4 descriptors per connection the limit allowed for 2.
+    assert.equal(defaultConnectionCap(1_024, 2), 192);
+    assert.equal(defaultConnectionCap(256, 2), 48);
+    assert.equal(defaultConnectionCap(undefined, 2), 10_000);
+    // Both listeners full (a client and an upstream descriptor each) and the admin listener full
+    // still leave descriptors for the process itself, the store and the engine's sockets.
+    for (const soft of [128, 256, 1_024, 4_096, 20_000]) {
+      assert.ok(2 * 2 * defaultConnectionCap(soft, 2) + defaultAdminConnectionCap(soft) <= soft - 48, `soft ${soft}`);
+    }
+  });
+  const adminCaps: Array<[number | undefined, number]> = [
+    [undefined, 512],
+    [Infinity, 512],
+    [1_048_576, 512],
+    [8_192, 512],
+    [1_024, 64],
+    [256, 16],
+    [10, 8],
+  ];
+  // Before, the admin listener took 512 whatever the limit: under 1024 (a common default) an
+  // unauthenticated flood there ran the gateway out of descriptors, and the proxy stopped accepting.
+  for (const [soft, cap] of adminCaps) it(`a soft limit of ${soft} caps admin connections at ${cap}`, () => assert.equal(defaultAdminConnectionCap(soft), cap));
+  it('warns at start of a limits.connections the open-file limit cannot hold', () => {
+    // Before, nothing was said: at the limit Node emits no accept error, clients just waited unanswered.
+    assert.match(connectionCapWarning(10_000, 1_024, 1) ?? '', /limits\.connections 10000 needs about 20000 open files.*limit 1024.*default here is 384/);
+    assert.match(connectionCapWarning(400, 1_024, 2) ?? '', /on each of the plain and the TLS listener needs about 1600/);
+    assert.equal(connectionCapWarning(400, 1_024, 1), undefined);
+    assert.equal(connectionCapWarning(10_000, undefined, 1), undefined);
+    assert.equal(connectionCapWarning(10_000, Infinity, 2), undefined);
+    // The defaults always fit.
+    for (const soft of [128, 1_024, 20_000]) for (const n of [1, 2]) assert.equal(connectionCapWarning(defaultConnectionCap(soft, n), soft, n), undefined);
+  });
+  it('warns at start when the limit stays under 4096, naming the cap it implies and how to raise it', () => {
+    assert.equal(lowFdLimitWarning({ soft: 4_096, hard: 4_096 }), undefined);
+    assert.equal(lowFdLimitWarning({ soft: Infinity, hard: Infinity }), undefined);
+    assert.equal(lowFdLimitWarning(undefined), undefined);
+    assert.match(lowFdLimitWarning({ soft: 1_024, hard: 1_024 }) ?? '', /open-file limit is 1024 \(hard 1024\).*capped at 384.*LimitNOFILE/);
+  });
 });
 
 describe('throttledCounter', () => {

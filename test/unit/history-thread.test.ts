@@ -13,6 +13,7 @@ import { ROWS_PER_INSERT } from '../../src/store/history-rows.js';
 import { HISTORY_THREAD_NICE, fromWire, toWire } from '../../src/store/history-thread-wire.js';
 import { ThreadHistoryWriter, type HistoryWriter } from '../../src/store/history-writer.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { exhaustDescriptors } from '../support/fd-exhaust.js';
 import type { RequestRecord } from '../../src/store/store.js';
 
 const T0 = 1_700_000_000_000;
@@ -253,6 +254,39 @@ describe('ThreadHistoryWriter crashes', () => {
       assert.equal(writer.inProcess, true, 'the second crash within the window gives the thread up');
     } finally {
       Date.now = realNow;
+      await writer.close();
+      await store.close();
+    }
+  });
+
+  it('a thread that cannot start for want of descriptors is no crash: the batches go in-process a moment, then to a thread again', async () => {
+    const store = await fileStore();
+    const fallback = countingFallback();
+    const logged: string[] = [];
+    const logger = { error: (_: unknown, msg: string) => logged.push(`error: ${msg}`), warn: (_: unknown, msg: string) => logged.push(`warn: ${msg}`) } as never;
+    const writer = new ThreadHistoryWriter({ path: store.path, busyTimeoutMs: 5000, fallback, logger, maxCrashes: 2 });
+    try {
+      let failed = 0;
+      const shortage = exhaustDescriptors();
+      try {
+        for (let i = 0; i < 3; i++) await writer.append([rec('a', T0 + i)]).catch(() => failed++);
+      } finally {
+        shortage.release();
+      }
+      // Before, each batch's thread failed to start and counted as a crash: the thread was given up for good.
+      assert.equal(writer.inProcess, false, 'the thread is not given up');
+      assert.ok(failed >= 1 && failed + fallback.appended === 3, `failed ${failed}, in-process ${fallback.appended}`);
+      assert.deepEqual(logged, ['warn: the history writer thread could not start (out of file descriptors); the history is written in-process until it can'], 'said once');
+      // Once the pause is over, a batch goes to a thread of its own again (the fallback here only counts).
+      const deadline = performance.now() + 10_000;
+      let written = 0;
+      for (let t = T0 + 100; written === 0 && performance.now() < deadline; t++) {
+        await writer.append([rec('b', t)]);
+        written = (await store.queryRequests({ app: 'b' })).items.length;
+        if (written === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.ok(written > 0, 'a thread writes again once descriptors are back');
+    } finally {
       await writer.close();
       await store.close();
     }

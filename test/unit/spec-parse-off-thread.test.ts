@@ -4,15 +4,35 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load-config.js';
-import { SpecError } from '../../src/errors.js';
+import { BerthError, SpecError, httpStatusOf } from '../../src/errors.js';
 import { MAX_LISTED_PROBLEMS, parseSpecText } from '../../src/spec/parse.js';
 import { INLINE_PARSE_BYTES, parseSpecTextOffThread } from '../../src/spec/parse-off-thread.js';
+import { exhaustDescriptors } from '../support/fd-exhaust.js';
 
 /** A JSON array of `n` valid specs. */
 const batch = (n: number) =>
   JSON.stringify(Array.from({ length: n }, (_, i) => ({ apiVersion: 'berth/v1', name: `a${i}`, image: 'x/y:1', port: 8080, env: { A: 'b', S: { secret: 'x' } }, routes: [{ host: `a${i}.example.com` }, { path: `/p${i}/` }] })));
 
 describe('spec request bodies: a large one is read off the event loop (a 1 MiB body held every proxied request for 25 s)', () => {
+  // First in the file: the thread is started by the first large read (and kept a while after it).
+  it('answers 503 overloaded, not a 500, when the gateway is out of descriptors for the thread; reads again once it is not', async () => {
+    const text = batch(200);
+    const shortage = exhaustDescriptors();
+    let refused: unknown;
+    try {
+      refused = await parseSpecTextOffThread(text, 'request body').then(() => undefined, (err: unknown) => err);
+    } finally {
+      shortage.release();
+    }
+    // Before, Node's "Worker initialization failure: EMFILE" went out as an internal error.
+    assert.ok(refused instanceof BerthError, String(refused));
+    assert.equal(refused.code, 'overloaded');
+    assert.equal(httpStatusOf(refused), 503);
+    assert.equal(refused.retryAfterS, 1);
+    assert.match(refused.message, /out of file descriptors/);
+    assert.deepEqual(await parseSpecTextOffThread(text, 'request body'), parseSpecText(text, 'request body'));
+  });
+
   it('gives what the inline read gives, for a body past the inline bound', async () => {
     const text = batch(200);
     assert.ok(text.length > INLINE_PARSE_BYTES);
