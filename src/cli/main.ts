@@ -1,3 +1,5 @@
+// First: Node's default for SIGUSR1 (the inspector) must not apply while the rest loads (early-signals.ts).
+import '../early-signals.js';
 import { Command, CommanderError } from 'commander';
 import { ERROR_CATALOGUE, exitCodeOf, messageOf } from '../errors.js';
 import { VERSION } from '../version.js';

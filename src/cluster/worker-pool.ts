@@ -138,7 +138,7 @@ export class WorkerPool {
     if (tls) this.tls = tls.port === 0 ? { host: tls.host, port: await freePortOn(tls.host) } : tls;
     // Set once, before the first fork: each worker accepts for itself.
     cluster.schedulingPolicy = cluster.SCHED_NONE;
-    cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), args: [] });
+    cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-entry.js', import.meta.url)), args: [] });
     const bound = new Promise<{ port: number; tlsPort?: number }>((resolve, reject) => (this.listening = { resolve, reject, left: this.options.count }));
     for (let slot = 0; slot < this.options.count; slot++) this.fork(slot);
     const { pingEveryMs, hungAfterMs } = this.watchdogTimes;
