@@ -1,3 +1,5 @@
+// First: Node's default for SIGUSR1 (the inspector) must not apply while the rest loads (early-signals.ts).
+import '../early-signals.js';
 import { Command, CommanderError } from 'commander';
 import { ERROR_CATALOGUE, exitCodeOf, messageOf } from '../errors.js';
 import { VERSION } from '../version.js';
@@ -18,6 +20,7 @@ import { versionCommand } from './commands/version.js';
 import { scaleCommand } from './commands/scale.js';
 import { storeCommand } from './commands/store.js';
 import { PromptInterrupted } from './prompt.js';
+import { closestName } from '../spec/suggest.js';
 import { failureDocument, outputFailure, outputFormatOf, printData, type OutputFormat } from './output.js';
 import { serveCommand } from './serve.js';
 
@@ -64,12 +67,22 @@ program.addCommand(
       let target: Command = program;
       for (const word of words) {
         const next = target.commands.find((c) => c.name() === word || c.aliases().includes(word));
-        if (!next) target.error(`unknown command '${word}'`, { exitCode: ERROR_CATALOGUE.bad_request.exit, code: 'commander.unknownCommand' });
+        if (!next) target.error(unknownCommandLine(word, target), { exitCode: ERROR_CATALOGUE.bad_request.exit, code: 'commander.unknownCommand' });
         target = next;
       }
       target.help();
     }),
 );
+
+/**
+ * `berth help lss` says what `berth lss` says: the name, and the closest command when one is
+ * near enough to be a typo (it named only the name, leaving the user to guess). Pure.
+ */
+export function unknownCommandLine(word: string, parent: Pick<Command, 'commands'>): string {
+  const names = parent.commands.flatMap((c) => [c.name(), ...c.aliases()]).filter((name) => name !== 'help');
+  const closest = closestName(word, names);
+  return `unknown command '${word}'${closest ? ` (Did you mean ${closest}?)` : ''}`;
+}
 
 /** The usage mistake Commander reported (an unknown option, a bad value, a missing argument), as printed. */
 let usageMistake: string | undefined;

@@ -7,7 +7,7 @@ import { gatewayIdProblem } from '../cluster/gateways/gateway-id.js';
 import type { FileWatch } from './watch-files.js';
 import { watchConfig } from './config-watch.js';
 import { reloadOnSignal } from './reload-signal.js';
-import { ignoreSignals, stopOnSignals } from './stop-signals.js';
+import { boundStartAfterStop, ignoreSignals, stopOnSignals } from './stop-signals.js';
 import { serveBanner } from './serve-banner.js';
 
 export function serveCommand(): Command {
@@ -29,11 +29,19 @@ export function serveCommand(): Command {
       let early: Logger | undefined;
       let stopRequested: string | undefined;
       let drain: ((signal: string) => void) | undefined;
+      let startBound: { settled(): void } | undefined;
       stopOnSignals(process, {
         drain: (signal) => {
           if (drain) return drain(signal);
           stopRequested = signal;
           if (early) tellStopDuringStart(early, signal);
+          // The start is let finish so that it is undone or drained whole, but not for ever.
+          startBound = boundStartAfterStop((boundMs) => {
+            const line = `the start did not finish within ${boundMs / 1000} s of ${signal}: exiting now; containers are left as they are`;
+            if (early) early.error({ signal }, line);
+            else process.stderr.write(`berth: ${line}\n`);
+            process.exit(1);
+          });
         },
         exitNow: (signal) => {
           if (early) early.warn({ signal }, 'second stop signal: exiting now, requests in flight are cut; containers are left as they are');
@@ -75,6 +83,8 @@ export function serveCommand(): Command {
       printUrls(gateway);
       const watchers = opts.watch && !stopRequested ? watchGatewayConfig(gateway) : [];
       drain = (signal) => {
+        // From here on the drain's own deadline holds (drainTimeout plus a margin).
+        startBound?.settled();
         logger.info({ signal }, 'draining requests in flight, then exiting; containers are left as they are (a second SIGTERM or Ctrl-C exits at once)');
         for (const w of watchers) w.close();
         // Whatever hangs (a client, an app, the store), the process exits: drainTimeout plus a margin for

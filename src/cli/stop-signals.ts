@@ -42,3 +42,37 @@ export const IGNORED_SIGNALS = {
 export function ignoreSignals(target: Pick<EventEmitter, 'on'>, told: (signal: string, why: string) => void): void {
   for (const [signal, why] of Object.entries(IGNORED_SIGNALS)) target.on(signal, () => told(signal, why));
 }
+
+/** Runs `run` after `ms` unless cancelled (the returned function); injectable so tests need no clock. */
+export type Schedule = (ms: number, run: () => void) => () => void;
+
+const unrefTimer: Schedule = (ms, run) => {
+  const timer = setTimeout(run, ms);
+  // A start that settles and a clean drain exit on their own, before it.
+  timer.unref();
+  return () => clearTimeout(timer);
+};
+
+/**
+ * How long a start may go on after a stop signal. Each engine and store call of the start has
+ * a bound of its own, but there are many of them (an image look per app): an engine that
+ * answered each just inside its timeout held a first SIGTERM for minutes, with no end known.
+ */
+export const START_AFTER_STOP_MS = 30_000;
+
+/**
+ * Bounds a stop asked for during the start: `overdue` runs `boundMs` after the signal unless
+ * the start settled first (`settled`: the drain, bounded by drainTimeout, takes over).
+ */
+export function boundStartAfterStop(overdue: (boundMs: number) => void, boundMs = START_AFTER_STOP_MS, schedule: Schedule = unrefTimer): { settled(): void } {
+  let cancel: (() => void) | undefined = schedule(boundMs, () => {
+    cancel = undefined;
+    overdue(boundMs);
+  });
+  return {
+    settled: () => {
+      cancel?.();
+      cancel = undefined;
+    },
+  };
+}

@@ -1,6 +1,7 @@
 // A proxy worker process (`workers: N`), forked by the control process's
 // WorkerPool. It owns nothing but its connections: routes and instances come
 // from the control's snapshots, cold starts and failures go back to it.
+// Its signals are ignored from its first moments, before this loads: worker-entry.ts.
 import { createLogger } from '../log.js';
 import { ConfigError, messageOf } from '../errors.js';
 import { listenFailure } from '../net/listen-failure.js';
@@ -32,10 +33,6 @@ const control = new ControlLink({
 function send(message: FromProxy): void {
   control.send(message);
 }
-
-// The control decides when workers stop (a Ctrl-C reaches the whole process group).
-// SIGUSR1 and SIGUSR2 too: Node's defaults would open the inspector to any local user, or end the worker.
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const) process.on(signal, () => undefined);
 
 /** Without a bound in the hello: the control's own default for a hung worker. */
 const CONTROL_SILENT_MS = 15_000;

@@ -5,7 +5,6 @@ import { ConfigError } from '../errors.js';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { Activator } from '../activator/activator.js';
-import { freePortOn } from '../net/free-port.js';
 import type { RequestRecord } from '../store/store.js';
 import { ControlFeed } from './control-feed.js';
 import type { EdgeSnapshot, FromProxy, ProxySettings, ToProxy } from './state-feed.js';
@@ -94,6 +93,14 @@ export class WorkerPool {
   private readonly served?: Counter<'worker'>;
   private listening?: { resolve: (ports: { port: number; tlsPort?: number }) => void; reject: (err: Error) => void; left: number };
   private tls?: { host: string; port: number };
+  /** The ports the workers got at the start (a configured port 0 is the kernel's pick). */
+  private bound?: { port: number; tlsPort?: number };
+  /**
+   * Every worker that held the listening sockets died at once: the control's cluster closed them,
+   * and port 0 would now be a new port. From then on replacements bind the ports the gateway
+   * printed (see replacementPorts).
+   */
+  private socketsClosed = false;
   /** The latest edge snapshot: sent to every worker as it changes, and in each hello. */
   private edge?: EdgeSnapshot;
   private edgeId = 0;
@@ -133,12 +140,13 @@ export class WorkerPool {
   async listen(host: string, port: number, tls?: { host: string; port: number }): Promise<AddressInfo> {
     this.host = host;
     this.port = port;
-    // Workers listening on port 0 twice would share one handle (node:cluster keys handles by address
-    // and port): a TLS port 0 is made a real one here first.
-    if (tls) this.tls = tls.port === 0 ? { host: tls.host, port: await freePortOn(tls.host) } : tls;
+    // Port 0 goes to the workers as it is: the control's cluster binds each listener once and shares it
+    // (keyed by address, port and the order of the worker's listens, so HTTP and TLS on one host's port 0
+    // get two sockets). A port picked here and bound later could be taken in between.
+    if (tls) this.tls = tls;
     // Set once, before the first fork: each worker accepts for itself.
     cluster.schedulingPolicy = cluster.SCHED_NONE;
-    cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), args: [] });
+    cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-entry.js', import.meta.url)), args: [] });
     const bound = new Promise<{ port: number; tlsPort?: number }>((resolve, reject) => (this.listening = { resolve, reject, left: this.options.count }));
     for (let slot = 0; slot < this.options.count; slot++) this.fork(slot);
     const { pingEveryMs, hungAfterMs } = this.watchdogTimes;
@@ -146,6 +154,7 @@ export class WorkerPool {
     this.watchdog = setInterval(() => this.checkAlive(pingEveryMs, hungAfterMs), pingEveryMs);
     this.watchdog.unref();
     const actual = await bound;
+    this.bound = actual;
     if (this.tls && actual.tlsPort !== undefined) this.tlsAddress = addressOf(this.tls.host, actual.tlsPort);
     return addressOf(host, actual.port);
   }
@@ -234,10 +243,12 @@ export class WorkerPool {
     if (entry) entry.heardMs = performance.now();
     if (message.t === 'ready') {
       if (!entry) return;
-      // Replacements listen on the configured port too: the same key shares the handle the live workers hold.
+      // Replacements listen on the configured port too (the same key shares the sockets the live workers hold), unless none is left.
       const now = this.options.settings();
       const settings = helloSettings((this.startSettings ??= now), now);
-      const hello = { ...this.feed.hello(worker.id, { ...settings, host: this.host, port: this.port, ...(this.tls ? { tls: this.tls } : {}) }), controlSilentMs: this.watchdogTimes.hungAfterMs };
+      const ports = replacementPorts({ port: this.port, ...(this.tls ? { tlsPort: this.tls.port } : {}) }, this.bound, this.socketsClosed);
+      const tls = this.tls && ports.tlsPort !== undefined ? { host: this.tls.host, port: ports.tlsPort } : undefined;
+      const hello = { ...this.feed.hello(worker.id, { ...settings, host: this.host, port: ports.port, ...(tls ? { tls } : {}) }), controlSilentMs: this.watchdogTimes.hungAfterMs };
       post(worker, this.edge ? { ...hello, edge: this.edge } : hello);
       entry.fed = true;
       return;
@@ -285,6 +296,7 @@ export class WorkerPool {
       return;
     }
     if (!entry) return;
+    if (![...this.workers.values()].some((w) => w.listening)) this.socketsClosed = true;
     const plan = reforkPlan(performance.now() - entry.forkedAt, this.quickDeaths.get(entry.slot) ?? 0);
     this.quickDeaths.set(entry.slot, plan.quickDeaths);
     if (forkError) this.options.logger.warn({ slot: entry.slot, err: forkError.message, pauseMs: plan.pauseMs }, 'a proxy worker could not be started; trying again');
@@ -312,6 +324,18 @@ export class WorkerPool {
 }
 
 type WorkerSettings = Omit<ProxySettings, 'host' | 'port' | 'tls'>;
+
+/**
+ * The ports a worker is told to listen on. While one live worker holds the sockets, the configured
+ * ones (port 0 included): the same address, port and order share its sockets. Once all died together
+ * (`socketsClosed`), port 0 would be a new port: the ones bound at the start instead. Pure.
+ */
+export function replacementPorts(configured: { port: number; tlsPort?: number }, bound: { port: number; tlsPort?: number } | undefined, socketsClosed: boolean): { port: number; tlsPort?: number } {
+  if (!socketsClosed || !bound) return configured;
+  const port = configured.port === 0 ? bound.port : configured.port;
+  if (configured.tlsPort === undefined) return { port };
+  return { port, tlsPort: configured.tlsPort === 0 && bound.tlsPort !== undefined ? bound.tlsPort : configured.tlsPort };
+}
 
 /** A worker's settings: those only a restart changes as at the start, those a reload changes as now. Pure. */
 export function helloSettings(start: WorkerSettings, now: WorkerSettings): WorkerSettings {

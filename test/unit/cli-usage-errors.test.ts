@@ -13,6 +13,9 @@ import { berth, cliEnv } from '../support/berth-cli.js';
 describe('berth usage mistakes', { concurrency: true }, () => {
   const cases: Array<[string, string[], RegExp]> = [
     ['a misspelt command', ['lss'], /^berth: unknown command 'lss' \(Did you mean ls\?\) \(see 'berth --help'\)$/],
+    // `help` with a misspelt name said only that it was unknown: the same suggestion as without `help`.
+    ['help with a misspelt command', ['help', 'lss'], /^berth: unknown command 'lss' \(Did you mean ls\?\) \(see 'berth --help'\)$/],
+    ['help with a misspelt subcommand', ['help', 'token', 'lss'], /^berth: unknown command 'lss' \(Did you mean ls\?\) \(see 'berth token --help'\)$/],
     ['a misspelt option', ['ls', '--outptu', 'json'], /^berth: unknown option '--outptu' \(Did you mean --output\?\) \(see 'berth ls --help'\)$/],
   ];
   for (const [what, args, said] of cases) {

@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ignoreSignals, stopOnSignals } from '../../src/cli/stop-signals.js';
+import { boundStartAfterStop, ignoreSignals, START_AFTER_STOP_MS, stopOnSignals, type Schedule } from '../../src/cli/stop-signals.js';
 import { waitFor } from '../support/wait-for.js';
 
 const BERTH_BIN = fileURLToPath(new URL('../../../bin/berth.js', import.meta.url));
@@ -116,4 +116,35 @@ test('berth serve: a SIGTERM during the start (the engine not yet answering) is 
   for (const answer of heldPings.splice(0)) answer();
   assert.deepEqual(await exited, { code: 0, signal: null }, output);
   assert.match(output, /gateway listening[\s\S]*draining requests in flight/);
+});
+
+// A SIGTERM during the start waited for the start to end, however long its engine and store calls took
+// one after another: no bound. Now the start has START_AFTER_STOP_MS after the signal; settled, the drain's
+// own deadline takes over.
+test('boundStartAfterStop: overdue once the bound passes unless the start settled first', () => {
+  const pending = new Map<number, () => void>();
+  let next = 0;
+  const asked: number[] = [];
+  const schedule: Schedule = (ms, run) => {
+    const id = next++;
+    asked.push(ms);
+    pending.set(id, run);
+    return () => pending.delete(id);
+  };
+  const fire = () => {
+    for (const [id, run] of [...pending]) {
+      pending.delete(id);
+      run();
+    }
+  };
+  const overdue: number[] = [];
+  boundStartAfterStop((ms) => overdue.push(ms), undefined, schedule);
+  assert.deepEqual(asked, [START_AFTER_STOP_MS]);
+  fire();
+  assert.deepEqual(overdue, [START_AFTER_STOP_MS], 'a start still going at the bound ends the process');
+  const settled = boundStartAfterStop((ms) => overdue.push(ms), 1_000, schedule);
+  settled.settled();
+  settled.settled();
+  fire();
+  assert.deepEqual(overdue, [START_AFTER_STOP_MS], 'a start that settled in time is left to the drain');
 });

@@ -7,12 +7,12 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError } from '../../src/errors.js';
 import { request } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import type { WireRecord } from '../../src/cluster/state-feed.js';
-import { helloSettings, reforkPlan } from '../../src/cluster/worker-pool.js';
+import { helloSettings, reforkPlan, replacementPorts } from '../../src/cluster/worker-pool.js';
 import { FakeRuntime } from '../support/fake-runtime.js';
 import { freePort } from '../support/free-port.js';
 import { eventually, fakeActivator, fakeSpec } from '../support/fake-activator.js';
@@ -262,4 +262,48 @@ test("a long request a worker held for the app's start is counted on its instanc
   await eventually('the open stream counted on its instance', () => onInstance() === 1, 5_000);
   stream.destroy();
   await eventually('and its end', () => onInstance() === 0, 5_000);
+});
+
+/** Whether a TCP connection to 127.0.0.1:port is accepted. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+// Port 0 for HTTP and TLS on one host: the control picked the TLS port (bound and released it) and the
+// workers bound it later, a moment in which another process could take it. Now both go to the workers as
+// port 0 and the cluster binds each once. And an only worker's replacement bound port 0 anew: a port other
+// than the one printed; it binds the ports of the start now.
+test('HTTP and TLS both on port 0: two ports, kept by the replacement of an only worker', { timeout: 30_000 }, async (t) => {
+  const workers = await pool(1);
+  t.after(() => workers.close(1_000));
+  const { port } = await workers.listen('127.0.0.1', 0, { host: '127.0.0.1', port: 0 });
+  const tlsPort = workers.tlsAddress?.port;
+  assert.ok(tlsPort && tlsPort !== port, `two ports: ${port}, ${tlsPort}`);
+  assert.equal((await timedGet(port, '/')).status, 404);
+  assert.ok(await accepts(tlsPort), 'the TLS port accepts');
+  const [first] = workers.pids;
+  process.kill(first!, 'SIGKILL');
+  await eventually('a replacement', () => workers.pids.length === 1 && workers.pids[0] !== first, 10_000);
+  let status: number | undefined;
+  for (const deadline = performance.now() + 15_000; status === undefined && performance.now() < deadline; ) {
+    status = await timedGet(port, '/', { timeoutMs: 2_000 }).then((r) => r.status, () => undefined);
+    if (status === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal(status, 404, 'the replacement serves the port the gateway printed');
+  assert.ok(await accepts(tlsPort), 'and the TLS port');
+});
+
+test('replacementPorts: the configured ports while workers hold the sockets; the bound ones for port 0 once none does', () => {
+  assert.deepEqual(replacementPorts({ port: 0, tlsPort: 0 }, { port: 5000, tlsPort: 5001 }, false), { port: 0, tlsPort: 0 });
+  assert.deepEqual(replacementPorts({ port: 0, tlsPort: 0 }, { port: 5000, tlsPort: 5001 }, true), { port: 5000, tlsPort: 5001 });
+  assert.deepEqual(replacementPorts({ port: 8080, tlsPort: 0 }, { port: 8080, tlsPort: 5001 }, true), { port: 8080, tlsPort: 5001 });
+  assert.deepEqual(replacementPorts({ port: 0 }, { port: 5000 }, true), { port: 5000 });
+  assert.deepEqual(replacementPorts({ port: 0 }, undefined, true), { port: 0 });
 });
