@@ -104,6 +104,11 @@ export function forwardHttp(
       timed = false;
       timer.setTimeout(0);
     }
+    // The app answered (or failed) before the request body's end, which the upstream side may have paused on
+    // backpressure. Node's server discards a body nobody read once its response is done, but not one that was
+    // read from: paused, the rest was never read, nor the next request behind it, and no bound was left to end
+    // the connection. The rest goes to nobody, as Node and nginx discard an unread body.
+    if (hasBody && !req.complete && req.isPaused()) req.resume();
     done(err, { status, bytesIn: controller === undefined ? 0 : controller.bodyBytes, bytesOut });
   };
   let controller: ExchangeControl | undefined;

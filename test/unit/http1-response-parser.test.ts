@@ -201,6 +201,19 @@ test('a head whose lines end in a bare LF is refused as soon as one is read, not
   assert.equal(got.ends, 1);
 });
 
+test('an interim head with a bare LF or CR in its lines is refused, not skipped with the final answer it hides', () => {
+  // Read with LF line ends, this is a 100, a 200 of no body and a 302 after it: skipping the interim head up to
+  // the first CRLFCRLF took the 302 for the answer to this request.
+  const hidden = 'HTTP/1.1 100 Continue\r\nX: y\n\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n';
+  bad([hidden], /bare LF/);
+  bad([...hidden], /bare LF/);
+  bad(['HTTP/1.1 103 Early Hints\r\nLink: </a.css>\rX: y\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'], /bare LF or CR/);
+  bad(['HTTP/1.1 102 Processing\r\nX: y\r\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'], /bare LF or CR/);
+  // Well-formed interim heads, fields and all, are skipped as before.
+  const got = parse(['HTTP/1.1 102 Processing\r\nX: y\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok']);
+  assert.deepEqual([got.heads.map((h) => h.status), got.body, got.ends], [[200], 'ok', 1]);
+});
+
 test("103 Early Hints reach a sink that takes them, end-to-end fields only; a malformed one is dropped, never a failure", () => {
   const hints: ResponseHeaders[] = [];
   const heads: number[] = [];

@@ -200,6 +200,10 @@ export class ResponseParser {
     if (status < 200) {
       // 101 is an upgrade nobody asked for here; other 1xx are interim and skipped.
       if (status === 101) throw new BadUpstreamResponseError('the app switched protocols on a plain request');
+      // Its fields are skipped, not parsed, so nothing else refuses a bare LF or CR in them: a reader that ends
+      // lines at an LF (RFC 9112 §2.2 allows it) ends this head at `\n\n` and reads what follows as the final
+      // answer, while berth would skip that answer with the interim head and take the app's next one for it.
+      if (hasBareLineBreak(text)) throw new BadUpstreamResponseError('the app ended a line of an interim (1xx) head with a bare LF or CR, not CRLF');
       // Early hints go on to the client (its browser preloads while the app works), as nginx and
       // Envoy relay them. The rest are dropped: berth's server answered the client's Expect itself
       // (a hop-by-hop field, never forwarded), and 102 is obsolete (RFC 9110 left it out).
@@ -359,6 +363,13 @@ export function parseStatusLine(line: string): { status: number; statusText: str
 /** An LF at or after `from` that does not follow a CR (the bytes before `from` were looked at already). */
 function hasBareLf(buf: Buffer, from: number): boolean {
   for (let lf = buf.indexOf(0x0a, from); lf >= 0; lf = buf.indexOf(0x0a, lf + 1)) if (lf === 0 || buf[lf - 1] !== 0x0d) return true;
+  return false;
+}
+
+/** An LF not after a CR, or a CR not before an LF, in a head's text (its blank line left out). */
+function hasBareLineBreak(text: string): boolean {
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) if (i === 0 || text.charCodeAt(i - 1) !== 0x0d) return true;
+  for (let i = text.indexOf('\r'); i >= 0; i = text.indexOf('\r', i + 1)) if (text.charCodeAt(i + 1) !== 0x0a) return true;
   return false;
 }
 
