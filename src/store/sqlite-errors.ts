@@ -83,3 +83,26 @@ function surroundings(code: string): string | undefined {
   if (code.startsWith('SQLITE_CANTOPEN')) return 'its files cannot be opened';
   return undefined;
 }
+
+/** A file's identity: its device and inode. */
+export interface FileId {
+  dev: number;
+  ino: number;
+}
+
+/**
+ * Whether the store path still names the file that was opened (`now` undefined: nothing is
+ * there any more). In WAL mode SQLite does not notice its file deleted or replaced: commits
+ * go on into the -wal of a file no later start would read, each answered as done. Pure.
+ */
+export function storeFileMoved(opened: FileId, now: FileId | undefined): boolean {
+  return now === undefined || now.dev !== opened.dev || now.ino !== opened.ino;
+}
+
+/** The refusal of a write to a store whose file was deleted or replaced under berth. */
+export function storeMovedError(path: string, what: string): BerthError {
+  return new StoreUnavailableError(
+    `store at ${path}: cannot ${what}: its file was deleted or replaced while berth runs, so nothing written now would be kept; ` +
+      'running apps keep being served. Put the file back (or restore one), then restart berth',
+  );
+}

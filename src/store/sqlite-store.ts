@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { StoreError } from '../errors.js';
@@ -10,7 +11,7 @@ import { checkRetention, prepareHistory } from './history-rows.js';
 import { pruneHistory } from './history-prune.js';
 import { ThreadHistoryWriter, appendColumnsTo, type HistoryWriter } from './history-writer.js';
 import { BUSY_SLICE_MS, BUSY_TIMEOUT_MS, openSqlite } from './open-sqlite.js';
-import { isSqliteBusy, storeRunError } from './sqlite-errors.js';
+import { isSqliteBusy, storeFileMoved, storeMovedError, storeRunError, type FileId } from './sqlite-errors.js';
 import type {
   AppRevision,
   AppSource,
@@ -155,6 +156,8 @@ export class SqliteStore implements Store {
   private db: Database.Database | undefined;
   private stmts: Statements | undefined;
   private history: HistoryWriter | undefined;
+  /** The file as opened (undefined in memory): a write first checks the path still names it. */
+  private fileId: FileId | undefined;
   /** The latest write (see write); each starts once the one before it is done. */
   private writing: Promise<unknown> = Promise.resolve();
   openedEmpty = false;
@@ -169,6 +172,7 @@ export class SqliteStore implements Store {
     // From here on the event loop is the proxy's: a write waits out another connection's lock
     // in short slices with the loop free between them (see write), never in one blocking wait.
     db.pragma(`busy_timeout = ${BUSY_SLICE_MS}`);
+    this.fileId = this.path === ':memory:' ? undefined : currentFileId(this.path);
     this.openedEmpty = wasEmpty;
     this.stmts = prepare(db);
     this.db = db;
@@ -423,6 +427,8 @@ export class SqliteStore implements Store {
   private write<T>(what: string, op: (s: Statements) => T): Promise<T> {
     const deadline = performance.now() + (this.options.busyTimeoutMs ?? BUSY_TIMEOUT_MS);
     const attempt = async (): Promise<T> => {
+      // One stat per write (microseconds, beside a commit's fsync).
+      if (this.fileId && storeFileMoved(this.fileId, currentFileId(this.path))) throw storeMovedError(this.path, what);
       for (let n = 0; ; n++) {
         try {
           return this.run(what, op);
@@ -435,6 +441,16 @@ export class SqliteStore implements Store {
     const run = this.writing.then(attempt, attempt);
     this.writing = run.catch(() => undefined);
     return run;
+  }
+}
+
+/** The identity of the file at `path` now; undefined when there is none (or it cannot be looked at). */
+function currentFileId(path: string): FileId | undefined {
+  try {
+    const { dev, ino } = statSync(path);
+    return { dev, ino };
+  } catch {
+    return undefined;
   }
 }
 
