@@ -429,6 +429,9 @@ export class SqliteStore implements Store {
     const attempt = async (): Promise<T> => {
       // One stat per write (microseconds, beside a commit's fsync).
       if (this.fileId && storeFileMoved(this.fileId, currentFileId(this.path))) throw storeMovedError(this.path, what);
+      // Its time ran out in the queue, behind writes that waited for the lock: refused without a
+      // try, or a queue of them (a token use per API call) would each block a slice in turn.
+      if (performance.now() >= deadline) throw storeRunError(this.path, what, new Database.SqliteError('database is locked', 'SQLITE_BUSY'));
       for (let n = 0; ; n++) {
         try {
           return this.run(what, op);

@@ -78,6 +78,26 @@ describe('another process holds the write lock of the store', () => {
     assert.deepEqual((await store.listApps()).map((a) => a.name), ['web']);
   });
 
+  it('many writes queued behind a held lock all fail at their deadline without each blocking the thread in turn', async (t) => {
+    const { store, other } = await storeAndOther(300);
+    t.after(async () => {
+      if (other.inTransaction) other.exec('ROLLBACK');
+      other.close();
+      await store.close();
+    });
+    await store.applyApps([appSpec('web')], 'api');
+    other.exec('BEGIN IMMEDIATE');
+    const started = performance.now();
+    // A token use per API call, say: 200 of them while the lock is held.
+    const outcomes = await Promise.allSettled(Array.from({ length: 200 }, (_, i) => store.setReplicas('web', i + 1)));
+    const tookMs = performance.now() - started;
+    assert.ok(outcomes.every((o) => o.status === 'rejected' && (o.reason as BerthError).code === 'store_unavailable'));
+    // One try each, every one blocking a busy slice, took 200 x 25 ms past the first deadline.
+    assert.ok(tookMs < 2500, `the queue took ${Math.round(tookMs)} ms to fail`);
+    other.exec('ROLLBACK');
+    assert.equal(await store.setReplicas('web', 2), true);
+  });
+
   it('writes waiting for the lock land in the order they were asked', async (t) => {
     const { store, other } = await storeAndOther(20_000);
     t.after(async () => {
