@@ -55,7 +55,7 @@ export class TokenService {
       await mkdir(dirname(file), { recursive: true, mode: 0o700 });
       await writeOwnerOnly(file, secret + '\n');
     } catch (err) {
-      throw new StoreError(`cannot write the first admin token to ${file}: ${fsReason(err)}; no token was made. Make room there (or set BERTH_ADMIN_TOKEN) and start again`, { cause: err });
+      throw new StoreError(`cannot write the first admin token to ${file}: ${fsReason(err)}; no token was made. Fix that (or set BERTH_ADMIN_TOKEN) and start again`, { cause: err });
     }
     try {
       await this.create('admin', secret);
