@@ -1,5 +1,5 @@
 /**
- * Why a file could not be read, in a few words for an error line: the errno code
+ * Why a file could not be read or written, in a few words for an error line: the errno code
  * turned into words, without Node's "ENOENT: no such file or directory, open '…'",
  * which repeats the path the caller names already.
  */
@@ -9,5 +9,9 @@ export function fsReason(err: unknown): string {
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
   if (code === 'ELOOP') return 'too many symbolic links';
   if (code === 'EISDIR') return 'it is a directory';
+  if (code === 'ENOSPC') return 'the disk is full';
+  if (code === 'EDQUOT') return 'the disk quota is used up';
+  if (code === 'EROFS') return 'the file system is read-only';
+  if (code === 'ENOTDIR') return 'a parent of the path is not a directory';
   return code ?? 'unreadable';
 }

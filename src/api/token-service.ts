@@ -1,9 +1,10 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
+import { fsReason } from '../fs-reason.js';
 import { writeOwnerOnly } from '../owner-only-file.js';
-import { BerthError, ConflictError, NotFoundError, UnauthorizedError } from '../errors.js';
+import { BerthError, ConflictError, NotFoundError, StoreError, UnauthorizedError } from '../errors.js';
 import type { StoredToken, TokenStore } from '../store/store.js';
 
 /** Who made an API call. */
@@ -46,10 +47,23 @@ export class TokenService {
    */
   async bootstrap(stateDir: string): Promise<void> {
     if (this.envHash || (await this.store.countTokens()) > 0) return;
-    const created = await this.create('admin');
+    // The file first, then the token: a token stored while its file could not be written (a
+    // full disk) locked the API out for good, as the next start, seeing a token, made none.
+    const secret = newSecret();
     const file = join(stateDir, 'admin-token');
-    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-    await writeOwnerOnly(file, created.token + '\n');
+    try {
+      await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+      await writeOwnerOnly(file, secret + '\n');
+    } catch (err) {
+      throw new StoreError(`cannot write the first admin token to ${file}: ${fsReason(err)}; no token was made. Fix that (or set BERTH_ADMIN_TOKEN) and start again`, { cause: err });
+    }
+    try {
+      await this.create('admin', secret);
+    } catch (err) {
+      // A file naming a token the store does not hold would only mislead.
+      await unlink(file).catch(() => undefined);
+      throw err;
+    }
     this.logger.info({ file }, 'created the first admin token; it is in this file (readable by its owner only)');
   }
 
@@ -86,10 +100,9 @@ export class TokenService {
    * Names that differ only in case (`ci`, `CI`) are refused: two such tokens read
    * as one in a list, and revoking one by name leaves the other working.
    */
-  async create(name: string): Promise<CreatedToken> {
+  async create(name: string, secret = newSecret()): Promise<CreatedToken> {
     const clash = nameClash(await this.store.listTokens(), name);
     if (clash) throw new ConflictError(clash === name ? `a token named "${name}" already exists` : `a token named "${clash}" already exists; token names must differ in more than case`);
-    const secret = `berth_${randomBytes(32).toString('base64url')}`;
     const stored = await this.store.createToken({ id: randomUUID(), name, hash: sha256(secret).toString('hex') });
     return { id: stored.id, name: stored.name, token: secret, createdAt: stored.createdAt };
   }
@@ -131,6 +144,11 @@ const MAX_VERIFIED = 256;
 export function nameClash(tokens: readonly { name: string }[], name: string): string | undefined {
   const folded = name.toLowerCase();
   return tokens.find((t) => t.name.toLowerCase() === folded)?.name;
+}
+
+/** A new token's secret: 32 random bytes. */
+function newSecret(): string {
+  return `berth_${randomBytes(32).toString('base64url')}`;
 }
 
 function sha256(text: string): Buffer {

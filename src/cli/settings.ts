@@ -2,6 +2,7 @@ import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BadRequestError, ConfigError } from '../errors.js';
+import { fsReason } from '../fs-reason.js';
 import { writeOwnerOnly } from '../owner-only-file.js';
 
 /** Where the CLI finds the admin API when nothing says otherwise: the gateway's default admin listener. */
@@ -111,8 +112,14 @@ export function normalizeUrl(input: string): string {
  */
 export async function saveSettings(settings: SavedSettings, file = settingsFile()): Promise<string> {
   const dir = dirname(file);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chmod(dir, 0o700);
-  await writeOwnerOnly(file, JSON.stringify(settings, null, 2) + '\n');
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await chmod(dir, 0o700);
+    await writeOwnerOnly(file, JSON.stringify(settings, null, 2) + '\n');
+  } catch (err) {
+    // Node's own line ("ENOSPC: no space left on device, write") named neither the file nor,
+    // being no BerthError, a reason the CLI knows (exit 1, as for a bug of its own).
+    throw new ConfigError(`cannot save the settings to ${file}: ${fsReason(err)}; the saved settings are as they were`, { cause: err });
+  }
   return file;
 }

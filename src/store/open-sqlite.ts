@@ -10,6 +10,12 @@ import { lostCommits } from './wal-check.js';
 export const BUSY_TIMEOUT_MS = 5000;
 
 /**
+ * The longest the gateway's own connection blocks its thread in one wait for a lock, once
+ * open: the rest of BUSY_TIMEOUT_MS is waited between tries, with the event loop free.
+ */
+export const BUSY_SLICE_MS = 25;
+
+/**
  * Opens the store's database file, checks that it is a healthy berth store and brings
  * its schema up to date. Every failure is a StoreError naming the path; nothing here
  * ever replaces or truncates an existing file.

@@ -1,4 +1,4 @@
-import { StoreError, messageOf } from '../errors.js';
+import { StoreError, StoreUnavailableError, messageOf, type BerthError } from '../errors.js';
 
 /**
  * Turns a failure to open or read the store into one clear StoreError that names the
@@ -43,4 +43,66 @@ function describe(err: unknown): { what: string; advice: string } {
   if (code.startsWith('SQLITE_IOERR') || code === 'EIO') return { what: 'I/O error', advice: other.advice };
   if (code === 'ENOTDIR') return { what: 'a parent of the path is not a directory', advice: other.advice };
   return other;
+}
+
+/**
+ * A failure of one operation on the open store, as the caller hears it. What comes from the
+ * store's surroundings (a full disk, a read-only mount, another process holding the write
+ * lock, an I/O error) is no fault of the request and passes once they are fixed: 503
+ * store_unavailable with Retry-After, naming the store and the reason, while running apps keep
+ * being served. Anything else (a constraint, a damaged page) stays a store_error.
+ */
+export function storeRunError(path: string, what: string, err: unknown): BerthError {
+  const code = sqliteCode(err);
+  const reason = code === undefined ? undefined : surroundings(code);
+  const detail = messageOf(err);
+  if (reason === undefined) return new StoreError(`store at ${path}: cannot ${what}: ${detail}`, { cause: err });
+  return new StoreUnavailableError(
+    `store at ${path}: cannot ${what}: ${reason} (${detail}); running apps keep being served, try again once it is fixed`,
+    { cause: err },
+  );
+}
+
+/** True for SQLITE_BUSY and its extended codes: another connection holds the lock this one needs. */
+export function isSqliteBusy(err: unknown): boolean {
+  return sqliteCode(err)?.startsWith('SQLITE_BUSY') === true;
+}
+
+function sqliteCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** The reason in a few words for a result code of the surroundings; undefined for any other. */
+function surroundings(code: string): string | undefined {
+  if (code === 'SQLITE_FULL') return 'the disk is full';
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return 'another process holds its write lock';
+  if (code === 'SQLITE_READONLY_DBMOVED') return 'its file was moved or deleted while open';
+  if (code.startsWith('SQLITE_READONLY')) return 'it cannot be written (read-only)';
+  if (code.startsWith('SQLITE_IOERR')) return 'I/O error';
+  if (code.startsWith('SQLITE_CANTOPEN')) return 'its files cannot be opened';
+  return undefined;
+}
+
+/** A file's identity: its device and inode. */
+export interface FileId {
+  dev: number;
+  ino: number;
+}
+
+/**
+ * Whether the store path still names the file that was opened (`now` undefined: nothing is
+ * there any more). In WAL mode SQLite does not notice its file deleted or replaced: commits
+ * go on into the -wal of a file no later start would read, each answered as done. Pure.
+ */
+export function storeFileMoved(opened: FileId, now: FileId | undefined): boolean {
+  return now === undefined || now.dev !== opened.dev || now.ino !== opened.ino;
+}
+
+/** The refusal of a write to a store whose file was deleted or replaced under berth. */
+export function storeMovedError(path: string, what: string): BerthError {
+  return new StoreUnavailableError(
+    `store at ${path}: cannot ${what}: its file was deleted or replaced while berth runs, so nothing written now would be kept; ` +
+      'running apps keep being served. Put the file back (or restore one), then restart berth',
+  );
 }

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { StoreError, messageOf } from '../errors.js';
+import { StoreError } from '../errors.js';
 import { specHash } from '../spec/hash.js';
 import type { AppSpec } from '../spec/types.js';
 import { APP_COLUMNS, isRevertible, replacedRows, rowToApp, type AppRow } from './app-rows.js';
@@ -9,7 +10,8 @@ import type { HistoryColumns } from './history-columns.js';
 import { checkRetention, prepareHistory } from './history-rows.js';
 import { pruneHistory } from './history-prune.js';
 import { ThreadHistoryWriter, appendColumnsTo, type HistoryWriter } from './history-writer.js';
-import { BUSY_TIMEOUT_MS, openSqlite } from './open-sqlite.js';
+import { BUSY_SLICE_MS, BUSY_TIMEOUT_MS, openSqlite } from './open-sqlite.js';
+import { isSqliteBusy, storeFileMoved, storeMovedError, storeRunError, type FileId } from './sqlite-errors.js';
 import type {
   AppRevision,
   AppSource,
@@ -45,6 +47,8 @@ export interface SqliteStoreOptions {
   historyThread?: boolean;
   /** Where the history writer thread's failures are told. */
   logger?: Logger;
+  /** How long a write waits for another connection's lock before it fails (default BUSY_TIMEOUT_MS; tests shorten it). */
+  busyTimeoutMs?: number;
 }
 
 /** The named parameters of an insert or update of one app. */
@@ -152,6 +156,10 @@ export class SqliteStore implements Store {
   private db: Database.Database | undefined;
   private stmts: Statements | undefined;
   private history: HistoryWriter | undefined;
+  /** The file as opened (undefined in memory): a write first checks the path still names it. */
+  private fileId: FileId | undefined;
+  /** The latest write (see write); each starts once the one before it is done. */
+  private writing: Promise<unknown> = Promise.resolve();
   openedEmpty = false;
 
   constructor(private readonly options: SqliteStoreOptions) {
@@ -161,6 +169,10 @@ export class SqliteStore implements Store {
   async open(): Promise<void> {
     if (this.db) return;
     const { db, wasEmpty } = await openSqlite(this.path);
+    // From here on the event loop is the proxy's: a write waits out another connection's lock
+    // in short slices with the loop free between them (see write), never in one blocking wait.
+    db.pragma(`busy_timeout = ${BUSY_SLICE_MS}`);
+    this.fileId = this.path === ':memory:' ? undefined : currentFileId(this.path);
     this.openedEmpty = wasEmpty;
     this.stmts = prepare(db);
     this.db = db;
@@ -175,6 +187,8 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    // A write still waiting for a lock ends (written, or failed at its deadline) before the connection does.
+    await this.writing;
     // The writer thread answers what it was given, then closes its own connection first.
     await this.history?.close();
     this.history = undefined;
@@ -199,11 +213,11 @@ export class SqliteStore implements Store {
   }
 
   async applyApps(specs: AppSpec[], source: AppSource, removeNames: string[] = []): Promise<PutResult[]> {
-    return this.run('apply apps', (s) => s.applyBatch(specs, source, removeNames));
+    return this.write('apply apps', (s) => s.applyBatch(specs, source, removeNames));
   }
 
   async deleteApp(name: string, options: { purgeVolumes?: boolean } = {}): Promise<boolean> {
-    return this.run(`delete app "${name}"`, (s) => s.tombstone.run(Date.now(), options.purgeVolumes ? 1 : 0, name).changes > 0);
+    return this.write(`delete app "${name}"`, (s) => s.tombstone.run(Date.now(), options.purgeVolumes ? 1 : 0, name).changes > 0);
   }
 
   async listDeleted(): Promise<DeletedApp[]> {
@@ -213,11 +227,11 @@ export class SqliteStore implements Store {
   }
 
   async forgetDeleted(name: string): Promise<void> {
-    this.run(`forget deleted app "${name}"`, (s) => s.forgetDeleted.immediate(name));
+    await this.write(`forget deleted app "${name}"`, (s) => s.forgetDeleted.immediate(name));
   }
 
   async setReplicas(name: string, replicas: number | undefined): Promise<boolean> {
-    return this.run(`keep the replicas of "${name}"`, (s) => s.setReplicas.run(replicas ?? null, name).changes > 0);
+    return this.write(`keep the replicas of "${name}"`, (s) => s.setReplicas.run(replicas ?? null, name).changes > 0);
   }
 
   async restoreApp(app: StoredApp): Promise<void> {
@@ -231,11 +245,11 @@ export class SqliteStore implements Store {
       updated_at: app.updatedAt.getTime(),
       replicas: app.replicas ?? null,
     };
-    this.run(`restore app "${app.name}"`, (s) => s.restore.run(row));
+    await this.write(`restore app "${app.name}"`, (s) => s.restore.run(row));
   }
 
   async settleApps(names: readonly string[]): Promise<void> {
-    this.run('settle applied apps', (s) => {
+    await this.write('settle applied apps', (s) => {
       for (const name of names) s.settle.run(name);
     });
   }
@@ -245,7 +259,7 @@ export class SqliteStore implements Store {
   }
 
   async revertUnsettled(only?: readonly AppRevision[]): Promise<string[]> {
-    return this.run('revert unsettled updates', (s) =>
+    return this.write('revert unsettled updates', (s) =>
       s.unsettled.all().filter((r) => isRevertible(r, only)).map((r) => {
         const row = JSON.parse(r.previous) as AppRow | null;
         // Created by the unsettled apply: it goes with it (its containers are then orphans, removed at the reconcile).
@@ -261,15 +275,15 @@ export class SqliteStore implements Store {
   }
 
   async storeId(): Promise<string> {
-    return this.run('read the store id', (s) => s.secret('store_id'));
+    return this.write('read the store id', (s) => s.secret('store_id'));
   }
 
   async getOrCreateSecret(key: string): Promise<Buffer> {
-    return this.run(`read secret "${key}"`, (s) => Buffer.from(s.secret(`secret.${key}`), 'hex'));
+    return this.write(`read secret "${key}"`, (s) => Buffer.from(s.secret(`secret.${key}`), 'hex'));
   }
 
   async createToken(token: { id: string; name: string; hash: string }): Promise<StoredToken> {
-    return this.run(`create token "${token.name}"`, (s) => s.tokens.create(token, Date.now()));
+    return this.write(`create token "${token.name}"`, (s) => s.tokens.create(token, Date.now()));
   }
 
   /** Oldest first. */
@@ -286,12 +300,12 @@ export class SqliteStore implements Store {
 
   /** Deletes the token with this id, or else with this name; false when there was none. */
   async revokeToken(idOrName: string, options?: RevokeOptions): Promise<boolean | 'last'> {
-    return this.run(`revoke token "${idOrName}"`, (s) => s.tokens.revoke(idOrName, options));
+    return this.write(`revoke token "${idOrName}"`, (s) => s.tokens.revoke(idOrName, options));
   }
 
   /** One indexed UPDATE; last_used_at never moves backwards. */
   async touchToken(id: string, when: Date): Promise<void> {
-    this.run('record token use', (s) => s.tokens.touch.run({ id, when: when.getTime() }));
+    await this.write('record token use', (s) => s.tokens.touch.run({ id, when: when.getTime() }));
   }
 
   async countTokens(): Promise<number> {
@@ -333,8 +347,8 @@ export class SqliteStore implements Store {
   private inProcessHistory(): HistoryWriter {
     const step = <T>(op: (s: Statements) => T) => this.run('prune the history', op);
     return {
-      append: async (records) => this.run(`record ${records.length} request(s)`, (s) => s.history.append(records)),
-      appendColumns: async (cols) => this.run(`record ${cols.length} request(s)`, (s) => s.history.appendColumns(cols)),
+      append: async (records) => this.write(`record ${records.length} request(s)`, (s) => s.history.append(records)),
+      appendColumns: async (cols) => this.write(`record ${cols.length} request(s)`, (s) => s.history.appendColumns(cols)),
       prune: (retention, nowMs) =>
         pruneHistory(
           {
@@ -351,7 +365,7 @@ export class SqliteStore implements Store {
 
   /** Adds to the stored figures of each row's app and day, in one transaction. */
   async addUsage(rows: readonly UsageRow[]): Promise<void> {
-    this.run(`record usage of ${rows.length} app-day(s)`, (s) => s.usage.add(rows));
+    await this.write(`record usage of ${rows.length} app-day(s)`, (s) => s.usage.add(rows));
   }
 
   async queryUsage(query: UsageQuery): Promise<UsageRow[]> {
@@ -363,7 +377,7 @@ export class SqliteStore implements Store {
   }
 
   async saveLastRequests(changed: readonly LastRequest[], gone: readonly string[]): Promise<void> {
-    this.run(`save last request times of ${changed.length + gone.length} app(s)`, (s) => s.lastRequests.save(changed, gone));
+    await this.write(`save last request times of ${changed.length + gone.length} app(s)`, (s) => s.lastRequests.save(changed, gone));
   }
 
   async appFailures(): Promise<Map<string, StoredFailure>> {
@@ -371,11 +385,11 @@ export class SqliteStore implements Store {
   }
 
   async saveAppFailure(app: string, failure: StoredFailure | undefined): Promise<void> {
-    this.run(`${failure ? 'keep' : 'forget'} the failure of ${app}`, (s) => s.failures.save(app, failure));
+    await this.write(`${failure ? 'keep' : 'forget'} the failure of ${app}`, (s) => s.failures.save(app, failure));
   }
 
   async pruneUsage(beforeDay: string): Promise<number> {
-    return this.run('prune usage', (s) => s.usage.prune(beforeDay));
+    return this.write('prune usage', (s) => s.usage.prune(beforeDay));
   }
 
   async listCertificates(): Promise<StoredCertificate[]> {
@@ -383,20 +397,63 @@ export class SqliteStore implements Store {
   }
 
   async putCertificate(certificate: StoredCertificate): Promise<void> {
-    this.run(`store the certificate of ${certificate.host}`, (s) => s.certificates.put.run(certificateToRow(certificate)));
+    await this.write(`store the certificate of ${certificate.host}`, (s) => s.certificates.put.run(certificateToRow(certificate)));
   }
 
-  /** Runs one operation on the open database; SQLite failures become StoreErrors naming the path. */
+  /**
+   * Runs one operation on the open database; SQLite failures become errors naming the path and
+   * why (storeRunError: the disk full, a lock held elsewhere, a read-only mount answer 503).
+   */
   private run<T>(what: string, op: (s: Statements) => T): T {
     if (!this.stmts) throw new StoreError(`store at ${this.path} is not open (cannot ${what})`);
     try {
       return op(this.stmts);
     } catch (err) {
-      if (err instanceof Database.SqliteError) {
-        throw new StoreError(`store at ${this.path}: cannot ${what}: ${messageOf(err)}`, { cause: err });
-      }
+      if (err instanceof Database.SqliteError) throw storeRunError(this.path, what, err);
       throw err;
     }
+  }
+
+  /**
+   * Runs a write, waiting up to busyTimeoutMs for another connection's write lock (the
+   * history thread's, or a process that opened the file) in slices of BUSY_SLICE_MS with the
+   * event loop free between them: a lock held for seconds elsewhere used to stall the proxy
+   * for the whole wait, at every write. Retrying is safe: an operation that met SQLITE_BUSY
+   * wrote nothing (a transaction rolls back whole; the loops of single statements are idempotent).
+   * Writes go one after another, in the order asked, as when each ran at once: a later one
+   * (forget a failure) never lands before an earlier one still waiting (keep it). The deadline
+   * counts from the call, so a queue behind a held lock fails within it too.
+   */
+  private write<T>(what: string, op: (s: Statements) => T): Promise<T> {
+    const deadline = performance.now() + (this.options.busyTimeoutMs ?? BUSY_TIMEOUT_MS);
+    const attempt = async (): Promise<T> => {
+      // One stat per write (microseconds, beside a commit's fsync).
+      if (this.fileId && storeFileMoved(this.fileId, currentFileId(this.path))) throw storeMovedError(this.path, what);
+      // Its time ran out in the queue, behind writes that waited for the lock: refused without a
+      // try, or a queue of them (a token use per API call) would each block a slice in turn.
+      if (performance.now() >= deadline) throw storeRunError(this.path, what, new Database.SqliteError('database is locked', 'SQLITE_BUSY'));
+      for (let n = 0; ; n++) {
+        try {
+          return this.run(what, op);
+        } catch (err) {
+          if (!isSqliteBusy((err as { cause?: unknown }).cause) || performance.now() >= deadline) throw err;
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(10 * 2 ** n, 200)));
+      }
+    };
+    const run = this.writing.then(attempt, attempt);
+    this.writing = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** The identity of the file at `path` now; undefined when there is none (or it cannot be looked at). */
+function currentFileId(path: string): FileId | undefined {
+  try {
+    const { dev, ino } = statSync(path);
+    return { dev, ino };
+  } catch {
+    return undefined;
   }
 }
 

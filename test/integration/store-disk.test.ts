@@ -10,6 +10,9 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BerthError } from '../../src/errors.js';
+import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { appSpec } from '../support/spec-fixture.js';
 
 const BERTH_BIN = fileURLToPath(new URL('../../../bin/berth.js', import.meta.url));
 
@@ -70,5 +73,46 @@ describe('a data dir berth cannot write, at start', () => {
     assert.equal(code, 6, stderr);
     assert.match(stderr, new RegExp(`^berth: store at ${store} cannot be opened: the disk is full`), stderr);
     assert.deepEqual(await readdir(data), ['filler']);
+  });
+});
+
+// The disk of a running gateway's store fills up. An apply used to fail as a 500 store_error
+// ("database or disk is full"), as if berth had a bug; it is the surroundings, and passes:
+// 503 store_unavailable with the reason, nothing changed, and all well once there is room.
+describe('the data dir fills up while the store is open', () => {
+  let dir: string;
+  let data = '';
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-diskfull-'));
+    data = join(dir, 'data');
+    await mkdir(data);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', data]);
+  });
+  after(async () => {
+    execFileSync('umount', [data]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('apply and delete fail as store_unavailable saying the disk is full and change nothing; once there is room, both work', { timeout: 30_000 }, async (t) => {
+    const path = join(data, 'berth.db');
+    const store = new SqliteStore({ path });
+    await store.open();
+    t.after(() => store.close());
+    await store.applyApps([appSpec('web')], 'api');
+    const filler = join(data, 'filler');
+    await writeFile(filler, Buffer.alloc(4 * 1024 * 1024)).catch((err: NodeJS.ErrnoException) => assert.equal(err.code, 'ENOSPC'));
+    const full = (what: string) => (err: unknown) => {
+      assert.ok(err instanceof BerthError);
+      assert.equal(err.code, 'store_unavailable', err.message);
+      assert.ok(err.message.startsWith(`store at ${path}: cannot ${what}: the disk is full`), err.message);
+      return true;
+    };
+    const big = appSpec('web', { env: { FILL: 'x'.repeat(200_000) } });
+    await assert.rejects(store.applyApps([big, appSpec('new', { env: { FILL: 'y'.repeat(200_000) } })], 'api'), full('apply apps'));
+    await assert.rejects(store.deleteApp('web'), full('delete app "web"'));
+    assert.deepEqual((await store.listApps()).map((a) => [a.name, a.revision]), [['web', 1]]);
+    await rm(filler);
+    assert.deepEqual((await store.applyApps([big], 'api')).map((r) => [r.app.name, r.app.revision]), [['web', 2]]);
+    assert.equal(await store.deleteApp('web'), true);
   });
 });

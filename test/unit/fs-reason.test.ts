@@ -16,6 +16,8 @@ test('fsReason turns errno codes into words', () => {
     [errno('EPERM'), 'permission denied'],
     [errno('ELOOP'), 'too many symbolic links'],
     [errno('EISDIR'), 'it is a directory'],
+    [errno('ENOSPC'), 'the disk is full'],
+    [errno('EROFS'), 'the file system is read-only'],
     [errno('EIO'), 'EIO'],
     [new Error('no code'), 'unreadable'],
     [undefined, 'unreadable'],

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { loadSaved, saveSettings } from '../../src/cli/settings.js';
+import { ConfigError, exitCodeOf } from '../../src/errors.js';
 
 let dir = '';
 before(async () => {
@@ -78,7 +79,14 @@ it('a save that fails before the rename (a crash, a full disk) leaves the old fi
       renames += 1;
       throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
     }) as typeof fs.promises.rename,
-    () => assert.rejects(saveSettings({ url: 'http://b:2', token: 'new-secret' }, file), /ENOSPC/),
+    // Named, with the reason in words, as a BerthError (exit 2, not 1 as for a bug of the CLI).
+    () =>
+      assert.rejects(saveSettings({ url: 'http://b:2', token: 'new-secret' }, file), (err: unknown) => {
+        assert.ok(err instanceof ConfigError, String(err));
+        assert.equal(err.message, `cannot save the settings to ${file}: the disk is full; the saved settings are as they were`);
+        assert.equal(exitCodeOf(err), 2);
+        return true;
+      }),
   );
   assert.equal(renames, 1);
   assert.deepEqual(await loadSaved(file), { url: 'http://a:1', token: 'old' });
