@@ -41,10 +41,23 @@ test('the CLI loads none of the gateway’s libraries before it parses its argum
   const { files, packages, via } = staticGraph('cli/main.js');
   assert.ok(files.size > 20, `the walk followed the imports (${files.size} files)`);
   assert.ok(packages.has('commander'), 'and saw the packages the CLI does use');
-  // zod (the spec's schemas) alone costs ~0.4 s of every run on a loaded machine; the rest are the gateway's.
-  for (const heavy of ['zod', 'dockerode', 'pg', 'pino', 'ws', 'better-sqlite3', 'acme-client', 'prom-client']) {
+  // zod (the spec's schemas) and yaml (-o yaml alone needs it) cost ~0.3-0.4 s each of every run on a busy machine; the rest are the gateway's.
+  for (const heavy of ['zod', 'yaml', 'dockerode', 'pg', 'pino', 'ws', 'better-sqlite3', 'acme-client', 'prom-client']) {
     assert.ok(!packages.has(heavy), `${heavy} is loaded by every CLI command (imported from ${via.get(heavy)})`);
   }
   const gatewaySide = [...files].map((f) => f.slice(SRC.length)).filter((f) => /^(gateway|runtime|activator|store\/open-store|log)\b/.test(f));
   assert.deepEqual(gatewaySide, [], 'the gateway’s own modules are loaded by serve alone');
+});
+
+test('-o yaml loads the YAML library on first use and prints the data as YAML', async () => {
+  const { printData } = await import('../../src/cli/output.js');
+  const written: string[] = [];
+  const write = process.stdout.write;
+  process.stdout.write = ((chunk: string) => written.push(String(chunk)) > 0) as typeof process.stdout.write;
+  try {
+    assert.equal(printData('yaml', { name: 'web', instances: [{ state: 'running' }] }), true);
+  } finally {
+    process.stdout.write = write;
+  }
+  assert.equal(written.join(''), 'name: web\ninstances:\n  - state: running\n');
 });
