@@ -62,9 +62,10 @@ test('-o yaml loads the YAML library on first use and prints the data as YAML', 
   assert.equal(written.join(''), 'name: web\ninstances:\n  - state: running\n');
 });
 
-test('the gateway loads acme-client (1-3 s on a busy machine) only when it orders a certificate, not at every start', () => {
+test('the gateway loads acme-client (1-3 s on a busy machine) only to order a certificate, and pg only on a PostgreSQL store', () => {
   const { files, packages, via } = staticGraph('gateway/gateway.js');
   assert.ok(files.has(resolve(SRC, 'tls/acme/acme-manager.js')), 'the walk reached the ACME manager');
   assert.ok(packages.has('zod'), 'and the packages the gateway does load');
   assert.ok(!packages.has('acme-client'), `acme-client is loaded by every gateway (imported from ${via.get('acme-client')})`);
+  assert.ok(!packages.has('pg'), `pg is loaded by every gateway (imported from ${via.get('pg')})`);
 });
