@@ -5,9 +5,9 @@ import { BadRequestError, BerthError, ClientClosedError } from '../errors.js';
 import { unknownFieldMessage } from '../spec/suggest.js';
 import { specText } from '../spec/utf8-text.js';
 import { sendContinue } from '../net/expect-continue.js';
+import { MAX_BODY_BYTES } from './body-limit.js';
 
-/** Specs are small; a larger body is a mistake or an attack. */
-export const MAX_BODY_BYTES = 1024 * 1024;
+export { MAX_BODY_BYTES };
 
 /**
  * Reads the whole request body, refusing more than `limit` bytes with 413

@@ -1,6 +1,16 @@
+import { createRequire } from 'node:module';
 import { Option } from 'commander';
-import { stringify } from 'yaml';
 import { BerthError, exitCodeOf, messageOf } from '../errors.js';
+
+/**
+ * The YAML library, loaded by the first `-o yaml` and not at the start of every berth
+ * command: loading it is ~0.3 s of a run on a busy machine, for output few runs ask for.
+ * require(), not import(): printing stays synchronous (yaml's node entry is CommonJS).
+ */
+const requireLazily = createRequire(import.meta.url);
+function yamlText(data: unknown): string {
+  return (requireLazily('yaml') as typeof import('yaml')).stringify(data);
+}
 
 /** How a read command prints: its table or summary, or the API's data as JSON or YAML. */
 export type OutputFormat = 'text' | 'json' | 'yaml';
@@ -38,7 +48,7 @@ export function printData(format: OutputFormat | undefined, data: unknown): bool
     return true;
   }
   if (format === 'yaml') {
-    process.stdout.write(stringify(data));
+    process.stdout.write(yamlText(data));
     return true;
   }
   return false;

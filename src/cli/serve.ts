@@ -8,7 +8,7 @@ import type { FileWatch } from './watch-files.js';
 import { watchConfig } from './config-watch.js';
 import { reloadOnSignal } from './reload-signal.js';
 import { boundStartAfterStop, ignoreSignals, stopOnSignals } from './stop-signals.js';
-import { serveBanner } from './serve-banner.js';
+import type { serveBanner } from './serve-banner.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -50,11 +50,13 @@ export function serveCommand(): Command {
         },
       });
       // Loaded here, not at the top: every other berth command is an API client and starts faster without them.
-      const [{ runtimeFromConfig }, { openStore }, { Gateway }, { createLogger, logLevelProblem }] = await Promise.all([
+      // The banner too: it formats apps' routes and env, which loads the spec's schema library (zod, ~0.4 s).
+      const [{ runtimeFromConfig }, { openStore }, { Gateway }, { createLogger, logLevelProblem }, { serveBanner }] = await Promise.all([
         import('../runtime/runtime-from-config.js'),
         import('../store/open-store.js'),
         import('../gateway/gateway.js'),
         import('../log.js'),
+        import('./serve-banner.js'),
       ]);
       const levelProblem = process.env.BERTH_LOG_LEVEL ? logLevelProblem(process.env.BERTH_LOG_LEVEL) : undefined;
       if (levelProblem) throw new ConfigError(`BERTH_LOG_LEVEL ${levelProblem}`);
@@ -80,7 +82,7 @@ export function serveCommand(): Command {
       // A start that fails closes what it opened (Gateway.start) and the command fails as it would without the signal.
       await gateway.start();
       sighup.started();
-      printUrls(gateway);
+      printUrls(gateway, serveBanner);
       const watchers = opts.watch && !stopRequested ? watchGatewayConfig(gateway) : [];
       drain = (signal) => {
         // From here on the drain's own deadline holds (drainTimeout plus a margin).
@@ -125,13 +127,13 @@ function watchGatewayConfig(gateway: Gateway): FileWatch[] {
   return [watchConfig(sources, () => gateway.reload())];
 }
 
-function printUrls(gateway: Gateway): void {
+function printUrls(gateway: Gateway, banner: typeof serveBanner): void {
   const proxy = gateway.proxyAddress;
   const config = gateway.currentConfig;
   if (!proxy || !config) return;
   const https = gateway.httpsAddress;
   const admin = gateway.adminAddress;
-  const lines = serveBanner({
+  const lines = banner({
     proxy,
     ...(https ? { https } : {}),
     ...(admin ? { admin } : {}),

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MAX_BODY_BYTES } from '../../api/body.js';
+import { MAX_BODY_BYTES } from '../../api/body-limit.js';
 import { BadRequestError } from '../../errors.js';
 import { specText } from '../../spec/utf8-text.js';
 

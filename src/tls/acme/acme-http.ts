@@ -1,5 +1,18 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import * as acme from 'acme-client';
+
+/** acme-client's exports (its Client, crypto helpers and axios instance). */
+export type AcmeLibrary = typeof import('acme-client');
+
+let library: Promise<AcmeLibrary> | undefined;
+
+/**
+ * acme-client, loaded by the first order and not with the gateway: with axios it
+ * is 1-3 s of a busy machine's time, paid by every `berth serve` start (and every
+ * process that loads the gateway) though only a gateway with tls.acme uses it.
+ */
+export function loadAcmeLibrary(): Promise<AcmeLibrary> {
+  return (library ??= import('acme-client'));
+}
 
 /** How long the ACME server may take to answer one request (axios waits for ever by default). */
 export const REQUEST_TIMEOUT_MS = 30_000;
@@ -73,7 +86,7 @@ let installed = false;
  * which its retry handler passes on untouched (a timeout or an abort is not
  * retried 5 times, a long Retry-After not slept out).
  */
-export function installAcmeHttp(): void {
+export function installAcmeHttp(acme: AcmeLibrary): void {
   if (installed) return;
   installed = true;
   const http = acme.axios;

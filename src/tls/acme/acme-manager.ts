@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { Agent } from 'node:https';
-import * as acme from 'acme-client';
+import type { Client } from 'acme-client';
 import type { Logger } from 'pino';
 import type { AcmeConfig } from '../../config/config.js';
 import { messageOf } from '../../errors.js';
@@ -8,7 +8,7 @@ import type { Store, StoredCertificate } from '../../store/store.js';
 import type { CertificatePair } from '../certificate-pair.js';
 import { readPemFile } from '../file-certificates.js';
 import { acmeAccountKey } from './acme-account.js';
-import { AcmeRateLimitedError, installAcmeHttp, runOrder } from './acme-http.js';
+import { AcmeRateLimitedError, installAcmeHttp, loadAcmeLibrary, runOrder } from './acme-http.js';
 import { hostCertificatePair } from './host-certificate.js';
 import { dueOrders, nextCheckInMs, RETRY_MAX_MS, retryDelayMs, type OrderReason } from './renewal-plan.js';
 import { doublingDelayMs } from '../../backoff.js';
@@ -95,7 +95,7 @@ export class AcmeManager {
   private running?: Promise<void>;
   private again = false;
   private closed = false;
-  private client?: acme.Client;
+  private client?: Client;
   /** Issued certificates the store has not taken yet, by host, with the store's last refusal: served, written again (see STORE_RETRY). */
   private readonly unsaved = new Map<string, { row: StoredCertificate; error: string }>();
   private saveFailures = 0;
@@ -303,6 +303,7 @@ export class AcmeManager {
   /** One order through acme-client: a fresh P-256 key, HTTP-01 answered from `challenges`. */
   private async obtain(host: string): Promise<{ certPem: string; keyPem: string }> {
     const client = await this.acmeClient();
+    const acme = await loadAcmeLibrary();
     const [key, csr] = await acme.crypto.createCsr({ commonName: host, altNames: [host] }, await acme.crypto.createPrivateEcdsaKey('P-256'));
     const { challenges } = this.options;
     const certPem = await client.auto({
@@ -323,13 +324,14 @@ export class AcmeManager {
     return { certPem, keyPem: key.toString() };
   }
 
-  private async acmeClient(): Promise<acme.Client> {
+  private async acmeClient(): Promise<Client> {
     if (this.client) return this.client;
     const { config, store } = this.options;
+    const acme = await loadAcmeLibrary();
     // acme-client retries an unanswered request 5 times, waiting 5, 10… 25 s by default: 1, 2… 5 s
     // (15 s in all) is enough, as berth backs off between orders itself.
     (acme.axios.defaults as unknown as { acmeSettings: { retryDefaultDelay: number } }).acmeSettings.retryDefaultDelay = 1;
-    installAcmeHttp();
+    installAcmeHttp(acme);
     if (config.caRoot) {
       // The ACME server's own certificate is checked against this CA (a test CA such as pebble); acme-client talks through axios.
       acme.axios.defaults.httpsAgent = new Agent({ ca: await readCaRoot(config.caRoot) });
