@@ -74,3 +74,32 @@ export class TerminalText {
     return text;
   }
 }
+
+/**
+ * What a terminal would act on, or not show, in a value: C0 and C1 controls (ESC and so every
+ * escape sequence, CR, backspace, line feed), and format characters (bidi overrides and
+ * isolates, zero-width spaces and joiners, the BOM), line and paragraph separators, and
+ * halves of a surrogate pair that lost their other half.
+ */
+const UNSHOWN = /[\p{Cc}\p{Cf}\p{Cs}\u2028\u2029]/gu;
+
+/**
+ * A value the API gave (a request path, an app's name or reason, an env value, a token's name),
+ * as a table cell or a summary field shows it: whoever sent a request or applied a spec chose
+ * it, not the operator who reads it. Every character of UNSHOWN is written as its escape
+ * (`\x1b`, `\r`, `\u202e`), so nothing moves the cursor, sets the title, writes the clipboard,
+ * reorders or hides text, or starts another line; every other character is kept as it is.
+ * Past `maxChars` characters it is cut with a `…` (tables; -o json carries it whole). Pure.
+ */
+export function shownText(text: string, maxChars = Infinity): string {
+  const shown = text.replace(UNSHOWN, escapeOf);
+  const chars = [...shown];
+  return chars.length > maxChars ? `${chars.slice(0, Math.max(0, maxChars - 1)).join('')}…` : shown;
+}
+
+const SHORT: Record<string, string> = { '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+function escapeOf(char: string): string {
+  const code = char.charCodeAt(0);
+  return SHORT[char] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+}
