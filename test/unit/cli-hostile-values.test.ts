@@ -9,6 +9,7 @@ import { describe, it, test } from 'node:test';
 import { printable } from '../../src/cli/api-errors.js';
 import { paint } from '../../src/cli/colour.js';
 import { resultLines } from '../../src/cli/commands/apply-report.js';
+import { healthOf } from '../../src/cli/commands/configure.js';
 import { appSummary } from '../../src/cli/commands/get-summary.js';
 import { gatewayRows } from '../../src/cli/commands/gateways.js';
 import { historyTable } from '../../src/cli/commands/history.js';
@@ -145,4 +146,12 @@ describe('the CLI against a server whose values are hostile', () => {
   });
 
   it('stops the server', () => new Promise<void>((resolve) => server.close(() => resolve())));
+});
+
+test("berth configure: a degraded gateway's engine state (the engine's own words) and its version are one printable line", () => {
+  const { version, warning } = healthOf('http://x', 503, { status: 'degraded', engine: `down: ${HOSTILE}`, version: `1.0\x1b]0;t\x07`, uptimeS: 1, apps: {} });
+  assert.equal(version, '1.0 ]0;t');
+  assert.doesNotMatch(warning!, ACTED_ON);
+  assert.match(warning!, /^warning: the gateway answers but is degraded: engine down: \/a \[2J/);
+  assert.deepEqual(healthOf('http://x', 200, { status: 'ok', version: '1.0', uptimeS: 1, apps: {} }), { version: '1.0' });
 });
