@@ -142,7 +142,9 @@ const MAX_SERVER_TEXT = 500;
  */
 export function printable(text: string): string {
   const flat = text.replace(/[\p{Cc}\p{Cf}\p{Cs}\u2028\u2029]+/gu, ' ').replace(/ {2,}/g, ' ').trim();
-  return flat.length > MAX_SERVER_TEXT ? `${flat.slice(0, MAX_SERVER_TEXT)}… (${flat.length - MAX_SERVER_TEXT} more characters)` : flat;
+  // Cut between characters: a cut between the halves of an emoji printed a lone half, shown as U+FFFD.
+  const chars = [...flat];
+  return chars.length > MAX_SERVER_TEXT ? `${chars.slice(0, MAX_SERVER_TEXT).join('')}… (${chars.length - MAX_SERVER_TEXT} more characters)` : flat;
 }
 
 /** "connection refused", "connection closed"…: the socket-level reason anywhere in the error's causes. */

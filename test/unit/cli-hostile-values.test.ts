@@ -155,3 +155,10 @@ test("berth configure: a degraded gateway's engine state (the engine's own words
   assert.match(warning!, /^warning: the gateway answers but is degraded: engine down: \/a \[2J/);
   assert.deepEqual(healthOf('http://x', 200, { status: 'ok', version: '1.0', uptimeS: 1, apps: {} }), { version: '1.0' });
 });
+
+test('printable: long text is cut between characters, never between the halves of one', () => {
+  const cut = printable(`${'x'.repeat(499)}😀😀tail`);
+  assert.equal(cut, `${'x'.repeat(499)}😀… (5 more characters)`);
+  // With the u flag a whole pair is one character: only a lone half matches.
+  assert.doesNotMatch(cut, /\p{Cs}/u);
+});
