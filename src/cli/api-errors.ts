@@ -136,12 +136,15 @@ const MAX_SERVER_TEXT = 500;
 
 /**
  * A server's words (a problem's detail, a field path) as one printable line:
- * control characters (terminal escapes, newlines) and bidirectional overrides,
- * which could rewrite what the terminal shows, become spaces; long text is cut.
+ * control characters (terminal escapes, newlines), bidirectional overrides, zero-width
+ * and other invisible format characters and lone surrogate halves, which could rewrite
+ * or hide what the terminal shows, become spaces; long text is cut.
  */
 export function printable(text: string): string {
-  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]+/g, ' ').replace(/ {2,}/g, ' ').trim();
-  return flat.length > MAX_SERVER_TEXT ? `${flat.slice(0, MAX_SERVER_TEXT)}… (${flat.length - MAX_SERVER_TEXT} more characters)` : flat;
+  const flat = text.replace(/[\p{Cc}\p{Cf}\p{Cs}\u2028\u2029]+/gu, ' ').replace(/ {2,}/g, ' ').trim();
+  // Cut between characters: a cut between the halves of an emoji printed a lone half, shown as U+FFFD.
+  const chars = [...flat];
+  return chars.length > MAX_SERVER_TEXT ? `${chars.slice(0, MAX_SERVER_TEXT).join('')}… (${chars.length - MAX_SERVER_TEXT} more characters)` : flat;
 }
 
 /** "connection refused", "connection closed"…: the socket-level reason anywhere in the error's causes. */

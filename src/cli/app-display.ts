@@ -1,6 +1,7 @@
 import type { AppStateName, AppView, RouteView } from './api-types.js';
 import type { Paint } from './colour.js';
 import { relativeTime } from './format.js';
+import { shownText } from './terminal-text.js';
 
 /** A route as short as it can be said: `example.com`, `/session/hello/`, `*.apps.test/api/`. */
 export function routeLabel(route: Pick<RouteView, 'host' | 'path'>): string {
@@ -16,7 +17,7 @@ export function routeLabel(route: Pick<RouteView, 'host' | 'path'>): string {
  */
 export function instanceCount(app: AppView): string {
   const running = app.instances.filter((i) => i.state === 'running').length;
-  return `${running}/${app.status?.replicas ?? app.spec.scale.replicas ?? 1}`;
+  return shownText(`${running}/${app.status?.replicas ?? app.spec.scale.replicas ?? 1}`);
 }
 
 export function stateLabel(state: AppStateName, p: Paint): string {
@@ -31,7 +32,8 @@ export function stateLabel(state: AppStateName, p: Paint): string {
     case 'crashloop':
       return p.red(state);
     default:
-      return p.dim(state);
+      // A state this CLI does not know (a newer gateway's, or anything a server sends) is shown as text.
+      return p.dim(shownText(state));
   }
 }
 

@@ -23,6 +23,7 @@ import { PromptInterrupted } from './prompt.js';
 import { closestName } from '../spec/suggest.js';
 import { failureDocument, outputFailure, outputFormatOf, printData, type OutputFormat } from './output.js';
 import { serveCommand } from './serve.js';
+import { shownText } from './terminal-text.js';
 
 /**
  * The `berth` command. Every failure ends here: one clear line on stderr and
@@ -149,7 +150,9 @@ try {
   // Ctrl-C at a question: the line is ended; the shell's status for it, as a Ctrl-C while waiting has (progress.ts).
   if (err instanceof PromptInterrupted) exit(130);
   const failure = readsApi ? unreadableAnswer(err) : err;
-  console.error(`berth: ${messageOf(failure)}`);
+  // The last guard of the one-line promise: a message that quotes what a server, the engine or an app said
+  // (most pass it through printable() already) shows its control characters, never acts on them.
+  console.error(`berth: ${shownText(messageOf(failure))}`);
   // Asked for JSON or YAML, a script reads stdout as such even when the command failed: it had nothing there.
   printData(format, failureDocument(failure));
   exit(exitCodeOf(failure));

@@ -7,23 +7,33 @@ import { StringDecoder } from 'node:string_decoder';
  * window title, write the clipboard (OSC 52) or make links. Colour and style (SGR,
  * `ESC [ … m`) are kept, as apps colour their logs and they only paint the app's
  * own text; every other control character is shown the way `cat -v` shows it
- * (`^[`, `^G`, `M-^[`), with tab, line feed and carriage return left as they are.
+ * (`^[`, `^G`, `M-^[`), with tab, line feed and a carriage return before a line feed
+ * left as they are. A bare carriage return (`ok\rFAKE`: the cursor back to the start of
+ * the line, to write over it) is `^M`, and bidirectional overrides and isolates (which
+ * reorder a line as it is shown) are their escapes (`\u202e`).
  * A pipe or a file gets the bytes unchanged (see logsCommand).
  */
 // eslint-disable-next-line no-control-regex
-const SHOWN = /\x1b\[[0-9;:]*m|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]/g;
+const SHOWN = /\x1b\[[0-9;:]*m|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)|[\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 // eslint-disable-next-line no-control-regex
 const SGR = /^\x1b\[[0-9;:]*m$/;
 /** A colour sequence that turns every colour and style off. */
 // eslint-disable-next-line no-control-regex
 const RESET = /^\x1b\[0*m$/;
-/** A possible start of a colour sequence at the end of a chunk, whose rest may come with the next one. */
+/**
+ * A possible start of a colour sequence at the end of a chunk, whose rest may come with the next
+ * one; or a carriage return, whose line feed may.
+ */
 // eslint-disable-next-line no-control-regex
-const OPEN_SEQUENCE = /\x1b(\[[0-9;:]{0,32})?$/;
+const OPEN_SEQUENCE = /(\x1b(\[[0-9;:]{0,32})?|\r)$/;
 
 /** `text` with its control characters made visible, colour sequences kept. Pure. */
 export function visibleControls(text: string): string {
-  return text.replace(SHOWN, (match) => (SGR.test(match) ? match : caret(match.charCodeAt(0))));
+  return text.replace(SHOWN, (match) => {
+    if (SGR.test(match)) return match;
+    const code = match.charCodeAt(0);
+    return code > 0xff ? `\\u${code.toString(16)}` : caret(code);
+  });
 }
 
 /** `cat -v`'s notation: ^@…^_ for C0, ^? for DEL, M- before the C1 ones. */
@@ -73,4 +83,33 @@ export class TerminalText {
     for (const [sequence] of text.matchAll(SHOWN)) if (SGR.test(sequence)) this.styled = !RESET.test(sequence);
     return text;
   }
+}
+
+/**
+ * What a terminal would act on, or not show, in a value: C0 and C1 controls (ESC and so every
+ * escape sequence, CR, backspace, line feed), and format characters (bidi overrides and
+ * isolates, zero-width spaces and joiners, the BOM), line and paragraph separators, and
+ * halves of a surrogate pair that lost their other half.
+ */
+const UNSHOWN = /[\p{Cc}\p{Cf}\p{Cs}\u2028\u2029]/gu;
+
+/**
+ * A value the API gave (a request path, an app's name or reason, an env value, a token's name),
+ * as a table cell or a summary field shows it: whoever sent a request or applied a spec chose
+ * it, not the operator who reads it. Every character of UNSHOWN is written as its escape
+ * (`\x1b`, `\r`, `\u202e`), so nothing moves the cursor, sets the title, writes the clipboard,
+ * reorders or hides text, or starts another line; every other character is kept as it is.
+ * Past `maxChars` characters it is cut with a `…` (tables; -o json carries it whole). Pure.
+ */
+export function shownText(text: string, maxChars = Infinity): string {
+  const shown = text.replace(UNSHOWN, escapeOf);
+  const chars = [...shown];
+  return chars.length > maxChars ? `${chars.slice(0, Math.max(0, maxChars - 1)).join('')}…` : shown;
+}
+
+const SHORT: Record<string, string> = { '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+function escapeOf(char: string): string {
+  const code = char.charCodeAt(0);
+  return SHORT[char] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
 }

@@ -50,3 +50,20 @@ test('TerminalText.close: the terminal is handed back with colours off and the l
   assert.equal(clean.close(), '');
   assert.equal(new TerminalText().close(), '');
 });
+
+test('visibleControls: a bare CR (a line written over) is ^M, a bidi override its escape; CR LF line ends are kept', () => {
+  // "ok" then back to the start of the line: the terminal showed only "FAKE ok".
+  assert.equal(visibleControls('job failed\rjob ok    \r\n'), 'job failed^Mjob ok    \r\n');
+  assert.equal(visibleControls('rm -rf \u202efdp.exe\u2066x\u2069'), 'rm -rf \\u202efdp.exe\\u2066x\\u2069');
+  assert.equal(visibleControls('end\r'), 'end^M');
+});
+
+test('TerminalText: a CR at the end of a chunk waits for the next: a CR LF split between chunks stays a line end', () => {
+  const screen = new TerminalText();
+  assert.equal(screen.write('line one\r'), 'line one');
+  assert.equal(screen.write('\nline two\r'), '\r\nline two');
+  assert.equal(screen.write('FAKE\n'), '^MFAKE\n');
+  const cut = new TerminalText();
+  cut.write('x\r');
+  assert.equal(cut.close(), '^M\n');
+});

@@ -6,6 +6,7 @@ import type { GlobalOptions } from '../context.js';
 import { note, out } from '../output.js';
 import { ask } from '../prompt.js';
 import { DEFAULT_URL, loadSaved, normalizeUrl, saveSettings, settingsFile, type SavedSettings } from '../settings.js';
+import { printable } from '../api-errors.js';
 
 export function configureCommand(): Command {
   return new Command('configure')
@@ -42,13 +43,24 @@ async function check(url: string, token: string, tokenSource: string): Promise<s
   const client = new ApiClient({ url, token, tokenSource });
   try {
     const answer = await client.raw<HealthView>('GET', '/v1/health');
-    const health = answer.body;
-    if (!health || typeof health.version !== 'string') {
-      throw new RuntimeError(`${url} answered HTTP ${answer.status}, but not like a berth admin API; check the URL (the admin listener, default ${DEFAULT_URL})`);
-    }
-    if (answer.status !== 200) note(`warning: the gateway answers but is ${health.status}: engine ${health.engine ?? 'unknown'}`);
-    return health.version;
+    const { version, warning } = healthOf(url, answer.status, answer.body);
+    if (warning) note(warning);
+    return version;
   } finally {
     await client.close().catch(() => undefined);
   }
+}
+
+/**
+ * The version to print from a GET /v1/health answer, and a warning when the gateway is not
+ * healthy. The engine's state is the engine's own words (an error from its socket): printed on
+ * one line, its control characters gone, as every server's words are. Pure.
+ */
+export function healthOf(url: string, status: number, health: HealthView | undefined): { version: string; warning?: string } {
+  if (!health || typeof health.version !== 'string') {
+    throw new RuntimeError(`${url} answered HTTP ${status}, but not like a berth admin API; check the URL (the admin listener, default ${DEFAULT_URL})`);
+  }
+  const version = printable(health.version);
+  if (status === 200) return { version };
+  return { version, warning: `warning: the gateway answers but is ${printable(String(health.status))}: engine ${printable(String(health.engine ?? 'unknown'))}` };
 }

@@ -5,6 +5,7 @@ import { withClient } from '../context.js';
 import { relativeTime } from '../format.js';
 import { outputOption, printData, type OutputFormat } from '../output.js';
 import { renderTable } from '../table.js';
+import { shownText } from '../terminal-text.js';
 
 interface GatewaysReply {
   self: string;
@@ -14,12 +15,13 @@ interface GatewaysReply {
 
 /** The table rows of `berth gateways`. Pure. */
 export function gatewayRows(reply: GatewaysReply, nowMs: number): string[][] {
+  // Each gateway wrote its own row into the shared store: shown, not obeyed by the terminal.
   return reply.gateways.map((g) => [
-    g.id + (g.self ? ' *' : ''),
+    shownText(g.id) + (g.self ? ' *' : ''),
     g.leader ? 'leader' : g.alive ? 'follower' : 'gone',
-    g.proxyAddress,
-    g.adminAddress,
-    g.version,
+    shownText(g.proxyAddress),
+    shownText(g.adminAddress),
+    shownText(g.version),
     relativeTime(g.lastHeartbeat, nowMs),
     String(g.activity.reduce((n, a) => n + a.inFlight, 0)),
   ]);

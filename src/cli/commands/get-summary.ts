@@ -4,24 +4,26 @@ import { idleIn, instanceCount, stateLabel } from '../app-display.js';
 import type { Paint } from '../colour.js';
 import { preciseDuration, relativeTime, shortDuration } from '../format.js';
 import { renderTable } from '../table.js';
+import { shownText } from '../terminal-text.js';
 
 /** `berth get NAME` without -o: what a person wants to know about one app, like `kubectl describe`. */
 export function appSummary(app: AppView, p: Paint, nowMs = Date.now()): string {
   const { spec, status } = app;
   const fields: Array<[string, string]> = [];
-  fields.push(['Name', p.bold(app.name)]);
+  // Every value below came from a spec someone applied, the engine or the app: shown, not obeyed by the terminal.
+  fields.push(['Name', p.bold(shownText(app.name))]);
   fields.push(['Revision', `${app.revision} (from ${app.source === 'api' ? 'the API' : 'the config file'}, updated ${relativeTime(app.updatedAt, nowMs)})`]);
   fields.push(['State', stateLine(app, p, nowMs)]);
-  if (status?.lastError) fields.push(['Last error', p.red(status.lastError)]);
+  if (status?.lastError) fields.push(['Last error', p.red(printable(status.lastError))]);
   // The app's own words: printable() keeps its escapes off the terminal.
   if (status?.lastOutput) fields.push(['Last output', printable(status.lastOutput)]);
-  fields.push(['Image', spec.image]);
-  fields.push(['Port', String(spec.port)]);
-  fields.push(['Routes', app.routes.map((r) => `${r.url}${r.path && r.stripPrefix ? ' (prefix stripped)' : ''}`).join('\n') || '-']);
-  const env = Object.entries(spec.env).map(([k, v]) => `${k}=${envShown(v)}`);
+  fields.push(['Image', shownText(spec.image)]);
+  fields.push(['Port', shownText(String(spec.port))]);
+  fields.push(['Routes', app.routes.map((r) => `${shownText(r.url)}${r.path && r.stripPrefix ? ' (prefix stripped)' : ''}`).join('\n') || '-']);
+  const env = Object.entries(spec.env).map(([k, v]) => `${shownText(k)}=${shownText(envShown(v))}`);
   fields.push(['Env', env.join('\n') || '-']);
-  if (spec.volume) fields.push(['Volume', `berth-${app.name}-data mounted at ${spec.volume}`]);
-  if (spec.network) fields.push(['Network', spec.network]);
+  if (spec.volume) fields.push(['Volume', shownText(`berth-${app.name}-data mounted at ${spec.volume}`)]);
+  if (spec.network) fields.push(['Network', shownText(spec.network)]);
   fields.push(['Scale', `${spec.scale.min}..${spec.scale.max}${spec.scale.min === 0 ? ' (scales to zero)' : ''}`]);
   fields.push(['Idle timeout', idleTimeoutShown(app)]);
   if (status) {
@@ -34,7 +36,7 @@ export function appSummary(app: AppView, p: Paint, nowMs = Date.now()): string {
   const lines = fields.flatMap(([key, value]) => value.split('\n').map((v, i) => (i === 0 ? `${(key + ':').padEnd(width)}${v}` : `${' '.repeat(width)}${v}`)));
   lines.push(`${'Instances:'.padEnd(width)}${instanceCount(app)} running`);
   if (app.instances.length > 0) {
-    const rows = app.instances.map((i) => [i.name, i.state, i.health, i.address ?? '-', relativeTime(i.startedAt, nowMs)]);
+    const rows = app.instances.map((i) => [shownText(i.name ?? '-'), shownText(i.state ?? '-'), shownText(i.health ?? '-'), shownText(i.address ?? '-'), relativeTime(i.startedAt, nowMs)]);
     const table = renderTable(['CONTAINER', 'STATE', 'HEALTH', 'ADDRESS', 'STARTED'], rows, p);
     lines.push(...table.trimEnd().split('\n').map((l) => `  ${l}`));
   }
@@ -66,6 +68,6 @@ function stateLine(app: AppView, p: Paint, nowMs: number): string {
   if (s.state === 'running' && s.lastStartMs !== undefined) line += `, started in ${preciseDuration(s.lastStartMs)}`;
   if (s.state === 'crashloop' && s.retryAt) line += `, next try ${relativeTime(s.retryAt, nowMs)}`;
   // Why berth put it there (an idle stop, the API): a stopped app otherwise looks the same either way.
-  if (s.reason) line += ` (${s.reason})`;
+  if (s.reason) line += ` (${printable(s.reason)})`;
   return line;
 }

@@ -1,12 +1,16 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { asFlagError } from '../api-errors.js';
-import type { HistoryPageView } from '../api-types.js';
+import type { HistoryPageView, RequestRecordView } from '../api-types.js';
 import { seg } from '../client.js';
 import { paint, type Paint } from '../colour.js';
 import { withClient } from '../context.js';
 import { byteSize, localInstant, localTime, preciseDuration } from '../format.js';
 import { note, outputOption, printData, type OutputFormat } from '../output.js';
 import { renderTable } from '../table.js';
+import { shownText } from '../terminal-text.js';
+
+/** The most characters of a request target the PATH column shows; -o json has it whole. */
+const MAX_PATH = 80;
 
 interface HistoryOptions {
   since?: string;
@@ -39,25 +43,30 @@ export function historyCommand(): Command {
         note(`no requests recorded for ${name}${since || until || status ? ' with these filters' : ''}`);
         return;
       }
-      const p = paint();
-      // Several gateways on one store: each record names the one that served it.
-      const gateways = page.items.some((r) => r.gateway !== undefined);
-      const rows = page.items.map((r) => [
-        localTime(r.time),
-        r.method,
-        r.path,
-        statusLabel(r.status, p),
-        preciseDuration(r.durationMs),
-        byteSize(r.bytesOut),
-        r.waited ? 'yes' : 'no',
-        ...(gateways ? [r.gateway ?? '-'] : []),
-      ]);
-      process.stdout.write(renderTable(['TIME', 'METHOD', 'PATH', 'STATUS', 'DURATION', 'BYTES', 'WAITED', ...(gateways ? ['GATEWAY'] : [])], rows, p));
+      process.stdout.write(historyTable(page.items, paint()));
       if (page.next) {
         const filters = Object.entries({ since, until, status, limit }).flatMap(([k, v]) => (v === undefined ? [] : [`--${k} ${v}`]));
-        note(`more: berth history ${[name, ...filters].join(' ')} --cursor ${page.next}`);
+        note(`more: berth history ${[name, ...filters].join(' ')} --cursor ${shownText(page.next)}`);
       }
     });
+}
+
+/** The table `berth history` prints. Pure. */
+export function historyTable(items: readonly RequestRecordView[], p: Paint): string {
+  // Several gateways on one store: each record names the one that served it.
+  const gateways = items.some((r) => r.gateway !== undefined);
+  const rows = items.map((r) => [
+    shownText(localTime(r.time)),
+    // Whoever sent the request chose these: a path can carry escapes (HTTP/2 lets C1 bytes through) and run for kilobytes.
+    shownText(r.method, MAX_PATH),
+    shownText(r.path, MAX_PATH),
+    statusLabel(r.status, p),
+    preciseDuration(r.durationMs),
+    byteSize(r.bytesOut),
+    r.waited ? 'yes' : 'no',
+    ...(gateways ? [shownText(r.gateway ?? '-', MAX_PATH)] : []),
+  ]);
+  return renderTable(['TIME', 'METHOD', 'PATH', 'STATUS', 'DURATION', 'BYTES', 'WAITED', ...(gateways ? ['GATEWAY'] : [])], rows, p);
 }
 
 function statusLabel(status: number, p: Paint): string {

@@ -1,7 +1,9 @@
 import { RuntimeError } from '../../errors.js';
 import type { AppView, StatusView } from '../api-types.js';
 import { seg, type ApiClient } from '../client.js';
+import { printable } from '../api-errors.js';
 import { preciseDuration } from '../format.js';
+import { shownText } from '../terminal-text.js';
 import type { Progress } from '../progress.js';
 
 export type LifecycleAction = 'start' | 'stop' | 'restart';
@@ -27,11 +29,12 @@ export async function runLifecycle(client: ApiClient, name: string, action: Life
     const began = performance.now();
     const status = await client.call<StatusView>('POST', `/v1/apps/${seg(name)}/${action}`);
     if (action === 'stop') {
-      progress.done(name, status.state);
+      progress.done(name, shownText(status.state));
       return status;
     }
     if (status.state !== 'running') {
-      throw new RuntimeError(`${name} is ${status.state}${status.lastError ? `: ${status.lastError}` : ''}`);
+      // lastError may quote the app's own words (its last output): one printable line.
+      throw new RuntimeError(`${name} is ${shownText(status.state)}${status.lastError ? `: ${printable(status.lastError)}` : ''}`);
     }
     progress.done(name, `ready in ${preciseDuration(status.lastStartMs ?? performance.now() - began)}`);
     return status;

@@ -1,11 +1,15 @@
 import { Command } from 'commander';
 import type { AppView } from '../api-types.js';
 import { idleIn, instanceCount, routeLabel, stateLabel } from '../app-display.js';
-import { paint } from '../colour.js';
+import { paint, type Paint } from '../colour.js';
 import { withClient } from '../context.js';
 import { relativeTime } from '../format.js';
 import { note, outputOption, printData, type OutputFormat } from '../output.js';
 import { renderTable } from '../table.js';
+import { shownText } from '../terminal-text.js';
+
+/** The most characters of the ROUTES column (an app may have many); -o json has them all. */
+const MAX_ROUTES = 80;
 import { RuntimeError } from '../../errors.js';
 
 interface AppPage {
@@ -44,16 +48,20 @@ export function lsCommand(): Command {
         note("no apps yet; 'berth apply -f FILE' creates some");
         return;
       }
-      const p = paint();
-      const now = Date.now();
-      const rows = apps.map((app) => [
-        app.name,
-        stateLabel(app.state, p),
-        app.routes.map(routeLabel).join(',') || '-',
-        instanceCount(app),
-        relativeTime(app.status?.lastActivity, now),
-        idleIn(app, now),
-      ]);
-      process.stdout.write(renderTable(['NAME', 'STATE', 'ROUTES', 'INSTANCES', 'LAST-REQUEST', 'IDLE-IN'], rows, p));
+      process.stdout.write(appsTable(apps, paint(), Date.now()));
     });
+}
+
+/** The table `berth ls` prints. Pure. */
+export function appsTable(apps: readonly AppView[], p: Paint, now: number): string {
+  const rows = apps.map((app) => [
+    // Names and routes come from specs others applied: shown, not obeyed by the terminal.
+    shownText(app.name),
+    stateLabel(app.state, p),
+    shownText(app.routes.map(routeLabel).join(','), MAX_ROUTES) || '-',
+    instanceCount(app),
+    relativeTime(app.status?.lastActivity, now),
+    idleIn(app, now),
+  ]);
+  return renderTable(['NAME', 'STATE', 'ROUTES', 'INSTANCES', 'LAST-REQUEST', 'IDLE-IN'], rows, p);
 }

@@ -1,11 +1,12 @@
 import { Command } from 'commander';
 import type { CreatedTokenView, TokenView } from '../api-types.js';
 import { seg } from '../client.js';
-import { paint } from '../colour.js';
+import { paint, type Paint } from '../colour.js';
 import { withClient } from '../context.js';
 import { relativeTime } from '../format.js';
 import { note, out, outputOption, printData, type OutputFormat } from '../output.js';
 import { renderTable } from '../table.js';
+import { shownText } from '../terminal-text.js';
 
 /** `berth token create|ls|revoke`: API tokens, whose secrets are shown once. */
 export function tokenCommand(): Command {
@@ -17,7 +18,7 @@ export function tokenCommand(): Command {
     .addOption(outputOption())
     .action(async (name: string, opts: { output: OutputFormat }, cmd: Command) => {
       const created = await withClient(cmd, (client) => client.call<CreatedTokenView>('POST', '/v1/tokens', { body: { name } }));
-      note(`token ${created.name} created (id ${created.id}); copy the secret now, it will not be shown again`);
+      note(`token ${shownText(created.name)} created (id ${shownText(created.id)}); copy the secret now, it will not be shown again`);
       if (printData(opts.output, created)) return;
       out(created.token);
     });
@@ -33,9 +34,7 @@ export function tokenCommand(): Command {
         note('no tokens in the store (the admin token may come from BERTH_ADMIN_TOKEN)');
         return;
       }
-      const now = Date.now();
-      const rows = tokens.map((t) => [t.id, t.name, relativeTime(t.createdAt, now), relativeTime(t.lastUsedAt, now)]);
-      process.stdout.write(renderTable(['ID', 'NAME', 'CREATED', 'LAST-USED'], rows, paint()));
+      process.stdout.write(tokensTable(tokens, paint(), Date.now()));
     });
   token
     .command('revoke')
@@ -46,4 +45,10 @@ export function tokenCommand(): Command {
       out(`token ${idOrName} revoked`);
     });
   return token;
+}
+
+/** The table `berth token ls` prints. Pure. */
+export function tokensTable(tokens: readonly TokenView[], p: Paint, now: number): string {
+  const rows = tokens.map((t) => [shownText(t.id), shownText(t.name), relativeTime(t.createdAt, now), relativeTime(t.lastUsedAt, now)]);
+  return renderTable(['ID', 'NAME', 'CREATED', 'LAST-USED'], rows, p);
 }

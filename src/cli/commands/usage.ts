@@ -5,6 +5,7 @@ import { paint, type Paint } from '../colour.js';
 import { withClient } from '../context.js';
 import { note, outputOption, printData, type OutputFormat } from '../output.js';
 import { renderTable } from '../table.js';
+import { shownText } from '../terminal-text.js';
 
 interface UsageOptions {
   since?: string;
@@ -29,19 +30,19 @@ export function usageCommand(): Command {
       });
       if (printData(opts.output, report)) return;
       if (report.apps.length === 0) {
-        note(`no usage recorded${app ? ` for ${app}` : ''} since ${report.since}`);
+        note(`no usage recorded${app ? ` for ${app}` : ''} since ${shownText(report.since)}`);
         return;
       }
       const p = paint();
       if (opts.days) {
-        const rows = report.days.map((d) => [d.app, d.day, ...cells(d, p)]);
+        const rows = report.days.map((d) => [shownText(d.app), shownText(d.day), ...cells(d, p)]);
         process.stdout.write(renderTable(['APP', 'DAY', ...HEADERS], rows, p));
       } else {
-        const rows = report.apps.map((a) => [a.app, ...cells(a, p)]);
+        const rows = report.apps.map((a) => [shownText(a.app), ...cells(a, p)]);
         if (report.apps.length > 1) rows.push([p.bold('TOTAL'), ...cells(report.total, p)]);
         process.stdout.write(renderTable(['APP', ...HEADERS], rows, p));
       }
-      note(`since ${report.since} (UTC); SAVING: share of the always-on container time not spent running`);
+      note(`since ${shownText(report.since)} (UTC); SAVING: share of the always-on container time not spent running`);
     });
 }
 
