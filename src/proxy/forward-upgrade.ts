@@ -25,7 +25,7 @@ export interface UpgradeTarget {
   connectTimeoutMs?: number;
   /** How long the app may take to answer the handshake once connected; UPGRADE_ANSWER_TIMEOUT_MS by default. */
   answerTimeoutMs?: number;
-  /** How long the open tunnel may wait for a side to take what it was sent (`timeouts.clientSend`); STALLED_MS by default. */
+  /** How long the open tunnel (or a refusal's body) may wait for a side to take what it was sent (`timeouts.clientSend`); STALLED_MS by default. */
   stalledMs?: number;
 }
 
@@ -44,7 +44,8 @@ export interface UpgradeExchange {
  *   WebSocketTunnel relays both ways, starting with what each side sent past
  *   its head (`clientHead`, and the app's bytes after its 101).
  * - anything else: relayed to the client as a plain HTTP response with
- *   `connection: close`, and the client's socket is ended. No tunnel is
+ *   `connection: close`, and the client's socket is ended (cut if a write
+ *   waits `stalledMs` for the client to read). No tunnel is
  *   opened, and nothing the client sent after its handshake reaches the app:
  *   the client socket is only read once the tunnel exists.
  * - no answer: `onFailure` is told (the app refused, reset or timed out
@@ -143,8 +144,22 @@ export function forwardUpgrade(
       return finish();
     }
     client.write(responseHead(res, headerLines(downstreamResponseHeaders(res.headers)) + 'connection: close\r\n'));
-    res.on('data', (chunk: Buffer) => (refusalBytes += chunk.length));
-    res.pipe(client);
+    // Relayed by hand, not piped: a client that stops reading is cut once a write has waited `stalledMs`
+    // to drain, as the open tunnel's and a plain response's are (`timeouts.clientSend`). An app answering
+    // the handshake with an endless body (an event stream that ignores Upgrade) held its connection, and
+    // the app awake, for ever under a client that never reads.
+    const stalledMs = target.stalledMs ?? STALLED_MS;
+    res.on('data', (chunk: Buffer) => {
+      refusalBytes += chunk.length;
+      if (client.write(chunk)) return;
+      res.pause();
+      const stall = stalledMs > 0 ? setTimeout(() => client.destroy(), stalledMs).unref() : undefined;
+      client.once('drain', () => {
+        clearTimeout(stall);
+        res.resume();
+      });
+    });
+    res.once('end', () => client.end());
     res.once('close', () => {
       // Cut short by the app: the client must not take a truncated answer for a whole one.
       if (!res.complete) return void client.destroy();

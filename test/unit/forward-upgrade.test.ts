@@ -84,3 +84,37 @@ test('a client gone before the app answers ends the exchange once, without a fai
     await pair.dispose();
   }
 });
+
+test('an app answering the handshake with an endless 200 to a client that never reads: the client is cut at the stall bound, and onClose fires once', async () => {
+  const sockets = new Set<Socket>();
+  // An event stream that ignores Upgrade: a 200 and chunks for as long as they are taken (bounded in count and time).
+  const app = createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+    s.once('data', async () => {
+      s.write('HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n');
+      const chunk = Buffer.from(`10000\r\n${'x'.repeat(0x10000)}\r\n`);
+      const deadline = Date.now() + 10_000;
+      for (let i = 0; i < 2_000 && !s.destroyed && Date.now() < deadline; i++) {
+        if (!s.write(chunk)) await new Promise((r) => setTimeout(r, 20));
+      }
+    });
+  });
+  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+  const pair = await socketPair();
+  try {
+    pair.far.pause();
+    let closes = 0;
+    let failures = 0;
+    forwardUpgrade(pair.near, Buffer.alloc(0), { host: '127.0.0.1', port: (app.address() as AddressInfo).port, path: '/ws', headers: HEADERS, stalledMs: 300 }, () => failures++, () => closes++);
+    await waitFor('the exchange ended', () => closes > 0, { timeoutMs: 8_000 });
+    assert.ok(pair.near.destroyed, 'the client that never read was cut');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(closes, 1);
+    assert.equal(failures, 0);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => app.close(() => r()));
+    await pair.dispose();
+  }
+});
