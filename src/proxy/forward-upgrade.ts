@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { downstreamResponseHeaders } from './forwarded-headers.js';
 import { HALF_CLOSED_MS, STALLED_MS, WebSocketTunnel } from './websocket-tunnel.js';
-import { MAX_EARLY_HINTS } from './http1/response-parser.js';
+import { BadUpstreamResponseError, MAX_EARLY_HINTS } from './http1/response-parser.js';
 
 /**
  * How long the app may take to accept the connection: the same bound as the
@@ -40,8 +40,8 @@ export interface UpgradeExchange {
  * no agent) and acts on its answer:
  *
  * - 103 (before the answer): relayed, a few at most.
- * - 101: the app's status line and headers go to the client, then a
- *   WebSocketTunnel relays both ways, starting with what each side sent past
+ * - 101 with `Upgrade`: the app's status line and headers go to the client,
+ *   then a WebSocketTunnel relays both ways, starting with what each side sent past
  *   its head (`clientHead`, and the app's bytes after its 101).
  * - anything else: relayed to the client as a plain HTTP response with
  *   `connection: close`, and the client's socket is ended (cut if a write
@@ -49,8 +49,8 @@ export interface UpgradeExchange {
  *   opened, and nothing the client sent after its handshake reaches the app:
  *   the client socket is only read once the tunnel exists.
  * - no answer: `onFailure` is told (the app refused, reset or timed out
- *   before answering: the client still waits for an HTTP answer, which the
- *   caller writes).
+ *   before answering, or answered a 101 without `Upgrade`: the client still
+ *   waits for an HTTP answer, which the caller writes).
  *
  * `onClose` fires exactly once at the end, whatever happened, so activity
  * accounting stays exact; it is given the app's status (101 for a tunnel), or 0
@@ -135,6 +135,15 @@ export function forwardUpgrade(
   });
 
   upstream.on('response', (res: IncomingMessage) => {
+    if ((res.statusCode ?? 0) < 200) {
+      // A 101 without `Upgrade` (RFC 9110 §15.2.2 requires it), which Node takes for a final answer:
+      // relayed, it was a switch to no protocol under `connection: close`. A 502, as a 101 to a plain request is.
+      res.destroy();
+      upstream.destroy();
+      if (finished) return;
+      onFailure(new BadUpstreamResponseError(`the app answered the WebSocket handshake with ${res.statusCode} and no Upgrade`));
+      return finish();
+    }
     answered = true;
     status = res.statusCode ?? 0;
     clearTimeout(timer);

@@ -118,3 +118,37 @@ test('an app answering the handshake with an endless 200 to a client that never 
     await pair.dispose();
   }
 });
+
+test('an app answering the handshake with a 101 without Upgrade is a 502, never relayed as a switch to no protocol', async () => {
+  const sockets = new Set<Socket>();
+  const app = createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+    s.once('data', () => s.write('HTTP/1.1 101 Switching Protocols\r\n\r\n\x81\x02hi'));
+  });
+  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+  const pair = await socketPair();
+  try {
+    let closes = 0;
+    let status = -1;
+    let received = '';
+    pair.far.on('data', (c: Buffer) => (received += c.toString('latin1')));
+    const failed = new Promise<Error>((resolve) => {
+      forwardUpgrade(pair.near, Buffer.alloc(0), { host: '127.0.0.1', port: (app.address() as AddressInfo).port, path: '/ws', headers: HEADERS }, resolve, (s) => (closes++, (status = s)));
+    });
+    const err = await Promise.race([failed, new Promise<undefined>((r) => setTimeout(r, 5_000).unref())]);
+    assert.ok(err, 'the app\'s answer was a failure to answer');
+    const failure = classifyFailure(err, false);
+    assert.equal(failure.status, 502);
+    assert.match(failure.reason, /101 and no Upgrade/);
+    await waitFor('the exchange ended', () => closes > 0, { timeoutMs: 5_000 });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(closes, 1);
+    assert.equal(status, 0, 'no answer of the app was relayed');
+    assert.equal(received, '', 'nothing reached the client but what the caller writes');
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => app.close(() => r()));
+    await pair.dispose();
+  }
+});
