@@ -186,6 +186,13 @@ export function forwardUpgrade(
   };
   client.once('close', onClientGone);
   client.on('error', onClientGone);
+  // A FIN before the app answered is a client gone (a closed tab; a WebSocket has no half-closed state, and
+  // no frame may come before the 101). Node emits 'end' even on this paused socket, so a tunnel opened
+  // after it never saw it, and stayed open to nobody for as long as the app kept its side. Once the app
+  // answered, a FIN is the client's to send: a refusal is still relayed, an open tunnel handles it.
+  client.once('end', () => {
+    if (!answered) client.destroy();
+  });
   upstream.end();
 
   return {
