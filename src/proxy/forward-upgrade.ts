@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { downstreamResponseHeaders } from './forwarded-headers.js';
 import { HALF_CLOSED_MS, STALLED_MS, WebSocketTunnel } from './websocket-tunnel.js';
-import { MAX_EARLY_HINTS } from './http1/response-parser.js';
+import { BadUpstreamResponseError, MAX_EARLY_HINTS } from './http1/response-parser.js';
 
 /**
  * How long the app may take to accept the connection: the same bound as the
@@ -25,7 +25,7 @@ export interface UpgradeTarget {
   connectTimeoutMs?: number;
   /** How long the app may take to answer the handshake once connected; UPGRADE_ANSWER_TIMEOUT_MS by default. */
   answerTimeoutMs?: number;
-  /** How long the open tunnel may wait for a side to take what it was sent (`timeouts.clientSend`); STALLED_MS by default. */
+  /** How long the open tunnel (or a refusal's body) may wait for a side to take what it was sent (`timeouts.clientSend`); STALLED_MS by default. */
   stalledMs?: number;
 }
 
@@ -40,16 +40,17 @@ export interface UpgradeExchange {
  * no agent) and acts on its answer:
  *
  * - 103 (before the answer): relayed, a few at most.
- * - 101: the app's status line and headers go to the client, then a
- *   WebSocketTunnel relays both ways, starting with what each side sent past
+ * - 101 with `Upgrade`: the app's status line and headers go to the client,
+ *   then a WebSocketTunnel relays both ways, starting with what each side sent past
  *   its head (`clientHead`, and the app's bytes after its 101).
  * - anything else: relayed to the client as a plain HTTP response with
- *   `connection: close`, and the client's socket is ended. No tunnel is
+ *   `connection: close`, and the client's socket is ended (cut if a write
+ *   waits `stalledMs` for the client to read). No tunnel is
  *   opened, and nothing the client sent after its handshake reaches the app:
  *   the client socket is only read once the tunnel exists.
  * - no answer: `onFailure` is told (the app refused, reset or timed out
- *   before answering: the client still waits for an HTTP answer, which the
- *   caller writes).
+ *   before answering, or answered a 101 without `Upgrade`: the client still
+ *   waits for an HTTP answer, which the caller writes).
  *
  * `onClose` fires exactly once at the end, whatever happened, so activity
  * accounting stays exact; it is given the app's status (101 for a tunnel), or 0
@@ -134,6 +135,15 @@ export function forwardUpgrade(
   });
 
   upstream.on('response', (res: IncomingMessage) => {
+    if ((res.statusCode ?? 0) < 200) {
+      // A 101 without `Upgrade` (RFC 9110 §15.2.2 requires it), which Node takes for a final answer:
+      // relayed, it was a switch to no protocol under `connection: close`. A 502, as a 101 to a plain request is.
+      res.destroy();
+      upstream.destroy();
+      if (finished) return;
+      onFailure(new BadUpstreamResponseError(`the app answered the WebSocket handshake with ${res.statusCode} and no Upgrade`));
+      return finish();
+    }
     answered = true;
     status = res.statusCode ?? 0;
     clearTimeout(timer);
@@ -143,8 +153,22 @@ export function forwardUpgrade(
       return finish();
     }
     client.write(responseHead(res, headerLines(downstreamResponseHeaders(res.headers)) + 'connection: close\r\n'));
-    res.on('data', (chunk: Buffer) => (refusalBytes += chunk.length));
-    res.pipe(client);
+    // Relayed by hand, not piped: a client that stops reading is cut once a write has waited `stalledMs`
+    // to drain, as the open tunnel's and a plain response's are (`timeouts.clientSend`). An app answering
+    // the handshake with an endless body (an event stream that ignores Upgrade) held its connection, and
+    // the app awake, for ever under a client that never reads.
+    const stalledMs = target.stalledMs ?? STALLED_MS;
+    res.on('data', (chunk: Buffer) => {
+      refusalBytes += chunk.length;
+      if (client.write(chunk)) return;
+      res.pause();
+      const stall = stalledMs > 0 ? setTimeout(() => client.destroy(), stalledMs).unref() : undefined;
+      client.once('drain', () => {
+        clearTimeout(stall);
+        res.resume();
+      });
+    });
+    res.once('end', () => client.end());
     res.once('close', () => {
       // Cut short by the app: the client must not take a truncated answer for a whole one.
       if (!res.complete) return void client.destroy();
@@ -162,6 +186,13 @@ export function forwardUpgrade(
   };
   client.once('close', onClientGone);
   client.on('error', onClientGone);
+  // A FIN before the app answered is a client gone (a closed tab; a WebSocket has no half-closed state, and
+  // no frame may come before the 101). Node emits 'end' even on this paused socket, so a tunnel opened
+  // after it never saw it, and stayed open to nobody for as long as the app kept its side. Once the app
+  // answered, a FIN is the client's to send: a refusal is still relayed, an open tunnel handles it.
+  client.once('end', () => {
+    if (!answered) client.destroy();
+  });
   upstream.end();
 
   return {

@@ -607,9 +607,19 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
       this.upgradesInFlight--;
       this.record(app, 'GET', req.url ?? '/', status, startedMs, waited, bytesIn, bytesOut, requestId, client, instance);
     };
+    // A client's FIN while its handshake is held (a closed tab): WebSocket has no half-closed state and
+    // nothing more can come from it, so it is gone. Cut at once, it gives its queue place back (the
+    // 'close' below) and no tunnel is opened to nobody once the app is ready, which, with no 'end' left
+    // to see, would stay open for as long as the app keeps its side, the app awake and counted busy.
+    const endedWhileHeld = () => socket.destroy();
+    socket.once('end', endedWhileHeld);
     const go = (upstream: Upstream) => {
+      socket.off('end', endedWhileHeld);
       // The client gave up while the app was woken: the woken app serves the next one.
-      if (socket.destroyed) return end();
+      if (socket.destroyed || socket.readableEnded) {
+        socket.destroy();
+        return end();
+      }
       if (this.closing) {
         // A WebSocket opened while draining would only be closed again moments later.
         status = SHUTTING_DOWN.status;
@@ -643,6 +653,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
       if (!ended && this.upgradeSockets.has(socket)) this.upgradeSockets.set(socket, exchange);
     };
     const refused = (err: unknown) => {
+      socket.off('end', endedWhileHeld);
       const failure = classifyFailure(err, socket.destroyed, { app });
       status = failure.status;
       bytesOut = writeRawFailure(socket, failure, app);

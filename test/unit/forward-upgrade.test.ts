@@ -5,9 +5,9 @@ import { forwardUpgrade } from '../../src/proxy/forward-upgrade.js';
 import { classifyFailure } from '../../src/proxy/failure.js';
 import { waitFor } from '../support/wait-for.js';
 
-/** A connected pair of sockets on 127.0.0.1: `near` stands for the proxy's client socket. */
-async function socketPair(): Promise<{ near: Socket; far: Socket; dispose: () => Promise<void> }> {
-  const server = createServer();
+/** A connected pair of sockets on 127.0.0.1: `near` stands for the proxy's client socket (half-open, as the proxy's listener makes them, with `halfOpen`). */
+async function socketPair(halfOpen = false): Promise<{ near: Socket; far: Socket; dispose: () => Promise<void> }> {
+  const server = createServer({ allowHalfOpen: halfOpen });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
   const far = connect({ host: '127.0.0.1', port: (server.address() as AddressInfo).port });
@@ -81,6 +81,106 @@ test('a client gone before the app answers ends the exchange once, without a fai
   } finally {
     for (const s of app.sockets) s.destroy();
     await new Promise<void>((r) => app.server.close(() => r()));
+    await pair.dispose();
+  }
+});
+
+test('an app answering the handshake with an endless 200 to a client that never reads: the client is cut at the stall bound, and onClose fires once', async () => {
+  const sockets = new Set<Socket>();
+  // An event stream that ignores Upgrade: a 200 and chunks for as long as they are taken (bounded in count and time).
+  const app = createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+    s.once('data', async () => {
+      s.write('HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n');
+      const chunk = Buffer.from(`10000\r\n${'x'.repeat(0x10000)}\r\n`);
+      const deadline = Date.now() + 10_000;
+      for (let i = 0; i < 2_000 && !s.destroyed && Date.now() < deadline; i++) {
+        if (!s.write(chunk)) await new Promise((r) => setTimeout(r, 20));
+      }
+    });
+  });
+  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+  const pair = await socketPair();
+  try {
+    pair.far.pause();
+    let closes = 0;
+    let failures = 0;
+    forwardUpgrade(pair.near, Buffer.alloc(0), { host: '127.0.0.1', port: (app.address() as AddressInfo).port, path: '/ws', headers: HEADERS, stalledMs: 300 }, () => failures++, () => closes++);
+    await waitFor('the exchange ended', () => closes > 0, { timeoutMs: 8_000 });
+    assert.ok(pair.near.destroyed, 'the client that never read was cut');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(closes, 1);
+    assert.equal(failures, 0);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => app.close(() => r()));
+    await pair.dispose();
+  }
+});
+
+test('an app answering the handshake with a 101 without Upgrade is a 502, never relayed as a switch to no protocol', async () => {
+  const sockets = new Set<Socket>();
+  const app = createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+    s.once('data', () => s.write('HTTP/1.1 101 Switching Protocols\r\n\r\n\x81\x02hi'));
+  });
+  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+  const pair = await socketPair();
+  try {
+    let closes = 0;
+    let status = -1;
+    let received = '';
+    pair.far.on('data', (c: Buffer) => (received += c.toString('latin1')));
+    const failed = new Promise<Error>((resolve) => {
+      forwardUpgrade(pair.near, Buffer.alloc(0), { host: '127.0.0.1', port: (app.address() as AddressInfo).port, path: '/ws', headers: HEADERS }, resolve, (s) => (closes++, (status = s)));
+    });
+    let answered: Error | undefined;
+    void failed.then((e) => (answered = e));
+    const err = await waitFor("the app's answer taken for a failure to answer", () => answered, { timeoutMs: 5_000 });
+    const failure = classifyFailure(err, false);
+    assert.equal(failure.status, 502);
+    assert.match(failure.reason, /101 and no Upgrade/);
+    await waitFor('the exchange ended', () => closes > 0, { timeoutMs: 5_000 });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(closes, 1);
+    assert.equal(status, 0, 'no answer of the app was relayed');
+    assert.equal(received, '', 'nothing reached the client but what the caller writes');
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => app.close(() => r()));
+    await pair.dispose();
+  }
+});
+
+test('a client leaving with a FIN before the app answers: no tunnel opens to nobody once the 101 comes, and onClose fires once', async () => {
+  const sockets = new Set<Socket>();
+  let answer: (() => void) | undefined;
+  const app = createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+    s.once('data', () => (answer = () => s.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n')));
+  });
+  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+  const pair = await socketPair(true);
+  try {
+    let closes = 0;
+    let failures = 0;
+    forwardUpgrade(pair.near, Buffer.alloc(0), { host: '127.0.0.1', port: (app.address() as AddressInfo).port, path: '/ws', headers: HEADERS }, () => failures++, () => closes++);
+    await waitFor('the handshake to reach the app', () => answer !== undefined, { timeoutMs: 5_000 });
+    // A closed browser tab: a FIN alone, and the app answers only after it.
+    pair.far.end();
+    await waitFor('the client that left to be closed', () => pair.near.destroyed, { timeoutMs: 5_000 });
+    answer!();
+    await waitFor('the exchange ended', () => closes > 0, { timeoutMs: 5_000 });
+    await waitFor("the app's connection given up", () => [...sockets].every((s) => s.destroyed || s.readableEnded), { timeoutMs: 5_000 });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(closes, 1);
+    assert.equal(failures, 0);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => app.close(() => r()));
     await pair.dispose();
   }
 });

@@ -20,6 +20,8 @@ interface Seen {
 
 let backend: Server;
 let wss: WebSocketServer;
+/** WebSockets the echo app accepted so far. */
+let wsOpened = 0;
 /** Raw apps that answer a handshake with a fixed status, and keep every byte they were sent. */
 const refusers = new Map<number, { server: NetServer; received: Buffer[]; sockets: Set<Socket> }>();
 let upstreams: TestUpstreams;
@@ -40,7 +42,10 @@ before(async () => {
     });
   });
   wss = new WebSocketServer({ server: backend });
-  wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+  wss.on('connection', (ws) => {
+    wsOpened++;
+    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+  });
   await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
   const targets: Record<string, { host: string; port: number }> = { echo: { host: '127.0.0.1', port: (backend.address() as AddressInfo).port } };
   targets.held = targets.echo!;
@@ -235,6 +240,25 @@ test('a client resetting while its handshake is held for a cold start (then the 
   client.reset();
   await new Promise((r) => setTimeout(r, 50));
   upstreams.settle(new Error('start failed'));
+  await assertAliveAndBalanced();
+});
+
+test('a client leaving with a FIN while its handshake is held for a cold start: cut at once, and no tunnel opens once the app is ready', async () => {
+  const opened = wsOpened;
+  const client = await RawClient.open(port, { halfOpen: true });
+  try {
+    client.write(wsHandshake('/held/ws'));
+    await waitFor('the handshake to be held', () => upstreams.waitingCount === 1);
+    // A closed browser tab: a FIN, and nothing more (no reset, the gateway writes nothing it could fail on).
+    client.socket.end();
+    await waitFor('the gateway to close the held connection', () => client.closed);
+    upstreams.settle();
+    await waitFor('began and ended to balance', () => upstreams.beganCount === upstreams.endedCount && upstreams.inFlight === 0, { timeoutMs: 5_000 });
+    assert.equal(client.text, '', 'nothing was answered to a client that left');
+    assert.equal(wsOpened, opened, 'the app never saw a WebSocket for nobody');
+  } finally {
+    client.destroy();
+  }
   await assertAliveAndBalanced();
 });
 
