@@ -13,6 +13,12 @@ export interface Http2RequestParts {
  * Makes an HTTP/2 request look to the proxy as the HTTP/1.1 request it is sent
  * upstream as (RFC 9113 §8.3.1, §8.2.3):
  *
+ * - `:path` must be a request-target (RFC 9113 §8.3.1), i.e. ASCII: raw
+ *   bytes past 0x7f in its query are refused, as Node's HTTP/1.1 parser
+ *   refuses them in a target (the path part is refused by request-path.ts).
+ *   Node reads them as latin1, so the app got the bytes as sent but the
+ *   history and the access log recorded mojibake (`Ã©`), and one request
+ *   meant one thing over HTTP/1.1 (refused) and another over HTTP/2;
  * - `:authority` is the Host (RFC 9113 §8.3.1); a Host field that names
  *   another host is a malformed request, refused: one request with two names
  *   is how routing and whatever sits behind berth get told apart (the same rule
@@ -28,6 +34,8 @@ export interface Http2RequestParts {
  */
 export function adaptHttp2Request(req: Http2RequestParts): string | undefined {
   const headers = req.headers;
+  const path = headers[':path'];
+  if (typeof path === 'string' && nonAsciiQuery(path)) return 'a raw byte outside ASCII in the request target (RFC 9113 §8.3.1): percent-encode it';
   const authority = headers[':authority'];
   if (typeof authority === 'string') {
     if (headers.host !== undefined && headers.host !== authority && !sameHost(authority, headers.host)) return 'the Host header names another host than :authority';
@@ -52,6 +60,19 @@ export function adaptHttp2Request(req: Http2RequestParts): string | undefined {
     i -= 2;
   }
   return undefined;
+}
+
+/**
+ * Whether `:path` has a character past 0x7f from its first `?` on (the query,
+ * and a fragment after it). Only from there: the path part is request-path.ts's to refuse, so a
+ * target without a query costs one indexOf. nghttp2 already refuses controls
+ * and spaces in `:path`; this is the one gap it leaves.
+ */
+function nonAsciiQuery(path: string): boolean {
+  const q = path.indexOf('?');
+  if (q < 0) return false;
+  for (let i = q + 1; i < path.length; i++) if (path.charCodeAt(i) > 0x7f) return true;
+  return false;
 }
 
 /**

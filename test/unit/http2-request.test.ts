@@ -69,3 +69,26 @@ for (const [authority, host] of conflicts) {
     assert.equal(adaptHttp2Request(given), 'the Host header names another host than :authority');
   });
 }
+
+// RFC 9113 §8.3.1: :path is a request-target, ASCII. Raw UTF-8 in its query reached the app
+// (byte-exact) but the history read it as latin1 ("Ã©"); HTTP/1.1 refuses such a target.
+const utf8AsLatin1 = (text: string): string => Buffer.from(text, 'utf8').toString('latin1');
+const targets: Array<[path: string, refused: boolean]> = [
+  [`/q?x=${utf8AsLatin1('é')}`, true],
+  [`/q?x=1&y=${utf8AsLatin1('日本')}`, true],
+  ['/q?x=\u00e9', true],
+  [`/q#a?${utf8AsLatin1('é')}`, true],
+  ['/q?x=%C3%A9', false],
+  ['/q', false],
+  ['/q?', false],
+  // The path part is request-path.ts's to refuse (with its own reason), not this.
+  [`/caf${utf8AsLatin1('é')}`, false],
+];
+for (const [path, refused] of targets) {
+  test(`:path ${JSON.stringify(path)} is ${refused ? 'refused' : 'let through'}`, () => {
+    const given: Http2RequestParts = { headers: { ':authority': 'a', ':path': path }, rawHeaders: [], stream: { endAfterHeaders: true } };
+    const problem = adaptHttp2Request(given);
+    if (refused) assert.match(problem ?? '', /outside ASCII in the request target/);
+    else assert.equal(problem, undefined);
+  });
+}

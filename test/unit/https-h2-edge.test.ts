@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { ProxyServer } from '../../src/proxy/proxy-server.js';
 import { RouteTable } from '../../src/proxy/route-table.js';
 import { StaticUpstreams } from '../../src/proxy/static-upstreams.js';
+import type { RequestRecord } from '../../src/store/store.js';
 import { HttpsListener, MAX_HEADER_LIST_BYTES } from '../../src/tls/https-listener.js';
 import { makeCa, makeLeaf } from '../support/openssl-certs.js';
 import { rawExchange } from '../support/raw-http.js';
@@ -30,6 +31,9 @@ let https: HttpsListener;
 let tlsPort = 0;
 let plainPort = 0;
 const sessions: ClientHttp2Session[] = [];
+/** The targets the app was sent, and the history's records, in order. */
+const appSaw: string[] = [];
+const records: RequestRecord[] = [];
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'berth-h2-edge-'));
@@ -41,6 +45,7 @@ before(async () => {
   }
   // The app says which host it served and what body it read.
   app = createServer((req: IncomingMessage, res: ServerResponse) => {
+    appSaw.push(req.url ?? '');
     // Fields HTTP/1.1 carries and HTTP/2 does not: a connection-specific one, a singleton field twice.
     const [, kind, when] = /^\/h2-refused\/([a-z-]+)\/(alone|whole)$/.exec(req.url ?? '') ?? [];
     if (kind !== undefined) {
@@ -65,6 +70,7 @@ before(async () => {
     ]),
     upstreams: new StaticUpstreams({ a: { host: '127.0.0.1', port: appPort }, b: { host: '127.0.0.1', port: appPort } }),
     logger,
+    onRequestDone: (record) => records.push(record),
   });
   https = new HttpsListener({ proxy, contextFor: (name) => contexts.get(name), logger, headersTimeoutMs: 5_000, maxRequestHeaders: 100 });
   tlsPort = (await https.listen('127.0.0.1', 0)).port;
@@ -182,5 +188,24 @@ describe('the HTTP/2 edge', () => {
     const answer = await ask(s, { ':authority': 'b.test' });
     assert.equal(answer.status, 200);
     assert.equal(JSON.parse(answer.body).host, 'b.test');
+  });
+
+  it('raw UTF-8 in the query of :path is refused as over HTTP/1.1; percent-encoded, it is served and recorded as sent', async () => {
+    const s = session();
+    const raw = `/utf8?x=${Buffer.from('é', 'utf8').toString('latin1')}`;
+    const refused = await ask(s, { ':path': raw });
+    assert.equal(refused.status, 400);
+    assert.match(refused.body, /outside ASCII/);
+    const served = await ask(s, { ':path': '/utf8?x=%C3%A9' });
+    assert.equal(served.status, 200, 'the session serves on');
+    assert.deepEqual(appSaw.filter((url) => url.startsWith('/utf8')), ['/utf8?x=%C3%A9'], 'the refused request never reached the app');
+    assert.deepEqual(records.filter((r) => r.path.startsWith('/utf8')).map((r) => [r.path, r.status]), [['/utf8?x=%C3%A9', 200]]);
+  });
+
+  it('a header value with raw UTF-8 reaches the app byte for byte over HTTP/2, as over HTTP/1.1 (obs-text)', async () => {
+    const value = Buffer.from('é', 'utf8').toString('latin1');
+    const answer = await ask(session(), { 'x-app': value });
+    assert.equal(answer.status, 200);
+    assert.equal(JSON.parse(answer.body).app, value, 'the app read the two bytes the client sent, not a re-encoding');
   });
 });
