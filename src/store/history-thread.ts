@@ -37,17 +37,23 @@ function failure(id: number, err: unknown): Failure {
 // synchronous are per connection, so they are set here again: a write waits for the other
 // connection's lock instead of failing, and every commit is as durable as the main one's.
 // fileMustExist: a thread started after the file was deleted would make an empty one at the
-// path (a store with no apps, for the next start to read). Not opened: every request is
-// answered with why, and the thread stays, so the writer does not count crashes over it.
-let opened: { db: Database.Database; history: ReturnType<typeof prepareHistory> } | { error: unknown };
-try {
-  const db = new Database(path, { timeout: busyTimeoutMs, fileMustExist: fileId !== undefined });
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  opened = { db, history: prepareHistory(db) };
-} catch (err) {
-  opened = { error: err };
+// path (a store with no apps, for the next start to read). Not opened (or a lock met while
+// opening): each request tries again, or is answered with why; the thread stays, so the writer
+// does not count crashes over a trouble of the store's surroundings.
+type Opened = { db: Database.Database; history: ReturnType<typeof prepareHistory> } | { error: unknown };
+function open(): Opened {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { timeout: busyTimeoutMs, fileMustExist: fileId !== undefined });
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    return { db, history: prepareHistory(db) };
+  } catch (err) {
+    db?.close();
+    return { error: err };
+  }
 }
+let opened = open();
 let pruning: Promise<unknown> = Promise.resolve();
 
 const reply = (message: HistoryThreadReply) => port.postMessage(message);
@@ -55,6 +61,7 @@ const reply = (message: HistoryThreadReply) => port.postMessage(message);
 /** Why request `id` cannot be written now: the file gone or replaced (one stat), or not opened; undefined when it can. */
 function refusal(id: number): Failure | undefined {
   if (fileId && storeFileMoved(fileId, currentFileId(path))) return { id, ok: false, error: 'the store file was deleted or replaced', moved: true };
+  if ('error' in opened) opened = open();
   if ('error' in opened) return failure(id, opened.error);
   return undefined;
 }
