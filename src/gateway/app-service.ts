@@ -3,7 +3,7 @@ import type { Activator } from '../activator/activator.js';
 import type { AppStatus } from '../activator/app-status.js';
 import type { GatewayConfig } from '../config/config.js';
 import { mergeReplicaLogs } from './replica-logs.js';
-import { BadRequestError, BerthError, ConflictError, messageOf, NotFoundError, SpecError } from '../errors.js';
+import { BadRequestError, BerthError, ConflictError, messageOf, NotFoundError, SpecError, StoreError, StoreUnavailableError } from '../errors.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
 import { containerSpecHash, specHash } from '../spec/hash.js';
 import { DNS_LABEL } from '../spec/fields.js';
@@ -202,7 +202,13 @@ export class AppService {
         const same = before.specHash === specHash(spec);
         return { name: spec.name, action: same ? 'unchanged' : 'updated', revision: same ? before.revision : before.revision + 1, changes: same ? [] : diffAppSpecs(before.spec, spec) };
       });
-      if (options.dryRun || results.every((r) => r.action === 'unchanged')) return results;
+      if (options.dryRun) return results;
+      if (results.every((r) => r.action === 'unchanged')) {
+        // The same specs again keep what an earlier apply rolled out but could not settle (notKeptError
+        // says to apply again): answered 'unchanged' without it, a restart still went back.
+        if (this.deps.acts?.() !== false) await this.deps.store.settleApps(specs.filter((spec) => this.runsStored(spec)).map((s) => s.name));
+        return results;
+      }
       // The engine must answer before anything is stored: a change it cannot carry out is refused (503) whole.
       await this.deps.runtime.ping();
       const stored = await this.deps.store.applyApps(specs, 'api');
@@ -235,10 +241,23 @@ export class AppService {
       const failed = new Set(rolledBack.map((r) => r.before.name));
       // Not leading, an update is the leader's to roll out: this gateway cannot know yet whether it lands.
       const leftToLeader = this.deps.acts?.() === false ? new Set(results.filter((r) => r.action === 'updated').map((r) => r.name)) : new Set<string>();
-      await this.deps.store.settleApps(specs.map((s) => s.name).filter((name) => !failed.has(name) && !leftToLeader.has(name)));
+      const settled = specs.map((s) => s.name).filter((name) => !failed.has(name) && !leftToLeader.has(name));
+      try {
+        await this.deps.store.settleApps(settled);
+      } catch (err) {
+        // The rollout happened: the apply is not undone (the undo would write the same store), and
+        // the answer says what runs and that it is not kept, rather than that nothing changed.
+        throw notKeptError(results.filter((r) => r.action !== 'unchanged' && settled.includes(r.name)), err);
+      }
       if (rolledBack.length > 0) await this.undoRolledBack(rolledBack, results);
       return results;
     });
+  }
+
+  /** Whether the app runs the containers of `spec`, or runs none (nothing to roll back): its row can be settled. */
+  private runsStored(spec: AppSpec): boolean {
+    const running = this.deps.activator.controller(spec.name);
+    return !running || containerSpecHash(running.spec) === containerSpecHash(spec);
   }
 
   /**
@@ -377,4 +396,20 @@ export class AppService {
     }
     return controller;
   }
+}
+
+/**
+ * The answer to an apply rolled out whose settling the store refused (a full disk): the new
+ * revisions run, but their rows stay unsettled, so a restart goes back to the revisions before
+ * (and removes the apps it created). Answered as a plain store failure, the caller believed
+ * nothing had changed while the new revision served. 503 when the store's trouble passes. Pure.
+ */
+export function notKeptError(live: readonly Pick<ApplyResult, 'name' | 'action' | 'revision'>[], err: unknown): BerthError {
+  const apps = live.map((r) => `${r.name} revision ${r.revision}${r.action === 'created' ? ' (created)' : ''}`).join(', ');
+  const message =
+    `${apps} ${live.length === 1 ? 'runs but is' : 'run but are'} not kept: ${messageOf(err)}. ` +
+    'Until it is kept, a restart of berth goes back to the revision before (an app the apply created is removed); ' +
+    'once the store is fixed, apply the same spec again to keep it';
+  const unavailable = err instanceof BerthError && err.code === 'store_unavailable';
+  return unavailable ? new StoreUnavailableError(message, { cause: err }) : new StoreError(message, { cause: err });
 }

@@ -1,9 +1,12 @@
 import type { HistoryColumns } from './history-columns.js';
+import type { FileId } from './sqlite-errors.js';
 import type { HistoryRetention } from './store.js';
 
 /** What the writer thread is started with. */
 export interface HistoryThreadData {
   path: string;
+  /** The file the main connection opened: the thread writes only while the path still names it. */
+  fileId?: FileId;
   busyTimeoutMs: number;
 }
 
@@ -13,8 +16,15 @@ export type HistoryThreadRequest =
   | { id: number; op: 'prune'; retention: HistoryRetention; nowMs: number }
   | { id: number; op: 'close' };
 
-/** Writer thread → main thread: `value` is the prune's count. */
-export type HistoryThreadReply = { id: number; ok: true; value?: number } | { id: number; ok: false; error: string };
+/**
+ * Writer thread → main thread: `value` is the prune's count. A failure carries the SQLite
+ * result code (an Error crosses as text only), so the main side classifies it as it does its
+ * own (storeRunError: a full disk or a held lock is 503 store_unavailable, not store_error);
+ * `moved`: the store file was deleted or replaced, nothing was written.
+ */
+export type HistoryThreadReply =
+  | { id: number; ok: true; value?: number }
+  | { id: number; ok: false; error: string; code?: string; moved?: boolean };
 
 /**
  * How much nicer than the gateway the writer thread runs. A batch takes milliseconds of CPU (thousands of inserts, a

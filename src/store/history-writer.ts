@@ -1,9 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { StoreError } from '../errors.js';
+import { StoreError, type BerthError } from '../errors.js';
 import { threadLackedDescriptors } from '../net/fd-limit.js';
 import { recordsOf, toColumns, transferables, type HistoryColumns } from './history-columns.js';
-import { toWire, type HistoryThreadReply, type HistoryThreadRequest } from './history-thread-wire.js';
+import { toWire, type HistoryThreadData, type HistoryThreadReply, type HistoryThreadRequest } from './history-thread-wire.js';
+import { storeMovedError, storeRunError, type FileId } from './sqlite-errors.js';
 import type { HistoryRetention, RequestRecord } from './store.js';
 
 /**
@@ -27,6 +28,8 @@ export function appendColumnsTo(writer: HistoryWriter, cols: HistoryColumns): Pr
 export interface ThreadHistoryWriterOptions {
   /** The store file (not ':memory:', which another connection cannot see). */
   path: string;
+  /** The file as the main connection opened it: the thread neither makes nor writes another at the path. */
+  fileId?: FileId;
   busyTimeoutMs: number;
   /** Writes in-process; used once the thread has crashed too often. */
   fallback: HistoryWriter;
@@ -139,7 +142,7 @@ export class ThreadHistoryWriter implements HistoryWriter {
   }
 
   private spawn(): Worker {
-    const worker = new Worker(THREAD_URL, { workerData: { path: this.options.path, busyTimeoutMs: this.options.busyTimeoutMs } });
+    const worker = new Worker(THREAD_URL, { workerData: { path: this.options.path, fileId: this.options.fileId, busyTimeoutMs: this.options.busyTimeoutMs } satisfies HistoryThreadData });
     worker.unref();
     worker.on('message', (reply: HistoryThreadReply) => this.answer(worker, reply));
     worker.on('error', (err) => {
@@ -158,7 +161,7 @@ export class ThreadHistoryWriter implements HistoryWriter {
     this.pending.delete(reply.id);
     if (this.pending.size === 0) worker.unref();
     if (reply.ok) pending.resolve(reply.value ?? 0);
-    else pending.reject(new StoreError(`store at ${this.options.path}: cannot ${pending.what}: ${reply.error}`));
+    else pending.reject(threadFailure(this.options.path, pending.what, reply));
   }
 
   private exited(worker: Worker, code: number): void {
@@ -188,4 +191,14 @@ export class ThreadHistoryWriter implements HistoryWriter {
       this.options.logger?.error({ code, unanswered: lost.length }, 'the history writer thread ended; a new one starts with the next batch');
     }
   }
+}
+
+/**
+ * The thread's failure as the main side's own would be: the same refusal for a moved file, and
+ * the SQLite code classified alike (storeRunError), so a full disk or a lock held elsewhere is
+ * 503 store_unavailable and logged as such, not a store_error. Pure.
+ */
+export function threadFailure(path: string, what: string, reply: Extract<HistoryThreadReply, { ok: false }>): BerthError {
+  if (reply.moved) return storeMovedError(path, what);
+  return storeRunError(path, what, Object.assign(new Error(reply.error), reply.code === undefined ? {} : { code: reply.code }));
 }

@@ -155,3 +155,23 @@ export function isUnreachable(err: unknown): boolean {
   // "Query read timeout": the statement went unanswered for the pool's query_timeout (a silent link, or a server too slow to use).
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout/i.test(message);
 }
+
+/**
+ * The reason in a few words when a statement failed for the server's surroundings rather than
+ * for itself: the database read-only (a hot standby after a failover, default_transaction_read_only),
+ * its disk full, no connection to spare, out of memory, an I/O error. Like SQLite's (storeRunError),
+ * these pass once fixed: 503 store_unavailable saying why, not a 500. Undefined for any other. Pure.
+ */
+export function pgSurroundings(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return undefined;
+  if (code === '25006') return 'the database is read-only (a hot standby, or default_transaction_read_only)';
+  // A standby refuses the advisory lock every desired-state write takes before any write could say "read-only".
+  if (code === '55000' && /recovery is in progress|during recovery/i.test(err instanceof Error ? err.message : '')) return 'the database is a hot standby (read-only)';
+  if (code === '53100') return "the database server's disk is full";
+  if (code === '53300') return 'the server has no connection to spare (too many connections)';
+  if (code === '53200') return 'the server is out of memory';
+  if (code === '53000' || code === '53400') return 'the server is out of resources';
+  if (code === '58030') return 'I/O error on the server';
+  return undefined;
+}

@@ -6,7 +6,7 @@ import { metaSecret, putOne, restoreRow } from './pg-apps.js';
 import type { HistoryColumns } from './history-columns.js';
 import { checkRetention } from './history-rows.js';
 import { appendColumnsTo, type HistoryWriter } from './history-writer.js';
-import { DEFAULT_SESSION_LIMITS, describePostgresUrl, inTransaction, isUniqueViolation, isUnreachable, openPool } from './pg-connect.js';
+import { DEFAULT_SESSION_LIMITS, describePostgresUrl, inTransaction, isUniqueViolation, isUnreachable, openPool, pgSurroundings } from './pg-connect.js';
 import { pgHistoryWriter, queryPgHistory } from './pg-history.js';
 import { runPgMigrations } from './pg-migrations.js';
 import { addPgUsage, prunePgUsage, queryPgUsage } from './pg-usage.js';
@@ -351,6 +351,10 @@ export class PostgresStore implements Store {
     if (err instanceof BerthError) return err;
     if (isUnreachable(err)) {
       return new StoreUnavailableError(`the store ${this.where} cannot be reached (${messageOf(err)}): cannot ${what} now; running apps keep being served, try again when the database is back`, { cause: err });
+    }
+    const reason = pgSurroundings(err);
+    if (reason !== undefined) {
+      return new StoreUnavailableError(`store ${this.where}: cannot ${what}: ${reason} (${messageOf(err)}); running apps keep being served, try again once it is fixed`, { cause: err });
     }
     if (err instanceof pg.DatabaseError || (err instanceof Error && 'code' in err)) {
       return new StoreError(`store ${this.where}: cannot ${what}: ${messageOf(err)}`, { cause: err });

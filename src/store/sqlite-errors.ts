@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { StoreError, StoreUnavailableError, messageOf, type BerthError } from '../errors.js';
 
 /**
@@ -88,6 +89,16 @@ function surroundings(code: string): string | undefined {
 export interface FileId {
   dev: number;
   ino: number;
+}
+
+/** The identity of the file at `path` now; undefined when there is none (or it cannot be looked at). */
+export function currentFileId(path: string): FileId | undefined {
+  try {
+    const { dev, ino } = statSync(path);
+    return { dev, ino };
+  } catch {
+    return undefined;
+  }
 }
 
 /**

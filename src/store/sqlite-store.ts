@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { StoreError } from '../errors.js';
@@ -11,7 +10,7 @@ import { checkRetention, prepareHistory } from './history-rows.js';
 import { pruneHistory } from './history-prune.js';
 import { ThreadHistoryWriter, appendColumnsTo, type HistoryWriter } from './history-writer.js';
 import { BUSY_SLICE_MS, BUSY_TIMEOUT_MS, openSqlite } from './open-sqlite.js';
-import { isSqliteBusy, storeFileMoved, storeMovedError, storeRunError, type FileId } from './sqlite-errors.js';
+import { currentFileId, isSqliteBusy, storeFileMoved, storeMovedError, storeRunError, type FileId } from './sqlite-errors.js';
 import type {
   AppRevision,
   AppSource,
@@ -178,7 +177,7 @@ export class SqliteStore implements Store {
     this.db = db;
     const inProcess = this.inProcessHistory();
     const threaded = this.path !== ':memory:' && (this.options.historyThread ?? true);
-    this.history = threaded ? new ThreadHistoryWriter({ path: this.path, busyTimeoutMs: BUSY_TIMEOUT_MS, fallback: inProcess, logger: this.options.logger }) : inProcess;
+    this.history = threaded ? new ThreadHistoryWriter({ path: this.path, fileId: this.fileId, busyTimeoutMs: this.options.busyTimeoutMs ?? BUSY_TIMEOUT_MS, fallback: inProcess, logger: this.options.logger }) : inProcess;
   }
 
   /** The history writer in use (tests look at the thread's). */
@@ -444,16 +443,6 @@ export class SqliteStore implements Store {
     const run = this.writing.then(attempt, attempt);
     this.writing = run.catch(() => undefined);
     return run;
-  }
-}
-
-/** The identity of the file at `path` now; undefined when there is none (or it cannot be looked at). */
-function currentFileId(path: string): FileId | undefined {
-  try {
-    const { dev, ino } = statSync(path);
-    return { dev, ino };
-  } catch {
-    return undefined;
   }
 }
 
