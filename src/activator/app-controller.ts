@@ -133,6 +133,15 @@ const PASSIVE_EJECT_AFTER = 3;
 const DRAIN_MS = 30_000;
 
 /**
+ * Whether a container found as it is may not be adopted: it runs (or is frozen, which a wake
+ * thaws without a start) with powers over the host beyond the policy (Instance.foreignPowers).
+ * A stopped one is its start's to refuse. Pure.
+ */
+export function foreignRunning(instance: Pick<Instance, 'state' | 'foreignPowers'>): boolean {
+  return (instance.foreignPowers?.length ?? 0) > 0 && (instance.state === 'running' || instance.state === 'paused' || instance.state === 'restarting');
+}
+
+/**
  * One app's façade: the proxy, the API and the engine's events talk to it,
  * and it moves the app by the state machine (lifecycle.ts), delegating each
  * operation to the part that owns it: the instance set (slots, balancing),
@@ -526,6 +535,7 @@ export class AppController {
     const hash = containerSpecHash(this.spec);
     for (const instance of found) {
       if (instance.specHash !== hash || this.instances.slotOf(instance.id)) continue;
+      if (await this.refusedForeign(instance)) continue;
       this.instances.forget((i) => i.id !== instance.id);
       if (instance.state === 'running' && instance.address) {
         const probe = await waitUntilReady(instance.address, this.spec.readiness, { deadline: performance.now() + 2_000 });
@@ -549,6 +559,23 @@ export class AppController {
     if (this.currentState === 'running' && this.acts() && this.instances.live.length > this.replicas) {
       void this.serial(() => this.rescale()).catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'scaling down failed'));
     }
+  }
+
+  /**
+   * A container running (or frozen) with powers over the host the policy denies (Instance.foreignPowers):
+   * made or started outside berth under berth's labels, which are only strings. It is neither routed to nor
+   * kept; the gateway that acts removes it (it carries berth's labels), so the app's next start makes its own.
+   * A stopped one is kept like any other: its start refuses it and ensure makes it anew (runtime start).
+   */
+  private async refusedForeign(instance: Instance): Promise<boolean> {
+    if (!foreignRunning(instance)) return false;
+    const acts = this.acts();
+    this.deps.logger.warn(
+      { app: this.name, instance: instance.name, powers: instance.foreignPowers },
+      `container ${instance.name} runs with ${instance.foreignPowers!.join(', ')}, which the gateway's policy does not allow: not made so by berth, it is not adopted${acts ? ' and is removed' : ''}`,
+    );
+    if (acts) await this.deps.runtime.remove(instance.id).catch((err: unknown) => this.deps.logger.warn({ app: this.name, instance: instance.name, err: messageOf(err) }, 'removing a container with powers beyond the policy failed'));
+    return true;
   }
 
   /**
