@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { BerthError, ClientClosedError, EngineUnavailableError, lastOutputOf, messageOf } from '../errors.js';
 import type { Admission, Admitted, Upstream } from '../proxy/upstream.js';
 import { containerExited, type Instance, type Runtime } from '../runtime/runtime.js';
+import { notGrantedBy, specAllowance } from '../runtime/docker/launch-powers.js';
 import { containerSpecHash, withContainerOf } from '../spec/hash.js';
 import type { AppSpec, DockerPolicy, WaitingPageText } from '../spec/types.js';
 import type { AppState, AppStatus } from './app-status.js';
@@ -133,12 +134,14 @@ const PASSIVE_EJECT_AFTER = 3;
 const DRAIN_MS = 30_000;
 
 /**
- * Whether a container found as it is may not be adopted: it runs (or is frozen, which a wake
- * thaws without a start) with powers over the host beyond the policy (Instance.foreignPowers).
- * A stopped one is its start's to refuse. Pure.
+ * The powers that keep a container found as it is from being adopted (empty: none): it runs (or is
+ * frozen, which a wake thaws without a start) with powers beyond the policy (Instance.foreignPowers)
+ * that its app's spec does not grant either. One the spec grants is berth's own from before a policy
+ * narrowed, and runs on until stopped (as a reload leaves it). A stopped one is its start's to refuse. Pure.
  */
-export function foreignRunning(instance: Pick<Instance, 'state' | 'foreignPowers'>): boolean {
-  return (instance.foreignPowers?.length ?? 0) > 0 && (instance.state === 'running' || instance.state === 'paused' || instance.state === 'restarting');
+export function foreignRunning(instance: Pick<Instance, 'state' | 'foreignPowers'>, spec: AppSpec): string[] {
+  if (!instance.foreignPowers?.length || !(instance.state === 'running' || instance.state === 'paused' || instance.state === 'restarting')) return [];
+  return notGrantedBy(instance.foreignPowers, specAllowance(spec));
 }
 
 /**
@@ -568,11 +571,12 @@ export class AppController {
    * A stopped one is kept like any other: its start refuses it and ensure makes it anew (runtime start).
    */
   private async refusedForeign(instance: Instance): Promise<boolean> {
-    if (!foreignRunning(instance)) return false;
+    const powers = foreignRunning(instance, this.spec);
+    if (powers.length === 0) return false;
     const acts = this.acts();
     this.deps.logger.warn(
-      { app: this.name, instance: instance.name, powers: instance.foreignPowers },
-      `container ${instance.name} runs with ${instance.foreignPowers!.join(', ')}, which the gateway's policy does not allow: not made so by berth, it is not adopted${acts ? ' and is removed' : ''}`,
+      { app: this.name, instance: instance.name, powers },
+      `container ${instance.name} runs with ${powers.join(', ')}, which neither the gateway's policy nor its spec allows: not made so by berth, it is not adopted${acts ? ' and is removed' : ''}`,
     );
     if (acts) await this.deps.runtime.remove(instance.id).catch((err: unknown) => this.deps.logger.warn({ app: this.name, instance: instance.name, err: messageOf(err) }, 'removing a container with powers beyond the policy failed'));
     return true;

@@ -128,12 +128,20 @@ test('a gateway that does not lead: does not adopt it, and leaves removing it to
   }
 });
 
-test('a forged container found stopped is kept: its start is what refuses it (runtime start, ensure)', () => {
-  assert.equal(foreignRunning({ state: 'exited', foreignPowers: POWERS }), false);
-  assert.equal(foreignRunning({ state: 'running', foreignPowers: POWERS }), true);
-  assert.equal(foreignRunning({ state: 'paused', foreignPowers: POWERS }), true, 'a wake thaws a frozen one without a start');
-  assert.equal(foreignRunning({ state: 'running' }), false);
-  assert.equal(foreignRunning({ state: 'running', foreignPowers: [] }), false);
+test('foreignRunning: a forged container found stopped is kept (its start refuses it); one whose spec grants its powers is berth\'s own', () => {
+  const spec = fakeSpec('web');
+  assert.deepEqual(foreignRunning({ state: 'exited', foreignPowers: POWERS }, spec), []);
+  assert.deepEqual(foreignRunning({ state: 'running', foreignPowers: POWERS }, spec), POWERS);
+  assert.deepEqual(foreignRunning({ state: 'paused', foreignPowers: POWERS }, spec), POWERS, 'a wake thaws a frozen one without a start');
+  assert.deepEqual(foreignRunning({ state: 'running' }, spec), []);
+  assert.deepEqual(foreignRunning({ state: 'running', foreignPowers: [] }, spec), []);
+  // Made by berth when the policy allowed what the spec asks; the policy narrowed since: it runs on
+  // until stopped, as a reload leaves it. Only what the spec does not grant marks a forged one.
+  const privileged = { ...spec, security: { ...spec.security, privileged: true, capAdd: ['NET_ADMIN'], hostNetwork: true } };
+  const own = ['privileged', 'capability NET_ADMIN', 'the host network'];
+  assert.deepEqual(foreignRunning({ state: 'running', foreignPowers: own }, privileged), []);
+  assert.deepEqual(foreignRunning({ state: 'running', foreignPowers: [...own, 'capability SYS_ADMIN', 'the host PID namespace'] }, privileged), ['capability SYS_ADMIN', 'the host PID namespace']);
+  assert.deepEqual(foreignRunning({ state: 'running', foreignPowers: own }, spec), own);
 });
 
 test('toInstance: the powers beyond the policy, from the inspect document read anyway', () => {
