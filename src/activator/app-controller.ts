@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { BerthError, ClientClosedError, EngineUnavailableError, lastOutputOf, messageOf } from '../errors.js';
 import type { Admission, Admitted, Upstream } from '../proxy/upstream.js';
 import { containerExited, type Instance, type Runtime } from '../runtime/runtime.js';
+import { notGrantedBy, specAllowance } from '../runtime/docker/launch-powers.js';
 import { containerSpecHash, withContainerOf } from '../spec/hash.js';
 import type { AppSpec, DockerPolicy, WaitingPageText } from '../spec/types.js';
 import type { AppState, AppStatus } from './app-status.js';
@@ -131,6 +132,17 @@ const PASSIVE_EJECT_AFTER = 3;
 
 /** How long old instances may finish their requests after an update, a scale-down or a stop. */
 const DRAIN_MS = 30_000;
+
+/**
+ * The powers that keep a container found as it is from being adopted (empty: none): it runs (or is
+ * frozen, which a wake thaws without a start) with powers beyond the policy (Instance.foreignPowers)
+ * that its app's spec does not grant either. One the spec grants is berth's own from before a policy
+ * narrowed, and runs on until stopped (as a reload leaves it). A stopped one is its start's to refuse. Pure.
+ */
+export function foreignRunning(instance: Pick<Instance, 'state' | 'foreignPowers'>, spec: AppSpec): string[] {
+  if (!instance.foreignPowers?.length || !(instance.state === 'running' || instance.state === 'paused' || instance.state === 'restarting')) return [];
+  return notGrantedBy(instance.foreignPowers, specAllowance(spec));
+}
 
 /**
  * One app's façade: the proxy, the API and the engine's events talk to it,
@@ -526,6 +538,7 @@ export class AppController {
     const hash = containerSpecHash(this.spec);
     for (const instance of found) {
       if (instance.specHash !== hash || this.instances.slotOf(instance.id)) continue;
+      if (await this.refusedForeign(instance)) continue;
       this.instances.forget((i) => i.id !== instance.id);
       if (instance.state === 'running' && instance.address) {
         const probe = await waitUntilReady(instance.address, this.spec.readiness, { deadline: performance.now() + 2_000 });
@@ -549,6 +562,24 @@ export class AppController {
     if (this.currentState === 'running' && this.acts() && this.instances.live.length > this.replicas) {
       void this.serial(() => this.rescale()).catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'scaling down failed'));
     }
+  }
+
+  /**
+   * A container running (or frozen) with powers over the host the policy denies (Instance.foreignPowers):
+   * made or started outside berth under berth's labels, which are only strings. It is neither routed to nor
+   * kept; the gateway that acts removes it (it carries berth's labels), so the app's next start makes its own.
+   * A stopped one is kept like any other: its start refuses it and ensure makes it anew (runtime start).
+   */
+  private async refusedForeign(instance: Instance): Promise<boolean> {
+    const powers = foreignRunning(instance, this.spec);
+    if (powers.length === 0) return false;
+    const acts = this.acts();
+    this.deps.logger.warn(
+      { app: this.name, instance: instance.name, powers },
+      `container ${instance.name} runs with ${powers.join(', ')}, which neither the gateway's policy nor its spec allows: not made so by berth, it is not adopted${acts ? ' and is removed' : ''}`,
+    );
+    if (acts) await this.deps.runtime.remove(instance.id).catch((err: unknown) => this.deps.logger.warn({ app: this.name, instance: instance.name, err: messageOf(err) }, 'removing a container with powers beyond the policy failed'));
+    return true;
   }
 
   /**

@@ -150,6 +150,13 @@ export interface Instance {
    * it back to the app's spec (see the `changed` event). Absent: as berth made it.
    */
   outdated?: boolean;
+  /**
+   * Powers over the host its engine config gives it beyond the gateway's policy (launch-powers.ts
+   * powersBeyond, one phrase each): made or started outside berth under berth's labels. Such an
+   * instance is never adopted nor routed to. Absent: none (or not known: a never-started container
+   * read from the engine's list, which its start checks).
+   */
+  foreignPowers?: string[];
 }
 
 /**

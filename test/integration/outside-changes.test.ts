@@ -2,7 +2,8 @@
 // back, on the real engine, with the periodic resync off (1 h): the engine's events
 // alone must tell it. A container taken off berth's apps network loses its published
 // port while it runs on; a `docker restart` during a cold start stops the container
-// (143) and starts it again at a new port.
+// (143) and starts it again at a new port. A container made outside berth with its
+// labels and powers it never gives is neither started nor adopted running.
 import type { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -112,6 +113,32 @@ describe('outside changes', () => {
     let text = '';
     for await (const chunk of events) text += String(chunk);
     assert.equal(text.trim(), '', 'the forged container was never started');
+  });
+
+  test('a container made and started outside berth with its labels and a bind mount: not adopted, removed', T, async () => {
+    // After the test above: the app serves from berth's own container, which goes now.
+    assert.equal((await h.api('POST', `/v1/apps/${forged}/stop`)).status < 300, true);
+    const made = await waitFor('its container stopped', async () => {
+      const i = await inspectAppContainer(forged, run.label);
+      return i && !i.State.Running && status(forged)?.state === 'stopped' ? i : undefined;
+    }, { timeoutMs: 15_000 });
+    const docker = testDocker();
+    await docker.getContainer(made.Id).remove({ force: true });
+    const fake = await docker.createContainer({
+      name: made.Name.replace(/^\//, ''),
+      Image: made.Config.Image,
+      Cmd: made.Config.Cmd,
+      Env: made.Config.Env,
+      Labels: made.Config.Labels,
+      ExposedPorts: made.Config.ExposedPorts,
+      HostConfig: { ...made.HostConfig, Binds: ['/etc:/host-etc:ro'] },
+    });
+    await docker.getContainer(fake.id).start();
+    // The engine's start event alone leads berth there (resync is off): the container goes, the app stays down.
+    await waitFor('the forged running container removed', () => docker.getContainer(fake.id).inspect().then(() => false, () => true), { timeoutMs: 15_000 });
+    // Its next start makes the app's own container, as the test above shows (and the unit tests of adoption).
+    assert.equal(status(forged)?.state, 'stopped', 'not adopted as running');
+    assert.equal(status(forged)?.readyInstances ?? 0, 0, 'nothing to route to');
   });
 });
 

@@ -113,7 +113,8 @@ export class FakeRuntime implements Runtime {
     const name = `berth-${spec.name}-${index}`;
     const hash = containerSpecHash(spec);
     const existing = [...this.containers.values()].find((c) => c.instance.name === name);
-    if (existing && existing.instance.specHash === hash) {
+    // One with powers its spec does not give (made outside berth) is made anew, as the Docker runtime's ensure does.
+    if (existing && existing.instance.specHash === hash && !existing.instance.foreignPowers) {
       // Edited behind berth's back: brought back to the spec in place, as the Swarm runtime's ensure updates its service.
       delete existing.instance.outdated;
       return { ...existing.instance };
@@ -294,6 +295,15 @@ export class FakeRuntime implements Runtime {
   async outsideStart(id: string): Promise<void> {
     const c = this.get(id);
     await this.run(c, this.behaviour.get(c.instance.app) ?? {});
+  }
+
+  /**
+   * A container made outside berth under berth's labels with powers over the host the policy
+   * denies (`--privileged`, `-v /:/host`): inspect and list tell them (Instance.foreignPowers),
+   * as the Docker runtime does from the inspect document.
+   */
+  outsidePowers(id: string, powers: string[]): void {
+    this.get(id).instance.foreignPowers = [...powers];
   }
 
   /** `docker pause` (or `docker unpause`) by someone else. */

@@ -62,7 +62,7 @@ export class GatewayHarness {
       runtime: (config, hooks) =>
         config.runtime === 'swarm'
           ? runtimeFromConfig(config, hooks, this.labels)
-          : new DockerRuntime({ docker: config.docker, upstreamHost: config.upstreamHost, publishHost: config.publishHost, appsNetwork: this.appsNetworkFor(config.appsNetwork), extraLabels: { ...this.labels, [LABEL_STORE]: hooks.storeId }, defaultResources: hooks.defaultResources, inputUrl: hooks.inputUrl, secretPolicy: hooks.secretPolicy, bindMountRoots: hooks.bindMountRoots, engineTimeoutMs: config.timeouts.engineMs, onEventStreamError: hooks.onEventStreamError }),
+          : new DockerRuntime({ docker: config.docker, upstreamHost: config.upstreamHost, publishHost: config.publishHost, appsNetwork: this.appsNetworkFor(config.appsNetwork), extraLabels: { ...this.labels, [LABEL_STORE]: hooks.storeId }, defaultResources: hooks.defaultResources, inputUrl: hooks.inputUrl, secretPolicy: hooks.secretPolicy, bindMountRoots: hooks.bindMountRoots, launchPolicy: hooks.launchPolicy, engineTimeoutMs: config.timeouts.engineMs, onEventStreamError: hooks.onEventStreamError }),
       adminToken: this.adminToken,
     });
     this.gateway = gateway;

@@ -114,6 +114,11 @@ describe('serviceSpec', () => {
     ['--user root', (x) => (x.TaskTemplate.ContainerSpec.User = 'root')],
     ['--entrypoint sh', (x) => (x.TaskTemplate.ContainerSpec.Command = ['sh'])],
     ['--restart-condition none', (x) => (x.TaskTemplate.RestartPolicy.Condition = 'none')],
+    // Confinements switched off through the API (Privileges), as launch-powers.ts refuses of a container.
+    ['Privileges.Seccomp unconfined', (x) => (x.TaskTemplate.ContainerSpec.Privileges = { NoNewPrivileges: true, Seccomp: { Mode: 'unconfined' } })],
+    ['Privileges.Seccomp custom', (x) => (x.TaskTemplate.ContainerSpec.Privileges = { Seccomp: { Mode: 'custom', Profile: '{}' } })],
+    ['Privileges.AppArmor disabled', (x) => (x.TaskTemplate.ContainerSpec.Privileges = { AppArmor: { Mode: 'disabled' } })],
+    ['Privileges.SELinuxContext disabled', (x) => (x.TaskTemplate.ContainerSpec.Privileges = { SELinuxContext: { Disable: true } })],
   ];
   for (const [flag, edit] of serviceEdits) {
     it(`is drifted after docker service update ${flag}`, () => {
@@ -129,7 +134,7 @@ describe('serviceSpec', () => {
     read.TaskTemplate.Networks[0].Target = '6n5j0wbhr23foo4krxfmvrert';
     const mount = read.TaskTemplate.ContainerSpec.Mounts[0];
     read.TaskTemplate.ContainerSpec.Mounts[0] = { ...mount, ReadOnly: true };
-    read.TaskTemplate.ContainerSpec.Privileges = { CredentialSpec: null, SELinuxContext: null };
+    read.TaskTemplate.ContainerSpec.Privileges = { CredentialSpec: null, SELinuxContext: null, Seccomp: { Mode: 'default' }, AppArmor: { Mode: 'default' } };
     read.TaskTemplate.ContainerSpec.Isolation = 'default';
     read.TaskTemplate.RestartPolicy.MaxAttempts = 0;
     read.TaskTemplate.ForceUpdate = 0;

@@ -46,6 +46,24 @@ function unconfines(opt: string): boolean {
   return o.includes('unconfined') || o === 'label=disable' || o === 'label:disable';
 }
 
+const PRIVILEGED = 'privileged';
+const HOST_NETWORK = 'the host network';
+const HOST_PID = 'the host PID namespace';
+const capabilityPower = (cap: string): string => `capability ${capabilityName(cap)}`;
+
+/**
+ * Of `powers` (powersBeyond's phrases), those `allowed` does not grant. A container found running
+ * with powers beyond the policy may be berth's own, made when the policy allowed what its spec asks
+ * (the policy narrowed since: it runs on until stopped, as a reload leaves it): only what its spec
+ * does not grant marks one made or changed outside berth. Pure.
+ */
+export function notGrantedBy(powers: readonly string[], allowed: LaunchAllowance): string[] {
+  const caps = new Set(allowed.capabilities.map(capabilityPower));
+  return powers.filter(
+    (p) => !(p === PRIVILEGED && allowed.privileged) && !(p === HOST_NETWORK && allowed.hostNetwork) && !(p === HOST_PID && allowed.hostPid) && !caps.has(p),
+  );
+}
+
 /**
  * What `host` gives beyond `allowed`, one phrase each ("privileged", "capability SYS_ADMIN",
  * "bind mounts given as Binds (/:/host)"): empty when nothing. Pure. What berth never sets
@@ -55,12 +73,12 @@ function unconfines(opt: string): boolean {
 export function powersBeyond(host: Docker.HostConfig | undefined, allowed: LaunchAllowance): string[] {
   if (!host) return [];
   const out: string[] = [];
-  if (host.Privileged && !allowed.privileged) out.push('privileged');
+  if (host.Privileged && !allowed.privileged) out.push(PRIVILEGED);
   const caps = new Set(allowed.capabilities.map(capabilityName));
-  for (const cap of host.CapAdd ?? []) if (!caps.has(capabilityName(cap))) out.push(`capability ${capabilityName(cap)}`);
-  if (host.NetworkMode === 'host' && !allowed.hostNetwork) out.push('the host network');
+  for (const cap of host.CapAdd ?? []) if (!caps.has(capabilityName(cap))) out.push(capabilityPower(cap));
+  if (host.NetworkMode === 'host' && !allowed.hostNetwork) out.push(HOST_NETWORK);
   if (sharesAnother(host.NetworkMode)) out.push(`the network namespace of another container (${host.NetworkMode})`);
-  if (host.PidMode === 'host' && !allowed.hostPid) out.push('the host PID namespace');
+  if (host.PidMode === 'host' && !allowed.hostPid) out.push(HOST_PID);
   if (sharesAnother(host.PidMode)) out.push(`the PID namespace of another container (${host.PidMode})`);
   if (host.IpcMode === 'host' || sharesAnother(host.IpcMode)) out.push(`IPC namespace ${host.IpcMode}`);
   if (host.UTSMode === 'host') out.push('the host UTS namespace');

@@ -147,7 +147,8 @@ function mounts(app: AppSpec, extraLabels: Record<string, string>): Record<strin
  * command, the user, the container's labels and mounts, the added and dropped
  * capabilities, init, the resource limits and reservations, the placement
  * constraints, the networks, the restart condition, the log driver, the published
- * ports, and the service's labels but its two hashes. Only as the engine keeps
+ * ports, the service's labels but its two hashes, and the confinements (seccomp,
+ * AppArmor, SELinux) switched off through the API. Only as the engine keeps
  * them (serviceFingerprint), so a service berth made hashes the same when read back.
  */
 export function templateHash(spec: Pick<Docker.ServiceSpec, 'TaskTemplate' | 'EndpointSpec' | 'Labels'> | undefined): string {
@@ -167,6 +168,7 @@ export function serviceFingerprint(spec: Pick<Docker.ServiceSpec, 'TaskTemplate'
   const limits = (t['Resources']?.Limits ?? {}) as Loose;
   const reserved = (t['Resources']?.Reservations ?? {}) as Loose;
   const serviceLabels = Object.entries(spec?.Labels ?? {}).filter(([k]) => k !== LABEL_TEMPLATE_HASH && k !== LABEL_LEGACY_TEMPLATE_HASH && k !== LABEL_SPEC_HASH);
+  const unconfined = unconfinedPrivileges(c['Privileges'] as Loose | undefined);
   return [
     c['Image'] ?? '',
     c['Env'] ?? [],
@@ -187,7 +189,25 @@ export function serviceFingerprint(spec: Pick<Docker.ServiceSpec, 'TaskTemplate'
     ((spec?.EndpointSpec?.Ports ?? []) as Loose[]).map((p) => [p['Protocol'] ?? 'tcp', p['TargetPort'] ?? 0, p['PublishedPort'] ?? 0, p['PublishMode'] ?? 'ingress']),
     spec?.EndpointSpec?.Mode ?? 'vip',
     serviceLabels.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    // Only when there is one: a service as berth wrote it (none) keeps the hash it was labelled with.
+    ...(unconfined.length > 0 ? [unconfined] : []),
   ];
+}
+
+/**
+ * The confinements a task's Privileges switch off, which berth never does (it writes
+ * NoNewPrivileges alone): a seccomp profile other than the default (unconfined, or a
+ * custom one that may allow anything), AppArmor disabled, SELinux labels disabled.
+ * The engine reads back `default` or nothing where berth wrote nothing. Pure.
+ */
+function unconfinedPrivileges(privileges: Loose | undefined): string[] {
+  const out: string[] = [];
+  const seccomp = privileges?.['Seccomp']?.Mode as string | undefined;
+  if (seccomp && seccomp !== 'default') out.push(`seccomp ${seccomp}`);
+  const apparmor = privileges?.['AppArmor']?.Mode as string | undefined;
+  if (apparmor && apparmor !== 'default') out.push(`apparmor ${apparmor}`);
+  if (privileges?.['SELinuxContext']?.Disable === true) out.push('selinux disabled');
+  return out;
 }
 
 /** The engine's service JSON, read field by field: dockerode types it loosely, and the engine fills in more than berth wrote. */
