@@ -51,7 +51,15 @@ let https: HttpsListener;
 let tlsPort = 0;
 
 before(async () => {
-  app = createServer((_req, res) => res.end('plain'));
+  app = createServer((req, res) => {
+    // An event stream that stays quiet: only the client's leaving ends it.
+    if (req.url?.startsWith('/events')) {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      return void res.flushHeaders();
+    }
+    req.resume();
+    req.on('end', () => res.end('plain'));
+  });
   const wss = new WebSocketServer({ server: app });
   wss.on('connection', (ws, req) => {
     appPeers.push(req.socket.remotePort!);
@@ -61,6 +69,8 @@ before(async () => {
   const target = { host: '127.0.0.1', port: (app.address() as AddressInfo).port };
   upstreams = new TestUpstreams({ echo: target, held: target });
   upstreams.held.add('held');
+  // A ready app's plain requests are served by berth's own front (fast-exchange.ts), as a gateway's are.
+  Object.assign(upstreams, { admitReady: (name: string) => (name === 'echo' ? { upstream: upstreams.upstreams.get('echo')!, setCookie: undefined } : undefined) });
   proxy = new ProxyServer({
     routes: new RouteTable(['echo', 'held'].map((name) => ({ app: name, routes: [{ path: `/${name}/`, stripPrefix: true }] }))),
     upstreams,
@@ -155,4 +165,21 @@ test('a WebSocket through the TLS listener probes its client', async () => {
   } finally {
     ws.terminate();
   }
+});
+
+test('a quiet event stream probes its client, through the front and through Node\'s server', async () => {
+  // A GET goes through berth's own front; a request with a body through Node's server (forward-http).
+  for (const request of ['GET /echo/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 'POST /echo/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\nhi']) {
+    const client = await RawClient.open(port);
+    const served = proxy.frontRequests;
+    try {
+      client.write(request);
+      assert.match(await client.until((text) => text.includes('\r\n\r\n'), 10_000), /^HTTP\/1\.1 200 [^]*text\/event-stream/i);
+      await waitFor(`the stream's client to probe (${request.slice(0, 4)})`, () => onClientSide(client.socket.localPort!).some(probing), { timeoutMs: 10_000 });
+      assert.equal(proxy.frontRequests - served, request.startsWith('GET') ? 1 : 0, 'served by the path meant');
+    } finally {
+      client.destroy();
+    }
+  }
+  await waitFor('the streams to end with their clients', () => upstreams.beganCount === upstreams.endedCount, { timeoutMs: 10_000 });
 });
