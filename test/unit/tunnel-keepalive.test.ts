@@ -2,6 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { connect as h2Connect } from 'node:http2';
 import { Socket, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -182,4 +183,24 @@ test('a quiet event stream probes its client, through the front and through Node
     }
   }
   await waitFor('the streams to end with their clients', () => upstreams.beganCount === upstreams.endedCount, { timeoutMs: 10_000 });
+});
+
+test('an HTTP/2 connection probes its client: a session with a quiet stream open is never idle-closed', async () => {
+  const session = h2Connect(`https://127.0.0.1:${tlsPort}`, { ca, servername: 'localhost' });
+  try {
+    session.on('error', () => undefined);
+    const stream = session.request({ ':path': '/echo/events', ':authority': 'localhost' });
+    stream.on('error', () => undefined);
+    const headers = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      stream.once('response', resolve);
+      stream.once('error', reject);
+    });
+    assert.equal(headers[':status'], 200);
+    assert.equal(headers['content-type'], 'text/event-stream');
+    const localPort = session.socket.localPort!;
+    assert.ok(onClientSide(localPort).some(probing), `the HTTP/2 client side probes: ${JSON.stringify(calls)}`);
+    stream.close();
+  } finally {
+    session.destroy();
+  }
 });
