@@ -12,9 +12,10 @@ import type { Duplex } from 'node:stream';
  * answering them, and the tunnel closes as on any reset.
  *
  * Node 20 (libuv 1.46) sets only the idle time (TCP_KEEPIDLE); interval and
- * count are the kernel's (Linux: 75 s × 9 by default), so a dead peer is found about 12 minutes after
- * the last byte. 60 s is well under the NAT and load-balancer idle timeouts
- * that probes also keep from expiring (AWS NLB 350 s, most home routers more).
+ * count are the kernel's (Linux: 75 s × 9 by default), so a dead peer is
+ * found about 12 minutes after the last byte. 60 s is well under the NAT and
+ * load-balancer idle timeouts that probes also keep from expiring (AWS NLB
+ * 350 s, most home routers more).
  */
 export const DEAD_PEER_IDLE_MS = 60_000;
 
