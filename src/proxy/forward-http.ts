@@ -4,6 +4,7 @@ import type { Http1Pool } from './http1/upstream-pool.js';
 import { BadUpstreamResponseError, type ResponseHeaders } from './http1/response-parser.js';
 import { ClientClosedError } from '../errors.js';
 import { isEventStream } from './endless-response.js';
+import { probeDeadPeer } from '../net/tcp-keepalive.js';
 
 /** How long one exchange may wait on each side; 0 turns a bound off. */
 export interface ForwardBounds {
@@ -175,6 +176,8 @@ export function forwardHttp(
     // Over HTTP/2 an event stream's client that leaves closes its stream, which onClientClose hears.
     if (clientSocket !== undefined && isEventStream(headers['content-type'])) {
       endsOnClientEof = true;
+      // A quiet stream to a client gone without a FIN (closed laptop) was held for ever, as a tunnel was.
+      probeDeadPeer(clientSocket);
       if (clientEnded) setImmediate(() => res.destroy());
     }
     if (req.method === 'HEAD' || statusCode === 204 || statusCode === 304) {

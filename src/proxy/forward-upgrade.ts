@@ -1,6 +1,7 @@
 import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { probeDeadPeer } from '../net/tcp-keepalive.js';
 import { downstreamResponseHeaders } from './forwarded-headers.js';
 import { HALF_CLOSED_MS, STALLED_MS, WebSocketTunnel } from './websocket-tunnel.js';
 import { BadUpstreamResponseError, MAX_EARLY_HINTS } from './http1/response-parser.js';
@@ -95,6 +96,8 @@ export function forwardUpgrade(
   upstream.once('socket', (socket: Socket) => {
     socket.once('connect', () => {
       clearTimeout(timer);
+      // From the handshake on: the tunnel has no idle bound, and an app host gone silent must not hold it for ever.
+      probeDeadPeer(socket);
       if (!answered) timer = setTimeout(() => upstream.destroy(timeoutError('answer', answerMs)), answerMs);
     });
   });

@@ -4,6 +4,7 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import { listenOn } from '../net/listen.js';
 import { closeWithConnection } from '../net/queued-answer.js';
 import { answerHalfClosedClients } from '../net/half-open.js';
+import { probeDeadPeer } from '../net/tcp-keepalive.js';
 import { expectContinue, sendContinue, UNMET_EXPECTATION, type ExpectingServer } from '../net/expect-continue.js';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -567,6 +568,9 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     // Only WebSocket is ever tunnelled; h2c, TLS/1.0 and the like are served as plain HTTP, by a
     // fresh parser that guards the socket itself (no event can fire before this synchronous hand-over).
     if (!isWebSocketUpgrade(req.headers)) return replayAsPlainHttp(this.server, req, socket, head);
+    // A WebSocket may be held through a cold start, then open for ever: a client that vanishes without a FIN
+    // or a reset (closed laptop, dropped network) is found by TCP keepalive, not never (net/tcp-keepalive.ts).
+    probeDeadPeer(socket);
     socket.on('error', (err: Error) => {
       // The path only, as the access log: a WebSocket's token often rides in its query (a browser cannot set its headers).
       this.logger.debug({ err: err.message, url: pathOnly(req.url ?? '/') }, 'client connection failed during a WebSocket exchange');

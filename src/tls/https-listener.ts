@@ -1,11 +1,12 @@
 import { createSecureServer, type Http2SecureServer, type ServerHttp2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
-import type { SecureContext } from 'node:tls';
+import type { SecureContext, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Server } from 'node:http';
 import { listenOn } from '../net/listen.js';
 import { answerHalfClosedClients } from '../net/half-open.js';
+import { probeDeadPeer } from '../net/tcp-keepalive.js';
 import { answerClientError } from '../proxy/client-error.js';
 import { throttledCounter } from '../proxy/connection-cap.js';
 import type { ProxyServer } from '../proxy/proxy-server.js';
@@ -105,6 +106,10 @@ export class HttpsListener {
       closeWhenIdle(session, idleMs);
     });
     this.server.on('secureConnection', (socket: Socket) => {
+      // An HTTP/2 session with a stream open is never idle-closed, and Node sends no PING: a quiet event
+      // stream to a client gone without a FIN held it for ever. Probed as a WebSocket is (once per
+      // connection; HTTP/1.1 ones only when an exchange needs it, see tcp-keepalive.ts).
+      if ((socket as TLSSocket).alpnProtocol === 'h2') probeDeadPeer(socket);
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     });

@@ -13,6 +13,7 @@ import type { FrontConnection, FrontExchange } from './front-connection.js';
 import type { PlainRequestHead } from './request-head.js';
 import { earlyHintsHead, hasNoBody, responseHead } from './response-head.js';
 import { isEventStream } from '../endless-response.js';
+import { probeDeadPeer } from '../../net/tcp-keepalive.js';
 
 /** What a fast exchange asks of the proxy. */
 export interface FastExchangeOwner {
@@ -97,6 +98,8 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
     this.status = status;
     this.chunked = !hasNoBody(this.req.method, status) && headers['content-length'] === undefined;
     this.endsOnClientEof = isEventStream(headers['content-type']);
+    // A quiet stream to a client gone without a FIN (closed laptop) was held for ever, as a tunnel was.
+    if (this.endsOnClientEof) probeDeadPeer(this.conn.socket);
     // The client's EOF came while the app had not answered yet: it has left already.
     if (this.endsOnClientEof && !this.conn.canHandOff) this.conn.destroy();
     this.head = headers;
