@@ -5,6 +5,7 @@
 // (143) and starts it again at a new port. A container made outside berth with its
 // labels and powers it never gives is neither started nor adopted running.
 import type { Readable } from 'node:stream';
+import type Docker from 'dockerode';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appPath, testAppYaml } from '../support/app-spec.js';
@@ -26,6 +27,30 @@ describe('outside changes', () => {
   const publishedPort = async (app: string) => {
     const info = await inspectAppContainer(app, run.label);
     return info?.NetworkSettings.Ports?.['8080/tcp']?.[0]?.HostPort;
+  };
+
+  /**
+   * Stops the forged app and swaps its container for one made outside berth: its name, labels (the
+   * spec hash too), image, command and port, with `powers` added to its HostConfig.
+   */
+  const forgeContainer = async (powers: Docker.HostConfig) => {
+    assert.equal((await h.api('POST', `/v1/apps/${forged}/stop`)).status < 300, true);
+    const made = await waitFor('its container stopped', async () => {
+      const i = await inspectAppContainer(forged, run.label);
+      return i && !i.State.Running && status(forged)?.state === 'stopped' ? i : undefined;
+    }, { timeoutMs: 15_000 });
+    const docker = testDocker();
+    await docker.getContainer(made.Id).remove({ force: true });
+    const { Name, Config } = made;
+    return docker.createContainer({
+      name: Name.replace(/^\//, ''),
+      Image: Config.Image,
+      Cmd: Config.Cmd,
+      Env: Config.Env,
+      Labels: Config.Labels,
+      ExposedPorts: Config.ExposedPorts,
+      HostConfig: { ...made.HostConfig, ...powers },
+    });
   };
 
   before(async () => {
@@ -83,23 +108,8 @@ describe('outside changes', () => {
 
   test('a stopped container replaced outside berth by one with its labels, --privileged and a bind of /: never started, made anew', T, async () => {
     assert.equal((await timedGet(h.port, appPath(forged), { timeoutMs: 20_000 })).status, 200);
-    assert.equal((await h.api('POST', `/v1/apps/${forged}/stop`)).status < 300, true);
-    const made = await waitFor('its container stopped', async () => {
-      const i = await inspectAppContainer(forged, run.label);
-      return i && !i.State.Running && status(forged)?.state === 'stopped' ? i : undefined;
-    }, { timeoutMs: 15_000 });
     const docker = testDocker();
-    await docker.getContainer(made.Id).remove({ force: true });
-    // Its name, labels (the spec hash too), image, command and port, with powers berth never gave it.
-    const fake = await docker.createContainer({
-      name: made.Name.replace(/^\//, ''),
-      Image: made.Config.Image,
-      Cmd: made.Config.Cmd,
-      Env: made.Config.Env,
-      Labels: made.Config.Labels,
-      ExposedPorts: made.Config.ExposedPorts,
-      HostConfig: { ...made.HostConfig, Privileged: true, Binds: ['/:/host:ro'] },
-    });
+    const fake = await forgeContainer({ Privileged: true, Binds: ['/:/host:ro'] });
     const since = Math.floor(Date.now() / 1000) - 1;
     const reply = await timedGet(h.port, appPath(forged), { timeoutMs: 20_000 });
     assert.equal(reply.status, 200, reply.body);
@@ -117,22 +127,8 @@ describe('outside changes', () => {
 
   test('a container made and started outside berth with its labels and a bind mount: not adopted, removed', T, async () => {
     // After the test above: the app serves from berth's own container, which goes now.
-    assert.equal((await h.api('POST', `/v1/apps/${forged}/stop`)).status < 300, true);
-    const made = await waitFor('its container stopped', async () => {
-      const i = await inspectAppContainer(forged, run.label);
-      return i && !i.State.Running && status(forged)?.state === 'stopped' ? i : undefined;
-    }, { timeoutMs: 15_000 });
     const docker = testDocker();
-    await docker.getContainer(made.Id).remove({ force: true });
-    const fake = await docker.createContainer({
-      name: made.Name.replace(/^\//, ''),
-      Image: made.Config.Image,
-      Cmd: made.Config.Cmd,
-      Env: made.Config.Env,
-      Labels: made.Config.Labels,
-      ExposedPorts: made.Config.ExposedPorts,
-      HostConfig: { ...made.HostConfig, Binds: ['/etc:/host-etc:ro'] },
-    });
+    const fake = await forgeContainer({ Binds: ['/etc:/host-etc:ro'] });
     await docker.getContainer(fake.id).start();
     // The engine's start event alone leads berth there (resync is off): the container goes, the app stays down.
     await waitFor('the forged running container removed', () => docker.getContainer(fake.id).inspect().then(() => false, () => true), { timeoutMs: 15_000 });
