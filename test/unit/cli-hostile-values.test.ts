@@ -12,6 +12,7 @@ import { resultLines } from '../../src/cli/commands/apply-report.js';
 import { healthOf } from '../../src/cli/commands/configure.js';
 import { appSummary } from '../../src/cli/commands/get-summary.js';
 import { gatewayRows } from '../../src/cli/commands/gateways.js';
+import { scaledLine } from '../../src/cli/commands/scale.js';
 import { historyTable } from '../../src/cli/commands/history.js';
 import { runLifecycle } from '../../src/cli/commands/lifecycle-run.js';
 import { appsTable } from '../../src/cli/commands/ls.js';
@@ -161,4 +162,12 @@ test('printable: long text is cut between characters, never between the halves o
   assert.equal(cut, `${'x'.repeat(499)}😀… (5 more characters)`);
   // With the u flag a whole pair is one character: only a lone half matches.
   assert.doesNotMatch(cut, /\p{Cs}/u);
+});
+
+test('berth scale: the state and counts a server answers are shown escaped, a fallback where missing', () => {
+  assert.equal(scaledLine({ state: 'running', replicas: 3, readyInstances: 2 }, 3), '2 of 3 instances ready (running)');
+  assert.equal(scaledLine({}, 2), '? of 2 instances ready (?)');
+  const line = scaledLine({ state: 'running\u001b]52;c;ZXZpbA==\u0007\rok', replicas: '3\u009b2J', readyInstances: 1 }, 3);
+  assert.doesNotMatch(line, /[\u0000-\u001f\u007f-\u009f]/, line);
+  assert.match(line, /\\x1b\]52/);
 });
