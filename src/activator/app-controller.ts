@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { BerthError, ClientClosedError, EngineUnavailableError, lastOutputOf, messageOf } from '../errors.js';
 import type { Admission, Admitted, Upstream } from '../proxy/upstream.js';
 import { containerExited, type Instance, type Runtime } from '../runtime/runtime.js';
-import { notGrantedBy, specAllowance } from '../runtime/docker/launch-powers.js';
+import { notGrantedBy, specAllowance } from '../runtime/launch-allowance.js';
 import { containerSpecHash, withContainerOf } from '../spec/hash.js';
 import type { AppSpec, DockerPolicy, WaitingPageText } from '../spec/types.js';
 import type { AppState, AppStatus } from './app-status.js';

@@ -20,7 +20,7 @@ import { connectionCapWarning, currentFdLimits, defaultAdminConnectionCap, defau
 import { listenFailure } from '../net/listen-failure.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
 import type { Runtime, RuntimeHooks } from '../runtime/runtime.js';
-import { policyAllowance } from '../runtime/docker/launch-powers.js';
+import { policyAllowance } from '../runtime/launch-allowance.js';
 import { resolveImagePorts } from './image-ports.js';
 import { HistoryBuffer } from '../store/history-buffer.js';
 import { queryRedactor } from '../store/query-redaction.js';

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { LaunchAllowance } from './docker/launch-powers.js';
+import type { LaunchAllowance } from './launch-allowance.js';
 import type { AppSpec, ResourcesSpec } from '../spec/types.js';
 import type { SecretPolicy } from '../spec/secret-policy.js';
 import type { SpecIssue } from '../spec/path.js';

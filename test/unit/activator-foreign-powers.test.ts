@@ -11,7 +11,7 @@ import { FakeRuntime, sleep } from '../support/fake-runtime.js';
 import { eventually, fakeActivator, fakeSpec, waitForState } from '../support/fake-activator.js';
 import { foreignRunning } from '../../src/activator/app-controller.js';
 import { toInstance } from '../../src/runtime/docker/instance.js';
-import type { LaunchAllowance } from '../../src/runtime/docker/launch-powers.js';
+import type { LaunchAllowance } from '../../src/runtime/launch-allowance.js';
 
 const NEVER = 600_000;
 const POWERS = ['privileged', 'bind mounts given as Binds (/:/host)'];

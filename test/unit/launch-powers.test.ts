@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type Docker from 'dockerode';
-import { capabilityName, policyAllowance, powersBeyond, powersProblem, specAllowance, type LaunchAllowance } from '../../src/runtime/docker/launch-powers.js';
+import { capabilityName, policyAllowance, specAllowance, type LaunchAllowance } from '../../src/runtime/launch-allowance.js';
+import { powersBeyond, powersProblem } from '../../src/runtime/docker/launch-powers.js';
 import { containerCreateOptions } from '../../src/runtime/docker/container-config.js';
 import { appSpec } from '../support/spec-fixture.js';
 

@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import type { LaunchAllowance } from './launch-powers.js';
+import type { LaunchAllowance } from '../launch-allowance.js';
 import type { SecretPolicy } from '../../spec/secret-policy.js';
 import type { ResourcesSpec } from '../../spec/types.js';
 import type { HostAddresses } from './addresses.js';

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { LaunchAllowance } from './launch-powers.js';
+import type { LaunchAllowance } from '../launch-allowance.js';
 import type Docker from 'dockerode';
 import type { SecretPolicy } from '../../spec/secret-policy.js';
 import type { AppSpec, ResourcesSpec } from '../../spec/types.js';

@@ -22,7 +22,8 @@ import { containerName, isManaged, otherGatewayStore } from './names.js';
 import { removeContainer } from './remove.js';
 import { stopContainer } from './stop.js';
 import { ensureVolume } from './volume.js';
-import { powersBeyond, specAllowance } from './launch-powers.js';
+import { specAllowance } from '../launch-allowance.js';
+import { powersBeyond } from './launch-powers.js';
 
 /** How often ensure looks again after losing a create race; see ensureContainer. */
 const CREATE_ATTEMPTS = 5;

@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
 import { labelledInstance } from '../labelled-instance.js';
-import { powersBeyond, type LaunchAllowance } from './launch-powers.js';
+import type { LaunchAllowance } from '../launch-allowance.js';
+import { powersBeyond } from './launch-powers.js';
 import { LABEL_HOST_PORT, type Instance, type InstanceHealth, type InstanceState } from '../runtime.js';
 
 const STATES: readonly InstanceState[] = ['created', 'running', 'paused', 'restarting', 'exited', 'dead', 'removing'];

@@ -9,33 +9,7 @@
  * the policy denies, whoever made it.
  */
 import type Docker from 'dockerode';
-import type { AppSpec, DockerPolicy } from '../../spec/types.js';
-
-/** What a container may have: from its spec (ensure) or from the gateway's policy (start). */
-export interface LaunchAllowance {
-  privileged: boolean;
-  /** Linux capabilities it may add, as the spec and the policy name them (NET_ADMIN). */
-  capabilities: readonly string[];
-  hostNetwork: boolean;
-  hostPid: boolean;
-}
-
-/** What the gateway's policy lets any container have. */
-export function policyAllowance(policy: DockerPolicy): LaunchAllowance {
-  return { privileged: policy.allowPrivileged, capabilities: policy.capabilities, hostNetwork: policy.allowHostNetwork, hostPid: policy.allowHostPid };
-}
-
-/** What berth gives the container of `app` (container-config.ts): no more may an adopted one have. */
-export function specAllowance(app: AppSpec): LaunchAllowance {
-  const s = app.security;
-  return { privileged: s.privileged, capabilities: s.capAdd, hostNetwork: s.hostNetwork, hostPid: s.hostPid };
-}
-
-/** CAP_NET_ADMIN, net_admin → NET_ADMIN: the engine reports capabilities with the prefix since 20.10. */
-export function capabilityName(cap: string): string {
-  const upper = cap.trim().toUpperCase();
-  return upper.startsWith('CAP_') ? upper.slice(4) : upper;
-}
+import { capabilityName, capabilityPower, HOST_NETWORK, HOST_PID, PRIVILEGED, type LaunchAllowance } from '../launch-allowance.js';
 
 const sharesAnother = (mode: string | undefined): boolean => typeof mode === 'string' && mode.startsWith('container:');
 const nonEmpty = <T>(list: readonly T[] | null | undefined): list is readonly T[] => Array.isArray(list) && list.length > 0;
@@ -44,24 +18,6 @@ const nonEmpty = <T>(list: readonly T[] | null | undefined): list is readonly T[
 function unconfines(opt: string): boolean {
   const o = opt.toLowerCase().replace(/\s+/g, '');
   return o.includes('unconfined') || o === 'label=disable' || o === 'label:disable';
-}
-
-const PRIVILEGED = 'privileged';
-const HOST_NETWORK = 'the host network';
-const HOST_PID = 'the host PID namespace';
-const capabilityPower = (cap: string): string => `capability ${capabilityName(cap)}`;
-
-/**
- * Of `powers` (powersBeyond's phrases), those `allowed` does not grant. A container found running
- * with powers beyond the policy may be berth's own, made when the policy allowed what its spec asks
- * (the policy narrowed since: it runs on until stopped, as a reload leaves it): only what its spec
- * does not grant marks one made or changed outside berth. Pure.
- */
-export function notGrantedBy(powers: readonly string[], allowed: LaunchAllowance): string[] {
-  const caps = new Set(allowed.capabilities.map(capabilityPower));
-  return powers.filter(
-    (p) => !(p === PRIVILEGED && allowed.privileged) && !(p === HOST_NETWORK && allowed.hostNetwork) && !(p === HOST_PID && allowed.hostPid) && !caps.has(p),
-  );
 }
 
 /**
