@@ -70,6 +70,20 @@ test('berth get: the app, engine and spec values are shown, not obeyed, one fiel
   assert.doesNotMatch(text, /^FAKE/m);
 });
 
+test('berth get: a hostile server\'s revision, scale and counts are shown, not obeyed (they were printed raw)', () => {
+  const base = app();
+  const hostile = app({
+    revision: `7${HOSTILE}`,
+    spec: { ...base.spec, scale: { min: `0${HOSTILE}`, max: `1${HOSTILE}` } },
+    status: { ...base.status, inFlight: `2${HOSTILE}`, waiting: `3${HOSTILE}`, readyInstances: `1${HOSTILE}`, replicas: `1${HOSTILE}` },
+  });
+  const text = appSummary(hostile, paint(false), Date.now());
+  assert.doesNotMatch(text, ACTED_ON);
+  assert.match(text, /^Revision: +7\/a\\x1b\[2J/m);
+  assert.match(text, /^Scale: +0\/a\\x1b/m);
+  assert.doesNotMatch(text, /^FAKE/m);
+});
+
 test('berth apply: an app name, a changed path and a value with C1 or bidi characters are shown, not obeyed', () => {
   const lines = resultLines(
     {

@@ -12,7 +12,7 @@ export function appSummary(app: AppView, p: Paint, nowMs = Date.now()): string {
   const fields: Array<[string, string]> = [];
   // Every value below came from a spec someone applied, the engine or the app: shown, not obeyed by the terminal.
   fields.push(['Name', p.bold(shownText(app.name))]);
-  fields.push(['Revision', `${app.revision} (from ${app.source === 'api' ? 'the API' : 'the config file'}, updated ${relativeTime(app.updatedAt, nowMs)})`]);
+  fields.push(['Revision', `${shownText(String(app.revision))} (from ${app.source === 'api' ? 'the API' : 'the config file'}, updated ${relativeTime(app.updatedAt, nowMs)})`]);
   fields.push(['State', stateLine(app, p, nowMs)]);
   if (status?.lastError) fields.push(['Last error', p.red(printable(status.lastError))]);
   // The app's own words: printable() keeps its escapes off the terminal.
@@ -24,13 +24,13 @@ export function appSummary(app: AppView, p: Paint, nowMs = Date.now()): string {
   fields.push(['Env', env.join('\n') || '-']);
   if (spec.volume) fields.push(['Volume', shownText(`berth-${app.name}-data mounted at ${spec.volume}`)]);
   if (spec.network) fields.push(['Network', shownText(spec.network)]);
-  fields.push(['Scale', `${spec.scale.min}..${spec.scale.max}${spec.scale.min === 0 ? ' (scales to zero)' : ''}`]);
+  fields.push(['Scale', `${shownText(`${spec.scale.min}..${spec.scale.max}`)}${spec.scale.min === 0 ? ' (scales to zero)' : ''}`]);
   fields.push(['Idle timeout', idleTimeoutShown(app)]);
   if (status) {
     fields.push(['Last request', relativeTime(status.lastActivity, nowMs)]);
     fields.push(['Idle stop', idleIn(app, nowMs)]);
-    fields.push(['In flight', `${status.inFlight} request(s), ${status.waiting} waiting`]);
-    fields.push(['Replicas', `${status.readyInstances ?? 0} ready of ${status.replicas ?? 1}`]);
+    fields.push(['In flight', shownText(`${status.inFlight} request(s), ${status.waiting} waiting`)]);
+    fields.push(['Replicas', shownText(`${status.readyInstances ?? 0} ready of ${status.replicas ?? 1}`)]);
   }
   const width = Math.max(...fields.map(([k]) => k.length)) + 2;
   const lines = fields.flatMap(([key, value]) => value.split('\n').map((v, i) => (i === 0 ? `${(key + ':').padEnd(width)}${v}` : `${' '.repeat(width)}${v}`)));
