@@ -73,14 +73,13 @@ const UNREACHABLE: Record<string, string> = {
   EHOSTUNREACH: 'host unreachable',
   ENETUNREACH: 'network unreachable',
   ETIMEDOUT: 'timed out',
-  UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
-  UND_ERR_SOCKET: 'connection closed',
+  BERTH_CONNECT_TIMEOUT: 'connect timed out',
 };
 
 /** Error codes of the HTTP client that mean "something answered there, but not in time". */
 const TOO_SLOW: Record<string, string> = {
-  UND_ERR_HEADERS_TIMEOUT: 'no answer',
-  UND_ERR_BODY_TIMEOUT: 'the answer stopped half way',
+  BERTH_HEADERS_TIMEOUT: 'no answer',
+  BERTH_BODY_TIMEOUT: 'the answer stopped half way',
 };
 
 const UNTRUSTED = 'its certificate is signed by an authority this host does not trust';
@@ -101,6 +100,17 @@ const UNTRUSTED_CERTIFICATE: Record<string, string> = {
   ERR_TLS_CERT_ALTNAME_INVALID: 'its certificate is for another name',
 };
 
+/**
+ * OpenSSL's reason for a failed handshake ("wrong version number"), from Node's code
+ * (ERR_SSL_WRONG_VERSION_NUMBER) or, as its https client reports it, from an EPROTO's
+ * message ("…:SSL routines:ssl3_get_record:wrong version number:…").
+ */
+function tlsFailure(err: unknown, code: string | undefined): string | undefined {
+  if (code?.startsWith('ERR_SSL_')) return code.slice('ERR_SSL_'.length).toLowerCase().replace(/_/g, ' ');
+  if (code !== 'EPROTO' || !(err instanceof Error)) return undefined;
+  return /SSL routines:[^:]*:([^:]+):/.exec(err.message)?.[1]?.trim();
+}
+
 /** Turns a transport failure into one clear line; other errors pass through. */
 export function transportError(err: unknown, url: string): unknown {
   const why = unreachableReason(err);
@@ -110,12 +120,12 @@ export function transportError(err: unknown, url: string): unknown {
   if (code && UNTRUSTED_CERTIFICATE[code]) {
     return new UnreachableError(`the berth API at ${url} is not trusted: ${UNTRUSTED_CERTIFICATE[code]} (${code}); give its authority's certificate in NODE_EXTRA_CA_CERTS=ca.pem`, { cause: err });
   }
-  if (code?.startsWith('ERR_SSL_')) {
-    return new UnreachableError(`${url} did not complete a TLS handshake (${code.slice('ERR_SSL_'.length).toLowerCase().replace(/_/g, ' ')}); if it is a plain HTTP listener, use http://`, { cause: err });
-  }
+  const tls = tlsFailure(err, code);
+  if (tls) return new UnreachableError(`${url} did not complete a TLS handshake (${tls}); if it is a plain HTTP listener, use http://`, { cause: err });
   if (code && TOO_SLOW[code]) return new UnreachableError(`the berth API at ${url} is too slow: ${TOO_SLOW[code]} in time; is the gateway overloaded, or is something else listening there?`, { cause: err });
   // Not HTTP at all (an SSH or database port, TLS spoken to plain HTTP…).
-  if (err instanceof Error && err.name === 'HTTPParserError') return new UnreachableError(`${url} did not answer in HTTP; is it berth's admin listener (default ${DEFAULT_URL})?`, { cause: err });
+  // Node's HTTP parser's codes (HPE_INVALID_CONSTANT…).
+  if (code?.startsWith('HPE_')) return new UnreachableError(`${url} did not answer in HTTP; is it berth's admin listener (default ${DEFAULT_URL})?`, { cause: err });
   return err;
 }
 

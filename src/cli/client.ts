@@ -1,5 +1,6 @@
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
-import { Agent, request } from 'undici';
 import { BadRequestError, RuntimeError } from '../errors.js';
 import { apiErrorOf, transportError } from './api-errors.js';
 import { DEFAULT_URL, tokenProblem } from './settings.js';
@@ -36,6 +37,22 @@ const CALL_TIMEOUT_MS = 10 * 60_000;
  * ten minutes a start may take.
  */
 export const READ_TIMEOUT_MS = 60_000;
+/** A connection not made in this long is not going to be (a black-holed address): undici's default. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** This client's own failures, by the codes transportError reads. */
+export const CLIENT_ERROR = {
+  connectTimeout: 'BERTH_CONNECT_TIMEOUT',
+  headersTimeout: 'BERTH_HEADERS_TIMEOUT',
+  bodyTimeout: 'BERTH_BODY_TIMEOUT',
+} as const;
+
+const clientError = (message: string, code: string): Error => Object.assign(new Error(message), { code });
+
+interface Answer {
+  statusCode: number;
+  body: IncomingMessage;
+}
 
 /**
  * The admin API as the CLI uses it: one base URL and one token, JSON in and
@@ -43,7 +60,9 @@ export const READ_TIMEOUT_MS = 60_000;
  * streams (logs, events) handed over as they arrive.
  */
 export class ApiClient {
-  private readonly agent = new Agent({ keepAliveTimeout: 1_000 });
+  // Node's own HTTP client: undici, for the same few calls, cost every CLI command ~0.3 s to load.
+  private readonly httpAgent = new HttpAgent({ keepAlive: true });
+  private readonly httpsAgent = new HttpsAgent({ keepAlive: true });
   readonly baseUrl: string;
 
   constructor(private readonly options: ClientOptions) {
@@ -53,8 +72,8 @@ export class ApiClient {
   }
 
   async call<T>(method: string, path: string, options: CallOptions = {}): Promise<T> {
-    const answer = await this.send(method, path, options, this.answerTimeoutMs(method));
-    const text = await this.text(answer.body);
+    const answer = await this.send(method, path, options);
+    const text = await this.text(answer.body, this.answerTimeoutMs(method));
     if (answer.statusCode >= 400) throw apiErrorOf(answer.statusCode, text, this.tokenHint(), this.baseUrl);
     if (text === '') return undefined as T;
     let parsed: unknown;
@@ -72,8 +91,8 @@ export class ApiClient {
 
   /** Like call, but returns the status with the body and fails only on transport errors or 401. */
   async raw<T>(method: string, path: string, options: CallOptions = {}): Promise<RawAnswer<T | undefined>> {
-    const answer = await this.send(method, path, options, this.answerTimeoutMs(method));
-    const text = await this.text(answer.body);
+    const answer = await this.send(method, path, options);
+    const text = await this.text(answer.body, this.answerTimeoutMs(method));
     if (answer.statusCode === 401) throw apiErrorOf(answer.statusCode, text, this.tokenHint(), this.baseUrl);
     let body: T | undefined;
     try {
@@ -86,13 +105,14 @@ export class ApiClient {
 
   /** A streamed answer (text/plain logs, text/event-stream); ends when the server or `signal` ends it. */
   async stream(path: string, options: CallOptions = {}): Promise<Readable> {
-    const answer = await this.send('GET', path, options, 0);
-    if (answer.statusCode >= 400) throw apiErrorOf(answer.statusCode, await this.text(answer.body), this.tokenHint(), this.baseUrl);
+    const answer = await this.send('GET', path, options);
+    if (answer.statusCode >= 400) throw apiErrorOf(answer.statusCode, await this.text(answer.body, this.answerTimeoutMs('GET')), this.tokenHint(), this.baseUrl);
     return answer.body;
   }
 
-  close(): Promise<void> {
-    return this.agent.destroy();
+  async close(): Promise<void> {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
   }
 
   url(path: string, query: CallOptions['query'] = {}): string {
@@ -103,24 +123,22 @@ export class ApiClient {
     return url.toString();
   }
 
-  private async send(method: string, path: string, options: CallOptions, bodyTimeout: number) {
-    const headers: Record<string, string> = { accept: 'application/json, application/problem+json, text/plain, text/event-stream' };
+  /** The answer's status and its body, unread; fails on transport errors and on no answer within the method's time. */
+  private async send(method: string, path: string, options: CallOptions): Promise<Answer> {
+    const headers: Record<string, string | number> = { accept: 'application/json, application/problem+json, text/plain, text/event-stream' };
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
-    let body: string | undefined;
+    let body: Buffer | undefined;
     if (options.body !== undefined) {
-      body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+      body = Buffer.from(typeof options.body === 'string' ? options.body : JSON.stringify(options.body));
       headers['content-type'] = options.contentType ?? 'application/json';
+      headers['content-length'] = body.length;
     }
     try {
-      return await request(this.url(path, options.query), {
-        method: method as 'GET',
-        headers,
-        body,
-        signal: options.signal,
-        dispatcher: this.agent,
-        headersTimeout: bodyTimeout === 0 ? this.answerTimeoutMs(method) : bodyTimeout,
-        bodyTimeout,
-      });
+      const url = new URL(this.url(path, options.query));
+      const https = url.protocol === 'https:';
+      const request = https ? httpsRequest : httpRequest;
+      const init: RequestOptions = { method, headers, signal: options.signal, agent: https ? this.httpsAgent : this.httpAgent };
+      return await answerOf(request(url, init), body, this.answerTimeoutMs(method));
     } catch (err) {
       throw transportError(err, this.baseUrl);
     }
@@ -130,10 +148,10 @@ export class ApiClient {
     return method === 'GET' ? (this.options.readTimeoutMs ?? READ_TIMEOUT_MS) : CALL_TIMEOUT_MS;
   }
 
-  /** A whole answer's text; a server that stops sending half way is a transport failure, said as such. */
-  private async text(body: { text(): Promise<string> }): Promise<string> {
+  /** A whole answer's text; a server that stops sending half way, or goes quiet for `idleMs`, is a transport failure, said as such. */
+  private async text(body: IncomingMessage, idleMs: number): Promise<string> {
     try {
-      return await body.text();
+      return await textOf(body, idleMs);
     } catch (err) {
       throw transportError(err, this.baseUrl);
     }
@@ -147,4 +165,60 @@ export class ApiClient {
 /** An app name as one URL path segment. */
 export function seg(name: string): string {
   return encodeURIComponent(name);
+}
+
+/**
+ * Sends `req` (with `body`) and resolves with its answer's head: fails when the connection is
+ * not made in CONNECT_TIMEOUT_MS, or no head comes in `headersMs`. The body is left unread.
+ */
+function answerOf(req: ClientRequest, body: Buffer | undefined, headersMs: number): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const cut = (message: string, code: string) => req.destroy(clientError(message, code));
+    const headers = setTimeout(() => cut('no answer in time', CLIENT_ERROR.headersTimeout), headersMs);
+    req.once('socket', (socket) => {
+      if (!socket.connecting) return;
+      const connect = setTimeout(() => cut('connect timed out', CLIENT_ERROR.connectTimeout), CONNECT_TIMEOUT_MS);
+      socket.once('connect', () => clearTimeout(connect));
+      socket.once('close', () => clearTimeout(connect));
+    });
+    req.once('response', (res) => {
+      clearTimeout(headers);
+      resolve({ statusCode: res.statusCode ?? 0, body: res });
+    });
+    req.once('error', (err) => {
+      clearTimeout(headers);
+      reject(err);
+    });
+    req.end(body);
+  });
+}
+
+/** All of `res` as UTF-8 text; fails when it breaks off or stays quiet for `idleMs`. */
+function textOf(res: IncomingMessage, idleMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let idle: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => res.destroy(clientError('the answer stopped half way', CLIENT_ERROR.bodyTimeout)), idleMs);
+    };
+    arm();
+    res.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      arm();
+    });
+    res.once('end', () => {
+      clearTimeout(idle);
+      resolve(new TextDecoder().decode(Buffer.concat(chunks)));
+    });
+    res.once('error', (err) => {
+      clearTimeout(idle);
+      reject(err);
+    });
+    // Destroyed without an error (the request's signal): never an end, so say it.
+    res.once('close', () => {
+      clearTimeout(idle);
+      if (!res.complete) reject(Object.assign(new Error('the answer broke off'), { code: 'ECONNRESET' }));
+    });
+  });
 }

@@ -76,7 +76,7 @@ describe('berth against servers that are not a working berth', () => {
     const run = await berth(['ls', '--url', url.replace('http:', 'https:'), '--token', 'berth_abc']);
     assert.equal(run.code, 6, run.stderr);
     assert.match(run.stderr, /^berth: https:\/\/127\.0\.0\.1:\d+ did not complete a TLS handshake \(wrong version number\); if it is a plain HTTP listener, use http:\/\/\n$/);
-    // Node's code for a self-signed certificate, as undici's request rejects with it.
+    // Node's code for a self-signed certificate, as its https client rejects with it.
     const untrusted = transportError(Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }), 'https://berth.test');
     assert.ok(untrusted instanceof UnreachableError);
     assert.equal(exitCodeOf(untrusted), 6);

@@ -120,9 +120,10 @@ test("the proxy listener's no_route answer, when the CLI was pointed at it, says
 });
 
 test('a followed stream that breaks off names the stream and the server, exit 6 (it read "other side closed", exit 1)', () => {
-  const socket = Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' });
+  // Node's HTTP client's words for an answer cut before its end.
+  const socket = Object.assign(new Error('aborted'), { code: 'ECONNRESET' });
   const err = brokenStreamError(socket, 'http://127.0.0.1:8081');
-  assert.equal((err as Error).message, 'the stream from the berth API at http://127.0.0.1:8081 broke off: connection closed; did the gateway stop?');
+  assert.equal((err as Error).message, 'the stream from the berth API at http://127.0.0.1:8081 broke off: connection reset; did the gateway stop?');
   assert.equal(exitCodeOf(err), 6);
   const other = new Error('a bug');
   assert.equal(brokenStreamError(other, 'http://x'), other);
