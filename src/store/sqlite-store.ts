@@ -94,6 +94,7 @@ function prepareApps(db: Database.Database) {
        updated_at = @updated_at, replicas = @replicas, previous = NULL, deleted_at = NULL, purge_volumes = 0 WHERE name = @name`,
     ),
     settle: db.prepare<[string]>('UPDATE apps SET previous = NULL WHERE name = ? AND previous IS NOT NULL'),
+    isUnsettled: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM apps WHERE name = ? AND previous IS NOT NULL'),
     unsettled: db.prepare<[], { name: string; revision: number; previous: string }>('SELECT name, revision, previous FROM apps WHERE previous IS NOT NULL AND deleted_at IS NULL ORDER BY name'),
   };
 }
@@ -248,8 +249,13 @@ export class SqliteStore implements Store {
   }
 
   async settleApps(names: readonly string[]): Promise<void> {
+    // Most calls find nothing to settle (the same specs applied again): a read says so, and the write,
+    // which waits out another process holding the file's lock (a backup, the sqlite3 shell) and then
+    // fails as 503, is only taken when there is something to write.
+    const unsettled = await this.run('read which applied apps are unsettled', (s) => names.filter((name) => s.isUnsettled.get(name) !== undefined));
+    if (unsettled.length === 0) return;
     await this.write('settle applied apps', (s) => {
-      for (const name of names) s.settle.run(name);
+      for (const name of unsettled) s.settle.run(name);
     });
   }
 

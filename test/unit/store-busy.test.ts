@@ -114,4 +114,27 @@ describe('another process holds the write lock of the store', () => {
     assert.deepEqual(await Promise.all([first, second]), [true, true]);
     assert.equal((await store.getApp('web'))!.replicas, 1);
   });
+
+  it('settling apps with nothing to settle (the same specs applied again) takes no write, so a held lock cannot fail it', async (t) => {
+    const { store, other } = await storeAndOther(300);
+    t.after(async () => {
+      if (other.inTransaction) other.exec('ROLLBACK');
+      other.close();
+      await store.close();
+    });
+    await store.applyApps([appSpec('web')], 'api');
+    await store.settleApps(['web']);
+    other.exec('BEGIN IMMEDIATE');
+    // It failed as 503 store_unavailable after the busy timeout: an unchanged `berth apply` refused during a backup.
+    await store.settleApps(['web', 'nope']);
+    other.exec('ROLLBACK');
+    // One with something to settle still waits for the lock, and settles.
+    await store.applyApps([appSpec('web', { env: { A: 'changed' } })], 'api');
+    assert.equal((await store.replacedUnsettled()).length, 1);
+    other.exec('BEGIN IMMEDIATE');
+    await assert.rejects(store.settleApps(['web']), (err: BerthError) => err.code === 'store_unavailable');
+    other.exec('ROLLBACK');
+    await store.settleApps(['web']);
+    assert.deepEqual(await store.replacedUnsettled(), []);
+  });
 });
