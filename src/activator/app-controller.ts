@@ -133,6 +133,9 @@ const PASSIVE_EJECT_AFTER = 3;
 /** How long old instances may finish their requests after an update, a scale-down or a stop. */
 const DRAIN_MS = 30_000;
 
+/** Forged containers whose warning a controller remembers having given (see refusedForeign); past it, it starts over. */
+const MAX_FOREIGN_TOLD = 64;
+
 /**
  * The powers that keep a container found as it is from being adopted (empty: none): it runs (or is
  * frozen, which a wake thaws without a start) with powers beyond the policy (Instance.foreignPowers)
@@ -179,6 +182,8 @@ export class AppController {
   private readonly health: HealthChecker;
   private readonly dependencies: DependencyHold;
   private readonly rejected = new RejectedRevision();
+  /** The forged containers already warned of (refusedForeign). */
+  private readonly foreignTold = new Set<string>();
   private closed = false;
   /** The container the current start launched, until it is ready: a failed start stops it. */
   private startingInstance?: Instance;
@@ -574,10 +579,15 @@ export class AppController {
     const powers = foreignRunning(instance, this.spec);
     if (powers.length === 0) return false;
     const acts = this.acts();
-    this.deps.logger.warn(
-      { app: this.name, instance: instance.name, powers },
-      `container ${instance.name} runs with ${powers.join(', ')}, which neither the gateway's policy nor its spec allows: not made so by berth, it is not adopted${acts ? ' and is removed' : ''}`,
-    );
+    // A gateway that does not lead finds it again at every resync until the leader removes it: said once.
+    if (!this.foreignTold.has(instance.id)) {
+      if (this.foreignTold.size >= MAX_FOREIGN_TOLD) this.foreignTold.clear();
+      this.foreignTold.add(instance.id);
+      this.deps.logger.warn(
+        { app: this.name, instance: instance.name, powers },
+        `container ${instance.name} runs with ${powers.join(', ')}, which neither the gateway's policy nor its spec allows: not made so by berth, it is not adopted${acts ? ' and is removed' : ''}`,
+      );
+    }
     if (acts) await this.deps.runtime.remove(instance.id).catch((err: unknown) => this.deps.logger.warn({ app: this.name, instance: instance.name, err: messageOf(err) }, 'removing a container with powers beyond the policy failed'));
     return true;
   }

@@ -122,6 +122,11 @@ test('a gateway that does not lead: does not adopt it, and leaves removing it to
     assert.equal(a.pick('web'), undefined);
     assert.equal((await rt.inspect(bad))?.state, 'running', 'the leader removes it');
     assertTold(lines, false);
+    // Every resync finds it again until the leader removes it: said once, not once a resync.
+    await a.resync();
+    await a.resync();
+    assert.equal(a.pick('web'), undefined);
+    assert.equal(lines.filter((l) => String(l.msg).includes('not adopted')).length, 1, JSON.stringify(lines));
   } finally {
     a.close();
     await rt.close();
