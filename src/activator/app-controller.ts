@@ -138,13 +138,14 @@ const MAX_FOREIGN_TOLD = 64;
 
 /**
  * The powers that keep a container found as it is from being adopted (empty: none): it runs (or is
- * frozen, which a wake thaws without a start) with powers beyond the policy (Instance.foreignPowers)
- * that its app's spec does not grant either. One the spec grants is berth's own from before a policy
- * narrowed, and runs on until stopped (as a reload leaves it). A stopped one is its start's to refuse. Pure.
+ * frozen, which a wake thaws without a start) with powers over the host (Instance.hostPowers) that its
+ * app's spec does not grant, whether or not the policy would allow them: berth gives a container what
+ * its spec asks and no more. One the spec grants is berth's own, even from before a policy narrowed,
+ * and runs on until stopped (as a reload leaves it). A stopped one is its start's to refuse. Pure.
  */
-export function foreignRunning(instance: Pick<Instance, 'state' | 'foreignPowers'>, spec: AppSpec): string[] {
-  if (!instance.foreignPowers?.length || !(instance.state === 'running' || instance.state === 'paused' || instance.state === 'restarting')) return [];
-  return notGrantedBy(instance.foreignPowers, specAllowance(spec));
+export function foreignRunning(instance: Pick<Instance, 'state' | 'hostPowers'>, spec: AppSpec): string[] {
+  if (!instance.hostPowers?.length || !(instance.state === 'running' || instance.state === 'paused' || instance.state === 'restarting')) return [];
+  return notGrantedBy(instance.hostPowers, specAllowance(spec));
 }
 
 /**
@@ -570,7 +571,7 @@ export class AppController {
   }
 
   /**
-   * A container running (or frozen) with powers over the host the policy denies (Instance.foreignPowers):
+   * A container running (or frozen) with powers over the host its spec does not grant (foreignRunning):
    * made or started outside berth under berth's labels, which are only strings. It is neither routed to nor
    * kept; the gateway that acts removes it (it carries berth's labels), so the app's next start makes its own.
    * A stopped one is kept like any other: its start refuses it and ensure makes it anew (runtime start).
@@ -585,7 +586,7 @@ export class AppController {
       this.foreignTold.add(instance.id);
       this.deps.logger.warn(
         { app: this.name, instance: instance.name, powers },
-        `container ${instance.name} runs with ${powers.join(', ')}, which neither the gateway's policy nor its spec allows: not made so by berth, it is not adopted${acts ? ' and is removed' : ''}`,
+        `container ${instance.name} runs with ${powers.join(', ')}, which its spec does not grant: not made so by berth, it is not adopted${acts ? ' and is removed' : ''}`,
       );
     }
     if (acts) await this.deps.runtime.remove(instance.id).catch((err: unknown) => this.deps.logger.warn({ app: this.name, instance: instance.name, err: messageOf(err) }, 'removing a container with powers beyond the policy failed'));

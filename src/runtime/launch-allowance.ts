@@ -15,6 +15,9 @@ export interface LaunchAllowance {
   hostPid: boolean;
 }
 
+/** Nothing over the host: what powersBeyond is read against to name every power a container has. */
+export const NO_POWERS: LaunchAllowance = { privileged: false, capabilities: [], hostNetwork: false, hostPid: false };
+
 /** What the gateway's policy lets any container have. */
 export function policyAllowance(policy: DockerPolicy): LaunchAllowance {
   return { privileged: policy.allowPrivileged, capabilities: policy.capabilities, hostNetwork: policy.allowHostNetwork, hostPid: policy.allowHostPid };

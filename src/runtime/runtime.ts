@@ -151,12 +151,13 @@ export interface Instance {
    */
   outdated?: boolean;
   /**
-   * Powers over the host its engine config gives it beyond the gateway's policy (launch-powers.ts
-   * powersBeyond, one phrase each): made or started outside berth under berth's labels. Such an
-   * instance is never adopted nor routed to. Absent: none (or not known: a never-started container
-   * read from the engine's list, which its start checks).
+   * Every power over the host its engine config gives it (launch-powers.ts powersBeyond against
+   * none, one phrase each: "privileged", "capability NET_ADMIN"…), as the runtime read them. One
+   * running with a power its app's spec does not grant was made or started outside berth under
+   * berth's labels, and is never adopted nor routed to (AppController.foreignRunning). Absent: none,
+   * or not read (a never-started container from the engine's list, which its start checks).
    */
-  foreignPowers?: string[];
+  hostPowers?: string[];
 }
 
 /**

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { PassThrough, Readable } from 'node:stream';
 import { ConflictError, EngineUnavailableError, NotFoundError } from '../../src/errors.js';
 import type { Instance, Runtime, RuntimeEvent, RuntimeEventKind, StopOutcome } from '../../src/runtime/runtime.js';
+import { notGrantedBy, specAllowance } from '../../src/runtime/launch-allowance.js';
 import { containerSpecHash } from '../../src/spec/hash.js';
 import type { AppSpec } from '../../src/spec/types.js';
 
@@ -114,7 +115,7 @@ export class FakeRuntime implements Runtime {
     const hash = containerSpecHash(spec);
     const existing = [...this.containers.values()].find((c) => c.instance.name === name);
     // One with powers its spec does not give (made outside berth) is made anew, as the Docker runtime's ensure does.
-    if (existing && existing.instance.specHash === hash && !existing.instance.foreignPowers) {
+    if (existing && existing.instance.specHash === hash && notGrantedBy(existing.instance.hostPowers ?? [], specAllowance(spec)).length === 0) {
       // Edited behind berth's back: brought back to the spec in place, as the Swarm runtime's ensure updates its service.
       delete existing.instance.outdated;
       return { ...existing.instance };
@@ -298,12 +299,12 @@ export class FakeRuntime implements Runtime {
   }
 
   /**
-   * A container made outside berth under berth's labels with powers over the host the policy
-   * denies (`--privileged`, `-v /:/host`): inspect and list tell them (Instance.foreignPowers),
-   * as the Docker runtime does from the inspect document.
+   * A container made outside berth under berth's labels with powers over the host its spec does
+   * not give (`--privileged`, `-v /:/host`): inspect and list tell them (Instance.hostPowers), as
+   * the Docker runtime does from the inspect document.
    */
   outsidePowers(id: string, powers: string[]): void {
-    this.get(id).instance.foreignPowers = [...powers];
+    this.get(id).instance.hostPowers = [...powers];
   }
 
   /** `docker pause` (or `docker unpause`) by someone else. */

@@ -11,7 +11,6 @@ import { FakeRuntime, sleep } from '../support/fake-runtime.js';
 import { eventually, fakeActivator, fakeSpec, waitForState } from '../support/fake-activator.js';
 import { foreignRunning } from '../../src/activator/app-controller.js';
 import { toInstance } from '../../src/runtime/docker/instance.js';
-import type { LaunchAllowance } from '../../src/runtime/launch-allowance.js';
 
 const NEVER = 600_000;
 const POWERS = ['privileged', 'bind mounts given as Binds (/:/host)'];
@@ -50,7 +49,7 @@ test('gateway start: a running forged container is not adopted but removed; the 
     assertTold(lines, true);
     const up = await a.acquire('web');
     assert.notEqual(up.instanceId, bad);
-    assert.equal((await rt.inspect(up.instanceId))?.foreignPowers, undefined, 'served from a container berth made');
+    assert.equal((await rt.inspect(up.instanceId))?.hostPowers, undefined, 'served from a container berth made');
   } finally {
     a.close();
     await rt.close();
@@ -135,22 +134,21 @@ test('a gateway that does not lead: does not adopt it, and leaves removing it to
 
 test('foreignRunning: a forged container found stopped is kept (its start refuses it); one whose spec grants its powers is berth\'s own', () => {
   const spec = fakeSpec('web');
-  assert.deepEqual(foreignRunning({ state: 'exited', foreignPowers: POWERS }, spec), []);
-  assert.deepEqual(foreignRunning({ state: 'running', foreignPowers: POWERS }, spec), POWERS);
-  assert.deepEqual(foreignRunning({ state: 'paused', foreignPowers: POWERS }, spec), POWERS, 'a wake thaws a frozen one without a start');
+  assert.deepEqual(foreignRunning({ state: 'exited', hostPowers: POWERS }, spec), []);
+  assert.deepEqual(foreignRunning({ state: 'running', hostPowers: POWERS }, spec), POWERS);
+  assert.deepEqual(foreignRunning({ state: 'paused', hostPowers: POWERS }, spec), POWERS, 'a wake thaws a frozen one without a start');
   assert.deepEqual(foreignRunning({ state: 'running' }, spec), []);
-  assert.deepEqual(foreignRunning({ state: 'running', foreignPowers: [] }, spec), []);
+  assert.deepEqual(foreignRunning({ state: 'running', hostPowers: [] }, spec), []);
   // Made by berth when the policy allowed what the spec asks; the policy narrowed since: it runs on
   // until stopped, as a reload leaves it. Only what the spec does not grant marks a forged one.
   const privileged = { ...spec, security: { ...spec.security, privileged: true, capAdd: ['NET_ADMIN'], hostNetwork: true } };
   const own = ['privileged', 'capability NET_ADMIN', 'the host network'];
-  assert.deepEqual(foreignRunning({ state: 'running', foreignPowers: own }, privileged), []);
-  assert.deepEqual(foreignRunning({ state: 'running', foreignPowers: [...own, 'capability SYS_ADMIN', 'the host PID namespace'] }, privileged), ['capability SYS_ADMIN', 'the host PID namespace']);
-  assert.deepEqual(foreignRunning({ state: 'running', foreignPowers: own }, spec), own);
+  assert.deepEqual(foreignRunning({ state: 'running', hostPowers: own }, privileged), []);
+  assert.deepEqual(foreignRunning({ state: 'running', hostPowers: [...own, 'capability SYS_ADMIN', 'the host PID namespace'] }, privileged), ['capability SYS_ADMIN', 'the host PID namespace']);
+  assert.deepEqual(foreignRunning({ state: 'running', hostPowers: own }, spec), own);
 });
 
-test('toInstance: the powers beyond the policy, from the inspect document read anyway', () => {
-  const policy: LaunchAllowance = { privileged: false, capabilities: ['NET_ADMIN'], hostNetwork: false, hostPid: false };
+test('toInstance: every power over the host, from the inspect document read anyway; foreignRunning weighs them against the spec alone', () => {
   const info = (host: Docker.HostConfig) =>
     ({
       Id: 'c1',
@@ -160,7 +158,12 @@ test('toInstance: the powers beyond the policy, from the inspect document read a
       HostConfig: host,
       NetworkSettings: { Ports: {} },
     }) as unknown as Docker.ContainerInspectInfo;
-  assert.deepEqual(toInstance(info({ Privileged: true, CapAdd: ['CAP_NET_ADMIN', 'CAP_SYS_ADMIN'] }), '127.0.0.1', policy).foreignPowers, ['privileged', 'capability SYS_ADMIN']);
-  assert.equal(toInstance(info({ CapAdd: ['CAP_NET_ADMIN'] }), '127.0.0.1', policy).foreignPowers, undefined, 'within the policy');
-  assert.equal(toInstance(info({ Privileged: true })).foreignPowers, undefined, 'no policy given: not judged');
+  assert.deepEqual(toInstance(info({ Privileged: true, CapAdd: ['CAP_NET_ADMIN', 'CAP_SYS_ADMIN'] }), '127.0.0.1').hostPowers, ['privileged', 'capability NET_ADMIN', 'capability SYS_ADMIN']);
+  assert.equal(toInstance(info({})).hostPowers, undefined, 'none');
+  // A power the gateway's policy allows (NET_ADMIN, say) but the app's spec does not ask for: berth never
+  // gave it, so a running container with it was made outside berth. It was adopted, being within the policy.
+  const spec = fakeSpec('web');
+  const withCap = toInstance(info({ CapAdd: ['CAP_NET_ADMIN'] }));
+  assert.deepEqual(foreignRunning(withCap, spec), ['capability NET_ADMIN']);
+  assert.deepEqual(foreignRunning(withCap, { ...spec, security: { ...spec.security, capAdd: ['NET_ADMIN'] } }), [], 'its spec asks for it: berth made it so');
 });

@@ -6,10 +6,10 @@ import { isManaged } from './names.js';
 
 /**
  * One berth container by id or name; undefined when absent or not berth's (a foreign one is invisible).
- * With the powers its HostConfig gives beyond the gateway's policy (Instance.foreignPowers): list and
- * inspect are how the activator finds the containers it adopts, and labels are only strings.
+ * With the powers over the host its HostConfig gives (Instance.hostPowers): list and inspect are how
+ * the activator finds the containers it adopts, and labels are only strings.
  */
 export async function inspectInstance(ctx: DockerContext, id: string): Promise<Instance | undefined> {
   const info = await inspectContainer(ctx, id);
-  return info && isManaged(info.Config.Labels) ? toInstance(info, ctx.addresses.dialHost, ctx.launchPolicy?.()) : undefined;
+  return info && isManaged(info.Config.Labels) ? toInstance(info, ctx.addresses.dialHost) : undefined;
 }

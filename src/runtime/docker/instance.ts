@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { labelledInstance } from '../labelled-instance.js';
-import type { LaunchAllowance } from '../launch-allowance.js';
+import { NO_POWERS } from '../launch-allowance.js';
 import { powersBeyond } from './launch-powers.js';
 import { LABEL_HOST_PORT, type Instance, type InstanceHealth, type InstanceState } from '../runtime.js';
 
@@ -11,11 +11,10 @@ const HEALTHS: readonly InstanceHealth[] = ['none', 'starting', 'healthy', 'unhe
 const NEVER = '0001-01-01T00:00:00Z';
 
 /**
- * A container's inspect document → berth's Instance. Pure. With `allowed` (the gateway's
- * policy), the powers its HostConfig gives beyond it are told (Instance.foreignPowers),
- * from the inspect already read: no engine call of its own.
+ * A container's inspect document → berth's Instance. Pure. With the powers over the host its
+ * HostConfig gives (Instance.hostPowers), from the inspect already read: no engine call of its own.
  */
-export function toInstance(info: Docker.ContainerInspectInfo, dialHost = '127.0.0.1', allowed?: LaunchAllowance): Instance {
+export function toInstance(info: Docker.ContainerInspectInfo, dialHost = '127.0.0.1'): Instance {
   const labels = info.Config.Labels ?? {};
   const state = STATES.find((s) => s === info.State.Status) ?? 'dead';
   const health = HEALTHS.find((h) => h === info.State.Health?.Status) ?? 'none';
@@ -31,8 +30,8 @@ export function toInstance(info: Docker.ContainerInspectInfo, dialHost = '127.0.
   if ((state === 'exited' || state === 'dead') && info.State.FinishedAt && info.State.FinishedAt !== NEVER) instance.finishedAt = new Date(info.State.FinishedAt);
   // A start the engine refused leaves the container `created`, with the engine's error.
   if ((state === 'exited' || state === 'dead' || state === 'created') && info.State.Error) instance.engineError = info.State.Error;
-  const beyond = allowed ? powersBeyond(info.HostConfig, allowed) : [];
-  if (beyond.length > 0) instance.foreignPowers = beyond;
+  const powers = powersBeyond(info.HostConfig, NO_POWERS);
+  if (powers.length > 0) instance.hostPowers = powers;
   return instance;
 }
 
