@@ -11,6 +11,7 @@ import { normalizeHost } from '../../src/proxy/request-host.js';
 import { normalizePath } from '../../src/proxy/request-path.js';
 import { normalizeRequest } from '../../src/proxy/request-target.js';
 import { RouteTable } from '../../src/proxy/route-table.js';
+import { TrustedPeers, trustedEntry } from '../../src/proxy/trusted-peers.js';
 import type { RouteSpec } from '../../src/spec/types.js';
 
 // Pieces that make dot segments, empty segments, escapes (of separators, dots, unreserved and non-ASCII) and raw oddities.
@@ -137,6 +138,27 @@ describe('identity headers from an untrusted peer', () => {
         });
       }),
       { numRuns: 800 },
+    );
+  });
+});
+
+const quad = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255));
+const asNumber = (q: readonly number[]) => ((q[0]! << 24) >>> 0) + (q[1]! << 16) + (q[2]! << 8) + q[3]!;
+
+describe('trustedProxies ranges over generated networks and peers', () => {
+  it('an IPv4 range trusts exactly the peers its bits match, however the network is written', () => {
+    fc.assert(
+      fc.property(quad, quad, fc.integer({ min: 0, max: 32 }), fc.constantFrom('v4', 'mapped', 'mapped-hex', 'mapped-long'), (net, peer, bits, form) => {
+        const dotted = net.join('.');
+        const hex = `${((net[0] << 8) | net[1]).toString(16)}:${((net[2] << 8) | net[3]).toString(16)}`;
+        const written = { v4: `${dotted}/${bits}`, mapped: `::ffff:${dotted}/${bits + 96}`, 'mapped-hex': `::FFFF:${hex}/${bits + 96}`, 'mapped-long': `0:0:0:0:0:ffff:${dotted}/${bits + 96}` }[form];
+        const entry = trustedEntry(written);
+        assert.ok(entry !== undefined, `${written} refused`);
+        const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+        const inside = ((asNumber(net) & mask) >>> 0) === ((asNumber(peer) & mask) >>> 0);
+        assert.equal(new TrustedPeers([entry]).has(peer.join('.')), inside, `${written} (${entry}) and ${peer.join('.')}`);
+      }),
+      { numRuns: 500 },
     );
   });
 });
