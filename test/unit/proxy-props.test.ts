@@ -33,7 +33,7 @@ describe('normalizePath over generated paths', () => {
         assert.doesNotMatch(path, /\\|%00|%2e/i);
         assert.doesNotThrow(() => decodeURIComponent(path));
       }),
-      { numRuns: 2000 },
+      { numRuns: 1000 },
     );
   });
 });
@@ -102,7 +102,7 @@ describe('RouteTable over generated route sets and requests', () => {
           assert.equal(restored, url);
         },
       ),
-      { numRuns: 1500 },
+      { numRuns: 800 },
     );
   });
 });
