@@ -401,11 +401,18 @@ async function specFiles(path: string, where: string, line: string): Promise<str
   return names.filter((n) => SPEC_EXTENSIONS.has(extname(n)) && !n.startsWith('.')).sort().map((n) => join(path, n));
 }
 
+/**
+ * `host:port`, `[v6]:port` or a bare port (on 127.0.0.1). The port must be decimal
+ * digits: Number() read "" (a port forgotten: "127.0.0.1:") as 0, a random port the
+ * gateway then listened on unseen, and "0x1f90" or "8e3" as other ports than written.
+ * `:0` written out stays allowed (tests ask for a free port so).
+ */
 export function parseHostPort(text: string): HostPort {
   const colon = text.lastIndexOf(':');
   const host = colon > 0 ? text.slice(0, colon).replace(/^\[|\]$/g, '') : '127.0.0.1';
-  const port = Number(colon >= 0 ? text.slice(colon + 1) : text);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`"${text}" is not host:port`);
+  const digits = colon >= 0 ? text.slice(colon + 1) : text;
+  const port = Number(digits);
+  if (!/^[0-9]{1,5}$/.test(digits) || port > 65535) throw new Error(`"${text}" is not host:port`);
   return { host, port };
 }
 

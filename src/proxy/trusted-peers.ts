@@ -1,4 +1,4 @@
-import { BlockList } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { canonicalAddress } from './forwarded-headers.js';
 
 /**
@@ -56,12 +56,17 @@ interface Range {
 function parseRange(entry: string): Range | undefined {
   const slash = entry.indexOf('/');
   if (slash < 0) return undefined;
-  const network = canonicalAddress(entry.slice(0, slash));
+  const written = entry.slice(0, slash);
+  const network = canonicalAddress(written);
   const bits = entry.slice(slash + 1);
   if (network === undefined || !/^\d{1,3}$/.test(bits)) return undefined;
   const family = network.includes(':') ? 'ipv6' : 'ipv4';
-  const prefix = Number(bits);
-  if (prefix > (family === 'ipv4' ? 32 : 128)) return undefined;
+  let prefix = Number(bits);
+  // An IPv4-mapped network (::ffff:10.0.0.0) is compared as IPv4, as peers are. Written as an IPv6
+  // range (/104), its prefix counts the 96 bits of the mapping too: it was refused as "neither an
+  // address nor a range". A prefix up to 32 is read as IPv4's, as before.
+  if (family === 'ipv4' && isIP(written) === 6 && prefix > 32) prefix = prefix >= 96 ? prefix - 96 : Number.NaN;
+  if (!(prefix <= (family === 'ipv4' ? 32 : 128))) return undefined;
   return { network, prefix, family };
 }
 

@@ -33,31 +33,50 @@ export function dependsOnIssues(specs: readonly AppSpec[]): SpecIssue[] {
  * is still on the walk's stack closes a cycle, reported at the entry that closes
  * it with the whole loop spelled out (`a → b → a`). Self-dependencies and unknown
  * names are left to the checks above.
+ *
+ * The walk keeps its own stack rather than recursing: a dependsOn chain a few
+ * thousand apps long (one apply body holds more than ten thousand) overflowed the
+ * call stack, and the apply was answered with a 500 instead of its problems.
  */
 function cycleIssues(specs: readonly AppSpec[], index: ReadonlyMap<string, number>): SpecIssue[] {
   const issues: SpecIssue[] = [];
   const done = new Set<string>();
-  const stack: string[] = [];
+  /** The walk's path: each app, and which of its dependencies is looked at next. */
+  const stack: WalkFrame[] = [];
   const onStack = new Set<string>();
-  const visit = (name: string): void => {
-    const i = index.get(name)!;
-    stack.push(name);
-    onStack.add(name);
-    specs[i]!.dependsOn.forEach((dep, j) => {
-      if (dep === name || !index.has(dep) || done.has(dep)) return;
-      if (onStack.has(dep)) {
-        const loop = [...stack.slice(stack.indexOf(dep)), dep];
-        issues.push({ path: ['apps', i, 'dependsOn', j], message: `dependsOn forms a cycle: ${loop.join(' → ')}; an app cannot be woken before itself` });
-        return;
+  for (const start of index.keys()) {
+    if (done.has(start)) continue;
+    stack.push({ name: start, deps: specs[index.get(start)!]!.dependsOn, next: 0 });
+    onStack.add(start);
+    while (stack.length > 0) {
+      const frame = stack.at(-1)!;
+      if (frame.next === frame.deps.length) {
+        stack.pop();
+        onStack.delete(frame.name);
+        done.add(frame.name);
+        continue;
       }
-      visit(dep);
-    });
-    stack.pop();
-    onStack.delete(name);
-    done.add(name);
-  };
-  for (const name of index.keys()) if (!done.has(name)) visit(name);
+      const j = frame.next++;
+      const dep = frame.deps[j]!;
+      if (dep === frame.name || !index.has(dep) || done.has(dep)) continue;
+      if (onStack.has(dep)) {
+        const path = stack.map((f) => f.name);
+        const loop = [...path.slice(path.indexOf(dep)), dep];
+        issues.push({ path: ['apps', index.get(frame.name)!, 'dependsOn', j], message: `dependsOn forms a cycle: ${loop.join(' → ')}; an app cannot be woken before itself` });
+        continue;
+      }
+      stack.push({ name: dep, deps: specs[index.get(dep)!]!.dependsOn, next: 0 });
+      onStack.add(dep);
+    }
+  }
   return issues;
+}
+
+/** One app on a depth-first walk of dependsOn, and the index of its next dependency to look at. */
+interface WalkFrame {
+  name: string;
+  deps: readonly string[];
+  next: number;
 }
 
 /**
@@ -65,20 +84,26 @@ function cycleIssues(specs: readonly AppSpec[], index: ReadonlyMap<string, numbe
  * transitively, each once; depth-first in declared order, so `web: [api, cache]`
  * with `api: [db]` and `cache: [db]` gives `db, api, cache`. `app` itself is not
  * in the list. Pure; names missing from `specs` are skipped and a cycle cannot
- * loop (both are refused by validation anyway).
+ * loop (both are refused by validation anyway). Walked with its own stack, as
+ * cycleIssues is, so a long chain cannot overflow the call stack.
  */
 export function wakeOrder(app: string, specs: ReadonlyMap<string, AppSpec>): string[] {
   const order: string[] = [];
   const seen = new Set<string>([app]);
-  const visit = (name: string): void => {
-    for (const dep of specs.get(name)?.dependsOn ?? []) {
-      if (seen.has(dep) || !specs.has(dep)) continue;
-      seen.add(dep);
-      visit(dep);
-      order.push(dep);
+  const stack: WalkFrame[] = [{ name: app, deps: specs.get(app)?.dependsOn ?? [], next: 0 }];
+  while (stack.length > 0) {
+    const frame = stack.at(-1)!;
+    if (frame.next === frame.deps.length) {
+      stack.pop();
+      // Woken once all its own dependencies are: after them, before its dependent.
+      if (stack.length > 0) order.push(frame.name);
+      continue;
     }
-  };
-  visit(app);
+    const dep = frame.deps[frame.next++]!;
+    if (seen.has(dep) || !specs.has(dep)) continue;
+    seen.add(dep);
+    stack.push({ name: dep, deps: specs.get(dep)!.dependsOn, next: 0 });
+  }
   return order;
 }
 

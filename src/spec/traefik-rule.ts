@@ -19,16 +19,33 @@ const TERM = /^\s*([A-Za-z]+)\s*\((.*)\)\s*$/s;
 const ARGUMENT = /\s*(?:`([^`]*)`|"((?:[^"\\]|\\.)*)")\s*(,|$)/gy;
 const SUPPORTED = 'berth understands Host(...) and PathPrefix(...) joined by && and ||';
 
-function readArguments(text: string): string[] | undefined {
+/** The arguments of one matcher, undefined when they are not a list of quoted strings, or why one quoted string cannot be read. */
+function readArguments(text: string): string[] | string | undefined {
   const values: string[] = [];
   ARGUMENT.lastIndex = 0;
   while (ARGUMENT.lastIndex < text.length) {
     const match = ARGUMENT.exec(text);
     if (!match) return undefined;
-    values.push(match[1] ?? JSON.parse(`"${match[2]}"`));
+    const value = match[1] ?? unquote(match[2]!);
+    if (value === undefined) return 'a value in double quotes has an escape or a control character berth does not read: write it in backticks';
+    values.push(value);
     if (match[3] === '') break;
   }
   return values.length > 0 ? values : undefined;
+}
+
+/**
+ * A double-quoted argument's value, by JSON's escapes, or undefined. Go's (Traefik v2
+ * unquotes with strconv.Unquote) have more (`\x41`, `\101`), and JSON refuses a raw
+ * control character: such a value threw a SyntaxError out of the spec check, and the
+ * API answered POST /v1/ with a 500 instead of naming the label.
+ */
+function unquote(body: string): string | undefined {
+  try {
+    return JSON.parse(`"${body}"`) as string;
+  } catch {
+    return undefined;
+  }
 }
 
 /** One `&&` group: every Host × every PathPrefix it names. */
@@ -39,6 +56,7 @@ function readConjunction(text: string): RuleRoute[] | string {
     const match = TERM.exec(term);
     const args = match ? readArguments(match[2]!) : undefined;
     if (!match || !args) return `cannot read ${JSON.stringify(excerpt(term.trim()))}: ${SUPPORTED}`;
+    if (typeof args === 'string') return `cannot read ${JSON.stringify(excerpt(term.trim()))}: ${args}`;
     const matcher = match[1]!;
     if (matcher === 'Path') return `Path(...) matches one exact path and berth routes by prefix: use PathPrefix(...)`;
     if (matcher !== 'Host' && matcher !== 'PathPrefix') return `unsupported matcher ${excerpt(matcher)}(...): ${SUPPORTED}`;

@@ -6,7 +6,7 @@ import { canonicalAddress } from '../../src/proxy/forwarded-headers.js';
 import { TrustedPeers } from '../../src/proxy/trusted-peers.js';
 
 test('trustedProxies takes addresses and CIDR ranges: a name, a port or a bad range, which no peer address ever matches, is refused', async () => {
-  for (const entry of ['balancer.internal', '10.0.0.1:8080', '[::1]', 'fe80::1%eth0', '', '10.0.0.0/33', '10.0.0.0/', '10.0.0/8', 'fd00::/129', 'fd00::/-1', 'name/8']) {
+  for (const entry of ['balancer.internal', '10.0.0.1:8080', '[::1]', 'fe80::1%eth0', '', '10.0.0.0/33', '10.0.0.0/', '10.0.0/8', 'fd00::/129', 'fd00::/-1', 'name/8', '::ffff:10.0.0.0/64', '::ffff:10.0.0.0/129']) {
     await assert.rejects(buildConfig({ trustedProxies: [entry] }, tmpdir()), /trustedProxies\[0\]: .*neither an IP address nor a CIDR range/, entry);
   }
 });
@@ -14,6 +14,18 @@ test('trustedProxies takes addresses and CIDR ranges: a name, a port or a bad ra
 test('a range is kept with its network in the compared form', async () => {
   const config = await buildConfig({ trustedProxies: ['10.0.0.0/8', 'FD00:0:0::/8', '::ffff:10.1.0.0/16'] }, tmpdir());
   assert.deepEqual(config.trustedProxies, ['10.0.0.0/8', 'fd00::/8', '10.1.0.0/16']);
+});
+
+test('an IPv4-mapped range written with its IPv6 prefix is the IPv4 range it maps (it was refused as no range at all)', async () => {
+  const config = await buildConfig({ trustedProxies: ['::ffff:10.0.0.0/104', '::FFFF:192.0.2.0/120', '0:0:0:0:0:ffff:172.16.0.0/108', '::ffff:0:0/96'] }, tmpdir());
+  assert.deepEqual(config.trustedProxies, ['10.0.0.0/8', '192.0.2.0/24', '172.16.0.0/12', '0.0.0.0/0']);
+  const peers = new TrustedPeers(config.trustedProxies.slice(0, 3));
+  assert.equal(peers.has('10.9.8.7'), true);
+  assert.equal(peers.has('11.0.0.1'), false);
+  assert.equal(peers.has('192.0.2.200'), true);
+  assert.equal(peers.has('192.0.3.1'), false);
+  assert.equal(peers.has('172.31.255.255'), true);
+  assert.equal(peers.has('172.32.0.0'), false);
 });
 
 test('TrustedPeers: addresses and ranges, each peer checked against both', () => {

@@ -178,6 +178,10 @@ describe('parseTraefikRule', () => {
     ['Host(`a`) && Host(`b`)', /Host\(\.\.\.\) appears twice/],
     ['Host()', /cannot read/],
     ['Host(a.example.com)', /cannot read/],
+    // Escapes Go reads and JSON does not, and raw control characters: they threw a SyntaxError (a 500 at POST /v1/).
+    ['Host("a\\x41.example.com")', /cannot read "Host\(.*: a value in double quotes has an escape .* write it in backticks$/],
+    ['PathPrefix("/a\tb")', /write it in backticks$/],
+    ['Host(`a`) && PathPrefix("\\u12")', /write it in backticks$/],
     ['', /cannot read/],
     // A huge rule is quoted in part, with its length: the message stays readable.
     [`Host(\`a\`) && ${'x'.repeat(100_000)}`, new RegExp(`^cannot read "${'x'.repeat(80)}… \\(100000 characters\\)":`)],

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { SpecError } from '../../src/errors.js';
 import { dependents, dependsOnIssues, wakeOrder } from '../../src/spec/depends-on.js';
 import { parseSpecObject } from '../../src/spec/parse.js';
@@ -108,5 +109,59 @@ describe('dependents', () => {
     assert.deepEqual(dependents('db', specs), ['web', 'api']);
     assert.deepEqual(dependents('api', specs), ['web']);
     assert.deepEqual(dependents('web', specs), []);
+  });
+});
+
+describe('dependsOn walks over long chains and generated graphs', () => {
+  // One apply body holds more than ten thousand minimal apps; the recursive walks overflowed the call stack (a 500).
+  const base = app('a0');
+  // Only the names and dependsOn are walked: lean specs keep 20,000 of them quick to make.
+  const chain = (n: number, closed: boolean) =>
+    Array.from({ length: n }, (_, i) => ({ name: `a${i}`, dependsOn: i + 1 < n ? [`a${i + 1}`] : closed ? ['a0'] : [] }) as unknown as AppSpec);
+
+  it('a chain of thousands of apps is checked and woken without overflowing the stack', () => {
+    assert.deepEqual(dependsOnIssues(chain(8_000, false)), []);
+    const order = wakeOrder('a0', byName(chain(20_000, false)));
+    assert.equal(order.length, 19_999);
+    assert.deepEqual([order[0], order.at(-1)], ['a19999', 'a1']);
+  });
+
+  it('a cycle through 8,000 apps is one problem, at the entry that closes it', () => {
+    const found = dependsOnIssues(chain(8_000, true));
+    assert.equal(found.length, 1);
+    assert.equal(formatPath(found[0]!.path), 'apps[7999].dependsOn[0]');
+    assert.match(found[0]!.message, /^dependsOn forms a cycle: a0 → a1 → .* → a7999 → a0;/);
+  });
+
+  /** The walks as they were written, recursively: the reference for small graphs. */
+  function recursiveWakeOrder(start: string, specs: ReadonlyMap<string, AppSpec>): string[] {
+    const order: string[] = [];
+    const seen = new Set([start]);
+    const visit = (name: string): void => {
+      for (const dep of specs.get(name)?.dependsOn ?? []) {
+        if (seen.has(dep) || !specs.has(dep)) continue;
+        seen.add(dep);
+        visit(dep);
+        order.push(dep);
+      }
+    };
+    visit(start);
+    return order;
+  }
+
+  it('wakes in the order the recursive walk did, and finds a cycle exactly when the graph has one', () => {
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.constantFrom(...names, 'gone'), { maxLength: 3 }), { minLength: 5, maxLength: 5 }), (edges) => {
+        const specs = names.map((name, i): AppSpec => ({ ...base, name, dependsOn: [...new Set(edges[i])] }));
+        const map = byName(specs);
+        for (const name of names) assert.deepEqual(wakeOrder(name, map), recursiveWakeOrder(name, map));
+        // A cycle (not a self-dependency): some app is woken after something that needs it.
+        const cyclic = names.some((name) => recursiveWakeOrder(name, map).some((dep) => recursiveWakeOrder(dep, map).includes(name)));
+        const cycles = dependsOnIssues(specs).filter((issue) => /forms a cycle/.test(issue.message));
+        assert.equal(cycles.length > 0, cyclic);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
