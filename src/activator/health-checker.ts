@@ -39,9 +39,15 @@ export class HealthChecker {
   private async round(spec: HealthSpec, slots: readonly Slot[]): Promise<void> {
     await Promise.all(
       slots
-        .filter((s) => !s.draining && !s.unhealthy)
+        // An instance whose last check has not ended (a health endpoint that hangs, with a timeout longer than the
+        // interval) is not checked again meanwhile: the rounds opened a connection each, piling up on an app that
+        // was slow already, and counted one slow answer as many failures.
+        .filter((s) => !s.draining && !s.unhealthy && !s.healthChecking)
         .map(async (slot) => {
+          slot.healthChecking = true;
+          // probeOnce never rejects: the flag always comes down.
           const result = await probeOnce(slot.upstream, { path: spec.path }, spec.timeoutMs);
+          slot.healthChecking = false;
           if (result.ready) {
             slot.healthOks++;
             if (slot.healthOks >= spec.healthyThreshold) slot.healthFails = 0;
