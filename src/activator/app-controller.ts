@@ -212,7 +212,7 @@ export class AppController {
     this.dependencies = new DependencyHold(deps.wakeDependencies);
     // The probe dials a new connection each time: a kept-alive one can answer while new ones hang.
     this.gate = new AdmissionGate(() => deps.runtime.probe(), undefined, () => deps.engineBack?.());
-    this.health = new HealthChecker({ logger: deps.logger, onUnhealthy: (slot) => void this.recover(slot, 'failed its health checks') });
+    this.health = new HealthChecker({ logger: deps.logger, onUnhealthy: (slot, reason) => void this.recover(slot, `failed its health checks (${reason})`) });
   }
 
   get name(): string {

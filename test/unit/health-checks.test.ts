@@ -60,3 +60,28 @@ test('a health endpoint that hangs longer than the interval gets one check at a 
     await app.close();
   }
 });
+
+for (const [what, answer, reason] of [
+  ['answers 503', (_req: IncomingMessage, res: ServerResponse) => void res.writeHead(503).end(), 'health check /healthz answered 503'],
+  ['never answers', () => undefined, 'health check /healthz: no answer within 300 ms'],
+] as const) {
+  test(`an instance whose health endpoint ${what} is reported with what its check saw, named a health check`, async () => {
+    const app = await healthApp(answer);
+    const reasons: string[] = [];
+    const checker = new HealthChecker({
+      logger: pino({ level: 'silent' }),
+      onUnhealthy: (s, why) => {
+        s.unhealthy = true;
+        reasons.push(why);
+      },
+    });
+    try {
+      checker.start({ path: '/healthz', intervalMs: 20, timeoutMs: 300, unhealthyThreshold: 1, healthyThreshold: 1 }, () => [app.slot]);
+      await waitFor('the instance reported', () => reasons.length > 0, { timeoutMs: 10_000 });
+      assert.deepEqual(reasons, [reason]);
+    } finally {
+      checker.stop();
+      await app.close();
+    }
+  });
+}
