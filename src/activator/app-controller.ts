@@ -1036,10 +1036,25 @@ export class AppController {
    * event, so the engine is asked, for a short while, whether the instance is
    * gone. A live instance that keeps failing is ejected (passive health).
    */
-  async unreachable(instanceId: string): Promise<boolean> {
+  unreachable(instanceId: string): Promise<boolean> {
     const slot = this.instances.slotOf(instanceId);
     // Already handled: the die event came, or the instance was replaced or stopped.
-    if (!slot || this.state !== 'running') return true;
+    if (!slot || this.state !== 'running') return Promise.resolve(true);
+    // One look at the engine per instance at a time, shared by every request that failed on it meanwhile: each
+    // polled the engine on its own for the whole look (twenty inspects), so a burst of requests against an instance
+    // that refuses became a storm of engine calls, and its exit was handled once per request.
+    let answer = this.unreachableChecks.get(slot);
+    if (answer === undefined) {
+      answer = this.checkUnreachable(slot, instanceId).finally(() => this.unreachableChecks.delete(slot));
+      this.unreachableChecks.set(slot, answer);
+    }
+    return answer;
+  }
+
+  /** The engine's look at an instance the proxy could not reach (see unreachable), under way, by slot. */
+  private readonly unreachableChecks = new Map<Slot, Promise<boolean>>();
+
+  private async checkUnreachable(slot: Slot, instanceId: string): Promise<boolean> {
     const gone = await whetherGone(this.deps.runtime, slot, () => this.instances.has(slot) && this.state === 'running', UNREACHABLE_CHECK_MS);
     if (gone === 'handled') return true;
     if (gone) {
