@@ -20,24 +20,36 @@ let proxy: ProxyServer;
 let port = 0;
 let A: Upstream;
 let B: Upstream;
+/** The instance that answers once per connection (see killer), alone in its app. */
+let K: Upstream;
 /** Whether the second instance is in rotation. */
 let twoInstances = true;
+/** Whether K is the app's one instance (instead of A and B). */
+let onlyK = false;
 /** What `unreachable` answers (undefined: the source has none). */
 let gone: boolean | undefined;
 let unreachableAsked: string[] = [];
 
-/** An instance that reads a request head and resets the connection without answering. */
-async function killer(): Promise<number> {
+/**
+ * An instance that reads a request head and resets the connection without answering; with
+ * `answerFirst`, it answers the first request on each connection (kept alive) and resets on the
+ * second: the app that closes an idle connection just as berth sends on it again.
+ */
+async function killer(answerFirst = false): Promise<number> {
   const server = createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
     let text = '';
+    let answered = !answerFirst;
     socket.on('data', (c: Buffer) => {
       text += c.toString('latin1');
       if (!text.includes('\r\n\r\n')) return;
       received++;
-      socket.resetAndDestroy();
+      text = '';
+      if (answered) return void socket.resetAndDestroy();
+      answered = true;
+      socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nkeep-alive: timeout=60\r\n\r\nok');
     });
   });
   servers.push(server);
@@ -51,7 +63,8 @@ function upstream(instanceId: string, to: number): Upstream {
 
 /** Another ready instance than `exclude`, as the activator answers. */
 function other(exclude: string | undefined): Admitted | undefined {
-  if (exclude === undefined) return { upstream: A, setCookie: undefined };
+  if (exclude === undefined) return { upstream: onlyK ? K : A, setCookie: undefined };
+  if (onlyK) return undefined;
   if (exclude === 'A' && twoInstances) return { upstream: B, setCookie: undefined };
   return undefined;
 }
@@ -70,6 +83,7 @@ const source: UpstreamSource = {
 before(async () => {
   A = upstream('A', await killer());
   B = upstream('B', await killer());
+  K = upstream('K', await killer(true));
   proxy = new ProxyServer({
     routes: new RouteTable([{ app: 'a', routes: [{ path: '/', stripPrefix: false }] }]),
     upstreams: source,
@@ -81,6 +95,7 @@ before(async () => {
 beforeEach(() => {
   received = 0;
   twoInstances = true;
+  onlyK = false;
   gone = undefined;
   unreachableAsked = [];
   delete source.unreachable;
@@ -139,3 +154,15 @@ for (const [path, request] of [
     assert.deepEqual(unreachableAsked, ['A'], 'the engine is asked about the instance that failed');
   });
 }
+
+test('a POST on a kept-alive connection the app closes as berth sends on it again reaches the app once: 502, not resent', async () => {
+  onlyK = true;
+  for (const request of [keptAlive, closing]) {
+    const post = request.replace('GET /crash', 'POST /order').replace('\r\n\r\n', '\r\nContent-Length: 0\r\n\r\n');
+    received = 0;
+    // The first POST opens a connection, answered and kept alive; the second is sent on it and meets the reset.
+    assert.match(await statusOf(post), /^HTTP\/1\.1 200/);
+    assert.match(await statusOf(post), /^HTTP\/1\.1 502/);
+    assert.equal(received, 2, `POSTs the app received for two sent: ${received}`);
+  }
+});
