@@ -218,7 +218,7 @@ export class AppController {
     this.dependencies = new DependencyHold(deps.wakeDependencies);
     // The probe dials a new connection each time: a kept-alive one can answer while new ones hang.
     this.gate = new AdmissionGate(() => deps.runtime.probe(), undefined, () => deps.engineBack?.());
-    this.health = new HealthChecker({ logger: deps.logger, onUnhealthy: (slot) => void this.recover(slot, 'failed its health checks') });
+    this.health = new HealthChecker({ logger: deps.logger, onUnhealthy: (slot, reason) => void this.recover(slot, `failed its health checks (${reason})`) });
   }
 
   get name(): string {
@@ -1047,10 +1047,25 @@ export class AppController {
    * event, so the engine is asked, for a short while, whether the instance is
    * gone. A live instance that keeps failing is ejected (passive health).
    */
-  async unreachable(instanceId: string): Promise<boolean> {
+  unreachable(instanceId: string): Promise<boolean> {
     const slot = this.instances.slotOf(instanceId);
     // Already handled: the die event came, or the instance was replaced or stopped.
-    if (!slot || this.state !== 'running') return true;
+    if (!slot || this.state !== 'running') return Promise.resolve(true);
+    // One look at the engine per instance at a time, shared by every request that failed on it meanwhile: each
+    // polled the engine on its own for the whole look (twenty inspects), so a burst of requests against an instance
+    // that refuses became a storm of engine calls, and its exit was handled once per request.
+    let answer = this.unreachableChecks.get(slot);
+    if (answer === undefined) {
+      answer = this.checkUnreachable(slot, instanceId).finally(() => this.unreachableChecks.delete(slot));
+      this.unreachableChecks.set(slot, answer);
+    }
+    return answer;
+  }
+
+  /** The engine's look at an instance the proxy could not reach (see unreachable), under way, by slot. */
+  private readonly unreachableChecks = new Map<Slot, Promise<boolean>>();
+
+  private async checkUnreachable(slot: Slot, instanceId: string): Promise<boolean> {
     const gone = await whetherGone(this.deps.runtime, slot, () => this.instances.has(slot) && this.state === 'running', UNREACHABLE_CHECK_MS);
     if (gone === 'handled') return true;
     if (gone) {

@@ -5,8 +5,8 @@ import { probeOnce } from './readiness.js';
 
 export interface HealthCheckerOptions {
   logger: Logger;
-  /** An instance crossed the unhealthy threshold. */
-  onUnhealthy: (slot: Slot) => void;
+  /** An instance crossed the unhealthy threshold; `reason` says what its last check saw. */
+  onUnhealthy: (slot: Slot, reason: string) => void;
 }
 
 /**
@@ -39,9 +39,15 @@ export class HealthChecker {
   private async round(spec: HealthSpec, slots: readonly Slot[]): Promise<void> {
     await Promise.all(
       slots
-        .filter((s) => !s.draining && !s.unhealthy)
+        // An instance whose last check has not ended (a health endpoint that hangs, with a timeout longer than the
+        // interval) is not checked again meanwhile: the rounds opened a connection each, piling up on an app that
+        // was slow already, and counted one slow answer as many failures.
+        .filter((s) => !s.draining && !s.unhealthy && !s.healthChecking)
         .map(async (slot) => {
-          const result = await probeOnce(slot.upstream, { path: spec.path }, spec.timeoutMs);
+          slot.healthChecking = true;
+          // probeOnce never rejects: the flag always comes down.
+          const result = await probeOnce(slot.upstream, { path: spec.path }, spec.timeoutMs, 'health check');
+          slot.healthChecking = false;
           if (result.ready) {
             slot.healthOks++;
             if (slot.healthOks >= spec.healthyThreshold) slot.healthFails = 0;
@@ -50,10 +56,20 @@ export class HealthChecker {
           slot.healthOks = 0;
           slot.healthFails++;
           if (slot.healthFails >= spec.unhealthyThreshold) {
-            this.options.logger.warn({ app: slot.upstream.app, instance: slot.instance.name, reason: result.reason }, 'health check failed');
-            this.options.onUnhealthy(slot);
+            const reason = healthFailure(spec.path, result.reason, result.silent === true);
+            this.options.logger.warn({ app: slot.upstream.app, instance: slot.instance.name, reason }, 'health check failed');
+            this.options.onUnhealthy(slot, reason);
           }
         }),
     );
   }
+}
+
+/**
+ * What a failed health check saw, naming the check: an answer's status says so already
+ * ("health check /healthz answered 503"); no answer at all (refused, reset, timed out) is
+ * told with the path it was asked on. Pure.
+ */
+export function healthFailure(path: string, reason: string, silent: boolean): string {
+  return silent ? `health check ${path}: ${reason}` : reason;
 }

@@ -25,6 +25,8 @@ export class Slot implements Candidate {
   unhealthy = false;
   healthFails = 0;
   healthOks = 0;
+  /** A health check of this instance is under way: the next round leaves it be (see HealthChecker). */
+  healthChecking = false;
 
   constructor(
     readonly index: number,

@@ -14,6 +14,9 @@ export interface ProbeTarget {
  */
 export type ProbeResult = { ready: true } | { ready: false; reason: string; silent?: boolean; timedOut?: boolean };
 
+/** What a probe is, as its failure's reason names it: a health check's 503 told as a readiness check's sent its author to the wrong path. */
+export type ProbeKind = 'readiness check' | 'health check';
+
 /** Most bytes of a probe answer's body read before its connection is closed. */
 const PROBE_BODY_BYTES = 64 * 1024;
 
@@ -23,7 +26,7 @@ const PROBE_BODY_BYTES = 64 * 1024;
  * nothing, because docker-proxy accepts connections on the published port
  * before the app inside listens, and only then resets them.
  */
-export function probeOnce(target: ProbeTarget, readiness: ReadinessSpec, timeoutMs: number): Promise<ProbeResult> {
+export function probeOnce(target: ProbeTarget, readiness: ReadinessSpec, timeoutMs: number, check: ProbeKind = 'readiness check'): Promise<ProbeResult> {
   return new Promise((resolve) => {
     const onAnswer = (res: IncomingMessage) => {
       // The status is the answer; the body is read only to its bound and to the probe's time. An app whose path
@@ -37,14 +40,14 @@ export function probeOnce(target: ProbeTarget, readiness: ReadinessSpec, timeout
       res.on('error', () => undefined);
       const status = res.statusCode ?? 0;
       if (readiness.path === undefined || status < 500) resolve({ ready: true });
-      else resolve({ ready: false, reason: `readiness check ${readiness.path} answered ${status}` });
+      else resolve({ ready: false, reason: `${check} ${readiness.path} answered ${status}` });
     };
     let req: ClientRequest;
     try {
       req = request({ host: target.host, port: target.port, path: readiness.path ?? '/', method: 'GET', agent: false, headers: { 'user-agent': 'berth-readiness' } }, onAnswer);
     } catch (err) {
       // A path Node cannot write (a spec stored before fields.ts refused it): a failed probe, never an exception out of a timer.
-      resolve({ ready: false, reason: `readiness check ${readiness.path}: ${(err as Error).message}` });
+      resolve({ ready: false, reason: `${check} ${readiness.path}: ${(err as Error).message}` });
       return;
     }
     // Past the answer too: a body still coming when the probe's time is up is cut off.

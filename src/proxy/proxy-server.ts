@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Http2SecureServer, Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { listenOn } from '../net/listen.js';
 import { closeWithConnection } from '../net/queued-answer.js';
 import { answerHalfClosedClients } from '../net/half-open.js';
@@ -306,6 +306,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     // A held request pipelined behind another has no socket yet: without this its 'close' never came when the
     // client went, and it kept its wait-queue place (and its activity) until the start ended. (HTTP/2 streams close alone.)
     if (req.httpVersionMajor < 2) closeWithConnection(res);
+    const failed = req.httpVersionMajor < 2 ? this.takeFailedSend(req.socket as Socket) : undefined;
     const edge = this.edge;
     if (edge !== undefined && !secure && req.url!.startsWith(ACME_CHALLENGE_PREFIX)) return answerChallenge(edge, req, res);
     // Read once: the socket may be gone by the time the exchange ends (issue 9, crash 3).
@@ -343,9 +344,17 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     this.begin(app);
     const startedMs = performance.now();
     const requestId = requestIdOf(req);
+    if (failed !== undefined) return this.retryAfterExit(req, res, match, failed.upstream, startedMs, requestId, client, failed.err);
     const admission = this.upstreams.admit(app, req);
     if (admission.kind === 'ready') return this.forward(req, res, match, admission.upstream, startedMs, false, requestId, client, false, admission.setCookie);
     this.answerAdmission(req, res, match, admission, startedMs, requestId, client, false);
+  }
+
+  /** The fast path's failed send of the request Node's server reads first on `socket`, taken (see failedSends). */
+  private takeFailedSend(socket: Socket): { upstream: Upstream; err: Error } | undefined {
+    const failed = this.failedSends.get(socket);
+    if (failed !== undefined) this.failedSends.delete(socket);
+    return failed;
   }
 
   /**
@@ -491,9 +500,17 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     this.record(ex.match.app, ex.req.method, ex.req.url, ex.status, ex.startedMs, false, 0, ex.bytesOut, ex.requestId, ex.conn.client, upstream.instanceName ?? upstream.instanceId);
   }
 
-  released(app: string): void {
+  released(app: string, socket: Socket, failed: Upstream, err: Error): void {
     this.end(app);
+    this.failedSends.set(socket, { upstream: failed, err });
   }
+
+  /**
+   * The fast path's requests handed to Node's server after their instance failed before any answer, by
+   * socket (the request is the first Node's server reads there): served as the full path serves its own
+   * failed send (see retryAfterExit), not admitted afresh, which sent them to the failed instance again.
+   */
+  private readonly failedSends = new WeakMap<Socket, { upstream: Upstream; err: Error }>();
 
   private forward(req: IncomingMessage, res: ServerResponse, match: RouteMatch, upstream: Upstream, startedMs: number, waited: boolean, requestId: string, client: string, retried = false, setCookie?: string): void {
     const headers = upstreamRequestHeaders(req, { trustedPeer: this.trusted.has(client), requestId, client, host: match.authority, prefix: match.strippedPrefix });

@@ -279,3 +279,22 @@ test('one of two replicas paused behind berth’s back leaves the rotation; the 
     await rt.close();
   }
 });
+
+test('a burst of requests failing on a running instance asks the engine about it once at a time, not once per request', async () => {
+  const rt = new FakeRuntime();
+  const a = fakeActivator(rt);
+  try {
+    await a.reconcile([fakeSpec('web')]);
+    const up = await a.acquire('web');
+    const before = rt.calls.inspect;
+    // What the proxy does for each GET whose connection failed with no other instance (proxy-server.ts retryAfterExit).
+    const answers = await Promise.all(Array.from({ length: 50 }, () => a.unreachable('web', up.instanceId)));
+    assert.deepEqual(new Set(answers), new Set([false]), 'it still runs');
+    const inspects = rt.calls.inspect - before;
+    // One look polls every 25 ms for half a second: about twenty inspects (fewer on a loaded machine), never one per request.
+    assert.ok(inspects >= 1 && inspects < 50, `engine inspects: ${inspects}`);
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ClientClosedError } from '../../errors.js';
 import { rawFailureAnswer, wantsHtml } from '../error-page.js';
@@ -22,8 +23,11 @@ export interface FastExchangeOwner {
   pool(origin: string, connectTimeoutMs: number): Http1Pool;
   /** The exchange is over: activity ends and the history gets its record. */
   done(ex: FastExchange): void;
-  /** The exchange is over without a record: Node's server serves the request again. */
-  released(app: string): void;
+  /**
+   * The exchange is over without a record: Node's server serves the request again, the first on
+   * `socket`, knowing it failed on `failed` already (with `err`), so it is not sent there again.
+   */
+  released(app: string, socket: Socket, failed: Upstream, err: Error): void;
 }
 
 /** Bodies up to this size go out in one buffer with the head (one write, no writev). */
@@ -186,24 +190,26 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
     if (isConnectionFailure(err)) upstream.failures++;
     const conn = this.conn;
     const clientGone = err instanceof ClientClosedError || conn.socket.destroyed;
-    if (!clientGone && this.status === 0 && isConnectionFailure(err) && isIdempotentRead(this.req.method)) {
+    // Sent once more at most, as on the full path: a retry that fails too is answered here. Handed to Node's
+    // server after it, that server counted its own retry afresh, and sent it on to the first instance again
+    // and its retry to the second: a GET that crashes its instance's connection reached the app four times.
+    if (!this.retried && !clientGone && this.status === 0 && isConnectionFailure(err) && isIdempotentRead(this.req.method)) {
+      this.retried = true;
       // Nothing reached the client and the request did nothing: another ready instance gets it...
-      if (!this.retried) {
-        this.retried = true;
-        const other = this.owner.upstreams.admitReady?.(this.match.app, this.req as unknown as IncomingMessage, upstream.instanceId);
-        if (other !== undefined) {
-          this.upstream = other.upstream;
-          this.setCookie = other.setCookie;
-          this.send();
-          return;
-        }
+      const other = this.owner.upstreams.admitReady?.(this.match.app, this.req as unknown as IncomingMessage, upstream.instanceId);
+      if (other !== undefined) {
+        this.upstream = other.upstream;
+        this.setCookie = other.setCookie;
+        this.send();
+        return;
       }
-      // ...or Node's server serves it afresh, as a new request: it finds out whether the instance
-      // exited, wakes the app again, holds or pages, exactly as for any request. Not once the client
-      // half-closed (Node's server cannot be given its FIN back): the failure is answered below.
-      if (conn.canHandOff) {
+      // ...or Node's server serves it, told which instance failed: it finds out whether that instance exited
+      // and wakes the app again (holds or pages) as the full path does, never sending it to that instance again.
+      // Not once the client half-closed (Node's server cannot be given its FIN back), nor with nobody to ask
+      // whether the instance exited: the failure is answered below.
+      if (conn.canHandOff && this.owner.upstreams.unreachable !== undefined) {
         this.over = true;
-        this.owner.released(this.match.app);
+        this.owner.released(this.match.app, conn.socket, upstream, err);
         conn.replayThroughNode(this.headBytes);
         return;
       }
