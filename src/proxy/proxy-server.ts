@@ -29,7 +29,7 @@ import { normalizeRequest } from './request-target.js';
 import { answerClientError, CONNECT_REFUSED } from './client-error.js';
 import type { AppTimeouts } from '../spec/types.js';
 import { DEFAULT_PROXY_TIMEOUTS, exchangeBounds, type ProxyTimeouts } from './proxy-timeouts.js';
-import { capConnections, throttledCounter } from './connection-cap.js';
+import { capConnections, shareOf, throttledCounter } from './connection-cap.js';
 import { ACME_CHALLENGE_PREFIX } from '../tls/edge-policy.js';
 import { adaptHttp2Request, adaptHttp2Response } from './http2-request.js';
 import { Http1Front, type FrontFallback } from './front/http1-front.js';
@@ -159,7 +159,9 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     this.shares = new AppShares(appShareOf(this.maxConnections));
     const refused = throttledCounter((count) => this.logger.warn({ refused: count, limit: this.maxConnections }, 'connection limit reached: new connections refused with 503'));
     // Every connection arrives at the front first, so the cap sits there.
-    this.connections = capConnections(this.listener, () => this.maxConnections, refused);
+    const peerRefused = throttledCounter((count) => this.logger.warn({ refused: count, share: shareOf(this.maxConnections) }, 'one client address holds its share of the connections: its new ones refused with 429'));
+    // The trusted proxies carry many clients each: they are held to the cap alone.
+    this.connections = capConnections(this.listener, () => this.maxConnections, refused, { exempt: (peer) => this.trusted.has(peer), onRefused: peerRefused });
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
     this.server.on('clientError', (err: Error, socket: Duplex) => answerClientError(err, socket));
     // CONNECT (authority-form) is never tunnelled; without this listener Node would just drop the connection.

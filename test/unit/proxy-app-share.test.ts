@@ -7,6 +7,7 @@ import { ProxyServer } from '../../src/proxy/proxy-server.js';
 import { RouteTable } from '../../src/proxy/route-table.js';
 import { StaticUpstreams } from '../../src/proxy/static-upstreams.js';
 import { appShareOf } from '../../src/proxy/app-share.js';
+import { shareOf } from '../../src/proxy/connection-cap.js';
 
 /**
  * One app must not take every other down: an app whose upstream accepts and never
@@ -40,8 +41,8 @@ after(async () => {
 });
 
 /** Sends one raw request and collects everything until the server closes (or `limitMs`). */
-function rawGet(port: number, path: string, limitMs: number, extra = ''): { socket: Socket; answer: Promise<string> } {
-  const socket = connect(port, '127.0.0.1');
+function rawGet(port: number, path: string, limitMs: number, from: string, extra = ''): { socket: Socket; answer: Promise<string> } {
+  const socket = connect({ port, host: '127.0.0.1', localAddress: from });
   socket.on('error', () => undefined);
   socket.setEncoding('latin1');
   let text = '';
@@ -57,9 +58,9 @@ function rawGet(port: number, path: string, limitMs: number, extra = ''): { sock
   return { socket, answer };
 }
 
-function get(port: number, path: string): Promise<number> {
+function get(port: number, path: string, from = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false, localAddress: from }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });
@@ -91,11 +92,11 @@ describe('per-app share of the connection cap', () => {
     const port = (await proxy.listen('127.0.0.1', 0)).port;
     const clients: Socket[] = [];
     try {
-      // Eight clients of the hung app, the whole cap: four are its share, four are refused.
-      const tries = Array.from({ length: 8 }, (_, i) => rawGet(port, `/hang/${i}`, 20_000));
+      // Eight clients of the hung app (each its own address, under its own share), the whole cap: four are its share, four are refused.
+      const tries = Array.from({ length: 8 }, (_, i) => rawGet(port, `/hang/${i}`, 20_000, `127.0.1.${i + 1}`));
       for (const t of tries) clients.push(t.socket);
       // Plain HTTP/1.1 and a WebSocket handshake are refused alike.
-      const ws = rawGet(port, '/hang/ws', 20_000, 'connection: upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n');
+      const ws = rawGet(port, '/hang/ws', 20_000, '127.0.1.9', 'connection: upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n');
       clients.push(ws.socket);
       const refusals: string[] = [];
       for (const t of tries) void t.answer.then((text) => text !== '' && refusals.push(text));
@@ -110,13 +111,13 @@ describe('per-app share of the connection cap', () => {
       }
       assert.match(await ws.answer, /^HTTP\/1\.1 503 [^]*app hang already has 4 requests in flight/);
       // The other app's clients still find room under the cap.
-      assert.equal(await get(port, '/ok/x'), 200);
+      assert.equal(await get(port, '/ok/x', '127.0.2.1'), 200);
       // Reset, not a FIN: a FIN alone is a half-close whose request is still answered.
       for (const s of clients) s.resetAndDestroy();
       const gone = Date.now() + 15_000;
       while (proxy.openConnections > 0 && Date.now() < gone) await new Promise((r) => setTimeout(r, 20));
       // Its share is back once its clients went.
-      const again = rawGet(port, '/hang/again', 20_000);
+      const again = rawGet(port, '/hang/again', 20_000, '127.0.1.1');
       clients.push(again.socket);
       let pending = true;
       void again.answer.then(() => (pending = false));
@@ -125,6 +126,57 @@ describe('per-app share of the connection cap', () => {
     } finally {
       for (const s of clients) s.destroy();
       await proxy.close(100);
+    }
+  });
+
+  it('one client address holds at most half the cap: past it a 429, closed; other addresses and trusted proxies are served', async () => {
+    assert.equal(shareOf(8), 4);
+    const start = async (trustedProxies: string[]) => {
+      const proxy = new ProxyServer({
+        routes: new RouteTable([{ app: 'ok', routes: [{ path: '/ok/', stripPrefix: true }] }]),
+        upstreams: new StaticUpstreams({ ok: { host: '127.0.0.1', port: appPort } }),
+        logger: pino({ level: 'silent' }),
+        trustedProxies,
+        maxConnections: 8,
+      });
+      return { proxy, port: (await proxy.listen('127.0.0.1', 0)).port };
+    };
+    const sockets: Socket[] = [];
+    const idle = (port: number, from: string) => {
+      const socket = connect({ port, host: '127.0.0.1', localAddress: from });
+      socket.on('error', () => undefined);
+      sockets.push(socket);
+    };
+    const { proxy, port } = await start([]);
+    try {
+      // One address opens idle connections up to its share, then asks again.
+      for (let i = 0; i < 4; i++) idle(port, '127.0.3.1');
+      const deadline = Date.now() + 15_000;
+      while (proxy.openConnections < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(proxy.openConnections, 4);
+      const refused = rawGet(port, '/ok/x', 15_000, '127.0.3.1');
+      sockets.push(refused.socket);
+      const text = await refused.answer;
+      assert.match(text, /^HTTP\/1\.1 429 /);
+      assert.match(text, /retry-after: 1\r\n/);
+      assert.match(text, /connection: close\r\n/);
+      assert.equal(proxy.openConnections, 4, 'the refused connection never counted');
+      // Another address still finds room.
+      assert.equal(await get(port, '/ok/y', '127.0.3.2'), 200);
+    } finally {
+      for (const s of sockets.splice(0)) s.destroy();
+      await proxy.close(100);
+    }
+    const trusted = await start(['127.0.3.1']);
+    try {
+      for (let i = 0; i < 6; i++) idle(trusted.port, '127.0.3.1');
+      const deadline = Date.now() + 15_000;
+      while (trusted.proxy.openConnections < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(trusted.proxy.openConnections, 6, 'a trusted proxy carries many clients: held to the cap alone');
+      assert.equal(await get(trusted.port, '/ok/z', '127.0.3.1'), 200);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await trusted.proxy.close(100);
     }
   });
 });
