@@ -410,8 +410,12 @@ export class Activator implements UpstreamSource {
     const byApp = new Map<string, ReconcileAction[]>();
     // Several gateways: a leader removes deleted apps' containers under their leases (below).
     const leasedRemoval = leads && this.lease !== undefined;
+    // The apps that go are stopped side by side, before anything else: one after the other, one app's
+    // drawn-out stop (a request it drains, a container that ignores SIGTERM to the end of its grace)
+    // held every other's, and the whole change with them. Each app's own steps still run in order.
+    await Promise.all(actions.flatMap((action) => (action.kind === 'stop' ? [this.dropController(action.app, leads)] : [])));
     for (const action of actions) {
-      if (action.kind === 'stop') await this.dropController(action.app, leads);
+      if (action.kind === 'stop') continue;
       else if (action.kind === 'remove' && action.why === 'deleted') {
         if (!leasedRemoval) await removeOne(action);
       } else if (action.kind === 'leave') {

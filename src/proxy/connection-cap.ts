@@ -1,5 +1,6 @@
 import type { Server } from 'node:net';
 import type { Socket } from 'node:net';
+import { unmappedAddress } from './forwarded-headers.js';
 
 /** Seconds a refused client is asked to wait. */
 const RETRY_AFTER_S = 1;
@@ -11,6 +12,29 @@ const REFUSAL =
   'HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n' +
   `content-length: ${Buffer.byteLength(BODY)}\r\nretry-after: ${RETRY_AFTER_S}\r\nconnection: close\r\n\r\n${BODY}`;
 
+const PEER_BODY = 'berth: too many connections from your address, retry shortly\n';
+const PEER_REFUSAL =
+  'HTTP/1.1 429 Too Many Requests\r\ncontent-type: text/plain; charset=utf-8\r\n' +
+  `content-length: ${Buffer.byteLength(PEER_BODY)}\r\nretry-after: ${RETRY_AFTER_S}\r\nconnection: close\r\n\r\n${PEER_BODY}`;
+
+/**
+ * The most of a cap of `max` that one app's requests, or one client address's
+ * connections, may hold: half, so that one of them alone never leaves the others
+ * nothing (as HAProxy's per-source and per-server limits, Envoy's per-cluster
+ * circuit breakers). At least 1; no bound without a cap. Pure.
+ */
+export function shareOf(max: number): number {
+  return Number.isFinite(max) ? Math.max(1, Math.floor(max / 2)) : Infinity;
+}
+
+/** Each client address's share of the cap: the trusted proxies (which carry many clients) are exempt. */
+export interface PeerShare {
+  /** Whether connections from `address` (unmapped) are exempt from the share. */
+  exempt(address: string): boolean;
+  /** Told of each connection refused for its address's share. */
+  onRefused(): void;
+}
+
 /**
  * Caps the open client connections of `server` at `max()`. A connection past the
  * cap never reaches the HTTP parser: it gets a raw 503 with Retry-After and is
@@ -21,16 +45,36 @@ const REFUSAL =
  * 'connection' event cannot be vetoed by a listener (the HTTP server's own runs
  * regardless), so the cap sits in `emit`, in front of every listener.
  */
-export function capConnections(server: Server, max: () => number, onRefused: () => void): { readonly open: number } {
+export function capConnections(server: Server, max: () => number, onRefused: () => void, peers?: PeerShare): { readonly open: number } {
   const state = { open: 0 };
+  // Open connections per client address; only with a share to hold them to.
+  const byPeer = new Map<string, number>();
   const emit = server.emit.bind(server) as (event: string | symbol, ...args: unknown[]) => boolean;
   server.emit = ((event: string | symbol, ...args: unknown[]): boolean => {
     if (event !== 'connection') return emit(event, ...args);
     const socket = args[0] as Socket;
-    if (state.open >= max()) {
-      refuse(socket);
+    const cap = max();
+    if (state.open >= cap) {
+      refuse(socket, REFUSAL);
       onRefused();
       return true;
+    }
+    // One address alone could otherwise hold every connection (idle ones renewed before their
+    // timeouts), and every other client of every app got the cap's 503: it gets a 429 past its share.
+    const peer = peers !== undefined ? socket.remoteAddress : undefined;
+    if (peer !== undefined && !peers!.exempt(unmappedAddress(peer))) {
+      const held = byPeer.get(peer) ?? 0;
+      if (held >= shareOf(cap)) {
+        refuse(socket, PEER_REFUSAL);
+        peers!.onRefused();
+        return true;
+      }
+      byPeer.set(peer, held + 1);
+      socket.once('close', () => {
+        const n = byPeer.get(peer)! - 1;
+        if (n <= 0) byPeer.delete(peer);
+        else byPeer.set(peer, n);
+      });
     }
     state.open++;
     socket.once('close', () => state.open--);
@@ -39,12 +83,12 @@ export function capConnections(server: Server, max: () => number, onRefused: () 
   return state;
 }
 
-function refuse(socket: Socket): void {
+function refuse(socket: Socket, answer: string): void {
   socket.on('error', () => undefined);
   // Whatever the client sent is read and dropped: closing with unread input would
   // reset the connection and could lose the 503 on its way.
   socket.resume();
-  socket.end(REFUSAL);
+  socket.end(answer);
   setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
 }
 

@@ -29,7 +29,7 @@ import { normalizeRequest } from './request-target.js';
 import { answerClientError, CONNECT_REFUSED } from './client-error.js';
 import type { AppTimeouts } from '../spec/types.js';
 import { DEFAULT_PROXY_TIMEOUTS, exchangeBounds, type ProxyTimeouts } from './proxy-timeouts.js';
-import { capConnections, throttledCounter } from './connection-cap.js';
+import { capConnections, shareOf, throttledCounter } from './connection-cap.js';
 import { ACME_CHALLENGE_PREFIX } from '../tls/edge-policy.js';
 import { adaptHttp2Request, adaptHttp2Response } from './http2-request.js';
 import { Http1Front, type FrontFallback } from './front/http1-front.js';
@@ -41,6 +41,7 @@ import { newRequestId, isSaneRequestId } from './request-id.js';
 import type { Http1Pool } from './http1/upstream-pool.js';
 import { isIdempotentRead } from './http1/exchange.js';
 import { TrustedPeers } from './trusted-peers.js';
+import { AppShares, appShareOf, appShareRefusal } from './app-share.js';
 
 export interface ProxyServerOptions {
   routes: RouteTable;
@@ -108,6 +109,8 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
   private readonly maxConnections: number;
   private readonly connections: { readonly open: number };
   private inFlight = 0;
+  /** Each app's requests in flight, at most half of `maxConnections` (see app-share.ts). */
+  private readonly shares: AppShares;
   /** Requests berth's own front served (the rest went through Node's server). */
   private frontServed = 0;
   private drained?: () => void;
@@ -153,9 +156,12 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     // Node silently keeps only maxHeadersCount headers; one more than berth's limit lets route() see the excess and refuse it.
     this.server.maxHeadersCount = this.maxRequestHeaders + 1;
     this.maxConnections = options.maxConnections ?? Infinity;
+    this.shares = new AppShares(appShareOf(this.maxConnections));
     const refused = throttledCounter((count) => this.logger.warn({ refused: count, limit: this.maxConnections }, 'connection limit reached: new connections refused with 503'));
     // Every connection arrives at the front first, so the cap sits there.
-    this.connections = capConnections(this.listener, () => this.maxConnections, refused);
+    const peerRefused = throttledCounter((count) => this.logger.warn({ refused: count, share: shareOf(this.maxConnections) }, 'one client address holds its share of the connections: its new ones refused with 429'));
+    // The trusted proxies carry many clients each: they are held to the cap alone.
+    this.connections = capConnections(this.listener, () => this.maxConnections, refused, { exempt: (peer) => this.trusted.has(peer), onRefused: peerRefused });
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
     this.server.on('clientError', (err: Error, socket: Duplex) => answerClientError(err, socket));
     // CONNECT (authority-form) is never tunnelled; without this listener Node would just drop the connection.
@@ -341,6 +347,12 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
       res.end();
       return this.recordOwnAnswer(app, req, 308, client);
     }
+    if (this.shares.full(app)) {
+      // Closed after the answer: a refused client must not keep a connection of the cap.
+      if (req.httpVersionMajor < 2) res.setHeader('connection', 'close');
+      const sent = sendFailure(req, res, appShareRefusal(app, this.shares.share), app);
+      return this.recordOwnAnswer(app, req, 503, client, sent);
+    }
     this.begin(app);
     const startedMs = performance.now();
     const requestId = requestIdOf(req);
@@ -471,6 +483,8 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     const url = target.query === '' ? target.path : target.path + target.query;
     const match = this.routes.match(target.host, url, target.authority);
     if (match === undefined) return false;
+    // An app at its share is refused by handle(), on the full way.
+    if (this.shares.full(match.app)) return false;
     if (edge !== undefined && !secure && edge.redirect(match, url) !== undefined) return false;
     if (match.strippedPrefix !== undefined && trailingSlashRedirect(match, head.method, url) !== undefined) return false;
     head.url = url;
@@ -609,6 +623,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
       // "A WebSocket is recorded … or the answer it got instead" (README): this one got a 400.
       return this.recordOwnAnswer(app, req, 400, client, sent);
     }
+    if (this.shares.full(app)) return this.recordOwnAnswer(app, req, 503, client, writeRawFailure(socket, appShareRefusal(app, this.shares.share), app));
     this.begin(app);
     this.upgradesInFlight++;
     const startedMs = performance.now();
@@ -713,10 +728,12 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
 
   private begin(app: string): void {
     this.inFlight++;
+    this.shares.began(app);
     this.upstreams.began(app);
   }
 
   private end(app: string): void {
+    this.shares.ended(app);
     this.upstreams.ended(app);
     if (--this.inFlight === this.upgradesInFlight && this.drained) this.drained();
   }
