@@ -37,6 +37,7 @@ export function proxySettingsOf(config: GatewayConfig, inputSecret: Buffer, maxC
     inputSecret: inputSecret.toString('hex'),
   };
   if (maxConnections !== undefined) settings.maxConnections = maxConnections;
+  if (config.limits.connectionsPerClient !== undefined) settings.maxConnectionsPerClient = config.limits.connectionsPerClient;
   if (config.waitingPage.html !== undefined) settings.waitingPageHtml = config.waitingPage.html;
   return settings;
 }

@@ -95,6 +95,7 @@ export interface ProxySettings {
   maxRequestHeaders: number;
   timeouts: Record<string, number>;
   maxConnections?: number;
+  maxConnectionsPerClient?: number;
   waitingPageHtml?: string;
   logLevel: string;
   /** The gateway's input secret, hex: proxies check input URLs themselves. */

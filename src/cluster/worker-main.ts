@@ -105,6 +105,7 @@ function start(settings: ProxySettings, routes: RouteEntry[], edgeSnapshot: Edge
     timeouts: settings.timeouts,
     appTimeouts: (app) => source.appTimeouts(app),
     maxConnections: settings.maxConnections,
+    ...(settings.maxConnectionsPerClient !== undefined ? { maxConnectionsPerClient: settings.maxConnectionsPerClient } : {}),
     waitingPageHtml: () => waitingPageHtml,
     logger,
     onRequestDone: recordDone,

@@ -150,6 +150,12 @@ export const configFileSchema = z.strictObject({
         .min(1)
         .optional()
         .describe('Most client connections open on the proxy listener; past it new ones get 503 and are closed. Default: min(10000, (open-file limit - a reserve of up to 1000) / 2), halved when tls is on (the TLS listener has a cap of its own). One more than the open-file limit holds is warned of at start.'),
+      connectionsPerClient: z
+        .number()
+        .int()
+        .min(1)
+        .optional()
+        .describe("Most connections one client address may hold open on the proxy listener (the trustedProxies exempt: each carries many clients); past it new ones get 429 and are closed. Default: no bound of its own, only the listener's cap."),
       concurrentStarts: z
         .number()
         .int()

@@ -43,6 +43,8 @@ export interface GatewayConfig {
     requestHeaders: number;
     /** Most client connections on the proxy listener; undefined: derived from the open-file limit at start. */
     connections?: number;
+    /** Most connections one client address holds on the proxy listener (trusted proxies exempt); undefined: no bound of its own. */
+    connectionsPerClient?: number;
     /** Most app starts under way at once (activator/start-budget.ts). */
     concurrentStarts: number;
     /** Most apps up at once; undefined: no bound. */

@@ -152,6 +152,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string, 
     requestHeaders: input.limits.requestHeaders,
     concurrentStarts: input.limits.concurrentStarts,
     ...(input.limits.connections === undefined ? {} : { connections: input.limits.connections }),
+    ...(input.limits.connectionsPerClient === undefined ? {} : { connectionsPerClient: input.limits.connectionsPerClient }),
     ...(input.limits.runningApps === undefined ? {} : { runningApps: input.limits.runningApps }),
   };
   validateAppSet(apps, policy, limits, gatewayClaims({ admin, adminHosts: input.adminHosts, listen, tls }), undefined, origins);

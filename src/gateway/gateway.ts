@@ -345,6 +345,7 @@ export class Gateway {
       timeouts: config.timeouts,
       appTimeouts: (app) => this.desired.specs.get(app)?.timeouts,
       maxConnections,
+      ...(config.limits.connectionsPerClient !== undefined ? { maxConnectionsPerClient: config.limits.connectionsPerClient } : {}),
       waitingPageHtml: () => (this.config ?? config).waitingPage.html,
       logger,
       onRequestDone,

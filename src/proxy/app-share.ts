@@ -1,18 +1,18 @@
 import type { ProxyFailure } from './failure.js';
-import { shareOf } from './connection-cap.js';
 
 /** Seconds a client refused for its app's share is asked to wait. */
 const RETRY_AFTER_S = 1;
 
 /**
  * The most requests one app may have in flight (held for a start, proxied, or an open
- * WebSocket) at one listener capped at `maxConnections`: its share (half, shareOf). Each
- * of them holds a client connection, so without a share one app whose upstream accepts
- * and never answers (or a client flooding one app) filled the whole cap, and every other
- * app's clients got the cap's raw 503: the noisy neighbour took the gateway down. Pure.
+ * WebSocket) at one listener capped at `maxConnections`: half of it, so that one app alone
+ * never leaves the others nothing (as Envoy's per-cluster circuit breakers and HAProxy's
+ * per-server maxconn). Each of them holds a client connection, so without a share one app
+ * whose upstream accepts and never answers (or a client flooding one app) filled the whole
+ * cap, and every other app's clients got the cap's raw 503. At least 1; no bound without a cap. Pure.
  */
 export function appShareOf(maxConnections: number): number {
-  return shareOf(maxConnections);
+  return Number.isFinite(maxConnections) ? Math.max(1, Math.floor(maxConnections / 2)) : Infinity;
 }
 
 /** The 503 for a request to `app` while it holds its whole share; pure. */

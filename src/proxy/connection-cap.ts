@@ -17,18 +17,10 @@ const PEER_REFUSAL =
   'HTTP/1.1 429 Too Many Requests\r\ncontent-type: text/plain; charset=utf-8\r\n' +
   `content-length: ${Buffer.byteLength(PEER_BODY)}\r\nretry-after: ${RETRY_AFTER_S}\r\nconnection: close\r\n\r\n${PEER_BODY}`;
 
-/**
- * The most of a cap of `max` that one app's requests, or one client address's
- * connections, may hold: half, so that one of them alone never leaves the others
- * nothing (as HAProxy's per-source and per-server limits, Envoy's per-cluster
- * circuit breakers). At least 1; no bound without a cap. Pure.
- */
-export function shareOf(max: number): number {
-  return Number.isFinite(max) ? Math.max(1, Math.floor(max / 2)) : Infinity;
-}
-
-/** Each client address's share of the cap: the trusted proxies (which carry many clients) are exempt. */
+/** Each client address's bound (limits.connectionsPerClient): the trusted proxies (which carry many clients) are exempt. */
 export interface PeerShare {
+  /** Most connections one address may hold open. */
+  max: number;
   /** Whether connections from `address` (unmapped) are exempt from the share. */
   exempt(address: string): boolean;
   /** Told of each connection refused for its address's share. */
@@ -64,7 +56,7 @@ export function capConnections(server: Server, max: () => number, onRefused: () 
     const peer = peers !== undefined ? socket.remoteAddress : undefined;
     if (peer !== undefined && !peers!.exempt(unmappedAddress(peer))) {
       const held = byPeer.get(peer) ?? 0;
-      if (held >= shareOf(cap)) {
+      if (held >= peers!.max) {
         refuse(socket, PEER_REFUSAL);
         peers!.onRefused();
         return true;

@@ -29,7 +29,7 @@ import { normalizeRequest } from './request-target.js';
 import { answerClientError, CONNECT_REFUSED } from './client-error.js';
 import type { AppTimeouts } from '../spec/types.js';
 import { DEFAULT_PROXY_TIMEOUTS, exchangeBounds, type ProxyTimeouts } from './proxy-timeouts.js';
-import { capConnections, shareOf, throttledCounter } from './connection-cap.js';
+import { capConnections, throttledCounter } from './connection-cap.js';
 import { ACME_CHALLENGE_PREFIX } from '../tls/edge-policy.js';
 import { adaptHttp2Request, adaptHttp2Response } from './http2-request.js';
 import { Http1Front, type FrontFallback } from './front/http1-front.js';
@@ -59,6 +59,12 @@ export interface ProxyServerOptions {
   appTimeouts?: (app: string) => AppTimeouts | undefined;
   /** Most open client connections; past it new ones get a raw 503 and are closed. Undefined: no cap. */
   maxConnections?: number;
+  /**
+   * Most open connections from one client address (the trusted proxies exempt); past it new ones get a
+   * raw 429 and are closed. Undefined: none of its own (a cap test, a benchmark and a local reverse proxy
+   * all come from one address, and HAProxy's per-source limits are opt-in too).
+   */
+  maxConnectionsPerClient?: number;
   /** The operator's trusted HTML for the waiting page's body (config `waitingPage.html`), asked per page so a reload applies. */
   waitingPageHtml?: () => string | undefined;
 }
@@ -159,9 +165,11 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     this.shares = new AppShares(appShareOf(this.maxConnections));
     const refused = throttledCounter((count) => this.logger.warn({ refused: count, limit: this.maxConnections }, 'connection limit reached: new connections refused with 503'));
     // Every connection arrives at the front first, so the cap sits there.
-    const peerRefused = throttledCounter((count) => this.logger.warn({ refused: count, share: shareOf(this.maxConnections) }, 'one client address holds its share of the connections: its new ones refused with 429'));
+    const perClient = options.maxConnectionsPerClient;
+    const peerRefused = throttledCounter((count) => this.logger.warn({ refused: count, limit: perClient }, 'one client address holds limits.connectionsPerClient: its new ones refused with 429'));
     // The trusted proxies carry many clients each: they are held to the cap alone.
-    this.connections = capConnections(this.listener, () => this.maxConnections, refused, { exempt: (peer) => this.trusted.has(peer), onRefused: peerRefused });
+    const peers = perClient === undefined ? undefined : { max: perClient, exempt: (peer: string) => this.trusted.has(peer), onRefused: peerRefused };
+    this.connections = capConnections(this.listener, () => this.maxConnections, refused, peers);
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
     this.server.on('clientError', (err: Error, socket: Duplex) => answerClientError(err, socket));
     // CONNECT (authority-form) is never tunnelled; without this listener Node would just drop the connection.

@@ -1,13 +1,15 @@
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
 import { connect, createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import { pino } from 'pino';
+import { proxySettingsOf } from '../../src/cluster/gateway-workers.js';
+import { buildConfig } from '../../src/config/load-config.js';
 import { ProxyServer } from '../../src/proxy/proxy-server.js';
 import { RouteTable } from '../../src/proxy/route-table.js';
 import { StaticUpstreams } from '../../src/proxy/static-upstreams.js';
 import { appShareOf } from '../../src/proxy/app-share.js';
-import { shareOf } from '../../src/proxy/connection-cap.js';
 
 /**
  * One app must not take every other down: an app whose upstream accepts and never
@@ -135,15 +137,15 @@ describe('per-app share of the connection cap', () => {
     }
   });
 
-  it('one client address holds at most half the cap: past it a 429, closed; other addresses and trusted proxies are served', async () => {
-    assert.equal(shareOf(8), 4);
-    const start = async (trustedProxies: string[]) => {
+  it('limits.connectionsPerClient: one client address past it gets a 429, closed; other addresses and trusted proxies are served; unset, one address may take the whole cap', async () => {
+    const start = async (trustedProxies: string[], perClient: number | null = 4) => {
       const proxy = new ProxyServer({
         routes: new RouteTable([{ app: 'ok', routes: [{ path: '/ok/', stripPrefix: true }] }]),
         upstreams: new StaticUpstreams({ ok: { host: '127.0.0.1', port: appPort } }),
         logger: pino({ level: 'silent' }),
         trustedProxies,
         maxConnections: 8,
+        ...(perClient === null ? {} : { maxConnectionsPerClient: perClient }),
       });
       return { proxy, port: (await proxy.listen('127.0.0.1', 0)).port };
     };
@@ -181,8 +183,30 @@ describe('per-app share of the connection cap', () => {
       assert.equal(trusted.proxy.openConnections, 6, 'a trusted proxy carries many clients: held to the cap alone');
       assert.equal(await get(trusted.port, '/ok/z', '127.0.3.1'), 200);
     } finally {
-      for (const s of sockets) s.destroy();
+      for (const s of sockets.splice(0)) s.destroy();
       await trusted.proxy.close(100);
     }
+    // Unset (the default), the listener's cap alone holds: a cap test, a benchmark or a local reverse proxy comes from one address.
+    const unbounded = await start([], null);
+    try {
+      for (let i = 0; i < 7; i++) idle(unbounded.port, '127.0.3.1');
+      const deadline = Date.now() + 15_000;
+      while (unbounded.proxy.openConnections < 7 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(unbounded.proxy.openConnections, 7);
+      assert.equal(await get(unbounded.port, '/ok/w', '127.0.3.1'), 200);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await unbounded.proxy.close(100);
+    }
   });
+});
+
+test('limits.connectionsPerClient: read from the config and handed to every worker; unset, none', async () => {
+  const set = await buildConfig({ limits: { connectionsPerClient: 50 } }, tmpdir());
+  assert.equal(set.limits.connectionsPerClient, 50);
+  assert.equal(proxySettingsOf(set, Buffer.alloc(32), 1000, 'silent').maxConnectionsPerClient, 50);
+  const unset = await buildConfig({}, tmpdir());
+  assert.equal(unset.limits.connectionsPerClient, undefined);
+  assert.equal(proxySettingsOf(unset, Buffer.alloc(32), 1000, 'silent').maxConnectionsPerClient, undefined);
+  await assert.rejects(buildConfig({ limits: { connectionsPerClient: 0 } }, tmpdir()), /limits\.connectionsPerClient/);
 });

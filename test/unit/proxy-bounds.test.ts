@@ -256,9 +256,8 @@ describe('proxy bounds', () => {
     const { proxy, port } = await startProxy({ maxConnections: 3 });
     const sockets: Socket[] = [];
     try {
-      // Each from its own address: one address alone holds at most half the cap (proxy-app-share.test.ts).
       for (let i = 0; i < 3; i++) {
-        const socket = connect({ port, host: '127.0.0.1', localAddress: `127.0.4.${i + 1}` });
+        const socket = connect(port, '127.0.0.1');
         socket.on('error', () => undefined);
         sockets.push(socket);
       }
