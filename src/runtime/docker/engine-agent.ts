@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { inspect } from 'node:util';
 
 /**
  * The connection pool of the engine client, kept alive as Node's global one is.
@@ -26,7 +27,20 @@ export function engineAgent(tls: boolean): HttpAgent {
     });
     addRequest(req, options);
   };
+  shownBriefly(agent, 'engine agent');
   return agent;
+}
+
+/**
+ * Makes `util.inspect` show `value` as `[what]`. docker-modem formats every call's request
+ * options for its debug log whether or not that log is on (`util.inspect(options, {showHidden:
+ * true, depth: null})`), and those hold the pool (every open socket to the engine, the event
+ * stream's among them, with all their state) and the call's abort signal: about 80,000
+ * characters, several milliseconds of the event loop per Engine API call, each time the
+ * gateway polls or inspects a container, under load too.
+ */
+export function shownBriefly(value: object, what: string): void {
+  Object.defineProperty(value, inspect.custom, { value: () => `[${what}]`, enumerable: false, configurable: true });
 }
 
 function answerCutError(): Error & { code: string } {

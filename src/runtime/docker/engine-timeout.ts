@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { shownBriefly } from './engine-agent.js';
 
 /** Default bound on one Engine API call (config `timeouts.engine`). */
 export const DEFAULT_ENGINE_TIMEOUT_MS = 30_000;
@@ -84,6 +85,8 @@ export function boundEngineCalls(docker: Docker, timeoutMs: number, probeAfterMs
     };
     pending.add(fail);
     options.abortSignal = options.abortSignal ? AbortSignal.any([options.abortSignal, controller.signal]) : controller.signal;
+    // docker-modem's debug line formats the signal with its hidden state on every call (see shownBriefly).
+    shownBriefly(options.abortSignal, 'AbortSignal');
     dial(options, (err, data) => {
       if (settled) {
         // Too late: a stream that arrives after all must not stay open.
