@@ -251,6 +251,38 @@ describe('metrics', () => {
     assert.equal(promValue(t, 'berth_app_state', { app: 'b', state: 'stopped' }), 1);
   });
 
+  it('renders once for the scrapes that arrive while one is rendering, and afresh for the next', async () => {
+    let statusReads = 0;
+    let pings = 0;
+    const waiting: Array<(up: boolean) => void> = [];
+    const answer = (up: boolean) => waiting.splice(0).forEach((resolve) => resolve(up));
+    const m = new Metrics({
+      processMetrics: false,
+      statuses: () => (statusReads++, [status('a', 'running')]),
+      // A ping holds its rendering open until the test answers the pings asked so far.
+      engineUp: () => (pings++, new Promise<boolean>((resolve) => waiting.push(resolve))),
+    });
+    const alone = m.text();
+    answer(true);
+    await alone;
+    const readsOfOne = statusReads;
+    m.requestDone(record('a', 200, 5));
+    const scrapes = Array.from({ length: 5 }, () => m.text());
+    answer(true);
+    const texts = await Promise.all(scrapes);
+    assert.equal(pings, 2, 'five concurrent scrapes ping the engine once');
+    assert.equal(statusReads, 2 * readsOfOne, 'and read the statuses as one scrape does');
+    for (const text of texts) assert.equal(text, texts[0]);
+    assert.equal(promValue(parsePromText(texts[0]!), 'berth_requests_total', { app: 'a' }), 1);
+    m.requestDone(record('a', 200, 5));
+    const next = m.text();
+    answer(false);
+    const t = parsePromText(await next);
+    assert.equal(pings, 3, 'a scrape after the shared one renders again');
+    assert.equal(promValue(t, 'berth_requests_total', { app: 'a' }), 2);
+    assert.equal(promValue(t, 'berth_engine_up'), 0);
+  });
+
   it('exports process metrics with the berth_ prefix and build info', async () => {
     const m = new Metrics();
     const t = await scrape(m);
