@@ -135,9 +135,19 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
+        // Several certificates may name a host (a renewed file beside the old one): the TLS edge serves
+        // the first, by name in any case (sni-index.ts), so that one's expiry is the one to alert on; a
+        // later one overwriting it would hide the served certificate running out.
+        const shown = new Set<string>();
         for (const c of certificates()) {
           if (c.notAfter === undefined) continue;
-          for (const name of c.host !== undefined ? [c.host] : (c.names ?? [])) this.set({ name, source: c.source }, Date.parse(c.notAfter) / 1000);
+          for (const raw of c.host !== undefined ? [c.host] : (c.names ?? [])) {
+            const name = raw.toLowerCase();
+            const key = `${c.source} ${name}`;
+            if (shown.has(key)) continue;
+            shown.add(key);
+            this.set({ name, source: c.source }, Date.parse(c.notAfter) / 1000);
+          }
         }
       },
     });

@@ -87,6 +87,25 @@ describe('metrics', () => {
     assert.equal(promValue(t, 'berth_certificate_order_failures', { name: 'c.example.com' }), 0);
   });
 
+  it("gives a host named by several certificates the expiry of the one served (the first, in any case)", async () => {
+    const m = new Metrics({
+      processMetrics: false,
+      certificates: () => [
+        { names: ['shop.example.com'], source: 'file', notAfter: '2027-01-01T00:00:00.000Z' },
+        { names: ['Shop.Example.com', 'www.example.com'], source: 'file', notAfter: '2027-06-01T00:00:00.000Z' },
+      ],
+    });
+    const t = await scrape(m);
+    const expiry = t.samples.filter((s) => s.name === 'berth_certificate_expiry_timestamp_seconds');
+    assert.deepEqual(
+      expiry.map((s) => [s.labels.name, s.value]),
+      [
+        ['shop.example.com', Date.parse('2027-01-01T00:00:00Z') / 1000],
+        ['www.example.com', Date.parse('2027-06-01T00:00:00Z') / 1000],
+      ],
+    );
+  });
+
   it('puts request durations into cumulative histogram buckets, with sum and count', async () => {
     const m = new Metrics({ processMetrics: false });
     m.requestDone(record('a', 200, 0.5)); // 0.0005 s
