@@ -87,6 +87,25 @@ describe('metrics', () => {
     assert.equal(promValue(t, 'berth_certificate_order_failures', { name: 'c.example.com' }), 0);
   });
 
+  it("gives a host named by several certificates the expiry of the one served (the first, in any case)", async () => {
+    const m = new Metrics({
+      processMetrics: false,
+      certificates: () => [
+        { names: ['shop.example.com'], source: 'file', notAfter: '2027-01-01T00:00:00.000Z' },
+        { names: ['Shop.Example.com', 'www.example.com'], source: 'file', notAfter: '2027-06-01T00:00:00.000Z' },
+      ],
+    });
+    const t = await scrape(m);
+    const expiry = t.samples.filter((s) => s.name === 'berth_certificate_expiry_timestamp_seconds');
+    assert.deepEqual(
+      expiry.map((s) => [s.labels.name, s.value]),
+      [
+        ['shop.example.com', Date.parse('2027-01-01T00:00:00Z') / 1000],
+        ['www.example.com', Date.parse('2027-06-01T00:00:00Z') / 1000],
+      ],
+    );
+  });
+
   it('puts request durations into cumulative histogram buckets, with sum and count', async () => {
     const m = new Metrics({ processMetrics: false });
     m.requestDone(record('a', 200, 0.5)); // 0.0005 s
@@ -249,6 +268,38 @@ describe('metrics', () => {
     t = await scrape(m);
     assert.equal(hasSample(t, 'berth_queue_waiting', { app: 'a' }), false, 'a deleted app leaves the gauges');
     assert.equal(promValue(t, 'berth_app_state', { app: 'b', state: 'stopped' }), 1);
+  });
+
+  it('renders once for the scrapes that arrive while one is rendering, and afresh for the next', async () => {
+    let statusReads = 0;
+    let pings = 0;
+    const waiting: Array<(up: boolean) => void> = [];
+    const answer = (up: boolean) => waiting.splice(0).forEach((resolve) => resolve(up));
+    const m = new Metrics({
+      processMetrics: false,
+      statuses: () => (statusReads++, [status('a', 'running')]),
+      // A ping holds its rendering open until the test answers the pings asked so far.
+      engineUp: () => (pings++, new Promise<boolean>((resolve) => waiting.push(resolve))),
+    });
+    const alone = m.text();
+    answer(true);
+    await alone;
+    const readsOfOne = statusReads;
+    m.requestDone(record('a', 200, 5));
+    const scrapes = Array.from({ length: 5 }, () => m.text());
+    answer(true);
+    const texts = await Promise.all(scrapes);
+    assert.equal(pings, 2, 'five concurrent scrapes ping the engine once');
+    assert.equal(statusReads, 2 * readsOfOne, 'and read the statuses as one scrape does');
+    for (const text of texts) assert.equal(text, texts[0]);
+    assert.equal(promValue(parsePromText(texts[0]!), 'berth_requests_total', { app: 'a' }), 1);
+    m.requestDone(record('a', 200, 5));
+    const next = m.text();
+    answer(false);
+    const t = parsePromText(await next);
+    assert.equal(pings, 3, 'a scrape after the shared one renders again');
+    assert.equal(promValue(t, 'berth_requests_total', { app: 'a' }), 2);
+    assert.equal(promValue(t, 'berth_engine_up'), 0);
   });
 
   it('exports process metrics with the berth_ prefix and build info', async () => {
