@@ -81,7 +81,7 @@ write_nginx_tls_conf() {
 
 # One thread (nbthread 1), in the foreground (haproxy -db), no logging; connections to the
 # backend are kept alive and shared between clients (http-reuse always), like nginx's
-# keepalive pool and berth's undici pools.
+# keepalive pool and berth's own upstream pools (src/proxy/http1/upstream-pool.ts).
 write_haproxy_conf() {
   local dir=$1 port=$2 backend=$3
   mkdir -p "$dir"
