@@ -9,8 +9,8 @@ import { BERTH_PATH_PREFIX } from './waiting-page.js';
  * berth's public endpoints on the proxy listener:
  * - `GET /_berth/status/<app>`, used by the waiting page, tells whether the app is
  *   ready or why it failed. It reveals no more than a request to the app would:
- *   it answers only on a host that reaches the app (where its waiting page is
- *   served), and elsewhere 404 exactly as for an app that does not exist, so
+ *   it answers only on a host where some path reaches the app (where its waiting
+ *   page is served: RouteTable.reaches), and elsewhere 404 exactly as for an app that does not exist, so
  *   guessing names through one host tells nothing of the apps of another.
  * - `GET /_berth/input/<app>?secret=<s>` answers the app's input JSON (an app with
  *   `input.as: url` is given this URL); a wrong or missing secret gets 403, and so

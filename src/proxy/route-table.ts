@@ -43,9 +43,8 @@ export class RouteTable {
   private readonly byWildcard = new Map<string, Map<string, PathTrie<PathEntry>>>();
   /** Routes without a host. */
   private readonly anyHost = new PathTrie<PathEntry>();
-  /** The apps each exact host leads to, and those a route without a host does (for `reaches`). */
-  private readonly appsByHost = new Map<string, Set<string>>();
-  private readonly anyHostApps = new Set<string>();
+  /** Each app's entries, wherever they were filed (for `reaches`). */
+  private readonly entriesByApp = new Map<string, PathEntry[]>();
 
   constructor(apps: readonly AppRoutes[]) {
     for (const { app, routes } of apps) {
@@ -55,38 +54,39 @@ export class RouteTable {
 
   private add(app: string, route: RouteSpec): void {
     const entry: PathEntry = { app, route, prefix: normalizePrefix(route.path ?? '/') };
+    let own = this.entriesByApp.get(app);
+    if (!own) this.entriesByApp.set(app, (own = []));
+    own.push(entry);
     if (route.host === undefined) {
       this.anyHost.add(entry);
-      this.anyHostApps.add(app);
     } else if (route.host.startsWith('*.')) {
       const suffix = withoutRootDot(route.host.slice(1).toLowerCase());
       const apps = this.byWildcard.get(suffix) ?? new Map<string, PathTrie<PathEntry>>();
       this.byWildcard.set(suffix, apps);
       addTo(apps, app, entry);
     } else {
-      const host = withoutRootDot(route.host.toLowerCase());
-      addTo(this.byHost, host, entry);
-      let apps = this.appsByHost.get(host);
-      if (!apps) this.appsByHost.set(host, (apps = new Set()));
-      apps.add(app);
+      addTo(this.byHost, withoutRootDot(route.host.toLowerCase()), entry);
     }
   }
 
   /**
-   * Whether some route on `host` may lead to `app`, whatever the path: berth's
-   * own endpoints about an app (the waiting page's status poll) answer only on
-   * a host where the app is served, so they never tell a client more than a
-   * request to that host could. A route without a host counts on every host
-   * (the app is reached through any of them, if only by its path).
+   * Whether some path on `host` leads to `app`: berth's own endpoints about an app
+   * (the waiting page's status poll) answer only on a host where the app is served,
+   * so they never tell a client more than a request to that host could.
+   *
+   * It is `match` itself, asked once per route of the app: a route's prefix without its
+   * slash (`/a/b` for `/a/b/`, the empty path for `/`) is matched, in every trie, by
+   * exactly the prefixes that match every path below it, so if any path on the host
+   * reaches the app through that route, this one does. A route without a host used to
+   * count on every host, even one whose own `/` route takes every path there.
    */
   reaches(host: string | undefined, app: string): boolean {
-    if (this.anyHostApps.has(app)) return true;
-    const hostname = host ? withoutRootDot(stripPort(host).toLowerCase()) : '';
-    if (hostname === '') return false;
-    if (this.appsByHost.get(hostname)?.has(app) === true) return true;
-    // A wildcard host leads to the app its first label names (see matchWildcard).
-    const dot = hostname.indexOf('.');
-    return dot > 0 && hostname.slice(0, dot) === app && this.byWildcard.get(hostname.slice(dot))?.has(app) === true;
+    const own = this.entriesByApp.get(app);
+    if (!own) return false;
+    for (const entry of own) {
+      if (this.match(host, entry.prefix.slice(0, -1))?.app === app) return true;
+    }
+    return false;
   }
 
   /**

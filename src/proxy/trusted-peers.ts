@@ -8,7 +8,15 @@ import { canonicalAddress } from './forwarded-headers.js';
  */
 export class TrustedPeers {
   private readonly addresses = new Set<string>();
+  /** Every range, asked for an IPv6 peer. */
   private readonly ranges = new BlockList();
+  /**
+   * The IPv4 ranges alone, asked for an IPv4 peer. BlockList matches an IPv4 address against an
+   * IPv6 range as IPv4-mapped, so `::/0` ("every IPv6 peer") or `::/64` trusted every IPv4 client's
+   * X-Forwarded-For too. An IPv6 range stands for IPv4 peers only inside ::ffff:0:0/96, and such a
+   * range is read as the IPv4 range it maps (parseRange).
+   */
+  private readonly ipv4Ranges = new BlockList();
   private hasRanges = false;
   /** The last peer asked and its answer: a kept-alive connection's requests ask for the same one. */
   private lastPeer = '';
@@ -20,6 +28,7 @@ export class TrustedPeers {
       const range = parseRange(entry);
       if (range) {
         this.ranges.addSubnet(range.network, range.prefix, range.family);
+        if (range.family === 'ipv4') this.ipv4Ranges.addSubnet(range.network, range.prefix, 'ipv4');
         this.hasRanges = true;
       } else this.addresses.add(entry);
     }
@@ -37,7 +46,7 @@ export class TrustedPeers {
     const family = peer.includes(':') ? 'ipv6' : 'ipv4';
     let answer = false;
     try {
-      answer = this.ranges.check(peer, family);
+      answer = family === 'ipv4' ? this.ipv4Ranges.check(peer, family) : this.ranges.check(peer, family);
     } catch {
       answer = false; // not an address at all (a unix socket's peer)
     }

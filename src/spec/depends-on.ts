@@ -113,5 +113,26 @@ export function wakeOrder(app: string, specs: ReadonlyMap<string, AppSpec>): str
  * up by holding it open while a dependent runs; this is for reports and tests.)
  */
 export function dependents(app: string, specs: ReadonlyMap<string, AppSpec>): string[] {
-  return [...specs.keys()].filter((name) => name !== app && wakeOrder(name, specs).includes(app));
+  // One walk up the reversed edges, not a wakeOrder per app (quadratic in the number of apps).
+  // The same answer: an app in `specs` reached from `app` through apps in `specs`.
+  if (!specs.has(app)) return [];
+  const needers = new Map<string, string[]>();
+  for (const [name, spec] of specs) {
+    for (const dep of spec.dependsOn) {
+      if (!specs.has(dep)) continue;
+      let list = needers.get(dep);
+      if (!list) needers.set(dep, (list = []));
+      list.push(name);
+    }
+  }
+  const reached = new Set<string>([app]);
+  const queue = [app];
+  for (let i = 0; i < queue.length; i++) {
+    for (const name of needers.get(queue[i]!) ?? []) {
+      if (reached.has(name)) continue;
+      reached.add(name);
+      queue.push(name);
+    }
+  }
+  return [...specs.keys()].filter((name) => name !== app && reached.has(name));
 }

@@ -26,15 +26,19 @@ export const CONTROL_LABELS: readonly string[] = [
   'autoheal*',
 ];
 
-/** `*` matches any run of characters; everything else is literal. */
-function matches(pattern: string, name: string): boolean {
-  return new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(name);
+/** `*` matches any run of characters; everything else is literal, in any case when `anyCase`. */
+function matches(pattern: string, name: string, anyCase = false): boolean {
+  return new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, anyCase ? 'iu' : 'u').test(name);
 }
 
 /** Whether a spec may set label `name`: a policy.labels pattern matches it or, without policy.labels, no control namespace does. */
 export function labelAllowed(name: string, policy: Pick<DockerPolicy, 'labels'>): boolean {
   if (policy.labels !== undefined) return policy.labels.some((pattern) => matches(pattern, name));
-  return !CONTROL_LABELS.some((pattern) => matches(pattern, name));
+  // A control namespace in any case: Traefik reads `Traefik.HTTP.Routers.x.Rule` as its own (its label
+  // parser compares names case-insensitively), and `Traefik.*` got past the deny pattern. Unicode's
+  // folding, as Go's (the Kelvin sign K is a k to strings.EqualFold and ToLower). The
+  // allow-list above stays exact: it lets through only what the operator wrote.
+  return !CONTROL_LABELS.some((pattern) => matches(pattern, name, true));
 }
 
 export function labelIssues(appName: string, labels: Readonly<Record<string, string>>, policy: Pick<DockerPolicy, 'labels'>): SpecIssue[] {

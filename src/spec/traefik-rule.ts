@@ -52,7 +52,7 @@ function unquote(body: string): string | undefined {
 function readConjunction(text: string): RuleRoute[] | string {
   let hosts: string[] | undefined;
   let paths: string[] | undefined;
-  for (const term of text.split('&&')) {
+  for (const term of splitOutsideQuotes(text, '&&')) {
     const match = TERM.exec(term);
     const args = match ? readArguments(match[2]!) : undefined;
     if (!match || !args) return `cannot read ${JSON.stringify(excerpt(term.trim()))}: ${SUPPORTED}`;
@@ -80,12 +80,37 @@ function readConjunction(text: string): RuleRoute[] | string {
 export function parseTraefikRule(rule: string): RuleResult {
   // Parentheses and `!` are not part of the grammar below, so such rules fail as unreadable terms.
   const routes: RuleRoute[] = [];
-  for (const alternative of rule.split('||')) {
+  for (const alternative of splitOutsideQuotes(rule, '||')) {
     const result = readConjunction(alternative);
     if (typeof result === 'string') return { ok: false, message: result };
     routes.push(...result);
   }
   return { ok: true, routes };
+}
+
+/**
+ * `text` split at each `separator` that is not inside a quoted value: splitting the whole
+ * rule refused a valid ``PathPrefix(`/a&&b`)`` as two unreadable terms. A quote left open
+ * keeps the rest of the text in one piece, which then fails as an unreadable term.
+ */
+export function splitOutsideQuotes(text: string, separator: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  let quote = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote !== '') {
+      if (quote === '"' && c === '\\') i++; // an escaped character, a quote among them
+      else if (c === quote) quote = '';
+    } else if (c === '`' || c === '"') quote = c;
+    else if (text.startsWith(separator, i)) {
+      parts.push(text.slice(start, i));
+      i += separator.length - 1;
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts;
 }
 
 /** The part of a rule an error quotes: enough to find it, never the whole of a huge one (a 100,000-character rule was echoed whole). */

@@ -54,6 +54,8 @@ test('on a Host that does not reach it, an app that exists is answered exactly a
     ['anything.example', 'shop'],
     ['other.apps.example', 'wild'],
     ['internal.example', 'wild'],
+    // A route without a host is not reached on a host whose own route takes every path.
+    ['internal.example', 'pub'],
   ] as const) {
     const reply = await status(host, app);
     assert.equal(reply.status, 404, `${app} on ${host}`);

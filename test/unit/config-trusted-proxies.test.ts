@@ -61,3 +61,23 @@ test('canonicalAddress answers the form a socket reports, or undefined for what 
   assert.equal(canonicalAddress('10.0.0.0/8'), undefined);
   assert.equal(canonicalAddress('localhost'), undefined);
 });
+
+test('an IPv6 range trusts an IPv4 peer only when it lies inside ::ffff:0:0/96 (::/0 trusted every IPv4 client too)', async () => {
+  const cases: Array<[entry: string, peer: string, trusted: boolean]> = [
+    ['::/0', '203.0.113.9', false],
+    ['::/0', '2001:db8::1', true],
+    ['::/64', '10.0.0.1', false],
+    ['::/64', '::1', true],
+    ['::/80', '192.0.2.1', false],
+    ['::ffff:0:0/96', '203.0.113.9', true],
+    ['::ffff:10.0.0.0/104', '10.1.2.3', true],
+    ['::ffff:10.0.0.0/104', '11.1.2.3', false],
+    ['10.0.0.0/8', '10.1.2.3', true],
+    ['10.0.0.0/8', '::ffff:10.1.2.3', true],
+    ['fd00::/8', '10.1.2.3', false],
+  ];
+  for (const [entry, peer, trusted] of cases) {
+    const config = await buildConfig({ trustedProxies: [entry] }, tmpdir());
+    assert.equal(new TrustedPeers(config.trustedProxies).has(peer), trusted, `${entry} ${peer}`);
+  }
+});

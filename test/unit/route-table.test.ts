@@ -103,3 +103,52 @@ for (const [method, url, location] of slashCases) {
     assert.equal(trailingSlashRedirect(match, method, url), location);
   });
 }
+
+test('reaches agrees with match: a route without a host is not reached on a host whose own routes take all its paths', () => {
+  const t = new RouteTable([
+    { app: 'admin', routes: [{ host: 'internal.example', stripPrefix: false }] },
+    { app: 'pub', routes: [{ path: '/session/pub/', stripPrefix: false }] },
+    { app: 'api', routes: [{ host: 'shop.example', path: '/session/', stripPrefix: false }] },
+  ]);
+  assert.equal(t.reaches('internal.example', 'pub'), false);
+  assert.equal(t.reaches('shop.example', 'pub'), false, '/session/ on shop.example takes /session/pub/…');
+  assert.equal(t.reaches('other.example', 'pub'), true);
+  assert.equal(t.reaches('internal.example', 'admin'), true);
+  assert.equal(t.reaches('INTERNAL.example.:80', 'admin'), true);
+  assert.equal(t.reaches('other.example', 'admin'), false);
+  assert.equal(t.reaches(undefined, 'pub'), true);
+  assert.equal(t.reaches('other.example', 'nope'), false);
+});
+
+test('property: reaches(host, app) holds exactly when some path on that host matches app', () => {
+  // Small universes, so a finite set of paths is every case: each prefix with and without its
+  // slash, below it, with a query, and a path no route names.
+  const hosts = ['a.example', 'x.apps.example', 'y.apps.example', 'other.example'];
+  const routeHosts = [undefined, 'a.example', '*.apps.example'];
+  const prefixes = ['/', '/p/', '/p/q/', '/r/', '/p?/'];
+  const apps = ['x', 'y', 'z'];
+  const paths = ['', '/', '/zz', '/p', '/p/', '/p/zz', '/p?k', '/p/q', '/p/q/zz', '/p/q?k', '/r', '/r/zz', '/p?/zz', '/p?'];
+  let seed = 7;
+  const next = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  for (let run = 0; run < 300; run++) {
+    const table = apps.map((app) => ({
+      app,
+      routes: Array.from({ length: 1 + next(3) }, () => {
+        const host = routeHosts[next(routeHosts.length)];
+        const route: { host?: string; path: string; stripPrefix: boolean } = { path: prefixes[next(prefixes.length)]!, stripPrefix: false };
+        if (host !== undefined) route.host = host;
+        return route;
+      }),
+    }));
+    const t = new RouteTable(table);
+    for (const host of hosts) {
+      for (const app of apps) {
+        const reached = paths.some((path) => t.match(host, path)?.app === app);
+        assert.equal(t.reaches(host, app), reached, `${app} on ${host} in ${JSON.stringify(table)}`);
+      }
+    }
+  }
+});

@@ -160,6 +160,10 @@ describe('parseTraefikRule', () => {
     ['Host(`a.example.com`) || Host(`b.example.com`)', [{ host: 'a.example.com' }, { host: 'b.example.com' }]],
     ['Host(`a.example.com`, `b.example.com`)', [{ host: 'a.example.com' }, { host: 'b.example.com' }]],
     ['Host(`a`, `b`) && PathPrefix(`/x`, `/y`)', [{ host: 'a', path: '/x' }, { host: 'a', path: '/y' }, { host: 'b', path: '/x' }, { host: 'b', path: '/y' }]],
+    // && and || inside a quoted value are part of it: the rule was split before its values were read.
+    ['PathPrefix(`/a&&b`)', [{ path: '/a&&b' }]],
+    ['PathPrefix("/a||b") || Host(`c`)', [{ path: '/a||b' }, { host: 'c' }]],
+    ['Host(`a`) && PathPrefix("/q\\"&&x")', [{ host: 'a', path: '/q"&&x' }]],
   ];
   for (const [rule, routes] of valid) {
     it(`reads ${rule}`, () => {
@@ -183,6 +187,7 @@ describe('parseTraefikRule', () => {
     ['PathPrefix("/a\tb")', /write it in backticks$/],
     ['Host(`a`) && PathPrefix("\\u12")', /write it in backticks$/],
     ['', /cannot read/],
+    ['PathPrefix(`/a&&b) && Host(`c`)', /cannot read/],
     // A huge rule is quoted in part, with its length: the message stays readable.
     [`Host(\`a\`) && ${'x'.repeat(100_000)}`, new RegExp(`^cannot read "${'x'.repeat(80)}… \\(100000 characters\\)":`)],
     [`${'M'.repeat(100_000)}(\`a\`)`, new RegExp(`^unsupported matcher ${'M'.repeat(80)}… \\(100000 characters\\)\\(`)],

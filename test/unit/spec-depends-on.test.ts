@@ -110,6 +110,41 @@ describe('dependents', () => {
     assert.deepEqual(dependents('api', specs), ['web']);
     assert.deepEqual(dependents('web', specs), []);
   });
+
+  it('answers what a wakeOrder per app would, on generated graphs with cycles and missing names', () => {
+    let seed = 11;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+    for (let run = 0; run < 200; run++) {
+      const specs = byName(names.slice(0, 1 + next(names.length)).map((name) => app(name, Array.from({ length: next(3) }, () => [...names, 'gone'][next(names.length + 1)]!))));
+      for (const name of [...names, 'gone']) {
+        const expected = [...specs.keys()].filter((other) => other !== name && wakeOrder(other, specs).includes(name));
+        assert.deepEqual(dependents(name, specs), expected, `${name} in ${JSON.stringify([...specs.values()].map((s) => [s.name, s.dependsOn]))}`);
+      }
+    }
+  });
+
+  it('reads each app a bounded number of times, not once per other app (it was quadratic)', () => {
+    const n = 2_000;
+    const chain = Array.from({ length: n }, (_, i) => ({ name: `a${i}`, dependsOn: i + 1 < n ? [`a${i + 1}`] : [] }) as unknown as AppSpec);
+    let reads = 0;
+    class Counted extends Map<string, AppSpec> {
+      override get(key: string) {
+        reads++;
+        return super.get(key);
+      }
+      override has(key: string) {
+        reads++;
+        return super.has(key);
+      }
+    }
+    const specs = new Counted(chain.map((spec) => [spec.name, spec]));
+    assert.equal(dependents(`a${n - 1}`, specs).length, n - 1);
+    assert.ok(reads <= 4 * n, `${reads} reads of ${n} apps`);
+  });
 });
 
 describe('dependsOn walks over long chains and generated graphs', () => {

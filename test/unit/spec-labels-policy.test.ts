@@ -33,6 +33,10 @@ describe('labels against the policy', () => {
     ['Watchtower by default', { 'com.centurylinklabs.watchtower.enable': 'true' }, undefined, ['labels["com.centurylinklabs.watchtower.enable"]']],
     ['an Ofelia job by default', { 'ofelia.job-run.x.image': 'alpine' }, undefined, ['labels["ofelia.job-run.x.image"]']],
     ['caddy-docker-proxy by default', { caddy: 'example.com', 'caddy_0.reverse_proxy': 'x' }, undefined, ['labels.caddy', 'labels["caddy_0.reverse_proxy"]']],
+    // Traefik reads its labels in any case: a capitalised one got past the deny pattern.
+    ['a Traefik router in capitals by default', { 'Traefik.HTTP.Routers.x.Rule': 'Host(`admin.example.com`)', 'TRAEFIK.enable': 'true', 'traefi\u212a.enable': 'true' }, undefined, ['labels["Traefik.HTTP.Routers.x.Rule"]', 'labels["TRAEFIK.enable"]', 'labels["traefi\u212a.enable"]']],
+    ['other control namespaces in any case by default', { 'Com.Docker.Compose.project': 'prod', Caddy: 'example.com', 'AutoHeal': 'true' }, undefined, ['labels["Com.Docker.Compose.project"]', 'labels.Caddy', 'labels.AutoHeal']],
+    ['what policy.labels names, only as written', { 'traefik.enable': 'true', 'Traefik.enable': 'true' }, ['traefik.enable'], ['labels["Traefik.enable"]']],
     ['Traefik where policy.labels allows it', { 'traefik.enable': 'true' }, ['traefik.*'], []],
     ['what policy.labels does not name', { team: 'web', other: 'x' }, ['team'], ['labels.other']],
     ['any label with an empty policy.labels', { team: 'web' }, [], ['labels.team']],
