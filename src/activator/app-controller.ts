@@ -12,7 +12,7 @@ import { adoptedExit, lastEnded } from './adopted-exit.js';
 import { crashLoopReason, type CrashBackoff } from './crash-backoff.js';
 import { AppTimers } from './app-timers.js';
 import { DependencyHold, type WakeDependencies } from './dependency-hold.js';
-import { HealthChecker } from './health-checker.js';
+import { awaitHealthy, HealthChecker } from './health-checker.js';
 import { CHANGED_OUTSIDE, ROUTE_LOST, routeLost } from './published-route.js';
 import { endedReason, SIGNAL_COUNTS_FOR_MS, SignalBook } from './ended-reason.js';
 import { exitDecision, restartSlot, whetherGone } from './instance-failure.js';
@@ -845,6 +845,7 @@ export class AppController {
     try {
       this.requireLaunchable(this.spec);
       const fresh = await restartSlot(this.deps.runtime, this.spec, slot);
+      await this.passesHealthAgain(slot, fresh);
       if (!this.instances.has(slot)) return this.strayRestart(fresh.instance, why);
       this.instances.replace(slot, fresh);
       this.deps.logger.info({ app: this.name, instance: fresh.instance.name, why }, 'instance restarted and back in rotation');
@@ -861,6 +862,21 @@ export class AppController {
     } finally {
       this.restartingInPlace.delete(slot.instance.id);
     }
+  }
+
+  /**
+   * A restarted instance rejoins once it has passed `healthyThreshold` health checks in a row, as an ejected
+   * Envoy host does: ready (its readiness check) is not healthy, and it used to rejoin at once, so the
+   * threshold decided nothing. Bounded by the app's start timeout beyond those checks; throws when it does not
+   * pass them. An app with no other instance in rotation takes it back once ready (Envoy's panic mode at
+   * its limit): from an instance whose checks fail it may still serve something, from none nothing.
+   */
+  private async passesHealthAgain(slot: Slot, fresh: Slot): Promise<void> {
+    const health = this.spec.health;
+    if (!health || !this.instances.slots.some((s) => s !== slot && s.available)) return;
+    const deadline = performance.now() + this.spec.startTimeoutMs + health.healthyThreshold * (health.intervalMs + health.timeoutMs);
+    const passed = await awaitHealthy(fresh.upstream, health, deadline, () => this.instances.has(slot));
+    if (!passed.ok && this.instances.has(slot)) throw new StartFailedError(this.name, `restarted, it did not pass ${health.healthyThreshold} health checks in a row${passed.reason ? ` (${passed.reason})` : ''}`, false);
   }
 
   /**
