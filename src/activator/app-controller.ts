@@ -29,7 +29,7 @@ import { replaceInstances } from './rollout.js';
 import { pauseInstances, retireInstance, stopInstances, type StopContext } from './stop-instances.js';
 import type { StartBudget } from './start-budget.js';
 import { StopRetry, type StopRetrySchedule } from './stop-retry.js';
-import { NoInstanceError, StartFailedError, StartSlotsBusyError } from './start-errors.js';
+import { HealthNotPassedError, NoInstanceError, StartFailedError, StartSlotsBusyError } from './start-errors.js';
 import type { BelievedApp } from './resync-plan.js';
 import { afterFailedThaw, wakePlan } from './wake-plan.js';
 
@@ -857,7 +857,7 @@ export class AppController {
       await this.deps.runtime.stop(slot.instance.id, { timeoutS: 5 }).catch(() => undefined);
       if (!this.instances.has(slot)) return false;
       this.instances.park({ ...slot.instance, state: 'exited', address: undefined });
-      this.dropSlot(slot, `its container ${why} and did not get ready again when restarted`);
+      this.dropSlot(slot, `its container ${why} and ${err instanceof HealthNotPassedError ? err.detail : 'did not get ready again'} when restarted`);
       return false;
     } finally {
       this.restartingInPlace.delete(slot.instance.id);
@@ -876,7 +876,7 @@ export class AppController {
     if (!health || !this.instances.slots.some((s) => s !== slot && s.available)) return;
     const deadline = performance.now() + this.spec.startTimeoutMs + health.healthyThreshold * (health.intervalMs + health.timeoutMs);
     const passed = await awaitHealthy(fresh.upstream, health, deadline, () => this.instances.has(slot));
-    if (!passed.ok && this.instances.has(slot)) throw new StartFailedError(this.name, `restarted, it did not pass ${health.healthyThreshold} health checks in a row${passed.reason ? ` (${passed.reason})` : ''}`, false);
+    if (!passed.ok && this.instances.has(slot)) throw new HealthNotPassedError(this.name, `did not pass ${health.healthyThreshold} health checks in a row${passed.reason ? ` (${passed.reason})` : ''}`);
   }
 
   /**

@@ -126,7 +126,8 @@ export async function awaitHealthy(target: ProbeTarget, spec: HealthSpec, deadli
     if (step.verdict === 'rejoin') return { ok: true };
     count = step;
     if (!stillWanted() || performance.now() + spec.intervalMs > deadline) return { ok: false, ...(reason ? { reason } : {}) };
-    await new Promise((resolve) => setTimeout(resolve, spec.intervalMs));
+    // Unref'd: a wait for an instance must not hold a closing gateway's process open.
+    await new Promise((resolve) => setTimeout(resolve, spec.intervalMs).unref());
   }
 }
 

@@ -66,3 +66,24 @@ test('a restarted instance rejoins after healthyThreshold passed checks in a row
     await rt.close();
   }
 });
+
+test('a restarted instance that is ready but fails its health checks does not rejoin, and the log says why', async () => {
+  const rt = new FakeRuntime();
+  rt.behave('web', { sickAfterMs: 100 });
+  const { lines, logger } = keptLog();
+  const a = fakeActivator(rt, { logger });
+  try {
+    // No readiness path: any answer is ready, a 503 too; the health check asks for 2xx or 3xx.
+    await a.reconcile([fakeSpec('web', { readiness: undefined, startTimeout: '300ms', scale: { min: 2, max: 2 }, health: { path: '/healthz', interval: '30ms', timeout: '500ms', unhealthyThreshold: 2 } })]);
+    await a.acquire('web');
+    await eventually('two ready', () => a.status('web')?.readyInstances === 2, 10_000);
+    // Its restart answers 503 for good.
+    rt.behave('web', { neverReady: true });
+    await eventually('a restart that failed', () => lines.some((l) => l.msg === 'instance restart failed'), 20_000);
+    assert.match(JSON.stringify(lines.find((l) => l.msg === 'instance restart failed')), /did not pass 1 health checks in a row \(health check \/healthz answered 503\)/);
+    assert.ok(!lines.some((l) => l.msg === BACK), 'not back in rotation');
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
