@@ -12,7 +12,7 @@ import { adoptedExit, lastEnded } from './adopted-exit.js';
 import { crashLoopReason, type CrashBackoff } from './crash-backoff.js';
 import { AppTimers } from './app-timers.js';
 import { DependencyHold, type WakeDependencies } from './dependency-hold.js';
-import { HealthChecker } from './health-checker.js';
+import { awaitHealthy, HealthChecker } from './health-checker.js';
 import { CHANGED_OUTSIDE, ROUTE_LOST, routeLost } from './published-route.js';
 import { endedReason, SIGNAL_COUNTS_FOR_MS, SignalBook } from './ended-reason.js';
 import { exitDecision, restartSlot, whetherGone } from './instance-failure.js';
@@ -29,7 +29,7 @@ import { replaceInstances } from './rollout.js';
 import { pauseInstances, retireInstance, stopInstances, type StopContext } from './stop-instances.js';
 import type { StartBudget } from './start-budget.js';
 import { StopRetry, type StopRetrySchedule } from './stop-retry.js';
-import { NoInstanceError, StartFailedError, StartSlotsBusyError } from './start-errors.js';
+import { HealthNotPassedError, NoInstanceError, StartFailedError, StartSlotsBusyError } from './start-errors.js';
 import type { BelievedApp } from './resync-plan.js';
 import { afterFailedThaw, wakePlan } from './wake-plan.js';
 
@@ -845,6 +845,7 @@ export class AppController {
     try {
       this.requireLaunchable(this.spec);
       const fresh = await restartSlot(this.deps.runtime, this.spec, slot);
+      await this.passesHealthAgain(slot, fresh);
       if (!this.instances.has(slot)) return this.strayRestart(fresh.instance, why);
       this.instances.replace(slot, fresh);
       this.deps.logger.info({ app: this.name, instance: fresh.instance.name, why }, 'instance restarted and back in rotation');
@@ -856,11 +857,26 @@ export class AppController {
       await this.deps.runtime.stop(slot.instance.id, { timeoutS: 5 }).catch(() => undefined);
       if (!this.instances.has(slot)) return false;
       this.instances.park({ ...slot.instance, state: 'exited', address: undefined });
-      this.dropSlot(slot, `its container ${why} and did not get ready again when restarted`);
+      this.dropSlot(slot, `its container ${why} and ${err instanceof HealthNotPassedError ? err.detail : 'did not get ready again'} when restarted`);
       return false;
     } finally {
       this.restartingInPlace.delete(slot.instance.id);
     }
+  }
+
+  /**
+   * A restarted instance rejoins once it has passed `healthyThreshold` health checks in a row, as an ejected
+   * Envoy host does: ready (its readiness check) is not healthy, and it used to rejoin at once, so the
+   * threshold decided nothing. Bounded by the app's start timeout beyond those checks; throws when it does not
+   * pass them. An app with no other instance in rotation takes it back once ready (Envoy's panic mode at
+   * its limit): from an instance whose checks fail it may still serve something, from none nothing.
+   */
+  private async passesHealthAgain(slot: Slot, fresh: Slot): Promise<void> {
+    const health = this.spec.health;
+    if (!health || !this.instances.slots.some((s) => s !== slot && s.available)) return;
+    const deadline = performance.now() + this.spec.startTimeoutMs + health.healthyThreshold * (health.intervalMs + health.timeoutMs);
+    const passed = await awaitHealthy(fresh.upstream, health, deadline, () => this.instances.has(slot));
+    if (!passed.ok && this.instances.has(slot)) throw new HealthNotPassedError(this.name, `did not pass ${health.healthyThreshold} health checks in a row${passed.reason ? ` (${passed.reason})` : ''}`);
   }
 
   /**

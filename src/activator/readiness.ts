@@ -26,7 +26,14 @@ const PROBE_BODY_BYTES = 64 * 1024;
  * nothing, because docker-proxy accepts connections on the published port
  * before the app inside listens, and only then resets them.
  */
-export function probeOnce(target: ProbeTarget, readiness: ReadinessSpec, timeoutMs: number, check: ProbeKind = 'readiness check'): Promise<ProbeResult> {
+export function probeOnce(
+  target: ProbeTarget,
+  readiness: ReadinessSpec,
+  timeoutMs: number,
+  check: ProbeKind = 'readiness check',
+  // Readiness: any status below 500 (an app that is up answers, even a 404); a health check asks for more (healthyStatus).
+  good: (status: number) => boolean = (status) => status < 500,
+): Promise<ProbeResult> {
   return new Promise((resolve) => {
     const onAnswer = (res: IncomingMessage) => {
       // The status is the answer; the body is read only to its bound and to the probe's time. An app whose path
@@ -39,7 +46,7 @@ export function probeOnce(target: ProbeTarget, readiness: ReadinessSpec, timeout
       res.on('end', () => clearTimeout(timer));
       res.on('error', () => undefined);
       const status = res.statusCode ?? 0;
-      if (readiness.path === undefined || status < 500) resolve({ ready: true });
+      if (readiness.path === undefined || good(status)) resolve({ ready: true });
       else resolve({ ready: false, reason: `${check} ${readiness.path} answered ${status}` });
     };
     let req: ClientRequest;

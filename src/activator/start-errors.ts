@@ -1,12 +1,22 @@
-import { BerthError } from '../errors.js';
+import { BerthError, StartFailedError } from '../errors.js';
 
-export { StartFailedError } from '../errors.js';
+export { StartFailedError };
 
 /** The last start failed moments ago: a reloading browser sees that instead of starting the app again at once. */
 export class RecentStartFailure extends BerthError {
   /** `reason` is the last failure as its app's clients may read it (AppController.publicLastError). */
   constructor(reason: string) {
     super('start_failed', reason, { publicMessage: reason });
+  }
+}
+
+/** An instance restarted for its health got ready but did not pass its health checks again (`detail` says how). */
+export class HealthNotPassedError extends StartFailedError {
+  constructor(
+    app: string,
+    readonly detail: string,
+  ) {
+    super(app, `restarted, it ${detail}`, false);
   }
 }
 

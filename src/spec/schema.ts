@@ -194,11 +194,11 @@ export const berthAppSchema = z
       .describe('How requests are spread over instances: least-connections (default), round-robin, random-two (the less busy of two picked at random), or cookie (a client sticks to its instance while it lives).'),
     health: z
       .strictObject({
-        path: f.probePathField.describe('HTTP path checked with GET; below 500 is healthy.'),
+        path: f.probePathField.describe('HTTP path checked with GET; a 2xx or 3xx answer is healthy (a 404 is not).'),
         interval: f.durationField.default('10s').describe('Time between checks of each instance.'),
         timeout: f.durationField.default('2s').describe('How long one check may take.'),
-        unhealthyThreshold: z.number().int().min(1).default(3).describe('Consecutive failures that take an instance out of rotation and restart it.'),
-        healthyThreshold: z.number().int().min(1).default(1).describe('Consecutive successes that bring it back.'),
+        unhealthyThreshold: z.number().int().min(1).default(3).describe('Failed checks in a row (any success starts over) that take an instance out of rotation and restart it; one instance of the app at a time.'),
+        healthyThreshold: z.number().int().min(1).default(1).describe('Passed checks in a row that bring a restarted instance back into rotation.'),
       })
       .optional()
       .describe('Active health checks of running instances. Connection failures also eject an instance (passively).'),

@@ -16,9 +16,9 @@ export interface HealthSpec {
   path: string;
   intervalMs: number;
   timeoutMs: number;
-  /** Consecutive failures that take an instance out of rotation (and restart it). */
+  /** Failed checks in a row (any success starts over) that take an instance out of rotation (and restart it). */
   unhealthyThreshold: number;
-  /** Consecutive successes that bring it back. */
+  /** Passed checks in a row that bring a restarted instance back into rotation. */
   healthyThreshold: number;
 }
 
