@@ -52,10 +52,6 @@ export class LabelledHistogram {
     this.cells.delete(value);
   }
 
-  reset(): void {
-    this.cells.clear();
-  }
-
   /** Each label value with its cells, in the order they were made. */
   entries(): IterableIterator<[string, HistogramCells]> {
     return this.cells.entries();
