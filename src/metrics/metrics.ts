@@ -1,9 +1,10 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { AppState, AppStatus } from '../activator/app-status.js';
 import type { GatewayEvent } from '../gateway/state-events.js';
 import type { RequestRecord } from '../store/store.js';
 import { VERSION } from '../version.js';
 import { ContainerClock } from './container-clock.js';
+import { ChunkedExposition, escapeLabelValue, formatValue } from './exposition.js';
 import { LabelledHistogram } from './labelled-histogram.js';
 import { CODE_CLASSES, RequestTally } from './request-tally.js';
 import { classifyTransition } from './transitions.js';
@@ -42,50 +43,37 @@ export interface MetricsOptions {
 }
 
 /**
- * berth's Prometheus metrics, in a registry of their own. Fed by the proxy's
- * finished requests (`requestDone`, on the hot path: a map lookup and a few
- * increments) and by app state changes (`stateChanged`); gauges are read from
- * the apps' statuses when scraped.
+ * berth's Prometheus metrics. Fed by the proxy's finished requests (`requestDone`, on the
+ * hot path: a map lookup and a few increments) and by app state changes (`stateChanged`);
+ * gauges are read from the apps' statuses when scraped. The gateway-wide families live in a
+ * prom-client registry of their own (others, the worker pool's, join it); the per-app ones,
+ * ~31 series per app, are written by hand and in chunks (exposition.ts), since a registry
+ * formats every line as an object in one block of the event loop.
  */
 export class Metrics {
   readonly registry = new Registry();
   private readonly tallies = new Map<string, RequestTally>();
   private readonly requestDuration = new LabelledHistogram('berth_request_duration_seconds', 'Time from receiving a proxied request to its end, cold-start wait included.', 'app', REQUEST_BUCKETS);
-  private readonly coldStarts: Counter<'app' | 'result'>;
-  private readonly coldStartDuration: Histogram<'app'>;
-  private readonly idleStops: Counter<'app'>;
-  private readonly startFailures: Counter<'app'>;
+  /** Cold starts by app: [ok, failed]. */
+  private readonly coldStarts = new Map<string, [number, number]>();
+  private readonly coldStartDuration = new LabelledHistogram('berth_cold_start_duration_seconds', 'Time from the start of an app until its first instance was ready.', 'app', COLD_START_BUCKETS);
+  private readonly idleStops = new Map<string, number>();
+  private readonly startFailures = new Map<string, number>();
+  private readonly statuses: () => readonly AppStatus[];
   /** Each app's state as last seen, to tell transitions. */
   private readonly states = new Map<string, AppState>();
   private readonly clock: ContainerClock;
   private readonly declared: (app: string) => boolean;
   /** The exposition being rendered now, shared by the scrapes that arrive meanwhile (see text()). */
-  private rendering?: Promise<string>;
+  private rendering?: Promise<readonly string[]>;
 
   constructor(options: MetricsOptions = {}) {
     this.declared = options.declared ?? (() => true);
     const registers = [this.registry];
-    const statuses = options.statuses ?? (() => []);
-    const tallies = this.tallies;
+    this.statuses = options.statuses ?? (() => []);
     this.clock = new ContainerClock(options.nowMs);
-    const clock = this.clock;
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'berth_' });
     new Gauge({ name: 'berth_build_info', help: 'The running berth version (always 1).', labelNames: ['version', 'node'], registers }).set({ version: VERSION, node: process.version }, 1);
-    new Counter({
-      name: 'berth_requests_total',
-      help: 'Proxied requests by app, status class (aborted: the client went away first) and whether they waited for a cold start.',
-      labelNames: ['app', 'code_class', 'cold_start'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [app, tally] of tallies) {
-          for (let i = 0; i < tally.counts.length; i++) {
-            const n = tally.counts[i]!;
-            if (n > 0) this.inc({ app, code_class: CODE_CLASSES[i >> 1]!, cold_start: i & 1 ? 'true' : 'false' }, n);
-          }
-        }
-      },
-    });
     const historyDropped = options.historyDropped ?? (() => 0);
     new Counter({
       name: 'berth_history_dropped_total',
@@ -107,26 +95,6 @@ export class Metrics {
         },
       });
     }
-    this.registry.registerMetric(this.requestDuration.asMetric());
-    this.coldStarts = new Counter({ name: 'berth_cold_starts_total', help: 'Starts of an app from zero, by result.', labelNames: ['app', 'result'], registers });
-    this.coldStartDuration = new Histogram({ name: 'berth_cold_start_duration_seconds', help: 'Time from the start of an app until its first instance was ready.', labelNames: ['app'], buckets: COLD_START_BUCKETS, registers });
-    this.idleStops = new Counter({ name: 'berth_idle_stops_total', help: 'Apps stopped or paused because they were idle.', labelNames: ['app'], registers });
-    this.startFailures = new Counter({ name: 'berth_start_failures_total', help: 'Apps that failed to start or crash-looped.', labelNames: ['app'], registers });
-    new Counter({
-      name: 'berth_container_seconds_total',
-      help: "Seconds of the apps' containers up (starting, running or draining) and paused, summed over instances.",
-      labelNames: ['app', 'state'],
-      registers,
-      collect() {
-        for (const s of statuses()) clock.update(s);
-        clock.advance();
-        this.reset();
-        for (const { app, running, paused } of clock.totals()) {
-          this.inc({ app, state: 'running' }, running);
-          this.inc({ app, state: 'paused' }, paused);
-        }
-      },
-    });
     const certificates = options.certificates ?? (() => []);
     new Gauge({
       name: 'berth_certificate_expiry_timestamp_seconds',
@@ -161,49 +129,6 @@ export class Metrics {
         for (const c of certificates()) if (c.host !== undefined) this.set({ name: c.host }, c.failures ?? 0);
       },
     });
-    new Gauge({
-      name: 'berth_queue_waiting',
-      help: 'Requests waiting for an app to start.',
-      labelNames: ['app'],
-      registers,
-      collect() {
-        this.reset();
-        for (const s of statuses()) this.set({ app: s.name }, s.waiting);
-      },
-    });
-    new Gauge({
-      name: 'berth_requests_in_flight',
-      help: 'Requests and WebSockets in flight, by app.',
-      labelNames: ['app'],
-      registers,
-      collect() {
-        this.reset();
-        for (const s of statuses()) this.set({ app: s.name }, s.inFlight);
-      },
-    });
-    new Gauge({
-      name: 'berth_app_state',
-      help: "1 for the app's current state, 0 for the others.",
-      labelNames: ['app', 'state'],
-      registers,
-      collect() {
-        this.reset();
-        for (const s of statuses()) for (const state of APP_STATES) this.set({ app: s.name, state }, s.state === state ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: 'berth_instances',
-      help: 'Instances by app: ready (in rotation now) and desired (the replicas it runs while up).',
-      labelNames: ['app', 'state'],
-      registers,
-      collect() {
-        this.reset();
-        for (const s of statuses()) {
-          this.set({ app: s.name, state: 'ready' }, s.readyInstances);
-          this.set({ app: s.name, state: 'desired' }, s.replicas);
-        }
-      },
-    });
   }
 
   /** One finished proxied request; for the proxy's `onRequestDone`, so cheap and never throwing. */
@@ -227,11 +152,13 @@ export class Metrics {
     this.states.set(app, status.state);
     const facts = classifyTransition(previous, status);
     if (facts.coldStart) {
-      this.coldStarts.inc({ app, result: facts.coldStart.ok ? 'ok' : 'failed' });
-      if (facts.coldStart.seconds !== undefined) this.coldStartDuration.observe({ app }, facts.coldStart.seconds);
+      let counts = this.coldStarts.get(app);
+      if (!counts) this.coldStarts.set(app, (counts = [0, 0]));
+      counts[facts.coldStart.ok ? 0 : 1]++;
+      if (facts.coldStart.seconds !== undefined) this.coldStartDuration.child(app).observe(facts.coldStart.seconds);
     }
-    if (facts.startFailure) this.startFailures.inc({ app });
-    if (facts.idleStop) this.idleStops.inc({ app });
+    if (facts.startFailure) this.startFailures.set(app, (this.startFailures.get(app) ?? 0) + 1);
+    if (facts.idleStop) this.idleStops.set(app, (this.idleStops.get(app) ?? 0) + 1);
   }
 
   /**
@@ -246,10 +173,10 @@ export class Metrics {
     this.states.delete(app);
     this.tallies.delete(app);
     this.requestDuration.delete(app);
-    for (const result of ['ok', 'failed']) this.coldStarts.remove({ app, result });
-    this.coldStartDuration.remove({ app });
-    this.idleStops.remove({ app });
-    this.startFailures.remove({ app });
+    this.coldStarts.delete(app);
+    this.coldStartDuration.delete(app);
+    this.idleStops.delete(app);
+    this.startFailures.delete(app);
   }
 
   /** Follows the gateway's events; returns the unsubscribe function. */
@@ -265,16 +192,70 @@ export class Metrics {
   }
 
   /**
-   * The Prometheus text exposition of every metric. Scrapes that arrive while one is
+   * The Prometheus text exposition of every metric, in chunks to write one after another
+   * (joined, the whole text is 18-30 MB with 10,000 apps: building that one string was a
+   * stall of hundreds of milliseconds of its own). Scrapes that arrive while one is
    * being rendered share it: a rendering reads every app's status and formats ~30
-   * series per app on the event loop (seconds with 10,000 apps), so N concurrent
-   * scrapers (an HA pair, a dashboard, a curl loop) would cost N times that, stalling
-   * the proxy meanwhile. One that joins gets figures read a moment before it arrived,
-   * as a slower network would have given it.
+   * series per app (~0.3 s with 10,000 apps, in chunks between which the proxy runs),
+   * so N concurrent scrapers (an HA pair, a dashboard, a curl loop) would cost N times
+   * that. One that joins gets figures read a moment before it arrived, as a slower
+   * network would have given it.
    */
-  text(): Promise<string> {
-    this.rendering ??= this.registry.metrics().finally(() => (this.rendering = undefined));
+  chunks(): Promise<readonly string[]> {
+    this.rendering ??= this.render().finally(() => (this.rendering = undefined));
     return this.rendering;
+  }
+
+  /** The exposition as one string (chunks() joined): for tests and small gateways. */
+  async text(): Promise<string> {
+    return (await this.chunks()).join('');
+  }
+
+  private async render(): Promise<string[]> {
+    const gateway = await this.registry.metrics();
+    const out = new ChunkedExposition();
+    await out.family('berth_requests_total', 'Proxied requests by app, status class (aborted: the client went away first) and whether they waited for a cold start.', 'counter', this.tallies, ([app, tally]) => {
+      const a = escapeLabelValue(app);
+      let lines = '';
+      for (let i = 0; i < tally.counts.length; i++) {
+        const n = tally.counts[i]!;
+        if (n > 0) lines += `${lines === '' ? '' : '\n'}berth_requests_total{app="${a}",code_class="${CODE_CLASSES[i >> 1]!}",cold_start="${i & 1 ? 'true' : 'false'}"} ${formatValue(n)}`;
+      }
+      return lines;
+    });
+    const duration = this.requestDuration;
+    await out.family(duration.name, duration.help, 'histogram', duration.entries(), ([app, cells]) => duration.lines(app, cells));
+    await out.family('berth_cold_starts_total', 'Starts of an app from zero, by result.', 'counter', this.coldStarts, ([app, [ok, failed]]) => {
+      const a = escapeLabelValue(app);
+      const lines: string[] = [];
+      if (ok > 0) lines.push(`berth_cold_starts_total{app="${a}",result="ok"} ${formatValue(ok)}`);
+      if (failed > 0) lines.push(`berth_cold_starts_total{app="${a}",result="failed"} ${formatValue(failed)}`);
+      return lines.join('\n');
+    });
+    const coldStart = this.coldStartDuration;
+    await out.family(coldStart.name, coldStart.help, 'histogram', coldStart.entries(), ([app, cells]) => coldStart.lines(app, cells));
+    await out.family('berth_idle_stops_total', 'Apps stopped or paused because they were idle.', 'counter', this.idleStops, ([app, n]) => `berth_idle_stops_total{app="${escapeLabelValue(app)}"} ${formatValue(n)}`);
+    await out.family('berth_start_failures_total', 'Apps that failed to start or crash-looped.', 'counter', this.startFailures, ([app, n]) => `berth_start_failures_total{app="${escapeLabelValue(app)}"} ${formatValue(n)}`);
+    // One read of the statuses for the gauges and the clock: the same moment for all of them.
+    const statuses = this.statuses();
+    for (const s of statuses) this.clock.update(s);
+    this.clock.advance();
+    await out.family('berth_container_seconds_total', "Seconds of the apps' containers up (starting, running or draining) and paused, summed over instances.", 'counter', this.clock.totals(), ({ app, running, paused }) => {
+      const a = escapeLabelValue(app);
+      return `berth_container_seconds_total{app="${a}",state="running"} ${formatValue(running)}\nberth_container_seconds_total{app="${a}",state="paused"} ${formatValue(paused)}`;
+    });
+    await out.family('berth_queue_waiting', 'Requests waiting for an app to start.', 'gauge', statuses, (s) => `berth_queue_waiting{app="${escapeLabelValue(s.name)}"} ${formatValue(s.waiting)}`);
+    await out.family('berth_requests_in_flight', 'Requests and WebSockets in flight, by app.', 'gauge', statuses, (s) => `berth_requests_in_flight{app="${escapeLabelValue(s.name)}"} ${formatValue(s.inFlight)}`);
+    await out.family('berth_app_state', "1 for the app's current state, 0 for the others.", 'gauge', statuses, (s) => {
+      const a = escapeLabelValue(s.name);
+      return APP_STATES.map((state) => `berth_app_state{app="${a}",state="${state}"} ${s.state === state ? 1 : 0}`).join('\n');
+    });
+    await out.family('berth_instances', 'Instances by app: ready (in rotation now) and desired (the replicas it runs while up).', 'gauge', statuses, (s) => {
+      const a = escapeLabelValue(s.name);
+      return `berth_instances{app="${a}",state="ready"} ${formatValue(s.readyInstances)}\nberth_instances{app="${a}",state="desired"} ${formatValue(s.replicas)}`;
+    });
+    // The registry's text ends in a newline; one more makes the blank line between families.
+    return [`${gateway}\n`, ...out.done()];
   }
 
   get contentType(): string {

@@ -1,4 +1,5 @@
 import { describe, it } from 'node:test';
+import { Gauge, Registry } from 'prom-client';
 import assert from 'node:assert/strict';
 import type { AppState, AppStatus } from '../../src/activator/app-status.js';
 import { StateEvents } from '../../src/gateway/state-events.js';
@@ -300,6 +301,93 @@ describe('metrics', () => {
     assert.equal(pings, 3, 'a scrape after the shared one renders again');
     assert.equal(promValue(t, 'berth_requests_total', { app: 'a' }), 2);
     assert.equal(promValue(t, 'berth_engine_up'), 0);
+  });
+
+  it('writes the per-app families as valid exposition text, escaped and valued as prom-client writes them', async () => {
+    // An app name with every character the format escapes, beside plain ones.
+    const odd = 'we"ird\\app\nname';
+    const apps = [odd, ...Array.from({ length: 300 }, (_, i) => `app-${i}`)];
+    const statuses = apps.map((name) => status(name, 'running', { inFlight: 2, waiting: 1, replicas: 2, readyInstances: 1 }));
+    let now = 0;
+    const m = new Metrics({ processMetrics: false, statuses: () => statuses, nowMs: () => now });
+    for (const app of apps) {
+      m.stateChanged(status(app, 'starting'));
+      m.stateChanged(status(app, 'running', { lastStartMs: 1500 }));
+      m.stateChanged(status(app, 'stopped', { reason: 'idle' }));
+      m.stateChanged(status(app, 'failed'));
+      m.requestDone(record(app, 200, 3));
+      m.requestDone(record(app, 0, 7, true));
+    }
+    now += 2000;
+    const text = await m.text();
+    assert.equal(text, (await m.chunks()).join(''), 'text() is the chunks joined');
+    assert.ok(text.endsWith('\n') && !text.endsWith('\n\n'));
+    // Strictly: every family is a HELP, a TYPE, then only its own samples, with a blank line
+    // between families, and no series twice.
+    const seen = new Set<string>();
+    const families = text.slice(0, -1).split('\n\n');
+    for (const family of families) {
+      const [help, type, ...samples] = family.split('\n');
+      const name = /^# HELP (\S+) ./.exec(help!)?.[1];
+      assert.ok(name, `a family begins with its HELP: ${help}`);
+      assert.match(type!, new RegExp(`^# TYPE ${name} (counter|gauge|histogram)$`));
+      assert.ok(!seen.has(name), `${name} once`);
+      seen.add(name);
+      const parsed = parsePromText(samples.join('\n'));
+      const series = new Set<string>();
+      for (const [i, s] of parsed.samples.entries()) {
+        assert.ok(s.name === name || (type!.endsWith('histogram') && [`${name}_bucket`, `${name}_sum`, `${name}_count`].includes(s.name)), `${samples[i]} in ${name}`);
+        const key = `${s.name}${JSON.stringify(Object.entries(s.labels).sort())}`;
+        assert.ok(!series.has(key), `one series once: ${samples[i]}`);
+        series.add(key);
+      }
+    }
+    const t = parsePromText(text);
+    for (const family of ['berth_requests_total', 'berth_request_duration_seconds_count', 'berth_cold_starts_total', 'berth_cold_start_duration_seconds_count', 'berth_idle_stops_total', 'berth_start_failures_total', 'berth_queue_waiting', 'berth_requests_in_flight', 'berth_app_state', 'berth_instances']) {
+      assert.equal(new Set(t.samples.filter((s) => s.name === family).map((s) => s.labels.app)).size, apps.length, `${family}: every app`);
+    }
+    // The odd name comes back as it was, with its values.
+    assert.equal(promValue(t, 'berth_requests_total', { app: odd }), 2);
+    assert.equal(promValue(t, 'berth_requests_total', { app: odd, code_class: 'aborted', cold_start: 'true' }), 1);
+    assert.equal(promValue(t, 'berth_request_duration_seconds_bucket', { app: odd, le: '0.005' }), 1);
+    assert.equal(promValue(t, 'berth_request_duration_seconds_bucket', { app: odd, le: '+Inf' }), 2);
+    assert.equal(promValue(t, 'berth_request_duration_seconds_sum', { app: odd }), 0.01);
+    assert.equal(promValue(t, 'berth_cold_start_duration_seconds_bucket', { app: odd, le: '2' }), 1);
+    assert.equal(promValue(t, 'berth_cold_start_duration_seconds_bucket', { app: odd, le: '1' }), 0);
+    assert.equal(promValue(t, 'berth_cold_starts_total', { app: odd, result: 'ok' }), 1);
+    assert.equal(promValue(t, 'berth_idle_stops_total', { app: odd }), 1);
+    assert.equal(promValue(t, 'berth_start_failures_total', { app: odd }), 1);
+    assert.equal(promValue(t, 'berth_app_state', { app: odd, state: 'running' }), 1);
+    assert.equal(promValue(t, 'berth_app_state', { app: odd }), 1);
+    assert.equal(promValue(t, 'berth_instances', { app: odd, state: 'desired' }), 2);
+    assert.ok(hasSample(t, 'berth_container_seconds_total', { app: odd, state: 'paused' }));
+    // Byte for byte as prom-client writes the same series (label escaping, numbers, HELP and TYPE).
+    const reference = new Registry();
+    const gauge = new Gauge({ name: 'berth_queue_waiting', help: 'Requests waiting for an app to start.', labelNames: ['app'], registers: [reference] });
+    for (const app of apps) gauge.set({ app }, 1);
+    const ours = families.find((f) => f.startsWith('# HELP berth_queue_waiting '));
+    assert.equal(`${ours}\n`, await reference.metrics());
+  });
+
+  it('yields to the event loop between chunks of apps while it renders', async () => {
+    const statuses = Array.from({ length: 300 }, (_, i) => status(`app-${i}`, 'running'));
+    const m = new Metrics({ processMetrics: false, statuses: () => statuses });
+    for (const s of statuses) m.requestDone(record(s.name, 200, 3));
+    // Counts the turns of the event loop until the rendering is done: without a yield it
+    // would finish in one go (promises only), before the first of them.
+    let done = false;
+    let turns = 0;
+    const tick = (): void => {
+      if (done) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    const chunks = await m.chunks();
+    done = true;
+    assert.ok(turns >= 2, `the event loop turned ${turns} times during the rendering`);
+    assert.ok(chunks.length >= 2, 'in several chunks');
+    assert.equal(promValue(parsePromText(chunks.join('')), 'berth_app_state', { state: 'running' }), 300);
   });
 
   it('exports process metrics with the berth_ prefix and build info', async () => {
