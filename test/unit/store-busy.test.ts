@@ -23,23 +23,24 @@ after(async () => {
   await fs.rm(root, { recursive: true, force: true });
 });
 
-/** A store on a fresh file, and another connection to that file (the other process). */
-async function storeAndOther(busyTimeoutMs: number): Promise<{ store: SqliteStore; other: Database.Database; path: string }> {
+/** A store on a fresh file, and another connection to that file (the other process); both closed after the test. */
+async function storeAndOther(busyTimeoutMs: number, t: { after(fn: () => Promise<void>): void }): Promise<{ store: SqliteStore; other: Database.Database; path: string }> {
   counter += 1;
   const path = join(root, `case-${counter}.db`);
   const store = new SqliteStore({ path, historyThread: false, busyTimeoutMs });
   await store.open();
-  return { store, other: new Database(path), path };
+  const other = new Database(path);
+  t.after(async () => {
+    if (other.inTransaction) other.exec('ROLLBACK');
+    other.close();
+    await store.close();
+  });
+  return { store, other, path };
 }
 
 describe('another process holds the write lock of the store', () => {
   it('a write waits with the event loop free, and is written once the lock is let go', async (t) => {
-    const { store, other } = await storeAndOther(20_000);
-    t.after(async () => {
-      if (other.inTransaction) other.exec('ROLLBACK');
-      other.close();
-      await store.close();
-    });
+    const { store, other } = await storeAndOther(20_000, t);
     other.exec('BEGIN IMMEDIATE');
     const before = performance.now();
     const applied = store.applyApps([appSpec('web')], 'api');
@@ -57,12 +58,7 @@ describe('another process holds the write lock of the store', () => {
   });
 
   it('a write still locked out at its deadline fails as 503 store_unavailable naming the store and why; nothing is written', async (t) => {
-    const { store, other, path } = await storeAndOther(300);
-    t.after(async () => {
-      if (other.inTransaction) other.exec('ROLLBACK');
-      other.close();
-      await store.close();
-    });
+    const { store, other, path } = await storeAndOther(300, t);
     other.exec('BEGIN IMMEDIATE');
     await assert.rejects(store.applyApps([appSpec('web')], 'api'), (err: unknown) => {
       assert.ok(err instanceof BerthError);
@@ -79,12 +75,7 @@ describe('another process holds the write lock of the store', () => {
   });
 
   it('many writes queued behind a held lock all fail at their deadline without each blocking the thread in turn', async (t) => {
-    const { store, other } = await storeAndOther(300);
-    t.after(async () => {
-      if (other.inTransaction) other.exec('ROLLBACK');
-      other.close();
-      await store.close();
-    });
+    const { store, other } = await storeAndOther(300, t);
     await store.applyApps([appSpec('web')], 'api');
     other.exec('BEGIN IMMEDIATE');
     const started = performance.now();
@@ -99,12 +90,7 @@ describe('another process holds the write lock of the store', () => {
   });
 
   it('writes waiting for the lock land in the order they were asked', async (t) => {
-    const { store, other } = await storeAndOther(20_000);
-    t.after(async () => {
-      if (other.inTransaction) other.exec('ROLLBACK');
-      other.close();
-      await store.close();
-    });
+    const { store, other } = await storeAndOther(20_000, t);
     await store.applyApps([appSpec('web')], 'api');
     other.exec('BEGIN IMMEDIATE');
     const first = store.setReplicas('web', 3);
@@ -116,12 +102,7 @@ describe('another process holds the write lock of the store', () => {
   });
 
   it('settling apps with nothing to settle (the same specs applied again) takes no write, so a held lock cannot fail it', async (t) => {
-    const { store, other } = await storeAndOther(300);
-    t.after(async () => {
-      if (other.inTransaction) other.exec('ROLLBACK');
-      other.close();
-      await store.close();
-    });
+    const { store, other } = await storeAndOther(300, t);
     await store.applyApps([appSpec('web')], 'api');
     await store.settleApps(['web']);
     other.exec('BEGIN IMMEDIATE');
