@@ -869,13 +869,16 @@ export class AppController {
    * Envoy host does: ready (its readiness check) is not healthy, and it used to rejoin at once, so the
    * threshold decided nothing. Bounded by the app's start timeout beyond those checks; throws when it does not
    * pass them. An app with no other instance in rotation takes it back once ready (Envoy's panic mode at
-   * its limit): from an instance whose checks fail it may still serve something, from none nothing.
+   * its limit): from an instance whose checks fail it may still serve something, from none nothing. Asked
+   * again at each check: the others leaving meanwhile (one exits and cannot be started again) left the app
+   * serving nothing while this one, ready, waited out the whole deadline and was then dropped as well.
    */
   private async passesHealthAgain(slot: Slot, fresh: Slot): Promise<void> {
     const health = this.spec.health;
-    if (!health || !this.instances.slots.some((s) => s !== slot && s.available)) return;
+    const alone = () => !this.instances.slots.some((s) => s !== slot && s.available);
+    if (!health || alone()) return;
     const deadline = performance.now() + this.spec.startTimeoutMs + health.healthyThreshold * (health.intervalMs + health.timeoutMs);
-    const passed = await awaitHealthy(fresh.upstream, health, deadline, () => this.instances.has(slot));
+    const passed = await awaitHealthy(fresh.upstream, health, deadline, () => this.instances.has(slot), alone);
     if (!passed.ok && this.instances.has(slot)) throw new HealthNotPassedError(this.name, `did not pass ${health.healthyThreshold} health checks in a row${passed.reason ? ` (${passed.reason})` : ''}`);
   }
 

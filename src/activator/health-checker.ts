@@ -114,9 +114,16 @@ export async function checkHealth(target: ProbeTarget, spec: Pick<HealthSpec, 'p
 /**
  * Waits until an instance taken out for its health (and restarted) passes `healthyThreshold` checks in a
  * row, one every interval, the first at once; false when `deadline` (a `performance.now()` time) passes
- * first or `stillWanted` says no more. Its failures meanwhile only end its run of successes.
+ * first or `stillWanted` says no more. Its failures meanwhile only end its run of successes. True at once
+ * when `takeBack` says so after a check (the app has no other instance left in rotation: see passesHealthAgain).
  */
-export async function awaitHealthy(target: ProbeTarget, spec: HealthSpec, deadline: number, stillWanted: () => boolean = () => true): Promise<{ ok: boolean; reason?: string }> {
+export async function awaitHealthy(
+  target: ProbeTarget,
+  spec: HealthSpec,
+  deadline: number,
+  stillWanted: () => boolean = () => true,
+  takeBack: () => boolean = () => false,
+): Promise<{ ok: boolean; reason?: string }> {
   let count: HealthCount = { fails: 0, oks: 0 };
   let reason: string | undefined;
   for (;;) {
@@ -124,6 +131,8 @@ export async function awaitHealthy(target: ProbeTarget, spec: HealthSpec, deadli
     reason = result.reason ?? reason;
     const step = healthStep(count, result.ok, true, spec);
     if (step.verdict === 'rejoin') return { ok: true };
+    // Asked at every check, not once before the first: the others may leave the rotation while this one waits.
+    if (stillWanted() && takeBack()) return { ok: true };
     count = step;
     if (!stillWanted() || performance.now() + spec.intervalMs > deadline) return { ok: false, ...(reason ? { reason } : {}) };
     // Unref'd: a wait for an instance must not hold a closing gateway's process open.

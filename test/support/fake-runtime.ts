@@ -325,6 +325,11 @@ export class FakeRuntime implements Runtime {
     return [...this.containers.values()].filter((c) => c.instance.app === app).reduce((n, c) => n + c.probes, 0);
   }
 
+  /** Readiness probes (health checks among them) one container answered so far, over all its runs. */
+  probesOf(id: string): number {
+    return this.get(id).probes;
+  }
+
   async outsideStop(id: string): Promise<void> {
     await this.halt(this.get(id), 0, ['die', 'stop']);
   }

@@ -87,3 +87,33 @@ test('a restarted instance that is ready but fails its health checks does not re
     await rt.close();
   }
 });
+
+test('a restarted instance waiting to pass its health checks rejoins once no other instance is left in rotation', async () => {
+  const rt = new FakeRuntime();
+  rt.behave('web', { sickAfterMs: 100 });
+  const { lines, logger } = keptLog();
+  const a = fakeActivator(rt, { logger });
+  try {
+    // No readiness path: any answer is ready. The start timeout bounds the wait for the health checks: far past the test's own deadline.
+    await a.reconcile([fakeSpec('web', { readiness: undefined, startTimeout: '60s', scale: { min: 2, max: 2 }, health: { path: '/healthz', interval: '30ms', timeout: '500ms', unhealthyThreshold: 2 } })]);
+    await a.acquire('web');
+    await eventually('two ready', () => a.status('web')?.readyInstances === 2, 10_000);
+    // Restarted, it answers 503 for good: ready, never healthy.
+    rt.behave('web', { neverReady: true });
+    await eventually('one out for its health', () => lines.some((l) => l.msg === OUT), 10_000);
+    const out = lines.find((l) => l.msg === OUT)!.instance;
+    const restarted = (await rt.list({ app: 'web' })).find((i) => i.name === out)!.id;
+    // Restarted in place (the same container): a few checks answered since say it waits to pass them.
+    const since = rt.probesOf(restarted);
+    await eventually('its health checks under way', () => rt.probesOf(restarted) >= since + 3, 10_000);
+    // The other, still serving, exits and cannot be started again: none is left in rotation.
+    rt.behave('web', { neverReady: true, startError: () => new Error('no space left on device') });
+    const other = rt.running('web').find((i) => i.name !== out)!;
+    await rt.outsideKill(other.id);
+    // An app with no other instance in rotation takes it back once ready (README, "Replicas"): it serves something.
+    await eventually('the restarted one back in rotation', () => (a.status('web')?.readyInstances ?? 0) >= 1 && lines.some((l) => l.msg === BACK && l.instance === out), 10_000);
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
