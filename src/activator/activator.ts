@@ -413,7 +413,10 @@ export class Activator implements UpstreamSource {
     // The apps that go are stopped side by side, before anything else: one after the other, one app's
     // drawn-out stop (a request it drains, a container that ignores SIGTERM to the end of its grace)
     // held every other's, and the whole change with them. Each app's own steps still run in order.
-    await Promise.all(actions.flatMap((action) => (action.kind === 'stop' ? [this.dropController(action.app, leads)] : [])));
+    // Every stop is waited for, as the loop did, even when one fails: the first failure is then thrown.
+    const stops = await Promise.allSettled(actions.flatMap((action) => (action.kind === 'stop' ? [this.dropController(action.app, leads)] : [])));
+    const stopFailed = stops.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (stopFailed) throw stopFailed.reason;
     for (const action of actions) {
       if (action.kind === 'stop') continue;
       else if (action.kind === 'remove' && action.why === 'deleted') {
