@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { forwardUpgrade } from '../../src/proxy/forward-upgrade.js';
 import { classifyFailure } from '../../src/proxy/failure.js';
 import { waitFor } from '../support/wait-for.js';
@@ -24,21 +24,29 @@ async function socketPair(halfOpen = false): Promise<{ near: Socket; far: Socket
   };
 }
 
-async function silentApp(): Promise<{ server: Server; port: number; sockets: Set<Socket> }> {
+/**
+ * An app on 127.0.0.1 that keeps its connections (cut by close()); `answer` is what it does with
+ * each, by default reading (and dropping) the handshake, so it sees the proxy hang up.
+ */
+async function fakeApp(answer: (s: Socket) => void = (s) => s.resume()): Promise<{ port: number; sockets: Set<Socket>; close: () => Promise<void> }> {
   const sockets = new Set<Socket>();
   const server = createServer((s) => {
     sockets.add(s);
     s.on('error', () => undefined);
-    s.resume(); // reads (and drops) the handshake, so it sees the proxy hang up
+    answer(s);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { server, port: (server.address() as AddressInfo).port, sockets };
+  const close = async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+  };
+  return { port: (server.address() as AddressInfo).port, sockets, close };
 }
 
 const HEADERS = ['host', '127.0.0.1', 'connection', 'upgrade', 'upgrade', 'websocket', 'sec-websocket-key', 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version', '13'];
 
 test('an app that accepts but never answers the handshake is a 504 once answerTimeoutMs is over, and onClose fires once', async () => {
-  const app = await silentApp();
+  const app = await fakeApp();
   const pair = await socketPair();
   try {
     let closes = 0;
@@ -56,14 +64,13 @@ test('an app that accepts but never answers the handshake is a 504 once answerTi
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(closes, 1);
   } finally {
-    for (const s of app.sockets) s.destroy();
-    await new Promise<void>((r) => app.server.close(() => r()));
+    await app.close();
     await pair.dispose();
   }
 });
 
 test('a client gone before the app answers ends the exchange once, without a failure to answer', async () => {
-  const app = await silentApp();
+  const app = await fakeApp();
   const pair = await socketPair();
   try {
     let closes = 0;
@@ -79,18 +86,14 @@ test('a client gone before the app answers ends the exchange once, without a fai
     assert.equal(closes, 1);
     assert.equal(failures, 0);
   } finally {
-    for (const s of app.sockets) s.destroy();
-    await new Promise<void>((r) => app.server.close(() => r()));
+    await app.close();
     await pair.dispose();
   }
 });
 
 test('an app answering the handshake with an endless 200 to a client that never reads: the client is cut at the stall bound, and onClose fires once', async () => {
-  const sockets = new Set<Socket>();
   // An event stream that ignores Upgrade: a 200 and chunks for as long as they are taken (bounded in count and time).
-  const app = createServer((s) => {
-    sockets.add(s);
-    s.on('error', () => undefined);
+  const app = await fakeApp((s) => {
     s.once('data', async () => {
       s.write('HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n');
       const chunk = Buffer.from(`10000\r\n${'x'.repeat(0x10000)}\r\n`);
@@ -100,33 +103,25 @@ test('an app answering the handshake with an endless 200 to a client that never 
       }
     });
   });
-  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
   const pair = await socketPair();
   try {
     pair.far.pause();
     let closes = 0;
     let failures = 0;
-    forwardUpgrade(pair.near, Buffer.alloc(0), { host: '127.0.0.1', port: (app.address() as AddressInfo).port, path: '/ws', headers: HEADERS, stalledMs: 300 }, () => failures++, () => closes++);
+    forwardUpgrade(pair.near, Buffer.alloc(0), { host: '127.0.0.1', port: app.port, path: '/ws', headers: HEADERS, stalledMs: 300 }, () => failures++, () => closes++);
     await waitFor('the exchange ended', () => closes > 0, { timeoutMs: 8_000 });
     assert.ok(pair.near.destroyed, 'the client that never read was cut');
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(closes, 1);
     assert.equal(failures, 0);
   } finally {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((r) => app.close(() => r()));
+    await app.close();
     await pair.dispose();
   }
 });
 
 test('an app answering the handshake with a 101 without Upgrade is a 502, never relayed as a switch to no protocol', async () => {
-  const sockets = new Set<Socket>();
-  const app = createServer((s) => {
-    sockets.add(s);
-    s.on('error', () => undefined);
-    s.once('data', () => s.write('HTTP/1.1 101 Switching Protocols\r\n\r\n\x81\x02hi'));
-  });
-  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+  const app = await fakeApp((s) => s.once('data', () => s.write('HTTP/1.1 101 Switching Protocols\r\n\r\n\x81\x02hi')));
   const pair = await socketPair();
   try {
     let closes = 0;
@@ -134,7 +129,7 @@ test('an app answering the handshake with a 101 without Upgrade is a 502, never 
     let received = '';
     pair.far.on('data', (c: Buffer) => (received += c.toString('latin1')));
     const failed = new Promise<Error>((resolve) => {
-      forwardUpgrade(pair.near, Buffer.alloc(0), { host: '127.0.0.1', port: (app.address() as AddressInfo).port, path: '/ws', headers: HEADERS }, resolve, (s) => (closes++, (status = s)));
+      forwardUpgrade(pair.near, Buffer.alloc(0), { host: '127.0.0.1', port: app.port, path: '/ws', headers: HEADERS }, resolve, (s) => (closes++, (status = s)));
     });
     let answered: Error | undefined;
     void failed.then((e) => (answered = e));
@@ -148,39 +143,31 @@ test('an app answering the handshake with a 101 without Upgrade is a 502, never 
     assert.equal(status, 0, 'no answer of the app was relayed');
     assert.equal(received, '', 'nothing reached the client but what the caller writes');
   } finally {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((r) => app.close(() => r()));
+    await app.close();
     await pair.dispose();
   }
 });
 
 test('a client leaving with a FIN before the app answers: no tunnel opens to nobody once the 101 comes, and onClose fires once', async () => {
-  const sockets = new Set<Socket>();
   let answer: (() => void) | undefined;
-  const app = createServer((s) => {
-    sockets.add(s);
-    s.on('error', () => undefined);
-    s.once('data', () => (answer = () => s.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n')));
-  });
-  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+  const app = await fakeApp((s) => s.once('data', () => (answer = () => s.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n'))));
   const pair = await socketPair(true);
   try {
     let closes = 0;
     let failures = 0;
-    forwardUpgrade(pair.near, Buffer.alloc(0), { host: '127.0.0.1', port: (app.address() as AddressInfo).port, path: '/ws', headers: HEADERS }, () => failures++, () => closes++);
+    forwardUpgrade(pair.near, Buffer.alloc(0), { host: '127.0.0.1', port: app.port, path: '/ws', headers: HEADERS }, () => failures++, () => closes++);
     await waitFor('the handshake to reach the app', () => answer !== undefined, { timeoutMs: 5_000 });
     // A closed browser tab: a FIN alone, and the app answers only after it.
     pair.far.end();
     await waitFor('the client that left to be closed', () => pair.near.destroyed, { timeoutMs: 5_000 });
     answer!();
     await waitFor('the exchange ended', () => closes > 0, { timeoutMs: 5_000 });
-    await waitFor("the app's connection given up", () => [...sockets].every((s) => s.destroyed || s.readableEnded), { timeoutMs: 5_000 });
+    await waitFor("the app's connection given up", () => [...app.sockets].every((s) => s.destroyed || s.readableEnded), { timeoutMs: 5_000 });
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(closes, 1);
     assert.equal(failures, 0);
   } finally {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((r) => app.close(() => r()));
+    await app.close();
     await pair.dispose();
   }
 });
