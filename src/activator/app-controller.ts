@@ -589,7 +589,7 @@ export class AppController {
         `container ${instance.name} runs with ${powers.join(', ')}, which its spec does not grant: not made so by berth, it is not adopted${acts ? ' and is removed' : ''}`,
       );
     }
-    if (acts) await this.deps.runtime.remove(instance.id).catch((err: unknown) => this.deps.logger.warn({ app: this.name, instance: instance.name, err: messageOf(err) }, 'removing a container with powers beyond the policy failed'));
+    if (acts) await this.deps.runtime.remove(instance.id).catch((err: unknown) => this.deps.logger.warn({ app: this.name, instance: instance.name, err: messageOf(err) }, 'removing a container with powers its spec does not grant failed'));
     return true;
   }
 
