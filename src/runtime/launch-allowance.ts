@@ -41,10 +41,10 @@ export const HOST_PID = 'the host PID namespace';
 export const capabilityPower = (cap: string): string => `capability ${capabilityName(cap)}`;
 
 /**
- * Of `powers` (powersBeyond's phrases), those `allowed` does not grant. A container found running
- * with powers beyond the policy may be berth's own, made when the policy allowed what its spec asks
- * (the policy narrowed since: it runs on until stopped, as a reload leaves it): only what its spec
- * does not grant marks one made or changed outside berth. Pure.
+ * Of `powers` (powersBeyond's phrases), those `allowed` does not grant. Weighed against its spec, a
+ * running container's powers (Instance.hostPowers) tell one made or changed outside berth: berth gives
+ * what the spec asks, even where the policy has narrowed since (such a container runs on until stopped,
+ * as a reload leaves it), and nothing more, even what the policy would allow. Pure.
  */
 export function notGrantedBy(powers: readonly string[], allowed: LaunchAllowance): string[] {
   const caps = new Set(allowed.capabilities.map(capabilityPower));
