@@ -64,6 +64,13 @@ export function apiErrorOf(status: number, text: string, tokenHint: string, wher
   return new ApiError(status, code, printable(problem.detail), problems);
 }
 
+/** The CLI's HTTP client's own failures (client.ts), by the codes read below. */
+export const CLIENT_ERROR = {
+  connectTimeout: 'BERTH_CONNECT_TIMEOUT',
+  headersTimeout: 'BERTH_HEADERS_TIMEOUT',
+  bodyTimeout: 'BERTH_BODY_TIMEOUT',
+} as const;
+
 /** Error codes of the socket layer that mean "nobody answered there". */
 const UNREACHABLE: Record<string, string> = {
   ECONNREFUSED: 'connection refused',
@@ -73,13 +80,13 @@ const UNREACHABLE: Record<string, string> = {
   EHOSTUNREACH: 'host unreachable',
   ENETUNREACH: 'network unreachable',
   ETIMEDOUT: 'timed out',
-  BERTH_CONNECT_TIMEOUT: 'connect timed out',
+  [CLIENT_ERROR.connectTimeout]: 'connect timed out',
 };
 
 /** Error codes of the HTTP client that mean "something answered there, but not in time". */
 const TOO_SLOW: Record<string, string> = {
-  BERTH_HEADERS_TIMEOUT: 'no answer',
-  BERTH_BODY_TIMEOUT: 'the answer stopped half way',
+  [CLIENT_ERROR.headersTimeout]: 'no answer',
+  [CLIENT_ERROR.bodyTimeout]: 'the answer stopped half way',
 };
 
 const UNTRUSTED = 'its certificate is signed by an authority this host does not trust';

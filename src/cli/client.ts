@@ -2,7 +2,7 @@ import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type In
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { BadRequestError, RuntimeError } from '../errors.js';
-import { apiErrorOf, transportError } from './api-errors.js';
+import { apiErrorOf, CLIENT_ERROR, transportError } from './api-errors.js';
 import { DEFAULT_URL, tokenProblem } from './settings.js';
 
 export interface ClientOptions {
@@ -39,13 +39,6 @@ const CALL_TIMEOUT_MS = 10 * 60_000;
 export const READ_TIMEOUT_MS = 60_000;
 /** A connection not made in this long is not going to be (a black-holed address): undici's default. */
 const CONNECT_TIMEOUT_MS = 10_000;
-
-/** This client's own failures, by the codes transportError reads. */
-export const CLIENT_ERROR = {
-  connectTimeout: 'BERTH_CONNECT_TIMEOUT',
-  headersTimeout: 'BERTH_HEADERS_TIMEOUT',
-  bodyTimeout: 'BERTH_BODY_TIMEOUT',
-} as const;
 
 const clientError = (message: string, code: string): Error => Object.assign(new Error(message), { code });
 
