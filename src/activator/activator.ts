@@ -17,6 +17,7 @@ import { planReconcile, type ReconcileAction, type RemovedApp } from './reconcil
 import { planResync, type BelievedApp, type ResyncAction } from './resync-plan.js';
 import { DEFAULT_RESYNC_EVERY_MS, ResyncLoop } from './resync-loop.js';
 import { launchRefusal } from './launch-policy.js';
+import { DEFAULT_CONCURRENT_IDLE_STOPS, IdleStopSlots } from './idle-stop-slots.js';
 import { DEFAULT_CONCURRENT_STARTS, StartBudget, type StartLimits } from './start-budget.js';
 import type { StopRetrySchedule } from './stop-retry.js';
 import { failureOwner, type KeepFailure } from './kept-failure.js';
@@ -64,6 +65,8 @@ export interface ActivatorOptions {
   declared?: (app: string) => Promise<boolean>;
   /** The bounds on starts (config `limits`); default DEFAULT_CONCURRENT_STARTS at once, no bound on the apps up. */
   startLimits?: StartLimits;
+  /** Most idle stops (or pauses) under way at once (config `limits.concurrentIdleStops`); default DEFAULT_CONCURRENT_IDLE_STOPS. */
+  concurrentIdleStops?: number;
   /** Several gateways: what requests for `app` must wait on first (the leader's fence), or undefined. */
   heldFor?: (app: string) => Promise<void> | undefined;
   /** This gateway's own proxy traffic (a request or WebSocket began or ended), which several gateways share. */
@@ -120,9 +123,11 @@ export class Activator implements UpstreamSource {
     this.keepFailure = options.keepFailure;
     this.stopRetrySchedule = options.stopRetry;
     this.startBudget = new StartBudget(options.startLimits ?? { concurrentStarts: DEFAULT_CONCURRENT_STARTS }, () => this.appsUp.size);
+    this.idleStopSlots = new IdleStopSlots(options.concurrentIdleStops ?? DEFAULT_CONCURRENT_IDLE_STOPS);
   }
 
   private readonly startBudget: StartBudget;
+  private readonly idleStopSlots: IdleStopSlots;
   private readonly stopRetrySchedule?: StopRetrySchedule;
   /** Declared apps with something up (starting, running, paused or stopping): what limits.runningApps bounds. */
   private readonly appsUp = new Set<string>();
@@ -350,6 +355,7 @@ export class Activator implements UpstreamSource {
     this.events.abort();
     this.resyncLoop.stop();
     for (const timer of this.restartTimers.values()) clearTimeout(timer);
+    this.idleStopSlots.close();
     for (const controller of this.apps.values()) controller.close();
   }
 
@@ -528,6 +534,7 @@ export class Activator implements UpstreamSource {
       lease: this.lease,
       leaderStopped: this.leaderStopped,
       startBudget: this.startBudget,
+      idleStopSlots: this.idleStopSlots,
       stopRetry: this.stopRetrySchedule,
       keepFailure: this.keepFailure,
     });

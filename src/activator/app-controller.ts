@@ -27,6 +27,7 @@ import { waitUntilReady } from './readiness.js';
 import { RejectedRevision } from './rejected-revision.js';
 import { replaceInstances } from './rollout.js';
 import { pauseInstances, retireInstance, stopInstances, type StopContext } from './stop-instances.js';
+import type { IdleStopSlots } from './idle-stop-slots.js';
 import type { StartBudget } from './start-budget.js';
 import { StopRetry, type StopRetrySchedule } from './stop-retry.js';
 import { HealthNotPassedError, NoInstanceError, StartFailedError, StartSlotsBusyError } from './start-errors.js';
@@ -77,6 +78,8 @@ export interface AppControllerDeps {
   leaderStopped?: LeaderStopped;
   /** The gateway's bounds on starts, shared by every app (start-budget.ts). Absent: none. */
   startBudget?: StartBudget;
+  /** The gateway's bound on idle stops under way at once, shared by every app (idle-stop-slots.ts). Absent: none. */
+  idleStopSlots?: IdleStopSlots;
   /** When a stop the engine did not carry out is tried again (stop-retry.ts). Absent: 1 s doubling to 30 s. */
   stopRetry?: StopRetrySchedule;
   /**
@@ -793,10 +796,24 @@ export class AppController {
       this.idleRecheck.unref();
       return;
     }
-    void this.serial(() =>
+    const slots = this.deps.idleStopSlots;
+    // Waited for outside the app's steps: the app serves meanwhile, and a request calls the stop off.
+    const stopped = !slots
+      ? this.idleStop()
+      : slots.acquire().then((release) => {
+          if (release) return this.idleStop().finally(release);
+          // No slot within the wait (or the gateway closed): queued anew if the app is still idle.
+          if (!this.closed && this.timers.idle.isIdle()) this.onIdle();
+        });
+    stopped.catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'idle stop failed'));
+  }
+
+  /** The idle stop (or pause) itself, as one of the app's steps; it looks again whether the app is still idle. */
+  private idleStop(): Promise<void> {
+    return this.serial(() =>
       this.leased(30_000, async () => {
-        // Checked inside the step: a request may have arrived since the timer fired.
-        if (this.timers.idle.inFlight > 0 || this.state !== 'running' || !this.acts()) return;
+        // Checked inside the step: a request may have come (or still be in flight) since the timer fired.
+        if (!this.timers.idle.isIdle() || this.state !== 'running' || this.closed || !this.acts()) return;
         if (this.deps.quiesce) {
           // Proxy workers and other gateways report in batches: their activity is known for sure only after the barrier.
           await this.deps.quiesce(this.name);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { plainTextField } from '../spec/fields.js';
 import { DEFAULT_CONCURRENT_STARTS } from '../activator/start-budget.js';
+import { DEFAULT_CONCURRENT_IDLE_STOPS } from '../activator/idle-stop-slots.js';
 import { GATEWAY_ID_PATTERN, GATEWAY_ID_RULE } from '../cluster/gateways/gateway-id.js';
 
 /** The defaults of the `timeouts` block, as written. */
@@ -162,6 +163,12 @@ export const configFileSchema = z.strictObject({
         .min(1)
         .describe('Most app starts under way at once; more wait for one to end, in arrival order, within their start timeout. Default 32.')
         .default(DEFAULT_CONCURRENT_STARTS),
+      concurrentIdleStops: z
+        .number()
+        .int()
+        .min(1)
+        .describe('Most idle stops (or pauses) under way at once; more wait for one to end, in arrival order, the app serving meanwhile (a request calls its stop off). Default 32.')
+        .default(DEFAULT_CONCURRENT_IDLE_STOPS),
       runningApps: z
         .number()
         .int()
@@ -169,7 +176,7 @@ export const configFileSchema = z.strictObject({
         .optional()
         .describe('Most apps up at once (starting, running, paused or stopping); a request for another gets 503 with Retry-After until one idles out. Default: no bound.'),
     })
-    .default({ inputBytes: 65_536, requestHeaders: 100, concurrentStarts: DEFAULT_CONCURRENT_STARTS }),
+    .default({ inputBytes: 65_536, requestHeaders: 100, concurrentStarts: DEFAULT_CONCURRENT_STARTS, concurrentIdleStops: DEFAULT_CONCURRENT_IDLE_STOPS }),
   timeouts: z
     .strictObject({
       clientHeader: duration('How long a client may take to send its request headers.', '60s'),

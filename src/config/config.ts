@@ -47,6 +47,8 @@ export interface GatewayConfig {
     connectionsPerClient?: number;
     /** Most app starts under way at once (activator/start-budget.ts). */
     concurrentStarts: number;
+    /** Most idle stops (or pauses) under way at once (activator/idle-stop-slots.ts). */
+    concurrentIdleStops: number;
     /** Most apps up at once; undefined: no bound. */
     runningApps?: number;
   };

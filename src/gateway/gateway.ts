@@ -277,6 +277,7 @@ export class Gateway {
       resyncEveryMs: config.resyncMs,
       createAhead: () => (this.config ?? config).createAhead,
       startLimits: { concurrentStarts: config.limits.concurrentStarts, ...(config.limits.runningApps === undefined ? {} : { runningApps: config.limits.runningApps }) },
+      concurrentIdleStops: config.limits.concurrentIdleStops,
       input: this.input,
       defaults: defaultsOf(config),
       onChange: (status) => {
