@@ -108,3 +108,32 @@ test('concurrentIdleStops: closing the gateway ends the waits at once', async ()
   await sleep(100);
   assert.equal(seen.stopped.length, 1);
 });
+
+test('an idle stop whose lease fails (several gateways, the store away) is logged, not an unhandled rejection that ends the gateway', async () => {
+  const rt = new FakeRuntime();
+  let refuse = false;
+  let refused = 0;
+  const a = fakeActivator(rt, {
+    lease: <T>(_app: string, _waitMs: number, work: () => Promise<T>) => {
+      if (!refuse) return work();
+      refused++;
+      return Promise.reject(new Error('the store cannot be reached'));
+    },
+  });
+  const unhandled: unknown[] = [];
+  const onUnhandled = (err: unknown) => unhandled.push(err);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    await a.reconcile([fakeSpec('web', { idleTimeout: '50ms' })]);
+    await a.acquire('web');
+    refuse = true;
+    await eventually('the idle stop asked for the lease', () => refused > 0);
+    await sleep(50);
+    assert.deepEqual(unhandled, []);
+    assert.equal(a.status('web')?.state, 'running');
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+    a.close();
+    await rt.close();
+  }
+});
