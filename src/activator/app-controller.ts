@@ -12,7 +12,7 @@ import { adoptedExit, lastEnded } from './adopted-exit.js';
 import { crashLoopReason, type CrashBackoff } from './crash-backoff.js';
 import { AppTimers } from './app-timers.js';
 import { DependencyHold, type WakeDependencies } from './dependency-hold.js';
-import { awaitHealthy, HealthChecker } from './health-checker.js';
+import { awaitHealthy, HealthChecker, mayEject } from './health-checker.js';
 import { CHANGED_OUTSIDE, ROUTE_LOST, routeLost } from './published-route.js';
 import { endedReason, SIGNAL_COUNTS_FOR_MS, SignalBook } from './ended-reason.js';
 import { exitDecision, restartSlot, whetherGone } from './instance-failure.js';
@@ -1108,7 +1108,9 @@ export class AppController {
       this.instanceExited(instanceId, gone.exitCode, undefined, gone.engineError);
       return true;
     }
-    if (slot.upstream.failures >= PASSIVE_EJECT_AFTER) void this.recover(slot, `${slot.upstream.failures} connection failures in a row`);
+    // One instance out at a time, as for the health checks: when every instance refuses at once (the app
+    // overloaded, its accept queue full) they were all restarted together and the app served nothing.
+    if (slot.upstream.failures >= PASSIVE_EJECT_AFTER && mayEject(slot, this.instances.slots)) void this.recover(slot, `${slot.upstream.failures} connection failures in a row`);
     return false;
   }
 
