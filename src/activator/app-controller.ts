@@ -33,6 +33,7 @@ import { StopRetry, type StopRetrySchedule } from './stop-retry.js';
 import { HealthNotPassedError, NoInstanceError, StartFailedError, StartSlotsBusyError } from './start-errors.js';
 import type { BelievedApp } from './resync-plan.js';
 import { afterFailedThaw, wakePlan } from './wake-plan.js';
+import { replicaRangeProblem } from './replica-range.js';
 
 export { StartFailedError } from './start-errors.js';
 
@@ -706,10 +707,8 @@ export class AppController {
 
   /** Sets how many instances run while the app is up, within scale.min..max; scaling down drains first. */
   setReplicas(count: number): Promise<void> {
-    const { min, max } = this.spec.scale;
-    if (!Number.isInteger(count) || count < Math.max(min, 1) || count > max) {
-      return Promise.reject(new BerthError('spec_invalid', `replicas for ${this.name} must be from ${Math.max(min, 1)} to ${max} (scale.min..scale.max), not ${count}`));
-    }
+    const outOfRange = replicaRangeProblem(this.name, count, this.spec.scale);
+    if (outOfRange) return Promise.reject(new BerthError('spec_invalid', outOfRange));
     this.replicas = count;
     this.onChange();
     return this.state === 'running' ? this.serial(() => this.rescale()) : Promise.resolve();

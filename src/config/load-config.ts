@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, extname, join, relative, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { parseDocument, type YAMLError } from 'yaml';
 import { fsReason } from '../fs-reason.js';
 import { readRegularBytes } from '../regular-file.js';
 import { ConfigError, SpecError, type FieldProblem } from '../errors.js';
@@ -12,7 +12,7 @@ import { BUILT_IN_RESOURCES } from '../runtime/docker/container-config.js';
 import { parseSpecTextOffThread } from '../spec/parse-off-thread.js';
 import { resolveRoot } from '../spec/mount-paths.js';
 import { yamlShapeProblem } from '../spec/nesting-depth.js';
-import { readDocuments, tagProblems } from '../spec/documents.js';
+import { readDocuments, syntaxMessage, tagProblems } from '../spec/documents.js';
 import type { PathSegment } from '../spec/path.js';
 import { specText } from '../spec/utf8-text.js';
 import type { AppSpec, ResourcesSpec } from '../spec/types.js';
@@ -45,14 +45,29 @@ export async function loadConfig(file: string, previous?: GatewayConfig): Promis
     const doc = parseDocument(text);
     // A tag YAML does not know (`token: !secret x`) is refused, as in a spec: dropped, it left the plain value.
     const problem = doc.errors[0] ?? tagProblems(doc)[0];
-    if (problem) throw problem;
+    if (problem) throw new ConfigError(`config ${path}: ${configSyntaxMessage(problem)}`);
     raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     throw new ConfigError(`config ${path}: ${(err as Error).message}`);
   }
   const halfWritten = previous && halfWrittenProblem(raw, previous);
   if (halfWritten) throw new ConfigError(`config ${path} ${halfWritten}`);
   return buildConfig(raw, dirname(path), path, configLines(text));
+}
+
+/**
+ * A YAML error in the config file as one line. The parser's own message went out whole: a code
+ * frame over several lines, and for an app spec file given as the config (`serve --config
+ * apps/hello.yaml`, several `---` documents) advice meant for the parser's caller
+ * ("please use YAML.parseAllDocuments()").
+ */
+export function configSyntaxMessage(error: YAMLError): string {
+  if (error.code === 'MULTIPLE_DOCS') {
+    const line = error.linePos?.[0].line;
+    return `more than one YAML document (the next begins${line === undefined ? '' : ` at line ${line}, its \`---\``}); a gateway config is one: is this an app spec? Specs go in the files or directories the config's apps: names`;
+  }
+  return syntaxMessage(error);
 }
 
 /** Where a field is in the config file's text, so a refusal names its line; undefined for a text without one map. */

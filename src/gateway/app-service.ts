@@ -15,6 +15,7 @@ import { DesiredIndex } from './desired-index.js';
 import { resolveImagePorts } from './image-ports.js';
 import { diffAppSpecs, type FieldChange } from './spec-diff.js';
 import type { StateEvents } from './state-events.js';
+import { replicaRangeProblem } from '../activator/replica-range.js';
 
 export interface ApplyResult {
   name: string;
@@ -344,10 +345,8 @@ export class AppService {
   /** Sets the app's replica count (within scale.min..max) and resolves once instances were added or drained. */
   async scale(name: string, replicas: number): Promise<AppStatus> {
     const controller = await this.controller(name);
-    const { min, max } = controller.spec.scale;
-    if (!Number.isInteger(replicas) || replicas < Math.max(min, 1) || replicas > max) {
-      throw new BerthError('spec_invalid', `replicas for ${name} must be from ${Math.max(min, 1)} to ${max} (scale.min..scale.max), not ${replicas}`);
-    }
+    const outOfRange = replicaRangeProblem(name, replicas, controller.spec.scale);
+    if (outOfRange) throw new BerthError('spec_invalid', outOfRange);
     // Kept in the store first, so the count survives a gateway restart (until the spec itself changes).
     // Queued behind a delete (and perhaps the app created again), the scale was meant for an app that is gone:
     // it must neither land on the new app's row nor be answered as done.

@@ -22,7 +22,8 @@ export interface ReadDocuments {
   issues: SpecIssue[];
 }
 
-function syntaxMessage(error: { message: string; code?: string }): string {
+/** A YAML error as one line: its first line, which names line and column, without the code frame after it. */
+export function syntaxMessage(error: { message: string; code?: string }): string {
   if (error.code === 'TAG_RESOLVE_FAILED') return `YAML ${error.message}`;
   // The message's first line already names line and column; the rest is a code frame.
   return `YAML syntax error: ${error.message.split('\n')[0]!.replace(/:$/, '')}`;
