@@ -20,7 +20,7 @@ import { isPostgresUrl, storeLocationProblem } from '../store/store-location.js'
 import { trustedEntry } from '../proxy/trusted-peers.js';
 import { configFileSchema, workerCount, type ConfigFileInput } from './config-schema.js';
 import type { GatewayConfig, GatewayTimeouts, HostPort, TlsConfig } from './config.js';
-import { halfWrittenProblem } from './reload-changes.js';
+import { emptiedSpecProblem, halfWrittenProblem } from './reload-changes.js';
 import { secretRootProblems } from './secret-roots.js';
 
 const SPEC_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
@@ -52,7 +52,7 @@ export async function loadConfig(file: string, previous?: GatewayConfig): Promis
   }
   const halfWritten = previous && halfWrittenProblem(raw, previous);
   if (halfWritten) throw new ConfigError(`config ${path} ${halfWritten}`);
-  return buildConfig(raw, dirname(path), path, configLines(text));
+  return buildConfig(raw, dirname(path), path, configLines(text), previous);
 }
 
 /** Where a field is in the config file's text, so a refusal names its line; undefined for a text without one map. */
@@ -81,8 +81,11 @@ function pathSegments(text: string): PathSegment[] {
   return [...text.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) => (m[2] !== undefined ? Number(m[2]) : m[1]!));
 }
 
-/** Validates a config object; relative paths resolve against `baseDir`; `lineOf` (a file's text) adds each problem's line. */
-export async function buildConfig(raw: unknown, baseDir: string, file?: string, lineOf?: LineOf): Promise<GatewayConfig> {
+/**
+ * Validates a config object; relative paths resolve against `baseDir`; `lineOf` (a file's text) adds each problem's line.
+ * `previous` (a reload): a spec file emptied under the apps it declared is refused.
+ */
+export async function buildConfig(raw: unknown, baseDir: string, file?: string, lineOf?: LineOf, previous?: GatewayConfig): Promise<GatewayConfig> {
   const where = file ?? 'config';
   const at = (path: readonly PathSegment[]) => {
     const line = lineOf?.(path);
@@ -135,7 +138,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string, 
   if (problems.length > 0 || !listen || !admin || idleTimeoutMs === undefined || drainTimeoutMs === undefined || resyncMs === undefined || taskPollMs === undefined || historyMaxAgeMs === undefined || usageMaxAgeMs === undefined || !resources || !timeouts) {
     throw new ConfigError(`${where}: ${problems.join('; ')}`);
   }
-  const { apps, appSources, origins } = await loadApps(input.apps, baseDir, at, file && (relative(baseDir, file) || file), where);
+  const { apps, appSources, specFileApps, origins } = await loadApps(input.apps, baseDir, at, file && (relative(baseDir, file) || file), where, previous);
   const { maxResources: _written, ...policyInput } = input.policy;
   const policy = {
     ...policyInput,
@@ -186,6 +189,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string, 
     usage: { maxAgeMs: usageMaxAgeMs },
     apps,
     appSources,
+    specFileApps,
   };
 }
 
@@ -314,24 +318,27 @@ export function inFile(file: string, path: string): string {
   return `${file}, document ${Number(doc[1]) + 1}${doc[2] ? `: ${doc[2]}` : ''}`;
 }
 
-async function loadApps(entries: ConfigFileInput['apps'], baseDir: string, at: (path: readonly PathSegment[]) => string, configName?: string, where = 'config'): Promise<{ apps: AppSpec[]; appSources: string[]; origins: string[] }> {
+async function loadApps(entries: ConfigFileInput['apps'], baseDir: string, at: (path: readonly PathSegment[]) => string, configName?: string, where = 'config', previous?: GatewayConfig): Promise<{ apps: AppSpec[]; appSources: string[]; specFileApps: Record<string, string[]>; origins: string[] }> {
   const apps: AppSpec[] = [];
   const appSources: string[] = [];
+  const specFileApps: Record<string, string[]> = {};
   /** Where each app was declared, for set-level problems: `apps/web.yaml, document 2` or `apps[0]`. */
   const origins: string[] = [];
   const problems: FieldProblem[] = [];
   // Problems keep the file they are in, so one refusal can span several files.
-  const collect = async (fn: () => AppSpec[] | Promise<AppSpec[]>, file?: string, inline?: string) => {
+  const collect = async (fn: () => AppSpec[] | Promise<AppSpec[]>, file?: string, inline?: string): Promise<AppSpec[] | undefined> => {
     try {
       const found = await fn();
       const name = file ? relative(baseDir, file) || file : (inline ?? 'config');
       found.forEach((_, i) => origins.push(found.length > 1 ? `${name}, document ${i + 1}` : name));
       apps.push(...found);
+      return found;
     } catch (err) {
       if (!(err instanceof SpecError)) throw err;
       const name = file ? relative(baseDir, file) || file : undefined;
       // An inline app's problem is in the config file itself: its line is found there.
       problems.push(...err.problems.map((p) => (name === undefined ? { path: configName === undefined ? p.path : inFile(configName, p.path), message: `${p.message}${at(pathSegments(p.path))}` } : { path: inFile(name, p.path), message: p.message })));
+      return undefined;
     }
   };
   for (const [index, entry] of entries.entries()) {
@@ -355,11 +362,15 @@ async function loadApps(entries: ConfigFileInput['apps'], baseDir: string, at: (
       }
       const text = decoded.text;
       // A large file is read off the event loop: a reload happens while the proxy serves.
-      await collect(() => parseSpecTextOffThread(text, file), file);
+      const found = await collect(() => parseSpecTextOffThread(text, file), file);
+      if (!found) continue;
+      specFileApps[file] = found.map((a) => a.name);
+      const emptied = found.length === 0 && previous ? emptiedSpecProblem(previous.specFileApps[file]) : undefined;
+      if (emptied) problems.push({ path: relative(baseDir, file) || file, message: emptied });
     }
   }
   if (problems.length > 0) throw new SpecError(problems);
-  return { apps, appSources, origins };
+  return { apps, appSources, specFileApps, origins };
 }
 
 /**
