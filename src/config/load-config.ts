@@ -33,6 +33,26 @@ const SPEC_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
  */
 export async function loadConfig(file: string, previous?: GatewayConfig): Promise<GatewayConfig> {
   const path = resolve(file);
+  const { raw, text } = await readConfigFile(path);
+  const halfWritten = previous && halfWrittenProblem(raw, previous);
+  if (halfWritten) throw new ConfigError(`config ${path} ${halfWritten}`);
+  return buildConfig(raw, dirname(path), path, configLines(text), previous);
+}
+
+/**
+ * The spec files and directories a config file names in `apps`, resolved, whether or not
+ * the rest of it is valid; none when it cannot be read. A refused reload's config may name
+ * a spec file not written yet: watched, its creation reloads, as the operator expects.
+ */
+export async function sourcesNamedBy(file: string): Promise<string[]> {
+  const path = resolve(file);
+  const read = await readConfigFile(path).catch(() => undefined);
+  const apps = read && typeof read.raw === 'object' && read.raw !== null && 'apps' in read.raw ? read.raw.apps : undefined;
+  return Array.isArray(apps) ? apps.filter((e): e is string => typeof e === 'string').map((e) => resolve(dirname(path), e)) : [];
+}
+
+/** The config file's text and its YAML as a value; a ConfigError naming the file if it cannot be read or parsed. */
+async function readConfigFile(path: string): Promise<{ raw: unknown; text: string }> {
   const bytes = await readSourceFile(path);
   if (typeof bytes === 'string') throw new ConfigError(`cannot read config ${path}: ${bytes}`);
   const decoded = specText(bytes);
@@ -50,9 +70,7 @@ export async function loadConfig(file: string, previous?: GatewayConfig): Promis
   } catch (err) {
     throw new ConfigError(`config ${path}: ${(err as Error).message}`);
   }
-  const halfWritten = previous && halfWrittenProblem(raw, previous);
-  if (halfWritten) throw new ConfigError(`config ${path} ${halfWritten}`);
-  return buildConfig(raw, dirname(path), path, configLines(text), previous);
+  return { raw, text };
 }
 
 /** Where a field is in the config file's text, so a refusal names its line; undefined for a text without one map. */

@@ -11,7 +11,7 @@ import { AdminServer } from '../api/admin-server.js';
 import { apiRoutes } from '../api/routes/index.js';
 import { TokenService } from '../api/token-service.js';
 import type { GatewayConfig, HostPort } from '../config/config.js';
-import { loadConfig } from '../config/load-config.js';
+import { loadConfig, sourcesNamedBy } from '../config/load-config.js';
 import { logLevelFor, restartOnlyChanges } from '../config/reload-changes.js';
 import { ConfigError, StoreError, messageOf } from '../errors.js';
 import { gatewayClaims, validateAppSet } from '../spec/index.js';
@@ -87,6 +87,12 @@ export class Gateway {
   private acme?: AcmeManager;
   private history?: HistoryBuffer;
   private changes: Promise<unknown> = Promise.resolve();
+  /**
+   * The spec sources the config file named at a refused reload (none after an applied one). A
+   * spec file the new config names but that is not written yet refuses the reload; watched
+   * only from the configuration in force, its creation went unseen and nothing reloaded.
+   */
+  private refusedSources: string[] = [];
   /** The desired apps by name, as last stored; what the input URL serves from and an apply is validated against. */
   private readonly desired = new DesiredIndex();
   /** Serves and signs input URLs (`input.as: url`); made once the store is open. */
@@ -498,6 +504,7 @@ export class Gateway {
       restartNeeded = restartOnlyChanges(previous, config);
     } catch (err) {
       logger.error({ err: messageOf(err) }, 'reload refused, the previous configuration keeps serving');
+      this.refusedSources = await sourcesNamedBy(this.configFile);
       return { applied: false, error: messageOf(err), restartNeeded: [] };
     }
     // Commit: the store first (one transaction), then config, defaults and routes.
@@ -510,6 +517,7 @@ export class Gateway {
       return { applied: false, error: messageOf(err), restartNeeded: [] };
     }
     serveFiles?.();
+    this.refusedSources = [];
     // Start-only settings keep their start values, so what the gateway reports stays true.
     this.config = restartNeeded.length > 0 ? keepStartOnly(previous, config) : config;
     applyLogLevel(logger, config, this.startLogLevel);
@@ -689,6 +697,16 @@ export class Gateway {
 
   get currentConfig(): GatewayConfig | undefined {
     return this.config;
+  }
+
+  /**
+   * The files a watch reloads on: the config file and the spec sources of the configuration
+   * in force, and those the config file named at the last reload if that one was refused.
+   */
+  get watchedSources(): string[] {
+    if (!this.config?.file) return [];
+    const inForce = [this.config.file, ...this.config.appSources];
+    return [...inForce, ...this.refusedSources.filter((s) => !inForce.includes(s))];
   }
 
   /** Stops accepting, lets requests in flight finish, and leaves containers as they are. */
