@@ -93,6 +93,8 @@ export class Gateway {
    * only from the configuration in force, its creation went unseen and nothing reloaded.
    */
   private refusedSources: string[] = [];
+  /** The reload waiting for its turn (not yet begun), which a reload asked for now joins. */
+  private queuedReload?: Promise<ReloadOutcome>;
   /** The desired apps by name, as last stored; what the input URL serves from and an apply is validated against. */
   private readonly desired = new DesiredIndex();
   /** Serves and signs input URLs (`input.as: url`); made once the store is open. */
@@ -467,7 +469,16 @@ export class Gateway {
    * it runs from SIGHUP and file watches, where a rejection would end the process.
    */
   reload(): Promise<ReloadOutcome> {
-    return this.serialize(() => this.reloadNow());
+    // One asked for while another still waits its turn joins that one: it reads the files
+    // when it begins, after this ask. Queued each, a SIGHUP storm (or a loop of `kill -HUP`)
+    // ran one full reload per signal, every API apply and delete waiting behind them all.
+    if (this.queuedReload) return this.queuedReload;
+    const queued = this.serialize(() => {
+      this.queuedReload = undefined;
+      return this.reloadNow();
+    });
+    this.queuedReload = queued;
+    return queued;
   }
 
   private serialize<T>(change: () => Promise<T>): Promise<T> {

@@ -245,6 +245,28 @@ describe('a reload never ends the process', () => {
     assert.deepEqual(await apps(bed, gateway), ['shop fake/shop:1', 'web fake/web:last']);
   });
 
+  it('a SIGHUP storm: the reloads asked while one waits its turn join it; one asked once it began runs after it', async (t) => {
+    const bed = await bedWith(GOOD);
+    t.after(() => bed.dispose());
+    const lines: string[] = [];
+    const gateway = await bed.start({ logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line).msg) }) });
+    const reloaded = () => lines.filter((m) => m === 'configuration reloaded').length;
+    await writeFile(join(bed.dir, 'berth.yaml'), `${HEAD}apps:\n${app('web', '2')}${app('shop')}`);
+    const storm = Array.from({ length: 200 }, () => gateway.reload());
+    const outcomes = await Promise.all(storm);
+    assert.ok(outcomes.every((o) => o.applied));
+    assert.equal(reloaded(), 1, 'one reload for the whole storm');
+    assert.deepEqual(await apps(bed, gateway), ['shop fake/shop:1', 'web fake/web:2']);
+    // A save after a reload began is read by the next one, never lost to the one under way.
+    const first = gateway.reload();
+    await new Promise((resolve) => setImmediate(resolve));
+    await writeFile(join(bed.dir, 'berth.yaml'), `${HEAD}apps:\n${app('web', '3')}${app('shop')}`);
+    const second = gateway.reload();
+    assert.notEqual(first, second);
+    await Promise.all([first, second]);
+    assert.deepEqual(await apps(bed, gateway), ['shop fake/shop:1', 'web fake/web:3']);
+  });
+
   it('a reload while a cold start is in progress: the request waiting for it is answered, the app keeps its one container', async (t) => {
     const bed = await bedWith(GOOD);
     t.after(() => bed.dispose());
