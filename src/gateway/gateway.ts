@@ -518,6 +518,9 @@ export class Gateway {
       this.refusedSources = await sourcesNamedBy(this.configFile);
       return { applied: false, error: messageOf(err), restartNeeded: [] };
     }
+    // Asked again: reading the files and the store takes a while, and a stop that came meanwhile
+    // found this reload under way (checked only before it, it committed and reconciled through the drain).
+    if (this.closed) return { applied: false, error: 'the gateway is shutting down', restartNeeded: [] };
     // Commit: the store first (one transaction), then config, defaults and routes.
     let removed: string[];
     try {
