@@ -2,17 +2,15 @@ import { constants } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, extname, join, relative, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
 import { fsReason } from '../fs-reason.js';
 import { readRegularBytes } from '../regular-file.js';
-import { ConfigError, SpecError, type FieldProblem } from '../errors.js';
+import { ConfigError, SpecError, messageOf, type FieldProblem } from '../errors.js';
 import { parseDuration, parseLongDuration, parseSize, gatewayClaims, parseSpecObject, validateAppSet } from '../spec/index.js';
 import { sizeText } from '../spec/size.js';
 import { BUILT_IN_RESOURCES } from '../runtime/docker/container-config.js';
-import { parseSpecTextOffThread } from '../spec/parse-off-thread.js';
+import { parseSpecTextOffThread, readConfigTextOffThread } from '../spec/parse-off-thread.js';
+import type { LineOf } from './config-text.js';
 import { resolveRoot } from '../spec/mount-paths.js';
-import { yamlShapeProblem } from '../spec/nesting-depth.js';
-import { readDocuments, tagProblems } from '../spec/documents.js';
 import type { PathSegment } from '../spec/path.js';
 import { specText } from '../spec/utf8-text.js';
 import type { AppSpec, ResourcesSpec } from '../spec/types.js';
@@ -33,10 +31,10 @@ const SPEC_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
  */
 export async function loadConfig(file: string, previous?: GatewayConfig): Promise<GatewayConfig> {
   const path = resolve(file);
-  const { raw, text } = await readConfigFile(path);
+  const { raw, lineOf } = await readConfigFile(path);
   const halfWritten = previous && halfWrittenProblem(raw, previous);
   if (halfWritten) throw new ConfigError(`config ${path} ${halfWritten}`);
-  return buildConfig(raw, dirname(path), path, configLines(text), previous);
+  return buildConfig(raw, dirname(path), path, lineOf, previous);
 }
 
 /**
@@ -51,37 +49,17 @@ export async function sourcesNamedBy(file: string): Promise<string[]> {
   return Array.isArray(apps) ? apps.filter((e): e is string => typeof e === 'string').map((e) => resolve(dirname(path), e)) : [];
 }
 
-/** The config file's text and its YAML as a value; a ConfigError naming the file if it cannot be read or parsed. */
-async function readConfigFile(path: string): Promise<{ raw: unknown; text: string }> {
+/** The config file's YAML as a value, and where each field is; a ConfigError naming the file if it cannot be read or parsed. */
+async function readConfigFile(path: string): Promise<{ raw: unknown; lineOf: LineOf | undefined }> {
   const bytes = await readSourceFile(path);
   if (typeof bytes === 'string') throw new ConfigError(`cannot read config ${path}: ${bytes}`);
   const decoded = specText(bytes);
   if (!decoded.ok) throw new ConfigError(`config ${path} is ${decoded.message}`);
-  const text = decoded.text;
-  let raw: unknown;
-  const shape = yamlShapeProblem(text);
-  if (shape !== undefined) throw new ConfigError(`config ${path} ${shape}`);
-  try {
-    const doc = parseDocument(text);
-    // A tag YAML does not know (`token: !secret x`) is refused, as in a spec: dropped, it left the plain value.
-    const problem = doc.errors[0] ?? tagProblems(doc)[0];
-    if (problem) throw problem;
-    raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
-  } catch (err) {
-    throw new ConfigError(`config ${path}: ${(err as Error).message}`);
-  }
-  return { raw, text };
+  // A large text is read off the event loop: a reload happens while the proxy serves.
+  const { config, lineOf } = await readConfigTextOffThread(decoded.text, path).catch((err: unknown) => Promise.reject(new ConfigError(`config ${path}: ${messageOf(err)}`)));
+  if (!config.ok) throw new ConfigError(`config ${path}${config.problem}`);
+  return { raw: config.raw, lineOf };
 }
-
-/** Where a field is in the config file's text, so a refusal names its line; undefined for a text without one map. */
-function configLines(text: string): LineOf | undefined {
-  const read = readDocuments(text);
-  const only = read.documents.length === 1 && read.documents[0]!.at.length === 0 ? read.documents[0] : undefined;
-  return only && ((path) => only.lineOf(path));
-}
-
-/** The 1-based line of the field at a path in the config file. */
-type LineOf = (path: readonly PathSegment[]) => number | undefined;
 
 /** `apps[1].routes[0].path` as segments: ['apps', 1, 'routes', 0, 'path']. Pure. */
 /**
@@ -393,8 +371,8 @@ async function loadApps(entries: ConfigFileInput['apps'], baseDir: string, at: (
 
 /**
  * The most bytes a config or spec file may have. YAML costs many times its size in
- * memory once parsed, and the config file is parsed on the event loop, during a reload
- * while the proxy serves. Thousands of apps fit in far less.
+ * memory once parsed, and a large file takes the parsing thread (one at a time) for as
+ * long as it takes. Thousands of apps fit in far less.
  */
 export const MAX_SOURCE_FILE_BYTES = 16 * 1024 * 1024;
 
