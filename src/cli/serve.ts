@@ -117,14 +117,10 @@ const DEFAULT_DRAIN_MS = 30_000;
 /** What shutdown may take past drainTimeout: WebSocket close frames (1 s of grace) and the last history and usage writes. */
 const SHUTDOWN_MARGIN_MS = 5_000;
 
-/** Watches the config in force (its file and spec sources) and reloads on a change. */
+/** Watches the config in force (its file and spec sources, and those a refused reload named) and reloads on a change. */
 function watchGatewayConfig(gateway: Gateway): FileWatch[] {
   if (!gateway.currentConfig?.file) return [];
-  const sources = () => {
-    const config = gateway.currentConfig!;
-    return [config.file!, ...config.appSources];
-  };
-  return [watchConfig(sources, () => gateway.reload())];
+  return [watchConfig(() => gateway.watchedSources, () => gateway.reload())];
 }
 
 function printUrls(gateway: Gateway, banner: typeof serveBanner): void {

@@ -95,6 +95,8 @@ export interface GatewayConfig {
   apps: AppSpec[];
   /** Spec files and directories named by the config, watched for changes. */
   appSources: string[];
+  /** The names of the apps each spec file declared, by its absolute path: a reload refuses a file emptied under them. */
+  specFileApps: Record<string, string[]>;
 }
 
 export interface HostPort {

@@ -2,17 +2,15 @@ import { constants } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, extname, join, relative, resolve } from 'node:path';
-import { parseDocument, type YAMLError } from 'yaml';
 import { fsReason } from '../fs-reason.js';
 import { readRegularBytes } from '../regular-file.js';
-import { ConfigError, SpecError, type FieldProblem } from '../errors.js';
+import { ConfigError, SpecError, messageOf, type FieldProblem } from '../errors.js';
 import { parseDuration, parseLongDuration, parseSize, gatewayClaims, parseSpecObject, validateAppSet } from '../spec/index.js';
 import { sizeText } from '../spec/size.js';
 import { BUILT_IN_RESOURCES } from '../runtime/docker/container-config.js';
-import { parseSpecTextOffThread } from '../spec/parse-off-thread.js';
+import { parseSpecTextOffThread, readConfigTextOffThread } from '../spec/parse-off-thread.js';
+import type { LineOf } from './config-text.js';
 import { resolveRoot } from '../spec/mount-paths.js';
-import { yamlShapeProblem } from '../spec/nesting-depth.js';
-import { readDocuments, syntaxMessage, tagProblems } from '../spec/documents.js';
 import type { PathSegment } from '../spec/path.js';
 import { specText } from '../spec/utf8-text.js';
 import type { AppSpec, ResourcesSpec } from '../spec/types.js';
@@ -20,7 +18,7 @@ import { isPostgresUrl, storeLocationProblem } from '../store/store-location.js'
 import { trustedEntry } from '../proxy/trusted-peers.js';
 import { configFileSchema, workerCount, type ConfigFileInput } from './config-schema.js';
 import type { GatewayConfig, GatewayTimeouts, HostPort, TlsConfig } from './config.js';
-import { halfWrittenProblem } from './reload-changes.js';
+import { emptiedSpecProblem, halfWrittenProblem } from './reload-changes.js';
 import { secretRootProblems } from './secret-roots.js';
 
 const SPEC_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
@@ -33,52 +31,35 @@ const SPEC_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
  */
 export async function loadConfig(file: string, previous?: GatewayConfig): Promise<GatewayConfig> {
   const path = resolve(file);
+  const { raw, lineOf } = await readConfigFile(path);
+  const halfWritten = previous && halfWrittenProblem(raw, previous);
+  if (halfWritten) throw new ConfigError(`config ${path} ${halfWritten}`);
+  return buildConfig(raw, dirname(path), path, lineOf, previous);
+}
+
+/**
+ * The spec files and directories a config file names in `apps`, resolved, whether or not
+ * the rest of it is valid; none when it cannot be read. A refused reload's config may name
+ * a spec file not written yet: watched, its creation reloads, as the operator expects.
+ */
+export async function sourcesNamedBy(file: string): Promise<string[]> {
+  const path = resolve(file);
+  const read = await readConfigFile(path).catch(() => undefined);
+  const apps = read && typeof read.raw === 'object' && read.raw !== null && 'apps' in read.raw ? read.raw.apps : undefined;
+  return Array.isArray(apps) ? apps.filter((e): e is string => typeof e === 'string').map((e) => resolve(dirname(path), e)) : [];
+}
+
+/** The config file's YAML as a value, and where each field is; a ConfigError naming the file if it cannot be read or parsed. */
+async function readConfigFile(path: string): Promise<{ raw: unknown; lineOf: LineOf | undefined }> {
   const bytes = await readSourceFile(path);
   if (typeof bytes === 'string') throw new ConfigError(`cannot read config ${path}: ${bytes}`);
   const decoded = specText(bytes);
   if (!decoded.ok) throw new ConfigError(`config ${path} is ${decoded.message}`);
-  const text = decoded.text;
-  let raw: unknown;
-  const shape = yamlShapeProblem(text);
-  if (shape !== undefined) throw new ConfigError(`config ${path} ${shape}`);
-  try {
-    const doc = parseDocument(text);
-    // A tag YAML does not know (`token: !secret x`) is refused, as in a spec: dropped, it left the plain value.
-    const problem = doc.errors[0] ?? tagProblems(doc)[0];
-    if (problem) throw new ConfigError(`config ${path}: ${configSyntaxMessage(problem)}`);
-    raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
-  } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    throw new ConfigError(`config ${path}: ${(err as Error).message}`);
-  }
-  const halfWritten = previous && halfWrittenProblem(raw, previous);
-  if (halfWritten) throw new ConfigError(`config ${path} ${halfWritten}`);
-  return buildConfig(raw, dirname(path), path, configLines(text));
+  // A large text is read off the event loop: a reload happens while the proxy serves.
+  const { config, lineOf } = await readConfigTextOffThread(decoded.text, path).catch((err: unknown) => Promise.reject(new ConfigError(`config ${path}: ${messageOf(err)}`)));
+  if (!config.ok) throw new ConfigError(`config ${path}${config.problem}`);
+  return { raw: config.raw, lineOf };
 }
-
-/**
- * A YAML error in the config file as one line. The parser's own message went out whole: a code
- * frame over several lines, and for an app spec file given as the config (`serve --config
- * apps/hello.yaml`, several `---` documents) advice meant for the parser's caller
- * ("please use YAML.parseAllDocuments()").
- */
-export function configSyntaxMessage(error: YAMLError): string {
-  if (error.code === 'MULTIPLE_DOCS') {
-    const line = error.linePos?.[0].line;
-    return `more than one YAML document (the next begins${line === undefined ? '' : ` at line ${line}, its \`---\``}); a gateway config is one: is this an app spec? Specs go in the files or directories the config's apps: names`;
-  }
-  return syntaxMessage(error);
-}
-
-/** Where a field is in the config file's text, so a refusal names its line; undefined for a text without one map. */
-function configLines(text: string): LineOf | undefined {
-  const read = readDocuments(text);
-  const only = read.documents.length === 1 && read.documents[0]!.at.length === 0 ? read.documents[0] : undefined;
-  return only && ((path) => only.lineOf(path));
-}
-
-/** The 1-based line of the field at a path in the config file. */
-type LineOf = (path: readonly PathSegment[]) => number | undefined;
 
 /** `apps[1].routes[0].path` as segments: ['apps', 1, 'routes', 0, 'path']. Pure. */
 /**
@@ -96,8 +77,11 @@ function pathSegments(text: string): PathSegment[] {
   return [...text.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) => (m[2] !== undefined ? Number(m[2]) : m[1]!));
 }
 
-/** Validates a config object; relative paths resolve against `baseDir`; `lineOf` (a file's text) adds each problem's line. */
-export async function buildConfig(raw: unknown, baseDir: string, file?: string, lineOf?: LineOf): Promise<GatewayConfig> {
+/**
+ * Validates a config object; relative paths resolve against `baseDir`; `lineOf` (a file's text) adds each problem's line.
+ * `previous` (a reload): a spec file emptied under the apps it declared is refused.
+ */
+export async function buildConfig(raw: unknown, baseDir: string, file?: string, lineOf?: LineOf, previous?: GatewayConfig): Promise<GatewayConfig> {
   const where = file ?? 'config';
   const at = (path: readonly PathSegment[]) => {
     const line = lineOf?.(path);
@@ -150,7 +134,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string, 
   if (problems.length > 0 || !listen || !admin || idleTimeoutMs === undefined || drainTimeoutMs === undefined || resyncMs === undefined || taskPollMs === undefined || historyMaxAgeMs === undefined || usageMaxAgeMs === undefined || !resources || !timeouts) {
     throw new ConfigError(`${where}: ${problems.join('; ')}`);
   }
-  const { apps, appSources, origins } = await loadApps(input.apps, baseDir, at, file && (relative(baseDir, file) || file), where);
+  const { apps, appSources, specFileApps, origins } = await loadApps(input.apps, baseDir, at, file && (relative(baseDir, file) || file), where, previous);
   const { maxResources: _written, ...policyInput } = input.policy;
   const policy = {
     ...policyInput,
@@ -202,6 +186,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string, 
     usage: { maxAgeMs: usageMaxAgeMs },
     apps,
     appSources,
+    specFileApps,
   };
 }
 
@@ -330,24 +315,27 @@ export function inFile(file: string, path: string): string {
   return `${file}, document ${Number(doc[1]) + 1}${doc[2] ? `: ${doc[2]}` : ''}`;
 }
 
-async function loadApps(entries: ConfigFileInput['apps'], baseDir: string, at: (path: readonly PathSegment[]) => string, configName?: string, where = 'config'): Promise<{ apps: AppSpec[]; appSources: string[]; origins: string[] }> {
+async function loadApps(entries: ConfigFileInput['apps'], baseDir: string, at: (path: readonly PathSegment[]) => string, configName?: string, where = 'config', previous?: GatewayConfig): Promise<{ apps: AppSpec[]; appSources: string[]; specFileApps: Record<string, string[]>; origins: string[] }> {
   const apps: AppSpec[] = [];
   const appSources: string[] = [];
+  const specFileApps: Record<string, string[]> = {};
   /** Where each app was declared, for set-level problems: `apps/web.yaml, document 2` or `apps[0]`. */
   const origins: string[] = [];
   const problems: FieldProblem[] = [];
   // Problems keep the file they are in, so one refusal can span several files.
-  const collect = async (fn: () => AppSpec[] | Promise<AppSpec[]>, file?: string, inline?: string) => {
+  const collect = async (fn: () => AppSpec[] | Promise<AppSpec[]>, file?: string, inline?: string): Promise<AppSpec[] | undefined> => {
     try {
       const found = await fn();
       const name = file ? relative(baseDir, file) || file : (inline ?? 'config');
       found.forEach((_, i) => origins.push(found.length > 1 ? `${name}, document ${i + 1}` : name));
       apps.push(...found);
+      return found;
     } catch (err) {
       if (!(err instanceof SpecError)) throw err;
       const name = file ? relative(baseDir, file) || file : undefined;
       // An inline app's problem is in the config file itself: its line is found there.
       problems.push(...err.problems.map((p) => (name === undefined ? { path: configName === undefined ? p.path : inFile(configName, p.path), message: `${p.message}${at(pathSegments(p.path))}` } : { path: inFile(name, p.path), message: p.message })));
+      return undefined;
     }
   };
   for (const [index, entry] of entries.entries()) {
@@ -371,17 +359,21 @@ async function loadApps(entries: ConfigFileInput['apps'], baseDir: string, at: (
       }
       const text = decoded.text;
       // A large file is read off the event loop: a reload happens while the proxy serves.
-      await collect(() => parseSpecTextOffThread(text, file), file);
+      const found = await collect(() => parseSpecTextOffThread(text, file), file);
+      if (!found) continue;
+      specFileApps[file] = found.map((a) => a.name);
+      const emptied = found.length === 0 && previous ? emptiedSpecProblem(previous.specFileApps[file]) : undefined;
+      if (emptied) problems.push({ path: relative(baseDir, file) || file, message: emptied });
     }
   }
   if (problems.length > 0) throw new SpecError(problems);
-  return { apps, appSources, origins };
+  return { apps, appSources, specFileApps, origins };
 }
 
 /**
  * The most bytes a config or spec file may have. YAML costs many times its size in
- * memory once parsed, and the config file is parsed on the event loop, during a reload
- * while the proxy serves. Thousands of apps fit in far less.
+ * memory once parsed, and a large file takes the parsing thread (one at a time) for as
+ * long as it takes. Thousands of apps fit in far less.
  */
 export const MAX_SOURCE_FILE_BYTES = 16 * 1024 * 1024;
 

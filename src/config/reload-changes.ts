@@ -51,6 +51,18 @@ export function halfWrittenProblem(raw: unknown, previous: GatewayConfig): strin
 }
 
 /**
+ * Why a spec file read at a reload looks half-written, or undefined: it declares no
+ * app (it is empty, or comments only) while `before` (the apps the configuration in
+ * force read from it) came from it. Taken as it is, the save caught mid-write removed
+ * those apps and stopped their containers, as an empty config file would have.
+ * A file that declared nothing before is let be empty. Pure.
+ */
+export function emptiedSpecProblem(before: readonly string[] | undefined): string | undefined {
+  if (!before || before.length === 0) return undefined;
+  return `declares no app while ${before.join(', ')} came from it (a save still being written?); the previous configuration keeps serving; to remove ${before.length === 1 ? 'it' : 'them'}, take the file out of apps (or out of its directory)`;
+}
+
+/**
  * The log level in force: BERTH_LOG_LEVEL wins, then the config's `logLevel`, then
  * the level the gateway started with; so removing `logLevel: debug` in a reload ends
  * the debug lines instead of leaving them on until a restart. Pure.

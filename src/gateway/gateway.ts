@@ -11,7 +11,7 @@ import { AdminServer } from '../api/admin-server.js';
 import { apiRoutes } from '../api/routes/index.js';
 import { TokenService } from '../api/token-service.js';
 import type { GatewayConfig, HostPort } from '../config/config.js';
-import { loadConfig } from '../config/load-config.js';
+import { loadConfig, sourcesNamedBy } from '../config/load-config.js';
 import { logLevelFor, restartOnlyChanges } from '../config/reload-changes.js';
 import { ConfigError, StoreError, messageOf } from '../errors.js';
 import { gatewayClaims, validateAppSet } from '../spec/index.js';
@@ -87,6 +87,14 @@ export class Gateway {
   private acme?: AcmeManager;
   private history?: HistoryBuffer;
   private changes: Promise<unknown> = Promise.resolve();
+  /**
+   * The spec sources the config file named at a refused reload (none after an applied one). A
+   * spec file the new config names but that is not written yet refuses the reload; watched
+   * only from the configuration in force, its creation went unseen and nothing reloaded.
+   */
+  private refusedSources: string[] = [];
+  /** The reload waiting for its turn (not yet begun), which a reload asked for now joins. */
+  private queuedReload?: Promise<ReloadOutcome>;
   /** The desired apps by name, as last stored; what the input URL serves from and an apply is validated against. */
   private readonly desired = new DesiredIndex();
   /** Serves and signs input URLs (`input.as: url`); made once the store is open. */
@@ -462,7 +470,16 @@ export class Gateway {
    * it runs from SIGHUP and file watches, where a rejection would end the process.
    */
   reload(): Promise<ReloadOutcome> {
-    return this.serialize(() => this.reloadNow());
+    // One asked for while another still waits its turn joins that one: it reads the files
+    // when it begins, after this ask. Queued each, a SIGHUP storm (or a loop of `kill -HUP`)
+    // ran one full reload per signal, every API apply and delete waiting behind them all.
+    if (this.queuedReload) return this.queuedReload;
+    const queued = this.serialize(() => {
+      this.queuedReload = undefined;
+      return this.reloadNow();
+    });
+    this.queuedReload = queued;
+    return queued;
   }
 
   private serialize<T>(change: () => Promise<T>): Promise<T> {
@@ -499,8 +516,12 @@ export class Gateway {
       restartNeeded = restartOnlyChanges(previous, config);
     } catch (err) {
       logger.error({ err: messageOf(err) }, 'reload refused, the previous configuration keeps serving');
+      this.refusedSources = await sourcesNamedBy(this.configFile);
       return { applied: false, error: messageOf(err), restartNeeded: [] };
     }
+    // Asked again: reading the files and the store takes a while, and a stop that came meanwhile
+    // found this reload under way (checked only before it, it committed and reconciled through the drain).
+    if (this.closed) return { applied: false, error: 'the gateway is shutting down', restartNeeded: [] };
     // Commit: the store first (one transaction), then config, defaults and routes.
     let removed: string[];
     try {
@@ -511,6 +532,7 @@ export class Gateway {
       return { applied: false, error: messageOf(err), restartNeeded: [] };
     }
     serveFiles?.();
+    this.refusedSources = [];
     // Start-only settings keep their start values, so what the gateway reports stays true.
     this.config = restartNeeded.length > 0 ? keepStartOnly(previous, config) : config;
     applyLogLevel(logger, config, this.startLogLevel);
@@ -690,6 +712,16 @@ export class Gateway {
 
   get currentConfig(): GatewayConfig | undefined {
     return this.config;
+  }
+
+  /**
+   * The files a watch reloads on: the config file and the spec sources of the configuration
+   * in force, and those the config file named at the last reload if that one was refused.
+   */
+  get watchedSources(): string[] {
+    if (!this.config?.file) return [];
+    const inForce = [this.config.file, ...this.config.appSources];
+    return [...inForce, ...this.refusedSources.filter((s) => !inForce.includes(s))];
   }
 
   /** Stops accepting, lets requests in flight finish, and leaves containers as they are. */

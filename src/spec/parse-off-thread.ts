@@ -3,6 +3,7 @@ import { BadRequestError, BerthError, SpecError, type FieldProblem } from '../er
 import { threadLackedDescriptors } from '../net/fd-limit.js';
 import { parseSpecText } from './parse.js';
 import type { AppSpec } from './types.js';
+import { configLines, linesFromTable, readConfigText, type ConfigText, type LineOf } from '../config/config-text.js';
 
 /**
  * Texts up to this size are read on the calling thread. The YAML library takes
@@ -18,12 +19,18 @@ const THREAD_HEAP_MB = 512;
 /** The thread is kept this long after its last text (its start, loading the spec modules, takes up to a second). */
 const THREAD_IDLE_MS = 30_000;
 
+/** A spec text to parse; or (`config`) a config file's text to read as YAML, with its lines (config-text.ts). */
 export interface ParseThreadRequest {
   text: string;
   source: string;
+  config?: boolean;
 }
 
-export type ParseThreadReply = { ok: true; specs: AppSpec[] } | { ok: false; problems: FieldProblem[] } | { ok: false; message: string };
+export type ParseThreadReply =
+  | { ok: true; specs: AppSpec[] }
+  | { ok: true; config: ConfigText; lines: Array<[string, number]> }
+  | { ok: false; problems: FieldProblem[] }
+  | { ok: false; message: string };
 
 const THREAD_URL = new URL('./parse-thread.js', import.meta.url);
 
@@ -38,18 +45,35 @@ let queue: Promise<unknown> = Promise.resolve();
  */
 export function parseSpecTextOffThread(text: string, source: string): Promise<AppSpec[]> {
   if (text.length <= INLINE_PARSE_BYTES) return Promise.resolve().then(() => parseSpecText(text, source));
-  const run = queue.then(() => parseOnThread(text, source));
+  return onThread({ text, source }, (reply) => ('specs' in reply ? reply.specs : []));
+}
+
+/**
+ * A config file's text read as YAML (readConfigText) without holding the event loop, with
+ * the line of each field: small texts inline, larger ones on the thread. A reload reads the
+ * config file while the proxy serves; read inline, a config of 256 KiB of short flow-list
+ * items held the event loop, and every proxied request, for over ten seconds.
+ */
+export function readConfigTextOffThread(text: string, source: string): Promise<{ config: ConfigText; lineOf: LineOf | undefined }> {
+  if (text.length <= INLINE_PARSE_BYTES) return Promise.resolve().then(() => ({ config: readConfigText(text), lineOf: configLines(text) }));
+  return onThread({ text, source, config: true }, (reply) => ('config' in reply ? { config: reply.config, lineOf: linesFromTable(reply.lines) } : { config: { ok: false, problem: ': could not be read' }, lineOf: undefined }));
+}
+
+/** One text at a time on the thread. */
+function onThread<T>(request: ParseThreadRequest, answer: (reply: Extract<ParseThreadReply, { ok: true }>) => T): Promise<T> {
+  const run = queue.then(() => parseOnThread(request, answer));
   queue = run.catch(() => undefined);
   return run;
 }
 
-function parseOnThread(text: string, source: string): Promise<AppSpec[]> {
+function parseOnThread<T>(request: ParseThreadRequest, answer: (reply: Extract<ParseThreadReply, { ok: true }>) => T): Promise<T> {
+  const { source } = request;
   clearTimeout(idleTimer);
   const thread = (worker ??= startThread());
-  return new Promise<AppSpec[]>((resolve, reject) => {
+  return new Promise<T>((resolve, reject) => {
     const onMessage = (reply: ParseThreadReply) => {
       done();
-      if (reply.ok) resolve(reply.specs);
+      if (reply.ok) resolve(answer(reply));
       else if ('problems' in reply) reject(new SpecError(reply.problems, source));
       else reject(new Error(`reading ${source}: ${reply.message}`));
     };
@@ -70,7 +94,7 @@ function parseOnThread(text: string, source: string): Promise<AppSpec[]> {
     thread.on('message', onMessage).on('error', onError).on('exit', onExit);
     // Held while it reads for someone (an answer is owed), let go while idle.
     thread.ref();
-    thread.postMessage({ text, source } satisfies ParseThreadRequest);
+    thread.postMessage(request);
   });
 }
 

@@ -3,7 +3,7 @@
 // gateways on a real SQLite file and the fake engine (test/support/fake-gateway.ts).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { mkdtemp } from 'node:fs/promises';
@@ -84,6 +84,46 @@ describe('a reload refuses what a careless save leaves behind, and changes nothi
     await rename(join(bed.dir, '.berth.yaml.tmp'), join(bed.dir, 'berth.yaml'));
     assert.equal((await gateway.reload()).applied, true);
     assert.deepEqual(await apps(bed, gateway), ['web fake/web:2']);
+  });
+});
+
+describe('a spec file caught mid-write is refused as the config file is', () => {
+  const spec = (name: string, tag = '1') => `apiVersion: berth/v1\nname: ${name}\nimage: "fake/${name}:${tag}"\nport: 8080\nreadiness: {path: /healthz}\n`;
+  for (const [what, entry, file] of [
+    ['a spec file named in apps', './shop.yaml', 'shop.yaml'],
+    ['a spec file in a directory named in apps', './apps/', 'apps/shop.yaml'],
+  ] as const) {
+    it(`${what}, emptied (0 bytes, then comments only): refused naming it and its app; the app keeps its container`, async (t) => {
+      const bed = await bedWith(`${HEAD}apps:\n${app('web')}  - ${entry}\n`);
+      t.after(() => bed.dispose());
+      await mkdir(join(bed.dir, 'apps'));
+      await writeFile(join(bed.dir, file), spec('shop'));
+      const gateway = await bed.start();
+      assert.equal((await httpGet(gateway.proxyAddress!.port, '/session/shop/')).status, 200);
+      for (const text of ['', '# shop\n']) {
+        await writeFile(join(bed.dir, file), text);
+        const outcome = await gateway.reload();
+        assert.equal(outcome.applied, false, `${JSON.stringify(text)} applied`);
+        assert.match(outcome.error ?? '', new RegExp(`${file.replace('.', '\\.')}: declares no app while shop came from it`));
+        assert.deepEqual(await apps(bed, gateway), BEFORE);
+        assert.equal(bed.runtime.running('shop').length, 1);
+      }
+      // The save completed: applied.
+      await writeFile(join(bed.dir, file), spec('shop', '2'));
+      assert.equal((await gateway.reload()).applied, true);
+      assert.deepEqual(await apps(bed, gateway), ['shop fake/shop:2', 'web fake/web:1']);
+    });
+  }
+
+  it('an empty spec file that never declared an app is let be, and removing a file from apps removes its app', async (t) => {
+    const bed = await bedWith(`${HEAD}apps:\n${app('web')}  - ./shop.yaml\n`);
+    t.after(() => bed.dispose());
+    await writeFile(join(bed.dir, 'shop.yaml'), spec('shop'));
+    const gateway = await bed.start();
+    await writeFile(join(bed.dir, 'berth.yaml'), `${HEAD}apps:\n${app('web')}  - ./later.yaml\n`);
+    await writeFile(join(bed.dir, 'later.yaml'), '');
+    assert.equal((await gateway.reload()).applied, true);
+    assert.deepEqual(await apps(bed, gateway), ['web fake/web:1']);
   });
 });
 
@@ -203,6 +243,28 @@ describe('a reload never ends the process', () => {
     await writeFile(join(bed.dir, 'berth.yaml'), `${HEAD}apps:\n${app('web', 'last')}${app('shop')}`);
     assert.equal((await gateway.reload()).applied, true);
     assert.deepEqual(await apps(bed, gateway), ['shop fake/shop:1', 'web fake/web:last']);
+  });
+
+  it('a SIGHUP storm: the reloads asked while one waits its turn join it; one asked once it began runs after it', async (t) => {
+    const bed = await bedWith(GOOD);
+    t.after(() => bed.dispose());
+    const lines: string[] = [];
+    const gateway = await bed.start({ logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line).msg) }) });
+    const reloaded = () => lines.filter((m) => m === 'configuration reloaded').length;
+    await writeFile(join(bed.dir, 'berth.yaml'), `${HEAD}apps:\n${app('web', '2')}${app('shop')}`);
+    const storm = Array.from({ length: 200 }, () => gateway.reload());
+    const outcomes = await Promise.all(storm);
+    assert.ok(outcomes.every((o) => o.applied));
+    assert.equal(reloaded(), 1, 'one reload for the whole storm');
+    assert.deepEqual(await apps(bed, gateway), ['shop fake/shop:1', 'web fake/web:2']);
+    // A save after a reload began is read by the next one, never lost to the one under way.
+    const first = gateway.reload();
+    await new Promise((resolve) => setImmediate(resolve));
+    await writeFile(join(bed.dir, 'berth.yaml'), `${HEAD}apps:\n${app('web', '3')}${app('shop')}`);
+    const second = gateway.reload();
+    assert.notEqual(first, second);
+    await Promise.all([first, second]);
+    assert.deepEqual(await apps(bed, gateway), ['shop fake/shop:1', 'web fake/web:3']);
   });
 
   it('a reload while a cold start is in progress: the request waiting for it is answered, the app keeps its one container', async (t) => {

@@ -35,4 +35,49 @@ describe('a reload while the gateway is stopping', () => {
       await store.close();
     }
   });
+
+  it('one that began before the stop and was still reading when it came: refused at its commit, nothing changed', async (t) => {
+    const bed = await FakeGatewayBed.create();
+    t.after(() => bed.dispose());
+    // The reload's read of the store (its check of the API's apps) is held until the stop has begun.
+    let hold: Promise<void> | undefined;
+    let reading!: () => void;
+    const read = new Promise<void>((resolve) => (reading = resolve));
+    bed.wrapStore = (store) =>
+      new Proxy(store, {
+        get: (target, key, receiver) => {
+          const value = Reflect.get(target, key, receiver);
+          if (key !== 'listApps' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+          return async (...args: unknown[]) => {
+            if (hold) {
+              reading();
+              await hold;
+            }
+            return value.apply(target, args);
+          };
+        },
+      });
+    await writeFile(join(bed.dir, 'berth.yaml'), `${HEAD}apps:\n${app('web')}`);
+    const gateway = await bed.start();
+    await writeFile(join(bed.dir, 'berth.yaml'), `${HEAD}apps:\n${app('late')}`);
+    let release!: () => void;
+    hold = new Promise<void>((resolve) => (release = resolve));
+    const reloading = gateway.reload();
+    await read;
+    const closing = bed.stop(gateway);
+    release();
+    const outcome = await reloading;
+    await closing;
+
+    assert.equal(outcome.applied, false);
+    assert.match(outcome.error ?? '', /shutting down/);
+    assert.equal([...bed.runtime.containers.values()].some((c) => c.instance.app === 'late'), false, 'no container was made for the new app');
+    assert.equal(bed.runtime.running('web').length, 1, 'the app the reload removed keeps its container');
+    const store = await openStore(bed.storePath);
+    try {
+      assert.deepEqual((await store.listApps()).map((a) => a.name), ['web']);
+    } finally {
+      await store.close();
+    }
+  });
 });

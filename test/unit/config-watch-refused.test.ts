@@ -1,0 +1,31 @@
+// An edit names a spec file not written yet: the reload is refused ("does not exist"),
+// and writing the file then must reload, though the configuration in force never named it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { watchConfig } from '../../src/cli/config-watch.js';
+import type { ReloadOutcome } from '../../src/gateway/gateway.js';
+import { FakeGatewayBed } from '../support/fake-gateway.js';
+import { waitFor } from '../support/wait-for.js';
+
+const HEAD = 'listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nstore: ./berth.db\npolicy:\n  images: ["fake/*"]\n';
+const inline = '  - {apiVersion: berth/v1, name: web, image: "fake/web:1", port: 8080}\n';
+
+test('a spec file named by a refused reload is watched: writing it reloads and applies', async (t) => {
+  const bed = await FakeGatewayBed.create();
+  t.after(() => bed.dispose());
+  await writeFile(join(bed.dir, 'berth.yaml'), `${HEAD}apps:\n${inline}`);
+  const gateway = await bed.start();
+  const outcomes: ReloadOutcome[] = [];
+  const watch = watchConfig(() => gateway.watchedSources, async () => outcomes.push(await gateway.reload()), 20);
+  t.after(() => watch.close());
+  await writeFile(join(bed.dir, 'berth.yaml'), `${HEAD}apps:\n${inline}  - ./shop.yaml\n`);
+  await waitFor('the refused reload', () => outcomes.some((o) => !o.applied), { timeoutMs: 5000 });
+  assert.match(outcomes.find((o) => !o.applied)!.error ?? '', /shop\.yaml does not exist/);
+  await writeFile(join(bed.dir, 'shop.yaml'), 'apiVersion: berth/v1\nname: shop\nimage: "fake/shop:1"\nport: 8080\n');
+  await waitFor('a reload for the spec file once written', () => outcomes.some((o) => o.applied), { timeoutMs: 5000 });
+  assert.deepEqual(gateway.currentConfig!.apps.map((a) => a.name).sort(), ['shop', 'web']);
+  // Applied: the file is now a source of the configuration in force, named once.
+  assert.equal(gateway.watchedSources.filter((s) => s.endsWith('shop.yaml')).length, 1);
+});
