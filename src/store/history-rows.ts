@@ -71,6 +71,24 @@ const VALUES_ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 /** Rows per multi-row insert: 352 bound values, far below SQLite's limit of 32,766. */
 export const ROWS_PER_INSERT = 32;
 
+/**
+ * Up to a chunk of the records older than a cutoff, exactly `time < ?` whatever order the
+ * clock wrote them in, found through requests_app_time (app, time DESC, id DESC) alone: there
+ * is no index on time by itself (migration 9), which every insert paid for. The apps are
+ * walked as a loose index scan (each next app one index seek, never a scan of the rows), and
+ * within each app the old records are one index range. A prune costs the apps' count in
+ * seeks plus the rows it deletes.
+ */
+export const DELETE_OLDER_SQL = `
+  DELETE FROM requests WHERE id IN (
+    WITH RECURSIVE apps(app) AS (
+      SELECT (SELECT app FROM requests ORDER BY app LIMIT 1)
+      UNION ALL
+      SELECT (SELECT app FROM requests WHERE app > apps.app ORDER BY app LIMIT 1) FROM apps WHERE apps.app IS NOT NULL
+    )
+    SELECT r.id FROM apps JOIN requests r ON r.app = apps.app AND r.time < ? LIMIT ?
+  )`;
+
 /** The history statements, prepared once per open. */
 export function prepareHistory(db: Database.Database) {
   const insert = db.prepare<[RequestWrite]>(
@@ -99,9 +117,7 @@ export function prepareHistory(db: Database.Database) {
     for (; i < cols.length; i++) insertValues.run(rowValuesInto(cols, i, values));
   });
   const query = db.prepare<[HistoryParams], RequestRow>(HISTORY_QUERY_SQL);
-  const deleteOlder = db.prepare<[number, number]>(
-    'DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE time < ? LIMIT ?)',
-  );
+  const deleteOlder = db.prepare<[number, number]>(DELETE_OLDER_SQL);
   const deleteUpTo = db.prepare<[number, number]>(
     'DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE id <= ? ORDER BY id LIMIT ?)',
   );
