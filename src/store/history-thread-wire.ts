@@ -56,15 +56,23 @@ export function toWire(cols: HistoryColumns): { wire: WireColumns; transfer: Arr
   const n = cols.length;
   const encode = (column: ReadonlyArray<string | null>): Uint32Array => {
     const out = new Uint32Array(n);
+    // Runs of one value are the rule (one app, method, client and instance under load, each
+    // the buffer's interned string): a row like the one before takes its code without hashing.
+    let last: string | undefined;
+    let lastCode = 0;
     for (let i = 0; i < n; i++) {
       const value = column[i];
       if (value === null || value === undefined) continue;
-      let code = codes.get(value);
-      if (code === undefined) {
-        code = texts.push(value);
-        codes.set(value, code);
+      if (value !== last) {
+        let code = codes.get(value);
+        if (code === undefined) {
+          code = texts.push(value);
+          codes.set(value, code);
+        }
+        last = value;
+        lastCode = code;
       }
-      out[i] = code;
+      out[i] = lastCode;
     }
     return out;
   };

@@ -4,7 +4,9 @@ import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BadRequestError, ConfigError, StoreError, httpStatusOf } from '../../src/errors.js';
-import { MAX_FIELD_LENGTHS, PRUNE_CHUNK } from '../../src/store/history-rows.js';
+import Database from 'better-sqlite3';
+import { DELETE_OLDER_SQL, MAX_FIELD_LENGTHS, PRUNE_CHUNK } from '../../src/store/history-rows.js';
+import { runMigrations } from '../../src/store/migrations.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import type { HistoryItem, HistoryQuery, RequestRecord } from '../../src/store/store.js';
 
@@ -256,6 +258,46 @@ describe('SqliteStore request history', () => {
       const deleted = await store.pruneRequests({ maxRecords: 3, maxAgeMs: 5500 }, new Date(T0 + 9000));
       assert.equal(deleted, 7, '4 too old, then 3 beyond the count');
       assert.deepEqual(times((await store.queryRequests({ app: 'a' })).items).map((t) => t - T0), [9000, 8000, 7000]);
+    });
+  });
+
+  it('prunes by age exactly, over every app, whatever order a stepped clock wrote the records in', async () => {
+    await memory(async (store) => {
+      // Written in this order: the clock stepped back 5 s after the third record, then forward 9 s.
+      const written = [
+        rec('b', T0 + 5000), rec('a', T0 + 6000), rec('a-b', T0 + 7000),
+        rec('a', T0 + 1000), rec('b', T0 + 2000), rec('a-b', T0 + 3000), rec('z', T0 + 3999),
+        rec('z', T0 + 12000), rec('a', T0 + 4000),
+      ];
+      await store.appendRequests(written);
+      const deleted = await store.pruneRequests({ maxRecords: Number.POSITIVE_INFINITY, maxAgeMs: 8000 }, new Date(T0 + 12000));
+      // Older than T0 + 4000 goes, whether written before or after the step; nothing newer, even behind an older one.
+      assert.equal(deleted, 4);
+      const left = (await Promise.all(['a', 'a-b', 'b', 'z'].map((app) => store.queryRequests({ app })))).flatMap((p) => times(p.items));
+      assert.deepEqual(left.map((t) => t - T0).sort((x, y) => x - y), [4000, 5000, 6000, 7000, 12000]);
+    });
+  });
+
+  it('prunes by age through the per-app index: seeks, never a scan of the table', () => {
+    const db = new Database(':memory:');
+    try {
+      runMigrations(db);
+      const plan = db.prepare<[number, number], { detail: string }>(`EXPLAIN QUERY PLAN ${DELETE_OLDER_SQL}`).all(0, PRUNE_CHUNK).map((r) => r.detail);
+      assert.ok(plan.some((d) => /SEARCH r USING COVERING INDEX requests_app_time \(app=\? AND time<\?\)/.test(d)), plan.join('\n'));
+      assert.ok(!plan.some((d) => /^SCAN requests\b(?! USING COVERING INDEX requests_app_time)/.test(d) || /^SCAN r\b/.test(d)), plan.join('\n'));
+    } finally {
+      db.close();
+    }
+  });
+
+  it('prunes by age in chunks across apps until none older is left', async () => {
+    await memory(async (store) => {
+      const n = PRUNE_CHUNK + 300;
+      await store.appendRequests(Array.from({ length: n }, (_, i) => rec(`app-${i % 3}`, T0 + i)));
+      await store.appendRequests([rec('app-0', T0 + n), rec('app-2', T0 + n + 1)]);
+      assert.equal(await store.pruneRequests({ maxRecords: Number.POSITIVE_INFINITY, maxAgeMs: 0 }, new Date(T0 + n)), n);
+      const left = (await Promise.all(['app-0', 'app-1', 'app-2'].map((app) => store.queryRequests({ app })))).flatMap((p) => times(p.items));
+      assert.deepEqual(left.map((t) => t - T0).sort((x, y) => x - y), [n, n + 1]);
     });
   });
 

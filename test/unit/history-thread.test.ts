@@ -77,6 +77,17 @@ describe('the batch on its way to the thread', () => {
     for (let i = 0; i < records.length; i++) assert.deepEqual(rowValues(back, i), rowValues(cols, i), `row ${i}`);
     assert.equal(back.instance[1], null, 'NULL stays NULL');
   });
+
+  it('codes runs, a NULL inside a run, and a value met again after another, each as its own text', () => {
+    const instances = ['i1', 'i1', undefined, 'i1', 'i2', 'i2', 'i1', undefined, 'i2'];
+    const records = instances.map((instance, i) => rec(i < 4 ? 'web' : 'api', T0 + i, { instance }));
+    const cols = toColumns(records);
+    const { wire } = toWire(cols);
+    const back = fromWire(structuredClone(wire));
+    assert.deepEqual(back.instance, instances.map((i) => i ?? null));
+    assert.deepEqual(back.app, records.map((r) => r.app));
+    assert.equal(new Set(wire.texts).size, wire.texts.length, 'each distinct text once');
+  });
 });
 
 describe('SqliteStore history through the writer thread', () => {

@@ -82,9 +82,9 @@ function schemaOf(path: string) {
 }
 
 describe('store migrations', () => {
-  it('lists versions 1 to 8 in order, each one higher than the last', () => {
-    assert.deepEqual(migrations.map((m) => m.version), [1, 2, 3, 4, 5, 6, 7, 8]);
-    assert.equal(LATEST_SCHEMA_VERSION, 8);
+  it('lists versions 1 to 9 in order, each one higher than the last', () => {
+    assert.deepEqual(migrations.map((m) => m.version), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.equal(LATEST_SCHEMA_VERSION, 9);
   });
 
   it('brings a version-1 store to the latest schema and keeps its apps', async () => {
@@ -113,9 +113,32 @@ describe('store migrations', () => {
     const after = schemaOf(path);
     assert.equal(after.version, LATEST_SCHEMA_VERSION);
     assert.equal(after.appId, BERTH_APPLICATION_ID);
-    for (const name of ['apps', 'meta', 'tokens', 'requests', 'requests_app_time', 'requests_time']) {
+    for (const name of ['apps', 'meta', 'tokens', 'requests', 'requests_app_time']) {
       assert.ok(after.objects.includes(name), `${name} exists after migrating: ${after.objects.join(', ')}`);
     }
+    // Made by migration 3, dropped by 9: only the age prune used it, and every insert paid for it.
+    assert.ok(!after.objects.includes('requests_time'), `requests_time is gone: ${after.objects.join(', ')}`);
+  });
+
+  it('drops requests_time from a version-8 store, whose history stays and prunes by age as before', async () => {
+    const path = await storeAtVersion(8);
+    assert.ok(schemaOf(path).objects.includes('requests_time'));
+    const raw = new Database(path);
+    const insert = raw.prepare('INSERT INTO requests (time, app) VALUES (?, ?)');
+    for (const [time, app] of [[1000, 'old-app'], [3000, 'old-app'], [2000, 'other']] as const) insert.run(time, app);
+    raw.close();
+    const store = new SqliteStore({ path, historyThread: false });
+    await store.open();
+    try {
+      assert.equal(await store.pruneRequests({ maxRecords: Number.POSITIVE_INFINITY, maxAgeMs: 1000 }, new Date(3500)), 2);
+      assert.deepEqual((await store.queryRequests({ app: 'old-app' })).items.map((r) => r.time.getTime()), [3000]);
+    } finally {
+      await store.close();
+    }
+    const after = schemaOf(path);
+    assert.equal(after.version, 9);
+    assert.ok(!after.objects.includes('requests_time'));
+    assert.ok(after.objects.includes('requests_app_time'));
   });
 
   it('brings a version-2 store to the latest schema and keeps its tokens', async () => {
