@@ -1,4 +1,3 @@
-import { STATUS_CODES } from 'node:http';
 import { putHeaderLine, putLatin1 } from '../http1/exchange.js';
 import type { ResponseHeaders } from '../http1/response-parser.js';
 
@@ -23,7 +22,8 @@ export interface HeadAdditions {
  * `room` bytes left free after it (for the first body bytes, so that both
  * leave in one write; see fast-exchange.ts). `headers` are the parser's
  * end-to-end fields (hop-by-hop ones already left out, lower-case names),
- * written as they came, repeated fields one line each. The parser refused CR,
+ * written as they came, repeated fields one line each, after the app's status
+ * text (empty if it sent none). The parser refused CR,
  * LF and other control characters in names, values and the status text, so
  * nothing here can split the head.
  *
@@ -31,7 +31,9 @@ export interface HeadAdditions {
  * its flattened copy were a tenth of what the hot path allocated.
  */
 export function responseHead(status: number, statusText: string, headers: ResponseHeaders, add: HeadAdditions, room = 0): Buffer {
-  const reason = statusText === '' ? (STATUS_CODES[status] ?? '') : statusText;
+  // The app's reason as it sent it, an empty one too (`HTTP/1.1 200 `), as Node's writeHead relays it on the
+  // full path: a standard text put in its place told the client which path served it.
+  const reason = statusText;
   // The lines berth adds, after the app's: each written as it is, never concatenated (a
   // concatenation is a rope that the write flattens into a copy).
   const requestId = headers['x-request-id'] === undefined ? add.requestId : undefined;
@@ -81,28 +83,3 @@ const CLOSE_LINE = 'connection: close\r\n';
 export function hasNoBody(method: string, status: number): boolean {
   return method === 'HEAD' || status === 204 || status === 304;
 }
-
-/**
- * An interim 103 Early Hints head carrying the app's fields as they came (the parser refused
- * CR, LF and other control characters in them, as for a final head).
- */
-export function earlyHintsHead(headers: ResponseHeaders): Buffer {
-  let size = EARLY_HINTS_LINE.length + 2;
-  for (const name in headers) {
-    const value = headers[name]!;
-    if (typeof value === 'string') size += name.length + value.length + 4;
-    else for (let i = 0; i < value.length; i++) size += name.length + value[i]!.length + 4;
-  }
-  const buf = Buffer.allocUnsafe(size);
-  let at = putLatin1(buf, 0, EARLY_HINTS_LINE);
-  for (const name in headers) {
-    const value = headers[name]!;
-    if (typeof value === 'string') at = putHeaderLine(buf, at, name, value);
-    else for (let i = 0; i < value.length; i++) at = putHeaderLine(buf, at, name, value[i]!);
-  }
-  buf[at++] = 0x0d;
-  buf[at] = 0x0a;
-  return buf;
-}
-
-const EARLY_HINTS_LINE = 'HTTP/1.1 103 Early Hints\r\n';
