@@ -12,7 +12,8 @@ import type { ForwardBounds } from '../forward-http.js';
 import type { Upstream, UpstreamSource } from '../upstream.js';
 import type { FrontConnection, FrontExchange } from './front-connection.js';
 import type { PlainRequestHead } from './request-head.js';
-import { earlyHintsHead, hasNoBody, responseHead } from './response-head.js';
+import { hasNoBody, responseHead } from './response-head.js';
+import { earlyHintsHead } from './early-hints.js';
 import { isEventStream } from '../endless-response.js';
 import { probeDeadPeer } from '../../net/tcp-keepalive.js';
 
@@ -96,7 +97,8 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
   onHead(_ctl: ExchangeControl, status: number, headers: ResponseHeaders, statusText: string): void {
     // 103 Early Hints go on at once (the front serves HTTP/1.1 clients only, who may be sent a 1xx).
     if (status < 200) {
-      if (this.status === 0 && 'link' in headers) this.conn.write(earlyHintsHead(headers));
+      const hints = this.status === 0 ? earlyHintsHead(headers) : undefined;
+      if (hints !== undefined) this.conn.write(hints);
       return;
     }
     this.status = status;
