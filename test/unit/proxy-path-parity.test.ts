@@ -14,10 +14,17 @@ import { ProxyServer } from '../../src/proxy/proxy-server.js';
 import { RouteTable } from '../../src/proxy/route-table.js';
 import { StaticUpstreams } from '../../src/proxy/static-upstreams.js';
 import type { RequestRecord } from '../../src/store/store.js';
+import type { Admission, Admitted, AdmitOptions } from '../../src/proxy/upstream.js';
 import { RawClient } from '../support/raw-client.js';
 import { parseResponses } from '../support/raw-http.js';
 import { waitFor } from '../support/wait-for.js';
 import { freePort } from '../support/free-port.js';
+import { makeCa, makeLeaf } from '../support/openssl-certs.js';
+import { HttpsListener } from '../../src/tls/https-listener.js';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSecureContext } from 'node:tls';
 
 /** One request as the scripted app read it. */
 interface AppRequest {
@@ -57,6 +64,7 @@ const ANSWERS: Record<string, Answer> = {
   extra: (s) => s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nextra'),
   cookies: (s) => s.write('HTTP/1.1 200 OK\r\nSet-Cookie: a=1; Path=/\r\nX-Dup: one\r\nSet-Cookie: b=2; Path=/\r\nX-Dup: two\r\nContent-Length: 2\r\n\r\nok'),
   hop: (s) => s.write('HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Hop\r\nX-Hop: secret\r\nKeep-Alive: timeout=30\r\nX-End: kept\r\nContent-Length: 2\r\n\r\nok'),
+  ownhsts: (s) => s.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nStrict-Transport-Security: max-age=1\r\nContent-Length: 2\r\n\r\nok'),
   ownid: (s) => s.write('HTTP/1.1 200 OK\r\nX-Request-Id: the-apps-own\r\nDate: Thu, 01 Jan 2026 00:00:00 GMT\r\nContent-Length: 2\r\n\r\nok'),
   noreason: (s) => s.write('HTTP/1.1 200 \r\nContent-Length: 2\r\n\r\nok'),
   oddreason: (s) => s.write('HTTP/1.1 299 Fine Thanks\r\nContent-Length: 2\r\n\r\nok'),
@@ -167,6 +175,22 @@ function readChunkedBody(buf: Buffer, at: number): { body: Buffer; next: number 
   return undefined;
 }
 
+/** The sticky-session cookie a balancer pins its clients with (the `pinned` app's). */
+const PIN = 'berth-pin=i1; Path=/p/; HttpOnly';
+
+/** Fixed addresses, the `pinned` app's answers carrying a sticky-session cookie, as a sticky balancer's do. */
+class PinnedUpstreams extends StaticUpstreams {
+  override admit(app: string, req: unknown, options?: AdmitOptions): Admission {
+    const answer = super.admit(app, req, options);
+    return app === 'pinned' && answer.kind === 'ready' ? { ...answer, setCookie: PIN } : answer;
+  }
+
+  override admitReady(app: string, req: unknown, exclude?: string): Admitted | undefined {
+    const answer = super.admitReady(app, req, exclude);
+    return app === 'pinned' && answer !== undefined ? { ...answer, setCookie: PIN } : answer;
+  }
+}
+
 /** A step of an exchange: bytes to send, a wait for so many final responses, or the client's FIN. */
 type Step = string | { responses: number } | { end: true } | { until: string };
 
@@ -179,6 +203,8 @@ interface Exchange {
   head?: boolean | boolean[];
   /** The connection is expected to end within the exchange: no follow-up request is sent. */
   closes?: boolean;
+  /** Over the TLS listener (HTTP/1.1 by ALPN), where berth adds the app's HSTS. */
+  tls?: boolean;
   /** The requests recorded in the history. Default all (`responses`). */
   recorded?: number;
   /** Chunked bodies are compared decoded: where the chunks break depends on the reads, on either path. */
@@ -224,6 +250,10 @@ describe('the front and Node paths answer alike', () => {
   let app: ScriptedApp;
   let proxy: ProxyServer;
   let port = 0;
+  let https: HttpsListener;
+  let tlsPort = 0;
+  let ca = '';
+  let dir = '';
   const records: RequestRecord[] = [];
 
   before(async () => {
@@ -232,24 +262,37 @@ describe('the front and Node paths answer alike', () => {
       routes: new RouteTable([
         { app: 'a', routes: [{ path: '/a/', stripPrefix: true }] },
         { app: 'down', routes: [{ path: '/down/', stripPrefix: true }] },
+        { app: 'pinned', routes: [{ path: '/p/', stripPrefix: true }] },
       ]),
-      upstreams: new StaticUpstreams({ a: { host: '127.0.0.1', port: app.port }, down: { host: '127.0.0.1', port: await freePort() } }),
+      upstreams: new PinnedUpstreams({ a: { host: '127.0.0.1', port: app.port }, down: { host: '127.0.0.1', port: await freePort() }, pinned: { host: '127.0.0.1', port: app.port } }),
       // The app's answer is awaited this long (the `silent` path).
       appTimeouts: (name) => (name === 'a' ? { responseMs: 300 } : undefined),
       logger: pino({ level: 'silent' }),
       onRequestDone: (record) => records.push(record),
     });
     port = (await proxy.listen('127.0.0.1', 0)).port;
+    // Every app asks for HSTS, which only answers over TLS get.
+    proxy.setEdge({ challenge: () => undefined, redirect: () => undefined, hsts: () => 'max-age=60' });
+    dir = await mkdtemp(join(tmpdir(), 'berth-parity-'));
+    const authority = await makeCa(dir);
+    ca = authority.pem;
+    const leaf = await makeLeaf(dir, authority, 'localhost', ['localhost']);
+    const context = createSecureContext({ cert: await readFile(leaf.cert), key: await readFile(leaf.key) });
+    https = new HttpsListener({ proxy, contextFor: () => context, logger: pino({ level: 'silent' }), headersTimeoutMs: 60_000, maxRequestHeaders: 100 });
+    tlsPort = (await https.listen('127.0.0.1', 0)).port;
   });
 
   after(async () => {
+    https.stopAccepting();
     await proxy.close(500);
+    await https.close();
     await app.close();
+    await rm(dir, { recursive: true, force: true });
   });
 
   /** Runs `ex` on a connection the front serves (`front`) or Node's server has (`node`). */
   async function run(path: 'front' | 'node', ex: Exchange): Promise<Outcome> {
-    const client = await RawClient.open(port, { halfOpen: true });
+    const client = ex.tls ? await RawClient.openTls(tlsPort, { ca, servername: 'localhost', halfOpen: true }) : await RawClient.open(port, { halfOpen: true });
     try {
       const served = proxy.frontRequests;
       // The first request decides the path: a plain one to the app stays with the front; one to no route goes to Node's server.
@@ -374,6 +417,23 @@ describe('the front and Node paths answer alike', () => {
     await same(one(get('cookies')));
     await same(one(get('hop')));
     await same(one(get('ownid')));
+  });
+
+  it("a sticky balancer's cookie, beside the app's own cookies or alone", async () => {
+    const pinned = (path: string) => `GET /p/${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: parity-${path}\r\n\r\n`;
+    await same(one(pinned('length')));
+    await same(one(pinned('cookies')));
+    await same(one(pinned('chunked')));
+  });
+
+  it('over TLS: the HSTS berth adds or the app sent, beside a sticky cookie, and on a failure', async () => {
+    const pinned = (path: string) => `GET /p/${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: parity-${path}\r\n\r\n`;
+    await same(one(get('length'), { tls: true }));
+    await same(one(get('ownhsts'), { tls: true }));
+    await same(one(pinned('cookies'), { tls: true }));
+    await same(one(pinned('ownhsts'), { tls: true }));
+    await same(one('GET /down/x HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: parity-down\r\n\r\n', { tls: true }));
+    await same(one(get('echo', 'X-Forwarded-Proto: http\r\n'), { tls: true }));
   });
 
   it('status lines without a reason, or with an unusual one', async () => {

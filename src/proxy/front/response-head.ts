@@ -23,9 +23,10 @@ export interface HeadAdditions {
  * leave in one write; see fast-exchange.ts). `headers` are the parser's
  * end-to-end fields (hop-by-hop ones already left out, lower-case names),
  * written as they came, repeated fields one line each, after the app's status
- * text (empty if it sent none). The parser refused CR,
- * LF and other control characters in names, values and the status text, so
- * nothing here can split the head.
+ * text (empty if it sent none); berth's lines after them, but for the HSTS and
+ * a sticky pin, which lead, in the order Node's path writes them all. The
+ * parser refused CR, LF and other control characters in names, values and the
+ * status text, so nothing here can split the head.
  *
  * Sized first, then written (no string concatenation): the rope of pieces and
  * its flattened copy were a tenth of what the hot path allocated.
@@ -39,6 +40,11 @@ export function responseHead(status: number, statusText: string, headers: Respon
   const requestId = headers['x-request-id'] === undefined ? add.requestId : undefined;
   const date = headers.date === undefined ? add.date : undefined;
   const hsts = add.hsts !== undefined && headers['strict-transport-security'] === undefined ? add.hsts : undefined;
+  // But the HSTS and the sticky pin lead, as on Node's path (proxy-server's handle and forward), which sets them on
+  // the response before the app's head is merged into it: there the app's own HSTS takes the place of berth's, and
+  // the app's cookies come before the pin, at the head's top. (Neither is asked of the plain, common response.)
+  const leadHsts = add.hsts !== undefined;
+  const leadCookies = add.setCookie !== undefined;
   let size = reason.length + 17; // `HTTP/1.1 200 ` and its CRLF, and the blank line
   if (requestId !== undefined) size += requestId.length + 16;
   if (date !== undefined) size += date.length + 8;
@@ -60,20 +66,33 @@ export function responseHead(status: number, statusText: string, headers: Respon
   at = putLatin1(buf, at, reason);
   buf[at++] = 0x0d;
   buf[at++] = 0x0a;
+  if (leadHsts) {
+    const own = headers['strict-transport-security'];
+    at = own === undefined ? putHeaderLine(buf, at, 'strict-transport-security', hsts!) : putField(buf, at, 'strict-transport-security', own);
+  }
+  if (leadCookies) {
+    const own = headers['set-cookie'];
+    if (own !== undefined) at = putField(buf, at, 'set-cookie', own);
+    at = putHeaderLine(buf, at, 'set-cookie', add.setCookie!);
+  }
   for (const name in headers) {
-    const value = headers[name]!;
-    if (typeof value === 'string') at = putHeaderLine(buf, at, name, value);
-    else for (let i = 0; i < value.length; i++) at = putHeaderLine(buf, at, name, value[i]!);
+    if ((leadHsts && name === 'strict-transport-security') || (leadCookies && name === 'set-cookie')) continue;
+    at = putField(buf, at, name, headers[name]!);
   }
   if (requestId !== undefined) at = putHeaderLine(buf, at, 'x-request-id', requestId);
   if (date !== undefined) at = putHeaderLine(buf, at, 'date', date);
-  if (add.setCookie !== undefined) at = putHeaderLine(buf, at, 'set-cookie', add.setCookie);
-  if (hsts !== undefined) at = putHeaderLine(buf, at, 'strict-transport-security', hsts);
   if (add.chunked) at = putLatin1(buf, at, CHUNKED_LINE);
   if (add.close) at = putLatin1(buf, at, CLOSE_LINE);
   buf[at++] = 0x0d;
   buf[at] = 0x0a;
   return buf;
+}
+
+/** Writes a field's line, or one line per value of a repeated one; returns where it ended. */
+function putField(buf: Buffer, at: number, name: string, value: string | string[]): number {
+  if (typeof value === 'string') return putHeaderLine(buf, at, name, value);
+  for (let i = 0; i < value.length; i++) at = putHeaderLine(buf, at, name, value[i]!);
+  return at;
 }
 
 const CHUNKED_LINE = 'transfer-encoding: chunked\r\n';
