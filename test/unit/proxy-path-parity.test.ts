@@ -64,6 +64,7 @@ const ANSWERS: Record<string, Answer> = {
   extra: (s) => s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nextra'),
   cookies: (s) => s.write('HTTP/1.1 200 OK\r\nSet-Cookie: a=1; Path=/\r\nX-Dup: one\r\nSet-Cookie: b=2; Path=/\r\nX-Dup: two\r\nContent-Length: 2\r\n\r\nok'),
   hop: (s) => s.write('HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Hop\r\nX-Hop: secret\r\nKeep-Alive: timeout=30\r\nX-End: kept\r\nContent-Length: 2\r\n\r\nok'),
+  slow: (s) => setTimeout(() => s.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow'), 100),
   eventslate: (s) => setTimeout(() => s.write('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\ndata: 1\n\n'), 100),
   headwithbody: (s) => s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'),
   switching: (s) => s.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n'),
@@ -423,11 +424,15 @@ describe('the front and Node paths answer alike', () => {
 
   it('response and request heads near the size limit', async () => {
     await same(one(get('bigheaders')));
-    for (const size of [16_000, 16_200, 16_300, 16_384]) {
-      const head = get('length', `X-Pad: `);
-      const pad = 'p'.repeat(Math.max(0, size - head.length - 4));
-      await same(one(get('length', `X-Pad: ${pad}\r\n`)));
+    // Heads of `size` bytes in all; the front takes up to 16 KiB, Node's own bound.
+    const padded = (size: number) => get('length', `X-Pad: ${'p'.repeat(size - get('length', 'X-Pad: \r\n').length)}\r\n`);
+    for (const size of [16_000, 16_383, 16_384]) {
+      assert.equal(padded(size).length, size);
+      await same(one(padded(size)));
     }
+    // Past it, Node's 431 (the front hands it over), before any route is asked, so no history record. (Just past
+    // the bound Node's own answer depends on how the head was cut into reads, so not 16 385.)
+    await same(one(padded(16_500), { plain: 0, recorded: 0, closes: true }));
   });
 
   it('repeated fields (Set-Cookie), fields the app names in Connection, its own id and date', async () => {
@@ -477,6 +482,7 @@ describe('the front and Node paths answer alike', () => {
     await same(one(get('length'), { steps: [get('length'), { end: true }], closes: true }));
     await same({ steps: [get('length') + get('chunked'), { end: true }], responses: 2, closes: true });
     await same({ steps: [get('events'), { until: 'data: 1' }, { end: true }], responses: 1, closes: true });
+    await same({ steps: [get('slow'), { end: true }], responses: 1, closes: true });
   });
 
   it('request targets and heads: normalised paths, the header count limit, an empty body, keep-alive asked', async () => {
