@@ -271,7 +271,7 @@ describe('the front and Node paths answer alike', () => {
       ]),
       upstreams: new PinnedUpstreams({ a: { host: '127.0.0.1', port: app.port }, down: { host: '127.0.0.1', port: await freePort() }, pinned: { host: '127.0.0.1', port: app.port } }),
       // The app's answer is awaited this long (the `silent` path).
-      appTimeouts: (name) => (name === 'a' ? { responseMs: 150 } : undefined),
+      appTimeouts: (name) => (name === 'a' || name === 'pinned' ? { responseMs: 150 } : undefined),
       logger: pino({ level: 'silent' }),
       onRequestDone: (record) => records.push(record),
     });
@@ -446,6 +446,9 @@ describe('the front and Node paths answer alike', () => {
     await same(one(pinned('length')));
     await same(one(pinned('cookies')));
     await same(one(pinned('chunked')));
+    await same(one(pinned('twolengths')));
+    await same(one(pinned('silent')));
+    await same(one(pinned('resetnow')));
   });
 
   it('over TLS: the HSTS berth adds or the app sent, beside a sticky cookie, and on a failure', async () => {
