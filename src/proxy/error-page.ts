@@ -64,14 +64,18 @@ export function failureAnswer(failure: ProxyFailure, app: string | undefined, ht
 /**
  * sendFailure's answer as raw bytes, for berth's own front (no ServerResponse):
  * the same page or problem, `x-request-id` and the date (and over TLS the
- * app's `hsts`), and the connection kept unless `close`.
+ * app's `hsts`), and the connection kept unless `close`. In the order Node's
+ * server writes them on the full path, where the HSTS and then the id are set
+ * on the response before sendFailure's writeHead adds the page's fields, and
+ * the date follows them all: the client cannot tell which path answered.
  */
 export function rawFailureAnswer(failure: ProxyFailure, app: string | undefined, html: boolean, headOnly: boolean, requestId: string, date: string, close: boolean, hsts?: string): string {
   const { body, headers } = failureAnswer(failure, app, html);
   let head = `HTTP/1.1 ${failure.status} ${STATUS_CODES[failure.status] ?? ''}\r\n`;
-  for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
-  head += `x-request-id: ${requestId}\r\ndate: ${date}\r\n`;
   if (hsts !== undefined) head += `strict-transport-security: ${hsts}\r\n`;
+  head += `x-request-id: ${requestId}\r\n`;
+  for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
+  head += `date: ${date}\r\n`;
   if (close) head += 'connection: close\r\n';
   return headOnly ? head + '\r\n' : `${head}\r\n${body}`;
 }

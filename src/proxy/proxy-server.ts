@@ -567,7 +567,12 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
         const failure = classifyFailure(err, err instanceof ClientClosedError || res.destroyed, { app: match.app, connectTimeoutMs: bounds.connectTimeoutMs, responseTimeoutMs: bounds.responseTimeoutMs });
         if (failure.status !== 0) {
           if (failure.status >= 500) this.logger.warn({ app: match.app, instance: upstream.instanceId, requestId, err: failure.reason }, 'upstream failed');
-          if (!res.headersSent) res.setHeader('x-request-id', requestId);
+          if (!res.headersSent) {
+            // berth's own answer, not the instance's: the pin named the instance that failed (as for a retry, above),
+            // and the front's failure answers carry none.
+            if (setCookie) res.removeHeader('set-cookie');
+            res.setHeader('x-request-id', requestId);
+          }
         }
         sent += sendFailure(req, res, failure, match.app);
       }

@@ -12,7 +12,8 @@ import type { ForwardBounds } from '../forward-http.js';
 import type { Upstream, UpstreamSource } from '../upstream.js';
 import type { FrontConnection, FrontExchange } from './front-connection.js';
 import type { PlainRequestHead } from './request-head.js';
-import { earlyHintsHead, hasNoBody, responseHead } from './response-head.js';
+import { hasNoBody, responseHead } from './response-head.js';
+import { earlyHintsHead } from './early-hints.js';
 import { isEventStream } from '../endless-response.js';
 import { probeDeadPeer } from '../../net/tcp-keepalive.js';
 
@@ -60,6 +61,8 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
   private chunked = false;
   /** The app answered an event stream: the client's EOF ends it (see endless-response.ts). */
   endsOnClientEof = false;
+  /** An event stream whose client sent its FIN before the app answered: the connection is cut after this read (see onHead). */
+  private cutAfterRead = false;
   private retried = false;
   private over = false;
 
@@ -96,7 +99,8 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
   onHead(_ctl: ExchangeControl, status: number, headers: ResponseHeaders, statusText: string): void {
     // 103 Early Hints go on at once (the front serves HTTP/1.1 clients only, who may be sent a 1xx).
     if (status < 200) {
-      if (this.status === 0 && 'link' in headers) this.conn.write(earlyHintsHead(headers));
+      const hints = this.status === 0 ? earlyHintsHead(headers) : undefined;
+      if (hints !== undefined) this.conn.write(hints);
       return;
     }
     this.status = status;
@@ -104,8 +108,10 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
     this.endsOnClientEof = isEventStream(headers['content-type']);
     // A quiet stream to a client gone without a FIN (closed laptop) was held for ever, as a tunnel was.
     if (this.endsOnClientEof) probeDeadPeer(this.conn.socket);
-    // The client's EOF came while the app had not answered yet: it has left already.
-    if (this.endsOnClientEof && !this.conn.canHandOff) this.conn.destroy();
+    // The client's EOF came while the app had not answered yet: it has left already. It is cut once this read is
+    // relayed (onRead), as Node's path cuts it right after the head and what came with it: cut here, before the
+    // head, it got nothing, and the two paths told apart.
+    if (this.endsOnClientEof && !this.conn.canHandOff) this.cutAfterRead = true;
     this.head = headers;
     this.statusText = statusText;
   }
@@ -162,8 +168,8 @@ export class FastExchange implements ExchangeHandler, FrontExchange {
 
   onRead(): void {
     const head = this.takeHead(0);
-    if (head === undefined) return;
-    if (!this.conn.write(head)) this.ctl?.pause();
+    if (head !== undefined && !this.conn.write(head)) this.ctl?.pause();
+    if (this.cutAfterRead) this.conn.destroy();
   }
 
   onEnd(): void {

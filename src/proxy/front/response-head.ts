@@ -1,4 +1,3 @@
-import { STATUS_CODES } from 'node:http';
 import { putHeaderLine, putLatin1 } from '../http1/exchange.js';
 import type { ResponseHeaders } from '../http1/response-parser.js';
 
@@ -23,20 +22,29 @@ export interface HeadAdditions {
  * `room` bytes left free after it (for the first body bytes, so that both
  * leave in one write; see fast-exchange.ts). `headers` are the parser's
  * end-to-end fields (hop-by-hop ones already left out, lower-case names),
- * written as they came, repeated fields one line each. The parser refused CR,
- * LF and other control characters in names, values and the status text, so
- * nothing here can split the head.
+ * written as they came, repeated fields one line each, after the app's status
+ * text (empty if it sent none); berth's lines after them, but for the HSTS and
+ * a sticky pin, which lead, in the order Node's path writes them all. The
+ * parser refused CR, LF and other control characters in names, values and the
+ * status text, so nothing here can split the head.
  *
  * Sized first, then written (no string concatenation): the rope of pieces and
  * its flattened copy were a tenth of what the hot path allocated.
  */
 export function responseHead(status: number, statusText: string, headers: ResponseHeaders, add: HeadAdditions, room = 0): Buffer {
-  const reason = statusText === '' ? (STATUS_CODES[status] ?? '') : statusText;
+  // The app's reason as it sent it, an empty one too (`HTTP/1.1 200 `), as Node's writeHead relays it on the
+  // full path: a standard text put in its place told the client which path served it.
+  const reason = statusText;
   // The lines berth adds, after the app's: each written as it is, never concatenated (a
   // concatenation is a rope that the write flattens into a copy).
   const requestId = headers['x-request-id'] === undefined ? add.requestId : undefined;
   const date = headers.date === undefined ? add.date : undefined;
   const hsts = add.hsts !== undefined && headers['strict-transport-security'] === undefined ? add.hsts : undefined;
+  // But the HSTS and the sticky pin lead, as on Node's path (proxy-server's handle and forward), which sets them on
+  // the response before the app's head is merged into it: there the app's own HSTS takes the place of berth's, and
+  // the app's cookies come before the pin, at the head's top. (Neither is asked of the plain, common response.)
+  const leadHsts = add.hsts !== undefined;
+  const leadCookies = add.setCookie !== undefined;
   let size = reason.length + 17; // `HTTP/1.1 200 ` and its CRLF, and the blank line
   if (requestId !== undefined) size += requestId.length + 16;
   if (date !== undefined) size += date.length + 8;
@@ -58,20 +66,33 @@ export function responseHead(status: number, statusText: string, headers: Respon
   at = putLatin1(buf, at, reason);
   buf[at++] = 0x0d;
   buf[at++] = 0x0a;
+  if (leadHsts) {
+    const own = headers['strict-transport-security'];
+    at = own === undefined ? putHeaderLine(buf, at, 'strict-transport-security', hsts!) : putField(buf, at, 'strict-transport-security', own);
+  }
+  if (leadCookies) {
+    const own = headers['set-cookie'];
+    if (own !== undefined) at = putField(buf, at, 'set-cookie', own);
+    at = putHeaderLine(buf, at, 'set-cookie', add.setCookie!);
+  }
   for (const name in headers) {
-    const value = headers[name]!;
-    if (typeof value === 'string') at = putHeaderLine(buf, at, name, value);
-    else for (let i = 0; i < value.length; i++) at = putHeaderLine(buf, at, name, value[i]!);
+    if ((leadHsts && name === 'strict-transport-security') || (leadCookies && name === 'set-cookie')) continue;
+    at = putField(buf, at, name, headers[name]!);
   }
   if (requestId !== undefined) at = putHeaderLine(buf, at, 'x-request-id', requestId);
   if (date !== undefined) at = putHeaderLine(buf, at, 'date', date);
-  if (add.setCookie !== undefined) at = putHeaderLine(buf, at, 'set-cookie', add.setCookie);
-  if (hsts !== undefined) at = putHeaderLine(buf, at, 'strict-transport-security', hsts);
   if (add.chunked) at = putLatin1(buf, at, CHUNKED_LINE);
   if (add.close) at = putLatin1(buf, at, CLOSE_LINE);
   buf[at++] = 0x0d;
   buf[at] = 0x0a;
   return buf;
+}
+
+/** Writes a field's line, or one line per value of a repeated one; returns where it ended. */
+function putField(buf: Buffer, at: number, name: string, value: string | string[]): number {
+  if (typeof value === 'string') return putHeaderLine(buf, at, name, value);
+  for (let i = 0; i < value.length; i++) at = putHeaderLine(buf, at, name, value[i]!);
+  return at;
 }
 
 const CHUNKED_LINE = 'transfer-encoding: chunked\r\n';
@@ -81,28 +102,3 @@ const CLOSE_LINE = 'connection: close\r\n';
 export function hasNoBody(method: string, status: number): boolean {
   return method === 'HEAD' || status === 204 || status === 304;
 }
-
-/**
- * An interim 103 Early Hints head carrying the app's fields as they came (the parser refused
- * CR, LF and other control characters in them, as for a final head).
- */
-export function earlyHintsHead(headers: ResponseHeaders): Buffer {
-  let size = EARLY_HINTS_LINE.length + 2;
-  for (const name in headers) {
-    const value = headers[name]!;
-    if (typeof value === 'string') size += name.length + value.length + 4;
-    else for (let i = 0; i < value.length; i++) size += name.length + value[i]!.length + 4;
-  }
-  const buf = Buffer.allocUnsafe(size);
-  let at = putLatin1(buf, 0, EARLY_HINTS_LINE);
-  for (const name in headers) {
-    const value = headers[name]!;
-    if (typeof value === 'string') at = putHeaderLine(buf, at, name, value);
-    else for (let i = 0; i < value.length; i++) at = putHeaderLine(buf, at, name, value[i]!);
-  }
-  buf[at++] = 0x0d;
-  buf[at] = 0x0a;
-  return buf;
-}
-
-const EARLY_HINTS_LINE = 'HTTP/1.1 103 Early Hints\r\n';
