@@ -5,11 +5,11 @@
 // A descriptor opened read-only stands for such a stdout: every write to it fails (EBADF).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import fs, { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { logDestination } from '../../src/log-destination.js';
 
 const LOG_MODULE = new URL('../../src/log.js', import.meta.url).href;
@@ -78,4 +78,40 @@ test('logDestination: a failed write drops lines for a while and is retried, nev
   // Nothing went through, so nothing is told as resumed; the exit flush is skipped, not retried for ever.
   assert.deepEqual(resumed, []);
   (destination as unknown as { flushSync(): void }).flushSync();
+});
+
+test('logDestination: once the disk has room again, writing resumes and the lines lost are told', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-log-'));
+  const file = join(dir, 'log');
+  const fd = openSync(file, 'w');
+  // The disk full for a while: the writes fail with ENOSPC, then go through again.
+  const realWrite = fs.write;
+  let full = true;
+  (fs as { write: unknown }).write = (...args: unknown[]) => {
+    if (!full) return (realWrite as (...a: unknown[]) => void)(...args);
+    const callback = args[args.length - 1] as (err: NodeJS.ErrnoException) => void;
+    process.nextTick(callback, Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+  };
+  t.after(() => {
+    (fs as { write: unknown }).write = realWrite;
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const resumed: Array<[number, string]> = [];
+  let logger!: Logger;
+  const destination = logDestination(fd, (dropped, cause) => {
+    resumed.push([dropped, cause]);
+    logger.warn({ dropped, err: cause }, 'the log could not be written; lines were dropped meanwhile');
+  }, 30);
+  logger = pino({ level: 'info', base: undefined, timestamp: false }, destination);
+  logger.info('lost or late');
+  await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 5; i++) logger.info({ i }, 'dropped');
+  full = false;
+  await new Promise((r) => setTimeout(r, 60));
+  logger.info('after');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(resumed, [[5, 'ENOSPC']]);
+  const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string });
+  assert.deepEqual(lines.map((l) => l.msg), ['lost or late', 'after', 'the log could not be written; lines were dropped meanwhile']);
 });
