@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { logDestination } from './log-destination.js';
 
 /**
  * A safety net for secrets (env values of specs and Docker create options): no log
@@ -22,11 +23,17 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 /** One JSON line per event on stdout; BERTH_LOG_LEVEL picks the level (default info). */
 export function createLogger(level = process.env.BERTH_LOG_LEVEL ?? 'info'): Logger {
-  return pino({
-    level,
-    base: undefined,
-    timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-    redact: { paths: LOG_REDACT_PATHS, censor: '<redacted>' },
-  });
+  // A failing stdout (a redirected log's disk full) drops lines instead of ending the process (log-destination.ts).
+  const destination = logDestination(1, (dropped, cause) => logger.warn({ dropped, err: cause }, 'the log could not be written; lines were dropped meanwhile'));
+  const logger: Logger = pino(
+    {
+      level,
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: LOG_REDACT_PATHS, censor: '<redacted>' },
+    },
+    destination,
+  );
+  return logger;
 }

@@ -281,13 +281,12 @@ export class AppController {
   }
 
   private get stopContext(): StopContext {
-    const quiesce = this.deps.quiesce;
     return {
       app: this.name,
       runtime: this.deps.runtime,
       logger: this.deps.logger,
       instances: this.instances,
-      quiesce: quiesce && (() => quiesce(this.name)),
+      quiesce: this.deps.quiesce && (() => this.barrier()),
       stopFailed: (instance, err) => this.stopFailed(instance, err),
     };
   }
@@ -751,10 +750,26 @@ export class AppController {
       }
       this.fire('stop', why);
       this.instances.drainAll();
-      await this.deps.quiesce?.(this.name);
+      await this.barrier();
       await this.timers.idle.drained(graceMs);
       await this.stopAll(why);
     });
+  }
+
+  /**
+   * The barrier (deps.quiesce) before instances taken out of rotation are stopped: a stop asked for, a
+   * scale-down, a rollout. Several gateways: the fence reads the registry back, which fails while the store
+   * is away; thrown, it left the instances out of rotation for good, the app serving nothing and showing
+   * `stopping` with its containers up (or a replica draining for ever). The stop goes ahead without it,
+   * as a start goes ahead without its lease. An idle stop asks the barrier itself: there a failure calls
+   * the stop off, since whether the app is idle is not known.
+   */
+  private async barrier(): Promise<void> {
+    try {
+      await this.deps.quiesce?.(this.name);
+    } catch (err) {
+      this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'the barrier before a stop failed (the proxy workers or the other gateways were not heard); stopping without it');
+    }
   }
 
   /** Stops all containers (paused ones too) and parks them. */

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Activator } from '../activator/activator.js';
 import type { AppStatus } from '../activator/app-status.js';
 import type { GatewayConfig } from '../config/config.js';
-import { mergeReplicaLogs } from './replica-logs.js';
+import { openReplicaLogs } from './replica-logs.js';
 import { BadRequestError, BerthError, ConflictError, messageOf, NotFoundError, SpecError, StoreError, StoreUnavailableError } from '../errors.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
 import { containerSpecHash, specHash } from '../spec/hash.js';
@@ -371,15 +371,8 @@ export class AppService {
     const instances = [...details.instances].sort((a, b) => a.index - b.index || a.name.localeCompare(b.name));
     if (instances.length === 0) throw new NotFoundError(`app ${name} has no container yet; it gets one on its first request`);
     if (instances.length === 1) return this.deps.runtime.logs(instances[0]!.id, options);
-    const streams: Array<{ name: string; stream: Readable }> = [];
-    try {
-      for (const instance of instances) streams.push({ name: instance.name, stream: await this.deps.runtime.logs(instance.id, options) });
-    } catch (err) {
-      // One that cannot be read (removed meanwhile) fails the answer: the others opened are closed.
-      for (const { stream } of streams) stream.destroy();
-      throw err;
-    }
-    return mergeReplicaLogs(streams);
+    // One that cannot be read (removed meanwhile), or that breaks while the others open, fails the answer.
+    return openReplicaLogs(instances.map((i) => ({ name: i.name, open: () => this.deps.runtime.logs(i.id, options) })));
   }
 
   async history(query: HistoryQuery): Promise<HistoryPage> {

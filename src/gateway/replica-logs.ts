@@ -1,4 +1,5 @@
 import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { BerthError, RuntimeError } from '../errors.js';
 
 /**
  * Puts `prefix` before every line of a text stream, as `docker compose logs` puts
@@ -68,4 +69,35 @@ export function mergeReplicaLogs(replicas: ReadonlyArray<{ name: string; stream:
   });
   if (replicas.length === 0) out.end();
   return out;
+}
+
+/**
+ * Opens the replicas' log streams one after another and merges them (mergeReplicaLogs).
+ * Each stream opened waits, unread, while the next ones are opened (an engine round
+ * trip or two each): an engine connection that broke meanwhile (the engine restarting)
+ * was an 'error' with no listener, which ended the whole gateway. Each is listened to
+ * from the moment it opens; one that broke, or one that cannot be opened, fails the
+ * answer, and the others opened are closed.
+ */
+export async function openReplicaLogs(replicas: ReadonlyArray<{ name: string; open: () => Promise<Readable> }>): Promise<Readable> {
+  const opened: Array<{ name: string; stream: Readable; off: () => void }> = [];
+  let broke: unknown;
+  try {
+    for (const { name, open } of replicas) {
+      const stream = await open();
+      // The engine's own words, raw (a reset socket): told as the engine's failure, naming the replica.
+      const onEarlyError = (err: Error) => (broke ??= err instanceof BerthError ? err : new RuntimeError(`the logs of ${name} broke while the other replicas' logs were opened: ${err.message}`, { cause: err }));
+      stream.on('error', onEarlyError);
+      opened.push({ name, stream, off: () => stream.off('error', onEarlyError) });
+      if (broke) break;
+    }
+  } catch (err) {
+    broke ??= err;
+  }
+  for (const { off } of opened) off();
+  if (broke) {
+    for (const { stream } of opened) stream.destroy();
+    throw broke;
+  }
+  return mergeReplicaLogs(opened);
 }

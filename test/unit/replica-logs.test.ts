@@ -60,3 +60,37 @@ describe('replica logs', () => {
     assert.deepEqual(lines, names.map((n) => `${n.padEnd(width)} | hello`).sort());
   });
 });
+
+describe('replica logs: a stream that breaks while the others open', () => {
+  it('fails the answer (the others closed), not an unhandled error event that ends the gateway', async (t) => {
+    const bed = await FakeGatewayBed.create();
+    t.after(() => bed.dispose());
+    bed.runtime.behave('two', { output: 'hello\n' });
+    const gateway = await bed.start();
+    const spec = { apiVersion: 'berth/v1', name: 'two', image: 'fake/two:1', port: 8080, readiness: { path: '/healthz' }, scale: { min: 2, max: 2 } };
+    assert.equal((await bed.api(gateway, 'POST', '/v1/apps', spec)).status < 300, true);
+    await eventually('two replicas run', () => bed.runtime.running('two').length === 2, 5_000);
+    // The first replica's engine connection breaks while the second one's logs are being opened (the engine restarting).
+    const opened: PassThrough[] = [];
+    let opens = 0;
+    bed.runtime.logs = async () => {
+      const stream = new PassThrough();
+      opened.push(stream);
+      if (opens++ === 0) return stream;
+      opened[0]!.destroy(new Error('the engine closed the connection'));
+      await new Promise((r) => setTimeout(r, 20));
+      return stream;
+    };
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    t.after(() => process.off('uncaughtException', onUncaught));
+    const res = await fetch(`http://127.0.0.1:${gateway.adminAddress!.port}/v1/apps/two/logs?follow=true`, { headers: { authorization: `Bearer ${bed.adminToken}` } });
+    const body = await res.text();
+    assert.deepEqual(uncaught, []);
+    assert.equal(res.status, 502, 'the engine\'s failure, not told it has the replicas\' logs');
+    assert.match(body, /the engine closed the connection/);
+    assert.equal(opened.length, 2);
+    assert.ok(opened.every((s) => s.destroyed), 'every stream opened is closed');
+  });
+});
