@@ -43,7 +43,7 @@ describe('input size limit', () => {
 describe('gateway config: limits, defaults.resources, inputBaseUrl', () => {
   it('defaults to 64 KiB of input, no default resources, no input base URL', async () => {
     const config = await buildConfig({}, '/tmp');
-    assert.deepEqual(config.limits, { inputBytes: 65_536, requestHeaders: 100, concurrentStarts: 32 });
+    assert.deepEqual(config.limits, { inputBytes: 65_536, requestHeaders: 100, concurrentStarts: 32, concurrentIdleStops: 32 });
     assert.deepEqual(config.defaults.resources, {});
     assert.equal(config.inputBaseUrl, undefined);
   });
