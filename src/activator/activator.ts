@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { messageOf, NoOtherInstanceError, NotFoundError } from '../errors.js';
-import type { Instance, Runtime } from '../runtime/runtime.js';
+import type { Instance, Runtime, RuntimeEvent } from '../runtime/runtime.js';
 import type { Admission, Admitted, AdmitOptions, PublicStatus, Upstream, UpstreamSource } from '../proxy/upstream.js';
 import { unlessLeft } from './leave-queue.js';
 import { RecentStartFailure } from './start-errors.js';
@@ -629,19 +629,29 @@ export class Activator implements UpstreamSource {
       for await (const event of this.runtime.events(signal)) {
         const controller = this.apps.get(event.app);
         if (!controller) continue;
-        if (event.kind === 'network') controller.networkChanged(event.instanceId);
-        if (event.kind === 'changed') controller.instanceChanged(event.instanceId);
-        // An unpause berth did not do is a start as far as serving goes: the container is looked at and adopted.
-        if (event.kind === 'start' || event.kind === 'unpause') this.started(controller, event.instanceId);
-        if (event.kind === 'pause') controller.instancePaused(event.instanceId, event.time);
-        if (event.kind === 'oom') controller.instanceOutOfMemory(event.instanceId);
-        if (event.kind === 'kill' && event.signal !== undefined) controller.instanceSignalled(event.instanceId, event.signal, event.time);
-        if (event.kind === 'destroy') controller.instanceRemoved(event.instanceId);
-        if (event.kind === 'die') this.exited(controller, event.instanceId, event.exitCode, event.time);
+        // One event whose handling failed is logged and the stream read on: thrown out of this loop, it ended
+        // the stream for good, and every later exit, start and pause went unseen until a resync looked.
+        try {
+          this.handleEvent(controller, event);
+        } catch (err) {
+          this.logger.error({ app: event.app, event: event.kind, instance: event.instanceId, err: messageOf(err) }, 'handling an engine event failed');
+        }
       }
     } catch (err) {
       if (!signal.aborted) this.logger.error({ err: messageOf(err) }, 'engine event stream ended');
     }
+  }
+
+  private handleEvent(controller: AppController, event: RuntimeEvent): void {
+    if (event.kind === 'network') controller.networkChanged(event.instanceId);
+    if (event.kind === 'changed') controller.instanceChanged(event.instanceId);
+    // An unpause berth did not do is a start as far as serving goes: the container is looked at and adopted.
+    if (event.kind === 'start' || event.kind === 'unpause') this.started(controller, event.instanceId);
+    if (event.kind === 'pause') controller.instancePaused(event.instanceId, event.time);
+    if (event.kind === 'oom') controller.instanceOutOfMemory(event.instanceId);
+    if (event.kind === 'kill' && event.signal !== undefined) controller.instanceSignalled(event.instanceId, event.signal, event.time);
+    if (event.kind === 'destroy') controller.instanceRemoved(event.instanceId);
+    if (event.kind === 'die') this.exited(controller, event.instanceId, event.exitCode, event.time);
   }
 
   private started(controller: AppController, instanceId: string): void {
