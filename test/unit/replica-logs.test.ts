@@ -9,6 +9,18 @@ import { LinePrefixer, MAX_HELD_LINE, mergeReplicaLogs } from '../../src/gateway
 import { FakeGatewayBed } from '../support/fake-gateway.js';
 import { eventually } from '../support/fake-activator.js';
 
+/** A gateway whose app `two` runs two replicas, each writing `hello`; disposed after the test. */
+async function twoReplicas(t: { after(fn: () => unknown): void }) {
+  const bed = await FakeGatewayBed.create();
+  t.after(() => bed.dispose());
+  bed.runtime.behave('two', { output: 'hello\n' });
+  const gateway = await bed.start();
+  const spec = { apiVersion: 'berth/v1', name: 'two', image: 'fake/two:1', port: 8080, readiness: { path: '/healthz' }, scale: { min: 2, max: 2 } };
+  assert.equal((await bed.api(gateway, 'POST', '/v1/apps', spec)).status < 300, true);
+  await eventually('two replicas run', () => bed.runtime.running('two').length === 2, 5_000);
+  return { bed, gateway };
+}
+
 describe('replica logs', () => {
   it('prefixes whole lines only, a line split across chunks once, and ends a last line without its newline', async () => {
     const source = Readable.from(['one\ntw', 'o\n', '', 'three\nfour'], { objectMode: false });
@@ -45,13 +57,7 @@ describe('replica logs', () => {
   });
 
   it('GET /v1/apps/{name}/logs of an app with two replicas has both replicas\' lines, each named', async (t) => {
-    const bed = await FakeGatewayBed.create();
-    t.after(() => bed.dispose());
-    bed.runtime.behave('two', { output: 'hello\n' });
-    const gateway = await bed.start();
-    const spec = { apiVersion: 'berth/v1', name: 'two', image: 'fake/two:1', port: 8080, readiness: { path: '/healthz' }, scale: { min: 2, max: 2 } };
-    assert.equal((await bed.api(gateway, 'POST', '/v1/apps', spec)).status < 300, true);
-    await eventually('two replicas run', () => bed.runtime.running('two').length === 2, 5_000);
+    const { bed, gateway } = await twoReplicas(t);
     const names = bed.runtime.running('two').map((i) => i.name).sort();
     const res = await fetch(`http://127.0.0.1:${gateway.adminAddress!.port}/v1/apps/two/logs`, { headers: { authorization: `Bearer ${bed.adminToken}` } });
     assert.equal(res.status, 200);
@@ -63,13 +69,7 @@ describe('replica logs', () => {
 
 describe('replica logs: a stream that breaks while the others open', () => {
   it('fails the answer (the others closed), not an unhandled error event that ends the gateway', async (t) => {
-    const bed = await FakeGatewayBed.create();
-    t.after(() => bed.dispose());
-    bed.runtime.behave('two', { output: 'hello\n' });
-    const gateway = await bed.start();
-    const spec = { apiVersion: 'berth/v1', name: 'two', image: 'fake/two:1', port: 8080, readiness: { path: '/healthz' }, scale: { min: 2, max: 2 } };
-    assert.equal((await bed.api(gateway, 'POST', '/v1/apps', spec)).status < 300, true);
-    await eventually('two replicas run', () => bed.runtime.running('two').length === 2, 5_000);
+    const { bed, gateway } = await twoReplicas(t);
     // The first replica's engine connection breaks while the second one's logs are being opened (the engine restarting).
     const opened: PassThrough[] = [];
     let opens = 0;
