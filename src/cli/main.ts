@@ -112,6 +112,9 @@ function endOnOutputFailure(err: NodeJS.ErrnoException): never {
   process.exit(failure.exitCode);
 }
 process.stdout.on('error', endOnOutputFailure);
+// stderr is where the last words go: when it cannot be written (a supervisor closed the pipe, a full disk)
+// there is nowhere left to say so, and a gateway must not end over its banner or a signal's note.
+process.stderr.on('error', () => {});
 
 /**
  * Exits with `code`, unless a command that succeeded lost its output: a file's stdout fails

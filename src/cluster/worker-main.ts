@@ -143,7 +143,7 @@ function start(settings: ProxySettings, routes: RouteEntry[], edgeSnapshot: Edge
     (err: unknown) => {
       send({ t: 'listenFailed', error: messageOf(err), ...(err instanceof ConfigError ? { configKey: true as const } : {}) });
       process.exitCode = 1;
-      process.disconnect();
+      disconnect();
     },
   );
 }
@@ -156,7 +156,12 @@ async function close(graceMs: number): Promise<void> {
   // Every held record, not only the batches one flush hands over (record-outbox.ts).
   await outbox.drain();
   send({ t: 'closed' });
-  process.disconnect();
+  disconnect();
+}
+
+/** Lets go of the control's channel, which a control already gone has closed (disconnect() then throws). */
+function disconnect(): void {
+  if (process.connected) process.disconnect();
 }
 
 /** Fails what waits on a silent control (see control-watch.ts); checked a few times per bound. */

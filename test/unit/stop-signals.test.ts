@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { boundStartAfterStop, ignoreSignals, START_AFTER_STOP_MS, stopOnSignals, type Schedule } from '../../src/cli/stop-signals.js';
+import { quietEngine } from '../support/quiet-engine.js';
 import { waitFor } from '../support/wait-for.js';
 
 const BERTH_BIN = fileURLToPath(new URL('../../../bin/berth.js', import.meta.url));
@@ -42,30 +42,21 @@ test('a real SIGUSR1 opens no inspector and a real SIGUSR2 does not end the proc
 
 test('berth serve: SIGUSR1, SIGUSR2 and SIGHUP leave it serving, no inspector; SIGTERM then drains and exits 0', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'berth-signals-'));
-  // Just enough of an engine for a gateway with no apps: a ping, empty lists, event streams that stay quiet.
-  const engine: Server = createServer((req, res) => {
-    const path = (req.url ?? '').replace(/^\/v[\d.]+/, '');
-    res.setHeader('content-type', 'application/json');
-    if (path.startsWith('/_ping')) return res.end('OK');
-    if (path.startsWith('/events')) return res.flushHeaders();
-    res.end(path.startsWith('/volumes') ? '{"Volumes":[]}' : req.method === 'GET' && /\/json|^\/networks/.test(path) ? '[]' : '{}');
-  });
-  await new Promise<void>((resolve) => engine.listen(join(dir, 'engine.sock'), resolve));
+  const engine = await quietEngine(dir);
   const child = spawn(process.execPath, [BERTH_BIN, 'serve', '--config', join(dir, 'berth.yaml'), '--no-watch'], {
     env: { ...process.env, BERTH_ADMIN_TOKEN: 'signals-test-token-0123', BERTH_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   t.after(async () => {
     child.kill('SIGKILL');
-    engine.closeAllConnections();
-    await new Promise((resolve) => engine.close(resolve));
+    await engine.close();
     await rm(dir, { recursive: true, force: true });
   });
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  await writeFile(join(dir, 'berth.yaml'), `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nstore: ./berth.db\ndocker: unix://${join(dir, 'engine.sock')}\napps: []\n`);
+  await writeFile(join(dir, 'berth.yaml'), `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nstore: ./berth.db\ndocker: unix://${engine.socket}\napps: []\n`);
   const port = await waitFor('berth serve to listen', () => /admin API on http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1], { timeoutMs: 30_000 });
 
   for (const signal of ['SIGUSR1', 'SIGUSR2', 'SIGHUP'] as const) child.kill(signal);
@@ -84,23 +75,15 @@ test('berth serve: a SIGTERM during the start (the engine not yet answering) is 
   // The engine holds its ping until released: the gateway is mid-start (store open and locked) when the signal comes.
   const heldPings: Array<() => void> = [];
   let released = false;
-  const engine: Server = createServer((req, res) => {
-    const path = (req.url ?? '').replace(/^\/v[\d.]+/, '');
-    res.setHeader('content-type', 'application/json');
-    if (path.startsWith('/_ping')) return released ? res.end('OK') : void heldPings.push(() => res.end('OK'));
-    if (path.startsWith('/events')) return res.flushHeaders();
-    res.end(path.startsWith('/volumes') ? '{"Volumes":[]}' : req.method === 'GET' && /\/json|^\/networks/.test(path) ? '[]' : '{}');
-  });
-  await new Promise<void>((resolve) => engine.listen(join(dir, 'engine.sock'), resolve));
-  await writeFile(join(dir, 'berth.yaml'), `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nstore: ./berth.db\ndocker: unix://${join(dir, 'engine.sock')}\napps: []\n`);
+  const engine = await quietEngine(dir, (answer) => (released ? answer() : heldPings.push(answer)));
+  await writeFile(join(dir, 'berth.yaml'), `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nstore: ./berth.db\ndocker: unix://${engine.socket}\napps: []\n`);
   const child = spawn(process.execPath, [BERTH_BIN, 'serve', '--config', join(dir, 'berth.yaml'), '--no-watch'], {
     env: { ...process.env, BERTH_ADMIN_TOKEN: 'signals-test-token-0123', BERTH_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   t.after(async () => {
     child.kill('SIGKILL');
-    engine.closeAllConnections();
-    await new Promise((resolve) => engine.close(resolve));
+    await engine.close();
     await rm(dir, { recursive: true, force: true });
   });
   let output = '';
