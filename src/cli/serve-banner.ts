@@ -10,6 +10,8 @@ export interface BannerFacts {
   admin?: { address: string; port: number };
   stateDir: string;
   apps: readonly Pick<AppSpec, 'name' | 'routes'>[];
+  /** Every app served, the API's too (stored, not in the config): those beyond `apps` are counted, not listed. */
+  servedApps?: number;
   /** BERTH_ADMIN_TOKEN is set: the first token is that, not the file. */
   tokenFromEnv: boolean;
   /** tls.redirect: plain HTTP gets 308 to HTTPS on every route whose own redirectHttps does not say otherwise. */
@@ -43,5 +45,8 @@ export function serveBanner(facts: BannerFacts): string[] {
       else lines.push(`  ${app.name}: ${base}${path}`);
     }
   }
+  // The API's apps are served too but may be thousands: a count and where to see them, so none looks lost after a restart.
+  const more = (facts.servedApps ?? facts.apps.length) - facts.apps.length;
+  if (more > 0) lines.push(`  and ${more} more app${more === 1 ? '' : 's'} added through the API: berth ls`);
   return lines;
 }

@@ -135,6 +135,7 @@ function printUrls(gateway: Gateway, banner: typeof serveBanner): void {
     ...(admin ? { admin } : {}),
     stateDir: config.stateDir,
     apps: config.apps,
+    servedApps: gateway.appCount,
     tokenFromEnv: Boolean(process.env.BERTH_ADMIN_TOKEN),
     redirect: config.tls?.redirect ?? false,
   });

@@ -97,6 +97,10 @@ export class Gateway {
   private queuedReload?: Promise<ReloadOutcome>;
   /** The desired apps by name, as last stored; what the input URL serves from and an apply is validated against. */
   private readonly desired = new DesiredIndex();
+  /** How many apps the gateway serves now: the config's and the API's (the start banner names the config's only). */
+  get appCount(): number {
+    return this.desired.specs.size;
+  }
   /** Serves and signs input URLs (`input.as: url`); made once the store is open. */
   input?: InputSource;
   /** Usage accounting (container-seconds per app and day); made once the store is open. */

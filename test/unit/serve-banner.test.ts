@@ -49,3 +49,11 @@ test('an IPv6 admin address is bracketed, and BERTH_ADMIN_TOKEN is named when it
   const lines = serveBanner({ proxy: { address: '::1', port: 1 }, admin: { address: '::1', port: 2 }, stateDir: '/d', tokenFromEnv: true, apps: [] });
   assert.deepEqual(lines, ['berth is serving on http://[::1]:1', 'admin API on http://[::1]:2/v1/, dashboard on http://[::1]:2/ (use the token in BERTH_ADMIN_TOKEN)']);
 });
+
+test("the API's apps are counted after the config's, with where to list them (a restart showed only the config's apps)", () => {
+  const facts = { proxy: { address: '127.0.0.1', port: 8080 }, stateDir: '/d', tokenFromEnv: false, apps: [{ name: 'web', routes: [{ path: '/web/', stripPrefix: true }] }] };
+  assert.deepEqual(serveBanner({ ...facts, servedApps: 3 }).slice(1), ['  web: http://127.0.0.1:8080/web/', '  and 2 more apps added through the API: berth ls']);
+  assert.deepEqual(serveBanner({ ...facts, servedApps: 2 }).at(-1), '  and 1 more app added through the API: berth ls');
+  assert.deepEqual(serveBanner({ ...facts, servedApps: 1 }).at(-1), '  web: http://127.0.0.1:8080/web/');
+  assert.deepEqual(serveBanner(facts).at(-1), '  web: http://127.0.0.1:8080/web/');
+});
