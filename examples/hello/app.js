@@ -6,12 +6,16 @@
 //   /ping      "pong"
 //   anything   the HTML page (berth may forward /session/hello/... unstripped)
 //
-// Environment: PORT (default 8080), GREETING (the page's heading).
+// Environment: PORT (default 8080), GREETING (the page's heading), ALWAYS_ON (set by a spec
+// with scale.min ≥ 1: the page then says the gateway keeps it up instead of waking it).
 import { createServer } from 'node:http';
 import { hostname } from 'node:os';
 
 const port = Number(process.env.PORT || 8080);
 const greeting = process.env.GREETING || 'Hello from berth';
+const howRun = process.env.ALWAYS_ON
+  ? 'This container is kept running by berth (scale.min 1): it started with the gateway and is never stopped for being idle.'
+  : 'This container was started by berth when a request arrived, and is stopped again when idle.';
 const startedAt = new Date();
 let served = 0;
 
@@ -45,7 +49,7 @@ function page(req) {
 </head>
 <body>
 <h1>⚓ ${escapeHtml(greeting)}</h1>
-<p class="sub">This container was started by berth when a request arrived, and is stopped again when idle.</p>
+<p class="sub">${escapeHtml(howRun)}</p>
 <table>
 ${rows.map(([k, v]) => `  <tr><th>${escapeHtml(k)}</th><td><code>${escapeHtml(v)}</code></td></tr>`).join('\n')}
 </table>
