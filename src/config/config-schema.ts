@@ -123,7 +123,14 @@ export const configFileSchema = z.strictObject({
     .default({ images: [], networks: [], bindMountRoots: [], allowPrivileged: false, capabilities: [], allowHostNetwork: false, allowHostPid: false }),
   history: z
     .strictObject({
-      maxRecords: z.number().int().min(0).describe('Most request records kept. Default 100000.').default(100_000),
+      maxRecords: z
+        .number()
+        .int()
+        .min(0)
+        .describe(
+          'Most request records kept, of all apps together. Past it the apps with the most records lose their oldest first: each app keeps its newest records down to a level all share, so one flooded app cannot push the others\' history out. Default 100000.',
+        )
+        .default(100_000),
       maxAge: z.union([z.string(), z.number()]).describe('Records older than this are dropped. Default 7d.').default('7d'),
       sensitiveParams: z
         .array(z.string().min(1).max(200))

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { ConfigError, StoreError } from '../errors.js';
 import { MAX_FIELD_LENGTHS, rowValuesInto, type HistoryColumns, type HistoryRowValues } from './history-columns.js';
 import { HISTORY_QUERY_SQL, encodeCursor, historyParams, type HistoryParams } from './history-query.js';
+import type { AppCount, HistoryCut, RecordKey } from './history-shares.js';
 import type { HistoryItem, HistoryPage, HistoryQuery, HistoryRetention, RequestRecord } from './store.js';
 
 /** One row of the `requests` table as better-sqlite3 returns it. */
@@ -28,6 +29,9 @@ export { MAX_FIELD_LENGTHS };
 
 /** Rows deleted per statement while pruning; the event loop runs between chunks. */
 export const PRUNE_CHUNK = 5000;
+
+/** Apps counted (or ranked) per statement while pruning by count: ~3 ms each with 10 records an app. */
+export const PRUNE_APPS_PER_STEP = 1000;
 
 export function recordToRow(record: RequestRecord, index: number): RequestWrite {
   const time = typeof record.timeMs === 'number' ? record.timeMs : Number.NaN;
@@ -89,6 +93,39 @@ export const DELETE_OLDER_SQL = `
     SELECT r.id FROM apps JOIN requests r ON r.app = apps.app AND r.time < ? LIMIT ?
   )`;
 
+/**
+ * The record counts of the apps after @after ('' for the first: an app has a name), @limit apps at a
+ * time (count retention, history-shares.ts): one walk along requests_app_time, which
+ * holds every column read, so never a table row. Counting visits each index entry either
+ * way; a loose index scan (DELETE_OLDER_SQL's) would add a seek per app to that, which
+ * measured slower with 10,000 apps. It runs only when the page-wise count(*) says the
+ * history holds more than maxRecords.
+ */
+export const APP_COUNTS_SQL = `
+  SELECT app, count(*) AS count FROM requests
+  WHERE app > @after
+  GROUP BY app ORDER BY app LIMIT @limit`;
+
+/** Each named app's record at one rank (0-based, newest first): one index seek and `offset` steps per app. */
+export const RECORDS_AT_RANK_SQL = `
+  SELECT c.app AS app, r.time AS time, r.id AS id
+  FROM (SELECT j.value AS app,
+               (SELECT id FROM requests WHERE app = j.value ORDER BY time DESC, id DESC LIMIT 1 OFFSET @offset) AS id
+        FROM json_each(@apps) j) c
+  JOIN requests r ON r.id = c.id`;
+
+/** Up to a chunk of the records older than each app's cut ([app, time, id] in @cuts): one index range per app. */
+export const DELETE_CUT_SQL = `
+  DELETE FROM requests WHERE id IN (
+    SELECT r.id FROM json_each(@cuts) j
+    JOIN requests r ON r.app = json_extract(j.value, '$[0]')
+      AND (r.time, r.id) < (json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]'))
+    LIMIT @chunk
+  )`;
+
+/** A cut list as DELETE_CUT_SQL reads it. */
+export const cutsJson = (cuts: readonly HistoryCut[]): string => JSON.stringify(cuts.map((c) => [c.app, c.time, c.id]));
+
 /** The history statements, prepared once per open. */
 export function prepareHistory(db: Database.Database) {
   const insert = db.prepare<[RequestWrite]>(
@@ -121,10 +158,13 @@ export function prepareHistory(db: Database.Database) {
   });
   const query = db.prepare<[HistoryParams], RequestRow>(HISTORY_QUERY_SQL);
   const deleteOlder = db.prepare<[number, number]>(DELETE_OLDER_SQL);
-  const deleteUpTo = db.prepare<[number, number]>(
-    'DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE id <= ? ORDER BY id LIMIT ?)',
-  );
-  const maxId = db.prepare<[], number | null>('SELECT max(id) FROM requests').pluck();
+  // Two subqueries: SQLite answers min() or max() from the end of the key only when it is alone in its query.
+  const idSpan = db.prepare<[], { low: number | null; high: number | null }>('SELECT (SELECT min(id) FROM requests) AS low, (SELECT max(id) FROM requests) AS high');
+  // No WHERE: SQLite counts the b-tree's cells page by page, without reading a row.
+  const total = db.prepare<[], number>('SELECT count(*) FROM requests').pluck();
+  const appCounts = db.prepare<[{ after: string; limit: number }], AppCount>(APP_COUNTS_SQL);
+  const atRank = db.prepare<[{ apps: string; offset: number }], { app: string } & RecordKey>(RECORDS_AT_RANK_SQL);
+  const deleteCut = db.prepare<[{ cuts: string; chunk: number }]>(DELETE_CUT_SQL);
   return {
     /** All records or none, in one IMMEDIATE transaction. */
     append(records: readonly RequestRecord[]): void {
@@ -144,20 +184,23 @@ export function prepareHistory(db: Database.Database) {
     },
     /** Deletes up to one chunk of records older than `cutoff` (epoch ms); returns how many. */
     deleteOlderChunk: (cutoff: number): number => deleteOlder.run(cutoff, PRUNE_CHUNK).changes,
-    /** Deletes up to one chunk of records whose id is at most `id`; returns how many. */
-    deleteUpToChunk: (id: number): number => deleteUpTo.run(id, PRUNE_CHUNK).changes,
     /**
-     * The id at and below which records exceed `maxRecords`. Ids are handed out in
-     * insert order and only ever removed from the old end, so the newest maxRecords
-     * records are those above max(id) - maxRecords: one index lookup instead of a count.
-     * Where pruning by age left a gap in that range, fewer than maxRecords are kept, never more.
+     * False when at most `maxRecords` records are kept: surely so when the ids in use span
+     * no more (two lookups at the ends of the primary key), else by SQLite's page-wise count.
      */
-    countThreshold(maxRecords: number): number | undefined {
-      const max = maxId.get();
-      if (max === null || max === undefined) return undefined;
-      const threshold = max - maxRecords;
-      return threshold >= 1 ? threshold : undefined;
+    mayExceed(maxRecords: number): boolean {
+      const { low, high } = idSpan.get() ?? { low: null, high: null };
+      if (low === null || high === null || high - low + 1 <= maxRecords) return false;
+      return (total.get() ?? 0) > maxRecords;
     },
+    appsPerStep: PRUNE_APPS_PER_STEP,
+    appCounts: (after: string, limit: number): AppCount[] => appCounts.all({ after, limit }),
+    recordsAtRank(apps: readonly string[], offset: number): Map<string, RecordKey> {
+      const rows = atRank.all({ apps: JSON.stringify(apps), offset });
+      return new Map(rows.map((r) => [r.app, { time: r.time, id: r.id }]));
+    },
+    /** Deletes up to one chunk of the records older than each app's cut; returns how many. */
+    deleteCutChunk: (cuts: readonly HistoryCut[]): number => deleteCut.run({ cuts: cutsJson(cuts), chunk: PRUNE_CHUNK }).changes,
   };
 }
 

@@ -2,6 +2,8 @@ import type pg from 'pg';
 import { toColumns, type HistoryColumns } from './history-columns.js';
 import { encodeCursor, historyParams } from './history-query.js';
 import { PRUNE_CHUNK, rowToRecord, type RequestRow } from './history-rows.js';
+import { pruneHistory } from './history-prune.js';
+import type { AppCount, RecordKey } from './history-shares.js';
 import type { HistoryWriter } from './history-writer.js';
 import type { HistoryPage, HistoryQuery, HistoryRetention, RequestRecord } from './store.js';
 
@@ -73,30 +75,56 @@ export async function queryPgHistory(pool: pg.Pool, query: HistoryQuery): Promis
   return page;
 }
 
+/** DELETE_OLDER_SQL's PostgreSQL form: requests_time (kept in this schema) finds them. */
+const DELETE_OLDER_SQL = 'DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE time < $1 LIMIT $2)';
+
+/** APP_COUNTS_SQL's (history-rows.ts), all apps at once (LIMIT NULL): the planner reads requests or requests_app_time once. */
+const APP_COUNTS_SQL = `
+  SELECT app, count(*)::int AS count FROM requests
+  WHERE app > $1
+  GROUP BY app ORDER BY app LIMIT $2`;
+
+const RECORDS_AT_RANK_SQL = `
+  SELECT c.app, r.time::float8 AS time, r.id::float8 AS id
+  FROM unnest($1::text[]) AS c(app)
+  CROSS JOIN LATERAL (SELECT time, id FROM requests WHERE app = c.app ORDER BY time DESC, id DESC OFFSET $2 LIMIT 1) r`;
+
+const DELETE_CUT_SQL = `
+  DELETE FROM requests WHERE id IN (
+    SELECT r.id FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS c(app, time, id)
+    CROSS JOIN LATERAL (SELECT id FROM requests WHERE app = c.app AND (time, id) < (c.time, c.id) LIMIT $4) r
+    LIMIT $4
+  )`;
+
 /**
- * Age first, then count, in chunks of PRUNE_CHUNK rows: each chunk a short
- * transaction, so a large prune never holds locks that the appends would wait on.
- * Count pruning cuts at max(id) - maxRecords, as SQLite's does (ids grow with each
- * insert; a gap means fewer records kept, never more).
+ * The same prune as SQLite's (pruneHistory): age first, then each app down to its fair
+ * share of maxRecords, in chunks of PRUNE_CHUNK rows: each chunk a short transaction, so
+ * a large prune never holds locks that the appends would wait on.
  */
-async function prunePg(pool: pg.Pool, retention: HistoryRetention, nowMs: number): Promise<number> {
-  let deleted = 0;
-  const drain = async (sql: string, bound: number) => {
-    for (;;) {
-      const n = (await pool.query(sql, [bound, PRUNE_CHUNK])).rowCount ?? 0;
-      deleted += n;
-      if (n < PRUNE_CHUNK) return;
-    }
-  };
-  if (retention.maxAgeMs !== Number.POSITIVE_INFINITY) {
-    await drain('DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE time < $1 LIMIT $2)', nowMs - retention.maxAgeMs);
-  }
-  if (retention.maxRecords !== Number.POSITIVE_INFINITY) {
-    const { rows } = await pool.query<{ max: number | null }>('SELECT max(id) AS max FROM requests');
-    const threshold = (rows[0]?.max ?? 0) - retention.maxRecords;
-    if (threshold >= 1) await drain('DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE id <= $1 ORDER BY id LIMIT $2)', threshold);
-  }
-  return deleted;
+function prunePg(pool: pg.Pool, retention: HistoryRetention, nowMs: number): Promise<number> {
+  const count = async (sql: string, params: unknown[]) => (await pool.query(sql, params)).rowCount ?? 0;
+  return pruneHistory(
+    {
+      deleteOlderChunk: (cutoff) => count(DELETE_OLDER_SQL, [cutoff, PRUNE_CHUNK]),
+      // Surely not over when the ids in use span no more (both ends of the primary key); else count(*), a quarter of what counting by app reads.
+      async mayExceed(maxRecords) {
+        const { rows } = await pool.query<{ low: string | null; high: string | null }>('SELECT min(id) AS low, max(id) AS high FROM requests');
+        const { low, high } = rows[0] ?? { low: null, high: null };
+        if (low === null || high === null || Number(high) - Number(low) + 1 <= maxRecords) return false;
+        const total = await pool.query<{ n: string }>('SELECT count(*) AS n FROM requests');
+        return Number(total.rows[0]?.n ?? 0) > maxRecords;
+      },
+      appsPerStep: Number.POSITIVE_INFINITY,
+      appCounts: async (after, limit) => (await pool.query<AppCount>(APP_COUNTS_SQL, [after, Number.isFinite(limit) ? limit : null])).rows,
+      async recordsAtRank(apps, offset) {
+        const { rows } = await pool.query<{ app: string } & RecordKey>(RECORDS_AT_RANK_SQL, [apps, offset]);
+        return new Map(rows.map((r) => [r.app, { time: r.time, id: r.id }]));
+      },
+      deleteCutChunk: (cuts) => count(DELETE_CUT_SQL, [cuts.map((c) => c.app), cuts.map((c) => c.time), cuts.map((c) => c.id), PRUNE_CHUNK]),
+    },
+    retention,
+    nowMs,
+  );
 }
 
 /** Copies rows as they are (ids, so cursors and order survive), inside the caller's transaction: `berth store copy`. */

@@ -6,7 +6,7 @@ import { specHash } from '../spec/hash.js';
 import type { AppSpec } from '../spec/types.js';
 import { APP_COLUMNS, isRevertible, replacedRows, rowToApp, type AppRow } from './app-rows.js';
 import type { HistoryColumns } from './history-columns.js';
-import { checkRetention, prepareHistory } from './history-rows.js';
+import { PRUNE_APPS_PER_STEP, checkRetention, prepareHistory } from './history-rows.js';
 import { pruneHistory } from './history-prune.js';
 import { ThreadHistoryWriter, appendColumnsTo, type HistoryWriter } from './history-writer.js';
 import { BUSY_SLICE_MS, BUSY_TIMEOUT_MS, openSqlite } from './open-sqlite.js';
@@ -338,8 +338,8 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Deletes records older than now - maxAgeMs, then all but the newest maxRecords
-   * (by insertion), in chunks (see pruneHistory), on the history writer's thread
+   * Deletes records older than now - maxAgeMs, then, over maxRecords, each app's oldest
+   * down to its fair share (history-shares.ts), in chunks (see pruneHistory), on the history writer's thread
    * when it has one. Infinity turns either bound off.
    */
   async pruneRequests(retention: HistoryRetention, now: Date): Promise<number> {
@@ -358,8 +358,11 @@ export class SqliteStore implements Store {
         pruneHistory(
           {
             deleteOlderChunk: (cutoff) => step((s) => s.history.deleteOlderChunk(cutoff)),
-            deleteUpToChunk: (id) => step((s) => s.history.deleteUpToChunk(id)),
-            countThreshold: (max) => step((s) => s.history.countThreshold(max)),
+            appsPerStep: PRUNE_APPS_PER_STEP,
+            mayExceed: (max) => step((s) => s.history.mayExceed(max)),
+            appCounts: (after, limit) => step((s) => s.history.appCounts(after, limit)),
+            recordsAtRank: (apps, offset) => step((s) => s.history.recordsAtRank(apps, offset)),
+            deleteCutChunk: (cuts) => step((s) => s.history.deleteCutChunk(cuts)),
           },
           retention,
           nowMs,

@@ -180,7 +180,10 @@ export interface HistoryPage {
 }
 
 export interface HistoryRetention {
-  /** Most records kept in all. */
+  /**
+   * Most records kept in all. Past it the largest apps give way first: every app keeps its
+   * newest records down to one level, the most that lets the total fit (history-shares.ts).
+   */
   maxRecords: number;
   /** Records older than this are dropped. */
   maxAgeMs: number;

@@ -24,6 +24,7 @@ async function allPages(store: Store, query: HistoryQuery): Promise<HistoryItem[
 }
 
 const paths = (items: ReadonlyArray<{ path: string }>) => items.map((r) => r.path);
+const times = (items: ReadonlyArray<{ time: Date }>) => items.map((r) => r.time.getTime());
 
 /** The request history and usage parts of the Store contract, for any store. */
 export function recordsContract(kind: string, make: FixtureFactory, skip: string | false = false): void {
@@ -107,6 +108,51 @@ export function recordsContract(kind: string, make: FixtureFactory, skip: string
         const left = [...(await store.queryRequests({ app: 'a' })).items, ...(await store.queryRequests({ app: 'b' })).items];
         assert.deepEqual(left.map((r) => r.time.getTime() - T0).sort((x, y) => x - y), [30, 40, 50]);
         await assert.rejects(store.pruneRequests({ maxRecords: -1, maxAgeMs: 0 }, new Date()), ConfigError);
+      }));
+
+    it('one app flooding the history does not push the other apps out of it: the count cap takes from the largest app', () =>
+      run(async ({ store }) => {
+        const maxRecords = 20;
+        // B's few records are older than every one of A's flood of maxRecords + 5.
+        await store.appendRequests([0, 1, 2].map((t) => rec('b', T0 + t)));
+        await store.appendRequests(Array.from({ length: maxRecords + 5 }, (_, i) => rec('a', T0 + 10 + i)));
+        assert.equal(await store.pruneRequests({ maxRecords, maxAgeMs: Number.POSITIVE_INFINITY }, new Date(T0 + 100)), 8);
+        assert.deepEqual(times((await store.queryRequests({ app: 'b' })).items), [T0 + 2, T0 + 1, T0]);
+        const a = times((await store.queryRequests({ app: 'a', limit: 100 })).items);
+        assert.deepEqual(a, Array.from({ length: maxRecords - 3 }, (_, i) => T0 + 10 + maxRecords + 4 - i), 'A keeps its newest 17');
+        assert.equal(await store.pruneRequests({ maxRecords, maxAgeMs: Number.POSITIVE_INFINITY }, new Date(T0 + 100)), 0);
+      }));
+
+    it('over the count cap every app keeps its newest records down to one level; the largest give way first, a newer record before an older', () =>
+      run(async ({ store }) => {
+        // a: 10 records, b: 6, c: 2, interleaved in time; 18 in all.
+        const written = [
+          ...Array.from({ length: 10 }, (_, i) => rec('a', T0 + i * 10)),
+          ...Array.from({ length: 6 }, (_, i) => rec('b', T0 + i * 10 + 5)),
+          rec('c', T0 + 1), rec('c', T0 + 2),
+        ];
+        await store.appendRequests(written);
+        // 13 kept: c keeps its 2; a and b get 5 each and one more slot goes to whichever has the newer 6th record (a's T0+40 beats b's T0+5).
+        assert.equal(await store.pruneRequests({ maxRecords: 13, maxAgeMs: Number.POSITIVE_INFINITY }, new Date(T0)), 5);
+        const count = async (app: string) => (await store.queryRequests({ app })).items.length;
+        assert.deepEqual([await count('a'), await count('b'), await count('c')], [6, 5, 2]);
+        assert.deepEqual(times((await store.queryRequests({ app: 'a' })).items).map((t) => t - T0), [90, 80, 70, 60, 50, 40]);
+        assert.deepEqual(times((await store.queryRequests({ app: 'b' })).items).map((t) => t - T0), [55, 45, 35, 25, 15]);
+        // 7: the level is 2, c's own count: 2 each, the spare slot to a, whose 3rd newest (T0+70) beats b's (T0+35).
+        assert.equal(await store.pruneRequests({ maxRecords: 7, maxAgeMs: Number.POSITIVE_INFINITY }, new Date(T0)), 6);
+        assert.deepEqual([await count('a'), await count('b'), await count('c')], [3, 2, 2]);
+        // 0 keeps nothing.
+        assert.equal(await store.pruneRequests({ maxRecords: 0, maxAgeMs: Number.POSITIVE_INFINITY }, new Date(T0)), 7);
+        assert.deepEqual([await count('a'), await count('b'), await count('c')], [0, 0, 0]);
+      }));
+
+    it('cuts an app between records of the same millisecond by insertion order', () =>
+      run(async ({ store }) => {
+        await store.appendRequests([1, 2, 3, 4, 5].map((i) => rec('a', T0, { path: `/${i}` })));
+        await store.appendRequests([rec('b', T0 - 1)]);
+        assert.equal(await store.pruneRequests({ maxRecords: 3, maxAgeMs: Number.POSITIVE_INFINITY }, new Date(T0)), 3);
+        assert.deepEqual(paths((await store.queryRequests({ app: 'a' })).items), ['/5', '/4']);
+        assert.equal((await store.queryRequests({ app: 'b' })).items.length, 1);
       }));
 
     it('saves last request times, replaces moved ones, forgets gone ones, and keeps them across a reopen', () =>

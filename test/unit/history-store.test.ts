@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BadRequestError, ConfigError, StoreError, httpStatusOf } from '../../src/errors.js';
 import Database from 'better-sqlite3';
-import { DELETE_OLDER_SQL, MAX_FIELD_LENGTHS, PRUNE_CHUNK } from '../../src/store/history-rows.js';
+import { APP_COUNTS_SQL, DELETE_CUT_SQL, DELETE_OLDER_SQL, MAX_FIELD_LENGTHS, PRUNE_CHUNK, RECORDS_AT_RANK_SQL } from '../../src/store/history-rows.js';
 import { runMigrations } from '../../src/store/migrations.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import type { HistoryItem, HistoryQuery, RequestRecord } from '../../src/store/store.js';
@@ -285,6 +285,23 @@ describe('SqliteStore request history', () => {
       const plan = db.prepare<[number, number], { detail: string }>(`EXPLAIN QUERY PLAN ${DELETE_OLDER_SQL}`).all(0, PRUNE_CHUNK).map((r) => r.detail);
       assert.ok(plan.some((d) => /SEARCH r USING COVERING INDEX requests_app_time \(app=\? AND time<\?\)/.test(d)), plan.join('\n'));
       assert.ok(!plan.some((d) => /^SCAN requests\b(?! USING COVERING INDEX requests_app_time)/.test(d) || /^SCAN r\b/.test(d)), plan.join('\n'));
+    } finally {
+      db.close();
+    }
+  });
+
+  it('prunes by count through the per-app index: counts, ranks and cuts never scan the table', () => {
+    const db = new Database(':memory:');
+    try {
+      runMigrations(db);
+      const plan = (sql: string, params: object) => db.prepare<[object], { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`).all(params).map((r) => r.detail);
+      const counts = plan(APP_COUNTS_SQL, { after: '', limit: 1000 });
+      assert.ok(counts.some((d) => /^SEARCH requests USING COVERING INDEX requests_app_time \(app>\?\)$/.test(d)), counts.join('\n'));
+      const ranks = plan(RECORDS_AT_RANK_SQL, { apps: '["a"]', offset: 3 });
+      assert.ok(ranks.some((d) => /^SEARCH requests USING COVERING INDEX requests_app_time \(app=\?\)$/.test(d)), ranks.join('\n'));
+      const cuts = plan(DELETE_CUT_SQL, { cuts: '[["a", 1, 2]]', chunk: PRUNE_CHUNK });
+      assert.ok(cuts.some((d) => /^SEARCH r USING COVERING INDEX requests_app_time \(app=\? AND time<\?\)$/.test(d)), cuts.join('\n'));
+      for (const d of [...counts, ...ranks, ...cuts]) assert.doesNotMatch(d, /^SCAN (requests|r)\b/);
     } finally {
       db.close();
     }
