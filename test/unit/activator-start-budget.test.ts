@@ -176,3 +176,27 @@ test('concurrentStarts: a stop while the start waits for a slot calls it off at 
     await rt.close();
   }
 });
+
+test('concurrentStarts: apps that never get ready, with a long start timeout, do not hold every slot against a healthy app', async () => {
+  const rt = new FakeRuntime();
+  const broken = ['broken0', 'broken1'];
+  for (const name of broken) rt.behave(name, { neverReady: true });
+  // Each broken start gives its slot back 200 ms into its wait for readiness; each would hold it 30 s without that.
+  const a = fakeActivator(rt, { startLimits: { concurrentStarts: 2, startSlotHoldMs: 200 } });
+  try {
+    await a.reconcile([...broken.map((n) => fakeSpec(n, { startTimeout: '30s' })), fakeSpec('web', { startTimeout: '2s' })]);
+    const waits = broken.map((n) => a.acquire(n).catch((err: unknown) => err));
+    await eventually('both broken apps hold a slot', () => rt.calls.start === 2);
+    const began = performance.now();
+    const up = await a.acquire('web');
+    assert.ok(up.instanceId);
+    assert.ok(performance.now() - began < 1_500, 'promptly, not at the end of web’s start timeout');
+    assert.equal(a.status('web')?.state, 'running');
+    for (const n of broken) assert.equal(a.status(n)?.state, 'starting', 'the broken apps still wait for readiness, outside the slots');
+    a.close();
+    await Promise.all(waits);
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
