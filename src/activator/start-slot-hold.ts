@@ -23,6 +23,10 @@ export const DEFAULT_START_SLOT_HOLD = '10s';
  * - waiting for readiness since `readinessSince`: given back `holdMs` later, the
  *   start going on outside the slots, with its own timeout, state and reason;
  *   kept to the end when its `deadline` comes first (it then ends by itself).
+ *
+ * A container removed behind berth's back mid-start is made anew once
+ * (instance-slot.ts), outside the slot if it was given back by then: one more
+ * create and start per start at most, which does not add up to a burst.
  */
 export function slotGiveBackAt(readinessSince: number | undefined, holdMs: number, deadline: number): number | undefined {
   if (readinessSince === undefined) return undefined;
