@@ -127,6 +127,11 @@ export class Activator implements UpstreamSource {
   }
 
   private readonly startBudget: StartBudget;
+
+  /** Start slots (limits.concurrentStarts) held now: every start that ended, however, gave its own back. */
+  get startSlotsInUse(): number {
+    return this.startBudget.inUse;
+  }
   private readonly idleStopSlots: IdleStopSlots;
   private readonly stopRetrySchedule?: StopRetrySchedule;
   /** Declared apps with something up (starting, running, paused or stopping): what limits.runningApps bounds. */

@@ -28,7 +28,7 @@ import { RejectedRevision } from './rejected-revision.js';
 import { replaceInstances } from './rollout.js';
 import { pauseInstances, retireInstance, stopInstances, type StopContext } from './stop-instances.js';
 import type { IdleStopSlots } from './idle-stop-slots.js';
-import type { StartBudget } from './start-budget.js';
+import type { HeldStartSlot, StartBudget } from './start-budget.js';
 import { StopRetry, type StopRetrySchedule } from './stop-retry.js';
 import { HealthNotPassedError, NoInstanceError, StartFailedError, StartSlotsBusyError } from './start-errors.js';
 import type { BelievedApp } from './resync-plan.js';
@@ -391,7 +391,14 @@ export class AppController {
       await this.dependencies.take(spec);
       const { index, existing } = this.instances.firstIndex(containerSpecHash(spec));
       // Under the lease, another gateway's start of the same app finishes first; this one then finds it running.
-      const wakeUp = () => this.leased(spec.startTimeoutMs, () => this.wake(spec, index, began + spec.startTimeoutMs, existing, (i) => (this.startingInstance = i), abort.signal));
+      // Once the container runs, the slot's hold of the wait for readiness is bounded (start-slot-hold.ts).
+      const wakeUp = (held?: HeldStartSlot) =>
+        this.leased(spec.startTimeoutMs, () =>
+          this.wake(spec, index, began + spec.startTimeoutMs, existing, (i) => {
+            this.startingInstance = i;
+            held?.readinessBegan();
+          }, abort.signal),
+        );
       const budget = this.deps.startBudget;
       const slot = await (budget ? budget.run(this.name, began + spec.startTimeoutMs - performance.now(), wakeUp, abort.signal) : wakeUp());
       this.startingInstance = undefined;

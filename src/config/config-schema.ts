@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { plainTextField } from '../spec/fields.js';
 import { DEFAULT_CONCURRENT_STARTS } from '../activator/start-budget.js';
+import { DEFAULT_START_SLOT_HOLD } from '../activator/start-slot-hold.js';
 import { DEFAULT_CONCURRENT_IDLE_STOPS } from '../activator/idle-stop-slots.js';
 import { GATEWAY_ID_PATTERN, GATEWAY_ID_RULE } from '../cluster/gateways/gateway-id.js';
 
@@ -170,6 +171,10 @@ export const configFileSchema = z.strictObject({
         .min(1)
         .describe('Most app starts under way at once; more wait for one to end, in arrival order, within their start timeout. Default 32.')
         .default(DEFAULT_CONCURRENT_STARTS),
+      startSlotHold: duration(
+        "How long a start keeps its concurrentStarts slot while it waits for its app's readiness (the engine's create and start calls always hold it); past it the slot goes to the next start and this one waits on outside the slots, within its own start timeout.",
+        DEFAULT_START_SLOT_HOLD,
+      ),
       concurrentIdleStops: z
         .number()
         .int()
@@ -183,7 +188,7 @@ export const configFileSchema = z.strictObject({
         .optional()
         .describe('Most apps up at once (starting, running, paused or stopping); a request for another gets 503 with Retry-After until one idles out. Default: no bound.'),
     })
-    .default({ inputBytes: 65_536, requestHeaders: 100, concurrentStarts: DEFAULT_CONCURRENT_STARTS, concurrentIdleStops: DEFAULT_CONCURRENT_IDLE_STOPS }),
+    .default({ inputBytes: 65_536, requestHeaders: 100, concurrentStarts: DEFAULT_CONCURRENT_STARTS, startSlotHold: DEFAULT_START_SLOT_HOLD, concurrentIdleStops: DEFAULT_CONCURRENT_IDLE_STOPS }),
   timeouts: z
     .strictObject({
       clientHeader: duration('How long a client may take to send its request headers.', '60s'),

@@ -47,6 +47,8 @@ export interface GatewayConfig {
     connectionsPerClient?: number;
     /** Most app starts under way at once (activator/start-budget.ts). */
     concurrentStarts: number;
+    /** How long a start holds its slot while it waits for readiness (activator/start-slot-hold.ts). */
+    startSlotHoldMs: number;
     /** Most idle stops (or pauses) under way at once (activator/idle-stop-slots.ts). */
     concurrentIdleStops: number;
     /** Most apps up at once; undefined: no bound. */

@@ -120,6 +120,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string, 
   const resources = field('defaults.resources.memory', () => defaultResources(input.defaults.resources));
   if (resources && maxResources) problems.push(...defaultsAboveBounds(resources, maxResources).map((p) => `${p}${at(pathSegments(p.slice(0, p.indexOf(':'))))}`));
   const timeouts = gatewayTimeouts(input.timeouts, field);
+  const startSlotHoldMs = field('limits.startSlotHold', () => parseDuration(input.limits.startSlotHold));
   const tls = input.tls && field('tls', () => tlsConfig(input.tls!, baseDir));
   const trustedProxies = input.trustedProxies.map((entry, i) => field(`trustedProxies[${i}]`, () => trustedProxy(entry)));
   const storeFromEnv = Boolean(process.env.BERTH_STORE);
@@ -131,7 +132,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string, 
     ...secretRootProblems(input.policy.bindMountRoots.map((p) => resolve(baseDir, p)), storage.stateDir, undefined, 'policy.bindMountRoots'),
   ];
   problems.push(...hostRootProblems.map((p) => `${p}${at(pathSegments(p.slice(0, p.indexOf(':'))))}`));
-  if (problems.length > 0 || !listen || !admin || idleTimeoutMs === undefined || drainTimeoutMs === undefined || resyncMs === undefined || taskPollMs === undefined || historyMaxAgeMs === undefined || usageMaxAgeMs === undefined || !resources || !timeouts) {
+  if (problems.length > 0 || !listen || !admin || idleTimeoutMs === undefined || drainTimeoutMs === undefined || resyncMs === undefined || taskPollMs === undefined || historyMaxAgeMs === undefined || usageMaxAgeMs === undefined || startSlotHoldMs === undefined || !resources || !timeouts) {
     throw new ConfigError(`${where}: ${problems.join('; ')}`);
   }
   const { apps, appSources, specFileApps, origins } = await loadApps(input.apps, baseDir, at, file && (relative(baseDir, file) || file), where, previous);
@@ -150,6 +151,7 @@ export async function buildConfig(raw: unknown, baseDir: string, file?: string, 
     inputBytes: input.limits.inputBytes,
     requestHeaders: input.limits.requestHeaders,
     concurrentStarts: input.limits.concurrentStarts,
+    startSlotHoldMs,
     concurrentIdleStops: input.limits.concurrentIdleStops,
     ...(input.limits.connections === undefined ? {} : { connections: input.limits.connections }),
     ...(input.limits.connectionsPerClient === undefined ? {} : { connectionsPerClient: input.limits.connectionsPerClient }),

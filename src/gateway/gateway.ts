@@ -288,7 +288,7 @@ export class Gateway {
       storeId,
       resyncEveryMs: config.resyncMs,
       createAhead: () => (this.config ?? config).createAhead,
-      startLimits: { concurrentStarts: config.limits.concurrentStarts, ...(config.limits.runningApps === undefined ? {} : { runningApps: config.limits.runningApps }) },
+      startLimits: { concurrentStarts: config.limits.concurrentStarts, startSlotHoldMs: config.limits.startSlotHoldMs, ...(config.limits.runningApps === undefined ? {} : { runningApps: config.limits.runningApps }) },
       concurrentIdleStops: config.limits.concurrentIdleStops,
       input: this.input,
       defaults: defaultsOf(config),

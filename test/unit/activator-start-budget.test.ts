@@ -176,3 +176,69 @@ test('concurrentStarts: a stop while the start waits for a slot calls it off at 
     await rt.close();
   }
 });
+
+test('concurrentStarts: apps that never get ready, with a long start timeout, do not hold every slot against a healthy app', async () => {
+  const rt = new FakeRuntime();
+  const broken = ['broken0', 'broken1'];
+  for (const name of broken) rt.behave(name, { neverReady: true });
+  // Each broken start gives its slot back 200 ms into its wait for readiness; each would hold it 30 s without that.
+  const a = fakeActivator(rt, { startLimits: { concurrentStarts: 2, startSlotHoldMs: 200 } });
+  try {
+    await a.reconcile([...broken.map((n) => fakeSpec(n, { startTimeout: '30s' })), fakeSpec('web', { startTimeout: '2s' })]);
+    const waits = broken.map((n) => a.acquire(n).catch((err: unknown) => err));
+    await eventually('both broken apps hold a slot', () => rt.calls.start === 2);
+    const began = performance.now();
+    const up = await a.acquire('web');
+    assert.ok(up.instanceId);
+    assert.ok(performance.now() - began < 1_500, 'promptly, not at the end of web’s start timeout');
+    assert.equal(a.status('web')?.state, 'running');
+    for (const n of broken) assert.equal(a.status(n)?.state, 'starting', 'the broken apps still wait for readiness, outside the slots');
+    a.close();
+    await Promise.all(waits);
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
+
+test('startSlotHold: 0 still bounds the engine calls: slots are given back only once a container runs', async () => {
+  const rt = new FakeRuntime();
+  const names = Array.from({ length: 6 }, (_, i) => `app${i}`);
+  for (const name of names) rt.behave(name, { startDelayMs: 60, neverReady: true });
+  const seen = countStarts(rt);
+  const a = fakeActivator(rt, { startLimits: { concurrentStarts: 2, startSlotHoldMs: 0 } });
+  try {
+    await a.reconcile(names.map((n) => fakeSpec(n, { startTimeout: '3s' })));
+    const waits = names.map((n) => a.acquire(n).catch((err: unknown) => err));
+    await eventually('every app reached the engine', () => rt.calls.start === names.length);
+    assert.equal(seen.max, 2, 'never more than 2 engine starts at once, however soon each gives its slot back');
+    a.close();
+    await Promise.all(waits);
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});
+
+test('startSlotHold: an app that gave its slot back still fails at its own start timeout, for its own reason, and its state says so', async () => {
+  const rt = new FakeRuntime();
+  rt.behave('broken', { neverReady: true });
+  const a = fakeActivator(rt, { startLimits: { concurrentStarts: 1, startSlotHoldMs: 50 } });
+  try {
+    await a.reconcile([fakeSpec('broken', { startTimeout: '600ms' })]);
+    const began = performance.now();
+    const failure = await a.acquire('broken').then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    assert.ok(performance.now() - began >= 550, 'not before its start timeout');
+    assert.ok(!(failure instanceof StartSlotsBusyError));
+    assert.match(String(failure), /not ready in time|600ms/);
+    assert.equal(a.status('broken')?.state, 'failed');
+    assert.match(a.status('broken')?.lastError ?? '', /not ready in time/);
+    assert.equal(a.startSlotsInUse, 0);
+  } finally {
+    a.close();
+    await rt.close();
+  }
+});

@@ -43,7 +43,7 @@ describe('input size limit', () => {
 describe('gateway config: limits, defaults.resources, inputBaseUrl', () => {
   it('defaults to 64 KiB of input, no default resources, no input base URL', async () => {
     const config = await buildConfig({}, '/tmp');
-    assert.deepEqual(config.limits, { inputBytes: 65_536, requestHeaders: 100, concurrentStarts: 32, concurrentIdleStops: 32 });
+    assert.deepEqual(config.limits, { inputBytes: 65_536, requestHeaders: 100, concurrentStarts: 32, startSlotHoldMs: 10_000, concurrentIdleStops: 32 });
     assert.deepEqual(config.defaults.resources, {});
     assert.equal(config.inputBaseUrl, undefined);
   });
@@ -84,6 +84,17 @@ describe('gateway config: limits, defaults.resources, inputBaseUrl', () => {
     await assert.rejects(buildConfig(raw, '/tmp'), (err: unknown) => {
       assert.ok(err instanceof SpecError);
       assert.equal(err.problems[0]!.path, 'apps[0].input.data');
+      return true;
+    });
+  });
+
+  it('reads limits.startSlotHold as a duration, and refuses one that is not, naming the field', async () => {
+    assert.equal((await buildConfig({ limits: { startSlotHold: '2500ms' } }, '/tmp')).limits.startSlotHoldMs, 2_500);
+    assert.equal((await buildConfig({ limits: { startSlotHold: 0 } }, '/tmp')).limits.startSlotHoldMs, 0);
+    assert.equal((await buildConfig({ limits: { concurrentStarts: 4 } }, '/tmp')).limits.startSlotHoldMs, 10_000, 'the default beside another limit');
+    await assert.rejects(buildConfig({ limits: { startSlotHold: '10' } }, '/tmp'), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /limits\.startSlotHold: "10" is not a duration \(a unit is missing\)/);
       return true;
     });
   });

@@ -18,6 +18,11 @@ export class SlotQueue {
 
   constructor(readonly size: number) {}
 
+  /** How many slots are held now. */
+  get inUse(): number {
+    return this.used;
+  }
+
   /** How many wait for a slot now. */
   get queued(): number {
     return this.waiting.length;
