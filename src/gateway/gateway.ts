@@ -95,6 +95,8 @@ export class Gateway {
   private refusedSources: string[] = [];
   /** The reload waiting for its turn (not yet begun), which a reload asked for now joins. */
   private queuedReload?: Promise<ReloadOutcome>;
+  /** The commit of the reload under way, if one is committing: a stop waits for it to end. */
+  private committing?: Promise<ReloadOutcome>;
   /** The desired apps by name, as last stored; what the input URL serves from and an apply is validated against. */
   private readonly desired = new DesiredIndex();
   /** Serves and signs input URLs (`input.as: url`); made once the store is open. */
@@ -522,7 +524,22 @@ export class Gateway {
     // Asked again: reading the files and the store takes a while, and a stop that came meanwhile
     // found this reload under way (checked only before it, it committed and reconciled through the drain).
     if (this.closed) return { applied: false, error: 'the gateway is shutting down', restartNeeded: [] };
-    // Commit: the store first (one transaction), then config, defaults and routes.
+    // From here the reload commits whole: a stop that comes now waits for it (close), as no await lies between
+    // the check above and this. Cut short, its store transaction stood but the engine was never brought in line
+    // (an app it removed kept its containers and its tombstone until the next start).
+    const commit = this.commitReload({ store, activator: this.activator, previous, config, restartNeeded, policyRefused, ...(serveFiles ? { serveFiles } : {}) });
+    this.committing = commit;
+    try {
+      return await commit;
+    } finally {
+      this.committing = undefined;
+    }
+  }
+
+  /** Commits a reload checked whole (reloadNow): the store first (one transaction), then config, defaults, routes and the engine. */
+  private async commitReload(prepared: PreparedReload): Promise<ReloadOutcome> {
+    const { logger } = this.parts;
+    const { store, activator, previous, config, restartNeeded, policyRefused, serveFiles } = prepared;
     let removed: string[];
     try {
       ({ removed } = await syncConfigApps(store, config));
@@ -537,7 +554,7 @@ export class Gateway {
     this.config = restartNeeded.length > 0 ? keepStartOnly(previous, config) : config;
     applyLogLevel(logger, config, this.startLogLevel);
     this.pool?.settingsChanged();
-    this.activator.setDefaults(defaultsOf(config));
+    activator.setDefaults(defaultsOf(config));
     warnPolicyRefused(logger, policyRefused, 'the reloaded policy');
     if (restartNeeded.length > 0) {
       logger.warn({ fields: restartNeeded }, `changed in the config but read only at start, these keep their old values until the next start: ${restartNeeded.join(', ')}`);
@@ -550,7 +567,7 @@ export class Gateway {
       // A reload is not taken back: the apps it removed are deleted now, whether or not the
       // engine answered. They are let go and told as deleted, so what berth shows and
       // counts matches; their containers go once the engine answers (finishDeletesLater).
-      await this.activator.release(removed.filter((name) => !this.desired.specs.has(name)));
+      await activator.release(removed.filter((name) => !this.desired.specs.has(name)));
       this.toldDeleted(before);
       // Stored and routed; the apps that left are deleted (and told so), their containers go when the engine answers.
       const pending = removed.length > 0 ? { removalsPending: removed } : {};
@@ -728,6 +745,10 @@ export class Gateway {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.deleteRetry);
+    // A reload that had begun committing ends first: what it wrote to the store is brought to the engine and its
+    // tombstones dropped, rather than half of it left for the next start. Reloads not yet committing see `closed`
+    // and are refused. (Its outcome, failed or not, is the reload's to tell.)
+    await this.committing?.catch(() => undefined);
     // Leadership is given up first, so another gateway takes over while this one drains.
     await this.link?.close();
     this.https?.stopAccepting();
@@ -782,6 +803,18 @@ export interface ReloadOutcome {
    * `deleted` event was sent), their containers are removed once the engine answers.
    */
   removalsPending?: string[];
+}
+
+/** A reload checked whole and not yet committed: what its commit needs (Gateway.commitReload). */
+interface PreparedReload {
+  store: Store;
+  activator: Activator;
+  previous: GatewayConfig;
+  config: GatewayConfig;
+  restartNeeded: string[];
+  policyRefused: Array<{ app: string; reason: string }>;
+  /** Serves the reload's certificate files; called once the store committed. */
+  serveFiles?: () => void;
 }
 
 /** Opens the listener of config key `key`; a refusal (a port in use, an address not on this host) names the key. */
