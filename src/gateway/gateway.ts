@@ -48,7 +48,8 @@ import { VERSION } from '../version.js';
 import { HttpsListener } from '../tls/https-listener.js';
 import { TlsEdge, type FileCertificateView } from '../tls/tls-edge.js';
 import type { UrlFacts } from '../api/app-view.js';
-import { AcmeManager, readCaRoot, type AcmeCertificateView } from '../tls/acme/acme-manager.js';
+import { AcmeManager, type AcmeCertificateView } from '../tls/acme/acme-manager.js';
+import { checkCaRoot, checkTlsForStart } from '../tls/tls-restart-check.js';
 import { acmeHosts } from '../tls/acme/renewal-plan.js';
 
 export interface GatewayParts {
@@ -375,7 +376,7 @@ export class Gateway {
       await edge.loadFiles(tls);
       this.proxy?.setEdge(edge);
       // A wrong caRoot fails the start, naming it, rather than each order later.
-      if (tls.acme?.caRoot) await readCaRoot(tls.acme.caRoot).catch((err: unknown) => Promise.reject(new ConfigError(`tls.acme.caRoot: ${messageOf(err)}`)));
+      await checkCaRoot(tls);
       if (tls.acme) {
         const manager = new AcmeManager({
           config: tls.acme,
@@ -515,6 +516,10 @@ export class Gateway {
       // Certificate files are checked before anything changes: a bad pair refuses the reload.
       // They are served once the reload commits (below), not before: a store failing refuses it too.
       if (config.tls && this.tlsEdge) serveFiles = await this.tlsEdge.prepareFiles(config.tls);
+      // A tls block the gateway did not start with is served only from the next start: checked now as that start
+      // will check it, so a bad file refuses this reload rather than failing the restart (restartNeeded names tls).
+      else if (config.tls) await checkTlsForStart(config.tls, logger);
+      if (config.tls?.acme?.caRoot && this.tlsEdge && config.tls.acme.caRoot !== previous.tls?.acme?.caRoot) await checkCaRoot(config.tls);
       restartNeeded = restartOnlyChanges(previous, config);
     } catch (err) {
       logger.error({ err: messageOf(err) }, 'reload refused, the previous configuration keeps serving');
@@ -558,6 +563,7 @@ export class Gateway {
     warnPolicyRefused(logger, policyRefused, 'the reloaded policy');
     if (restartNeeded.length > 0) {
       logger.warn({ fields: restartNeeded }, `changed in the config but read only at start, these keep their old values until the next start: ${restartNeeded.join(', ')}`);
+      if (restartNeeded.includes('tls') && config.tls && !this.tlsEdge) logger.warn({ certificates: config.tls.certificates.length }, 'the tls block was checked (its certificate files load and match): HTTPS is served from the next start, not before');
     }
     let removalsPending: string[];
     const before = [...this.desired.specs.keys()];
@@ -834,10 +840,12 @@ function keepStartOnly(previous: GatewayConfig, next: GatewayConfig): GatewayCon
     if (value === undefined) delete (kept as unknown as Record<string, unknown>)[key];
     else (kept as unknown as Record<string, unknown>)[key] = value;
   }
-  // The tls block's certificates, redirect and acme apply at reload; only its presence and listener do not.
+  // The tls block's certificates and redirect apply at reload; its presence, listener and acme block do not.
   if (!tls) delete kept.tls;
-  else if (next.tls) kept.tls = { ...next.tls, listen: tls.listen };
-  else kept.tls = tls;
+  else if (next.tls) {
+    const { acme: _next, ...rest } = next.tls;
+    kept.tls = { ...rest, listen: tls.listen, ...(tls.acme ? { acme: tls.acme } : {}) };
+  } else kept.tls = tls;
   return kept;
 }
 
