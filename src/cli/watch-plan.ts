@@ -14,8 +14,8 @@ export interface DirWatch {
 }
 
 /**
- * The directories to watch for `paths`. A directory path is watched itself; a file
- * through its directory, by name (and each link hop's). A directory on the way that
+ * The directories to watch for `paths`. A file is watched through its directory, by
+ * name (and each link hop's); a directory path so too, and itself whole. A directory on the way that
  * does not exist (a spec directory not made yet, a config directory deleted for a
  * redeploy) is watched from its nearest existing ancestor, by the name of the entry
  * that leads to it: its appearance re-plans the watch. Pure given the probe.
@@ -34,8 +34,10 @@ export function watchPlan(paths: readonly string[], probe: WatchProbe): Map<stri
   };
   for (const given of paths) {
     const path = resolve(given);
+    // A directory by its name too (and each link hop's): `ln -sfn releases/v3 apps`, as deploy tools
+    // switch releases, changes nothing inside the directory watched before.
     if (probe.isDirectory(path)) entry(path).all = true;
-    else for (const [dir, name] of probe.hops(path)) addName(dir, name);
+    for (const [dir, name] of probe.hops(path)) addName(dir, name);
   }
   return plan;
 }

@@ -143,14 +143,40 @@ describe('watchFiles after a directory is deleted and made again', () => {
   });
 });
 
+describe('watchFiles on a directory reached through a link', () => {
+  it('the link switched to another release (ln -sfn, as deploy tools do): an edit in the new release is seen, none in the old', async () => {
+    const releases = join(dir, 'releases');
+    await fs.mkdir(join(releases, 'v1'), { recursive: true });
+    await fs.mkdir(join(releases, 'v2'));
+    const apps = join(dir, 'current-apps');
+    await fs.symlink(join(releases, 'v1'), apps);
+    let changes = 0;
+    const watch = watchFiles([apps], () => changes++);
+    try {
+      await fs.symlink(join(releases, 'v2'), `${apps}.tmp`);
+      await fs.rename(`${apps}.tmp`, apps);
+      await until('the switch', () => changes > 0);
+      const before = await settled(() => changes);
+      await fs.writeFile(join(releases, 'v2', 'web.yaml'), 'name: web');
+      await until('the edit in the new release', () => changes > before);
+      const after = await settled(() => changes);
+      await fs.writeFile(join(releases, 'v1', 'web.yaml'), 'name: old');
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(changes, after, 'the old release is no longer watched');
+    } finally {
+      watch.close();
+    }
+  });
+});
+
 describe('watchPlan and eventAction (table)', () => {
   const dirs = new Set(['/', '/srv', '/srv/conf', '/srv/conf/apps']);
   const probe = { isDirectory: (p: string) => dirs.has(p), hops: (p: string): Array<[string, string]> => [[p.slice(0, p.lastIndexOf('/')) || '/', p.slice(p.lastIndexOf('/') + 1)]] };
 
-  it('plans a directory whole, a file by name, and a missing directory from its nearest existing ancestor', () => {
+  it('plans a directory whole and by name, a file by name, and a missing directory from its nearest existing ancestor', () => {
     const plan = watchPlan(['/srv/conf/berth.yaml', '/srv/conf/apps', '/srv/gone/deeper/apps/x.yaml'], probe);
     assert.deepEqual([...plan.entries()].map(([d, w]) => [d, w.all, [...w.names]]), [
-      ['/srv/conf', false, [['berth.yaml', false]]],
+      ['/srv/conf', false, [['berth.yaml', false], ['apps', true]]],
       ['/srv/conf/apps', true, []],
       ['/srv', false, [['gone', false]]],
     ]);
