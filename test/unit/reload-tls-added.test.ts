@@ -88,4 +88,16 @@ describe('an acme block changed by a reload under a running tls block', () => {
     assert.deepEqual(outcome.restartNeeded, ['tls']);
     assert.equal(gateway.currentConfig?.tls?.acme, undefined, 'no ACME runs until the restart, and none is shown');
   });
+
+  it('with a caRoot that cannot be read: refused, naming it, as the restart that applies it would fail', async (t) => {
+    const bed = await FakeGatewayBed.create(tlsBlock(good.cert, good.key));
+    t.after(() => bed.dispose());
+    const gateway = await bed.start();
+    const acme = `  acme:\n    email: ops@example.com\n    directory: http://127.0.0.1:9/directory\n    caRoot: ${join(dir, 'no-ca.pem')}\n`;
+    await writeFile(join(bed.dir, 'berth.yaml'), HEAD + tlsBlock(good.cert, good.key, acme));
+    const outcome = await gateway.reload();
+    assert.equal(outcome.applied, false);
+    assert.match(outcome.error ?? '', /tls\.acme\.caRoot/);
+  });
 });
+
