@@ -349,6 +349,7 @@ export class Activator implements UpstreamSource {
   /** New gateway defaults (on reload); apps read them when they next need them. */
   setDefaults(defaults: AppDefaults): void {
     this.defaults = defaults;
+    for (const controller of this.apps.values()) controller.policyChanged();
   }
 
   /** The controller of one app, for the API's start/stop verbs. */

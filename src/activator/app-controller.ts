@@ -17,7 +17,7 @@ import { CHANGED_OUTSIDE, ROUTE_LOST, routeLost } from './published-route.js';
 import { endedReason, SIGNAL_COUNTS_FOR_MS, SignalBook } from './ended-reason.js';
 import { exitDecision, restartSlot, whetherGone } from './instance-failure.js';
 import { InstanceSet } from './instance-set.js';
-import { launchRefusal } from './launch-policy.js';
+import { LaunchRefusalMemo, launchRefusal } from './launch-policy.js';
 import { unlessLeft } from './leave-queue.js';
 import { isIllegal, transition, type LifecycleAction, type LifecycleEvent } from './lifecycle.js';
 import { failureKeeping, failureOwner, type FailureOwner, type KeepFailure } from './kept-failure.js';
@@ -291,8 +291,21 @@ export class AppController {
     };
   }
 
+  /** Whether the policy in force refuses this app's spec, worked out once per spec and policy. */
+  private readonly policyRefusal = new LaunchRefusalMemo();
+
+  /**
+   * After the gateway's policy changed (a reload): an app it now refuses, or no longer refuses, is told
+   * as a state change, so the event stream and the dashboard show it without waiting for a start.
+   */
+  policyChanged(): void {
+    const before = this.policyRefusal.last;
+    if (this.policyRefusal.of(this.spec, this.deps.defaults().policy) !== before) this.onChange();
+  }
+
   status(): AppStatus {
     const retryMs = this.state === 'crashloop' ? this.backoff.waitMs(performance.now()) : 0;
+    const policyRefused = this.policyRefusal.of(this.spec, this.deps.defaults().policy);
     const first = this.instances.shown;
     const idle = this.timers.idle;
     return {
@@ -306,6 +319,7 @@ export class AppController {
       reason: this.reason,
       lastError: this.lastError,
       ...(this.lastOutput !== undefined && this.lastError !== undefined ? { lastOutput: this.lastOutput } : {}),
+      ...(policyRefused !== undefined ? { policyRefused } : {}),
       lastStartMs: this.lastStartMs,
       inFlight: idle.inFlight,
       waiting: this.gate.waiting,

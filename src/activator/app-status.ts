@@ -40,6 +40,13 @@ export interface AppStatus {
    * own output, for the admin API only. Kept as long as lastError.
    */
   lastOutput?: string;
+  /**
+   * Why the gateway's policy in force refuses this app: an app applied through the API under an earlier,
+   * wider policy, which a reload narrowed. It stays declared and what runs of it serves on until it stops
+   * (as a config app a reload's policy would refuse keeps running: that reload is refused); no new
+   * container is made for it. Absent when the policy allows it.
+   */
+  policyRefused?: string;
   lastStartMs?: number;
   /** Requests and WebSockets in flight. */
   inFlight: number;

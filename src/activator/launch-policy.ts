@@ -27,3 +27,28 @@ export function launchRefusals(specs: readonly AppSpec[], policy: DockerPolicy):
     return reason === undefined ? [] : [{ app: spec.name, reason }];
   });
 }
+
+/**
+ * launchRefusal of a spec under a policy, kept until either changes (by identity:
+ * a reload or an apply makes new objects). The status of every app asks for it,
+ * and the API lists thousands of apps at a time.
+ */
+export class LaunchRefusalMemo {
+  private spec?: AppSpec;
+  private policy?: DockerPolicy;
+  private refusal?: string;
+
+  /** The refusal last worked out, without working it out again (undefined before the first). */
+  get last(): string | undefined {
+    return this.refusal;
+  }
+
+  of(spec: AppSpec, policy: DockerPolicy): string | undefined {
+    if (spec !== this.spec || policy !== this.policy) {
+      this.refusal = launchRefusal(spec, policy);
+      this.spec = spec;
+      this.policy = policy;
+    }
+    return this.refusal;
+  }
+}

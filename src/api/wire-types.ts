@@ -23,6 +23,8 @@ export interface StatusView {
   lastError?: string;
   /** A start failed because its container died: the end of what it wrote (admin API only; lastError is also told to the app's clients). */
   lastOutput?: string;
+  /** Why the gateway's policy in force refuses the app (an API app accepted under a wider policy a reload narrowed): what runs serves on until it stops, no new container is made. */
+  policyRefused?: string;
   lastStartMs?: number;
   inFlight: number;
   waiting: number;

@@ -1,9 +1,22 @@
-import { lstatSync, readlinkSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { lstatSync, readlinkSync, statSync, watch } from 'node:fs';
 import { basename, dirname, relative, resolve, sep } from 'node:path';
+import { eventAction, watchPlan } from './watch-plan.js';
 
 export interface FileWatch {
   close(): void;
 }
+
+/** Opens a watch on one directory; `onEvent` gets the entry named (null when the platform names none). */
+export type OpenWatch = (dir: string, onEvent: (file: string | null) => void) => { close(): void };
+
+const openFsWatch: OpenWatch = (dir, onEvent) => {
+  const watcher = watch(dir, { persistent: false }, (_event, file) => onEvent(file === null ? null : basename(String(file))));
+  watcher.on('error', () => undefined);
+  return watcher;
+};
+
+/** How long after an event that calls for a new plan it is made: one for a burst (`rm -rf` then `cp -r`). */
+const REPLAN_DELAY_MS = 20;
 
 /**
  * Calls `onChange` when one of `paths` changes, including rename-style saves
@@ -11,37 +24,56 @@ export interface FileWatch {
  * watch on the file itself follows its inode, which such a save replaces, and then
  * never fires again; so files are watched through their directory, filtered by
  * name. A path that is a directory (a directory of spec files) is watched itself.
- * Paths that cannot be watched (vanished) are skipped: the next reload reports them.
  * A file that is a symbolic link is watched at each hop too (linkHops).
+ *
+ * A directory deleted and made again (`rm -rf apps && cp -r new-apps apps`, rsync, a
+ * deploy tool), or one that did not exist yet, is watched again once it is there:
+ * its inotify watch died with it, and later edits went unseen until a SIGHUP. An
+ * event that changes what is to be watched (watch-plan.ts) closes every watch and
+ * opens those of a new plan, so their number stays that of the plan however often
+ * it happens; plans are made on events only, never in a loop.
  */
-export function watchFiles(paths: readonly string[], onChange: () => void): FileWatch {
-  const dirs = new Map<string, Set<string> | 'all'>();
-  for (const given of paths) {
-    const path = resolve(given);
-    if (isDirectory(path)) {
-      dirs.set(path, 'all');
-      continue;
+export function watchFiles(paths: readonly string[], onChange: () => void, open: OpenWatch = openFsWatch): FileWatch {
+  let watchers: Array<{ close(): void }> = [];
+  let replanTimer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const replan = () => {
+    if (replanTimer || closed) return;
+    replanTimer = setTimeout(() => {
+      replanTimer = undefined;
+      if (closed) return;
+      arm();
+      // What changed while no watch was open is read by the reload this asks for.
+      onChange();
+    }, REPLAN_DELAY_MS);
+    replanTimer.unref();
+  };
+  const arm = () => {
+    for (const w of watchers) w.close();
+    watchers = [];
+    for (const [dir, planned] of watchPlan(paths, { isDirectory, hops: linkHops })) {
+      try {
+        watchers.push(
+          open(dir, (file) => {
+            const action = eventAction(dir, planned, file, isDirectory);
+            if (action === 'replan') replan();
+            else if (action === 'change') onChange();
+          }),
+        );
+      } catch {
+        // A directory that vanished since the plan: its removal's event re-plans, or the next reload reports it.
+      }
     }
-    for (const [dir, name] of linkHops(path)) {
-      const names = dirs.get(dir);
-      if (names === 'all') continue;
-      dirs.set(dir, new Set([...(names ?? []), name]));
-    }
-  }
-  const watchers: FSWatcher[] = [];
-  for (const [dir, names] of dirs) {
-    try {
-      const watcher = watch(dir, { persistent: false }, (_event, file) => {
-        // Some platforms give no name; then any change in the directory counts.
-        if (names === 'all' || file === null || names.has(basename(String(file)))) onChange();
-      });
-      watcher.on('error', () => undefined);
-      watchers.push(watcher);
-    } catch {
-      // A directory that vanished is reported by the next reload, not here.
-    }
-  }
-  return { close: () => watchers.forEach((w) => w.close()) };
+  };
+  arm();
+  return {
+    close: () => {
+      closed = true;
+      clearTimeout(replanTimer);
+      for (const w of watchers) w.close();
+      watchers = [];
+    },
+  };
 }
 
 function isDirectory(path: string): boolean {

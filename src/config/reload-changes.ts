@@ -24,8 +24,9 @@ const RESTART_ONLY: ReadonlyArray<[string, (c: GatewayConfig) => unknown]> = [
   ['gatewayId', (c) => c.gatewayId],
   ['history', (c) => c.history],
   ['usage', (c) => c.usage],
-  // A tls block added or removed, or its listener moved: the HTTPS listener is opened at start.
-  ['tls', (c) => (c.tls ? c.tls.listen : undefined)],
+  // A tls block added or removed, or its listener moved: the HTTPS listener is opened at start. Its acme
+  // block too: the ACME client is made at start with it (certificates and redirects apply at reload).
+  ['tls', (c) => (c.tls ? { listen: c.tls.listen, acme: c.tls.acme } : undefined)],
 ];
 
 /** The settings a reload changed that only take effect at the next start, by config field name. Pure. */

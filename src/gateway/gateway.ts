@@ -48,7 +48,8 @@ import { VERSION } from '../version.js';
 import { HttpsListener } from '../tls/https-listener.js';
 import { TlsEdge, type FileCertificateView } from '../tls/tls-edge.js';
 import type { UrlFacts } from '../api/app-view.js';
-import { AcmeManager, readCaRoot, type AcmeCertificateView } from '../tls/acme/acme-manager.js';
+import { AcmeManager, type AcmeCertificateView } from '../tls/acme/acme-manager.js';
+import { checkCaRoot, checkTlsForStart } from '../tls/tls-restart-check.js';
 import { acmeHosts } from '../tls/acme/renewal-plan.js';
 
 export interface GatewayParts {
@@ -95,6 +96,8 @@ export class Gateway {
   private refusedSources: string[] = [];
   /** The reload waiting for its turn (not yet begun), which a reload asked for now joins. */
   private queuedReload?: Promise<ReloadOutcome>;
+  /** The commit of the reload under way, if one is committing: a stop waits for it to end. */
+  private committing?: Promise<ReloadOutcome>;
   /** The desired apps by name, as last stored; what the input URL serves from and an apply is validated against. */
   private readonly desired = new DesiredIndex();
   /** How many apps the gateway serves now: the config's and the API's (the start banner names the config's only). */
@@ -377,7 +380,7 @@ export class Gateway {
       await edge.loadFiles(tls);
       this.proxy?.setEdge(edge);
       // A wrong caRoot fails the start, naming it, rather than each order later.
-      if (tls.acme?.caRoot) await readCaRoot(tls.acme.caRoot).catch((err: unknown) => Promise.reject(new ConfigError(`tls.acme.caRoot: ${messageOf(err)}`)));
+      await checkCaRoot(tls);
       if (tls.acme) {
         const manager = new AcmeManager({
           config: tls.acme,
@@ -517,6 +520,10 @@ export class Gateway {
       // Certificate files are checked before anything changes: a bad pair refuses the reload.
       // They are served once the reload commits (below), not before: a store failing refuses it too.
       if (config.tls && this.tlsEdge) serveFiles = await this.tlsEdge.prepareFiles(config.tls);
+      // A tls block the gateway did not start with is served only from the next start: checked now as that start
+      // will check it, so a bad file refuses this reload rather than failing the restart (restartNeeded names tls).
+      else if (config.tls) await checkTlsForStart(config.tls, logger);
+      if (config.tls?.acme?.caRoot && this.tlsEdge && config.tls.acme.caRoot !== previous.tls?.acme?.caRoot) await checkCaRoot(config.tls);
       restartNeeded = restartOnlyChanges(previous, config);
     } catch (err) {
       logger.error({ err: messageOf(err) }, 'reload refused, the previous configuration keeps serving');
@@ -526,7 +533,22 @@ export class Gateway {
     // Asked again: reading the files and the store takes a while, and a stop that came meanwhile
     // found this reload under way (checked only before it, it committed and reconciled through the drain).
     if (this.closed) return { applied: false, error: 'the gateway is shutting down', restartNeeded: [] };
-    // Commit: the store first (one transaction), then config, defaults and routes.
+    // From here the reload commits whole: a stop that comes now waits for it (close), as no await lies between
+    // the check above and this. Cut short, its store transaction stood but the engine was never brought in line
+    // (an app it removed kept its containers and its tombstone until the next start).
+    const commit = this.commitReload({ store, activator: this.activator, previous, config, restartNeeded, policyRefused, ...(serveFiles ? { serveFiles } : {}) });
+    this.committing = commit;
+    try {
+      return await commit;
+    } finally {
+      this.committing = undefined;
+    }
+  }
+
+  /** Commits a reload checked whole (reloadNow): the store first (one transaction), then config, defaults, routes and the engine. */
+  private async commitReload(prepared: PreparedReload): Promise<ReloadOutcome> {
+    const { logger } = this.parts;
+    const { store, activator, previous, config, restartNeeded, policyRefused, serveFiles } = prepared;
     let removed: string[];
     try {
       ({ removed } = await syncConfigApps(store, config));
@@ -541,10 +563,11 @@ export class Gateway {
     this.config = restartNeeded.length > 0 ? keepStartOnly(previous, config) : config;
     applyLogLevel(logger, config, this.startLogLevel);
     this.pool?.settingsChanged();
-    this.activator.setDefaults(defaultsOf(config));
+    activator.setDefaults(defaultsOf(config));
     warnPolicyRefused(logger, policyRefused, 'the reloaded policy');
     if (restartNeeded.length > 0) {
       logger.warn({ fields: restartNeeded }, `changed in the config but read only at start, these keep their old values until the next start: ${restartNeeded.join(', ')}`);
+      if (restartNeeded.includes('tls') && config.tls && !this.tlsEdge) logger.warn({ certificates: config.tls.certificates.length }, 'the tls block was checked (its certificate files load and match): HTTPS is served from the next start, not before');
     }
     let removalsPending: string[];
     const before = [...this.desired.specs.keys()];
@@ -554,7 +577,7 @@ export class Gateway {
       // A reload is not taken back: the apps it removed are deleted now, whether or not the
       // engine answered. They are let go and told as deleted, so what berth shows and
       // counts matches; their containers go once the engine answers (finishDeletesLater).
-      await this.activator.release(removed.filter((name) => !this.desired.specs.has(name)));
+      await activator.release(removed.filter((name) => !this.desired.specs.has(name)));
       this.toldDeleted(before);
       // Stored and routed; the apps that left are deleted (and told so), their containers go when the engine answers.
       const pending = removed.length > 0 ? { removalsPending: removed } : {};
@@ -732,6 +755,10 @@ export class Gateway {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.deleteRetry);
+    // A reload that had begun committing ends first: what it wrote to the store is brought to the engine and its
+    // tombstones dropped, rather than half of it left for the next start. Reloads not yet committing see `closed`
+    // and are refused. (Its outcome, failed or not, is the reload's to tell.)
+    await this.committing?.catch(() => undefined);
     // Leadership is given up first, so another gateway takes over while this one drains.
     await this.link?.close();
     this.https?.stopAccepting();
@@ -788,6 +815,18 @@ export interface ReloadOutcome {
   removalsPending?: string[];
 }
 
+/** A reload checked whole and not yet committed: what its commit needs (Gateway.commitReload). */
+interface PreparedReload {
+  store: Store;
+  activator: Activator;
+  previous: GatewayConfig;
+  config: GatewayConfig;
+  restartNeeded: string[];
+  policyRefused: Array<{ app: string; reason: string }>;
+  /** Serves the reload's certificate files; called once the store committed. */
+  serveFiles?: () => void;
+}
+
 /** Opens the listener of config key `key`; a refusal (a port in use, an address not on this host) names the key. */
 async function listening<T>(key: string, at: HostPort, open: (at: HostPort) => Promise<T>): Promise<T> {
   try {
@@ -805,10 +844,12 @@ function keepStartOnly(previous: GatewayConfig, next: GatewayConfig): GatewayCon
     if (value === undefined) delete (kept as unknown as Record<string, unknown>)[key];
     else (kept as unknown as Record<string, unknown>)[key] = value;
   }
-  // The tls block's certificates, redirect and acme apply at reload; only its presence and listener do not.
+  // The tls block's certificates and redirect apply at reload; its presence, listener and acme block do not.
   if (!tls) delete kept.tls;
-  else if (next.tls) kept.tls = { ...next.tls, listen: tls.listen };
-  else kept.tls = tls;
+  else if (next.tls) {
+    const { acme: _next, ...rest } = next.tls;
+    kept.tls = { ...rest, listen: tls.listen, ...(tls.acme ? { acme: tls.acme } : {}) };
+  } else kept.tls = tls;
   return kept;
 }
 

@@ -80,4 +80,48 @@ describe('a reload while the gateway is stopping', () => {
       await store.close();
     }
   });
+
+  it('one already committing when the stop comes: the stop waits for it, so its removal is finished and no tombstone is left', async (t) => {
+    const bed = await FakeGatewayBed.create();
+    t.after(() => bed.dispose());
+    await writeFile(join(bed.dir, 'berth.yaml'), `${HEAD}apps:\n${app('web')}${app('gone')}`);
+    const gateway = await bed.start();
+    assert.equal(bed.runtime.running('gone').length, 1);
+    // The reload's store transaction has committed; its engine step (stopping the removed app's container,
+    // which takes its stop timeout for an app slow to exit) is held until the stop has begun.
+    let release!: () => void;
+    const hold = new Promise<void>((resolve) => (release = resolve));
+    let committed!: () => void;
+    const commit = new Promise<void>((resolve) => (committed = resolve));
+    const stop = bed.runtime.stop.bind(bed.runtime);
+    bed.runtime.stop = async (id) => {
+      committed();
+      await hold;
+      return stop(id);
+    };
+    await writeFile(join(bed.dir, 'berth.yaml'), `${HEAD}apps:\n${app('web')}`);
+    const reloading = gateway.reload();
+    await commit;
+    let closed = false;
+    const closing = bed.stop(gateway).then(() => (closed = true));
+    // Held until the stop ends or a second has passed: a stop that does not wait ends well within it.
+    await Promise.race([closing, new Promise((r) => setTimeout(r, 1000))]);
+    const closedFirst = closed;
+    release();
+    const outcome = await reloading;
+    await closing;
+    assert.equal(closedFirst, false, 'the stop waits for the commit under way');
+
+    assert.equal(outcome.applied, true);
+    assert.equal(outcome.error, undefined, 'the commit ran to its end');
+    assert.equal(outcome.removalsPending, undefined);
+    assert.equal(bed.runtime.running('gone').length, 0, 'the removed app has no container left');
+    const store = await openStore(bed.storePath);
+    try {
+      assert.deepEqual((await store.listApps()).map((a) => a.name), ['web']);
+      assert.deepEqual(await store.listDeleted(), [], 'no tombstone is left for the next start to finish');
+    } finally {
+      await store.close();
+    }
+  });
 });

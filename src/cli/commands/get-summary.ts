@@ -14,6 +14,8 @@ export function appSummary(app: AppView, p: Paint, nowMs = Date.now()): string {
   fields.push(['Name', p.bold(shownText(app.name))]);
   fields.push(['Revision', `${shownText(String(app.revision))} (from ${app.source === 'api' ? 'the API' : 'the config file'}, updated ${relativeTime(app.updatedAt, nowMs)})`]);
   fields.push(['State', stateLine(app, p, nowMs)]);
+  // Said beside the state: an app a narrowed policy refuses can still show `running`, and no start or replica follows.
+  if (status?.policyRefused) fields.push(['Refused', p.yellow(`${printable(status.policyRefused)} (what runs serves on until it stops; no new container is made)`)]);
   if (status?.lastError) fields.push(['Last error', p.red(printable(status.lastError))]);
   // The app's own words: printable() keeps its escapes off the terminal.
   if (status?.lastOutput) fields.push(['Last output', printable(status.lastOutput)]);

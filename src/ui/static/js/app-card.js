@@ -84,6 +84,12 @@ export function idleTimeoutText(app) {
  */
 export const CARD_ERROR_CHARS = 300;
 
+/** An app the gateway's policy in force refuses (a reload narrowed it): it may still show running, and nothing new starts. */
+export function policyRefused(status) {
+  if (!status?.policyRefused) return null;
+  return h('p', { class: 'last-error', role: 'note' }, h('strong', { text: 'Refused by the policy: ' }), `${status.policyRefused} (what runs serves on until it stops; no new container is made)`);
+}
+
 export function lastError(status, maxChars = Infinity) {
   if (!status?.lastError) return null;
   const text = status.lastError.length > maxChars ? `${status.lastError.slice(0, maxChars)}…` : status.lastError;

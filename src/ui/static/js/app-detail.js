@@ -3,7 +3,7 @@
 // browser's back button works.
 
 import { actionBar, actionBarKey } from './actions.js';
-import { fact, idleStop, idleTimeoutText, lastError, routeList } from './app-card.js';
+import { fact, idleStop, idleTimeoutText, lastError, policyRefused, routeList } from './app-card.js';
 import { fill, h, liveTime, shortId, startDuration, stateBadge } from './dom.js';
 import { mountHistory } from './history-view.js';
 import { mountLogs } from './logs-view.js';
@@ -119,6 +119,7 @@ function renderStatus(panel, app) {
       fact('Requests, 1 h', rateSlot),
       usage,
     ),
+    policyRefused(status),
     lastError(status),
     h('h3', { text: 'Routes' }),
     routeList(app.routes),
