@@ -650,22 +650,38 @@ export class Gateway {
   /**
    * Deletes whose containers could not all be removed (the engine down or failing)
    * are tried again, backing off from 1 s to a minute, until no tombstone is left:
-   * otherwise only the next reload, API change or start would.
+   * otherwise only the next reload, change of the same app, or start would.
    */
   private finishDeletesLater(): void {
     if (this.deleteRetry || this.closed) return;
     this.deleteRetryMs = Math.min(Math.max(this.deleteRetryMs * 2, 1_000), 60_000);
     this.deleteRetry = setTimeout(() => {
       this.deleteRetry = undefined;
-      void this.serialize(() => this.finishDeletes());
+      void this.finishDeletes();
     }, this.deleteRetryMs);
     this.deleteRetry.unref();
   }
 
+  /**
+   * The retry, in the order of the deleted apps' changes only: a removal that hangs on one
+   * app's container (an engine that answers for it slowly) holds no change of any other app.
+   */
   private async finishDeletes(): Promise<void> {
     if (this.closed || !this.store || !this.activator) return;
     try {
-      const deleted = await this.store.listDeleted();
+      const names = new Set((await this.store.listDeleted()).map((d) => d.name));
+      await this.lanes.forApps(names, () => this.finishDeletesOf(names));
+    } catch (err) {
+      this.parts.logger.warn({ err: messageOf(err) }, 'finishing deletes failed; tried again');
+      this.finishDeletesLater();
+    }
+  }
+
+  private async finishDeletesOf(names: ReadonlySet<string>): Promise<void> {
+    if (this.closed || !this.store || !this.activator) return;
+    try {
+      // Read again in their turn: a change of one of them may have finished its delete (or created the app anew) meanwhile.
+      const deleted = (await this.store.listDeleted()).filter((d) => names.has(d.name));
       const failed = deleted.length === 0 ? [] : await this.activator.reconcile([], deleted, { scoped: true });
       await this.forgetDeleted(deleted.map((d) => d.name), failed);
       if (failed.length > 0) return this.finishDeletesLater();

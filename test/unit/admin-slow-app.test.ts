@@ -148,6 +148,36 @@ describe("one app's slow engine calls do not hold the admin API for the others",
     assert.equal((await bed.api(gateway, 'GET', '/v1/apps/a')).json.revision, 2);
   });
 
+  it("the retry of a delete whose removal failed hangs on a's container: the other apps' changes answer meanwhile", async (t) => {
+    const { bed, gateway, slow } = await slowStopBed(t);
+    const rt = bed.runtime;
+    const remove = rt.remove.bind(rt);
+    let aRemoves = 0;
+    rt.remove = async (id: string) => {
+      if (rt.containers.get(id)?.instance.app === 'a' && ++aRemoves === 1) throw new Error('the engine refused the removal');
+      if (rt.containers.get(id)?.instance.app === 'a') await slow.wait;
+      return remove(id);
+    };
+    // a's stop is let through; its removal is refused, so the delete is answered and retried a second later.
+    slow.open();
+    assert.equal((await bed.api(gateway, 'DELETE', '/v1/apps/a')).status, 200);
+    const hang = gate();
+    rt.remove = async (id: string) => {
+      if (rt.containers.get(id)?.instance.app === 'a') {
+        aRemoves++;
+        await hang.wait;
+      }
+      return remove(id);
+    };
+    t.after(() => hang.open());
+    await eventually("the retry's removal of a reached the engine", () => aRemoves >= 2, 5_000);
+    const updated = await prompt('apply of b', bed.api(gateway, 'POST', '/v1/apps', spec('b', '2', { scale: { min: 0, max: 3 } })));
+    assert.equal(updated.status, 200, JSON.stringify(updated.json));
+    assert.equal((await prompt('delete of c', bed.api(gateway, 'DELETE', '/v1/apps/c'))).status, 200);
+    hang.open();
+    await eventually("a's container is removed", () => [...rt.containers.values()].every((c) => c.instance.app !== 'a'), 5_000);
+  });
+
   it('a change that comes to depend on an app created while it waited its turn waits for that app\'s change too', async (t) => {
     const { bed, gateway, slow, aStopAsked } = await slowStopBed(t);
     const rt = bed.runtime;
