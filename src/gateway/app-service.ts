@@ -17,23 +17,7 @@ import { diffAppSpecs, type FieldChange } from './spec-diff.js';
 import type { StateEvents } from './state-events.js';
 import { replicaRangeProblem } from '../activator/replica-range.js';
 import { appsOfApply, appsOfDelete } from './change-scope.js';
-
-/** How often a change asks for the order of its apps (more each time they grew while it waited) before it runs alone. */
-const REORDER_TRIES = 2;
-
-/**
- * Thrown inside a change that found, at its commit, apps it must be ordered with but
- * does not hold (another change made them related while it waited): nothing was
- * stored, and it is asked again with them.
- */
-class Reorder extends Error {
-  constructor(readonly apps: ReadonlySet<string>) {
-    super('the change must be ordered with more apps');
-  }
-}
-
-/** Whether the change holds an app's order: the apps it was asked with, or every app (it runs alone). */
-type Held = (app: string) => boolean;
+import { mustHold, ordered, type Held, type Serialize } from './ordered-change.js';
 
 export interface ApplyResult {
   name: string;
@@ -105,7 +89,7 @@ export interface AppServiceDeps {
    * Runs a change of desired state in its order: with `apps`, after every earlier change of any
    * of them (and every reload), beside changes of other apps; without, after every change.
    */
-  serialize: <T>(change: () => Promise<T>, apps?: readonly string[]) => Promise<T>;
+  serialize: Serialize;
   /**
    * Runs the short section that checks a change against the desired state and stores it, when no
    * other such section runs (changes of other apps run beside this one). Default: at once.
@@ -196,7 +180,8 @@ export class AppService {
    * The same spec twice is reported unchanged and changes nothing.
    */
   apply(given: AppSpec[], options: { dryRun?: boolean } = {}): Promise<ApplyResult[]> {
-    return this.ordered(
+    return ordered(
+      this.deps.serialize,
       () => appsOfApply(given, this.deps.desired, this.replaced),
       (held) => this.applyInOrder(given, options, held),
     );
@@ -256,7 +241,7 @@ export class AppService {
     const touched = results.filter((r) => r.action !== 'unchanged').map((r) => r.name);
     const stored = await this.commit(async () => {
       // Checked again as the desired state is now: changes of other apps may have been stored while the engine answered.
-      this.mustHold(held, appsOfApply(given, this.deps.desired, this.replaced));
+      mustHold(held, appsOfApply(given, this.deps.desired, this.replaced));
       await this.checkApply(given);
       const stored = await this.deps.store.applyApps(specs, 'api');
       // In the index at once, in this section: the next change of another app is checked against it.
@@ -366,7 +351,8 @@ export class AppService {
 
   /** Deletes an app: its container goes, its volume stays unless purged. */
   delete(name: string, options: { purgeVolumes?: boolean } = {}): Promise<void> {
-    return this.ordered(
+    return ordered(
+      this.deps.serialize,
       () => appsOfDelete(name, this.replaced),
       (held) => this.deleteInOrder(name, options, held),
     );
@@ -387,7 +373,7 @@ export class AppService {
     // The engine must answer first: a delete refused for want of it must leave the app as it was.
     await this.deps.runtime.ping();
     const app = await this.commit(async () => {
-      this.mustHold(held, appsOfDelete(name, this.replaced));
+      mustHold(held, appsOfDelete(name, this.replaced));
       // Checked again as the desired state is now: an app that depends on it may have been stored while the engine answered.
       const app = await check();
       // A tombstone until the containers are gone: a gateway killed now finishes the delete at its next start.
@@ -414,31 +400,6 @@ export class AppService {
    * if the change is undone. An apply or delete of another app that would clash with it waits.
    */
   private readonly replaced = new Map<string, AppSpec>();
-
-  /**
-   * Runs `change` in the order of the apps `appsNow` names (asked when it is queued). A change
-   * that finds at its commit that it must be ordered with more apps (Reorder) is queued again
-   * with them; after REORDER_TRIES tries, alone (after every change asked before it).
-   */
-  private async ordered<T>(appsNow: () => ReadonlySet<string>, change: (held: Held) => Promise<T>): Promise<T> {
-    let apps = appsNow();
-    for (let tries = 1; tries <= REORDER_TRIES; tries++) {
-      const held = apps;
-      try {
-        return await this.deps.serialize(() => change((app) => held.has(app)), [...held]);
-      } catch (err) {
-        if (!(err instanceof Reorder)) throw err;
-        apps = new Set([...held, ...err.apps]);
-      }
-    }
-    return this.deps.serialize(() => change(() => true));
-  }
-
-  /** Throws Reorder when the change must be ordered with apps it does not hold. */
-  private mustHold(held: Held, needed: ReadonlySet<string>): void {
-    const missing = [...needed].filter((app) => !held(app));
-    if (missing.length > 0) throw new Reorder(new Set(missing));
-  }
 
   private commit<T>(section: () => Promise<T>): Promise<T> {
     return this.deps.commit ? this.deps.commit(section) : section();
