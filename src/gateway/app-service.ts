@@ -10,12 +10,14 @@ import { DNS_LABEL } from '../spec/fields.js';
 import { gatewayClaims, validateAppSet } from '../spec/index.js';
 import { formatPath } from '../spec/path.js';
 import type { AppSpec } from '../spec/types.js';
-import type { HistoryPage, HistoryQuery, Store, StoredApp } from '../store/store.js';
+import type { HistoryPage, HistoryQuery, PutResult, Store, StoredApp } from '../store/store.js';
 import { DesiredIndex } from './desired-index.js';
 import { resolveImagePorts } from './image-ports.js';
 import { diffAppSpecs, type FieldChange } from './spec-diff.js';
 import type { StateEvents } from './state-events.js';
 import { replicaRangeProblem } from '../activator/replica-range.js';
+import { appsOfApply, appsOfDelete } from './change-scope.js';
+import { mustHold, ordered, type Held, type Serialize } from './ordered-change.js';
 
 export interface ApplyResult {
   name: string;
@@ -83,8 +85,16 @@ export interface AppServiceDeps {
   activator: Activator;
   events: StateEvents;
   config: () => GatewayConfig;
-  /** Runs a change of desired state after any other (reloads included), one at a time. */
-  serialize: <T>(change: () => Promise<T>) => Promise<T>;
+  /**
+   * Runs a change of desired state in its order: with `apps`, after every earlier change of any
+   * of them (and every reload), beside changes of other apps; without, after every change.
+   */
+  serialize: Serialize;
+  /**
+   * Runs the short section that checks a change against the desired state and stores it, when no
+   * other such section runs (changes of other apps run beside this one). Default: at once.
+   */
+  commit?: <T>(section: () => Promise<T>) => Promise<T>;
   /**
    * Rebuilds routes and reconciles after desired state changed. With `changed`, only
    * those apps (and `removed`) changed: only they are read back and reconciled.
@@ -170,89 +180,126 @@ export class AppService {
    * The same spec twice is reported unchanged and changes nothing.
    */
   apply(given: AppSpec[], options: { dryRun?: boolean } = {}): Promise<ApplyResult[]> {
-    return this.deps.serialize(async () => {
-      const byName = new Map<string, StoredApp>();
-      for (const spec of given) {
-        const stored = await this.deps.store.getApp(spec.name);
-        if (stored) byName.set(spec.name, stored);
+    return ordered(
+      this.deps.serialize,
+      () => appsOfApply(given, this.deps.desired, this.replaced),
+      (held) => this.applyInOrder(given, options, held),
+    );
+  }
+
+  /**
+   * The specs' stored rows by name, once the specs are found valid with every other app
+   * they can clash with; throws the problems otherwise. No engine call but specIssues (local).
+   */
+  private async checkApply(given: readonly AppSpec[]): Promise<Map<string, StoredApp>> {
+    const byName = new Map<string, StoredApp>();
+    for (const spec of given) {
+      const stored = await this.deps.store.getApp(spec.name);
+      if (stored) byName.set(spec.name, stored);
+    }
+    for (const spec of given) {
+      if (byName.get(spec.name)?.source === 'config') {
+        throw new ConflictError(`app ${spec.name} is declared in the gateway's config file; change it there`);
       }
-      for (const spec of given) {
-        if (byName.get(spec.name)?.source === 'config') {
-          throw new ConflictError(`app ${spec.name} is declared in the gateway's config file; change it there`);
-        }
-      }
-      const incoming = new Set(given.map((s) => s.name));
-      const config = this.deps.config();
-      const { policy, limits } = config;
-      // The stored apps this change can conflict with (a route, dependsOn): the rest of the set is valid and untouched.
-      const others = (await this.desiredIndex()).related(given);
-      // Problems are located in the request body (by document when it holds several), or at the stored app they clash with.
-      const origins = [...others.map((a) => `stored app "${a.name}"`), ...given.map((_, i) => (given.length > 1 ? `request body, document ${i + 1}` : 'request body'))];
-      validateAppSet([...others, ...given], policy, limits, gatewayClaims(config), incoming, origins);
-      // What the runtime can never run (Swarm: privileged, input.as file) is refused now, at its field,
-      // rather than stored to fail at every wake (the apply answered 'created' and the app showed failed).
-      const unsupported = given.flatMap((spec, i) => (this.deps.runtime.specIssues?.(spec) ?? []).map((issue) => ({ path: `${origins[others.length + i]}: ${formatPath(issue.path)}`, message: issue.message })));
-      if (unsupported.length > 0) throw new SpecError(unsupported);
-      // Only a spec the policy allows reaches the engine, even to read its image: a denied image was inspected
-      // for its EXPOSEd port first, and the answer told whether it was on the host.
-      // A spec without a port takes its image's one EXPOSEd port, or is refused (422) asking for one.
-      const specs = await resolveImagePorts(given, this.deps.runtime);
-      const results: ApplyResult[] = specs.map((spec) => {
-        const before = byName.get(spec.name);
-        if (!before) return { name: spec.name, action: 'created', revision: 1, changes: diffAppSpecs(undefined, spec) };
-        const same = before.specHash === specHash(spec);
-        return { name: spec.name, action: same ? 'unchanged' : 'updated', revision: same ? before.revision : before.revision + 1, changes: same ? [] : diffAppSpecs(before.spec, spec) };
-      });
-      if (options.dryRun) return results;
-      if (results.every((r) => r.action === 'unchanged')) {
-        // The same specs again keep what an earlier apply rolled out but could not settle (notKeptError
-        // says to apply again): answered 'unchanged' without it, a restart still went back.
-        if (this.deps.acts?.() !== false) await this.deps.store.settleApps(specs.filter((spec) => this.runsStored(spec)).map((s) => s.name));
-        return results;
-      }
-      // The engine must answer before anything is stored: a change it cannot carry out is refused (503) whole.
-      await this.deps.runtime.ping();
-      const stored = await this.deps.store.applyApps(specs, 'api');
-      const touched = results.filter((r) => r.action !== 'unchanged').map((r) => r.name);
-      try {
-        await this.deps.desiredChanged([], {}, touched);
-      } catch (err) {
-        // The engine went away after the ping (or the store failed): the apply is refused, so it must change nothing.
-        // The caller hears the first failure; an undo that fails too leaves updates unsettled, reverted at the next start.
-        await this.undoStored(touched, byName).catch(() => undefined);
-        throw err;
-      }
-      const rolledBack: RolledBack[] = [];
-      for (const [i, put] of stored.entries()) {
-        const result = results[i]!;
-        result.revision = put.app.revision;
-        if (result.action === 'unchanged') continue;
-        const error = this.deps.activator.lastErrors.get(put.app.name);
-        const before = byName.get(put.app.name);
-        const running = this.deps.activator.controller(put.app.name);
-        // The controller keeps the containers of the revision that works when a new one
-        // was rolled back, now or at an earlier apply of the same containers.
-        if (result.action === 'updated' && before && running && containerSpecHash(running.spec) !== containerSpecHash(specs[i]!)) {
-          rolledBack.push({ before, revision: put.app.revision, reason: error ?? running.status().lastError ?? 'this revision was rolled back before' });
-          continue;
-        }
-        if (error !== undefined) result.error = error;
-        this.deps.events.publish({ type: 'applied', app: put.app.name, time: new Date(), revision: put.app.revision, action: result.action });
-      }
-      const failed = new Set(rolledBack.map((r) => r.before.name));
-      // Not leading, an update is the leader's to roll out: this gateway cannot know yet whether it lands.
-      const leftToLeader = this.deps.acts?.() === false ? new Set(results.filter((r) => r.action === 'updated').map((r) => r.name)) : new Set<string>();
-      const settled = specs.map((s) => s.name).filter((name) => !failed.has(name) && !leftToLeader.has(name));
-      try {
-        await this.deps.store.settleApps(settled);
-      } catch (err) {
-        // The rollout happened: the apply is not undone (the undo would write the same store), and
-        // the answer says what runs and that it is not kept, rather than that nothing changed.
-        throw notKeptError(results.filter((r) => r.action !== 'unchanged' && settled.includes(r.name)), err);
-      }
-      if (rolledBack.length > 0) await this.undoRolledBack(rolledBack, results);
-      return results;
+    }
+    const incoming = new Set(given.map((s) => s.name));
+    const config = this.deps.config();
+    const { policy, limits } = config;
+    // The stored apps this change can conflict with (a route, dependsOn): the rest of the set is valid and untouched.
+    const others = (await this.desiredIndex()).related(given);
+    // Problems are located in the request body (by document when it holds several), or at the stored app they clash with.
+    const origins = [...others.map((a) => `stored app "${a.name}"`), ...given.map((_, i) => (given.length > 1 ? `request body, document ${i + 1}` : 'request body'))];
+    validateAppSet([...others, ...given], policy, limits, gatewayClaims(config), incoming, origins);
+    // What the runtime can never run (Swarm: privileged, input.as file) is refused now, at its field,
+    // rather than stored to fail at every wake (the apply answered 'created' and the app showed failed).
+    const unsupported = given.flatMap((spec, i) => (this.deps.runtime.specIssues?.(spec) ?? []).map((issue) => ({ path: `${origins[others.length + i]}: ${formatPath(issue.path)}`, message: issue.message })));
+    if (unsupported.length > 0) throw new SpecError(unsupported);
+    return byName;
+  }
+
+  private async applyInOrder(given: AppSpec[], options: { dryRun?: boolean }, held: Held): Promise<ApplyResult[]> {
+    const byName = await this.checkApply(given);
+    // Only a spec the policy allows reaches the engine, even to read its image: a denied image was inspected
+    // for its EXPOSEd port first, and the answer told whether it was on the host.
+    // A spec without a port takes its image's one EXPOSEd port, or is refused (422) asking for one.
+    const specs = await resolveImagePorts(given, this.deps.runtime);
+    const results: ApplyResult[] = specs.map((spec) => {
+      const before = byName.get(spec.name);
+      if (!before) return { name: spec.name, action: 'created', revision: 1, changes: diffAppSpecs(undefined, spec) };
+      const same = before.specHash === specHash(spec);
+      return { name: spec.name, action: same ? 'unchanged' : 'updated', revision: same ? before.revision : before.revision + 1, changes: same ? [] : diffAppSpecs(before.spec, spec) };
     });
+    if (options.dryRun) return results;
+    if (results.every((r) => r.action === 'unchanged')) {
+      // The same specs again keep what an earlier apply rolled out but could not settle (notKeptError
+      // says to apply again): answered 'unchanged' without it, a restart still went back.
+      if (this.deps.acts?.() !== false) await this.deps.store.settleApps(specs.filter((spec) => this.runsStored(spec)).map((s) => s.name));
+      return results;
+    }
+    // The engine must answer before anything is stored: a change it cannot carry out is refused (503) whole.
+    await this.deps.runtime.ping();
+    const touched = results.filter((r) => r.action !== 'unchanged').map((r) => r.name);
+    const stored = await this.commit(async () => {
+      // Checked again as the desired state is now: changes of other apps may have been stored while the engine answered.
+      mustHold(held, appsOfApply(given, this.deps.desired, this.replaced));
+      await this.checkApply(given);
+      const stored = await this.deps.store.applyApps(specs, 'api');
+      // In the index at once, in this section: the next change of another app is checked against it.
+      for (const put of stored) this.deps.desired?.set(put.app.spec, put.app.replicas);
+      // Until this change is done, what it replaced may come back (an undo): changes of other apps are checked against that too.
+      for (const name of touched) {
+        const was = byName.get(name);
+        if (was) this.replaced.set(name, was.spec);
+      }
+      return stored;
+    });
+    try {
+      return await this.rollOut(specs, results, stored, byName, touched);
+    } finally {
+      for (const name of touched) this.replaced.delete(name);
+    }
+  }
+
+  /** The stored apply carried out: reconciled, reported, settled, or undone. */
+  private async rollOut(specs: AppSpec[], results: ApplyResult[], stored: PutResult[], byName: ReadonlyMap<string, StoredApp>, touched: string[]): Promise<ApplyResult[]> {
+    try {
+      await this.deps.desiredChanged([], {}, touched);
+    } catch (err) {
+      // The engine went away after the ping (or the store failed): the apply is refused, so it must change nothing.
+      // The caller hears the first failure; an undo that fails too leaves updates unsettled, reverted at the next start.
+      await this.undoStored(touched, byName).catch(() => undefined);
+      throw err;
+    }
+    const rolledBack: RolledBack[] = [];
+    for (const [i, put] of stored.entries()) {
+      const result = results[i]!;
+      result.revision = put.app.revision;
+      if (result.action === 'unchanged') continue;
+      const error = this.deps.activator.lastErrors.get(put.app.name);
+      const before = byName.get(put.app.name);
+      const running = this.deps.activator.controller(put.app.name);
+      // The controller keeps the containers of the revision that works when a new one
+      // was rolled back, now or at an earlier apply of the same containers.
+      if (result.action === 'updated' && before && running && containerSpecHash(running.spec) !== containerSpecHash(specs[i]!)) {
+        rolledBack.push({ before, revision: put.app.revision, reason: error ?? running.status().lastError ?? 'this revision was rolled back before' });
+        continue;
+      }
+      if (error !== undefined) result.error = error;
+      this.deps.events.publish({ type: 'applied', app: put.app.name, time: new Date(), revision: put.app.revision, action: result.action });
+    }
+    const failed = new Set(rolledBack.map((r) => r.before.name));
+    // Not leading, an update is the leader's to roll out: this gateway cannot know yet whether it lands.
+    const leftToLeader = this.deps.acts?.() === false ? new Set(results.filter((r) => r.action === 'updated').map((r) => r.name)) : new Set<string>();
+    const settled = specs.map((s) => s.name).filter((name) => !failed.has(name) && !leftToLeader.has(name));
+    try {
+      await this.deps.store.settleApps(settled);
+    } catch (err) {
+      // The rollout happened: the apply is not undone (the undo would write the same store), and
+      // the answer says what runs and that it is not kept, rather than that nothing changed.
+      throw notKeptError(results.filter((r) => r.action !== 'unchanged' && settled.includes(r.name)), err);
+    }
+    if (rolledBack.length > 0) await this.undoRolledBack(rolledBack, results);
+    return results;
   }
 
   /** Whether the app runs the containers of `spec`, or runs none (nothing to roll back): its row can be settled. */
@@ -268,7 +315,9 @@ export class AppService {
    * reason. The other apps of the set stay applied; the message names them.
    */
   private async undoRolledBack(rolledBack: readonly RolledBack[], results: readonly ApplyResult[]): Promise<never> {
-    for (const r of rolledBack) await this.deps.store.restoreApp(r.before);
+    await this.commit(async () => {
+      for (const r of rolledBack) await this.restore(r.before);
+    });
     await this.deps.desiredChanged([], {}, rolledBack.map((r) => r.before.name));
     const names = new Set(rolledBack.map((r) => r.before.name));
     const applied = results.filter((r) => !names.has(r.name) && r.action !== 'unchanged').map((r) => `${r.name} ${r.action}`);
@@ -283,11 +332,13 @@ export class AppService {
    * again; their reconcile may fail as well, and is done at the next one.
    */
   private async undoStored(names: readonly string[], before: ReadonlyMap<string, StoredApp>): Promise<void> {
-    for (const name of names) {
-      const previous = before.get(name);
-      if (previous) await this.deps.store.restoreApp(previous);
-      else await this.deps.store.deleteApp(name);
-    }
+    await this.commit(async () => {
+      for (const name of names) {
+        const previous = before.get(name);
+        if (previous) await this.restore(previous);
+        else await this.deps.store.deleteApp(name);
+      }
+    });
     await this.deps.desiredChanged([], {}, names).catch(() => undefined);
   }
 
@@ -300,7 +351,15 @@ export class AppService {
 
   /** Deletes an app: its container goes, its volume stays unless purged. */
   delete(name: string, options: { purgeVolumes?: boolean } = {}): Promise<void> {
-    return this.deps.serialize(async () => {
+    return ordered(
+      this.deps.serialize,
+      () => appsOfDelete(name, this.replaced),
+      (held) => this.deleteInOrder(name, options, held),
+    );
+  }
+
+  private async deleteInOrder(name: string, options: { purgeVolumes?: boolean }, held: Held): Promise<void> {
+    const check = async (): Promise<StoredApp> => {
       const app = await this.deps.store.getApp(name);
       if (!app) throw new NotFoundError(`no app named ${name}`);
       if (app.source === 'config') throw new ConflictError(`app ${name} is declared in the gateway's config file; remove it there`);
@@ -308,18 +367,48 @@ export class AppService {
       if (dependents.length > 0) {
         throw new ConflictError(`app ${name} is in the dependsOn of ${dependents.join(', ')}; change or delete ${dependents.length > 1 ? 'those apps' : 'that app'} first`);
       }
-      // The engine must answer first: a delete refused for want of it must leave the app as it was.
-      await this.deps.runtime.ping();
+      return app;
+    };
+    await check();
+    // The engine must answer first: a delete refused for want of it must leave the app as it was.
+    await this.deps.runtime.ping();
+    const app = await this.commit(async () => {
+      mustHold(held, appsOfDelete(name, this.replaced));
+      // Checked again as the desired state is now: an app that depends on it may have been stored while the engine answered.
+      const app = await check();
       // A tombstone until the containers are gone: a gateway killed now finishes the delete at its next start.
       await this.deps.store.deleteApp(name, options);
-      try {
-        await this.deps.desiredChanged([name], options, []);
-      } catch (err) {
-        // The engine went away after the ping: the delete is refused, so the app is put back as it was.
-        await this.deps.store.restoreApp(app).then(() => this.deps.desiredChanged([], {}, [name]).catch(() => undefined)).catch(() => undefined);
-        throw err;
-      }
+      // Until the delete is done, the app may come back (below): changes of other apps are checked against it too.
+      this.replaced.set(name, app.spec);
+      return app;
     });
+    try {
+      await this.deps.desiredChanged([name], options, []);
+    } catch (err) {
+      // The engine went away after the ping: the delete is refused, so the app is put back as it was.
+      await this.commit(() => this.restore(app))
+        .then(() => this.deps.desiredChanged([], {}, [name]).catch(() => undefined))
+        .catch(() => undefined);
+      throw err;
+    } finally {
+      this.replaced.delete(name);
+    }
+  }
+
+  /**
+   * Apps with an API change under way, each with its spec before that change: what comes back
+   * if the change is undone. An apply or delete of another app that would clash with it waits.
+   */
+  private readonly replaced = new Map<string, AppSpec>();
+
+  private commit<T>(section: () => Promise<T>): Promise<T> {
+    return this.deps.commit ? this.deps.commit(section) : section();
+  }
+
+  /** Puts a row back, and into the index at once (see apply). */
+  private async restore(app: StoredApp): Promise<void> {
+    await this.deps.store.restoreApp(app);
+    this.deps.desired?.set(app.spec, app.replicas);
   }
 
   /** Starts the app and resolves once it is ready (or its start failed). */
@@ -350,7 +439,7 @@ export class AppService {
     // Kept in the store first, so the count survives a gateway restart (until the spec itself changes).
     // Queued behind a delete (and perhaps the app created again), the scale was meant for an app that is gone:
     // it must neither land on the new app's row nor be answered as done.
-    const kept = await this.deps.serialize(async () => this.deps.activator.controller(name) === controller && (await this.deps.store.setReplicas(name, replicas)));
+    const kept = await this.deps.serialize(async () => this.deps.activator.controller(name) === controller && (await this.deps.store.setReplicas(name, replicas)), [name]);
     if (!kept) throw new NotFoundError(`app ${name} was deleted while it was being scaled; nothing was changed`);
     // The other gateways read the count back now: each cold-starts the app itself and may lead next, and
     // one left with the old count started that many instances (the spec did not change, so nothing else tells them).

@@ -27,6 +27,7 @@ import { queryRedactor } from '../store/query-redaction.js';
 import type { RequestRecord, Store, StoredApp } from '../store/store.js';
 import { dashboardHandler } from '../ui/serve-ui.js';
 import { AppService } from './app-service.js';
+import { ChangeLanes } from './change-lanes.js';
 import { DesiredIndex } from './desired-index.js';
 import { settleFollowed, startingRevisions } from './followed-rollouts.js';
 import { LastRequestKeeper } from './last-request-keeper.js';
@@ -66,8 +67,9 @@ export interface GatewayParts {
 
 /**
  * The running gateway: config → store → reconcile with the engine → proxy and
- * admin API. Every change of desired state (a reload, an API apply or delete)
- * runs one at a time. Reloads are transactional in Caddy's sense: the new
+ * admin API. Changes of desired state run in order: an API apply, delete or
+ * scale after the earlier ones of the same apps (and beside other apps'), a
+ * reload alone (change-lanes.ts). Reloads are transactional in Caddy's sense: the new
  * config is loaded and validated completely first; if that fails the old one
  * keeps serving.
  */
@@ -87,7 +89,8 @@ export class Gateway {
   /** Certificates from ACME, with `tls.acme`. */
   private acme?: AcmeManager;
   private history?: HistoryBuffer;
-  private changes: Promise<unknown> = Promise.resolve();
+  /** The order of desired-state changes: per app for the API's, alone for a reload (change-lanes.ts). */
+  private readonly lanes = new ChangeLanes();
   /**
    * The spec sources the config file named at a refused reload (none after an applied one). A
    * spec file the new config names but that is not written yet refuses the reload; watched
@@ -264,11 +267,14 @@ export class Gateway {
           statuses: () => this.statuses(),
           specs: () => this.desired.specs,
           replicas: () => this.desired.replicas,
-          follow: (apps) =>
-            this.serialize(async () => {
+          // A change of some apps at another gateway is followed in their order only; a whole comparison alone.
+          follow: (apps) => {
+            const follow = async () => {
               await this.desiredChanged([], {}, apps, false);
               await this.settleFollowed(apps);
-            }),
+            };
+            return apps ? this.lanes.forApps(apps, follow) : this.serialize(follow);
+          },
           workers: () => this.pool?.feed,
         })
       : undefined;
@@ -403,7 +409,8 @@ export class Gateway {
       activator,
       events: this.events,
       config: () => this.config!,
-      serialize: (change) => this.serialize(change),
+      serialize: (change, apps) => (apps ? this.lanes.forApps(apps, change) : this.serialize(change)),
+      commit: (section) => this.lanes.commit(section),
       desiredChanged: async (names, options, changed) => void (await this.desiredChanged(names, options, changed)),
       desired: this.desired,
       announce: (apps) => cluster?.announce(apps),
@@ -489,10 +496,9 @@ export class Gateway {
     return queued;
   }
 
+  /** Runs a change of the whole configuration alone, after every change asked for before it. */
   private serialize<T>(change: () => Promise<T>): Promise<T> {
-    const run = this.changes.then(change);
-    this.changes = run.catch(() => undefined);
-    return run;
+    return this.lanes.whole(change);
   }
 
   private async reloadNow(): Promise<ReloadOutcome> {
@@ -634,7 +640,10 @@ export class Gateway {
     this.proxy?.setRoutes(this.desired.routeTable());
     this.acme?.hostsChanged();
     this.pool?.feed.publishRoutes(routeEntriesOf(this.desired.specs.values()));
-    const deleted = (await store.listDeleted()).map((d) => (removed.includes(d.name) && options.purgeVolumes ? { ...d, purgeVolumes: true } : d));
+    // Scoped, only this change's tombstones: another app's delete may be under way beside this change, in its own lane,
+    // and removing its containers is its own (a delete left unfinished is retried by finishDeletesLater).
+    const ours = changed ? new Set([...changed, ...removed]) : undefined;
+    const deleted = (await store.listDeleted()).filter((d) => !ours || ours.has(d.name)).map((d) => (removed.includes(d.name) && options.purgeVolumes ? { ...d, purgeVolumes: true } : d));
     // A delete at another gateway is announced, and that gateway (leading) removes the containers and drops the
     // tombstone at once: this one may read the store after that, and find neither the app nor its tombstone.
     // The app is gone all the same; without this its controller stayed, a cold start it had under way went on,
@@ -651,7 +660,7 @@ export class Gateway {
     }
     await this.forgetDeleted(deleted.map((d) => d.name), failed);
     if (failed.length > 0) this.finishDeletesLater();
-    this.toldDeleted(before);
+    this.toldDeleted(ours ? before.filter((app) => ours.has(app)) : before);
     return failed;
   }
 
@@ -668,22 +677,38 @@ export class Gateway {
   /**
    * Deletes whose containers could not all be removed (the engine down or failing)
    * are tried again, backing off from 1 s to a minute, until no tombstone is left:
-   * otherwise only the next reload, API change or start would.
+   * otherwise only the next reload, change of the same app, or start would.
    */
   private finishDeletesLater(): void {
     if (this.deleteRetry || this.closed) return;
     this.deleteRetryMs = Math.min(Math.max(this.deleteRetryMs * 2, 1_000), 60_000);
     this.deleteRetry = setTimeout(() => {
       this.deleteRetry = undefined;
-      void this.serialize(() => this.finishDeletes());
+      void this.finishDeletes();
     }, this.deleteRetryMs);
     this.deleteRetry.unref();
   }
 
+  /**
+   * The retry, in the order of the deleted apps' changes only: a removal that hangs on one
+   * app's container (an engine that answers for it slowly) holds no change of any other app.
+   */
   private async finishDeletes(): Promise<void> {
     if (this.closed || !this.store || !this.activator) return;
     try {
-      const deleted = await this.store.listDeleted();
+      const names = new Set((await this.store.listDeleted()).map((d) => d.name));
+      await this.lanes.forApps(names, () => this.finishDeletesOf(names));
+    } catch (err) {
+      this.parts.logger.warn({ err: messageOf(err) }, 'finishing deletes failed; tried again');
+      this.finishDeletesLater();
+    }
+  }
+
+  private async finishDeletesOf(names: ReadonlySet<string>): Promise<void> {
+    if (this.closed || !this.store || !this.activator) return;
+    try {
+      // Read again in their turn: a change of one of them may have finished its delete (or created the app anew) meanwhile.
+      const deleted = (await this.store.listDeleted()).filter((d) => names.has(d.name));
       const failed = deleted.length === 0 ? [] : await this.activator.reconcile([], deleted, { scoped: true });
       await this.forgetDeleted(deleted.map((d) => d.name), failed);
       if (failed.length > 0) return this.finishDeletesLater();

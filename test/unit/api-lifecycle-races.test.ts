@@ -13,8 +13,8 @@ import type { Store } from '../../src/store/store.js';
 
 /** The gateway's activator, where the proxy counts requests in flight (its begin and end of each request). */
 const activatorOf = (gateway: Gateway) => (gateway as unknown as { activator: Activator }).activator;
-/** The gateway's queue of changes (a promise chain): a new one each time a change is queued. */
-const changeChainOf = (gateway: Gateway) => (gateway as unknown as { changes: Promise<unknown> }).changes;
+/** The gateway's queue of changes of one app (the last change asked for, a promise): a new one each time a change of it is queued. */
+const changeChainOf = (gateway: Gateway, app: string) => (gateway as unknown as { lanes: { tails: Map<string, Promise<unknown>> } }).lanes.tails.get(app);
 
 /** `store` whose deleteApp waits for `gate`: a delete that holds the gateway's change queue as long as a test wants. */
 function slowDeletes(store: Store, gate: Promise<void>, called: () => void): Store {
@@ -109,7 +109,7 @@ describe('API lifecycle calls racing the app', () => {
     // Both wait behind the delete: the new app first, then the scale that was meant for the old one.
     // Each is seen queued (the change chain moves on) before the next goes: a fixed 200 ms each left a loaded machine
     // to queue the scale only after the release, on the new app (a 200).
-    const changes = () => changeChainOf(gateway);
+    const changes = () => changeChainOf(gateway, 'web');
     let last = changes();
     const created = bed.api(gateway, 'POST', '/v1/apps', spec('web', '2', { scale: { min: 1, max: 3 } }));
     await eventually('the create queued behind the delete', () => changes() !== last, 5_000);
