@@ -65,7 +65,9 @@ export class AdminServer {
   constructor(private readonly options: AdminServerOptions) {
     this.router = new Router(options.routes);
     this.throttle = options.throttle ?? new FailureThrottle();
-    this.server = createServer((req, res) => this.serve(req, res));
+    // A missing Host on HTTP/1.1 is refused by adminHostHeaderProblem, problem+json like every other
+    // error; Node's own check would answer first with a bare 400 and no body.
+    this.server = createServer({ requireHostHeader: false }, (req, res) => this.serve(req, res));
     answerHalfClosedClients(this.server);
     // An upload's client is asked for its body only once it is to be read (readBody), after the Host, the
     // token, the route and its Content-Length were checked: a refused one never sends it (see expect-continue.ts).

@@ -149,6 +149,9 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
         requestTimeout: 0,
         // Node checks the header timeout on this interval; at its default of 30 s a bound of 60 s could take 90.
         connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.round(headersTimeout / 4))),
+        // An HTTP/1.1 request without Host is refused by berth's own check (normalizeRequest), problem+json
+        // like every other error; Node's would answer first with a bare 400 and no body.
+        requireHostHeader: false,
       },
       (req, res) => this.handle(req, res),
     );

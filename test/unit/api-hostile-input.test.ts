@@ -101,6 +101,20 @@ describe('admin API: hostile bodies and heads', () => {
     }
   });
 
+  // Node's server refused it first, with a bare 400 and no body, before berth's own Host check.
+  it('an HTTP/1.1 request without Host is a 400 problem+json naming the Host', async () => {
+    const port = gateway.adminAddress!.port;
+    const outcome = await rawExchange(port, ['GET /v1/health HTTP/1.1\r\n\r\n'], { timeoutMs: 10_000 });
+    const answer = outcome.responses[0];
+    assert.ok(answer, `no answer (${outcome.bytes.toString('latin1').slice(0, 200)})`);
+    assert.equal(answer.status, 400);
+    assert.deepEqual(answer.headers['content-type'], ['application/problem+json']);
+    const body = JSON.parse(answer.body.toString('utf8'));
+    assert.equal(body.code, 'bad_request');
+    assert.match(body.detail, /no Host header/);
+    assert.equal((await bed.api(gateway, 'GET', '/v1/health')).status, 200, 'still serving');
+  });
+
   it('a body to an operation that takes none is a 400 naming its query parameters, and nothing is done', async () => {
     assert.equal((await bed.api(gateway, 'POST', '/v1/apps', { apiVersion: 'berth/v1', name: 'web', image: 'fake/web:1', port: 8080 })).status, 200);
     const removal = await bed.api(gateway, 'DELETE', '/v1/apps/web', { purgeVolumes: true });
