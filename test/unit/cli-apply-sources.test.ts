@@ -51,6 +51,12 @@ describe('berth apply -f: where a refused spec is wrong', () => {
     ['a policy problem', refusal([['request body: network', 'not in policy.networks']]), 'web.yaml: network: not in policy.networks'],
     ['a policy problem of the second document', refusal([['request body, document 2: network', 'not in policy.networks']]), 'web.yaml, document 2: network: not in policy.networks'],
     ['two problems', refusal([['image', 'required'], ['[1].port', 'too big']]), 'web.yaml: image: required; web.yaml, document 2: port: too big'],
+    // The other document a name clashes with was named "request body, document 1" in the file's own line.
+    [
+      'a name given twice',
+      refusal([['request body, document 2: name', '"web" is also the name of request body, document 1; app names must be unique']]),
+      'web.yaml, document 2: name: "web" is also the name of web.yaml, document 1; app names must be unique',
+    ],
     ['no problems listed', new ApiError(400, 'bad_request', 'request body: not YAML (line 1)'), 'web.yaml: not YAML (line 1)'],
     ['a plain message', new ApiError(400, 'bad_request', 'the request body holds no app spec'), 'web.yaml: the request body holds no app spec'],
   ];

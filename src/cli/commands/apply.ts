@@ -83,7 +83,7 @@ function isSpecRefusal(err: unknown): err is ApiError {
  * or set problem's with its origin (`request body, document 2: network`).
  */
 export function locate(err: ApiError, source: string): ApiError {
-  const message = err.problems.length > 0 ? err.problems.map((p) => `${inSource(p.path, source)}: ${p.message}`).join('; ') : inSource(messageOf(err), source);
+  const message = err.problems.length > 0 ? err.problems.map((p) => `${inSource(p.path, source)}: ${otherDocumentsIn(p.message, source)}`).join('; ') : inSource(messageOf(err), source);
   return new ApiError(err.status, err.code, message, err.problems);
 }
 
@@ -94,6 +94,11 @@ function inSource(path: string, source: string): string {
   const doc = /^\[(\d+)\]\.?(.*)$/s.exec(path);
   if (doc) return `${source}, document ${Number(doc[1]) + 1}${doc[2] ? `: ${doc[2]}` : ''}`;
   return `${source}: ${path}`;
+}
+
+/** A problem's message with another document of the body it names (a name given twice) named in `source`. Pure. */
+function otherDocumentsIn(message: string, source: string): string {
+  return message.replace(/\brequest body, document (?=\d)/g, `${source}, document `);
 }
 
 /** Starts the applied apps one after the other, showing each one's progress; fails if any did not become ready. */
