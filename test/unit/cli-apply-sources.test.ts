@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MAX_BODY_BYTES } from '../../src/api/body.js';
 import { readSources } from '../../src/cli/commands/apply-sources.js';
-import { locate } from '../../src/cli/commands/apply.js';
+import { locate, locateInSet } from '../../src/cli/commands/apply.js';
 import { ApiError } from '../../src/cli/api-errors.js';
 import { BadRequestError } from '../../src/errors.js';
 
@@ -67,4 +67,28 @@ describe('berth apply -f: where a refused spec is wrong', () => {
       assert.equal(located.code, err.code, 'the same code, so the same exit code');
     });
   }
+});
+
+// `berth apply -f dir/` with one app named in two files: each file passed alone, and the set's
+// refusal was printed as the server said it, "request body, document 2: name: … request body, document 1".
+describe('berth apply -f a.yaml -f b.yaml: where two files clash', () => {
+  const shares = [
+    { name: 'a.yaml', specs: 1 },
+    { name: 'b.yaml', specs: 2 },
+  ];
+  it('names the file (and its document) of each side of a clash', () => {
+    const err = new ApiError(422, 'spec_invalid', 'x', [
+      { path: 'request body, document 3: name', message: '"web" is also the name of request body, document 1; app names must be unique' },
+      { path: 'request body, document 2: routes[0]', message: 'app "api" has the same route as app "web" (its routes[0])' },
+    ]);
+    assert.equal(
+      locateInSet(err, shares).message,
+      'b.yaml, document 2: name: "web" is also the name of a.yaml; app names must be unique; b.yaml, document 1: routes[0]: app "api" has the same route as app "web" (its routes[0])',
+    );
+    assert.equal(locateInSet(err, shares).code, 'spec_invalid', 'the same code, so the same exit code');
+  });
+  it('leaves what names no document as it is', () => {
+    const err = new ApiError(422, 'spec_invalid', 'x', [{ path: 'request body, document 9: name', message: 'm' }]);
+    assert.equal(locateInSet(err, shares).message, 'request body, document 9: name: m');
+  });
 });
