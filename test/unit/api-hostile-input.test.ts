@@ -115,6 +115,19 @@ describe('admin API: hostile bodies and heads', () => {
     assert.equal((await bed.api(gateway, 'GET', '/v1/health')).status, 200, 'still serving');
   });
 
+  // Node dropped a CONNECT without a word (the admin server had no 'connect' listener, as the proxy has).
+  it('a CONNECT is a 405 problem+json with the API\'s methods in Allow', async () => {
+    const port = gateway.adminAddress!.port;
+    const outcome = await rawExchange(port, [`CONNECT 127.0.0.1:${port} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`], { timeoutMs: 10_000 });
+    const answer = outcome.responses[0];
+    assert.ok(answer, `no answer (${outcome.bytes.toString('latin1').slice(0, 200)})`);
+    assert.equal(answer.status, 405);
+    assert.deepEqual(answer.headers['content-type'], ['application/problem+json']);
+    assert.deepEqual(answer.headers['allow'], ['GET, POST, DELETE, HEAD']);
+    assert.equal(JSON.parse(answer.body.toString('utf8')).code, 'method_not_allowed');
+    assert.equal((await bed.api(gateway, 'GET', '/v1/health')).status, 200, 'still serving');
+  });
+
   it('a body to an operation that takes none is a 400 naming its query parameters, and nothing is done', async () => {
     assert.equal((await bed.api(gateway, 'POST', '/v1/apps', { apiVersion: 'berth/v1', name: 'web', image: 'fake/web:1', port: 8080 })).status, 200);
     const removal = await bed.api(gateway, 'DELETE', '/v1/apps/web', { purgeVolumes: true });
