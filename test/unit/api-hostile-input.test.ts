@@ -128,6 +128,17 @@ describe('admin API: hostile bodies and heads', () => {
     assert.equal((await bed.api(gateway, 'GET', '/v1/health')).status, 200, 'still serving');
   });
 
+  // A cntSpawner body's problems were named as fields of a document called "body" (`body.envs.IDLE`),
+  // where POST /v1/apps names the request body (`request body: envs.IDLE`, the problem's path the field's).
+  it('a cntSpawner body\'s problems are located in the request body, as an apply\'s are', async () => {
+    const refused = await bed.api(gateway, 'POST', '/v1/', { name: 'minion-1', image: 'fake/x:1', port: 8080, envs: { IDLE: '1x' } });
+    assert.equal(refused.status, 422, JSON.stringify(refused.json));
+    const json = refused.json as { detail: string; problems: Array<{ path: string }> };
+    assert.match(json.detail, /^request body: envs\.IDLE: /);
+    assert.deepEqual(json.problems.map((p) => p.path), ['envs.IDLE']);
+    assert.equal((await bed.api(gateway, 'GET', '/v1/apps/minion-1')).status, 404, 'nothing stored');
+  });
+
   it('a body to an operation that takes none is a 400 naming its query parameters, and nothing is done', async () => {
     assert.equal((await bed.api(gateway, 'POST', '/v1/apps', { apiVersion: 'berth/v1', name: 'web', image: 'fake/web:1', port: 8080 })).status, 200);
     const removal = await bed.api(gateway, 'DELETE', '/v1/apps/web', { purgeVolumes: true });
