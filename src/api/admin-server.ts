@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { listenOn } from '../net/listen.js';
 import { answerHalfClosedClients } from '../net/half-open.js';
 import { expectContinue, UNMET_EXPECTATION } from '../net/expect-continue.js';
-import { answerClientError } from '../proxy/client-error.js';
+import { answerClientError, CONNECT_REFUSED } from '../proxy/client-error.js';
 import { capConnections, throttledCounter } from '../proxy/connection-cap.js';
 import type { Logger } from 'pino';
 import { BadRequestError, BerthError, ClientClosedError, NotFoundError, ShuttingDownError, UnauthorizedError } from '../errors.js';
@@ -65,7 +65,9 @@ export class AdminServer {
   constructor(private readonly options: AdminServerOptions) {
     this.router = new Router(options.routes);
     this.throttle = options.throttle ?? new FailureThrottle();
-    this.server = createServer((req, res) => this.serve(req, res));
+    // A missing Host on HTTP/1.1 is refused by adminHostHeaderProblem, problem+json like every other
+    // error; Node's own check would answer first with a bare 400 and no body.
+    this.server = createServer({ requireHostHeader: false }, (req, res) => this.serve(req, res));
     answerHalfClosedClients(this.server);
     // An upload's client is asked for its body only once it is to be read (readBody), after the Host, the
     // token, the route and its Content-Length were checked: a refused one never sends it (see expect-continue.ts).
@@ -76,6 +78,9 @@ export class AdminServer {
     // A request Node's parser refuses (a head past its size limit: a very long token) is answered
     // problem+json like every other error, not with Node's bare status line.
     this.server.on('clientError', (err: Error, socket: Duplex) => answerClientError(err, socket));
+    // CONNECT is no operation here; without this listener Node drops the connection without a word.
+    const methods = apiMethods(options.routes);
+    this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => answerClientError(CONNECT_REFUSED, socket, methods));
     const max = options.maxConnections ?? MAX_ADMIN_CONNECTIONS;
     capConnections(this.server, () => max, throttledCounter((count) => options.logger.warn({ count, max }, 'admin connections refused: too many open')));
     this.open = new OpenAnswers((authorization) => options.tokens.verify(authorization), options.tokenRecheckMs);
@@ -220,6 +225,13 @@ export class AdminServer {
       ? `${base}; it binds to ${this.options.bindHost}, so list the names clients use to reach it in adminHosts`
       : base;
   }
+}
+
+/** Every method of the API, as an `Allow` value (HEAD wherever GET is). Pure. */
+export function apiMethods(routes: readonly RouteDef[]): string {
+  const methods = new Set<string>(routes.map((r) => r.method));
+  if (methods.has('GET')) methods.add('HEAD');
+  return [...methods].join(', ');
 }
 
 /** Why the request's Host header(s) cannot be taken at all, or undefined: one Host, well formed (HTTP/1.0 may omit it). */

@@ -23,18 +23,27 @@ export function clientErrorCode(code: string | undefined): ErrorCode | undefined
   return 'bad_request';
 }
 
+/** Why a CONNECT is refused, on every listener and over every HTTP version. */
+export const CONNECT_DETAIL = 'CONNECT is not served: berth tunnels nothing';
+
 const DETAILS: Partial<Record<ErrorCode, string>> = {
   bad_request: 'the request could not be parsed as HTTP/1.1',
   too_many_headers: 'the request head is too large',
   request_timeout: 'the request head did not arrive in time',
-  method_not_allowed: 'CONNECT is not served: berth tunnels nothing',
+  method_not_allowed: CONNECT_DETAIL,
 };
 
-/** The whole raw answer for `clientErrorStatus(code)`, problem+json, always with `connection: close`. */
-export function clientErrorResponse(code: string | undefined): string | undefined {
+/** The methods the proxy passes on to apps: what a refused CONNECT is told to use instead. */
+export const PROXY_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
+
+/**
+ * The whole raw answer for `clientErrorStatus(code)`, problem+json, always with `connection: close`;
+ * a refused CONNECT's `Allow` is `methods` (the listener's own).
+ */
+export function clientErrorResponse(code: string | undefined, methods = PROXY_METHODS): string | undefined {
   const berthCode = clientErrorCode(code);
   if (berthCode === undefined) return undefined;
-  const allow = berthCode === 'method_not_allowed' ? ['allow', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS'] : [];
+  const allow = berthCode === 'method_not_allowed' ? ['allow', methods] : [];
   return rawProblemResponse(problemFor(berthCode, DETAILS[berthCode] ?? berthCode), allow);
 }
 
@@ -68,7 +77,7 @@ const answerOwed = new WeakSet<Duplex>();
  * it failed. An error in the request being answered (its body broke, or it timed
  * out) is its answer, written at once unless that answer began already.
  */
-export function answerClientError(err: Error, socket: Duplex): void {
+export function answerClientError(err: Error, socket: Duplex, methods?: string): void {
   try {
     if (answerOwed.has(socket)) return;
     const underWay = answerUnderWay(socket);
@@ -80,7 +89,7 @@ export function answerClientError(err: Error, socket: Duplex): void {
       if (underWay === undefined) socket.destroy();
       return;
     }
-    const response = clientErrorResponse(code);
+    const response = clientErrorResponse(code, methods);
     if (response === undefined || !socket.writable) {
       socket.destroy();
       return;

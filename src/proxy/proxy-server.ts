@@ -26,7 +26,7 @@ import { requestIdOf } from './request-id.js';
 import { BERTH_PATH_PREFIX, sendWaitingPage } from './waiting-page.js';
 import { transferCodingRefusal } from './request-framing.js';
 import { normalizeRequest } from './request-target.js';
-import { answerClientError, CONNECT_REFUSED } from './client-error.js';
+import { answerClientError, CONNECT_DETAIL, CONNECT_REFUSED, PROXY_METHODS } from './client-error.js';
 import type { AppTimeouts } from '../spec/types.js';
 import { DEFAULT_PROXY_TIMEOUTS, exchangeBounds, type ProxyTimeouts } from './proxy-timeouts.js';
 import { capConnections, throttledCounter } from './connection-cap.js';
@@ -149,6 +149,9 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
         requestTimeout: 0,
         // Node checks the header timeout on this interval; at its default of 30 s a bound of 60 s could take 90.
         connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.round(headersTimeout / 4))),
+        // An HTTP/1.1 request without Host is refused by berth's own check (normalizeRequest), problem+json
+        // like every other error; Node's would answer first with a bare 400 and no body.
+        requireHostHeader: false,
       },
       (req, res) => this.handle(req, res),
     );
@@ -213,6 +216,15 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
       this.refuseExpectation(req, res);
     });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
+    // CONNECT is never tunnelled, as on the plain listener: unheard, Node drops an HTTP/1.1 one
+    // without a word and answers an HTTP/2 one with a bare 405.
+    server.on('connect', (req: IncomingMessage | Http2ServerRequest, second: Duplex | Http2ServerResponse) => {
+      if (req.httpVersionMajor < 2) return answerClientError(CONNECT_REFUSED, second as Duplex);
+      const res = second as Http2ServerResponse;
+      adaptHttp2Response(res);
+      res.setHeader('allow', PROXY_METHODS);
+      sendFailure(req as IncomingMessage, res as unknown as ServerResponse, { status: 405, code: 'method_not_allowed', reason: CONNECT_DETAIL });
+    });
   }
 
   /**

@@ -101,6 +101,44 @@ describe('admin API: hostile bodies and heads', () => {
     }
   });
 
+  // Node's server refused it first, with a bare 400 and no body, before berth's own Host check.
+  it('an HTTP/1.1 request without Host is a 400 problem+json naming the Host', async () => {
+    const port = gateway.adminAddress!.port;
+    const outcome = await rawExchange(port, ['GET /v1/health HTTP/1.1\r\n\r\n'], { timeoutMs: 10_000 });
+    const answer = outcome.responses[0];
+    assert.ok(answer, `no answer (${outcome.bytes.toString('latin1').slice(0, 200)})`);
+    assert.equal(answer.status, 400);
+    assert.deepEqual(answer.headers['content-type'], ['application/problem+json']);
+    const body = JSON.parse(answer.body.toString('utf8'));
+    assert.equal(body.code, 'bad_request');
+    assert.match(body.detail, /no Host header/);
+    assert.equal((await bed.api(gateway, 'GET', '/v1/health')).status, 200, 'still serving');
+  });
+
+  // Node dropped a CONNECT without a word (the admin server had no 'connect' listener, as the proxy has).
+  it('a CONNECT is a 405 problem+json with the API\'s methods in Allow', async () => {
+    const port = gateway.adminAddress!.port;
+    const outcome = await rawExchange(port, [`CONNECT 127.0.0.1:${port} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`], { timeoutMs: 10_000 });
+    const answer = outcome.responses[0];
+    assert.ok(answer, `no answer (${outcome.bytes.toString('latin1').slice(0, 200)})`);
+    assert.equal(answer.status, 405);
+    assert.deepEqual(answer.headers['content-type'], ['application/problem+json']);
+    assert.deepEqual(answer.headers['allow'], ['GET, POST, DELETE, HEAD']);
+    assert.equal(JSON.parse(answer.body.toString('utf8')).code, 'method_not_allowed');
+    assert.equal((await bed.api(gateway, 'GET', '/v1/health')).status, 200, 'still serving');
+  });
+
+  // A cntSpawner body's problems were named as fields of a document called "body" (`body.envs.IDLE`),
+  // where POST /v1/apps names the request body (`request body: envs.IDLE`, the problem's path the field's).
+  it('a cntSpawner body\'s problems are located in the request body, as an apply\'s are', async () => {
+    const refused = await bed.api(gateway, 'POST', '/v1/', { name: 'minion-1', image: 'fake/x:1', port: 8080, envs: { IDLE: '1x' } });
+    assert.equal(refused.status, 422, JSON.stringify(refused.json));
+    const json = refused.json as { detail: string; problems: Array<{ path: string }> };
+    assert.match(json.detail, /^request body: envs\.IDLE: /);
+    assert.deepEqual(json.problems.map((p) => p.path), ['envs.IDLE']);
+    assert.equal((await bed.api(gateway, 'GET', '/v1/apps/minion-1')).status, 404, 'nothing stored');
+  });
+
   it('a body to an operation that takes none is a 400 naming its query parameters, and nothing is done', async () => {
     assert.equal((await bed.api(gateway, 'POST', '/v1/apps', { apiVersion: 'berth/v1', name: 'web', image: 'fake/web:1', port: 8080 })).status, 200);
     const removal = await bed.api(gateway, 'DELETE', '/v1/apps/web', { purgeVolumes: true });

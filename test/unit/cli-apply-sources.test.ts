@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MAX_BODY_BYTES } from '../../src/api/body.js';
 import { readSources } from '../../src/cli/commands/apply-sources.js';
-import { locate } from '../../src/cli/commands/apply.js';
+import { locate, locateInSet } from '../../src/cli/commands/apply.js';
 import { ApiError } from '../../src/cli/api-errors.js';
 import { BadRequestError } from '../../src/errors.js';
 
@@ -51,6 +51,12 @@ describe('berth apply -f: where a refused spec is wrong', () => {
     ['a policy problem', refusal([['request body: network', 'not in policy.networks']]), 'web.yaml: network: not in policy.networks'],
     ['a policy problem of the second document', refusal([['request body, document 2: network', 'not in policy.networks']]), 'web.yaml, document 2: network: not in policy.networks'],
     ['two problems', refusal([['image', 'required'], ['[1].port', 'too big']]), 'web.yaml: image: required; web.yaml, document 2: port: too big'],
+    // The other document a name clashes with was named "request body, document 1" in the file's own line.
+    [
+      'a name given twice',
+      refusal([['request body, document 2: name', '"web" is also the name of request body, document 1; app names must be unique']]),
+      'web.yaml, document 2: name: "web" is also the name of web.yaml, document 1; app names must be unique',
+    ],
     ['no problems listed', new ApiError(400, 'bad_request', 'request body: not YAML (line 1)'), 'web.yaml: not YAML (line 1)'],
     ['a plain message', new ApiError(400, 'bad_request', 'the request body holds no app spec'), 'web.yaml: the request body holds no app spec'],
   ];
@@ -61,4 +67,28 @@ describe('berth apply -f: where a refused spec is wrong', () => {
       assert.equal(located.code, err.code, 'the same code, so the same exit code');
     });
   }
+});
+
+// `berth apply -f dir/` with one app named in two files: each file passed alone, and the set's
+// refusal was printed as the server said it, "request body, document 2: name: … request body, document 1".
+describe('berth apply -f a.yaml -f b.yaml: where two files clash', () => {
+  const shares = [
+    { name: 'a.yaml', specs: 1 },
+    { name: 'b.yaml', specs: 2 },
+  ];
+  it('names the file (and its document) of each side of a clash', () => {
+    const err = new ApiError(422, 'spec_invalid', 'x', [
+      { path: 'request body, document 3: name', message: '"web" is also the name of request body, document 1; app names must be unique' },
+      { path: 'request body, document 2: routes[0]', message: 'app "api" has the same route as app "web" (its routes[0])' },
+    ]);
+    assert.equal(
+      locateInSet(err, shares).message,
+      'b.yaml, document 2: name: "web" is also the name of a.yaml; app names must be unique; b.yaml, document 1: routes[0]: app "api" has the same route as app "web" (its routes[0])',
+    );
+    assert.equal(locateInSet(err, shares).code, 'spec_invalid', 'the same code, so the same exit code');
+  });
+  it('leaves what names no document as it is', () => {
+    const err = new ApiError(422, 'spec_invalid', 'x', [{ path: 'request body, document 9: name', message: 'm' }]);
+    assert.equal(locateInSet(err, shares).message, 'request body, document 9: name: m');
+  });
 });

@@ -186,6 +186,17 @@ test('Host is matched without case, port and trailing dot, and sent normalised',
   assert.deepEqual(headerValues(s, 'host'), ['hosted.example:8080']);
 });
 
+// Node's server refused it first, with a bare 400 and an empty body: berth's own check never ran.
+test('an HTTP/1.1 request without Host is refused problem+json, naming the Host', async () => {
+  const reply = await raw('GET /session/echo/ HTTP/1.1\r\nConnection: close\r\n\r\n');
+  assert.equal(reply.status, 400, reply.head);
+  assert.match(reply.head, /\r\ncontent-type: application\/problem\+json/i);
+  const body = JSON.parse(reply.body) as { code: string; detail: string };
+  assert.equal(body.code, 'bad_request');
+  assert.match(body.detail, /no Host header/);
+  await assertAlive();
+});
+
 test('an HTTP/1.0 request without Host is routed by path', async () => {
   const s = seen(await raw('GET /session/echo/old HTTP/1.0\r\n\r\n'));
   assert.equal(s.url, '/old');

@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { connect as http2Connect } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -254,6 +255,41 @@ describe('the HTTP/1.1 front over TLS', () => {
     } finally {
       client.destroy();
     }
+  });
+
+  // The plain listener answered CONNECT with a 405 problem; over TLS Node dropped an HTTP/1.1 one
+  // without a word and answered an HTTP/2 one with a bare 405 (no listener for either).
+  it('a CONNECT is a 405 problem+json with Allow, over HTTP/1.1 and over HTTP/2', async () => {
+    const client = await open();
+    try {
+      client.write(`CONNECT ${host}:443 HTTP/1.1\r\nHost: ${host}:443\r\n\r\n`);
+      const text = await client.untilClosed(10_000);
+      assert.match(text, /^HTTP\/1\.1 405 /);
+      assert.match(text, /\r\nallow: GET, HEAD, POST/i);
+      assert.equal((JSON.parse(bodyOf(text)) as { code: string }).code, 'method_not_allowed');
+    } finally {
+      client.destroy();
+    }
+    const session = http2Connect(`https://127.0.0.1:${port}`, { ca, servername: host });
+    try {
+      const reply = await new Promise<{ headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+        const stream = session.request({ ':method': 'CONNECT', ':authority': `${host}:443` });
+        let headers: Record<string, unknown> = {};
+        let body = '';
+        stream.on('response', (h) => (headers = h));
+        stream.on('data', (c: Buffer) => (body += c.toString()));
+        stream.on('end', () => resolve({ headers, body }));
+        stream.on('error', reject);
+        stream.setTimeout(10_000, () => stream.close());
+      });
+      assert.equal(reply.headers[':status'], 405);
+      assert.equal(reply.headers['content-type'], 'application/problem+json');
+      assert.match(String(reply.headers['allow']), /^GET, HEAD, POST/);
+      assert.equal((JSON.parse(reply.body) as { code: string }).code, 'method_not_allowed');
+    } finally {
+      session.close();
+    }
+    assert.equal((await h2Request(port, host, '/app/after-connect', ca)).status, 200, 'still serving');
   });
 
   it('a head that does not arrive within the header bound gets 408; a silent connection is closed without a word', async () => {

@@ -77,6 +77,16 @@ describe('token names and the last token, through the API and the CLI', () => {
     await assert.rejects(tokens.create('Admin'), ConflictError);
   });
 
+  // A token revoked by name was answered {"id": "<its name>"}: the id field held whatever the path said.
+  it('a token revoked by name or by id is answered with its id and its name', async () => {
+    for (const by of ['name', 'id'] as const) {
+      const created = (await (await call('POST', '/v1/tokens', { name: `gone-${by}` })).json()) as { id: string; name: string };
+      const res = await call('DELETE', `/v1/tokens/${by === 'name' ? created.name : created.id}`);
+      assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), { id: created.id, name: created.name, revoked: true }, by);
+    }
+  });
+
   it('refuses to revoke the last token, saying to create another first; the CLI prints one line and exits 4', async () => {
     assert.equal((await call('DELETE', '/v1/tokens/ci')).status, 200);
     const res = await call('DELETE', '/v1/tokens/admin');

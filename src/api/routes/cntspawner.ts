@@ -1,6 +1,7 @@
 import { routeUrl } from '../app-view.js';
 import { parseJsonBody } from '../body.js';
-import { parseCntSpawnerBody } from '../../spec/index.js';
+import { SpecError } from '../../errors.js';
+import { parseCntSpawnerBody, type AppSpec } from '../../spec/index.js';
 import type { RouteDef } from '../route-def.js';
 
 /**
@@ -24,10 +25,24 @@ export const cntSpawnerRoutes: RouteDef[] = [
       403: 'The body asks for what the gateway\'s policy does not allow (policy_denied): each problem names its field',
     },
     async handle(ctx) {
-      const spec = parseCntSpawnerBody(parseJsonBody(await ctx.body()), 'body');
+      const spec = specOfBody(parseJsonBody(await ctx.body()));
       const [result] = await ctx.gateway.apps.apply([spec]);
       const url = routeUrl(spec.routes[0]!, spec.name, ctx.gateway.urlFacts);
       return { status: result?.action === 'created' ? 201 : 200, body: { name: spec.name, url, action: result?.action, revision: result?.revision } };
     },
   },
 ];
+
+/**
+ * The body as a spec; its problems are located as every request body's are
+ * (`request body: envs.IDLE: …`, each problem's path the field's alone), not as
+ * fields of a document called `body` (`body.envs.IDLE`).
+ */
+function specOfBody(body: unknown): AppSpec {
+  try {
+    return parseCntSpawnerBody(body);
+  } catch (err) {
+    if (err instanceof SpecError) throw new SpecError(err.problems, 'request body');
+    throw err;
+  }
+}

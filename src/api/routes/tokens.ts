@@ -41,8 +41,11 @@ export const tokenRoutes: RouteDef[] = [
     tag: 'tokens',
     responses: { 200: 'Revoked' },
     async handle(ctx) {
-      await ctx.tokens.revoke(ctx.params.id!);
-      return { body: { id: ctx.params.id, revoked: true } };
+      const given = ctx.params.id!;
+      // Named by id or by name, the token is answered by both, as `token ls` shows it.
+      const token = (await ctx.tokens.list()).find((t) => t.id === given || t.name === given);
+      await ctx.tokens.revoke(given);
+      return { body: { id: token?.id ?? given, name: token?.name, revoked: true } };
     },
   },
 ];

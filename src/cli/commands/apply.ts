@@ -58,17 +58,44 @@ async function applySources(client: ApiClient, sources: SpecSource[], dryRun: bo
   } catch (err) {
     if (!isSpecRefusal(err)) throw err;
     if (sources.length === 1) throw locate(err, sources[0]!.name);
+    const shares: SourceShare[] = [];
     for (const source of sources) {
       if (source.text.trim() === '') continue;
       try {
-        await send(source.text, true);
+        shares.push({ name: source.name, specs: (await send(source.text, true)).results.length });
       } catch (alone) {
         if (isSpecRefusal(alone)) throw locate(alone, source.name);
         throw alone;
       }
     }
-    throw err;
+    // Each file is fine alone: the set is refused for what two of them say together (a name or a route twice).
+    throw locateInSet(err, shares);
   }
+}
+
+/** A source's part of the combined body: its name and how many specs it holds, in the body's order. */
+export interface SourceShare {
+  name: string;
+  specs: number;
+}
+
+/**
+ * The server's refusal of the combined body with each `request body, document N`
+ * it names (in a problem's path or message) as the file and document it came
+ * from (`b.yaml`, or `b.yaml, document 2` when the file holds several). Pure.
+ */
+export function locateInSet(err: ApiError, shares: readonly SourceShare[]): ApiError {
+  const origin = (n: number): string | undefined => {
+    let first = 1;
+    for (const share of shares) {
+      if (n < first + share.specs) return share.specs > 1 ? `${share.name}, document ${n - first + 1}` : share.name;
+      first += share.specs;
+    }
+    return undefined;
+  };
+  const rename = (text: string) => text.replace(/\brequest body, document (\d+)/g, (whole, n: string) => origin(Number(n)) ?? whole);
+  const message = err.problems.length > 0 ? err.problems.map((p) => `${rename(p.path)}: ${rename(p.message)}`).join('; ') : rename(messageOf(err));
+  return new ApiError(err.status, err.code, message, err.problems);
 }
 
 /** Refused for what the specs say (invalid, or denied by the gateway's policy), not for who asked or a server fault. */
@@ -83,7 +110,7 @@ function isSpecRefusal(err: unknown): err is ApiError {
  * or set problem's with its origin (`request body, document 2: network`).
  */
 export function locate(err: ApiError, source: string): ApiError {
-  const message = err.problems.length > 0 ? err.problems.map((p) => `${inSource(p.path, source)}: ${p.message}`).join('; ') : inSource(messageOf(err), source);
+  const message = err.problems.length > 0 ? err.problems.map((p) => `${inSource(p.path, source)}: ${otherDocumentsIn(p.message, source)}`).join('; ') : inSource(messageOf(err), source);
   return new ApiError(err.status, err.code, message, err.problems);
 }
 
@@ -94,6 +121,11 @@ function inSource(path: string, source: string): string {
   const doc = /^\[(\d+)\]\.?(.*)$/s.exec(path);
   if (doc) return `${source}, document ${Number(doc[1]) + 1}${doc[2] ? `: ${doc[2]}` : ''}`;
   return `${source}: ${path}`;
+}
+
+/** A problem's message with another document of the body it names (a name given twice) named in `source`. Pure. */
+function otherDocumentsIn(message: string, source: string): string {
+  return message.replace(/\brequest body, document (?=\d)/g, `${source}, document `);
 }
 
 /** Starts the applied apps one after the other, showing each one's progress; fails if any did not become ready. */
