@@ -50,9 +50,10 @@ function parseAnyDuration(input: string | number): number {
     return Math.round(input * 1000);
   }
   if (!WHOLE.test(input)) {
-    // A bare number in quotes is the commonest slip; say which unit is missing.
-    const why = /^[0-9.]+$/.test(input) ? ' (a unit is missing)' : '';
-    throw new Error(`${JSON.stringify(input)} is not a duration${why}: ${DURATION_HINT}`);
+    // A bare number in quotes is the commonest slip, and where a text is all that can be written (an env value,
+    // cntSpawner's IDLE) "use a number of seconds" cannot be followed: the fix is the same text with a unit.
+    if (/^[0-9.]+$/.test(input)) throw new Error(`${JSON.stringify(input)} is not a duration (a unit is missing): write ${JSON.stringify(`${input}s`)} for seconds, or "250ms", "5m", "1h30m"`);
+    throw new Error(`${JSON.stringify(input)} is not a duration: ${DURATION_HINT}`);
   }
   let ms = 0;
   for (const [, amount, unit] of input.matchAll(PART)) ms += Number(amount) * UNIT_MS[unit!]!;

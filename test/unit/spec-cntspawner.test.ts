@@ -118,7 +118,8 @@ describe('cntSpawner POST /v1/ bodies', () => {
   });
 
   const cases: Array<[string, Record<string, unknown>, string]> = [
-    ['a bad IDLE', { envs: { IDLE: '60' } }, 'envs.IDLE: IDLE: "60" is not a duration (a unit is missing)'],
+    // An env value is text: the hint says what to write there, not "a number of seconds".
+    ['a bad IDLE', { envs: { IDLE: '60' } }, 'envs.IDLE: IDLE: "60" is not a duration (a unit is missing): write "60s" for seconds, or "250ms", "5m", "1h30m"'],
     ['a bad IDLE in a list', { envs: ['A=1', 'IDLE=soon'] }, 'envs[1]: IDLE: "soon" is not a duration'],
     ['an envs entry without "="', { envs: ['A=1', 'B'] }, 'envs[1]: must be "NAME=value"'],
     ['an envs entry with an empty name', { envs: ['=x'] }, 'envs[0]: variable names must be non-empty'],
