@@ -119,8 +119,11 @@ export function rolloutRetirement(instanceSpecHash: string, appSpecHash: string)
 /** See AppControllerDeps.leaderStopped. */
 export type LeaderStopped = (app: string, sinceMs: number) => string | undefined;
 
-/** Runs `work` holding the app's lease across gateways, waiting at most `waitMs` for it. */
-export type AppLease = <T>(app: string, waitMs: number, work: () => Promise<T>) => Promise<T>;
+/**
+ * Runs `work` holding the app's lease across gateways, waiting at most `waitMs` for it. `work` may end the lease
+ * before it ends itself with `letGo` (see LetGo in app-lease.ts); a lease that gives none ends with the work.
+ */
+export type AppLease = <T>(app: string, waitMs: number, work: (letGo?: () => void) => Promise<T>) => Promise<T>;
 
 /** States of an app with nothing up: starting it adds one to the apps the gateway runs. */
 export const APP_DOWN: ReadonlySet<AppState> = new Set(['stopped', 'failed', 'crashloop']);
@@ -234,7 +237,7 @@ export class AppController {
   }
 
   /** `work` under the app's lease across gateways, when there are several. */
-  private leased<T>(waitMs: number, work: () => Promise<T>): Promise<T> {
+  private leased<T>(waitMs: number, work: (letGo?: () => void) => Promise<T>): Promise<T> {
     return this.deps.lease ? this.deps.lease(this.name, waitMs, work) : work();
   }
 
@@ -404,14 +407,31 @@ export class AppController {
       this.requireLaunchable(spec);
       await this.dependencies.take(spec);
       const { index, existing } = this.instances.firstIndex(containerSpecHash(spec));
-      // Under the lease, another gateway's start of the same app finishes first; this one then finds it running.
-      // Once the container runs, the slot's hold of the wait for readiness is bounded (start-slot-hold.ts).
+      // Under the lease, another gateway's start of the same app makes its container first; this one then finds it
+      // running. Once it runs, the slot's hold of the wait for readiness is bounded (start-slot-hold.ts), and the
+      // lease is let go: it is there for the engine calls that make the one container, and a later starter at
+      // another gateway only waits for readiness, as this one does. Held through that wait (up to the start
+      // timeout), a few never-ready apps held every lease connection of the gateway, and every other app's cold
+      // start waited its whole start timeout for one; a starter of the same app elsewhere held its start slot as long.
+      // A container removed after that is not made anew outside the lease (see startSlot's mayRemake).
+      let leaseLetGo = false;
       const wakeUp = (held?: HeldStartSlot) =>
-        this.leased(spec.startTimeoutMs, () =>
-          this.wake(spec, index, began + spec.startTimeoutMs, existing, (i) => {
-            this.startingInstance = i;
-            held?.readinessBegan();
-          }, abort.signal),
+        this.leased(spec.startTimeoutMs, (letGo) =>
+          this.wake(
+            spec,
+            index,
+            began + spec.startTimeoutMs,
+            existing,
+            (i) => {
+              this.startingInstance = i;
+              held?.readinessBegan();
+              if (!letGo) return;
+              leaseLetGo = true;
+              letGo();
+            },
+            abort.signal,
+            () => !leaseLetGo,
+          ),
         );
       const budget = this.deps.startBudget;
       const slot = await (budget ? budget.run(this.name, began + spec.startTimeoutMs - performance.now(), wakeUp, abort.signal) : wakeUp());
@@ -443,7 +463,7 @@ export class AppController {
    * call, no inspect, no probe: wake-plan.ts); when the engine says it is gone
    * or no longer paused, it is started the full way, as any cold start is.
    */
-  private async wake(spec: AppSpec, index: number, deadline: number, existing?: Instance, onStarted?: (running: Instance) => void, signal?: AbortSignal): Promise<Slot> {
+  private async wake(spec: AppSpec, index: number, deadline: number, existing?: Instance, onStarted?: (running: Instance) => void, signal?: AbortSignal, mayRemake?: () => boolean): Promise<Slot> {
     // Replica fills come here without start(): they are checked as a cold start is.
     this.requireLaunchable(spec);
     const runtime = this.deps.runtime;
@@ -457,7 +477,7 @@ export class AppController {
         this.deps.logger.info({ app: this.name, instance: existing.name, err: messageOf(err) }, 'the paused container changed behind berth’s back; starting it the full way');
       }
     }
-    return startSlot(runtime, spec, index, deadline, existing, onStarted, signal);
+    return startSlot(runtime, spec, index, deadline, existing, onStarted, signal, mayRemake);
   }
 
   /** The replica fill under way, if any (fills run one after another: two at once claimed the same free index). */

@@ -57,6 +57,7 @@ function upstreamOf(instance: Instance): Upstream {
  * probe. Throws StartFailedError with the reason otherwise. A container
  * restarted behind berth's back meanwhile (`docker restart`) is waited for at
  * its new address, within the same deadline: its start is not a failure.
+ * `mayRemake`: whether a container removed meanwhile may still be made anew (below); absent: yes.
  */
 export async function startSlot(
   runtime: Runtime,
@@ -66,6 +67,7 @@ export async function startSlot(
   existing?: Instance,
   onStarted?: (running: Instance) => void,
   signal?: AbortSignal,
+  mayRemake: () => boolean = () => true,
 ): Promise<Slot> {
   let running = await startExisting(runtime, spec, index, deadline, existing, signal);
   let remade = false;
@@ -87,8 +89,11 @@ export async function startSlot(
     }
     // Removed behind berth's back while it started (docker rm -f): a new one, once, within the same deadline.
     // Only for a cold start (the one caller with a signal, which a delete aborts): a rollout's or a replica's
-    // container removed meanwhile was removed by berth's own change of plan as often as not.
-    if (watch.gone && !remade && signal && !signal.aborted && performance.now() < deadline) {
+    // container removed meanwhile was removed by berth's own change of plan as often as not. Nor, with several
+    // gateways, once the start has let its app's lease go: the leader removing the app deleted meanwhile (under
+    // the lease, before this gateway heard of the delete) looks the same, and a container made again outside
+    // the lease ran on with no app behind it. That start fails; the next one makes the container under the lease.
+    if (watch.gone && !remade && signal && !signal.aborted && performance.now() < deadline && mayRemake()) {
       remade = true;
       running = await startExisting(runtime, spec, index, deadline, undefined, signal);
       continue;

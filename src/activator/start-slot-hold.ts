@@ -26,7 +26,9 @@ export const DEFAULT_START_SLOT_HOLD = '10s';
  *
  * A container removed behind berth's back mid-start is made anew once
  * (instance-slot.ts), outside the slot if it was given back by then: one more
- * create and start per start at most, which does not add up to a burst.
+ * create and start per start at most, which does not add up to a burst. (With
+ * several gateways, not once the start has let its app's lease go, which it
+ * does as its container runs: app-controller.ts.)
  */
 export function slotGiveBackAt(readinessSince: number | undefined, holdMs: number, deadline: number): number | undefined {
   if (readinessSince === undefined) return undefined;

@@ -315,7 +315,7 @@ export class Gateway {
       ...(cluster
         ? {
             acts: () => cluster.leading,
-            lease: <T>(app: string, waitMs: number, work: () => Promise<T>) => cluster.leases.hold(app, waitMs, work),
+            lease: <T>(app: string, waitMs: number, work: (letGo?: () => void) => Promise<T>) => cluster.leases.hold(app, waitMs, work),
             declared: async (app: string) => (await store.getApp(app)) !== undefined,
             heldFor: (app: string) => cluster.holds.heldFor(app),
             leaderStopped: (app: string, sinceMs: number) => cluster.leaderStops.stoppedSince(app, sinceMs, Date.now()),

@@ -64,7 +64,7 @@ export class GatewayCluster {
   readonly local = new LocalActivity();
   private readonly peers = new PeerActivity();
   private readonly pool: pg.Pool;
-  /** The per-app leases' own connections: each is held for a whole cold start, so sharing `pool` starved the heartbeat. */
+  /** The per-app leases' own connections: each is held through a cold start's engine calls (or an idle stop), so sharing `pool` starved the heartbeat. */
   private readonly leasePool: pg.Pool;
   private readonly lease: LeaderLease;
   readonly leases: AppLeases;

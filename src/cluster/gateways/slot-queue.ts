@@ -8,8 +8,8 @@ interface Waiter {
 /**
  * At most `size` holders at once; the others wait in arrival order, each for
  * a bounded time. The per-app leases use it in front of their own connection
- * pool: a lease holds a connection for a whole cold start, so more concurrent
- * starts than connections must queue for one rather than time out on the
+ * pool: a lease holds a connection through a cold start's engine calls, so more
+ * concurrent starts than connections must queue for one rather than time out on the
  * pool's short connect timeout, which reads as the store being unreachable.
  */
 export class SlotQueue {
