@@ -4,7 +4,7 @@
 // carries activity snapshotted before the request: answering after it (or at
 // once) let the leader read no traffic and stop an app another gateway served.
 // And cold starts in progress, each holding its app's lease on a connection for
-// the whole start, must not take the connections the heartbeat needs; and a
+// its engine calls (the whole start, when a start never lets it go), must not take the connections the heartbeat needs; and a
 // lease's connection the server drops mid-start (a restart) must not end the process.
 // A follower that cannot read the store shows its own view, not the leader's last one.
 import { test } from 'node:test';
