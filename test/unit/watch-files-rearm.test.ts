@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { watchFiles, type OpenWatch } from '../../src/cli/watch-files.js';
 import { eventAction, watchPlan } from '../../src/cli/watch-plan.js';
+import { waitFor } from '../support/wait-for.js';
 
 let dir = '';
 before(async () => {
@@ -18,14 +19,8 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-/** Resolves once `check()` holds, or fails after 3 s. */
-async function until(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 60; i++) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
+/** Resolves once `check()` holds, or fails after 3 s (each wait bounded). */
+const until = (what: string, check: () => boolean) => waitFor(what, check, { timeoutMs: 3_000, intervalMs: 50 });
 
 /** The count once it stayed the same for 150 ms (3 s at most): events of a step still arriving are let in first. */
 async function settled(read: () => number): Promise<number> {

@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { watchFiles } from '../../src/cli/watch-files.js';
+import { waitFor } from '../support/wait-for.js';
 
 let dir = '';
 before(async () => {
@@ -13,14 +14,8 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-/** Resolves once `count()` passes `n`, or fails after 3 s (each wait bounded). */
-async function until(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 60; i++) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
+/** Resolves once `check()` holds, or fails after 3 s (each wait bounded). */
+const until = (what: string, check: () => boolean) => waitFor(what, check, { timeoutMs: 3_000, intervalMs: 50 });
 
 /** A rename-style save, as `sed -i` and most editors do it: write a temp file, rename it over the original. */
 async function renameSave(path: string, text: string): Promise<void> {
