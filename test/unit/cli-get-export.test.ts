@@ -121,12 +121,17 @@ test('get --export -o json is the same document in JSON, applied back unchanged'
   assert.deepEqual(JSON.parse(await readFile(join(dir, 'web.json'), 'utf8')), { ...doc, env: { ...(doc.env as object), PASSWORD: { secret: SECRET } } });
 });
 
-test('get -o yaml still prints the API view of the app, as scripts read it', async () => {
+// Applied back, the view got an "unknown field" for each of its nine fields and no word of what to do.
+test('get -o yaml still prints the API view of the app, as scripts read it; applied, it is refused pointing at --export', async () => {
   const got = await berth(['get', 'web', '-o', 'yaml'], env);
   assert.equal(got.code, 0, got.stderr);
   const view = parseYaml(got.stdout);
   assert.equal(view.revision, 1);
   assert.equal(view.spec.startTimeoutMs, 1500);
+  await writeFile(join(dir, 'view.yaml'), got.stdout);
+  const refused = await berth(['apply', '-f', join(dir, 'view.yaml'), '--dry-run'], env);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(errorLine(refused), /view\.yaml: spec: this is the app as `berth get -o yaml\|json` shows it .*: `berth get web --export` prints the spec as a berth\/v1 document \(line \d+\)$/);
 });
 
 test('a field of a newer gateway this CLI cannot write: refused, not dropped from the export', async () => {
