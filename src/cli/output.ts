@@ -8,7 +8,7 @@ import { BerthError, exitCodeOf, messageOf } from '../errors.js';
  * require(), not import(): printing stays synchronous (yaml's node entry is CommonJS).
  */
 const requireLazily = createRequire(import.meta.url);
-export function yamlText(data: unknown): string {
+function yamlText(data: unknown): string {
   return (requireLazily('yaml') as typeof import('yaml')).stringify(data);
 }
 

@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { stringify } from 'yaml';
 import { SpecError } from '../../src/errors.js';
 import { exactDurationText, parseDuration } from '../../src/spec/duration.js';
 import { withSpecDefaults } from '../../src/spec/normalize.js';
@@ -15,7 +14,10 @@ import { parseCntSpawnerBody, parseSpecObject, parseSpecText } from '../../src/s
 import { parseSize, sizeValue } from '../../src/spec/size.js';
 import { specHash } from '../../src/spec/hash.js';
 import { redactedVariables, specDocument, unwrittenFields } from '../../src/spec/spec-document.js';
+import { specYamlText } from '../../src/spec/spec-yaml.js';
 import type { AppSpec } from '../../src/spec/types.js';
+
+const stringify = specYamlText;
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const read = (path: string) => readFileSync(resolve(root, path), 'utf8');
@@ -122,6 +124,13 @@ test('a secret literal never goes out, and its marker cannot be applied back', (
   assert.deepEqual(parseSpecObject({ ...doc, env: { ...(doc.env as object), PASSWORD: { secret: 'hunter2' } } }), spec);
 });
 
+// Spec text is read with YAML merge keys: a plain `<<:` key came back as "Merge sources must be maps".
+test('a variable, label or input key named << is written so that it reads back as that name', () => {
+  const spec = parseSpecObject({ apiVersion: 'berth/v1', name: 'm', image: 'm:1', env: { '<<': 'x' }, labels: { '<<': 'y' }, input: { data: { '<<': { '<<': 1 } } } });
+  assertRoundTrip(spec, 'merge-key names');
+  assert.match(stringify(specDocument(spec)), /^ {2}"<<": x$/m);
+});
+
 test('fields of a newer spec this berth does not know are named, not dropped silently', () => {
   const [spec] = parseSpecText('apiVersion: berth/v1\nname: n\nimage: n:1\n', 'n.yaml');
   assert.deepEqual(unwrittenFields({ ...spec!, sidecars: [] }), ['sidecars']);
@@ -148,13 +157,13 @@ test('durations go out as the shortest exact text, sizes as a whole count of a u
 // Valid berth/v1 documents with any subset of fields set: what a user may write.
 const duration = fc.oneof(fc.integer({ min: 1, max: 2 ** 31 - 1 }).map((ms) => `${ms}ms`), fc.integer({ min: 1, max: 1000 }), fc.constantFrom('1h30m', '90s', '1.5s', '0.5m', '2d'));
 const name = fc.constantFrom('db', 'cache', 'queue');
-const plain = fc.oneof(fc.string({ maxLength: 8 }).filter((s) => !/[\x00-\x08\x0a-\x1f\x7f]/.test(s) && s !== '<redacted>'), fc.integer(), fc.boolean());
+const plain = fc.oneof(fc.constantFrom('null', 'true', 'yes', '~', '1e3', '0x1F', '0o17', '08', '2001-12-14', '- a', '#x', 'a: b', '"q"', "'", ' lead', '', '<<', '*x', '&a', '!t', '%x', '@x'), fc.string({ maxLength: 8 }).filter((s) => !/[\x00-\x08\x0a-\x1f\x7f]/.test(s) && s !== '<redacted>'), fc.integer(), fc.boolean());
 const envValue = fc.oneof(plain, fc.constantFrom({ fromFile: '/run/s' }, { fromEnv: 'GW_VAR' }));
 const document = fc.record(
   {
     port: fc.integer({ min: 1, max: 65535 }),
     routes: fc.uniqueArray(fc.record({ path: fc.constantFrom('/a', '/b/', '/c/d/'), stripPrefix: fc.boolean() }, { requiredKeys: ['path'] }), { minLength: 1, maxLength: 3, selector: (r) => r.path.replace(/\/$/, '') }),
-    env: fc.dictionary(fc.constantFrom('A', 'B', 'C_D', 'x'), envValue, { maxKeys: 3 }),
+    env: fc.dictionary(fc.constantFrom('A', 'B', 'C_D', 'x', '<<', 'null', 'true'), envValue, { maxKeys: 3 }),
     readiness: fc.record({ path: fc.constantFrom('/healthz', '/') }, { requiredKeys: [] }),
     scale: fc.tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 4 }), fc.boolean(), fc.boolean()).map(([min, plusReplicas, plusMax, withReplicas, withMax]) => {
       const replicas = Math.max(min, 1) + plusReplicas;
@@ -180,7 +189,7 @@ const document = fc.record(
     mounts: fc.uniqueArray(fc.record({ source: fc.constant('/srv/x'), target: fc.constantFrom('/a', '/b'), readOnly: fc.boolean() }, { requiredKeys: ['source', 'target'] }), { maxLength: 2, selector: (m) => m.target }),
     security: fc.record({ privileged: fc.boolean(), capAdd: fc.array(fc.constantFrom('NET_ADMIN', 'SYS_TIME'), { maxLength: 3 }), hostPid: fc.boolean() }, { requiredKeys: [] }),
     hsts: fc.record({ maxAge: fc.oneof(duration, fc.constantFrom('365d', '400d', '0.5s')), includeSubDomains: fc.boolean() }, { requiredKeys: [] }),
-    labels: fc.dictionary(fc.constantFrom('team', 'tier'), fc.oneof(fc.string({ maxLength: 4 }).filter((s) => !/[\x00-\x08\x0a-\x1f\x7f]/.test(s)), fc.integer())),
+    labels: fc.dictionary(fc.constantFrom('team', 'tier', '<<'), fc.oneof(fc.string({ maxLength: 4 }).filter((s) => !/[\x00-\x08\x0a-\x1f\x7f]/.test(s)), fc.integer())),
   },
   { requiredKeys: [] },
 );

@@ -12,9 +12,9 @@ import { canonicalJson } from '../../spec/hash.js';
 import { redactSpec, REDACTED } from '../../spec/env-value.js';
 import { parseSpecObject } from '../../spec/parse.js';
 import { redactedVariables, specDocument, unwrittenFields, type SpecDocument } from '../../spec/spec-document.js';
+import { specYamlText } from '../../spec/spec-yaml.js';
 import type { AppSpec } from '../../spec/types.js';
 import type { AppView } from '../api-types.js';
-import { yamlText } from '../output.js';
 import { shownText } from '../terminal-text.js';
 
 export interface Exported {
@@ -42,7 +42,7 @@ export function exportApp(app: AppView, format: 'yaml' | 'json'): Exported {
   const notes = secrets.map((key) => `env.${key} is a secret the API does not show: write its value in place of "${REDACTED}" before applying (apply refuses the marker)`);
   if (format === 'json') return { text: JSON.stringify(doc, null, 2) + '\n', notes };
   const header = secrets.length > 0 ? `# Secrets are not shown: write the value of ${secrets.map((k) => `env.${k}`).join(', ')} in place of "${REDACTED}" before applying.\n` : '';
-  return { text: header + yamlText(doc), notes };
+  return { text: header + specYamlText(doc), notes };
 }
 
 /** The document, checked to parse back to `spec` (secrets aside, which neither side shows). */
