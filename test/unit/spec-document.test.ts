@@ -124,6 +124,16 @@ test('a secret literal never goes out, and its marker cannot be applied back', (
   assert.deepEqual(parseSpecObject({ ...doc, env: { ...(doc.env as object), PASSWORD: { secret: 'hunter2' } } }), spec);
 });
 
+// YAML folds long lines and writes newlines as block scalars: each must read back as written.
+test('long, spaced and multi-line strings and awkward JSON numbers come back the same', () => {
+  const long = 'word  two\tspaces  '.repeat(20) + ' trailing ';
+  const spec = parseSpecObject({
+    apiVersion: 'berth/v1', name: 'long', image: 'long:1', env: { L: long, M: ` ${long}` }, waitingPage: { message: long },
+    command: ['a\nb\n', ' x ', 'line\r\nz', '\t', `${long}\n\n`], input: { data: { s: `${long}\n`, n: 1e21, f: 0.1, big: 12345678901234567890 } },
+  });
+  assertRoundTrip(spec, 'long strings');
+});
+
 // Spec text is read with YAML merge keys: a plain `<<:` key came back as "Merge sources must be maps".
 test('a variable, label or input key named << is written so that it reads back as that name', () => {
   const spec = parseSpecObject({ apiVersion: 'berth/v1', name: 'm', image: 'm:1', env: { '<<': 'x' }, labels: { '<<': 'y' }, input: { data: { '<<': { '<<': 1 } } } });
