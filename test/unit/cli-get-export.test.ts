@@ -38,6 +38,8 @@ let env: NodeJS.ProcessEnv;
 /** What GET /v1/apps/web shows as the spec: the stored one, redacted, plus `extra` fields. */
 let stored: AppSpec;
 let extra: Record<string, unknown> = {};
+/** When set, the whole spec GET shows instead (a broken or hostile server). */
+let shownSpec: unknown;
 
 function view(spec: AppSpec): unknown {
   const now = new Date().toISOString();
@@ -45,7 +47,7 @@ function view(spec: AppSpec): unknown {
     name: spec.name, revision: 1, source: 'api', createdAt: now, updatedAt: now, state: 'stopped',
     status: { name: spec.name, state: 'stopped', since: now, inFlight: 0, waiting: 0 },
     routes: spec.routes.map((r) => ({ ...r, url: 'http://127.0.0.1:8080/web/' })), instances: [],
-    spec: { ...redactSpec(spec), ...extra },
+    spec: shownSpec !== undefined ? shownSpec : { ...redactSpec(spec), ...extra },
   };
 }
 
@@ -143,5 +145,19 @@ test('a field of a newer gateway this CLI cannot write: refused, not dropped fro
     assert.match(errorLine(got), /cannot export web: the gateway's spec has "sidecars", which this berth CLI does not know/);
   } finally {
     extra = {};
+  }
+});
+
+test('a spec that is no spec (a broken server): one line and exit 6, nothing printed', async () => {
+  for (const broken of [null, [], 'web', { name: 'web', env: null }]) {
+    shownSpec = broken;
+    try {
+      const got = await berth(['get', 'web', '--export'], env);
+      assert.equal(got.code, 6, `${JSON.stringify(broken)}: ${got.stderr}`);
+      assert.equal(got.stdout, '');
+      assert.match(errorLine(got), /^berth: cannot export web: /);
+    } finally {
+      shownSpec = undefined;
+    }
   }
 });

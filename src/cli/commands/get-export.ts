@@ -31,6 +31,10 @@ export interface Exported {
  * re-applied must never quietly change the app. Pure but for loading the parser.
  */
 export function exportApp(app: AppView, format: 'yaml' | 'json'): Exported {
+  // Whatever a server sends: a spec that is no object is one line and exit 6, not a TypeError of this CLI (exit 1).
+  if (typeof app.spec !== 'object' || app.spec === null || Array.isArray(app.spec)) {
+    throw new RuntimeError(`cannot export ${shownText(String(app.name))}: the API's answer has no spec; is --url a berth admin API, of this CLI's version (berth version)?`);
+  }
   const spec = app.spec as unknown as AppSpec;
   const unknown = unwrittenFields(spec);
   if (unknown.length > 0) {
