@@ -184,7 +184,8 @@ const document = fc.record(
     timeouts: fc.record({ connect: duration, response: duration }, { requiredKeys: [] }).filter((t) => Object.keys(t).length > 0),
     volume: fc.constant('/data'),
     command: fc.array(fc.string({ maxLength: 5 }).filter((s) => !s.includes('\0')), { minLength: 1, maxLength: 3 }),
-    input: fc.record({ data: fc.jsonValue({ maxDepth: 2 }), as: fc.constantFrom('env', 'file', 'url'), env: fc.constantFrom('BERTH_INPUT', 'IN'), path: fc.constantFrom('/run/berth/input.json', '/in.json') }, { requiredKeys: ['data'] }),
+    input: fc.record({ // A "__proto__" key is refused by the parser (forms.ts), so no spec has one.
+    data: fc.jsonValue({ maxDepth: 2 }).filter((v) => !JSON.stringify(v).includes('"__proto__"')), as: fc.constantFrom('env', 'file', 'url'), env: fc.constantFrom('BERTH_INPUT', 'IN'), path: fc.constantFrom('/run/berth/input.json', '/in.json') }, { requiredKeys: ['data'] }),
     waiting: fc.constantFrom('auto', 'hold', 'page'),
     waitingPage: fc.record({ title: fc.constantFrom('T'), message: fc.constantFrom('M') }, { requiredKeys: [] }),
     queueSize: fc.integer({ min: 1, max: 1000 }),
