@@ -85,3 +85,17 @@ export function formatDuration(ms: number): string {
   }
   return rest ? `${out}${rest}ms` : out;
 }
+
+/**
+ * A whole number of milliseconds as the shortest duration text that parses back to
+ * exactly it: `5m`, `90s` (not `1m30s`), `1500ms`, `1h30m5s`. For writing specs back
+ * out (spec-document.ts), where the text must be exact, and short as a person writes it.
+ * A tie goes to the larger unit (`1m`, not `60s`). Pure.
+ */
+export function exactDurationText(ms: number): string {
+  const candidates = [formatDuration(ms)];
+  for (const unit of ['d', 'h', 'm', 's', 'ms'] as const) {
+    if (ms % UNIT_MS[unit]! === 0) candidates.push(`${ms / UNIT_MS[unit]!}${unit}`);
+  }
+  return candidates.reduce((best, text) => (text.length < best.length ? text : best));
+}

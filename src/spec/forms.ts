@@ -45,8 +45,23 @@ export function checkDocument(doc: unknown): Checked<AppSpec> {
         const message = `unsupported apiVersion ${JSON.stringify(doc.apiVersion)}: use ${API_VERSIONS}`;
         return { ok: false, issues: [{ path: ['apiVersion'], message }] };
       }
-      return missingApiVersion(doc);
+      return isAppView(doc) ? appViewRefused(doc) : missingApiVersion(doc);
   }
+}
+
+/**
+ * The app as `berth get -o yaml|json` (GET /v1/apps/NAME) shows it: its state around its
+ * spec in berth's internal form. kubectl's habit applies that output back; here it got an
+ * "unknown field" for each of the view's nine fields and no word of what to do instead.
+ */
+function isAppView(doc: Record<string, unknown>): boolean {
+  return isRecord(doc.spec) && 'revision' in doc && 'state' in doc && 'instances' in doc;
+}
+
+function appViewRefused(doc: Record<string, unknown>): Checked<AppSpec> {
+  const name = typeof doc.name === 'string' && /^[a-z0-9-]{1,63}$/.test(doc.name) ? doc.name : 'NAME';
+  const message = `this is the app as \`berth get -o yaml|json\` shows it (its state, and its spec in berth's internal form), not a spec to apply: \`berth get ${name} --export\` prints the spec as a berth/v1 document`;
+  return { ok: false, issues: [{ path: ['spec'], message }] };
 }
 
 /** Most likely a berth/v1 document without its first line: report that and everything else wrong. */

@@ -20,6 +20,17 @@ export function sizeText(bytes: number): string {
   return String(bytes);
 }
 
+/**
+ * A byte count as a spec writes it back (spec-document.ts): `"512m"` when a unit
+ * divides it, else the plain number of bytes (a number, as a user writes it). Exact
+ * by construction: a whole count of a unit; a fraction (`"1.5g"`) would parse back
+ * through a rounding down. Pure.
+ */
+export function sizeValue(bytes: number): string | number {
+  const text = sizeText(bytes);
+  return text === String(bytes) ? bytes : text;
+}
+
 /** Bytes of a size (rounded down to a whole byte), or an Error saying what is wrong. */
 export function parseSize(input: string | number): number {
   if (typeof input === 'number') {
