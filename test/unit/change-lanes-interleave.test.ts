@@ -233,7 +233,9 @@ describe('change lanes under random interleavings', () => {
         const reloaded = await within(`round ${round}: a reload after the changes`, gateway.reload());
         assert.equal(reloaded.applied, true, JSON.stringify(reloaded));
       }),
-      { seed: Number(process.env.BERTH_LANES_SEED ?? 20261202), numRuns: Number(process.env.BERTH_LANES_RUNS ?? 25), endOnFailure: true, includeErrorInReport: true },
+      // Fixed: seed 6's runs scale an app and then update its spec, which a controller kept the scaled count through
+      // (fixed in app-controller.ts). BERTH_LANES_SEED and BERTH_LANES_RUNS explore further locally.
+      { seed: Number(process.env.BERTH_LANES_SEED ?? 6), numRuns: Number(process.env.BERTH_LANES_RUNS ?? 25), endOnFailure: true, includeErrorInReport: true },
     );
   });
 
