@@ -4,7 +4,7 @@ import { BerthError, ClientClosedError, EngineUnavailableError, lastOutputOf, me
 import type { Admission, Admitted, Upstream } from '../proxy/upstream.js';
 import { containerExited, type Instance, type Runtime } from '../runtime/runtime.js';
 import { notGrantedBy, specAllowance } from '../runtime/launch-allowance.js';
-import { containerSpecHash, withContainerOf } from '../spec/hash.js';
+import { containerSpecHash, specHash, withContainerOf } from '../spec/hash.js';
 import type { AppSpec, DockerPolicy, WaitingPageText } from '../spec/types.js';
 import type { AppState, AppStatus } from './app-status.js';
 import { AdmissionGate } from './admission.js';
@@ -675,7 +675,10 @@ export class AppController {
     const old = this.spec;
     this.spec = spec;
     this.instances.setBalance(spec.balance);
-    if (spec.scale.replicas !== old.scale.replicas) this.replicas = spec.scale.replicas;
+    // A count `berth scale` set is kept (in the store) until the spec changes, and a changed spec drops it there:
+    // it goes here too, or the app ran the scaled count on, then the spec's after a restart. The scaled count a
+    // store keeps comes in the spec's scale.replicas (desiredSpecs), so it is run whenever it is kept.
+    if (spec.scale.replicas !== old.scale.replicas || specHash(spec) !== specHash(old)) this.replicas = spec.scale.replicas;
     this.replicas = Math.min(Math.max(this.replicas, Math.max(spec.scale.min, 1)), spec.scale.max);
     this.armIdle();
     this.armHealth();

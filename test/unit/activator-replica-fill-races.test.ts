@@ -19,12 +19,14 @@ for (const c of cases) {
   test(`the replica fill and ${c.what} never start one container twice`, async () => {
     const rt = new FakeRuntime();
     const a = fakeActivator(rt);
-    const spec = (image: string) => fakeSpec('web', { image, scale: { min: 0, max: 3 } });
+    const spec = (image: string, replicas?: number) => fakeSpec('web', { image, scale: { min: 0, max: 3, ...(replicas === undefined ? {} : { replicas }) } });
     try {
       await a.reconcile([spec('fake/app:1')]);
       await a.controller('web')!.setReplicas(c.change === 'scale' ? 2 : 3);
       const answered = a.acquire('web');
-      if (c.change === 'update') await a.reconcile([spec('fake/app:2')]).catch(() => undefined);
+      // The update keeps the count set: a changed spec drops a scaled count (as the store does), so the gateway
+      // passes a count it keeps in the spec's scale.replicas (desiredSpecs).
+      if (c.change === 'update') await a.reconcile([spec('fake/app:2', 3)]).catch(() => undefined);
       else await a.controller('web')!.setReplicas(3);
       await answered;
       await eventually('three instances ready', () => a.status('web')?.readyInstances === 3 && rt.running('web').length === 3, 5_000);

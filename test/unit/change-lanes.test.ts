@@ -66,6 +66,23 @@ describe('change lanes', () => {
     assert.deepEqual(await Promise.all(runs), ['a', 'whole', 'b']);
   });
 
+  it('a change that throws before it returns a promise, in a lane, alone or in a commit, holds no later change', async () => {
+    const lanes = new ChangeLanes();
+    const boom = (): Promise<never> => {
+      throw new Error('thrown at once');
+    };
+    await assert.rejects(lanes.forApps(['a', 'b'], boom), /thrown at once/);
+    await assert.rejects(lanes.whole(boom), /thrown at once/);
+    await assert.rejects(lanes.commit(boom), /thrown at once/);
+    const later = await Promise.race([
+      Promise.all([lanes.forApps(['a'], async () => 'a'), lanes.forApps(['b'], async () => 'b'), lanes.whole(async () => 'whole'), lanes.commit(async () => 'commit')]),
+      turns().then(() => 'wedged'),
+    ]);
+    assert.deepEqual(later, ['a', 'b', 'whole', 'commit']);
+    await turns();
+    assert.equal(lanes.busy('a') || lanes.busy('b'), false);
+  });
+
   it('commit sections run one at a time, whichever lanes they come from', async () => {
     const lanes = new ChangeLanes();
     const log: string[] = [];
