@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
-import { cleanupByLabel, testRun } from '../support/docker-cleanup.js';
+import { cleanupByLabel, testDocker, testRun } from '../support/docker-cleanup.js';
 import { GatewayHarness } from '../support/gateway-harness.js';
 import { appPath, testAppYaml } from '../support/app-spec.js';
 import { cliEnv, spawnBerth, type CliProcess } from '../support/berth-cli.js';
@@ -67,6 +67,8 @@ describe('berth serve on SIGTERM', () => {
     // `berth serve` labels its containers as berth's own, without this run's test labels.
     await cleanupByLabel(`berth.app=${served}`);
     await cleanupByLabel(run.label);
+    // Its apps network too: made by the child, it has berth's labels but not this run's, and outlived every run.
+    await testDocker().getNetwork(h.appsNetworkFor()).remove().catch(() => undefined);
   });
 
   test('closes an open WebSocket with 1001 and exits 0 within drainTimeout and its margin', async () => {
