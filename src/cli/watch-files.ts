@@ -1,6 +1,6 @@
 import { lstatSync, readlinkSync, statSync, watch } from 'node:fs';
 import { basename, dirname, relative, resolve, sep } from 'node:path';
-import { eventAction, watchPlan } from './watch-plan.js';
+import { eventAction, samePlan, watchPlan } from './watch-plan.js';
 
 export interface FileWatch {
   close(): void;
@@ -18,6 +18,9 @@ const openFsWatch: OpenWatch = (dir, onEvent) => {
 /** How long after an event that calls for a new plan it is made: one for a burst (`rm -rf` then `cp -r`). */
 const REPLAN_DELAY_MS = 20;
 
+/** Plans made in a row while the file system keeps changing under them; the next event re-plans anyway. */
+const MAX_ARM_ATTEMPTS = 4;
+
 /**
  * Calls `onChange` when one of `paths` changes, including rename-style saves
  * (`sed -i`, editors that write a temp file and rename it over the original). A
@@ -29,14 +32,16 @@ const REPLAN_DELAY_MS = 20;
  * A directory deleted and made again (`rm -rf apps && cp -r new-apps apps`, rsync, a
  * deploy tool), or one that did not exist yet, is watched again once it is there:
  * its inotify watch died with it, and later edits went unseen until a SIGHUP. An
- * event that changes what is to be watched (watch-plan.ts) closes every watch and
- * opens those of a new plan, so their number stays that of the plan however often
- * it happens; plans are made on events only, never in a loop.
+ * event that changes what is to be watched (watch-plan.ts) opens the watches of a
+ * new plan and closes the old ones, so their number stays that of the plan however
+ * often it happens; plans are made on events only (and checked once more when their
+ * watches are open), never in a loop.
  */
 export function watchFiles(paths: readonly string[], onChange: () => void, open: OpenWatch = openFsWatch): FileWatch {
   let watchers: Array<{ close(): void }> = [];
   let replanTimer: NodeJS.Timeout | undefined;
   let closed = false;
+  const planNow = () => watchPlan(paths, { isDirectory, hops: linkHops });
   const replan = () => {
     if (replanTimer || closed) return;
     replanTimer = setTimeout(() => {
@@ -48,12 +53,12 @@ export function watchFiles(paths: readonly string[], onChange: () => void, open:
     }, REPLAN_DELAY_MS);
     replanTimer.unref();
   };
-  const arm = () => {
-    for (const w of watchers) w.close();
-    watchers = [];
-    for (const [dir, planned] of watchPlan(paths, { isDirectory, hops: linkHops })) {
+  /** Opens the watches of `plan`: an event that calls for another plan re-plans, one that names a watched entry reloads. */
+  const openAll = (plan: ReturnType<typeof planNow>) => {
+    const opened: Array<{ close(): void }> = [];
+    for (const [dir, planned] of plan) {
       try {
-        watchers.push(
+        opened.push(
           open(dir, (file) => {
             const action = eventAction(dir, planned, file, isDirectory);
             if (action === 'replan') replan();
@@ -63,6 +68,20 @@ export function watchFiles(paths: readonly string[], onChange: () => void, open:
       } catch {
         // A directory that vanished since the plan: its removal's event re-plans, or the next reload reports it.
       }
+    }
+    return opened;
+  };
+  const arm = () => {
+    for (let attempt = 0; attempt < MAX_ARM_ATTEMPTS; attempt++) {
+      const plan = planNow();
+      // The new watches open before the old close: a directory in both keeps its inotify watch throughout.
+      const opened = openAll(plan);
+      for (const w of watchers) w.close();
+      watchers = opened;
+      // A change between making the plan and opening its watches (the second `mv` of `mv apps old; mv new
+      // apps`) reached no watch, and a plan made before it never watches the directory moved in: planned
+      // again once the watches are open, anything after is theirs to see.
+      if (samePlan(plan, planNow())) return;
     }
   };
   arm();

@@ -58,6 +58,17 @@ function anchor(dir: string, probe: WatchProbe): [string, string] | undefined {
   }
 }
 
+/** Whether two plans watch the same directories, for the same entries, each planned alike (a directory or not). Pure. */
+export function samePlan(a: ReadonlyMap<string, DirWatch>, b: ReadonlyMap<string, DirWatch>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [dir, watch] of a) {
+    const other = b.get(dir);
+    if (!other || other.all !== watch.all || other.names.size !== watch.names.size) return false;
+    for (const [name, wasDirectory] of watch.names) if (other.names.get(name) !== wasDirectory) return false;
+  }
+  return true;
+}
+
 /** What an event in a watched directory calls for: nothing, a reload, or a new plan first (then a reload). */
 export type WatchAction = 'ignore' | 'change' | 'replan';
 

@@ -4,11 +4,11 @@
 // directories; each wait bounded.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { promises as fs, watch as fsWatch } from 'node:fs';
+import { existsSync, promises as fs, renameSync, watch as fsWatch } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { watchFiles, type OpenWatch } from '../../src/cli/watch-files.js';
-import { eventAction, watchPlan } from '../../src/cli/watch-plan.js';
+import { eventAction, samePlan, watchPlan } from '../../src/cli/watch-plan.js';
 import { waitFor } from '../support/wait-for.js';
 
 let dir = '';
@@ -116,6 +116,35 @@ describe('watchFiles after a directory is deleted and made again', () => {
     }
   });
 
+  it('the second mv landing while the watches of the first are being opened (a busy machine): an edit in the directory moved in is still seen', async () => {
+    const apps = join(dir, 'raced');
+    await fs.mkdir(apps);
+    await fs.mkdir(join(dir, 'raced-new'));
+    let changes = 0;
+    let raced = false;
+    // The plan made after `mv raced raced-old` has no `raced`; the `mv raced-new raced` lands just before the parent's
+    // watch opens, so no watch sees it (on CI this came by itself now and then, and the edit was never seen).
+    const racing: OpenWatch = (path, onEvent) => {
+      if (path === dir && !raced && !existsSync(apps)) {
+        raced = true;
+        renameSync(join(dir, 'raced-new'), apps);
+      }
+      const w = fsWatch(path, { persistent: false }, (_e, f) => onEvent(f === null ? null : String(f)));
+      w.on('error', () => undefined);
+      return w;
+    };
+    const watch = watchFiles([apps], () => changes++, racing);
+    try {
+      await fs.rename(apps, join(dir, 'raced-old'));
+      await until('the second mv, made as the watches opened', () => raced);
+      const before = await settled(() => changes);
+      await fs.writeFile(join(apps, 'a.yaml'), 'name: a');
+      await until('the edit in the directory moved in', () => changes > before);
+    } finally {
+      watch.close();
+    }
+  });
+
   it('a directory moved away and another moved in its place (mv apps old; mv new apps): an edit in the new one is seen', async () => {
     const apps = join(dir, 'moved');
     await fs.mkdir(apps);
@@ -187,5 +216,24 @@ describe('watchPlan and eventAction (table)', () => {
     assert.equal(eventAction('/srv/conf', watch, 'berth.yaml', isDir), 'change');
     assert.equal(eventAction('/srv/conf', watch, 'other.txt', isDir), 'ignore');
     assert.equal(eventAction('/srv/conf', { all: true, names: new Map() }, 'other.txt', isDir), 'change');
+  });
+});
+
+describe('samePlan', () => {
+  it('tells plans apart by directory, by whole or named watch, by name and by what a name was planned as', () => {
+    const plan = (dirs: Array<[string, boolean, Array<[string, boolean]>]>) => new Map(dirs.map(([d, all, names]) => [d, { all, names: new Map(names) }]));
+    const base = plan([['/c', false, [['berth.yaml', false]]], ['/c/apps', true, []]]);
+    const table: Array<[string, ReturnType<typeof plan>, boolean]> = [
+      ['the same', plan([['/c', false, [['berth.yaml', false]]], ['/c/apps', true, []]]), true],
+      ['a directory fewer', plan([['/c', false, [['berth.yaml', false]]]]), false],
+      ['another directory', plan([['/c', false, [['berth.yaml', false]]], ['/c/apps2', true, []]]), false],
+      ['named, not whole', plan([['/c', false, [['berth.yaml', false]]], ['/c/apps', false, []]]), false],
+      ['a name more', plan([['/c', false, [['berth.yaml', false], ['apps', true]]], ['/c/apps', true, []]]), false],
+      ['a name now a directory', plan([['/c', false, [['berth.yaml', true]]], ['/c/apps', true, []]]), false],
+    ];
+    for (const [what, other, same] of table) {
+      assert.equal(samePlan(base, other), same, what);
+      assert.equal(samePlan(other, base), same, `${what}, the other way`);
+    }
   });
 });
