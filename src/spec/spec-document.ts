@@ -23,16 +23,21 @@
  */
 import { exactDurationText } from './duration.js';
 import { REDACTED, type EnvValue } from './env-value.js';
+import { parseSpecObject } from './parse.js';
 import { sizeValue } from './size.js';
 import { PORT_FROM_IMAGE, type AppSpec, type RouteSpec } from './types.js';
 
 /** A berth/v1 document: a plain object whose keys are in the order a person writes them. */
 export type SpecDocument = Record<string, unknown>;
 
-/** What the parser fills in (schema.ts, normalize.ts), so a value equal to it is left out. */
-const DEFAULT_START_TIMEOUT_MS = 60_000;
-const DEFAULT_HEALTH = { intervalMs: 10_000, timeoutMs: 2_000, unhealthyThreshold: 3, healthyThreshold: 1 };
-const DEFAULT_HSTS_MAX_AGE_S = 365 * 86_400;
+/**
+ * What the parser fills in (schema.ts, normalize.ts), so a value equal to it is left out: read from
+ * the parser itself, with every optional block that has defaults of its own named, so a default
+ * changed there is a default here too, not a value an export writes out or drops.
+ */
+const PARSED_DEFAULTS = parseSpecObject({ apiVersion: 'berth/v1', name: 'defaults', image: 'defaults', port: 1, routes: [{ host: 'defaults.example' }], health: { path: '/' }, hsts: {}, input: { data: {} } });
+const DEFAULT_HEALTH = PARSED_DEFAULTS.health!;
+const DEFAULT_INPUT = PARSED_DEFAULTS.input!;
 
 /**
  * Every field of an AppSpec, each written below. A field added to AppSpec fails the
@@ -67,7 +72,7 @@ export function specDocument(spec: AppSpec): SpecDocument {
   const scale = scaleDocument(spec.scale);
   if (scale) doc.scale = scale;
   if (spec.idleTimeoutMs !== undefined) doc.idleTimeout = exactDurationText(spec.idleTimeoutMs);
-  if (spec.startTimeoutMs !== DEFAULT_START_TIMEOUT_MS) doc.startTimeout = exactDurationText(spec.startTimeoutMs);
+  if (spec.startTimeoutMs !== PARSED_DEFAULTS.startTimeoutMs) doc.startTimeout = exactDurationText(spec.startTimeoutMs);
   if (spec.timeouts) {
     const timeouts: SpecDocument = {};
     if (spec.timeouts.connectMs !== undefined) timeouts.connect = exactDurationText(spec.timeouts.connectMs);
@@ -77,14 +82,14 @@ export function specDocument(spec: AppSpec): SpecDocument {
   if (spec.volume !== undefined) doc.volume = spec.volume;
   if (spec.command !== undefined) doc.command = [...spec.command];
   if (spec.input) doc.input = inputDocument(spec.input);
-  if (spec.waiting !== 'auto') doc.waiting = spec.waiting;
+  if (spec.waiting !== PARSED_DEFAULTS.waiting) doc.waiting = spec.waiting;
   if (spec.waitingPage) doc.waitingPage = { ...spec.waitingPage };
   if (spec.queueSize !== undefined) doc.queueSize = spec.queueSize;
-  if (spec.balance !== 'least-connections') doc.balance = spec.balance;
+  if (spec.balance !== PARSED_DEFAULTS.balance) doc.balance = spec.balance;
   if (spec.health) doc.health = healthDocument(spec.health);
-  if (spec.strategy.type !== 'blue-green' || spec.strategy.batchSize !== 1) doc.strategy = strategyDocument(spec.strategy);
+  if (spec.strategy.type !== PARSED_DEFAULTS.strategy.type || spec.strategy.batchSize !== PARSED_DEFAULTS.strategy.batchSize) doc.strategy = strategyDocument(spec.strategy);
   if (spec.dependsOn.length > 0) doc.dependsOn = [...spec.dependsOn];
-  if (spec.idleAction !== 'stop') doc.idleAction = spec.idleAction;
+  if (spec.idleAction !== PARSED_DEFAULTS.idleAction) doc.idleAction = spec.idleAction;
   if (spec.removeAfterMs !== undefined) doc.removeAfter = exactDurationText(spec.removeAfterMs);
   const resources = resourcesDocument(spec.resources);
   if (resources) doc.resources = resources;
@@ -127,9 +132,9 @@ function scaleDocument(scale: AppSpec['scale']): SpecDocument | undefined {
 
 function inputDocument(input: NonNullable<AppSpec['input']>): SpecDocument {
   const out: SpecDocument = { data: JSON.parse(input.json) as unknown };
-  if (input.as !== 'env') out.as = input.as;
-  if (input.env !== 'BERTH_INPUT') out.env = input.env;
-  if (input.path !== '/run/berth/input.json') out.path = input.path;
+  if (input.as !== DEFAULT_INPUT.as) out.as = input.as;
+  if (input.env !== DEFAULT_INPUT.env) out.env = input.env;
+  if (input.path !== DEFAULT_INPUT.path) out.path = input.path;
   return out;
 }
 
@@ -144,8 +149,8 @@ function healthDocument(health: NonNullable<AppSpec['health']>): SpecDocument {
 
 function strategyDocument(strategy: AppSpec['strategy']): SpecDocument {
   const out: SpecDocument = {};
-  if (strategy.type !== 'blue-green') out.type = strategy.type;
-  if (strategy.batchSize !== 1) out.batchSize = strategy.batchSize;
+  if (strategy.type !== PARSED_DEFAULTS.strategy.type) out.type = strategy.type;
+  if (strategy.batchSize !== PARSED_DEFAULTS.strategy.batchSize) out.batchSize = strategy.batchSize;
   return out;
 }
 
@@ -170,7 +175,7 @@ function hstsDocument(hsts: NonNullable<AppSpec['hsts']>): SpecDocument {
   const out: SpecDocument = {};
   // The parser keeps whole seconds (rounded down), so a maxAge under 1s was stored as 0;
   // "1ms" is the shortest text that gives 0 again ("0s" is refused: not longer than 0).
-  if (hsts.maxAgeS !== DEFAULT_HSTS_MAX_AGE_S) out.maxAge = hsts.maxAgeS === 0 ? '1ms' : exactDurationText(hsts.maxAgeS * 1000);
+  if (hsts.maxAgeS !== PARSED_DEFAULTS.hsts!.maxAgeS) out.maxAge = hsts.maxAgeS === 0 ? '1ms' : exactDurationText(hsts.maxAgeS * 1000);
   if (hsts.includeSubDomains) out.includeSubDomains = true;
   if (hsts.preload) out.preload = true;
   return out;
