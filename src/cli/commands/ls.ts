@@ -49,7 +49,17 @@ export function lsCommand(): Command {
         return;
       }
       process.stdout.write(appsTable(apps, paint(), Date.now()));
+      const refused = refusedNote(apps);
+      if (refused) note(refused);
     });
+}
+
+/** The line under the table when the policy refuses some apps' specs, naming the first few; undefined when none. Pure. */
+export function refusedNote(apps: readonly AppView[]): string | undefined {
+  const refused = apps.filter((app) => app.status?.policyRefused).map((app) => shownText(app.name, 40));
+  if (refused.length === 0) return undefined;
+  const named = refused.length > 3 ? `${refused.slice(0, 3).join(', ')} and ${refused.length - 3} more` : refused.join(', ');
+  return `refused: the gateway's policy refuses the spec of ${named}; no new container is made for it ('berth get NAME' says why)`;
 }
 
 /** The table `berth ls` prints. Pure. */
@@ -57,7 +67,9 @@ export function appsTable(apps: readonly AppView[], p: Paint, now: number): stri
   const rows = apps.map((app) => [
     // Names and routes come from specs others applied: shown, not obeyed by the terminal.
     shownText(app.name),
-    stateLabel(app.state, p),
+    // kubectl's "Ready,SchedulingDisabled": a policy reloaded since the app started may refuse
+    // its spec; what runs serves on, but no new container is made, which `berth ls` must not hide.
+    app.status?.policyRefused ? `${stateLabel(app.state, p)}${p.yellow(',refused')}` : stateLabel(app.state, p),
     shownText(app.routes.map(routeLabel).join(','), MAX_ROUTES) || '-',
     instanceCount(app),
     relativeTime(app.status?.lastActivity, now),
