@@ -19,7 +19,7 @@ import { clientAddressOf, upstreamRequestHeaders } from './forwarded-headers.js'
 import { trailingSlashRedirect, type RouteMatch, type RouteTable } from './route-table.js';
 import type { Admission, AdmitOptions, Upstream, UpstreamSource } from './upstream.js';
 import { UpstreamPools } from './upstream-pools.js';
-import { writeRawFailure } from './raw-failure.js';
+import { writeRawFailure, writeRawRedirect } from './raw-failure.js';
 import type { RequestRecord } from '../store/store.js';
 import { handleBerthEndpoint } from './berth-endpoints.js';
 import { requestIdOf } from './request-id.js';
@@ -215,7 +215,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
       if (req.httpVersionMajor === 2) adaptHttp2Response(res as unknown as Http2ServerResponse);
       this.refuseExpectation(req, res);
     });
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head, true));
     // CONNECT is never tunnelled, as on the plain listener: unheard, Node drops an HTTP/1.1 one
     // without a word and answers an HTTP/2 one with a bare 405.
     server.on('connect', (req: IncomingMessage | Http2ServerRequest, second: Duplex | Http2ServerResponse) => {
@@ -620,7 +620,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
    * client that resets while its handshake is held for a cold start ends that
    * exchange only. Each `began` gets exactly one `ended`, whichever way it goes.
    */
-  private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, secure = false): void {
     // Only WebSocket is ever tunnelled; h2c, TLS/1.0 and the like are served as plain HTTP, by a
     // fresh parser that guards the socket itself (no event can fire before this synchronous hand-over).
     if (!isWebSocketUpgrade(req.headers)) return replayAsPlainHttp(this.server, req, socket, head);
@@ -641,6 +641,13 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     if ('status' in routed) return void writeRawFailure(socket, routed);
     const match = routed;
     const app = match.app;
+    // A plain handshake is a routed plain request like any other: a route kept to HTTPS (tls.redirect, its
+    // redirectHttps) answers it with handle()'s 308, never with a tunnel over plain HTTP, which it opened.
+    const location = secure ? undefined : this.edge?.redirect(match, req.url!);
+    if (location !== undefined) {
+      writeRawRedirect(socket, location);
+      return this.recordOwnAnswer(app, req, 308, client);
+    }
     // Checked before anything is acquired: a malformed handshake never wakes a stopped app.
     const problem = handshakeProblem(req);
     if (problem) {

@@ -23,5 +23,21 @@ export function writeRawFailure(socket: Duplex, failure: ProxyFailure, app?: str
   return Buffer.byteLength(answer) - Buffer.byteLength(answer.slice(0, answer.indexOf('\r\n\r\n') + 4));
 }
 
+/**
+ * Answers an Upgrade request with a 308 to `location` (a plain handshake to a route
+ * kept to HTTPS), written by hand as writeRawFailure's answers are, and ends the socket.
+ * A location that is not visible ASCII (none is: berth builds it from a checked host and
+ * a normalised target) would split the head; the socket is cut instead.
+ */
+export function writeRawRedirect(socket: Duplex, location: string): void {
+  if (socket.destroyed || !socket.writable || !/^[\x21-\x7e]+$/.test(location)) {
+    socket.destroy();
+    return;
+  }
+  socket.end(`HTTP/1.1 308 Permanent Redirect\r\nlocation: ${location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+  socket.resume();
+  setTimeout(() => socket.destroy(), RAW_LINGER_MS).unref();
+}
+
 /** How long a client answered with a failure may keep its socket. */
 const RAW_LINGER_MS = 5_000;

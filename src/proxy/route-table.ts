@@ -138,13 +138,20 @@ function matchPath(entries: PathTrie<PathEntry>, path: string, authority: string
  * `location` with proxy_pass, a GET or HEAD of it is redirected to the prefix with its
  * slash, the query kept; other methods are forwarded as before (a client posting to it
  * may not follow a redirect). `url` is the routed path and query.
+ *
+ * The Location is relative to the request (`./a/?q`, RFC 9110 §10.2.2), not the path
+ * berth routed (`/session/a/`): behind a proxy that mounts berth under a prefix
+ * (`/berth/session/a` seen by the browser), that path sent the browser out of the mount,
+ * to whatever the proxy in front serves at `/session/a/`. The last segment resolved
+ * against the browser's own URL stays wherever the browser is, as the waiting page's
+ * status poll does. `./` keeps a segment with a `:` (`a:b/`) from reading as a scheme.
  */
 export function trailingSlashRedirect(match: RouteMatch, method: string, url: string): string | undefined {
   const prefix = match.strippedPrefix;
   if (prefix === undefined || url.length < prefix.length) return undefined;
   if (url.length > prefix.length && url.charCodeAt(prefix.length) !== 63 /* ? */) return undefined;
   if (method !== 'GET' && method !== 'HEAD') return undefined;
-  return `${prefix}/${url.slice(prefix.length)}`;
+  return `./${prefix.slice(prefix.lastIndexOf('/') + 1)}/${url.slice(prefix.length)}`;
 }
 
 /**

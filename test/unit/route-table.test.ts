@@ -86,10 +86,10 @@ test('a stripping route names the prefix it stripped (X-Forwarded-Prefix); other
   assert.equal(root.match('x', '/a')?.upstreamPath, '/a');
 });
 
-/** [method, url, expected Location of the redirect to the prefix with its slash]. */
+/** [method, url, expected Location of the redirect to the prefix with its slash, relative to the request]. */
 const slashCases: Array<[method: string, url: string, location: string | undefined]> = [
-  ['GET', '/s/strip', '/s/strip/'],
-  ['HEAD', '/s/strip?x=1&y', '/s/strip/?x=1&y'],
+  ['GET', '/s/strip', './strip/'],
+  ['HEAD', '/s/strip?x=1&y', './strip/?x=1&y'],
   ['GET', '/s/strip/', undefined],
   ['GET', '/s/strip/a?b', undefined],
   ['POST', '/s/strip', undefined],
@@ -101,6 +101,29 @@ for (const [method, url, location] of slashCases) {
     const match = table.match('localhost', url);
     assert.ok(match);
     assert.equal(trailingSlashRedirect(match, method, url), location);
+  });
+}
+
+// A proxy in front that mounts berth under /berth/ strips it: the browser is at /berth/s/strip,
+// berth sees /s/strip. The Location `/s/strip/` (berth's view) took the browser out of the mount,
+// to whatever the proxy in front serves at /s/strip/ (another service, another tenant's app).
+const mountCases: Array<[prefix: string, browserUrl: string, berthUrl: string, landing: string]> = [
+  ['/s/strip/', 'https://front.example/berth/s/strip?x=1', '/s/strip?x=1', 'https://front.example/berth/s/strip/?x=1'],
+  ['/s/strip/', 'https://front.example/s/strip', '/s/strip', 'https://front.example/s/strip/'],
+  // A segment with a colon must not read as a scheme (`a:b/` would be the URL a:b/).
+  ['/s/a:b/', 'https://front.example/berth/s/a:b', '/s/a:b', 'https://front.example/berth/s/a:b/'],
+  // A proxy that rewrites the prefix (/apps/x → /s/x) and keeps the last segment lands right too.
+  ['/s/x/', 'https://front.example/apps/x?q', '/s/x?q', 'https://front.example/apps/x/?q'],
+];
+
+for (const [prefix, browserUrl, berthUrl, landing] of mountCases) {
+  test(`the bare-prefix redirect of ${browserUrl} (berth sees ${berthUrl}) lands at ${landing}`, () => {
+    const t = new RouteTable([{ app: 'a', routes: [{ path: prefix, stripPrefix: true }] }]);
+    const match = t.match('front.example', berthUrl);
+    assert.ok(match);
+    const location = trailingSlashRedirect(match, 'GET', berthUrl);
+    assert.ok(location !== undefined);
+    assert.equal(new URL(location, browserUrl).href, landing);
   });
 }
 
