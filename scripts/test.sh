@@ -204,8 +204,10 @@ split_lanes() {
   return 0
 }
 
-# One lane (BERTH_TEST_ONE_LANE=1, or nothing to run beside): the unit files two at a time
-# (no engine, mostly short timers), then the others one at a time. Every file runs,
+# One lane (BERTH_TEST_ONE_LANE=1, or nothing to run beside), and the free lane: the unit
+# files two at a time (no engine, mostly short timers; a file's own start, ~0.65 s of
+# imports, is most of a unit file's time, and two of them overlap it), then the others one
+# at a time (browsers, gateways, PostgreSQL, the adversarial proxies). Every file runs,
 # whatever failed.
 run_one_lane() {
   local t unit=() rest=() rc=0
@@ -221,15 +223,18 @@ run_one_lane() {
   return "$rc"
 }
 
-# Beside the engine lane: one file at a time (the engine lane, dockerd and the apps take the
-# rest of the two cores), in a process group of its own so an interrupted run stops it
-# (stop_free_lane), its output kept in a file and printed when both lanes are done, not
-# interleaved with the engine lane's.
+# Beside the engine lane, as run_one_lane runs its files: the unit files two at a time, the
+# others one at a time (one at a time for all of them took as long as the engine lane,
+# ~680 s, a third of it node's start of each file), in a process group of its own so an
+# interrupted run stops it (stop_free_lane), its output kept in a file and printed when both
+# lanes are done, not interleaved with the engine lane's.
 start_free_lane() {
   FREE_LANE_LOG=$(mktemp /tmp/berth-test-free-lane.XXXXXX)
   FREE_LANE_STARTED=$SECONDS
   say "free lane: ${#free[@]} target(s) beside the engine lane; its output follows the engine lane's"
-  setsid node --test --test-concurrency=1 --test-timeout="$TEST_TIMEOUT_MS" "${free[@]}" >"$FREE_LANE_LOG" 2>&1 &
+  export -f run_one_lane
+  export TEST_TIMEOUT_MS
+  setsid bash -c 'run_one_lane "$@"' free-lane "${free[@]}" >"$FREE_LANE_LOG" 2>&1 &
   FREE_LANE_PID=$!
 }
 

@@ -12,7 +12,11 @@ import { rawExchange, sleep, wsHandshake, wsTextFrame, type Step } from '../supp
 
 const runId = randomBytes(3).toString('hex');
 const live = `adv${runId}-rlive`;
-const cold = `adv${runId}-rcold`;
+/**
+ * Slow to start, so a request to it is held for a while: one app for each held-for-a-cold-start
+ * case, each cold at its first request, so no case waits for the one before to be stopped again.
+ */
+const colds = ['get', 'get-half', 'post', 'ws', 'ws-half'].map((c) => `adv${runId}-rcold-${c}`);
 const livePing = `/s/${live}/ping`;
 
 describe('clients that cut off or reset', () => {
@@ -22,8 +26,7 @@ describe('clients that cut off or reset', () => {
     gw = await GatewayProcess.start({
       apps: {
         [live]: advAppYaml(live, runId, 'scale: {min: 1}\n'),
-        // Slow to start, so a request to it is held for a while.
-        [cold]: advAppYaml(cold, runId, 'env: {STARTUP_DELAY_MS: "1000"}\n'),
+        ...Object.fromEntries(colds.map((cold) => [cold, advAppYaml(cold, runId, 'env: {STARTUP_DELAY_MS: "1000"}\n')])),
       },
     });
     const first = await rawExchange(gw.proxyPort, [`GET ${livePing} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`], { timeoutMs: 30_000 });
@@ -71,8 +74,8 @@ describe('clients that cut off or reset', () => {
 
   interface StageCase {
     name: string;
-    /** Stop the cold app first, so the request is held for a cold start. */
-    needsStoppedCold?: boolean;
+    /** The cold app this case's request is held for (stopped first, if it is not). */
+    cold?: string;
     steps: () => Step[];
     /** What the client must have seen before it went away (undefined: no check). */
     sawBefore?: (bytes: string) => string | undefined;
@@ -91,11 +94,11 @@ describe('clients that cut off or reset', () => {
       name: 'proxy: reset after the first of two pipelined responses began',
       steps: () => [`GET /s/${live}/stream?chunks=10&ms=50 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /s/${live}/slow?ms=300 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, { waitForHead: true, timeoutMs: 5000 }, { reset: true }],
     },
-    { name: 'proxy: reset while an HTTP request is held for a cold start', needsStoppedCold: true, steps: () => [`GET /s/${cold}/ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, { pauseMs: 200 }, { reset: true }] },
-    { name: 'proxy: half-close while an HTTP request is held for a cold start', needsStoppedCold: true, steps: () => [`GET /s/${cold}/ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, { pauseMs: 200 }, { end: true }, { pauseMs: 200 }] },
-    { name: 'proxy: reset while a POST with its body is held for a cold start', needsStoppedCold: true, steps: () => [`POST /s/${cold}/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n01234`, { pauseMs: 200 }, { reset: true }] },
-    { name: 'proxy: reset while a WebSocket handshake is held for a cold start (crash 1)', needsStoppedCold: true, steps: () => [wsHandshake(`/s/${cold}/ws`, '127.0.0.1'), { pauseMs: 200 }, { reset: true }] },
-    { name: 'proxy: half-close while a WebSocket handshake is held for a cold start', needsStoppedCold: true, steps: () => [wsHandshake(`/s/${cold}/ws`, '127.0.0.1'), { pauseMs: 200 }, { end: true }, { pauseMs: 200 }] },
+    { name: 'proxy: reset while an HTTP request is held for a cold start', cold: colds[0], steps: () => [`GET /s/${colds[0]}/ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, { pauseMs: 200 }, { reset: true }] },
+    { name: 'proxy: half-close while an HTTP request is held for a cold start', cold: colds[1], steps: () => [`GET /s/${colds[1]}/ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, { pauseMs: 200 }, { end: true }, { pauseMs: 200 }] },
+    { name: 'proxy: reset while a POST with its body is held for a cold start', cold: colds[2], steps: () => [`POST /s/${colds[2]}/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n01234`, { pauseMs: 200 }, { reset: true }] },
+    { name: 'proxy: reset while a WebSocket handshake is held for a cold start (crash 1)', cold: colds[3], steps: () => [wsHandshake(`/s/${colds[3]}/ws`, '127.0.0.1'), { pauseMs: 200 }, { reset: true }] },
+    { name: 'proxy: half-close while a WebSocket handshake is held for a cold start', cold: colds[4], steps: () => [wsHandshake(`/s/${colds[4]}/ws`, '127.0.0.1'), { pauseMs: 200 }, { end: true }, { pauseMs: 200 }] },
     { name: 'proxy: reset right after sending a WebSocket handshake', steps: () => [wsHandshake(`/s/${live}/ws`, '127.0.0.1'), { reset: true }] },
     {
       name: 'proxy: reset after a 101, mid-frame',
@@ -111,14 +114,15 @@ describe('clients that cut off or reset', () => {
   for (const stage of stages) {
     test(stage.name, async () => {
       await gw.respawnIfDead();
-      if (stage.needsStoppedCold) await gw.ensureStopped(cold);
+      const cold = stage.cold;
+      if (cold) await gw.ensureStopped(cold);
       const port = stage.name.startsWith('admin') ? gw.adminPort : gw.proxyPort;
       const outcome = await rawExchange(port, stage.steps(), { timeoutMs: 3000, responses: 0 });
       await sleep(100);
       await gw.assertServing(stage.name, livePing);
       const why = stage.sawBefore?.(outcome.bytes.toString('latin1'));
       assert.equal(why, undefined, why);
-      if (stage.needsStoppedCold) {
+      if (cold) {
         // The start the abandoned request began must still succeed for the next client.
         const next = await rawExchange(gw.proxyPort, [`GET /s/${cold}/ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`], { timeoutMs: 15_000 });
         gw.assertAlive(`${stage.name}, then a request to the cold app`);

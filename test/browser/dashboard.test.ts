@@ -47,8 +47,11 @@ describe('dashboard in a real browser', () => {
     // Long idle timeouts: the app must stop because the UI says so, not by itself.
     await h.writeConfig('defaults:\n  idleTimeout: 10m\n');
     await h.writeApp('a.yaml', testAppYaml(app, 'env: {LOG_REQUESTS: "1"}\n'));
-    await h.start();
-    browser = await launchChromium();
+    // Chromium starts while the gateway does; a browser launched is kept for after() whatever failed.
+    const [started, launched] = await Promise.allSettled([h.start(), launchChromium()]);
+    if (launched.status === 'fulfilled') browser = launched.value;
+    if (started.status === 'rejected') throw started.reason;
+    if (launched.status === 'rejected') throw launched.reason;
     context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
     page = await context.newPage();
     page.setDefaultTimeout(WAIT_MS);

@@ -23,12 +23,19 @@ describe('the gateways panel', { skip, timeout: 90_000 }, () => {
   let browser: Browser | undefined;
 
   before(async () => {
-    db = await createTestDatabase();
-    for (const id of ['a', 'b']) {
-      gws.push(await GatewayProcess.start({ apps: {}, store: db.url, appsNetwork: 'none', env: { BERTH_GATEWAY_ID: `ui-${id}-${run.id}` } }));
-      if (id === 'a') await waitFor('A leads', async () => (await gws[0]!.api('GET', '/v1/gateways')).json?.leader === `ui-a-${run.id}`, { timeoutMs: 10_000 });
+    // Chromium starts while the gateways do; a browser launched is kept for after() whatever failed.
+    const launching = launchChromium();
+    launching.catch(() => undefined); // awaited below; a failure here is not also an unhandled rejection
+    try {
+      db = await createTestDatabase();
+      for (const id of ['a', 'b']) {
+        gws.push(await GatewayProcess.start({ apps: {}, store: db.url, appsNetwork: 'none', env: { BERTH_GATEWAY_ID: `ui-${id}-${run.id}` } }));
+        if (id === 'a') await waitFor('A leads', async () => (await gws[0]!.api('GET', '/v1/gateways')).json?.leader === `ui-a-${run.id}`, { timeoutMs: 10_000 });
+      }
+    } finally {
+      browser = await launching.catch(() => undefined);
     }
-    browser = await launchChromium();
+    browser ??= await launching;
   });
 
   after(async () => {

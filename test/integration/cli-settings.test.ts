@@ -1,20 +1,27 @@
+// The CLI's settings (configure, BERTH_URL/BERTH_TOKEN, the settings file), its tokens and
+// its version against a whole gateway's admin API. Nothing here starts an app, so the
+// gateway runs on the fake engine (FakeGatewayBed): the file runs beside the engine lane,
+// not in its one-at-a-time queue.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Gateway } from '../../src/gateway/gateway.js';
 import { VERSION } from '../../src/version.js';
 import { berth, BERTH_BIN, berthJson, cliEnv, errorLine } from '../support/berth-cli.js';
-import { cleanupByLabel, testRun } from '../support/docker-cleanup.js';
-import { GatewayHarness } from '../support/gateway-harness.js';
+import { FakeGatewayBed } from '../support/fake-gateway.js';
 import { waitFor } from '../support/wait-for.js';
 
-const run = testRun();
+const run = { id: randomBytes(3).toString('hex') };
 /** util-linux `script` gives the CLI a terminal, so configure's questions can be tested. */
 const hasScript = spawnSync('script', ['--version']).status === 0;
 
 describe('berth CLI: configure, tokens and version', { timeout: 120_000 }, () => {
-  let h: GatewayHarness;
+  let bed: FakeGatewayBed | undefined;
+  /** The gateway's temp dir, its admin API and token (what the tests below use of it). */
+  let h: { dir: string; adminUrl: string; adminToken: string };
   /** Points at the gateway through the environment. */
   let env: NodeJS.ProcessEnv;
   /** No BERTH_* variables: only what `configure` saved in this XDG_CONFIG_HOME. */
@@ -22,19 +29,19 @@ describe('berth CLI: configure, tokens and version', { timeout: 120_000 }, () =>
   let xdg: string;
 
   before(async () => {
-    h = await GatewayHarness.create(run.labels);
-    await h.writeConfig();
-    await h.start();
+    bed = await FakeGatewayBed.create();
+    const gateway: Gateway = await bed.start();
+    h = { dir: bed.dir, adminUrl: `http://127.0.0.1:${gateway.adminAddress!.port}`, adminToken: bed.adminToken };
     xdg = join(h.dir, 'xdg');
     env = cliEnv({ BERTH_URL: h.adminUrl, BERTH_TOKEN: h.adminToken, XDG_CONFIG_HOME: join(h.dir, 'xdg-unused') });
     bare = cliEnv({ XDG_CONFIG_HOME: xdg });
-    await h.writeApp('hello.yaml', `apiVersion: berth/v1\nname: cfg-${run.id}\nimage: berth-test/app:latest\nport: 8080\n`);
-    await h.gateway!.reload();
+    // An app for `berth ls` to list.
+    const applied = await bed.api(gateway, 'POST', '/v1/apps', { apiVersion: 'berth/v1', name: `cfg-${run.id}`, image: 'fake/app:latest', port: 8080 });
+    assert.ok(applied.status === 200 || applied.status === 201, JSON.stringify(applied.json));
   });
 
   after(async () => {
-    await h?.dispose();
-    await cleanupByLabel(run.label);
+    await bed?.dispose();
   });
 
   test('configure --url --token checks them, saves them owner-only, and later commands use them', async () => {

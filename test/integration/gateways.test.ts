@@ -37,11 +37,14 @@ describe('several gateways on one PostgreSQL store', { skip, timeout: 240_000 },
 
   before(async () => {
     db = await createTestDatabase();
-    for (const id of ['a', 'b', 'c']) {
-      gws.push(await GatewayProcess.start({ apps: {}, store: db.url, appsNetwork: 'none', env: { BERTH_GATEWAY_ID: `gw-${id}-${run.id}` } }));
-      // A first: it takes the lock at its start and leads.
-      if (id === 'a') await waitFor('gateway A leads', async () => (await gateways(gws[0]!)).leader === `gw-a-${run.id}`, { timeoutMs: 10_000 });
-    }
+    const start = (id: string) => GatewayProcess.start({ apps: {}, store: db!.url, appsNetwork: 'none', env: { BERTH_GATEWAY_ID: `gw-${id}-${run.id}` } });
+    // A first: it takes the lock at its start and leads.
+    gws.push(await start('a'));
+    await waitFor('gateway A leads', async () => (await gateways(gws[0]!)).leader === `gw-a-${run.id}`, { timeoutMs: 10_000 });
+    // Then B and C together (one after the other only added a gateway's start); both kept for after() whatever failed.
+    const followers = await Promise.allSettled([start('b'), start('c')]);
+    for (const started of followers) if (started.status === 'fulfilled') gws.push(started.value);
+    for (const started of followers) if (started.status === 'rejected') throw started.reason;
     events = await EngineEvents.open(`berth-test-run=${run.id}`);
   });
 

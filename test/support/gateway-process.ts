@@ -270,7 +270,8 @@ export function advAppYaml(name: string, runId: string, extra = ''): string {
 
 /** Ends every gateway of a test (never throws), then removes its apps' containers and what carries `label`. */
 export async function disposeGateways(gateways: readonly GatewayProcess[], apps: string[], label: string): Promise<void> {
-  for (const gw of gateways) await gw.dispose().catch(() => undefined);
+  // All at once: each waits for its own process to drain and exit, which one after another added up.
+  await Promise.all(gateways.map((gw) => gw.dispose().catch(() => undefined)));
   await removeAppContainers(apps);
   await cleanupByLabel(label);
 }
