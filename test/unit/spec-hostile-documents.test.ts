@@ -9,8 +9,12 @@
 //  - a name given twice was not said while another document had a problem: the author
 //    fixed that one and only then heard of the name.
 import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { readConfigText } from '../../src/config/config-text.js';
+import { loadConfig } from '../../src/config/load-config.js';
 import { SpecError, type FieldProblem } from '../../src/errors.js';
 import { parseCntSpawnerBody, parseSpecObject, parseSpecText } from '../../src/spec/parse.js';
 
@@ -130,5 +134,27 @@ describe('spec documents: a name given twice beside other problems', () => {
     const bad = problemsOf(() => parseSpecText([web('Api'), web('Api')].join('---\n'), 'apps.yaml'));
     assert.ok(bad.every((p) => p.path.endsWith('.name') && !p.message.includes('also the name')), JSON.stringify(bad));
     assert.equal(parseSpecText([web('api'), web('api')].join('---\n'), 'apps.yaml').length, 2);
+  });
+});
+
+describe('spec documents in the gateway config', () => {
+  it('a spec file\'s problems, a name given twice among them, and an inline spec\'s, in one refusal, each file named as in the config', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-hostile-config-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    await mkdir(join(dir, 'apps'));
+    await writeFile(join(dir, 'apps', 'a.yaml'), [`${web('a')}env: {? [x] : y}\n`, web('b'), web('b').replace('port: 8080', 'port: 0')].join('---\n'));
+    const inline = '  - apiVersion: berth/v1\n    name: inl\n    image: example/web:1\n    port: 8080\n    env: {A: "\\ud800"}\n';
+    await writeFile(join(dir, 'berth.yaml'), `listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nstore: ./berth.db\napps:\n  - ./apps/\n${inline}`);
+    let message = '';
+    await assert.rejects(loadConfig(join(dir, 'berth.yaml')), (err: unknown) => {
+      assert.ok(err instanceof SpecError, String(err));
+      message = err.message;
+      return true;
+    });
+    assert.match(message, /^apps\/a\.yaml, document 1: YAML mapping key is a list at line 5, column 9: a key must be a plain name; /);
+    assert.match(message, /; apps\/a\.yaml, document 3: port: must be at least 1 \(line 15\); /);
+    assert.match(message, /; apps\/a\.yaml, document 3: name: "b" is also the name of apps\/a\.yaml, document 2; app names must be unique \(line 13\); /);
+    assert.match(message, /; berth\.yaml: apps\[1\]\.env\.A: must be Unicode text: a lone surrogate \(\\uD800\)/);
+    assert.ok(!message.includes(dir), `the files are named as in the config, not by their full path: ${message}`);
   });
 });
