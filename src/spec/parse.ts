@@ -20,6 +20,9 @@ import { rawValueIssues } from './raw-value.js';
 import { isRecord } from './record.js';
 import type { Checked, PathSegment, SpecIssue } from './path.js';
 import { formatPath, toFieldProblems } from './path.js';
+import { listed } from './problem-list.js';
+
+export { MAX_LISTED_PROBLEMS } from './problem-list.js';
 import type { AppSpec } from './types.js';
 
 /**
@@ -90,19 +93,6 @@ function repeatedNames(named: readonly NamedDocument[], source: string): Array<{
     repeated.push({ doc, issue: { path, message: `"${name}" is also the name of ${where}; app names must be unique` } });
   }
   return repeated;
-}
-
-/**
- * The most problems one refusal lists. A 1 MiB body of 500,000 list items made an
- * error message of 27 MB (and an answer twice that); past the first few hundred,
- * more of the same helps nobody.
- */
-export const MAX_LISTED_PROBLEMS = 200;
-
-function listed(problems: FieldProblem[]): FieldProblem[] {
-  if (problems.length <= MAX_LISTED_PROBLEMS) return problems;
-  const more = problems.length - MAX_LISTED_PROBLEMS;
-  return [...problems.slice(0, MAX_LISTED_PROBLEMS), { path: '(more)', message: `${more} more problem${more === 1 ? '' : 's'} not listed; fix these first` }];
 }
 
 /**
