@@ -46,7 +46,7 @@ export type LineOf = (path: readonly PathSegment[]) => number | undefined;
 
 /** Where a field is in the config file's text, so a refusal names its line; undefined for a text without one map. */
 export function configLines(text: string): LineOf | undefined {
-  const read = readDocuments(text);
+  const read = readDocuments(text, Infinity);
   const only = read.documents.length === 1 && read.documents[0]!.at.length === 0 ? read.documents[0] : undefined;
   return only && ((path) => only.lineOf(path));
 }

@@ -5,7 +5,7 @@
  * documents that are empty or only comments are skipped.
  */
 import { type Document, isAlias, isCollection, isMap, isSeq, LineCounter, parseAllDocuments, type Node, visit } from 'yaml';
-import { yamlShapeProblem } from './nesting-depth.js';
+import { MAX_LIST_ITEMS, MAX_MAPPING_ENTRIES, MAX_NESTING_DEPTH, yamlShapeProblem } from './nesting-depth.js';
 import type { PathSegment, SpecIssue } from './path.js';
 
 export interface AppDocument {
@@ -105,8 +105,9 @@ export function collectionKeyProblems(doc: Document, lineCounter?: LineCounter):
   return problems;
 }
 
-export function readDocuments(text: string): ReadDocuments {
-  const shape = yamlShapeProblem(text);
+/** `listItems`: the longest list taken (a spec's; the config file, whose lines are read here too, has none). */
+export function readDocuments(text: string, listItems = MAX_LIST_ITEMS): ReadDocuments {
+  const shape = yamlShapeProblem(text, { depth: MAX_NESTING_DEPTH, entries: MAX_MAPPING_ENTRIES, items: listItems });
   if (shape !== undefined) return { documents: [], issues: [{ path: [], message: `the YAML ${shape}; no spec needs that` }] };
   const lineCounter = new LineCounter();
   const yamlDocs = parseAllDocuments(text, { lineCounter, prettyErrors: true, merge: true });
