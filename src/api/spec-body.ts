@@ -1,4 +1,5 @@
-import { BadRequestError } from '../errors.js';
+import { BadRequestError, BerthError } from '../errors.js';
+import { MAX_APPS_PER_REQUEST } from './body-limit.js';
 import { parseSpecTextOffThread } from '../spec/parse-off-thread.js';
 import type { AppSpec } from '../spec/types.js';
 import { specText } from '../spec/utf8-text.js';
@@ -13,5 +14,8 @@ export async function specsFromBody(ctx: ApiContext): Promise<AppSpec[]> {
   // A large body is read off the event loop, which the proxy shares.
   const specs = await parseSpecTextOffThread(text, 'request body');
   if (specs.length === 0) throw new BadRequestError('the request body holds no app spec');
+  if (specs.length > MAX_APPS_PER_REQUEST) {
+    throw new BerthError('payload_too_large', `the request body holds ${specs.length} app specs, more than ${MAX_APPS_PER_REQUEST} at a time; apply them in parts`);
+  }
   return specs;
 }

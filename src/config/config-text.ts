@@ -1,6 +1,6 @@
-import { parseDocument, type YAMLError } from 'yaml';
+import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import { yamlShapeProblem } from '../spec/nesting-depth.js';
-import { readDocuments, syntaxMessage, tagProblems } from '../spec/documents.js';
+import { collectionKeyProblems, readDocuments, syntaxMessage, tagProblems } from '../spec/documents.js';
 import type { PathSegment } from '../spec/path.js';
 
 /**
@@ -14,11 +14,12 @@ export function readConfigText(text: string): ConfigText {
   const shape = yamlShapeProblem(text);
   if (shape !== undefined) return { ok: false, problem: ` ${shape}` };
   try {
-    const doc = parseDocument(text);
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(text, { lineCounter });
     // A tag YAML does not know (`token: !secret x`) is refused, as in a spec: dropped, it left the plain value.
     const error = doc.errors[0];
     if (error) return { ok: false, problem: `: ${configSyntaxMessage(error)}` };
-    const problem = tagProblems(doc)[0];
+    const problem = tagProblems(doc)[0] ?? collectionKeyProblems(doc, lineCounter)[0];
     if (problem) throw problem;
     return { ok: true, raw: doc.toJS({ maxAliasCount: 100 }) ?? {} };
   } catch (err) {
@@ -45,7 +46,7 @@ export type LineOf = (path: readonly PathSegment[]) => number | undefined;
 
 /** Where a field is in the config file's text, so a refusal names its line; undefined for a text without one map. */
 export function configLines(text: string): LineOf | undefined {
-  const read = readDocuments(text);
+  const read = readDocuments(text, Infinity);
   const only = read.documents.length === 1 && read.documents[0]!.at.length === 0 ? read.documents[0] : undefined;
   return only && ((path) => only.lineOf(path));
 }

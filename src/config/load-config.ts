@@ -336,7 +336,9 @@ async function loadApps(entries: ConfigFileInput['apps'], baseDir: string, at: (
       if (!(err instanceof SpecError)) throw err;
       const name = file ? relative(baseDir, file) || file : undefined;
       // An inline app's problem is in the config file itself: its line is found there.
-      problems.push(...err.problems.map((p) => (name === undefined ? { path: configName === undefined ? p.path : inFile(configName, p.path), message: `${p.message}${at(pathSegments(p.path))}` } : { path: inFile(name, p.path), message: p.message })));
+      // A name given twice names the other document by the file as it was read (`/srv/apps/web.yaml, document 1`): as the path names it.
+      const named = (message: string) => (file && name ? message.replaceAll(`${file}, document `, `${name}, document `) : message);
+      problems.push(...err.problems.map((p) => (name === undefined ? { path: configName === undefined ? p.path : inFile(configName, p.path), message: `${p.message}${at(pathSegments(p.path))}` } : { path: inFile(name, p.path), message: named(p.message) })));
       return undefined;
     }
   };

@@ -4,8 +4,8 @@
  * A file holds one app per `---` document, or a list of apps (a JSON array);
  * documents that are empty or only comments are skipped.
  */
-import { type Document, isMap, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml';
-import { yamlShapeProblem } from './nesting-depth.js';
+import { type Document, isAlias, isCollection, isMap, isSeq, LineCounter, parseAllDocuments, type Node, visit } from 'yaml';
+import { MAX_LIST_ITEMS, MAX_MAPPING_ENTRIES, MAX_NESTING_DEPTH, yamlShapeProblem } from './nesting-depth.js';
 import type { PathSegment, SpecIssue } from './path.js';
 
 export interface AppDocument {
@@ -24,10 +24,23 @@ export interface ReadDocuments {
 
 /** A YAML error as one line: its first line, which names line and column, without the code frame after it. */
 export function syntaxMessage(error: { message: string; code?: string }): string {
-  if (error.code === 'TAG_RESOLVE_FAILED') return `YAML ${error.message}`;
+  if (error.code === 'TAG_RESOLVE_FAILED' || error.code === 'NON_STRING_KEY') return `YAML ${error.message}`;
   // The message's first line already names line and column; the rest is a code frame.
-  return `YAML syntax error: ${error.message.split('\n')[0]!.replace(/:$/, '')}`;
+  return `YAML syntax error: ${clipWords(error.message.split('\n')[0]!.replace(/:$/, ''))}`;
 }
+
+/**
+ * Words past WORD_CLIP characters cut short: the parser quotes what it failed on (an alias's
+ * name), so a 100 KB name made a 200 KB message, repeated in the answer's detail and problems.
+ */
+function clipWords(message: string): string {
+  return message.replace(new RegExp(`\\S{${WORD_CLIP + 1},}`, 'g'), (word) => `${word.slice(0, WORD_CLIP)}…`);
+}
+
+const WORD_CLIP = 60;
+
+/** Aliased values a document may expand to (the YAML library's own default), past which it is refused as a "billion laughs". */
+const MAX_ALIAS_COUNT = 100;
 
 /** The node at `path`; for a mapping key, the key itself, which is where a user looks. */
 function nodeAt(doc: Document, path: readonly PathSegment[]): Node | undefined {
@@ -47,7 +60,7 @@ function nodeAt(doc: Document, path: readonly PathSegment[]): Node | undefined {
 /** The document's data. An alias bomb ("billion laughs") is turned into a syntax error. */
 function toValue(doc: Document): unknown {
   try {
-    return doc.toJS({ maxAliasCount: 100 });
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (err) {
     doc.errors.push({ message: (err as Error).message } as Document['errors'][number]);
     return undefined;
@@ -70,13 +83,36 @@ export function tagProblems(doc: Document): Document['errors'] {
     });
 }
 
-export function readDocuments(text: string): ReadDocuments {
-  const shape = yamlShapeProblem(text);
+/**
+ * A mapping key that is a list or a mapping (`? [a, b] : c`), as an error. Objects have only
+ * text keys, so it became the key's YAML text (an env variable named "[ a, b ]"), with a
+ * warning on the gateway's stderr that no author saw.
+ */
+export function collectionKeyProblems(doc: Document, lineCounter?: LineCounter): Document['errors'] {
+  const problems: Document['errors'] = [];
+  visit(doc, {
+    Pair(_, pair) {
+      // An alias as a key (`*k: x`) stands for what its anchor names, which may be a collection.
+      const key = isAlias(pair.key) ? pair.key.resolve(doc) : pair.key;
+      if (!isCollection(key)) return;
+      const kind = isMap(key) ? 'a mapping' : 'a list';
+      const range = (pair.key as Node).range;
+      const pos = range && lineCounter ? lineCounter.linePos(range[0]) : undefined;
+      const at = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
+      problems.push({ code: 'NON_STRING_KEY', message: `mapping key is ${kind}${at}: a key must be a plain name` } as Document['errors'][number]);
+    },
+  });
+  return problems;
+}
+
+/** `listItems`: the longest list taken (a spec's; the config file, whose lines are read here too, has none). */
+export function readDocuments(text: string, listItems = MAX_LIST_ITEMS): ReadDocuments {
+  const shape = yamlShapeProblem(text, { depth: MAX_NESTING_DEPTH, entries: MAX_MAPPING_ENTRIES, items: listItems });
   if (shape !== undefined) return { documents: [], issues: [{ path: [], message: `the YAML ${shape}; no spec needs that` }] };
   const lineCounter = new LineCounter();
   const yamlDocs = parseAllDocuments(text, { lineCounter, prettyErrors: true, merge: true });
   const parsed = Array.isArray(yamlDocs) ? yamlDocs : [];
-  for (const doc of parsed) doc.errors.push(...tagProblems(doc));
+  for (const doc of parsed) doc.errors.push(...tagProblems(doc), ...collectionKeyProblems(doc, lineCounter));
   const values = parsed.map((doc) => (doc.errors.length === 0 ? toValue(doc) : undefined));
   const several = parsed.filter((doc, i) => doc.errors.length > 0 || values[i] != null).length > 1;
   const documents: AppDocument[] = [];

@@ -7,7 +7,8 @@
  */
 import { checkBerthApp } from './berth-v1.js';
 import { CNTSPAWNER_KEYS, checkCntSpawnerBody } from './cntspawner.js';
-import type { Checked, SpecIssue } from './path.js';
+import type { Checked } from './path.js';
+import { rawValueIssues } from './raw-value.js';
 import { isRecord } from './record.js';
 import { checkSwsApp } from './sws.js';
 import type { AppSpec } from './types.js';
@@ -31,7 +32,7 @@ export function checkDocument(doc: unknown): Checked<AppSpec> {
   if (!isRecord(doc)) {
     return { ok: false, issues: [{ path: [], message: 'must be a mapping of fields (an app spec)' }] };
   }
-  const reserved = protoKeyIssues(doc, []);
+  const reserved = rawValueIssues(doc, []);
   if (reserved.length > 0) return { ok: false, issues: reserved };
   switch (detectForm(doc)) {
     case 'berth/v1':
@@ -69,17 +70,4 @@ function missingApiVersion(doc: Record<string, unknown>): Checked<AppSpec> {
   const checked = checkBerthApp(doc);
   const others = checked.ok ? [] : checked.issues.filter((issue) => issue.path[0] !== 'apiVersion');
   return { ok: false, issues: [{ path: ['apiVersion'], message: `required: ${API_VERSIONS}` }, ...others] };
-}
-
-/**
- * Keys named `__proto__` anywhere in a document. YAML and JSON give them as own keys, but
- * the schema's maps skip them (assigning one would set a prototype), so an env variable or
- * label of that name vanished without a word; it is refused, naming where.
- */
-export function protoKeyIssues(value: unknown, path: Array<string | number>): SpecIssue[] {
-  if (Array.isArray(value)) return value.flatMap((item, i) => protoKeyIssues(item, [...path, i]));
-  if (!isRecord(value)) return [];
-  return Object.keys(value).flatMap((key) =>
-    key === '__proto__' ? [{ path: [...path, key], message: '"__proto__" cannot be used as a name here' }] : protoKeyIssues(value[key], [...path, key]),
-  );
 }

@@ -11,6 +11,14 @@ export const MAX_NESTING_DEPTH = 64;
  */
 export const MAX_MAPPING_ENTRIES = 1000;
 
+/**
+ * More items than any list of a spec needs (routes, command, mounts, dependsOn), checked in
+ * spec texts only. The apply of one spec runs on the event loop the proxy shares: one with
+ * 50,000 routes (a 1 MiB body) held it for a second, 250,000 dependsOn names for longer.
+ * Many apps in one request are bounded by the API (MAX_APPS_PER_REQUEST).
+ */
+export const MAX_LIST_ITEMS = 10_000;
+
 interface CstNode {
   type?: string;
   offset?: number;
@@ -30,7 +38,7 @@ interface CstNode {
  * are measured first, on the concrete syntax tree, which the parser builds
  * without recursion, walked here with an explicit stack.
  */
-export function yamlShapeProblem(text: string, limits = { depth: MAX_NESTING_DEPTH, entries: MAX_MAPPING_ENTRIES }): string | undefined {
+export function yamlShapeProblem(text: string, limits: { depth: number; entries: number; items?: number } = { depth: MAX_NESTING_DEPTH, entries: MAX_MAPPING_ENTRIES }): string | undefined {
   const deep = `is nested more than ${limits.depth} levels deep`;
   // Building the tree takes time that grows faster than the depth; a flood of brackets is refused at once.
   if (rawBracketDepth(text) > FLOOD || longestIndicatorRun(text) > FLOOD) return deep;
@@ -46,6 +54,10 @@ export function yamlShapeProblem(text: string, limits = { depth: MAX_NESTING_DEP
       const isMapping = cst.type === 'block-map' || (cst.type === 'flow-collection' && cst.start?.source === '{');
       if (isMapping && (cst.items?.length ?? 0) > limits.entries) {
         return `has a mapping of more than ${limits.entries} entries (line ${lineAt(text, cst.offset ?? 0)})`;
+      }
+      const isList = cst.type === 'block-seq' || (cst.type === 'flow-collection' && cst.start?.source === '[');
+      if (isList && limits.items !== undefined && (cst.items?.length ?? 0) > limits.items) {
+        return `has a list of more than ${limits.items} items (line ${lineAt(text, cst.offset ?? 0)})`;
       }
       if (typeof cst.value === 'object') stack.push([cst.value, inner]);
       for (const item of cst.items ?? []) {

@@ -13,6 +13,7 @@ import { formatPath, type SpecIssue } from './path.js';
 import type { FieldProblem } from '../errors.js';
 import { hostPortIssues, type GatewayPorts } from './host-ports.js';
 import { policyIssues } from './policy.js';
+import { listed } from './problem-list.js';
 import { RESERVED_NAMES } from './reserved-names.js';
 import { effectiveHost, routeCollisions } from './route-collisions.js';
 import type { AppSpec, DockerPolicy } from './types.js';
@@ -107,8 +108,9 @@ export function validateAppSet(
       for (const issue of policyIssues(spec, policy)) denied.push({ path: ['apps', i, ...issue.path], message: issue.message });
     });
   }
-  if (issues.length > 0) throw new SpecError(toFieldProblems([...issues, ...denied]));
-  if (denied.length > 0) throw new PolicyError(toFieldProblems(denied));
+  // As a document's own problems are: one spec's 250,000 dependsOn entries made a 20 MB refusal, answered as a 500.
+  if (issues.length > 0) throw new SpecError(listed(toFieldProblems([...issues, ...denied])));
+  if (denied.length > 0) throw new PolicyError(listed(toFieldProblems(denied)));
 }
 
 /** A set-level issue (`apps[i].<field>`) as a problem, located at spec i's origin when it has one. */

@@ -57,6 +57,12 @@ describe('berth apply -f: where a refused spec is wrong', () => {
       refusal([['request body, document 2: name', '"web" is also the name of request body, document 1; app names must be unique']]),
       'web.yaml, document 2: name: "web" is also the name of web.yaml, document 1; app names must be unique',
     ],
+    // Said beside another document's problem, by the parser: at the document's index, as its other problems.
+    [
+      'a name given twice beside a field problem',
+      refusal([['[2].port', 'must be at least 1 (line 15)'], ['[1].name', '"web" is also the name of request body, document 1; app names must be unique (line 7)']]),
+      'web.yaml, document 3: port: must be at least 1 (line 15); web.yaml, document 2: name: "web" is also the name of web.yaml, document 1; app names must be unique (line 7)',
+    ],
     ['no problems listed', new ApiError(400, 'bad_request', 'request body: not YAML (line 1)'), 'web.yaml: not YAML (line 1)'],
     ['a plain message', new ApiError(400, 'bad_request', 'the request body holds no app spec'), 'web.yaml: the request body holds no app spec'],
   ];

@@ -38,6 +38,7 @@ export const appRoutes: RouteDef[] = [
     responses: {
       200: 'What happened to each app: created, updated or unchanged, with the changed fields and urls, where each of its routes is served',
       403: 'A spec asks for what the gateway\'s policy does not allow (policy_denied): each problem names its field',
+      413: 'The body is larger than 1 MiB, or holds more than 500 app specs (payload_too_large): apply them in parts',
       502: 'An update was rolled back (upstream_unavailable): it is not stored, the previous revision keeps serving; the detail says why',
     },
     async handle(ctx) {
