@@ -1,132 +1,45 @@
 import type { IncomingMessage } from 'node:http';
-import type { Logger } from 'pino';
 import { BerthError, ClientClosedError, EngineUnavailableError, lastOutputOf, messageOf } from '../errors.js';
 import type { Admission, Admitted, Upstream } from '../proxy/upstream.js';
 import { containerExited, type Instance, type Runtime } from '../runtime/runtime.js';
-import { notGrantedBy, specAllowance } from '../runtime/launch-allowance.js';
 import { containerSpecHash, specHash, withContainerOf } from '../spec/hash.js';
-import type { AppSpec, DockerPolicy, WaitingPageText } from '../spec/types.js';
-import type { AppState, AppStatus } from './app-status.js';
+import type { AppSpec } from '../spec/types.js';
+import type { AppControllerDeps } from './app-controller-deps.js';
+import { APP_DOWN, isDown, type AppState, type AppStatus } from './app-status.js';
 import { AdmissionGate } from './admission.js';
 import { adoptedExit, lastEnded } from './adopted-exit.js';
 import { crashLoopReason, type CrashBackoff } from './crash-backoff.js';
 import { AppTimers } from './app-timers.js';
-import { DependencyHold, type WakeDependencies } from './dependency-hold.js';
+import { DependencyHold } from './dependency-hold.js';
 import { awaitHealthy, HealthChecker, mayEject } from './health-checker.js';
 import { CHANGED_OUTSIDE, ROUTE_LOST, routeLost } from './published-route.js';
-import { endedReason, SIGNAL_COUNTS_FOR_MS, SignalBook } from './ended-reason.js';
+import { endedReason, outOfMemoryError, SignalBook } from './ended-reason.js';
+import { foreignRunning } from './foreign-container.js';
 import { exitDecision, restartSlot, whetherGone } from './instance-failure.js';
 import { InstanceSet } from './instance-set.js';
 import { LaunchRefusalMemo, launchRefusal } from './launch-policy.js';
 import { unlessLeft } from './leave-queue.js';
 import { isIllegal, transition, type LifecycleAction, type LifecycleEvent } from './lifecycle.js';
-import { failureKeeping, failureOwner, type FailureOwner, type KeepFailure } from './kept-failure.js';
+import { failureKeeping, failureOwner, type FailureOwner } from './kept-failure.js';
+import { isLeaderStopExit, rolloutRetirement } from './leader-stop.js';
 import type { StoredFailure } from '../store/store.js';
-import { OUT_OF_MEMORY, Slot, startSlot, thawSlot } from './instance-slot.js';
+import { Slot, startSlot, thawSlot } from './instance-slot.js';
 import { waitUntilReady } from './readiness.js';
 import { RejectedRevision } from './rejected-revision.js';
 import { replaceInstances } from './rollout.js';
 import { pauseInstances, retireInstance, stopInstances, type StopContext } from './stop-instances.js';
-import type { IdleStopSlots } from './idle-stop-slots.js';
-import type { HeldStartSlot, StartBudget } from './start-budget.js';
-import { StopRetry, type StopRetrySchedule } from './stop-retry.js';
+import type { HeldStartSlot } from './start-budget.js';
+import { StopRetry } from './stop-retry.js';
 import { HealthNotPassedError, NoInstanceError, StartFailedError, StartSlotsBusyError } from './start-errors.js';
 import type { BelievedApp } from './resync-plan.js';
 import { afterFailedThaw, wakePlan } from './wake-plan.js';
-import { replicaRangeProblem } from './replica-range.js';
+import { replicaRangeProblem, replicasAfterUpdate } from './replica-range.js';
 
 export { StartFailedError } from './start-errors.js';
-
-/** Gateway-wide defaults an app falls back on; they change on reload. */
-export interface AppDefaults {
-  idleTimeoutMs: number;
-  queueSize: number;
-  waitingPage: WaitingPageText;
-  /** The launch policy in force now; re-checked at every start, since it may have narrowed since the app was accepted. */
-  policy: DockerPolicy;
-}
-
-export interface AppControllerDeps {
-  runtime: Runtime;
-  logger: Logger;
-  defaults: () => AppDefaults;
-  onChange: (status: AppStatus) => void;
-  /** Wakes the apps this one depends on, in order, and holds them up until `release` (returned) is called. */
-  wakeDependencies?: WakeDependencies;
-  /** The app's ready instances may have changed (proxy workers are sent them). */
-  onReadyChange?: (app: string) => void;
-  /**
-   * A barrier, with proxy workers: resolves once every worker has stopped
-   * choosing the app's instances by itself and has reported what it has in
-   * flight. Asked before an idle stop, a stop and a retirement, since workers
-   * report activity in batches. Absent: the proxy is in this process, nothing to wait for.
-   */
-  quiesce?: (app: string) => Promise<void>;
-  /**
-   * Several gateways on one store: whether this gateway acts now (it leads).
-   * One that does not still serves and cold-starts (under the lease) but leaves
-   * idle stops, removals, replica fills, restarts and rollouts to the leader,
-   * and follows what the engine reports instead. Absent: always.
-   */
-  acts?: () => boolean;
-  /** Several gateways: runs a start or an idle stop of the app under the per-app lease, so one gateway does it. */
-  lease?: AppLease;
-  /**
-   * Several gateways: why the leader stopped the app (`idle`, `stopped through the API`, …) when it announced
-   * a stop after `sinceMs` (epoch ms, not in that millisecond; recently), else undefined. A gateway that does not lead sees the
-   * leader's stop only as its containers' exits; with this it tells them as that stop, not as the app's own.
-   */
-  leaderStopped?: LeaderStopped;
-  /** The gateway's bounds on starts, shared by every app (start-budget.ts). Absent: none. */
-  startBudget?: StartBudget;
-  /** The gateway's bound on idle stops under way at once, shared by every app (idle-stop-slots.ts). Absent: none. */
-  idleStopSlots?: IdleStopSlots;
-  /** When a stop the engine did not carry out is tried again (stop-retry.ts). Absent: 1 s doubling to 30 s. */
-  stopRetry?: StopRetrySchedule;
-  /**
-   * The engine answers again after an outage one of this app's starts ran into. The
-   * start may have been carried out with its answer lost (the connection cut as it
-   * came): its container runs while the app shows failed, until something looks.
-   * Absent: the next resync looks.
-   */
-  engineBack?: () => void;
-  /**
-   * Keeps the app's failure in the store when it fails, and forgets it when the app is past it
-   * (kept-failure.ts), so that a gateway restart still shows it failed and why. Absent: nothing kept.
-   */
-  keepFailure?: KeepFailure;
-}
-
-/**
- * Whether an exit told as the app's own (at `exit.atMs`, of an instance started at `exit.startedAtMs`) is the
- * leader's stop announced at `atMs`: announced after the instance started (not in its millisecond, as LeaderStops
- * says), and within a signal's span of the exit either way (the notice and the die event are not ordered). Pure.
- */
-export function isLeaderStopExit(exit: { atMs: number; startedAtMs: number }, atMs: number): boolean {
-  return atMs > exit.startedAtMs && Math.abs(atMs - exit.atMs) <= SIGNAL_COUNTS_FOR_MS;
-}
-
-/**
- * On a gateway that does not lead, why an exit is the leader's rollout retiring the instance, or undefined. Only
- * the leader rolls out, and this gateway took the new spec at the reconcile that began the rollout, so an
- * instance of another revision than the app's own is one the leader is replacing: its drain and removal reach
- * this gateway only as an exit (137, for the removal), which was told as the app's own, a crash. Pure.
- */
-export function rolloutRetirement(instanceSpecHash: string, appSpecHash: string): string | undefined {
-  return instanceSpecHash === appSpecHash ? undefined : 'replaced by the new revision';
-}
-
-/** See AppControllerDeps.leaderStopped. */
-export type LeaderStopped = (app: string, sinceMs: number) => string | undefined;
-
-/**
- * Runs `work` holding the app's lease across gateways, waiting at most `waitMs` for it. `work` may end the lease
- * before it ends itself with `letGo` (see LetGo in app-lease.ts); a lease that gives none ends with the work.
- */
-export type AppLease = <T>(app: string, waitMs: number, work: (letGo?: () => void) => Promise<T>) => Promise<T>;
-
-/** States of an app with nothing up: starting it adds one to the apps the gateway runs. */
-export const APP_DOWN: ReadonlySet<AppState> = new Set(['stopped', 'failed', 'crashloop']);
+export type { AppControllerDeps, AppDefaults, AppLease, LeaderStopped } from './app-controller-deps.js';
+export { APP_DOWN } from './app-status.js';
+export { foreignRunning } from './foreign-container.js';
+export { isLeaderStopExit, rolloutRetirement } from './leader-stop.js';
 
 /** How often a gateway that does not lead looks again at an app whose idle timeout ran out (it may lead by then). */
 const FOLLOWER_IDLE_RECHECK_MS = 1_000;
@@ -142,18 +55,6 @@ const DRAIN_MS = 30_000;
 
 /** Forged containers whose warning a controller remembers having given (see refusedForeign); past it, it starts over. */
 const MAX_FOREIGN_TOLD = 64;
-
-/**
- * The powers that keep a container found as it is from being adopted (empty: none): it runs (or is
- * frozen, which a wake thaws without a start) with powers over the host (Instance.hostPowers) that its
- * app's spec does not grant, whether or not the policy would allow them: berth gives a container what
- * its spec asks and no more. One the spec grants is berth's own, even from before a policy narrowed,
- * and runs on until stopped (as a reload leaves it). A stopped one is its start's to refuse. Pure.
- */
-export function foreignRunning(instance: Pick<Instance, 'state' | 'hostPowers'>, spec: AppSpec): string[] {
-  if (!instance.hostPowers?.length || !(instance.state === 'running' || instance.state === 'paused' || instance.state === 'restarting')) return [];
-  return notGrantedBy(instance.hostPowers, specAllowance(spec));
-}
 
 /**
  * One app's façade: the proxy, the API and the engine's events talk to it,
@@ -675,11 +576,7 @@ export class AppController {
     const old = this.spec;
     this.spec = spec;
     this.instances.setBalance(spec.balance);
-    // A count `berth scale` set is kept (in the store) until the spec changes, and a changed spec drops it there:
-    // it goes here too, or the app ran the scaled count on, then the spec's after a restart. The scaled count a
-    // store keeps comes in the spec's scale.replicas (desiredSpecs), so it is run whenever it is kept.
-    if (spec.scale.replicas !== old.scale.replicas || specHash(spec) !== specHash(old)) this.replicas = spec.scale.replicas;
-    this.replicas = Math.min(Math.max(this.replicas, Math.max(spec.scale.min, 1)), spec.scale.max);
+    this.replicas = replicasAfterUpdate(this.replicas, spec.scale, old.scale.replicas, specHash(spec) !== specHash(old));
     this.armIdle();
     this.armHealth();
     if (!this.acts()) {
@@ -1118,9 +1015,7 @@ export class AppController {
   }
 
   private outOfMemoryError(exitCode: number | undefined): string {
-    const limit = this.spec.resources.memoryBytes;
-    const mib = limit === undefined ? "the gateway's default" : `${Math.round(limit / 2 ** 20)} MiB`;
-    return `${OUT_OF_MEMORY} (code ${exitCode ?? 137}; its limit: ${mib}); give it more with resources.memory`;
+    return outOfMemoryError(exitCode, this.spec.resources.memoryBytes);
   }
 
   /**
@@ -1532,8 +1427,4 @@ export class AppController {
 /** A kept container that still holds its app up: running, or frozen. */
 function isUp(instance: Instance): boolean {
   return instance.state === 'running' || instance.state === 'paused';
-}
-
-function isDown(state: AppState): boolean {
-  return state === 'stopped' || state === 'failed' || state === 'crashloop' || state === 'paused';
 }
