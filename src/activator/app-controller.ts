@@ -11,11 +11,11 @@ import { adoptedExit, lastEnded } from './adopted-exit.js';
 import { crashLoopReason, type CrashBackoff } from './crash-backoff.js';
 import { AppTimers } from './app-timers.js';
 import { DependencyHold } from './dependency-hold.js';
-import { awaitHealthy, HealthChecker, mayEject } from './health-checker.js';
+import { awaitHealthy, HealthChecker } from './health-checker.js';
 import { CHANGED_OUTSIDE, ROUTE_LOST, routeLost } from './published-route.js';
 import { endedReason, outOfMemoryError, SignalBook } from './ended-reason.js';
 import { foreignRunning } from './foreign-container.js';
-import { exitDecision, restartSlot, whetherGone } from './instance-failure.js';
+import { exitDecision, restartSlot } from './instance-failure.js';
 import { InstanceSet } from './instance-set.js';
 import { LaunchRefusalMemo, launchRefusal } from './launch-policy.js';
 import { unlessLeft } from './leave-queue.js';
@@ -32,6 +32,7 @@ import type { HeldStartSlot } from './start-budget.js';
 import { StopRetry } from './stop-retry.js';
 import { HealthNotPassedError, NoInstanceError, StartFailedError, StartSlotsBusyError } from './start-errors.js';
 import type { BelievedApp } from './resync-plan.js';
+import { UnreachableChecks } from './unreachable-check.js';
 import { afterFailedThaw, wakePlan } from './wake-plan.js';
 import { replicaRangeProblem, replicasAfterUpdate } from './replica-range.js';
 
@@ -43,12 +44,6 @@ export { isLeaderStopExit, rolloutRetirement } from './leader-stop.js';
 
 /** How often a gateway that does not lead looks again at an app whose idle timeout ran out (it may lead by then). */
 const FOLLOWER_IDLE_RECHECK_MS = 1_000;
-
-/** How long the engine is asked whether an unreachable instance has exited: it records an exit a few milliseconds after the fact. */
-const UNREACHABLE_CHECK_MS = 500;
-
-/** Consecutive connection failures that take an instance out of rotation (passive health). */
-const PASSIVE_EJECT_AFTER = 3;
 
 /** How long old instances may finish their requests after an update, a scale-down or a stop. */
 const DRAIN_MS = 30_000;
@@ -89,6 +84,7 @@ export class AppController {
   private readonly gate: AdmissionGate;
   private readonly timers: AppTimers;
   private readonly health: HealthChecker;
+  private readonly unreachableChecks: UnreachableChecks;
   private readonly dependencies: DependencyHold;
   private readonly rejected = new RejectedRevision();
   /** The forged containers already warned of (refusedForeign). */
@@ -127,6 +123,13 @@ export class AppController {
     // The probe dials a new connection each time: a kept-alive one can answer while new ones hang.
     this.gate = new AdmissionGate(() => deps.runtime.probe(), undefined, () => deps.engineBack?.());
     this.health = new HealthChecker({ logger: deps.logger, onUnhealthy: (slot, reason) => void this.recover(slot, `failed its health checks (${reason})`) });
+    this.unreachableChecks = new UnreachableChecks({
+      runtime: deps.runtime,
+      instances: this.instances,
+      running: () => this.state === 'running',
+      exited: (id, exitCode, engineError) => void this.instanceExited(id, exitCode, undefined, engineError),
+      recover: (slot, why) => void this.recover(slot, why),
+    });
   }
 
   get name(): string {
@@ -1031,40 +1034,11 @@ export class AppController {
   }
 
   /**
-   * The proxy could not reach `instanceId` (refused, or closed before any
-   * answer). An app that quits by itself (seed 000) races the engine's die
-   * event, so the engine is asked, for a short while, whether the instance is
-   * gone. A live instance that keeps failing is ejected (passive health).
+   * The proxy could not reach `instanceId` (refused, or closed before any answer): the engine is asked
+   * whether it is gone, and one that runs but keeps failing is ejected (unreachable-check.ts).
    */
   unreachable(instanceId: string): Promise<boolean> {
-    const slot = this.instances.slotOf(instanceId);
-    // Already handled: the die event came, or the instance was replaced or stopped.
-    if (!slot || this.state !== 'running') return Promise.resolve(true);
-    // One look at the engine per instance at a time, shared by every request that failed on it meanwhile: each
-    // polled the engine on its own for the whole look (twenty inspects), so a burst of requests against an instance
-    // that refuses became a storm of engine calls, and its exit was handled once per request.
-    let answer = this.unreachableChecks.get(slot);
-    if (answer === undefined) {
-      answer = this.checkUnreachable(slot, instanceId).finally(() => this.unreachableChecks.delete(slot));
-      this.unreachableChecks.set(slot, answer);
-    }
-    return answer;
-  }
-
-  /** The engine's look at an instance the proxy could not reach (see unreachable), under way, by slot. */
-  private readonly unreachableChecks = new Map<Slot, Promise<boolean>>();
-
-  private async checkUnreachable(slot: Slot, instanceId: string): Promise<boolean> {
-    const gone = await whetherGone(this.deps.runtime, slot, () => this.instances.has(slot) && this.state === 'running', UNREACHABLE_CHECK_MS);
-    if (gone === 'handled') return true;
-    if (gone) {
-      this.instanceExited(instanceId, gone.exitCode, undefined, gone.engineError);
-      return true;
-    }
-    // One instance out at a time, as for the health checks: when every instance refuses at once (the app
-    // overloaded, its accept queue full) they were all restarted together and the app served nothing.
-    if (slot.upstream.failures >= PASSIVE_EJECT_AFTER && mayEject(slot, this.instances.slots)) void this.recover(slot, `${slot.upstream.failures} connection failures in a row`);
-    return false;
+    return this.unreachableChecks.check(instanceId);
   }
 
   /**
