@@ -14,7 +14,7 @@ import { DependencyHold } from './dependency-hold.js';
 import { awaitHealthy, HealthChecker } from './health-checker.js';
 import { CHANGED_OUTSIDE, ROUTE_LOST, routeLost } from './published-route.js';
 import { endedReason, outOfMemoryError, SignalBook } from './ended-reason.js';
-import { foreignRunning } from './foreign-container.js';
+import { ForeignContainers } from './foreign-container.js';
 import { exitDecision, restartSlot } from './instance-failure.js';
 import { InstanceSet } from './instance-set.js';
 import { LaunchRefusalMemo, launchRefusal } from './launch-policy.js';
@@ -34,6 +34,7 @@ import { HealthNotPassedError, NoInstanceError, StartFailedError, StartSlotsBusy
 import type { BelievedApp } from './resync-plan.js';
 import { UnreachableChecks } from './unreachable-check.js';
 import { afterFailedThaw, wakePlan } from './wake-plan.js';
+import { ReplicaFill } from './replica-fill.js';
 import { replicaRangeProblem, replicasAfterUpdate } from './replica-range.js';
 
 export { StartFailedError } from './start-errors.js';
@@ -47,9 +48,6 @@ const FOLLOWER_IDLE_RECHECK_MS = 1_000;
 
 /** How long old instances may finish their requests after an update, a scale-down or a stop. */
 const DRAIN_MS = 30_000;
-
-/** Forged containers whose warning a controller remembers having given (see refusedForeign); past it, it starts over. */
-const MAX_FOREIGN_TOLD = 64;
 
 /**
  * One app's façade: the proxy, the API and the engine's events talk to it,
@@ -85,10 +83,11 @@ export class AppController {
   private readonly timers: AppTimers;
   private readonly health: HealthChecker;
   private readonly unreachableChecks: UnreachableChecks;
+  private readonly replicaFill: ReplicaFill;
   private readonly dependencies: DependencyHold;
   private readonly rejected = new RejectedRevision();
-  /** The forged containers already warned of (refusedForeign). */
-  private readonly foreignTold = new Set<string>();
+  /** Refuses the forged containers found (foreign-container.ts). */
+  private readonly foreign: ForeignContainers;
   private closed = false;
   /** The container the current start launched, until it is ready: a failed start stops it. */
   private startingInstance?: Instance;
@@ -123,6 +122,18 @@ export class AppController {
     // The probe dials a new connection each time: a kept-alive one can answer while new ones hang.
     this.gate = new AdmissionGate(() => deps.runtime.probe(), undefined, () => deps.engineBack?.());
     this.health = new HealthChecker({ logger: deps.logger, onUnhealthy: (slot, reason) => void this.recover(slot, `failed its health checks (${reason})`) });
+    this.foreign = new ForeignContainers(spec.name, deps.runtime, deps.logger, () => this.acts());
+    this.replicaFill = new ReplicaFill({
+      app: spec.name,
+      runtime: deps.runtime,
+      logger: deps.logger,
+      instances: this.instances,
+      spec: () => this.spec,
+      replicas: () => this.replicas,
+      running: () => this.state === 'running',
+      acts: () => this.acts(),
+      wake: (s, index, deadline, existing, onStarted) => this.wake(s, index, deadline, existing, onStarted),
+    });
     this.unreachableChecks = new UnreachableChecks({
       runtime: deps.runtime,
       instances: this.instances,
@@ -384,52 +395,9 @@ export class AppController {
     return startSlot(runtime, spec, index, deadline, existing, onStarted, signal, mayRemake);
   }
 
-  /** The replica fill under way, if any (fills run one after another: two at once claimed the same free index). */
-  private filling?: Promise<void>;
-  /** A rollout is under way: it brings the count up itself, with the new revision. */
-  private rollingOut = false;
-
-  /**
-   * Brings the number of instances up to the replica count, in the background; failures are logged, not fatal.
-   * A fill runs after the one under way, and not beside a rollout: each starts the containers it claims, and
-   * two at once claimed the same ones (one container started twice, held by two slots).
-   */
+  /** Brings the instances up to the replica count in the background (replica-fill.ts). */
   private fillReplicas(): Promise<void> {
-    if (this.rollingOut) return Promise.resolve();
-    const run: Promise<void> = (this.filling ?? Promise.resolve()).then(() => (this.rollingOut ? undefined : this.fillNow())).finally(() => {
-      if (this.filling === run) this.filling = undefined;
-    });
-    this.filling = run;
-    return run;
-  }
-
-  private async fillNow(): Promise<void> {
-    const missing = this.replicas - this.instances.live.length;
-    if (missing <= 0 || this.state !== 'running' || !this.acts()) return;
-    const spec = this.spec;
-    const starts = this.instances.claimReplicaStarts(containerSpecHash(spec), missing);
-    await Promise.all(
-      starts.map(async ({ index, existing }) => {
-        let launched: Instance | undefined;
-        try {
-          const slot = await this.wake(spec, index, performance.now() + spec.startTimeoutMs, existing, (running) => (launched = running));
-          // Stopped, changed, or scaled down while it started: it does not join past the count (it is kept for later).
-          if (this.state !== 'running' || this.spec !== spec || this.instances.live.length >= this.replicas) {
-            await this.deps.runtime.stop(slot.instance.id).catch(() => undefined);
-            this.instances.park({ ...slot.instance, state: 'exited', address: undefined });
-            return;
-          }
-          this.instances.add(slot);
-        } catch (err) {
-          this.deps.logger.warn({ app: this.name, index, err: messageOf(err) }, 'replica failed to start');
-          // Outside the rotation and untracked, a never-ready replica would run for good, through the app's stops too:
-          // it is stopped and kept (with a claimed container that did not start) for the next try.
-          const kept = launched ?? existing;
-          if (launched) await this.deps.runtime.stop(launched.id, { timeoutS: 5 }).catch(() => undefined);
-          if (kept) this.instances.park({ ...kept, state: 'exited', address: undefined });
-        }
-      }),
-    );
+    return this.replicaFill.fill();
   }
 
   /** Every waiter gets the same answer: 502, or 504 on a timeout; repeated failures become a crash loop. */
@@ -492,7 +460,7 @@ export class AppController {
     const hash = containerSpecHash(this.spec);
     for (const instance of found) {
       if (instance.specHash !== hash || this.instances.slotOf(instance.id)) continue;
-      if (await this.refusedForeign(instance)) continue;
+      if (await this.foreign.refused(instance, this.spec)) continue;
       this.instances.forget((i) => i.id !== instance.id);
       if (instance.state === 'running' && instance.address) {
         const probe = await waitUntilReady(instance.address, this.spec.readiness, { deadline: performance.now() + 2_000 });
@@ -516,29 +484,6 @@ export class AppController {
     if (this.currentState === 'running' && this.acts() && this.instances.live.length > this.replicas) {
       void this.serial(() => this.rescale()).catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'scaling down failed'));
     }
-  }
-
-  /**
-   * A container running (or frozen) with powers over the host its spec does not grant (foreignRunning):
-   * made or started outside berth under berth's labels, which are only strings. It is neither routed to nor
-   * kept; the gateway that acts removes it (it carries berth's labels), so the app's next start makes its own.
-   * A stopped one is kept like any other: its start refuses it and ensure makes it anew (runtime start).
-   */
-  private async refusedForeign(instance: Instance): Promise<boolean> {
-    const powers = foreignRunning(instance, this.spec);
-    if (powers.length === 0) return false;
-    const acts = this.acts();
-    // A gateway that does not lead finds it again at every resync until the leader removes it: said once.
-    if (!this.foreignTold.has(instance.id)) {
-      if (this.foreignTold.size >= MAX_FOREIGN_TOLD) this.foreignTold.clear();
-      this.foreignTold.add(instance.id);
-      this.deps.logger.warn(
-        { app: this.name, instance: instance.name, powers },
-        `container ${instance.name} runs with ${powers.join(', ')}, which its spec does not grant: not made so by berth, it is not adopted${acts ? ' and is removed' : ''}`,
-      );
-    }
-    if (acts) await this.deps.runtime.remove(instance.id).catch((err: unknown) => this.deps.logger.warn({ app: this.name, instance: instance.name, err: messageOf(err) }, 'removing a container with powers its spec does not grant failed'));
-    return true;
   }
 
   /**
@@ -628,15 +573,7 @@ export class AppController {
       quiesce: this.stopContext.quiesce,
       launchRefusal: (s: AppSpec) => launchRefusal(s, this.deps.defaults().policy),
     };
-    this.rollingOut = true;
-    let result: Awaited<ReturnType<typeof replaceInstances>>;
-    try {
-      // A fill that began before (the first start's replicas) ends first: the rollout then replaces what it started.
-      await this.filling;
-      result = await replaceInstances(rollout, spec, old, this.replicas);
-    } finally {
-      this.rollingOut = false;
-    }
+    const result = await this.replicaFill.duringRollout(() => replaceInstances(rollout, spec, old, this.replicas));
     if (!result.ok) {
       // Rolled back: replacements of lost instances, and the next start, use the revision that works.
       if (this.spec === spec) this.spec = withContainerOf(spec, old);
