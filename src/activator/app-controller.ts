@@ -11,11 +11,13 @@ import { adoptedExit, lastEnded } from './adopted-exit.js';
 import { crashLoopReason, type CrashBackoff } from './crash-backoff.js';
 import { AppTimers } from './app-timers.js';
 import { DependencyHold } from './dependency-hold.js';
-import { awaitHealthy, HealthChecker } from './health-checker.js';
+import { HealthChecker } from './health-checker.js';
 import { CHANGED_OUTSIDE, ROUTE_LOST, routeLost } from './published-route.js';
 import { endedReason, outOfMemoryError, SignalBook } from './ended-reason.js';
 import { ForeignContainers } from './foreign-container.js';
-import { exitDecision, restartSlot } from './instance-failure.js';
+import { exitDecision } from './instance-failure.js';
+import { IdleStop } from './idle-stop.js';
+import { InstanceRecovery } from './instance-recovery.js';
 import { InstanceSet } from './instance-set.js';
 import { LaunchRefusalMemo, launchRefusal } from './launch-policy.js';
 import { unlessLeft } from './leave-queue.js';
@@ -30,7 +32,7 @@ import { replaceInstances } from './rollout.js';
 import { pauseInstances, retireInstance, stopInstances, type StopContext } from './stop-instances.js';
 import type { HeldStartSlot } from './start-budget.js';
 import { StopRetry } from './stop-retry.js';
-import { HealthNotPassedError, NoInstanceError, StartFailedError, StartSlotsBusyError } from './start-errors.js';
+import { NoInstanceError, StartFailedError, StartSlotsBusyError } from './start-errors.js';
 import type { BelievedApp } from './resync-plan.js';
 import { UnreachableChecks } from './unreachable-check.js';
 import { afterFailedThaw, wakePlan } from './wake-plan.js';
@@ -42,9 +44,6 @@ export type { AppControllerDeps, AppDefaults, AppLease, LeaderStopped } from './
 export { APP_DOWN } from './app-status.js';
 export { foreignRunning } from './foreign-container.js';
 export { isLeaderStopExit, rolloutRetirement } from './leader-stop.js';
-
-/** How often a gateway that does not lead looks again at an app whose idle timeout ran out (it may lead by then). */
-const FOLLOWER_IDLE_RECHECK_MS = 1_000;
 
 /** How long old instances may finish their requests after an update, a scale-down or a stop. */
 const DRAIN_MS = 30_000;
@@ -84,6 +83,8 @@ export class AppController {
   private readonly health: HealthChecker;
   private readonly unreachableChecks: UnreachableChecks;
   private readonly replicaFill: ReplicaFill;
+  private readonly recovery: InstanceRecovery;
+  private readonly idleStop: IdleStop;
   private readonly dependencies: DependencyHold;
   private readonly rejected = new RejectedRevision();
   /** Refuses the forged containers found (foreign-container.ts). */
@@ -96,7 +97,6 @@ export class AppController {
   private closedWhy = 'the gateway is shutting down';
   /** Why a stop called off the start in progress (set until that start has ended). */
   private startCancelled?: string;
-  private idleRecheck?: NodeJS.Timeout;
   private readonly stopRetry: StopRetry;
   /** What lastError says while a stop the engine did not carry out is pending, so its success clears only that. */
   private stopFailure?: string;
@@ -116,12 +116,41 @@ export class AppController {
     this.spec = spec;
     this.replicas = spec.scale.replicas;
     this.instances = new InstanceSet(spec.balance, spec.name, deps.onReadyChange && (() => deps.onReadyChange!(this.spec.name)));
-    this.timers = new AppTimers(() => this.onIdle());
+    this.timers = new AppTimers(() => this.idleStop.onIdle());
     this.stopRetry = new StopRetry(deps.stopRetry);
     this.dependencies = new DependencyHold(deps.wakeDependencies);
     // The probe dials a new connection each time: a kept-alive one can answer while new ones hang.
     this.gate = new AdmissionGate(() => deps.runtime.probe(), undefined, () => deps.engineBack?.());
     this.health = new HealthChecker({ logger: deps.logger, onUnhealthy: (slot, reason) => void this.recover(slot, `failed its health checks (${reason})`) });
+    this.idleStop = new IdleStop({
+      app: spec.name,
+      logger: deps.logger,
+      idle: this.timers.idle,
+      slots: deps.idleStopSlots,
+      quiesce: deps.quiesce,
+      running: () => this.state === 'running',
+      scalesToZero: () => this.spec.scale.min === 0,
+      closed: () => this.closed,
+      acts: () => this.acts(),
+      serial: (step) => this.serial(step),
+      leased: (waitMs, work) => this.leased(waitMs, work),
+      fire: (event, reason) => this.fire(event, reason),
+      pauses: () => this.spec.idleAction === 'pause' && Boolean(this.deps.runtime.unpause),
+      pause: () => pauseInstances(this.stopContext),
+      stopAll: (why) => this.stopAll(why),
+    });
+    this.recovery = new InstanceRecovery({
+      app: spec.name,
+      runtime: deps.runtime,
+      logger: deps.logger,
+      instances: this.instances,
+      spec: () => this.spec,
+      acts: () => this.acts(),
+      requireLaunchable: (s) => this.requireLaunchable(s),
+      serial: (step) => this.serial(step),
+      mayStopStray: () => this.state !== 'starting' && !this.closed,
+      dropSlot: (slot, why) => this.dropSlot(slot, why),
+    });
     this.foreign = new ForeignContainers(spec.name, deps.runtime, deps.logger, () => this.acts());
     this.replicaFill = new ReplicaFill({
       app: spec.name,
@@ -679,52 +708,6 @@ export class AppController {
     });
   }
 
-  /** The idle clock ran out: stop or pause, unless activity came in meanwhile. */
-  private onIdle(): void {
-    clearTimeout(this.idleRecheck);
-    if (this.state !== 'running' || this.spec.scale.min > 0 || this.closed) return;
-    if (!this.acts()) {
-      // Only the leader stops apps; this gateway may lead later, so it looks again while the app stays idle.
-      this.idleRecheck = setTimeout(() => {
-        if (this.timers.idle.isIdle()) this.onIdle();
-      }, FOLLOWER_IDLE_RECHECK_MS);
-      this.idleRecheck.unref();
-      return;
-    }
-    const slots = this.deps.idleStopSlots;
-    // Waited for outside the app's steps: the app serves meanwhile, and a request calls the stop off.
-    const stopped = !slots
-      ? this.idleStop()
-      : slots.acquire().then((release) => {
-          if (release) return this.idleStop().finally(release);
-          // No slot within the wait (or the gateway closed): queued anew if the app is still idle.
-          if (!this.closed && this.timers.idle.isIdle()) this.onIdle();
-        });
-    stopped.catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'idle stop failed'));
-  }
-
-  /** The idle stop (or pause) itself, as one of the app's steps; it looks again whether the app is still idle. */
-  private idleStop(): Promise<void> {
-    return this.serial(() =>
-      this.leased(30_000, async () => {
-        // Checked inside the step: a request may have come (or still be in flight) since the timer fired.
-        if (!this.timers.idle.isIdle() || this.state !== 'running' || this.closed || !this.acts()) return;
-        if (this.deps.quiesce) {
-          // Proxy workers and other gateways report in batches: their activity is known for sure only after the barrier.
-          await this.deps.quiesce(this.name);
-          if (!this.timers.idle.isIdle() || this.state !== 'running' || !this.acts()) return;
-        }
-        this.fire('stop', 'idle');
-        // A runtime that cannot freeze (Swarm: no unpause, its pause scales to 0) stops: the app
-        // read paused, counted as up, until a resync found it stopped and said the engine changed it.
-        if (this.spec.idleAction !== 'pause' || !this.deps.runtime.unpause) return this.stopAll('idle');
-        if (!(await pauseInstances(this.stopContext))) return this.stopAll('idle (pause failed)');
-        this.fire('paused', 'idle');
-        this.deps.logger.info({ app: this.name }, 'app paused after being idle');
-      }),
-    );
-  }
-
   private armIdle(): void {
     const scalesToZero = this.state === 'running' && this.spec.scale.min === 0;
     this.timers.armIdle(scalesToZero ? (this.spec.idleTimeoutMs ?? this.deps.defaults().idleTimeoutMs) : undefined);
@@ -743,77 +726,9 @@ export class AppController {
     });
   }
 
-  /**
-   * An instance out of rotation (failed health checks, or connection failures)
-   * is restarted in place and rejoins once ready; the others keep serving.
-   * Its stop is berth's doing, so the engine's die event for it is no exit.
-   * Says whether it serves again.
-   */
-  private async recover(slot: Slot, why: string): Promise<boolean> {
-    if (slot.unhealthy || !this.instances.has(slot) || !this.acts()) return false;
-    this.instances.takeOutOfRotation(slot, 'unhealthy');
-    this.deps.logger.warn({ app: this.name, instance: slot.instance.name, why }, 'instance out of rotation; restarting it');
-    this.restartingInPlace.add(slot.instance.id);
-    try {
-      this.requireLaunchable(this.spec);
-      const fresh = await restartSlot(this.deps.runtime, this.spec, slot);
-      await this.passesHealthAgain(slot, fresh);
-      if (!this.instances.has(slot)) return this.strayRestart(fresh.instance, why);
-      this.instances.replace(slot, fresh);
-      this.deps.logger.info({ app: this.name, instance: fresh.instance.name, why }, 'instance restarted and back in rotation');
-      return true;
-    } catch (err) {
-      this.deps.logger.warn({ app: this.name, instance: slot.instance.name, err: messageOf(err) }, 'instance restart failed');
-      if (!this.instances.has(slot)) return this.strayRestart(slot.instance, why);
-      // Restarted but never ready, it must not run on untracked (the app may show stopped): stopped, and kept for the next start.
-      await this.deps.runtime.stop(slot.instance.id, { timeoutS: 5 }).catch(() => undefined);
-      if (!this.instances.has(slot)) return false;
-      this.instances.park({ ...slot.instance, state: 'exited', address: undefined });
-      this.dropSlot(slot, `its container ${why} and ${err instanceof HealthNotPassedError ? err.detail : 'did not get ready again'} when restarted`);
-      return false;
-    } finally {
-      this.restartingInPlace.delete(slot.instance.id);
-    }
-  }
-
-  /**
-   * A restarted instance rejoins once it has passed `healthyThreshold` health checks in a row, as an ejected
-   * Envoy host does: ready (its readiness check) is not healthy, and it used to rejoin at once, so the
-   * threshold decided nothing. Bounded by the app's start timeout beyond those checks; throws when it does not
-   * pass them. An app with no other instance in rotation takes it back once ready (Envoy's panic mode at
-   * its limit): from an instance whose checks fail it may still serve something, from none nothing. Asked
-   * again at each check: the others leaving meanwhile (one exits and cannot be started again) left the app
-   * serving nothing while this one, ready, waited out the whole deadline and was then dropped as well.
-   */
-  private async passesHealthAgain(slot: Slot, fresh: Slot): Promise<void> {
-    const health = this.spec.health;
-    const alone = () => !this.instances.slots.some((s) => s !== slot && s.available);
-    if (!health || alone()) return;
-    const deadline = performance.now() + this.spec.startTimeoutMs + health.healthyThreshold * (health.intervalMs + health.timeoutMs);
-    const passed = await awaitHealthy(fresh.upstream, health, deadline, () => this.instances.has(slot), alone);
-    if (!passed.ok && this.instances.has(slot)) throw new HealthNotPassedError(this.name, `did not pass ${health.healthyThreshold} health checks in a row${passed.reason ? ` (${passed.reason})` : ''}`);
-  }
-
-  /**
-   * Instances berth is restarting in place (recover), by id. Their start is berth's own: one the app let go of
-   * meanwhile (a stop took it) must not be adopted as started outside berth when the engine reports it, which
-   * undid the stop; strayRestart stops it instead.
-   */
-  private readonly restartingInPlace = new Set<string>();
-
-  /**
-   * A restart in place that ended after the app let go of its instance: a stop (idle, asked for, a delete)
-   * took the slot meanwhile, and the stop wins. Its stop of the instance may have come before the restart's
-   * start, which then ran it on, untracked, while the app showed stopped (a Swarm service left at 1 replica).
-   * Stopped again, in turn with the app's steps: a wake queued meanwhile that took this very instance up
-   * again (a Swarm service keeps its id) is left alone. Says false: the instance does not serve again.
-   */
-  private async strayRestart(instance: Instance, why: string): Promise<false> {
-    void this.serial(async () => {
-      if (this.instances.slotOf(instance.id) || this.state === 'starting' || this.closed) return;
-      await this.deps.runtime.stop(instance.id, { timeoutS: 5 }).catch((err: unknown) => this.deps.logger.warn({ app: this.name, instance: instance.name, why, err: messageOf(err) }, 'could not stop an instance restarted after its app stopped'));
-    });
-    return false;
+  /** Takes an instance out of rotation and restarts it in place (instance-recovery.ts); says whether it serves again. */
+  private recover(slot: Slot, why: string): Promise<boolean> {
+    return this.recovery.recover(slot, why);
   }
 
   /** Forgets a slot whose container is gone; the app stops when it was the last one (`why` says what ended it). */
@@ -987,7 +902,7 @@ export class AppController {
     // Started again behind berth's back, it may listen at another port: a wake must look, not just thaw.
     this.instances.takeThawable(instanceId);
     // A gateway that does not lead also takes in the leader's new instances (replicas, rollouts) while the app runs.
-    const takes = () => !this.closed && !this.restartingInPlace.has(instanceId) && (isDown(this.state) || (this.state === 'running' && !this.acts()));
+    const takes = () => !this.closed && !this.recovery.restarting(instanceId) && (isDown(this.state) || (this.state === 'running' && !this.acts()));
     if (!takes()) return Promise.resolve();
     return this.serial(async () => {
       if (!takes()) return;
@@ -1153,7 +1068,7 @@ export class AppController {
     if (why) this.closedWhy = why;
     this.startAbort?.abort();
     this.closed = true;
-    clearTimeout(this.idleRecheck);
+    this.idleStop.close();
     this.gate.close();
     this.timers.stopAll();
     this.health.stop();
