@@ -18,6 +18,7 @@ import { ForeignContainers } from './foreign-container.js';
 import { exitDecision } from './instance-failure.js';
 import { IdleStop } from './idle-stop.js';
 import { InstanceRecovery } from './instance-recovery.js';
+import { LeftoverStops } from './leftover-stops.js';
 import { InstanceSet } from './instance-set.js';
 import { LaunchRefusalMemo, launchRefusal } from './launch-policy.js';
 import { unlessLeft } from './leave-queue.js';
@@ -31,7 +32,6 @@ import { RejectedRevision } from './rejected-revision.js';
 import { replaceInstances } from './rollout.js';
 import { pauseInstances, retireInstance, stopInstances, type StopContext } from './stop-instances.js';
 import type { HeldStartSlot } from './start-budget.js';
-import { StopRetry } from './stop-retry.js';
 import { NoInstanceError, StartFailedError, StartSlotsBusyError } from './start-errors.js';
 import type { BelievedApp } from './resync-plan.js';
 import { UnreachableChecks } from './unreachable-check.js';
@@ -97,9 +97,8 @@ export class AppController {
   private closedWhy = 'the gateway is shutting down';
   /** Why a stop called off the start in progress (set until that start has ended). */
   private startCancelled?: string;
-  private readonly stopRetry: StopRetry;
-  /** What lastError says while a stop the engine did not carry out is pending, so its success clears only that. */
-  private stopFailure?: string;
+  /** Stops what runs of the app without serving, and tries a stop the engine did not carry out again (leftover-stops.ts). */
+  private readonly leftovers: LeftoverStops;
   /** Whether the store keeps a failure of this app now (see keepFailure). */
   private failureKept = false;
   /**
@@ -117,11 +116,27 @@ export class AppController {
     this.replicas = spec.scale.replicas;
     this.instances = new InstanceSet(spec.balance, spec.name, deps.onReadyChange && (() => deps.onReadyChange!(this.spec.name)));
     this.timers = new AppTimers(() => this.idleStop.onIdle());
-    this.stopRetry = new StopRetry(deps.stopRetry);
     this.dependencies = new DependencyHold(deps.wakeDependencies);
     // The probe dials a new connection each time: a kept-alive one can answer while new ones hang.
     this.gate = new AdmissionGate(() => deps.runtime.probe(), undefined, () => deps.engineBack?.());
     this.health = new HealthChecker({ logger: deps.logger, onUnhealthy: (slot, reason) => void this.recover(slot, `failed its health checks (${reason})`) });
+    this.leftovers = new LeftoverStops({
+      app: spec.name,
+      runtime: deps.runtime,
+      logger: deps.logger,
+      instances: this.instances,
+      timers: this.timers,
+      schedule: deps.stopRetry,
+      serial: (step) => this.serial(step),
+      down: () => isDown(this.state) && this.state !== 'paused' && !this.closed,
+      idleTimeoutMs: () => this.spec.idleTimeoutMs ?? this.deps.defaults().idleTimeoutMs,
+      lastError: () => this.lastError,
+      showError: (text, { clearOutput, tell }) => {
+        this.lastError = text;
+        if (clearOutput) this.lastOutput = undefined;
+        if (tell) this.onChange();
+      },
+    });
     this.idleStop = new IdleStop({
       app: spec.name,
       logger: deps.logger,
@@ -234,7 +249,7 @@ export class AppController {
       logger: this.deps.logger,
       instances: this.instances,
       quiesce: this.deps.quiesce && (() => this.barrier()),
-      stopFailed: (instance, err) => this.stopFailed(instance, err),
+      stopFailed: (instance, err) => this.leftovers.stopFailed(instance, err),
     };
   }
 
@@ -344,7 +359,7 @@ export class AppController {
     const began = performance.now();
     const spec = this.spec;
     this.timers.cancelRemoval();
-    this.cancelStopRetry();
+    this.leftovers.cancel();
     this.startingInstance = undefined;
     this.fire('wake');
     try {
@@ -478,7 +493,7 @@ export class AppController {
     if (delay > 0) this.fire('crashLooped', crashLoopReason(this.backoff.count));
     else this.fire('startFailed');
     // A single failure may be a slow app that still comes up: its container is kept for the next start, for a while.
-    if (this.startingInstance) this.keepUnready(this.startingInstance);
+    if (this.startingInstance) this.leftovers.keepUnready(this.startingInstance);
     this.startingInstance = undefined;
     this.deps.logger.warn({ app: this.name, err: failure.message, lastOutput: this.lastOutput, retryInMs: delay || undefined }, 'app failed to start');
     return failure;
@@ -495,7 +510,7 @@ export class AppController {
         const probe = await waitUntilReady(instance.address, this.spec.readiness, { deadline: performance.now() + 2_000 });
         // Still starting (the last gateway was killed mid-start), or never ready: the next start takes it, for a while.
         if (!probe.ready) {
-          this.keepUnready(instance);
+          this.leftovers.keepUnready(instance);
           continue;
         }
         const slot = new Slot(instance.index, instance, hash);
@@ -643,15 +658,15 @@ export class AppController {
         // A failed start's container, kept for the next try, runs: a stop is a stop. So is a service
         // whose task moved and that the orchestrator is putting back (see exitedUnasked).
         await this.stopExitedUnasked(why);
-        await this.stopUnready(why);
+        await this.leftovers.stopUnready(why);
         if (this.state === 'stopped') return;
         // A failed or crash-looping app stopped (the operator's answer to its failure, as `docker compose stop`
         // is): it shows stopped with why, past its failure (which the store forgets) and its backoff, so the
         // next request starts it at once. Only a stop the engine did not carry out is left to tell.
         if (this.state === 'failed' || this.state === 'crashloop') {
           this.backoff.reset();
-          if (this.lastError !== this.stopFailure) {
-            this.lastError = this.stopFailure;
+          if (this.lastError !== this.leftovers.stopFailure) {
+            this.lastError = this.leftovers.stopFailure;
             this.lastOutput = undefined;
           }
         }
@@ -686,9 +701,8 @@ export class AppController {
   private async stopAll(why: string): Promise<void> {
     await this.stopExitedUnasked(why);
     const killed = await stopInstances(this.stopContext);
-    // A container the engine did not stop runs on: its stop is tried again (see retryStop).
-    if (this.instances.parked.some(isUp)) this.retryStop();
-    else this.stopSucceeded();
+    // A container the engine did not stop runs on: its stop is tried again (see LeftoverStops).
+    this.leftovers.settle();
     this.backoff.reset();
     // Still the stop berth chose (`idle…` stays first), with what it came to.
     this.fire('stopped', killed ? `${why}; ${killed}` : why);
@@ -1097,7 +1111,7 @@ export class AppController {
       this.sinceMs = performance.now();
       if (result.next !== 'running') this.timers.idle.disarm();
       // Serving again (adopted once ready): nothing kept aside is left to stop.
-      else this.cancelStopRetry();
+      else this.leftovers.cancel();
       this.onChange();
     }
     // After a legal step only, and also for one that stays (a new failure while failed says a new why).
@@ -1143,92 +1157,6 @@ export class AppController {
     }
   }
 
-  /**
-   * Keeps a container that runs but does not serve for the next start, which
-   * takes it as it is; nobody asking for the app for its idle timeout stops it,
-   * as it would a serving one (a never-ready app must not run for ever).
-   * Adopted once ready (resync), or taken by a start, it is no longer stopped.
-   */
-  private keepUnready(instance: Instance): void {
-    this.instances.park(instance);
-    const idleMs = this.spec.idleTimeoutMs ?? this.deps.defaults().idleTimeoutMs;
-    this.timers.armLeftoverStop(idleMs, () => {
-      void this.serial(async () => {
-        if (isDown(this.state) && this.state !== 'paused' && !this.closed) await this.stopUnready('it never got ready and was not asked for since');
-      });
-    });
-  }
-
-  /** Stops the kept containers that run (or are frozen) without serving (see keepUnready and retryStop). */
-  private async stopUnready(why: string): Promise<void> {
-    this.timers.cancelLeftoverStop();
-    for (const i of this.instances.parked.filter(isUp)) {
-      // A try again of a failing stop is not news: the failure's own line (when due) says it.
-      if (!this.stopRetry.retrying) this.deps.logger.info({ app: this.name, instance: i.name, why }, 'stopping a container that does not serve');
-      try {
-        await this.deps.runtime.stop(i.id, { timeoutS: 5 });
-        this.instances.park({ ...i, state: 'exited', address: undefined });
-      } catch (err) {
-        this.stopFailed(i, err);
-      }
-    }
-    if (this.instances.parked.some(isUp)) this.retryStop();
-    else this.stopSucceeded();
-  }
-
-  /**
-   * One container the engine did not stop: the status says so until a stop
-   * succeeds; the log says so when it is news (stop-retry.ts), not at every try.
-   */
-  private stopFailed(instance: Instance, err: unknown): void {
-    const reason = messageOf(err);
-    this.stopFailure = `the engine did not stop its container ${instance.name}: ${reason}; tried again`;
-    // A start's failure shown already stays: it is the older and likely the cause.
-    if ((this.lastError === undefined || this.lastError.startsWith('the engine did not stop its container')) && this.lastError !== this.stopFailure) {
-      this.lastError = this.stopFailure;
-      this.lastOutput = undefined;
-      this.onChange();
-    }
-    if (this.stopRetry.failed(reason)) this.deps.logger.warn({ app: this.name, instance: instance.name, err: reason }, 'stop failed; tried again with backoff, logged again when the reason changes');
-  }
-
-  /** Every kept container is down: a failure shown for a stop no longer holds. */
-  private stopSucceeded(): void {
-    const wasRetrying = this.stopRetry.retrying;
-    this.stopRetry.reset();
-    if (this.stopFailure !== undefined && this.lastError === this.stopFailure) {
-      this.lastError = undefined;
-      this.onChange();
-    }
-    if (wasRetrying) this.deps.logger.info({ app: this.name }, 'a stop that had failed was carried out');
-    this.stopFailure = undefined;
-  }
-
-  /** The app starts or serves again: a pending try again of a stop is moot, and the next failure starts the backoff over. */
-  private cancelStopRetry(): void {
-    this.timers.cancelLeftoverStop();
-    this.stopRetry.reset();
-    // Serving again (adopted by a resync): the stop that failed no longer stands as its last error.
-    if (this.stopFailure !== undefined && this.lastError === this.stopFailure) this.lastError = undefined;
-    this.stopFailure = undefined;
-  }
-
-  /**
-   * A stop the engine did not carry out (it did not answer, or refused) left a
-   * container up behind an app that shows stopped: nothing else would stop it
-   * (no idle clock runs for a stopped app). It is tried again while the app
-   * stays down, 1 s later, then backing off (doubling up to 30 s: an engine
-   * failing for hours is not called every second by every such app); a start
-   * meanwhile takes the container as it is.
-   */
-  private retryStop(): void {
-    this.timers.armLeftoverStop(this.stopRetry.nextDelayMs(), () => {
-      void this.serial(async () => {
-        if (isDown(this.state) && this.state !== 'paused' && !this.closed) await this.stopUnready('a stop the engine did not carry out, tried again');
-      });
-    });
-  }
-
   /** A failed start may leave its container running (never ready): it must not stay up. */
   private stopLeftovers(): void {
     const left = this.startingInstance;
@@ -1248,9 +1176,4 @@ export class AppController {
       parked: this.instances.parked.map((i) => ({ id: i.id, state: i.state })),
     };
   }
-}
-
-/** A kept container that still holds its app up: running, or frozen. */
-function isUp(instance: Instance): boolean {
-  return instance.state === 'running' || instance.state === 'paused';
 }
