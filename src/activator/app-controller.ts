@@ -1,159 +1,52 @@
 import type { IncomingMessage } from 'node:http';
-import type { Logger } from 'pino';
 import { BerthError, ClientClosedError, EngineUnavailableError, lastOutputOf, messageOf } from '../errors.js';
 import type { Admission, Admitted, Upstream } from '../proxy/upstream.js';
 import { containerExited, type Instance, type Runtime } from '../runtime/runtime.js';
-import { notGrantedBy, specAllowance } from '../runtime/launch-allowance.js';
 import { containerSpecHash, specHash, withContainerOf } from '../spec/hash.js';
-import type { AppSpec, DockerPolicy, WaitingPageText } from '../spec/types.js';
-import type { AppState, AppStatus } from './app-status.js';
+import type { AppSpec } from '../spec/types.js';
+import type { AppControllerDeps } from './app-controller-deps.js';
+import { APP_DOWN, isDown, type AppState, type AppStatus } from './app-status.js';
 import { AdmissionGate } from './admission.js';
 import { adoptedExit, lastEnded } from './adopted-exit.js';
 import { crashLoopReason, type CrashBackoff } from './crash-backoff.js';
 import { AppTimers } from './app-timers.js';
-import { DependencyHold, type WakeDependencies } from './dependency-hold.js';
-import { awaitHealthy, HealthChecker, mayEject } from './health-checker.js';
+import { DependencyHold } from './dependency-hold.js';
+import { HealthChecker } from './health-checker.js';
 import { CHANGED_OUTSIDE, ROUTE_LOST, routeLost } from './published-route.js';
-import { endedReason, SIGNAL_COUNTS_FOR_MS, SignalBook } from './ended-reason.js';
-import { exitDecision, restartSlot, whetherGone } from './instance-failure.js';
+import { endedReason, outOfMemoryError, SignalBook } from './ended-reason.js';
+import { ForeignContainers } from './foreign-container.js';
+import { exitDecision } from './instance-failure.js';
+import { IdleStop } from './idle-stop.js';
+import { InstanceRecovery } from './instance-recovery.js';
+import { LeftoverStops } from './leftover-stops.js';
 import { InstanceSet } from './instance-set.js';
 import { LaunchRefusalMemo, launchRefusal } from './launch-policy.js';
 import { unlessLeft } from './leave-queue.js';
 import { isIllegal, transition, type LifecycleAction, type LifecycleEvent } from './lifecycle.js';
-import { failureKeeping, failureOwner, type FailureOwner, type KeepFailure } from './kept-failure.js';
+import { failureKeeping, failureOwner, type FailureOwner } from './kept-failure.js';
+import { isLeaderStopExit, rolloutRetirement } from './leader-stop.js';
 import type { StoredFailure } from '../store/store.js';
-import { OUT_OF_MEMORY, Slot, startSlot, thawSlot } from './instance-slot.js';
+import { Slot, startSlot, thawSlot } from './instance-slot.js';
 import { waitUntilReady } from './readiness.js';
 import { RejectedRevision } from './rejected-revision.js';
 import { replaceInstances } from './rollout.js';
 import { pauseInstances, retireInstance, stopInstances, type StopContext } from './stop-instances.js';
-import type { IdleStopSlots } from './idle-stop-slots.js';
-import type { HeldStartSlot, StartBudget } from './start-budget.js';
-import { StopRetry, type StopRetrySchedule } from './stop-retry.js';
-import { HealthNotPassedError, NoInstanceError, StartFailedError, StartSlotsBusyError } from './start-errors.js';
+import type { HeldStartSlot } from './start-budget.js';
+import { NoInstanceError, StartFailedError, StartSlotsBusyError } from './start-errors.js';
 import type { BelievedApp } from './resync-plan.js';
+import { UnreachableChecks } from './unreachable-check.js';
 import { afterFailedThaw, wakePlan } from './wake-plan.js';
-import { replicaRangeProblem } from './replica-range.js';
+import { ReplicaFill } from './replica-fill.js';
+import { replicaRangeProblem, replicasAfterUpdate } from './replica-range.js';
 
 export { StartFailedError } from './start-errors.js';
-
-/** Gateway-wide defaults an app falls back on; they change on reload. */
-export interface AppDefaults {
-  idleTimeoutMs: number;
-  queueSize: number;
-  waitingPage: WaitingPageText;
-  /** The launch policy in force now; re-checked at every start, since it may have narrowed since the app was accepted. */
-  policy: DockerPolicy;
-}
-
-export interface AppControllerDeps {
-  runtime: Runtime;
-  logger: Logger;
-  defaults: () => AppDefaults;
-  onChange: (status: AppStatus) => void;
-  /** Wakes the apps this one depends on, in order, and holds them up until `release` (returned) is called. */
-  wakeDependencies?: WakeDependencies;
-  /** The app's ready instances may have changed (proxy workers are sent them). */
-  onReadyChange?: (app: string) => void;
-  /**
-   * A barrier, with proxy workers: resolves once every worker has stopped
-   * choosing the app's instances by itself and has reported what it has in
-   * flight. Asked before an idle stop, a stop and a retirement, since workers
-   * report activity in batches. Absent: the proxy is in this process, nothing to wait for.
-   */
-  quiesce?: (app: string) => Promise<void>;
-  /**
-   * Several gateways on one store: whether this gateway acts now (it leads).
-   * One that does not still serves and cold-starts (under the lease) but leaves
-   * idle stops, removals, replica fills, restarts and rollouts to the leader,
-   * and follows what the engine reports instead. Absent: always.
-   */
-  acts?: () => boolean;
-  /** Several gateways: runs a start or an idle stop of the app under the per-app lease, so one gateway does it. */
-  lease?: AppLease;
-  /**
-   * Several gateways: why the leader stopped the app (`idle`, `stopped through the API`, …) when it announced
-   * a stop after `sinceMs` (epoch ms, not in that millisecond; recently), else undefined. A gateway that does not lead sees the
-   * leader's stop only as its containers' exits; with this it tells them as that stop, not as the app's own.
-   */
-  leaderStopped?: LeaderStopped;
-  /** The gateway's bounds on starts, shared by every app (start-budget.ts). Absent: none. */
-  startBudget?: StartBudget;
-  /** The gateway's bound on idle stops under way at once, shared by every app (idle-stop-slots.ts). Absent: none. */
-  idleStopSlots?: IdleStopSlots;
-  /** When a stop the engine did not carry out is tried again (stop-retry.ts). Absent: 1 s doubling to 30 s. */
-  stopRetry?: StopRetrySchedule;
-  /**
-   * The engine answers again after an outage one of this app's starts ran into. The
-   * start may have been carried out with its answer lost (the connection cut as it
-   * came): its container runs while the app shows failed, until something looks.
-   * Absent: the next resync looks.
-   */
-  engineBack?: () => void;
-  /**
-   * Keeps the app's failure in the store when it fails, and forgets it when the app is past it
-   * (kept-failure.ts), so that a gateway restart still shows it failed and why. Absent: nothing kept.
-   */
-  keepFailure?: KeepFailure;
-}
-
-/**
- * Whether an exit told as the app's own (at `exit.atMs`, of an instance started at `exit.startedAtMs`) is the
- * leader's stop announced at `atMs`: announced after the instance started (not in its millisecond, as LeaderStops
- * says), and within a signal's span of the exit either way (the notice and the die event are not ordered). Pure.
- */
-export function isLeaderStopExit(exit: { atMs: number; startedAtMs: number }, atMs: number): boolean {
-  return atMs > exit.startedAtMs && Math.abs(atMs - exit.atMs) <= SIGNAL_COUNTS_FOR_MS;
-}
-
-/**
- * On a gateway that does not lead, why an exit is the leader's rollout retiring the instance, or undefined. Only
- * the leader rolls out, and this gateway took the new spec at the reconcile that began the rollout, so an
- * instance of another revision than the app's own is one the leader is replacing: its drain and removal reach
- * this gateway only as an exit (137, for the removal), which was told as the app's own, a crash. Pure.
- */
-export function rolloutRetirement(instanceSpecHash: string, appSpecHash: string): string | undefined {
-  return instanceSpecHash === appSpecHash ? undefined : 'replaced by the new revision';
-}
-
-/** See AppControllerDeps.leaderStopped. */
-export type LeaderStopped = (app: string, sinceMs: number) => string | undefined;
-
-/**
- * Runs `work` holding the app's lease across gateways, waiting at most `waitMs` for it. `work` may end the lease
- * before it ends itself with `letGo` (see LetGo in app-lease.ts); a lease that gives none ends with the work.
- */
-export type AppLease = <T>(app: string, waitMs: number, work: (letGo?: () => void) => Promise<T>) => Promise<T>;
-
-/** States of an app with nothing up: starting it adds one to the apps the gateway runs. */
-export const APP_DOWN: ReadonlySet<AppState> = new Set(['stopped', 'failed', 'crashloop']);
-
-/** How often a gateway that does not lead looks again at an app whose idle timeout ran out (it may lead by then). */
-const FOLLOWER_IDLE_RECHECK_MS = 1_000;
-
-/** How long the engine is asked whether an unreachable instance has exited: it records an exit a few milliseconds after the fact. */
-const UNREACHABLE_CHECK_MS = 500;
-
-/** Consecutive connection failures that take an instance out of rotation (passive health). */
-const PASSIVE_EJECT_AFTER = 3;
+export type { AppControllerDeps, AppDefaults, AppLease, LeaderStopped } from './app-controller-deps.js';
+export { APP_DOWN } from './app-status.js';
+export { foreignRunning } from './foreign-container.js';
+export { isLeaderStopExit, rolloutRetirement } from './leader-stop.js';
 
 /** How long old instances may finish their requests after an update, a scale-down or a stop. */
 const DRAIN_MS = 30_000;
-
-/** Forged containers whose warning a controller remembers having given (see refusedForeign); past it, it starts over. */
-const MAX_FOREIGN_TOLD = 64;
-
-/**
- * The powers that keep a container found as it is from being adopted (empty: none): it runs (or is
- * frozen, which a wake thaws without a start) with powers over the host (Instance.hostPowers) that its
- * app's spec does not grant, whether or not the policy would allow them: berth gives a container what
- * its spec asks and no more. One the spec grants is berth's own, even from before a policy narrowed,
- * and runs on until stopped (as a reload leaves it). A stopped one is its start's to refuse. Pure.
- */
-export function foreignRunning(instance: Pick<Instance, 'state' | 'hostPowers'>, spec: AppSpec): string[] {
-  if (!instance.hostPowers?.length || !(instance.state === 'running' || instance.state === 'paused' || instance.state === 'restarting')) return [];
-  return notGrantedBy(instance.hostPowers, specAllowance(spec));
-}
 
 /**
  * One app's façade: the proxy, the API and the engine's events talk to it,
@@ -188,10 +81,14 @@ export class AppController {
   private readonly gate: AdmissionGate;
   private readonly timers: AppTimers;
   private readonly health: HealthChecker;
+  private readonly unreachableChecks: UnreachableChecks;
+  private readonly replicaFill: ReplicaFill;
+  private readonly recovery: InstanceRecovery;
+  private readonly idleStop: IdleStop;
   private readonly dependencies: DependencyHold;
   private readonly rejected = new RejectedRevision();
-  /** The forged containers already warned of (refusedForeign). */
-  private readonly foreignTold = new Set<string>();
+  /** Refuses the forged containers found (foreign-container.ts). */
+  private readonly foreign: ForeignContainers;
   private closed = false;
   /** The container the current start launched, until it is ready: a failed start stops it. */
   private startingInstance?: Instance;
@@ -200,10 +97,8 @@ export class AppController {
   private closedWhy = 'the gateway is shutting down';
   /** Why a stop called off the start in progress (set until that start has ended). */
   private startCancelled?: string;
-  private idleRecheck?: NodeJS.Timeout;
-  private readonly stopRetry: StopRetry;
-  /** What lastError says while a stop the engine did not carry out is pending, so its success clears only that. */
-  private stopFailure?: string;
+  /** Stops what runs of the app without serving, and tries a stop the engine did not carry out again (leftover-stops.ts). */
+  private readonly leftovers: LeftoverStops;
   /** Whether the store keeps a failure of this app now (see keepFailure). */
   private failureKept = false;
   /**
@@ -220,12 +115,76 @@ export class AppController {
     this.spec = spec;
     this.replicas = spec.scale.replicas;
     this.instances = new InstanceSet(spec.balance, spec.name, deps.onReadyChange && (() => deps.onReadyChange!(this.spec.name)));
-    this.timers = new AppTimers(() => this.onIdle());
-    this.stopRetry = new StopRetry(deps.stopRetry);
+    this.timers = new AppTimers(() => this.idleStop.onIdle());
     this.dependencies = new DependencyHold(deps.wakeDependencies);
     // The probe dials a new connection each time: a kept-alive one can answer while new ones hang.
     this.gate = new AdmissionGate(() => deps.runtime.probe(), undefined, () => deps.engineBack?.());
     this.health = new HealthChecker({ logger: deps.logger, onUnhealthy: (slot, reason) => void this.recover(slot, `failed its health checks (${reason})`) });
+    this.leftovers = new LeftoverStops({
+      app: spec.name,
+      runtime: deps.runtime,
+      logger: deps.logger,
+      instances: this.instances,
+      timers: this.timers,
+      schedule: deps.stopRetry,
+      serial: (step) => this.serial(step),
+      down: () => isDown(this.state) && this.state !== 'paused' && !this.closed,
+      idleTimeoutMs: () => this.spec.idleTimeoutMs ?? this.deps.defaults().idleTimeoutMs,
+      lastError: () => this.lastError,
+      showError: (text, { clearOutput, tell }) => {
+        this.lastError = text;
+        if (clearOutput) this.lastOutput = undefined;
+        if (tell) this.onChange();
+      },
+    });
+    this.idleStop = new IdleStop({
+      app: spec.name,
+      logger: deps.logger,
+      idle: this.timers.idle,
+      slots: deps.idleStopSlots,
+      quiesce: deps.quiesce,
+      running: () => this.state === 'running',
+      scalesToZero: () => this.spec.scale.min === 0,
+      closed: () => this.closed,
+      acts: () => this.acts(),
+      serial: (step) => this.serial(step),
+      leased: (waitMs, work) => this.leased(waitMs, work),
+      fire: (event, reason) => this.fire(event, reason),
+      pauses: () => this.spec.idleAction === 'pause' && Boolean(this.deps.runtime.unpause),
+      pause: () => pauseInstances(this.stopContext),
+      stopAll: (why) => this.stopAll(why),
+    });
+    this.recovery = new InstanceRecovery({
+      app: spec.name,
+      runtime: deps.runtime,
+      logger: deps.logger,
+      instances: this.instances,
+      spec: () => this.spec,
+      acts: () => this.acts(),
+      requireLaunchable: (s) => this.requireLaunchable(s),
+      serial: (step) => this.serial(step),
+      mayStopStray: () => this.state !== 'starting' && !this.closed,
+      dropSlot: (slot, why) => this.dropSlot(slot, why),
+    });
+    this.foreign = new ForeignContainers(spec.name, deps.runtime, deps.logger, () => this.acts());
+    this.replicaFill = new ReplicaFill({
+      app: spec.name,
+      runtime: deps.runtime,
+      logger: deps.logger,
+      instances: this.instances,
+      spec: () => this.spec,
+      replicas: () => this.replicas,
+      running: () => this.state === 'running',
+      acts: () => this.acts(),
+      wake: (s, index, deadline, existing, onStarted) => this.wake(s, index, deadline, existing, onStarted),
+    });
+    this.unreachableChecks = new UnreachableChecks({
+      runtime: deps.runtime,
+      instances: this.instances,
+      running: () => this.state === 'running',
+      exited: (id, exitCode, engineError) => void this.instanceExited(id, exitCode, undefined, engineError),
+      recover: (slot, why) => void this.recover(slot, why),
+    });
   }
 
   get name(): string {
@@ -290,7 +249,7 @@ export class AppController {
       logger: this.deps.logger,
       instances: this.instances,
       quiesce: this.deps.quiesce && (() => this.barrier()),
-      stopFailed: (instance, err) => this.stopFailed(instance, err),
+      stopFailed: (instance, err) => this.leftovers.stopFailed(instance, err),
     };
   }
 
@@ -400,7 +359,7 @@ export class AppController {
     const began = performance.now();
     const spec = this.spec;
     this.timers.cancelRemoval();
-    this.cancelStopRetry();
+    this.leftovers.cancel();
     this.startingInstance = undefined;
     this.fire('wake');
     try {
@@ -480,52 +439,9 @@ export class AppController {
     return startSlot(runtime, spec, index, deadline, existing, onStarted, signal, mayRemake);
   }
 
-  /** The replica fill under way, if any (fills run one after another: two at once claimed the same free index). */
-  private filling?: Promise<void>;
-  /** A rollout is under way: it brings the count up itself, with the new revision. */
-  private rollingOut = false;
-
-  /**
-   * Brings the number of instances up to the replica count, in the background; failures are logged, not fatal.
-   * A fill runs after the one under way, and not beside a rollout: each starts the containers it claims, and
-   * two at once claimed the same ones (one container started twice, held by two slots).
-   */
+  /** Brings the instances up to the replica count in the background (replica-fill.ts). */
   private fillReplicas(): Promise<void> {
-    if (this.rollingOut) return Promise.resolve();
-    const run: Promise<void> = (this.filling ?? Promise.resolve()).then(() => (this.rollingOut ? undefined : this.fillNow())).finally(() => {
-      if (this.filling === run) this.filling = undefined;
-    });
-    this.filling = run;
-    return run;
-  }
-
-  private async fillNow(): Promise<void> {
-    const missing = this.replicas - this.instances.live.length;
-    if (missing <= 0 || this.state !== 'running' || !this.acts()) return;
-    const spec = this.spec;
-    const starts = this.instances.claimReplicaStarts(containerSpecHash(spec), missing);
-    await Promise.all(
-      starts.map(async ({ index, existing }) => {
-        let launched: Instance | undefined;
-        try {
-          const slot = await this.wake(spec, index, performance.now() + spec.startTimeoutMs, existing, (running) => (launched = running));
-          // Stopped, changed, or scaled down while it started: it does not join past the count (it is kept for later).
-          if (this.state !== 'running' || this.spec !== spec || this.instances.live.length >= this.replicas) {
-            await this.deps.runtime.stop(slot.instance.id).catch(() => undefined);
-            this.instances.park({ ...slot.instance, state: 'exited', address: undefined });
-            return;
-          }
-          this.instances.add(slot);
-        } catch (err) {
-          this.deps.logger.warn({ app: this.name, index, err: messageOf(err) }, 'replica failed to start');
-          // Outside the rotation and untracked, a never-ready replica would run for good, through the app's stops too:
-          // it is stopped and kept (with a claimed container that did not start) for the next try.
-          const kept = launched ?? existing;
-          if (launched) await this.deps.runtime.stop(launched.id, { timeoutS: 5 }).catch(() => undefined);
-          if (kept) this.instances.park({ ...kept, state: 'exited', address: undefined });
-        }
-      }),
-    );
+    return this.replicaFill.fill();
   }
 
   /** Every waiter gets the same answer: 502, or 504 on a timeout; repeated failures become a crash loop. */
@@ -577,7 +493,7 @@ export class AppController {
     if (delay > 0) this.fire('crashLooped', crashLoopReason(this.backoff.count));
     else this.fire('startFailed');
     // A single failure may be a slow app that still comes up: its container is kept for the next start, for a while.
-    if (this.startingInstance) this.keepUnready(this.startingInstance);
+    if (this.startingInstance) this.leftovers.keepUnready(this.startingInstance);
     this.startingInstance = undefined;
     this.deps.logger.warn({ app: this.name, err: failure.message, lastOutput: this.lastOutput, retryInMs: delay || undefined }, 'app failed to start');
     return failure;
@@ -588,13 +504,13 @@ export class AppController {
     const hash = containerSpecHash(this.spec);
     for (const instance of found) {
       if (instance.specHash !== hash || this.instances.slotOf(instance.id)) continue;
-      if (await this.refusedForeign(instance)) continue;
+      if (await this.foreign.refused(instance, this.spec)) continue;
       this.instances.forget((i) => i.id !== instance.id);
       if (instance.state === 'running' && instance.address) {
         const probe = await waitUntilReady(instance.address, this.spec.readiness, { deadline: performance.now() + 2_000 });
         // Still starting (the last gateway was killed mid-start), or never ready: the next start takes it, for a while.
         if (!probe.ready) {
-          this.keepUnready(instance);
+          this.leftovers.keepUnready(instance);
           continue;
         }
         const slot = new Slot(instance.index, instance, hash);
@@ -612,29 +528,6 @@ export class AppController {
     if (this.currentState === 'running' && this.acts() && this.instances.live.length > this.replicas) {
       void this.serial(() => this.rescale()).catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'scaling down failed'));
     }
-  }
-
-  /**
-   * A container running (or frozen) with powers over the host its spec does not grant (foreignRunning):
-   * made or started outside berth under berth's labels, which are only strings. It is neither routed to nor
-   * kept; the gateway that acts removes it (it carries berth's labels), so the app's next start makes its own.
-   * A stopped one is kept like any other: its start refuses it and ensure makes it anew (runtime start).
-   */
-  private async refusedForeign(instance: Instance): Promise<boolean> {
-    const powers = foreignRunning(instance, this.spec);
-    if (powers.length === 0) return false;
-    const acts = this.acts();
-    // A gateway that does not lead finds it again at every resync until the leader removes it: said once.
-    if (!this.foreignTold.has(instance.id)) {
-      if (this.foreignTold.size >= MAX_FOREIGN_TOLD) this.foreignTold.clear();
-      this.foreignTold.add(instance.id);
-      this.deps.logger.warn(
-        { app: this.name, instance: instance.name, powers },
-        `container ${instance.name} runs with ${powers.join(', ')}, which its spec does not grant: not made so by berth, it is not adopted${acts ? ' and is removed' : ''}`,
-      );
-    }
-    if (acts) await this.deps.runtime.remove(instance.id).catch((err: unknown) => this.deps.logger.warn({ app: this.name, instance: instance.name, err: messageOf(err) }, 'removing a container with powers its spec does not grant failed'));
-    return true;
   }
 
   /**
@@ -675,11 +568,7 @@ export class AppController {
     const old = this.spec;
     this.spec = spec;
     this.instances.setBalance(spec.balance);
-    // A count `berth scale` set is kept (in the store) until the spec changes, and a changed spec drops it there:
-    // it goes here too, or the app ran the scaled count on, then the spec's after a restart. The scaled count a
-    // store keeps comes in the spec's scale.replicas (desiredSpecs), so it is run whenever it is kept.
-    if (spec.scale.replicas !== old.scale.replicas || specHash(spec) !== specHash(old)) this.replicas = spec.scale.replicas;
-    this.replicas = Math.min(Math.max(this.replicas, Math.max(spec.scale.min, 1)), spec.scale.max);
+    this.replicas = replicasAfterUpdate(this.replicas, spec.scale, old.scale.replicas, specHash(spec) !== specHash(old));
     this.armIdle();
     this.armHealth();
     if (!this.acts()) {
@@ -728,15 +617,7 @@ export class AppController {
       quiesce: this.stopContext.quiesce,
       launchRefusal: (s: AppSpec) => launchRefusal(s, this.deps.defaults().policy),
     };
-    this.rollingOut = true;
-    let result: Awaited<ReturnType<typeof replaceInstances>>;
-    try {
-      // A fill that began before (the first start's replicas) ends first: the rollout then replaces what it started.
-      await this.filling;
-      result = await replaceInstances(rollout, spec, old, this.replicas);
-    } finally {
-      this.rollingOut = false;
-    }
+    const result = await this.replicaFill.duringRollout(() => replaceInstances(rollout, spec, old, this.replicas));
     if (!result.ok) {
       // Rolled back: replacements of lost instances, and the next start, use the revision that works.
       if (this.spec === spec) this.spec = withContainerOf(spec, old);
@@ -777,15 +658,15 @@ export class AppController {
         // A failed start's container, kept for the next try, runs: a stop is a stop. So is a service
         // whose task moved and that the orchestrator is putting back (see exitedUnasked).
         await this.stopExitedUnasked(why);
-        await this.stopUnready(why);
+        await this.leftovers.stopUnready(why);
         if (this.state === 'stopped') return;
         // A failed or crash-looping app stopped (the operator's answer to its failure, as `docker compose stop`
         // is): it shows stopped with why, past its failure (which the store forgets) and its backoff, so the
         // next request starts it at once. Only a stop the engine did not carry out is left to tell.
         if (this.state === 'failed' || this.state === 'crashloop') {
           this.backoff.reset();
-          if (this.lastError !== this.stopFailure) {
-            this.lastError = this.stopFailure;
+          if (this.lastError !== this.leftovers.stopFailure) {
+            this.lastError = this.leftovers.stopFailure;
             this.lastOutput = undefined;
           }
         }
@@ -820,9 +701,8 @@ export class AppController {
   private async stopAll(why: string): Promise<void> {
     await this.stopExitedUnasked(why);
     const killed = await stopInstances(this.stopContext);
-    // A container the engine did not stop runs on: its stop is tried again (see retryStop).
-    if (this.instances.parked.some(isUp)) this.retryStop();
-    else this.stopSucceeded();
+    // A container the engine did not stop runs on: its stop is tried again (see LeftoverStops).
+    this.leftovers.settle();
     this.backoff.reset();
     // Still the stop berth chose (`idle…` stays first), with what it came to.
     this.fire('stopped', killed ? `${why}; ${killed}` : why);
@@ -840,52 +720,6 @@ export class AppController {
       for (const i of all) await this.deps.runtime.remove(i.id, { purgeVolumes });
       this.fire('removed');
     });
-  }
-
-  /** The idle clock ran out: stop or pause, unless activity came in meanwhile. */
-  private onIdle(): void {
-    clearTimeout(this.idleRecheck);
-    if (this.state !== 'running' || this.spec.scale.min > 0 || this.closed) return;
-    if (!this.acts()) {
-      // Only the leader stops apps; this gateway may lead later, so it looks again while the app stays idle.
-      this.idleRecheck = setTimeout(() => {
-        if (this.timers.idle.isIdle()) this.onIdle();
-      }, FOLLOWER_IDLE_RECHECK_MS);
-      this.idleRecheck.unref();
-      return;
-    }
-    const slots = this.deps.idleStopSlots;
-    // Waited for outside the app's steps: the app serves meanwhile, and a request calls the stop off.
-    const stopped = !slots
-      ? this.idleStop()
-      : slots.acquire().then((release) => {
-          if (release) return this.idleStop().finally(release);
-          // No slot within the wait (or the gateway closed): queued anew if the app is still idle.
-          if (!this.closed && this.timers.idle.isIdle()) this.onIdle();
-        });
-    stopped.catch((err: unknown) => this.deps.logger.warn({ app: this.name, err: messageOf(err) }, 'idle stop failed'));
-  }
-
-  /** The idle stop (or pause) itself, as one of the app's steps; it looks again whether the app is still idle. */
-  private idleStop(): Promise<void> {
-    return this.serial(() =>
-      this.leased(30_000, async () => {
-        // Checked inside the step: a request may have come (or still be in flight) since the timer fired.
-        if (!this.timers.idle.isIdle() || this.state !== 'running' || this.closed || !this.acts()) return;
-        if (this.deps.quiesce) {
-          // Proxy workers and other gateways report in batches: their activity is known for sure only after the barrier.
-          await this.deps.quiesce(this.name);
-          if (!this.timers.idle.isIdle() || this.state !== 'running' || !this.acts()) return;
-        }
-        this.fire('stop', 'idle');
-        // A runtime that cannot freeze (Swarm: no unpause, its pause scales to 0) stops: the app
-        // read paused, counted as up, until a resync found it stopped and said the engine changed it.
-        if (this.spec.idleAction !== 'pause' || !this.deps.runtime.unpause) return this.stopAll('idle');
-        if (!(await pauseInstances(this.stopContext))) return this.stopAll('idle (pause failed)');
-        this.fire('paused', 'idle');
-        this.deps.logger.info({ app: this.name }, 'app paused after being idle');
-      }),
-    );
   }
 
   private armIdle(): void {
@@ -906,77 +740,9 @@ export class AppController {
     });
   }
 
-  /**
-   * An instance out of rotation (failed health checks, or connection failures)
-   * is restarted in place and rejoins once ready; the others keep serving.
-   * Its stop is berth's doing, so the engine's die event for it is no exit.
-   * Says whether it serves again.
-   */
-  private async recover(slot: Slot, why: string): Promise<boolean> {
-    if (slot.unhealthy || !this.instances.has(slot) || !this.acts()) return false;
-    this.instances.takeOutOfRotation(slot, 'unhealthy');
-    this.deps.logger.warn({ app: this.name, instance: slot.instance.name, why }, 'instance out of rotation; restarting it');
-    this.restartingInPlace.add(slot.instance.id);
-    try {
-      this.requireLaunchable(this.spec);
-      const fresh = await restartSlot(this.deps.runtime, this.spec, slot);
-      await this.passesHealthAgain(slot, fresh);
-      if (!this.instances.has(slot)) return this.strayRestart(fresh.instance, why);
-      this.instances.replace(slot, fresh);
-      this.deps.logger.info({ app: this.name, instance: fresh.instance.name, why }, 'instance restarted and back in rotation');
-      return true;
-    } catch (err) {
-      this.deps.logger.warn({ app: this.name, instance: slot.instance.name, err: messageOf(err) }, 'instance restart failed');
-      if (!this.instances.has(slot)) return this.strayRestart(slot.instance, why);
-      // Restarted but never ready, it must not run on untracked (the app may show stopped): stopped, and kept for the next start.
-      await this.deps.runtime.stop(slot.instance.id, { timeoutS: 5 }).catch(() => undefined);
-      if (!this.instances.has(slot)) return false;
-      this.instances.park({ ...slot.instance, state: 'exited', address: undefined });
-      this.dropSlot(slot, `its container ${why} and ${err instanceof HealthNotPassedError ? err.detail : 'did not get ready again'} when restarted`);
-      return false;
-    } finally {
-      this.restartingInPlace.delete(slot.instance.id);
-    }
-  }
-
-  /**
-   * A restarted instance rejoins once it has passed `healthyThreshold` health checks in a row, as an ejected
-   * Envoy host does: ready (its readiness check) is not healthy, and it used to rejoin at once, so the
-   * threshold decided nothing. Bounded by the app's start timeout beyond those checks; throws when it does not
-   * pass them. An app with no other instance in rotation takes it back once ready (Envoy's panic mode at
-   * its limit): from an instance whose checks fail it may still serve something, from none nothing. Asked
-   * again at each check: the others leaving meanwhile (one exits and cannot be started again) left the app
-   * serving nothing while this one, ready, waited out the whole deadline and was then dropped as well.
-   */
-  private async passesHealthAgain(slot: Slot, fresh: Slot): Promise<void> {
-    const health = this.spec.health;
-    const alone = () => !this.instances.slots.some((s) => s !== slot && s.available);
-    if (!health || alone()) return;
-    const deadline = performance.now() + this.spec.startTimeoutMs + health.healthyThreshold * (health.intervalMs + health.timeoutMs);
-    const passed = await awaitHealthy(fresh.upstream, health, deadline, () => this.instances.has(slot), alone);
-    if (!passed.ok && this.instances.has(slot)) throw new HealthNotPassedError(this.name, `did not pass ${health.healthyThreshold} health checks in a row${passed.reason ? ` (${passed.reason})` : ''}`);
-  }
-
-  /**
-   * Instances berth is restarting in place (recover), by id. Their start is berth's own: one the app let go of
-   * meanwhile (a stop took it) must not be adopted as started outside berth when the engine reports it, which
-   * undid the stop; strayRestart stops it instead.
-   */
-  private readonly restartingInPlace = new Set<string>();
-
-  /**
-   * A restart in place that ended after the app let go of its instance: a stop (idle, asked for, a delete)
-   * took the slot meanwhile, and the stop wins. Its stop of the instance may have come before the restart's
-   * start, which then ran it on, untracked, while the app showed stopped (a Swarm service left at 1 replica).
-   * Stopped again, in turn with the app's steps: a wake queued meanwhile that took this very instance up
-   * again (a Swarm service keeps its id) is left alone. Says false: the instance does not serve again.
-   */
-  private async strayRestart(instance: Instance, why: string): Promise<false> {
-    void this.serial(async () => {
-      if (this.instances.slotOf(instance.id) || this.state === 'starting' || this.closed) return;
-      await this.deps.runtime.stop(instance.id, { timeoutS: 5 }).catch((err: unknown) => this.deps.logger.warn({ app: this.name, instance: instance.name, why, err: messageOf(err) }, 'could not stop an instance restarted after its app stopped'));
-    });
-    return false;
+  /** Takes an instance out of rotation and restarts it in place (instance-recovery.ts); says whether it serves again. */
+  private recover(slot: Slot, why: string): Promise<boolean> {
+    return this.recovery.recover(slot, why);
   }
 
   /** Forgets a slot whose container is gone; the app stops when it was the last one (`why` says what ended it). */
@@ -1118,9 +884,7 @@ export class AppController {
   }
 
   private outOfMemoryError(exitCode: number | undefined): string {
-    const limit = this.spec.resources.memoryBytes;
-    const mib = limit === undefined ? "the gateway's default" : `${Math.round(limit / 2 ** 20)} MiB`;
-    return `${OUT_OF_MEMORY} (code ${exitCode ?? 137}; its limit: ${mib}); give it more with resources.memory`;
+    return outOfMemoryError(exitCode, this.spec.resources.memoryBytes);
   }
 
   /**
@@ -1136,40 +900,11 @@ export class AppController {
   }
 
   /**
-   * The proxy could not reach `instanceId` (refused, or closed before any
-   * answer). An app that quits by itself (seed 000) races the engine's die
-   * event, so the engine is asked, for a short while, whether the instance is
-   * gone. A live instance that keeps failing is ejected (passive health).
+   * The proxy could not reach `instanceId` (refused, or closed before any answer): the engine is asked
+   * whether it is gone, and one that runs but keeps failing is ejected (unreachable-check.ts).
    */
   unreachable(instanceId: string): Promise<boolean> {
-    const slot = this.instances.slotOf(instanceId);
-    // Already handled: the die event came, or the instance was replaced or stopped.
-    if (!slot || this.state !== 'running') return Promise.resolve(true);
-    // One look at the engine per instance at a time, shared by every request that failed on it meanwhile: each
-    // polled the engine on its own for the whole look (twenty inspects), so a burst of requests against an instance
-    // that refuses became a storm of engine calls, and its exit was handled once per request.
-    let answer = this.unreachableChecks.get(slot);
-    if (answer === undefined) {
-      answer = this.checkUnreachable(slot, instanceId).finally(() => this.unreachableChecks.delete(slot));
-      this.unreachableChecks.set(slot, answer);
-    }
-    return answer;
-  }
-
-  /** The engine's look at an instance the proxy could not reach (see unreachable), under way, by slot. */
-  private readonly unreachableChecks = new Map<Slot, Promise<boolean>>();
-
-  private async checkUnreachable(slot: Slot, instanceId: string): Promise<boolean> {
-    const gone = await whetherGone(this.deps.runtime, slot, () => this.instances.has(slot) && this.state === 'running', UNREACHABLE_CHECK_MS);
-    if (gone === 'handled') return true;
-    if (gone) {
-      this.instanceExited(instanceId, gone.exitCode, undefined, gone.engineError);
-      return true;
-    }
-    // One instance out at a time, as for the health checks: when every instance refuses at once (the app
-    // overloaded, its accept queue full) they were all restarted together and the app served nothing.
-    if (slot.upstream.failures >= PASSIVE_EJECT_AFTER && mayEject(slot, this.instances.slots)) void this.recover(slot, `${slot.upstream.failures} connection failures in a row`);
-    return false;
+    return this.unreachableChecks.check(instanceId);
   }
 
   /**
@@ -1181,7 +916,7 @@ export class AppController {
     // Started again behind berth's back, it may listen at another port: a wake must look, not just thaw.
     this.instances.takeThawable(instanceId);
     // A gateway that does not lead also takes in the leader's new instances (replicas, rollouts) while the app runs.
-    const takes = () => !this.closed && !this.restartingInPlace.has(instanceId) && (isDown(this.state) || (this.state === 'running' && !this.acts()));
+    const takes = () => !this.closed && !this.recovery.restarting(instanceId) && (isDown(this.state) || (this.state === 'running' && !this.acts()));
     if (!takes()) return Promise.resolve();
     return this.serial(async () => {
       if (!takes()) return;
@@ -1347,7 +1082,7 @@ export class AppController {
     if (why) this.closedWhy = why;
     this.startAbort?.abort();
     this.closed = true;
-    clearTimeout(this.idleRecheck);
+    this.idleStop.close();
     this.gate.close();
     this.timers.stopAll();
     this.health.stop();
@@ -1376,7 +1111,7 @@ export class AppController {
       this.sinceMs = performance.now();
       if (result.next !== 'running') this.timers.idle.disarm();
       // Serving again (adopted once ready): nothing kept aside is left to stop.
-      else this.cancelStopRetry();
+      else this.leftovers.cancel();
       this.onChange();
     }
     // After a legal step only, and also for one that stays (a new failure while failed says a new why).
@@ -1422,92 +1157,6 @@ export class AppController {
     }
   }
 
-  /**
-   * Keeps a container that runs but does not serve for the next start, which
-   * takes it as it is; nobody asking for the app for its idle timeout stops it,
-   * as it would a serving one (a never-ready app must not run for ever).
-   * Adopted once ready (resync), or taken by a start, it is no longer stopped.
-   */
-  private keepUnready(instance: Instance): void {
-    this.instances.park(instance);
-    const idleMs = this.spec.idleTimeoutMs ?? this.deps.defaults().idleTimeoutMs;
-    this.timers.armLeftoverStop(idleMs, () => {
-      void this.serial(async () => {
-        if (isDown(this.state) && this.state !== 'paused' && !this.closed) await this.stopUnready('it never got ready and was not asked for since');
-      });
-    });
-  }
-
-  /** Stops the kept containers that run (or are frozen) without serving (see keepUnready and retryStop). */
-  private async stopUnready(why: string): Promise<void> {
-    this.timers.cancelLeftoverStop();
-    for (const i of this.instances.parked.filter(isUp)) {
-      // A try again of a failing stop is not news: the failure's own line (when due) says it.
-      if (!this.stopRetry.retrying) this.deps.logger.info({ app: this.name, instance: i.name, why }, 'stopping a container that does not serve');
-      try {
-        await this.deps.runtime.stop(i.id, { timeoutS: 5 });
-        this.instances.park({ ...i, state: 'exited', address: undefined });
-      } catch (err) {
-        this.stopFailed(i, err);
-      }
-    }
-    if (this.instances.parked.some(isUp)) this.retryStop();
-    else this.stopSucceeded();
-  }
-
-  /**
-   * One container the engine did not stop: the status says so until a stop
-   * succeeds; the log says so when it is news (stop-retry.ts), not at every try.
-   */
-  private stopFailed(instance: Instance, err: unknown): void {
-    const reason = messageOf(err);
-    this.stopFailure = `the engine did not stop its container ${instance.name}: ${reason}; tried again`;
-    // A start's failure shown already stays: it is the older and likely the cause.
-    if ((this.lastError === undefined || this.lastError.startsWith('the engine did not stop its container')) && this.lastError !== this.stopFailure) {
-      this.lastError = this.stopFailure;
-      this.lastOutput = undefined;
-      this.onChange();
-    }
-    if (this.stopRetry.failed(reason)) this.deps.logger.warn({ app: this.name, instance: instance.name, err: reason }, 'stop failed; tried again with backoff, logged again when the reason changes');
-  }
-
-  /** Every kept container is down: a failure shown for a stop no longer holds. */
-  private stopSucceeded(): void {
-    const wasRetrying = this.stopRetry.retrying;
-    this.stopRetry.reset();
-    if (this.stopFailure !== undefined && this.lastError === this.stopFailure) {
-      this.lastError = undefined;
-      this.onChange();
-    }
-    if (wasRetrying) this.deps.logger.info({ app: this.name }, 'a stop that had failed was carried out');
-    this.stopFailure = undefined;
-  }
-
-  /** The app starts or serves again: a pending try again of a stop is moot, and the next failure starts the backoff over. */
-  private cancelStopRetry(): void {
-    this.timers.cancelLeftoverStop();
-    this.stopRetry.reset();
-    // Serving again (adopted by a resync): the stop that failed no longer stands as its last error.
-    if (this.stopFailure !== undefined && this.lastError === this.stopFailure) this.lastError = undefined;
-    this.stopFailure = undefined;
-  }
-
-  /**
-   * A stop the engine did not carry out (it did not answer, or refused) left a
-   * container up behind an app that shows stopped: nothing else would stop it
-   * (no idle clock runs for a stopped app). It is tried again while the app
-   * stays down, 1 s later, then backing off (doubling up to 30 s: an engine
-   * failing for hours is not called every second by every such app); a start
-   * meanwhile takes the container as it is.
-   */
-  private retryStop(): void {
-    this.timers.armLeftoverStop(this.stopRetry.nextDelayMs(), () => {
-      void this.serial(async () => {
-        if (isDown(this.state) && this.state !== 'paused' && !this.closed) await this.stopUnready('a stop the engine did not carry out, tried again');
-      });
-    });
-  }
-
   /** A failed start may leave its container running (never ready): it must not stay up. */
   private stopLeftovers(): void {
     const left = this.startingInstance;
@@ -1527,13 +1176,4 @@ export class AppController {
       parked: this.instances.parked.map((i) => ({ id: i.id, state: i.state })),
     };
   }
-}
-
-/** A kept container that still holds its app up: running, or frozen. */
-function isUp(instance: Instance): boolean {
-  return instance.state === 'running' || instance.state === 'paused';
-}
-
-function isDown(state: AppState): boolean {
-  return state === 'stopped' || state === 'failed' || state === 'crashloop' || state === 'paused';
 }

@@ -58,3 +58,11 @@ export interface AppStatus {
   readyInstances: number;
   instance?: { id: string; address?: string };
 }
+
+/** States of an app with nothing up: starting it adds one to the apps the gateway runs. */
+export const APP_DOWN: ReadonlySet<AppState> = new Set(['stopped', 'failed', 'crashloop']);
+
+/** States in which no instance serves (a frozen app too), so a running container means someone else started it. */
+export function isDown(state: AppState): boolean {
+  return state === 'stopped' || state === 'failed' || state === 'crashloop' || state === 'paused';
+}

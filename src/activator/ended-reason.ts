@@ -1,3 +1,5 @@
+import { OUT_OF_MEMORY } from './start-watch.js';
+
 /**
  * What ended an app's last container when berth did not (AppStatus.reason). Pure.
  * `signal`: the engine reported a signal sent to it shortly before (its `kill`
@@ -35,4 +37,13 @@ export class SignalBook {
   forget(instanceId: string): void {
     this.sent.delete(instanceId);
   }
+}
+
+/**
+ * lastError for a container the kernel killed for its memory while the gateway ran: with the limit it went past
+ * (`memoryBytes`, the spec's; undefined: the gateway's default) and where to raise it. Pure.
+ */
+export function outOfMemoryError(exitCode: number | undefined, memoryBytes: number | undefined): string {
+  const mib = memoryBytes === undefined ? "the gateway's default" : `${Math.round(memoryBytes / 2 ** 20)} MiB`;
+  return `${OUT_OF_MEMORY} (code ${exitCode ?? 137}; its limit: ${mib}); give it more with resources.memory`;
 }

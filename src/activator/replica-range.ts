@@ -13,3 +13,15 @@ export function replicaRangeProblem(name: string, count: number, scale: { min: n
   const further = Number.isInteger(count) && count > scale.max ? `: raise scale.max in ${name}'s spec to run more` : '';
   return `replicas for ${name} must be from ${low} to ${scale.max} (${bounds}), not ${count}${further}`;
 }
+
+/**
+ * The replica count after an app takes a new spec (`scale`), from the count it runs now. A count `berth scale`
+ * set is kept (in the store) until the spec changes, and a changed spec drops it there: it goes here too, or the
+ * app ran the scaled count on, then the spec's after a restart. The scaled count a store keeps comes in the
+ * spec's scale.replicas (desiredSpecs), so it is run whenever it is kept. `specChanged`: any field of the spec
+ * differs. Either way the count stays within scale.min..max, and at least 1. Pure.
+ */
+export function replicasAfterUpdate(current: number, scale: { min: number; max: number; replicas: number }, oldReplicas: number, specChanged: boolean): number {
+  const count = scale.replicas !== oldReplicas || specChanged ? scale.replicas : current;
+  return Math.min(Math.max(count, Math.max(scale.min, 1)), scale.max);
+}

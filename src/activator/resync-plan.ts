@@ -6,7 +6,7 @@
  * same controller methods its event loop calls, so a change is handled alike
  * however it was noticed.
  */
-import type { AppState } from './app-status.js';
+import { isDown, type AppState } from './app-status.js';
 import type { Instance, InstanceState } from '../runtime/runtime.js';
 import { routeLost } from './published-route.js';
 
@@ -88,9 +88,4 @@ function planApp(app: BelievedApp, byId: ReadonlyMap<string, ObservedInstance>, 
 /** A slot's instance found not running: with its exit code, and the engine's reason when it says why (a Swarm task no node can take). */
 function exitedAction(app: string, id: string, now: ObservedInstance): ResyncAction {
   return { kind: 'exited', app, id, ...(now.exitCode === undefined ? {} : { exitCode: now.exitCode }), ...(now.engineError ? { engineError: now.engineError } : {}) };
-}
-
-/** States in which no instance serves, so a running container means someone else started it. */
-function isDown(state: AppState): boolean {
-  return state === 'stopped' || state === 'failed' || state === 'crashloop' || state === 'paused';
 }

@@ -6,7 +6,7 @@ import { doublingDelayMs } from '../backoff.js';
  * every second from every app it left up, nor the log a line for each: the
  * tries back off, and a failure is logged when it is new (the first, or its
  * reason changed) or when the last line about it is old. The app's status says
- * why all along (see AppController.retryStop), so nothing is hidden.
+ * why all along (see LeftoverStops in leftover-stops.ts), so nothing is hidden.
  */
 export interface StopRetrySchedule {
   /** The wait before the first try again; each failure after it doubles the wait. */
