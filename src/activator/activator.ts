@@ -415,6 +415,10 @@ export class Activator implements UpstreamSource {
     const failed = new Set<string>();
     const removeOne = async (a: Extract<ReconcileAction, { kind: 'remove' }>) => {
       await this.runtime.remove(a.id, { purgeVolumes: a.purgeVolumes }).catch((err: unknown) => {
+        // Gone since the list above (the app's own stop, a start it called off, or the engine removed it):
+        // what this remove was for. Counted as failed, the delete kept its tombstone for a retry and
+        // warned of a failure each time a spawner deleted an app mid-start.
+        if (err instanceof NotFoundError) return this.logger.debug({ app: a.app, container: a.name }, 'container already gone');
         failed.add(a.app);
         this.logger.warn({ app: a.app, container: a.name, err: messageOf(err) }, 'remove failed');
       });
