@@ -423,6 +423,16 @@ export class Activator implements UpstreamSource {
         this.logger.warn({ app: a.app, container: a.name, err: messageOf(err) }, 'remove failed');
       });
     };
+    // A delete with purgeVolumes of an app with no container left (removeAfter took it, or it went since the
+    // list) had no remove to take the volume with it: it stayed, and an app made again under the name was
+    // handed the deleted one's data. Asked after the removals: one that took the volume leaves nothing to do.
+    const purgeLeftVolume = async (app: RemovedApp) => {
+      if (!app.purgeVolumes || failed.has(app.name) || !this.runtime.purgeVolume) return;
+      await this.runtime.purgeVolume(app.name).catch((err: unknown) => {
+        failed.add(app.name);
+        this.logger.warn({ app: app.name, err: messageOf(err) }, 'removing the volume failed');
+      });
+    };
     const byApp = new Map<string, ReconcileAction[]>();
     // Several gateways: a leader removes deleted apps' containers under their leases (below).
     const leasedRemoval = leads && this.lease !== undefined;
@@ -455,8 +465,10 @@ export class Activator implements UpstreamSource {
           if (this.storeId !== undefined && c.store !== undefined && c.store !== this.storeId) continue;
           await removeOne({ kind: 'remove', app: app.name, id: c.id, name: c.name, purgeVolumes: app.purgeVolumes, why: 'deleted' });
         }
+        await purgeLeftVolume(app);
       });
     }
+    if (leads && !leasedRemoval) for (const app of gone.filter((r) => !desiredNames.has(r.name))) await purgeLeftVolume(app);
     const orphans = byApp.get('') ?? [];
     byApp.delete('');
     const specs = new Map(desired.map((s) => [s.name, s]));
