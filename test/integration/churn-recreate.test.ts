@@ -51,6 +51,8 @@ describe('one app deleted and created again, over and over', { timeout: 90_000 }
     await gw?.dispose();
     await removeAppContainers([app]);
     await cleanupByLabel(`berth-test-run=${runId}`);
+    // dispose() tried the apps network while the app's container (not one of its config's apps) still used it.
+    if (gw?.network) await testDocker().getNetwork(gw.network).remove().catch(() => undefined);
   });
 
   test('answers, engine, end state, history and open files', async () => {
