@@ -415,8 +415,22 @@ export class Activator implements UpstreamSource {
     const failed = new Set<string>();
     const removeOne = async (a: Extract<ReconcileAction, { kind: 'remove' }>) => {
       await this.runtime.remove(a.id, { purgeVolumes: a.purgeVolumes }).catch((err: unknown) => {
+        // Gone since the list above (the app's own stop, a start it called off, or the engine removed it):
+        // what this remove was for. Counted as failed, the delete kept its tombstone for a retry and
+        // warned of a failure each time a spawner deleted an app mid-start.
+        if (err instanceof NotFoundError) return this.logger.debug({ app: a.app, container: a.name }, 'container already gone');
         failed.add(a.app);
         this.logger.warn({ app: a.app, container: a.name, err: messageOf(err) }, 'remove failed');
+      });
+    };
+    // A delete with purgeVolumes of an app with no container left (removeAfter took it, or it went since the
+    // list) had no remove to take the volume with it: it stayed, and an app made again under the name was
+    // handed the deleted one's data. Asked after the removals: one that took the volume leaves nothing to do.
+    const purgeLeftVolume = async (app: RemovedApp) => {
+      if (!app.purgeVolumes || failed.has(app.name) || !this.runtime.purgeVolume) return;
+      await this.runtime.purgeVolume(app.name).catch((err: unknown) => {
+        failed.add(app.name);
+        this.logger.warn({ app: app.name, err: messageOf(err) }, 'removing the volume failed');
       });
     };
     const byApp = new Map<string, ReconcileAction[]>();
@@ -451,8 +465,10 @@ export class Activator implements UpstreamSource {
           if (this.storeId !== undefined && c.store !== undefined && c.store !== this.storeId) continue;
           await removeOne({ kind: 'remove', app: app.name, id: c.id, name: c.name, purgeVolumes: app.purgeVolumes, why: 'deleted' });
         }
+        await purgeLeftVolume(app);
       });
     }
+    if (leads && !leasedRemoval) for (const app of gone.filter((r) => !desiredNames.has(r.name))) await purgeLeftVolume(app);
     const orphans = byApp.get('') ?? [];
     byApp.delete('');
     const specs = new Map(desired.map((s) => [s.name, s]));

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Activator } from '../activator/activator.js';
 import type { AppStatus } from '../activator/app-status.js';
 import type { GatewayConfig } from '../config/config.js';
+import { ownHistoryQuery } from './app-history.js';
 import { openReplicaLogs } from './replica-logs.js';
 import { BadRequestError, BerthError, ConflictError, messageOf, NotFoundError, SpecError, StoreError, StoreUnavailableError } from '../errors.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
@@ -465,8 +466,9 @@ export class AppService {
   }
 
   async history(query: HistoryQuery): Promise<HistoryPage> {
-    if (!(await this.deps.store.getApp(query.app))) throw new NotFoundError(`no app named ${query.app}`);
-    return this.deps.store.queryRequests(query);
+    const app = await this.deps.store.getApp(query.app);
+    if (!app) throw new NotFoundError(`no app named ${query.app}`);
+    return this.deps.store.queryRequests(ownHistoryQuery(query, app.createdAt));
   }
 
   private async controller(name: string) {

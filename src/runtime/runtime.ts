@@ -65,6 +65,14 @@ export interface Runtime {
   remove(id: string, options?: { purgeVolumes?: boolean }): Promise<void>;
 
   /**
+   * Removes the app's named volume (berth's own, used by no container) when there is one:
+   * a delete with purgeVolumes of an app that has no container left (`removeAfter` took it,
+   * or it went while the delete ran) has no remove to take the volume with it. A runtime
+   * that cannot reach its volumes leaves it out.
+   */
+  purgeVolume?(app: string): Promise<void>;
+
+  /**
    * berth-managed containers, of one app when `app` is given; `apps` narrows the answer
    * to those apps (a page of the app list), which a runtime may also ignore: callers
    * still match instances to apps themselves.

@@ -215,6 +215,14 @@ export class FakeRuntime implements Runtime {
     if (c) await this.destroy(c);
   }
 
+  /** The apps whose volume purgeVolume was asked to remove, in order (the fake keeps no volumes). */
+  readonly purgedVolumes: string[] = [];
+
+  async purgeVolume(app: string): Promise<void> {
+    await this.guard();
+    this.purgedVolumes.push(app);
+  }
+
   async list(filter?: { app?: string }): Promise<Instance[]> {
     await this.guard();
     this.calls.list++;

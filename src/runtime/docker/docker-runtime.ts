@@ -20,6 +20,7 @@ import { pauseContainer } from './pause.js';
 import { pingEngine } from './ping.js';
 import { probeEngine } from './probe.js';
 import { removeContainer } from './remove.js';
+import { purgeVolume } from './volume.js';
 import { startContainer } from './start.js';
 import { stopContainer } from './stop.js';
 import { unpauseContainer } from './unpause.js';
@@ -140,6 +141,10 @@ export class DockerRuntime implements Runtime {
 
   remove(id: string, options: { purgeVolumes?: boolean } = {}): Promise<void> {
     return removeContainer(this.ctx, id, options.purgeVolumes ?? false);
+  }
+
+  purgeVolume(app: string): Promise<void> {
+    return purgeVolume(this.ctx, app);
   }
 
   list(filter: { app?: string; apps?: readonly string[] } = {}): Promise<Instance[]> {
