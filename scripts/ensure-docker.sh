@@ -135,6 +135,12 @@ start_dockerd() {
   setsid nohup dockerd >>"$LOG" 2>&1 </dev/null 9>&- &
 }
 
+start_fresh_dockerd() {
+  ensure_cgroups
+  clean_stale_files
+  start_dockerd
+}
+
 wait_for_engine() {
   local deadline=$((SECONDS + WAIT_SECS))
   while ((SECONDS < deadline)); do
@@ -179,10 +185,14 @@ main() {
 
   if any_process_named dockerd; then
     say "a dockerd is running but not answering yet; waiting for it"
+    # One that was shutting down (a restart caught midway) exits instead of answering: start ours then.
+    if ! wait_for_engine; then
+      any_process_named dockerd && die "could not get a Docker engine to answer."
+      say "that dockerd has exited; starting one"
+      start_fresh_dockerd
+    fi
   else
-    ensure_cgroups
-    clean_stale_files
-    start_dockerd
+    start_fresh_dockerd
   fi
   wait_for_engine || die "could not get a Docker engine to answer."
   say "engine is up ($(docker version --format '{{.Server.Version}}' 2>/dev/null || echo '?'))"
