@@ -15,11 +15,7 @@ export function writeRawFailure(socket: Duplex, failure: ProxyFailure, app?: str
     return 0;
   }
   const answer = rawProblemResponse(problemOfFailure(failure, app), extraHeaders);
-  socket.end(answer);
-  // Unread bytes are dropped rather than left to turn the close into a reset that could
-  // lose the answer; a client that never hangs up is cut after a while.
-  socket.resume();
-  setTimeout(() => socket.destroy(), RAW_LINGER_MS).unref();
+  endRaw(socket, answer);
   return Buffer.byteLength(answer) - Buffer.byteLength(answer.slice(0, answer.indexOf('\r\n\r\n') + 4));
 }
 
@@ -34,7 +30,16 @@ export function writeRawRedirect(socket: Duplex, location: string): void {
     socket.destroy();
     return;
   }
-  socket.end(`HTTP/1.1 308 Permanent Redirect\r\nlocation: ${location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+  endRaw(socket, `HTTP/1.1 308 Permanent Redirect\r\nlocation: ${location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+}
+
+/**
+ * Writes a hand-made answer and ends the socket. Unread bytes are dropped rather than left
+ * to turn the close into a reset that could lose the answer; a client that never hangs up
+ * is cut after a while.
+ */
+function endRaw(socket: Duplex, answer: string): void {
+  socket.end(answer);
   socket.resume();
   setTimeout(() => socket.destroy(), RAW_LINGER_MS).unref();
 }
