@@ -56,7 +56,7 @@ async function send(path, { method, body, signal, token, accept }) {
   const headers = { accept };
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal, cache: 'no-store' });
+  const res = await fetchAnswered(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal, cache: 'no-store' });
   if (res.ok) return res;
   let problem;
   try {
@@ -66,6 +66,27 @@ async function send(path, { method, body, signal, token, accept }) {
   }
   if (res.status === 401 && token === session.token) window.dispatchEvent(new CustomEvent(UNAUTHORIZED_EVENT));
   throw new ApiError(res.status, problem);
+}
+
+/** Pauses before asking a read again that got no answer at all. */
+const READ_RETRY_PAUSES_MS = [200, 1000];
+
+/**
+ * fetch, with a read that got no answer at all (a connection cut, or Chromium's
+ * ERR_NETWORK_CHANGED, given to every request under way when the host's interfaces
+ * change, as Docker's do for each container) asked again after a pause, as a browser
+ * asks for a page again. A change (POST, PUT, DELETE) is never sent twice: it may have
+ * been applied before its answer was lost.
+ */
+async function fetchAnswered(path, init) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fetch(path, init);
+    } catch (err) {
+      if (init.method !== 'GET' || init.signal?.aborted || attempt >= READ_RETRY_PAUSES_MS.length) throw err;
+      await new Promise((resolve) => setTimeout(resolve, READ_RETRY_PAUSES_MS[attempt]));
+    }
+  }
 }
 
 /** What readLines shows in place of the part of a line past its `maxLineChars`. */

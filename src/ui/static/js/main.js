@@ -122,6 +122,8 @@ function init() {
 
   if (session.token) showDashboard();
   else showSignIn();
+  // boot.js retries a page whose modules failed to load; they ran, so the count starts afresh.
+  window.berthLoaded?.();
 }
 
 init();

@@ -1,0 +1,67 @@
+// A classic script, run before the dashboard's modules. The dashboard is a graph of ES
+// modules, and one module whose fetch fails leaves the page blank: none of them runs, so
+// nothing is left to say so. A fetch fails for reasons that pass by themselves: a
+// connection dropped while the gateway restarts, or Chromium's ERR_NETWORK_CHANGED, which
+// it gives every request under way when the host's network interfaces change (Docker adds
+// and removes one for each container it starts and stops, so a browser on a berth host
+// sees it often). So a failed load is retried by reloading the page, a few times with a
+// growing pause; after that the page says what happened and offers a reload.
+(function () {
+  'use strict';
+  var KEY = 'berth.loadRetries';
+  var PAUSES_MS = [250, 750, 1500, 3000];
+
+  function retries() {
+    try {
+      return Number(sessionStorage.getItem(KEY)) || 0;
+    } catch (e) {
+      return PAUSES_MS.length;
+    }
+  }
+
+  function showFailure(url) {
+    var box = document.getElementById('load-failed');
+    if (!box) return;
+    var what = document.getElementById('load-failed-what');
+    if (what) what.textContent = url ? ' (' + url + ')' : '';
+    box.hidden = false;
+    var button = document.getElementById('load-failed-reload');
+    if (button) button.addEventListener('click', function () { location.reload(); });
+  }
+
+  function failed(url) {
+    var done = retries();
+    if (done >= PAUSES_MS.length) {
+      if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', function () { showFailure(url); });
+      else showFailure(url);
+      return;
+    }
+    try {
+      sessionStorage.setItem(KEY, String(done + 1));
+    } catch (e) {
+      // Without sessionStorage a reload could loop; say so instead.
+      showFailure(url);
+      return;
+    }
+    setTimeout(function () { location.reload(); }, PAUSES_MS[done]);
+  }
+
+  var reported = false;
+  // A module script whose graph failed to load fires 'error' at its element; it does not
+  // bubble, so it is caught on the way down.
+  window.addEventListener('error', function (event) {
+    var el = event.target;
+    if (reported || !el || el.tagName !== 'SCRIPT' || el.type !== 'module') return;
+    reported = true;
+    failed(el.src);
+  }, true);
+
+  // main.js calls this once it runs: the next failed load starts its retries afresh.
+  window.berthLoaded = function () {
+    try {
+      sessionStorage.removeItem(KEY);
+    } catch (e) {
+      // nothing to clear
+    }
+  };
+})();

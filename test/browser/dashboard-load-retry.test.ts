@@ -1,0 +1,130 @@
+// The dashboard in Debian's Chromium when its own files or its first API read fail to
+// arrive: a module whose fetch fails (a cut connection, or Chromium's
+// ERR_NETWORK_CHANGED, which it gives every request under way when Docker adds or
+// removes a container's interface) used to leave a blank page for good. The page now
+// reloads itself a few times, then says what failed; a read the API never answered is
+// asked again; a change is never sent twice.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Gateway } from '../../src/gateway/gateway.js';
+import { launchChromium, pageProblems } from '../support/browser.js';
+import { FakeGatewayBed } from '../support/fake-gateway.js';
+
+const WAIT_MS = 20_000;
+
+describe('the dashboard when its files fail to arrive', () => {
+  let bed: FakeGatewayBed;
+  let gateway: Gateway;
+  let browser: Browser;
+  let admin = '';
+  const contexts: BrowserContext[] = [];
+
+  async function freshPage(): Promise<Page> {
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    page.setDefaultTimeout(WAIT_MS);
+    return page;
+  }
+
+  before(async () => {
+    bed = await FakeGatewayBed.create();
+    gateway = await bed.start();
+    admin = `http://127.0.0.1:${gateway.adminAddress!.port}`;
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await browser?.close().catch(() => undefined);
+    await bed?.dispose();
+  });
+
+  test('a module that fails twice: the page reloads itself and the sign-in form shows', async () => {
+    const page = await freshPage();
+    let failures = 0;
+    let documents = 0;
+    page.on('request', (req) => {
+      if (req.isNavigationRequest()) documents++;
+    });
+    await page.route('**/ui/js/sparkline.js', async (route) => {
+      if (failures < 2) {
+        failures++;
+        await route.abort('internetdisconnected');
+      } else {
+        await route.continue();
+      }
+    });
+    await page.goto(`${admin}/`);
+    await page.waitForSelector('#token-input', { state: 'visible' });
+    assert.equal(failures, 2);
+    assert.equal(documents, 3, 'the first load and two reloads');
+    assert.equal(await page.isHidden('#load-failed'), true);
+    // The count starts afresh once the page ran: a later failure gets its retries again.
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('berth.loadRetries')), null);
+    await page.fill('#token-input', bed.adminToken);
+    await page.click('#sign-in-button');
+    await page.waitForSelector('#summary:not([hidden])');
+  });
+
+  test('a module that never arrives: after its retries the page says so and offers a reload', async () => {
+    const page = await freshPage();
+    const problems = pageProblems(page);
+    let documents = 0;
+    page.on('request', (req) => {
+      if (req.isNavigationRequest()) documents++;
+    });
+    await page.route('**/ui/js/store.js', (route) => route.abort('connectionreset'));
+    await page.goto(`${admin}/`);
+    await page.waitForSelector('#load-failed', { state: 'visible' });
+    assert.equal(documents, 5, 'the first load and four reloads, then no more');
+    assert.match((await page.textContent('#load-failed')) ?? '', /did not load/);
+    assert.match((await page.textContent('#load-failed-what')) ?? '', /\/ui\/js\/main\.js/);
+    assert.equal(await page.isHidden('#sign-in'), true);
+    assert.ok(problems.some((p) => p.includes('store.js') && p.includes('ERR_CONNECTION_RESET')), problems.join('\n'));
+    // The gateway is back: the button loads the page whole.
+    await page.unroute('**/ui/js/store.js');
+    await page.click('#load-failed-reload');
+    await page.waitForSelector('#token-input', { state: 'visible' });
+    assert.equal(await page.isHidden('#load-failed'), true);
+  });
+
+  test('a read the API never answered is asked again; a change is sent once', async () => {
+    const page = await freshPage();
+    await page.goto(`${admin}/`);
+    await page.waitForSelector('#token-input', { state: 'visible' });
+    let versionCalls = 0;
+    await page.route('**/v1/version', async (route) => {
+      versionCalls++;
+      if (versionCalls === 1) await route.abort('internetdisconnected');
+      else await route.continue();
+    });
+    await page.fill('#token-input', bed.adminToken);
+    await page.click('#sign-in-button');
+    await page.waitForSelector('#summary:not([hidden])');
+    assert.equal(versionCalls, 2, 'the sign-in read, failed once, then answered');
+
+    // A POST whose answer never came is not sent again: the page reports it.
+    let posts = 0;
+    await page.route('**/v1/**', async (route) => {
+      if (route.request().method() === 'POST') {
+        posts++;
+        await route.abort('connectionreset');
+      } else {
+        await route.continue();
+      }
+    });
+    const outcome = await page.evaluate(async (module) => {
+      const { api } = (await import(module)) as { api: (path: string, options: { method: string }) => Promise<unknown> };
+      try {
+        await api('/v1/apps/none/start', { method: 'POST' });
+        return 'answered';
+      } catch (err) {
+        return (err as Error).name;
+      }
+    }, '/ui/js/api.js');
+    assert.equal(outcome, 'TypeError');
+    assert.equal(posts, 1);
+  });
+});
