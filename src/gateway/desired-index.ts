@@ -1,6 +1,5 @@
 import { RouteTable } from '../proxy/route-table.js';
-import { effectiveHost } from '../spec/route-collisions.js';
-import { routeKey } from '../spec/route-key.js';
+import { appRouteKeys } from '../spec/route-collisions.js';
 import type { AppSpec } from '../spec/types.js';
 import type { StoredApp } from '../store/store.js';
 
@@ -32,7 +31,7 @@ export class DesiredIndex {
     this.delete(spec.name);
     this.specs.set(spec.name, spec);
     if (replicas !== undefined) this.replicas.set(spec.name, replicas);
-    for (const key of routeKeys(spec)) if (!this.owners.has(key)) this.owners.set(key, spec.name);
+    for (const key of appRouteKeys(spec)) if (!this.owners.has(key)) this.owners.set(key, spec.name);
   }
 
   delete(name: string): void {
@@ -40,7 +39,7 @@ export class DesiredIndex {
     if (!spec) return;
     this.specs.delete(name);
     this.replicas.delete(name);
-    for (const key of routeKeys(spec)) if (this.owners.get(key) === name) this.owners.delete(key);
+    for (const key of appRouteKeys(spec)) if (this.owners.get(key) === name) this.owners.delete(key);
   }
 
   /** The routing table of the desired apps. */
@@ -72,7 +71,7 @@ export class DesiredIndex {
     const picked = new Set<string>();
     const pending: string[] = [];
     for (const spec of incoming) {
-      for (const key of routeKeys(spec)) {
+      for (const key of appRouteKeys(spec)) {
         const owner = this.owners.get(key);
         if (owner !== undefined && !names.has(owner)) pending.push(owner);
       }
@@ -101,8 +100,4 @@ export class DesiredIndex {
     for (const [name, other] of this.specs) if (other.security.hostNetwork && other.port === spec.port && name !== spec.name) found.push(name);
     return found;
   }
-}
-
-function routeKeys(spec: AppSpec): string[] {
-  return spec.routes.map((route) => routeKey({ host: effectiveHost(route, spec.name), path: route.path }));
 }

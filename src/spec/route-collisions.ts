@@ -13,6 +13,11 @@ export function effectiveHost(route: RouteSpec, appName: string): string | undef
   return route.host?.startsWith('*.') ? appName + route.host.slice(1) : route.host;
 }
 
+/** The routes an app claims, as routeKey writes them, its wildcard hosts made its own: what two apps may not share. */
+export function appRouteKeys(spec: AppSpec): string[] {
+  return spec.routes.map((route) => routeKey({ host: effectiveHost(route, spec.name), path: route.path }));
+}
+
 function describe(route: RouteSpec, host: string | undefined): string {
   const from = route.host !== host ? ` (from ${route.host})` : '';
   return `host ${host ?? 'any'}${from}, path ${route.path ?? '/'}`;

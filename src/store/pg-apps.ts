@@ -23,6 +23,12 @@ export function restoreRow(c: pg.Pool | pg.PoolClient, row: AppRow) {
   );
 }
 
+/** The live stored specs of the batch's apps, by name (those it updates). */
+export async function storedSpecs(c: pg.PoolClient, specs: readonly AppSpec[]): Promise<Map<string, AppSpec>> {
+  const { rows } = await c.query<{ name: string; spec: string }>('SELECT name, spec FROM apps WHERE name = ANY($1::text[]) AND deleted_at IS NULL', [specs.map((s) => s.name)]);
+  return new Map(rows.map((r) => [r.name, JSON.parse(r.spec) as AppSpec]));
+}
+
 /** Inserts, updates or keeps one app, as SQLite's putOne does; inside the batch's transaction. */
 export async function putOne(c: pg.PoolClient, spec: AppSpec, source: AppSource, now: number): Promise<PutResult> {
   const hash = specHash(spec);

@@ -2,7 +2,8 @@ import pg from 'pg';
 import { BerthError, ConflictError, StoreError, StoreUnavailableError, messageOf } from '../errors.js';
 import type { AppSpec } from '../spec/types.js';
 import { APP_COLUMNS, isRevertible, replacedRows, rowToApp, type AppRow } from './app-rows.js';
-import { metaSecret, putOne, restoreRow } from './pg-apps.js';
+import { metaSecret, putOne, restoreRow, storedSpecs } from './pg-apps.js';
+import { refuseClaimedRoutes } from './pg-route-claims.js';
 import type { HistoryColumns } from './history-columns.js';
 import { checkRetention } from './history-rows.js';
 import { appendColumnsTo, type HistoryWriter } from './history-writer.js';
@@ -124,6 +125,8 @@ export class PostgresStore implements Store {
     return this.run('apply apps', (pool) =>
       inTransaction(pool, async (c) => {
         await c.query('SELECT pg_advisory_xact_lock($1)', [APPS_LOCK]);
+        // Checked against the other gateways' rows, under the lock: each gateway validated the batch against its own copy.
+        await refuseClaimedRoutes(c, specs, await storedSpecs(c, specs), removeNames);
         const now = Date.now();
         const results: PutResult[] = [];
         for (const spec of specs) results.push(await putOne(c, spec, source, now));

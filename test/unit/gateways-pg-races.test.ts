@@ -223,3 +223,44 @@ test('an app scaled at one gateway: the other follows the count, so its own cold
     await bed.close();
   }
 });
+
+test('two apps claiming one host at two gateways at once: the second to reach the store is refused with 409, and one app answers the host on both', { skip, timeout: 30_000 }, async () => {
+  const bed = await openBed();
+  const claim = (name: string) => ({ apiVersion: 'berth/v1', name, image: `fake/${name}:1`, port: 8080, routes: [{ host: 'shop.example.test' }] });
+  try {
+    const a = await bed.start('claim-a');
+    // B checks bob against its own copy of the apps (no alice yet), then waits at the store until A has stored alice.
+    let bAtStore!: () => void;
+    const bWaiting = new Promise<void>((resolve) => (bAtStore = resolve));
+    let aStored!: () => void;
+    const afterA = new Promise<void>((resolve) => (aStored = resolve));
+    const b = await bed.start('claim-b', (store) => {
+      const applyApps = store.applyApps.bind(store);
+      store.applyApps = async (...args) => {
+        if (args[0].some((s) => s.name === 'bob')) {
+          bAtStore();
+          await afterA;
+        }
+        return applyApps(...args);
+      };
+      return store;
+    });
+    const atB = api(b, 'POST', '/v1/apps', claim('bob'));
+    await bWaiting;
+    const atA = await api(a, 'POST', '/v1/apps', claim('alice'));
+    assert.equal(atA.status, 200, JSON.stringify(atA.json));
+    aStored();
+    const refused = await atB;
+    assert.equal(refused.status, 409, JSON.stringify(refused.json));
+    assert.match(refused.json.detail, /bob claims host shop\.example\.test.*which app alice answers/);
+    for (const [gateway, id] of [[a, 'A'], [b, 'B']] as const) {
+      assert.equal((await api(gateway, 'GET', '/v1/apps/bob')).status, 404, `${id} has no bob`);
+      await waitFor(`${id} shows alice`, async () => (await api(gateway, 'GET', '/v1/apps/alice')).status === 200, { timeoutMs: 5_000 });
+    }
+    // B's next apply of bob is checked against alice as any other: the problem names the field.
+    const again = await api(b, 'POST', '/v1/apps', claim('bob'));
+    assert.equal(again.status, 422, JSON.stringify(again.json));
+  } finally {
+    await bed.close();
+  }
+});

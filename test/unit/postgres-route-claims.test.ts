@@ -1,0 +1,111 @@
+// Two gateways on one PostgreSQL store each check an apply against their own copy of the
+// apps; the store checks the routes again under its apps lock, in the transaction that
+// stores the batch, so two apps claiming one route through two gateways at once cannot
+// both be stored (before, both were: the later one got the traffic, and every later
+// config reload was refused for the pair). Two PostgresStore instances stand for the two
+// gateways.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { ConflictError } from '../../src/errors.js';
+import { parseSpecObject } from '../../src/spec/index.js';
+import type { AppSpec } from '../../src/spec/types.js';
+import { PostgresStore } from '../../src/store/postgres-store.js';
+import { createTestDatabase, pgSkip, type TestDatabase } from '../support/pg-test-db.js';
+
+const skip = pgSkip();
+
+/** A spec as the API stores it (normalized by the parser: a lower-case host, a path ending in "/"). */
+const app = (name: string, routes: Array<{ host?: string; path?: string }>, image = `example/${name}:1`): AppSpec =>
+  parseSpecObject({ apiVersion: 'berth/v1', name, image, port: 8080, routes });
+
+const conflictNaming = (...words: string[]) => (err: unknown) => err instanceof ConflictError && words.every((w) => err.message.includes(w));
+
+describe('routes claimed through two gateways on one PostgreSQL store', { skip, timeout: 60_000 }, () => {
+  let db: TestDatabase | undefined;
+  let a: PostgresStore;
+  let b: PostgresStore;
+
+  before(async () => {
+    db = await createTestDatabase();
+    a = new PostgresStore({ url: db.url });
+    b = new PostgresStore({ url: db.url });
+    await a.open();
+    await b.open();
+  });
+
+  after(async () => {
+    await a?.close().catch(() => undefined);
+    await b?.close().catch(() => undefined);
+    await db?.drop();
+  });
+
+  test('a host another gateway stored is refused, naming both apps, and nothing of the batch is written', async () => {
+    await a.applyApps([app('alice', [{ host: 'shop.example.com' }])], 'api');
+    await assert.rejects(b.applyApps([app('carol', [{ path: '/carol/' }]), app('bob', [{ host: 'Shop.Example.com' }])], 'api'), conflictNaming('bob', 'alice', 'shop.example.com'));
+    assert.equal(await b.getApp('bob'), undefined);
+    assert.equal(await b.getApp('carol'), undefined, 'the whole batch is refused');
+    // Another path on that host is another route.
+    const [put] = await b.applyApps([app('bob', [{ host: 'shop.example.com', path: '/bob' }])], 'api');
+    assert.equal(put!.app.name, 'bob');
+  });
+
+  test('an app keeps its own routes through an update, at either gateway', async () => {
+    const [put] = await b.applyApps([app('alice', [{ host: 'shop.example.com' }], 'example/alice:2')], 'api');
+    assert.equal(put!.changed, true);
+    assert.equal(put!.app.revision, 2);
+  });
+
+  test('a path prefix is one route however it was written, and a route without a host is every host’s', async () => {
+    await a.applyApps([app('paths', [{ path: '/shared' }])], 'api');
+    await assert.rejects(b.applyApps([app('paths2', [{ path: '/shared/' }])], 'api'), conflictNaming('paths2', 'paths', 'any', '/shared/'));
+    // The same path under a named host is another route (the host's own routes are tried first).
+    await b.applyApps([app('paths2', [{ host: 'other.example.com', path: '/shared/' }])], 'api');
+  });
+
+  test("a wildcard host is the app's own name under it: it clashes with that exact host only", async () => {
+    await a.applyApps([app('x', [{ host: '*.apps.test' }])], 'api');
+    await assert.rejects(b.applyApps([app('y', [{ host: 'x.apps.test' }])], 'api'), conflictNaming('y', 'x', 'x.apps.test'));
+    // Many apps share one wildcard: that is its purpose.
+    await b.applyApps([app('y', [{ host: '*.apps.test' }])], 'api');
+    await assert.rejects(a.applyApps([app('z', [{ host: 'y.apps.test', path: '/' }])], 'api'), conflictNaming('z', 'y'));
+  });
+
+  test("a deleted app's routes are free again, and an apply that removes the holder in the same transaction may take them", async () => {
+    await a.applyApps([app('old', [{ host: 'recycled.example.com' }])], 'api');
+    assert.equal(await a.deleteApp('old'), true);
+    await b.applyApps([app('new', [{ host: 'recycled.example.com' }])], 'api');
+    // A config reload removing `new` and declaring `newer` on its host: one transaction, no conflict with itself.
+    const [put] = await a.applyApps([app('newer', [{ host: 'recycled.example.com' }])], 'config', ['new']);
+    assert.equal(put!.app.name, 'newer');
+    assert.equal(await a.getApp('new'), undefined);
+  });
+
+  test('two gateways claiming one route at the same moment: exactly one is stored, over and over', async () => {
+    for (let round = 0; round < 10; round++) {
+      const host = `race${round}.example.com`;
+      const outcomes = await Promise.allSettled([a.applyApps([app(`ra${round}`, [{ host }])], 'api'), b.applyApps([app(`rb${round}`, [{ host }])], 'api')]);
+      assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1, `round ${round}: one stored`);
+      const refused = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
+      assert.ok(refused.reason instanceof ConflictError, String(refused.reason));
+      const holders = (await a.listApps()).filter((s) => s.spec.routes.some((r) => r.host === host));
+      assert.equal(holders.length, 1, `round ${round}: one app answers ${host}`);
+    }
+  });
+
+  test('an apply that claims no new route does not read the other apps', async () => {
+    await a.applyApps([app('steady', [{ host: 'steady.example.com' }])], 'api');
+    // Another app's row made unreadable to the route lookup (its routes not a list): an apply that reads it fails.
+    const client = new pg.Client({ connectionString: db!.url });
+    await client.connect();
+    try {
+      await client.query(`UPDATE apps SET spec = jsonb_set(spec::jsonb, '{routes}', '5')::text WHERE name = 'x'`);
+      const [same] = await b.applyApps([app('steady', [{ host: 'steady.example.com' }], 'example/steady:2')], 'api');
+      assert.equal(same!.app.revision, 2, 'the same routes: stored without the lookup');
+      await assert.rejects(b.applyApps([app('steady', [{ host: 'steady.example.com' }, { host: 'more.example.com' }])], 'api'), /cannot extract elements from a scalar/);
+    } finally {
+      await client.query(`UPDATE apps SET spec = jsonb_set(spec::jsonb, '{routes}', '[{"host": "*.apps.test", "stripPrefix": false}]')::text WHERE name = 'x'`);
+      await client.end();
+    }
+  });
+});
