@@ -378,7 +378,7 @@ export class AppService {
       // Checked again as the desired state is now: an app that depends on it may have been stored while the engine answered.
       const app = await check();
       // A tombstone until the containers are gone: a gateway killed now finishes the delete at its next start.
-      await this.deps.store.deleteApp(name, options);
+      await this.deps.store.deleteApp(name, { ...options, refuseDependents: true });
       // Until the delete is done, the app may come back (below): changes of other apps are checked against it too.
       this.replaced.set(name, app.spec);
       return app;

@@ -3,7 +3,7 @@ import { BerthError, ConflictError, StoreError, StoreUnavailableError, messageOf
 import type { AppSpec } from '../spec/types.js';
 import { APP_COLUMNS, isRevertible, replacedRows, rowToApp, type AppRow } from './app-rows.js';
 import { metaSecret, putOne, restoreRow, storedSpecs } from './pg-apps.js';
-import { refuseClaimedRoutes } from './pg-route-claims.js';
+import { refuseClaimedRoutes, refuseDependents, refuseMissingDependencies } from './pg-set-checks.js';
 import type { HistoryColumns } from './history-columns.js';
 import { checkRetention } from './history-rows.js';
 import { appendColumnsTo, type HistoryWriter } from './history-writer.js';
@@ -14,6 +14,7 @@ import { addPgUsage, prunePgUsage, queryPgUsage } from './pg-usage.js';
 import { pgLastRequests, savePgLastRequests } from './pg-last-requests.js';
 import { pgAppFailures, savePgAppFailure } from './pg-failures.js';
 import type {
+  DeleteOptions,
   AppRevision,
   AppSource,
   DeletedApp,
@@ -127,6 +128,7 @@ export class PostgresStore implements Store {
         await c.query('SELECT pg_advisory_xact_lock($1)', [APPS_LOCK]);
         // Checked against the other gateways' rows, under the lock: each gateway validated the batch against its own copy.
         await refuseClaimedRoutes(c, specs, await storedSpecs(c, specs), removeNames);
+        await refuseMissingDependencies(c, specs, removeNames);
         const now = Date.now();
         const results: PutResult[] = [];
         for (const spec of specs) results.push(await putOne(c, spec, source, now));
@@ -139,9 +141,18 @@ export class PostgresStore implements Store {
     );
   }
 
-  async deleteApp(name: string, options: { purgeVolumes?: boolean } = {}): Promise<boolean> {
+  async deleteApp(name: string, options: DeleteOptions = {}): Promise<boolean> {
+    const write = (c: pg.Pool | pg.PoolClient) =>
+      c.query('UPDATE apps SET deleted_at = $1, purge_volumes = $2 WHERE name = $3 AND deleted_at IS NULL', [Date.now(), options.purgeVolumes ? 1 : 0, name]);
     const r = await this.run(`delete app "${name}"`, (p) =>
-      p.query('UPDATE apps SET deleted_at = $1, purge_volumes = $2 WHERE name = $3 AND deleted_at IS NULL', [Date.now(), options.purgeVolumes ? 1 : 0, name]),
+      options.refuseDependents
+        ? inTransaction(p, async (c) => {
+            // Under the apps lock, as applies are: an app depending on this one cannot be stored meanwhile.
+            await c.query('SELECT pg_advisory_xact_lock($1)', [APPS_LOCK]);
+            await refuseDependents(c, name);
+            return write(c);
+          })
+        : write(p),
     );
     return (r.rowCount ?? 0) > 0;
   }

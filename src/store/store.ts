@@ -10,6 +10,17 @@ export interface AppRevision {
   revision: number;
 }
 
+export interface DeleteOptions {
+  /** Its volumes go too once its containers are gone. */
+  purgeVolumes?: boolean;
+  /**
+   * Refused (ConflictError) when another stored app depends on it: the API's delete, which
+   * checked the gateway's own copy of the apps already. A store that other gateways write too
+   * (PostgreSQL) checks again under its lock; an undo of this gateway's own apply does not ask.
+   */
+  refuseDependents?: boolean;
+}
+
 export interface StoredApp {
   name: string;
   spec: AppSpec;
@@ -55,7 +66,7 @@ export interface Store extends TokenStore, HistoryStore, UsageStore, Certificate
    */
   applyApps(specs: AppSpec[], source: AppSource, removeNames?: string[]): Promise<PutResult[]>;
   /** Marks the app deleted (a tombstone); false when there was no desired app of that name. */
-  deleteApp(name: string, options?: { purgeVolumes?: boolean }): Promise<boolean>;
+  deleteApp(name: string, options?: DeleteOptions): Promise<boolean>;
   /** Apps deleted whose containers may still exist. */
   listDeleted(): Promise<DeletedApp[]>;
   /** Drops a tombstone (and the app's kept failure) once the app's containers are gone; a desired app of that name is kept. */

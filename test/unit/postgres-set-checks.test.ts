@@ -1,9 +1,10 @@
-// Two gateways on one PostgreSQL store each check an apply against their own copy of the
-// apps; the store checks the routes again under its apps lock, in the transaction that
-// stores the batch, so two apps claiming one route through two gateways at once cannot
-// both be stored (before, both were: the later one got the traffic, and every later
-// config reload was refused for the pair). Two PostgresStore instances stand for the two
-// gateways.
+// Two gateways on one PostgreSQL store each check an apply or a delete against their own
+// copy of the apps; the store checks again under its apps lock, in the transaction that
+// writes the change, so two clashing changes through two gateways at once cannot both be
+// stored: two apps claiming one route (before, both were: the later one got the traffic,
+// and every later config reload was refused for the pair), an app depending on one deleted
+// meanwhile, or the delete of an app another now depends on. Two PostgresStore instances
+// stand for the two gateways.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
@@ -16,12 +17,12 @@ import { createTestDatabase, pgSkip, type TestDatabase } from '../support/pg-tes
 const skip = pgSkip();
 
 /** A spec as the API stores it (normalized by the parser: a lower-case host, a path ending in "/"). */
-const app = (name: string, routes: Array<{ host?: string; path?: string }>, image = `example/${name}:1`): AppSpec =>
-  parseSpecObject({ apiVersion: 'berth/v1', name, image, port: 8080, routes });
+const app = (name: string, routes: Array<{ host?: string; path?: string }>, image = `example/${name}:1`, dependsOn: string[] = []): AppSpec =>
+  parseSpecObject({ apiVersion: 'berth/v1', name, image, port: 8080, routes, ...(dependsOn.length > 0 ? { dependsOn } : {}) });
 
 const conflictNaming = (...words: string[]) => (err: unknown) => err instanceof ConflictError && words.every((w) => err.message.includes(w));
 
-describe('routes claimed through two gateways on one PostgreSQL store', { skip, timeout: 60_000 }, () => {
+describe('clashing changes through two gateways on one PostgreSQL store', { skip, timeout: 60_000 }, () => {
   let db: TestDatabase | undefined;
   let a: PostgresStore;
   let b: PostgresStore;
@@ -106,6 +107,43 @@ describe('routes claimed through two gateways on one PostgreSQL store', { skip, 
     } finally {
       await client.query(`UPDATE apps SET spec = jsonb_set(spec::jsonb, '{routes}', '[{"host": "*.apps.test", "stripPrefix": false}]')::text WHERE name = 'x'`);
       await client.end();
+    }
+  });
+
+  test('an app depending on one deleted meanwhile at the other gateway is refused; on one still there, stored', async () => {
+    await a.applyApps([app('db', [{ path: '/db/' }])], 'api');
+    assert.equal(await a.deleteApp('db', { refuseDependents: true }), true);
+    await assert.rejects(b.applyApps([app('web', [{ path: '/web/' }], 'example/web:1', ['db'])], 'api'), conflictNaming('web', 'db', 'no longer stored'));
+    assert.equal(await b.getApp('web'), undefined);
+    // With its dependency in the same batch, or stored, it is.
+    await b.applyApps([app('db', [{ path: '/db/' }]), app('web', [{ path: '/web/' }], 'example/web:1', ['db'])], 'api');
+    await a.applyApps([app('api', [{ path: '/api/' }], 'example/api:1', ['db'])], 'api');
+    // A config reload that removes the dependency while declaring its dependent is refused too.
+    await assert.rejects(a.applyApps([app('worker', [{ path: '/worker/' }], 'example/worker:1', ['api'])], 'config', ['api']), conflictNaming('worker', 'api'));
+  });
+
+  test('the delete of an app another gateway has meanwhile made a dependency of is refused, and the app stays', async () => {
+    await assert.rejects(b.deleteApp('db', { refuseDependents: true }), conflictNaming('db', 'api', 'web'));
+    assert.ok(await b.getApp('db'), 'still stored');
+    // Without dependents (or when the gateway undoes its own apply, which does not ask) it goes.
+    await a.applyApps([app('lonely', [{ path: '/lonely/' }])], 'api');
+    assert.equal(await b.deleteApp('lonely', { refuseDependents: true }), true);
+    assert.equal(await b.deleteApp('db'), true, 'no check asked: the tombstone is written');
+    await a.applyApps([app('db', [{ path: '/db/' }])], 'api');
+  });
+
+  test('a delete and an apply depending on it at the same moment: never both, over and over', async () => {
+    for (let round = 0; round < 10; round++) {
+      const dep = `dep${round}`;
+      await a.applyApps([app(dep, [{ path: `/${dep}/` }])], 'api');
+      const outcomes = await Promise.allSettled([a.deleteApp(dep, { refuseDependents: true }), b.applyApps([app(`user${round}`, [{ path: `/user${round}/` }], 'example/u:1', [dep])], 'api')]);
+      const [deleted, applied] = outcomes;
+      assert.ok(deleted.status === 'rejected' || applied.status === 'rejected', `round ${round}: one of the two is refused`);
+      const rejected = (deleted.status === 'rejected' ? deleted : applied) as PromiseRejectedResult;
+      assert.ok(rejected.reason instanceof ConflictError, String(rejected.reason));
+      const depStored = (await a.getApp(dep)) !== undefined;
+      const userStored = (await a.getApp(`user${round}`)) !== undefined;
+      assert.ok(depStored || !userStored, `round ${round}: no app depends on one that is gone`);
     }
   });
 });

@@ -3,6 +3,12 @@ import { ConflictError } from '../errors.js';
 import { appRouteKeys } from '../spec/route-collisions.js';
 import type { AppSpec } from '../spec/types.js';
 
+// What each gateway checks an apply or a delete against, its own copy of the apps, checked
+// again by the PostgreSQL store under its apps lock, in the transaction that writes the
+// change: two gateways changing two apps that clash, at the same moment, cannot both
+// succeed; the second sees the first's row and is refused with 409 (ConflictError), its
+// transaction rolled back. (A SQLite store has one gateway, whose own copy is the truth.)
+
 /**
  * appRouteKeys' key, computed by PostgreSQL from a stored spec's JSON route `r` of app `a`.
  * Stored specs are normalized (a lower-case host, a path ending in "/": normalize.ts), as
@@ -43,4 +49,35 @@ export async function refuseClaimedRoutes(c: pg.PoolClient, specs: readonly AppS
   throw new ConflictError(
     `app ${wanted.get(taken.key)} claims host ${host === '*' ? 'any' : host}, path ${path}, which app ${taken.name} answers: it was stored meanwhile, through another gateway sharing this store; choose another route or delete ${taken.name} first`,
   );
+}
+
+/**
+ * Refuses a batch that depends on an app no longer stored (deleted meanwhile through another
+ * gateway). Looked up by name: no scan. `leaving`: apps the same transaction deletes.
+ */
+export async function refuseMissingDependencies(c: pg.PoolClient, specs: readonly AppSpec[], leaving: readonly string[]): Promise<void> {
+  const batch = new Set(specs.map((s) => s.name));
+  const needed = new Map<string, string>();
+  for (const spec of specs) for (const dep of spec.dependsOn) if (!batch.has(dep) && !needed.has(dep)) needed.set(dep, spec.name);
+  if (needed.size === 0) return;
+  const { rows } = await c.query<{ name: string }>('SELECT name FROM apps WHERE name = ANY($1::text[]) AND deleted_at IS NULL', [[...needed.keys()]]);
+  const live = new Set(rows.map((r) => r.name));
+  for (const gone of leaving) live.delete(gone);
+  for (const [dep, app] of needed) {
+    if (!live.has(dep)) throw new ConflictError(`app ${app} depends on ${dep}, which is no longer stored: it was deleted meanwhile, through another gateway sharing this store; apply ${dep} again first`);
+  }
+}
+
+/**
+ * Refuses to delete an app another live app depends on (stored meanwhile through another
+ * gateway). A scan of the stored specs (`dependsOn` is inside each), on deletes only.
+ */
+export async function refuseDependents(c: pg.PoolClient, name: string): Promise<void> {
+  const { rows } = await c.query<{ name: string }>(
+    `SELECT name FROM apps WHERE deleted_at IS NULL AND name <> $1 AND (spec::jsonb -> 'dependsOn') ? $1 ORDER BY name LIMIT 20`,
+    [name],
+  );
+  if (rows.length === 0) return;
+  const names = rows.map((r) => r.name);
+  throw new ConflictError(`app ${name} is in the dependsOn of ${names.join(', ')}, stored meanwhile through another gateway sharing this store; change or delete ${names.length > 1 ? 'those apps' : 'that app'} first`);
 }
