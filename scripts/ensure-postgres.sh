@@ -66,10 +66,27 @@ run_as_postgres() {
   fi
 }
 
+# pg_url_answers <url>: whether something accepts connections at the URL's host and port
+# (a server left in the environment by a run that has stopped it does not).
+pg_url_answers() {
+  local rest=${1#*://} host port
+  rest=${rest#*@}
+  rest=${rest%%/*}
+  host=${rest%:*}
+  port=${rest##*:}
+  [[ $port =~ ^[0-9]+$ ]] || port=5432
+  timeout 3 bash -c "exec 3<>/dev/tcp/${host:-127.0.0.1}/$port" 2>/dev/null
+}
+
 start() {
   if [[ -n ${BERTH_TEST_PG_URL:-} ]]; then
-    say "using the server in BERTH_TEST_PG_URL"
-    return 0
+    if pg_url_answers "$BERTH_TEST_PG_URL"; then
+      say "using the server in BERTH_TEST_PG_URL"
+      return 0
+    fi
+    say "BERTH_TEST_PG_URL names a server that does not answer; starting one of this run's own instead"
+    unset BERTH_TEST_PG_URL
+    BERTH_TEST_PG_DIR=""
   fi
   ensure_package
   local bin dir port
