@@ -116,8 +116,13 @@ function isDead(instance: Instance | undefined): boolean {
   return instance?.state === 'exited' || instance?.state === 'dead';
 }
 
-/** How long a container stopped by a signal during its start is given to come back (a `docker restart` starts it again within milliseconds). */
-const RESTART_GRACE_MS = 1_500;
+/**
+ * How long a container stopped by a signal during its start is given to come back: a
+ * `docker restart` starts it again right after the stop, but on a loaded engine that start
+ * takes seconds (1.5 s was too short once in CI: the waiting request got "exited with code
+ * 143" for a restart). A container stopped for good fails this much later, within its deadline.
+ */
+const RESTART_GRACE_MS = 5_000;
 
 /**
  * Looks at a container being started, between readiness attempts (start-watch.ts
