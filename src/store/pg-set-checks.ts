@@ -13,8 +13,9 @@ import type { AppSpec } from '../spec/types.js';
  * appRouteKeys' key, computed by PostgreSQL from a stored spec's JSON route `r` of app `a`.
  * Stored specs are normalized (a lower-case host, a path ending in "/": normalize.ts), as
  * routeKey's input is; lower() covers the app name a `*.` host is completed with.
+ * Exported for the test that holds it equal to appRouteKeys over every route form.
  */
-const STORED_ROUTE_KEY = `lower(CASE WHEN r.value->>'host' LIKE '*.%' THEN a.name || substr(r.value->>'host', 2) ELSE coalesce(r.value->>'host', '*') END)
+export const STORED_ROUTE_KEY = `lower(CASE WHEN r.value->>'host' LIKE '*.%' THEN a.name || substr(r.value->>'host', 2) ELSE coalesce(r.value->>'host', '*') END)
   || ' ' || CASE WHEN r.value->>'path' IS NULL THEN '/' WHEN right(r.value->>'path', 1) = '/' THEN r.value->>'path' ELSE (r.value->>'path') || '/' END`;
 
 /**
