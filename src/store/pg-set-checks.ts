@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { ConflictError } from '../errors.js';
+import { dependsOnCycles } from '../spec/depends-on.js';
 import { appRouteKeys } from '../spec/route-collisions.js';
 import type { AppSpec } from '../spec/types.js';
 
@@ -67,6 +68,32 @@ export async function refuseMissingDependencies(c: pg.PoolClient, specs: readonl
   for (const [dep, app] of needed) {
     if (!live.has(dep)) throw new ConflictError(`app ${app} depends on ${dep}, which is no longer stored: it was deleted meanwhile, through another gateway sharing this store; apply ${dep} again first`);
   }
+}
+
+/**
+ * Refuses a batch whose new dependencies close a dependsOn cycle with another live app's
+ * (its own dependsOn changed meanwhile through another gateway: `a → b` applied at one
+ * while `b → a` was at the other; both were stored, and every later check of the whole set,
+ * a config reload, was refused for the pair). Only when a spec depends on an app its stored
+ * row did not: then the other live apps' dependsOn lists are read (a scan). `leaving`: apps
+ * the same transaction deletes.
+ */
+export async function refuseDependencyCycles(c: pg.PoolClient, specs: readonly AppSpec[], stored: ReadonlyMap<string, AppSpec>, leaving: readonly string[]): Promise<void> {
+  const adds = specs.some((spec) => {
+    const had = new Set(stored.get(spec.name)?.dependsOn ?? []);
+    return spec.dependsOn.some((dep) => !had.has(dep));
+  });
+  if (!adds) return;
+  const exempt = [...specs.map((s) => s.name), ...leaving];
+  const { rows } = await c.query<{ name: string; deps: string[] | null }>(
+    `SELECT name, spec::jsonb -> 'dependsOn' AS deps FROM apps WHERE deleted_at IS NULL AND NOT (name = ANY($1::text[])) AND jsonb_array_length(coalesce(spec::jsonb -> 'dependsOn', '[]'::jsonb)) > 0`,
+    [exempt],
+  );
+  const batch = new Set(specs.map((s) => s.name));
+  // A cycle among the other apps alone (stored before this check existed) is not this batch's to answer for.
+  const loop = dependsOnCycles([...specs, ...rows.map((r) => ({ name: r.name, dependsOn: r.deps ?? [] }))]).find((l) => l.some((name) => batch.has(name)));
+  if (!loop) return;
+  throw new ConflictError(`dependsOn forms a cycle: ${loop.join(' → ')}; an app of it was changed meanwhile, through another gateway sharing this store; apply again without that dependency`);
 }
 
 /**
