@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { ConflictError } from '../errors.js';
 import { dependsOnCycles } from '../spec/depends-on.js';
 import { appRouteKeys } from '../spec/route-collisions.js';
-import type { AppSpec } from '../spec/types.js';
+import { PORT_FROM_IMAGE, type AppSpec } from '../spec/types.js';
 
 // What each gateway checks an apply or a delete against, its own copy of the apps, checked
 // again by the PostgreSQL store under its apps lock, in the transaction that writes the
@@ -50,6 +50,39 @@ export async function refuseClaimedRoutes(c: pg.PoolClient, specs: readonly AppS
   const [host, path] = taken.key.split(' ');
   throw new ConflictError(
     `app ${wanted.get(taken.key)} claims host ${host === '*' ? 'any' : host}, path ${path}, which app ${taken.name} answers: it was stored meanwhile, through another gateway sharing this store; choose another route or delete ${taken.name} first`,
+  );
+}
+
+/** The host port an app on the host network takes (host-ports.ts), or undefined. */
+function hostPortOf(spec: AppSpec | undefined): number | undefined {
+  return spec?.security.hostNetwork && spec.port !== PORT_FROM_IMAGE ? spec.port : undefined;
+}
+
+/**
+ * Refuses a batch putting an app on the host network on a port another live host-network
+ * app takes (stored meanwhile through another gateway): each would be dialled for the
+ * other (host-ports.ts). Looked up only for a port a spec newly takes.
+ * `leaving`: apps the same transaction deletes.
+ */
+export async function refuseClaimedHostPorts(c: pg.PoolClient, specs: readonly AppSpec[], stored: ReadonlyMap<string, AppSpec>, leaving: readonly string[]): Promise<void> {
+  const wanted = new Map<number, string>();
+  for (const spec of specs) {
+    const port = hostPortOf(spec);
+    if (port !== undefined && hostPortOf(stored.get(spec.name)) !== port && !wanted.has(port)) wanted.set(port, spec.name);
+  }
+  if (wanted.size === 0) return;
+  const exempt = [...specs.map((s) => s.name), ...leaving];
+  const { rows } = await c.query<{ name: string; port: number }>(
+    `SELECT name, (spec::jsonb ->> 'port')::int AS port FROM apps
+     WHERE deleted_at IS NULL AND NOT (name = ANY($1::text[])) AND (spec::jsonb -> 'security' ->> 'hostNetwork') = 'true'
+       AND (spec::jsonb ->> 'port')::int = ANY($2::int[])
+     ORDER BY name LIMIT 1`,
+    [exempt, [...wanted.keys()]],
+  );
+  const taken = rows[0];
+  if (!taken) return;
+  throw new ConflictError(
+    `app ${wanted.get(taken.port)} is on the host network on port ${taken.port}, which app ${taken.name} takes there: it was stored meanwhile, through another gateway sharing this store; choose another port or delete ${taken.name} first`,
   );
 }
 

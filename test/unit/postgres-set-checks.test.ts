@@ -110,6 +110,18 @@ describe('clashing changes through two gateways on one PostgreSQL store', { skip
     }
   });
 
+  test('a host-network port another gateway stored is refused; an app keeps its own port through an update', async () => {
+    const onHost = (name: string, port: number, image = `example/${name}:1`): AppSpec =>
+      parseSpecObject({ apiVersion: 'berth/v1', name, image, port, routes: [{ path: `/${name}/` }], security: { hostNetwork: true } });
+    await a.applyApps([onHost('h1', 9301)], 'api');
+    await assert.rejects(b.applyApps([onHost('h2', 9301)], 'api'), conflictNaming('h2', 'h1', '9301'));
+    assert.equal(await b.getApp('h2'), undefined);
+    // Off the host network the same port number is the container's own: no claim.
+    await b.applyApps([parseSpecObject({ apiVersion: 'berth/v1', name: 'h3', image: 'example/h3:1', port: 9301, routes: [{ path: '/h3/' }] })], 'api');
+    await b.applyApps([onHost('h1', 9301, 'example/h1:2')], 'api');
+    await b.applyApps([onHost('h2', 9302)], 'api');
+  });
+
   test('an app depending on one deleted meanwhile at the other gateway is refused; on one still there, stored', async () => {
     await a.applyApps([app('db', [{ path: '/db/' }])], 'api');
     assert.equal(await a.deleteApp('db', { refuseDependents: true }), true);
