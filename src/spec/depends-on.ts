@@ -28,18 +28,41 @@ export function dependsOnIssues(specs: readonly AppSpec[]): SpecIssue[] {
   return [...issues, ...cycleIssues(specs, index)];
 }
 
+/** What the cycle walk reads of an app: a store's check reads only these of the other apps' rows. */
+export type DependsOnOf = Pick<AppSpec, 'name' | 'dependsOn'>;
+
+/**
+ * The cycles of a set of apps, each spelled out (`[a, b, a]`); names outside the set are
+ * left out of the walk. For a store that checks a change against rows other gateways
+ * wrote (pg-set-checks.ts).
+ */
+export function dependsOnCycles(apps: readonly DependsOnOf[]): string[][] {
+  const index = new Map<string, number>();
+  apps.forEach((app, i) => {
+    if (!index.has(app.name)) index.set(app.name, i);
+  });
+  return walkCycles(apps, index).map((found) => found.loop);
+}
+
+function cycleIssues(specs: readonly AppSpec[], index: ReadonlyMap<string, number>): SpecIssue[] {
+  return walkCycles(specs, index).map(({ app, entry, loop }) => ({
+    path: ['apps', app, 'dependsOn', entry],
+    message: `dependsOn forms a cycle: ${loop.join(' → ')}; an app cannot be woken before itself`,
+  }));
+}
+
 /**
  * Every cycle, found by one depth-first walk in declared order: a dependency that
  * is still on the walk's stack closes a cycle, reported at the entry that closes
- * it with the whole loop spelled out (`a → b → a`). Self-dependencies and unknown
- * names are left to the checks above.
+ * it (app index, dependsOn index) with the whole loop spelled out (`a → b → a`).
+ * Self-dependencies and unknown names are left to the checks above.
  *
  * The walk keeps its own stack rather than recursing: a dependsOn chain a few
  * thousand apps long (one apply body holds more than ten thousand) overflowed the
  * call stack, and the apply was answered with a 500 instead of its problems.
  */
-function cycleIssues(specs: readonly AppSpec[], index: ReadonlyMap<string, number>): SpecIssue[] {
-  const issues: SpecIssue[] = [];
+function walkCycles(specs: readonly DependsOnOf[], index: ReadonlyMap<string, number>): Array<{ app: number; entry: number; loop: string[] }> {
+  const found: Array<{ app: number; entry: number; loop: string[] }> = [];
   const done = new Set<string>();
   /** The walk's path: each app, and which of its dependencies is looked at next. */
   const stack: WalkFrame[] = [];
@@ -61,15 +84,14 @@ function cycleIssues(specs: readonly AppSpec[], index: ReadonlyMap<string, numbe
       if (dep === frame.name || !index.has(dep) || done.has(dep)) continue;
       if (onStack.has(dep)) {
         const path = stack.map((f) => f.name);
-        const loop = [...path.slice(path.indexOf(dep)), dep];
-        issues.push({ path: ['apps', index.get(frame.name)!, 'dependsOn', j], message: `dependsOn forms a cycle: ${loop.join(' → ')}; an app cannot be woken before itself` });
+        found.push({ app: index.get(frame.name)!, entry: j, loop: [...path.slice(path.indexOf(dep)), dep] });
         continue;
       }
       stack.push({ name: dep, deps: specs[index.get(dep)!]!.dependsOn, next: 0 });
       onStack.add(dep);
     }
   }
-  return issues;
+  return found;
 }
 
 /** One app on a depth-first walk of dependsOn, and the index of its next dependency to look at. */

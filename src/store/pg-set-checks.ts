@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import { ConflictError } from '../errors.js';
+import { dependsOnCycles } from '../spec/depends-on.js';
 import { appRouteKeys } from '../spec/route-collisions.js';
-import type { AppSpec } from '../spec/types.js';
+import { PORT_FROM_IMAGE, type AppSpec } from '../spec/types.js';
 
 // What each gateway checks an apply or a delete against, its own copy of the apps, checked
 // again by the PostgreSQL store under its apps lock, in the transaction that writes the
@@ -13,8 +14,9 @@ import type { AppSpec } from '../spec/types.js';
  * appRouteKeys' key, computed by PostgreSQL from a stored spec's JSON route `r` of app `a`.
  * Stored specs are normalized (a lower-case host, a path ending in "/": normalize.ts), as
  * routeKey's input is; lower() covers the app name a `*.` host is completed with.
+ * Exported for the test that holds it equal to appRouteKeys over every route form.
  */
-const STORED_ROUTE_KEY = `lower(CASE WHEN r.value->>'host' LIKE '*.%' THEN a.name || substr(r.value->>'host', 2) ELSE coalesce(r.value->>'host', '*') END)
+export const STORED_ROUTE_KEY = `lower(CASE WHEN r.value->>'host' LIKE '*.%' THEN a.name || substr(r.value->>'host', 2) ELSE coalesce(r.value->>'host', '*') END)
   || ' ' || CASE WHEN r.value->>'path' IS NULL THEN '/' WHEN right(r.value->>'path', 1) = '/' THEN r.value->>'path' ELSE (r.value->>'path') || '/' END`;
 
 /**
@@ -51,6 +53,39 @@ export async function refuseClaimedRoutes(c: pg.PoolClient, specs: readonly AppS
   );
 }
 
+/** The host port an app on the host network takes (host-ports.ts), or undefined. */
+function hostPortOf(spec: AppSpec | undefined): number | undefined {
+  return spec?.security.hostNetwork && spec.port !== PORT_FROM_IMAGE ? spec.port : undefined;
+}
+
+/**
+ * Refuses a batch putting an app on the host network on a port another live host-network
+ * app takes (stored meanwhile through another gateway): each would be dialled for the
+ * other (host-ports.ts). Looked up only for a port a spec newly takes.
+ * `leaving`: apps the same transaction deletes.
+ */
+export async function refuseClaimedHostPorts(c: pg.PoolClient, specs: readonly AppSpec[], stored: ReadonlyMap<string, AppSpec>, leaving: readonly string[]): Promise<void> {
+  const wanted = new Map<number, string>();
+  for (const spec of specs) {
+    const port = hostPortOf(spec);
+    if (port !== undefined && hostPortOf(stored.get(spec.name)) !== port && !wanted.has(port)) wanted.set(port, spec.name);
+  }
+  if (wanted.size === 0) return;
+  const exempt = [...specs.map((s) => s.name), ...leaving];
+  const { rows } = await c.query<{ name: string; port: number }>(
+    `SELECT name, (spec::jsonb ->> 'port')::int AS port FROM apps
+     WHERE deleted_at IS NULL AND NOT (name = ANY($1::text[])) AND (spec::jsonb -> 'security' ->> 'hostNetwork') = 'true'
+       AND (spec::jsonb ->> 'port')::int = ANY($2::int[])
+     ORDER BY name LIMIT 1`,
+    [exempt, [...wanted.keys()]],
+  );
+  const taken = rows[0];
+  if (!taken) return;
+  throw new ConflictError(
+    `app ${wanted.get(taken.port)} is on the host network on port ${taken.port}, which app ${taken.name} takes there: it was stored meanwhile, through another gateway sharing this store; choose another port or delete ${taken.name} first`,
+  );
+}
+
 /**
  * Refuses a batch that depends on an app no longer stored (deleted meanwhile through another
  * gateway). Looked up by name: no scan. `leaving`: apps the same transaction deletes.
@@ -66,6 +101,32 @@ export async function refuseMissingDependencies(c: pg.PoolClient, specs: readonl
   for (const [dep, app] of needed) {
     if (!live.has(dep)) throw new ConflictError(`app ${app} depends on ${dep}, which is no longer stored: it was deleted meanwhile, through another gateway sharing this store; apply ${dep} again first`);
   }
+}
+
+/**
+ * Refuses a batch whose new dependencies close a dependsOn cycle with another live app's
+ * (its own dependsOn changed meanwhile through another gateway: `a → b` applied at one
+ * while `b → a` was at the other; both were stored, and every later check of the whole set,
+ * a config reload, was refused for the pair). Only when a spec depends on an app its stored
+ * row did not: then the other live apps' dependsOn lists are read (a scan). `leaving`: apps
+ * the same transaction deletes.
+ */
+export async function refuseDependencyCycles(c: pg.PoolClient, specs: readonly AppSpec[], stored: ReadonlyMap<string, AppSpec>, leaving: readonly string[]): Promise<void> {
+  const adds = specs.some((spec) => {
+    const had = new Set(stored.get(spec.name)?.dependsOn ?? []);
+    return spec.dependsOn.some((dep) => !had.has(dep));
+  });
+  if (!adds) return;
+  const exempt = [...specs.map((s) => s.name), ...leaving];
+  const { rows } = await c.query<{ name: string; deps: string[] | null }>(
+    `SELECT name, spec::jsonb -> 'dependsOn' AS deps FROM apps WHERE deleted_at IS NULL AND NOT (name = ANY($1::text[])) AND jsonb_array_length(coalesce(spec::jsonb -> 'dependsOn', '[]'::jsonb)) > 0`,
+    [exempt],
+  );
+  const batch = new Set(specs.map((s) => s.name));
+  // A cycle among the other apps alone (stored before this check existed) is not this batch's to answer for.
+  const loop = dependsOnCycles([...specs, ...rows.map((r) => ({ name: r.name, dependsOn: r.deps ?? [] }))]).find((l) => l.some((name) => batch.has(name)));
+  if (!loop) return;
+  throw new ConflictError(`dependsOn forms a cycle: ${loop.join(' → ')}; an app of it was changed meanwhile, through another gateway sharing this store; apply again without that dependency`);
 }
 
 /**

@@ -3,7 +3,7 @@ import { BerthError, ConflictError, StoreError, StoreUnavailableError, messageOf
 import type { AppSpec } from '../spec/types.js';
 import { APP_COLUMNS, isRevertible, replacedRows, rowToApp, type AppRow } from './app-rows.js';
 import { metaSecret, putOne, restoreRow, storedSpecs } from './pg-apps.js';
-import { refuseClaimedRoutes, refuseDependents, refuseMissingDependencies } from './pg-set-checks.js';
+import { refuseClaimedHostPorts, refuseClaimedRoutes, refuseDependencyCycles, refuseDependents, refuseMissingDependencies } from './pg-set-checks.js';
 import type { HistoryColumns } from './history-columns.js';
 import { checkRetention } from './history-rows.js';
 import { appendColumnsTo, type HistoryWriter } from './history-writer.js';
@@ -127,8 +127,11 @@ export class PostgresStore implements Store {
       inTransaction(pool, async (c) => {
         await c.query('SELECT pg_advisory_xact_lock($1)', [APPS_LOCK]);
         // Checked against the other gateways' rows, under the lock: each gateway validated the batch against its own copy.
-        await refuseClaimedRoutes(c, specs, await storedSpecs(c, specs), removeNames);
+        const stored = await storedSpecs(c, specs);
+        await refuseClaimedRoutes(c, specs, stored, removeNames);
+        await refuseClaimedHostPorts(c, specs, stored, removeNames);
         await refuseMissingDependencies(c, specs, removeNames);
+        await refuseDependencyCycles(c, specs, stored, removeNames);
         const now = Date.now();
         const results: PutResult[] = [];
         for (const spec of specs) results.push(await putOne(c, spec, source, now));

@@ -110,6 +110,18 @@ describe('clashing changes through two gateways on one PostgreSQL store', { skip
     }
   });
 
+  test('a host-network port another gateway stored is refused; an app keeps its own port through an update', async () => {
+    const onHost = (name: string, port: number, image = `example/${name}:1`): AppSpec =>
+      parseSpecObject({ apiVersion: 'berth/v1', name, image, port, routes: [{ path: `/${name}/` }], security: { hostNetwork: true } });
+    await a.applyApps([onHost('h1', 9301)], 'api');
+    await assert.rejects(b.applyApps([onHost('h2', 9301)], 'api'), conflictNaming('h2', 'h1', '9301'));
+    assert.equal(await b.getApp('h2'), undefined);
+    // Off the host network the same port number is the container's own: no claim.
+    await b.applyApps([parseSpecObject({ apiVersion: 'berth/v1', name: 'h3', image: 'example/h3:1', port: 9301, routes: [{ path: '/h3/' }] })], 'api');
+    await b.applyApps([onHost('h1', 9301, 'example/h1:2')], 'api');
+    await b.applyApps([onHost('h2', 9302)], 'api');
+  });
+
   test('an app depending on one deleted meanwhile at the other gateway is refused; on one still there, stored', async () => {
     await a.applyApps([app('db', [{ path: '/db/' }])], 'api');
     assert.equal(await a.deleteApp('db', { refuseDependents: true }), true);
@@ -130,6 +142,30 @@ describe('clashing changes through two gateways on one PostgreSQL store', { skip
     assert.equal(await b.deleteApp('lonely', { refuseDependents: true }), true);
     assert.equal(await b.deleteApp('db'), true, 'no check asked: the tombstone is written');
     await a.applyApps([app('db', [{ path: '/db/' }])], 'api');
+  });
+
+  test('a dependsOn cycle closed through two gateways is refused: each gateway saw only its own half', async () => {
+    await a.applyApps([app('c1', [{ path: '/c1/' }]), app('c2', [{ path: '/c2/' }]), app('c3', [{ path: '/c3/' }])], 'api');
+    // At gateway a, c1 → c2 → c3; gateway b, whose copy still has c1 and c2 without dependencies, makes c3 → c1.
+    await a.applyApps([app('c1', [{ path: '/c1/' }], 'example/c1:1', ['c2']), app('c2', [{ path: '/c2/' }], 'example/c2:1', ['c3'])], 'api');
+    await assert.rejects(b.applyApps([app('c3', [{ path: '/c3/' }], 'example/c3:1', ['c1'])], 'api'), conflictNaming('cycle', 'c3 → c1 → c2 → c3'));
+    assert.deepEqual((await b.getApp('c3'))!.spec.dependsOn, [], 'not stored');
+    // A dependency that closes no cycle is stored; an update keeping its dependencies reads no other row.
+    await b.applyApps([app('c3', [{ path: '/c3/' }], 'example/c3:1', ['db'])], 'api');
+    await b.applyApps([app('c3', [{ path: '/c3/' }], 'example/c3:2', ['db'])], 'api');
+    // A batch that breaks the loop itself may close it: its own specs count, not their stored rows.
+    await b.applyApps([app('c1', [{ path: '/c1/' }], 'example/c1:2'), app('c3', [{ path: '/c3/' }], 'example/c3:1', ['c1'])], 'api');
+  });
+
+  test('two gateways closing one cycle at the same moment: never both, over and over', async () => {
+    for (let round = 0; round < 5; round++) {
+      const [p, q] = [`p${round}`, `q${round}`];
+      await a.applyApps([app(p, [{ path: `/${p}/` }]), app(q, [{ path: `/${q}/` }])], 'api');
+      const outcomes = await Promise.allSettled([a.applyApps([app(p, [{ path: `/${p}/` }], 'example/p:1', [q])], 'api'), b.applyApps([app(q, [{ path: `/${q}/` }], 'example/q:1', [p])], 'api')]);
+      assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1, `round ${round}: one stored`);
+      const refused = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
+      assert.ok(refused.reason instanceof ConflictError, String(refused.reason));
+    }
   });
 
   test('a delete and an apply depending on it at the same moment: never both, over and over', async () => {
