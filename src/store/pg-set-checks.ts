@@ -3,6 +3,7 @@ import { ConflictError } from '../errors.js';
 import { dependsOnCycles } from '../spec/depends-on.js';
 import { appRouteKeys } from '../spec/route-collisions.js';
 import { PORT_FROM_IMAGE, type AppSpec } from '../spec/types.js';
+import { storedSpecs } from './pg-apps.js';
 
 // What each gateway checks an apply or a delete against, its own copy of the apps, checked
 // again by the PostgreSQL store under its apps lock, in the transaction that writes the
@@ -18,6 +19,19 @@ import { PORT_FROM_IMAGE, type AppSpec } from '../spec/types.js';
  */
 export const STORED_ROUTE_KEY = `lower(CASE WHEN r.value->>'host' LIKE '*.%' THEN a.name || substr(r.value->>'host', 2) ELSE coalesce(r.value->>'host', '*') END)
   || ' ' || CASE WHEN r.value->>'path' IS NULL THEN '/' WHEN right(r.value->>'path', 1) = '/' THEN r.value->>'path' ELSE (r.value->>'path') || '/' END`;
+
+/**
+ * Every clash an API apply can cause with the apps other gateways stored (routes, host ports,
+ * dependencies, dependsOn cycles), refused before the batch is written. `leaving`: apps the same
+ * transaction deletes.
+ */
+export async function refuseClashes(c: pg.PoolClient, specs: readonly AppSpec[], leaving: readonly string[]): Promise<void> {
+  const stored = await storedSpecs(c, specs);
+  await refuseClaimedRoutes(c, specs, stored, leaving);
+  await refuseClaimedHostPorts(c, specs, stored, leaving);
+  await refuseMissingDependencies(c, specs, leaving);
+  await refuseDependencyCycles(c, specs, stored, leaving);
+}
 
 /**
  * Refuses (ConflictError, nothing written: the caller's transaction rolls back) a batch
