@@ -20,20 +20,26 @@ export function gatewayPorts(listeners: Record<string, { port: number } | undefi
   return ports;
 }
 
+/** The port an app on the host network takes on the host, or undefined (off the host network, or its image's port). */
+export function hostPortOf(spec: AppSpec | undefined): number | undefined {
+  return spec?.security.hostNetwork && spec.port !== PORT_FROM_IMAGE ? spec.port : undefined;
+}
+
 /** Host-network apps on a gateway port or on another host-network app's port, located at `apps[i].port`. */
 export function hostPortIssues(specs: readonly AppSpec[], gateway: GatewayPorts = new Map()): SpecIssue[] {
   const issues: SpecIssue[] = [];
   const owners = new Map<number, string>();
   specs.forEach((spec, i) => {
-    if (!spec.security.hostNetwork || spec.port === PORT_FROM_IMAGE) return;
+    const port = hostPortOf(spec);
+    if (port === undefined) return;
     const path = ['apps', i, 'port'];
-    const field = gateway.get(spec.port);
-    const owner = owners.get(spec.port);
+    const field = gateway.get(port);
+    const owner = owners.get(port);
     if (field !== undefined) {
-      issues.push({ path, message: `app "${spec.name}" is on the host network, where port ${spec.port} is the gateway's own (${field}): berth would dial itself` });
+      issues.push({ path, message: `app "${spec.name}" is on the host network, where port ${port} is the gateway's own (${field}): berth would dial itself` });
     } else if (owner !== undefined && owner !== spec.name) {
-      issues.push({ path, message: `app "${spec.name}" is on the host network, where port ${spec.port} is already app "${owner}"'s: berth would dial one for the other` });
-    } else owners.set(spec.port, spec.name);
+      issues.push({ path, message: `app "${spec.name}" is on the host network, where port ${port} is already app "${owner}"'s: berth would dial one for the other` });
+    } else owners.set(port, spec.name);
   });
   return issues;
 }

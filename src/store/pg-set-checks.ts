@@ -2,7 +2,8 @@ import type pg from 'pg';
 import { ConflictError } from '../errors.js';
 import { dependsOnCycles } from '../spec/depends-on.js';
 import { appRouteKeys } from '../spec/route-collisions.js';
-import { PORT_FROM_IMAGE, type AppSpec } from '../spec/types.js';
+import { hostPortOf } from '../spec/host-ports.js';
+import type { AppSpec } from '../spec/types.js';
 import { storedSpecs } from './pg-apps.js';
 
 // What each gateway checks an apply or a delete against, its own copy of the apps, checked
@@ -22,15 +23,14 @@ export const STORED_ROUTE_KEY = `lower(CASE WHEN r.value->>'host' LIKE '*.%' THE
 
 /**
  * Every clash an API apply can cause with the apps other gateways stored (routes, host ports,
- * dependencies, dependsOn cycles), refused before the batch is written. `leaving`: apps the same
- * transaction deletes.
+ * dependencies, dependsOn cycles), refused before the batch is written.
  */
-export async function refuseClashes(c: pg.PoolClient, specs: readonly AppSpec[], leaving: readonly string[]): Promise<void> {
+export async function refuseClashes(c: pg.PoolClient, specs: readonly AppSpec[]): Promise<void> {
   const stored = await storedSpecs(c, specs);
-  await refuseClaimedRoutes(c, specs, stored, leaving);
-  await refuseClaimedHostPorts(c, specs, stored, leaving);
-  await refuseMissingDependencies(c, specs, leaving);
-  await refuseDependencyCycles(c, specs, stored, leaving);
+  await refuseClaimedRoutes(c, specs, stored);
+  await refuseClaimedHostPorts(c, specs, stored);
+  await refuseMissingDependencies(c, specs);
+  await refuseDependencyCycles(c, specs, stored);
 }
 
 /**
@@ -41,17 +41,15 @@ export async function refuseClashes(c: pg.PoolClient, specs: readonly AppSpec[],
  * gateways storing two apps that claim one route at once cannot both succeed: the second
  * sees the first's row. Only the routes a spec newly claims (not in its stored row) are
  * looked up, so an apply that keeps its routes costs no scan.
- *
- * `leaving`: apps the same transaction deletes (their routes are free), besides the batch's own.
  */
-export async function refuseClaimedRoutes(c: pg.PoolClient, specs: readonly AppSpec[], stored: ReadonlyMap<string, AppSpec>, leaving: readonly string[]): Promise<void> {
+export async function refuseClaimedRoutes(c: pg.PoolClient, specs: readonly AppSpec[], stored: ReadonlyMap<string, AppSpec>): Promise<void> {
   const wanted = new Map<string, string>();
   for (const spec of specs) {
     const had = new Set(stored.has(spec.name) ? appRouteKeys(stored.get(spec.name)!) : []);
     for (const key of appRouteKeys(spec)) if (!had.has(key) && !wanted.has(key)) wanted.set(key, spec.name);
   }
   if (wanted.size === 0) return;
-  const exempt = [...specs.map((s) => s.name), ...leaving];
+  const exempt = specs.map((s) => s.name);
   const { rows } = await c.query<{ name: string; key: string }>(
     `SELECT a.name, ${STORED_ROUTE_KEY} AS key
      FROM apps a CROSS JOIN LATERAL jsonb_array_elements(a.spec::jsonb -> 'routes') AS r(value)
@@ -67,25 +65,19 @@ export async function refuseClaimedRoutes(c: pg.PoolClient, specs: readonly AppS
   );
 }
 
-/** The host port an app on the host network takes (host-ports.ts), or undefined. */
-function hostPortOf(spec: AppSpec | undefined): number | undefined {
-  return spec?.security.hostNetwork && spec.port !== PORT_FROM_IMAGE ? spec.port : undefined;
-}
-
 /**
  * Refuses a batch putting an app on the host network on a port another live host-network
  * app takes (stored meanwhile through another gateway): each would be dialled for the
  * other (host-ports.ts). Looked up only for a port a spec newly takes.
- * `leaving`: apps the same transaction deletes.
  */
-export async function refuseClaimedHostPorts(c: pg.PoolClient, specs: readonly AppSpec[], stored: ReadonlyMap<string, AppSpec>, leaving: readonly string[]): Promise<void> {
+export async function refuseClaimedHostPorts(c: pg.PoolClient, specs: readonly AppSpec[], stored: ReadonlyMap<string, AppSpec>): Promise<void> {
   const wanted = new Map<number, string>();
   for (const spec of specs) {
     const port = hostPortOf(spec);
     if (port !== undefined && hostPortOf(stored.get(spec.name)) !== port && !wanted.has(port)) wanted.set(port, spec.name);
   }
   if (wanted.size === 0) return;
-  const exempt = [...specs.map((s) => s.name), ...leaving];
+  const exempt = specs.map((s) => s.name);
   const { rows } = await c.query<{ name: string; port: number }>(
     `SELECT name, (spec::jsonb ->> 'port')::int AS port FROM apps
      WHERE deleted_at IS NULL AND NOT (name = ANY($1::text[])) AND (spec::jsonb -> 'security' ->> 'hostNetwork') = 'true'
@@ -102,16 +94,15 @@ export async function refuseClaimedHostPorts(c: pg.PoolClient, specs: readonly A
 
 /**
  * Refuses a batch that depends on an app no longer stored (deleted meanwhile through another
- * gateway). Looked up by name: no scan. `leaving`: apps the same transaction deletes.
+ * gateway). Looked up by name: no scan.
  */
-export async function refuseMissingDependencies(c: pg.PoolClient, specs: readonly AppSpec[], leaving: readonly string[]): Promise<void> {
+export async function refuseMissingDependencies(c: pg.PoolClient, specs: readonly AppSpec[]): Promise<void> {
   const batch = new Set(specs.map((s) => s.name));
   const needed = new Map<string, string>();
   for (const spec of specs) for (const dep of spec.dependsOn) if (!batch.has(dep) && !needed.has(dep)) needed.set(dep, spec.name);
   if (needed.size === 0) return;
   const { rows } = await c.query<{ name: string }>('SELECT name FROM apps WHERE name = ANY($1::text[]) AND deleted_at IS NULL', [[...needed.keys()]]);
   const live = new Set(rows.map((r) => r.name));
-  for (const gone of leaving) live.delete(gone);
   for (const [dep, app] of needed) {
     if (!live.has(dep)) throw new ConflictError(`app ${app} depends on ${dep}, which is no longer stored: it was deleted meanwhile, through another gateway sharing this store; apply ${dep} again first`);
   }
@@ -122,16 +113,15 @@ export async function refuseMissingDependencies(c: pg.PoolClient, specs: readonl
  * (its own dependsOn changed meanwhile through another gateway: `a → b` applied at one
  * while `b → a` was at the other; both were stored, and every later check of the whole set,
  * a config reload, was refused for the pair). Only when a spec depends on an app its stored
- * row did not: then the other live apps' dependsOn lists are read (a scan). `leaving`: apps
- * the same transaction deletes.
+ * row did not: then the other live apps' dependsOn lists are read (a scan).
  */
-export async function refuseDependencyCycles(c: pg.PoolClient, specs: readonly AppSpec[], stored: ReadonlyMap<string, AppSpec>, leaving: readonly string[]): Promise<void> {
+export async function refuseDependencyCycles(c: pg.PoolClient, specs: readonly AppSpec[], stored: ReadonlyMap<string, AppSpec>): Promise<void> {
   const adds = specs.some((spec) => {
     const had = new Set(stored.get(spec.name)?.dependsOn ?? []);
     return spec.dependsOn.some((dep) => !had.has(dep));
   });
   if (!adds) return;
-  const exempt = [...specs.map((s) => s.name), ...leaving];
+  const exempt = specs.map((s) => s.name);
   const { rows } = await c.query<{ name: string; deps: string[] | null }>(
     `SELECT name, spec::jsonb -> 'dependsOn' AS deps FROM apps WHERE deleted_at IS NULL AND NOT (name = ANY($1::text[])) AND jsonb_array_length(coalesce(spec::jsonb -> 'dependsOn', '[]'::jsonb)) > 0`,
     [exempt],

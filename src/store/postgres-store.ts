@@ -129,7 +129,7 @@ export class PostgresStore implements Store {
         // An API apply is checked against the other gateways' rows, under the lock: its gateway validated it against
         // its own copy. Not the config's apps: each gateway's config is its operator's, checked whole against the stored
         // apps at a reload; at a start a clash with an API app is kept as before, not turned into a gateway that will not start.
-        if (source === 'api') await refuseClashes(c, specs, removeNames);
+        if (source === 'api') await refuseClashes(c, specs);
         const now = Date.now();
         const results: PutResult[] = [];
         for (const spec of specs) results.push(await putOne(c, spec, source, now));
