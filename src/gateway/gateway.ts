@@ -214,7 +214,7 @@ export class Gateway {
     this.store = store;
     const storeId = await store.storeId();
     const runtime = this.parts.runtime(config, {
-      inputUrl: (app) => this.inputUrl(app),
+      inputUrl: (app, json) => this.inputUrl(app, json),
       defaultResources: () => (this.config ?? config).defaults.resources,
       secretPolicy: () => (this.config ?? config).policy,
       bindMountRoots: () => (this.config ?? config).policy.bindMountRoots,
@@ -727,10 +727,10 @@ export class Gateway {
    * connect (the bridge address, or 0.0.0.0), not on berth's default 127.0.0.1.
    * Asked at container create, which happens only after the proxy listens.
    */
-  private inputUrl(app: string): string {
+  private inputUrl(app: string, json: string): string {
     if (!this.input || !this.config) throw new Error('the gateway has not opened its store yet: no input URL');
     const base = this.config.inputBaseUrl ?? `http://host.docker.internal:${this.proxyAddress?.port ?? this.config.listen.port}`;
-    return this.input.url(base, app);
+    return this.input.url(base, app, json);
   }
 
   /** Every certificate served over HTTPS: from files, and per ACME host with its order state. */

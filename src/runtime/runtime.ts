@@ -108,8 +108,8 @@ export interface Runtime {
  * containers; the gateway hands these to the runtime it builds (GatewayParts).
  */
 export interface RuntimeHooks {
-  /** The signed URL an app with `input.as: url` fetches its input from. */
-  inputUrl(app: string): string;
+  /** The signed URL an app with `input.as: url` fetches its input (`json`) from. */
+  inputUrl(app: string, json: string): string;
   /** The gateway's current defaults.resources, for limits a spec leaves unset. */
   defaultResources(): ResourcesSpec;
   /** The gateway's current policy.secretFiles / policy.secretEnv, for secret references read at create. */

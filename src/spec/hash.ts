@@ -18,6 +18,9 @@ export function specHash(spec: AppSpec): string {
   return createHash('sha256').update(canonicalJson(spec)).digest('hex').slice(0, 16);
 }
 
+/** How input URLs are signed (InputSource): a new value here makes every container taking input by URL anew. */
+const INPUT_URL_SIGNING = 'name+input';
+
 /** The fields of a spec that shape the container itself; changing one means new containers. */
 const CONTAINER_FIELDS = ['name', 'image', 'port', 'env', 'volume', 'command', 'resources', 'network', 'mounts', 'labels', 'input', 'security'] as const;
 
@@ -36,6 +39,9 @@ export function containerSpecHash(spec: AppSpec): string {
   const shape: Record<string, unknown> = {};
   for (const key of CONTAINER_FIELDS) shape[key] = spec[key];
   if (asksNothing(spec.security)) delete shape.security;
+  // Containers made before the input URL was signed with the input too hold a URL that no
+  // longer opens it: a mark makes their hash differ, so they are made anew at their next start.
+  if (spec.input?.as === 'url') shape.inputUrl = INPUT_URL_SIGNING;
   return createHash('sha256').update(canonicalJson(shape)).digest('hex').slice(0, 16);
 }
 

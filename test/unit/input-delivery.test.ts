@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -13,7 +13,7 @@ import type { UpstreamSource } from '../../src/proxy/upstream.js';
 /** Routes under which every app is reached (these tests are not about hosts). */
 const everywhere = { reaches: () => true };
 import { containerCreateOptions, effectiveResources } from '../../src/runtime/docker/container-config.js';
-import { containerSpecHash } from '../../src/spec/hash.js';
+import { canonicalJson, containerSpecHash } from '../../src/spec/hash.js';
 import { parseSpecObject } from '../../src/spec/parse.js';
 import type { AppSpec } from '../../src/spec/types.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
@@ -104,27 +104,60 @@ describe('InputSource', () => {
     ['none', app('none')],
   ]);
   const source = new InputSource(secret, () => specs);
+  /** The secret a container of `name` as it is in `specs` was given. */
+  const given = (name: string) => source.urlSecret(name, specs.get(name)?.input?.json ?? '');
 
-  it('signs each app with HMAC-SHA256(gateway secret, app name), hex', () => {
-    assert.equal(source.urlSecret('url'), createHmac('sha256', secret).update('url').digest('hex'));
-    assert.match(source.urlSecret('url'), /^[0-9a-f]{64}$/);
-    assert.notEqual(source.urlSecret('url'), source.urlSecret('env'));
-    assert.notEqual(source.urlSecret('url'), new InputSource(randomBytes(32), () => specs).urlSecret('url'));
+  it('signs each app with HMAC-SHA256(gateway secret, app name NUL input JSON), hex', () => {
+    assert.equal(given('url'), createHmac('sha256', secret).update('url\0{"n":1}').digest('hex'));
+    assert.match(given('url'), /^[0-9a-f]{64}$/);
+    assert.notEqual(given('url'), given('env'));
+    assert.notEqual(source.urlSecret('url', '{"n":1}'), source.urlSecret('url', '{"n":2}'));
+    // The NUL keeps name and input apart: `a` with `b{}` is not `ab` with `{}`.
+    assert.notEqual(source.urlSecret('a', 'b{}'), source.urlSecret('ab', '{}'));
+    assert.notEqual(given('url'), new InputSource(randomBytes(32), () => specs).urlSecret('url', '{"n":1}'));
   });
 
   it('builds the URL under a base', () => {
-    assert.equal(source.url('http://h:1', 'url'), `http://h:1/_berth/input/url?secret=${source.urlSecret('url')}`);
+    assert.equal(source.url('http://h:1', 'url', '{"n":1}'), `http://h:1/_berth/input/url?secret=${given('url')}`);
   });
 
   it('gives the JSON only for the right secret, and only to apps taking input by URL', () => {
-    assert.equal(source.inputFor('url', source.urlSecret('url')), '{"n":1}');
-    assert.equal(source.inputFor('url', source.urlSecret('env')), undefined);
+    assert.equal(source.inputFor('url', given('url')), '{"n":1}');
+    assert.equal(source.inputFor('url', given('env')), undefined);
     assert.equal(source.inputFor('url', ''), undefined);
-    assert.equal(source.inputFor('url', source.urlSecret('url').slice(0, 63)), undefined);
-    assert.equal(source.inputFor('url', source.urlSecret('url').toUpperCase()), undefined);
-    assert.equal(source.inputFor('env', source.urlSecret('env')), undefined);
-    assert.equal(source.inputFor('none', source.urlSecret('none')), undefined);
-    assert.equal(source.inputFor('ghost', source.urlSecret('ghost')), undefined);
+    assert.equal(source.inputFor('url', given('url').slice(0, 63)), undefined);
+    assert.equal(source.inputFor('url', given('url').toUpperCase()), undefined);
+    assert.equal(source.inputFor('env', given('env')), undefined);
+    assert.equal(source.inputFor('none', given('none')), undefined);
+    assert.equal(source.inputFor('ghost', given('ghost')), undefined);
+  });
+
+  it('does not open an app made again under the same name with other input to the first one\'s URL', () => {
+    const apps = new Map([['session-7', app('session-7', { input: { data: { user: 'alice', token: 'a-1' }, as: 'url' } })]]);
+    const sessions = new InputSource(secret, () => apps);
+    const alices = sessions.urlSecret('session-7', apps.get('session-7')!.input!.json);
+    assert.deepEqual(JSON.parse(sessions.inputFor('session-7', alices)!), { user: 'alice', token: 'a-1' });
+    // alice's session is deleted, and the name given to bob's.
+    apps.set('session-7', app('session-7', { input: { data: { user: 'bob', token: 'b-2' }, as: 'url' } }));
+    assert.equal(sessions.inputFor('session-7', alices), undefined);
+    const bobs = sessions.urlSecret('session-7', apps.get('session-7')!.input!.json);
+    assert.deepEqual(JSON.parse(sessions.inputFor('session-7', bobs)!), { user: 'bob', token: 'b-2' });
+    // Made again with the very input alice had: her URL opens what she holds already.
+    apps.set('session-7', app('session-7', { input: { data: { user: 'alice', token: 'a-1' }, as: 'url' } }));
+    assert.deepEqual(JSON.parse(sessions.inputFor('session-7', alices)!), { user: 'alice', token: 'a-1' });
+  });
+
+  it('makes containers taking input by URL anew: their old URL no longer opens the input', () => {
+    const s = app('url', { input: { data: { n: 1 }, as: 'url' } });
+    // The hash as it was before the input was signed: the container-shaping fields alone.
+    const fields = ['name', 'image', 'port', 'env', 'volume', 'command', 'resources', 'network', 'mounts', 'labels', 'input'] as const;
+    const shape = Object.fromEntries(fields.map((k) => [k, s[k]]));
+    const before = createHash('sha256').update(canonicalJson(shape)).digest('hex').slice(0, 16);
+    assert.notEqual(containerSpecHash(s), before);
+    // Other ways of giving input keep their hashes.
+    const e = app('env', { input: { data: { n: 2 } } });
+    const eShape = Object.fromEntries(fields.map((k) => [k, e[k]]));
+    assert.equal(containerSpecHash(e), createHash('sha256').update(canonicalJson(eShape)).digest('hex').slice(0, 16));
   });
 });
 
@@ -146,7 +179,7 @@ describe('GET /_berth/input/<app>', () => {
   after(() => server.close());
 
   it('answers the JSON with the right secret', async () => {
-    const res = await fetch(`${base}/_berth/input/app?secret=${source.urlSecret('app')}`);
+    const res = await fetch(`${base}/_berth/input/app?secret=${source.urlSecret('app', '{"hello":"wörld"}')}`);
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'application/json');
     assert.equal(res.headers.get('cache-control'), 'no-store');
@@ -154,7 +187,7 @@ describe('GET /_berth/input/<app>', () => {
   });
 
   it('answers 403 to a wrong or missing secret and to an unknown app alike', async () => {
-    for (const path of ['/_berth/input/app?secret=nope', '/_berth/input/app', `/_berth/input/other?secret=${source.urlSecret('app')}`]) {
+    for (const path of ['/_berth/input/app?secret=nope', '/_berth/input/app', `/_berth/input/other?secret=${source.urlSecret('app', '{"hello":"wörld"}')}`]) {
       const res = await fetch(base + path);
       assert.equal(res.status, 403, path);
       assert.equal(res.headers.get('content-type'), 'application/problem+json');
@@ -172,7 +205,7 @@ describe('GET /_berth/input/<app>', () => {
   it('is 404 when the upstream source serves no input', async () => {
     withInput = false;
     try {
-      assert.equal((await fetch(`${base}/_berth/input/app?secret=${source.urlSecret('app')}`)).status, 404);
+      assert.equal((await fetch(`${base}/_berth/input/app?secret=${source.urlSecret('app', '{"hello":"wörld"}')}`)).status, 404);
     } finally {
       withInput = true;
     }

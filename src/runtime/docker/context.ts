@@ -33,7 +33,7 @@ export interface DockerContext {
    */
   readonly launchPolicy?: () => LaunchAllowance;
   /** The signed URL an app with `input.as: url` fetches its input from; see RuntimeHooks. */
-  readonly inputUrl?: (app: string) => string;
+  readonly inputUrl?: (app: string, json: string) => string;
   /** The policy's secretFiles and secretEnv in force now; absent: every secret reference is denied. */
   readonly secretPolicy?: () => SecretPolicy;
   /** Where `env.X.fromEnv` is read from; default process.env. */

@@ -47,7 +47,7 @@ export interface DockerRuntimeOptions {
    */
   defaultResources?: ResourcesSpec | (() => ResourcesSpec | undefined);
   /** The signed URL an app with `input.as: url` fetches its input from (RuntimeHooks.inputUrl). */
-  inputUrl?: (app: string) => string;
+  inputUrl?: (app: string, json: string) => string;
   /**
    * The gateway's current policy.secretFiles and policy.secretEnv (RuntimeHooks.secretPolicy),
    * checked at every create before a secret reference is read. Absent: all denied.

@@ -106,7 +106,7 @@ async function wantedContainer(ctx: DockerContext, app: AppSpec, index: number, 
   const wanted = containerCreateOptions(app, index, {
     extraLabels: ctx.extraLabels,
     defaultResources: ctx.defaultResources?.(),
-    inputUrl: app.input?.as === 'url' ? ctx.inputUrl?.(app.name) : undefined,
+    inputUrl: app.input?.as === 'url' ? ctx.inputUrl?.(app.name, app.input.json) : undefined,
     secretValues,
     publishHost: ctx.addresses.publishHost,
     logConfig: await engineLogConfig(ctx),

@@ -81,7 +81,7 @@ async function wantedSpec(ctx: SwarmContext, nodes: NodeBook, app: AppSpec, inde
   const spec = serviceSpec(app, index, {
     extraLabels: ctx.extraLabels,
     defaultResources: ctx.defaultResources?.(),
-    inputUrl: app.input?.as === 'url' ? ctx.inputUrl?.(app.name) : undefined,
+    inputUrl: app.input?.as === 'url' ? ctx.inputUrl?.(app.name, app.input.json) : undefined,
     secretValues,
     replicas,
     logConfig: await engineLogConfig(ctx),
