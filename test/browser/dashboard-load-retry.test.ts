@@ -127,4 +127,50 @@ describe('the dashboard when its files fail to arrive', () => {
     assert.equal(outcome, 'TypeError');
     assert.equal(posts, 1);
   });
+
+  test('a module that throws while it loads: the page says what failed and where, once, with no reload loop', async () => {
+    const page = await freshPage();
+    let documents = 0;
+    page.on('request', (req) => {
+      if (req.isNavigationRequest()) documents++;
+    });
+    await page.route('**/ui/js/summary.js', (route) =>
+      route.fulfill({ status: 200, contentType: 'text/javascript', body: "throw new Error('summary broke at load');\nexport const mountSummary = () => undefined;\n" }),
+    );
+    await page.goto(`${admin}/`);
+    await page.waitForSelector('#page-error', { state: 'visible' });
+    assert.match((await page.textContent('#page-error-text')) ?? '', /summary broke at load \(\/ui\/js\/summary\.js:1\)/);
+    assert.equal(await page.textContent('#page-error-more'), '');
+    // The graph never ran: no sign-in form, and the page does not reload itself (a reload would throw again).
+    assert.equal(await page.isHidden('#sign-in'), true);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.equal(documents, 1);
+    await page.unroute('**/ui/js/summary.js');
+    await page.click('#page-error-reload');
+    await page.waitForSelector('#token-input', { state: 'visible' });
+    assert.equal(await page.isHidden('#page-error'), true);
+  });
+
+  test('an error after sign-in (a failed task nobody waited for): the dashboard stays and says so; later ones are counted', async () => {
+    const page = await freshPage();
+    await page.goto(`${admin}/`);
+    await page.fill('#token-input', bed.adminToken);
+    await page.click('#sign-in-button');
+    await page.waitForSelector('#summary:not([hidden])');
+    assert.equal(await page.isHidden('#page-error'), true, 'a dashboard that works shows no error');
+    await page.evaluate(() => {
+      void Promise.reject(new Error('render met an unexpected value'));
+    });
+    await page.waitForSelector('#page-error', { state: 'visible' });
+    assert.equal(await page.textContent('#page-error-text'), 'render met an unexpected value');
+    await page.evaluate(() => {
+      setTimeout(() => {
+        throw new Error('second');
+      }, 0);
+      void Promise.reject('third');
+    });
+    await page.waitForFunction(() => document.getElementById('page-error-more')?.textContent === ' (and 2 more errors)');
+    assert.equal(await page.textContent('#page-error-text'), 'render met an unexpected value', 'the first error stays shown');
+    assert.equal(await page.isVisible('#summary'), true);
+  });
 });

@@ -56,6 +56,54 @@
     failed(el.src);
   }, true);
 
+  // A script error that is not a failed fetch (a module that throws while it loads, a
+  // render that meets a value it did not expect, a promise nobody waits for) used to leave
+  // a blank or frozen page with nothing on it to say so: the console only. The page now
+  // says what failed and offers a reload; the first error is shown, later ones counted.
+  var errors = 0;
+  function showError(text) {
+    errors++;
+    var box = document.getElementById('page-error');
+    if (!box) {
+      if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', function () { errors--; showError(text); });
+      return;
+    }
+    var more = document.getElementById('page-error-more');
+    if (errors === 1) {
+      var what = document.getElementById('page-error-text');
+      if (what) what.textContent = text;
+      var button = document.getElementById('page-error-reload');
+      if (button) button.addEventListener('click', function () { location.reload(); });
+    } else if (more) {
+      more.textContent = ' (and ' + (errors - 1) + ' more error' + (errors > 2 ? 's' : '') + ')';
+    }
+    box.hidden = false;
+  }
+
+  function describe(error, fallback) {
+    if (error && typeof error.message === 'string' && error.message) return error.message;
+    if (typeof error === 'string' && error) return error;
+    return fallback;
+  }
+
+  function where(url, line) {
+    if (!url) return '';
+    var file = String(url).replace(/^.*\/ui\//, '/ui/');
+    return ' (' + file + (line ? ':' + line : '') + ')';
+  }
+
+  window.addEventListener('error', function (event) {
+    // Failed fetches of scripts are handled above; this is a thrown error (target: window).
+    if (event.target && event.target !== window) return;
+    // Chromium reports a layout that needed a second pass this way; nothing failed.
+    if (/ResizeObserver loop/.test(event.message || '')) return;
+    showError(describe(event.error, event.message || 'a script error') + where(event.filename, event.lineno));
+  });
+
+  window.addEventListener('unhandledrejection', function (event) {
+    showError(describe(event.reason, 'a task failed without a reason'));
+  });
+
   // main.js calls this once it runs: the next failed load starts its retries afresh.
   window.berthLoaded = function () {
     try {
