@@ -28,7 +28,7 @@ import { transferCodingRefusal } from './request-framing.js';
 import { normalizeRequest } from './request-target.js';
 import { answerClientError, CONNECT_DETAIL, CONNECT_REFUSED, PROXY_METHODS } from './client-error.js';
 import type { AppTimeouts } from '../spec/types.js';
-import { DEFAULT_PROXY_TIMEOUTS, exchangeBounds, type ProxyTimeouts } from './proxy-timeouts.js';
+import { DEFAULT_PROXY_TIMEOUTS, exchangeBounds, headerCheckIntervalMs, type ProxyTimeouts } from './proxy-timeouts.js';
 import { capConnections, throttledCounter } from './connection-cap.js';
 import { ACME_CHALLENGE_PREFIX } from '../tls/edge-policy.js';
 import { adaptHttp2Request, adaptHttp2Response } from './http2-request.js';
@@ -154,7 +154,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
         // No bound on a whole request: a long upload is fine as long as it moves (the body-idle timeout).
         requestTimeout: 0,
         // Node checks the header timeout on this interval; at its default of 30 s a bound of 60 s could take 90.
-        connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.round(headersTimeout / 4))),
+        connectionsCheckingInterval: headerCheckIntervalMs(headersTimeout),
         // An HTTP/1.1 request without Host is refused by berth's own check (normalizeRequest), problem+json
         // like every other error; Node's would answer first with a bare 400 and no body.
         requireHostHeader: false,
