@@ -1,4 +1,5 @@
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { tokensOf } from './websocket-handshake.js';
 
@@ -12,13 +13,14 @@ import { tokensOf } from './websocket-handshake.js';
  * offers no way to decline. So the request head is written again without the
  * upgrade (no `Upgrade`, no `HTTP2-Settings`, no `upgrade` token in
  * `Connection`), put back in front of the socket's unread bytes together with
- * `head`, and the socket is handed to the server as a new connection: a fresh
- * parser reads the request, its body and whatever follows on a kept-alive
- * connection, and the normal request path serves it.
+ * `head`, and the socket is handed to `take`, the HTTP/1.1 server code of the
+ * listener it came in on (plain, or TLS), as a new connection: a fresh parser
+ * reads the request, its body and whatever follows on a kept-alive connection,
+ * and the normal request path serves it.
  */
-export function replayAsPlainHttp(server: Server, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+export function replayAsPlainHttp(take: (socket: Socket) => void, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   socket.unshift(Buffer.concat([plainRequestHead(req), head]));
-  server.emit('connection', socket);
+  take(socket as Socket);
 }
 
 /** The request line and headers of `req` with the upgrade taken out. */

@@ -28,7 +28,7 @@ import { transferCodingRefusal } from './request-framing.js';
 import { normalizeRequest } from './request-target.js';
 import { answerClientError, CONNECT_DETAIL, CONNECT_REFUSED, PROXY_METHODS } from './client-error.js';
 import type { AppTimeouts } from '../spec/types.js';
-import { DEFAULT_PROXY_TIMEOUTS, exchangeBounds, type ProxyTimeouts } from './proxy-timeouts.js';
+import { DEFAULT_PROXY_TIMEOUTS, exchangeBounds, headerCheckIntervalMs, type ProxyTimeouts } from './proxy-timeouts.js';
 import { capConnections, throttledCounter } from './connection-cap.js';
 import { ACME_CHALLENGE_PREFIX } from '../tls/edge-policy.js';
 import { adaptHttp2Request, adaptHttp2Response } from './http2-request.js';
@@ -108,6 +108,12 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
   private readonly front: Http1Front;
   /** The same front for a TLS listener's HTTP/1.1 connections (serveSecure). */
   private secureFront?: Http1Front;
+  /**
+   * Node's HTTP/1.1 server code of each listener, taking a connection for the rest of its life:
+   * where a request with an upgrade berth does not tunnel is served again as plain HTTP (handleUpgrade).
+   */
+  private readonly plainTake: (socket: Socket) => void;
+  private secureTake?: (socket: Socket) => void;
   private readonly timeouts: ProxyTimeouts;
   private readonly appTimeouts?: (app: string) => AppTimeouts | undefined;
   /** The bounds of an exchange for an app without its own; shared, so the hot path allocates none. */
@@ -148,7 +154,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
         // No bound on a whole request: a long upload is fine as long as it moves (the body-idle timeout).
         requestTimeout: 0,
         // Node checks the header timeout on this interval; at its default of 30 s a bound of 60 s could take 90.
-        connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.round(headersTimeout / 4))),
+        connectionsCheckingInterval: headerCheckIntervalMs(headersTimeout),
         // An HTTP/1.1 request without Host is refused by berth's own check (normalizeRequest), problem+json
         // like every other error; Node's would answer first with a bare 400 and no body.
         requireHostHeader: false,
@@ -159,7 +165,8 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
     // berth routes an upload before its client is asked for the body (see expect-continue.ts).
     expectContinue(this.server, (req, res) => this.handle(req, res), (req, res) => this.refuseExpectation(req, res));
     const server = this.server;
-    this.front = this.newFront({ take: (socket) => server.emit('connection', socket), on: (event, listener) => server.on(event, listener) });
+    this.plainTake = (socket) => server.emit('connection', socket);
+    this.front = this.newFront({ take: this.plainTake, on: (event, listener) => server.on(event, listener) });
     // allowHalfOpen: a client's FIN after its request still gets the answer (see half-open.ts).
     this.listener = createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.front.accept(socket));
     // Node silently keeps only maxHeadersCount headers; one more than berth's limit lets route() see the excess and refuse it.
@@ -198,8 +205,10 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
   serveSecure(server: Http2SecureServer): void {
     if (this.secureFront !== undefined) throw new Error('a proxy serves one TLS listener');
     // HTTP/1.1 over TLS goes to a front of its own (its connections are capped by the TLS listener).
-    const front = this.newFront(splitSecureConnections(server, (socket) => front.accept(socket)));
+    const fallback = splitSecureConnections(server, (socket) => front.accept(socket));
+    const front = this.newFront(fallback);
     this.secureFront = front;
+    this.secureTake = fallback.take;
     const onRequest = (req: Http2ServerRequest | IncomingMessage, res: Http2ServerResponse | ServerResponse): void => {
       if (req.httpVersionMajor === 2) {
         adaptHttp2Response(res as Http2ServerResponse);
@@ -623,7 +632,9 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
   private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, secure = false): void {
     // Only WebSocket is ever tunnelled; h2c, TLS/1.0 and the like are served as plain HTTP, by a
     // fresh parser that guards the socket itself (no event can fire before this synchronous hand-over).
-    if (!isWebSocketUpgrade(req.headers)) return replayAsPlainHttp(this.server, req, socket, head);
+    // The parser of the listener it came in on: the plain one's took an HTTPS request for a plain one, and
+    // a route kept to HTTPS answered it with a 308 to its own URL, without its HSTS.
+    if (!isWebSocketUpgrade(req.headers)) return replayAsPlainHttp(secure ? this.secureTake! : this.plainTake, req, socket, head);
     // A WebSocket may be held through a cold start, then open for ever: a client that vanishes without a FIN
     // or a reset (closed laptop, dropped network) is found by TCP keepalive, not never (net/tcp-keepalive.ts).
     probeDeadPeer(socket);

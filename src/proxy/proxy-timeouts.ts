@@ -16,6 +16,15 @@ export interface ProxyTimeouts {
   upstreamResponseMs: number;
 }
 
+/**
+ * How often Node's HTTP/1.1 server looks for connections past their header bound
+ * (its `connectionsCheckingInterval`): at its default of 30 s a bound of 60 s could
+ * take 90, so a quarter of the bound (50 ms to 30 s).
+ */
+export function headerCheckIntervalMs(headersTimeoutMs: number): number {
+  return Math.min(30_000, Math.max(50, Math.round(headersTimeoutMs / 4)));
+}
+
 /** nginx's spirit: a minute for each side, ten seconds to connect. */
 export const DEFAULT_PROXY_TIMEOUTS: ProxyTimeouts = {
   clientHeaderMs: 60_000,

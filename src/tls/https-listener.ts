@@ -9,6 +9,7 @@ import { answerHalfClosedClients } from '../net/half-open.js';
 import { probeDeadPeer } from '../net/tcp-keepalive.js';
 import { answerClientError } from '../proxy/client-error.js';
 import { throttledCounter } from '../proxy/connection-cap.js';
+import { headerCheckIntervalMs } from '../proxy/proxy-timeouts.js';
 import type { ProxyServer } from '../proxy/proxy-server.js';
 import { TLS_CONTEXT_OPTIONS } from './tls-policy.js';
 
@@ -88,6 +89,9 @@ export class HttpsListener {
     // HTTP/1.1 clients (ALPN fallback) get the plain listener's header bound and keep-alive.
     const http1 = this.server as unknown as Server;
     http1.headersTimeout = options.headersTimeoutMs;
+    // Read when the server starts listening (Node's setupConnectionsTracking): left at Node's 30 s, a head
+    // stalled on a connection Node's server had taken from the front was cut up to 30 s past its bound.
+    (http1 as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = headerCheckIntervalMs(options.headersTimeoutMs);
     http1.keepAliveTimeout = idleMs;
     // A client's FIN after its request still gets the answer, on Node's path as on the front's (tls-split.ts).
     answerHalfClosedClients(http1);

@@ -14,6 +14,7 @@ import { StaticUpstreams } from '../../src/proxy/static-upstreams.js';
 import type { UpstreamSource } from '../../src/proxy/upstream.js';
 import { HttpsListener } from '../../src/tls/https-listener.js';
 import { makeCa, makeLeaf } from '../support/openssl-certs.js';
+import { RawClient } from '../support/raw-client.js';
 
 /**
  * Clients of the TLS listener that try to hold the gateway: handshakes that
@@ -265,5 +266,37 @@ describe('hostile clients of the TLS listener', () => {
     const same = await ask(s, { ':authority': 'b.test', host: 'B.TEST.', ':path': '/one-name' });
     assert.equal(same.status, 200);
     assert.equal(JSON.parse(same.body).host, 'b.test');
+  });
+  // Node checks an HTTP/1.1 connection's header bound every connectionsCheckingInterval, 30 s by default, set
+  // for the plain listener after its bound but not for the TLS one: there a 10 s bound took up to 40 (when the
+  // keep-alive bound, longer, had not cut the connection first).
+  it('an HTTP/1.1 client whose next head stalls on a connection Node serves (a body came first) gets its 408 near the header bound, not up to 30 s later', { timeout: 20_000 }, async () => {
+    const own = new ProxyServer({
+      routes: new RouteTable([{ app: 'a', routes: [{ host: 'a.test', stripPrefix: false }] }]),
+      upstreams: new StaticUpstreams({ a: { host: '127.0.0.1', port: appPort } }),
+      logger: pino({ level: 'silent' }),
+      timeouts: { clientHeaderMs: BOUND_MS },
+    });
+    // Connections idle long: only the header bound can cut this one.
+    const listener = new HttpsListener({ proxy: own, contextFor: () => context, logger: pino({ level: 'silent' }), headersTimeoutMs: BOUND_MS, idleTimeoutMs: 60_000, maxRequestHeaders: 100 });
+    const ownPort = (await listener.listen('127.0.0.1', 0)).port;
+    const client = await RawClient.openTls(ownPort, { ca, servername: 'a.test' });
+    try {
+      // A request with a body: Node's server takes the connection from the front for good.
+      client.write('POST /upload HTTP/1.1\r\nHost: a.test\r\nContent-Length: 2\r\n\r\nhi');
+      await client.until((text) => text.includes('"/upload"'));
+      client.clear();
+      client.write('GET /next HTTP/1.1\r\nHost: a.test\r\n');
+      const started = Date.now();
+      const text = await client.untilClosed(WITHIN_MS);
+      const took = Date.now() - started;
+      assert.match(text, /^HTTP\/1\.1 408 /, text);
+      assert.ok(took < 10 * BOUND_MS, `cut after ${took} ms, the bound being ${BOUND_MS} ms`);
+    } finally {
+      client.destroy();
+      listener.stopAccepting();
+      await own.close(1_000);
+      await listener.close();
+    }
   });
 });

@@ -54,7 +54,28 @@ before(async () => {
   port = (await proxy.listen('127.0.0.1', 0)).port;
 });
 
+/** The proxy's TLS listener (a proxy serves one), made by the first test that needs it. */
+let secure: Promise<{ https: HttpsListener; tlsPort: number; ca: string; dir: string }> | undefined;
+function tls(): Promise<{ tlsPort: number; ca: string }> {
+  secure ??= (async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-upgrade-redirect-'));
+    const authority = await makeCa(dir);
+    const leaf = await makeLeaf(dir, authority, 'a.example', ['a.example']);
+    const context = createSecureContext({ cert: await readFile(leaf.cert), key: await readFile(leaf.key) });
+    const https = new HttpsListener({ proxy, contextFor: () => context, logger: pino({ level: 'silent' }), headersTimeoutMs: 2_000, maxRequestHeaders: 100 });
+    const tlsPort = (await https.listen('127.0.0.1', 0)).port;
+    return { https, tlsPort, ca: authority.pem, dir };
+  })();
+  return secure;
+}
+
 after(async () => {
+  if (secure !== undefined) {
+    const { https, dir } = await secure;
+    https.stopAccepting();
+    await https.close();
+    await rm(dir, { recursive: true, force: true });
+  }
   await proxy.close(1000);
   wss.close();
   await new Promise<void>((r) => backend.close(() => r()));
@@ -102,27 +123,37 @@ test('a plain WebSocket handshake to a route not kept to HTTPS is still tunnelle
 });
 
 test('over TLS the same handshake is tunnelled: only a plain one is redirected', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'berth-upgrade-redirect-'));
-  const https = new HttpsListener({ proxy, contextFor: () => context, logger: pino({ level: 'silent' }), headersTimeoutMs: 2_000, maxRequestHeaders: 100 });
-  let context = createSecureContext();
+  const { tlsPort, ca } = await tls();
+  const was = opened;
+  const client = await RawClient.openTls(tlsPort, { ca, servername: 'a.example' });
   try {
-    const authority = await makeCa(dir);
-    const leaf = await makeLeaf(dir, authority, 'a.example', ['a.example']);
-    context = createSecureContext({ cert: await readFile(leaf.cert), key: await readFile(leaf.key) });
-    const tlsPort = (await https.listen('127.0.0.1', 0)).port;
-    const was = opened;
-    const client = await RawClient.openTls(tlsPort, { ca: authority.pem, servername: 'a.example' });
-    try {
-      client.write(handshake('/kept/chat'));
-      const head = (await client.until((text) => text.includes('\r\n\r\n'))).split('\r\n\r\n')[0]!;
-      assert.match(head, /^HTTP\/1\.1 101 /, head);
-    } finally {
-      client.destroy();
-    }
-    await waitFor('the app accepted it', () => opened === was + 1);
+    client.write(handshake('/kept/chat'));
+    const head = (await client.until((text) => text.includes('\r\n\r\n'))).split('\r\n\r\n')[0]!;
+    assert.match(head, /^HTTP\/1\.1 101 /, head);
   } finally {
-    https.stopAccepting();
-    await https.close();
-    await rm(dir, { recursive: true, force: true });
+    client.destroy();
   }
+  await waitFor('the app accepted it', () => opened === was + 1);
+});
+
+// An upgrade berth does not tunnel (h2c, TLS/1.0...) is served as the plain request it also is, by a fresh
+// parser: that parser was the plain listener's, whatever listener the request came in on. So an HTTPS request
+// with `Upgrade: h2c` was taken for a plain one, and a route kept to HTTPS sent it a 308 to its own URL (a
+// loop), with no Strict-Transport-Security, and with the ACME challenges plain HTTP alone answers.
+test('over TLS, a request with an upgrade berth does not tunnel (h2c) is served as an HTTPS request, not redirected to itself', async () => {
+  const { tlsPort, ca } = await tls();
+  const was = served;
+  const client = await RawClient.openTls(tlsPort, { ca, servername: 'a.example' });
+  try {
+    client.write('GET /kept/page HTTP/1.1\r\nHost: a.example\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n');
+    const head = (await client.until((text) => text.includes('\r\n\r\n'))).split('\r\n\r\n')[0]!;
+    assert.match(head, /^HTTP\/1\.1 200 /, head);
+    // The connection serves on, over TLS still.
+    client.write('GET /kept/next HTTP/1.1\r\nHost: a.example\r\n\r\n');
+    const both = await client.until((text) => (text.match(/HTTP\/1\.1 \d{3} /g) ?? []).length === 2);
+    assert.deepEqual([...both.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]), ['200', '200'], both);
+  } finally {
+    client.destroy();
+  }
+  assert.equal(served, was + 2, 'the app served both');
 });
