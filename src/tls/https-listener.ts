@@ -93,6 +93,9 @@ export class HttpsListener {
     // stalled on a connection Node's server had taken from the front was cut up to 30 s past its bound.
     (http1 as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = headerCheckIntervalMs(options.headersTimeoutMs);
     http1.keepAliveTimeout = idleMs;
+    // As on the plain listener, no bound on a whole request: Node's default cut any HTTP/1.1 upload over TLS
+    // at 5 minutes, moving or not (a stalled body has the body-idle bound).
+    http1.requestTimeout = 0;
     // A client's FIN after its request still gets the answer, on Node's path as on the front's (tls-split.ts).
     answerHalfClosedClients(http1);
     // A TLS client cannot read a raw 503 as the plain listener sends one: past the cap, Node closes the connection.
