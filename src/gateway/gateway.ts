@@ -397,6 +397,8 @@ export class Gateway {
           coveredByFile: (host) => edge.coveredByFile(host),
           changed: () => edge.rebuild(),
           ...(pool ? { challengesPublished: () => this.publishEdge() } : {}),
+          // Several gateways: the leader orders (a new leader's reconcile checks at once, via hostsChanged).
+          ...(cluster ? { orders: () => cluster.leading } : {}),
         });
         this.acme = manager;
         edge.setAcmeSource(() => manager.certificates());

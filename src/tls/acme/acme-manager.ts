@@ -33,6 +33,13 @@ export interface AcmeManagerOptions {
   obtain?: (host: string) => Promise<{ certPem: string; keyPem: string }>;
   /** When an issued certificate the store did not take is written again; STORE_RETRY by default. */
   storeRetry?: { firstMs: number; maxMs: number };
+  /**
+   * Whether this gateway orders (several gateways on one PostgreSQL store: the
+   * leader only); the others serve what the store has. Every gateway ordering
+   * each host ordered it once per gateway at once, spending the CA's rate limit
+   * N times. Always, when unset.
+   */
+  orders?: () => boolean;
 }
 
 /**
@@ -192,7 +199,7 @@ export class AcmeManager {
       return pair && pair.notAfter.getTime() - pair.notBefore.getTime();
     };
     for (const { host, reason } of dueOrders(this.options.hosts(), this.rows, Date.now(), config.renewBeforeMs, this.options.coveredByFile, servable, lifetimeMs)) {
-      if (this.closed) return;
+      if (this.closed || this.options.orders?.() === false) return;
       await this.order(host, reason);
     }
   }
