@@ -81,6 +81,8 @@ export interface EdgeSnapshot {
   certificates: Array<{ names: string[]; certPem: string; keyPem: string }>;
   /** Pending ACME HTTP-01 challenges: token, key authorization. */
   challenges: Array<[token: string, keyAuthorization: string]>;
+  /** Set: answer a challenge for any well-formed token with this account thumbprint (several gateways; http01Answer). */
+  anyToken?: string;
   /** `tls.redirect`: plain requests go to HTTPS unless a route says otherwise. */
   redirect: boolean;
   /** The TLS listener's port, where redirects point. */

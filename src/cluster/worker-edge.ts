@@ -1,4 +1,5 @@
 import type { SecureContext } from 'node:tls';
+import { http01Answer } from '../tls/acme/http01-answer.js';
 import type { Logger } from 'pino';
 import type { EdgeHooks } from '../proxy/proxy-server.js';
 import type { RouteMatch } from '../proxy/route-table.js';
@@ -18,6 +19,7 @@ export class WorkerEdge implements EdgeHooks {
   private index = new SniIndex<SecureContext>();
   private contexts = new Map<string, SecureContext>();
   private challenges = new Map<string, string>();
+  private anyToken?: string;
   private redirectAll = false;
   private tlsPort = 443;
   private hstsByApp = new Map<string, HstsSpec>();
@@ -45,6 +47,7 @@ export class WorkerEdge implements EdgeHooks {
     this.index = index;
     this.contexts = contexts;
     this.challenges = new Map(edge.challenges);
+    this.anyToken = edge.anyToken;
     this.redirectAll = edge.redirect;
     this.tlsPort = edge.tlsPort;
   }
@@ -58,7 +61,7 @@ export class WorkerEdge implements EdgeHooks {
   }
 
   challenge(token: string): string | undefined {
-    return this.challenges.get(token);
+    return http01Answer(token, this.challenges, this.anyToken);
   }
 
   redirect(match: RouteMatch, target: string): string | undefined {

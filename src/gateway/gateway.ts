@@ -49,6 +49,7 @@ import { VERSION } from '../version.js';
 import { HttpsListener } from '../tls/https-listener.js';
 import { TlsEdge, type FileCertificateView } from '../tls/tls-edge.js';
 import type { UrlFacts } from '../api/app-view.js';
+import { acmeAccountThumbprint } from '../tls/acme/acme-account.js';
 import { AcmeManager, type AcmeCertificateView } from '../tls/acme/acme-manager.js';
 import { checkCaRoot, checkTlsForStart } from '../tls/tls-restart-check.js';
 import { acmeHosts } from '../tls/acme/renewal-plan.js';
@@ -402,6 +403,8 @@ export class Gateway {
         });
         this.acme = manager;
         edge.setAcmeSource(() => manager.certificates());
+        // Only the leader orders; the CA may ask any gateway for the challenge.
+        if (cluster) edge.answerAnyToken(await acmeAccountThumbprint(store));
       }
       if (this.proxy) this.https = new HttpsListener({ proxy: this.proxy, contextFor: (name) => edge.contextFor(name), logger, headersTimeoutMs: config.timeouts.clientHeaderMs, maxConnections, maxRequestHeaders: config.limits.requestHeaders });
     }

@@ -1,4 +1,5 @@
 import type { SecureContext } from 'node:tls';
+import { http01Answer } from './acme/http01-answer.js';
 import type { Logger } from 'pino';
 import type { TlsConfig } from '../config/config.js';
 import type { EdgeSnapshot } from '../cluster/state-feed.js';
@@ -48,6 +49,8 @@ export class TlsEdge implements EdgeHooks {
   private pairs: CertificatePair[] = [];
   /** Token → key authorization of the HTTP-01 challenges under way (the ACME client fills it). */
   readonly challenges = new Map<string, string>();
+  /** The account's thumbprint when challenges are answered for any token (several gateways: http01Answer). */
+  private anyToken?: string;
 
   constructor(
     private config: TlsConfig,
@@ -104,6 +107,7 @@ export class TlsEdge implements EdgeHooks {
     return {
       certificates: this.pairs.map(({ names, certPem, keyPem }) => ({ names, certPem, keyPem })),
       challenges: [...this.challenges],
+      ...(this.anyToken !== undefined ? { anyToken: this.anyToken } : {}),
       redirect: this.config.redirect,
       tlsPort: this.redirectPort(),
     };
@@ -130,7 +134,13 @@ export class TlsEdge implements EdgeHooks {
   }
 
   challenge(token: string): string | undefined {
-    return this.challenges.get(token);
+    return http01Answer(token, this.challenges, this.anyToken);
+  }
+
+  /** Answers HTTP-01 challenges for any token with this account thumbprint (http01Answer). */
+  answerAnyToken(thumbprint: string): void {
+    this.anyToken = thumbprint;
+    this.options.changed?.();
   }
 
   redirect(match: RouteMatch, target: string): string | undefined {
