@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { BadRequestError, BerthError, ClientClosedError, NotFoundError, ShuttingDownError, UnauthorizedError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { readBody, UNTAKEN_BODY_BYTES, untakenBodyProblem } from './body.js';
-import { contentTypeProblem } from './content-type.js';
+import { contentEncodingProblem, contentTypeProblem } from './content-type.js';
 import { adminHostAllowed, hostNameOf, isWildcardAddress } from './admin-host.js';
 import { FailureThrottle } from './failure-throttle.js';
 import { OpenAnswers } from './open-answers.js';
@@ -182,6 +182,8 @@ export class AdminServer {
       // A body of a type a browser may send from any page unasked (text/plain, a form) is never read as a command.
       const typeWrong = found.def.method === 'GET' ? undefined : contentTypeProblem(req.headers['content-type'], found.def.requestBody?.contentTypes);
       if (typeWrong) throw new BerthError('unsupported_media_type', typeWrong);
+      const encodingWrong = found.def.method === 'GET' ? undefined : contentEncodingProblem(req.headers['content-encoding']);
+      if (encodingWrong) throw new BerthError('unsupported_media_type', encodingWrong);
       if (!found.def.requestBody && found.def.method !== 'GET') {
         const untaken = untakenBodyProblem(await readBody(req, UNTAKEN_BODY_BYTES), found.def);
         if (untaken) throw new BadRequestError(untaken);

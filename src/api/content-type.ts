@@ -55,3 +55,17 @@ export function contentTypeProblem(header: string | undefined, accepted: readonl
   }
   return undefined;
 }
+
+/**
+ * Why a request body in Content-Encoding `header` cannot be read, or undefined
+ * when it can (none, or only `identity`). The API reads bodies as sent: a gzip
+ * spec came back as "binary, not YAML", and a body that said gzip but was plain
+ * was applied though a proxy on the way might have made something else of it.
+ * RFC 9110 §8.4: a server refuses a coding it does not take with 415.
+ */
+export function contentEncodingProblem(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const codings = header.split(',').map((coding) => coding.trim().toLowerCase()).filter((coding) => coding !== '' && coding !== 'identity');
+  if (codings.length === 0) return undefined;
+  return `Content-Encoding ${JSON.stringify(header.slice(0, 100))} is not taken: send the body uncompressed (no Content-Encoding)`;
+}

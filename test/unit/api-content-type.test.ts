@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { contentTypeProblem, mediaTypeOf } from '../../src/api/content-type.js';
 import { FakeGatewayBed } from '../support/fake-gateway.js';
 
@@ -92,6 +93,28 @@ describe('the admin API and Content-Type', () => {
     assert.equal((await call('POST', '/v1/apps/web/scale', { 'content-type': 'application/x-www-form-urlencoded' }, '{"replicas": 2}')).status, 200);
     assert.equal((await call('GET', '/v1/apps/web', {})).json.status.replicas, 2, 'scaled');
     assert.equal((await call('POST', '/v1/apps/web/stop', { 'content-type': 'application/x-www-form-urlencoded' }, '')).status, 200);
+  });
+
+  it('answers 415 to a body in a content coding (gzip, br) and applies nothing: it was read as plain text', async (t) => {
+    // A spec sent compressed was read byte for byte: gzip came back as "binary, not YAML", and a body
+    // labelled gzip but sent plain was applied, whatever a proxy between would have made of it.
+    const bed = await FakeGatewayBed.create();
+    t.after(() => bed.dispose());
+    const gateway = await bed.start();
+    const base = `http://127.0.0.1:${gateway.adminAddress!.port}`;
+    const yaml = 'apiVersion: berth/v1\nname: web\nimage: fake/web:1\nport: 8080\n';
+    const post = (encoding: string, body: string | Blob) =>
+      fetch(base + '/v1/apps', { method: 'POST', headers: { authorization: `Bearer ${bed.adminToken}`, 'content-type': 'application/yaml', 'content-encoding': encoding }, body });
+    for (const [encoding, body] of [['gzip', new Blob([gzipSync(yaml)])], ['br', yaml], ['identity, gzip', yaml]] as const) {
+      const res = await post(encoding, body);
+      const problem = (await res.json()) as { code: string; detail: string };
+      assert.equal(res.status, 415, encoding);
+      assert.equal(problem.code, 'unsupported_media_type');
+      assert.match(problem.detail, /Content-Encoding .* is not taken: send the body uncompressed/);
+    }
+    const get = await fetch(base + '/v1/apps/web', { headers: { authorization: `Bearer ${bed.adminToken}` } });
+    assert.equal(get.status, 404, 'no spec was applied');
+    assert.equal((await post('identity', yaml)).status, 200, 'identity is no coding at all');
   });
 
   it('answers 400 to a repeated Authorization or Content-Type header', async (t) => {
