@@ -95,6 +95,22 @@ describe('the admin API and Content-Type', () => {
     assert.equal((await call('POST', '/v1/apps/web/stop', { 'content-type': 'application/x-www-form-urlencoded' }, '')).status, 200);
   });
 
+  it('a scale with no or a wrong replicas says which, and what was sent', async (t) => {
+    const bed = await FakeGatewayBed.create();
+    t.after(() => bed.dispose());
+    const gateway = await bed.start();
+    const base = `http://127.0.0.1:${gateway.adminAddress!.port}`;
+    const scale = async (body: string) => {
+      const res = await fetch(`${base}/v1/apps/web/scale`, { method: 'POST', headers: { authorization: `Bearer ${bed.adminToken}`, 'content-type': 'application/json' }, body });
+      return { status: res.status, detail: ((await res.json()) as { detail: string }).detail };
+    };
+    assert.deepEqual(await scale('{}'), { status: 400, detail: 'replicas: required, a whole number' });
+    assert.deepEqual(await scale('{"replicas": 1e400}'), { status: 400, detail: 'replicas: must be a whole number, not Infinity' });
+    assert.deepEqual(await scale('{"replicas": 1.5}'), { status: 400, detail: 'replicas: must be a whole number, not 1.5' });
+    assert.deepEqual(await scale('{"replicas": "3"}'), { status: 400, detail: 'replicas: must be a whole number, not "3"' });
+    assert.deepEqual(await scale('{"replicas": null}'), { status: 400, detail: 'replicas: must be a whole number, not null' });
+  });
+
   it('answers 415 to a body in a content coding (gzip, br) and applies nothing: it was read as plain text', async (t) => {
     // A spec sent compressed was read byte for byte: gzip came back as "binary, not YAML", and a body
     // labelled gzip but sent plain was applied, whatever a proxy between would have made of it.

@@ -32,8 +32,11 @@ const scaleRoute: RouteDef = {
   responses: { 200: "The app's state afterwards", ...startFailures },
   async handle(ctx) {
     const body = jsonObjectBody(await ctx.body(), ['replicas']);
-    if (typeof body.replicas !== 'number' || !Number.isInteger(body.replicas)) throw new BadRequestError('replicas: required, a whole number');
-    return { body: await ctx.gateway.apps.scale(ctx.params.name!, body.replicas) };
+    const replicas = body.replicas;
+    if (replicas === undefined) throw new BadRequestError('replicas: required, a whole number');
+    // JSON reads 1e400 as Infinity: say what was sent, not that nothing was.
+    if (typeof replicas !== 'number' || !Number.isInteger(replicas)) throw new BadRequestError(`replicas: must be a whole number, not ${typeof replicas === 'number' ? String(replicas) : JSON.stringify(replicas).slice(0, 40)}`);
+    return { body: await ctx.gateway.apps.scale(ctx.params.name!, replicas) };
   },
 };
 
