@@ -12,6 +12,7 @@ import { freePort } from '../support/free-port.js';
 import { disposeGateways, GatewayProcess } from '../support/gateway-process.js';
 import { testAppJson } from '../support/app-spec.js';
 import { Pebble } from '../support/pebble.js';
+import type { CertificateItem } from '../support/certificate-item.js';
 import { createTestDatabase, databaseExists, pgSkip, type TestDatabase } from '../support/pg-test-db.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -19,14 +20,6 @@ const skip = pgSkip();
 const run = testRun();
 const app = `acmegw${run.id}`;
 const host = `${app}.example.test`;
-
-interface CertificateItem {
-  host: string;
-  source: string;
-  status: string;
-  notAfter?: string;
-  lastError?: string;
-}
 
 describe('ACME with several gateways on one store (pebble)', { skip, timeout: 180_000 }, () => {
   let db: TestDatabase | undefined;

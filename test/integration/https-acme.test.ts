@@ -10,6 +10,7 @@ import { DnsResponder } from '../support/dns-responder.js';
 import { GatewayHarness, httpGet } from '../support/gateway-harness.js';
 import { freePort } from '../support/free-port.js';
 import { Pebble } from '../support/pebble.js';
+import type { CertificateItem } from '../support/certificate-item.js';
 import { h2Request, servedCertificate } from '../support/tls-client.js';
 
 /**
@@ -27,16 +28,6 @@ const run = testRun();
 const app = `acme${run.id}`;
 const goodHost = `${app}.example.test`;
 const badHost = `nxdomain-${app}.example.test`;
-
-interface CertificateItem {
-  host: string;
-  source: string;
-  status: string;
-  notAfter?: string;
-  lastError?: string;
-  failures: number;
-  retryAt?: string;
-}
 
 
 describe('HTTPS with certificates from ACME (pebble)', () => {
