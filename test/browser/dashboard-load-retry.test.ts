@@ -83,11 +83,19 @@ describe('the dashboard when its files fail to arrive', () => {
     assert.match((await page.textContent('#load-failed-what')) ?? '', /\/ui\/js\/main\.js/);
     assert.equal(await page.isHidden('#sign-in'), true);
     assert.ok(problems.some((p) => p.includes('store.js') && p.includes('ERR_CONNECTION_RESET')), problems.join('\n'));
-    // The gateway is back: the button loads the page whole.
+    // The gateway is back, but one more fetch fails on the way (as when a container starts on the
+    // host): the button gives the page its retries afresh, and it loads whole.
     await page.unroute('**/ui/js/store.js');
+    let lastFailures = 0;
+    await page.route('**/ui/js/store.js', async (route) => {
+      if (lastFailures++ === 0) await route.abort('connectionreset');
+      else await route.continue();
+    });
     await page.click('#load-failed-reload');
     await page.waitForSelector('#token-input', { state: 'visible' });
     assert.equal(await page.isHidden('#load-failed'), true);
+    assert.equal(lastFailures, 2, 'failed once, then fetched on the retry');
+    assert.equal(documents, 7, 'the reload asked for, and one retry');
   });
 
   test('a read the API never answered is asked again; a change is sent once', async () => {

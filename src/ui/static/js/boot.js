@@ -26,7 +26,16 @@
     if (what) what.textContent = url ? ' (' + url + ')' : '';
     box.hidden = false;
     var button = document.getElementById('load-failed-reload');
-    if (button) button.addEventListener('click', function () { location.reload(); });
+    // Asked for by hand, a reload gets its retries afresh: with none left, one more passing
+    // failure (a container started on the host changes its interfaces) showed this box again.
+    if (button) button.addEventListener('click', function () {
+      try {
+        sessionStorage.removeItem(KEY);
+      } catch (e) {
+        // nothing to clear
+      }
+      location.reload();
+    });
   }
 
   function failed(url) {
