@@ -19,6 +19,20 @@
     }
   }
 
+  function forgetRetries() {
+    try {
+      sessionStorage.removeItem(KEY);
+    } catch (e) {
+      // nothing to clear
+    }
+  }
+
+  // The boxes this script fills are further down the page than this script is.
+  function whenReady(show) {
+    if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', show);
+    else show();
+  }
+
   function showFailure(url) {
     var box = document.getElementById('load-failed');
     if (!box) return;
@@ -29,11 +43,7 @@
     // Asked for by hand, a reload gets its retries afresh: with none left, one more passing
     // failure (a container started on the host changes its interfaces) showed this box again.
     if (button) button.addEventListener('click', function () {
-      try {
-        sessionStorage.removeItem(KEY);
-      } catch (e) {
-        // nothing to clear
-      }
+      forgetRetries();
       location.reload();
     });
   }
@@ -41,8 +51,7 @@
   function failed(url) {
     var done = retries();
     if (done >= PAUSES_MS.length) {
-      if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', function () { showFailure(url); });
-      else showFailure(url);
+      whenReady(function () { showFailure(url); });
       return;
     }
     try {
@@ -71,12 +80,9 @@
   // says what failed and offers a reload; the first error is shown, later ones counted.
   var errors = 0;
   function showError(text) {
-    errors++;
     var box = document.getElementById('page-error');
-    if (!box) {
-      if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', function () { errors--; showError(text); });
-      return;
-    }
+    if (!box) return;
+    errors++;
     var more = document.getElementById('page-error-more');
     if (errors === 1) {
       var what = document.getElementById('page-error-text');
@@ -106,19 +112,15 @@
     if (event.target && event.target !== window) return;
     // Chromium reports a layout that needed a second pass this way; nothing failed.
     if (/ResizeObserver loop/.test(event.message || '')) return;
-    showError(describe(event.error, event.message || 'a script error') + where(event.filename, event.lineno));
+    var text = describe(event.error, event.message || 'a script error') + where(event.filename, event.lineno);
+    whenReady(function () { showError(text); });
   });
 
   window.addEventListener('unhandledrejection', function (event) {
-    showError(describe(event.reason, 'a task failed without a reason'));
+    var text = describe(event.reason, 'a task failed without a reason');
+    whenReady(function () { showError(text); });
   });
 
   // main.js calls this once it runs: the next failed load starts its retries afresh.
-  window.berthLoaded = function () {
-    try {
-      sessionStorage.removeItem(KEY);
-    } catch (e) {
-      // nothing to clear
-    }
-  };
+  window.berthLoaded = forgetRetries;
 })();
