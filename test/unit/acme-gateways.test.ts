@@ -1,13 +1,8 @@
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
-import { AcmeManager } from '../../src/tls/acme/acme-manager.js';
 import { eventually } from '../support/fake-activator.js';
-import { makeCa, makeLeaf } from '../support/openssl-certs.js';
+import { issuedCertificate, testAcmeManager } from '../support/acme-fixture.js';
 
 /**
  * Several gateways on one PostgreSQL store each ran an ACME manager that
@@ -17,17 +12,13 @@ import { makeCa, makeLeaf } from '../support/openssl-certs.js';
  * reach failed its order. Only the leader orders now; the others serve what the
  * store holds. Here two managers share one store, as two gateways share one.
  */
-let dir = '';
-let leaf: { cert: string; key: string };
+let leaf: Awaited<ReturnType<typeof issuedCertificate>>;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'berth-acme-gateways-'));
-  const ca = await makeCa(dir);
-  const files = await makeLeaf(dir, ca, 'a', ['a.example.com']);
-  leaf = { cert: await readFile(files.cert, 'utf8'), key: await readFile(files.key, 'utf8') };
+  leaf = await issuedCertificate();
 });
 
-after(() => rm(dir, { recursive: true, force: true }));
+after(() => leaf.dispose());
 
 it('of two gateways on one store only the leader orders a certificate; the other serves it from the store', async () => {
   const store = new SqliteStore({ path: ':memory:' });
@@ -35,21 +26,15 @@ it('of two gateways on one store only the leader orders a certificate; the other
   const ordered: string[] = [];
   const leading = { a: true, b: false };
   const gateway = (id: 'a' | 'b') =>
-    new AcmeManager({
-      config: { email: 'ops@example.com', directory: 'https://ca.invalid/directory', renewBeforeMs: 30 * 86_400_000, checkEveryMs: 3_600_000 },
+    testAcmeManager(
       store,
-      logger: pino({ level: 'silent' }),
-      challenges: new Map(),
-      hosts: () => ['a.example.com'],
-      coveredByFile: () => false,
-      changed: () => undefined,
-      obtain: async () => {
+      async () => {
         ordered.push(id);
         await new Promise((resolve) => setTimeout(resolve, 50));
-        return { certPem: leaf.cert, keyPem: leaf.key };
+        return { certPem: leaf.certPem, keyPem: leaf.keyPem };
       },
-      orders: () => leading[id],
-    });
+      { orders: () => leading[id] },
+    );
   const [a, b] = [gateway('a'), gateway('b')];
   try {
     await Promise.all([a.start(), b.start()]);

@@ -1,15 +1,11 @@
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { StoreUnavailableError } from '../../src/errors.js';
 import type { Store } from '../../src/store/store.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
-import { AcmeManager } from '../../src/tls/acme/acme-manager.js';
+import type { AcmeManager } from '../../src/tls/acme/acme-manager.js';
 import { eventually } from '../support/fake-activator.js';
-import { makeCa, makeLeaf } from '../support/openssl-certs.js';
+import { issuedCertificate, testAcmeManager } from '../support/acme-fixture.js';
 
 /**
  * A certificate the CA issued while the store refused writes (a PostgreSQL
@@ -19,17 +15,13 @@ import { makeCa, makeLeaf } from '../support/openssl-certs.js';
  * from memory, its write is tried again with backoff, GET /v1/certificates
  * says so in lastError, and it is not ordered again.
  */
-let dir = '';
-let leaf: { cert: string; key: string };
+let leaf: Awaited<ReturnType<typeof issuedCertificate>>;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'berth-acme-store-'));
-  const ca = await makeCa(dir);
-  const files = await makeLeaf(dir, ca, 'a', ['a.example.com']);
-  leaf = { cert: await readFile(files.cert, 'utf8'), key: await readFile(files.key, 'utf8') };
+  leaf = await issuedCertificate();
 });
 
-after(() => rm(dir, { recursive: true, force: true }));
+after(() => leaf.dispose());
 
 /** A store whose certificate writes are refused while `state.refuse`; `state.puts` counts the tries. */
 function refusingStore(sqlite: SqliteStore, state: { refuse: boolean; puts: number }): Store {
@@ -48,17 +40,7 @@ function refusingStore(sqlite: SqliteStore, state: { refuse: boolean; puts: numb
 
 /** An ACME manager for a.example.com whose orders `obtain` answers at once (no CA). */
 function manager(store: Store, obtain: () => Promise<{ certPem: string; keyPem: string }>, storeRetry: { firstMs: number; maxMs: number }): AcmeManager {
-  return new AcmeManager({
-    config: { email: 'ops@example.com', directory: 'https://ca.invalid/directory', renewBeforeMs: 30 * 86_400_000, checkEveryMs: 3_600_000 },
-    store,
-    logger: pino({ level: 'silent' }),
-    challenges: new Map(),
-    hosts: () => ['a.example.com'],
-    coveredByFile: () => false,
-    changed: () => undefined,
-    obtain,
-    storeRetry,
-  });
+  return testAcmeManager(store, obtain, { storeRetry });
 }
 
 it('an issued certificate the store refuses is served from memory, written again with backoff, and never ordered twice', async () => {
@@ -70,7 +52,7 @@ it('an issued certificate the store refuses is served from memory, written again
     refusingStore(sqlite, state),
     async () => {
       orders++;
-      return { certPem: leaf.cert, keyPem: leaf.key };
+      return { certPem: leaf.certPem, keyPem: leaf.keyPem };
     },
     { firstMs: 20, maxMs: 80 },
   );
@@ -88,7 +70,7 @@ it('an issued certificate the store refuses is served from memory, written again
     state.refuse = false;
     await eventually('the certificate reaches the store', () => state.puts >= 5 && acme.views()[0]?.lastError === undefined, 10_000);
     const stored = await sqlite.listCertificates();
-    assert.equal(stored[0]?.certPem, leaf.cert);
+    assert.equal(stored[0]?.certPem, leaf.certPem);
     assert.equal(acme.views()[0]?.status, 'valid');
     assert.equal(orders, 1);
   } finally {
@@ -102,14 +84,14 @@ it('a certificate the store has not taken yet is written once more when the gate
   await sqlite.open();
   const state = { refuse: true, puts: 0 };
   // No retry comes before the stop: only close() can store it.
-  const acme = manager(refusingStore(sqlite, state), async () => ({ certPem: leaf.cert, keyPem: leaf.key }), { firstMs: 600_000, maxMs: 600_000 });
+  const acme = manager(refusingStore(sqlite, state), async () => ({ certPem: leaf.certPem, keyPem: leaf.keyPem }), { firstMs: 600_000, maxMs: 600_000 });
   try {
     await acme.start();
     await eventually('the certificate is issued and served, not stored', () => [...acme.certificates()].length === 1 && acme.views()[0]?.lastError !== undefined, 10_000);
     state.refuse = false;
     await acme.close();
     const stored = await sqlite.listCertificates();
-    assert.equal(stored[0]?.certPem, leaf.cert, 'stored at the stop');
+    assert.equal(stored[0]?.certPem, leaf.certPem, 'stored at the stop');
   } finally {
     await acme.close();
     await sqlite.close();
