@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { allowScript, BOOT_SCRIPT_TAG, inlineScript } from './inline-script.js';
 
 /**
  * The dashboard's static files live in `src/ui/static/` and are served from
@@ -31,8 +32,9 @@ const TYPES: Record<string, string> = {
 };
 
 /**
- * The page may load and fetch only from this origin: no inline script or
- * style, no outside assets, and no framing (the dashboard holds a token).
+ * The page may load and fetch only from this origin: no inline script (but the
+ * page's boot script, which the page is served with by its hash) or style, no
+ * outside assets, and no framing (the dashboard holds a token).
  */
 export const CONTENT_SECURITY_POLICY =
   "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -104,8 +106,10 @@ export function staticPath(dir: string, relative: string): string | undefined {
 
 async function sendFile(req: IncomingMessage, res: ServerResponse, path: string, isIndex: boolean): Promise<void> {
   let body: Buffer;
+  let policy = CONTENT_SECURITY_POLICY;
   try {
     body = await readFile(path);
+    if (isIndex) ({ body, policy } = await withBootScript(body, path));
   } catch {
     sendText(res, 404, 'not found\n');
     return;
@@ -114,6 +118,7 @@ async function sendFile(req: IncomingMessage, res: ServerResponse, path: string,
   // The page is never cached, so a new version's asset list is always seen; assets are revalidated by ETag.
   const headers: Record<string, string> = {
     ...SECURITY_HEADERS,
+    'content-security-policy': policy,
     'content-type': TYPES[extname(path)]!,
     'cache-control': isIndex ? 'no-store' : 'no-cache',
   };
@@ -126,6 +131,23 @@ async function sendFile(req: IncomingMessage, res: ServerResponse, path: string,
   headers['content-length'] = String(body.length);
   res.writeHead(200, headers);
   res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/**
+ * The page with boot.js in it, and the policy that runs that script and no other inline one.
+ * The script that recovers from a module that failed to arrive must not be a fetch that can
+ * fail itself (a dropped connection, Chromium's ERR_NETWORK_CHANGED as a container starts).
+ */
+async function withBootScript(page: Buffer, indexPath: string): Promise<{ body: Buffer; policy: string }> {
+  let boot: string;
+  try {
+    boot = await readFile(resolve(indexPath, '..', 'js', 'boot.js'), 'utf8');
+  } catch {
+    return { body: page, policy: CONTENT_SECURITY_POLICY };
+  }
+  const inlined = inlineScript(page.toString('utf8'), BOOT_SCRIPT_TAG, boot);
+  if (!inlined.scriptSource) return { body: page, policy: CONTENT_SECURITY_POLICY };
+  return { body: Buffer.from(inlined.html, 'utf8'), policy: allowScript(CONTENT_SECURITY_POLICY, inlined.scriptSource) };
 }
 
 function sendText(res: ServerResponse, status: number, text: string): void {

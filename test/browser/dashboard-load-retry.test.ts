@@ -98,6 +98,48 @@ describe('the dashboard when its files fail to arrive', () => {
     assert.equal(documents, 7, 'the reload asked for, and one retry');
   });
 
+  test('the script that retries comes in the page: none of its own to fail, and the page policy runs it', async () => {
+    const page = await freshPage();
+    const problems = pageProblems(page);
+    let bootFetches = 0;
+    let documents = 0;
+    page.on('request', (req) => {
+      if (req.isNavigationRequest()) documents++;
+      if (new URL(req.url()).pathname === '/ui/js/boot.js') bootFetches++;
+    });
+    // Were the page to fetch boot.js, this is what a dropped connection would do to it.
+    await page.route('**/ui/js/boot.js', (route) => route.abort('connectionreset'));
+    let storeFailures = 0;
+    await page.route('**/ui/js/store.js', async (route) => {
+      if (storeFailures++ === 0) await route.abort('connectionreset');
+      else await route.continue();
+    });
+    await page.goto(`${admin}/`);
+    await page.waitForSelector('#token-input', { state: 'visible' });
+    assert.equal(bootFetches, 0, 'boot.js is not fetched');
+    assert.equal(documents, 2, 'the first load failed a module; the script in the page reloaded it');
+    // A policy that refused the inline script would show as a console error ("Refused to execute inline script").
+    assert.deepEqual(problems.filter((p) => !p.includes('store.js')), []);
+  });
+
+  test('a main.js that arrives empty (a cut answer taken whole, no error fired): the page sees it never ran and reloads', async () => {
+    const page = await freshPage();
+    let documents = 0;
+    page.on('request', (req) => {
+      if (req.isNavigationRequest()) documents++;
+    });
+    let served = 0;
+    await page.route('**/ui/js/main.js', async (route) => {
+      if (served++ === 0) await route.fulfill({ status: 200, contentType: 'text/javascript', body: '' });
+      else await route.continue();
+    });
+    await page.goto(`${admin}/`);
+    await page.waitForSelector('#token-input', { state: 'visible' });
+    assert.equal(documents, 2, 'the empty module, then one reload');
+    assert.equal(await page.isHidden('#load-failed'), true);
+    assert.equal(await page.isHidden('#page-error'), true);
+  });
+
   test('a read the API never answered is asked again; a change is sent once', async () => {
     const page = await freshPage();
     await page.goto(`${admin}/`);

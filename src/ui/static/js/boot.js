@@ -6,6 +6,10 @@
 // and removes one for each container it starts and stops, so a browser on a berth host
 // sees it often). So a failed load is retried by reloading the page, a few times with a
 // growing pause; after that the page says what happened and offers a reload.
+//
+// The gateway puts this script in the page itself (serve-ui.ts, with its hash in the page's
+// policy): fetched on its own, the one file that recovers from a failed fetch could fail
+// to arrive too, and a page without it stays blank for good.
 (function () {
   'use strict';
   var KEY = 'berth.loadRetries';
@@ -65,6 +69,7 @@
   }
 
   var reported = false;
+  var ran = false;
   // A module script whose graph failed to load fires 'error' at its element; it does not
   // bubble, so it is caught on the way down.
   window.addEventListener('error', function (event) {
@@ -121,6 +126,19 @@
     whenReady(function () { showError(text); });
   });
 
+  // By 'load' every module script of the page has run (they are deferred). If main.js did not
+  // say it ran, and no failed fetch or script error was seen, its load went wrong in a way
+  // that reported nothing (an empty or cut answer taken as a module): retried like a failed fetch.
+  window.addEventListener('load', function () {
+    if (ran || reported || errors > 0) return;
+    reported = true;
+    var main = document.querySelector('script[type="module"]');
+    failed(main ? main.src : '');
+  });
+
   // main.js calls this once it runs: the next failed load starts its retries afresh.
-  window.berthLoaded = forgetRetries;
+  window.berthLoaded = function () {
+    ran = true;
+    forgetRetries();
+  };
 })();
