@@ -14,6 +14,7 @@
   'use strict';
   var KEY = 'berth.loadRetries';
   var PAUSES_MS = [250, 750, 1500, 3000];
+  var RELOAD_GONE_MS = 5000;
 
   function retries() {
     try {
@@ -66,6 +67,10 @@
       return;
     }
     setTimeout(function () { location.reload(); }, PAUSES_MS[done]);
+    // A reload whose request fails without a page of its own (Chromium drops an aborted
+    // navigation and keeps this document) would leave this page as it is, waiting on
+    // nothing: still here well after it, this counts as one more failed load.
+    setTimeout(function () { failed(url); }, PAUSES_MS[done] + RELOAD_GONE_MS);
   }
 
   var reported = false;
