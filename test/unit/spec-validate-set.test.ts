@@ -279,7 +279,27 @@ describe('imageMatches', () => {
     ['registry.example.com:5000/team/*', 'registry.example.com:5000/team/app@sha256:abc', true],
     ['registry.example.com/team/*', 'registryXexample.com/team/app', false],
     ['*', 'busybox', true],
-    ['*', 'library/busybox', false],
+    // library/busybox is Docker Hub's busybox: what allows one allows the other.
+    ['*', 'library/busybox', true],
+    ['library/*', 'nginx:1.27', true],
+    ['docker.io/library/*', 'library/nginx', true],
+    ['*', 'localhost/nginx', false],
+    ['*', 'localhost:5000/nginx', false],
+    // A pattern is never read shorter than it is written: cut to its last part, docker.io/** was ** and allowed
+    // every registry's images.
+    ['docker.io/**', 'evil.example.com/x/y:1', false],
+    ['docker.io/**', 'ghcr.io/team/app', false],
+    ['docker.io/library/**', 'ghcr.io/team/app', false],
+    ['index.docker.io/**', 'quay.io/x/y', false],
+    ['docker.io/library/*', 'evil.example.com/nginx', false],
+    ['docker.io/library/*', 'localhost:5000/nginx', false],
+    ['docker.io/**', 'team/app:1', true],
+    ['docker.io/**', 'nginx', true],
+    ['index.docker.io/library/nginx', 'nginx', true],
+    ['docker.io/library/**', 'busybox:1.36', true],
+    ['docker.io/library/**', 'team/app', false],
+    ['docker.io/*/app', 'team/app', true],
+    ['docker.io/*/app', 'ghcr.io/app', false],
     // The engine would run whichever local image's ID these begin (a spec stored before they were refused).
     ['*', 'c6', false],
     ['*', `sha256:${'a'.repeat(12)}`, false],
