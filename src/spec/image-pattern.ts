@@ -74,8 +74,8 @@ function imageSpellings(image: string): string[] {
   const full = fullHubName(image);
   const forms = new Set([image]);
   if (full !== undefined) {
-    forms.add(full);
-    forms.add(full.replace(/^docker\.io\//, '').replace(/^library\/(?=[^/]+$)/, ''));
+    const path = full.slice('docker.io/'.length);
+    forms.add(full).add(path).add(path.replace(/^library\/(?=[^/]+$)/, ''));
   }
   return withLatest(forms);
 }
