@@ -307,6 +307,18 @@ describe('DockerRuntime on a real engine', () => {
       return true;
     });
     assert.deepEqual(await runtime.list({ app: missing.name }), []);
+
+    // A name that is no network's but begins another network's ID: the engine would join that one.
+    const id = (await docker.getNetwork(net).inspect()).Id as string;
+    let prefix = id.slice(0, 6);
+    for (let n = 7; (await docker.listNetworks({ filters: { name: [prefix] } })).some((x) => x.Name === prefix); n++) prefix = id.slice(0, n);
+    const byPrefix = spec(appName(), { network: prefix });
+    await assert.rejects(runtime.ensure(byPrefix, 0), (err: unknown) => {
+      assert.ok(err instanceof RuntimeError);
+      assert.match(err.message, new RegExp(`network ${prefix} does not exist.*ID of network ${net}`));
+      return true;
+    });
+    assert.deepEqual(await runtime.list({ app: byPrefix.name }), []);
   });
 
   it('a stopped container whose apps network was removed behind berth’s back starts: the network is made again', T, async () => {

@@ -8,11 +8,17 @@ import { engineMessage, mapDockerError, statusOf } from './errors.js';
  * that does not exist and only fails at start, far from the cause.
  */
 export async function requireNetwork(ctx: DockerContext, network: string): Promise<void> {
+  let found: { Name?: string; Id?: string };
   try {
-    await ctx.docker().getNetwork(network).inspect();
+    found = (await ctx.docker().getNetwork(network).inspect()) as { Name?: string; Id?: string };
   } catch (err) {
     if (statusOf(err) === 404) throw new RuntimeError(missingNetwork(network));
     throw mapDockerError(err, `inspecting network ${network}`, ctx.endpoint.url);
+  }
+  // The engine finds a network by name, by ID, or by the first digits of an ID: a name the policy allows that
+  // names no network (`cafe`, `dead`) would join whichever network's ID begins with it.
+  if (found.Name !== network && found.Id !== network) {
+    throw new RuntimeError(`${missingNetwork(network)} (the engine took "${network}" for the start of the ID of network ${found.Name ?? '?'}, which the spec did not name)`);
   }
 }
 
