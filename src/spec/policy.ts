@@ -46,8 +46,9 @@ export function policyIssues(spec: AppSpec, policy: DockerPolicy, resolve: PathR
   if (security.privileged && !policy.allowPrivileged) {
     issues.push({ path: ['security', 'privileged'], message: `app "${spec.name}" asks to run privileged, which policy.allowPrivileged does not allow` });
   }
+  const allowedCaps = new Set(policy.capabilities.map(capabilityName));
   security.capAdd.forEach((cap, i) => {
-    if (!policy.capabilities.includes(cap)) {
+    if (!allowedCaps.has(capabilityName(cap))) {
       issues.push({ path: ['security', 'capAdd', i], message: `capability ${cap} of app "${spec.name}" is not in policy.capabilities (${list(policy.capabilities)})` });
     }
   });
@@ -65,6 +66,14 @@ export function policyIssues(spec: AppSpec, policy: DockerPolicy, resolve: PathR
   issues.push(...secretRefIssues(spec.name, spec.env, policy));
   issues.push(...labelIssues(spec.name, spec.labels, policy));
   return issues;
+}
+
+/**
+ * A capability as the engine reads it: `CAP_NET_ADMIN`, `NET_ADMIN` and `net_admin` are one
+ * (Docker adds the prefix and upper-cases), so a policy written one way does not refuse another.
+ */
+function capabilityName(cap: string): string {
+  return cap.toUpperCase().replace(/^CAP_/, '');
 }
 
 /**

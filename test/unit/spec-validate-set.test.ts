@@ -135,6 +135,24 @@ describe('validateAppSet: Docker policy', () => {
     assert.doesNotThrow(() => validateAppSet([app('risky', { security: { privileged: true, capAdd: ['SYS_ADMIN'], hostNetwork: true, hostPid: true } })], open));
   });
 
+  it('reads a capability in any spelling the engine takes as the same: CAP_ prefix, lower case', () => {
+    const refused = (policyCaps: string[], capAdd: string[]): string[] => {
+      try {
+        validateAppSet([app('c', { security: { privileged: false, capAdd, hostNetwork: false, hostPid: false } })], { ...policy, capabilities: policyCaps });
+        return [];
+      } catch (err) {
+        assert.ok(err instanceof PolicyError, String(err));
+        return err.problems.map((p) => p.path);
+      }
+    };
+    assert.deepEqual(refused(['cap_net_admin'], ['NET_ADMIN']), []);
+    assert.deepEqual(refused(['NET_ADMIN'], ['CAP_NET_ADMIN']), []);
+    assert.deepEqual(refused(['NET_ADMIN'], ['CAP_SYS_ADMIN']), ['apps[0].security.capAdd[0]']);
+    // ALL is every capability: allowed only by name.
+    assert.deepEqual(refused(['NET_ADMIN', 'SYS_ADMIN'], ['ALL']), ['apps[0].security.capAdd[0]']);
+    assert.deepEqual(refused(['all'], ['ALL']), []);
+  });
+
   it('accepts what the policy allows', () => {
     assert.doesNotThrow(() =>
       validateAppSet(
