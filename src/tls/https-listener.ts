@@ -1,7 +1,7 @@
 import { createSecureServer, type Http2SecureServer, type ServerHttp2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
-import type { SecureContext, TLSSocket } from 'node:tls';
+import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Server } from 'node:http';
 import { listenOn } from '../net/listen.js';
@@ -62,6 +62,8 @@ export class HttpsListener {
   private readonly server: Http2SecureServer;
   private readonly sessions = new Set<ServerHttp2Session>();
   private readonly sockets = new Set<Socket>();
+  /** What a name with no certificate gets: a context that can only fail the handshake, with an alert. */
+  private noCertificate?: SecureContext;
 
   constructor(options: HttpsListenerOptions) {
     const { logger } = options;
@@ -76,8 +78,14 @@ export class HttpsListener {
       noDelay: true,
       SNICallback: (name, done) => {
         const context = options.contextFor(name);
-        // No certificate for the name: the handshake fails (as Caddy does), instead of showing another host's.
-        if (context === undefined) return done(new Error(`no certificate for ${name}`));
+        // No certificate for the name: the handshake fails (as Caddy does), instead of showing another host's. It
+        // fails with a TLS alert (handshake_failure, as for a client naming no host), from a context holding no
+        // certificate: an error here made Node drop the connection without a word, which clients report as a
+        // network fault ("socket disconnected", ECONNRESET), not as a name this gateway has no certificate for.
+        if (context === undefined) {
+          logger.debug({ serverName: name.slice(0, 253) }, 'TLS handshake refused: no certificate for this name');
+          return done(null, (this.noCertificate ??= createSecureContext(TLS_CONTEXT_OPTIONS)));
+        }
         done(null, context);
       },
       // No extended CONNECT (RFC 8441): browsers open their WebSockets over HTTP/1.1, which berth tunnels.

@@ -6,7 +6,7 @@ import { connect as http2Connect, constants, type ClientHttp2Session, type Clien
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSecureContext, type SecureContext } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, type SecureContext } from 'node:tls';
 import { pino } from 'pino';
 import { ProxyServer } from '../../src/proxy/proxy-server.js';
 import { RouteTable } from '../../src/proxy/route-table.js';
@@ -146,6 +146,33 @@ describe('hostile clients of the TLS listener', () => {
       stream.on('end', () => resolve({ status, body }));
       stream.on('error', reject);
     });
+
+  it('a name with no certificate gets a TLS alert (not a dropped connection), and the listener serves the names it has', async () => {
+    const ownProxy = new ProxyServer({
+      routes: new RouteTable([{ app: 'a', routes: [{ host: 'a.test', stripPrefix: false }] }]),
+      upstreams: new StaticUpstreams({ a: { host: '127.0.0.1', port: appPort } }),
+      logger: pino({ level: 'silent' }),
+    });
+    const own = new HttpsListener({ proxy: ownProxy, contextFor: (name) => (name === 'a.test' ? context : undefined), logger: pino({ level: 'silent' }), headersTimeoutMs: BOUND_MS, maxRequestHeaders: 100 });
+    const ownPort = (await own.listen('127.0.0.1', 0)).port;
+    const handshake = (servername: string) =>
+      new Promise<string>((resolve) => {
+        const socket = tlsConnect({ host: '127.0.0.1', port: ownPort, servername, ca });
+        socket.once('secureConnect', () => {
+          resolve(`connected as ${(socket.getPeerCertificate().subjectaltname ?? '').split(', ')[0]}`);
+          socket.destroy();
+        });
+        socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+      });
+    try {
+      for (const name of ['nope.test', 'b.test', 'x'.repeat(200) + '.test']) assert.equal(await handshake(name), 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE', name);
+      assert.equal(await handshake('a.test'), 'connected as DNS:a.test');
+    } finally {
+      own.stopAccepting();
+      await ownProxy.close(1_000);
+      await own.close();
+    }
+  });
 
   it('a client that never sends its handshake, or sends half of it, is cut at the header bound (not Node’s 120 s)', async () => {
     const silent = connect(port, '127.0.0.1');
