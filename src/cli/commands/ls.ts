@@ -1,4 +1,5 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+import { asFlagError } from '../api-errors.js';
 import type { AppView } from '../api-types.js';
 import { idleIn, instanceCount, routeLabel, stateLabel } from '../app-display.js';
 import { paint, type Paint } from '../colour.js';
@@ -36,22 +37,53 @@ export async function allApps(get: (path: string) => Promise<AppPage>): Promise<
   return apps;
 }
 
+interface LsOptions {
+  output: OutputFormat;
+  limit?: number;
+  cursor?: string;
+}
+
 export function lsCommand(): Command {
   return new Command('ls')
     .alias('list')
     .description('list apps: state, routes, instances, last request, time until idle stop')
+    .option('--limit <n>', `one page of at most this many apps, by name (1 to ${MAX_PAGE}); without it, every app`, pageSize)
+    .option('--cursor <cursor>', 'the page after the one a previous call ended with (its "more:" hint)')
     .addOption(outputOption())
-    .action(async (opts: { output: OutputFormat }, cmd: Command) => {
-      const apps = await withClient(cmd, (client) => allApps((path) => client.call<AppPage>('GET', path)));
-      if (printData(opts.output, apps)) return;
+    .action(async (opts: LsOptions, cmd: Command) => {
+      const paged = opts.limit !== undefined || opts.cursor !== undefined;
+      const { apps, next } = await withClient(cmd, async (client) => {
+        if (!paged) return { apps: await allApps((path) => client.call<AppPage>('GET', path)), next: undefined };
+        const page = await client.call<AppPage>('GET', '/v1/apps', { query: { limit: opts.limit, cursor: opts.cursor } });
+        if (!Array.isArray(page?.apps)) throw new RuntimeError('the server answered GET /v1/apps without a list of apps; is it a berth admin API?');
+        return page;
+      }).catch((err: unknown) => {
+        throw asFlagError(err, ['limit', 'cursor']);
+      });
+      // The hint goes to stderr, so -o json and -o yaml still print the apps alone.
+      const more = typeof next === 'string' && next !== '' ? `more: berth ls${opts.limit === undefined ? '' : ` --limit ${opts.limit}`} --cursor ${shownText(next)}` : undefined;
+      if (printData(opts.output, apps)) {
+        if (more) note(more);
+        return;
+      }
       if (apps.length === 0) {
-        note("no apps yet; 'berth apply -f FILE' creates some");
+        note(paged ? 'no apps on this page' : "no apps yet; 'berth apply -f FILE' creates some");
         return;
       }
       process.stdout.write(appsTable(apps, paint(), Date.now()));
       const refused = refusedNote(apps);
       if (refused) note(refused);
+      if (more) note(more);
     });
+}
+
+/** GET /v1/apps's largest page (routes/apps.ts). */
+const MAX_PAGE = 1000;
+
+function pageSize(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > MAX_PAGE) throw new InvalidArgumentError(`expected a whole number from 1 to ${MAX_PAGE}`);
+  return n;
 }
 
 /** The line under the table when the policy refuses some apps' specs, naming the first few; undefined when none. Pure. */
