@@ -29,6 +29,16 @@ function countLoads(page: Page): { documents: number; networkChanged: number } {
   return loads;
 }
 
+/** Fails the first `times` fetches matching `pattern` as `how` and lets later ones through; gives the count of fetches so far. */
+async function failFirst(page: Page, pattern: string, times = 1, how = 'connectionreset'): Promise<() => number> {
+  let fetches = 0;
+  await page.route(pattern, async (route) => {
+    if (fetches++ < times) await route.abort(how);
+    else await route.continue();
+  });
+  return () => fetches;
+}
+
 function assertLoads(loads: { documents: number; networkChanged: number }, expected: number, what: string): void {
   assert.ok(loads.documents >= expected && loads.documents <= expected + loads.networkChanged, `${what}: ${loads.documents} loads, ${loads.networkChanged} fetches failed as the network changed`);
 }
@@ -63,19 +73,11 @@ describe('the dashboard when its files fail to arrive', () => {
 
   test('a module that fails twice: the page reloads itself and the sign-in form shows', async () => {
     const page = await freshPage();
-    let failures = 0;
     const loads = countLoads(page);
-    await page.route('**/ui/js/sparkline.js', async (route) => {
-      if (failures < 2) {
-        failures++;
-        await route.abort('internetdisconnected');
-      } else {
-        await route.continue();
-      }
-    });
+    const fetches = await failFirst(page, '**/ui/js/sparkline.js', 2, 'internetdisconnected');
     await page.goto(`${admin}/`);
     await page.waitForSelector('#token-input', { state: 'visible' });
-    assert.equal(failures, 2);
+    assert.ok(fetches() >= 3, 'failed twice, then fetched');
     assertLoads(loads, 3, 'the first load and two reloads');
     assert.equal(await page.isHidden('#load-failed'), true);
     // The count starts afresh once the page ran: a later failure gets its retries again.
@@ -101,15 +103,11 @@ describe('the dashboard when its files fail to arrive', () => {
     // The gateway is back, but one more fetch fails on the way (as when a container starts on the
     // host): the button gives the page its retries afresh, and it loads whole.
     await page.unroute('**/ui/js/store.js');
-    let lastFailures = 0;
-    await page.route('**/ui/js/store.js', async (route) => {
-      if (lastFailures++ === 0) await route.abort('connectionreset');
-      else await route.continue();
-    });
+    const lastFetches = await failFirst(page, '**/ui/js/store.js');
     await page.click('#load-failed-reload');
     await page.waitForSelector('#token-input', { state: 'visible' });
     assert.equal(await page.isHidden('#load-failed'), true);
-    assert.equal(lastFailures, 2, 'failed once, then fetched on the retry');
+    assert.equal(lastFetches(), 2, 'failed once, then fetched on the retry');
     assertLoads(loads, 7, 'the reload asked for, and one retry');
   });
 
@@ -123,11 +121,7 @@ describe('the dashboard when its files fail to arrive', () => {
     });
     // Were the page to fetch boot.js, this is what a dropped connection would do to it.
     await page.route('**/ui/js/boot.js', (route) => route.abort('connectionreset'));
-    let storeFailures = 0;
-    await page.route('**/ui/js/store.js', async (route) => {
-      if (storeFailures++ === 0) await route.abort('connectionreset');
-      else await route.continue();
-    });
+    await failFirst(page, '**/ui/js/store.js');
     await page.goto(`${admin}/`);
     await page.waitForSelector('#token-input', { state: 'visible' });
     assert.equal(bootFetches, 0, 'boot.js is not fetched');
@@ -160,11 +154,7 @@ describe('the dashboard when its files fail to arrive', () => {
       if (documents++ === 1) await route.abort('aborted');
       else await route.continue();
     });
-    let storeFailures = 0;
-    await page.route('**/ui/js/store.js', async (route) => {
-      if (storeFailures++ === 0) await route.abort('connectionreset');
-      else await route.continue();
-    });
+    await failFirst(page, '**/ui/js/store.js');
     await page.goto(`${admin}/`);
     await page.waitForSelector('#token-input', { state: 'visible' });
     assertLoads(loads, 3, 'the first load, the dropped reload, and the one after it');
