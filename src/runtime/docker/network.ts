@@ -15,10 +15,16 @@ export async function requireNetwork(ctx: DockerContext, network: string): Promi
     if (statusOf(err) === 404) throw new RuntimeError(missingNetwork(network));
     throw mapDockerError(err, `inspecting network ${network}`, ctx.endpoint.url);
   }
-  // The engine finds a network by name, by ID, or by the first digits of an ID: a name the policy allows that
-  // names no network (`cafe`, `dead`) would join whichever network's ID begins with it.
+  requireNamed(found, network, missingNetwork(network));
+}
+
+/**
+ * The engine finds a network by name, by ID, or by the first digits of an ID: a name the policy allows that
+ * names no network (`cafe`, `dead`) would join whichever network's ID begins with it. `missing` says what to do.
+ */
+export function requireNamed(found: { Name?: string; Id?: string }, network: string, missing: string): void {
   if (found.Name !== network && found.Id !== network) {
-    throw new RuntimeError(`${missingNetwork(network)} (the engine took "${network}" for the start of the ID of network ${found.Name ?? '?'}, which the spec did not name)`);
+    throw new RuntimeError(`${missing} (the engine took "${network}" for the start of the ID of network ${found.Name ?? '?'}, which the spec did not name)`);
   }
 }
 
