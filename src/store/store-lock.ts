@@ -175,7 +175,21 @@ function isRunning(owner: LockOwner): boolean {
     // EPERM: it runs, as another user.
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  // A gateway killed with -9 stays a zombie until its parent reaps it (a supervisor that restarts it at once
+  // may still hold it): its id answers kill(0), yet it serves nothing.
+  if (hasEnded(owner.pid)) return false;
   return owner.identity === undefined || owner.identity === processIdentity(owner.pid);
+}
+
+/** Whether /proc says the process has ended and only waits to be reaped (a zombie); false where /proc does not say. */
+function hasEnded(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'Z' || state === 'X';
+  } catch {
+    return false;
+  }
 }
 
 /** This boot's id and the process's start time in clock ticks since boot (Linux /proc); undefined where /proc has neither. */

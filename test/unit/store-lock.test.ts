@@ -51,6 +51,22 @@ describe('one gateway per SQLite store file (a second one ran beside the first, 
     await (await lockStoreFile(store)).release();
   });
 
+  it('takes over the lock of a gateway killed with -9 that its parent has not reaped yet (a zombie)', async (t) => {
+    const store = join(dir, 'zombie.db');
+    // The shell starts a child and becomes `sleep 30`, which never reaps it: the child stays a zombie.
+    const parent = spawn('sh', ['-c', 'sleep 0.05 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    t.after(() => parent.kill('SIGKILL'));
+    const zombie = Number((await new Promise<Buffer>((resolve) => parent.stdout.once('data', resolve))).toString().trim());
+    const deadline = Date.now() + 10_000;
+    while (!/^\d+ \([^)]*\) Z/.test(await readFile(`/proc/${zombie}/stat`, 'utf8').catch(() => '')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.match(await readFile(`/proc/${zombie}/stat`, 'utf8'), /\) Z /, 'the child is a zombie');
+    assert.doesNotThrow(() => process.kill(zombie, 0), 'a zombie still answers kill(0)');
+    await writeFile(`${store}.lock`, lockText(zombie));
+    const lock = await lockStoreFile(store);
+    assert.equal(await readFile(`${store}.lock`, 'utf8'), lockText(process.pid));
+    await lock.release();
+  });
+
   it('takes over a lock whose process id now names another process (reused after a crash, or from before a reboot)', async () => {
     const store = join(dir, 'reused.db');
     const live = process.ppid;
