@@ -233,6 +233,11 @@ export class AppController {
     return this.publicError?.of === this.lastError ? this.publicError.text : `app ${this.name} failed to start`;
   }
 
+  /** The instances draining (a stop, a scale-down, an update): what proxy workers are told, so their WebSockets go away. */
+  get drainingIds(): string[] {
+    return this.instances.drainingIds;
+  }
+
   /** Every running instance's upstream, draining ones too (whose in-flight counts proxy workers report). */
   get slotUpstreams(): Upstream[] {
     return this.instances.slots.map((s) => s.upstream);

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { createBalancerPolicy, type BalancerPolicy } from '../proxy/balancer/balancer-policy.js';
+import { tunnelsGoAway } from '../proxy/tunnels-go-away.js';
 import type { Admission, Upstream } from '../proxy/upstream.js';
 import type { Instance } from '../runtime/runtime.js';
 import type { BalancePolicyName } from '../spec/types.js';
@@ -94,6 +95,11 @@ export class InstanceSet {
     return this.ready.map((s) => s.upstream);
   }
 
+  /** The instances leaving the rotation whose requests may still finish: proxy workers tell their WebSockets to go away. */
+  get drainingIds(): string[] {
+    return this.all.filter((s) => s.draining).map((s) => s.instance.id);
+  }
+
   /** The first available upstream, for callers that need any one. */
   get anyUpstream(): Upstream | undefined {
     return this.ready.find((s) => s.available)?.upstream;
@@ -180,6 +186,8 @@ export class InstanceSet {
   drainAll(): void {
     for (const slot of this.all) slot.draining = true;
     this.rebuild();
+    // Open WebSockets would hold the stop for its whole drain bound: they are told to go away (tunnels-go-away.ts).
+    for (const slot of this.all) tunnelsGoAway(slot.upstream);
   }
 
   /** Empties the slots, returning their instances (a stop, pause or removal is under way). */

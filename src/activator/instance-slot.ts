@@ -1,5 +1,6 @@
 import { ContainerPowersError, NotFoundError, RuntimeError, withLastOutput } from '../errors.js';
 import type { Candidate } from '../proxy/balancer/balancer-policy.js';
+import { tunnelsGoAway } from '../proxy/tunnels-go-away.js';
 import type { Upstream } from '../proxy/upstream.js';
 import type { Instance, Runtime, StartOptions } from '../runtime/runtime.js';
 import { lastOutput } from '../runtime/last-output.js';
@@ -213,6 +214,8 @@ export function freeIndexes(used: Iterable<number>, count: number): number[] {
 /** Waits until a slot has nothing in flight, or `graceMs` passed. */
 export async function drainSlot(slot: Slot, graceMs: number): Promise<void> {
   slot.draining = true;
+  // Its WebSockets never end by themselves: they are told to go away, not waited on (a proxy worker's are told by the snapshot).
+  tunnelsGoAway(slot.upstream);
   const deadline = performance.now() + graceMs;
   while (slot.inFlight > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }

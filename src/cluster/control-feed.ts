@@ -87,7 +87,8 @@ export class ControlFeed implements StateFeed {
     const status = this.options.activator.publicStatus(app);
     if (!controller || !status) return undefined;
     const fenced = this.fenced.has(app) || this.options.held?.(app) === true;
-    return { app, version: ++this.version, ready: fenced ? [] : controller.readyUpstreams.map(addressOf), status, ...(fenced ? { fenced } : {}) };
+    const draining = controller.drainingIds;
+    return { app, version: ++this.version, ready: fenced ? [] : controller.readyUpstreams.map(addressOf), status, ...(fenced ? { fenced } : {}), ...(draining.length > 0 ? { draining } : {}) };
   }
 
   /** The first message to a proxy: settings, routes and every app's snapshot. */

@@ -1,5 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { createBalancerPolicy, type BalancerPolicy, type Candidate } from '../proxy/balancer/balancer-policy.js';
+import { tunnelsGoAway } from '../proxy/tunnels-go-away.js';
+import type { UpgradeExchange } from '../proxy/forward-upgrade.js';
 import type { Admission, PublicStatus, Upstream } from '../proxy/upstream.js';
 import type { BalancePolicyName } from '../spec/types.js';
 import type { AppSnapshot, UpstreamAddress } from './state-feed.js';
@@ -25,6 +27,7 @@ class WorkerCandidate implements Candidate {
 class CountedUpstream implements Upstream {
   private count = 0;
   failures = 0;
+  tunnels?: Set<UpgradeExchange>;
   readonly origin: string;
   constructor(
     readonly app: string,
@@ -87,6 +90,12 @@ export class ReadySet {
     this.status = snapshot.status;
     const ready = snapshot.fenced ? [] : snapshot.ready;
     this.candidates = ready.map((address) => new WorkerCandidate(this.upstreamFor(address)));
+    // The control drains these (a stop, a scale-down, an update): this worker's WebSockets on them go away now,
+    // as the control's own do (tunnels-go-away.ts), instead of holding the drain for its whole bound.
+    for (const id of snapshot.draining ?? []) {
+      const upstream = this.known.get(id);
+      if (upstream) tunnelsGoAway(upstream);
+    }
     // Instances that left rotation are forgotten once nothing of this worker is in flight on them.
     const live = new Set(snapshot.ready.map((a) => a.id));
     for (const [id, upstream] of this.known) if (!live.has(id) && upstream.inFlight === 0) this.known.delete(id);

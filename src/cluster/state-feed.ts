@@ -56,6 +56,8 @@ export interface AppSnapshot {
   status: PublicStatus;
   /** A barrier is under way: admit nothing locally, ask the control. */
   fenced?: boolean;
+  /** Instances leaving the rotation (a stop, a scale-down, an update): their WebSockets are told to go away. */
+  draining?: string[];
 }
 
 /** One app's routing and the settings that come with its spec. */

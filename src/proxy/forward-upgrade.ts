@@ -34,6 +34,8 @@ export interface UpgradeTarget {
 export interface UpgradeExchange {
   /** Ends the exchange for shutdown: an open tunnel gets close frames (code 1001), anything else is cut. */
   goAway(graceMs: number): Promise<void>;
+  /** Whether the tunnel is open (the app answered 101), not a handshake still on its way. */
+  readonly open: boolean;
 }
 
 /**
@@ -205,6 +207,9 @@ export function forwardUpgrade(
       client.destroy();
       finish();
       return Promise.resolve();
+    },
+    get open(): boolean {
+      return tunnel !== undefined && !finished;
     },
   };
 }

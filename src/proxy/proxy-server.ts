@@ -13,6 +13,7 @@ import { classifyFailure, isConnectionFailure, type ProxyFailure } from './failu
 import { sendFailure } from './error-page.js';
 import { forwardHttp, ClientClosedError } from './forward-http.js';
 import { forwardUpgrade, type UpgradeExchange } from './forward-upgrade.js';
+import { WS_CLOSE_GRACE_MS } from './tunnels-go-away.js';
 import { replayAsPlainHttp } from './plain-http-replay.js';
 import { handshakeProblem, isWebSocketUpgrade } from './websocket-handshake.js';
 import { clientAddressOf, upstreamRequestHeaders } from './forwarded-headers.js';
@@ -710,7 +711,10 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
       const bounds = this.boundsOf(app);
       // An open WebSocket is load on its instance for as long as it lives.
       upstream.inFlight++;
-      const exchange = forwardUpgrade(
+      // Declared first: forwardUpgrade may end the exchange (and call back below) before it returns.
+      let closed = false;
+      let exchange: UpgradeExchange | undefined = undefined;
+      exchange = forwardUpgrade(
         socket,
         head,
         { host: upstream.host, port: upstream.port, path: match.upstreamPath, headers, connectTimeoutMs: bounds.connectTimeoutMs, answerTimeoutMs: bounds.responseTimeoutMs, stalledMs: bounds.sendMs },
@@ -722,6 +726,9 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
         },
         (answer, sentIn, sentOut) => {
           upstream.inFlight--;
+          closed = true;
+          // Called before forwardUpgrade returned when the exchange ended at once: then it was never added.
+          if (exchange !== undefined) upstream.tunnels?.delete(exchange);
           if (answer !== 0) status = answer;
           bytesIn = sentIn;
           // Added: an app that never answered relayed nothing, and berth's own answer (above) was counted.
@@ -730,6 +737,8 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
         },
       );
       if (!ended && this.upgradeSockets.has(socket)) this.upgradeSockets.set(socket, exchange);
+      // Its instance's drain tells it to go away (tunnels-go-away.ts).
+      if (!closed) (upstream.tunnels ??= new Set()).add(exchange);
     };
     const refused = (err: unknown) => {
       socket.off('end', endedWhileHeld);
@@ -786,7 +795,6 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
 const UPGRADE: AdmitOptions = Object.freeze({ upgrade: true });
 
 /** How long an open WebSocket has, once sent its close frame at shutdown, to close by itself. */
-const WS_CLOSE_GRACE_MS = 1_000;
 
 /** Why a WebSocket is not opened once shutdown began: a 503. */
 const SHUTTING_DOWN: ProxyFailure = { status: 503, code: 'overloaded', reason: 'the gateway is shutting down' };

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { UpgradeExchange } from './forward-upgrade.js';
 
 /** One instance the proxy can dial. */
 export interface Upstream {
@@ -14,6 +15,8 @@ export interface Upstream {
   inFlight: number;
   /** Consecutive connection failures; the proxy resets it on success. */
   failures: number;
+  /** Its open WebSockets, kept by the proxy: a drain tells them to go away (tunnels-go-away.ts) rather than wait on them. */
+  tunnels?: Set<UpgradeExchange>;
 }
 
 /** A ready instance for one request, and the Set-Cookie value (sticky sessions) for that client only. */

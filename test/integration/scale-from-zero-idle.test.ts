@@ -110,6 +110,23 @@ describe('scale from zero: idle stop, pause and self-exit', () => {
     assert.equal(await containerStatus(ws), 'exited');
   });
 
+  test('a stop asked for with a WebSocket open tells it to go away (1001) and does not wait out the drain', T, async () => {
+    const socket = new WebSocket(`ws://127.0.0.1:${h.port}${appPath(ws, '/ws')}`);
+    const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+    socket.on('error', () => undefined);
+    await waitFor('the WebSocket to open (it wakes the app)', () => socket.readyState === WebSocket.OPEN || (socket.readyState === WebSocket.CLOSED ? Promise.reject(new Error('closed')) : false), { timeoutMs: 10_000, intervalMs: 10 });
+    assert.equal(status(ws)?.inFlight, 1);
+    const asked = performance.now();
+    const stop = await h.api('POST', `/v1/apps/${ws}/stop`);
+    assert.ok(stop.status < 300, `stop answered ${stop.status}: ${stop.text}`);
+    assert.equal(await closed, 1001, 'Going Away, not a connection cut under it (1006)');
+    await waitFor('the app to stop', () => status(ws)?.state === 'stopped', { timeoutMs: 20_000, intervalMs: 20 });
+    // The drain's bound is 30 s: waited on, the open socket held every such stop that long.
+    const took = performance.now() - asked;
+    assert.ok(took < 15_000, `stopped ${Math.round(took)} ms after it was asked`);
+    assert.equal(await containerStatus(ws), 'exited');
+  });
+
   test('requests racing an idle stop wait for it and are served, never 502', T, async () => {
     for (let round = 0; round < 3; round++) {
       assert.equal((await timedGet(h.port, appPath(race, '/ping'))).status, 200);

@@ -112,6 +112,26 @@ describe('workers: 2', () => {
     assert.ok(after >= 900 && after < 4_000, `stopped ${Math.round(after)} ms after the socket closed (idle timeout 1 s)`);
   });
 
+  test('a stop asked for with WebSockets open on the workers tells them to go away (1001) and does not wait out the drain', T, async () => {
+    const sockets = [0, 1, 2, 3].map(() => new WebSocket(`ws://127.0.0.1:${gw.proxyPort}/s/${ws}/ws`));
+    const closed = sockets.map((socket) => new Promise<number>((resolve) => socket.once('close', (code) => resolve(code))));
+    for (const socket of sockets) socket.on('error', () => undefined);
+    try {
+      await waitFor('the WebSockets to open (they wake the app)', () => sockets.every((s) => s.readyState === WebSocket.OPEN) || (sockets.some((s) => s.readyState === WebSocket.CLOSED) ? Promise.reject(new Error('closed')) : false), { timeoutMs: 15_000 });
+      await waitFor('the control to count the workers’ sockets', async () => (await gw.api('GET', `/v1/apps/${ws}`)).json.status?.inFlight === 4, { timeoutMs: 5_000 });
+      const asked = performance.now();
+      const stop = await gw.api('POST', `/v1/apps/${ws}/stop`);
+      assert.ok(stop.status < 300, `stop answered ${stop.status}`);
+      assert.deepEqual(await Promise.all(closed), [1001, 1001, 1001, 1001], 'Going Away, not a connection cut under them (1006)');
+      await waitFor('the app to stop', async () => (await gw.appState(ws)) === 'stopped', { timeoutMs: 20_000, intervalMs: 50 });
+      // The drain's bound is 30 s: waited on, open sockets held every such stop that long.
+      const took = performance.now() - asked;
+      assert.ok(took < 15_000, `stopped ${Math.round(took)} ms after it was asked`);
+    } finally {
+      for (const socket of sockets) socket.terminate();
+    }
+  });
+
   test('a worker killed under load: the other keeps serving, a replacement appears and serves', T, async (t) => {
     assert.equal((await timedGet(gw.proxyPort, `/s/${load}/ping`)).status, 200, 'warm');
     const [victim, survivor] = workerPids(pid) as [number, number];
