@@ -264,6 +264,14 @@ export class Activator implements UpstreamSource {
     this.apps.get(app)?.leaderStopped(reason, atMs);
   }
 
+  /**
+   * Several gateways: the leader is stopping `app`. Its drain waits on this gateway's WebSockets too (they are
+   * in the activity it reads), and they never end by themselves: told to go away now, as the leader's own are.
+   */
+  leaderStopping(app: string): void {
+    this.apps.get(app)?.tunnelsGoAway();
+  }
+
   /** Other gateways' activity on `app` (not this gateway's own: it is not published again). */
   peerActivity(app: string, began: number, ended: number): void {
     for (let i = 0; i < began; i++) this.countBegan(app);

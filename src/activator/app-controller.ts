@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { BerthError, ClientClosedError, EngineUnavailableError, lastOutputOf, messageOf } from '../errors.js';
+import { tunnelsGoAway as goAway } from '../proxy/tunnels-go-away.js';
 import type { Admission, Admitted, Upstream } from '../proxy/upstream.js';
 import { containerExited, type Instance, type Runtime } from '../runtime/runtime.js';
 import { containerSpecHash, specHash, withContainerOf } from '../spec/hash.js';
@@ -231,6 +232,11 @@ export class AppController {
   publicLastError(): string | undefined {
     if (this.lastError === undefined) return undefined;
     return this.publicError?.of === this.lastError ? this.publicError.text : `app ${this.name} failed to start`;
+  }
+
+  /** Tells the WebSockets this gateway's proxy holds on the app's instances to go away (another gateway stops them). */
+  tunnelsGoAway(): void {
+    for (const slot of this.instances.slots) goAway(slot.upstream);
   }
 
   /** The instances draining (a stop, a scale-down, an update): what proxy workers are told, so their WebSockets go away. */

@@ -99,6 +99,11 @@ export class ControlFeed implements StateFeed {
     return { t: 'hello', worker: peer, settings, version: this.version, routes, apps };
   }
 
+  /** The leader (another gateway) is stopping `app`: every proxy tells its WebSockets on it to go away (tunnels-go-away.ts). */
+  tunnelsGoAway(app: string): void {
+    this.broadcast({ t: 'goAway', app });
+  }
+
   /**
    * The barrier: every proxy stops admitting `app` by itself and reports its
    * activity; then the caller looks at the counts again and decides. The

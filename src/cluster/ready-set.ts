@@ -102,6 +102,11 @@ export class ReadySet {
     return true;
   }
 
+  /** Tells this worker's WebSockets on each instance it knows to go away. */
+  tunnelsGoAway(): void {
+    for (const upstream of this.known.values()) tunnelsGoAway(upstream);
+  }
+
   get readyCount(): number {
     return this.candidates.length;
   }

@@ -162,6 +162,8 @@ export type ToProxy =
   | { t: 'routes'; version: number; set: RouteEntry[]; removed: string[] }
   | { t: 'apps'; apps: AppSnapshot[] }
   | { t: 'fence'; id: number; app: AppSnapshot }
+  /** Another gateway (the leader) is stopping `app`: this worker's WebSockets on it are told to go away. */
+  | { t: 'goAway'; app: string }
   | { t: 'woken'; id: number; answer: WakeAnswer }
   | { t: 'checked'; id: number; gone: boolean }
   | { t: 'close'; graceMs: number }

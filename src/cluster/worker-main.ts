@@ -214,6 +214,9 @@ process.on('message', (message: ToProxy) => {
         send({ t: 'fenced', id: message.id });
       });
       return;
+    case 'goAway':
+      upstreams?.tunnelsGoAway(message.app);
+      return;
     case 'woken':
       control.answered(message.id, message.answer);
       return;

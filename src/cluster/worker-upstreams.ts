@@ -54,6 +54,11 @@ export class WorkerUpstreams implements UpstreamSource {
     for (const snapshot of snapshots) this.readySet(snapshot.app)?.apply(snapshot);
   }
 
+  /** Tells this worker's WebSockets on every instance of `app` to go away (its instances are being stopped). */
+  tunnelsGoAway(app: string): void {
+    this.apps.get(app)?.tunnelsGoAway();
+  }
+
   appTimeouts(app: string): AppTimeouts | undefined {
     return this.entries.get(app)?.timeouts;
   }

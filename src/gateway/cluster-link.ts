@@ -33,7 +33,7 @@ export interface ClusterLinkDeps {
   /** Reads these apps (undefined: all) again from the store and follows them, one change at a time with the others. */
   follow: (apps: string[] | undefined) => Promise<void>;
   /** With proxy workers: their barrier for `app` (see ClusterHost.quiesceLocal), and a hold's end pushed to them. */
-  workers?: () => { fence(app: string): Promise<void>; appChanged(app: string): void } | undefined;
+  workers?: () => { fence(app: string): Promise<void>; appChanged(app: string): void; tunnelsGoAway(app: string): void } | undefined;
 }
 
 /**
@@ -73,7 +73,12 @@ export class ClusterLink {
         desiredChanged: (apps) => this.follow(apps, 'following a change made at another gateway failed'),
         quiesceLocal: async (app) => deps.workers?.()?.fence(app),
         holdEnded: (app) => deps.workers?.()?.appChanged(app),
-        leaderStopped: (app, reason, atMs) => deps.activator()?.leaderAnnouncedStop(app, reason, atMs),
+        leaderStopped: (app, reason, atMs) => {
+          // Its drain would wait on this gateway's WebSockets (in its proxy or its workers) for its whole bound.
+          deps.activator()?.leaderStopping(app);
+          deps.workers?.()?.tunnelsGoAway(app);
+          deps.activator()?.leaderAnnouncedStop(app, reason, atMs);
+        },
         leadingChanged: (leading) => {
           if (!leading || !this.ready) return;
           deps.accountant()?.startAccruing();

@@ -7,6 +7,7 @@
 // takes its workers with it and B takes over with no app lost.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { WebSocket } from 'ws';
 import { testAppJson } from '../support/app-spec.js';
 import { testRun } from '../support/docker-cleanup.js';
 import { EngineEvents } from '../support/engine-events.js';
@@ -19,7 +20,7 @@ import { sleep, waitFor } from '../support/wait-for.js';
 const skip = pgSkip();
 const run = testRun();
 // The herd's app is also the idle one (2 s idle timeout): one cold start less.
-const names = { moved: `gx${run.id}-moved`, herd: `gx${run.id}-herd` };
+const names = { moved: `gx${run.id}-moved`, herd: `gx${run.id}-herd`, ws: `gx${run.id}-ws` };
 /** The gateways' ids: A is the one that leads at the start. */
 const ids = { a: '', b: '' };
 
@@ -179,6 +180,40 @@ describe('two gateways with workers: 2 each, one PostgreSQL store', { skip, time
     });
     assert.equal(events!.count(names.herd, 'die'), diesBefore, "A did not stop the app while one of B's workers served it");
     assert.equal(await leaderOf(b), ids.a, 'A led throughout');
+  });
+
+  test("a stop asked of the leader tells the WebSockets at B's workers to go away (1001): its drain does not wait on them", async () => {
+    const [a, b] = gws as [GatewayProcess, GatewayProcess];
+    const [b0, b1] = workersOf(b);
+    // An app of its own: the tests after this one count the stops of the others.
+    const applied = await a.api('POST', '/v1/apps', spec(names.ws));
+    assert.ok(applied.status === 200 || applied.status === 201, JSON.stringify(applied.json));
+    await waitFor('the app routed by both of B’s workers', async () => {
+      for (const frozen of [b0, b1]) if ((await only([frozen], () => timedGet(b.proxyPort, `/s/${names.ws}/ping`, { timeoutMs: 20_000 }))).status !== 200) return false;
+      return true;
+    }, { timeoutMs: 20_000, intervalMs: 50 });
+    const open = async (): Promise<{ socket: WebSocket; closed: Promise<number> }> => {
+      const socket = new WebSocket(`ws://127.0.0.1:${b.proxyPort}/s/${names.ws}/ws`);
+      const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+      socket.on('error', () => undefined);
+      await waitFor('a WebSocket through B to open', () => socket.readyState === WebSocket.OPEN || (socket.readyState === WebSocket.CLOSED ? Promise.reject(new Error('closed')) : false), { timeoutMs: 15_000, intervalMs: 20 });
+      return { socket, closed };
+    };
+    // One on each of B's workers: the other one frozen while it connects.
+    const sockets = [await only([b1], open), await only([b0], open)];
+    try {
+      await waitFor('the leader to count B’s sockets', async () => (await a.api('GET', `/v1/apps/${names.ws}`)).json.status?.inFlight === 2, { timeoutMs: 10_000, intervalMs: 50 });
+      const asked = performance.now();
+      const stop = await a.api('POST', `/v1/apps/${names.ws}/stop`);
+      assert.ok(stop.status < 300, `stop answered ${stop.status}`);
+      assert.deepEqual(await Promise.all(sockets.map((s) => s.closed)), [1001, 1001], 'Going Away, not a connection cut under them (1006)');
+      await waitFor('the app to stop', async () => (await a.appState(names.ws)) === 'stopped', { timeoutMs: 25_000, intervalMs: 50 });
+      // The leader's drain bound is 30 s: waited on, B's sockets held the stop that long.
+      const took = performance.now() - asked;
+      assert.ok(took < 15_000, `stopped ${Math.round(took)} ms after it was asked`);
+    } finally {
+      for (const { socket } of sockets) socket.terminate();
+    }
   });
 
   test("a worker of the leader killed under load: A keeps leading, no app stopped or started again", async () => {

@@ -93,3 +93,16 @@ test("a proxy worker's WebSockets go away when the control's snapshot says their
   set.apply({ app: 'a', version: 3, ready: [], status: { state: 'stopping', ready: false }, draining: ['i-1', 'i-unknown'] });
   assert.deepEqual(told, [1_000]);
 });
+
+test("another gateway's stop: a worker tells its WebSockets on every instance of the app to go away", () => {
+  const set = new ReadySet('a', 'round-robin');
+  const addresses = [{ id: 'i-1', host: '127.0.0.1', port: 1 }, { id: 'i-2', host: '127.0.0.1', port: 2 }];
+  set.apply({ app: 'a', version: 1, ready: addresses, status: { state: 'running', ready: true } });
+  const told: string[] = [];
+  for (const address of addresses) {
+    const upstream = set.upstreamFor(address);
+    upstream.tunnels = new Set([{ open: true, goAway: async () => void told.push(address.id) }]);
+  }
+  set.tunnelsGoAway();
+  assert.deepEqual(told.sort(), ['i-1', 'i-2']);
+});
