@@ -7,12 +7,12 @@
 // takes its workers with it and B takes over with no app lost.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WebSocket } from 'ws';
 import { testAppJson } from '../support/app-spec.js';
 import { testRun } from '../support/docker-cleanup.js';
 import { EngineEvents } from '../support/engine-events.js';
 import { disposeGateways, GatewayProcess, workerPids } from '../support/gateway-process.js';
 import { timedGet } from '../support/http-requests.js';
+import { openWebSocket } from '../support/websocket-client.js';
 import { parsePromText } from '../support/prom-text.js';
 import { createTestDatabase, databaseExists, pgSkip, type TestDatabase } from '../support/pg-test-db.js';
 import { sleep, waitFor } from '../support/wait-for.js';
@@ -192,13 +192,7 @@ describe('two gateways with workers: 2 each, one PostgreSQL store', { skip, time
       for (const frozen of [b0, b1]) if ((await only([frozen], () => timedGet(b.proxyPort, `/s/${names.ws}/ping`, { timeoutMs: 20_000 }))).status !== 200) return false;
       return true;
     }, { timeoutMs: 20_000, intervalMs: 50 });
-    const open = async (): Promise<{ socket: WebSocket; closed: Promise<number> }> => {
-      const socket = new WebSocket(`ws://127.0.0.1:${b.proxyPort}/s/${names.ws}/ws`);
-      const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
-      socket.on('error', () => undefined);
-      await waitFor('a WebSocket through B to open', () => socket.readyState === WebSocket.OPEN || (socket.readyState === WebSocket.CLOSED ? Promise.reject(new Error('closed')) : false), { timeoutMs: 15_000, intervalMs: 20 });
-      return { socket, closed };
-    };
+    const open = () => openWebSocket(`ws://127.0.0.1:${b.proxyPort}/s/${names.ws}/ws`);
     // One on each of B's workers: the other one frozen while it connects.
     const sockets = [await only([b1], open), await only([b0], open)];
     try {

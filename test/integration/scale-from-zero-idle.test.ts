@@ -10,6 +10,7 @@ import { inspectAppContainer } from '../support/app-container.js';
 import { cleanupByLabel, testDocker, testRun } from '../support/docker-cleanup.js';
 import { EngineEvents } from '../support/engine-events.js';
 import { GatewayHarness } from '../support/gateway-harness.js';
+import { openWebSocket } from '../support/websocket-client.js';
 import { concurrentGets, timedGet } from '../support/http-requests.js';
 import { sleep, waitFor } from '../support/wait-for.js';
 
@@ -111,10 +112,7 @@ describe('scale from zero: idle stop, pause and self-exit', () => {
   });
 
   test('a stop asked for with a WebSocket open tells it to go away (1001) and does not wait out the drain', T, async () => {
-    const socket = new WebSocket(`ws://127.0.0.1:${h.port}${appPath(ws, '/ws')}`);
-    const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
-    socket.on('error', () => undefined);
-    await waitFor('the WebSocket to open (it wakes the app)', () => socket.readyState === WebSocket.OPEN || (socket.readyState === WebSocket.CLOSED ? Promise.reject(new Error('closed')) : false), { timeoutMs: 10_000, intervalMs: 10 });
+    const { closed } = await openWebSocket(`ws://127.0.0.1:${h.port}${appPath(ws, '/ws')}`);
     assert.equal(status(ws)?.inFlight, 1);
     const asked = performance.now();
     const stop = await h.api('POST', `/v1/apps/${ws}/stop`);

@@ -9,6 +9,7 @@ import { cleanupByLabel, testRun } from '../support/docker-cleanup.js';
 import { EngineEvents } from '../support/engine-events.js';
 import { advAppYaml, GatewayProcess, workerPids } from '../support/gateway-process.js';
 import { timedGet } from '../support/http-requests.js';
+import { openWebSocket } from '../support/websocket-client.js';
 import { parsePromText } from '../support/prom-text.js';
 import { sleep, waitFor } from '../support/wait-for.js';
 
@@ -113,22 +114,19 @@ describe('workers: 2', () => {
   });
 
   test('a stop asked for with WebSockets open on the workers tells them to go away (1001) and does not wait out the drain', T, async () => {
-    const sockets = [0, 1, 2, 3].map(() => new WebSocket(`ws://127.0.0.1:${gw.proxyPort}/s/${ws}/ws`));
-    const closed = sockets.map((socket) => new Promise<number>((resolve) => socket.once('close', (code) => resolve(code))));
-    for (const socket of sockets) socket.on('error', () => undefined);
+    const opened = await Promise.all([0, 1, 2, 3].map(() => openWebSocket(`ws://127.0.0.1:${gw.proxyPort}/s/${ws}/ws`)));
     try {
-      await waitFor('the WebSockets to open (they wake the app)', () => sockets.every((s) => s.readyState === WebSocket.OPEN) || (sockets.some((s) => s.readyState === WebSocket.CLOSED) ? Promise.reject(new Error('closed')) : false), { timeoutMs: 15_000 });
       await waitFor('the control to count the workers’ sockets', async () => (await gw.api('GET', `/v1/apps/${ws}`)).json.status?.inFlight === 4, { timeoutMs: 5_000 });
       const asked = performance.now();
       const stop = await gw.api('POST', `/v1/apps/${ws}/stop`);
       assert.ok(stop.status < 300, `stop answered ${stop.status}`);
-      assert.deepEqual(await Promise.all(closed), [1001, 1001, 1001, 1001], 'Going Away, not a connection cut under them (1006)');
+      assert.deepEqual(await Promise.all(opened.map((o) => o.closed)), [1001, 1001, 1001, 1001], 'Going Away, not a connection cut under them (1006)');
       await waitFor('the app to stop', async () => (await gw.appState(ws)) === 'stopped', { timeoutMs: 20_000, intervalMs: 50 });
       // The drain's bound is 30 s: waited on, open sockets held every such stop that long.
       const took = performance.now() - asked;
       assert.ok(took < 15_000, `stopped ${Math.round(took)} ms after it was asked`);
     } finally {
-      for (const socket of sockets) socket.terminate();
+      for (const { socket } of opened) socket.terminate();
     }
   });
 

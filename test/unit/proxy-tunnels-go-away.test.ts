@@ -7,13 +7,14 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { ReadySet } from '../../src/cluster/ready-set.js';
 import { ProxyServer } from '../../src/proxy/proxy-server.js';
 import { RouteTable } from '../../src/proxy/route-table.js';
 import { tunnelsGoAway } from '../../src/proxy/tunnels-go-away.js';
 import { TestUpstreams } from '../support/test-upstreams.js';
 import { waitFor } from '../support/wait-for.js';
+import { openWebSocket } from '../support/websocket-client.js';
 
 let backend: Server;
 let wss: WebSocketServer;
@@ -44,12 +45,7 @@ after(async () => {
 
 /** An open, echoing WebSocket through the proxy to `app`, and how it closed once it does. */
 async function openSocket(app: string): Promise<{ ws: WebSocket; closed: Promise<number> }> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/${app}/ws`);
-  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
+  const { socket: ws, closed } = await openWebSocket(`ws://127.0.0.1:${port}/${app}/ws`);
   const echoed = new Promise<string>((resolve) => ws.once('message', (data) => resolve(String(data))));
   ws.send('hello');
   assert.equal(await echoed, 'hello');
