@@ -35,6 +35,7 @@ export class WebSocketTunnel {
   private readonly toClient: FrameRelay;
   private readonly toApp: FrameRelay;
   private closed = false;
+  private goingAway = false;
   private readonly ended: Promise<void>;
   private resolveEnded!: () => void;
 
@@ -92,7 +93,9 @@ export class WebSocketTunnel {
    * Resolves once the tunnel is closed.
    */
   goAway(graceMs: number): Promise<void> {
-    if (!this.closed) {
+    // Asked again (each snapshot of a drain names its instances), the first grace stands.
+    if (!this.closed && !this.goingAway) {
+      this.goingAway = true;
       this.toClient.stopAtBoundary();
       this.toApp.stopAtBoundary();
       setTimeout(() => {
