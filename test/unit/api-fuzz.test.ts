@@ -406,13 +406,13 @@ describe('admin API fuzz (fake engine)', () => {
       fc.integer(),
       fc.double(),
     );
-    const mutation = fc.record({ n: fc.nat(3), changes: fc.array(fc.tuple(fc.constantFrom(...FIELDS), value, fc.boolean()), { minLength: 1, maxLength: 3 }), yaml: fc.boolean() });
+    const mutation = fc.record({ n: fc.nat(3), changes: fc.array(fc.tuple(fc.constantFrom(...FIELDS), value, fc.boolean()), { minLength: 1, maxLength: 3 }), yaml: fc.boolean(), dryRun: fc.boolean() });
     /** What each app was last applied as (normalized, redacted), by name. */
     const applied = new Map<string, unknown>();
     let runs = 0;
     let accepted = 0;
     await fc.assert(
-      fc.asyncProperty(mutation, async ({ n, changes, yaml }) => {
+      fc.asyncProperty(mutation, async ({ n, changes, yaml, dryRun }) => {
         runs++;
         const name = `fz-${n}`;
         const doc: Record<string, unknown> = { apiVersion: 'berth/v1', name, image: 'fake/app:1', port: 8080 };
@@ -421,10 +421,19 @@ describe('admin API fuzz (fake engine)', () => {
           else Object.defineProperty(doc, field, { value: v, enumerable: true, writable: true, configurable: true });
         }
         const text = JSON.stringify(doc);
-        const sent: Sent = { method: 'POST', target: '/v1/apps', headers: [['content-type', yaml ? 'application/yaml' : 'application/json']], body: Buffer.from(text) };
+        const sent: Sent = { method: 'POST', target: dryRun ? '/v1/apps?dryRun=true' : '/v1/apps', headers: [['content-type', yaml ? 'application/yaml' : 'application/json']], body: Buffer.from(text) };
         const got = await exchange(port, bed.adminToken, sent);
         checkAnswer(sent, got);
         const answer = JSON.parse(got.body.toString('utf8')) as { detail?: string; problems?: Array<{ path: string; message: string }>; results?: Array<{ name: string }> };
+        if (got.status < 300 && dryRun) {
+          // A dry run shows what would change and changes nothing.
+          const parsed = parseSpecObject(JSON.parse(text) as Record<string, unknown>);
+          const view = await bed.api(gateway, 'GET', `/v1/apps/${encodeURIComponent(parsed.name)}`);
+          const previous = applied.get(parsed.name);
+          if (previous === undefined) assert.equal(view.status, 404, `a dry run made ${parsed.name}: ${text}`);
+          else assert.deepEqual(view.json.spec, previous, `a dry run changed ${parsed.name}: ${text}`);
+          return;
+        }
         if (got.status < 300) {
           accepted++;
           // What the gateway stores is the spec as parsed: parse it here too, and GET must show that.
