@@ -345,7 +345,7 @@ describe('admin API fuzz (fake engine)', () => {
       const tokens = await bed.api(gateway, 'GET', '/v1/tokens');
       // The live parts (state, status) may move on their own; what a request could change is compared.
       const apps = (list.json.apps as Array<Record<string, unknown>>).map((a) => ({ name: a.name, revision: a.revision, spec: a.spec, updatedAt: a.updatedAt }));
-      const engine = (await bed.runtime.list()).map((c: { name?: string; id?: string }) => c.name ?? c.id).sort();
+      const engine = (await bed.runtime.list()).map((c) => `${c.name} ${c.id} ${c.state} ${c.specHash}`).sort();
       return { apps, web: { revision: one.json.revision, spec: one.json.spec, state: one.json.state }, tokens: tokens.json, engine, ensure: bed.runtime.calls.ensure };
     };
     // Requests that must each be refused: a change with a body that cannot be right, or to nothing.
@@ -382,6 +382,9 @@ describe('admin API fuzz (fake engine)', () => {
       // cntSpawner creates refused for their body.
       fc.constantFrom('{"name": "fz-c", "image": "evil/x:1"}', '{"name": "fz-c"}', '{"name": "fz-c", "image": "fake/app:1", "labels": {"traefik.http.routers.m.rule": "Bogus("}}', '{"name": "fz-c", "image": "fake/app:1", "envs": {"IDLE": "forever"}}').map((text) => ({ method: 'POST', target: '/v1/', headers: [['content-type', 'application/json']] as Array<[string, string]>, body: Buffer.from(text) })),
     );
+    // web runs: a refused change must not touch its container either.
+    const started = await bed.api(gateway, 'POST', '/v1/apps/web/start');
+    assert.equal(started.status, 200, JSON.stringify(started.json));
     await fc.assert(
       fc.asyncProperty(fc.array(refusedGen, { minLength: 1, maxLength: 8 }), async (batch) => {
         const before = await snapshot();
