@@ -177,6 +177,9 @@ const queryValue = fc.oneof(
   fc.constantFrom('', 'true', 'false', '1', '0', '-1', '1e400', '99999999999999999999', 'NaN', '5xx', '15m', '2026-01-01T00:00:00Z', '%00', '%ff', 'null'),
   fc.constantFrom('36500d', '36501d', '1000000d', '0s', '9999-12-31T23:59:59.999999999-23:59', '0000-01-01', '0001-01-01T00:00', '1970-01-01', '2026-02-29', '2024-02-29 10:00:05.250Z', '999', '600', '099', '6xx', '0xx', 'fz-0', 'web', '__proto__'),
   fc.string({ maxLength: 12 }).map((s) => encodeURIComponent(s)),
+  // Cursors as the pages give them out (history: "time:id:app", apps: "app:name;"), with values no page gives.
+  fc.tuple(fc.constantFrom('-9999999999999999', '9999999999999999', '8640000000000001', '0', '-0'), fc.constantFrom('0', '9999999999999999', '9007199254740993'), fc.constantFrom('web', 'fz-0', 'x')).map(([time, id, app]) => Buffer.from(`${time}:${id}:${app}`).toString('base64url')),
+  fc.constantFrom('web', 'zzzz', '', 'a'.repeat(64), '..', '__proto__').map((name) => Buffer.from(`app:${name};`).toString('base64url')),
 );
 const queryGen = fc.oneof(
   { weight: 4, arbitrary: fc.constant('') },
