@@ -521,4 +521,53 @@ describe('admin API fuzz (fake engine)', () => {
       else assert.equal(started.status, 200, `start, then ${other}: ${JSON.stringify(started.json)}`);
     }
   });
+
+  it('a cntSpawner body (POST /v1/) mutated field by field is created or refused naming the field; never a 5xx', async () => {
+    const rule = fc.oneof(
+      fc.constantFrom('PathPrefix(`/cs/`)', 'PathPrefix("/cs/")', 'Host(`cs.example.com`)', 'Host(`cs.example.com`) && PathPrefix(`/a`)', 'PathPrefix(`/`)', 'Path(`/x`) || Path(`/y`)', 'Bogus(', '', 'PathPrefix(``)', 'Host(`*`)', 'PathPrefix(`/cs/%2e%2e/`)', 'Method(`GET`)', 'PathPrefix(`/a`, `/b`)', 'HostRegexp(`.*`)', 'PathPrefix(`/cs/`)'.repeat(1000)),
+      fc.string({ maxLength: 30 }),
+    );
+    const labelKey = fc.constantFrom('traefik.http.routers.r.rule', 'traefik.http.routers.s.rule', 'traefik.http.routers..rule', 'traefik.http.routers.r.rule.x', 'traefik.http.services.r.loadbalancer.server.port', 'traefik.http.services.s.loadbalancer.server.port', 'traefik.enable', 'traefik.', 'app', 'constructor', '__proto__', '', 'com.example.a');
+    const labelValue = fc.oneof(rule, fc.constantFrom('80', '0', '65536', '-1', '8080 ', '1e3', '0x50', 80, 8080.5, null, true, [], {}));
+    const envs = fc.oneof(
+      fc.dictionary(fc.constantFrom('IDLE', 'A', 'constructor', '__proto__', '', 'A=B', 'PATH'), fc.oneof(fc.constantFrom('1m', '0s', '1e400s', '99999999999d', '', 'forever', '30', 30, -1, 1e308, true, null, {}, []), fc.string({ maxLength: 10 }))),
+      fc.array(fc.oneof(fc.constantFrom('IDLE=1m', 'IDLE=0', 'A=b', '=x', 'noequals', 'IDLE=1m'), fc.string({ maxLength: 10 })), { maxLength: 4 }),
+      fc.constantFrom(null, 'IDLE=1m', 5),
+    );
+    const field = fc.oneof(
+      fc.tuple(fc.constant('labels'), fc.dictionary(labelKey, labelValue, { maxKeys: 3 })),
+      fc.tuple(fc.constant('envs'), envs),
+      fc.tuple(fc.constantFrom('name', 'image', 'network', 'port', 'apiVersion', 'routes', 'bogus'), fc.oneof(fc.constantFrom(null, '', 'cs-other', 'CS', 'a'.repeat(64), 'fake/m:2', 'evil/m:1', 'traefiknet', 80, 0, -1, 65536, '80', 8080.5, 'berth/v1', [], {}), fc.string({ maxLength: 12 }))),
+    );
+    let created = 0;
+    let refused = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.nat(3), fc.array(fc.tuple(field, fc.boolean()), { minLength: 1, maxLength: 3 }), async (n, changes) => {
+        const body: Record<string, unknown> = { name: `cs-${n}`, image: 'fake/m:1', port: 8080, labels: { 'traefik.http.routers.r.rule': `PathPrefix(\`/cs-${n}/\`)` }, envs: {} };
+        for (const [[key, value], remove] of changes) {
+          if (remove) delete body[key];
+          else Object.defineProperty(body, key, { value, enumerable: true, writable: true, configurable: true });
+        }
+        const text = JSON.stringify(body);
+        const sent: Sent = { method: 'POST', target: '/v1/', headers: [['content-type', 'application/json']], body: Buffer.from(text) };
+        const got = await exchange(port, bed.adminToken, sent);
+        checkAnswer(sent, got);
+        const answer = JSON.parse(got.body.toString('utf8')) as { name?: string; url?: string; detail?: string; problems?: Array<{ path: string; message: string }> };
+        if (got.status < 300) {
+          created++;
+          assert.equal(typeof answer.url, 'string', `no url: ${text}`);
+          const view = await bed.api(gateway, 'GET', `/v1/apps/${encodeURIComponent(String(answer.name))}`);
+          assert.equal(view.status, 200, `created ${answer.name}, but GET: ${view.status}: ${text}`);
+          return;
+        }
+        refused++;
+        const blamed = [answer.detail ?? '', ...(answer.problems ?? []).map((p) => `${p.path}: ${p.message}`)].join('\n');
+        const changed = changes.map(([[key]]) => key);
+        assert.ok(changed.some((key) => blamed.includes(key)), `refused ${got.status} without naming a changed field (${changed.join(', ')}): ${text}\n-> ${got.body.toString('utf8').slice(0, 500)}`);
+      }),
+      { seed: 42, numRuns: 400, endOnFailure: true, includeErrorInReport: true },
+    );
+    assert.ok(created > 0 && refused > 0, `a mix of created (${created}) and refused (${refused}) bodies`);
+    await stillAnswers(bed, gateway);
+  });
 });
