@@ -258,6 +258,13 @@ const FIXED_BODIES: Buffer[] = [
   `${laughs}\napiVersion: berth/v1\nname: fz-l\nimage: fake/app:1\nport: 8080\nlabels: {x: *j}`,
   'apiVersion: berth/v1\nname: &n fz-a\nimage: fake/app:1\nport: 8080\nlabels: {a: *n, b: *n}',
   'base: &b {image: fake/app:1, port: 8080}\n<<: *b\napiVersion: berth/v1\nname: fz-m',
+  // An alias inside the value its own anchor names: a value that contains itself.
+  spec('fz-c', 'env: &a {A: *a}'),
+  spec('fz-c', 'routes: &a [*a]'),
+  spec('fz-c', 'labels: &a {a: b, <<: *a}'),
+  spec('fz-c', 'input: {data: &a {x: [*a]}, as: env, env: X}'),
+  '&a [*a]',
+  '&d {apiVersion: berth/v1, name: fz-c, image: fake/app:1, port: 8080, x: *d}',
   spec('fz-t', 'command: !!js/function "function(){ process.exit(1) }"'),
   spec('fz-t', 'labels: !!binary aGVsbG8='),
   spec('fz-t', 'env: !!set {a, b}'),
@@ -396,6 +403,8 @@ describe('admin API fuzz (fake engine)', () => {
         '{"apiVersion":"berth/v1","name":"web","image":"fake/web:2","port":8080,"port":8081}',
         `${laughs}\n${spec('web')}`,
         spec('web', 'image: fake/web:3\nlabels: !!binary aGVsbG8='),
+        spec('web', 'image: fake/web:3\nenv: &a {A: *a}'),
+        `${spec('fz-r5')}---\n${spec('web', 'image: fake/web:3\ncommand: &c [*c]')}`,
         Array.from({ length: 501 }, (_, i) => spec(`fz-many-${i}`)).join('---\n'),
       ), fc.constantFrom('', '?dryRun=maybe', '?dryrun=true', '?dryRun=false&dryRun=true')).map(([type, text, query]) => ({
         method: 'POST', target: `/v1/apps${query}`, headers: type ? [['content-type', type] as [string, string]] : [], body: Buffer.from(text),
