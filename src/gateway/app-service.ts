@@ -432,8 +432,10 @@ export class AppService {
     try {
       await controller.acquire();
     } catch (err) {
-      if (!(err instanceof NoInstanceError)) throw err;
+      // Deleted meanwhile, whether before the start was ready or after: the app is not there (a 502 "failed to
+      // start: app was deleted" read as the app's failure, or the gateway's).
       if (this.deps.activator.controller(name) !== controller) throw new NotFoundError(`app ${name} was deleted while it was being started`);
+      if (!(err instanceof NoInstanceError)) throw err;
       if (controller.status().state === 'running') throw err;
     }
   }
