@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { BerthError, ClientClosedError, EngineUnavailableError, lastOutputOf, messageOf } from '../errors.js';
+import { BerthError, ClientClosedError, EngineUnavailableError, lastOutputOf, messageOf, NoRouteError } from '../errors.js';
 import { tunnelsGoAway as goAway } from '../proxy/tunnels-go-away.js';
 import type { Admission, Admitted, Upstream } from '../proxy/upstream.js';
 import { containerExited, type Instance, type Runtime } from '../runtime/runtime.js';
@@ -96,6 +96,16 @@ export class AppController {
   /** Cancels the start in progress when the app is deleted or the gateway shuts down. */
   private startAbort?: AbortController;
   private closedWhy = 'the gateway is shutting down';
+  /** Closed by a delete (close with a reason), not by the gateway's shutdown. */
+  private deleted = false;
+
+  /**
+   * What a waiter of a start the close cut short is told. A deleted app is not there: 404, as a request
+   * arriving after the delete gets, where a 502 "failed to start" read as the app's failure or the gateway's.
+   */
+  private closedError(): BerthError {
+    return this.deleted ? new NoRouteError(`${this.closedWhy} while this request waited for it to start`) : new StartFailedError(this.name, this.closedWhy, false);
+  }
   /** Why a stop called off the start in progress (set until that start has ended). */
   private startCancelled?: string;
   /** Stops what runs of the app without serving, and tries a stop the engine did not carry out again (leftover-stops.ts). */
@@ -364,7 +374,7 @@ export class AppController {
   /** Starts the first instance and returns once it is ready; the other replicas follow in the background. */
   private async start(): Promise<void> {
     if (this.instances.readyCount > 0 && this.state === 'running') return;
-    if (this.closed) throw new StartFailedError(this.name, this.closedWhy, false);
+    if (this.closed) throw this.closedError();
     const abort = (this.startAbort = new AbortController());
     this.startCancelled = undefined;
     const began = performance.now();
@@ -488,7 +498,7 @@ export class AppController {
     if (this.closed) {
       // Deleted (or shut down) mid-start: a clear answer for every waiter now, and no crash counted.
       this.fire('startFailed', this.closedWhy);
-      return new StartFailedError(this.name, this.closedWhy, false);
+      return this.closedError();
     }
     // Anything but the start's own StartFailedError is the engine's or the gateway's (its endpoint, a host path, a
     // policy root): the app's clients are told only what the error vouches for as public.
@@ -1091,6 +1101,7 @@ export class AppController {
     // A delete cancels a start in progress, and so does the shutdown: the gateway closes the activator after its
     // drain, when no waiter is left to serve, and a start left going would probe on until its start timeout.
     if (why) this.closedWhy = why;
+    this.deleted = why !== undefined;
     this.startAbort?.abort();
     this.closed = true;
     this.idleStop.close();

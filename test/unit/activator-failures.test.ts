@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BerthError, EngineUnavailableError, withLastOutput } from '../../src/errors.js';
+import { BerthError, EngineUnavailableError, httpStatusOf, withLastOutput } from '../../src/errors.js';
 import { exitedAtStart } from '../../src/runtime/docker/exited-at-start.js';
 import { FakeRuntime, sleep } from '../support/fake-runtime.js';
 import { eventually, fakeActivator, fakeSpec, waitForState } from '../support/fake-activator.js';
@@ -121,6 +121,8 @@ test('delete during a start: the delete returns at once and held requests fail c
     const errors = await Promise.all(held);
     assert.ok(performance.now() - began < 1_500, `delete took ${Math.round(performance.now() - began)} ms`);
     for (const err of errors) assert.match(err?.message ?? '', /was deleted/);
+    // The app is not there: 404 (no_route), as for a request arriving after the delete; not a 502 "failed to start".
+    for (const err of errors) assert.equal(httpStatusOf(err), 404, String(err));
     assert.equal(a.status('web'), undefined);
     assert.equal(rt.containers.size, 0, 'its containers are removed');
   } finally {
