@@ -14,7 +14,9 @@
   'use strict';
   var KEY = 'berth.loadRetries';
   var PAUSES_MS = [250, 750, 1500, 3000];
-  var RELOAD_GONE_MS = 5000;
+  // Long enough for a slow gateway to answer the page itself: a reload still under way when this
+  // fires would be started again, and one that always took longer would never load.
+  var RELOAD_GONE_MS = 10000;
 
   function retries() {
     try {
