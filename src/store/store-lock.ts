@@ -175,31 +175,35 @@ function isRunning(owner: LockOwner): boolean {
     // EPERM: it runs, as another user.
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  const fields = statFields(owner.pid);
   // A gateway killed with -9 stays a zombie until its parent reaps it (a supervisor that restarts it at once
   // may still hold it): its id answers kill(0), yet it serves nothing.
-  if (hasEnded(owner.pid)) return false;
-  return owner.identity === undefined || owner.identity === processIdentity(owner.pid);
+  if (fields?.[0] === 'Z' || fields?.[0] === 'X') return false;
+  return owner.identity === undefined || owner.identity === identityOf(fields);
 }
 
-/** Whether /proc says the process has ended and only waits to be reaped (a zombie); false where /proc does not say. */
-function hasEnded(pid: number): boolean {
+/** The fields of /proc/<pid>/stat after "pid (comm) " (the state first); undefined where /proc has none. */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state === 'Z' || state === 'X';
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return false;
+    return undefined;
   }
 }
 
 /** This boot's id and the process's start time in clock ticks since boot (Linux /proc); undefined where /proc has neither. */
 export function processIdentity(pid: number): string | undefined {
+  return identityOf(statFields(pid));
+}
+
+function identityOf(fields: string[] | undefined): string | undefined {
+  // The start time is the 22nd field of the line, the 20th after the comm.
+  const start = fields?.[19];
+  if (!start) return undefined;
   try {
     const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after "pid (comm) ": the start time is the 22nd field of the line, the 20th after the comm.
-    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-    return boot && start ? `${boot}:${start}` : undefined;
+    return boot ? `${boot}:${start}` : undefined;
   } catch {
     return undefined;
   }
