@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { asFlagError } from '../api-errors.js';
 import type { HistoryPageView, RequestRecordView } from '../api-types.js';
 import { seg } from '../client.js';
@@ -6,6 +6,7 @@ import { paint, type Paint } from '../colour.js';
 import { withClient } from '../context.js';
 import { byteSize, localInstant, localTime, preciseDuration } from '../format.js';
 import { note, outputOption, printData, type OutputFormat } from '../output.js';
+import { MAX_PAGE, pageSize } from '../page-option.js';
 import { renderTable } from '../table.js';
 import { shownText } from '../terminal-text.js';
 
@@ -28,7 +29,7 @@ export function historyCommand(): Command {
     .option('--since <when>', 'only requests since this: a duration back from now (15m, 2h, 1d) or an ISO time (local unless it gives a zone, as TIME shows it)')
     .option('--until <when>', 'only requests before this: a duration back from now or an ISO time (local unless it gives a zone)')
     .option('--status <status>', 'only this status (404) or class (5xx)')
-    .option('--limit <n>', 'at most this many (1 to 1000, default 100)', pageSize)
+    .option('--limit <n>', `at most this many (1 to ${MAX_PAGE}, default 100)`, pageSize)
     .option('--cursor <cursor>', 'the next page, from the hint a previous call printed')
     .addOption(outputOption())
     .action(async (name: string, opts: HistoryOptions, cmd: Command) => {
@@ -75,10 +76,4 @@ function statusLabel(status: number, p: Paint): string {
   if (status >= 500) return p.red(String(status));
   if (status >= 400) return p.yellow(String(status));
   return String(status);
-}
-
-function pageSize(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > 1000) throw new InvalidArgumentError('expected a whole number from 1 to 1000');
-  return n;
 }

@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { asFlagError } from '../api-errors.js';
 import type { AppView } from '../api-types.js';
 import { idleIn, instanceCount, routeLabel, stateLabel } from '../app-display.js';
@@ -6,6 +6,7 @@ import { paint, type Paint } from '../colour.js';
 import { withClient } from '../context.js';
 import { relativeTime } from '../format.js';
 import { note, outputOption, printData, type OutputFormat } from '../output.js';
+import { MAX_PAGE, pageSize } from '../page-option.js';
 import { renderTable } from '../table.js';
 import { shownText } from '../terminal-text.js';
 
@@ -18,14 +19,19 @@ interface AppPage {
   next?: string;
 }
 
+/** One page of GET /v1/apps as the server answered it, refused when it holds no list of apps. */
+function appPage(page: AppPage): AppPage {
+  if (!Array.isArray(page?.apps)) throw new RuntimeError('the server answered GET /v1/apps without a list of apps; is it a berth admin API?');
+  return page;
+}
+
 /** GET /v1/apps answers a page at a time (by name): every page, followed to the end, 1,000 at a time. */
 export async function allApps(get: (path: string) => Promise<AppPage>): Promise<AppView[]> {
   const apps: AppView[] = [];
   const seen = new Set<string>();
   let cursor: string | undefined;
   do {
-    const page = await get(`/v1/apps?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    if (!Array.isArray(page?.apps)) throw new RuntimeError('the server answered GET /v1/apps without a list of apps; is it a berth admin API?');
+    const page = appPage(await get(`/v1/apps?limit=${MAX_PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`));
     apps.push(...page.apps);
     cursor = page.next;
     // A server whose pages never end (the same cursor again, or empty pages with a next) must not keep the CLI for ever.
@@ -54,9 +60,7 @@ export function lsCommand(): Command {
       const paged = opts.limit !== undefined || opts.cursor !== undefined;
       const { apps, next } = await withClient(cmd, async (client) => {
         if (!paged) return { apps: await allApps((path) => client.call<AppPage>('GET', path)), next: undefined };
-        const page = await client.call<AppPage>('GET', '/v1/apps', { query: { limit: opts.limit, cursor: opts.cursor } });
-        if (!Array.isArray(page?.apps)) throw new RuntimeError('the server answered GET /v1/apps without a list of apps; is it a berth admin API?');
-        return page;
+        return appPage(await client.call<AppPage>('GET', '/v1/apps', { query: { limit: opts.limit, cursor: opts.cursor } }));
       }).catch((err: unknown) => {
         throw asFlagError(err, ['limit', 'cursor']);
       });
@@ -75,15 +79,6 @@ export function lsCommand(): Command {
       if (refused) note(refused);
       if (more) note(more);
     });
-}
-
-/** GET /v1/apps's largest page (routes/apps.ts). */
-const MAX_PAGE = 1000;
-
-function pageSize(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > MAX_PAGE) throw new InvalidArgumentError(`expected a whole number from 1 to ${MAX_PAGE}`);
-  return n;
 }
 
 /** The line under the table when the policy refuses some apps' specs, naming the first few; undefined when none. Pure. */
