@@ -1,6 +1,5 @@
 import type { IncomingMessage } from 'node:http';
 import { BerthError, ClientClosedError, EngineUnavailableError, lastOutputOf, messageOf, NoRouteError } from '../errors.js';
-import { tunnelsGoAway as goAway } from '../proxy/tunnels-go-away.js';
 import type { Admission, Admitted, Upstream } from '../proxy/upstream.js';
 import { containerExited, type Instance, type Runtime } from '../runtime/runtime.js';
 import { containerSpecHash, specHash, withContainerOf } from '../spec/hash.js';
@@ -246,7 +245,7 @@ export class AppController {
 
   /** Tells the WebSockets this gateway's proxy holds on the app's instances to go away (another gateway stops them). */
   tunnelsGoAway(): void {
-    for (const slot of this.instances.slots) goAway(slot.upstream);
+    this.instances.tunnelsGoAway();
   }
 
   /** The instances draining (a stop, a scale-down, an update): what proxy workers are told, so their WebSockets go away. */

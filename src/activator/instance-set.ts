@@ -186,7 +186,12 @@ export class InstanceSet {
   drainAll(): void {
     for (const slot of this.all) slot.draining = true;
     this.rebuild();
-    // Open WebSockets would hold the stop for its whole drain bound: they are told to go away (tunnels-go-away.ts).
+    // Open WebSockets would hold the stop for its whole drain bound: they are told to go away.
+    this.tunnelsGoAway();
+  }
+
+  /** Tells the WebSockets this gateway's proxy holds on these instances to go away (tunnels-go-away.ts). */
+  tunnelsGoAway(): void {
     for (const slot of this.all) tunnelsGoAway(slot.upstream);
   }
 

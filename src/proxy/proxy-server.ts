@@ -713,7 +713,7 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
       upstream.inFlight++;
       // Declared first: forwardUpgrade may end the exchange (and call back below) before it returns.
       let closed = false;
-      let exchange: UpgradeExchange | undefined = undefined;
+      let exchange: UpgradeExchange | undefined;
       exchange = forwardUpgrade(
         socket,
         head,
@@ -793,8 +793,6 @@ export class ProxyServer implements FrontRouter, FastExchangeOwner {
 
 /** Admission options of every WebSocket handshake; shared, so asking allocates nothing. */
 const UPGRADE: AdmitOptions = Object.freeze({ upgrade: true });
-
-/** How long an open WebSocket has, once sent its close frame at shutdown, to close by itself. */
 
 /** Why a WebSocket is not opened once shutdown began: a 503. */
 const SHUTTING_DOWN: ProxyFailure = { status: 503, code: 'overloaded', reason: 'the gateway is shutting down' };
