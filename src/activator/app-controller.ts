@@ -32,7 +32,7 @@ import { RejectedRevision } from './rejected-revision.js';
 import { replaceInstances } from './rollout.js';
 import { pauseInstances, retireInstance, stopInstances, type StopContext } from './stop-instances.js';
 import type { HeldStartSlot } from './start-budget.js';
-import { NoInstanceError, StartFailedError, StartSlotsBusyError } from './start-errors.js';
+import { NoInstanceError, StartCalledOffError, StartFailedError, StartSlotsBusyError } from './start-errors.js';
 import type { BelievedApp } from './resync-plan.js';
 import { UnreachableChecks } from './unreachable-check.js';
 import { afterFailedThaw, wakePlan } from './wake-plan.js';
@@ -47,6 +47,8 @@ export { isLeaderStopExit, rolloutRetirement } from './leader-stop.js';
 
 /** How long old instances may finish their requests after an update, a scale-down or a stop. */
 const DRAIN_MS = 30_000;
+/** Restarts in a row a waiter of a start waits through (each calling off the start before it) before it is told so. */
+const MAX_RESTARTS_WAITED = 3;
 
 /**
  * One app's façade: the proxy, the API and the engine's events talk to it,
@@ -105,8 +107,8 @@ export class AppController {
   private closedError(): BerthError {
     return this.deleted ? new NoRouteError(`${this.closedWhy} while this request waited for it to start`) : new StartFailedError(this.name, this.closedWhy, false);
   }
-  /** Why a stop called off the start in progress (set until that start has ended). */
-  private startCancelled?: string;
+  /** Why a stop called off the start in progress, and whether a restart's start follows (set until that start has ended). */
+  private startCancelled?: { why: string; restartFollows: boolean };
   /** Stops what runs of the app without serving, and tries a stop the engine did not carry out again (leftover-stops.ts). */
   private readonly leftovers: LeftoverStops;
   /** Whether the store keeps a failure of this app now (see keepFailure). */
@@ -343,11 +345,22 @@ export class AppController {
     if (refused) throw refused;
     this.gate.waiting++;
     try {
-      // Running with no instance in rotation (all unhealthy or being replaced): wait for one, bounded by the start timeout.
-      if (this.state === 'running') await unlessLeft(this.instances.readySoon(this.spec.startTimeoutMs), left);
-      else {
-        this.starting ??= this.serial(() => this.start()).finally(() => (this.starting = undefined));
-        await unlessLeft(this.starting, left);
+      for (let restarts = 0; ; restarts++) {
+        try {
+          // Running with no instance in rotation (all unhealthy or being replaced): wait for one, bounded by the start timeout.
+          if (this.state === 'running') await unlessLeft(this.instances.readySoon(this.spec.startTimeoutMs), left);
+          else {
+            this.starting ??= this.serial(() => this.start()).finally(() => (this.starting = undefined));
+            await unlessLeft(this.starting, left);
+          }
+          break;
+        } catch (err) {
+          // A restart called the start off: its own start follows, and this waiter wants the app up as much
+          // as the restart does (a request held for a cold start got 502 when an operator restarted the app,
+          // and of two restarts at once the first answered 502). Bounded, so restarts in a loop end it.
+          if (!(err instanceof StartCalledOffError && err.restartFollows) || this.closed || restarts >= MAX_RESTARTS_WAITED) throw err;
+          if (this.instances.admitted(req)) break;
+        }
       }
     } finally {
       this.gate.waiting--;
@@ -482,9 +495,9 @@ export class AppController {
       // kept aside as running, for the stop that follows to stop.
       if (this.startingInstance) this.instances.park(this.startingInstance);
       this.startingInstance = undefined;
-      this.fire('stopped', cancelled);
-      this.deps.logger.info({ app: this.name, why: cancelled }, 'start called off');
-      return new StartFailedError(this.name, `the start was called off: ${cancelled}`, false);
+      this.fire('stopped', cancelled.why);
+      this.deps.logger.info({ app: this.name, why: cancelled.why }, 'start called off');
+      return new StartCalledOffError(this.name, cancelled.why, cancelled.restartFollows);
     }
     if (err instanceof StartSlotsBusyError) {
       // The gateway's load, not the app's: shown as why it failed, and no crash-loop count.
@@ -665,12 +678,15 @@ export class AppController {
     await Promise.all(extra.map((slot) => retireInstance(this.stopContext, slot, 'scaled down', DRAIN_MS)));
   }
 
-  /** Stops every instance after requests in flight finish (bounded by `graceMs`); containers are kept. */
-  stop(why: string, graceMs = DRAIN_MS): Promise<void> {
+  /**
+   * Stops every instance after requests in flight finish (bounded by `graceMs`); containers are kept.
+   * `restartFollows`: a restart's stop, with a start right behind it (see StartCalledOffError).
+   */
+  stop(why: string, graceMs = DRAIN_MS, restartFollows = false): Promise<void> {
     // A stop does not wait out a cold start (up to startTimeout): the start is called off, its waiters
     // told why at once, and what it launched is stopped by the step below, which runs right after it.
     if (this.state === 'starting' && this.startAbort && !this.startAbort.signal.aborted) {
-      this.startCancelled = why;
+      this.startCancelled = { why, restartFollows };
       this.startAbort.abort();
     }
     return this.serial(async () => {

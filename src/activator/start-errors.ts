@@ -20,6 +20,21 @@ export class HealthNotPassedError extends StartFailedError {
   }
 }
 
+/**
+ * A stop called the start off (the API's stop, restart or delete): no failure of the app's.
+ * `restartFollows`: the stop is a restart's, whose start comes right behind it, so a waiter
+ * of the start that was called off waits for that one (AppController.acquireFor).
+ */
+export class StartCalledOffError extends StartFailedError {
+  constructor(
+    app: string,
+    why: string,
+    readonly restartFollows: boolean,
+  ) {
+    super(app, `the start was called off: ${why}`, false);
+  }
+}
+
 /** The app runs but has no instance in rotation (all failing their health checks, say). */
 export class NoInstanceError extends BerthError {
   constructor(app: string) {

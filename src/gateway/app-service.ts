@@ -448,7 +448,7 @@ export class AppService {
 
   async restart(name: string): Promise<AppStatus> {
     const controller = await this.controller(name);
-    await controller.stop('restarted through the API');
+    await controller.stop('restarted through the API', undefined, true);
     await this.started(name, controller);
     return controller.status();
   }

@@ -72,6 +72,59 @@ describe('API lifecycle calls racing the app', () => {
     assert.equal((await httpGet(gateway.proxyAddress!.port, '/session/web/')).status, 200);
   });
 
+  it('a restart during a cold start: the request held for it and the start waiting on it get the restarted app, not 502', async (t) => {
+    const bed = await FakeGatewayBed.create();
+    t.after(() => bed.dispose());
+    const gateway = await bed.start();
+    // Each start takes 1.5 s to get ready: long enough for the restart to land in the middle of the first.
+    bed.runtime.behave('web', { readyAfterMs: 1_500 });
+    assert.equal((await bed.api(gateway, 'POST', '/v1/apps', spec('web', '1', { startTimeout: '30s' }))).status, 200);
+    const waiting = httpGet(gateway.proxyAddress!.port, '/session/web/');
+    const started = bed.api(gateway, 'POST', '/v1/apps/web/start');
+    await eventually('the container runs, not ready', () => bed.runtime.running('web').length === 1, 5_000);
+    const restarted = await within('POST restart during the start', 15_000, bed.api(gateway, 'POST', '/v1/apps/web/restart'));
+    assert.equal(restarted.status, 200, JSON.stringify(restarted.json));
+    assert.equal(restarted.json.state, 'running');
+    const request = await within('the waiting request', 15_000, waiting);
+    assert.equal(request.status, 200, `the held request: ${request.body}`);
+    const start = await within('the POST start', 15_000, started);
+    assert.equal(start.status, 200, JSON.stringify(start.json));
+    assert.equal(start.json.state, 'running');
+    assert.equal(bed.runtime.running('web').length, 1, 'one instance runs');
+    assert.equal((await bed.api(gateway, 'GET', '/v1/apps/web')).json.status.lastError, undefined, 'a restart is no failure');
+  });
+
+  it('two restarts at once, and a third while they run: every one answers 200 with the app running', async (t) => {
+    const bed = await FakeGatewayBed.create();
+    t.after(() => bed.dispose());
+    const gateway = await bed.start();
+    bed.runtime.behave('web', { readyAfterMs: 800 });
+    assert.equal((await bed.api(gateway, 'POST', '/v1/apps', spec('web', '1', { startTimeout: '30s' }))).status, 200);
+    assert.equal((await bed.api(gateway, 'POST', '/v1/apps/web/start')).status, 200);
+    const first = [bed.api(gateway, 'POST', '/v1/apps/web/restart'), bed.api(gateway, 'POST', '/v1/apps/web/restart')];
+    await eventually('a restart is starting the app again', () => bed.runtime.running('web').length === 1, 5_000);
+    const all = await within('three restarts', 20_000, Promise.all([...first, bed.api(gateway, 'POST', '/v1/apps/web/restart')]));
+    for (const [i, got] of all.entries()) {
+      assert.equal(got.status, 200, `restart ${i + 1}: ${JSON.stringify(got.json)}`);
+      assert.equal(got.json.state, 'running', `restart ${i + 1}`);
+    }
+    assert.equal(bed.runtime.running('web').length, 1);
+  });
+
+  it('a stop during a start still calls it off: the start answers 502 saying so (only a restart is waited through)', async (t) => {
+    const bed = await FakeGatewayBed.create();
+    t.after(() => bed.dispose());
+    const gateway = await bed.start();
+    bed.runtime.behave('web', { readyAfterMs: 1_500 });
+    assert.equal((await bed.api(gateway, 'POST', '/v1/apps', spec('web', '1', { startTimeout: '30s' }))).status, 200);
+    const started = bed.api(gateway, 'POST', '/v1/apps/web/start');
+    await eventually('the container runs, not ready', () => bed.runtime.running('web').length === 1, 5_000);
+    assert.equal((await bed.api(gateway, 'POST', '/v1/apps/web/stop')).status, 200);
+    const start = await within('the POST start', 10_000, started);
+    assert.equal(start.status, 502);
+    assert.match(start.json.detail, /called off: stopped through the API/);
+  });
+
   it('an app deleted and created again while a request of the old one is in flight: each counts its own requests', async (t) => {
     const bed = await FakeGatewayBed.create();
     t.after(() => bed.dispose());
