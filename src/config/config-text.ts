@@ -1,6 +1,6 @@
 import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import { yamlShapeProblem } from '../spec/nesting-depth.js';
-import { collectionKeyProblems, readDocuments, syntaxMessage, tagProblems } from '../spec/documents.js';
+import { aliasProblems, collectionKeyProblems, readDocuments, syntaxMessage, tagProblems } from '../spec/documents.js';
 import type { PathSegment } from '../spec/path.js';
 
 /**
@@ -19,7 +19,7 @@ export function readConfigText(text: string): ConfigText {
     // A tag YAML does not know (`token: !secret x`) is refused, as in a spec: dropped, it left the plain value.
     const error = doc.errors[0];
     if (error) return { ok: false, problem: `: ${configSyntaxMessage(error)}` };
-    const problem = tagProblems(doc)[0] ?? collectionKeyProblems(doc, lineCounter)[0];
+    const problem = tagProblems(doc)[0] ?? collectionKeyProblems(doc, lineCounter)[0] ?? aliasProblems(doc, lineCounter)[0];
     if (problem) throw problem;
     return { ok: true, raw: doc.toJS({ maxAliasCount: 100 }) ?? {} };
   } catch (err) {

@@ -24,7 +24,7 @@ export interface ReadDocuments {
 
 /** A YAML error as one line: its first line, which names line and column, without the code frame after it. */
 export function syntaxMessage(error: { message: string; code?: string }): string {
-  if (error.code === 'TAG_RESOLVE_FAILED' || error.code === 'NON_STRING_KEY' || error.code === 'ALIAS_CYCLE') return `YAML ${error.message}`;
+  if (error.code === 'TAG_RESOLVE_FAILED' || error.code === 'NON_STRING_KEY' || error.code === 'ALIAS_CYCLE' || error.code === 'ALIAS_UNRESOLVED') return `YAML ${error.message}`;
   // The message's first line already names line and column; the rest is a code frame.
   return `YAML syntax error: ${clipWords(error.message.split('\n')[0]!.replace(/:$/, ''))}`;
 }
@@ -106,21 +106,27 @@ export function collectionKeyProblems(doc: Document, lineCounter?: LineCounter):
 }
 
 /**
- * An alias inside the very node its anchor names (`x: &a [*a]`), as an error. The
- * library makes that a value that contains itself, and every check walking the value
- * after (reserved names, the schema) recursed until the stack overflowed: the API
- * answered 500 (found by test/unit/api-fuzz.test.ts). Only such an alias makes a
- * cycle: an alias names an anchor set before it, so anything else is a finished node.
+ * Aliases that cannot be read, as errors with their line:
+ * - one naming no anchor set before it (`image: *nope`): the library says so only when the
+ *   value is built, with no position, so the author was not told where;
+ * - one inside the very node its anchor names (`x: &a [*a]`). The library makes that a value
+ *   that contains itself, and every check walking the value after (reserved names, the
+ *   schema) recursed until the stack overflowed: the API answered 500 (found by
+ *   test/unit/api-fuzz.test.ts). Only such an alias makes a cycle: an alias names an anchor
+ *   set before it, so anything else is a finished node.
  */
-export function selfAliasProblems(doc: Document, lineCounter?: LineCounter): Document['errors'] {
+export function aliasProblems(doc: Document, lineCounter?: LineCounter): Document['errors'] {
   const problems: Document['errors'] = [];
   visit(doc, {
     Alias(_, alias, path) {
       const target = alias.resolve(doc);
-      if (!target || !path.includes(target)) return;
+      if (target && !path.includes(target)) return;
       const pos = alias.range && lineCounter ? lineCounter.linePos(alias.range[0]) : undefined;
       const at = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
-      problems.push({ code: 'ALIAS_CYCLE', message: `alias *${alias.source.slice(0, WORD_CLIP)}${at} is inside the value its anchor names: a value cannot contain itself` } as unknown as Document['errors'][number]);
+      const name = clipWords(alias.source);
+      const named = `alias *${name}${at}`;
+      const message = target ? `${named} is inside the value its anchor names: a value cannot contain itself` : `${named} names no anchor: an anchor (&${name}) must be set before the alias`;
+      problems.push({ code: target ? 'ALIAS_CYCLE' : 'ALIAS_UNRESOLVED', message } as unknown as Document['errors'][number]);
     },
   });
   return problems;
@@ -133,7 +139,7 @@ export function readDocuments(text: string, listItems = MAX_LIST_ITEMS): ReadDoc
   const lineCounter = new LineCounter();
   const yamlDocs = parseAllDocuments(text, { lineCounter, prettyErrors: true, merge: true });
   const parsed = Array.isArray(yamlDocs) ? yamlDocs : [];
-  for (const doc of parsed) doc.errors.push(...tagProblems(doc), ...collectionKeyProblems(doc, lineCounter), ...selfAliasProblems(doc, lineCounter));
+  for (const doc of parsed) doc.errors.push(...tagProblems(doc), ...collectionKeyProblems(doc, lineCounter), ...aliasProblems(doc, lineCounter));
   const values = parsed.map((doc) => (doc.errors.length === 0 ? toValue(doc) : undefined));
   const several = parsed.filter((doc, i) => doc.errors.length > 0 || values[i] != null).length > 1;
   const documents: AppDocument[] = [];

@@ -101,8 +101,24 @@ describe('spec documents: YAML errors quoting the text', () => {
   it('cut a long word short: a 100 KB alias name does not make a 200 KB message', () => {
     const problems = problemsOf(() => parseSpecText(`${web()}x: *${'a'.repeat(100_000)}\n`, 'web.yaml'));
     assert.equal(problems.length, 1);
-    assert.match(problems[0]!.message, /^YAML syntax error: Unresolved alias .*: a{60}…/);
+    assert.match(problems[0]!.message, /^YAML alias \*a{50,}… at line \d+, column \d+ names no anchor/);
     assert.ok(problems[0]!.message.length < 300, `${problems[0]!.message.length} characters`);
+  });
+
+  it('say where an alias naming no anchor is, in a spec and in the gateway config', () => {
+    const cases: Array<[string, RegExp]> = [
+      [`${web()}command: *nope\n`, /alias \*nope at line 5, column 10 names no anchor: an anchor \(&nope\) must be set before the alias/],
+      [`${web()}env: {A: *later}\nx: &later 1\n`, /alias \*later at line 5, column 10 names no anchor/],
+      [`${web()}env: {A: &a [*a]}\n`, /alias \*a at line 5, column 14 is inside the value its anchor names/],
+    ];
+    for (const [text, expected] of cases) {
+      const problems = problemsOf(() => parseSpecText(text, 'web.yaml'));
+      assert.equal(problems.length, 1, JSON.stringify(problems));
+      assert.match(problems[0]!.message, expected);
+    }
+    const read = readConfigText('listen: 127.0.0.1:0\nadmin: *where\n');
+    assert.equal(read.ok, false);
+    assert.match(read.ok ? '' : read.problem, /alias \*where at line 2, column 8 names no anchor/);
   });
 });
 
