@@ -69,6 +69,12 @@ describe('since / until', () => {
     assert.equal(at('2026-11-30T10:00:00Z')?.toISOString(), '2026-11-30T10:00:00.000Z');
   });
 
+  it('reads the years 0 to 99 as written, not as 1900 to 1999 (since=0000-01-01 is "from the start")', () => {
+    assert.equal(at('0000-01-01')?.getTime(), Date.parse('0000-01-01T00:00:00Z'));
+    assert.equal(at('0099-12-31T23:00')?.getTime(), Date.parse('0099-12-31T23:00:00Z'));
+    assert.equal(at('0004-02-29')?.getTime(), Date.parse('0004-02-29T00:00:00Z'), 'the year 4 was a leap year');
+  });
+
   const refused: Array<[string, RegExp]> = [
     ['5', /got "5" \(a unit is missing\)$/],
     ['-1', /got "-1" \(a unit is missing\)$/],
@@ -77,6 +83,8 @@ describe('since / until', () => {
     ['1 2', /got "1 2"$/],
     ['2026-02-30', /got "2026-02-30"$/],
     ['2026-13-01', /got "2026-13-01"$/],
+    ['0001-02-29', /got "0001-02-29"$/],
+    ['0100-02-29', /got "0100-02-29"$/],
     ['yesterday', /got "yesterday"$/],
     ['99999999999d', /got "99999999999d"$/],
   ];
