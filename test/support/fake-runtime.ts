@@ -391,8 +391,16 @@ export class FakeRuntime implements Runtime {
   /** `docker restart`: SIGTERM (exit 143, die and stop events), then a new run at a new port (a start event), ready as its behaviour says. */
   async outsideRestart(id: string): Promise<void> {
     const c = this.get(id);
+    const oldPort = c.instance.address?.port;
     await this.halt(c, 143, ['die', 'stop']);
-    await this.run(c, this.behaviour.get(c.instance.app) ?? {});
+    // A restarted container is published on a new port, as the engine's is: the old one is held while the
+    // new server listens, where the kernel could hand the port just freed out again (a flaky "new address").
+    const hold = oldPort === undefined ? undefined : await holdPort(oldPort);
+    try {
+      await this.run(c, this.behaviour.get(c.instance.app) ?? {});
+    } finally {
+      await closeServer(hold);
+    }
   }
 
   async outsideRemove(id: string): Promise<void> {
@@ -537,4 +545,13 @@ function closeServer(server: Server | undefined): Promise<void> {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A server listening on `port` of 127.0.0.1 so nothing else gets it; undefined when it is taken already. */
+function holdPort(port: number): Promise<Server | undefined> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
 }
