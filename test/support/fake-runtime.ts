@@ -461,7 +461,8 @@ export class FakeRuntime implements Runtime {
     c.server = server;
     c.instance.state = 'running';
     c.instance.address = { host: '127.0.0.1', port };
-    c.instance.startedAt = new Date();
+    // After the run before it ended (see halt: that end may be stamped a millisecond ahead).
+    c.instance.startedAt = new Date(Math.max(Date.now(), (c.instance.finishedAt?.getTime() ?? 0) + 1));
     c.instance.exitCode = undefined;
     c.instance.oomKilled = undefined;
     c.instance.finishedAt = undefined;
@@ -509,8 +510,12 @@ export class FakeRuntime implements Runtime {
     c.instance.state = 'exited';
     c.instance.address = undefined;
     c.instance.exitCode = exitCode;
-    c.instance.finishedAt = new Date();
-    for (const kind of kinds) this.emit(kind, c, kind === 'die' ? exitCode : undefined);
+    // Stamped after the run it ends began: the engine's times have nanoseconds, the fake's milliseconds, and an exit
+    // stamped in its start's millisecond reads as a late event of the run before (stale, ignored): a kill right after
+    // a fast start went unseen now and then (activator-failures' crash loop test, under load).
+    const at = new Date(Math.max(Date.now(), (c.instance.startedAt?.getTime() ?? 0) + 1));
+    c.instance.finishedAt = at;
+    for (const kind of kinds) this.emit(kind, c, kind === 'die' ? exitCode : undefined, at);
   }
 
   private async destroy(c: FakeContainer): Promise<void> {
@@ -519,8 +524,8 @@ export class FakeRuntime implements Runtime {
     this.emit('destroy', c);
   }
 
-  private emit(kind: RuntimeEventKind, c: FakeContainer, exitCode?: number): void {
-    this.deliver({ kind, app: c.instance.app, instanceId: c.instance.id, time: new Date(), ...(exitCode === undefined ? {} : { exitCode }) });
+  private emit(kind: RuntimeEventKind, c: FakeContainer, exitCode?: number, time = new Date()): void {
+    this.deliver({ kind, app: c.instance.app, instanceId: c.instance.id, time, ...(exitCode === undefined ? {} : { exitCode }) });
   }
 
   private deliver(event: RuntimeEvent): void {
