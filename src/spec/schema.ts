@@ -9,6 +9,7 @@ import { execStringsFit, execValid, hostNetworkPort, hostNetworkValid, mountsVal
 import { envValueField } from './env-value.js';
 import * as f from './fields.js';
 import { parseLongDuration } from './duration.js';
+import { notJson } from './json-value.js';
 import { parseSize } from './size.js';
 import { controlCharProblem } from './text-rules.js';
 
@@ -211,7 +212,13 @@ export const berthAppSchema = z
       .describe('How a changed spec replaces running instances without dropping requests.'),
     input: z
       .strictObject({
-        data: z.unknown().describe('Any JSON value given to the app.'),
+        data: z
+          .unknown()
+          .superRefine((data, ctx) => {
+            const found = notJson(data);
+            if (found) ctx.addIssue({ code: 'custom', path: found.path, message: found.message });
+          })
+          .describe('Any JSON value given to the app.'),
         as: z.enum(['env', 'file', 'url']).default('env').describe('env: in a variable; file: a read-only file; url: a URL the app fetches from berth with a per-app secret.'),
         env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').default('BERTH_INPUT').describe('Variable holding the JSON (env) or its URL (url).'),
         path: f.absolutePathField
