@@ -1,5 +1,5 @@
 /** Checks one berth/v1 document and normalizes it into an AppSpec. */
-import { describe, friendlyError } from './messages.js';
+import { describe, friendlyError, isYamlTagged } from './messages.js';
 import { normalizeApp } from './normalize.js';
 import type { Checked, SpecIssue } from './path.js';
 import { isRecord } from './record.js';
@@ -20,14 +20,10 @@ export function checkBerthApp(doc: unknown): Checked<AppSpec> {
  */
 function withTaggedEnvValues(issues: SpecIssue[], doc: unknown): SpecIssue[] {
   const env = isRecord(doc) && isRecord(doc.env) ? doc.env : {};
-  const tagged = Object.keys(env).filter((key) => isTyped(env[key]));
+  const tagged = Object.keys(env).filter((key) => isYamlTagged(env[key]));
   if (tagged.length === 0) return issues;
   const under = (issue: SpecIssue, key: string) => issue.path[0] === 'env' && issue.path[1] === key;
   const kept = issues.filter((issue) => !tagged.some((key) => under(issue, key)));
   const own = tagged.map((key) => ({ path: ['env', key], message: `must be a string, number or boolean, or an object with one of secret, fromFile or fromEnv, not ${describe(env[key])}` }));
   return [...kept, ...own];
-}
-
-function isTyped(value: unknown): boolean {
-  return value instanceof Uint8Array || value instanceof Date || value instanceof Map || value instanceof Set;
 }

@@ -5,6 +5,11 @@
  */
 import type { z } from 'zod';
 
+/** A value only a YAML tag makes (!!omap, !!set, !!binary, !!timestamp): no JSON text gives one. */
+export function isYamlTagged(value: unknown): boolean {
+  return value instanceof Uint8Array || value instanceof Date || value instanceof Map || value instanceof Set;
+}
+
 export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
