@@ -84,8 +84,8 @@ const ISO_TIME = /^([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[T ]([0-9]{2}:[0-9]{2}(?::[0-9
 /** Whether `yyyy-mm-dd` names a day of the calendar (not February 30th). */
 function isCalendarDay(date: string): boolean {
   const [y, m, d] = date.split('-').map(Number) as [number, number, number];
-  const day = new Date(Date.UTC(2000, m - 1, d));
-  // Years 0–99 are not read as 1900–1999: the year is set on its own (setUTCFullYear takes it as given).
+  // setUTCFullYear takes the years 0–99 as given, where Date.UTC reads them as 1900–1999.
+  const day = new Date(0);
   day.setUTCFullYear(y, m - 1, d);
   return day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d;
 }
